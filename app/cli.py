@@ -1,0 +1,173 @@
+"""The `pointledger` command line: database, organisations, API keys, reconciliation, serving."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+from pydantic import ValidationError as SpecError
+from rich.console import Console
+from rich.table import Table
+
+from app import migrate
+from app.config import get_settings
+from app.db import Database
+from app.errors import DomainError
+from app.ledger.service import reconcile as reconcile_ledger
+from app.organizations import service as organizations
+from app.organizations.spec import load_spec_file
+
+Result = TypeVar("Result")
+
+cli = typer.Typer(help="pointledger: a loyalty engine with a GraphQL API.", no_args_is_help=True, pretty_exceptions_enable=False)
+db_cli = typer.Typer(help="The database schema.", no_args_is_help=True)
+org_cli = typer.Typer(help="Organisations, from their declarative files.", no_args_is_help=True)
+key_cli = typer.Typer(help="An organisation's API keys (HTTP Basic credentials).", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+cli.add_typer(org_cli, name="org")
+cli.add_typer(key_cli, name="apikey")
+console = Console()
+errors = Console(stderr=True)
+
+
+def _run(work: Callable[[Database], Awaitable[Result]]) -> Result:
+    async def main() -> Result:
+        database = Database(get_settings().database_url, pool_size=2)
+        try:
+            return await work(database)
+        finally:
+            await database.dispose()
+
+    try:
+        return asyncio.run(main())
+    except DomainError as error:
+        errors.print(f"[red]error[/red] {error.code}: {error.message}")
+        raise typer.Exit(2) from error
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Create the database or migrate it to the latest schema."""
+    asyncio.run(migrate.upgrade(get_settings().database_url))
+    console.print("database is up to date")
+
+
+def apply_file(path: Path) -> organizations.ApplyReport:
+    try:
+        spec = load_spec_file(path)
+    except SpecError as error:
+        for problem in error.errors():
+            location = ".".join(str(part) for part in problem["loc"])
+            errors.print(f"[red]invalid[/red] {path}: {location}: {problem['msg']}")
+        raise typer.Exit(2) from error
+    return _run(lambda database: database.run_write(lambda connection: organizations.apply_spec(connection, spec)))
+
+
+@org_cli.command("apply")
+def org_apply(path: Path = typer.Argument(..., exists=True, dir_okay=False, help="A .toml or .yaml organisation file.")) -> None:
+    """Create or update an organisation from its file. Running it twice changes nothing."""
+    report = apply_file(path)
+    for change in report.changes:
+        console.print(f"  {change}")
+    console.print(f"organisation applied ({len(report.changes)} changes)")
+
+
+@key_cli.command("create")
+def key_create(org: str = typer.Argument(..., help="The organisation code."), name: str = typer.Option("", help="A label.")) -> None:
+    """Create an API key. The secret is shown once and never stored."""
+    async def work(database: Database) -> organizations.CreatedApiKey:
+        async def create(connection: Any) -> organizations.CreatedApiKey:
+            return await organizations.create_api_key(connection, await organizations.org_id_by_code(connection, org), name)
+        return await database.run_write(create)
+
+    key = _run(work)
+    console.print(f"key id: {key.key_id}\nsecret: {key.secret}\n(the secret is shown only now)")
+
+
+@key_cli.command("list")
+def key_list(org: str = typer.Argument(..., help="The organisation code.")) -> None:
+    """List an organisation's API keys (never their secrets)."""
+    async def work(database: Database) -> list[Any]:
+        async with database.read() as connection:
+            return await organizations.list_api_keys(connection, await organizations.org_id_by_code(connection, org))
+
+    table = Table("key id", "name", "created", "revoked")
+    for row in _run(work):
+        table.add_row(row.key_id, row.name, row.created_at.isoformat(), row.revoked_at.isoformat() if row.revoked_at else "")
+    console.print(table)
+
+
+@key_cli.command("revoke")
+def key_revoke(key_id: str = typer.Argument(...)) -> None:
+    """Revoke an API key; servers stop accepting it within their cache time (5 s by default)."""
+    _run(lambda database: database.run_write(lambda connection: organizations.revoke_api_key(connection, key_id)))
+    console.print(f"revoked {key_id}")
+
+
+@cli.command()
+def reconcile(org: str | None = typer.Option(None, help="Only this organisation's accounts.")) -> None:
+    """Recompute every balance from the ledger and list accounts where they differ."""
+    async def work(database: Database) -> list[Any]:
+        async with database.read() as connection:
+            org_id = await organizations.org_id_by_code(connection, org) if org else None
+            return await reconcile_ledger(connection, org_id=org_id)
+
+    found = _run(work)
+    for item in found:
+        errors.print(f"account {item.account_id} ({item.category}, customer {item.customer_id}): {item.counter} "
+                     f"stored {item.stored} but the entries give {item.from_entries}")
+    console.print(f"{len(found)} discrepancies")
+    if found:
+        raise typer.Exit(1)
+
+
+DEMO_FILE = Path("demo/org.toml")
+DEMO_KEY_FILE = Path(".pointledger-demo-key.json")
+
+
+@cli.command()
+def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Migrate, apply the demo organisation, and print its credentials and a ready curl line."""
+    asyncio.run(migrate.upgrade(get_settings().database_url))
+    report = apply_file(DEMO_FILE)
+    key = _demo_key(report.org_id)
+    console.print(f"[bold]Demo organisation ready.[/bold] API key id: {key['key_id']}  secret: {key['secret']}", soft_wrap=True)
+    console.print(f"GraphiQL: http://{host}:{port}/graphql (sign in with the key id and secret)")
+    query = '{"query":"{ organization { code name programs { code tiers { name } } } }"}'
+    console.print(f"curl -s -u '{key['key_id']}:{key['secret']}' -H 'content-type: application/json' "
+                  f"-d '{query}' http://{host}:{port}/graphql", soft_wrap=True, highlight=False, markup=False)
+
+
+def _demo_key(org_id: int) -> dict[str, str]:
+    """Reuse the demo key this checkout created before while it is still active."""
+    async def work(database: Database) -> dict[str, str]:
+        if DEMO_KEY_FILE.exists():
+            saved = json.loads(DEMO_KEY_FILE.read_text())
+            async with database.read() as connection:
+                stored = await organizations.find_api_key(connection, saved["key_id"])
+            if stored is not None and stored.is_active and organizations.secret_matches(stored, saved["secret"]):
+                return saved
+        key = await database.run_write(lambda connection: organizations.create_api_key(connection, org_id, "demo"))
+        return {"key_id": key.key_id, "secret": key.secret}
+
+    saved = _run(work)
+    DEMO_KEY_FILE.write_text(json.dumps(saved))
+    return saved
+
+
+@cli.command()
+def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+    """Migrate and serve the API (one worker: SQLite has one writer; scale writes with PostgreSQL)."""
+    import uvicorn
+
+    asyncio.run(migrate.upgrade(get_settings().database_url))
+    uvicorn.run("app.main:app_factory", factory=True, host=host, port=port, workers=workers,
+                log_level="info", access_log=False)
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,96 @@
+"""Column types that round-trip exactly on SQLite and PostgreSQL.
+
+Money and points are never floats: they are stored as integers scaled by 10**scale, so sums in
+SQL are exact on both databases. Times are stored in UTC and always come back timezone-aware.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, DateTime, Integer
+from sqlalchemy.types import TypeDecorator
+
+AMOUNT_SCALE = 4  # money: 1/10,000 of a currency unit covers every ISO currency's minor unit
+POINTS_SCALE = 4  # rounded points and balances
+RAW_POINTS_SCALE = 6  # unrounded points, kept beside the rounded value
+RATE_SCALE = 6  # earn rates (points per currency unit)
+
+
+class FixedDecimal(TypeDecorator):
+    """A Decimal stored as a scaled integer. Refuses values finer than its scale."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def __init__(self, scale: int) -> None:
+        super().__init__()
+        self.scale = scale
+
+    def process_bind_param(self, value: Any, dialect: Any) -> int | None:
+        if value is None:
+            return None
+        return to_scaled_integer(Decimal(value), self.scale)
+
+    def process_result_value(self, value: Any, dialect: Any) -> Decimal | None:
+        if value is None:
+            return None
+        return from_scaled_integer(value, self.scale)
+
+
+def to_scaled_integer(value: Decimal, scale: int) -> int:
+    scaled = value.scaleb(scale)
+    integral = scaled.to_integral_value()
+    if integral != scaled:
+        raise ValueError(f"{value} has more than {scale} decimal places")
+    return int(integral)
+
+
+def from_scaled_integer(value: int, scale: int) -> Decimal:
+    return Decimal(int(value)).scaleb(-scale)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on both databases (SQLite keeps naive UTC text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; pointledger stores timezone-aware times only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def Amount() -> FixedDecimal:  # noqa: N802 - reads as a type in column declarations
+    return FixedDecimal(AMOUNT_SCALE)
+
+
+def Points() -> FixedDecimal:  # noqa: N802
+    return FixedDecimal(POINTS_SCALE)
+
+
+def RawPoints() -> FixedDecimal:  # noqa: N802
+    return FixedDecimal(RAW_POINTS_SCALE)
+
+
+def Rate() -> FixedDecimal:  # noqa: N802
+    return FixedDecimal(RATE_SCALE)
+
+
+JSONDocument = JSON
+
+
+# 64-bit ids on PostgreSQL for the tables that grow without bound; SQLite's rowid is 64-bit
+# already and must be declared INTEGER to autoincrement.
+BigId = BigInteger().with_variant(Integer(), "sqlite")

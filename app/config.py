@@ -1,0 +1,30 @@
+"""Settings from the environment (prefix POINTLEDGER_), read once per process."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="POINTLEDGER_", env_file=".env", extra="ignore")
+
+    # SQLite is the embedded default; a postgresql+asyncpg:// URL selects PostgreSQL.
+    database_url: str = "sqlite+aiosqlite:///./pointledger.db"
+    # Bodies above this are refused before parsing: a till never sends megabytes of GraphQL.
+    max_body_size_bytes: int = 2 * 1024 * 1024
+    # Org configuration and API keys are cached in memory for this long; `org apply` and
+    # `apikey revoke` from another process take effect within it.
+    cache_ttl_seconds: float = 5.0
+    # Connections in the PostgreSQL pool (SQLite always has one writer per process).
+    pool_size: int = 10
+    # Bounded retry on PostgreSQL serialization failures and deadlocks.
+    write_retries_max: int = 5
+    graphiql: bool = True
+    batch_size_max: int = 100
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

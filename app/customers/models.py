@@ -1,0 +1,90 @@
+"""Customers, their identifiers, their loyalty state per program and the history of changes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.columns import Amount, BigId, JSONDocument, UTCDateTime
+
+
+class LoyaltyType(StrEnum):
+    LOYALTY = "LOYALTY"
+    NON_LOYALTY = "NON_LOYALTY"
+
+
+class HistoryAction(StrEnum):
+    REGISTERED = "REGISTERED"
+    DETAILS_UPDATED = "DETAILS_UPDATED"
+    IDENTIFIER_ADDED = "IDENTIFIER_ADDED"
+    COMBINE = "COMBINE"  # the identifiers and balance of another customer moved here (merge)
+    MERGED_INTO = "MERGED_INTO"  # this customer was the merge victim
+    SECONDARY_IDENTIFIER_SKIPPED = "SECONDARY_IDENTIFIER_SKIPPED"
+
+
+class Customer(SQLModel, table=True):
+    __tablename__ = "customers"
+
+    id: int | None = Field(default=None, primary_key=True)  # the seed's user_id
+    org_id: int = Field(foreign_key="organizations.id", index=True)
+    first_name: str = Field(default="", max_length=100)
+    last_name: str = Field(default="", max_length=100)
+    loyalty_type: str = Field(max_length=20)
+    source: str = Field(max_length=20)
+    lifetime_purchases: Decimal = Field(sa_type=Amount)
+    registered_on: datetime = Field(sa_type=UTCDateTime)
+    updated_on: datetime = Field(sa_type=UTCDateTime)
+    merged_into_customer_id: int | None = Field(default=None, foreign_key="customers.id")
+
+
+class CustomerIdentifier(SQLModel, table=True):
+    __tablename__ = "customer_identifiers"
+    __table_args__ = (
+        UniqueConstraint("org_id", "type", "value"),
+        Index("ix_customer_identifiers_customer", "customer_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organizations.id")
+    customer_id: int = Field(foreign_key="customers.id")
+    type: str = Field(max_length=20)
+    value: str = Field(max_length=254)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class CustomerHistory(SQLModel, table=True):
+    """What happened to a customer's profile and identifiers, newest last (member care reads it)."""
+
+    __tablename__ = "customer_history"
+    __table_args__ = (Index("ix_customer_history_customer", "customer_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organizations.id")
+    customer_id: int = Field(foreign_key="customers.id")
+    action: str = Field(max_length=40)
+    identifier_type: str | None = Field(default=None, max_length=20)
+    identifier_value: str | None = Field(default=None, max_length=254)
+    other_customer_id: int | None = Field(default=None, foreign_key="customers.id")
+    transaction_id: int | None = Field(default=None, sa_type=BigId)
+    details: dict[str, Any] | None = Field(default=None, sa_type=JSONDocument)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class CustomerProgram(SQLModel, table=True):
+    """A customer's standing in one loyalty program: tier and cumulative purchases."""
+
+    __tablename__ = "customer_programs"
+    __table_args__ = (UniqueConstraint("customer_id", "program_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organizations.id")
+    customer_id: int = Field(foreign_key="customers.id")
+    program_id: int = Field(foreign_key="programs.id")
+    tier_id: int = Field(foreign_key="tiers.id")
+    tier_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    cumulative_purchases: Decimal = Field(sa_type=Amount)

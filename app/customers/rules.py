@@ -1,0 +1,57 @@
+"""Identifier normalisation: one canonical spelling per identifier, so lookups match. No I/O."""
+
+from __future__ import annotations
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+from app.customers.errors import InvalidIdentifierError
+from app.enums import IdentifierType
+
+IDENTIFIER_LENGTH_MAX = 254
+
+
+def normalize_mobile(value: str, base_country: str, field: str) -> str:
+    """E.164 digits without '+', as the seed shows them ("919999000001").
+
+    A number without a country code is read as a number of the org's base country; one that
+    already starts with the country code (as tills often send it) is accepted as well.
+    """
+    candidate = value.strip()
+    try:
+        if candidate.startswith("+"):
+            number = phonenumbers.parse(candidate, None)
+        else:
+            number = phonenumbers.parse(candidate, base_country)
+            if not phonenumbers.is_valid_number(number):
+                number = phonenumbers.parse("+" + candidate, None)
+    except phonenumbers.NumberParseException as error:
+        raise InvalidIdentifierError(f"{value!r} is not a mobile number", field=field) from error
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidIdentifierError(f"{value!r} is not a valid mobile number", field=field)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164).removeprefix("+")
+
+
+def normalize_email(value: str, field: str) -> str:
+    try:
+        result = validate_email(value.strip(), check_deliverability=False)
+    except EmailNotValidError as error:
+        raise InvalidIdentifierError(f"{value!r} is not an email address: {error}", field=field) from error
+    return result.normalized.lower()
+
+
+def normalize_code(value: str, field: str) -> str:
+    candidate = value.strip()
+    if not candidate:
+        raise InvalidIdentifierError("must not be empty", field=field)
+    if len(candidate) > IDENTIFIER_LENGTH_MAX:
+        raise InvalidIdentifierError(f"must be at most {IDENTIFIER_LENGTH_MAX} characters", field=field)
+    return candidate
+
+
+def normalize_identifier(kind: IdentifierType, value: str, base_country: str, field: str) -> str:
+    if kind is IdentifierType.MOBILE:
+        return normalize_mobile(value, base_country, field)
+    if kind is IdentifierType.EMAIL:
+        return normalize_email(value, field)
+    return normalize_code(value, field)

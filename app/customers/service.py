@@ -1,0 +1,383 @@
+"""Customer use cases: find, register, update, merge, and the read model shown in responses."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.customers.models import (
+    Customer, CustomerHistory, CustomerIdentifier, CustomerProgram, HistoryAction, LoyaltyType,
+)
+from app.customers.rules import normalize_identifier
+from app.enums import IdentifierType, PointsCategory
+from app.ledger import service as ledger
+from app.ledger.models import EntryKind, EntryType, EventType
+from app.organizations.config import OrgConfig, ProgramConfig, TierConfig
+
+customers = Customer.__table__
+identifiers = CustomerIdentifier.__table__
+history = CustomerHistory.__table__
+customer_programs = CustomerProgram.__table__
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class CustomerDetails:
+    first_name: str | None = None
+    last_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Activity:
+    """Where a customer change happened, carried onto ledger events and the history."""
+
+    source: str | None
+    store_id: int | None
+    till_id: int | None
+
+
+@dataclass
+class ResolvedCustomer:
+    customer_id: int
+    registered: bool
+    merged_customer_ids: list[int] = field(default_factory=list)
+    skipped_identifiers: list[tuple[IdentifierType, str]] = field(default_factory=list)
+
+
+def identifier_lock_keys(org_id: int, given: dict[IdentifierType, str]) -> list[str]:
+    return [f"identifier:{org_id}:{kind.value}:{value}" for kind, value in given.items()]
+
+
+async def find_customer_id(connection: AsyncConnection, org: OrgConfig, kind: IdentifierType | None, value: str,
+                           field_name: str = "identifier.value") -> int | None:
+    """By an identifier, or by user id when `kind` is None. Another org's customer is not found."""
+    if kind is None:
+        if not value.isdigit():
+            return None
+        query = select(customers.c.id).where(customers.c.org_id == org.id, customers.c.id == int(value),
+                                             customers.c.merged_into_customer_id.is_(None))
+        return (await connection.execute(query)).scalar_one_or_none()
+    normalized = normalize_identifier(kind, value, org.base_country, field_name)
+    query = select(identifiers.c.customer_id).where(
+        identifiers.c.org_id == org.id, identifiers.c.type == kind.value, identifiers.c.value == normalized
+    )
+    return (await connection.execute(query)).scalar_one_or_none()
+
+
+async def resolve_for_transaction(
+    connection: AsyncConnection, org: OrgConfig, given: dict[IdentifierType, str], details: CustomerDetails,
+    activity: Activity, now: datetime, transaction_id: int | None = None,
+) -> ResolvedCustomer:
+    """Find the customer by any identifier, register them when new, merge or skip on mismatch.
+
+    - No identifier known: a new customer is registered with all of them.
+    - The skip switch on and the primary identifier new (or owned by someone else than a
+      secondary's owner): the secondary identifiers that belong to another customer are ignored
+      and recorded as skipped; a new primary registers a new customer.
+    - Otherwise every other matched customer is merged into the survivor (the primary
+      identifier's owner, else the oldest), and unknown identifiers are added to it.
+    """
+    assert given, "a loyalty transaction names at least one identifier"
+    pairs = [(kind.value, value) for kind, value in given.items()]
+    rows = (await connection.execute(
+        select(identifiers.c.type, identifiers.c.value, identifiers.c.customer_id)
+        .where(identifiers.c.org_id == org.id, tuple_(identifiers.c.type, identifiers.c.value).in_(pairs))
+    )).all()
+    owner = {IdentifierType(row.type): row.customer_id for row in rows}
+    primary = org.primary_identifier
+    primary_owner = owner.get(primary)
+    result: ResolvedCustomer
+
+    if not owner:
+        customer_id = await register_customer(connection, org, given, details, activity, now, transaction_id)
+        return ResolvedCustomer(customer_id=customer_id, registered=True)
+
+    if org.skip_secondary_id_on_primary_mismatch and primary in given and any(
+        customer_id != primary_owner for customer_id in owner.values()
+    ):
+        skipped = [(kind, given[kind]) for kind, customer_id in owner.items() if customer_id != primary_owner]
+        kept = {kind: value for kind, value in given.items() if (kind, value) not in skipped}
+        if primary_owner is None:
+            customer_id = await register_customer(connection, org, kept, details, activity, now, transaction_id)
+            result = ResolvedCustomer(customer_id=customer_id, registered=True)
+        else:
+            customer_id = primary_owner
+            await _add_identifiers(connection, org, customer_id, {k: v for k, v in kept.items() if k not in owner}, now, transaction_id)
+            await update_details(connection, org, customer_id, details, now, transaction_id)
+            result = ResolvedCustomer(customer_id=customer_id, registered=False)
+        await _record(connection, org.id, customer_id, now, [
+            {"action": HistoryAction.SECONDARY_IDENTIFIER_SKIPPED.value, "identifier_type": kind.value,
+             "identifier_value": value, "other_customer_id": owner[kind], "transaction_id": transaction_id}
+            for kind, value in skipped
+        ])
+        result.skipped_identifiers = skipped
+        return result
+
+    survivor = primary_owner if primary_owner is not None else min(owner.values())
+    victims = sorted({customer_id for customer_id in owner.values() if customer_id != survivor})
+    for victim in victims:
+        await merge_customers(connection, org, survivor, victim, activity, now, transaction_id)
+    await _add_identifiers(connection, org, survivor, {k: v for k, v in given.items() if k not in owner}, now, transaction_id)
+    await update_details(connection, org, survivor, details, now, transaction_id)
+    return ResolvedCustomer(customer_id=survivor, registered=False, merged_customer_ids=victims)
+
+
+async def register_customer(
+    connection: AsyncConnection, org: OrgConfig, given: dict[IdentifierType, str], details: CustomerDetails,
+    activity: Activity, now: datetime, transaction_id: int | None = None,
+) -> int:
+    customer_id = (await connection.execute(
+        insert(customers).values(
+            org_id=org.id, first_name=details.first_name or "", last_name=details.last_name or "",
+            loyalty_type=LoyaltyType.LOYALTY.value, source=activity.source or "", lifetime_purchases=ZERO,
+            registered_on=now, updated_on=now,
+        ).returning(customers.c.id)
+    )).scalar_one()
+    await connection.execute(insert(identifiers), [
+        {"org_id": org.id, "customer_id": customer_id, "type": kind.value, "value": value, "created_at": now}
+        for kind, value in given.items()
+    ])
+    await _record(connection, org.id, customer_id, now, [{"action": HistoryAction.REGISTERED.value, "transaction_id": transaction_id,
+                                                          "details": {kind.value: value for kind, value in given.items()}}])
+    await connection.execute(insert(customer_programs), [
+        {"org_id": org.id, "customer_id": customer_id, "program_id": program.id, "tier_id": program.tiers[0].id,
+         "tier_expires_at": None, "cumulative_purchases": ZERO}
+        for program in org.programs
+    ])
+    await ledger.open_accounts(
+        connection, org_id=org.id, customer_id=customer_id, program_ids=[program.id for program in org.programs],
+        categories=org.points_categories, now=now,
+        draft=ledger.EventDraft(EventType.CUSTOMER_REGISTRATION, customer_id, activity.source, activity.store_id, activity.till_id),
+    )
+    return customer_id
+
+
+async def update_details(connection: AsyncConnection, org: OrgConfig, customer_id: int, details: CustomerDetails,
+                         now: datetime, transaction_id: int | None = None) -> None:
+    """Changed non-identifier details (names) update the customer; the change is recorded."""
+    current = (await connection.execute(
+        select(customers.c.first_name, customers.c.last_name).where(customers.c.id == customer_id)
+    )).one()
+    changed = {
+        column: value
+        for column, value in (("first_name", details.first_name), ("last_name", details.last_name))
+        if value is not None and value != getattr(current, column)
+    }
+    if not changed:
+        return
+    await connection.execute(update(customers).where(customers.c.id == customer_id).values(updated_on=now, **changed))
+    await _record(connection, org.id, customer_id, now, [{
+        "action": HistoryAction.DETAILS_UPDATED.value, "transaction_id": transaction_id,
+        "details": {column: {"from": getattr(current, column), "to": value} for column, value in changed.items()},
+    }])
+
+
+async def _add_identifiers(connection: AsyncConnection, org: OrgConfig, customer_id: int,
+                           new: dict[IdentifierType, str], now: datetime, transaction_id: int | None) -> None:
+    if not new:
+        return
+    await connection.execute(insert(identifiers), [
+        {"org_id": org.id, "customer_id": customer_id, "type": kind.value, "value": value, "created_at": now}
+        for kind, value in new.items()
+    ])
+    await _record(connection, org.id, customer_id, now, [
+        {"action": HistoryAction.IDENTIFIER_ADDED.value, "identifier_type": kind.value, "identifier_value": value,
+         "transaction_id": transaction_id}
+        for kind, value in new.items()
+    ])
+
+
+async def merge_customers(connection: AsyncConnection, org: OrgConfig, survivor_id: int, victim_id: int,
+                          activity: Activity, now: datetime, transaction_id: int | None = None) -> None:
+    """The victim's identifiers, balances and purchases move to the survivor.
+
+    One MERGE_CUSTOMER event: for each of the victim's accounts with a balance, a debit that is
+    the last entry of the victim's ledger and a credit to the survivor's matching account (the
+    other way round for a negative balance). The victim's remaining lots move with their
+    original expiry. The ledgers stay distinct.
+    """
+    assert survivor_id != victim_id
+    moved = (await connection.execute(
+        select(identifiers.c.type, identifiers.c.value).where(identifiers.c.customer_id == victim_id)
+    )).all()
+    await connection.execute(update(identifiers).where(identifiers.c.customer_id == victim_id).values(customer_id=survivor_id))
+
+    victim_accounts = {(row.program_id, row.category): row for row in await ledger.customer_accounts(connection, [victim_id])}
+    survivor_accounts = {(row.program_id, row.category): row for row in await ledger.customer_accounts(connection, [survivor_id])}
+    postings: list[ledger.Posting] = []
+    for key, victim_account in victim_accounts.items():
+        if victim_account.balance == 0:
+            continue
+        survivor_account = survivor_accounts[key]
+        category = PointsCategory(victim_account.category)
+        victim_ref = ledger.AccountRef(victim_account.id, victim_id, victim_account.program_id, category)
+        survivor_ref = ledger.AccountRef(survivor_account.id, survivor_id, survivor_account.program_id, category)
+        amount = abs(victim_account.balance)
+        if victim_account.balance > 0:
+            carried = await _take_lots(connection, victim_account.id)
+            postings.append(ledger.Posting(victim_ref, EntryType.DEBIT, EntryKind.MERGE, amount))
+            lots = _lots_covering(carried, amount, now)
+            postings.append(ledger.Posting(survivor_ref, EntryType.CREDIT, EntryKind.MERGE, amount, lots=lots))
+        else:
+            postings.append(ledger.Posting(victim_ref, EntryType.CREDIT, EntryKind.MERGE, amount))
+            postings.append(ledger.Posting(survivor_ref, EntryType.DEBIT, EntryKind.MERGE, amount))
+    if postings:
+        await ledger.post_event(
+            connection, org_id=org.id, now=now, postings=postings,
+            draft=ledger.EventDraft(EventType.MERGE_CUSTOMER, survivor_id, activity.source, activity.store_id,
+                                    activity.till_id, transaction_id),
+        )
+
+    victim = (await connection.execute(select(customers.c.lifetime_purchases).where(customers.c.id == victim_id))).one()
+    await connection.execute(update(customers).where(customers.c.id == survivor_id).values(
+        lifetime_purchases=customers.c.lifetime_purchases + victim.lifetime_purchases, updated_on=now))
+    await connection.execute(update(customers).where(customers.c.id == victim_id).values(
+        merged_into_customer_id=survivor_id, updated_on=now))
+    victim_programs = {row.program_id: row for row in (await connection.execute(
+        select(customer_programs).where(customer_programs.c.customer_id == victim_id))).all()}
+    for row in (await connection.execute(select(customer_programs).where(customer_programs.c.customer_id == survivor_id))).all():
+        program = org.program(row.program_id)
+        cumulative = row.cumulative_purchases + victim_programs[row.program_id].cumulative_purchases
+        tier = program.tier_reached(cumulative, program.tier(row.tier_id))
+        await connection.execute(update(customer_programs).where(customer_programs.c.id == row.id).values(
+            cumulative_purchases=cumulative, tier_id=tier.id))
+    await _record(connection, org.id, survivor_id, now, [{
+        "action": HistoryAction.COMBINE.value, "other_customer_id": victim_id, "transaction_id": transaction_id,
+        "details": {"identifiers": [{"type": row.type, "value": row.value} for row in moved]},
+    }])
+    await _record(connection, org.id, victim_id, now, [{
+        "action": HistoryAction.MERGED_INTO.value, "other_customer_id": survivor_id, "transaction_id": transaction_id,
+    }])
+
+
+async def _take_lots(connection: AsyncConnection, account_id: int) -> list[Any]:
+    lots = ledger.lots
+    rows = (await connection.execute(
+        select(lots.c.id, lots.c.points_remaining, lots.c.active_from, lots.c.expires_at)
+        .where(lots.c.account_id == account_id, lots.c.points_remaining > 0).order_by(lots.c.id)
+    )).all()
+    if rows:
+        await connection.execute(update(lots).where(lots.c.id.in_([row.id for row in rows])).values(points_remaining=ZERO))
+    return rows
+
+
+def _lots_covering(rows: Sequence[Any], amount: Decimal, now: datetime) -> tuple[ledger.LotDraft, ...]:
+    carried = [ledger.LotDraft(row.points_remaining, row.active_from, row.expires_at) for row in rows]
+    missing = amount - sum((lot.points for lot in carried), ZERO)
+    if missing > 0:  # balance not backed by lots (e.g. an opening balance): a lot that never expires
+        carried.append(ledger.LotDraft(missing, now, None))
+    return tuple(carried)
+
+
+async def _record(connection: AsyncConnection, org_id: int, customer_id: int, now: datetime, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await connection.execute(insert(history), [
+            {"org_id": org_id, "customer_id": customer_id, "created_at": now, "identifier_type": None,
+             "identifier_value": None, "other_customer_id": None, "transaction_id": None, "details": None, **row}
+            for row in rows
+        ])
+
+
+# --- Read model -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ProgramSummary:
+    program: ProgramConfig
+    redeemed: Decimal
+    expired: Decimal
+    returned: Decimal
+    adjusted: Decimal
+    lifetime_points: Decimal
+    loyalty_points: Decimal
+    cumulative_purchases: Decimal
+    current_slab: TierConfig
+    next_slab: TierConfig | None
+    slab_expiry_date: datetime | None
+
+
+@dataclass(frozen=True)
+class CustomerView:
+    id: int
+    first_name: str
+    last_name: str
+    loyalty_type: str
+    source: str
+    registered_on: datetime
+    updated_on: datetime
+    lifetime_purchases: Decimal
+    identifiers: tuple[tuple[str, str], ...]
+    summaries: tuple[ProgramSummary, ...]
+    default_program_id: int
+
+    def identifier(self, kind: IdentifierType) -> str | None:
+        return next((value for found, value in self.identifiers if found == kind.value), None)
+
+    @property
+    def lifetime_points(self) -> Decimal:
+        return sum((summary.lifetime_points for summary in self.summaries), ZERO)
+
+    @property
+    def loyalty_points(self) -> Decimal:
+        return sum((summary.loyalty_points for summary in self.summaries), ZERO)
+
+    @property
+    def main_summary(self) -> ProgramSummary:
+        """The default program's standing: the customer's current slab and tier expiry."""
+        return next(s for s in self.summaries if s.program.id == self.default_program_id)
+
+
+async def load_customers(connection: AsyncConnection, org: OrgConfig, customer_ids: Sequence[int]) -> dict[int, CustomerView]:
+    """Customers with identifiers and points summaries, in four queries for any number of them.
+
+    Points summaries show the REGULAR account of each program: that is where earned points are
+    spendable. PROMISED and TRIGGER_BASED points appear in the ledger.
+    """
+    ids = list(dict.fromkeys(customer_ids))
+    if not ids:
+        return {}
+    customer_rows = (await connection.execute(
+        select(customers).where(customers.c.org_id == org.id, customers.c.id.in_(ids))
+    )).all()
+    identifier_rows = (await connection.execute(
+        select(identifiers.c.customer_id, identifiers.c.type, identifiers.c.value)
+        .where(identifiers.c.customer_id.in_(ids)).order_by(identifiers.c.id)
+    )).all()
+    program_rows = (await connection.execute(
+        select(customer_programs).where(customer_programs.c.customer_id.in_(ids)).order_by(customer_programs.c.program_id)
+    )).all()
+    account_rows = await ledger.customer_accounts(connection, ids)
+
+    identifiers_by_customer: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for row in identifier_rows:
+        identifiers_by_customer[row.customer_id].append((row.type, row.value))
+    regular_accounts = {
+        (row.customer_id, row.program_id): row for row in account_rows if row.category == PointsCategory.REGULAR.value
+    }
+    summaries_by_customer: dict[int, list[ProgramSummary]] = defaultdict(list)
+    for row in program_rows:
+        program = org.program(row.program_id)
+        account = regular_accounts[(row.customer_id, row.program_id)]
+        tier = program.tier(row.tier_id)
+        summaries_by_customer[row.customer_id].append(ProgramSummary(
+            program=program, redeemed=account.redeemed, expired=account.expired, returned=account.returned,
+            adjusted=account.adjusted, lifetime_points=account.earned, loyalty_points=account.balance,
+            cumulative_purchases=row.cumulative_purchases, current_slab=tier, next_slab=program.next_tier(tier),
+            slab_expiry_date=row.tier_expires_at,
+        ))
+    return {
+        row.id: CustomerView(
+            id=row.id, first_name=row.first_name, last_name=row.last_name, loyalty_type=row.loyalty_type,
+            source=row.source, registered_on=row.registered_on, updated_on=row.updated_on,
+            lifetime_purchases=row.lifetime_purchases, identifiers=tuple(identifiers_by_customer[row.id]),
+            summaries=tuple(summaries_by_customer[row.id]), default_program_id=org.default_program.id,
+        )
+        for row in customer_rows
+    }

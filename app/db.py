@@ -1,0 +1,129 @@
+"""Async engines and the two ways in: `read()` for queries, `run_write()` for changes.
+
+SQLite (the embedded default) has one writer per process behind an asyncio lock, and every
+write transaction starts with BEGIN IMMEDIATE, so a read-check-write can never interleave and
+"database is locked" never reaches a client. PostgreSQL runs writes concurrently: use cases take
+advisory locks on their natural keys and row locks in id order, and serialization failures or
+deadlocks are retried a bounded number of times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
+from typing import TypeVar
+
+import orjson
+from sqlalchemy import event, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+logger = logging.getLogger(__name__)
+
+Result = TypeVar("Result")
+
+# SQLSTATEs worth a retry on PostgreSQL: serialization failure, deadlock detected.
+RETRYABLE_SQLSTATES = {"40001", "40P01"}
+
+
+def _json_serializer(value: object) -> str:
+    return orjson.dumps(value).decode()
+
+
+class Database:
+    def __init__(self, url: str, *, pool_size: int = 10, write_retries_max: int = 5) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        self.write_retries_max = write_retries_max
+        common = {"json_serializer": _json_serializer, "json_deserializer": orjson.loads}
+        if self.is_sqlite:
+            self.read_engine = create_async_engine(url, pool_size=pool_size, **common)
+            # One connection is all a single writer needs.
+            self.write_engine = create_async_engine(url, pool_size=1, max_overflow=0, **common)
+            _configure_sqlite(self.read_engine, begin_statement="BEGIN")
+            _configure_sqlite(self.write_engine, begin_statement="BEGIN IMMEDIATE")
+        else:
+            self.read_engine = create_async_engine(
+                url, pool_size=pool_size, max_overflow=pool_size, **common
+            )
+            self.write_engine = self.read_engine
+        self._write_lock = asyncio.Lock()
+
+    @property
+    def dialect(self) -> str:
+        return self.read_engine.dialect.name
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A read-only transaction: one consistent snapshot for the whole request."""
+        async with self.read_engine.connect() as connection:
+            await connection.begin()
+            try:
+                yield connection
+            finally:
+                await connection.rollback()
+
+    async def run_write(self, operation: Callable[[AsyncConnection], Awaitable[Result]]) -> Result:
+        """Run `operation` in one write transaction; committed when it returns, rolled back if it raises."""
+        if self.is_sqlite:
+            async with self._write_lock:
+                async with self.write_engine.begin() as connection:
+                    return await operation(connection)
+        for attempt in range(1, self.write_retries_max + 1):
+            try:
+                async with self.write_engine.begin() as connection:
+                    return await operation(connection)
+            except DBAPIError as error:
+                sqlstate = _sqlstate(error)
+                if sqlstate not in RETRYABLE_SQLSTATES or attempt == self.write_retries_max:
+                    raise
+                logger.info("retrying write after SQLSTATE %s (attempt %d)", sqlstate, attempt)
+                await asyncio.sleep(0.002 * attempt)
+        raise AssertionError("unreachable")
+
+    async def dispose(self) -> None:
+        await self.read_engine.dispose()
+        if self.write_engine is not self.read_engine:
+            await self.write_engine.dispose()
+
+
+async def lock_keys(connection: AsyncConnection, keys: Iterable[str]) -> None:
+    """Serialize writers that touch the same natural keys (bill number, identifiers).
+
+    On PostgreSQL: transaction-scoped advisory locks, taken in sorted order so two writers can
+    never wait on each other in a cycle. On SQLite the single writer already holds the lock.
+    """
+    if connection.dialect.name != "postgresql":
+        return
+    for key in sorted(set(keys)):
+        await connection.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
+        )
+
+
+def _sqlstate(error: DBAPIError) -> str | None:
+    original = getattr(error, "orig", None)
+    for candidate in (original, getattr(original, "__cause__", None)):
+        code = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
+        if code:
+            return str(code)
+    return None
+
+
+def _configure_sqlite(engine: AsyncEngine, *, begin_statement: str) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def on_connect(dbapi_connection, connection_record) -> None:  # type: ignore[no-untyped-def]
+        # Take BEGIN away from the driver so we choose it (IMMEDIATE for writers).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+        connection.exec_driver_sql(begin_statement)

@@ -1,0 +1,26 @@
+"""Typed domain errors. Domain code raises them; the GraphQL layer maps them to schema types."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """An expected failure with a stable code, a message for people and, where it applies, the field."""
+
+    code = "DOMAIN_ERROR"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class ValidationError(DomainError):
+    code = "INVALID_INPUT"
+
+
+class NotFoundError(DomainError):
+    code = "NOT_FOUND"
+
+
+class ConflictError(DomainError):
+    code = "CONFLICT"

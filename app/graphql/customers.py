@@ -1,0 +1,161 @@
+"""Customers: the read model with points summaries per program, and the customer query."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from app.customers.service import CustomerView, ProgramSummary, find_customer_id
+from app.customers.errors import CustomerNotFoundError
+from app.customers.models import LoyaltyType
+from app.enums import IdentifierType
+from app.graphql.context import Info
+from app.graphql.errors import InvalidInputError, NotFoundError
+from app.graphql.organization import IdentifierTypeEnum
+from app.graphql.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
+from app.transactions.service import customer_transactions
+
+if TYPE_CHECKING:
+    from app.graphql.transactions import Transaction
+
+LoyaltyTypeEnum = strawberry.enum(LoyaltyType, name="LoyaltyType")
+
+
+@strawberry.enum(description="How a customer is looked up: any identifier, or the user id.")
+class CustomerLookupType(Enum):
+    MOBILE = "MOBILE"
+    EMAIL = "EMAIL"
+    EXTERNAL_ID = "EXTERNAL_ID"
+    CARD_NUMBER = "CARD_NUMBER"
+    USER_ID = "USER_ID"
+
+
+@strawberry.input
+class CustomerLookupInput:
+    type: CustomerLookupType
+    value: str
+
+
+async def customer_id_for(info: Info, lookup: CustomerLookupInput, field: str = "customer") -> int:
+    """The id of the customer the lookup names, in the caller's org; a typed error otherwise."""
+    kind = None if lookup.type is CustomerLookupType.USER_ID else IdentifierType(lookup.type.value)
+    async with info.context.database.read() as connection:
+        customer_id = await find_customer_id(connection, info.context.org, kind, lookup.value, f"{field}.value")
+    if customer_id is None:
+        raise CustomerNotFoundError(f"no customer with {lookup.type.value} {lookup.value!r}", field=field)
+    return customer_id
+
+
+@strawberry.type
+class CustomerIdentifier:
+    type: IdentifierTypeEnum
+    value: str
+
+
+@strawberry.type(description="A customer's standing in one loyalty program (the seed's points_summary).")
+class PointsSummary:
+    program_id: strawberry.ID
+    program_code: str
+    redeemed: Decimal
+    expired: Decimal
+    returned: Decimal
+    adjusted: Decimal
+    lifetime_points: Decimal
+    loyalty_points: Decimal = strawberry.field(description="Spendable points (the REGULAR account's balance).")
+    cumulative_purchases: Decimal
+    current_slab: str
+    slab_s_no: int = strawberry.field(name="slabSNo")
+    slab_expiry_date: datetime | None = strawberry.field(description="Empty when the tier does not expire.")
+    next_slab: str | None
+    next_slab_serial_number: int | None
+    next_slab_description: str | None
+
+    @classmethod
+    def from_summary(cls, summary: ProgramSummary) -> PointsSummary:
+        next_slab = summary.next_slab
+        return cls(
+            program_id=strawberry.ID(str(summary.program.id)), program_code=summary.program.code,
+            redeemed=summary.redeemed, expired=summary.expired, returned=summary.returned, adjusted=summary.adjusted,
+            lifetime_points=summary.lifetime_points, loyalty_points=summary.loyalty_points,
+            cumulative_purchases=summary.cumulative_purchases, current_slab=summary.current_slab.name,
+            slab_s_no=summary.current_slab.serial_number, slab_expiry_date=summary.slab_expiry_date,
+            next_slab=next_slab.name if next_slab else None,
+            next_slab_serial_number=next_slab.serial_number if next_slab else None,
+            next_slab_description=(next_slab.description or next_slab.name) if next_slab else None,
+        )
+
+
+@strawberry.type
+class TransactionConnection:
+    nodes: list[Annotated["Transaction", strawberry.lazy("app.graphql.transactions")]]
+    page_info: PageInfo
+
+
+@strawberry.type
+class Customer:
+    user_id: strawberry.ID
+    firstname: str
+    lastname: str
+    mobile: str | None
+    email: str | None
+    external_id: str | None
+    card_number: str | None
+    identifiers: list[CustomerIdentifier]
+    type: LoyaltyTypeEnum
+    source: str
+    registered_on: datetime
+    updated_on: datetime
+    lifetime_points: Decimal = strawberry.field(description="Points earned to date, all programs.")
+    loyalty_points: Decimal = strawberry.field(description="Spendable points now, all programs.")
+    lifetime_purchases: Decimal
+    current_slab: str = strawberry.field(description="The slab in the default program.")
+    tier_expiry_date: datetime | None
+    points_summaries: list[PointsSummary]
+
+    @classmethod
+    def from_view(cls, view: CustomerView) -> Customer:
+        main = view.main_summary
+        return cls(
+            user_id=strawberry.ID(str(view.id)), firstname=view.first_name, lastname=view.last_name,
+            mobile=view.identifier(IdentifierType.MOBILE), email=view.identifier(IdentifierType.EMAIL),
+            external_id=view.identifier(IdentifierType.EXTERNAL_ID), card_number=view.identifier(IdentifierType.CARD_NUMBER),
+            identifiers=[CustomerIdentifier(type=IdentifierType(kind), value=value) for kind, value in view.identifiers],
+            type=LoyaltyType(view.loyalty_type), source=view.source, registered_on=view.registered_on,
+            updated_on=view.updated_on, lifetime_points=view.lifetime_points, loyalty_points=view.loyalty_points,
+            lifetime_purchases=view.lifetime_purchases, current_slab=main.current_slab.name,
+            tier_expiry_date=main.slab_expiry_date,
+            points_summaries=[PointsSummary.from_summary(summary) for summary in view.summaries],
+        )
+
+    @strawberry.field(description="The customer's bills, newest first.")
+    async def transactions(self, info: Info, first: int = PAGE_SIZE_DEFAULT, after: str | None = None) -> TransactionConnection:
+        from app.graphql.transactions import Transaction
+
+        check_page_size(first)
+        async with info.context.database.read() as connection:
+            views, has_next = await customer_transactions(
+                connection, info.context.org.id, int(self.user_id), first, decode_id_cursor("transaction", after)
+            )
+        return TransactionConnection(
+            nodes=[Transaction.from_view(view, info.context.org) for view in views],
+            page_info=PageInfo(has_next_page=has_next,
+                               end_cursor=encode_id_cursor("transaction", views[-1].id) if views else None),
+        )
+
+
+CustomerResult = Annotated[Customer | NotFoundError | InvalidInputError, strawberry.union("CustomerResult")]
+
+
+@strawberry.type
+class CustomerQuery:
+    @strawberry.field(description="A customer of the caller's organisation, by any identifier or user id.")
+    async def customer(self, info: Info, lookup: CustomerLookupInput) -> CustomerResult:
+        customer_id = await customer_id_for(info, lookup, field="lookup")
+        view = await info.context.customers.load(customer_id)
+        if view is None:
+            raise CustomerNotFoundError(f"no customer with {lookup.type.value} {lookup.value!r}", field="lookup")
+        return Customer.from_view(view)

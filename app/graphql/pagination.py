@@ -1,0 +1,40 @@
+"""Keyset pagination arguments shared by every list: opaque cursors, a bounded page size."""
+
+from __future__ import annotations
+
+import base64
+
+import strawberry
+
+from app.errors import ValidationError
+
+PAGE_SIZE_DEFAULT = 10
+PAGE_SIZE_MAX = 100
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+def check_page_size(first: int, field: str = "first") -> int:
+    if not 1 <= first <= PAGE_SIZE_MAX:
+        raise ValidationError(f"must be between 1 and {PAGE_SIZE_MAX}", field=field)
+    return first
+
+
+def encode_id_cursor(kind: str, row_id: int) -> str:
+    return base64.urlsafe_b64encode(f"{kind}:{row_id}".encode()).decode()
+
+
+def decode_id_cursor(kind: str, cursor: str | None, field: str = "after") -> int | None:
+    if cursor is None:
+        return None
+    try:
+        prefix, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        if prefix != kind:
+            raise ValueError(prefix)
+        return int(value)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ValidationError("is not a cursor this API returned", field=field) from error

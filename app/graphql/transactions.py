@@ -1,0 +1,363 @@
+"""Bills: the addTransaction and addTransactions mutations and the Transaction type."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+import strawberry
+
+from app.enums import TransactionSource
+from app.graphql.context import Info
+from app.graphql.customers import Customer
+from app.organizations.config import OrgConfig
+from app.graphql.errors import DuplicateBillNumberError, InvalidInputError, NotFoundError, to_graphql_error
+from app.transactions import inputs
+from app.transactions.models import OutlierStatus, TransactionType
+from app.transactions.service import ADDED_CODE, TransactionResult, TransactionView, add_transaction, add_transactions
+
+TransactionTypeEnum = strawberry.enum(TransactionType, name="TransactionType")
+OutlierStatusEnum = strawberry.enum(OutlierStatus, name="OutlierStatus")
+TransactionSourceEnum = strawberry.enum(TransactionSource, name="TransactionSource")
+
+
+@strawberry.input(description="A name and value pair (extended fields, custom fields, attributes).")
+class NameValueInput:
+    name: str
+    value: str
+
+
+@strawberry.type
+class NameValue:
+    name: str
+    value: str
+
+
+@strawberry.input
+class PaymentDetailInput:
+    mode: str
+    value: Decimal
+    notes: str | None = None
+
+
+@strawberry.type
+class PaymentDetail:
+    mode: str
+    value: Decimal
+    notes: str | None
+
+
+@strawberry.input
+class AssociateDetailsInput:
+    code: str
+    name: str | None = None
+
+
+@strawberry.type
+class AssociateDetails:
+    code: str | None
+    name: str | None
+
+
+@strawberry.input(description="An add-on, combo or split item of a line item.")
+class SubItemInput:
+    item_code: str
+    quantity: Decimal
+    rate: Decimal | None = None
+    value: Decimal | None = None
+    description: str | None = None
+
+
+@strawberry.input
+class LineItemInput:
+    item_code: str
+    qty: Decimal
+    serial: int | None = None
+    transaction_number: str | None = None
+    variant: str | None = None
+    description: str | None = None
+    rate: Decimal | None = None
+    value: Decimal | None = strawberry.field(default=None, description="Before discount; rate x qty when omitted.")
+    discount: Decimal | None = None
+    amount: Decimal | None = strawberry.field(default=None, description="After discount; value - discount when omitted.")
+    outlier_status: OutlierStatusEnum = OutlierStatus.NORMAL
+    attributes: list[NameValueInput] = strawberry.field(default_factory=list)
+    extended_fields: list[NameValueInput] = strawberry.field(default_factory=list)
+    custom_fields: list[NameValueInput] = strawberry.field(default_factory=list)
+    addon_items: list[SubItemInput] = strawberry.field(default_factory=list)
+    combo_items: list[SubItemInput] = strawberry.field(default_factory=list)
+    split_items: list[SubItemInput] = strawberry.field(default_factory=list)
+
+
+@strawberry.input(description="Who the bill is for: any of the identifiers, and details to keep up to date.")
+class CustomerInput:
+    mobile: str | None = None
+    email: str | None = None
+    external_id: str | None = None
+    card_number: str | None = None
+    firstname: str | None = None
+    lastname: str | None = None
+
+
+@strawberry.input(description="A purchase, as seed 001's Add Transaction describes it.")
+class TransactionAddInput:
+    number: str = strawberry.field(description="The bill number, at most 50 characters; unique per store within the org's window.")
+    amount: Decimal = strawberry.field(description="Net amount after discounts.")
+    type: TransactionTypeEnum = TransactionType.REGULAR
+    store_code: str | None = None
+    till_code: str | None = None
+    bill_client_id: str | None = None
+    gross_amount: Decimal | None = None
+    discount: Decimal | None = None
+    currency_code: str | None = None
+    billing_time: datetime | None = strawberry.field(default=None, description="With an offset; now when omitted.")
+    notes: str | None = None
+    outlier_status: OutlierStatusEnum = OutlierStatus.NORMAL
+    source: TransactionSourceEnum = TransactionSource.INSTORE
+    not_interested_reason: str | None = None
+    referral_code: str | None = None
+    associate_details: AssociateDetailsInput | None = None
+    customer: CustomerInput | None = None
+    line_items: list[LineItemInput] = strawberry.field(default_factory=list)
+    extended_fields: list[NameValueInput] = strawberry.field(default_factory=list)
+    custom_fields: list[NameValueInput] = strawberry.field(default_factory=list)
+    payment_details: list[PaymentDetailInput] = strawberry.field(default_factory=list)
+
+    def to_domain(self) -> inputs.TransactionInput:
+        customer = self.customer
+        return inputs.TransactionInput(
+            type=TransactionType(self.type), number=self.number, amount=self.amount, store_code=self.store_code,
+            till_code=self.till_code, bill_client_id=self.bill_client_id, gross_amount=self.gross_amount,
+            discount=self.discount, currency_code=self.currency_code, billing_time=self.billing_time, notes=self.notes,
+            outlier_status=OutlierStatus(self.outlier_status), source=TransactionSource(self.source).value,
+            not_interested_reason=self.not_interested_reason, referral_code=self.referral_code,
+            associate_code=self.associate_details.code if self.associate_details else None,
+            associate_name=self.associate_details.name if self.associate_details else None,
+            customer=inputs.CustomerInput(
+                mobile=customer.mobile, email=customer.email, external_id=customer.external_id,
+                card_number=customer.card_number, first_name=customer.firstname, last_name=customer.lastname,
+            ) if customer else None,
+            line_items=[
+                inputs.LineItemInput(
+                    item_code=line.item_code, qty=line.qty, serial=line.serial, transaction_number=line.transaction_number,
+                    variant=line.variant, description=line.description, rate=line.rate, value=line.value,
+                    discount=line.discount, amount=line.amount, outlier_status=OutlierStatus(line.outlier_status),
+                    attributes=_pairs(line.attributes), extended_fields=_pairs(line.extended_fields),
+                    custom_fields=_pairs(line.custom_fields), addon_items=_sub_items(line.addon_items),
+                    combo_items=_sub_items(line.combo_items), split_items=_sub_items(line.split_items),
+                )
+                for line in self.line_items
+            ],
+            extended_fields=_pairs(self.extended_fields), custom_fields=_pairs(self.custom_fields),
+            payment_details=[{"mode": p.mode, "value": p.value, "notes": p.notes} for p in self.payment_details],
+        )
+
+
+def _pairs(values: list[NameValueInput]) -> list[dict[str, Any]]:
+    return [{"name": pair.name, "value": pair.value} for pair in values]
+
+
+def _sub_items(values: list[SubItemInput]) -> list[dict[str, Any]]:
+    return [{"item_code": item.item_code, "quantity": item.quantity, "rate": item.rate, "value": item.value,
+             "description": item.description} for item in values]
+
+
+@strawberry.type
+class SubItem:
+    item_code: str
+    quantity: Decimal
+    rate: Decimal | None
+    value: Decimal | None
+    description: str | None
+
+
+@strawberry.type
+class LineItem:
+    serial: int
+    transaction_number: str | None
+    item_code: str
+    variant: str | None
+    product_id: strawberry.ID
+    description: str | None
+    qty: Decimal
+    rate: Decimal
+    value: Decimal
+    discount: Decimal
+    amount: Decimal
+    outlier_status: OutlierStatusEnum
+    attributes: list[NameValue]
+    extended_fields: list[NameValue]
+    custom_fields: list[NameValue]
+    addon_items: list[SubItem]
+    combo_items: list[SubItem]
+    split_items: list[SubItem]
+
+    @classmethod
+    def from_row(cls, row: Any) -> LineItem:
+        return cls(
+            serial=row.serial, transaction_number=row.transaction_number, item_code=row.item_code, variant=row.variant,
+            product_id=strawberry.ID(str(row.product_id)), description=row.description, qty=row.qty, rate=row.rate,
+            value=row.value, discount=row.discount, amount=row.amount, outlier_status=OutlierStatus(row.outlier_status),
+            attributes=_name_values(row.attributes), extended_fields=_name_values(row.extended_fields),
+            custom_fields=_name_values(row.custom_fields), addon_items=_stored_sub_items(row.addon_items),
+            combo_items=_stored_sub_items(row.combo_items), split_items=_stored_sub_items(row.split_items),
+        )
+
+
+def _name_values(stored: list[dict[str, Any]] | None) -> list[NameValue]:
+    return [NameValue(name=pair["name"], value=pair["value"]) for pair in stored or []]
+
+
+def _optional_decimal(value: Any) -> Decimal | None:
+    return Decimal(value) if value is not None else None
+
+
+def _stored_sub_items(stored: list[dict[str, Any]] | None) -> list[SubItem]:
+    return [SubItem(item_code=item["item_code"], quantity=Decimal(item["quantity"]), rate=_optional_decimal(item["rate"]),
+                    value=_optional_decimal(item["value"]), description=item["description"]) for item in stored or []]
+
+
+@strawberry.type(description="Points awarded by a transaction in one program (rounded by the program's rule, and raw).")
+class PointsSideEffect:
+    entity_type: str
+    customer_id: strawberry.ID
+    program_id: strawberry.ID
+    program_code: str
+    awarded_points: Decimal
+    raw_awarded_points: Decimal
+    total_points: Decimal | None = strawberry.field(description="The account balance after the award; empty when nothing was awarded.")
+
+
+@strawberry.type(description="A tier upgrade caused by a transaction.")
+class SlabSideEffect:
+    program_id: strawberry.ID
+    program_code: str
+    previous_slab_name: str
+    previous_slab_number: int
+    upgraded_slab_name: str
+    upgraded_slab_number: int
+
+
+SideEffect = Annotated[PointsSideEffect | SlabSideEffect, strawberry.union("SideEffect")]
+
+
+def _side_effect(stored: dict[str, Any]) -> PointsSideEffect | SlabSideEffect:
+    if stored["type"] == "points":
+        return PointsSideEffect(
+            entity_type=stored["entityType"], customer_id=strawberry.ID(str(stored["customerId"])),
+            program_id=strawberry.ID(str(stored["programId"])), program_code=stored["programCode"],
+            awarded_points=Decimal(stored["awardedPoints"]), raw_awarded_points=Decimal(stored["rawAwardedPoints"]),
+            total_points=_optional_decimal(stored["totalPoints"]),
+        )
+    return SlabSideEffect(
+        program_id=strawberry.ID(str(stored["programId"])), program_code=stored["programCode"],
+        previous_slab_name=stored["previousSlabName"], previous_slab_number=stored["previousSlabNumber"],
+        upgraded_slab_name=stored["upgradedSlabName"], upgraded_slab_number=stored["upgradedSlabNumber"],
+    )
+
+
+@strawberry.type
+class Transaction:
+    id: strawberry.ID
+    number: str
+    type: TransactionTypeEnum
+    bill_client_id: str | None
+    amount: Decimal
+    gross_amount: Decimal | None
+    discount: Decimal | None
+    eligible_amount: Decimal = strawberry.field(description="The part of the amount that earned points.")
+    currency_code: str | None
+    billing_time: datetime
+    notes: str | None
+    outlier_status: OutlierStatusEnum
+    source: TransactionSourceEnum
+    store_code: str
+    till_code: str | None
+    program_code: str
+    not_interested_reason: str | None
+    referral_code: str | None
+    associate_details: AssociateDetails | None
+    extended_fields: list[NameValue]
+    custom_fields: list[NameValue]
+    payment_details: list[PaymentDetail]
+    side_effects: list[SideEffect]
+    created_at: datetime
+    customer_id: strawberry.Private[int | None]
+
+    @classmethod
+    def from_view(cls, view: TransactionView, org: OrgConfig) -> Transaction:
+        return cls(
+            id=strawberry.ID(str(view.id)), number=view.number, type=TransactionType(view.type),
+            bill_client_id=view.bill_client_id, amount=view.amount, gross_amount=view.gross_amount, discount=view.discount,
+            eligible_amount=view.eligible_amount, currency_code=view.currency_code, billing_time=view.billing_time,
+            notes=view.notes, outlier_status=OutlierStatus(view.outlier_status), source=TransactionSource(view.source),
+            store_code=org.store(view.store_id).code, till_code=org.till(view.till_id).code if view.till_id else None,
+            program_code=org.program(view.program_id).code, not_interested_reason=view.not_interested_reason,
+            referral_code=view.referral_code,
+            associate_details=AssociateDetails(code=view.associate_code, name=view.associate_name)
+            if view.associate_code or view.associate_name else None,
+            extended_fields=_name_values(view.extended_fields), custom_fields=_name_values(view.custom_fields),
+            payment_details=[PaymentDetail(mode=p["mode"], value=Decimal(p["value"]), notes=p.get("notes"))
+                             for p in view.payment_details or []],
+            side_effects=[_side_effect(effect) for effect in view.side_effects], created_at=view.created_at,
+            customer_id=view.customer_id,
+        )
+
+    @strawberry.field(description="The bill's line items (loaded in one query for a whole list of bills).")
+    async def line_items(self, info: Info) -> list[LineItem]:
+        return [LineItem.from_row(row) for row in await info.context.line_items.load(int(self.id))]
+
+    @strawberry.field(description="The loyalty customer; empty for NOT_INTERESTED bills.")
+    async def customer(self, info: Info) -> Customer | None:
+        if self.customer_id is None:
+            return None
+        view = await info.context.customers.load(self.customer_id)
+        return Customer.from_view(view) if view is not None else None
+
+
+@strawberry.type
+class ItemStatus:
+    success: bool
+    code: int
+    message: str
+
+
+@strawberry.type(description="The transaction was added (or, posted again with the same payload, found).")
+class TransactionAdded:
+    transaction: Transaction
+    item_status: ItemStatus
+    replayed: bool = strawberry.field(description="True when this bill had been added before: nothing was written.")
+
+
+AddTransactionResult = Annotated[
+    TransactionAdded | InvalidInputError | NotFoundError | DuplicateBillNumberError,
+    strawberry.union("AddTransactionResult"),
+]
+
+
+def _added(info: Info, result: TransactionResult) -> TransactionAdded:
+    if result.customer is not None:
+        # The service already read the customer inside the write: no second query for it.
+        info.context.customers.prime(result.customer.id, result.customer)
+    return TransactionAdded(
+        transaction=Transaction.from_view(result.transaction, info.context.org),
+        item_status=ItemStatus(success=True, code=ADDED_CODE, message=result.item_status_message),
+        replayed=result.replayed,
+    )
+
+
+@strawberry.type
+class TransactionMutation:
+    @strawberry.mutation(description="Post a purchase: find or register the customer, earn points, move the tier.")
+    async def add_transaction(self, info: Info, input: TransactionAddInput) -> AddTransactionResult:
+        result = await add_transaction(info.context.database, info.context.org, input.to_domain())
+        return _added(info, result)
+
+    @strawberry.mutation(description="Post up to 100 purchases; each is added on its own and has its own result.")
+    async def add_transactions(self, info: Info, input: list[TransactionAddInput]) -> list[AddTransactionResult]:
+        results = await add_transactions(info.context.database, info.context.org, [item.to_domain() for item in input])
+        return [
+            _added(info, result) if isinstance(result, TransactionResult) else to_graphql_error(result)
+            for result in results
+        ]

@@ -1,0 +1,129 @@
+"""The append-only points ledger: accounts, events, entries and the lots points are earned as.
+
+An account is (customer, program, points category). An event (customer registration,
+transaction add, ...) owns one or more entries; an entry is a credit or a debit on one account
+and records the account balance after it. Nothing here is ever updated except the cached
+counters of `point_accounts` and the `points_remaining` of lots, both of which the
+reconciliation check recomputes from the entries.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.columns import BigId, Points, UTCDateTime
+
+
+class EventType(StrEnum):
+    CUSTOMER_REGISTRATION = "CUSTOMER_REGISTRATION"
+    TRANSACTION_ADD = "TRANSACTION_ADD"
+    MERGE_CUSTOMER = "MERGE_CUSTOMER"
+
+
+class EntryType(StrEnum):
+    CREDIT = "CREDIT"
+    DEBIT = "DEBIT"
+
+
+class EntryKind(StrEnum):
+    """What an entry does; each kind moves exactly one of the account's counters."""
+
+    OPENING_BALANCE = "OPENING_BALANCE"
+    POINTS_ALLOCATION = "POINTS_ALLOCATION"
+    MERGE = "MERGE"
+
+
+class PointAccount(SQLModel, table=True):
+    __tablename__ = "point_accounts"
+    __table_args__ = (
+        UniqueConstraint("customer_id", "program_id", "category"),
+        CheckConstraint("earned >= 0", name="point_accounts_earned_not_negative"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    org_id: int = Field(foreign_key="organizations.id")
+    customer_id: int = Field(foreign_key="customers.id")
+    program_id: int = Field(foreign_key="programs.id")
+    category: str = Field(max_length=20)
+    # Cached sums of this account's entries, kept for speed; `reconcile` proves them.
+    balance: Decimal = Field(sa_type=Points)
+    earned: Decimal = Field(sa_type=Points)  # lifetime points allocated
+    redeemed: Decimal = Field(sa_type=Points)
+    expired: Decimal = Field(sa_type=Points)
+    returned: Decimal = Field(sa_type=Points)
+    adjusted: Decimal = Field(sa_type=Points)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class LedgerEvent(SQLModel, table=True):
+    __tablename__ = "ledger_events"
+    __table_args__ = (Index("ix_ledger_events_transaction", "transaction_id"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)  # the seed's event log id
+    org_id: int = Field(foreign_key="organizations.id", index=True)
+    event_type: str = Field(max_length=40)
+    customer_id: int | None = Field(default=None, foreign_key="customers.id")
+    source: str | None = Field(default=None, max_length=20)
+    store_id: int | None = Field(default=None, foreign_key="stores.id")
+    till_id: int | None = Field(default=None, foreign_key="tills.id")
+    transaction_id: int | None = Field(default=None, sa_type=BigId)
+    transaction_number: str | None = Field(default=None, max_length=50)
+    points_on_event: Decimal = Field(sa_type=Points)  # net of the event's credits and debits
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class LedgerEntry(SQLModel, table=True):
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        # Ledger pages walk one customer's entries newest first by id (keyset pagination).
+        Index("ix_ledger_entries_customer_id", "customer_id", "id"),
+        Index("ix_ledger_entries_account_id", "account_id", "id"),
+        CheckConstraint("points >= 0", name="ledger_entries_points_not_negative"),
+        CheckConstraint("entry_type IN ('CREDIT', 'DEBIT')", name="ledger_entries_entry_type"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    org_id: int = Field(foreign_key="organizations.id")
+    event_id: int = Field(foreign_key="ledger_events.id", sa_type=BigId)
+    account_id: int = Field(foreign_key="point_accounts.id")
+    # Copied from the account and the event so ledger filters need no join.
+    customer_id: int = Field(foreign_key="customers.id")
+    program_id: int = Field(foreign_key="programs.id")
+    category: str = Field(max_length=20)
+    event_type: str = Field(max_length=40)
+    source: str | None = Field(default=None, max_length=20)
+    store_id: int | None = Field(default=None, foreign_key="stores.id")
+    till_id: int | None = Field(default=None, foreign_key="tills.id")
+    entry_type: str = Field(max_length=10)
+    entry_kind: str = Field(max_length=40)
+    points: Decimal = Field(sa_type=Points)  # always >= 0; entry_type gives the sign
+    balance_after: Decimal = Field(sa_type=Points)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class PointLot(SQLModel, table=True):
+    """Points earned together, with when they become spendable and when they expire."""
+
+    __tablename__ = "point_lots"
+    __table_args__ = (
+        Index("ix_point_lots_account_expiry", "account_id", "expires_at"),
+        CheckConstraint(
+            "points_remaining >= 0 AND points_remaining <= points",
+            name="point_lots_remaining_within_points",
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    org_id: int = Field(foreign_key="organizations.id")
+    account_id: int = Field(foreign_key="point_accounts.id")
+    entry_id: int = Field(foreign_key="ledger_entries.id", sa_type=BigId, index=True)  # the credit that made it
+    points: Decimal = Field(sa_type=Points)
+    points_remaining: Decimal = Field(sa_type=Points)
+    active_from: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)

@@ -1,0 +1,56 @@
+"""Pure point calculations: rounding and expiry dates. No I/O."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
+
+from app.columns import RAW_POINTS_SCALE
+from app.organizations.models import ExpiryStrategy, PointsRounding
+
+_ROUNDING_MODES = {
+    PointsRounding.FLOOR: ROUND_FLOOR,
+    PointsRounding.CEILING: ROUND_CEILING,
+    PointsRounding.HALF_UP: ROUND_HALF_UP,
+    PointsRounding.HALF_EVEN: ROUND_HALF_EVEN,
+}
+_RAW_QUANTUM = Decimal(1).scaleb(-RAW_POINTS_SCALE)
+
+
+def round_points(raw: Decimal, rounding: PointsRounding, decimal_places: int) -> Decimal:
+    """The program's one rounding rule, applied to the raw value once per award."""
+    return raw.quantize(Decimal(1).scaleb(-decimal_places), rounding=_ROUNDING_MODES[rounding])
+
+
+def quantize_raw(raw: Decimal) -> Decimal:
+    """Raw (unrounded) points are kept to six decimal places, half-even."""
+    return raw.quantize(_RAW_QUANTUM, rounding=ROUND_HALF_EVEN)
+
+
+def end_of_local_day(day: date, time_zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(23, 59, 59), tzinfo=time_zone).astimezone(UTC)
+
+
+def add_months(day: date, months: int) -> date:
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def lot_expiry(strategy: ExpiryStrategy, value: int | None, earned_at: datetime, time_zone: ZoneInfo) -> datetime | None:
+    """When points earned at `earned_at` expire: the end of a day in the org's time zone.
+
+    - NEVER: they do not expire;
+    - DAYS_AFTER_EARNING N: at the end of the Nth day after the day they were earned;
+    - END_OF_MONTH_AFTER_MONTHS N: at the end of the last day of the month N months after.
+    """
+    local_day = earned_at.astimezone(time_zone).date()
+    if strategy is ExpiryStrategy.NEVER:
+        return None
+    assert value is not None and value >= 1, "the org spec requires a value for this strategy"
+    if strategy is ExpiryStrategy.DAYS_AFTER_EARNING:
+        return end_of_local_day(local_day + timedelta(days=value), time_zone)
+    target = add_months(local_day.replace(day=1), value)
+    return end_of_local_day(target.replace(day=calendar.monthrange(target.year, target.month)[1]), time_zone)

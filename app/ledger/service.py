@@ -1,0 +1,390 @@
+"""Ledger use cases: open accounts, post events, read pages and balances, reconcile.
+
+Posting is the only way points move: an event and its entries are inserted, and each entry's
+account counters change in one guarded UPDATE ... RETURNING that also yields the balance after
+the entry. Accounts are updated in id order so concurrent events cannot deadlock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, case, func, insert, literal, select, type_coerce, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.columns import Points
+from app.enums import PointsCategory
+from app.ledger.models import EntryKind, EntryType, EventType, LedgerEntry, LedgerEvent, PointAccount, PointLot
+
+accounts = PointAccount.__table__
+events = LedgerEvent.__table__
+entries = LedgerEntry.__table__
+lots = PointLot.__table__
+
+ZERO = Decimal(0)
+PAGE_SIZE_MAX = 100
+DEFAULT_WINDOW = timedelta(days=7)
+
+# The account counter each kind of entry moves besides the balance (None: the balance only).
+# `reconcile` recomputes every counter from the entries with this same table.
+COUNTER_BY_KIND: dict[EntryKind, str | None] = {
+    EntryKind.OPENING_BALANCE: None,
+    EntryKind.POINTS_ALLOCATION: "earned",
+    EntryKind.MERGE: None,
+}
+COUNTERS = ("earned", "redeemed", "expired", "returned", "adjusted")
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRef:
+    id: int
+    customer_id: int
+    program_id: int
+    category: PointsCategory
+
+
+@dataclass(frozen=True, slots=True)
+class LotDraft:
+    points: Decimal
+    active_from: datetime
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Posting:
+    account: AccountRef
+    entry_type: EntryType
+    entry_kind: EntryKind
+    points: Decimal
+    lots: tuple[LotDraft, ...] = ()  # a credit's points as lots: one for an award, several for a merge
+
+    def __post_init__(self) -> None:
+        assert self.points >= 0, "entries carry non-negative points; entry_type gives the sign"
+        assert not self.lots or self.entry_type is EntryType.CREDIT, "only credits create lots"
+        assert not self.lots or sum(lot.points for lot in self.lots) == self.points, "lots add up to the credit"
+
+
+@dataclass(frozen=True, slots=True)
+class EventDraft:
+    event_type: EventType
+    customer_id: int | None
+    source: str | None
+    store_id: int | None
+    till_id: int | None
+    transaction_id: int | None = None
+    transaction_number: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PostedEntry:
+    id: int
+    account_id: int
+    points: Decimal
+    balance_after: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class PostedEvent:
+    id: int
+    points_on_event: Decimal
+    entries: tuple[PostedEntry, ...]
+
+
+def signed(entry_type: EntryType | str, points: Decimal) -> Decimal:
+    return points if entry_type == EntryType.CREDIT else -points
+
+
+async def post_event(
+    connection: AsyncConnection, *, org_id: int, draft: EventDraft, postings: Sequence[Posting], now: datetime
+) -> PostedEvent:
+    assert postings, "an event without entries moves nothing and is not written"
+    points_on_event = sum((signed(p.entry_type, p.points) for p in postings), ZERO)
+    event_id = (await connection.execute(
+        insert(events).values(
+            org_id=org_id, event_type=draft.event_type.value, customer_id=draft.customer_id, source=draft.source,
+            store_id=draft.store_id, till_id=draft.till_id, transaction_id=draft.transaction_id,
+            transaction_number=draft.transaction_number, points_on_event=points_on_event, created_at=now,
+        ).returning(events.c.id)
+    )).scalar_one()
+
+    balances_after: dict[int, Decimal] = {}
+    for index in sorted(range(len(postings)), key=lambda i: postings[i].account.id):
+        posting = postings[index]
+        balances_after[index] = await _move_account(connection, posting)
+
+    entry_rows = [
+        {
+            "org_id": org_id, "event_id": event_id, "account_id": p.account.id, "customer_id": p.account.customer_id,
+            "program_id": p.account.program_id, "category": p.account.category.value,
+            "event_type": draft.event_type.value, "source": draft.source, "store_id": draft.store_id,
+            "till_id": draft.till_id, "entry_type": p.entry_type.value, "entry_kind": p.entry_kind.value,
+            "points": p.points, "balance_after": balances_after[i], "created_at": now,
+        }
+        for i, p in enumerate(postings)
+    ]
+    entry_ids = (await connection.execute(
+        insert(entries).returning(entries.c.id, sort_by_parameter_order=True), entry_rows
+    )).scalars().all()
+    lot_rows = [
+        {
+            "org_id": org_id, "account_id": p.account.id, "entry_id": entry_id, "points": lot.points,
+            "points_remaining": lot.points, "active_from": lot.active_from, "expires_at": lot.expires_at,
+            "created_at": now,
+        }
+        for p, entry_id in zip(postings, entry_ids, strict=True)
+        for lot in p.lots
+        if lot.points > 0
+    ]
+    if lot_rows:
+        await connection.execute(insert(lots), lot_rows)
+    return PostedEvent(
+        id=event_id,
+        points_on_event=points_on_event,
+        entries=tuple(
+            PostedEntry(id=entry_id, account_id=p.account.id, points=p.points, balance_after=balances_after[i])
+            for i, (p, entry_id) in enumerate(zip(postings, entry_ids, strict=True))
+        ),
+    )
+
+
+async def _move_account(connection: AsyncConnection, posting: Posting) -> Decimal:
+    amount = signed(posting.entry_type, posting.points)
+    changes: dict[str, Any] = {"balance": accounts.c.balance + amount}
+    counter = COUNTER_BY_KIND[posting.entry_kind]
+    if counter is not None:
+        changes[counter] = accounts.c[counter] + posting.points
+    statement = update(accounts).where(accounts.c.id == posting.account.id).values(**changes).returning(accounts.c.balance)
+    return (await connection.execute(statement)).scalar_one()
+
+
+async def open_accounts(
+    connection: AsyncConnection, *, org_id: int, customer_id: int, program_ids: Sequence[int],
+    categories: Sequence[PointsCategory], draft: EventDraft, now: datetime,
+) -> dict[tuple[int, PointsCategory], AccountRef]:
+    """Start a customer's ledger: one account per program and category, each with its
+    zero-value opening-balance entry, all in one CUSTOMER_REGISTRATION event."""
+    rows = [
+        {"org_id": org_id, "customer_id": customer_id, "program_id": program_id, "category": category.value,
+         "balance": ZERO, "earned": ZERO, "redeemed": ZERO, "expired": ZERO, "returned": ZERO, "adjusted": ZERO,
+         "created_at": now}
+        for program_id in program_ids for category in categories
+    ]
+    account_ids = (await connection.execute(
+        insert(accounts).returning(accounts.c.id, sort_by_parameter_order=True), rows
+    )).scalars().all()
+    refs = {
+        (row["program_id"], PointsCategory(row["category"])): AccountRef(
+            id=account_id, customer_id=customer_id, program_id=row["program_id"], category=PointsCategory(row["category"])
+        )
+        for row, account_id in zip(rows, account_ids, strict=True)
+    }
+    await post_event(
+        connection, org_id=org_id, draft=draft, now=now,
+        postings=[Posting(account=ref, entry_type=EntryType.CREDIT, entry_kind=EntryKind.OPENING_BALANCE, points=ZERO)
+                  for ref in refs.values()],
+    )
+    return refs
+
+
+async def customer_accounts(connection: AsyncConnection, customer_ids: Sequence[int]) -> list[Any]:
+    """Every account of these customers, for points summaries (one query for any number)."""
+    if not customer_ids:
+        return []
+    query = select(accounts).where(accounts.c.customer_id.in_(customer_ids)).order_by(accounts.c.id)
+    return list((await connection.execute(query)).all())
+
+
+async def account_ref(connection: AsyncConnection, customer_id: int, program_id: int, category: PointsCategory) -> AccountRef:
+    account_id = (await connection.execute(
+        select(accounts.c.id).where(
+            accounts.c.customer_id == customer_id, accounts.c.program_id == program_id, accounts.c.category == category.value
+        )
+    )).scalar_one()
+    return AccountRef(id=account_id, customer_id=customer_id, program_id=program_id, category=category)
+
+
+# --- Reading the ledger ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LedgerFilter:
+    """The view of one customer's ledger; an empty list or None means no filter on that field."""
+
+    sources: tuple[str, ...] = ()
+    till_ids: tuple[int, ...] = ()
+    start: datetime | None = None
+    end: datetime | None = None
+    entry_type: EntryType | None = None
+    categories: tuple[PointsCategory, ...] = ()
+    program_ids: tuple[int, ...] = ()
+
+    def with_default_window(self, now: datetime) -> LedgerFilter:
+        """The seed's default: the last 7 days when no date is given."""
+        if self.start is None and self.end is None:
+            return LedgerFilter(self.sources, self.till_ids, now - DEFAULT_WINDOW, None, self.entry_type,
+                                self.categories, self.program_ids)
+        return self
+
+    @property
+    def is_empty(self) -> bool:
+        return self == LedgerFilter()
+
+    def conditions(self) -> list[Any]:
+        conditions: list[Any] = []
+        if self.sources:
+            conditions.append(entries.c.source.in_(self.sources))
+        if self.till_ids:
+            conditions.append(entries.c.till_id.in_(self.till_ids))
+        if self.start is not None:
+            conditions.append(entries.c.created_at >= self.start)
+        if self.end is not None:
+            conditions.append(entries.c.created_at < self.end)
+        if self.entry_type is not None:
+            conditions.append(entries.c.entry_type == self.entry_type.value)
+        conditions.extend(self.account_conditions())
+        return conditions
+
+    def account_conditions(self, table: Any = entries) -> list[Any]:
+        conditions: list[Any] = []
+        if self.categories:
+            conditions.append(table.c.category.in_([category.value for category in self.categories]))
+        if self.program_ids:
+            conditions.append(table.c.program_id.in_(self.program_ids))
+        return conditions
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntryView:
+    id: int
+    event_id: int
+    event_type: str
+    entry_type: str
+    entry_kind: str
+    created_at: datetime
+    program_id: int
+    category: str
+    points: Decimal
+    balance_after: Decimal
+    points_on_event: Decimal
+    source: str | None
+    store_id: int | None
+    till_id: int | None
+    transaction_id: int | None
+    transaction_number: str | None
+
+
+@dataclass(frozen=True)
+class LedgerPage:
+    entries: list[LedgerEntryView]
+    has_next_page: bool
+
+
+_PAGE_COLUMNS = (
+    entries.c.id, entries.c.event_id, entries.c.event_type, entries.c.entry_type, entries.c.entry_kind,
+    entries.c.created_at, entries.c.program_id, entries.c.category, entries.c.points, entries.c.balance_after,
+    events.c.points_on_event, entries.c.source, entries.c.store_id, entries.c.till_id, events.c.transaction_id,
+    events.c.transaction_number,
+)
+
+
+async def ledger_page(
+    connection: AsyncConnection, *, org_id: int, customer_id: int, view: LedgerFilter, first: int, after_id: int | None
+) -> LedgerPage:
+    """Newest first, by entry id (entries are written in time order), keyset-paginated."""
+    assert 1 <= first <= PAGE_SIZE_MAX
+    conditions = [entries.c.org_id == org_id, entries.c.customer_id == customer_id, *view.conditions()]
+    if after_id is not None:
+        conditions.append(entries.c.id < after_id)
+    query = (
+        select(*_PAGE_COLUMNS)
+        .join(events, events.c.id == entries.c.event_id)
+        .where(*conditions)
+        .order_by(entries.c.id.desc())
+        .limit(first + 1)
+    )
+    rows = (await connection.execute(query)).all()
+    page = [LedgerEntryView(*row) for row in rows[:first]]
+    return LedgerPage(entries=page, has_next_page=len(rows) > first)
+
+
+async def closing_balance(connection: AsyncConnection, *, org_id: int, customer_id: int, view: LedgerFilter) -> tuple[Decimal, int | None]:
+    """The balance as of the last entry in the view, over the accounts the view covers.
+
+    For each such account, its balance after its last entry at or before the view's last entry,
+    summed. With no filter at all this is the customer's current balance. Returns the balance
+    and the id of the view's last entry (None for an empty view).
+    """
+    last_id = (await connection.execute(
+        select(func.max(entries.c.id)).where(entries.c.org_id == org_id, entries.c.customer_id == customer_id, *view.conditions())
+    )).scalar_one()
+    if last_id is None:
+        return ZERO, None
+    latest_per_account = (
+        select(func.max(entries.c.id).label("entry_id"))
+        .where(entries.c.org_id == org_id, entries.c.customer_id == customer_id, entries.c.id <= last_id,
+               *view.account_conditions())
+        .group_by(entries.c.account_id)
+        .subquery()
+    )
+    total = (await connection.execute(
+        select(func.coalesce(func.sum(entries.c.balance_after), type_coerce(0, Points())))
+        .where(entries.c.id.in_(select(latest_per_account.c.entry_id)))
+    )).scalar_one()
+    return Decimal(total), last_id
+
+
+# --- Reconciliation -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Discrepancy:
+    account_id: int
+    customer_id: int
+    program_id: int
+    category: str
+    counter: str
+    stored: Decimal
+    from_entries: Decimal
+
+
+async def reconcile(connection: AsyncConnection, *, org_id: int | None = None) -> list[Discrepancy]:
+    """Recompute every account's balance and counters from its entries and list differences.
+
+    Also checks each account's last entry: its balance_after must equal the stored balance.
+    """
+    def entry_sum(condition: Any, amount: Any) -> Any:
+        return type_coerce(func.coalesce(func.sum(case((condition, amount), else_=0)), 0), Points())
+
+    credit = entries.c.entry_type == EntryType.CREDIT.value
+    sums: dict[str, Any] = {
+        "balance": entry_sum(literal(True), case((credit, entries.c.points), else_=-entries.c.points)),
+    }
+    for counter in COUNTERS:
+        kinds = [kind.value for kind, moved in COUNTER_BY_KIND.items() if moved == counter]
+        sums[counter] = entry_sum(entries.c.entry_kind.in_(kinds), entries.c.points) if kinds else type_coerce(literal(0), Points())
+    latest = entries.alias("latest")
+    last_balance = (
+        select(latest.c.balance_after).where(latest.c.account_id == accounts.c.id)
+        .order_by(latest.c.id.desc()).limit(1).correlate(accounts).scalar_subquery()
+    )
+    query = (
+        select(accounts, last_balance.label("last_balance_after"), *[value.label(f"sum_{name}") for name, value in sums.items()])
+        .select_from(accounts.outerjoin(entries, and_(entries.c.account_id == accounts.c.id)))
+        .group_by(*accounts.c)
+        .order_by(accounts.c.id)
+    )
+    if org_id is not None:
+        query = query.where(accounts.c.org_id == org_id)
+    found: list[Discrepancy] = []
+    for row in (await connection.execute(query)).mappings():
+        checks = [(name, row[name], Decimal(row[f"sum_{name}"])) for name in ("balance", *COUNTERS)]
+        if row["last_balance_after"] is not None:
+            checks.append(("last_balance_after", row["balance"], Decimal(row["last_balance_after"])))
+        else:
+            checks.append(("opening_balance_entry", row["balance"], Decimal(-1)))
+        for name, stored, computed in checks:
+            if stored != computed:
+                found.append(Discrepancy(row["id"], row["customer_id"], row["program_id"], row["category"], name, stored, computed))
+    return found

@@ -1,0 +1,71 @@
+"""The Starlette application: GraphQL at /graphql behind API-key authentication, /health open."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from strawberry.asgi import GraphQL
+
+from app.auth import ApiGuard, Authenticator, org_of
+from app.config import Settings, get_settings
+from app.db import Database
+from app.graphql.context import Context
+from app.graphql.schema import schema
+from app.organizations.config import OrgConfigCache
+
+logger = logging.getLogger("pointledger")
+
+
+class PointledgerGraphQL(GraphQL):
+    def __init__(self, database: Database, graphiql: bool) -> None:
+        super().__init__(schema, graphql_ide="graphiql" if graphiql else None, allow_queries_via_get=True)
+        self.database = database
+
+    async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
+        return Context(database=self.database, org=org_of(request.scope), request=request, response=response)
+
+    def encode_json(self, data: object) -> bytes:  # type: ignore[override]
+        return orjson.dumps(data)
+
+
+class Services:
+    """What the app holds for its lifetime; tests build one around their own database."""
+
+    def __init__(self, settings: Settings, database: Database | None = None) -> None:
+        self.settings = settings
+        self.database = database or Database(settings.database_url, pool_size=settings.pool_size,
+                                             write_retries_max=settings.write_retries_max)
+        self.org_cache = OrgConfigCache(settings.cache_ttl_seconds)
+        self.authenticator = Authenticator(self.database, self.org_cache, settings.cache_ttl_seconds)
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> Starlette:
+    services = Services(settings or get_settings(), database)
+    graphql_app = PointledgerGraphQL(services.database, services.settings.graphiql)
+    guarded = ApiGuard(graphql_app, services.authenticator, services.settings.max_body_size_bytes)
+
+    async def health(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        if database is None:
+            await services.database.dispose()
+
+    app = Starlette(routes=[Route("/health", health), Route("/graphql", guarded, methods=["GET", "POST"])], lifespan=lifespan)
+    app.state.services = services
+    return app
+
+
+def app_factory() -> Any:
+    """For `uvicorn --factory app.main:app_factory`."""
+    return create_app()

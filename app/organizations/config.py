@@ -1,0 +1,226 @@
+"""An immutable in-memory snapshot of one organisation's setup, read on every request.
+
+Stores, tills, programs and tiers change rarely (`pointledger org apply`) and are read by every
+write and every ledger row, so they are loaded once and cached for a few seconds instead of
+being joined into each query.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.enums import IdentifierType, PointsCategory
+from app.organizations.models import ExpiryStrategy, Organization, Program, PointsRounding, Store, Tier, Till
+
+
+@dataclass(frozen=True, slots=True)
+class TierConfig:
+    id: int
+    serial_number: int
+    name: str
+    description: str
+    upgrade_threshold: Decimal
+    earn_rate: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class ProgramConfig:
+    id: int
+    code: str
+    name: str
+    is_default: bool
+    points_rounding: PointsRounding
+    points_decimal_places: int
+    expiry_strategy: ExpiryStrategy
+    expiry_value: int | None
+    tier_validity_months: int | None
+    tiers: tuple[TierConfig, ...]  # by serial number, lowest first
+
+    def tier(self, tier_id: int) -> TierConfig:
+        for tier in self.tiers:
+            if tier.id == tier_id:
+                return tier
+        raise KeyError(tier_id)
+
+    def tier_reached(self, cumulative_purchases: Decimal, current: TierConfig) -> TierConfig:
+        """The highest tier whose threshold is reached, never below `current` (no downgrade on purchase)."""
+        reached = [tier for tier in self.tiers if tier.upgrade_threshold <= cumulative_purchases]
+        return reached[-1] if reached and reached[-1].serial_number > current.serial_number else current
+
+    def next_tier(self, tier: TierConfig) -> TierConfig | None:
+        for candidate in self.tiers:
+            if candidate.serial_number == tier.serial_number + 1:
+                return candidate
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class StoreConfig:
+    id: int
+    code: str
+    external_id: str | None
+    name: str
+    program_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class TillConfig:
+    id: int
+    code: str
+    external_id: str | None
+    name: str
+    store_id: int
+    program_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class OrgConfig:
+    id: int
+    code: str
+    name: str
+    time_zone: ZoneInfo
+    base_country: str
+    bill_number_unique_in_days: int
+    primary_identifier: IdentifierType
+    skip_secondary_id_on_primary_mismatch: bool
+    updated_at: datetime
+    programs: tuple[ProgramConfig, ...]
+    stores: tuple[StoreConfig, ...]
+    tills: tuple[TillConfig, ...]
+    points_categories: tuple[PointsCategory, ...] = tuple(PointsCategory)
+    _programs_by_id: dict[int, ProgramConfig] = field(default_factory=dict, repr=False)
+    _stores_by_id: dict[int, StoreConfig] = field(default_factory=dict, repr=False)
+    _stores_by_code: dict[str, StoreConfig] = field(default_factory=dict, repr=False)
+    _tills_by_id: dict[int, TillConfig] = field(default_factory=dict, repr=False)
+    _tills_by_code: dict[str, TillConfig] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._programs_by_id.update({program.id: program for program in self.programs})
+        self._stores_by_id.update({store.id: store for store in self.stores})
+        self._stores_by_code.update({store.code: store for store in self.stores})
+        self._tills_by_id.update({till.id: till for till in self.tills})
+        self._tills_by_code.update({till.code: till for till in self.tills})
+
+    @property
+    def mobile_country_code(self) -> int:
+        return phonenumbers.country_code_for_region(self.base_country)
+
+    @property
+    def default_program(self) -> ProgramConfig:
+        for program in self.programs:
+            if program.is_default:
+                return program
+        return self.programs[0]
+
+    def program(self, program_id: int) -> ProgramConfig:
+        return self._programs_by_id[program_id]
+
+    def program_by_code(self, code: str) -> ProgramConfig | None:
+        return next((program for program in self.programs if program.code == code), None)
+
+    def store(self, store_id: int) -> StoreConfig:
+        return self._stores_by_id[store_id]
+
+    def store_by_code(self, code: str) -> StoreConfig | None:
+        return self._stores_by_code.get(code)
+
+    def till(self, till_id: int) -> TillConfig:
+        return self._tills_by_id[till_id]
+
+    def till_by_code(self, code: str) -> TillConfig | None:
+        return self._tills_by_code.get(code)
+
+    def program_for(self, store: StoreConfig, till: TillConfig | None) -> ProgramConfig:
+        """The program a purchase earns in: the till's, else the store's, else the default."""
+        if till is not None and till.program_id is not None:
+            return self.program(till.program_id)
+        if store.program_id is not None:
+            return self.program(store.program_id)
+        return self.default_program
+
+
+async def load_org_config(connection: AsyncConnection, org_id: int) -> OrgConfig | None:
+    org = (await connection.execute(select(Organization.__table__).where(Organization.__table__.c.id == org_id))).one_or_none()
+    if org is None:
+        return None
+    program_rows = (await connection.execute(
+        select(Program.__table__).where(Program.__table__.c.org_id == org_id).order_by(Program.__table__.c.id)
+    )).all()
+    tier_rows = (await connection.execute(
+        select(Tier.__table__).where(Tier.__table__.c.org_id == org_id).order_by(Tier.__table__.c.serial_number)
+    )).all()
+    store_rows = (await connection.execute(
+        select(Store.__table__).where(Store.__table__.c.org_id == org_id).order_by(Store.__table__.c.id)
+    )).all()
+    till_rows = (await connection.execute(
+        select(Till.__table__).where(Till.__table__.c.org_id == org_id).order_by(Till.__table__.c.id)
+    )).all()
+    programs = tuple(
+        ProgramConfig(
+            id=row.id, code=row.code, name=row.name, is_default=row.is_default,
+            points_rounding=PointsRounding(row.points_rounding),
+            points_decimal_places=row.points_decimal_places,
+            expiry_strategy=ExpiryStrategy(row.expiry_strategy), expiry_value=row.expiry_value,
+            tier_validity_months=row.tier_validity_months,
+            tiers=tuple(
+                TierConfig(
+                    id=tier.id, serial_number=tier.serial_number, name=tier.name,
+                    description=tier.description, upgrade_threshold=tier.upgrade_threshold,
+                    earn_rate=tier.earn_rate,
+                )
+                for tier in tier_rows if tier.program_id == row.id
+            ),
+        )
+        for row in program_rows
+    )
+    return OrgConfig(
+        id=org.id, code=org.code, name=org.name, time_zone=ZoneInfo(org.time_zone),
+        base_country=org.base_country, bill_number_unique_in_days=org.bill_number_unique_in_days,
+        primary_identifier=IdentifierType(org.primary_identifier),
+        skip_secondary_id_on_primary_mismatch=org.skip_secondary_id_on_primary_mismatch,
+        updated_at=org.updated_at, programs=programs,
+        stores=tuple(
+            StoreConfig(id=row.id, code=row.code, external_id=row.external_id, name=row.name, program_id=row.program_id)
+            for row in store_rows
+        ),
+        tills=tuple(
+            TillConfig(
+                id=row.id, code=row.code, external_id=row.external_id, name=row.name,
+                store_id=row.store_id, program_id=row.program_id,
+            )
+            for row in till_rows
+        ),
+    )
+
+
+class OrgConfigCache:
+    """Org snapshots kept for `ttl_seconds`; `invalidate` drops them at once (same process)."""
+
+    def __init__(self, ttl_seconds: float) -> None:
+        self.ttl_seconds = ttl_seconds
+        self._entries: dict[int, tuple[float, OrgConfig]] = {}
+
+    async def get(self, connection: AsyncConnection, org_id: int) -> OrgConfig:
+        cached = self._entries.get(org_id)
+        now = time.monotonic()
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        config = await load_org_config(connection, org_id)
+        if config is None:
+            raise LookupError(f"organisation {org_id} does not exist")
+        self._entries[org_id] = (now + self.ttl_seconds, config)
+        return config
+
+    def invalidate(self, org_id: int | None = None) -> None:
+        if org_id is None:
+            self._entries.clear()
+        else:
+            self._entries.pop(org_id, None)

@@ -1,0 +1,111 @@
+"""An organisation's setup: stores, tills, loyalty programs, tiers (slabs) and API keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.columns import Amount, Rate, UTCDateTime
+
+
+class PointsRounding(StrEnum):
+    FLOOR = "FLOOR"
+    CEILING = "CEILING"
+    HALF_UP = "HALF_UP"
+    HALF_EVEN = "HALF_EVEN"
+
+
+class ExpiryStrategy(StrEnum):
+    NEVER = "NEVER"
+    DAYS_AFTER_EARNING = "DAYS_AFTER_EARNING"
+    END_OF_MONTH_AFTER_MONTHS = "END_OF_MONTH_AFTER_MONTHS"
+
+
+class Organization(SQLModel, table=True):
+    __tablename__ = "organizations"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=64, unique=True)
+    name: str = Field(max_length=200)
+    time_zone: str = Field(max_length=64)
+    base_country: str = Field(max_length=2)
+    bill_number_unique_in_days: int
+    primary_identifier: str = Field(max_length=20)
+    skip_secondary_id_on_primary_mismatch: bool = False
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Program(SQLModel, table=True):
+    __tablename__ = "programs"
+    __table_args__ = (UniqueConstraint("org_id", "code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organizations.id", index=True)
+    code: str = Field(max_length=64)
+    name: str = Field(max_length=200)
+    is_default: bool = False
+    points_rounding: str = Field(max_length=20)
+    points_decimal_places: int = 0
+    expiry_strategy: str = Field(max_length=40)
+    expiry_value: int | None = None
+    tier_validity_months: int | None = None
+
+
+class Tier(SQLModel, table=True):
+    """A slab: serial number 1 is the lowest; reached when cumulative purchases hit the threshold."""
+
+    __tablename__ = "tiers"
+    __table_args__ = (UniqueConstraint("program_id", "serial_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organizations.id", index=True)
+    program_id: int = Field(foreign_key="programs.id")
+    serial_number: int
+    name: str = Field(max_length=100)
+    description: str = Field(default="", max_length=500)
+    upgrade_threshold: Decimal = Field(sa_type=Amount)
+    earn_rate: Decimal = Field(sa_type=Rate)
+
+
+class Store(SQLModel, table=True):
+    __tablename__ = "stores"
+    __table_args__ = (UniqueConstraint("org_id", "code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organizations.id", index=True)
+    code: str = Field(max_length=64)
+    external_id: str | None = Field(default=None, max_length=64)
+    name: str = Field(default="", max_length=200)
+    program_id: int | None = Field(default=None, foreign_key="programs.id")
+
+
+class Till(SQLModel, table=True):
+    __tablename__ = "tills"
+    __table_args__ = (UniqueConstraint("org_id", "code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organizations.id", index=True)
+    store_id: int = Field(foreign_key="stores.id")
+    code: str = Field(max_length=64)
+    external_id: str | None = Field(default=None, max_length=64)
+    name: str = Field(default="", max_length=200)
+    program_id: int | None = Field(default=None, foreign_key="programs.id")
+
+
+class ApiKey(SQLModel, table=True):
+    """HTTP Basic credentials of an org: the key id is the user name, the secret is kept hashed."""
+
+    __tablename__ = "api_keys"
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organizations.id", index=True)
+    key_id: str = Field(max_length=64, unique=True)
+    secret_hash: str = Field(max_length=128)
+    name: str = Field(default="", max_length=200)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -1,0 +1,154 @@
+"""The declarative organisation file (TOML or YAML), validated before anything is written."""
+
+from __future__ import annotations
+
+import tomllib
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from app.enums import IdentifierType
+from app.organizations.models import ExpiryStrategy, PointsRounding
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TierSpec(Strict):
+    serial_number: int = Field(ge=1)
+    name: str = Field(min_length=1, max_length=100)
+    description: str = ""
+    upgrade_threshold: Decimal = Field(ge=0, decimal_places=4)
+    earn_rate: Decimal = Field(ge=0, decimal_places=6)
+
+
+class ExpirySpec(Strict):
+    strategy: ExpiryStrategy = ExpiryStrategy.NEVER
+    value: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def value_matches_strategy(self) -> ExpirySpec:
+        if self.strategy is ExpiryStrategy.NEVER and self.value is not None:
+            raise ValueError("expiry value must be empty when the strategy is NEVER")
+        if self.strategy is not ExpiryStrategy.NEVER and self.value is None:
+            raise ValueError(f"expiry strategy {self.strategy} needs a value")
+        return self
+
+
+class ProgramSpec(Strict):
+    code: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    default: bool = False
+    points_rounding: PointsRounding = PointsRounding.FLOOR
+    points_decimal_places: int = Field(default=0, ge=0, le=4)
+    expiry: ExpirySpec = ExpirySpec()
+    tier_validity_months: int | None = Field(default=None, ge=1)
+    tiers: list[TierSpec] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def tiers_are_a_ladder(self) -> ProgramSpec:
+        serials = [tier.serial_number for tier in self.tiers]
+        if sorted(serials) != list(range(1, len(serials) + 1)):
+            raise ValueError(f"program {self.code}: tier serial numbers must be 1..N, got {serials}")
+        ordered = sorted(self.tiers, key=lambda tier: tier.serial_number)
+        if ordered[0].upgrade_threshold != 0:
+            raise ValueError(f"program {self.code}: tier 1 is where customers start; its threshold must be 0")
+        thresholds = [tier.upgrade_threshold for tier in ordered]
+        if thresholds != sorted(set(thresholds)):
+            raise ValueError(f"program {self.code}: tier thresholds must increase with the serial number")
+        return self
+
+
+class TillSpec(Strict):
+    code: str = Field(min_length=1, max_length=64)
+    external_id: str | None = None
+    name: str = ""
+    program: str | None = None
+
+
+class StoreSpec(Strict):
+    code: str = Field(min_length=1, max_length=64)
+    external_id: str | None = None
+    name: str = ""
+    program: str | None = None
+    tills: list[TillSpec] = []
+
+
+class OrganizationSettingsSpec(Strict):
+    code: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    time_zone: str
+    base_country: str = Field(min_length=2, max_length=2)
+    bill_number_unique_in_days: int = Field(ge=1, le=3650)
+    primary_identifier: IdentifierType = IdentifierType.MOBILE
+    skip_secondary_id_on_primary_mismatch: bool = False
+
+    @field_validator("time_zone")
+    @classmethod
+    def known_time_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown time zone {value!r}") from error
+        return value
+
+    @field_validator("base_country")
+    @classmethod
+    def known_country(cls, value: str) -> str:
+        value = value.upper()
+        if phonenumbers.country_code_for_region(value) == 0:
+            raise ValueError(f"unknown country {value!r} (ISO 3166-1 alpha-2 expected)")
+        return value
+
+
+class OrganizationSpec(Strict):
+    organization: OrganizationSettingsSpec
+    programs: list[ProgramSpec] = Field(min_length=1)
+    stores: list[StoreSpec] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def references_resolve(self) -> OrganizationSpec:
+        program_codes = [program.code for program in self.programs]
+        _require_unique("program code", program_codes)
+        if sum(program.default for program in self.programs) != 1 and len(self.programs) > 1:
+            raise ValueError("exactly one program must have default = true")
+        _require_unique("store code", [store.code for store in self.stores])
+        _require_unique("till code", [till.code for store in self.stores for till in store.tills])
+        for store in self.stores:
+            for owner, program in [(store.code, store.program)] + [(till.code, till.program) for till in store.tills]:
+                if program is not None and program not in program_codes:
+                    raise ValueError(f"{owner}: unknown program {program!r}")
+        return self
+
+    @property
+    def default_program_code(self) -> str:
+        for program in self.programs:
+            if program.default:
+                return program.code
+        return self.programs[0].code
+
+
+def _require_unique(what: str, values: list[str]) -> None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"duplicate {what} {value!r}")
+        seen.add(value)
+
+
+def load_spec_file(path: Path) -> OrganizationSpec:
+    """Read a TOML (.toml) or YAML (.yaml/.yml) organisation file and validate it."""
+    text = path.read_text(encoding="utf-8")
+    document: Any
+    if path.suffix.lower() in {".yaml", ".yml"}:
+        import yaml  # PyYAML comes with uvicorn[standard]
+
+        document = yaml.safe_load(text)
+    else:
+        document = tomllib.loads(text)
+    return OrganizationSpec.model_validate(document)

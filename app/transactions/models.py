@@ -1,0 +1,100 @@
+"""Posted bills (transactions) and their line items."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Index
+from sqlmodel import Field, SQLModel
+
+from app.columns import Amount, BigId, JSONDocument, UTCDateTime
+
+BILL_NUMBER_LENGTH_MAX = 50
+
+
+class TransactionType(StrEnum):
+    REGULAR = "REGULAR"
+    NOT_INTERESTED = "NOT_INTERESTED"
+
+
+class OutlierStatus(StrEnum):
+    INTERNAL = "INTERNAL"
+    NORMAL = "NORMAL"
+    INVALID = "INVALID"
+    OUTLIER = "OUTLIER"
+    FAILED = "FAILED"
+    DELETED = "DELETED"
+    RETRO = "RETRO"
+    FRAUD = "FRAUD"
+    TEST = "TEST"
+    OTHER = "OTHER"
+
+
+class Transaction(SQLModel, table=True):
+    __tablename__ = "transactions"
+    __table_args__ = (
+        # Bill-number uniqueness is checked per store within a time window.
+        Index("ix_transactions_bill_number", "org_id", "store_id", "number", "billing_time"),
+        Index("ix_transactions_customer", "customer_id", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    org_id: int = Field(foreign_key="organizations.id")
+    customer_id: int | None = Field(default=None, foreign_key="customers.id")
+    type: str = Field(max_length=20)
+    number: str = Field(max_length=BILL_NUMBER_LENGTH_MAX)
+    bill_client_id: str | None = Field(default=None, max_length=100)
+    amount: Decimal = Field(sa_type=Amount)
+    gross_amount: Decimal | None = Field(default=None, sa_type=Amount)
+    discount: Decimal | None = Field(default=None, sa_type=Amount)
+    eligible_amount: Decimal = Field(sa_type=Amount)
+    currency_code: str | None = Field(default=None, max_length=3)
+    billing_time: datetime = Field(sa_type=UTCDateTime)
+    notes: str | None = Field(default=None, max_length=1000)
+    outlier_status: str = Field(max_length=20)
+    source: str = Field(max_length=20)
+    store_id: int = Field(foreign_key="stores.id")
+    till_id: int | None = Field(default=None, foreign_key="tills.id")
+    program_id: int = Field(foreign_key="programs.id")
+    not_interested_reason: str | None = Field(default=None, max_length=500)
+    referral_code: str | None = Field(default=None, max_length=100)
+    associate_code: str | None = Field(default=None, max_length=100)
+    associate_name: str | None = Field(default=None, max_length=200)
+    extended_fields: list[dict[str, Any]] | None = Field(default=None, sa_type=JSONDocument)
+    custom_fields: list[dict[str, Any]] | None = Field(default=None, sa_type=JSONDocument)
+    payment_details: list[dict[str, Any]] | None = Field(default=None, sa_type=JSONDocument)
+    customer_details: dict[str, Any] | None = Field(default=None, sa_type=JSONDocument)
+    side_effects: list[dict[str, Any]] = Field(sa_type=JSONDocument)
+    # Hash of the request as posted: the same bill posted again with the same payload replays.
+    payload_hash: str = Field(max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class TransactionLineItem(SQLModel, table=True):
+    __tablename__ = "transaction_line_items"
+    __table_args__ = (Index("ix_transaction_line_items_transaction", "transaction_id", "serial"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    org_id: int = Field(foreign_key="organizations.id")
+    transaction_id: int = Field(foreign_key="transactions.id", sa_type=BigId)
+    serial: int
+    transaction_number: str | None = Field(default=None, max_length=50)
+    item_code: str = Field(max_length=100)
+    variant: str | None = Field(default=None, max_length=100)
+    product_id: int = Field(foreign_key="products.id")
+    description: str | None = Field(default=None, max_length=500)
+    qty: Decimal = Field(sa_type=Amount)
+    rate: Decimal = Field(sa_type=Amount)
+    value: Decimal = Field(sa_type=Amount)
+    discount: Decimal = Field(sa_type=Amount)
+    amount: Decimal = Field(sa_type=Amount)
+    outlier_status: str = Field(max_length=20)
+    attributes: list[dict[str, Any]] | None = Field(default=None, sa_type=JSONDocument)
+    extended_fields: list[dict[str, Any]] | None = Field(default=None, sa_type=JSONDocument)
+    custom_fields: list[dict[str, Any]] | None = Field(default=None, sa_type=JSONDocument)
+    addon_items: list[dict[str, Any]] | None = Field(default=None, sa_type=JSONDocument)
+    combo_items: list[dict[str, Any]] | None = Field(default=None, sa_type=JSONDocument)
+    split_items: list[dict[str, Any]] | None = Field(default=None, sa_type=JSONDocument)

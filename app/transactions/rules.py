@@ -1,0 +1,210 @@
+"""Pure transaction rules: validation and preparation of a posted bill, and earning. No I/O."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from app.columns import AMOUNT_SCALE
+from app.customers.rules import normalize_identifier
+from app.enums import IdentifierType
+from app.errors import ValidationError
+from app.ledger.rules import quantize_raw, round_points
+from app.organizations.config import OrgConfig, ProgramConfig, StoreConfig, TierConfig, TillConfig
+from app.transactions.errors import IdentifierRequiredError, StoreNotFoundError, TillNotFoundError
+from app.transactions.inputs import LineItemInput, TransactionInput
+from app.transactions.models import BILL_NUMBER_LENGTH_MAX, OutlierStatus, TransactionType
+
+ZERO = Decimal(0)
+LINE_ITEMS_MAX = 1000
+TEXT_LENGTH_MAX = 1000
+
+# Outlier statuses whose amounts earn points and count toward tiers. INTERNAL (staff) and the
+# failed, invalid or fraudulent ones do not.
+EARNING_STATUSES = frozenset({OutlierStatus.NORMAL, OutlierStatus.RETRO, OutlierStatus.OTHER})
+
+
+@dataclass(frozen=True)
+class PreparedLineItem:
+    source: LineItemInput
+    serial: int
+    qty: Decimal
+    rate: Decimal
+    value: Decimal
+    discount: Decimal
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class PreparedTransaction:
+    """A validated bill: every field checked, store and program resolved, identifiers normalised."""
+
+    source: TransactionInput
+    billing_time: datetime
+    store: StoreConfig
+    till: TillConfig | None
+    program: ProgramConfig
+    identifiers: dict[IdentifierType, str]
+    line_items: tuple[PreparedLineItem, ...]
+    eligible_amount: Decimal
+    payload_hash: str
+
+
+def payload_hash(data: TransactionInput) -> str:
+    """A stable digest of the bill as posted: the same bill posted again has the same hash."""
+    document = orjson.dumps(asdict(data), default=str, option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(document).hexdigest()
+
+
+def _amount(value: Decimal | None, field: str, *, required: bool = False) -> Decimal | None:
+    if value is None:
+        if required:
+            raise ValidationError("is required", field=field)
+        return None
+    if not value.is_finite():
+        raise ValidationError("must be a finite number", field=field)
+    if value < 0:
+        raise ValidationError("must not be negative", field=field)
+    if value != value.quantize(Decimal(1).scaleb(-AMOUNT_SCALE)):
+        raise ValidationError(f"must have at most {AMOUNT_SCALE} decimal places", field=field)
+    if value >= Decimal(10) ** 14:
+        raise ValidationError("is too large", field=field)
+    return value
+
+
+def _text(value: str | None, field: str, length_max: int = TEXT_LENGTH_MAX) -> None:
+    if value is not None and len(value) > length_max:
+        raise ValidationError(f"must be at most {length_max} characters", field=field)
+
+
+def prepare(data: TransactionInput, org: OrgConfig, now: datetime, path: str = "input") -> PreparedTransaction:
+    """Check everything that needs no database; raise a typed error naming the first bad field."""
+    number = data.number.strip()
+    if not number:
+        raise ValidationError("must not be empty", field=f"{path}.number")
+    if len(number) > BILL_NUMBER_LENGTH_MAX:
+        raise ValidationError(f"must be at most {BILL_NUMBER_LENGTH_MAX} characters", field=f"{path}.number")
+    _amount(data.amount, f"{path}.amount", required=True)
+    _amount(data.gross_amount, f"{path}.grossAmount")
+    _amount(data.discount, f"{path}.discount")
+    if data.currency_code is not None and (len(data.currency_code) != 3 or not data.currency_code.isalpha()):
+        raise ValidationError("must be an ISO 4217 code such as INR or EUR", field=f"{path}.currencyCode")
+    for name, value in (("notes", data.notes), ("notInterestedReason", data.not_interested_reason),
+                        ("referralCode", data.referral_code), ("billClientId", data.bill_client_id),
+                        ("associateDetails.code", data.associate_code), ("associateDetails.name", data.associate_name)):
+        _text(value, f"{path}.{name}")
+    billing_time = data.billing_time or now
+    if billing_time.tzinfo is None:
+        raise ValidationError("must include a time zone offset", field=f"{path}.billingTime")
+
+    store, till = resolve_store(data, org, path)
+    program = org.program_for(store, till)
+
+    identifiers: dict[IdentifierType, str] = {}
+    if data.customer is not None:
+        for kind, value, name in (
+            (IdentifierType.MOBILE, data.customer.mobile, "mobile"),
+            (IdentifierType.EMAIL, data.customer.email, "email"),
+            (IdentifierType.EXTERNAL_ID, data.customer.external_id, "externalId"),
+            (IdentifierType.CARD_NUMBER, data.customer.card_number, "cardNumber"),
+        ):
+            if value is not None and value.strip():
+                identifiers[kind] = normalize_identifier(kind, value, org.base_country, f"{path}.customer.{name}")
+        _text(data.customer.first_name, f"{path}.customer.firstname", 100)
+        _text(data.customer.last_name, f"{path}.customer.lastname", 100)
+    if data.type is TransactionType.REGULAR and not identifiers:
+        raise IdentifierRequiredError(
+            "a REGULAR transaction needs a customer identifier (mobile, email, externalId or cardNumber)",
+            field=f"{path}.customer",
+        )
+
+    if len(data.line_items) > LINE_ITEMS_MAX:
+        raise ValidationError(f"at most {LINE_ITEMS_MAX} line items", field=f"{path}.lineItems")
+    line_items = tuple(_prepare_line(line, index, f"{path}.lineItems[{index}]") for index, line in enumerate(data.line_items))
+    return PreparedTransaction(
+        source=data, billing_time=billing_time, store=store, till=till, program=program, identifiers=identifiers,
+        line_items=line_items, eligible_amount=eligible_amount(data, line_items), payload_hash=payload_hash(data),
+    )
+
+
+def resolve_store(data: TransactionInput, org: OrgConfig, path: str) -> tuple[StoreConfig, TillConfig | None]:
+    till = None
+    if data.till_code is not None:
+        till = org.till_by_code(data.till_code)
+        if till is None:
+            raise TillNotFoundError(f"no till with code {data.till_code!r}", field=f"{path}.tillCode")
+    if data.store_code is not None:
+        store = org.store_by_code(data.store_code)
+        if store is None:
+            raise StoreNotFoundError(f"no store with code {data.store_code!r}", field=f"{path}.storeCode")
+        if till is not None and till.store_id != store.id:
+            raise ValidationError(f"till {till.code!r} does not belong to store {store.code!r}", field=f"{path}.tillCode")
+        return store, till
+    if till is None:
+        raise ValidationError("give the storeCode or the tillCode where the bill was made", field=f"{path}.storeCode")
+    return org.store(till.store_id), till
+
+
+def _prepare_line(line: LineItemInput, index: int, path: str) -> PreparedLineItem:
+    if not line.item_code.strip():
+        raise ValidationError("must not be empty", field=f"{path}.itemCode")
+    _text(line.item_code, f"{path}.itemCode", 100)
+    _text(line.variant, f"{path}.variant", 100)
+    _text(line.description, f"{path}.description", 500)
+    qty = _amount(line.qty, f"{path}.qty", required=True)
+    rate = _amount(line.rate, f"{path}.rate")
+    value = _amount(line.value, f"{path}.value")
+    discount = _amount(line.discount, f"{path}.discount") or ZERO
+    amount = _amount(line.amount, f"{path}.amount")
+    # The seed's identities, used to fill what the till left out: value = rate x qty,
+    # amount = value - discount. What the till sent is kept as sent (no cross-check, as the seed says).
+    if value is None:
+        value = (rate or ZERO) * qty
+        value = value.quantize(Decimal(1).scaleb(-AMOUNT_SCALE))
+    if rate is None:
+        rate = (value / qty).quantize(Decimal(1).scaleb(-AMOUNT_SCALE)) if qty else ZERO
+    if amount is None:
+        amount = max(value - discount, ZERO)
+    return PreparedLineItem(source=line, serial=line.serial if line.serial is not None else index + 1, qty=qty,
+                            rate=rate, value=value, discount=discount, amount=amount)
+
+
+def eligible_amount(data: TransactionInput, line_items: tuple[PreparedLineItem, ...]) -> Decimal:
+    """The amount that earns points: the earning line items' amounts, or the bill amount when
+    the bill has no line items; nothing when the bill itself is an outlier."""
+    if data.type is not TransactionType.REGULAR or data.outlier_status not in EARNING_STATUSES:
+        return ZERO
+    if not line_items:
+        return data.amount
+    return sum((line.amount for line in line_items if line.source.outlier_status in EARNING_STATUSES), ZERO)
+
+
+@dataclass(frozen=True)
+class Earning:
+    points_raw: Decimal
+    points: Decimal
+    tier_before: TierConfig
+    tier_after: TierConfig
+    counted_purchase: Decimal  # what this bill adds to cumulative and lifetime purchases
+    cumulative_purchases_after: Decimal
+
+
+def earn(program: ProgramConfig, tier_before: TierConfig, cumulative_purchases: Decimal,
+         eligible: Decimal, counted_purchase: Decimal) -> Earning:
+    """Points at the tier held before the purchase; the tier may then go up (never down here)."""
+    raw = quantize_raw(eligible * tier_before.earn_rate)
+    points = round_points(raw, program.points_rounding, program.points_decimal_places)
+    cumulative_after = cumulative_purchases + counted_purchase
+    tier_after = program.tier_reached(cumulative_after, tier_before)
+    return Earning(points_raw=raw, points=points, tier_before=tier_before, tier_after=tier_after,
+                   counted_purchase=counted_purchase, cumulative_purchases_after=cumulative_after)
+
+
+def json_document(value: Any) -> Any:
+    """Client-supplied name/value documents, stored as JSON with exact decimals kept as text."""
+    return orjson.loads(orjson.dumps(value, default=str))

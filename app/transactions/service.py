@@ -1,0 +1,280 @@
+"""Transaction use cases: add a bill (earn), read bills back.
+
+`add_transaction` runs in one write transaction: lock the bill's and the identifiers' natural
+keys, check the bill number, find or register the customer, record the bill, earn, move the
+tier. Replaying the same bill returns the first result and writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.catalog.service import product_ids_for
+from app.customers import service as customers_service
+from app.customers.service import Activity, CustomerDetails, CustomerView
+from app.db import Database, lock_keys
+from app.enums import PointsCategory
+from app.errors import DomainError
+from app.ledger import rules as ledger_rules
+from app.ledger import service as ledger
+from app.ledger.models import EntryKind, EntryType, EventType
+from app.organizations.config import OrgConfig
+from app.transactions.errors import BatchTooLargeError, DuplicateBillNumberError
+from app.transactions.inputs import TransactionInput
+from app.transactions.models import Transaction, TransactionLineItem, TransactionType
+from app.transactions.rules import EARNING_STATUSES, Earning, PreparedTransaction, earn, json_document, prepare
+
+transactions = Transaction.__table__
+line_items = TransactionLineItem.__table__
+customer_programs = customers_service.customer_programs
+customers = customers_service.customers
+
+ZERO = Decimal(0)
+ADDED_CODE = 600
+ADDED_MESSAGE = "Transaction added successfully"
+REPLAYED_MESSAGE = "Transaction already added; this is the first result"
+BATCH_SIZE_MAX = 100
+
+
+@dataclass(frozen=True)
+class TransactionView:
+    id: int
+    number: str
+    type: str
+    bill_client_id: str | None
+    amount: Decimal
+    gross_amount: Decimal | None
+    discount: Decimal | None
+    eligible_amount: Decimal
+    currency_code: str | None
+    billing_time: datetime
+    notes: str | None
+    outlier_status: str
+    source: str
+    store_id: int
+    till_id: int | None
+    program_id: int
+    customer_id: int | None
+    not_interested_reason: str | None
+    referral_code: str | None
+    associate_code: str | None
+    associate_name: str | None
+    extended_fields: list[dict[str, Any]] | None
+    custom_fields: list[dict[str, Any]] | None
+    payment_details: list[dict[str, Any]] | None
+    side_effects: list[dict[str, Any]]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class TransactionResult:
+    transaction: TransactionView
+    customer: CustomerView | None
+    replayed: bool
+
+    @property
+    def item_status_message(self) -> str:
+        return REPLAYED_MESSAGE if self.replayed else ADDED_MESSAGE
+
+
+async def add_transaction(database: Database, org: OrgConfig, data: TransactionInput, path: str = "input") -> TransactionResult:
+    now = datetime.now(UTC)
+    prepared = prepare(data, org, now, path)
+    return await database.run_write(lambda connection: _add(connection, org, prepared, now, path))
+
+
+async def add_transactions(database: Database, org: OrgConfig, batch: Sequence[TransactionInput]) -> list[TransactionResult | DomainError]:
+    """Each bill in its own write transaction: one bad bill fails alone, with its own status."""
+    if len(batch) > BATCH_SIZE_MAX:
+        raise BatchTooLargeError(f"at most {BATCH_SIZE_MAX} transactions per batch", field="input")
+    results: list[TransactionResult | DomainError] = []
+    for index, data in enumerate(batch):
+        try:
+            results.append(await add_transaction(database, org, data, path=f"input[{index}]"))
+        except DomainError as error:
+            results.append(error)
+    return results
+
+
+def _bill_lock_key(org: OrgConfig, prepared: PreparedTransaction) -> str:
+    return f"bill:{org.id}:{prepared.store.id}:{prepared.source.number}"
+
+
+async def _add(connection: AsyncConnection, org: OrgConfig, prepared: PreparedTransaction, now: datetime, path: str) -> TransactionResult:
+    data = prepared.source
+    await lock_keys(connection, [_bill_lock_key(org, prepared),
+                                 *customers_service.identifier_lock_keys(org.id, prepared.identifiers)])
+    replay = await _find_same_bill(connection, org, prepared, path)
+    if replay is not None:
+        return await load_result(connection, org, replay, replayed=True)
+
+    activity = Activity(source=data.source, store_id=prepared.store.id, till_id=prepared.till.id if prepared.till else None)
+    customer_id: int | None = None
+    side_effects: list[dict[str, Any]] = []
+    earning = None
+    standing = None
+    if data.type is TransactionType.REGULAR:
+        details = CustomerDetails(first_name=data.customer.first_name, last_name=data.customer.last_name) if data.customer else CustomerDetails()
+        resolved = await customers_service.resolve_for_transaction(connection, org, prepared.identifiers, details, activity, now)
+        customer_id = resolved.customer_id
+        standing = (await connection.execute(
+            select(customer_programs.c.id, customer_programs.c.tier_id, customer_programs.c.cumulative_purchases)
+            .where(customer_programs.c.customer_id == customer_id, customer_programs.c.program_id == prepared.program.id)
+        )).one()
+        counted = data.amount if data.outlier_status in EARNING_STATUSES else ZERO
+        earning = earn(prepared.program, prepared.program.tier(standing.tier_id), standing.cumulative_purchases,
+                       prepared.eligible_amount, counted)
+
+    transaction_id = (await connection.execute(insert(transactions).values(
+        org_id=org.id, customer_id=customer_id, type=data.type.value, number=data.number.strip(),
+        bill_client_id=data.bill_client_id, amount=data.amount, gross_amount=data.gross_amount, discount=data.discount,
+        eligible_amount=prepared.eligible_amount, currency_code=data.currency_code.upper() if data.currency_code else None,
+        billing_time=prepared.billing_time, notes=data.notes, outlier_status=data.outlier_status.value, source=data.source,
+        store_id=prepared.store.id, till_id=activity.till_id, program_id=prepared.program.id,
+        not_interested_reason=data.not_interested_reason, referral_code=data.referral_code,
+        associate_code=data.associate_code, associate_name=data.associate_name,
+        extended_fields=json_document(data.extended_fields), custom_fields=json_document(data.custom_fields),
+        payment_details=json_document(data.payment_details),
+        customer_details=json_document(data.customer.__dict__) if data.customer and customer_id is None else None,
+        side_effects=[], payload_hash=prepared.payload_hash, created_at=now,
+    ).returning(transactions.c.id))).scalar_one()
+    await _insert_line_items(connection, org, prepared, transaction_id, now)
+
+    if earning is not None and standing is not None and customer_id is not None:
+        side_effects = await _apply_earning(connection, org, prepared, earning, standing.id, customer_id,
+                                            transaction_id, activity, now)
+        await connection.execute(update(transactions).where(transactions.c.id == transaction_id).values(side_effects=side_effects))
+    return await load_result(connection, org, transaction_id, replayed=False)
+
+
+async def _find_same_bill(connection: AsyncConnection, org: OrgConfig, prepared: PreparedTransaction, path: str) -> int | None:
+    """The same bill number in the same store within the uniqueness window (either side).
+
+    Same payload: the first bill's id (a replay). Different payload: a typed conflict.
+    """
+    window = timedelta(days=org.bill_number_unique_in_days)
+    row = (await connection.execute(
+        select(transactions.c.id, transactions.c.payload_hash).where(
+            transactions.c.org_id == org.id, transactions.c.store_id == prepared.store.id,
+            transactions.c.number == prepared.source.number.strip(),
+            transactions.c.billing_time > prepared.billing_time - window,
+            transactions.c.billing_time < prepared.billing_time + window,
+        ).order_by(transactions.c.id).limit(1)
+    )).one_or_none()
+    if row is None:
+        return None
+    if row.payload_hash == prepared.payload_hash:
+        return row.id
+    raise DuplicateBillNumberError(
+        f"bill number {prepared.source.number!r} was already used in store {prepared.store.code!r} "
+        f"within {org.bill_number_unique_in_days} days", field=f"{path}.number", existing_transaction_id=row.id,
+    )
+
+
+async def _insert_line_items(connection: AsyncConnection, org: OrgConfig, prepared: PreparedTransaction,
+                             transaction_id: int, now: datetime) -> None:
+    if not prepared.line_items:
+        return
+    product_ids = await product_ids_for(
+        connection, org.id, [(line.source.item_code.strip(), line.source.variant) for line in prepared.line_items], now
+    )
+    await connection.execute(insert(line_items), [
+        {
+            "org_id": org.id, "transaction_id": transaction_id, "serial": line.serial,
+            "transaction_number": line.source.transaction_number, "item_code": line.source.item_code.strip(),
+            "variant": line.source.variant, "product_id": product_id, "description": line.source.description,
+            "qty": line.qty, "rate": line.rate, "value": line.value, "discount": line.discount, "amount": line.amount,
+            "outlier_status": line.source.outlier_status.value,
+            "attributes": json_document(line.source.attributes), "extended_fields": json_document(line.source.extended_fields),
+            "custom_fields": json_document(line.source.custom_fields), "addon_items": json_document(line.source.addon_items),
+            "combo_items": json_document(line.source.combo_items), "split_items": json_document(line.source.split_items),
+        }
+        for line, product_id in zip(prepared.line_items, product_ids, strict=True)
+    ])
+
+
+async def _apply_earning(connection: AsyncConnection, org: OrgConfig, prepared: PreparedTransaction, earning: Earning,
+                         standing_id: int, customer_id: int, transaction_id: int, activity: Activity,
+                         now: datetime) -> list[dict[str, Any]]:
+    program = prepared.program
+    side_effects: list[dict[str, Any]] = []
+    total_points = None
+    if earning.points > 0:
+        account = await ledger.account_ref(connection, customer_id, program.id, PointsCategory.REGULAR)
+        expires_at = ledger_rules.lot_expiry(program.expiry_strategy, program.expiry_value, prepared.billing_time, org.time_zone)
+        posted = await ledger.post_event(
+            connection, org_id=org.id, now=now,
+            draft=ledger.EventDraft(EventType.TRANSACTION_ADD, customer_id, activity.source, activity.store_id,
+                                    activity.till_id, transaction_id, prepared.source.number.strip()),
+            postings=[ledger.Posting(account, EntryType.CREDIT, EntryKind.POINTS_ALLOCATION, earning.points,
+                                     lots=(ledger.LotDraft(earning.points, now, expires_at),))],
+        )
+        total_points = posted.entries[0].balance_after
+    side_effects.append({
+        "type": "points", "entityType": "USER", "customerId": customer_id, "programId": program.id,
+        "programCode": program.code, "awardedPoints": str(earning.points), "rawAwardedPoints": str(earning.points_raw),
+        "totalPoints": str(total_points) if total_points is not None else None,
+    })
+    tier_changes: dict[str, Any] = {"cumulative_purchases": earning.cumulative_purchases_after}
+    if earning.tier_after.id != earning.tier_before.id:
+        tier_changes["tier_id"] = earning.tier_after.id
+        tier_changes["tier_expires_at"] = (
+            ledger_rules.end_of_local_day(ledger_rules.add_months(now.astimezone(org.time_zone).date(), program.tier_validity_months), org.time_zone)
+            if program.tier_validity_months else None
+        )
+        side_effects.append({
+            "type": "slab", "programId": program.id, "programCode": program.code,
+            "previousSlabName": earning.tier_before.name, "previousSlabNumber": earning.tier_before.serial_number,
+            "upgradedSlabName": earning.tier_after.name, "upgradedSlabNumber": earning.tier_after.serial_number,
+        })
+    await connection.execute(update(customer_programs).where(customer_programs.c.id == standing_id).values(**tier_changes))
+    await connection.execute(update(customers).where(customers.c.id == customer_id).values(
+        lifetime_purchases=customers.c.lifetime_purchases + earning.counted_purchase))
+    return side_effects
+
+
+# --- Reading bills --------------------------------------------------------------------------
+
+def _view(row: Any) -> TransactionView:
+    return TransactionView(**{name: getattr(row, name) for name in TransactionView.__dataclass_fields__})
+
+
+async def load_result(connection: AsyncConnection, org: OrgConfig, transaction_id: int, *, replayed: bool) -> TransactionResult:
+    row = (await connection.execute(select(transactions).where(transactions.c.id == transaction_id))).one()
+    customer = None
+    if row.customer_id is not None:
+        customer = (await customers_service.load_customers(connection, org, [row.customer_id]))[row.customer_id]
+    return TransactionResult(transaction=_view(row), customer=customer, replayed=replayed)
+
+
+async def customer_transactions(connection: AsyncConnection, org_id: int, customer_id: int, first: int,
+                                after_id: int | None) -> tuple[list[TransactionView], bool]:
+    """A customer's bills, newest first, keyset-paginated by id."""
+    conditions = [transactions.c.org_id == org_id, transactions.c.customer_id == customer_id]
+    if after_id is not None:
+        conditions.append(transactions.c.id < after_id)
+    rows = (await connection.execute(
+        select(transactions).where(*conditions).order_by(transactions.c.id.desc()).limit(first + 1)
+    )).all()
+    return [_view(row) for row in rows[:first]], len(rows) > first
+
+
+async def line_items_by_transaction(connection: AsyncConnection, transaction_ids: Sequence[int]) -> dict[int, list[Any]]:
+    """Line items of many bills in one query (the GraphQL loader calls this)."""
+    grouped: dict[int, list[Any]] = defaultdict(list)
+    if transaction_ids:
+        rows = (await connection.execute(
+            select(line_items).where(line_items.c.transaction_id.in_(list(transaction_ids)))
+            .order_by(line_items.c.transaction_id, line_items.c.serial, line_items.c.id)
+        )).all()
+        for row in rows:
+            grouped[row.transaction_id].append(row)
+    return grouped

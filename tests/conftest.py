@@ -1,0 +1,146 @@
+"""Every test gets a fresh, migrated database and a client that calls the API in-process.
+
+SQLite (default): the schema is migrated once into a template file, copied for each test.
+PostgreSQL (POINTLEDGER_TEST_DATABASE_URL set, as `scripts/test --postgres` does): migrated
+once, and every table is truncated before each test.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import event, text
+
+from app import migrate
+from app.config import Settings
+from app.db import Database
+from app.main import create_app
+from app.models import metadata
+from app.organizations.service import apply_spec, create_api_key
+from app.organizations.spec import OrganizationSpec
+from tests.factories import org_spec
+
+POSTGRES_URL = os.environ.get("POINTLEDGER_TEST_DATABASE_URL")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"database: {'PostgreSQL ' + POSTGRES_URL if POSTGRES_URL else 'SQLite (a fresh file per test)'}"
+
+
+@pytest.fixture(scope="session")
+async def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> str:
+    if POSTGRES_URL:
+        await migrate.upgrade(POSTGRES_URL)
+        return POSTGRES_URL
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    await migrate.upgrade(f"sqlite+aiosqlite:///{path}")
+    return str(path)
+
+
+@pytest.fixture
+async def database(migrated_template: str, tmp_path: Path) -> AsyncIterator[Database]:
+    if POSTGRES_URL:
+        database = Database(POSTGRES_URL, pool_size=20)
+        tables = ", ".join(table.name for table in metadata.sorted_tables)
+        async with database.write_engine.begin() as connection:
+            await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    else:
+        path = tmp_path / "pointledger.db"
+        shutil.copyfile(migrated_template, path)
+        database = Database(f"sqlite+aiosqlite:///{path}", pool_size=5)
+    yield database
+    await database.dispose()
+
+
+@dataclass
+class Credentials:
+    org_id: int
+    key_id: str
+    secret: str
+
+    @property
+    def header(self) -> str:
+        return "Basic " + base64.b64encode(f"{self.key_id}:{self.secret}".encode()).decode()
+
+
+async def make_org(database: Database, spec: dict[str, Any]) -> Credentials:
+    parsed = OrganizationSpec.model_validate(spec)
+
+    async def work(connection: Any) -> Credentials:
+        report = await apply_spec(connection, parsed)
+        key = await create_api_key(connection, report.org_id, "tests")
+        return Credentials(report.org_id, key.key_id, key.secret)
+
+    return await database.run_write(work)
+
+
+class Api:
+    """Calls /graphql as a client does; `as_org` switches credentials."""
+
+    def __init__(self, client: httpx.AsyncClient, credentials: Credentials, database: Database) -> None:
+        self.client = client
+        self.credentials = credentials
+        self.database = database
+
+    async def post(self, query: str, variables: dict[str, Any] | None = None, *, credentials: Credentials | None = None) -> dict[str, Any]:
+        response = await self.client.post(
+            "/graphql", json={"query": query, "variables": variables or {}},
+            headers={"Authorization": (credentials or self.credentials).header},
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def data(self, query: str, variables: dict[str, Any] | None = None, *, credentials: Credentials | None = None) -> dict[str, Any]:
+        body = await self.post(query, variables, credentials=credentials)
+        assert "errors" not in body, body["errors"]
+        return body["data"]
+
+
+@pytest.fixture
+async def app_client(database: Database) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(Settings(database_url=database.url), database=database)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=60) as client:
+        yield client
+
+
+@pytest.fixture
+async def org(database: Database) -> Credentials:
+    return await make_org(database, org_spec("acme"))
+
+
+@pytest.fixture
+async def api(app_client: httpx.AsyncClient, org: Credentials, database: Database) -> Api:
+    return Api(app_client, org, database)
+
+
+class StatementCounter:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, *args: Any) -> None:
+        self.count += 1
+
+
+@pytest.fixture
+def count_statements(database: Database) -> Any:
+    """Count SQL statements sent on the read engine (where list queries run)."""
+    counters: list[StatementCounter] = []
+
+    def start() -> StatementCounter:
+        counter = StatementCounter()
+        event.listen(database.read_engine.sync_engine, "before_cursor_execute", counter)
+        counters.append(counter)
+        return counter
+
+    yield start
+    for counter in counters:
+        event.remove(database.read_engine.sync_engine, "before_cursor_execute", counter)
