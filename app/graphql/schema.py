@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
+from typing import Any
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter, ValidationCache
 
 from app.errors import DomainError
@@ -14,6 +17,8 @@ from app.graphql.ledger import LedgerQuery
 from app.graphql.organization import OrganizationQuery
 from app.graphql.scalars import DecimalScalar
 from app.graphql.transactions import TransactionMutation
+
+logger = logging.getLogger(__name__)
 
 
 @strawberry.type
@@ -26,15 +31,24 @@ class Mutation(TransactionMutation):
     pass
 
 
-def _is_expected(error: Exception) -> bool:
+def _is_expected(error: GraphQLError) -> bool:
     """Errors the client should read as they are: GraphQL's own (syntax, validation, variable
-    coercion) and typed domain errors. Everything else is masked."""
-    original = getattr(error, "original_error", None)
-    return original is None or isinstance(original, DomainError)
+    coercion: these have no path) and typed domain errors. What a resolver raised otherwise is
+    masked, its detail kept in the log."""
+    return error.path is None or isinstance(error.original_error, DomainError)
+
+
+class PointledgerSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        """Log unexpected errors with their traceback; a client's mistakes only at debug level."""
+        for error in errors:
+            if _is_expected(error):
+                logger.debug("client error: %s", error.message)
+        super().process_errors([error for error in errors if not _is_expected(error)], execution_context)
 
 
 def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(
+    return PointledgerSchema(
         query=Query,
         mutation=Mutation,
         scalar_overrides={Decimal: DecimalScalar},

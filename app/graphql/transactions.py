@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import strawberry
 
 from app.enums import TransactionSource
+from app.errors import DomainError
 from app.graphql.context import Info
 from app.graphql.customers import Customer
 from app.organizations.config import OrgConfig
@@ -356,7 +357,10 @@ class TransactionMutation:
 
     @strawberry.mutation(description="Post up to 100 purchases; each is added on its own and has its own result.")
     async def add_transactions(self, info: Info, input: list[TransactionAddInput]) -> list[AddTransactionResult]:
-        results = await add_transactions(info.context.database, info.context.org, [item.to_domain() for item in input])
+        try:
+            results = await add_transactions(info.context.database, info.context.org, [item.to_domain() for item in input])
+        except DomainError as error:  # the batch as a whole is refused: one result says why
+            return [to_graphql_error(error)]
         return [
             _added(info, result) if isinstance(result, TransactionResult) else to_graphql_error(result)
             for result in results
