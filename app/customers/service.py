@@ -88,10 +88,12 @@ async def resolve_for_transaction(
     assert given, "a loyalty transaction names at least one identifier"
     pairs = [(kind.value, value) for kind, value in given.items()]
     rows = (await connection.execute(
-        select(identifiers.c.type, identifiers.c.value, identifiers.c.customer_id)
+        select(identifiers.c.type, identifiers.c.value, identifiers.c.customer_id, customers.c.first_name, customers.c.last_name)
+        .join(customers, customers.c.id == identifiers.c.customer_id)
         .where(identifiers.c.org_id == org.id, tuple_(identifiers.c.type, identifiers.c.value).in_(pairs))
     )).all()
     owner = {IdentifierType(row.type): row.customer_id for row in rows}
+    names = {row.customer_id: (row.first_name, row.last_name) for row in rows}
     primary = org.primary_identifier
     primary_owner = owner.get(primary)
     result: ResolvedCustomer
@@ -111,7 +113,7 @@ async def resolve_for_transaction(
         else:
             customer_id = primary_owner
             await _add_identifiers(connection, org, customer_id, {k: v for k, v in kept.items() if k not in owner}, now, transaction_id)
-            await update_details(connection, org, customer_id, details, now, transaction_id)
+            await update_details(connection, org, customer_id, details, now, transaction_id, names.get(customer_id))
             result = ResolvedCustomer(customer_id=customer_id, registered=False)
         await _record(connection, org.id, customer_id, now, [
             {"action": HistoryAction.SECONDARY_IDENTIFIER_SKIPPED.value, "identifier_type": kind.value,
@@ -126,7 +128,7 @@ async def resolve_for_transaction(
     for victim in victims:
         await merge_customers(connection, org, survivor, victim, activity, now, transaction_id)
     await _add_identifiers(connection, org, survivor, {k: v for k, v in given.items() if k not in owner}, now, transaction_id)
-    await update_details(connection, org, survivor, details, now, transaction_id)
+    await update_details(connection, org, survivor, details, now, transaction_id, names.get(survivor))
     return ResolvedCustomer(customer_id=survivor, registered=False, merged_customer_ids=victims)
 
 
@@ -161,22 +163,27 @@ async def register_customer(
 
 
 async def update_details(connection: AsyncConnection, org: OrgConfig, customer_id: int, details: CustomerDetails,
-                         now: datetime, transaction_id: int | None = None) -> None:
+                         now: datetime, transaction_id: int | None = None,
+                         current_names: tuple[str, str] | None = None) -> None:
     """Changed non-identifier details (names) update the customer; the change is recorded."""
-    current = (await connection.execute(
-        select(customers.c.first_name, customers.c.last_name).where(customers.c.id == customer_id)
-    )).one()
+    if details.first_name is None and details.last_name is None:
+        return
+    if current_names is None:
+        current_names = tuple((await connection.execute(
+            select(customers.c.first_name, customers.c.last_name).where(customers.c.id == customer_id)
+        )).one())
+    current = dict(zip(("first_name", "last_name"), current_names, strict=True))
     changed = {
         column: value
         for column, value in (("first_name", details.first_name), ("last_name", details.last_name))
-        if value is not None and value != getattr(current, column)
+        if value is not None and value != current[column]
     }
     if not changed:
         return
     await connection.execute(update(customers).where(customers.c.id == customer_id).values(updated_on=now, **changed))
     await _record(connection, org.id, customer_id, now, [{
         "action": HistoryAction.DETAILS_UPDATED.value, "transaction_id": transaction_id,
-        "details": {column: {"from": getattr(current, column), "to": value} for column, value in changed.items()},
+        "details": {column: {"from": current[column], "to": value} for column, value in changed.items()},
     }])
 
 

@@ -338,9 +338,11 @@ AddTransactionResult = Annotated[
 
 
 def _added(info: Info, result: TransactionResult) -> TransactionAdded:
+    # The service already holds the customer and line items it wrote: no second query for them.
     if result.customer is not None:
-        # The service already read the customer inside the write: no second query for it.
         info.context.customers.prime(result.customer.id, result.customer)
+    if result.line_items is not None:
+        info.context.line_items.prime(result.transaction.id, result.line_items)
     return TransactionAdded(
         transaction=Transaction.from_view(result.transaction, info.context.org),
         item_status=ItemStatus(success=True, code=ADDED_CODE, message=result.item_status_message),

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import and_, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.catalog.service import product_ids_for
@@ -36,6 +36,7 @@ transactions = Transaction.__table__
 line_items = TransactionLineItem.__table__
 customer_programs = customers_service.customer_programs
 customers = customers_service.customers
+accounts = ledger.accounts
 
 ZERO = Decimal(0)
 ADDED_CODE = 600
@@ -75,10 +76,38 @@ class TransactionView:
 
 
 @dataclass(frozen=True)
+class LineItemView:
+    transaction_id: int
+    serial: int
+    transaction_number: str | None
+    item_code: str
+    variant: str | None
+    product_id: int
+    description: str | None
+    qty: Decimal
+    rate: Decimal
+    value: Decimal
+    discount: Decimal
+    amount: Decimal
+    outlier_status: str
+    attributes: list[dict[str, Any]] | None
+    extended_fields: list[dict[str, Any]] | None
+    custom_fields: list[dict[str, Any]] | None
+    addon_items: list[dict[str, Any]] | None
+    combo_items: list[dict[str, Any]] | None
+    split_items: list[dict[str, Any]] | None
+
+    @classmethod
+    def from_mapping(cls, values: Any) -> LineItemView:
+        return cls(**{name: values[name] for name in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
 class TransactionResult:
     transaction: TransactionView
     customer: CustomerView | None
     replayed: bool
+    line_items: list[LineItemView] | None = None  # known when just written; read on demand otherwise
 
     @property
     def item_status_message(self) -> str:
@@ -118,22 +147,20 @@ async def _add(connection: AsyncConnection, org: OrgConfig, prepared: PreparedTr
 
     activity = Activity(source=data.source, store_id=prepared.store.id, till_id=prepared.till.id if prepared.till else None)
     customer_id: int | None = None
-    side_effects: list[dict[str, Any]] = []
-    earning = None
     standing = None
+    earning = None
+    side_effects: list[dict[str, Any]] = []
     if data.type is TransactionType.REGULAR:
         details = CustomerDetails(first_name=data.customer.first_name, last_name=data.customer.last_name) if data.customer else CustomerDetails()
         resolved = await customers_service.resolve_for_transaction(connection, org, prepared.identifiers, details, activity, now)
         customer_id = resolved.customer_id
-        standing = (await connection.execute(
-            select(customer_programs.c.id, customer_programs.c.tier_id, customer_programs.c.cumulative_purchases)
-            .where(customer_programs.c.customer_id == customer_id, customer_programs.c.program_id == prepared.program.id)
-        )).one()
+        standing = await _lock_standing(connection, customer_id, prepared.program.id)
         counted = data.amount if data.outlier_status in EARNING_STATUSES else ZERO
         earning = earn(prepared.program, prepared.program.tier(standing.tier_id), standing.cumulative_purchases,
                        prepared.eligible_amount, counted)
+        side_effects = _side_effects(org, prepared, earning, customer_id, standing.balance, now)
 
-    transaction_id = (await connection.execute(insert(transactions).values(
+    values: dict[str, Any] = dict(
         org_id=org.id, customer_id=customer_id, type=data.type.value, number=data.number.strip(),
         bill_client_id=data.bill_client_id, amount=data.amount, gross_amount=data.gross_amount, discount=data.discount,
         eligible_amount=prepared.eligible_amount, currency_code=data.currency_code.upper() if data.currency_code else None,
@@ -144,15 +171,48 @@ async def _add(connection: AsyncConnection, org: OrgConfig, prepared: PreparedTr
         extended_fields=json_document(data.extended_fields), custom_fields=json_document(data.custom_fields),
         payment_details=json_document(data.payment_details),
         customer_details=json_document(data.customer.__dict__) if data.customer and customer_id is None else None,
-        side_effects=[], payload_hash=prepared.payload_hash, created_at=now,
-    ).returning(transactions.c.id))).scalar_one()
-    await _insert_line_items(connection, org, prepared, transaction_id, now)
+        side_effects=side_effects, payload_hash=prepared.payload_hash, created_at=now,
+    )
+    transaction_id = (await connection.execute(insert(transactions).values(**values).returning(transactions.c.id))).scalar_one()
+    items = await _insert_line_items(connection, org, prepared, transaction_id, now)
 
     if earning is not None and standing is not None and customer_id is not None:
-        side_effects = await _apply_earning(connection, org, prepared, earning, standing.id, customer_id,
-                                            transaction_id, activity, now)
-        await connection.execute(update(transactions).where(transactions.c.id == transaction_id).values(side_effects=side_effects))
-    return await load_result(connection, org, transaction_id, replayed=False)
+        await _apply_earning(connection, org, prepared, earning, standing, customer_id, transaction_id, activity, now)
+    # Built from what was just written: no need to read the bill back.
+    view = TransactionView(id=transaction_id, **{name: values[name] for name in TransactionView.__dataclass_fields__ if name != "id"})
+    customer = (await customers_service.load_customers(connection, org, [customer_id]))[customer_id] if customer_id else None
+    return TransactionResult(transaction=view, customer=customer, replayed=False, line_items=items)
+
+
+async def _lock_standing(connection: AsyncConnection, customer_id: int, program_id: int) -> Any:
+    """The customer's tier, purchases and REGULAR account in the program, locked for this write
+    (FOR UPDATE on PostgreSQL; SQLite's single writer already excludes everyone else)."""
+    return (await connection.execute(
+        select(customer_programs.c.id, customer_programs.c.tier_id, customer_programs.c.cumulative_purchases,
+               accounts.c.id.label("account_id"), accounts.c.balance)
+        .join(accounts, and_(accounts.c.customer_id == customer_programs.c.customer_id,
+                             accounts.c.program_id == customer_programs.c.program_id,
+                             accounts.c.category == PointsCategory.REGULAR.value))
+        .where(customer_programs.c.customer_id == customer_id, customer_programs.c.program_id == program_id)
+        .with_for_update()
+    )).one()
+
+
+def _side_effects(org: OrgConfig, prepared: PreparedTransaction, earning: Earning, customer_id: int,
+                  balance_before: Decimal, now: datetime) -> list[dict[str, Any]]:
+    program = prepared.program
+    effects: list[dict[str, Any]] = [{
+        "type": "points", "entityType": "USER", "customerId": customer_id, "programId": program.id,
+        "programCode": program.code, "awardedPoints": str(earning.points), "rawAwardedPoints": str(earning.points_raw),
+        "totalPoints": str(balance_before + earning.points) if earning.points > 0 else None,
+    }]
+    if earning.tier_after.id != earning.tier_before.id:
+        effects.append({
+            "type": "slab", "programId": program.id, "programCode": program.code,
+            "previousSlabName": earning.tier_before.name, "previousSlabNumber": earning.tier_before.serial_number,
+            "upgradedSlabName": earning.tier_after.name, "upgradedSlabNumber": earning.tier_after.serial_number,
+        })
+    return effects
 
 
 async def _find_same_bill(connection: AsyncConnection, org: OrgConfig, prepared: PreparedTransaction, path: str) -> int | None:
@@ -180,13 +240,13 @@ async def _find_same_bill(connection: AsyncConnection, org: OrgConfig, prepared:
 
 
 async def _insert_line_items(connection: AsyncConnection, org: OrgConfig, prepared: PreparedTransaction,
-                             transaction_id: int, now: datetime) -> None:
+                             transaction_id: int, now: datetime) -> list[LineItemView]:
     if not prepared.line_items:
-        return
+        return []
     product_ids = await product_ids_for(
         connection, org.id, [(line.source.item_code.strip(), line.source.variant) for line in prepared.line_items], now
     )
-    await connection.execute(insert(line_items), [
+    rows = [
         {
             "org_id": org.id, "transaction_id": transaction_id, "serial": line.serial,
             "transaction_number": line.source.transaction_number, "item_code": line.source.item_code.strip(),
@@ -198,17 +258,16 @@ async def _insert_line_items(connection: AsyncConnection, org: OrgConfig, prepar
             "combo_items": json_document(line.source.combo_items), "split_items": json_document(line.source.split_items),
         }
         for line, product_id in zip(prepared.line_items, product_ids, strict=True)
-    ])
+    ]
+    await connection.execute(insert(line_items), rows)
+    return [LineItemView.from_mapping(row) for row in rows]
 
 
 async def _apply_earning(connection: AsyncConnection, org: OrgConfig, prepared: PreparedTransaction, earning: Earning,
-                         standing_id: int, customer_id: int, transaction_id: int, activity: Activity,
-                         now: datetime) -> list[dict[str, Any]]:
+                         standing: Any, customer_id: int, transaction_id: int, activity: Activity, now: datetime) -> None:
     program = prepared.program
-    side_effects: list[dict[str, Any]] = []
-    total_points = None
     if earning.points > 0:
-        account = await ledger.account_ref(connection, customer_id, program.id, PointsCategory.REGULAR)
+        account = ledger.AccountRef(standing.account_id, customer_id, program.id, PointsCategory.REGULAR)
         expires_at = ledger_rules.lot_expiry(program.expiry_strategy, program.expiry_value, prepared.billing_time, org.time_zone)
         posted = await ledger.post_event(
             connection, org_id=org.id, now=now,
@@ -217,12 +276,7 @@ async def _apply_earning(connection: AsyncConnection, org: OrgConfig, prepared: 
             postings=[ledger.Posting(account, EntryType.CREDIT, EntryKind.POINTS_ALLOCATION, earning.points,
                                      lots=(ledger.LotDraft(earning.points, now, expires_at),))],
         )
-        total_points = posted.entries[0].balance_after
-    side_effects.append({
-        "type": "points", "entityType": "USER", "customerId": customer_id, "programId": program.id,
-        "programCode": program.code, "awardedPoints": str(earning.points), "rawAwardedPoints": str(earning.points_raw),
-        "totalPoints": str(total_points) if total_points is not None else None,
-    })
+        assert posted.entries[0].balance_after == standing.balance + earning.points, "the account was locked"
     tier_changes: dict[str, Any] = {"cumulative_purchases": earning.cumulative_purchases_after}
     if earning.tier_after.id != earning.tier_before.id:
         tier_changes["tier_id"] = earning.tier_after.id
@@ -230,15 +284,10 @@ async def _apply_earning(connection: AsyncConnection, org: OrgConfig, prepared: 
             ledger_rules.end_of_local_day(ledger_rules.add_months(now.astimezone(org.time_zone).date(), program.tier_validity_months), org.time_zone)
             if program.tier_validity_months else None
         )
-        side_effects.append({
-            "type": "slab", "programId": program.id, "programCode": program.code,
-            "previousSlabName": earning.tier_before.name, "previousSlabNumber": earning.tier_before.serial_number,
-            "upgradedSlabName": earning.tier_after.name, "upgradedSlabNumber": earning.tier_after.serial_number,
-        })
-    await connection.execute(update(customer_programs).where(customer_programs.c.id == standing_id).values(**tier_changes))
-    await connection.execute(update(customers).where(customers.c.id == customer_id).values(
-        lifetime_purchases=customers.c.lifetime_purchases + earning.counted_purchase))
-    return side_effects
+    await connection.execute(update(customer_programs).where(customer_programs.c.id == standing.id).values(**tier_changes))
+    if earning.counted_purchase:
+        await connection.execute(update(customers).where(customers.c.id == customer_id).values(
+            lifetime_purchases=customers.c.lifetime_purchases + earning.counted_purchase))
 
 
 # --- Reading bills --------------------------------------------------------------------------
@@ -267,14 +316,14 @@ async def customer_transactions(connection: AsyncConnection, org_id: int, custom
     return [_view(row) for row in rows[:first]], len(rows) > first
 
 
-async def line_items_by_transaction(connection: AsyncConnection, transaction_ids: Sequence[int]) -> dict[int, list[Any]]:
+async def line_items_by_transaction(connection: AsyncConnection, transaction_ids: Sequence[int]) -> dict[int, list[LineItemView]]:
     """Line items of many bills in one query (the GraphQL loader calls this)."""
-    grouped: dict[int, list[Any]] = defaultdict(list)
+    grouped: dict[int, list[LineItemView]] = defaultdict(list)
     if transaction_ids:
         rows = (await connection.execute(
             select(line_items).where(line_items.c.transaction_id.in_(list(transaction_ids)))
             .order_by(line_items.c.transaction_id, line_items.c.serial, line_items.c.id)
         )).all()
         for row in rows:
-            grouped[row.transaction_id].append(row)
+            grouped[row.transaction_id].append(LineItemView.from_mapping(row._mapping))
     return grouped
