@@ -20,6 +20,8 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from app.sqlite_driver import one_hop_url
+
 logger = logging.getLogger(__name__)
 
 Result = TypeVar("Result")
@@ -39,9 +41,12 @@ class Database:
         self.write_retries_max = write_retries_max
         common = {"json_serializer": _json_serializer, "json_deserializer": orjson.loads}
         if self.is_sqlite:
-            self.read_engine = create_async_engine(url, pool_size=pool_size, **common)
-            # One connection is all a single writer needs.
-            self.write_engine = create_async_engine(url, pool_size=1, max_overflow=0, **common)
+            engine_url = one_hop_url(url)
+            self.read_engine = create_async_engine(engine_url, pool_size=pool_size, **common)
+            # One connection is all a single writer needs. Every write ends in COMMIT or ROLLBACK
+            # (engine.begin()), so the pool's own rollback on return would only cost a round trip.
+            self.write_engine = create_async_engine(engine_url, pool_size=1, max_overflow=0,
+                                                    pool_reset_on_return=None, **common)
             _configure_sqlite(self.read_engine, begin_statement="BEGIN")
             _configure_sqlite(self.write_engine, begin_statement="BEGIN IMMEDIATE")
         else:

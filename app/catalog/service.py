@@ -5,12 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import bindparam, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.catalog.models import Product
 
 products = Product.__table__
+
+_KNOWN_PRODUCTS = select(products.c.id, products.c.item_code, products.c.variant_code).where(
+    products.c.org_id == bindparam("org_id"),
+    tuple_(products.c.item_code, products.c.variant_code).in_(bindparam("wanted", expanding=True)),
+)
+_INSERT_PRODUCTS = insert(products).returning(products.c.id, sort_by_parameter_order=True)
 
 
 async def product_ids_for(connection: AsyncConnection, org_id: int, items: Sequence[tuple[str, str | None]],
@@ -22,15 +28,12 @@ async def product_ids_for(connection: AsyncConnection, org_id: int, items: Seque
     - a new variant of an existing base product is added as that product's variant.
     """
     wanted = {(code, "") for code, _ in items} | {(code, variant) for code, variant in items if variant}
-    rows = (await connection.execute(
-        select(products.c.id, products.c.item_code, products.c.variant_code)
-        .where(products.c.org_id == org_id, tuple_(products.c.item_code, products.c.variant_code).in_(list(wanted)))
-    )).all()
+    rows = (await connection.execute(_KNOWN_PRODUCTS, {"org_id": org_id, "wanted": sorted(wanted)})).all()
     known = {(row.item_code, row.variant_code): row.id for row in rows}
     new_bases = sorted({code for code, _ in items if (code, "") not in known})
     if new_bases:
         ids = (await connection.execute(
-            insert(products).returning(products.c.id, sort_by_parameter_order=True),
+            _INSERT_PRODUCTS,
             [{"org_id": org_id, "item_code": code, "variant_code": "", "base_product_id": None, "created_at": now}
              for code in new_bases],
         )).scalars().all()
@@ -41,7 +44,7 @@ async def product_ids_for(connection: AsyncConnection, org_id: int, items: Seque
     })
     if new_variants:
         ids = (await connection.execute(
-            insert(products).returning(products.c.id, sort_by_parameter_order=True),
+            _INSERT_PRODUCTS,
             [{"org_id": org_id, "item_code": code, "variant_code": variant, "base_product_id": known[(code, "")],
               "created_at": now} for code, variant in new_variants],
         )).scalars().all()

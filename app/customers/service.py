@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import and_, bindparam, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.customers.models import (
@@ -52,6 +52,14 @@ class ResolvedCustomer:
     skipped_identifiers: list[tuple[IdentifierType, str]] = field(default_factory=list)
 
 
+_OWNERS_OF_IDENTIFIERS = (
+    select(identifiers.c.type, identifiers.c.value, identifiers.c.customer_id, customers.c.first_name, customers.c.last_name)
+    .join(customers, customers.c.id == identifiers.c.customer_id)
+    .where(identifiers.c.org_id == bindparam("org_id"),
+           tuple_(identifiers.c.type, identifiers.c.value).in_(bindparam("pairs", expanding=True)))
+)
+
+
 def identifier_lock_keys(org_id: int, given: dict[IdentifierType, str]) -> list[str]:
     return [f"identifier:{org_id}:{kind.value}:{value}" for kind, value in given.items()]
 
@@ -87,11 +95,7 @@ async def resolve_for_transaction(
     """
     assert given, "a loyalty transaction names at least one identifier"
     pairs = [(kind.value, value) for kind, value in given.items()]
-    rows = (await connection.execute(
-        select(identifiers.c.type, identifiers.c.value, identifiers.c.customer_id, customers.c.first_name, customers.c.last_name)
-        .join(customers, customers.c.id == identifiers.c.customer_id)
-        .where(identifiers.c.org_id == org.id, tuple_(identifiers.c.type, identifiers.c.value).in_(pairs))
-    )).all()
+    rows = (await connection.execute(_OWNERS_OF_IDENTIFIERS, {"org_id": org.id, "pairs": pairs})).all()
     owner = {IdentifierType(row.type): row.customer_id for row in rows}
     names = {row.customer_id: (row.first_name, row.last_name) for row in rows}
     primary = org.primary_identifier
@@ -341,8 +345,31 @@ class CustomerView:
         return next(s for s in self.summaries if s.program.id == self.default_program_id)
 
 
+# One row per (customer, program): the customer, its standing and its REGULAR account there.
+_LOAD_STANDINGS = (
+    select(
+        customers.c.id, customers.c.first_name, customers.c.last_name, customers.c.loyalty_type, customers.c.source,
+        customers.c.registered_on, customers.c.updated_on, customers.c.lifetime_purchases,
+        customer_programs.c.program_id, customer_programs.c.tier_id, customer_programs.c.tier_expires_at,
+        customer_programs.c.cumulative_purchases, ledger.accounts.c.balance, ledger.accounts.c.earned,
+        ledger.accounts.c.redeemed, ledger.accounts.c.expired, ledger.accounts.c.returned, ledger.accounts.c.adjusted,
+    )
+    .join(customer_programs, customer_programs.c.customer_id == customers.c.id)
+    .join(ledger.accounts, and_(ledger.accounts.c.customer_id == customers.c.id,
+                                ledger.accounts.c.program_id == customer_programs.c.program_id,
+                                ledger.accounts.c.category == PointsCategory.REGULAR.value))
+    .where(customers.c.org_id == bindparam("org_id"), customers.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(customers.c.id, customer_programs.c.program_id)
+)
+_LOAD_IDENTIFIERS = (
+    select(identifiers.c.customer_id, identifiers.c.type, identifiers.c.value)
+    .where(identifiers.c.customer_id.in_(bindparam("ids", expanding=True)))
+    .order_by(identifiers.c.id)
+)
+
+
 async def load_customers(connection: AsyncConnection, org: OrgConfig, customer_ids: Sequence[int]) -> dict[int, CustomerView]:
-    """Customers with identifiers and points summaries, in four queries for any number of them.
+    """Customers with identifiers and points summaries, in two queries for any number of them.
 
     Points summaries show the REGULAR account of each program: that is where earned points are
     spendable. PROMISED and TRIGGER_BASED points appear in the ledger.
@@ -350,32 +377,21 @@ async def load_customers(connection: AsyncConnection, org: OrgConfig, customer_i
     ids = list(dict.fromkeys(customer_ids))
     if not ids:
         return {}
-    customer_rows = (await connection.execute(
-        select(customers).where(customers.c.org_id == org.id, customers.c.id.in_(ids))
-    )).all()
-    identifier_rows = (await connection.execute(
-        select(identifiers.c.customer_id, identifiers.c.type, identifiers.c.value)
-        .where(identifiers.c.customer_id.in_(ids)).order_by(identifiers.c.id)
-    )).all()
-    program_rows = (await connection.execute(
-        select(customer_programs).where(customer_programs.c.customer_id.in_(ids)).order_by(customer_programs.c.program_id)
-    )).all()
-    account_rows = await ledger.customer_accounts(connection, ids)
+    standing_rows = (await connection.execute(_LOAD_STANDINGS, {"org_id": org.id, "ids": ids})).all()
+    identifier_rows = (await connection.execute(_LOAD_IDENTIFIERS, {"ids": ids})).all()
 
     identifiers_by_customer: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for row in identifier_rows:
         identifiers_by_customer[row.customer_id].append((row.type, row.value))
-    regular_accounts = {
-        (row.customer_id, row.program_id): row for row in account_rows if row.category == PointsCategory.REGULAR.value
-    }
     summaries_by_customer: dict[int, list[ProgramSummary]] = defaultdict(list)
-    for row in program_rows:
+    customer_rows: dict[int, Any] = {}
+    for row in standing_rows:
+        customer_rows.setdefault(row.id, row)
         program = org.program(row.program_id)
-        account = regular_accounts[(row.customer_id, row.program_id)]
         tier = program.tier(row.tier_id)
-        summaries_by_customer[row.customer_id].append(ProgramSummary(
-            program=program, redeemed=account.redeemed, expired=account.expired, returned=account.returned,
-            adjusted=account.adjusted, lifetime_points=account.earned, loyalty_points=account.balance,
+        summaries_by_customer[row.id].append(ProgramSummary(
+            program=program, redeemed=row.redeemed, expired=row.expired, returned=row.returned,
+            adjusted=row.adjusted, lifetime_points=row.earned, loyalty_points=row.balance,
             cumulative_purchases=row.cumulative_purchases, current_slab=tier, next_slab=program.next_tier(tier),
             slab_expiry_date=row.tier_expires_at,
         ))
@@ -386,5 +402,5 @@ async def load_customers(connection: AsyncConnection, org: OrgConfig, customer_i
             lifetime_purchases=row.lifetime_purchases, identifiers=tuple(identifiers_by_customer[row.id]),
             summaries=tuple(summaries_by_customer[row.id]), default_program_id=org.default_program.id,
         )
-        for row in customer_rows
+        for row in customer_rows.values()
     }

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, literal, select, type_coerce, update
+from sqlalchemy import and_, bindparam, case, func, insert, literal, select, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.columns import Points
@@ -37,6 +37,21 @@ COUNTER_BY_KIND: dict[EntryKind, str | None] = {
     EntryKind.MERGE: None,
 }
 COUNTERS = ("earned", "redeemed", "expired", "returned", "adjusted")
+
+_INSERT_EVENT = insert(events).returning(events.c.id)
+_INSERT_ENTRIES = insert(entries).returning(entries.c.id, sort_by_parameter_order=True)
+_INSERT_LOTS = insert(lots)
+
+
+def _move_statement(counter: str | None) -> Any:
+    """balance += amount (and counter += points), returning the balance after: one guarded statement."""
+    changes: dict[str, Any] = {"balance": accounts.c.balance + bindparam("amount", type_=accounts.c.balance.type)}
+    if counter is not None:
+        changes[counter] = accounts.c[counter] + bindparam("points", type_=accounts.c[counter].type)
+    return update(accounts).where(accounts.c.id == bindparam("account_id")).values(**changes).returning(accounts.c.balance)
+
+
+_MOVE_ACCOUNT = {counter: _move_statement(counter) for counter in (None, *COUNTERS)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,13 +118,11 @@ async def post_event(
 ) -> PostedEvent:
     assert postings, "an event without entries moves nothing and is not written"
     points_on_event = sum((signed(p.entry_type, p.points) for p in postings), ZERO)
-    event_id = (await connection.execute(
-        insert(events).values(
-            org_id=org_id, event_type=draft.event_type.value, customer_id=draft.customer_id, source=draft.source,
-            store_id=draft.store_id, till_id=draft.till_id, transaction_id=draft.transaction_id,
-            transaction_number=draft.transaction_number, points_on_event=points_on_event, created_at=now,
-        ).returning(events.c.id)
-    )).scalar_one()
+    event_id = (await connection.execute(_INSERT_EVENT, {
+        "org_id": org_id, "event_type": draft.event_type.value, "customer_id": draft.customer_id, "source": draft.source,
+        "store_id": draft.store_id, "till_id": draft.till_id, "transaction_id": draft.transaction_id,
+        "transaction_number": draft.transaction_number, "points_on_event": points_on_event, "created_at": now,
+    })).scalar_one()
 
     balances_after: dict[int, Decimal] = {}
     for index in sorted(range(len(postings)), key=lambda i: postings[i].account.id):
@@ -126,9 +139,7 @@ async def post_event(
         }
         for i, p in enumerate(postings)
     ]
-    entry_ids = (await connection.execute(
-        insert(entries).returning(entries.c.id, sort_by_parameter_order=True), entry_rows
-    )).scalars().all()
+    entry_ids = (await connection.execute(_INSERT_ENTRIES, entry_rows)).scalars().all()
     lot_rows = [
         {
             "org_id": org_id, "account_id": p.account.id, "entry_id": entry_id, "points": lot.points,
@@ -140,7 +151,7 @@ async def post_event(
         if lot.points > 0
     ]
     if lot_rows:
-        await connection.execute(insert(lots), lot_rows)
+        await connection.execute(_INSERT_LOTS, lot_rows)
     return PostedEvent(
         id=event_id,
         points_on_event=points_on_event,
@@ -152,13 +163,9 @@ async def post_event(
 
 
 async def _move_account(connection: AsyncConnection, posting: Posting) -> Decimal:
-    amount = signed(posting.entry_type, posting.points)
-    changes: dict[str, Any] = {"balance": accounts.c.balance + amount}
-    counter = COUNTER_BY_KIND[posting.entry_kind]
-    if counter is not None:
-        changes[counter] = accounts.c[counter] + posting.points
-    statement = update(accounts).where(accounts.c.id == posting.account.id).values(**changes).returning(accounts.c.balance)
-    return (await connection.execute(statement)).scalar_one()
+    statement = _MOVE_ACCOUNT[COUNTER_BY_KIND[posting.entry_kind]]
+    parameters = {"account_id": posting.account.id, "amount": signed(posting.entry_type, posting.points), "points": posting.points}
+    return (await connection.execute(statement, parameters)).scalar_one()
 
 
 async def open_accounts(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -57,8 +57,8 @@ class PreparedTransaction:
 
 def payload_hash(data: TransactionInput) -> str:
     """A stable digest of the bill as posted: the same bill posted again has the same hash."""
-    document = orjson.dumps(asdict(data), default=str, option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(document).hexdigest()
+    # orjson walks dataclasses natively in field order (stable); Decimals become their text.
+    return hashlib.sha256(orjson.dumps(data, default=str)).hexdigest()
 
 
 def _amount(value: Decimal | None, field: str, *, required: bool = False) -> Decimal | None:

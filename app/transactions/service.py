@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.catalog.service import product_ids_for
@@ -37,6 +37,40 @@ line_items = TransactionLineItem.__table__
 customer_programs = customers_service.customer_programs
 customers = customers_service.customers
 accounts = ledger.accounts
+
+# Hot-path statements are built once: building a statement costs more than running it here.
+_INSERT_TRANSACTION = insert(transactions).returning(transactions.c.id)
+_INSERT_LINE_ITEMS = insert(line_items)
+_LOCK_STANDING = (
+    select(customer_programs.c.id, customer_programs.c.tier_id, customer_programs.c.cumulative_purchases,
+           accounts.c.id.label("account_id"), accounts.c.balance)
+    .join(accounts, and_(accounts.c.customer_id == customer_programs.c.customer_id,
+                         accounts.c.program_id == customer_programs.c.program_id,
+                         accounts.c.category == PointsCategory.REGULAR.value))
+    .where(customer_programs.c.customer_id == bindparam("customer_id"),
+           customer_programs.c.program_id == bindparam("program_id"))
+    .with_for_update()
+)
+_FIND_SAME_BILL = (
+    select(transactions.c.id, transactions.c.payload_hash)
+    .where(transactions.c.org_id == bindparam("org_id"), transactions.c.store_id == bindparam("store_id"),
+           transactions.c.number == bindparam("number"), transactions.c.billing_time > bindparam("after"),
+           transactions.c.billing_time < bindparam("before"))
+    .order_by(transactions.c.id).limit(1)
+)
+_UPDATE_PURCHASES = (
+    update(customer_programs).where(customer_programs.c.id == bindparam("standing_id"))
+    .values(cumulative_purchases=bindparam("cumulative_purchases"))
+)
+_UPDATE_PURCHASES_AND_TIER = (
+    update(customer_programs).where(customer_programs.c.id == bindparam("standing_id"))
+    .values(cumulative_purchases=bindparam("cumulative_purchases"), tier_id=bindparam("tier_id"),
+            tier_expires_at=bindparam("tier_expires_at"))
+)
+_ADD_LIFETIME_PURCHASES = (
+    update(customers).where(customers.c.id == bindparam("customer_id"))
+    .values(lifetime_purchases=customers.c.lifetime_purchases + bindparam("counted", type_=customers.c.lifetime_purchases.type))
+)
 
 ZERO = Decimal(0)
 ADDED_CODE = 600
@@ -173,7 +207,7 @@ async def _add(connection: AsyncConnection, org: OrgConfig, prepared: PreparedTr
         customer_details=json_document(data.customer.__dict__) if data.customer and customer_id is None else None,
         side_effects=side_effects, payload_hash=prepared.payload_hash, created_at=now,
     )
-    transaction_id = (await connection.execute(insert(transactions).values(**values).returning(transactions.c.id))).scalar_one()
+    transaction_id = (await connection.execute(_INSERT_TRANSACTION, values)).scalar_one()
     items = await _insert_line_items(connection, org, prepared, transaction_id, now)
 
     if earning is not None and standing is not None and customer_id is not None:
@@ -187,15 +221,7 @@ async def _add(connection: AsyncConnection, org: OrgConfig, prepared: PreparedTr
 async def _lock_standing(connection: AsyncConnection, customer_id: int, program_id: int) -> Any:
     """The customer's tier, purchases and REGULAR account in the program, locked for this write
     (FOR UPDATE on PostgreSQL; SQLite's single writer already excludes everyone else)."""
-    return (await connection.execute(
-        select(customer_programs.c.id, customer_programs.c.tier_id, customer_programs.c.cumulative_purchases,
-               accounts.c.id.label("account_id"), accounts.c.balance)
-        .join(accounts, and_(accounts.c.customer_id == customer_programs.c.customer_id,
-                             accounts.c.program_id == customer_programs.c.program_id,
-                             accounts.c.category == PointsCategory.REGULAR.value))
-        .where(customer_programs.c.customer_id == customer_id, customer_programs.c.program_id == program_id)
-        .with_for_update()
-    )).one()
+    return (await connection.execute(_LOCK_STANDING, {"customer_id": customer_id, "program_id": program_id})).one()
 
 
 def _side_effects(org: OrgConfig, prepared: PreparedTransaction, earning: Earning, customer_id: int,
@@ -221,14 +247,10 @@ async def _find_same_bill(connection: AsyncConnection, org: OrgConfig, prepared:
     Same payload: the first bill's id (a replay). Different payload: a typed conflict.
     """
     window = timedelta(days=org.bill_number_unique_in_days)
-    row = (await connection.execute(
-        select(transactions.c.id, transactions.c.payload_hash).where(
-            transactions.c.org_id == org.id, transactions.c.store_id == prepared.store.id,
-            transactions.c.number == prepared.source.number.strip(),
-            transactions.c.billing_time > prepared.billing_time - window,
-            transactions.c.billing_time < prepared.billing_time + window,
-        ).order_by(transactions.c.id).limit(1)
-    )).one_or_none()
+    row = (await connection.execute(_FIND_SAME_BILL, {
+        "org_id": org.id, "store_id": prepared.store.id, "number": prepared.source.number.strip(),
+        "after": prepared.billing_time - window, "before": prepared.billing_time + window,
+    })).one_or_none()
     if row is None:
         return None
     if row.payload_hash == prepared.payload_hash:
@@ -259,7 +281,7 @@ async def _insert_line_items(connection: AsyncConnection, org: OrgConfig, prepar
         }
         for line, product_id in zip(prepared.line_items, product_ids, strict=True)
     ]
-    await connection.execute(insert(line_items), rows)
+    await connection.execute(_INSERT_LINE_ITEMS, rows)
     return [LineItemView.from_mapping(row) for row in rows]
 
 
@@ -277,17 +299,20 @@ async def _apply_earning(connection: AsyncConnection, org: OrgConfig, prepared: 
                                      lots=(ledger.LotDraft(earning.points, now, expires_at),))],
         )
         assert posted.entries[0].balance_after == standing.balance + earning.points, "the account was locked"
-    tier_changes: dict[str, Any] = {"cumulative_purchases": earning.cumulative_purchases_after}
     if earning.tier_after.id != earning.tier_before.id:
-        tier_changes["tier_id"] = earning.tier_after.id
-        tier_changes["tier_expires_at"] = (
+        tier_expires_at = (
             ledger_rules.end_of_local_day(ledger_rules.add_months(now.astimezone(org.time_zone).date(), program.tier_validity_months), org.time_zone)
             if program.tier_validity_months else None
         )
-    await connection.execute(update(customer_programs).where(customer_programs.c.id == standing.id).values(**tier_changes))
+        await connection.execute(_UPDATE_PURCHASES_AND_TIER, {
+            "standing_id": standing.id, "cumulative_purchases": earning.cumulative_purchases_after,
+            "tier_id": earning.tier_after.id, "tier_expires_at": tier_expires_at,
+        })
+    else:
+        await connection.execute(_UPDATE_PURCHASES, {"standing_id": standing.id,
+                                                     "cumulative_purchases": earning.cumulative_purchases_after})
     if earning.counted_purchase:
-        await connection.execute(update(customers).where(customers.c.id == customer_id).values(
-            lifetime_purchases=customers.c.lifetime_purchases + earning.counted_purchase))
+        await connection.execute(_ADD_LIFETIME_PURCHASES, {"customer_id": customer_id, "counted": earning.counted_purchase})
 
 
 # --- Reading bills --------------------------------------------------------------------------
