@@ -16,6 +16,12 @@ from tests.documents import ADD_TRANSACTION, CUSTOMER
 from tests.factories import bill, new_bill_number, new_mobile, org_spec
 from tests.snapshots import table_counts
 
+VICTIM = """
+query Victim($lookup: CustomerLookupInput!) {
+  customer(lookup: $lookup) { ... on Customer { mergedIntoUserId email loyaltyPoints lifetimePurchases } }
+}
+"""
+
 ADD_BATCH = """
 mutation Batch($input: [TransactionAddInput!]!) {
   addTransactions(input: $input) {
@@ -279,8 +285,8 @@ async def test_a_secondary_identifier_of_another_account_merges_it_into_the_prim
     assert customer["email"] == "jo@example.com"
     assert customer["loyaltyPoints"] == "35"  # 10 + 20 moved over + 5
     assert customer["lifetimePurchases"] == "3500"
-    victim = await api.data(CUSTOMER, {"lookup": {"type": "USER_ID", "value": other["transaction"]["customer"]["userId"]}})
-    assert victim["customer"]["code"] == "CUSTOMER_NOT_FOUND"
+    victim = (await api.data(VICTIM, {"lookup": {"type": "USER_ID", "value": other["transaction"]["customer"]["userId"]}}))["customer"]
+    assert victim == {"mergedIntoUserId": customer["userId"], "email": None, "loyaltyPoints": "0", "lifetimePurchases": "2000"}
     async with database.read() as connection:
         assert await reconcile(connection) == []
 

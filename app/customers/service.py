@@ -66,12 +66,15 @@ def identifier_lock_keys(org_id: int, given: dict[IdentifierType, str]) -> list[
 
 async def find_customer_id(connection: AsyncConnection, org: OrgConfig, kind: IdentifierType | None, value: str,
                            field_name: str = "identifier.value") -> int | None:
-    """By an identifier, or by user id when `kind` is None. Another org's customer is not found."""
+    """By an identifier, or by user id when `kind` is None. Another org's customer is not found.
+
+    A merged customer's identifiers belong to the survivor now, but its user id still finds it:
+    its ledger stays readable, ending with the merge.
+    """
     if kind is None:
         if not value.isdigit():
             return None
-        query = select(customers.c.id).where(customers.c.org_id == org.id, customers.c.id == int(value),
-                                             customers.c.merged_into_customer_id.is_(None))
+        query = select(customers.c.id).where(customers.c.org_id == org.id, customers.c.id == int(value))
         return (await connection.execute(query)).scalar_one_or_none()
     normalized = normalize_identifier(kind, value, org.base_country, field_name)
     query = select(identifiers.c.customer_id).where(
@@ -327,6 +330,7 @@ class CustomerView:
     identifiers: tuple[tuple[str, str], ...]
     summaries: tuple[ProgramSummary, ...]
     default_program_id: int
+    merged_into_customer_id: int | None = None
 
     def identifier(self, kind: IdentifierType) -> str | None:
         return next((value for found, value in self.identifiers if found == kind.value), None)
@@ -350,7 +354,7 @@ _LOAD_STANDINGS = (
     select(
         customers.c.id, customers.c.first_name, customers.c.last_name, customers.c.loyalty_type, customers.c.source,
         customers.c.registered_on, customers.c.updated_on, customers.c.lifetime_purchases,
-        customer_programs.c.program_id, customer_programs.c.tier_id, customer_programs.c.tier_expires_at,
+        customers.c.merged_into_customer_id, customer_programs.c.program_id, customer_programs.c.tier_id, customer_programs.c.tier_expires_at,
         customer_programs.c.cumulative_purchases, ledger.accounts.c.balance, ledger.accounts.c.earned,
         ledger.accounts.c.redeemed, ledger.accounts.c.expired, ledger.accounts.c.returned, ledger.accounts.c.adjusted,
     )
@@ -401,6 +405,7 @@ async def load_customers(connection: AsyncConnection, org: OrgConfig, customer_i
             source=row.source, registered_on=row.registered_on, updated_on=row.updated_on,
             lifetime_purchases=row.lifetime_purchases, identifiers=tuple(identifiers_by_customer[row.id]),
             summaries=tuple(summaries_by_customer[row.id]), default_program_id=org.default_program.id,
+            merged_into_customer_id=row.merged_into_customer_id,
         )
         for row in customer_rows.values()
     }

@@ -115,6 +115,8 @@ class Customer:
     current_slab: str = strawberry.field(description="The slab in the default program.")
     tier_expiry_date: datetime | None
     points_summaries: list[PointsSummary]
+    merged_into_user_id: strawberry.ID | None = strawberry.field(
+        description="Set when this customer was merged into another: its identifiers and points moved there.")
 
     @classmethod
     def from_view(cls, view: CustomerView) -> Customer:
@@ -129,6 +131,7 @@ class Customer:
             lifetime_purchases=view.lifetime_purchases, current_slab=main.current_slab.name,
             tier_expiry_date=main.slab_expiry_date,
             points_summaries=[PointsSummary.from_summary(summary) for summary in view.summaries],
+            merged_into_user_id=strawberry.ID(str(view.merged_into_customer_id)) if view.merged_into_customer_id else None,
         )
 
     @strawberry.field(description="The customer's bills, newest first.")
