@@ -19,6 +19,11 @@ _KNOWN_PRODUCTS = select(products.c.id, products.c.item_code, products.c.variant
 _INSERT_PRODUCTS = insert(products).returning(products.c.id, sort_by_parameter_order=True)
 
 
+def product_lock_keys(org_id: int, items: Sequence[tuple[str, str | None]]) -> list[str]:
+    """Writers that may add the same product serialize on it (the unique key would fail one)."""
+    return [f"product:{org_id}:{code}" for code, _ in items]
+
+
 async def product_ids_for(connection: AsyncConnection, org_id: int, items: Sequence[tuple[str, str | None]],
                           now: datetime) -> list[int]:
     """The product id of each (item_code, variant), adding unknown products:

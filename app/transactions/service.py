@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.catalog.service import product_ids_for
+from app.catalog.service import product_ids_for, product_lock_keys
 from app.customers import service as customers_service
 from app.customers.service import Activity, CustomerDetails, CustomerView
 from app.db import Database, lock_keys
@@ -174,7 +174,8 @@ def _bill_lock_key(org: OrgConfig, prepared: PreparedTransaction) -> str:
 async def _add(connection: AsyncConnection, org: OrgConfig, prepared: PreparedTransaction, now: datetime, path: str) -> TransactionResult:
     data = prepared.source
     await lock_keys(connection, [_bill_lock_key(org, prepared),
-                                 *customers_service.identifier_lock_keys(org.id, prepared.identifiers)])
+                                 *customers_service.identifier_lock_keys(org.id, prepared.identifiers),
+                                 *product_lock_keys(org.id, _product_keys(prepared))])
     replay = await _find_same_bill(connection, org, prepared, path)
     if replay is not None:
         return await load_result(connection, org, replay, replayed=True)
@@ -261,13 +262,15 @@ async def _find_same_bill(connection: AsyncConnection, org: OrgConfig, prepared:
     )
 
 
+def _product_keys(prepared: PreparedTransaction) -> list[tuple[str, str | None]]:
+    return [(line.source.item_code.strip(), line.source.variant) for line in prepared.line_items]
+
+
 async def _insert_line_items(connection: AsyncConnection, org: OrgConfig, prepared: PreparedTransaction,
                              transaction_id: int, now: datetime) -> list[LineItemView]:
     if not prepared.line_items:
         return []
-    product_ids = await product_ids_for(
-        connection, org.id, [(line.source.item_code.strip(), line.source.variant) for line in prepared.line_items], now
-    )
+    product_ids = await product_ids_for(connection, org.id, _product_keys(prepared), now)
     rows = [
         {
             "org_id": org.id, "transaction_id": transaction_id, "serial": line.serial,
