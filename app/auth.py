@@ -68,8 +68,7 @@ class Authenticator:
             stored = cached[1]
         if stored is None or not stored.is_active or not secret_matches(stored, secret):
             return None
-        async with self.database.read() as connection:
-            return await self.org_cache.get(connection, stored.org_id)
+        return await self.org_cache.get(self.database, stored.org_id)
 
     def forget(self) -> None:
         self._keys.clear()

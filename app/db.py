@@ -42,9 +42,10 @@ class Database:
         common = {"json_serializer": _json_serializer, "json_deserializer": orjson.loads}
         if self.is_sqlite:
             engine_url = one_hop_url(url)
-            self.read_engine = create_async_engine(engine_url, pool_size=pool_size, **common)
-            # One connection is all a single writer needs. Every write ends in COMMIT or ROLLBACK
-            # (engine.begin()), so the pool's own rollback on return would only cost a round trip.
+            # read() and run_write() always end their transaction themselves, so the pool's own
+            # rollback on return would only cost a round trip to the driver's thread.
+            self.read_engine = create_async_engine(engine_url, pool_size=pool_size, pool_reset_on_return=None, **common)
+            # One connection is all a single writer needs.
             self.write_engine = create_async_engine(engine_url, pool_size=1, max_overflow=0,
                                                     pool_reset_on_return=None, **common)
             _configure_sqlite(self.read_engine, begin_statement="BEGIN")

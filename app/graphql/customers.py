@@ -8,6 +8,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.customers.service import CustomerView, ProgramSummary, find_customer_id
 from app.customers.errors import CustomerNotFoundError
@@ -40,11 +41,10 @@ class CustomerLookupInput:
     value: str
 
 
-async def customer_id_for(info: Info, lookup: CustomerLookupInput, field: str = "customer") -> int:
+async def customer_id_for(info: Info, connection: AsyncConnection, lookup: CustomerLookupInput, field: str = "customer") -> int:
     """The id of the customer the lookup names, in the caller's org; a typed error otherwise."""
     kind = None if lookup.type is CustomerLookupType.USER_ID else IdentifierType(lookup.type.value)
-    async with info.context.database.read() as connection:
-        customer_id = await find_customer_id(connection, info.context.org, kind, lookup.value, f"{field}.value")
+    customer_id = await find_customer_id(connection, info.context.org, kind, lookup.value, f"{field}.value")
     if customer_id is None:
         raise CustomerNotFoundError(f"no customer with {lookup.type.value} {lookup.value!r}", field=field)
     return customer_id
@@ -157,7 +157,8 @@ CustomerResult = Annotated[Customer | NotFoundError | InvalidInputError, strawbe
 class CustomerQuery:
     @strawberry.field(description="A customer of the caller's organisation, by any identifier or user id.")
     async def customer(self, info: Info, lookup: CustomerLookupInput) -> CustomerResult:
-        customer_id = await customer_id_for(info, lookup, field="lookup")
+        async with info.context.database.read() as connection:
+            customer_id = await customer_id_for(info, connection, lookup, field="lookup")
         view = await info.context.customers.load(customer_id)
         if view is None:
             raise CustomerNotFoundError(f"no customer with {lookup.type.value} {lookup.value!r}", field="lookup")

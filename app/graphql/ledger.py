@@ -124,8 +124,8 @@ class LedgerQuery:
         check_page_size(first)
         after_id = decode_id_cursor("ledger", after)
         view = (filter.to_domain(org) if filter else ledger.LedgerFilter()).with_default_window(datetime.now(UTC))
-        customer_id = await customer_id_for(info, customer)
         async with info.context.database.read() as connection:
+            customer_id = await customer_id_for(info, connection, customer)
             page = await ledger.ledger_page(connection, org_id=org.id, customer_id=customer_id, view=view, first=first,
                                             after_id=after_id)
         return LedgerEntryPage(
@@ -141,8 +141,8 @@ class LedgerQuery:
     ) -> LedgerClosingBalanceResult:
         org = info.context.org
         view = filter.to_domain(org) if filter else ledger.LedgerFilter()
-        customer_id = await customer_id_for(info, customer)
         async with info.context.database.read() as connection:
+            customer_id = await customer_id_for(info, connection, customer)
             balance, last_entry_id = await ledger.closing_balance(connection, org_id=org.id, customer_id=customer_id, view=view)
         return LedgerClosingBalance(
             customer_id=strawberry.ID(str(customer_id)), balance=balance,

@@ -17,6 +17,8 @@ import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.db import Database
+
 from app.enums import IdentifierType, PointsCategory
 from app.organizations.models import ExpiryStrategy, Organization, Program, PointsRounding, Store, Tier, Till
 
@@ -208,12 +210,13 @@ class OrgConfigCache:
         self.ttl_seconds = ttl_seconds
         self._entries: dict[int, tuple[float, OrgConfig]] = {}
 
-    async def get(self, connection: AsyncConnection, org_id: int) -> OrgConfig:
+    async def get(self, database: Database, org_id: int) -> OrgConfig:
         cached = self._entries.get(org_id)
         now = time.monotonic()
         if cached is not None and cached[0] > now:
             return cached[1]
-        config = await load_org_config(connection, org_id)
+        async with database.read() as connection:
+            config = await load_org_config(connection, org_id)
         if config is None:
             raise LookupError(f"organisation {org_id} does not exist")
         self._entries[org_id] = (now + self.ttl_seconds, config)
