@@ -400,7 +400,8 @@ def main() -> int:
         print_table([(baseline, None), (adds, ADD_TARGET), (page_10, LEDGER_10_TARGET), (page_100, None), (again, None)], baseline)
         log()
         log("req/s counts successful results only (TransactionAdded, LedgerEntryPage); errors = other results + socket "
-            "errors; p50/p99 over all responses (wrk); srv CPU = server process CPU time / wall time (1 core = 100%); "
+            "errors; p50/p99 over all responses, as wrk reports them (with its coordinated-omission correction, so a few "
+            "stalled requests raise p99 a lot); srv CPU = server process CPU time / wall time (1 core = 100%); "
             "others = CPU used meanwhile by other processes on the machine (wrk excluded): above ~10% the figures are "
             "disturbed, run again on a quiet machine.")
         log(f"addTransaction: half the bills from a fresh mobile, half from one of {args.customers:,} pre-registered "
