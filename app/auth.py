@@ -2,20 +2,21 @@
 
 Every request to the API must carry `Authorization: Basic base64(key_id:secret)`. Missing,
 malformed, unknown, revoked or wrong credentials all get the same 401 with WWW-Authenticate.
-Verified keys and org snapshots are cached for `cache_ttl_seconds`, so a revoked key stops
-working within that time and the hot path does no database round trip.
+Stored keys and org snapshots are cached and refreshed every `cache_ttl_seconds` (in the
+background, see app/cache.py), so a revoked key stops working within about that time and the hot
+path does no database round trip.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import time
 from typing import Any
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.cache import RefreshingCache
 from app.db import Database
 from app.organizations.config import OrgConfig, OrgConfigCache
 from app.organizations.service import StoredKey, find_api_key, secret_matches
@@ -46,8 +47,11 @@ class Authenticator:
     def __init__(self, database: Database, org_cache: OrgConfigCache, ttl_seconds: float) -> None:
         self.database = database
         self.org_cache = org_cache
-        self.ttl_seconds = ttl_seconds
-        self._keys: dict[str, tuple[float, StoredKey | None]] = {}
+        self._keys: RefreshingCache[str, StoredKey | None] = RefreshingCache(self._load_key, ttl_seconds)
+
+    async def _load_key(self, key_id: str) -> StoredKey | None:
+        async with self.database.read() as connection:
+            return await find_api_key(connection, key_id)
 
     async def authenticate(self, header: bytes | None) -> OrgConfig | None:
         credentials = parse_basic(header)
@@ -56,22 +60,13 @@ class Authenticator:
         key_id, secret = credentials
         if len(key_id) > 64 or len(secret) > 256:
             return None
-        now = time.monotonic()
-        cached = self._keys.get(key_id)
-        if cached is None or cached[0] <= now:
-            async with self.database.read() as connection:
-                stored = await find_api_key(connection, key_id)
-            if len(self._keys) > 10_000:  # a bound on memory under a flood of made-up key ids
-                self._keys.clear()
-            self._keys[key_id] = (now + self.ttl_seconds, stored)
-        else:
-            stored = cached[1]
+        stored = await self._keys.get(key_id)
         if stored is None or not stored.is_active or not secret_matches(stored, secret):
             return None
-        return await self.org_cache.get(self.database, stored.org_id)
+        return await self.org_cache.get(stored.org_id)
 
     def forget(self) -> None:
-        self._keys.clear()
+        self._keys.forget()
 
 
 class ApiGuard:

@@ -43,7 +43,7 @@ class Services:
         self.settings = settings
         self.database = database or Database(settings.database_url, pool_size=settings.pool_size,
                                              write_retries_max=settings.write_retries_max)
-        self.org_cache = OrgConfigCache(settings.cache_ttl_seconds)
+        self.org_cache = OrgConfigCache(self.database, settings.cache_ttl_seconds)
         self.authenticator = Authenticator(self.database, self.org_cache, settings.cache_ttl_seconds)
 
 

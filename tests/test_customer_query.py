@@ -6,7 +6,6 @@ import base64
 
 import pytest
 
-from tests.conftest import POSTGRES_URL
 from tests.documents import ADD_TRANSACTION, CUSTOMER
 from tests.factories import bill, new_mobile
 
@@ -116,20 +115,13 @@ async def test_a_customer_is_found_by_external_id_card_number_and_user_id(api):
         {"type": "USER_ID", "value": "999999"},
         {"type": "USER_ID", "value": "not-a-number"},
         {"type": "USER_ID", "value": "-1"},
-        pytest.param({"type": "USER_ID", "value": "2147483648"}, marks=pytest.mark.xfail(
-            bool(POSTGRES_URL), reason="app bug: customers.id is a 32-bit INTEGER on PostgreSQL and a user id past its "
-                                       "range is sent as is: 'Unexpected error.' instead of CUSTOMER_NOT_FOUND",
-            strict=True)),
-        pytest.param({"type": "USER_ID", "value": "9223372036854775808"}, marks=pytest.mark.xfail(
-            reason="app bug: a user id past the 64-bit range reaches the database (SQLite OverflowError, PostgreSQL "
-                   "bigint out of range) and comes back masked as 'Unexpected error.' instead of CUSTOMER_NOT_FOUND",
-            strict=True)),
-        pytest.param({"type": "USER_ID", "value": "\u00b2"}, marks=pytest.mark.xfail(
-            reason="app bug: find_customer_id accepts str.isdigit() values such as '\u00b2' (superscript two) and "
-                   "int() then raises ValueError: 'Unexpected error.' instead of CUSTOMER_NOT_FOUND", strict=True)),
+        {"type": "USER_ID", "value": "2147483648"},
+        {"type": "USER_ID", "value": "9223372036854775808"},
+        {"type": "USER_ID", "value": "\u00b2"},
+        {"type": "USER_ID", "value": "\u0661"},
     ],
     ids=["mobile", "email", "external-id", "card-number", "user-id", "user-id-not-a-number", "user-id-negative",
-         "user-id-past-32-bit", "user-id-past-64-bit", "user-id-superscript-digit"],
+         "user-id-past-32-bit", "user-id-past-64-bit", "user-id-superscript-digit", "user-id-arabic-indic-one"],
 )
 async def test_an_unknown_customer_is_not_found(api, lookup):
     await add(api, bill())
@@ -209,10 +201,8 @@ async def test_a_customer_sees_only_their_own_bills(api):
         ({"first": 101}, "must be between 1 and 100"),
         ({"first": 2, "after": "garbage"}, "is not a cursor this API returned"),
         ({"first": 2, "after": base64.urlsafe_b64encode(b"ledger:1").decode()}, "is not a cursor this API returned"),
-        pytest.param({"first": 2, "after": base64.urlsafe_b64encode(b"transaction:9223372036854775808").decode()},
-                     "is not a cursor this API returned", marks=pytest.mark.xfail(
-                         reason="app bug: decode_id_cursor accepts any int, so a forged cursor past the 64-bit range "
-                                "reaches the database and is masked as 'Unexpected error.'", strict=True)),
+        ({"first": 2, "after": base64.urlsafe_b64encode(b"transaction:9223372036854775808").decode()},
+         "is not a cursor this API returned"),
     ],
     ids=["first-0", "first-101", "garbage", "another-kind-of-cursor", "id-past-64-bit"],
 )

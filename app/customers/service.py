@@ -64,6 +64,18 @@ def identifier_lock_keys(org_id: int, given: dict[IdentifierType, str]) -> list[
     return [f"identifier:{org_id}:{kind.value}:{value}" for kind, value in given.items()]
 
 
+USER_ID_MAX = 2**31 - 1  # customers.id is a 32-bit INTEGER on PostgreSQL
+
+
+def parse_user_id(value: str) -> int | None:
+    """A user id as clients send it: ASCII digits naming a possible id (None when it cannot be one)."""
+    text = value.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 10:
+        return None
+    user_id = int(text)
+    return user_id if 1 <= user_id <= USER_ID_MAX else None
+
+
 async def find_customer_id(connection: AsyncConnection, org: OrgConfig, kind: IdentifierType | None, value: str,
                            field_name: str = "identifier.value") -> int | None:
     """By an identifier, or by user id when `kind` is None. Another org's customer is not found.
@@ -72,9 +84,10 @@ async def find_customer_id(connection: AsyncConnection, org: OrgConfig, kind: Id
     its ledger stays readable, ending with the merge.
     """
     if kind is None:
-        if not value.isdigit():
+        user_id = parse_user_id(value)
+        if user_id is None:
             return None
-        query = select(customers.c.id).where(customers.c.org_id == org.id, customers.c.id == int(value))
+        query = select(customers.c.id).where(customers.c.org_id == org.id, customers.c.id == user_id)
         return (await connection.execute(query)).scalar_one_or_none()
     normalized = normalize_identifier(kind, value, org.base_country, field_name)
     query = select(identifiers.c.customer_id).where(

@@ -10,6 +10,7 @@ from app.errors import ValidationError
 
 PAGE_SIZE_DEFAULT = 10
 PAGE_SIZE_MAX = 100
+ID_MAX = 2**63 - 1
 
 
 @strawberry.type
@@ -33,8 +34,9 @@ def decode_id_cursor(kind: str, cursor: str | None, field: str = "after") -> int
         return None
     try:
         prefix, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        if prefix != kind:
-            raise ValueError(prefix)
-        return int(value)
     except (ValueError, UnicodeDecodeError) as error:
         raise ValidationError("is not a cursor this API returned", field=field) from error
+    # Ids are 64-bit: anything else was not made by encode_id_cursor.
+    if prefix != kind or not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= ID_MAX:
+        raise ValidationError("is not a cursor this API returned", field=field)
+    return int(value)

@@ -8,7 +8,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter, ValidationCache
+from strawberry.extensions import AddValidationRules, MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter, ValidationCache
 
 from app.errors import DomainError
 from app.graphql.customers import CustomerQuery
@@ -47,6 +47,14 @@ class PointledgerSchema(strawberry.Schema):
         super().process_errors([error for error in errors if not _is_expected(error)], execution_context)
 
 
+# Built once: the validation cache keys on the rule classes, and these limiters create a new
+# class per instance, so a per-request instance would make every request a cache miss.
+LIMIT_RULES = [
+    *QueryDepthLimiter(max_depth=12).validation_rules,
+    *MaxAliasesLimiter(max_alias_count=50).validation_rules,
+]
+
+
 def build_schema() -> strawberry.Schema:
     return PointledgerSchema(
         query=Query,
@@ -57,9 +65,8 @@ def build_schema() -> strawberry.Schema:
             # The caches key on the document text: cursors and ids travel as variables.
             lambda: ParserCache(maxsize=1024),
             lambda: ValidationCache(maxsize=1024),
-            lambda: QueryDepthLimiter(max_depth=12),
+            lambda: AddValidationRules(LIMIT_RULES),
             lambda: MaxTokensLimiter(max_token_count=5000),
-            lambda: MaxAliasesLimiter(max_alias_count=50),
             lambda: MaskErrors(should_mask_error=lambda error: not _is_expected(error), error_message="Unexpected error."),
         ],
     )

@@ -7,7 +7,6 @@ being joined into each query.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -17,6 +16,7 @@ import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.cache import RefreshingCache
 from app.db import Database
 
 from app.enums import IdentifierType, PointsCategory
@@ -204,26 +204,21 @@ async def load_org_config(connection: AsyncConnection, org_id: int) -> OrgConfig
 
 
 class OrgConfigCache:
-    """Org snapshots kept for `ttl_seconds`; `invalidate` drops them at once (same process)."""
+    """Org snapshots, refreshed every `ttl_seconds` (see RefreshingCache); `invalidate` drops them."""
 
-    def __init__(self, ttl_seconds: float) -> None:
-        self.ttl_seconds = ttl_seconds
-        self._entries: dict[int, tuple[float, OrgConfig]] = {}
+    def __init__(self, database: Database, ttl_seconds: float) -> None:
+        self.database = database
+        self._cache: RefreshingCache[int, OrgConfig] = RefreshingCache(self._load, ttl_seconds)
 
-    async def get(self, database: Database, org_id: int) -> OrgConfig:
-        cached = self._entries.get(org_id)
-        now = time.monotonic()
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        async with database.read() as connection:
+    async def get(self, org_id: int) -> OrgConfig:
+        return await self._cache.get(org_id)
+
+    def invalidate(self, org_id: int | None = None) -> None:
+        self._cache.forget(org_id)
+
+    async def _load(self, org_id: int) -> OrgConfig:
+        async with self.database.read() as connection:
             config = await load_org_config(connection, org_id)
         if config is None:
             raise LookupError(f"organisation {org_id} does not exist")
-        self._entries[org_id] = (now + self.ttl_seconds, config)
         return config
-
-    def invalidate(self, org_id: int | None = None) -> None:
-        if org_id is None:
-            self._entries.clear()
-        else:
-            self._entries.pop(org_id, None)

@@ -1,0 +1,83 @@
+"""A small in-process cache for hot, rarely changing values (API keys, org snapshots).
+
+Each key is loaded once however many requests ask at the same time. When a value is older than
+the time to live, the next caller starts one refresh in the background and everyone keeps the
+previous value until it lands: expiry never makes every in-flight request reload at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Generic, TypeVar
+
+logger = logging.getLogger(__name__)
+
+Key = TypeVar("Key", bound=Hashable)
+Value = TypeVar("Value")
+
+
+class RefreshingCache(Generic[Key, Value]):
+    def __init__(self, load: Callable[[Key], Awaitable[Value]], ttl_seconds: float, entries_max: int = 10_000) -> None:
+        self._load = load
+        self.ttl_seconds = ttl_seconds
+        self.entries_max = entries_max
+        self._entries: dict[Key, tuple[float, Value]] = {}
+        self._loading: dict[Key, asyncio.Future[Value]] = {}
+        self._refreshing: set[Key] = set()
+        self._background: set[asyncio.Task[None]] = set()
+
+    async def get(self, key: Key) -> Value:
+        entry = self._entries.get(key)
+        if entry is None:
+            return await self._load_once(key)
+        loaded_at, value = entry
+        if time.monotonic() - loaded_at >= self.ttl_seconds:
+            if self.ttl_seconds <= 0:  # no caching asked for: always fresh
+                return await self._load_once(key)
+            if key not in self._refreshing:
+                self._refreshing.add(key)
+                task = asyncio.create_task(self._refresh(key))
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
+        return value
+
+    def forget(self, key: Key | None = None) -> None:
+        if key is None:
+            self._entries.clear()
+        else:
+            self._entries.pop(key, None)
+
+    async def _load_once(self, key: Key) -> Value:
+        pending = self._loading.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Value] = asyncio.get_running_loop().create_future()
+        self._loading[key] = future
+        try:
+            value = await self._load(key)
+        except BaseException as error:
+            future.set_exception(error)
+            future.exception()  # retrieved: the callers waiting on it get it raised
+            raise
+        else:
+            self._store(key, value)
+            future.set_result(value)
+            return value
+        finally:
+            del self._loading[key]
+
+    async def _refresh(self, key: Key) -> None:
+        try:
+            self._store(key, await self._load(key))
+        except Exception:  # keep serving the previous value; the next caller tries again
+            logger.exception("refreshing cached %r failed", key)
+        finally:
+            self._refreshing.discard(key)
+
+    def _store(self, key: Key, value: Value) -> None:
+        if len(self._entries) >= self.entries_max and key not in self._entries:
+            self._entries.clear()  # a bound on memory, e.g. under a flood of made-up key ids
+        self._entries[key] = (time.monotonic(), value)
