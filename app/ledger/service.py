@@ -114,8 +114,14 @@ def signed(entry_type: EntryType | str, points: Decimal) -> Decimal:
 
 
 async def post_event(
-    connection: AsyncConnection, *, org_id: int, draft: EventDraft, postings: Sequence[Posting], now: datetime
+    connection: AsyncConnection, *, org_id: int, draft: EventDraft, postings: Sequence[Posting], now: datetime,
+    accounts_are_new: bool = False,
 ) -> PostedEvent:
+    """Write an event and its entries, moving each account in one guarded statement.
+
+    `accounts_are_new`: the accounts were opened at zero in this transaction, so a zero-point
+    entry (an opening balance) needs no UPDATE to know the balance after it: zero.
+    """
     assert postings, "an event without entries moves nothing and is not written"
     points_on_event = sum((signed(p.entry_type, p.points) for p in postings), ZERO)
     event_id = (await connection.execute(_INSERT_EVENT, {
@@ -127,7 +133,10 @@ async def post_event(
     balances_after: dict[int, Decimal] = {}
     for index in sorted(range(len(postings)), key=lambda i: postings[i].account.id):
         posting = postings[index]
-        balances_after[index] = await _move_account(connection, posting)
+        if accounts_are_new and posting.points == 0:
+            balances_after[index] = ZERO
+        else:
+            balances_after[index] = await _move_account(connection, posting)
 
     entry_rows = [
         {
@@ -190,7 +199,7 @@ async def open_accounts(
         for row, account_id in zip(rows, account_ids, strict=True)
     }
     await post_event(
-        connection, org_id=org_id, draft=draft, now=now,
+        connection, org_id=org_id, draft=draft, now=now, accounts_are_new=True,
         postings=[Posting(account=ref, entry_type=EntryType.CREDIT, entry_kind=EntryKind.OPENING_BALANCE, points=ZERO)
                   for ref in refs.values()],
     )
