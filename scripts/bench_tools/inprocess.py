@@ -5,10 +5,7 @@ CPU per request and cProfile attribution are free of the HTTP client and of uvic
     .venv/bin/python scripts/bench_tools/inprocess.py --database /path/bench.db [--profile]
 
 Needs a database seeded as scripts/bench does (scripts/bench --keep leaves one; or run
-`pointledger demo` and seed.py in a directory). `--variant rules-once` swaps the schema for one
-whose QueryDepthLimiter/MaxAliasesLimiter validation rules are built once instead of per request
-(what the app does today defeats ValidationCache: every request brings new rule classes, so the
-cache key never repeats). Nothing in app/ is changed; the swap lives in this process only.
+`pointledger demo` and seed.py in a directory).
 """
 
 from __future__ import annotations
@@ -29,35 +26,12 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 
-def rules_once_schema():  # type: ignore[no-untyped-def]
-    """The app's schema with the limiter rules built once (same limits, same other extensions)."""
-    from strawberry.extensions import (AddValidationRules, MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, ParserCache,
-                                       QueryDepthLimiter, ValidationCache)
-
-    from app.graphql import schema as module
-
-    rules = [*QueryDepthLimiter(max_depth=12).validation_rules, *MaxAliasesLimiter(max_alias_count=50).validation_rules]
-    return module.PointledgerSchema(
-        query=module.Query, mutation=module.Mutation, scalar_overrides={module.Decimal: module.DecimalScalar},
-        exception_handlers=module.EXCEPTION_HANDLERS,
-        extensions=[
-            lambda: ParserCache(maxsize=1024),
-            lambda: ValidationCache(maxsize=1024),
-            lambda: AddValidationRules(rules),
-            lambda: MaxTokensLimiter(max_token_count=5000),
-            lambda: MaskErrors(should_mask_error=lambda error: not module._is_expected(error), error_message="Unexpected error."),
-        ],
-    )
-
-
 async def run(args: argparse.Namespace) -> None:
     import httpx
 
     import app.main
     from bench import TYPENAME, add_body, graphql_body, ledger_body
 
-    if args.variant == "rules-once":
-        app.main.schema = rules_once_schema()
     key = json.loads((Path(args.database).parent / ".pointledger-demo-key.json").read_text())
     auth = "Basic " + base64.b64encode(f"{key['key_id']}:{key['secret']}".encode()).decode()
     application = app.main.create_app()
@@ -106,7 +80,6 @@ async def run(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", required=True, help="the seeded SQLite file (its directory holds the demo key)")
-    parser.add_argument("--variant", choices=["as-is", "rules-once"], default="as-is")
     parser.add_argument("--kinds", nargs="+", default=["typename", "ledger10", "ledger100", "add"])
     parser.add_argument("--count", type=int, default=400)
     parser.add_argument("--profile", action="store_true", help="print cProfile's top functions by cumulative time")
