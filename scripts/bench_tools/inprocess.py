@@ -44,7 +44,7 @@ async def run(args: argparse.Namespace) -> None:
             return ledger_body(int(kind[6:]))
         number = next(counter)
         mobile = f"9890{number:06d}" if number % 2 else f"9800{(number * 7919) % 1000:06d}"
-        return add_body(f"INPROC-{args.variant}-{os.getpid()}-{number}", mobile)
+        return add_body(f"INPROC-{os.getpid()}-{number}", mobile)
 
     expect = {"typename": b'"Query"', "add": b'"TransactionAdded"'}
     transport = httpx.ASGITransport(app=application)
@@ -68,7 +68,7 @@ async def run(args: argparse.Namespace) -> None:
             if profiler:
                 profiler.disable()
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-            print(f"{args.variant:<10} {kind:<10} {count:>5} requests: {1000 * wall / count:6.2f} ms wall, "
+            print(f"{kind:<10} {count:>5} requests: {1000 * wall / count:6.2f} ms wall, "
                   f"{1000 * cpu / count:6.2f} ms CPU per request ({count / wall:,.0f}/s one at a time)", flush=True)
             if profiler:
                 out = io.StringIO()
