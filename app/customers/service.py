@@ -18,7 +18,9 @@ from app.customers.models import (
 from app.customers.rules import normalize_identifier
 from app.enums import IdentifierType, PointsCategory
 from app.ledger import service as ledger
+from app.errors import ConflictError
 from app.ledger.models import EntryKind, EntryType, EventType
+from app.ledger.rules import tier_expiry
 from app.organizations.config import OrgConfig, ProgramConfig, TierConfig
 
 customers = Customer.__table__
@@ -58,6 +60,33 @@ _OWNERS_OF_IDENTIFIERS = (
     .where(identifiers.c.org_id == bindparam("org_id"),
            tuple_(identifiers.c.type, identifiers.c.value).in_(bindparam("pairs", expanding=True)))
 )
+
+
+_LOCK_CUSTOMERS = (
+    select(customers.c.id).where(customers.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(customers.c.id).with_for_update()
+)
+OWNER_READS_MAX = 5
+
+
+async def _locked_owners(connection: AsyncConnection, org: OrgConfig, given: dict[IdentifierType, str]) -> list[Any]:
+    """The identifiers' owners, with every owner locked (FOR UPDATE, in id order).
+
+    A concurrent merge can move an identifier to another customer while we wait for a lock, so
+    the owners are read again after locking until they are all locked ones: two merges in
+    opposite directions, or a purchase racing a merge, then serialize on the customers instead
+    of crossing. SQLite's single writer makes the first read final.
+    """
+    pairs = [(kind.value, value) for kind, value in given.items()]
+    locked: set[int] = set()
+    for _ in range(OWNER_READS_MAX):
+        rows = list((await connection.execute(_OWNERS_OF_IDENTIFIERS, {"org_id": org.id, "pairs": pairs})).all())
+        owners = {row.customer_id for row in rows}
+        if connection.dialect.name != "postgresql" or owners <= locked:
+            return rows
+        await connection.execute(_LOCK_CUSTOMERS, {"ids": sorted(owners - locked)})
+        locked |= owners
+    raise ConflictError("the customer's identifiers kept changing owner; try again", field="input.customer")
 
 
 def identifier_lock_keys(org_id: int, given: dict[IdentifierType, str]) -> list[str]:
@@ -110,8 +139,7 @@ async def resolve_for_transaction(
       identifier's owner, else the oldest), and unknown identifiers are added to it.
     """
     assert given, "a loyalty transaction names at least one identifier"
-    pairs = [(kind.value, value) for kind, value in given.items()]
-    rows = (await connection.execute(_OWNERS_OF_IDENTIFIERS, {"org_id": org.id, "pairs": pairs})).all()
+    rows = await _locked_owners(connection, org, given)
     owner = {IdentifierType(row.type): row.customer_id for row in rows}
     names = {row.customer_id: (row.first_name, row.last_name) for row in rows}
     primary = org.primary_identifier
@@ -169,17 +197,36 @@ async def register_customer(
     ])
     await _record(connection, org.id, customer_id, now, [{"action": HistoryAction.REGISTERED.value, "transaction_id": transaction_id,
                                                           "details": {kind.value: value for kind, value in given.items()}}])
+    await _open_programs(connection, org, customer_id, org.programs, activity, now)
+    return customer_id
+
+
+async def _open_programs(connection: AsyncConnection, org: OrgConfig, customer_id: int,
+                         programs: Sequence[ProgramConfig], activity: Activity, now: datetime) -> None:
+    """The customer's standing (lowest tier) and accounts, with opening entries, in these programs."""
     await connection.execute(insert(customer_programs), [
         {"org_id": org.id, "customer_id": customer_id, "program_id": program.id, "tier_id": program.tiers[0].id,
          "tier_expires_at": None, "cumulative_purchases": ZERO}
-        for program in org.programs
+        for program in programs
     ])
     await ledger.open_accounts(
-        connection, org_id=org.id, customer_id=customer_id, program_ids=[program.id for program in org.programs],
+        connection, org_id=org.id, customer_id=customer_id, program_ids=[program.id for program in programs],
         categories=org.points_categories, now=now,
         draft=ledger.EventDraft(EventType.CUSTOMER_REGISTRATION, customer_id, activity.source, activity.store_id, activity.till_id),
     )
-    return customer_id
+
+
+async def open_missing_programs(connection: AsyncConnection, org: OrgConfig, customer_id: int,
+                                activity: Activity, now: datetime) -> bool:
+    """Programs added to the org after this customer registered start here, on first use:
+    a standing and accounts with their opening entries, as registration gives them."""
+    existing = set((await connection.execute(
+        select(customer_programs.c.program_id).where(customer_programs.c.customer_id == customer_id)
+    )).scalars())
+    missing = [program for program in org.programs if program.id not in existing]
+    if missing:
+        await _open_programs(connection, org, customer_id, missing, activity, now)
+    return bool(missing)
 
 
 async def update_details(connection: AsyncConnection, org: OrgConfig, customer_id: int, details: CustomerDetails,
@@ -232,6 +279,8 @@ async def merge_customers(connection: AsyncConnection, org: OrgConfig, survivor_
     original expiry. The ledgers stay distinct.
     """
     assert survivor_id != victim_id
+    for customer_id in (survivor_id, victim_id):
+        await open_missing_programs(connection, org, customer_id, activity, now)
     moved = (await connection.execute(
         select(identifiers.c.type, identifiers.c.value).where(identifiers.c.customer_id == victim_id)
     )).all()
@@ -263,19 +312,25 @@ async def merge_customers(connection: AsyncConnection, org: OrgConfig, survivor_
                                     activity.till_id, transaction_id),
         )
 
+    # Purchases move (not copy) to the survivor, so nothing is counted twice.
     victim = (await connection.execute(select(customers.c.lifetime_purchases).where(customers.c.id == victim_id))).one()
     await connection.execute(update(customers).where(customers.c.id == survivor_id).values(
         lifetime_purchases=customers.c.lifetime_purchases + victim.lifetime_purchases, updated_on=now))
     await connection.execute(update(customers).where(customers.c.id == victim_id).values(
-        merged_into_customer_id=survivor_id, updated_on=now))
+        merged_into_customer_id=survivor_id, lifetime_purchases=ZERO, updated_on=now))
     victim_programs = {row.program_id: row for row in (await connection.execute(
         select(customer_programs).where(customer_programs.c.customer_id == victim_id))).all()}
+    await connection.execute(update(customer_programs).where(customer_programs.c.customer_id == victim_id).values(
+        cumulative_purchases=ZERO))
     for row in (await connection.execute(select(customer_programs).where(customer_programs.c.customer_id == survivor_id))).all():
         program = org.program(row.program_id)
         cumulative = row.cumulative_purchases + victim_programs[row.program_id].cumulative_purchases
-        tier = program.tier_reached(cumulative, program.tier(row.tier_id))
-        await connection.execute(update(customer_programs).where(customer_programs.c.id == row.id).values(
-            cumulative_purchases=cumulative, tier_id=tier.id))
+        current = program.tier(row.tier_id)
+        tier = program.tier_reached(cumulative, current)
+        changes: dict[str, Any] = {"cumulative_purchases": cumulative}
+        if tier.id != current.id:
+            changes.update(tier_id=tier.id, tier_expires_at=tier_expiry(program, now, org.time_zone))
+        await connection.execute(update(customer_programs).where(customer_programs.c.id == row.id).values(**changes))
     await _record(connection, org.id, survivor_id, now, [{
         "action": HistoryAction.COMBINE.value, "other_customer_id": victim_id, "transaction_id": transaction_id,
         "details": {"identifiers": [{"type": row.type, "value": row.value} for row in moved]},
@@ -385,6 +440,14 @@ _LOAD_IDENTIFIERS = (
 )
 
 
+def _opening_summary(program: ProgramConfig) -> ProgramSummary:
+    """A program the customer has not used since it was added: nothing yet, lowest tier."""
+    tier = program.tiers[0]
+    return ProgramSummary(program=program, redeemed=ZERO, expired=ZERO, returned=ZERO, adjusted=ZERO,
+                          lifetime_points=ZERO, loyalty_points=ZERO, cumulative_purchases=ZERO, current_slab=tier,
+                          next_slab=program.next_tier(tier), slab_expiry_date=None)
+
+
 async def load_customers(connection: AsyncConnection, org: OrgConfig, customer_ids: Sequence[int]) -> dict[int, CustomerView]:
     """Customers with identifiers and points summaries, in two queries for any number of them.
 
@@ -412,6 +475,12 @@ async def load_customers(connection: AsyncConnection, org: OrgConfig, customer_i
             cumulative_purchases=row.cumulative_purchases, current_slab=tier, next_slab=program.next_tier(tier),
             slab_expiry_date=row.tier_expires_at,
         ))
+    for customer_id in customer_rows:
+        known = {summary.program.id for summary in summaries_by_customer[customer_id]}
+        summaries_by_customer[customer_id].extend(
+            _opening_summary(program) for program in org.programs if program.id not in known
+        )
+        summaries_by_customer[customer_id].sort(key=lambda summary: summary.program.id)
     return {
         row.id: CustomerView(
             id=row.id, first_name=row.first_name, last_name=row.last_name, loyalty_type=row.loyalty_type,

@@ -8,6 +8,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, 
 from zoneinfo import ZoneInfo
 
 from app.columns import RAW_POINTS_SCALE
+from app.organizations.config import ProgramConfig
 from app.organizations.models import ExpiryStrategy, PointsRounding
 
 _ROUNDING_MODES = {
@@ -54,3 +55,11 @@ def lot_expiry(strategy: ExpiryStrategy, value: int | None, earned_at: datetime,
         return end_of_local_day(local_day + timedelta(days=value), time_zone)
     target = add_months(local_day.replace(day=1), value)
     return end_of_local_day(target.replace(day=calendar.monthrange(target.year, target.month)[1]), time_zone)
+
+
+def tier_expiry(program: ProgramConfig, upgraded_at: datetime, time_zone: ZoneInfo) -> datetime | None:
+    """A tier reached at `upgraded_at` lasts `tier_validity_months`, to the end of that local day;
+    without a validity it does not expire."""
+    if not program.tier_validity_months:
+        return None
+    return end_of_local_day(add_months(upgraded_at.astimezone(time_zone).date(), program.tier_validity_months), time_zone)

@@ -190,6 +190,9 @@ async def _add(connection: AsyncConnection, org: OrgConfig, prepared: PreparedTr
         resolved = await customers_service.resolve_for_transaction(connection, org, prepared.identifiers, details, activity, now)
         customer_id = resolved.customer_id
         standing = await _lock_standing(connection, customer_id, prepared.program.id)
+        if standing is None and await customers_service.open_missing_programs(connection, org, customer_id, activity, now):
+            standing = await _lock_standing(connection, customer_id, prepared.program.id)
+        assert standing is not None, "every customer has a standing in every program once opened"
         counted = data.amount if data.outlier_status in EARNING_STATUSES else ZERO
         earning = earn(prepared.program, prepared.program.tier(standing.tier_id), standing.cumulative_purchases,
                        prepared.eligible_amount, counted)
@@ -222,7 +225,7 @@ async def _add(connection: AsyncConnection, org: OrgConfig, prepared: PreparedTr
 async def _lock_standing(connection: AsyncConnection, customer_id: int, program_id: int) -> Any:
     """The customer's tier, purchases and REGULAR account in the program, locked for this write
     (FOR UPDATE on PostgreSQL; SQLite's single writer already excludes everyone else)."""
-    return (await connection.execute(_LOCK_STANDING, {"customer_id": customer_id, "program_id": program_id})).one()
+    return (await connection.execute(_LOCK_STANDING, {"customer_id": customer_id, "program_id": program_id})).one_or_none()
 
 
 def _side_effects(org: OrgConfig, prepared: PreparedTransaction, earning: Earning, customer_id: int,
@@ -303,13 +306,9 @@ async def _apply_earning(connection: AsyncConnection, org: OrgConfig, prepared: 
         )
         assert posted.entries[0].balance_after == standing.balance + earning.points, "the account was locked"
     if earning.tier_after.id != earning.tier_before.id:
-        tier_expires_at = (
-            ledger_rules.end_of_local_day(ledger_rules.add_months(now.astimezone(org.time_zone).date(), program.tier_validity_months), org.time_zone)
-            if program.tier_validity_months else None
-        )
         await connection.execute(_UPDATE_PURCHASES_AND_TIER, {
             "standing_id": standing.id, "cumulative_purchases": earning.cumulative_purchases_after,
-            "tier_id": earning.tier_after.id, "tier_expires_at": tier_expires_at,
+            "tier_id": earning.tier_after.id, "tier_expires_at": ledger_rules.tier_expiry(program, now, org.time_zone),
         })
     else:
         await connection.execute(_UPDATE_PURCHASES, {"standing_id": standing.id,
