@@ -22,7 +22,6 @@ class Settings(BaseSettings):
     # Bounded retry on PostgreSQL serialization failures and deadlocks.
     write_retries_max: int = 5
     graphiql: bool = True
-    batch_size_max: int = 100
 
 
 @lru_cache(maxsize=1)

@@ -63,8 +63,11 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
-        """A read-only transaction: one consistent snapshot for the whole request."""
+        """A read-only transaction: one consistent snapshot for the whole request (SQLite's
+        deferred BEGIN gives one; PostgreSQL needs REPEATABLE READ for it)."""
         async with self.read_engine.connect() as connection:
+            if not self.is_sqlite:
+                await connection.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
             await connection.begin()
             try:
                 yield connection

@@ -24,3 +24,13 @@ class NotFoundError(DomainError):
 
 class ConflictError(DomainError):
     code = "CONFLICT"
+
+
+class InternalError(DomainError):
+    """An unexpected failure reported in place of one item of a batch (the detail is logged),
+    so the items already written keep their results."""
+
+    code = "INTERNAL_ERROR"
+
+    def __init__(self, *, field: str | None = None) -> None:
+        super().__init__("Unexpected error.", field=field)

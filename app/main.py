@@ -35,6 +35,11 @@ class PointledgerGraphQL(GraphQL):
     def encode_json(self, data: object) -> bytes:  # type: ignore[override]
         return orjson.dumps(data)
 
+    def decode_json(self, data: str | bytes) -> object:
+        # orjson's error is a json.JSONDecodeError, which Strawberry answers with a 400; it also
+        # covers bodies that are not UTF-8 (the stdlib decoder raised UnicodeDecodeError: a 500).
+        return orjson.loads(data)
+
 
 class Services:
     """What the app holds for its lifetime; tests build one around their own database."""

@@ -360,3 +360,85 @@ async def test_billing_time_defaults_to_now(api):
     result = await add(api, bill(number=new_bill_number()))
     billed = datetime.fromisoformat(result["transaction"]["billingTime"])
     assert before <= billed <= datetime.now(UTC)
+
+
+@pytest.mark.parametrize(
+    "respelled",
+    [
+        {"amount": "1800.00"},
+        {"number": "  {number}  "},
+        {"customer": {"mobile": "+91 {mobile}", "firstname": "Tom", "lastname": "Sawyer"}},
+        {"billingTime": "2026-11-20T04:30:00Z"},
+        {"lineItems": [{"serial": 1, "itemCode": "SHIRT-01", "qty": "2.0", "rate": "500.00"}]},
+    ],
+    ids=["amount-with-zeros", "number-with-spaces", "mobile-with-country-code", "same-instant-in-utc", "line-decimals"],
+)
+async def test_the_same_bill_spelled_differently_replays(api, database, respelled):
+    mobile = new_mobile()
+    document = bill(amount="1800", billingTime="2026-11-20T10:00:00+05:30",
+                    customer={"mobile": mobile, "firstname": "Tom", "lastname": "Sawyer"},
+                    lineItems=[{"serial": 1, "itemCode": "SHIRT-01", "qty": "2", "rate": "500"}])
+    first = await add(api, document)
+    counts = await table_counts(database)
+    again = {**document, **respelled}
+    again["number"] = again["number"].format(number=document["number"])
+    again["customer"] = {**again["customer"], "mobile": again["customer"]["mobile"].format(mobile=mobile)}
+
+    result = await add(api, again)
+
+    assert (result["__typename"], result["replayed"]) == ("TransactionAdded", True)
+    assert result["transaction"]["id"] == first["transaction"]["id"]
+    assert await table_counts(database) == counts
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"amount": "1e30"}, "input.amount", "must be less than 100,000,000,000"),
+        ({"lineItems": [{"itemCode": "X", "qty": "99999999", "rate": "99999999"}]}, "input.lineItems[0].value",
+         "must be less than 100,000,000,000"),
+        ({"billingTime": "0001-01-01T00:00:00+00:00"}, "input.billingTime", "must be between 2000-01-01 and one day from now"),
+        ({"billingTime": "9999-12-31T23:59:59+00:00"}, "input.billingTime", "must be between 2000-01-01 and one day from now"),
+        ({"number": "B\u0000"}, "input.number", "must not contain NUL characters"),
+        ({"notes": "a\u0000b"}, "input.notes", "must not contain NUL characters"),
+        ({"billClientId": "C" * 101}, "input.billClientId", "must be at most 100 characters"),
+        ({"notInterestedReason": "R" * 501}, "input.notInterestedReason", "must be at most 500 characters"),
+        ({"lineItems": [{"itemCode": "X", "qty": "1", "transactionNumber": "T" * 51}]}, "input.lineItems[0].transactionNumber",
+         "must be at most 50 characters"),
+        ({"customer": {"externalId": "E\u0000"}}, "input.customer.externalId", "must not contain NUL characters"),
+    ],
+)
+async def test_values_out_of_range_are_typed_errors_not_unexpected_ones(api, database, change, field, message):
+    before = await table_counts(database)
+
+    result = await add(api, bill(**change))
+
+    assert (result["field"], result["message"]) == (field, message)
+    assert await table_counts(database) == before
+
+
+async def test_an_unexpected_failure_in_a_batch_item_leaves_the_other_items_their_results(api, database, monkeypatch):
+    import app.transactions.service as service
+
+    original = service.prepare
+
+    def failing_prepare(data, *args, **kwargs):
+        if data.number == "EXPLODES":
+            raise RuntimeError("secret detail")
+        return original(data, *args, **kwargs)
+
+    monkeypatch.setattr(service, "prepare", failing_prepare)
+    good, bad, also_good = bill(), bill(number="EXPLODES"), bill()
+
+    results = (await api.data(ADD_BATCH, {"input": [good, bad, also_good]}))["addTransactions"]
+
+    assert [result["__typename"] for result in results] == ["TransactionAdded", "InternalError", "TransactionAdded"]
+    assert results[1] == {"__typename": "InternalError", "code": "INTERNAL_ERROR", "message": "Unexpected error.", "field": "input[1]"}
+    assert (await table_counts(database))["transactions"] == 2
+
+
+async def test_a_body_that_is_not_utf8_is_a_400_not_a_500(api):
+    response = await api.client.post("/graphql", content=b'{"query": "\xff"}',
+                                     headers={"Authorization": api.credentials.header, "content-type": "application/json"})
+
+    assert response.status_code == 400

@@ -432,3 +432,14 @@ async def test_after_purchases_a_tier_upgrade_and_a_merge_every_balance_equals_i
     assert (victim["loyaltyPoints"], victim["identifiers"]) == ("0", [])
     async with database.read() as connection:
         assert await reconcile(connection) == []
+
+
+@pytest.mark.parametrize("query", [ledger, closing])
+async def test_a_filter_date_out_of_range_is_a_typed_error(api, query):
+    mobile = new_mobile()
+    await api.data(ADD_TRANSACTION, {"input": bill(customer={"mobile": mobile})})
+
+    result = await query(api, {"type": "MOBILE", "value": mobile}, {"endDate": "9999-12-31T23:59:59-05:00"})
+
+    assert result == {"__typename": "InvalidInputError", "code": "INVALID_INPUT", "message": "is out of range",
+                      "field": "filter.endDate"}

@@ -94,3 +94,18 @@ def test_decimals_parse_json_numbers_through_their_text():
         parse_decimal("NaN")
     with pytest.raises(ValueError):
         parse_decimal(True)
+
+
+def test_the_programs_rule_rounds_the_exact_product_once():
+    from app.organizations.config import ProgramConfig, TierConfig
+    from app.transactions.rules import earn
+
+    tier = TierConfig(id=1, serial_number=1, name="t", description="", upgrade_threshold=Decimal(0), earn_rate=Decimal("0.00003"))
+    program = ProgramConfig(id=1, code="p", name="p", is_default=True, points_rounding=PointsRounding.FLOOR,
+                            points_decimal_places=0, expiry_strategy=ExpiryStrategy.NEVER, expiry_value=None,
+                            tier_validity_months=None, tiers=(tier,))
+
+    earning = earn(program, tier, Decimal(0), Decimal("33333.33"), Decimal("33333.33"))
+
+    # 33,333.33 x 0.00003 = 0.9999999: floor gives 0, though the raw value kept (6 places) shows 1.
+    assert (earning.points, earning.points_raw) == (Decimal(0), Decimal("1.000000"))

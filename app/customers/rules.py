@@ -46,6 +46,8 @@ def normalize_code(value: str, field: str) -> str:
         raise InvalidIdentifierError("must not be empty", field=field)
     if len(candidate) > IDENTIFIER_LENGTH_MAX:
         raise InvalidIdentifierError(f"must be at most {IDENTIFIER_LENGTH_MAX} characters", field=field)
+    if "\x00" in candidate:
+        raise InvalidIdentifierError("must not contain NUL characters", field=field)
     return candidate
 
 

@@ -36,12 +36,19 @@ class DuplicateBillNumberError(Error):
     existing_transaction_id: strawberry.ID
 
 
+@strawberry.type(description="An unexpected failure of one item of a batch; the detail is in the server log.")
+class InternalError(Error):
+    pass
+
+
 def to_graphql_error(error: domain.DomainError) -> Any:
     if isinstance(error, DomainDuplicateBillNumber):
         return DuplicateBillNumberError(code=error.code, message=error.message, field=error.field,
                                         existing_transaction_id=strawberry.ID(str(error.existing_transaction_id)))
     if isinstance(error, domain.NotFoundError):
         return NotFoundError(code=error.code, message=error.message, field=error.field)
+    if isinstance(error, domain.InternalError):
+        return InternalError(code=error.code, message=error.message, field=error.field)
     if isinstance(error, domain.ValidationError):
         return InvalidInputError(code=error.code, message=error.message, field=error.field)
     return None  # not a type this schema knows: let it surface (masked) as an unexpected error

@@ -48,16 +48,25 @@ class LedgerFilterInput:
             if program is None:
                 raise ValidationError(f"no program with code {code!r}", field=f"filter.programCodes[{index}]")
             program_ids.append(program.id)
-        for name, value in (("startDate", self.start_date), ("endDate", self.end_date)):
-            if value is not None and value.tzinfo is None:
-                raise ValidationError("must include a time zone offset", field=f"filter.{name}")
+        start, end = (_utc(value, f"filter.{name}") for name, value in (("startDate", self.start_date), ("endDate", self.end_date)))
         return ledger.LedgerFilter(
             sources=tuple(TransactionSource(source).value for source in self.event_sources or []),
-            till_ids=tuple(till_ids), start=self.start_date, end=self.end_date,
+            till_ids=tuple(till_ids), start=start, end=end,
             entry_type=EntryType(self.entry_type) if self.entry_type else None,
             categories=tuple(PointsCategory(category) for category in self.points_categories or []),
             program_ids=tuple(program_ids),
         )
+
+
+def _utc(value: datetime | None, field: str) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValidationError("must include a time zone offset", field=field)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as error:  # e.g. 9999-12-31T23:59:59-05:00
+        raise ValidationError("is out of range", field=field) from error
 
 
 @strawberry.type

@@ -13,7 +13,9 @@ from app.errors import DomainError
 from app.graphql.context import Info
 from app.graphql.customers import Customer
 from app.organizations.config import OrgConfig
-from app.graphql.errors import DuplicateBillNumberError, InvalidInputError, NotFoundError, to_graphql_error
+from app.graphql.errors import (
+    DuplicateBillNumberError, InternalError, InvalidInputError, NotFoundError, to_graphql_error,
+)
 from app.transactions import inputs
 from app.transactions.models import OutlierStatus, TransactionType
 from app.transactions.service import ADDED_CODE, TransactionResult, TransactionView, add_transaction, add_transactions
@@ -332,7 +334,7 @@ class TransactionAdded:
 
 
 AddTransactionResult = Annotated[
-    TransactionAdded | InvalidInputError | NotFoundError | DuplicateBillNumberError,
+    TransactionAdded | InvalidInputError | NotFoundError | DuplicateBillNumberError | InternalError,
     strawberry.union("AddTransactionResult"),
 ]
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +22,12 @@ from app.transactions.models import BILL_NUMBER_LENGTH_MAX, OutlierStatus, Trans
 
 ZERO = Decimal(0)
 LINE_ITEMS_MAX = 1000
-TEXT_LENGTH_MAX = 1000
+# Amounts stay below 10^11 so that a bill's sum of up to 1,000 lines fits the 64-bit columns
+# (scaled by 10^4) with room to spare.
+AMOUNT_MAX = Decimal(10) ** 11
+# Bills older than this come in through imports; a day ahead allows for till clocks.
+BILLING_TIME_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+BILLING_TIME_AHEAD_MAX = timedelta(days=1)
 
 # Outlier statuses whose amounts earn points and count toward tiers. INTERNAL (staff) and the
 # failed, invalid or fraudulent ones do not.
@@ -55,10 +60,24 @@ class PreparedTransaction:
     payload_hash: str
 
 
-def payload_hash(data: TransactionInput) -> str:
-    """A stable digest of the bill as posted: the same bill posted again has the same hash."""
-    # orjson walks dataclasses natively in field order (stable); Decimals become their text.
-    return hashlib.sha256(orjson.dumps(data, default=str)).hexdigest()
+def payload_hash(data: TransactionInput, identifiers: dict[IdentifierType, str]) -> str:
+    """A digest of what the bill says, not how it was spelled: "1800" and "1800.00", " B1" and
+    "B1", a mobile with or without its country code, and one instant in two offsets hash alike,
+    so a client retrying with another library replays instead of conflicting."""
+    customer = data.customer and replace(
+        data.customer, mobile=identifiers.get(IdentifierType.MOBILE), email=identifiers.get(IdentifierType.EMAIL),
+        external_id=identifiers.get(IdentifierType.EXTERNAL_ID), card_number=identifiers.get(IdentifierType.CARD_NUMBER),
+    )
+    canonical = replace(data, number=data.number.strip(), customer=customer,
+                        billing_time=data.billing_time.astimezone(UTC) if data.billing_time else None)
+    # orjson walks dataclasses natively in field order (stable); Decimals go through _canonical.
+    return hashlib.sha256(orjson.dumps(canonical, default=_canonical)).hexdigest()
+
+
+def _canonical(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value else "0"
+    raise TypeError(f"{type(value).__name__} is not part of a bill")
 
 
 def _amount(value: Decimal | None, field: str, *, required: bool = False) -> Decimal | None:
@@ -70,16 +89,21 @@ def _amount(value: Decimal | None, field: str, *, required: bool = False) -> Dec
         raise ValidationError("must be a finite number", field=field)
     if value < 0:
         raise ValidationError("must not be negative", field=field)
+    if value >= AMOUNT_MAX:
+        raise ValidationError(f"must be less than {AMOUNT_MAX:,}", field=field)
     if value != value.quantize(Decimal(1).scaleb(-AMOUNT_SCALE)):
         raise ValidationError(f"must have at most {AMOUNT_SCALE} decimal places", field=field)
-    if value >= Decimal(10) ** 14:
-        raise ValidationError("is too large", field=field)
     return value
 
 
-def _text(value: str | None, field: str, length_max: int = TEXT_LENGTH_MAX) -> None:
-    if value is not None and len(value) > length_max:
+def _text(value: str | None, field: str, length_max: int) -> None:
+    """`length_max` is the column's: a longer text is the client's error, not the database's."""
+    if value is None:
+        return
+    if len(value) > length_max:
         raise ValidationError(f"must be at most {length_max} characters", field=field)
+    if "\x00" in value:
+        raise ValidationError("must not contain NUL characters", field=field)
 
 
 def prepare(data: TransactionInput, org: OrgConfig, now: datetime, path: str = "input") -> PreparedTransaction:
@@ -87,20 +111,24 @@ def prepare(data: TransactionInput, org: OrgConfig, now: datetime, path: str = "
     number = data.number.strip()
     if not number:
         raise ValidationError("must not be empty", field=f"{path}.number")
-    if len(number) > BILL_NUMBER_LENGTH_MAX:
-        raise ValidationError(f"must be at most {BILL_NUMBER_LENGTH_MAX} characters", field=f"{path}.number")
+    _text(number, f"{path}.number", BILL_NUMBER_LENGTH_MAX)
     _amount(data.amount, f"{path}.amount", required=True)
     _amount(data.gross_amount, f"{path}.grossAmount")
     _amount(data.discount, f"{path}.discount")
     if data.currency_code is not None and (len(data.currency_code) != 3 or not data.currency_code.isalpha()):
         raise ValidationError("must be an ISO 4217 code such as INR or EUR", field=f"{path}.currencyCode")
-    for name, value in (("notes", data.notes), ("notInterestedReason", data.not_interested_reason),
-                        ("referralCode", data.referral_code), ("billClientId", data.bill_client_id),
-                        ("associateDetails.code", data.associate_code), ("associateDetails.name", data.associate_name)):
-        _text(value, f"{path}.{name}")
+    for name, value, length_max in (
+        ("notes", data.notes, 1000), ("notInterestedReason", data.not_interested_reason, 500),
+        ("referralCode", data.referral_code, 100), ("billClientId", data.bill_client_id, 100),
+        ("associateDetails.code", data.associate_code, 100), ("associateDetails.name", data.associate_name, 200),
+    ):
+        _text(value, f"{path}.{name}", length_max)
     billing_time = data.billing_time or now
     if billing_time.tzinfo is None:
         raise ValidationError("must include a time zone offset", field=f"{path}.billingTime")
+    if not BILLING_TIME_EARLIEST <= billing_time <= now + BILLING_TIME_AHEAD_MAX:
+        raise ValidationError(f"must be between {BILLING_TIME_EARLIEST:%Y-%m-%d} and one day from now",
+                              field=f"{path}.billingTime")
 
     store, till = resolve_store(data, org, path)
     program = org.program_for(store, till)
@@ -128,7 +156,8 @@ def prepare(data: TransactionInput, org: OrgConfig, now: datetime, path: str = "
     line_items = tuple(_prepare_line(line, index, f"{path}.lineItems[{index}]") for index, line in enumerate(data.line_items))
     return PreparedTransaction(
         source=data, billing_time=billing_time, store=store, till=till, program=program, identifiers=identifiers,
-        line_items=line_items, eligible_amount=eligible_amount(data, line_items), payload_hash=payload_hash(data),
+        line_items=line_items, eligible_amount=eligible_amount(data, line_items),
+        payload_hash=payload_hash(data, identifiers),
     )
 
 
@@ -156,6 +185,7 @@ def _prepare_line(line: LineItemInput, index: int, path: str) -> PreparedLineIte
     _text(line.item_code, f"{path}.itemCode", 100)
     _text(line.variant, f"{path}.variant", 100)
     _text(line.description, f"{path}.description", 500)
+    _text(line.transaction_number, f"{path}.transactionNumber", 50)
     qty = _amount(line.qty, f"{path}.qty", required=True)
     rate = _amount(line.rate, f"{path}.rate")
     value = _amount(line.value, f"{path}.value")
@@ -164,8 +194,8 @@ def _prepare_line(line: LineItemInput, index: int, path: str) -> PreparedLineIte
     # The seed's identities, used to fill what the till left out: value = rate x qty,
     # amount = value - discount. What the till sent is kept as sent (no cross-check, as the seed says).
     if value is None:
-        value = (rate or ZERO) * qty
-        value = value.quantize(Decimal(1).scaleb(-AMOUNT_SCALE))
+        value = ((rate or ZERO) * qty).quantize(Decimal(1).scaleb(-AMOUNT_SCALE))
+        _amount(value, f"{path}.value")  # rate x qty must fit as well
     if rate is None:
         rate = (value / qty).quantize(Decimal(1).scaleb(-AMOUNT_SCALE)) if qty else ZERO
     if amount is None:
@@ -197,8 +227,9 @@ class Earning:
 def earn(program: ProgramConfig, tier_before: TierConfig, cumulative_purchases: Decimal,
          eligible: Decimal, counted_purchase: Decimal) -> Earning:
     """Points at the tier held before the purchase; the tier may then go up (never down here)."""
-    raw = quantize_raw(eligible * tier_before.earn_rate)
-    points = round_points(raw, program.points_rounding, program.points_decimal_places)
+    exact = eligible * tier_before.earn_rate
+    raw = quantize_raw(exact)  # what is kept and shown; the program's rule rounds the exact value once
+    points = round_points(exact, program.points_rounding, program.points_decimal_places)
     cumulative_after = cumulative_purchases + counted_purchase
     tier_after = program.tier_reached(cumulative_after, tier_before)
     return Earning(points_raw=raw, points=points, tier_before=tier_before, tier_after=tier_after,

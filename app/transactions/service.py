@@ -7,6 +7,7 @@ tier. Replaying the same bill returns the first result and writes nothing.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from app.customers import service as customers_service
 from app.customers.service import Activity, CustomerDetails, CustomerView
 from app.db import Database, lock_keys
 from app.enums import PointsCategory
-from app.errors import DomainError
+from app.errors import DomainError, InternalError
 from app.ledger import rules as ledger_rules
 from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
@@ -31,6 +32,8 @@ from app.transactions.errors import BatchTooLargeError, DuplicateBillNumberError
 from app.transactions.inputs import TransactionInput
 from app.transactions.models import Transaction, TransactionLineItem, TransactionType
 from app.transactions.rules import EARNING_STATUSES, Earning, PreparedTransaction, earn, json_document, prepare
+
+logger = logging.getLogger(__name__)
 
 transactions = Transaction.__table__
 line_items = TransactionLineItem.__table__
@@ -164,6 +167,9 @@ async def add_transactions(database: Database, org: OrgConfig, batch: Sequence[T
             results.append(await add_transaction(database, org, data, path=f"input[{index}]"))
         except DomainError as error:
             results.append(error)
+        except Exception:
+            logger.exception("batch item %d failed unexpectedly", index)
+            results.append(InternalError(field=f"input[{index}]"))
     return results
 
 
