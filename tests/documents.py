@@ -13,6 +13,7 @@ mutation Add($input: TransactionAddInput!) {
         lineItems { serial itemCode variant qty rate value discount amount outlierStatus }
         sideEffects {
           __typename
+          ... on CustomerSideEffect { customerId registered mergedCustomerIds skippedIdentifiers { type value } }
           ... on PointsSideEffect { entityType customerId programCode awardedPoints rawAwardedPoints totalPoints }
           ... on SlabSideEffect { programCode previousSlabName previousSlabNumber upgradedSlabName upgradedSlabNumber }
         }

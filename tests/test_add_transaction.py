@@ -78,6 +78,9 @@ async def test_the_seeds_sample_purchase_gives_the_seed_shaped_response(api):
     assert customer["pointsSummaries"][1]["programCode"] == "cafe"
     assert customer["pointsSummaries"][1]["loyaltyPoints"] == "0"
     assert transaction["sideEffects"] == [{
+        "__typename": "CustomerSideEffect", "customerId": customer["userId"], "registered": True,
+        "mergedCustomerIds": [], "skippedIdentifiers": [],
+    }, {
         "__typename": "PointsSideEffect", "entityType": "USER", "customerId": customer["userId"], "programCode": "main",
         "awardedPoints": "106", "rawAwardedPoints": "106", "totalPoints": "106",
     }]
@@ -115,6 +118,8 @@ async def test_line_items_fill_in_value_and_amount_as_the_seed_defines_them(api)
         ({"lineItems": [{"itemCode": "X", "qty": "-2", "rate": "10"}]}, "INVALID_INPUT", "input.lineItems[0].qty"),
         ({"lineItems": [{"itemCode": "X", "qty": "1", "rate": "10"}, {"itemCode": "", "qty": "1"}]},
          "INVALID_INPUT", "input.lineItems[1].itemCode"),
+        ({"lineItems": [{"serial": 7, "itemCode": "X", "qty": "1"}, {"serial": 7, "itemCode": "Y", "qty": "1"}]},
+         "INVALID_INPUT", "input.lineItems[1].serial"),
     ],
 )
 async def test_bad_input_is_a_typed_error_naming_the_field_and_writes_nothing(api, database, change, code, field):
@@ -192,12 +197,13 @@ async def test_crossing_a_threshold_upgrades_the_tier_and_earning_uses_the_tier_
     after = await add(api, bill(amount="1000", lineItems=[], customer={"mobile": mobile}))
 
     effects = upgrade["transaction"]["sideEffects"]
-    assert effects[0]["awardedPoints"] == "60"  # bronze: 1 per 100
-    assert effects[1] == {
+    assert effects[0]["registered"] is False
+    assert effects[1]["awardedPoints"] == "60"  # bronze: 1 per 100
+    assert effects[2] == {
         "__typename": "SlabSideEffect", "programCode": "main", "previousSlabName": "bronze", "previousSlabNumber": 1,
         "upgradedSlabName": "silver", "upgradedSlabNumber": 2,
     }
-    assert after["transaction"]["sideEffects"][0]["awardedPoints"] == "20"  # silver: 2 per 100
+    assert after["transaction"]["sideEffects"][1]["awardedPoints"] == "20"  # silver: 2 per 100
     summary = after["transaction"]["customer"]["pointsSummaries"][0]
     assert (summary["currentSlab"], summary["slabSNo"], summary["nextSlab"]) == ("silver", 2, "gold")
     assert summary["cumulativePurchases"] == "22000"
@@ -208,11 +214,11 @@ async def test_points_are_rounded_by_the_programs_rule_and_the_raw_value_is_kept
     # The cafe till earns in the cafe program: 5 points per 100, rounded half up.
     result = await add(api, bill(tillCode="till-cafe", amount="1010", lineItems=[]))
 
-    effect = result["transaction"]["sideEffects"][0]
+    effect = result["transaction"]["sideEffects"][1]
     assert (effect["programCode"], effect["rawAwardedPoints"], effect["awardedPoints"]) == ("cafe", "50.5", "51")
     floor = await add(api, bill(amount="1099", lineItems=[]))  # main program: FLOOR
-    assert floor["transaction"]["sideEffects"][0]["rawAwardedPoints"] == "10.99"
-    assert floor["transaction"]["sideEffects"][0]["awardedPoints"] == "10"
+    assert floor["transaction"]["sideEffects"][1]["rawAwardedPoints"] == "10.99"
+    assert floor["transaction"]["sideEffects"][1]["awardedPoints"] == "10"
 
 
 async def test_points_are_earned_as_a_lot_expiring_by_the_programs_strategy(api, database):
@@ -233,8 +239,8 @@ async def test_outlier_bills_earn_nothing_and_do_not_count_toward_tiers(api):
     result = await add(api, bill(amount="50000", lineItems=[], outlierStatus="FRAUD"))
 
     assert result["transaction"]["eligibleAmount"] == "0"
-    assert result["transaction"]["sideEffects"][0]["awardedPoints"] == "0"
-    assert result["transaction"]["sideEffects"][0]["totalPoints"] is None
+    assert result["transaction"]["sideEffects"][1]["awardedPoints"] == "0"
+    assert result["transaction"]["sideEffects"][1]["totalPoints"] is None
     assert result["transaction"]["customer"]["pointsSummaries"][0]["cumulativePurchases"] == "0"
     assert result["transaction"]["customer"]["lifetimePurchases"] == "0"
 
@@ -282,6 +288,10 @@ async def test_a_secondary_identifier_of_another_account_merges_it_into_the_prim
 
     customer = merged["transaction"]["customer"]
     assert customer["userId"] == owner["transaction"]["customer"]["userId"]
+    assert merged["transaction"]["sideEffects"][0] == {
+        "__typename": "CustomerSideEffect", "customerId": customer["userId"], "registered": False,
+        "mergedCustomerIds": [other["transaction"]["customer"]["userId"]], "skippedIdentifiers": [],
+    }
     assert customer["email"] == "jo@example.com"
     assert customer["loyaltyPoints"] == "35"  # 10 + 20 moved over + 5
     assert customer["lifetimePurchases"] == "3500"
@@ -303,6 +313,10 @@ async def test_with_the_skip_switch_a_new_primary_registers_a_new_customer_ignor
 
     customer = result["transaction"]["customer"]
     assert customer["userId"] != existing["transaction"]["customer"]["userId"]
+    assert result["transaction"]["sideEffects"][0] == {
+        "__typename": "CustomerSideEffect", "customerId": customer["userId"], "registered": True, "mergedCustomerIds": [],
+        "skippedIdentifiers": [{"type": "EMAIL", "value": "sam@example.com"}],
+    }
     assert (customer["mobile"], customer["email"]) == ("91" + mobile, None)
     still = await api.data(CUSTOMER, {"lookup": {"type": "EMAIL", "value": "sam@example.com"}})
     assert still["customer"]["userId"] == existing["transaction"]["customer"]["userId"]

@@ -386,7 +386,7 @@ async def merged_customers(api):
     y = await add(api, bill(customer={"email": email}, amount="2000", lineItems=[]))
     await add(api, bill(customer={"email": email}, tillCode="till-cafe", amount="1000", lineItems=[]))
     merge = await add(api, bill(customer={"mobile": mobile, "email": email}, amount="500", lineItems=[]))
-    assert upgrade["transaction"]["sideEffects"][1]["upgradedSlabName"] == "silver"
+    assert upgrade["transaction"]["sideEffects"][2]["upgradedSlabName"] == "silver"
     return mobile, x["transaction"]["customer"]["userId"], y["transaction"]["customer"]["userId"], merge
 
 

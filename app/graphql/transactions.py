@@ -242,10 +242,31 @@ class SlabSideEffect:
     upgraded_slab_number: int
 
 
-SideEffect = Annotated[PointsSideEffect | SlabSideEffect, strawberry.union("SideEffect")]
+@strawberry.type
+class SkippedIdentifier:
+    type: str
+    value: str
 
 
-def _side_effect(stored: dict[str, Any]) -> PointsSideEffect | SlabSideEffect:
+@strawberry.type(description="How the customer was found: registered now, other accounts merged in, identifiers skipped.")
+class CustomerSideEffect:
+    customer_id: strawberry.ID
+    registered: bool
+    merged_customer_ids: list[strawberry.ID] = strawberry.field(description="Accounts merged into this one by this bill.")
+    skipped_identifiers: list[SkippedIdentifier] = strawberry.field(
+        description="Secondary identifiers of other customers, ignored (CONFIG_SKIP_SECONDARY_ID_ON_PRIMARY_MISMATCH).")
+
+
+SideEffect = Annotated[CustomerSideEffect | PointsSideEffect | SlabSideEffect, strawberry.union("SideEffect")]
+
+
+def _side_effect(stored: dict[str, Any]) -> CustomerSideEffect | PointsSideEffect | SlabSideEffect:
+    if stored["type"] == "customer":
+        return CustomerSideEffect(
+            customer_id=strawberry.ID(str(stored["customerId"])), registered=stored["registered"],
+            merged_customer_ids=[strawberry.ID(str(customer_id)) for customer_id in stored["mergedCustomerIds"]],
+            skipped_identifiers=[SkippedIdentifier(type=item["type"], value=item["value"]) for item in stored["skippedIdentifiers"]],
+        )
     if stored["type"] == "points":
         return PointsSideEffect(
             entity_type=stored["entityType"], customer_id=strawberry.ID(str(stored["customerId"])),

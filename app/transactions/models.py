@@ -75,7 +75,8 @@ class Transaction(SQLModel, table=True):
 
 class TransactionLineItem(SQLModel, table=True):
     __tablename__ = "transaction_line_items"
-    __table_args__ = (Index("ix_transaction_line_items_transaction", "transaction_id", "serial"),)
+    # A serial names one line of a bill: returns (LINE_ITEM) will point at it.
+    __table_args__ = (Index("ix_transaction_line_items_transaction", "transaction_id", "serial", unique=True),)
 
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     org_id: int = Field(foreign_key="organizations.id")

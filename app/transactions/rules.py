@@ -154,6 +154,11 @@ def prepare(data: TransactionInput, org: OrgConfig, now: datetime, path: str = "
     if len(data.line_items) > LINE_ITEMS_MAX:
         raise ValidationError(f"at most {LINE_ITEMS_MAX} line items", field=f"{path}.lineItems")
     line_items = tuple(_prepare_line(line, index, f"{path}.lineItems[{index}]") for index, line in enumerate(data.line_items))
+    serials: set[int] = set()
+    for index, line in enumerate(line_items):
+        if line.serial in serials:
+            raise ValidationError(f"serial {line.serial} is used by another line item", field=f"{path}.lineItems[{index}].serial")
+        serials.add(line.serial)
     return PreparedTransaction(
         source=data, billing_time=billing_time, store=store, till=till, program=program, identifiers=identifiers,
         line_items=line_items, eligible_amount=eligible_amount(data, line_items),

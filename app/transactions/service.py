@@ -202,7 +202,7 @@ async def _add(connection: AsyncConnection, org: OrgConfig, prepared: PreparedTr
         counted = data.amount if data.outlier_status in EARNING_STATUSES else ZERO
         earning = earn(prepared.program, prepared.program.tier(standing.tier_id), standing.cumulative_purchases,
                        prepared.eligible_amount, counted)
-        side_effects = _side_effects(org, prepared, earning, customer_id, standing.balance, now)
+        side_effects = [_customer_side_effect(resolved), *_side_effects(org, prepared, earning, customer_id, standing.balance, now)]
 
     values: dict[str, Any] = dict(
         org_id=org.id, customer_id=customer_id, type=data.type.value, number=data.number.strip(),
@@ -232,6 +232,15 @@ async def _lock_standing(connection: AsyncConnection, customer_id: int, program_
     """The customer's tier, purchases and REGULAR account in the program, locked for this write
     (FOR UPDATE on PostgreSQL; SQLite's single writer already excludes everyone else)."""
     return (await connection.execute(_LOCK_STANDING, {"customer_id": customer_id, "program_id": program_id})).one_or_none()
+
+
+def _customer_side_effect(resolved: customers_service.ResolvedCustomer) -> dict[str, Any]:
+    """What finding the customer did, kept with the bill so a replay tells the same."""
+    return {
+        "type": "customer", "customerId": resolved.customer_id, "registered": resolved.registered,
+        "mergedCustomerIds": resolved.merged_customer_ids,
+        "skippedIdentifiers": [{"type": kind.value, "value": value} for kind, value in resolved.skipped_identifiers],
+    }
 
 
 def _side_effects(org: OrgConfig, prepared: PreparedTransaction, earning: Earning, customer_id: int,
