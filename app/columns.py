@@ -15,7 +15,7 @@ from sqlalchemy.types import TypeDecorator
 
 AMOUNT_SCALE = 4  # money: 1/10,000 of a currency unit covers every ISO currency's minor unit
 POINTS_SCALE = 4  # rounded points and balances
-RAW_POINTS_SCALE = 6  # unrounded points, kept beside the rounded value
+RAW_POINTS_SCALE = 6  # unrounded points, kept beside the rounded value (in the bill's side effects)
 RATE_SCALE = 6  # earn rates (points per currency unit)
 
 
@@ -78,10 +78,6 @@ def Amount() -> FixedDecimal:  # noqa: N802 - reads as a type in column declarat
 
 def Points() -> FixedDecimal:  # noqa: N802
     return FixedDecimal(POINTS_SCALE)
-
-
-def RawPoints() -> FixedDecimal:  # noqa: N802
-    return FixedDecimal(RAW_POINTS_SCALE)
 
 
 def Rate() -> FixedDecimal:  # noqa: N802

@@ -7,9 +7,9 @@ import base64
 import strawberry
 
 from app.errors import ValidationError
+from app.ledger.service import PAGE_SIZE_MAX
 
 PAGE_SIZE_DEFAULT = 10
-PAGE_SIZE_MAX = 100
 ID_MAX = 2**63 - 1
 
 

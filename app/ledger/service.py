@@ -26,7 +26,7 @@ entries = LedgerEntry.__table__
 lots = PointLot.__table__
 
 ZERO = Decimal(0)
-PAGE_SIZE_MAX = 100
+PAGE_SIZE_MAX = 100  # every list of this API pages by at most this many
 DEFAULT_WINDOW = timedelta(days=7)
 
 # The account counter each kind of entry moves besides the balance (None: the balance only).
@@ -212,15 +212,6 @@ async def customer_accounts(connection: AsyncConnection, customer_ids: Sequence[
         return []
     query = select(accounts).where(accounts.c.customer_id.in_(customer_ids)).order_by(accounts.c.id)
     return list((await connection.execute(query)).all())
-
-
-async def account_ref(connection: AsyncConnection, customer_id: int, program_id: int, category: PointsCategory) -> AccountRef:
-    account_id = (await connection.execute(
-        select(accounts.c.id).where(
-            accounts.c.customer_id == customer_id, accounts.c.program_id == program_id, accounts.c.category == category.value
-        )
-    )).scalar_one()
-    return AccountRef(id=account_id, customer_id=customer_id, program_id=program_id, category=category)
 
 
 # --- Reading the ledger ---------------------------------------------------------------------
