@@ -50,6 +50,7 @@ class PreparedTransaction:
     """A validated bill: every field checked, store and program resolved, identifiers normalised."""
 
     source: TransactionInput
+    number: str  # as stored: stripped of surrounding spaces
     billing_time: datetime
     store: StoreConfig
     till: TillConfig | None
@@ -57,6 +58,7 @@ class PreparedTransaction:
     identifiers: dict[IdentifierType, str]
     line_items: tuple[PreparedLineItem, ...]
     eligible_amount: Decimal
+    counted_purchase: Decimal  # what the bill adds to cumulative and lifetime purchases
     payload_hash: str
 
 
@@ -160,8 +162,9 @@ def prepare(data: TransactionInput, org: OrgConfig, now: datetime, path: str = "
             raise ValidationError(f"serial {line.serial} is used by another line item", field=f"{path}.lineItems[{index}].serial")
         serials.add(line.serial)
     return PreparedTransaction(
-        source=data, billing_time=billing_time, store=store, till=till, program=program, identifiers=identifiers,
+        source=data, number=number, billing_time=billing_time, store=store, till=till, program=program, identifiers=identifiers,
         line_items=line_items, eligible_amount=eligible_amount(data, line_items),
+        counted_purchase=data.amount if data.outlier_status in EARNING_STATUSES else ZERO,
         payload_hash=payload_hash(data, identifiers),
     )
 

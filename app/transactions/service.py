@@ -31,7 +31,7 @@ from app.organizations.config import OrgConfig
 from app.transactions.errors import BatchTooLargeError, DuplicateBillNumberError
 from app.transactions.inputs import TransactionInput
 from app.transactions.models import Transaction, TransactionLineItem, TransactionType
-from app.transactions.rules import EARNING_STATUSES, Earning, PreparedTransaction, earn, json_document, prepare
+from app.transactions.rules import Earning, PreparedTransaction, earn, json_document, prepare
 
 logger = logging.getLogger(__name__)
 
@@ -174,7 +174,7 @@ async def add_transactions(database: Database, org: OrgConfig, batch: Sequence[T
 
 
 def _bill_lock_key(org: OrgConfig, prepared: PreparedTransaction) -> str:
-    return f"bill:{org.id}:{prepared.store.id}:{prepared.source.number}"
+    return f"bill:{org.id}:{prepared.store.id}:{prepared.number}"
 
 
 async def _add(connection: AsyncConnection, org: OrgConfig, prepared: PreparedTransaction, now: datetime, path: str) -> TransactionResult:
@@ -199,13 +199,12 @@ async def _add(connection: AsyncConnection, org: OrgConfig, prepared: PreparedTr
         if standing is None and await customers_service.open_missing_programs(connection, org, customer_id, activity, now):
             standing = await _lock_standing(connection, customer_id, prepared.program.id)
         assert standing is not None, "every customer has a standing in every program once opened"
-        counted = data.amount if data.outlier_status in EARNING_STATUSES else ZERO
         earning = earn(prepared.program, prepared.program.tier(standing.tier_id), standing.cumulative_purchases,
-                       prepared.eligible_amount, counted)
+                       prepared.eligible_amount, prepared.counted_purchase)
         side_effects = [_customer_side_effect(resolved), *_side_effects(org, prepared, earning, customer_id, standing.balance, now)]
 
     values: dict[str, Any] = dict(
-        org_id=org.id, customer_id=customer_id, type=data.type.value, number=data.number.strip(),
+        org_id=org.id, customer_id=customer_id, type=data.type.value, number=prepared.number,
         bill_client_id=data.bill_client_id, amount=data.amount, gross_amount=data.gross_amount, discount=data.discount,
         eligible_amount=prepared.eligible_amount, currency_code=data.currency_code.upper() if data.currency_code else None,
         billing_time=prepared.billing_time, notes=data.notes, outlier_status=data.outlier_status.value, source=data.source,
@@ -267,7 +266,7 @@ async def _find_same_bill(connection: AsyncConnection, org: OrgConfig, prepared:
     """
     window = timedelta(days=org.bill_number_unique_in_days)
     row = (await connection.execute(_FIND_SAME_BILL, {
-        "org_id": org.id, "store_id": prepared.store.id, "number": prepared.source.number.strip(),
+        "org_id": org.id, "store_id": prepared.store.id, "number": prepared.number,
         "after": prepared.billing_time - window, "before": prepared.billing_time + window,
     })).one_or_none()
     if row is None:
@@ -275,7 +274,7 @@ async def _find_same_bill(connection: AsyncConnection, org: OrgConfig, prepared:
     if row.payload_hash == prepared.payload_hash:
         return row.id
     raise DuplicateBillNumberError(
-        f"bill number {prepared.source.number!r} was already used in store {prepared.store.code!r} "
+        f"bill number {prepared.number!r} was already used in store {prepared.store.code!r} "
         f"within {org.bill_number_unique_in_days} days", field=f"{path}.number", existing_transaction_id=row.id,
     )
 
@@ -315,7 +314,7 @@ async def _apply_earning(connection: AsyncConnection, org: OrgConfig, prepared: 
         posted = await ledger.post_event(
             connection, org_id=org.id, now=now,
             draft=ledger.EventDraft(EventType.TRANSACTION_ADD, customer_id, activity.source, activity.store_id,
-                                    activity.till_id, transaction_id, prepared.source.number.strip()),
+                                    activity.till_id, transaction_id, prepared.number),
             postings=[ledger.Posting(account, EntryType.CREDIT, EntryKind.POINTS_ALLOCATION, earning.points,
                                      lots=(ledger.LotDraft(earning.points, now, expires_at),))],
         )
