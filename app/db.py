@@ -57,10 +57,6 @@ class Database:
             self.write_engine = self.read_engine
         self._write_lock = asyncio.Lock()
 
-    @property
-    def dialect(self) -> str:
-        return self.read_engine.dialect.name
-
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A read-only transaction: one consistent snapshot for the whole request (SQLite's

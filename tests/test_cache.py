@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-
 from app.cache import RefreshingCache
-
 
 class Source:
     """Counts loads; each load yields to the loop first, as a database read would."""
@@ -24,7 +21,6 @@ class Source:
             raise RuntimeError("database down")
         return f"{key}:{self.value}"
 
-
 async def test_concurrent_first_reads_load_once():
     source = Source()
     cache = RefreshingCache(source.load, ttl_seconds=60)
@@ -33,7 +29,6 @@ async def test_concurrent_first_reads_load_once():
 
     assert values == ["k:first"] * 20
     assert source.loads == 1
-
 
 async def test_a_stale_value_is_served_while_one_refresh_runs():
     source = Source()
@@ -49,7 +44,6 @@ async def test_a_stale_value_is_served_while_one_refresh_runs():
     assert source.loads == 2
     assert await cache.get("k") == "k:second"
 
-
 async def test_a_failed_refresh_keeps_the_previous_value():
     source = Source()
     cache = RefreshingCache(source.load, ttl_seconds=0.01)
@@ -60,7 +54,6 @@ async def test_a_failed_refresh_keeps_the_previous_value():
     assert await cache.get("k") == "k:first"
     await asyncio.sleep(0.01)
     assert await cache.get("k") == "k:first"
-
 
 async def test_a_failed_first_load_reaches_every_waiting_caller_and_is_not_cached():
     source = Source()
@@ -73,7 +66,6 @@ async def test_a_failed_first_load_reaches_every_waiting_caller_and_is_not_cache
     source.failing = False
     assert await cache.get("k") == "k:first"
 
-
 async def test_a_zero_time_to_live_always_reads_fresh():
     source = Source()
     cache = RefreshingCache(source.load, ttl_seconds=0)
@@ -83,12 +75,12 @@ async def test_a_zero_time_to_live_always_reads_fresh():
     assert await cache.get("k") == "k:second"
     assert source.loads == 2
 
-
-@pytest.mark.parametrize("entries_max", [2])
-async def test_memory_is_bounded(entries_max):
+async def test_memory_is_bounded_by_starting_over_when_full():
     source = Source()
-    cache = RefreshingCache(source.load, ttl_seconds=60, entries_max=entries_max)
+    cache = RefreshingCache(source.load, ttl_seconds=60, entries_max=2)
     for key in ("a", "b", "c"):
         await cache.get(key)
 
-    assert len(cache._entries) <= entries_max
+    assert set(cache._entries) == {"c"}
+    assert await cache.get("a") == "a:first"
+    assert source.loads == 4  # "a" was loaded again

@@ -93,6 +93,13 @@ def identifier_lock_keys(org_id: int, given: dict[IdentifierType, str]) -> list[
     return [f"identifier:{org_id}:{kind.value}:{value}" for kind, value in given.items()]
 
 
+# Every ledger and customer query starts with one of these: built once.
+_CUSTOMER_BY_USER_ID = select(customers.c.id).where(
+    customers.c.org_id == bindparam("org_id"), customers.c.id == bindparam("user_id"))
+_CUSTOMER_BY_IDENTIFIER = select(identifiers.c.customer_id).where(
+    identifiers.c.org_id == bindparam("org_id"), identifiers.c.type == bindparam("type"),
+    identifiers.c.value == bindparam("value"))
+
 USER_ID_MAX = 2**31 - 1  # customers.id is a 32-bit INTEGER on PostgreSQL
 
 
@@ -116,13 +123,11 @@ async def find_customer_id(connection: AsyncConnection, org: OrgConfig, kind: Id
         user_id = parse_user_id(value)
         if user_id is None:
             return None
-        query = select(customers.c.id).where(customers.c.org_id == org.id, customers.c.id == user_id)
-        return (await connection.execute(query)).scalar_one_or_none()
+        return (await connection.execute(_CUSTOMER_BY_USER_ID, {"org_id": org.id, "user_id": user_id})).scalar_one_or_none()
     normalized = normalize_identifier(kind, value, org.base_country, field_name)
-    query = select(identifiers.c.customer_id).where(
-        identifiers.c.org_id == org.id, identifiers.c.type == kind.value, identifiers.c.value == normalized
-    )
-    return (await connection.execute(query)).scalar_one_or_none()
+    return (await connection.execute(
+        _CUSTOMER_BY_IDENTIFIER, {"org_id": org.id, "type": kind.value, "value": normalized}
+    )).scalar_one_or_none()
 
 
 async def resolve_for_transaction(

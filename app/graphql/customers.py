@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.customers.service import CustomerView, ProgramSummary, find_customer_id
+from app.customers.service import CustomerView, ProgramSummary, find_customer_id, load_customers
 from app.customers.errors import CustomerNotFoundError
 from app.customers.models import LoyaltyType
 from app.enums import IdentifierType
@@ -159,7 +159,6 @@ class CustomerQuery:
     async def customer(self, info: Info, lookup: CustomerLookupInput) -> CustomerResult:
         async with info.context.database.read() as connection:
             customer_id = await customer_id_for(info, connection, lookup, field="lookup")
-        view = await info.context.customers.load(customer_id)
-        if view is None:
-            raise CustomerNotFoundError(f"no customer with {lookup.type.value} {lookup.value!r}", field="lookup")
+            view = (await load_customers(connection, info.context.org, [customer_id]))[customer_id]
+        info.context.customers.prime(customer_id, view)  # the bills' `customer` fields reuse it
         return Customer.from_view(view)

@@ -8,12 +8,12 @@ the entry. Accounts are updated in id order so concurrent events cannot deadlock
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, insert, literal, select, type_coerce, update
+from sqlalchemy import bindparam, case, func, insert, literal, select, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.columns import Points
@@ -231,13 +231,8 @@ class LedgerFilter:
     def with_default_window(self, now: datetime) -> LedgerFilter:
         """The seed's default: the last 7 days when no date is given."""
         if self.start is None and self.end is None:
-            return LedgerFilter(self.sources, self.till_ids, now - DEFAULT_WINDOW, None, self.entry_type,
-                                self.categories, self.program_ids)
+            return replace(self, start=now - DEFAULT_WINDOW)
         return self
-
-    @property
-    def is_empty(self) -> bool:
-        return self == LedgerFilter()
 
     def conditions(self) -> list[Any]:
         conditions: list[Any] = []
@@ -340,7 +335,7 @@ async def closing_balance(connection: AsyncConnection, *, org_id: int, customer_
         select(func.coalesce(func.sum(entries.c.balance_after), type_coerce(0, Points())))
         .where(entries.c.id.in_(select(latest_per_account.c.entry_id)))
     )).scalar_one()
-    return Decimal(total), last_id
+    return total, last_id
 
 
 # --- Reconciliation -------------------------------------------------------------------------
@@ -378,7 +373,7 @@ async def reconcile(connection: AsyncConnection, *, org_id: int | None = None) -
     )
     query = (
         select(accounts, last_balance.label("last_balance_after"), *[value.label(f"sum_{name}") for name, value in sums.items()])
-        .select_from(accounts.outerjoin(entries, and_(entries.c.account_id == accounts.c.id)))
+        .select_from(accounts.outerjoin(entries, entries.c.account_id == accounts.c.id))
         .group_by(*accounts.c)
         .order_by(accounts.c.id)
     )

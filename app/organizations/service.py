@@ -27,7 +27,6 @@ api_keys = ApiKey.__table__
 @dataclass(frozen=True)
 class ApplyReport:
     org_id: int
-    created: bool
     changes: list[str]
 
 
@@ -93,7 +92,7 @@ async def apply_spec(connection: AsyncConnection, spec: OrganizationSpec) -> App
             )
     if changes and existing is not None:
         await connection.execute(update(organizations).where(organizations.c.id == org_id).values(updated_at=now))
-    return ApplyReport(org_id=org_id, created=existing is None, changes=changes)
+    return ApplyReport(org_id=org_id, changes=changes)
 
 
 async def _upsert(connection: AsyncConnection, table: Any, key: dict[str, Any], values: dict[str, Any],

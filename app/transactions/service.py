@@ -201,7 +201,7 @@ async def _add(connection: AsyncConnection, org: OrgConfig, prepared: PreparedTr
         assert standing is not None, "every customer has a standing in every program once opened"
         earning = earn(prepared.program, prepared.program.tier(standing.tier_id), standing.cumulative_purchases,
                        prepared.eligible_amount, prepared.counted_purchase)
-        side_effects = [_customer_side_effect(resolved), *_side_effects(org, prepared, earning, customer_id, standing.balance, now)]
+        side_effects = [_customer_side_effect(resolved), *_side_effects(prepared, earning, customer_id, standing.balance)]
 
     values: dict[str, Any] = dict(
         org_id=org.id, customer_id=customer_id, type=data.type.value, number=prepared.number,
@@ -242,8 +242,8 @@ def _customer_side_effect(resolved: customers_service.ResolvedCustomer) -> dict[
     }
 
 
-def _side_effects(org: OrgConfig, prepared: PreparedTransaction, earning: Earning, customer_id: int,
-                  balance_before: Decimal, now: datetime) -> list[dict[str, Any]]:
+def _side_effects(prepared: PreparedTransaction, earning: Earning, customer_id: int,
+                  balance_before: Decimal) -> list[dict[str, Any]]:
     program = prepared.program
     effects: list[dict[str, Any]] = [{
         "type": "points", "entityType": "USER", "customerId": customer_id, "programId": program.id,
