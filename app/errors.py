@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 
 class DomainError(Exception):
     """An expected failure with a stable code, a message for people and, where it applies, the field."""
@@ -24,6 +26,23 @@ class NotFoundError(DomainError):
 
 class ConflictError(DomainError):
     code = "CONFLICT"
+
+
+class ForbiddenError(DomainError):
+    code = "FORBIDDEN"
+
+
+class InsufficientPointsError(ConflictError):
+    code = "INSUFFICIENT_POINTS"
+
+    def __init__(self, message: str, *, field: str | None, available_points: Decimal, requested_points: Decimal) -> None:
+        super().__init__(message, field=field)
+        self.available_points = available_points
+        self.requested_points = requested_points
+
+
+class IdempotencyKeyReusedError(ConflictError):
+    code = "IDEMPOTENCY_KEY_REUSED"
 
 
 class InternalError(DomainError):

@@ -4,14 +4,18 @@ from sqlmodel import SQLModel
 
 from app.catalog.models import Product
 from app.customers.models import Customer, CustomerHistory, CustomerIdentifier, CustomerProgram
-from app.ledger.models import LedgerEntry, LedgerEvent, PointAccount, PointLot
+from app.idempotency.models import IdempotencyKey
+from app.ledger.models import LedgerEntry, LedgerEvent, PointAccount, PointLot, PointLotMovement
 from app.organizations.models import ApiKey, Organization, Program, Store, Till, Tier
+from app.redemptions.models import PointRedemption
 from app.transactions.models import Transaction, TransactionLineItem
+from app.transfers.models import PointTransfer
 
 metadata = SQLModel.metadata
 
 __all__ = [
-    "ApiKey", "Customer", "CustomerHistory", "CustomerIdentifier", "CustomerProgram",
-    "LedgerEntry", "LedgerEvent", "Organization", "PointAccount", "PointLot", "Product",
-    "Program", "Store", "Till", "Tier", "Transaction", "TransactionLineItem", "metadata",
+    "ApiKey", "Customer", "CustomerHistory", "CustomerIdentifier", "CustomerProgram", "IdempotencyKey",
+    "LedgerEntry", "LedgerEvent", "Organization", "PointAccount", "PointLot", "PointLotMovement",
+    "PointRedemption", "PointTransfer", "Product", "Program", "Store", "Till", "Tier", "Transaction",
+    "TransactionLineItem", "metadata",
 ]

@@ -291,8 +291,9 @@ async def merge_customers(connection: AsyncConnection, org: OrgConfig, survivor_
     )).all()
     await connection.execute(update(identifiers).where(identifiers.c.customer_id == victim_id).values(customer_id=survivor_id))
 
-    victim_accounts = {(row.program_id, row.category): row for row in await ledger.customer_accounts(connection, [victim_id])}
-    survivor_accounts = {(row.program_id, row.category): row for row in await ledger.customer_accounts(connection, [survivor_id])}
+    both = await ledger.customer_accounts(connection, [survivor_id, victim_id], lock=True)
+    victim_accounts = {(row.program_id, row.category): row for row in both if row.customer_id == victim_id}
+    survivor_accounts = {(row.program_id, row.category): row for row in both if row.customer_id == survivor_id}
     postings: list[ledger.Posting] = []
     for key, victim_account in victim_accounts.items():
         if victim_account.balance == 0:
@@ -303,8 +304,8 @@ async def merge_customers(connection: AsyncConnection, org: OrgConfig, survivor_
         survivor_ref = ledger.AccountRef(survivor_account.id, survivor_id, survivor_account.program_id, category)
         amount = abs(victim_account.balance)
         if victim_account.balance > 0:
-            carried = await _take_lots(connection, victim_account.id)
-            postings.append(ledger.Posting(victim_ref, EntryType.DEBIT, EntryKind.MERGE, amount))
+            carried = await ledger.plan_consumption(connection, victim_account.id, amount, now)
+            postings.append(ledger.Posting(victim_ref, EntryType.DEBIT, EntryKind.MERGE, amount, consumes=carried))
             lots = _lots_covering(carried, amount, now)
             postings.append(ledger.Posting(survivor_ref, EntryType.CREDIT, EntryKind.MERGE, amount, lots=lots))
         else:
@@ -345,19 +346,8 @@ async def merge_customers(connection: AsyncConnection, org: OrgConfig, survivor_
     }])
 
 
-async def _take_lots(connection: AsyncConnection, account_id: int) -> list[Any]:
-    lots = ledger.lots
-    rows = (await connection.execute(
-        select(lots.c.id, lots.c.points_remaining, lots.c.active_from, lots.c.expires_at)
-        .where(lots.c.account_id == account_id, lots.c.points_remaining > 0).order_by(lots.c.id)
-    )).all()
-    if rows:
-        await connection.execute(update(lots).where(lots.c.id.in_([row.id for row in rows])).values(points_remaining=ZERO))
-    return rows
-
-
-def _lots_covering(rows: Sequence[Any], amount: Decimal, now: datetime) -> tuple[ledger.LotDraft, ...]:
-    carried = [ledger.LotDraft(row.points_remaining, row.active_from, row.expires_at) for row in rows]
+def _lots_covering(shares: Sequence[ledger.LotShare], amount: Decimal, now: datetime) -> tuple[ledger.LotDraft, ...]:
+    carried = [share.as_draft() for share in shares]
     missing = amount - sum((lot.points for lot in carried), ZERO)
     if missing > 0:  # balance not backed by lots (e.g. an opening balance): a lot that never expires
         carried.append(ledger.LotDraft(missing, now, None))

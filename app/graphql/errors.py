@@ -1,11 +1,15 @@
 """Expected failures as schema types: each implements `Error` (code, message, field).
 
 Resolvers let domain errors propagate; the exception handlers below turn them into the
-matching member of the field's result union. Anything unexpected is masked by the schema.
+matching member of the field's result union. A field whose union lacks the specific type gets
+the most specific type it has (an InsufficientPointsError is still a ConflictError). Anything
+unexpected is masked by the schema.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import strawberry
@@ -31,9 +35,30 @@ class NotFoundError(Error):
     pass
 
 
+@strawberry.type(description="The request conflicts with the current state (the code says how); nothing was written.")
+class ConflictError(Error):
+    pass
+
+
 @strawberry.type(description="The bill number was already used in this store within the uniqueness window, with a different payload.")
 class DuplicateBillNumberError(Error):
     existing_transaction_id: strawberry.ID
+
+
+@strawberry.type(description="The customer has fewer spendable points than asked for; nothing was written.")
+class InsufficientPointsError(Error):
+    available_points: Decimal = strawberry.field(description="Spendable now (pending points excluded).")
+    requested_points: Decimal
+
+
+@strawberry.type(description="This idempotency key was used before with a different request; nothing was written.")
+class IdempotencyKeyReusedError(Error):
+    pass
+
+
+@strawberry.type(description="The API key may not do this (an admin key is needed).")
+class ForbiddenError(Error):
+    pass
 
 
 @strawberry.type(description="An unexpected failure of one item of a batch; the detail is in the server log.")
@@ -41,34 +66,45 @@ class InternalError(Error):
     pass
 
 
-def to_graphql_error(error: domain.DomainError) -> Any:
-    if isinstance(error, DomainDuplicateBillNumber):
-        return DuplicateBillNumberError(code=error.code, message=error.message, field=error.field,
-                                        existing_transaction_id=strawberry.ID(str(error.existing_transaction_id)))
-    if isinstance(error, domain.NotFoundError):
-        return NotFoundError(code=error.code, message=error.message, field=error.field)
-    if isinstance(error, domain.InternalError):
-        return InternalError(code=error.code, message=error.message, field=error.field)
-    if isinstance(error, domain.ValidationError):
-        return InvalidInputError(code=error.code, message=error.message, field=error.field)
+def _plain(graphql_type: type) -> Callable[[domain.DomainError], Any]:
+    return lambda error: graphql_type(code=error.code, message=error.message, field=error.field)
+
+
+# Most specific first: an error becomes the first type here that it is an instance of and that
+# the field's result union has.
+ERROR_TYPES: list[tuple[type[domain.DomainError], type, Callable[[Any], Any]]] = [
+    (DomainDuplicateBillNumber, DuplicateBillNumberError, lambda error: DuplicateBillNumberError(
+        code=error.code, message=error.message, field=error.field,
+        existing_transaction_id=strawberry.ID(str(error.existing_transaction_id)))),
+    (domain.InsufficientPointsError, InsufficientPointsError, lambda error: InsufficientPointsError(
+        code=error.code, message=error.message, field=error.field,
+        available_points=error.available_points, requested_points=error.requested_points)),
+    (domain.IdempotencyKeyReusedError, IdempotencyKeyReusedError, _plain(IdempotencyKeyReusedError)),
+    (domain.ForbiddenError, ForbiddenError, _plain(ForbiddenError)),
+    (domain.NotFoundError, NotFoundError, _plain(NotFoundError)),
+    (domain.InternalError, InternalError, _plain(InternalError)),
+    (domain.ConflictError, ConflictError, _plain(ConflictError)),
+    (domain.ValidationError, InvalidInputError, _plain(InvalidInputError)),
+]
+
+
+def to_graphql_error(error: domain.DomainError, allowed: tuple[type, ...] | None = None) -> Any:
+    """The schema type for a domain error (among `allowed` types when given); None when no type fits."""
+    for domain_class, graphql_type, build in ERROR_TYPES:
+        if isinstance(error, domain_class) and (allowed is None or graphql_type in allowed):
+            return build(error)
     return None  # not a type this schema knows: let it surface (masked) as an unexpected error
 
 
-class _Handler:
-    def handle(self, exception: domain.DomainError, *, field: Any, info: Any) -> Any:
-        return to_graphql_error(exception)
+def _handler(domain_class: type[domain.DomainError], graphql_type: type, build: Callable[[Any], Any]) -> Any:
+    class Handler(strawberry.ExceptionHandler):
+        exception_type = domain_class
+        error_type = graphql_type
+
+        def handle(self, exception: domain.DomainError, *, field: Any, info: Any) -> Any:
+            return build(exception)
+
+    return Handler()
 
 
-class InvalidInputHandler(_Handler, strawberry.ExceptionHandler[domain.ValidationError, InvalidInputError]):
-    pass
-
-
-class NotFoundHandler(_Handler, strawberry.ExceptionHandler[domain.NotFoundError, NotFoundError]):
-    pass
-
-
-class DuplicateBillNumberHandler(_Handler, strawberry.ExceptionHandler[DomainDuplicateBillNumber, DuplicateBillNumberError]):
-    pass
-
-
-EXCEPTION_HANDLERS = (DuplicateBillNumberHandler(), NotFoundHandler(), InvalidInputHandler())
+EXCEPTION_HANDLERS = tuple(_handler(*mapping) for mapping in ERROR_TYPES)

@@ -14,11 +14,16 @@ from app.graphql.context import Info
 from app.graphql.customers import Customer
 from app.organizations.config import OrgConfig
 from app.graphql.errors import (
-    DuplicateBillNumberError, InternalError, InvalidInputError, NotFoundError, to_graphql_error,
+    DuplicateBillNumberError, IdempotencyKeyReusedError, InternalError, InvalidInputError, NotFoundError, to_graphql_error,
 )
 from app.transactions import inputs
 from app.transactions.models import OutlierStatus, TransactionType
 from app.transactions.service import ADDED_CODE, TransactionResult, TransactionView, add_transaction, add_transactions
+
+IDEMPOTENCY_KEY_DESCRIPTION = (
+    "Optional. Sent again with the same request, the first result comes back and nothing is written; "
+    "with a different request, IDEMPOTENCY_KEY_REUSED. Unique per organisation, kept at least 24 hours."
+)
 
 TransactionTypeEnum = strawberry.enum(TransactionType, name="TransactionType")
 OutlierStatusEnum = strawberry.enum(OutlierStatus, name="OutlierStatus")
@@ -126,6 +131,7 @@ class TransactionAddInput:
     extended_fields: list[NameValueInput] = strawberry.field(default_factory=list)
     custom_fields: list[NameValueInput] = strawberry.field(default_factory=list)
     payment_details: list[PaymentDetailInput] = strawberry.field(default_factory=list)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
 
     def to_domain(self) -> inputs.TransactionInput:
         customer = self.customer
@@ -154,6 +160,7 @@ class TransactionAddInput:
             ],
             extended_fields=_pairs(self.extended_fields), custom_fields=_pairs(self.custom_fields),
             payment_details=[{"mode": p.mode, "value": p.value, "notes": p.notes} for p in self.payment_details],
+            idempotency_key=self.idempotency_key,
         )
 
 
@@ -355,7 +362,7 @@ class TransactionAdded:
 
 
 AddTransactionResult = Annotated[
-    TransactionAdded | InvalidInputError | NotFoundError | DuplicateBillNumberError | InternalError,
+    TransactionAdded | InvalidInputError | NotFoundError | DuplicateBillNumberError | IdempotencyKeyReusedError | InternalError,
     strawberry.union("AddTransactionResult"),
 ]
 

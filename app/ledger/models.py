@@ -22,6 +22,13 @@ from app.columns import BigId, Points, UTCDateTime
 class EventType(StrEnum):
     CUSTOMER_REGISTRATION = "CUSTOMER_REGISTRATION"
     TRANSACTION_ADD = "TRANSACTION_ADD"
+    TRANSACTION_RETURN = "TRANSACTION_RETURN"
+    POINTS_REDEMPTION = "POINTS_REDEMPTION"
+    REDEMPTION_REVERSAL = "REDEMPTION_REVERSAL"
+    POINTS_EXPIRY = "POINTS_EXPIRY"
+    POINTS_TRANSFER = "POINTS_TRANSFER"
+    PROMISED_POINTS_CONVERSION = "PROMISED_POINTS_CONVERSION"
+    TRIGGER_BASED_POINTS_CONVERSION = "TRIGGER_BASED_POINTS_CONVERSION"
     MERGE_CUSTOMER = "MERGE_CUSTOMER"
 
 
@@ -35,6 +42,13 @@ class EntryKind(StrEnum):
 
     OPENING_BALANCE = "OPENING_BALANCE"
     POINTS_ALLOCATION = "POINTS_ALLOCATION"
+    POINTS_RETURN = "POINTS_RETURN"
+    POINTS_REDEMPTION = "POINTS_REDEMPTION"
+    REDEMPTION_REVERSAL = "REDEMPTION_REVERSAL"
+    POINTS_EXPIRY = "POINTS_EXPIRY"
+    POINTS_TRANSFER = "POINTS_TRANSFER"
+    PROMISED_POINTS_CONVERSION = "PROMISED_POINTS_CONVERSION"
+    TRIGGER_BASED_POINTS_CONVERSION = "TRIGGER_BASED_POINTS_CONVERSION"
     MERGE = "MERGE"
 
 
@@ -73,6 +87,8 @@ class LedgerEvent(SQLModel, table=True):
     till_id: int | None = Field(default=None, foreign_key="tills.id")
     transaction_id: int | None = Field(default=None, sa_type=BigId)
     transaction_number: str | None = Field(default=None, max_length=50)
+    # A correction (reversal, return) points at the event it corrects; nothing is ever rewritten.
+    corrects_event_id: int | None = Field(default=None, foreign_key="ledger_events.id", sa_type=BigId)
     points_on_event: Decimal = Field(sa_type=Points)  # net of the event's credits and debits
     created_at: datetime = Field(sa_type=UTCDateTime)
 
@@ -107,11 +123,18 @@ class LedgerEntry(SQLModel, table=True):
 
 
 class PointLot(SQLModel, table=True):
-    """Points earned together, with when they become spendable and when they expire."""
+    """Points earned together, with when they become spendable and when they expire.
+
+    Every change to `points_remaining` is a `PointLotMovement` of some entry, so
+    points_remaining = points + sum(movements); and an account's lots hold exactly its positive
+    balance: sum(points_remaining) = max(balance, 0). `reconcile` checks both.
+    """
 
     __tablename__ = "point_lots"
     __table_args__ = (
         Index("ix_point_lots_account_expiry", "account_id", "expires_at"),
+        Index("ix_point_lots_expiry", "org_id", "expires_at"),  # the expiry run
+        Index("ix_point_lots_active_from", "org_id", "active_from"),  # promised points coming due
         CheckConstraint(
             "points_remaining >= 0 AND points_remaining <= points",
             name="point_lots_remaining_within_points",
@@ -127,3 +150,21 @@ class PointLot(SQLModel, table=True):
     active_from: datetime = Field(sa_type=UTCDateTime)
     expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class PointLotMovement(SQLModel, table=True):
+    """What an entry did to a lot: a debit consumed points from it (negative), a reversal gave
+    them back (positive), a credit into a negative balance settled the debt out of its new lot."""
+
+    __tablename__ = "point_lot_movements"
+    __table_args__ = (
+        Index("ix_point_lot_movements_lot", "lot_id"),
+        Index("ix_point_lot_movements_entry", "entry_id"),
+        CheckConstraint("points <> 0", name="point_lot_movements_points_not_zero"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    org_id: int = Field(foreign_key="organizations.id")
+    lot_id: int = Field(foreign_key="point_lots.id", sa_type=BigId)
+    entry_id: int = Field(foreign_key="ledger_entries.id", sa_type=BigId)
+    points: Decimal = Field(sa_type=Points)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import calendar
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from app.columns import RAW_POINTS_SCALE
+from app.enums import PointsCategory
 from app.organizations.config import ProgramConfig
 from app.organizations.models import ExpiryStrategy, PointsRounding
 
@@ -18,6 +20,30 @@ _ROUNDING_MODES = {
     PointsRounding.HALF_EVEN: ROUND_HALF_EVEN,
 }
 _RAW_QUANTUM = Decimal(1).scaleb(-RAW_POINTS_SCALE)
+
+
+def take_from_lots(ordered_lots: Sequence[tuple[int, Decimal, datetime, datetime | None]],
+                   points: Decimal) -> list[tuple[int, Decimal, datetime, datetime | None]]:
+    """Take `points` from lots in the order given: (lot id, points taken, active from, expires at).
+    Takes less when the lots hold less."""
+    taken: list[tuple[int, Decimal, datetime, datetime | None]] = []
+    left = points
+    for lot_id, remaining, active_from, expires_at in ordered_lots:
+        if left <= 0:
+            break
+        share = min(left, remaining)
+        if share > 0:
+            taken.append((lot_id, share, active_from, expires_at))
+            left -= share
+    return taken
+
+
+def share_of(total: Decimal, part: Decimal, whole: Decimal, rounding: PointsRounding, decimal_places: int) -> Decimal:
+    """`total` x part / whole, rounded by the program's rule and never more than `total`
+    (what a partial return takes back of a bill's points)."""
+    if whole <= 0 or part >= whole:
+        return total
+    return min(total, round_points(total * part / whole, rounding, decimal_places))
 
 
 def round_points(raw: Decimal, rounding: PointsRounding, decimal_places: int) -> Decimal:
@@ -55,6 +81,14 @@ def lot_expiry(strategy: ExpiryStrategy, value: int | None, earned_at: datetime,
         return end_of_local_day(local_day + timedelta(days=value), time_zone)
     target = add_months(local_day.replace(day=1), value)
     return end_of_local_day(target.replace(day=calendar.monthrange(target.year, target.month)[1]), time_zone)
+
+
+def lot_active_from(program: ProgramConfig, earned_at: datetime) -> datetime:
+    """When earned points become spendable: at once, or after the program's promised days (a
+    return window). TRIGGER_BASED points wait for their trigger whatever this says."""
+    if program.earn_category is PointsCategory.PROMISED and program.promised_days:
+        return earned_at + timedelta(days=program.promised_days)
+    return earned_at
 
 
 def tier_expiry(program: ProgramConfig, upgraded_at: datetime, time_zone: ZoneInfo) -> datetime | None:

@@ -18,22 +18,31 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.columns import Points
 from app.enums import PointsCategory
-from app.ledger.models import EntryKind, EntryType, EventType, LedgerEntry, LedgerEvent, PointAccount, PointLot
+from app.ledger import rules
+from app.ledger.models import EntryKind, EntryType, EventType, LedgerEntry, LedgerEvent, PointAccount, PointLot, PointLotMovement
 
 accounts = PointAccount.__table__
 events = LedgerEvent.__table__
 entries = LedgerEntry.__table__
 lots = PointLot.__table__
+movements = PointLotMovement.__table__
 
 ZERO = Decimal(0)
 PAGE_SIZE_MAX = 100  # every list of this API pages by at most this many
 DEFAULT_WINDOW = timedelta(days=7)
 
-# The account counter each kind of entry moves besides the balance (None: the balance only).
-# `reconcile` recomputes every counter from the entries with this same table.
-COUNTER_BY_KIND: dict[EntryKind, str | None] = {
+# The account counter each kind of entry moves besides the balance, and which way (None: the
+# balance only). `reconcile` recomputes every counter from the entries with this same table.
+COUNTER_BY_KIND: dict[EntryKind, tuple[str, int] | None] = {
     EntryKind.OPENING_BALANCE: None,
-    EntryKind.POINTS_ALLOCATION: "earned",
+    EntryKind.POINTS_ALLOCATION: ("earned", 1),
+    EntryKind.POINTS_RETURN: ("returned", 1),
+    EntryKind.POINTS_REDEMPTION: ("redeemed", 1),
+    EntryKind.REDEMPTION_REVERSAL: ("redeemed", -1),
+    EntryKind.POINTS_EXPIRY: ("expired", 1),
+    EntryKind.POINTS_TRANSFER: None,
+    EntryKind.PROMISED_POINTS_CONVERSION: None,
+    EntryKind.TRIGGER_BASED_POINTS_CONVERSION: None,
     EntryKind.MERGE: None,
 }
 COUNTERS = ("earned", "redeemed", "expired", "returned", "adjusted")
@@ -41,6 +50,14 @@ COUNTERS = ("earned", "redeemed", "expired", "returned", "adjusted")
 _INSERT_EVENT = insert(events).returning(events.c.id)
 _INSERT_ENTRIES = insert(entries).returning(entries.c.id, sort_by_parameter_order=True)
 _INSERT_LOTS = insert(lots)
+_INSERT_LOTS_RETURNING = insert(lots).returning(lots.c.id, sort_by_parameter_order=True)
+_INSERT_MOVEMENTS = insert(movements)
+_MOVE_LOT = (
+    update(lots).where(lots.c.id == bindparam("lot_id"),
+                       lots.c.points_remaining + bindparam("change", type_=lots.c.points_remaining.type) >= 0)
+    .values(points_remaining=lots.c.points_remaining + bindparam("change", type_=lots.c.points_remaining.type))
+)
+_LOCK_ACCOUNT = select(accounts.c.id, accounts.c.balance).where(accounts.c.id == bindparam("account_id")).with_for_update()
 
 
 def _move_statement(counter: str | None) -> Any:
@@ -70,17 +87,47 @@ class LotDraft:
 
 
 @dataclass(frozen=True, slots=True)
+class LotShare:
+    """Points of one existing lot: what a debit takes from it or a reversal gives back."""
+
+    lot_id: int
+    points: Decimal
+    active_from: datetime
+    expires_at: datetime | None
+
+    def as_draft(self) -> LotDraft:
+        """The same points as a new lot elsewhere (a transfer or merge carries the expiry along)."""
+        return LotDraft(self.points, self.active_from, self.expires_at)
+
+
+@dataclass(frozen=True, slots=True)
 class Posting:
+    """One entry to write. Lots follow the entry:
+    - a credit creates `lots` (new points) and/or gives points back to `restores` (a reversal);
+      into a negative balance, the credit pays the debt first, out of its soonest-expiring lots;
+    - a debit consumes `consumes` when given, else lots first-expiring first (spendable lots
+      before pending ones, `prefer_lot_ids` before all), never more than the lots hold: what it
+      takes beyond them makes the balance negative.
+    """
+
     account: AccountRef
     entry_type: EntryType
     entry_kind: EntryKind
     points: Decimal
-    lots: tuple[LotDraft, ...] = ()  # a credit's points as lots: one for an award, several for a merge
+    lots: tuple[LotDraft, ...] = ()
+    restores: tuple[LotShare, ...] = ()
+    consumes: tuple[LotShare, ...] | None = None
+    prefer_lot_ids: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         assert self.points >= 0, "entries carry non-negative points; entry_type gives the sign"
-        assert not self.lots or self.entry_type is EntryType.CREDIT, "only credits create lots"
-        assert not self.lots or sum(lot.points for lot in self.lots) == self.points, "lots add up to the credit"
+        if self.entry_type is EntryType.CREDIT:
+            assert self.consumes is None and not self.prefer_lot_ids, "credits do not consume lots"
+            if self.lots or self.restores:
+                given = sum((lot.points for lot in (*self.lots, *self.restores)), ZERO)
+                assert given == self.points, "a credit's lots add up to the credit"
+        else:
+            assert not self.lots and not self.restores, "debits do not create lots"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +139,7 @@ class EventDraft:
     till_id: int | None
     transaction_id: int | None = None
     transaction_number: str | None = None
+    corrects_event_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +148,7 @@ class PostedEntry:
     account_id: int
     points: Decimal
     balance_after: Decimal
+    lots_consumed: tuple[LotShare, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +166,8 @@ async def post_event(
     connection: AsyncConnection, *, org_id: int, draft: EventDraft, postings: Sequence[Posting], now: datetime,
     accounts_are_new: bool = False,
 ) -> PostedEvent:
-    """Write an event and its entries, moving each account in one guarded statement.
+    """Write an event and its entries, moving each account in one guarded statement and its lots
+    with it (see `Posting`).
 
     `accounts_are_new`: the accounts were opened at zero in this transaction, so a zero-point
     entry (an opening balance) needs no UPDATE to know the balance after it: zero.
@@ -127,7 +177,8 @@ async def post_event(
     event_id = (await connection.execute(_INSERT_EVENT, {
         "org_id": org_id, "event_type": draft.event_type.value, "customer_id": draft.customer_id, "source": draft.source,
         "store_id": draft.store_id, "till_id": draft.till_id, "transaction_id": draft.transaction_id,
-        "transaction_number": draft.transaction_number, "points_on_event": points_on_event, "created_at": now,
+        "transaction_number": draft.transaction_number, "corrects_event_id": draft.corrects_event_id,
+        "points_on_event": points_on_event, "created_at": now,
     })).scalar_one()
 
     balances_after: dict[int, Decimal] = {}
@@ -149,32 +200,153 @@ async def post_event(
         for i, p in enumerate(postings)
     ]
     entry_ids = (await connection.execute(_INSERT_ENTRIES, entry_rows)).scalars().all()
-    lot_rows = [
-        {
-            "org_id": org_id, "account_id": p.account.id, "entry_id": entry_id, "points": lot.points,
-            "points_remaining": lot.points, "active_from": lot.active_from, "expires_at": lot.expires_at,
-            "created_at": now,
-        }
-        for p, entry_id in zip(postings, entry_ids, strict=True)
-        for lot in p.lots
-        if lot.points > 0
-    ]
-    if lot_rows:
-        await connection.execute(_INSERT_LOTS, lot_rows)
+    consumed: dict[int, tuple[LotShare, ...]] = {}
+    for index, (posting, entry_id) in enumerate(zip(postings, entry_ids, strict=True)):
+        balance_before = balances_after[index] - signed(posting.entry_type, posting.points)
+        if posting.entry_type is EntryType.DEBIT:
+            consumed[index] = await _consume_lots(connection, org_id, posting, entry_id, balance_before, now)
+        elif posting.lots or posting.restores:
+            await _fill_lots(connection, org_id, posting, entry_id, balance_before, balances_after[index], now)
     return PostedEvent(
         id=event_id,
         points_on_event=points_on_event,
         entries=tuple(
-            PostedEntry(id=entry_id, account_id=p.account.id, points=p.points, balance_after=balances_after[i])
+            PostedEntry(id=entry_id, account_id=p.account.id, points=p.points, balance_after=balances_after[i],
+                        lots_consumed=consumed.get(i, ()))
             for i, (p, entry_id) in enumerate(zip(postings, entry_ids, strict=True))
         ),
     )
 
 
 async def _move_account(connection: AsyncConnection, posting: Posting) -> Decimal:
-    statement = _MOVE_ACCOUNT[COUNTER_BY_KIND[posting.entry_kind]]
-    parameters = {"account_id": posting.account.id, "amount": signed(posting.entry_type, posting.points), "points": posting.points}
-    return (await connection.execute(statement, parameters)).scalar_one()
+    moved = COUNTER_BY_KIND[posting.entry_kind]
+    counter, direction = moved if moved is not None else (None, 1)
+    parameters = {"account_id": posting.account.id, "amount": signed(posting.entry_type, posting.points),
+                  "points": posting.points * direction}
+    return (await connection.execute(_MOVE_ACCOUNT[counter], parameters)).scalar_one()
+
+
+async def _consume_lots(connection: AsyncConnection, org_id: int, posting: Posting, entry_id: int,
+                        balance_before: Decimal, now: datetime) -> tuple[LotShare, ...]:
+    """A debit takes what it can from lots: all of it while the balance covers it, since an
+    account's lots hold exactly its positive balance."""
+    take = min(posting.points, max(balance_before, ZERO))
+    if posting.consumes is not None:
+        shares = posting.consumes
+        assert sum((share.points for share in shares), ZERO) == take, "the planned lots match what the debit takes"
+    else:
+        shares = await plan_consumption(connection, posting.account.id, take, now, prefer_lot_ids=posting.prefer_lot_ids)
+    await _move_lots(connection, org_id, entry_id, [(share.lot_id, -share.points) for share in shares])
+    return shares
+
+
+async def _fill_lots(connection: AsyncConnection, org_id: int, posting: Posting, entry_id: int,
+                     balance_before: Decimal, balance_after: Decimal, now: datetime) -> None:
+    """A credit's points go to its lots, less the debt of a negative balance, which the
+    soonest-expiring of them pay first."""
+    debt = posting.points - (max(balance_after, ZERO) - max(balance_before, ZERO))
+    sources: list[LotDraft | LotShare] = sorted(
+        [*posting.restores, *posting.lots], key=lambda lot: (lot.expires_at is None, lot.expires_at or now)
+    )
+    new_lots: list[tuple[LotDraft, Decimal]] = []
+    changes: list[tuple[int, Decimal]] = []
+    for source in sources:
+        paid = min(debt, source.points)
+        debt -= paid
+        if isinstance(source, LotShare):
+            if source.points > paid:
+                changes.append((source.lot_id, source.points - paid))
+        elif source.points > 0:
+            new_lots.append((source, paid))
+    lot_rows = [
+        {"org_id": org_id, "account_id": posting.account.id, "entry_id": entry_id, "points": lot.points,
+         "points_remaining": lot.points, "active_from": lot.active_from, "expires_at": lot.expires_at, "created_at": now}
+        for lot, _ in new_lots
+    ]
+    if lot_rows and any(paid > 0 for _, paid in new_lots):
+        lot_ids = (await connection.execute(_INSERT_LOTS_RETURNING, lot_rows)).scalars().all()
+        changes.extend((lot_id, -paid) for lot_id, (_, paid) in zip(lot_ids, new_lots, strict=True) if paid > 0)
+    elif lot_rows:  # the usual case, an award into a non-negative balance: no ids needed
+        await connection.execute(_INSERT_LOTS, lot_rows)
+    await _move_lots(connection, org_id, entry_id, changes)
+
+
+async def _move_lots(connection: AsyncConnection, org_id: int, entry_id: int, changes: Sequence[tuple[int, Decimal]]) -> None:
+    changes = [(lot_id, change) for lot_id, change in changes if change != 0]
+    if not changes:
+        return
+    for lot_id, change in changes:
+        result = await connection.execute(_MOVE_LOT, {"lot_id": lot_id, "change": change})
+        assert result.rowcount == 1, f"lot {lot_id} cannot move by {change}: the account was not locked"
+    await connection.execute(_INSERT_MOVEMENTS, [
+        {"org_id": org_id, "lot_id": lot_id, "entry_id": entry_id, "points": change} for lot_id, change in changes
+    ])
+
+
+async def lock_account(connection: AsyncConnection, account_id: int) -> Decimal:
+    """Lock an account before reading its lots to plan a debit (PostgreSQL: FOR UPDATE; SQLite's
+    one writer already excludes everyone). Returns its balance."""
+    return (await connection.execute(_LOCK_ACCOUNT, {"account_id": account_id})).one().balance
+
+
+_LOT_COLUMNS = (lots.c.id, lots.c.points_remaining, lots.c.active_from, lots.c.expires_at)
+
+
+async def plan_consumption(connection: AsyncConnection, account_id: int, points: Decimal, now: datetime, *,
+                           prefer_lot_ids: Sequence[int] = ()) -> tuple[LotShare, ...]:
+    """Which lots `points` come out of: `prefer_lot_ids` first, then spendable lots before
+    pending ones, first-expiring first (never-expiring last), oldest first. Fewer points when the
+    lots hold fewer. The caller holds the account's lock."""
+    if points <= 0:
+        return ()
+    order = [
+        lots.c.active_from > now, lots.c.expires_at.is_(None), lots.c.expires_at, lots.c.id,
+    ]
+    if prefer_lot_ids:
+        order.insert(0, lots.c.id.not_in(list(prefer_lot_ids)))
+    limit = 64
+    while True:
+        rows = (await connection.execute(
+            select(*_LOT_COLUMNS).where(lots.c.account_id == account_id, lots.c.points_remaining > 0)
+            .order_by(*order).limit(limit)
+        )).all()
+        shares = rules.take_from_lots([(row.id, row.points_remaining, row.active_from, row.expires_at) for row in rows], points)
+        if sum((share[1] for share in shares), ZERO) == points or len(rows) < limit:
+            return tuple(LotShare(*share) for share in shares)
+        limit *= 8
+
+
+async def lot_shares(connection: AsyncConnection, lot_ids: Sequence[int]) -> dict[int, LotShare]:
+    """Lots by id with their remaining points (to name them in a debit or a reversal)."""
+    if not lot_ids:
+        return {}
+    rows = (await connection.execute(select(*_LOT_COLUMNS).where(lots.c.id.in_(list(lot_ids))))).all()
+    return {row.id: LotShare(row.id, row.points_remaining, row.active_from, row.expires_at) for row in rows}
+
+
+async def consumed_by_entries(connection: AsyncConnection, entry_ids: Sequence[int]) -> dict[int, Decimal]:
+    """Net points these entries moved per lot (negative: taken), to reverse what a debit consumed."""
+    if not entry_ids:
+        return {}
+    rows = (await connection.execute(
+        select(movements.c.lot_id, func.sum(movements.c.points).label("points"))
+        .where(movements.c.entry_id.in_(list(entry_ids))).group_by(movements.c.lot_id)
+    )).all()
+    return {row.lot_id: Decimal(row.points) for row in rows}
+
+
+async def spendable_points(connection: AsyncConnection, account_ids: Sequence[int], now: datetime) -> dict[int, Decimal]:
+    """Points each account can spend now: its lots that are active (not pending). Since lots
+    hold exactly the positive balance, this never exceeds the balance."""
+    if not account_ids:
+        return {}
+    rows = (await connection.execute(
+        select(lots.c.account_id, func.sum(lots.c.points_remaining).label("points"))
+        .where(lots.c.account_id.in_(list(account_ids)), lots.c.points_remaining > 0, lots.c.active_from <= now)
+        .group_by(lots.c.account_id)
+    )).all()
+    found = {row.account_id: Decimal(row.points) for row in rows}
+    return {account_id: found.get(account_id, ZERO) for account_id in account_ids}
 
 
 async def open_accounts(
@@ -206,11 +378,14 @@ async def open_accounts(
     return refs
 
 
-async def customer_accounts(connection: AsyncConnection, customer_ids: Sequence[int]) -> list[Any]:
-    """Every account of these customers, for points summaries (one query for any number)."""
+async def customer_accounts(connection: AsyncConnection, customer_ids: Sequence[int], *, lock: bool = False) -> list[Any]:
+    """Every account of these customers (one query for any number); `lock` takes their row locks
+    in id order, for a write that plans from their balances and lots."""
     if not customer_ids:
         return []
     query = select(accounts).where(accounts.c.customer_id.in_(customer_ids)).order_by(accounts.c.id)
+    if lock:
+        query = query.with_for_update()
     return list((await connection.execute(query)).all())
 
 
@@ -354,7 +529,9 @@ class Discrepancy:
 async def reconcile(connection: AsyncConnection, *, org_id: int | None = None) -> list[Discrepancy]:
     """Recompute every account's balance and counters from its entries and list differences.
 
-    Also checks each account's last entry: its balance_after must equal the stored balance.
+    Also checks each account's last entry (its balance_after must equal the stored balance), each
+    lot (points_remaining = points + its movements), and each account's lots (they hold exactly
+    its positive balance).
     """
     def entry_sum(condition: Any, amount: Any) -> Any:
         return type_coerce(func.coalesce(func.sum(case((condition, amount), else_=0)), 0), Points())
@@ -364,15 +541,27 @@ async def reconcile(connection: AsyncConnection, *, org_id: int | None = None) -
         "balance": entry_sum(literal(True), case((credit, entries.c.points), else_=-entries.c.points)),
     }
     for counter in COUNTERS:
-        kinds = [kind.value for kind, moved in COUNTER_BY_KIND.items() if moved == counter]
-        sums[counter] = entry_sum(entries.c.entry_kind.in_(kinds), entries.c.points) if kinds else type_coerce(literal(0), Points())
+        kinds_by_direction = {
+            direction: [kind.value for kind, moved in COUNTER_BY_KIND.items() if moved == (counter, direction)]
+            for direction in (1, -1)
+        }
+        sums[counter] = type_coerce(
+            entry_sum(entries.c.entry_kind.in_(kinds_by_direction[1]), entries.c.points)
+            - entry_sum(entries.c.entry_kind.in_(kinds_by_direction[-1]), entries.c.points),
+            Points(),
+        )
     latest = entries.alias("latest")
     last_balance = (
         select(latest.c.balance_after).where(latest.c.account_id == accounts.c.id)
         .order_by(latest.c.id.desc()).limit(1).correlate(accounts).scalar_subquery()
     )
+    lots_total = (
+        select(type_coerce(func.coalesce(func.sum(lots.c.points_remaining), 0), Points()))
+        .where(lots.c.account_id == accounts.c.id).correlate(accounts).scalar_subquery()
+    )
     query = (
-        select(accounts, last_balance.label("last_balance_after"), *[value.label(f"sum_{name}") for name, value in sums.items()])
+        select(accounts, last_balance.label("last_balance_after"), lots_total.label("lots_total"),
+               *[value.label(f"sum_{name}") for name, value in sums.items()])
         .select_from(accounts.outerjoin(entries, entries.c.account_id == accounts.c.id))
         .group_by(*accounts.c)
         .order_by(accounts.c.id)
@@ -386,7 +575,24 @@ async def reconcile(connection: AsyncConnection, *, org_id: int | None = None) -
             checks.append(("last_balance_after", row["balance"], Decimal(row["last_balance_after"])))
         else:
             checks.append(("opening_balance_entry", row["balance"], Decimal(-1)))
+        checks.append(("lots_total", Decimal(row["lots_total"]), max(row["balance"], ZERO)))
         for name, stored, computed in checks:
             if stored != computed:
                 found.append(Discrepancy(row["id"], row["customer_id"], row["program_id"], row["category"], name, stored, computed))
+
+    moved = type_coerce(func.coalesce(func.sum(movements.c.points), 0), Points())
+    lot_query = (
+        select(lots.c.id, lots.c.points, lots.c.points_remaining, moved.label("moved"), accounts.c.customer_id,
+               accounts.c.program_id, accounts.c.category, accounts.c.id.label("account_id"))
+        .join(accounts, accounts.c.id == lots.c.account_id)
+        .outerjoin(movements, movements.c.lot_id == lots.c.id)
+        .group_by(lots.c.id, lots.c.points, lots.c.points_remaining, accounts.c.customer_id, accounts.c.program_id,
+                  accounts.c.category, accounts.c.id)
+        .having(lots.c.points_remaining != lots.c.points + func.coalesce(func.sum(movements.c.points), 0))
+    )
+    if org_id is not None:
+        lot_query = lot_query.where(lots.c.org_id == org_id)
+    for row in (await connection.execute(lot_query)).all():
+        found.append(Discrepancy(row.account_id, row.customer_id, row.program_id, row.category,
+                                 f"lot {row.id} remaining", row.points_remaining, row.points + Decimal(row.moved)))
     return found

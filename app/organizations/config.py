@@ -45,6 +45,12 @@ class ProgramConfig:
     expiry_value: int | None
     tier_validity_months: int | None
     tiers: tuple[TierConfig, ...]  # by serial number, lowest first
+    allow_negative_balance: bool = False
+    points_transferable: bool = False
+    redemption_minimum: Decimal = Decimal(0)
+    earn_category: PointsCategory = PointsCategory.REGULAR
+    promised_days: int | None = None
+    concept_code: str | None = None
 
     def tier(self, tier_id: int) -> TierConfig:
         for tier in self.tiers:
@@ -81,6 +87,7 @@ class TillConfig:
     name: str
     store_id: int
     program_id: int | None
+    concept_code: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +155,13 @@ class OrgConfig:
             return self.program(store.program_id)
         return self.default_program
 
+    def concept_programs(self, till: TillConfig | None) -> tuple[ProgramConfig, ...]:
+        """The programs a till of a concept redeems across (group redemption), in program order;
+        empty when the till belongs to no concept."""
+        if till is None or till.concept_code is None:
+            return ()
+        return tuple(program for program in self.programs if program.concept_code == till.concept_code)
+
 
 async def load_org_config(connection: AsyncConnection, org_id: int) -> OrgConfig | None:
     org = (await connection.execute(select(Organization.__table__).where(Organization.__table__.c.id == org_id))).one_or_none()
@@ -172,6 +186,9 @@ async def load_org_config(connection: AsyncConnection, org_id: int) -> OrgConfig
             points_decimal_places=row.points_decimal_places,
             expiry_strategy=ExpiryStrategy(row.expiry_strategy), expiry_value=row.expiry_value,
             tier_validity_months=row.tier_validity_months,
+            allow_negative_balance=row.allow_negative_balance, points_transferable=row.points_transferable,
+            redemption_minimum=row.redemption_minimum, earn_category=PointsCategory(row.earn_category),
+            promised_days=row.promised_days, concept_code=row.concept_code,
             tiers=tuple(
                 TierConfig(
                     id=tier.id, serial_number=tier.serial_number, name=tier.name,
@@ -196,7 +213,7 @@ async def load_org_config(connection: AsyncConnection, org_id: int) -> OrgConfig
         tills=tuple(
             TillConfig(
                 id=row.id, code=row.code, external_id=row.external_id, name=row.name,
-                store_id=row.store_id, program_id=row.program_id,
+                store_id=row.store_id, program_id=row.program_id, concept_code=row.concept_code,
             )
             for row in till_rows
         ),

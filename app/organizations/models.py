@@ -9,7 +9,7 @@ from enum import StrEnum
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.columns import Amount, Rate, UTCDateTime
+from app.columns import Amount, Points, Rate, UTCDateTime
 
 
 class PointsRounding(StrEnum):
@@ -54,6 +54,13 @@ class Program(SQLModel, table=True):
     expiry_strategy: str = Field(max_length=40)
     expiry_value: int | None = None
     tier_validity_months: int | None = None
+    # Burn rules: see ProgramSpec for what each means.
+    allow_negative_balance: bool = False
+    points_transferable: bool = False
+    redemption_minimum: Decimal = Field(default=Decimal(0), sa_type=Points)
+    earn_category: str = Field(default="REGULAR", max_length=20)
+    promised_days: int | None = None
+    concept_code: str | None = Field(default=None, max_length=64)
 
 
 class Tier(SQLModel, table=True):
@@ -95,6 +102,8 @@ class Till(SQLModel, table=True):
     external_id: str | None = Field(default=None, max_length=64)
     name: str = Field(default="", max_length=200)
     program_id: int | None = Field(default=None, foreign_key="programs.id")
+    # Group redemption: a till of a concept redeems across every program of that concept.
+    concept_code: str | None = Field(default=None, max_length=64)
 
 
 class ApiKey(SQLModel, table=True):
@@ -109,3 +118,4 @@ class ApiKey(SQLModel, table=True):
     name: str = Field(default="", max_length=200)
     created_at: datetime = Field(sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    is_admin: bool = False  # may run organisation-wide checks (reconciliation)

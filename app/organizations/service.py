@@ -63,6 +63,9 @@ async def apply_spec(connection: AsyncConnection, spec: OrganizationSpec) -> App
             "points_decimal_places": program.points_decimal_places,
             "expiry_strategy": program.expiry.strategy.value, "expiry_value": program.expiry.value,
             "tier_validity_months": program.tier_validity_months,
+            "allow_negative_balance": program.allow_negative_balance, "points_transferable": program.points_transferable,
+            "redemption_minimum": program.redemption_minimum, "earn_category": program.earn_category.value,
+            "promised_days": program.promised_days, "concept_code": program.concept,
         }
         program_ids[program.code] = await _upsert(
             connection, programs, {"org_id": org_id, "code": program.code}, program_values, changes, f"program {program.code}"
@@ -87,7 +90,7 @@ async def apply_spec(connection: AsyncConnection, spec: OrganizationSpec) -> App
             await _upsert(
                 connection, tills, {"org_id": org_id, "code": till.code},
                 {"store_id": store_id, "external_id": till.external_id, "name": till.name,
-                 "program_id": program_ids[till.program] if till.program else None},
+                 "program_id": program_ids[till.program] if till.program else None, "concept_code": till.concept},
                 changes, f"till {till.code}",
             )
     if changes and existing is not None:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from app.enums import IdentifierType
+from app.enums import IdentifierType, PointsCategory
 from app.organizations.models import ExpiryStrategy, PointsRounding
 
 
@@ -49,6 +49,24 @@ class ProgramSpec(Strict):
     expiry: ExpirySpec = ExpirySpec()
     tier_validity_months: int | None = Field(default=None, ge=1)
     tiers: list[TierSpec] = Field(min_length=1)
+    # Burn rules.
+    allow_negative_balance: bool = Field(default=False, description=(
+        "A return may take back points the customer already spent, leaving a negative balance that "
+        "later earnings pay off first. When false, a return takes back at most the balance."))
+    points_transferable: bool = False
+    redemption_minimum: Decimal = Field(default=Decimal(0), ge=0, decimal_places=4)
+    # Where purchases earn: REGULAR (spendable at once), PROMISED (held for `promised_days`, e.g. a
+    # return window, then converted into REGULAR) or TRIGGER_BASED (held until a trigger converts them).
+    earn_category: PointsCategory = PointsCategory.REGULAR
+    promised_days: int | None = Field(default=None, ge=1, le=3650)
+    concept: str | None = Field(default=None, min_length=1, max_length=64, description=(
+        "Programs sharing a concept are redeemed together at that concept's tills (group redemption)."))
+
+    @model_validator(mode="after")
+    def promised_days_match_category(self) -> ProgramSpec:
+        if (self.earn_category is PointsCategory.PROMISED) != (self.promised_days is not None):
+            raise ValueError(f"program {self.code}: promised_days is required with earn_category PROMISED, and only then")
+        return self
 
     @model_validator(mode="after")
     def tiers_are_a_ladder(self) -> ProgramSpec:
@@ -69,6 +87,7 @@ class TillSpec(Strict):
     external_id: str | None = None
     name: str = ""
     program: str | None = None
+    concept: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 class StoreSpec(Strict):
@@ -123,6 +142,10 @@ class OrganizationSpec(Strict):
             for owner, program in [(store.code, store.program)] + [(till.code, till.program) for till in store.tills]:
                 if program is not None and program not in program_codes:
                     raise ValueError(f"{owner}: unknown program {program!r}")
+        concepts = {program.concept for program in self.programs if program.concept}
+        for till in (till for store in self.stores for till in store.tills):
+            if till.concept is not None and till.concept not in concepts:
+                raise ValueError(f"{till.code}: no program has concept {till.concept!r}")
         return self
 
     @property

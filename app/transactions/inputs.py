@@ -65,3 +65,4 @@ class TransactionInput:
     extended_fields: list[dict[str, Any]] = field(default_factory=list)
     custom_fields: list[dict[str, Any]] = field(default_factory=list)
     payment_details: list[dict[str, Any]] = field(default_factory=list)
+    idempotency_key: str | None = None

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-from app.columns import Amount, BigId, JSONDocument, UTCDateTime
+from app.columns import Amount, BigId, JSONDocument, Points, UTCDateTime
 
 BILL_NUMBER_LENGTH_MAX = 50
 
@@ -18,6 +18,22 @@ BILL_NUMBER_LENGTH_MAX = 50
 class TransactionType(StrEnum):
     REGULAR = "REGULAR"
     NOT_INTERESTED = "NOT_INTERESTED"
+    RETURN = "RETURN"
+    NOT_INTERESTED_RETURN = "NOT_INTERESTED_RETURN"
+    MIXED = "MIXED"
+
+
+class ReturnType(StrEnum):
+    FULL = "FULL"
+    LINE_ITEM = "LINE_ITEM"
+    AMOUNT = "AMOUNT"
+
+
+class LineItemType(StrEnum):
+    """On a MIXED bill (an exchange) each line is a new purchase or a return."""
+
+    REGULAR = "REGULAR"
+    RETURN = "RETURN"
 
 
 class OutlierStatus(StrEnum):
@@ -39,6 +55,7 @@ class Transaction(SQLModel, table=True):
         # Bill-number uniqueness is checked per store within a time window.
         Index("ix_transactions_bill_number", "org_id", "store_id", "number", "billing_time"),
         Index("ix_transactions_customer", "customer_id", "id"),
+        Index("ix_transactions_parent", "parent_transaction_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
@@ -71,6 +88,18 @@ class Transaction(SQLModel, table=True):
     # Hash of the request as posted: the same bill posted again with the same payload replays.
     payload_hash: str = Field(max_length=64)
     created_at: datetime = Field(sa_type=UTCDateTime)
+    # What the bill earned, and (on purchases) how much of it has come back so far; returns
+    # update these under the bill's lock so several partial returns never exceed the bill.
+    points_earned: Decimal = Field(default=Decimal(0), sa_type=Points)
+    returned_amount: Decimal = Field(default=Decimal(0), sa_type=Amount)
+    returned_eligible_amount: Decimal = Field(default=Decimal(0), sa_type=Amount)
+    returned_points: Decimal = Field(default=Decimal(0), sa_type=Points)
+    reversed_redemption_points: Decimal = Field(default=Decimal(0), sa_type=Points)
+    # On returns: the purchase returned, how, and the return's own document number (the seed's
+    # parent_bill_number).
+    parent_transaction_id: int | None = Field(default=None, foreign_key="transactions.id", sa_type=BigId)
+    return_type: str | None = Field(default=None, max_length=20)
+    parent_bill_number: str | None = Field(default=None, max_length=BILL_NUMBER_LENGTH_MAX)
 
 
 class TransactionLineItem(SQLModel, table=True):
@@ -99,3 +128,7 @@ class TransactionLineItem(SQLModel, table=True):
     addon_items: list[dict[str, Any]] | None = Field(default=None, sa_type=JSONDocument)
     combo_items: list[dict[str, Any]] | None = Field(default=None, sa_type=JSONDocument)
     split_items: list[dict[str, Any]] | None = Field(default=None, sa_type=JSONDocument)
+    # On purchases: quantity returned so far. On return lines: the purchase line they return.
+    returned_qty: Decimal = Field(default=Decimal(0), sa_type=Amount)
+    line_type: str = Field(default="REGULAR", max_length=20)
+    returns_serial: int | None = None

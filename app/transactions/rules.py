@@ -70,7 +70,8 @@ def payload_hash(data: TransactionInput, identifiers: dict[IdentifierType, str])
         data.customer, mobile=identifiers.get(IdentifierType.MOBILE), email=identifiers.get(IdentifierType.EMAIL),
         external_id=identifiers.get(IdentifierType.EXTERNAL_ID), card_number=identifiers.get(IdentifierType.CARD_NUMBER),
     )
-    canonical = replace(data, number=data.number.strip(), customer=customer,
+    # The idempotency key names the request, not the bill: it is checked on its own.
+    canonical = replace(data, number=data.number.strip(), customer=customer, idempotency_key=None,
                         billing_time=data.billing_time.astimezone(UTC) if data.billing_time else None)
     # orjson walks dataclasses natively in field order (stable); Decimals go through _canonical.
     return hashlib.sha256(orjson.dumps(canonical, default=_canonical)).hexdigest()
@@ -98,6 +99,9 @@ def _amount(value: Decimal | None, field: str, *, required: bool = False) -> Dec
     return value
 
 
+PURCHASE_TYPES = frozenset({TransactionType.REGULAR, TransactionType.NOT_INTERESTED})
+
+
 def _text(value: str | None, field: str, length_max: int) -> None:
     """`length_max` is the column's: a longer text is the client's error, not the database's."""
     if value is None:
@@ -110,6 +114,8 @@ def _text(value: str | None, field: str, length_max: int) -> None:
 
 def prepare(data: TransactionInput, org: OrgConfig, now: datetime, path: str = "input") -> PreparedTransaction:
     """Check everything that needs no database; raise a typed error naming the first bad field."""
+    if data.type not in PURCHASE_TYPES:
+        raise ValidationError(f"{data.type.value} is posted with returnTransaction", field=f"{path}.type")
     number = data.number.strip()
     if not number:
         raise ValidationError("must not be empty", field=f"{path}.number")

@@ -24,10 +24,11 @@ from app.customers.service import Activity, CustomerDetails, CustomerView
 from app.db import Database, lock_keys
 from app.enums import PointsCategory
 from app.errors import DomainError, InternalError
+from app.idempotency import service as idempotency
 from app.ledger import rules as ledger_rules
 from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
-from app.organizations.config import OrgConfig
+from app.organizations.config import OrgConfig, ProgramConfig
 from app.transactions.errors import BatchTooLargeError, DuplicateBillNumberError
 from app.transactions.inputs import TransactionInput
 from app.transactions.models import Transaction, TransactionLineItem, TransactionType
@@ -49,7 +50,7 @@ _LOCK_STANDING = (
            accounts.c.id.label("account_id"), accounts.c.balance)
     .join(accounts, and_(accounts.c.customer_id == customer_programs.c.customer_id,
                          accounts.c.program_id == customer_programs.c.program_id,
-                         accounts.c.category == PointsCategory.REGULAR.value))
+                         accounts.c.category == bindparam("category")))
     .where(customer_programs.c.customer_id == bindparam("customer_id"),
            customer_programs.c.program_id == bindparam("program_id"))
     .with_for_update()
@@ -110,6 +111,13 @@ class TransactionView:
     payment_details: list[dict[str, Any]] | None
     side_effects: list[dict[str, Any]]
     created_at: datetime
+    points_earned: Decimal = ZERO
+    returned_amount: Decimal = ZERO
+    returned_points: Decimal = ZERO
+    reversed_redemption_points: Decimal = ZERO
+    parent_transaction_id: int | None = None
+    return_type: str | None = None
+    parent_bill_number: str | None = None
 
 
 @dataclass(frozen=True)
@@ -133,10 +141,13 @@ class LineItemView:
     addon_items: list[dict[str, Any]] | None
     combo_items: list[dict[str, Any]] | None
     split_items: list[dict[str, Any]] | None
+    returned_qty: Decimal = ZERO
+    line_type: str = "REGULAR"
+    returns_serial: int | None = None
 
     @classmethod
     def from_mapping(cls, values: Any) -> LineItemView:
-        return cls(**{name: values[name] for name in cls.__dataclass_fields__})
+        return cls(**{name: values[name] for name in cls.__dataclass_fields__ if name in values})
 
 
 @dataclass(frozen=True)
@@ -154,7 +165,20 @@ class TransactionResult:
 async def add_transaction(database: Database, org: OrgConfig, data: TransactionInput, path: str = "input") -> TransactionResult:
     now = datetime.now(UTC)
     prepared = prepare(data, org, now, path)
-    return await database.run_write(lambda connection: _add(connection, org, prepared, now, path))
+    key = idempotency.check_key(data.idempotency_key, f"{path}.idempotencyKey")
+
+    async def work(connection: AsyncConnection) -> TransactionResult:
+        async def perform() -> tuple[int, TransactionResult]:
+            result = await _add(connection, org, prepared, now, path)
+            return result.transaction.id, result
+
+        return await idempotency.run_once(
+            connection, org_id=org.id, key=key, operation="addTransaction", payload=prepared.payload_hash, now=now,
+            perform=perform, replay=lambda transaction_id: load_result(connection, org, transaction_id, replayed=True),
+            field=f"{path}.idempotencyKey",
+        )
+
+    return await database.run_write(work)
 
 
 async def add_transactions(database: Database, org: OrgConfig, batch: Sequence[TransactionInput]) -> list[TransactionResult | DomainError]:
@@ -195,9 +219,9 @@ async def _add(connection: AsyncConnection, org: OrgConfig, prepared: PreparedTr
         details = CustomerDetails(first_name=data.customer.first_name, last_name=data.customer.last_name) if data.customer else CustomerDetails()
         resolved = await customers_service.resolve_for_transaction(connection, org, prepared.identifiers, details, activity, now)
         customer_id = resolved.customer_id
-        standing = await _lock_standing(connection, customer_id, prepared.program.id)
+        standing = await _lock_standing(connection, customer_id, prepared.program)
         if standing is None and await customers_service.open_missing_programs(connection, org, customer_id, activity, now):
-            standing = await _lock_standing(connection, customer_id, prepared.program.id)
+            standing = await _lock_standing(connection, customer_id, prepared.program)
         assert standing is not None, "every customer has a standing in every program once opened"
         earning = earn(prepared.program, prepared.program.tier(standing.tier_id), standing.cumulative_purchases,
                        prepared.eligible_amount, prepared.counted_purchase)
@@ -215,6 +239,7 @@ async def _add(connection: AsyncConnection, org: OrgConfig, prepared: PreparedTr
         payment_details=json_document(data.payment_details),
         customer_details=json_document(data.customer.__dict__) if data.customer and customer_id is None else None,
         side_effects=side_effects, payload_hash=prepared.payload_hash, created_at=now,
+        points_earned=earning.points if earning is not None else ZERO,
     )
     transaction_id = (await connection.execute(_INSERT_TRANSACTION, values)).scalar_one()
     items = await _insert_line_items(connection, org, prepared, transaction_id, now)
@@ -222,15 +247,17 @@ async def _add(connection: AsyncConnection, org: OrgConfig, prepared: PreparedTr
     if earning is not None and standing is not None and customer_id is not None:
         await _apply_earning(connection, org, prepared, earning, standing, customer_id, transaction_id, activity, now)
     # Built from what was just written: no need to read the bill back.
-    view = TransactionView(id=transaction_id, **{name: values[name] for name in TransactionView.__dataclass_fields__ if name != "id"})
+    view = TransactionView(id=transaction_id, **{name: values[name] for name in TransactionView.__dataclass_fields__ if name in values})
     customer = (await customers_service.load_customers(connection, org, [customer_id]))[customer_id] if customer_id else None
     return TransactionResult(transaction=view, customer=customer, replayed=False, line_items=items)
 
 
-async def _lock_standing(connection: AsyncConnection, customer_id: int, program_id: int) -> Any:
-    """The customer's tier, purchases and REGULAR account in the program, locked for this write
-    (FOR UPDATE on PostgreSQL; SQLite's single writer already excludes everyone else)."""
-    return (await connection.execute(_LOCK_STANDING, {"customer_id": customer_id, "program_id": program_id})).one_or_none()
+async def _lock_standing(connection: AsyncConnection, customer_id: int, program: ProgramConfig) -> Any:
+    """The customer's tier, purchases and the account the program earns into, locked for this
+    write (FOR UPDATE on PostgreSQL; SQLite's single writer already excludes everyone else)."""
+    return (await connection.execute(
+        _LOCK_STANDING, {"customer_id": customer_id, "program_id": program.id, "category": program.earn_category.value}
+    )).one_or_none()
 
 
 def _customer_side_effect(resolved: customers_service.ResolvedCustomer) -> dict[str, Any]:
@@ -309,14 +336,14 @@ async def _apply_earning(connection: AsyncConnection, org: OrgConfig, prepared: 
                          standing: Any, customer_id: int, transaction_id: int, activity: Activity, now: datetime) -> None:
     program = prepared.program
     if earning.points > 0:
-        account = ledger.AccountRef(standing.account_id, customer_id, program.id, PointsCategory.REGULAR)
+        account = ledger.AccountRef(standing.account_id, customer_id, program.id, program.earn_category)
         expires_at = ledger_rules.lot_expiry(program.expiry_strategy, program.expiry_value, prepared.billing_time, org.time_zone)
         posted = await ledger.post_event(
             connection, org_id=org.id, now=now,
             draft=ledger.EventDraft(EventType.TRANSACTION_ADD, customer_id, activity.source, activity.store_id,
                                     activity.till_id, transaction_id, prepared.number),
             postings=[ledger.Posting(account, EntryType.CREDIT, EntryKind.POINTS_ALLOCATION, earning.points,
-                                     lots=(ledger.LotDraft(earning.points, now, expires_at),))],
+                                     lots=(ledger.LotDraft(earning.points, ledger_rules.lot_active_from(program, now), expires_at),))],
         )
         assert posted.entries[0].balance_after == standing.balance + earning.points, "the account was locked"
     if earning.tier_after.id != earning.tier_before.id:

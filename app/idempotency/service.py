@@ -1,0 +1,77 @@
+"""Idempotency keys for every write mutation.
+
+A write that carries a key runs like this, inside its one write transaction: lock the key,
+look it up; found with the same operation and payload, return the id of what it made the first
+time (the caller loads that result and writes nothing); found with anything else, refuse with
+IDEMPOTENCY_KEY_REUSED; not found, do the work and remember the key with its result's id. The
+unique (org, key) constraint backs the lock. Keys are kept `retention` (at least 24 hours).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+import orjson
+from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.db import lock_keys
+from app.errors import IdempotencyKeyReusedError, ValidationError
+from app.idempotency.models import KEY_LENGTH_MAX, IdempotencyKey
+
+keys = IdempotencyKey.__table__
+RETENTION_MIN = timedelta(hours=24)
+
+_FIND = select(keys.c.operation, keys.c.payload_hash, keys.c.result_id).where(
+    keys.c.org_id == bindparam("org_id"), keys.c.key == bindparam("key"))
+_REMEMBER = insert(keys)
+
+Result = TypeVar("Result")
+
+
+def payload_hash(payload: Any) -> str:
+    """A stable hash of a request's content: canonical JSON (sorted keys; decimals, times and
+    enums as text), so the same request hashes the same however it was written."""
+    return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS, default=str)).hexdigest()
+
+
+def check_key(key: str | None, field: str) -> str | None:
+    if key is None:
+        return None
+    if not key.strip() or len(key) > KEY_LENGTH_MAX or "\x00" in key:
+        raise ValidationError(f"must be 1 to {KEY_LENGTH_MAX} characters", field=field)
+    return key
+
+
+async def run_once(
+    connection: AsyncConnection, *, org_id: int, key: str | None, operation: str, payload: Any, now: datetime,
+    perform: Callable[[], Awaitable[tuple[int, Result]]], replay: Callable[[int], Awaitable[Result]],
+    field: str = "idempotencyKey",
+) -> Result:
+    """Run `perform` once per key. `perform` returns (id of what it made, result); `replay`
+    rebuilds the result from that id. Without a key, `perform` simply runs."""
+    if key is None:
+        return (await perform())[1]
+    digest = payload_hash(payload)
+    await lock_keys(connection, [f"idempotency:{org_id}:{key}"])
+    found = (await connection.execute(_FIND, {"org_id": org_id, "key": key})).one_or_none()
+    if found is not None:
+        if found.operation != operation or found.payload_hash != digest:
+            raise IdempotencyKeyReusedError(
+                f"idempotency key {key!r} was used for another request ({found.operation})", field=field)
+        return await replay(found.result_id)
+    result_id, result = await perform()
+    await connection.execute(_REMEMBER, {
+        "org_id": org_id, "key": key, "operation": operation, "payload_hash": digest, "result_id": result_id,
+        "created_at": now,
+    })
+    return result
+
+
+async def forget_expired(connection: AsyncConnection, *, now: datetime, retention: timedelta) -> int:
+    """Delete keys older than `retention` (never less than 24 hours)."""
+    cutoff = now - max(retention, RETENTION_MIN)
+    return (await connection.execute(delete(keys).where(keys.c.created_at < cutoff))).rowcount
