@@ -7,6 +7,7 @@ the entry. Accounts are updated in id order so concurrent events cannot deadlock
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -333,6 +334,60 @@ async def consumed_by_entries(connection: AsyncConnection, entry_ids: Sequence[i
         .where(movements.c.entry_id.in_(list(entry_ids))).group_by(movements.c.lot_id)
     )).all()
     return {row.lot_id: Decimal(row.points) for row in rows}
+
+
+async def reversal_postings(connection: AsyncConnection, *, event_id: int, points: Decimal, kind: EntryKind,
+                            now: datetime) -> list[Posting]:
+    """Credits that give back `points` of what event `event_id`'s debits took: to the same
+    accounts, in the order of its entries, and into the same lots with their original expiry
+    (latest-expiring first), less what earlier corrections of that event already gave back.
+    Points the debits took beyond the lots (into a negative balance) come back as a new lot that
+    does not expire. The caller checks `points` is within what is left to give back."""
+    debits = (await connection.execute(
+        select(entries.c.id, entries.c.account_id, entries.c.customer_id, entries.c.program_id, entries.c.category,
+               entries.c.points)
+        .where(entries.c.event_id == event_id, entries.c.entry_type == EntryType.DEBIT.value).order_by(entries.c.id)
+    )).all()
+    earlier = (await connection.execute(
+        select(entries.c.id, entries.c.account_id, entries.c.points)
+        .join(events, events.c.id == entries.c.event_id)
+        .where(events.c.corrects_event_id == event_id, entries.c.entry_type == EntryType.CREDIT.value)
+    )).all()
+    given_back: dict[int, Decimal] = defaultdict(Decimal)
+    for row in earlier:
+        given_back[row.account_id] += row.points
+    taken = await consumed_by_entries(connection, [row.id for row in debits])
+    restored = await consumed_by_entries(connection, [row.id for row in earlier])
+    open_lots = {lot_id: -change - restored.get(lot_id, ZERO) for lot_id, change in taken.items()}
+    shares = await lot_shares(connection, [lot_id for lot_id, left in open_lots.items() if left > 0])
+    planned: list[tuple[Any, Decimal]] = []
+    left = points
+    for debit in debits:
+        share = min(left, debit.points - given_back[debit.account_id])
+        if share > 0:
+            planned.append((debit, share))
+            left -= share
+    assert left == 0, "a reversal gives back at most what the event took"
+    lot_accounts = dict((await connection.execute(
+        select(lots.c.id, lots.c.account_id).where(lots.c.id.in_(list(shares)))
+    )).all()) if shares else {}
+    result: list[Posting] = []
+    for debit, share in planned:
+        candidates = sorted(
+            (lot for lot in shares.values() if lot_accounts.get(lot.lot_id) == debit.account_id),
+            key=lambda lot: (lot.expires_at is None, lot.expires_at or now, lot.lot_id), reverse=True,
+        )
+        restores: list[LotShare] = []
+        want = share
+        for lot in candidates:
+            give = min(want, open_lots[lot.lot_id])
+            if give > 0:
+                restores.append(LotShare(lot.lot_id, give, lot.active_from, lot.expires_at))
+                want -= give
+        new_lots = (LotDraft(want, now, None),) if want > 0 else ()
+        account = AccountRef(debit.account_id, debit.customer_id, debit.program_id, PointsCategory(debit.category))
+        result.append(Posting(account, EntryType.CREDIT, kind, share, lots=new_lots, restores=tuple(restores)))
+    return result
 
 
 async def spendable_points(connection: AsyncConnection, account_ids: Sequence[int], now: datetime) -> dict[int, Decimal]:
