@@ -119,6 +119,8 @@ class LedgerEntry(SQLModel, table=True):
     entry_kind: str = Field(max_length=40)
     points: Decimal = Field(sa_type=Points)  # always >= 0; entry_type gives the sign
     balance_after: Decimal = Field(sa_type=Points)
+    # A reversal credit names the debit it gives back (a redemption's, a transfer's ...).
+    corrects_entry_id: int | None = Field(default=None, foreign_key="ledger_entries.id", sa_type=BigId)
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 

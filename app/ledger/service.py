@@ -119,6 +119,7 @@ class Posting:
     restores: tuple[LotShare, ...] = ()
     consumes: tuple[LotShare, ...] | None = None
     prefer_lot_ids: tuple[int, ...] = ()
+    corrects_entry_id: int | None = None  # on a reversal credit: the debit it gives back
 
     def __post_init__(self) -> None:
         assert self.points >= 0, "entries carry non-negative points; entry_type gives the sign"
@@ -196,7 +197,8 @@ async def post_event(
             "program_id": p.account.program_id, "category": p.account.category.value,
             "event_type": draft.event_type.value, "source": draft.source, "store_id": draft.store_id,
             "till_id": draft.till_id, "entry_type": p.entry_type.value, "entry_kind": p.entry_kind.value,
-            "points": p.points, "balance_after": balances_after[i], "created_at": now,
+            "points": p.points, "balance_after": balances_after[i], "corrects_entry_id": p.corrects_entry_id,
+            "created_at": now,
         }
         for i, p in enumerate(postings)
     ]
@@ -340,41 +342,34 @@ async def reversal_postings(connection: AsyncConnection, *, event_id: int, point
                             now: datetime) -> list[Posting]:
     """Credits that give back `points` of what event `event_id`'s debits took: to the same
     accounts, in the order of its entries, and into the same lots with their original expiry
-    (latest-expiring first), less what earlier corrections of that event already gave back.
-    Points the debits took beyond the lots (into a negative balance) come back as a new lot that
-    does not expire. The caller checks `points` is within what is left to give back."""
+    (latest-expiring first), less what earlier reversals (credits naming those debits) gave
+    back. Points the debits took beyond the lots (into a negative balance) come back as a new lot
+    that does not expire. The caller holds a lock on what is reversed (e.g. the redemption row)
+    and checks `points` is within what is left to give back."""
     debits = (await connection.execute(
         select(entries.c.id, entries.c.account_id, entries.c.customer_id, entries.c.program_id, entries.c.category,
                entries.c.points)
         .where(entries.c.event_id == event_id, entries.c.entry_type == EntryType.DEBIT.value).order_by(entries.c.id)
     )).all()
+    debit_ids = [row.id for row in debits]
     earlier = (await connection.execute(
-        select(entries.c.id, entries.c.account_id, entries.c.points)
-        .join(events, events.c.id == entries.c.event_id)
-        .where(events.c.corrects_event_id == event_id, entries.c.entry_type == EntryType.CREDIT.value)
-    )).all()
+        select(entries.c.id, entries.c.corrects_entry_id, entries.c.points).where(entries.c.corrects_entry_id.in_(debit_ids))
+    )).all() if debit_ids else []
     given_back: dict[int, Decimal] = defaultdict(Decimal)
     for row in earlier:
-        given_back[row.account_id] += row.points
-    taken = await consumed_by_entries(connection, [row.id for row in debits])
-    restored = await consumed_by_entries(connection, [row.id for row in earlier])
-    open_lots = {lot_id: -change - restored.get(lot_id, ZERO) for lot_id, change in taken.items()}
-    shares = await lot_shares(connection, [lot_id for lot_id, left in open_lots.items() if left > 0])
-    planned: list[tuple[Any, Decimal]] = []
+        given_back[row.corrects_entry_id] += row.points
+    result: list[Posting] = []
     left = points
     for debit in debits:
-        share = min(left, debit.points - given_back[debit.account_id])
-        if share > 0:
-            planned.append((debit, share))
-            left -= share
-    assert left == 0, "a reversal gives back at most what the event took"
-    lot_accounts = dict((await connection.execute(
-        select(lots.c.id, lots.c.account_id).where(lots.c.id.in_(list(shares)))
-    )).all()) if shares else {}
-    result: list[Posting] = []
-    for debit, share in planned:
+        share = min(left, debit.points - given_back[debit.id])
+        if share <= 0:
+            continue
+        left -= share
+        taken = await consumed_by_entries(connection, [debit.id])
+        restored = await consumed_by_entries(connection, [row.id for row in earlier if row.corrects_entry_id == debit.id])
+        open_lots = {lot_id: -change - restored.get(lot_id, ZERO) for lot_id, change in taken.items()}
         candidates = sorted(
-            (lot for lot in shares.values() if lot_accounts.get(lot.lot_id) == debit.account_id),
+            (await lot_shares(connection, [lot_id for lot_id, open_points in open_lots.items() if open_points > 0])).values(),
             key=lambda lot: (lot.expires_at is None, lot.expires_at or now, lot.lot_id), reverse=True,
         )
         restores: list[LotShare] = []
@@ -386,7 +381,9 @@ async def reversal_postings(connection: AsyncConnection, *, event_id: int, point
                 want -= give
         new_lots = (LotDraft(want, now, None),) if want > 0 else ()
         account = AccountRef(debit.account_id, debit.customer_id, debit.program_id, PointsCategory(debit.category))
-        result.append(Posting(account, EntryType.CREDIT, kind, share, lots=new_lots, restores=tuple(restores)))
+        result.append(Posting(account, EntryType.CREDIT, kind, share, lots=new_lots, restores=tuple(restores),
+                              corrects_entry_id=debit.id))
+    assert left == 0, "a reversal gives back at most what the event took"
     return result
 
 

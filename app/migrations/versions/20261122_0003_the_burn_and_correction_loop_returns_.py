@@ -112,6 +112,10 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('corrects_event_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True))
         batch_op.create_foreign_key('fk_ledger_events_corrects_event_id', 'ledger_events', ['corrects_event_id'], ['id'])
 
+    with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('corrects_entry_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True))
+        batch_op.create_foreign_key('fk_ledger_entries_corrects_entry_id', 'ledger_entries', ['corrects_entry_id'], ['id'])
+
     with op.batch_alter_table('point_lots', schema=None) as batch_op:
         batch_op.create_index('ix_point_lots_active_from', ['org_id', 'active_from'], unique=False)
         batch_op.create_index('ix_point_lots_expiry', ['org_id', 'expires_at'], unique=False)
@@ -199,6 +203,10 @@ def downgrade() -> None:
     with op.batch_alter_table('point_lots', schema=None) as batch_op:
         batch_op.drop_index('ix_point_lots_expiry')
         batch_op.drop_index('ix_point_lots_active_from')
+
+    with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
+        batch_op.drop_constraint('fk_ledger_entries_corrects_entry_id', type_='foreignkey')
+        batch_op.drop_column('corrects_entry_id')
 
     with op.batch_alter_table('ledger_events', schema=None) as batch_op:
         batch_op.drop_constraint('fk_ledger_events_corrects_event_id', type_='foreignkey')
