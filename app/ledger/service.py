@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, insert, literal, select, type_coerce, update
+from sqlalchemy import and_, bindparam, case, func, insert, literal, not_, or_, select, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.columns import Points
@@ -292,19 +292,22 @@ async def lock_account(connection: AsyncConnection, account_id: int) -> Decimal:
     return (await connection.execute(_LOCK_ACCOUNT, {"account_id": account_id})).one().balance
 
 
+def _spendable(now: datetime) -> Any:
+    return and_(lots.c.active_from <= now, or_(lots.c.expires_at.is_(None), lots.c.expires_at > now))
+
+
 _LOT_COLUMNS = (lots.c.id, lots.c.points_remaining, lots.c.active_from, lots.c.expires_at)
 
 
 async def plan_consumption(connection: AsyncConnection, account_id: int, points: Decimal, now: datetime, *,
                            prefer_lot_ids: Sequence[int] = ()) -> tuple[LotShare, ...]:
-    """Which lots `points` come out of: `prefer_lot_ids` first, then spendable lots before
-    pending ones, first-expiring first (never-expiring last), oldest first. Fewer points when the
+    """Which lots `points` come out of: `prefer_lot_ids` first, then spendable lots before the
+    rest (pending, or past their expiry date but not yet expired by the expiry run),
+    first-expiring first (never-expiring last), oldest first. Fewer points when the
     lots hold fewer. The caller holds the account's lock."""
     if points <= 0:
         return ()
-    order = [
-        lots.c.active_from > now, lots.c.expires_at.is_(None), lots.c.expires_at, lots.c.id,
-    ]
+    order = [not_(_spendable(now)), lots.c.expires_at.is_(None), lots.c.expires_at, lots.c.id]
     if prefer_lot_ids:
         order.insert(0, lots.c.id.not_in(list(prefer_lot_ids)))
     limit = 64
@@ -388,13 +391,14 @@ async def reversal_postings(connection: AsyncConnection, *, event_id: int, point
 
 
 async def spendable_points(connection: AsyncConnection, account_ids: Sequence[int], now: datetime) -> dict[int, Decimal]:
-    """Points each account can spend now: its lots that are active (not pending). Since lots
-    hold exactly the positive balance, this never exceeds the balance."""
+    """Points each account can spend now: its lots that are active (not pending) and not past
+    their expiry date (whether or not the expiry run has expired them yet). Since lots hold
+    exactly the positive balance, this never exceeds the balance."""
     if not account_ids:
         return {}
     rows = (await connection.execute(
         select(lots.c.account_id, func.sum(lots.c.points_remaining).label("points"))
-        .where(lots.c.account_id.in_(list(account_ids)), lots.c.points_remaining > 0, lots.c.active_from <= now)
+        .where(lots.c.account_id.in_(list(account_ids)), lots.c.points_remaining > 0, _spendable(now))
         .group_by(lots.c.account_id)
     )).all()
     found = {row.account_id: Decimal(row.points) for row in rows}
