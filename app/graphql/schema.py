@@ -13,6 +13,7 @@ from strawberry.extensions import AddValidationRules, MaskErrors, MaxAliasesLimi
 from app.errors import DomainError
 from app.graphql.customers import CustomerQuery
 from app.graphql.errors import EXCEPTION_HANDLERS
+from app.graphql.history import HistoryQuery
 from app.graphql.ledger import LedgerQuery
 from app.graphql.organization import OrganizationQuery
 from app.graphql.scalars import DecimalScalar
@@ -22,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 
 @strawberry.type
-class Query(OrganizationQuery, CustomerQuery, LedgerQuery):
+class Query(OrganizationQuery, CustomerQuery, LedgerQuery, HistoryQuery):
     pass
 
 

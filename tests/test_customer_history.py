@@ -1,0 +1,85 @@
+"""Member care: the customer history query (seed 004, "Change Identifier History")."""
+
+from __future__ import annotations
+
+from tests.documents import ADD_TRANSACTION
+from tests.factories import bill, new_mobile
+
+HISTORY = """
+query History($customer: CustomerLookupInput!, $actions: [CustomerHistoryAction!], $first: Int = 10, $after: String) {
+  customerHistory(customer: $customer, actions: $actions, first: $first, after: $after) {
+    __typename
+    ... on CustomerHistoryPage {
+      records { action identifierType identifierValue otherUserId details }
+      pageInfo { hasNextPage endCursor }
+    }
+    ... on Error { code message field }
+  }
+}
+"""
+
+
+async def add(api, **overrides):
+    result = (await api.data(ADD_TRANSACTION, {"input": bill(lineItems=[], **overrides)}))["addTransaction"]
+    assert result["__typename"] == "TransactionAdded", result
+    return result["transaction"]
+
+
+async def history(api, customer, **variables):
+    return (await api.data(HISTORY, {"customer": customer, **variables}))["customerHistory"]
+
+
+async def test_registration_details_and_identifiers_are_listed_newest_first(api):
+    mobile = new_mobile()
+    await add(api, customer={"mobile": mobile, "firstname": "Tom", "lastname": "Sawyer"})
+    await add(api, customer={"mobile": mobile, "email": "tom@example.com", "firstname": "Thomas", "lastname": "Sawyer"})
+
+    page = await history(api, {"type": "MOBILE", "value": mobile})
+
+    assert page["__typename"] == "CustomerHistoryPage"
+    assert [(record["action"], record["identifierType"], record["identifierValue"]) for record in page["records"]] == [
+        ("DETAILS_UPDATED", None, None),
+        ("IDENTIFIER_ADDED", "EMAIL", "tom@example.com"),
+        ("REGISTERED", None, None),
+    ]
+    assert page["pageInfo"]["hasNextPage"] is False
+
+
+async def test_a_merge_shows_combine_on_the_survivor_and_merged_into_on_the_victim(api):
+    survivor_mobile, victim_mobile = new_mobile(), new_mobile()
+    survivor = (await add(api, customer={"mobile": survivor_mobile}))["customer"]["userId"]
+    victim = (await add(api, customer={"mobile": victim_mobile, "email": "victim@example.com"}))["customer"]["userId"]
+    await add(api, customer={"mobile": survivor_mobile, "email": "victim@example.com"})
+
+    combine = await history(api, {"type": "USER_ID", "value": survivor}, actions=["COMBINE"])
+    merged = await history(api, {"type": "USER_ID", "value": victim}, actions=["MERGED_INTO"])
+
+    assert combine["records"] == [{
+        "action": "COMBINE", "identifierType": None, "identifierValue": None, "otherUserId": victim,
+        "details": {"identifiers": [{"type": "MOBILE", "value": f"91{victim_mobile}"},
+                                    {"type": "EMAIL", "value": "victim@example.com"}]},
+    }]
+    assert [(record["action"], record["otherUserId"]) for record in merged["records"]] == [("MERGED_INTO", survivor)]
+
+
+async def test_pages_follow_the_cursor_without_gaps_or_repeats(api):
+    mobile = new_mobile()
+    for index in range(3):
+        await add(api, customer={"mobile": mobile, "firstname": f"Name{index}"})
+    seen = []
+    after = None
+    while True:
+        page = await history(api, {"type": "MOBILE", "value": mobile}, first=2, after=after)
+        seen.extend(record["action"] for record in page["records"])
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert seen == ["DETAILS_UPDATED", "DETAILS_UPDATED", "REGISTERED"]
+
+
+async def test_an_unknown_customer_and_a_bad_cursor_are_typed_errors(api):
+    missing = await history(api, {"type": "MOBILE", "value": new_mobile()})
+    bad_cursor = await history(api, {"type": "MOBILE", "value": new_mobile()}, after="not-a-cursor")
+
+    assert (missing["__typename"], missing["code"], missing["field"]) == ("NotFoundError", "CUSTOMER_NOT_FOUND", "customer")
+    assert (bad_cursor["__typename"], bad_cursor["field"]) == ("InvalidInputError", "after")
