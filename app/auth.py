@@ -2,6 +2,7 @@
 
 Every request to the API must carry `Authorization: Basic base64(key_id:secret)`. Missing,
 malformed, unknown, revoked or wrong credentials all get the same 401 with WWW-Authenticate.
+The request then carries the key's org and whether it is an admin key (`is_admin_caller`).
 Stored keys and org snapshots are cached and refreshed every `cache_ttl_seconds` (in the
 background, see app/cache.py), so a revoked key stops working within about that time and the hot
 path does no database round trip.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -22,6 +24,7 @@ from app.organizations.config import OrgConfig, OrgConfigCache
 from app.organizations.service import StoredKey, find_api_key, secret_matches
 
 SCOPE_ORG_KEY = "pointledger.org"
+SCOPE_ADMIN_KEY = "pointledger.admin"
 UNAUTHORIZED_BODY = orjson.dumps({"errors": [{"message": "Authentication required: HTTP Basic with an API key id and secret.",
                                               "extensions": {"code": "UNAUTHENTICATED"}}]})
 TOO_LARGE_BODY = orjson.dumps({"errors": [{"message": "Request body too large.", "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]})
@@ -43,6 +46,12 @@ def parse_basic(header: bytes | None) -> tuple[str, str] | None:
     return key_id, secret
 
 
+@dataclass(frozen=True)
+class Caller:
+    org: OrgConfig
+    is_admin: bool
+
+
 class Authenticator:
     def __init__(self, database: Database, org_cache: OrgConfigCache, ttl_seconds: float) -> None:
         self.database = database
@@ -53,7 +62,7 @@ class Authenticator:
         async with self.database.read() as connection:
             return await find_api_key(connection, key_id)
 
-    async def authenticate(self, header: bytes | None) -> OrgConfig | None:
+    async def authenticate(self, header: bytes | None) -> Caller | None:
         credentials = parse_basic(header)
         if credentials is None:
             return None
@@ -63,7 +72,7 @@ class Authenticator:
         stored = await self._keys.get(key_id)
         if stored is None or not stored.is_active or not secret_matches(stored, secret):
             return None
-        return await self.org_cache.get(stored.org_id)
+        return Caller(org=await self.org_cache.get(stored.org_id), is_admin=stored.is_admin)
 
     def forget(self) -> None:
         self._keys.forget()
@@ -82,8 +91,8 @@ class ApiGuard:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        org = await self.authenticator.authenticate(headers.get(b"authorization"))
-        if org is None:
+        caller = await self.authenticator.authenticate(headers.get(b"authorization"))
+        if caller is None:
             await _respond(send, 401, UNAUTHORIZED_BODY, [(b"www-authenticate", b'Basic realm="pointledger", charset="UTF-8"')])
             return
         declared = headers.get(b"content-length")
@@ -96,7 +105,8 @@ class ApiGuard:
                 await _respond(send, 413, TOO_LARGE_BODY)
                 return
             receive = _replay(body)
-        scope[SCOPE_ORG_KEY] = org
+        scope[SCOPE_ORG_KEY] = caller.org
+        scope[SCOPE_ADMIN_KEY] = caller.is_admin
         await self.app(scope, receive, send)
 
 
@@ -135,3 +145,7 @@ async def _respond(send: Send, status: int, body: bytes, extra_headers: list[tup
 
 def org_of(scope: Any) -> OrgConfig:
     return scope[SCOPE_ORG_KEY]
+
+
+def is_admin_caller(scope: Any) -> bool:
+    return bool(scope.get(SCOPE_ADMIN_KEY, False))

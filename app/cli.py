@@ -77,15 +77,18 @@ def org_apply(path: Path = typer.Argument(..., exists=True, dir_okay=False, help
 
 
 @key_cli.command("create")
-def key_create(org: str = typer.Argument(..., help="The organisation code."), name: str = typer.Option("", help="A label.")) -> None:
+def key_create(org: str = typer.Argument(..., help="The organisation code."), name: str = typer.Option("", help="A label."),
+               admin: bool = typer.Option(False, "--admin", help="May also run organisation-wide checks (reconciliation).")) -> None:
     """Create an API key. The secret is shown once and never stored."""
     async def work(database: Database) -> organizations.CreatedApiKey:
         async def create(connection: Any) -> organizations.CreatedApiKey:
-            return await organizations.create_api_key(connection, await organizations.org_id_by_code(connection, org), name)
+            org_id = await organizations.org_id_by_code(connection, org)
+            return await organizations.create_api_key(connection, org_id, name, is_admin=admin)
         return await database.run_write(create)
 
     key = _run(work)
-    console.print(f"key id: {key.key_id}\nsecret: {key.secret}\n(the secret is shown only now)")
+    console.print(f"key id: {key.key_id}\nsecret: {key.secret}\n{'admin key' if admin else 'key'} created"
+                  " (the secret is shown only now)")
 
 
 @key_cli.command("list")
@@ -95,9 +98,10 @@ def key_list(org: str = typer.Argument(..., help="The organisation code.")) -> N
         async with database.read() as connection:
             return await organizations.list_api_keys(connection, await organizations.org_id_by_code(connection, org))
 
-    table = Table("key id", "name", "created", "revoked")
+    table = Table("key id", "name", "admin", "created", "revoked")
     for row in _run(work):
-        table.add_row(row.key_id, row.name, row.created_at.isoformat(), row.revoked_at.isoformat() if row.revoked_at else "")
+        table.add_row(row.key_id, row.name, "yes" if row.is_admin else "", row.created_at.isoformat(),
+                      row.revoked_at.isoformat() if row.revoked_at else "")
     console.print(table)
 
 

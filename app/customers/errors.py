@@ -1,4 +1,4 @@
-from app.errors import NotFoundError, ValidationError
+from app.errors import ConflictError, NotFoundError, ValidationError
 
 
 class InvalidIdentifierError(ValidationError):
@@ -7,3 +7,20 @@ class InvalidIdentifierError(ValidationError):
 
 class CustomerNotFoundError(NotFoundError):
     code = "CUSTOMER_NOT_FOUND"
+
+
+class SameCustomerError(ValidationError):
+    """Both sides of a transfer or a merge name one customer."""
+
+    code = "SAME_CUSTOMER"
+
+
+class CustomerMergedError(ConflictError):
+    """The customer was merged into another: its ledger ends with the merge, so nothing more
+    moves in or out of it (its identifiers already find the survivor)."""
+
+    code = "CUSTOMER_MERGED"
+
+    def __init__(self, message: str, *, field: str | None, survivor_id: int) -> None:
+        super().__init__(message, field=field)
+        self.survivor_id = survivor_id

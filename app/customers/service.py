@@ -5,18 +5,21 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import and_, bindparam, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.customers.errors import CustomerMergedError, CustomerNotFoundError, SameCustomerError
 from app.customers.models import (
     Customer, CustomerHistory, CustomerIdentifier, CustomerProgram, HistoryAction, LoyaltyType,
 )
 from app.customers.rules import normalize_identifier
+from app.db import Database
 from app.enums import IdentifierType, PointsCategory
+from app.idempotency import service as idempotency
 from app.ledger import service as ledger
 from app.errors import ConflictError
 from app.ledger.models import EntryKind, EntryType, EventType
@@ -128,6 +131,44 @@ async def find_customer_id(connection: AsyncConnection, org: OrgConfig, kind: Id
     return (await connection.execute(
         _CUSTOMER_BY_IDENTIFIER, {"org_id": org.id, "type": kind.value, "value": normalized}
     )).scalar_one_or_none()
+
+
+@dataclass(frozen=True)
+class CustomerLookup:
+    """A customer as a client names one: by an identifier, or by user id when `kind` is None."""
+
+    kind: IdentifierType | None
+    value: str
+
+    def payload(self) -> list[str]:
+        return [self.kind.value if self.kind else "USER_ID", self.value]
+
+
+async def find_customer(connection: AsyncConnection, org: OrgConfig, lookup: CustomerLookup, field_name: str) -> int:
+    """The id of the customer `lookup` names in this org; CUSTOMER_NOT_FOUND (on `field_name`) otherwise."""
+    customer_id = await find_customer_id(connection, org, lookup.kind, lookup.value, f"{field_name}.value")
+    if customer_id is None:
+        raise CustomerNotFoundError(f"no customer with {lookup.payload()[0]} {lookup.value!r}", field=field_name)
+    return customer_id
+
+
+_LOCK_CUSTOMERS_MERGED = (
+    select(customers.c.id, customers.c.merged_into_customer_id).where(customers.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(customers.c.id).with_for_update()
+)
+
+
+async def lock_unmerged(connection: AsyncConnection, field_by_customer: dict[int, str]) -> None:
+    """Lock these customers' rows (FOR UPDATE, in id order) and refuse any that was merged into
+    another (CUSTOMER_MERGED on its field). Merges and purchases lock the same rows, so once this
+    returns no merge can move these customers until the transaction ends."""
+    rows = (await connection.execute(_LOCK_CUSTOMERS_MERGED, {"ids": sorted(field_by_customer)})).all()
+    for row in rows:
+        if row.merged_into_customer_id is not None:
+            raise CustomerMergedError(
+                f"customer {row.id} was merged into customer {row.merged_into_customer_id}",
+                field=field_by_customer[row.id], survivor_id=row.merged_into_customer_id,
+            )
 
 
 async def resolve_for_transaction(
@@ -344,6 +385,51 @@ async def merge_customers(connection: AsyncConnection, org: OrgConfig, survivor_
     await _record(connection, org.id, victim_id, now, [{
         "action": HistoryAction.MERGED_INTO.value, "other_customer_id": survivor_id, "transaction_id": transaction_id,
     }])
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    survivor: CustomerView
+    victim_id: int
+    replayed: bool
+
+
+async def merge_on_request(database: Database, org: OrgConfig, *, survivor: CustomerLookup, victim: CustomerLookup,
+                           idempotency_key: str | None, path: str = "input") -> MergeResult:
+    """An explicit merge (member care): `merge_customers` for two customers a client names.
+
+    Both customers are locked first (as purchases lock them), so a concurrent bill for the
+    victim either lands before the merge and moves with it, or finds its identifiers on the
+    survivor afterwards: the merge debit stays the victim's last entry. A merged customer can be
+    neither side again (CUSTOMER_MERGED). With an idempotency key, a replay returns the survivor
+    as it is now, without merging again.
+    """
+    now = datetime.now(UTC)
+    key = idempotency.check_key(idempotency_key, f"{path}.idempotencyKey")
+
+    async def work(connection: AsyncConnection) -> MergeResult:
+        async def perform() -> tuple[int, MergeResult]:
+            survivor_id = await find_customer(connection, org, survivor, f"{path}.survivor")
+            victim_id = await find_customer(connection, org, victim, f"{path}.victim")
+            if survivor_id == victim_id:
+                raise SameCustomerError("the survivor and the victim are the same customer", field=f"{path}.victim")
+            await lock_unmerged(connection, {survivor_id: f"{path}.survivor", victim_id: f"{path}.victim"})
+            await merge_customers(connection, org, survivor_id, victim_id, Activity(None, None, None), now)
+            view = (await load_customers(connection, org, [survivor_id]))[survivor_id]
+            return victim_id, MergeResult(survivor=view, victim_id=victim_id, replayed=False)
+
+        async def replay(victim_id: int) -> MergeResult:
+            survivor_id = (await connection.execute(
+                select(customers.c.merged_into_customer_id).where(customers.c.id == victim_id))).scalar_one()
+            view = (await load_customers(connection, org, [survivor_id]))[survivor_id]
+            return MergeResult(survivor=view, victim_id=victim_id, replayed=True)
+
+        return await idempotency.run_once(
+            connection, org_id=org.id, key=key, operation="mergeCustomers", now=now, perform=perform, replay=replay,
+            payload={"survivor": survivor.payload(), "victim": victim.payload()}, field=f"{path}.idempotencyKey",
+        )
+
+    return await database.run_write(work)
 
 
 def _lots_covering(shares: Sequence[ledger.LotShare], amount: Decimal, now: datetime) -> tuple[ledger.LotDraft, ...]:

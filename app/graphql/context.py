@@ -8,6 +8,7 @@ from typing import Any
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
 
+from app.auth import is_admin_caller
 from app.customers.service import CustomerView, load_customers
 from app.db import Database
 from app.organizations.config import OrgConfig
@@ -22,8 +23,10 @@ class Context:
     response: Any = None
     customers: DataLoader[int, CustomerView | None] = field(init=False)
     line_items: DataLoader[int, list[Any]] = field(init=False)
+    is_admin: bool = field(init=False)  # an admin API key: organisation-wide checks allowed
 
     def __post_init__(self) -> None:
+        self.is_admin = self.request is not None and is_admin_caller(self.request.scope)
         # Loaders batch a list's per-row lookups into one query, and live only for this request.
         self.customers = DataLoader(load_fn=self._load_customers)
         self.line_items = DataLoader(load_fn=self._load_line_items)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.customers.service import CustomerView, ProgramSummary, find_customer_id, load_customers
+from app.customers.service import CustomerLookup, CustomerView, ProgramSummary, find_customer_id, load_customers
 from app.customers.errors import CustomerNotFoundError
 from app.customers.models import LoyaltyType
 from app.enums import IdentifierType
@@ -39,6 +39,9 @@ class CustomerLookupType(Enum):
 class CustomerLookupInput:
     type: CustomerLookupType
     value: str
+
+    def to_domain(self) -> CustomerLookup:
+        return CustomerLookup(None if self.type is CustomerLookupType.USER_ID else IdentifierType(self.type.value), self.value)
 
 
 async def customer_id_for(info: Info, connection: AsyncConnection, lookup: CustomerLookupInput, field: str = "customer") -> int:

@@ -11,6 +11,7 @@ from graphql import GraphQLError
 from strawberry.extensions import AddValidationRules, MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter, ValidationCache
 
 from app.errors import DomainError
+from app.graphql.admin import AdminMutation, AdminQuery
 from app.graphql.customers import CustomerQuery
 from app.graphql.errors import EXCEPTION_HANDLERS
 from app.graphql.history import HistoryQuery
@@ -18,17 +19,18 @@ from app.graphql.ledger import LedgerQuery
 from app.graphql.organization import OrganizationQuery
 from app.graphql.scalars import DecimalScalar
 from app.graphql.transactions import TransactionMutation
+from app.graphql.transfers import TransferMutation, TransferQuery
 
 logger = logging.getLogger(__name__)
 
 
 @strawberry.type
-class Query(OrganizationQuery, CustomerQuery, LedgerQuery, HistoryQuery):
+class Query(OrganizationQuery, CustomerQuery, LedgerQuery, HistoryQuery, TransferQuery, AdminQuery):
     pass
 
 
 @strawberry.type
-class Mutation(TransactionMutation):
+class Mutation(TransactionMutation, TransferMutation, AdminMutation):
     pass
 
 

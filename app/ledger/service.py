@@ -262,7 +262,8 @@ async def _fill_lots(connection: AsyncConnection, org_id: int, posting: Posting,
         elif source.points > 0:
             new_lots.append((source, paid))
     lot_rows = [
-        {"org_id": org_id, "account_id": posting.account.id, "entry_id": entry_id, "points": lot.points,
+        {"org_id": org_id, "account_id": posting.account.id, "category": posting.account.category.value,
+         "entry_id": entry_id, "points": lot.points,
          "points_remaining": lot.points, "active_from": lot.active_from, "expires_at": lot.expires_at, "created_at": now}
         for lot, _ in new_lots
     ]
@@ -580,6 +581,18 @@ class Discrepancy:
     counter: str
     stored: Decimal
     from_entries: Decimal
+
+
+@dataclass(frozen=True)
+class ReconciliationReport:
+    checked_accounts: int
+    discrepancies: list[Discrepancy]
+
+
+async def reconciliation_report(connection: AsyncConnection, *, org_id: int) -> ReconciliationReport:
+    """`reconcile` over one org, with how many accounts it checked (run it in one snapshot)."""
+    checked = (await connection.execute(select(func.count()).select_from(accounts).where(accounts.c.org_id == org_id))).scalar_one()
+    return ReconciliationReport(checked_accounts=checked, discrepancies=await reconcile(connection, org_id=org_id))
 
 
 async def reconcile(connection: AsyncConnection, *, org_id: int | None = None) -> list[Discrepancy]:

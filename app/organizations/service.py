@@ -141,17 +141,19 @@ class CreatedApiKey:
     secret: str  # shown once, never stored
 
 
-async def create_api_key(connection: AsyncConnection, org_id: int, name: str = "") -> CreatedApiKey:
+async def create_api_key(connection: AsyncConnection, org_id: int, name: str = "", *, is_admin: bool = False) -> CreatedApiKey:
+    """`is_admin`: the key may also run organisation-wide checks (the reconciliation query)."""
     key_id = KEY_ID_PREFIX + secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
     await connection.execute(insert(api_keys).values(
         org_id=org_id, key_id=key_id, secret_hash=hash_secret(secret), name=name, created_at=datetime.now(UTC),
+        is_admin=is_admin,
     ))
     return CreatedApiKey(key_id=key_id, secret=secret)
 
 
 async def list_api_keys(connection: AsyncConnection, org_id: int) -> list[Any]:
-    query = select(api_keys.c.key_id, api_keys.c.name, api_keys.c.created_at, api_keys.c.revoked_at)
+    query = select(api_keys.c.key_id, api_keys.c.name, api_keys.c.is_admin, api_keys.c.created_at, api_keys.c.revoked_at)
     return list((await connection.execute(query.where(api_keys.c.org_id == org_id).order_by(api_keys.c.id))).all())
 
 
@@ -168,15 +170,18 @@ class StoredKey:
     org_id: int
     secret_hash: str
     is_active: bool
+    is_admin: bool = False
 
 
 async def find_api_key(connection: AsyncConnection, key_id: str) -> StoredKey | None:
     row = (await connection.execute(
-        select(api_keys.c.org_id, api_keys.c.secret_hash, api_keys.c.revoked_at).where(api_keys.c.key_id == key_id)
+        select(api_keys.c.org_id, api_keys.c.secret_hash, api_keys.c.revoked_at, api_keys.c.is_admin)
+        .where(api_keys.c.key_id == key_id)
     )).one_or_none()
     if row is None:
         return None
-    return StoredKey(org_id=row.org_id, secret_hash=row.secret_hash, is_active=row.revoked_at is None)
+    return StoredKey(org_id=row.org_id, secret_hash=row.secret_hash, is_active=row.revoked_at is None,
+                     is_admin=row.is_admin)
 
 
 def secret_matches(stored: StoredKey, secret: str) -> bool:

@@ -1,0 +1,175 @@
+"""Points transfers: the transferPoints mutation and member care's list of a customer's transfers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Annotated
+
+import strawberry
+
+from app.graphql.context import Info
+from app.graphql.customers import Customer, CustomerLookupInput, customer_id_for
+from app.graphql.errors import (
+    ConflictError, IdempotencyKeyReusedError, InsufficientPointsError, InvalidInputError, NotFoundError,
+)
+from app.graphql.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
+from app.graphql.transactions import IDEMPOTENCY_KEY_DESCRIPTION
+from app.organizations.config import OrgConfig
+from app.transfers.service import TransferRequest, TransferResult, TransferView, customer_transfers, transfer_points
+
+
+async def _customer(info: Info, customer_id: int | None) -> Customer | None:
+    if customer_id is None:
+        return None
+    view = await info.context.customers.load(customer_id)
+    return Customer.from_view(view) if view is not None else None
+
+
+@strawberry.input(description="Points to move from one customer to another of the same organisation and program.")
+class TransferPointsInput:
+    from_: CustomerLookupInput = strawberry.field(name="from", description="The sender.")
+    to: CustomerLookupInput = strawberry.field(description="The receiver.")
+    points: Decimal = strawberry.field(description="More than 0, no finer than the program counts points.")
+    program_code: str | None = strawberry.field(default=None, description="The org's default program when omitted.")
+    notes: str | None = strawberry.field(default=None, description="At most 1,000 characters.")
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+
+    def to_domain(self) -> TransferRequest:
+        return TransferRequest(
+            sender=self.from_.to_domain(), receiver=self.to.to_domain(), points=self.points,
+            program_code=self.program_code, notes=self.notes, idempotency_key=self.idempotency_key,
+        )
+
+
+@strawberry.type(description="A transfer of points from one customer to another (one POINTS_TRANSFER ledger event).")
+class PointTransfer:
+    id: strawberry.ID = strawberry.field(description="The transfer id.")
+    from_user_id: strawberry.ID
+    to_user_id: strawberry.ID
+    program_code: str
+    program_name: str
+    points: Decimal
+    notes: str | None
+    event_log_id: strawberry.ID = strawberry.field(description="The ledger event of the transfer.")
+    created_at: datetime
+
+    @classmethod
+    def from_view(cls, view: TransferView, org: OrgConfig) -> PointTransfer:
+        program = org.program(view.program_id)
+        return cls(
+            id=strawberry.ID(str(view.id)), from_user_id=strawberry.ID(str(view.from_customer_id)),
+            to_user_id=strawberry.ID(str(view.to_customer_id)), program_code=program.code, program_name=program.name,
+            points=view.points, notes=view.notes, event_log_id=strawberry.ID(str(view.event_id)), created_at=view.created_at,
+        )
+
+    @strawberry.field(name="from", description="The sender.")
+    async def from_customer(self, info: Info) -> Customer | None:
+        return await _customer(info, int(self.from_user_id))
+
+    @strawberry.field(description="The receiver.")
+    async def to(self, info: Info) -> Customer | None:
+        return await _customer(info, int(self.to_user_id))
+
+
+@strawberry.type(description="The points moved (or, sent again with the same idempotency key, had moved).")
+class PointsTransferred:
+    transfer: PointTransfer
+    from_balance_after: Decimal = strawberry.field(description="The sender's balance in the program right after the transfer.")
+    to_balance_after: Decimal = strawberry.field(description="The receiver's balance in the program right after the transfer.")
+    replayed: bool = strawberry.field(description="True when this is the first result of an earlier request: nothing was written.")
+
+
+TransferPointsResult = Annotated[
+    PointsTransferred | InvalidInputError | NotFoundError | InsufficientPointsError | ConflictError | IdempotencyKeyReusedError,
+    strawberry.union("TransferPointsResult"),
+]
+
+
+@strawberry.enum(description="DEDUCTION: the customer sent the points; ADDITION: the customer received them.")
+class PointsTransferType(Enum):
+    DEDUCTION = "DEDUCTION"
+    ADDITION = "ADDITION"
+
+
+@strawberry.type(description="One line of member care's Points Transfer tab (seed 004).")
+class PointsTransferRecord:
+    transfer_type: PointsTransferType
+    transfer_id: strawberry.ID
+    from_user_id: strawberry.ID | None = strawberry.field(description="Empty for a DEDUCTION (the customer sent it).")
+    to_user_id: strawberry.ID | None = strawberry.field(description="Empty for an ADDITION (the customer received it).")
+    program_code: str
+    program_name: str
+    points: Decimal
+    notes: str | None
+    created_at: datetime
+
+    @classmethod
+    def from_view(cls, view: TransferView, customer_id: int, org: OrgConfig) -> PointsTransferRecord:
+        program = org.program(view.program_id)
+        sent = view.from_customer_id == customer_id
+        return cls(
+            transfer_type=PointsTransferType.DEDUCTION if sent else PointsTransferType.ADDITION,
+            transfer_id=strawberry.ID(str(view.id)),
+            from_user_id=None if sent else strawberry.ID(str(view.from_customer_id)),
+            to_user_id=strawberry.ID(str(view.to_customer_id)) if sent else None,
+            program_code=program.code, program_name=program.name, points=view.points, notes=view.notes,
+            created_at=view.created_at,
+        )
+
+    @strawberry.field(name="from", description="Who sent the points; empty for a DEDUCTION.")
+    async def from_customer(self, info: Info) -> Customer | None:
+        return await _customer(info, int(self.from_user_id) if self.from_user_id else None)
+
+    @strawberry.field(description="Who received the points; empty for an ADDITION.")
+    async def to(self, info: Info) -> Customer | None:
+        return await _customer(info, int(self.to_user_id) if self.to_user_id else None)
+
+
+@strawberry.type
+class PointsTransferPage:
+    customer_id: strawberry.ID
+    records: list[PointsTransferRecord]
+    page_info: PageInfo
+
+
+CustomerPointsTransfersResult = Annotated[
+    PointsTransferPage | NotFoundError | InvalidInputError, strawberry.union("CustomerPointsTransfersResult")
+]
+
+
+def _transferred(info: Info, result: TransferResult) -> PointsTransferred:
+    return PointsTransferred(
+        transfer=PointTransfer.from_view(result.transfer, info.context.org),
+        from_balance_after=result.from_balance_after, to_balance_after=result.to_balance_after, replayed=result.replayed,
+    )
+
+
+@strawberry.type
+class TransferMutation:
+    @strawberry.mutation(description=(
+        "Move spendable points from one customer to another in one program: the sender's lots are taken "
+        "first-expiring first and the receiver's new lots keep their expiry dates."))
+    async def transfer_points(self, info: Info, input: TransferPointsInput) -> TransferPointsResult:
+        return _transferred(info, await transfer_points(info.context.database, info.context.org, input.to_domain()))
+
+
+@strawberry.type
+class TransferQuery:
+    @strawberry.field(description="Points a customer transferred and received, newest first (member care).")
+    async def customer_points_transfers(
+        self, info: Info, customer: CustomerLookupInput, first: int = PAGE_SIZE_DEFAULT, after: str | None = None,
+    ) -> CustomerPointsTransfersResult:
+        check_page_size(first)
+        after_id = decode_id_cursor("transfer", after)
+        async with info.context.database.read() as connection:
+            customer_id = await customer_id_for(info, connection, customer)
+            views, has_next_page = await customer_transfers(
+                connection, org_id=info.context.org.id, customer_id=customer_id, first=first, after_id=after_id)
+        return PointsTransferPage(
+            customer_id=strawberry.ID(str(customer_id)),
+            records=[PointsTransferRecord.from_view(view, customer_id, info.context.org) for view in views],
+            page_info=PageInfo(has_next_page=has_next_page,
+                               end_cursor=encode_id_cursor("transfer", views[-1].id) if views else None),
+        )

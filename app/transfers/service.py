@@ -1,0 +1,221 @@
+"""Points transfers between two customers of one organisation and program, and member care's
+list of a customer's transfers.
+
+A transfer is one POINTS_TRANSFER event: a debit on the sender's REGULAR account and a credit on
+the receiver's. The debit takes spendable lots first-expiring first; the credit creates lots
+for the receiver with the same active-from and expiry dates, so transferred points expire when
+they would have for the sender. Only spendable points move: pending points (a future start
+date), points past their expiry date, and a negative balance's debt stay where they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.customers import service as customers_service
+from app.customers.errors import SameCustomerError
+from app.customers.service import Activity, CustomerLookup
+from app.db import Database
+from app.enums import PointsCategory
+from app.errors import InsufficientPointsError, ValidationError
+from app.idempotency import service as idempotency
+from app.ledger import service as ledger
+from app.ledger.models import EntryKind, EntryType, EventType
+from app.organizations.config import OrgConfig, ProgramConfig
+from app.transfers.errors import ProgramNotFoundError, ProgramNotTransferableError
+from app.transfers.models import PointTransfer
+
+transfers = PointTransfer.__table__
+accounts = ledger.accounts
+
+ZERO = Decimal(0)
+POINTS_MAX = Decimal(10) ** 12  # far above any real balance, well inside the scaled 64-bit column
+NOTES_LENGTH_MAX = 1000
+
+_LOCK_REGULAR_ACCOUNTS = (
+    select(accounts.c.id, accounts.c.customer_id, accounts.c.balance)
+    .where(accounts.c.customer_id.in_(bindparam("customer_ids", expanding=True)),
+           accounts.c.program_id == bindparam("program_id"), accounts.c.category == PointsCategory.REGULAR.value)
+    .order_by(accounts.c.id).with_for_update()
+)
+_INSERT_TRANSFER = insert(transfers).returning(transfers.c.id)
+_TRANSFER_COLUMNS = (
+    transfers.c.id, transfers.c.from_customer_id, transfers.c.to_customer_id, transfers.c.program_id,
+    transfers.c.points, transfers.c.notes, transfers.c.event_id, transfers.c.created_at,
+)
+
+
+@dataclass(frozen=True)
+class TransferRequest:
+    sender: CustomerLookup
+    receiver: CustomerLookup
+    points: Decimal
+    program_code: str | None = None  # the org's default program when omitted
+    notes: str | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TransferView:
+    id: int
+    from_customer_id: int
+    to_customer_id: int
+    program_id: int
+    points: Decimal
+    notes: str | None
+    event_id: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class TransferResult:
+    transfer: TransferView
+    from_balance_after: Decimal
+    to_balance_after: Decimal
+    replayed: bool
+
+
+def transfer_program(org: OrgConfig, program_code: str | None, field: str) -> ProgramConfig:
+    """The program points move in: the one named, else the default; it must allow transfers."""
+    program = org.default_program if program_code is None else org.program_by_code(program_code)
+    if program is None:
+        raise ProgramNotFoundError(f"no program with code {program_code!r}", field=field)
+    if not program.points_transferable:
+        raise ProgramNotTransferableError(f"program {program.code} does not allow points transfers", field=field)
+    return program
+
+
+def check_points(points: Decimal, program: ProgramConfig, field: str) -> Decimal:
+    """More than zero, below POINTS_MAX, and no finer than the program's points precision."""
+    if points <= 0:
+        raise ValidationError("must be more than 0", field=field)
+    if points > POINTS_MAX:
+        raise ValidationError(f"must be at most {POINTS_MAX}", field=field)
+    if points != points.quantize(Decimal(1).scaleb(-program.points_decimal_places)):
+        raise ValidationError(
+            f"program {program.code} counts points to {program.points_decimal_places} decimal places", field=field)
+    return points
+
+
+def check_notes(notes: str | None, field: str) -> str | None:
+    if notes is not None and (len(notes) > NOTES_LENGTH_MAX or "\x00" in notes):
+        raise ValidationError(f"must be at most {NOTES_LENGTH_MAX} characters, without NUL", field=field)
+    return notes
+
+
+async def transfer_points(database: Database, org: OrgConfig, request: TransferRequest, path: str = "input") -> TransferResult:
+    """Move `points` from the sender to the receiver in one write transaction (see the module doc).
+
+    Errors, each naming its input field: CUSTOMER_NOT_FOUND (also for another org's customer),
+    SAME_CUSTOMER, CUSTOMER_MERGED (a merged customer's ledger ends with the merge),
+    PROGRAM_NOT_FOUND, PROGRAM_NOT_TRANSFERABLE, INVALID_INPUT (points not above zero, or finer
+    than the program counts), INSUFFICIENT_POINTS (fewer spendable points than asked for).
+    """
+    now = datetime.now(UTC)
+    program = transfer_program(org, request.program_code, f"{path}.programCode")
+    points = check_points(request.points, program, f"{path}.points")
+    notes = check_notes(request.notes, f"{path}.notes")
+    key = idempotency.check_key(request.idempotency_key, f"{path}.idempotencyKey")
+    payload = {
+        "from": request.sender.payload(), "to": request.receiver.payload(), "programCode": program.code,
+        "points": format(points.normalize(), "f"), "notes": notes,
+    }
+
+    async def work(connection: AsyncConnection) -> TransferResult:
+        async def perform() -> tuple[int, TransferResult]:
+            result = await _transfer(connection, org, request, program, points, notes, now, path)
+            return result.transfer.id, result
+
+        return await idempotency.run_once(
+            connection, org_id=org.id, key=key, operation="transferPoints", payload=payload, now=now,
+            perform=perform, replay=lambda transfer_id: load_result(connection, transfer_id, replayed=True),
+            field=f"{path}.idempotencyKey",
+        )
+
+    return await database.run_write(work)
+
+
+async def _transfer(connection: AsyncConnection, org: OrgConfig, request: TransferRequest, program: ProgramConfig,
+                    points: Decimal, notes: str | None, now: datetime, path: str) -> TransferResult:
+    sender_id = await customers_service.find_customer(connection, org, request.sender, f"{path}.from")
+    receiver_id = await customers_service.find_customer(connection, org, request.receiver, f"{path}.to")
+    if sender_id == receiver_id:
+        raise SameCustomerError("a customer cannot transfer points to themselves", field=f"{path}.to")
+    # Customers, then their accounts, each in id order: the order purchases and merges lock in,
+    # so opposite transfers (and a merge racing a transfer) wait for each other instead of deadlocking.
+    await customers_service.lock_unmerged(connection, {sender_id: f"{path}.from", receiver_id: f"{path}.to"})
+    found = await _lock_accounts(connection, program, [sender_id, receiver_id])
+    if receiver_id not in found:  # registered before this program existed: it opens on first use
+        await customers_service.open_missing_programs(connection, org, receiver_id, Activity(None, None, None), now)
+        found = await _lock_accounts(connection, program, [sender_id, receiver_id])
+    sender_account = found.get(sender_id)
+    available = (await ledger.spendable_points(connection, [sender_account.id], now))[sender_account.id] if sender_account else ZERO
+    if points > available:
+        raise InsufficientPointsError(
+            f"the sender has {available} spendable points in program {program.code}, fewer than {points}",
+            field=f"{path}.points", available_points=available, requested_points=points)
+    assert sender_account is not None
+    receiver_account = found[receiver_id]
+
+    taken = await ledger.plan_consumption(connection, sender_account.id, points, now)
+    assert sum((share.points for share in taken), ZERO) == points, "spendable points are held in lots"
+    posted = await ledger.post_event(
+        connection, org_id=org.id, now=now,
+        draft=ledger.EventDraft(EventType.POINTS_TRANSFER, sender_id, None, None, None),
+        postings=[
+            ledger.Posting(ledger.AccountRef(sender_account.id, sender_id, program.id, PointsCategory.REGULAR),
+                           EntryType.DEBIT, EntryKind.POINTS_TRANSFER, points, consumes=taken),
+            ledger.Posting(ledger.AccountRef(receiver_account.id, receiver_id, program.id, PointsCategory.REGULAR),
+                           EntryType.CREDIT, EntryKind.POINTS_TRANSFER, points,
+                           lots=tuple(share.as_draft() for share in taken)),
+        ],
+    )
+    values = {"org_id": org.id, "from_customer_id": sender_id, "to_customer_id": receiver_id, "program_id": program.id,
+              "points": points, "event_id": posted.id, "notes": notes, "created_at": now}
+    transfer_id = (await connection.execute(_INSERT_TRANSFER, values)).scalar_one()
+    debit, credit = posted.entries
+    return TransferResult(
+        transfer=TransferView(id=transfer_id, **{name: value for name, value in values.items() if name != "org_id"}),
+        from_balance_after=debit.balance_after, to_balance_after=credit.balance_after, replayed=False,
+    )
+
+
+async def _lock_accounts(connection: AsyncConnection, program: ProgramConfig, customer_ids: Sequence[int]) -> dict[int, Any]:
+    rows = (await connection.execute(_LOCK_REGULAR_ACCOUNTS, {"customer_ids": sorted(customer_ids), "program_id": program.id})).all()
+    return {row.customer_id: row for row in rows}
+
+
+async def load_result(connection: AsyncConnection, transfer_id: int, *, replayed: bool) -> TransferResult:
+    """A transfer as first returned: the balances after are those its two entries recorded."""
+    row = (await connection.execute(select(*_TRANSFER_COLUMNS).where(transfers.c.id == transfer_id))).one()
+    view = TransferView(*row)
+    balances = dict((await connection.execute(
+        select(ledger.entries.c.customer_id, ledger.entries.c.balance_after).where(ledger.entries.c.event_id == view.event_id)
+    )).all())
+    return TransferResult(transfer=view, from_balance_after=balances[view.from_customer_id],
+                          to_balance_after=balances[view.to_customer_id], replayed=replayed)
+
+
+async def customer_transfers(connection: AsyncConnection, *, org_id: int, customer_id: int, first: int,
+                             after_id: int | None) -> tuple[list[TransferView], bool]:
+    """The transfers a customer sent or received, newest first, keyset-paginated by transfer id.
+
+    Two index walks (sent, received), each at most one page long, merged: no OR across indexes.
+    """
+    assert 1 <= first <= ledger.PAGE_SIZE_MAX
+    found: list[TransferView] = []
+    for column in (transfers.c.from_customer_id, transfers.c.to_customer_id):
+        query = select(*_TRANSFER_COLUMNS).where(transfers.c.org_id == org_id, column == customer_id)
+        if after_id is not None:
+            query = query.where(transfers.c.id < after_id)
+        rows = (await connection.execute(query.order_by(transfers.c.id.desc()).limit(first + 1))).all()
+        found.extend(TransferView(*row) for row in rows)
+    found.sort(key=lambda view: view.id, reverse=True)
+    return found[:first], len(found) > first
