@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Index, UniqueConstraint
+from sqlalchemy import CheckConstraint, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from app.columns import BigId, Points, UTCDateTime
@@ -124,6 +124,11 @@ class LedgerEntry(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
+# Partial-index predicates; the queries that want these indexes repeat them word for word.
+OPEN_LOT = "points_remaining > 0"
+PROMISED_LOT = "category = 'PROMISED' AND points_remaining > 0"
+
+
 class PointLot(SQLModel, table=True):
     """Points earned together, with when they become spendable and when they expire.
 
@@ -135,8 +140,12 @@ class PointLot(SQLModel, table=True):
     __tablename__ = "point_lots"
     __table_args__ = (
         Index("ix_point_lots_account_expiry", "account_id", "expires_at"),
-        Index("ix_point_lots_expiry", "org_id", "expires_at"),  # the expiry run
-        Index("ix_point_lots_active_from", "org_id", "active_from"),  # promised points coming due
+        # The expiry run: only lots with points left, so expired and spent lots drop out of it.
+        Index("ix_point_lots_expiry", "org_id", "expires_at",
+              postgresql_where=text(OPEN_LOT), sqlite_where=text(OPEN_LOT)),
+        # Promised points coming due (the conversion run): PROMISED lots with points left.
+        Index("ix_point_lots_promised", "org_id", "active_from",
+              postgresql_where=text(PROMISED_LOT), sqlite_where=text(PROMISED_LOT)),
         CheckConstraint(
             "points_remaining >= 0 AND points_remaining <= points",
             name="point_lots_remaining_within_points",
@@ -146,6 +155,7 @@ class PointLot(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     org_id: int = Field(foreign_key="organizations.id")
     account_id: int = Field(foreign_key="point_accounts.id")
+    category: str = Field(max_length=20)  # the account's, copied so the conversion run needs no join
     entry_id: int = Field(foreign_key="ledger_entries.id", sa_type=BigId, index=True)  # the credit that made it
     points: Decimal = Field(sa_type=Points)
     points_remaining: Decimal = Field(sa_type=Points)

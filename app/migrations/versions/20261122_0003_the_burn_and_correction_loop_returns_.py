@@ -116,9 +116,21 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('corrects_entry_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True))
         batch_op.create_foreign_key('fk_ledger_entries_corrects_entry_id', 'ledger_entries', ['corrects_entry_id'], ['id'])
 
+    # A lot carries its account's category (existing lots take it from their account).
     with op.batch_alter_table('point_lots', schema=None) as batch_op:
-        batch_op.create_index('ix_point_lots_active_from', ['org_id', 'active_from'], unique=False)
-        batch_op.create_index('ix_point_lots_expiry', ['org_id', 'expires_at'], unique=False)
+        batch_op.add_column(sa.Column('category', sa.String(length=20), nullable=True))
+    op.execute('UPDATE point_lots SET category = '
+               '(SELECT category FROM point_accounts WHERE point_accounts.id = point_lots.account_id)')
+    with op.batch_alter_table('point_lots', schema=None) as batch_op:
+        batch_op.alter_column('category', existing_type=sa.String(length=20), nullable=False)
+
+    # Partial indexes: only lots with points left (PROMISED ones for the conversion run).
+    with op.batch_alter_table('point_lots', schema=None) as batch_op:
+        batch_op.create_index('ix_point_lots_promised', ['org_id', 'active_from'], unique=False,
+                              postgresql_where=sa.text("category = 'PROMISED' AND points_remaining > 0"),
+                              sqlite_where=sa.text("category = 'PROMISED' AND points_remaining > 0"))
+        batch_op.create_index('ix_point_lots_expiry', ['org_id', 'expires_at'], unique=False,
+                              postgresql_where=sa.text('points_remaining > 0'), sqlite_where=sa.text('points_remaining > 0'))
 
     with op.batch_alter_table('programs', schema=None) as batch_op:
         batch_op.add_column(sa.Column('allow_negative_balance', sa.Boolean(), nullable=False, server_default=sa.false()))
@@ -202,7 +214,8 @@ def downgrade() -> None:
 
     with op.batch_alter_table('point_lots', schema=None) as batch_op:
         batch_op.drop_index('ix_point_lots_expiry')
-        batch_op.drop_index('ix_point_lots_active_from')
+        batch_op.drop_index('ix_point_lots_promised')
+        batch_op.drop_column('category')
 
     with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
         batch_op.drop_constraint('fk_ledger_entries_corrects_entry_id', type_='foreignkey')
