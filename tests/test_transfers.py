@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy import func, select
 
 from app.enums import PointsCategory
-from app.ledger.models import LedgerEntry, PointAccount, PointLot
+from app.ledger import service as ledger_service
+from app.ledger.models import EntryKind, EntryType, EventType, LedgerEntry, PointAccount, PointLot
 from app.organizations.models import Program
 from app.ledger.service import reconcile
 from app.transfers.models import PointTransfer
@@ -136,6 +137,25 @@ async def regular_lots(database, user_id: str) -> list[tuple[Decimal, datetime |
     return [(row.points_remaining, row.expires_at) for row in rows]
 
 
+async def overdraw(database, org_id: int, user_id: str, points: Decimal) -> None:
+    """Test-only setup: a debit beyond the customer's main REGULAR balance (what a return of points
+    already spent leaves where the program allows a negative balance)."""
+    async def work(connection):
+        account = (await connection.execute(
+            select(accounts.c.id, accounts.c.program_id).join(programs, programs.c.id == accounts.c.program_id)
+            .where(accounts.c.customer_id == int(user_id), accounts.c.category == PointsCategory.REGULAR.value,
+                   programs.c.code == "main")
+        )).one()
+        await ledger_service.post_event(
+            connection, org_id=org_id, now=datetime.now(UTC),
+            draft=ledger_service.EventDraft(EventType.TRANSACTION_RETURN, int(user_id), None, None, None),
+            postings=[ledger_service.Posting(ledger_service.AccountRef(account.id, int(user_id), account.program_id, PointsCategory.REGULAR),
+                                     EntryType.DEBIT, EntryKind.POINTS_RETURN, points)],
+        )
+
+    await database.run_write(work)
+
+
 async def assert_reconciled(database) -> None:
     async with database.read() as connection:
         assert await reconcile(connection) == []
@@ -233,6 +253,24 @@ async def test_the_program_defaults_to_the_orgs_default_program_and_a_decimal_pr
     assert (too_fine["__typename"], too_fine["code"], too_fine["field"]) == ("InvalidInputError", "INVALID_INPUT", "input.points")
     assert (moved["__typename"], moved["transfer"]["programCode"], moved["fromBalanceAfter"], moved["toBalanceAfter"]) == (
         "PointsTransferred", "main", "10.01", "3.75")
+    await assert_reconciled(database)
+
+
+async def test_points_transferred_to_a_negative_balance_pay_its_debt_first(api, database, org):
+    sender_mobile, receiver_mobile = new_mobile(), new_mobile()
+    now = datetime.now(UTC)
+    sender = await earn(api, sender_mobile, "2000", billing_time=now - timedelta(days=62))  # 20, expire sooner
+    await earn(api, sender_mobile, "4000")  # 40, expire later
+    receiver = await earn(api, receiver_mobile, "1000")  # 10
+    await overdraw(database, org.org_id, receiver, Decimal(30))  # -20, as a return of spent points leaves it
+    (_, older_expiry), (_, newer_expiry) = await regular_lots(database, sender)
+
+    result = await transfer(api, by_mobile(sender_mobile), by_mobile(receiver_mobile), "50")
+
+    assert (result["fromBalanceAfter"], result["toBalanceAfter"]) == ("10", "30")
+    # The debt is paid out of the soonest-expiring points: what is left is the later lot's.
+    assert await regular_lots(database, receiver) == [(Decimal(30), newer_expiry)]
+    assert older_expiry < newer_expiry
     await assert_reconciled(database)
 
 
