@@ -7,7 +7,7 @@ from app.customers.models import Customer, CustomerHistory, CustomerIdentifier, 
 from app.idempotency.models import IdempotencyKey
 from app.ledger.models import LedgerEntry, LedgerEvent, PointAccount, PointLot, PointLotMovement
 from app.organizations.models import ApiKey, Organization, Program, Store, Till, Tier
-from app.redemptions.models import PointRedemption
+from app.redemptions.models import PointRedemption, PointRedemptionReversal
 from app.transactions.models import Transaction, TransactionLineItem
 from app.transfers.models import PointTransfer
 
@@ -16,6 +16,6 @@ metadata = SQLModel.metadata
 __all__ = [
     "ApiKey", "Customer", "CustomerHistory", "CustomerIdentifier", "CustomerProgram", "IdempotencyKey",
     "LedgerEntry", "LedgerEvent", "Organization", "PointAccount", "PointLot", "PointLotMovement",
-    "PointRedemption", "PointTransfer", "Product", "Program", "Store", "Till", "Tier", "Transaction",
+    "PointRedemption", "PointRedemptionReversal", "PointTransfer", "Product", "Program", "Store", "Till", "Tier", "Transaction",
     "TransactionLineItem", "metadata",
 ]

@@ -15,6 +15,7 @@ from typing import Any
 import strawberry
 
 from app import errors as domain
+from app.redemptions.errors import ReversalLimitError as RedemptionReversalLimit
 from app.transactions.errors import DuplicateBillNumberError as DomainDuplicateBillNumber
 
 
@@ -51,6 +52,15 @@ class InsufficientPointsError(Error):
     requested_points: Decimal
 
 
+@strawberry.type(description=(
+    "A reversal would give back more points than the redemption has left (ALREADY_REVERSED: none is left); "
+    "nothing was written."))
+class RedemptionReversalLimitError(Error):
+    points_redeemed: Decimal
+    points_reversed: Decimal
+    points_left: Decimal
+
+
 @strawberry.type(description="This idempotency key was used before with a different request; nothing was written.")
 class IdempotencyKeyReusedError(Error):
     pass
@@ -79,6 +89,9 @@ ERROR_TYPES: list[tuple[type[domain.DomainError], type, Callable[[Any], Any]]] =
     (domain.InsufficientPointsError, InsufficientPointsError, lambda error: InsufficientPointsError(
         code=error.code, message=error.message, field=error.field,
         available_points=error.available_points, requested_points=error.requested_points)),
+    (RedemptionReversalLimit, RedemptionReversalLimitError, lambda error: RedemptionReversalLimitError(
+        code=error.code, message=error.message, field=error.field, points_redeemed=error.points_redeemed,
+        points_reversed=error.points_reversed, points_left=error.points_left)),
     (domain.IdempotencyKeyReusedError, IdempotencyKeyReusedError, _plain(IdempotencyKeyReusedError)),
     (domain.ForbiddenError, ForbiddenError, _plain(ForbiddenError)),
     (domain.NotFoundError, NotFoundError, _plain(NotFoundError)),

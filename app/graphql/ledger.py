@@ -34,6 +34,9 @@ class LedgerFilterInput:
     entry_type: EntryTypeEnum | None = None
     points_categories: list[PointsCategoryEnum] | None = None
     program_codes: list[str] | None = None
+    include_till_concept_events: bool | None = strawberry.field(default=None, description=(
+        "With programCodes: also the group redemptions made at the tills of those programs' concepts, "
+        "including their entries in the concept's other programs. Without programCodes everything shows anyway."))
 
     def to_domain(self, org: OrgConfig) -> ledger.LedgerFilter:
         till_ids = []
@@ -48,13 +51,17 @@ class LedgerFilterInput:
             if program is None:
                 raise ValidationError(f"no program with code {code!r}", field=f"filter.programCodes[{index}]")
             program_ids.append(program.id)
+        concept_till_ids: tuple[int, ...] = ()
+        if self.include_till_concept_events:
+            concepts = {org.program(program_id).concept_code for program_id in program_ids} - {None}
+            concept_till_ids = tuple(till.id for till in org.tills if till.concept_code in concepts)
         start, end = (_utc(value, f"filter.{name}") for name, value in (("startDate", self.start_date), ("endDate", self.end_date)))
         return ledger.LedgerFilter(
             sources=tuple(TransactionSource(source).value for source in self.event_sources or []),
             till_ids=tuple(till_ids), start=start, end=end,
             entry_type=EntryType(self.entry_type) if self.entry_type else None,
             categories=tuple(PointsCategory(category) for category in self.points_categories or []),
-            program_ids=tuple(program_ids),
+            program_ids=tuple(program_ids), concept_till_ids=concept_till_ids,
         )
 
 

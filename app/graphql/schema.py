@@ -17,6 +17,7 @@ from app.graphql.errors import EXCEPTION_HANDLERS
 from app.graphql.history import HistoryQuery
 from app.graphql.ledger import LedgerQuery
 from app.graphql.organization import OrganizationQuery
+from app.graphql.redemptions import RedemptionMutation, RedemptionQuery
 from app.graphql.scalars import DecimalScalar
 from app.graphql.transactions import TransactionMutation
 from app.graphql.transfers import TransferMutation, TransferQuery
@@ -25,12 +26,12 @@ logger = logging.getLogger(__name__)
 
 
 @strawberry.type
-class Query(OrganizationQuery, CustomerQuery, LedgerQuery, HistoryQuery, TransferQuery, AdminQuery):
+class Query(OrganizationQuery, CustomerQuery, LedgerQuery, HistoryQuery, TransferQuery, AdminQuery, RedemptionQuery):
     pass
 
 
 @strawberry.type
-class Mutation(TransactionMutation, TransferMutation, AdminMutation):
+class Mutation(TransactionMutation, TransferMutation, AdminMutation, RedemptionMutation):
     pass
 
 

@@ -14,7 +14,8 @@ from app.graphql.context import Info
 from app.graphql.customers import Customer
 from app.organizations.config import OrgConfig
 from app.graphql.errors import (
-    DuplicateBillNumberError, IdempotencyKeyReusedError, InternalError, InvalidInputError, NotFoundError, to_graphql_error,
+    ConflictError, DuplicateBillNumberError, IdempotencyKeyReusedError, InternalError, InvalidInputError, NotFoundError,
+    to_graphql_error,
 )
 from app.transactions import inputs
 from app.transactions.models import OutlierStatus, TransactionType
@@ -132,6 +133,9 @@ class TransactionAddInput:
     custom_fields: list[NameValueInput] = strawberry.field(default_factory=list)
     payment_details: list[PaymentDetailInput] = strawberry.field(default_factory=list)
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+    points_redemptions: list[strawberry.ID] = strawberry.field(default_factory=list, description=(
+        "Ids of points redemptions (redeemPoints) that paid for this bill: each of this customer, not reversed, "
+        "and not applied to another bill. A return of the bill reverses them."))
 
     def to_domain(self) -> inputs.TransactionInput:
         customer = self.customer
@@ -161,6 +165,7 @@ class TransactionAddInput:
             extended_fields=_pairs(self.extended_fields), custom_fields=_pairs(self.custom_fields),
             payment_details=[{"mode": p.mode, "value": p.value, "notes": p.notes} for p in self.payment_details],
             idempotency_key=self.idempotency_key,
+            points_redemptions=[str(redemption_id) for redemption_id in self.points_redemptions],
         )
 
 
@@ -362,7 +367,8 @@ class TransactionAdded:
 
 
 AddTransactionResult = Annotated[
-    TransactionAdded | InvalidInputError | NotFoundError | DuplicateBillNumberError | IdempotencyKeyReusedError | InternalError,
+    TransactionAdded | InvalidInputError | NotFoundError | DuplicateBillNumberError | ConflictError | IdempotencyKeyReusedError
+    | InternalError,
     strawberry.union("AddTransactionResult"),
 ]
 

@@ -459,6 +459,9 @@ class LedgerFilter:
     entry_type: EntryType | None = None
     categories: tuple[PointsCategory, ...] = ()
     program_ids: tuple[int, ...] = ()
+    # includeTillConceptEvents: with a program filter, also the group redemption entries (of any
+    # program) made at these tills, the tills of the filtered programs' concepts.
+    concept_till_ids: tuple[int, ...] = ()
 
     def with_default_window(self, now: datetime) -> LedgerFilter:
         """The seed's default: the last 7 days when no date is given."""
@@ -478,15 +481,21 @@ class LedgerFilter:
             conditions.append(entries.c.created_at < self.end)
         if self.entry_type is not None:
             conditions.append(entries.c.entry_type == self.entry_type.value)
-        conditions.extend(self.account_conditions())
+        conditions.extend(self.account_conditions(concept_events=True))
         return conditions
 
-    def account_conditions(self, table: Any = entries) -> list[Any]:
+    def account_conditions(self, table: Any = entries, *, concept_events: bool = False) -> list[Any]:
+        """`concept_events`: the program filter lets the concept tills' group redemptions through
+        (entries only; a closing balance still sums the filtered programs' accounts)."""
         conditions: list[Any] = []
         if self.categories:
             conditions.append(table.c.category.in_([category.value for category in self.categories]))
         if self.program_ids:
-            conditions.append(table.c.program_id.in_(self.program_ids))
+            in_programs = table.c.program_id.in_(self.program_ids)
+            if concept_events and self.concept_till_ids:
+                in_programs = or_(in_programs, and_(table.c.event_type == EventType.POINTS_REDEMPTION.value,
+                                                    table.c.till_id.in_(self.concept_till_ids)))
+            conditions.append(in_programs)
         return conditions
 
 

@@ -42,3 +42,24 @@ class PointRedemption(SQLModel, table=True):
     external_reference: str | None = Field(default=None, max_length=100)
     notes: str | None = Field(default=None, max_length=1000)
     redeemed_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class PointRedemptionReversal(SQLModel, table=True):
+    """Points of a redemption given back, by reverseRedemption or by the return of the bill it
+    was applied to; they add up to the redemption's points_reversed."""
+
+    __tablename__ = "point_redemption_reversals"
+    __table_args__ = (
+        Index("ix_point_redemption_reversals_redemption", "redemption_id", "id"),
+        CheckConstraint("points > 0", name="point_redemption_reversals_points_positive"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    org_id: int = Field(foreign_key="organizations.id")
+    redemption_id: int = Field(foreign_key="point_redemptions.id", sa_type=BigId)
+    # The event whose credits gave the points back (REDEMPTION_REVERSAL, or the TRANSACTION_RETURN of a return).
+    event_id: int = Field(foreign_key="ledger_events.id", sa_type=BigId)
+    points: Decimal = Field(sa_type=Points)
+    transaction_id: int | None = Field(default=None, foreign_key="transactions.id", sa_type=BigId)  # the return bill, if any
+    notes: str | None = Field(default=None, max_length=1000)
+    created_at: datetime = Field(sa_type=UTCDateTime)

@@ -66,3 +66,4 @@ class TransactionInput:
     custom_fields: list[dict[str, Any]] = field(default_factory=list)
     payment_details: list[dict[str, Any]] = field(default_factory=list)
     idempotency_key: str | None = None
+    points_redemptions: list[str] = field(default_factory=list)  # ids of redemptions that paid for this bill

@@ -29,6 +29,7 @@ from app.ledger import rules as ledger_rules
 from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.organizations.config import OrgConfig, ProgramConfig
+from app.redemptions import service as redemptions_service
 from app.transactions.errors import BatchTooLargeError, DuplicateBillNumberError
 from app.transactions.inputs import TransactionInput
 from app.transactions.models import Transaction, TransactionLineItem, TransactionType
@@ -243,6 +244,9 @@ async def _add(connection: AsyncConnection, org: OrgConfig, prepared: PreparedTr
     )
     transaction_id = (await connection.execute(_INSERT_TRANSACTION, values)).scalar_one()
     items = await _insert_line_items(connection, org, prepared, transaction_id, now)
+    if data.points_redemptions:
+        await redemptions_service.apply_to_bill(connection, org_id=org.id, customer_id=customer_id,
+                                                transaction_id=transaction_id, redemption_ids=data.points_redemptions, path=path)
 
     if earning is not None and standing is not None and customer_id is not None:
         await _apply_earning(connection, org, prepared, earning, standing, customer_id, transaction_id, activity, now)

@@ -66,6 +66,25 @@ def upgrade() -> None:
         batch_op.create_index('ix_point_redemptions_customer', ['customer_id', 'id'], unique=False)
         batch_op.create_index('ix_point_redemptions_transaction', ['transaction_id'], unique=False)
 
+    op.create_table('point_redemption_reversals',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('org_id', sa.Integer(), nullable=False),
+    sa.Column('redemption_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('event_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('points', sa.BigInteger(), nullable=False),
+    sa.Column('transaction_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('notes', sa.String(length=1000), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('points > 0', name='point_redemption_reversals_points_positive'),
+    sa.ForeignKeyConstraint(['event_id'], ['ledger_events.id'], ),
+    sa.ForeignKeyConstraint(['org_id'], ['organizations.id'], ),
+    sa.ForeignKeyConstraint(['redemption_id'], ['point_redemptions.id'], ),
+    sa.ForeignKeyConstraint(['transaction_id'], ['transactions.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('point_redemption_reversals', schema=None) as batch_op:
+        batch_op.create_index('ix_point_redemption_reversals_redemption', ['redemption_id', 'id'], unique=False)
+
     op.create_table('point_transfers',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('org_id', sa.Integer(), nullable=False),
@@ -238,6 +257,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_point_transfers_from')
 
     op.drop_table('point_transfers')
+    with op.batch_alter_table('point_redemption_reversals', schema=None) as batch_op:
+        batch_op.drop_index('ix_point_redemption_reversals_redemption')
+
+    op.drop_table('point_redemption_reversals')
     with op.batch_alter_table('point_redemptions', schema=None) as batch_op:
         batch_op.drop_index('ix_point_redemptions_transaction')
         batch_op.drop_index('ix_point_redemptions_customer')
