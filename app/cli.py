@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,6 +18,8 @@ from app import migrate
 from app.config import get_settings
 from app.db import Database
 from app.errors import DomainError
+from app.ledger.conversions import convert_promised_points
+from app.ledger.expiry import RunReport, expire_points, org_clocks, start_of_local_day
 from app.ledger.service import reconcile as reconcile_ledger
 from app.organizations import service as organizations
 from app.organizations.spec import load_spec_file
@@ -127,6 +130,67 @@ def reconcile(org: str | None = typer.Option(None, help="Only this organisation'
     console.print(f"{len(found)} discrepancies")
     if found:
         raise typer.Exit(1)
+
+
+AS_OF_HELP = ("A date (YYYY-MM-DD: as that day begins in each organisation's time zone) or a time with an offset "
+              "(2026-02-01T06:00:00+05:30); now when omitted. Never later than now.")
+
+
+def _parse_as_of(value: str | None) -> date | datetime | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as error:
+        raise typer.BadParameter("must be a date (YYYY-MM-DD) or a time with an offset", param_hint="--as-of") from error
+    if moment.tzinfo is None:
+        raise typer.BadParameter("a time needs an offset (e.g. +05:30 or Z)", param_hint="--as-of")
+    return moment.astimezone(UTC)
+
+
+def _run_per_org(as_of: str | None, org: str | None, run: Callable[[Database, datetime, int], Awaitable[RunReport]],
+                 done: str) -> None:
+    """Run `run` for each organisation (or the one named) as of its own reading of --as-of."""
+    given = _parse_as_of(as_of)
+    now = datetime.now(UTC)
+    clocks = _run(lambda database: org_clocks(database, org))
+    moments = {}
+    for clock in clocks:
+        if given is None:
+            moments[clock.id] = now
+        elif isinstance(given, datetime):
+            moments[clock.id] = given
+        else:
+            moments[clock.id] = start_of_local_day(given, clock.time_zone)
+        if moments[clock.id] > now:
+            raise typer.BadParameter(f"{moments[clock.id].isoformat()} is later than now: points are never expired or "
+                                     "converted ahead of their time", param_hint="--as-of")
+
+    async def work(database: Database) -> list[RunReport]:
+        return [await run(database, moments[clock.id], clock.id) for clock in clocks]
+
+    for clock, report in zip(clocks, _run(work), strict=True):
+        points = format(report.points.normalize(), "f") if report.points else "0"
+        console.print(f"{clock.code}: {done} {points} points from {report.lots} lots in {report.accounts} accounts "
+                      f"(as of {moments[clock.id].astimezone(clock.time_zone).isoformat()})", highlight=False)
+
+
+@cli.command()
+def expire(as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
+           org: str | None = typer.Option(None, help="Only this organisation.")) -> None:
+    """Expire every lot past its expiry date: one Points Expiry debit per account, exactly once."""
+    _run_per_org(as_of, org, lambda database, moment, org_id: expire_points(database, moment, org_id), "expired")
+
+
+@cli.command("convert-promised")
+def convert_promised(as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
+                     org: str | None = typer.Option(None, help="Only this organisation.")) -> None:
+    """Convert PROMISED points whose start date has come into REGULAR points, exactly once."""
+    _run_per_org(as_of, org, lambda database, moment, org_id: convert_promised_points(database, moment, org_id), "converted")
 
 
 DEMO_FILE = Path("demo/org.toml")

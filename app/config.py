@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -22,6 +23,11 @@ class Settings(BaseSettings):
     # Bounded retry on PostgreSQL serialization failures and deadlocks.
     write_retries_max: int = 5
     graphiql: bool = True
+    # The server's maintenance task (expiry run, promised conversion, old idempotency keys) runs
+    # at start and then every this many seconds; 0 turns it off (e.g. when cron runs the CLI).
+    maintenance_interval_seconds: float = Field(default=3600, ge=0)
+    # Idempotency keys are kept at least this long (the API promises 24 hours).
+    idempotency_retention_hours: float = Field(default=24, ge=24)
 
 
 @lru_cache(maxsize=1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -19,6 +20,7 @@ from app.config import Settings, get_settings
 from app.db import Database
 from app.graphql.context import Context
 from app.graphql.schema import schema
+from app.ledger.maintenance import MaintenanceTask
 from app.organizations.config import OrgConfigCache
 
 logger = logging.getLogger("pointledger")
@@ -50,6 +52,8 @@ class Services:
                                              write_retries_max=settings.write_retries_max)
         self.org_cache = OrgConfigCache(self.database, settings.cache_ttl_seconds)
         self.authenticator = Authenticator(self.database, self.org_cache, settings.cache_ttl_seconds)
+        self.maintenance = MaintenanceTask(self.database, interval_seconds=settings.maintenance_interval_seconds,
+                                           idempotency_retention=timedelta(hours=settings.idempotency_retention_hours))
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> Starlette:
@@ -62,7 +66,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
+        services.maintenance.start()
+        try:
+            yield
+        finally:
+            await services.maintenance.stop()
         if database is None:
             await services.database.dispose()
 

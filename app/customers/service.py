@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, select, tuple_, update
+from sqlalchemy import and_, bindparam, case, func, insert, literal_column, select, tuple_, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.columns import Points
 from app.customers.errors import CustomerMergedError, CustomerNotFoundError, SameCustomerError
 from app.customers.models import (
     Customer, CustomerHistory, CustomerIdentifier, CustomerProgram, HistoryAction, LoyaltyType,
@@ -498,20 +499,29 @@ class CustomerView:
         return next(s for s in self.summaries if s.program.id == self.default_program_id)
 
 
-# One row per (customer, program): the customer, its standing and its REGULAR account there.
+def _program_total(column: Any) -> Any:
+    """A counter over all the program's accounts: points earned into PROMISED or TRIGGER_BASED
+    are earned too (conversions move no counter, so nothing counts twice)."""
+    return type_coerce(func.sum(column), Points()).label(column.name)
+
+
+# One row per (customer, program): the customer, its standing, its REGULAR balance there and
+# the counters of all its accounts there.
 _LOAD_STANDINGS = (
     select(
         customers.c.id, customers.c.first_name, customers.c.last_name, customers.c.loyalty_type, customers.c.source,
         customers.c.registered_on, customers.c.updated_on, customers.c.lifetime_purchases,
         customers.c.merged_into_customer_id, customer_programs.c.program_id, customer_programs.c.tier_id, customer_programs.c.tier_expires_at,
-        customer_programs.c.cumulative_purchases, ledger.accounts.c.balance, ledger.accounts.c.earned,
-        ledger.accounts.c.redeemed, ledger.accounts.c.expired, ledger.accounts.c.returned, ledger.accounts.c.adjusted,
+        customer_programs.c.cumulative_purchases,
+        type_coerce(func.sum(case((ledger.accounts.c.category == literal_column(f"'{PointsCategory.REGULAR.value}'"),
+                                   ledger.accounts.c.balance), else_=literal_column("0"))), Points()).label("balance"),
+        *[_program_total(ledger.accounts.c[name]) for name in ("earned", "redeemed", "expired", "returned", "adjusted")],
     )
     .join(customer_programs, customer_programs.c.customer_id == customers.c.id)
     .join(ledger.accounts, and_(ledger.accounts.c.customer_id == customers.c.id,
-                                ledger.accounts.c.program_id == customer_programs.c.program_id,
-                                ledger.accounts.c.category == PointsCategory.REGULAR.value))
+                                ledger.accounts.c.program_id == customer_programs.c.program_id))
     .where(customers.c.org_id == bindparam("org_id"), customers.c.id.in_(bindparam("ids", expanding=True)))
+    .group_by(customers.c.id, customer_programs.c.id)
     .order_by(customers.c.id, customer_programs.c.program_id)
 )
 _LOAD_IDENTIFIERS = (
@@ -532,8 +542,9 @@ def _opening_summary(program: ProgramConfig) -> ProgramSummary:
 async def load_customers(connection: AsyncConnection, org: OrgConfig, customer_ids: Sequence[int]) -> dict[int, CustomerView]:
     """Customers with identifiers and points summaries, in two queries for any number of them.
 
-    Points summaries show the REGULAR account of each program: that is where earned points are
-    spendable. PROMISED and TRIGGER_BASED points appear in the ledger.
+    A program's points summary shows its REGULAR balance (where points are spent from) and its
+    counters over all its accounts: points earned into PROMISED or TRIGGER_BASED are earned too.
+    What those accounts hold, and pending points, are read on demand (app.ledger.expiry.holdings).
     """
     ids = list(dict.fromkeys(customer_ids))
     if not ids:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from strawberry.dataloader import DataLoader
@@ -11,6 +13,7 @@ from strawberry.types import Info as StrawberryInfo
 from app.auth import is_admin_caller
 from app.customers.service import CustomerView, load_customers
 from app.db import Database
+from app.ledger import expiry
 from app.organizations.config import OrgConfig
 from app.transactions.service import line_items_by_transaction
 
@@ -23,6 +26,11 @@ class Context:
     response: Any = None
     customers: DataLoader[int, CustomerView | None] = field(init=False)
     line_items: DataLoader[int, list[Any]] = field(init=False)
+    # Pending, promised, trigger-based and spendable points by customer, then program.
+    holdings: DataLoader[int, dict[int, expiry.ProgramHoldings]] = field(init=False)
+    expiry_schedules: DataLoader[tuple[int, int], list[expiry.ScheduledExpiry]] = field(init=False)  # (customer, first)
+    # (customer, first, after entry id): a page of expired points
+    expired_points: DataLoader[tuple[int, int, int | None], expiry.ExpiredPointsPage] = field(init=False)
     is_admin: bool = field(init=False)  # an admin API key: organisation-wide checks allowed
 
     def __post_init__(self) -> None:
@@ -30,6 +38,9 @@ class Context:
         # Loaders batch a list's per-row lookups into one query, and live only for this request.
         self.customers = DataLoader(load_fn=self._load_customers)
         self.line_items = DataLoader(load_fn=self._load_line_items)
+        self.holdings = DataLoader(load_fn=self._load_holdings)
+        self.expiry_schedules = DataLoader(load_fn=self._load_expiry_schedules)
+        self.expired_points = DataLoader(load_fn=self._load_expired_points)
 
     async def _load_customers(self, ids: list[int]) -> list[CustomerView | None]:
         async with self.database.read() as connection:
@@ -40,6 +51,35 @@ class Context:
         async with self.database.read() as connection:
             grouped = await line_items_by_transaction(connection, ids)
         return [grouped.get(transaction_id, []) for transaction_id in ids]
+
+    async def _load_holdings(self, ids: list[int]) -> list[dict[int, expiry.ProgramHoldings]]:
+        async with self.database.read() as connection:
+            found = await expiry.holdings(connection, ids, datetime.now(UTC))
+        return [found.get(customer_id, {}) for customer_id in ids]
+
+    async def _load_expiry_schedules(self, keys: list[tuple[int, int]]) -> list[list[expiry.ScheduledExpiry]]:
+        # One query per page size asked for (one in practice), whatever the number of customers.
+        customers_by_first: dict[int, list[int]] = defaultdict(list)
+        for customer_id, first in keys:
+            customers_by_first[first].append(customer_id)
+        found: dict[tuple[int, int], list[expiry.ScheduledExpiry]] = {}
+        now = datetime.now(UTC)
+        async with self.database.read() as connection:
+            for first, customer_ids in customers_by_first.items():
+                schedules = await expiry.expiry_schedules(connection, customer_ids, now, self.org.time_zone, first)
+                found.update({(customer_id, first): schedules.get(customer_id, []) for customer_id in customer_ids})
+        return [found[key] for key in keys]
+
+    async def _load_expired_points(self, keys: list[tuple[int, int, int | None]]) -> list[expiry.ExpiredPointsPage]:
+        customers_by_page: dict[tuple[int, int | None], list[int]] = defaultdict(list)
+        for customer_id, first, after_id in keys:
+            customers_by_page[(first, after_id)].append(customer_id)
+        found: dict[tuple[int, int, int | None], expiry.ExpiredPointsPage] = {}
+        async with self.database.read() as connection:
+            for (first, after_id), customer_ids in customers_by_page.items():
+                pages = await expiry.expired_points(connection, customer_ids, first, after_id)
+                found.update({(customer_id, first, after_id): pages[customer_id] for customer_id in customer_ids})
+        return [found[key] for key in keys]
 
 
 Info = StrawberryInfo[Context, None]

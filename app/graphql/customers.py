@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated
@@ -13,17 +13,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.customers.service import CustomerLookup, CustomerView, ProgramSummary, find_customer_id, load_customers
 from app.customers.errors import CustomerNotFoundError
 from app.customers.models import LoyaltyType
-from app.enums import IdentifierType
+from app.enums import IdentifierType, PointsCategory
 from app.graphql.context import Info
 from app.graphql.errors import InvalidInputError, NotFoundError
-from app.graphql.organization import IdentifierTypeEnum
+from app.graphql.organization import IdentifierTypeEnum, PointsCategoryEnum
 from app.graphql.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
+from app.ledger.expiry import ProgramHoldings
 from app.transactions.service import customer_transactions
 
 if TYPE_CHECKING:
     from app.graphql.transactions import Transaction
 
 LoyaltyTypeEnum = strawberry.enum(LoyaltyType, name="LoyaltyType")
+ZERO = Decimal(0)
 
 
 @strawberry.enum(description="How a customer is looked up: any identifier, or the user id.")
@@ -76,11 +78,13 @@ class PointsSummary:
     next_slab: str | None
     next_slab_serial_number: int | None
     next_slab_description: str | None
+    customer_id: strawberry.Private[int]
 
     @classmethod
-    def from_summary(cls, summary: ProgramSummary) -> PointsSummary:
+    def from_summary(cls, summary: ProgramSummary, customer_id: int) -> PointsSummary:
         next_slab = summary.next_slab
         return cls(
+            customer_id=customer_id,
             program_id=strawberry.ID(str(summary.program.id)), program_code=summary.program.code,
             redeemed=summary.redeemed, expired=summary.expired, returned=summary.returned, adjusted=summary.adjusted,
             lifetime_points=summary.lifetime_points, loyalty_points=summary.loyalty_points,
@@ -90,6 +94,57 @@ class PointsSummary:
             next_slab_serial_number=next_slab.serial_number if next_slab else None,
             next_slab_description=(next_slab.description or next_slab.name) if next_slab else None,
         )
+
+    async def _holdings(self, info: Info) -> ProgramHoldings:
+        # One query for every summary of every customer in the response (a DataLoader).
+        found = (await info.context.holdings.load(self.customer_id)).get(int(self.program_id))
+        return found or ProgramHoldings(pending=ZERO, promised=ZERO, trigger_based=ZERO, spendable=ZERO)
+
+    @strawberry.field(description=(
+        "Points that are not spendable yet: in lots whose start date is still to come (promised points in their "
+        "return window, points imported with a later start date), whichever account holds them."))
+    async def pending_points(self, info: Info) -> Decimal:
+        return (await self._holdings(info)).pending
+
+    @strawberry.field(description=(
+        "The PROMISED account's balance: points held (e.g. for a return window) until they convert into regular "
+        "points."))
+    async def promised_points(self, info: Info) -> Decimal:
+        return (await self._holdings(info)).promised
+
+    @strawberry.field(description="The TRIGGER_BASED account's balance: points held until a trigger converts them.")
+    async def trigger_based_points(self, info: Info) -> Decimal:
+        return (await self._holdings(info)).trigger_based
+
+    @strawberry.field(description=(
+        "What can be spent now: REGULAR points in lots that have started and are not past their expiry date "
+        "(loyaltyPoints is the balance, which also counts points not started yet or past their date but not yet "
+        "expired by the expiry run)."))
+    async def spendable_points(self, info: Info) -> Decimal:
+        return (await self._holdings(info)).spendable
+
+
+@strawberry.type(description="Points that expire on one date (in the organisation's time zone) in one program.")
+class ScheduledExpiry:
+    expires_on: date
+    program_code: str
+    points: Decimal
+
+
+@strawberry.type(description="A Points Expiry entry: what one run of the expiry took from one of the customer's accounts.")
+class ExpiredPoints:
+    event_log_id: strawberry.ID
+    expired_on: date = strawberry.field(description="The day the expiry ran, in the organisation's time zone.")
+    expired_at: datetime = strawberry.field(description="When the expiry ran (the ledger time of the entry).")
+    program_code: str
+    points_category: PointsCategoryEnum
+    points: Decimal
+
+
+@strawberry.type
+class ExpiredPointsConnection:
+    nodes: list[ExpiredPoints]
+    page_info: PageInfo
 
 
 @strawberry.type
@@ -133,7 +188,7 @@ class Customer:
             updated_on=view.updated_on, lifetime_points=view.lifetime_points, loyalty_points=view.loyalty_points,
             lifetime_purchases=view.lifetime_purchases, current_slab=main.current_slab.name,
             tier_expiry_date=main.slab_expiry_date,
-            points_summaries=[PointsSummary.from_summary(summary) for summary in view.summaries],
+            points_summaries=[PointsSummary.from_summary(summary, view.id) for summary in view.summaries],
             merged_into_user_id=strawberry.ID(str(view.merged_into_customer_id)) if view.merged_into_customer_id else None,
         )
 
@@ -150,6 +205,34 @@ class Customer:
             nodes=[Transaction.from_view(view, info.context.org) for view in views],
             page_info=PageInfo(has_next_page=has_next,
                                end_cursor=encode_id_cursor("transaction", views[-1].id) if views else None),
+        )
+
+    @strawberry.field(description=(
+        "Upcoming expiries: points in lots with points left, by the date they expire on (in the organisation's "
+        "time zone) and program, soonest first; at most `first` (up to 100) dates and programs."))
+    async def expiry_schedule(self, info: Info, first: int = PAGE_SIZE_DEFAULT) -> list[ScheduledExpiry]:
+        check_page_size(first)
+        org = info.context.org
+        return [
+            ScheduledExpiry(expires_on=item.date, program_code=org.program(item.program_id).code, points=item.points)
+            for item in await info.context.expiry_schedules.load((int(self.user_id), first))
+        ]
+
+    @strawberry.field(description="Points the expiry run expired, newest first, with keyset pagination (at most 100 a page).")
+    async def expired_points(self, info: Info, first: int = PAGE_SIZE_DEFAULT, after: str | None = None) -> ExpiredPointsConnection:
+        check_page_size(first)
+        org = info.context.org
+        page = await info.context.expired_points.load((int(self.user_id), first, decode_id_cursor("expired", after)))
+        return ExpiredPointsConnection(
+            nodes=[
+                ExpiredPoints(event_log_id=strawberry.ID(str(item.event_id)),
+                              expired_on=item.expired_at.astimezone(org.time_zone).date(), expired_at=item.expired_at,
+                              program_code=org.program(item.program_id).code, points_category=PointsCategory(item.category),
+                              points=item.points)
+                for item in page.items
+            ],
+            page_info=PageInfo(has_next_page=page.has_next_page,
+                               end_cursor=encode_id_cursor("expired", page.items[-1].entry_id) if page.items else None),
         )
 
 

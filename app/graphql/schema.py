@@ -17,6 +17,7 @@ from app.graphql.errors import EXCEPTION_HANDLERS
 from app.graphql.history import HistoryQuery
 from app.graphql.ledger import LedgerQuery
 from app.graphql.organization import OrganizationQuery
+from app.graphql.points import PointsMutation
 from app.graphql.redemptions import RedemptionMutation, RedemptionQuery
 from app.graphql.scalars import DecimalScalar
 from app.graphql.transactions import TransactionMutation
@@ -31,7 +32,7 @@ class Query(OrganizationQuery, CustomerQuery, LedgerQuery, HistoryQuery, Transfe
 
 
 @strawberry.type
-class Mutation(TransactionMutation, TransferMutation, AdminMutation, RedemptionMutation):
+class Mutation(TransactionMutation, TransferMutation, AdminMutation, RedemptionMutation, PointsMutation):
     pass
 
 

@@ -1,0 +1,305 @@
+"""The expiry run, and what a customer sees of expiry and of points not spendable yet.
+
+`expire_points(database, as_of)` finds every lot with points left whose expiry is at or before
+`as_of` and writes, per account, one POINTS_EXPIRY event whose debit consumes exactly those
+lots. The event's time is when the run wrote it: the seed's ledger shows when the expiry ran
+(typically the morning after the expiry date), not the lots' expiry time.
+
+Exactly once, whether run twice or by two processes at once: a batch locks its accounts (FOR
+UPDATE in id order on PostgreSQL; SQLite has one writer) and only then reads the lots it
+expires, so a second run finds nothing left. Each batch of at most BATCH_ACCOUNTS accounts is
+its own write transaction, so a large run never holds the writer, or many row locks, for long.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, case, func, literal_column, or_, select, type_coerce
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.columns import Points
+from app.db import Database
+from app.enums import PointsCategory
+from app.ledger import service as ledger
+from app.ledger.models import EntryKind, EntryType, EventType
+from app.organizations.models import Organization
+from app.organizations.service import org_id_by_code
+
+lots = ledger.lots
+accounts = ledger.accounts
+entries = ledger.entries
+organizations = Organization.__table__
+
+ZERO = Decimal(0)
+BATCH_ACCOUNTS = 500  # accounts per write transaction
+CANDIDATES_PER_ACCOUNT = 4  # lots read per account of a batch when finding the batch
+
+# The partial indexes' predicate with a literal 0 (not a bound parameter), so SQLite's planner
+# and PostgreSQL's generic plans can see that a query implies it.
+HAS_POINTS_LEFT = lots.c.points_remaining > literal_column("0")
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """What a run did: accounts it wrote an event for, lots it consumed, points it moved."""
+
+    accounts: int = 0
+    lots: int = 0
+    points: Decimal = ZERO
+
+    def __add__(self, other: RunReport) -> RunReport:
+        return RunReport(self.accounts + other.accounts, self.lots + other.lots, self.points + other.points)
+
+
+Batch = Callable[[AsyncConnection], Awaitable[tuple[tuple[int, ...], RunReport] | None]]
+
+
+async def org_ids(database: Database, org_id: int | None) -> list[int]:
+    if org_id is not None:
+        return [org_id]
+    async with database.read() as connection:
+        return list((await connection.execute(select(organizations.c.id).order_by(organizations.c.id))).scalars())
+
+
+async def run_batches(database: Database, batch: Batch) -> RunReport:
+    """Run `batch` in a write transaction of its own until it finds nothing to do. A batch
+    returns the candidate lots it started from and what it did."""
+    total = RunReport()
+    previous: tuple[int, ...] | None = None
+    while True:
+        outcome = await database.run_write(batch)
+        if outcome is None:
+            return total
+        candidates, report = outcome
+        # A batch that did nothing found its candidates taken by a concurrent run, which
+        # committed: the next batch sees other candidates. The same ones twice is a defect.
+        if report.lots == 0 and candidates == previous:
+            raise RuntimeError(f"lots {candidates[:10]} are due but the run could not process them")
+        previous = candidates
+        total += report
+
+
+async def lock_accounts(connection: AsyncConnection, account_ids: Sequence[int]) -> list[Any]:
+    """Lock accounts in id order in one statement (PostgreSQL FOR UPDATE; SQLite's single
+    writer already excludes everyone). Every writer locks accounts in id order: no deadlock."""
+    return list((await connection.execute(
+        select(accounts.c.id, accounts.c.customer_id, accounts.c.program_id, accounts.c.category, accounts.c.balance)
+        .where(accounts.c.id.in_(list(account_ids))).order_by(accounts.c.id).with_for_update()
+    )).all())
+
+
+async def lots_of(connection: AsyncConnection, account_ids: Sequence[int], *conditions: Any) -> dict[int, list[ledger.LotShare]]:
+    """The lots with points left of these accounts that meet `conditions`, first-expiring first."""
+    rows = (await connection.execute(
+        select(lots.c.id, lots.c.account_id, lots.c.points_remaining, lots.c.active_from, lots.c.expires_at)
+        .where(lots.c.account_id.in_(list(account_ids)), lots.c.points_remaining > 0, *conditions)
+        .order_by(lots.c.account_id, lots.c.expires_at, lots.c.id)
+    )).all()
+    found: dict[int, list[ledger.LotShare]] = defaultdict(list)
+    for row in rows:
+        found[row.account_id].append(ledger.LotShare(row.id, row.points_remaining, row.active_from, row.expires_at))
+    return found
+
+
+def account_ref(row: Any) -> ledger.AccountRef:
+    return ledger.AccountRef(row.id, row.customer_id, row.program_id, PointsCategory(row.category))
+
+
+def first_accounts(rows: Sequence[Any], limit: int) -> list[int]:
+    return list(dict.fromkeys(row.account_id for row in rows))[:limit]
+
+
+@dataclass(frozen=True)
+class OrgClock:
+    id: int
+    code: str
+    time_zone: ZoneInfo
+
+
+async def org_clocks(database: Database, org_code: str | None = None) -> list[OrgClock]:
+    """The organisations a run covers (all, or the one with this code) with their time zones."""
+    query = select(organizations.c.id, organizations.c.code, organizations.c.time_zone).order_by(organizations.c.id)
+    async with database.read() as connection:
+        if org_code is not None:
+            query = query.where(organizations.c.id == await org_id_by_code(connection, org_code))
+        rows = (await connection.execute(query)).all()
+    return [OrgClock(row.id, row.code, ZoneInfo(row.time_zone)) for row in rows]
+
+
+def start_of_local_day(day: date, time_zone: ZoneInfo) -> datetime:
+    """A run "as of" a date runs as of the moment that day begins in the org's time zone: the
+    lots whose expiry day ended before it (expiry is the end of a local day)."""
+    return datetime.combine(day, time(0), tzinfo=time_zone).astimezone(UTC)
+
+
+# --- The expiry run -------------------------------------------------------------------------
+
+async def expire_points(database: Database, as_of: datetime, org_id: int | None = None, *,
+                        batch_accounts: int = BATCH_ACCOUNTS) -> RunReport:
+    """Expire every lot with points left whose expiry is at or before `as_of` (all orgs, or one).
+
+    The caller chooses `as_of`: the CLI and the maintenance task never pass a time later than
+    now, since that would expire points before their date.
+    """
+    assert as_of.tzinfo is not None and batch_accounts >= 1
+    total = RunReport()
+    for org in await org_ids(database, org_id):
+        total += await run_batches(database, lambda connection, org=org: _expire_batch(connection, org, as_of, batch_accounts))
+    return total
+
+
+async def _expire_batch(connection: AsyncConnection, org_id: int, as_of: datetime,
+                        batch_accounts: int) -> tuple[tuple[int, ...], RunReport] | None:
+    now = datetime.now(UTC)
+    candidates = (await connection.execute(
+        select(lots.c.id, lots.c.account_id)
+        .where(lots.c.org_id == org_id, HAS_POINTS_LEFT, lots.c.expires_at <= as_of)
+        .order_by(lots.c.expires_at, lots.c.id).limit(batch_accounts * CANDIDATES_PER_ACCOUNT)
+    )).all()
+    account_ids = first_accounts(candidates, batch_accounts)
+    if not account_ids:
+        return None
+    locked = await lock_accounts(connection, account_ids)
+    # Read only now, under the locks: what a concurrent run expired meanwhile is gone.
+    due = await lots_of(connection, account_ids, lots.c.expires_at <= as_of)
+    report = RunReport()
+    for account in locked:
+        shares = tuple(due.get(account.id, ()))
+        if not shares:
+            continue
+        points = sum((share.points for share in shares), ZERO)
+        await ledger.post_event(
+            connection, org_id=org_id, now=now,
+            draft=ledger.EventDraft(EventType.POINTS_EXPIRY, account.customer_id, None, None, None),
+            postings=[ledger.Posting(account_ref(account), EntryType.DEBIT, EntryKind.POINTS_EXPIRY, points, consumes=shares)],
+        )
+        report += RunReport(1, len(shares), points)
+    return tuple(row.id for row in candidates), report
+
+
+# --- Reading: what a customer holds, what expires when, what expired -------------------------
+
+@dataclass(frozen=True)
+class ProgramHoldings:
+    """A customer's points in one program beyond the spendable balance."""
+
+    pending: Decimal  # in lots not active yet (future start: promised, or imported with a start date)
+    promised: Decimal  # the PROMISED account's balance
+    trigger_based: Decimal  # the TRIGGER_BASED account's balance
+    spendable: Decimal  # REGULAR lots active now and not past their expiry date
+
+
+def _sum_points(condition: Any) -> Any:
+    return type_coerce(func.coalesce(func.sum(case((condition, lots.c.points_remaining), else_=literal_column("0"))), 0),
+                       Points())
+
+
+async def holdings(connection: AsyncConnection, customer_ids: Sequence[int], now: datetime) -> dict[int, dict[int, ProgramHoldings]]:
+    """Per customer and program, in one query for any number of customers."""
+    if not customer_ids:
+        return {}
+    active = lots.c.active_from <= now
+    not_past_expiry = or_(lots.c.expires_at.is_(None), lots.c.expires_at > now)
+    rows = (await connection.execute(
+        select(accounts.c.customer_id, accounts.c.program_id, accounts.c.category, accounts.c.balance,
+               _sum_points(lots.c.active_from > now).label("pending"),
+               _sum_points(and_(active, not_past_expiry)).label("spendable"))
+        .select_from(accounts.outerjoin(lots, and_(lots.c.account_id == accounts.c.id, lots.c.points_remaining > 0)))
+        .where(accounts.c.customer_id.in_(list(customer_ids)))
+        .group_by(accounts.c.id, accounts.c.customer_id, accounts.c.program_id, accounts.c.category, accounts.c.balance)
+    )).all()
+    parts: dict[tuple[int, int], dict[str, Decimal]] = defaultdict(
+        lambda: {"pending": ZERO, "promised": ZERO, "trigger_based": ZERO, "spendable": ZERO})
+    for row in rows:
+        part = parts[(row.customer_id, row.program_id)]
+        part["pending"] += row.pending
+        if row.category == PointsCategory.PROMISED.value:
+            part["promised"] += row.balance
+        elif row.category == PointsCategory.TRIGGER_BASED.value:
+            part["trigger_based"] += row.balance
+        else:
+            part["spendable"] += row.spendable
+    result: dict[int, dict[int, ProgramHoldings]] = defaultdict(dict)
+    for (customer_id, program_id), part in parts.items():
+        result[customer_id][program_id] = ProgramHoldings(**part)
+    return result
+
+
+@dataclass(frozen=True)
+class ScheduledExpiry:
+    date: date  # in the org's time zone
+    program_id: int
+    points: Decimal
+
+
+async def expiry_schedules(connection: AsyncConnection, customer_ids: Sequence[int], now: datetime, time_zone: ZoneInfo,
+                           first: int) -> dict[int, list[ScheduledExpiry]]:
+    """Upcoming expiries of each customer: points in lots with points left that expire after
+    `now`, grouped by the local date they expire on and program, soonest first, at most `first`
+    (date, program) groups per customer. All categories count: promised and trigger-based points
+    expire on their dates too, converted or not. One query for any number of customers."""
+    if not customer_ids:
+        return {}
+    rows = (await connection.execute(
+        select(accounts.c.customer_id, accounts.c.program_id, lots.c.expires_at,
+               type_coerce(func.sum(lots.c.points_remaining), Points()).label("points"))
+        .join(accounts, accounts.c.id == lots.c.account_id)
+        .where(accounts.c.customer_id.in_(list(customer_ids)), lots.c.points_remaining > 0, lots.c.expires_at > now)
+        .group_by(accounts.c.customer_id, accounts.c.program_id, lots.c.expires_at)
+    )).all()
+    grouped: dict[int, dict[tuple[date, int], Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for row in rows:
+        grouped[row.customer_id][(row.expires_at.astimezone(time_zone).date(), row.program_id)] += row.points
+    return {
+        customer_id: [ScheduledExpiry(day, program_id, points) for (day, program_id), points in sorted(groups.items())][:first]
+        for customer_id, groups in grouped.items()
+    }
+
+
+@dataclass(frozen=True)
+class ExpiredPoints:
+    entry_id: int
+    event_id: int
+    expired_at: datetime  # when the expiry run wrote it
+    program_id: int
+    category: str
+    points: Decimal
+
+
+@dataclass(frozen=True)
+class ExpiredPointsPage:
+    items: list[ExpiredPoints]
+    has_next_page: bool
+
+
+async def expired_points(connection: AsyncConnection, customer_ids: Sequence[int], first: int,
+                         after_id: int | None) -> dict[int, ExpiredPointsPage]:
+    """Each customer's POINTS_EXPIRY entries, newest first, a keyset page of at most `first`
+    after entry `after_id`: one query for any number of customers (a window per customer)."""
+    assert 1 <= first <= ledger.PAGE_SIZE_MAX
+    if not customer_ids:
+        return {}
+    conditions = [entries.c.customer_id.in_(list(customer_ids)), entries.c.entry_kind == EntryKind.POINTS_EXPIRY.value]
+    if after_id is not None:
+        conditions.append(entries.c.id < after_id)
+    numbered = (
+        select(entries.c.id, entries.c.event_id, entries.c.customer_id, entries.c.program_id, entries.c.category,
+               entries.c.points, entries.c.created_at,
+               func.row_number().over(partition_by=entries.c.customer_id, order_by=entries.c.id.desc()).label("position"))
+        .where(*conditions).subquery()
+    )
+    rows = (await connection.execute(
+        select(numbered).where(numbered.c.position <= first + 1).order_by(numbered.c.customer_id, numbered.c.id.desc())
+    )).all()
+    found: dict[int, list[ExpiredPoints]] = defaultdict(list)
+    for row in rows:
+        found[row.customer_id].append(ExpiredPoints(row.id, row.event_id, row.created_at, row.program_id, row.category, row.points))
+    return {customer_id: ExpiredPointsPage(items=found[customer_id][:first], has_next_page=len(found[customer_id]) > first)
+            for customer_id in customer_ids}

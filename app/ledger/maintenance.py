@@ -1,0 +1,100 @@
+"""The server's periodic maintenance: expire what is due, convert promised points that came
+due, forget old idempotency keys. Every pass is safe to run twice or from two processes at once
+(each step is exactly-once by itself), so several servers may all run it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from app.db import Database
+from app.idempotency import service as idempotency
+from app.ledger.conversions import convert_promised_points
+from app.ledger.expiry import RunReport, expire_points
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MaintenanceReport:
+    expired: RunReport
+    converted: RunReport
+    idempotency_keys_forgotten: int
+
+
+async def maintain(database: Database, *, as_of: datetime, idempotency_retention: timedelta) -> MaintenanceReport:
+    """One maintenance pass: expire what is due, then convert promised points that came due
+    (a promised lot past its expiry expires where it is, it is not converted first), then
+    forget idempotency keys older than the retention (at least 24 hours)."""
+    expired = await expire_points(database, as_of)
+    converted = await convert_promised_points(database, as_of)
+    forgotten = await database.run_write(
+        lambda connection: idempotency.forget_expired(connection, now=as_of, retention=idempotency_retention))
+    return MaintenanceReport(expired=expired, converted=converted, idempotency_keys_forgotten=forgotten)
+
+
+class MaintenanceTask:
+    """Runs `maintain` at start and then every `interval_seconds` in the server's event loop.
+
+    A failed pass is logged and the next one comes at the next tick: maintenance never takes the
+    server down. `stop` cancels it; a batch in flight rolls back (each batch is one transaction),
+    and the next start picks up where it left off.
+    """
+
+    def __init__(self, database: Database, *, interval_seconds: float, idempotency_retention: timedelta) -> None:
+        self.database = database
+        self.interval_seconds = interval_seconds
+        self.idempotency_retention = idempotency_retention
+        self.passes = 0  # passes finished, whether they succeeded or failed
+        self._finished = asyncio.Condition()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.interval_seconds > 0
+
+    def start(self) -> None:
+        if self.enabled and self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="pointledger-maintenance")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is None:
+            return
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+
+    async def wait_for_passes(self, count: int) -> None:
+        """Until `count` passes have finished (tests and operators watching a start-up pass)."""
+        async with self._finished:
+            await self._finished.wait_for(lambda: self.passes >= count)
+
+    async def run_once(self) -> MaintenanceReport | None:
+        try:
+            report = await maintain(self.database, as_of=datetime.now(UTC), idempotency_retention=self.idempotency_retention)
+        except Exception:
+            logger.exception("maintenance pass failed; the next one runs in %s s", self.interval_seconds)
+            return None
+        finally:
+            async with self._finished:
+                self.passes += 1
+                self._finished.notify_all()
+        if report.expired.lots or report.converted.lots or report.idempotency_keys_forgotten:
+            logger.info(
+                "maintenance: expired %s points (%d lots, %d accounts); converted %s promised points (%d lots, "
+                "%d accounts); forgot %d idempotency keys",
+                report.expired.points, report.expired.lots, report.expired.accounts, report.converted.points,
+                report.converted.lots, report.converted.accounts, report.idempotency_keys_forgotten,
+            )
+        return report
+
+    async def _loop(self) -> None:
+        while True:
+            await self.run_once()
+            await asyncio.sleep(self.interval_seconds)
