@@ -687,3 +687,47 @@ async def test_50_concurrent_redemptions_of_100_from_1000_points_let_exactly_10_
     assert all(int(entry["balanceAfter"]) >= 0 for entry in entries)
     assert len([entry for entry in entries if entry["eventType"] == "POINTS_REDEMPTION"]) == 10
     await assert_reconciled(database)
+
+
+async def post_all(api, query, inputs):
+    async def post(variables):
+        return await api.client.post("/graphql", json={"query": query, "variables": {"input": variables}},
+                                     headers={"Authorization": api.credentials.header})
+
+    responses = await asyncio.gather(*(post(variables) for variables in inputs))
+    assert [response.status_code for response in responses] == [200] * len(inputs)
+    bodies = [response.json() for response in responses]
+    assert all("errors" not in body for body in bodies), [body["errors"] for body in bodies if "errors" in body]
+    return [next(iter(body["data"].values())) for body in bodies]
+
+
+async def test_concurrent_partial_reversals_never_give_back_more_than_was_redeemed(api, database):
+    mobile = new_mobile()
+    await earn(api, mobile, "10000")
+    redemption = (await redeem(api, mobile, "60"))["redemption"]
+
+    results = await post_all(api, REVERSE, [{"redemptionId": redemption["id"], "points": "10"}] * 10)
+
+    assert sorted(result["__typename"] for result in results) == ["RedemptionReversalLimitError"] * 4 + ["RedemptionReversed"] * 6
+    assert {result["code"] for result in results if result["__typename"] != "RedemptionReversed"} == {"ALREADY_REVERSED"}
+    listed = (await api.data(REDEMPTIONS, {"customer": by_mobile(mobile)}))["pointsRedemptions"]["nodes"][0]
+    assert (listed["pointsReversed"], listed["status"], len(listed["reversals"])) == ("60", "REVERSED", 6)
+    assert (await customer(api, mobile))["loyaltyPoints"] == "100"
+    await assert_reconciled(database)
+
+
+async def test_one_redemption_applied_to_two_bills_at_once_pays_for_one(api, database):
+    mobile = new_mobile()
+    await earn(api, mobile, "10000")
+    redemption = (await redeem(api, mobile, "10"))["redemption"]
+    bills = [bill(customer={"mobile": mobile}, lineItems=[], amount="500", pointsRedemptions=[redemption["id"]]) for _ in range(5)]
+
+    results = await post_all(api, ADD_TRANSACTION, bills)
+
+    added = [result for result in results if result["__typename"] == "TransactionAdded"]
+    assert len(added) == 1
+    assert [(result["code"], result["field"]) for result in results if result["__typename"] != "TransactionAdded"] == [
+        ("REDEMPTION_ALREADY_APPLIED", "input.pointsRedemptions[0]")] * 4
+    listed = (await api.data(REDEMPTIONS, {"customer": by_mobile(mobile)}))["pointsRedemptions"]["nodes"][0]
+    assert listed["transactionId"] == added[0]["transaction"]["id"]
+    await assert_reconciled(database)
