@@ -17,6 +17,7 @@ import strawberry
 from app import errors as domain
 from app.redemptions.errors import ReversalLimitError as RedemptionReversalLimit
 from app.transactions.errors import DuplicateBillNumberError as DomainDuplicateBillNumber
+from app.transactions.errors import ReturnExceedsBillError as DomainReturnExceedsBill
 
 
 @strawberry.interface(description="An expected failure: a stable code, a message, and the input field at fault.")
@@ -61,6 +62,15 @@ class RedemptionReversalLimitError(Error):
     points_left: Decimal
 
 
+@strawberry.type(description=(
+    "A return would take back more than is left of the bill (ALREADY_FULLY_RETURNED: nothing is left); "
+    "says what is left to return. Nothing was written."))
+class ReturnExceedsBillError(Error):
+    remaining_amount: Decimal
+    remaining_points: Decimal
+    remaining_qty: Decimal | None = strawberry.field(description="Of the line named by the field, when it is a line's quantity.")
+
+
 @strawberry.type(description="This idempotency key was used before with a different request; nothing was written.")
 class IdempotencyKeyReusedError(Error):
     pass
@@ -92,6 +102,9 @@ ERROR_TYPES: list[tuple[type[domain.DomainError], type, Callable[[Any], Any]]] =
     (RedemptionReversalLimit, RedemptionReversalLimitError, lambda error: RedemptionReversalLimitError(
         code=error.code, message=error.message, field=error.field, points_redeemed=error.points_redeemed,
         points_reversed=error.points_reversed, points_left=error.points_left)),
+    (DomainReturnExceedsBill, ReturnExceedsBillError, lambda error: ReturnExceedsBillError(
+        code=error.code, message=error.message, field=error.field, remaining_amount=error.remaining_amount,
+        remaining_points=error.remaining_points, remaining_qty=error.remaining_qty)),
     (domain.IdempotencyKeyReusedError, IdempotencyKeyReusedError, _plain(IdempotencyKeyReusedError)),
     (domain.ForbiddenError, ForbiddenError, _plain(ForbiddenError)),
     (domain.NotFoundError, NotFoundError, _plain(NotFoundError)),

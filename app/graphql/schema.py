@@ -20,6 +20,7 @@ from app.graphql.organization import OrganizationQuery
 from app.graphql.points import PointsMutation
 from app.graphql.redemptions import RedemptionMutation, RedemptionQuery
 from app.graphql.scalars import DecimalScalar
+from app.graphql.returns import ReturnMutation
 from app.graphql.transactions import TransactionMutation
 from app.graphql.transfers import TransferMutation, TransferQuery
 
@@ -32,7 +33,7 @@ class Query(OrganizationQuery, CustomerQuery, LedgerQuery, HistoryQuery, Transfe
 
 
 @strawberry.type
-class Mutation(TransactionMutation, TransferMutation, AdminMutation, RedemptionMutation, PointsMutation):
+class Mutation(TransactionMutation, TransferMutation, AdminMutation, RedemptionMutation, ReturnMutation, PointsMutation):
     pass
 
 

@@ -18,7 +18,7 @@ from app.graphql.errors import (
     to_graphql_error,
 )
 from app.transactions import inputs
-from app.transactions.models import OutlierStatus, TransactionType
+from app.transactions.models import LineItemType, OutlierStatus, ReturnType, TransactionType
 from app.transactions.service import ADDED_CODE, TransactionResult, TransactionView, add_transaction, add_transactions
 
 IDEMPOTENCY_KEY_DESCRIPTION = (
@@ -27,6 +27,10 @@ IDEMPOTENCY_KEY_DESCRIPTION = (
 )
 
 TransactionTypeEnum = strawberry.enum(TransactionType, name="TransactionType")
+ReturnTypeEnum = strawberry.enum(ReturnType, name="ReturnType", description=(
+    "How a return takes back a bill: FULL (all that is left), LINE_ITEM (quantities of its lines), AMOUNT (money)."))
+LineItemTypeEnum = strawberry.enum(LineItemType, name="LineItemType", description=(
+    "On a MIXED return (an exchange), each line is a new purchase (REGULAR) or a return (RETURN)."))
 OutlierStatusEnum = strawberry.enum(OutlierStatus, name="OutlierStatus")
 TransactionSourceEnum = strawberry.enum(TransactionSource, name="TransactionSource")
 
@@ -207,6 +211,9 @@ class LineItem:
     addon_items: list[SubItem]
     combo_items: list[SubItem]
     split_items: list[SubItem]
+    returned_qty: Decimal = strawberry.field(description="On purchases: the quantity returned so far.")
+    line_type: LineItemTypeEnum = strawberry.field(description="RETURN on a return's lines.")
+    returns_serial: int | None = strawberry.field(description="On a return's lines: the serial of the purchased line returned.")
 
     @classmethod
     def from_row(cls, row: Any) -> LineItem:
@@ -217,6 +224,7 @@ class LineItem:
             attributes=_name_values(row.attributes), extended_fields=_name_values(row.extended_fields),
             custom_fields=_name_values(row.custom_fields), addon_items=_stored_sub_items(row.addon_items),
             combo_items=_stored_sub_items(row.combo_items), split_items=_stored_sub_items(row.split_items),
+            returned_qty=row.returned_qty, line_type=LineItemType(row.line_type), returns_serial=row.returns_serial,
         )
 
 
@@ -269,10 +277,59 @@ class CustomerSideEffect:
         description="Secondary identifiers of other customers, ignored (CONFIG_SKIP_SECONDARY_ID_ON_PRIMARY_MISMATCH).")
 
 
-SideEffect = Annotated[CustomerSideEffect | PointsSideEffect | SlabSideEffect, strawberry.union("SideEffect")]
+@strawberry.type(description=(
+    "Points a return took back in one program. returnedPoints were debited; pointsNotRecovered is the rest of the "
+    "bill's share, which the customer had spent already and the program does not let go negative (written off)."))
+class PointsReturnedSideEffect:
+    customer_id: strawberry.ID
+    program_id: strawberry.ID
+    program_code: str
+    returned_points: Decimal
+    points_not_recovered: Decimal
 
 
-def _side_effect(stored: dict[str, Any]) -> CustomerSideEffect | PointsSideEffect | SlabSideEffect:
+@strawberry.type(description="Points of a redemption applied to the returned bill, given back into the lots it consumed.")
+class RedemptionReversedSideEffect:
+    customer_id: strawberry.ID
+    redemption_id: strawberry.ID
+    reversed_points: Decimal
+
+
+@strawberry.type(description="A tier downgrade caused by a return (cumulative purchases went below the tier's threshold).")
+class SlabDowngradeSideEffect:
+    program_id: strawberry.ID
+    program_code: str
+    previous_slab_name: str
+    previous_slab_number: int
+    downgraded_slab_name: str
+    downgraded_slab_number: int
+
+
+SideEffect = Annotated[
+    CustomerSideEffect | PointsSideEffect | SlabSideEffect | PointsReturnedSideEffect | RedemptionReversedSideEffect
+    | SlabDowngradeSideEffect,
+    strawberry.union("SideEffect"),
+]
+
+
+def _side_effect(stored: dict[str, Any]) -> Any:
+    if stored["type"] == "pointsReturn":
+        return PointsReturnedSideEffect(
+            customer_id=strawberry.ID(str(stored["customerId"])), program_id=strawberry.ID(str(stored["programId"])),
+            program_code=stored["programCode"], returned_points=Decimal(stored["returnedPoints"]),
+            points_not_recovered=Decimal(stored["pointsNotRecovered"]),
+        )
+    if stored["type"] == "redemptionReversal":
+        return RedemptionReversedSideEffect(
+            customer_id=strawberry.ID(str(stored["customerId"])), redemption_id=strawberry.ID(str(stored["redemptionId"])),
+            reversed_points=Decimal(stored["reversedPoints"]),
+        )
+    if stored["type"] == "slabDowngrade":
+        return SlabDowngradeSideEffect(
+            program_id=strawberry.ID(str(stored["programId"])), program_code=stored["programCode"],
+            previous_slab_name=stored["previousSlabName"], previous_slab_number=stored["previousSlabNumber"],
+            downgraded_slab_name=stored["downgradedSlabName"], downgraded_slab_number=stored["downgradedSlabNumber"],
+        )
     if stored["type"] == "customer":
         return CustomerSideEffect(
             customer_id=strawberry.ID(str(stored["customerId"])), registered=stored["registered"],
@@ -291,6 +348,14 @@ def _side_effect(stored: dict[str, Any]) -> CustomerSideEffect | PointsSideEffec
         previous_slab_name=stored["previousSlabName"], previous_slab_number=stored["previousSlabNumber"],
         upgraded_slab_name=stored["upgradedSlabName"], upgraded_slab_number=stored["upgradedSlabNumber"],
     )
+
+
+_RETURN_TYPE_VALUES = frozenset({TransactionType.RETURN.value, TransactionType.NOT_INTERESTED_RETURN.value,
+                                  TransactionType.MIXED.value})
+
+
+def _parent_id(view: TransactionView) -> strawberry.ID | None:
+    return strawberry.ID(str(view.parent_transaction_id)) if view.parent_transaction_id is not None else None
 
 
 @strawberry.type
@@ -319,6 +384,18 @@ class Transaction:
     payment_details: list[PaymentDetail]
     side_effects: list[SideEffect]
     created_at: datetime
+    points_earned: Decimal = strawberry.field(description="Points this purchase earned.")
+    returned_amount: Decimal = strawberry.field(description="On purchases: the value returned so far.")
+    returned_points: Decimal = strawberry.field(description=(
+        "On purchases: the share of its points its returns took account of so far (never more than pointsEarned); "
+        "on returns: this return's share."))
+    reversed_redemption_points: Decimal = strawberry.field(description=(
+        "Points of redemptions applied to the bill that its returns gave back (on returns: this return)."))
+    return_type: ReturnTypeEnum | None = strawberry.field(description="On returns: FULL, LINE_ITEM or AMOUNT.")
+    parent_bill_number: str | None = strawberry.field(description="On returns: the return's own document number.")
+    returned_transaction_id: strawberry.ID | None = strawberry.field(description="On returns: the purchase returned.")
+    exchange_return_id: strawberry.ID | None = strawberry.field(description=(
+        "On the purchase of an exchange (a MIXED return's REGULAR lines): the return it was posted with."))
     customer_id: strawberry.Private[int | None]
 
     @classmethod
@@ -337,6 +414,12 @@ class Transaction:
             payment_details=[PaymentDetail(mode=p["mode"], value=Decimal(p["value"]), notes=p.get("notes"))
                              for p in view.payment_details or []],
             side_effects=[_side_effect(effect) for effect in view.side_effects], created_at=view.created_at,
+            points_earned=view.points_earned, returned_amount=view.returned_amount, returned_points=view.returned_points,
+            reversed_redemption_points=view.reversed_redemption_points,
+            return_type=ReturnType(view.return_type) if view.return_type else None,
+            parent_bill_number=view.parent_bill_number,
+            returned_transaction_id=_parent_id(view) if view.type in _RETURN_TYPE_VALUES else None,
+            exchange_return_id=_parent_id(view) if view.type not in _RETURN_TYPE_VALUES else None,
             customer_id=view.customer_id,
         )
 

@@ -61,7 +61,7 @@ class Transaction(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     org_id: int = Field(foreign_key="organizations.id")
     customer_id: int | None = Field(default=None, foreign_key="customers.id")
-    type: str = Field(max_length=20)
+    type: str = Field(max_length=30)  # NOT_INTERESTED_RETURN is 21 characters
     number: str = Field(max_length=BILL_NUMBER_LENGTH_MAX)
     bill_client_id: str | None = Field(default=None, max_length=100)
     amount: Decimal = Field(sa_type=Amount)

@@ -60,7 +60,9 @@ _FIND_SAME_BILL = (
     select(transactions.c.id, transactions.c.payload_hash)
     .where(transactions.c.org_id == bindparam("org_id"), transactions.c.store_id == bindparam("store_id"),
            transactions.c.number == bindparam("number"), transactions.c.billing_time > bindparam("after"),
-           transactions.c.billing_time < bindparam("before"))
+           transactions.c.billing_time < bindparam("before"),
+           # A return carries the number of the bill it returns: it is not another bill under that number.
+           transactions.c.type.in_([TransactionType.REGULAR.value, TransactionType.NOT_INTERESTED.value]))
     .order_by(transactions.c.id).limit(1)
 )
 _UPDATE_PURCHASES = (
@@ -198,8 +200,19 @@ async def add_transactions(database: Database, org: OrgConfig, batch: Sequence[T
     return results
 
 
+def bill_lock_key(org_id: int, store_id: int, number: str) -> str:
+    """The natural key a bill's writers serialize on: addTransaction and the bill's returns."""
+    return f"bill:{org_id}:{store_id}:{number}"
+
+
 def _bill_lock_key(org: OrgConfig, prepared: PreparedTransaction) -> str:
-    return f"bill:{org.id}:{prepared.store.id}:{prepared.number}"
+    return bill_lock_key(org.id, prepared.store.id, prepared.number)
+
+
+async def add_within(connection: AsyncConnection, org: OrgConfig, prepared: PreparedTransaction, now: datetime,
+                     path: str = "input") -> TransactionResult:
+    """Add a prepared bill inside a write transaction the caller runs (an exchange's purchase)."""
+    return await _add(connection, org, prepared, now, path)
 
 
 async def _add(connection: AsyncConnection, org: OrgConfig, prepared: PreparedTransaction, now: datetime, path: str) -> TransactionResult:

@@ -176,6 +176,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('parent_transaction_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True))
         batch_op.add_column(sa.Column('return_type', sa.String(length=20), nullable=True))
         batch_op.add_column(sa.Column('parent_bill_number', sa.String(length=50), nullable=True))
+        # The seed's NOT_INTERESTED_RETURN is 21 characters.
+        batch_op.alter_column('type', existing_type=sa.String(length=20), type_=sa.String(length=30), existing_nullable=False)
         batch_op.create_index('ix_transactions_parent', ['parent_transaction_id'], unique=False)
         batch_op.create_foreign_key('fk_transactions_parent_transaction_id', 'transactions', ['parent_transaction_id'], ['id'])
 
@@ -214,6 +216,7 @@ def downgrade() -> None:
         batch_op.drop_column('returned_eligible_amount')
         batch_op.drop_column('returned_amount')
         batch_op.drop_column('points_earned')
+        batch_op.alter_column('type', existing_type=sa.String(length=30), type_=sa.String(length=20), existing_nullable=False)
 
     with op.batch_alter_table('transaction_line_items', schema=None) as batch_op:
         batch_op.drop_column('returns_serial')
