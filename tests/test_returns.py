@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from app.enums import IdentifierType
+from app.ledger.conversions import convert_promised_points
 from app.ledger.models import PointLot
 from app.ledger.service import reconcile
 from app.organizations.config import load_org_config
@@ -355,6 +356,26 @@ async def test_spent_points_make_the_balance_negative_where_the_program_allows_i
     # Later earnings pay the debt first.
     again = await purchase(api, customer={"mobile": bought["mobile"]}, lineItems=[], amount="2000")
     assert again["customer"]["loyaltyPoints"] == "5"
+    await assert_reconciled(database)
+
+
+async def test_points_earned_as_promised_come_back_from_the_promised_account_then_from_regular_once_converted(
+        app_client, database):
+    spec = org_spec("promising")
+    spec["programs"][0].update(earn_category="PROMISED", promised_days=14)
+    api = Api(app_client, await make_org(database, spec), database)
+    bought = await purchase(api)
+
+    before_conversion = await returned(api, return_of(bought, "LINE_ITEM", lineItems=[{"serial": 1, "qty": "1"}]))
+    await convert_promised_points(database, datetime.now(UTC) + timedelta(days=15), api.credentials.org_id)
+    after_conversion = await returned(api, return_of(bought, "FULL"))
+
+    assert (before_conversion["pointsReturned"], after_conversion["pointsReturned"]) == ("4", "14")
+    assert after_conversion["pointsNotRecovered"] == "0"
+    debits = [entry for entry in await newest_entries(api, bought["mobile"], 10)
+              if entry["eventType"] == "TRANSACTION_RETURN"]
+    assert [(entry["pointsCategory"], entry["points"], entry["balanceAfter"]) for entry in debits] == [
+        ("REGULAR", "14", "0"), ("PROMISED", "4", "14")]
     await assert_reconciled(database)
 
 
