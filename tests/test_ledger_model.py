@@ -24,14 +24,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, initialize, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 from sqlalchemy import text
 
 from app.config import Settings
 from app.db import Database
+from app.ledger.expiry import expire_points
 from app.ledger.service import reconcile
 from app.main import create_app
 from app.models import metadata
@@ -56,6 +56,48 @@ SPEC: dict[str, Any] = {
     "stores": [{"code": "store-1", "tills": [{"code": "till-1"}]}],
 }
 
+REDEEM = """
+mutation Redeem($input: RedeemPointsInput!) {
+  redeemPoints(input: $input) {
+    __typename
+    ... on PointsRedeemed { replayed redemption { id points } }
+    ... on InsufficientPointsError { availablePoints }
+    ... on Error { code field }
+  }
+}
+"""
+
+REVERSE = """
+mutation Reverse($input: ReverseRedemptionInput!) {
+  reverseRedemption(input: $input) {
+    __typename
+    ... on RedemptionReversed { replayed redemption { pointsReversed status } }
+    ... on Error { code field }
+  }
+}
+"""
+
+TRANSFER = """
+mutation Transfer($input: TransferPointsInput!) {
+  transferPoints(input: $input) {
+    __typename
+    ... on PointsTransferred { fromBalanceAfter toBalanceAfter }
+    ... on InsufficientPointsError { availablePoints }
+    ... on Error { code field }
+  }
+}
+"""
+
+RETURN = """
+mutation Return($input: TransactionReturnInput!) {
+  returnTransaction(input: $input) {
+    __typename
+    ... on TransactionReturned { pointsReturned pointsNotRecovered }
+    ... on Error { code field }
+  }
+}
+"""
+
 CUSTOMER_POINTS = """
 query Points($lookup: CustomerLookupInput!) {
   customer(lookup: $lookup) { ... on Customer { userId loyaltyPoints mergedIntoUserId } }
@@ -68,6 +110,25 @@ class ModelLot:
     sequence: int  # creation order, the server's tie-break
     remaining: Decimal
     expires_at: datetime | None
+    points_at_start: Decimal = Decimal(0)
+
+
+@dataclass
+class ModelBill:
+    number: str
+    billing_time: datetime
+    customer: ModelCustomer
+    points: Decimal
+    lot: ModelLot | None
+    returned: bool = False
+
+
+@dataclass
+class ModelRedemption:
+    id: str
+    customer: ModelCustomer
+    taken: list[tuple[ModelLot, Decimal]]
+    reversed: bool = False
 
 
 @dataclass
@@ -153,6 +214,10 @@ class LedgerMachine(RuleBasedStateMachine):
         self.bill_numbers = itertools.count(1)
         self.lot_sequence = itertools.count(1)
         self.customers: dict[int, ModelCustomer] = {}  # slot -> the customer who registered with its identifiers
+        self.bills: list[ModelBill] = []
+        self.redemptions: list[ModelRedemption] = []
+        self.keys = itertools.count(1)
+        self.last_keyed: tuple[str, dict[str, Any], str] | None = None  # document, variables, the first result's id
 
     def teardown(self) -> None:
         self.harness.close()
@@ -174,14 +239,21 @@ class LedgerMachine(RuleBasedStateMachine):
     def owners(self) -> list[ModelCustomer]:
         return list({id(self.owner(slot)): self.owner(slot) for slot in self.customers}.values())
 
-    def new_lot(self, customer: ModelCustomer, points: Decimal, expires_at: datetime | None) -> None:
-        customer.lots.append(ModelLot(next(self.lot_sequence), points, expires_at))
+    def new_lot(self, customer: ModelCustomer, points: Decimal, expires_at: datetime | None) -> ModelLot:
+        lot = ModelLot(next(self.lot_sequence), points, expires_at)
+        customer.lots.append(lot)
+        return lot
 
     @staticmethod
-    def take(customer: ModelCustomer, points: Decimal, now: datetime) -> list[tuple[ModelLot, Decimal]]:
+    def take(customer: ModelCustomer, points: Decimal, now: datetime,
+             prefer: ModelLot | None = None) -> list[tuple[ModelLot, Decimal]]:
         taken: list[tuple[ModelLot, Decimal]] = []
         left = points
-        for lot in customer.consumption_order(now):
+        order = customer.consumption_order(now)
+        if prefer is not None and prefer in order:
+            order.remove(prefer)
+            order.insert(0, prefer)
+        for lot in order:
             if left <= 0:
                 break
             share = min(left, lot.remaining)
@@ -203,7 +275,8 @@ class LedgerMachine(RuleBasedStateMachine):
             customer = self.customers[slot] = ModelCustomer(user_id=data["customer"]["userId"])
         owner = self.owner(slot)
         assert data["customer"]["userId"] == owner.user_id
-        self.earn(owner, amount, billing_time)
+        lot = self.earn(owner, amount, billing_time)
+        self.bills.append(ModelBill(data["number"], billing_time, owner, lot.points_at_start if lot else Decimal(0), lot))
 
     @precondition(lambda self: len(self.owners()) >= 2)
     @rule(data=st.data())
@@ -231,11 +304,103 @@ class LedgerMachine(RuleBasedStateMachine):
         assert result["__typename"] == "TransactionAdded", result
         return result["transaction"]
 
-    def earn(self, customer: ModelCustomer, amount: Decimal, billing_time: datetime) -> None:
+    def earn(self, customer: ModelCustomer, amount: Decimal, billing_time: datetime) -> ModelLot | None:
         points = (amount * EARN_RATE).quantize(Decimal(1), rounding=ROUND_FLOOR)
         expires_on = billing_time.date() + timedelta(days=EXPIRY_DAYS)
-        if points > 0:
-            self.new_lot(customer, points, datetime.combine(expires_on, time(23, 59, 59), tzinfo=UTC))
+        if points <= 0:
+            return None
+        lot = self.new_lot(customer, points, datetime.combine(expires_on, time(23, 59, 59), tzinfo=UTC))
+        lot.points_at_start = points
+        return lot
+
+    def lookup(self, customer: ModelCustomer) -> dict[str, str]:
+        return {"type": "USER_ID", "value": customer.user_id}
+
+    @precondition(lambda self: self.customers)
+    @rule(data=st.data(), points=st.integers(1, 30).map(lambda n: Decimal(n * 5)), keyed=st.booleans())
+    def redeem(self, data: st.DataObject, points: Decimal, keyed: bool) -> None:
+        customer = self.owner(data.draw(st.sampled_from(sorted(self.customers))))
+        now = datetime.now(UTC)
+        variables = {"input": {"customer": self.lookup(customer), "points": str(points), "tillCode": "till-1"}}
+        if keyed:
+            variables["input"]["idempotencyKey"] = f"redeem-{self.run_id}-{next(self.keys)}"
+        result = self.harness.post(REDEEM, variables)["redeemPoints"]
+        if customer.spendable(now) < points:
+            assert (result["__typename"], result["availablePoints"]) == ("InsufficientPointsError", str(customer.spendable(now))), result
+            return
+        assert result["__typename"] == "PointsRedeemed" and result["replayed"] is False, result
+        self.redemptions.append(ModelRedemption(result["redemption"]["id"], customer, self.take(customer, points, now)))
+        if keyed:
+            self.last_keyed = (REDEEM, variables, result["redemption"]["id"])
+
+    @precondition(lambda self: any(not r.reversed and r.customer.merged_into is None for r in self.redemptions))
+    @rule(data=st.data())
+    def reverse(self, data: st.DataObject) -> None:
+        redemption = data.draw(st.sampled_from(
+            [r for r in self.redemptions if not r.reversed and r.customer.merged_into is None]))
+        result = self.harness.post(REVERSE, {"input": {"redemptionId": redemption.id}})["reverseRedemption"]
+        assert result["__typename"] == "RedemptionReversed" and result["redemption"]["status"] == "REVERSED", result
+        for lot, share in redemption.taken:  # the same lots, with their expiry
+            lot.remaining += share
+        redemption.reversed = True
+
+    @precondition(lambda self: len(self.owners()) >= 2)
+    @rule(data=st.data(), points=st.integers(1, 30).map(lambda n: Decimal(n * 5)))
+    def transfer(self, data: st.DataObject, points: Decimal) -> None:
+        owners = sorted(self.owners(), key=lambda customer: customer.user_id)
+        sender = data.draw(st.sampled_from(owners))
+        receiver = data.draw(st.sampled_from([customer for customer in owners if customer is not sender]))
+        now = datetime.now(UTC)
+        result = self.harness.post(TRANSFER, {"input": {
+            "from": self.lookup(sender), "to": self.lookup(receiver), "points": str(points)}})["transferPoints"]
+        if sender.spendable(now) < points:
+            assert result["__typename"] == "InsufficientPointsError", result
+            return
+        assert result["__typename"] == "PointsTransferred", result
+        for lot, share in self.take(sender, points, now):
+            self.new_lot(receiver, share, lot.expires_at)
+
+    @precondition(lambda self: any(b.customer.merged_into is None for b in self.bills))
+    @rule(data=st.data())
+    def full_return(self, data: st.DataObject) -> None:
+        bill = data.draw(st.sampled_from([b for b in self.bills if b.customer.merged_into is None]))
+        result = self.harness.post(RETURN, {"input": {
+            "type": "RETURN", "returnType": "FULL", "number": bill.number, "tillCode": "till-1",
+            "purchaseTime": bill.billing_time.date().isoformat(), "customer": self.identifiers_of(bill.customer),
+        }})["returnTransaction"]
+        if bill.returned:
+            assert (result["__typename"], result["code"]) == ("ReturnExceedsBillError", "ALREADY_FULLY_RETURNED"), result
+            return
+        assert result["__typename"] == "TransactionReturned", result
+        customer = bill.customer
+        recovered = min(bill.points, customer.balance)
+        self.take(customer, recovered, datetime.now(UTC), prefer=bill.lot)
+        assert (Decimal(result["pointsReturned"]), Decimal(result["pointsNotRecovered"])) == (recovered, bill.points - recovered)
+        bill.returned = True
+
+    def identifiers_of(self, customer: ModelCustomer) -> dict[str, str]:
+        slot = next(slot for slot in sorted(self.customers) if self.owner(slot) is customer)
+        return {"mobile": self.mobile(slot)}
+
+    @rule()
+    def expire(self) -> None:
+        now = datetime.now(UTC)
+        self.harness.run(expire_points(self.harness.database, now))
+        for customer in self.owners():
+            for lot in customer.lots:
+                if lot.expires_at is not None and lot.expires_at <= now:
+                    lot.remaining = Decimal(0)
+
+    @precondition(lambda self: self.last_keyed is not None)
+    @rule()
+    def replay_the_last_keyed_request(self) -> None:
+        """The same idempotency key and request: the first result, and nothing written."""
+        assert self.last_keyed is not None
+        document, variables, first_id = self.last_keyed
+        before = self.harness.run(table_counts(self.harness.database))
+        result = self.harness.post(document, variables)["redeemPoints"]
+        assert (result["__typename"], result["replayed"], result["redemption"]["id"]) == ("PointsRedeemed", True, first_id)
+        assert self.harness.run(table_counts(self.harness.database)) == before
 
     # --- invariants -----------------------------------------------------------------------------
 
