@@ -583,3 +583,22 @@ async def test_ten_concurrent_partial_returns_of_one_bill_never_take_back_more_t
     found = await customer(api, bought["mobile"])
     assert (found["loyaltyPoints"], found["lifetimePurchases"]) == ("3", "300")
     await assert_reconciled(database)
+
+
+async def test_a_redemption_from_a_coarser_program_comes_back_in_whole_points_on_a_partial_return(app_client, database):
+    spec = org_spec("finer")
+    spec["programs"][0]["points_decimal_places"] = 2  # the bill's program counts hundredths; cafe counts whole points
+    credentials = await make_org(database, spec)
+    api = Api(app_client, credentials, database)
+    mobile = new_mobile()
+    await purchase(api, customer={"mobile": mobile}, tillCode="till-cafe", lineItems=[], amount="1000")
+    org = await org_config(database, credentials.org_id)
+    redemption = await redeem_points(database, org, RedemptionInput(
+        customer_type=IdentifierType.MOBILE, customer_value=mobile, points=Decimal(10), till_code="till-cafe"))
+    bought = await purchase(api, customer={"mobile": mobile}, pointsRedemptions=[str(redemption.redemption.id)])
+
+    socks = await returned(api, return_of(bought, "LINE_ITEM", lineItems=[{"serial": 3, "qty": "1"}]))
+
+    # 200 of 1,800 back: 10 x 200 / 1,800 = 1.11, in the cafe program's whole points: 1.
+    assert socks["redemptionPointsReversed"] == "1"
+    await assert_reconciled(database)

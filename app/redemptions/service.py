@@ -345,11 +345,7 @@ async def claim_reversal(connection: AsyncConnection, org: OrgConfig, redemption
     )).one()
     amount = rules.reversal_points(locked.points, locked.points_reversed, points,
                                    redemption_field=redemption_field, points_field=points_field)
-    program_ids = (await connection.execute(
-        select(entries.c.program_id).where(entries.c.event_id == row.event_id, entries.c.entry_type == EntryType.DEBIT.value)
-    )).scalars().all()
-    rules.check_points(amount, decimal_places=min(org.program(program_id).points_decimal_places for program_id in program_ids),
-                       field=points_field)
+    rules.check_points(amount, decimal_places=await points_decimal_places(connection, org, row.event_id), field=points_field)
     reversed_after = locked.points_reversed + amount
     updated = (await connection.execute(
         update(redemptions)
@@ -365,6 +361,15 @@ async def claim_reversal(connection: AsyncConnection, org: OrgConfig, redemption
         postings = await _carry_to_survivor(connection, postings, owner)
     return ReversalClaim(redemption_id=redemption_id, redemption_event_id=row.event_id, points=amount, customer_id=owner,
                          postings=tuple(postings))
+
+
+async def points_decimal_places(connection: AsyncConnection, org: OrgConfig, redemption_event_id: int) -> int:
+    """How finely a redemption's points can be given back: the coarsest of the programs it drew from."""
+    program_ids = (await connection.execute(
+        select(entries.c.program_id)
+        .where(entries.c.event_id == redemption_event_id, entries.c.entry_type == EntryType.DEBIT.value)
+    )).scalars().all()
+    return min(org.program(program_id).points_decimal_places for program_id in program_ids)
 
 
 async def record_reversal(connection: AsyncConnection, *, org_id: int, claim: ReversalClaim, event_id: int,

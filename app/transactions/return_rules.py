@@ -400,11 +400,13 @@ def _with_points(bill: BillState, amount: Decimal, eligible: Decimal, lines: tup
 
 
 def redemption_reversal(points: Decimal, points_reversed: Decimal, returned_amount_after: Decimal, bill_amount: Decimal,
-                        complete: bool, program: ProgramConfig) -> Decimal:
+                        complete: bool, program: ProgramConfig, decimal_places: int) -> Decimal:
     """Points to give back of a redemption applied to the bill: its share for the bill's value
-    returned so far (all of it once the bill is all back), less what was already given back."""
+    returned so far (all of it once the bill is all back), less what was already given back.
+    Rounded by the bill's program's rule to the places the redemption's own programs count in
+    (a group redemption may draw from a coarser program than the bill's)."""
     target = points if complete else share_of(points, returned_amount_after, bill_amount, program.points_rounding,
-                                              program.points_decimal_places)
+                                              min(decimal_places, program.points_decimal_places))
     return max(target - points_reversed, ZERO)
 
 

@@ -356,8 +356,9 @@ async def _plan_points(connection: AsyncConnection, org: OrgConfig, program: Pro
     claims: list[redemptions_service.ReversalClaim] = []
     returned_amount_after = bill.returned_amount + plan.amount
     for redemption in (await connection.execute(_REDEMPTIONS_OF_BILL, {"bill_id": bill.id})).all():
+        decimal_places = await redemptions_service.points_decimal_places(connection, org, redemption.event_id)
         give = return_rules.redemption_reversal(redemption.points, redemption.points_reversed, returned_amount_after,
-                                                bill.amount, plan.complete, program)
+                                                bill.amount, plan.complete, program, decimal_places)
         if give > 0:
             claim = await redemptions_service.claim_reversal(connection, org, redemption.id, give, now,
                                                              redemption_field=f"{path}.number", points_field=f"{path}.amount")
