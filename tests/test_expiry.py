@@ -14,7 +14,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from app.cli import cli
@@ -29,6 +29,7 @@ from app.organizations.models import Program
 from tests.conftest import make_org
 from tests.documents import ADD_TRANSACTION, LEDGER_ENTRIES
 from tests.factories import BASE_ORG, bill, new_mobile
+from tests.ledger_checks import assert_reconciled, count_events
 
 events = LedgerEvent.__table__
 lots = PointLot.__table__
@@ -102,15 +103,8 @@ async def ledger_page(api, mobile):
     return result["entries"]
 
 
-async def count_events(database, event_type):
-    async with database.read() as connection:
-        return (await connection.execute(
-            select(func.count()).select_from(events).where(events.c.event_type == event_type.value))).scalar_one()
 
 
-async def assert_reconciled(database):
-    async with database.read() as connection:
-        assert await ledger.reconcile(connection) == []
 
 
 async def program_id(database, code):

@@ -12,14 +12,13 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from app.enums import PointsCategory
-from app.ledger import service as ledger
-from app.ledger.models import EntryKind, EntryType, EventType, PointAccount, PointLot
-from app.ledger.service import reconcile
+from app.ledger.models import PointAccount, PointLot
 from app.organizations.models import Program
 from tests.conftest import make_org
 from tests.documents import ADD_TRANSACTION, CUSTOMER, LEDGER_ENTRIES
 from tests.factories import bill, new_mobile, org_spec
 from tests.snapshots import table_counts
+from tests.ledger_checks import assert_reconciled, overdraw
 
 accounts = PointAccount.__table__
 lots = PointLot.__table__
@@ -93,28 +92,8 @@ async def main_lots(database, user_id: str) -> list[tuple[Decimal, datetime | No
     return sorted((row.points_remaining, row.expires_at) for row in rows)
 
 
-async def assert_reconciled(database) -> None:
-    async with database.read() as connection:
-        assert await reconcile(connection) == []
 
 
-async def overdraw(database, org_id: int, user_id: str, points: Decimal) -> None:
-    """Test-only setup: a debit beyond the balance of the customer's main REGULAR account, as a
-    return of points already spent leaves it where the program allows a negative balance."""
-    async def work(connection):
-        account = (await connection.execute(
-            select(accounts.c.id, accounts.c.program_id).join(programs, programs.c.id == accounts.c.program_id)
-            .where(accounts.c.customer_id == int(user_id), accounts.c.category == PointsCategory.REGULAR.value,
-                   programs.c.code == "main")
-        )).one()
-        await ledger.post_event(
-            connection, org_id=org_id, now=datetime.now(UTC),
-            draft=ledger.EventDraft(EventType.TRANSACTION_RETURN, int(user_id), None, None, None),
-            postings=[ledger.Posting(ledger.AccountRef(account.id, int(user_id), account.program_id, PointsCategory.REGULAR),
-                                     EntryType.DEBIT, EntryKind.POINTS_RETURN, points)],
-        )
-
-    await database.run_write(work)
 
 
 # --- The seed's rules -----------------------------------------------------------------------

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.enums import PointsCategory
 from app.ledger import service as ledger
@@ -27,6 +27,7 @@ from tests.conftest import make_org
 from tests.documents import ADD_TRANSACTION, LEDGER_ENTRIES
 from tests.factories import BASE_ORG, bill, new_mobile
 from tests.snapshots import table_counts
+from tests.ledger_checks import assert_reconciled, count_events
 
 events = LedgerEvent.__table__
 lots = PointLot.__table__
@@ -110,15 +111,8 @@ async def ledger_entries(api, mobile):
     return page["entries"]
 
 
-async def count_events(database, event_type):
-    async with database.read() as connection:
-        return (await connection.execute(
-            select(func.count()).select_from(events).where(events.c.event_type == event_type.value))).scalar_one()
 
 
-async def assert_reconciled(database):
-    async with database.read() as connection:
-        assert await ledger.reconcile(connection) == []
 
 
 async def lot_rows(database, category):

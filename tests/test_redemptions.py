@@ -20,6 +20,7 @@ from tests.conftest import Api, make_org
 from tests.documents import ADD_TRANSACTION, CUSTOMER, LEDGER_ENTRIES
 from tests.factories import bill, new_mobile, org_spec
 from tests.snapshots import table_counts
+from tests.ledger_checks import assert_reconciled
 
 IST = ZoneInfo("Asia/Kolkata")
 lots_table = PointLot.__table__
@@ -118,9 +119,6 @@ async def customer(api, mobile):
     return (await api.data(CUSTOMER, {"lookup": by_mobile(mobile), "first": 1}))["customer"]
 
 
-async def assert_reconciled(database):
-    async with database.read() as connection:
-        assert await ledger.reconcile(connection) == []
 
 
 def expiry_of(billing_time: datetime) -> str:

@@ -18,7 +18,6 @@ from sqlalchemy import select
 from app.enums import IdentifierType
 from app.ledger.conversions import convert_promised_points
 from app.ledger.models import PointLot
-from app.ledger.service import reconcile
 from app.organizations.config import load_org_config
 from app.redemptions.models import PointRedemption, PointRedemptionReversal
 from app.redemptions.rules import RedemptionInput
@@ -27,6 +26,7 @@ from tests.conftest import Api, make_org
 from tests.documents import ADD_TRANSACTION, CUSTOMER, LEDGER_ENTRIES
 from tests.factories import bill, new_mobile, org_spec
 from tests.snapshots import table_counts
+from tests.ledger_checks import assert_reconciled
 
 IST = ZoneInfo("Asia/Kolkata")
 lots = PointLot.__table__
@@ -117,9 +117,6 @@ async def newest_entries(api, mobile, count, **kwargs):
     return page["ledgerEntries"]["entries"]
 
 
-async def assert_reconciled(database):
-    async with database.read() as connection:
-        assert await reconcile(connection) == []
 
 
 async def org_config(database, org_id):

@@ -16,8 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.enums import PointsCategory
-from app.ledger import service as ledger_service
-from app.ledger.models import EntryKind, EntryType, EventType, LedgerEntry, PointAccount, PointLot
+from app.ledger.models import LedgerEntry, PointAccount, PointLot
 from app.organizations.models import Program
 from app.ledger.service import reconcile
 from app.transfers.models import PointTransfer
@@ -25,6 +24,7 @@ from tests.conftest import make_org
 from tests.documents import ADD_TRANSACTION, LEDGER_ENTRIES
 from tests.factories import bill, new_mobile, org_spec
 from tests.snapshots import table_counts
+from tests.ledger_checks import assert_reconciled, overdraw
 
 accounts = PointAccount.__table__
 lots = PointLot.__table__
@@ -137,28 +137,8 @@ async def regular_lots(database, user_id: str) -> list[tuple[Decimal, datetime |
     return [(row.points_remaining, row.expires_at) for row in rows]
 
 
-async def overdraw(database, org_id: int, user_id: str, points: Decimal) -> None:
-    """Test-only setup: a debit beyond the customer's main REGULAR balance (what a return of points
-    already spent leaves where the program allows a negative balance)."""
-    async def work(connection):
-        account = (await connection.execute(
-            select(accounts.c.id, accounts.c.program_id).join(programs, programs.c.id == accounts.c.program_id)
-            .where(accounts.c.customer_id == int(user_id), accounts.c.category == PointsCategory.REGULAR.value,
-                   programs.c.code == "main")
-        )).one()
-        await ledger_service.post_event(
-            connection, org_id=org_id, now=datetime.now(UTC),
-            draft=ledger_service.EventDraft(EventType.TRANSACTION_RETURN, int(user_id), None, None, None),
-            postings=[ledger_service.Posting(ledger_service.AccountRef(account.id, int(user_id), account.program_id, PointsCategory.REGULAR),
-                                     EntryType.DEBIT, EntryKind.POINTS_RETURN, points)],
-        )
-
-    await database.run_write(work)
 
 
-async def assert_reconciled(database) -> None:
-    async with database.read() as connection:
-        assert await reconcile(connection) == []
 
 
 # --- A transfer ---------------------------------------------------------------------------
