@@ -153,7 +153,7 @@ async def find_customer(connection: AsyncConnection, org: OrgConfig, lookup: Cus
     return customer_id
 
 
-_LOCK_CUSTOMERS_MERGED = (
+LOCK_CUSTOMERS_MERGED = (
     select(customers.c.id, customers.c.merged_into_customer_id).where(customers.c.id.in_(bindparam("ids", expanding=True)))
     .order_by(customers.c.id).with_for_update()
 )
@@ -163,7 +163,7 @@ async def lock_unmerged(connection: AsyncConnection, field_by_customer: dict[int
     """Lock these customers' rows (FOR UPDATE, in id order) and refuse any that was merged into
     another (CUSTOMER_MERGED on its field). Merges and purchases lock the same rows, so once this
     returns no merge can move these customers until the transaction ends."""
-    rows = (await connection.execute(_LOCK_CUSTOMERS_MERGED, {"ids": sorted(field_by_customer)})).all()
+    rows = (await connection.execute(LOCK_CUSTOMERS_MERGED, {"ids": sorted(field_by_customer)})).all()
     for row in rows:
         if row.merged_into_customer_id is not None:
             raise CustomerMergedError(

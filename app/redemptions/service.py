@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.customers.errors import CustomerMergedError, CustomerNotFoundError
 from app.customers.models import Customer
+from app.customers import service as customers_service
 from app.customers.service import find_customer_id
 from app.db import Database
 from app.enums import PointsCategory
@@ -383,13 +384,24 @@ async def record_reversal(connection: AsyncConnection, *, org_id: int, claim: Re
 
 async def _lock_owner(connection: AsyncConnection, customer_id: int) -> int:
     """The customer whose accounts hold this customer's points now (itself, or the survivor its
-    merges lead to), with every row on the way locked so no merge moves them meanwhile."""
-    current = customer_id
+    merges lead to), with every row on the way locked so no merge moves them meanwhile. The rows
+    are locked together in id order, as merges and transfers lock them, so none of them can
+    deadlock with this; a merge that lengthened the chain meanwhile makes us look again."""
     for _ in range(MERGE_CHAIN_MAX):
-        merged_into = (await connection.execute(_LOCK_CUSTOMER, {"customer_id": current})).scalar_one()
+        chain = await _merge_chain(connection, customer_id)
+        await connection.execute(customers_service.LOCK_CUSTOMERS_MERGED, {"ids": sorted(chain)})
+        if await _merge_chain(connection, customer_id) == chain:
+            return chain[-1]
+    raise ConflictError(f"customer {customer_id} kept being merged while its redemption was reversed", field=None)
+
+
+async def _merge_chain(connection: AsyncConnection, customer_id: int) -> list[int]:
+    chain = [customer_id]
+    for _ in range(MERGE_CHAIN_MAX):
+        merged_into = (await connection.execute(_CUSTOMER_MERGED_INTO, {"customer_id": chain[-1]})).scalar_one()
         if merged_into is None:
-            return current
-        current = merged_into
+            return chain
+        chain.append(merged_into)
     raise ConflictError(f"customer {customer_id} was merged more than {MERGE_CHAIN_MAX} times over", field=None)
 
 
