@@ -27,6 +27,11 @@ class HistoryAction(StrEnum):
     SECONDARY_IDENTIFIER_SKIPPED = "SECONDARY_IDENTIFIER_SKIPPED"
 
 
+class CustomerKind(StrEnum):
+    CUSTOMER = "CUSTOMER"
+    USER_GROUP = "USER_GROUP"  # the account holder of a user group (app.user_groups): no identifiers
+
+
 class Customer(SQLModel, table=True):
     __tablename__ = "customers"
 
@@ -40,6 +45,8 @@ class Customer(SQLModel, table=True):
     registered_on: datetime = Field(sa_type=UTCDateTime)
     updated_on: datetime = Field(sa_type=UTCDateTime)
     merged_into_customer_id: int | None = Field(default=None, foreign_key="customers.id")
+    kind: str = Field(default=CustomerKind.CUSTOMER.value, max_length=20,
+                      sa_column_kwargs={"server_default": CustomerKind.CUSTOMER.value})
 
 
 class CustomerIdentifier(SQLModel, table=True):

@@ -30,6 +30,8 @@ class EventType(StrEnum):
     PROMISED_POINTS_CONVERSION = "PROMISED_POINTS_CONVERSION"
     TRIGGER_BASED_POINTS_CONVERSION = "TRIGGER_BASED_POINTS_CONVERSION"
     MERGE_CUSTOMER = "MERGE_CUSTOMER"
+    CUSTOMER_PROMOTION = "CUSTOMER_PROMOTION"  # points awarded by a points promotion
+    TRACKER_POINTS = "TRACKER_POINTS"  # points issued on a tracked value
 
 
 class EntryType(StrEnum):
@@ -76,7 +78,11 @@ class PointAccount(SQLModel, table=True):
 
 class LedgerEvent(SQLModel, table=True):
     __tablename__ = "ledger_events"
-    __table_args__ = (Index("ix_ledger_events_transaction", "transaction_id"),)
+    __table_args__ = (
+        Index("ix_ledger_events_transaction", "transaction_id"),
+        Index("ix_ledger_events_customer_promotion", "customer_promotion_id"),
+        Index("ix_ledger_events_tracker_value", "tracker_value_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)  # the seed's event log id
     org_id: int = Field(foreign_key="organizations.id", index=True)
@@ -91,6 +97,9 @@ class LedgerEvent(SQLModel, table=True):
     corrects_event_id: int | None = Field(default=None, foreign_key="ledger_events.id", sa_type=BigId)
     points_on_event: Decimal = Field(sa_type=Points)  # net of the event's credits and debits
     created_at: datetime = Field(sa_type=UTCDateTime)
+    # What awarded the points: a points promotion (CUSTOMER_PROMOTION), a tracked value (TRACKER_POINTS).
+    customer_promotion_id: int | None = Field(default=None, foreign_key="customer_promotions.id")
+    tracker_value_id: int | None = Field(default=None, foreign_key="tracker_values.id", sa_type=BigId)
 
 
 class LedgerEntry(SQLModel, table=True):
