@@ -408,29 +408,26 @@ async def merge_on_request(database: Database, org: OrgConfig, *, survivor: Cust
     now = datetime.now(UTC)
     key = idempotency.check_key(idempotency_key, f"{path}.idempotencyKey")
 
-    async def work(connection: AsyncConnection) -> MergeResult:
-        async def perform() -> tuple[int, MergeResult]:
-            survivor_id = await find_customer(connection, org, survivor, f"{path}.survivor")
-            victim_id = await find_customer(connection, org, victim, f"{path}.victim")
-            if survivor_id == victim_id:
-                raise SameCustomerError("the survivor and the victim are the same customer", field=f"{path}.victim")
-            await lock_unmerged(connection, {survivor_id: f"{path}.survivor", victim_id: f"{path}.victim"})
-            await merge_customers(connection, org, survivor_id, victim_id, Activity(None, None, None), now)
-            view = (await load_customers(connection, org, [survivor_id]))[survivor_id]
-            return victim_id, MergeResult(survivor=view, victim_id=victim_id, replayed=False)
+    async def perform(connection: AsyncConnection) -> tuple[int, MergeResult]:
+        survivor_id = await find_customer(connection, org, survivor, f"{path}.survivor")
+        victim_id = await find_customer(connection, org, victim, f"{path}.victim")
+        if survivor_id == victim_id:
+            raise SameCustomerError("the survivor and the victim are the same customer", field=f"{path}.victim")
+        await lock_unmerged(connection, {survivor_id: f"{path}.survivor", victim_id: f"{path}.victim"})
+        await merge_customers(connection, org, survivor_id, victim_id, Activity(None, None, None), now)
+        view = (await load_customers(connection, org, [survivor_id]))[survivor_id]
+        return victim_id, MergeResult(survivor=view, victim_id=victim_id, replayed=False)
 
-        async def replay(victim_id: int) -> MergeResult:
-            survivor_id = (await connection.execute(
-                select(customers.c.merged_into_customer_id).where(customers.c.id == victim_id))).scalar_one()
-            view = (await load_customers(connection, org, [survivor_id]))[survivor_id]
-            return MergeResult(survivor=view, victim_id=victim_id, replayed=True)
+    async def replay(connection: AsyncConnection, victim_id: int) -> MergeResult:
+        survivor_id = (await connection.execute(
+            select(customers.c.merged_into_customer_id).where(customers.c.id == victim_id))).scalar_one()
+        view = (await load_customers(connection, org, [survivor_id]))[survivor_id]
+        return MergeResult(survivor=view, victim_id=victim_id, replayed=True)
 
-        return await idempotency.run_once(
-            connection, org_id=org.id, key=key, operation="mergeCustomers", now=now, perform=perform, replay=replay,
-            payload={"survivor": survivor.payload(), "victim": victim.payload()}, field=f"{path}.idempotencyKey",
-        )
-
-    return await database.run_write(work)
+    return await idempotency.write_once(
+        database, org_id=org.id, key=key, operation="mergeCustomers", now=now, perform=perform, replay=replay,
+        payload={"survivor": survivor.payload(), "victim": victim.payload()}, field=f"{path}.idempotencyKey",
+    )
 
 
 def _lots_covering(shares: Sequence[ledger.LotShare], amount: Decimal, now: datetime) -> tuple[ledger.LotDraft, ...]:

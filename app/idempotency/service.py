@@ -18,7 +18,7 @@ import orjson
 from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.db import lock_keys
+from app.db import Database, lock_keys
 from app.errors import IdempotencyKeyReusedError, ValidationError
 from app.idempotency.models import KEY_LENGTH_MAX, IdempotencyKey
 
@@ -46,6 +46,18 @@ def check_key(key: str | None, field: str) -> str | None:
     return key
 
 
+async def recall(connection: AsyncConnection, *, org_id: int, key: str, operation: str, payload: Any,
+                 field: str = "idempotencyKey") -> int | None:
+    """The id of what this key's first request made; None for an unused key; IDEMPOTENCY_KEY_REUSED
+    when the key was used for another request. Takes no lock (a dry run may read it too)."""
+    found = (await connection.execute(_FIND, {"org_id": org_id, "key": key})).one_or_none()
+    if found is None:
+        return None
+    if found.operation != operation or found.payload_hash != payload_hash(payload):
+        raise IdempotencyKeyReusedError(f"idempotency key {key!r} was used for another request ({found.operation})", field=field)
+    return found.result_id
+
+
 async def run_once(
     connection: AsyncConnection, *, org_id: int, key: str | None, operation: str, payload: Any, now: datetime,
     perform: Callable[[], Awaitable[tuple[int, Result]]], replay: Callable[[int], Awaitable[Result]],
@@ -55,20 +67,32 @@ async def run_once(
     rebuilds the result from that id. Without a key, `perform` simply runs."""
     if key is None:
         return (await perform())[1]
-    digest = payload_hash(payload)
     await lock_keys(connection, [f"idempotency:{org_id}:{key}"])
-    found = (await connection.execute(_FIND, {"org_id": org_id, "key": key})).one_or_none()
+    found = await recall(connection, org_id=org_id, key=key, operation=operation, payload=payload, field=field)
     if found is not None:
-        if found.operation != operation or found.payload_hash != digest:
-            raise IdempotencyKeyReusedError(
-                f"idempotency key {key!r} was used for another request ({found.operation})", field=field)
-        return await replay(found.result_id)
+        return await replay(found)
     result_id, result = await perform()
     await connection.execute(_REMEMBER, {
-        "org_id": org_id, "key": key, "operation": operation, "payload_hash": digest, "result_id": result_id,
+        "org_id": org_id, "key": key, "operation": operation, "payload_hash": payload_hash(payload), "result_id": result_id,
         "created_at": now,
     })
     return result
+
+
+async def write_once(
+    database: Database, *, org_id: int, key: str | None, operation: str, payload: Any, now: datetime,
+    perform: Callable[[AsyncConnection], Awaitable[tuple[int, Result]]],
+    replay: Callable[[AsyncConnection, int], Awaitable[Result]], field: str = "idempotencyKey",
+) -> Result:
+    """One write transaction running `perform` once per key (see `run_once`): the shape of every
+    write mutation's use case."""
+    async def work(connection: AsyncConnection) -> Result:
+        return await run_once(
+            connection, org_id=org_id, key=key, operation=operation, payload=payload, now=now, field=field,
+            perform=lambda: perform(connection), replay=lambda result_id: replay(connection, result_id),
+        )
+
+    return await database.run_write(work)
 
 
 async def forget_expired(connection: AsyncConnection, *, now: datetime, retention: timedelta) -> int:

@@ -171,44 +171,41 @@ async def convert_trigger_based_points(
         if bill_id is None:
             raise TransactionNotFoundError(f"no bill with id {transaction_id!r}", field=f"{path}.transactionId")
 
-    async def work(connection: AsyncConnection) -> TriggerConversion:
-        async def perform() -> tuple[int, TriggerConversion]:
-            customer_id = await customers_service.find_customer(connection, org, customer, f"{path}.customer")
-            await customers_service.lock_unmerged(connection, {customer_id: f"{path}.customer"})
-            if bill_id is not None:
-                await _check_bill(connection, org, bill_id, customer_id, f"{path}.transactionId")
-            held = await ledger.customer_accounts(connection, [customer_id], lock=True)
-            regular = {row.program_id: row for row in held if row.category == PointsCategory.REGULAR.value}
-            trigger_accounts = [row for row in held if row.category == PointsCategory.TRIGGER_BASED.value
-                                and (program is None or row.program_id == program.id)]
-            conditions = [_convertible(now)]
-            if bill_id is not None:
-                conditions.append(lots.c.entry_id.in_(_entries_of_bill(bill_id)))
-            found = await lots_of(connection, [row.id for row in trigger_accounts], *conditions)
-            postings: list[ledger.Posting] = []
-            for account in trigger_accounts:
-                if found.get(account.id):
-                    postings.extend(_conversion_postings(
-                        account_ref(account), account_ref(regular[account.program_id]), found[account.id],
-                        EntryKind.TRIGGER_BASED_POINTS_CONVERSION, now, keep_later_start=True))
-            if not postings:
-                raise NoPointsToConvertError("the customer holds no trigger-based points to convert"
-                                             + (" from this bill" if bill_id is not None else ""), field=path)
-            posted = await ledger.post_event(
-                connection, org_id=org.id, now=now, postings=postings,
-                draft=ledger.EventDraft(EventType.TRIGGER_BASED_POINTS_CONVERSION, customer_id, None, None, None),
-            )
-            assert posted.points_on_event == 0
-            return posted.id, await _load_conversion(connection, posted.id, replayed=False)
-
-        return await idempotency.run_once(
-            connection, org_id=org.id, key=key, operation="convertTriggerBasedPoints", now=now, perform=perform,
-            replay=lambda event_id: _load_conversion(connection, event_id, replayed=True),
-            payload={"customer": customer.payload(), "programCode": program_code, "transactionId": transaction_id},
-            field=f"{path}.idempotencyKey",
+    async def perform(connection: AsyncConnection) -> tuple[int, TriggerConversion]:
+        customer_id = await customers_service.find_customer(connection, org, customer, f"{path}.customer")
+        await customers_service.lock_unmerged(connection, {customer_id: f"{path}.customer"})
+        if bill_id is not None:
+            await _check_bill(connection, org, bill_id, customer_id, f"{path}.transactionId")
+        held = await ledger.customer_accounts(connection, [customer_id], lock=True)
+        regular = {row.program_id: row for row in held if row.category == PointsCategory.REGULAR.value}
+        trigger_accounts = [row for row in held if row.category == PointsCategory.TRIGGER_BASED.value
+                            and (program is None or row.program_id == program.id)]
+        conditions = [_convertible(now)]
+        if bill_id is not None:
+            conditions.append(lots.c.entry_id.in_(_entries_of_bill(bill_id)))
+        found = await lots_of(connection, [row.id for row in trigger_accounts], *conditions)
+        postings: list[ledger.Posting] = []
+        for account in trigger_accounts:
+            if found.get(account.id):
+                postings.extend(_conversion_postings(
+                    account_ref(account), account_ref(regular[account.program_id]), found[account.id],
+                    EntryKind.TRIGGER_BASED_POINTS_CONVERSION, now, keep_later_start=True))
+        if not postings:
+            raise NoPointsToConvertError("the customer holds no trigger-based points to convert"
+                                         + (" from this bill" if bill_id is not None else ""), field=path)
+        posted = await ledger.post_event(
+            connection, org_id=org.id, now=now, postings=postings,
+            draft=ledger.EventDraft(EventType.TRIGGER_BASED_POINTS_CONVERSION, customer_id, None, None, None),
         )
+        assert posted.points_on_event == 0
+        return posted.id, await _load_conversion(connection, posted.id, replayed=False)
 
-    return await database.run_write(work)
+    return await idempotency.write_once(
+        database, org_id=org.id, key=key, operation="convertTriggerBasedPoints", now=now, perform=perform,
+        replay=lambda connection, event_id: _load_conversion(connection, event_id, replayed=True),
+        payload={"customer": customer.payload(), "programCode": program_code, "transactionId": transaction_id},
+        field=f"{path}.idempotencyKey",
+    )
 
 
 async def _check_bill(connection: AsyncConnection, org: OrgConfig, bill_id: int, customer_id: int, field: str) -> None:

@@ -38,9 +38,8 @@ from app.customers import service as customers_service
 from app.customers.service import find_customer_id
 from app.db import Database
 from app.enums import PointsCategory
-from app.errors import ConflictError, IdempotencyKeyReusedError, InsufficientPointsError, ValidationError
+from app.errors import ConflictError, InsufficientPointsError, ValidationError
 from app.idempotency import service as idempotency
-from app.idempotency.models import IdempotencyKey
 from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.organizations.config import OrgConfig, ProgramConfig
@@ -56,7 +55,6 @@ redemptions = PointRedemption.__table__
 reversals = PointRedemptionReversal.__table__
 customers = Customer.__table__
 transactions = Transaction.__table__
-idempotency_keys = IdempotencyKey.__table__
 entries = ledger.entries
 lots = ledger.lots
 movements = ledger.movements
@@ -226,21 +224,18 @@ async def redeem_points(database: Database, org: OrgConfig, data: RedemptionInpu
     prepared = rules.prepare(data, org, path)
     key = idempotency.check_key(data.idempotency_key, f"{path}.idempotencyKey")
 
-    async def work(connection: AsyncConnection) -> RedemptionResult:
-        async def perform() -> tuple[int, RedemptionResult]:
-            plan = await _plan(connection, org, prepared, now, lock=True, path=path)
-            redemption_id = await _write_redemption(connection, org, prepared, plan, now)
-            return redemption_id, RedemptionResult(await load_redemption(connection, org.id, redemption_id), replayed=False)
+    async def perform(connection: AsyncConnection) -> tuple[int, RedemptionResult]:
+        plan = await _plan(connection, org, prepared, now, lock=True, path=path)
+        redemption_id = await _write_redemption(connection, org, prepared, plan, now)
+        return redemption_id, RedemptionResult(await load_redemption(connection, org.id, redemption_id), replayed=False)
 
-        async def replay(redemption_id: int) -> RedemptionResult:
-            return RedemptionResult(await load_redemption(connection, org.id, redemption_id), replayed=True)
+    async def replay(connection: AsyncConnection, redemption_id: int) -> RedemptionResult:
+        return RedemptionResult(await load_redemption(connection, org.id, redemption_id), replayed=True)
 
-        return await idempotency.run_once(
-            connection, org_id=org.id, key=key, operation="redeemPoints", payload=prepared.payload, now=now,
-            perform=perform, replay=replay, field=f"{path}.idempotencyKey",
-        )
-
-    return await database.run_write(work)
+    return await idempotency.write_once(
+        database, org_id=org.id, key=key, operation="redeemPoints", payload=prepared.payload, now=now,
+        perform=perform, replay=replay, field=f"{path}.idempotencyKey",
+    )
 
 
 async def _write_redemption(connection: AsyncConnection, org: OrgConfig, prepared: PreparedRedemption, plan: _Plan,
@@ -277,7 +272,8 @@ async def validate_redemption(database: Database, org: OrgConfig, data: Redempti
     key = idempotency.check_key(data.idempotency_key, f"{path}.idempotencyKey")
     async with database.read() as connection:
         if key is not None:
-            replayed = await _redemption_of_key(connection, org.id, key, prepared.payload, f"{path}.idempotencyKey")
+            replayed = await idempotency.recall(connection, org_id=org.id, key=key, operation="redeemPoints",
+                                                payload=prepared.payload, field=f"{path}.idempotencyKey")
             if replayed is not None:  # redeemPoints would return it without checking anything again
                 redemption = await load_redemption(connection, org.id, replayed)
                 places = await _places(connection, redemption.customer_id, prepared.target.programs, now, lock=False)
@@ -294,20 +290,6 @@ async def validate_redemption(database: Database, org: OrgConfig, data: Redempti
         shares=tuple(PlannedShare(place.program, taken.get(place.program.id, ZERO), place.spendable) for place in plan.places),
         replayed_redemption_id=None,
     )
-
-
-async def _redemption_of_key(connection: AsyncConnection, org_id: int, key: str, payload: Any, field: str) -> int | None:
-    """What idempotency.run_once would find for this key, read without locking: the redemption
-    it made, None for an unused key, IDEMPOTENCY_KEY_REUSED for another request's key."""
-    found = (await connection.execute(
-        select(idempotency_keys.c.operation, idempotency_keys.c.payload_hash, idempotency_keys.c.result_id)
-        .where(idempotency_keys.c.org_id == org_id, idempotency_keys.c.key == key)
-    )).one_or_none()
-    if found is None:
-        return None
-    if found.operation != "redeemPoints" or found.payload_hash != idempotency.payload_hash(payload):
-        raise IdempotencyKeyReusedError(f"idempotency key {key!r} was used for another request ({found.operation})", field=field)
-    return found.result_id
 
 
 # --- Reverse --------------------------------------------------------------------------------
@@ -441,29 +423,26 @@ async def reverse_redemption(database: Database, org: OrgConfig, data: ReversalI
     payload = {"redemption": redemption_id, "points": rules.canonical(data.points) if data.points is not None else None,
                "notes": data.notes}
 
-    async def work(connection: AsyncConnection) -> ReversalResult:
-        async def perform() -> tuple[int, ReversalResult]:
-            claim = await claim_reversal(connection, org, redemption_id, data.points, now,
-                                         redemption_field=redemption_field, points_field=points_field)
-            source = (await connection.execute(
-                select(redemptions.c.source, redemptions.c.store_id, redemptions.c.till_id).where(redemptions.c.id == redemption_id)
-            )).one()
-            posted = await ledger.post_event(
-                connection, org_id=org.id, now=now, postings=claim.postings,
-                draft=ledger.EventDraft(EventType.REDEMPTION_REVERSAL, claim.customer_id, source.source, source.store_id,
-                                        source.till_id, corrects_event_id=claim.redemption_event_id),
-            )
-            reversal_id = await record_reversal(connection, org_id=org.id, claim=claim, event_id=posted.id,
-                                                transaction_id=None, notes=data.notes, now=now)
-            return reversal_id, await _reversal_result(connection, org.id, reversal_id, replayed=False)
-
-        return await idempotency.run_once(
-            connection, org_id=org.id, key=key, operation="reverseRedemption", payload=payload, now=now,
-            perform=perform, replay=lambda reversal_id: _reversal_result(connection, org.id, reversal_id, replayed=True),
-            field=f"{path}.idempotencyKey",
+    async def perform(connection: AsyncConnection) -> tuple[int, ReversalResult]:
+        claim = await claim_reversal(connection, org, redemption_id, data.points, now,
+                                     redemption_field=redemption_field, points_field=points_field)
+        source = (await connection.execute(
+            select(redemptions.c.source, redemptions.c.store_id, redemptions.c.till_id).where(redemptions.c.id == redemption_id)
+        )).one()
+        posted = await ledger.post_event(
+            connection, org_id=org.id, now=now, postings=claim.postings,
+            draft=ledger.EventDraft(EventType.REDEMPTION_REVERSAL, claim.customer_id, source.source, source.store_id,
+                                    source.till_id, corrects_event_id=claim.redemption_event_id),
         )
+        reversal_id = await record_reversal(connection, org_id=org.id, claim=claim, event_id=posted.id,
+                                            transaction_id=None, notes=data.notes, now=now)
+        return reversal_id, await _reversal_result(connection, org.id, reversal_id, replayed=False)
 
-    return await database.run_write(work)
+    return await idempotency.write_once(
+        database, org_id=org.id, key=key, operation="reverseRedemption", payload=payload, now=now,
+        perform=perform, replay=lambda connection, reversal_id: _reversal_result(connection, org.id, reversal_id, replayed=True),
+        field=f"{path}.idempotencyKey",
+    )
 
 
 async def _reversal_result(connection: AsyncConnection, org_id: int, reversal_id: int, *, replayed: bool) -> ReversalResult:

@@ -174,18 +174,15 @@ async def return_transaction(database: Database, org: OrgConfig, data: ReturnInp
     prepared = return_rules.prepare_return(data, org, now, path)
     key = idempotency.check_key(data.idempotency_key, f"{path}.idempotencyKey")
 
-    async def work(connection: AsyncConnection) -> ReturnResult:
-        async def perform() -> tuple[int, ReturnResult]:
-            result = await _return(connection, org, prepared, now, path)
-            return result.transaction.id, result
+    async def perform(connection: AsyncConnection) -> tuple[int, ReturnResult]:
+        result = await _return(connection, org, prepared, now, path)
+        return result.transaction.id, result
 
-        return await idempotency.run_once(
-            connection, org_id=org.id, key=key, operation="returnTransaction", payload=prepared.payload_hash, now=now,
-            perform=perform, replay=lambda return_id: load_return_result(connection, org, return_id, replayed=True),
-            field=f"{path}.idempotencyKey",
-        )
-
-    return await database.run_write(work)
+    return await idempotency.write_once(
+        database, org_id=org.id, key=key, operation="returnTransaction", payload=prepared.payload_hash, now=now,
+        perform=perform, replay=lambda connection, return_id: load_return_result(connection, org, return_id, replayed=True),
+        field=f"{path}.idempotencyKey",
+    )
 
 
 def _lock_keys_of(org: OrgConfig, prepared: PreparedReturn) -> list[str]:

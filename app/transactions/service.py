@@ -22,7 +22,6 @@ from app.catalog.service import product_ids_for, product_lock_keys
 from app.customers import service as customers_service
 from app.customers.service import Activity, CustomerDetails, CustomerView
 from app.db import Database, lock_keys
-from app.enums import PointsCategory
 from app.errors import DomainError, InternalError
 from app.idempotency import service as idempotency
 from app.ledger import rules as ledger_rules
@@ -170,18 +169,15 @@ async def add_transaction(database: Database, org: OrgConfig, data: TransactionI
     prepared = prepare(data, org, now, path)
     key = idempotency.check_key(data.idempotency_key, f"{path}.idempotencyKey")
 
-    async def work(connection: AsyncConnection) -> TransactionResult:
-        async def perform() -> tuple[int, TransactionResult]:
-            result = await _add(connection, org, prepared, now, path)
-            return result.transaction.id, result
+    async def perform(connection: AsyncConnection) -> tuple[int, TransactionResult]:
+        result = await _add(connection, org, prepared, now, path)
+        return result.transaction.id, result
 
-        return await idempotency.run_once(
-            connection, org_id=org.id, key=key, operation="addTransaction", payload=prepared.payload_hash, now=now,
-            perform=perform, replay=lambda transaction_id: load_result(connection, org, transaction_id, replayed=True),
-            field=f"{path}.idempotencyKey",
-        )
-
-    return await database.run_write(work)
+    return await idempotency.write_once(
+        database, org_id=org.id, key=key, operation="addTransaction", payload=prepared.payload_hash, now=now,
+        perform=perform, replay=lambda connection, transaction_id: load_result(connection, org, transaction_id, replayed=True),
+        field=f"{path}.idempotencyKey",
+    )
 
 
 async def add_transactions(database: Database, org: OrgConfig, batch: Sequence[TransactionInput]) -> list[TransactionResult | DomainError]:

@@ -128,18 +128,15 @@ async def transfer_points(database: Database, org: OrgConfig, request: TransferR
         "points": format(points.normalize(), "f"), "notes": notes,
     }
 
-    async def work(connection: AsyncConnection) -> TransferResult:
-        async def perform() -> tuple[int, TransferResult]:
-            result = await _transfer(connection, org, request, program, points, notes, now, path)
-            return result.transfer.id, result
+    async def perform(connection: AsyncConnection) -> tuple[int, TransferResult]:
+        result = await _transfer(connection, org, request, program, points, notes, now, path)
+        return result.transfer.id, result
 
-        return await idempotency.run_once(
-            connection, org_id=org.id, key=key, operation="transferPoints", payload=payload, now=now,
-            perform=perform, replay=lambda transfer_id: load_result(connection, transfer_id, replayed=True),
-            field=f"{path}.idempotencyKey",
-        )
-
-    return await database.run_write(work)
+    return await idempotency.write_once(
+        database, org_id=org.id, key=key, operation="transferPoints", payload=payload, now=now,
+        perform=perform, replay=lambda connection, transfer_id: load_result(connection, transfer_id, replayed=True),
+        field=f"{path}.idempotencyKey",
+    )
 
 
 async def _transfer(connection: AsyncConnection, org: OrgConfig, request: TransferRequest, program: ProgramConfig,
