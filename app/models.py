@@ -2,10 +2,12 @@
 
 from sqlmodel import SQLModel
 
+from app.cards.models import LoyaltyCard, Subledger
 from app.catalog.models import Product
 from app.customer_promotions.models import CustomerPromotion
 from app.customers.models import Customer, CustomerHistory, CustomerIdentifier, CustomerProgram
 from app.idempotency.models import IdempotencyKey
+from app.imports.models import ImportJob, ImportReject, ImportTemplate
 from app.ledger.models import LedgerEntry, LedgerEvent, PointAccount, PointLot, PointLotMovement
 from app.organizations.models import ApiKey, Organization, Program, Store, Till, Tier
 from app.redemptions.models import PointRedemption, PointRedemptionReversal
@@ -21,4 +23,5 @@ __all__ = [
     "LedgerEntry", "LedgerEvent", "Organization", "PointAccount", "PointLot", "PointLotMovement",
     "PointRedemption", "PointRedemptionReversal", "PointTransfer", "Product", "Program", "Store", "Till", "Tier", "Transaction",
     "TransactionLineItem", "metadata", "CustomerPromotion", "Tracker", "TrackerValue", "UserGroup", "UserGroupMember",
+    "ImportJob", "ImportReject", "ImportTemplate", "LoyaltyCard", "Subledger",
 ]

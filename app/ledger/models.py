@@ -30,6 +30,7 @@ class EventType(StrEnum):
     PROMISED_POINTS_CONVERSION = "PROMISED_POINTS_CONVERSION"
     TRIGGER_BASED_POINTS_CONVERSION = "TRIGGER_BASED_POINTS_CONVERSION"
     MERGE_CUSTOMER = "MERGE_CUSTOMER"
+    POINTS_IMPORT = "POINTS_IMPORT"  # "Imported points": a row of a bulk import (app.imports)
     CUSTOMER_PROMOTION = "CUSTOMER_PROMOTION"  # points awarded by a points promotion
     TRACKER_POINTS = "TRACKER_POINTS"  # points issued on a tracked value
 
@@ -97,6 +98,9 @@ class LedgerEvent(SQLModel, table=True):
     corrects_event_id: int | None = Field(default=None, foreign_key="ledger_events.id", sa_type=BigId)
     points_on_event: Decimal = Field(sa_type=Points)  # net of the event's credits and debits
     created_at: datetime = Field(sa_type=UTCDateTime)
+    # POINTS_IMPORT: the import job that wrote it and the row's reason.
+    import_job_id: int | None = Field(default=None, foreign_key="import_jobs.id", sa_type=BigId)
+    reason: str | None = Field(default=None, max_length=255)
     # What awarded the points: a points promotion (CUSTOMER_PROMOTION), a tracked value (TRACKER_POINTS).
     customer_promotion_id: int | None = Field(default=None, foreign_key="customer_promotions.id")
     tracker_value_id: int | None = Field(default=None, foreign_key="tracker_values.id", sa_type=BigId)
@@ -171,6 +175,7 @@ class PointLot(SQLModel, table=True):
     active_from: datetime = Field(sa_type=UTCDateTime)
     expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime)
+    subledger_id: int | None = Field(default=None, foreign_key="subledgers.id")  # a subledger's balance: its lots
 
 
 class PointLotMovement(SQLModel, table=True):
