@@ -8,6 +8,7 @@ from typing import Annotated
 
 import strawberry
 
+from app.customer_promotions.service import PromotionView, promotions_by_id
 from app.enums import PointsCategory, TransactionSource
 from app.errors import ValidationError
 from app.graphql.context import Info
@@ -94,6 +95,16 @@ class LedgerEntry:
     till_code: str | None
     transaction_id: strawberry.ID | None = strawberry.field(description="On TRANSACTION_ADD events.")
     transaction_number: str | None
+    customer_promotion: LedgerEntryPromotion | None = strawberry.field(
+        default=None, description="On CUSTOMER_PROMOTION events: the points promotion that awarded the points.")
+    tracker_value_id: strawberry.ID | None = strawberry.field(
+        default=None, description="On TRACKER_POINTS events: the tracked value the points were issued on.")
+
+
+@strawberry.type(description="The points promotion of a CUSTOMER_PROMOTION entry.")
+class LedgerEntryPromotion:
+    identifier: str
+    name: str
 
 
 @strawberry.type
@@ -116,7 +127,9 @@ LedgerClosingBalanceResult = Annotated[
 ]
 
 
-def _entry(org: OrgConfig, view: ledger.LedgerEntryView) -> LedgerEntry:
+def _entry(org: OrgConfig, view: ledger.LedgerEntryView,
+           promotions: dict[int, PromotionView] | None = None) -> LedgerEntry:
+    promotion = (promotions or {}).get(view.customer_promotion_id) if view.customer_promotion_id else None
     return LedgerEntry(
         id=strawberry.ID(str(view.id)), event_log_id=strawberry.ID(str(view.event_id)), event_type=EventType(view.event_type),
         entry_kind=EntryKind(view.entry_kind), entry_type=EntryType(view.entry_type), created_at=view.created_at,
@@ -126,6 +139,8 @@ def _entry(org: OrgConfig, view: ledger.LedgerEntryView) -> LedgerEntry:
         till_code=org.till(view.till_id).code if view.till_id else None,
         transaction_id=strawberry.ID(str(view.transaction_id)) if view.transaction_id else None,
         transaction_number=view.transaction_number,
+        customer_promotion=LedgerEntryPromotion(identifier=promotion.identifier, name=promotion.name) if promotion else None,
+        tracker_value_id=strawberry.ID(str(view.tracker_value_id)) if view.tracker_value_id else None,
     )
 
 
@@ -144,9 +159,11 @@ class LedgerQuery:
             customer_id = await customer_id_for(info, connection, customer)
             page = await ledger.ledger_page(connection, org_id=org.id, customer_id=customer_id, view=view, first=first,
                                             after_id=after_id)
+            promotions = await promotions_by_id(
+                connection, [entry.customer_promotion_id for entry in page.entries if entry.customer_promotion_id])
         return LedgerEntryPage(
             customer_id=strawberry.ID(str(customer_id)),
-            entries=[_entry(org, entry) for entry in page.entries],
+            entries=[_entry(org, entry, promotions) for entry in page.entries],
             page_info=PageInfo(has_next_page=page.has_next_page,
                                end_cursor=encode_id_cursor("ledger", page.entries[-1].id) if page.entries else None),
         )

@@ -12,6 +12,7 @@ from strawberry.extensions import AddValidationRules, MaskErrors, MaxAliasesLimi
 
 from app.errors import DomainError
 from app.graphql.admin import AdminMutation, AdminQuery
+from app.graphql.customer_promotions import CustomerPromotionMutation, CustomerPromotionQuery
 from app.graphql.customers import CustomerQuery
 from app.graphql.errors import EXCEPTION_HANDLERS
 from app.graphql.history import HistoryQuery
@@ -23,17 +24,20 @@ from app.graphql.scalars import DecimalScalar
 from app.graphql.returns import ReturnMutation
 from app.graphql.transactions import TransactionMutation
 from app.graphql.transfers import TransferMutation, TransferQuery
+from app.graphql.user_groups import UserGroupMutation, UserGroupQuery
 
 logger = logging.getLogger(__name__)
 
 
 @strawberry.type
-class Query(OrganizationQuery, CustomerQuery, LedgerQuery, HistoryQuery, TransferQuery, AdminQuery, RedemptionQuery):
+class Query(OrganizationQuery, CustomerQuery, LedgerQuery, HistoryQuery, TransferQuery, AdminQuery, RedemptionQuery,
+            CustomerPromotionQuery, UserGroupQuery):
     pass
 
 
 @strawberry.type
-class Mutation(TransactionMutation, TransferMutation, AdminMutation, RedemptionMutation, ReturnMutation, PointsMutation):
+class Mutation(TransactionMutation, TransferMutation, AdminMutation, RedemptionMutation, ReturnMutation, PointsMutation,
+               CustomerPromotionMutation, UserGroupMutation):
     pass
 
 

@@ -517,6 +517,8 @@ class LedgerEntryView:
     till_id: int | None
     transaction_id: int | None
     transaction_number: str | None
+    customer_promotion_id: int | None = None
+    tracker_value_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -529,7 +531,7 @@ _PAGE_COLUMNS = (
     entries.c.id, entries.c.event_id, entries.c.event_type, entries.c.entry_type, entries.c.entry_kind,
     entries.c.created_at, entries.c.program_id, entries.c.category, entries.c.points, entries.c.balance_after,
     events.c.points_on_event, entries.c.source, entries.c.store_id, entries.c.till_id, events.c.transaction_id,
-    events.c.transaction_number,
+    events.c.transaction_number, events.c.customer_promotion_id, events.c.tracker_value_id,
 )
 
 

@@ -1,0 +1,150 @@
+"""Many point credits posted at once: the bulk path of awards (points promotions, tracker
+points, imports), one event per credit.
+
+`post_credits` does what `service.post_event` does for a one-credit event, for any number of
+credits with a fixed number of statements: the accounts are locked once (in id order), the
+balances after each entry are worked out from the locked balances in the order given, and the
+events, entries, lots, lot movements and account counters are each written in one executemany.
+A credit into a negative balance pays the debt first out of its own lot, as `post_event` does.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.ledger.models import EntryKind, EntryType, EventType
+from app.ledger.service import COUNTER_BY_KIND, ZERO, AccountRef, LotDraft, accounts, entries, events, lots, movements
+
+LOCK_CHUNK = 1000  # account ids per locking statement (well under every driver's parameter limit)
+
+_LOCK_ACCOUNTS = (
+    select(accounts.c.id, accounts.c.balance).where(accounts.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(accounts.c.id).with_for_update()
+)
+_INSERT_EVENTS = insert(events).returning(events.c.id, sort_by_parameter_order=True)
+_INSERT_ENTRIES = insert(entries).returning(entries.c.id, sort_by_parameter_order=True)
+_INSERT_LOTS = insert(lots).returning(lots.c.id, sort_by_parameter_order=True)
+_INSERT_MOVEMENTS = insert(movements)
+
+
+def _account_update(counter: str | None) -> Any:
+    changes: dict[str, Any] = {"balance": accounts.c.balance + bindparam("amount", type_=accounts.c.balance.type)}
+    if counter is not None:
+        changes[counter] = accounts.c[counter] + bindparam("counted", type_=accounts.c[counter].type)
+    return update(accounts).where(accounts.c.id == bindparam("account_id")).values(**changes)
+
+
+_UPDATE_ACCOUNTS = {counter: _account_update(counter) for counter in {moved[0] if moved else None for moved in COUNTER_BY_KIND.values()}}
+
+
+@dataclass(frozen=True, slots=True)
+class CreditDraft:
+    """One credit of `points` (> 0) to `account`, in its own event, making one lot."""
+
+    account: AccountRef
+    points: Decimal
+    lot: LotDraft
+    event_type: EventType
+    entry_kind: EntryKind = EntryKind.POINTS_ALLOCATION
+    source: str | None = None
+    store_id: int | None = None
+    till_id: int | None = None
+    transaction_id: int | None = None
+    transaction_number: str | None = None
+    customer_promotion_id: int | None = None
+    tracker_value_id: int | None = None
+
+    def __post_init__(self) -> None:
+        assert self.points > 0, "a credit moves points"
+        assert self.lot.points == self.points, "a credit's lot holds the credit"
+
+
+@dataclass(frozen=True, slots=True)
+class PostedCredit:
+    event_id: int
+    entry_id: int
+    balance_after: Decimal
+
+
+async def post_credits(connection: AsyncConnection, *, org_id: int, credits: Sequence[CreditDraft],
+                       now: datetime) -> list[PostedCredit]:
+    """Post `credits` in the caller's write transaction; returns one PostedCredit per credit, in order.
+
+    The caller has checked the accounts belong to `org_id` and their holders are not merged. The
+    accounts are locked here (SELECT ... FOR UPDATE in id order on PostgreSQL; SQLite's single
+    writer excludes everyone), so concurrent posts to the same accounts serialize.
+    """
+    if not credits:
+        return []
+    account_ids = sorted({credit.account.id for credit in credits})
+    balances: dict[int, Decimal] = {}
+    for start in range(0, len(account_ids), LOCK_CHUNK):
+        rows = (await connection.execute(_LOCK_ACCOUNTS, {"ids": account_ids[start:start + LOCK_CHUNK]})).all()
+        balances.update({row.id: row.balance for row in rows})
+    assert len(balances) == len(account_ids), "every credited account exists"
+
+    balances_after: list[Decimal] = []
+    debts_paid: list[Decimal] = []
+    for credit in credits:
+        before = balances[credit.account.id]
+        debts_paid.append(min(credit.points, max(-before, ZERO)))
+        balances[credit.account.id] = before + credit.points
+        balances_after.append(balances[credit.account.id])
+
+    event_ids = (await connection.execute(_INSERT_EVENTS, [
+        {"org_id": org_id, "event_type": credit.event_type.value, "customer_id": credit.account.customer_id,
+         "source": credit.source, "store_id": credit.store_id, "till_id": credit.till_id,
+         "transaction_id": credit.transaction_id, "transaction_number": credit.transaction_number,
+         "corrects_event_id": None, "points_on_event": credit.points, "created_at": now,
+         "customer_promotion_id": credit.customer_promotion_id, "tracker_value_id": credit.tracker_value_id}
+        for credit in credits
+    ])).scalars().all()
+    entry_ids = (await connection.execute(_INSERT_ENTRIES, [
+        {"org_id": org_id, "event_id": event_id, "account_id": credit.account.id, "customer_id": credit.account.customer_id,
+         "program_id": credit.account.program_id, "category": credit.account.category.value,
+         "event_type": credit.event_type.value, "source": credit.source, "store_id": credit.store_id,
+         "till_id": credit.till_id, "entry_type": EntryType.CREDIT.value, "entry_kind": credit.entry_kind.value,
+         "points": credit.points, "balance_after": balance_after, "corrects_entry_id": None, "created_at": now}
+        for credit, event_id, balance_after in zip(credits, event_ids, balances_after, strict=True)
+    ])).scalars().all()
+    lot_ids = (await connection.execute(_INSERT_LOTS, [
+        {"org_id": org_id, "account_id": credit.account.id, "category": credit.account.category.value,
+         "entry_id": entry_id, "points": credit.points, "points_remaining": credit.points - paid,
+         "active_from": credit.lot.active_from, "expires_at": credit.lot.expires_at, "created_at": now}
+        for credit, entry_id, paid in zip(credits, entry_ids, debts_paid, strict=True)
+    ])).scalars().all()
+    # What paid a debt left the lot at once: recorded as the entry's movement on its own lot.
+    paid_rows = [
+        {"org_id": org_id, "lot_id": lot_id, "entry_id": entry_id, "points": -paid}
+        for lot_id, entry_id, paid in zip(lot_ids, entry_ids, debts_paid, strict=True) if paid > 0
+    ]
+    if paid_rows:
+        await connection.execute(_INSERT_MOVEMENTS, paid_rows)
+
+    moved: dict[tuple[int, str | None], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+    for credit in credits:
+        counter_move = COUNTER_BY_KIND[credit.entry_kind]
+        counter, direction = counter_move if counter_move is not None else (None, 1)
+        totals = moved[(credit.account.id, counter)]
+        totals[0] += credit.points
+        totals[1] += credit.points * direction
+    by_counter: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
+    for (account_id, counter), (amount, counted) in sorted(moved.items(), key=lambda item: item[0][0]):
+        row = {"account_id": account_id, "amount": amount}
+        if counter is not None:
+            row["counted"] = counted
+        by_counter[counter].append(row)
+    for counter, rows in by_counter.items():
+        await connection.execute(_UPDATE_ACCOUNTS[counter], rows)
+    return [
+        PostedCredit(event_id=event_id, entry_id=entry_id, balance_after=balance_after)
+        for event_id, entry_id, balance_after in zip(event_ids, entry_ids, balances_after, strict=True)
+    ]
