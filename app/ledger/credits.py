@@ -61,6 +61,9 @@ class CreditDraft:
     transaction_number: str | None = None
     customer_promotion_id: int | None = None
     tracker_value_id: int | None = None
+    import_job_id: int | None = None  # POINTS_IMPORT: the job, the row's reason, the lot's subledger
+    reason: str | None = None
+    subledger_id: int | None = None
 
     def __post_init__(self) -> None:
         assert self.points > 0, "a credit moves points"
@@ -104,7 +107,8 @@ async def post_credits(connection: AsyncConnection, *, org_id: int, credits: Seq
          "source": credit.source, "store_id": credit.store_id, "till_id": credit.till_id,
          "transaction_id": credit.transaction_id, "transaction_number": credit.transaction_number,
          "corrects_event_id": None, "points_on_event": credit.points, "created_at": now,
-         "customer_promotion_id": credit.customer_promotion_id, "tracker_value_id": credit.tracker_value_id}
+         "customer_promotion_id": credit.customer_promotion_id, "tracker_value_id": credit.tracker_value_id,
+         "import_job_id": credit.import_job_id, "reason": credit.reason}
         for credit in credits
     ])).scalars().all()
     entry_ids = (await connection.execute(_INSERT_ENTRIES, [
@@ -118,7 +122,8 @@ async def post_credits(connection: AsyncConnection, *, org_id: int, credits: Seq
     lot_ids = (await connection.execute(_INSERT_LOTS, [
         {"org_id": org_id, "account_id": credit.account.id, "category": credit.account.category.value,
          "entry_id": entry_id, "points": credit.points, "points_remaining": credit.points - paid,
-         "active_from": credit.lot.active_from, "expires_at": credit.lot.expires_at, "created_at": now}
+         "active_from": credit.lot.active_from, "expires_at": credit.lot.expires_at, "created_at": now,
+         "subledger_id": credit.subledger_id}
         for credit, entry_id, paid in zip(credits, entry_ids, debts_paid, strict=True)
     ])).scalars().all()
     # What paid a debt left the lot at once: recorded as the entry's movement on its own lot.
