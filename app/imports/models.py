@@ -79,6 +79,7 @@ class ImportJob(SQLModel, table=True):
     file_path: str = Field(max_length=1000)  # where the file is read from (and resumed from)
     file_sha256: str = Field(max_length=64)
     file_size_bytes: int = Field(sa_type=BigInteger)
+    header: list[str] | None = Field(default=None, sa_type=JSONDocument)  # the file's header, once read
     import_key: str | None = Field(default=None, max_length=100)
     dedupe_key: str | None = Field(default=None, max_length=64)  # None for dry runs
     # Progress; for IMPORTING also the checkpoint: what the last committed batch ended at.

@@ -51,6 +51,7 @@ def upgrade() -> None:
     sa.Column('file_path', sa.String(length=1000), nullable=False),
     sa.Column('file_sha256', sa.String(length=64), nullable=False),
     sa.Column('file_size_bytes', sa.BigInteger(), nullable=False),
+    sa.Column('header', sa.JSON(), nullable=True),
     sa.Column('import_key', sa.String(length=100), nullable=True),
     sa.Column('dedupe_key', sa.String(length=64), nullable=True),
     sa.Column('bytes_read', sa.BigInteger(), nullable=False),

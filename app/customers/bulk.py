@@ -1,0 +1,91 @@
+"""Registering many customers at once (bulk imports): what `service.register_customer` does for
+one customer, for a whole batch with a fixed number of statements.
+
+Each customer gets the same things as a registration by purchase: the customer row, its
+identifier, a REGISTERED history row, a standing (lowest tier) in every program, and its
+accounts (every program x points category) opened by one CUSTOMER_REGISTRATION event with a
+zero-value opening-balance entry per account. The caller holds the identifiers' locks
+(`service.identifier_lock_keys`) and has checked that none of them is taken.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.customers.models import Customer, CustomerHistory, CustomerIdentifier, CustomerProgram, HistoryAction, LoyaltyType
+from app.enums import IdentifierType
+from app.ledger import service as ledger
+from app.ledger.models import EntryKind, EntryType, EventType
+from app.organizations.config import OrgConfig
+
+customers = Customer.__table__
+identifiers = CustomerIdentifier.__table__
+history = CustomerHistory.__table__
+customer_programs = CustomerProgram.__table__
+
+ZERO = Decimal(0)
+
+_INSERT_CUSTOMERS = insert(customers).returning(customers.c.id, sort_by_parameter_order=True)
+_INSERT_ACCOUNTS = insert(ledger.accounts).returning(ledger.accounts.c.id, sort_by_parameter_order=True)
+_INSERT_EVENTS = insert(ledger.events).returning(ledger.events.c.id, sort_by_parameter_order=True)
+
+
+async def register_customers(connection: AsyncConnection, org: OrgConfig, kind: IdentifierType, values: Sequence[str],
+                             now: datetime, *, source: str = "", details: dict[str, Any] | None = None) -> dict[str, int]:
+    """Register one customer per value (already normalised, distinct, unowned); returns their ids by value.
+
+    `details` is added to each REGISTERED history row (e.g. the import job that registered them).
+    """
+    if not values:
+        return {}
+    assert len(set(values)) == len(values), "one customer per identifier"
+    customer_ids = (await connection.execute(_INSERT_CUSTOMERS, [
+        {"org_id": org.id, "first_name": "", "last_name": "", "loyalty_type": LoyaltyType.LOYALTY.value, "source": source,
+         "lifetime_purchases": ZERO, "registered_on": now, "updated_on": now}
+        for _ in values
+    ])).scalars().all()
+    await connection.execute(insert(identifiers), [
+        {"org_id": org.id, "customer_id": customer_id, "type": kind.value, "value": value, "created_at": now}
+        for customer_id, value in zip(customer_ids, values, strict=True)
+    ])
+    await connection.execute(insert(history), [
+        {"org_id": org.id, "customer_id": customer_id, "created_at": now, "action": HistoryAction.REGISTERED.value,
+         "identifier_type": None, "identifier_value": None, "other_customer_id": None, "transaction_id": None,
+         "details": {kind.value: value, **(details or {})}}
+        for customer_id, value in zip(customer_ids, values, strict=True)
+    ])
+    await connection.execute(insert(customer_programs), [
+        {"org_id": org.id, "customer_id": customer_id, "program_id": program.id, "tier_id": program.tiers[0].id,
+         "tier_expires_at": None, "cumulative_purchases": ZERO}
+        for customer_id in customer_ids for program in org.programs
+    ])
+    account_rows = [
+        {"org_id": org.id, "customer_id": customer_id, "program_id": program.id, "category": category.value,
+         "balance": ZERO, "earned": ZERO, "redeemed": ZERO, "expired": ZERO, "returned": ZERO, "adjusted": ZERO,
+         "created_at": now}
+        for customer_id in customer_ids for program in org.programs for category in org.points_categories
+    ]
+    account_ids = (await connection.execute(_INSERT_ACCOUNTS, account_rows)).scalars().all()
+    event_ids = (await connection.execute(_INSERT_EVENTS, [
+        {"org_id": org.id, "event_type": EventType.CUSTOMER_REGISTRATION.value, "customer_id": customer_id,
+         "source": source or None, "store_id": None, "till_id": None, "transaction_id": None, "transaction_number": None,
+         "corrects_event_id": None, "points_on_event": ZERO, "created_at": now}
+        for customer_id in customer_ids
+    ])).scalars().all()
+    event_by_customer = dict(zip(customer_ids, event_ids, strict=True))
+    # The accounts were opened at zero here: each opening entry's balance after is zero.
+    await connection.execute(insert(ledger.entries), [
+        {"org_id": org.id, "event_id": event_by_customer[row["customer_id"]], "account_id": account_id,
+         "customer_id": row["customer_id"], "program_id": row["program_id"], "category": row["category"],
+         "event_type": EventType.CUSTOMER_REGISTRATION.value, "source": source or None, "store_id": None, "till_id": None,
+         "entry_type": EntryType.CREDIT.value, "entry_kind": EntryKind.OPENING_BALANCE.value, "points": ZERO,
+         "balance_after": ZERO, "corrects_entry_id": None, "created_at": now}
+        for row, account_id in zip(account_rows, account_ids, strict=True)
+    ])
+    return dict(zip(values, customer_ids, strict=True))

@@ -1,0 +1,375 @@
+"""Profile TALON_ONE_POINTS: loyalty points in Talon.One's "Import loyalty points" format.
+
+Columns (header names case-insensitive, in any order): customerprofileid (profile-based
+programs: the customer's integration id, an EXTERNAL_ID identifier here) or identifier
+(card-based programs: a loyalty card of the program), amount, and optionally startdate,
+expirydate, subledgerid, reason.
+
+Choices where the format is silent:
+- An unknown customerprofileid registers a new customer with that EXTERNAL_ID (as Talon.One
+  creates the profile), unless the configuration says `register_unknown_customers: false`
+  (then CUSTOMER_NOT_FOUND). An unknown or inactive card is refused (CARD_NOT_FOUND,
+  CARD_INACTIVE): points go to the card holder's account in the card's program.
+- amount > 0, with no more decimal places than the program keeps (points_decimal_places).
+- startdate: RFC3339 with an offset, `immediate` or empty (= when the row is imported). A
+  later date makes the points pending (a lot active from then); an earlier one is kept as the
+  lot's start. expirydate: RFC3339, `unlimited` or empty; it must be later than startdate.
+  Dates already past import as points already past their expiry (the expiry run takes them).
+- The points go to the REGULAR account of the import's program, as one POINTS_IMPORT event
+  ("Imported points") per row with a POINTS_ALLOCATION entry and one lot; the event carries the
+  job id and the row's reason.
+- subledgerid names a subledger of the program; an unknown one is created on first use unless
+  `create_missing_subledgers: false` (then SUBLEDGER_NOT_FOUND). The lot carries it.
+- Duplicate rows are imported like any row: the format has no row key, and two equal awards
+  are two awards. Exactly-once holds per file (and per import key), not per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.cards.models import CardStatus, LoyaltyCard, Subledger
+from app.customers import service as customers_service
+from app.customers.bulk import register_customers
+from app.customers.service import Activity, open_missing_programs
+from app.enums import IdentifierType, PointsCategory
+from app.errors import NotFoundError, ValidationError
+from app.imports.models import ImportProfile
+from app.imports.profiles import BatchResult, Columns, ParsedRow, Profile, ProfileRun, RowError
+from app.ledger import service as ledger
+from app.ledger.credits import CreditDraft, post_credits
+from app.ledger.models import EntryKind, EventType
+from app.organizations.config import OrgConfig, ProgramConfig
+
+cards = LoyaltyCard.__table__
+subledgers = Subledger.__table__
+identifiers = customers_service.identifiers
+customers = customers_service.customers
+
+PROFILE_COLUMN = "customerprofileid"
+CARD_COLUMN = "identifier"
+AMOUNT_MAX = Decimal("1000000000")  # per row: more is a typo, not an award
+IDENTIFIER_CHARS_MAX = 254
+SUBLEDGER_CHARS_MAX = 64
+REASON_CHARS_MAX = 255
+CHUNK = 1000  # values per IN (...) list
+
+_IDENTIFIER_OWNERS = select(identifiers.c.value, identifiers.c.customer_id).where(
+    identifiers.c.org_id == bindparam("org_id"), identifiers.c.type == IdentifierType.EXTERNAL_ID.value,
+    identifiers.c.value.in_(bindparam("values", expanding=True)))
+_CARDS = select(cards.c.identifier, cards.c.status, cards.c.customer_id).where(
+    cards.c.program_id == bindparam("program_id"), cards.c.identifier.in_(bindparam("values", expanding=True)))
+_SUBLEDGERS = select(subledgers.c.code, subledgers.c.id).where(
+    subledgers.c.program_id == bindparam("program_id"), subledgers.c.code.in_(bindparam("codes", expanding=True)))
+_CUSTOMERS_MERGED = select(customers.c.id, customers.c.merged_into_customer_id).where(
+    customers.c.id.in_(bindparam("ids", expanding=True)))
+_REGULAR_ACCOUNTS = select(ledger.accounts.c.customer_id, ledger.accounts.c.id).where(
+    ledger.accounts.c.customer_id.in_(bindparam("ids", expanding=True)),
+    ledger.accounts.c.program_id == bindparam("program_id"),
+    ledger.accounts.c.category == PointsCategory.REGULAR.value)
+# PostgreSQL: many advisory locks in one statement, in sorted order (SQLite's writer lock covers it).
+_ADVISORY_LOCKS = text(
+    "SELECT count(pg_advisory_xact_lock(hashtextextended(key, 0))) FROM "
+    "(SELECT key FROM unnest(CAST(:keys AS text[])) AS key ORDER BY key) AS sorted_keys")
+
+
+@dataclass(frozen=True)
+class PointsConfig:
+    program_code: str
+    register_unknown_customers: bool = True
+    create_missing_subledgers: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class PointsRow:
+    by_card: bool  # identifier (a card) rather than customerprofileid
+    key: str
+    amount: Decimal
+    start: datetime | None  # None: immediate (when imported)
+    expiry: datetime | None  # None: unlimited
+    subledger: str | None
+    reason: str | None
+
+
+def _chunks(values: Sequence[Any]) -> list[Sequence[Any]]:
+    return [values[start:start + CHUNK] for start in range(0, len(values), CHUNK)]
+
+
+def _parse_time(value: str, column: str, keyword: str) -> datetime | None | RowError:
+    text_value = value.strip()
+    if not text_value or text_value.lower() == keyword:
+        return None
+    code = f"INVALID_{column.removesuffix('date').upper()}_DATE"
+    try:
+        moment = datetime.fromisoformat(text_value)
+    except ValueError:
+        return RowError(code, f"{text_value[:40]!r} is not an RFC3339 time (e.g. 2009-11-10T23:00:00Z) or {keyword!r}", column)
+    if moment.tzinfo is None or "t" not in text_value.lower():
+        return RowError(code, f"{text_value[:40]!r} needs a date, a time and an offset (Z or +hh:mm) as RFC3339 has them",
+                        column)
+    return moment
+
+
+class PointsRun(ProfileRun[PointsRow]):
+    def __init__(self, org: OrgConfig, program: ProgramConfig, config: PointsConfig) -> None:
+        self.org = org
+        self.program = program
+        self.config = config
+        # Dry runs count a new customer once, however many batches name them.
+        self._would_register: set[str] = set()
+        self._would_create_subledgers: set[str] = set()
+
+    def parse(self, row: Mapping[str, str]) -> PointsRow | RowError:
+        by_card = CARD_COLUMN in row
+        key_column = CARD_COLUMN if by_card else PROFILE_COLUMN
+        key = row[key_column].strip()
+        if not key:
+            return RowError("MISSING_VALUE", f"{key_column} is empty", key_column)
+        if len(key) > IDENTIFIER_CHARS_MAX or "\x00" in key:
+            return RowError("INVALID_IDENTIFIER", f"{key_column} must be at most {IDENTIFIER_CHARS_MAX} characters, "
+                            "without NUL", key_column)
+        amount_text = row["amount"].strip()
+        try:
+            amount = Decimal(amount_text)
+        except InvalidOperation:
+            amount = None
+        if amount is None or not amount.is_finite():
+            return RowError("INVALID_AMOUNT", f"{amount_text[:40]!r} is not a number", "amount")
+        if amount <= 0:
+            return RowError("INVALID_AMOUNT", "must be more than 0", "amount")
+        if amount > AMOUNT_MAX:
+            return RowError("INVALID_AMOUNT", f"must be at most {AMOUNT_MAX:,}", "amount")
+        places = self.program.points_decimal_places
+        if amount != amount.quantize(Decimal(1).scaleb(-places)):
+            return RowError("INVALID_AMOUNT", f"program {self.program.code} keeps points to {places} decimal places",
+                            "amount")
+        start = _parse_time(row.get("startdate", ""), "startdate", "immediate")
+        if isinstance(start, RowError):
+            return start
+        expiry = _parse_time(row.get("expirydate", ""), "expirydate", "unlimited")
+        if isinstance(expiry, RowError):
+            return expiry
+        if start is not None and expiry is not None and expiry <= start:
+            return RowError("INVALID_EXPIRY_DATE", "must be later than startdate", "expirydate")
+        subledger = row.get("subledgerid", "").strip() or None
+        if subledger is not None and len(subledger) > SUBLEDGER_CHARS_MAX:
+            return RowError("INVALID_SUBLEDGER", f"must be at most {SUBLEDGER_CHARS_MAX} characters", "subledgerid")
+        reason = row.get("reason", "").strip() or None
+        if reason is not None and len(reason) > REASON_CHARS_MAX:
+            return RowError("INVALID_REASON", f"must be at most {REASON_CHARS_MAX} characters", "reason")
+        return PointsRow(by_card, key, amount.normalize() + 0, start, expiry, subledger, reason)
+
+    # --- Resolving rows to customers and subledgers -------------------------------------
+
+    async def _owners(self, connection: AsyncConnection, keys: Sequence[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for chunk in _chunks(keys):
+            rows = await connection.execute(_IDENTIFIER_OWNERS, {"org_id": self.org.id, "values": list(chunk)})
+            found.update({row.value: row.customer_id for row in rows})
+        return found
+
+    async def _cards(self, connection: AsyncConnection, keys: Sequence[str]) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for chunk in _chunks(keys):
+            rows = await connection.execute(_CARDS, {"program_id": self.program.id, "values": list(chunk)})
+            found.update({row.identifier: row for row in rows})
+        return found
+
+    async def _subledgers(self, connection: AsyncConnection, codes: Sequence[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for chunk in _chunks(codes):
+            rows = await connection.execute(_SUBLEDGERS, {"program_id": self.program.id, "codes": list(chunk)})
+            found.update({row.code: row.id for row in rows})
+        return found
+
+    async def _merged(self, connection: AsyncConnection, customer_ids: Sequence[int], *, lock: bool) -> dict[int, int]:
+        """Merged customers among these (victim -> survivor); `lock` locks them all, in id order."""
+        merged: dict[int, int] = {}
+        statement = _CUSTOMERS_MERGED.order_by(customers.c.id)
+        if lock:
+            statement = statement.with_for_update()
+        for chunk in _chunks(sorted(customer_ids)):
+            for row in await connection.execute(statement, {"ids": list(chunk)}):
+                if row.merged_into_customer_id is not None:
+                    merged[row.id] = row.merged_into_customer_id
+        return merged
+
+    async def _resolve(self, connection: AsyncConnection, rows: Sequence[ParsedRow[PointsRow]], *, lock: bool,
+                       ) -> tuple[dict[int, int], list[str], list[tuple[ParsedRow[PointsRow], RowError]]]:
+        """Customer id per row index (known customers), the customerprofileids to register, and refusals."""
+        rejects: list[tuple[ParsedRow[PointsRow], RowError]] = []
+        customer_of: dict[int, int] = {}
+        to_register: list[str] = []
+        profile_keys = list(dict.fromkeys(row.value.key for row in rows if not row.value.by_card))
+        card_keys = list(dict.fromkeys(row.value.key for row in rows if row.value.by_card))
+        owners = await self._owners(connection, profile_keys) if profile_keys else {}
+        unknown = [key for key in profile_keys if key not in owners]
+        if unknown and lock and self.config.register_unknown_customers:
+            # Whoever else registers these identifiers (a purchase, another import) waits for us,
+            # then finds them taken: read again once locked.
+            # The keys `customers_service.identifier_lock_keys` gives a purchase naming them.
+            await _advisory_locks(connection, [f"identifier:{self.org.id}:{IdentifierType.EXTERNAL_ID.value}:{key}"
+                                               for key in unknown])
+            owners.update(await self._owners(connection, unknown))
+            unknown = [key for key in unknown if key not in owners]
+        found_cards = await self._cards(connection, card_keys) if card_keys else {}
+        candidates = {*owners.values(), *(card.customer_id for card in found_cards.values())}
+        merged = await self._merged(connection, list(candidates), lock=lock) if candidates else {}
+        unknown_set = set(unknown)
+        for index, row in enumerate(rows):
+            value = row.value
+            if value.by_card:
+                card = found_cards.get(value.key)
+                if card is None:
+                    rejects.append((row, RowError("CARD_NOT_FOUND", f"no loyalty card {value.key!r} in program "
+                                                  f"{self.program.code}", CARD_COLUMN)))
+                    continue
+                if card.status != CardStatus.ACTIVE.value:
+                    rejects.append((row, RowError("CARD_INACTIVE", f"loyalty card {value.key!r} is not active", CARD_COLUMN)))
+                    continue
+                customer_id = card.customer_id
+            elif value.key in unknown_set:
+                if not self.config.register_unknown_customers:
+                    rejects.append((row, RowError("CUSTOMER_NOT_FOUND", f"no customer with integration id {value.key!r}",
+                                                  PROFILE_COLUMN)))
+                continue
+            else:
+                customer_id = owners[value.key]
+            if customer_id in merged:
+                rejects.append((row, RowError("CUSTOMER_MERGED", f"customer {customer_id} was merged into customer "
+                                              f"{merged[customer_id]}", CARD_COLUMN if value.by_card else PROFILE_COLUMN)))
+                continue
+            customer_of[index] = customer_id
+        if self.config.register_unknown_customers:
+            to_register = unknown
+        return customer_of, to_register, rejects
+
+    async def _subledger_rejects(self, connection: AsyncConnection, rows: Sequence[ParsedRow[PointsRow]],
+                                 ) -> tuple[dict[str, int], list[str], list[tuple[ParsedRow[PointsRow], RowError]]]:
+        codes = list(dict.fromkeys(row.value.subledger for row in rows if row.value.subledger is not None))
+        found = await self._subledgers(connection, codes) if codes else {}
+        missing = [code for code in codes if code not in found]
+        rejects = []
+        if missing and not self.config.create_missing_subledgers:
+            missing_set = set(missing)
+            rejects = [(row, RowError("SUBLEDGER_NOT_FOUND", f"no subledger {row.value.subledger!r} in program "
+                                      f"{self.program.code}", "subledgerid"))
+                       for row in rows if row.value.subledger in missing_set]
+            missing = []
+        return found, missing, rejects
+
+    # --- The profile interface ------------------------------------------------------------
+
+    async def check(self, connection: AsyncConnection, rows: Sequence[ParsedRow[PointsRow]], now: datetime) -> BatchResult:
+        customer_of, to_register, rejects = await self._resolve(connection, rows, lock=False)
+        _, missing_subledgers, subledger_rejects = await self._subledger_rejects(connection, rows)
+        refused = {id(row) for row, _ in [*rejects, *subledger_rejects]}
+        result = BatchResult(rejects=[*rejects, *[item for item in subledger_rejects if id(item[0]) not in
+                                                  {id(row) for row, _ in rejects}]])
+        register = set(to_register)
+        for row in rows:
+            if id(row) in refused:
+                continue
+            if row.value.key in register and not row.value.by_card and row.value.key not in self._would_register:
+                self._would_register.add(row.value.key)
+                result.customers_created += 1
+            result.imported += 1
+            result.points += row.value.amount
+        self._would_create_subledgers.update(missing_subledgers)
+        return result
+
+    async def apply(self, connection: AsyncConnection, rows: Sequence[ParsedRow[PointsRow]], now: datetime,
+                    job_id: int) -> BatchResult:
+        customer_of, to_register, rejects = await self._resolve(connection, rows, lock=True)
+        subledger_ids, missing_subledgers, subledger_rejects = await self._subledger_rejects(connection, rows)
+        refused_ids = {id(row) for row, _ in rejects}
+        rejects.extend(item for item in subledger_rejects if id(item[0]) not in refused_ids)
+        refused_ids.update(id(row) for row, _ in subledger_rejects)
+        accepted = [(index, row) for index, row in enumerate(rows) if id(row) not in refused_ids]
+        wanted_keys = {row.value.key for _, row in accepted if not row.value.by_card}
+        to_register = [key for key in to_register if key in wanted_keys]
+        registered = await register_customers(connection, self.org, IdentifierType.EXTERNAL_ID, to_register, now,
+                                              details={"import_job_id": job_id}) if to_register else {}
+        if missing_subledgers:
+            await _advisory_locks(connection, [f"subledger:{self.program.id}:{code}" for code in missing_subledgers])
+            subledger_ids.update(await self._subledgers(connection, missing_subledgers))
+            still_missing = [code for code in missing_subledgers if code not in subledger_ids]
+            if still_missing:
+                created = (await connection.execute(
+                    insert(subledgers).returning(subledgers.c.id, sort_by_parameter_order=True),
+                    [{"org_id": self.org.id, "program_id": self.program.id, "code": code, "created_at": now}
+                     for code in still_missing])).scalars().all()
+                subledger_ids.update(zip(still_missing, created, strict=True))
+
+        customer_ids = {index: customer_of[index] if index in customer_of else registered[row.value.key]
+                        for index, row in accepted}
+        accounts = await self._regular_accounts(connection, sorted(set(customer_ids.values())), now)
+        credits = [
+            CreditDraft(
+                account=accounts[customer_ids[index]], points=row.value.amount,
+                lot=ledger.LotDraft(row.value.amount, row.value.start or now, row.value.expiry),
+                event_type=EventType.POINTS_IMPORT, entry_kind=EntryKind.POINTS_ALLOCATION,
+                import_job_id=job_id, reason=row.value.reason,
+                subledger_id=subledger_ids[row.value.subledger] if row.value.subledger is not None else None,
+            )
+            for index, row in accepted
+        ]
+        await post_credits(connection, org_id=self.org.id, credits=credits, now=now)
+        return BatchResult(imported=len(credits), rejects=rejects, customers_created=len(registered),
+                           points=sum((credit.points for credit in credits), Decimal(0)))
+
+    async def _regular_accounts(self, connection: AsyncConnection, customer_ids: Sequence[int], now: datetime,
+                                ) -> dict[int, ledger.AccountRef]:
+        found: dict[int, int] = {}
+        for chunk in _chunks(customer_ids):
+            rows = await connection.execute(_REGULAR_ACCOUNTS, {"ids": list(chunk), "program_id": self.program.id})
+            found.update({row.customer_id: row.id for row in rows})
+        missing = [customer_id for customer_id in customer_ids if customer_id not in found]
+        for customer_id in missing:  # the program was added after they registered: rare
+            await open_missing_programs(connection, self.org, customer_id, Activity(None, None, None), now)
+        if missing:
+            rows = await connection.execute(_REGULAR_ACCOUNTS, {"ids": missing, "program_id": self.program.id})
+            found.update({row.customer_id: row.id for row in rows})
+        return {customer_id: ledger.AccountRef(account_id, customer_id, self.program.id, PointsCategory.REGULAR)
+                for customer_id, account_id in found.items()}
+
+
+async def _advisory_locks(connection: AsyncConnection, keys: Sequence[str]) -> None:
+    if connection.dialect.name == "postgresql" and keys:
+        await connection.execute(_ADVISORY_LOCKS, {"keys": sorted(set(keys))})
+
+
+class PointsProfile(Profile[PointsConfig]):
+    name = ImportProfile.TALON_ONE_POINTS
+    columns = Columns(required=("amount",), one_of=((PROFILE_COLUMN, CARD_COLUMN),),
+                      optional=("startdate", "expirydate", "subledgerid", "reason"))
+
+    def configure(self, raw: Mapping[str, Any]) -> PointsConfig:
+        program_code = raw.get("program_code")
+        if not isinstance(program_code, str) or not program_code.strip():
+            raise ValidationError("a points import names its program", field="programCode")
+        for name in ("register_unknown_customers", "create_missing_subledgers"):
+            if not isinstance(raw.get(name, True), bool):
+                raise ValidationError("must be true or false", field=name)
+        unknown = set(raw) - {"program_code", "register_unknown_customers", "create_missing_subledgers"}
+        if unknown:
+            raise ValidationError(f"unknown configuration {sorted(unknown)[0]!r}", field="configuration")
+        return PointsConfig(program_code.strip(), raw.get("register_unknown_customers", True),
+                            raw.get("create_missing_subledgers", True))
+
+    def configuration_document(self, config: PointsConfig) -> dict[str, Any]:
+        return {"program_code": config.program_code, "register_unknown_customers": config.register_unknown_customers,
+                "create_missing_subledgers": config.create_missing_subledgers}
+
+    async def start(self, connection: AsyncConnection, org: OrgConfig, config: PointsConfig) -> PointsRun:
+        program = org.program_by_code(config.program_code)
+        if program is None:
+            raise NotFoundError(f"no program {config.program_code!r} in this organisation", field="programCode")
+        return PointsRun(org, program, config)

@@ -1,0 +1,611 @@
+"""Import use cases: store a file, submit a job (exactly once), run it in batches (resumable),
+read jobs and their rejects. Every entry point (GraphQL upload, HTTP POST, CLI) goes through here.
+
+A job runs in passes over the file, each a stream of records (app.imports.reader) gathered into
+batches of BATCH_SIZE rows:
+- VALIDATING (dry runs, and REJECT_FILE before it writes anything): each batch is parsed and
+  checked (`ProfileRun.check`, reads only); its rejects and the progress are saved. A dry run
+  ends there (DONE: what would happen); REJECT_FILE fails the job (ROWS_REJECTED) if any row was
+  rejected, else starts IMPORTING from the top.
+- IMPORTING: each batch is applied in one write transaction that also stores its rejects and
+  moves the job's checkpoint (rows read, bytes read) with a guarded UPDATE (... WHERE bytes_read
+  = the checkpoint the batch started from): a batch is committed with its checkpoint or not at
+  all, and two runners can never both apply it. A crash leaves the job RUNNING at the last
+  committed batch; `run_job` again (the server does it on start, the CLI with --resume) seeks
+  the file to that byte and goes on: the totals equal an uninterrupted run's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.db import Database, lock_keys
+from app.errors import IdempotencyKeyReusedError, ValidationError
+from app.imports.errors import (
+    FileTooLargeError, ImportFileError, ImportInterrupted, ImportJobNotFoundError, ImportTemplateNotFoundError,
+    ImportTemplateProfileError,
+)
+from app.imports.models import ErrorPolicy, ImportJob, ImportProfile, ImportReject, ImportTemplate, JobPhase, JobStatus
+from app.imports.profiles import BatchResult, ParsedRow, ProfileRun, RowError
+from app.imports.reader import FIELD_CHARS_MAX, CsvStream, read_header, stored_fields
+from app.imports.registry import PROFILES
+from app.organizations.config import OrgConfig, load_org_config
+
+logger = logging.getLogger(__name__)
+
+jobs = ImportJob.__table__
+rejects = ImportReject.__table__
+templates = ImportTemplate.__table__
+
+BATCH_SIZE = 2000
+CHUNK_BYTES = 1024 * 1024
+IMPORT_KEY_CHARS_MAX = 100
+TEMPLATE_NAME_CHARS_MAX = 100
+REJECT_PAGE_MAX = 1000
+# A job is RUNNING while a runner works on it, and stays RUNNING if the process dies: resumable.
+RESUMABLE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+
+
+# --- Files ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StoredFile:
+    path: Path
+    sha256: str
+    size_bytes: int
+    name: str | None
+    spooled: bool  # a copy in the import directory (removed when the job ends), not the user's own file
+
+
+async def spool(chunks: AsyncIterator[bytes], directory: Path, limit_bytes: int, name: str | None) -> StoredFile:
+    """Write an upload to a file of the import directory while hashing it; FILE_TOO_LARGE past the limit
+    (and the partial file is removed). Memory holds one chunk."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"upload-{uuid.uuid4().hex}.csv"
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with path.open("wb") as output:
+            async for chunk in chunks:
+                if not chunk:
+                    continue
+                size += len(chunk)
+                if size > limit_bytes:
+                    raise FileTooLargeError(limit_bytes)
+                digest.update(chunk)
+                output.write(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return StoredFile(path, digest.hexdigest(), size, name, spooled=True)
+
+
+def local_file(path: Path, limit_bytes: int) -> StoredFile:
+    """A file the CLI reads in place (hashed first: the same file is imported once)."""
+    resolved = path.resolve()
+    size = resolved.stat().st_size
+    if size > limit_bytes:
+        raise FileTooLargeError(limit_bytes)
+    digest = hashlib.sha256()
+    with resolved.open("rb") as source:
+        while chunk := source.read(CHUNK_BYTES):
+            digest.update(chunk)
+    return StoredFile(resolved, digest.hexdigest(), size, path.name, spooled=False)
+
+
+# --- Templates ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TemplateView:
+    id: int
+    name: str
+    profile: ImportProfile
+    configuration: dict[str, Any]
+    identity: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+def _configuration_sha256(profile: ImportProfile, document: dict[str, Any]) -> str:
+    return hashlib.sha256(profile.value.encode() + b"|" + orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def _template_view(row: Any) -> TemplateView:
+    return TemplateView(row.id, row.name, ImportProfile(row.profile), row.configuration, row.identity, row.version,
+                        row.created_at, row.updated_at)
+
+
+async def save_template(database: Database, org: OrgConfig, *, name: str, profile: ImportProfile,
+                        configuration: dict[str, Any]) -> TemplateView:
+    """Create or update a template by name. Saving the same configuration again changes nothing;
+    a different one is a new version with a new identity."""
+    name = name.strip()
+    if not name or len(name) > TEMPLATE_NAME_CHARS_MAX:
+        raise ValidationError(f"a template name has 1 to {TEMPLATE_NAME_CHARS_MAX} characters", field="input.name")
+    handler = PROFILES[profile]
+    document = handler.configuration_document(handler.configure(configuration))
+    async with database.read() as connection:
+        await handler.start(connection, org, handler.configure(document))  # what it names exists
+    digest = _configuration_sha256(profile, document)
+    now = datetime.now(UTC)
+
+    async def write(connection: AsyncConnection) -> TemplateView:
+        await lock_keys(connection, [f"import-template:{org.id}:{name}"])
+        row = (await connection.execute(select(templates).where(templates.c.org_id == org.id, templates.c.name == name))).one_or_none()
+        if row is None:
+            await connection.execute(insert(templates).values(
+                org_id=org.id, name=name, profile=profile.value, configuration=document, configuration_sha256=digest,
+                identity=uuid.uuid4().hex, version=1, created_at=now, updated_at=now))
+        elif row.profile != profile.value:
+            raise ImportTemplateProfileError(f"template {name!r} is a {row.profile} template", field="input.profile")
+        elif row.configuration_sha256 != digest:
+            await connection.execute(update(templates).where(templates.c.id == row.id).values(
+                configuration=document, configuration_sha256=digest, identity=uuid.uuid4().hex, version=row.version + 1,
+                updated_at=now))
+        saved = (await connection.execute(select(templates).where(templates.c.org_id == org.id, templates.c.name == name))).one()
+        return _template_view(saved)
+
+    return await database.run_write(write)
+
+
+async def find_template(connection: AsyncConnection, org_id: int, name: str) -> TemplateView:
+    row = (await connection.execute(select(templates).where(templates.c.org_id == org_id, templates.c.name == name))).one_or_none()
+    if row is None:
+        raise ImportTemplateNotFoundError(f"no import template {name!r}", field="input.templateName")
+    return _template_view(row)
+
+
+async def list_templates(connection: AsyncConnection, org_id: int) -> list[TemplateView]:
+    rows = await connection.execute(select(templates).where(templates.c.org_id == org_id).order_by(templates.c.name))
+    return [_template_view(row) for row in rows]
+
+
+# --- Jobs -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class JobView:
+    id: int
+    org_id: int
+    profile: ImportProfile
+    template_id: int | None
+    template_identity: str
+    configuration: dict[str, Any]
+    status: JobStatus
+    phase: JobPhase
+    dry_run: bool
+    error_policy: ErrorPolicy
+    file_name: str | None
+    file_path: str
+    file_sha256: str
+    file_size_bytes: int
+    header: list[str] | None
+    import_key: str | None
+    bytes_read: int
+    rows_read: int
+    rows_imported: int
+    rows_rejected: int
+    customers_created: int
+    points_imported: Decimal
+    error_code: str | None
+    error_message: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    updated_at: datetime
+
+
+def _job_view(row: Any) -> JobView:
+    values = dict(row._mapping)
+    values.pop("dedupe_key")
+    values.update(profile=ImportProfile(row.profile), status=JobStatus(row.status), phase=JobPhase(row.phase),
+                  error_policy=ErrorPolicy(row.error_policy))
+    return JobView(**values)
+
+
+@dataclass(frozen=True)
+class ImportRequest:
+    profile: ImportProfile
+    template_name: str | None = None
+    configuration: dict[str, Any] | None = None  # used when no template is named
+    error_policy: ErrorPolicy = ErrorPolicy.KEEP_VALID
+    dry_run: bool = False
+    import_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Submitted:
+    job: JobView
+    existing: bool  # the same file (or import key) was submitted before: this is that job, nothing new runs
+
+
+async def submit(database: Database, org: OrgConfig, request: ImportRequest, file: StoredFile) -> Submitted:
+    """A job for this file, or the job that already has it (same file under the same template
+    configuration, or the same import key). Bad configuration is a typed error; no job then."""
+    try:
+        return await _submit(database, org, request, file)
+    except BaseException:
+        if file.spooled:
+            file.path.unlink(missing_ok=True)
+        raise
+
+
+async def _submit(database: Database, org: OrgConfig, request: ImportRequest, file: StoredFile) -> Submitted:
+    handler = PROFILES[request.profile]
+    import_key = request.import_key.strip() if request.import_key is not None else None
+    if import_key is not None and not 1 <= len(import_key) <= IMPORT_KEY_CHARS_MAX:
+        raise ValidationError(f"an import key has 1 to {IMPORT_KEY_CHARS_MAX} characters", field="input.importKey")
+    async with database.read() as connection:
+        if request.template_name is not None:
+            template = await find_template(connection, org.id, request.template_name)
+            if template.profile != request.profile:
+                raise ImportTemplateProfileError(f"template {template.name!r} is a {template.profile.value} template",
+                                                 field="input.templateName")
+            document, template_id, identity = template.configuration, template.id, template.identity
+        else:
+            document = handler.configuration_document(handler.configure(request.configuration or {}))
+            template_id, identity = None, "adhoc:" + _configuration_sha256(request.profile, document)[:58]
+        await handler.start(connection, org, handler.configure(document))
+    dedupe_key = None if request.dry_run else hashlib.sha256(
+        f"{request.profile.value}|{identity}|{file.sha256}".encode()).hexdigest()
+    now = datetime.now(UTC)
+
+    async def write(connection: AsyncConnection) -> Submitted:
+        await lock_keys(connection, [f"import:{org.id}:{key}" for key in (dedupe_key, import_key) if key is not None])
+        if import_key is not None:
+            row = (await connection.execute(select(jobs).where(jobs.c.org_id == org.id, jobs.c.import_key == import_key))).one_or_none()
+            if row is not None:
+                same = (row.file_sha256 == file.sha256 and row.template_identity == identity and row.dry_run == request.dry_run)
+                if not same:
+                    raise IdempotencyKeyReusedError("this import key was used for another file or configuration",
+                                                    field="input.importKey")
+                return Submitted(_job_view(row), existing=True)
+        if dedupe_key is not None:
+            row = (await connection.execute(select(jobs).where(jobs.c.org_id == org.id, jobs.c.dedupe_key == dedupe_key))).one_or_none()
+            if row is not None and _wrote_nothing(row):
+                # A failed job that imported nothing (rejected file, bad header ...) does not
+                # hold the file: submitting it again is a new attempt.
+                await connection.execute(update(jobs).where(jobs.c.id == row.id).values(dedupe_key=None))
+            elif row is not None:
+                return Submitted(_job_view(row), existing=True)
+        job_id = (await connection.execute(insert(jobs).returning(jobs.c.id).values(
+            org_id=org.id, profile=request.profile.value, template_id=template_id, template_identity=identity,
+            configuration=document, status=JobStatus.QUEUED.value,
+            phase=(JobPhase.VALIDATING if request.dry_run or request.error_policy is ErrorPolicy.REJECT_FILE
+                   else JobPhase.IMPORTING).value,
+            dry_run=request.dry_run, error_policy=request.error_policy.value, file_name=(file.name or "")[:255] or None,
+            file_path=str(file.path), file_sha256=file.sha256, file_size_bytes=file.size_bytes, import_key=import_key,
+            dedupe_key=dedupe_key, bytes_read=0, rows_read=0, rows_imported=0, rows_rejected=0, customers_created=0,
+            points_imported=Decimal(0), created_at=now, updated_at=now,
+        ))).scalar_one()
+        return Submitted(await _load_job(connection, job_id), existing=False)
+
+    submitted = await database.run_write(write)
+    if submitted.existing and file.spooled:
+        file.path.unlink(missing_ok=True)
+    return submitted
+
+
+def _wrote_nothing(row: Any) -> bool:
+    return row.status == JobStatus.FAILED.value and row.rows_imported == 0 and row.error_code != "INTERNAL_ERROR"
+
+
+async def _load_job(connection: AsyncConnection, job_id: int) -> JobView:
+    row = (await connection.execute(select(jobs).where(jobs.c.id == job_id))).one_or_none()
+    if row is None:
+        raise ImportJobNotFoundError(f"no import job {job_id}", field="id")
+    return _job_view(row)
+
+
+async def get_job(connection: AsyncConnection, org_id: int, job_id: int) -> JobView | None:
+    row = (await connection.execute(select(jobs).where(jobs.c.id == job_id, jobs.c.org_id == org_id))).one_or_none()
+    return _job_view(row) if row is not None else None
+
+
+async def list_jobs(connection: AsyncConnection, org_id: int, *, first: int, before_id: int | None,
+                    status: JobStatus | None = None) -> tuple[list[JobView], bool]:
+    """Newest first, keyset-paginated by id."""
+    query = select(jobs).where(jobs.c.org_id == org_id)
+    if before_id is not None:
+        query = query.where(jobs.c.id < before_id)
+    if status is not None:
+        query = query.where(jobs.c.status == status.value)
+    rows = (await connection.execute(query.order_by(jobs.c.id.desc()).limit(first + 1))).all()
+    return [_job_view(row) for row in rows[:first]], len(rows) > first
+
+
+@dataclass(frozen=True)
+class RejectView:
+    row_number: int
+    column: str | None
+    code: str
+    message: str
+    original: list[str]
+
+
+async def reject_page(connection: AsyncConnection, job_id: int, *, first: int, after_row: int | None) -> tuple[list[RejectView], bool]:
+    """In file order, keyset-paginated by row number."""
+    query = select(rejects.c.row_number, rejects.c.column, rejects.c.code, rejects.c.message, rejects.c.original).where(
+        rejects.c.job_id == job_id)
+    if after_row is not None:
+        query = query.where(rejects.c.row_number > after_row)
+    rows = (await connection.execute(query.order_by(rejects.c.row_number).limit(first + 1))).all()
+    return [RejectView(*row) for row in rows[:first]], len(rows) > first
+
+
+REASON_COLUMNS = ["row_number", "error_column", "error_code", "error_message"]
+
+
+async def rejects_csv(database: Database, job: JobView) -> AsyncIterator[bytes]:
+    """The rejected rows as CSV: the file's header, then each row as it was, plus why (in pages,
+    so a large report streams)."""
+    import csv
+    import io
+
+    header = job.header or []
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([*header, *REASON_COLUMNS])
+    yield buffer.getvalue().encode()
+    after: int | None = None
+    while True:
+        async with database.read() as connection:
+            page, more = await reject_page(connection, job.id, first=REJECT_PAGE_MAX, after_row=after)
+        buffer.seek(0)
+        buffer.truncate()
+        for reject in page:
+            writer.writerow([*reject.original, reject.row_number, reject.column or "", reject.code, reject.message])
+        if page:
+            yield buffer.getvalue().encode()
+            after = page[-1].row_number
+        if not more:
+            return
+
+
+# --- Running ----------------------------------------------------------------------------------
+
+@dataclass
+class Batch:
+    parsed: list[ParsedRow[Any]] = field(default_factory=list)
+    rejects: list[tuple[ParsedRow[Any], RowError]] = field(default_factory=list)
+    rows: int = 0  # records read, blank lines included
+    end_offset: int = 0
+
+
+def _batches(stream: CsvStream, header: list[str], run: ProfileRun[Any], batch_size: int) -> Iterator[Batch]:
+    batch = Batch(end_offset=stream.offset)
+    width = len(header)
+    for record in stream.records():
+        batch.rows += 1
+        batch.end_offset = record.end_offset
+        fields = record.fields
+        if not fields or (len(fields) == 1 and not fields[0].strip() and width > 1):
+            pass  # a blank line: read, neither imported nor rejected
+        elif len(fields) != width:
+            batch.rejects.append((ParsedRow(record.row_number, fields, None), RowError(
+                "WRONG_FIELD_COUNT", f"the row has {len(fields)} fields, the header {width}")))
+        else:
+            too_long = next((index for index, value in enumerate(fields) if len(value) > FIELD_CHARS_MAX), None)
+            if too_long is not None:
+                batch.rejects.append((ParsedRow(record.row_number, fields, None), RowError(
+                    "FIELD_TOO_LONG", f"{len(fields[too_long]):,} characters; a field has at most {FIELD_CHARS_MAX:,}",
+                    header[too_long])))
+            else:
+                value = run.parse(dict(zip(header, fields)))
+                if isinstance(value, RowError):
+                    batch.rejects.append((ParsedRow(record.row_number, fields, None), value))
+                else:
+                    batch.parsed.append(ParsedRow(record.row_number, fields, value))
+        if len(batch.parsed) + len(batch.rejects) >= batch_size:
+            yield batch
+            batch = Batch(end_offset=batch.end_offset)
+    if batch.rows:
+        yield batch
+
+
+def _reject_rows(org_id: int, job_id: int, items: Sequence[tuple[ParsedRow[Any], RowError]]) -> list[dict[str, Any]]:
+    return [{"org_id": org_id, "job_id": job_id, "row_number": row.row_number, "column": error.column, "code": error.code,
+             "message": error.message[:500], "original": stored_fields(row.fields)} for row, error in items]
+
+
+Progress = Callable[[JobView], None]
+
+
+@dataclass
+class RunOptions:
+    batch_size: int = BATCH_SIZE
+    on_progress: Progress | None = None  # after each batch (the CLI's progress bar)
+    after_batch: Callable[[int], None] | None = None  # after each committed import batch (tests simulate a crash)
+
+
+async def run_job(database: Database, job_id: int, options: RunOptions | None = None) -> JobView:
+    """Run (or resume) a job to its end: DONE or FAILED. Returns the job as it ended.
+
+    ImportInterrupted (or the process dying) leaves it RUNNING at its last checkpoint."""
+    options = options or RunOptions()
+    async with database.read() as connection:
+        job = await _load_job(connection, job_id)
+        org = await load_org_config(connection, job.org_id)
+    if job.status.value not in RESUMABLE and job.error_code != "INTERNAL_ERROR":
+        return job
+    assert org is not None
+    job = await _set(database, job_id, status=JobStatus.RUNNING.value, error_code=None, error_message=None,
+                     started_at=job.started_at or datetime.now(UTC))
+    try:
+        job = await _run(database, org, job, options)
+    except ImportInterrupted:
+        raise
+    except ImportFileError as error:
+        job = await _finish(database, job, JobStatus.FAILED, error.code, error.message)
+    except Exception:
+        logger.exception("import job %s failed", job_id)
+        job = await _finish(database, job, JobStatus.FAILED, "INTERNAL_ERROR",
+                            "unexpected error (see the server log); the job can be resumed from its last checkpoint")
+        return job
+    return job
+
+
+async def _run(database: Database, org: OrgConfig, job: JobView, options: RunOptions) -> JobView:
+    handler = PROFILES[job.profile]
+    config = handler.configure(job.configuration)
+    async with database.read() as connection:
+        run = await handler.start(connection, org, config)
+    try:
+        source = open(job.file_path, "rb")  # noqa: SIM115 - closed below
+    except OSError as error:
+        raise ImportFileError("FILE_MISSING", f"the file of this job cannot be read any more ({error.strerror})") from error
+    with source:
+        written_header, data_offset = read_header(source)
+        if job.header is None:
+            job = await _set(database, job.id, header=written_header)
+        header = [name.lower() for name in written_header]  # column names match in any case
+        handler.columns.check(header)
+        if job.phase is JobPhase.IMPORTING and job.bytes_read == 0:
+            _scan(source, data_offset)
+        if job.phase is JobPhase.VALIDATING:
+            job = await _validate(database, org, job, run, source, header, data_offset, options)
+            if job.dry_run:
+                return await _finish(database, job, JobStatus.DONE)
+            if job.rows_rejected:
+                return await _finish(database, job, JobStatus.FAILED, "ROWS_REJECTED",
+                                     f"{job.rows_rejected:,} rows were rejected, so nothing was imported (error policy "
+                                     "REJECT_FILE); download the rejects, fix them and import the file again")
+            job = await _set(database, job.id, phase=JobPhase.IMPORTING.value, bytes_read=0, rows_read=0, rows_imported=0,
+                             customers_created=0, points_imported=Decimal(0))
+        job = await _import(database, org, job, run, source, header, data_offset, options)
+    return await _finish(database, job, JobStatus.DONE)
+
+
+def _scan(source: Any, data_offset: int) -> None:
+    """Read the whole file as CSV before the first write, so that a file-level fault (encoding,
+    broken quoting, an over-long line) fails the job before any row is imported."""
+    rows = sum(1 for _ in CsvStream(source, start_offset=data_offset, start_row=1).records())
+    if rows == 0:
+        raise ImportFileError("NO_ROWS", "the file has a header but no rows")
+
+
+async def _validate(database: Database, org: OrgConfig, job: JobView, run: ProfileRun[Any], source: Any,
+                    header: list[str], data_offset: int, options: RunOptions) -> JobView:
+    """Check every row, writing only the job's progress and rejects (from the top: a validation
+    pass interrupted is simply run again)."""
+    async def reset(connection: AsyncConnection) -> None:
+        await connection.execute(delete(rejects).where(rejects.c.job_id == job.id))
+        await connection.execute(update(jobs).where(jobs.c.id == job.id).values(
+            bytes_read=0, rows_read=0, rows_imported=0, rows_rejected=0, customers_created=0, points_imported=Decimal(0)))
+
+    await database.run_write(reset)
+    stream = CsvStream(source, start_offset=data_offset, start_row=1)
+    rows_read = 0
+    for batch in _batches(stream, header, run, options.batch_size):
+        async with database.read() as connection:
+            checked = await run.check(connection, batch.parsed, datetime.now(UTC))
+        rows_read += batch.rows
+        job = await _record_batch(database, org, job, batch, checked, rows_read, expected_offset=None)
+        if options.on_progress:
+            options.on_progress(job)
+    if rows_read == 0:
+        raise ImportFileError("NO_ROWS", "the file has a header but no rows")
+    return job
+
+
+async def _import(database: Database, org: OrgConfig, job: JobView, run: ProfileRun[Any], source: Any,
+                  header: list[str], data_offset: int, options: RunOptions) -> JobView:
+    start_offset = max(job.bytes_read, data_offset)
+    stream = CsvStream(source, start_offset=start_offset, start_row=1 + job.rows_read)
+    rows_read = job.rows_read
+    batches_done = 0
+    for batch in _batches(stream, header, run, options.batch_size):
+        rows_read += batch.rows
+        checkpoint = job.bytes_read
+
+        async def write(connection: AsyncConnection, batch: Batch = batch, rows_read: int = rows_read,
+                        checkpoint: int = checkpoint) -> JobView:
+            applied = await run.apply(connection, batch.parsed, datetime.now(UTC), job.id)
+            return await _record_batch_in(connection, org, job, batch, applied, rows_read, expected_offset=checkpoint)
+
+        job = await database.run_write(write)
+        batches_done += 1
+        if options.on_progress:
+            options.on_progress(job)
+        if options.after_batch:
+            options.after_batch(batches_done)
+    if rows_read == 0:
+        raise ImportFileError("NO_ROWS", "the file has a header but no rows")
+    return job
+
+
+async def _record_batch(database: Database, org: OrgConfig, job: JobView, batch: Batch, result: BatchResult,
+                        rows_read: int, expected_offset: int | None) -> JobView:
+    return await database.run_write(
+        lambda connection: _record_batch_in(connection, org, job, batch, result, rows_read, expected_offset))
+
+
+async def _record_batch_in(connection: AsyncConnection, org: OrgConfig, job: JobView, batch: Batch, result: BatchResult,
+                           rows_read: int, expected_offset: int | None) -> JobView:
+    """Store the batch's rejects and move the job on; with `expected_offset`, only from that
+    checkpoint (a guarded UPDATE: a second runner of the same job fails here and rolls back)."""
+    refused = [*batch.rejects, *result.rejects]
+    if refused:
+        await connection.execute(insert(rejects), _reject_rows(org.id, job.id, refused))
+    statement = update(jobs).where(jobs.c.id == job.id, jobs.c.status == JobStatus.RUNNING.value)
+    if expected_offset is not None:
+        statement = statement.where(jobs.c.bytes_read == expected_offset)
+    moved = await connection.execute(statement.values(
+        bytes_read=batch.end_offset, rows_read=rows_read, rows_imported=jobs.c.rows_imported + result.imported,
+        rows_rejected=jobs.c.rows_rejected + len(refused), customers_created=jobs.c.customers_created + result.customers_created,
+        points_imported=jobs.c.points_imported + result.points, updated_at=datetime.now(UTC),
+    ))
+    if moved.rowcount != 1:
+        raise ImportInterrupted(f"import job {job.id} was moved on by another runner; this batch is rolled back")
+    return await _load_job(connection, job.id)
+
+
+async def _set(database: Database, job_id: int, **values: Any) -> JobView:
+    async def write(connection: AsyncConnection) -> JobView:
+        await connection.execute(update(jobs).where(jobs.c.id == job_id).values(updated_at=datetime.now(UTC), **values))
+        return await _load_job(connection, job_id)
+
+    return await database.run_write(write)
+
+
+async def _finish(database: Database, job: JobView, status: JobStatus, code: str | None = None,
+                  message: str | None = None) -> JobView:
+    now = datetime.now(UTC)
+    job = await _set(database, job.id, status=status.value, error_code=code, error_message=message, finished_at=now)
+    if code != "INTERNAL_ERROR":
+        _remove_spooled(job)
+    return job
+
+
+def _remove_spooled(job: JobView) -> None:
+    """An uploaded file is the job's own copy: gone when the job ends (its rejects keep their rows)."""
+    path = Path(job.file_path)
+    if path.name.startswith("upload-") and path.parent.name == "uploads":
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+
+
+async def unfinished_jobs(database: Database) -> list[int]:
+    """Jobs a runner should pick up: queued, or left running by a crash (all orgs)."""
+    async with database.read() as connection:
+        rows = await connection.execute(select(jobs.c.id).where(jobs.c.status.in_(RESUMABLE)).order_by(jobs.c.id))
+        return [row.id for row in rows]
+
+
+async def count_rejects(connection: AsyncConnection, job_id: int) -> int:
+    return (await connection.execute(select(func.count()).select_from(rejects).where(rejects.c.job_id == job_id))).scalar_one()
