@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     maintenance_interval_seconds: float = Field(default=3600, ge=0)
     # Idempotency keys are kept at least this long (the API promises 24 hours).
     idempotency_retention_hours: float = Field(default=24, ge=24)
+    # Bulk imports: a larger file is refused (FILE_TOO_LARGE) while it is uploaded; uploads are
+    # kept under the directory until their job ends (so a crashed import can resume).
+    import_size_limit_bytes: int = Field(default=1024 * 1024 * 1024, ge=1)
+    import_directory: str = "./imports"
 
 
 @lru_cache(maxsize=1)
