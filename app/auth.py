@@ -81,10 +81,13 @@ class Authenticator:
 class ApiGuard:
     """Authenticates, limits the body size, and hands the org to the app through the scope."""
 
-    def __init__(self, app: ASGIApp, authenticator: Authenticator, max_body_size_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, authenticator: Authenticator, max_body_size_bytes: int,
+                 upload_limit_bytes: int | None = None) -> None:
         self.app = app
         self.authenticator = authenticator
         self.max_body_size_bytes = max_body_size_bytes
+        # Multipart bodies carry import files (the server spools them to disk): a larger limit.
+        self.upload_limit_bytes = upload_limit_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -96,11 +99,14 @@ class ApiGuard:
             await _respond(send, 401, UNAUTHORIZED_BODY, [(b"www-authenticate", b'Basic realm="pointledger", charset="UTF-8"')])
             return
         declared = headers.get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_size_bytes):
+        limit = self.max_body_size_bytes
+        if self.upload_limit_bytes is not None and headers.get(b"content-type", b"").startswith(b"multipart/form-data"):
+            limit = self.upload_limit_bytes
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await _respond(send, 413, TOO_LARGE_BODY)
             return
         if declared is None and scope["method"] in ("POST", "PUT", "PATCH"):
-            body = await _read_limited(receive, self.max_body_size_bytes)
+            body = await _read_limited(receive, limit)
             if body is None:
                 await _respond(send, 413, TOO_LARGE_BODY)
                 return

@@ -20,6 +20,8 @@ from app.config import Settings, get_settings
 from app.db import Database
 from app.graphql.context import Context
 from app.graphql.schema import schema
+from app.imports import http as import_routes
+from app.imports.runner import ImportRunner
 from app.ledger.maintenance import MaintenanceTask
 from app.organizations.config import OrgConfigCache
 
@@ -28,7 +30,8 @@ logger = logging.getLogger("pointledger")
 
 class PointledgerGraphQL(GraphQL):
     def __init__(self, database: Database, graphiql: bool) -> None:
-        super().__init__(schema, graphql_ide="graphiql" if graphiql else None, allow_queries_via_get=True)
+        super().__init__(schema, graphql_ide="graphiql" if graphiql else None, allow_queries_via_get=True,
+                         multipart_uploads_enabled=True)  # importPoints takes its file as an upload
         self.database = database
 
     async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
@@ -54,12 +57,14 @@ class Services:
         self.authenticator = Authenticator(self.database, self.org_cache, settings.cache_ttl_seconds)
         self.maintenance = MaintenanceTask(self.database, interval_seconds=settings.maintenance_interval_seconds,
                                            idempotency_retention=timedelta(hours=settings.idempotency_retention_hours))
+        self.imports = ImportRunner(self.database)
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> Starlette:
     services = Services(settings or get_settings(), database)
     graphql_app = PointledgerGraphQL(services.database, services.settings.graphiql)
-    guarded = ApiGuard(graphql_app, services.authenticator, services.settings.max_body_size_bytes)
+    guarded = ApiGuard(graphql_app, services.authenticator, services.settings.max_body_size_bytes,
+                       upload_limit_bytes=services.settings.import_size_limit_bytes)
 
     async def health(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -67,14 +72,22 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         services.maintenance.start()
+        services.imports.start()
+        await services.imports.resume_unfinished()  # imports a crash or restart left unfinished
         try:
             yield
         finally:
+            await services.imports.stop()
             await services.maintenance.stop()
         if database is None:
             await services.database.dispose()
 
-    app = Starlette(routes=[Route("/health", health), Route("/graphql", guarded, methods=["GET", "POST"])], lifespan=lifespan)
+    app = Starlette(routes=[
+        Route("/health", health), Route("/graphql", guarded, methods=["GET", "POST"]),
+        Route("/imports/points", import_routes.post_points, methods=["POST"]),
+        Route("/imports/{job_id:int}", import_routes.get_job, methods=["GET"]),
+        Route("/imports/{job_id:int}/rejects.csv", import_routes.get_rejects, methods=["GET"]),
+    ], lifespan=lifespan)
     app.state.services = services
     return app
 

@@ -1,0 +1,145 @@
+"""Plain HTTP entry points of imports, beside GraphQL, with the same API-key authentication:
+
+    POST /imports/points?program=CODE[&template=NAME][&errorPolicy=KEEP_VALID|REJECT_FILE]
+         [&dryRun=true][&importKey=KEY][&registerUnknownCustomers=false][&createMissingSubledgers=false]
+         body: the CSV file as is (curl --data-binary @points.csv)
+      -> 202 {"job": {...}, "existing": false}  (200 with existing: true for a file submitted before)
+    GET  /imports/{id}            -> the job as JSON
+    GET  /imports/{id}/rejects.csv -> the rejected rows as they were, plus row_number, error_column,
+                                     error_code, error_message
+
+The body is streamed to the import directory, never held in memory; over the size limit it is
+refused with 413 FILE_TOO_LARGE. Errors are JSON: {"error": {"code", "message", "field"}}.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from app.auth import UNAUTHORIZED_BODY
+from app.errors import DomainError, NotFoundError, ValidationError
+from app.imports import service
+from app.imports.errors import FileTooLargeError
+from app.imports.models import ErrorPolicy, ImportProfile
+
+TRUE_WORDS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
+def _json(status: int, body: Any) -> Response:
+    def default(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            return format(value.normalize(), "f")
+        if isinstance(value, (ImportProfile, ErrorPolicy)):
+            return value.value
+        raise TypeError
+
+    return Response(orjson.dumps(body, default=default), status_code=status, media_type="application/json")
+
+
+def _error(error: DomainError) -> Response:
+    status = 413 if isinstance(error, FileTooLargeError) else 404 if isinstance(error, NotFoundError) else 422 \
+        if isinstance(error, ValidationError) else 409
+    return _json(status, {"error": {"code": error.code, "message": error.message, "field": error.field}})
+
+
+def job_document(job: service.JobView) -> dict[str, Any]:
+    document = dataclasses.asdict(job)
+    document.pop("file_path")
+    document.pop("org_id")
+    for name, value in document.items():
+        if isinstance(value, datetime):
+            document[name] = value.isoformat()
+        elif hasattr(value, "value"):
+            document[name] = value.value
+    document["rejects_csv_path"] = f"/imports/{job.id}/rejects.csv"
+    return document
+
+
+async def _caller(request: Request) -> Any:
+    services = request.app.state.services
+    return await services.authenticator.authenticate(request.headers.get("authorization", "").encode() or None)
+
+
+def _unauthorized() -> Response:
+    return Response(UNAUTHORIZED_BODY, status_code=401, media_type="application/json",
+                    headers={"www-authenticate": 'Basic realm="pointledger", charset="UTF-8"'})
+
+
+def _flag(request: Request, name: str, default: bool) -> bool:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if raw.lower() not in TRUE_WORDS:
+        raise ValidationError("must be true or false", field=name)
+    return TRUE_WORDS[raw.lower()]
+
+
+async def post_points(request: Request) -> Response:
+    caller = await _caller(request)
+    if caller is None:
+        return _unauthorized()
+    services = request.app.state.services
+    settings = services.settings
+    try:
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > settings.import_size_limit_bytes:
+            raise FileTooLargeError(settings.import_size_limit_bytes)
+        policy_text = request.query_params.get("errorPolicy", ErrorPolicy.KEEP_VALID.value)
+        if policy_text not in ErrorPolicy.__members__:
+            raise ValidationError(f"must be one of {', '.join(ErrorPolicy.__members__)}", field="errorPolicy")
+        template = request.query_params.get("template")
+        configuration = None if template is not None else {
+            "program_code": request.query_params.get("program", ""),
+            "register_unknown_customers": _flag(request, "registerUnknownCustomers", True),
+            "create_missing_subledgers": _flag(request, "createMissingSubledgers", True),
+        }
+        import_request = service.ImportRequest(
+            profile=ImportProfile.TALON_ONE_POINTS, template_name=template, configuration=configuration,
+            error_policy=ErrorPolicy(policy_text), dry_run=_flag(request, "dryRun", False),
+            import_key=request.query_params.get("importKey"))
+        stored = await service.spool(request.stream(), Path(settings.import_directory) / "uploads",
+                                     settings.import_size_limit_bytes, request.query_params.get("fileName"))
+        submitted = await service.submit(services.database, caller.org, import_request, stored)
+    except DomainError as error:
+        return _error(error)
+    if not submitted.existing:
+        services.imports.submit(submitted.job.id)
+    return _json(200 if submitted.existing else 202, {"existing": submitted.existing, "job": job_document(submitted.job)})
+
+
+async def _job(request: Request) -> tuple[Any, service.JobView | None, Response | None]:
+    caller = await _caller(request)
+    if caller is None:
+        return None, None, _unauthorized()
+    database = request.app.state.services.database
+    async with database.read() as connection:
+        job = await service.get_job(connection, caller.org.id, request.path_params["job_id"])
+    if job is None:
+        return caller, None, _json(404, {"error": {"code": "IMPORT_JOB_NOT_FOUND", "message": "no such import job",
+                                                   "field": "id"}})
+    return caller, job, None
+
+
+async def get_job(request: Request) -> Response:
+    _, job, refused = await _job(request)
+    if refused is not None:
+        return refused
+    assert job is not None
+    return _json(200, {"job": job_document(job)})
+
+
+async def get_rejects(request: Request) -> Response:
+    _, job, refused = await _job(request)
+    if refused is not None:
+        return refused
+    assert job is not None
+    return StreamingResponse(service.rejects_csv(request.app.state.services.database, job), media_type="text/csv",
+                             headers={"content-disposition": f'attachment; filename="import-{job.id}-rejects.csv"'})

@@ -1,0 +1,65 @@
+"""The server's import runner: jobs run in the background, one at a time, as asyncio tasks.
+
+A mutation or HTTP POST submits a job and returns at once; the runner works through the queue.
+On start it picks up jobs left QUEUED or RUNNING (a crash or a restart mid-import): each resumes
+from its last committed batch. On shutdown a running job is cancelled between statements; its
+open batch rolls back and it stays RUNNING, to be resumed on the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from app.db import Database
+from app.imports import service
+
+logger = logging.getLogger(__name__)
+
+
+class ImportRunner:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._queue: asyncio.Queue[int] = asyncio.Queue()
+        self._worker: asyncio.Task[None] | None = None
+        self._done: dict[int, asyncio.Event] = {}
+
+    def start(self) -> None:
+        if self._worker is None:
+            self._worker = asyncio.create_task(self._work(), name="pointledger-imports")
+
+    async def resume_unfinished(self) -> list[int]:
+        job_ids = await service.unfinished_jobs(self.database)
+        for job_id in job_ids:
+            self.submit(job_id)
+        return job_ids
+
+    def submit(self, job_id: int) -> None:
+        self.start()  # also when the app runs without its lifespan (in-process tests)
+        self._done.setdefault(job_id, asyncio.Event())
+        self._queue.put_nowait(job_id)
+
+    async def wait(self, job_id: int) -> None:
+        """Until this job has been run (tests, and anyone who wants to block)."""
+        await self._done.setdefault(job_id, asyncio.Event()).wait()
+
+    async def stop(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+            try:
+                await self._worker
+            except asyncio.CancelledError:
+                pass
+            self._worker = None
+
+    async def _work(self) -> None:
+        while True:
+            job_id = await self._queue.get()
+            try:
+                await service.run_job(self.database, job_id)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("import job %s stopped", job_id)
+            finally:
+                self._done.setdefault(job_id, asyncio.Event()).set()
