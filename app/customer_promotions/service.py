@@ -38,7 +38,6 @@ from app.customer_promotions.errors import (
     PromotionNameMismatchError, PromotionNotFoundError, PromotionSettingsMismatchError,
 )
 from app.customer_promotions.models import IDENTIFIER_LENGTH_MAX, NAME_LENGTH_MAX, CustomerPromotion
-from app.customers import service as customers_service
 from app.customers.service import CustomerLookup
 from app.db import Database
 from app.errors import ValidationError
@@ -296,19 +295,6 @@ def where_awarded(org: OrgConfig, store_code: str | None, till_code: str | None,
     return till.store_id, till.id
 
 
-async def resolve_holder(connection: AsyncConnection, org: OrgConfig, customer: CustomerLookup | None,
-                         user_group: GroupLookup | None, path: str) -> tuple[int, int | None, str]:
-    """(holder id, group id or None, the field naming it) for exactly one of a customer or a group."""
-    if (customer is None) == (user_group is None):
-        raise ValidationError("give exactly one of customer and userGroup", field=f"{path}.customer")
-    if customer is not None:
-        holder_id = await customers_service.find_customer(connection, org, customer, f"{path}.customer")
-        return holder_id, None, f"{path}.customer"
-    assert user_group is not None
-    group = await user_groups.find_group(connection, org, user_group, f"{path}.userGroup")
-    return group.customer_id, group.id, f"{path}.userGroup"
-
-
 async def award_promotion_points(database: Database, org: OrgConfig, request: AwardRequest, path: str = "input") -> AwardResult:
     """awardPromotionPoints: one award in one write transaction, once per idempotency key.
 
@@ -333,7 +319,7 @@ async def award_promotion_points(database: Database, org: OrgConfig, request: Aw
     }
 
     async def perform(connection: AsyncConnection) -> tuple[int, AwardResult]:
-        holder_id, group_id, holder_field = await resolve_holder(connection, org, request.customer, request.user_group, path)
+        holder_id, group_id, holder_field = await user_groups.resolve_holder(connection, org, request.customer, request.user_group, path)
         promotion = await find_or_create_promotion(connection, org, spec, now, f"{path}.promotion")
         points = check_points(request.points, org.program(promotion.program_id), f"{path}.points")
         [posted] = await award_points(connection, org, promotion, [PromotionAward(holder_id, points, store_id, till_id)],

@@ -24,7 +24,7 @@ from app.organizations.models import ExpiryStrategy
     "The promotion points are awarded under. A new identifier creates it; an existing one awards under it and "
     "must come with the same name (PROMOTION_NAME_MISMATCH) and, when given, program and expiry "
     "(PROMOTION_SETTINGS_MISMATCH)."))
-class PromotionInput:
+class CustomerPromotionInput:
     identifier: str | None = strawberry.field(default=None, description="User-defined; generated (CP-...) when omitted.")
     name: str = strawberry.field(description="1 to 200 characters, stored as given.")
     program_code: str | None = strawberry.field(default=None, description="A new promotion: the org's default program when omitted.")
@@ -40,7 +40,7 @@ class AwardPromotionPointsInput:
     points: Decimal = strawberry.field(description="More than 0, no finer than the program counts points.")
     store_code: str | None = strawberry.field(default=None, description="The store awarding; or give tillCode.")
     till_code: str | None = None
-    promotion: PromotionInput
+    promotion: CustomerPromotionInput
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
 
     def to_domain(self) -> service.AwardRequest:

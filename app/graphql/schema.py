@@ -23,6 +23,7 @@ from app.graphql.redemptions import RedemptionMutation, RedemptionQuery
 from app.graphql.scalars import DecimalScalar
 from app.graphql.returns import ReturnMutation
 from app.graphql.transactions import TransactionMutation
+from app.graphql.trackers import TrackerMutation, TrackerQuery
 from app.graphql.transfers import TransferMutation, TransferQuery
 from app.graphql.user_groups import UserGroupMutation, UserGroupQuery
 
@@ -31,13 +32,13 @@ logger = logging.getLogger(__name__)
 
 @strawberry.type
 class Query(OrganizationQuery, CustomerQuery, LedgerQuery, HistoryQuery, TransferQuery, AdminQuery, RedemptionQuery,
-            CustomerPromotionQuery, UserGroupQuery):
+            CustomerPromotionQuery, UserGroupQuery, TrackerQuery):
     pass
 
 
 @strawberry.type
 class Mutation(TransactionMutation, TransferMutation, AdminMutation, RedemptionMutation, ReturnMutation, PointsMutation,
-               CustomerPromotionMutation, UserGroupMutation):
+               CustomerPromotionMutation, UserGroupMutation, TrackerMutation):
     pass
 
 

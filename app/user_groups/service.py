@@ -16,6 +16,7 @@ Bulk-callable (take the caller's AsyncConnection, inside its write transaction, 
 - `remove_members(connection, org, group_id, customer_ids) -> int` (memberships removed)
 - `regular_accounts(connection, org, program, holder_ids, now) -> dict[int, AccountRef]`
 - `lock_holders(connection, field_by_holder) -> None`
+- `resolve_holder(connection, org, customer, user_group, path) -> (holder id, group id, field)` (one row)
 """
 
 from __future__ import annotations
@@ -113,6 +114,19 @@ async def find_group(connection: AsyncConnection, org: OrgConfig, lookup: GroupL
     if found is None:
         raise UserGroupNotFoundError(f"no user group with {lookup.kind.value} {lookup.value!r}", field=field)
     return found
+
+
+async def resolve_holder(connection: AsyncConnection, org: OrgConfig, customer: CustomerLookup | None,
+                         user_group: GroupLookup | None, path: str) -> tuple[int, int | None, str]:
+    """(holder id, group id or None, the field naming it) for exactly one of a customer or a group."""
+    if (customer is None) == (user_group is None):
+        raise ValidationError("give exactly one of customer and userGroup", field=f"{path}.customer")
+    if customer is not None:
+        holder_id = await customers_service.find_customer(connection, org, customer, f"{path}.customer")
+        return holder_id, None, f"{path}.customer"
+    assert user_group is not None
+    group = await find_group(connection, org, user_group, f"{path}.userGroup")
+    return group.customer_id, group.id, f"{path}.userGroup"
 
 
 async def lock_holders(connection: AsyncConnection, field_by_holder: dict[int, str]) -> None:

@@ -1,0 +1,489 @@
+"""Trackers: define them, attach tracked values to bills, issue points on them, list a
+customer's loyalty tracker history.
+
+Choices where the seed is silent:
+- Trackers are defined per org with `defineTracker` (created, or updated by code: name, program
+  and points per unit may change, affecting later values only; the level may not).
+- A tracker issues round(value x points_per_unit) points in its program by that program's
+  rounding rule, into the holder's REGULAR account, as one lot expiring by the program's expiry
+  strategy; a zero or negative value, or a tracker with 0 points per unit, issues none (the value
+  is still tracked). Each value with points is one TRACKER_POINTS ledger event tagged with it
+  (`ledger_events.tracker_value_id`) carrying the bill's id, number, store and till.
+- The bill (seed: Identification of Bill): STANDARD_FIELDS is the bill number, the transaction
+  date (the bill's local date in the org's time zone) and the store; LOYALTY_LOG_ID is the
+  transaction id addTransaction returns (pointledger's loyalty log id). The bill must be the
+  customer's own, or for a user group, a member's; a LINE_ITEM tracker names the line by its
+  serial on that bill. Several values may be tracked on one bill (each is its own row).
+
+Bulk-callable (the caller's AsyncConnection, inside its write transaction, any number of rows):
+- `find_trackers(connection, org_id, codes) -> dict[str, TrackerView]`
+- `find_bills(connection, org, refs: Sequence[BillRef]) -> dict[BillRef, BillView]` (two queries at most)
+- `find_line_items(connection, pairs: Sequence[tuple[transaction id, serial]]) -> dict[pair, LineItemView]`
+- `points_for(org, tracker, value) -> Decimal`
+- `add_tracker_values(connection, org, tracker, drafts: Sequence[TrackedValueDraft], now, field_by_holder=None)
+   -> list[TrackerValueResult]` (a fixed number of statements for any number of values)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import and_, insert, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.customers.service import CustomerLookup
+from app.db import Database, lock_keys
+from app.errors import ValidationError
+from app.idempotency import service as idempotency
+from app.ledger import credits as ledger_credits
+from app.ledger import rules as ledger_rules
+from app.ledger import service as ledger
+from app.ledger.models import EventType
+from app.organizations.config import OrgConfig
+from app.trackers.errors import BillNotFoundError, LineItemNotFoundError, TrackerLevelChangeError, TrackerNotFoundError
+from app.trackers.models import CODE_LENGTH_MAX, NAME_LENGTH_MAX, Tracker, TrackerLevel, TrackerValue
+from app.transactions.models import Transaction, TransactionLineItem
+from app.transfers.errors import ProgramNotFoundError
+from app.user_groups import service as user_groups
+from app.user_groups.service import GroupLookup
+
+trackers = Tracker.__table__
+values = TrackerValue.__table__
+transactions = Transaction.__table__
+line_items = TransactionLineItem.__table__
+events = ledger.events
+
+ZERO = Decimal(0)
+VALUE_MAX = Decimal(10) ** 12
+POINTS_PER_UNIT_MAX = Decimal(10) ** 6
+VALUE_QUANTUM = Decimal("0.0001")  # tracked values are kept to 4 decimal places
+RATE_QUANTUM = Decimal("0.000001")
+
+
+class BillIdentification(StrEnum):
+    LOYALTY_LOG_ID = "LOYALTY_LOG_ID"
+    STANDARD_FIELDS = "STANDARD_FIELDS"
+
+
+@dataclass(frozen=True, slots=True)
+class TrackerView:
+    id: int
+    code: str
+    name: str
+    level: TrackerLevel
+    program_id: int
+    points_per_unit: Decimal
+    created_at: datetime
+    updated_at: datetime
+
+
+_TRACKER_COLUMNS = (trackers.c.id, trackers.c.code, trackers.c.name, trackers.c.level, trackers.c.program_id,
+                    trackers.c.points_per_unit, trackers.c.created_at, trackers.c.updated_at)
+
+
+def _tracker(row: object) -> TrackerView:
+    id_, code, name, level, program_id, points_per_unit, created_at, updated_at = row  # type: ignore[misc]
+    return TrackerView(id_, code, name, TrackerLevel(level), program_id, points_per_unit, created_at, updated_at)
+
+
+async def find_trackers(connection: AsyncConnection, org_id: int, codes: Sequence[str] | None = None) -> dict[str, TrackerView]:
+    """The org's trackers by code (all of them when `codes` is None)."""
+    query = select(*_TRACKER_COLUMNS).where(trackers.c.org_id == org_id)
+    if codes is not None:
+        query = query.where(trackers.c.code.in_(list(codes)))
+    rows = (await connection.execute(query.order_by(trackers.c.code))).all()
+    return {row.code: _tracker(row) for row in rows}
+
+
+async def find_tracker(connection: AsyncConnection, org_id: int, code: str, field: str) -> TrackerView:
+    found = (await find_trackers(connection, org_id, [code])).get(code)
+    if found is None:
+        raise TrackerNotFoundError(f"no tracker with code {code!r}", field=field)
+    return found
+
+
+def points_for(org: OrgConfig, tracker: TrackerView, value: Decimal) -> Decimal:
+    """Points a value issues: value x points per unit, rounded by the program's rule; none for a
+    value that is not above zero."""
+    if value <= 0 or tracker.points_per_unit <= 0:
+        return ZERO
+    program = org.program(tracker.program_id)
+    return max(ZERO, ledger_rules.round_points(value * tracker.points_per_unit, program.points_rounding,
+                                               program.points_decimal_places))
+
+
+# --- Defining trackers ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TrackerRequest:
+    code: str
+    name: str
+    level: TrackerLevel
+    program_code: str | None = None  # the org's default program when omitted
+    points_per_unit: Decimal = ZERO
+
+
+@dataclass(frozen=True)
+class DefinedTracker:
+    tracker: TrackerView
+    created: bool
+
+
+def _text(value: str, length_max: int, field: str) -> str:
+    text = value.strip()
+    if not text or len(text) > length_max or "\x00" in text:
+        raise ValidationError(f"must be 1 to {length_max} characters", field=field)
+    return text
+
+
+async def define_tracker(database: Database, org: OrgConfig, request: TrackerRequest, path: str = "input") -> DefinedTracker:
+    """Create a tracker, or update the one with this code (name, program, points per unit; later
+    values only). Sending the same definition again changes nothing. Errors: INVALID_INPUT,
+    PROGRAM_NOT_FOUND, TRACKER_LEVEL_CHANGE."""
+    now = datetime.now(UTC)
+    code = _text(request.code, CODE_LENGTH_MAX, f"{path}.code")
+    name = _text(request.name, NAME_LENGTH_MAX, f"{path}.name")
+    program = org.default_program if request.program_code is None else org.program_by_code(request.program_code)
+    if program is None:
+        raise ProgramNotFoundError(f"no program with code {request.program_code!r}", field=f"{path}.programCode")
+    rate = request.points_per_unit
+    if not ZERO <= rate <= POINTS_PER_UNIT_MAX or rate != rate.quantize(RATE_QUANTUM):
+        raise ValidationError(f"must be from 0 to {POINTS_PER_UNIT_MAX}, at most 6 decimal places", field=f"{path}.pointsPerUnit")
+
+    async def work(connection: AsyncConnection) -> DefinedTracker:
+        await lock_keys(connection, [f"tracker:{org.id}:{code}"])
+        existing = (await find_trackers(connection, org.id, [code])).get(code)
+        if existing is None:
+            tracker_id = (await connection.execute(insert(trackers).values(
+                org_id=org.id, code=code, name=name, level=request.level.value, program_id=program.id,
+                points_per_unit=rate, created_at=now, updated_at=now).returning(trackers.c.id))).scalar_one()
+            return DefinedTracker(TrackerView(tracker_id, code, name, request.level, program.id, rate, now, now), created=True)
+        if existing.level is not request.level:
+            raise TrackerLevelChangeError(f"tracker {code} is {existing.level.value} level", field=f"{path}.level")
+        if (existing.name, existing.program_id, existing.points_per_unit) == (name, program.id, rate):
+            return DefinedTracker(existing, created=False)
+        await connection.execute(update(trackers).where(trackers.c.id == existing.id).values(
+            name=name, program_id=program.id, points_per_unit=rate, updated_at=now))
+        return DefinedTracker(TrackerView(existing.id, code, name, existing.level, program.id, rate, existing.created_at, now),
+                              created=False)
+
+    return await database.run_write(work)
+
+
+# --- Bills ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class BillRef:
+    """A bill as a row names it: by transaction id (LOYALTY_LOG_ID), or by number, local date
+    and store (STANDARD_FIELDS)."""
+
+    transaction_id: int | None = None
+    number: str | None = None
+    local_date: date | None = None
+    store_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BillView:
+    id: int
+    customer_id: int | None
+    number: str
+    billing_time: datetime
+    store_id: int
+    till_id: int | None
+
+
+_BILL_COLUMNS = (transactions.c.id, transactions.c.customer_id, transactions.c.number, transactions.c.billing_time,
+                 transactions.c.store_id, transactions.c.till_id)
+REF_CHUNK = 500
+
+
+async def find_bills(connection: AsyncConnection, org: OrgConfig, refs: Sequence[BillRef]) -> dict[BillRef, list[BillView]]:
+    """The bills each ref names in this org (several when a number repeats on one day and store;
+    the caller picks the holder's). One query per kind of ref and chunk of 500."""
+    found: dict[BillRef, list[BillView]] = {ref: [] for ref in refs}
+    by_id = sorted({ref.transaction_id for ref in refs if ref.transaction_id is not None})
+    standard = [ref for ref in refs if ref.transaction_id is None]
+    for start in range(0, len(by_id), REF_CHUNK):
+        rows = (await connection.execute(select(*_BILL_COLUMNS).where(
+            transactions.c.org_id == org.id, transactions.c.id.in_(by_id[start:start + REF_CHUNK])))).all()
+        bills = {row.id: BillView(*row) for row in rows}
+        for ref in refs:
+            if ref.transaction_id in bills:
+                found[ref] = [bills[ref.transaction_id]]
+    pairs = sorted({(ref.store_id, ref.number) for ref in standard if ref.store_id is not None and ref.number is not None})
+    for start in range(0, len(pairs), REF_CHUNK):
+        rows = (await connection.execute(select(*_BILL_COLUMNS).where(
+            transactions.c.org_id == org.id,
+            tuple_(transactions.c.store_id, transactions.c.number).in_(pairs[start:start + REF_CHUNK]),
+        ).order_by(transactions.c.id))).all()
+        for row in rows:
+            bill = BillView(*row)
+            local_date = bill.billing_time.astimezone(org.time_zone).date()
+            ref = BillRef(None, bill.number, local_date, bill.store_id)
+            if ref in found:
+                found[ref].append(bill)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class LineItemView:
+    id: int
+    transaction_id: int
+    serial: int
+    item_code: str
+
+
+async def find_line_items(connection: AsyncConnection, pairs: Sequence[tuple[int, int]]) -> dict[tuple[int, int], LineItemView]:
+    """Lines by (transaction id, serial), in one query per 500."""
+    wanted = sorted(set(pairs))
+    found: dict[tuple[int, int], LineItemView] = {}
+    for start in range(0, len(wanted), REF_CHUNK):
+        rows = (await connection.execute(
+            select(line_items.c.id, line_items.c.transaction_id, line_items.c.serial, line_items.c.item_code).where(
+                tuple_(line_items.c.transaction_id, line_items.c.serial).in_(wanted[start:start + REF_CHUNK])))).all()
+        found.update({(row.transaction_id, row.serial): LineItemView(*row) for row in rows})
+    return found
+
+
+# --- Tracked values -------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class TrackedValueDraft:
+    """A checked value: on `bill` (the holder's, or a group member's), on `line_item_id` for a
+    LINE_ITEM tracker, for the account of `holder_id` (a customer, or a group's backing row)."""
+
+    holder_id: int
+    bill: BillView
+    line_item_id: int | None
+    value: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class TrackerValueResult:
+    id: int
+    points: Decimal
+    event_id: int | None
+    balance_after: Decimal | None  # the REGULAR balance after the points; None when none were issued
+
+
+_INSERT_VALUES = insert(values).returning(values.c.id, sort_by_parameter_order=True)
+
+
+def check_value(value: Decimal, field: str) -> Decimal:
+    if not value.is_finite() or abs(value) >= VALUE_MAX or value != value.quantize(VALUE_QUANTUM):
+        raise ValidationError(f"must be below {VALUE_MAX} in size, at most 4 decimal places", field=field)
+    return value
+
+
+async def add_tracker_values(connection: AsyncConnection, org: OrgConfig, tracker: TrackerView,
+                             drafts: Sequence[TrackedValueDraft], now: datetime,
+                             field_by_holder: dict[int, str] | None = None) -> list[TrackerValueResult]:
+    """Bulk: record checked values and credit their points (one TRACKER_POINTS event per value
+    with points), returned in order. Locks the holders (id order) and refuses a merged one with
+    CUSTOMER_MERGED on its field in `field_by_holder`; opens missing program accounts."""
+    if not drafts:
+        return []
+    holder_ids = sorted({draft.holder_id for draft in drafts})
+    fields = field_by_holder or {}
+    await user_groups.lock_holders(connection, {holder_id: fields.get(holder_id, "customer") for holder_id in holder_ids})
+    points = [points_for(org, tracker, draft.value) for draft in drafts]
+    value_ids = (await connection.execute(_INSERT_VALUES, [
+        {"org_id": org.id, "tracker_id": tracker.id, "customer_id": draft.holder_id, "transaction_id": draft.bill.id,
+         "line_item_id": draft.line_item_id, "value": draft.value, "points": issued, "created_at": now}
+        for draft, issued in zip(drafts, points, strict=True)
+    ])).scalars().all()
+    crediting = [index for index, issued in enumerate(points) if issued > 0]
+    posted_by_index: dict[int, ledger_credits.PostedCredit] = {}
+    if crediting:
+        program = org.program(tracker.program_id)
+        accounts_by_holder = await user_groups.regular_accounts(
+            connection, org, program, [drafts[index].holder_id for index in crediting], now)
+        expires_at = ledger_rules.lot_expiry(program.expiry_strategy, program.expiry_value, now, org.time_zone)
+        posted = await ledger_credits.post_credits(connection, org_id=org.id, now=now, credits=[
+            ledger_credits.CreditDraft(
+                account=accounts_by_holder[drafts[index].holder_id], points=points[index],
+                lot=ledger.LotDraft(points[index], now, expires_at), event_type=EventType.TRACKER_POINTS,
+                store_id=drafts[index].bill.store_id, till_id=drafts[index].bill.till_id,
+                transaction_id=drafts[index].bill.id, transaction_number=drafts[index].bill.number,
+                tracker_value_id=value_ids[index],
+            )
+            for index in crediting
+        ])
+        posted_by_index = dict(zip(crediting, posted, strict=True))
+    return [
+        TrackerValueResult(value_id, issued, posted_by_index[index].event_id if index in posted_by_index else None,
+                           posted_by_index[index].balance_after if index in posted_by_index else None)
+        for index, (value_id, issued) in enumerate(zip(value_ids, points, strict=True))
+    ]
+
+
+# --- addTrackerValue ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BillInput:
+    identification: BillIdentification
+    loyalty_log_id: str | None = None
+    bill_number: str | None = None
+    transaction_date: date | None = None
+    store_code: str | None = None
+
+    def payload(self) -> list[object]:
+        return [self.identification.value, self.loyalty_log_id, self.bill_number,
+                self.transaction_date.isoformat() if self.transaction_date else None, self.store_code]
+
+
+@dataclass(frozen=True)
+class AddValueRequest:
+    tracker_code: str
+    customer: CustomerLookup | None
+    user_group: GroupLookup | None
+    bill: BillInput
+    value: Decimal
+    line_item_serial: int | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class AddValueResult:
+    value: TrackerHistoryRow
+    balance_after: Decimal | None
+    replayed: bool
+
+
+def bill_ref(org: OrgConfig, bill: BillInput, path: str) -> BillRef:
+    """The ref a bill input names; INVALID_INPUT on the missing or malformed field."""
+    if bill.identification is BillIdentification.LOYALTY_LOG_ID:
+        text = (bill.loyalty_log_id or "").strip()
+        if not (text.isascii() and text.isdigit()) or not 1 <= int(text) < 2**63:
+            raise ValidationError("a transaction id is needed with LOYALTY_LOG_ID", field=f"{path}.loyaltyLogId")
+        return BillRef(transaction_id=int(text))
+    if not (bill.bill_number or "").strip():
+        raise ValidationError("a bill number is needed with STANDARD_FIELDS", field=f"{path}.billNumber")
+    if bill.transaction_date is None:
+        raise ValidationError("a transaction date is needed with STANDARD_FIELDS", field=f"{path}.transactionDate")
+    if not bill.store_code:
+        raise ValidationError("a store code is needed with STANDARD_FIELDS", field=f"{path}.storeCode")
+    store = org.store_by_code(bill.store_code)
+    if store is None:
+        raise ValidationError(f"no store with code {bill.store_code!r}", field=f"{path}.storeCode")
+    return BillRef(None, bill.bill_number.strip(), bill.transaction_date, store.id)
+
+
+def holders_bill(candidates: Sequence[BillView], owners: set[int]) -> BillView | None:
+    """The first candidate bill that belongs to one of `owners` (the customer, or a group's members)."""
+    return next((bill for bill in candidates if bill.customer_id in owners), None)
+
+
+async def add_tracker_value(database: Database, org: OrgConfig, request: AddValueRequest, path: str = "input") -> AddValueResult:
+    """addTrackerValue: one value in one write transaction, once per idempotency key.
+
+    Errors, each naming its field: INVALID_INPUT, TRACKER_NOT_FOUND, CUSTOMER_NOT_FOUND,
+    USER_GROUP_NOT_FOUND, BILL_NOT_FOUND (also another customer's bill), LINE_ITEM_NOT_FOUND,
+    CUSTOMER_MERGED, IDEMPOTENCY_KEY_REUSED. A failed request writes nothing.
+    """
+    now = datetime.now(UTC)
+    value = check_value(request.value, f"{path}.value")
+    ref = bill_ref(org, request.bill, f"{path}.bill")
+    key = idempotency.check_key(request.idempotency_key, f"{path}.idempotencyKey")
+    payload = {
+        "tracker": request.tracker_code, "customer": request.customer.payload() if request.customer else None,
+        "userGroup": request.user_group.payload() if request.user_group else None, "bill": request.bill.payload(),
+        "lineItemSerial": request.line_item_serial, "value": format(value.normalize(), "f"),
+    }
+
+    async def perform(connection: AsyncConnection) -> tuple[int, AddValueResult]:
+        tracker = await find_tracker(connection, org.id, request.tracker_code, f"{path}.trackerCode")
+        if tracker.level is TrackerLevel.LINE_ITEM and request.line_item_serial is None:
+            raise ValidationError(f"tracker {tracker.code} tracks line items: give lineItemSerial", field=f"{path}.lineItemSerial")
+        if tracker.level is TrackerLevel.TRANSACTION and request.line_item_serial is not None:
+            raise ValidationError(f"tracker {tracker.code} tracks bills, not lines", field=f"{path}.lineItemSerial")
+        holder_id, group_id, holder_field = await user_groups.resolve_holder(
+            connection, org, request.customer, request.user_group, path)
+        owners = {holder_id}
+        candidates = (await find_bills(connection, org, [ref]))[ref]
+        if group_id is not None:
+            owners = await user_groups.member_of(connection, group_id, [bill.customer_id for bill in candidates if bill.customer_id])
+        bill = holders_bill(candidates, owners)
+        if bill is None:
+            whose = "a member of this group" if group_id is not None else "this customer"
+            raise BillNotFoundError(f"no bill of {whose} matches", field=f"{path}.bill")
+        line_item_id = None
+        if request.line_item_serial is not None:
+            line = (await find_line_items(connection, [(bill.id, request.line_item_serial)])).get((bill.id, request.line_item_serial))
+            if line is None:
+                raise LineItemNotFoundError(f"bill {bill.number} has no line {request.line_item_serial}",
+                                            field=f"{path}.lineItemSerial")
+            line_item_id = line.id
+        [result] = await add_tracker_values(connection, org, tracker, [TrackedValueDraft(holder_id, bill, line_item_id, value)],
+                                            now, {holder_id: holder_field})
+        [row] = await history_rows(connection, [result.id])
+        return result.id, AddValueResult(row, result.balance_after, replayed=False)
+
+    async def replay(connection: AsyncConnection, value_id: int) -> AddValueResult:
+        [row] = await history_rows(connection, [value_id])
+        balance_after = None
+        if row.event_id is not None:
+            balance_after = (await connection.execute(
+                select(ledger.entries.c.balance_after).where(ledger.entries.c.event_id == row.event_id))).scalar_one()
+        return AddValueResult(row, balance_after, replayed=True)
+
+    return await idempotency.write_once(
+        database, org_id=org.id, key=key, operation="addTrackerValue", payload=payload, now=now, perform=perform,
+        replay=replay, field=f"{path}.idempotencyKey",
+    )
+
+
+# --- Loyalty tracker history ----------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class TrackerHistoryRow:
+    id: int
+    tracker_id: int
+    customer_id: int
+    transaction_id: int
+    bill_number: str
+    billing_time: datetime
+    store_id: int
+    bill_customer_id: int | None  # whose bill: the holder, or for a group one of its members
+    line_item_serial: int | None
+    item_code: str | None
+    value: Decimal
+    points: Decimal
+    event_id: int | None
+    created_at: datetime
+
+
+_HISTORY = (
+    select(values.c.id, values.c.tracker_id, values.c.customer_id, values.c.transaction_id, transactions.c.number,
+           transactions.c.billing_time, transactions.c.store_id, transactions.c.customer_id.label("bill_customer_id"),
+           line_items.c.serial, line_items.c.item_code, values.c.value, values.c.points, events.c.id.label("event_id"),
+           values.c.created_at)
+    .join(transactions, transactions.c.id == values.c.transaction_id)
+    .outerjoin(line_items, line_items.c.id == values.c.line_item_id)
+    .outerjoin(events, events.c.tracker_value_id == values.c.id)
+)
+
+
+async def history_rows(connection: AsyncConnection, value_ids: Sequence[int]) -> list[TrackerHistoryRow]:
+    rows = (await connection.execute(_HISTORY.where(values.c.id.in_(list(value_ids))).order_by(values.c.id))).all()
+    return [TrackerHistoryRow(*row) for row in rows]
+
+
+async def tracker_history(connection: AsyncConnection, *, org_id: int, customer_id: int, first: int, after_id: int | None,
+                          tracker_id: int | None = None) -> tuple[list[TrackerHistoryRow], bool]:
+    """A holder's tracked values, newest first, keyset-paginated by value id (one query)."""
+    assert 1 <= first <= ledger.PAGE_SIZE_MAX
+    conditions = [values.c.org_id == org_id, values.c.customer_id == customer_id]
+    if after_id is not None:
+        conditions.append(values.c.id < after_id)
+    if tracker_id is not None:
+        conditions.append(values.c.tracker_id == tracker_id)
+    rows = (await connection.execute(_HISTORY.where(and_(*conditions)).order_by(values.c.id.desc()).limit(first + 1))).all()
+    return [TrackerHistoryRow(*row) for row in rows[:first]], len(rows) > first
+
+
