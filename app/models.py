@@ -10,6 +10,9 @@ from app.idempotency.models import IdempotencyKey
 from app.imports.models import ImportJob, ImportReject, ImportTemplate
 from app.ledger.models import LedgerEntry, LedgerEvent, PointAccount, PointLot, PointLotMovement
 from app.organizations.models import ApiKey, Organization, Program, Store, Till, Tier
+from app.promotions.models import (
+    PromoCode, PromoCodeCustomerUsage, PromoCodeLink, PromoCodeRedemption, Promotion, PromotionCustomerUsage,
+)
 from app.redemptions.models import PointRedemption, PointRedemptionReversal
 from app.transactions.models import Transaction, TransactionLineItem
 from app.trackers.models import Tracker, TrackerValue
@@ -21,7 +24,8 @@ metadata = SQLModel.metadata
 __all__ = [
     "ApiKey", "Customer", "CustomerHistory", "CustomerIdentifier", "CustomerProgram", "IdempotencyKey",
     "LedgerEntry", "LedgerEvent", "Organization", "PointAccount", "PointLot", "PointLotMovement",
-    "PointRedemption", "PointRedemptionReversal", "PointTransfer", "Product", "Program", "Store", "Till", "Tier", "Transaction",
+    "PointRedemption", "PointRedemptionReversal", "PointTransfer", "Product", "Program", "PromoCode", "PromoCodeCustomerUsage",
+    "PromoCodeLink", "PromoCodeRedemption", "Promotion", "PromotionCustomerUsage", "Store", "Till", "Tier", "Transaction",
     "TransactionLineItem", "metadata", "CustomerPromotion", "Tracker", "TrackerValue", "UserGroup", "UserGroupMember",
     "ImportJob", "ImportReject", "ImportTemplate", "LoyaltyCard", "Subledger",
 ]

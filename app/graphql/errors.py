@@ -15,6 +15,7 @@ from typing import Any
 import strawberry
 
 from app import errors as domain
+from app.promotions import errors as promo
 from app.redemptions.errors import ReversalLimitError as RedemptionReversalLimit
 from app.transactions.errors import DuplicateBillNumberError as DomainDuplicateBillNumber
 from app.transactions.errors import ReturnExceedsBillError as DomainReturnExceedsBill
@@ -86,6 +87,42 @@ class InternalError(Error):
     pass
 
 
+@strawberry.type(description="No promo code like this in the organisation (PROMO_CODE_UNKNOWN); nothing was written.")
+class PromoCodeUnknownError(Error):
+    pass
+
+
+@strawberry.type(description="The code's promotion has ended: its codes no longer work (PROMO_CODE_EXPIRED).")
+class PromoCodeExpiredError(Error):
+    pass
+
+
+@strawberry.type(description="The code's promotion has not started yet (PROMO_CODE_NOT_YET_ACTIVE).")
+class PromoCodeNotYetActiveError(Error):
+    pass
+
+
+@strawberry.type(description=(
+    "The code's redemptions, or its promotion's across all codes, are used up (PROMO_CODE_LIMIT_REACHED)."))
+class PromoCodeLimitReachedError(Error):
+    pass
+
+
+@strawberry.type(description=(
+    "This customer has used the code, or its promotion, as often as allowed (PROMO_CODE_CUSTOMER_LIMIT_REACHED)."))
+class PromoCodeCustomerLimitReachedError(Error):
+    pass
+
+
+@strawberry.type(description="The cart does not meet the promotion's conditions (PROMO_CONDITIONS_NOT_MET); the message says which.")
+class PromoConditionsNotMetError(Error):
+    pass
+
+
+PROMO_CODE_ERRORS = (PromoCodeUnknownError, PromoCodeExpiredError, PromoCodeNotYetActiveError, PromoCodeLimitReachedError,
+                     PromoCodeCustomerLimitReachedError, PromoConditionsNotMetError)
+
+
 def _plain(graphql_type: type) -> Callable[[domain.DomainError], Any]:
     return lambda error: graphql_type(code=error.code, message=error.message, field=error.field)
 
@@ -105,6 +142,12 @@ ERROR_TYPES: list[tuple[type[domain.DomainError], type, Callable[[Any], Any]]] =
     (DomainReturnExceedsBill, ReturnExceedsBillError, lambda error: ReturnExceedsBillError(
         code=error.code, message=error.message, field=error.field, remaining_amount=error.remaining_amount,
         remaining_points=error.remaining_points, remaining_qty=error.remaining_qty)),
+    (promo.PromoCodeNotFoundError, PromoCodeUnknownError, _plain(PromoCodeUnknownError)),
+    (promo.PromoCodeExpiredError, PromoCodeExpiredError, _plain(PromoCodeExpiredError)),
+    (promo.PromoCodeNotYetActiveError, PromoCodeNotYetActiveError, _plain(PromoCodeNotYetActiveError)),
+    (promo.PromoCodeLimitReachedError, PromoCodeLimitReachedError, _plain(PromoCodeLimitReachedError)),
+    (promo.PromoCodeCustomerLimitReachedError, PromoCodeCustomerLimitReachedError, _plain(PromoCodeCustomerLimitReachedError)),
+    (promo.PromoConditionsNotMetError, PromoConditionsNotMetError, _plain(PromoConditionsNotMetError)),
     (domain.IdempotencyKeyReusedError, IdempotencyKeyReusedError, _plain(IdempotencyKeyReusedError)),
     (domain.ForbiddenError, ForbiddenError, _plain(ForbiddenError)),
     (domain.NotFoundError, NotFoundError, _plain(NotFoundError)),

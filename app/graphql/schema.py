@@ -19,6 +19,7 @@ from app.graphql.history import HistoryQuery
 from app.graphql.ledger import LedgerQuery
 from app.graphql.organization import OrganizationQuery
 from app.graphql.points import PointsMutation
+from app.graphql.promotions import PromotionMutation, PromotionQuery
 from app.graphql.redemptions import RedemptionMutation, RedemptionQuery
 from app.graphql.scalars import DecimalScalar
 from app.graphql.returns import ReturnMutation
@@ -32,13 +33,13 @@ logger = logging.getLogger(__name__)
 
 @strawberry.type
 class Query(OrganizationQuery, CustomerQuery, LedgerQuery, HistoryQuery, TransferQuery, AdminQuery, RedemptionQuery,
-            CustomerPromotionQuery, UserGroupQuery, TrackerQuery):
+            CustomerPromotionQuery, UserGroupQuery, TrackerQuery, PromotionQuery):
     pass
 
 
 @strawberry.type
 class Mutation(TransactionMutation, TransferMutation, AdminMutation, RedemptionMutation, ReturnMutation, PointsMutation,
-               CustomerPromotionMutation, UserGroupMutation, TrackerMutation):
+               CustomerPromotionMutation, UserGroupMutation, TrackerMutation, PromotionMutation):
     pass
 
 

@@ -15,7 +15,8 @@ from app.graphql.customers import Customer
 from app.organizations.config import OrgConfig
 from app.graphql.errors import (
     ConflictError, DuplicateBillNumberError, IdempotencyKeyReusedError, InternalError, InvalidInputError, NotFoundError,
-    to_graphql_error,
+    PromoCodeCustomerLimitReachedError, PromoCodeExpiredError, PromoCodeLimitReachedError, PromoCodeNotYetActiveError,
+    PromoCodeUnknownError, PromoConditionsNotMetError, to_graphql_error,
 )
 from app.transactions import inputs
 from app.transactions.models import LineItemType, OutlierStatus, ReturnType, TransactionType
@@ -140,6 +141,12 @@ class TransactionAddInput:
     points_redemptions: list[strawberry.ID] = strawberry.field(default_factory=list, description=(
         "Ids of points redemptions (redeemPoints) that paid for this bill: each of this customer, not reversed, "
         "and not applied to another bill. A return of the bill reverses them."))
+    promo_codes: list[str] = strawberry.field(default_factory=list, description=(
+        "Promo codes of code-linked promotions, at most 10 per bill, one per promotion. The cart (amount and line items) "
+        "is taken before their discount; each must apply, or the bill fails with the code's typed error and nothing is "
+        "written. The customer's linked codes are applied too, when the cart qualifies."))
+    coupon_redemptions: list[str] = strawberry.field(default_factory=list, description=(
+        "The seed's name for promo codes: codes, applied exactly as promoCodes (a code may be named in one list only)."))
 
     def to_domain(self) -> inputs.TransactionInput:
         customer = self.customer
@@ -170,6 +177,7 @@ class TransactionAddInput:
             payment_details=[{"mode": p.mode, "value": p.value, "notes": p.notes} for p in self.payment_details],
             idempotency_key=self.idempotency_key,
             points_redemptions=[str(redemption_id) for redemption_id in self.points_redemptions],
+            promo_codes=list(self.promo_codes), coupon_redemptions=list(self.coupon_redemptions),
         )
 
 
@@ -305,9 +313,18 @@ class SlabDowngradeSideEffect:
     downgraded_slab_number: int
 
 
+@strawberry.type(description="A promo code applied to the bill, and the discount it gave.")
+class PromoCodeSideEffect:
+    code: str
+    promotion_id: strawberry.ID
+    promotion_name: str
+    discount: Decimal
+    linked: bool = strawberry.field(description="Applied from the customer's linked codes, not named on the bill.")
+
+
 SideEffect = Annotated[
     CustomerSideEffect | PointsSideEffect | SlabSideEffect | PointsReturnedSideEffect | RedemptionReversedSideEffect
-    | SlabDowngradeSideEffect,
+    | SlabDowngradeSideEffect | PromoCodeSideEffect,
     strawberry.union("SideEffect"),
 ]
 
@@ -324,6 +341,10 @@ def _side_effect(stored: dict[str, Any]) -> Any:
             customer_id=strawberry.ID(str(stored["customerId"])), redemption_id=strawberry.ID(str(stored["redemptionId"])),
             reversed_points=Decimal(stored["reversedPoints"]),
         )
+    if stored["type"] == "promoCode":
+        return PromoCodeSideEffect(code=stored["code"], promotion_id=strawberry.ID(str(stored["promotionId"])),
+                                   promotion_name=stored["promotionName"], discount=Decimal(stored["discount"]),
+                                   linked=stored["linked"])
     if stored["type"] == "slabDowngrade":
         return SlabDowngradeSideEffect(
             program_id=strawberry.ID(str(stored["programId"])), program_code=stored["programCode"],
@@ -396,6 +417,8 @@ class Transaction:
     returned_transaction_id: strawberry.ID | None = strawberry.field(description="On returns: the purchase returned.")
     exchange_return_id: strawberry.ID | None = strawberry.field(description=(
         "On the purchase of an exchange (a MIXED return's REGULAR lines): the return it was posted with."))
+    promo_discount: Decimal = strawberry.field(description=(
+        "The discount of the promo codes applied to this bill (its PromoCodeSideEffects), rounded to 2 places."))
     customer_id: strawberry.Private[int | None]
 
     @classmethod
@@ -420,6 +443,8 @@ class Transaction:
             parent_bill_number=view.parent_bill_number,
             returned_transaction_id=_parent_id(view) if view.type in _RETURN_TYPE_VALUES else None,
             exchange_return_id=_parent_id(view) if view.type not in _RETURN_TYPE_VALUES else None,
+            promo_discount=sum((Decimal(effect["discount"]) for effect in view.side_effects if effect["type"] == "promoCode"),
+                               Decimal(0)),
             customer_id=view.customer_id,
         )
 
@@ -451,7 +476,8 @@ class TransactionAdded:
 
 AddTransactionResult = Annotated[
     TransactionAdded | InvalidInputError | NotFoundError | DuplicateBillNumberError | ConflictError | IdempotencyKeyReusedError
-    | InternalError,
+    | InternalError | PromoCodeUnknownError | PromoCodeExpiredError | PromoCodeNotYetActiveError | PromoCodeLimitReachedError
+    | PromoCodeCustomerLimitReachedError | PromoConditionsNotMetError,
     strawberry.union("AddTransactionResult"),
 ]
 

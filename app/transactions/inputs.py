@@ -67,3 +67,5 @@ class TransactionInput:
     payment_details: list[dict[str, Any]] = field(default_factory=list)
     idempotency_key: str | None = None
     points_redemptions: list[str] = field(default_factory=list)  # ids of redemptions that paid for this bill
+    promo_codes: list[str] = field(default_factory=list)  # codes of code-linked promotions applied to this bill
+    coupon_redemptions: list[str] = field(default_factory=list)  # the seed's name for the same: codes too

@@ -42,6 +42,7 @@ from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.organizations.config import OrgConfig, ProgramConfig
 from app.redemptions import service as redemptions_service
+from app.promotions import service as promotions_service
 from app.redemptions.models import PointRedemption
 from app.transactions import return_rules
 from app.transactions.errors import (
@@ -251,6 +252,8 @@ async def _return(connection: AsyncConnection, org: OrgConfig, prepared: Prepare
     return_id, return_lines = await _insert_return(connection, org, prepared, bill, lines, plan, customer_id, points,
                                                    side_effects, now)
     await _move_bill(connection, bill.id, state, plan, points.reversed_total, path)
+    if plan.complete:  # nothing of the bill is left: its promo codes can be used again
+        await promotions_service.release_for_return(connection, bill_id=bill.id, return_id=return_id, now=now)
     if points.postings:
         posted = await ledger.post_event(
             connection, org_id=org.id, now=now, postings=points.postings,

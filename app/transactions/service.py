@@ -29,6 +29,8 @@ from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.organizations.config import OrgConfig, ProgramConfig
 from app.redemptions import service as redemptions_service
+from app.promotions import service as promotions_service
+from app.promotions.rules import Cart, CartLine, attributes_of
 from app.transactions.errors import BatchTooLargeError, DuplicateBillNumberError
 from app.transactions.inputs import TransactionInput
 from app.transactions.models import Transaction, TransactionLineItem, TransactionType
@@ -236,6 +238,14 @@ async def _add(connection: AsyncConnection, org: OrgConfig, prepared: PreparedTr
         earning = earn(prepared.program, prepared.program.tier(standing.tier_id), standing.cumulative_purchases,
                        prepared.eligible_amount, prepared.counted_purchase)
         side_effects = [_customer_side_effect(resolved), *_side_effects(prepared, earning, customer_id, standing.balance)]
+    applied = promotions_service.NOTHING_APPLIED
+    # Promo codes named on the bill, and a customer's linked codes (one indexed lookup).
+    if data.promo_codes or data.coupon_redemptions or customer_id is not None:
+        named = promotions_service.check_named_codes([(data.promo_codes, f"{path}.promoCodes"),
+                                                      (data.coupon_redemptions, f"{path}.couponRedemptions")])
+        applied = await promotions_service.apply_to_bill(connection, org, named=named, customer_id=customer_id,
+                                                         cart=_cart(prepared), now=now, path=path)
+        side_effects.extend(applied.side_effects())
 
     values: dict[str, Any] = dict(
         org_id=org.id, customer_id=customer_id, type=data.type.value, number=prepared.number,
@@ -253,6 +263,9 @@ async def _add(connection: AsyncConnection, org: OrgConfig, prepared: PreparedTr
     )
     transaction_id = (await connection.execute(_INSERT_TRANSACTION, values)).scalar_one()
     items = await _insert_line_items(connection, org, prepared, transaction_id, now)
+    if applied.items:
+        await promotions_service.record_on_bill(connection, org, applied, transaction_id=transaction_id,
+                                                customer_id=customer_id, now=now)
     if data.points_redemptions:
         await redemptions_service.apply_to_bill(connection, org_id=org.id, customer_id=customer_id,
                                                 transaction_id=transaction_id, redemption_ids=data.points_redemptions, path=path)
@@ -263,6 +276,13 @@ async def _add(connection: AsyncConnection, org: OrgConfig, prepared: PreparedTr
     view = TransactionView(id=transaction_id, **{name: values[name] for name in TransactionView.__dataclass_fields__ if name in values})
     customer = (await customers_service.load_customers(connection, org, [customer_id]))[customer_id] if customer_id else None
     return TransactionResult(transaction=view, customer=customer, replayed=False, line_items=items)
+
+
+def _cart(prepared: PreparedTransaction) -> Cart:
+    """The bill as promo codes see it: its amount and lines before any code's discount."""
+    return Cart(amount=prepared.source.amount, lines=tuple(
+        CartLine(line.source.item_code.strip(), line.qty, line.amount, attributes_of(line.source.attributes))
+        for line in prepared.line_items))
 
 
 async def _lock_standing(connection: AsyncConnection, customer_id: int, program: ProgramConfig) -> Any:

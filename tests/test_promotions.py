@@ -1,0 +1,506 @@
+"""Code-linked promotions through the API: the seed's 10% example, typed refusals that write
+nothing, limits under 200 and 20 concurrent redemptions, linked codes, returns giving codes
+back, uploads reported per row, and generated codes' uniqueness and alphabet."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from app.organizations.config import load_org_config
+from app.promotions import rules
+from app.promotions import service as promotions_service
+from app.promotions.models import PromoCode, PromoCodeRedemption
+from tests.factories import bill, new_mobile
+from tests.snapshots import table_counts
+from tests.test_returns import RETURN_TRANSACTION, purchase_day
+
+NOW = datetime.now(UTC)
+
+PROMOTION_FIELDS = """
+id name validFrom validUntil action minimumBillAmount eligibleItemCodes percent amount freeItemCode bundleItemCodes
+codeRedemptionLimit customerCodeRedemptionLimit redemptionLimit customerTransactionLimit redemptionsCount codesCount
+"""
+
+CREATE_PROMOTION = f"""
+mutation Create($input: CartPromotionInput!) {{
+  createPromotion(input: $input) {{
+    __typename
+    ... on CartPromotionCreated {{ replayed promotion {{ {PROMOTION_FIELDS} }} }}
+    ... on Error {{ code message field }}
+  }}
+}}
+"""
+
+ADD_WITH_PROMO = """
+mutation Add($input: TransactionAddInput!) {
+  addTransaction(input: $input) {
+    __typename
+    ... on TransactionAdded {
+      replayed
+      transaction {
+        id number amount discount promoDiscount billingTime
+        customer { userId }
+        sideEffects { __typename ... on PromoCodeSideEffect { code promotionId promotionName discount linked } }
+      }
+    }
+    ... on Error { code message field }
+  }
+}
+"""
+
+VALIDATE = """
+query Validate($input: ValidatePromoCodeInput!) {
+  validatePromoCode(input: $input) {
+    __typename
+    ... on PromoCodeValidated { code promotionId promotionName discount amountAfterDiscount }
+    ... on Error { code message field }
+  }
+}
+"""
+
+STATUS = """
+query Status($code: String!, $first: Int = 10, $after: String) {
+  promoCodeStatus(code: $code, first: $first, after: $after) {
+    __typename
+    ... on PromoCodeStatus {
+      code source redemptionsCount redemptionsLeft
+      promotion { id name redemptionsCount codeRedemptionLimit }
+      redemptions {
+        nodes { id customerId transactionId transactionNumber discount linked reversed reversalTransactionId }
+        pageInfo { hasNextPage endCursor }
+      }
+    }
+    ... on Error { code message field }
+  }
+}
+"""
+
+LINK = """
+mutation Link($input: LinkPromoCodeInput!) {
+  linkPromoCode(input: $input) {
+    __typename
+    ... on PromoCodeLinked { replayed link { id code customerId mode promotionName usedAt usedTransactionId } }
+    ... on Error { code message field }
+  }
+}
+"""
+
+LINKED = """
+query Linked($customer: CustomerLookupInput!) {
+  linkedPromoCodes(customer: $customer) {
+    __typename
+    ... on LinkedPromoCodes { customerId links { code mode usedAt usedTransactionId } }
+    ... on Error { code message field }
+  }
+}
+"""
+
+GENERATE = """
+mutation Generate($input: GeneratePromoCodesInput!) {
+  generatePromoCodes(input: $input) {
+    __typename
+    ... on PromoCodesGenerated { generated promotion { codesCount } }
+    ... on Error { code message field }
+  }
+}
+"""
+
+UPLOAD = """
+mutation Upload($input: UploadPromoCodesInput!) {
+  uploadPromoCodes(input: $input) {
+    __typename
+    ... on PromoCodesUploaded { rows stored errors { row column code errorCode message } promotion { codesCount } }
+    ... on Error { code message field }
+  }
+}
+"""
+
+
+# --- Helpers --------------------------------------------------------------------------------
+
+def promotion_input(**overrides):
+    document = {
+        "name": "10% off a bill over 100", "validFrom": (NOW - timedelta(days=1)).isoformat(),
+        "validUntil": (NOW + timedelta(days=30)).isoformat(), "action": "PERCENT_OFF", "percent": "10",
+        "minimumBillAmount": "100",
+    }
+    document.update(overrides)
+    return document
+
+
+async def create_promotion(api, **overrides):
+    result = (await api.data(CREATE_PROMOTION, {"input": promotion_input(**overrides)}))["createPromotion"]
+    assert result["__typename"] == "CartPromotionCreated", result
+    return result["promotion"]
+
+
+async def add(api, document):
+    return (await api.data(ADD_WITH_PROMO, {"input": document}))["addTransaction"]
+
+
+def small_bill(amount, **overrides):
+    """A one-line bill of `amount` for a new customer."""
+    return bill(amount=amount, grossAmount=amount, discount="0",
+                lineItems=[{"serial": 1, "itemCode": "SHIRT-01", "qty": "1", "rate": amount, "value": amount, "amount": amount}],
+                **overrides)
+
+
+def promo_effects(result):
+    return [effect for effect in result["transaction"]["sideEffects"] if effect["__typename"] == "PromoCodeSideEffect"]
+
+
+async def status(api, code, **variables):
+    return (await api.data(STATUS, {"code": code, **variables}))["promoCodeStatus"]
+
+
+async def counters_match(database, org_id):
+    async with database.read() as connection:
+        return await promotions_service.reconcile_promotions(connection, org_id) == []
+
+
+async def upload(database, org, promotion, csv_text):
+    async with database.read() as connection:
+        config = await load_org_config(connection, org.org_id)
+    report = await promotions_service.upload_codes(database, config, int(promotion["id"]), csv_text, "REJECT_ALL")
+    assert report.errors == []
+
+
+async def redemption_rows(database):
+    async with database.read() as connection:
+        return (await connection.execute(select(func.count()).select_from(PromoCodeRedemption.__table__).where(
+            PromoCodeRedemption.__table__.c.reversed_at.is_(None)))).scalar_one()
+
+
+# --- The seed's example and the typed refusals ----------------------------------------------
+
+async def test_seed_example_ten_percent_off_a_bill_over_100(api, database, org):
+    promotion = await create_promotion(api, commonCode="ZN34C")
+    assert (promotion["action"], promotion["percent"], promotion["minimumBillAmount"], promotion["codesCount"]) == \
+        ("PERCENT_OFF", "10", "100", 1)
+
+    validated = (await api.data(VALIDATE, {"input": {"code": "zn34c", "cart": {"amount": "123.45"}}}))["validatePromoCode"]
+    assert validated == {"__typename": "PromoCodeValidated", "code": "ZN34C", "promotionId": promotion["id"],
+                         "promotionName": "10% off a bill over 100", "discount": "12.35", "amountAfterDiscount": "111.1"}
+
+    result = await add(api, small_bill("123.45", promoCodes=["zn34c"]))
+    assert result["__typename"] == "TransactionAdded", result
+    # 10% of 123.45 is 12.345: rounded half up to the currency's 2 places.
+    assert result["transaction"]["promoDiscount"] == "12.35"
+    assert promo_effects(result) == [{"__typename": "PromoCodeSideEffect", "code": "ZN34C", "promotionId": promotion["id"],
+                                      "promotionName": "10% off a bill over 100", "discount": "12.35", "linked": False}]
+    # The seed's "more than 100": 100 itself qualifies (at least), 99.99 does not.
+    assert promo_effects(await add(api, small_bill("100", couponRedemptions=["ZN34C"]))) [0]["discount"] == "10"
+    found = await status(api, "ZN34C")
+    assert (found["redemptionsCount"], found["redemptionsLeft"], found["promotion"]["redemptionsCount"]) == (2, None, 2)
+    assert [node["discount"] for node in found["redemptions"]["nodes"]] == ["10", "12.35"]
+    assert found["redemptions"]["nodes"][1]["transactionId"] == result["transaction"]["id"]
+    assert found["redemptions"]["nodes"][1]["customerId"] == result["transaction"]["customer"]["userId"]
+    assert await counters_match(database, org.org_id)
+
+
+async def test_each_refusal_has_its_own_type_and_writes_nothing(api, database):
+    await create_promotion(api, commonCode="CURRENT10")
+    await create_promotion(api, name="ended", commonCode="ENDED10", validFrom="2020-01-01T00:00:00+05:30",
+                           validUntil="2020-02-01T00:00:00+05:30")
+    await create_promotion(api, name="later", commonCode="LATER10", validFrom=(NOW + timedelta(days=2)).isoformat(),
+                           validUntil=(NOW + timedelta(days=9)).isoformat())
+    await create_promotion(api, name="shirts only", commonCode="SHIRTS5", action="FIXED_AMOUNT_OFF", percent=None,
+                           amount="5", minimumBillAmount=None, eligibleItemCodes=["SHIRT-99"])
+    before = await table_counts(database)
+    cases = [
+        ("NOPE99", "123.45", "PromoCodeUnknownError", "PROMO_CODE_UNKNOWN"),
+        ("ENDED10", "123.45", "PromoCodeExpiredError", "PROMO_CODE_EXPIRED"),
+        ("LATER10", "123.45", "PromoCodeNotYetActiveError", "PROMO_CODE_NOT_YET_ACTIVE"),
+        ("CURRENT10", "99.99", "PromoConditionsNotMetError", "PROMO_CONDITIONS_NOT_MET"),
+        ("SHIRTS5", "500", "PromoConditionsNotMetError", "PROMO_CONDITIONS_NOT_MET"),
+    ]
+    for code, amount, typename, error_code in cases:
+        result = await add(api, small_bill(amount, promoCodes=["CURRENT10", code] if code != "CURRENT10" else [code]))
+        assert (result["__typename"], result["code"]) == (typename, error_code), result
+        assert result["field"] == ("input.promoCodes[1]" if code != "CURRENT10" else "input.promoCodes[0]")
+        validated = (await api.data(VALIDATE, {"input": {"code": code, "cart": {
+            "amount": amount, "lineItems": [{"itemCode": "SHIRT-01", "qty": "1", "amount": amount}]}}}))["validatePromoCode"]
+        assert (validated["__typename"], validated["code"], validated["field"]) == (typename, error_code, "input.code")
+    assert await table_counts(database) == before
+
+
+async def test_a_code_named_twice_or_two_codes_of_one_promotion_are_refused(api, database, org):
+    promotion = await create_promotion(api)
+    await upload(database, org, promotion, "code\nPAIR-A\nPAIR-B\n")
+    before = await table_counts(database)
+    twice = await add(api, small_bill("200", promoCodes=["PAIR-A"], couponRedemptions=["pair-a"]))
+    assert (twice["__typename"], twice["field"]) == ("InvalidInputError", "input.couponRedemptions[0]")
+    same = await add(api, small_bill("200", promoCodes=["PAIR-A", "PAIR-B"]))
+    assert (same["__typename"], same["field"]) == ("InvalidInputError", "input.promoCodes[1]")
+    assert await table_counts(database) == before
+
+
+async def test_a_non_loyalty_bill_redeems_a_code_and_a_replay_does_not_redeem_twice(api, database, org):
+    await create_promotion(api, commonCode="WALKIN", codeRedemptionLimit=5)
+    anonymous = small_bill("250", type="NOT_INTERESTED", customer=None, promoCodes=["WALKIN"], idempotencyKey="walk-in-1")
+    first = await add(api, anonymous)
+    assert (first["__typename"], first["transaction"]["customer"], first["transaction"]["promoDiscount"]) == \
+        ("TransactionAdded", None, "25")
+    again = await add(api, anonymous)
+    assert (again["replayed"], again["transaction"]["id"], again["transaction"]["promoDiscount"]) == \
+        (True, first["transaction"]["id"], "25")
+    same_payload = await add(api, {**anonymous, "idempotencyKey": None})
+    assert same_payload["replayed"] is True
+    found = await status(api, "WALKIN")
+    assert (found["redemptionsCount"], found["redemptionsLeft"]) == (1, 4)
+    assert found["redemptions"]["nodes"][0]["customerId"] is None
+    assert await counters_match(database, org.org_id)
+
+
+# --- Limits under concurrency ---------------------------------------------------------------
+
+async def post_all(api, documents):
+    async def post(document):
+        return await api.client.post("/graphql", json={"query": ADD_WITH_PROMO, "variables": {"input": document}},
+                                     headers={"Authorization": api.credentials.header})
+
+    responses = await asyncio.gather(*(post(document) for document in documents))
+    results = []
+    for response in responses:
+        assert response.status_code == 200, response.text
+        assert "database is locked" not in response.text
+        body = response.json()
+        assert "errors" not in body, body
+        results.append(body["data"]["addTransaction"])
+    return results
+
+
+async def test_200_concurrent_redemptions_of_a_code_limited_to_100(api, database, org):
+    await create_promotion(api, commonCode="HOLIMAN100", codeRedemptionLimit=100)
+    documents = [small_bill("150", promoCodes=["HOLIMAN100"]) for _ in range(200)]
+
+    results = await post_all(api, documents)
+
+    kinds = [result["__typename"] for result in results]
+    assert kinds.count("TransactionAdded") == 100
+    assert kinds.count("PromoCodeLimitReachedError") == 100
+    assert {result["code"] for result in results if result["__typename"] != "TransactionAdded"} == {"PROMO_CODE_LIMIT_REACHED"}
+    assert {result["transaction"]["promoDiscount"] for result in results if result["__typename"] == "TransactionAdded"} == {"15"}
+    found = await status(api, "HOLIMAN100", first=100)
+    assert (found["redemptionsCount"], found["redemptionsLeft"], found["promotion"]["redemptionsCount"]) == (100, 0, 100)
+    assert await redemption_rows(database) == 100
+    assert await counters_match(database, org.org_id)
+    # Only the successful bills were written.
+    assert (await table_counts(database))["transactions"] == 100
+
+
+async def test_a_customer_limit_of_1_holds_against_20_concurrent_bills(api, database, org):
+    await create_promotion(api, commonCode="ONCEEACH", customerCodeRedemptionLimit=1)
+    mobile = new_mobile()
+    documents = [small_bill("150", customer={"mobile": mobile}, promoCodes=["ONCEEACH"]) for _ in range(20)]
+
+    results = await post_all(api, documents)
+
+    kinds = [result["__typename"] for result in results]
+    assert kinds.count("TransactionAdded") == 1
+    assert kinds.count("PromoCodeCustomerLimitReachedError") == 19
+    assert await redemption_rows(database) == 1
+    assert await counters_match(database, org.org_id)
+    # Another customer still may.
+    other = await add(api, small_bill("150", promoCodes=["ONCEEACH"]))
+    assert other["__typename"] == "TransactionAdded"
+
+
+async def test_transactions_per_customer_and_per_promotion_limits(api, database, org):
+    promotion = await create_promotion(api, customerTransactionLimit=1, redemptionLimit=2)
+    await upload(database, org, promotion, "code\nTXN-A\nTXN-B\nTXN-C\n")
+    mobile = new_mobile()
+    assert (await add(api, small_bill("200", customer={"mobile": mobile}, promoCodes=["TXN-A"])))["__typename"] == "TransactionAdded"
+    # A second code of the same promotion: the customer's one bill is used.
+    second = await add(api, small_bill("200", customer={"mobile": mobile}, promoCodes=["TXN-B"]))
+    assert (second["__typename"], second["field"]) == ("PromoCodeCustomerLimitReachedError", "input.promoCodes[0]")
+    assert (await add(api, small_bill("200", promoCodes=["TXN-B"])))["__typename"] == "TransactionAdded"
+    # Two redemptions across all codes: the promotion is used up.
+    third = await add(api, small_bill("200", promoCodes=["TXN-C"]))
+    assert third["__typename"] == "PromoCodeLimitReachedError"
+    validated = (await api.data(VALIDATE, {"input": {"code": "TXN-C", "cart": {"amount": "200"}}}))["validatePromoCode"]
+    assert validated["__typename"] == "PromoCodeLimitReachedError"
+    assert await counters_match(database, org.org_id)
+
+
+# --- Returns ----------------------------------------------------------------------------------
+
+async def test_a_full_return_gives_the_code_back(api, database, org):
+    await create_promotion(api, commonCode="JUSTONE", codeRedemptionLimit=1)
+    mobile = new_mobile()
+    first = await add(api, small_bill("300", customer={"mobile": mobile}, promoCodes=["JUSTONE"]))
+    assert first["__typename"] == "TransactionAdded"
+    assert (await add(api, small_bill("300", promoCodes=["JUSTONE"])))["__typename"] == "PromoCodeLimitReachedError"
+
+    transaction = first["transaction"]
+    returned = (await api.data(RETURN_TRANSACTION, {"input": {
+        "type": "RETURN", "returnType": "FULL", "number": transaction["number"], "purchaseTime": purchase_day(transaction),
+        "tillCode": "till-1", "customer": {"mobile": mobile}}}))["returnTransaction"]
+    assert returned["__typename"] == "TransactionReturned", returned
+
+    found = await status(api, "JUSTONE")
+    assert (found["redemptionsCount"], found["redemptionsLeft"]) == (0, 1)
+    node = found["redemptions"]["nodes"][0]
+    assert (node["reversed"], node["reversalTransactionId"]) == (True, returned["transaction"]["id"])
+    assert await counters_match(database, org.org_id)
+    again = await add(api, small_bill("300", promoCodes=["JUSTONE"]))
+    assert (again["__typename"], again["transaction"]["promoDiscount"]) == ("TransactionAdded", "30")
+
+
+async def test_a_partial_return_keeps_the_code_redeemed(api, database, org):
+    await create_promotion(api, commonCode="PARTIAL1", codeRedemptionLimit=1)
+    mobile = new_mobile()
+    first = await add(api, small_bill("300", customer={"mobile": mobile}, promoCodes=["PARTIAL1"]))
+    returned = (await api.data(RETURN_TRANSACTION, {"input": {
+        "type": "RETURN", "returnType": "AMOUNT", "amount": "100", "number": first["transaction"]["number"],
+        "purchaseTime": purchase_day(first["transaction"]), "tillCode": "till-1",
+        "customer": {"mobile": mobile}}}))["returnTransaction"]
+    assert returned["__typename"] == "TransactionReturned", returned
+    found = await status(api, "PARTIAL1")
+    assert (found["redemptionsCount"], found["redemptions"]["nodes"][0]["reversed"]) == (1, False)
+    assert await counters_match(database, org.org_id)
+
+
+# --- Linked codes -----------------------------------------------------------------------------
+
+async def test_a_linked_code_applies_on_the_customers_next_qualifying_bill_only(api, database, org):
+    promotion = await create_promotion(api, name="coalition coupon")
+    await upload(database, org, promotion, "code\nPAPER-1\n")
+    owner, stranger = new_mobile(), new_mobile()
+    await add(api, small_bill("10", customer={"mobile": owner}))  # registers the owner
+
+    linked = (await api.data(LINK, {"input": {"code": "paper-1", "customer": {"type": "MOBILE", "value": owner}}}))["linkPromoCode"]
+    assert linked["__typename"] == "PromoCodeLinked", linked
+    assert (linked["replayed"], linked["link"]["code"], linked["link"]["mode"], linked["link"]["usedAt"]) == \
+        (False, "PAPER-1", "NEXT_CHECKOUT", None)
+    again = (await api.data(LINK, {"input": {"code": "PAPER-1", "customer": {"type": "MOBILE", "value": owner}}}))["linkPromoCode"]
+    assert (again["replayed"], again["link"]["id"]) == (True, linked["link"]["id"])
+    await add(api, small_bill("10", customer={"mobile": stranger}))
+    taken = (await api.data(LINK, {"input": {"code": "PAPER-1", "customer": {"type": "MOBILE", "value": stranger}}}))["linkPromoCode"]
+    assert (taken["__typename"], taken["code"]) == ("ConflictError", "PROMO_CODE_LINKED_TO_ANOTHER_CUSTOMER")
+
+    # Another customer's bill: not applied. The owner's bill under the minimum: skipped silently.
+    assert promo_effects(await add(api, small_bill("500", customer={"mobile": stranger}))) == []
+    small = await add(api, small_bill("50", customer={"mobile": owner}))
+    assert (small["__typename"], promo_effects(small)) == ("TransactionAdded", [])
+    # The owner's next qualifying bill: applied without being named.
+    applied = await add(api, small_bill("500", customer={"mobile": owner}))
+    assert [(effect["code"], effect["discount"], effect["linked"]) for effect in promo_effects(applied)] == [("PAPER-1", "50", True)]
+    # Used up: the bill after that gets nothing.
+    assert promo_effects(await add(api, small_bill("500", customer={"mobile": owner}))) == []
+    links = (await api.data(LINKED, {"customer": {"type": "MOBILE", "value": owner}}))["linkedPromoCodes"]
+    assert [(link["code"], link["usedTransactionId"]) for link in links["links"]] == [("PAPER-1", applied["transaction"]["id"])]
+    found = await status(api, "PAPER-1")
+    assert [(node["linked"], node["transactionId"]) for node in found["redemptions"]["nodes"]] == [(True, applied["transaction"]["id"])]
+    assert await counters_match(database, org.org_id)
+
+
+async def test_linking_an_unknown_or_ended_code_is_refused(api):
+    await create_promotion(api, name="ended", commonCode="GONE10", validFrom="2020-01-01T00:00:00Z",
+                           validUntil="2020-02-01T00:00:00Z")
+    mobile = new_mobile()
+    await add(api, small_bill("10", customer={"mobile": mobile}))
+    for code, typename in (("NOSUCH", "PromoCodeUnknownError"), ("GONE10", "PromoCodeExpiredError")):
+        result = (await api.data(LINK, {"input": {"code": code, "customer": {"type": "MOBILE", "value": mobile}}}))["linkPromoCode"]
+        assert (result["__typename"], result["field"]) == (typename, "input.code")
+    nobody = (await api.data(LINK, {"input": {"code": "GONE10x", "customer": {"type": "MOBILE", "value": new_mobile()}}}))
+    assert nobody["linkPromoCode"]["__typename"] == "PromoCodeUnknownError"
+
+
+# --- Codes: generated, uploaded --------------------------------------------------------------
+
+async def test_generated_codes_are_unique_and_use_the_alphabet(api, database):
+    promotion = await create_promotion(api)
+    result = (await api.data(GENERATE, {"input": {"promotionId": promotion["id"], "count": 3000, "length": 6,
+                                                  "prefix": "hx-"}}))["generatePromoCodes"]
+    assert (result["__typename"], result["generated"], result["promotion"]["codesCount"]) == ("PromoCodesGenerated", 3000, 3000)
+    more = (await api.data(GENERATE, {"input": {"promotionId": promotion["id"], "count": 500}}))["generatePromoCodes"]
+    assert (more["generated"], more["promotion"]["codesCount"]) == (500, 3500)
+    async with database.read() as connection:
+        stored = list((await connection.execute(select(PromoCode.__table__.c.code))).scalars())
+    assert len(stored) == len(set(stored)) == 3500
+    pattern = re.compile(f"^HX-[{rules.ALPHABET}]{{6}}$")
+    assert sum(1 for code in stored if pattern.match(code)) == 3000
+    assert all(re.match(f"^[{rules.ALPHABET}]{{8}}$", code) for code in stored if not code.startswith("HX-"))
+    assert not set("0O1IL").intersection("".join(stored).replace("HX-", ""))
+    too_short = (await api.data(GENERATE, {"input": {"promotionId": promotion["id"], "count": 100_000, "length": 4}}))
+    assert (too_short["generatePromoCodes"]["__typename"], too_short["generatePromoCodes"]["field"]) == \
+        ("InvalidInputError", "input.length")
+
+
+async def test_generation_tops_up_codes_that_collide(api, database, org):
+    promotion = await create_promotion(api)
+    async with database.read() as connection:
+        config = await load_org_config(connection, org.org_id)
+    request = rules.check_generation(50, 8, None)
+    assert await promotions_service.generate_codes(database, config, int(promotion["id"]), request,
+                                                   random_bytes=random.Random(7).randbytes) == 50
+    # The same random source again: its first 50 codes all exist, the next batches top them up.
+    bigger = rules.check_generation(80, 8, None)
+    assert await promotions_service.generate_codes(database, config, int(promotion["id"]), bigger, batch_size=50,
+                                                   random_bytes=random.Random(7).randbytes) == 80
+    async with database.read() as connection:
+        stored = list((await connection.execute(select(PromoCode.__table__.c.code))).scalars())
+    assert len(stored) == len(set(stored)) == 130
+
+
+async def test_an_upload_reports_each_bad_row(api, database):
+    promotion = await create_promotion(api, commonCode="TAKEN-1")
+    csv_text = "Code,notes\nGOOD-1,first\nbad code!,x\nGOOD-2,\ngood-1,again\nTAKEN-1,exists\n,empty\nGOOD-3,\n"
+
+    rejected = (await api.data(UPLOAD, {"input": {"promotionId": promotion["id"], "csv": csv_text}}))["uploadPromoCodes"]
+    expected_errors = [
+        {"row": 3, "column": "code", "code": "bad code!", "errorCode": "INVALID_CODE",
+         "message": "may hold only letters, digits, '-' and '_'"},
+        {"row": 5, "column": "code", "code": "good-1", "errorCode": "DUPLICATE_IN_FILE", "message": "same code as row 2"},
+        {"row": 6, "column": "code", "code": "TAKEN-1", "errorCode": "CODE_EXISTS",
+         "message": "the code already exists in this organisation"},
+        {"row": 7, "column": "code", "code": "", "errorCode": "INVALID_CODE", "message": "must be 4 to 40 characters"},
+    ]
+    assert rejected == {"__typename": "PromoCodesUploaded", "rows": 7, "stored": 0, "errors": expected_errors,
+                        "promotion": {"codesCount": 1}}
+
+    kept = (await api.data(UPLOAD, {"input": {"promotionId": promotion["id"], "csv": csv_text,
+                                               "errorPolicy": "SKIP_INVALID"}}))["uploadPromoCodes"]
+    assert (kept["rows"], kept["stored"], kept["errors"], kept["promotion"]["codesCount"]) == (7, 3, expected_errors, 4)
+    no_header = (await api.data(UPLOAD, {"input": {"promotionId": promotion["id"], "csv": "number\n1\n"}}))["uploadPromoCodes"]
+    assert (no_header["__typename"], no_header["field"]) == ("InvalidInputError", "input.csv")
+    assert (await add(api, small_bill("200", promoCodes=["GOOD-2"])))["transaction"]["promoDiscount"] == "20"
+
+
+async def test_promotion_terms_are_checked(api, database):
+    before = await table_counts(database)
+    cases = [
+        ({"validUntil": (NOW - timedelta(days=2)).isoformat()}, "input.validUntil"),
+        ({"percent": "120"}, "input.percent"),
+        ({"percent": None}, "input.percent"),
+        ({"amount": "5"}, "input.amount"),
+        ({"action": "BUNDLE_PRICE", "percent": None, "amount": "10", "bundleItemCodes": ["A"]}, "input.bundleItemCodes"),
+        ({"codeRedemptionLimit": 0}, "input.codeRedemptionLimit"),
+        ({"commonCode": "no spaces"}, "input.commonCode"),
+        ({"name": " "}, "input.name"),
+    ]
+    for overrides, field in cases:
+        result = (await api.data(CREATE_PROMOTION, {"input": promotion_input(**overrides)}))["createPromotion"]
+        assert (result["__typename"], result["field"]) == ("InvalidInputError", field), (overrides, result)
+    assert await table_counts(database) == before
+    await create_promotion(api, commonCode="ONLYONE")
+    clash = (await api.data(CREATE_PROMOTION, {"input": promotion_input(commonCode="onlyone")}))["createPromotion"]
+    assert (clash["__typename"], clash["code"], clash["field"]) == ("ConflictError", "PROMO_CODE_EXISTS", "input.commonCode")
+
+
+async def test_member_care_pages_a_codes_redemptions(api):
+    await create_promotion(api, commonCode="PAGED")
+    ids = [(await add(api, small_bill("200", promoCodes=["PAGED"])))["transaction"]["id"] for _ in range(5)]
+    first = await status(api, "PAGED", first=2)
+    assert [node["transactionId"] for node in first["redemptions"]["nodes"]] == ids[::-1][:2]
+    assert first["redemptions"]["pageInfo"]["hasNextPage"] is True
+    rest = await status(api, "PAGED", first=10, after=first["redemptions"]["pageInfo"]["endCursor"])
+    assert [node["transactionId"] for node in rest["redemptions"]["nodes"]] == ids[::-1][2:]
+    assert rest["redemptions"]["pageInfo"]["hasNextPage"] is False
+    assert (await status(api, "NOTACODE"))["__typename"] == "PromoCodeUnknownError"
