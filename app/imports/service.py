@@ -300,7 +300,8 @@ async def _submit(database: Database, org: OrgConfig, request: ImportRequest, fi
 
 
 def _wrote_nothing(row: Any) -> bool:
-    return row.status == JobStatus.FAILED.value and row.rows_imported == 0 and row.error_code != "INTERNAL_ERROR"
+    return (row.status == JobStatus.FAILED.value and row.error_code != "INTERNAL_ERROR"
+            and (row.phase == JobPhase.VALIDATING.value or row.rows_imported == 0))
 
 
 async def _load_job(connection: AsyncConnection, job_id: int) -> JobView:

@@ -1,0 +1,373 @@
+"""Bulk imports of Talon.One loyalty points: the seed's examples, entry points, exactly once,
+dry runs and error policies. (Large files, resume and bad files: test_imports_files.py.)"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from app.cards.models import CardStatus
+from app.cards.service import issue_card
+from app.config import Settings
+from app.ledger import service as ledger
+from app.ledger.models import EventType
+from app.main import create_app
+from app.organizations.config import load_org_config
+from tests.conftest import Api
+from tests.documents import ADD_TRANSACTION
+from tests.factories import bill
+from tests.ledger_checks import assert_reconciled, count_events
+
+PROFILE_EXAMPLE = (b"customerprofileid,amount,startdate,expirydate,subledgerid,reason\n"
+                   b"URNGV8294NV,100,2009-11-10T23:00:00Z,2009-11-11T23:00:00Z,subledger1,appeasement\n")
+CARD_EXAMPLE = (b"identifier,amount,startdate,expirydate,subledgerid,reason\n"
+                b"summer-loyalty-card-0543,100,2009-11-10T23:00:00Z,2009-11-11T23:00:00Z,subledger1,appeasement\n")
+
+IMPORT_JOB = """
+query Job($id: ID!, $first: Int = 50, $after: String) {
+  importJob(id: $id) {
+    id status phase dryRun errorPolicy fileName bytesTotal bytesRead rowsRead rowsImported rowsRejected
+    customersCreated pointsImported errorCode errorMessage rejectsCsvPath
+    rejects(first: $first, after: $after) { rejects { rowNumber column code message original } pageInfo { hasNextPage endCursor } }
+  }
+}
+"""
+
+IMPORT_POINTS = """
+mutation Import($input: ImportPointsInput!) {
+  importPoints(input: $input) {
+    __typename
+    ... on ImportSubmitted { existing job { id status } }
+    ... on Error { code message field }
+  }
+}
+"""
+
+POINTS = """
+query Points($lookup: CustomerLookupInput!) {
+  customer(lookup: $lookup) {
+    __typename
+    ... on Customer { userId externalId loyaltyPoints lifetimePoints
+      pointsSummaries { programCode loyaltyPoints pendingPoints spendablePoints } }
+    ... on Error { code }
+  }
+}
+"""
+
+
+@pytest.fixture
+async def import_client(database, tmp_path: Path):
+    settings = Settings(database_url=database.url, import_directory=str(tmp_path / "imports"), import_size_limit_bytes=64 * 1024)
+    app = create_app(settings, database=database)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver", timeout=60) as client:
+        yield client
+
+
+@pytest.fixture
+async def client_api(import_client, org, database) -> Api:
+    return Api(import_client, org, database)
+
+
+async def post_csv(api: Api, body: bytes, **params: str) -> httpx.Response:
+    return await api.client.post("/imports/points", content=body, params={"program": "main", **params},
+                                 headers={"Authorization": api.credentials.header, "Content-Type": "text/csv"})
+
+
+async def finished(api: Api, job_id: str, *, first: int = 50) -> dict[str, Any]:
+    """The job once the server's runner has ended it."""
+    for _ in range(2000):
+        job = (await api.data(IMPORT_JOB, {"id": job_id, "first": first}))["importJob"]
+        if job["status"] in ("DONE", "FAILED"):
+            return job
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"job {job_id} did not finish: {job}")
+
+
+async def points_of(api: Api, kind: str, value: str, program: str = "main") -> dict[str, Any]:
+    customer = (await api.data(POINTS, {"lookup": {"type": kind, "value": value}}))["customer"]
+    assert customer["__typename"] == "Customer", customer
+    summary = next(item for item in customer["pointsSummaries"] if item["programCode"] == program)
+    return {"loyaltyPoints": summary["loyaltyPoints"], "pending": summary["pendingPoints"],
+            "spendable": summary["spendablePoints"], "userId": customer["userId"]}
+
+
+async def add_bill(api: Api) -> dict[str, Any]:
+    """A customer registered by a purchase (with the points it earned): what they hold before an import."""
+    added = (await api.data(ADD_TRANSACTION, {"input": bill()}))["addTransaction"]
+    assert added["__typename"] == "TransactionAdded", added
+    return added["transaction"]["customer"]
+
+
+async def import_events(database) -> list[Any]:
+    async with database.read() as connection:
+        return list((await connection.execute(
+            select(ledger.events.c.customer_id, ledger.events.c.points_on_event, ledger.events.c.import_job_id,
+                   ledger.events.c.reason).where(ledger.events.c.event_type == EventType.POINTS_IMPORT.value)
+            .order_by(ledger.events.c.id))).all())
+
+
+async def lots_of(database, user_id: str) -> list[Any]:
+    async with database.read() as connection:
+        return list((await connection.execute(
+            select(ledger.lots.c.points, ledger.lots.c.active_from, ledger.lots.c.expires_at, ledger.lots.c.subledger_id)
+            .join(ledger.accounts, ledger.accounts.c.id == ledger.lots.c.account_id)
+            .where(ledger.accounts.c.customer_id == int(user_id)).order_by(ledger.lots.c.id))).all())
+
+
+# --- The seed's two examples --------------------------------------------------------------
+
+async def test_the_profile_example_registers_the_customer_and_imports_100_points_already_past_expiry(client_api, database):
+    response = await post_csv(client_api, PROFILE_EXAMPLE, fileName="profile.csv")
+
+    assert response.status_code == 202, response.text
+    assert response.json()["existing"] is False
+    job = await finished(client_api, str(response.json()["job"]["id"]))
+    assert {key: job[key] for key in ("status", "rowsRead", "rowsImported", "rowsRejected", "customersCreated",
+                                      "pointsImported", "errorCode", "fileName")} == {
+        "status": "DONE", "rowsRead": 1, "rowsImported": 1, "rowsRejected": 0, "customersCreated": 1,
+        "pointsImported": "100", "errorCode": None, "fileName": "profile.csv"}
+    assert job["bytesRead"] == job["bytesTotal"] == len(PROFILE_EXAMPLE)
+    points = await points_of(client_api, "EXTERNAL_ID", "URNGV8294NV")
+    # In the balance until the expiry run takes them; not spendable: past their expiry date.
+    assert (points["loyaltyPoints"], points["pending"], points["spendable"]) == ("100", "0", "0")
+    [lot] = await lots_of(database, points["userId"])
+    assert (lot.points, lot.active_from, lot.expires_at) == (
+        Decimal(100), datetime(2009, 11, 10, 23, tzinfo=UTC), datetime(2009, 11, 11, 23, tzinfo=UTC))
+    assert lot.subledger_id is not None
+    [event] = await import_events(database)
+    assert (event.customer_id, event.points_on_event, event.import_job_id, event.reason) == (
+        int(points["userId"]), Decimal(100), int(job["id"]), "appeasement")
+    await assert_reconciled(database)
+
+
+async def test_the_card_example_credits_the_card_holder_in_the_cards_program(client_api, database, org):
+    holder = await add_bill(client_api)
+    async with database.read() as connection:
+        org_config = await load_org_config(connection, org.org_id)
+    await database.run_write(lambda connection: issue_card(
+        connection, org_config, program_code="main", identifier="summer-loyalty-card-0543",
+        customer_id=int(holder["userId"]), now=datetime.now(UTC)))
+
+    response = await post_csv(client_api, CARD_EXAMPLE)
+    job = await finished(client_api, str(response.json()["job"]["id"]))
+
+    assert (job["status"], job["rowsImported"], job["customersCreated"]) == ("DONE", 1, 0)
+    points = await points_of(client_api, "USER_ID", holder["userId"])
+    # Points add to what the customer had (18 earned on the bill).
+    assert points["loyaltyPoints"] == str(Decimal(holder["loyaltyPoints"]) + 100)
+    await assert_reconciled(database)
+
+
+async def test_a_future_startdate_makes_the_points_pending_until_then(client_api, database):
+    body = (b"customerprofileid,amount,startdate,expirydate\n"
+            b"FUTURE-1,40,2099-01-01T00:00:00+05:30,2100-01-01T00:00:00Z\n"
+            b"FUTURE-1,60,immediate,unlimited\n"
+            b"FUTURE-1,5,,\n")
+    job = await finished(client_api, str((await post_csv(client_api, body)).json()["job"]["id"]))
+
+    assert (job["status"], job["rowsImported"], job["customersCreated"]) == ("DONE", 3, 1)
+    points = await points_of(client_api, "EXTERNAL_ID", "FUTURE-1")
+    assert (points["loyaltyPoints"], points["pending"], points["spendable"]) == ("105", "40", "65")
+    lots = await lots_of(database, points["userId"])
+    assert lots[0].active_from == datetime(2098, 12, 31, 18, 30, tzinfo=UTC)  # stored in UTC
+    assert [lot.expires_at for lot in lots[1:]] == [None, None]
+
+
+async def test_unknown_and_inactive_cards_are_rejected_with_their_row(client_api, database, org):
+    holder = await add_bill(client_api)
+    async with database.read() as connection:
+        org_config = await load_org_config(connection, org.org_id)
+    await database.run_write(lambda connection: issue_card(
+        connection, org_config, program_code="main", identifier="OFF-1", customer_id=int(holder["userId"]),
+        now=datetime.now(UTC), status=CardStatus.INACTIVE))
+    body = b"identifier,amount\nOFF-1,10\nNOPE-9,10\n"
+
+    job = await finished(client_api, str((await post_csv(client_api, body)).json()["job"]["id"]))
+
+    assert (job["status"], job["rowsImported"], job["rowsRejected"]) == ("DONE", 0, 2)
+    assert [(r["rowNumber"], r["column"], r["code"]) for r in job["rejects"]["rejects"]] == [
+        (2, "identifier", "CARD_INACTIVE"), (3, "identifier", "CARD_NOT_FOUND")]
+    assert await count_events(database, EventType.POINTS_IMPORT) == 0
+
+
+# --- Entry points -------------------------------------------------------------------------
+
+async def test_the_graphql_mutation_takes_the_file_as_a_multipart_upload(client_api, database):
+    operations = '{"query": %s, "variables": {"input": {"file": null, "configuration": {"programCode": "main"}}}}' % (
+        __import__("json").dumps(IMPORT_POINTS))
+    response = await client_api.client.post(
+        "/graphql", headers={"Authorization": client_api.credentials.header},
+        data={"operations": operations, "map": '{"0": ["variables.input.file"]}'},
+        files={"0": ("points.csv", PROFILE_EXAMPLE, "text/csv")})
+
+    assert response.status_code == 200, response.text
+    result = response.json()["data"]["importPoints"]
+    assert (result["__typename"], result["existing"], result["job"]["status"]) == ("ImportSubmitted", False, "QUEUED")
+    job = await finished(client_api, result["job"]["id"])
+    assert (job["status"], job["rowsImported"], job["fileName"]) == ("DONE", 1, "points.csv")
+    assert (await points_of(client_api, "EXTERNAL_ID", "URNGV8294NV"))["loyaltyPoints"] == "100"
+
+
+async def test_the_same_file_or_import_key_imports_nothing_twice(client_api, database):
+    first = await post_csv(client_api, PROFILE_EXAMPLE, importKey="batch-7")
+    job = await finished(client_api, str(first.json()["job"]["id"]))
+
+    again = await post_csv(client_api, PROFILE_EXAMPLE)
+    by_key = await post_csv(client_api, PROFILE_EXAMPLE, importKey="batch-7")
+    key_reused = await post_csv(client_api, PROFILE_EXAMPLE + b"X,1,,,,\n", importKey="batch-7")
+
+    assert (again.status_code, again.json()["existing"], again.json()["job"]["id"]) == (200, True, int(job["id"]))
+    assert (by_key.status_code, by_key.json()["job"]["id"]) == (200, int(job["id"]))
+    assert (key_reused.status_code, key_reused.json()["error"]["code"]) == (409, "IDEMPOTENCY_KEY_REUSED")
+    assert (await points_of(client_api, "EXTERNAL_ID", "URNGV8294NV"))["loyaltyPoints"] == "100"
+    assert await count_events(database, EventType.POINTS_IMPORT) == 1
+    await assert_reconciled(database)
+
+
+async def test_the_http_post_needs_the_api_key_and_a_known_program(client_api, database):
+    anonymous = await client_api.client.post("/imports/points", content=PROFILE_EXAMPLE, params={"program": "main"})
+    unknown = await post_csv(client_api, PROFILE_EXAMPLE, program="nope")
+    bad_flag = await post_csv(client_api, PROFILE_EXAMPLE, dryRun="maybe")
+
+    assert anonymous.status_code == 401
+    assert (unknown.status_code, unknown.json()["error"]) == (
+        404, {"code": "NOT_FOUND", "message": "no program 'nope' in this organisation", "field": "programCode"})
+    assert (bad_flag.status_code, bad_flag.json()["error"]["field"]) == (422, "dryRun")
+    assert await count_events(database, EventType.POINTS_IMPORT) == 0
+
+
+async def test_the_rejects_download_is_the_original_rows_plus_the_reasons(client_api, database):
+    body = ('\ufeffCustomerProfileId,Amount,Reason\r\nA-1,10,"thanks, again"\r\nA-2,ten,"a ""quoted""\nnote"\r\n'
+            "A-3,-5,x\r\n").encode()
+    job = await finished(client_api, str((await post_csv(client_api, body)).json()["job"]["id"]))
+
+    response = await client_api.client.get(job["rejectsCsvPath"], headers={"Authorization": client_api.credentials.header})
+
+    assert response.status_code == 200
+    assert list(csv.reader(io.StringIO(response.text))) == [
+        ["CustomerProfileId", "Amount", "Reason", "row_number", "error_column", "error_code", "error_message"],
+        ["A-2", "ten", 'a "quoted"\nnote', "3", "amount", "INVALID_AMOUNT", "'ten' is not a number"],
+        ["A-3", "-5", "x", "4", "amount", "INVALID_AMOUNT", "must be more than 0"],
+    ]
+    other = await client_api.client.get("/imports/999/rejects.csv", headers={"Authorization": client_api.credentials.header})
+    assert other.status_code == 404
+
+
+async def test_the_cli_imports_a_file_and_resumes_nothing_when_it_is_done(database, org, tmp_path, monkeypatch):
+    from app.cli import cli
+
+    monkeypatch.setenv("POINTLEDGER_DATABASE_URL", database.url)
+    from app.config import get_settings
+    get_settings.cache_clear()
+    path = tmp_path / "points.csv"
+    path.write_bytes(PROFILE_EXAMPLE + b"B-2,7,,,,\n")
+    try:
+        # In a thread: the CLI runs its own event loop, as it does in a terminal.
+        arguments = ["import", "points", str(path), "--org", "acme", "--program", "main"]
+        result = await asyncio.to_thread(CliRunner().invoke, cli, arguments)
+        again = await asyncio.to_thread(CliRunner().invoke, cli, arguments)
+    finally:
+        get_settings.cache_clear()
+
+    assert result.exit_code == 0, result.output
+    assert "DONE: 2 imported, 0 rejected of 2 rows" in result.output
+    assert again.exit_code == 0, again.output
+    assert "already submitted" in again.output
+    assert await count_events(database, EventType.POINTS_IMPORT) == 2
+    await assert_reconciled(database)
+
+
+# --- Dry run, error policies, templates -------------------------------------------------------
+
+MIXED = b"customerprofileid,amount\nD-1,10\nD-2,zero\nD-1,5\nD-3,1.5\n"
+
+
+async def test_a_dry_run_reports_what_would_happen_and_writes_nothing(client_api, database):
+    async with database.read() as connection:
+        customers_before = (await connection.execute(select(func.count()).select_from(ledger.accounts))).scalar_one()
+
+    job = await finished(client_api, str((await post_csv(client_api, MIXED, dryRun="true")).json()["job"]["id"]))
+
+    assert {key: job[key] for key in ("status", "dryRun", "rowsRead", "rowsImported", "rowsRejected", "customersCreated",
+                                      "pointsImported")} == {
+        "status": "DONE", "dryRun": True, "rowsRead": 4, "rowsImported": 2, "rowsRejected": 2, "customersCreated": 1,
+        "pointsImported": "15"}
+    assert [(r["rowNumber"], r["code"]) for r in job["rejects"]["rejects"]] == [(3, "INVALID_AMOUNT"), (5, "INVALID_AMOUNT")]
+    async with database.read() as connection:
+        assert (await connection.execute(select(func.count()).select_from(ledger.accounts))).scalar_one() == customers_before
+    assert await count_events(database, EventType.POINTS_IMPORT) == 0
+    # A dry run does not hold the file: the real import runs after it.
+    real = await finished(client_api, str((await post_csv(client_api, MIXED)).json()["job"]["id"]))
+    assert (real["rowsImported"], real["rowsRejected"]) == (2, 2)
+
+
+async def test_reject_file_imports_nothing_when_a_row_is_bad_and_everything_when_none_is(client_api, database):
+    rejected = await finished(client_api, str((await post_csv(client_api, MIXED, errorPolicy="REJECT_FILE")).json()["job"]["id"]))
+
+    assert (rejected["status"], rejected["errorCode"], rejected["rowsImported"], rejected["rowsRejected"]) == (
+        "FAILED", "ROWS_REJECTED", 2, 2)  # rowsImported: what would have been imported
+    assert await count_events(database, EventType.POINTS_IMPORT) == 0
+
+    clean = b"customerprofileid,amount\nD-1,10\nD-1,5\n"
+    done = await finished(client_api, str((await post_csv(client_api, clean, errorPolicy="REJECT_FILE")).json()["job"]["id"]))
+    assert (done["status"], done["phase"], done["rowsImported"], done["rowsRejected"]) == ("DONE", "IMPORTING", 2, 0)
+    assert (await points_of(client_api, "EXTERNAL_ID", "D-1"))["loyaltyPoints"] == "15"
+    # The rejected file can be sent again (its job imported nothing); the imported one cannot.
+    retried = await post_csv(client_api, MIXED, errorPolicy="KEEP_VALID")
+    assert retried.json()["existing"] is False
+    await finished(client_api, str(retried.json()["job"]["id"]))
+    assert (await post_csv(client_api, clean, errorPolicy="REJECT_FILE")).json()["existing"] is True
+    await assert_reconciled(database)
+
+
+async def test_unknown_customers_and_subledgers_can_be_refused_instead_of_created(client_api, database):
+    body = b"customerprofileid,amount,subledgerid\nNEW-1,10,\n"
+    job = await finished(client_api, str((await post_csv(client_api, body, registerUnknownCustomers="false")).json()["job"]["id"]))
+    assert [(r["rowNumber"], r["column"], r["code"]) for r in job["rejects"]["rejects"]] == [
+        (2, "customerprofileid", "CUSTOMER_NOT_FOUND")]
+
+    await finished(client_api, str((await post_csv(client_api, b"customerprofileid,amount\nNEW-1,10\n")).json()["job"]["id"]))
+    body = b"customerprofileid,amount,subledgerid\nNEW-1,3,partner\n"
+    job = await finished(client_api, str((await post_csv(client_api, body, createMissingSubledgers="false")).json()["job"]["id"]))
+    assert [(r["rowNumber"], r["column"], r["code"]) for r in job["rejects"]["rejects"]] == [
+        (2, "subledgerid", "SUBLEDGER_NOT_FOUND")]
+    assert (await points_of(client_api, "EXTERNAL_ID", "NEW-1"))["loyaltyPoints"] == "10"
+
+
+SAVE_TEMPLATE = """
+mutation Save($input: SaveImportTemplateInput!) {
+  saveImportTemplate(input: $input) {
+    __typename
+    ... on ImportTemplate { name identity version configuration }
+    ... on Error { code message field }
+  }
+}
+"""
+
+
+async def test_a_template_keeps_its_identity_until_its_configuration_changes(client_api, database):
+    first = (await client_api.data(SAVE_TEMPLATE, {"input": {"name": "talon", "points": {"programCode": "main"}}}))["saveImportTemplate"]
+    same = (await client_api.data(SAVE_TEMPLATE, {"input": {"name": "talon", "points": {"programCode": "main"}}}))["saveImportTemplate"]
+    changed = (await client_api.data(SAVE_TEMPLATE, {"input": {"name": "talon", "points": {"programCode": "cafe"}}}))["saveImportTemplate"]
+    unknown = (await client_api.data(SAVE_TEMPLATE, {"input": {"name": "talon", "points": {"programCode": "nope"}}}))["saveImportTemplate"]
+
+    assert (same["identity"], same["version"]) == (first["identity"], 1)
+    assert changed["identity"] != first["identity"] and changed["version"] == 2
+    assert changed["configuration"]["program_code"] == "cafe"
+    assert (unknown["__typename"], unknown["code"], unknown["field"]) == ("NotFoundError", "NOT_FOUND", "programCode")
+
+    response = await client_api.client.post("/imports/points", content=PROFILE_EXAMPLE, params={"template": "talon"},
+                                            headers={"Authorization": client_api.credentials.header})
+    job = await finished(client_api, str(response.json()["job"]["id"]))
+    assert job["status"] == "DONE"
+    assert (await points_of(client_api, "EXTERNAL_ID", "URNGV8294NV", program="cafe"))["loyaltyPoints"] == "100"
