@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from app.customer_promotions import service as promotions_service
+from app.customer_promotions.errors import PromotionNameMismatchError
 from app.customer_promotions.models import CustomerPromotion
 from app.enums import PointsCategory
 from app.ledger.models import EventType, PointAccount, PointLot
@@ -218,16 +219,16 @@ async def test_an_idempotency_key_replays_the_first_award_and_refuses_another_re
 
 
 async def test_concurrent_first_awards_under_one_new_identifier_create_exactly_one_promotion(api, database):
-    customers = [await customer_with_points(api, "100") for _ in range(12)]
+    customers = [await customer_with_points(api, "100") for _ in range(20)]
 
     results = await asyncio.gather(*[award(api, award_input(mobile, "7", identifier="FLASH")) for mobile, _ in customers])
 
-    assert [result["__typename"] for result in results] == ["PromotionPointsAwarded"] * 12
+    assert [result["__typename"] for result in results] == ["PromotionPointsAwarded"] * 20
     assert {result["balanceAfter"] for result in results} == {"8"}
     async with database.read() as connection:
         assert (await connection.execute(select(func.count()).select_from(promotions))).scalar_one() == 1
     totals = (await api.data(PROMOTION, {"identifier": "FLASH"}))["customerPromotion"]
-    assert (totals["pointsAwarded"], totals["awardsCount"], totals["holdersCount"]) == ("84", 12, 12)
+    assert (totals["pointsAwarded"], totals["awardsCount"], totals["holdersCount"]) == ("140", 20, 20)
     await assert_reconciled(database)
 
 
@@ -255,6 +256,19 @@ async def test_the_bulk_path_awards_many_rows_in_one_transaction_and_pays_a_nega
         main_posted = await promotions_service.award_points(connection, config, main_promotion, [
             promotions_service.PromotionAward(ids[0], Decimal(10)), promotions_service.PromotionAward(ids[0], Decimal(20)),
             promotions_service.PromotionAward(ids[1], Decimal(3))], now)
+        # A dry run reads without writing: an existing identifier is checked, a new one is None.
+        assert await promotions_service.peek_promotion(connection, config, spec) == promotion
+        assert await promotions_service.peek_promotion(connection, config, promotions_service.check_promotion(
+            config, identifier="IMPORT-3", name="New", program_code=None, expiry_strategy=None, expiry_value=None,
+            path="template")) is None
+        try:
+            await promotions_service.peek_promotion(connection, config, promotions_service.check_promotion(
+                config, identifier="IMPORT-1", name="Renamed", program_code=None, expiry_strategy=None, expiry_value=None,
+                path="template"))
+        except PromotionNameMismatchError as error:
+            assert error.field == "promotion.name"
+        else:
+            raise AssertionError("a renamed promotion must be refused")
         return cafe_posted, main_posted, ids
 
     cafe_posted, main_posted, ids = await database.run_write(work)
@@ -268,3 +282,24 @@ async def test_the_bulk_path_awards_many_rows_in_one_transaction_and_pays_a_nega
     totals = (await api.data(PROMOTION, {"identifier": "IMPORT-1"}))["customerPromotion"]
     assert (totals["programCode"], totals["expiryStrategy"], totals["expiryValue"], totals["awardsCount"]) == ("cafe", "NEVER", None, 5)
     await assert_reconciled(database)
+
+
+MERGE = """
+mutation Merge($input: MergeCustomersInput!) {
+  mergeCustomers(input: $input) { __typename ... on Error { code message field } }
+}
+"""
+
+
+async def test_a_merged_customer_gets_no_award_and_nothing_is_written(api, database):
+    survivor_mobile, _ = await customer_with_points(api)
+    victim_mobile, victim_id = await customer_with_points(api)
+    merged = (await api.data(MERGE, {"input": {"survivor": {"type": "MOBILE", "value": survivor_mobile},
+                                               "victim": {"type": "MOBILE", "value": victim_mobile}}}))["mergeCustomers"]
+    assert "code" not in merged, merged
+    counts = await table_counts(database)
+
+    result = await award(api, {**award_input(victim_mobile, "10"), "customer": {"type": "USER_ID", "value": victim_id}})
+
+    assert (result["__typename"], result["code"], result["field"]) == ("ConflictError", "CUSTOMER_MERGED", "input.customer")
+    assert await table_counts(database) == counts

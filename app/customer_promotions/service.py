@@ -16,6 +16,7 @@ Bulk-callable (the caller's AsyncConnection, inside its write transaction):
   (pure validation; raises typed errors naming the field under `path`)
 - `find_or_create_promotion(connection, org, spec, now, path="promotion") -> PromotionView`
   (race-free: INSERT ... ON CONFLICT DO NOTHING, then read; one promotion whoever wins)
+- `peek_promotion(connection, org, spec, path="promotion") -> PromotionView | None` (read-only, for a dry run)
 - `award_points(connection, org, promotion, awards: Sequence[PromotionAward], now) -> list[PostedCredit]`
   (one event per award, a fixed number of statements for any number of awards)
 - `promotion_totals(connection, promotion_ids) -> dict[int, PromotionTotals]`
@@ -156,7 +157,20 @@ async def find_or_create_promotion(connection: AsyncConnection, org: OrgConfig, 
     })
     row = (await connection.execute(select(*_PROMOTION_COLUMNS).where(
         promotions.c.org_id == org.id, promotions.c.identifier == spec.identifier))).one()
-    found = _view(row)
+    return check_matches(org, _view(row), spec, path)
+
+
+async def peek_promotion(connection: AsyncConnection, org: OrgConfig, spec: PromotionSpec,
+                         path: str = "promotion") -> PromotionView | None:
+    """Read-only (a dry run): the existing promotion `spec` names, checked as an award would
+    check it (mismatch errors), or None when its identifier is new."""
+    row = (await connection.execute(select(*_PROMOTION_COLUMNS).where(
+        promotions.c.org_id == org.id, promotions.c.identifier == spec.identifier))).one_or_none()
+    return None if row is None else check_matches(org, _view(row), spec, path)
+
+
+def check_matches(org: OrgConfig, found: PromotionView, spec: PromotionSpec, path: str) -> PromotionView:
+    """An existing promotion must come with its name, and with its program and expiry when given."""
     if found.name != spec.name:
         raise PromotionNameMismatchError(
             f"promotion {spec.identifier!r} is named {found.name!r}; give the same name to award under it", field=f"{path}.name")
