@@ -195,3 +195,25 @@ async def test_promotion_points_for_a_group_go_to_its_account_not_its_members(ap
     assert (read["account"]["loyaltyPoints"], read["members"]["nodes"][0]["loyaltyPoints"]) == ("300", "15")
     assert read["members"]["nodes"][0]["userId"] == member_id
     await assert_reconciled(database)
+
+
+MERGE = """
+mutation Merge($input: MergeCustomersInput!) {
+  mergeCustomers(input: $input) { __typename ... on Error { code message field } }
+}
+"""
+
+
+async def test_a_groups_account_cannot_be_merged_either_way(api, database):
+    mobile, user_id = await customer(api)
+    group = (await create(api, "FLEET-M", []))["group"]
+    counts = await table_counts(database)
+    group_account = {"type": "USER_ID", "value": group["userId"]}
+    member = {"type": "USER_ID", "value": user_id}
+
+    as_victim = (await api.data(MERGE, {"input": {"survivor": member, "victim": group_account}}))["mergeCustomers"]
+    as_survivor = (await api.data(MERGE, {"input": {"survivor": group_account, "victim": member}}))["mergeCustomers"]
+
+    assert (as_victim["code"], as_victim["field"]) == ("NOT_A_CUSTOMER", "input.victim")
+    assert (as_survivor["code"], as_survivor["field"]) == ("NOT_A_CUSTOMER", "input.survivor")
+    assert await table_counts(database) == counts

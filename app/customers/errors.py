@@ -24,3 +24,9 @@ class CustomerMergedError(ConflictError):
     def __init__(self, message: str, *, field: str | None, survivor_id: int) -> None:
         super().__init__(message, field=field)
         self.survivor_id = survivor_id
+
+
+class NotACustomerError(ValidationError):
+    """A user group's account holder was named where a customer is needed (a merge, a membership)."""
+
+    code = "NOT_A_CUSTOMER"

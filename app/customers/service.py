@@ -13,9 +13,9 @@ from sqlalchemy import and_, bindparam, case, func, insert, literal_column, sele
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.columns import Points
-from app.customers.errors import CustomerMergedError, CustomerNotFoundError, SameCustomerError
+from app.customers.errors import CustomerMergedError, CustomerNotFoundError, NotACustomerError, SameCustomerError
 from app.customers.models import (
-    Customer, CustomerHistory, CustomerIdentifier, CustomerProgram, HistoryAction, LoyaltyType,
+    Customer, CustomerHistory, CustomerIdentifier, CustomerKind, CustomerProgram, HistoryAction, LoyaltyType,
 )
 from app.customers.rules import normalize_identifier
 from app.db import Database
@@ -414,6 +414,11 @@ async def merge_on_request(database: Database, org: OrgConfig, *, survivor: Cust
         if survivor_id == victim_id:
             raise SameCustomerError("the survivor and the victim are the same customer", field=f"{path}.victim")
         await lock_unmerged(connection, {survivor_id: f"{path}.survivor", victim_id: f"{path}.victim"})
+        kinds = dict((await connection.execute(
+            select(customers.c.id, customers.c.kind).where(customers.c.id.in_([survivor_id, victim_id])))).all())
+        for customer_id, side in ((survivor_id, "survivor"), (victim_id, "victim")):
+            if kinds[customer_id] != CustomerKind.CUSTOMER.value:  # a user group's account is no one to merge
+                raise NotACustomerError(f"user {customer_id} is a user group's account", field=f"{path}.{side}")
         await merge_customers(connection, org, survivor_id, victim_id, Activity(None, None, None), now)
         view = (await load_customers(connection, org, [survivor_id]))[survivor_id]
         return victim_id, MergeResult(survivor=view, victim_id=victim_id, replayed=False)

@@ -1,6 +1,9 @@
 """Typed errors of user groups."""
 
-from app.errors import ConflictError, NotFoundError, ValidationError
+from app.customers.errors import NotACustomerError
+from app.errors import ConflictError, NotFoundError
+
+__all__ = ["NotACustomerError", "UserGroupExistsError", "UserGroupNotFoundError"]
 
 
 class UserGroupNotFoundError(NotFoundError):
@@ -11,9 +14,3 @@ class UserGroupExistsError(ConflictError):
     """A group with this external id already exists in the org."""
 
     code = "USER_GROUP_EXISTS"
-
-
-class NotACustomerError(ValidationError):
-    """A user group's account holder was named where a customer is needed (e.g. as a member)."""
-
-    code = "NOT_A_CUSTOMER"
