@@ -43,6 +43,7 @@ sys.path.insert(0, str(HERE))
 
 from documents import ADD_TRANSACTION, LEDGER_ENTRIES, TYPENAME  # noqa: E402
 from seed import BIG_MOBILE, TILL_CODE, returning_mobile  # noqa: E402
+import promotions as promotion_bench  # noqa: E402
 
 FAR_PAST = "2000-01-01T00:00:00+00:00"
 ADD_TARGET = 0.25
@@ -327,10 +328,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--wait-quiet", type=float, default=60,
                         help="before each load, wait up to this many seconds for other processes to go quiet (default 60)")
     parser.add_argument("--keep", action="store_true", help="keep the temp directory (database, server log)")
+    parser.add_argument("--promo-codes", type=int, default=1_000_000,
+                        help="promo codes `pointledger promo generate` makes, timed (default 1,000,000)")
     args = parser.parse_args()
     if not 1 <= args.threads <= 9 or args.connections < args.threads or not 1 <= args.duration <= 120 or not 0 <= args.warmup <= 60 \
             or not 0 <= args.wait_quiet <= 600:
         parser.error("threads 1-9, connections >= threads, duration 1-120 s, warm-up 0-60 s, wait-quiet 0-600 s")
+    if not 1_000 <= args.promo_codes <= 10_000_000:
+        parser.error("promo-codes 1,000-10,000,000")
     if not 1 <= args.customers <= 100_000 or not 1 <= args.entries <= 1_000_000:
         parser.error("customers 1-100,000, entries 1-1,000,000")
     return args
@@ -387,6 +392,8 @@ def main() -> int:
         page_100 = measure(f"ledgerEntries first=100 ({args.entries:,})", url, {**ledger, "BENCH_BODY": ledger_body(100)},
                            args, server.pid)
         again = measure("{ __typename } (again, drift)", url, typename, args, server.pid)
+        promo_rows = promotion_bench.run(url=url, auth=auth, work=work, env=env, args=args, server_pid=server.pid,
+                                         bench=sys.modules[__name__])
         if server.poll() is not None:
             raise BrokenRun(f"the server exited with status {server.returncode} during the loads")
         for figures in (baseline, adds, page_10, page_100, again):
@@ -397,7 +404,8 @@ def main() -> int:
         log(f"  reconcile: {reconciled.splitlines()[-1]}")
 
         log()
-        print_table([(baseline, None), (adds, ADD_TARGET), (page_10, LEDGER_10_TARGET), (page_100, None), (again, None)], baseline)
+        print_table([(baseline, None), (adds, ADD_TARGET), (page_10, LEDGER_10_TARGET), (page_100, None), (again, None),
+                     *((row, None) for row in promo_rows)], baseline)
         log()
         log("req/s counts successful results only (TransactionAdded, LedgerEntryPage); errors = other results + socket "
             "errors; p50/p99 over all responses, as wrk reports them (with its coordinated-omission correction, so a few "
