@@ -311,3 +311,26 @@ async def test_the_bulk_path_finds_many_bills_and_records_their_values_in_one_tr
         (Decimal(points), Decimal(18 + points)) for points in (1, 3, 4, 6, 7, 9)]
     assert await count_events(database, EventType.TRACKER_POINTS) == 6
     await assert_reconciled(database)
+
+
+async def statements_for_history(api, count_statements, values_count: int) -> int:
+    bought = await purchase(api)
+    for index in range(values_count):
+        await add_value(api, value_input("FUEL", bought, str(index + 1)))
+    variables = {"customer": {"type": "USER_ID", "value": bought["userId"]}, "first": 20}
+    await api.data(HISTORY, variables)  # the API key and the org are cached from here on
+
+    counter = count_statements()
+    records = (await api.data(HISTORY, variables))["customerTrackerHistory"]["records"]
+
+    assert len(records) == values_count
+    return counter.count
+
+
+async def test_the_history_costs_the_same_statements_for_1_or_12_values(api, database, count_statements):
+    await define(api, "FUEL", "TRANSACTION", "1")
+
+    with_one = await statements_for_history(api, count_statements, 1)
+    with_twelve = await statements_for_history(api, count_statements, 12)
+
+    assert with_one == with_twelve

@@ -194,6 +194,13 @@ async def test_promotion_points_for_a_group_go_to_its_account_not_its_members(ap
     read = (await api.data(GROUP, {"lookup": {"type": "EXTERNAL_ID", "value": "FLEET-P"}}))["userGroup"]
     assert (read["account"]["loyaltyPoints"], read["members"]["nodes"][0]["loyaltyPoints"]) == ("300", "15")
     assert read["members"]["nodes"][0]["userId"] == member_id
+    # The group's points are spent by its userId, like a customer's.
+    redeemed = (await api.data("""
+        mutation Redeem($input: RedeemPointsInput!) { redeemPoints(input: $input) { __typename ... on Error { code } } }""",
+        {"input": {"customer": {"type": "USER_ID", "value": group["userId"]}, "points": "120", "tillCode": "till-1"}}))
+    assert redeemed["redeemPoints"] == {"__typename": "PointsRedeemed"}
+    read = (await api.data(GROUP, {"lookup": {"type": "EXTERNAL_ID", "value": "FLEET-P"}}))["userGroup"]
+    assert (read["account"]["loyaltyPoints"], read["members"]["nodes"][0]["loyaltyPoints"]) == ("180", "15")
     await assert_reconciled(database)
 
 
@@ -217,3 +224,17 @@ async def test_a_groups_account_cannot_be_merged_either_way(api, database):
     assert (as_victim["code"], as_victim["field"]) == ("NOT_A_CUSTOMER", "input.victim")
     assert (as_survivor["code"], as_survivor["field"]) == ("NOT_A_CUSTOMER", "input.survivor")
     assert await table_counts(database) == counts
+
+
+async def test_a_members_page_costs_the_same_statements_for_1_or_12_members(api, count_statements):
+    async def statements(external_id: str, size: int) -> int:
+        mobiles = [(await customer(api))[0] for _ in range(size)]
+        await create(api, external_id, [by_mobile(mobile) for mobile in mobiles])
+        variables = {"lookup": {"type": "EXTERNAL_ID", "value": external_id}, "first": 20}
+        await api.data(GROUP, variables)
+        counter = count_statements()
+        group = (await api.data(GROUP, variables))["userGroup"]
+        assert len(group["members"]["nodes"]) == size
+        return counter.count
+
+    assert await statements("SMALL", 1) == await statements("LARGE", 12)
