@@ -81,7 +81,9 @@ async def seed(customers: int, entries_wanted: int, batch_size: int) -> None:
         till = org.till_by_code(TILL_CODE)
         assert store is not None and till is not None
         async with database.read() as connection:
-            account = await ledger.account_ref(connection, customer_id, program.id, PointsCategory.REGULAR)
+            row = next(row for row in await ledger.customer_accounts(connection, [customer_id])
+                       if row.program_id == program.id and row.category == PointsCategory.REGULAR.value)
+            account = ledger.AccountRef(row.id, customer_id, program.id, PointsCategory.REGULAR)
             existing = (await connection.execute(
                 select(func.count()).select_from(ledger.entries).where(ledger.entries.c.customer_id == customer_id)
             )).scalar_one()
