@@ -54,7 +54,7 @@ class CsvStream:
                 text = raw[start:].decode("utf-8")
             except UnicodeDecodeError as error:
                 raise ImportFileError(
-                    "INVALID_ENCODING", f"row {self.row_number + 1} is not UTF-8 (byte {self.offset + start + error.start:,} "
+                    "INVALID_ENCODING", f"row {self.row_number + 1} is not UTF-8 (byte {self.offset + start + error.start + 1:,} "
                     "of the file): save the file as UTF-8") from error
             self.offset += len(raw)
             yield text
