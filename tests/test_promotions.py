@@ -9,7 +9,7 @@ import random
 import re
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from app.organizations.config import load_org_config
 from app.promotions import rules
@@ -504,3 +504,44 @@ async def test_member_care_pages_a_codes_redemptions(api):
     assert [node["transactionId"] for node in rest["redemptions"]["nodes"]] == ids[::-1][2:]
     assert rest["redemptions"]["pageInfo"]["hasNextPage"] is False
     assert (await status(api, "NOTACODE"))["__typename"] == "PromoCodeUnknownError"
+
+
+# --- The hot path -----------------------------------------------------------------------------
+
+async def test_bills_without_codes_touch_promotions_only_through_one_link_lookup(api, database):
+    await create_promotion(api, commonCode="UNUSED10")
+    statements: list[str] = []
+
+    def record(connection, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(database.write_engine.sync_engine, "before_cursor_execute", record)
+    try:
+        anonymous = await add(api, small_bill("200", type="NOT_INTERESTED", customer=None))
+        anonymous_statements = list(statements)
+        statements.clear()
+        member = await add(api, small_bill("200"))
+    finally:
+        event.remove(database.write_engine.sync_engine, "before_cursor_execute", record)
+    assert anonymous["__typename"] == member["__typename"] == "TransactionAdded"
+    assert [statement for statement in anonymous_statements if "promo" in statement] == []
+    touching = [statement for statement in statements if "promo" in statement]
+    assert len(touching) == 1 and "FROM promo_code_links" in touching[0]
+
+
+async def test_an_every_checkout_link_applies_while_the_limits_allow(api, database, org):
+    await create_promotion(api, commonCode="ALWAYS5", action="FIXED_AMOUNT_OFF", percent=None, amount="5",
+                           customerCodeRedemptionLimit=2)
+    mobile = new_mobile()
+    await add(api, small_bill("10", customer={"mobile": mobile}))
+    linked = (await api.data(LINK, {"input": {"code": "ALWAYS5", "customer": {"type": "MOBILE", "value": mobile},
+                                              "mode": "EVERY_CHECKOUT"}}))["linkPromoCode"]
+    assert linked["link"]["mode"] == "EVERY_CHECKOUT"
+    applied = [promo_effects(await add(api, small_bill("200", customer={"mobile": mobile}))) for _ in range(3)]
+    # Twice (the customer's limit on the code), then skipped silently: the bill still goes through.
+    assert [[(effect["code"], effect["discount"], effect["linked"]) for effect in effects] for effects in applied] == \
+        [[("ALWAYS5", "5", True)], [("ALWAYS5", "5", True)], []]
+    # Named on the bill, the same code now fails with the typed error.
+    named = await add(api, small_bill("200", customer={"mobile": mobile}, promoCodes=["ALWAYS5"]))
+    assert named["__typename"] == "PromoCodeCustomerLimitReachedError"
+    assert await counters_match(database, org.org_id)
