@@ -7,7 +7,7 @@ from app.catalog.models import Product
 from app.customer_promotions.models import CustomerPromotion
 from app.customers.models import Customer, CustomerHistory, CustomerIdentifier, CustomerProgram
 from app.idempotency.models import IdempotencyKey
-from app.imports.models import ImportJob, ImportReject, ImportTemplate
+from app.imports.models import ImportCorrection, ImportJob, ImportReject, ImportTemplate
 from app.ledger.models import LedgerEntry, LedgerEvent, PointAccount, PointLot, PointLotMovement
 from app.organizations.models import ApiKey, Organization, Program, Store, Till, Tier
 from app.promotions.models import (
@@ -27,5 +27,5 @@ __all__ = [
     "PointRedemption", "PointRedemptionReversal", "PointTransfer", "Product", "Program", "PromoCode", "PromoCodeCustomerUsage",
     "PromoCodeLink", "PromoCodeRedemption", "Promotion", "PromotionCustomerUsage", "Store", "Till", "Tier", "Transaction",
     "TransactionLineItem", "metadata", "CustomerPromotion", "Tracker", "TrackerValue", "UserGroup", "UserGroupMember",
-    "ImportJob", "ImportReject", "ImportTemplate", "LoyaltyCard", "Subledger",
+    "ImportCorrection", "ImportJob", "ImportReject", "ImportTemplate", "LoyaltyCard", "Subledger",
 ]

@@ -15,6 +15,8 @@ from app.columns import BigId, JSONDocument, Points, UTCDateTime
 
 class ImportProfile(StrEnum):
     TALON_ONE_POINTS = "TALON_ONE_POINTS"
+    CUSTOMER_PROMOTION = "CUSTOMER_PROMOTION"
+    TRACKERS = "TRACKERS"
 
 
 class JobStatus(StrEnum):
@@ -111,3 +113,19 @@ class ImportReject(SQLModel, table=True):
     code: str = Field(max_length=40)
     message: str = Field(max_length=500)
     original: list[str] = Field(sa_type=JSONDocument)  # the row's fields (over-long ones cut, and said so)
+
+
+class ImportCorrection(SQLModel, table=True):
+    """A value an import changed on its own and imported (a country code added, a store
+    replaced): reported per row, as rejects are. A row may have several."""
+
+    __tablename__ = "import_corrections"
+    __table_args__ = (Index("ix_import_corrections_job_row", "job_id", "row_number"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    org_id: int = Field(foreign_key="organizations.id")
+    job_id: int = Field(foreign_key="import_jobs.id", sa_type=BigId)
+    row_number: int = Field(sa_type=BigInteger)
+    column: str | None = Field(default=None, max_length=100)
+    code: str = Field(max_length=40)
+    message: str = Field(max_length=500)

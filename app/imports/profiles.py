@@ -38,6 +38,16 @@ class RowError:
 
 
 @dataclass(frozen=True, slots=True)
+class Correction:
+    """A value the import changed on its own and reports (a country code added to a mobile,
+    an unknown store replaced by the configured one): the row was imported with the new value."""
+
+    code: str
+    message: str
+    column: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ParsedRow(Generic[Value]):
     row_number: int
     fields: list[str]  # as in the file, for the rejects download
@@ -52,6 +62,7 @@ class BatchResult:
     rejects: list[tuple[ParsedRow[Any], RowError]] = field(default_factory=list)
     customers_created: int = 0
     points: Decimal = Decimal(0)
+    corrections: list[tuple[ParsedRow[Any], Correction]] = field(default_factory=list)  # of rows imported
 
 
 @dataclass(frozen=True)
@@ -87,6 +98,10 @@ class Columns:
 
 class ProfileRun(Generic[Value]):
     """One job's use of a profile: the org and configuration bound, state kept across batches."""
+
+    # The job's template identity (or "adhoc:" + configuration hash), set by the framework
+    # before the first batch: what a profile keeps stable while a template is unchanged.
+    template_identity: str = ""
 
     def parse(self, row: Mapping[str, str]) -> Value | RowError:
         """A row by column name (every header column present) into a typed value. Pure: no I/O."""

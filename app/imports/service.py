@@ -38,7 +38,9 @@ from app.imports.errors import (
     FileTooLargeError, ImportFileError, ImportInterrupted, ImportJobNotFoundError, ImportTemplateNotFoundError,
     ImportTemplateProfileError,
 )
-from app.imports.models import ErrorPolicy, ImportJob, ImportProfile, ImportReject, ImportTemplate, JobPhase, JobStatus
+from app.imports.models import (
+    ErrorPolicy, ImportCorrection, ImportJob, ImportProfile, ImportReject, ImportTemplate, JobPhase, JobStatus,
+)
 from app.imports.profiles import BatchResult, ParsedRow, ProfileRun, RowError
 from app.imports.reader import FIELD_CHARS_MAX, CsvStream, read_header, stored_fields
 from app.imports.registry import PROFILES
@@ -48,6 +50,7 @@ logger = logging.getLogger(__name__)
 
 jobs = ImportJob.__table__
 rejects = ImportReject.__table__
+corrections = ImportCorrection.__table__
 templates = ImportTemplate.__table__
 
 BATCH_SIZE = 2000
@@ -347,6 +350,31 @@ async def reject_page(connection: AsyncConnection, job_id: int, *, first: int, a
     return [RejectView(*row) for row in rows[:first]], len(rows) > first
 
 
+@dataclass(frozen=True)
+class CorrectionView:
+    id: int
+    row_number: int
+    column: str | None
+    code: str
+    message: str
+
+
+async def correction_page(connection: AsyncConnection, job_id: int, *, first: int,
+                          after_id: int | None) -> tuple[list[CorrectionView], bool]:
+    """Auto-corrections in file order (keyset by id: written batch by batch, in row order)."""
+    query = select(corrections.c.id, corrections.c.row_number, corrections.c.column, corrections.c.code,
+                   corrections.c.message).where(corrections.c.job_id == job_id)
+    if after_id is not None:
+        query = query.where(corrections.c.id > after_id)
+    rows = (await connection.execute(query.order_by(corrections.c.id).limit(first + 1))).all()
+    return [CorrectionView(*row) for row in rows[:first]], len(rows) > first
+
+
+async def count_corrections(connection: AsyncConnection, job_id: int) -> int:
+    return (await connection.execute(select(func.count()).select_from(corrections).where(
+        corrections.c.job_id == job_id))).scalar_one()
+
+
 REASON_COLUMNS = ["row_number", "error_column", "error_code", "error_message"]
 
 
@@ -464,6 +492,7 @@ async def _run(database: Database, org: OrgConfig, job: JobView, options: RunOpt
     config = handler.configure(job.configuration)
     async with database.read() as connection:
         run = await handler.start(connection, org, config)
+    run.template_identity = job.template_identity
     try:
         source = open(job.file_path, "rb")  # noqa: SIM115 - closed below
     except OSError as error:
@@ -504,6 +533,7 @@ async def _validate(database: Database, org: OrgConfig, job: JobView, run: Profi
     pass interrupted is simply run again)."""
     async def reset(connection: AsyncConnection) -> None:
         await connection.execute(delete(rejects).where(rejects.c.job_id == job.id))
+        await connection.execute(delete(corrections).where(corrections.c.job_id == job.id))
         await connection.execute(update(jobs).where(jobs.c.id == job.id).values(
             bytes_read=0, rows_read=0, rows_imported=0, rows_rejected=0, customers_created=0, points_imported=Decimal(0)))
 
@@ -561,6 +591,11 @@ async def _record_batch_in(connection: AsyncConnection, org: OrgConfig, job: Job
     refused = [*batch.rejects, *result.rejects]
     if refused:
         await connection.execute(insert(rejects), _reject_rows(org.id, job.id, refused))
+    # Corrections are reported by the pass that imports (or, in a dry run, by the one that checks).
+    if result.corrections and (expected_offset is not None or job.dry_run):
+        await connection.execute(insert(corrections), [
+            {"org_id": org.id, "job_id": job.id, "row_number": row.row_number, "column": correction.column,
+             "code": correction.code, "message": correction.message[:500]} for row, correction in result.corrections])
     statement = update(jobs).where(jobs.c.id == job.id, jobs.c.status == JobStatus.RUNNING.value)
     if expected_offset is not None:
         statement = statement.where(jobs.c.bytes_read == expected_offset)

@@ -92,6 +92,19 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('job_id', 'row_number')
     )
+    op.create_table('import_corrections',
+    sa.Column('id', big_id, nullable=False),
+    sa.Column('org_id', sa.Integer(), nullable=False),
+    sa.Column('job_id', big_id, nullable=False),
+    sa.Column('row_number', sa.BigInteger(), nullable=False),
+    sa.Column('column', sa.String(length=100), nullable=True),
+    sa.Column('code', sa.String(length=40), nullable=False),
+    sa.Column('message', sa.String(length=500), nullable=False),
+    sa.ForeignKeyConstraint(['job_id'], ['import_jobs.id'], ),
+    sa.ForeignKeyConstraint(['org_id'], ['organizations.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    op.create_index('ix_import_corrections_job_row', 'import_corrections', ['job_id', 'row_number'], unique=False)
     op.create_table('loyalty_cards',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('org_id', sa.Integer(), nullable=False),
@@ -141,6 +154,8 @@ def downgrade() -> None:
         batch_op.drop_column('import_job_id')
     op.drop_table('subledgers')
     op.drop_table('loyalty_cards')
+    op.drop_index('ix_import_corrections_job_row', table_name='import_corrections')
+    op.drop_table('import_corrections')
     op.drop_table('import_rejects')
     op.drop_table('import_jobs')
     op.drop_table('import_templates')
