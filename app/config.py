@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     idempotency_retention_hours: float = Field(default=24, ge=24)
     # Bulk imports: a larger file is refused (FILE_TOO_LARGE) while it is uploaded; uploads are
     # kept under the directory until their job ends (so a crashed import can resume).
-    import_size_limit_bytes: int = Field(default=1024 * 1024 * 1024, ge=1)
+    import_size_limit_bytes: int = Field(default=1024 * 1024 * 1024, ge=1, le=2**31 - 1)  # GraphQL Int counts its bytes
     import_directory: str = "./imports"
 
 

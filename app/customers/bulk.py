@@ -19,7 +19,9 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.customers.models import Customer, CustomerHistory, CustomerIdentifier, CustomerProgram, HistoryAction, LoyaltyType
+from app.bulk_insert import insert_rows
 from app.enums import IdentifierType
+from app.id_blocks import reserve_ids
 from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.organizations.config import OrgConfig
@@ -31,9 +33,6 @@ customer_programs = CustomerProgram.__table__
 
 ZERO = Decimal(0)
 
-_INSERT_CUSTOMERS = insert(customers).returning(customers.c.id, sort_by_parameter_order=True)
-_INSERT_ACCOUNTS = insert(ledger.accounts).returning(ledger.accounts.c.id, sort_by_parameter_order=True)
-_INSERT_EVENTS = insert(ledger.events).returning(ledger.events.c.id, sort_by_parameter_order=True)
 
 
 async def register_customers(connection: AsyncConnection, org: OrgConfig, kind: IdentifierType, values: Sequence[str],
@@ -45,12 +44,13 @@ async def register_customers(connection: AsyncConnection, org: OrgConfig, kind: 
     if not values:
         return {}
     assert len(set(values)) == len(values), "one customer per identifier"
-    customer_ids = (await connection.execute(_INSERT_CUSTOMERS, [
-        {"org_id": org.id, "first_name": "", "last_name": "", "loyalty_type": LoyaltyType.LOYALTY.value, "source": source,
+    customer_ids = await reserve_ids(connection, customers, len(values))
+    await insert_rows(connection, customers, [
+        {"id": customer_id, "org_id": org.id, "first_name": "", "last_name": "", "loyalty_type": LoyaltyType.LOYALTY.value, "source": source,
          "lifetime_purchases": ZERO, "registered_on": now, "updated_on": now}
-        for _ in values
-    ])).scalars().all()
-    await connection.execute(insert(identifiers), [
+        for customer_id in customer_ids
+    ])
+    await insert_rows(connection, identifiers, [
         {"org_id": org.id, "customer_id": customer_id, "type": kind.value, "value": value, "created_at": now}
         for customer_id, value in zip(customer_ids, values, strict=True)
     ])
@@ -60,7 +60,7 @@ async def register_customers(connection: AsyncConnection, org: OrgConfig, kind: 
          "details": {kind.value: value, **(details or {})}}
         for customer_id, value in zip(customer_ids, values, strict=True)
     ])
-    await connection.execute(insert(customer_programs), [
+    await insert_rows(connection, customer_programs, [
         {"org_id": org.id, "customer_id": customer_id, "program_id": program.id, "tier_id": program.tiers[0].id,
          "tier_expires_at": None, "cumulative_purchases": ZERO}
         for customer_id in customer_ids for program in org.programs
@@ -71,16 +71,19 @@ async def register_customers(connection: AsyncConnection, org: OrgConfig, kind: 
          "created_at": now}
         for customer_id in customer_ids for program in org.programs for category in org.points_categories
     ]
-    account_ids = (await connection.execute(_INSERT_ACCOUNTS, account_rows)).scalars().all()
-    event_ids = (await connection.execute(_INSERT_EVENTS, [
-        {"org_id": org.id, "event_type": EventType.CUSTOMER_REGISTRATION.value, "customer_id": customer_id,
+    account_ids = await reserve_ids(connection, ledger.accounts, len(account_rows))
+    await insert_rows(connection, ledger.accounts, [
+        {"id": account_id, **row} for account_id, row in zip(account_ids, account_rows, strict=True)])
+    event_ids = await reserve_ids(connection, ledger.events, len(customer_ids))
+    await insert_rows(connection, ledger.events, [
+        {"id": event_id, "org_id": org.id, "event_type": EventType.CUSTOMER_REGISTRATION.value, "customer_id": customer_id,
          "source": source or None, "store_id": None, "till_id": None, "transaction_id": None, "transaction_number": None,
          "corrects_event_id": None, "points_on_event": ZERO, "created_at": now}
-        for customer_id in customer_ids
-    ])).scalars().all()
+        for customer_id, event_id in zip(customer_ids, event_ids, strict=True)
+    ])
     event_by_customer = dict(zip(customer_ids, event_ids, strict=True))
     # The accounts were opened at zero here: each opening entry's balance after is zero.
-    await connection.execute(insert(ledger.entries), [
+    await insert_rows(connection, ledger.entries, [
         {"org_id": org.id, "event_id": event_by_customer[row["customer_id"]], "account_id": account_id,
          "customer_id": row["customer_id"], "program_id": row["program_id"], "category": row["category"],
          "event_type": EventType.CUSTOMER_REGISTRATION.value, "source": source or None, "store_id": None, "till_id": None,

@@ -17,9 +17,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.bulk_insert import insert_rows
+from app.id_blocks import reserve_ids
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.ledger.service import COUNTER_BY_KIND, ZERO, AccountRef, LotDraft, accounts, entries, events, lots, movements
 
@@ -29,10 +31,8 @@ _LOCK_ACCOUNTS = (
     select(accounts.c.id, accounts.c.balance).where(accounts.c.id.in_(bindparam("ids", expanding=True)))
     .order_by(accounts.c.id).with_for_update()
 )
-_INSERT_EVENTS = insert(events).returning(events.c.id, sort_by_parameter_order=True)
-_INSERT_ENTRIES = insert(entries).returning(entries.c.id, sort_by_parameter_order=True)
-_INSERT_LOTS = insert(lots).returning(lots.c.id, sort_by_parameter_order=True)
-_INSERT_MOVEMENTS = insert(movements)
+# Events, entries and lots go in with ids reserved first (app.id_blocks: RETURNING many rows in
+# order runs one row per statement on SQLite) and straight to the driver (app.bulk_insert).
 
 
 def _account_update(counter: str | None) -> Any:
@@ -102,37 +102,40 @@ async def post_credits(connection: AsyncConnection, *, org_id: int, credits: Seq
         balances[credit.account.id] = before + credit.points
         balances_after.append(balances[credit.account.id])
 
-    event_ids = (await connection.execute(_INSERT_EVENTS, [
-        {"org_id": org_id, "event_type": credit.event_type.value, "customer_id": credit.account.customer_id,
+    event_ids = await reserve_ids(connection, events, len(credits))
+    await insert_rows(connection, events, [
+        {"id": event_id, "org_id": org_id, "event_type": credit.event_type.value, "customer_id": credit.account.customer_id,
          "source": credit.source, "store_id": credit.store_id, "till_id": credit.till_id,
          "transaction_id": credit.transaction_id, "transaction_number": credit.transaction_number,
          "corrects_event_id": None, "points_on_event": credit.points, "created_at": now,
          "customer_promotion_id": credit.customer_promotion_id, "tracker_value_id": credit.tracker_value_id,
          "import_job_id": credit.import_job_id, "reason": credit.reason}
-        for credit in credits
-    ])).scalars().all()
-    entry_ids = (await connection.execute(_INSERT_ENTRIES, [
-        {"org_id": org_id, "event_id": event_id, "account_id": credit.account.id, "customer_id": credit.account.customer_id,
+        for credit, event_id in zip(credits, event_ids, strict=True)
+    ])
+    entry_ids = await reserve_ids(connection, entries, len(credits))
+    await insert_rows(connection, entries, [
+        {"id": entry_id, "org_id": org_id, "event_id": event_id, "account_id": credit.account.id, "customer_id": credit.account.customer_id,
          "program_id": credit.account.program_id, "category": credit.account.category.value,
          "event_type": credit.event_type.value, "source": credit.source, "store_id": credit.store_id,
          "till_id": credit.till_id, "entry_type": EntryType.CREDIT.value, "entry_kind": credit.entry_kind.value,
          "points": credit.points, "balance_after": balance_after, "corrects_entry_id": None, "created_at": now}
-        for credit, event_id, balance_after in zip(credits, event_ids, balances_after, strict=True)
-    ])).scalars().all()
-    lot_ids = (await connection.execute(_INSERT_LOTS, [
-        {"org_id": org_id, "account_id": credit.account.id, "category": credit.account.category.value,
+        for credit, event_id, entry_id, balance_after in zip(credits, event_ids, entry_ids, balances_after, strict=True)
+    ])
+    lot_ids = await reserve_ids(connection, lots, len(credits))
+    await insert_rows(connection, lots, [
+        {"id": lot_id, "org_id": org_id, "account_id": credit.account.id, "category": credit.account.category.value,
          "entry_id": entry_id, "points": credit.points, "points_remaining": credit.points - paid,
          "active_from": credit.lot.active_from, "expires_at": credit.lot.expires_at, "created_at": now,
          "subledger_id": credit.subledger_id}
-        for credit, entry_id, paid in zip(credits, entry_ids, debts_paid, strict=True)
-    ])).scalars().all()
+        for credit, lot_id, entry_id, paid in zip(credits, lot_ids, entry_ids, debts_paid, strict=True)
+    ])
     # What paid a debt left the lot at once: recorded as the entry's movement on its own lot.
     paid_rows = [
         {"org_id": org_id, "lot_id": lot_id, "entry_id": entry_id, "points": -paid}
         for lot_id, entry_id, paid in zip(lot_ids, entry_ids, debts_paid, strict=True) if paid > 0
     ]
     if paid_rows:
-        await connection.execute(_INSERT_MOVEMENTS, paid_rows)
+        await insert_rows(connection, movements, paid_rows)
 
     moved: dict[tuple[int, str | None], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
     for credit in credits:
