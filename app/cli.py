@@ -23,6 +23,7 @@ from app.ledger.expiry import RunReport, expire_points, org_clocks, start_of_loc
 from app.ledger.service import reconcile as reconcile_ledger
 from app.organizations import service as organizations
 from app.organizations.spec import load_spec_file
+from app.imports.commands import add_profile_commands
 from app.promotions.commands import promo_cli
 
 Result = TypeVar("Result")
@@ -272,6 +273,9 @@ def import_points(
     if job.status.value == "FAILED":
         raise typer.Exit(1)
 
+
+
+add_profile_commands(import_cli, _run, console, errors)  # import promotion, import tracker
 
 DEMO_FILE = Path("demo/org.toml")
 DEMO_KEY_FILE = Path(".pointledger-demo-key.json")

@@ -21,6 +21,7 @@ from app.db import Database
 from app.graphql.context import Context
 from app.graphql.schema import schema
 from app.imports import http as import_routes
+from app.imports import profile_routes as import_profile_routes
 from app.imports.runner import ImportRunner
 from app.ledger.maintenance import MaintenanceTask
 from app.organizations.config import OrgConfigCache
@@ -85,6 +86,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app = Starlette(routes=[
         Route("/health", health), Route("/graphql", guarded, methods=["GET", "POST"]),
         Route("/imports/points", import_routes.post_points, methods=["POST"]),
+        Route("/imports/promotion", import_profile_routes.post_promotion, methods=["POST"]),
+        Route("/imports/tracker", import_profile_routes.post_tracker, methods=["POST"]),
         Route("/imports/{job_id:int}", import_routes.get_job, methods=["GET"]),
         Route("/imports/{job_id:int}/rejects.csv", import_routes.get_rejects, methods=["GET"]),
     ], lifespan=lifespan)

@@ -20,6 +20,7 @@ from app.errors import ValidationError
 
 from app.graphql.context import Info
 from app.graphql.errors import ConflictError, IdempotencyKeyReusedError, InvalidInputError, NotFoundError
+from app.graphql.import_profiles import CustomerPromotionImportConfigurationInput, TrackerImportConfigurationInput
 from app.graphql.pagination import PageInfo, decode_id_cursor, encode_id_cursor
 from app.imports import service
 from app.imports.models import ErrorPolicy as DomainErrorPolicy
@@ -34,6 +35,8 @@ IMPORT_PAGE_SIZE_MAX = 100
 @strawberry.enum(description="A file format and what its rows do.")
 class ImportProfile(Enum):
     TALON_ONE_POINTS = "TALON_ONE_POINTS"
+    CUSTOMER_PROMOTION = strawberry.enum_value("CUSTOMER_PROMOTION", description="Points under a points promotion.")
+    TRACKERS = strawberry.enum_value("TRACKERS", description="Tracked values on existing bills.")
 
 
 @strawberry.enum
@@ -68,6 +71,20 @@ class ImportReject:
 @strawberry.type
 class ImportRejectPage:
     rejects: list[ImportReject]
+    page_info: PageInfo
+
+
+@strawberry.type(description="A value the import changed on its own and imported (COUNTRY_CODE_ADDED, STORE_REPLACED).")
+class ImportCorrection:
+    row_number: int
+    column: str | None
+    code: str
+    message: str
+
+
+@strawberry.type
+class ImportCorrectionPage:
+    corrections: list[ImportCorrection]
     page_info: PageInfo
 
 
@@ -109,6 +126,19 @@ class ImportJob:
             rejects=[ImportReject(row_number=item.row_number, column=item.column, code=item.code, message=item.message,
                                   original=item.original) for item in page],
             page_info=PageInfo(has_next_page=more, end_cursor=encode_id_cursor("reject", page[-1].row_number) if page else None),
+        )
+
+    @strawberry.field(description="Auto-corrections in file order (in a dry run: those the import would make).")
+    async def corrections(self, info: Info, first: int = 50, after: str | None = None) -> ImportCorrectionPage:
+        if not 1 <= first <= IMPORT_PAGE_SIZE_MAX:
+            raise ValidationError(f"must be between 1 and {IMPORT_PAGE_SIZE_MAX}", field="first")
+        after_id = decode_id_cursor("correction", after)
+        async with info.context.database.read() as connection:
+            page, more = await service.correction_page(connection, int(self.id), first=first, after_id=after_id)
+        return ImportCorrectionPage(
+            corrections=[ImportCorrection(row_number=item.row_number, column=item.column, code=item.code,
+                                          message=item.message) for item in page],
+            page_info=PageInfo(has_next_page=more, end_cursor=encode_id_cursor("correction", page[-1].id) if page else None),
         )
 
     @classmethod
@@ -166,10 +196,36 @@ class ImportPointsInput:
     import_key: str | None = strawberry.field(default=None, description="The same key again returns the same job.")
 
 
-@strawberry.input
+@strawberry.input(description="A customer promotion file: the customer column (mobile, email, external_id, user_id, "
+                              "card_number or card_external_id), store_code, points, user_group_identifier.")
+class ImportCustomerPromotionInput:
+    file: Upload
+    configuration: CustomerPromotionImportConfigurationInput | None = strawberry.field(
+        default=None, description="When no template is named.")
+    template_name: str | None = strawberry.field(default=None, description="A saved CUSTOMER_PROMOTION template.")
+    error_policy: ImportErrorPolicy = ImportErrorPolicy.KEEP_VALID
+    dry_run: bool = strawberry.field(default=False, description="Validate the whole file and report; import nothing.")
+    import_key: str | None = strawberry.field(default=None, description="The same key again returns the same job.")
+
+
+@strawberry.input(description="A trackers file: the customer column (or user_group_identifier), bill_number + "
+                              "transaction_date + store_code or loyalty_log_id, item_id, tracked_value.")
+class ImportTrackerValuesInput:
+    file: Upload
+    configuration: TrackerImportConfigurationInput | None = strawberry.field(default=None, description="When no template is named.")
+    template_name: str | None = strawberry.field(default=None, description="A saved TRACKERS template.")
+    error_policy: ImportErrorPolicy = ImportErrorPolicy.KEEP_VALID
+    dry_run: bool = strawberry.field(default=False, description="Validate the whole file and report; import nothing.")
+    import_key: str | None = strawberry.field(default=None, description="The same key again returns the same job.")
+
+
+@strawberry.input(description="Give the configuration of exactly one profile.")
 class SaveImportTemplateInput:
     name: str
-    points: PointsImportConfigurationInput = strawberry.field(description="The TALON_ONE_POINTS configuration.")
+    points: PointsImportConfigurationInput | None = strawberry.field(default=None, description="The TALON_ONE_POINTS configuration.")
+    customer_promotion: CustomerPromotionImportConfigurationInput | None = strawberry.field(
+        default=None, description="The CUSTOMER_PROMOTION configuration.")
+    tracker: TrackerImportConfigurationInput | None = strawberry.field(default=None, description="The TRACKERS configuration.")
 
 
 ImportPointsResult = Annotated[
@@ -206,6 +262,23 @@ async def _template_name(info: Info, view: service.JobView) -> str | None:
     return None
 
 
+async def _submit_upload(info: Info, profile: DomainImportProfile, input: Any) -> ImportSubmitted:
+    """Store the upload, submit its job and queue it (the import mutations of every profile)."""
+    services = _services(info)
+    if (input.configuration is None) == (input.template_name is None):
+        raise ValidationError("give either a configuration or a templateName", field="input.configuration")
+    stored = await service.spool(_chunks(input.file), Path(services.settings.import_directory) / "uploads",
+                                 services.settings.import_size_limit_bytes, getattr(input.file, "filename", None))
+    request = import_request(
+        profile, configuration=input.configuration.to_domain() if input.configuration else None,
+        template_name=input.template_name, error_policy=input.error_policy.value, dry_run=input.dry_run,
+        import_key=input.import_key)
+    submitted = await service.submit(info.context.database, info.context.org, request, stored)
+    if not submitted.existing:
+        services.imports.submit(submitted.job.id)
+    return ImportSubmitted(existing=submitted.existing, job=ImportJob.from_view(submitted.job, await _template_name(info, submitted.job)))
+
+
 @strawberry.type
 class ImportMutation:
     @strawberry.mutation(description=(
@@ -227,10 +300,27 @@ class ImportMutation:
         return ImportSubmitted(existing=submitted.existing,
                                job=ImportJob.from_view(submitted.job, await _template_name(info, submitted.job)))
 
+    @strawberry.mutation(description=(
+        "Import customer promotion points from a CSV upload (profile CUSTOMER_PROMOTION); runs in the background like importPoints."))
+    async def import_customer_promotion(self, info: Info, input: ImportCustomerPromotionInput) -> ImportPointsResult:
+        return await _submit_upload(info, DomainImportProfile.CUSTOMER_PROMOTION, input)
+
+    @strawberry.mutation(description=(
+        "Import tracked values on existing bills from a CSV upload (profile TRACKERS); runs in the background like importPoints."))
+    async def import_tracker_values(self, info: Info, input: ImportTrackerValuesInput) -> ImportPointsResult:
+        return await _submit_upload(info, DomainImportProfile.TRACKERS, input)
+
     @strawberry.mutation(description="Create or update a saved import template (a changed configuration gets a new identity).")
     async def save_import_template(self, info: Info, input: SaveImportTemplateInput) -> SaveImportTemplateResult:
+        given = [(profile, configuration) for profile, configuration in (
+            (DomainImportProfile.TALON_ONE_POINTS, input.points), (DomainImportProfile.CUSTOMER_PROMOTION, input.customer_promotion),
+            (DomainImportProfile.TRACKERS, input.tracker)) if configuration is not None]
+        if len(given) != 1:
+            raise ValidationError("give the configuration of exactly one profile: points, customerPromotion or tracker",
+                                  field="input.points")
+        [(profile, configuration)] = given
         view = await service.save_template(info.context.database, info.context.org, name=input.name,
-                                           profile=DomainImportProfile.TALON_ONE_POINTS, configuration=input.points.to_domain())
+                                           profile=profile, configuration=configuration.to_domain())
         return ImportTemplate(name=view.name, profile=ImportProfile(view.profile.value), configuration=view.configuration,
                               identity=view.identity, version=view.version, updated_at=view.updated_at)
 

@@ -5,9 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from app.imports.models import ImportProfile
+from app.imports.customer_promotion import CustomerPromotionProfile
 from app.imports.points import PointsProfile
 from app.imports.profiles import Profile
+from app.imports.trackers import TrackersProfile
 
 PROFILES: dict[ImportProfile, Profile[Any]] = {
     ImportProfile.TALON_ONE_POINTS: PointsProfile(),
+    ImportProfile.CUSTOMER_PROMOTION: CustomerPromotionProfile(),
+    ImportProfile.TRACKERS: TrackersProfile(),
 }

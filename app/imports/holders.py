@@ -1,0 +1,271 @@
+"""What the customer promotion and trackers profiles share: naming the account holder of a row
+(a customer by one identifier, or a user group), the country code added to mobiles, and the
+store named by code or external id (or replaced by the configured one).
+
+Pure parts (`parse_customer`, `StoreResolver`) run in `ProfileRun.parse`; the lookups take the
+batch's connection and a whole batch of values: one query per kind and chunk, never per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import phonenumbers
+from sqlalchemy import select, tuple_
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.cards.models import CardStatus, LoyaltyCard
+from app.customers import service as customers_service
+from app.customers.errors import InvalidIdentifierError
+from app.customers.models import CustomerKind
+from app.customers.rules import IDENTIFIER_LENGTH_MAX, normalize_code, normalize_email
+from app.enums import IdentifierType
+from app.errors import ValidationError
+from app.imports.errors import ImportFileError
+from app.imports.profiles import Correction, RowError
+from app.organizations.config import OrgConfig, StoreConfig, TillConfig
+from app.user_groups import service as user_groups
+from app.user_groups.service import GroupIdentifierType
+
+customers = customers_service.customers
+identifiers = customers_service.identifiers
+cards = LoyaltyCard.__table__
+members = user_groups.members
+CHUNK = 500
+
+
+class CustomerIdentifierType(StrEnum):
+    """The seed's "unique identifier type": which column names the customer."""
+
+    MOBILE = "MOBILE"
+    EMAIL = "EMAIL"
+    EXTERNAL_ID = "EXTERNAL_ID"
+    USER_ID = "USER_ID"
+    CARD_NUMBER = "CARD_NUMBER"  # the customer's CARD_NUMBER identifier
+    CARD_EXTERNAL_ID = "CARD_EXTERNAL_ID"  # a loyalty card (its identifier) of the promotion's program
+
+
+CUSTOMER_COLUMNS: dict[CustomerIdentifierType, str] = {
+    CustomerIdentifierType.MOBILE: "mobile",
+    CustomerIdentifierType.EMAIL: "email",
+    CustomerIdentifierType.EXTERNAL_ID: "external_id",
+    CustomerIdentifierType.USER_ID: "user_id",
+    CustomerIdentifierType.CARD_NUMBER: "card_number",
+    CustomerIdentifierType.CARD_EXTERNAL_ID: "card_external_id",
+}
+GROUP_COLUMN = "user_group_identifier"
+GROUP_VALUE_CHARS_MAX = 100
+
+
+def chunks(values: Sequence[Any], size: int = CHUNK) -> list[Sequence[Any]]:
+    return [values[start:start + size] for start in range(0, len(values), size)]
+
+
+def require_columns(header: Sequence[str], needed: Sequence[str], why: str) -> None:
+    """A column the configuration needs is in the header (a file-level error, before any row)."""
+    missing = [name for name in needed if name not in header]
+    if missing:
+        raise ImportFileError("MISSING_COLUMN", f"the header lacks the column {missing[0]!r} ({why})")
+
+
+# --- Pure: a row's values -------------------------------------------------------------------
+
+def parse_mobile(raw: str, org: OrgConfig, append_country_code: bool, column: str) -> tuple[str, Correction | None] | RowError:
+    """E.164 digits without '+' (how identifiers are stored). With `append_country_code`, a number
+    without one is read as the base country's and the addition is reported; without it, the
+    number must carry its country code."""
+    text = raw.strip()
+    candidate = text if text.startswith("+") else "+" + text
+    try:
+        if append_country_code and not text.startswith("+"):
+            number = phonenumbers.parse(text, org.base_country, keep_raw_input=True)
+        else:
+            number = phonenumbers.parse(candidate, None, keep_raw_input=True)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        hint = "" if append_country_code else " with its country code (or turn on append_country_code)"
+        return RowError("INVALID_MOBILE", f"{text[:40]!r} is not a valid mobile number{hint}", column)
+    normalized = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164).removeprefix("+")
+    if number.country_code_source == phonenumbers.CountryCodeSource.FROM_DEFAULT_COUNTRY:
+        return normalized, Correction("COUNTRY_CODE_ADDED", f"{text[:40]!r} had no country code: {org.base_country}'s "
+                                      f"{number.country_code} was added ({normalized})", column)
+    return normalized, None
+
+
+def parse_customer(kind: CustomerIdentifierType, raw: str, org: OrgConfig, append_country_code: bool,
+                   ) -> tuple[str, Correction | None] | RowError:
+    """The customer value of a row, normalized as it is stored; RowError naming the column."""
+    column = CUSTOMER_COLUMNS[kind]
+    text = raw.strip()
+    if not text:
+        return RowError("MISSING_VALUE", f"{column} is empty", column)
+    if kind is CustomerIdentifierType.MOBILE:
+        return parse_mobile(text, org, append_country_code, column)
+    if kind is CustomerIdentifierType.USER_ID:
+        user_id = customers_service.parse_user_id(text)
+        if user_id is None:
+            return RowError("INVALID_USER_ID", f"{text[:40]!r} is not a user id", column)
+        return str(user_id), None
+    try:
+        if kind is CustomerIdentifierType.EMAIL:
+            return normalize_email(text, column), None
+        return normalize_code(text, column), None
+    except InvalidIdentifierError as error:
+        return RowError("INVALID_IDENTIFIER", error.message, column)
+
+
+def parse_group(raw: str) -> str | RowError:
+    text = raw.strip()
+    if not text:
+        return RowError("MISSING_VALUE", f"{GROUP_COLUMN} is empty", GROUP_COLUMN)
+    if len(text) > GROUP_VALUE_CHARS_MAX or "\x00" in text:
+        return RowError("INVALID_IDENTIFIER", f"must be at most {GROUP_VALUE_CHARS_MAX} characters", GROUP_COLUMN)
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    store_id: int
+    till_id: int | None
+
+
+class StoreResolver:
+    """Stores (and, where allowed, tills) by code, or by external id when the template says
+    stores are denoted by external ids; an unknown one is replaced by the configured store
+    (reported) or refused."""
+
+    def __init__(self, org: OrgConfig, *, by_external_id: bool, replacement: StoreConfig | None, column: str,
+                 tills_too: bool) -> None:
+        self.column = column
+        self.replacement = replacement
+        self.by_external_id = by_external_id
+        if by_external_id:
+            self.stores: dict[str, StoreConfig] = {store.external_id: store for store in org.stores if store.external_id}
+            self.tills: dict[str, TillConfig] = {till.external_id: till for till in org.tills if till.external_id}
+        else:
+            self.stores = {store.code: store for store in org.stores}
+            self.tills = {till.code: till for till in org.tills}
+        if not tills_too:
+            self.tills = {}
+
+    def resolve(self, raw: str) -> tuple[Place, Correction | None] | RowError:
+        text = raw.strip()
+        till = self.tills.get(text)
+        if till is not None:
+            return Place(till.store_id, till.id), None
+        store = self.stores.get(text)
+        if store is not None:
+            return Place(store.id, None), None
+        named = "store external id" if self.by_external_id else "store code"
+        if self.replacement is None:
+            if not text:
+                return RowError("MISSING_VALUE", f"{self.column} is empty", self.column)
+            return RowError("STORE_NOT_FOUND", f"no {'till or ' if self.tills else ''}{named} {text[:40]!r}", self.column)
+        shown = repr(text[:40]) if text else "an empty value"
+        return Place(self.replacement.id, None), Correction(
+            "STORE_REPLACED", f"{shown} names no {named}: replaced by store {self.replacement.code}", self.column)
+
+
+def replacement_store(org: OrgConfig, code: str | None) -> StoreConfig | None:
+    """The configured replacement store (by its code); a typed error naming the setting."""
+    if code is None:
+        return None
+    store = org.store_by_code(code)
+    if store is None:
+        raise ValidationError(f"no store with code {code!r}", field="replacementStoreCode")
+    return store
+
+
+# --- Lookups: a batch at a time ------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    code: str
+    message: str
+
+
+async def find_customers(connection: AsyncConnection, org: OrgConfig, kind: CustomerIdentifierType, values: Sequence[str],
+                         program_id: int | None) -> dict[str, int | Refusal]:
+    """Each value's customer id, or why it names none (absent values: CUSTOMER_NOT_FOUND)."""
+    found: dict[str, int | Refusal] = {}
+    wanted = list(dict.fromkeys(values))
+    for chunk in chunks(wanted):
+        if kind is CustomerIdentifierType.USER_ID:
+            rows = await connection.execute(select(customers.c.id, customers.c.kind).where(
+                customers.c.org_id == org.id, customers.c.id.in_([int(value) for value in chunk])))
+            for row in rows:
+                found[str(row.id)] = row.id if row.kind == CustomerKind.CUSTOMER.value else Refusal(
+                    "NOT_A_CUSTOMER", f"user {row.id} is a user group's account, not a customer")
+        elif kind is CustomerIdentifierType.CARD_EXTERNAL_ID:
+            rows = await connection.execute(select(cards.c.identifier, cards.c.status, cards.c.customer_id).where(
+                cards.c.org_id == org.id, cards.c.program_id == program_id, cards.c.identifier.in_(list(chunk))))
+            for row in rows:
+                found[row.identifier] = row.customer_id if row.status == CardStatus.ACTIVE.value else Refusal(
+                    "CARD_INACTIVE", f"loyalty card {row.identifier!r} is not active")
+        else:
+            rows = await connection.execute(select(identifiers.c.value, identifiers.c.customer_id).where(
+                identifiers.c.org_id == org.id, identifiers.c.type == IdentifierType(kind.value).value,
+                identifiers.c.value.in_(list(chunk))))
+            found.update({row.value: row.customer_id for row in rows})
+    return found
+
+
+async def merged_customers(connection: AsyncConnection, customer_ids: Sequence[int], *, lock: bool) -> dict[int, int]:
+    """Merged customers among these (victim -> survivor); `lock` locks them all in id order (as
+    every award does) so no merge moves them before the batch commits."""
+    merged: dict[int, int] = {}
+    statement = select(customers.c.id, customers.c.merged_into_customer_id).order_by(customers.c.id)
+    if lock:
+        statement = statement.with_for_update()
+    for chunk in chunks(sorted(set(customer_ids))):
+        for row in await connection.execute(statement.where(customers.c.id.in_(list(chunk)))):
+            if row.merged_into_customer_id is not None:
+                merged[row.id] = row.merged_into_customer_id
+    return merged
+
+
+async def find_groups(connection: AsyncConnection, org: OrgConfig, kind: GroupIdentifierType,
+                      values: Sequence[str]) -> dict[str, user_groups.GroupView]:
+    found: dict[str, user_groups.GroupView] = {}
+    for chunk in chunks(list(dict.fromkeys(values))):
+        found.update(await user_groups.find_groups(connection, org, kind, chunk))
+    return found
+
+
+async def memberships(connection: AsyncConnection, pairs: Sequence[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Which (group id, customer id) pairs are memberships."""
+    found: set[tuple[int, int]] = set()
+    for chunk in chunks(sorted(set(pairs))):
+        rows = await connection.execute(select(members.c.group_id, members.c.customer_id).where(
+            tuple_(members.c.group_id, members.c.customer_id).in_(list(chunk))))
+        found.update((row.group_id, row.customer_id) for row in rows)
+    return found
+
+
+def enum_setting(raw: Mapping[str, Any], name: str, enum: type[StrEnum], default: StrEnum | None, field: str) -> Any:
+    value = raw.get(name, default.value if default is not None else None)
+    if value is None:
+        return None
+    if not isinstance(value, str) or value not in enum.__members__:
+        raise ValidationError(f"must be one of {', '.join(enum.__members__)}", field=field)
+    return enum(value)
+
+
+def bool_setting(raw: Mapping[str, Any], name: str, default: bool, field: str) -> bool:
+    value = raw.get(name, default)
+    if not isinstance(value, bool):
+        raise ValidationError("must be true or false", field=field)
+    return value
+
+
+def text_setting(raw: Mapping[str, Any], name: str, field: str, length_max: int = IDENTIFIER_LENGTH_MAX) -> str | None:
+    value = raw.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value.strip()) > length_max or "\x00" in value:
+        raise ValidationError(f"must be 1 to {length_max} characters", field=field)
+    return value.strip()

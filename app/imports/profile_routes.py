@@ -1,0 +1,99 @@
+"""Plain HTTP entry points of the CUSTOMER_PROMOTION and TRACKERS profiles, beside
+POST /imports/points (same authentication, streaming, errors and responses: app.imports.http):
+
+    POST /imports/promotion?promotionName=NAME[&uniqueIdentifierType=MOBILE|EMAIL|EXTERNAL_ID|USER_ID|CARD_NUMBER|
+         CARD_EXTERNAL_ID][&appendCountryCode=true][&storesByExternalId=true][&replacementStoreCode=CODE]
+         [&promotionIdentifier=ID][&program=CODE][&expiryStrategy=S&expiryValue=N][&userGroupsEnabled=true]
+         [&userGroupIdentifierType=EXTERNAL_ID|GROUP_ID]   or   ?template=NAME
+    POST /imports/tracker?tracker=CODE[&billIdentification=STANDARD_FIELDS|LOYALTY_LOG_ID]
+         [&uniqueIdentifierType=MOBILE|EMAIL|EXTERNAL_ID|USER_ID][&appendCountryCode=true][&storesByExternalId=true]
+         [&replacementStoreCode=CODE][&userGroupsEnabled=true][&userGroupIdentifierType=...]   or   ?template=NAME
+    both also: [&errorPolicy=KEEP_VALID|REJECT_FILE][&dryRun=true][&importKey=KEY][&fileName=NAME]
+    body: the CSV file as is (curl --data-binary @file.csv)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from app.errors import DomainError, ValidationError
+from app.imports import service
+from app.imports.errors import FileTooLargeError
+from app.imports.http import _caller, _error, _flag, _json, _unauthorized, job_document
+from app.imports.models import ErrorPolicy, ImportProfile
+
+
+def _whole_number(request: Request, name: str) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
+        raise ValidationError("must be a whole number", field=name)
+    return int(raw)
+
+
+def _promotion_configuration(request: Request) -> dict[str, Any]:
+    query = request.query_params
+    return {
+        "promotion_name": query.get("promotionName", ""), "unique_identifier_type": query.get("uniqueIdentifierType", "MOBILE"),
+        "append_country_code": _flag(request, "appendCountryCode", False),
+        "stores_by_external_id": _flag(request, "storesByExternalId", False),
+        "replacement_store_code": query.get("replacementStoreCode"), "promotion_identifier": query.get("promotionIdentifier"),
+        "program_code": query.get("program"), "expiry_strategy": query.get("expiryStrategy"),
+        "expiry_value": _whole_number(request, "expiryValue"),
+        "user_groups_enabled": _flag(request, "userGroupsEnabled", False),
+        "user_group_identifier_type": query.get("userGroupIdentifierType", "EXTERNAL_ID"),
+    }
+
+
+def _tracker_configuration(request: Request) -> dict[str, Any]:
+    query = request.query_params
+    return {
+        "tracker_code": query.get("tracker", ""), "bill_identification": query.get("billIdentification", "STANDARD_FIELDS"),
+        "unique_identifier_type": query.get("uniqueIdentifierType", "MOBILE"),
+        "append_country_code": _flag(request, "appendCountryCode", False),
+        "stores_by_external_id": _flag(request, "storesByExternalId", False),
+        "replacement_store_code": query.get("replacementStoreCode"),
+        "user_groups_enabled": _flag(request, "userGroupsEnabled", False),
+        "user_group_identifier_type": query.get("userGroupIdentifierType", "EXTERNAL_ID"),
+    }
+
+
+async def _post(request: Request, profile: ImportProfile, configuration: Any) -> Response:
+    caller = await _caller(request)
+    if caller is None:
+        return _unauthorized()
+    services = request.app.state.services
+    settings = services.settings
+    try:
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > settings.import_size_limit_bytes:
+            raise FileTooLargeError(settings.import_size_limit_bytes)
+        policy_text = request.query_params.get("errorPolicy", ErrorPolicy.KEEP_VALID.value)
+        if policy_text not in ErrorPolicy.__members__:
+            raise ValidationError(f"must be one of {', '.join(ErrorPolicy.__members__)}", field="errorPolicy")
+        template = request.query_params.get("template")
+        import_request = service.ImportRequest(
+            profile=profile, template_name=template, configuration=None if template is not None else configuration(request),
+            error_policy=ErrorPolicy(policy_text), dry_run=_flag(request, "dryRun", False),
+            import_key=request.query_params.get("importKey"))
+        stored = await service.spool(request.stream(), Path(settings.import_directory) / "uploads",
+                                     settings.import_size_limit_bytes, request.query_params.get("fileName"))
+        submitted = await service.submit(services.database, caller.org, import_request, stored)
+    except DomainError as error:
+        return _error(error)
+    if not submitted.existing:
+        services.imports.submit(submitted.job.id)
+    return _json(200 if submitted.existing else 202, {"existing": submitted.existing, "job": job_document(submitted.job)})
+
+
+async def post_promotion(request: Request) -> Response:
+    return await _post(request, ImportProfile.CUSTOMER_PROMOTION, _promotion_configuration)
+
+
+async def post_tracker(request: Request) -> Response:
+    return await _post(request, ImportProfile.TRACKERS, _tracker_configuration)

@@ -1,0 +1,330 @@
+"""Profile TRACKERS: tracked values added to customers' (or user groups') existing bills (the
+seed's Trackers import), issuing the tracker's points.
+
+Columns (header names case-insensitive, in any order):
+- the customer, in the column of the template's unique identifier type: `mobile`, `email`,
+  `external_id` or `user_id` (other identifier columns may be present and are not read); with
+  user groups enabled, `user_group_identifier` names the group instead (the bill must then be a
+  member's, and the customer column is optional: a customer given must own the bill);
+- the bill, per the template's identification of bill: STANDARD_FIELDS needs `bill_number`,
+  `transaction_date` (the bill's local date in the org's time zone, YYYY-MM-DD; a full
+  ISO time is read as its local date) and `store_code` (a store code, or its external id when
+  stores are denoted by external ids; an unknown one is replaced by the configured store and
+  reported); LOYALTY_LOG_ID needs `loyalty_log_id` (the transaction id addTransaction returns);
+- `item_id`: for a LINE_ITEM tracker, the line's serial on that bill (it must be on the bill:
+  ITEM_NOT_ON_BILL); a TRANSACTION tracker takes no item id;
+- `tracked_value`: a number (4 decimal places at most; zero or less tracks without points).
+
+Configuration: tracker_code, bill_identification, unique_identifier_type, append_country_code,
+stores_by_external_id, replacement_store_code, user_groups_enabled, user_group_identifier_type.
+
+Each row is one tracked value (`trackers.service.add_tracker_values`, one call per batch) with
+its TRACKER_POINTS ledger event when it issues points; it shows in the holder's loyalty
+tracker history. A bill that is not the row's customer's (or a member's of the row's group) is
+BILL_NOT_FOUND, as addTrackerValue says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.errors import ValidationError
+from app.imports.holders import (
+    CUSTOMER_COLUMNS, GROUP_COLUMN, CustomerIdentifierType, Refusal, StoreResolver, bool_setting, enum_setting,
+    find_customers, find_groups, memberships, merged_customers, parse_customer, parse_group, replacement_store,
+    require_columns, text_setting,
+)
+from app.imports.models import ImportProfile
+from app.imports.profiles import BatchResult, Columns, Correction, ParsedRow, Profile, ProfileRun, RowError
+from app.organizations.config import OrgConfig
+from app.trackers import service as trackers_service
+from app.trackers.models import CODE_LENGTH_MAX, TrackerLevel
+from app.trackers.service import BillIdentification, BillRef, TrackedValueDraft, TrackerView
+from app.user_groups.service import GroupIdentifierType
+
+BILL_NUMBER_COLUMN = "bill_number"
+DATE_COLUMN = "transaction_date"
+STORE_COLUMN = "store_code"
+LOG_ID_COLUMN = "loyalty_log_id"
+ITEM_COLUMN = "item_id"
+VALUE_COLUMN = "tracked_value"
+BILL_NUMBER_CHARS_MAX = 100
+TRACKER_IDENTIFIER_TYPES = (CustomerIdentifierType.MOBILE, CustomerIdentifierType.EMAIL, CustomerIdentifierType.EXTERNAL_ID,
+                            CustomerIdentifierType.USER_ID)
+
+
+@dataclass(frozen=True)
+class TrackerImportConfig:
+    tracker_code: str
+    bill_identification: BillIdentification = BillIdentification.STANDARD_FIELDS
+    unique_identifier_type: CustomerIdentifierType = CustomerIdentifierType.MOBILE
+    append_country_code: bool = False
+    stores_by_external_id: bool = False
+    replacement_store_code: str | None = None
+    user_groups_enabled: bool = False
+    user_group_identifier_type: GroupIdentifierType = GroupIdentifierType.EXTERNAL_ID
+
+
+@dataclass(frozen=True, slots=True)
+class TrackerRow:
+    customer: str | None
+    group: str | None
+    bill: BillRef
+    item_serial: int | None
+    value: Decimal
+    corrections: tuple[Correction, ...]
+
+
+def _date(raw: str, org: OrgConfig) -> date | RowError:
+    """A local date; a time with an offset is read as its date in the org's time zone."""
+    text = raw.strip()
+    if not text:
+        return RowError("MISSING_VALUE", f"{DATE_COLUMN} is empty", DATE_COLUMN)
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return RowError("INVALID_DATE", f"{text[:40]!r} is not a date (YYYY-MM-DD)", DATE_COLUMN)
+    return moment.date() if moment.tzinfo is None else moment.astimezone(org.time_zone).date()
+
+
+class TrackersRun(ProfileRun[TrackerRow]):
+    def __init__(self, org: OrgConfig, config: TrackerImportConfig, tracker: TrackerView) -> None:
+        self.org = org
+        self.config = config
+        self.tracker = tracker
+        self.customer_column = CUSTOMER_COLUMNS[config.unique_identifier_type]
+        self.stores = StoreResolver(org, by_external_id=config.stores_by_external_id,
+                                    replacement=replacement_store(org, config.replacement_store_code), column=STORE_COLUMN,
+                                    tills_too=False)
+        self._header_checked = False
+
+    def _check_header(self, header: Sequence[str]) -> None:
+        if self.config.user_groups_enabled:
+            require_columns(header, [GROUP_COLUMN], "user groups are enabled")
+        else:
+            require_columns(header, [self.customer_column], f"customers are identified by "
+                            f"{self.config.unique_identifier_type.value}")
+        identification = self.config.bill_identification
+        require_columns(header, [BILL_NUMBER_COLUMN, DATE_COLUMN, STORE_COLUMN]
+                        if identification is BillIdentification.STANDARD_FIELDS else [LOG_ID_COLUMN],
+                        f"bills are identified by {identification.value}")
+        if self.tracker.level is TrackerLevel.LINE_ITEM:
+            require_columns(header, [ITEM_COLUMN], f"tracker {self.tracker.code} tracks line items")
+        self._header_checked = True
+
+    def parse(self, row: Mapping[str, str]) -> TrackerRow | RowError:
+        if not self._header_checked:
+            self._check_header(list(row))  # the columns depend on the configuration and the tracker
+        corrections: list[Correction] = []
+        group = None
+        if self.config.user_groups_enabled:
+            group = parse_group(row[GROUP_COLUMN])
+            if isinstance(group, RowError):
+                return group
+        customer = None
+        customer_text = row.get(self.customer_column, "")
+        if not self.config.user_groups_enabled or customer_text.strip():
+            parsed = parse_customer(self.config.unique_identifier_type, customer_text, self.org, self.config.append_country_code)
+            if isinstance(parsed, RowError):
+                return parsed
+            customer, correction = parsed
+            if correction is not None:
+                corrections.append(correction)
+        if self.config.bill_identification is BillIdentification.LOYALTY_LOG_ID:
+            text = row[LOG_ID_COLUMN].strip()
+            if not text:
+                return RowError("MISSING_VALUE", f"{LOG_ID_COLUMN} is empty", LOG_ID_COLUMN)
+            if not (text.isascii() and text.isdigit()) or len(text) > 18 or int(text) < 1:
+                return RowError("INVALID_LOYALTY_LOG_ID", f"{text[:40]!r} is not a transaction id", LOG_ID_COLUMN)
+            bill = BillRef(transaction_id=int(text))
+        else:
+            number = row[BILL_NUMBER_COLUMN].strip()
+            if not number:
+                return RowError("MISSING_VALUE", f"{BILL_NUMBER_COLUMN} is empty", BILL_NUMBER_COLUMN)
+            if len(number) > BILL_NUMBER_CHARS_MAX:
+                return RowError("INVALID_BILL_NUMBER", f"must be at most {BILL_NUMBER_CHARS_MAX} characters", BILL_NUMBER_COLUMN)
+            local_date = _date(row[DATE_COLUMN], self.org)
+            if isinstance(local_date, RowError):
+                return local_date
+            place = self.stores.resolve(row[STORE_COLUMN])
+            if isinstance(place, RowError):
+                return place
+            if place[1] is not None:
+                corrections.append(place[1])
+            bill = BillRef(None, number, local_date, place[0].store_id)
+        item_serial = None
+        item_text = row.get(ITEM_COLUMN, "").strip()
+        if self.tracker.level is TrackerLevel.LINE_ITEM:
+            if not item_text:
+                return RowError("MISSING_VALUE", f"{ITEM_COLUMN} is empty (tracker {self.tracker.code} tracks line items)",
+                                ITEM_COLUMN)
+            if not (item_text.isascii() and item_text.isdigit()) or len(item_text) > 9:
+                return RowError("INVALID_ITEM_ID", f"{item_text[:40]!r} is not a line serial", ITEM_COLUMN)
+            item_serial = int(item_text)
+        elif item_text:
+            return RowError("ITEM_NOT_EXPECTED", f"tracker {self.tracker.code} tracks bills, not line items", ITEM_COLUMN)
+        value_text = row[VALUE_COLUMN].strip()
+        if not value_text:
+            return RowError("MISSING_VALUE", f"{VALUE_COLUMN} is empty", VALUE_COLUMN)
+        try:
+            value = Decimal(value_text)
+            trackers_service.check_value(value, VALUE_COLUMN)
+        except (InvalidOperation, ValidationError):
+            return RowError("INVALID_TRACKED_VALUE", f"{value_text[:40]!r} is not a number below "
+                            f"{trackers_service.VALUE_MAX:,} with at most 4 decimal places", VALUE_COLUMN)
+        return TrackerRow(customer, group, bill, item_serial, value.normalize() + 0, tuple(corrections))
+
+    @property
+    def _bill_column(self) -> str:
+        return LOG_ID_COLUMN if self.config.bill_identification is BillIdentification.LOYALTY_LOG_ID else BILL_NUMBER_COLUMN
+
+    async def _drafts(self, connection: AsyncConnection, rows: Sequence[ParsedRow[TrackerRow]], *, lock: bool,
+                      ) -> tuple[list[tuple[ParsedRow[TrackerRow], TrackedValueDraft]], list[tuple[ParsedRow[TrackerRow], RowError]]]:
+        """Each row's holder, bill and line, or why it has none: a fixed number of queries a batch."""
+        customer_values = [row.value.customer for row in rows if row.value.customer is not None]
+        found = await find_customers(connection, self.org, self.config.unique_identifier_type, customer_values, None) \
+            if customer_values else {}
+        groups = await find_groups(connection, self.org, self.config.user_group_identifier_type,
+                                   [row.value.group for row in rows if row.value.group is not None]) \
+            if self.config.user_groups_enabled else {}
+        bills = await trackers_service.find_bills(connection, self.org, list({row.value.bill for row in rows}))
+        # A group's bills are its members': which bill owners are members of which row's group.
+        member_pairs = {(groups[row.value.group].id, bill.customer_id) for row in rows if row.value.group in groups
+                        for bill in bills.get(row.value.bill, []) if bill.customer_id is not None}
+        members = await memberships(connection, list(member_pairs)) if member_pairs else set()
+        candidates = {value for value in found.values() if isinstance(value, int)}
+        candidates.update(group.customer_id for group in groups.values())
+        merged = await merged_customers(connection, list(candidates), lock=lock) if candidates else {}
+
+        chosen: list[tuple[ParsedRow[TrackerRow], int, trackers_service.BillView]] = []
+        refused: list[tuple[ParsedRow[TrackerRow], RowError]] = []
+        for row in rows:
+            value = row.value
+            customer_id: int | None = None
+            if value.customer is not None:
+                owner = found.get(value.customer)
+                if owner is None or isinstance(owner, Refusal):
+                    refusal = owner or Refusal("CUSTOMER_NOT_FOUND", f"no customer with "
+                                               f"{self.config.unique_identifier_type.value} {value.customer!r}")
+                    refused.append((row, RowError(refusal.code, refusal.message, self.customer_column)))
+                    continue
+                customer_id = owner
+            candidates_of_row = bills.get(value.bill, [])
+            if value.group is not None:
+                group = groups.get(value.group)
+                if group is None:
+                    refused.append((row, RowError("USER_GROUP_NOT_FOUND", f"no user group with "
+                                                  f"{self.config.user_group_identifier_type.value} {value.group!r}",
+                                                  GROUP_COLUMN)))
+                    continue
+                holder_id, holder_column = group.customer_id, GROUP_COLUMN
+                owners = {bill.customer_id for bill in candidates_of_row if (group.id, bill.customer_id) in members}
+                if customer_id is not None:
+                    owners &= {customer_id}
+                whose = "a member of this group" + (" and this customer" if customer_id is not None else "")
+            else:
+                assert customer_id is not None
+                holder_id, holder_column = customer_id, self.customer_column
+                owners = {customer_id}
+                whose = "this customer"
+            if holder_id in merged:
+                refused.append((row, RowError("CUSTOMER_MERGED", f"customer {holder_id} was merged into customer "
+                                              f"{merged[holder_id]}", holder_column)))
+                continue
+            bill = trackers_service.holders_bill(candidates_of_row, owners)  # type: ignore[arg-type]
+            if bill is None:
+                refused.append((row, RowError("BILL_NOT_FOUND", f"no bill of {whose} matches", self._bill_column)))
+                continue
+            chosen.append((row, holder_id, bill))
+
+        lines = await trackers_service.find_line_items(
+            connection, [(bill.id, row.value.item_serial) for row, _, bill in chosen if row.value.item_serial is not None])
+        accepted: list[tuple[ParsedRow[TrackerRow], TrackedValueDraft]] = []
+        for row, holder_id, bill in chosen:
+            line_item_id = None
+            if row.value.item_serial is not None:
+                line = lines.get((bill.id, row.value.item_serial))
+                if line is None:
+                    refused.append((row, RowError("ITEM_NOT_ON_BILL", f"bill {bill.number} has no line "
+                                                  f"{row.value.item_serial}", ITEM_COLUMN)))
+                    continue
+                line_item_id = line.id
+            accepted.append((row, TrackedValueDraft(holder_id, bill, line_item_id, row.value.value)))
+        return accepted, refused
+
+    def _result(self, accepted: Sequence[tuple[ParsedRow[TrackerRow], TrackedValueDraft]], refused: list[Any],
+                points: Decimal) -> BatchResult:
+        return BatchResult(imported=len(accepted), rejects=refused, points=points,
+                           corrections=[(row, correction) for row, _ in accepted for correction in row.value.corrections])
+
+    async def check(self, connection: AsyncConnection, rows: Sequence[ParsedRow[TrackerRow]], now: datetime) -> BatchResult:
+        accepted, refused = await self._drafts(connection, rows, lock=False)
+        points = sum((trackers_service.points_for(self.org, self.tracker, draft.value) for _, draft in accepted), Decimal(0))
+        return self._result(accepted, refused, points)
+
+    async def apply(self, connection: AsyncConnection, rows: Sequence[ParsedRow[TrackerRow]], now: datetime,
+                    job_id: int) -> BatchResult:
+        accepted, refused = await self._drafts(connection, rows, lock=True)
+        results = await trackers_service.add_tracker_values(connection, self.org, self.tracker,
+                                                            [draft for _, draft in accepted], now) if accepted else []
+        return self._result(accepted, refused, sum((result.points for result in results), Decimal(0)))
+
+
+SETTINGS = ("tracker_code", "bill_identification", "unique_identifier_type", "append_country_code",
+            "stores_by_external_id", "replacement_store_code", "user_groups_enabled", "user_group_identifier_type")
+
+
+class TrackersProfile(Profile[TrackerImportConfig]):
+    name = ImportProfile.TRACKERS
+    # Which columns are required depends on the configuration and the tracker (checked on the first row).
+    columns = Columns(required=(VALUE_COLUMN,), optional=(
+        *(CUSTOMER_COLUMNS[kind] for kind in TRACKER_IDENTIFIER_TYPES), GROUP_COLUMN, BILL_NUMBER_COLUMN, DATE_COLUMN,
+        STORE_COLUMN, LOG_ID_COLUMN, ITEM_COLUMN))
+
+    def configure(self, raw: Mapping[str, Any]) -> TrackerImportConfig:
+        unknown = set(raw) - set(SETTINGS)
+        if unknown:
+            raise ValidationError(f"unknown configuration {sorted(unknown)[0]!r}", field="configuration")
+        tracker_code = text_setting(raw, "tracker_code", "trackerCode", CODE_LENGTH_MAX)
+        if tracker_code is None:
+            raise ValidationError("a trackers import names its tracker", field="trackerCode")
+        kind = enum_setting(raw, "unique_identifier_type", CustomerIdentifierType, CustomerIdentifierType.MOBILE,
+                            "uniqueIdentifierType")
+        if kind not in TRACKER_IDENTIFIER_TYPES:
+            raise ValidationError(f"must be one of {', '.join(kind.value for kind in TRACKER_IDENTIFIER_TYPES)}",
+                                  field="uniqueIdentifierType")
+        return TrackerImportConfig(
+            tracker_code=tracker_code,
+            bill_identification=enum_setting(raw, "bill_identification", BillIdentification,
+                                             BillIdentification.STANDARD_FIELDS, "billIdentification"),
+            unique_identifier_type=kind,
+            append_country_code=bool_setting(raw, "append_country_code", False, "appendCountryCode"),
+            stores_by_external_id=bool_setting(raw, "stores_by_external_id", False, "storesByExternalId"),
+            replacement_store_code=text_setting(raw, "replacement_store_code", "replacementStoreCode"),
+            user_groups_enabled=bool_setting(raw, "user_groups_enabled", False, "userGroupsEnabled"),
+            user_group_identifier_type=enum_setting(raw, "user_group_identifier_type", GroupIdentifierType,
+                                                    GroupIdentifierType.EXTERNAL_ID, "userGroupIdentifierType"),
+        )
+
+    def configuration_document(self, config: TrackerImportConfig) -> dict[str, Any]:
+        return {
+            "tracker_code": config.tracker_code, "bill_identification": config.bill_identification.value,
+            "unique_identifier_type": config.unique_identifier_type.value, "append_country_code": config.append_country_code,
+            "stores_by_external_id": config.stores_by_external_id, "replacement_store_code": config.replacement_store_code,
+            "user_groups_enabled": config.user_groups_enabled,
+            "user_group_identifier_type": config.user_group_identifier_type.value,
+        }
+
+    async def start(self, connection: AsyncConnection, org: OrgConfig, config: TrackerImportConfig) -> TrackersRun:
+        tracker = await trackers_service.find_tracker(connection, org.id, config.tracker_code, "trackerCode")
+        return TrackersRun(org, config, tracker)

@@ -1,0 +1,358 @@
+"""Bulk imports, profile CUSTOMER_PROMOTION (seed 000): points under a points promotion for
+customers (by any identifier type) or user groups, with the template's configuration: country
+codes added, stores by external id, invalid stores replaced, a user-defined or template-kept
+promotion identifier, name mismatches refused for the whole file.
+
+Main program: whole points. Each test customer is registered by a bill of 1,800 (18 main points).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from app.customer_promotions.models import CustomerPromotion
+from app.imports.customer_promotion import generated_identifier
+from app.ledger import service as ledger
+from app.ledger.models import EventType
+from app.organizations.models import Store, Till
+from app.user_groups.models import UserGroup
+from tests.conftest import Api
+from tests.ledger_checks import assert_reconciled, count_events
+from tests.test_imports import add_bill, client_api, finished, import_client, points_of  # noqa: F401 - fixtures
+
+promotions = CustomerPromotion.__table__
+
+JOB = """
+query Job($id: ID!) {
+  importJob(id: $id) {
+    status dryRun rowsRead rowsImported rowsRejected pointsImported errorCode errorMessage
+    rejects(first: 50) { rejects { rowNumber column code message } }
+    corrections(first: 50) { corrections { rowNumber column code message } }
+  }
+}
+"""
+
+SAVE_TEMPLATE = """
+mutation Save($input: SaveImportTemplateInput!) {
+  saveImportTemplate(input: $input) {
+    __typename
+    ... on ImportTemplate { name profile identity version configuration }
+    ... on Error { code message field }
+  }
+}
+"""
+
+IMPORT = """
+mutation Import($input: ImportCustomerPromotionInput!) {
+  importCustomerPromotion(input: $input) {
+    __typename
+    ... on ImportSubmitted { existing job { id status } }
+    ... on Error { code message field }
+  }
+}
+"""
+
+CREATE_GROUP = """
+mutation Create($input: CreateUserGroupInput!) {
+  createUserGroup(input: $input) { __typename ... on UserGroupChanged { group { id userId } } ... on Error { code } }
+}
+"""
+
+SETTINGS = {"promotionName": "Diwali bonus", "promotionIdentifier": "DIWALI-26", "appendCountryCode": "true"}
+
+
+async def post(api: Api, body: str, **params: str) -> Any:
+    return await api.client.post("/imports/promotion", content=body.encode(), params=params,
+                                 headers={"Authorization": api.credentials.header, "Content-Type": "text/csv"})
+
+
+async def run(api: Api, body: str, **params: str) -> dict[str, Any]:
+    response = await post(api, body, **params)
+    assert response.status_code == 202, response.text
+    await finished(api, str(response.json()["job"]["id"]))
+    return (await api.data(JOB, {"id": str(response.json()["job"]["id"])}))["importJob"]
+
+
+async def customers(api: Api, count: int) -> list[dict[str, Any]]:
+    """Customers registered by a purchase (18 main points each): mobile (no country code), userId."""
+    found = []
+    for _ in range(count):
+        customer = await add_bill(api)
+        found.append({"mobile": customer["mobile"][2:], "userId": customer["userId"]})
+    return found
+
+
+async def main_points(api: Api, customer: dict[str, Any]) -> str:
+    return (await points_of(api, "USER_ID", customer["userId"]))["loyaltyPoints"]
+
+
+async def promotion_events(database) -> list[tuple[Any, ...]]:
+    async with database.read() as connection:
+        return [tuple(row) for row in (await connection.execute(
+            select(ledger.events.c.customer_id, ledger.events.c.points_on_event, promotions.c.identifier, promotions.c.name,
+                   ledger.events.c.store_id, ledger.events.c.till_id)
+            .join(promotions, promotions.c.id == ledger.events.c.customer_promotion_id)
+            .where(ledger.events.c.event_type == EventType.CUSTOMER_PROMOTION.value).order_by(ledger.events.c.id))).all()]
+
+
+async def places(database) -> dict[str, int]:
+    async with database.read() as connection:
+        stores = {row.code: row.id for row in await connection.execute(select(Store.__table__.c.code, Store.__table__.c.id))}
+        tills = {row.code: row.id for row in await connection.execute(select(Till.__table__.c.code, Till.__table__.c.id))}
+    return {**stores, **tills}
+
+
+async def promotion_count(database) -> int:
+    async with database.read() as connection:
+        return (await connection.execute(select(func.count()).select_from(promotions))).scalar_one()
+
+
+# --- Happy path -------------------------------------------------------------------------
+
+async def test_a_file_awards_each_row_under_the_new_promotion_and_reports_its_corrections(client_api, database):
+    first, second, third = await customers(client_api, 3)
+    where = await places(database)
+    body = (f"Mobile,Store_Code,Points\r\n{first['mobile']},till-1,100\r\n91{second['mobile']},store-2,250\r\n"
+            f"+91{third['mobile']},NOWHERE,40\r\n{first['mobile']},,5\r\n")
+
+    job = await run(client_api, body, **SETTINGS, replacementStoreCode="store-2")
+
+    assert {key: job[key] for key in ("status", "rowsRead", "rowsImported", "rowsRejected", "pointsImported")} == {
+        "status": "DONE", "rowsRead": 4, "rowsImported": 4, "rowsRejected": 0, "pointsImported": "395"}
+    assert job["rejects"]["rejects"] == []
+    assert job["corrections"]["corrections"] == [
+        {"rowNumber": 2, "column": "mobile", "code": "COUNTRY_CODE_ADDED",
+         "message": f"'{first['mobile']}' had no country code: IN's 91 was added (91{first['mobile']})"},
+        {"rowNumber": 4, "column": "store_code", "code": "STORE_REPLACED",
+         "message": "'NOWHERE' names no store code: replaced by store store-2"},
+        {"rowNumber": 5, "column": "mobile", "code": "COUNTRY_CODE_ADDED",
+         "message": f"'{first['mobile']}' had no country code: IN's 91 was added (91{first['mobile']})"},
+        {"rowNumber": 5, "column": "store_code", "code": "STORE_REPLACED",
+         "message": "an empty value names no store code: replaced by store store-2"},
+    ]
+    assert [await main_points(client_api, customer) for customer in (first, second, third)] == ["123", "268", "58"]
+    assert await promotion_events(database) == [
+        (int(first["userId"]), Decimal(100), "DIWALI-26", "Diwali bonus", where["store-1"], where["till-1"]),
+        (int(second["userId"]), Decimal(250), "DIWALI-26", "Diwali bonus", where["store-2"], None),
+        (int(third["userId"]), Decimal(40), "DIWALI-26", "Diwali bonus", where["store-2"], None),
+        (int(first["userId"]), Decimal(5), "DIWALI-26", "Diwali bonus", where["store-2"], None),
+    ]
+    await assert_reconciled(database)
+
+
+async def test_stores_by_external_id_and_other_identifier_types(client_api, database):
+    [customer] = await customers(client_api, 1)
+    where = await places(database)
+
+    by_user_id = await run(client_api, f"user_id,store_code,points\n{customer['userId']},T1,7\n",
+                           promotionName="Ids", uniqueIdentifierType="USER_ID", storesByExternalId="true")
+    by_store_code_when_external = await run(client_api, f"user_id,store_code,points\n{customer['userId']},store-1,7\n",
+                                            promotionName="Ids", uniqueIdentifierType="USER_ID", storesByExternalId="true")
+
+    assert (by_user_id["rowsImported"], by_user_id["corrections"]["corrections"]) == (1, [])
+    assert by_store_code_when_external["rejects"]["rejects"] == [
+        {"rowNumber": 2, "column": "store_code", "code": "STORE_NOT_FOUND", "message": "no till or store external id 'store-1'"}]
+    assert (await promotion_events(database))[0][4:] == (where["store-1"], where["till-1"])
+    assert await main_points(client_api, customer) == "25"
+
+
+# --- Exactly once, dry run ----------------------------------------------------------------
+
+async def test_re_importing_the_file_adds_nothing(client_api, database):
+    [customer] = await customers(client_api, 1)
+    body = f"mobile,store_code,points\n{customer['mobile']},store-1,30\n"
+    await run(client_api, body, **SETTINGS)
+
+    again = await post(client_api, body, **SETTINGS)
+
+    assert (again.status_code, again.json()["existing"]) == (200, True)
+    assert await main_points(client_api, customer) == "48"
+    assert await count_events(database, EventType.CUSTOMER_PROMOTION) == 1
+    await assert_reconciled(database)
+
+
+async def test_a_dry_run_reports_what_would_happen_and_writes_nothing(client_api, database):
+    first, second = await customers(client_api, 2)
+    body = f"mobile,store_code,points\n{first['mobile']},store-1,30\n{second['mobile']},nowhere,20\n9999999999,store-1,5\n"
+
+    job = await run(client_api, body, **SETTINGS, replacementStoreCode="store-1", dryRun="true")
+
+    assert {key: job[key] for key in ("status", "dryRun", "rowsImported", "rowsRejected", "pointsImported")} == {
+        "status": "DONE", "dryRun": True, "rowsImported": 2, "rowsRejected": 1, "pointsImported": "50"}
+    assert [item["code"] for item in job["corrections"]["corrections"]] == [
+        "COUNTRY_CODE_ADDED", "COUNTRY_CODE_ADDED", "STORE_REPLACED"]
+    assert job["rejects"]["rejects"] == [{"rowNumber": 4, "column": "mobile", "code": "CUSTOMER_NOT_FOUND",
+                                          "message": "no customer with MOBILE '919999999999'"}]
+    assert await count_events(database, EventType.CUSTOMER_PROMOTION) == 0
+    assert await promotion_count(database) == 0
+    assert [await main_points(client_api, customer) for customer in (first, second)] == ["18", "18"]
+
+
+# --- Bad rows and bad files ---------------------------------------------------------------
+
+async def test_every_bad_row_is_reported_with_its_column_and_code_and_the_good_rows_go_in(client_api, database):
+    [customer] = await customers(client_api, 1)
+    body = ("mobile,store_code,points\n"
+            f"{customer['mobile']},store-1,10\n"      # 2: fine
+            "12,store-1,10\n"                         # 3: not a mobile
+            "9999999998,store-1,10\n"                 # 4: nobody
+            f"{customer['mobile']},nowhere,10\n"      # 5: unknown store, no replacement
+            f"{customer['mobile']},store-1,0\n"       # 6
+            f"{customer['mobile']},store-1,ten\n"     # 7
+            f"{customer['mobile']},store-1,1.5\n"     # 8: main counts whole points
+            f",store-1,10\n"                          # 9
+            f"{customer['mobile']},store-1,\n"        # 10
+            f"{customer['mobile']},store-1\n")        # 11: a field short
+
+    job = await run(client_api, body, **SETTINGS)
+
+    assert (job["status"], job["rowsRead"], job["rowsImported"], job["rowsRejected"], job["pointsImported"]) == (
+        "DONE", 10, 1, 9, "10")
+    assert [(item["rowNumber"], item["column"], item["code"]) for item in job["rejects"]["rejects"]] == [
+        (3, "mobile", "INVALID_MOBILE"), (4, "mobile", "CUSTOMER_NOT_FOUND"), (5, "store_code", "STORE_NOT_FOUND"),
+        (6, "points", "INVALID_POINTS"), (7, "points", "INVALID_POINTS"), (8, "points", "INVALID_POINTS"),
+        (9, "mobile", "MISSING_VALUE"), (10, "points", "MISSING_VALUE"), (11, None, "WRONG_FIELD_COUNT")]
+    assert job["rejects"]["rejects"][5]["message"] == "program main counts points to 0 decimal places"
+    assert await main_points(client_api, customer) == "28"
+    await assert_reconciled(database)
+
+
+async def test_a_file_without_the_configured_identifier_column_fails_whole(client_api, database):
+    [customer] = await customers(client_api, 1)
+
+    job = await run(client_api, f"email,store_code,points\na@b.example,store-1,10\n", **SETTINGS)
+    rejected_file = await run(client_api, f"mobile,store_code,points\n{customer['mobile']},store-1,10\n1,store-1,10\n",
+                              **SETTINGS, errorPolicy="REJECT_FILE")
+
+    assert (job["status"], job["errorCode"], job["errorMessage"]) == (
+        "FAILED", "MISSING_COLUMN", "the header lacks the column 'mobile' (customers are identified by MOBILE)")
+    assert (rejected_file["status"], rejected_file["errorCode"], rejected_file["rowsRejected"]) == ("FAILED", "ROWS_REJECTED", 1)
+    assert await count_events(database, EventType.CUSTOMER_PROMOTION) == 0
+    assert await promotion_count(database) == 0
+
+
+# --- The promotion: user-defined identifier, name mismatch, the template's own identifier ----
+
+async def test_an_existing_identifier_awards_under_it_and_another_name_refuses_the_whole_file(client_api, database):
+    [customer] = await customers(client_api, 1)
+    await run(client_api, f"mobile,store_code,points\n{customer['mobile']},store-1,10\n", **SETTINGS)
+    second_file = f"mobile,store_code,points\n{customer['mobile']},store-1,20\n"
+
+    mismatch = await post(client_api, second_file, **{**SETTINGS, "promotionName": "Holi bonus"})
+    template = (await client_api.data(SAVE_TEMPLATE, {"input": {"name": "holi", "customerPromotion": {
+        "promotionName": "Holi bonus", "promotionIdentifier": "DIWALI-26"}}}))["saveImportTemplate"]
+    same_name = await run(client_api, second_file, **SETTINGS)
+
+    assert (mismatch.status_code, mismatch.json()["error"]) == (409, {
+        "code": "PROMOTION_NAME_MISMATCH", "field": "configuration.name",
+        "message": "promotion 'DIWALI-26' is named 'Diwali bonus'; give the same name to award under it"})
+    assert (template["__typename"], template["code"]) == ("ConflictError", "PROMOTION_NAME_MISMATCH")
+    assert same_name["rowsImported"] == 1
+    assert await promotion_count(database) == 1
+    assert await main_points(client_api, customer) == "48"
+    await assert_reconciled(database)
+
+
+async def test_a_template_keeps_its_generated_identifier_until_it_changes(client_api, database):
+    first, second, third = await customers(client_api, 3)
+    saved = (await client_api.data(SAVE_TEMPLATE, {"input": {"name": "monthly", "customerPromotion": {
+        "promotionName": "Monthly thanks", "appendCountryCode": True}}}))["saveImportTemplate"]
+    resaved = (await client_api.data(SAVE_TEMPLATE, {"input": {"name": "monthly", "customerPromotion": {
+        "promotionName": "Monthly thanks", "appendCountryCode": True}}}))["saveImportTemplate"]
+
+    await run(client_api, f"mobile,store_code,points\n{first['mobile']},store-1,10\n", template="monthly")
+    await run(client_api, f"mobile,store_code,points\n{second['mobile']},store-1,10\n", template="monthly")
+    changed = (await client_api.data(SAVE_TEMPLATE, {"input": {"name": "monthly", "customerPromotion": {
+        "promotionName": "Monthly thanks", "appendCountryCode": True, "replacementStoreCode": "store-2"}}}))["saveImportTemplate"]
+    await run(client_api, f"mobile,store_code,points\n{third['mobile']},store-1,10\n", template="monthly")
+
+    assert (saved["profile"], saved["version"], resaved["identity"], changed["version"]) == (
+        "CUSTOMER_PROMOTION", 1, saved["identity"], 2)
+    assert changed["identity"] != saved["identity"]
+    kept, renewed = generated_identifier(saved["identity"]), generated_identifier(changed["identity"])
+    assert [event[2:4] for event in await promotion_events(database)] == [
+        (kept, "Monthly thanks"), (kept, "Monthly thanks"), (renewed, "Monthly thanks")]
+    assert kept.startswith("CP-") and len(kept) == 19
+
+
+# --- User groups ----------------------------------------------------------------------------
+
+async def test_a_group_import_credits_the_groups_own_account(client_api, database):
+    member, outsider = await customers(client_api, 2)
+    created = (await client_api.data(CREATE_GROUP, {"input": {"externalId": "FLEET-9", "members": [
+        {"type": "MOBILE", "value": member["mobile"]}]}}))["createUserGroup"]
+    group = created["group"]
+    body = ("user_group_identifier,mobile,store_code,points\n"
+            "FLEET-9,,store-1,500\n"
+            f"FLEET-9,{member['mobile']},store-1,25\n"
+            f"FLEET-9,{outsider['mobile']},store-1,25\n"
+            "FLEET-0,,store-1,25\n"
+            f"{group['id']},,store-1,25\n")
+
+    job = await run(client_api, body, **SETTINGS, userGroupsEnabled="true")
+    by_group_id = await run(client_api, "user_group_identifier,store_code,points\n" + f"{group['id']},store-2,3\n",
+                            **SETTINGS, userGroupsEnabled="true", userGroupIdentifierType="GROUP_ID")
+
+    assert (job["rowsImported"], job["pointsImported"], by_group_id["rowsImported"]) == (2, "525", 1)
+    assert [(item["rowNumber"], item["column"], item["code"]) for item in job["rejects"]["rejects"]] == [
+        (4, "mobile", "NOT_A_MEMBER"), (5, "user_group_identifier", "USER_GROUP_NOT_FOUND"),
+        (6, "user_group_identifier", "USER_GROUP_NOT_FOUND")]
+    assert (await points_of(client_api, "USER_ID", group["userId"]))["loyaltyPoints"] == "528"
+    assert [await main_points(client_api, customer) for customer in (member, outsider)] == ["18", "18"]
+    assert {event[0] for event in await promotion_events(database)} == {int(group["userId"])}
+    await assert_reconciled(database)
+
+
+# --- The other entry points ------------------------------------------------------------------
+
+async def test_the_graphql_upload_and_the_cli_import_the_same_way(client_api, database, org, tmp_path, monkeypatch):
+    first, second = await customers(client_api, 2)
+    operations = json.dumps({"query": IMPORT, "variables": {"input": {"file": None, "configuration": {
+        "promotionName": "Upload", "promotionIdentifier": "UP-1", "appendCountryCode": True}}}})
+    response = await client_api.client.post(
+        "/graphql", headers={"Authorization": client_api.credentials.header},
+        data={"operations": operations, "map": '{"0": ["variables.input.file"]}'},
+        files={"0": ("promotion.csv", f"mobile,store_code,points\n{first['mobile']},store-1,12\n".encode(), "text/csv")})
+    result = response.json()["data"]["importCustomerPromotion"]
+    assert (result["__typename"], result["existing"]) == ("ImportSubmitted", False)
+    assert (await finished(client_api, result["job"]["id"]))["rowsImported"] == 1
+
+    from app.cli import cli
+    from app.config import get_settings
+    monkeypatch.setenv("POINTLEDGER_DATABASE_URL", database.url)
+    monkeypatch.setenv("POINTLEDGER_IMPORT_DIRECTORY", str(tmp_path / "imports"))
+    get_settings.cache_clear()
+    path = tmp_path / "promotion.csv"
+    path.write_text(f"mobile,store_code,points\n{second['mobile']},store-9,8\n")
+    try:
+        output = await asyncio.to_thread(CliRunner().invoke, cli, [
+            "import", "promotion", str(path), "--org", "acme", "--promotion-name", "Upload", "--promotion-identifier", "UP-1",
+            "--append-country-code", "--replacement-store", "store-2", "--corrections"])
+    finally:
+        get_settings.cache_clear()
+
+    assert output.exit_code == 0, output.output
+    printed = " ".join(output.output.split())  # the console wraps long lines
+    assert "DONE: 1 imported, 0 rejected of 1 rows; 8 points; 2 auto-corrections" in printed, printed
+    assert "row 2 store_code: STORE_REPLACED 'store-9' names no store code: replaced by store store-2" in printed
+    assert [await main_points(client_api, customer) for customer in (first, second)] == ["30", "26"]
+    await assert_reconciled(database)
+
+
+async def test_group_rows_and_a_user_id_of_a_group_account(client_api, database):
+    created = (await client_api.data(CREATE_GROUP, {"input": {"externalId": "FLEET-3", "members": []}}))["createUserGroup"]
+    async with database.read() as connection:
+        assert (await connection.execute(select(func.count()).select_from(UserGroup.__table__))).scalar_one() == 1
+
+    job = await run(client_api, f"user_id,store_code,points\n{created['group']['userId']},store-1,5\n",
+                    promotionName="Ids", uniqueIdentifierType="USER_ID")
+
+    assert job["rejects"]["rejects"] == [{"rowNumber": 2, "column": "user_id", "code": "NOT_A_CUSTOMER", "message":
+                                          f"user {created['group']['userId']} is a user group's account, not a customer"}]
+    assert await count_events(database, EventType.CUSTOMER_PROMOTION) == 0
