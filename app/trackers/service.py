@@ -17,7 +17,7 @@ Choices where the seed is silent:
 
 Bulk-callable (the caller's AsyncConnection, inside its write transaction, any number of rows):
 - `find_trackers(connection, org_id, codes) -> dict[str, TrackerView]`
-- `find_bills(connection, org, refs: Sequence[BillRef]) -> dict[BillRef, BillView]` (two queries at most)
+- `find_bills(connection, org, refs: Sequence[BillRef]) -> dict[BillRef, list[BillView]]` (one query per 500 refs of each kind)
 - `find_line_items(connection, pairs: Sequence[tuple[transaction id, serial]]) -> dict[pair, LineItemView]`
 - `points_for(org, tracker, value) -> Decimal`
 - `add_tracker_values(connection, org, tracker, drafts: Sequence[TrackedValueDraft], now, field_by_holder=None)
