@@ -1,0 +1,229 @@
+"""Bulk imports, profile TRACKERS (seed 000): tracked values on customers' (or user groups')
+existing bills, found by STANDARD_FIELDS (bill number + transaction date + store) or
+LOYALTY_LOG_ID, line items by serial; the points issued show in the loyalty tracker history.
+
+Each test bill: 1,800 at till-1 (store-1, external id S1), lines 1 SHIRT-01, 2 JEANS-01,
+3 SOCKS-01, 18 main points. Main program: whole points, FLOOR.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from app.ledger.models import EventType
+from app.trackers.models import TrackerValue
+from tests.conftest import Api
+from tests.ledger_checks import assert_reconciled, count_events
+from tests.test_imports import client_api, finished, import_client, points_of  # noqa: F401 - fixtures
+from tests.test_trackers import HISTORY, define, purchase
+
+tracker_values = TrackerValue.__table__
+
+JOB = """
+query Job($id: ID!) {
+  importJob(id: $id) {
+    status dryRun rowsRead rowsImported rowsRejected pointsImported errorCode errorMessage
+    rejects(first: 50) { rejects { rowNumber column code message } }
+    corrections(first: 50) { corrections { rowNumber column code message } }
+  }
+}
+"""
+
+CREATE_GROUP = """
+mutation Create($input: CreateUserGroupInput!) {
+  createUserGroup(input: $input) { __typename ... on UserGroupChanged { group { id userId } } ... on Error { code } }
+}
+"""
+
+
+async def post(api: Api, body: str, **params: str) -> Any:
+    return await api.client.post("/imports/tracker", content=body.encode(), params=params,
+                                 headers={"Authorization": api.credentials.header, "Content-Type": "text/csv"})
+
+
+async def run(api: Api, body: str, **params: str) -> dict[str, Any]:
+    response = await post(api, body, **params)
+    assert response.status_code == 202, response.text
+    await finished(api, str(response.json()["job"]["id"]))
+    return (await api.data(JOB, {"id": str(response.json()["job"]["id"])}))["importJob"]
+
+
+async def main_points(api: Api, user_id: str) -> str:
+    return (await points_of(api, "USER_ID", user_id))["loyaltyPoints"]
+
+
+async def history(api: Api, user_id: str) -> list[dict[str, Any]]:
+    page = (await api.data(HISTORY, {"customer": {"type": "USER_ID", "value": user_id}}))["customerTrackerHistory"]
+    return [{key: record[key] for key in ("trackerCode", "transactionId", "billNumber", "lineItemSerial", "value", "points")}
+            for record in page["records"]]
+
+
+async def value_count(database) -> int:
+    async with database.read() as connection:
+        return (await connection.execute(select(func.count()).select_from(tracker_values))).scalar_one()
+
+
+async def test_standard_fields_rows_track_values_on_the_customers_bills_and_issue_points(client_api, database):
+    await define(client_api, "FUEL", "TRANSACTION", "0.5")
+    first, second = await purchase(client_api), await purchase(client_api)
+    body = ("Mobile,Bill_Number,Transaction_Date,Store_Code,Tracked_Value\r\n"
+            f"{first['mobile']},{first['number']},{first['date']},S1,35\r\n"
+            f"91{second['mobile']},{second['number']},{second['date']},S1,10.5\r\n"
+            f"{second['mobile']},{second['number']},{second['date']},S9,0\r\n")
+
+    job = await run(client_api, body, tracker="FUEL", appendCountryCode="true", storesByExternalId="true",
+                    replacementStoreCode="store-1")
+
+    assert {key: job[key] for key in ("status", "rowsRead", "rowsImported", "rowsRejected", "pointsImported")} == {
+        "status": "DONE", "rowsRead": 3, "rowsImported": 3, "rowsRejected": 0, "pointsImported": "22"}
+    assert [(item["rowNumber"], item["column"], item["code"]) for item in job["corrections"]["corrections"]] == [
+        (2, "mobile", "COUNTRY_CODE_ADDED"), (4, "mobile", "COUNTRY_CODE_ADDED"), (4, "store_code", "STORE_REPLACED")]
+    assert job["corrections"]["corrections"][2]["message"] == "'S9' names no store external id: replaced by store store-1"
+    assert await history(client_api, first["userId"]) == [
+        {"trackerCode": "FUEL", "transactionId": first["id"], "billNumber": first["number"], "lineItemSerial": None,
+         "value": "35", "points": "17"}]
+    assert await history(client_api, second["userId"]) == [
+        {"trackerCode": "FUEL", "transactionId": second["id"], "billNumber": second["number"], "lineItemSerial": None,
+         "value": "0", "points": "0"},
+        {"trackerCode": "FUEL", "transactionId": second["id"], "billNumber": second["number"], "lineItemSerial": None,
+         "value": "10.5", "points": "5"}]
+    assert (await main_points(client_api, first["userId"]), await main_points(client_api, second["userId"])) == ("35", "23")
+    assert await count_events(database, EventType.TRACKER_POINTS) == 2
+    await assert_reconciled(database)
+
+
+async def test_loyalty_log_ids_and_line_items_that_must_be_on_the_bill(client_api, database):
+    await define(client_api, "KM", "LINE_ITEM", "2")
+    mine, theirs = await purchase(client_api), await purchase(client_api)
+    body = ("email,user_id,loyalty_log_id,item_id,tracked_value\n"
+            f",{mine['userId']},{mine['id']},2,4\n"        # 2: fine, 8 points
+            f",{mine['userId']},{mine['id']},7,4\n"        # 3: no line 7 on the bill
+            f",{mine['userId']},{theirs['id']},1,4\n"      # 4: another customer's bill
+            f",{mine['userId']},99999999,1,4\n"            # 5: no such bill
+            f",{mine['userId']},{mine['id']},,4\n"         # 6: line item tracker, no item
+            f",{mine['userId']},x1,1,4\n"                  # 7
+            f",{mine['userId']},{mine['id']},1,4.00001\n"  # 8: 5 decimal places
+            f",424242,{mine['id']},1,4\n")                 # 9: nobody
+
+    job = await run(client_api, body, tracker="KM", billIdentification="LOYALTY_LOG_ID", uniqueIdentifierType="USER_ID")
+
+    assert (job["status"], job["rowsImported"], job["rowsRejected"], job["pointsImported"]) == ("DONE", 1, 7, "8")
+    assert [(item["rowNumber"], item["column"], item["code"]) for item in job["rejects"]["rejects"]] == [
+        (3, "item_id", "ITEM_NOT_ON_BILL"), (4, "loyalty_log_id", "BILL_NOT_FOUND"), (5, "loyalty_log_id", "BILL_NOT_FOUND"),
+        (6, "item_id", "MISSING_VALUE"), (7, "loyalty_log_id", "INVALID_LOYALTY_LOG_ID"),
+        (8, "tracked_value", "INVALID_TRACKED_VALUE"), (9, "user_id", "CUSTOMER_NOT_FOUND")]
+    assert job["rejects"]["rejects"][0]["message"] == f"bill {mine['number']} has no line 7"
+    assert await history(client_api, mine["userId"]) == [
+        {"trackerCode": "KM", "transactionId": mine["id"], "billNumber": mine["number"], "lineItemSerial": 2,
+         "value": "4", "points": "8"}]
+    assert await main_points(client_api, mine["userId"]) == "26"
+    await assert_reconciled(database)
+
+
+async def test_missing_columns_fail_the_file_before_any_row(client_api, database):
+    await define(client_api, "KM", "LINE_ITEM", "2")
+    await define(client_api, "FUEL", "TRANSACTION", "1")
+    bought = await purchase(client_api)
+
+    no_item = await run(client_api, f"mobile,loyalty_log_id,tracked_value\n{bought['mobile']},{bought['id']},3\n",
+                        tracker="KM", billIdentification="LOYALTY_LOG_ID", appendCountryCode="true")
+    no_date = await run(client_api, f"mobile,bill_number,store_code,tracked_value\n{bought['mobile']},{bought['number']},"
+                                    "store-1,3\n", tracker="FUEL", appendCountryCode="true")
+    item_on_a_bill_tracker = await run(
+        client_api, f"mobile,loyalty_log_id,item_id,tracked_value\n{bought['mobile']},{bought['id']},1,3\n", tracker="FUEL",
+        billIdentification="LOYALTY_LOG_ID", appendCountryCode="true")
+    no_tracker = await post(client_api, "mobile,tracked_value\n1,1\n", tracker="NOPE")
+
+    assert (no_item["status"], no_item["errorCode"], no_item["errorMessage"]) == (
+        "FAILED", "MISSING_COLUMN", "the header lacks the column 'item_id' (tracker KM tracks line items)")
+    assert (no_date["errorCode"], no_date["errorMessage"]) == (
+        "MISSING_COLUMN", "the header lacks the column 'transaction_date' (bills are identified by STANDARD_FIELDS)")
+    assert item_on_a_bill_tracker["rejects"]["rejects"] == [{"rowNumber": 2, "column": "item_id", "code": "ITEM_NOT_EXPECTED",
+                                                             "message": "tracker FUEL tracks bills, not line items"}]
+    assert (no_tracker.status_code, no_tracker.json()["error"]["code"], no_tracker.json()["error"]["field"]) == (
+        404, "TRACKER_NOT_FOUND", "trackerCode")
+    assert await value_count(database) == 0
+
+
+async def test_standard_fields_must_match_the_bills_date_and_store_and_the_mobile_its_country_code(client_api, database):
+    await define(client_api, "FUEL", "TRANSACTION", "1")
+    bought = await purchase(client_api)
+    body = ("mobile,bill_number,transaction_date,store_code,tracked_value\n"
+            f"91{bought['mobile']},{bought['number']},2001-01-01,store-1,3\n"   # 2: another date
+            f"91{bought['mobile']},{bought['number']},{bought['date']},store-2,3\n"  # 3: another store
+            f"91{bought['mobile']},{bought['number']},{bought['date']},store-7,3\n"  # 4: no such store
+            f"{bought['mobile']},{bought['number']},{bought['date']},store-1,3\n"   # 5: no country code, none added
+            f"91{bought['mobile']},{bought['number']},01/02/2026,store-1,3\n"       # 6
+            f"91{bought['mobile']},{bought['number']},{bought['date']},store-1,3\n")  # 7: fine
+
+    job = await run(client_api, body, tracker="FUEL")
+
+    assert [(item["rowNumber"], item["column"], item["code"]) for item in job["rejects"]["rejects"]] == [
+        (2, "bill_number", "BILL_NOT_FOUND"), (3, "bill_number", "BILL_NOT_FOUND"), (4, "store_code", "STORE_NOT_FOUND"),
+        (5, "mobile", "INVALID_MOBILE"), (6, "transaction_date", "INVALID_DATE")]
+    assert (job["rowsImported"], job["pointsImported"], job["corrections"]["corrections"]) == (1, "3", [])
+    assert await main_points(client_api, bought["userId"]) == "21"
+
+
+async def test_a_group_import_tracks_members_bills_for_the_groups_account(client_api, database):
+    await define(client_api, "FUEL", "TRANSACTION", "1")
+    member, outsider = await purchase(client_api), await purchase(client_api)
+    group = (await client_api.data(CREATE_GROUP, {"input": {"externalId": "FLEET-1", "members": [
+        {"type": "MOBILE", "value": member["mobile"]}]}}))["createUserGroup"]["group"]
+    body = ("user_group_identifier,loyalty_log_id,tracked_value\n"
+            f"FLEET-1,{member['id']},40\n"
+            f"FLEET-1,{outsider['id']},40\n"
+            f"FLEET-2,{member['id']},40\n")
+
+    job = await run(client_api, body, tracker="FUEL", billIdentification="LOYALTY_LOG_ID", userGroupsEnabled="true")
+
+    assert (job["rowsImported"], job["pointsImported"]) == (1, "40")
+    assert [(item["rowNumber"], item["column"], item["code"], item["message"]) for item in job["rejects"]["rejects"]] == [
+        (3, "loyalty_log_id", "BILL_NOT_FOUND", "no bill of a member of this group matches"),
+        (4, "user_group_identifier", "USER_GROUP_NOT_FOUND", "no user group with EXTERNAL_ID 'FLEET-2'")]
+    assert await main_points(client_api, group["userId"]) == "40"
+    assert [record["transactionId"] for record in await history(client_api, group["userId"])] == [member["id"]]
+    assert (await main_points(client_api, member["userId"]), await main_points(client_api, outsider["userId"])) == ("18", "18")
+    await assert_reconciled(database)
+
+
+async def test_re_import_adds_nothing_and_a_dry_run_writes_nothing(client_api, database, tmp_path, monkeypatch):
+    await define(client_api, "FUEL", "TRANSACTION", "1")
+    bought = await purchase(client_api)
+    body = f"mobile,loyalty_log_id,tracked_value\n{bought['mobile']},{bought['id']},6\n9876543210,{bought['id']},6\n"
+    settings = {"tracker": "FUEL", "billIdentification": "LOYALTY_LOG_ID", "appendCountryCode": "true"}
+
+    dry = await run(client_api, body, **settings, dryRun="true")
+    assert await value_count(database) == 0
+    assert await count_events(database, EventType.TRACKER_POINTS) == 0
+    first = await run(client_api, body, **settings)
+    again = await post(client_api, body, **settings)
+
+    from app.cli import cli
+    from app.config import get_settings
+    monkeypatch.setenv("POINTLEDGER_DATABASE_URL", database.url)
+    get_settings.cache_clear()
+    path = tmp_path / "tracker.csv"
+    path.write_text(body)
+    try:
+        # The same bytes under the same configuration from the CLI: the same job, nothing imported again.
+        by_cli = await asyncio.to_thread(CliRunner().invoke, cli, [
+            "import", "tracker", str(path), "--org", "acme", "--tracker", "FUEL", "--bill-identification", "LOYALTY_LOG_ID",
+            "--append-country-code"])
+    finally:
+        get_settings.cache_clear()
+
+    assert (dry["dryRun"], dry["rowsImported"], dry["rowsRejected"], dry["pointsImported"]) == (True, 1, 1, "6")
+    assert [item["code"] for item in dry["corrections"]["corrections"]] == ["COUNTRY_CODE_ADDED"]
+    assert (first["rowsImported"], first["rowsRejected"], first["pointsImported"]) == (1, 1, "6")
+    assert (again.status_code, again.json()["existing"]) == (200, True)
+    assert by_cli.exit_code == 0, by_cli.output
+    assert "already submitted" in by_cli.output
+    assert await value_count(database) == 1
+    assert await count_events(database, EventType.TRACKER_POINTS) == 1
+    assert await main_points(client_api, bought["userId"]) == "24"
+    await assert_reconciled(database)
