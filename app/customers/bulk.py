@@ -24,7 +24,7 @@ from app.enums import IdentifierType
 from app.id_blocks import reserve_ids
 from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
-from app.organizations.config import OrgConfig
+from app.organizations.config import OrgConfig, ProgramConfig
 
 customers = Customer.__table__
 identifiers = CustomerIdentifier.__table__
@@ -36,11 +36,15 @@ ZERO = Decimal(0)
 
 
 async def register_customers(connection: AsyncConnection, org: OrgConfig, kind: IdentifierType, values: Sequence[str],
-                             now: datetime, *, source: str = "", details: dict[str, Any] | None = None) -> dict[str, int]:
+                             now: datetime, *, source: str = "", details: dict[str, Any] | None = None,
+                             programs: Sequence[ProgramConfig] | None = None) -> dict[str, int]:
     """Register one customer per value (already normalised, distinct, unowned); returns their ids by value.
 
     `details` is added to each REGISTERED history row (e.g. the import job that registered them).
+    `programs` (all the org's by default): where they get a standing and accounts now; the others
+    open on first use (`service.open_missing_programs`), as for a program added after registration.
     """
+    programs = tuple(programs) if programs is not None else org.programs
     if not values:
         return {}
     assert len(set(values)) == len(values), "one customer per identifier"
@@ -63,13 +67,13 @@ async def register_customers(connection: AsyncConnection, org: OrgConfig, kind: 
     await insert_rows(connection, customer_programs, [
         {"org_id": org.id, "customer_id": customer_id, "program_id": program.id, "tier_id": program.tiers[0].id,
          "tier_expires_at": None, "cumulative_purchases": ZERO}
-        for customer_id in customer_ids for program in org.programs
+        for customer_id in customer_ids for program in programs
     ])
     account_rows = [
         {"org_id": org.id, "customer_id": customer_id, "program_id": program.id, "category": category.value,
          "balance": ZERO, "earned": ZERO, "redeemed": ZERO, "expired": ZERO, "returned": ZERO, "adjusted": ZERO,
          "created_at": now}
-        for customer_id in customer_ids for program in org.programs for category in org.points_categories
+        for customer_id in customer_ids for program in programs for category in org.points_categories
     ]
     account_ids = await reserve_ids(connection, ledger.accounts, len(account_rows))
     await insert_rows(connection, ledger.accounts, [

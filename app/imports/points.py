@@ -20,6 +20,8 @@ Choices where the format is silent:
   job id and the row's reason.
 - subledgerid names a subledger of the program; an unknown one is created on first use unless
   `create_missing_subledgers: false` (then SUBLEDGER_NOT_FOUND). The lot carries it.
+- A customer the import registers gets a standing and accounts in the import's program; the
+  org's other programs open on the customer's first use there (as for a program added later).
 - Duplicate rows are imported like any row: the format has no row key, and two equal awards
   are two awards. Exactly-once holds per file (and per import key), not per row.
 """
@@ -296,7 +298,8 @@ class PointsRun(ProfileRun[PointsRow]):
         wanted_keys = {row.value.key for _, row in accepted if not row.value.by_card}
         to_register = [key for key in to_register if key in wanted_keys]
         registered = await register_customers(connection, self.org, IdentifierType.EXTERNAL_ID, to_register, now,
-                                              details={"import_job_id": job_id}) if to_register else {}
+                                              details={"import_job_id": job_id}, programs=[self.program],
+                                              ) if to_register else {}
         if missing_subledgers:
             await _advisory_locks(connection, [f"subledger:{self.program.id}:{code}" for code in missing_subledgers])
             subledger_ids.update(await self._subledgers(connection, missing_subledgers))

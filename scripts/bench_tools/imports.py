@@ -1,0 +1,190 @@
+"""scripts/bench --imports: a 1,000,000-row Talon.One points file imported through the CLI,
+beside the ceiling of the same file parsed with `csv` and written with plain sqlite3.
+
+1. A temp directory with a fresh SQLite file: `pointledger demo` (migrate, demo org), then a
+   first import registers the "existing" customers (--existing, 100,000 by default).
+2. The file: --rows rows (1,000,000), half naming existing customers, half new ones (each new
+   name about 2.5 times), 10% with a future startdate (pending), 30% with an expiry date, 5% in
+   a subledger, every row with a reason (some quoted, with commas). Written by streaming.
+3. `pointledger import points FILE --org demo --program rewards` as a subprocess under
+   /usr/bin/time -v: rows/s over its wall time (process start included) and its peak RSS.
+4. The ceiling, in this process: the same file through csv.reader into a bare 6-column table
+   with sqlite3 executemany, 5,000 rows a transaction, WAL + synchronous=NORMAL as the app.
+5. `pointledger reconcile` must find 0 discrepancies. With --larger, the same again with a
+   file 5 times larger (peak RSS must stay the same).
+
+Prints rows/s, the ratio to the ceiling (target >= 25%) and peak RSS (target < 300 MB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import random
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+BIN = ROOT / ".venv" / "bin"
+RATIO_TARGET = 0.25
+RSS_TARGET_MB = 300
+HEADER = ["customerprofileid", "amount", "startdate", "expirydate", "subledgerid", "reason"]
+
+
+def log(message: str = "") -> None:
+    print(message, flush=True)
+
+
+def clean_env(database_url: str) -> dict[str, str]:
+    env = {name: value for name, value in os.environ.items() if not name.startswith("POINTLEDGER_")}
+    env["POINTLEDGER_DATABASE_URL"] = database_url
+    env["POINTLEDGER_IMPORT_SIZE_LIMIT_BYTES"] = str(2**31 - 1)
+    return env
+
+
+def write_file(path: Path, rows: int, existing: int, new_pool: int, seed: int) -> int:
+    """The benchmark file, streamed to disk; returns its size in bytes."""
+    generator = random.Random(seed)
+    with path.open("w", newline="", encoding="utf-8") as output:
+        writer = csv.writer(output, lineterminator="\r\n")
+        writer.writerow(HEADER)
+        for index in range(rows):
+            if existing and generator.random() < 0.5:
+                customer = f"EXISTING-{generator.randrange(existing):07d}"
+            else:
+                customer = f"NEW-{seed}-{generator.randrange(new_pool):08d}"
+            draw = generator.random()
+            start = "2099-01-01T00:00:00+05:30" if draw < 0.10 else ("immediate" if draw < 0.40 else "")
+            expiry = ("2100-01-01T00:00:00Z" if draw < 0.10 else f"2030-{1 + index % 12:02d}-15T12:00:00Z") \
+                if generator.random() < 0.30 else ""
+            subledger = f"partner-{index % 4}" if generator.random() < 0.05 else ""
+            reason = f"welcome back, wave {index % 7}" if index % 3 == 0 else "migration"
+            writer.writerow([customer, 1 + index % 500, start, expiry, subledger, reason])
+    return path.stat().st_size
+
+
+def existing_file(path: Path, customers: int) -> None:
+    with path.open("w", newline="", encoding="utf-8") as output:
+        writer = csv.writer(output, lineterminator="\r\n")
+        writer.writerow(HEADER)
+        for index in range(customers):
+            writer.writerow([f"EXISTING-{index:07d}", 10, "", "", "", "opening"])
+
+
+def run_cli_import(path: Path, work: Path, env: dict[str, str], timeout: float) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS (MB) and the CLI's last line."""
+    command = ["/usr/bin/time", "-v", str(BIN / "pointledger"), "import", "points", str(path), "--org", "demo",
+               "--program", "rewards"]
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True, timeout=timeout)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"import failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
+    peak = re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
+    summary = [line for line in done.stdout.splitlines() if line.startswith("job ")]
+    return seconds, int(peak.group(1)) / 1024 if peak else float("nan"), summary[-1] if summary else done.stdout[-300:]
+
+
+def ceiling(path: Path, database: Path) -> float:
+    """Rows/s: csv.reader + sqlite3 executemany into a bare table, 5,000 rows a transaction."""
+    connection = sqlite3.connect(database, isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    connection.execute(f"CREATE TABLE raw ({', '.join(name + ' TEXT' for name in HEADER)})")
+    insert = f"INSERT INTO raw VALUES ({', '.join('?' for _ in HEADER)})"
+    started = time.perf_counter()
+    rows = 0
+    with path.open(newline="", encoding="utf-8-sig") as source:
+        reader = csv.reader(source)
+        next(reader)
+        batch: list[list[str]] = []
+        for record in reader:
+            batch.append(record)
+            if len(batch) == 5000:
+                connection.execute("BEGIN")
+                connection.executemany(insert, batch)
+                connection.execute("COMMIT")
+                rows += len(batch)
+                batch = []
+        if batch:
+            connection.execute("BEGIN")
+            connection.executemany(insert, batch)
+            connection.execute("COMMIT")
+            rows += len(batch)
+    seconds = time.perf_counter() - started
+    connection.close()
+    return rows / seconds
+
+
+def run(args: argparse.Namespace) -> int:
+    work = Path(tempfile.mkdtemp(prefix="pointledger-bench-imports-"))
+    try:
+        shutil.copytree(ROOT / "demo", work / "demo")
+        env = clean_env(f"sqlite+aiosqlite:///{work / 'bench.db'}")
+        started = time.perf_counter()
+        subprocess.run([str(BIN / "pointledger"), "demo"], cwd=work, env=env, check=True, capture_output=True, timeout=300)
+        log(f"work directory: {work}; pointledger demo: {time.perf_counter() - started:.1f} s")
+        if args.existing:
+            seed_path = work / "existing.csv"
+            existing_file(seed_path, args.existing)
+            seconds, _, summary = run_cli_import(seed_path, work, env, 3600)
+            log(f"existing customers: {args.existing:,} registered by a first import in {seconds:.1f} s ({summary})")
+
+        sizes = [(args.rows, 1)] + ([(args.rows * 5, 2)] if args.larger else [])
+        results = []
+        for rows, seed in sizes:
+            path = work / f"points-{rows}.csv"
+            started = time.perf_counter()
+            size = write_file(path, rows, args.existing, max(rows // 5, 1), seed)
+            log(f"file: {rows:,} rows, {size / 1e6:.0f} MB, written in {time.perf_counter() - started:.1f} s")
+            seconds, peak_mb, summary = run_cli_import(path, work, env, 7200)
+            log(f"pointledger import points: {seconds:.1f} s, {rows / seconds:,.0f} rows/s, peak RSS {peak_mb:.0f} MB")
+            log(f"  {summary}")
+            ceiling_rate = ceiling(path, work / f"ceiling-{rows}.db")
+            log(f"ceiling (csv + sqlite3 executemany, bare table): {ceiling_rate:,.0f} rows/s")
+            results.append((rows, rows / seconds, ceiling_rate, peak_mb))
+            path.unlink()
+
+        started = time.perf_counter()
+        reconciled = subprocess.run([str(BIN / "pointledger"), "reconcile"], cwd=work, env=env, capture_output=True,
+                                    text=True, timeout=3600)
+        verdict = reconciled.stdout.strip().splitlines()[-1] if reconciled.stdout.strip() else reconciled.stderr[-300:]
+        log(f"pointledger reconcile: {verdict} ({time.perf_counter() - started:.1f} s)")
+
+        log()
+        log(f"{'rows':>10} {'import rows/s':>14} {'ceiling rows/s':>15} {'ratio':>7} {'target':>7} {'peak RSS':>9} {'target':>8}")
+        for rows, rate, ceiling_rate, peak_mb in results:
+            ratio = rate / ceiling_rate
+            log(f"{rows:>10,} {rate:>14,.0f} {ceiling_rate:>15,.0f} {ratio:>7.1%} {'met' if ratio >= RATIO_TARGET else 'SHORT':>7} "
+                f"{peak_mb:>6.0f} MB {'met' if peak_mb < RSS_TARGET_MB else 'OVER':>8}")
+        log()
+        log("import rows/s = file rows / wall time of the CLI process (start-up, hashing, the structure scan, parsing, "
+            "customer registration, ledger writes, checkpoints); peak RSS from /usr/bin/time -v. The ceiling writes "
+            "the same rows, unparsed, into one bare table.")
+        return 0 if verdict == "0 discrepancies" else 1
+    finally:
+        if args.keep:
+            log(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="scripts/bench --imports", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the file (default 1,000,000)")
+    parser.add_argument("--existing", type=int, default=100_000, help="customers registered before (default 100,000)")
+    parser.add_argument("--larger", action="store_true", help="also a file 5 times larger (peak RSS must not grow)")
+    parser.add_argument("--keep", action="store_true", help="keep the temp directory")
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(run(parse_args()))
