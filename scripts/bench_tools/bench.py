@@ -330,6 +330,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep the temp directory (database, server log)")
     parser.add_argument("--promo-codes", type=int, default=1_000_000,
                         help="promo codes `pointledger promo generate` makes, timed (default 1,000,000)")
+    parser.add_argument("--imports", action="store_true",
+                        help="run the bulk import benchmark instead: a 1,000,000-row Talon.One file through the CLI beside the "
+                             "csv + sqlite3 ceiling (its options: --rows, --existing, --larger, --keep)")
     args = parser.parse_args()
     if not 1 <= args.threads <= 9 or args.connections < args.threads or not 1 <= args.duration <= 120 or not 0 <= args.warmup <= 60 \
             or not 0 <= args.wait_quiet <= 600:
@@ -342,6 +345,9 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> int:
+    if "--imports" in sys.argv[1:]:  # the bulk import benchmark instead (scripts/bench_tools/imports.py)
+        import imports
+        return imports.run(imports.parse_args([arg for arg in sys.argv[1:] if arg != "--imports"]))
     args = parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # run the cleanup below on a kill
     describe_machine()
