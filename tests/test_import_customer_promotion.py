@@ -13,13 +13,18 @@ import json
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from app.customer_promotions.models import CustomerPromotion
+from app.imports import service
 from app.imports.customer_promotion import generated_identifier
+from app.imports.errors import ImportInterrupted
+from app.imports.models import ImportProfile, JobStatus
 from app.ledger import service as ledger
 from app.ledger.models import EventType
+from app.organizations.config import load_org_config
 from app.organizations.models import Store, Till
 from app.user_groups.models import UserGroup
 from tests.conftest import Api
@@ -356,3 +361,40 @@ async def test_group_rows_and_a_user_id_of_a_group_account(client_api, database)
     assert job["rejects"]["rejects"] == [{"rowNumber": 2, "column": "user_id", "code": "NOT_A_CUSTOMER", "message":
                                           f"user {created['group']['userId']} is a user group's account, not a customer"}]
     assert await count_events(database, EventType.CUSTOMER_PROMOTION) == 0
+
+
+async def test_a_killed_import_resumes_to_the_same_totals_and_corrections(client_api, database, org, tmp_path):
+    found = await customers(client_api, 5)
+    path = tmp_path / "promotion.csv"
+    path.write_text("mobile,store_code,points\n" + "".join(
+        f"{found[index % 5]['mobile']},store-1,{index + 1}\n" for index in range(30)))
+    async with database.read() as connection:
+        org_config = await load_org_config(connection, org.org_id)
+    request = service.ImportRequest(ImportProfile.CUSTOMER_PROMOTION, configuration={
+        "promotion_name": "Resumed", "append_country_code": True})
+    job = (await service.submit(database, org_config, request, service.local_file(path, 10**6))).job
+
+    def crash_after_two(batches: int) -> None:
+        if batches == 2:
+            raise ImportInterrupted("killed")
+
+    with pytest.raises(ImportInterrupted):
+        await service.run_job(database, job.id, service.RunOptions(batch_size=7, after_batch=crash_after_two))
+    async with database.read() as connection:
+        crashed = await service.get_job(connection, org.org_id, job.id)
+        assert crashed is not None and (crashed.status, crashed.rows_imported) == (JobStatus.RUNNING, 14)
+        assert await service.count_corrections(connection, job.id) == 14
+    await assert_reconciled(database)
+
+    resumed = await service.run_job(database, job.id, service.RunOptions(batch_size=7))
+
+    assert (resumed.status, resumed.rows_read, resumed.rows_imported, resumed.points_imported) == (
+        JobStatus.DONE, 30, 30, Decimal(sum(range(1, 31))))
+    async with database.read() as connection:
+        assert await service.count_corrections(connection, job.id) == 30
+    events = await promotion_events(database)
+    assert [event[1] for event in events] == [Decimal(points) for points in range(1, 31)]
+    assert {event[2] for event in events} == {generated_identifier(job.template_identity)}
+    assert [await main_points(client_api, customer) for customer in found] == [
+        str(18 + sum(points for points in range(1, 31) if (points - 1) % 5 == index)) for index in range(5)]
+    await assert_reconciled(database)
