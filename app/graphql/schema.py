@@ -16,6 +16,7 @@ from app.graphql.customer_promotions import CustomerPromotionMutation, CustomerP
 from app.graphql.customers import CustomerQuery
 from app.graphql.errors import EXCEPTION_HANDLERS
 from app.graphql.history import HistoryQuery
+from app.graphql.imports import ImportMutation, ImportQuery
 from app.graphql.ledger import LedgerQuery
 from app.graphql.organization import OrganizationQuery
 from app.graphql.points import PointsMutation
@@ -33,13 +34,13 @@ logger = logging.getLogger(__name__)
 
 @strawberry.type
 class Query(OrganizationQuery, CustomerQuery, LedgerQuery, HistoryQuery, TransferQuery, AdminQuery, RedemptionQuery,
-            CustomerPromotionQuery, UserGroupQuery, TrackerQuery, PromotionQuery):
+            CustomerPromotionQuery, UserGroupQuery, TrackerQuery, PromotionQuery, ImportQuery):
     pass
 
 
 @strawberry.type
 class Mutation(TransactionMutation, TransferMutation, AdminMutation, RedemptionMutation, ReturnMutation, PointsMutation,
-               CustomerPromotionMutation, UserGroupMutation, TrackerMutation, PromotionMutation):
+               CustomerPromotionMutation, UserGroupMutation, TrackerMutation, PromotionMutation, ImportMutation):
     pass
 
 
