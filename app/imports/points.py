@@ -272,9 +272,9 @@ class PointsRun(ProfileRun[PointsRow]):
     async def check(self, connection: AsyncConnection, rows: Sequence[ParsedRow[PointsRow]], now: datetime) -> BatchResult:
         customer_of, to_register, rejects = await self._resolve(connection, rows, lock=False)
         _, missing_subledgers, subledger_rejects = await self._subledger_rejects(connection, rows)
-        refused = {id(row) for row, _ in [*rejects, *subledger_rejects]}
-        result = BatchResult(rejects=[*rejects, *[item for item in subledger_rejects if id(item[0]) not in
-                                                  {id(row) for row, _ in rejects}]])
+        rejects = _one_per_row(rejects, subledger_rejects)
+        refused = {id(row) for row, _ in rejects}
+        result = BatchResult(rejects=rejects)
         register = set(to_register)
         for row in rows:
             if id(row) in refused:
@@ -291,9 +291,8 @@ class PointsRun(ProfileRun[PointsRow]):
                     job_id: int) -> BatchResult:
         customer_of, to_register, rejects = await self._resolve(connection, rows, lock=True)
         subledger_ids, missing_subledgers, subledger_rejects = await self._subledger_rejects(connection, rows)
+        rejects = _one_per_row(rejects, subledger_rejects)
         refused_ids = {id(row) for row, _ in rejects}
-        rejects.extend(item for item in subledger_rejects if id(item[0]) not in refused_ids)
-        refused_ids.update(id(row) for row, _ in subledger_rejects)
         accepted = [(index, row) for index, row in enumerate(rows) if id(row) not in refused_ids]
         wanted_keys = {row.value.key for _, row in accepted if not row.value.by_card}
         to_register = [key for key in to_register if key in wanted_keys]
@@ -342,6 +341,17 @@ class PointsRun(ProfileRun[PointsRow]):
             found.update({row.customer_id: row.id for row in rows})
         return {customer_id: ledger.AccountRef(account_id, customer_id, self.program.id, PointsCategory.REGULAR)
                 for customer_id, account_id in found.items()}
+
+
+def _one_per_row(*reject_lists: list[tuple[ParsedRow[PointsRow], RowError]]) -> list[tuple[ParsedRow[PointsRow], RowError]]:
+    """The first refusal of each row (a row is reported once), in row order."""
+    seen: set[int] = set()
+    kept = []
+    for row, error in sorted((item for items in reject_lists for item in items), key=lambda item: item[0].row_number):
+        if id(row) not in seen:
+            seen.add(id(row))
+            kept.append((row, error))
+    return kept
 
 
 async def _advisory_locks(connection: AsyncConnection, keys: Sequence[str]) -> None:
