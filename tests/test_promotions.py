@@ -5,6 +5,7 @@ back, uploads reported per row, and generated codes' uniqueness and alphabet."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import re
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ from app.promotions import service as promotions_service
 from app.promotions.models import PromoCode, PromoCodeRedemption
 from tests.factories import bill, new_mobile
 from tests.snapshots import table_counts
+from tests.test_concurrency import no_lock_errors_logged
 from tests.test_returns import RETURN_TRANSACTION, purchase_day
 
 NOW = datetime.now(UTC)
@@ -275,7 +277,8 @@ async def post_all(api, documents):
     return results
 
 
-async def test_200_concurrent_redemptions_of_a_code_limited_to_100(api, database, org):
+async def test_200_concurrent_redemptions_of_a_code_limited_to_100(api, database, org, caplog):
+    caplog.set_level(logging.INFO)
     await create_promotion(api, commonCode="HOLIMAN100", codeRedemptionLimit=100)
     documents = [small_bill("150", promoCodes=["HOLIMAN100"]) for _ in range(200)]
 
@@ -292,9 +295,11 @@ async def test_200_concurrent_redemptions_of_a_code_limited_to_100(api, database
     assert await counters_match(database, org.org_id)
     # Only the successful bills were written.
     assert (await table_counts(database))["transactions"] == 100
+    assert no_lock_errors_logged(caplog)
 
 
-async def test_a_customer_limit_of_1_holds_against_20_concurrent_bills(api, database, org):
+async def test_a_customer_limit_of_1_holds_against_20_concurrent_bills(api, database, org, caplog):
+    caplog.set_level(logging.INFO)
     await create_promotion(api, commonCode="ONCEEACH", customerCodeRedemptionLimit=1)
     mobile = new_mobile()
     documents = [small_bill("150", customer={"mobile": mobile}, promoCodes=["ONCEEACH"]) for _ in range(20)]
@@ -306,6 +311,7 @@ async def test_a_customer_limit_of_1_holds_against_20_concurrent_bills(api, data
     assert kinds.count("PromoCodeCustomerLimitReachedError") == 19
     assert await redemption_rows(database) == 1
     assert await counters_match(database, org.org_id)
+    assert no_lock_errors_logged(caplog)
     # Another customer still may.
     other = await add(api, small_bill("150", promoCodes=["ONCEEACH"]))
     assert other["__typename"] == "TransactionAdded"
