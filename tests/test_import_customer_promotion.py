@@ -398,3 +398,45 @@ async def test_a_killed_import_resumes_to_the_same_totals_and_corrections(client
     assert [await main_points(client_api, customer) for customer in found] == [
         str(18 + sum(points for points in range(1, 31) if (points - 1) % 5 == index)) for index in range(5)]
     await assert_reconciled(database)
+
+
+async def statements_to_run(database, org_id: int, profile: ImportProfile, configuration: dict[str, Any], path) -> int:
+    """SQL statements an import job sends, from submit to DONE (every engine)."""
+    from sqlalchemy import event
+
+    async with database.read() as connection:
+        org_config = await load_org_config(connection, org_id)
+    job = (await service.submit(database, org_config, service.ImportRequest(profile, configuration=configuration),
+                                service.local_file(path, 10**6))).job
+    count = 0
+
+    def counted(*_: Any) -> None:
+        nonlocal count
+        count += 1
+
+    engines = {id(engine): engine for engine in (database.read_engine, database.write_engine)}.values()
+    for engine in engines:
+        event.listen(engine.sync_engine, "before_cursor_execute", counted)
+    try:
+        done = await service.run_job(database, job.id)
+    finally:
+        for engine in engines:
+            event.remove(engine.sync_engine, "before_cursor_execute", counted)
+    assert done.status is JobStatus.DONE and done.rows_rejected == 0
+    return count
+
+
+async def test_a_batch_costs_the_same_statements_for_2_rows_as_for_12(client_api, database, org, tmp_path):
+    found = await customers(client_api, 14)
+    configuration = {"promotion_name": "Counted", "promotion_identifier": "COUNTED", "append_country_code": True}
+    small, large = tmp_path / "small.csv", tmp_path / "large.csv"
+    small.write_text("mobile,store_code,points\n" + "".join(f"{customer['mobile']},till-1,3\n" for customer in found[:2]))
+    large.write_text("mobile,store_code,points\n" + "".join(f"{customer['mobile']},till-1,3\n" for customer in found[2:]))
+
+    small_count = await statements_to_run(database, org.org_id, ImportProfile.CUSTOMER_PROMOTION, configuration, small)
+    large_count = await statements_to_run(database, org.org_id, ImportProfile.CUSTOMER_PROMOTION, configuration, large)
+
+    assert large_count == small_count
+    assert await count_events(database, EventType.CUSTOMER_PROMOTION) == 14
+    await assert_reconciled(database)
+

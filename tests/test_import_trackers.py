@@ -227,3 +227,26 @@ async def test_re_import_adds_nothing_and_a_dry_run_writes_nothing(client_api, d
     assert await count_events(database, EventType.TRACKER_POINTS) == 1
     assert await main_points(client_api, bought["userId"]) == "24"
     await assert_reconciled(database)
+
+
+async def test_a_tracker_batch_costs_the_same_statements_for_2_rows_as_for_12(client_api, database, org, tmp_path):
+    from app.imports.models import ImportProfile
+    from tests.test_import_customer_promotion import statements_to_run
+
+    await define(client_api, "KM", "LINE_ITEM", "1")
+    bills = [await purchase(client_api) for _ in range(14)]
+    configuration = {"tracker_code": "KM", "append_country_code": True, "stores_by_external_id": True}
+    small, large = tmp_path / "small.csv", tmp_path / "large.csv"
+    rows = [f"{bought['mobile']},{bought['number']},{bought['date']},S1,{index % 3 + 1},{index + 1}\n"
+            for index, bought in enumerate(bills)]
+    header = "mobile,bill_number,transaction_date,store_code,item_id,tracked_value\n"
+    small.write_text(header + "".join(rows[:2]))
+    large.write_text(header + "".join(rows[2:]))
+
+    small_count = await statements_to_run(database, org.org_id, ImportProfile.TRACKERS, configuration, small)
+    large_count = await statements_to_run(database, org.org_id, ImportProfile.TRACKERS, configuration, large)
+
+    assert large_count == small_count
+    assert await value_count(database) == 14
+    assert await count_events(database, EventType.TRACKER_POINTS) == 14
+    await assert_reconciled(database)

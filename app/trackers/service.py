@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.customers.service import CustomerLookup
 from app.db import Database, lock_keys
 from app.errors import ValidationError
+from app.id_blocks import reserve_ids
 from app.idempotency import service as idempotency
 from app.ledger import credits as ledger_credits
 from app.ledger import rules as ledger_rules
@@ -271,7 +272,7 @@ class TrackerValueResult:
     balance_after: Decimal | None  # the REGULAR balance after the points; None when none were issued
 
 
-_INSERT_VALUES = insert(values).returning(values.c.id, sort_by_parameter_order=True)
+_INSERT_VALUES = insert(values)
 
 
 def check_value(value: Decimal, field: str) -> Decimal:
@@ -292,11 +293,14 @@ async def add_tracker_values(connection: AsyncConnection, org: OrgConfig, tracke
     fields = field_by_holder or {}
     await user_groups.lock_holders(connection, {holder_id: fields.get(holder_id, "customer") for holder_id in holder_ids})
     points = [points_for(org, tracker, draft.value) for draft in drafts]
-    value_ids = (await connection.execute(_INSERT_VALUES, [
-        {"org_id": org.id, "tracker_id": tracker.id, "customer_id": draft.holder_id, "transaction_id": draft.bill.id,
-         "line_item_id": draft.line_item_id, "value": draft.value, "points": issued, "created_at": now}
-        for draft, issued in zip(drafts, points, strict=True)
-    ])).scalars().all()
+    # Ids reserved first: an INSERT ... RETURNING in parameter order runs one row per statement on SQLite.
+    value_ids = await reserve_ids(connection, values, len(drafts))
+    await connection.execute(_INSERT_VALUES, [
+        {"id": value_id, "org_id": org.id, "tracker_id": tracker.id, "customer_id": draft.holder_id,
+         "transaction_id": draft.bill.id, "line_item_id": draft.line_item_id, "value": draft.value, "points": issued,
+         "created_at": now}
+        for value_id, draft, issued in zip(value_ids, drafts, points, strict=True)
+    ])
     crediting = [index for index, issued in enumerate(points) if issued > 0]
     posted_by_index: dict[int, ledger_credits.PostedCredit] = {}
     if crediting:
