@@ -106,7 +106,7 @@ GENERATE = """
 mutation Generate($input: GeneratePromoCodesInput!) {
   generatePromoCodes(input: $input) {
     __typename
-    ... on PromoCodesGenerated { generated promotion { codesCount } }
+    ... on PromoCodesGenerated { generated replayed promotion { codesCount } }
     ... on Error { code message field }
   }
 }
@@ -425,8 +425,13 @@ async def test_generated_codes_are_unique_and_use_the_alphabet(api, database):
     result = (await api.data(GENERATE, {"input": {"promotionId": promotion["id"], "count": 3000, "length": 6,
                                                   "prefix": "hx-"}}))["generatePromoCodes"]
     assert (result["__typename"], result["generated"], result["promotion"]["codesCount"]) == ("PromoCodesGenerated", 3000, 3000)
-    more = (await api.data(GENERATE, {"input": {"promotionId": promotion["id"], "count": 500}}))["generatePromoCodes"]
-    assert (more["generated"], more["promotion"]["codesCount"]) == (500, 3500)
+    more_input = {"promotionId": promotion["id"], "count": 500, "idempotencyKey": "more-500"}
+    more = (await api.data(GENERATE, {"input": more_input}))["generatePromoCodes"]
+    assert (more["generated"], more["replayed"], more["promotion"]["codesCount"]) == (500, False, 3500)
+    again = (await api.data(GENERATE, {"input": more_input}))["generatePromoCodes"]
+    assert (again["generated"], again["replayed"], again["promotion"]["codesCount"]) == (0, True, 3500)
+    reused = (await api.data(GENERATE, {"input": {**more_input, "count": 10}}))["generatePromoCodes"]
+    assert (reused["__typename"], reused["code"]) == ("IdempotencyKeyReusedError", "IDEMPOTENCY_KEY_REUSED")
     async with database.read() as connection:
         stored = list((await connection.execute(select(PromoCode.__table__.c.code))).scalars())
     assert len(stored) == len(set(stored)) == 3500
@@ -444,12 +449,14 @@ async def test_generation_tops_up_codes_that_collide(api, database, org):
     async with database.read() as connection:
         config = await load_org_config(connection, org.org_id)
     request = rules.check_generation(50, 8, None)
-    assert await promotions_service.generate_codes(database, config, int(promotion["id"]), request,
-                                                   random_bytes=random.Random(7).randbytes) == 50
+    first = await promotions_service.generate_codes(database, config, int(promotion["id"]), request,
+                                                    random_bytes=random.Random(7).randbytes)
+    assert first.count == 50
     # The same random source again: its first 50 codes all exist, the next batches top them up.
     bigger = rules.check_generation(80, 8, None)
-    assert await promotions_service.generate_codes(database, config, int(promotion["id"]), bigger, batch_size=50,
-                                                   random_bytes=random.Random(7).randbytes) == 80
+    topped_up = await promotions_service.generate_codes(database, config, int(promotion["id"]), bigger, batch_size=50,
+                                                        random_bytes=random.Random(7).randbytes)
+    assert topped_up.count == 80
     async with database.read() as connection:
         stored = list((await connection.execute(select(PromoCode.__table__.c.code))).scalars())
     assert len(stored) == len(set(stored)) == 130

@@ -131,12 +131,16 @@ class GeneratePromoCodesInput:
                                               "`pointledger promo generate`.")
     length: int = strawberry.field(default=8, description="Random characters after the prefix (4 to 24).")
     prefix: str | None = None
+    idempotency_key: str | None = strawberry.field(default=None, description=(
+        "Optional. Remembered with the first batch: sent again, nothing more is generated (replayed); the promotion's "
+        "codesCount says what exists."))
 
 
 @strawberry.type
 class PromoCodesGenerated:
     promotion: CartPromotion
-    generated: int
+    generated: int = strawberry.field(description="Codes this request generated (0 when it replayed).")
+    replayed: bool
 
 
 @strawberry.input
@@ -284,7 +288,7 @@ PromoErrors = (PromoCodeUnknownError | PromoCodeExpiredError | PromoCodeNotYetAc
                | PromoCodeCustomerLimitReachedError | PromoConditionsNotMetError)
 CreatePromotionResult = Annotated[CartPromotionCreated | InvalidInputError | ConflictError | IdempotencyKeyReusedError,
                                   strawberry.union("CreatePromotionResult")]
-GeneratePromoCodesResult = Annotated[PromoCodesGenerated | InvalidInputError | NotFoundError | ConflictError,
+GeneratePromoCodesResult = Annotated[PromoCodesGenerated | InvalidInputError | NotFoundError | ConflictError | IdempotencyKeyReusedError,
                                      strawberry.union("GeneratePromoCodesResult")]
 UploadPromoCodesResult = Annotated[PromoCodesUploaded | InvalidInputError | NotFoundError,
                                    strawberry.union("UploadPromoCodesResult")]
@@ -378,10 +382,12 @@ class PromotionMutation:
                                   field="input.count")
         request = rules.check_generation(input.count, input.length, input.prefix)
         promotion_id = _promotion_id(input.promotion_id, "input.promotionId")
-        generated = await promotions_service.generate_codes(info.context.database, info.context.org, promotion_id, request)
+        generated = await promotions_service.generate_codes(info.context.database, info.context.org, promotion_id, request,
+                                                            idempotency_key=input.idempotency_key)
         async with info.context.database.read() as connection:
             view = await promotions_service.load_promotion(connection, info.context.org, promotion_id)
-        return PromoCodesGenerated(promotion=CartPromotion.from_view(view), generated=generated)
+        return PromoCodesGenerated(promotion=CartPromotion.from_view(view), generated=generated.count,
+                                   replayed=generated.replayed)
 
     @strawberry.mutation(description="Add codes from a CSV file; rows in error are reported (row, column, code, message).")
     async def upload_promo_codes(self, info: Info, input: UploadPromoCodesInput) -> UploadPromoCodesResult:

@@ -74,8 +74,8 @@ def generate(org: str = typer.Argument(..., help="The organisation code."),
 
     async def work(database: Database) -> int:
         config = await _org(database, org)
-        return await promotions_service.generate_codes(database, config, promotion_id, request, batch_size=batch_size,
-                                                       progress=progress)
+        return (await promotions_service.generate_codes(database, config, promotion_id, request, batch_size=batch_size,
+                                                        progress=progress)).count
 
     generated = _run(work)
     seconds = time.perf_counter() - started
