@@ -543,15 +543,18 @@ async def apply_to_bill(connection: AsyncConnection, org: OrgConfig, *, named: S
             linked.append(CodeDiscount(candidate, value))
     if not chosen and not linked:
         return NOTHING_APPLIED
-    items: list[tuple[CodeDiscount, bool]] = []
-    for item in chosen:
+    # Counters are claimed in code id order (their promotions differ), so two bills naming the
+    # same codes in another order take the row locks alike on PostgreSQL instead of deadlocking.
+    claimed: set[int] = set()
+    for item, was_linked in sorted([(item, False) for item in chosen] + [(item, True) for item in linked],
+                                   key=lambda pair: pair[0].candidate.code_id):
         error = await _claim(connection, item.candidate, customer_id)
-        if error is not None:
+        if error is None:
+            claimed.add(item.candidate.code_id)
+        elif not was_linked:
             raise error
-        items.append((item, False))
-    for item in linked:
-        if await _claim(connection, item.candidate, customer_id) is None:
-            items.append((item, True))
+    # Named codes first, in the order named, then the linked ones: the order later codes are cut in.
+    items = [(item, False) for item in chosen] + [(item, True) for item in linked if item.candidate.code_id in claimed]
     capped = rules.total_discount([item.discount for item, _ in items], cart)
     return AppliedCodes([(CodeDiscount(item.candidate, value), was_linked)
                          for (item, was_linked), value in zip(items, capped, strict=True)])
