@@ -1,7 +1,7 @@
 """Code-linked cart promotions: the promotion, its codes, their redemptions, usage counters and links.
 
 Every counter kept for speed equals a count of redemption rows (`reconcile_promotions` proves it):
-- promotions.redemptions_count = its redemptions not reversed;
+- promotions.redemptions_count = its redemptions not reversed; promotions.codes_count = its codes;
 - promo_codes.redemptions_count = the code's redemptions not reversed;
 - promo_code_customer_usage.redemptions_count = the code's redemptions by that customer not reversed;
 - promotion_customer_usage.transactions_count = that customer's bills with a redemption of the promotion
@@ -74,6 +74,7 @@ class Promotion(SQLModel, table=True):
     redemption_limit: int | None = None  # redemptions of the promotion across all its codes
     customer_transaction_limit: int | None = None  # bills of one customer the promotion applies to
     redemptions_count: int = Field(default=0)
+    codes_count: int = Field(default=0)  # its codes: kept with every insert, so member care never counts 1,000,000 rows
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 

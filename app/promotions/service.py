@@ -105,9 +105,8 @@ async def load_promotion(connection: AsyncConnection, org: OrgConfig, promotion_
                                                              promotions.c.id == promotion_id))).one_or_none()
     if row is None:
         raise PromotionNotFoundError(f"no promotion {promotion_id}", field=field_name)
-    count = (await connection.execute(select(func.count()).select_from(codes).where(codes.c.promotion_id == promotion_id))).scalar_one()
     return PromotionView(id=row.id, name=row.name, description=row.description, terms=_terms_of(row),
-                         limits=_limits_of(row), redemptions_count=row.redemptions_count, codes_count=count,
+                         limits=_limits_of(row), redemptions_count=row.redemptions_count, codes_count=row.codes_count,
                          created_at=row.created_at)
 
 
@@ -141,7 +140,7 @@ async def create_promotion(database: Database, org: OrgConfig, data: PromotionIn
             "code_redemption_limit": limits.code_redemption_limit,
             "customer_code_redemption_limit": limits.customer_code_redemption_limit,
             "redemption_limit": limits.redemption_limit, "customer_transaction_limit": limits.customer_transaction_limit,
-            "redemptions_count": 0, "created_at": now,
+            "redemptions_count": 0, "codes_count": 0, "created_at": now,
         })).scalar_one()
         if common is not None:
             inserted = await _insert_codes(connection, org.id, promotion_id, [common], PromoCodeSource.COMMON, now)
@@ -168,7 +167,11 @@ async def _insert_codes(connection: AsyncConnection, org_id: int, promotion_id: 
                  .returning(codes.c.code))
     rows = [{"org_id": org_id, "promotion_id": promotion_id, "code": code, "source": source.value,
              "redemptions_count": 0, "created_at": now} for code in batch]
-    return list((await connection.execute(statement, rows)).scalars())
+    inserted = list((await connection.execute(statement, rows)).scalars())
+    if inserted:
+        await connection.execute(update(promotions).where(promotions.c.id == promotion_id)
+                                 .values(codes_count=promotions.c.codes_count + len(inserted)))
+    return inserted
 
 
 @dataclass(frozen=True)
@@ -736,7 +739,7 @@ async def code_status(connection: AsyncConnection, org: OrgConfig, code_text: st
 
 @dataclass(frozen=True)
 class CounterDiscrepancy:
-    counter: str  # promotion, code, code_customer, promotion_customer
+    counter: str  # promotion, promotion_codes, code, code_customer, promotion_customer
     row_id: int
     stored: int
     from_redemptions: int
@@ -753,6 +756,9 @@ async def reconcile_promotions(connection: AsyncConnection, org_id: int | None =
     checks = [
         ("promotion", promotions.c.id, promotions.c.redemptions_count,
          counted(redemptions.c.promotion_id == promotions.c.id), promotions.c.org_id),
+        ("promotion_codes", promotions.c.id, promotions.c.codes_count,
+         select(func.count()).select_from(codes).where(codes.c.promotion_id == promotions.c.id).scalar_subquery(),
+         promotions.c.org_id),
         ("code", codes.c.id, codes.c.redemptions_count, counted(redemptions.c.code_id == codes.c.id), codes.c.org_id),
         ("code_customer", code_usage.c.id, code_usage.c.redemptions_count,
          counted(redemptions.c.code_id == code_usage.c.code_id, redemptions.c.customer_id == code_usage.c.customer_id), None),

@@ -42,6 +42,7 @@ def upgrade() -> None:
     sa.Column('redemption_limit', sa.Integer(), nullable=True),
     sa.Column('customer_transaction_limit', sa.Integer(), nullable=True),
     sa.Column('redemptions_count', sa.Integer(), nullable=False),
+    sa.Column('codes_count', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint('redemption_limit IS NULL OR redemptions_count <= redemption_limit', name='promotions_count_within_limit'),
     sa.CheckConstraint('redemptions_count >= 0', name='promotions_count_not_negative'),
