@@ -50,6 +50,8 @@ def test_fixed_amount_off_is_at_most_what_it_is_taken_from():
     assert rules.discount(terms(PromotionAction.FIXED_AMOUNT_OFF, amount=D("50")), CART, "f") == D("50")
     on_socks = terms(PromotionAction.FIXED_AMOUNT_OFF, amount=D("500"), eligible_item_codes=("SOCKS-01",))
     assert rules.discount(on_socks, CART, "f") == D("199.99")
+    # Capped in whole cents below what it is taken from: 10.0049 gives at most 10.00.
+    assert rules.discount(terms(PromotionAction.FIXED_AMOUNT_OFF, amount=D("50")), Cart(D("10.0049")), "f") == D("10.00")
 
 
 def test_free_product_gives_one_unit_at_its_cart_price():

@@ -253,6 +253,11 @@ def _round(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def _cap(value: Decimal) -> Decimal:
+    """What a discount may reach: the amount it is taken from, in whole cents (never above it)."""
+    return value.quantize(CENT, rounding=ROUND_DOWN)
+
+
 def discount(terms: PromotionTerms, cart: Cart, field: str) -> Decimal:
     """The discount the promotion gives this cart, or PROMO_CONDITIONS_NOT_MET saying why not.
 
@@ -274,15 +279,15 @@ def discount(terms: PromotionTerms, cart: Cart, field: str) -> Decimal:
     action = terms.action
     if action is PromotionAction.PERCENT_OFF:
         assert terms.percent is not None
-        return min(_round(base * terms.percent / HUNDRED), base)
+        return min(_round(base * terms.percent / HUNDRED), _cap(base))
     if action is PromotionAction.FIXED_AMOUNT_OFF:
         assert terms.amount is not None
-        return min(terms.amount, _round(base))
+        return min(terms.amount, _cap(base))
     if action is PromotionAction.FREE_PRODUCT:
         free = [line for line in eligible if line.item_code == terms.free_item_code and line.qty >= 1]
         if not free:
             raise PromoConditionsNotMetError(f"the cart has no {terms.free_item_code!r} to give free", field=field)
-        return min(_round(min(line.unit_price for line in free)), _round(cart.amount))
+        return min(_round(min(line.unit_price for line in free)), _cap(cart.amount))
     assert terms.amount is not None
     quantities: dict[str, Decimal] = {}
     unit_prices: dict[str, Decimal] = {}
@@ -296,7 +301,7 @@ def discount(terms: PromotionTerms, cart: Cart, field: str) -> Decimal:
         raise PromoConditionsNotMetError(f"the cart lacks the bundle's {', '.join(missing)}", field=field)
     bundles = min(quantities[code] for code in terms.bundle_item_codes).to_integral_value(rounding=ROUND_DOWN)
     set_price = sum((unit_prices[code] for code in terms.bundle_item_codes), ZERO)
-    return min(_round(max(set_price - terms.amount, ZERO) * bundles), _round(cart.amount))
+    return min(_round(max(set_price - terms.amount, ZERO) * bundles), _cap(cart.amount))
 
 
 def total_discount(discounts: Sequence[Decimal], cart: Cart) -> list[Decimal]:
