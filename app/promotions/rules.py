@@ -310,7 +310,7 @@ def total_discount(discounts: Sequence[Decimal], cart: Cart) -> list[Decimal]:
     left = cart.amount
     given = []
     for value in discounts:
-        taken = min(value, max(left, ZERO))
+        taken = min(value, _cap(max(left, ZERO)))
         given.append(taken)
         left -= taken
     return given
