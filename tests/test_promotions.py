@@ -558,3 +558,24 @@ async def test_an_every_checkout_link_applies_while_the_limits_allow(api, databa
     named = await add(api, small_bill("200", customer={"mobile": mobile}, promoCodes=["ALWAYS5"]))
     assert named["__typename"] == "PromoCodeCustomerLimitReachedError"
     assert await counters_match(database, org.org_id)
+
+
+async def test_item_conditions_and_bundles_on_a_posted_bill(api):
+    await create_promotion(api, name="acme brand", commonCode="BRAND10", minimumBillAmount=None,
+                           eligibleAttributes=[{"name": "brand", "value": "acme"}])
+    await create_promotion(api, name="outfit", commonCode="OUTFIT", action="BUNDLE_PRICE", percent=None, amount="1000",
+                           minimumBillAmount=None, bundleItemCodes=["SHIRT-01", "JEANS-01"])
+    await create_promotion(api, name="free socks", commonCode="SOCKS", action="FREE_PRODUCT", percent=None,
+                           minimumBillAmount="1000", freeItemCode="SOCKS-01")
+    document = bill(promoCodes=["BRAND10", "OUTFIT", "SOCKS"])  # shirts 2 x 450, jeans 700, socks 200: 1,800
+    document["lineItems"][1]["attributes"] = [{"name": "brand", "value": "acme"}]
+    result = await add(api, document)
+    assert result["__typename"] == "TransactionAdded", result
+    # 10% of the acme jeans (700); one shirt (450) and the jeans (700) for 1,000 save 150; socks free.
+    assert [(effect["code"], effect["discount"]) for effect in promo_effects(result)] == \
+        [("BRAND10", "70"), ("OUTFIT", "150"), ("SOCKS", "200")]
+    assert result["transaction"]["promoDiscount"] == "420"
+    without_jeans = bill(promoCodes=["OUTFIT"])
+    without_jeans["lineItems"] = without_jeans["lineItems"][:1]
+    refused = await add(api, without_jeans)
+    assert (refused["__typename"], refused["message"]) == ("PromoConditionsNotMetError", "the cart lacks the bundle's JEANS-01")

@@ -259,7 +259,8 @@ def _cap(value: Decimal) -> Decimal:
 
 
 def discount(terms: PromotionTerms, cart: Cart, field: str) -> Decimal:
-    """The discount the promotion gives this cart, or PROMO_CONDITIONS_NOT_MET saying why not.
+    """The discount the promotion gives this cart, or PROMO_CONDITIONS_NOT_MET saying why not
+    (also when it would give nothing: a code is not used up for no saving).
 
     - PERCENT_OFF: percent of the eligible lines' amounts (of the bill's amount when the
       promotion has no item condition);
@@ -269,6 +270,13 @@ def discount(terms: PromotionTerms, cart: Cart, field: str) -> Decimal:
       above the bundle price (nothing when the set costs less already).
     The minimum bill amount compares with the bill's amount (at least, not more than).
     """
+    value = _discount(terms, cart, field)
+    if value <= 0:
+        raise PromoConditionsNotMetError("the promotion gives no discount on this cart", field=field)
+    return value
+
+
+def _discount(terms: PromotionTerms, cart: Cart, field: str) -> Decimal:
     if terms.minimum_bill_amount is not None and cart.amount < terms.minimum_bill_amount:
         raise PromoConditionsNotMetError(f"the bill must be at least {terms.minimum_bill_amount} (it is {cart.amount})",
                                          field=field)

@@ -540,8 +540,6 @@ async def apply_to_bill(connection: AsyncConnection, org: OrgConfig, *, named: S
                 value = rules.discount(candidate.terms, cart, candidate.field)
             except (ConflictError, ValidationError):
                 continue  # a linked code that does not fit this cart waits for the next one
-            if value <= 0:
-                continue
             promotions_used.add(candidate.promotion_id)
             linked.append(CodeDiscount(candidate, value))
     if not chosen and not linked:
