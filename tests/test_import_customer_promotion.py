@@ -36,7 +36,7 @@ promotions = CustomerPromotion.__table__
 JOB = """
 query Job($id: ID!) {
   importJob(id: $id) {
-    status dryRun rowsRead rowsImported rowsRejected pointsImported errorCode errorMessage
+    id status dryRun rowsRead rowsImported rowsRejected pointsImported errorCode errorMessage
     rejects(first: 50) { rejects { rowNumber column code message } }
     corrections(first: 50) { corrections { rowNumber column code message } }
   }
@@ -113,6 +113,13 @@ async def places(database) -> dict[str, int]:
     return {**stores, **tills}
 
 
+async def jobs_of_events(database, event_type: EventType) -> list[int | None]:
+    """The import jobs the events of this type carry."""
+    async with database.read() as connection:
+        return list((await connection.execute(select(ledger.events.c.import_job_id).distinct().where(
+            ledger.events.c.event_type == event_type.value))).scalars())
+
+
 async def promotion_count(database) -> int:
     async with database.read() as connection:
         return (await connection.execute(select(func.count()).select_from(promotions))).scalar_one()
@@ -148,6 +155,7 @@ async def test_a_file_awards_each_row_under_the_new_promotion_and_reports_its_co
         (int(third["userId"]), Decimal(40), "DIWALI-26", "Diwali bonus", where["store-2"], None),
         (int(first["userId"]), Decimal(5), "DIWALI-26", "Diwali bonus", where["store-2"], None),
     ]
+    assert await jobs_of_events(database, EventType.CUSTOMER_PROMOTION) == [int(job["id"])]
     await assert_reconciled(database)
 
 

@@ -18,6 +18,7 @@ from app.ledger.models import EventType
 from app.trackers.models import TrackerValue
 from tests.conftest import Api
 from tests.ledger_checks import assert_reconciled, count_events
+from tests.test_import_customer_promotion import jobs_of_events
 from tests.test_imports import client_api, finished, import_client, points_of  # noqa: F401 - fixtures
 from tests.test_trackers import HISTORY, define, purchase
 
@@ -26,7 +27,7 @@ tracker_values = TrackerValue.__table__
 JOB = """
 query Job($id: ID!) {
   importJob(id: $id) {
-    status dryRun rowsRead rowsImported rowsRejected pointsImported errorCode errorMessage
+    id status dryRun rowsRead rowsImported rowsRejected pointsImported errorCode errorMessage
     rejects(first: 50) { rejects { rowNumber column code message } }
     corrections(first: 50) { corrections { rowNumber column code message } }
   }
@@ -93,6 +94,7 @@ async def test_standard_fields_rows_track_values_on_the_customers_bills_and_issu
          "value": "10.5", "points": "5"}]
     assert (await main_points(client_api, first["userId"]), await main_points(client_api, second["userId"])) == ("35", "23")
     assert await count_events(database, EventType.TRACKER_POINTS) == 2
+    assert await jobs_of_events(database, EventType.TRACKER_POINTS) == [int(job["id"])]
     await assert_reconciled(database)
 
 

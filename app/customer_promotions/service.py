@@ -197,14 +197,15 @@ class PromotionAward:
 
 async def award_points(connection: AsyncConnection, org: OrgConfig, promotion: PromotionView,
                        awards: Sequence[PromotionAward], now: datetime,
-                       field_by_holder: dict[int, str] | None = None) -> list[ledger_credits.PostedCredit]:
+                       field_by_holder: dict[int, str] | None = None,
+                       import_job_id: int | None = None) -> list[ledger_credits.PostedCredit]:
     """Bulk: credit every award (checked points > 0, no finer than the program counts) under
     `promotion`, one CUSTOMER_PROMOTION event each, returned in order.
 
     Locks the holders (id order) and refuses a merged one with CUSTOMER_MERGED on its field in
     `field_by_holder` (a bulk caller drops such rows first: `customers_service.lock_unmerged`
     names them); opens missing program accounts. Writes nothing itself if it raises, but the
-    caller's transaction decides what is kept.
+    caller's transaction decides what is kept. An import passes its job: the events carry it.
     """
     if not awards:
         return []
@@ -219,6 +220,7 @@ async def award_points(connection: AsyncConnection, org: OrgConfig, promotion: P
             account=accounts_by_holder[award.holder_id], points=award.points,
             lot=ledger.LotDraft(award.points, now, expires_at), event_type=EventType.CUSTOMER_PROMOTION,
             source=award.source, store_id=award.store_id, till_id=award.till_id, customer_promotion_id=promotion.id,
+            import_job_id=import_job_id,
         )
         for award in awards
     ])

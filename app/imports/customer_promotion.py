@@ -230,7 +230,7 @@ class PromotionRun(ProfileRun[PromotionRow]):
                 promotions_service.PromotionAward(holder_id, row.value.points, row.value.place.store_id,
                                                   row.value.place.till_id, SOURCE)
                 for row, holder_id in accepted
-            ], now)
+            ], now, import_job_id=job_id)
         return self._result(accepted, refused)
 
 

@@ -276,7 +276,8 @@ class TrackersRun(ProfileRun[TrackerRow]):
                     job_id: int) -> BatchResult:
         accepted, refused = await self._drafts(connection, rows, lock=True)
         results = await trackers_service.add_tracker_values(connection, self.org, self.tracker,
-                                                            [draft for _, draft in accepted], now) if accepted else []
+                                                            [draft for _, draft in accepted], now,
+                                                            import_job_id=job_id) if accepted else []
         return self._result(accepted, refused, sum((result.points for result in results), Decimal(0)))
 
 

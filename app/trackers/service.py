@@ -283,10 +283,12 @@ def check_value(value: Decimal, field: str) -> Decimal:
 
 async def add_tracker_values(connection: AsyncConnection, org: OrgConfig, tracker: TrackerView,
                              drafts: Sequence[TrackedValueDraft], now: datetime,
-                             field_by_holder: dict[int, str] | None = None) -> list[TrackerValueResult]:
+                             field_by_holder: dict[int, str] | None = None,
+                             import_job_id: int | None = None) -> list[TrackerValueResult]:
     """Bulk: record checked values and credit their points (one TRACKER_POINTS event per value
     with points), returned in order. Locks the holders (id order) and refuses a merged one with
-    CUSTOMER_MERGED on its field in `field_by_holder`; opens missing program accounts."""
+    CUSTOMER_MERGED on its field in `field_by_holder`; opens missing program accounts. An import
+    passes its job: the points events carry it."""
     if not drafts:
         return []
     holder_ids = sorted({draft.holder_id for draft in drafts})
@@ -314,7 +316,7 @@ async def add_tracker_values(connection: AsyncConnection, org: OrgConfig, tracke
                 lot=ledger.LotDraft(points[index], now, expires_at), event_type=EventType.TRACKER_POINTS,
                 store_id=drafts[index].bill.store_id, till_id=drafts[index].bill.till_id,
                 transaction_id=drafts[index].bill.id, transaction_number=drafts[index].bill.number,
-                tracker_value_id=value_ids[index],
+                tracker_value_id=value_ids[index], import_job_id=import_job_id,
             )
             for index in crediting
         ])
