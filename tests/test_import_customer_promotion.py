@@ -12,6 +12,7 @@ import asyncio
 import json
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -24,8 +25,9 @@ from app.imports.errors import ImportInterrupted
 from app.imports.models import ImportProfile, JobStatus
 from app.ledger import service as ledger
 from app.ledger.models import EventType
+from app.ledger.rules import lot_expiry
 from app.organizations.config import load_org_config
-from app.organizations.models import Store, Till
+from app.organizations.models import ExpiryStrategy, Store, Till
 from app.user_groups.models import UserGroup
 from tests.conftest import Api
 from tests.ledger_checks import assert_reconciled, count_events
@@ -448,3 +450,41 @@ async def test_a_batch_costs_the_same_statements_for_2_rows_as_for_12(client_api
     assert await count_events(database, EventType.CUSTOMER_PROMOTION) == 14
     await assert_reconciled(database)
 
+
+
+async def test_bad_configuration_is_a_typed_error_naming_the_setting_and_creates_no_job(client_api, database):
+    body = "mobile,store_code,points\n9800000001,store-1,1\n"
+    cases = [
+        ({"promotionName": "X", "uniqueIdentifierType": "PASSPORT"}, 422, "INVALID_INPUT", "uniqueIdentifierType"),
+        ({"promotionName": "X", "replacementStoreCode": "store-9"}, 422, "INVALID_INPUT", "replacementStoreCode"),
+        ({"promotionName": "X", "program": "nope"}, 404, "PROGRAM_NOT_FOUND", "configuration.programCode"),
+        ({"promotionName": "X", "expiryStrategy": "DAYS_AFTER_EARNING"}, 422, "INVALID_INPUT", "configuration.expiryValue"),
+        ({"promotionName": " "}, 422, "INVALID_INPUT", "promotionName"),
+        ({"promotionName": "X", "appendCountryCode": "perhaps"}, 422, "INVALID_INPUT", "appendCountryCode"),
+    ]
+
+    for params, status, code, field in cases:
+        response = await post(client_api, body, **params)
+        assert (response.status_code, response.json()["error"]["code"], response.json()["error"]["field"]) == (
+            status, code, field), params
+    jobs = await client_api.data("query { importJobs(first: 10) { jobs { id } } }")
+    assert jobs["importJobs"]["jobs"] == []
+
+
+async def test_the_promotions_program_and_expiry_strategy_decide_the_lots(client_api, database):
+    [customer] = await customers(client_api, 1)
+
+    job = await run(client_api, f"mobile,store_code,points\n{customer['mobile']},till-cafe,9\n", **SETTINGS,
+                    program="cafe", expiryStrategy="DAYS_AFTER_EARNING", expiryValue="30")
+
+    assert job["rowsImported"] == 1
+    async with database.read() as connection:
+        lot = (await connection.execute(
+            select(ledger.lots.c.points, ledger.lots.c.active_from, ledger.lots.c.expires_at)
+            .join(ledger.entries, ledger.entries.c.id == ledger.lots.c.entry_id)
+            .join(ledger.events, ledger.events.c.id == ledger.entries.c.event_id)
+            .where(ledger.events.c.event_type == EventType.CUSTOMER_PROMOTION.value))).one()
+    assert lot.points == Decimal(9)
+    assert lot.expires_at == lot_expiry(ExpiryStrategy.DAYS_AFTER_EARNING, 30, lot.active_from, ZoneInfo("Asia/Kolkata"))
+    assert (await points_of(client_api, "USER_ID", customer["userId"], program="cafe"))["loyaltyPoints"] == "9"
+    await assert_reconciled(database)

@@ -26,8 +26,8 @@ program or expiry). Without one, the identifier is generated from the template's
 configuration is saved (the framework gives a changed template a new identity). An import
 without a template gets one per configuration.
 
-Each row is one CUSTOMER_PROMOTION ledger event tagged with the promotion, at the row's store
-(and till): `customer_promotions.service.award_points`, one call per batch. Auto-corrections
+Each row is one CUSTOMER_PROMOTION ledger event tagged with the promotion and the import job, at
+the row's store (and till): `customer_promotions.service.award_points`, one call per batch. Auto-corrections
 (COUNTRY_CODE_ADDED, STORE_REPLACED) are reported per row. Duplicate rows are two awards (the
 format has no row key); exactly-once holds per file and import key.
 """
@@ -62,7 +62,6 @@ from app.user_groups.service import GroupIdentifierType
 STORE_COLUMN = "store_code"
 POINTS_COLUMN = "points"
 POINTS_MAX = Decimal("1000000000")  # per row: more is a typo, not an award
-SOURCE = "IMPORT"
 
 
 @dataclass(frozen=True)
@@ -228,7 +227,7 @@ class PromotionRun(ProfileRun[PromotionRow]):
                 raise ImportFileError(error.code, error.message, field=error.field) from error
             await promotions_service.award_points(connection, self.org, promotion, [
                 promotions_service.PromotionAward(holder_id, row.value.points, row.value.place.store_id,
-                                                  row.value.place.till_id, SOURCE)
+                                                  row.value.place.till_id)
                 for row, holder_id in accepted
             ], now, import_job_id=job_id)
         return self._result(accepted, refused)
