@@ -17,6 +17,7 @@ batches of BATCH_SIZE rows:
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import os
@@ -54,6 +55,8 @@ corrections = ImportCorrection.__table__
 templates = ImportTemplate.__table__
 
 BATCH_SIZE = 2000
+PARSE_TICK_ROWS = 200
+WRITER_CACHE_KIB = 64 * 1024
 CHUNK_BYTES = 1024 * 1024
 IMPORT_KEY_CHARS_MAX = 100
 TEMPLATE_NAME_CHARS_MAX = 100
@@ -414,10 +417,15 @@ class Batch:
     end_offset: int = 0
 
 
-def _batches(stream: CsvStream, header: list[str], run: ProfileRun[Any], batch_size: int) -> Iterator[Batch]:
+def _batches(stream: CsvStream, header: list[str], run: ProfileRun[Any], batch_size: int,
+             tick_rows: int = 0) -> Iterator[Batch | None]:
+    """Batches of parsed rows and row rejects; with `tick_rows`, also None every that many rows
+    (the caller yields to the event loop there, so the batch being written goes on meanwhile)."""
     batch = Batch(end_offset=stream.offset)
     width = len(header)
     for record in stream.records():
+        if tick_rows and record.row_number % tick_rows == 0:
+            yield None
         batch.rows += 1
         batch.end_offset = record.end_offset
         fields = record.fields
@@ -471,6 +479,10 @@ async def run_job(database: Database, job_id: int, options: RunOptions | None = 
     if job.status.value not in RESUMABLE and job.error_code != "INTERNAL_ERROR":
         return job
     assert org is not None
+    if database.is_sqlite:
+        # The writer's page cache (2 MiB by default) holds the ledger's index pages a large
+        # import keeps touching; the one writer connection keeps it afterwards.
+        await database.run_write(lambda connection: connection.exec_driver_sql(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}"))
     job = await _set(database, job_id, status=JobStatus.RUNNING.value, error_code=None, error_message=None,
                      started_at=job.started_at or datetime.now(UTC))
     try:
@@ -558,21 +570,44 @@ async def _import(database: Database, org: OrgConfig, job: JobView, run: Profile
     stream = CsvStream(source, start_offset=start_offset, start_row=1 + job.rows_read)
     rows_read = job.rows_read
     batches_done = 0
-    for batch in _batches(stream, header, run, options.batch_size):
-        rows_read += batch.rows
-        checkpoint = job.bytes_read
+    # One batch is written while the next is parsed (the database works in its own thread, and
+    # SQLite releases the GIL): at most one write in flight, committed in file order, so the
+    # checkpoints and a crash's outcome are those of a one-at-a-time run.
+    in_flight: asyncio.Task[JobView] | None = None
+    checkpoint = job.bytes_read
 
-        async def write(connection: AsyncConnection, batch: Batch = batch, rows_read: int = rows_read,
-                        checkpoint: int = checkpoint) -> JobView:
-            applied = await run.apply(connection, batch.parsed, datetime.now(UTC), job.id)
-            return await _record_batch_in(connection, org, job, batch, applied, rows_read, expected_offset=checkpoint)
-
-        job = await database.run_write(write)
+    async def settle() -> None:
+        nonlocal job, batches_done
+        assert in_flight is not None
+        job = await in_flight
         batches_done += 1
         if options.on_progress:
             options.on_progress(job)
         if options.after_batch:
             options.after_batch(batches_done)
+
+    try:
+        for item in _batches(stream, header, run, options.batch_size, tick_rows=PARSE_TICK_ROWS):
+            if item is None:
+                await asyncio.sleep(0)
+                continue
+            rows_read += item.rows
+
+            async def write(connection: AsyncConnection, batch: Batch = item, rows_read: int = rows_read,
+                            checkpoint: int = checkpoint) -> JobView:
+                applied = await run.apply(connection, batch.parsed, datetime.now(UTC), job.id)
+                return await _record_batch_in(connection, org, job, batch, applied, rows_read, expected_offset=checkpoint)
+
+            if in_flight is not None:
+                await settle()
+            in_flight = asyncio.create_task(database.run_write(write))
+            checkpoint = item.end_offset
+        if in_flight is not None:
+            await settle()
+            in_flight = None
+    finally:
+        if in_flight is not None and not in_flight.done():
+            await asyncio.wait([in_flight])  # a failure while parsing: the batch being written ends first
     if rows_read == 0:
         raise ImportFileError("NO_ROWS", "the file has a header but no rows")
     return job
