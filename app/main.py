@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         Route("/imports/tracker", import_profile_routes.post_tracker, methods=["POST"]),
         Route("/imports/{job_id:int}", import_routes.get_job, methods=["GET"]),
         Route("/imports/{job_id:int}/rejects.csv", import_routes.get_rejects, methods=["GET"]),
+        Route("/imports/{job_id:int}/corrections.csv", import_profile_routes.get_corrections, methods=["GET"]),
     ], lifespan=lifespan)
     app.state.services = services
     return app

@@ -9,6 +9,8 @@ Each test bill: 1,800 at till-1 (store-1, external id S1), lines 1 SHIRT-01, 2 J
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 from typing import Any
 
 from sqlalchemy import func, select
@@ -252,3 +254,25 @@ async def test_a_tracker_batch_costs_the_same_statements_for_2_rows_as_for_12(cl
     assert await value_count(database) == 14
     assert await count_events(database, EventType.TRACKER_POINTS) == 14
     await assert_reconciled(database)
+
+
+async def test_the_corrections_download_lists_each_correction(client_api, database):
+    await define(client_api, "FUEL", "TRANSACTION", "1")
+    bought = await purchase(client_api)
+    body = f"mobile,bill_number,transaction_date,store_code,tracked_value\n{bought['mobile']},{bought['number']},{bought['date']},X,2\n"
+    response = await post(client_api, body, tracker="FUEL", appendCountryCode="true", replacementStoreCode="store-1")
+    job_id = response.json()["job"]["id"]
+    await finished(client_api, str(job_id))
+
+    download = await client_api.client.get(f"/imports/{job_id}/corrections.csv",
+                                           headers={"Authorization": client_api.credentials.header})
+    anonymous = await client_api.client.get(f"/imports/{job_id}/corrections.csv")
+
+    assert download.status_code == 200
+    assert list(csv.reader(io.StringIO(download.text))) == [
+        ["row_number", "column", "code", "message"],
+        ["2", "mobile", "COUNTRY_CODE_ADDED", f"'{bought['mobile']}' had no country code: IN's 91 was added (91{bought['mobile']})"],
+        ["2", "store_code", "STORE_REPLACED", "'X' names no store code: replaced by store store-1"],
+    ]
+    assert anonymous.status_code == 401
+    assert await main_points(client_api, bought["userId"]) == "20"

@@ -10,6 +10,7 @@ POST /imports/points (same authentication, streaming, errors and responses: app.
          [&replacementStoreCode=CODE][&userGroupsEnabled=true][&userGroupIdentifierType=...]   or   ?template=NAME
     both also: [&errorPolicy=KEEP_VALID|REJECT_FILE][&dryRun=true][&importKey=KEY][&fileName=NAME]
     body: the CSV file as is (curl --data-binary @file.csv)
+    GET  /imports/{id}/corrections.csv -> the auto-corrections: row_number, column, code, message
 """
 
 from __future__ import annotations
@@ -18,12 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from app.errors import DomainError, ValidationError
 from app.imports import service
 from app.imports.errors import FileTooLargeError
-from app.imports.http import _caller, _error, _flag, _json, _unauthorized, job_document
+from app.imports.http import _caller, _error, _flag, _job, _json, _unauthorized, job_document
 from app.imports.models import ErrorPolicy, ImportProfile
 
 
@@ -97,3 +98,37 @@ async def post_promotion(request: Request) -> Response:
 
 async def post_tracker(request: Request) -> Response:
     return await _post(request, ImportProfile.TRACKERS, _tracker_configuration)
+
+
+CORRECTION_PAGE = 1000
+
+
+async def _corrections_csv(database: Any, job_id: int) -> Any:
+    """In pages, so a large report streams."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(["row_number", "column", "code", "message"])
+    after: int | None = None
+    while True:
+        async with database.read() as connection:
+            page, more = await service.correction_page(connection, job_id, first=CORRECTION_PAGE, after_id=after)
+        for correction in page:
+            writer.writerow([correction.row_number, correction.column or "", correction.code, correction.message])
+        yield buffer.getvalue().encode()
+        buffer.seek(0)
+        buffer.truncate()
+        if not more or not page:
+            return
+        after = page[-1].id
+
+
+async def get_corrections(request: Request) -> Response:
+    _, job, refused = await _job(request)
+    if refused is not None:
+        return refused
+    assert job is not None
+    return StreamingResponse(_corrections_csv(request.app.state.services.database, job.id), media_type="text/csv",
+                             headers={"content-disposition": f'attachment; filename="import-{job.id}-corrections.csv"'})
