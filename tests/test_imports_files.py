@@ -270,3 +270,26 @@ async def test_a_file_over_the_size_limit_is_refused_while_it_uploads(big_api, d
     assert list((tmp_path / "imports" / "uploads").glob("*")) == []
     jobs = (await big_api.data("{ importJobs { jobs { id } } }"))["importJobs"]["jobs"]
     assert jobs == []
+
+
+async def test_the_server_resumes_an_import_a_crash_left_running_when_it_starts(database, org, tmp_path):
+    path = tmp_path / "points.csv"
+    path.write_bytes(b"customerprofileid,amount\n" + b"".join(f"S-{i},2\n".encode() for i in range(2500)))
+    job = await _submit_local(database, org.org_id, path)
+
+    def crash(batches: int) -> None:
+        raise ImportInterrupted("killed")
+
+    with pytest.raises(ImportInterrupted):
+        await service.run_job(database, job.id, service.RunOptions(batch_size=1000, after_batch=crash))
+
+    app = create_app(Settings(database_url=database.url, import_directory=str(tmp_path / "imports"),
+                              maintenance_interval_seconds=0), database=database)
+    async with app.router.lifespan_context(app):
+        await app.state.services.imports.wait(job.id)
+
+    async with database.read() as connection:
+        resumed = await service.get_job(connection, org.org_id, job.id)
+    assert resumed is not None and (resumed.status, resumed.rows_read, resumed.rows_imported) == (JobStatus.DONE, 2500, 2500)
+    assert await balances(database, org.org_id) == {f"S-{i}": Decimal(2) for i in range(2500)}
+    await assert_reconciled(database)
