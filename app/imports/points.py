@@ -124,6 +124,7 @@ class PointsRun(ProfileRun[PointsRow]):
         self.org = org
         self.program = program
         self.config = config
+        self._quantum = Decimal(1).scaleb(-program.points_decimal_places)
         # Dry runs count a new customer once, however many batches name them.
         self._would_register: set[str] = set()
         self._would_create_subledgers: set[str] = set()
@@ -148,10 +149,9 @@ class PointsRun(ProfileRun[PointsRow]):
             return RowError("INVALID_AMOUNT", "must be more than 0", "amount")
         if amount > AMOUNT_MAX:
             return RowError("INVALID_AMOUNT", f"must be at most {AMOUNT_MAX:,}", "amount")
-        places = self.program.points_decimal_places
-        if amount != amount.quantize(Decimal(1).scaleb(-places)):
-            return RowError("INVALID_AMOUNT", f"program {self.program.code} keeps points to {places} decimal places",
-                            "amount")
+        if amount != amount.quantize(self._quantum):
+            return RowError("INVALID_AMOUNT", f"program {self.program.code} keeps points to "
+                            f"{self.program.points_decimal_places} decimal places", "amount")
         start = _parse_time(row.get("startdate", ""), "startdate", "immediate")
         if isinstance(start, RowError):
             return start

@@ -435,7 +435,8 @@ def _batches(stream: CsvStream, header: list[str], run: ProfileRun[Any], batch_s
             batch.rejects.append((ParsedRow(record.row_number, fields, None), RowError(
                 "WRONG_FIELD_COUNT", f"the row has {len(fields)} fields, the header {width}")))
         else:
-            too_long = next((index for index, value in enumerate(fields) if len(value) > FIELD_CHARS_MAX), None)
+            too_long = None if max(map(len, fields)) <= FIELD_CHARS_MAX else next(
+                index for index, value in enumerate(fields) if len(value) > FIELD_CHARS_MAX)
             if too_long is not None:
                 batch.rejects.append((ParsedRow(record.row_number, fields, None), RowError(
                     "FIELD_TOO_LONG", f"{len(fields[too_long]):,} characters; a field has at most {FIELD_CHARS_MAX:,}",
