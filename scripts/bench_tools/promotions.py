@@ -6,7 +6,8 @@
    user runs it, against the bench's database while the server is up).
 2. Promo-code redemptions/s: addTransaction with the code at the bench's connections (wrk, the same
    bill as bench.py's addTransaction load plus `promoCodes`), beside the same server's
-   `{ __typename }` baseline measured just before it.
+   `{ __typename }` baseline and the same addTransaction without a code, measured just before it
+   (the database then holds the 1,000,000 codes too).
 3. `pointledger promo reconcile`: every counter equals the redemptions it counts.
 """
 
@@ -84,7 +85,12 @@ def run(*, url: str, auth: str, work: Path, env: dict[str, str], args: Any, serv
     redeem = {**common, "BENCH_MODE": "add", "BENCH_PART1": head, "BENCH_PART2": middle, "BENCH_PART3": tail,
               "BENCH_EXPECT": EXPECTED, "BENCH_CUSTOMERS": str(args.customers)}
     baseline = bench.measure("{ __typename } (promo baseline)", url, typename, args, server_pid)
-    redemptions = bench.measure(f"addTransaction + promo code", url, {**redeem, "BENCH_TAG": "P", "BENCH_MOBILE_DIGIT": "5"},
+    plain_head, plain_middle, plain_tail = bench.add_parts()
+    plain = {**common, "BENCH_MODE": "add", "BENCH_PART1": plain_head, "BENCH_PART2": plain_middle,
+             "BENCH_PART3": plain_tail, "BENCH_EXPECT": '"__typename":"TransactionAdded"', "BENCH_CUSTOMERS": str(args.customers)}
+    without_code = bench.measure("addTransaction, no code (beside)", url, {**plain, "BENCH_TAG": "R", "BENCH_MOBILE_DIGIT": "6"},
+                                 args, server_pid)
+    redemptions = bench.measure("addTransaction + promo code", url, {**redeem, "BENCH_TAG": "P", "BENCH_MOBILE_DIGIT": "5"},
                                 args, server_pid, warm_env={**redeem, "BENCH_TAG": "Q", "BENCH_MOBILE_DIGIT": "4"})
     reconciled = bench.run_step("pointledger promo reconcile", [str(bench.BIN / "pointledger"), "promo", "reconcile"],
                                 work, env, 600)
@@ -100,5 +106,7 @@ def run(*, url: str, auth: str, work: Path, env: dict[str, str], args: Any, serv
               f"({args.promo_codes / generation_seconds:,.0f} codes/s, the CLI process start included)")
     ratio = redemptions.rate / baseline.rate if baseline.rate else 0.0
     bench.log(f"  redemptions: {redemptions.rate:,.0f}/s at {args.connections} connections = {ratio:.1%} of the "
-              f"baseline beside it ({baseline.rate:,.0f}/s)")
-    return [baseline, redemptions]
+              f"baseline beside it ({baseline.rate:,.0f}/s) and "
+              f"{redemptions.rate / without_code.rate if without_code.rate else 0:.0%} of addTransaction without a code "
+              f"({without_code.rate:,.0f}/s)")
+    return [baseline, without_code, redemptions]
