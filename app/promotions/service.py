@@ -300,11 +300,15 @@ class _UploadRaced(Exception):
 
 # --- Codes against a cart -------------------------------------------------------------------
 
-_CODES_WITH_PROMOTION = (
+_CODES_WITH_PROMOTION_BASE = (
     select(codes.c.id.label("code_id"), codes.c.code, codes.c.redemptions_count.label("code_redemptions_count"), promotions)
     .join(promotions, promotions.c.id == codes.c.promotion_id)
-    .where(codes.c.org_id == bindparam("org_id"), codes.c.code.in_(bindparam("codes", expanding=True)))
 )
+_CODES_WITH_PROMOTION = _CODES_WITH_PROMOTION_BASE.where(
+    codes.c.org_id == bindparam("org_id"), codes.c.code.in_(bindparam("codes", expanding=True)))
+# One code (the usual bill): no expanding IN to render on every execution.
+_CODE_WITH_PROMOTION = _CODES_WITH_PROMOTION_BASE.where(codes.c.org_id == bindparam("org_id"), codes.c.code == bindparam("code"))
+_INSERT_REDEMPTIONS = insert(redemptions)
 # The one lookup addTransaction makes for a customer named on a bill with no code: their links in use.
 _ACTIVE_LINKS = (
     select(links.c.id.label("link_id"), links.c.mode, codes.c.id.label("code_id"), codes.c.code,
@@ -339,8 +343,11 @@ def _candidate(row: Any, field_name: str) -> Candidate:
 
 async def _find_codes(connection: AsyncConnection, org_id: int, named: Sequence[tuple[str, str]]) -> list[Candidate]:
     """The codes named, as (code, field) pairs: PROMO_CODE_UNKNOWN on the field of the first not found."""
-    rows = {row.code: row for row in await connection.execute(
-        _CODES_WITH_PROMOTION, {"org_id": org_id, "codes": [code for code, _ in named]})}
+    if len(named) == 1:
+        found_rows = await connection.execute(_CODE_WITH_PROMOTION, {"org_id": org_id, "code": named[0][0]})
+    else:
+        found_rows = await connection.execute(_CODES_WITH_PROMOTION, {"org_id": org_id, "codes": [code for code, _ in named]})
+    rows = {row.code: row for row in found_rows}
     found = []
     for code, field_name in named:
         row = rows.get(code)
@@ -445,18 +452,34 @@ _RELEASE_PROMOTION_USAGE = update(promotion_usage).where(
     promotion_usage.c.transactions_count > 0).values(transactions_count=promotion_usage.c.transactions_count - 1)
 
 
+_USAGE_UPSERTS: dict[tuple[str, str, bool], Any] = {}
+
+
+def _usage_upsert(dialect_name: str, table: Any, owner_column: Any, count_column: Any, has_limit: bool) -> Any:
+    """Built once per dialect, table and limit presence: building a statement costs more than running it."""
+    key = (dialect_name, table.name, has_limit)
+    statement = _USAGE_UPSERTS.get(key)
+    if statement is None:
+        dialect = postgresql if dialect_name == "postgresql" else sqlite
+        statement = dialect.insert(table).values({owner_column.name: bindparam("owner_id"),
+                                                  "customer_id": bindparam("usage_customer_id"), count_column.name: 1})
+        statement = statement.on_conflict_do_update(
+            index_elements=[owner_column, table.c.customer_id], set_={count_column.name: count_column + 1},
+            where=count_column < bindparam("usage_limit") if has_limit else None,
+        ).returning(table.c.id)
+        _USAGE_UPSERTS[key] = statement
+    return statement
+
+
 async def _claim_usage(connection: AsyncConnection, table: Any, owner_column: Any, count_column: Any, owner_id: int,
                        customer_id: int, limit: int | None) -> bool:
     """One guarded upsert: the customer's first use inserts 1 (every limit is at least 1); later
     uses add 1 while under the limit. No row returned means the limit is reached."""
-    statement = _insert_ignoring_duplicates(connection, table).values(
-        {owner_column.name: owner_id, "customer_id": customer_id, count_column.name: 1})
-    excluded_guard = None if limit is None else count_column < limit
-    statement = statement.on_conflict_do_update(
-        index_elements=[owner_column, table.c.customer_id], set_={count_column.name: count_column + 1},
-        where=excluded_guard,
-    ).returning(table.c.id)
-    return (await connection.execute(statement)).first() is not None
+    statement = _usage_upsert(connection.dialect.name, table, owner_column, count_column, limit is not None)
+    values = {"owner_id": owner_id, "usage_customer_id": customer_id}
+    if limit is not None:
+        values["usage_limit"] = limit
+    return (await connection.execute(statement, values)).first() is not None
 
 
 async def _claim(connection: AsyncConnection, candidate: Candidate, customer_id: int | None) -> Exception | None:
@@ -564,7 +587,7 @@ async def apply_to_bill(connection: AsyncConnection, org: OrgConfig, *, named: S
 async def record_on_bill(connection: AsyncConnection, org: OrgConfig, applied: AppliedCodes, *, transaction_id: int,
                          customer_id: int | None, now: datetime) -> None:
     """The bill's applied codes (one redemption row each), and NEXT_CHECKOUT links used up."""
-    await connection.execute(insert(redemptions), [
+    await connection.execute(_INSERT_REDEMPTIONS, [
         {"org_id": org.id, "promotion_id": item.candidate.promotion_id, "code_id": item.candidate.code_id,
          "transaction_id": transaction_id, "customer_id": customer_id, "discount": item.discount, "linked": was_linked,
          "redeemed_at": now, "reversed_at": None, "reversal_transaction_id": None}
