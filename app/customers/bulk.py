@@ -49,14 +49,13 @@ async def register_customers(connection: AsyncConnection, org: OrgConfig, kind: 
         return {}
     assert len(set(values)) == len(values), "one customer per identifier"
     customer_ids = await reserve_ids(connection, customers, len(values))
-    await insert_rows(connection, customers, [
-        {"id": customer_id, "org_id": org.id, "first_name": "", "last_name": "", "loyalty_type": LoyaltyType.LOYALTY.value, "source": source,
-         "lifetime_purchases": ZERO, "registered_on": now, "updated_on": now}
-        for customer_id in customer_ids
+    loyalty = LoyaltyType.LOYALTY.value
+    await insert_rows(connection, customers, ("id", "org_id", "first_name", "last_name", "loyalty_type", "source",
+                                              "lifetime_purchases", "registered_on", "updated_on"), [
+        (customer_id, org.id, "", "", loyalty, source, ZERO, now, now) for customer_id in customer_ids
     ])
-    await insert_rows(connection, identifiers, [
-        {"org_id": org.id, "customer_id": customer_id, "type": kind.value, "value": value, "created_at": now}
-        for customer_id, value in zip(customer_ids, values, strict=True)
+    await insert_rows(connection, identifiers, ("org_id", "customer_id", "type", "value", "created_at"), [
+        (org.id, customer_id, kind.value, value, now) for customer_id, value in zip(customer_ids, values, strict=True)
     ])
     await connection.execute(insert(history), [
         {"org_id": org.id, "customer_id": customer_id, "created_at": now, "action": HistoryAction.REGISTERED.value,
@@ -64,35 +63,37 @@ async def register_customers(connection: AsyncConnection, org: OrgConfig, kind: 
          "details": {kind.value: value, **(details or {})}}
         for customer_id, value in zip(customer_ids, values, strict=True)
     ])
-    await insert_rows(connection, customer_programs, [
-        {"org_id": org.id, "customer_id": customer_id, "program_id": program.id, "tier_id": program.tiers[0].id,
-         "tier_expires_at": None, "cumulative_purchases": ZERO}
+    await insert_rows(connection, customer_programs, ("org_id", "customer_id", "program_id", "tier_id",
+                                                      "tier_expires_at", "cumulative_purchases"), [
+        (org.id, customer_id, program.id, program.tiers[0].id, None, ZERO)
         for customer_id in customer_ids for program in programs
     ])
-    account_rows = [
-        {"org_id": org.id, "customer_id": customer_id, "program_id": program.id, "category": category.value,
-         "balance": ZERO, "earned": ZERO, "redeemed": ZERO, "expired": ZERO, "returned": ZERO, "adjusted": ZERO,
-         "created_at": now}
-        for customer_id in customer_ids for program in programs for category in org.points_categories
-    ]
-    account_ids = await reserve_ids(connection, ledger.accounts, len(account_rows))
-    await insert_rows(connection, ledger.accounts, [
-        {"id": account_id, **row} for account_id, row in zip(account_ids, account_rows, strict=True)])
+    # (customer, program, category) of each account, in the order their ids are reserved.
+    opened = [(customer_id, program.id, category.value)
+              for customer_id in customer_ids for program in programs for category in org.points_categories]
+    account_ids = await reserve_ids(connection, ledger.accounts, len(opened))
+    await insert_rows(connection, ledger.accounts, ("id", "org_id", "customer_id", "program_id", "category", "balance",
+                                                    "earned", "redeemed", "expired", "returned", "adjusted", "created_at"), [
+        (account_id, org.id, customer_id, program_id, category, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, now)
+        for account_id, (customer_id, program_id, category) in zip(account_ids, opened, strict=True)
+    ])
+    registration = EventType.CUSTOMER_REGISTRATION.value
     event_ids = await reserve_ids(connection, ledger.events, len(customer_ids))
-    await insert_rows(connection, ledger.events, [
-        {"id": event_id, "org_id": org.id, "event_type": EventType.CUSTOMER_REGISTRATION.value, "customer_id": customer_id,
-         "source": source or None, "store_id": None, "till_id": None, "transaction_id": None, "transaction_number": None,
-         "corrects_event_id": None, "points_on_event": ZERO, "created_at": now}
+    await insert_rows(connection, ledger.events, ("id", "org_id", "event_type", "customer_id", "source", "store_id",
+                                                  "till_id", "transaction_id", "transaction_number", "corrects_event_id",
+                                                  "points_on_event", "created_at"), [
+        (event_id, org.id, registration, customer_id, source or None, None, None, None, None, None, ZERO, now)
         for customer_id, event_id in zip(customer_ids, event_ids, strict=True)
     ])
     event_by_customer = dict(zip(customer_ids, event_ids, strict=True))
     # The accounts were opened at zero here: each opening entry's balance after is zero.
-    await insert_rows(connection, ledger.entries, [
-        {"org_id": org.id, "event_id": event_by_customer[row["customer_id"]], "account_id": account_id,
-         "customer_id": row["customer_id"], "program_id": row["program_id"], "category": row["category"],
-         "event_type": EventType.CUSTOMER_REGISTRATION.value, "source": source or None, "store_id": None, "till_id": None,
-         "entry_type": EntryType.CREDIT.value, "entry_kind": EntryKind.OPENING_BALANCE.value, "points": ZERO,
-         "balance_after": ZERO, "corrects_entry_id": None, "created_at": now}
-        for row, account_id in zip(account_rows, account_ids, strict=True)
+    credit, opening = EntryType.CREDIT.value, EntryKind.OPENING_BALANCE.value
+    await insert_rows(connection, ledger.entries, ("org_id", "event_id", "account_id", "customer_id", "program_id",
+                                                   "category", "event_type", "source", "store_id", "till_id",
+                                                   "entry_type", "entry_kind", "points", "balance_after",
+                                                   "corrects_entry_id", "created_at"), [
+        (org.id, event_by_customer[customer_id], account_id, customer_id, program_id, category, registration,
+         source or None, None, None, credit, opening, ZERO, ZERO, None, now)
+        for account_id, (customer_id, program_id, category) in zip(account_ids, opened, strict=True)
     ])
     return dict(zip(values, customer_ids, strict=True))

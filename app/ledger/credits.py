@@ -17,10 +17,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.bulk_insert import insert_rows
+from app.bulk_insert import add_to_rows, insert_rows
 from app.id_blocks import reserve_ids
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.ledger.service import COUNTER_BY_KIND, ZERO, AccountRef, LotDraft, accounts, entries, events, lots, movements
@@ -33,16 +33,14 @@ _LOCK_ACCOUNTS = (
 )
 # Events, entries and lots go in with ids reserved first (app.id_blocks: RETURNING many rows in
 # order runs one row per statement on SQLite) and straight to the driver (app.bulk_insert).
-
-
-def _account_update(counter: str | None) -> Any:
-    changes: dict[str, Any] = {"balance": accounts.c.balance + bindparam("amount", type_=accounts.c.balance.type)}
-    if counter is not None:
-        changes[counter] = accounts.c[counter] + bindparam("counted", type_=accounts.c[counter].type)
-    return update(accounts).where(accounts.c.id == bindparam("account_id")).values(**changes)
-
-
-_UPDATE_ACCOUNTS = {counter: _account_update(counter) for counter in {moved[0] if moved else None for moved in COUNTER_BY_KIND.values()}}
+_EVENT_COLUMNS = ("id", "org_id", "event_type", "customer_id", "source", "store_id", "till_id", "transaction_id",
+                  "transaction_number", "corrects_event_id", "points_on_event", "created_at", "customer_promotion_id",
+                  "tracker_value_id", "import_job_id", "reason")
+_ENTRY_COLUMNS = ("id", "org_id", "event_id", "account_id", "customer_id", "program_id", "category", "event_type",
+                  "source", "store_id", "till_id", "entry_type", "entry_kind", "points", "balance_after",
+                  "corrects_entry_id", "created_at")
+_LOT_COLUMNS = ("id", "org_id", "account_id", "category", "entry_id", "points", "points_remaining", "active_from",
+                "expires_at", "created_at", "subledger_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,39 +101,32 @@ async def post_credits(connection: AsyncConnection, *, org_id: int, credits: Seq
         balances_after.append(balances[credit.account.id])
 
     event_ids = await reserve_ids(connection, events, len(credits))
-    await insert_rows(connection, events, [
-        {"id": event_id, "org_id": org_id, "event_type": credit.event_type.value, "customer_id": credit.account.customer_id,
-         "source": credit.source, "store_id": credit.store_id, "till_id": credit.till_id,
-         "transaction_id": credit.transaction_id, "transaction_number": credit.transaction_number,
-         "corrects_event_id": None, "points_on_event": credit.points, "created_at": now,
-         "customer_promotion_id": credit.customer_promotion_id, "tracker_value_id": credit.tracker_value_id,
-         "import_job_id": credit.import_job_id, "reason": credit.reason}
+    await insert_rows(connection, events, _EVENT_COLUMNS, [
+        (event_id, org_id, credit.event_type.value, credit.account.customer_id, credit.source, credit.store_id,
+         credit.till_id, credit.transaction_id, credit.transaction_number, None, credit.points, now,
+         credit.customer_promotion_id, credit.tracker_value_id, credit.import_job_id, credit.reason)
         for credit, event_id in zip(credits, event_ids, strict=True)
     ])
     entry_ids = await reserve_ids(connection, entries, len(credits))
-    await insert_rows(connection, entries, [
-        {"id": entry_id, "org_id": org_id, "event_id": event_id, "account_id": credit.account.id, "customer_id": credit.account.customer_id,
-         "program_id": credit.account.program_id, "category": credit.account.category.value,
-         "event_type": credit.event_type.value, "source": credit.source, "store_id": credit.store_id,
-         "till_id": credit.till_id, "entry_type": EntryType.CREDIT.value, "entry_kind": credit.entry_kind.value,
-         "points": credit.points, "balance_after": balance_after, "corrects_entry_id": None, "created_at": now}
+    credit_type = EntryType.CREDIT.value
+    await insert_rows(connection, entries, _ENTRY_COLUMNS, [
+        (entry_id, org_id, event_id, credit.account.id, credit.account.customer_id, credit.account.program_id,
+         credit.account.category.value, credit.event_type.value, credit.source, credit.store_id, credit.till_id,
+         credit_type, credit.entry_kind.value, credit.points, balance_after, None, now)
         for credit, event_id, entry_id, balance_after in zip(credits, event_ids, entry_ids, balances_after, strict=True)
     ])
     lot_ids = await reserve_ids(connection, lots, len(credits))
-    await insert_rows(connection, lots, [
-        {"id": lot_id, "org_id": org_id, "account_id": credit.account.id, "category": credit.account.category.value,
-         "entry_id": entry_id, "points": credit.points, "points_remaining": credit.points - paid,
-         "active_from": credit.lot.active_from, "expires_at": credit.lot.expires_at, "created_at": now,
-         "subledger_id": credit.subledger_id}
+    await insert_rows(connection, lots, _LOT_COLUMNS, [
+        (lot_id, org_id, credit.account.id, credit.account.category.value, entry_id, credit.points,
+         credit.points - paid, credit.lot.active_from, credit.lot.expires_at, now, credit.subledger_id)
         for credit, lot_id, entry_id, paid in zip(credits, lot_ids, entry_ids, debts_paid, strict=True)
     ])
     # What paid a debt left the lot at once: recorded as the entry's movement on its own lot.
     paid_rows = [
-        {"org_id": org_id, "lot_id": lot_id, "entry_id": entry_id, "points": -paid}
+        (org_id, lot_id, entry_id, -paid)
         for lot_id, entry_id, paid in zip(lot_ids, entry_ids, debts_paid, strict=True) if paid > 0
     ]
-    if paid_rows:
-        await insert_rows(connection, movements, paid_rows)
+    await insert_rows(connection, movements, ("org_id", "lot_id", "entry_id", "points"), paid_rows)
 
     moved: dict[tuple[int, str | None], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
     for credit in credits:
@@ -144,14 +135,11 @@ async def post_credits(connection: AsyncConnection, *, org_id: int, credits: Seq
         totals = moved[(credit.account.id, counter)]
         totals[0] += credit.points
         totals[1] += credit.points * direction
-    by_counter: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
+    by_counter: dict[str | None, list[tuple[Any, ...]]] = defaultdict(list)
     for (account_id, counter), (amount, counted) in sorted(moved.items(), key=lambda item: item[0][0]):
-        row = {"account_id": account_id, "amount": amount}
-        if counter is not None:
-            row["counted"] = counted
-        by_counter[counter].append(row)
+        by_counter[counter].append((amount, account_id) if counter is None else (amount, counted, account_id))
     for counter, rows in by_counter.items():
-        await connection.execute(_UPDATE_ACCOUNTS[counter], rows)
+        await add_to_rows(connection, accounts, ("balance",) if counter is None else ("balance", counter), rows)
     return [
         PostedCredit(event_id=event_id, entry_id=entry_id, balance_after=balance_after)
         for event_id, entry_id, balance_after in zip(event_ids, entry_ids, balances_after, strict=True)
