@@ -211,7 +211,9 @@ def import_points(
                                                     help="Refuse unknown customerprofileids instead of registering them."),
     resume: int | None = typer.Option(None, "--resume", help="Resume this job from its last committed batch."),
     rejects_out: Path | None = typer.Option(None, "--rejects-out", help="Write the rejected rows (with reasons) here."),
-    batch_size: int = typer.Option(2000, "--batch-size", min=1, max=20000, help="Rows per transaction."),
+    # 10,000: about a fifth less time than 2,000 (each commit rewrites the index pages it
+    # touched); a batch holds SQLite's writer about a second. The server's imports keep 2,000.
+    batch_size: int = typer.Option(10000, "--batch-size", min=1, max=20000, help="Rows per transaction."),
 ) -> None:
     """Import loyalty points (Talon.One format) with a progress bar; exactly once, resumable (--resume JOB)."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
