@@ -15,6 +15,7 @@ refused with 413 FILE_TOO_LARGE. Errors are JSON: {"error": {"code", "message", 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -82,7 +83,18 @@ def _flag(request: Request, name: str, default: bool) -> bool:
     return TRUE_WORDS[raw.lower()]
 
 
-async def post_points(request: Request) -> Response:
+def _points_configuration(request: Request) -> dict[str, Any]:
+    return {
+        "program_code": request.query_params.get("program", ""),
+        "register_unknown_customers": _flag(request, "registerUnknownCustomers", True),
+        "create_missing_subledgers": _flag(request, "createMissingSubledgers", True),
+    }
+
+
+async def post_import(request: Request, profile: ImportProfile,
+                      configuration: Callable[[Request], dict[str, Any]]) -> Response:
+    """Every profile's POST: the profile's own query parameters are read by `configuration`
+    (not at all when a template is named)."""
     caller = await _caller(request)
     if caller is None:
         return _unauthorized()
@@ -96,13 +108,8 @@ async def post_points(request: Request) -> Response:
         if policy_text not in ErrorPolicy.__members__:
             raise ValidationError(f"must be one of {', '.join(ErrorPolicy.__members__)}", field="errorPolicy")
         template = request.query_params.get("template")
-        configuration = None if template is not None else {
-            "program_code": request.query_params.get("program", ""),
-            "register_unknown_customers": _flag(request, "registerUnknownCustomers", True),
-            "create_missing_subledgers": _flag(request, "createMissingSubledgers", True),
-        }
         import_request = service.ImportRequest(
-            profile=ImportProfile.TALON_ONE_POINTS, template_name=template, configuration=configuration,
+            profile=profile, template_name=template, configuration=None if template is not None else configuration(request),
             error_policy=ErrorPolicy(policy_text), dry_run=_flag(request, "dryRun", False),
             import_key=request.query_params.get("importKey"))
         stored = await service.spool(request.stream(), Path(settings.import_directory) / "uploads",
@@ -113,6 +120,10 @@ async def post_points(request: Request) -> Response:
     if not submitted.existing:
         services.imports.submit(submitted.job.id)
     return _json(200 if submitted.existing else 202, {"existing": submitted.existing, "job": job_document(submitted.job)})
+
+
+async def post_points(request: Request) -> Response:
+    return await post_import(request, ImportProfile.TALON_ONE_POINTS, _points_configuration)
 
 
 async def _job(request: Request) -> tuple[Any, service.JobView | None, Response | None]:

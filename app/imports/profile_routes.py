@@ -15,17 +15,15 @@ POST /imports/points (same authentication, streaming, errors and responses: app.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from app.errors import DomainError, ValidationError
+from app.errors import ValidationError
 from app.imports import service
-from app.imports.errors import FileTooLargeError
-from app.imports.http import _caller, _error, _flag, _job, _json, _unauthorized, job_document
-from app.imports.models import ErrorPolicy, ImportProfile
+from app.imports.http import _flag, _job, post_import
+from app.imports.models import ImportProfile
 
 
 def _whole_number(request: Request, name: str) -> int | None:
@@ -64,40 +62,12 @@ def _tracker_configuration(request: Request) -> dict[str, Any]:
     }
 
 
-async def _post(request: Request, profile: ImportProfile, configuration: Any) -> Response:
-    caller = await _caller(request)
-    if caller is None:
-        return _unauthorized()
-    services = request.app.state.services
-    settings = services.settings
-    try:
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > settings.import_size_limit_bytes:
-            raise FileTooLargeError(settings.import_size_limit_bytes)
-        policy_text = request.query_params.get("errorPolicy", ErrorPolicy.KEEP_VALID.value)
-        if policy_text not in ErrorPolicy.__members__:
-            raise ValidationError(f"must be one of {', '.join(ErrorPolicy.__members__)}", field="errorPolicy")
-        template = request.query_params.get("template")
-        import_request = service.ImportRequest(
-            profile=profile, template_name=template, configuration=None if template is not None else configuration(request),
-            error_policy=ErrorPolicy(policy_text), dry_run=_flag(request, "dryRun", False),
-            import_key=request.query_params.get("importKey"))
-        stored = await service.spool(request.stream(), Path(settings.import_directory) / "uploads",
-                                     settings.import_size_limit_bytes, request.query_params.get("fileName"))
-        submitted = await service.submit(services.database, caller.org, import_request, stored)
-    except DomainError as error:
-        return _error(error)
-    if not submitted.existing:
-        services.imports.submit(submitted.job.id)
-    return _json(200 if submitted.existing else 202, {"existing": submitted.existing, "job": job_document(submitted.job)})
-
-
 async def post_promotion(request: Request) -> Response:
-    return await _post(request, ImportProfile.CUSTOMER_PROMOTION, _promotion_configuration)
+    return await post_import(request, ImportProfile.CUSTOMER_PROMOTION, _promotion_configuration)
 
 
 async def post_tracker(request: Request) -> Response:
-    return await _post(request, ImportProfile.TRACKERS, _tracker_configuration)
+    return await post_import(request, ImportProfile.TRACKERS, _tracker_configuration)
 
 
 CORRECTION_PAGE = 1000
