@@ -311,6 +311,26 @@ async def test_a_dry_run_reports_what_would_happen_and_writes_nothing(client_api
     assert (real["rowsImported"], real["rowsRejected"]) == (2, 2)
 
 
+async def test_a_dry_run_counts_a_new_customer_once_across_batches(database, org, tmp_path, monkeypatch):
+    from app.cli import cli
+    from app.config import get_settings
+
+    monkeypatch.setenv("POINTLEDGER_DATABASE_URL", database.url)
+    get_settings.cache_clear()
+    path = tmp_path / "points.csv"
+    # Batches of 2 rows: N-1 is named in the first, second and third batch; N-2 in the first and last.
+    path.write_bytes(b"customerprofileid,amount\nN-1,1\nN-2,1\nN-1,1\nN-3,1\nN-1,1\nN-2,1\n")
+    try:
+        arguments = ["import", "points", str(path), "--org", "acme", "--program", "main", "--dry-run", "--batch-size", "2"]
+        result = await asyncio.to_thread(CliRunner().invoke, cli, arguments)
+    finally:
+        get_settings.cache_clear()
+
+    assert result.exit_code == 0, result.output
+    assert "DONE: 6 would import, 0 rejected of 6 rows; 3 customers would be registered" in " ".join(result.output.split())
+    assert await count_events(database, EventType.POINTS_IMPORT) == 0
+
+
 async def test_reject_file_imports_nothing_when_a_row_is_bad_and_everything_when_none_is(client_api, database):
     rejected = await finished(client_api, str((await post_csv(client_api, MIXED, errorPolicy="REJECT_FILE")).json()["job"]["id"]))
 

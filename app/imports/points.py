@@ -45,6 +45,7 @@ from app.enums import IdentifierType, PointsCategory
 from app.errors import NotFoundError, ValidationError
 from app.imports.models import ImportProfile
 from app.imports.profiles import BatchResult, Columns, ParsedRow, Profile, ProfileRun, RowError
+from app.imports.seen import DiskSet
 from app.ledger import service as ledger
 from app.ledger.credits import CreditDraft, post_credits
 from app.ledger.models import EntryKind, EventType
@@ -125,9 +126,11 @@ class PointsRun(ProfileRun[PointsRow]):
         self.program = program
         self.config = config
         self._quantum = Decimal(1).scaleb(-program.points_decimal_places)
-        # Dry runs count a new customer once, however many batches name them.
-        self._would_register: set[str] = set()
-        self._would_create_subledgers: set[str] = set()
+        # Dry runs count a new customer once, however many batches name them (on disk: flat memory).
+        self._would_register = DiskSet()
+
+    def close(self) -> None:
+        self._would_register.close()
 
     def parse(self, row: Mapping[str, str]) -> PointsRow | RowError:
         by_card = CARD_COLUMN in row
@@ -271,20 +274,20 @@ class PointsRun(ProfileRun[PointsRow]):
 
     async def check(self, connection: AsyncConnection, rows: Sequence[ParsedRow[PointsRow]], now: datetime) -> BatchResult:
         customer_of, to_register, rejects = await self._resolve(connection, rows, lock=False)
-        _, missing_subledgers, subledger_rejects = await self._subledger_rejects(connection, rows)
+        _, _, subledger_rejects = await self._subledger_rejects(connection, rows)
         rejects = _one_per_row(rejects, subledger_rejects)
         refused = {id(row) for row, _ in rejects}
         result = BatchResult(rejects=rejects)
         register = set(to_register)
+        registering = []
         for row in rows:
             if id(row) in refused:
                 continue
-            if row.value.key in register and not row.value.by_card and row.value.key not in self._would_register:
-                self._would_register.add(row.value.key)
-                result.customers_created += 1
+            if row.value.key in register and not row.value.by_card:
+                registering.append(row.value.key)
             result.imported += 1
             result.points += row.value.amount
-        self._would_create_subledgers.update(missing_subledgers)
+        result.customers_created = self._would_register.add_new(registering)
         return result
 
     async def apply(self, connection: AsyncConnection, rows: Sequence[ParsedRow[PointsRow]], now: datetime,

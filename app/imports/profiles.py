@@ -119,6 +119,9 @@ class ProfileRun(Generic[Value]):
         in id order)."""
         raise NotImplementedError
 
+    def close(self) -> None:
+        """Release what the run kept across batches (the framework calls it when the job's run ends)."""
+
 
 class Profile(Generic[Config]):
     name: ImportProfile

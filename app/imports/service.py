@@ -18,6 +18,7 @@ batches of BATCH_SIZE rows:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import os
@@ -509,8 +510,9 @@ async def _run(database: Database, org: OrgConfig, job: JobView, options: RunOpt
     try:
         source = open(job.file_path, "rb")  # noqa: SIM115 - closed below
     except OSError as error:
+        run.close()
         raise ImportFileError("FILE_MISSING", f"the file of this job cannot be read any more ({error.strerror})") from error
-    with source:
+    with source, contextlib.closing(run):
         written_header, data_offset = read_header(source)
         if job.header is None:
             job = await _set(database, job.id, header=written_header)
