@@ -49,9 +49,8 @@ from app.customer_promotions.models import NAME_LENGTH_MAX
 from app.errors import ValidationError
 from app.imports.errors import ImportFileError
 from app.imports.holders import (
-    CUSTOMER_COLUMNS, GROUP_COLUMN, CustomerIdentifierType, Place, Refusal, StoreResolver, bool_setting, enum_setting,
-    find_customers, find_groups, memberships, merged_customers, parse_customer, parse_group, replacement_store,
-    require_columns, text_setting,
+    CUSTOMER_COLUMNS, GROUP_COLUMN, CustomerIdentifierType, HolderColumns, Place, StoreResolver, bool_setting, enum_setting,
+    memberships, merged_holders, merged_refusal, replacement_store, text_setting,
 )
 from app.imports.models import ImportProfile
 from app.imports.profiles import BatchResult, Columns, Correction, ParsedRow, Profile, ProfileRun, RowError
@@ -100,7 +99,9 @@ class PromotionRun(ProfileRun[PromotionRow]):
         self.config = config
         self.program = program  # the promotion's (an existing one keeps its own)
         self.existing = existing
-        self.customer_column = CUSTOMER_COLUMNS[config.unique_identifier_type]
+        self.holders = HolderColumns(org, customer_type=config.unique_identifier_type,
+                                     append_country_code=config.append_country_code,
+                                     groups_enabled=config.user_groups_enabled, group_type=config.user_group_identifier_type)
         self.stores = StoreResolver(org, by_external_id=config.stores_by_external_id,
                                     replacement=replacement_store(org, config.replacement_store_code), column=STORE_COLUMN,
                                     tills_too=True)
@@ -115,27 +116,13 @@ class PromotionRun(ProfileRun[PromotionRow]):
     def parse(self, row: Mapping[str, str]) -> PromotionRow | RowError:
         if not self._header_checked:
             # The columns depend on the configuration: checked on the first row, before anything is written.
-            if self.config.user_groups_enabled:
-                require_columns(list(row), [GROUP_COLUMN], "user groups are enabled")
-            else:
-                require_columns(list(row), [self.customer_column], f"customers are identified by "
-                                f"{self.config.unique_identifier_type.value}")
+            self.holders.require(list(row))
             self._header_checked = True
         corrections: list[Correction] = []
-        group = None
-        if self.config.user_groups_enabled:
-            group = parse_group(row[GROUP_COLUMN])
-            if isinstance(group, RowError):
-                return group
-        customer = None
-        customer_text = row.get(self.customer_column, "")
-        if not self.config.user_groups_enabled or customer_text.strip():
-            parsed = parse_customer(self.config.unique_identifier_type, customer_text, self.org, self.config.append_country_code)
-            if isinstance(parsed, RowError):
-                return parsed
-            customer, correction = parsed
-            if correction is not None:
-                corrections.append(correction)
+        holder = self.holders.parse(row, corrections)
+        if isinstance(holder, RowError):
+            return holder
+        customer, group = holder
         place = self.stores.resolve(row[STORE_COLUMN])
         if isinstance(place, RowError):
             return place
@@ -149,52 +136,40 @@ class PromotionRun(ProfileRun[PromotionRow]):
     async def _holders(self, connection: AsyncConnection, rows: Sequence[ParsedRow[PromotionRow]], *, lock: bool,
                        ) -> tuple[list[tuple[ParsedRow[PromotionRow], int]], list[tuple[ParsedRow[PromotionRow], RowError]]]:
         """Each row's account holder (a customer, or a group's backing row), or why it has none."""
-        customer_values = [row.value.customer for row in rows if row.value.customer is not None]
-        found = await find_customers(connection, self.org, self.config.unique_identifier_type, customer_values,
-                                     self.program.id) if customer_values else {}
-        groups = await find_groups(connection, self.org, self.config.user_group_identifier_type,
-                                   [row.value.group for row in rows if row.value.group is not None]) \
-            if self.config.user_groups_enabled else {}
-        member_pairs = {(groups[row.value.group].id, found[row.value.customer]) for row in rows
-                        if row.value.group in groups and isinstance(found.get(row.value.customer or ""), int)}
+        lookup = await self.holders.find(connection, [row.value.customer for row in rows if row.value.customer is not None],
+                                         [row.value.group for row in rows if row.value.group is not None], self.program.id)
+        member_pairs = {(lookup.groups[row.value.group].id, lookup.customers[row.value.customer]) for row in rows
+                        if row.value.group in lookup.groups
+                        and isinstance(lookup.customers.get(row.value.customer or ""), int)}
         members = await memberships(connection, list(member_pairs)) if member_pairs else set()
-        candidates = {value for value in found.values() if isinstance(value, int)}
-        candidates.update(group.customer_id for group in groups.values())
-        merged = await merged_customers(connection, list(candidates), lock=lock) if candidates else {}
+        merged = await merged_holders(connection, lookup, lock=lock)
         accepted: list[tuple[ParsedRow[PromotionRow], int]] = []
         refused: list[tuple[ParsedRow[PromotionRow], RowError]] = []
         for row in rows:
             value = row.value
             customer_id: int | None = None
             if value.customer is not None:
-                owner = found.get(value.customer)
-                if owner is None:
-                    refused.append((row, RowError("CUSTOMER_NOT_FOUND", f"no customer with "
-                                                  f"{self.config.unique_identifier_type.value} {value.customer!r}",
-                                                  self.customer_column)))
-                    continue
-                if isinstance(owner, Refusal):
-                    refused.append((row, RowError(owner.code, owner.message, self.customer_column)))
+                owner = self.holders.customer_id(lookup, value.customer)
+                if isinstance(owner, RowError):
+                    refused.append((row, owner))
                     continue
                 customer_id = owner
             if value.group is not None:
-                group = groups.get(value.group)
-                if group is None:
-                    refused.append((row, RowError("USER_GROUP_NOT_FOUND", f"no user group with "
-                                                  f"{self.config.user_group_identifier_type.value} {value.group!r}",
-                                                  GROUP_COLUMN)))
+                group = self.holders.group(lookup, value.group)
+                if isinstance(group, RowError):
+                    refused.append((row, group))
                     continue
                 if customer_id is not None and (group.id, customer_id) not in members:
                     refused.append((row, RowError("NOT_A_MEMBER", f"customer {customer_id} is not a member of user group "
-                                                  f"{group.external_id!r}", self.customer_column)))
+                                                  f"{group.external_id!r}", self.holders.customer_column)))
                     continue
                 holder_id, column = group.customer_id, GROUP_COLUMN
             else:
                 assert customer_id is not None
-                holder_id, column = customer_id, self.customer_column
-            if holder_id in merged:
-                refused.append((row, RowError("CUSTOMER_MERGED", f"customer {holder_id} was merged into customer "
-                                              f"{merged[holder_id]}", column)))
+                holder_id, column = customer_id, self.holders.customer_column
+            refusal = merged_refusal(holder_id, merged, column)
+            if refusal is not None:
+                refused.append((row, refusal))
                 continue
             accepted.append((row, holder_id))
         return accepted, refused

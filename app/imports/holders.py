@@ -283,3 +283,84 @@ def text_setting(raw: Mapping[str, Any], name: str, field: str, length_max: int 
     if not isinstance(value, str) or not value.strip() or len(value.strip()) > length_max or "\x00" in value:
         raise ValidationError(f"must be 1 to {length_max} characters", field=field)
     return value.strip()
+
+
+# --- A row's account holder, as both profiles name it ------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class HolderLookup:
+    """A batch's customers (by the configured identifier) and user groups, found in one go."""
+
+    customers: dict[str, int | Refusal]
+    groups: dict[str, user_groups.GroupView]
+
+
+class HolderColumns:
+    """How a row names its account holder: a customer by the configured identifier type, or,
+    with user groups enabled, a user group (the customer column then optional)."""
+
+    def __init__(self, org: OrgConfig, *, customer_type: CustomerIdentifierType, append_country_code: bool,
+                 groups_enabled: bool, group_type: GroupIdentifierType) -> None:
+        self.org = org
+        self.customer_type = customer_type
+        self.append_country_code = append_country_code
+        self.groups_enabled = groups_enabled
+        self.group_type = group_type
+        self.customer_column = CUSTOMER_COLUMNS[customer_type]
+
+    def require(self, header: Sequence[str]) -> None:
+        if self.groups_enabled:
+            require_columns(header, [GROUP_COLUMN], "user groups are enabled")
+        else:
+            require_columns(header, [self.customer_column], f"customers are identified by {self.customer_type.value}")
+
+    def parse(self, row: Mapping[str, str], corrections: list[Correction]) -> tuple[str | None, str | None] | RowError:
+        """The row's (customer, group) values, normalized; a country code added goes to `corrections`."""
+        group = None
+        if self.groups_enabled:
+            group = parse_group(row[GROUP_COLUMN])
+            if isinstance(group, RowError):
+                return group
+        customer = None
+        customer_text = row.get(self.customer_column, "")
+        if not self.groups_enabled or customer_text.strip():
+            parsed = parse_customer(self.customer_type, customer_text, self.org, self.append_country_code)
+            if isinstance(parsed, RowError):
+                return parsed
+            customer, correction = parsed
+            if correction is not None:
+                corrections.append(correction)
+        return customer, group
+
+    async def find(self, connection: AsyncConnection, customer_values: Sequence[str], group_values: Sequence[str],
+                   program_id: int | None) -> HolderLookup:
+        found = await find_customers(connection, self.org, self.customer_type, customer_values, program_id) \
+            if customer_values else {}
+        groups = await find_groups(connection, self.org, self.group_type, group_values) if self.groups_enabled else {}
+        return HolderLookup(found, groups)
+
+    def customer_id(self, lookup: HolderLookup, value: str) -> int | RowError:
+        owner = lookup.customers.get(value)
+        if owner is None or isinstance(owner, Refusal):
+            refusal = owner or Refusal("CUSTOMER_NOT_FOUND", f"no customer with {self.customer_type.value} {value!r}")
+            return RowError(refusal.code, refusal.message, self.customer_column)
+        return owner
+
+    def group(self, lookup: HolderLookup, value: str) -> user_groups.GroupView | RowError:
+        group = lookup.groups.get(value)
+        if group is None:
+            return RowError("USER_GROUP_NOT_FOUND", f"no user group with {self.group_type.value} {value!r}", GROUP_COLUMN)
+        return group
+
+
+async def merged_holders(connection: AsyncConnection, lookup: HolderLookup, *, lock: bool) -> dict[int, int]:
+    """Merged ones among the batch's found customers and groups' backing rows (victim -> survivor)."""
+    candidates = {value for value in lookup.customers.values() if isinstance(value, int)}
+    candidates.update(group.customer_id for group in lookup.groups.values())
+    return await merged_customers(connection, list(candidates), lock=lock) if candidates else {}
+
+
+def merged_refusal(holder_id: int, merged: Mapping[int, int], column: str) -> RowError | None:
+    if holder_id not in merged:
+        return None
+    return RowError("CUSTOMER_MERGED", f"customer {holder_id} was merged into customer {merged[holder_id]}", column)

@@ -36,9 +36,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.errors import ValidationError
 from app.imports.holders import (
-    CUSTOMER_COLUMNS, GROUP_COLUMN, CustomerIdentifierType, Refusal, StoreResolver, bool_setting, enum_setting,
-    find_customers, find_groups, memberships, merged_customers, parse_customer, parse_group, replacement_store,
-    require_columns, text_setting,
+    CUSTOMER_COLUMNS, GROUP_COLUMN, CustomerIdentifierType, HolderColumns, StoreResolver, bool_setting, enum_setting,
+    memberships, merged_holders, merged_refusal, replacement_store, require_columns, text_setting,
 )
 from app.imports.models import ImportProfile
 from app.imports.profiles import BatchResult, Columns, Correction, ParsedRow, Profile, ProfileRun, RowError
@@ -102,18 +101,16 @@ class TrackersRun(ProfileRun[TrackerRow]):
         self.org = org
         self.config = config
         self.tracker = tracker
-        self.customer_column = CUSTOMER_COLUMNS[config.unique_identifier_type]
+        self.holders = HolderColumns(org, customer_type=config.unique_identifier_type,
+                                     append_country_code=config.append_country_code,
+                                     groups_enabled=config.user_groups_enabled, group_type=config.user_group_identifier_type)
         self.stores = StoreResolver(org, by_external_id=config.stores_by_external_id,
                                     replacement=replacement_store(org, config.replacement_store_code), column=STORE_COLUMN,
                                     tills_too=False)
         self._header_checked = False
 
     def _check_header(self, header: Sequence[str]) -> None:
-        if self.config.user_groups_enabled:
-            require_columns(header, [GROUP_COLUMN], "user groups are enabled")
-        else:
-            require_columns(header, [self.customer_column], f"customers are identified by "
-                            f"{self.config.unique_identifier_type.value}")
+        self.holders.require(header)
         identification = self.config.bill_identification
         require_columns(header, [BILL_NUMBER_COLUMN, DATE_COLUMN, STORE_COLUMN]
                         if identification is BillIdentification.STANDARD_FIELDS else [LOG_ID_COLUMN],
@@ -126,20 +123,10 @@ class TrackersRun(ProfileRun[TrackerRow]):
         if not self._header_checked:
             self._check_header(list(row))  # the columns depend on the configuration and the tracker
         corrections: list[Correction] = []
-        group = None
-        if self.config.user_groups_enabled:
-            group = parse_group(row[GROUP_COLUMN])
-            if isinstance(group, RowError):
-                return group
-        customer = None
-        customer_text = row.get(self.customer_column, "")
-        if not self.config.user_groups_enabled or customer_text.strip():
-            parsed = parse_customer(self.config.unique_identifier_type, customer_text, self.org, self.config.append_country_code)
-            if isinstance(parsed, RowError):
-                return parsed
-            customer, correction = parsed
-            if correction is not None:
-                corrections.append(correction)
+        holder = self.holders.parse(row, corrections)
+        if isinstance(holder, RowError):
+            return holder
+        customer, group = holder
         if self.config.bill_identification is BillIdentification.LOYALTY_LOG_ID:
             text = row[LOG_ID_COLUMN].strip()
             if not text:
@@ -191,20 +178,15 @@ class TrackersRun(ProfileRun[TrackerRow]):
     async def _drafts(self, connection: AsyncConnection, rows: Sequence[ParsedRow[TrackerRow]], *, lock: bool,
                       ) -> tuple[list[tuple[ParsedRow[TrackerRow], TrackedValueDraft]], list[tuple[ParsedRow[TrackerRow], RowError]]]:
         """Each row's holder, bill and line, or why it has none: a fixed number of queries a batch."""
-        customer_values = [row.value.customer for row in rows if row.value.customer is not None]
-        found = await find_customers(connection, self.org, self.config.unique_identifier_type, customer_values, None) \
-            if customer_values else {}
-        groups = await find_groups(connection, self.org, self.config.user_group_identifier_type,
-                                   [row.value.group for row in rows if row.value.group is not None]) \
-            if self.config.user_groups_enabled else {}
+        lookup = await self.holders.find(connection, [row.value.customer for row in rows if row.value.customer is not None],
+                                         [row.value.group for row in rows if row.value.group is not None], None)
         bills = await trackers_service.find_bills(connection, self.org, list({row.value.bill for row in rows}))
         # A group's bills are its members': which bill owners are members of which row's group.
-        member_pairs = {(groups[row.value.group].id, bill.customer_id) for row in rows if row.value.group in groups
+        member_pairs = {(lookup.groups[row.value.group].id, bill.customer_id) for row in rows
+                        if row.value.group in lookup.groups
                         for bill in bills.get(row.value.bill, []) if bill.customer_id is not None}
         members = await memberships(connection, list(member_pairs)) if member_pairs else set()
-        candidates = {value for value in found.values() if isinstance(value, int)}
-        candidates.update(group.customer_id for group in groups.values())
-        merged = await merged_customers(connection, list(candidates), lock=lock) if candidates else {}
+        merged = await merged_holders(connection, lookup, lock=lock)
 
         chosen: list[tuple[ParsedRow[TrackerRow], int, trackers_service.BillView]] = []
         refused: list[tuple[ParsedRow[TrackerRow], RowError]] = []
@@ -212,20 +194,16 @@ class TrackersRun(ProfileRun[TrackerRow]):
             value = row.value
             customer_id: int | None = None
             if value.customer is not None:
-                owner = found.get(value.customer)
-                if owner is None or isinstance(owner, Refusal):
-                    refusal = owner or Refusal("CUSTOMER_NOT_FOUND", f"no customer with "
-                                               f"{self.config.unique_identifier_type.value} {value.customer!r}")
-                    refused.append((row, RowError(refusal.code, refusal.message, self.customer_column)))
+                owner = self.holders.customer_id(lookup, value.customer)
+                if isinstance(owner, RowError):
+                    refused.append((row, owner))
                     continue
                 customer_id = owner
             candidates_of_row = bills.get(value.bill, [])
             if value.group is not None:
-                group = groups.get(value.group)
-                if group is None:
-                    refused.append((row, RowError("USER_GROUP_NOT_FOUND", f"no user group with "
-                                                  f"{self.config.user_group_identifier_type.value} {value.group!r}",
-                                                  GROUP_COLUMN)))
+                group = self.holders.group(lookup, value.group)
+                if isinstance(group, RowError):
+                    refused.append((row, group))
                     continue
                 holder_id, holder_column = group.customer_id, GROUP_COLUMN
                 owners = {bill.customer_id for bill in candidates_of_row if (group.id, bill.customer_id) in members}
@@ -234,12 +212,12 @@ class TrackersRun(ProfileRun[TrackerRow]):
                 whose = "a member of this group" + (" and this customer" if customer_id is not None else "")
             else:
                 assert customer_id is not None
-                holder_id, holder_column = customer_id, self.customer_column
+                holder_id, holder_column = customer_id, self.holders.customer_column
                 owners = {customer_id}
                 whose = "this customer"
-            if holder_id in merged:
-                refused.append((row, RowError("CUSTOMER_MERGED", f"customer {holder_id} was merged into customer "
-                                              f"{merged[holder_id]}", holder_column)))
+            refusal = merged_refusal(holder_id, merged, holder_column)
+            if refusal is not None:
+                refused.append((row, refusal))
                 continue
             bill = trackers_service.holders_bill(candidates_of_row, owners)  # type: ignore[arg-type]
             if bill is None:
