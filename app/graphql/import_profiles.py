@@ -3,6 +3,7 @@ other imports in app.graphql.imports): their template configuration, as the seed
 
 from __future__ import annotations
 
+import dataclasses
 from enum import Enum
 from typing import Any
 
@@ -11,6 +12,16 @@ import strawberry
 from app.graphql.organization import ExpiryStrategyEnum
 from app.graphql.trackers import BillIdentificationEnum
 from app.graphql.user_groups import UserGroupIdentifierType
+
+
+def configuration_document(configuration: Any) -> dict[str, Any]:
+    """A configuration input as the import profiles read it: each field under its Python name
+    (the profiles' setting names), enums by their value."""
+    document = {}
+    for field in dataclasses.fields(configuration):
+        value = getattr(configuration, field.name)
+        document[field.name] = value.value if isinstance(value, Enum) else value
+    return document
 
 
 @strawberry.enum(description="Which column of an import names the customer (the seed's unique identifier type).")
@@ -42,15 +53,7 @@ class CustomerPromotionImportConfigurationInput:
     user_group_identifier_type: UserGroupIdentifierType = UserGroupIdentifierType.EXTERNAL_ID
 
     def to_domain(self) -> dict[str, Any]:
-        return {
-            "promotion_name": self.promotion_name, "unique_identifier_type": self.unique_identifier_type.value,
-            "append_country_code": self.append_country_code, "stores_by_external_id": self.stores_by_external_id,
-            "replacement_store_code": self.replacement_store_code, "promotion_identifier": self.promotion_identifier,
-            "program_code": self.program_code,
-            "expiry_strategy": self.expiry_strategy.value if self.expiry_strategy is not None else None,
-            "expiry_value": self.expiry_value, "user_groups_enabled": self.user_groups_enabled,
-            "user_group_identifier_type": self.user_group_identifier_type.value,
-        }
+        return configuration_document(self)
 
 
 @strawberry.input(description="Which tracker the rows feed, and how bills and customers are named.")
@@ -66,9 +69,4 @@ class TrackerImportConfigurationInput:
     user_group_identifier_type: UserGroupIdentifierType = UserGroupIdentifierType.EXTERNAL_ID
 
     def to_domain(self) -> dict[str, Any]:
-        return {
-            "tracker_code": self.tracker_code, "bill_identification": self.bill_identification.value,
-            "unique_identifier_type": self.unique_identifier_type.value, "append_country_code": self.append_country_code,
-            "stores_by_external_id": self.stores_by_external_id, "replacement_store_code": self.replacement_store_code,
-            "user_groups_enabled": self.user_groups_enabled, "user_group_identifier_type": self.user_group_identifier_type.value,
-        }
+        return configuration_document(self)

@@ -20,7 +20,9 @@ from app.errors import ValidationError
 
 from app.graphql.context import Info
 from app.graphql.errors import ConflictError, IdempotencyKeyReusedError, InvalidInputError, NotFoundError
-from app.graphql.import_profiles import CustomerPromotionImportConfigurationInput, TrackerImportConfigurationInput
+from app.graphql.import_profiles import (
+    CustomerPromotionImportConfigurationInput, TrackerImportConfigurationInput, configuration_document,
+)
 from app.graphql.pagination import PageInfo, decode_id_cursor, encode_id_cursor
 from app.imports import service
 from app.imports.models import ErrorPolicy as DomainErrorPolicy
@@ -171,6 +173,11 @@ class ImportTemplate:
     version: int
     updated_at: datetime
 
+    @classmethod
+    def from_view(cls, view: service.TemplateView) -> ImportTemplate:
+        return cls(name=view.name, profile=ImportProfile(view.profile.value), configuration=view.configuration,
+                   identity=view.identity, version=view.version, updated_at=view.updated_at)
+
 
 @strawberry.input(description="Where Talon.One points go, and what to do with unknown names.")
 class PointsImportConfigurationInput:
@@ -181,8 +188,7 @@ class PointsImportConfigurationInput:
         default=True, description="An unknown subledgerid creates the program's subledger (else SUBLEDGER_NOT_FOUND).")
 
     def to_domain(self) -> dict[str, Any]:
-        return {"program_code": self.program_code, "register_unknown_customers": self.register_unknown_customers,
-                "create_missing_subledgers": self.create_missing_subledgers}
+        return configuration_document(self)
 
 
 @strawberry.input(description="A Talon.One loyalty points file (customerprofileid or identifier, amount, startdate, "
@@ -285,20 +291,7 @@ class ImportMutation:
         "Import Talon.One loyalty points from a CSV upload: returns the job at once (QUEUED), run in the background. "
         "The same file under the same configuration, or the same import key, returns the first job (existing: true)."))
     async def import_points(self, info: Info, input: ImportPointsInput) -> ImportPointsResult:
-        services = _services(info)
-        if (input.configuration is None) == (input.template_name is None):
-            raise ValidationError("give either a configuration or a templateName", field="input.configuration")
-        stored = await service.spool(_chunks(input.file), Path(services.settings.import_directory) / "uploads",
-                                     services.settings.import_size_limit_bytes, getattr(input.file, "filename", None))
-        request = import_request(
-            DomainImportProfile.TALON_ONE_POINTS, configuration=input.configuration.to_domain() if input.configuration else None,
-            template_name=input.template_name, error_policy=input.error_policy.value, dry_run=input.dry_run,
-            import_key=input.import_key)
-        submitted = await service.submit(info.context.database, info.context.org, request, stored)
-        if not submitted.existing:
-            services.imports.submit(submitted.job.id)
-        return ImportSubmitted(existing=submitted.existing,
-                               job=ImportJob.from_view(submitted.job, await _template_name(info, submitted.job)))
+        return await _submit_upload(info, DomainImportProfile.TALON_ONE_POINTS, input)
 
     @strawberry.mutation(description=(
         "Import customer promotion points from a CSV upload (profile CUSTOMER_PROMOTION); runs in the background like importPoints."))
@@ -321,8 +314,7 @@ class ImportMutation:
         [(profile, configuration)] = given
         view = await service.save_template(info.context.database, info.context.org, name=input.name,
                                            profile=profile, configuration=configuration.to_domain())
-        return ImportTemplate(name=view.name, profile=ImportProfile(view.profile.value), configuration=view.configuration,
-                              identity=view.identity, version=view.version, updated_at=view.updated_at)
+        return ImportTemplate.from_view(view)
 
 
 @strawberry.type
@@ -360,5 +352,4 @@ class ImportQuery:
     async def import_templates(self, info: Info) -> list[ImportTemplate]:
         async with info.context.database.read() as connection:
             views = await service.list_templates(connection, info.context.org.id)
-        return [ImportTemplate(name=view.name, profile=ImportProfile(view.profile.value), configuration=view.configuration,
-                               identity=view.identity, version=view.version, updated_at=view.updated_at) for view in views]
+        return [ImportTemplate.from_view(view) for view in views]
