@@ -79,15 +79,18 @@ class Authenticator:
 
 
 class ApiGuard:
-    """Authenticates, limits the body size, and hands the org to the app through the scope."""
+    """Authenticates, limits the body size, and hands the org to the app through the scope.
 
-    def __init__(self, app: ASGIApp, authenticator: Authenticator, max_body_size_bytes: int,
-                 upload_limit_bytes: int | None = None) -> None:
+    Every request to /graphql, multipart uploads included, is held to `max_body_size_bytes`:
+    a declared length over it is refused before the body is read, and a body without a length
+    is counted while the app reads it (never buffered here) and refused once over it. Large
+    import files go to the streaming routes (POST /imports/..., their own size limit) or the CLI.
+    """
+
+    def __init__(self, app: ASGIApp, authenticator: Authenticator, max_body_size_bytes: int) -> None:
         self.app = app
         self.authenticator = authenticator
         self.max_body_size_bytes = max_body_size_bytes
-        # Multipart bodies carry import files (the server spools them to disk): a larger limit.
-        self.upload_limit_bytes = upload_limit_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -99,48 +102,44 @@ class ApiGuard:
             await _respond(send, 401, UNAUTHORIZED_BODY, [(b"www-authenticate", b'Basic realm="pointledger", charset="UTF-8"')])
             return
         declared = headers.get(b"content-length")
-        limit = self.max_body_size_bytes
-        if self.upload_limit_bytes is not None and headers.get(b"content-type", b"").startswith(b"multipart/form-data"):
-            limit = self.upload_limit_bytes
-        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_size_bytes):
             await _respond(send, 413, TOO_LARGE_BODY)
             return
-        if declared is None and scope["method"] in ("POST", "PUT", "PATCH"):
-            body = await _read_limited(receive, limit)
-            if body is None:
-                await _respond(send, 413, TOO_LARGE_BODY)
-                return
-            receive = _replay(body)
         scope[SCOPE_ORG_KEY] = caller.org
         scope[SCOPE_ADMIN_KEY] = caller.is_admin
-        await self.app(scope, receive, send)
+        if declared is not None:
+            await self.app(scope, receive, send)
+            return
+        responded = False
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal responded
+            responded = responded or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, _counted(receive, self.max_body_size_bytes), tracked_send)
+        except BodyTooLarge:
+            if not responded:
+                await _respond(send, 413, TOO_LARGE_BODY)
 
 
-async def _read_limited(receive: Receive, limit: int) -> bytes | None:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
+class BodyTooLarge(Exception):
+    """Raised from `receive` when a body without a declared length passes the limit."""
+
+
+def _counted(receive: Receive, limit: int) -> Receive:
+    received = 0
+
+    async def counted() -> Message:
+        nonlocal received
         message = await receive()
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
+        received += len(message.get("body", b""))
+        if received > limit:
+            raise BodyTooLarge
+        return message
 
-
-def _replay(body: bytes) -> Receive:
-    sent = False
-
-    async def receive() -> Message:
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return receive
+    return counted
 
 
 async def _respond(send: Send, status: int, body: bytes, extra_headers: list[tuple[bytes, bytes]] | None = None) -> None:

@@ -64,8 +64,7 @@ class Services:
 def create_app(settings: Settings | None = None, database: Database | None = None) -> Starlette:
     services = Services(settings or get_settings(), database)
     graphql_app = PointledgerGraphQL(services.database, services.settings.graphiql)
-    guarded = ApiGuard(graphql_app, services.authenticator, services.settings.max_body_size_bytes,
-                       upload_limit_bytes=services.settings.import_size_limit_bytes)
+    guarded = ApiGuard(graphql_app, services.authenticator, services.settings.max_body_size_bytes)
 
     async def health(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})

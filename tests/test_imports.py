@@ -218,6 +218,48 @@ async def test_the_graphql_mutation_takes_the_file_as_a_multipart_upload(client_
     assert (await points_of(client_api, "EXTERNAL_ID", "URNGV8294NV"))["loyaltyPoints"] == "100"
 
 
+async def test_a_graphql_upload_is_held_to_the_request_limit_and_its_file_to_the_import_limit(database, org, tmp_path):
+    settings = Settings(database_url=database.url, import_directory=str(tmp_path / "imports"), max_body_size_bytes=8192,
+                        import_size_limit_bytes=4096)
+    app = create_app(settings, database=database)
+    operations = '{"query": %s, "variables": {"input": {"file": null, "configuration": {"programCode": "main"}}}}' % (
+        __import__("json").dumps(IMPORT_POINTS))
+
+    def upload(rows: int) -> dict[str, Any]:
+        content = b"customerprofileid,amount\n" + b"L-1,1\n" * rows
+        return {"data": {"operations": operations, "map": '{"0": ["variables.input.file"]}'},
+                "files": {"0": ("points.csv", content, "text/csv")}}
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        headers = {"Authorization": org.header}
+        # 6 KB: within the 8 KiB request limit, over the 4 KiB import limit.
+        over_file = await client.post("/graphql", headers=headers, **upload(1000))
+        # 12 KB: over the request limit, declared or streamed without a length (counted, not buffered).
+        over_body = await client.post("/graphql", headers=headers, **upload(2000))
+        request = client.build_request("POST", "/graphql", headers=headers, **upload(2000))
+        body = request.read()
+
+        async def chunks():
+            for start in range(0, len(body), 1000):
+                yield body[start:start + 1000]
+
+        streamed = await client.post("/graphql", content=chunks(), headers={
+            **headers, "Content-Type": request.headers["Content-Type"]})
+        within = await client.post("/graphql", headers=headers, **upload(100))
+        api = Api(client, org, database)
+        jobs = (await api.data("{ importJobs { jobs { id } } }"))["importJobs"]["jobs"]
+
+    assert over_file.status_code == 200, over_file.text
+    assert over_file.json()["data"]["importPoints"] == {
+        "__typename": "InvalidInputError", "code": "FILE_TOO_LARGE",
+        "message": "the file is larger than the import size limit of 4,096 bytes", "field": "file"}
+    assert "content-length" not in streamed.request.headers
+    for refused in (over_body, streamed):
+        assert (refused.status_code, refused.json()["errors"][0]["extensions"]) == (413, {"code": "PAYLOAD_TOO_LARGE"})
+    assert within.json()["data"]["importPoints"]["__typename"] == "ImportSubmitted"
+    assert [job["id"] for job in jobs] == [within.json()["data"]["importPoints"]["job"]["id"]]
+
+
 async def test_the_same_file_or_import_key_imports_nothing_twice(client_api, database):
     first = await post_csv(client_api, PROFILE_EXAMPLE, importKey="batch-7")
     job = await finished(client_api, str(first.json()["job"]["id"]))
