@@ -23,7 +23,10 @@ from app.ledger.expiry import RunReport, expire_points, org_clocks, start_of_loc
 from app.ledger.service import reconcile as reconcile_ledger
 from app.organizations import service as organizations
 from app.organizations.spec import load_spec_file
-from app.imports.commands import add_profile_commands
+from app.imports.commands import (
+    DRY_RUN_OPTION, ERROR_POLICY_OPTION, IMPORT_KEY_OPTION, ORG_OPTION, REJECTS_OUT_OPTION, RESUME_OPTION,
+    add_profile_commands,
+)
 from app.promotions.commands import promo_cli
 
 Result = TypeVar("Result")
@@ -201,37 +204,29 @@ def convert_promised(as_of: str | None = typer.Option(None, "--as-of", help=AS_O
 @import_cli.command("points")
 def import_points(
     file: Path | None = typer.Argument(None, exists=True, dir_okay=False, help="A Talon.One loyalty points CSV file."),
-    org: str = typer.Option(..., help="The organisation code."),
+    org: str = ORG_OPTION,
     program: str | None = typer.Option(None, help="The program the points go to (or --template)."),
     template: str | None = typer.Option(None, help="A saved TALON_ONE_POINTS template."),
-    error_policy: str = typer.Option("KEEP_VALID", "--error-policy", help="KEEP_VALID or REJECT_FILE."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Validate and report; import nothing."),
-    import_key: str | None = typer.Option(None, "--import-key", help="The same key again returns the same job."),
+    error_policy: str = ERROR_POLICY_OPTION,
+    dry_run: bool = DRY_RUN_OPTION,
+    import_key: str | None = IMPORT_KEY_OPTION,
     register_unknown_customers: bool = typer.Option(True, " /--no-register-unknown-customers",
                                                     help="Refuse unknown customerprofileids instead of registering them."),
-    resume: int | None = typer.Option(None, "--resume", help="Resume this job from its last committed batch."),
-    rejects_out: Path | None = typer.Option(None, "--rejects-out", help="Write the rejected rows (with reasons) here."),
+    resume: int | None = RESUME_OPTION,
+    rejects_out: Path | None = REJECTS_OUT_OPTION,
     # 10,000: about a fifth less time than 2,000 (each commit rewrites the index pages it
     # touched); a batch holds SQLite's writer about a second. The server's imports keep 2,000.
     batch_size: int = typer.Option(10000, "--batch-size", min=1, max=20000, help="Rows per transaction."),
 ) -> None:
     """Import loyalty points (Talon.One format) with a progress bar; exactly once, resumable (--resume JOB)."""
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
-
+    from app.imports import commands
     from app.imports import service as imports
     from app.imports.models import ErrorPolicy, ImportProfile
-    from app.organizations.config import load_org_config
 
-    if (file is None) == (resume is None):
-        raise typer.BadParameter("give a FILE to import, or --resume JOB")
-    if error_policy not in ErrorPolicy.__members__:
-        raise typer.BadParameter("KEEP_VALID or REJECT_FILE", param_hint="--error-policy")
-    settings = get_settings()
+    commands.check_arguments(file, resume, error_policy)
 
     async def work(database: Database) -> imports.JobView:
-        async with database.read() as connection:
-            org_config = await load_org_config(connection, await organizations.org_id_by_code(connection, org))
-        assert org_config is not None
+        org_config = await commands.load_org(database, org)
         if resume is not None:
             async with database.read() as connection:
                 job = await imports.get_job(connection, org_config.id, resume)
@@ -244,28 +239,15 @@ def import_points(
             request = imports.ImportRequest(ImportProfile.TALON_ONE_POINTS, template_name=template,
                                             configuration=configuration, error_policy=ErrorPolicy(error_policy),
                                             dry_run=dry_run, import_key=import_key)
-            submitted = await imports.submit(database, org_config, request, imports.local_file(file, settings.import_size_limit_bytes))
+            submitted = await commands.submit_file(database, console, org_config, request, file)
             job = submitted.job
             if submitted.existing:
-                console.print(f"already submitted as job {job.id} ({job.status.value}): nothing imported again")
                 return job
-        with Progress(TextColumn("job {task.fields[job]} {task.fields[phase]}"), BarColumn(), DownloadColumn(),
-                      TextColumn("{task.fields[rows]:,} rows"), TimeRemainingColumn(), console=console) as progress:
-            task = progress.add_task("import", total=job.file_size_bytes, completed=job.bytes_read, job=job.id,
-                                     phase=job.phase.value.lower(), rows=job.rows_read)
-
-            def show(current: imports.JobView) -> None:
-                progress.update(task, completed=current.bytes_read, phase=current.phase.value.lower(), rows=current.rows_read)
-
-            return await imports.run_job(database, job.id, imports.RunOptions(batch_size=batch_size, on_progress=show))
+        return await commands.run_with_progress(database, console, job, batch_size)
 
     job = _run(work)
     if rejects_out is not None:
-        async def write_rejects(database: Database) -> None:
-            with rejects_out.open("wb") as output:
-                async for chunk in imports.rejects_csv(database, job):
-                    output.write(chunk)
-        _run(write_rejects)
+        commands.write_rejects(_run, job, rejects_out)
     verb = "would import" if job.dry_run else "imported"
     console.print(f"job {job.id} {job.status.value}: {job.rows_imported:,} {verb if job.dry_run else 'imported'}, "
                   f"{job.rows_rejected:,} rejected of {job.rows_read:,} rows; {job.customers_created:,} customers "

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -16,30 +16,96 @@ from app.config import get_settings
 from app.db import Database
 from app.imports.models import ImportProfile
 
+if TYPE_CHECKING:
+    from app.imports import service as imports
+    from app.organizations.config import OrgConfig
+
 Runner = Callable[[Callable[[Database], Awaitable[Any]]], Any]
+
+# The options every `import` command has (typer copies an option given as a default, so one
+# serves several commands).
+ORG_OPTION = typer.Option(..., help="The organisation code.")
+ERROR_POLICY_OPTION = typer.Option("KEEP_VALID", "--error-policy", help="KEEP_VALID or REJECT_FILE.")
+DRY_RUN_OPTION = typer.Option(False, "--dry-run", help="Validate and report; import nothing.")
+IMPORT_KEY_OPTION = typer.Option(None, "--import-key", help="The same key again returns the same job.")
+RESUME_OPTION = typer.Option(None, "--resume", help="Resume this job from its last committed batch.")
+REJECTS_OUT_OPTION = typer.Option(None, "--rejects-out", help="Write the rejected rows (with reasons) here.")
+# The options of the profiles that name customers (or user groups) and stores.
+APPEND_COUNTRY_CODE_OPTION = typer.Option(False, "--append-country-code", help="Add the base country code to mobiles.")
+STORES_BY_EXTERNAL_ID_OPTION = typer.Option(False, "--stores-by-external-id", help="store_code holds external ids.")
+REPLACEMENT_STORE_OPTION = typer.Option(None, "--replacement-store", help="Replace unknown stores with this store code.")
+GROUP_IDENTIFIER_TYPE_OPTION = typer.Option("EXTERNAL_ID", "--group-identifier-type", help="EXTERNAL_ID or GROUP_ID.")
+CORRECTIONS_OPTION = typer.Option(False, "--corrections", help="List the auto-corrections (first 1,000).")
+BATCH_SIZE_OPTION = typer.Option(2000, "--batch-size", min=1, max=20000, help="Rows per transaction.")
+
+
+def check_arguments(file: Path | None, resume: int | None, error_policy: str) -> None:
+    from app.imports.models import ErrorPolicy
+
+    if (file is None) == (resume is None):
+        raise typer.BadParameter("give a FILE to import, or --resume JOB")
+    if error_policy not in ErrorPolicy.__members__:
+        raise typer.BadParameter("KEEP_VALID or REJECT_FILE", param_hint="--error-policy")
+
+
+async def load_org(database: Database, org: str) -> OrgConfig:
+    from app.organizations import service as organizations
+    from app.organizations.config import load_org_config
+
+    async with database.read() as connection:
+        org_config = await load_org_config(connection, await organizations.org_id_by_code(connection, org))
+    assert org_config is not None
+    return org_config
+
+
+async def submit_file(database: Database, console: Console, org_config: OrgConfig, request: imports.ImportRequest,
+                      file: Path) -> imports.Submitted:
+    from app.imports import service as imports
+
+    submitted = await imports.submit(database, org_config, request,
+                                     imports.local_file(file, get_settings().import_size_limit_bytes))
+    if submitted.existing:
+        console.print(f"already submitted as job {submitted.job.id} ({submitted.job.status.value}): nothing imported again")
+    return submitted
+
+
+async def run_with_progress(database: Database, console: Console, job: imports.JobView, batch_size: int) -> imports.JobView:
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from app.imports import service as imports
+
+    with Progress(TextColumn("job {task.fields[job]} {task.fields[phase]}"), BarColumn(), DownloadColumn(),
+                  TextColumn("{task.fields[rows]:,} rows"), TimeRemainingColumn(), console=console) as progress:
+        task = progress.add_task("import", total=job.file_size_bytes, completed=job.bytes_read, job=job.id,
+                                 phase=job.phase.value.lower(), rows=job.rows_read)
+
+        def show(current: imports.JobView) -> None:
+            progress.update(task, completed=current.bytes_read, phase=current.phase.value.lower(), rows=current.rows_read)
+
+        return await imports.run_job(database, job.id, imports.RunOptions(batch_size=batch_size, on_progress=show))
+
+
+def write_rejects(run: Runner, job: imports.JobView, rejects_out: Path) -> None:
+    from app.imports import service as imports
+
+    async def write(database: Database) -> None:
+        with rejects_out.open("wb") as output:
+            async for chunk in imports.rejects_csv(database, job):
+                output.write(chunk)
+    run(write)
 
 
 def run_import(run: Runner, console: Console, errors: Console, *, profile: ImportProfile, file: Path | None, org: str,
                template: str | None, configuration: dict[str, Any] | None, error_policy: str, dry_run: bool,
                import_key: str | None, resume: int | None, rejects_out: Path | None, batch_size: int,
                show_corrections: bool) -> None:
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
-
     from app.imports import service as imports
     from app.imports.models import ErrorPolicy
-    from app.organizations import service as organizations
-    from app.organizations.config import load_org_config
 
-    if (file is None) == (resume is None):
-        raise typer.BadParameter("give a FILE to import, or --resume JOB")
-    if error_policy not in ErrorPolicy.__members__:
-        raise typer.BadParameter("KEEP_VALID or REJECT_FILE", param_hint="--error-policy")
-    settings = get_settings()
+    check_arguments(file, resume, error_policy)
 
     async def work(database: Database) -> tuple[imports.JobView, int, list[imports.CorrectionView]]:
-        async with database.read() as connection:
-            org_config = await load_org_config(connection, await organizations.org_id_by_code(connection, org))
-        assert org_config is not None
+        org_config = await load_org(database, org)
         if resume is not None:
             async with database.read() as connection:
                 job = await imports.get_job(connection, org_config.id, resume)
@@ -49,22 +115,9 @@ def run_import(run: Runner, console: Console, errors: Console, *, profile: Impor
             assert file is not None
             request = imports.ImportRequest(profile, template_name=template, configuration=None if template else configuration,
                                             error_policy=ErrorPolicy(error_policy), dry_run=dry_run, import_key=import_key)
-            submitted = await imports.submit(database, org_config, request,
-                                             imports.local_file(file, settings.import_size_limit_bytes))
-            job = submitted.job
-            if submitted.existing:
-                console.print(f"already submitted as job {job.id} ({job.status.value}): nothing imported again")
+            job = (await submit_file(database, console, org_config, request, file)).job
         if job.status.value in ("QUEUED", "RUNNING") or job.error_code == "INTERNAL_ERROR":
-            with Progress(TextColumn("job {task.fields[job]} {task.fields[phase]}"), BarColumn(), DownloadColumn(),
-                          TextColumn("{task.fields[rows]:,} rows"), TimeRemainingColumn(), console=console) as progress:
-                task = progress.add_task("import", total=job.file_size_bytes, completed=job.bytes_read, job=job.id,
-                                         phase=job.phase.value.lower(), rows=job.rows_read)
-
-                def show(current: imports.JobView) -> None:
-                    progress.update(task, completed=current.bytes_read, phase=current.phase.value.lower(),
-                                    rows=current.rows_read)
-
-                job = await imports.run_job(database, job.id, imports.RunOptions(batch_size=batch_size, on_progress=show))
+            job = await run_with_progress(database, console, job, batch_size)
         async with database.read() as connection:
             count = await imports.count_corrections(connection, job.id)
             listed = (await imports.correction_page(connection, job.id, first=1000, after_id=None))[0] if show_corrections else []
@@ -72,11 +125,7 @@ def run_import(run: Runner, console: Console, errors: Console, *, profile: Impor
 
     job, corrections, listed = run(work)
     if rejects_out is not None:
-        async def write_rejects(database: Database) -> None:
-            with rejects_out.open("wb") as output:
-                async for chunk in imports.rejects_csv(database, job):
-                    output.write(chunk)
-        run(write_rejects)
+        write_rejects(run, job, rejects_out)
     would = job.dry_run
     console.print(f"job {job.id} {job.status.value}: {job.rows_imported:,} {'would be ' if would else ''}imported, "
                   f"{job.rows_rejected:,} rejected of {job.rows_read:,} rows; {format(job.points_imported.normalize(), 'f')} points; "
@@ -96,27 +145,27 @@ def add_profile_commands(import_cli: typer.Typer, run: Runner, console: Console,
     @import_cli.command("promotion")
     def import_promotion(
         file: Path | None = typer.Argument(None, exists=True, dir_okay=False, help="A customer promotion CSV file."),
-        org: str = typer.Option(..., help="The organisation code."),
+        org: str = ORG_OPTION,
         promotion_name: str | None = typer.Option(None, "--promotion-name", help="The promotion's name (or --template)."),
         promotion_identifier: str | None = typer.Option(None, "--promotion-identifier", help="User-defined identifier."),
         identifier_type: str = typer.Option("MOBILE", "--identifier-type",
                                             help="MOBILE, EMAIL, EXTERNAL_ID, USER_ID, CARD_NUMBER or CARD_EXTERNAL_ID."),
-        append_country_code: bool = typer.Option(False, "--append-country-code", help="Add the base country code to mobiles."),
-        stores_by_external_id: bool = typer.Option(False, "--stores-by-external-id", help="store_code holds external ids."),
-        replacement_store: str | None = typer.Option(None, "--replacement-store", help="Replace unknown stores with this store code."),
+        append_country_code: bool = APPEND_COUNTRY_CODE_OPTION,
+        stores_by_external_id: bool = STORES_BY_EXTERNAL_ID_OPTION,
+        replacement_store: str | None = REPLACEMENT_STORE_OPTION,
         program: str | None = typer.Option(None, help="The promotion's program (the default program otherwise)."),
         expiry_strategy: str | None = typer.Option(None, "--expiry-strategy", help="The points' expiry strategy."),
         expiry_value: int | None = typer.Option(None, "--expiry-value", help="The strategy's value."),
         user_groups: bool = typer.Option(False, "--user-groups", help="Points go to the groups in user_group_identifier."),
-        group_identifier_type: str = typer.Option("EXTERNAL_ID", "--group-identifier-type", help="EXTERNAL_ID or GROUP_ID."),
+        group_identifier_type: str = GROUP_IDENTIFIER_TYPE_OPTION,
         template: str | None = typer.Option(None, help="A saved CUSTOMER_PROMOTION template."),
-        error_policy: str = typer.Option("KEEP_VALID", "--error-policy", help="KEEP_VALID or REJECT_FILE."),
-        dry_run: bool = typer.Option(False, "--dry-run", help="Validate and report; import nothing."),
-        import_key: str | None = typer.Option(None, "--import-key", help="The same key again returns the same job."),
-        resume: int | None = typer.Option(None, "--resume", help="Resume this job from its last committed batch."),
-        rejects_out: Path | None = typer.Option(None, "--rejects-out", help="Write the rejected rows (with reasons) here."),
-        corrections: bool = typer.Option(False, "--corrections", help="List the auto-corrections (first 1,000)."),
-        batch_size: int = typer.Option(2000, "--batch-size", min=1, max=20000, help="Rows per transaction."),
+        error_policy: str = ERROR_POLICY_OPTION,
+        dry_run: bool = DRY_RUN_OPTION,
+        import_key: str | None = IMPORT_KEY_OPTION,
+        resume: int | None = RESUME_OPTION,
+        rejects_out: Path | None = REJECTS_OUT_OPTION,
+        corrections: bool = CORRECTIONS_OPTION,
+        batch_size: int = BATCH_SIZE_OPTION,
     ) -> None:
         """Import customer promotion points with a progress bar; exactly once, resumable (--resume JOB)."""
         configuration = {
@@ -133,24 +182,24 @@ def add_profile_commands(import_cli: typer.Typer, run: Runner, console: Console,
     @import_cli.command("tracker")
     def import_tracker(
         file: Path | None = typer.Argument(None, exists=True, dir_okay=False, help="A trackers CSV file."),
-        org: str = typer.Option(..., help="The organisation code."),
+        org: str = ORG_OPTION,
         tracker: str | None = typer.Option(None, help="The tracker's code (or --template)."),
         bill_identification: str = typer.Option("STANDARD_FIELDS", "--bill-identification",
                                                 help="STANDARD_FIELDS or LOYALTY_LOG_ID."),
         identifier_type: str = typer.Option("MOBILE", "--identifier-type", help="MOBILE, EMAIL, EXTERNAL_ID or USER_ID."),
-        append_country_code: bool = typer.Option(False, "--append-country-code", help="Add the base country code to mobiles."),
-        stores_by_external_id: bool = typer.Option(False, "--stores-by-external-id", help="store_code holds external ids."),
-        replacement_store: str | None = typer.Option(None, "--replacement-store", help="Replace unknown stores with this store code."),
+        append_country_code: bool = APPEND_COUNTRY_CODE_OPTION,
+        stores_by_external_id: bool = STORES_BY_EXTERNAL_ID_OPTION,
+        replacement_store: str | None = REPLACEMENT_STORE_OPTION,
         user_groups: bool = typer.Option(False, "--user-groups", help="Values are the groups in user_group_identifier."),
-        group_identifier_type: str = typer.Option("EXTERNAL_ID", "--group-identifier-type", help="EXTERNAL_ID or GROUP_ID."),
+        group_identifier_type: str = GROUP_IDENTIFIER_TYPE_OPTION,
         template: str | None = typer.Option(None, help="A saved TRACKERS template."),
-        error_policy: str = typer.Option("KEEP_VALID", "--error-policy", help="KEEP_VALID or REJECT_FILE."),
-        dry_run: bool = typer.Option(False, "--dry-run", help="Validate and report; import nothing."),
-        import_key: str | None = typer.Option(None, "--import-key", help="The same key again returns the same job."),
-        resume: int | None = typer.Option(None, "--resume", help="Resume this job from its last committed batch."),
-        rejects_out: Path | None = typer.Option(None, "--rejects-out", help="Write the rejected rows (with reasons) here."),
-        corrections: bool = typer.Option(False, "--corrections", help="List the auto-corrections (first 1,000)."),
-        batch_size: int = typer.Option(2000, "--batch-size", min=1, max=20000, help="Rows per transaction."),
+        error_policy: str = ERROR_POLICY_OPTION,
+        dry_run: bool = DRY_RUN_OPTION,
+        import_key: str | None = IMPORT_KEY_OPTION,
+        resume: int | None = RESUME_OPTION,
+        rejects_out: Path | None = REJECTS_OUT_OPTION,
+        corrections: bool = CORRECTIONS_OPTION,
+        batch_size: int = BATCH_SIZE_OPTION,
     ) -> None:
         """Import tracked values on existing bills with a progress bar; exactly once, resumable (--resume JOB)."""
         configuration = {
