@@ -32,6 +32,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, text
@@ -105,6 +106,26 @@ def _chunks(values: Sequence[Any]) -> list[Sequence[Any]]:
     return [values[start:start + CHUNK] for start in range(0, len(values), CHUNK)]
 
 
+@lru_cache(maxsize=4096)  # a file repeats its amounts: each text is parsed and checked once
+def _parse_amount(value: str, program_code: str, decimal_places: int) -> Decimal | RowError:
+    amount_text = value.strip()
+    try:
+        amount = Decimal(amount_text)
+    except InvalidOperation:
+        amount = None
+    if amount is None or not amount.is_finite():
+        return RowError("INVALID_AMOUNT", f"{amount_text[:40]!r} is not a number", "amount")
+    if amount <= 0:
+        return RowError("INVALID_AMOUNT", "must be more than 0", "amount")
+    if amount > AMOUNT_MAX:
+        return RowError("INVALID_AMOUNT", f"must be at most {AMOUNT_MAX:,}", "amount")
+    if amount != amount.quantize(Decimal(1).scaleb(-decimal_places)):
+        return RowError("INVALID_AMOUNT", f"program {program_code} keeps points to {decimal_places} decimal places",
+                        "amount")
+    return amount.normalize() + 0
+
+
+@lru_cache(maxsize=4096)  # and its dates (expiry at month ends, a campaign's start)
 def _parse_time(value: str, column: str, keyword: str) -> datetime | None | RowError:
     text_value = value.strip()
     if not text_value or text_value.lower() == keyword:
@@ -125,7 +146,6 @@ class PointsRun(ProfileRun[PointsRow]):
         self.org = org
         self.program = program
         self.config = config
-        self._quantum = Decimal(1).scaleb(-program.points_decimal_places)
         # Dry runs count a new customer once, however many batches name them (on disk: flat memory).
         self._would_register = DiskSet()
 
@@ -141,20 +161,9 @@ class PointsRun(ProfileRun[PointsRow]):
         if len(key) > IDENTIFIER_CHARS_MAX or "\x00" in key:
             return RowError("INVALID_IDENTIFIER", f"{key_column} must be at most {IDENTIFIER_CHARS_MAX} characters, "
                             "without NUL", key_column)
-        amount_text = row["amount"].strip()
-        try:
-            amount = Decimal(amount_text)
-        except InvalidOperation:
-            amount = None
-        if amount is None or not amount.is_finite():
-            return RowError("INVALID_AMOUNT", f"{amount_text[:40]!r} is not a number", "amount")
-        if amount <= 0:
-            return RowError("INVALID_AMOUNT", "must be more than 0", "amount")
-        if amount > AMOUNT_MAX:
-            return RowError("INVALID_AMOUNT", f"must be at most {AMOUNT_MAX:,}", "amount")
-        if amount != amount.quantize(self._quantum):
-            return RowError("INVALID_AMOUNT", f"program {self.program.code} keeps points to "
-                            f"{self.program.points_decimal_places} decimal places", "amount")
+        amount = _parse_amount(row["amount"], self.program.code, self.program.points_decimal_places)
+        if isinstance(amount, RowError):
+            return amount
         start = _parse_time(row.get("startdate", ""), "startdate", "immediate")
         if isinstance(start, RowError):
             return start
@@ -169,7 +178,7 @@ class PointsRun(ProfileRun[PointsRow]):
         reason = row.get("reason", "").strip() or None
         if reason is not None and len(reason) > REASON_CHARS_MAX:
             return RowError("INVALID_REASON", f"must be at most {REASON_CHARS_MAX} characters", "reason")
-        return PointsRow(by_card, key, amount.normalize() + 0, start, expiry, subledger, reason)
+        return PointsRow(by_card, key, amount, start, expiry, subledger, reason)
 
     # --- Resolving rows to customers and subledgers -------------------------------------
 
