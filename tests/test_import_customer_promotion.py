@@ -31,19 +31,10 @@ from app.organizations.models import ExpiryStrategy, Store, Till
 from app.user_groups.models import UserGroup
 from tests.conftest import Api
 from tests.ledger_checks import assert_reconciled, count_events
-from tests.test_imports import add_bill, client_api, finished, import_client, points_of  # noqa: F401 - fixtures
+from tests.import_checks import CREATE_GROUP, finished, post_file, run_file
+from tests.test_imports import add_bill, client_api, import_client, points_of  # noqa: F401 - fixtures
 
 promotions = CustomerPromotion.__table__
-
-JOB = """
-query Job($id: ID!) {
-  importJob(id: $id) {
-    id status dryRun rowsRead rowsImported rowsRejected pointsImported errorCode errorMessage
-    rejects(first: 50) { rejects { rowNumber column code message } }
-    corrections(first: 50) { corrections { rowNumber column code message } }
-  }
-}
-"""
 
 SAVE_TEMPLATE = """
 mutation Save($input: SaveImportTemplateInput!) {
@@ -65,25 +56,15 @@ mutation Import($input: ImportCustomerPromotionInput!) {
 }
 """
 
-CREATE_GROUP = """
-mutation Create($input: CreateUserGroupInput!) {
-  createUserGroup(input: $input) { __typename ... on UserGroupChanged { group { id userId } } ... on Error { code } }
-}
-"""
-
 SETTINGS = {"promotionName": "Diwali bonus", "promotionIdentifier": "DIWALI-26", "appendCountryCode": "true"}
 
 
 async def post(api: Api, body: str, **params: str) -> Any:
-    return await api.client.post("/imports/promotion", content=body.encode(), params=params,
-                                 headers={"Authorization": api.credentials.header, "Content-Type": "text/csv"})
+    return await post_file(api, "/imports/promotion", body, **params)
 
 
 async def run(api: Api, body: str, **params: str) -> dict[str, Any]:
-    response = await post(api, body, **params)
-    assert response.status_code == 202, response.text
-    await finished(api, str(response.json()["job"]["id"]))
-    return (await api.data(JOB, {"id": str(response.json()["job"]["id"])}))["importJob"]
+    return await run_file(api, "/imports/promotion", body, **params)
 
 
 async def customers(api: Api, count: int) -> list[dict[str, Any]]:

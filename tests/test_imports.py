@@ -26,22 +26,13 @@ from app.organizations.config import load_org_config
 from tests.conftest import Api
 from tests.documents import ADD_TRANSACTION
 from tests.factories import bill
+from tests.import_checks import finished, import_server
 from tests.ledger_checks import assert_reconciled, count_events
 
 PROFILE_EXAMPLE = (b"customerprofileid,amount,startdate,expirydate,subledgerid,reason\n"
                    b"URNGV8294NV,100,2009-11-10T23:00:00Z,2009-11-11T23:00:00Z,subledger1,appeasement\n")
 CARD_EXAMPLE = (b"identifier,amount,startdate,expirydate,subledgerid,reason\n"
                 b"summer-loyalty-card-0543,100,2009-11-10T23:00:00Z,2009-11-11T23:00:00Z,subledger1,appeasement\n")
-
-IMPORT_JOB = """
-query Job($id: ID!, $first: Int = 50, $after: String) {
-  importJob(id: $id) {
-    id status phase dryRun errorPolicy fileName bytesTotal bytesRead rowsRead rowsImported rowsRejected
-    customersCreated pointsImported errorCode errorMessage rejectsCsvPath
-    rejects(first: $first, after: $after) { rejects { rowNumber column code message original } pageInfo { hasNextPage endCursor } }
-  }
-}
-"""
 
 IMPORT_POINTS = """
 mutation Import($input: ImportPointsInput!) {
@@ -67,9 +58,7 @@ query Points($lookup: CustomerLookupInput!) {
 
 @pytest.fixture
 async def import_client(database, tmp_path: Path):
-    settings = Settings(database_url=database.url, import_directory=str(tmp_path / "imports"), import_size_limit_bytes=64 * 1024)
-    app = create_app(settings, database=database)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver", timeout=60) as client:
+    async with import_server(database, tmp_path, size_limit_bytes=64 * 1024, timeout=60) as client:
         yield client
 
 
@@ -81,16 +70,6 @@ async def client_api(import_client, org, database) -> Api:
 async def post_csv(api: Api, body: bytes, **params: str) -> httpx.Response:
     return await api.client.post("/imports/points", content=body, params={"program": "main", **params},
                                  headers={"Authorization": api.credentials.header, "Content-Type": "text/csv"})
-
-
-async def finished(api: Api, job_id: str, *, first: int = 50) -> dict[str, Any]:
-    """The job once the server's runner has ended it."""
-    for _ in range(2000):
-        job = (await api.data(IMPORT_JOB, {"id": job_id, "first": first}))["importJob"]
-        if job["status"] in ("DONE", "FAILED"):
-            return job
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"job {job_id} did not finish: {job}")
 
 
 async def points_of(api: Api, kind: str, value: str, program: str = "main") -> dict[str, Any]:

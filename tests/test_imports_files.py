@@ -9,7 +9,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -26,7 +25,8 @@ from app.organizations.config import load_org_config
 from tests.conftest import Api, make_org
 from tests.factories import org_spec
 from tests.ledger_checks import assert_reconciled, count_events
-from tests.test_imports import finished, post_csv
+from tests.import_checks import finished, import_server
+from tests.test_imports import post_csv
 
 identifiers = CustomerIdentifier.__table__
 
@@ -100,10 +100,7 @@ async def all_rejects(api: Api, job_id: str) -> list[tuple[int, str | None, str]
 
 @pytest.fixture
 async def big_client(database, tmp_path: Path):
-    settings = Settings(database_url=database.url, import_directory=str(tmp_path / "imports"),
-                        import_size_limit_bytes=4 * 1024 * 1024)
-    app = create_app(settings, database=database)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver", timeout=120) as client:
+    async with import_server(database, tmp_path, size_limit_bytes=4 * 1024 * 1024, timeout=120) as client:
         yield client
 
 
