@@ -146,27 +146,16 @@ class PromotionRun(ProfileRun[PromotionRow]):
         accepted: list[tuple[ParsedRow[PromotionRow], int]] = []
         refused: list[tuple[ParsedRow[PromotionRow], RowError]] = []
         for row in rows:
-            value = row.value
-            customer_id: int | None = None
-            if value.customer is not None:
-                owner = self.holders.customer_id(lookup, value.customer)
-                if isinstance(owner, RowError):
-                    refused.append((row, owner))
-                    continue
-                customer_id = owner
-            if value.group is not None:
-                group = self.holders.group(lookup, value.group)
-                if isinstance(group, RowError):
-                    refused.append((row, group))
-                    continue
-                if customer_id is not None and (group.id, customer_id) not in members:
-                    refused.append((row, RowError("NOT_A_MEMBER", f"customer {customer_id} is not a member of user group "
-                                                  f"{group.external_id!r}", self.holders.customer_column)))
-                    continue
-                holder_id, column = group.customer_id, GROUP_COLUMN
-            else:
-                assert customer_id is not None
-                holder_id, column = customer_id, self.holders.customer_column
+            named = self.holders.resolve(lookup, row.value.customer, row.value.group)
+            if isinstance(named, RowError):
+                refused.append((row, named))
+                continue
+            customer_id, group = named
+            if group is not None and customer_id is not None and (group.id, customer_id) not in members:
+                refused.append((row, RowError("NOT_A_MEMBER", f"customer {customer_id} is not a member of user group "
+                                              f"{group.external_id!r}", self.holders.customer_column)))
+                continue
+            holder_id, column = self.holders.holder(customer_id, group)
             refusal = merged_refusal(holder_id, merged, column)
             if refusal is not None:
                 refused.append((row, refusal))

@@ -339,18 +339,31 @@ class HolderColumns:
         groups = await find_groups(connection, self.org, self.group_type, group_values) if self.groups_enabled else {}
         return HolderLookup(found, groups)
 
-    def customer_id(self, lookup: HolderLookup, value: str) -> int | RowError:
-        owner = lookup.customers.get(value)
-        if owner is None or isinstance(owner, Refusal):
-            refusal = owner or Refusal("CUSTOMER_NOT_FOUND", f"no customer with {self.customer_type.value} {value!r}")
-            return RowError(refusal.code, refusal.message, self.customer_column)
-        return owner
+    def resolve(self, lookup: HolderLookup, customer: str | None, group: str | None,
+                ) -> tuple[int | None, user_groups.GroupView | None] | RowError:
+        """The row's customer id and group (each None when the row names none), or why one names
+        nothing: the customer is checked first."""
+        customer_id = None
+        if customer is not None:
+            owner = lookup.customers.get(customer)
+            if owner is None or isinstance(owner, Refusal):
+                refusal = owner or Refusal("CUSTOMER_NOT_FOUND", f"no customer with {self.customer_type.value} {customer!r}")
+                return RowError(refusal.code, refusal.message, self.customer_column)
+            customer_id = owner
+        found_group = None
+        if group is not None:
+            found_group = lookup.groups.get(group)
+            if found_group is None:
+                return RowError("USER_GROUP_NOT_FOUND", f"no user group with {self.group_type.value} {group!r}", GROUP_COLUMN)
+        return customer_id, found_group
 
-    def group(self, lookup: HolderLookup, value: str) -> user_groups.GroupView | RowError:
-        group = lookup.groups.get(value)
-        if group is None:
-            return RowError("USER_GROUP_NOT_FOUND", f"no user group with {self.group_type.value} {value!r}", GROUP_COLUMN)
-        return group
+    def holder(self, customer_id: int | None, group: user_groups.GroupView | None) -> tuple[int, str]:
+        """Whose account takes the row, and the column naming it: the group's own row when the
+        row names a group, else the customer's."""
+        if group is not None:
+            return group.customer_id, GROUP_COLUMN
+        assert customer_id is not None  # parse() required a customer without a group
+        return customer_id, self.customer_column
 
 
 async def merged_holders(connection: AsyncConnection, lookup: HolderLookup, *, lock: bool) -> dict[int, int]:

@@ -192,27 +192,20 @@ class TrackersRun(ProfileRun[TrackerRow]):
         refused: list[tuple[ParsedRow[TrackerRow], RowError]] = []
         for row in rows:
             value = row.value
-            customer_id: int | None = None
-            if value.customer is not None:
-                owner = self.holders.customer_id(lookup, value.customer)
-                if isinstance(owner, RowError):
-                    refused.append((row, owner))
-                    continue
-                customer_id = owner
+            named = self.holders.resolve(lookup, value.customer, value.group)
+            if isinstance(named, RowError):
+                refused.append((row, named))
+                continue
+            customer_id, group = named
             candidates_of_row = bills.get(value.bill, [])
-            if value.group is not None:
-                group = self.holders.group(lookup, value.group)
-                if isinstance(group, RowError):
-                    refused.append((row, group))
-                    continue
-                holder_id, holder_column = group.customer_id, GROUP_COLUMN
+            holder_id, holder_column = self.holders.holder(customer_id, group)
+            if group is not None:
                 owners = {bill.customer_id for bill in candidates_of_row if (group.id, bill.customer_id) in members}
                 if customer_id is not None:
                     owners &= {customer_id}
                 whose = "a member of this group" + (" and this customer" if customer_id is not None else "")
             else:
                 assert customer_id is not None
-                holder_id, holder_column = customer_id, self.holders.customer_column
                 owners = {customer_id}
                 whose = "this customer"
             refusal = merged_refusal(holder_id, merged, holder_column)
