@@ -49,8 +49,8 @@ from app.customer_promotions.models import NAME_LENGTH_MAX
 from app.errors import ValidationError
 from app.imports.errors import ImportFileError
 from app.imports.holders import (
-    CUSTOMER_COLUMNS, GROUP_COLUMN, CustomerIdentifierType, HolderColumns, Place, StoreResolver, bool_setting, enum_setting,
-    memberships, merged_holders, merged_refusal, replacement_store, text_setting,
+    CUSTOMER_COLUMNS, GROUP_COLUMN, CustomerIdentifierType, HolderColumns, Place, bool_setting, configured_stores,
+    enum_setting, memberships, merged_holders, merged_refusal, replacement_store, text_setting,
 )
 from app.imports.models import ImportProfile
 from app.imports.profiles import BatchResult, Columns, Correction, ParsedRow, Profile, ProfileRun, RowError
@@ -99,12 +99,8 @@ class PromotionRun(ProfileRun[PromotionRow]):
         self.config = config
         self.program = program  # the promotion's (an existing one keeps its own)
         self.existing = existing
-        self.holders = HolderColumns(org, customer_type=config.unique_identifier_type,
-                                     append_country_code=config.append_country_code,
-                                     groups_enabled=config.user_groups_enabled, group_type=config.user_group_identifier_type)
-        self.stores = StoreResolver(org, by_external_id=config.stores_by_external_id,
-                                    replacement=replacement_store(org, config.replacement_store_code), column=STORE_COLUMN,
-                                    tills_too=True)
+        self.holders = HolderColumns(org, config)
+        self.stores = configured_stores(org, config, column=STORE_COLUMN, tills_too=True)
         self._header_checked = False
 
     def spec(self) -> promotions_service.PromotionSpec:

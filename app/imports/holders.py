@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 import phonenumbers
 from sqlalchemy import bindparam, select, tuple_
@@ -295,18 +295,40 @@ class HolderLookup:
     groups: dict[str, user_groups.GroupView]
 
 
+class HolderSettings(Protocol):
+    """The settings every holder profile's configuration has."""
+
+    @property
+    def unique_identifier_type(self) -> CustomerIdentifierType: ...
+    @property
+    def append_country_code(self) -> bool: ...
+    @property
+    def stores_by_external_id(self) -> bool: ...
+    @property
+    def replacement_store_code(self) -> str | None: ...
+    @property
+    def user_groups_enabled(self) -> bool: ...
+    @property
+    def user_group_identifier_type(self) -> GroupIdentifierType: ...
+
+
+def configured_stores(org: OrgConfig, settings: HolderSettings, *, column: str, tills_too: bool) -> StoreResolver:
+    return StoreResolver(org, by_external_id=settings.stores_by_external_id,
+                         replacement=replacement_store(org, settings.replacement_store_code), column=column,
+                         tills_too=tills_too)
+
+
 class HolderColumns:
     """How a row names its account holder: a customer by the configured identifier type, or,
     with user groups enabled, a user group (the customer column then optional)."""
 
-    def __init__(self, org: OrgConfig, *, customer_type: CustomerIdentifierType, append_country_code: bool,
-                 groups_enabled: bool, group_type: GroupIdentifierType) -> None:
+    def __init__(self, org: OrgConfig, settings: HolderSettings) -> None:
         self.org = org
-        self.customer_type = customer_type
-        self.append_country_code = append_country_code
-        self.groups_enabled = groups_enabled
-        self.group_type = group_type
-        self.customer_column = CUSTOMER_COLUMNS[customer_type]
+        self.customer_type = settings.unique_identifier_type
+        self.append_country_code = settings.append_country_code
+        self.groups_enabled = settings.user_groups_enabled
+        self.group_type = settings.user_group_identifier_type
+        self.customer_column = CUSTOMER_COLUMNS[self.customer_type]
 
     def require(self, header: Sequence[str]) -> None:
         if self.groups_enabled:

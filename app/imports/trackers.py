@@ -36,8 +36,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.errors import ValidationError
 from app.imports.holders import (
-    CUSTOMER_COLUMNS, GROUP_COLUMN, CustomerIdentifierType, HolderColumns, StoreResolver, bool_setting, enum_setting,
-    memberships, merged_holders, merged_refusal, replacement_store, require_columns, text_setting,
+    CUSTOMER_COLUMNS, GROUP_COLUMN, CustomerIdentifierType, HolderColumns, bool_setting, configured_stores, enum_setting,
+    memberships, merged_holders, merged_refusal, require_columns, text_setting,
 )
 from app.imports.models import ImportProfile
 from app.imports.profiles import BatchResult, Columns, Correction, ParsedRow, Profile, ProfileRun, RowError
@@ -101,12 +101,8 @@ class TrackersRun(ProfileRun[TrackerRow]):
         self.org = org
         self.config = config
         self.tracker = tracker
-        self.holders = HolderColumns(org, customer_type=config.unique_identifier_type,
-                                     append_country_code=config.append_country_code,
-                                     groups_enabled=config.user_groups_enabled, group_type=config.user_group_identifier_type)
-        self.stores = StoreResolver(org, by_external_id=config.stores_by_external_id,
-                                    replacement=replacement_store(org, config.replacement_store_code), column=STORE_COLUMN,
-                                    tills_too=False)
+        self.holders = HolderColumns(org, config)
+        self.stores = configured_stores(org, config, column=STORE_COLUMN, tills_too=False)
         self._header_checked = False
 
     def _check_header(self, header: Sequence[str]) -> None:
