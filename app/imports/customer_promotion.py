@@ -49,8 +49,9 @@ from app.customer_promotions.models import NAME_LENGTH_MAX
 from app.errors import ValidationError
 from app.imports.errors import ImportFileError
 from app.imports.holders import (
-    CUSTOMER_COLUMNS, GROUP_COLUMN, CustomerIdentifierType, HolderColumns, Place, bool_setting, configured_stores,
-    enum_setting, memberships, merged_holders, merged_refusal, replacement_store, text_setting,
+    CUSTOMER_COLUMNS, GROUP_COLUMN, CustomerIdentifierType, HolderColumns, Place, bool_setting, check_known_settings,
+    configured_stores, enum_setting, memberships, merged_holders, merged_refusal, replacement_store, settings_document,
+    text_setting,
 )
 from app.imports.models import ImportProfile
 from app.imports.profiles import BatchResult, Columns, Correction, ParsedRow, Profile, ProfileRun, RowError
@@ -213,20 +214,13 @@ def _points(raw: str, program: ProgramConfig) -> Decimal | RowError:
     return points.normalize() + 0
 
 
-SETTINGS = ("promotion_name", "unique_identifier_type", "append_country_code", "stores_by_external_id",
-            "replacement_store_code", "promotion_identifier", "program_code", "expiry_strategy", "expiry_value",
-            "user_groups_enabled", "user_group_identifier_type")
-
-
 class CustomerPromotionProfile(Profile[PromotionImportConfig]):
     name = ImportProfile.CUSTOMER_PROMOTION
     # Which customer column is required depends on the configuration (checked on the first row).
     columns = Columns(required=(STORE_COLUMN, POINTS_COLUMN), optional=(*CUSTOMER_COLUMNS.values(), GROUP_COLUMN))
 
     def configure(self, raw: Mapping[str, Any]) -> PromotionImportConfig:
-        unknown = set(raw) - set(SETTINGS)
-        if unknown:
-            raise ValidationError(f"unknown configuration {sorted(unknown)[0]!r}", field="configuration")
+        check_known_settings(raw, PromotionImportConfig)
         name = text_setting(raw, "promotion_name", "promotionName", NAME_LENGTH_MAX)
         if name is None:
             raise ValidationError("a customer promotion import names its promotion", field="promotionName")
@@ -250,15 +244,7 @@ class CustomerPromotionProfile(Profile[PromotionImportConfig]):
         )
 
     def configuration_document(self, config: PromotionImportConfig) -> dict[str, Any]:
-        return {
-            "promotion_name": config.promotion_name, "unique_identifier_type": config.unique_identifier_type.value,
-            "append_country_code": config.append_country_code, "stores_by_external_id": config.stores_by_external_id,
-            "replacement_store_code": config.replacement_store_code, "promotion_identifier": config.promotion_identifier,
-            "program_code": config.program_code,
-            "expiry_strategy": config.expiry_strategy.value if config.expiry_strategy else None,
-            "expiry_value": config.expiry_value, "user_groups_enabled": config.user_groups_enabled,
-            "user_group_identifier_type": config.user_group_identifier_type.value,
-        }
+        return settings_document(config)
 
     async def start(self, connection: AsyncConnection, org: OrgConfig, config: PromotionImportConfig) -> PromotionRun:
         replacement_store(org, config.replacement_store_code)

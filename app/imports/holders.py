@@ -8,9 +8,10 @@ batch's connection and a whole batch of values: one query per kind and chunk, ne
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import Enum, StrEnum
 from functools import lru_cache
 from typing import Any, Protocol
 
@@ -258,6 +259,23 @@ async def memberships(connection: AsyncConnection, pairs: Sequence[tuple[int, in
             tuple_(members.c.group_id, members.c.customer_id).in_(list(chunk))))
         found.update((row.group_id, row.customer_id) for row in rows)
     return found
+
+
+def check_known_settings(raw: Mapping[str, Any], config_type: type) -> None:
+    """A setting the profile's configuration does not have is refused (a misspelt one would
+    otherwise be ignored without a word)."""
+    unknown = set(raw) - {field.name for field in dataclasses.fields(config_type)}
+    if unknown:
+        raise ValidationError(f"unknown configuration {sorted(unknown)[0]!r}", field="configuration")
+
+
+def settings_document(config: Any) -> dict[str, Any]:
+    """A configuration as stored with its template or job: every setting, enums by value."""
+    document = {}
+    for field in dataclasses.fields(config):
+        value = getattr(config, field.name)
+        document[field.name] = value.value if isinstance(value, Enum) else value
+    return document
 
 
 def enum_setting(raw: Mapping[str, Any], name: str, enum: type[StrEnum], default: StrEnum | None, field: str) -> Any:

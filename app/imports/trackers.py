@@ -36,8 +36,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.errors import ValidationError
 from app.imports.holders import (
-    CUSTOMER_COLUMNS, GROUP_COLUMN, CustomerIdentifierType, HolderColumns, bool_setting, configured_stores, enum_setting,
-    memberships, merged_holders, merged_refusal, require_columns, text_setting,
+    CUSTOMER_COLUMNS, GROUP_COLUMN, CustomerIdentifierType, HolderColumns, bool_setting, check_known_settings,
+    configured_stores, enum_setting, memberships, merged_holders, merged_refusal, require_columns, settings_document,
+    text_setting,
 )
 from app.imports.models import ImportProfile
 from app.imports.profiles import BatchResult, Columns, Correction, ParsedRow, Profile, ProfileRun, RowError
@@ -248,10 +249,6 @@ class TrackersRun(ProfileRun[TrackerRow]):
         return self._result(accepted, refused, sum((result.points for result in results), Decimal(0)))
 
 
-SETTINGS = ("tracker_code", "bill_identification", "unique_identifier_type", "append_country_code",
-            "stores_by_external_id", "replacement_store_code", "user_groups_enabled", "user_group_identifier_type")
-
-
 class TrackersProfile(Profile[TrackerImportConfig]):
     name = ImportProfile.TRACKERS
     # Which columns are required depends on the configuration and the tracker (checked on the first row).
@@ -260,9 +257,7 @@ class TrackersProfile(Profile[TrackerImportConfig]):
         STORE_COLUMN, LOG_ID_COLUMN, ITEM_COLUMN))
 
     def configure(self, raw: Mapping[str, Any]) -> TrackerImportConfig:
-        unknown = set(raw) - set(SETTINGS)
-        if unknown:
-            raise ValidationError(f"unknown configuration {sorted(unknown)[0]!r}", field="configuration")
+        check_known_settings(raw, TrackerImportConfig)
         tracker_code = text_setting(raw, "tracker_code", "trackerCode", CODE_LENGTH_MAX)
         if tracker_code is None:
             raise ValidationError("a trackers import names its tracker", field="trackerCode")
@@ -285,13 +280,7 @@ class TrackersProfile(Profile[TrackerImportConfig]):
         )
 
     def configuration_document(self, config: TrackerImportConfig) -> dict[str, Any]:
-        return {
-            "tracker_code": config.tracker_code, "bill_identification": config.bill_identification.value,
-            "unique_identifier_type": config.unique_identifier_type.value, "append_country_code": config.append_country_code,
-            "stores_by_external_id": config.stores_by_external_id, "replacement_store_code": config.replacement_store_code,
-            "user_groups_enabled": config.user_groups_enabled,
-            "user_group_identifier_type": config.user_group_identifier_type.value,
-        }
+        return settings_document(config)
 
     async def start(self, connection: AsyncConnection, org: OrgConfig, config: TrackerImportConfig) -> TrackersRun:
         tracker = await trackers_service.find_tracker(connection, org.id, config.tracker_code, "trackerCode")
