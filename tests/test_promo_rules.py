@@ -98,6 +98,14 @@ def test_several_codes_never_take_more_than_the_bill():
     assert rules.total_discount([D(60), D(50), D(10)], Cart(D(100))) == [D(60), D(40), D(0)]
 
 
+def test_a_linked_code_the_cap_cuts_to_nothing_waits_and_a_named_one_is_refused():
+    fields = ["input.promoCodes[0]", "input.promoCodes[1]", "input.linked"]
+    assert rules.stackable([D(60), D(40), D(10)], [True, True, False], Cart(D(100)), fields) == [True, True, False]
+    with pytest.raises(PromoConditionsNotMetError) as refused:
+        rules.stackable([D(100), D(10)], [True, True], Cart(D(100)), fields[:2])
+    assert refused.value.field == "input.promoCodes[1]"
+
+
 def test_codes_are_normalised_and_checked():
     assert rules.check_code("  zn34c ", "f") == "ZN34C"
     for bad in ("abc", "x" * 41, "ZN 34C", "ZN34C!", "-ABC"):

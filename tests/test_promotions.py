@@ -579,3 +579,30 @@ async def test_item_conditions_and_bundles_on_a_posted_bill(api):
     without_jeans["lineItems"] = without_jeans["lineItems"][:1]
     refused = await add(api, without_jeans)
     assert (refused["__typename"], refused["message"]) == ("PromoConditionsNotMetError", "the cart lacks the bundle's JEANS-01")
+
+
+async def test_a_code_the_stacking_cap_cuts_to_nothing_is_not_used_up(api, database, org):
+    await create_promotion(api, name="all of it", commonCode="ALL50", action="FIXED_AMOUNT_OFF", percent=None,
+                           amount="50", minimumBillAmount=None)
+    await create_promotion(api, name="ten more", commonCode="MORE10", action="FIXED_AMOUNT_OFF", percent=None,
+                           amount="10", minimumBillAmount=None)
+    paper = await create_promotion(api, name="paper coupon", action="FIXED_AMOUNT_OFF", percent=None,
+                                   amount="5", minimumBillAmount=None)
+    await upload(database, org, paper, "code\nPAPER-9\n")
+    owner = new_mobile()
+    await add(api, small_bill("10", customer={"mobile": owner}))
+    linked = (await api.data(LINK, {"input": {"code": "PAPER-9", "customer": {"type": "MOBILE", "value": owner}}}))["linkPromoCode"]
+    assert linked["__typename"] == "PromoCodeLinked", linked
+
+    # Named after a code that takes the whole bill: refused, and the bill is not written.
+    before = await table_counts(database)
+    refused = await add(api, small_bill("50", customer={"mobile": owner}, promoCodes=["ALL50", "MORE10"]))
+    assert (refused["__typename"], refused["code"], refused["field"]) == \
+        ("PromoConditionsNotMetError", "PROMO_CONDITIONS_NOT_MET", "input.promoCodes[1]")
+    assert await table_counts(database) == before
+    # The linked code has nothing left to take on this bill: it waits for the next one.
+    whole = await add(api, small_bill("50", customer={"mobile": owner}, promoCodes=["ALL50"]))
+    assert [(effect["code"], effect["discount"]) for effect in promo_effects(whole)] == [("ALL50", "50")]
+    later = await add(api, small_bill("80", customer={"mobile": owner}))
+    assert [(effect["code"], effect["discount"], effect["linked"]) for effect in promo_effects(later)] == [("PAPER-9", "5", True)]
+    assert await counters_match(database, org.org_id)

@@ -324,6 +324,18 @@ def total_discount(discounts: Sequence[Decimal], cart: Cart) -> list[Decimal]:
     return given
 
 
+def stackable(discounts: Sequence[Decimal], named: Sequence[bool], cart: Cart, fields: Sequence[str]) -> list[bool]:
+    """Which codes keep something after the stacking cap. A code cut to nothing is not used up
+    for no saving: a named one is refused, a linked one (named False) waits for another bill.
+    Dropping a code only leaves more room for the rest, so one pass is enough."""
+    kept = []
+    for value, is_named, field in zip(total_discount(discounts, cart), named, fields, strict=True):
+        if value == ZERO and is_named:
+            raise PromoConditionsNotMetError("earlier codes already take the whole bill", field=field)
+        kept.append(value > ZERO)
+    return kept
+
+
 # --- Uploads --------------------------------------------------------------------------------
 
 UPLOAD_ROWS_MAX = 100_000

@@ -565,6 +565,10 @@ async def apply_to_bill(connection: AsyncConnection, org: OrgConfig, *, named: S
                 continue  # a linked code that does not fit this cart waits for the next one
             promotions_used.add(candidate.promotion_id)
             linked.append(CodeDiscount(candidate, value))
+    ordered = chosen + linked
+    kept = rules.stackable([item.discount for item in ordered], [True] * len(chosen) + [False] * len(linked), cart,
+                           [item.candidate.field for item in ordered])
+    linked = [item for item, keep in zip(linked, kept[len(chosen):], strict=True) if keep]
     if not chosen and not linked:
         return NOTHING_APPLIED
     # Counters are claimed in code id order (their promotions differ), so two bills naming the
