@@ -606,3 +606,46 @@ async def test_a_code_the_stacking_cap_cuts_to_nothing_is_not_used_up(api, datab
     later = await add(api, small_bill("80", customer={"mobile": owner}))
     assert [(effect["code"], effect["discount"], effect["linked"]) for effect in promo_effects(later)] == [("PAPER-9", "5", True)]
     assert await counters_match(database, org.org_id)
+
+
+LIST_PROMOTIONS = """
+query List($first: Int!, $after: String) {
+  cartPromotions(first: $first, after: $after) { nodes { id name validUntil } pageInfo { hasNextPage endCursor } }
+}
+"""
+
+END_PROMOTION = """
+mutation End($id: ID!) {
+  endPromotion(id: $id) {
+    __typename
+    ... on CartPromotion { id validUntil }
+    ... on Error { code message field }
+  }
+}
+"""
+
+
+async def test_promotions_are_listed_newest_first_and_an_ended_one_stops_its_codes(api, database, org):
+    first = await create_promotion(api, name="first", commonCode="FIRST10")
+    second = await create_promotion(api, name="second", commonCode="SECOND10")
+    later = await create_promotion(api, name="later", validFrom=(NOW + timedelta(days=2)).isoformat(),
+                                   validUntil=(NOW + timedelta(days=9)).isoformat())
+    page = (await api.data(LIST_PROMOTIONS, {"first": 2}))["cartPromotions"]
+    assert [node["name"] for node in page["nodes"]] == ["later", "second"] and page["pageInfo"]["hasNextPage"]
+    rest = (await api.data(LIST_PROMOTIONS, {"first": 2, "after": page["pageInfo"]["endCursor"]}))["cartPromotions"]
+    assert ([node["name"] for node in rest["nodes"]], rest["pageInfo"]["hasNextPage"]) == (["first"], False)
+
+    ended = (await api.data(END_PROMOTION, {"id": first["id"]}))["endPromotion"]
+    assert ended["__typename"] == "CartPromotion", ended
+    again = (await api.data(END_PROMOTION, {"id": first["id"]}))["endPromotion"]
+    assert again["validUntil"] == ended["validUntil"]
+    before = await table_counts(database)
+    refused = await add(api, small_bill("200", promoCodes=["FIRST10"]))
+    assert (refused["__typename"], refused["code"]) == ("PromoCodeExpiredError", "PROMO_CODE_EXPIRED")
+    assert await table_counts(database) == before
+    assert promo_effects(await add(api, small_bill("200", promoCodes=["SECOND10"])))[0]["discount"] == "20"
+
+    not_started = (await api.data(END_PROMOTION, {"id": later["id"]}))["endPromotion"]
+    assert (not_started["__typename"], not_started["code"], not_started["field"]) == ("ConflictError", "PROMOTION_NOT_STARTED", "id")
+    unknown = (await api.data(END_PROMOTION, {"id": "999999"}))["endPromotion"]
+    assert unknown["__typename"] == "NotFoundError"

@@ -297,6 +297,15 @@ ValidatePromoCodeResult = Annotated[PromoCodeValidated | PromoErrors | InvalidIn
 LinkPromoCodeResult = Annotated[PromoCodeLinked | PromoCodeUnknownError | PromoCodeExpiredError | InvalidInputError
                                 | NotFoundError | ConflictError, strawberry.union("LinkPromoCodeResult")]
 PromotionResult = Annotated[CartPromotion | NotFoundError | InvalidInputError, strawberry.union("PromotionResult")]
+EndPromotionResult = Annotated[CartPromotion | NotFoundError | InvalidInputError | ConflictError,
+                               strawberry.union("EndPromotionResult")]
+
+
+@strawberry.type
+class CartPromotionConnection:
+    nodes: list[CartPromotion]
+    page_info: PageInfo
+
 LinkedPromoCodesResult = Annotated[LinkedPromoCodes | NotFoundError | InvalidInputError, strawberry.union("LinkedPromoCodesResult")]
 PromoCodeStatusResult = Annotated[PromoCodeStatus | PromoCodeUnknownError | InvalidInputError,
                                   strawberry.union("PromoCodeStatusResult")]
@@ -329,6 +338,17 @@ class PromotionQuery:
         async with info.context.database.read() as connection:
             view = await promotions_service.load_promotion(connection, info.context.org, _promotion_id(id, "id"), "id")
         return CartPromotion.from_view(view)
+
+    @strawberry.field(description="The organisation's cart promotions, newest first, keyset pages.")
+    async def cart_promotions(self, info: Info, first: int = PAGE_SIZE_DEFAULT, after: str | None = None) -> CartPromotionConnection:
+        check_page_size(first)
+        after_id = decode_id_cursor("promotion", after)
+        async with info.context.database.read() as connection:
+            views, has_next_page = await promotions_service.list_promotions(connection, info.context.org, first, after_id)
+        return CartPromotionConnection(
+            nodes=[CartPromotion.from_view(view) for view in views],
+            page_info=PageInfo(has_next_page=has_next_page,
+                               end_cursor=encode_id_cursor("promotion", views[-1].id) if views else None))
 
     @strawberry.field(description="A customer's linked promo codes (linkPromoCode), newest first.")
     async def linked_promo_codes(self, info: Info, customer: CustomerLookupInput) -> LinkedPromoCodesResult:
@@ -372,6 +392,13 @@ class PromotionMutation:
     async def create_promotion(self, info: Info, input: CartPromotionInput) -> CreatePromotionResult:
         view, replayed = await promotions_service.create_promotion(info.context.database, info.context.org, input.to_domain())
         return CartPromotionCreated(promotion=CartPromotion.from_view(view), replayed=replayed)
+
+    @strawberry.mutation(description=(
+        "End a promotion now: its codes stop working at once (validUntil becomes now; redemptions stay). "
+        "Ending it again changes nothing; a promotion that has not started gives PROMOTION_NOT_STARTED."))
+    async def end_promotion(self, info: Info, id: strawberry.ID) -> EndPromotionResult:
+        view = await promotions_service.end_promotion(info.context.database, info.context.org, _promotion_id(id, "id"))
+        return CartPromotion.from_view(view)
 
     @strawberry.mutation(description=(
         "Generate new unique codes for a promotion (also after it was created): random characters from an alphabet "

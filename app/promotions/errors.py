@@ -48,3 +48,9 @@ class PromoCodeLinkedToAnotherCustomerError(ConflictError):
     """A code that is not a common code can be linked to one customer only."""
 
     code = "PROMO_CODE_LINKED_TO_ANOTHER_CUSTOMER"
+
+
+class PromotionNotStartedError(ConflictError):
+    """Ending a promotion before it starts would leave it an empty window."""
+
+    code = "PROMOTION_NOT_STARTED"

@@ -31,7 +31,7 @@ from app.organizations.config import OrgConfig
 from app.promotions import rules
 from app.promotions.errors import (
     PromoCodeCustomerLimitReachedError, PromoCodeExpiredError, PromoCodeLimitReachedError,
-    PromoCodeLinkedToAnotherCustomerError, PromoCodeNotFoundError, PromotionNotFoundError,
+    PromoCodeLinkedToAnotherCustomerError, PromoCodeNotFoundError, PromotionNotFoundError, PromotionNotStartedError,
 )
 from app.promotions.models import (
     LinkMode, PromoCode, PromoCodeCustomerUsage, PromoCodeLink, PromoCodeRedemption, PromoCodeSource, Promotion,
@@ -100,14 +100,46 @@ def _limits_of(row: Any) -> Limits:
                   redemption_limit=row.redemption_limit, customer_transaction_limit=row.customer_transaction_limit)
 
 
+def _promotion_view(row: Any) -> PromotionView:
+    return PromotionView(id=row.id, name=row.name, description=row.description, terms=_terms_of(row),
+                         limits=_limits_of(row), redemptions_count=row.redemptions_count, codes_count=row.codes_count,
+                         created_at=row.created_at)
+
+
 async def load_promotion(connection: AsyncConnection, org: OrgConfig, promotion_id: int, field_name: str = "promotionId") -> PromotionView:
     row = (await connection.execute(select(promotions).where(promotions.c.org_id == org.id,
                                                              promotions.c.id == promotion_id))).one_or_none()
     if row is None:
         raise PromotionNotFoundError(f"no promotion {promotion_id}", field=field_name)
-    return PromotionView(id=row.id, name=row.name, description=row.description, terms=_terms_of(row),
-                         limits=_limits_of(row), redemptions_count=row.redemptions_count, codes_count=row.codes_count,
-                         created_at=row.created_at)
+    return _promotion_view(row)
+
+
+async def list_promotions(connection: AsyncConnection, org: OrgConfig, first: int,
+                          after_id: int | None) -> tuple[list[PromotionView], bool]:
+    """The org's cart promotions, newest first, keyset-paginated by id."""
+    conditions = [promotions.c.org_id == org.id]
+    if after_id is not None:
+        conditions.append(promotions.c.id < after_id)
+    rows = (await connection.execute(
+        select(promotions).where(*conditions).order_by(promotions.c.id.desc()).limit(first + 1))).all()
+    return [_promotion_view(row) for row in rows[:first]], len(rows) > first
+
+
+async def end_promotion(database: Database, org: OrgConfig, promotion_id: int, field_name: str = "id") -> PromotionView:
+    """End a promotion now: its codes stop working at once. Ending an ended promotion changes
+    nothing; one that has not started is refused (its window would be empty)."""
+    async def work(connection: AsyncConnection) -> PromotionView:
+        now = datetime.now(UTC)
+        view = await load_promotion(connection, org, promotion_id, field_name)
+        if view.terms.valid_from >= now:
+            raise PromotionNotStartedError(f"promotion {promotion_id} starts at {view.terms.valid_from.isoformat()}; "
+                                           "it cannot end before it starts", field=field_name)
+        # Guarded: a concurrent end keeps the earlier instant.
+        await connection.execute(update(promotions).where(promotions.c.id == promotion_id, promotions.c.valid_until > now)
+                                 .values(valid_until=now))
+        return await load_promotion(connection, org, promotion_id, field_name)
+
+    return await database.run_write(work)
 
 
 # --- Creating promotions and codes ----------------------------------------------------------
