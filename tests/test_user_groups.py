@@ -238,3 +238,18 @@ async def test_a_members_page_costs_the_same_statements_for_1_or_12_members(api,
         return counter.count
 
     assert await statements("SMALL", 1) == await statements("LARGE", 12)
+
+
+async def test_a_merged_members_groups_pass_to_the_survivor(api, database):
+    victim_mobile, _ = await customer(api)
+    survivor_mobile, survivor_id = await customer(api)
+    await create(api, "FLEET-V", [by_mobile(victim_mobile)])
+    await create(api, "FLEET-BOTH", [by_mobile(victim_mobile), by_mobile(survivor_mobile)])
+
+    merged = (await api.data(MERGE, {"input": {"survivor": by_mobile(survivor_mobile), "victim": by_mobile(victim_mobile)}}))
+    assert merged["mergeCustomers"]["__typename"] == "CustomersMerged", merged
+
+    for external_id in ("FLEET-V", "FLEET-BOTH"):
+        group = (await api.data(GROUP, {"lookup": {"type": "EXTERNAL_ID", "value": external_id}}))["userGroup"]
+        assert ([node["userId"] for node in group["members"]["nodes"]], group["members"]["totalCount"]) == ([survivor_id], 1)
+    await assert_reconciled(database)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, insert, literal_column, select, tuple_, type_coerce, update
+from sqlalchemy import and_, bindparam, case, delete, func, insert, literal_column, select, tuple_, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.columns import Points
@@ -18,6 +18,7 @@ from app.customers.models import (
     Customer, CustomerHistory, CustomerIdentifier, CustomerKind, CustomerProgram, HistoryAction, LoyaltyType,
 )
 from app.customers.rules import normalize_identifier
+from app.user_groups.models import UserGroupMember
 from app.db import Database
 from app.enums import IdentifierType, PointsCategory
 from app.idempotency import service as idempotency
@@ -31,6 +32,7 @@ customers = Customer.__table__
 identifiers = CustomerIdentifier.__table__
 history = CustomerHistory.__table__
 customer_programs = CustomerProgram.__table__
+group_members = UserGroupMember.__table__
 
 ZERO = Decimal(0)
 
@@ -360,6 +362,7 @@ async def merge_customers(connection: AsyncConnection, org: OrgConfig, survivor_
                                     activity.till_id, transaction_id),
         )
 
+    await _move_group_memberships(connection, org.id, survivor_id, victim_id, now)
     # Purchases move (not copy) to the survivor, so nothing is counted twice.
     victim = (await connection.execute(select(customers.c.lifetime_purchases).where(customers.c.id == victim_id))).one()
     await connection.execute(update(customers).where(customers.c.id == survivor_id).values(
@@ -386,6 +389,23 @@ async def merge_customers(connection: AsyncConnection, org: OrgConfig, survivor_
     await _record(connection, org.id, victim_id, now, [{
         "action": HistoryAction.MERGED_INTO.value, "other_customer_id": survivor_id, "transaction_id": transaction_id,
     }])
+
+
+async def _move_group_memberships(connection: AsyncConnection, org_id: int, survivor_id: int, victim_id: int,
+                                  now: datetime) -> None:
+    """The survivor joins the victim's user groups (a group's member is the person, whoever
+    survives a merge); the victim leaves them, so group bills and imports find the survivor."""
+    victim_groups = set((await connection.execute(
+        select(group_members.c.group_id).where(group_members.c.customer_id == victim_id))).scalars())
+    if not victim_groups:
+        return
+    survivor_groups = set((await connection.execute(
+        select(group_members.c.group_id).where(group_members.c.customer_id == survivor_id))).scalars())
+    joining = sorted(victim_groups - survivor_groups)
+    if joining:
+        await connection.execute(insert(group_members), [
+            {"group_id": group_id, "customer_id": survivor_id, "org_id": org_id, "added_at": now} for group_id in joining])
+    await connection.execute(delete(group_members).where(group_members.c.customer_id == victim_id))
 
 
 @dataclass(frozen=True)
