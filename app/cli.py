@@ -7,17 +7,15 @@ import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import typer
 from pydantic import ValidationError as SpecError
-from rich.console import Console
 from rich.table import Table
 
 from app import migrate
 from app.config import get_settings
 from app.db import Database
-from app.errors import DomainError
 from app.ledger.conversions import convert_promised_points
 from app.ledger.expiry import RunReport, expire_points, org_clocks, start_of_local_day
 from app.ledger.service import reconcile as reconcile_ledger
@@ -28,8 +26,8 @@ from app.imports.commands import (
     add_profile_commands,
 )
 from app.promotions.commands import promo_cli
-
-Result = TypeVar("Result")
+from app.command_line import console, errors
+from app.command_line import run as _run
 
 cli = typer.Typer(help="pointledger: a loyalty engine with a GraphQL API.", no_args_is_help=True, pretty_exceptions_enable=False)
 db_cli = typer.Typer(help="The database schema.", no_args_is_help=True)
@@ -41,23 +39,6 @@ cli.add_typer(key_cli, name="apikey")
 cli.add_typer(promo_cli, name="promo")
 import_cli = typer.Typer(help="Bulk imports from CSV files (resumable; see README \"Bulk imports\").", no_args_is_help=True)
 cli.add_typer(import_cli, name="import")
-console = Console()
-errors = Console(stderr=True)
-
-
-def _run(work: Callable[[Database], Awaitable[Result]]) -> Result:
-    async def main() -> Result:
-        database = Database(get_settings().database_url, pool_size=2)
-        try:
-            return await work(database)
-        finally:
-            await database.dispose()
-
-    try:
-        return asyncio.run(main())
-    except DomainError as error:
-        errors.print(f"[red]error[/red] {error.code}: {error.message}")
-        raise typer.Exit(2) from error
 
 
 @db_cli.command("upgrade")

@@ -3,16 +3,13 @@ is fine here; the GraphQL mutation stops at 100,000), uploads from a file, and t
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
 
 import typer
-from rich.console import Console
 
-from app.config import get_settings
+from app.command_line import console, errors
+from app.command_line import run as _run
 from app.db import Database
 from app.errors import DomainError
 from app.organizations import service as organizations
@@ -20,26 +17,7 @@ from app.organizations.config import OrgConfig, load_org_config
 from app.promotions import rules
 from app.promotions import service as promotions_service
 
-Result = TypeVar("Result")
-
 promo_cli = typer.Typer(help="Code-linked promotions: generate and upload codes, check the counters.", no_args_is_help=True)
-console = Console()
-errors = Console(stderr=True)
-
-
-def _run(work: Callable[[Database], Awaitable[Result]]) -> Result:
-    async def main() -> Result:
-        database = Database(get_settings().database_url, pool_size=2)
-        try:
-            return await work(database)
-        finally:
-            await database.dispose()
-
-    try:
-        return asyncio.run(main())
-    except DomainError as error:
-        errors.print(f"[red]error[/red] {error.code}: {error.message}" + (f" ({error.field})" if error.field else ""))
-        raise typer.Exit(2) from error
 
 
 async def _org(database: Database, code: str) -> OrgConfig:

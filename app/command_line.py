@@ -1,0 +1,35 @@
+"""What every `pointledger` command shares: running async work on a short-lived database and
+reporting a domain error as one line (its code, message and field) with exit status 2."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import typer
+from rich.console import Console
+
+from app.config import get_settings
+from app.db import Database
+from app.errors import DomainError
+
+Result = TypeVar("Result")
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def run(work: Callable[[Database], Awaitable[Result]]) -> Result:
+    async def main() -> Result:
+        database = Database(get_settings().database_url, pool_size=2)
+        try:
+            return await work(database)
+        finally:
+            await database.dispose()
+
+    try:
+        return asyncio.run(main())
+    except DomainError as error:
+        errors.print(f"[red]error[/red] {error.code}: {error.message}" + (f" ({error.field})" if error.field else ""))
+        raise typer.Exit(2) from error
