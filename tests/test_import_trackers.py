@@ -257,3 +257,23 @@ async def test_the_corrections_download_lists_each_correction(client_api, databa
     ]
     assert anonymous.status_code == 401
     assert await main_points(client_api, bought["userId"]) == "20"
+
+
+async def test_a_row_issuing_more_than_the_points_maximum_is_rejected_and_the_others_import(client_api, database):
+    await define(client_api, "BIG", "TRANSACTION", "1000000")
+    bought = await purchase(client_api)
+    body = ("user_id,loyalty_log_id,tracked_value\n"
+            f"{bought['userId']},{bought['id']},2\n"              # 2: 2,000,000 points
+            f"{bought['userId']},{bought['id']},999999999999\n"   # 3: ~10^18 points
+            f"{bought['userId']},{bought['id']},1000000.0001\n"   # 4: just past 10^12 points
+            f"{bought['userId']},{bought['id']},3\n")             # 5: 3,000,000 points
+
+    job = await run(client_api, body, tracker="BIG", billIdentification="LOYALTY_LOG_ID", uniqueIdentifierType="USER_ID")
+
+    assert (job["status"], job["rowsImported"], job["rowsRejected"], job["pointsImported"]) == ("DONE", 2, 2, "5000000")
+    assert [(item["rowNumber"], item["column"], item["code"]) for item in job["rejects"]["rejects"]] == [
+        (3, "tracked_value", "POINTS_ABOVE_MAXIMUM"), (4, "tracked_value", "POINTS_ABOVE_MAXIMUM")]
+    assert [record["value"] for record in await history(client_api, bought["userId"])] == ["3", "2"]
+    assert await main_points(client_api, bought["userId"]) == "5000018"
+    assert await value_count(database) == 2
+    await assert_reconciled(database)

@@ -334,3 +334,24 @@ async def test_the_history_costs_the_same_statements_for_1_or_12_values(api, dat
     with_twelve = await statements_for_history(api, count_statements, 12)
 
     assert with_one == with_twelve
+
+
+async def test_a_value_issuing_more_than_the_points_maximum_or_pushing_a_balance_past_it_is_refused(api, database):
+    await define(api, "BIG", "TRANSACTION", "1000000")
+    bought = await purchase(api)  # 18 main points
+    counts = await table_counts(database)
+
+    too_many = await add_value(api, value_input("BIG", bought, "1000000.0001"))  # 1,000,000,000,100 points
+    near_value_max = await add_value(api, value_input("BIG", bought, "999999999999"))  # ~10^18 points
+
+    assert (too_many["__typename"], too_many["code"], too_many["field"]) == ("InvalidInputError", "INVALID_INPUT", "input.value")
+    assert (near_value_max["code"], near_value_max["field"]) == ("INVALID_INPUT", "input.value")
+    assert await table_counts(database) == counts
+
+    fits = await add_value(api, value_input("BIG", bought, "999999"))
+    assert (fits["trackedValue"]["points"], fits["balanceAfter"]) == ("999999000000", "999999000018")
+    counts = await table_counts(database)
+    past_balance = await add_value(api, value_input("BIG", bought, "1"))  # the balance would pass 10^12
+    assert (past_balance["code"], past_balance["field"]) == ("INVALID_INPUT", "input.value")
+    assert await table_counts(database) == counts
+    await assert_reconciled(database)

@@ -166,6 +166,11 @@ class TrackersRun(ProfileRun[TrackerRow]):
         except (InvalidOperation, ValidationError):
             return RowError("INVALID_TRACKED_VALUE", f"{value_text[:40]!r} is not a number below "
                             f"{trackers_service.VALUE_MAX:,} with at most 4 decimal places", VALUE_COLUMN)
+        try:
+            trackers_service.check_value_points(self.org, self.tracker, value, VALUE_COLUMN)
+        except ValidationError:
+            return RowError("POINTS_ABOVE_MAXIMUM", f"{value_text[:40]!r} issues more than "
+                            f"{trackers_service.POINTS_MAX:,} points at {self.tracker.points_per_unit} per unit", VALUE_COLUMN)
         return TrackerRow(customer, group, bill, item_serial, value.normalize() + 0, tuple(corrections))
 
     @property

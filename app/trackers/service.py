@@ -49,6 +49,7 @@ from app.trackers.errors import BillNotFoundError, LineItemNotFoundError, Tracke
 from app.trackers.models import CODE_LENGTH_MAX, NAME_LENGTH_MAX, Tracker, TrackerLevel, TrackerValue
 from app.transactions.models import Transaction, TransactionLineItem
 from app.transfers.errors import ProgramNotFoundError
+from app.transfers.service import POINTS_MAX
 from app.user_groups import service as user_groups
 from app.user_groups.service import GroupLookup
 
@@ -115,6 +116,16 @@ def points_for(org: OrgConfig, tracker: TrackerView, value: Decimal) -> Decimal:
     program = org.program(tracker.program_id)
     return max(ZERO, ledger_rules.round_points(value * tracker.points_per_unit, program.points_rounding,
                                                program.points_decimal_places))
+
+
+def check_value_points(org: OrgConfig, tracker: TrackerView, value: Decimal, field: str) -> Decimal:
+    """The points a value issues, refused (INVALID_INPUT on `field`) above the ledger's POINTS_MAX:
+    a value near VALUE_MAX at a high points per unit would overflow the scaled 64-bit points column."""
+    points = points_for(org, tracker, value)
+    if points > POINTS_MAX:
+        raise ValidationError(f"issues {points} points at {tracker.points_per_unit} per unit: at most {POINTS_MAX} "
+                              "points per value", field=field)
+    return points
 
 
 # --- Defining trackers ----------------------------------------------------------------------
@@ -294,7 +305,8 @@ async def add_tracker_values(connection: AsyncConnection, org: OrgConfig, tracke
     holder_ids = sorted({draft.holder_id for draft in drafts})
     fields = field_by_holder or {}
     await user_groups.lock_holders(connection, {holder_id: fields.get(holder_id, "customer") for holder_id in holder_ids})
-    points = [points_for(org, tracker, draft.value) for draft in drafts]
+    # Callers reject such values per row first; this keeps the bulk path from overflowing the column.
+    points = [check_value_points(org, tracker, draft.value, "value") for draft in drafts]
     # Ids reserved first: an INSERT ... RETURNING in parameter order runs one row per statement on SQLite.
     value_ids = await reserve_ids(connection, values, len(drafts))
     await connection.execute(_INSERT_VALUES, [
@@ -425,8 +437,13 @@ async def add_tracker_value(database: Database, org: OrgConfig, request: AddValu
                 raise LineItemNotFoundError(f"bill {bill.number} has no line {request.line_item_serial}",
                                             field=f"{path}.lineItemSerial")
             line_item_id = line.id
+        check_value_points(org, tracker, value, f"{path}.value")
         [result] = await add_tracker_values(connection, org, tracker, [TrackedValueDraft(holder_id, bill, line_item_id, value)],
                                             now, {holder_id: holder_field})
+        if result.balance_after is not None and result.balance_after > POINTS_MAX:
+            # Raised inside the write transaction: the value and its points roll back. Keeping every
+            # balance at most POINTS_MAX keeps the next `balance + points` inside the column.
+            raise ValidationError(f"would take the balance past {POINTS_MAX} points", field=f"{path}.value")
         [row] = await history_rows(connection, [result.id])
         return result.id, AddValueResult(row, result.balance_after, replayed=False)
 
