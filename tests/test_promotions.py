@@ -253,6 +253,8 @@ async def test_a_non_loyalty_bill_redeems_a_code_and_a_replay_does_not_redeem_tw
         (True, first["transaction"]["id"], "25")
     same_payload = await add(api, {**anonymous, "idempotencyKey": None})
     assert same_payload["replayed"] is True
+    spelled_otherwise = await add(api, {**anonymous, "idempotencyKey": None, "promoCodes": [" walkin "]})
+    assert (spelled_otherwise["replayed"], spelled_otherwise["transaction"]["id"]) == (True, first["transaction"]["id"])
     found = await status(api, "WALKIN")
     assert (found["redemptionsCount"], found["redemptionsLeft"]) == (1, 4)
     assert found["redemptions"]["nodes"][0]["customerId"] is None
@@ -497,6 +499,10 @@ async def test_promotion_terms_are_checked(api, database):
         ({"codeRedemptionLimit": 0}, "input.codeRedemptionLimit"),
         ({"commonCode": "no spaces"}, "input.commonCode"),
         ({"name": " "}, "input.name"),
+        ({"name": "nul\u0000name"}, "input.name"),
+        ({"description": "nul\u0000"}, "input.description"),
+        ({"eligibleItemCodes": ["SHIRT\u0000"]}, "input.eligibleItemCodes[0]"),
+        ({"eligibleAttributes": [{"name": "brand", "value": "x\u0000"}]}, "input.eligibleAttributes[0]"),
     ]
     for overrides, field in cases:
         result = (await api.data(CREATE_PROMOTION, {"input": promotion_input(**overrides)}))["createPromotion"]

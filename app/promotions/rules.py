@@ -157,15 +157,18 @@ def _item_codes(values: Iterable[str], field: str) -> tuple[str, ...]:
     if len(codes) > ITEM_CODES_MAX:
         raise ValidationError(f"at most {ITEM_CODES_MAX} item codes", field=field)
     for index, code in enumerate(codes):
-        if not code or len(code) > 100:
-            raise ValidationError("must be 1 to 100 characters", field=f"{field}[{index}]")
+        if not code or len(code) > 100 or NUL in code:
+            raise ValidationError("must be 1 to 100 characters, without NUL", field=f"{field}[{index}]")
     return codes
+
+
+NUL = "\x00"  # PostgreSQL text cannot hold it: refused as input, never a 500
 
 
 def check_terms(terms: PromotionTerms, name: str, path: str = "input") -> PromotionTerms:
     """Check a promotion's terms before it is stored; INVALID_INPUT on the first bad field."""
-    if not name.strip() or len(name) > PROMOTION_NAME_LENGTH_MAX:
-        raise ValidationError(f"must be 1 to {PROMOTION_NAME_LENGTH_MAX} characters", field=f"{path}.name")
+    if not name.strip() or len(name) > PROMOTION_NAME_LENGTH_MAX or NUL in name:
+        raise ValidationError(f"must be 1 to {PROMOTION_NAME_LENGTH_MAX} characters, without NUL", field=f"{path}.name")
     for value, field_name in ((terms.valid_from, "validFrom"), (terms.valid_until, "validUntil")):
         if value.tzinfo is None:
             raise ValidationError("must include a time zone offset", field=f"{path}.{field_name}")
@@ -174,8 +177,10 @@ def check_terms(terms: PromotionTerms, name: str, path: str = "input") -> Promot
     _money(terms.minimum_bill_amount, f"{path}.minimumBillAmount", required=False)
     _item_codes(terms.eligible_item_codes, f"{path}.eligibleItemCodes")
     for index, condition in enumerate(terms.eligible_attributes):
-        if not condition.name.strip() or len(condition.name) > 100 or len(condition.value) > 500:
-            raise ValidationError("name must be 1 to 100 characters, value at most 500", field=f"{path}.eligibleAttributes[{index}]")
+        if (not condition.name.strip() or len(condition.name) > 100 or len(condition.value) > 500
+                or NUL in condition.name or NUL in condition.value):
+            raise ValidationError("name must be 1 to 100 characters, value at most 500, without NUL",
+                                  field=f"{path}.eligibleAttributes[{index}]")
     action = terms.action
     given = {"percent": terms.percent is not None, "amount": terms.amount is not None,
              "freeItemCode": terms.free_item_code is not None, "bundleItemCodes": bool(terms.bundle_item_codes)}
@@ -329,9 +334,9 @@ def stackable(discounts: Sequence[Decimal], named: Sequence[bool], cart: Cart, f
     for no saving: a named one is refused, a linked one (named False) waits for another bill.
     Dropping a code only leaves more room for the rest, so one pass is enough."""
     kept = []
-    for value, is_named, field in zip(total_discount(discounts, cart), named, fields, strict=True):
+    for value, is_named, field_name in zip(total_discount(discounts, cart), named, fields, strict=True):
         if value == ZERO and is_named:
-            raise PromoConditionsNotMetError("earlier codes already take the whole bill", field=field)
+            raise PromoConditionsNotMetError("earlier codes already take the whole bill", field=field_name)
         kept.append(value > ZERO)
     return kept
 

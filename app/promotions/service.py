@@ -153,8 +153,8 @@ async def create_promotion(database: Database, org: OrgConfig, data: PromotionIn
     """A promotion (and its common code, when given); (view, replayed)."""
     terms = rules.check_terms(data.terms, data.name, path)
     limits = rules.check_limits(data.limits, path)
-    if data.description is not None and len(data.description) > 1000:
-        raise ValidationError("must be at most 1000 characters", field=f"{path}.description")
+    if data.description is not None and (len(data.description) > 1000 or rules.NUL in data.description):
+        raise ValidationError("must be at most 1000 characters, without NUL", field=f"{path}.description")
     common = rules.check_code(data.common_code, f"{path}.commonCode") if data.common_code is not None else None
     key = idempotency.check_key(data.idempotency_key, f"{path}.idempotencyKey")
     now = datetime.now(UTC)
@@ -603,11 +603,13 @@ async def apply_to_bill(connection: AsyncConnection, org: OrgConfig, *, named: S
     linked = [item for item, keep in zip(linked, kept[len(chosen):], strict=True) if keep]
     if not chosen and not linked:
         return NOTHING_APPLIED
-    # Counters are claimed in code id order (their promotions differ), so two bills naming the
-    # same codes in another order take the row locks alike on PostgreSQL instead of deadlocking.
+    # Claimed in promotion id order (a bill has one code per promotion): each claim locks its
+    # code row, then its promotion row, then usage rows, so every bill takes promotion rows in
+    # one order and two bills cannot wait on each other's promotions on PostgreSQL. (Code id
+    # order did not: codes 1 and 3 of P with codes 5 and 2 of Q crossed.)
     claimed: set[int] = set()
     for item, was_linked in sorted([(item, False) for item in chosen] + [(item, True) for item in linked],
-                                   key=lambda pair: pair[0].candidate.code_id):
+                                   key=lambda pair: pair[0].candidate.promotion_id):
         error = await _claim(connection, item.candidate, customer_id)
         if error is None:
             claimed.add(item.candidate.code_id)

@@ -15,6 +15,7 @@ from app.customers.rules import normalize_identifier
 from app.enums import IdentifierType
 from app.errors import ValidationError
 from app.ledger.rules import quantize_raw, round_points
+from app.promotions.rules import normalize_code
 from app.organizations.config import OrgConfig, ProgramConfig, StoreConfig, TierConfig, TillConfig
 from app.transactions.errors import IdentifierRequiredError, StoreNotFoundError, TillNotFoundError
 from app.transactions.inputs import LineItemInput, TransactionInput
@@ -72,7 +73,9 @@ def payload_hash(data: TransactionInput, identifiers: dict[IdentifierType, str])
     )
     # The idempotency key names the request, not the bill: it is checked on its own.
     canonical = replace(data, number=data.number.strip(), customer=customer, idempotency_key=None,
-                        billing_time=data.billing_time.astimezone(UTC) if data.billing_time else None)
+                        billing_time=data.billing_time.astimezone(UTC) if data.billing_time else None,
+                        promo_codes=[normalize_code(code) for code in data.promo_codes],
+                        coupon_redemptions=[normalize_code(code) for code in data.coupon_redemptions])
     # orjson walks dataclasses natively in field order (stable); Decimals go through _canonical.
     return hashlib.sha256(orjson.dumps(canonical, default=_canonical)).hexdigest()
 
