@@ -336,6 +336,9 @@ async def award_promotion_points(database: Database, org: OrgConfig, request: Aw
 
     async def perform(connection: AsyncConnection) -> tuple[int, AwardResult]:
         holder_id, group_id, holder_field = await user_groups.resolve_holder(connection, org, request.customer, request.user_group, path)
+        # Customers before the promotion row (the house lock order), as a promotion import does:
+        # creating a new identifier's row first and then waiting on the customer deadlocks with it.
+        await user_groups.lock_holders(connection, {holder_id: holder_field})
         promotion = await find_or_create_promotion(connection, org, spec, now, f"{path}.promotion")
         points = check_points(request.points, org.program(promotion.program_id), f"{path}.points")
         [posted] = await award_points(connection, org, promotion, [PromotionAward(holder_id, points, store_id, till_id)],
