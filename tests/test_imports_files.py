@@ -192,6 +192,58 @@ async def test_two_runners_of_one_job_cannot_apply_the_same_batch(database, org,
     await assert_reconciled(database)
 
 
+@pytest.mark.parametrize("taken_over", ["while validating", "while importing"])
+async def test_a_runner_taken_over_by_a_second_one_stops_and_nothing_is_imported_twice(database, org, tmp_path, taken_over):
+    """REJECT_FILE: runner A pauses (after a validation batch, or after its first import batch);
+    runner B claims the job and dies after importing one batch; A then resumes its loop and must
+    stop without writing (before the fence it re-validated, zeroed the checkpoint and imported B's
+    batch again); a third runner finishes the job to the totals of an uninterrupted import."""
+    path = tmp_path / "points.csv"
+    path.write_bytes(b"customerprofileid,amount\n" + b"".join(f"T-{i},{1 + i % 3}\n".encode() for i in range(3000)))
+    other = await make_org(database, org_spec("other"))
+    uninterrupted = await service.run_job(database, (await _submit_local(
+        database, other.org_id, path, error_policy=ErrorPolicy.REJECT_FILE)).id, service.RunOptions(batch_size=500))
+    job = await _submit_local(database, org.org_id, path, error_policy=ErrorPolicy.REJECT_FILE)
+
+    def die_after_one(batches: int) -> None:
+        raise ImportInterrupted("killed")
+
+    second_ran = False
+
+    async def run_second(_: Any) -> None:
+        nonlocal second_ran
+        if second_ran:
+            return
+        second_ran = True
+        with pytest.raises(ImportInterrupted):
+            await service.run_job(database, job.id, service.RunOptions(batch_size=500, after_batch=die_after_one))
+
+    async def pause_while_validating(progress: service.JobView) -> None:
+        if progress.phase.value == "VALIDATING":
+            await run_second(progress)
+
+    options = (service.RunOptions(batch_size=500, on_progress=pause_while_validating) if taken_over == "while validating"
+               else service.RunOptions(batch_size=500, after_batch=run_second))
+    with pytest.raises(ImportInterrupted):
+        await service.run_job(database, job.id, options)
+    assert second_ran
+    async with database.read() as connection:
+        left = await service.get_job(connection, org.org_id, job.id)
+    # What the second runner left: its one imported batch; the first wrote nothing after it.
+    assert left is not None and (left.status, left.phase.value, left.rows_read, left.rows_imported) == (
+        JobStatus.RUNNING, "IMPORTING", (1000 if taken_over == "while importing" else 500),
+        (1000 if taken_over == "while importing" else 500))
+    await assert_reconciled(database)
+
+    finished_job = await service.run_job(database, job.id, service.RunOptions(batch_size=500))
+
+    totals = ("status", "bytes_read", "rows_read", "rows_imported", "rows_rejected", "customers_created", "points_imported")
+    assert [getattr(finished_job, name) for name in totals] == [getattr(uninterrupted, name) for name in totals]
+    assert await balances(database, org.org_id) == await balances(database, other.org_id)
+    assert await count_events(database, EventType.POINTS_IMPORT) == 2 * 3000
+    await assert_reconciled(database)
+
+
 # --- Bad files --------------------------------------------------------------------------------
 
 BAD_FILES = [

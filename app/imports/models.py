@@ -84,6 +84,9 @@ class ImportJob(SQLModel, table=True):
     header: list[str] | None = Field(default=None, sa_type=JSONDocument)  # the file's header, once read
     import_key: str | None = Field(default=None, max_length=100)
     dedupe_key: str | None = Field(default=None, max_length=64)  # None for dry runs
+    # The fencing token: each runner that takes the job over adds one, and updates the job only
+    # while it still holds its own number (so a runner taken over cannot write twice).
+    attempt: int = Field(default=0)
     # Progress; for IMPORTING also the checkpoint: what the last committed batch ended at.
     bytes_read: int = Field(sa_type=BigInteger)
     rows_read: int = Field(sa_type=BigInteger)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import inspect
 import logging
 import os
 import uuid
@@ -31,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db import Database, lock_keys
@@ -218,6 +219,7 @@ class JobView:
 def _job_view(row: Any) -> JobView:
     values = dict(row._mapping)
     values.pop("dedupe_key")
+    values.pop("attempt")  # the runners' fencing token, not part of the job's report
     values.update(profile=ImportProfile(row.profile), status=JobStatus(row.status), phase=JobPhase(row.phase),
                   error_policy=ErrorPolicy(row.error_policy))
     return JobView(**values)
@@ -295,7 +297,7 @@ async def _submit(database: Database, org: OrgConfig, request: ImportRequest, fi
                    else JobPhase.IMPORTING).value,
             dry_run=request.dry_run, error_policy=request.error_policy.value, file_name=(file.name or "")[:255] or None,
             file_path=str(file.path), file_sha256=file.sha256, file_size_bytes=file.size_bytes, import_key=import_key,
-            dedupe_key=dedupe_key, bytes_read=0, rows_read=0, rows_imported=0, rows_rejected=0, customers_created=0,
+            dedupe_key=dedupe_key, attempt=0, bytes_read=0, rows_read=0, rows_imported=0, rows_rejected=0, customers_created=0,
             points_imported=Decimal(0), created_at=now, updated_at=now,
         ))).scalar_one()
         return Submitted(await _load_job(connection, job_id), existing=False)
@@ -467,7 +469,13 @@ Progress = Callable[[JobView], None]
 class RunOptions:
     batch_size: int = BATCH_SIZE
     on_progress: Progress | None = None  # after each batch (the CLI's progress bar)
-    after_batch: Callable[[int], None] | None = None  # after each committed import batch (tests simulate a crash)
+    after_batch: Callable[[int], Any] | None = None  # after each committed import batch (tests simulate a crash)
+
+
+async def _call(hook: Callable[[Any], Any] | None, argument: Any) -> None:
+    """Run a progress hook; one may be a coroutine function (tests pause a runner there)."""
+    if hook is not None and inspect.isawaitable(result := hook(argument)):
+        await result
 
 
 async def run_job(database: Database, job_id: int, options: RunOptions | None = None) -> JobView:
@@ -485,23 +493,43 @@ async def run_job(database: Database, job_id: int, options: RunOptions | None = 
         # The writer's page cache (2 MiB by default) holds the ledger's index pages a large
         # import keeps touching; the one writer connection keeps it afterwards.
         await database.run_write(lambda connection: connection.exec_driver_sql(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}"))
-    job = await _set(database, job_id, status=JobStatus.RUNNING.value, error_code=None, error_message=None,
-                     started_at=job.started_at or datetime.now(UTC))
+    claimed = await _claim(database, job)
+    if claimed is None:  # another runner finished it meanwhile
+        async with database.read() as connection:
+            return await _load_job(connection, job_id)
+    job, attempt = claimed
     try:
-        job = await _run(database, org, job, options)
+        job = await _run(database, org, job, attempt, options)
     except ImportInterrupted:
         raise
     except ImportFileError as error:
-        job = await _finish(database, job, JobStatus.FAILED, error.code, error.message)
+        job = await _finish(database, job, attempt, JobStatus.FAILED, error.code, error.message)
     except Exception:
         logger.exception("import job %s failed", job_id)
-        job = await _finish(database, job, JobStatus.FAILED, "INTERNAL_ERROR",
+        job = await _finish(database, job, attempt, JobStatus.FAILED, "INTERNAL_ERROR",
                             "unexpected error (see the server log); the job can be resumed from its last checkpoint")
         return job
     return job
 
 
-async def _run(database: Database, org: OrgConfig, job: JobView, options: RunOptions) -> JobView:
+async def _claim(database: Database, job: JobView) -> tuple[JobView, int] | None:
+    """Take the job over: a new attempt number fences off every runner that claimed it before
+    (each of their job updates requires their own number, so from now on they match no row and
+    stop). None if the job finished since it was read."""
+    async def write(connection: AsyncConnection) -> tuple[JobView, int] | None:
+        attempt = (await connection.execute(
+            update(jobs).where(jobs.c.id == job.id, or_(jobs.c.status.in_(RESUMABLE), jobs.c.error_code == "INTERNAL_ERROR"))
+            .values(attempt=jobs.c.attempt + 1, status=JobStatus.RUNNING.value, error_code=None, error_message=None,
+                    started_at=job.started_at or datetime.now(UTC), updated_at=datetime.now(UTC))
+            .returning(jobs.c.attempt))).scalar_one_or_none()
+        if attempt is None:
+            return None
+        return await _load_job(connection, job.id), attempt
+
+    return await database.run_write(write)
+
+
+async def _run(database: Database, org: OrgConfig, job: JobView, attempt: int, options: RunOptions) -> JobView:
     handler = PROFILES[job.profile]
     config = handler.configure(job.configuration)
     async with database.read() as connection:
@@ -515,23 +543,23 @@ async def _run(database: Database, org: OrgConfig, job: JobView, options: RunOpt
     with source, contextlib.closing(run):
         written_header, data_offset = read_header(source)
         if job.header is None:
-            job = await _set(database, job.id, header=written_header)
+            job = await _set(database, job.id, attempt, header=written_header)
         header = [name.lower() for name in written_header]  # column names match in any case
         handler.columns.check(header)
         if job.phase is JobPhase.IMPORTING and job.bytes_read == 0:
             _scan(source, data_offset)
         if job.phase is JobPhase.VALIDATING:
-            job = await _validate(database, org, job, run, source, header, data_offset, options)
+            job = await _validate(database, org, job, attempt, run, source, header, data_offset, options)
             if job.dry_run:
-                return await _finish(database, job, JobStatus.DONE)
+                return await _finish(database, job, attempt, JobStatus.DONE)
             if job.rows_rejected:
-                return await _finish(database, job, JobStatus.FAILED, "ROWS_REJECTED",
+                return await _finish(database, job, attempt, JobStatus.FAILED, "ROWS_REJECTED",
                                      f"{job.rows_rejected:,} rows were rejected, so nothing was imported (error policy "
                                      "REJECT_FILE); download the rejects, fix them and import the file again")
-            job = await _set(database, job.id, phase=JobPhase.IMPORTING.value, bytes_read=0, rows_read=0, rows_imported=0,
+            job = await _set(database, job.id, attempt, phase=JobPhase.IMPORTING.value, bytes_read=0, rows_read=0, rows_imported=0,
                              customers_created=0, points_imported=Decimal(0))
-        job = await _import(database, org, job, run, source, header, data_offset, options)
-    return await _finish(database, job, JobStatus.DONE)
+        job = await _import(database, org, job, attempt, run, source, header, data_offset, options)
+    return await _finish(database, job, attempt, JobStatus.DONE)
 
 
 def _scan(source: Any, data_offset: int) -> None:
@@ -542,15 +570,17 @@ def _scan(source: Any, data_offset: int) -> None:
         raise ImportFileError("NO_ROWS", "the file has a header but no rows")
 
 
-async def _validate(database: Database, org: OrgConfig, job: JobView, run: ProfileRun[Any], source: Any,
+async def _validate(database: Database, org: OrgConfig, job: JobView, attempt: int, run: ProfileRun[Any], source: Any,
                     header: list[str], data_offset: int, options: RunOptions) -> JobView:
     """Check every row, writing only the job's progress and rejects (from the top: a validation
     pass interrupted is simply run again)."""
     async def reset(connection: AsyncConnection) -> None:
+        reset_job = await connection.execute(update(jobs).where(jobs.c.id == job.id, jobs.c.attempt == attempt).values(
+            bytes_read=0, rows_read=0, rows_imported=0, rows_rejected=0, customers_created=0, points_imported=Decimal(0)))
+        if reset_job.rowcount != 1:
+            raise ImportInterrupted(f"import job {job.id} was taken over by another runner")
         await connection.execute(delete(rejects).where(rejects.c.job_id == job.id))
         await connection.execute(delete(corrections).where(corrections.c.job_id == job.id))
-        await connection.execute(update(jobs).where(jobs.c.id == job.id).values(
-            bytes_read=0, rows_read=0, rows_imported=0, rows_rejected=0, customers_created=0, points_imported=Decimal(0)))
 
     await database.run_write(reset)
     stream = CsvStream(source, start_offset=data_offset, start_row=1)
@@ -559,15 +589,14 @@ async def _validate(database: Database, org: OrgConfig, job: JobView, run: Profi
         async with database.read() as connection:
             checked = await run.check(connection, batch.parsed, datetime.now(UTC))
         rows_read += batch.rows
-        job = await _record_batch(database, org, job, batch, checked, rows_read, expected_offset=None)
-        if options.on_progress:
-            options.on_progress(job)
+        job = await _record_batch(database, org, job, attempt, batch, checked, rows_read, expected_offset=None)
+        await _call(options.on_progress, job)
     if rows_read == 0:
         raise ImportFileError("NO_ROWS", "the file has a header but no rows")
     return job
 
 
-async def _import(database: Database, org: OrgConfig, job: JobView, run: ProfileRun[Any], source: Any,
+async def _import(database: Database, org: OrgConfig, job: JobView, attempt: int, run: ProfileRun[Any], source: Any,
                   header: list[str], data_offset: int, options: RunOptions) -> JobView:
     start_offset = max(job.bytes_read, data_offset)
     stream = CsvStream(source, start_offset=start_offset, start_row=1 + job.rows_read)
@@ -584,10 +613,8 @@ async def _import(database: Database, org: OrgConfig, job: JobView, run: Profile
         assert in_flight is not None
         job = await in_flight
         batches_done += 1
-        if options.on_progress:
-            options.on_progress(job)
-        if options.after_batch:
-            options.after_batch(batches_done)
+        await _call(options.on_progress, job)
+        await _call(options.after_batch, batches_done)
 
     try:
         for item in _batches(stream, header, run, options.batch_size, tick_rows=PARSE_TICK_ROWS):
@@ -599,7 +626,8 @@ async def _import(database: Database, org: OrgConfig, job: JobView, run: Profile
             async def write(connection: AsyncConnection, batch: Batch = item, rows_read: int = rows_read,
                             checkpoint: int = checkpoint) -> JobView:
                 applied = await run.apply(connection, batch.parsed, datetime.now(UTC), job.id)
-                return await _record_batch_in(connection, org, job, batch, applied, rows_read, expected_offset=checkpoint)
+                return await _record_batch_in(connection, org, job, attempt, batch, applied, rows_read,
+                                              expected_offset=checkpoint)
 
             if in_flight is not None:
                 await settle()
@@ -616,16 +644,17 @@ async def _import(database: Database, org: OrgConfig, job: JobView, run: Profile
     return job
 
 
-async def _record_batch(database: Database, org: OrgConfig, job: JobView, batch: Batch, result: BatchResult,
-                        rows_read: int, expected_offset: int | None) -> JobView:
+async def _record_batch(database: Database, org: OrgConfig, job: JobView, attempt: int, batch: Batch,
+                        result: BatchResult, rows_read: int, expected_offset: int | None) -> JobView:
     return await database.run_write(
-        lambda connection: _record_batch_in(connection, org, job, batch, result, rows_read, expected_offset))
+        lambda connection: _record_batch_in(connection, org, job, attempt, batch, result, rows_read, expected_offset))
 
 
-async def _record_batch_in(connection: AsyncConnection, org: OrgConfig, job: JobView, batch: Batch, result: BatchResult,
-                           rows_read: int, expected_offset: int | None) -> JobView:
-    """Store the batch's rejects and move the job on; with `expected_offset`, only from that
-    checkpoint (a guarded UPDATE: a second runner of the same job fails here and rolls back)."""
+async def _record_batch_in(connection: AsyncConnection, org: OrgConfig, job: JobView, attempt: int, batch: Batch,
+                           result: BatchResult, rows_read: int, expected_offset: int | None) -> JobView:
+    """Store the batch's rejects and move the job on, only while this runner's attempt holds the
+    job and, with `expected_offset`, only from that checkpoint (guarded UPDATE: a runner fenced
+    off fails here and its batch rolls back)."""
     refused = [*batch.rejects, *result.rejects]
     if refused:
         await connection.execute(insert(rejects), _reject_rows(org.id, job.id, refused))
@@ -634,7 +663,7 @@ async def _record_batch_in(connection: AsyncConnection, org: OrgConfig, job: Job
         await connection.execute(insert(corrections), [
             {"org_id": org.id, "job_id": job.id, "row_number": row.row_number, "column": correction.column,
              "code": correction.code, "message": correction.message[:500]} for row, correction in result.corrections])
-    statement = update(jobs).where(jobs.c.id == job.id, jobs.c.status == JobStatus.RUNNING.value)
+    statement = update(jobs).where(jobs.c.id == job.id, jobs.c.attempt == attempt, jobs.c.status == JobStatus.RUNNING.value)
     if expected_offset is not None:
         statement = statement.where(jobs.c.bytes_read == expected_offset)
     moved = await connection.execute(statement.values(
@@ -647,18 +676,22 @@ async def _record_batch_in(connection: AsyncConnection, org: OrgConfig, job: Job
     return await _load_job(connection, job.id)
 
 
-async def _set(database: Database, job_id: int, **values: Any) -> JobView:
+async def _set(database: Database, job_id: int, attempt: int, **values: Any) -> JobView:
+    """Update the job while this runner's attempt holds it; a runner fenced off stops here."""
     async def write(connection: AsyncConnection) -> JobView:
-        await connection.execute(update(jobs).where(jobs.c.id == job_id).values(updated_at=datetime.now(UTC), **values))
+        moved = await connection.execute(update(jobs).where(jobs.c.id == job_id, jobs.c.attempt == attempt)
+                                         .values(updated_at=datetime.now(UTC), **values))
+        if moved.rowcount != 1:
+            raise ImportInterrupted(f"import job {job_id} was taken over by another runner")
         return await _load_job(connection, job_id)
 
     return await database.run_write(write)
 
 
-async def _finish(database: Database, job: JobView, status: JobStatus, code: str | None = None,
+async def _finish(database: Database, job: JobView, attempt: int, status: JobStatus, code: str | None = None,
                   message: str | None = None) -> JobView:
     now = datetime.now(UTC)
-    job = await _set(database, job.id, status=status.value, error_code=code, error_message=message, finished_at=now)
+    job = await _set(database, job.id, attempt, status=status.value, error_code=code, error_message=message, finished_at=now)
     if code != "INTERNAL_ERROR":
         _remove_spooled(job)
     return job

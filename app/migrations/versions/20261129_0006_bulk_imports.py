@@ -54,6 +54,7 @@ def upgrade() -> None:
     sa.Column('header', sa.JSON(), nullable=True),
     sa.Column('import_key', sa.String(length=100), nullable=True),
     sa.Column('dedupe_key', sa.String(length=64), nullable=True),
+    sa.Column('attempt', sa.Integer(), nullable=False),
     sa.Column('bytes_read', sa.BigInteger(), nullable=False),
     sa.Column('rows_read', sa.BigInteger(), nullable=False),
     sa.Column('rows_imported', sa.BigInteger(), nullable=False),
