@@ -277,6 +277,26 @@ async def test_a_bad_file_fails_its_job_with_a_specific_code_and_imports_nothing
         assert (await connection.execute(select(func.count()).select_from(identifiers))).scalar_one() == 0
 
 
+@pytest.mark.parametrize(("header", "code", "message"), [
+    ("customerprofileid,amount,{name}", "UNKNOWN_COLUMN", "unknown column {quoted}; the columns are: amount, "
+     "customerprofileid, expirydate, identifier, reason, startdate, subledgerid"),
+    ("customerprofileid,amount,{name},{name}", "DUPLICATE_COLUMN", "column {quoted} appears twice in the header"),
+])
+async def test_a_5000_character_column_name_fails_the_job_with_its_start_quoted(big_api, database, header, code, message):
+    # The whole name in the message was longer than error_message's column: PostgreSQL refused
+    # the job's final update and left it RUNNING.
+    name = "z" * 5000
+    body = (header.format(name=name) + "\nA,5" + ",5" * header.count("{name}") + "\n").encode()
+    response = await post_csv(big_api, body)
+
+    assert response.status_code == 202, response.text
+    job = await finished(big_api, str(response.json()["job"]["id"]))
+    quoted = repr("z" * 100) + "... (5,000 characters)"
+    assert (job["status"], job["errorCode"], job["errorMessage"], job["rowsImported"]) == (
+        "FAILED", code, message.format(quoted=quoted), 0)
+    assert await count_events(database, EventType.POINTS_IMPORT) == 0
+
+
 async def test_a_bad_encoding_late_in_the_file_fails_it_before_any_batch_is_written(database, org, tmp_path):
     path = tmp_path / "points.csv"
     path.write_bytes(b"customerprofileid,amount\n" + b"".join(f"E-{i},1\n".encode() for i in range(5000)) + b"\xff\xfe,1\n")

@@ -13,6 +13,9 @@ from sqlmodel import Field, SQLModel
 from app.columns import BigId, JSONDocument, Points, UTCDateTime
 
 
+ERROR_MESSAGE_CHARS_MAX = 1000  # import_jobs.error_message: what a job's report keeps of its error
+
+
 class ImportProfile(StrEnum):
     TALON_ONE_POINTS = "TALON_ONE_POINTS"
     CUSTOMER_PROMOTION = "CUSTOMER_PROMOTION"
@@ -95,7 +98,7 @@ class ImportJob(SQLModel, table=True):
     customers_created: int = Field(sa_type=BigInteger)  # a dry run: customers it would create
     points_imported: Decimal = Field(sa_type=Points)
     error_code: str | None = Field(default=None, max_length=40)
-    error_message: str | None = Field(default=None, max_length=1000)
+    error_message: str | None = Field(default=None, max_length=ERROR_MESSAGE_CHARS_MAX)
     created_at: datetime = Field(sa_type=UTCDateTime)
     started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -27,6 +27,14 @@ from app.imports.models import ImportProfile
 from app.organizations.config import OrgConfig
 
 Value = TypeVar("Value")
+
+NAME_QUOTED_CHARS_MAX = 100  # a header name can be up to a MiB: a message quotes only its start
+
+
+def quoted(name: str) -> str:
+    if len(name) <= NAME_QUOTED_CHARS_MAX:
+        return repr(name)
+    return f"{name[:NAME_QUOTED_CHARS_MAX]!r}... ({len(name):,} characters)"
 Config = TypeVar("Config")
 
 
@@ -78,12 +86,12 @@ class Columns:
         seen: set[str] = set()
         for name in header:
             if name in seen:
-                raise ImportFileError("DUPLICATE_COLUMN", f"column {name!r} appears twice in the header")
+                raise ImportFileError("DUPLICATE_COLUMN", f"column {quoted(name)} appears twice in the header")
             seen.add(name)
         known = {*self.required, *self.optional, *(name for group in self.one_of for name in group)}
         unknown = [name for name in header if name not in known]
         if unknown:
-            raise ImportFileError("UNKNOWN_COLUMN", f"unknown column {unknown[0]!r}; the columns are: "
+            raise ImportFileError("UNKNOWN_COLUMN", f"unknown column {quoted(unknown[0])}; the columns are: "
                                   f"{', '.join(sorted(known))}")
         missing = [name for name in self.required if name not in seen]
         if missing:

@@ -42,7 +42,7 @@ from app.imports.errors import (
     ImportTemplateProfileError,
 )
 from app.imports.models import (
-    ErrorPolicy, ImportCorrection, ImportJob, ImportProfile, ImportReject, ImportTemplate, JobPhase, JobStatus,
+    ERROR_MESSAGE_CHARS_MAX, ErrorPolicy, ImportCorrection, ImportJob, ImportProfile, ImportReject, ImportTemplate, JobPhase, JobStatus,
 )
 from app.imports.profiles import BatchResult, ParsedRow, ProfileRun, RowError
 from app.imports.reader import FIELD_CHARS_MAX, CsvStream, read_header, stored_fields
@@ -678,6 +678,9 @@ async def _record_batch_in(connection: AsyncConnection, org: OrgConfig, job: Job
 
 async def _set(database: Database, job_id: int, attempt: int, **values: Any) -> JobView:
     """Update the job while this runner's attempt holds it; a runner fenced off stops here."""
+    if values.get("error_message") is not None:  # over the column's length, PostgreSQL refuses the update
+        values["error_message"] = values["error_message"][:ERROR_MESSAGE_CHARS_MAX]
+
     async def write(connection: AsyncConnection) -> JobView:
         moved = await connection.execute(update(jobs).where(jobs.c.id == job_id, jobs.c.attempt == attempt)
                                          .values(updated_at=datetime.now(UTC), **values))
