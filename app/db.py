@@ -16,7 +16,8 @@ from contextlib import asynccontextmanager
 from typing import TypeVar
 
 import orjson
-from sqlalchemy import event, text
+from sqlalchemy import Table, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -132,3 +133,9 @@ def _configure_sqlite(engine: AsyncEngine, *, begin_statement: str) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(connection) -> None:  # type: ignore[no-untyped-def]
         connection.exec_driver_sql(begin_statement)
+
+
+def conflict_insert(dialect_name: str, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """The INSERT of the backend in use, which has ON CONFLICT (do nothing / do update): the
+    same statement text on SQLite and PostgreSQL, built by the dialect that runs it."""
+    return (postgresql if dialect_name == "postgresql" else sqlite).insert(table)

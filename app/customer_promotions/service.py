@@ -31,7 +31,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select, type_coerce
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.columns import Points
@@ -40,7 +39,7 @@ from app.customer_promotions.errors import (
 )
 from app.customer_promotions.models import IDENTIFIER_LENGTH_MAX, NAME_LENGTH_MAX, CustomerPromotion
 from app.customers.service import CustomerLookup
-from app.db import Database
+from app.db import Database, conflict_insert
 from app.errors import ValidationError
 from app.idempotency import service as idempotency
 from app.ledger import credits as ledger_credits
@@ -135,8 +134,7 @@ def check_promotion(org: OrgConfig, *, identifier: str | None, name: str, progra
 
 
 def _insert_if_new(connection: AsyncConnection) -> object:
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    return dialect.insert(promotions).on_conflict_do_nothing(index_elements=["org_id", "identifier"])
+    return conflict_insert(connection.dialect.name, promotions).on_conflict_do_nothing(index_elements=["org_id", "identifier"])
 
 
 async def find_or_create_promotion(connection: AsyncConnection, org: OrgConfig, spec: PromotionSpec, now: datetime,

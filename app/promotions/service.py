@@ -19,12 +19,11 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.customers import service as customers_service
 from app.customers.service import CustomerLookup
-from app.db import Database, lock_keys
+from app.db import Database, conflict_insert, lock_keys
 from app.errors import ConflictError, ValidationError
 from app.idempotency import service as idempotency
 from app.organizations.config import OrgConfig
@@ -144,11 +143,6 @@ async def end_promotion(database: Database, org: OrgConfig, promotion_id: int, f
 
 # --- Creating promotions and codes ----------------------------------------------------------
 
-def _insert_ignoring_duplicates(connection: AsyncConnection, table: Any) -> Any:
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
-
-
 async def create_promotion(database: Database, org: OrgConfig, data: PromotionInput, path: str = "input") -> tuple[PromotionView, bool]:
     """A promotion (and its common code, when given); (view, replayed)."""
     terms = rules.check_terms(data.terms, data.name, path)
@@ -194,7 +188,7 @@ async def _insert_codes(connection: AsyncConnection, org_id: int, promotion_id: 
     concurrent writer of the same code cannot slip in): the codes inserted."""
     if not batch:
         return []
-    statement = (_insert_ignoring_duplicates(connection, codes)
+    statement = (conflict_insert(connection.dialect.name, codes)
                  .on_conflict_do_nothing(index_elements=[codes.c.org_id, codes.c.code])
                  .returning(codes.c.code))
     rows = [{"org_id": org_id, "promotion_id": promotion_id, "code": code, "source": source.value,
@@ -492,8 +486,7 @@ def _usage_upsert(dialect_name: str, table: Any, owner_column: Any, count_column
     key = (dialect_name, table.name, has_limit)
     statement = _USAGE_UPSERTS.get(key)
     if statement is None:
-        dialect = postgresql if dialect_name == "postgresql" else sqlite
-        statement = dialect.insert(table).values({owner_column.name: bindparam("owner_id"),
+        statement = conflict_insert(dialect_name, table).values({owner_column.name: bindparam("owner_id"),
                                                   "customer_id": bindparam("usage_customer_id"), count_column.name: 1})
         statement = statement.on_conflict_do_update(
             index_elements=[owner_column, table.c.customer_id], set_={count_column.name: count_column + 1},
