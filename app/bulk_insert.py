@@ -86,17 +86,31 @@ def _plan(connection: AsyncConnection, table: Any, columns: tuple[str, ...],
 
 
 async def insert_rows(connection: AsyncConnection, table: Any, columns: tuple[str, ...],
-                      rows: Sequence[tuple[Any, ...]]) -> None:
+                      rows: Sequence[tuple[Any, ...]], *, converted: bool = False) -> None:
     """Insert `rows` (tuples of values in the order of `columns`, ids included where wanted) in one
-    executemany. Tuples, not dicts: a dict per row cost more than the driver's insert of it."""
-    await _execute_many(connection, *_plan(connection, table, columns), rows)
+    executemany. Tuples, not dicts: a dict per row cost more than the driver's insert of it.
+    `converted`: the rows already hold driver values (`driver_value`), as the hottest paths build them."""
+    sql, converters = _plan(connection, table, columns)
+    await _execute_many(connection, sql, () if converted else converters, rows)
 
 
 async def add_to_rows(connection: AsyncConnection, table: Any, columns: tuple[str, ...],
-                      rows: Sequence[tuple[Any, ...]]) -> None:
+                      rows: Sequence[tuple[Any, ...]], *, converted: bool = False) -> None:
     """Add to `columns` of rows by id (counters, balances) in one executemany: each of `rows` is
     (amount per column..., id). Core's executemany spent ~10 us a row binding parameters."""
-    await _execute_many(connection, *_plan(connection, table, columns, "add"), rows)
+    sql, converters = _plan(connection, table, columns, "add")
+    await _execute_many(connection, sql, () if converted else converters, rows)
+
+
+def driver_value(connection: AsyncConnection, table: Any, column: str) -> Callable[[Any], Any]:
+    """How `table.column` values go to this connection's driver (the identity where they go as
+    they are): for callers that build driver rows themselves and pass `converted=True`."""
+    converter = _converter(table.c[column], connection.dialect.name)
+    return converter if converter is not None else _same
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 async def _execute_many(connection: AsyncConnection, sql: str, converters: tuple[Converter, ...],

@@ -216,7 +216,7 @@ async def award_points(connection: AsyncConnection, org: OrgConfig, promotion: P
     return await ledger_credits.post_credits(connection, org_id=org.id, now=now, credits=[
         ledger_credits.CreditDraft(
             account=accounts_by_holder[award.holder_id], points=award.points,
-            lot=ledger.LotDraft(award.points, now, expires_at), event_type=EventType.CUSTOMER_PROMOTION,
+            active_from=now, expires_at=expires_at, event_type=EventType.CUSTOMER_PROMOTION,
             source=award.source, store_id=award.store_id, till_id=award.till_id, customer_promotion_id=promotion.id,
             import_job_id=import_job_id,
         )

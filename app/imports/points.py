@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -42,6 +42,7 @@ from app.cards.models import CardStatus, LoyaltyCard, Subledger
 from app.customers import service as customers_service
 from app.customers.bulk import register_customers
 from app.customers.service import Activity, open_missing_programs
+from app.db import any_of, list_parameter
 from app.enums import IdentifierType, PointsCategory
 from app.errors import NotFoundError, ValidationError
 from app.imports.models import ImportProfile
@@ -65,19 +66,45 @@ SUBLEDGER_CHARS_MAX = 64
 REASON_CHARS_MAX = 255
 CHUNK = 1000  # values per IN (...) list
 
-_IDENTIFIER_OWNERS = select(identifiers.c.value, identifiers.c.customer_id).where(
-    identifiers.c.org_id == bindparam("org_id"), identifiers.c.type == IdentifierType.EXTERNAL_ID.value,
-    identifiers.c.value.in_(bindparam("values", expanding=True)))
-_CARDS = select(cards.c.identifier, cards.c.status, cards.c.customer_id).where(
-    cards.c.program_id == bindparam("program_id"), cards.c.identifier.in_(bindparam("values", expanding=True)))
 _SUBLEDGERS = select(subledgers.c.code, subledgers.c.id).where(
     subledgers.c.program_id == bindparam("program_id"), subledgers.c.code.in_(bindparam("codes", expanding=True)))
 _CUSTOMERS_MERGED = select(customers.c.id, customers.c.merged_into_customer_id).where(
     customers.c.id.in_(bindparam("ids", expanding=True)))
-_REGULAR_ACCOUNTS = select(ledger.accounts.c.customer_id, ledger.accounts.c.id).where(
-    ledger.accounts.c.customer_id.in_(bindparam("ids", expanding=True)),
-    ledger.accounts.c.program_id == bindparam("program_id"),
-    ledger.accounts.c.category == PointsCategory.REGULAR.value)
+
+
+class Holder(NamedTuple):
+    """Whom a row's key names: the customer, whom they were merged into (None: not merged), their
+    REGULAR account in the program (None: not opened yet) and, for a card, its status."""
+
+    customer_id: int
+    merged_into: int | None
+    account_id: int | None
+    card_status: str | None
+
+
+@lru_cache(maxsize=8)
+def _holder_statement(dialect: str, by_card: bool) -> Any:
+    """Keys (customerprofileids, or cards of the program) to their holders, in one statement."""
+    if by_card:
+        named = (f"SELECT k.identifier AS key, k.customer_id, k.status FROM {cards.name} k "
+                 f"WHERE k.program_id = :program_id AND k.identifier {any_of(dialect, 'keys')}")
+    else:
+        named = (f"SELECT i.value AS key, i.customer_id, NULL AS status FROM {identifiers.name} i "
+                 f"WHERE i.org_id = :org_id AND i.type = '{IdentifierType.EXTERNAL_ID.value}' "
+                 f"AND i.value {any_of(dialect, 'keys')}")
+    return text(
+        f"SELECT named.key, named.customer_id, named.status, c.merged_into_customer_id AS merged_into, a.id AS account_id "
+        f"FROM ({named}) named JOIN {customers.name} c ON c.id = named.customer_id "
+        f"LEFT JOIN {ledger.accounts.name} a ON a.customer_id = named.customer_id AND a.program_id = :program_id "
+        f"AND a.category = '{PointsCategory.REGULAR.value}'")
+
+
+@lru_cache(maxsize=4)
+def _regular_accounts_statement(dialect: str) -> Any:
+    return text(f"SELECT a.customer_id, a.id FROM {ledger.accounts.name} a WHERE a.program_id = :program_id "
+                f"AND a.category = '{PointsCategory.REGULAR.value}' AND a.customer_id {any_of(dialect, 'ids', 'bigint')}")
+
+
 # PostgreSQL: many advisory locks in one statement, in sorted order (SQLite's writer lock covers it).
 _ADVISORY_LOCKS = text(
     "SELECT count(pg_advisory_xact_lock(hashtextextended(key, 0))) FROM "
@@ -182,19 +209,14 @@ class PointsRun(ProfileRun[PointsRow]):
 
     # --- Resolving rows to customers and subledgers -------------------------------------
 
-    async def _owners(self, connection: AsyncConnection, keys: Sequence[str]) -> dict[str, int]:
-        found: dict[str, int] = {}
-        for chunk in _chunks(keys):
-            rows = await connection.execute(_IDENTIFIER_OWNERS, {"org_id": self.org.id, "values": list(chunk)})
-            found.update({row.value: row.customer_id for row in rows})
-        return found
-
-    async def _cards(self, connection: AsyncConnection, keys: Sequence[str]) -> dict[str, Any]:
-        found: dict[str, Any] = {}
-        for chunk in _chunks(keys):
-            rows = await connection.execute(_CARDS, {"program_id": self.program.id, "values": list(chunk)})
-            found.update({row.identifier: row for row in rows})
-        return found
+    async def _holders(self, connection: AsyncConnection, keys: Sequence[str], *, by_card: bool) -> dict[str, Holder]:
+        """Who each key names (its customer, whether merged, its REGULAR account here): one
+        statement for the batch, the keys bound as one list."""
+        dialect = connection.dialect.name
+        statement = _holder_statement(dialect, by_card)
+        rows = await connection.execute(statement, {"org_id": self.org.id, "program_id": self.program.id,
+                                                    "keys": list_parameter(dialect, keys)})
+        return {row.key: Holder(row.customer_id, row.merged_into, row.account_id, row.status) for row in rows}
 
     async def _subledgers(self, connection: AsyncConnection, codes: Sequence[str]) -> dict[str, int]:
         found: dict[str, int] = {}
@@ -203,67 +225,69 @@ class PointsRun(ProfileRun[PointsRow]):
             found.update({row.code: row.id for row in rows})
         return found
 
-    async def _merged(self, connection: AsyncConnection, customer_ids: Sequence[int], *, lock: bool) -> dict[int, int]:
-        """Merged customers among these (victim -> survivor); `lock` locks them all, in id order."""
-        merged: dict[int, int] = {}
-        statement = _CUSTOMERS_MERGED.order_by(customers.c.id)
-        if lock:
-            statement = statement.with_for_update()
-        for chunk in _chunks(sorted(customer_ids)):
-            for row in await connection.execute(statement, {"ids": list(chunk)}):
-                if row.merged_into_customer_id is not None:
-                    merged[row.id] = row.merged_into_customer_id
-        return merged
-
     async def _resolve(self, connection: AsyncConnection, rows: Sequence[ParsedRow[PointsRow]], *, lock: bool,
-                       ) -> tuple[dict[int, int], list[str], list[tuple[ParsedRow[PointsRow], RowError]]]:
-        """Customer id per row index (known customers), the customerprofileids to register, and refusals."""
+                       ) -> tuple[dict[int, Holder], list[str], list[tuple[ParsedRow[PointsRow], RowError]]]:
+        """The holder per row index (known customers), the customerprofileids to register, and refusals."""
         rejects: list[tuple[ParsedRow[PointsRow], RowError]] = []
-        customer_of: dict[int, int] = {}
-        to_register: list[str] = []
+        holder_of: dict[int, Holder] = {}
         profile_keys = list(dict.fromkeys(row.value.key for row in rows if not row.value.by_card))
         card_keys = list(dict.fromkeys(row.value.key for row in rows if row.value.by_card))
-        owners = await self._owners(connection, profile_keys) if profile_keys else {}
+        owners = await self._holders(connection, profile_keys, by_card=False) if profile_keys else {}
         unknown = [key for key in profile_keys if key not in owners]
-        if unknown and lock and self.config.register_unknown_customers:
+        if unknown and lock and self.config.register_unknown_customers and connection.dialect.name == "postgresql":
             # Whoever else registers these identifiers (a purchase, another import) waits for us,
             # then finds them taken: read again once locked.
             # The keys `customers_service.identifier_lock_keys` gives a purchase naming them.
             await _advisory_locks(connection, [f"identifier:{self.org.id}:{IdentifierType.EXTERNAL_ID.value}:{key}"
                                                for key in unknown])
-            owners.update(await self._owners(connection, unknown))
+            owners.update(await self._holders(connection, unknown, by_card=False))
             unknown = [key for key in unknown if key not in owners]
-        found_cards = await self._cards(connection, card_keys) if card_keys else {}
-        candidates = {*owners.values(), *(card.customer_id for card in found_cards.values())}
-        merged = await self._merged(connection, list(candidates), lock=lock) if candidates else {}
+        found_cards = await self._holders(connection, card_keys, by_card=True) if card_keys else {}
+        if lock and connection.dialect.name == "postgresql":
+            # Lock the holders (id order) so no merge moves them before the batch commits, and
+            # take whether they are merged from the locked rows. SQLite's one writer has the
+            # batch to itself since its first read.
+            holders = [*owners.values(), *found_cards.values()]
+            merged = await self._merged(connection, list({holder.customer_id for holder in holders}))
+            owners = {key: holder._replace(merged_into=merged.get(holder.customer_id)) for key, holder in owners.items()}
+            found_cards = {key: holder._replace(merged_into=merged.get(holder.customer_id))
+                           for key, holder in found_cards.items()}
         unknown_set = set(unknown)
         for index, row in enumerate(rows):
             value = row.value
             if value.by_card:
-                card = found_cards.get(value.key)
-                if card is None:
+                holder = found_cards.get(value.key)
+                if holder is None:
                     rejects.append((row, RowError("CARD_NOT_FOUND", f"no loyalty card {value.key!r} in program "
                                                   f"{self.program.code}", CARD_COLUMN)))
                     continue
-                if card.status != CardStatus.ACTIVE.value:
+                if holder.card_status != CardStatus.ACTIVE.value:
                     rejects.append((row, RowError("CARD_INACTIVE", f"loyalty card {value.key!r} is not active", CARD_COLUMN)))
                     continue
-                customer_id = card.customer_id
             elif value.key in unknown_set:
                 if not self.config.register_unknown_customers:
                     rejects.append((row, RowError("CUSTOMER_NOT_FOUND", f"no customer with integration id {value.key!r}",
                                                   PROFILE_COLUMN)))
                 continue
             else:
-                customer_id = owners[value.key]
-            if customer_id in merged:
-                rejects.append((row, RowError("CUSTOMER_MERGED", f"customer {customer_id} was merged into customer "
-                                              f"{merged[customer_id]}", CARD_COLUMN if value.by_card else PROFILE_COLUMN)))
+                holder = owners[value.key]
+            if holder.merged_into is not None:
+                rejects.append((row, RowError("CUSTOMER_MERGED", f"customer {holder.customer_id} was merged into customer "
+                                              f"{holder.merged_into}", CARD_COLUMN if value.by_card else PROFILE_COLUMN)))
                 continue
-            customer_of[index] = customer_id
-        if self.config.register_unknown_customers:
-            to_register = unknown
-        return customer_of, to_register, rejects
+            holder_of[index] = holder
+        to_register = unknown if self.config.register_unknown_customers else []
+        return holder_of, to_register, rejects
+
+    async def _merged(self, connection: AsyncConnection, customer_ids: Sequence[int]) -> dict[int, int]:
+        """Lock these customers in id order; the merged ones among them (victim -> survivor)."""
+        merged: dict[int, int] = {}
+        for chunk in _chunks(sorted(customer_ids)):
+            for row in await connection.execute(_CUSTOMERS_MERGED.order_by(customers.c.id).with_for_update(),
+                                                {"ids": list(chunk)}):
+                if row.merged_into_customer_id is not None:
+                    merged[row.id] = row.merged_into_customer_id
+        return merged
 
     async def _subledger_rejects(self, connection: AsyncConnection, rows: Sequence[ParsedRow[PointsRow]],
                                  ) -> tuple[dict[str, int], list[str], list[tuple[ParsedRow[PointsRow], RowError]]]:
@@ -282,7 +306,7 @@ class PointsRun(ProfileRun[PointsRow]):
     # --- The profile interface ------------------------------------------------------------
 
     async def check(self, connection: AsyncConnection, rows: Sequence[ParsedRow[PointsRow]], now: datetime) -> BatchResult:
-        customer_of, to_register, rejects = await self._resolve(connection, rows, lock=False)
+        _, to_register, rejects = await self._resolve(connection, rows, lock=False)
         _, _, subledger_rejects = await self._subledger_rejects(connection, rows)
         rejects = _one_per_row(rejects, subledger_rejects)
         refused = {id(row) for row, _ in rejects}
@@ -301,7 +325,7 @@ class PointsRun(ProfileRun[PointsRow]):
 
     async def apply(self, connection: AsyncConnection, rows: Sequence[ParsedRow[PointsRow]], now: datetime,
                     job_id: int) -> BatchResult:
-        customer_of, to_register, rejects = await self._resolve(connection, rows, lock=True)
+        holder_of, to_register, rejects = await self._resolve(connection, rows, lock=True)
         subledger_ids, missing_subledgers, subledger_rejects = await self._subledger_rejects(connection, rows)
         rejects = _one_per_row(rejects, subledger_rejects)
         refused_ids = {id(row) for row, _ in rejects}
@@ -322,37 +346,42 @@ class PointsRun(ProfileRun[PointsRow]):
                      for code in still_missing])).scalars().all()
                 subledger_ids.update(zip(still_missing, created, strict=True))
 
-        customer_ids = {index: customer_of[index] if index in customer_of else registered[row.value.key]
-                        for index, row in accepted}
-        accounts = await self._regular_accounts(connection, sorted(set(customer_ids.values())), now)
+        account_of = {holder.customer_id: holder.account_id for holder in holder_of.values()}
+        account_of.update(dict.fromkeys(registered.values()))
+        accounts = await self._regular_accounts(connection, account_of, now)
+        regular = [accounts[registered[row.value.key] if index not in holder_of else holder_of[index].customer_id]
+                   for index, row in accepted]
+        points_import, allocation = EventType.POINTS_IMPORT, EntryKind.POINTS_ALLOCATION
         credits = [
-            CreditDraft(
-                account=accounts[customer_ids[index]], points=row.value.amount,
-                lot=ledger.LotDraft(row.value.amount, row.value.start or now, row.value.expiry),
-                event_type=EventType.POINTS_IMPORT, entry_kind=EntryKind.POINTS_ALLOCATION,
-                import_job_id=job_id, reason=row.value.reason,
-                subledger_id=subledger_ids[row.value.subledger] if row.value.subledger is not None else None,
-            )
-            for index, row in accepted
+            CreditDraft(account, value.amount, value.start or now, value.expiry, points_import, allocation,
+                        import_job_id=job_id, reason=value.reason,
+                        subledger_id=subledger_ids[value.subledger] if value.subledger is not None else None)
+            for account, value in zip(regular, (row.value for _, row in accepted), strict=True)
         ]
-        await post_credits(connection, org_id=self.org.id, credits=credits, now=now)
+        await post_credits(connection, org_id=self.org.id, credits=credits, now=now, results=False)
         return BatchResult(imported=len(credits), rejects=rejects, customers_created=len(registered),
                            points=sum((credit.points for credit in credits), Decimal(0)))
 
-    async def _regular_accounts(self, connection: AsyncConnection, customer_ids: Sequence[int], now: datetime,
+    async def _regular_accounts(self, connection: AsyncConnection, account_of: dict[int, int | None], now: datetime,
                                 ) -> dict[int, ledger.AccountRef]:
-        found: dict[int, int] = {}
-        for chunk in _chunks(customer_ids):
-            rows = await connection.execute(_REGULAR_ACCOUNTS, {"ids": list(chunk), "program_id": self.program.id})
-            found.update({row.customer_id: row.id for row in rows})
-        missing = [customer_id for customer_id in customer_ids if customer_id not in found]
-        for customer_id in missing:  # the program was added after they registered: rare
-            await open_missing_programs(connection, self.org, customer_id, Activity(None, None, None), now)
+        """The REGULAR account in the program of each customer (`account_of`: the ids known, None
+        where not yet looked up); a program added after the customer registered opens here."""
+        missing = [customer_id for customer_id, account_id in account_of.items() if account_id is None]
         if missing:
-            rows = await connection.execute(_REGULAR_ACCOUNTS, {"ids": missing, "program_id": self.program.id})
-            found.update({row.customer_id: row.id for row in rows})
-        return {customer_id: ledger.AccountRef(account_id, customer_id, self.program.id, PointsCategory.REGULAR)
-                for customer_id, account_id in found.items()}
+            dialect = connection.dialect.name
+            found = {row.customer_id: row.id for row in await connection.execute(
+                _regular_accounts_statement(dialect), {"program_id": self.program.id, "ids": list_parameter(dialect, missing)})}
+            for customer_id in missing:
+                if customer_id not in found:  # the program was added after they registered: rare
+                    await open_missing_programs(connection, self.org, customer_id, Activity(None, None, None), now)
+            if len(found) < len(missing):
+                found = {row.customer_id: row.id for row in await connection.execute(
+                    _regular_accounts_statement(dialect), {"program_id": self.program.id,
+                                                           "ids": list_parameter(dialect, missing)})}
+            account_of = {**account_of, **found}
+        program_id, regular = self.program.id, PointsCategory.REGULAR
+        return {customer_id: ledger.AccountRef(account_id, customer_id, program_id, regular)
+                for customer_id, account_id in account_of.items()}
 
 
 def _one_per_row(*reject_lists: list[tuple[ParsedRow[PointsRow], RowError]]) -> list[tuple[ParsedRow[PointsRow], RowError]]:

@@ -80,13 +80,19 @@ class PointAccount(SQLModel, table=True):
 class LedgerEvent(SQLModel, table=True):
     __tablename__ = "ledger_events"
     __table_args__ = (
-        Index("ix_ledger_events_transaction", "transaction_id"),
-        Index("ix_ledger_events_customer_promotion", "customer_promotion_id"),
-        Index("ix_ledger_events_tracker_value", "tracker_value_id"),
+        # Each link is indexed only where set: most events have none of them (an import writes
+        # an event per row), and the queries name the link, which implies it is not NULL.
+        Index("ix_ledger_events_transaction", "transaction_id", postgresql_where=text("transaction_id IS NOT NULL"),
+              sqlite_where=text("transaction_id IS NOT NULL")),
+        Index("ix_ledger_events_customer_promotion", "customer_promotion_id",
+              postgresql_where=text("customer_promotion_id IS NOT NULL"),
+              sqlite_where=text("customer_promotion_id IS NOT NULL")),
+        Index("ix_ledger_events_tracker_value", "tracker_value_id", postgresql_where=text("tracker_value_id IS NOT NULL"),
+              sqlite_where=text("tracker_value_id IS NOT NULL")),
     )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)  # the seed's event log id
-    org_id: int = Field(foreign_key="organizations.id", index=True)
+    org_id: int = Field(foreign_key="organizations.id")
     event_type: str = Field(max_length=40)
     customer_id: int | None = Field(default=None, foreign_key="customers.id")
     source: str | None = Field(default=None, max_length=20)

@@ -325,7 +325,7 @@ async def add_tracker_values(connection: AsyncConnection, org: OrgConfig, tracke
         posted = await ledger_credits.post_credits(connection, org_id=org.id, now=now, credits=[
             ledger_credits.CreditDraft(
                 account=accounts_by_holder[drafts[index].holder_id], points=points[index],
-                lot=ledger.LotDraft(points[index], now, expires_at), event_type=EventType.TRACKER_POINTS,
+                active_from=now, expires_at=expires_at, event_type=EventType.TRACKER_POINTS,
                 store_id=drafts[index].bill.store_id, till_id=drafts[index].bill.till_id,
                 transaction_id=drafts[index].bill.id, transaction_number=drafts[index].bill.number,
                 tracker_value_id=value_ids[index], import_job_id=import_job_id,
