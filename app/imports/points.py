@@ -86,23 +86,25 @@ class Holder(NamedTuple):
 def _holder_statement(dialect: str, by_card: bool) -> Any:
     """Keys (customerprofileids, or cards of the program) to their holders, in one statement."""
     if by_card:
-        named = (f"SELECT k.identifier AS key, k.customer_id, k.status FROM {cards.name} k "
-                 f"WHERE k.program_id = :program_id AND k.identifier {any_of(dialect, 'keys')}")
+        named = (f"SELECT cards.identifier AS key, cards.customer_id, cards.status FROM {cards.name} cards "
+                 f"WHERE cards.program_id = :program_id AND cards.identifier {any_of(dialect, 'keys')}")
     else:
-        named = (f"SELECT i.value AS key, i.customer_id, NULL AS status FROM {identifiers.name} i "
-                 f"WHERE i.org_id = :org_id AND i.type = '{IdentifierType.EXTERNAL_ID.value}' "
-                 f"AND i.value {any_of(dialect, 'keys')}")
+        named = (f"SELECT identifiers.value AS key, identifiers.customer_id, NULL AS status "
+                 f"FROM {identifiers.name} identifiers WHERE identifiers.org_id = :org_id "
+                 f"AND identifiers.type = '{IdentifierType.EXTERNAL_ID.value}' AND identifiers.value {any_of(dialect, 'keys')}")
     return text(
-        f"SELECT named.key, named.customer_id, named.status, c.merged_into_customer_id AS merged_into, a.id AS account_id "
-        f"FROM ({named}) named JOIN {customers.name} c ON c.id = named.customer_id "
-        f"LEFT JOIN {ledger.accounts.name} a ON a.customer_id = named.customer_id AND a.program_id = :program_id "
-        f"AND a.category = '{PointsCategory.REGULAR.value}'")
+        f"SELECT named.key, named.customer_id, named.status, customers.merged_into_customer_id AS merged_into, "
+        f"accounts.id AS account_id FROM ({named}) named JOIN {customers.name} customers ON customers.id = named.customer_id "
+        f"LEFT JOIN {ledger.accounts.name} accounts ON accounts.customer_id = named.customer_id "
+        f"AND accounts.program_id = :program_id AND accounts.category = '{PointsCategory.REGULAR.value}'")
 
 
 @lru_cache(maxsize=4)
 def _regular_accounts_statement(dialect: str) -> Any:
-    return text(f"SELECT a.customer_id, a.id FROM {ledger.accounts.name} a WHERE a.program_id = :program_id "
-                f"AND a.category = '{PointsCategory.REGULAR.value}' AND a.customer_id {any_of(dialect, 'ids', 'bigint')}")
+    """The REGULAR account in a program of each of a list of customers."""
+    return text(f"SELECT accounts.customer_id, accounts.id FROM {ledger.accounts.name} accounts "
+                f"WHERE accounts.program_id = :program_id AND accounts.category = '{PointsCategory.REGULAR.value}' "
+                f"AND accounts.customer_id {any_of(dialect, 'ids', 'bigint')}")
 
 
 # PostgreSQL: many advisory locks in one statement, in sorted order (SQLite's writer lock covers it).
@@ -118,8 +120,7 @@ class PointsConfig:
     create_missing_subledgers: bool = True
 
 
-@dataclass(frozen=True, slots=True)
-class PointsRow:
+class PointsRow(NamedTuple):
     by_card: bool  # identifier (a card) rather than customerprofileid
     key: str
     amount: Decimal
@@ -346,15 +347,15 @@ class PointsRun(ProfileRun[PointsRow]):
                      for code in still_missing])).scalars().all()
                 subledger_ids.update(zip(still_missing, created, strict=True))
 
-        account_of = {holder.customer_id: holder.account_id for holder in holder_of.values()}
+        # Only customers with a row imported: a refused row opens nothing for its customer.
+        account_of = {holder_of[index].customer_id: holder_of[index].account_id for index, _ in accepted if index in holder_of}
         account_of.update(dict.fromkeys(registered.values()))
         accounts = await self._regular_accounts(connection, account_of, now)
         regular = [accounts[registered[row.value.key] if index not in holder_of else holder_of[index].customer_id]
                    for index, row in accepted]
-        points_import, allocation = EventType.POINTS_IMPORT, EntryKind.POINTS_ALLOCATION
         credits = [
-            CreditDraft(account, value.amount, value.start or now, value.expiry, points_import, allocation,
-                        import_job_id=job_id, reason=value.reason,
+            CreditDraft(account, value.amount, value.start or now, value.expiry, event_type=EventType.POINTS_IMPORT,
+                        entry_kind=EntryKind.POINTS_ALLOCATION, import_job_id=job_id, reason=value.reason,
                         subledger_id=subledger_ids[value.subledger] if value.subledger is not None else None)
             for account, value in zip(regular, (row.value for _, row in accepted), strict=True)
         ]

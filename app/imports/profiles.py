@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -55,8 +55,9 @@ class Correction:
     column: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedRow(Generic[Value]):
+class ParsedRow(NamedTuple, Generic[Value]):
+    """A row as read and parsed (a tuple: an import makes one per row, a frozen dataclass cost more)."""
+
     row_number: int
     fields: list[str]  # as in the file, for the rejects download
     value: Value

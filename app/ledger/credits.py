@@ -9,7 +9,7 @@ A credit into a negative balance pays the debt first out of its own lot, as `pos
 
 Imports post a million credits through here, so the rows are built as the driver takes them
 (scaled integers, converted times, enum values looked up once). Events take their ids in the
-order given; entries and lots in account order, so their account and customer indexes are
+order given; entries and lots in customer order, so their customer and account indexes are
 written a page at a time instead of at random.
 """
 
@@ -25,13 +25,20 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.bulk_insert import add_to_rows, driver_value, insert_rows
-from app.id_blocks import reserve_ids
-from app.columns import POINTS_SCALE, from_scaled_integer
+from app.columns import FixedDecimal, from_scaled_integer
 from app.enums import PointsCategory
+from app.id_blocks import reserve_ids
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.ledger.service import COUNTER_BY_KIND, AccountRef, accounts, entries, events, lots, movements
 
 LOCK_CHUNK = 1000  # account ids per locking statement (well under every driver's parameter limit)
+
+# Every points column written here shares one scale: one converter serves them all.
+_POINTS_COLUMNS = (accounts.c.balance, accounts.c.earned, entries.c.points, entries.c.balance_after, lots.c.points,
+                   lots.c.points_remaining, movements.c.points)
+assert all(isinstance(column.type, FixedDecimal) for column in _POINTS_COLUMNS)
+assert len({column.type.scale for column in _POINTS_COLUMNS}) == 1, "one scale for every points column"
+_POINTS_SCALE = entries.c.points.type.scale
 
 _LOCK_ACCOUNTS = (
     select(accounts.c.id, accounts.c.balance).where(accounts.c.id.in_(bindparam("ids", expanding=True)))
@@ -99,8 +106,9 @@ async def post_credits(connection: AsyncConnection, *, org_id: int, credits: Seq
         balances.update({row.id: points_value(row.balance) for row in rows})
     assert len(balances) == len(account_ids), "every credited account exists"
 
-    # Account order, and the given order within an account (its balances run in that order).
-    order = sorted(range(len(credits)), key=lambda index: credits[index].account.id)
+    # Customer order, and the given order within a customer: a customer's entries keep their
+    # order in ids (ledger pages read them by id), and so do an account's balances after.
+    order = sorted(range(len(credits)), key=lambda index: credits[index].account.customer_id)
     event_ids = await reserve_ids(connection, events, len(credits))
     entry_ids = await reserve_ids(connection, entries, len(credits))
     lot_ids = await reserve_ids(connection, lots, len(credits))
@@ -119,13 +127,13 @@ async def post_credits(connection: AsyncConnection, *, org_id: int, credits: Seq
         balance_after = balances[account.id] = before + points
         balances_after[index] = balance_after
         event_id, entry_id, lot_id = event_ids[index], entry_ids[position], lot_ids[position]
-        event_type, category = _TEXT[credit.event_type], _TEXT[account.category]
+        event_type, category = _STORED_TEXT[credit.event_type], _STORED_TEXT[account.category]
         event_rows.append((event_id, org_id, event_type, account.customer_id, credit.source, credit.store_id,
                            credit.till_id, credit.transaction_id, credit.transaction_number, None, points, stamp,
                            credit.customer_promotion_id, credit.tracker_value_id, credit.import_job_id, credit.reason))
         entry_rows.append((entry_id, org_id, event_id, account.id, account.customer_id, account.program_id, category,
                            event_type, credit.source, credit.store_id, credit.till_id, credit_type,
-                           _TEXT[credit.entry_kind], points, balance_after, None, stamp))
+                           _STORED_TEXT[credit.entry_kind], points, balance_after, None, stamp))
         lot_rows.append((lot_id, org_id, account.id, category, entry_id, points, points - paid,
                          time_value(credit.active_from), time_value(credit.expires_at), stamp, credit.subledger_id))
         if paid:  # what paid the debt left the lot at once: the entry's movement on its own lot
@@ -135,7 +143,7 @@ async def post_credits(connection: AsyncConnection, *, org_id: int, credits: Seq
         totals = moved[(account.id, counter)]
         totals[0] += points
         totals[1] += points * direction
-    event_rows.sort()  # events keep the order given (their ids); only entries and lots go by account
+    event_rows.sort()  # events keep the order given (their ids); only entries and lots go by customer
     await insert_rows(connection, events, _EVENT_COLUMNS, event_rows, converted=True)
     await insert_rows(connection, entries, _ENTRY_COLUMNS, entry_rows, converted=True)
     await insert_rows(connection, lots, _LOT_COLUMNS, lot_rows, converted=True)
@@ -152,9 +160,9 @@ async def post_credits(connection: AsyncConnection, *, org_id: int, credits: Seq
     entry_by_index = [0] * len(credits)
     for position, index in enumerate(order):
         entry_by_index[index] = entry_ids[position]
-    return [PostedCredit(event_id, entry_id, from_scaled_integer(balance_after, POINTS_SCALE))
+    return [PostedCredit(event_id, entry_id, from_scaled_integer(balance_after, _POINTS_SCALE))
             for event_id, entry_id, balance_after in zip(event_ids, entry_by_index, balances_after, strict=True)]
 
 
-# Enum members to the text stored (a member's .value costs more than the rest of its row).
-_TEXT: dict[Any, str] = {member: member.value for enum in (EventType, EntryKind, PointsCategory) for member in enum}
+# Enum members to the text stored: `.value` is a descriptor call, a dict lookup is not.
+_STORED_TEXT: dict[Any, str] = {member: member.value for enum in (EventType, EntryKind, PointsCategory) for member in enum}
