@@ -35,6 +35,7 @@ import sys
 import tempfile
 import time
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -99,6 +100,21 @@ def run_cli_import(path: Path, work: Path, env: dict[str, str], timeout: float) 
     return seconds, int(peak.group(1)) / 1024 if peak else float("nan"), summary[-1] if summary else done.stdout[-300:]
 
 
+def csv_batches(path: Path, size: int) -> Iterator[list[list[str]]]:
+    """The file's records after the header, `size` at a time, read with plain csv.reader."""
+    with path.open(newline="", encoding="utf-8-sig") as source:
+        reader = csv.reader(source)
+        next(reader)
+        batch: list[list[str]] = []
+        for record in reader:
+            batch.append(record)
+            if len(batch) == size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+
 def ceiling(path: Path, database: Path) -> float:
     """Rows/s: csv.reader + sqlite3 executemany into a bare table, 5,000 rows a transaction."""
     connection = sqlite3.connect(database, isolation_level=None)
@@ -108,23 +124,11 @@ def ceiling(path: Path, database: Path) -> float:
     insert = f"INSERT INTO raw VALUES ({', '.join('?' for _ in HEADER)})"
     started = time.perf_counter()
     rows = 0
-    with path.open(newline="", encoding="utf-8-sig") as source:
-        reader = csv.reader(source)
-        next(reader)
-        batch: list[list[str]] = []
-        for record in reader:
-            batch.append(record)
-            if len(batch) == 5000:
-                connection.execute("BEGIN")
-                connection.executemany(insert, batch)
-                connection.execute("COMMIT")
-                rows += len(batch)
-                batch = []
-        if batch:
-            connection.execute("BEGIN")
-            connection.executemany(insert, batch)
-            connection.execute("COMMIT")
-            rows += len(batch)
+    for batch in csv_batches(path, 5000):
+        connection.execute("BEGIN")
+        connection.executemany(insert, batch)
+        connection.execute("COMMIT")
+        rows += len(batch)
     seconds = time.perf_counter() - started
     connection.close()
     return rows / seconds
@@ -174,19 +178,9 @@ def ledger_floor(path: Path, database: Path) -> float | None:
         connection.executemany(lots_sql, lots)
         connection.execute("COMMIT")
 
-    with path.open(newline="", encoding="utf-8-sig") as source:
-        reader = csv.reader(source)
-        next(reader)
-        batch: list[list[str]] = []
-        for record in reader:
-            batch.append(record)
-            if len(batch) == 25_000:
-                write(batch)
-                rows += len(batch)
-                batch = []
-        if batch:
-            write(batch)
-            rows += len(batch)
+    for batch in csv_batches(path, 25_000):
+        write(batch)
+        rows += len(batch)
     seconds = time.perf_counter() - started
     connection.close()
     return rows / seconds
