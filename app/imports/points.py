@@ -68,8 +68,9 @@ CHUNK = 1000  # values per IN (...) list
 
 _SUBLEDGERS = select(subledgers.c.code, subledgers.c.id).where(
     subledgers.c.program_id == bindparam("program_id"), subledgers.c.code.in_(bindparam("codes", expanding=True)))
-_CUSTOMERS_MERGED = select(customers.c.id, customers.c.merged_into_customer_id).where(
-    customers.c.id.in_(bindparam("ids", expanding=True)))
+# PostgreSQL: the batch's customers locked in id order (the house order), with whether merged.
+_LOCK_CUSTOMERS = select(customers.c.id, customers.c.merged_into_customer_id).where(
+    customers.c.id.in_(bindparam("ids", expanding=True))).order_by(customers.c.id).with_for_update()
 
 
 class Holder(NamedTuple):
@@ -284,8 +285,7 @@ class PointsRun(ProfileRun[PointsRow]):
         """Lock these customers in id order; the merged ones among them (victim -> survivor)."""
         merged: dict[int, int] = {}
         for chunk in _chunks(sorted(customer_ids)):
-            for row in await connection.execute(_CUSTOMERS_MERGED.order_by(customers.c.id).with_for_update(),
-                                                {"ids": list(chunk)}):
+            for row in await connection.execute(_LOCK_CUSTOMERS, {"ids": list(chunk)}):
                 if row.merged_into_customer_id is not None:
                     merged[row.id] = row.merged_into_customer_id
         return merged
