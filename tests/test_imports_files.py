@@ -23,7 +23,8 @@ from app.ledger.models import EventType
 from app.main import create_app
 from app.organizations.config import load_org_config
 from tests.conftest import Api, make_org
-from tests.factories import org_spec
+from tests.documents import ADD_TRANSACTION
+from tests.factories import bill, org_spec
 from tests.ledger_checks import assert_reconciled, count_events
 from tests.import_checks import finished, import_server
 from tests.test_imports import post_csv
@@ -189,6 +190,37 @@ async def test_two_runners_of_one_job_cannot_apply_the_same_batch(database, org,
         final = await service.get_job(connection, org.org_id, job.id)
     assert final is not None and (final.status, final.rows_imported) == (JobStatus.DONE, 3000)
     assert await count_events(database, EventType.POINTS_IMPORT) == 3000
+    await assert_reconciled(database)
+
+
+async def test_an_import_and_purchases_registering_the_same_new_customers_run_side_by_side(database, org, api, tmp_path):
+    """Concurrency is normal: while an import registers customers batch by batch, bills register
+    some of the same external ids. Each id ends as one customer, every row and every bill is
+    posted once, nothing fails, and the ledger reconciles."""
+    keys = [f"RACE-{index:02d}" for index in range(60)]
+    path = tmp_path / "points.csv"
+    # 300 rows: every key five times, spread over the file, so later batches name customers
+    # registered meanwhile by a bill or by an earlier batch.
+    path.write_bytes(b"customerprofileid,amount\n" + b"".join(f"{key},1\n".encode() for _ in range(5) for key in keys))
+    job = await _submit_local(database, org.org_id, path)
+
+    outcome, *bills = await asyncio.gather(
+        service.run_job(database, job.id, service.RunOptions(batch_size=20)),
+        *(api.data(ADD_TRANSACTION, {"input": bill(customer={"externalId": key})}) for key in keys[::2]))
+
+    assert (outcome.status, outcome.rows_imported, outcome.rows_rejected) == (JobStatus.DONE, 300, 0)
+    assert [added["addTransaction"]["__typename"] for added in bills] == ["TransactionAdded"] * 30
+    async with database.read() as connection:
+        owners = dict((await connection.execute(
+            select(identifiers.c.value, identifiers.c.customer_id)
+            .where(identifiers.c.org_id == org.org_id, identifiers.c.value.like("RACE-%")))).all())
+        imported = dict((await connection.execute(
+            select(ledger.entries.c.customer_id, func.sum(ledger.entries.c.points))
+            .where(ledger.entries.c.event_type == EventType.POINTS_IMPORT.value)
+            .group_by(ledger.entries.c.customer_id))).all())
+    assert sorted(owners) == keys and len(set(owners.values())) == 60  # one customer per key
+    assert imported == {customer_id: Decimal(5) for customer_id in owners.values()}  # 5 rows of 1 point each
+    assert 30 <= outcome.customers_created <= 60  # the keys no bill names, and those it reached first
     await assert_reconciled(database)
 
 
