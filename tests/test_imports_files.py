@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.config import Settings
-from app.customers.models import CustomerIdentifier
+from app.customers.models import CustomerHistory, CustomerIdentifier, HistoryAction
 from app.imports import service
 from app.imports.errors import ImportInterrupted
 from app.imports.models import ErrorPolicy, ImportProfile, JobStatus
@@ -30,6 +30,7 @@ from tests.import_checks import finished, import_server
 from tests.test_imports import post_csv
 
 identifiers = CustomerIdentifier.__table__
+history = CustomerHistory.__table__
 
 BAD_ROWS = [  # (row text, column, code): one of these every 20 rows
     ("C-{c},abc,,,,x", "amount", "INVALID_AMOUNT"),
@@ -218,9 +219,18 @@ async def test_an_import_and_purchases_registering_the_same_new_customers_run_si
             select(ledger.entries.c.customer_id, func.sum(ledger.entries.c.points))
             .where(ledger.entries.c.event_type == EventType.POINTS_IMPORT.value)
             .group_by(ledger.entries.c.customer_id))).all())
+        registrations = (await connection.execute(
+            select(history.c.customer_id, history.c.details)
+            .where(history.c.customer_id.in_(list(owners.values())), history.c.action == HistoryAction.REGISTERED.value)
+        )).all()
     assert sorted(owners) == keys and len(set(owners.values())) == 60  # one customer per key
     assert imported == {customer_id: Decimal(5) for customer_id in owners.values()}  # 5 rows of 1 point each
-    assert 30 <= outcome.customers_created <= 60  # the keys no bill names, and those it reached first
+    # Each registered once, by the import or by a bill: the import registered every key no bill
+    # names, and exactly as many customers as its job counts.
+    assert sorted(customer_id for customer_id, _ in registrations) == sorted(owners.values())
+    by_import = {customer_id for customer_id, details in registrations if details.get("import_job_id") == job.id}
+    assert len(by_import) == outcome.customers_created
+    assert {key for key, customer_id in owners.items() if customer_id not in by_import} <= set(keys[::2])
     await assert_reconciled(database)
 
 

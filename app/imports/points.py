@@ -45,6 +45,7 @@ from app.customers.service import Activity, open_missing_programs
 from app.db import any_of, list_parameter
 from app.enums import IdentifierType, PointsCategory
 from app.errors import NotFoundError, ValidationError
+from app.imports.holders import chunks, merged_customers
 from app.imports.models import ImportProfile
 from app.imports.profiles import BatchResult, Columns, ParsedRow, Profile, ProfileRun, RowError
 from app.imports.seen import DiskSet
@@ -64,13 +65,9 @@ AMOUNT_MAX = Decimal("1000000000")  # per row: more is a typo, not an award
 IDENTIFIER_CHARS_MAX = 254
 SUBLEDGER_CHARS_MAX = 64
 REASON_CHARS_MAX = 255
-CHUNK = 1000  # values per IN (...) list
 
 _SUBLEDGERS = select(subledgers.c.code, subledgers.c.id).where(
     subledgers.c.program_id == bindparam("program_id"), subledgers.c.code.in_(bindparam("codes", expanding=True)))
-# PostgreSQL: the batch's customers locked in id order (the house order), with whether merged.
-_LOCK_CUSTOMERS = select(customers.c.id, customers.c.merged_into_customer_id).where(
-    customers.c.id.in_(bindparam("ids", expanding=True))).order_by(customers.c.id).with_for_update()
 
 
 class Holder(NamedTuple):
@@ -129,10 +126,6 @@ class PointsRow(NamedTuple):
     expiry: datetime | None  # None: unlimited
     subledger: str | None
     reason: str | None
-
-
-def _chunks(values: Sequence[Any]) -> list[Sequence[Any]]:
-    return [values[start:start + CHUNK] for start in range(0, len(values), CHUNK)]
 
 
 @lru_cache(maxsize=4096)  # a file repeats its amounts: each text is parsed and checked once
@@ -222,7 +215,7 @@ class PointsRun(ProfileRun[PointsRow]):
 
     async def _subledgers(self, connection: AsyncConnection, codes: Sequence[str]) -> dict[str, int]:
         found: dict[str, int] = {}
-        for chunk in _chunks(codes):
+        for chunk in chunks(codes):
             rows = await connection.execute(_SUBLEDGERS, {"program_id": self.program.id, "codes": list(chunk)})
             found.update({row.code: row.id for row in rows})
         return found
@@ -250,7 +243,7 @@ class PointsRun(ProfileRun[PointsRow]):
             # take whether they are merged from the locked rows. SQLite's one writer has the
             # batch to itself since its first read.
             holders = [*owners.values(), *found_cards.values()]
-            merged = await self._merged(connection, list({holder.customer_id for holder in holders}))
+            merged = await merged_customers(connection, [holder.customer_id for holder in holders], lock=True)
             owners = {key: holder._replace(merged_into=merged.get(holder.customer_id)) for key, holder in owners.items()}
             found_cards = {key: holder._replace(merged_into=merged.get(holder.customer_id))
                            for key, holder in found_cards.items()}
@@ -280,15 +273,6 @@ class PointsRun(ProfileRun[PointsRow]):
             holder_of[index] = holder
         to_register = unknown if self.config.register_unknown_customers else []
         return holder_of, to_register, rejects
-
-    async def _merged(self, connection: AsyncConnection, customer_ids: Sequence[int]) -> dict[int, int]:
-        """Lock these customers in id order; the merged ones among them (victim -> survivor)."""
-        merged: dict[int, int] = {}
-        for chunk in _chunks(sorted(customer_ids)):
-            for row in await connection.execute(_LOCK_CUSTOMERS, {"ids": list(chunk)}):
-                if row.merged_into_customer_id is not None:
-                    merged[row.id] = row.merged_into_customer_id
-        return merged
 
     async def _subledger_rejects(self, connection: AsyncConnection, rows: Sequence[ParsedRow[PointsRow]],
                                  ) -> tuple[dict[str, int], list[str], list[tuple[ParsedRow[PointsRow], RowError]]]:

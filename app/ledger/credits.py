@@ -114,7 +114,9 @@ async def post_credits(connection: AsyncConnection, *, org_id: int, credits: Seq
     lot_ids = await reserve_ids(connection, lots, len(credits))
     stamp = time_value(now)
     credit_type = EntryType.CREDIT.value
-    event_rows, entry_rows, lot_rows, paid_rows = [], [], [], []
+    # Events in the order given (their ids); entries and lots in the customer order they are built in.
+    event_rows: list[tuple[Any, ...]] = [()] * len(credits)
+    entry_rows, lot_rows, paid_rows = [], [], []
     balances_after: list[int] = [0] * len(credits)
     moved: dict[tuple[int, str | None], list[int]] = defaultdict(lambda: [0, 0])
     for position, index in enumerate(order):
@@ -128,9 +130,9 @@ async def post_credits(connection: AsyncConnection, *, org_id: int, credits: Seq
         balances_after[index] = balance_after
         event_id, entry_id, lot_id = event_ids[index], entry_ids[position], lot_ids[position]
         event_type, category = _STORED_TEXT[credit.event_type], _STORED_TEXT[account.category]
-        event_rows.append((event_id, org_id, event_type, account.customer_id, credit.source, credit.store_id,
-                           credit.till_id, credit.transaction_id, credit.transaction_number, None, points, stamp,
-                           credit.customer_promotion_id, credit.tracker_value_id, credit.import_job_id, credit.reason))
+        event_rows[index] = (event_id, org_id, event_type, account.customer_id, credit.source, credit.store_id,
+                             credit.till_id, credit.transaction_id, credit.transaction_number, None, points, stamp,
+                             credit.customer_promotion_id, credit.tracker_value_id, credit.import_job_id, credit.reason)
         entry_rows.append((entry_id, org_id, event_id, account.id, account.customer_id, account.program_id, category,
                            event_type, credit.source, credit.store_id, credit.till_id, credit_type,
                            _STORED_TEXT[credit.entry_kind], points, balance_after, None, stamp))
@@ -143,7 +145,6 @@ async def post_credits(connection: AsyncConnection, *, org_id: int, credits: Seq
         totals = moved[(account.id, counter)]
         totals[0] += points
         totals[1] += points * direction
-    event_rows.sort()  # events keep the order given (their ids); only entries and lots go by customer
     await insert_rows(connection, events, _EVENT_COLUMNS, event_rows, converted=True)
     await insert_rows(connection, entries, _ENTRY_COLUMNS, entry_rows, converted=True)
     await insert_rows(connection, lots, _LOT_COLUMNS, lot_rows, converted=True)
