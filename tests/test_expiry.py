@@ -371,8 +371,10 @@ query Bills($lookup: CustomerLookupInput!) {
 
 async def statements_for(api, count_statements, bills):
     mobile = new_mobile()
+    # Recent days, so that no lot has expired yet whatever today's date is.
+    first_day = datetime.now(UTC) - timedelta(days=bills + 1)
     for day in range(bills):
-        await add(api, mobile, "1000", f"2026-11-{day + 1:02d}T10:00:00{IST}")
+        await add(api, mobile, "1000", (first_day + timedelta(days=day)).isoformat())
     variables = {"lookup": {"type": "MOBILE", "value": mobile}}
     await api.data(CUSTOMERS_OF_BILLS, variables)  # the API key and the org are cached from here on
 
