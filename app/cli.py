@@ -26,7 +26,7 @@ from app.imports.commands import (
     add_profile_commands,
 )
 from app.promotions.commands import promo_cli
-from app.command_line import console, errors
+from app.command_line import command_clock, command_now, console, errors
 from app.command_line import run as _run
 
 cli = typer.Typer(help="pointledger: a loyalty engine with a GraphQL API.", no_args_is_help=True, pretty_exceptions_enable=False)
@@ -48,7 +48,7 @@ def db_upgrade() -> None:
     console.print("database is up to date")
 
 
-def apply_file(path: Path) -> organizations.ApplyReport:
+def apply_file(path: Path, now: datetime) -> organizations.ApplyReport:
     try:
         spec = load_spec_file(path)
     except SpecError as error:
@@ -56,26 +56,29 @@ def apply_file(path: Path) -> organizations.ApplyReport:
             location = ".".join(str(part) for part in problem["loc"])
             errors.print(f"[red]invalid[/red] {path}: {location}: {problem['msg']}")
         raise typer.Exit(2) from error
-    return _run(lambda database: database.run_write(lambda connection: organizations.apply_spec(connection, spec)))
+    return _run(lambda database: database.run_write(lambda connection: organizations.apply_spec(connection, spec, now=now)))
 
 
 @org_cli.command("apply")
-def org_apply(path: Path = typer.Argument(..., exists=True, dir_okay=False, help="A .toml or .yaml organisation file.")) -> None:
+def org_apply(context: typer.Context, path: Path = typer.Argument(..., exists=True, dir_okay=False, help="A .toml or .yaml organisation file.")) -> None:
     """Create or update an organisation from its file. Running it twice changes nothing."""
-    report = apply_file(path)
+    report = apply_file(path, command_now(context))
     for change in report.changes:
         console.print(f"  {change}")
     console.print(f"organisation applied ({len(report.changes)} changes)")
 
 
 @key_cli.command("create")
-def key_create(org: str = typer.Argument(..., help="The organisation code."), name: str = typer.Option("", help="A label."),
+def key_create(context: typer.Context, org: str = typer.Argument(..., help="The organisation code."),
+               name: str = typer.Option("", help="A label."),
                admin: bool = typer.Option(False, "--admin", help="May also run organisation-wide checks (reconciliation).")) -> None:
     """Create an API key. The secret is shown once and never stored."""
+    now = command_now(context)
+
     async def work(database: Database) -> organizations.CreatedApiKey:
         async def create(connection: Any) -> organizations.CreatedApiKey:
             org_id = await organizations.org_id_by_code(connection, org)
-            return await organizations.create_api_key(connection, org_id, name, is_admin=admin)
+            return await organizations.create_api_key(connection, org_id, name, now=now, is_admin=admin)
         return await database.run_write(create)
 
     key = _run(work)
@@ -98,9 +101,10 @@ def key_list(org: str = typer.Argument(..., help="The organisation code.")) -> N
 
 
 @key_cli.command("revoke")
-def key_revoke(key_id: str = typer.Argument(...)) -> None:
+def key_revoke(context: typer.Context, key_id: str = typer.Argument(...)) -> None:
     """Revoke an API key; servers stop accepting it within their cache time (5 s by default)."""
-    _run(lambda database: database.run_write(lambda connection: organizations.revoke_api_key(connection, key_id)))
+    now = command_now(context)
+    _run(lambda database: database.run_write(lambda connection: organizations.revoke_api_key(connection, key_id, now=now)))
     console.print(f"revoked {key_id}")
 
 
@@ -141,11 +145,10 @@ def _parse_as_of(value: str | None) -> date | datetime | None:
     return moment.astimezone(UTC)
 
 
-def _run_per_org(as_of: str | None, org: str | None, run: Callable[[Database, datetime, int], Awaitable[RunReport]],
-                 done: str) -> None:
+def _run_per_org(now: datetime, as_of: str | None, org: str | None,
+                 run: Callable[[Database, datetime, int, datetime], Awaitable[RunReport]], done: str) -> None:
     """Run `run` for each organisation (or the one named) as of its own reading of --as-of."""
     given = _parse_as_of(as_of)
-    now = datetime.now(UTC)
     clocks = _run(lambda database: org_clocks(database, org))
     moments = {}
     for clock in clocks:
@@ -160,7 +163,7 @@ def _run_per_org(as_of: str | None, org: str | None, run: Callable[[Database, da
                                      "converted ahead of their time", param_hint="--as-of")
 
     async def work(database: Database) -> list[RunReport]:
-        return [await run(database, moments[clock.id], clock.id) for clock in clocks]
+        return [await run(database, moments[clock.id], clock.id, now) for clock in clocks]
 
     for clock, report in zip(clocks, _run(work), strict=True):
         points = format(report.points.normalize(), "f") if report.points else "0"
@@ -169,21 +172,24 @@ def _run_per_org(as_of: str | None, org: str | None, run: Callable[[Database, da
 
 
 @cli.command()
-def expire(as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
+def expire(context: typer.Context, as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
            org: str | None = typer.Option(None, help="Only this organisation.")) -> None:
     """Expire every lot past its expiry date: one Points Expiry debit per account, exactly once."""
-    _run_per_org(as_of, org, lambda database, moment, org_id: expire_points(database, moment, org_id), "expired")
+    _run_per_org(command_now(context), as_of, org, lambda database, moment, org_id, now: expire_points(database, moment, org_id, now=now),
+                 "expired")
 
 
 @cli.command("convert-promised")
-def convert_promised(as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
+def convert_promised(context: typer.Context, as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
                      org: str | None = typer.Option(None, help="Only this organisation.")) -> None:
     """Convert PROMISED points whose start date has come into REGULAR points, exactly once."""
-    _run_per_org(as_of, org, lambda database, moment, org_id: convert_promised_points(database, moment, org_id), "converted")
+    _run_per_org(command_now(context), as_of, org, lambda database, moment, org_id, now: convert_promised_points(database, moment, org_id, now=now),
+                 "converted")
 
 
 @import_cli.command("points")
 def import_points(
+    context: typer.Context,
     file: Path | None = typer.Argument(None, exists=True, dir_okay=False, help="A Talon.One loyalty points CSV file."),
     org: str = ORG_OPTION,
     program: str | None = typer.Option(None, help="The program the points go to (or --template)."),
@@ -206,6 +212,7 @@ def import_points(
     from app.imports.models import ErrorPolicy, ImportProfile
 
     commands.check_arguments(file, resume, error_policy)
+    clock = command_clock(context)
 
     async def work(database: Database) -> imports.JobView:
         org_config = await commands.load_org(database, org)
@@ -221,11 +228,11 @@ def import_points(
             request = imports.ImportRequest(ImportProfile.TALON_ONE_POINTS, template_name=template,
                                             configuration=configuration, error_policy=ErrorPolicy(error_policy),
                                             dry_run=dry_run, import_key=import_key)
-            submitted = await commands.submit_file(database, console, org_config, request, file)
+            submitted = await commands.submit_file(database, console, org_config, request, file, clock.now())
             job = submitted.job
             if submitted.existing:
                 return job
-        return await commands.run_with_progress(database, console, job, batch_size)
+        return await commands.run_with_progress(database, console, job, batch_size, clock)
 
     job = _run(work)
     if rejects_out is not None:
@@ -248,11 +255,12 @@ DEMO_KEY_FILE = Path(".pointledger-demo-key.json")
 
 
 @cli.command()
-def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
+def demo(context: typer.Context, host: str = "127.0.0.1", port: int = 8000) -> None:
     """Migrate, apply the demo organisation, and print its credentials and a ready curl line."""
+    now = command_now(context)
     asyncio.run(migrate.upgrade(get_settings().database_url))
-    report = apply_file(DEMO_FILE)
-    key = _demo_key(report.org_id)
+    report = apply_file(DEMO_FILE, now)
+    key = _demo_key(report.org_id, now)
     console.print(f"[bold]Demo organisation ready.[/bold] API key id: {key['key_id']}  secret: {key['secret']}", soft_wrap=True)
     console.print(f"GraphiQL: http://{host}:{port}/graphql (sign in with the key id and secret)")
     query = '{"query":"{ organization { code name programs { code tiers { name } } } }"}'
@@ -260,7 +268,7 @@ def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
                   f"-d '{query}' http://{host}:{port}/graphql", soft_wrap=True, highlight=False, markup=False)
 
 
-def _demo_key(org_id: int) -> dict[str, str]:
+def _demo_key(org_id: int, now: datetime) -> dict[str, str]:
     """Reuse the demo key this checkout created before while it is still active."""
     async def work(database: Database) -> dict[str, str]:
         if DEMO_KEY_FILE.exists():
@@ -269,7 +277,7 @@ def _demo_key(org_id: int) -> dict[str, str]:
                 stored = await organizations.find_api_key(connection, saved["key_id"])
             if stored is not None and stored.is_active and organizations.secret_matches(stored, saved["secret"]):
                 return saved
-        key = await database.run_write(lambda connection: organizations.create_api_key(connection, org_id, "demo"))
+        key = await database.run_write(lambda connection: organizations.create_api_key(connection, org_id, "demo", now=now))
         return {"key_id": key.key_id, "secret": key.secret}
 
     saved = _run(work)

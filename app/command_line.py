@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import TypeVar
 
 import typer
@@ -13,11 +14,24 @@ from rich.console import Console
 from app.config import get_settings
 from app.db import Database
 from app.errors import DomainError
+from app.kernel.clock import Clock, SystemClock
 
 Result = TypeVar("Result")
 
 console = Console()
 errors = Console(stderr=True)
+
+
+def command_clock(context: typer.Context) -> Clock:
+    """The clock a command runs by: the one its caller put in the command's context (tests invoke
+    the CLI with `obj=FrozenClock(...)`), else the system's."""
+    found = context.find_object(Clock)
+    return found if found is not None else SystemClock()
+
+
+def command_now(context: typer.Context) -> datetime:
+    """A command's one reading of the clock, taken where it starts."""
+    return command_clock(context).now()
 
 
 def run(work: Callable[[Database], Awaitable[Result]]) -> Result:

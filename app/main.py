@@ -23,6 +23,7 @@ from app.graphql.schema import schema
 from app.imports import http as import_routes
 from app.imports import profile_routes as import_profile_routes
 from app.imports.runner import ImportRunner
+from app.kernel.clock import Clock, SystemClock
 from app.ledger.maintenance import MaintenanceTask
 from app.organizations.config import OrgConfigCache
 
@@ -30,13 +31,14 @@ logger = logging.getLogger("pointledger")
 
 
 class PointledgerGraphQL(GraphQL):
-    def __init__(self, database: Database, graphiql: bool) -> None:
+    def __init__(self, database: Database, clock: Clock, graphiql: bool) -> None:
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None, allow_queries_via_get=True,
                          multipart_uploads_enabled=True)  # importPoints takes its file as an upload
         self.database = database
+        self.clock = clock
 
     async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
-        return Context(database=self.database, org=org_of(request.scope), request=request, response=response)
+        return Context(database=self.database, org=org_of(request.scope), clock=self.clock, request=request, response=response)
 
     def encode_json(self, data: object) -> bytes:  # type: ignore[override]
         return orjson.dumps(data)
@@ -50,20 +52,22 @@ class PointledgerGraphQL(GraphQL):
 class Services:
     """What the app holds for its lifetime; tests build one around their own database."""
 
-    def __init__(self, settings: Settings, database: Database | None = None) -> None:
+    def __init__(self, settings: Settings, database: Database | None = None, clock: Clock | None = None) -> None:
         self.settings = settings
+        self.clock = clock or SystemClock()
         self.database = database or Database(settings.database_url, pool_size=settings.pool_size,
                                              write_retries_max=settings.write_retries_max)
         self.org_cache = OrgConfigCache(self.database, settings.cache_ttl_seconds)
         self.authenticator = Authenticator(self.database, self.org_cache, settings.cache_ttl_seconds)
-        self.maintenance = MaintenanceTask(self.database, interval_seconds=settings.maintenance_interval_seconds,
+        self.maintenance = MaintenanceTask(self.database, self.clock, interval_seconds=settings.maintenance_interval_seconds,
                                            idempotency_retention=timedelta(hours=settings.idempotency_retention_hours))
-        self.imports = ImportRunner(self.database)
+        self.imports = ImportRunner(self.database, self.clock)
 
 
-def create_app(settings: Settings | None = None, database: Database | None = None) -> Starlette:
-    services = Services(settings or get_settings(), database)
-    graphql_app = PointledgerGraphQL(services.database, services.settings.graphiql)
+def create_app(settings: Settings | None = None, database: Database | None = None, clock: Clock | None = None) -> Starlette:
+    """The app; tests hand it their own database and a clock they set."""
+    services = Services(settings or get_settings(), database, clock)
+    graphql_app = PointledgerGraphQL(services.database, services.clock, services.settings.graphiql)
     guarded = ApiGuard(graphql_app, services.authenticator, services.settings.max_body_size_bytes)
 
     async def health(request: Request) -> JSONResponse:

@@ -1,4 +1,9 @@
-"""Every test gets a fresh, migrated database and a client that calls the API in-process.
+"""Every test gets a fresh, migrated database, a frozen clock and a client that calls the API
+in-process.
+
+Time is an input: the app reads only the clock it is given. Every test starts at TEST_NOW, so
+the dates written in tests (bills of January 2026, an expiry run on February 1) mean the same
+whatever today's date is; a test that needs another moment sets or advances `clock`.
 
 SQLite (default): the schema is migrated once into a template file, copied for each test.
 PostgreSQL (POINTLEDGER_TEST_DATABASE_URL set, as `scripts/test --postgres` does): migrated
@@ -12,6 +17,7 @@ import os
 import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +28,7 @@ from sqlalchemy import event, text
 from app import migrate
 from app.config import Settings
 from app.db import Database
+from app.kernel.clock import FrozenClock
 from app.main import create_app
 from app.models import metadata
 from app.organizations.service import apply_spec, create_api_key
@@ -29,6 +36,7 @@ from app.organizations.spec import OrganizationSpec
 from tests.factories import org_spec
 
 POSTGRES_URL = os.environ.get("POINTLEDGER_TEST_DATABASE_URL")
+TEST_NOW = datetime(2026, 11, 25, 6, 30, tzinfo=UTC)  # 12:00 in Asia/Kolkata, the test org's zone
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -72,23 +80,25 @@ class Credentials:
 
 
 async def make_org(database: Database, spec: dict[str, Any]) -> Credentials:
+    """An organisation and an API key, as created at TEST_NOW."""
     parsed = OrganizationSpec.model_validate(spec)
 
     async def work(connection: Any) -> Credentials:
-        report = await apply_spec(connection, parsed)
-        key = await create_api_key(connection, report.org_id, "tests")
+        report = await apply_spec(connection, parsed, now=TEST_NOW)
+        key = await create_api_key(connection, report.org_id, "tests", now=TEST_NOW)
         return Credentials(report.org_id, key.key_id, key.secret)
 
     return await database.run_write(work)
 
 
 class Api:
-    """Calls /graphql as a client does; `as_org` switches credentials."""
+    """Calls /graphql as a client does; `credentials=` switches organisation. `clock` is the app's."""
 
-    def __init__(self, client: httpx.AsyncClient, credentials: Credentials, database: Database) -> None:
+    def __init__(self, client: httpx.AsyncClient, credentials: Credentials, database: Database, clock: FrozenClock) -> None:
         self.client = client
         self.credentials = credentials
         self.database = database
+        self.clock = clock
 
     async def post(self, query: str, variables: dict[str, Any] | None = None, *, credentials: Credentials | None = None) -> dict[str, Any]:
         response = await self.client.post(
@@ -105,8 +115,13 @@ class Api:
 
 
 @pytest.fixture
-async def app_client(database: Database) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(Settings(database_url=database.url), database=database)
+def clock() -> FrozenClock:
+    return FrozenClock(TEST_NOW)
+
+
+@pytest.fixture
+async def app_client(database: Database, clock: FrozenClock) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(Settings(database_url=database.url), database=database, clock=clock)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=60) as client:
         yield client
@@ -118,8 +133,8 @@ async def org(database: Database) -> Credentials:
 
 
 @pytest.fixture
-async def api(app_client: httpx.AsyncClient, org: Credentials, database: Database) -> Api:
-    return Api(app_client, org, database)
+async def api(app_client: httpx.AsyncClient, org: Credentials, database: Database, clock: FrozenClock) -> Api:
+    return Api(app_client, org, database, clock)
 
 
 class StatementCounter:

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from app.config import Settings
+from app.kernel.clock import Clock
 from app.main import create_app
 from tests.conftest import Api
 
@@ -44,11 +45,12 @@ mutation Create($input: CreateUserGroupInput!) {
 
 
 @asynccontextmanager
-async def import_server(database: Any, tmp_path: Path, *, size_limit_bytes: int, timeout: float) -> AsyncIterator[httpx.AsyncClient]:
+async def import_server(database: Any, tmp_path: Path, clock: Clock, *, size_limit_bytes: int,
+                        timeout: float) -> AsyncIterator[httpx.AsyncClient]:
     """A client of an app whose imports go to this test's own directory, held to this size."""
     settings = Settings(database_url=database.url, import_directory=str(tmp_path / "imports"),
                         import_size_limit_bytes=size_limit_bytes)
-    app = create_app(settings, database=database)
+    app = create_app(settings, database=database, clock=clock)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver", timeout=timeout) as client:
         yield client
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -12,6 +11,7 @@ from app.enums import PointsCategory
 from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.organizations.models import Program
+from tests.conftest import TEST_NOW
 
 programs = Program.__table__
 
@@ -39,7 +39,7 @@ async def overdraw(database: Database, org_id: int, user_id: str, points: Decima
                    programs.c.code == "main")
         )).one()
         await ledger.post_event(
-            connection, org_id=org_id, now=datetime.now(UTC),
+            connection, org_id=org_id, now=TEST_NOW,
             draft=ledger.EventDraft(EventType.TRANSACTION_RETURN, int(user_id), None, None, None),
             postings=[ledger.Posting(ledger.AccountRef(account.id, int(user_id), account.program_id, PointsCategory.REGULAR),
                                      EntryType.DEBIT, EntryKind.POINTS_RETURN, points)],

@@ -49,12 +49,12 @@ async def post(client, query, variables=None, headers=None):
 
 
 @pytest.fixture
-async def client_with(database):
+async def client_with(database, clock):
     """A client over an app built with these settings (and the test database)."""
     clients = []
 
     async def build(**settings) -> tuple[httpx.AsyncClient, object]:
-        application = create_app(Settings(database_url=database.url, **settings), database=database)
+        application = create_app(Settings(database_url=database.url, **settings), database=database, clock=clock)
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://testserver")
         clients.append(client)
         return client, application
@@ -110,22 +110,22 @@ async def test_health_needs_no_credentials(app_client):
     assert (response.status_code, response.json()) == (200, {"status": "ok"})
 
 
-async def test_a_revoked_key_is_refused_once_the_key_cache_has_expired(client_with, org, database):
+async def test_a_revoked_key_is_refused_once_the_key_cache_has_expired(client_with, org, database, clock):
     client, _ = await client_with(cache_ttl_seconds=0)
     headers = {"Authorization": org.header}
     assert (await post(client, ORGANIZATION, headers=headers)).status_code == 200
 
-    await database.run_write(lambda connection: revoke_api_key(connection, org.key_id))
+    await database.run_write(lambda connection: revoke_api_key(connection, org.key_id, now=clock.now()))
     response = await post(client, ORGANIZATION, headers=headers)
 
     assert_unauthorized(response)
 
 
-async def test_a_revoked_key_is_refused_at_once_when_the_authenticator_forgets_its_cache(client_with, org, database):
+async def test_a_revoked_key_is_refused_at_once_when_the_authenticator_forgets_its_cache(client_with, org, database, clock):
     client, application = await client_with(cache_ttl_seconds=3600)
     headers = {"Authorization": org.header}
     assert (await post(client, ORGANIZATION, headers=headers)).status_code == 200
-    await database.run_write(lambda connection: revoke_api_key(connection, org.key_id))
+    await database.run_write(lambda connection: revoke_api_key(connection, org.key_id, now=clock.now()))
 
     application.state.services.authenticator.forget()
     response = await post(client, ORGANIZATION, headers=headers)
@@ -133,14 +133,14 @@ async def test_a_revoked_key_is_refused_at_once_when_the_authenticator_forgets_i
     assert_unauthorized(response)
 
 
-async def test_another_key_of_the_same_org_keeps_working_after_one_is_revoked(client_with, org, database):
+async def test_another_key_of_the_same_org_keeps_working_after_one_is_revoked(client_with, org, database, clock):
     from app.organizations.service import create_api_key
 
     client, _ = await client_with(cache_ttl_seconds=0)
-    key = await database.run_write(lambda connection: create_api_key(connection, org.org_id, "second"))
+    key = await database.run_write(lambda connection: create_api_key(connection, org.org_id, "second", now=clock.now()))
     second = Credentials(org.org_id, key.key_id, key.secret)
 
-    await database.run_write(lambda connection: revoke_api_key(connection, org.key_id))
+    await database.run_write(lambda connection: revoke_api_key(connection, org.key_id, now=clock.now()))
     revoked = await post(client, ORGANIZATION, headers={"Authorization": org.header})
     working = await post(client, ORGANIZATION, headers={"Authorization": second.header})
 

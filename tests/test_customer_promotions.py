@@ -102,9 +102,9 @@ def end_of_local_day(day) -> datetime:
     return datetime.combine(day, time(23, 59, 59), tzinfo=KOLKATA).astimezone(UTC)
 
 
-async def test_a_new_identifier_creates_the_promotion_and_its_award_is_a_tagged_credit_with_the_promotions_expiry(api, database):
+async def test_a_new_identifier_creates_the_promotion_and_its_award_is_a_tagged_credit_with_the_promotions_expiry(api, database, clock):
     mobile, user_id = await customer_with_points(api, "1000")
-    before = datetime.now(UTC)
+    before = clock.now()
 
     result = await award(api, award_input(mobile, "250", promotion={
         "programCode": "main", "expiryStrategy": "DAYS_AFTER_EARNING", "expiryValue": 30}))
@@ -232,12 +232,12 @@ async def test_concurrent_first_awards_under_one_new_identifier_create_exactly_o
     await assert_reconciled(database)
 
 
-async def test_the_bulk_path_awards_many_rows_in_one_transaction_and_pays_a_negative_balance_first(api, database, org):
+async def test_the_bulk_path_awards_many_rows_in_one_transaction_and_pays_a_negative_balance_first(api, database, org, clock):
     customers = [await customer_with_points(api, "1000") for _ in range(5)]
     await overdraw(database, org.org_id, customers[0][1], Decimal(25))  # balance 10 - 25 = -15
     async with database.read() as connection:
         config = await load_org_config(connection, org.org_id)
-    now = datetime.now(UTC)
+    now = clock.now()
 
     async def work(connection):
         spec = promotions_service.check_promotion(config, identifier="IMPORT-1", name="Imported", program_code="cafe",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -26,7 +26,7 @@ from app.ledger.maintenance import MaintenanceTask
 from app.ledger.models import EntryKind, EntryType, EventType, LedgerEvent, PointLot
 from app.main import create_app
 from app.organizations.models import Program
-from tests.conftest import make_org
+from tests.conftest import TEST_NOW, make_org
 from tests.documents import ADD_TRANSACTION, LEDGER_ENTRIES
 from tests.factories import BASE_ORG, bill, new_mobile
 from tests.ledger_checks import assert_reconciled, count_events
@@ -113,14 +113,14 @@ async def program_id(database, code):
 
 
 async def spend(database, org_id, customer_id, program, points):
-    """A debit as a redemption writes it: first-expiring lots first."""
+    """A debit as a redemption writes it (at TEST_NOW): first-expiring lots first."""
     program_id_ = await program_id(database, program)
 
     async def work(connection):
         rows = await ledger.customer_accounts(connection, [customer_id], lock=True)
         account = next(row for row in rows if row.program_id == program_id_ and row.category == "REGULAR")
         await ledger.post_event(
-            connection, org_id=org_id, now=datetime.now(UTC),
+            connection, org_id=org_id, now=TEST_NOW,
             draft=ledger.EventDraft(EventType.POINTS_REDEMPTION, customer_id, None, None, None),
             postings=[ledger.Posting(ledger.AccountRef(account.id, customer_id, program_id_, PointsCategory.REGULAR),
                                      EntryType.DEBIT, EntryKind.POINTS_REDEMPTION, Decimal(points))],
@@ -131,15 +131,13 @@ async def spend(database, org_id, customer_id, program, points):
 
 # --- The run ----------------------------------------------------------------------------------
 
-async def test_lots_past_their_date_expire_with_one_debit_per_account_at_the_time_of_the_run(api, database):
+async def test_lots_past_their_date_expire_with_one_debit_per_account_at_the_time_of_the_run(api, database, clock):
     mobile = new_mobile()
     await add(api, mobile, "1000", f"2026-01-01T10:00:00{IST}")  # 10 points, expire at the end of Jan 31
     await add(api, mobile, "2000", f"2026-01-20T10:00:00{IST}")  # 20 points, expire at the end of Feb 19
     await add(api, mobile, "1000", f"2026-01-01T10:00:00{IST}", till="till-cafe")  # 50 points, end of Jan 31
 
-    started = datetime.now(UTC)
-    report = await expire_points(database, FEBRUARY_1)
-    finished = datetime.now(UTC)
+    report = await expire_points(database, FEBRUARY_1, now=clock.now())
 
     assert report == RunReport(accounts=2, lots=2, points=Decimal(60))
     customer = await customer_points(api, mobile)
@@ -152,18 +150,18 @@ async def test_lots_past_their_date_expire_with_one_debit_per_account_at_the_tim
         ("main", "DEBIT", "POINTS_EXPIRY", "REGULAR", "10", "-10", "20"),
     ]
     # The ledger time is when the expiry ran, not when the points' date ended.
-    assert all(started <= datetime.fromisoformat(entry["createdAt"]) <= finished for entry in expiries)
+    assert {datetime.fromisoformat(entry["createdAt"]) for entry in expiries} == {clock.now()}
     assert len({entry["eventLogId"] for entry in expiries}) == 2  # one event per account
     await assert_reconciled(database)
 
 
-async def test_the_seeds_rule_expiry_once_a_second_run_finds_nothing_left(api, database):
+async def test_the_seeds_rule_expiry_once_a_second_run_finds_nothing_left(api, database, clock):
     mobile = new_mobile()
     await add(api, mobile, "1000", f"2026-01-01T10:00:00{IST}")
-    first = await expire_points(database, FEBRUARY_1)
+    first = await expire_points(database, FEBRUARY_1, now=clock.now())
 
-    second = await expire_points(database, FEBRUARY_1)
-    third = await expire_points(database, FEBRUARY_1 + timedelta(days=1))
+    second = await expire_points(database, FEBRUARY_1, now=clock.now())
+    third = await expire_points(database, FEBRUARY_1 + timedelta(days=1), now=clock.now())
 
     assert first == RunReport(accounts=1, lots=1, points=Decimal(10))
     assert second == third == RunReport()
@@ -172,7 +170,7 @@ async def test_the_seeds_rule_expiry_once_a_second_run_finds_nothing_left(api, d
     await assert_reconciled(database)
 
 
-async def test_two_runs_at_once_expire_each_lot_once(api, database):
+async def test_two_runs_at_once_expire_each_lot_once(api, database, clock):
     mobiles = [new_mobile() for _ in range(6)]
     for mobile in mobiles:
         await add(api, mobile, "1000", f"2026-01-01T10:00:00{IST}")
@@ -180,8 +178,8 @@ async def test_two_runs_at_once_expire_each_lot_once(api, database):
         await add(api, mobile, "1000", f"2026-01-01T12:00:00{IST}", till="till-cafe")
 
     # Small batches so the two runs interleave over several write transactions.
-    first, second = await asyncio.gather(expire_points(database, FEBRUARY_1, batch_accounts=2),
-                                         expire_points(database, FEBRUARY_1, batch_accounts=2))
+    first, second = await asyncio.gather(expire_points(database, FEBRUARY_1, batch_accounts=2, now=clock.now()),
+                                         expire_points(database, FEBRUARY_1, batch_accounts=2, now=clock.now()))
 
     assert first + second == RunReport(accounts=12, lots=18, points=Decimal(6 * (10 + 30 + 50)))
     assert await count_events(database, EventType.POINTS_EXPIRY) == 12
@@ -192,15 +190,15 @@ async def test_two_runs_at_once_expire_each_lot_once(api, database):
     await assert_reconciled(database)
 
 
-async def test_a_partly_spent_lot_expires_only_what_is_left(api, org, database):
+async def test_a_partly_spent_lot_expires_only_what_is_left(api, org, database, clock):
     mobile = new_mobile()
     added = await add(api, mobile, "1000", f"2026-01-01T10:00:00{IST}")  # 10 points, expire after Jan 31
     await add(api, mobile, "2000", f"2026-01-20T10:00:00{IST}")  # 20 points, expire after Feb 19
     customer_id = int(added["transaction"]["customer"]["userId"])
     await spend(database, org.org_id, customer_id, "main", 6)  # first-expiring first: 6 of the 10
 
-    assert await expire_points(database, FEBRUARY_1) == RunReport(accounts=1, lots=1, points=Decimal(4))
-    assert await expire_points(database, MARCH_1) == RunReport(accounts=1, lots=1, points=Decimal(20))
+    assert await expire_points(database, FEBRUARY_1, now=clock.now()) == RunReport(accounts=1, lots=1, points=Decimal(4))
+    assert await expire_points(database, MARCH_1, now=clock.now()) == RunReport(accounts=1, lots=1, points=Decimal(20))
 
     customer = await customer_points(api, mobile)
     assert (summary(customer)["loyaltyPoints"], summary(customer)["expired"]) == ("0", "24")
@@ -210,13 +208,13 @@ async def test_a_partly_spent_lot_expires_only_what_is_left(api, org, database):
     await assert_reconciled(database)
 
 
-async def test_points_that_never_expire_stay_and_lots_not_yet_due_wait(api, database):
+async def test_points_that_never_expire_stay_and_lots_not_yet_due_wait(api, database, clock):
     mobile = new_mobile()
     await add(api, mobile, "5000", f"2026-01-01T10:00:00{IST}", till="till-forever")  # 50 points, no expiry
     await add(api, mobile, "2000", f"2026-01-20T10:00:00{IST}")  # 20 points, expire after Feb 19
 
-    report = await expire_points(database, FEBRUARY_1)
-    much_later = await expire_points(database, datetime(2030, 1, 1, tzinfo=UTC))
+    report = await expire_points(database, FEBRUARY_1, now=clock.now())
+    much_later = await expire_points(database, datetime(2030, 1, 1, tzinfo=UTC), now=clock.now())
 
     assert report == RunReport()
     assert much_later == RunReport(accounts=1, lots=1, points=Decimal(20))
@@ -226,7 +224,7 @@ async def test_points_that_never_expire_stay_and_lots_not_yet_due_wait(api, data
     await assert_reconciled(database)
 
 
-async def test_a_run_for_one_org_leaves_the_other_orgs_lots(api, org, database):
+async def test_a_run_for_one_org_leaves_the_other_orgs_lots(api, org, database, clock):
     other = await make_org(database, expiry_spec("other"))
     mobile = new_mobile()
     await add(api, mobile, "1000", f"2026-01-01T10:00:00{IST}")
@@ -234,18 +232,18 @@ async def test_a_run_for_one_org_leaves_the_other_orgs_lots(api, org, database):
                     billingTime=f"2026-01-01T10:00:00{IST}")
     assert (await api.data(ADD_TRANSACTION, {"input": document}, credentials=other))["addTransaction"]["__typename"] == "TransactionAdded"
 
-    assert await expire_points(database, FEBRUARY_1, org.org_id) == RunReport(accounts=1, lots=1, points=Decimal(10))
-    assert await expire_points(database, FEBRUARY_1) == RunReport(accounts=1, lots=1, points=Decimal(10))
+    assert await expire_points(database, FEBRUARY_1, org.org_id, now=clock.now()) == RunReport(accounts=1, lots=1, points=Decimal(10))
+    assert await expire_points(database, FEBRUARY_1, now=clock.now()) == RunReport(accounts=1, lots=1, points=Decimal(10))
     await assert_reconciled(database)
 
 
-async def test_a_run_in_many_batches_expires_every_account(api, database):
+async def test_a_run_in_many_batches_expires_every_account(api, database, clock):
     mobiles = [new_mobile() for _ in range(7)]
     for mobile in mobiles:
         await add(api, mobile, "1000", f"2026-01-01T10:00:00{IST}")
         await add(api, mobile, "1000", f"2026-01-01T20:00:00{IST}")
 
-    report = await expire_points(database, FEBRUARY_1, batch_accounts=3)
+    report = await expire_points(database, FEBRUARY_1, batch_accounts=3, now=clock.now())
 
     assert report == RunReport(accounts=7, lots=14, points=Decimal(140))
     assert await count_events(database, EventType.POINTS_EXPIRY) == 7
@@ -254,7 +252,7 @@ async def test_a_run_in_many_batches_expires_every_account(api, database):
 
 # --- What the customer sees -------------------------------------------------------------------
 
-async def test_the_expiry_schedule_groups_upcoming_points_by_local_date_and_program(api, org, database):
+async def test_the_expiry_schedule_groups_upcoming_points_by_local_date_and_program(api, org, database, clock):
     mobile = new_mobile()
     # Two bills on Nov 20 (IST) expire together at the end of Dec 20; one on Nov 21 at the end of Dec 21.
     added = await add(api, mobile, "1000", f"2026-11-20T09:00:00{IST}")
@@ -270,7 +268,7 @@ async def test_the_expiry_schedule_groups_upcoming_points_by_local_date_and_prog
     async def credit(connection):
         rows = await ledger.customer_accounts(connection, [customer_id], lock=True)
         account = next(row for row in rows if row.program_id == main_id and row.category == "REGULAR")
-        now = datetime.now(UTC)
+        now = clock.now()
         await ledger.post_event(
             connection, org_id=org.org_id, now=now,
             draft=ledger.EventDraft(EventType.TRANSACTION_ADD, customer_id, None, None, None),
@@ -308,13 +306,13 @@ async def test_spent_and_expired_points_leave_the_schedule(api, org, database):
     await assert_reconciled(database)
 
 
-async def test_expired_points_are_listed_newest_first_in_pages(api, database):
+async def test_expired_points_are_listed_newest_first_in_pages(api, database, clock):
     mobile = new_mobile()
     await add(api, mobile, "1000", f"2026-01-01T10:00:00{IST}")
     await add(api, mobile, "2000", f"2026-01-20T10:00:00{IST}")
     await add(api, mobile, "1000", f"2026-01-01T10:00:00{IST}", till="till-cafe")
-    await expire_points(database, FEBRUARY_1)
-    await expire_points(database, MARCH_1)
+    await expire_points(database, FEBRUARY_1, now=clock.now())
+    await expire_points(database, MARCH_1, now=clock.now())
 
     first_page = (await customer_points(api, mobile, first=2))["expiredPoints"]
     second_page = (await customer_points(api, mobile, first=2, after=first_page["pageInfo"]["endCursor"]))["expiredPoints"]
@@ -323,7 +321,7 @@ async def test_expired_points_are_listed_newest_first_in_pages(api, database):
     assert [(node["programCode"], node["pointsCategory"], node["points"]) for node in nodes] == [
         ("main", "REGULAR", "20"), ("cafe", "REGULAR", "50"), ("main", "REGULAR", "10")]
     assert (first_page["pageInfo"]["hasNextPage"], second_page["pageInfo"]["hasNextPage"]) == (True, False)
-    today = datetime.now(UTC)
+    today = clock.now()
     for node in nodes:
         expired_at = datetime.fromisoformat(node["expiredAt"])
         assert expired_at <= today
@@ -372,7 +370,7 @@ query Bills($lookup: CustomerLookupInput!) {
 async def statements_for(api, count_statements, bills):
     mobile = new_mobile()
     # Recent days, so that no lot has expired yet whatever today's date is.
-    first_day = datetime.now(UTC) - timedelta(days=bills + 1)
+    first_day = api.clock.now() - timedelta(days=bills + 1)
     for day in range(bills):
         await add(api, mobile, "1000", (first_day + timedelta(days=day)).isoformat())
     variables = {"lookup": {"type": "MOBILE", "value": mobile}}
@@ -395,7 +393,7 @@ async def test_holdings_schedules_and_expired_points_cost_the_same_statements_fo
 
 # --- The command line and the server's task ---------------------------------------------------
 
-async def test_the_expire_command_prints_what_it_did_and_refuses_a_future_date(api, database, monkeypatch, tmp_path):
+async def test_the_expire_command_prints_what_it_did_and_refuses_a_future_date(api, database, monkeypatch, tmp_path, clock):
     mobile = new_mobile()
     await add(api, mobile, "1000", f"2026-01-01T10:00:00{IST}")
     await add(api, mobile, "2000", f"2026-01-20T10:00:00{IST}")
@@ -405,13 +403,13 @@ async def test_the_expire_command_prints_what_it_did_and_refuses_a_future_date(a
     runner = CliRunner()
 
     def run(*args):
-        return runner.invoke(cli, list(args), env={"COLUMNS": "250"}, catch_exceptions=False)
+        return runner.invoke(cli, list(args), env={"COLUMNS": "250"}, catch_exceptions=False, obj=clock)
 
     try:
         by_date = await asyncio.to_thread(run, "expire", "--as-of", "2026-02-01", "--org", "acme")
         again = await asyncio.to_thread(run, "expire", "--as-of", "2026-02-01")
         by_time = await asyncio.to_thread(run, "expire", "--as-of", "2026-02-20T00:00:00+05:30")
-        future = await asyncio.to_thread(run, "expire", "--as-of", (date.today() + timedelta(days=2)).isoformat())
+        future = await asyncio.to_thread(run, "expire", "--as-of", (clock.now().date() + timedelta(days=2)).isoformat())
         unknown = await asyncio.to_thread(run, "expire", "--org", "nope")
         malformed = await asyncio.to_thread(run, "expire", "--as-of", "yesterday")
     finally:
@@ -427,10 +425,10 @@ async def test_the_expire_command_prints_what_it_did_and_refuses_a_future_date(a
     await assert_reconciled(database)
 
 
-async def test_the_servers_maintenance_task_expires_at_start_and_stops_with_the_server(api, database):
+async def test_the_servers_maintenance_task_expires_at_start_and_stops_with_the_server(api, database, clock):
     mobile = new_mobile()
     await add(api, mobile, "1000", f"2026-01-01T10:00:00{IST}")
-    app = create_app(Settings(database_url=database.url, maintenance_interval_seconds=3600), database=database)
+    app = create_app(Settings(database_url=database.url, maintenance_interval_seconds=3600), database=database, clock=clock)
     maintenance = app.state.services.maintenance
 
     async with app.router.lifespan_context(app):
@@ -442,7 +440,7 @@ async def test_the_servers_maintenance_task_expires_at_start_and_stops_with_the_
     await assert_reconciled(database)
 
 
-async def test_a_failing_maintenance_pass_is_logged_and_the_next_one_still_runs(database, monkeypatch, caplog):
+async def test_a_failing_maintenance_pass_is_logged_and_the_next_one_still_runs(database, monkeypatch, caplog, clock):
     calls = []
 
     async def failing_maintain(*args, **kwargs):
@@ -450,19 +448,19 @@ async def test_a_failing_maintenance_pass_is_logged_and_the_next_one_still_runs(
         raise RuntimeError("database went away")
 
     monkeypatch.setattr("app.ledger.maintenance.maintain", failing_maintain)
-    task = MaintenanceTask(database, interval_seconds=0.001, idempotency_retention=timedelta(hours=24))
+    task = MaintenanceTask(database, clock, interval_seconds=0.001, idempotency_retention=timedelta(hours=24))
 
     task.start()
     await asyncio.wait_for(task.wait_for_passes(2), timeout=60)
     await task.stop()
 
-    assert len(calls) >= 2
+    assert len(calls) >= 2 and set(calls) == {clock.now()}
     assert "maintenance pass failed" in caplog.text
     assert "database went away" in caplog.text
 
 
-def test_maintenance_is_off_with_an_interval_of_zero_and_keeps_idempotency_keys_a_day_at_least():
-    assert MaintenanceTask(None, interval_seconds=0, idempotency_retention=timedelta(hours=24)).enabled is False  # type: ignore[arg-type]
+def test_maintenance_is_off_with_an_interval_of_zero_and_keeps_idempotency_keys_a_day_at_least(clock):
+    assert MaintenanceTask(None, clock, interval_seconds=0, idempotency_retention=timedelta(hours=24)).enabled is False  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="greater than or equal to 24"):
         Settings(idempotency_retention_hours=12)
     assert Settings().maintenance_interval_seconds == 3600

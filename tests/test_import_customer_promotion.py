@@ -23,15 +23,16 @@ from app.imports import service
 from app.imports.customer_promotion import generated_identifier
 from app.imports.errors import ImportInterrupted
 from app.imports.models import ImportProfile, JobStatus
+from app.kernel.clock import FrozenClock
 from app.ledger import service as ledger
 from app.ledger.models import EventType
 from app.ledger.rules import lot_expiry
 from app.organizations.config import load_org_config
 from app.organizations.models import ExpiryStrategy, Store, Till
 from app.user_groups.models import UserGroup
-from tests.conftest import Api
-from tests.ledger_checks import assert_reconciled, count_events
+from tests.conftest import TEST_NOW, Api
 from tests.import_checks import CREATE_GROUP, finished, post_file, run_file
+from tests.ledger_checks import assert_reconciled, count_events
 from tests.test_imports import add_bill, client_api, import_client, points_of  # noqa: F401 - fixtures
 
 promotions = CustomerPromotion.__table__
@@ -307,7 +308,7 @@ async def test_a_group_import_credits_the_groups_own_account(client_api, databas
 
 # --- The other entry points ------------------------------------------------------------------
 
-async def test_the_graphql_upload_and_the_cli_import_the_same_way(client_api, database, org, tmp_path, monkeypatch):
+async def test_the_graphql_upload_and_the_cli_import_the_same_way(client_api, database, org, tmp_path, monkeypatch, clock):
     first, second = await customers(client_api, 2)
     operations = json.dumps({"query": IMPORT, "variables": {"input": {"file": None, "configuration": {
         "promotionName": "Upload", "promotionIdentifier": "UP-1", "appendCountryCode": True}}}})
@@ -329,7 +330,7 @@ async def test_the_graphql_upload_and_the_cli_import_the_same_way(client_api, da
     try:
         output = await asyncio.to_thread(CliRunner().invoke, cli, [
             "import", "promotion", str(path), "--org", "acme", "--promotion-name", "Upload", "--promotion-identifier", "UP-1",
-            "--append-country-code", "--replacement-store", "store-2", "--corrections"])
+            "--append-country-code", "--replacement-store", "store-2", "--corrections"], obj=clock)
     finally:
         get_settings.cache_clear()
 
@@ -354,7 +355,7 @@ async def test_group_rows_and_a_user_id_of_a_group_account(client_api, database)
     assert await count_events(database, EventType.CUSTOMER_PROMOTION) == 0
 
 
-async def test_a_killed_import_resumes_to_the_same_totals_and_corrections(client_api, database, org, tmp_path):
+async def test_a_killed_import_resumes_to_the_same_totals_and_corrections(client_api, database, org, tmp_path, clock):
     found = await customers(client_api, 5)
     path = tmp_path / "promotion.csv"
     path.write_text("mobile,store_code,points\n" + "".join(
@@ -363,21 +364,21 @@ async def test_a_killed_import_resumes_to_the_same_totals_and_corrections(client
         org_config = await load_org_config(connection, org.org_id)
     request = service.ImportRequest(ImportProfile.CUSTOMER_PROMOTION, configuration={
         "promotion_name": "Resumed", "append_country_code": True})
-    job = (await service.submit(database, org_config, request, service.local_file(path, 10**6))).job
+    job = (await service.submit(database, org_config, request, service.local_file(path, 10**6), now=clock.now())).job
 
     def crash_after_two(batches: int) -> None:
         if batches == 2:
             raise ImportInterrupted("killed")
 
     with pytest.raises(ImportInterrupted):
-        await service.run_job(database, job.id, service.RunOptions(batch_size=7, after_batch=crash_after_two))
+        await service.run_job(database, job.id, service.RunOptions(batch_size=7, after_batch=crash_after_two), clock=clock)
     async with database.read() as connection:
         crashed = await service.get_job(connection, org.org_id, job.id)
         assert crashed is not None and (crashed.status, crashed.rows_imported) == (JobStatus.RUNNING, 14)
         assert await service.count_corrections(connection, job.id) == 14
     await assert_reconciled(database)
 
-    resumed = await service.run_job(database, job.id, service.RunOptions(batch_size=7))
+    resumed = await service.run_job(database, job.id, service.RunOptions(batch_size=7), clock=clock)
 
     assert (resumed.status, resumed.rows_read, resumed.rows_imported, resumed.points_imported) == (
         JobStatus.DONE, 30, 30, Decimal(sum(range(1, 31))))
@@ -398,7 +399,7 @@ async def statements_to_run(database, org_id: int, profile: ImportProfile, confi
     async with database.read() as connection:
         org_config = await load_org_config(connection, org_id)
     job = (await service.submit(database, org_config, service.ImportRequest(profile, configuration=configuration),
-                                service.local_file(path, 10**6))).job
+                                service.local_file(path, 10**6), now=TEST_NOW)).job
     count = 0
 
     def counted(*_: Any) -> None:
@@ -409,7 +410,7 @@ async def statements_to_run(database, org_id: int, profile: ImportProfile, confi
     for engine in engines:
         event.listen(engine.sync_engine, "before_cursor_execute", counted)
     try:
-        done = await service.run_job(database, job.id)
+        done = await service.run_job(database, job.id, clock=FrozenClock(TEST_NOW))
     finally:
         for engine in engines:
             event.remove(engine.sync_engine, "before_cursor_execute", counted)

@@ -176,7 +176,7 @@ async def test_a_group_import_tracks_members_bills_for_the_groups_account(client
     await assert_reconciled(database)
 
 
-async def test_re_import_adds_nothing_and_a_dry_run_writes_nothing(client_api, database, tmp_path, monkeypatch):
+async def test_re_import_adds_nothing_and_a_dry_run_writes_nothing(client_api, database, tmp_path, monkeypatch, clock):
     await define(client_api, "FUEL", "TRANSACTION", "1")
     bought = await purchase(client_api)
     body = f"mobile,loyalty_log_id,tracked_value\n{bought['mobile']},{bought['id']},6\n9876543210,{bought['id']},6\n"
@@ -198,7 +198,7 @@ async def test_re_import_adds_nothing_and_a_dry_run_writes_nothing(client_api, d
         # The same bytes under the same configuration from the CLI: the same job, nothing imported again.
         by_cli = await asyncio.to_thread(CliRunner().invoke, cli, [
             "import", "tracker", str(path), "--org", "acme", "--tracker", "FUEL", "--bill-identification", "LOYALTY_LOG_ID",
-            "--append-country-code"])
+            "--append-country-code"], obj=clock)
     finally:
         get_settings.cache_clear()
 

@@ -57,14 +57,14 @@ query Points($lookup: CustomerLookupInput!) {
 
 
 @pytest.fixture
-async def import_client(database, tmp_path: Path):
-    async with import_server(database, tmp_path, size_limit_bytes=64 * 1024, timeout=60) as client:
+async def import_client(database, tmp_path: Path, clock):
+    async with import_server(database, tmp_path, clock, size_limit_bytes=64 * 1024, timeout=60) as client:
         yield client
 
 
 @pytest.fixture
-async def client_api(import_client, org, database) -> Api:
-    return Api(import_client, org, database)
+async def client_api(import_client, org, database, clock) -> Api:
+    return Api(import_client, org, database, clock)
 
 
 async def post_csv(api: Api, body: bytes, **params: str) -> httpx.Response:
@@ -129,13 +129,13 @@ async def test_the_profile_example_registers_the_customer_and_imports_100_points
     await assert_reconciled(database)
 
 
-async def test_the_card_example_credits_the_card_holder_in_the_cards_program(client_api, database, org):
+async def test_the_card_example_credits_the_card_holder_in_the_cards_program(client_api, database, org, clock):
     holder = await add_bill(client_api)
     async with database.read() as connection:
         org_config = await load_org_config(connection, org.org_id)
     await database.run_write(lambda connection: issue_card(
         connection, org_config, program_code="main", identifier="summer-loyalty-card-0543",
-        customer_id=int(holder["userId"]), now=datetime.now(UTC)))
+        customer_id=int(holder["userId"]), now=clock.now()))
 
     response = await post_csv(client_api, CARD_EXAMPLE)
     job = await finished(client_api, str(response.json()["job"]["id"]))
@@ -162,13 +162,13 @@ async def test_a_future_startdate_makes_the_points_pending_until_then(client_api
     assert [lot.expires_at for lot in lots[1:]] == [None, None]
 
 
-async def test_unknown_and_inactive_cards_are_rejected_with_their_row(client_api, database, org):
+async def test_unknown_and_inactive_cards_are_rejected_with_their_row(client_api, database, org, clock):
     holder = await add_bill(client_api)
     async with database.read() as connection:
         org_config = await load_org_config(connection, org.org_id)
     await database.run_write(lambda connection: issue_card(
         connection, org_config, program_code="main", identifier="OFF-1", customer_id=int(holder["userId"]),
-        now=datetime.now(UTC), status=CardStatus.INACTIVE))
+        now=clock.now(), status=CardStatus.INACTIVE))
     body = b"identifier,amount\nOFF-1,10\nNOPE-9,10\n"
 
     job = await finished(client_api, str((await post_csv(client_api, body)).json()["job"]["id"]))
@@ -197,10 +197,10 @@ async def test_the_graphql_mutation_takes_the_file_as_a_multipart_upload(client_
     assert (await points_of(client_api, "EXTERNAL_ID", "URNGV8294NV"))["loyaltyPoints"] == "100"
 
 
-async def test_a_graphql_upload_is_held_to_the_request_limit_and_its_file_to_the_import_limit(database, org, tmp_path):
+async def test_a_graphql_upload_is_held_to_the_request_limit_and_its_file_to_the_import_limit(database, org, tmp_path, clock):
     settings = Settings(database_url=database.url, import_directory=str(tmp_path / "imports"), max_body_size_bytes=8192,
                         import_size_limit_bytes=4096)
-    app = create_app(settings, database=database)
+    app = create_app(settings, database=database, clock=clock)
     operations = '{"query": %s, "variables": {"input": {"file": null, "configuration": {"programCode": "main"}}}}' % (
         __import__("json").dumps(IMPORT_POINTS))
 
@@ -225,7 +225,7 @@ async def test_a_graphql_upload_is_held_to_the_request_limit_and_its_file_to_the
         streamed = await client.post("/graphql", content=chunks(), headers={
             **headers, "Content-Type": request.headers["Content-Type"]})
         within = await client.post("/graphql", headers=headers, **upload(100))
-        api = Api(client, org, database)
+        api = Api(client, org, database, clock)
         jobs = (await api.data("{ importJobs { jobs { id } } }"))["importJobs"]["jobs"]
 
     assert over_file.status_code == 200, over_file.text
@@ -284,7 +284,7 @@ async def test_the_rejects_download_is_the_original_rows_plus_the_reasons(client
     assert other.status_code == 404
 
 
-async def test_the_cli_imports_a_file_and_resumes_nothing_when_it_is_done(database, org, tmp_path, monkeypatch):
+async def test_the_cli_imports_a_file_and_resumes_nothing_when_it_is_done(database, org, tmp_path, monkeypatch, clock):
     from app.cli import cli
 
     monkeypatch.setenv("POINTLEDGER_DATABASE_URL", database.url)
@@ -295,8 +295,8 @@ async def test_the_cli_imports_a_file_and_resumes_nothing_when_it_is_done(databa
     try:
         # In a thread: the CLI runs its own event loop, as it does in a terminal.
         arguments = ["import", "points", str(path), "--org", "acme", "--program", "main"]
-        result = await asyncio.to_thread(CliRunner().invoke, cli, arguments)
-        again = await asyncio.to_thread(CliRunner().invoke, cli, arguments)
+        result = await asyncio.to_thread(CliRunner().invoke, cli, arguments, obj=clock)
+        again = await asyncio.to_thread(CliRunner().invoke, cli, arguments, obj=clock)
     finally:
         get_settings.cache_clear()
 
@@ -332,7 +332,7 @@ async def test_a_dry_run_reports_what_would_happen_and_writes_nothing(client_api
     assert (real["rowsImported"], real["rowsRejected"]) == (2, 2)
 
 
-async def test_a_dry_run_counts_a_new_customer_once_across_batches(database, org, tmp_path, monkeypatch):
+async def test_a_dry_run_counts_a_new_customer_once_across_batches(database, org, tmp_path, monkeypatch, clock):
     from app.cli import cli
     from app.config import get_settings
 
@@ -343,7 +343,7 @@ async def test_a_dry_run_counts_a_new_customer_once_across_batches(database, org
     path.write_bytes(b"customerprofileid,amount\nN-1,1\nN-2,1\nN-1,1\nN-3,1\nN-1,1\nN-2,1\n")
     try:
         arguments = ["import", "points", str(path), "--org", "acme", "--program", "main", "--dry-run", "--batch-size", "2"]
-        result = await asyncio.to_thread(CliRunner().invoke, cli, arguments)
+        result = await asyncio.to_thread(CliRunner().invoke, cli, arguments, obj=clock)
     finally:
         get_settings.cache_clear()
 

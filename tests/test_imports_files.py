@@ -22,7 +22,7 @@ from app.ledger import service as ledger
 from app.ledger.models import EventType
 from app.main import create_app
 from app.organizations.config import load_org_config
-from tests.conftest import Api, make_org
+from tests.conftest import TEST_NOW, Api, make_org
 from tests.documents import ADD_TRANSACTION
 from tests.factories import bill, org_spec
 from tests.ledger_checks import assert_reconciled, count_events
@@ -101,14 +101,14 @@ async def all_rejects(api: Api, job_id: str) -> list[tuple[int, str | None, str]
 
 
 @pytest.fixture
-async def big_client(database, tmp_path: Path):
-    async with import_server(database, tmp_path, size_limit_bytes=4 * 1024 * 1024, timeout=120) as client:
+async def big_client(database, tmp_path: Path, clock):
+    async with import_server(database, tmp_path, clock, size_limit_bytes=4 * 1024 * 1024, timeout=120) as client:
         yield client
 
 
 @pytest.fixture
-async def big_api(big_client, org, database) -> Api:
-    return Api(big_client, org, database)
+async def big_api(big_client, org, database, clock) -> Api:
+    return Api(big_client, org, database, clock)
 
 
 async def test_ten_thousand_rows_import_exactly_the_valid_ones_and_report_every_bad_one(big_api, database, org):
@@ -137,18 +137,18 @@ async def _submit_local(database, org_id: int, path: Path, **request: Any) -> se
     async with database.read() as connection:
         org_config = await load_org_config(connection, org_id)
     submitted = await service.submit(database, org_config, service.ImportRequest(
-        ImportProfile.TALON_ONE_POINTS, configuration={"program_code": "main"}, **request), service.local_file(path, 10**9))
+        ImportProfile.TALON_ONE_POINTS, configuration={"program_code": "main"}, **request), service.local_file(path, 10**9), now=TEST_NOW)
     return submitted.job
 
 
-async def test_an_import_killed_mid_file_resumes_to_the_same_totals_as_an_uninterrupted_one(database, org, tmp_path):
+async def test_an_import_killed_mid_file_resumes_to_the_same_totals_as_an_uninterrupted_one(database, org, tmp_path, clock):
     body, expected, _ = ten_thousand_rows()
     path = tmp_path / "points.csv"
     path.write_bytes(body)
     other = await make_org(database, org_spec("other"))
 
     uninterrupted = await service.run_job(database, (await _submit_local(database, other.org_id, path)).id,
-                                          service.RunOptions(batch_size=700))
+                                          service.RunOptions(batch_size=700), clock=clock)
 
     def crash_after_three(batches: int) -> None:
         if batches == 3:
@@ -156,7 +156,7 @@ async def test_an_import_killed_mid_file_resumes_to_the_same_totals_as_an_uninte
 
     job = await _submit_local(database, org.org_id, path)
     with pytest.raises(ImportInterrupted):
-        await service.run_job(database, job.id, service.RunOptions(batch_size=700, after_batch=crash_after_three))
+        await service.run_job(database, job.id, service.RunOptions(batch_size=700, after_batch=crash_after_three), clock=clock)
     async with database.read() as connection:
         crashed = await service.get_job(connection, org.org_id, job.id)
     assert crashed is not None and crashed.status is JobStatus.RUNNING
@@ -164,7 +164,7 @@ async def test_an_import_killed_mid_file_resumes_to_the_same_totals_as_an_uninte
     assert await service.unfinished_jobs(database) == [job.id]
     await assert_reconciled(database)
 
-    resumed = await service.run_job(database, job.id, service.RunOptions(batch_size=700))
+    resumed = await service.run_job(database, job.id, service.RunOptions(batch_size=700), clock=clock)
 
     totals = ("status", "bytes_read", "rows_read", "rows_imported", "rows_rejected", "customers_created", "points_imported")
     assert [getattr(resumed, name) for name in totals] == [getattr(uninterrupted, name) for name in totals]
@@ -174,16 +174,16 @@ async def test_an_import_killed_mid_file_resumes_to_the_same_totals_as_an_uninte
         assert await service.count_rejects(connection, job.id) == 500
     await assert_reconciled(database)
     # Done is done: running it again changes nothing.
-    assert (await service.run_job(database, job.id)).rows_imported == 9_500
+    assert (await service.run_job(database, job.id, clock=clock)).rows_imported == 9_500
     assert await count_events(database, EventType.POINTS_IMPORT) == 2 * 9_500
 
 
-async def test_two_runners_of_one_job_cannot_apply_the_same_batch(database, org, tmp_path):
+async def test_two_runners_of_one_job_cannot_apply_the_same_batch(database, org, tmp_path, clock):
     path = tmp_path / "points.csv"
     path.write_bytes(b"customerprofileid,amount\n" + b"".join(f"R-{i},1\n".encode() for i in range(3000)))
     job = await _submit_local(database, org.org_id, path)
 
-    results = await asyncio.gather(*(service.run_job(database, job.id, service.RunOptions(batch_size=500)) for _ in range(2)),
+    results = await asyncio.gather(*(service.run_job(database, job.id, service.RunOptions(batch_size=500), clock=clock) for _ in range(2)),
                                    return_exceptions=True)
 
     assert any(isinstance(result, service.JobView) and result.status is JobStatus.DONE for result in results)
@@ -194,7 +194,7 @@ async def test_two_runners_of_one_job_cannot_apply_the_same_batch(database, org,
     await assert_reconciled(database)
 
 
-async def test_an_import_and_purchases_registering_the_same_new_customers_run_side_by_side(database, org, api, tmp_path):
+async def test_an_import_and_purchases_registering_the_same_new_customers_run_side_by_side(database, org, api, tmp_path, clock):
     """Concurrency is normal: while an import registers customers batch by batch, bills register
     some of the same external ids. Each id ends as one customer, every row and every bill is
     posted once, nothing fails, and the ledger reconciles."""
@@ -206,7 +206,7 @@ async def test_an_import_and_purchases_registering_the_same_new_customers_run_si
     job = await _submit_local(database, org.org_id, path)
 
     outcome, *bills = await asyncio.gather(
-        service.run_job(database, job.id, service.RunOptions(batch_size=20)),
+        service.run_job(database, job.id, service.RunOptions(batch_size=20), clock=clock),
         *(api.data(ADD_TRANSACTION, {"input": bill(customer={"externalId": key})}) for key in keys[::2]))
 
     assert (outcome.status, outcome.rows_imported, outcome.rows_rejected) == (JobStatus.DONE, 300, 0)
@@ -235,7 +235,7 @@ async def test_an_import_and_purchases_registering_the_same_new_customers_run_si
 
 
 @pytest.mark.parametrize("taken_over", ["while validating", "while importing"])
-async def test_a_runner_taken_over_by_a_second_one_stops_and_nothing_is_imported_twice(database, org, tmp_path, taken_over):
+async def test_a_runner_taken_over_by_a_second_one_stops_and_nothing_is_imported_twice(database, org, tmp_path, taken_over, clock):
     """REJECT_FILE: runner A pauses (after a validation batch, or after its first import batch);
     runner B claims the job and dies after importing one batch; A then resumes its loop and must
     stop without writing (before the fence it re-validated, zeroed the checkpoint and imported B's
@@ -244,7 +244,7 @@ async def test_a_runner_taken_over_by_a_second_one_stops_and_nothing_is_imported
     path.write_bytes(b"customerprofileid,amount\n" + b"".join(f"T-{i},{1 + i % 3}\n".encode() for i in range(3000)))
     other = await make_org(database, org_spec("other"))
     uninterrupted = await service.run_job(database, (await _submit_local(
-        database, other.org_id, path, error_policy=ErrorPolicy.REJECT_FILE)).id, service.RunOptions(batch_size=500))
+        database, other.org_id, path, error_policy=ErrorPolicy.REJECT_FILE)).id, service.RunOptions(batch_size=500), clock=clock)
     job = await _submit_local(database, org.org_id, path, error_policy=ErrorPolicy.REJECT_FILE)
 
     def die_after_one(batches: int) -> None:
@@ -258,7 +258,7 @@ async def test_a_runner_taken_over_by_a_second_one_stops_and_nothing_is_imported
             return
         second_ran = True
         with pytest.raises(ImportInterrupted):
-            await service.run_job(database, job.id, service.RunOptions(batch_size=500, after_batch=die_after_one))
+            await service.run_job(database, job.id, service.RunOptions(batch_size=500, after_batch=die_after_one), clock=clock)
 
     async def pause_while_validating(progress: service.JobView) -> None:
         if progress.phase.value == "VALIDATING":
@@ -267,7 +267,7 @@ async def test_a_runner_taken_over_by_a_second_one_stops_and_nothing_is_imported
     options = (service.RunOptions(batch_size=500, on_progress=pause_while_validating) if taken_over == "while validating"
                else service.RunOptions(batch_size=500, after_batch=run_second))
     with pytest.raises(ImportInterrupted):
-        await service.run_job(database, job.id, options)
+        await service.run_job(database, job.id, options, clock=clock)
     assert second_ran
     async with database.read() as connection:
         left = await service.get_job(connection, org.org_id, job.id)
@@ -277,7 +277,7 @@ async def test_a_runner_taken_over_by_a_second_one_stops_and_nothing_is_imported
         (1000 if taken_over == "while importing" else 500))
     await assert_reconciled(database)
 
-    finished_job = await service.run_job(database, job.id, service.RunOptions(batch_size=500))
+    finished_job = await service.run_job(database, job.id, service.RunOptions(batch_size=500), clock=clock)
 
     totals = ("status", "bytes_read", "rows_read", "rows_imported", "rows_rejected", "customers_created", "points_imported")
     assert [getattr(finished_job, name) for name in totals] == [getattr(uninterrupted, name) for name in totals]
@@ -339,12 +339,12 @@ async def test_a_5000_character_column_name_fails_the_job_with_its_start_quoted(
     assert await count_events(database, EventType.POINTS_IMPORT) == 0
 
 
-async def test_a_bad_encoding_late_in_the_file_fails_it_before_any_batch_is_written(database, org, tmp_path):
+async def test_a_bad_encoding_late_in_the_file_fails_it_before_any_batch_is_written(database, org, tmp_path, clock):
     path = tmp_path / "points.csv"
     path.write_bytes(b"customerprofileid,amount\n" + b"".join(f"E-{i},1\n".encode() for i in range(5000)) + b"\xff\xfe,1\n")
     job = await _submit_local(database, org.org_id, path, error_policy=ErrorPolicy.KEEP_VALID)
 
-    ended = await service.run_job(database, job.id, service.RunOptions(batch_size=500))
+    ended = await service.run_job(database, job.id, service.RunOptions(batch_size=500), clock=clock)
 
     assert (ended.status, ended.error_code, ended.rows_imported) == (JobStatus.FAILED, "INVALID_ENCODING", 0)
     assert await count_events(database, EventType.POINTS_IMPORT) == 0
@@ -383,7 +383,7 @@ async def test_a_file_over_the_size_limit_is_refused_while_it_uploads(big_api, d
     assert jobs == []
 
 
-async def test_the_server_resumes_an_import_a_crash_left_running_when_it_starts(database, org, tmp_path):
+async def test_the_server_resumes_an_import_a_crash_left_running_when_it_starts(database, org, tmp_path, clock):
     path = tmp_path / "points.csv"
     path.write_bytes(b"customerprofileid,amount\n" + b"".join(f"S-{i},2\n".encode() for i in range(2500)))
     job = await _submit_local(database, org.org_id, path)
@@ -392,10 +392,10 @@ async def test_the_server_resumes_an_import_a_crash_left_running_when_it_starts(
         raise ImportInterrupted("killed")
 
     with pytest.raises(ImportInterrupted):
-        await service.run_job(database, job.id, service.RunOptions(batch_size=1000, after_batch=crash))
+        await service.run_job(database, job.id, service.RunOptions(batch_size=1000, after_batch=crash), clock=clock)
 
     app = create_app(Settings(database_url=database.url, import_directory=str(tmp_path / "imports"),
-                              maintenance_interval_seconds=0), database=database)
+                              maintenance_interval_seconds=0), database=database, clock=clock)
     async with app.router.lifespan_context(app):
         await app.state.services.imports.wait(job.id)
 

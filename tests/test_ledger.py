@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -52,13 +52,13 @@ def signed(entry):
     return points if entry["entryType"] == "CREDIT" else -points
 
 
-async def move_entries_back(database, event_ids, age):
+async def move_entries_back(database, event_ids, age, now):
     # Test-only device: the ledger is append-only and the API never rewrites created_at. To see
     # the default 7-day window leave older entries out, the entries of these events are dated
     # back directly in the database.
     async def work(connection):
         await connection.execute(
-            update(entry_table).where(entry_table.c.event_id.in_(event_ids)).values(created_at=datetime.now(UTC) - age)
+            update(entry_table).where(entry_table.c.event_id.in_(event_ids)).values(created_at=now - age)
         )
 
     await database.run_write(work)
@@ -120,10 +120,12 @@ async def three_purchases(api):
     (ECOMMERCE), then 5 main points at till-2 (store-2); the times between them are returned."""
     mobile = new_mobile()
     first = await add(api, bill(customer={"mobile": mobile}))
-    after_first = datetime.now(UTC)
+    after_first = api.clock.advance(timedelta(minutes=1))
+    api.clock.advance(timedelta(minutes=1))
     second = await add(api, bill(customer={"mobile": mobile}, tillCode="till-cafe", amount="1000", lineItems=[],
                                  source="ECOMMERCE"))
-    after_second = datetime.now(UTC)
+    after_second = api.clock.advance(timedelta(minutes=1))
+    api.clock.advance(timedelta(minutes=1))
     third = await add(api, bill(customer={"mobile": mobile}, tillCode="till-2", amount="500", lineItems=[]))
     return mobile, (first, second, third), (after_first, after_second)
 
@@ -205,7 +207,7 @@ async def test_a_filter_naming_what_does_not_exist_or_a_naive_date_is_a_typed_er
     assert balance == expected
 
 
-async def test_without_dates_the_ledger_shows_the_last_7_days(api, database):
+async def test_without_dates_the_ledger_shows_the_last_7_days(api, database, clock):
     mobile = new_mobile()
     registration = await add(api, bill(customer={"mobile": mobile}, amount="1000", lineItems=[]))
     six_days = await add(api, bill(customer={"mobile": mobile}, amount="2000", lineItems=[]))
@@ -216,12 +218,12 @@ async def test_without_dates_the_ledger_shows_the_last_7_days(api, database):
     registration_event = everything[-1]["eventLogId"]
     # The registration and the first award 8 days ago, the second award 6 days ago (see move_entries_back).
     await move_entries_back(database, [int(registration_event), int(event_of[registration["transaction"]["number"]])],
-                            timedelta(days=8))
-    await move_entries_back(database, [int(event_of[six_days["transaction"]["number"]])], timedelta(days=6))
+                            timedelta(days=8), clock.now())
+    await move_entries_back(database, [int(event_of[six_days["transaction"]["number"]])], timedelta(days=6), clock.now())
 
     default = await ledger(api, by_mobile(mobile))
     filtered_without_dates = await ledger(api, by_mobile(mobile), {"programCodes": ["main"]})
-    explicit = await ledger(api, by_mobile(mobile), {"startDate": (datetime.now(UTC) - timedelta(days=9)).isoformat()})
+    explicit = await ledger(api, by_mobile(mobile), {"startDate": (clock.now() - timedelta(days=9)).isoformat()})
     balance = await closing(api, by_mobile(mobile))
 
     assert [entry["transactionNumber"] for entry in default["entries"]] == [

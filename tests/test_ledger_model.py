@@ -1,7 +1,7 @@
 """A model-based (Hypothesis stateful) test of the whole burn and earn loop.
 
 Random sequences of purchases (some merging two customers), returns, redemptions, reversals,
-transfers, expiry runs and idempotent replays go to the API as a client sends them, and to a
+transfers, days passing on the server's clock, expiry runs and idempotent replays go to the API as a client sends them, and to a
 small in-memory model of lots. After every step: the server's balances equal the model's, every
 balance equals the sum of its entries and the lots hold exactly the positive balances
 (`reconcile` finds nothing), and no limit is exceeded.
@@ -33,9 +33,10 @@ from app.config import Settings
 from app.db import Database
 from app.ledger.expiry import expire_points
 from app.ledger.service import reconcile
+from app.kernel.clock import FrozenClock
 from app.main import create_app
 from app.models import metadata
-from tests.conftest import POSTGRES_URL, Credentials, make_org
+from tests.conftest import POSTGRES_URL, TEST_NOW, Credentials, make_org
 from tests.documents import ADD_TRANSACTION
 from tests.snapshots import table_counts
 
@@ -177,7 +178,8 @@ class Harness:
             shutil.copyfile(template, path)
             self.database = Database(f"sqlite+aiosqlite:///{path}", pool_size=2)
         self.credentials = await make_org(self.database, SPEC)
-        app = create_app(Settings(database_url=self.database.url), database=self.database)
+        self.clock = FrozenClock(TEST_NOW)
+        app = create_app(Settings(database_url=self.database.url), database=self.database, clock=self.clock)
         self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver", timeout=60)
 
     def post(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
@@ -268,7 +270,7 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(slot=st.integers(0, SLOTS - 1), amount=st.integers(1, 400).map(lambda n: Decimal(n * 10)),
           days_ago=st.sampled_from([0, 0, 10, 29, 31, 45]))
     def purchase(self, slot: int, amount: Decimal, days_ago: int) -> None:
-        billing_time = datetime.now(UTC) - timedelta(days=days_ago)
+        billing_time = self.harness.clock.now() - timedelta(days=days_ago)
         data = self.add_bill(slot, amount, billing_time, {"mobile": self.mobile(slot), "email": self.email(slot)})
         customer = self.customers.get(slot)
         if customer is None:
@@ -287,7 +289,7 @@ class LedgerMachine(RuleBasedStateMachine):
         victims = [slot for slot in slots if self.owner(slot) is not self.owner(survivor_slot)]
         victim_slot = data.draw(st.sampled_from(victims))
         survivor, victim = self.owner(survivor_slot), self.owner(victim_slot)
-        now = datetime.now(UTC)
+        now = self.harness.clock.now()
         amount = Decimal(100)
         result = self.add_bill(survivor_slot, amount, now,
                                {"mobile": self.mobile(survivor_slot), "email": self.email(victim_slot)})
@@ -320,7 +322,7 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(data=st.data(), points=st.integers(1, 30).map(lambda n: Decimal(n * 5)), keyed=st.booleans())
     def redeem(self, data: st.DataObject, points: Decimal, keyed: bool) -> None:
         customer = self.owner(data.draw(st.sampled_from(sorted(self.customers))))
-        now = datetime.now(UTC)
+        now = self.harness.clock.now()
         variables = {"input": {"customer": self.lookup(customer), "points": str(points), "tillCode": "till-1"}}
         if keyed:
             variables["input"]["idempotencyKey"] = f"redeem-{self.run_id}-{next(self.keys)}"
@@ -350,7 +352,7 @@ class LedgerMachine(RuleBasedStateMachine):
         owners = sorted(self.owners(), key=lambda customer: customer.user_id)
         sender = data.draw(st.sampled_from(owners))
         receiver = data.draw(st.sampled_from([customer for customer in owners if customer is not sender]))
-        now = datetime.now(UTC)
+        now = self.harness.clock.now()
         result = self.harness.post(TRANSFER, {"input": {
             "from": self.lookup(sender), "to": self.lookup(receiver), "points": str(points)}})["transferPoints"]
         if sender.spendable(now) < points:
@@ -374,7 +376,7 @@ class LedgerMachine(RuleBasedStateMachine):
         assert result["__typename"] == "TransactionReturned", result
         customer = bill.customer
         recovered = min(bill.points, customer.balance)
-        self.take(customer, recovered, datetime.now(UTC), prefer=bill.lot)
+        self.take(customer, recovered, self.harness.clock.now(), prefer=bill.lot)
         assert (Decimal(result["pointsReturned"]), Decimal(result["pointsNotRecovered"])) == (recovered, bill.points - recovered)
         bill.returned = True
 
@@ -382,10 +384,15 @@ class LedgerMachine(RuleBasedStateMachine):
         slot = next(slot for slot in sorted(self.customers) if self.owner(slot) is customer)
         return {"mobile": self.mobile(slot)}
 
+    @rule(days=st.sampled_from([1, 7, 31]))
+    def time_passes(self, days: int) -> None:
+        """The server's clock moves on: lots reach their expiry date, bills become older."""
+        self.harness.clock.advance(timedelta(days=days))
+
     @rule()
     def expire(self) -> None:
-        now = datetime.now(UTC)
-        self.harness.run(expire_points(self.harness.database, now))
+        now = self.harness.clock.now()
+        self.harness.run(expire_points(self.harness.database, now, now=now))
         for customer in self.owners():
             for lot in customer.lots:
                 if lot.expires_at is not None and lot.expires_at <= now:

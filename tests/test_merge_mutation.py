@@ -6,7 +6,7 @@ Purchases earn 1 main point per 100 at till-1 and 5 cafe points per 100 at till-
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -98,10 +98,10 @@ async def main_lots(database, user_id: str) -> list[tuple[Decimal, datetime | No
 
 # --- The seed's rules -----------------------------------------------------------------------
 
-async def test_a_merge_moves_each_balance_in_one_event_whose_debits_end_the_victims_ledger(api, database):
+async def test_a_merge_moves_each_balance_in_one_event_whose_debits_end_the_victims_ledger(api, database, clock):
     survivor_mobile, victim_mobile = new_mobile(), new_mobile()
     survivor = await earn(api, survivor_mobile, "1000")  # 10 main
-    victim = await earn(api, victim_mobile, "4000", billing_time=datetime.now(UTC) - timedelta(days=62))  # 40, sooner
+    victim = await earn(api, victim_mobile, "4000", billing_time=clock.now() - timedelta(days=62))  # 40, sooner
     await earn(api, victim_mobile, "6000")  # 60 main
     await earn(api, victim_mobile, "1000", till="till-cafe")  # 50 cafe
     (older, older_expiry), (newer, newer_expiry) = await main_lots(database, victim)

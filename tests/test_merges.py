@@ -117,10 +117,10 @@ NEW_PROGRAM = {
 }
 
 
-async def test_a_program_added_later_opens_for_existing_customers_on_first_use(app_client, database):
+async def test_a_program_added_later_opens_for_existing_customers_on_first_use(app_client, database, clock):
     spec = org_spec("growing")
     credentials = await make_org(database, spec)
-    api = Api(app_client, credentials, database)
+    api = Api(app_client, credentials, database, clock)
     mobile = new_mobile()
     await add(api, amount="1000", customer={"mobile": mobile})
     # The org adds a program and a till that earns in it, and makes it the default.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -132,15 +132,18 @@ def by_mobile(mobile):
 
 # --- PROMISED ---------------------------------------------------------------------------------
 
-async def test_promised_points_are_pending_until_their_day_then_convert_in_one_event_netting_to_zero(api, database):
+async def test_promised_points_are_pending_until_their_day_then_convert_in_one_event_netting_to_zero(api, database, clock):
     mobile = new_mobile()
-    earned_at = datetime.now(UTC)
+    earned_at = clock.now()
     await add(api, mobile, "1800")  # 18 points into PROMISED, active in 14 days
 
     before = await summaries(api, mobile)
-    early = await convert_promised_points(database, earned_at + HELD - timedelta(hours=1))
-    report = await convert_promised_points(database, earned_at + HELD + timedelta(days=1))
-    again = await convert_promised_points(database, earned_at + HELD + timedelta(days=2))
+    clock.set(earned_at + HELD - timedelta(hours=1))
+    early = await convert_promised_points(database, clock.now(), now=clock.now())
+    converted_at = clock.advance(timedelta(days=1))
+    report = await convert_promised_points(database, clock.now(), now=clock.now())
+    clock.advance(timedelta(days=1))
+    again = await convert_promised_points(database, clock.now(), now=clock.now())
     after = await summaries(api, mobile)
 
     names = ("loyaltyPoints", "spendablePoints", "pendingPoints", "promisedPoints", "lifetimePoints")
@@ -161,22 +164,22 @@ async def test_promised_points_are_pending_until_their_day_then_convert_in_one_e
     (promised,), (regular,) = await lot_rows(database, "PROMISED"), await lot_rows(database, "REGULAR")
     assert (promised.points_remaining, regular.points, regular.points_remaining) == (0, 18, 18)
     assert regular.expires_at == promised.expires_at
-    assert earned_at <= regular.active_from <= datetime.now(UTC) < promised.active_from
+    assert earned_at < promised.active_from < regular.active_from == converted_at
     await assert_reconciled(database)
 
 
-async def test_pending_points_are_not_spendable_before_their_start(api, org, database):
+async def test_pending_points_are_not_spendable_before_their_start(api, org, database, clock):
     mobile = new_mobile()
     added = await add(api, mobile, "1000", till="till-cafe")  # 50 regular points, spendable at once
     customer_id = int(added["transaction"]["customer"]["userId"])
-    starts = datetime.now(UTC) + timedelta(days=3)
+    starts = clock.now() + timedelta(days=3)
 
     async def credit_future_lot(connection):  # as an import with a future start date writes it
         cafe_id = (await connection.execute(select(programs.c.id).where(programs.c.code == "cafe"))).scalar_one()
         account = next(row for row in await ledger.customer_accounts(connection, [customer_id], lock=True)
                        if row.program_id == cafe_id and row.category == "REGULAR")
         await ledger.post_event(
-            connection, org_id=org.org_id, now=datetime.now(UTC),
+            connection, org_id=org.org_id, now=clock.now(),
             draft=ledger.EventDraft(EventType.TRANSACTION_ADD, customer_id, None, None, None),
             postings=[ledger.Posting(ledger.AccountRef(account.id, customer_id, cafe_id, PointsCategory.REGULAR),
                                      EntryType.CREDIT, EntryKind.POINTS_ALLOCATION, Decimal(30),
@@ -188,22 +191,22 @@ async def test_pending_points_are_not_spendable_before_their_start(api, org, dat
 
     cafe = (await summaries(api, mobile))["cafe"]
     async with database.read() as connection:
-        now_spendable = await ledger.spendable_points(connection, [account_id], datetime.now(UTC))
+        now_spendable = await ledger.spendable_points(connection, [account_id], clock.now())
         later_spendable = await ledger.spendable_points(connection, [account_id], starts + timedelta(seconds=1))
     assert points(cafe, "loyaltyPoints", "spendablePoints", "pendingPoints", "promisedPoints") == ("80", "50", "30", "0")
     assert (now_spendable[account_id], later_spendable[account_id]) == (50, 80)
     await assert_reconciled(database)
 
 
-async def test_two_conversion_runs_at_once_convert_each_lot_once(api, database):
+async def test_two_conversion_runs_at_once_convert_each_lot_once(api, database, clock):
     mobiles = [new_mobile() for _ in range(5)]
     for mobile in mobiles:
         await add(api, mobile, "1000")
         await add(api, mobile, "2000", billing_time=f"2026-11-01T10:00:00{IST}")
-    as_of = datetime.now(UTC) + HELD + timedelta(days=1)
+    as_of = clock.now() + HELD + timedelta(days=1)
 
-    first, second = await asyncio.gather(convert_promised_points(database, as_of, batch_accounts=2),
-                                         convert_promised_points(database, as_of, batch_accounts=2))
+    first, second = await asyncio.gather(convert_promised_points(database, as_of, batch_accounts=2, now=clock.now()),
+                                         convert_promised_points(database, as_of, batch_accounts=2, now=clock.now()))
 
     assert first + second == RunReport(accounts=5, lots=10, points=Decimal(5 * 30))
     assert await count_events(database, EventType.PROMISED_POINTS_CONVERSION) == 5
@@ -216,11 +219,11 @@ async def test_two_conversion_runs_at_once_convert_each_lot_once(api, database):
     await assert_reconciled(database)
 
 
-async def test_a_promised_lot_past_its_expiry_expires_where_it_is_instead_of_converting(api, database):
+async def test_a_promised_lot_past_its_expiry_expires_where_it_is_instead_of_converting(api, database, clock):
     mobile = new_mobile()
     await add(api, mobile, "1000", billing_time=f"2026-01-01T10:00:00{IST}")  # expired after Mar 2, still held
     await add(api, mobile, "2000")  # held, then converted
-    as_of = datetime.now(UTC) + HELD + timedelta(days=1)
+    as_of = clock.now() + HELD + timedelta(days=1)
 
     report = await maintain(database, as_of=as_of, idempotency_retention=timedelta(hours=24))
 
@@ -233,14 +236,14 @@ async def test_a_promised_lot_past_its_expiry_expires_where_it_is_instead_of_con
     await assert_reconciled(database)
 
 
-async def test_promised_points_carried_by_a_merge_still_convert(api, database):
+async def test_promised_points_carried_by_a_merge_still_convert(api, database, clock):
     survivor, victim = new_mobile(), new_mobile()
     await add(api, survivor, "1000")
     await add(api, victim, "2000", email="victim@example.com")
     # A bill naming the survivor's mobile and the victim's email merges the victim into the survivor.
     await add(api, survivor, "500", email="victim@example.com")
 
-    report = await convert_promised_points(database, datetime.now(UTC) + HELD + timedelta(days=1))
+    report = await convert_promised_points(database, clock.now() + HELD + timedelta(days=1), now=clock.now())
 
     assert report == RunReport(accounts=1, lots=3, points=Decimal(35))
     assert points((await summaries(api, survivor))["main"], "loyaltyPoints", "promisedPoints") == ("35", "0")

@@ -8,7 +8,7 @@ import asyncio
 import logging
 import random
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import event, func, select
 
@@ -16,12 +16,13 @@ from app.organizations.config import load_org_config
 from app.promotions import rules
 from app.promotions import service as promotions_service
 from app.promotions.models import PromoCode, PromoCodeRedemption
+from tests.conftest import TEST_NOW
 from tests.factories import bill, new_mobile
 from tests.snapshots import table_counts
 from tests.test_concurrency import no_lock_errors_logged
 from tests.test_returns import RETURN_TRANSACTION, purchase_day
 
-NOW = datetime.now(UTC)
+NOW = TEST_NOW
 
 PROMOTION_FIELDS = """
 id name validFrom validUntil action minimumBillAmount eligibleItemCodes percent amount freeItemCode bundleItemCodes
@@ -168,7 +169,7 @@ async def counters_match(database, org_id):
 async def upload(database, org, promotion, csv_text):
     async with database.read() as connection:
         config = await load_org_config(connection, org.org_id)
-    report = await promotions_service.upload_codes(database, config, int(promotion["id"]), csv_text, "REJECT_ALL")
+    report = await promotions_service.upload_codes(database, config, int(promotion["id"]), csv_text, "REJECT_ALL", now=TEST_NOW)
     assert report.errors == []
 
 
@@ -446,18 +447,18 @@ async def test_generated_codes_are_unique_and_use_the_alphabet(api, database):
         ("InvalidInputError", "input.length")
 
 
-async def test_generation_tops_up_codes_that_collide(api, database, org):
+async def test_generation_tops_up_codes_that_collide(api, database, org, clock):
     promotion = await create_promotion(api)
     async with database.read() as connection:
         config = await load_org_config(connection, org.org_id)
     request = rules.check_generation(50, 8, None)
     first = await promotions_service.generate_codes(database, config, int(promotion["id"]), request,
-                                                    random_bytes=random.Random(7).randbytes)
+                                                    random_bytes=random.Random(7).randbytes, now=clock.now())
     assert first.count == 50
     # The same random source again: its first 50 codes all exist, the next batches top them up.
     bigger = rules.check_generation(80, 8, None)
     topped_up = await promotions_service.generate_codes(database, config, int(promotion["id"]), bigger, batch_size=50,
-                                                        random_bytes=random.Random(7).randbytes)
+                                                        random_bytes=random.Random(7).randbytes, now=clock.now())
     assert topped_up.count == 80
     async with database.read() as connection:
         stored = list((await connection.execute(select(PromoCode.__table__.c.code))).scalars())

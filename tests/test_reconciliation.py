@@ -16,7 +16,7 @@ from app.graphql.scalars import serialize_decimal
 from app.ledger.models import PointAccount
 from app.organizations.models import Program
 from app.organizations.service import create_api_key
-from tests.conftest import Credentials, make_org
+from tests.conftest import TEST_NOW, Credentials, make_org
 from tests.documents import ADD_TRANSACTION
 from tests.factories import bill, new_mobile, org_spec
 
@@ -59,7 +59,7 @@ async def org(database):
 
 
 async def admin_key(database, org_id: int) -> Credentials:
-    key = await database.run_write(lambda connection: create_api_key(connection, org_id, "auditor", is_admin=True))
+    key = await database.run_write(lambda connection: create_api_key(connection, org_id, "auditor", is_admin=True, now=TEST_NOW))
     return Credentials(org_id, key.key_id, key.secret)
 
 

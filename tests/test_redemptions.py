@@ -4,7 +4,7 @@ carry redemptions, idempotency, the member-care list, and 50 redemptions at once
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -219,10 +219,10 @@ async def test_points_must_be_a_multiple_of_the_programs_precision(api):
                       "message": "must be a multiple of 1 (the program's points precision)"}
 
 
-async def test_a_redemption_below_the_programs_minimum_is_refused(app_client, database):
+async def test_a_redemption_below_the_programs_minimum_is_refused(app_client, database, clock):
     spec = org_spec("minimum")
     spec["programs"][0]["redemption_minimum"] = "50"
-    api = Api(app_client, await make_org(database, spec), database)
+    api = Api(app_client, await make_org(database, spec), database, clock)
     mobile = new_mobile()
     await earn(api, mobile, "10000")
 
@@ -236,18 +236,18 @@ async def test_a_redemption_below_the_programs_minimum_is_refused(app_client, da
 
 # --- Pending points -------------------------------------------------------------------------
 
-async def test_pending_points_are_not_spendable_until_their_start(api, database):
+async def test_pending_points_are_not_spendable_until_their_start(api, database, clock):
     mobile = new_mobile()
     earned = await earn(api, mobile, "10000")  # 100 active points
     customer_id = int(earned["customer"]["userId"])
-    starts = datetime.now(UTC) + timedelta(days=10)
+    starts = clock.now() + timedelta(days=10)
 
     async def pending_award(connection):  # 50 points that start in 10 days, straight into the ledger
         accounts = [row for row in await ledger.customer_accounts(connection, [customer_id])
                     if row.category == PointsCategory.REGULAR.value]
         account = min(accounts, key=lambda row: row.program_id)  # main: the org's first program
         await ledger.post_event(
-            connection, org_id=account.org_id, now=datetime.now(UTC),
+            connection, org_id=account.org_id, now=clock.now(),
             draft=ledger.EventDraft(EventType.TRANSACTION_ADD, customer_id, "INSTORE", None, None),
             postings=[ledger.Posting(ledger.AccountRef(account.id, customer_id, account.program_id, PointsCategory.REGULAR),
                                      EntryType.CREDIT, EntryKind.POINTS_ALLOCATION, Decimal(50),
@@ -270,10 +270,10 @@ async def test_pending_points_are_not_spendable_until_their_start(api, database)
     await assert_reconciled(database)
 
 
-async def test_promised_points_are_not_spendable_before_they_convert_into_regular(app_client, database):
+async def test_promised_points_are_not_spendable_before_they_convert_into_regular(app_client, database, clock):
     spec = org_spec("promised")
     spec["programs"][0].update(earn_category="PROMISED", promised_days=14)
-    api = Api(app_client, await make_org(database, spec), database)
+    api = Api(app_client, await make_org(database, spec), database, clock)
     mobile = new_mobile()
     await earn(api, mobile, "10000")  # 100 PROMISED points, pending for 14 days
 
@@ -289,7 +289,7 @@ async def three_lots(api):
     """A customer with 30 points earned 5 months ago, 20 two months ago and 50 now: three lots
     expiring in that order. Returns the mobile and the three expiry dates."""
     mobile = new_mobile()
-    now = datetime.now(UTC)
+    now = api.clock.now()
     times = [now - timedelta(days=150), now - timedelta(days=60), now]
     for amount, billing_time in zip(("3000", "2000", "5000"), times, strict=True):
         await earn(api, mobile, amount, billingTime=billing_time.isoformat())
@@ -387,11 +387,11 @@ async def test_a_reversal_refused_for_too_many_points_writes_nothing(api, databa
     assert [(node["pointsReversed"], node["status"]) for node in listed] == [("0", "REDEEMED")]
 
 
-async def test_a_lot_past_its_expiry_comes_back_with_it_and_is_not_spendable(api, database):
+async def test_a_lot_past_its_expiry_comes_back_with_it_and_is_not_spendable(api, database, clock):
     mobile = new_mobile()
     earned = await earn(api, mobile, "10000")
     redemption = (await redeem(api, mobile, "40"))["redemption"]
-    expired_at = datetime.now(UTC) - timedelta(days=1)
+    expired_at = clock.now() - timedelta(days=1)
 
     async def expire_the_lot(connection):
         # Test-only device: the lot's expiry date passes while the points are redeemed (the API
@@ -410,11 +410,11 @@ async def test_a_lot_past_its_expiry_comes_back_with_it_and_is_not_spendable(api
     await assert_reconciled(database)
 
 
-async def test_another_orgs_redemption_is_not_found(api, app_client, database):
+async def test_another_orgs_redemption_is_not_found(api, app_client, database, clock):
     mobile = new_mobile()
     await earn(api, mobile, "10000")
     redemption = (await redeem(api, mobile, "40"))["redemption"]
-    other = Api(app_client, await make_org(database, org_spec("other")), database)
+    other = Api(app_client, await make_org(database, org_spec("other")), database, clock)
     other_mobile = new_mobile()
     await earn(other, other_mobile, "1000")
 
@@ -437,8 +437,8 @@ def concept_spec(code):
     return spec
 
 
-async def test_a_group_redemption_draws_from_the_concepts_programs_in_order_in_one_event(app_client, database):
-    api = Api(app_client, await make_org(database, concept_spec("group")), database)
+async def test_a_group_redemption_draws_from_the_concepts_programs_in_order_in_one_event(app_client, database, clock):
+    api = Api(app_client, await make_org(database, concept_spec("group")), database, clock)
     mobile = new_mobile()
     await earn(api, mobile, "10000")  # 100 main points
     await earn(api, mobile, "1000", tillCode="till-cafe")  # 50 cafe points
@@ -472,8 +472,8 @@ async def test_a_group_redemption_draws_from_the_concepts_programs_in_order_in_o
     await assert_reconciled(database)
 
 
-async def test_a_program_named_at_a_concept_till_redeems_from_that_program_alone(app_client, database):
-    api = Api(app_client, await make_org(database, concept_spec("named")), database)
+async def test_a_program_named_at_a_concept_till_redeems_from_that_program_alone(app_client, database, clock):
+    api = Api(app_client, await make_org(database, concept_spec("named")), database, clock)
     mobile = new_mobile()
     await earn(api, mobile, "10000")
     await earn(api, mobile, "1000", tillCode="till-cafe")
@@ -485,8 +485,8 @@ async def test_a_program_named_at_a_concept_till_redeems_from_that_program_alone
     assert result["redemption"]["programs"] == [{"programCode": "cafe", "points": "50", "balanceAfter": "0"}]
 
 
-async def test_reversing_a_group_redemption_gives_each_program_its_points_back(app_client, database):
-    api = Api(app_client, await make_org(database, concept_spec("group-reverse")), database)
+async def test_reversing_a_group_redemption_gives_each_program_its_points_back(app_client, database, clock):
+    api = Api(app_client, await make_org(database, concept_spec("group-reverse")), database, clock)
     mobile = new_mobile()
     await earn(api, mobile, "10000")
     await earn(api, mobile, "1000", tillCode="till-cafe")

@@ -9,7 +9,7 @@ The test bill (tests.factories.bill): 1,800 net at bronze (1 point per 100), 18 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -22,7 +22,7 @@ from app.organizations.config import load_org_config
 from app.redemptions.models import PointRedemption, PointRedemptionReversal
 from app.redemptions.rules import RedemptionInput
 from app.redemptions.service import redeem_points
-from tests.conftest import Api, make_org
+from tests.conftest import TEST_NOW, Api, make_org
 from tests.documents import ADD_TRANSACTION, CUSTOMER, LEDGER_ENTRIES
 from tests.factories import bill, new_mobile, org_spec
 from tests.snapshots import table_counts
@@ -128,7 +128,7 @@ async def redeem(database, credentials, mobile, points):
     """A POINTS_REDEMPTION through the redemptions service; returns the redemption id."""
     org = await org_config(database, credentials.org_id)
     result = await redeem_points(database, org, RedemptionInput(
-        customer_type=IdentifierType.MOBILE, customer_value=mobile, points=Decimal(points), till_code="till-1"))
+        customer_type=IdentifierType.MOBILE, customer_value=mobile, points=Decimal(points), till_code="till-1"), now=TEST_NOW)
     return result.redemption.id
 
 
@@ -256,9 +256,9 @@ async def test_a_full_return_of_a_fully_returned_bill_is_refused(api, database):
     assert await table_counts(database) == before
 
 
-async def test_the_bill_is_found_by_number_date_and_store_of_this_org_only(api, app_client, database):
+async def test_the_bill_is_found_by_number_date_and_store_of_this_org_only(api, app_client, database, clock):
     bought = await purchase(api)
-    other = Api(app_client, await make_org(database, org_spec("other")), database)
+    other = Api(app_client, await make_org(database, org_spec("other")), database, clock)
     await purchase(other, number="OTHER-ONLY")
     before = await table_counts(database)
 
@@ -304,10 +304,10 @@ async def test_a_bill_whose_customer_was_merged_is_returned_by_the_survivor(api,
 
 # --- Points already spent -------------------------------------------------------------------
 
-async def test_points_come_back_from_the_bills_own_lot_first(api, database):
+async def test_points_come_back_from_the_bills_own_lot_first(api, database, clock):
     mobile = new_mobile()
     older = await purchase(api, customer={"mobile": mobile}, lineItems=[], amount="1000",
-                           billingTime=(datetime.now(UTC) - timedelta(days=62)).isoformat())
+                           billingTime=(clock.now() - timedelta(days=62)).isoformat())
     newer = await purchase(api, customer={"mobile": mobile})
 
     await returned(api, return_of(newer, "FULL"))
@@ -339,10 +339,10 @@ async def test_spent_points_are_not_recovered_where_the_program_does_not_allow_a
     await assert_reconciled(database)
 
 
-async def test_spent_points_make_the_balance_negative_where_the_program_allows_it(app_client, database):
+async def test_spent_points_make_the_balance_negative_where_the_program_allows_it(app_client, database, clock):
     spec = org_spec("lenient")
     spec["programs"][0]["allow_negative_balance"] = True
-    api = Api(app_client, await make_org(database, spec), database)
+    api = Api(app_client, await make_org(database, spec), database, clock)
     bought = await purchase(api)
     await redeem(database, api.credentials, bought["mobile"], 15)
 
@@ -357,14 +357,14 @@ async def test_spent_points_make_the_balance_negative_where_the_program_allows_i
 
 
 async def test_points_earned_as_promised_come_back_from_the_promised_account_then_from_regular_once_converted(
-        app_client, database):
+        app_client, database, clock):
     spec = org_spec("promising")
     spec["programs"][0].update(earn_category="PROMISED", promised_days=14)
-    api = Api(app_client, await make_org(database, spec), database)
+    api = Api(app_client, await make_org(database, spec), database, clock)
     bought = await purchase(api)
 
     before_conversion = await returned(api, return_of(bought, "LINE_ITEM", lineItems=[{"serial": 1, "qty": "1"}]))
-    await convert_promised_points(database, datetime.now(UTC) + timedelta(days=15), api.credentials.org_id)
+    await convert_promised_points(database, clock.now() + timedelta(days=15), api.credentials.org_id, now=clock.now())
     after_conversion = await returned(api, return_of(bought, "FULL"))
 
     assert (before_conversion["pointsReturned"], after_conversion["pointsReturned"]) == ("4", "14")
@@ -378,10 +378,10 @@ async def test_points_earned_as_promised_come_back_from_the_promised_account_the
 
 # --- Redemptions on the bill ----------------------------------------------------------------
 
-async def test_a_return_reverses_the_bills_redemptions_into_their_original_lots_in_the_same_event(api, database):
+async def test_a_return_reverses_the_bills_redemptions_into_their_original_lots_in_the_same_event(api, database, clock):
     mobile = new_mobile()
     await purchase(api, customer={"mobile": mobile}, lineItems=[], amount="1000",
-                   billingTime=(datetime.now(UTC) - timedelta(days=62)).isoformat())
+                   billingTime=(clock.now() - timedelta(days=62)).isoformat())
     redemption_id = await redeem(database, api.credentials, mobile, 10)
     bought = await purchase(api, customer={"mobile": mobile}, pointsRedemptions=[str(redemption_id)])
     async with database.read() as connection:
@@ -515,10 +515,10 @@ async def test_a_not_interested_bill_comes_back_with_a_not_interested_return(api
 
 # --- Replays --------------------------------------------------------------------------------
 
-async def test_a_return_does_not_hold_its_bills_number_against_a_new_bill(api, database):
+async def test_a_return_does_not_hold_its_bills_number_against_a_new_bill(api, database, clock):
     # The org's bill numbers are unique per store within 30 days: an old bill's number is free again,
     # even though its return (which carries that number) was posted today.
-    old = await purchase(api, billingTime=(datetime.now(UTC) - timedelta(days=35)).isoformat())
+    old = await purchase(api, billingTime=(clock.now() - timedelta(days=35)).isoformat())
     await returned(api, return_of(old, "AMOUNT", amount="100"))
 
     reused = await purchase(api, number=old["number"])
@@ -582,16 +582,16 @@ async def test_ten_concurrent_partial_returns_of_one_bill_never_take_back_more_t
     await assert_reconciled(database)
 
 
-async def test_a_redemption_from_a_coarser_program_comes_back_in_whole_points_on_a_partial_return(app_client, database):
+async def test_a_redemption_from_a_coarser_program_comes_back_in_whole_points_on_a_partial_return(app_client, database, clock):
     spec = org_spec("finer")
     spec["programs"][0]["points_decimal_places"] = 2  # the bill's program counts hundredths; cafe counts whole points
     credentials = await make_org(database, spec)
-    api = Api(app_client, credentials, database)
+    api = Api(app_client, credentials, database, clock)
     mobile = new_mobile()
     await purchase(api, customer={"mobile": mobile}, tillCode="till-cafe", lineItems=[], amount="1000")
     org = await org_config(database, credentials.org_id)
     redemption = await redeem_points(database, org, RedemptionInput(
-        customer_type=IdentifierType.MOBILE, customer_value=mobile, points=Decimal(10), till_code="till-cafe"))
+        customer_type=IdentifierType.MOBILE, customer_value=mobile, points=Decimal(10), till_code="till-cafe"), now=clock.now())
     bought = await purchase(api, customer={"mobile": mobile}, pointsRedemptions=[str(redemption.redemption.id)])
 
     socks = await returned(api, return_of(bought, "LINE_ITEM", lineItems=[{"serial": 3, "qty": "1"}]))

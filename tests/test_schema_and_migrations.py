@@ -22,6 +22,7 @@ from app.columns import FixedDecimal, UTCDateTime
 from app.config import get_settings
 from app.db import Database
 from app.graphql.schema import schema
+from app.kernel.clock import FrozenClock
 from app.models import metadata
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,7 +83,7 @@ async def test_the_migration_check_sees_a_changed_type_and_a_new_column(database
 # --- the command line -------------------------------------------------------------------------
 
 @pytest.fixture
-def command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: FrozenClock):
     """Runs `pointledger ...` in-process against a fresh SQLite file in a scratch directory.
 
     Plain (sync) tests use it: the commands call asyncio.run themselves.
@@ -94,7 +95,7 @@ def command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
     def run(*args: str, exit_code: int = 0) -> str:
         # A wide console, so that rich neither wraps messages nor shortens table cells.
-        result = runner.invoke(cli, [str(arg) for arg in args], env={"COLUMNS": "250"}, catch_exceptions=False)
+        result = runner.invoke(cli, [str(arg) for arg in args], env={"COLUMNS": "250"}, catch_exceptions=False, obj=clock)
         assert result.exit_code == exit_code, result.output
         return result.output
 

@@ -171,10 +171,10 @@ async def test_a_value_on_a_bill_found_by_standard_fields_issues_rounded_points_
     await assert_reconciled(database)
 
 
-async def test_a_line_item_value_on_a_bill_found_by_loyalty_log_id_issues_points_in_the_trackers_program(api, database):
+async def test_a_line_item_value_on_a_bill_found_by_loyalty_log_id_issues_points_in_the_trackers_program(api, database, clock):
     await define(api, "KMS", "LINE_ITEM", "2", program="cafe")
     bought = await purchase(api)
-    before = datetime.now(UTC)
+    before = clock.now()
 
     result = await add_value(api, value_input("KMS", bought, "3.25", by_log_id(bought), lineItemSerial=2))
 
@@ -287,12 +287,12 @@ async def test_a_group_tracks_values_on_its_members_bills_and_the_points_go_to_t
     await assert_reconciled(database)
 
 
-async def test_the_bulk_path_finds_many_bills_and_records_their_values_in_one_transaction(api, database, org):
+async def test_the_bulk_path_finds_many_bills_and_records_their_values_in_one_transaction(api, database, org, clock):
     await define(api, "FUEL", "TRANSACTION", "1.5")
     bills = [await purchase(api) for _ in range(6)]
     async with database.read() as connection:
         config = await load_org_config(connection, org.org_id)
-    now = datetime.now(UTC)
+    now = clock.now()
     store_id = config.store_by_code("store-1").id
 
     async def work(connection):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -174,9 +174,9 @@ async def test_a_transfer_is_one_event_debiting_the_sender_and_crediting_the_rec
     await assert_reconciled(database)
 
 
-async def test_transferred_points_leave_first_expiring_first_and_keep_their_expiry_at_the_receiver(api, database):
+async def test_transferred_points_leave_first_expiring_first_and_keep_their_expiry_at_the_receiver(api, database, clock):
     sender_mobile, receiver_mobile = new_mobile(), new_mobile()
-    now = datetime.now(UTC)
+    now = clock.now()
     sender = await earn(api, sender_mobile, "4000", billing_time=now - timedelta(days=62))  # 40 points, expire sooner
     await earn(api, sender_mobile, "6000")  # 60 points, expire later
     receiver = await earn(api, receiver_mobile, "500")  # 5 points
@@ -193,9 +193,9 @@ async def test_transferred_points_leave_first_expiring_first_and_keep_their_expi
     await assert_reconciled(database)
 
 
-async def test_only_spendable_points_move_points_past_their_expiry_date_stay(api, database):
+async def test_only_spendable_points_move_points_past_their_expiry_date_stay(api, database, clock):
     sender_mobile, receiver_mobile = new_mobile(), new_mobile()
-    two_years_ago = datetime.now(UTC) - timedelta(days=730)
+    two_years_ago = clock.now() - timedelta(days=730)
     sender = await earn(api, sender_mobile, "5000", billing_time=two_years_ago)  # 50 points past their expiry date
     await earn(api, sender_mobile, "10000")  # 100 spendable
     await earn(api, receiver_mobile, "100")
@@ -210,19 +210,19 @@ async def test_only_spendable_points_move_points_past_their_expiry_date_stay(api
     }
     assert (moved["__typename"], moved["fromBalanceAfter"], moved["toBalanceAfter"]) == ("PointsTransferred", "50", "101")
     expired_lot = await regular_lots(database, sender)
-    assert [points for points, _ in expired_lot] == [Decimal(50)] and expired_lot[0][1] < datetime.now(UTC)
+    assert [points for points, _ in expired_lot] == [Decimal(50)] and expired_lot[0][1] < clock.now()
     after = await table_counts(database)
     assert after["point_transfers"] == before["point_transfers"] + 1
     await assert_reconciled(database)
 
 
-async def test_the_program_defaults_to_the_orgs_default_program_and_a_decimal_program_takes_its_precision(app_client, database):
+async def test_the_program_defaults_to_the_orgs_default_program_and_a_decimal_program_takes_its_precision(app_client, database, clock):
     from tests.conftest import Api
 
     spec = transferable_spec("decimals")
     spec["programs"][0]["points_decimal_places"] = 2
     spec["programs"][0]["tiers"][0]["earn_rate"] = "0.0125"
-    api = Api(app_client, await make_org(database, spec), database)
+    api = Api(app_client, await make_org(database, spec), database, clock)
     sender_mobile, receiver_mobile = new_mobile(), new_mobile()
     await earn(api, sender_mobile, "1001")  # 12.51 points (FLOOR to 2 places)
     await earn(api, receiver_mobile, "100")  # 1.25
@@ -236,9 +236,9 @@ async def test_the_program_defaults_to_the_orgs_default_program_and_a_decimal_pr
     await assert_reconciled(database)
 
 
-async def test_points_transferred_to_a_negative_balance_pay_its_debt_first(api, database, org):
+async def test_points_transferred_to_a_negative_balance_pay_its_debt_first(api, database, org, clock):
     sender_mobile, receiver_mobile = new_mobile(), new_mobile()
-    now = datetime.now(UTC)
+    now = clock.now()
     sender = await earn(api, sender_mobile, "2000", billing_time=now - timedelta(days=62))  # 20, expire sooner
     await earn(api, sender_mobile, "4000")  # 40, expire later
     receiver = await earn(api, receiver_mobile, "1000")  # 10

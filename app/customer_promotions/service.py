@@ -27,7 +27,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select, type_coerce
@@ -309,14 +309,13 @@ def where_awarded(org: OrgConfig, store_code: str | None, till_code: str | None,
     return till.store_id, till.id
 
 
-async def award_promotion_points(database: Database, org: OrgConfig, request: AwardRequest, path: str = "input") -> AwardResult:
+async def award_promotion_points(database: Database, org: OrgConfig, request: AwardRequest, path: str = "input", *, now: datetime) -> AwardResult:
     """awardPromotionPoints: one award in one write transaction, once per idempotency key.
 
     Errors, each naming its field: INVALID_INPUT, PROGRAM_NOT_FOUND, CUSTOMER_NOT_FOUND,
     USER_GROUP_NOT_FOUND, CUSTOMER_MERGED, PROMOTION_NAME_MISMATCH, PROMOTION_SETTINGS_MISMATCH,
     IDEMPOTENCY_KEY_REUSED. A failed request writes nothing (not even a new promotion).
     """
-    now = datetime.now(UTC)
     spec = check_promotion(org, identifier=request.promotion_identifier, name=request.promotion_name,
                            program_code=request.program_code, expiry_strategy=request.expiry_strategy,
                            expiry_value=request.expiry_value, path=f"{path}.promotion")

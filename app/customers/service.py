@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -415,7 +415,7 @@ class MergeResult:
     replayed: bool
 
 
-async def merge_on_request(database: Database, org: OrgConfig, *, survivor: CustomerLookup, victim: CustomerLookup,
+async def merge_on_request(database: Database, org: OrgConfig, *, now: datetime, survivor: CustomerLookup, victim: CustomerLookup,
                            idempotency_key: str | None, path: str = "input") -> MergeResult:
     """An explicit merge (member care): `merge_customers` for two customers a client names.
 
@@ -425,7 +425,6 @@ async def merge_on_request(database: Database, org: OrgConfig, *, survivor: Cust
     neither side again (CUSTOMER_MERGED). With an idempotency key, a replay returns the survivor
     as it is now, without merging again.
     """
-    now = datetime.now(UTC)
     key = idempotency.check_key(idempotency_key, f"{path}.idempotencyKey")
 
     async def perform(connection: AsyncConnection) -> tuple[int, MergeResult]:

@@ -54,7 +54,7 @@ class AdminMutation:
         "CUSTOMER_NOT_FOUND."))
     async def merge_customers(self, info: Info, input: MergeCustomersInput) -> MergeCustomersResult:
         result = await merge_on_request(info.context.database, info.context.org, survivor=input.survivor.to_domain(),
-                                        victim=input.victim.to_domain(), idempotency_key=input.idempotency_key)
+                                        victim=input.victim.to_domain(), idempotency_key=input.idempotency_key, now=info.context.now)
         return _merged(info, result)
 
 

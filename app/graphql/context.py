@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from strawberry.dataloader import DataLoader
@@ -13,6 +13,7 @@ from strawberry.types import Info as StrawberryInfo
 from app.auth import is_admin_caller
 from app.customers.service import CustomerView, load_customers
 from app.db import Database
+from app.kernel.clock import Clock
 from app.ledger import expiry
 from app.organizations.config import OrgConfig
 from app.transactions.service import line_items_by_transaction
@@ -22,6 +23,7 @@ from app.transactions.service import line_items_by_transaction
 class Context:
     database: Database
     org: OrgConfig
+    clock: Clock
     request: Any = None
     response: Any = None
     customers: DataLoader[int, CustomerView | None] = field(init=False)
@@ -32,8 +34,10 @@ class Context:
     # (customer, first, after entry id): a page of expired points
     expired_points: DataLoader[tuple[int, int, int | None], expiry.ExpiredPointsPage] = field(init=False)
     is_admin: bool = field(init=False)  # an admin API key: organisation-wide checks allowed
+    now: datetime = field(init=False)  # the request's one reading of the clock: every resolver uses it
 
     def __post_init__(self) -> None:
+        self.now = self.clock.now()
         self.is_admin = self.request is not None and is_admin_caller(self.request.scope)
         # Loaders batch a list's per-row lookups into one query, and live only for this request.
         self.customers = DataLoader(load_fn=self._load_customers)
@@ -54,7 +58,7 @@ class Context:
 
     async def _load_holdings(self, ids: list[int]) -> list[dict[int, expiry.ProgramHoldings]]:
         async with self.database.read() as connection:
-            found = await expiry.holdings(connection, ids, datetime.now(UTC))
+            found = await expiry.holdings(connection, ids, self.now)
         return [found.get(customer_id, {}) for customer_id in ids]
 
     async def _load_expiry_schedules(self, keys: list[tuple[int, int]]) -> list[list[expiry.ScheduledExpiry]]:
@@ -63,10 +67,9 @@ class Context:
         for customer_id, first in keys:
             customers_by_first[first].append(customer_id)
         found: dict[tuple[int, int], list[expiry.ScheduledExpiry]] = {}
-        now = datetime.now(UTC)
         async with self.database.read() as connection:
             for first, customer_ids in customers_by_first.items():
-                schedules = await expiry.expiry_schedules(connection, customer_ids, now, self.org.time_zone, first)
+                schedules = await expiry.expiry_schedules(connection, customer_ids, self.now, self.org.time_zone, first)
                 found.update({(customer_id, first): schedules.get(customer_id, []) for customer_id in customer_ids})
         return [found[key] for key in keys]
 

@@ -109,7 +109,7 @@ class CustomerPromotionMutation:
         "into the REGULAR account, as a lot expiring by the promotion's strategy."))
     async def award_promotion_points(self, info: Info, input: AwardPromotionPointsInput) -> AwardPromotionPointsResult:
         org = info.context.org
-        result = await service.award_promotion_points(info.context.database, org, input.to_domain())
+        result = await service.award_promotion_points(info.context.database, org, input.to_domain(), now=info.context.now)
         return PromotionPointsAwarded(
             promotion=CustomerPromotion.from_view(result.promotion, org), user_id=strawberry.ID(str(result.holder_id)),
             user_group_id=strawberry.ID(str(result.user_group_id)) if result.user_group_id else None,

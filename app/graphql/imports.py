@@ -279,7 +279,7 @@ async def _submit_upload(info: Info, profile: DomainImportProfile, input: Any) -
         profile, configuration=input.configuration.to_domain() if input.configuration else None,
         template_name=input.template_name, error_policy=input.error_policy.value, dry_run=input.dry_run,
         import_key=input.import_key)
-    submitted = await service.submit(info.context.database, info.context.org, request, stored)
+    submitted = await service.submit(info.context.database, info.context.org, request, stored, now=info.context.now)
     if not submitted.existing:
         services.imports.submit(submitted.job.id)
     return ImportSubmitted(existing=submitted.existing, job=ImportJob.from_view(submitted.job, await _template_name(info, submitted.job)))
@@ -313,7 +313,7 @@ class ImportMutation:
                                   field="input.points")
         [(profile, configuration)] = given
         view = await service.save_template(info.context.database, info.context.org, name=input.name,
-                                           profile=profile, configuration=configuration.to_domain())
+                                           profile=profile, configuration=configuration.to_domain(), now=info.context.now)
         return ImportTemplate.from_view(view)
 
 

@@ -154,7 +154,7 @@ class LedgerQuery:
         org = info.context.org
         check_page_size(first)
         after_id = decode_id_cursor("ledger", after)
-        view = (filter.to_domain(org) if filter else ledger.LedgerFilter()).with_default_window(datetime.now(UTC))
+        view = (filter.to_domain(org) if filter else ledger.LedgerFilter()).with_default_window(info.context.now)
         async with info.context.database.read() as connection:
             customer_id = await customer_id_for(info, connection, customer)
             page = await ledger.ledger_page(connection, org_id=org.id, customer_id=customer_id, view=view, first=first,

@@ -76,6 +76,5 @@ class PointsMutation:
         result = await convert_trigger_based_points(
             info.context.database, info.context.org, customer=input.customer.to_domain(), program_code=input.program_code,
             transaction_id=str(input.transaction_id) if input.transaction_id is not None else None,
-            idempotency_key=input.idempotency_key,
-        )
+            idempotency_key=input.idempotency_key, now=info.context.now)
         return _converted(info, result)

@@ -328,7 +328,7 @@ class PromotionQuery:
     async def validate_promo_code(self, info: Info, input: ValidatePromoCodeInput) -> ValidatePromoCodeResult:
         cart = input.cart.to_domain("input.cart")
         result = await promotions_service.validate_code(
-            info.context.database, info.context.org, input.code, input.customer.to_domain() if input.customer else None, cart)
+            info.context.database, info.context.org, input.code, input.customer.to_domain() if input.customer else None, cart, now=info.context.now)
         return PromoCodeValidated(code=result.code, promotion_id=strawberry.ID(str(result.promotion_id)),
                                   promotion_name=result.promotion_name, discount=result.discount,
                                   amount_after_discount=result.cart_amount - result.discount)
@@ -390,14 +390,14 @@ class PromotionQuery:
 class PromotionMutation:
     @strawberry.mutation(description="Create a code-linked cart promotion (and its common code, when given).")
     async def create_promotion(self, info: Info, input: CartPromotionInput) -> CreatePromotionResult:
-        view, replayed = await promotions_service.create_promotion(info.context.database, info.context.org, input.to_domain())
+        view, replayed = await promotions_service.create_promotion(info.context.database, info.context.org, input.to_domain(), now=info.context.now)
         return CartPromotionCreated(promotion=CartPromotion.from_view(view), replayed=replayed)
 
     @strawberry.mutation(description=(
         "End a promotion now: its codes stop working at once (validUntil becomes now; redemptions stay). "
         "Ending it again changes nothing; a promotion that has not started gives PROMOTION_NOT_STARTED."))
     async def end_promotion(self, info: Info, id: strawberry.ID) -> EndPromotionResult:
-        view = await promotions_service.end_promotion(info.context.database, info.context.org, _promotion_id(id, "id"))
+        view = await promotions_service.end_promotion(info.context.database, info.context.org, _promotion_id(id, "id"), now=info.context.now)
         return CartPromotion.from_view(view)
 
     @strawberry.mutation(description=(
@@ -410,7 +410,7 @@ class PromotionMutation:
         request = rules.check_generation(input.count, input.length, input.prefix)
         promotion_id = _promotion_id(input.promotion_id, "input.promotionId")
         generated = await promotions_service.generate_codes(info.context.database, info.context.org, promotion_id, request,
-                                                            idempotency_key=input.idempotency_key)
+                                                            idempotency_key=input.idempotency_key, now=info.context.now)
         async with info.context.database.read() as connection:
             view = await promotions_service.load_promotion(connection, info.context.org, promotion_id)
         return PromoCodesGenerated(promotion=CartPromotion.from_view(view), generated=generated.count,
@@ -420,7 +420,7 @@ class PromotionMutation:
     async def upload_promo_codes(self, info: Info, input: UploadPromoCodesInput) -> UploadPromoCodesResult:
         promotion_id = _promotion_id(input.promotion_id, "input.promotionId")
         report = await promotions_service.upload_codes(info.context.database, info.context.org, promotion_id, input.csv,
-                                                       input.error_policy.value)
+                                                       input.error_policy.value, now=info.context.now)
         async with info.context.database.read() as connection:
             view = await promotions_service.load_promotion(connection, info.context.org, promotion_id)
         return PromoCodesUploaded(
@@ -433,5 +433,5 @@ class PromotionMutation:
         "on their qualifying checkouts without being named, never on another customer's."))
     async def link_promo_code(self, info: Info, input: LinkPromoCodeInput) -> LinkPromoCodeResult:
         view, replayed = await promotions_service.link_code(info.context.database, info.context.org, input.code,
-                                                            input.customer.to_domain(), LinkMode(input.mode))
+                                                            input.customer.to_domain(), LinkMode(input.mode), now=info.context.now)
         return PromoCodeLinked(link=PromoCodeLink.from_view(view), replayed=replayed)

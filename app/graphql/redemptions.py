@@ -210,7 +210,7 @@ class RedemptionQuery:
         "spendable points. Nothing is written or held: a redemption that follows may still find the points gone."))
     async def validate_redemption(self, info: Info, input: RedeemPointsInput) -> ValidateRedemptionResult:
         org = info.context.org
-        result = await redemptions_service.validate_redemption(info.context.database, org, input.to_domain())
+        result = await redemptions_service.validate_redemption(info.context.database, org, input.to_domain(), now=info.context.now)
         return RedemptionValidated(
             customer_id=strawberry.ID(str(result.customer_id)), points=result.points,
             spendable_points=result.spendable_points,
@@ -244,7 +244,7 @@ class RedemptionMutation:
         "first) and a redemption id that a bill can carry (addTransaction's pointsRedemptions)."))
     async def redeem_points(self, info: Info, input: RedeemPointsInput) -> RedeemPointsResult:
         org = info.context.org
-        result = await redemptions_service.redeem_points(info.context.database, org, input.to_domain())
+        result = await redemptions_service.redeem_points(info.context.database, org, input.to_domain(), now=info.context.now)
         return PointsRedeemed(redemption=PointsRedemption.from_view(result.redemption, org), replayed=result.replayed)
 
     @strawberry.mutation(description=(
@@ -252,7 +252,7 @@ class RedemptionMutation:
         "the points into the lots they came from, with their original expiry."))
     async def reverse_redemption(self, info: Info, input: ReverseRedemptionInput) -> ReverseRedemptionResult:
         org = info.context.org
-        result = await redemptions_service.reverse_redemption(info.context.database, org, input.to_domain())
+        result = await redemptions_service.reverse_redemption(info.context.database, org, input.to_domain(), now=info.context.now)
         return RedemptionReversed(
             reversal=RedemptionReversal.from_view(result.reversal, org),
             redemption=PointsRedemption.from_view(result.redemption, org), replayed=result.replayed,

@@ -155,4 +155,4 @@ class ReturnMutation:
         "Post a return (RETURN, NOT_INTERESTED_RETURN) or an exchange (MIXED) of a bill: take back the points earned "
         "on what came back, reverse redemptions on it, lower purchases and apply the tier downgrade rule."))
     async def return_transaction(self, info: Info, input: TransactionReturnInput) -> ReturnTransactionResult:
-        return _returned(info, await return_transaction(info.context.database, info.context.org, input.to_domain()))
+        return _returned(info, await return_transaction(info.context.database, info.context.org, input.to_domain(), now=info.context.now))

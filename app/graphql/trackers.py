@@ -150,7 +150,7 @@ class TrackerMutation:
         org = info.context.org
         defined = await service.define_tracker(info.context.database, org, service.TrackerRequest(
             code=input.code, name=input.name, level=TrackerLevel(input.level), program_code=input.program_code,
-            points_per_unit=input.points_per_unit))
+            points_per_unit=input.points_per_unit), now=info.context.now)
         return TrackerDefined(tracker=Tracker.from_view(defined.tracker, org), created=defined.created)
 
     @strawberry.mutation(description=(
@@ -158,7 +158,7 @@ class TrackerMutation:
         "(or the group)."))
     async def add_tracker_value(self, info: Info, input: AddTrackerValueInput) -> AddTrackerValueResult:
         org = info.context.org
-        result = await service.add_tracker_value(info.context.database, org, input.to_domain())
+        result = await service.add_tracker_value(info.context.database, org, input.to_domain(), now=info.context.now)
         async with info.context.database.read() as connection:
             trackers = {tracker.id: tracker for tracker in (await service.find_trackers(connection, org.id)).values()}
         return TrackerValueAdded(tracked_value=TrackedValue.from_row(result.value, trackers[result.value.tracker_id], org),

@@ -499,13 +499,14 @@ def _added(info: Info, result: TransactionResult) -> TransactionAdded:
 class TransactionMutation:
     @strawberry.mutation(description="Post a purchase: find or register the customer, earn points, move the tier.")
     async def add_transaction(self, info: Info, input: TransactionAddInput) -> AddTransactionResult:
-        result = await add_transaction(info.context.database, info.context.org, input.to_domain())
+        result = await add_transaction(info.context.database, info.context.org, input.to_domain(), now=info.context.now)
         return _added(info, result)
 
     @strawberry.mutation(description="Post up to 100 purchases; each is added on its own and has its own result.")
     async def add_transactions(self, info: Info, input: list[TransactionAddInput]) -> list[AddTransactionResult]:
         try:
-            results = await add_transactions(info.context.database, info.context.org, [item.to_domain() for item in input])
+            results = await add_transactions(info.context.database, info.context.org, [item.to_domain() for item in input],
+                                             now=info.context.now)
         except DomainError as error:  # the batch as a whole is refused: one result says why
             return [to_graphql_error(error)]
         return [

@@ -152,7 +152,7 @@ class TransferMutation:
         "Move spendable points from one customer to another in one program: the sender's lots are taken "
         "first-expiring first and the receiver's new lots keep their expiry dates."))
     async def transfer_points(self, info: Info, input: TransferPointsInput) -> TransferPointsResult:
-        return _transferred(info, await transfer_points(info.context.database, info.context.org, input.to_domain()))
+        return _transferred(info, await transfer_points(info.context.database, info.context.org, input.to_domain(), now=info.context.now))
 
 
 @strawberry.type

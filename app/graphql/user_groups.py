@@ -116,15 +116,15 @@ class UserGroupMutation:
     async def create_user_group(self, info: Info, input: CreateUserGroupInput) -> UserGroupResult:
         request = service.CreateGroupRequest(input.external_id, input.name, tuple(member.to_domain() for member in input.members),
                                              input.idempotency_key)
-        return _changed(await service.create_group(info.context.database, info.context.org, request))
+        return _changed(await service.create_group(info.context.database, info.context.org, request, now=info.context.now))
 
     @strawberry.mutation(description="Add customers to a group (a customer may be in several groups).")
     async def add_user_group_members(self, info: Info, input: UserGroupMembersInput) -> UserGroupResult:
-        return _changed(await service.change_members(info.context.database, info.context.org, input.to_domain(), add=True))
+        return _changed(await service.change_members(info.context.database, info.context.org, input.to_domain(), add=True, now=info.context.now))
 
     @strawberry.mutation(description="Remove customers from a group; their own points stay theirs, the group's stay the group's.")
     async def remove_user_group_members(self, info: Info, input: UserGroupMembersInput) -> UserGroupResult:
-        return _changed(await service.change_members(info.context.database, info.context.org, input.to_domain(), add=False))
+        return _changed(await service.change_members(info.context.database, info.context.org, input.to_domain(), add=False, now=info.context.now))
 
 
 @strawberry.type

@@ -6,15 +6,18 @@ progress bar, exactly once, --resume JOB, --dry-run, --rejects-out; auto-correct
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 
+from app.command_line import command_clock
 from app.config import get_settings
 from app.db import Database
 from app.imports.models import ImportProfile
+from app.kernel.clock import Clock
 
 if TYPE_CHECKING:
     from app.imports import service as imports
@@ -59,17 +62,18 @@ async def load_org(database: Database, org: str) -> OrgConfig:
 
 
 async def submit_file(database: Database, console: Console, org_config: OrgConfig, request: imports.ImportRequest,
-                      file: Path) -> imports.Submitted:
+                      file: Path, now: datetime) -> imports.Submitted:
     from app.imports import service as imports
 
     submitted = await imports.submit(database, org_config, request,
-                                     imports.local_file(file, get_settings().import_size_limit_bytes))
+                                     imports.local_file(file, get_settings().import_size_limit_bytes), now=now)
     if submitted.existing:
         console.print(f"already submitted as job {submitted.job.id} ({submitted.job.status.value}): nothing imported again")
     return submitted
 
 
-async def run_with_progress(database: Database, console: Console, job: imports.JobView, batch_size: int) -> imports.JobView:
+async def run_with_progress(database: Database, console: Console, job: imports.JobView, batch_size: int,
+                            clock: Clock) -> imports.JobView:
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
     from app.imports import service as imports
@@ -82,7 +86,8 @@ async def run_with_progress(database: Database, console: Console, job: imports.J
         def show(current: imports.JobView) -> None:
             progress.update(task, completed=current.bytes_read, phase=current.phase.value.lower(), rows=current.rows_read)
 
-        return await imports.run_job(database, job.id, imports.RunOptions(batch_size=batch_size, on_progress=show))
+        return await imports.run_job(database, job.id, imports.RunOptions(batch_size=batch_size, on_progress=show),
+                                     clock=clock)
 
 
 def write_rejects(run: Runner, job: imports.JobView, rejects_out: Path) -> None:
@@ -95,7 +100,7 @@ def write_rejects(run: Runner, job: imports.JobView, rejects_out: Path) -> None:
     run(write)
 
 
-def run_import(run: Runner, console: Console, errors: Console, *, profile: ImportProfile, file: Path | None, org: str,
+def run_import(run: Runner, console: Console, errors: Console, clock: Clock, *, profile: ImportProfile, file: Path | None, org: str,
                template: str | None, configuration: dict[str, Any] | None, error_policy: str, dry_run: bool,
                import_key: str | None, resume: int | None, rejects_out: Path | None, batch_size: int,
                show_corrections: bool) -> None:
@@ -115,9 +120,9 @@ def run_import(run: Runner, console: Console, errors: Console, *, profile: Impor
             assert file is not None
             request = imports.ImportRequest(profile, template_name=template, configuration=None if template else configuration,
                                             error_policy=ErrorPolicy(error_policy), dry_run=dry_run, import_key=import_key)
-            job = (await submit_file(database, console, org_config, request, file)).job
+            job = (await submit_file(database, console, org_config, request, file, clock.now())).job
         if job.status.value in ("QUEUED", "RUNNING") or job.error_code == "INTERNAL_ERROR":
-            job = await run_with_progress(database, console, job, batch_size)
+            job = await run_with_progress(database, console, job, batch_size, clock)
         async with database.read() as connection:
             count = await imports.count_corrections(connection, job.id)
             listed = (await imports.correction_page(connection, job.id, first=1000, after_id=None))[0] if show_corrections else []
@@ -144,6 +149,7 @@ def add_profile_commands(import_cli: typer.Typer, run: Runner, console: Console,
 
     @import_cli.command("promotion")
     def import_promotion(
+        context: typer.Context,
         file: Path | None = typer.Argument(None, exists=True, dir_okay=False, help="A customer promotion CSV file."),
         org: str = ORG_OPTION,
         promotion_name: str | None = typer.Option(None, "--promotion-name", help="The promotion's name (or --template)."),
@@ -175,12 +181,13 @@ def add_profile_commands(import_cli: typer.Typer, run: Runner, console: Console,
             "program_code": program, "expiry_strategy": expiry_strategy, "expiry_value": expiry_value,
             "user_groups_enabled": user_groups, "user_group_identifier_type": group_identifier_type,
         }
-        run_import(run, console, errors, profile=ImportProfile.CUSTOMER_PROMOTION, file=file, org=org, template=template,
+        run_import(run, console, errors, command_clock(context), profile=ImportProfile.CUSTOMER_PROMOTION, file=file, org=org, template=template,
                    configuration=configuration, error_policy=error_policy, dry_run=dry_run, import_key=import_key,
                    resume=resume, rejects_out=rejects_out, batch_size=batch_size, show_corrections=corrections)
 
     @import_cli.command("tracker")
     def import_tracker(
+        context: typer.Context,
         file: Path | None = typer.Argument(None, exists=True, dir_okay=False, help="A trackers CSV file."),
         org: str = ORG_OPTION,
         tracker: str | None = typer.Option(None, help="The tracker's code (or --template)."),
@@ -208,6 +215,6 @@ def add_profile_commands(import_cli: typer.Typer, run: Runner, console: Console,
             "stores_by_external_id": stores_by_external_id, "replacement_store_code": replacement_store,
             "user_groups_enabled": user_groups, "user_group_identifier_type": group_identifier_type,
         }
-        run_import(run, console, errors, profile=ImportProfile.TRACKERS, file=file, org=org, template=template,
+        run_import(run, console, errors, command_clock(context), profile=ImportProfile.TRACKERS, file=file, org=org, template=template,
                    configuration=configuration, error_policy=error_policy, dry_run=dry_run, import_key=import_key,
                    resume=resume, rejects_out=rejects_out, batch_size=batch_size, show_corrections=corrections)

@@ -114,7 +114,7 @@ async def post_import(request: Request, profile: ImportProfile,
             import_key=request.query_params.get("importKey"))
         stored = await service.spool(request.stream(), Path(settings.import_directory) / "uploads",
                                      settings.import_size_limit_bytes, request.query_params.get("fileName"))
-        submitted = await service.submit(services.database, caller.org, import_request, stored)
+        submitted = await service.submit(services.database, caller.org, import_request, stored, now=services.clock.now())
     except DomainError as error:
         return _error(error)
     if not submitted.existing:

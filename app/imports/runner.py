@@ -13,13 +13,15 @@ import logging
 
 from app.db import Database
 from app.imports import service
+from app.kernel.clock import Clock
 
 logger = logging.getLogger(__name__)
 
 
 class ImportRunner:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, clock: Clock) -> None:
         self.database = database
+        self.clock = clock
         self._queue: asyncio.Queue[int] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self._done: dict[int, asyncio.Event] = {}
@@ -56,7 +58,7 @@ class ImportRunner:
         while True:
             job_id = await self._queue.get()
             try:
-                await service.run_job(self.database, job_id)
+                await service.run_job(self.database, job_id, clock=self.clock)
             except asyncio.CancelledError:
                 raise
             except Exception:

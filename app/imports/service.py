@@ -26,7 +26,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,7 @@ from app.imports.models import (
 from app.imports.profiles import BatchResult, ParsedRow, ProfileRun, RowError
 from app.imports.reader import FIELD_CHARS_MAX, CsvStream, read_header, stored_fields
 from app.imports.registry import PROFILES
+from app.kernel.clock import Clock
 from app.organizations.config import OrgConfig, load_org_config
 
 logger = logging.getLogger(__name__)
@@ -138,7 +139,7 @@ def _template_view(row: Any) -> TemplateView:
 
 
 async def save_template(database: Database, org: OrgConfig, *, name: str, profile: ImportProfile,
-                        configuration: dict[str, Any]) -> TemplateView:
+                        configuration: dict[str, Any], now: datetime) -> TemplateView:
     """Create or update a template by name. Saving the same configuration again changes nothing;
     a different one is a new version with a new identity."""
     name = name.strip()
@@ -149,7 +150,6 @@ async def save_template(database: Database, org: OrgConfig, *, name: str, profil
     async with database.read() as connection:
         await handler.start(connection, org, handler.configure(document))  # what it names exists
     digest = _configuration_sha256(profile, document)
-    now = datetime.now(UTC)
 
     async def write(connection: AsyncConnection) -> TemplateView:
         await lock_keys(connection, [f"import-template:{org.id}:{name}"])
@@ -241,18 +241,19 @@ class Submitted:
     existing: bool  # the same file (or import key) was submitted before: this is that job, nothing new runs
 
 
-async def submit(database: Database, org: OrgConfig, request: ImportRequest, file: StoredFile) -> Submitted:
+async def submit(database: Database, org: OrgConfig, request: ImportRequest, file: StoredFile, *,
+                 now: datetime) -> Submitted:
     """A job for this file, or the job that already has it (same file under the same template
     configuration, or the same import key). Bad configuration is a typed error; no job then."""
     try:
-        return await _submit(database, org, request, file)
+        return await _submit(database, org, request, file, now)
     except BaseException:
         if file.spooled:
             file.path.unlink(missing_ok=True)
         raise
 
 
-async def _submit(database: Database, org: OrgConfig, request: ImportRequest, file: StoredFile) -> Submitted:
+async def _submit(database: Database, org: OrgConfig, request: ImportRequest, file: StoredFile, now: datetime) -> Submitted:
     handler = PROFILES[request.profile]
     import_key = request.import_key.strip() if request.import_key is not None else None
     if import_key is not None and not 1 <= len(import_key) <= IMPORT_KEY_CHARS_MAX:
@@ -270,7 +271,6 @@ async def _submit(database: Database, org: OrgConfig, request: ImportRequest, fi
         await handler.start(connection, org, handler.configure(document))
     dedupe_key = None if request.dry_run else hashlib.sha256(
         f"{request.profile.value}|{identity}|{file.sha256}".encode()).hexdigest()
-    now = datetime.now(UTC)
 
     async def write(connection: AsyncConnection) -> Submitted:
         await lock_keys(connection, [f"import:{org.id}:{key}" for key in (dedupe_key, import_key) if key is not None])
@@ -478,8 +478,9 @@ async def _call(hook: Callable[[Any], Any] | None, argument: Any) -> None:
         await result
 
 
-async def run_job(database: Database, job_id: int, options: RunOptions | None = None) -> JobView:
-    """Run (or resume) a job to its end: DONE or FAILED. Returns the job as it ended.
+async def run_job(database: Database, job_id: int, options: RunOptions | None = None, *, clock: Clock) -> JobView:
+    """Run (or resume) a job to its end: DONE or FAILED. Returns the job as it ended. The clock
+    is read at each step (a job runs for minutes): every batch is stamped with its own time.
 
     ImportInterrupted (or the process dying) leaves it RUNNING at its last checkpoint."""
     options = options or RunOptions()
@@ -493,26 +494,26 @@ async def run_job(database: Database, job_id: int, options: RunOptions | None = 
         # The writer's page cache (2 MiB by default) holds the ledger's index pages a large
         # import keeps touching; the one writer connection keeps it afterwards.
         await database.run_write(lambda connection: connection.exec_driver_sql(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}"))
-    claimed = await _claim(database, job)
+    claimed = await _claim(database, job, clock.now())
     if claimed is None:  # another runner finished it meanwhile
         async with database.read() as connection:
             return await _load_job(connection, job_id)
     job, attempt = claimed
     try:
-        job = await _run(database, org, job, attempt, options)
+        job = await _run(database, org, job, attempt, options, clock)
     except ImportInterrupted:
         raise
     except ImportFileError as error:
-        job = await _finish(database, job, attempt, JobStatus.FAILED, error.code, error.message)
+        job = await _finish(database, job, attempt, clock.now(), JobStatus.FAILED, error.code, error.message)
     except Exception:
         logger.exception("import job %s failed", job_id)
-        job = await _finish(database, job, attempt, JobStatus.FAILED, "INTERNAL_ERROR",
+        job = await _finish(database, job, attempt, clock.now(), JobStatus.FAILED, "INTERNAL_ERROR",
                             "unexpected error (see the server log); the job can be resumed from its last checkpoint")
         return job
     return job
 
 
-async def _claim(database: Database, job: JobView) -> tuple[JobView, int] | None:
+async def _claim(database: Database, job: JobView, now: datetime) -> tuple[JobView, int] | None:
     """Take the job over: a new attempt number fences off every runner that claimed it before
     (each of their job updates requires their own number, so from now on they match no row and
     stop). None if the job finished since it was read."""
@@ -520,7 +521,7 @@ async def _claim(database: Database, job: JobView) -> tuple[JobView, int] | None
         attempt = (await connection.execute(
             update(jobs).where(jobs.c.id == job.id, or_(jobs.c.status.in_(RESUMABLE), jobs.c.error_code == "INTERNAL_ERROR"))
             .values(attempt=jobs.c.attempt + 1, status=JobStatus.RUNNING.value, error_code=None, error_message=None,
-                    started_at=job.started_at or datetime.now(UTC), updated_at=datetime.now(UTC))
+                    started_at=job.started_at or now, updated_at=now)
             .returning(jobs.c.attempt))).scalar_one_or_none()
         if attempt is None:
             return None
@@ -529,7 +530,7 @@ async def _claim(database: Database, job: JobView) -> tuple[JobView, int] | None
     return await database.run_write(write)
 
 
-async def _run(database: Database, org: OrgConfig, job: JobView, attempt: int, options: RunOptions) -> JobView:
+async def _run(database: Database, org: OrgConfig, job: JobView, attempt: int, options: RunOptions, clock: Clock) -> JobView:
     handler = PROFILES[job.profile]
     config = handler.configure(job.configuration)
     async with database.read() as connection:
@@ -543,23 +544,23 @@ async def _run(database: Database, org: OrgConfig, job: JobView, attempt: int, o
     with source, contextlib.closing(run):
         written_header, data_offset = read_header(source)
         if job.header is None:
-            job = await _set(database, job.id, attempt, header=written_header)
+            job = await _set(database, job.id, attempt, clock.now(), header=written_header)
         header = [name.lower() for name in written_header]  # column names match in any case
         handler.columns.check(header)
         if job.phase is JobPhase.IMPORTING and job.bytes_read == 0:
             _scan(source, data_offset)
         if job.phase is JobPhase.VALIDATING:
-            job = await _validate(database, org, job, attempt, run, source, header, data_offset, options)
+            job = await _validate(database, org, job, attempt, run, source, header, data_offset, options, clock)
             if job.dry_run:
-                return await _finish(database, job, attempt, JobStatus.DONE)
+                return await _finish(database, job, attempt, clock.now(), JobStatus.DONE)
             if job.rows_rejected:
-                return await _finish(database, job, attempt, JobStatus.FAILED, "ROWS_REJECTED",
+                return await _finish(database, job, attempt, clock.now(), JobStatus.FAILED, "ROWS_REJECTED",
                                      f"{job.rows_rejected:,} rows were rejected, so nothing was imported (error policy "
                                      "REJECT_FILE); download the rejects, fix them and import the file again")
-            job = await _set(database, job.id, attempt, phase=JobPhase.IMPORTING.value, bytes_read=0, rows_read=0, rows_imported=0,
+            job = await _set(database, job.id, attempt, clock.now(), phase=JobPhase.IMPORTING.value, bytes_read=0, rows_read=0, rows_imported=0,
                              customers_created=0, points_imported=Decimal(0))
-        job = await _import(database, org, job, attempt, run, source, header, data_offset, options)
-    return await _finish(database, job, attempt, JobStatus.DONE)
+        job = await _import(database, org, job, attempt, run, source, header, data_offset, options, clock)
+    return await _finish(database, job, attempt, clock.now(), JobStatus.DONE)
 
 
 def _scan(source: Any, data_offset: int) -> None:
@@ -571,7 +572,7 @@ def _scan(source: Any, data_offset: int) -> None:
 
 
 async def _validate(database: Database, org: OrgConfig, job: JobView, attempt: int, run: ProfileRun[Any], source: Any,
-                    header: list[str], data_offset: int, options: RunOptions) -> JobView:
+                    header: list[str], data_offset: int, options: RunOptions, clock: Clock) -> JobView:
     """Check every row, writing only the job's progress and rejects (from the top: a validation
     pass interrupted is simply run again)."""
     async def reset(connection: AsyncConnection) -> None:
@@ -586,10 +587,11 @@ async def _validate(database: Database, org: OrgConfig, job: JobView, attempt: i
     stream = CsvStream(source, start_offset=data_offset, start_row=1)
     rows_read = 0
     for batch in _batches(stream, header, run, options.batch_size):
+        now = clock.now()
         async with database.read() as connection:
-            checked = await run.check(connection, batch.parsed, datetime.now(UTC))
+            checked = await run.check(connection, batch.parsed, now)
         rows_read += batch.rows
-        job = await _record_batch(database, org, job, attempt, batch, checked, rows_read, expected_offset=None)
+        job = await _record_batch(database, org, job, attempt, batch, checked, rows_read, now, expected_offset=None)
         await _call(options.on_progress, job)
     if rows_read == 0:
         raise ImportFileError("NO_ROWS", "the file has a header but no rows")
@@ -597,7 +599,7 @@ async def _validate(database: Database, org: OrgConfig, job: JobView, attempt: i
 
 
 async def _import(database: Database, org: OrgConfig, job: JobView, attempt: int, run: ProfileRun[Any], source: Any,
-                  header: list[str], data_offset: int, options: RunOptions) -> JobView:
+                  header: list[str], data_offset: int, options: RunOptions, clock: Clock) -> JobView:
     start_offset = max(job.bytes_read, data_offset)
     stream = CsvStream(source, start_offset=start_offset, start_row=1 + job.rows_read)
     rows_read = job.rows_read
@@ -624,9 +626,9 @@ async def _import(database: Database, org: OrgConfig, job: JobView, attempt: int
             rows_read += item.rows
 
             async def write(connection: AsyncConnection, batch: Batch = item, rows_read: int = rows_read,
-                            checkpoint: int = checkpoint) -> JobView:
-                applied = await run.apply(connection, batch.parsed, datetime.now(UTC), job.id)
-                return await _record_batch_in(connection, org, job, attempt, batch, applied, rows_read,
+                            checkpoint: int = checkpoint, now: datetime = clock.now()) -> JobView:
+                applied = await run.apply(connection, batch.parsed, now, job.id)
+                return await _record_batch_in(connection, org, job, attempt, batch, applied, rows_read, now,
                                               expected_offset=checkpoint)
 
             if in_flight is not None:
@@ -645,13 +647,13 @@ async def _import(database: Database, org: OrgConfig, job: JobView, attempt: int
 
 
 async def _record_batch(database: Database, org: OrgConfig, job: JobView, attempt: int, batch: Batch,
-                        result: BatchResult, rows_read: int, expected_offset: int | None) -> JobView:
+                        result: BatchResult, rows_read: int, now: datetime, expected_offset: int | None) -> JobView:
     return await database.run_write(
-        lambda connection: _record_batch_in(connection, org, job, attempt, batch, result, rows_read, expected_offset))
+        lambda connection: _record_batch_in(connection, org, job, attempt, batch, result, rows_read, now, expected_offset))
 
 
 async def _record_batch_in(connection: AsyncConnection, org: OrgConfig, job: JobView, attempt: int, batch: Batch,
-                           result: BatchResult, rows_read: int, expected_offset: int | None) -> JobView:
+                           result: BatchResult, rows_read: int, now: datetime, expected_offset: int | None) -> JobView:
     """Store the batch's rejects and move the job on, only while this runner's attempt holds the
     job and, with `expected_offset`, only from that checkpoint (guarded UPDATE: a runner fenced
     off fails here and its batch rolls back)."""
@@ -669,21 +671,21 @@ async def _record_batch_in(connection: AsyncConnection, org: OrgConfig, job: Job
     moved = await connection.execute(statement.values(
         bytes_read=batch.end_offset, rows_read=rows_read, rows_imported=jobs.c.rows_imported + result.imported,
         rows_rejected=jobs.c.rows_rejected + len(refused), customers_created=jobs.c.customers_created + result.customers_created,
-        points_imported=jobs.c.points_imported + result.points, updated_at=datetime.now(UTC),
+        points_imported=jobs.c.points_imported + result.points, updated_at=now,
     ))
     if moved.rowcount != 1:
         raise ImportInterrupted(f"import job {job.id} was moved on by another runner; this batch is rolled back")
     return await _load_job(connection, job.id)
 
 
-async def _set(database: Database, job_id: int, attempt: int, **values: Any) -> JobView:
+async def _set(database: Database, job_id: int, attempt: int, now: datetime, **values: Any) -> JobView:
     """Update the job while this runner's attempt holds it; a runner fenced off stops here."""
     if values.get("error_message") is not None:  # over the column's length, PostgreSQL refuses the update
         values["error_message"] = values["error_message"][:ERROR_MESSAGE_CHARS_MAX]
 
     async def write(connection: AsyncConnection) -> JobView:
         moved = await connection.execute(update(jobs).where(jobs.c.id == job_id, jobs.c.attempt == attempt)
-                                         .values(updated_at=datetime.now(UTC), **values))
+                                         .values(updated_at=now, **values))
         if moved.rowcount != 1:
             raise ImportInterrupted(f"import job {job_id} was taken over by another runner")
         return await _load_job(connection, job_id)
@@ -691,10 +693,9 @@ async def _set(database: Database, job_id: int, attempt: int, **values: Any) -> 
     return await database.run_write(write)
 
 
-async def _finish(database: Database, job: JobView, attempt: int, status: JobStatus, code: str | None = None,
-                  message: str | None = None) -> JobView:
-    now = datetime.now(UTC)
-    job = await _set(database, job.id, attempt, status=status.value, error_code=code, error_message=message, finished_at=now)
+async def _finish(database: Database, job: JobView, attempt: int, now: datetime, status: JobStatus,
+                  code: str | None = None, message: str | None = None) -> JobView:
+    job = await _set(database, job.id, attempt, now, status=status.value, error_code=code, error_message=message, finished_at=now)
     if code != "INTERNAL_ERROR":
         _remove_spooled(job)
     return job

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -80,19 +80,18 @@ def _convertible(as_of: datetime) -> Any:
 
 # --- PROMISED: the conversion run ------------------------------------------------------------
 
-async def convert_promised_points(database: Database, as_of: datetime, org_id: int | None = None, *,
+async def convert_promised_points(database: Database, as_of: datetime, org_id: int | None = None, *, now: datetime,
                                   batch_accounts: int = BATCH_ACCOUNTS) -> RunReport:
     """Convert every PROMISED lot whose active_from is at or before `as_of` (all orgs, or one)."""
     assert as_of.tzinfo is not None and batch_accounts >= 1
     total = RunReport()
     for org in await org_ids(database, org_id):
-        total += await run_batches(database, lambda connection, org=org: _convert_batch(connection, org, as_of, batch_accounts))
+        total += await run_batches(database, lambda connection, org=org: _convert_batch(connection, org, as_of, now, batch_accounts))
     return total
 
 
-async def _convert_batch(connection: AsyncConnection, org_id: int, as_of: datetime,
+async def _convert_batch(connection: AsyncConnection, org_id: int, as_of: datetime, now: datetime,
                          batch_accounts: int) -> tuple[tuple[int, ...], RunReport] | None:
-    now = datetime.now(UTC)
     candidates = (await connection.execute(
         select(lots.c.id, lots.c.account_id)
         .where(lots.c.org_id == org_id, lots.c.category == literal_column("'PROMISED'"), HAS_POINTS_LEFT,
@@ -151,14 +150,13 @@ def parse_transaction_id(value: str) -> int | None:
 
 
 async def convert_trigger_based_points(
-    database: Database, org: OrgConfig, *, customer: CustomerLookup, program_code: str | None = None,
+    database: Database, org: OrgConfig, *, now: datetime, customer: CustomerLookup, program_code: str | None = None,
     transaction_id: str | None = None, idempotency_key: str | None = None, path: str = "input",
 ) -> TriggerConversion:
     """Convert the customer's TRIGGER_BASED points into REGULAR ones: all of them, one
     program's (`program_code`), or only those a bill earned (`transaction_id`). Lots past
     their expiry date are left for the expiry run. Nothing to convert is a typed error
     (NO_POINTS_TO_CONVERT), so a trigger fired twice says so the second time."""
-    now = datetime.now(UTC)
     key = idempotency.check_key(idempotency_key, f"{path}.idempotencyKey")
     program = None
     if program_code is not None:

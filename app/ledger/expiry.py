@@ -141,7 +141,7 @@ def start_of_local_day(day: date, time_zone: ZoneInfo) -> datetime:
 
 # --- The expiry run -------------------------------------------------------------------------
 
-async def expire_points(database: Database, as_of: datetime, org_id: int | None = None, *,
+async def expire_points(database: Database, as_of: datetime, org_id: int | None = None, *, now: datetime,
                         batch_accounts: int = BATCH_ACCOUNTS) -> RunReport:
     """Expire every lot with points left whose expiry is at or before `as_of` (all orgs, or one).
 
@@ -151,13 +151,12 @@ async def expire_points(database: Database, as_of: datetime, org_id: int | None 
     assert as_of.tzinfo is not None and batch_accounts >= 1
     total = RunReport()
     for org in await org_ids(database, org_id):
-        total += await run_batches(database, lambda connection, org=org: _expire_batch(connection, org, as_of, batch_accounts))
+        total += await run_batches(database, lambda connection, org=org: _expire_batch(connection, org, as_of, now, batch_accounts))
     return total
 
 
-async def _expire_batch(connection: AsyncConnection, org_id: int, as_of: datetime,
+async def _expire_batch(connection: AsyncConnection, org_id: int, as_of: datetime, now: datetime,
                         batch_accounts: int) -> tuple[tuple[int, ...], RunReport] | None:
-    now = datetime.now(UTC)
     candidates = (await connection.execute(
         select(lots.c.id, lots.c.account_id)
         .where(lots.c.org_id == org_id, HAS_POINTS_LEFT, lots.c.expires_at <= as_of)

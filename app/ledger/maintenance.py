@@ -8,10 +8,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from app.db import Database
 from app.idempotency import service as idempotency
+from app.kernel.clock import Clock
 from app.ledger.conversions import convert_promised_points
 from app.ledger.expiry import RunReport, expire_points
 
@@ -29,8 +30,8 @@ async def maintain(database: Database, *, as_of: datetime, idempotency_retention
     """One maintenance pass: expire what is due, then convert promised points that came due
     (a promised lot past its expiry expires where it is, it is not converted first), then
     forget idempotency keys older than the retention (at least 24 hours)."""
-    expired = await expire_points(database, as_of)
-    converted = await convert_promised_points(database, as_of)
+    expired = await expire_points(database, as_of, now=as_of)
+    converted = await convert_promised_points(database, as_of, now=as_of)
     forgotten = await database.run_write(
         lambda connection: idempotency.forget_expired(connection, now=as_of, retention=idempotency_retention))
     return MaintenanceReport(expired=expired, converted=converted, idempotency_keys_forgotten=forgotten)
@@ -44,8 +45,9 @@ class MaintenanceTask:
     and the next start picks up where it left off.
     """
 
-    def __init__(self, database: Database, *, interval_seconds: float, idempotency_retention: timedelta) -> None:
+    def __init__(self, database: Database, clock: Clock, *, interval_seconds: float, idempotency_retention: timedelta) -> None:
         self.database = database
+        self.clock = clock
         self.interval_seconds = interval_seconds
         self.idempotency_retention = idempotency_retention
         self.passes = 0  # passes finished, whether they succeeded or failed
@@ -77,7 +79,7 @@ class MaintenanceTask:
 
     async def run_once(self) -> MaintenanceReport | None:
         try:
-            report = await maintain(self.database, as_of=datetime.now(UTC), idempotency_retention=self.idempotency_retention)
+            report = await maintain(self.database, as_of=self.clock.now(), idempotency_retention=self.idempotency_retention)
         except Exception:
             logger.exception("maintenance pass failed; the next one runs in %s s", self.interval_seconds)
             return None

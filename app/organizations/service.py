@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -30,12 +30,11 @@ class ApplyReport:
     changes: list[str]
 
 
-async def apply_spec(connection: AsyncConnection, spec: OrganizationSpec) -> ApplyReport:
+async def apply_spec(connection: AsyncConnection, spec: OrganizationSpec, *, now: datetime) -> ApplyReport:
     """Create or update the organisation to match `spec`. Idempotent: a second run changes nothing.
 
     Things missing from the file are kept, not deleted: bills and ledger entries point at them.
     """
-    now = datetime.now(UTC)
     settings = spec.organization
     changes: list[str] = []
     values = {
@@ -141,12 +140,13 @@ class CreatedApiKey:
     secret: str  # shown once, never stored
 
 
-async def create_api_key(connection: AsyncConnection, org_id: int, name: str = "", *, is_admin: bool = False) -> CreatedApiKey:
+async def create_api_key(connection: AsyncConnection, org_id: int, name: str = "", *, now: datetime,
+                         is_admin: bool = False) -> CreatedApiKey:
     """`is_admin`: the key may also run organisation-wide checks (the reconciliation query)."""
     key_id = KEY_ID_PREFIX + secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
     await connection.execute(insert(api_keys).values(
-        org_id=org_id, key_id=key_id, secret_hash=hash_secret(secret), name=name, created_at=datetime.now(UTC),
+        org_id=org_id, key_id=key_id, secret_hash=hash_secret(secret), name=name, created_at=now,
         is_admin=is_admin,
     ))
     return CreatedApiKey(key_id=key_id, secret=secret)
@@ -157,9 +157,9 @@ async def list_api_keys(connection: AsyncConnection, org_id: int) -> list[Any]:
     return list((await connection.execute(query.where(api_keys.c.org_id == org_id).order_by(api_keys.c.id))).all())
 
 
-async def revoke_api_key(connection: AsyncConnection, key_id: str) -> None:
+async def revoke_api_key(connection: AsyncConnection, key_id: str, *, now: datetime) -> None:
     result = await connection.execute(
-        update(api_keys).where(api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None)).values(revoked_at=datetime.now(UTC))
+        update(api_keys).where(api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None)).values(revoked_at=now)
     )
     if result.rowcount != 1:
         raise NotFoundError(f"no active API key {key_id!r}", field="key_id")

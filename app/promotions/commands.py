@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from app.command_line import console, errors
+from app.command_line import command_now, console, errors
 from app.command_line import run as _run
 from app.db import Database
 from app.errors import DomainError
@@ -28,7 +28,7 @@ async def _org(database: Database, code: str) -> OrgConfig:
 
 
 @promo_cli.command("generate")
-def generate(org: str = typer.Argument(..., help="The organisation code."),
+def generate(context: typer.Context, org: str = typer.Argument(..., help="The organisation code."),
              promotion_id: int = typer.Argument(..., help="The promotion's id."),
              count: int = typer.Option(..., "--count", help="How many new codes."),
              length: int = typer.Option(8, "--length", help="Random characters after the prefix (4 to 24)."),
@@ -50,10 +50,12 @@ def generate(org: str = typer.Argument(..., help="The organisation code."),
             shown[0] = done
             console.print(f"  {done:,} / {count:,} ({time.perf_counter() - started:.1f} s)", highlight=False)
 
+    now = command_now(context)
+
     async def work(database: Database) -> int:
         config = await _org(database, org)
-        return (await promotions_service.generate_codes(database, config, promotion_id, request, batch_size=batch_size,
-                                                        progress=progress)).count
+        return (await promotions_service.generate_codes(database, config, promotion_id, request, now=now,
+                                                        batch_size=batch_size, progress=progress)).count
 
     generated = _run(work)
     seconds = time.perf_counter() - started
@@ -61,7 +63,7 @@ def generate(org: str = typer.Argument(..., help="The organisation code."),
 
 
 @promo_cli.command("upload")
-def upload(org: str = typer.Argument(..., help="The organisation code."),
+def upload(context: typer.Context, org: str = typer.Argument(..., help="The organisation code."),
            promotion_id: int = typer.Argument(..., help="The promotion's id."),
            path: Path = typer.Argument(..., exists=True, dir_okay=False, help="A CSV file with a `code` column."),
            skip_invalid: bool = typer.Option(False, "--skip-invalid",
@@ -69,10 +71,12 @@ def upload(org: str = typer.Argument(..., help="The organisation code."),
     """Add codes from a CSV file; each row in error is listed (row, column, code, message)."""
     policy = promotions_service.UploadPolicy.SKIP_INVALID if skip_invalid else promotions_service.UploadPolicy.REJECT_ALL
 
+    now = command_now(context)
+
     async def work(database: Database) -> promotions_service.UploadReport:
         config = await _org(database, org)
         return await promotions_service.upload_codes(database, config, promotion_id, path.read_text(encoding="utf-8-sig"),
-                                                     policy, path="file")
+                                                     policy, path="file", now=now)
 
     report = _run(work)
     for error in report.errors:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -124,11 +124,10 @@ async def list_promotions(connection: AsyncConnection, org: OrgConfig, first: in
     return [_promotion_view(row) for row in rows[:first]], len(rows) > first
 
 
-async def end_promotion(database: Database, org: OrgConfig, promotion_id: int, field_name: str = "id") -> PromotionView:
+async def end_promotion(database: Database, org: OrgConfig, promotion_id: int, field_name: str = "id", *, now: datetime) -> PromotionView:
     """End a promotion now: its codes stop working at once. Ending an ended promotion changes
     nothing; one that has not started is refused (its window would be empty)."""
     async def work(connection: AsyncConnection) -> PromotionView:
-        now = datetime.now(UTC)
         view = await load_promotion(connection, org, promotion_id, field_name)
         if view.terms.valid_from >= now:
             raise PromotionNotStartedError(f"promotion {promotion_id} starts at {view.terms.valid_from.isoformat()}; "
@@ -143,7 +142,7 @@ async def end_promotion(database: Database, org: OrgConfig, promotion_id: int, f
 
 # --- Creating promotions and codes ----------------------------------------------------------
 
-async def create_promotion(database: Database, org: OrgConfig, data: PromotionInput, path: str = "input") -> tuple[PromotionView, bool]:
+async def create_promotion(database: Database, org: OrgConfig, data: PromotionInput, path: str = "input", *, now: datetime) -> tuple[PromotionView, bool]:
     """A promotion (and its common code, when given); (view, replayed)."""
     terms = rules.check_terms(data.terms, data.name, path)
     limits = rules.check_limits(data.limits, path)
@@ -151,7 +150,6 @@ async def create_promotion(database: Database, org: OrgConfig, data: PromotionIn
         raise ValidationError("must be at most 1000 characters, without NUL", field=f"{path}.description")
     common = rules.check_code(data.common_code, f"{path}.commonCode") if data.common_code is not None else None
     key = idempotency.check_key(data.idempotency_key, f"{path}.idempotencyKey")
-    now = datetime.now(UTC)
     payload = {"name": data.name, "description": data.description, "terms": terms, "limits": limits, "common": common}
 
     async def perform(connection: AsyncConnection) -> tuple[int, tuple[PromotionView, bool]]:
@@ -207,7 +205,7 @@ class Generated:
 
 
 async def generate_codes(database: Database, org: OrgConfig, promotion_id: int, request: GenerationRequest,
-                         *, batch_size: int = GENERATE_BATCH_SIZE, progress: Callable[[int], None] | None = None,
+                         *, now: datetime, batch_size: int = GENERATE_BATCH_SIZE, progress: Callable[[int], None] | None = None,
                          random_bytes: Callable[[int], bytes] | None = None, idempotency_key: str | None = None,
                          path: str = "input") -> Generated:
     """Generate `request.count` new codes for the promotion, in batches of `batch_size`, each batch
@@ -235,7 +233,6 @@ async def generate_codes(database: Database, org: OrgConfig, promotion_id: int, 
         # Distinct within the batch first: the database then only sees collisions with stored codes.
         batch = list(dict.fromkeys(rules.random_codes(min(batch_size, request.count - generated), request.length,
                                                       request.prefix, **extra)))
-        now = datetime.now(UTC)
 
         async def insert_batch(batch: list[str] = batch, now: datetime = now) -> Any:
             return await database.run_write(
@@ -276,7 +273,7 @@ class UploadReport:
 
 
 async def upload_codes(database: Database, org: OrgConfig, promotion_id: int, text: str, policy: str,
-                       path: str = "input") -> UploadReport:
+                       path: str = "input", *, now: datetime) -> UploadReport:
     """Codes from a CSV file. Rows in error (invalid, twice in the file, or already in the org)
     are reported with row, column, code and message. REJECT_ALL stores nothing when any row is in
     error; SKIP_INVALID stores the rest. One write transaction: a concurrent upload of the same
@@ -300,7 +297,6 @@ async def upload_codes(database: Database, org: OrgConfig, promotion_id: int, te
                       for row, code in parsed.codes if code in existing)
         if errors and policy == UploadPolicy.REJECT_ALL:
             return UploadReport(rows_total, 0, sorted(errors, key=lambda error: error.row))
-        now = datetime.now(UTC)
         stored: set[str] = set()
         for start in range(0, len(fresh), UPLOAD_BATCH_SIZE):
             chunk = [code for _, code in fresh[start:start + UPLOAD_BATCH_SIZE]]
@@ -414,11 +410,10 @@ class Validation:
 
 
 async def validate_code(database: Database, org: OrgConfig, code_text: str, customer: CustomerLookup | None, cart: Cart,
-                        path: str = "input") -> Validation:
+                        path: str = "input", *, now: datetime) -> Validation:
     """What addTransaction would do with this code on this cart now, without writing: the discount,
     or the typed reason it does not apply. A bill that follows may still find the limit reached."""
     code = rules.check_code(code_text, f"{path}.code")
-    now = datetime.now(UTC)
     async with database.read() as connection:
         candidate = (await _find_codes(connection, org.id, [(code, f"{path}.code")]))[0]
         rules.check_window(candidate.terms, now, candidate.field)
@@ -698,13 +693,12 @@ def _link_view(row: Any) -> LinkView:
 
 
 async def link_code(database: Database, org: OrgConfig, code_text: str, customer: CustomerLookup, mode: LinkMode,
-                    path: str = "input") -> tuple[LinkView, bool]:
+                    path: str = "input", *, now: datetime) -> tuple[LinkView, bool]:
     """Make a physical code the customer's digital code (the seed's /v1/promotions/code/link).
     Linking the same code to the same customer again returns the link (replayed), with the mode
     given now. A code that is not a common code is one customer's only. An ended promotion's
     code cannot be linked; one that has not started yet can (it applies once it starts)."""
     code = rules.check_code(code_text, f"{path}.code")
-    now = datetime.now(UTC)
 
     async def work(connection: AsyncConnection) -> tuple[LinkView, bool]:
         await lock_keys(connection, [f"promo-link:{org.id}:{code}"])

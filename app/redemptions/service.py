@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -217,10 +217,9 @@ async def _plan(connection: AsyncConnection, org: OrgConfig, prepared: PreparedR
     return _Plan(customer_id=customer_id, places=places, shares=tuple(shares))
 
 
-async def redeem_points(database: Database, org: OrgConfig, data: RedemptionInput, path: str = "input") -> RedemptionResult:
+async def redeem_points(database: Database, org: OrgConfig, data: RedemptionInput, path: str = "input", *, now: datetime) -> RedemptionResult:
     """Redeem: one POINTS_REDEMPTION event and its redemption row, or a typed error and nothing
     written. With an idempotency key, a replay returns the redemption as it is now."""
-    now = datetime.now(UTC)
     prepared = rules.prepare(data, org, path)
     key = idempotency.check_key(data.idempotency_key, f"{path}.idempotencyKey")
 
@@ -263,11 +262,10 @@ async def _write_redemption(connection: AsyncConnection, org: OrgConfig, prepare
     })).scalar_one()
 
 
-async def validate_redemption(database: Database, org: OrgConfig, data: RedemptionInput, path: str = "input") -> ValidationResult:
+async def validate_redemption(database: Database, org: OrgConfig, data: RedemptionInput, path: str = "input", *, now: datetime) -> ValidationResult:
     """The answer redeemPoints would give now (the same checks, in one read snapshot), and the
     spendable points; nothing is written and nothing locked, so a redemption that follows can
     still find the points gone."""
-    now = datetime.now(UTC)
     prepared = rules.prepare(data, org, path)
     key = idempotency.check_key(data.idempotency_key, f"{path}.idempotencyKey")
     async with database.read() as connection:
@@ -407,11 +405,10 @@ async def _carry_to_survivor(connection: AsyncConnection, postings: Sequence[led
     return carried
 
 
-async def reverse_redemption(database: Database, org: OrgConfig, data: ReversalInput, path: str = "input") -> ReversalResult:
+async def reverse_redemption(database: Database, org: OrgConfig, data: ReversalInput, path: str = "input", *, now: datetime) -> ReversalResult:
     """Give back a redemption's points, all that is left or some: one REDEMPTION_REVERSAL event
     (corrects_event_id = the redemption's event) and a reversal row. Another org's redemption is
     not found. With an idempotency key, a replay returns the first reversal."""
-    now = datetime.now(UTC)
     redemption_field, points_field = f"{path}.redemptionId", f"{path}.points"
     redemption_id = rules.parse_id(data.redemption_id)
     if redemption_id is None:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -152,11 +152,10 @@ def _text(value: str, length_max: int, field: str) -> str:
     return text
 
 
-async def define_tracker(database: Database, org: OrgConfig, request: TrackerRequest, path: str = "input") -> DefinedTracker:
+async def define_tracker(database: Database, org: OrgConfig, request: TrackerRequest, path: str = "input", *, now: datetime) -> DefinedTracker:
     """Create a tracker, or update the one with this code (name, program, points per unit; later
     values only). Sending the same definition again changes nothing. Errors: INVALID_INPUT,
     PROGRAM_NOT_FOUND, TRACKER_LEVEL_CHANGE."""
-    now = datetime.now(UTC)
     code = _text(request.code, CODE_LENGTH_MAX, f"{path}.code")
     name = _text(request.name, NAME_LENGTH_MAX, f"{path}.name")
     program = org.default_program if request.program_code is None else org.program_by_code(request.program_code)
@@ -397,14 +396,13 @@ def holders_bill(candidates: Sequence[BillView], owners: set[int]) -> BillView |
     return next((bill for bill in candidates if bill.customer_id in owners), None)
 
 
-async def add_tracker_value(database: Database, org: OrgConfig, request: AddValueRequest, path: str = "input") -> AddValueResult:
+async def add_tracker_value(database: Database, org: OrgConfig, request: AddValueRequest, path: str = "input", *, now: datetime) -> AddValueResult:
     """addTrackerValue: one value in one write transaction, once per idempotency key.
 
     Errors, each naming its field: INVALID_INPUT, TRACKER_NOT_FOUND, CUSTOMER_NOT_FOUND,
     USER_GROUP_NOT_FOUND, BILL_NOT_FOUND (also another customer's bill), LINE_ITEM_NOT_FOUND,
     CUSTOMER_MERGED, IDEMPOTENCY_KEY_REUSED. A failed request writes nothing.
     """
-    now = datetime.now(UTC)
     value = check_value(request.value, f"{path}.value")
     ref = bill_ref(org, request.bill, f"{path}.bill")
     key = idempotency.check_key(request.idempotency_key, f"{path}.idempotencyKey")

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -170,8 +170,7 @@ class ReturnResult:
         return self._points_effect("pointsNotRecovered")
 
 
-async def return_transaction(database: Database, org: OrgConfig, data: ReturnInput, path: str = "input") -> ReturnResult:
-    now = datetime.now(UTC)
+async def return_transaction(database: Database, org: OrgConfig, data: ReturnInput, path: str = "input", *, now: datetime) -> ReturnResult:
     prepared = return_rules.prepare_return(data, org, now, path)
     key = idempotency.check_key(data.idempotency_key, f"{path}.idempotencyKey")
 

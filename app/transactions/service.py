@@ -11,7 +11,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -166,8 +166,7 @@ class TransactionResult:
         return REPLAYED_MESSAGE if self.replayed else ADDED_MESSAGE
 
 
-async def add_transaction(database: Database, org: OrgConfig, data: TransactionInput, path: str = "input") -> TransactionResult:
-    now = datetime.now(UTC)
+async def add_transaction(database: Database, org: OrgConfig, data: TransactionInput, path: str = "input", *, now: datetime) -> TransactionResult:
     prepared = prepare(data, org, now, path)
     key = idempotency.check_key(data.idempotency_key, f"{path}.idempotencyKey")
 
@@ -182,14 +181,15 @@ async def add_transaction(database: Database, org: OrgConfig, data: TransactionI
     )
 
 
-async def add_transactions(database: Database, org: OrgConfig, batch: Sequence[TransactionInput]) -> list[TransactionResult | DomainError]:
+async def add_transactions(database: Database, org: OrgConfig, batch: Sequence[TransactionInput], *,
+                           now: datetime) -> list[TransactionResult | DomainError]:
     """Each bill in its own write transaction: one bad bill fails alone, with its own status."""
     if len(batch) > BATCH_SIZE_MAX:
         raise BatchTooLargeError(f"at most {BATCH_SIZE_MAX} transactions per batch", field="input")
     results: list[TransactionResult | DomainError] = []
     for index, data in enumerate(batch):
         try:
-            results.append(await add_transaction(database, org, data, path=f"input[{index}]"))
+            results.append(await add_transaction(database, org, data, path=f"input[{index}]", now=now))
         except DomainError as error:
             results.append(error)
         except Exception:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -110,7 +110,7 @@ def check_notes(notes: str | None, field: str) -> str | None:
     return notes
 
 
-async def transfer_points(database: Database, org: OrgConfig, request: TransferRequest, path: str = "input") -> TransferResult:
+async def transfer_points(database: Database, org: OrgConfig, request: TransferRequest, path: str = "input", *, now: datetime) -> TransferResult:
     """Move `points` from the sender to the receiver in one write transaction (see the module doc).
 
     Errors, each naming its input field: CUSTOMER_NOT_FOUND (also for another org's customer),
@@ -118,7 +118,6 @@ async def transfer_points(database: Database, org: OrgConfig, request: TransferR
     PROGRAM_NOT_FOUND, PROGRAM_NOT_TRANSFERABLE, INVALID_INPUT (points not above zero, or finer
     than the program counts), INSUFFICIENT_POINTS (fewer spendable points than asked for).
     """
-    now = datetime.now(UTC)
     program = transfer_program(org, request.program_code, f"{path}.programCode")
     points = check_points(request.points, program, f"{path}.points")
     notes = check_notes(request.notes, f"{path}.notes")

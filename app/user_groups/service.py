@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -211,14 +211,13 @@ async def _member_ids(connection: AsyncConnection, org: OrgConfig, lookups: Sequ
     return list(found)
 
 
-async def create_group(database: Database, org: OrgConfig, request: CreateGroupRequest, path: str = "input") -> GroupResult:
+async def create_group(database: Database, org: OrgConfig, request: CreateGroupRequest, path: str = "input", *, now: datetime) -> GroupResult:
     """A new group with its backing account holder (accounts opened in every program, as a new
     customer's are) and its first members, in one write transaction.
 
     Errors: INVALID_INPUT, USER_GROUP_EXISTS (external id taken), CUSTOMER_NOT_FOUND,
     CUSTOMER_MERGED, NOT_A_CUSTOMER (a member names a group's account), IDEMPOTENCY_KEY_REUSED.
     """
-    now = datetime.now(UTC)
     external_id = check_external_id(request.external_id, f"{path}.externalId")
     name = check_name(request.name, f"{path}.name")
     _check_members(request.members, f"{path}.members")
@@ -248,12 +247,11 @@ async def create_group(database: Database, org: OrgConfig, request: CreateGroupR
     )
 
 
-async def change_members(database: Database, org: OrgConfig, request: ChangeMembersRequest, *, add: bool,
+async def change_members(database: Database, org: OrgConfig, request: ChangeMembersRequest, *, now: datetime, add: bool,
                          path: str = "input") -> GroupResult:
     """Add (or remove) customers to (from) a group; `members_changed` counts memberships made
     (or ended). Errors: USER_GROUP_NOT_FOUND, CUSTOMER_NOT_FOUND, CUSTOMER_MERGED (adding only),
     NOT_A_CUSTOMER, INVALID_INPUT, IDEMPOTENCY_KEY_REUSED."""
-    now = datetime.now(UTC)
     _check_members(request.members, f"{path}.members")
     if not request.members:
         raise ValidationError("name at least one member", field=f"{path}.members")

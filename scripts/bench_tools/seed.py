@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import sys
 import time
-from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -24,6 +23,7 @@ from sqlalchemy import func, select
 from app.config import get_settings
 from app.db import Database
 from app.enums import PointsCategory
+from app.kernel.clock import SystemClock
 from app.ledger import rules as ledger_rules
 from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
@@ -62,6 +62,7 @@ def bill(number: str, mobile: str) -> TransactionInput:
 
 
 async def seed(customers: int, entries_wanted: int, batch_size: int) -> None:
+    clock = SystemClock()  # read per bill and per batch, as a server reads it per request
     database = Database(get_settings().database_url, pool_size=2)
     try:
         async with database.read() as connection:
@@ -70,10 +71,10 @@ async def seed(customers: int, entries_wanted: int, batch_size: int) -> None:
 
         started = time.perf_counter()
         for index in range(customers):
-            await add_transaction(database, org, bill(f"SEED-{index}", returning_mobile(index)))
+            await add_transaction(database, org, bill(f"SEED-{index}", returning_mobile(index)), now=clock.now())
         customers_seconds = time.perf_counter() - started
 
-        result = await add_transaction(database, org, bill("SEED-BIG-0", BIG_MOBILE))
+        result = await add_transaction(database, org, bill("SEED-BIG-0", BIG_MOBILE), now=clock.now())
         assert result.customer is not None
         customer_id = result.customer.id
         program = org.default_program
@@ -96,7 +97,7 @@ async def seed(customers: int, entries_wanted: int, batch_size: int) -> None:
             first = posted
 
             async def write(connection, first: int = first, count: int = count) -> None:  # type: ignore[no-untyped-def]
-                now = datetime.now(UTC)
+                now = clock.now()
                 expires_at = ledger_rules.lot_expiry(program.expiry_strategy, program.expiry_value, now, org.time_zone)
                 for number in range(first, first + count):
                     await ledger.post_event(
