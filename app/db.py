@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import TypeVar
 
 import orjson
@@ -93,6 +93,77 @@ class Database:
         await self.read_engine.dispose()
         if self.write_engine is not self.read_engine:
             await self.write_engine.dispose()
+
+    def for_request(self) -> RequestDatabase:
+        return RequestDatabase(self)
+
+
+class RequestDatabase(Database):
+    """One request's view of the database: one consistent snapshot for the whole response.
+
+    Every `read()` of the request (resolvers, loaders, the services they call) uses one read
+    transaction, opened on first use and closed by `close()` when the operation ends; concurrent
+    resolvers take turns on its connection. A write through `run_write()` ends the snapshot, so
+    what the request reads after its own write includes it (a mutation's payload), and calls
+    `after_write` hooks (the request's loaders forget what they cached). Engines and the writer
+    lock are the shared database's.
+    """
+
+    def __init__(self, shared: Database) -> None:  # noqa: super().__init__ would build new engines
+        self.shared = shared
+        self.url, self.is_sqlite = shared.url, shared.is_sqlite
+        self.read_engine, self.write_engine = shared.read_engine, shared.write_engine
+        self._turn = asyncio.Lock()
+        self._holder: asyncio.Task[object] | None = None
+        self._snapshot: AsyncExitStack | None = None
+        self._connection: AsyncConnection | None = None
+        self._stale = False  # written meanwhile: the snapshot ends with the block that holds it
+        self.after_write: list[Callable[[], None]] = []
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        task = asyncio.current_task()
+        if self._holder is task and self._connection is not None:  # a read inside a read: the same one
+            yield self._connection
+            return
+        async with self._turn:
+            self._holder = task
+            try:
+                if self._connection is None:
+                    self._snapshot = AsyncExitStack()
+                    self._connection = await self._snapshot.enter_async_context(self.shared.read())
+                yield self._connection
+            except BaseException:
+                self._stale = True  # a failed statement can leave the transaction unusable (PostgreSQL)
+                raise
+            finally:
+                self._holder = None
+                if self._stale:
+                    await self._end_snapshot()
+
+    async def run_write(self, operation: Callable[[AsyncConnection], Awaitable[Result]]) -> Result:
+        result = await self.shared.run_write(operation)
+        for hook in self.after_write:
+            hook()
+        if self._holder is asyncio.current_task():
+            self._stale = True  # inside a read block: the snapshot ends with the block
+        else:
+            async with self._turn:
+                await self._end_snapshot()
+        return result
+
+    async def close(self) -> None:
+        """End the snapshot (when the operation ends); the engines stay the shared database's."""
+        async with self._turn:
+            await self._end_snapshot()
+
+    async def dispose(self) -> None:
+        await self.close()
+
+    async def _end_snapshot(self) -> None:
+        snapshot, self._snapshot, self._connection, self._stale = self._snapshot, None, None, False
+        if snapshot is not None:
+            await snapshot.aclose()
 
 
 async def lock_keys(connection: AsyncConnection, keys: Iterable[str]) -> None:

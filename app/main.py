@@ -38,7 +38,16 @@ class PointledgerGraphQL(GraphQL):
         self.clock = clock
 
     async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
-        return Context(database=self.database, org=org_of(request.scope), clock=self.clock, request=request, response=response)
+        return Context(database=self.database.for_request(), org=org_of(request.scope), clock=self.clock, request=request,
+                       response=response)
+
+    async def execute_operation(self, request: Request, request_adapter: Any, request_data: Any, context: Context,  # type: ignore[override]
+                                root_value: Any, sub_response: Response) -> Any:
+        try:
+            return await super().execute_operation(request=request, request_adapter=request_adapter, request_data=request_data,
+                                                   context=context, root_value=root_value, sub_response=sub_response)
+        finally:
+            await context.database.close()  # the request's read snapshot ends with the operation
 
     def encode_json(self, data: object) -> bytes:  # type: ignore[override]
         return orjson.dumps(data)

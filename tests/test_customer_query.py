@@ -244,6 +244,6 @@ async def test_listing_bills_with_line_items_and_customer_costs_the_same_stateme
     assert with_two == with_twelve
     # Five queries: the lookup, the customer with points summaries, its identifiers, the bills,
     # the line items of all bills; each bill's customer comes from the loader, primed by the
-    # customer query. On SQLite each of the 3 read transactions (the customer, its bills, their
-    # line items) also sends its BEGIN (asyncpg's BEGIN is not a cursor statement).
-    assert with_twelve == (8 if database.is_sqlite else 5)
+    # customer query. On SQLite the request's one read transaction also sends its BEGIN
+    # (asyncpg's BEGIN is not a cursor statement).
+    assert with_twelve == (6 if database.is_sqlite else 5)

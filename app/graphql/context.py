@@ -12,7 +12,7 @@ from strawberry.types import Info as StrawberryInfo
 
 from app.auth import is_admin_caller
 from app.customers.service import CustomerView, load_customers
-from app.db import Database
+from app.db import RequestDatabase
 from app.kernel.clock import Clock
 from app.ledger import expiry
 from app.organizations.config import OrgConfig
@@ -21,7 +21,7 @@ from app.transactions.service import line_items_by_transaction
 
 @dataclass
 class Context:
-    database: Database
+    database: RequestDatabase  # one read snapshot for the whole request
     org: OrgConfig
     clock: Clock
     request: Any = None
@@ -45,6 +45,12 @@ class Context:
         self.holdings = DataLoader(load_fn=self._load_holdings)
         self.expiry_schedules = DataLoader(load_fn=self._load_expiry_schedules)
         self.expired_points = DataLoader(load_fn=self._load_expired_points)
+        self.database.after_write.append(self._forget_loaded)
+
+    def _forget_loaded(self) -> None:
+        """After a write of this request (one mutation of several), what the loaders hold is old."""
+        for loader in (self.customers, self.line_items, self.holdings, self.expiry_schedules, self.expired_points):
+            loader.clear_all()
 
     async def _load_customers(self, ids: list[int]) -> list[CustomerView | None]:
         async with self.database.read() as connection:
