@@ -25,12 +25,12 @@ import httpx
 import pytest
 from sqlalchemy import event, text
 
-from app import migrate
-from app.config import Settings
-from app.db import Database
+from app.storage import migrate
+from app.kernel.settings import Settings
+from app.storage.database import Database
 from app.kernel.clock import FrozenClock
-from app.main import create_app
-from app.models import metadata
+from app.http.app import create_app
+from app.storage.tables import registered_tables
 from app.organizations.service import apply_spec, create_api_key
 from app.organizations.spec import OrganizationSpec
 from tests.factories import org_spec
@@ -57,7 +57,7 @@ async def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> str:
 async def database(migrated_template: str, tmp_path: Path) -> AsyncIterator[Database]:
     if POSTGRES_URL:
         database = Database(POSTGRES_URL, pool_size=20)
-        tables = ", ".join(table.name for table in metadata.sorted_tables)
+        tables = ", ".join(table.name for table in registered_tables().sorted_tables)
         async with database.write_engine.begin() as connection:
             await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     else:

@@ -11,9 +11,9 @@ from typing import Any
 
 import httpx
 
-from app.config import Settings
+from app.kernel.settings import Settings
 from app.kernel.clock import Clock
-from app.main import create_app
+from app.http.app import create_app
 from tests.conftest import Api
 
 IMPORT_JOB = """

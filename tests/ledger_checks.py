@@ -6,8 +6,8 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from app.db import Database
-from app.enums import PointsCategory
+from app.storage.database import Database
+from app.kernel.enums import PointsCategory
 from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.organizations.models import Program

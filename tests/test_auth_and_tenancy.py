@@ -11,8 +11,8 @@ import pytest
 
 import app.ledger.service
 import app.transactions.service
-from app.config import Settings
-from app.main import create_app
+from app.kernel.settings import Settings
+from app.http.app import create_app
 from app.organizations.service import revoke_api_key
 from tests.conftest import Credentials, make_org
 from tests.documents import ADD_TRANSACTION, CLOSING_BALANCE, CUSTOMER, LEDGER_ENTRIES

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from app.cache import RefreshingCache
+from app.kernel.cache import RefreshingCache
 
 class Source:
     """Counts loads; each load yields to the loop first, as a database read would."""

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from app.customer_promotions import service as promotions_service
 from app.customer_promotions.errors import PromotionNameMismatchError
 from app.customer_promotions.models import CustomerPromotion
-from app.enums import PointsCategory
+from app.kernel.enums import PointsCategory
 from app.ledger.models import EventType, PointAccount, PointLot
 from app.organizations.config import load_org_config
 from app.organizations.models import ExpiryStrategy

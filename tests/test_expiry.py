@@ -17,14 +17,14 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from app.cli import cli
-from app.config import Settings, get_settings
-from app.enums import PointsCategory
+from app.cli.main import cli
+from app.kernel.settings import Settings, get_settings
+from app.kernel.enums import PointsCategory
 from app.ledger import service as ledger
 from app.ledger.expiry import RunReport, expire_points
-from app.ledger.maintenance import MaintenanceTask
+from app.http.maintenance import MaintenanceTask
 from app.ledger.models import EntryKind, EntryType, EventType, LedgerEvent, PointLot
-from app.main import create_app
+from app.http.app import create_app
 from app.organizations.models import Program
 from tests.conftest import TEST_NOW, make_org
 from tests.documents import ADD_TRANSACTION, LEDGER_ENTRIES
@@ -447,7 +447,7 @@ async def test_a_failing_maintenance_pass_is_logged_and_the_next_one_still_runs(
         calls.append(kwargs["as_of"])
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr("app.ledger.maintenance.maintain", failing_maintain)
+    monkeypatch.setattr("app.http.maintenance.maintain", failing_maintain)
     task = MaintenanceTask(database, clock, interval_seconds=0.001, idempotency_retention=timedelta(hours=24))
 
     task.start()

@@ -320,8 +320,8 @@ async def test_the_graphql_upload_and_the_cli_import_the_same_way(client_api, da
     assert (result["__typename"], result["existing"]) == ("ImportSubmitted", False)
     assert (await finished(client_api, result["job"]["id"]))["rowsImported"] == 1
 
-    from app.cli import cli
-    from app.config import get_settings
+    from app.cli.main import cli
+    from app.kernel.settings import get_settings
     monkeypatch.setenv("POINTLEDGER_DATABASE_URL", database.url)
     monkeypatch.setenv("POINTLEDGER_IMPORT_DIRECTORY", str(tmp_path / "imports"))
     get_settings.cache_clear()

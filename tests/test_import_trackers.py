@@ -188,8 +188,8 @@ async def test_re_import_adds_nothing_and_a_dry_run_writes_nothing(client_api, d
     first = await run(client_api, body, **settings)
     again = await post(client_api, body, **settings)
 
-    from app.cli import cli
-    from app.config import get_settings
+    from app.cli.main import cli
+    from app.kernel.settings import get_settings
     monkeypatch.setenv("POINTLEDGER_DATABASE_URL", database.url)
     get_settings.cache_clear()
     path = tmp_path / "tracker.csv"

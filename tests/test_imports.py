@@ -18,10 +18,10 @@ from typer.testing import CliRunner
 
 from app.cards.models import CardStatus
 from app.cards.service import issue_card
-from app.config import Settings
+from app.kernel.settings import Settings
 from app.ledger import service as ledger
 from app.ledger.models import EventType
-from app.main import create_app
+from app.http.app import create_app
 from app.organizations.config import load_org_config
 from tests.conftest import Api
 from tests.documents import ADD_TRANSACTION
@@ -285,10 +285,10 @@ async def test_the_rejects_download_is_the_original_rows_plus_the_reasons(client
 
 
 async def test_the_cli_imports_a_file_and_resumes_nothing_when_it_is_done(database, org, tmp_path, monkeypatch, clock):
-    from app.cli import cli
+    from app.cli.main import cli
 
     monkeypatch.setenv("POINTLEDGER_DATABASE_URL", database.url)
-    from app.config import get_settings
+    from app.kernel.settings import get_settings
     get_settings.cache_clear()
     path = tmp_path / "points.csv"
     path.write_bytes(PROFILE_EXAMPLE + b"B-2,7,,,,\n")
@@ -333,8 +333,8 @@ async def test_a_dry_run_reports_what_would_happen_and_writes_nothing(client_api
 
 
 async def test_a_dry_run_counts_a_new_customer_once_across_batches(database, org, tmp_path, monkeypatch, clock):
-    from app.cli import cli
-    from app.config import get_settings
+    from app.cli.main import cli
+    from app.kernel.settings import get_settings
 
     monkeypatch.setenv("POINTLEDGER_DATABASE_URL", database.url)
     get_settings.cache_clear()

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from app.config import Settings
+from app.kernel.settings import Settings
 from app.customers.models import CustomerHistory, CustomerIdentifier, HistoryAction
 from app.imports import service
 from app.imports.errors import ImportInterrupted
@@ -20,7 +20,7 @@ from app.imports.models import ErrorPolicy, ImportProfile, JobStatus
 from app.imports.reader import FIELD_CHARS_MAX
 from app.ledger import service as ledger
 from app.ledger.models import EventType
-from app.main import create_app
+from app.http.app import create_app
 from app.organizations.config import load_org_config
 from tests.conftest import TEST_NOW, Api, make_org
 from tests.documents import ADD_TRANSACTION

@@ -29,13 +29,13 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 from sqlalchemy import text
 
-from app.config import Settings
-from app.db import Database
+from app.kernel.settings import Settings
+from app.storage.database import Database
 from app.ledger.expiry import expire_points
 from app.ledger.service import reconcile
 from app.kernel.clock import FrozenClock
-from app.main import create_app
-from app.models import metadata
+from app.http.app import create_app
+from app.storage.tables import registered_tables
 from tests.conftest import POSTGRES_URL, TEST_NOW, Credentials, make_org
 from tests.documents import ADD_TRANSACTION
 from tests.snapshots import table_counts
@@ -170,7 +170,7 @@ class Harness:
     async def _start(self, template: str) -> None:
         if POSTGRES_URL:
             self.database = Database(POSTGRES_URL, pool_size=5)
-            tables = ", ".join(table.name for table in metadata.sorted_tables)
+            tables = ", ".join(table.name for table in registered_tables().sorted_tables)
             async with self.database.write_engine.begin() as connection:
                 await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         else:

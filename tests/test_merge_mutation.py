@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from app.enums import PointsCategory
+from app.kernel.enums import PointsCategory
 from app.ledger.models import PointAccount, PointLot
 from app.organizations.models import Program
 from tests.conftest import make_org

@@ -16,11 +16,11 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from app.enums import PointsCategory
+from app.kernel.enums import PointsCategory
 from app.ledger import service as ledger
-from app.ledger.conversions import convert_promised_points
+from app.conversions.service import convert_promised_points
 from app.ledger.expiry import RunReport
-from app.ledger.maintenance import maintain
+from app.http.maintenance import maintain
 from app.ledger.models import EntryKind, EntryType, EventType, LedgerEvent, PointLot
 from app.organizations.models import Program
 from tests.conftest import make_org

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from app.errors import ValidationError
+from app.kernel.errors import ValidationError
 from app.promotions import rules
 from app.promotions.errors import PromoCodeExpiredError, PromoCodeNotYetActiveError, PromoConditionsNotMetError
 from app.promotions.models import PromotionAction

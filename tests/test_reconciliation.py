@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from app.enums import PointsCategory
-from app.graphql.scalars import serialize_decimal
+from app.kernel.enums import PointsCategory
+from app.graphql.core.scalars import serialize_decimal
 from app.ledger.models import PointAccount
 from app.organizations.models import Program
 from app.organizations.service import create_api_key

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import update
 
-from app.enums import PointsCategory
+from app.kernel.enums import PointsCategory
 from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType, PointLot
 from app.ledger.rules import lot_expiry

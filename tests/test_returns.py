@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from app.enums import IdentifierType
-from app.ledger.conversions import convert_promised_points
+from app.kernel.enums import IdentifierType
+from app.conversions.service import convert_promised_points
 from app.ledger.models import PointLot
 from app.organizations.config import load_org_config
 from app.redemptions.models import PointRedemption, PointRedemptionReversal

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.columns import from_scaled_integer, to_scaled_integer
+from app.storage.columns import from_scaled_integer, to_scaled_integer
 from app.customers.errors import InvalidIdentifierError
 from app.customers.rules import normalize_email, normalize_mobile
-from app.graphql.scalars import parse_decimal, serialize_decimal
+from app.graphql.core.scalars import parse_decimal, serialize_decimal
 from app.ledger.rules import lot_expiry, round_points
 from app.organizations.models import ExpiryStrategy, PointsRounding
 

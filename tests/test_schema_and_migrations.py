@@ -1,7 +1,7 @@
 """What is generated from the code stays in step with it, and the CLI's set-up commands hold.
 
 - schema.graphql (committed, exported by scripts/export-schema) equals the schema the code builds;
-- the Alembic migrations build exactly the tables app.models declares (on SQLite and PostgreSQL);
+- the Alembic migrations build exactly the tables app.storage.tables declares (on SQLite and PostgreSQL);
 - `pointledger org apply` is idempotent and refuses an invalid file; API keys and reconcile work.
 """
 
@@ -17,13 +17,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from typer.testing import CliRunner
 
-from app.cli import cli
-from app.columns import FixedDecimal, UTCDateTime
-from app.config import get_settings
-from app.db import Database
-from app.graphql.schema import schema
+from app.cli.main import cli
+from app.storage.columns import FixedDecimal, UTCDateTime
+from app.kernel.settings import get_settings
+from app.storage.database import Database
+from app.graphql.core.schema import schema
 from app.kernel.clock import FrozenClock
-from app.models import metadata
+from app.storage.tables import registered_tables
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_ORG_FILE = ROOT / "demo" / "org.toml"
@@ -56,7 +56,7 @@ async def differences(database: Database, target: sa.MetaData) -> list[Any]:
 
 
 async def test_the_migrations_build_exactly_the_tables_the_models_declare(database):
-    found = await differences(database, metadata)
+    found = await differences(database, registered_tables())
 
     assert found == [], f"the models and the migrations differ; write a migration for: {found}"
 
@@ -64,7 +64,7 @@ async def test_the_migrations_build_exactly_the_tables_the_models_declare(databa
 async def test_the_migration_check_sees_a_changed_type_and_a_new_column(database):
     # Guards the check above: a comparison that cannot see a difference proves nothing.
     changed = sa.MetaData()
-    for table in metadata.sorted_tables:
+    for table in registered_tables().sorted_tables:
         table.to_metadata(changed)
     amount = next(column for table in changed.sorted_tables for column in table.columns if isinstance(column.type, FixedDecimal))
     moment = next(column for table in changed.sorted_tables for column in table.columns if isinstance(column.type, UTCDateTime))

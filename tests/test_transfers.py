@@ -15,7 +15,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from app.enums import PointsCategory
+from app.kernel.enums import PointsCategory
 from app.ledger.models import LedgerEntry, PointAccount, PointLot
 from app.organizations.models import Program
 from app.ledger.service import reconcile
@@ -382,7 +382,7 @@ async def test_member_care_transfers_of_an_unknown_customer_or_a_foreign_cursor_
 # --- Concurrency ----------------------------------------------------------------------------
 
 async def test_500_random_concurrent_transfers_among_20_customers_keep_every_point(api, database, caplog):
-    caplog.set_level(logging.INFO, logger="app.db")
+    caplog.set_level(logging.INFO, logger="app.storage.database")
     customer_count, transfer_count, wave_size = 20, 500, 100
     mobiles = [new_mobile() for _ in range(customer_count)]
     user_ids = [await earn(api, mobile, "10000") for mobile in mobiles]  # 100 points each

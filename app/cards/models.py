@@ -9,7 +9,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.columns import UTCDateTime
+from app.storage.columns import UTCDateTime
 
 
 class CardStatus(StrEnum):

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.cards.models import CardStatus, LoyaltyCard
 from app.customers.rules import normalize_code
-from app.errors import NotFoundError
+from app.kernel.errors import NotFoundError
 from app.organizations.config import OrgConfig
 
 cards = LoyaltyCard.__table__

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.columns import UTCDateTime
+from app.storage.columns import UTCDateTime
 
 
 class Product(SQLModel, table=True):

@@ -1,6 +1,6 @@
 """Typed errors of points promotions."""
 
-from app.errors import ConflictError, NotFoundError
+from app.kernel.errors import ConflictError, NotFoundError
 
 
 class PromotionNameMismatchError(ConflictError):

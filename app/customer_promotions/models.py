@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.columns import UTCDateTime
+from app.storage.columns import UTCDateTime
 
 IDENTIFIER_LENGTH_MAX = 100
 NAME_LENGTH_MAX = 200

@@ -33,14 +33,14 @@ from decimal import Decimal
 from sqlalchemy import func, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.columns import Points
+from app.storage.columns import Points
 from app.customer_promotions.errors import (
     PromotionNameMismatchError, PromotionNotFoundError, PromotionSettingsMismatchError,
 )
 from app.customer_promotions.models import IDENTIFIER_LENGTH_MAX, NAME_LENGTH_MAX, CustomerPromotion
 from app.customers.service import CustomerLookup
-from app.db import Database, conflict_insert
-from app.errors import ValidationError
+from app.storage.database import Database, conflict_insert
+from app.kernel.errors import ValidationError
 from app.idempotency import service as idempotency
 from app.ledger import credits as ledger_credits
 from app.ledger import rules as ledger_rules
@@ -48,7 +48,7 @@ from app.ledger import service as ledger
 from app.ledger.models import EventType
 from app.organizations.config import OrgConfig, ProgramConfig
 from app.organizations.models import ExpiryStrategy
-from app.transfers.errors import ProgramNotFoundError
+from app.organizations.errors import ProgramNotFoundError
 from app.transfers.service import check_points
 from app.user_groups import service as user_groups
 from app.user_groups.service import GroupLookup

@@ -19,9 +19,9 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.customers.models import Customer, CustomerHistory, CustomerIdentifier, CustomerProgram, HistoryAction, LoyaltyType
-from app.bulk_insert import insert_rows
-from app.enums import IdentifierType
-from app.id_blocks import reserve_ids
+from app.storage.bulk_insert import insert_rows
+from app.kernel.enums import IdentifierType
+from app.storage.id_blocks import reserve_ids
 from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.organizations.config import OrgConfig, ProgramConfig

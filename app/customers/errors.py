@@ -1,4 +1,4 @@
-from app.errors import ConflictError, NotFoundError, ValidationError
+from app.kernel.errors import ConflictError, NotFoundError, ValidationError
 
 
 class InvalidIdentifierError(ValidationError):

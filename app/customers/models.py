@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.columns import Amount, BigId, JSONDocument, UTCDateTime
+from app.storage.columns import Amount, BigId, JSONDocument, UTCDateTime
 
 
 class LoyaltyType(StrEnum):
@@ -95,3 +95,16 @@ class CustomerProgram(SQLModel, table=True):
     tier_id: int = Field(foreign_key="tiers.id")
     tier_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     cumulative_purchases: Decimal = Field(sa_type=Amount)
+
+
+class UserGroupMember(SQLModel, table=True):
+    """A customer in a user group. A customer may be in several groups (a fleet and a family);
+    a merge moves the memberships to the survivor, so they live with the customer."""
+
+    __tablename__ = "user_group_members"
+    __table_args__ = (Index("ix_user_group_members_customer", "customer_id"),)
+
+    group_id: int = Field(foreign_key="user_groups.id", primary_key=True)
+    customer_id: int = Field(foreign_key="customers.id", primary_key=True)
+    org_id: int = Field(foreign_key="organizations.id")
+    added_at: datetime = Field(sa_type=UTCDateTime)

@@ -6,7 +6,7 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from app.customers.errors import InvalidIdentifierError
-from app.enums import IdentifierType
+from app.kernel.enums import IdentifierType
 
 IDENTIFIER_LENGTH_MAX = 254
 

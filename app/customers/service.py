@@ -12,18 +12,18 @@ from typing import Any
 from sqlalchemy import and_, bindparam, case, delete, func, insert, literal_column, select, tuple_, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.columns import Points
+from app.storage.columns import Points
 from app.customers.errors import CustomerMergedError, CustomerNotFoundError, NotACustomerError, SameCustomerError
 from app.customers.models import (
     Customer, CustomerHistory, CustomerIdentifier, CustomerKind, CustomerProgram, HistoryAction, LoyaltyType,
+    UserGroupMember,
 )
 from app.customers.rules import normalize_identifier
-from app.user_groups.models import UserGroupMember
-from app.db import Database
-from app.enums import IdentifierType, PointsCategory
+from app.storage.database import Database
+from app.kernel.enums import IdentifierType, PointsCategory
 from app.idempotency import service as idempotency
 from app.ledger import service as ledger
-from app.errors import ConflictError
+from app.kernel.errors import ConflictError
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.ledger.rules import tier_expiry
 from app.organizations.config import OrgConfig, ProgramConfig, TierConfig

@@ -9,13 +9,13 @@ from typing import Annotated
 import strawberry
 
 from app.customers.service import MergeResult, merge_on_request
-from app.errors import ForbiddenError as DomainForbiddenError
-from app.graphql.context import Info
+from app.kernel.errors import ForbiddenError as DomainForbiddenError
+from app.graphql.core.context import Info
 from app.graphql.customers import Customer, CustomerLookupInput
-from app.graphql.errors import ConflictError, ForbiddenError, IdempotencyKeyReusedError, InvalidInputError, NotFoundError
+from app.graphql.core.errors import ConflictError, ForbiddenError, IdempotencyKeyReusedError, InvalidInputError, NotFoundError
 from app.graphql.organization import PointsCategoryEnum
 from app.graphql.transactions import IDEMPOTENCY_KEY_DESCRIPTION
-from app.enums import PointsCategory
+from app.kernel.enums import PointsCategory
 from app.ledger.service import reconciliation_report
 
 

@@ -13,11 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.customers.service import CustomerLookup, CustomerView, ProgramSummary, find_customer_id, load_customers
 from app.customers.errors import CustomerNotFoundError
 from app.customers.models import LoyaltyType
-from app.enums import IdentifierType, PointsCategory
-from app.graphql.context import Info
-from app.graphql.errors import InvalidInputError, NotFoundError
+from app.kernel.enums import IdentifierType, PointsCategory
+from app.graphql.core.context import Info
+from app.graphql.core.errors import InvalidInputError, NotFoundError
 from app.graphql.organization import IdentifierTypeEnum, PointsCategoryEnum
-from app.graphql.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
+from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
 from app.ledger.expiry import ProgramHoldings
 from app.transactions.service import customer_transactions
 

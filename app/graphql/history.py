@@ -10,10 +10,10 @@ from strawberry.scalars import JSON
 
 from app.customers.history import HistoryRecord, history_page
 from app.customers.models import HistoryAction
-from app.graphql.context import Info
+from app.graphql.core.context import Info
 from app.graphql.customers import CustomerLookupInput, IdentifierTypeEnum, customer_id_for
-from app.graphql.errors import InvalidInputError, NotFoundError
-from app.graphql.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
+from app.graphql.core.errors import InvalidInputError, NotFoundError
+from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
 
 HistoryActionEnum = strawberry.enum(HistoryAction, name="CustomerHistoryAction", description=(
     "REGISTERED, DETAILS_UPDATED, IDENTIFIER_ADDED (the seed's Add), COMBINE (another customer's identifiers and "

@@ -16,14 +16,14 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.file_uploads import Upload
 
-from app.errors import ValidationError
+from app.kernel.errors import ValidationError
 
-from app.graphql.context import Info
-from app.graphql.errors import ConflictError, IdempotencyKeyReusedError, InvalidInputError, NotFoundError
+from app.graphql.core.context import Info
+from app.graphql.core.errors import ConflictError, IdempotencyKeyReusedError, InvalidInputError, NotFoundError
 from app.graphql.import_profiles import (
     CustomerPromotionImportConfigurationInput, TrackerImportConfigurationInput, configuration_document,
 )
-from app.graphql.pagination import PageInfo, decode_id_cursor, encode_id_cursor
+from app.graphql.core.pagination import PageInfo, decode_id_cursor, encode_id_cursor
 from app.imports import service
 from app.imports.models import ErrorPolicy as DomainErrorPolicy
 from app.imports.models import ImportProfile as DomainImportProfile
@@ -243,10 +243,6 @@ SaveImportTemplateResult = Annotated[
 ]
 
 
-def _services(info: Info) -> Any:
-    return info.context.request.app.state.services
-
-
 async def _chunks(upload: Any) -> Any:
     while chunk := await upload.read(UPLOAD_CHUNK_BYTES):
         yield chunk
@@ -270,18 +266,18 @@ async def _template_name(info: Info, view: service.JobView) -> str | None:
 
 async def _submit_upload(info: Info, profile: DomainImportProfile, input: Any) -> ImportSubmitted:
     """Store the upload, submit its job and queue it (the import mutations of every profile)."""
-    services = _services(info)
+    settings = info.context.settings
     if (input.configuration is None) == (input.template_name is None):
         raise ValidationError("give either a configuration or a templateName", field="input.configuration")
-    stored = await service.spool(_chunks(input.file), Path(services.settings.import_directory) / "uploads",
-                                 services.settings.import_size_limit_bytes, getattr(input.file, "filename", None))
+    stored = await service.spool(_chunks(input.file), Path(settings.import_directory) / "uploads",
+                                 settings.import_size_limit_bytes, getattr(input.file, "filename", None))
     request = import_request(
         profile, configuration=input.configuration.to_domain() if input.configuration else None,
         template_name=input.template_name, error_policy=input.error_policy.value, dry_run=input.dry_run,
         import_key=input.import_key)
     submitted = await service.submit(info.context.database, info.context.org, request, stored, now=info.context.now)
     if not submitted.existing:
-        services.imports.submit(submitted.job.id)
+        info.context.start_import(submitted.job.id)
     return ImportSubmitted(existing=submitted.existing, job=ImportJob.from_view(submitted.job, await _template_name(info, submitted.job)))
 
 

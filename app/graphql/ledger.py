@@ -9,13 +9,13 @@ from typing import Annotated
 import strawberry
 
 from app.customer_promotions.service import PromotionView, promotions_by_id
-from app.enums import PointsCategory, TransactionSource
-from app.errors import ValidationError
-from app.graphql.context import Info
+from app.kernel.enums import PointsCategory, TransactionSource
+from app.kernel.errors import ValidationError
+from app.graphql.core.context import Info
 from app.graphql.customers import CustomerLookupInput, customer_id_for
-from app.graphql.errors import InvalidInputError, NotFoundError
+from app.graphql.core.errors import InvalidInputError, NotFoundError
 from app.graphql.organization import PointsCategoryEnum
-from app.graphql.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
+from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
 from app.graphql.transactions import TransactionSourceEnum
 from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import strawberry
 
-from app.enums import IdentifierType, PointsCategory
-from app.graphql.context import Info
+from app.kernel.enums import IdentifierType, PointsCategory
+from app.graphql.core.context import Info
 from app.organizations.config import OrgConfig, ProgramConfig, StoreConfig, TierConfig, TillConfig
 from app.organizations.models import ExpiryStrategy, PointsRounding
 

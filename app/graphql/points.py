@@ -12,11 +12,11 @@ from typing import Annotated
 
 import strawberry
 
-from app.graphql.context import Info
+from app.graphql.core.context import Info
 from app.graphql.customers import Customer, CustomerLookupInput
-from app.graphql.errors import ConflictError, IdempotencyKeyReusedError, InvalidInputError, NotFoundError
+from app.graphql.core.errors import ConflictError, IdempotencyKeyReusedError, InvalidInputError, NotFoundError
 from app.graphql.transactions import IDEMPOTENCY_KEY_DESCRIPTION
-from app.ledger.conversions import TriggerConversion, convert_trigger_based_points
+from app.conversions.service import TriggerConversion, convert_trigger_based_points
 
 
 @strawberry.input(description="Convert a customer's TRIGGER_BASED points into REGULAR points (e.g. delivery confirmed).")

@@ -10,15 +10,15 @@ from typing import Annotated
 
 import strawberry
 
-from app.errors import ValidationError
-from app.graphql.context import Info
+from app.kernel.errors import ValidationError
+from app.graphql.core.context import Info
 from app.graphql.customers import CustomerLookupInput, customer_id_for
-from app.graphql.errors import (
+from app.graphql.core.errors import (
     PROMO_CODE_ERRORS, ConflictError, IdempotencyKeyReusedError, InvalidInputError, NotFoundError,
     PromoCodeCustomerLimitReachedError, PromoCodeExpiredError, PromoCodeLimitReachedError, PromoCodeNotYetActiveError,
     PromoCodeUnknownError, PromoConditionsNotMetError,
 )
-from app.graphql.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
+from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
 from app.graphql.transactions import IDEMPOTENCY_KEY_DESCRIPTION, NameValue, NameValueInput
 from app.promotions import rules
 from app.promotions import service as promotions_service
@@ -253,12 +253,16 @@ class LinkedPromoCodes:
     links: list[PromoCodeLink] = strawberry.field(description="Newest first, used ones included.")
 
 
+async def _bill_number(root: PromoCodeRedemption, info: Info) -> str:
+    return await info.context.bill_numbers.load(int(root.transaction_id))
+
+
 @strawberry.type(description="A bill a code was applied to.")
 class PromoCodeRedemption:
     id: strawberry.ID
     customer_id: strawberry.ID | None = strawberry.field(description="Empty for a non-loyalty (NOT_INTERESTED) bill.")
     transaction_id: strawberry.ID
-    transaction_number: str
+    transaction_number: str = strawberry.field(resolver=_bill_number)
     discount: Decimal
     linked: bool
     redeemed_at: datetime
@@ -373,7 +377,7 @@ class PromotionQuery:
                 nodes=[PromoCodeRedemption(
                     id=strawberry.ID(str(item.id)),
                     customer_id=strawberry.ID(str(item.customer_id)) if item.customer_id is not None else None,
-                    transaction_id=strawberry.ID(str(item.transaction_id)), transaction_number=item.transaction_number,
+                    transaction_id=strawberry.ID(str(item.transaction_id)),
                     discount=item.discount, linked=item.linked, redeemed_at=item.redeemed_at,
                     reversed=item.reversed_at is not None, reversed_at=item.reversed_at,
                     reversal_transaction_id=strawberry.ID(str(item.reversal_transaction_id))

@@ -8,14 +8,14 @@ from typing import Annotated
 
 import strawberry
 
-from app.enums import IdentifierType, TransactionSource
-from app.graphql.context import Info
+from app.kernel.enums import IdentifierType, TransactionSource
+from app.graphql.core.context import Info
 from app.graphql.customers import CustomerLookupInput, CustomerLookupType, customer_id_for
-from app.graphql.errors import (
+from app.graphql.core.errors import (
     ConflictError, IdempotencyKeyReusedError, InsufficientPointsError, InvalidInputError, NotFoundError,
     RedemptionReversalLimitError,
 )
-from app.graphql.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
+from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
 from app.graphql.transactions import IDEMPOTENCY_KEY_DESCRIPTION, TransactionSourceEnum
 from app.organizations.config import OrgConfig
 from app.redemptions import rules
@@ -108,6 +108,10 @@ class RedemptionReversal:
         )
 
 
+async def _bill_number(root: PointsRedemption, info: Info) -> str | None:
+    return None if root.transaction_id is None else await info.context.bill_numbers.load(int(root.transaction_id))
+
+
 @strawberry.type(description="A redemption of points, with its breakup by program and by lot.")
 class PointsRedemption:
     id: strawberry.ID
@@ -124,7 +128,7 @@ class PointsRedemption:
     store_code: str | None
     till_code: str | None
     transaction_id: strawberry.ID | None = strawberry.field(description="The bill it paid for (addTransaction's pointsRedemptions).")
-    transaction_number: str | None
+    transaction_number: str | None = strawberry.field(resolver=_bill_number)
     external_reference: str | None
     notes: str | None
     redeemed_at: datetime
@@ -142,7 +146,7 @@ class PointsRedemption:
             source=TransactionSource(view.source) if view.source else None,
             store_code=org.store(view.store_id).code if view.store_id else None,
             till_code=org.till(view.till_id).code if view.till_id else None,
-            transaction_id=_id(view.transaction_id), transaction_number=view.transaction_number,
+            transaction_id=_id(view.transaction_id),
             external_reference=view.external_reference, notes=view.notes, redeemed_at=view.redeemed_at,
         )
 

@@ -9,9 +9,9 @@ from typing import Annotated
 
 import strawberry
 
-from app.enums import TransactionSource
-from app.graphql.context import Info
-from app.graphql.errors import (
+from app.kernel.enums import TransactionSource
+from app.graphql.core.context import Info
+from app.graphql.core.errors import (
     ConflictError, DuplicateBillNumberError, IdempotencyKeyReusedError, InvalidInputError, NotFoundError,
     ReturnExceedsBillError,
 )

@@ -8,12 +8,12 @@ from typing import Annotated, Any
 
 import strawberry
 
-from app.enums import TransactionSource
-from app.errors import DomainError
-from app.graphql.context import Info
+from app.kernel.enums import TransactionSource
+from app.kernel.errors import DomainError
+from app.graphql.core.context import Info
 from app.graphql.customers import Customer
 from app.organizations.config import OrgConfig
-from app.graphql.errors import (
+from app.graphql.core.errors import (
     ConflictError, DuplicateBillNumberError, IdempotencyKeyReusedError, InternalError, InvalidInputError, NotFoundError,
     PromoCodeCustomerLimitReachedError, PromoCodeExpiredError, PromoCodeLimitReachedError, PromoCodeNotYetActiveError,
     PromoCodeUnknownError, PromoConditionsNotMetError, to_graphql_error,

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.columns import BigId, UTCDateTime
+from app.storage.columns import BigId, UTCDateTime
 
 KEY_LENGTH_MAX = 200
 

@@ -18,8 +18,8 @@ import orjson
 from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.db import Database, lock_keys
-from app.errors import IdempotencyKeyReusedError, ValidationError
+from app.storage.database import Database, lock_keys
+from app.kernel.errors import IdempotencyKeyReusedError, ValidationError
 from app.idempotency.models import KEY_LENGTH_MAX, IdempotencyKey
 
 keys = IdempotencyKey.__table__

@@ -46,7 +46,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.customer_promotions import service as promotions_service
 from app.customer_promotions.errors import PromotionNameMismatchError, PromotionSettingsMismatchError
 from app.customer_promotions.models import NAME_LENGTH_MAX
-from app.errors import ValidationError
+from app.kernel.errors import ValidationError
 from app.imports.errors import ImportFileError
 from app.imports.holders import (
     CUSTOMER_COLUMNS, GROUP_COLUMN, CustomerIdentifierType, HolderColumns, Place, bool_setting, check_known_settings,

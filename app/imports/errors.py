@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.errors import ConflictError, NotFoundError, ValidationError
+from app.kernel.errors import ConflictError, NotFoundError, ValidationError
 
 
 class ImportFileError(ValidationError):

@@ -24,8 +24,8 @@ from app.customers import service as customers_service
 from app.customers.errors import InvalidIdentifierError
 from app.customers.models import CustomerKind
 from app.customers.rules import IDENTIFIER_LENGTH_MAX, normalize_code, normalize_email
-from app.enums import IdentifierType
-from app.errors import ValidationError
+from app.kernel.enums import IdentifierType
+from app.kernel.errors import ValidationError
 from app.imports.errors import ImportFileError
 from app.imports.profiles import Correction, RowError
 from app.organizations.config import OrgConfig, StoreConfig, TillConfig

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import BigInteger, CheckConstraint, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.columns import BigId, JSONDocument, Points, UTCDateTime
+from app.storage.columns import BigId, JSONDocument, Points, UTCDateTime
 
 
 ERROR_MESSAGE_CHARS_MAX = 1000  # import_jobs.error_message: what a job's report keeps of its error

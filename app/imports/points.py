@@ -42,9 +42,9 @@ from app.cards.models import CardStatus, LoyaltyCard, Subledger
 from app.customers import service as customers_service
 from app.customers.bulk import register_customers
 from app.customers.service import Activity, open_missing_programs
-from app.db import any_of, list_parameter
-from app.enums import IdentifierType, PointsCategory
-from app.errors import NotFoundError, ValidationError
+from app.storage.database import any_of, list_parameter
+from app.kernel.enums import IdentifierType, PointsCategory
+from app.kernel.errors import NotFoundError, ValidationError
 from app.imports.holders import chunks, merged_customers
 from app.imports.models import ImportProfile
 from app.imports.profiles import BatchResult, Columns, ParsedRow, Profile, ProfileRun, RowError

@@ -35,8 +35,8 @@ import orjson
 from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.db import Database, lock_keys
-from app.errors import IdempotencyKeyReusedError, ValidationError
+from app.storage.database import Database, lock_keys
+from app.kernel.errors import IdempotencyKeyReusedError, ValidationError
 from app.imports.errors import (
     FileTooLargeError, ImportFileError, ImportInterrupted, ImportJobNotFoundError, ImportTemplateNotFoundError,
     ImportTemplateProfileError,

@@ -34,7 +34,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.errors import ValidationError
+from app.kernel.errors import ValidationError
 from app.imports.holders import (
     CUSTOMER_COLUMNS, GROUP_COLUMN, CustomerIdentifierType, HolderColumns, bool_setting, check_known_settings,
     configured_stores, enum_setting, memberships, merged_holders, merged_refusal, require_columns, settings_document,

@@ -24,10 +24,10 @@ from typing import Any, NamedTuple
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.bulk_insert import add_to_rows, driver_value, insert_rows
-from app.columns import FixedDecimal, from_scaled_integer
-from app.enums import PointsCategory
-from app.id_blocks import reserve_ids
+from app.storage.bulk_insert import add_to_rows, driver_value, insert_rows
+from app.storage.columns import FixedDecimal, from_scaled_integer
+from app.kernel.enums import PointsCategory
+from app.storage.id_blocks import reserve_ids
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.ledger.service import COUNTER_BY_KIND, AccountRef, accounts, entries, events, lots, movements
 
@@ -44,8 +44,8 @@ _LOCK_ACCOUNTS = (
     select(accounts.c.id, accounts.c.balance).where(accounts.c.id.in_(bindparam("ids", expanding=True)))
     .order_by(accounts.c.id).with_for_update()
 )
-# Events, entries and lots go in with ids reserved first (app.id_blocks: RETURNING many rows in
-# order runs one row per statement on SQLite) and straight to the driver (app.bulk_insert).
+# Events, entries and lots go in with ids reserved first (app.storage.id_blocks: RETURNING many rows in
+# order runs one row per statement on SQLite) and straight to the driver (app.storage.bulk_insert).
 _EVENT_COLUMNS = ("id", "org_id", "event_type", "customer_id", "source", "store_id", "till_id", "transaction_id",
                   "transaction_number", "corrects_event_id", "points_on_event", "created_at", "customer_promotion_id",
                   "tracker_value_id", "import_job_id", "reason")

@@ -1,4 +1,4 @@
-from app.errors import ConflictError, NotFoundError
+from app.kernel.errors import ConflictError
 
 
 class NoPointsToConvertError(ConflictError):
@@ -8,11 +8,3 @@ class NoPointsToConvertError(ConflictError):
     code = "NO_POINTS_TO_CONVERT"
 
 
-class ProgramNotFoundError(NotFoundError):
-    code = "PROGRAM_NOT_FOUND"
-
-
-class TransactionNotFoundError(NotFoundError):
-    """The bill does not exist in this organisation, or is not this customer's."""
-
-    code = "TRANSACTION_NOT_FOUND"

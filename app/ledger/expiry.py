@@ -24,9 +24,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, case, func, literal_column, or_, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.columns import Points
-from app.db import Database
-from app.enums import PointsCategory
+from app.storage.columns import Points
+from app.storage.database import Database
+from app.kernel.enums import PointsCategory
 from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.organizations.models import Organization

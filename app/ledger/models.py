@@ -16,7 +16,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from app.columns import BigId, Points, UTCDateTime
+from app.storage.columns import BigId, Points, UTCDateTime
 
 
 class EventType(StrEnum):

@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from app.columns import RAW_POINTS_SCALE
-from app.enums import PointsCategory
+from app.storage.columns import RAW_POINTS_SCALE
+from app.kernel.enums import PointsCategory
 from app.organizations.config import ProgramConfig
 from app.organizations.models import ExpiryStrategy, PointsRounding
 

@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import and_, bindparam, case, func, insert, literal, not_, or_, select, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.columns import Points
-from app.enums import PointsCategory
+from app.storage.columns import Points
+from app.kernel.enums import PointsCategory
 from app.ledger import rules
 from app.ledger.models import EntryKind, EntryType, EventType, LedgerEntry, LedgerEvent, PointAccount, PointLot, PointLotMovement
 

@@ -16,10 +16,10 @@ import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.cache import RefreshingCache
-from app.db import Database
+from app.kernel.cache import RefreshingCache
+from app.storage.database import Database
 
-from app.enums import IdentifierType, PointsCategory
+from app.kernel.enums import IdentifierType, PointsCategory
 from app.organizations.models import ExpiryStrategy, Organization, Program, PointsRounding, Store, Tier, Till
 
 

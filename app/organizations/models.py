@@ -9,7 +9,7 @@ from enum import StrEnum
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.columns import Amount, Points, Rate, UTCDateTime
+from app.storage.columns import Amount, Points, Rate, UTCDateTime
 
 
 class PointsRounding(StrEnum):

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.errors import NotFoundError
+from app.kernel.errors import NotFoundError
 from app.organizations.models import ApiKey, Organization, Program, Store, Tier, Till
 from app.organizations.spec import OrganizationSpec
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from app.enums import IdentifierType, PointsCategory
+from app.kernel.enums import IdentifierType, PointsCategory
 from app.organizations.models import ExpiryStrategy, PointsRounding
 
 

@@ -3,7 +3,7 @@ give the same ones), and what a promotion or a link refuses."""
 
 from __future__ import annotations
 
-from app.errors import ConflictError, NotFoundError, ValidationError
+from app.kernel.errors import ConflictError, NotFoundError, ValidationError
 
 
 class PromoCodeNotFoundError(NotFoundError):

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import CheckConstraint, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.columns import Amount, BigId, JSONDocument, UTCDateTime
+from app.storage.columns import Amount, BigId, JSONDocument, UTCDateTime
 
 CODE_LENGTH_MAX = 40
 PROMOTION_NAME_LENGTH_MAX = 200

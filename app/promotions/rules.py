@@ -18,7 +18,7 @@ from datetime import datetime
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
-from app.errors import ValidationError
+from app.kernel.errors import ValidationError
 from app.promotions.errors import (
     PromoCodeExpiredError, PromoCodeNotYetActiveError, PromoConditionsNotMetError,
 )

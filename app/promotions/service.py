@@ -23,8 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.customers import service as customers_service
 from app.customers.service import CustomerLookup
-from app.db import Database, conflict_insert, lock_keys
-from app.errors import ConflictError, ValidationError
+from app.storage.database import Database, conflict_insert, lock_keys
+from app.kernel.errors import ConflictError, ValidationError
 from app.idempotency import service as idempotency
 from app.organizations.config import OrgConfig
 from app.promotions import rules
@@ -37,7 +37,6 @@ from app.promotions.models import (
     PromotionAction, PromotionCustomerUsage,
 )
 from app.promotions.rules import Cart, GenerationRequest, Limits, PromotionTerms, RowError
-from app.transactions.models import Transaction
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +46,6 @@ redemptions = PromoCodeRedemption.__table__
 code_usage = PromoCodeCustomerUsage.__table__
 promotion_usage = PromotionCustomerUsage.__table__
 links = PromoCodeLink.__table__
-bills = Transaction.__table__
 
 ZERO = Decimal(0)
 GENERATE_BATCH_SIZE = 5_000
@@ -740,7 +738,6 @@ class RedemptionView:
     id: int
     customer_id: int | None
     transaction_id: int
-    transaction_number: str
     discount: Decimal
     linked: bool
     redeemed_at: datetime
@@ -770,11 +767,9 @@ async def code_status(connection: AsyncConnection, org: OrgConfig, code_text: st
     if after_id is not None:
         conditions.append(redemptions.c.id < after_id)
     found = (await connection.execute(
-        select(redemptions, bills.c.number.label("transaction_number"))
-        .join(bills, bills.c.id == redemptions.c.transaction_id)
-        .where(*conditions).order_by(redemptions.c.id.desc()).limit(first + 1))).all()
+        select(redemptions).where(*conditions).order_by(redemptions.c.id.desc()).limit(first + 1))).all()
     views = [RedemptionView(id=item.id, customer_id=item.customer_id, transaction_id=item.transaction_id,
-                            transaction_number=item.transaction_number, discount=item.discount, linked=item.linked,
+                            discount=item.discount, linked=item.linked,
                             redeemed_at=item.redeemed_at, reversed_at=item.reversed_at,
                             reversal_transaction_id=item.reversal_transaction_id) for item in found[:first]]
     return CodeStatus(code=row.code, source=row.source, redemptions_count=row.redemptions_count, created_at=row.created_at,

@@ -1,11 +1,11 @@
 """Typed errors of points redemptions (insufficient points, merged customers and reused
-idempotency keys are shared: app.errors, app.customers.errors)."""
+idempotency keys are shared: app.kernel.errors, app.customers.errors)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from app.errors import ConflictError, NotFoundError, ValidationError
+from app.kernel.errors import ConflictError, NotFoundError, ValidationError
 
 
 class RedemptionNotFoundError(NotFoundError):
@@ -13,9 +13,6 @@ class RedemptionNotFoundError(NotFoundError):
 
     code = "REDEMPTION_NOT_FOUND"
 
-
-class ProgramNotFoundError(NotFoundError):
-    code = "PROGRAM_NOT_FOUND"
 
 
 class BelowRedemptionMinimumError(ValidationError):

@@ -9,7 +9,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, Index
 from sqlmodel import Field, SQLModel
 
-from app.columns import BigId, Points, UTCDateTime
+from app.storage.columns import BigId, Points, UTCDateTime
 
 
 class RedemptionStatus(StrEnum):

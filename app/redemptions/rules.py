@@ -17,16 +17,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from app.columns import POINTS_SCALE
+from app.storage.columns import POINTS_SCALE
 from app.customers.rules import normalize_identifier
-from app.enums import IdentifierType, TransactionSource
-from app.errors import ValidationError
+from app.kernel.enums import IdentifierType, TransactionSource
+from app.kernel.errors import ValidationError
 from app.organizations.config import OrgConfig, ProgramConfig, StoreConfig, TillConfig
-from app.redemptions.errors import (
-    AlreadyReversedError, BelowRedemptionMinimumError, ProgramNotFoundError, ReversalLimitError,
-)
+from app.organizations.errors import ProgramNotFoundError, StoreNotFoundError, TillNotFoundError
+from app.redemptions.errors import AlreadyReversedError, BelowRedemptionMinimumError, ReversalLimitError
 from app.redemptions.models import RedemptionStatus
-from app.transactions.errors import StoreNotFoundError, TillNotFoundError
 
 ZERO = Decimal(0)
 # Points stay below 10^11 so that sums of many of them fit the 64-bit columns (scaled by 10^4).

@@ -36,9 +36,9 @@ from app.customers.errors import CustomerMergedError, CustomerNotFoundError
 from app.customers.models import Customer
 from app.customers import service as customers_service
 from app.customers.service import find_customer_id
-from app.db import Database
-from app.enums import PointsCategory
-from app.errors import ConflictError, InsufficientPointsError, ValidationError
+from app.storage.database import Database
+from app.kernel.enums import PointsCategory
+from app.kernel.errors import ConflictError, InsufficientPointsError, ValidationError
 from app.idempotency import service as idempotency
 from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
@@ -49,12 +49,10 @@ from app.redemptions.errors import (
 )
 from app.redemptions.models import PointRedemption, PointRedemptionReversal, RedemptionStatus
 from app.redemptions.rules import PreparedRedemption, RedemptionInput, ReversalInput
-from app.transactions.models import Transaction
 
 redemptions = PointRedemption.__table__
 reversals = PointRedemptionReversal.__table__
 customers = Customer.__table__
-transactions = Transaction.__table__
 entries = ledger.entries
 lots = ledger.lots
 movements = ledger.movements
@@ -114,7 +112,6 @@ class RedemptionView:
     store_id: int | None
     till_id: int | None
     transaction_id: int | None
-    transaction_number: str | None
     external_reference: str | None
     notes: str | None
     redeemed_at: datetime
@@ -522,9 +519,7 @@ async def load_redemptions(connection: AsyncConnection, org_id: int, redemption_
     if not redemption_ids:
         return {}
     rows = (await connection.execute(
-        select(redemptions, transactions.c.number.label("transaction_number"))
-        .outerjoin(transactions, transactions.c.id == redemptions.c.transaction_id)
-        .where(redemptions.c.org_id == org_id, redemptions.c.id.in_(list(redemption_ids)))
+        select(redemptions).where(redemptions.c.org_id == org_id, redemptions.c.id.in_(list(redemption_ids)))
     )).all()
     if not rows:
         return {}
@@ -568,7 +563,7 @@ async def load_redemptions(connection: AsyncConnection, org_id: int, redemption_
         row.id: RedemptionView(
             id=row.id, customer_id=row.customer_id, event_id=row.event_id, points=row.points,
             points_reversed=row.points_reversed, status=row.status, source=row.source, store_id=row.store_id,
-            till_id=row.till_id, transaction_id=row.transaction_id, transaction_number=row.transaction_number,
+            till_id=row.till_id, transaction_id=row.transaction_id,
             external_reference=row.external_reference, notes=row.notes, redeemed_at=row.redeemed_at,
             programs=tuple(ProgramShare(debit.program_id, debit.points, debit.balance_after)
                            for debit in debits_by_event[row.event_id]),

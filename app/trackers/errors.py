@@ -1,6 +1,6 @@
 """Typed errors of trackers and tracked values."""
 
-from app.errors import ConflictError, NotFoundError
+from app.kernel.errors import ConflictError, NotFoundError
 
 
 class TrackerNotFoundError(NotFoundError):

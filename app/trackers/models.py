@@ -16,7 +16,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.columns import Amount, BigId, Points, Rate, UTCDateTime
+from app.storage.columns import Amount, BigId, Points, Rate, UTCDateTime
 
 CODE_LENGTH_MAX = 64
 NAME_LENGTH_MAX = 200

@@ -36,9 +36,9 @@ from sqlalchemy import and_, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.customers.service import CustomerLookup
-from app.db import Database, lock_keys
-from app.errors import ValidationError
-from app.id_blocks import reserve_ids
+from app.storage.database import Database, lock_keys
+from app.kernel.errors import ValidationError
+from app.storage.id_blocks import reserve_ids
 from app.idempotency import service as idempotency
 from app.ledger import credits as ledger_credits
 from app.ledger import rules as ledger_rules
@@ -48,7 +48,7 @@ from app.organizations.config import OrgConfig
 from app.trackers.errors import BillNotFoundError, LineItemNotFoundError, TrackerLevelChangeError, TrackerNotFoundError
 from app.trackers.models import CODE_LENGTH_MAX, NAME_LENGTH_MAX, Tracker, TrackerLevel, TrackerValue
 from app.transactions.models import Transaction, TransactionLineItem
-from app.transfers.errors import ProgramNotFoundError
+from app.organizations.errors import ProgramNotFoundError
 from app.transfers.service import POINTS_MAX
 from app.user_groups import service as user_groups
 from app.user_groups.service import GroupLookup

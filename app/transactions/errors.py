@@ -1,14 +1,8 @@
 from decimal import Decimal
 
-from app.errors import ConflictError, NotFoundError, ValidationError
+from app.kernel.errors import ConflictError, NotFoundError, ValidationError
 
 
-class StoreNotFoundError(NotFoundError):
-    code = "STORE_NOT_FOUND"
-
-
-class TillNotFoundError(NotFoundError):
-    code = "TILL_NOT_FOUND"
 
 
 class IdentifierRequiredError(ValidationError):

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-from app.columns import Amount, BigId, JSONDocument, Points, UTCDateTime
+from app.storage.columns import Amount, BigId, JSONDocument, Points, UTCDateTime
 
 BILL_NUMBER_LENGTH_MAX = 50
 

@@ -23,10 +23,10 @@ from typing import Any
 
 import orjson
 
-from app.columns import AMOUNT_SCALE
+from app.storage.columns import AMOUNT_SCALE
 from app.customers.rules import normalize_identifier
-from app.enums import IdentifierType
-from app.errors import ValidationError
+from app.kernel.enums import IdentifierType
+from app.kernel.errors import ValidationError
 from app.ledger.rules import share_of
 from app.organizations.config import OrgConfig, ProgramConfig, StoreConfig, TierConfig, TillConfig
 from app.transactions.errors import (

@@ -33,9 +33,9 @@ from app.catalog.service import product_lock_keys
 from app.customers import service as customers_service
 from app.customers.errors import CustomerNotFoundError
 from app.customers.service import CustomerView
-from app.db import Database, lock_keys
-from app.enums import PointsCategory
-from app.errors import ConflictError, ValidationError
+from app.storage.database import Database, lock_keys
+from app.kernel.enums import PointsCategory
+from app.kernel.errors import ConflictError, ValidationError
 from app.idempotency import service as idempotency
 from app.ledger import rules as ledger_rules
 from app.ledger import service as ledger

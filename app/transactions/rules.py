@@ -10,14 +10,15 @@ from typing import Any
 
 import orjson
 
-from app.columns import AMOUNT_SCALE
+from app.storage.columns import AMOUNT_SCALE
 from app.customers.rules import normalize_identifier
-from app.enums import IdentifierType
-from app.errors import ValidationError
+from app.kernel.enums import IdentifierType
+from app.kernel.errors import ValidationError
 from app.ledger.rules import quantize_raw, round_points
 from app.promotions.rules import normalize_code
 from app.organizations.config import OrgConfig, ProgramConfig, StoreConfig, TierConfig, TillConfig
-from app.transactions.errors import IdentifierRequiredError, StoreNotFoundError, TillNotFoundError
+from app.organizations.errors import StoreNotFoundError, TillNotFoundError
+from app.transactions.errors import IdentifierRequiredError
 from app.transactions.inputs import LineItemInput, TransactionInput
 from app.transactions.models import BILL_NUMBER_LENGTH_MAX, OutlierStatus, TransactionType
 

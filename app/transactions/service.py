@@ -21,8 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.catalog.service import product_ids_for, product_lock_keys
 from app.customers import service as customers_service
 from app.customers.service import Activity, CustomerDetails, CustomerView
-from app.db import Database, lock_keys
-from app.errors import DomainError, InternalError
+from app.storage.database import Database, lock_keys
+from app.kernel.errors import DomainError, InternalError
 from app.idempotency import service as idempotency
 from app.ledger import rules as ledger_rules
 from app.ledger import service as ledger
@@ -415,6 +415,16 @@ async def customer_transactions(connection: AsyncConnection, org_id: int, custom
         select(transactions).where(*conditions).order_by(transactions.c.id.desc()).limit(first + 1)
     )).all()
     return [_view(row) for row in rows[:first]], len(rows) > first
+
+
+async def bill_numbers(connection: AsyncConnection, transaction_ids: Sequence[int]) -> dict[int, str]:
+    """The numbers of many bills in one query (the GraphQL loader calls this for the domains that
+    refer to bills by id: promo-code and points redemptions)."""
+    if not transaction_ids:
+        return {}
+    rows = await connection.execute(
+        select(transactions.c.id, transactions.c.number).where(transactions.c.id.in_(list(transaction_ids))))
+    return {row.id: row.number for row in rows}
 
 
 async def line_items_by_transaction(connection: AsyncConnection, transaction_ids: Sequence[int]) -> dict[int, list[LineItemView]]:

@@ -1,11 +1,8 @@
 """Typed errors of points transfers (insufficient points, same and merged customers are shared:
-app.errors.InsufficientPointsError, app.customers.errors)."""
+app.kernel.errors.InsufficientPointsError, app.customers.errors)."""
 
-from app.errors import NotFoundError, ValidationError
+from app.kernel.errors import ValidationError
 
-
-class ProgramNotFoundError(NotFoundError):
-    code = "PROGRAM_NOT_FOUND"
 
 
 class ProgramNotTransferableError(ValidationError):

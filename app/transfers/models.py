@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, Index
 from sqlmodel import Field, SQLModel
 
-from app.columns import BigId, Points, UTCDateTime
+from app.storage.columns import BigId, Points, UTCDateTime
 
 
 class PointTransfer(SQLModel, table=True):

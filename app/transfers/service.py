@@ -22,14 +22,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.customers import service as customers_service
 from app.customers.errors import SameCustomerError
 from app.customers.service import Activity, CustomerLookup
-from app.db import Database
-from app.enums import PointsCategory
-from app.errors import InsufficientPointsError, ValidationError
+from app.storage.database import Database
+from app.kernel.enums import PointsCategory
+from app.kernel.errors import InsufficientPointsError, ValidationError
 from app.idempotency import service as idempotency
 from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.organizations.config import OrgConfig, ProgramConfig
-from app.transfers.errors import ProgramNotFoundError, ProgramNotTransferableError
+from app.organizations.errors import ProgramNotFoundError
+from app.transfers.errors import ProgramNotTransferableError
 from app.transfers.models import PointTransfer
 
 transfers = PointTransfer.__table__

@@ -1,7 +1,7 @@
 """Typed errors of user groups."""
 
 from app.customers.errors import NotACustomerError
-from app.errors import ConflictError, NotFoundError
+from app.kernel.errors import ConflictError, NotFoundError
 
 __all__ = ["NotACustomerError", "UserGroupExistsError", "UserGroupNotFoundError"]
 

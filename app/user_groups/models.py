@@ -2,17 +2,18 @@
 
 A group's points live on a backing `customers` row of kind USER_GROUP, so accounts, lots,
 expiry, ledger pages and reconciliation work for it unchanged. That row has no customer
-identifiers, so a transaction can never resolve to it.
+identifiers, so a transaction can never resolve to it. Memberships are the customers domain's
+(`app.customers.models.UserGroupMember`): a merge moves them with the customer.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.columns import UTCDateTime
+from app.storage.columns import UTCDateTime
 
 EXTERNAL_ID_LENGTH_MAX = 100
 NAME_LENGTH_MAX = 200
@@ -28,15 +29,3 @@ class UserGroup(SQLModel, table=True):
     external_id: str = Field(max_length=EXTERNAL_ID_LENGTH_MAX)
     name: str = Field(default="", max_length=NAME_LENGTH_MAX)
     created_at: datetime = Field(sa_type=UTCDateTime)
-
-
-class UserGroupMember(SQLModel, table=True):
-    """A customer in a group. A customer may be in several groups (a fleet and a family)."""
-
-    __tablename__ = "user_group_members"
-    __table_args__ = (Index("ix_user_group_members_customer", "customer_id"),)
-
-    group_id: int = Field(foreign_key="user_groups.id", primary_key=True)
-    customer_id: int = Field(foreign_key="customers.id", primary_key=True)
-    org_id: int = Field(foreign_key="organizations.id")
-    added_at: datetime = Field(sa_type=UTCDateTime)

@@ -34,14 +34,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.customers import service as customers_service
 from app.customers.models import CustomerKind, LoyaltyType
 from app.customers.service import Activity, CustomerLookup
-from app.db import Database, lock_keys
-from app.enums import PointsCategory
-from app.errors import ValidationError
+from app.storage.database import Database, lock_keys
+from app.kernel.enums import PointsCategory
+from app.kernel.errors import ValidationError
 from app.idempotency import service as idempotency
 from app.ledger import service as ledger
 from app.organizations.config import OrgConfig, ProgramConfig
 from app.user_groups.errors import NotACustomerError, UserGroupExistsError, UserGroupNotFoundError
-from app.user_groups.models import EXTERNAL_ID_LENGTH_MAX, NAME_LENGTH_MAX, UserGroup, UserGroupMember
+from app.customers.models import UserGroupMember
+from app.user_groups.models import EXTERNAL_ID_LENGTH_MAX, NAME_LENGTH_MAX, UserGroup
 
 groups = UserGroup.__table__
 members = UserGroupMember.__table__

@@ -29,12 +29,12 @@ sys.path.insert(0, str(HERE))
 async def run(args: argparse.Namespace) -> None:
     import httpx
 
-    import app.main
+    import app.http.app
     from bench import TYPENAME, add_body, graphql_body, ledger_body
 
     key = json.loads((Path(args.database).parent / ".pointledger-demo-key.json").read_text())
     auth = "Basic " + base64.b64encode(f"{key['key_id']}:{key['secret']}".encode()).decode()
-    application = app.main.create_app()
+    application = app.http.app.create_app()
     counter = iter(range(10**9))
 
     def body(kind: str) -> str:

@@ -20,9 +20,9 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from app.config import get_settings
-from app.db import Database
-from app.enums import PointsCategory
+from app.kernel.settings import get_settings
+from app.storage.database import Database
+from app.kernel.enums import PointsCategory
 from app.kernel.clock import SystemClock
 from app.ledger import rules as ledger_rules
 from app.ledger import service as ledger

@@ -10,10 +10,10 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from app.db import Database
+from app.storage.database import Database
 from app.idempotency import service as idempotency
 from app.kernel.clock import Clock
-from app.ledger.conversions import convert_promised_points
+from app.conversions.service import convert_promised_points
 from app.ledger.expiry import RunReport, expire_points
 
 logger = logging.getLogger(__name__)

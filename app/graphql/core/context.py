@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -10,38 +11,39 @@ from typing import Any
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
 
-from app.auth import is_admin_caller
 from app.customers.service import CustomerView, load_customers
-from app.db import RequestDatabase
+from app.storage.database import RequestDatabase
 from app.kernel.clock import Clock
+from app.kernel.settings import Settings
 from app.ledger import expiry
 from app.organizations.config import OrgConfig
-from app.transactions.service import line_items_by_transaction
+from app.transactions.service import bill_numbers, line_items_by_transaction
 
 
 @dataclass
 class Context:
     database: RequestDatabase  # one read snapshot for the whole request
-    org: OrgConfig
+    org: OrgConfig  # the caller's organisation
     clock: Clock
-    request: Any = None
-    response: Any = None
+    settings: Settings
+    start_import: Callable[[int], None]  # queues a submitted import job on the server's runner
+    is_admin: bool = False  # an admin API key: organisation-wide checks allowed
     customers: DataLoader[int, CustomerView | None] = field(init=False)
     line_items: DataLoader[int, list[Any]] = field(init=False)
+    bill_numbers: DataLoader[int, str] = field(init=False)  # by transaction id
     # Pending, promised, trigger-based and spendable points by customer, then program.
     holdings: DataLoader[int, dict[int, expiry.ProgramHoldings]] = field(init=False)
     expiry_schedules: DataLoader[tuple[int, int], list[expiry.ScheduledExpiry]] = field(init=False)  # (customer, first)
     # (customer, first, after entry id): a page of expired points
     expired_points: DataLoader[tuple[int, int, int | None], expiry.ExpiredPointsPage] = field(init=False)
-    is_admin: bool = field(init=False)  # an admin API key: organisation-wide checks allowed
     now: datetime = field(init=False)  # the request's one reading of the clock: every resolver uses it
 
     def __post_init__(self) -> None:
         self.now = self.clock.now()
-        self.is_admin = self.request is not None and is_admin_caller(self.request.scope)
         # Loaders batch a list's per-row lookups into one query, and live only for this request.
         self.customers = DataLoader(load_fn=self._load_customers)
         self.line_items = DataLoader(load_fn=self._load_line_items)
+        self.bill_numbers = DataLoader(load_fn=self._load_bill_numbers)
         self.holdings = DataLoader(load_fn=self._load_holdings)
         self.expiry_schedules = DataLoader(load_fn=self._load_expiry_schedules)
         self.expired_points = DataLoader(load_fn=self._load_expired_points)
@@ -49,7 +51,7 @@ class Context:
 
     def _forget_loaded(self) -> None:
         """After a write of this request (one mutation of several), what the loaders hold is old."""
-        for loader in (self.customers, self.line_items, self.holdings, self.expiry_schedules, self.expired_points):
+        for loader in (self.customers, self.line_items, self.bill_numbers, self.holdings, self.expiry_schedules, self.expired_points):
             loader.clear_all()
 
     async def _load_customers(self, ids: list[int]) -> list[CustomerView | None]:
@@ -61,6 +63,11 @@ class Context:
         async with self.database.read() as connection:
             grouped = await line_items_by_transaction(connection, ids)
         return [grouped.get(transaction_id, []) for transaction_id in ids]
+
+    async def _load_bill_numbers(self, ids: list[int]) -> list[str]:
+        async with self.database.read() as connection:
+            found = await bill_numbers(connection, ids)
+        return [found[transaction_id] for transaction_id in ids]
 
     async def _load_holdings(self, ids: list[int]) -> list[dict[int, expiry.ProgramHoldings]]:
         async with self.database.read() as connection:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from app.db import Database
+from app.storage.database import Database
 from app.imports import service
 from app.kernel.clock import Clock
 

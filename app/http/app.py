@@ -15,31 +15,32 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
-from app.auth import ApiGuard, Authenticator, org_of
-from app.config import Settings, get_settings
-from app.db import Database
-from app.graphql.context import Context
-from app.graphql.schema import schema
-from app.imports import http as import_routes
-from app.imports import profile_routes as import_profile_routes
-from app.imports.runner import ImportRunner
+from app.http.auth import ApiGuard, Authenticator, is_admin_caller, org_of
+from app.kernel.settings import Settings, get_settings
+from app.storage.database import Database
+from app.graphql.core.context import Context
+from app.graphql.core.schema import schema
+from app.http import imports as import_routes
+from app.http import import_profiles as import_profile_routes
+from app.http.import_runner import ImportRunner
 from app.kernel.clock import Clock, SystemClock
-from app.ledger.maintenance import MaintenanceTask
+from app.http.maintenance import MaintenanceTask
 from app.organizations.config import OrgConfigCache
 
 logger = logging.getLogger("pointledger")
 
 
 class PointledgerGraphQL(GraphQL):
-    def __init__(self, database: Database, clock: Clock, graphiql: bool) -> None:
-        super().__init__(schema, graphql_ide="graphiql" if graphiql else None, allow_queries_via_get=True,
+    def __init__(self, services: Services) -> None:
+        super().__init__(schema, graphql_ide="graphiql" if services.settings.graphiql else None, allow_queries_via_get=True,
                          multipart_uploads_enabled=True)  # importPoints takes its file as an upload
-        self.database = database
-        self.clock = clock
+        self.services = services
 
     async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
-        return Context(database=self.database.for_request(), org=org_of(request.scope), clock=self.clock, request=request,
-                       response=response)
+        services = self.services
+        return Context(database=services.database.for_request(), org=org_of(request.scope), clock=services.clock,
+                       settings=services.settings, start_import=services.imports.submit,
+                       is_admin=is_admin_caller(request.scope))
 
     async def execute_operation(self, request: Request, request_adapter: Any, request_data: Any, context: Context,  # type: ignore[override]
                                 root_value: Any, sub_response: Response) -> Any:
@@ -76,7 +77,7 @@ class Services:
 def create_app(settings: Settings | None = None, database: Database | None = None, clock: Clock | None = None) -> Starlette:
     """The app; tests hand it their own database and a clock they set."""
     services = Services(settings or get_settings(), database, clock)
-    graphql_app = PointledgerGraphQL(services.database, services.clock, services.settings.graphiql)
+    graphql_app = PointledgerGraphQL(services)
     guarded = ApiGuard(graphql_app, services.authenticator, services.settings.max_body_size_bytes)
 
     async def health(request: Request) -> JSONResponse:
@@ -109,5 +110,5 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
 
 def app_factory() -> Any:
-    """For `uvicorn --factory app.main:app_factory`."""
+    """For `uvicorn --factory app.http.app:app_factory`."""
     return create_app()

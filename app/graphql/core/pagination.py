@@ -6,7 +6,7 @@ import base64
 
 import strawberry
 
-from app.errors import ValidationError
+from app.kernel.errors import ValidationError
 from app.ledger.service import PAGE_SIZE_MAX
 
 PAGE_SIZE_DEFAULT = 10

@@ -10,11 +10,11 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import AddValidationRules, MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter, ValidationCache
 
-from app.errors import DomainError
+from app.kernel.errors import DomainError
 from app.graphql.admin import AdminMutation, AdminQuery
 from app.graphql.customer_promotions import CustomerPromotionMutation, CustomerPromotionQuery
 from app.graphql.customers import CustomerQuery
-from app.graphql.errors import EXCEPTION_HANDLERS
+from app.graphql.core.errors import EXCEPTION_HANDLERS
 from app.graphql.history import HistoryQuery
 from app.graphql.imports import ImportMutation, ImportQuery
 from app.graphql.ledger import LedgerQuery
@@ -22,7 +22,7 @@ from app.graphql.organization import OrganizationQuery
 from app.graphql.points import PointsMutation
 from app.graphql.promotions import PromotionMutation, PromotionQuery
 from app.graphql.redemptions import RedemptionMutation, RedemptionQuery
-from app.graphql.scalars import DecimalScalar
+from app.graphql.core.scalars import DecimalScalar
 from app.graphql.returns import ReturnMutation
 from app.graphql.transactions import TransactionMutation
 from app.graphql.trackers import TrackerMutation, TrackerQuery

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import typer
 
-from app.command_line import command_now, console, errors
-from app.command_line import run as _run
-from app.db import Database
-from app.errors import DomainError
+from app.cli.common import command_now, console, errors
+from app.cli.common import run as _run
+from app.storage.database import Database
+from app.kernel.errors import DomainError
 from app.organizations import service as organizations
 from app.organizations.config import OrgConfig, load_org_config
 from app.promotions import rules

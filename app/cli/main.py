@@ -13,21 +13,21 @@ import typer
 from pydantic import ValidationError as SpecError
 from rich.table import Table
 
-from app import migrate
-from app.config import get_settings
-from app.db import Database
-from app.ledger.conversions import convert_promised_points
+from app.storage import migrate
+from app.kernel.settings import get_settings
+from app.storage.database import Database
+from app.conversions.service import convert_promised_points
 from app.ledger.expiry import RunReport, expire_points, org_clocks, start_of_local_day
 from app.ledger.service import reconcile as reconcile_ledger
 from app.organizations import service as organizations
 from app.organizations.spec import load_spec_file
-from app.imports.commands import (
+from app.cli.imports import (
     DRY_RUN_OPTION, ERROR_POLICY_OPTION, IMPORT_KEY_OPTION, ORG_OPTION, REJECTS_OUT_OPTION, RESUME_OPTION,
     add_profile_commands,
 )
-from app.promotions.commands import promo_cli
-from app.command_line import command_clock, command_now, console, errors
-from app.command_line import run as _run
+from app.cli.promotions import promo_cli
+from app.cli.common import command_clock, command_now, console, errors
+from app.cli.common import run as _run
 
 cli = typer.Typer(help="pointledger: a loyalty engine with a GraphQL API.", no_args_is_help=True, pretty_exceptions_enable=False)
 db_cli = typer.Typer(help="The database schema.", no_args_is_help=True)
@@ -207,7 +207,7 @@ def import_points(
     batch_size: int = typer.Option(25000, "--batch-size", min=1, max=100000, help="Rows per transaction."),
 ) -> None:
     """Import loyalty points (Talon.One format) with a progress bar; exactly once, resumable (--resume JOB)."""
-    from app.imports import commands
+    from app.cli import imports as commands
     from app.imports import service as imports
     from app.imports.models import ErrorPolicy, ImportProfile
 
@@ -291,7 +291,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     import uvicorn
 
     asyncio.run(migrate.upgrade(get_settings().database_url))
-    uvicorn.run("app.main:app_factory", factory=True, host=host, port=port, workers=workers,
+    uvicorn.run("app.http.app:app_factory", factory=True, host=host, port=port, workers=workers,
                 log_level="info", access_log=False)
 
 

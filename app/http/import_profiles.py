@@ -1,5 +1,5 @@
 """Plain HTTP entry points of the CUSTOMER_PROMOTION and TRACKERS profiles, beside
-POST /imports/points (same authentication, streaming, errors and responses: app.imports.http):
+POST /imports/points (same authentication, streaming, errors and responses: app.http.imports):
 
     POST /imports/promotion?promotionName=NAME[&uniqueIdentifierType=MOBILE|EMAIL|EXTERNAL_ID|USER_ID|CARD_NUMBER|
          CARD_EXTERNAL_ID][&appendCountryCode=true][&storesByExternalId=true][&replacementStoreCode=CODE]
@@ -20,9 +20,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from app.errors import ValidationError
+from app.kernel.errors import ValidationError
 from app.imports import service
-from app.imports.http import _flag, _job, post_import
+from app.http.imports import _flag, _job, post_import
 from app.imports.models import ImportProfile
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import strawberry
 
-from app import errors as domain
+from app.kernel import errors as domain
 from app.promotions import errors as promo
 from app.redemptions.errors import ReversalLimitError as RedemptionReversalLimit
 from app.transactions.errors import DuplicateBillNumberError as DomainDuplicateBillNumber

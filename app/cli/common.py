@@ -11,9 +11,9 @@ from typing import TypeVar
 import typer
 from rich.console import Console
 
-from app.config import get_settings
-from app.db import Database
-from app.errors import DomainError
+from app.kernel.settings import get_settings
+from app.storage.database import Database
+from app.kernel.errors import DomainError
 from app.kernel.clock import Clock, SystemClock
 
 Result = TypeVar("Result")

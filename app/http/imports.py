@@ -25,8 +25,8 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from app.auth import UNAUTHORIZED_BODY
-from app.errors import DomainError, NotFoundError, ValidationError
+from app.http.auth import UNAUTHORIZED_BODY
+from app.kernel.errors import DomainError, NotFoundError, ValidationError
 from app.imports import service
 from app.imports.errors import FileTooLargeError
 from app.imports.models import ErrorPolicy, ImportProfile

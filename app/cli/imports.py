@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.console import Console
 
-from app.command_line import command_clock
-from app.config import get_settings
-from app.db import Database
+from app.cli.common import command_clock
+from app.kernel.settings import get_settings
+from app.storage.database import Database
 from app.imports.models import ImportProfile
 from app.kernel.clock import Clock
 

@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from app.sqlite_driver import one_hop_url
+from app.storage.sqlite_driver import one_hop_url
 
 logger = logging.getLogger(__name__)
 

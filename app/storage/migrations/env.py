@@ -1,4 +1,4 @@
-"""Alembic environment: async engines, or a connection handed in by `app.migrate`."""
+"""Alembic environment: async engines, or a connection handed in by `app.storage.migrate`."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from sqlalchemy import pool
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel.sql.sqltypes import AutoString
 
-from app.columns import FixedDecimal, UTCDateTime
-from app.config import get_settings
-from app.models import metadata
+from app.storage.columns import FixedDecimal, UTCDateTime
+from app.kernel.settings import get_settings
+from app.storage.tables import registered_tables
 
 config = context.config
 
@@ -34,7 +34,7 @@ def render_item(kind: str, obj: Any, autogen_context: Any) -> str | bool:
 def _configure_and_run(connection: Any) -> None:
     context.configure(
         connection=connection,
-        target_metadata=metadata,
+        target_metadata=registered_tables(),
         render_item=render_item,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
@@ -53,7 +53,7 @@ async def _run_with_own_engine(url: str) -> None:
 
 if context.is_offline_mode():
     context.configure(url=config.get_main_option("sqlalchemy.url") or get_settings().database_url,
-                      target_metadata=metadata, render_item=render_item, literal_binds=True)
+                      target_metadata=registered_tables(), render_item=render_item, literal_binds=True)
     with context.begin_transaction():
         context.run_migrations()
 elif (connection := config.attributes.get("connection")) is not None:

@@ -111,7 +111,7 @@ class OneHopSQLiteDialect(SQLiteDialect_aiosqlite):
         return OneHopDBAPI(__import__("aiosqlite"), __import__("sqlite3"))
 
 
-registry.register(f"sqlite.{DIALECT_NAME}", "app.sqlite_driver", "OneHopSQLiteDialect")
+registry.register(f"sqlite.{DIALECT_NAME}", "app.storage.sqlite_driver", "OneHopSQLiteDialect")
 
 
 def one_hop_url(url: str) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Boolean, Integer, String
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.columns import FixedDecimal, UTCDateTime, to_scaled_integer
+from app.storage.columns import FixedDecimal, UTCDateTime, to_scaled_integer
 
 Converter = Callable[[Any], Any] | None
 _plans: dict[tuple[str, tuple[str, ...], str], tuple[str, tuple[Converter, ...]]] = {}

@@ -30,11 +30,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.customers import service as customers_service
 from app.customers.service import CustomerLookup
-from app.db import Database
-from app.enums import PointsCategory
+from app.storage.database import Database
+from app.kernel.enums import PointsCategory
 from app.idempotency import service as idempotency
 from app.ledger import service as ledger
-from app.ledger.errors import NoPointsToConvertError, ProgramNotFoundError, TransactionNotFoundError
+from app.ledger.errors import NoPointsToConvertError
+from app.organizations.errors import ProgramNotFoundError
+from app.transactions.errors import TransactionNotFoundError
 from app.ledger.expiry import (
     BATCH_ACCOUNTS, CANDIDATES_PER_ACCOUNT, HAS_POINTS_LEFT, RunReport, account_ref, first_accounts, lock_accounts, lots_of,
     org_ids, run_batches,

@@ -4,7 +4,7 @@ Every request to the API must carry `Authorization: Basic base64(key_id:secret)`
 malformed, unknown, revoked or wrong credentials all get the same 401 with WWW-Authenticate.
 The request then carries the key's org and whether it is an admin key (`is_admin_caller`).
 Stored keys and org snapshots are cached and refreshed every `cache_ttl_seconds` (in the
-background, see app/cache.py), so a revoked key stops working within about that time and the hot
+background, see app/kernel/cache.py), so a revoked key stops working within about that time and the hot
 path does no database round trip.
 """
 
@@ -18,8 +18,8 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.cache import RefreshingCache
-from app.db import Database
+from app.kernel.cache import RefreshingCache
+from app.storage.database import Database
 from app.organizations.config import OrgConfig, OrgConfigCache
 from app.organizations.service import StoredKey, find_api_key, secret_matches
 
