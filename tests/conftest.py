@@ -25,14 +25,14 @@ import httpx
 import pytest
 from sqlalchemy import event, text
 
-from app.storage import migrate
-from app.kernel.settings import Settings
-from app.storage.database import Database
-from app.kernel.clock import FrozenClock
 from app.http.app import create_app
-from app.storage.tables import registered_tables
+from app.kernel.clock import FrozenClock
+from app.kernel.settings import Settings
 from app.organizations.service import apply_spec, create_api_key
 from app.organizations.spec import OrganizationSpec
+from app.storage import migrate
+from app.storage.database import Database
+from app.storage.tables import registered_tables
 from tests.factories import org_spec
 
 POSTGRES_URL = os.environ.get("POINTLEDGER_TEST_DATABASE_URL")
@@ -94,21 +94,28 @@ async def make_org(database: Database, spec: dict[str, Any]) -> Credentials:
 class Api:
     """Calls /graphql as a client does; `credentials=` switches organisation. `clock` is the app's."""
 
-    def __init__(self, client: httpx.AsyncClient, credentials: Credentials, database: Database, clock: FrozenClock) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, credentials: Credentials, database: Database, clock: FrozenClock
+    ) -> None:
         self.client = client
         self.credentials = credentials
         self.database = database
         self.clock = clock
 
-    async def post(self, query: str, variables: dict[str, Any] | None = None, *, credentials: Credentials | None = None) -> dict[str, Any]:
+    async def post(
+        self, query: str, variables: dict[str, Any] | None = None, *, credentials: Credentials | None = None
+    ) -> dict[str, Any]:
         response = await self.client.post(
-            "/graphql", json={"query": query, "variables": variables or {}},
+            "/graphql",
+            json={"query": query, "variables": variables or {}},
             headers={"Authorization": (credentials or self.credentials).header},
         )
         assert response.status_code == 200, response.text
         return response.json()
 
-    async def data(self, query: str, variables: dict[str, Any] | None = None, *, credentials: Credentials | None = None) -> dict[str, Any]:
+    async def data(
+        self, query: str, variables: dict[str, Any] | None = None, *, credentials: Credentials | None = None
+    ) -> dict[str, Any]:
         body = await self.post(query, variables, credentials=credentials)
         assert "errors" not in body, body["errors"]
         return body["data"]

@@ -11,9 +11,9 @@ from typing import Any
 
 import httpx
 
-from app.kernel.settings import Settings
-from app.kernel.clock import Clock
 from app.http.app import create_app
+from app.kernel.clock import Clock
+from app.kernel.settings import Settings
 from tests.conftest import Api
 
 IMPORT_JOB = """
@@ -45,13 +45,17 @@ mutation Create($input: CreateUserGroupInput!) {
 
 
 @asynccontextmanager
-async def import_server(database: Any, tmp_path: Path, clock: Clock, *, size_limit_bytes: int,
-                        timeout: float) -> AsyncIterator[httpx.AsyncClient]:
+async def import_server(
+    database: Any, tmp_path: Path, clock: Clock, *, size_limit_bytes: int, timeout: float
+) -> AsyncIterator[httpx.AsyncClient]:
     """A client of an app whose imports go to this test's own directory, held to this size."""
-    settings = Settings(database_url=database.url, import_directory=str(tmp_path / "imports"),
-                        import_size_limit_bytes=size_limit_bytes)
+    settings = Settings(
+        database_url=database.url, import_directory=str(tmp_path / "imports"), import_size_limit_bytes=size_limit_bytes
+    )
     app = create_app(settings, database=database, clock=clock)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver", timeout=timeout) as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver", timeout=timeout
+    ) as client:
         yield client
 
 
@@ -66,8 +70,12 @@ async def finished(api: Api, job_id: str, *, first: int = 50) -> dict[str, Any]:
 
 
 async def post_file(api: Api, path: str, body: str, **params: str) -> httpx.Response:
-    return await api.client.post(path, content=body.encode(), params=params,
-                                 headers={"Authorization": api.credentials.header, "Content-Type": "text/csv"})
+    return await api.client.post(
+        path,
+        content=body.encode(),
+        params=params,
+        headers={"Authorization": api.credentials.header, "Content-Type": "text/csv"},
+    )
 
 
 async def run_file(api: Api, path: str, body: str, **params: str) -> dict[str, Any]:

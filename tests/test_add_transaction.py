@@ -41,12 +41,22 @@ async def test_the_seeds_sample_purchase_gives_the_seed_shaped_response(api):
     # Given the seed's customer Tom Sawyer (mobile 919999000001) buying for 18,000, of which
     # 7,400 is an outlier line: bronze earns 1 point per 100 on the 10,600 that is eligible.
     document = bill(
-        number="BILL99", amount="18000", grossAmount="18000", discount="0",
+        number="BILL99",
+        amount="18000",
+        grossAmount="18000",
+        discount="0",
         customer={"mobile": "919999000001", "firstname": "Tom", "lastname": "Sawyer"},
         lineItems=[
             {"serial": 1, "itemCode": "TV-55", "qty": "1", "rate": "10600", "value": "10600", "amount": "10600"},
-            {"serial": 2, "itemCode": "WARRANTY", "qty": "1", "rate": "7400", "value": "7400", "amount": "7400",
-             "outlierStatus": "OUTLIER"},
+            {
+                "serial": 2,
+                "itemCode": "WARRANTY",
+                "qty": "1",
+                "rate": "7400",
+                "value": "7400",
+                "amount": "7400",
+                "outlierStatus": "OUTLIER",
+            },
         ],
     )
 
@@ -61,29 +71,72 @@ async def test_the_seeds_sample_purchase_gives_the_seed_shaped_response(api):
     assert transaction["outlierStatus"] == "NORMAL"
     assert transaction["amount"] == "18000"
     assert transaction["eligibleAmount"] == "10600"
-    assert (transaction["storeCode"], transaction["tillCode"], transaction["programCode"]) == ("store-1", "till-1", "main")
+    assert (transaction["storeCode"], transaction["tillCode"], transaction["programCode"]) == (
+        "store-1",
+        "till-1",
+        "main",
+    )
     customer = transaction["customer"]
-    assert {key: customer[key] for key in ("mobile", "firstname", "lastname", "type", "lifetimePoints", "loyaltyPoints",
-                                           "lifetimePurchases", "currentSlab", "tierExpiryDate")} == {
-        "mobile": "919999000001", "firstname": "Tom", "lastname": "Sawyer", "type": "LOYALTY",
-        "lifetimePoints": "106", "loyaltyPoints": "106", "lifetimePurchases": "18000", "currentSlab": "bronze",
+    assert {
+        key: customer[key]
+        for key in (
+            "mobile",
+            "firstname",
+            "lastname",
+            "type",
+            "lifetimePoints",
+            "loyaltyPoints",
+            "lifetimePurchases",
+            "currentSlab",
+            "tierExpiryDate",
+        )
+    } == {
+        "mobile": "919999000001",
+        "firstname": "Tom",
+        "lastname": "Sawyer",
+        "type": "LOYALTY",
+        "lifetimePoints": "106",
+        "loyaltyPoints": "106",
+        "lifetimePurchases": "18000",
+        "currentSlab": "bronze",
         "tierExpiryDate": None,
     }
     assert customer["pointsSummaries"][0] == {
-        "programCode": "main", "redeemed": "0", "expired": "0", "returned": "0", "adjusted": "0",
-        "lifetimePoints": "106", "loyaltyPoints": "106", "cumulativePurchases": "18000", "currentSlab": "bronze",
-        "slabSNo": 1, "slabExpiryDate": None, "nextSlab": "silver", "nextSlabSerialNumber": 2,
+        "programCode": "main",
+        "redeemed": "0",
+        "expired": "0",
+        "returned": "0",
+        "adjusted": "0",
+        "lifetimePoints": "106",
+        "loyaltyPoints": "106",
+        "cumulativePurchases": "18000",
+        "currentSlab": "bronze",
+        "slabSNo": 1,
+        "slabExpiryDate": None,
+        "nextSlab": "silver",
+        "nextSlabSerialNumber": 2,
         "nextSlabDescription": "Silver",
     }
     assert customer["pointsSummaries"][1]["programCode"] == "cafe"
     assert customer["pointsSummaries"][1]["loyaltyPoints"] == "0"
-    assert transaction["sideEffects"] == [{
-        "__typename": "CustomerSideEffect", "customerId": customer["userId"], "registered": True,
-        "mergedCustomerIds": [], "skippedIdentifiers": [],
-    }, {
-        "__typename": "PointsSideEffect", "entityType": "USER", "customerId": customer["userId"], "programCode": "main",
-        "awardedPoints": "106", "rawAwardedPoints": "106", "totalPoints": "106",
-    }]
+    assert transaction["sideEffects"] == [
+        {
+            "__typename": "CustomerSideEffect",
+            "customerId": customer["userId"],
+            "registered": True,
+            "mergedCustomerIds": [],
+            "skippedIdentifiers": [],
+        },
+        {
+            "__typename": "PointsSideEffect",
+            "entityType": "USER",
+            "customerId": customer["userId"],
+            "programCode": "main",
+            "awardedPoints": "106",
+            "rawAwardedPoints": "106",
+            "totalPoints": "106",
+        },
+    ]
 
 
 async def test_line_items_fill_in_value_and_amount_as_the_seed_defines_them(api):
@@ -91,10 +144,19 @@ async def test_line_items_fill_in_value_and_amount_as_the_seed_defines_them(api)
 
     result = await add(api, document)
 
-    assert result["transaction"]["lineItems"] == [{
-        "serial": 1, "itemCode": "MUG", "variant": None, "qty": "3", "rate": "350", "value": "1050",
-        "discount": "100", "amount": "950", "outlierStatus": "NORMAL",
-    }]
+    assert result["transaction"]["lineItems"] == [
+        {
+            "serial": 1,
+            "itemCode": "MUG",
+            "variant": None,
+            "qty": "3",
+            "rate": "350",
+            "value": "1050",
+            "discount": "100",
+            "amount": "950",
+            "outlierStatus": "NORMAL",
+        }
+    ]
     assert result["transaction"]["eligibleAmount"] == "950"
 
 
@@ -116,10 +178,16 @@ async def test_line_items_fill_in_value_and_amount_as_the_seed_defines_them(api)
         ({"customer": {"email": "not-an-email"}}, "INVALID_IDENTIFIER", "input.customer.email"),
         ({"customer": {"mobile": "12345"}}, "INVALID_IDENTIFIER", "input.customer.mobile"),
         ({"lineItems": [{"itemCode": "X", "qty": "-2", "rate": "10"}]}, "INVALID_INPUT", "input.lineItems[0].qty"),
-        ({"lineItems": [{"itemCode": "X", "qty": "1", "rate": "10"}, {"itemCode": "", "qty": "1"}]},
-         "INVALID_INPUT", "input.lineItems[1].itemCode"),
-        ({"lineItems": [{"serial": 7, "itemCode": "X", "qty": "1"}, {"serial": 7, "itemCode": "Y", "qty": "1"}]},
-         "INVALID_INPUT", "input.lineItems[1].serial"),
+        (
+            {"lineItems": [{"itemCode": "X", "qty": "1", "rate": "10"}, {"itemCode": "", "qty": "1"}]},
+            "INVALID_INPUT",
+            "input.lineItems[1].itemCode",
+        ),
+        (
+            {"lineItems": [{"serial": 7, "itemCode": "X", "qty": "1"}, {"serial": 7, "itemCode": "Y", "qty": "1"}]},
+            "INVALID_INPUT",
+            "input.lineItems[1].serial",
+        ),
     ],
 )
 async def test_bad_input_is_a_typed_error_naming_the_field_and_writes_nothing(api, database, change, code, field):
@@ -170,7 +238,9 @@ async def test_a_bill_number_reused_in_the_window_with_another_payload_is_a_conf
     clash = await add(api, bill(number="R-1", amount="999", billingTime="2026-11-21T10:00:00+05:30"))
 
     assert clash == {
-        "__typename": "DuplicateBillNumberError", "code": "DUPLICATE_BILL_NUMBER", "field": "input.number",
+        "__typename": "DuplicateBillNumberError",
+        "code": "DUPLICATE_BILL_NUMBER",
+        "field": "input.number",
         "message": "bill number 'R-1' was already used in store 'store-1' within 30 days",
         "existingTransactionId": first["transaction"]["id"],
     }
@@ -200,8 +270,12 @@ async def test_crossing_a_threshold_upgrades_the_tier_and_earning_uses_the_tier_
     assert effects[0]["registered"] is False
     assert effects[1]["awardedPoints"] == "60"  # bronze: 1 per 100
     assert effects[2] == {
-        "__typename": "SlabSideEffect", "programCode": "main", "previousSlabName": "bronze", "previousSlabNumber": 1,
-        "upgradedSlabName": "silver", "upgradedSlabNumber": 2,
+        "__typename": "SlabSideEffect",
+        "programCode": "main",
+        "previousSlabName": "bronze",
+        "previousSlabNumber": 1,
+        "upgradedSlabName": "silver",
+        "upgradedSlabNumber": 2,
     }
     assert after["transaction"]["sideEffects"][1]["awardedPoints"] == "20"  # silver: 2 per 100
     summary = after["transaction"]["customer"]["pointsSummaries"][0]
@@ -272,10 +346,17 @@ async def test_a_known_customer_is_found_by_any_identifier_and_details_are_updat
     assert (customer["firstname"], customer["lastname"], customer["email"]) == ("Tom", "Thatcher", "tom@example.com")
     assert customer["loyaltyPoints"] == "54"
     async with database.read() as connection:
-        actions = (await connection.execute(
-            select(CustomerHistory.__table__.c.action).where(CustomerHistory.__table__.c.customer_id == int(user_id))
-            .order_by(CustomerHistory.__table__.c.id)
-        )).scalars().all()
+        actions = (
+            (
+                await connection.execute(
+                    select(CustomerHistory.__table__.c.action)
+                    .where(CustomerHistory.__table__.c.customer_id == int(user_id))
+                    .order_by(CustomerHistory.__table__.c.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert actions == ["REGISTERED", "IDENTIFIER_ADDED", "DETAILS_UPDATED"]
 
 
@@ -289,19 +370,31 @@ async def test_a_secondary_identifier_of_another_account_merges_it_into_the_prim
     customer = merged["transaction"]["customer"]
     assert customer["userId"] == owner["transaction"]["customer"]["userId"]
     assert merged["transaction"]["sideEffects"][0] == {
-        "__typename": "CustomerSideEffect", "customerId": customer["userId"], "registered": False,
-        "mergedCustomerIds": [other["transaction"]["customer"]["userId"]], "skippedIdentifiers": [],
+        "__typename": "CustomerSideEffect",
+        "customerId": customer["userId"],
+        "registered": False,
+        "mergedCustomerIds": [other["transaction"]["customer"]["userId"]],
+        "skippedIdentifiers": [],
     }
     assert customer["email"] == "jo@example.com"
     assert customer["loyaltyPoints"] == "35"  # 10 + 20 moved over + 5
     assert customer["lifetimePurchases"] == "3500"
-    victim = (await api.data(VICTIM, {"lookup": {"type": "USER_ID", "value": other["transaction"]["customer"]["userId"]}}))["customer"]
-    assert victim == {"mergedIntoUserId": customer["userId"], "email": None, "loyaltyPoints": "0", "lifetimePurchases": "0"}
+    victim = (
+        await api.data(VICTIM, {"lookup": {"type": "USER_ID", "value": other["transaction"]["customer"]["userId"]}})
+    )["customer"]
+    assert victim == {
+        "mergedIntoUserId": customer["userId"],
+        "email": None,
+        "loyaltyPoints": "0",
+        "lifetimePurchases": "0",
+    }
     async with database.read() as connection:
         assert await reconcile(connection) == []
 
 
-async def test_with_the_skip_switch_a_new_primary_registers_a_new_customer_ignoring_the_secondary(app_client, database, clock):
+async def test_with_the_skip_switch_a_new_primary_registers_a_new_customer_ignoring_the_secondary(
+    app_client, database, clock
+):
     from tests.conftest import Api
 
     credentials = await make_org(database, org_spec("skipper", skip_secondary_id_on_primary_mismatch=True))
@@ -314,19 +407,27 @@ async def test_with_the_skip_switch_a_new_primary_registers_a_new_customer_ignor
     customer = result["transaction"]["customer"]
     assert customer["userId"] != existing["transaction"]["customer"]["userId"]
     assert result["transaction"]["sideEffects"][0] == {
-        "__typename": "CustomerSideEffect", "customerId": customer["userId"], "registered": True, "mergedCustomerIds": [],
+        "__typename": "CustomerSideEffect",
+        "customerId": customer["userId"],
+        "registered": True,
+        "mergedCustomerIds": [],
         "skippedIdentifiers": [{"type": "EMAIL", "value": "sam@example.com"}],
     }
     assert (customer["mobile"], customer["email"]) == ("91" + mobile, None)
     still = await api.data(CUSTOMER, {"lookup": {"type": "EMAIL", "value": "sam@example.com"}})
     assert still["customer"]["userId"] == existing["transaction"]["customer"]["userId"]
     async with database.read() as connection:
-        skipped = (await connection.execute(
-            select(CustomerHistory.__table__.c.action, CustomerHistory.__table__.c.identifier_value)
-            .where(CustomerHistory.__table__.c.customer_id == int(customer["userId"]))
-            .order_by(CustomerHistory.__table__.c.id)
-        )).all()
-    assert [tuple(row) for row in skipped] == [("REGISTERED", None), ("SECONDARY_IDENTIFIER_SKIPPED", "sam@example.com")]
+        skipped = (
+            await connection.execute(
+                select(CustomerHistory.__table__.c.action, CustomerHistory.__table__.c.identifier_value)
+                .where(CustomerHistory.__table__.c.customer_id == int(customer["userId"]))
+                .order_by(CustomerHistory.__table__.c.id)
+            )
+        ).all()
+    assert [tuple(row) for row in skipped] == [
+        ("REGISTERED", None),
+        ("SECONDARY_IDENTIFIER_SKIPPED", "sam@example.com"),
+    ]
 
 
 async def test_unknown_products_are_added_to_the_catalog_by_the_seeds_rules(api, database):
@@ -338,10 +439,13 @@ async def test_unknown_products_are_added_to_the_catalog_by_the_seeds_rules(api,
 
     products = Product.__table__
     async with database.read() as connection:
-        rows = (await connection.execute(
-            select(products.c.id, products.c.item_code, products.c.variant_code, products.c.base_product_id)
-            .where(products.c.item_code == "HAT").order_by(products.c.id)
-        )).all()
+        rows = (
+            await connection.execute(
+                select(products.c.id, products.c.item_code, products.c.variant_code, products.c.base_product_id)
+                .where(products.c.item_code == "HAT")
+                .order_by(products.c.id)
+            )
+        ).all()
     assert [(row.item_code, row.variant_code) for row in rows] == [("HAT", ""), ("HAT", "BLUE")]
     assert rows[1].base_product_id == rows[0].id
 
@@ -352,11 +456,22 @@ async def test_a_batch_adds_each_bill_on_its_own_with_its_own_status(api, databa
     results = (await api.data(ADD_BATCH, {"input": [good, bad, also_good]}))["addTransactions"]
 
     assert results == [
-        {"__typename": "TransactionAdded", "itemStatus": {"success": True, "code": 600, "message": "Transaction added successfully"},
-         "transaction": {"number": good["number"]}},
-        {"__typename": "InvalidInputError", "code": "INVALID_INPUT", "message": "must not be negative", "field": "input[1].amount"},
-        {"__typename": "TransactionAdded", "itemStatus": {"success": True, "code": 600, "message": "Transaction added successfully"},
-         "transaction": {"number": also_good["number"]}},
+        {
+            "__typename": "TransactionAdded",
+            "itemStatus": {"success": True, "code": 600, "message": "Transaction added successfully"},
+            "transaction": {"number": good["number"]},
+        },
+        {
+            "__typename": "InvalidInputError",
+            "code": "INVALID_INPUT",
+            "message": "must not be negative",
+            "field": "input[1].amount",
+        },
+        {
+            "__typename": "TransactionAdded",
+            "itemStatus": {"success": True, "code": 600, "message": "Transaction added successfully"},
+            "transaction": {"number": also_good["number"]},
+        },
     ]
     assert (await table_counts(database))["transactions"] == 2
 
@@ -364,8 +479,14 @@ async def test_a_batch_adds_each_bill_on_its_own_with_its_own_status(api, databa
 async def test_a_batch_over_100_bills_is_refused_whole(api, database):
     results = (await api.data(ADD_BATCH, {"input": [bill() for _ in range(101)]}))["addTransactions"]
 
-    assert results == [{"__typename": "InvalidInputError", "code": "BATCH_TOO_LARGE",
-                        "message": "at most 100 transactions per batch", "field": "input"}]
+    assert results == [
+        {
+            "__typename": "InvalidInputError",
+            "code": "BATCH_TOO_LARGE",
+            "message": "at most 100 transactions per batch",
+            "field": "input",
+        }
+    ]
     assert (await table_counts(database))["transactions"] == 0
 
 
@@ -387,9 +508,12 @@ async def test_billing_time_defaults_to_now(api, clock):
 )
 async def test_the_same_bill_spelled_differently_replays(api, database, respelled):
     mobile = new_mobile()
-    document = bill(amount="1800", billingTime="2026-11-20T10:00:00+05:30",
-                    customer={"mobile": mobile, "firstname": "Tom", "lastname": "Sawyer"},
-                    lineItems=[{"serial": 1, "itemCode": "SHIRT-01", "qty": "2", "rate": "500"}])
+    document = bill(
+        amount="1800",
+        billingTime="2026-11-20T10:00:00+05:30",
+        customer={"mobile": mobile, "firstname": "Tom", "lastname": "Sawyer"},
+        lineItems=[{"serial": 1, "itemCode": "SHIRT-01", "qty": "2", "rate": "500"}],
+    )
     first = await add(api, document)
     counts = await table_counts(database)
     again = {**document, **respelled}
@@ -407,16 +531,30 @@ async def test_the_same_bill_spelled_differently_replays(api, database, respelle
     ("change", "field", "message"),
     [
         ({"amount": "1e30"}, "input.amount", "must be less than 100,000,000,000"),
-        ({"lineItems": [{"itemCode": "X", "qty": "99999999", "rate": "99999999"}]}, "input.lineItems[0].value",
-         "must be less than 100,000,000,000"),
-        ({"billingTime": "0001-01-01T00:00:00+00:00"}, "input.billingTime", "must be between 2000-01-01 and one day from now"),
-        ({"billingTime": "9999-12-31T23:59:59+00:00"}, "input.billingTime", "must be between 2000-01-01 and one day from now"),
+        (
+            {"lineItems": [{"itemCode": "X", "qty": "99999999", "rate": "99999999"}]},
+            "input.lineItems[0].value",
+            "must be less than 100,000,000,000",
+        ),
+        (
+            {"billingTime": "0001-01-01T00:00:00+00:00"},
+            "input.billingTime",
+            "must be between 2000-01-01 and one day from now",
+        ),
+        (
+            {"billingTime": "9999-12-31T23:59:59+00:00"},
+            "input.billingTime",
+            "must be between 2000-01-01 and one day from now",
+        ),
         ({"number": "B\u0000"}, "input.number", "must not contain NUL characters"),
         ({"notes": "a\u0000b"}, "input.notes", "must not contain NUL characters"),
         ({"billClientId": "C" * 101}, "input.billClientId", "must be at most 100 characters"),
         ({"notInterestedReason": "R" * 501}, "input.notInterestedReason", "must be at most 500 characters"),
-        ({"lineItems": [{"itemCode": "X", "qty": "1", "transactionNumber": "T" * 51}]}, "input.lineItems[0].transactionNumber",
-         "must be at most 50 characters"),
+        (
+            {"lineItems": [{"itemCode": "X", "qty": "1", "transactionNumber": "T" * 51}]},
+            "input.lineItems[0].transactionNumber",
+            "must be at most 50 characters",
+        ),
         ({"customer": {"externalId": "E\u0000"}}, "input.customer.externalId", "must not contain NUL characters"),
     ],
 )
@@ -445,12 +583,20 @@ async def test_an_unexpected_failure_in_a_batch_item_leaves_the_other_items_thei
     results = (await api.data(ADD_BATCH, {"input": [good, bad, also_good]}))["addTransactions"]
 
     assert [result["__typename"] for result in results] == ["TransactionAdded", "InternalError", "TransactionAdded"]
-    assert results[1] == {"__typename": "InternalError", "code": "INTERNAL_ERROR", "message": "Unexpected error.", "field": "input[1]"}
+    assert results[1] == {
+        "__typename": "InternalError",
+        "code": "INTERNAL_ERROR",
+        "message": "Unexpected error.",
+        "field": "input[1]",
+    }
     assert (await table_counts(database))["transactions"] == 2
 
 
 async def test_a_body_that_is_not_utf8_is_a_400_not_a_500(api):
-    response = await api.client.post("/graphql", content=b'{"query": "\xff"}',
-                                     headers={"Authorization": api.credentials.header, "content-type": "application/json"})
+    response = await api.client.post(
+        "/graphql",
+        content=b'{"query": "\xff"}',
+        headers={"Authorization": api.credentials.header, "content-type": "application/json"},
+    )
 
     assert response.status_code == 400

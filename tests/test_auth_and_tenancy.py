@@ -11,8 +11,8 @@ import pytest
 
 import app.ledger.service
 import app.transactions.service
-from app.kernel.settings import Settings
 from app.http.app import create_app
+from app.kernel.settings import Settings
 from app.organizations.service import revoke_api_key
 from tests.conftest import Credentials, make_org
 from tests.documents import ADD_TRANSACTION, CLOSING_BALANCE, CUSTOMER, LEDGER_ENTRIES
@@ -29,8 +29,14 @@ query {
 }
 """
 
-UNAUTHORIZED = {"errors": [{"message": "Authentication required: HTTP Basic with an API key id and secret.",
-                            "extensions": {"code": "UNAUTHENTICATED"}}]}
+UNAUTHORIZED = {
+    "errors": [
+        {
+            "message": "Authentication required: HTTP Basic with an API key id and secret.",
+            "extensions": {"code": "UNAUTHENTICATED"},
+        }
+    ]
+}
 
 
 def basic(text: str) -> str:
@@ -66,6 +72,7 @@ async def client_with(database, clock):
 
 # --- Authentication -------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "authorization",
     [
@@ -84,8 +91,22 @@ async def client_with(database, clock):
         lambda key: basic(f"{key.key_id}:{key.secret}x"),
         lambda key: basic(f"{'k' * 65}:{key.secret}"),
     ],
-    ids=["missing", "empty", "bearer", "basic-alone", "basic-blank", "bad-base64", "not-utf8", "no-colon",
-         "no-key-id", "no-secret", "unknown-key-id", "wrong-secret", "secret-with-extra", "key-id-too-long"],
+    ids=[
+        "missing",
+        "empty",
+        "bearer",
+        "basic-alone",
+        "basic-blank",
+        "bad-base64",
+        "not-utf8",
+        "no-colon",
+        "no-key-id",
+        "no-secret",
+        "unknown-key-id",
+        "wrong-secret",
+        "secret-with-extra",
+        "key-id-too-long",
+    ],
 )
 async def test_a_request_without_valid_credentials_is_refused_with_401_and_writes_nothing(
     app_client, org, database, authorization
@@ -121,7 +142,9 @@ async def test_a_revoked_key_is_refused_once_the_key_cache_has_expired(client_wi
     assert_unauthorized(response)
 
 
-async def test_a_revoked_key_is_refused_at_once_when_the_authenticator_forgets_its_cache(client_with, org, database, clock):
+async def test_a_revoked_key_is_refused_at_once_when_the_authenticator_forgets_its_cache(
+    client_with, org, database, clock
+):
     client, application = await client_with(cache_ttl_seconds=3600)
     headers = {"Authorization": org.header}
     assert (await post(client, ORGANIZATION, headers=headers)).status_code == 200
@@ -151,6 +174,7 @@ async def test_another_key_of_the_same_org_keeps_working_after_one_is_revoked(cl
 
 # --- Request limits -------------------------------------------------------------------------
 
+
 async def test_a_body_over_the_size_limit_is_refused_with_413_and_writes_nothing(client_with, org, database):
     client, _ = await client_with(max_body_size_bytes=4096)
     headers = {"Authorization": org.header}
@@ -161,7 +185,9 @@ async def test_a_body_over_the_size_limit_is_refused_with_413_and_writes_nothing
     refused = await post(client, ADD_TRANSACTION, {"input": large}, headers=headers)
 
     assert refused.status_code == 413, refused.text
-    assert refused.json() == {"errors": [{"message": "Request body too large.", "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]}
+    assert refused.json() == {
+        "errors": [{"message": "Request body too large.", "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]
+    }
     assert await table_counts(database) == before
     accepted = await post(client, ADD_TRANSACTION, {"input": small}, headers=headers)
     assert accepted.status_code == 200
@@ -198,10 +224,11 @@ async def test_a_chunked_body_without_a_length_over_the_limit_is_refused_with_41
 
     async def chunks():
         for start in range(0, len(body), 1000):
-            yield body[start:start + 1000]
+            yield body[start : start + 1000]
 
-    response = await client.post("/graphql", content=chunks(),
-                                 headers={"Authorization": org.header, "Content-Type": "application/json"})
+    response = await client.post(
+        "/graphql", content=chunks(), headers={"Authorization": org.header, "Content-Type": "application/json"}
+    )
 
     assert "content-length" not in response.request.headers
     assert response.status_code == 413, response.text
@@ -219,8 +246,9 @@ async def test_a_chunked_body_under_the_limit_is_served(client_with, org):
         yield body[:10]
         yield body[10:]
 
-    response = await client.post("/graphql", content=chunks(),
-                                 headers={"Authorization": org.header, "Content-Type": "application/json"})
+    response = await client.post(
+        "/graphql", content=chunks(), headers={"Authorization": org.header, "Content-Type": "application/json"}
+    )
 
     assert response.status_code == 200, response.text
     assert response.json()["data"]["organization"]["code"] == "acme"
@@ -232,7 +260,8 @@ async def test_a_mutation_over_get_is_refused_and_writes_nothing(api, database):
     before = await table_counts(database)
 
     response = await api.client.get(
-        "/graphql", params={"query": ADD_TRANSACTION, "variables": json.dumps({"input": bill()})},
+        "/graphql",
+        params={"query": ADD_TRANSACTION, "variables": json.dumps({"input": bill()})},
         headers={"Authorization": api.credentials.header},
     )
 
@@ -242,14 +271,16 @@ async def test_a_mutation_over_get_is_refused_and_writes_nothing(api, database):
 
 
 async def test_a_query_over_get_is_served(api):
-    response = await api.client.get("/graphql", params={"query": ORGANIZATION},
-                                    headers={"Authorization": api.credentials.header})
+    response = await api.client.get(
+        "/graphql", params={"query": ORGANIZATION}, headers={"Authorization": api.credentials.header}
+    )
 
     assert response.status_code == 200
     assert response.json()["data"]["organization"]["code"] == "acme"
 
 
 # --- Tenancy ----------------------------------------------------------------------------------
+
 
 def beta_spec():
     """Another organisation: the same store and till codes as acme, one program, one store."""
@@ -263,17 +294,23 @@ def beta_spec():
 async def test_an_organisation_cannot_see_anothers_customers_or_ledger(api, database):
     beta = await make_org(database, beta_spec())
     mobile = new_mobile()
-    added = (await api.data(ADD_TRANSACTION, {"input": bill(customer={"mobile": mobile, "email": "ann@example.com"})}))
+    added = await api.data(ADD_TRANSACTION, {"input": bill(customer={"mobile": mobile, "email": "ann@example.com"})})
     user_id = added["addTransaction"]["transaction"]["customer"]["userId"]
 
-    lookups = [{"type": "MOBILE", "value": mobile}, {"type": "EMAIL", "value": "ann@example.com"},
-               {"type": "USER_ID", "value": user_id}]
+    lookups = [
+        {"type": "MOBILE", "value": mobile},
+        {"type": "EMAIL", "value": "ann@example.com"},
+        {"type": "USER_ID", "value": user_id},
+    ]
     for lookup in lookups:
         customer = (await api.data(CUSTOMER, {"lookup": lookup}, credentials=beta))["customer"]
         ledger = (await api.data(LEDGER_ENTRIES, {"customer": lookup}, credentials=beta))["ledgerEntries"]
         balance = (await api.data(CLOSING_BALANCE, {"customer": lookup}, credentials=beta))["ledgerClosingBalance"]
-        expected = {"__typename": "NotFoundError", "code": "CUSTOMER_NOT_FOUND",
-                    "message": f"no customer with {lookup['type']} {lookup['value']!r}"}
+        expected = {
+            "__typename": "NotFoundError",
+            "code": "CUSTOMER_NOT_FOUND",
+            "message": f"no customer with {lookup['type']} {lookup['value']!r}",
+        }
         assert customer == {**expected, "field": "lookup"}
         assert ledger == {**expected, "field": "customer"}
         assert balance == {**expected, "field": "customer"}
@@ -288,8 +325,9 @@ async def test_the_same_bill_number_in_another_organisation_is_a_new_bill_for_a_
     in_acme = (await api.data(ADD_TRANSACTION, {"input": document}))["addTransaction"]
 
     in_beta = (await api.data(ADD_TRANSACTION, {"input": document}, credentials=beta))["addTransaction"]
-    different_payload = (await api.data(ADD_TRANSACTION, {"input": {**document, "amount": "900", "lineItems": []}},
-                                        credentials=beta))["addTransaction"]
+    different_payload = (
+        await api.data(ADD_TRANSACTION, {"input": {**document, "amount": "900", "lineItems": []}}, credentials=beta)
+    )["addTransaction"]
 
     assert in_beta["__typename"] == "TransactionAdded"
     assert in_beta["replayed"] is False
@@ -312,15 +350,19 @@ async def test_the_organization_query_shows_only_the_callers_setup(api, database
     seen_by_beta = (await api.data(ORGANIZATION, credentials=beta))["organization"]
 
     assert seen_by_beta == {
-        "code": "beta", "name": "Beta Stores",
+        "code": "beta",
+        "name": "Beta Stores",
         "programs": [{"code": "main", "name": "Beta Rewards"}],
         "stores": [{"code": "store-1", "tills": [{"code": "till-1"}]}],
     }
     assert acme == {
-        "code": "acme", "name": "Acme Retail",
+        "code": "acme",
+        "name": "Acme Retail",
         "programs": [{"code": "main", "name": "Acme Rewards"}, {"code": "cafe", "name": "Acme Cafe"}],
-        "stores": [{"code": "store-1", "tills": [{"code": "till-1"}, {"code": "till-cafe"}]},
-                   {"code": "store-2", "tills": [{"code": "till-2"}]}],
+        "stores": [
+            {"code": "store-1", "tills": [{"code": "till-1"}, {"code": "till-cafe"}]},
+            {"code": "store-2", "tills": [{"code": "till-2"}]},
+        ],
     }
 
 
@@ -329,14 +371,24 @@ async def test_a_filter_naming_another_organisations_till_is_refused(api, databa
     mobile = new_mobile()
     await api.data(ADD_TRANSACTION, {"input": bill(customer={"mobile": mobile})}, credentials=beta)
 
-    result = (await api.data(LEDGER_ENTRIES, {"customer": {"type": "MOBILE", "value": mobile},
-                                              "filter": {"tillCodes": ["till-cafe"]}}, credentials=beta))["ledgerEntries"]
+    result = (
+        await api.data(
+            LEDGER_ENTRIES,
+            {"customer": {"type": "MOBILE", "value": mobile}, "filter": {"tillCodes": ["till-cafe"]}},
+            credentials=beta,
+        )
+    )["ledgerEntries"]
 
-    assert result == {"__typename": "InvalidInputError", "code": "INVALID_INPUT", "field": "filter.tillCodes[0]",
-                      "message": "no till with code 'till-cafe'"}
+    assert result == {
+        "__typename": "InvalidInputError",
+        "code": "INVALID_INPUT",
+        "field": "filter.tillCodes[0]",
+        "message": "no till with code 'till-cafe'",
+    }
 
 
 # --- Unexpected failures ----------------------------------------------------------------------
+
 
 async def test_an_unexpected_error_in_a_query_is_masked_and_logged(api, monkeypatch, caplog):
     mobile = new_mobile()
@@ -365,8 +417,11 @@ async def test_an_unexpected_error_in_a_mutation_is_masked_and_rolls_the_write_b
     # Fails after the customer, the bill and its line items were written.
     monkeypatch.setattr(app.transactions.service, "_apply_earning", broken)
 
-    response = await api.client.post("/graphql", json={"query": ADD_TRANSACTION, "variables": {"input": bill()}},
-                                     headers={"Authorization": api.credentials.header})
+    response = await api.client.post(
+        "/graphql",
+        json={"query": ADD_TRANSACTION, "variables": {"input": bill()}},
+        headers={"Authorization": api.credentials.header},
+    )
 
     assert response.status_code == 200
     body = response.json()

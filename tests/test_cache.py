@@ -6,6 +6,7 @@ import asyncio
 
 from app.kernel.cache import RefreshingCache
 
+
 class Source:
     """Counts loads; each load yields to the loop first, as a database read would."""
 
@@ -21,6 +22,7 @@ class Source:
             raise RuntimeError("database down")
         return f"{key}:{self.value}"
 
+
 async def test_concurrent_first_reads_load_once():
     source = Source()
     cache = RefreshingCache(source.load, ttl_seconds=60)
@@ -29,6 +31,7 @@ async def test_concurrent_first_reads_load_once():
 
     assert values == ["k:first"] * 20
     assert source.loads == 1
+
 
 async def test_a_stale_value_is_served_while_one_refresh_runs():
     source = Source()
@@ -44,6 +47,7 @@ async def test_a_stale_value_is_served_while_one_refresh_runs():
     assert source.loads == 2
     assert await cache.get("k") == "k:second"
 
+
 async def test_a_failed_refresh_keeps_the_previous_value():
     source = Source()
     cache = RefreshingCache(source.load, ttl_seconds=0.01)
@@ -54,6 +58,7 @@ async def test_a_failed_refresh_keeps_the_previous_value():
     assert await cache.get("k") == "k:first"
     await asyncio.sleep(0.01)
     assert await cache.get("k") == "k:first"
+
 
 async def test_a_failed_first_load_reaches_every_waiting_caller_and_is_not_cached():
     source = Source()
@@ -66,6 +71,7 @@ async def test_a_failed_first_load_reaches_every_waiting_caller_and_is_not_cache
     source.failing = False
     assert await cache.get("k") == "k:first"
 
+
 async def test_a_zero_time_to_live_always_reads_fresh():
     source = Source()
     cache = RefreshingCache(source.load, ttl_seconds=0)
@@ -74,6 +80,7 @@ async def test_a_zero_time_to_live_always_reads_fresh():
 
     assert await cache.get("k") == "k:second"
     assert source.loads == 2
+
 
 async def test_memory_is_bounded_by_starting_over_when_full():
     source = Source()

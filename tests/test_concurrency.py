@@ -17,9 +17,13 @@ from tests.snapshots import table_counts
 
 async def post_concurrently(api, documents):
     """Every document posted at once; the raw HTTP responses, in the documents' order."""
+
     async def post(document):
-        return await api.client.post("/graphql", json={"query": ADD_TRANSACTION, "variables": {"input": document}},
-                                     headers={"Authorization": api.credentials.header})
+        return await api.client.post(
+            "/graphql",
+            json={"query": ADD_TRANSACTION, "variables": {"input": document}},
+            headers={"Authorization": api.credentials.header},
+        )
 
     return await asyncio.gather(*(post(document) for document in documents))
 
@@ -33,8 +37,10 @@ def results_of(responses):
 
 
 def no_lock_errors_logged(caplog):
-    return not any("database is locked" in record.getMessage() or "database is locked" in (record.exc_text or "")
-                   for record in caplog.records)
+    return not any(
+        "database is locked" in record.getMessage() or "database is locked" in (record.exc_text or "")
+        for record in caplog.records
+    )
 
 
 def signed(entry):
@@ -63,10 +69,16 @@ async def test_50_concurrent_purchases_by_one_customer_lose_no_update(api, datab
     assert customer["currentSlab"] == "silver"
     main = customer["pointsSummaries"][0]
     assert (main["programCode"], main["loyaltyPoints"], main["cumulativePurchases"]) == ("main", "1584", "90000")
-    page = (await api.data(LEDGER_ENTRIES, {
-        "customer": {"type": "MOBILE", "value": mobile}, "first": 100,
-        "filter": {"programCodes": ["main"], "pointsCategories": ["REGULAR"]},
-    }))["ledgerEntries"]
+    page = (
+        await api.data(
+            LEDGER_ENTRIES,
+            {
+                "customer": {"type": "MOBILE", "value": mobile},
+                "first": 100,
+                "filter": {"programCodes": ["main"], "pointsCategories": ["REGULAR"]},
+            },
+        )
+    )["ledgerEntries"]
     assert page["pageInfo"]["hasNextPage"] is False
     assert len(page["entries"]) == 51  # the opening balance and 50 awards
     assert sum(signed(entry) for entry in page["entries"]) == 1584
@@ -94,11 +106,19 @@ async def test_the_same_bill_posted_10_times_at_once_is_added_once_and_awarded_o
     assert {result["transaction"]["customer"]["loyaltyPoints"] for result in results} == {"18"}
     assert no_lock_errors_logged(caplog)
     counts = await table_counts(database)
-    assert (counts["transactions"], counts["customers"], counts["ledger_events"], counts["ledger_entries"]) == (1, 1, 2, 7)
-    page = (await api.data(LEDGER_ENTRIES, {"customer": {"type": "MOBILE", "value": mobile}, "first": 100}))["ledgerEntries"]
+    assert (counts["transactions"], counts["customers"], counts["ledger_events"], counts["ledger_entries"]) == (
+        1,
+        1,
+        2,
+        7,
+    )
+    page = (await api.data(LEDGER_ENTRIES, {"customer": {"type": "MOBILE", "value": mobile}, "first": 100}))[
+        "ledgerEntries"
+    ]
     awards = [entry for entry in page["entries"] if entry["eventType"] == "TRANSACTION_ADD"]
     assert [(entry["transactionId"], entry["points"], entry["balanceAfter"]) for entry in awards] == [
-        (results[0]["transaction"]["id"], "18", "18")]
+        (results[0]["transaction"]["id"], "18", "18")
+    ]
     async with database.read() as connection:
         assert await reconcile(connection) == []
 
@@ -115,7 +135,9 @@ async def test_20_concurrent_first_purchases_by_one_new_mobile_register_one_cust
     assert no_lock_errors_logged(caplog)
     counts = await table_counts(database)
     assert (counts["customers"], counts["customer_identifiers"], counts["transactions"]) == (1, 1, 20)
-    page = (await api.data(LEDGER_ENTRIES, {"customer": {"type": "MOBILE", "value": mobile}, "first": 100}))["ledgerEntries"]
+    page = (await api.data(LEDGER_ENTRIES, {"customer": {"type": "MOBILE", "value": mobile}, "first": 100}))[
+        "ledgerEntries"
+    ]
     registrations = [entry for entry in page["entries"] if entry["eventType"] == "CUSTOMER_REGISTRATION"]
     assert len(registrations) == 6
     assert len({entry["eventLogId"] for entry in registrations}) == 1

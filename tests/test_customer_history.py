@@ -54,11 +54,20 @@ async def test_a_merge_shows_combine_on_the_survivor_and_merged_into_on_the_vict
     combine = await history(api, {"type": "USER_ID", "value": survivor}, actions=["COMBINE"])
     merged = await history(api, {"type": "USER_ID", "value": victim}, actions=["MERGED_INTO"])
 
-    assert combine["records"] == [{
-        "action": "COMBINE", "identifierType": None, "identifierValue": None, "otherUserId": victim,
-        "details": {"identifiers": [{"type": "MOBILE", "value": f"91{victim_mobile}"},
-                                    {"type": "EMAIL", "value": "victim@example.com"}]},
-    }]
+    assert combine["records"] == [
+        {
+            "action": "COMBINE",
+            "identifierType": None,
+            "identifierValue": None,
+            "otherUserId": victim,
+            "details": {
+                "identifiers": [
+                    {"type": "MOBILE", "value": f"91{victim_mobile}"},
+                    {"type": "EMAIL", "value": "victim@example.com"},
+                ]
+            },
+        }
+    ]
     assert [(record["action"], record["otherUserId"]) for record in merged["records"]] == [("MERGED_INTO", survivor)]
 
 
@@ -81,5 +90,9 @@ async def test_an_unknown_customer_and_a_bad_cursor_are_typed_errors(api):
     missing = await history(api, {"type": "MOBILE", "value": new_mobile()})
     bad_cursor = await history(api, {"type": "MOBILE", "value": new_mobile()}, after="not-a-cursor")
 
-    assert (missing["__typename"], missing["code"], missing["field"]) == ("NotFoundError", "CUSTOMER_NOT_FOUND", "customer")
+    assert (missing["__typename"], missing["code"], missing["field"]) == (
+        "NotFoundError",
+        "CUSTOMER_NOT_FOUND",
+        "customer",
+    )
     assert (bad_cursor["__typename"], bad_cursor["field"]) == ("InvalidInputError", "after")

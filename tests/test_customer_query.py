@@ -31,9 +31,36 @@ query CustomerBills($lookup: CustomerLookupInput!, $first: Int!, $after: String)
 """
 
 LINE_ITEMS = [  # tests.factories.bill's line items, as the API returns them
-    {"serial": 1, "itemCode": "SHIRT-01", "variant": None, "qty": "2", "rate": "500", "value": "1000", "discount": "100", "amount": "900"},
-    {"serial": 2, "itemCode": "JEANS-01", "variant": "32-BLUE", "qty": "1", "rate": "800", "value": "800", "discount": "100", "amount": "700"},
-    {"serial": 3, "itemCode": "SOCKS-01", "variant": None, "qty": "1", "rate": "200", "value": "200", "discount": "0", "amount": "200"},
+    {
+        "serial": 1,
+        "itemCode": "SHIRT-01",
+        "variant": None,
+        "qty": "2",
+        "rate": "500",
+        "value": "1000",
+        "discount": "100",
+        "amount": "900",
+    },
+    {
+        "serial": 2,
+        "itemCode": "JEANS-01",
+        "variant": "32-BLUE",
+        "qty": "1",
+        "rate": "800",
+        "value": "800",
+        "discount": "100",
+        "amount": "700",
+    },
+    {
+        "serial": 3,
+        "itemCode": "SOCKS-01",
+        "variant": None,
+        "qty": "1",
+        "rate": "200",
+        "value": "200",
+        "discount": "0",
+        "amount": "200",
+    },
 ]
 
 
@@ -49,26 +76,64 @@ async def find(api, lookup, **variables):
 
 # --- Lookups --------------------------------------------------------------------------------
 
+
 async def test_a_customer_is_found_by_mobile_with_or_without_the_country_code(api):
     mobile = new_mobile()
     added = await add(api, bill(customer={"mobile": mobile, "firstname": "Tom", "lastname": "Sawyer"}))
     user_id = added["transaction"]["customer"]["userId"]
 
-    found = [await find(api, {"type": "MOBILE", "value": value})
-             for value in (mobile, "91" + mobile, "+91" + mobile, f" {mobile} ")]
+    found = [
+        await find(api, {"type": "MOBILE", "value": value})
+        for value in (mobile, "91" + mobile, "+91" + mobile, f" {mobile} ")
+    ]
 
     assert [customer["userId"] for customer in found] == [user_id] * 4
     customer = found[0]
-    assert {key: customer[key] for key in ("__typename", "mobile", "email", "externalId", "cardNumber", "firstname",
-                                           "lastname", "loyaltyPoints", "lifetimePoints", "lifetimePurchases",
-                                           "currentSlab", "identifiers")} == {
-        "__typename": "Customer", "mobile": "91" + mobile, "email": None, "externalId": None, "cardNumber": None,
-        "firstname": "Tom", "lastname": "Sawyer", "loyaltyPoints": "18", "lifetimePoints": "18",
-        "lifetimePurchases": "1800", "currentSlab": "bronze", "identifiers": [{"type": "MOBILE", "value": "91" + mobile}],
+    assert {
+        key: customer[key]
+        for key in (
+            "__typename",
+            "mobile",
+            "email",
+            "externalId",
+            "cardNumber",
+            "firstname",
+            "lastname",
+            "loyaltyPoints",
+            "lifetimePoints",
+            "lifetimePurchases",
+            "currentSlab",
+            "identifiers",
+        )
+    } == {
+        "__typename": "Customer",
+        "mobile": "91" + mobile,
+        "email": None,
+        "externalId": None,
+        "cardNumber": None,
+        "firstname": "Tom",
+        "lastname": "Sawyer",
+        "loyaltyPoints": "18",
+        "lifetimePoints": "18",
+        "lifetimePurchases": "1800",
+        "currentSlab": "bronze",
+        "identifiers": [{"type": "MOBILE", "value": "91" + mobile}],
     }
     assert customer["pointsSummaries"] == [
-        {"programCode": "main", "loyaltyPoints": "18", "lifetimePoints": "18", "cumulativePurchases": "1800", "currentSlab": "bronze"},
-        {"programCode": "cafe", "loyaltyPoints": "0", "lifetimePoints": "0", "cumulativePurchases": "0", "currentSlab": "member"},
+        {
+            "programCode": "main",
+            "loyaltyPoints": "18",
+            "lifetimePoints": "18",
+            "cumulativePurchases": "1800",
+            "currentSlab": "bronze",
+        },
+        {
+            "programCode": "cafe",
+            "loyaltyPoints": "0",
+            "lifetimePoints": "0",
+            "cumulativePurchases": "0",
+            "currentSlab": "member",
+        },
     ]
 
 
@@ -86,8 +151,10 @@ async def test_a_customer_is_found_by_email_whatever_its_case(api):
     added = await add(api, bill(customer={"email": "Ann.Lee@Example.COM"}))
     user_id = added["transaction"]["customer"]["userId"]
 
-    found = [await find(api, {"type": "EMAIL", "value": value})
-             for value in ("ann.lee@example.com", "ANN.LEE@EXAMPLE.COM", "Ann.Lee@Example.COM")]
+    found = [
+        await find(api, {"type": "EMAIL", "value": value})
+        for value in ("ann.lee@example.com", "ANN.LEE@EXAMPLE.COM", "Ann.Lee@Example.COM")
+    ]
 
     assert [customer["userId"] for customer in found] == [user_id] * 3
     assert found[0]["email"] == "ann.lee@example.com"
@@ -120,16 +187,31 @@ async def test_a_customer_is_found_by_external_id_card_number_and_user_id(api):
         {"type": "USER_ID", "value": "\u00b2"},
         {"type": "USER_ID", "value": "\u0661"},
     ],
-    ids=["mobile", "email", "external-id", "card-number", "user-id", "user-id-not-a-number", "user-id-negative",
-         "user-id-past-32-bit", "user-id-past-64-bit", "user-id-superscript-digit", "user-id-arabic-indic-one"],
+    ids=[
+        "mobile",
+        "email",
+        "external-id",
+        "card-number",
+        "user-id",
+        "user-id-not-a-number",
+        "user-id-negative",
+        "user-id-past-32-bit",
+        "user-id-past-64-bit",
+        "user-id-superscript-digit",
+        "user-id-arabic-indic-one",
+    ],
 )
 async def test_an_unknown_customer_is_not_found(api, lookup):
     await add(api, bill())
 
     result = await find(api, lookup)
 
-    assert result == {"__typename": "NotFoundError", "code": "CUSTOMER_NOT_FOUND", "field": "lookup",
-                      "message": f"no customer with {lookup['type']} {lookup['value']!r}"}
+    assert result == {
+        "__typename": "NotFoundError",
+        "code": "CUSTOMER_NOT_FOUND",
+        "field": "lookup",
+        "message": f"no customer with {lookup['type']} {lookup['value']!r}",
+    }
 
 
 @pytest.mark.parametrize(
@@ -143,18 +225,27 @@ async def test_an_unknown_customer_is_not_found(api, lookup):
 async def test_a_malformed_identifier_is_an_invalid_identifier_error_on_the_lookup_value(api, lookup, message):
     result = await find(api, lookup)
 
-    assert result == {"__typename": "InvalidInputError", "code": "INVALID_IDENTIFIER", "field": "lookup.value",
-                      "message": message}
+    assert result == {
+        "__typename": "InvalidInputError",
+        "code": "INVALID_IDENTIFIER",
+        "field": "lookup.value",
+        "message": message,
+    }
 
 
 async def test_a_malformed_email_is_an_invalid_identifier_error_on_the_lookup_value(api):
     result = await find(api, {"type": "EMAIL", "value": "not-an-email"})
 
-    assert (result["__typename"], result["code"], result["field"]) == ("InvalidInputError", "INVALID_IDENTIFIER", "lookup.value")
+    assert (result["__typename"], result["code"], result["field"]) == (
+        "InvalidInputError",
+        "INVALID_IDENTIFIER",
+        "lookup.value",
+    )
     assert result["message"].startswith("'not-an-email' is not an email address")
 
 
 # --- Transactions of a customer ---------------------------------------------------------------
+
 
 async def test_a_customers_bills_come_newest_first_in_pages_with_their_line_items(api):
     mobile = new_mobile()
@@ -171,15 +262,17 @@ async def test_a_customers_bills_come_newest_first_in_pages_with_their_line_item
     assert [[node["number"] for node in page["nodes"]] for page in pages] == [["P-5", "P-4"], ["P-3", "P-2"], ["P-1"]]
     assert [page["pageInfo"]["hasNextPage"] for page in pages] == [True, True, False]
     assert [node["id"] for page in pages for node in page["nodes"]] == [
-        result["transaction"]["id"] for result in reversed(added)]
+        result["transaction"]["id"] for result in reversed(added)
+    ]
     user_id = added[0]["transaction"]["customer"]["userId"]
     for page in pages:
         for node in page["nodes"]:
             assert node["lineItems"] == LINE_ITEMS
             assert (node["amount"], node["storeCode"], node["tillCode"]) == ("1800", "store-1", "till-1")
             assert node["customer"] == {"userId": user_id, "mobile": "91" + mobile, "loyaltyPoints": "90"}
-    beyond = (await api.data(CUSTOMER_WITH_BILLS, {"lookup": lookup, "first": 2,
-                                                   "after": pages[-1]["pageInfo"]["endCursor"]}))["customer"]
+    beyond = (
+        await api.data(CUSTOMER_WITH_BILLS, {"lookup": lookup, "first": 2, "after": pages[-1]["pageInfo"]["endCursor"]})
+    )["customer"]
     assert beyond["transactions"] == {"nodes": [], "pageInfo": {"hasNextPage": False, "endCursor": None}}
 
 
@@ -201,8 +294,10 @@ async def test_a_customer_sees_only_their_own_bills(api):
         ({"first": 101}, "must be between 1 and 100"),
         ({"first": 2, "after": "garbage"}, "is not a cursor this API returned"),
         ({"first": 2, "after": base64.urlsafe_b64encode(b"ledger:1").decode()}, "is not a cursor this API returned"),
-        ({"first": 2, "after": base64.urlsafe_b64encode(b"transaction:9223372036854775808").decode()},
-         "is not a cursor this API returned"),
+        (
+            {"first": 2, "after": base64.urlsafe_b64encode(b"transaction:9223372036854775808").decode()},
+            "is not a cursor this API returned",
+        ),
     ],
     ids=["first-0", "first-101", "garbage", "another-kind-of-cursor", "id-past-64-bit"],
 )
@@ -217,6 +312,7 @@ async def test_bad_page_arguments_on_a_customers_bills_are_reported_without_mask
 
 
 # --- N+1 ------------------------------------------------------------------------------------
+
 
 async def statements_for_customer_with_bills(api, count_statements, bills):
     mobile = new_mobile()

@@ -18,13 +18,13 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from app.cli.main import cli
-from app.kernel.settings import Settings, get_settings
+from app.http.app import create_app
+from app.http.maintenance import MaintenanceTask
 from app.kernel.enums import PointsCategory
+from app.kernel.settings import Settings, get_settings
 from app.ledger import service as ledger
 from app.ledger.expiry import RunReport, expire_points
-from app.http.maintenance import MaintenanceTask
 from app.ledger.models import EntryKind, EntryType, EventType, LedgerEvent, PointLot
-from app.http.app import create_app
 from app.organizations.models import Program
 from tests.conftest import TEST_NOW, make_org
 from tests.documents import ADD_TRANSACTION, LEDGER_ENTRIES
@@ -48,10 +48,14 @@ def expiry_spec(code: str = "acme") -> dict:
     main, cafe = spec["programs"]
     main["expiry"] = {"strategy": "DAYS_AFTER_EARNING", "value": 30}
     cafe["expiry"] = {"strategy": "DAYS_AFTER_EARNING", "value": 30}
-    spec["programs"].append({
-        "code": "forever", "name": "Points that never expire", "expiry": {"strategy": "NEVER"},
-        "tiers": [{"serial_number": 1, "name": "member", "upgrade_threshold": "0", "earn_rate": "0.01"}],
-    })
+    spec["programs"].append(
+        {
+            "code": "forever",
+            "name": "Points that never expire",
+            "expiry": {"strategy": "NEVER"},
+            "tiers": [{"serial_number": 1, "name": "member", "upgrade_threshold": "0", "earn_rate": "0.01"}],
+        }
+    )
     spec["stores"][0]["tills"].append({"code": "till-forever", "program": "forever"})
     return spec
 
@@ -81,8 +85,15 @@ query Points($lookup: CustomerLookupInput!, $first: Int = 10, $after: String) {
 
 
 async def add(api, mobile, amount, billing_time, till="till-1"):
-    document = bill(customer={"mobile": mobile}, amount=amount, lineItems=[], grossAmount=None, discount=None,
-                    billingTime=billing_time, tillCode=till)
+    document = bill(
+        customer={"mobile": mobile},
+        amount=amount,
+        lineItems=[],
+        grossAmount=None,
+        discount=None,
+        billingTime=billing_time,
+        tillCode=till,
+    )
     result = (await api.data(ADD_TRANSACTION, {"input": document}))["addTransaction"]
     assert result["__typename"] == "TransactionAdded", result
     return result
@@ -99,12 +110,10 @@ def summary(customer, program="main"):
 
 
 async def ledger_page(api, mobile):
-    result = (await api.data(LEDGER_ENTRIES, {"customer": {"type": "MOBILE", "value": mobile}, "first": 100}))["ledgerEntries"]
+    result = (await api.data(LEDGER_ENTRIES, {"customer": {"type": "MOBILE", "value": mobile}, "first": 100}))[
+        "ledgerEntries"
+    ]
     return result["entries"]
-
-
-
-
 
 
 async def program_id(database, code):
@@ -120,16 +129,25 @@ async def spend(database, org_id, customer_id, program, points):
         rows = await ledger.customer_accounts(connection, [customer_id], lock=True)
         account = next(row for row in rows if row.program_id == program_id_ and row.category == "REGULAR")
         await ledger.post_event(
-            connection, org_id=org_id, now=TEST_NOW,
+            connection,
+            org_id=org_id,
+            now=TEST_NOW,
             draft=ledger.EventDraft(EventType.POINTS_REDEMPTION, customer_id, None, None, None),
-            postings=[ledger.Posting(ledger.AccountRef(account.id, customer_id, program_id_, PointsCategory.REGULAR),
-                                     EntryType.DEBIT, EntryKind.POINTS_REDEMPTION, Decimal(points))],
+            postings=[
+                ledger.Posting(
+                    ledger.AccountRef(account.id, customer_id, program_id_, PointsCategory.REGULAR),
+                    EntryType.DEBIT,
+                    EntryKind.POINTS_REDEMPTION,
+                    Decimal(points),
+                )
+            ],
         )
 
     await database.run_write(work)
 
 
 # --- The run ----------------------------------------------------------------------------------
+
 
 async def test_lots_past_their_date_expire_with_one_debit_per_account_at_the_time_of_the_run(api, database, clock):
     mobile = new_mobile()
@@ -141,11 +159,25 @@ async def test_lots_past_their_date_expire_with_one_debit_per_account_at_the_tim
 
     assert report == RunReport(accounts=2, lots=2, points=Decimal(60))
     customer = await customer_points(api, mobile)
-    assert (summary(customer)["loyaltyPoints"], summary(customer)["expired"], summary(customer)["lifetimePoints"]) == ("20", "10", "30")
+    assert (summary(customer)["loyaltyPoints"], summary(customer)["expired"], summary(customer)["lifetimePoints"]) == (
+        "20",
+        "10",
+        "30",
+    )
     assert (summary(customer, "cafe")["loyaltyPoints"], summary(customer, "cafe")["expired"]) == ("0", "50")
     expiries = [entry for entry in await ledger_page(api, mobile) if entry["eventType"] == "POINTS_EXPIRY"]
-    assert [(entry["programCode"], entry["entryType"], entry["entryKind"], entry["pointsCategory"], entry["points"],
-             entry["pointsOnEvent"], entry["balanceAfter"]) for entry in expiries] == [
+    assert [
+        (
+            entry["programCode"],
+            entry["entryType"],
+            entry["entryKind"],
+            entry["pointsCategory"],
+            entry["points"],
+            entry["pointsOnEvent"],
+            entry["balanceAfter"],
+        )
+        for entry in expiries
+    ] == [
         ("cafe", "DEBIT", "POINTS_EXPIRY", "REGULAR", "50", "-50", "0"),
         ("main", "DEBIT", "POINTS_EXPIRY", "REGULAR", "10", "-10", "20"),
     ]
@@ -178,15 +210,18 @@ async def test_two_runs_at_once_expire_each_lot_once(api, database, clock):
         await add(api, mobile, "1000", f"2026-01-01T12:00:00{IST}", till="till-cafe")
 
     # Small batches so the two runs interleave over several write transactions.
-    first, second = await asyncio.gather(expire_points(database, FEBRUARY_1, batch_accounts=2, now=clock.now()),
-                                         expire_points(database, FEBRUARY_1, batch_accounts=2, now=clock.now()))
+    first, second = await asyncio.gather(
+        expire_points(database, FEBRUARY_1, batch_accounts=2, now=clock.now()),
+        expire_points(database, FEBRUARY_1, batch_accounts=2, now=clock.now()),
+    )
 
     assert first + second == RunReport(accounts=12, lots=18, points=Decimal(6 * (10 + 30 + 50)))
     assert await count_events(database, EventType.POINTS_EXPIRY) == 12
     for mobile in mobiles:
         customer = await customer_points(api, mobile)
-        assert [(item["programCode"], item["loyaltyPoints"], item["expired"]) for item in customer["pointsSummaries"]] == [
-            ("main", "0", "40"), ("cafe", "0", "50"), ("forever", "0", "0")]
+        assert [
+            (item["programCode"], item["loyaltyPoints"], item["expired"]) for item in customer["pointsSummaries"]
+        ] == [("main", "0", "40"), ("cafe", "0", "50"), ("forever", "0", "0")]
     await assert_reconciled(database)
 
 
@@ -197,7 +232,9 @@ async def test_a_partly_spent_lot_expires_only_what_is_left(api, org, database, 
     customer_id = int(added["transaction"]["customer"]["userId"])
     await spend(database, org.org_id, customer_id, "main", 6)  # first-expiring first: 6 of the 10
 
-    assert await expire_points(database, FEBRUARY_1, now=clock.now()) == RunReport(accounts=1, lots=1, points=Decimal(4))
+    assert await expire_points(database, FEBRUARY_1, now=clock.now()) == RunReport(
+        accounts=1, lots=1, points=Decimal(4)
+    )
     assert await expire_points(database, MARCH_1, now=clock.now()) == RunReport(accounts=1, lots=1, points=Decimal(20))
 
     customer = await customer_points(api, mobile)
@@ -228,12 +265,24 @@ async def test_a_run_for_one_org_leaves_the_other_orgs_lots(api, org, database, 
     other = await make_org(database, expiry_spec("other"))
     mobile = new_mobile()
     await add(api, mobile, "1000", f"2026-01-01T10:00:00{IST}")
-    document = bill(customer={"mobile": mobile}, amount="1000", lineItems=[], grossAmount=None, discount=None,
-                    billingTime=f"2026-01-01T10:00:00{IST}")
-    assert (await api.data(ADD_TRANSACTION, {"input": document}, credentials=other))["addTransaction"]["__typename"] == "TransactionAdded"
+    document = bill(
+        customer={"mobile": mobile},
+        amount="1000",
+        lineItems=[],
+        grossAmount=None,
+        discount=None,
+        billingTime=f"2026-01-01T10:00:00{IST}",
+    )
+    assert (await api.data(ADD_TRANSACTION, {"input": document}, credentials=other))["addTransaction"][
+        "__typename"
+    ] == "TransactionAdded"
 
-    assert await expire_points(database, FEBRUARY_1, org.org_id, now=clock.now()) == RunReport(accounts=1, lots=1, points=Decimal(10))
-    assert await expire_points(database, FEBRUARY_1, now=clock.now()) == RunReport(accounts=1, lots=1, points=Decimal(10))
+    assert await expire_points(database, FEBRUARY_1, org.org_id, now=clock.now()) == RunReport(
+        accounts=1, lots=1, points=Decimal(10)
+    )
+    assert await expire_points(database, FEBRUARY_1, now=clock.now()) == RunReport(
+        accounts=1, lots=1, points=Decimal(10)
+    )
     await assert_reconciled(database)
 
 
@@ -251,6 +300,7 @@ async def test_a_run_in_many_batches_expires_every_account(api, database, clock)
 
 
 # --- What the customer sees -------------------------------------------------------------------
+
 
 async def test_the_expiry_schedule_groups_upcoming_points_by_local_date_and_program(api, org, database, clock):
     mobile = new_mobile()
@@ -270,13 +320,22 @@ async def test_the_expiry_schedule_groups_upcoming_points_by_local_date_and_prog
         account = next(row for row in rows if row.program_id == main_id and row.category == "REGULAR")
         now = clock.now()
         await ledger.post_event(
-            connection, org_id=org.org_id, now=now,
+            connection,
+            org_id=org.org_id,
+            now=now,
             draft=ledger.EventDraft(EventType.TRANSACTION_ADD, customer_id, None, None, None),
-            postings=[ledger.Posting(
-                ledger.AccountRef(account.id, customer_id, main_id, PointsCategory.REGULAR), EntryType.CREDIT,
-                EntryKind.POINTS_ALLOCATION, Decimal(7),
-                lots=(ledger.LotDraft(Decimal(3), now, datetime(2026, 12, 25, 20, 0, tzinfo=UTC)),
-                      ledger.LotDraft(Decimal(4), now, datetime(2026, 12, 26, 10, 0, tzinfo=UTC))))],
+            postings=[
+                ledger.Posting(
+                    ledger.AccountRef(account.id, customer_id, main_id, PointsCategory.REGULAR),
+                    EntryType.CREDIT,
+                    EntryKind.POINTS_ALLOCATION,
+                    Decimal(7),
+                    lots=(
+                        ledger.LotDraft(Decimal(3), now, datetime(2026, 12, 25, 20, 0, tzinfo=UTC)),
+                        ledger.LotDraft(Decimal(4), now, datetime(2026, 12, 26, 10, 0, tzinfo=UTC)),
+                    ),
+                )
+            ],
         )
 
     await database.run_write(credit)
@@ -290,7 +349,9 @@ async def test_the_expiry_schedule_groups_upcoming_points_by_local_date_and_prog
         {"expiresOn": "2026-12-26", "programCode": "main", "points": "7"},
     ]
     assert [item["expiresOn"] for item in (await customer_points(api, mobile, first=2))["expirySchedule"]] == [
-        "2026-12-20", "2026-12-20"]
+        "2026-12-20",
+        "2026-12-20",
+    ]
     await assert_reconciled(database)
 
 
@@ -315,11 +376,16 @@ async def test_expired_points_are_listed_newest_first_in_pages(api, database, cl
     await expire_points(database, MARCH_1, now=clock.now())
 
     first_page = (await customer_points(api, mobile, first=2))["expiredPoints"]
-    second_page = (await customer_points(api, mobile, first=2, after=first_page["pageInfo"]["endCursor"]))["expiredPoints"]
+    second_page = (await customer_points(api, mobile, first=2, after=first_page["pageInfo"]["endCursor"]))[
+        "expiredPoints"
+    ]
 
     nodes = first_page["nodes"] + second_page["nodes"]
     assert [(node["programCode"], node["pointsCategory"], node["points"]) for node in nodes] == [
-        ("main", "REGULAR", "20"), ("cafe", "REGULAR", "50"), ("main", "REGULAR", "10")]
+        ("main", "REGULAR", "20"),
+        ("cafe", "REGULAR", "50"),
+        ("main", "REGULAR", "10"),
+    ]
     assert (first_page["pageInfo"]["hasNextPage"], second_page["pageInfo"]["hasNextPage"]) == (True, False)
     today = clock.now()
     for node in nodes:
@@ -329,11 +395,14 @@ async def test_expired_points_are_listed_newest_first_in_pages(api, database, cl
     assert len({node["eventLogId"] for node in nodes}) == 3
 
 
-@pytest.mark.parametrize(("variables", "message"), [
-    ({"first": 0}, "must be between 1 and 100"),
-    ({"first": 101}, "must be between 1 and 100"),
-    ({"after": "bm90LWEtY3Vyc29y"}, "is not a cursor this API returned"),
-])
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({"first": 0}, "must be between 1 and 100"),
+        ({"first": 101}, "must be between 1 and 100"),
+        ({"after": "bm90LWEtY3Vyc29y"}, "is not a cursor this API returned"),
+    ],
+)
 async def test_bad_page_arguments_on_expired_points_are_refused(api, variables, message):
     mobile = new_mobile()
     await add(api, mobile, "1000", f"2026-01-01T10:00:00{IST}")
@@ -384,7 +453,9 @@ async def statements_for(api, count_statements, bills):
     return counter.count
 
 
-async def test_holdings_schedules_and_expired_points_cost_the_same_statements_for_2_or_12_bills(api, database, count_statements):
+async def test_holdings_schedules_and_expired_points_cost_the_same_statements_for_2_or_12_bills(
+    api, database, count_statements
+):
     with_two = await statements_for(api, count_statements, 2)
     with_twelve = await statements_for(api, count_statements, 12)
 
@@ -393,7 +464,10 @@ async def test_holdings_schedules_and_expired_points_cost_the_same_statements_fo
 
 # --- The command line and the server's task ---------------------------------------------------
 
-async def test_the_expire_command_prints_what_it_did_and_refuses_a_future_date(api, database, monkeypatch, tmp_path, clock):
+
+async def test_the_expire_command_prints_what_it_did_and_refuses_a_future_date(
+    api, database, monkeypatch, tmp_path, clock
+):
     mobile = new_mobile()
     await add(api, mobile, "1000", f"2026-01-01T10:00:00{IST}")
     await add(api, mobile, "2000", f"2026-01-20T10:00:00{IST}")
@@ -415,12 +489,24 @@ async def test_the_expire_command_prints_what_it_did_and_refuses_a_future_date(a
     finally:
         get_settings.cache_clear()
 
-    assert (by_date.exit_code, by_date.output) == (0, "acme: expired 10 points from 1 lots in 1 accounts (as of 2026-02-01T00:00:00+05:30)\n")
-    assert (again.exit_code, again.output) == (0, "acme: expired 0 points from 0 lots in 0 accounts (as of 2026-02-01T00:00:00+05:30)\n")
-    assert (by_time.exit_code, by_time.output) == (0, "acme: expired 20 points from 1 lots in 1 accounts (as of 2026-02-20T00:00:00+05:30)\n")
-    assert future.exit_code == 2 and "is later than now" in future.output
-    assert unknown.exit_code == 2 and "no organisation with code 'nope'" in unknown.output
-    assert malformed.exit_code == 2 and "must be a date (YYYY-MM-DD) or a time with an offset" in malformed.output
+    assert (by_date.exit_code, by_date.output) == (
+        0,
+        "acme: expired 10 points from 1 lots in 1 accounts (as of 2026-02-01T00:00:00+05:30)\n",
+    )
+    assert (again.exit_code, again.output) == (
+        0,
+        "acme: expired 0 points from 0 lots in 0 accounts (as of 2026-02-01T00:00:00+05:30)\n",
+    )
+    assert (by_time.exit_code, by_time.output) == (
+        0,
+        "acme: expired 20 points from 1 lots in 1 accounts (as of 2026-02-20T00:00:00+05:30)\n",
+    )
+    assert future.exit_code == 2
+    assert "is later than now" in future.output
+    assert unknown.exit_code == 2
+    assert "no organisation with code 'nope'" in unknown.output
+    assert malformed.exit_code == 2
+    assert "must be a date (YYYY-MM-DD) or a time with an offset" in malformed.output
     assert summary(await customer_points(api, mobile))["expired"] == "30"
     await assert_reconciled(database)
 
@@ -428,14 +514,17 @@ async def test_the_expire_command_prints_what_it_did_and_refuses_a_future_date(a
 async def test_the_servers_maintenance_task_expires_at_start_and_stops_with_the_server(api, database, clock):
     mobile = new_mobile()
     await add(api, mobile, "1000", f"2026-01-01T10:00:00{IST}")
-    app = create_app(Settings(database_url=database.url, maintenance_interval_seconds=3600), database=database, clock=clock)
+    app = create_app(
+        Settings(database_url=database.url, maintenance_interval_seconds=3600), database=database, clock=clock
+    )
     maintenance = app.state.services.maintenance
 
     async with app.router.lifespan_context(app):
         await asyncio.wait_for(maintenance.wait_for_passes(1), timeout=60)
         running = maintenance._task
 
-    assert running is not None and running.done()
+    assert running is not None
+    assert running.done()
     assert summary(await customer_points(api, mobile))["expired"] == "10"
     await assert_reconciled(database)
 
@@ -454,7 +543,8 @@ async def test_a_failing_maintenance_pass_is_logged_and_the_next_one_still_runs(
     await asyncio.wait_for(task.wait_for_passes(2), timeout=60)
     await task.stop()
 
-    assert len(calls) >= 2 and set(calls) == {clock.now()}
+    assert len(calls) >= 2
+    assert set(calls) == {clock.now()}
     assert "maintenance pass failed" in caplog.text
     assert "database went away" in caplog.text
 

@@ -83,25 +83,49 @@ async def main_points(api: Api, customer: dict[str, Any]) -> str:
 
 async def promotion_events(database) -> list[tuple[Any, ...]]:
     async with database.read() as connection:
-        return [tuple(row) for row in (await connection.execute(
-            select(ledger.events.c.customer_id, ledger.events.c.points_on_event, promotions.c.identifier, promotions.c.name,
-                   ledger.events.c.store_id, ledger.events.c.till_id)
-            .join(promotions, promotions.c.id == ledger.events.c.customer_promotion_id)
-            .where(ledger.events.c.event_type == EventType.CUSTOMER_PROMOTION.value).order_by(ledger.events.c.id))).all()]
+        return [
+            tuple(row)
+            for row in (
+                await connection.execute(
+                    select(
+                        ledger.events.c.customer_id,
+                        ledger.events.c.points_on_event,
+                        promotions.c.identifier,
+                        promotions.c.name,
+                        ledger.events.c.store_id,
+                        ledger.events.c.till_id,
+                    )
+                    .join(promotions, promotions.c.id == ledger.events.c.customer_promotion_id)
+                    .where(ledger.events.c.event_type == EventType.CUSTOMER_PROMOTION.value)
+                    .order_by(ledger.events.c.id)
+                )
+            ).all()
+        ]
 
 
 async def places(database) -> dict[str, int]:
     async with database.read() as connection:
-        stores = {row.code: row.id for row in await connection.execute(select(Store.__table__.c.code, Store.__table__.c.id))}
-        tills = {row.code: row.id for row in await connection.execute(select(Till.__table__.c.code, Till.__table__.c.id))}
+        stores = {
+            row.code: row.id for row in await connection.execute(select(Store.__table__.c.code, Store.__table__.c.id))
+        }
+        tills = {
+            row.code: row.id for row in await connection.execute(select(Till.__table__.c.code, Till.__table__.c.id))
+        }
     return {**stores, **tills}
 
 
 async def jobs_of_events(database, event_type: EventType) -> list[int | None]:
     """The import jobs the events of this type carry."""
     async with database.read() as connection:
-        return list((await connection.execute(select(ledger.events.c.import_job_id).distinct().where(
-            ledger.events.c.event_type == event_type.value))).scalars())
+        return list(
+            (
+                await connection.execute(
+                    select(ledger.events.c.import_job_id)
+                    .distinct()
+                    .where(ledger.events.c.event_type == event_type.value)
+                )
+            ).scalars()
+        )
 
 
 async def promotion_count(database) -> int:
@@ -111,26 +135,50 @@ async def promotion_count(database) -> int:
 
 # --- Happy path -------------------------------------------------------------------------
 
+
 async def test_a_file_awards_each_row_under_the_new_promotion_and_reports_its_corrections(client_api, database):
     first, second, third = await customers(client_api, 3)
     where = await places(database)
-    body = (f"Mobile,Store_Code,Points\r\n{first['mobile']},till-1,100\r\n91{second['mobile']},store-2,250\r\n"
-            f"+91{third['mobile']},NOWHERE,40\r\n{first['mobile']},,5\r\n")
+    body = (
+        f"Mobile,Store_Code,Points\r\n{first['mobile']},till-1,100\r\n91{second['mobile']},store-2,250\r\n"
+        f"+91{third['mobile']},NOWHERE,40\r\n{first['mobile']},,5\r\n"
+    )
 
     job = await run(client_api, body, **SETTINGS, replacementStoreCode="store-2")
 
     assert {key: job[key] for key in ("status", "rowsRead", "rowsImported", "rowsRejected", "pointsImported")} == {
-        "status": "DONE", "rowsRead": 4, "rowsImported": 4, "rowsRejected": 0, "pointsImported": "395"}
+        "status": "DONE",
+        "rowsRead": 4,
+        "rowsImported": 4,
+        "rowsRejected": 0,
+        "pointsImported": "395",
+    }
     assert job["rejects"]["rejects"] == []
     assert job["corrections"]["corrections"] == [
-        {"rowNumber": 2, "column": "mobile", "code": "COUNTRY_CODE_ADDED",
-         "message": f"'{first['mobile']}' had no country code: IN's 91 was added (91{first['mobile']})"},
-        {"rowNumber": 4, "column": "store_code", "code": "STORE_REPLACED",
-         "message": "'NOWHERE' names no store code: replaced by store store-2"},
-        {"rowNumber": 5, "column": "mobile", "code": "COUNTRY_CODE_ADDED",
-         "message": f"'{first['mobile']}' had no country code: IN's 91 was added (91{first['mobile']})"},
-        {"rowNumber": 5, "column": "store_code", "code": "STORE_REPLACED",
-         "message": "an empty value names no store code: replaced by store store-2"},
+        {
+            "rowNumber": 2,
+            "column": "mobile",
+            "code": "COUNTRY_CODE_ADDED",
+            "message": f"'{first['mobile']}' had no country code: IN's 91 was added (91{first['mobile']})",
+        },
+        {
+            "rowNumber": 4,
+            "column": "store_code",
+            "code": "STORE_REPLACED",
+            "message": "'NOWHERE' names no store code: replaced by store store-2",
+        },
+        {
+            "rowNumber": 5,
+            "column": "mobile",
+            "code": "COUNTRY_CODE_ADDED",
+            "message": f"'{first['mobile']}' had no country code: IN's 91 was added (91{first['mobile']})",
+        },
+        {
+            "rowNumber": 5,
+            "column": "store_code",
+            "code": "STORE_REPLACED",
+            "message": "an empty value names no store code: replaced by store store-2",
+        },
     ]
     assert [await main_points(client_api, customer) for customer in (first, second, third)] == ["123", "268", "58"]
     assert await promotion_events(database) == [
@@ -147,19 +195,36 @@ async def test_stores_by_external_id_and_other_identifier_types(client_api, data
     [customer] = await customers(client_api, 1)
     where = await places(database)
 
-    by_user_id = await run(client_api, f"user_id,store_code,points\n{customer['userId']},T1,7\n",
-                           promotionName="Ids", uniqueIdentifierType="USER_ID", storesByExternalId="true")
-    by_store_code_when_external = await run(client_api, f"user_id,store_code,points\n{customer['userId']},store-1,7\n",
-                                            promotionName="Ids", uniqueIdentifierType="USER_ID", storesByExternalId="true")
+    by_user_id = await run(
+        client_api,
+        f"user_id,store_code,points\n{customer['userId']},T1,7\n",
+        promotionName="Ids",
+        uniqueIdentifierType="USER_ID",
+        storesByExternalId="true",
+    )
+    by_store_code_when_external = await run(
+        client_api,
+        f"user_id,store_code,points\n{customer['userId']},store-1,7\n",
+        promotionName="Ids",
+        uniqueIdentifierType="USER_ID",
+        storesByExternalId="true",
+    )
 
     assert (by_user_id["rowsImported"], by_user_id["corrections"]["corrections"]) == (1, [])
     assert by_store_code_when_external["rejects"]["rejects"] == [
-        {"rowNumber": 2, "column": "store_code", "code": "STORE_NOT_FOUND", "message": "no till or store external id 'store-1'"}]
+        {
+            "rowNumber": 2,
+            "column": "store_code",
+            "code": "STORE_NOT_FOUND",
+            "message": "no till or store external id 'store-1'",
+        }
+    ]
     assert (await promotion_events(database))[0][4:] == (where["store-1"], where["till-1"])
     assert await main_points(client_api, customer) == "25"
 
 
 # --- Exactly once, dry run ----------------------------------------------------------------
+
 
 async def test_re_importing_the_file_adds_nothing(client_api, database):
     [customer] = await customers(client_api, 1)
@@ -176,16 +241,32 @@ async def test_re_importing_the_file_adds_nothing(client_api, database):
 
 async def test_a_dry_run_reports_what_would_happen_and_writes_nothing(client_api, database):
     first, second = await customers(client_api, 2)
-    body = f"mobile,store_code,points\n{first['mobile']},store-1,30\n{second['mobile']},nowhere,20\n9999999999,store-1,5\n"
+    body = (
+        f"mobile,store_code,points\n{first['mobile']},store-1,30\n{second['mobile']},nowhere,20\n9999999999,store-1,5\n"
+    )
 
     job = await run(client_api, body, **SETTINGS, replacementStoreCode="store-1", dryRun="true")
 
     assert {key: job[key] for key in ("status", "dryRun", "rowsImported", "rowsRejected", "pointsImported")} == {
-        "status": "DONE", "dryRun": True, "rowsImported": 2, "rowsRejected": 1, "pointsImported": "50"}
+        "status": "DONE",
+        "dryRun": True,
+        "rowsImported": 2,
+        "rowsRejected": 1,
+        "pointsImported": "50",
+    }
     assert [item["code"] for item in job["corrections"]["corrections"]] == [
-        "COUNTRY_CODE_ADDED", "COUNTRY_CODE_ADDED", "STORE_REPLACED"]
-    assert job["rejects"]["rejects"] == [{"rowNumber": 4, "column": "mobile", "code": "CUSTOMER_NOT_FOUND",
-                                          "message": "no customer with MOBILE '919999999999'"}]
+        "COUNTRY_CODE_ADDED",
+        "COUNTRY_CODE_ADDED",
+        "STORE_REPLACED",
+    ]
+    assert job["rejects"]["rejects"] == [
+        {
+            "rowNumber": 4,
+            "column": "mobile",
+            "code": "CUSTOMER_NOT_FOUND",
+            "message": "no customer with MOBILE '919999999999'",
+        }
+    ]
     assert await count_events(database, EventType.CUSTOMER_PROMOTION) == 0
     assert await promotion_count(database) == 0
     assert [await main_points(client_api, customer) for customer in (first, second)] == ["18", "18"]
@@ -193,28 +274,43 @@ async def test_a_dry_run_reports_what_would_happen_and_writes_nothing(client_api
 
 # --- Bad rows and bad files ---------------------------------------------------------------
 
+
 async def test_every_bad_row_is_reported_with_its_column_and_code_and_the_good_rows_go_in(client_api, database):
     [customer] = await customers(client_api, 1)
-    body = ("mobile,store_code,points\n"
-            f"{customer['mobile']},store-1,10\n"      # 2: fine
-            "12,store-1,10\n"                         # 3: not a mobile
-            "9999999998,store-1,10\n"                 # 4: nobody
-            f"{customer['mobile']},nowhere,10\n"      # 5: unknown store, no replacement
-            f"{customer['mobile']},store-1,0\n"       # 6
-            f"{customer['mobile']},store-1,ten\n"     # 7
-            f"{customer['mobile']},store-1,1.5\n"     # 8: main counts whole points
-            f",store-1,10\n"                          # 9
-            f"{customer['mobile']},store-1,\n"        # 10
-            f"{customer['mobile']},store-1\n")        # 11: a field short
+    body = (
+        "mobile,store_code,points\n"
+        f"{customer['mobile']},store-1,10\n"  # 2: fine
+        "12,store-1,10\n"  # 3: not a mobile
+        "9999999998,store-1,10\n"  # 4: nobody
+        f"{customer['mobile']},nowhere,10\n"  # 5: unknown store, no replacement
+        f"{customer['mobile']},store-1,0\n"  # 6
+        f"{customer['mobile']},store-1,ten\n"  # 7
+        f"{customer['mobile']},store-1,1.5\n"  # 8: main counts whole points
+        f",store-1,10\n"  # 9
+        f"{customer['mobile']},store-1,\n"  # 10
+        f"{customer['mobile']},store-1\n"
+    )  # 11: a field short
 
     job = await run(client_api, body, **SETTINGS)
 
     assert (job["status"], job["rowsRead"], job["rowsImported"], job["rowsRejected"], job["pointsImported"]) == (
-        "DONE", 10, 1, 9, "10")
+        "DONE",
+        10,
+        1,
+        9,
+        "10",
+    )
     assert [(item["rowNumber"], item["column"], item["code"]) for item in job["rejects"]["rejects"]] == [
-        (3, "mobile", "INVALID_MOBILE"), (4, "mobile", "CUSTOMER_NOT_FOUND"), (5, "store_code", "STORE_NOT_FOUND"),
-        (6, "points", "INVALID_POINTS"), (7, "points", "INVALID_POINTS"), (8, "points", "INVALID_POINTS"),
-        (9, "mobile", "MISSING_VALUE"), (10, "points", "MISSING_VALUE"), (11, None, "WRONG_FIELD_COUNT")]
+        (3, "mobile", "INVALID_MOBILE"),
+        (4, "mobile", "CUSTOMER_NOT_FOUND"),
+        (5, "store_code", "STORE_NOT_FOUND"),
+        (6, "points", "INVALID_POINTS"),
+        (7, "points", "INVALID_POINTS"),
+        (8, "points", "INVALID_POINTS"),
+        (9, "mobile", "MISSING_VALUE"),
+        (10, "points", "MISSING_VALUE"),
+        (11, None, "WRONG_FIELD_COUNT"),
+    ]
     assert job["rejects"]["rejects"][5]["message"] == "program main counts points to 0 decimal places"
     assert await main_points(client_api, customer) == "28"
     await assert_reconciled(database)
@@ -223,18 +319,30 @@ async def test_every_bad_row_is_reported_with_its_column_and_code_and_the_good_r
 async def test_a_file_without_the_configured_identifier_column_fails_whole(client_api, database):
     [customer] = await customers(client_api, 1)
 
-    job = await run(client_api, f"email,store_code,points\na@b.example,store-1,10\n", **SETTINGS)
-    rejected_file = await run(client_api, f"mobile,store_code,points\n{customer['mobile']},store-1,10\n1,store-1,10\n",
-                              **SETTINGS, errorPolicy="REJECT_FILE")
+    job = await run(client_api, "email,store_code,points\na@b.example,store-1,10\n", **SETTINGS)
+    rejected_file = await run(
+        client_api,
+        f"mobile,store_code,points\n{customer['mobile']},store-1,10\n1,store-1,10\n",
+        **SETTINGS,
+        errorPolicy="REJECT_FILE",
+    )
 
     assert (job["status"], job["errorCode"], job["errorMessage"]) == (
-        "FAILED", "MISSING_COLUMN", "the header lacks the column 'mobile' (customers are identified by MOBILE)")
-    assert (rejected_file["status"], rejected_file["errorCode"], rejected_file["rowsRejected"]) == ("FAILED", "ROWS_REJECTED", 1)
+        "FAILED",
+        "MISSING_COLUMN",
+        "the header lacks the column 'mobile' (customers are identified by MOBILE)",
+    )
+    assert (rejected_file["status"], rejected_file["errorCode"], rejected_file["rowsRejected"]) == (
+        "FAILED",
+        "ROWS_REJECTED",
+        1,
+    )
     assert await count_events(database, EventType.CUSTOMER_PROMOTION) == 0
     assert await promotion_count(database) == 0
 
 
 # --- The promotion: user-defined identifier, name mismatch, the template's own identifier ----
+
 
 async def test_an_existing_identifier_awards_under_it_and_another_name_refuses_the_whole_file(client_api, database):
     [customer] = await customers(client_api, 1)
@@ -242,13 +350,27 @@ async def test_an_existing_identifier_awards_under_it_and_another_name_refuses_t
     second_file = f"mobile,store_code,points\n{customer['mobile']},store-1,20\n"
 
     mismatch = await post(client_api, second_file, **{**SETTINGS, "promotionName": "Holi bonus"})
-    template = (await client_api.data(SAVE_TEMPLATE, {"input": {"name": "holi", "customerPromotion": {
-        "promotionName": "Holi bonus", "promotionIdentifier": "DIWALI-26"}}}))["saveImportTemplate"]
+    template = (
+        await client_api.data(
+            SAVE_TEMPLATE,
+            {
+                "input": {
+                    "name": "holi",
+                    "customerPromotion": {"promotionName": "Holi bonus", "promotionIdentifier": "DIWALI-26"},
+                }
+            },
+        )
+    )["saveImportTemplate"]
     same_name = await run(client_api, second_file, **SETTINGS)
 
-    assert (mismatch.status_code, mismatch.json()["error"]) == (409, {
-        "code": "PROMOTION_NAME_MISMATCH", "field": "configuration.name",
-        "message": "promotion 'DIWALI-26' is named 'Diwali bonus'; give the same name to award under it"})
+    assert (mismatch.status_code, mismatch.json()["error"]) == (
+        409,
+        {
+            "code": "PROMOTION_NAME_MISMATCH",
+            "field": "configuration.name",
+            "message": "promotion 'DIWALI-26' is named 'Diwali bonus'; give the same name to award under it",
+        },
+    )
     assert (template["__typename"], template["code"]) == ("ConflictError", "PROMOTION_NAME_MISMATCH")
     assert same_name["rowsImported"] == 1
     assert await promotion_count(database) == 1
@@ -258,48 +380,101 @@ async def test_an_existing_identifier_awards_under_it_and_another_name_refuses_t
 
 async def test_a_template_keeps_its_generated_identifier_until_it_changes(client_api, database):
     first, second, third = await customers(client_api, 3)
-    saved = (await client_api.data(SAVE_TEMPLATE, {"input": {"name": "monthly", "customerPromotion": {
-        "promotionName": "Monthly thanks", "appendCountryCode": True}}}))["saveImportTemplate"]
-    resaved = (await client_api.data(SAVE_TEMPLATE, {"input": {"name": "monthly", "customerPromotion": {
-        "promotionName": "Monthly thanks", "appendCountryCode": True}}}))["saveImportTemplate"]
+    saved = (
+        await client_api.data(
+            SAVE_TEMPLATE,
+            {
+                "input": {
+                    "name": "monthly",
+                    "customerPromotion": {"promotionName": "Monthly thanks", "appendCountryCode": True},
+                }
+            },
+        )
+    )["saveImportTemplate"]
+    resaved = (
+        await client_api.data(
+            SAVE_TEMPLATE,
+            {
+                "input": {
+                    "name": "monthly",
+                    "customerPromotion": {"promotionName": "Monthly thanks", "appendCountryCode": True},
+                }
+            },
+        )
+    )["saveImportTemplate"]
 
     await run(client_api, f"mobile,store_code,points\n{first['mobile']},store-1,10\n", template="monthly")
     await run(client_api, f"mobile,store_code,points\n{second['mobile']},store-1,10\n", template="monthly")
-    changed = (await client_api.data(SAVE_TEMPLATE, {"input": {"name": "monthly", "customerPromotion": {
-        "promotionName": "Monthly thanks", "appendCountryCode": True, "replacementStoreCode": "store-2"}}}))["saveImportTemplate"]
+    changed = (
+        await client_api.data(
+            SAVE_TEMPLATE,
+            {
+                "input": {
+                    "name": "monthly",
+                    "customerPromotion": {
+                        "promotionName": "Monthly thanks",
+                        "appendCountryCode": True,
+                        "replacementStoreCode": "store-2",
+                    },
+                }
+            },
+        )
+    )["saveImportTemplate"]
     await run(client_api, f"mobile,store_code,points\n{third['mobile']},store-1,10\n", template="monthly")
 
     assert (saved["profile"], saved["version"], resaved["identity"], changed["version"]) == (
-        "CUSTOMER_PROMOTION", 1, saved["identity"], 2)
+        "CUSTOMER_PROMOTION",
+        1,
+        saved["identity"],
+        2,
+    )
     assert changed["identity"] != saved["identity"]
     kept, renewed = generated_identifier(saved["identity"]), generated_identifier(changed["identity"])
     assert [event[2:4] for event in await promotion_events(database)] == [
-        (kept, "Monthly thanks"), (kept, "Monthly thanks"), (renewed, "Monthly thanks")]
-    assert kept.startswith("CP-") and len(kept) == 19
+        (kept, "Monthly thanks"),
+        (kept, "Monthly thanks"),
+        (renewed, "Monthly thanks"),
+    ]
+    assert kept.startswith("CP-")
+    assert len(kept) == 19
 
 
 # --- User groups ----------------------------------------------------------------------------
 
+
 async def test_a_group_import_credits_the_groups_own_account(client_api, database):
     member, outsider = await customers(client_api, 2)
-    created = (await client_api.data(CREATE_GROUP, {"input": {"externalId": "FLEET-9", "members": [
-        {"type": "MOBILE", "value": member["mobile"]}]}}))["createUserGroup"]
+    created = (
+        await client_api.data(
+            CREATE_GROUP,
+            {"input": {"externalId": "FLEET-9", "members": [{"type": "MOBILE", "value": member["mobile"]}]}},
+        )
+    )["createUserGroup"]
     group = created["group"]
-    body = ("user_group_identifier,mobile,store_code,points\n"
-            "FLEET-9,,store-1,500\n"
-            f"FLEET-9,{member['mobile']},store-1,25\n"
-            f"FLEET-9,{outsider['mobile']},store-1,25\n"
-            "FLEET-0,,store-1,25\n"
-            f"{group['id']},,store-1,25\n")
+    body = (
+        "user_group_identifier,mobile,store_code,points\n"
+        "FLEET-9,,store-1,500\n"
+        f"FLEET-9,{member['mobile']},store-1,25\n"
+        f"FLEET-9,{outsider['mobile']},store-1,25\n"
+        "FLEET-0,,store-1,25\n"
+        f"{group['id']},,store-1,25\n"
+    )
 
     job = await run(client_api, body, **SETTINGS, userGroupsEnabled="true")
-    by_group_id = await run(client_api, "user_group_identifier,store_code,points\n" + f"{group['id']},store-2,3\n",
-                            **SETTINGS, userGroupsEnabled="true", userGroupIdentifierType="GROUP_ID")
+    by_group_id = await run(
+        client_api,
+        "user_group_identifier,store_code,points\n" + f"{group['id']},store-2,3\n",
+        **SETTINGS,
+        userGroupsEnabled="true",
+        userGroupIdentifierType="GROUP_ID",
+    )
 
     assert (job["rowsImported"], job["pointsImported"], by_group_id["rowsImported"]) == (2, "525", 1)
     assert [(item["rowNumber"], item["column"], item["code"]) for item in job["rejects"]["rejects"]] == [
-        (4, "mobile", "NOT_A_MEMBER"), (5, "user_group_identifier", "USER_GROUP_NOT_FOUND"),
-        (6, "user_group_identifier", "USER_GROUP_NOT_FOUND")]
+        (4, "mobile", "NOT_A_MEMBER"),
+        (5, "user_group_identifier", "USER_GROUP_NOT_FOUND"),
+        (6, "user_group_identifier", "USER_GROUP_NOT_FOUND"),
+    ]
     assert (await points_of(client_api, "USER_ID", group["userId"]))["loyaltyPoints"] == "528"
     assert [await main_points(client_api, customer) for customer in (member, outsider)] == ["18", "18"]
     assert {event[0] for event in await promotion_events(database)} == {int(group["userId"])}
@@ -308,29 +483,67 @@ async def test_a_group_import_credits_the_groups_own_account(client_api, databas
 
 # --- The other entry points ------------------------------------------------------------------
 
-async def test_the_graphql_upload_and_the_cli_import_the_same_way(client_api, database, org, tmp_path, monkeypatch, clock):
+
+async def test_the_graphql_upload_and_the_cli_import_the_same_way(
+    client_api, database, org, tmp_path, monkeypatch, clock
+):
     first, second = await customers(client_api, 2)
-    operations = json.dumps({"query": IMPORT, "variables": {"input": {"file": None, "configuration": {
-        "promotionName": "Upload", "promotionIdentifier": "UP-1", "appendCountryCode": True}}}})
+    operations = json.dumps(
+        {
+            "query": IMPORT,
+            "variables": {
+                "input": {
+                    "file": None,
+                    "configuration": {
+                        "promotionName": "Upload",
+                        "promotionIdentifier": "UP-1",
+                        "appendCountryCode": True,
+                    },
+                }
+            },
+        }
+    )
     response = await client_api.client.post(
-        "/graphql", headers={"Authorization": client_api.credentials.header},
+        "/graphql",
+        headers={"Authorization": client_api.credentials.header},
         data={"operations": operations, "map": '{"0": ["variables.input.file"]}'},
-        files={"0": ("promotion.csv", f"mobile,store_code,points\n{first['mobile']},store-1,12\n".encode(), "text/csv")})
+        files={
+            "0": ("promotion.csv", f"mobile,store_code,points\n{first['mobile']},store-1,12\n".encode(), "text/csv")
+        },
+    )
     result = response.json()["data"]["importCustomerPromotion"]
     assert (result["__typename"], result["existing"]) == ("ImportSubmitted", False)
     assert (await finished(client_api, result["job"]["id"]))["rowsImported"] == 1
 
     from app.cli.main import cli
     from app.kernel.settings import get_settings
+
     monkeypatch.setenv("POINTLEDGER_DATABASE_URL", database.url)
     monkeypatch.setenv("POINTLEDGER_IMPORT_DIRECTORY", str(tmp_path / "imports"))
     get_settings.cache_clear()
     path = tmp_path / "promotion.csv"
     path.write_text(f"mobile,store_code,points\n{second['mobile']},store-9,8\n")
     try:
-        output = await asyncio.to_thread(CliRunner().invoke, cli, [
-            "import", "promotion", str(path), "--org", "acme", "--promotion-name", "Upload", "--promotion-identifier", "UP-1",
-            "--append-country-code", "--replacement-store", "store-2", "--corrections"], obj=clock)
+        output = await asyncio.to_thread(
+            CliRunner().invoke,
+            cli,
+            [
+                "import",
+                "promotion",
+                str(path),
+                "--org",
+                "acme",
+                "--promotion-name",
+                "Upload",
+                "--promotion-identifier",
+                "UP-1",
+                "--append-country-code",
+                "--replacement-store",
+                "store-2",
+                "--corrections",
+            ],
+            obj=clock,
+        )
     finally:
         get_settings.cache_clear()
 
@@ -343,27 +556,42 @@ async def test_the_graphql_upload_and_the_cli_import_the_same_way(client_api, da
 
 
 async def test_group_rows_and_a_user_id_of_a_group_account(client_api, database):
-    created = (await client_api.data(CREATE_GROUP, {"input": {"externalId": "FLEET-3", "members": []}}))["createUserGroup"]
+    created = (await client_api.data(CREATE_GROUP, {"input": {"externalId": "FLEET-3", "members": []}}))[
+        "createUserGroup"
+    ]
     async with database.read() as connection:
         assert (await connection.execute(select(func.count()).select_from(UserGroup.__table__))).scalar_one() == 1
 
-    job = await run(client_api, f"user_id,store_code,points\n{created['group']['userId']},store-1,5\n",
-                    promotionName="Ids", uniqueIdentifierType="USER_ID")
+    job = await run(
+        client_api,
+        f"user_id,store_code,points\n{created['group']['userId']},store-1,5\n",
+        promotionName="Ids",
+        uniqueIdentifierType="USER_ID",
+    )
 
-    assert job["rejects"]["rejects"] == [{"rowNumber": 2, "column": "user_id", "code": "NOT_A_CUSTOMER", "message":
-                                          f"user {created['group']['userId']} is a user group's account, not a customer"}]
+    assert job["rejects"]["rejects"] == [
+        {
+            "rowNumber": 2,
+            "column": "user_id",
+            "code": "NOT_A_CUSTOMER",
+            "message": f"user {created['group']['userId']} is a user group's account, not a customer",
+        }
+    ]
     assert await count_events(database, EventType.CUSTOMER_PROMOTION) == 0
 
 
 async def test_a_killed_import_resumes_to_the_same_totals_and_corrections(client_api, database, org, tmp_path, clock):
     found = await customers(client_api, 5)
     path = tmp_path / "promotion.csv"
-    path.write_text("mobile,store_code,points\n" + "".join(
-        f"{found[index % 5]['mobile']},store-1,{index + 1}\n" for index in range(30)))
+    path.write_text(
+        "mobile,store_code,points\n"
+        + "".join(f"{found[index % 5]['mobile']},store-1,{index + 1}\n" for index in range(30))
+    )
     async with database.read() as connection:
         org_config = await load_org_config(connection, org.org_id)
-    request = service.ImportRequest(ImportProfile.CUSTOMER_PROMOTION, configuration={
-        "promotion_name": "Resumed", "append_country_code": True})
+    request = service.ImportRequest(
+        ImportProfile.CUSTOMER_PROMOTION, configuration={"promotion_name": "Resumed", "append_country_code": True}
+    )
     job = (await service.submit(database, org_config, request, service.local_file(path, 10**6), now=clock.now())).job
 
     def crash_after_two(batches: int) -> None:
@@ -371,24 +599,32 @@ async def test_a_killed_import_resumes_to_the_same_totals_and_corrections(client
             raise ImportInterrupted("killed")
 
     with pytest.raises(ImportInterrupted):
-        await service.run_job(database, job.id, service.RunOptions(batch_size=7, after_batch=crash_after_two), clock=clock)
+        await service.run_job(
+            database, job.id, service.RunOptions(batch_size=7, after_batch=crash_after_two), clock=clock
+        )
     async with database.read() as connection:
         crashed = await service.get_job(connection, org.org_id, job.id)
-        assert crashed is not None and (crashed.status, crashed.rows_imported) == (JobStatus.RUNNING, 14)
+        assert crashed is not None
+        assert (crashed.status, crashed.rows_imported) == (JobStatus.RUNNING, 14)
         assert await service.count_corrections(connection, job.id) == 14
     await assert_reconciled(database)
 
     resumed = await service.run_job(database, job.id, service.RunOptions(batch_size=7), clock=clock)
 
     assert (resumed.status, resumed.rows_read, resumed.rows_imported, resumed.points_imported) == (
-        JobStatus.DONE, 30, 30, Decimal(sum(range(1, 31))))
+        JobStatus.DONE,
+        30,
+        30,
+        Decimal(sum(range(1, 31))),
+    )
     async with database.read() as connection:
         assert await service.count_corrections(connection, job.id) == 30
     events = await promotion_events(database)
     assert [event[1] for event in events] == [Decimal(points) for points in range(1, 31)]
     assert {event[2] for event in events} == {generated_identifier(job.template_identity)}
     assert [await main_points(client_api, customer) for customer in found] == [
-        str(18 + sum(points for points in range(1, 31) if (points - 1) % 5 == index)) for index in range(5)]
+        str(18 + sum(points for points in range(1, 31) if (points - 1) % 5 == index)) for index in range(5)
+    ]
     await assert_reconciled(database)
 
 
@@ -398,8 +634,15 @@ async def statements_to_run(database, org_id: int, profile: ImportProfile, confi
 
     async with database.read() as connection:
         org_config = await load_org_config(connection, org_id)
-    job = (await service.submit(database, org_config, service.ImportRequest(profile, configuration=configuration),
-                                service.local_file(path, 10**6), now=TEST_NOW)).job
+    job = (
+        await service.submit(
+            database,
+            org_config,
+            service.ImportRequest(profile, configuration=configuration),
+            service.local_file(path, 10**6),
+            now=TEST_NOW,
+        )
+    ).job
     count = 0
 
     def counted(*_: Any) -> None:
@@ -414,7 +657,8 @@ async def statements_to_run(database, org_id: int, profile: ImportProfile, confi
     finally:
         for engine in engines:
             event.remove(engine.sync_engine, "before_cursor_execute", counted)
-    assert done.status is JobStatus.DONE and done.rows_rejected == 0
+    assert done.status is JobStatus.DONE
+    assert done.rows_rejected == 0
     return count
 
 
@@ -422,8 +666,12 @@ async def test_a_batch_costs_the_same_statements_for_2_rows_as_for_12(client_api
     found = await customers(client_api, 14)
     configuration = {"promotion_name": "Counted", "promotion_identifier": "COUNTED", "append_country_code": True}
     small, large = tmp_path / "small.csv", tmp_path / "large.csv"
-    small.write_text("mobile,store_code,points\n" + "".join(f"{customer['mobile']},till-1,3\n" for customer in found[:2]))
-    large.write_text("mobile,store_code,points\n" + "".join(f"{customer['mobile']},till-1,3\n" for customer in found[2:]))
+    small.write_text(
+        "mobile,store_code,points\n" + "".join(f"{customer['mobile']},till-1,3\n" for customer in found[:2])
+    )
+    large.write_text(
+        "mobile,store_code,points\n" + "".join(f"{customer['mobile']},till-1,3\n" for customer in found[2:])
+    )
 
     small_count = await statements_to_run(database, org.org_id, ImportProfile.CUSTOMER_PROMOTION, configuration, small)
     large_count = await statements_to_run(database, org.org_id, ImportProfile.CUSTOMER_PROMOTION, configuration, large)
@@ -433,14 +681,18 @@ async def test_a_batch_costs_the_same_statements_for_2_rows_as_for_12(client_api
     await assert_reconciled(database)
 
 
-
 async def test_bad_configuration_is_a_typed_error_naming_the_setting_and_creates_no_job(client_api, database):
     body = "mobile,store_code,points\n9800000001,store-1,1\n"
     cases = [
         ({"promotionName": "X", "uniqueIdentifierType": "PASSPORT"}, 422, "INVALID_INPUT", "uniqueIdentifierType"),
         ({"promotionName": "X", "replacementStoreCode": "store-9"}, 422, "INVALID_INPUT", "replacementStoreCode"),
         ({"promotionName": "X", "program": "nope"}, 404, "PROGRAM_NOT_FOUND", "configuration.programCode"),
-        ({"promotionName": "X", "expiryStrategy": "DAYS_AFTER_EARNING"}, 422, "INVALID_INPUT", "configuration.expiryValue"),
+        (
+            {"promotionName": "X", "expiryStrategy": "DAYS_AFTER_EARNING"},
+            422,
+            "INVALID_INPUT",
+            "configuration.expiryValue",
+        ),
         ({"promotionName": " "}, 422, "INVALID_INPUT", "promotionName"),
         ({"promotionName": "X", "appendCountryCode": "perhaps"}, 422, "INVALID_INPUT", "appendCountryCode"),
     ]
@@ -448,7 +700,10 @@ async def test_bad_configuration_is_a_typed_error_naming_the_setting_and_creates
     for params, status, code, field in cases:
         response = await post(client_api, body, **params)
         assert (response.status_code, response.json()["error"]["code"], response.json()["error"]["field"]) == (
-            status, code, field), params
+            status,
+            code,
+            field,
+        ), params
     jobs = await client_api.data("query { importJobs(first: 10) { jobs { id } } }")
     assert jobs["importJobs"]["jobs"] == []
 
@@ -456,17 +711,28 @@ async def test_bad_configuration_is_a_typed_error_naming_the_setting_and_creates
 async def test_the_promotions_program_and_expiry_strategy_decide_the_lots(client_api, database):
     [customer] = await customers(client_api, 1)
 
-    job = await run(client_api, f"mobile,store_code,points\n{customer['mobile']},till-cafe,9\n", **SETTINGS,
-                    program="cafe", expiryStrategy="DAYS_AFTER_EARNING", expiryValue="30")
+    job = await run(
+        client_api,
+        f"mobile,store_code,points\n{customer['mobile']},till-cafe,9\n",
+        **SETTINGS,
+        program="cafe",
+        expiryStrategy="DAYS_AFTER_EARNING",
+        expiryValue="30",
+    )
 
     assert job["rowsImported"] == 1
     async with database.read() as connection:
-        lot = (await connection.execute(
-            select(ledger.lots.c.points, ledger.lots.c.active_from, ledger.lots.c.expires_at)
-            .join(ledger.entries, ledger.entries.c.id == ledger.lots.c.entry_id)
-            .join(ledger.events, ledger.events.c.id == ledger.entries.c.event_id)
-            .where(ledger.events.c.event_type == EventType.CUSTOMER_PROMOTION.value))).one()
+        lot = (
+            await connection.execute(
+                select(ledger.lots.c.points, ledger.lots.c.active_from, ledger.lots.c.expires_at)
+                .join(ledger.entries, ledger.entries.c.id == ledger.lots.c.entry_id)
+                .join(ledger.events, ledger.events.c.id == ledger.entries.c.event_id)
+                .where(ledger.events.c.event_type == EventType.CUSTOMER_PROMOTION.value)
+            )
+        ).one()
     assert lot.points == Decimal(9)
-    assert lot.expires_at == lot_expiry(ExpiryStrategy.DAYS_AFTER_EARNING, 30, lot.active_from, ZoneInfo("Asia/Kolkata"))
+    assert lot.expires_at == lot_expiry(
+        ExpiryStrategy.DAYS_AFTER_EARNING, 30, lot.active_from, ZoneInfo("Asia/Kolkata")
+    )
     assert (await points_of(client_api, "USER_ID", customer["userId"], program="cafe"))["loyaltyPoints"] == "9"
     await assert_reconciled(database)

@@ -19,9 +19,9 @@ from typer.testing import CliRunner
 from app.ledger.models import EventType
 from app.trackers.models import TrackerValue
 from tests.conftest import Api
+from tests.import_checks import CREATE_GROUP, finished, post_file, run_file
 from tests.ledger_checks import assert_reconciled, count_events
 from tests.test_import_customer_promotion import jobs_of_events
-from tests.import_checks import CREATE_GROUP, finished, post_file, run_file
 from tests.test_imports import client_api, import_client, points_of  # noqa: F401 - fixtures
 from tests.test_trackers import HISTORY, define, purchase
 
@@ -42,8 +42,13 @@ async def main_points(api: Api, user_id: str) -> str:
 
 async def history(api: Api, user_id: str) -> list[dict[str, Any]]:
     page = (await api.data(HISTORY, {"customer": {"type": "USER_ID", "value": user_id}}))["customerTrackerHistory"]
-    return [{key: record[key] for key in ("trackerCode", "transactionId", "billNumber", "lineItemSerial", "value", "points")}
-            for record in page["records"]]
+    return [
+        {
+            key: record[key]
+            for key in ("trackerCode", "transactionId", "billNumber", "lineItemSerial", "value", "points")
+        }
+        for record in page["records"]
+    ]
 
 
 async def value_count(database) -> int:
@@ -54,28 +59,69 @@ async def value_count(database) -> int:
 async def test_standard_fields_rows_track_values_on_the_customers_bills_and_issue_points(client_api, database):
     await define(client_api, "FUEL", "TRANSACTION", "0.5")
     first, second = await purchase(client_api), await purchase(client_api)
-    body = ("Mobile,Bill_Number,Transaction_Date,Store_Code,Tracked_Value\r\n"
-            f"{first['mobile']},{first['number']},{first['date']},S1,35\r\n"
-            f"91{second['mobile']},{second['number']},{second['date']},S1,10.5\r\n"
-            f"{second['mobile']},{second['number']},{second['date']},S9,0\r\n")
+    body = (
+        "Mobile,Bill_Number,Transaction_Date,Store_Code,Tracked_Value\r\n"
+        f"{first['mobile']},{first['number']},{first['date']},S1,35\r\n"
+        f"91{second['mobile']},{second['number']},{second['date']},S1,10.5\r\n"
+        f"{second['mobile']},{second['number']},{second['date']},S9,0\r\n"
+    )
 
-    job = await run(client_api, body, tracker="FUEL", appendCountryCode="true", storesByExternalId="true",
-                    replacementStoreCode="store-1")
+    job = await run(
+        client_api,
+        body,
+        tracker="FUEL",
+        appendCountryCode="true",
+        storesByExternalId="true",
+        replacementStoreCode="store-1",
+    )
 
     assert {key: job[key] for key in ("status", "rowsRead", "rowsImported", "rowsRejected", "pointsImported")} == {
-        "status": "DONE", "rowsRead": 3, "rowsImported": 3, "rowsRejected": 0, "pointsImported": "22"}
+        "status": "DONE",
+        "rowsRead": 3,
+        "rowsImported": 3,
+        "rowsRejected": 0,
+        "pointsImported": "22",
+    }
     assert [(item["rowNumber"], item["column"], item["code"]) for item in job["corrections"]["corrections"]] == [
-        (2, "mobile", "COUNTRY_CODE_ADDED"), (4, "mobile", "COUNTRY_CODE_ADDED"), (4, "store_code", "STORE_REPLACED")]
-    assert job["corrections"]["corrections"][2]["message"] == "'S9' names no store external id: replaced by store store-1"
+        (2, "mobile", "COUNTRY_CODE_ADDED"),
+        (4, "mobile", "COUNTRY_CODE_ADDED"),
+        (4, "store_code", "STORE_REPLACED"),
+    ]
+    assert (
+        job["corrections"]["corrections"][2]["message"] == "'S9' names no store external id: replaced by store store-1"
+    )
     assert await history(client_api, first["userId"]) == [
-        {"trackerCode": "FUEL", "transactionId": first["id"], "billNumber": first["number"], "lineItemSerial": None,
-         "value": "35", "points": "17"}]
+        {
+            "trackerCode": "FUEL",
+            "transactionId": first["id"],
+            "billNumber": first["number"],
+            "lineItemSerial": None,
+            "value": "35",
+            "points": "17",
+        }
+    ]
     assert await history(client_api, second["userId"]) == [
-        {"trackerCode": "FUEL", "transactionId": second["id"], "billNumber": second["number"], "lineItemSerial": None,
-         "value": "0", "points": "0"},
-        {"trackerCode": "FUEL", "transactionId": second["id"], "billNumber": second["number"], "lineItemSerial": None,
-         "value": "10.5", "points": "5"}]
-    assert (await main_points(client_api, first["userId"]), await main_points(client_api, second["userId"])) == ("35", "23")
+        {
+            "trackerCode": "FUEL",
+            "transactionId": second["id"],
+            "billNumber": second["number"],
+            "lineItemSerial": None,
+            "value": "0",
+            "points": "0",
+        },
+        {
+            "trackerCode": "FUEL",
+            "transactionId": second["id"],
+            "billNumber": second["number"],
+            "lineItemSerial": None,
+            "value": "10.5",
+            "points": "5",
+        },
+    ]
+    assert (await main_points(client_api, first["userId"]), await main_points(client_api, second["userId"])) == (
+        "35",
+        "23",
+    )
     assert await count_events(database, EventType.TRACKER_POINTS) == 2
     assert await jobs_of_events(database, EventType.TRACKER_POINTS) == [int(job["id"])]
     await assert_reconciled(database)
@@ -84,27 +130,41 @@ async def test_standard_fields_rows_track_values_on_the_customers_bills_and_issu
 async def test_loyalty_log_ids_and_line_items_that_must_be_on_the_bill(client_api, database):
     await define(client_api, "KM", "LINE_ITEM", "2")
     mine, theirs = await purchase(client_api), await purchase(client_api)
-    body = ("email,user_id,loyalty_log_id,item_id,tracked_value\n"
-            f",{mine['userId']},{mine['id']},2,4\n"        # 2: fine, 8 points
-            f",{mine['userId']},{mine['id']},7,4\n"        # 3: no line 7 on the bill
-            f",{mine['userId']},{theirs['id']},1,4\n"      # 4: another customer's bill
-            f",{mine['userId']},99999999,1,4\n"            # 5: no such bill
-            f",{mine['userId']},{mine['id']},,4\n"         # 6: line item tracker, no item
-            f",{mine['userId']},x1,1,4\n"                  # 7
-            f",{mine['userId']},{mine['id']},1,4.00001\n"  # 8: 5 decimal places
-            f",424242,{mine['id']},1,4\n")                 # 9: nobody
+    body = (
+        "email,user_id,loyalty_log_id,item_id,tracked_value\n"
+        f",{mine['userId']},{mine['id']},2,4\n"  # 2: fine, 8 points
+        f",{mine['userId']},{mine['id']},7,4\n"  # 3: no line 7 on the bill
+        f",{mine['userId']},{theirs['id']},1,4\n"  # 4: another customer's bill
+        f",{mine['userId']},99999999,1,4\n"  # 5: no such bill
+        f",{mine['userId']},{mine['id']},,4\n"  # 6: line item tracker, no item
+        f",{mine['userId']},x1,1,4\n"  # 7
+        f",{mine['userId']},{mine['id']},1,4.00001\n"  # 8: 5 decimal places
+        f",424242,{mine['id']},1,4\n"
+    )  # 9: nobody
 
     job = await run(client_api, body, tracker="KM", billIdentification="LOYALTY_LOG_ID", uniqueIdentifierType="USER_ID")
 
     assert (job["status"], job["rowsImported"], job["rowsRejected"], job["pointsImported"]) == ("DONE", 1, 7, "8")
     assert [(item["rowNumber"], item["column"], item["code"]) for item in job["rejects"]["rejects"]] == [
-        (3, "item_id", "ITEM_NOT_ON_BILL"), (4, "loyalty_log_id", "BILL_NOT_FOUND"), (5, "loyalty_log_id", "BILL_NOT_FOUND"),
-        (6, "item_id", "MISSING_VALUE"), (7, "loyalty_log_id", "INVALID_LOYALTY_LOG_ID"),
-        (8, "tracked_value", "INVALID_TRACKED_VALUE"), (9, "user_id", "CUSTOMER_NOT_FOUND")]
+        (3, "item_id", "ITEM_NOT_ON_BILL"),
+        (4, "loyalty_log_id", "BILL_NOT_FOUND"),
+        (5, "loyalty_log_id", "BILL_NOT_FOUND"),
+        (6, "item_id", "MISSING_VALUE"),
+        (7, "loyalty_log_id", "INVALID_LOYALTY_LOG_ID"),
+        (8, "tracked_value", "INVALID_TRACKED_VALUE"),
+        (9, "user_id", "CUSTOMER_NOT_FOUND"),
+    ]
     assert job["rejects"]["rejects"][0]["message"] == f"bill {mine['number']} has no line 7"
     assert await history(client_api, mine["userId"]) == [
-        {"trackerCode": "KM", "transactionId": mine["id"], "billNumber": mine["number"], "lineItemSerial": 2,
-         "value": "4", "points": "8"}]
+        {
+            "trackerCode": "KM",
+            "transactionId": mine["id"],
+            "billNumber": mine["number"],
+            "lineItemSerial": 2,
+            "value": "4",
+            "points": "8",
+        }
+    ]
     assert await main_points(client_api, mine["userId"]) == "26"
     await assert_reconciled(database)
 
@@ -114,42 +174,77 @@ async def test_missing_columns_fail_the_file_before_any_row(client_api, database
     await define(client_api, "FUEL", "TRANSACTION", "1")
     bought = await purchase(client_api)
 
-    no_item = await run(client_api, f"mobile,loyalty_log_id,tracked_value\n{bought['mobile']},{bought['id']},3\n",
-                        tracker="KM", billIdentification="LOYALTY_LOG_ID", appendCountryCode="true")
-    no_date = await run(client_api, f"mobile,bill_number,store_code,tracked_value\n{bought['mobile']},{bought['number']},"
-                                    "store-1,3\n", tracker="FUEL", appendCountryCode="true")
+    no_item = await run(
+        client_api,
+        f"mobile,loyalty_log_id,tracked_value\n{bought['mobile']},{bought['id']},3\n",
+        tracker="KM",
+        billIdentification="LOYALTY_LOG_ID",
+        appendCountryCode="true",
+    )
+    no_date = await run(
+        client_api,
+        f"mobile,bill_number,store_code,tracked_value\n{bought['mobile']},{bought['number']},store-1,3\n",
+        tracker="FUEL",
+        appendCountryCode="true",
+    )
     item_on_a_bill_tracker = await run(
-        client_api, f"mobile,loyalty_log_id,item_id,tracked_value\n{bought['mobile']},{bought['id']},1,3\n", tracker="FUEL",
-        billIdentification="LOYALTY_LOG_ID", appendCountryCode="true")
+        client_api,
+        f"mobile,loyalty_log_id,item_id,tracked_value\n{bought['mobile']},{bought['id']},1,3\n",
+        tracker="FUEL",
+        billIdentification="LOYALTY_LOG_ID",
+        appendCountryCode="true",
+    )
     no_tracker = await post(client_api, "mobile,tracked_value\n1,1\n", tracker="NOPE")
 
     assert (no_item["status"], no_item["errorCode"], no_item["errorMessage"]) == (
-        "FAILED", "MISSING_COLUMN", "the header lacks the column 'item_id' (tracker KM tracks line items)")
+        "FAILED",
+        "MISSING_COLUMN",
+        "the header lacks the column 'item_id' (tracker KM tracks line items)",
+    )
     assert (no_date["errorCode"], no_date["errorMessage"]) == (
-        "MISSING_COLUMN", "the header lacks the column 'transaction_date' (bills are identified by STANDARD_FIELDS)")
-    assert item_on_a_bill_tracker["rejects"]["rejects"] == [{"rowNumber": 2, "column": "item_id", "code": "ITEM_NOT_EXPECTED",
-                                                             "message": "tracker FUEL tracks bills, not line items"}]
+        "MISSING_COLUMN",
+        "the header lacks the column 'transaction_date' (bills are identified by STANDARD_FIELDS)",
+    )
+    assert item_on_a_bill_tracker["rejects"]["rejects"] == [
+        {
+            "rowNumber": 2,
+            "column": "item_id",
+            "code": "ITEM_NOT_EXPECTED",
+            "message": "tracker FUEL tracks bills, not line items",
+        }
+    ]
     assert (no_tracker.status_code, no_tracker.json()["error"]["code"], no_tracker.json()["error"]["field"]) == (
-        404, "TRACKER_NOT_FOUND", "trackerCode")
+        404,
+        "TRACKER_NOT_FOUND",
+        "trackerCode",
+    )
     assert await value_count(database) == 0
 
 
-async def test_standard_fields_must_match_the_bills_date_and_store_and_the_mobile_its_country_code(client_api, database):
+async def test_standard_fields_must_match_the_bills_date_and_store_and_the_mobile_its_country_code(
+    client_api, database
+):
     await define(client_api, "FUEL", "TRANSACTION", "1")
     bought = await purchase(client_api)
-    body = ("mobile,bill_number,transaction_date,store_code,tracked_value\n"
-            f"91{bought['mobile']},{bought['number']},2001-01-01,store-1,3\n"   # 2: another date
-            f"91{bought['mobile']},{bought['number']},{bought['date']},store-2,3\n"  # 3: another store
-            f"91{bought['mobile']},{bought['number']},{bought['date']},store-7,3\n"  # 4: no such store
-            f"{bought['mobile']},{bought['number']},{bought['date']},store-1,3\n"   # 5: no country code, none added
-            f"91{bought['mobile']},{bought['number']},01/02/2026,store-1,3\n"       # 6
-            f"91{bought['mobile']},{bought['number']},{bought['date']},store-1,3\n")  # 7: fine
+    body = (
+        "mobile,bill_number,transaction_date,store_code,tracked_value\n"
+        f"91{bought['mobile']},{bought['number']},2001-01-01,store-1,3\n"  # 2: another date
+        f"91{bought['mobile']},{bought['number']},{bought['date']},store-2,3\n"  # 3: another store
+        f"91{bought['mobile']},{bought['number']},{bought['date']},store-7,3\n"  # 4: no such store
+        f"{bought['mobile']},{bought['number']},{bought['date']},store-1,3\n"  # 5: no country code, none added
+        f"91{bought['mobile']},{bought['number']},01/02/2026,store-1,3\n"  # 6
+        f"91{bought['mobile']},{bought['number']},{bought['date']},store-1,3\n"
+    )  # 7: fine
 
     job = await run(client_api, body, tracker="FUEL")
 
     assert [(item["rowNumber"], item["column"], item["code"]) for item in job["rejects"]["rejects"]] == [
-        (2, "bill_number", "BILL_NOT_FOUND"), (3, "bill_number", "BILL_NOT_FOUND"), (4, "store_code", "STORE_NOT_FOUND"),
-        (5, "mobile", "INVALID_MOBILE"), (6, "transaction_date", "INVALID_DATE")]
+        (2, "bill_number", "BILL_NOT_FOUND"),
+        (3, "bill_number", "BILL_NOT_FOUND"),
+        (4, "store_code", "STORE_NOT_FOUND"),
+        (5, "mobile", "INVALID_MOBILE"),
+        (6, "transaction_date", "INVALID_DATE"),
+    ]
     assert (job["rowsImported"], job["pointsImported"], job["corrections"]["corrections"]) == (1, "3", [])
     assert await main_points(client_api, bought["userId"]) == "21"
 
@@ -157,22 +252,34 @@ async def test_standard_fields_must_match_the_bills_date_and_store_and_the_mobil
 async def test_a_group_import_tracks_members_bills_for_the_groups_account(client_api, database):
     await define(client_api, "FUEL", "TRANSACTION", "1")
     member, outsider = await purchase(client_api), await purchase(client_api)
-    group = (await client_api.data(CREATE_GROUP, {"input": {"externalId": "FLEET-1", "members": [
-        {"type": "MOBILE", "value": member["mobile"]}]}}))["createUserGroup"]["group"]
-    body = ("user_group_identifier,loyalty_log_id,tracked_value\n"
-            f"FLEET-1,{member['id']},40\n"
-            f"FLEET-1,{outsider['id']},40\n"
-            f"FLEET-2,{member['id']},40\n")
+    group = (
+        await client_api.data(
+            CREATE_GROUP,
+            {"input": {"externalId": "FLEET-1", "members": [{"type": "MOBILE", "value": member["mobile"]}]}},
+        )
+    )["createUserGroup"]["group"]
+    body = (
+        "user_group_identifier,loyalty_log_id,tracked_value\n"
+        f"FLEET-1,{member['id']},40\n"
+        f"FLEET-1,{outsider['id']},40\n"
+        f"FLEET-2,{member['id']},40\n"
+    )
 
     job = await run(client_api, body, tracker="FUEL", billIdentification="LOYALTY_LOG_ID", userGroupsEnabled="true")
 
     assert (job["rowsImported"], job["pointsImported"]) == (1, "40")
-    assert [(item["rowNumber"], item["column"], item["code"], item["message"]) for item in job["rejects"]["rejects"]] == [
+    assert [
+        (item["rowNumber"], item["column"], item["code"], item["message"]) for item in job["rejects"]["rejects"]
+    ] == [
         (3, "loyalty_log_id", "BILL_NOT_FOUND", "no bill of a member of this group matches"),
-        (4, "user_group_identifier", "USER_GROUP_NOT_FOUND", "no user group with EXTERNAL_ID 'FLEET-2'")]
+        (4, "user_group_identifier", "USER_GROUP_NOT_FOUND", "no user group with EXTERNAL_ID 'FLEET-2'"),
+    ]
     assert await main_points(client_api, group["userId"]) == "40"
     assert [record["transactionId"] for record in await history(client_api, group["userId"])] == [member["id"]]
-    assert (await main_points(client_api, member["userId"]), await main_points(client_api, outsider["userId"])) == ("18", "18")
+    assert (await main_points(client_api, member["userId"]), await main_points(client_api, outsider["userId"])) == (
+        "18",
+        "18",
+    )
     await assert_reconciled(database)
 
 
@@ -190,15 +297,30 @@ async def test_re_import_adds_nothing_and_a_dry_run_writes_nothing(client_api, d
 
     from app.cli.main import cli
     from app.kernel.settings import get_settings
+
     monkeypatch.setenv("POINTLEDGER_DATABASE_URL", database.url)
     get_settings.cache_clear()
     path = tmp_path / "tracker.csv"
     path.write_text(body)
     try:
         # The same bytes under the same configuration from the CLI: the same job, nothing imported again.
-        by_cli = await asyncio.to_thread(CliRunner().invoke, cli, [
-            "import", "tracker", str(path), "--org", "acme", "--tracker", "FUEL", "--bill-identification", "LOYALTY_LOG_ID",
-            "--append-country-code"], obj=clock)
+        by_cli = await asyncio.to_thread(
+            CliRunner().invoke,
+            cli,
+            [
+                "import",
+                "tracker",
+                str(path),
+                "--org",
+                "acme",
+                "--tracker",
+                "FUEL",
+                "--bill-identification",
+                "LOYALTY_LOG_ID",
+                "--append-country-code",
+            ],
+            obj=clock,
+        )
     finally:
         get_settings.cache_clear()
 
@@ -222,8 +344,10 @@ async def test_a_tracker_batch_costs_the_same_statements_for_2_rows_as_for_12(cl
     bills = [await purchase(client_api) for _ in range(14)]
     configuration = {"tracker_code": "KM", "append_country_code": True, "stores_by_external_id": True}
     small, large = tmp_path / "small.csv", tmp_path / "large.csv"
-    rows = [f"{bought['mobile']},{bought['number']},{bought['date']},S1,{index % 3 + 1},{index + 1}\n"
-            for index, bought in enumerate(bills)]
+    rows = [
+        f"{bought['mobile']},{bought['number']},{bought['date']},S1,{index % 3 + 1},{index + 1}\n"
+        for index, bought in enumerate(bills)
+    ]
     header = "mobile,bill_number,transaction_date,store_code,item_id,tracked_value\n"
     small.write_text(header + "".join(rows[:2]))
     large.write_text(header + "".join(rows[2:]))
@@ -245,14 +369,20 @@ async def test_the_corrections_download_lists_each_correction(client_api, databa
     job_id = response.json()["job"]["id"]
     await finished(client_api, str(job_id))
 
-    download = await client_api.client.get(f"/imports/{job_id}/corrections.csv",
-                                           headers={"Authorization": client_api.credentials.header})
+    download = await client_api.client.get(
+        f"/imports/{job_id}/corrections.csv", headers={"Authorization": client_api.credentials.header}
+    )
     anonymous = await client_api.client.get(f"/imports/{job_id}/corrections.csv")
 
     assert download.status_code == 200
     assert list(csv.reader(io.StringIO(download.text))) == [
         ["row_number", "column", "code", "message"],
-        ["2", "mobile", "COUNTRY_CODE_ADDED", f"'{bought['mobile']}' had no country code: IN's 91 was added (91{bought['mobile']})"],
+        [
+            "2",
+            "mobile",
+            "COUNTRY_CODE_ADDED",
+            f"'{bought['mobile']}' had no country code: IN's 91 was added (91{bought['mobile']})",
+        ],
         ["2", "store_code", "STORE_REPLACED", "'X' names no store code: replaced by store store-1"],
     ]
     assert anonymous.status_code == 401
@@ -262,17 +392,23 @@ async def test_the_corrections_download_lists_each_correction(client_api, databa
 async def test_a_row_issuing_more_than_the_points_maximum_is_rejected_and_the_others_import(client_api, database):
     await define(client_api, "BIG", "TRANSACTION", "1000000")
     bought = await purchase(client_api)
-    body = ("user_id,loyalty_log_id,tracked_value\n"
-            f"{bought['userId']},{bought['id']},2\n"              # 2: 2,000,000 points
-            f"{bought['userId']},{bought['id']},999999999999\n"   # 3: ~10^18 points
-            f"{bought['userId']},{bought['id']},1000000.0001\n"   # 4: just past 10^12 points
-            f"{bought['userId']},{bought['id']},3\n")             # 5: 3,000,000 points
+    body = (
+        "user_id,loyalty_log_id,tracked_value\n"
+        f"{bought['userId']},{bought['id']},2\n"  # 2: 2,000,000 points
+        f"{bought['userId']},{bought['id']},999999999999\n"  # 3: ~10^18 points
+        f"{bought['userId']},{bought['id']},1000000.0001\n"  # 4: just past 10^12 points
+        f"{bought['userId']},{bought['id']},3\n"
+    )  # 5: 3,000,000 points
 
-    job = await run(client_api, body, tracker="BIG", billIdentification="LOYALTY_LOG_ID", uniqueIdentifierType="USER_ID")
+    job = await run(
+        client_api, body, tracker="BIG", billIdentification="LOYALTY_LOG_ID", uniqueIdentifierType="USER_ID"
+    )
 
     assert (job["status"], job["rowsImported"], job["rowsRejected"], job["pointsImported"]) == ("DONE", 2, 2, "5000000")
     assert [(item["rowNumber"], item["column"], item["code"]) for item in job["rejects"]["rejects"]] == [
-        (3, "tracked_value", "POINTS_ABOVE_MAXIMUM"), (4, "tracked_value", "POINTS_ABOVE_MAXIMUM")]
+        (3, "tracked_value", "POINTS_ABOVE_MAXIMUM"),
+        (4, "tracked_value", "POINTS_ABOVE_MAXIMUM"),
+    ]
     assert [record["value"] for record in await history(client_api, bought["userId"])] == ["3", "2"]
     assert await main_points(client_api, bought["userId"]) == "5000018"
     assert await value_count(database) == 2

@@ -18,10 +18,10 @@ from typer.testing import CliRunner
 
 from app.cards.models import CardStatus
 from app.cards.service import issue_card
+from app.http.app import create_app
 from app.kernel.settings import Settings
 from app.ledger import service as ledger
 from app.ledger.models import EventType
-from app.http.app import create_app
 from app.organizations.config import load_org_config
 from tests.conftest import Api
 from tests.documents import ADD_TRANSACTION
@@ -29,10 +29,14 @@ from tests.factories import bill
 from tests.import_checks import finished, import_server
 from tests.ledger_checks import assert_reconciled, count_events
 
-PROFILE_EXAMPLE = (b"customerprofileid,amount,startdate,expirydate,subledgerid,reason\n"
-                   b"URNGV8294NV,100,2009-11-10T23:00:00Z,2009-11-11T23:00:00Z,subledger1,appeasement\n")
-CARD_EXAMPLE = (b"identifier,amount,startdate,expirydate,subledgerid,reason\n"
-                b"summer-loyalty-card-0543,100,2009-11-10T23:00:00Z,2009-11-11T23:00:00Z,subledger1,appeasement\n")
+PROFILE_EXAMPLE = (
+    b"customerprofileid,amount,startdate,expirydate,subledgerid,reason\n"
+    b"URNGV8294NV,100,2009-11-10T23:00:00Z,2009-11-11T23:00:00Z,subledger1,appeasement\n"
+)
+CARD_EXAMPLE = (
+    b"identifier,amount,startdate,expirydate,subledgerid,reason\n"
+    b"summer-loyalty-card-0543,100,2009-11-10T23:00:00Z,2009-11-11T23:00:00Z,subledger1,appeasement\n"
+)
 
 IMPORT_POINTS = """
 mutation Import($input: ImportPointsInput!) {
@@ -68,16 +72,24 @@ async def client_api(import_client, org, database, clock) -> Api:
 
 
 async def post_csv(api: Api, body: bytes, **params: str) -> httpx.Response:
-    return await api.client.post("/imports/points", content=body, params={"program": "main", **params},
-                                 headers={"Authorization": api.credentials.header, "Content-Type": "text/csv"})
+    return await api.client.post(
+        "/imports/points",
+        content=body,
+        params={"program": "main", **params},
+        headers={"Authorization": api.credentials.header, "Content-Type": "text/csv"},
+    )
 
 
 async def points_of(api: Api, kind: str, value: str, program: str = "main") -> dict[str, Any]:
     customer = (await api.data(POINTS, {"lookup": {"type": kind, "value": value}}))["customer"]
     assert customer["__typename"] == "Customer", customer
     summary = next(item for item in customer["pointsSummaries"] if item["programCode"] == program)
-    return {"loyaltyPoints": summary["loyaltyPoints"], "pending": summary["pendingPoints"],
-            "spendable": summary["spendablePoints"], "userId": customer["userId"]}
+    return {
+        "loyaltyPoints": summary["loyaltyPoints"],
+        "pending": summary["pendingPoints"],
+        "spendable": summary["spendablePoints"],
+        "userId": customer["userId"],
+    }
 
 
 async def add_bill(api: Api) -> dict[str, Any]:
@@ -89,43 +101,92 @@ async def add_bill(api: Api) -> dict[str, Any]:
 
 async def import_events(database) -> list[Any]:
     async with database.read() as connection:
-        return list((await connection.execute(
-            select(ledger.events.c.customer_id, ledger.events.c.points_on_event, ledger.events.c.import_job_id,
-                   ledger.events.c.reason).where(ledger.events.c.event_type == EventType.POINTS_IMPORT.value)
-            .order_by(ledger.events.c.id))).all())
+        return list(
+            (
+                await connection.execute(
+                    select(
+                        ledger.events.c.customer_id,
+                        ledger.events.c.points_on_event,
+                        ledger.events.c.import_job_id,
+                        ledger.events.c.reason,
+                    )
+                    .where(ledger.events.c.event_type == EventType.POINTS_IMPORT.value)
+                    .order_by(ledger.events.c.id)
+                )
+            ).all()
+        )
 
 
 async def lots_of(database, user_id: str) -> list[Any]:
     async with database.read() as connection:
-        return list((await connection.execute(
-            select(ledger.lots.c.points, ledger.lots.c.active_from, ledger.lots.c.expires_at, ledger.lots.c.subledger_id)
-            .join(ledger.accounts, ledger.accounts.c.id == ledger.lots.c.account_id)
-            .where(ledger.accounts.c.customer_id == int(user_id)).order_by(ledger.lots.c.id))).all())
+        return list(
+            (
+                await connection.execute(
+                    select(
+                        ledger.lots.c.points,
+                        ledger.lots.c.active_from,
+                        ledger.lots.c.expires_at,
+                        ledger.lots.c.subledger_id,
+                    )
+                    .join(ledger.accounts, ledger.accounts.c.id == ledger.lots.c.account_id)
+                    .where(ledger.accounts.c.customer_id == int(user_id))
+                    .order_by(ledger.lots.c.id)
+                )
+            ).all()
+        )
 
 
 # --- The seed's two examples --------------------------------------------------------------
 
-async def test_the_profile_example_registers_the_customer_and_imports_100_points_already_past_expiry(client_api, database):
+
+async def test_the_profile_example_registers_the_customer_and_imports_100_points_already_past_expiry(
+    client_api, database
+):
     response = await post_csv(client_api, PROFILE_EXAMPLE, fileName="profile.csv")
 
     assert response.status_code == 202, response.text
     assert response.json()["existing"] is False
     job = await finished(client_api, str(response.json()["job"]["id"]))
-    assert {key: job[key] for key in ("status", "rowsRead", "rowsImported", "rowsRejected", "customersCreated",
-                                      "pointsImported", "errorCode", "fileName")} == {
-        "status": "DONE", "rowsRead": 1, "rowsImported": 1, "rowsRejected": 0, "customersCreated": 1,
-        "pointsImported": "100", "errorCode": None, "fileName": "profile.csv"}
+    assert {
+        key: job[key]
+        for key in (
+            "status",
+            "rowsRead",
+            "rowsImported",
+            "rowsRejected",
+            "customersCreated",
+            "pointsImported",
+            "errorCode",
+            "fileName",
+        )
+    } == {
+        "status": "DONE",
+        "rowsRead": 1,
+        "rowsImported": 1,
+        "rowsRejected": 0,
+        "customersCreated": 1,
+        "pointsImported": "100",
+        "errorCode": None,
+        "fileName": "profile.csv",
+    }
     assert job["bytesRead"] == job["bytesTotal"] == len(PROFILE_EXAMPLE)
     points = await points_of(client_api, "EXTERNAL_ID", "URNGV8294NV")
     # In the balance until the expiry run takes them; not spendable: past their expiry date.
     assert (points["loyaltyPoints"], points["pending"], points["spendable"]) == ("100", "0", "0")
     [lot] = await lots_of(database, points["userId"])
     assert (lot.points, lot.active_from, lot.expires_at) == (
-        Decimal(100), datetime(2009, 11, 10, 23, tzinfo=UTC), datetime(2009, 11, 11, 23, tzinfo=UTC))
+        Decimal(100),
+        datetime(2009, 11, 10, 23, tzinfo=UTC),
+        datetime(2009, 11, 11, 23, tzinfo=UTC),
+    )
     assert lot.subledger_id is not None
     [event] = await import_events(database)
     assert (event.customer_id, event.points_on_event, event.import_job_id, event.reason) == (
-        int(points["userId"]), Decimal(100), int(job["id"]), "appeasement")
+        int(points["userId"]),
+        Decimal(100),
+        int(job["id"]),
+        "appeasement",
+    )
     await assert_reconciled(database)
 
 
@@ -133,9 +194,16 @@ async def test_the_card_example_credits_the_card_holder_in_the_cards_program(cli
     holder = await add_bill(client_api)
     async with database.read() as connection:
         org_config = await load_org_config(connection, org.org_id)
-    await database.run_write(lambda connection: issue_card(
-        connection, org_config, program_code="main", identifier="summer-loyalty-card-0543",
-        customer_id=int(holder["userId"]), now=clock.now()))
+    await database.run_write(
+        lambda connection: issue_card(
+            connection,
+            org_config,
+            program_code="main",
+            identifier="summer-loyalty-card-0543",
+            customer_id=int(holder["userId"]),
+            now=clock.now(),
+        )
+    )
 
     response = await post_csv(client_api, CARD_EXAMPLE)
     job = await finished(client_api, str(response.json()["job"]["id"]))
@@ -148,10 +216,12 @@ async def test_the_card_example_credits_the_card_holder_in_the_cards_program(cli
 
 
 async def test_a_future_startdate_makes_the_points_pending_until_then(client_api, database):
-    body = (b"customerprofileid,amount,startdate,expirydate\n"
-            b"FUTURE-1,40,2099-01-01T00:00:00+05:30,2100-01-01T00:00:00Z\n"
-            b"FUTURE-1,60,immediate,unlimited\n"
-            b"FUTURE-1,5,,\n")
+    body = (
+        b"customerprofileid,amount,startdate,expirydate\n"
+        b"FUTURE-1,40,2099-01-01T00:00:00+05:30,2100-01-01T00:00:00Z\n"
+        b"FUTURE-1,60,immediate,unlimited\n"
+        b"FUTURE-1,5,,\n"
+    )
     job = await finished(client_api, str((await post_csv(client_api, body)).json()["job"]["id"]))
 
     assert (job["status"], job["rowsImported"], job["customersCreated"]) == ("DONE", 3, 1)
@@ -166,28 +236,42 @@ async def test_unknown_and_inactive_cards_are_rejected_with_their_row(client_api
     holder = await add_bill(client_api)
     async with database.read() as connection:
         org_config = await load_org_config(connection, org.org_id)
-    await database.run_write(lambda connection: issue_card(
-        connection, org_config, program_code="main", identifier="OFF-1", customer_id=int(holder["userId"]),
-        now=clock.now(), status=CardStatus.INACTIVE))
+    await database.run_write(
+        lambda connection: issue_card(
+            connection,
+            org_config,
+            program_code="main",
+            identifier="OFF-1",
+            customer_id=int(holder["userId"]),
+            now=clock.now(),
+            status=CardStatus.INACTIVE,
+        )
+    )
     body = b"identifier,amount\nOFF-1,10\nNOPE-9,10\n"
 
     job = await finished(client_api, str((await post_csv(client_api, body)).json()["job"]["id"]))
 
     assert (job["status"], job["rowsImported"], job["rowsRejected"]) == ("DONE", 0, 2)
     assert [(r["rowNumber"], r["column"], r["code"]) for r in job["rejects"]["rejects"]] == [
-        (2, "identifier", "CARD_INACTIVE"), (3, "identifier", "CARD_NOT_FOUND")]
+        (2, "identifier", "CARD_INACTIVE"),
+        (3, "identifier", "CARD_NOT_FOUND"),
+    ]
     assert await count_events(database, EventType.POINTS_IMPORT) == 0
 
 
 # --- Entry points -------------------------------------------------------------------------
 
+
 async def test_the_graphql_mutation_takes_the_file_as_a_multipart_upload(client_api, database):
     operations = '{"query": %s, "variables": {"input": {"file": null, "configuration": {"programCode": "main"}}}}' % (
-        __import__("json").dumps(IMPORT_POINTS))
+        __import__("json").dumps(IMPORT_POINTS)
+    )
     response = await client_api.client.post(
-        "/graphql", headers={"Authorization": client_api.credentials.header},
+        "/graphql",
+        headers={"Authorization": client_api.credentials.header},
         data={"operations": operations, "map": '{"0": ["variables.input.file"]}'},
-        files={"0": ("points.csv", PROFILE_EXAMPLE, "text/csv")})
+        files={"0": ("points.csv", PROFILE_EXAMPLE, "text/csv")},
+    )
 
     assert response.status_code == 200, response.text
     result = response.json()["data"]["importPoints"]
@@ -197,17 +281,26 @@ async def test_the_graphql_mutation_takes_the_file_as_a_multipart_upload(client_
     assert (await points_of(client_api, "EXTERNAL_ID", "URNGV8294NV"))["loyaltyPoints"] == "100"
 
 
-async def test_a_graphql_upload_is_held_to_the_request_limit_and_its_file_to_the_import_limit(database, org, tmp_path, clock):
-    settings = Settings(database_url=database.url, import_directory=str(tmp_path / "imports"), max_body_size_bytes=8192,
-                        import_size_limit_bytes=4096)
+async def test_a_graphql_upload_is_held_to_the_request_limit_and_its_file_to_the_import_limit(
+    database, org, tmp_path, clock
+):
+    settings = Settings(
+        database_url=database.url,
+        import_directory=str(tmp_path / "imports"),
+        max_body_size_bytes=8192,
+        import_size_limit_bytes=4096,
+    )
     app = create_app(settings, database=database, clock=clock)
     operations = '{"query": %s, "variables": {"input": {"file": null, "configuration": {"programCode": "main"}}}}' % (
-        __import__("json").dumps(IMPORT_POINTS))
+        __import__("json").dumps(IMPORT_POINTS)
+    )
 
     def upload(rows: int) -> dict[str, Any]:
         content = b"customerprofileid,amount\n" + b"L-1,1\n" * rows
-        return {"data": {"operations": operations, "map": '{"0": ["variables.input.file"]}'},
-                "files": {"0": ("points.csv", content, "text/csv")}}
+        return {
+            "data": {"operations": operations, "map": '{"0": ["variables.input.file"]}'},
+            "files": {"0": ("points.csv", content, "text/csv")},
+        }
 
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
         headers = {"Authorization": org.header}
@@ -220,18 +313,22 @@ async def test_a_graphql_upload_is_held_to_the_request_limit_and_its_file_to_the
 
         async def chunks():
             for start in range(0, len(body), 1000):
-                yield body[start:start + 1000]
+                yield body[start : start + 1000]
 
-        streamed = await client.post("/graphql", content=chunks(), headers={
-            **headers, "Content-Type": request.headers["Content-Type"]})
+        streamed = await client.post(
+            "/graphql", content=chunks(), headers={**headers, "Content-Type": request.headers["Content-Type"]}
+        )
         within = await client.post("/graphql", headers=headers, **upload(100))
         api = Api(client, org, database, clock)
         jobs = (await api.data("{ importJobs { jobs { id } } }"))["importJobs"]["jobs"]
 
     assert over_file.status_code == 200, over_file.text
     assert over_file.json()["data"]["importPoints"] == {
-        "__typename": "InvalidInputError", "code": "FILE_TOO_LARGE",
-        "message": "the file is larger than the import size limit of 4,096 bytes", "field": "file"}
+        "__typename": "InvalidInputError",
+        "code": "FILE_TOO_LARGE",
+        "message": "the file is larger than the import size limit of 4,096 bytes",
+        "field": "file",
+    }
     assert "content-length" not in streamed.request.headers
     for refused in (over_body, streamed):
         assert (refused.status_code, refused.json()["errors"][0]["extensions"]) == (413, {"code": "PAYLOAD_TOO_LARGE"})
@@ -262,17 +359,23 @@ async def test_the_http_post_needs_the_api_key_and_a_known_program(client_api, d
 
     assert anonymous.status_code == 401
     assert (unknown.status_code, unknown.json()["error"]) == (
-        404, {"code": "NOT_FOUND", "message": "no program 'nope' in this organisation", "field": "programCode"})
+        404,
+        {"code": "NOT_FOUND", "message": "no program 'nope' in this organisation", "field": "programCode"},
+    )
     assert (bad_flag.status_code, bad_flag.json()["error"]["field"]) == (422, "dryRun")
     assert await count_events(database, EventType.POINTS_IMPORT) == 0
 
 
 async def test_the_rejects_download_is_the_original_rows_plus_the_reasons(client_api, database):
-    body = ('\ufeffCustomerProfileId,Amount,Reason\r\nA-1,10,"thanks, again"\r\nA-2,ten,"a ""quoted""\nnote"\r\n'
-            "A-3,-5,x\r\n").encode()
+    body = (
+        '\ufeffCustomerProfileId,Amount,Reason\r\nA-1,10,"thanks, again"\r\nA-2,ten,"a ""quoted""\nnote"\r\n'
+        "A-3,-5,x\r\n"
+    ).encode()
     job = await finished(client_api, str((await post_csv(client_api, body)).json()["job"]["id"]))
 
-    response = await client_api.client.get(job["rejectsCsvPath"], headers={"Authorization": client_api.credentials.header})
+    response = await client_api.client.get(
+        job["rejectsCsvPath"], headers={"Authorization": client_api.credentials.header}
+    )
 
     assert response.status_code == 200
     assert list(csv.reader(io.StringIO(response.text))) == [
@@ -280,7 +383,9 @@ async def test_the_rejects_download_is_the_original_rows_plus_the_reasons(client
         ["A-2", "ten", 'a "quoted"\nnote', "3", "amount", "INVALID_AMOUNT", "'ten' is not a number"],
         ["A-3", "-5", "x", "4", "amount", "INVALID_AMOUNT", "must be more than 0"],
     ]
-    other = await client_api.client.get("/imports/999/rejects.csv", headers={"Authorization": client_api.credentials.header})
+    other = await client_api.client.get(
+        "/imports/999/rejects.csv", headers={"Authorization": client_api.credentials.header}
+    )
     assert other.status_code == 404
 
 
@@ -289,6 +394,7 @@ async def test_the_cli_imports_a_file_and_resumes_nothing_when_it_is_done(databa
 
     monkeypatch.setenv("POINTLEDGER_DATABASE_URL", database.url)
     from app.kernel.settings import get_settings
+
     get_settings.cache_clear()
     path = tmp_path / "points.csv"
     path.write_bytes(PROFILE_EXAMPLE + b"B-2,7,,,,\n")
@@ -319,13 +425,34 @@ async def test_a_dry_run_reports_what_would_happen_and_writes_nothing(client_api
 
     job = await finished(client_api, str((await post_csv(client_api, MIXED, dryRun="true")).json()["job"]["id"]))
 
-    assert {key: job[key] for key in ("status", "dryRun", "rowsRead", "rowsImported", "rowsRejected", "customersCreated",
-                                      "pointsImported")} == {
-        "status": "DONE", "dryRun": True, "rowsRead": 4, "rowsImported": 2, "rowsRejected": 2, "customersCreated": 1,
-        "pointsImported": "15"}
-    assert [(r["rowNumber"], r["code"]) for r in job["rejects"]["rejects"]] == [(3, "INVALID_AMOUNT"), (5, "INVALID_AMOUNT")]
+    assert {
+        key: job[key]
+        for key in (
+            "status",
+            "dryRun",
+            "rowsRead",
+            "rowsImported",
+            "rowsRejected",
+            "customersCreated",
+            "pointsImported",
+        )
+    } == {
+        "status": "DONE",
+        "dryRun": True,
+        "rowsRead": 4,
+        "rowsImported": 2,
+        "rowsRejected": 2,
+        "customersCreated": 1,
+        "pointsImported": "15",
+    }
+    assert [(r["rowNumber"], r["code"]) for r in job["rejects"]["rejects"]] == [
+        (3, "INVALID_AMOUNT"),
+        (5, "INVALID_AMOUNT"),
+    ]
     async with database.read() as connection:
-        assert (await connection.execute(select(func.count()).select_from(ledger.accounts))).scalar_one() == customers_before
+        assert (
+            await connection.execute(select(func.count()).select_from(ledger.accounts))
+        ).scalar_one() == customers_before
     assert await count_events(database, EventType.POINTS_IMPORT) == 0
     # A dry run does not hold the file: the real import runs after it.
     real = await finished(client_api, str((await post_csv(client_api, MIXED)).json()["job"]["id"]))
@@ -342,25 +469,46 @@ async def test_a_dry_run_counts_a_new_customer_once_across_batches(database, org
     # Batches of 2 rows: N-1 is named in the first, second and third batch; N-2 in the first and last.
     path.write_bytes(b"customerprofileid,amount\nN-1,1\nN-2,1\nN-1,1\nN-3,1\nN-1,1\nN-2,1\n")
     try:
-        arguments = ["import", "points", str(path), "--org", "acme", "--program", "main", "--dry-run", "--batch-size", "2"]
+        arguments = [
+            "import",
+            "points",
+            str(path),
+            "--org",
+            "acme",
+            "--program",
+            "main",
+            "--dry-run",
+            "--batch-size",
+            "2",
+        ]
         result = await asyncio.to_thread(CliRunner().invoke, cli, arguments, obj=clock)
     finally:
         get_settings.cache_clear()
 
     assert result.exit_code == 0, result.output
-    assert "DONE: 6 would import, 0 rejected of 6 rows; 3 customers would be registered" in " ".join(result.output.split())
+    assert "DONE: 6 would import, 0 rejected of 6 rows; 3 customers would be registered" in " ".join(
+        result.output.split()
+    )
     assert await count_events(database, EventType.POINTS_IMPORT) == 0
 
 
 async def test_reject_file_imports_nothing_when_a_row_is_bad_and_everything_when_none_is(client_api, database):
-    rejected = await finished(client_api, str((await post_csv(client_api, MIXED, errorPolicy="REJECT_FILE")).json()["job"]["id"]))
+    rejected = await finished(
+        client_api, str((await post_csv(client_api, MIXED, errorPolicy="REJECT_FILE")).json()["job"]["id"])
+    )
 
     assert (rejected["status"], rejected["errorCode"], rejected["rowsImported"], rejected["rowsRejected"]) == (
-        "FAILED", "ROWS_REJECTED", 2, 2)  # rowsImported: what would have been imported
+        "FAILED",
+        "ROWS_REJECTED",
+        2,
+        2,
+    )  # rowsImported: what would have been imported
     assert await count_events(database, EventType.POINTS_IMPORT) == 0
 
     clean = b"customerprofileid,amount\nD-1,10\nD-1,5\n"
-    done = await finished(client_api, str((await post_csv(client_api, clean, errorPolicy="REJECT_FILE")).json()["job"]["id"]))
+    done = await finished(
+        client_api, str((await post_csv(client_api, clean, errorPolicy="REJECT_FILE")).json()["job"]["id"])
+    )
     assert (done["status"], done["phase"], done["rowsImported"], done["rowsRejected"]) == ("DONE", "IMPORTING", 2, 0)
     assert (await points_of(client_api, "EXTERNAL_ID", "D-1"))["loyaltyPoints"] == "15"
     # The rejected file can be sent again (its job imported nothing); the imported one cannot.
@@ -373,15 +521,23 @@ async def test_reject_file_imports_nothing_when_a_row_is_bad_and_everything_when
 
 async def test_unknown_customers_and_subledgers_can_be_refused_instead_of_created(client_api, database):
     body = b"customerprofileid,amount,subledgerid\nNEW-1,10,\n"
-    job = await finished(client_api, str((await post_csv(client_api, body, registerUnknownCustomers="false")).json()["job"]["id"]))
+    job = await finished(
+        client_api, str((await post_csv(client_api, body, registerUnknownCustomers="false")).json()["job"]["id"])
+    )
     assert [(r["rowNumber"], r["column"], r["code"]) for r in job["rejects"]["rejects"]] == [
-        (2, "customerprofileid", "CUSTOMER_NOT_FOUND")]
+        (2, "customerprofileid", "CUSTOMER_NOT_FOUND")
+    ]
 
-    await finished(client_api, str((await post_csv(client_api, b"customerprofileid,amount\nNEW-1,10\n")).json()["job"]["id"]))
+    await finished(
+        client_api, str((await post_csv(client_api, b"customerprofileid,amount\nNEW-1,10\n")).json()["job"]["id"])
+    )
     body = b"customerprofileid,amount,subledgerid\nNEW-1,3,partner\n"
-    job = await finished(client_api, str((await post_csv(client_api, body, createMissingSubledgers="false")).json()["job"]["id"]))
+    job = await finished(
+        client_api, str((await post_csv(client_api, body, createMissingSubledgers="false")).json()["job"]["id"])
+    )
     assert [(r["rowNumber"], r["column"], r["code"]) for r in job["rejects"]["rejects"]] == [
-        (2, "subledgerid", "SUBLEDGER_NOT_FOUND")]
+        (2, "subledgerid", "SUBLEDGER_NOT_FOUND")
+    ]
     assert (await points_of(client_api, "EXTERNAL_ID", "NEW-1"))["loyaltyPoints"] == "10"
 
 
@@ -397,18 +553,31 @@ mutation Save($input: SaveImportTemplateInput!) {
 
 
 async def test_a_template_keeps_its_identity_until_its_configuration_changes(client_api, database):
-    first = (await client_api.data(SAVE_TEMPLATE, {"input": {"name": "talon", "points": {"programCode": "main"}}}))["saveImportTemplate"]
-    same = (await client_api.data(SAVE_TEMPLATE, {"input": {"name": "talon", "points": {"programCode": "main"}}}))["saveImportTemplate"]
-    changed = (await client_api.data(SAVE_TEMPLATE, {"input": {"name": "talon", "points": {"programCode": "cafe"}}}))["saveImportTemplate"]
-    unknown = (await client_api.data(SAVE_TEMPLATE, {"input": {"name": "talon", "points": {"programCode": "nope"}}}))["saveImportTemplate"]
+    first = (await client_api.data(SAVE_TEMPLATE, {"input": {"name": "talon", "points": {"programCode": "main"}}}))[
+        "saveImportTemplate"
+    ]
+    same = (await client_api.data(SAVE_TEMPLATE, {"input": {"name": "talon", "points": {"programCode": "main"}}}))[
+        "saveImportTemplate"
+    ]
+    changed = (await client_api.data(SAVE_TEMPLATE, {"input": {"name": "talon", "points": {"programCode": "cafe"}}}))[
+        "saveImportTemplate"
+    ]
+    unknown = (await client_api.data(SAVE_TEMPLATE, {"input": {"name": "talon", "points": {"programCode": "nope"}}}))[
+        "saveImportTemplate"
+    ]
 
     assert (same["identity"], same["version"]) == (first["identity"], 1)
-    assert changed["identity"] != first["identity"] and changed["version"] == 2
+    assert changed["identity"] != first["identity"]
+    assert changed["version"] == 2
     assert changed["configuration"]["program_code"] == "cafe"
     assert (unknown["__typename"], unknown["code"], unknown["field"]) == ("NotFoundError", "NOT_FOUND", "programCode")
 
-    response = await client_api.client.post("/imports/points", content=PROFILE_EXAMPLE, params={"template": "talon"},
-                                            headers={"Authorization": client_api.credentials.header})
+    response = await client_api.client.post(
+        "/imports/points",
+        content=PROFILE_EXAMPLE,
+        params={"template": "talon"},
+        headers={"Authorization": client_api.credentials.header},
+    )
     job = await finished(client_api, str(response.json()["job"]["id"]))
     assert job["status"] == "DONE"
     assert (await points_of(client_api, "EXTERNAL_ID", "URNGV8294NV", program="cafe"))["loyaltyPoints"] == "100"

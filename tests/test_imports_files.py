@@ -12,21 +12,21 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from app.kernel.settings import Settings
 from app.customers.models import CustomerHistory, CustomerIdentifier, HistoryAction
+from app.http.app import create_app
 from app.imports import service
 from app.imports.errors import ImportInterrupted
 from app.imports.models import ErrorPolicy, ImportProfile, JobStatus
 from app.imports.reader import FIELD_CHARS_MAX
+from app.kernel.settings import Settings
 from app.ledger import service as ledger
 from app.ledger.models import EventType
-from app.http.app import create_app
 from app.organizations.config import load_org_config
 from tests.conftest import TEST_NOW, Api, make_org
 from tests.documents import ADD_TRANSACTION
 from tests.factories import bill, org_spec
-from tests.ledger_checks import assert_reconciled, count_events
 from tests.import_checks import finished, import_server
+from tests.ledger_checks import assert_reconciled, count_events
 from tests.test_imports import post_csv
 
 identifiers = CustomerIdentifier.__table__
@@ -79,11 +79,18 @@ def ten_thousand_rows() -> tuple[bytes, dict[str, Decimal], list[tuple[int, str 
 async def balances(database, org_id: int) -> dict[str, Decimal]:
     """REGULAR balances of the org's customers, by EXTERNAL_ID."""
     async with database.read() as connection:
-        rows = (await connection.execute(
-            select(identifiers.c.value, func.sum(ledger.accounts.c.balance))
-            .join(ledger.accounts, ledger.accounts.c.customer_id == identifiers.c.customer_id)
-            .where(identifiers.c.org_id == org_id, identifiers.c.type == "EXTERNAL_ID", ledger.accounts.c.category == "REGULAR")
-            .group_by(identifiers.c.value))).all()
+        rows = (
+            await connection.execute(
+                select(identifiers.c.value, func.sum(ledger.accounts.c.balance))
+                .join(ledger.accounts, ledger.accounts.c.customer_id == identifiers.c.customer_id)
+                .where(
+                    identifiers.c.org_id == org_id,
+                    identifiers.c.type == "EXTERNAL_ID",
+                    ledger.accounts.c.category == "REGULAR",
+                )
+                .group_by(identifiers.c.value)
+            )
+        ).all()
     return {row[0]: Decimal(row[1]) for row in rows}
 
 
@@ -92,9 +99,13 @@ async def all_rejects(api: Api, job_id: str) -> list[tuple[int, str | None, str]
     found = [(r["rowNumber"], r["column"], r["code"]) for r in job["rejects"]["rejects"]]
     cursor = job["rejects"]["pageInfo"]["endCursor"] if job["rejects"]["pageInfo"]["hasNextPage"] else None
     while cursor is not None:
-        page = (await api.data("query($id: ID!, $after: String) { importJob(id: $id) { rejects(first: 100, after: $after) "
-                               "{ rejects { rowNumber column code } pageInfo { hasNextPage endCursor } } } }",
-                               {"id": job_id, "after": cursor}))["importJob"]["rejects"]
+        page = (
+            await api.data(
+                "query($id: ID!, $after: String) { importJob(id: $id) { rejects(first: 100, after: $after) "
+                "{ rejects { rowNumber column code } pageInfo { hasNextPage endCursor } } } }",
+                {"id": job_id, "after": cursor},
+            )
+        )["importJob"]["rejects"]
         found.extend((r["rowNumber"], r["column"], r["code"]) for r in page["rejects"])
         cursor = page["pageInfo"]["endCursor"] if page["pageInfo"]["hasNextPage"] else None
     return found
@@ -118,7 +129,12 @@ async def test_ten_thousand_rows_import_exactly_the_valid_ones_and_report_every_
     job = await finished(big_api, str(response.json()["job"]["id"]))
 
     assert {key: job[key] for key in ("status", "rowsRead", "rowsImported", "rowsRejected", "customersCreated")} == {
-        "status": "DONE", "rowsRead": 10_000, "rowsImported": 9_500, "rowsRejected": 500, "customersCreated": len(expected)}
+        "status": "DONE",
+        "rowsRead": 10_000,
+        "rowsImported": 9_500,
+        "rowsRejected": 500,
+        "customersCreated": len(expected),
+    }
     assert len(expected) == 2820  # 150 of the 3,000 names appear in bad rows only, 30 in duplicates only
     assert Decimal(job["pointsImported"]) == sum(expected.values())
     assert job["bytesRead"] == len(body)
@@ -136,19 +152,30 @@ async def test_ten_thousand_rows_import_exactly_the_valid_ones_and_report_every_
 async def _submit_local(database, org_id: int, path: Path, **request: Any) -> service.JobView:
     async with database.read() as connection:
         org_config = await load_org_config(connection, org_id)
-    submitted = await service.submit(database, org_config, service.ImportRequest(
-        ImportProfile.TALON_ONE_POINTS, configuration={"program_code": "main"}, **request), service.local_file(path, 10**9), now=TEST_NOW)
+    submitted = await service.submit(
+        database,
+        org_config,
+        service.ImportRequest(ImportProfile.TALON_ONE_POINTS, configuration={"program_code": "main"}, **request),
+        service.local_file(path, 10**9),
+        now=TEST_NOW,
+    )
     return submitted.job
 
 
-async def test_an_import_killed_mid_file_resumes_to_the_same_totals_as_an_uninterrupted_one(database, org, tmp_path, clock):
+async def test_an_import_killed_mid_file_resumes_to_the_same_totals_as_an_uninterrupted_one(
+    database, org, tmp_path, clock
+):
     body, expected, _ = ten_thousand_rows()
     path = tmp_path / "points.csv"
     path.write_bytes(body)
     other = await make_org(database, org_spec("other"))
 
-    uninterrupted = await service.run_job(database, (await _submit_local(database, other.org_id, path)).id,
-                                          service.RunOptions(batch_size=700), clock=clock)
+    uninterrupted = await service.run_job(
+        database,
+        (await _submit_local(database, other.org_id, path)).id,
+        service.RunOptions(batch_size=700),
+        clock=clock,
+    )
 
     def crash_after_three(batches: int) -> None:
         if batches == 3:
@@ -156,17 +183,29 @@ async def test_an_import_killed_mid_file_resumes_to_the_same_totals_as_an_uninte
 
     job = await _submit_local(database, org.org_id, path)
     with pytest.raises(ImportInterrupted):
-        await service.run_job(database, job.id, service.RunOptions(batch_size=700, after_batch=crash_after_three), clock=clock)
+        await service.run_job(
+            database, job.id, service.RunOptions(batch_size=700, after_batch=crash_after_three), clock=clock
+        )
     async with database.read() as connection:
         crashed = await service.get_job(connection, org.org_id, job.id)
-    assert crashed is not None and crashed.status is JobStatus.RUNNING
-    assert 0 < crashed.bytes_read < len(body) and crashed.rows_read < 10_000
+    assert crashed is not None
+    assert crashed.status is JobStatus.RUNNING
+    assert 0 < crashed.bytes_read < len(body)
+    assert crashed.rows_read < 10_000
     assert await service.unfinished_jobs(database) == [job.id]
     await assert_reconciled(database)
 
     resumed = await service.run_job(database, job.id, service.RunOptions(batch_size=700), clock=clock)
 
-    totals = ("status", "bytes_read", "rows_read", "rows_imported", "rows_rejected", "customers_created", "points_imported")
+    totals = (
+        "status",
+        "bytes_read",
+        "rows_read",
+        "rows_imported",
+        "rows_rejected",
+        "customers_created",
+        "points_imported",
+    )
     assert [getattr(resumed, name) for name in totals] == [getattr(uninterrupted, name) for name in totals]
     assert resumed.rows_imported == 9_500
     assert await balances(database, org.org_id) == expected == await balances(database, other.org_id)
@@ -183,18 +222,23 @@ async def test_two_runners_of_one_job_cannot_apply_the_same_batch(database, org,
     path.write_bytes(b"customerprofileid,amount\n" + b"".join(f"R-{i},1\n".encode() for i in range(3000)))
     job = await _submit_local(database, org.org_id, path)
 
-    results = await asyncio.gather(*(service.run_job(database, job.id, service.RunOptions(batch_size=500), clock=clock) for _ in range(2)),
-                                   return_exceptions=True)
+    results = await asyncio.gather(
+        *(service.run_job(database, job.id, service.RunOptions(batch_size=500), clock=clock) for _ in range(2)),
+        return_exceptions=True,
+    )
 
     assert any(isinstance(result, service.JobView) and result.status is JobStatus.DONE for result in results)
     async with database.read() as connection:
         final = await service.get_job(connection, org.org_id, job.id)
-    assert final is not None and (final.status, final.rows_imported) == (JobStatus.DONE, 3000)
+    assert final is not None
+    assert (final.status, final.rows_imported) == (JobStatus.DONE, 3000)
     assert await count_events(database, EventType.POINTS_IMPORT) == 3000
     await assert_reconciled(database)
 
 
-async def test_an_import_and_purchases_registering_the_same_new_customers_run_side_by_side(database, org, api, tmp_path, clock):
+async def test_an_import_and_purchases_registering_the_same_new_customers_run_side_by_side(
+    database, org, api, tmp_path, clock
+):
     """Concurrency is normal: while an import registers customers batch by batch, bills register
     some of the same external ids. Each id ends as one customer, every row and every bill is
     posted once, nothing fails, and the ledger reconciles."""
@@ -207,23 +251,39 @@ async def test_an_import_and_purchases_registering_the_same_new_customers_run_si
 
     outcome, *bills = await asyncio.gather(
         service.run_job(database, job.id, service.RunOptions(batch_size=20), clock=clock),
-        *(api.data(ADD_TRANSACTION, {"input": bill(customer={"externalId": key})}) for key in keys[::2]))
+        *(api.data(ADD_TRANSACTION, {"input": bill(customer={"externalId": key})}) for key in keys[::2]),
+    )
 
     assert (outcome.status, outcome.rows_imported, outcome.rows_rejected) == (JobStatus.DONE, 300, 0)
     assert [added["addTransaction"]["__typename"] for added in bills] == ["TransactionAdded"] * 30
     async with database.read() as connection:
-        owners = dict((await connection.execute(
-            select(identifiers.c.value, identifiers.c.customer_id)
-            .where(identifiers.c.org_id == org.org_id, identifiers.c.value.like("RACE-%")))).all())
-        imported = dict((await connection.execute(
-            select(ledger.entries.c.customer_id, func.sum(ledger.entries.c.points))
-            .where(ledger.entries.c.event_type == EventType.POINTS_IMPORT.value)
-            .group_by(ledger.entries.c.customer_id))).all())
-        registrations = (await connection.execute(
-            select(history.c.customer_id, history.c.details)
-            .where(history.c.customer_id.in_(list(owners.values())), history.c.action == HistoryAction.REGISTERED.value)
-        )).all()
-    assert sorted(owners) == keys and len(set(owners.values())) == 60  # one customer per key
+        owners = dict(
+            (
+                await connection.execute(
+                    select(identifiers.c.value, identifiers.c.customer_id).where(
+                        identifiers.c.org_id == org.org_id, identifiers.c.value.like("RACE-%")
+                    )
+                )
+            ).all()
+        )
+        imported = dict(
+            (
+                await connection.execute(
+                    select(ledger.entries.c.customer_id, func.sum(ledger.entries.c.points))
+                    .where(ledger.entries.c.event_type == EventType.POINTS_IMPORT.value)
+                    .group_by(ledger.entries.c.customer_id)
+                )
+            ).all()
+        )
+        registrations = (
+            await connection.execute(
+                select(history.c.customer_id, history.c.details).where(
+                    history.c.customer_id.in_(list(owners.values())), history.c.action == HistoryAction.REGISTERED.value
+                )
+            )
+        ).all()
+    assert sorted(owners) == keys
+    assert len(set(owners.values())) == 60
     assert imported == {customer_id: Decimal(5) for customer_id in owners.values()}  # 5 rows of 1 point each
     # Each registered once, by the import or by a bill: the import registered every key no bill
     # names, and exactly as many customers as its job counts.
@@ -235,7 +295,9 @@ async def test_an_import_and_purchases_registering_the_same_new_customers_run_si
 
 
 @pytest.mark.parametrize("taken_over", ["while validating", "while importing"])
-async def test_a_runner_taken_over_by_a_second_one_stops_and_nothing_is_imported_twice(database, org, tmp_path, taken_over, clock):
+async def test_a_runner_taken_over_by_a_second_one_stops_and_nothing_is_imported_twice(
+    database, org, tmp_path, taken_over, clock
+):
     """REJECT_FILE: runner A pauses (after a validation batch, or after its first import batch);
     runner B claims the job and dies after importing one batch; A then resumes its loop and must
     stop without writing (before the fence it re-validated, zeroed the checkpoint and imported B's
@@ -243,8 +305,12 @@ async def test_a_runner_taken_over_by_a_second_one_stops_and_nothing_is_imported
     path = tmp_path / "points.csv"
     path.write_bytes(b"customerprofileid,amount\n" + b"".join(f"T-{i},{1 + i % 3}\n".encode() for i in range(3000)))
     other = await make_org(database, org_spec("other"))
-    uninterrupted = await service.run_job(database, (await _submit_local(
-        database, other.org_id, path, error_policy=ErrorPolicy.REJECT_FILE)).id, service.RunOptions(batch_size=500), clock=clock)
+    uninterrupted = await service.run_job(
+        database,
+        (await _submit_local(database, other.org_id, path, error_policy=ErrorPolicy.REJECT_FILE)).id,
+        service.RunOptions(batch_size=500),
+        clock=clock,
+    )
     job = await _submit_local(database, org.org_id, path, error_policy=ErrorPolicy.REJECT_FILE)
 
     def die_after_one(batches: int) -> None:
@@ -258,28 +324,45 @@ async def test_a_runner_taken_over_by_a_second_one_stops_and_nothing_is_imported
             return
         second_ran = True
         with pytest.raises(ImportInterrupted):
-            await service.run_job(database, job.id, service.RunOptions(batch_size=500, after_batch=die_after_one), clock=clock)
+            await service.run_job(
+                database, job.id, service.RunOptions(batch_size=500, after_batch=die_after_one), clock=clock
+            )
 
     async def pause_while_validating(progress: service.JobView) -> None:
         if progress.phase.value == "VALIDATING":
             await run_second(progress)
 
-    options = (service.RunOptions(batch_size=500, on_progress=pause_while_validating) if taken_over == "while validating"
-               else service.RunOptions(batch_size=500, after_batch=run_second))
+    options = (
+        service.RunOptions(batch_size=500, on_progress=pause_while_validating)
+        if taken_over == "while validating"
+        else service.RunOptions(batch_size=500, after_batch=run_second)
+    )
     with pytest.raises(ImportInterrupted):
         await service.run_job(database, job.id, options, clock=clock)
     assert second_ran
     async with database.read() as connection:
         left = await service.get_job(connection, org.org_id, job.id)
     # What the second runner left: its one imported batch; the first wrote nothing after it.
-    assert left is not None and (left.status, left.phase.value, left.rows_read, left.rows_imported) == (
-        JobStatus.RUNNING, "IMPORTING", (1000 if taken_over == "while importing" else 500),
-        (1000 if taken_over == "while importing" else 500))
+    assert left is not None
+    assert (left.status, left.phase.value, left.rows_read, left.rows_imported) == (
+        JobStatus.RUNNING,
+        "IMPORTING",
+        (1000 if taken_over == "while importing" else 500),
+        (1000 if taken_over == "while importing" else 500),
+    )
     await assert_reconciled(database)
 
     finished_job = await service.run_job(database, job.id, service.RunOptions(batch_size=500), clock=clock)
 
-    totals = ("status", "bytes_read", "rows_read", "rows_imported", "rows_rejected", "customers_created", "points_imported")
+    totals = (
+        "status",
+        "bytes_read",
+        "rows_read",
+        "rows_imported",
+        "rows_rejected",
+        "customers_created",
+        "points_imported",
+    )
     assert [getattr(finished_job, name) for name in totals] == [getattr(uninterrupted, name) for name in totals]
     assert await balances(database, org.org_id) == await balances(database, other.org_id)
     assert await count_events(database, EventType.POINTS_IMPORT) == 2 * 3000
@@ -294,21 +377,41 @@ BAD_FILES = [
     (b"customerprofileid,amount\r\n", "NO_ROWS", "the file has a header but no rows"),
     (b"customerprofileid,startdate\nA,immediate\n", "MISSING_COLUMN", "the header lacks the column 'amount'"),
     (b"amount\n5\n", "MISSING_COLUMN", "the header needs one of the columns customerprofileid or identifier"),
-    (b"customerprofileid,identifier,amount\nA,B,5\n", "CONFLICTING_COLUMNS",
-     "the header has both customerprofileid and identifier: use one"),
-    (b"customerprofileid,amount,points\nA,5,5\n", "UNKNOWN_COLUMN",
-     "unknown column 'points'; the columns are: amount, customerprofileid, expirydate, identifier, reason, startdate, subledgerid"),
+    (
+        b"customerprofileid,identifier,amount\nA,B,5\n",
+        "CONFLICTING_COLUMNS",
+        "the header has both customerprofileid and identifier: use one",
+    ),
+    (
+        b"customerprofileid,amount,points\nA,5,5\n",
+        "UNKNOWN_COLUMN",
+        "unknown column 'points'; the columns are: amount, customerprofileid, expirydate, identifier, reason, startdate, subledgerid",
+    ),
     (b"customerprofileid,amount,Amount\nA,5,5\n", "DUPLICATE_COLUMN", "column 'amount' appears twice in the header"),
-    (b"customerprofileid,amount\nA,5\nB,5\nM\xfcller,5\n", "INVALID_ENCODING",
-     "row 4 is not UTF-8 (byte 35 of the file): save the file as UTF-8"),
-    (b'customerprofileid,amount\nA,5\n"B"x,5\n', "MALFORMED_CSV",
-     "row 3 is not valid CSV: ',' expected after '\"' (near byte 36)"),
-    (b'customerprofileid,amount\nA,5\n"B,5\n', "MALFORMED_CSV", "row 3 is not valid CSV: unexpected end of data (near byte 34)"),
+    (
+        b"customerprofileid,amount\nA,5\nB,5\nM\xfcller,5\n",
+        "INVALID_ENCODING",
+        "row 4 is not UTF-8 (byte 35 of the file): save the file as UTF-8",
+    ),
+    (
+        b'customerprofileid,amount\nA,5\n"B"x,5\n',
+        "MALFORMED_CSV",
+        "row 3 is not valid CSV: ',' expected after '\"' (near byte 36)",
+    ),
+    (
+        b'customerprofileid,amount\nA,5\n"B,5\n',
+        "MALFORMED_CSV",
+        "row 3 is not valid CSV: unexpected end of data (near byte 34)",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("body", "code", "message"), BAD_FILES, ids=[case[1] + str(i) for i, case in enumerate(BAD_FILES)])
-async def test_a_bad_file_fails_its_job_with_a_specific_code_and_imports_nothing(big_api, database, body, code, message):
+@pytest.mark.parametrize(
+    ("body", "code", "message"), BAD_FILES, ids=[case[1] + str(i) for i, case in enumerate(BAD_FILES)]
+)
+async def test_a_bad_file_fails_its_job_with_a_specific_code_and_imports_nothing(
+    big_api, database, body, code, message
+):
     response = await post_csv(big_api, body)
 
     assert response.status_code == 202, response.text
@@ -319,12 +422,21 @@ async def test_a_bad_file_fails_its_job_with_a_specific_code_and_imports_nothing
         assert (await connection.execute(select(func.count()).select_from(identifiers))).scalar_one() == 0
 
 
-@pytest.mark.parametrize(("header", "code", "message"), [
-    ("customerprofileid,amount,{name}", "UNKNOWN_COLUMN", "unknown column {quoted}; the columns are: amount, "
-     "customerprofileid, expirydate, identifier, reason, startdate, subledgerid"),
-    ("customerprofileid,amount,{name},{name}", "DUPLICATE_COLUMN", "column {quoted} appears twice in the header"),
-])
-async def test_a_5000_character_column_name_fails_the_job_with_its_start_quoted(big_api, database, header, code, message):
+@pytest.mark.parametrize(
+    ("header", "code", "message"),
+    [
+        (
+            "customerprofileid,amount,{name}",
+            "UNKNOWN_COLUMN",
+            "unknown column {quoted}; the columns are: amount, "
+            "customerprofileid, expirydate, identifier, reason, startdate, subledgerid",
+        ),
+        ("customerprofileid,amount,{name},{name}", "DUPLICATE_COLUMN", "column {quoted} appears twice in the header"),
+    ],
+)
+async def test_a_5000_character_column_name_fails_the_job_with_its_start_quoted(
+    big_api, database, header, code, message
+):
     # The whole name in the message was longer than error_message's column: PostgreSQL refused
     # the job's final update and left it RUNNING.
     name = "z" * 5000
@@ -335,13 +447,19 @@ async def test_a_5000_character_column_name_fails_the_job_with_its_start_quoted(
     job = await finished(big_api, str(response.json()["job"]["id"]))
     quoted = repr("z" * 100) + "... (5,000 characters)"
     assert (job["status"], job["errorCode"], job["errorMessage"], job["rowsImported"]) == (
-        "FAILED", code, message.format(quoted=quoted), 0)
+        "FAILED",
+        code,
+        message.format(quoted=quoted),
+        0,
+    )
     assert await count_events(database, EventType.POINTS_IMPORT) == 0
 
 
 async def test_a_bad_encoding_late_in_the_file_fails_it_before_any_batch_is_written(database, org, tmp_path, clock):
     path = tmp_path / "points.csv"
-    path.write_bytes(b"customerprofileid,amount\n" + b"".join(f"E-{i},1\n".encode() for i in range(5000)) + b"\xff\xfe,1\n")
+    path.write_bytes(
+        b"customerprofileid,amount\n" + b"".join(f"E-{i},1\n".encode() for i in range(5000)) + b"\xff\xfe,1\n"
+    )
     job = await _submit_local(database, org.org_id, path, error_policy=ErrorPolicy.KEEP_VALID)
 
     ended = await service.run_job(database, job.id, service.RunOptions(batch_size=500), clock=clock)
@@ -359,7 +477,11 @@ async def test_a_200_kb_field_rejects_its_row_and_the_rest_imports(big_api, data
     assert (job["status"], job["rowsImported"], job["rowsRejected"]) == ("DONE", 2, 1)
     [reject] = job["rejects"]["rejects"]
     assert (reject["rowNumber"], reject["column"], reject["code"], reject["message"]) == (
-        3, "reason", "FIELD_TOO_LONG", f"200,000 characters; a field has at most {FIELD_CHARS_MAX:,}")
+        3,
+        "reason",
+        "FIELD_TOO_LONG",
+        f"200,000 characters; a field has at most {FIELD_CHARS_MAX:,}",
+    )
     assert reject["original"][2] == "x" * 1000 + "...[cut 199,000 characters]"
 
 
@@ -368,16 +490,25 @@ async def test_a_file_over_the_size_limit_is_refused_while_it_uploads(big_api, d
 
     async def chunked():  # no content-length: the limit is enforced while reading the stream
         for start in range(0, len(body), 65536):
-            yield body[start:start + 65536]
+            yield body[start : start + 65536]
 
     declared = await post_csv(big_api, body)
-    streamed = await big_api.client.post("/imports/points", content=chunked(), params={"program": "main"},
-                                         headers={"Authorization": big_api.credentials.header})
+    streamed = await big_api.client.post(
+        "/imports/points",
+        content=chunked(),
+        params={"program": "main"},
+        headers={"Authorization": big_api.credentials.header},
+    )
 
     for response in (declared, streamed):
-        assert (response.status_code, response.json()["error"]) == (413, {
-            "code": "FILE_TOO_LARGE", "message": "the file is larger than the import size limit of 4,194,304 bytes",
-            "field": "file"})
+        assert (response.status_code, response.json()["error"]) == (
+            413,
+            {
+                "code": "FILE_TOO_LARGE",
+                "message": "the file is larger than the import size limit of 4,194,304 bytes",
+                "field": "file",
+            },
+        )
     assert list((tmp_path / "imports" / "uploads").glob("*")) == []
     jobs = (await big_api.data("{ importJobs { jobs { id } } }"))["importJobs"]["jobs"]
     assert jobs == []
@@ -394,13 +525,21 @@ async def test_the_server_resumes_an_import_a_crash_left_running_when_it_starts(
     with pytest.raises(ImportInterrupted):
         await service.run_job(database, job.id, service.RunOptions(batch_size=1000, after_batch=crash), clock=clock)
 
-    app = create_app(Settings(database_url=database.url, import_directory=str(tmp_path / "imports"),
-                              maintenance_interval_seconds=0), database=database, clock=clock)
+    app = create_app(
+        Settings(database_url=database.url, import_directory=str(tmp_path / "imports"), maintenance_interval_seconds=0),
+        database=database,
+        clock=clock,
+    )
     async with app.router.lifespan_context(app):
         await app.state.services.imports.wait(job.id)
 
     async with database.read() as connection:
         resumed = await service.get_job(connection, org.org_id, job.id)
-    assert resumed is not None and (resumed.status, resumed.rows_read, resumed.rows_imported) == (JobStatus.DONE, 2500, 2500)
+    assert resumed is not None
+    assert (resumed.status, resumed.rows_read, resumed.rows_imported) == (
+        JobStatus.DONE,
+        2500,
+        2500,
+    )
     assert await balances(database, org.org_id) == {f"S-{i}": Decimal(2) for i in range(2500)}
     await assert_reconciled(database)

@@ -43,8 +43,16 @@ def by_mobile(mobile):
 
 def summary(entry):
     """The fields of an entry that do not depend on ids or clocks."""
-    return (entry["eventType"], entry["entryKind"], entry["entryType"], entry["programCode"], entry["pointsCategory"],
-            entry["points"], entry["balanceAfter"], entry["pointsOnEvent"])
+    return (
+        entry["eventType"],
+        entry["entryKind"],
+        entry["entryType"],
+        entry["programCode"],
+        entry["pointsCategory"],
+        entry["points"],
+        entry["balanceAfter"],
+        entry["pointsOnEvent"],
+    )
 
 
 def signed(entry):
@@ -66,6 +74,7 @@ async def move_entries_back(database, event_ids, age, now):
 
 # --- A first purchase ---------------------------------------------------------------------
 
+
 async def test_a_new_customers_first_purchase_shows_the_award_above_one_opening_balance_per_account(api):
     mobile = new_mobile()
     added = await add(api, bill(number="L-1", customer={"mobile": mobile}))
@@ -78,42 +87,77 @@ async def test_a_new_customers_first_purchase_shows_the_award_above_one_opening_
     assert page["pageInfo"]["hasNextPage"] is False
     award, *openings = page["entries"]
     assert {key: value for key, value in award.items() if key not in ("id", "eventLogId", "createdAt")} == {
-        "eventType": "TRANSACTION_ADD", "entryKind": "POINTS_ALLOCATION", "entryType": "CREDIT",
-        "programCode": "main", "pointsCategory": "REGULAR", "points": "18", "pointsOnEvent": "18",
-        "balanceAfter": "18", "eventSource": "INSTORE", "storeCode": "store-1", "tillCode": "till-1",
-        "transactionId": transaction["id"], "transactionNumber": "L-1",
+        "eventType": "TRANSACTION_ADD",
+        "entryKind": "POINTS_ALLOCATION",
+        "entryType": "CREDIT",
+        "programCode": "main",
+        "pointsCategory": "REGULAR",
+        "points": "18",
+        "pointsOnEvent": "18",
+        "balanceAfter": "18",
+        "eventSource": "INSTORE",
+        "storeCode": "store-1",
+        "tillCode": "till-1",
+        "transactionId": transaction["id"],
+        "transactionNumber": "L-1",
     }
     # Opening balances: one per program and points category (2 x 3), all in one registration event.
     assert len(openings) == 6
     assert sorted((entry["programCode"], entry["pointsCategory"]) for entry in openings) == OPENING_ACCOUNTS
     assert len({entry["eventLogId"] for entry in openings}) == 1
     for entry in openings:
-        assert {key: value for key, value in entry.items()
-                if key not in ("id", "eventLogId", "createdAt", "programCode", "pointsCategory")} == {
-            "eventType": "CUSTOMER_REGISTRATION", "entryKind": "OPENING_BALANCE", "entryType": "CREDIT",
-            "points": "0", "pointsOnEvent": "0", "balanceAfter": "0", "eventSource": "INSTORE",
-            "storeCode": "store-1", "tillCode": "till-1", "transactionId": None, "transactionNumber": None,
+        assert {
+            key: value
+            for key, value in entry.items()
+            if key not in ("id", "eventLogId", "createdAt", "programCode", "pointsCategory")
+        } == {
+            "eventType": "CUSTOMER_REGISTRATION",
+            "entryKind": "OPENING_BALANCE",
+            "entryType": "CREDIT",
+            "points": "0",
+            "pointsOnEvent": "0",
+            "balanceAfter": "0",
+            "eventSource": "INSTORE",
+            "storeCode": "store-1",
+            "tillCode": "till-1",
+            "transactionId": None,
+            "transactionNumber": None,
         }
     # Newest first; the opening balances are older than everything else.
     ids = [int(entry["id"]) for entry in page["entries"]]
-    assert ids == sorted(ids, reverse=True) and len(set(ids)) == 7
+    assert ids == sorted(ids, reverse=True)
+    assert len(set(ids)) == 7
     assert int(award["eventLogId"]) > int(openings[0]["eventLogId"])
     assert all(entry["createdAt"] <= award["createdAt"] for entry in openings)
 
 
 async def test_an_award_posted_at_a_cafe_till_shows_that_till_store_source_and_program(api):
     mobile = new_mobile()
-    await add(api, bill(customer={"mobile": mobile}, tillCode="till-cafe", amount="1010", lineItems=[], source="ECOMMERCE",
-                        number="C-7"))
+    await add(
+        api,
+        bill(
+            customer={"mobile": mobile},
+            tillCode="till-cafe",
+            amount="1010",
+            lineItems=[],
+            source="ECOMMERCE",
+            number="C-7",
+        ),
+    )
 
     newest = (await ledger(api, by_mobile(mobile), first=1))["entries"][0]
 
     assert summary(newest) == ("TRANSACTION_ADD", "POINTS_ALLOCATION", "CREDIT", "cafe", "REGULAR", "51", "51", "51")
     assert (newest["eventSource"], newest["storeCode"], newest["tillCode"], newest["transactionNumber"]) == (
-        "ECOMMERCE", "store-1", "till-cafe", "C-7")
+        "ECOMMERCE",
+        "store-1",
+        "till-cafe",
+        "C-7",
+    )
 
 
 # --- Filters ------------------------------------------------------------------------------
+
 
 async def three_purchases(api):
     """A customer with 18 main points at till-1 (INSTORE), then 50 cafe points at till-cafe
@@ -122,8 +166,9 @@ async def three_purchases(api):
     first = await add(api, bill(customer={"mobile": mobile}))
     after_first = api.clock.advance(timedelta(minutes=1))
     api.clock.advance(timedelta(minutes=1))
-    second = await add(api, bill(customer={"mobile": mobile}, tillCode="till-cafe", amount="1000", lineItems=[],
-                                 source="ECOMMERCE"))
+    second = await add(
+        api, bill(customer={"mobile": mobile}, tillCode="till-cafe", amount="1000", lineItems=[], source="ECOMMERCE")
+    )
     after_second = api.clock.advance(timedelta(minutes=1))
     api.clock.advance(timedelta(minutes=1))
     third = await add(api, bill(customer={"mobile": mobile}, tillCode="till-2", amount="500", lineItems=[]))
@@ -132,8 +177,10 @@ async def three_purchases(api):
 
 def numbers(page):
     """Each entry as (transaction number or event type, program, category)."""
-    return [(entry["transactionNumber"] or entry["eventType"], entry["programCode"], entry["pointsCategory"])
-            for entry in page["entries"]]
+    return [
+        (entry["transactionNumber"] or entry["eventType"], entry["programCode"], entry["pointsCategory"])
+        for entry in page["entries"]
+    ]
 
 
 async def test_ledger_filters_select_entries_by_type_category_program_till_source_and_dates(api):
@@ -141,10 +188,19 @@ async def test_ledger_filters_select_entries_by_type_category_program_till_sourc
     one, two, three = (result["transaction"]["number"] for result in (first, second, third))
     customer = by_mobile(mobile)
     everything = await ledger(api, customer)
-    openings = [("CUSTOMER_REGISTRATION", program, category) for program, category in
-                reversed([("main", c) for c in ("REGULAR", "PROMISED", "TRIGGER_BASED")]
-                         + [("cafe", c) for c in ("REGULAR", "PROMISED", "TRIGGER_BASED")])]
-    assert numbers(everything) == [(three, "main", "REGULAR"), (two, "cafe", "REGULAR"), (one, "main", "REGULAR"), *openings]
+    openings = [
+        ("CUSTOMER_REGISTRATION", program, category)
+        for program, category in reversed(
+            [("main", c) for c in ("REGULAR", "PROMISED", "TRIGGER_BASED")]
+            + [("cafe", c) for c in ("REGULAR", "PROMISED", "TRIGGER_BASED")]
+        )
+    ]
+    assert numbers(everything) == [
+        (three, "main", "REGULAR"),
+        (two, "cafe", "REGULAR"),
+        (one, "main", "REGULAR"),
+        *openings,
+    ]
 
     credits = await ledger(api, customer, {"entryType": "CREDIT"})
     debits = await ledger(api, customer, {"entryType": "DEBIT"})
@@ -159,18 +215,35 @@ async def test_ledger_filters_select_entries_by_type_category_program_till_sourc
     since_first = await ledger(api, customer, {"startDate": after_first.isoformat()})
     before_second = await ledger(api, customer, {"endDate": after_first.isoformat()})
     between = await ledger(api, customer, {"startDate": after_first.isoformat(), "endDate": after_second.isoformat()})
-    combined = await ledger(api, customer, {"eventSources": ["INSTORE"], "programCodes": ["main"], "entryType": "CREDIT",
-                                            "startDate": after_first.isoformat()})
-    in_india = await ledger(api, customer, {"startDate": after_first.astimezone(IST).isoformat(),
-                                            "endDate": after_second.astimezone(IST).isoformat()})
+    combined = await ledger(
+        api,
+        customer,
+        {
+            "eventSources": ["INSTORE"],
+            "programCodes": ["main"],
+            "entryType": "CREDIT",
+            "startDate": after_first.isoformat(),
+        },
+    )
+    in_india = await ledger(
+        api,
+        customer,
+        {"startDate": after_first.astimezone(IST).isoformat(), "endDate": after_second.astimezone(IST).isoformat()},
+    )
 
     assert numbers(credits) == numbers(everything)
     assert debits["entries"] == []
     assert debits["pageInfo"] == {"hasNextPage": False, "endCursor": None}
-    assert numbers(promised) == [("CUSTOMER_REGISTRATION", "cafe", "PROMISED"), ("CUSTOMER_REGISTRATION", "main", "PROMISED")]
+    assert numbers(promised) == [
+        ("CUSTOMER_REGISTRATION", "cafe", "PROMISED"),
+        ("CUSTOMER_REGISTRATION", "main", "PROMISED"),
+    ]
     assert numbers(cafe) == [(two, "cafe", "REGULAR"), *[entry for entry in openings if entry[1] == "cafe"]]
-    assert numbers(main_regular) == [(three, "main", "REGULAR"), (one, "main", "REGULAR"),
-                                     ("CUSTOMER_REGISTRATION", "main", "REGULAR")]
+    assert numbers(main_regular) == [
+        (three, "main", "REGULAR"),
+        (one, "main", "REGULAR"),
+        ("CUSTOMER_REGISTRATION", "main", "REGULAR"),
+    ]
     assert numbers(cafe_till) == [(two, "cafe", "REGULAR")]
     assert numbers(till_one) == [(one, "main", "REGULAR"), *openings]  # the customer registered at till-1
     assert numbers(two_tills) == [(three, "main", "REGULAR"), (two, "cafe", "REGULAR")]
@@ -217,9 +290,15 @@ async def test_without_dates_the_ledger_shows_the_last_7_days(api, database, clo
     event_of = {entry["transactionNumber"]: entry["eventLogId"] for entry in everything}
     registration_event = everything[-1]["eventLogId"]
     # The registration and the first award 8 days ago, the second award 6 days ago (see move_entries_back).
-    await move_entries_back(database, [int(registration_event), int(event_of[registration["transaction"]["number"]])],
-                            timedelta(days=8), clock.now())
-    await move_entries_back(database, [int(event_of[six_days["transaction"]["number"]])], timedelta(days=6), clock.now())
+    await move_entries_back(
+        database,
+        [int(registration_event), int(event_of[registration["transaction"]["number"]])],
+        timedelta(days=8),
+        clock.now(),
+    )
+    await move_entries_back(
+        database, [int(event_of[six_days["transaction"]["number"]])], timedelta(days=6), clock.now()
+    )
 
     default = await ledger(api, by_mobile(mobile))
     filtered_without_dates = await ledger(api, by_mobile(mobile), {"programCodes": ["main"]})
@@ -227,16 +306,21 @@ async def test_without_dates_the_ledger_shows_the_last_7_days(api, database, clo
     balance = await closing(api, by_mobile(mobile))
 
     assert [entry["transactionNumber"] for entry in default["entries"]] == [
-        today["transaction"]["number"], six_days["transaction"]["number"]]
+        today["transaction"]["number"],
+        six_days["transaction"]["number"],
+    ]
     assert [entry["balanceAfter"] for entry in default["entries"]] == ["60", "30"]
     assert [entry["transactionNumber"] for entry in filtered_without_dates["entries"]] == [
-        today["transaction"]["number"], six_days["transaction"]["number"]]
+        today["transaction"]["number"],
+        six_days["transaction"]["number"],
+    ]
     assert len(explicit["entries"]) == 9
     # The closing balance has no default window: with no filter it is the current balance.
     assert balance["balance"] == "60"
 
 
 # --- Keyset pagination ----------------------------------------------------------------------
+
 
 async def test_pages_of_4_walk_all_25_entries_once_newest_first(api):
     mobile = new_mobile()
@@ -260,7 +344,7 @@ async def test_pages_of_4_walk_all_25_entries_once_newest_first(api):
     walked = [entry["id"] for page in pages for entry in page["entries"]]
     assert walked == all_ids
     numeric = [int(entry_id) for entry_id in walked]
-    assert all(newer > older for newer, older in zip(numeric, numeric[1:]))
+    assert all(newer > older for newer, older in zip(numeric, numeric[1:], strict=False))
     awards = [entry for page in pages for entry in page["entries"] if entry["eventType"] == "TRANSACTION_ADD"]
     assert [entry["balanceAfter"] for entry in awards] == [str(n) for n in range(19, 0, -1)]
     # Past the last page: an empty page.
@@ -293,14 +377,22 @@ async def test_a_page_size_outside_1_to_100_is_refused(api, first):
 
     result = await ledger(api, by_mobile(mobile), first=first)
 
-    assert result == {"__typename": "InvalidInputError", "code": "INVALID_INPUT", "field": "first",
-                      "message": "must be between 1 and 100"}
+    assert result == {
+        "__typename": "InvalidInputError",
+        "code": "INVALID_INPUT",
+        "field": "first",
+        "message": "must be between 1 and 100",
+    }
 
 
 @pytest.mark.parametrize(
     "after",
     [
-        "garbage", "", "bGVkZ2VyOm5vdC1hLW51bWJlcg==", base64.urlsafe_b64encode(b"transaction:5").decode(), "%%%%",
+        "garbage",
+        "",
+        "bGVkZ2VyOm5vdC1hLW51bWJlcg==",
+        base64.urlsafe_b64encode(b"transaction:5").decode(),
+        "%%%%",
         base64.urlsafe_b64encode(b"ledger:9223372036854775808").decode(),
     ],
     ids=["not-base64", "empty", "ledger-not-a-number", "another-kind-of-cursor", "symbols", "id-past-64-bit"],
@@ -311,11 +403,16 @@ async def test_a_cursor_this_api_did_not_return_is_refused(api, after):
 
     result = await ledger(api, by_mobile(mobile), first=4, after=after)
 
-    assert result == {"__typename": "InvalidInputError", "code": "INVALID_INPUT", "field": "after",
-                      "message": "is not a cursor this API returned"}
+    assert result == {
+        "__typename": "InvalidInputError",
+        "code": "INVALID_INPUT",
+        "field": "after",
+        "message": "is not a cursor this API returned",
+    }
 
 
 # --- Closing balance ----------------------------------------------------------------------
+
 
 async def test_the_closing_balance_is_the_current_balance_without_a_filter_and_as_of_the_views_last_entry_with_one(api):
     mobile, (first, second, third), (after_first, _) = await three_purchases(api)
@@ -338,7 +435,12 @@ async def test_the_closing_balance_is_the_current_balance_without_a_filter_and_a
 
     user_id = profile["userId"]
     assert profile["loyaltyPoints"] == "73"  # 18 + 50 + 5
-    assert current == {"__typename": "LedgerClosingBalance", "customerId": user_id, "balance": "73", "asOfEntryId": third_id}
+    assert current == {
+        "__typename": "LedgerClosingBalance",
+        "customerId": user_id,
+        "balance": "73",
+        "asOfEntryId": third_id,
+    }
     assert (cafe["balance"], cafe["asOfEntryId"]) == ("50", second_id)
     assert (main["balance"], main["asOfEntryId"]) == ("23", third_id)
     # As of the cafe award, every account: main had 18, cafe 50.
@@ -378,6 +480,7 @@ async def test_a_malformed_identifier_in_a_ledger_lookup_is_a_typed_error(api):
 
 # --- Reconciliation -------------------------------------------------------------------------
 
+
 async def merged_customers(api):
     """Customer X (mobile) earns 10, then 250 crossing into silver; customer Y (email) earns 20
     in main and 50 in cafe; a bill naming both merges Y into X (the mobile is the primary
@@ -393,7 +496,7 @@ async def merged_customers(api):
 
 
 async def test_after_purchases_a_tier_upgrade_and_a_merge_every_balance_equals_its_entries(api, database):
-    mobile, survivor_id, victim_id, merge = await merged_customers(api)
+    _mobile, survivor_id, victim_id, merge = await merged_customers(api)
 
     survivor = merge["transaction"]["customer"]
     page = await ledger(api, {"type": "USER_ID", "value": survivor_id})
@@ -401,7 +504,10 @@ async def test_after_purchases_a_tier_upgrade_and_a_merge_every_balance_equals_i
 
     assert survivor["userId"] == survivor_id != victim_id
     assert survivor["loyaltyPoints"] == "340"  # main 10 + 250 + 20 moved + 10; cafe 50 moved
-    assert [(s["programCode"], s["loyaltyPoints"]) for s in survivor["pointsSummaries"]] == [("main", "290"), ("cafe", "50")]
+    assert [(s["programCode"], s["loyaltyPoints"]) for s in survivor["pointsSummaries"]] == [
+        ("main", "290"),
+        ("cafe", "50"),
+    ]
     assert survivor["lifetimePurchases"] == "29500"
     assert survivor["currentSlab"] == "silver"
     assert balance["balance"] == "340"
@@ -427,8 +533,11 @@ async def test_after_purchases_a_tier_upgrade_and_a_merge_every_balance_equals_i
     ]
     assert [entry["eventType"] for entry in victim_page["entries"][4:]] == ["CUSTOMER_REGISTRATION"] * 6
     # One event moved the points: its debits on the victim and credits on the survivor.
-    merge_events = {entry["eventLogId"] for entry in page["entries"] + victim_page["entries"]
-                    if entry["eventType"] == "MERGE_CUSTOMER"}
+    merge_events = {
+        entry["eventLogId"]
+        for entry in page["entries"] + victim_page["entries"]
+        if entry["eventType"] == "MERGE_CUSTOMER"
+    }
     assert len(merge_events) == 1
     assert victim_balance["balance"] == "0"
     assert (victim["loyaltyPoints"], victim["identifiers"]) == ("0", [])
@@ -443,5 +552,9 @@ async def test_a_filter_date_out_of_range_is_a_typed_error(api, query):
 
     result = await query(api, {"type": "MOBILE", "value": mobile}, {"endDate": "9999-12-31T23:59:59-05:00"})
 
-    assert result == {"__typename": "InvalidInputError", "code": "INVALID_INPUT", "message": "is out of range",
-                      "field": "filter.endDate"}
+    assert result == {
+        "__typename": "InvalidInputError",
+        "code": "INVALID_INPUT",
+        "message": "is out of range",
+        "field": "filter.endDate",
+    }

@@ -29,12 +29,12 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 from sqlalchemy import text
 
+from app.http.app import create_app
+from app.kernel.clock import FrozenClock
 from app.kernel.settings import Settings
-from app.storage.database import Database
 from app.ledger.expiry import expire_points
 from app.ledger.service import reconcile
-from app.kernel.clock import FrozenClock
-from app.http.app import create_app
+from app.storage.database import Database
 from app.storage.tables import registered_tables
 from tests.conftest import POSTGRES_URL, TEST_NOW, Credentials, make_org
 from tests.documents import ADD_TRANSACTION
@@ -46,14 +46,25 @@ SLOTS = 4  # customers the machine plays with
 
 SPEC: dict[str, Any] = {
     "organization": {
-        "code": "model", "name": "Model Retail", "time_zone": "UTC", "base_country": "IN",
-        "bill_number_unique_in_days": 30, "primary_identifier": "MOBILE",
+        "code": "model",
+        "name": "Model Retail",
+        "time_zone": "UTC",
+        "base_country": "IN",
+        "bill_number_unique_in_days": 30,
+        "primary_identifier": "MOBILE",
     },
-    "programs": [{
-        "code": "main", "name": "Rewards", "default": True, "points_rounding": "FLOOR", "points_decimal_places": 0,
-        "expiry": {"strategy": "DAYS_AFTER_EARNING", "value": EXPIRY_DAYS}, "points_transferable": True,
-        "tiers": [{"serial_number": 1, "name": "member", "upgrade_threshold": "0", "earn_rate": str(EARN_RATE)}],
-    }],
+    "programs": [
+        {
+            "code": "main",
+            "name": "Rewards",
+            "default": True,
+            "points_rounding": "FLOOR",
+            "points_decimal_places": 0,
+            "expiry": {"strategy": "DAYS_AFTER_EARNING", "value": EXPIRY_DAYS},
+            "points_transferable": True,
+            "tiers": [{"serial_number": 1, "name": "member", "upgrade_threshold": "0", "earn_rate": str(EARN_RATE)}],
+        }
+    ],
     "stores": [{"code": "store-1", "tills": [{"code": "till-1"}]}],
 }
 
@@ -180,12 +191,17 @@ class Harness:
         self.credentials = await make_org(self.database, SPEC)
         self.clock = FrozenClock(TEST_NOW)
         app = create_app(Settings(database_url=self.database.url), database=self.database, clock=self.clock)
-        self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver", timeout=60)
+        self.client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver", timeout=60
+        )
 
     def post(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
         async def send() -> dict[str, Any]:
-            response = await self.client.post("/graphql", json={"query": query, "variables": variables},
-                                              headers={"Authorization": self.credentials.header})
+            response = await self.client.post(
+                "/graphql",
+                json={"query": query, "variables": variables},
+                headers={"Authorization": self.credentials.header},
+            )
             assert response.status_code == 200, response.text
             body = response.json()
             assert "errors" not in body, body["errors"]
@@ -247,8 +263,9 @@ class LedgerMachine(RuleBasedStateMachine):
         return lot
 
     @staticmethod
-    def take(customer: ModelCustomer, points: Decimal, now: datetime,
-             prefer: ModelLot | None = None) -> list[tuple[ModelLot, Decimal]]:
+    def take(
+        customer: ModelCustomer, points: Decimal, now: datetime, prefer: ModelLot | None = None
+    ) -> list[tuple[ModelLot, Decimal]]:
         taken: list[tuple[ModelLot, Decimal]] = []
         left = points
         order = customer.consumption_order(now)
@@ -267,8 +284,11 @@ class LedgerMachine(RuleBasedStateMachine):
 
     # --- rules ----------------------------------------------------------------------------------
 
-    @rule(slot=st.integers(0, SLOTS - 1), amount=st.integers(1, 400).map(lambda n: Decimal(n * 10)),
-          days_ago=st.sampled_from([0, 0, 10, 29, 31, 45]))
+    @rule(
+        slot=st.integers(0, SLOTS - 1),
+        amount=st.integers(1, 400).map(lambda n: Decimal(n * 10)),
+        days_ago=st.sampled_from([0, 0, 10, 29, 31, 45]),
+    )
     def purchase(self, slot: int, amount: Decimal, days_ago: int) -> None:
         billing_time = self.harness.clock.now() - timedelta(days=days_ago)
         data = self.add_bill(slot, amount, billing_time, {"mobile": self.mobile(slot), "email": self.email(slot)})
@@ -278,7 +298,9 @@ class LedgerMachine(RuleBasedStateMachine):
         owner = self.owner(slot)
         assert data["customer"]["userId"] == owner.user_id
         lot = self.earn(owner, amount, billing_time)
-        self.bills.append(ModelBill(data["number"], billing_time, owner, lot.points_at_start if lot else Decimal(0), lot))
+        self.bills.append(
+            ModelBill(data["number"], billing_time, owner, lot.points_at_start if lot else Decimal(0), lot)
+        )
 
     @precondition(lambda self: len(self.owners()) >= 2)
     @rule(data=st.data())
@@ -291,8 +313,9 @@ class LedgerMachine(RuleBasedStateMachine):
         survivor, victim = self.owner(survivor_slot), self.owner(victim_slot)
         now = self.harness.clock.now()
         amount = Decimal(100)
-        result = self.add_bill(survivor_slot, amount, now,
-                               {"mobile": self.mobile(survivor_slot), "email": self.email(victim_slot)})
+        result = self.add_bill(
+            survivor_slot, amount, now, {"mobile": self.mobile(survivor_slot), "email": self.email(victim_slot)}
+        )
         assert result["customer"]["userId"] == survivor.user_id
         for lot, share in self.take(victim, victim.balance, now):
             self.new_lot(survivor, share, lot.expires_at)
@@ -300,8 +323,13 @@ class LedgerMachine(RuleBasedStateMachine):
         self.earn(survivor, amount, now)
 
     def add_bill(self, slot: int, amount: Decimal, billing_time: datetime, customer: dict[str, str]) -> dict[str, Any]:
-        bill = {"number": f"M{next(self.bill_numbers):06d}", "tillCode": "till-1", "amount": str(amount),
-                "billingTime": billing_time.isoformat(), "customer": customer}
+        bill = {
+            "number": f"M{next(self.bill_numbers):06d}",
+            "tillCode": "till-1",
+            "amount": str(amount),
+            "billingTime": billing_time.isoformat(),
+            "customer": customer,
+        }
         result = self.harness.post(ADD_TRANSACTION, {"input": bill})["addTransaction"]
         assert result["__typename"] == "TransactionAdded", result
         return result["transaction"]
@@ -328,7 +356,10 @@ class LedgerMachine(RuleBasedStateMachine):
             variables["input"]["idempotencyKey"] = f"redeem-{self.run_id}-{next(self.keys)}"
         result = self.harness.post(REDEEM, variables)["redeemPoints"]
         if customer.spendable(now) < points:
-            assert (result["__typename"], result["availablePoints"]) == ("InsufficientPointsError", str(customer.spendable(now))), result
+            assert (result["__typename"], result["availablePoints"]) == (
+                "InsufficientPointsError",
+                str(customer.spendable(now)),
+            ), result
             return
         assert result["__typename"] == "PointsRedeemed" and result["replayed"] is False, result
         self.redemptions.append(ModelRedemption(result["redemption"]["id"], customer, self.take(customer, points, now)))
@@ -338,8 +369,9 @@ class LedgerMachine(RuleBasedStateMachine):
     @precondition(lambda self: any(not r.reversed and r.customer.merged_into is None for r in self.redemptions))
     @rule(data=st.data())
     def reverse(self, data: st.DataObject) -> None:
-        redemption = data.draw(st.sampled_from(
-            [r for r in self.redemptions if not r.reversed and r.customer.merged_into is None]))
+        redemption = data.draw(
+            st.sampled_from([r for r in self.redemptions if not r.reversed and r.customer.merged_into is None])
+        )
         result = self.harness.post(REVERSE, {"input": {"redemptionId": redemption.id}})["reverseRedemption"]
         assert result["__typename"] == "RedemptionReversed" and result["redemption"]["status"] == "REVERSED", result
         for lot, share in redemption.taken:  # the same lots, with their expiry
@@ -353,8 +385,9 @@ class LedgerMachine(RuleBasedStateMachine):
         sender = data.draw(st.sampled_from(owners))
         receiver = data.draw(st.sampled_from([customer for customer in owners if customer is not sender]))
         now = self.harness.clock.now()
-        result = self.harness.post(TRANSFER, {"input": {
-            "from": self.lookup(sender), "to": self.lookup(receiver), "points": str(points)}})["transferPoints"]
+        result = self.harness.post(
+            TRANSFER, {"input": {"from": self.lookup(sender), "to": self.lookup(receiver), "points": str(points)}}
+        )["transferPoints"]
         if sender.spendable(now) < points:
             assert result["__typename"] == "InsufficientPointsError", result
             return
@@ -366,18 +399,32 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def full_return(self, data: st.DataObject) -> None:
         bill = data.draw(st.sampled_from([b for b in self.bills if b.customer.merged_into is None]))
-        result = self.harness.post(RETURN, {"input": {
-            "type": "RETURN", "returnType": "FULL", "number": bill.number, "tillCode": "till-1",
-            "purchaseTime": bill.billing_time.date().isoformat(), "customer": self.identifiers_of(bill.customer),
-        }})["returnTransaction"]
+        result = self.harness.post(
+            RETURN,
+            {
+                "input": {
+                    "type": "RETURN",
+                    "returnType": "FULL",
+                    "number": bill.number,
+                    "tillCode": "till-1",
+                    "purchaseTime": bill.billing_time.date().isoformat(),
+                    "customer": self.identifiers_of(bill.customer),
+                }
+            },
+        )["returnTransaction"]
         if bill.returned:
-            assert (result["__typename"], result["code"]) == ("ReturnExceedsBillError", "ALREADY_FULLY_RETURNED"), result
+            assert (result["__typename"], result["code"]) == ("ReturnExceedsBillError", "ALREADY_FULLY_RETURNED"), (
+                result
+            )
             return
         assert result["__typename"] == "TransactionReturned", result
         customer = bill.customer
         recovered = min(bill.points, customer.balance)
         self.take(customer, recovered, self.harness.clock.now(), prefer=bill.lot)
-        assert (Decimal(result["pointsReturned"]), Decimal(result["pointsNotRecovered"])) == (recovered, bill.points - recovered)
+        assert (Decimal(result["pointsReturned"]), Decimal(result["pointsNotRecovered"])) == (
+            recovered,
+            bill.points - recovered,
+        )
         bill.returned = True
 
     def identifiers_of(self, customer: ModelCustomer) -> dict[str, str]:
@@ -406,7 +453,11 @@ class LedgerMachine(RuleBasedStateMachine):
         document, variables, first_id = self.last_keyed
         before = self.harness.run(table_counts(self.harness.database))
         result = self.harness.post(document, variables)["redeemPoints"]
-        assert (result["__typename"], result["replayed"], result["redemption"]["id"]) == ("PointsRedeemed", True, first_id)
+        assert (result["__typename"], result["replayed"], result["redemption"]["id"]) == (
+            "PointsRedeemed",
+            True,
+            first_id,
+        )
         assert self.harness.run(table_counts(self.harness.database)) == before
 
     # --- invariants -----------------------------------------------------------------------------
@@ -414,7 +465,9 @@ class LedgerMachine(RuleBasedStateMachine):
     @invariant()
     def balances_match_the_model(self) -> None:
         for slot in self.customers:
-            found = self.harness.post(CUSTOMER_POINTS, {"lookup": {"type": "USER_ID", "value": self.customers[slot].user_id}})
+            found = self.harness.post(
+                CUSTOMER_POINTS, {"lookup": {"type": "USER_ID", "value": self.customers[slot].user_id}}
+            )
             customer = self.customers[slot]
             assert Decimal(found["customer"]["loyaltyPoints"]) == customer.balance, (slot, found, customer)
 
@@ -429,7 +482,12 @@ class LedgerMachine(RuleBasedStateMachine):
 
 def test_random_sequences_keep_the_ledger_and_the_model_equal(migrated_template: str) -> None:
     LedgerMachine.template = migrated_template
-    run_state_machine_as_test(LedgerMachine, settings=settings(
-        max_examples=int(os.environ.get("POINTLEDGER_MODEL_EXAMPLES", "12")), stateful_step_count=25, deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-    ))
+    run_state_machine_as_test(
+        LedgerMachine,
+        settings=settings(
+            max_examples=int(os.environ.get("POINTLEDGER_MODEL_EXAMPLES", "12")),
+            stateful_step_count=25,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )

@@ -17,8 +17,8 @@ from app.organizations.models import Program
 from tests.conftest import make_org
 from tests.documents import ADD_TRANSACTION, CUSTOMER, LEDGER_ENTRIES
 from tests.factories import bill, new_mobile, org_spec
-from tests.snapshots import table_counts
 from tests.ledger_checks import assert_reconciled, overdraw
+from tests.snapshots import table_counts
 
 accounts = PointAccount.__table__
 lots = PointLot.__table__
@@ -56,9 +56,12 @@ def by_user_id(user_id: str) -> dict:
     return {"type": "USER_ID", "value": user_id}
 
 
-async def earn(api, mobile: str, amount: str, *, till: str = "till-1", billing_time: datetime | None = None,
-               credentials=None) -> str:
-    document = bill(customer={"mobile": mobile}, amount=amount, grossAmount=None, discount=None, lineItems=[], tillCode=till)
+async def earn(
+    api, mobile: str, amount: str, *, till: str = "till-1", billing_time: datetime | None = None, credentials=None
+) -> str:
+    document = bill(
+        customer={"mobile": mobile}, amount=amount, grossAmount=None, discount=None, lineItems=[], tillCode=till
+    )
     if billing_time is not None:
         document["billingTime"] = billing_time.isoformat()
     result = (await api.data(ADD_TRANSACTION, {"input": document}, credentials=credentials))["addTransaction"]
@@ -77,26 +80,37 @@ async def ledger_entries(api, user_id: str) -> list[dict]:
 
 
 def shape(entry: dict) -> tuple:
-    return (entry["eventType"], entry["entryKind"], entry["entryType"], entry["programCode"], entry["points"],
-            entry["balanceAfter"], entry["pointsOnEvent"])
+    return (
+        entry["eventType"],
+        entry["entryKind"],
+        entry["entryType"],
+        entry["programCode"],
+        entry["points"],
+        entry["balanceAfter"],
+        entry["pointsOnEvent"],
+    )
 
 
 async def main_lots(database, user_id: str) -> list[tuple[Decimal, datetime | None]]:
     async with database.read() as connection:
-        rows = (await connection.execute(
-            select(lots.c.points_remaining, lots.c.expires_at)
-            .join(accounts, accounts.c.id == lots.c.account_id).join(programs, programs.c.id == accounts.c.program_id)
-            .where(accounts.c.customer_id == int(user_id), accounts.c.category == PointsCategory.REGULAR.value,
-                   programs.c.code == "main", lots.c.points_remaining > 0)
-        )).all()
+        rows = (
+            await connection.execute(
+                select(lots.c.points_remaining, lots.c.expires_at)
+                .join(accounts, accounts.c.id == lots.c.account_id)
+                .join(programs, programs.c.id == accounts.c.program_id)
+                .where(
+                    accounts.c.customer_id == int(user_id),
+                    accounts.c.category == PointsCategory.REGULAR.value,
+                    programs.c.code == "main",
+                    lots.c.points_remaining > 0,
+                )
+            )
+        ).all()
     return sorted((row.points_remaining, row.expires_at) for row in rows)
 
 
-
-
-
-
 # --- The seed's rules -----------------------------------------------------------------------
+
 
 async def test_a_merge_moves_each_balance_in_one_event_whose_debits_end_the_victims_ledger(api, database, clock):
     survivor_mobile, victim_mobile = new_mobile(), new_mobile()
@@ -110,11 +124,16 @@ async def test_a_merge_moves_each_balance_in_one_event_whose_debits_end_the_vict
     result = await merge(api, by_mobile(survivor_mobile), by_mobile(victim_mobile))
 
     assert {key: value for key, value in result.items() if key != "survivor"} == {
-        "__typename": "CustomersMerged", "replayed": False, "victimUserId": victim}
+        "__typename": "CustomersMerged",
+        "replayed": False,
+        "victimUserId": victim,
+    }
     merged = result["survivor"]
     assert (merged["userId"], merged["mobile"], merged["loyaltyPoints"]) == (survivor, "91" + survivor_mobile, "160")
-    assert merged["pointsSummaries"] == [{"programCode": "main", "loyaltyPoints": "110"},
-                                         {"programCode": "cafe", "loyaltyPoints": "50"}]
+    assert merged["pointsSummaries"] == [
+        {"programCode": "main", "loyaltyPoints": "110"},
+        {"programCode": "cafe", "loyaltyPoints": "50"},
+    ]
     assert {"type": "MOBILE", "value": "91" + victim_mobile} in merged["identifiers"]
 
     # Seed 003: the merge debits are the very last entries of the victim's ledger, the credits
@@ -134,7 +153,8 @@ async def test_a_merge_moves_each_balance_in_one_event_whose_debits_end_the_vict
     # The victim's lots move with their expiry dates.
     assert await main_lots(database, victim) == []
     assert await main_lots(database, survivor) == sorted(
-        [(Decimal(10), newer_expiry), (Decimal(40), older_expiry), (Decimal(60), newer_expiry)])
+        [(Decimal(10), newer_expiry), (Decimal(40), older_expiry), (Decimal(60), newer_expiry)]
+    )
     await assert_reconciled(database)
 
 
@@ -182,14 +202,18 @@ async def test_the_history_records_combine_on_the_survivor_and_merged_into_on_th
 
     survivor_history = (await api.data(HISTORY, {"customer": by_user_id(survivor)}))["customerHistory"]
     victim_history = (await api.data(HISTORY, {"customer": by_user_id(victim)}))["customerHistory"]
-    assert survivor_history["records"] == [{
-        "action": "COMBINE", "otherUserId": victim,
-        "details": {"identifiers": [{"type": "MOBILE", "value": "91" + victim_mobile}]},
-    }]
+    assert survivor_history["records"] == [
+        {
+            "action": "COMBINE",
+            "otherUserId": victim,
+            "details": {"identifiers": [{"type": "MOBILE", "value": "91" + victim_mobile}]},
+        }
+    ]
     assert victim_history["records"] == [{"action": "MERGED_INTO", "otherUserId": survivor, "details": None}]
 
 
 # --- Refusals and replays -------------------------------------------------------------------
+
 
 async def test_refused_merges_name_the_field_and_write_nothing(api, database):
     survivor_mobile, victim_mobile, merged_mobile = new_mobile(), new_mobile(), new_mobile()
@@ -209,12 +233,20 @@ async def test_refused_merges_name_the_field_and_write_nothing(api, database):
         (by_mobile(survivor_mobile), by_mobile(new_mobile()), "NotFoundError", "CUSTOMER_NOT_FOUND", "input.victim"),
         (by_mobile(new_mobile()), by_mobile(victim_mobile), "NotFoundError", "CUSTOMER_NOT_FOUND", "input.survivor"),
         (by_mobile(survivor_mobile), by_user_id(foreigner), "NotFoundError", "CUSTOMER_NOT_FOUND", "input.victim"),
-        (by_mobile(survivor_mobile), {"type": "MOBILE", "value": "12"}, "InvalidInputError", "INVALID_IDENTIFIER",
-         "input.victim.value"),
+        (
+            by_mobile(survivor_mobile),
+            {"type": "MOBILE", "value": "12"},
+            "InvalidInputError",
+            "INVALID_IDENTIFIER",
+            "input.victim.value",
+        ),
     ]
     for survivor_lookup, victim_lookup, typename, code, field in cases:
         result = await merge(api, survivor_lookup, victim_lookup)
-        assert (result["__typename"], result["code"], result["field"]) == (typename, code, field), (victim_lookup, result)
+        assert (result["__typename"], result["code"], result["field"]) == (typename, code, field), (
+            victim_lookup,
+            result,
+        )
 
     assert await table_counts(database) == before
     await assert_reconciled(database)
@@ -235,15 +267,20 @@ async def test_a_merge_sent_again_with_its_key_returns_the_first_result_and_a_re
 
     assert (first["replayed"], again["replayed"]) == (False, True)
     assert {key: value for key, value in again.items() if key != "replayed"} == {
-        key: value for key, value in first.items() if key != "replayed"}
+        key: value for key, value in first.items() if key != "replayed"
+    }
     assert (again["victimUserId"], again["survivor"]["userId"]) == (victim, survivor)
     assert (unkeyed["code"], unkeyed["field"]) == ("SAME_CUSTOMER", "input.victim")
     assert (reused["__typename"], reused["code"], reused["field"]) == (
-        "IdempotencyKeyReusedError", "IDEMPOTENCY_KEY_REUSED", "input.idempotencyKey")
+        "IdempotencyKeyReusedError",
+        "IDEMPOTENCY_KEY_REUSED",
+        "input.idempotencyKey",
+    )
     assert await table_counts(database) == before
 
 
 # --- Races ----------------------------------------------------------------------------------
+
 
 async def test_a_bill_for_the_victim_during_the_merge_moves_with_it_or_lands_on_the_survivor(api, database):
     rounds = 5
@@ -261,7 +298,8 @@ async def test_a_bill_for_the_victim_during_the_merge_moves_with_it_or_lands_on_
         # Either way the bill's 50 points end on the survivor and the merge debit stays the victim's last entry.
         assert (await api.data(CUSTOMER, {"lookup": by_user_id(survivor)}))["customer"]["loyaltyPoints"] == "80"
         victim_entries = await ledger_entries(api, victim)
-        assert victim_entries[0]["eventType"] == "MERGE_CUSTOMER" and victim_entries[0]["balanceAfter"] == "0"
+        assert victim_entries[0]["eventType"] == "MERGE_CUSTOMER"
+        assert victim_entries[0]["balanceAfter"] == "0"
         assert victim_entries[0]["points"] in ("20", "70")
     await assert_reconciled(database)
 
@@ -273,15 +311,20 @@ async def test_two_opposite_merges_at_once_leave_one_survivor(api, database):
         x = await earn(api, x_mobile, "1000")
         y = await earn(api, y_mobile, "2000")
 
-        results = await asyncio.gather(merge(api, by_mobile(x_mobile), by_mobile(y_mobile)),
-                                       merge(api, by_mobile(y_mobile), by_mobile(x_mobile)))
+        results = await asyncio.gather(
+            merge(api, by_mobile(x_mobile), by_mobile(y_mobile)), merge(api, by_mobile(y_mobile), by_mobile(x_mobile))
+        )
 
         won = [result for result in results if result["__typename"] == "CustomersMerged"]
         lost = [result for result in results if result["__typename"] != "CustomersMerged"]
-        assert len(won) == 1 and len(lost) == 1
+        assert len(won) == 1
+        assert len(lost) == 1
         # The loser either resolved both mobiles to the survivor (SAME_CUSTOMER) or had resolved
         # them before and found its survivor merged once it held the lock (CUSTOMER_MERGED).
-        assert (lost[0]["code"], lost[0]["field"]) in {("SAME_CUSTOMER", "input.victim"), ("CUSTOMER_MERGED", "input.survivor")}
+        assert (lost[0]["code"], lost[0]["field"]) in {
+            ("SAME_CUSTOMER", "input.victim"),
+            ("CUSTOMER_MERGED", "input.survivor"),
+        }
         assert won[0]["survivor"]["loyaltyPoints"] == "30"
         assert {won[0]["survivor"]["userId"], won[0]["victimUserId"]} == {x, y}
     await assert_reconciled(database)

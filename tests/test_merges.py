@@ -32,10 +32,17 @@ async def add(api, **overrides):
 
 async def assert_merges_are_consistent(database, *, total_purchases: Decimal, total_points: Decimal) -> None:
     async with database.read() as connection:
-        merged_into = dict((await connection.execute(select(customers.c.id, customers.c.merged_into_customer_id))).all())
+        merged_into = dict(
+            (await connection.execute(select(customers.c.id, customers.c.merged_into_customer_id))).all()
+        )
         owners = set((await connection.execute(select(identifiers.c.customer_id))).scalars())
-        balances = dict((await connection.execute(
-            select(accounts.c.customer_id, func.sum(accounts.c.balance)).group_by(accounts.c.customer_id))).all())
+        balances = dict(
+            (
+                await connection.execute(
+                    select(accounts.c.customer_id, func.sum(accounts.c.balance)).group_by(accounts.c.customer_id)
+                )
+            ).all()
+        )
         purchases = sum((await connection.execute(select(customers.c.lifetime_purchases))).scalars(), Decimal(0))
         discrepancies = await reconcile(connection)
     merged = {customer_id for customer_id, survivor in merged_into.items() if survivor is not None}
@@ -67,7 +74,9 @@ async def test_two_merges_in_opposite_directions_at_once_make_one_survivor(api, 
         survivors = {first["transaction"]["customer"]["userId"], second["transaction"]["customer"]["userId"]}
         assert len(survivors) == 1
     # 10 + 10 + 1 + 1 points and 2,200 of purchases a round, whoever won.
-    await assert_merges_are_consistent(database, total_purchases=Decimal(2200 * rounds), total_points=Decimal(22 * rounds))
+    await assert_merges_are_consistent(
+        database, total_purchases=Decimal(2200 * rounds), total_points=Decimal(22 * rounds)
+    )
 
 
 async def test_a_purchase_by_the_victims_other_identifier_during_a_merge_lands_on_the_survivor(api, database):
@@ -76,7 +85,7 @@ async def test_a_purchase_by_the_victims_other_identifier_during_a_merge_lands_o
         mobile_x, mobile_y = new_mobile(), new_mobile()
         card, email = f"CARD-{round_number}", f"v{round_number}@example.com"
         await add(api, amount="1000", customer={"mobile": mobile_x})
-        victim = (await add(api, amount="1000", customer={"mobile": mobile_y, "email": email, "cardNumber": card}))
+        victim = await add(api, amount="1000", customer={"mobile": mobile_y, "email": email, "cardNumber": card})
 
         merge, purchase = await asyncio.gather(
             add(api, amount="100", customer={"mobile": mobile_x, "email": email}),
@@ -84,11 +93,15 @@ async def test_a_purchase_by_the_victims_other_identifier_during_a_merge_lands_o
         )
 
         survivor = merge["transaction"]["customer"]["userId"]
-        found = (await api.data(CUSTOMER, {"lookup": {"type": "EXTERNAL_ID", "value": f"EXT-{round_number}"}}))["customer"]
+        found = (await api.data(CUSTOMER, {"lookup": {"type": "EXTERNAL_ID", "value": f"EXT-{round_number}"}}))[
+            "customer"
+        ]
         assert found["userId"] == survivor
         # Posted before the merge, the purchase landed on the victim and moved with it; after, on the survivor.
         assert purchase["transaction"]["customer"]["userId"] in {survivor, victim["transaction"]["customer"]["userId"]}
-    await assert_merges_are_consistent(database, total_purchases=Decimal(7100 * rounds), total_points=Decimal(71 * rounds))
+    await assert_merges_are_consistent(
+        database, total_purchases=Decimal(7100 * rounds), total_points=Decimal(71 * rounds)
+    )
 
 
 async def test_one_victim_claimed_by_two_survivors_at_once_moves_once(api, database):
@@ -112,7 +125,10 @@ async def test_one_victim_claimed_by_two_survivors_at_once_moves_once(api, datab
 
 
 NEW_PROGRAM = {
-    "code": "books", "name": "Book Club", "points_rounding": "FLOOR", "points_decimal_places": 0,
+    "code": "books",
+    "name": "Book Club",
+    "points_rounding": "FLOOR",
+    "points_decimal_places": 0,
     "tiers": [{"serial_number": 1, "name": "reader", "upgrade_threshold": "0", "earn_rate": "0.1"}],
 }
 
@@ -134,9 +150,16 @@ async def test_a_program_added_later_opens_for_existing_customers_on_first_use(a
     result = await add(api, amount="500", tillCode="till-books", customer={"mobile": mobile})
 
     assert before["currentSlab"] == "reader"
-    assert [(s["programCode"], s["loyaltyPoints"]) for s in before["pointsSummaries"]] == [("main", "10"), ("cafe", "0"), ("books", "0")]
+    assert [(s["programCode"], s["loyaltyPoints"]) for s in before["pointsSummaries"]] == [
+        ("main", "10"),
+        ("cafe", "0"),
+        ("books", "0"),
+    ]
     summaries = result["transaction"]["customer"]["pointsSummaries"]
     assert [(s["programCode"], s["loyaltyPoints"], s["cumulativePurchases"]) for s in summaries] == [
-        ("main", "10", "1000"), ("cafe", "0", "0"), ("books", "50", "500")]
+        ("main", "10", "1000"),
+        ("cafe", "0", "0"),
+        ("books", "50", "500"),
+    ]
     async with database.read() as connection:
         assert await reconcile(connection) == []

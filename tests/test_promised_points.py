@@ -16,18 +16,18 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from app.conversions.service import convert_promised_points
+from app.http.maintenance import maintain
 from app.kernel.enums import PointsCategory
 from app.ledger import service as ledger
-from app.conversions.service import convert_promised_points
 from app.ledger.expiry import RunReport
-from app.http.maintenance import maintain
 from app.ledger.models import EntryKind, EntryType, EventType, LedgerEvent, PointLot
 from app.organizations.models import Program
 from tests.conftest import make_org
 from tests.documents import ADD_TRANSACTION, LEDGER_ENTRIES
 from tests.factories import BASE_ORG, bill, new_mobile
-from tests.snapshots import table_counts
 from tests.ledger_checks import assert_reconciled, count_events
+from tests.snapshots import table_counts
 
 events = LedgerEvent.__table__
 lots = PointLot.__table__
@@ -42,11 +42,15 @@ def promised_spec(code: str = "acme") -> dict:
     spec["organization"]["code"] = code
     main = spec["programs"][0]
     main.update(earn_category="PROMISED", promised_days=14, expiry={"strategy": "DAYS_AFTER_EARNING", "value": 60})
-    spec["programs"].append({
-        "code": "trigger", "name": "Points on delivery", "earn_category": "TRIGGER_BASED",
-        "expiry": {"strategy": "DAYS_AFTER_EARNING", "value": 60},
-        "tiers": [{"serial_number": 1, "name": "member", "upgrade_threshold": "0", "earn_rate": "0.01"}],
-    })
+    spec["programs"].append(
+        {
+            "code": "trigger",
+            "name": "Points on delivery",
+            "earn_category": "TRIGGER_BASED",
+            "expiry": {"strategy": "DAYS_AFTER_EARNING", "value": 60},
+            "tiers": [{"serial_number": 1, "name": "member", "upgrade_threshold": "0", "earn_rate": "0.01"}],
+        }
+    )
     spec["stores"][0]["tills"].append({"code": "till-trigger", "program": "trigger"})
     return spec
 
@@ -86,8 +90,14 @@ mutation Convert($input: ConvertTriggerBasedPointsInput!) {
 
 
 async def add(api, mobile, amount, *, till="till-1", billing_time=None, **customer):
-    document = bill(customer={"mobile": mobile, **customer}, amount=amount, lineItems=[], grossAmount=None, discount=None,
-                    tillCode=till)
+    document = bill(
+        customer={"mobile": mobile, **customer},
+        amount=amount,
+        lineItems=[],
+        grossAmount=None,
+        discount=None,
+        tillCode=till,
+    )
     if billing_time is not None:
         document["billingTime"] = billing_time
     result = (await api.data(ADD_TRANSACTION, {"input": document}))["addTransaction"]
@@ -98,8 +108,10 @@ async def add(api, mobile, amount, *, till="till-1", billing_time=None, **custom
 async def summaries(api, mobile):
     result = (await api.data(CUSTOMER_POINTS, {"lookup": {"type": "MOBILE", "value": mobile}}))["customer"]
     assert result["__typename"] == "Customer", result
-    return {item["programCode"]: {key: value for key, value in item.items() if key != "programCode"}
-            for item in result["pointsSummaries"]}
+    return {
+        item["programCode"]: {key: value for key, value in item.items() if key != "programCode"}
+        for item in result["pointsSummaries"]
+    }
 
 
 def points(summary, *names):
@@ -107,19 +119,21 @@ def points(summary, *names):
 
 
 async def ledger_entries(api, mobile):
-    page = (await api.data(LEDGER_ENTRIES, {"customer": {"type": "MOBILE", "value": mobile}, "first": 100}))["ledgerEntries"]
+    page = (await api.data(LEDGER_ENTRIES, {"customer": {"type": "MOBILE", "value": mobile}, "first": 100}))[
+        "ledgerEntries"
+    ]
     return page["entries"]
-
-
-
-
 
 
 async def lot_rows(database, category):
     async with database.read() as connection:
-        return (await connection.execute(
-            select(lots.c.points, lots.c.points_remaining, lots.c.active_from, lots.c.expires_at)
-            .where(lots.c.category == category).order_by(lots.c.id))).all()
+        return (
+            await connection.execute(
+                select(lots.c.points, lots.c.points_remaining, lots.c.active_from, lots.c.expires_at)
+                .where(lots.c.category == category)
+                .order_by(lots.c.id)
+            )
+        ).all()
 
 
 async def convert(api, **input):
@@ -132,7 +146,10 @@ def by_mobile(mobile):
 
 # --- PROMISED ---------------------------------------------------------------------------------
 
-async def test_promised_points_are_pending_until_their_day_then_convert_in_one_event_netting_to_zero(api, database, clock):
+
+async def test_promised_points_are_pending_until_their_day_then_convert_in_one_event_netting_to_zero(
+    api, database, clock
+):
     mobile = new_mobile()
     earned_at = clock.now()
     await add(api, mobile, "1800")  # 18 points into PROMISED, active in 14 days
@@ -152,9 +169,20 @@ async def test_promised_points_are_pending_until_their_day_then_convert_in_one_e
     assert report == RunReport(accounts=1, lots=1, points=Decimal(18))
     assert points(after["main"], *names) == ("18", "18", "0", "0", "18")
     # The seed: both entries belong to one event, whose points_on_event is zero.
-    conversion = [entry for entry in await ledger_entries(api, mobile) if entry["eventType"] == "PROMISED_POINTS_CONVERSION"]
-    assert sorted((entry["pointsCategory"], entry["entryType"], entry["entryKind"], entry["points"], entry["pointsOnEvent"],
-                   entry["balanceAfter"]) for entry in conversion) == [
+    conversion = [
+        entry for entry in await ledger_entries(api, mobile) if entry["eventType"] == "PROMISED_POINTS_CONVERSION"
+    ]
+    assert sorted(
+        (
+            entry["pointsCategory"],
+            entry["entryType"],
+            entry["entryKind"],
+            entry["points"],
+            entry["pointsOnEvent"],
+            entry["balanceAfter"],
+        )
+        for entry in conversion
+    ) == [
         ("PROMISED", "DEBIT", "PROMISED_POINTS_CONVERSION", "18", "0", "0"),
         ("REGULAR", "CREDIT", "PROMISED_POINTS_CONVERSION", "18", "0", "18"),
     ]
@@ -176,14 +204,25 @@ async def test_pending_points_are_not_spendable_before_their_start(api, org, dat
 
     async def credit_future_lot(connection):  # as an import with a future start date writes it
         cafe_id = (await connection.execute(select(programs.c.id).where(programs.c.code == "cafe"))).scalar_one()
-        account = next(row for row in await ledger.customer_accounts(connection, [customer_id], lock=True)
-                       if row.program_id == cafe_id and row.category == "REGULAR")
+        account = next(
+            row
+            for row in await ledger.customer_accounts(connection, [customer_id], lock=True)
+            if row.program_id == cafe_id and row.category == "REGULAR"
+        )
         await ledger.post_event(
-            connection, org_id=org.org_id, now=clock.now(),
+            connection,
+            org_id=org.org_id,
+            now=clock.now(),
             draft=ledger.EventDraft(EventType.TRANSACTION_ADD, customer_id, None, None, None),
-            postings=[ledger.Posting(ledger.AccountRef(account.id, customer_id, cafe_id, PointsCategory.REGULAR),
-                                     EntryType.CREDIT, EntryKind.POINTS_ALLOCATION, Decimal(30),
-                                     lots=(ledger.LotDraft(Decimal(30), starts, None),))],
+            postings=[
+                ledger.Posting(
+                    ledger.AccountRef(account.id, customer_id, cafe_id, PointsCategory.REGULAR),
+                    EntryType.CREDIT,
+                    EntryKind.POINTS_ALLOCATION,
+                    Decimal(30),
+                    lots=(ledger.LotDraft(Decimal(30), starts, None),),
+                )
+            ],
         )
         return account.id
 
@@ -193,7 +232,12 @@ async def test_pending_points_are_not_spendable_before_their_start(api, org, dat
     async with database.read() as connection:
         now_spendable = await ledger.spendable_points(connection, [account_id], clock.now())
         later_spendable = await ledger.spendable_points(connection, [account_id], starts + timedelta(seconds=1))
-    assert points(cafe, "loyaltyPoints", "spendablePoints", "pendingPoints", "promisedPoints") == ("80", "50", "30", "0")
+    assert points(cafe, "loyaltyPoints", "spendablePoints", "pendingPoints", "promisedPoints") == (
+        "80",
+        "50",
+        "30",
+        "0",
+    )
     assert (now_spendable[account_id], later_spendable[account_id]) == (50, 80)
     await assert_reconciled(database)
 
@@ -205,8 +249,10 @@ async def test_two_conversion_runs_at_once_convert_each_lot_once(api, database, 
         await add(api, mobile, "2000", billing_time=f"2026-11-01T10:00:00{IST}")
     as_of = clock.now() + HELD + timedelta(days=1)
 
-    first, second = await asyncio.gather(convert_promised_points(database, as_of, batch_accounts=2, now=clock.now()),
-                                         convert_promised_points(database, as_of, batch_accounts=2, now=clock.now()))
+    first, second = await asyncio.gather(
+        convert_promised_points(database, as_of, batch_accounts=2, now=clock.now()),
+        convert_promised_points(database, as_of, batch_accounts=2, now=clock.now()),
+    )
 
     assert first + second == RunReport(accounts=5, lots=10, points=Decimal(5 * 30))
     assert await count_events(database, EventType.PROMISED_POINTS_CONVERSION) == 5
@@ -252,6 +298,7 @@ async def test_promised_points_carried_by_a_merge_still_convert(api, database, c
 
 # --- TRIGGER_BASED ----------------------------------------------------------------------------
 
+
 async def test_a_trigger_converts_the_customers_trigger_based_points_in_one_event_netting_to_zero(api, database):
     mobile = new_mobile()
     await add(api, mobile, "1800", till="till-trigger")  # 18 points into TRIGGER_BASED
@@ -260,21 +307,34 @@ async def test_a_trigger_converts_the_customers_trigger_based_points_in_one_even
     before = (await summaries(api, mobile))["trigger"]
     result = await convert(api, customer=by_mobile(mobile), idempotencyKey="delivered-1")
 
-    assert points(before, "loyaltyPoints", "triggerBasedPoints", "spendablePoints", "pendingPoints", "lifetimePoints") == (
-        "0", "28", "0", "0", "28")
+    assert points(
+        before, "loyaltyPoints", "triggerBasedPoints", "spendablePoints", "pendingPoints", "lifetimePoints"
+    ) == ("0", "28", "0", "0", "28")
     assert result["__typename"] == "TriggerBasedPointsConverted"
-    assert (result["replayed"], result["points"], result["programs"]) == (False, "28", [{"programCode": "trigger", "points": "28"}])
+    assert (result["replayed"], result["points"], result["programs"]) == (
+        False,
+        "28",
+        [{"programCode": "trigger", "points": "28"}],
+    )
     trigger_summary = next(item for item in result["customer"]["pointsSummaries"] if item["programCode"] == "trigger")
     assert (trigger_summary["loyaltyPoints"], trigger_summary["triggerBasedPoints"]) == ("28", "0")
-    conversion = [entry for entry in await ledger_entries(api, mobile)
-                  if entry["eventType"] == "TRIGGER_BASED_POINTS_CONVERSION"]
-    assert sorted((entry["eventLogId"], entry["pointsCategory"], entry["entryType"], entry["points"], entry["pointsOnEvent"])
-                  for entry in conversion) == [
+    conversion = [
+        entry for entry in await ledger_entries(api, mobile) if entry["eventType"] == "TRIGGER_BASED_POINTS_CONVERSION"
+    ]
+    assert sorted(
+        (entry["eventLogId"], entry["pointsCategory"], entry["entryType"], entry["points"], entry["pointsOnEvent"])
+        for entry in conversion
+    ) == [
         (result["eventLogId"], "REGULAR", "CREDIT", "28", "0"),
         (result["eventLogId"], "TRIGGER_BASED", "DEBIT", "28", "0"),
     ]
     after = (await summaries(api, mobile))["trigger"]
-    assert points(after, "loyaltyPoints", "spendablePoints", "triggerBasedPoints", "lifetimePoints") == ("28", "28", "0", "28")
+    assert points(after, "loyaltyPoints", "spendablePoints", "triggerBasedPoints", "lifetimePoints") == (
+        "28",
+        "28",
+        "0",
+        "28",
+    )
     await assert_reconciled(database)
 
 
@@ -335,9 +395,13 @@ async def test_a_replayed_trigger_returns_the_first_result_and_a_reused_key_is_r
 
     assert (first["replayed"], replay["replayed"]) == (False, True)
     assert {key: value for key, value in replay.items() if key != "replayed"} == {
-        key: value for key, value in first.items() if key != "replayed"}
+        key: value for key, value in first.items() if key != "replayed"
+    }
     assert (reused["__typename"], reused["code"], reused["field"]) == (
-        "IdempotencyKeyReusedError", "IDEMPOTENCY_KEY_REUSED", "input.idempotencyKey")
+        "IdempotencyKeyReusedError",
+        "IDEMPOTENCY_KEY_REUSED",
+        "input.idempotencyKey",
+    )
     assert await table_counts(database) == after_first
     await assert_reconciled(database)
 

@@ -39,10 +39,16 @@ def test_percent_off_the_bill_rounds_half_up_to_2_places():
 def test_percent_off_eligible_items_by_code_or_attribute():
     by_code = terms(PromotionAction.PERCENT_OFF, percent=D(15), eligible_item_codes=("SOCKS-01",))
     assert rules.discount(by_code, CART, "f") == D("30.00")  # 15% of 199.99 = 29.9985
-    by_attribute = terms(PromotionAction.PERCENT_OFF, percent=D(10), eligible_attributes=(AttributeCondition("brand", "acme"),))
+    by_attribute = terms(
+        PromotionAction.PERCENT_OFF, percent=D(10), eligible_attributes=(AttributeCondition("brand", "acme"),)
+    )
     assert rules.discount(by_attribute, CART, "f") == D("90.00")
-    either = terms(PromotionAction.PERCENT_OFF, percent=D(10), eligible_item_codes=("JEANS-01",),
-                   eligible_attributes=(AttributeCondition("brand", "acme"),))
+    either = terms(
+        PromotionAction.PERCENT_OFF,
+        percent=D(10),
+        eligible_item_codes=("JEANS-01",),
+        eligible_attributes=(AttributeCondition("brand", "acme"),),
+    )
     assert rules.discount(either, CART, "f") == D("160.00")
 
 
@@ -51,7 +57,9 @@ def test_fixed_amount_off_is_at_most_what_it_is_taken_from():
     on_socks = terms(PromotionAction.FIXED_AMOUNT_OFF, amount=D("500"), eligible_item_codes=("SOCKS-01",))
     assert rules.discount(on_socks, CART, "f") == D("199.99")
     # Capped in whole cents below what it is taken from: 10.0049 gives at most 10.00.
-    assert rules.discount(terms(PromotionAction.FIXED_AMOUNT_OFF, amount=D("50")), Cart(D("10.0049")), "f") == D("10.00")
+    assert rules.discount(terms(PromotionAction.FIXED_AMOUNT_OFF, amount=D("50")), Cart(D("10.0049")), "f") == D(
+        "10.00"
+    )
 
 
 def test_free_product_gives_one_unit_at_its_cart_price():
@@ -119,7 +127,7 @@ def test_generated_codes_use_only_the_alphabet_without_look_alikes():
     assert len(codes) == 2000
     assert all(code.startswith("PX-") and len(code) == 15 and set(code[3:]) <= set(rules.ALPHABET) for code in codes)
     # Every character of the alphabet shows up about equally often (rejection sampling: no bias).
-    counts = {character: 0 for character in rules.ALPHABET}
+    counts = dict.fromkeys(rules.ALPHABET, 0)
     for code in codes:
         for character in code[3:]:
             counts[character] += 1
@@ -129,9 +137,14 @@ def test_generated_codes_use_only_the_alphabet_without_look_alikes():
 
 def test_generation_requests_are_checked():
     assert rules.check_generation(1_000_000, 8, "hx") == rules.GenerationRequest(1_000_000, 8, "HX")
-    for count, length, prefix, field in ((0, 8, None, "input.count"), (10, 3, None, "input.length"),
-                                         (100_000, 4, None, "input.length"), (10, 8, "bad prefix", "input.prefix"),
-                                         (10, 25, None, "input.length"), (10, 8, "ABCDEFGHIJKLM", "input.prefix")):
+    for count, length, prefix, field in (
+        (0, 8, None, "input.count"),
+        (10, 3, None, "input.length"),
+        (100_000, 4, None, "input.length"),
+        (10, 8, "bad prefix", "input.prefix"),
+        (10, 25, None, "input.length"),
+        (10, 8, "ABCDEFGHIJKLM", "input.prefix"),
+    ):
         with pytest.raises(ValidationError) as raised:
             rules.check_generation(count, length, prefix)
         assert raised.value.field == field

@@ -126,10 +126,14 @@ mutation Upload($input: UploadPromoCodesInput!) {
 
 # --- Helpers --------------------------------------------------------------------------------
 
+
 def promotion_input(**overrides):
     document = {
-        "name": "10% off a bill over 100", "validFrom": (NOW - timedelta(days=1)).isoformat(),
-        "validUntil": (NOW + timedelta(days=30)).isoformat(), "action": "PERCENT_OFF", "percent": "10",
+        "name": "10% off a bill over 100",
+        "validFrom": (NOW - timedelta(days=1)).isoformat(),
+        "validUntil": (NOW + timedelta(days=30)).isoformat(),
+        "action": "PERCENT_OFF",
+        "percent": "10",
         "minimumBillAmount": "100",
     }
     document.update(overrides)
@@ -148,9 +152,15 @@ async def add(api, document):
 
 def small_bill(amount, **overrides):
     """A one-line bill of `amount` for a new customer."""
-    return bill(amount=amount, grossAmount=amount, discount="0",
-                lineItems=[{"serial": 1, "itemCode": "SHIRT-01", "qty": "1", "rate": amount, "value": amount, "amount": amount}],
-                **overrides)
+    return bill(
+        amount=amount,
+        grossAmount=amount,
+        discount="0",
+        lineItems=[
+            {"serial": 1, "itemCode": "SHIRT-01", "qty": "1", "rate": amount, "value": amount, "amount": amount}
+        ],
+        **overrides,
+    )
 
 
 def promo_effects(result):
@@ -169,35 +179,63 @@ async def counters_match(database, org_id):
 async def upload(database, org, promotion, csv_text):
     async with database.read() as connection:
         config = await load_org_config(connection, org.org_id)
-    report = await promotions_service.upload_codes(database, config, int(promotion["id"]), csv_text, "REJECT_ALL", now=TEST_NOW)
+    report = await promotions_service.upload_codes(
+        database, config, int(promotion["id"]), csv_text, "REJECT_ALL", now=TEST_NOW
+    )
     assert report.errors == []
 
 
 async def redemption_rows(database):
     async with database.read() as connection:
-        return (await connection.execute(select(func.count()).select_from(PromoCodeRedemption.__table__).where(
-            PromoCodeRedemption.__table__.c.reversed_at.is_(None)))).scalar_one()
+        return (
+            await connection.execute(
+                select(func.count())
+                .select_from(PromoCodeRedemption.__table__)
+                .where(PromoCodeRedemption.__table__.c.reversed_at.is_(None))
+            )
+        ).scalar_one()
 
 
 # --- The seed's example and the typed refusals ----------------------------------------------
 
+
 async def test_seed_example_ten_percent_off_a_bill_over_100(api, database, org):
     promotion = await create_promotion(api, commonCode="ZN34C")
-    assert (promotion["action"], promotion["percent"], promotion["minimumBillAmount"], promotion["codesCount"]) == \
-        ("PERCENT_OFF", "10", "100", 1)
+    assert (promotion["action"], promotion["percent"], promotion["minimumBillAmount"], promotion["codesCount"]) == (
+        "PERCENT_OFF",
+        "10",
+        "100",
+        1,
+    )
 
-    validated = (await api.data(VALIDATE, {"input": {"code": "zn34c", "cart": {"amount": "123.45"}}}))["validatePromoCode"]
-    assert validated == {"__typename": "PromoCodeValidated", "code": "ZN34C", "promotionId": promotion["id"],
-                         "promotionName": "10% off a bill over 100", "discount": "12.35", "amountAfterDiscount": "111.1"}
+    validated = (await api.data(VALIDATE, {"input": {"code": "zn34c", "cart": {"amount": "123.45"}}}))[
+        "validatePromoCode"
+    ]
+    assert validated == {
+        "__typename": "PromoCodeValidated",
+        "code": "ZN34C",
+        "promotionId": promotion["id"],
+        "promotionName": "10% off a bill over 100",
+        "discount": "12.35",
+        "amountAfterDiscount": "111.1",
+    }
 
     result = await add(api, small_bill("123.45", promoCodes=["zn34c"]))
     assert result["__typename"] == "TransactionAdded", result
     # 10% of 123.45 is 12.345: rounded half up to the currency's 2 places.
     assert result["transaction"]["promoDiscount"] == "12.35"
-    assert promo_effects(result) == [{"__typename": "PromoCodeSideEffect", "code": "ZN34C", "promotionId": promotion["id"],
-                                      "promotionName": "10% off a bill over 100", "discount": "12.35", "linked": False}]
+    assert promo_effects(result) == [
+        {
+            "__typename": "PromoCodeSideEffect",
+            "code": "ZN34C",
+            "promotionId": promotion["id"],
+            "promotionName": "10% off a bill over 100",
+            "discount": "12.35",
+            "linked": False,
+        }
+    ]
     # The seed's "more than 100": 100 itself qualifies (at least), 99.99 does not.
-    assert promo_effects(await add(api, small_bill("100", couponRedemptions=["ZN34C"]))) [0]["discount"] == "10"
+    assert promo_effects(await add(api, small_bill("100", couponRedemptions=["ZN34C"])))[0]["discount"] == "10"
     found = await status(api, "ZN34C")
     assert (found["redemptionsCount"], found["redemptionsLeft"], found["promotion"]["redemptionsCount"]) == (2, None, 2)
     assert [node["discount"] for node in found["redemptions"]["nodes"]] == ["10", "12.35"]
@@ -208,12 +246,30 @@ async def test_seed_example_ten_percent_off_a_bill_over_100(api, database, org):
 
 async def test_each_refusal_has_its_own_type_and_writes_nothing(api, database):
     await create_promotion(api, commonCode="CURRENT10")
-    await create_promotion(api, name="ended", commonCode="ENDED10", validFrom="2020-01-01T00:00:00+05:30",
-                           validUntil="2020-02-01T00:00:00+05:30")
-    await create_promotion(api, name="later", commonCode="LATER10", validFrom=(NOW + timedelta(days=2)).isoformat(),
-                           validUntil=(NOW + timedelta(days=9)).isoformat())
-    await create_promotion(api, name="shirts only", commonCode="SHIRTS5", action="FIXED_AMOUNT_OFF", percent=None,
-                           amount="5", minimumBillAmount=None, eligibleItemCodes=["SHIRT-99"])
+    await create_promotion(
+        api,
+        name="ended",
+        commonCode="ENDED10",
+        validFrom="2020-01-01T00:00:00+05:30",
+        validUntil="2020-02-01T00:00:00+05:30",
+    )
+    await create_promotion(
+        api,
+        name="later",
+        commonCode="LATER10",
+        validFrom=(NOW + timedelta(days=2)).isoformat(),
+        validUntil=(NOW + timedelta(days=9)).isoformat(),
+    )
+    await create_promotion(
+        api,
+        name="shirts only",
+        commonCode="SHIRTS5",
+        action="FIXED_AMOUNT_OFF",
+        percent=None,
+        amount="5",
+        minimumBillAmount=None,
+        eligibleItemCodes=["SHIRT-99"],
+    )
     before = await table_counts(database)
     cases = [
         ("NOPE99", "123.45", "PromoCodeUnknownError", "PROMO_CODE_UNKNOWN"),
@@ -226,8 +282,20 @@ async def test_each_refusal_has_its_own_type_and_writes_nothing(api, database):
         result = await add(api, small_bill(amount, promoCodes=["CURRENT10", code] if code != "CURRENT10" else [code]))
         assert (result["__typename"], result["code"]) == (typename, error_code), result
         assert result["field"] == ("input.promoCodes[1]" if code != "CURRENT10" else "input.promoCodes[0]")
-        validated = (await api.data(VALIDATE, {"input": {"code": code, "cart": {
-            "amount": amount, "lineItems": [{"itemCode": "SHIRT-01", "qty": "1", "amount": amount}]}}}))["validatePromoCode"]
+        validated = (
+            await api.data(
+                VALIDATE,
+                {
+                    "input": {
+                        "code": code,
+                        "cart": {
+                            "amount": amount,
+                            "lineItems": [{"itemCode": "SHIRT-01", "qty": "1", "amount": amount}],
+                        },
+                    }
+                },
+            )
+        )["validatePromoCode"]
         assert (validated["__typename"], validated["code"], validated["field"]) == (typename, error_code, "input.code")
     assert await table_counts(database) == before
 
@@ -245,13 +313,21 @@ async def test_a_code_named_twice_or_two_codes_of_one_promotion_are_refused(api,
 
 async def test_a_non_loyalty_bill_redeems_a_code_and_a_replay_does_not_redeem_twice(api, database, org):
     await create_promotion(api, commonCode="WALKIN", codeRedemptionLimit=5)
-    anonymous = small_bill("250", type="NOT_INTERESTED", customer=None, promoCodes=["WALKIN"], idempotencyKey="walk-in-1")
+    anonymous = small_bill(
+        "250", type="NOT_INTERESTED", customer=None, promoCodes=["WALKIN"], idempotencyKey="walk-in-1"
+    )
     first = await add(api, anonymous)
-    assert (first["__typename"], first["transaction"]["customer"], first["transaction"]["promoDiscount"]) == \
-        ("TransactionAdded", None, "25")
+    assert (first["__typename"], first["transaction"]["customer"], first["transaction"]["promoDiscount"]) == (
+        "TransactionAdded",
+        None,
+        "25",
+    )
     again = await add(api, anonymous)
-    assert (again["replayed"], again["transaction"]["id"], again["transaction"]["promoDiscount"]) == \
-        (True, first["transaction"]["id"], "25")
+    assert (again["replayed"], again["transaction"]["id"], again["transaction"]["promoDiscount"]) == (
+        True,
+        first["transaction"]["id"],
+        "25",
+    )
     same_payload = await add(api, {**anonymous, "idempotencyKey": None})
     assert same_payload["replayed"] is True
     spelled_otherwise = await add(api, {**anonymous, "idempotencyKey": None, "promoCodes": [" walkin "]})
@@ -264,10 +340,14 @@ async def test_a_non_loyalty_bill_redeems_a_code_and_a_replay_does_not_redeem_tw
 
 # --- Limits under concurrency ---------------------------------------------------------------
 
+
 async def post_all(api, documents):
     async def post(document):
-        return await api.client.post("/graphql", json={"query": ADD_WITH_PROMO, "variables": {"input": document}},
-                                     headers={"Authorization": api.credentials.header})
+        return await api.client.post(
+            "/graphql",
+            json={"query": ADD_WITH_PROMO, "variables": {"input": document}},
+            headers={"Authorization": api.credentials.header},
+        )
 
     responses = await asyncio.gather(*(post(document) for document in documents))
     results = []
@@ -290,10 +370,18 @@ async def test_200_concurrent_redemptions_of_a_code_limited_to_100(api, database
     kinds = [result["__typename"] for result in results]
     assert kinds.count("TransactionAdded") == 100
     assert kinds.count("PromoCodeLimitReachedError") == 100
-    assert {result["code"] for result in results if result["__typename"] != "TransactionAdded"} == {"PROMO_CODE_LIMIT_REACHED"}
-    assert {result["transaction"]["promoDiscount"] for result in results if result["__typename"] == "TransactionAdded"} == {"15"}
+    assert {result["code"] for result in results if result["__typename"] != "TransactionAdded"} == {
+        "PROMO_CODE_LIMIT_REACHED"
+    }
+    assert {
+        result["transaction"]["promoDiscount"] for result in results if result["__typename"] == "TransactionAdded"
+    } == {"15"}
     found = await status(api, "HOLIMAN100", first=100)
-    assert (found["redemptionsCount"], found["redemptionsLeft"], found["promotion"]["redemptionsCount"]) == (100, 0, 100)
+    assert (found["redemptionsCount"], found["redemptionsLeft"], found["promotion"]["redemptionsCount"]) == (
+        100,
+        0,
+        100,
+    )
     assert await redemption_rows(database) == 100
     assert await counters_match(database, org.org_id)
     # Only the successful bills were written.
@@ -324,7 +412,9 @@ async def test_transactions_per_customer_and_per_promotion_limits(api, database,
     promotion = await create_promotion(api, customerTransactionLimit=1, redemptionLimit=2)
     await upload(database, org, promotion, "code\nTXN-A\nTXN-B\nTXN-C\n")
     mobile = new_mobile()
-    assert (await add(api, small_bill("200", customer={"mobile": mobile}, promoCodes=["TXN-A"])))["__typename"] == "TransactionAdded"
+    assert (await add(api, small_bill("200", customer={"mobile": mobile}, promoCodes=["TXN-A"])))[
+        "__typename"
+    ] == "TransactionAdded"
     # A second code of the same promotion: the customer's one bill is used.
     second = await add(api, small_bill("200", customer={"mobile": mobile}, promoCodes=["TXN-B"]))
     assert (second["__typename"], second["field"]) == ("PromoCodeCustomerLimitReachedError", "input.promoCodes[0]")
@@ -339,6 +429,7 @@ async def test_transactions_per_customer_and_per_promotion_limits(api, database,
 
 # --- Returns ----------------------------------------------------------------------------------
 
+
 async def test_a_full_return_gives_the_code_back(api, database, org):
     await create_promotion(api, commonCode="JUSTONE", codeRedemptionLimit=1)
     mobile = new_mobile()
@@ -347,9 +438,21 @@ async def test_a_full_return_gives_the_code_back(api, database, org):
     assert (await add(api, small_bill("300", promoCodes=["JUSTONE"])))["__typename"] == "PromoCodeLimitReachedError"
 
     transaction = first["transaction"]
-    returned = (await api.data(RETURN_TRANSACTION, {"input": {
-        "type": "RETURN", "returnType": "FULL", "number": transaction["number"], "purchaseTime": purchase_day(transaction),
-        "tillCode": "till-1", "customer": {"mobile": mobile}}}))["returnTransaction"]
+    returned = (
+        await api.data(
+            RETURN_TRANSACTION,
+            {
+                "input": {
+                    "type": "RETURN",
+                    "returnType": "FULL",
+                    "number": transaction["number"],
+                    "purchaseTime": purchase_day(transaction),
+                    "tillCode": "till-1",
+                    "customer": {"mobile": mobile},
+                }
+            },
+        )
+    )["returnTransaction"]
     assert returned["__typename"] == "TransactionReturned", returned
 
     found = await status(api, "JUSTONE")
@@ -365,10 +468,22 @@ async def test_a_partial_return_keeps_the_code_redeemed(api, database, org):
     await create_promotion(api, commonCode="PARTIAL1", codeRedemptionLimit=1)
     mobile = new_mobile()
     first = await add(api, small_bill("300", customer={"mobile": mobile}, promoCodes=["PARTIAL1"]))
-    returned = (await api.data(RETURN_TRANSACTION, {"input": {
-        "type": "RETURN", "returnType": "AMOUNT", "amount": "100", "number": first["transaction"]["number"],
-        "purchaseTime": purchase_day(first["transaction"]), "tillCode": "till-1",
-        "customer": {"mobile": mobile}}}))["returnTransaction"]
+    returned = (
+        await api.data(
+            RETURN_TRANSACTION,
+            {
+                "input": {
+                    "type": "RETURN",
+                    "returnType": "AMOUNT",
+                    "amount": "100",
+                    "number": first["transaction"]["number"],
+                    "purchaseTime": purchase_day(first["transaction"]),
+                    "tillCode": "till-1",
+                    "customer": {"mobile": mobile},
+                }
+            },
+        )
+    )["returnTransaction"]
     assert returned["__typename"] == "TransactionReturned", returned
     found = await status(api, "PARTIAL1")
     assert (found["redemptionsCount"], found["redemptions"]["nodes"][0]["reversed"]) == (1, False)
@@ -377,20 +492,31 @@ async def test_a_partial_return_keeps_the_code_redeemed(api, database, org):
 
 # --- Linked codes -----------------------------------------------------------------------------
 
+
 async def test_a_linked_code_applies_on_the_customers_next_qualifying_bill_only(api, database, org):
     promotion = await create_promotion(api, name="coalition coupon")
     await upload(database, org, promotion, "code\nPAPER-1\n")
     owner, stranger = new_mobile(), new_mobile()
     await add(api, small_bill("10", customer={"mobile": owner}))  # registers the owner
 
-    linked = (await api.data(LINK, {"input": {"code": "paper-1", "customer": {"type": "MOBILE", "value": owner}}}))["linkPromoCode"]
+    linked = (await api.data(LINK, {"input": {"code": "paper-1", "customer": {"type": "MOBILE", "value": owner}}}))[
+        "linkPromoCode"
+    ]
     assert linked["__typename"] == "PromoCodeLinked", linked
-    assert (linked["replayed"], linked["link"]["code"], linked["link"]["mode"], linked["link"]["usedAt"]) == \
-        (False, "PAPER-1", "NEXT_CHECKOUT", None)
-    again = (await api.data(LINK, {"input": {"code": "PAPER-1", "customer": {"type": "MOBILE", "value": owner}}}))["linkPromoCode"]
+    assert (linked["replayed"], linked["link"]["code"], linked["link"]["mode"], linked["link"]["usedAt"]) == (
+        False,
+        "PAPER-1",
+        "NEXT_CHECKOUT",
+        None,
+    )
+    again = (await api.data(LINK, {"input": {"code": "PAPER-1", "customer": {"type": "MOBILE", "value": owner}}}))[
+        "linkPromoCode"
+    ]
     assert (again["replayed"], again["link"]["id"]) == (True, linked["link"]["id"])
     await add(api, small_bill("10", customer={"mobile": stranger}))
-    taken = (await api.data(LINK, {"input": {"code": "PAPER-1", "customer": {"type": "MOBILE", "value": stranger}}}))["linkPromoCode"]
+    taken = (await api.data(LINK, {"input": {"code": "PAPER-1", "customer": {"type": "MOBILE", "value": stranger}}}))[
+        "linkPromoCode"
+    ]
     assert (taken["__typename"], taken["code"]) == ("ConflictError", "PROMO_CODE_LINKED_TO_ANOTHER_CUSTOMER")
 
     # Another customer's bill: not applied. The owner's bill under the minimum: skipped silently.
@@ -399,35 +525,52 @@ async def test_a_linked_code_applies_on_the_customers_next_qualifying_bill_only(
     assert (small["__typename"], promo_effects(small)) == ("TransactionAdded", [])
     # The owner's next qualifying bill: applied without being named.
     applied = await add(api, small_bill("500", customer={"mobile": owner}))
-    assert [(effect["code"], effect["discount"], effect["linked"]) for effect in promo_effects(applied)] == [("PAPER-1", "50", True)]
+    assert [(effect["code"], effect["discount"], effect["linked"]) for effect in promo_effects(applied)] == [
+        ("PAPER-1", "50", True)
+    ]
     # Used up: the bill after that gets nothing.
     assert promo_effects(await add(api, small_bill("500", customer={"mobile": owner}))) == []
     links = (await api.data(LINKED, {"customer": {"type": "MOBILE", "value": owner}}))["linkedPromoCodes"]
-    assert [(link["code"], link["usedTransactionId"]) for link in links["links"]] == [("PAPER-1", applied["transaction"]["id"])]
+    assert [(link["code"], link["usedTransactionId"]) for link in links["links"]] == [
+        ("PAPER-1", applied["transaction"]["id"])
+    ]
     found = await status(api, "PAPER-1")
-    assert [(node["linked"], node["transactionId"]) for node in found["redemptions"]["nodes"]] == [(True, applied["transaction"]["id"])]
+    assert [(node["linked"], node["transactionId"]) for node in found["redemptions"]["nodes"]] == [
+        (True, applied["transaction"]["id"])
+    ]
     assert await counters_match(database, org.org_id)
 
 
 async def test_linking_an_unknown_or_ended_code_is_refused(api):
-    await create_promotion(api, name="ended", commonCode="GONE10", validFrom="2020-01-01T00:00:00Z",
-                           validUntil="2020-02-01T00:00:00Z")
+    await create_promotion(
+        api, name="ended", commonCode="GONE10", validFrom="2020-01-01T00:00:00Z", validUntil="2020-02-01T00:00:00Z"
+    )
     mobile = new_mobile()
     await add(api, small_bill("10", customer={"mobile": mobile}))
     for code, typename in (("NOSUCH", "PromoCodeUnknownError"), ("GONE10", "PromoCodeExpiredError")):
-        result = (await api.data(LINK, {"input": {"code": code, "customer": {"type": "MOBILE", "value": mobile}}}))["linkPromoCode"]
+        result = (await api.data(LINK, {"input": {"code": code, "customer": {"type": "MOBILE", "value": mobile}}}))[
+            "linkPromoCode"
+        ]
         assert (result["__typename"], result["field"]) == (typename, "input.code")
-    nobody = (await api.data(LINK, {"input": {"code": "GONE10x", "customer": {"type": "MOBILE", "value": new_mobile()}}}))
+    nobody = await api.data(LINK, {"input": {"code": "GONE10x", "customer": {"type": "MOBILE", "value": new_mobile()}}})
     assert nobody["linkPromoCode"]["__typename"] == "PromoCodeUnknownError"
 
 
 # --- Codes: generated, uploaded --------------------------------------------------------------
 
+
 async def test_generated_codes_are_unique_and_use_the_alphabet(api, database):
     promotion = await create_promotion(api)
-    result = (await api.data(GENERATE, {"input": {"promotionId": promotion["id"], "count": 3000, "length": 6,
-                                                  "prefix": "hx-"}}))["generatePromoCodes"]
-    assert (result["__typename"], result["generated"], result["promotion"]["codesCount"]) == ("PromoCodesGenerated", 3000, 3000)
+    result = (
+        await api.data(
+            GENERATE, {"input": {"promotionId": promotion["id"], "count": 3000, "length": 6, "prefix": "hx-"}}
+        )
+    )["generatePromoCodes"]
+    assert (result["__typename"], result["generated"], result["promotion"]["codesCount"]) == (
+        "PromoCodesGenerated",
+        3000,
+        3000,
+    )
     more_input = {"promotionId": promotion["id"], "count": 500, "idempotencyKey": "more-500"}
     more = (await api.data(GENERATE, {"input": more_input}))["generatePromoCodes"]
     assert (more["generated"], more["replayed"], more["promotion"]["codesCount"]) == (500, False, 3500)
@@ -442,9 +585,11 @@ async def test_generated_codes_are_unique_and_use_the_alphabet(api, database):
     assert sum(1 for code in stored if pattern.match(code)) == 3000
     assert all(re.match(f"^[{rules.ALPHABET}]{{8}}$", code) for code in stored if not code.startswith("HX-"))
     assert not set("0O1IL").intersection("".join(stored).replace("HX-", ""))
-    too_short = (await api.data(GENERATE, {"input": {"promotionId": promotion["id"], "count": 100_000, "length": 4}}))
-    assert (too_short["generatePromoCodes"]["__typename"], too_short["generatePromoCodes"]["field"]) == \
-        ("InvalidInputError", "input.length")
+    too_short = await api.data(GENERATE, {"input": {"promotionId": promotion["id"], "count": 100_000, "length": 4}})
+    assert (too_short["generatePromoCodes"]["__typename"], too_short["generatePromoCodes"]["field"]) == (
+        "InvalidInputError",
+        "input.length",
+    )
 
 
 async def test_generation_tops_up_codes_that_collide(api, database, org, clock):
@@ -452,13 +597,21 @@ async def test_generation_tops_up_codes_that_collide(api, database, org, clock):
     async with database.read() as connection:
         config = await load_org_config(connection, org.org_id)
     request = rules.check_generation(50, 8, None)
-    first = await promotions_service.generate_codes(database, config, int(promotion["id"]), request,
-                                                    random_bytes=random.Random(7).randbytes, now=clock.now())
+    first = await promotions_service.generate_codes(
+        database, config, int(promotion["id"]), request, random_bytes=random.Random(7).randbytes, now=clock.now()
+    )
     assert first.count == 50
     # The same random source again: its first 50 codes all exist, the next batches top them up.
     bigger = rules.check_generation(80, 8, None)
-    topped_up = await promotions_service.generate_codes(database, config, int(promotion["id"]), bigger, batch_size=50,
-                                                        random_bytes=random.Random(7).randbytes, now=clock.now())
+    topped_up = await promotions_service.generate_codes(
+        database,
+        config,
+        int(promotion["id"]),
+        bigger,
+        batch_size=50,
+        random_bytes=random.Random(7).randbytes,
+        now=clock.now(),
+    )
     assert topped_up.count == 80
     async with database.read() as connection:
         stored = list((await connection.execute(select(PromoCode.__table__.c.code))).scalars())
@@ -469,22 +622,50 @@ async def test_an_upload_reports_each_bad_row(api, database):
     promotion = await create_promotion(api, commonCode="TAKEN-1")
     csv_text = "Code,notes\nGOOD-1,first\nbad code!,x\nGOOD-2,\ngood-1,again\nTAKEN-1,exists\n,empty\nGOOD-3,\n"
 
-    rejected = (await api.data(UPLOAD, {"input": {"promotionId": promotion["id"], "csv": csv_text}}))["uploadPromoCodes"]
+    rejected = (await api.data(UPLOAD, {"input": {"promotionId": promotion["id"], "csv": csv_text}}))[
+        "uploadPromoCodes"
+    ]
     expected_errors = [
-        {"row": 3, "column": "code", "code": "bad code!", "errorCode": "INVALID_CODE",
-         "message": "may hold only letters, digits, '-' and '_'"},
-        {"row": 5, "column": "code", "code": "good-1", "errorCode": "DUPLICATE_IN_FILE", "message": "same code as row 2"},
-        {"row": 6, "column": "code", "code": "TAKEN-1", "errorCode": "CODE_EXISTS",
-         "message": "the code already exists in this organisation"},
+        {
+            "row": 3,
+            "column": "code",
+            "code": "bad code!",
+            "errorCode": "INVALID_CODE",
+            "message": "may hold only letters, digits, '-' and '_'",
+        },
+        {
+            "row": 5,
+            "column": "code",
+            "code": "good-1",
+            "errorCode": "DUPLICATE_IN_FILE",
+            "message": "same code as row 2",
+        },
+        {
+            "row": 6,
+            "column": "code",
+            "code": "TAKEN-1",
+            "errorCode": "CODE_EXISTS",
+            "message": "the code already exists in this organisation",
+        },
         {"row": 7, "column": "code", "code": "", "errorCode": "INVALID_CODE", "message": "must be 4 to 40 characters"},
     ]
-    assert rejected == {"__typename": "PromoCodesUploaded", "rows": 7, "stored": 0, "errors": expected_errors,
-                        "promotion": {"codesCount": 1}}
+    assert rejected == {
+        "__typename": "PromoCodesUploaded",
+        "rows": 7,
+        "stored": 0,
+        "errors": expected_errors,
+        "promotion": {"codesCount": 1},
+    }
 
-    kept = (await api.data(UPLOAD, {"input": {"promotionId": promotion["id"], "csv": csv_text,
-                                               "errorPolicy": "SKIP_INVALID"}}))["uploadPromoCodes"]
+    kept = (
+        await api.data(
+            UPLOAD, {"input": {"promotionId": promotion["id"], "csv": csv_text, "errorPolicy": "SKIP_INVALID"}}
+        )
+    )["uploadPromoCodes"]
     assert (kept["rows"], kept["stored"], kept["errors"], kept["promotion"]["codesCount"]) == (7, 3, expected_errors, 4)
-    no_header = (await api.data(UPLOAD, {"input": {"promotionId": promotion["id"], "csv": "number\n1\n"}}))["uploadPromoCodes"]
+    no_header = (await api.data(UPLOAD, {"input": {"promotionId": promotion["id"], "csv": "number\n1\n"}}))[
+        "uploadPromoCodes"
+    ]
     assert (no_header["__typename"], no_header["field"]) == ("InvalidInputError", "input.csv")
     assert (await add(api, small_bill("200", promoCodes=["GOOD-2"])))["transaction"]["promoDiscount"] == "20"
 
@@ -496,7 +677,10 @@ async def test_promotion_terms_are_checked(api, database):
         ({"percent": "120"}, "input.percent"),
         ({"percent": None}, "input.percent"),
         ({"amount": "5"}, "input.amount"),
-        ({"action": "BUNDLE_PRICE", "percent": None, "amount": "10", "bundleItemCodes": ["A"]}, "input.bundleItemCodes"),
+        (
+            {"action": "BUNDLE_PRICE", "percent": None, "amount": "10", "bundleItemCodes": ["A"]},
+            "input.bundleItemCodes",
+        ),
         ({"codeRedemptionLimit": 0}, "input.codeRedemptionLimit"),
         ({"commonCode": "no spaces"}, "input.commonCode"),
         ({"name": " "}, "input.name"),
@@ -511,7 +695,11 @@ async def test_promotion_terms_are_checked(api, database):
     assert await table_counts(database) == before
     await create_promotion(api, commonCode="ONLYONE")
     clash = (await api.data(CREATE_PROMOTION, {"input": promotion_input(commonCode="onlyone")}))["createPromotion"]
-    assert (clash["__typename"], clash["code"], clash["field"]) == ("ConflictError", "PROMO_CODE_EXISTS", "input.commonCode")
+    assert (clash["__typename"], clash["code"], clash["field"]) == (
+        "ConflictError",
+        "PROMO_CODE_EXISTS",
+        "input.commonCode",
+    )
 
 
 async def test_member_care_pages_a_codes_redemptions(api):
@@ -527,6 +715,7 @@ async def test_member_care_pages_a_codes_redemptions(api):
 
 
 # --- The hot path -----------------------------------------------------------------------------
+
 
 async def test_bills_without_codes_touch_promotions_only_through_one_link_lookup(api, database):
     await create_promotion(api, commonCode="UNUSED10")
@@ -546,21 +735,30 @@ async def test_bills_without_codes_touch_promotions_only_through_one_link_lookup
     assert anonymous["__typename"] == member["__typename"] == "TransactionAdded"
     assert [statement for statement in anonymous_statements if "promo" in statement] == []
     touching = [statement for statement in statements if "promo" in statement]
-    assert len(touching) == 1 and "FROM promo_code_links" in touching[0]
+    assert len(touching) == 1
+    assert "FROM promo_code_links" in touching[0]
 
 
 async def test_an_every_checkout_link_applies_while_the_limits_allow(api, database, org):
-    await create_promotion(api, commonCode="ALWAYS5", action="FIXED_AMOUNT_OFF", percent=None, amount="5",
-                           customerCodeRedemptionLimit=2)
+    await create_promotion(
+        api, commonCode="ALWAYS5", action="FIXED_AMOUNT_OFF", percent=None, amount="5", customerCodeRedemptionLimit=2
+    )
     mobile = new_mobile()
     await add(api, small_bill("10", customer={"mobile": mobile}))
-    linked = (await api.data(LINK, {"input": {"code": "ALWAYS5", "customer": {"type": "MOBILE", "value": mobile},
-                                              "mode": "EVERY_CHECKOUT"}}))["linkPromoCode"]
+    linked = (
+        await api.data(
+            LINK,
+            {"input": {"code": "ALWAYS5", "customer": {"type": "MOBILE", "value": mobile}, "mode": "EVERY_CHECKOUT"}},
+        )
+    )["linkPromoCode"]
     assert linked["link"]["mode"] == "EVERY_CHECKOUT"
     applied = [promo_effects(await add(api, small_bill("200", customer={"mobile": mobile}))) for _ in range(3)]
     # Twice (the customer's limit on the code), then skipped silently: the bill still goes through.
-    assert [[(effect["code"], effect["discount"], effect["linked"]) for effect in effects] for effects in applied] == \
-        [[("ALWAYS5", "5", True)], [("ALWAYS5", "5", True)], []]
+    assert [[(effect["code"], effect["discount"], effect["linked"]) for effect in effects] for effects in applied] == [
+        [("ALWAYS5", "5", True)],
+        [("ALWAYS5", "5", True)],
+        [],
+    ]
     # Named on the bill, the same code now fails with the typed error.
     named = await add(api, small_bill("200", customer={"mobile": mobile}, promoCodes=["ALWAYS5"]))
     assert named["__typename"] == "PromoCodeCustomerLimitReachedError"
@@ -568,50 +766,98 @@ async def test_an_every_checkout_link_applies_while_the_limits_allow(api, databa
 
 
 async def test_item_conditions_and_bundles_on_a_posted_bill(api):
-    await create_promotion(api, name="acme brand", commonCode="BRAND10", minimumBillAmount=None,
-                           eligibleAttributes=[{"name": "brand", "value": "acme"}])
-    await create_promotion(api, name="outfit", commonCode="OUTFIT", action="BUNDLE_PRICE", percent=None, amount="1000",
-                           minimumBillAmount=None, bundleItemCodes=["SHIRT-01", "JEANS-01"])
-    await create_promotion(api, name="free socks", commonCode="SOCKS", action="FREE_PRODUCT", percent=None,
-                           minimumBillAmount="1000", freeItemCode="SOCKS-01")
+    await create_promotion(
+        api,
+        name="acme brand",
+        commonCode="BRAND10",
+        minimumBillAmount=None,
+        eligibleAttributes=[{"name": "brand", "value": "acme"}],
+    )
+    await create_promotion(
+        api,
+        name="outfit",
+        commonCode="OUTFIT",
+        action="BUNDLE_PRICE",
+        percent=None,
+        amount="1000",
+        minimumBillAmount=None,
+        bundleItemCodes=["SHIRT-01", "JEANS-01"],
+    )
+    await create_promotion(
+        api,
+        name="free socks",
+        commonCode="SOCKS",
+        action="FREE_PRODUCT",
+        percent=None,
+        minimumBillAmount="1000",
+        freeItemCode="SOCKS-01",
+    )
     document = bill(promoCodes=["BRAND10", "OUTFIT", "SOCKS"])  # shirts 2 x 450, jeans 700, socks 200: 1,800
     document["lineItems"][1]["attributes"] = [{"name": "brand", "value": "acme"}]
     result = await add(api, document)
     assert result["__typename"] == "TransactionAdded", result
     # 10% of the acme jeans (700); one shirt (450) and the jeans (700) for 1,000 save 150; socks free.
-    assert [(effect["code"], effect["discount"]) for effect in promo_effects(result)] == \
-        [("BRAND10", "70"), ("OUTFIT", "150"), ("SOCKS", "200")]
+    assert [(effect["code"], effect["discount"]) for effect in promo_effects(result)] == [
+        ("BRAND10", "70"),
+        ("OUTFIT", "150"),
+        ("SOCKS", "200"),
+    ]
     assert result["transaction"]["promoDiscount"] == "420"
     without_jeans = bill(promoCodes=["OUTFIT"])
     without_jeans["lineItems"] = without_jeans["lineItems"][:1]
     refused = await add(api, without_jeans)
-    assert (refused["__typename"], refused["message"]) == ("PromoConditionsNotMetError", "the cart lacks the bundle's JEANS-01")
+    assert (refused["__typename"], refused["message"]) == (
+        "PromoConditionsNotMetError",
+        "the cart lacks the bundle's JEANS-01",
+    )
 
 
 async def test_a_code_the_stacking_cap_cuts_to_nothing_is_not_used_up(api, database, org):
-    await create_promotion(api, name="all of it", commonCode="ALL50", action="FIXED_AMOUNT_OFF", percent=None,
-                           amount="50", minimumBillAmount=None)
-    await create_promotion(api, name="ten more", commonCode="MORE10", action="FIXED_AMOUNT_OFF", percent=None,
-                           amount="10", minimumBillAmount=None)
-    paper = await create_promotion(api, name="paper coupon", action="FIXED_AMOUNT_OFF", percent=None,
-                                   amount="5", minimumBillAmount=None)
+    await create_promotion(
+        api,
+        name="all of it",
+        commonCode="ALL50",
+        action="FIXED_AMOUNT_OFF",
+        percent=None,
+        amount="50",
+        minimumBillAmount=None,
+    )
+    await create_promotion(
+        api,
+        name="ten more",
+        commonCode="MORE10",
+        action="FIXED_AMOUNT_OFF",
+        percent=None,
+        amount="10",
+        minimumBillAmount=None,
+    )
+    paper = await create_promotion(
+        api, name="paper coupon", action="FIXED_AMOUNT_OFF", percent=None, amount="5", minimumBillAmount=None
+    )
     await upload(database, org, paper, "code\nPAPER-9\n")
     owner = new_mobile()
     await add(api, small_bill("10", customer={"mobile": owner}))
-    linked = (await api.data(LINK, {"input": {"code": "PAPER-9", "customer": {"type": "MOBILE", "value": owner}}}))["linkPromoCode"]
+    linked = (await api.data(LINK, {"input": {"code": "PAPER-9", "customer": {"type": "MOBILE", "value": owner}}}))[
+        "linkPromoCode"
+    ]
     assert linked["__typename"] == "PromoCodeLinked", linked
 
     # Named after a code that takes the whole bill: refused, and the bill is not written.
     before = await table_counts(database)
     refused = await add(api, small_bill("50", customer={"mobile": owner}, promoCodes=["ALL50", "MORE10"]))
-    assert (refused["__typename"], refused["code"], refused["field"]) == \
-        ("PromoConditionsNotMetError", "PROMO_CONDITIONS_NOT_MET", "input.promoCodes[1]")
+    assert (refused["__typename"], refused["code"], refused["field"]) == (
+        "PromoConditionsNotMetError",
+        "PROMO_CONDITIONS_NOT_MET",
+        "input.promoCodes[1]",
+    )
     assert await table_counts(database) == before
     # The linked code has nothing left to take on this bill: it waits for the next one.
     whole = await add(api, small_bill("50", customer={"mobile": owner}, promoCodes=["ALL50"]))
     assert [(effect["code"], effect["discount"]) for effect in promo_effects(whole)] == [("ALL50", "50")]
     later = await add(api, small_bill("80", customer={"mobile": owner}))
-    assert [(effect["code"], effect["discount"], effect["linked"]) for effect in promo_effects(later)] == [("PAPER-9", "5", True)]
+    assert [(effect["code"], effect["discount"], effect["linked"]) for effect in promo_effects(later)] == [
+        ("PAPER-9", "5", True)
+    ]
     assert await counters_match(database, org.org_id)
 
 
@@ -635,10 +881,15 @@ mutation End($id: ID!) {
 async def test_promotions_are_listed_newest_first_and_an_ended_one_stops_its_codes(api, database, org):
     first = await create_promotion(api, name="first", commonCode="FIRST10")
     second = await create_promotion(api, name="second", commonCode="SECOND10")
-    later = await create_promotion(api, name="later", validFrom=(NOW + timedelta(days=2)).isoformat(),
-                                   validUntil=(NOW + timedelta(days=9)).isoformat())
+    later = await create_promotion(
+        api,
+        name="later",
+        validFrom=(NOW + timedelta(days=2)).isoformat(),
+        validUntil=(NOW + timedelta(days=9)).isoformat(),
+    )
     page = (await api.data(LIST_PROMOTIONS, {"first": 2}))["cartPromotions"]
-    assert [node["name"] for node in page["nodes"]] == ["later", "second"] and page["pageInfo"]["hasNextPage"]
+    assert [node["name"] for node in page["nodes"]] == ["later", "second"]
+    assert page["pageInfo"]["hasNextPage"]
     rest = (await api.data(LIST_PROMOTIONS, {"first": 2, "after": page["pageInfo"]["endCursor"]}))["cartPromotions"]
     assert ([node["name"] for node in rest["nodes"]], rest["pageInfo"]["hasNextPage"]) == (["first"], False)
 
@@ -653,6 +904,10 @@ async def test_promotions_are_listed_newest_first_and_an_ended_one_stops_its_cod
     assert promo_effects(await add(api, small_bill("200", promoCodes=["SECOND10"])))[0]["discount"] == "20"
 
     not_started = (await api.data(END_PROMOTION, {"id": later["id"]}))["endPromotion"]
-    assert (not_started["__typename"], not_started["code"], not_started["field"]) == ("ConflictError", "PROMOTION_NOT_STARTED", "id")
+    assert (not_started["__typename"], not_started["code"], not_started["field"]) == (
+        "ConflictError",
+        "PROMOTION_NOT_STARTED",
+        "id",
+    )
     unknown = (await api.data(END_PROMOTION, {"id": "999999"}))["endPromotion"]
     assert unknown["__typename"] == "NotFoundError"

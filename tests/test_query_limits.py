@@ -8,7 +8,11 @@ def nested_customer_document(levels: int) -> str:
     inner = "id"
     for _ in range(levels):
         inner = f"customer {{ userId transactions {{ nodes {{ {inner} }} }} }}"
-    return "query Deep($lookup: CustomerLookupInput!) { customer(lookup: $lookup) { ... on Customer { transactions { nodes { " + inner + " } } } } }"
+    return (
+        "query Deep($lookup: CustomerLookupInput!) { customer(lookup: $lookup) { ... on Customer { transactions { nodes { "
+        + inner
+        + " } } } } }"
+    )
 
 
 async def test_a_document_nested_deeper_than_12_levels_is_refused(api):

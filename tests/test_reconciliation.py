@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from app.kernel.enums import PointsCategory
 from app.graphql.core.scalars import serialize_decimal
+from app.kernel.enums import PointsCategory
 from app.ledger.models import PointAccount
 from app.organizations.models import Program
 from app.organizations.service import create_api_key
@@ -59,7 +59,9 @@ async def org(database):
 
 
 async def admin_key(database, org_id: int) -> Credentials:
-    key = await database.run_write(lambda connection: create_api_key(connection, org_id, "auditor", is_admin=True, now=TEST_NOW))
+    key = await database.run_write(
+        lambda connection: create_api_key(connection, org_id, "auditor", is_admin=True, now=TEST_NOW)
+    )
     return Credentials(org_id, key.key_id, key.secret)
 
 
@@ -83,9 +85,18 @@ async def some_activity(api) -> list[str]:
     four customers registered, two of them merged away."""
     mobiles = [new_mobile() for _ in range(4)]
     user_ids = [await earn(api, {"mobile": mobile}, "10000") for mobile in mobiles]
-    cafe = bill(customer={"mobile": mobiles[0]}, amount="1000", grossAmount=None, discount=None, lineItems=[], tillCode="till-cafe")
+    cafe = bill(
+        customer={"mobile": mobiles[0]},
+        amount="1000",
+        grossAmount=None,
+        discount=None,
+        lineItems=[],
+        tillCode="till-cafe",
+    )
     assert (await api.data(ADD_TRANSACTION, {"input": cafe}))["addTransaction"]["__typename"] == "TransactionAdded"
-    moved = await api.data(TRANSFER, {"input": {"from": by_mobile(mobiles[0]), "to": by_mobile(mobiles[1]), "points": "25"}})
+    moved = await api.data(
+        TRANSFER, {"input": {"from": by_mobile(mobiles[0]), "to": by_mobile(mobiles[1]), "points": "25"}}
+    )
     assert moved["transferPoints"]["__typename"] == "PointsTransferred"
     merged = await api.data(MERGE, {"input": {"survivor": by_mobile(mobiles[1]), "victim": by_mobile(mobiles[2])}})
     assert merged["mergeCustomers"]["__typename"] == "CustomersMerged"
@@ -96,11 +107,17 @@ async def some_activity(api) -> list[str]:
 
 async def main_regular_account(database, user_id: str):
     async with database.read() as connection:
-        return (await connection.execute(
-            select(accounts.c.id, accounts.c.balance, accounts.c.earned).join(programs, programs.c.id == accounts.c.program_id)
-            .where(accounts.c.customer_id == int(user_id), programs.c.code == "main",
-                   accounts.c.category == PointsCategory.REGULAR.value)
-        )).one()
+        return (
+            await connection.execute(
+                select(accounts.c.id, accounts.c.balance, accounts.c.earned)
+                .join(programs, programs.c.id == accounts.c.program_id)
+                .where(
+                    accounts.c.customer_id == int(user_id),
+                    programs.c.code == "main",
+                    accounts.c.category == PointsCategory.REGULAR.value,
+                )
+            )
+        ).one()
 
 
 async def test_an_admin_key_sees_every_account_of_its_org_agree_after_a_mix_of_activity(api, database, org):
@@ -118,8 +135,12 @@ async def test_an_ordinary_key_is_forbidden(api, database, org):
 
     refused = await reconciliation(api, org)
 
-    assert refused == {"__typename": "ForbiddenError", "code": "FORBIDDEN", "field": None,
-                       "message": "reconciliation needs an admin API key"}
+    assert refused == {
+        "__typename": "ForbiddenError",
+        "code": "FORBIDDEN",
+        "field": None,
+        "message": "reconciliation needs an admin API key",
+    }
 
 
 async def test_a_corrupted_balance_is_reported_to_the_admin_of_its_org_only(api, database, org):
@@ -129,7 +150,9 @@ async def test_a_corrupted_balance_is_reported_to_the_admin_of_its_org_only(api,
 
     async def corrupt(connection):
         # Test-only: the API never writes a balance without its entry; this is what reconciliation is for.
-        await connection.execute(update(accounts).where(accounts.c.id == account.id).values(balance=accounts.c.balance + 7))
+        await connection.execute(
+            update(accounts).where(accounts.c.id == account.id).values(balance=accounts.c.balance + 7)
+        )
 
     await database.run_write(corrupt)
     report = await reconciliation(api, await admin_key(database, org.org_id))
@@ -137,23 +160,29 @@ async def test_a_corrupted_balance_is_reported_to_the_admin_of_its_org_only(api,
 
     stored, computed = serialize_decimal(account.balance + 7), serialize_decimal(account.balance)
     found = {"accountId": str(account.id), "customerId": user_ids[1], "programCode": "main", "category": "REGULAR"}
-    assert report == {"__typename": "Reconciliation", "checkedAccounts": 4 * ACCOUNTS_PER_CUSTOMER, "discrepancies": [
-        {**found, "check": "balance", "stored": stored, "computed": computed},
-        {**found, "check": "last_balance_after", "stored": stored, "computed": computed},
-        # The lots still hold the true balance: the stored figure here is the lots' total.
-        {**found, "check": "lots_total", "stored": computed, "computed": stored},
-    ]}
+    assert report == {
+        "__typename": "Reconciliation",
+        "checkedAccounts": 4 * ACCOUNTS_PER_CUSTOMER,
+        "discrepancies": [
+            {**found, "check": "balance", "stored": stored, "computed": computed},
+            {**found, "check": "last_balance_after", "stored": stored, "computed": computed},
+            # The lots still hold the true balance: the stored figure here is the lots' total.
+            {**found, "check": "lots_total", "stored": computed, "computed": stored},
+        ],
+    }
     assert other_report == {"__typename": "Reconciliation", "checkedAccounts": 0, "discrepancies": []}
 
 
 # --- The command line -------------------------------------------------------------------------
+
 
 async def pointledger(database, *arguments: str) -> tuple[int, str]:
     """Run the `pointledger` command against the test database; returns (exit code, output)."""
     executable = Path(sys.executable).parent / "pointledger"
     environment = {**os.environ, "POINTLEDGER_DATABASE_URL": database.url, "COLUMNS": "200"}
     process = await asyncio.create_subprocess_exec(
-        str(executable), *arguments, env=environment, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        str(executable), *arguments, env=environment, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
     output, _ = await process.communicate()
     return process.returncode, output.decode()
 
@@ -166,7 +195,9 @@ async def test_the_cli_creates_an_admin_key_and_reconcile_exits_non_zero_on_a_di
     account = await main_regular_account(database, user_ids[0])
 
     async def corrupt(connection):
-        await connection.execute(update(accounts).where(accounts.c.id == account.id).values(earned=accounts.c.earned - 1))
+        await connection.execute(
+            update(accounts).where(accounts.c.id == account.id).values(earned=accounts.c.earned - 1)
+        )
 
     await database.run_write(corrupt)
     broken_code, broken = await pointledger(database, "reconcile", "--org", "acme")
@@ -178,9 +209,20 @@ async def test_the_cli_creates_an_admin_key_and_reconcile_exits_non_zero_on_a_di
     assert (clean_code, clean.strip()) == (0, "0 discrepancies")
     assert broken_code == 1
     # The key the command made is an admin key: it sees the same discrepancy.
-    assert report == {"__typename": "Reconciliation", "checkedAccounts": 4 * ACCOUNTS_PER_CUSTOMER, "discrepancies": [
-        {"accountId": str(account.id), "customerId": user_ids[0], "programCode": "main", "category": "REGULAR",
-         "check": "earned", "stored": serialize_decimal(account.earned - 1), "computed": serialize_decimal(account.earned)},
-    ]}
+    assert report == {
+        "__typename": "Reconciliation",
+        "checkedAccounts": 4 * ACCOUNTS_PER_CUSTOMER,
+        "discrepancies": [
+            {
+                "accountId": str(account.id),
+                "customerId": user_ids[0],
+                "programCode": "main",
+                "category": "REGULAR",
+                "check": "earned",
+                "stored": serialize_decimal(account.earned - 1),
+                "computed": serialize_decimal(account.earned),
+            },
+        ],
+    }
     assert f"account {account.id} (REGULAR, customer {user_ids[0]}): earned" in broken
     assert broken.strip().endswith("1 discrepancies")

@@ -19,8 +19,8 @@ from app.organizations.models import ExpiryStrategy
 from tests.conftest import Api, make_org
 from tests.documents import ADD_TRANSACTION, CUSTOMER, LEDGER_ENTRIES
 from tests.factories import bill, new_mobile, org_spec
-from tests.snapshots import table_counts
 from tests.ledger_checks import assert_reconciled
+from tests.snapshots import table_counts
 
 IST = ZoneInfo("Asia/Kolkata")
 lots_table = PointLot.__table__
@@ -35,7 +35,8 @@ fragment RedemptionFields on PointsRedemption {
 }
 """
 
-REDEEM = """
+REDEEM = (
+    """
 mutation Redeem($input: RedeemPointsInput!) {
   redeemPoints(input: $input) {
     __typename
@@ -44,7 +45,9 @@ mutation Redeem($input: RedeemPointsInput!) {
     ... on InsufficientPointsError { availablePoints requestedPoints }
   }
 }
-""" + REDEMPTION_FIELDS
+"""
+    + REDEMPTION_FIELDS
+)
 
 VALIDATE = """
 query Validate($input: RedeemPointsInput!) {
@@ -57,7 +60,8 @@ query Validate($input: RedeemPointsInput!) {
 }
 """
 
-REVERSE = """
+REVERSE = (
+    """
 mutation Reverse($input: ReverseRedemptionInput!) {
   reverseRedemption(input: $input) {
     __typename
@@ -70,9 +74,12 @@ mutation Reverse($input: ReverseRedemptionInput!) {
     ... on RedemptionReversalLimitError { pointsRedeemed pointsReversed pointsLeft }
   }
 }
-""" + REDEMPTION_FIELDS
+"""
+    + REDEMPTION_FIELDS
+)
 
-REDEMPTIONS = """
+REDEMPTIONS = (
+    """
 query Redemptions($customer: CustomerLookupInput!, $first: Int = 10, $after: String) {
   pointsRedemptions(customer: $customer, first: $first, after: $after) {
     __typename
@@ -80,7 +87,9 @@ query Redemptions($customer: CustomerLookupInput!, $first: Int = 10, $after: Str
     ... on Error { code message field }
   }
 }
-""" + REDEMPTION_FIELDS
+"""
+    + REDEMPTION_FIELDS
+)
 
 
 def by_mobile(mobile):
@@ -96,29 +105,37 @@ async def earn(api, mobile, amount, **overrides):
 
 
 async def redeem(api, mobile, points, **overrides):
-    return (await api.data(REDEEM, {"input": {"customer": by_mobile(mobile), "points": points, "tillCode": "till-1",
-                                              **overrides}}))["redeemPoints"]
+    return (
+        await api.data(
+            REDEEM, {"input": {"customer": by_mobile(mobile), "points": points, "tillCode": "till-1", **overrides}}
+        )
+    )["redeemPoints"]
 
 
 async def validate(api, mobile, points, **overrides):
-    return (await api.data(VALIDATE, {"input": {"customer": by_mobile(mobile), "points": points, "tillCode": "till-1",
-                                                **overrides}}))["validateRedemption"]
+    return (
+        await api.data(
+            VALIDATE, {"input": {"customer": by_mobile(mobile), "points": points, "tillCode": "till-1", **overrides}}
+        )
+    )["validateRedemption"]
 
 
 async def reverse(api, redemption_id, points=None, **overrides):
-    return (await api.data(REVERSE, {"input": {"redemptionId": redemption_id, "points": points, **overrides}}))["reverseRedemption"]
+    return (await api.data(REVERSE, {"input": {"redemptionId": redemption_id, "points": points, **overrides}}))[
+        "reverseRedemption"
+    ]
 
 
 async def ledger_entries(api, mobile, filter=None):
-    page = (await api.data(LEDGER_ENTRIES, {"customer": by_mobile(mobile), "filter": filter, "first": 100}))["ledgerEntries"]
+    page = (await api.data(LEDGER_ENTRIES, {"customer": by_mobile(mobile), "filter": filter, "first": 100}))[
+        "ledgerEntries"
+    ]
     assert page["__typename"] == "LedgerEntryPage", page
     return page["entries"]
 
 
 async def customer(api, mobile):
     return (await api.data(CUSTOMER, {"lookup": by_mobile(mobile), "first": 1}))["customer"]
-
-
 
 
 def expiry_of(billing_time: datetime) -> str:
@@ -131,11 +148,19 @@ def lots(items):
 
 
 def entry_summary(entry):
-    return (entry["eventType"], entry["entryKind"], entry["entryType"], entry["programCode"], entry["points"],
-            entry["balanceAfter"], entry["pointsOnEvent"])
+    return (
+        entry["eventType"],
+        entry["entryKind"],
+        entry["entryType"],
+        entry["programCode"],
+        entry["points"],
+        entry["balanceAfter"],
+        entry["pointsOnEvent"],
+    )
 
 
 # --- Redeem ---------------------------------------------------------------------------------
+
 
 async def test_a_redemption_writes_one_debit_spending_the_lot_and_returns_its_id_balance_and_lots(api, database):
     mobile = new_mobile()
@@ -146,18 +171,47 @@ async def test_a_redemption_writes_one_debit_spending_the_lot_and_returns_its_id
     assert result["__typename"] == "PointsRedeemed"
     assert result["replayed"] is False
     redemption = result["redemption"]
-    assert {key: redemption[key] for key in ("customerId", "points", "pointsReversed", "status", "balanceAfter", "source",
-                                             "storeCode", "tillCode", "transactionId", "externalReference", "notes",
-                                             "reversals")} == {
-        "customerId": earned["customer"]["userId"], "points": "40", "pointsReversed": "0", "status": "REDEEMED",
-        "balanceAfter": "60", "source": "ECOMMERCE", "storeCode": "store-1", "tillCode": "till-1", "transactionId": None,
-        "externalReference": "POS-77", "notes": "gift card", "reversals": [],
+    assert {
+        key: redemption[key]
+        for key in (
+            "customerId",
+            "points",
+            "pointsReversed",
+            "status",
+            "balanceAfter",
+            "source",
+            "storeCode",
+            "tillCode",
+            "transactionId",
+            "externalReference",
+            "notes",
+            "reversals",
+        )
+    } == {
+        "customerId": earned["customer"]["userId"],
+        "points": "40",
+        "pointsReversed": "0",
+        "status": "REDEEMED",
+        "balanceAfter": "60",
+        "source": "ECOMMERCE",
+        "storeCode": "store-1",
+        "tillCode": "till-1",
+        "transactionId": None,
+        "externalReference": "POS-77",
+        "notes": "gift card",
+        "reversals": [],
     }
     assert redemption["programs"] == [{"programCode": "main", "points": "40", "balanceAfter": "60"}]
-    assert lots(redemption["lotsConsumed"]) == [("main", "40", expiry_of(datetime.fromisoformat(earned["billingTime"])))]
+    assert lots(redemption["lotsConsumed"]) == [
+        ("main", "40", expiry_of(datetime.fromisoformat(earned["billingTime"])))
+    ]
     newest = (await ledger_entries(api, mobile))[0]
     assert entry_summary(newest) == ("POINTS_REDEMPTION", "POINTS_REDEMPTION", "DEBIT", "main", "40", "60", "-40")
-    assert (newest["eventLogId"], newest["tillCode"], newest["eventSource"]) == (redemption["eventLogId"], "till-1", "ECOMMERCE")
+    assert (newest["eventLogId"], newest["tillCode"], newest["eventSource"]) == (
+        redemption["eventLogId"],
+        "till-1",
+        "ECOMMERCE",
+    )
     main = (await customer(api, mobile))["pointsSummaries"][0]
     assert (main["programCode"], main["loyaltyPoints"], main["lifetimePoints"]) == ("main", "60", "100")
     await assert_reconciled(database)
@@ -171,8 +225,11 @@ async def test_validation_gives_redeems_answer_with_the_spendable_points_and_wri
     validated = await validate(api, mobile, "40")
 
     assert validated == {
-        "__typename": "RedemptionValidated", "customerId": earned["customer"]["userId"], "points": "40",
-        "spendablePoints": "100", "programs": [{"programCode": "main", "points": "40", "spendablePoints": "100"}],
+        "__typename": "RedemptionValidated",
+        "customerId": earned["customer"]["userId"],
+        "points": "40",
+        "spendablePoints": "100",
+        "programs": [{"programCode": "main", "points": "40", "spendablePoints": "100"}],
         "replayedRedemptionId": None,
     }
     assert await table_counts(database) == before
@@ -180,22 +237,58 @@ async def test_validation_gives_redeems_answer_with_the_spendable_points_and_wri
     assert (redeemed["__typename"], redeemed["redemption"]["balanceAfter"]) == ("PointsRedeemed", "60")
 
 
-@pytest.mark.parametrize("points, overrides, expected", [
-    ("101", {}, {"__typename": "InsufficientPointsError", "code": "INSUFFICIENT_POINTS", "field": "input.points",
-                 "availablePoints": "100", "requestedPoints": "101"}),
-    ("10.5", {}, {"__typename": "InvalidInputError", "code": "INVALID_INPUT", "field": "input.points"}),
-    ("0", {}, {"__typename": "InvalidInputError", "code": "INVALID_INPUT", "field": "input.points"}),
-    ("-5", {}, {"__typename": "InvalidInputError", "code": "INVALID_INPUT", "field": "input.points"}),
-    ("10", {"programCode": "nope"}, {"__typename": "NotFoundError", "code": "PROGRAM_NOT_FOUND", "field": "input.programCode"}),
-    ("10", {"tillCode": "nope"}, {"__typename": "NotFoundError", "code": "TILL_NOT_FOUND", "field": "input.tillCode"}),
-    ("10", {"storeCode": "store-2"}, {"__typename": "InvalidInputError", "code": "INVALID_INPUT", "field": "input.tillCode"}),
-    ("10", {"customer": {"type": "MOBILE", "value": "9700000999"}},
-     {"__typename": "NotFoundError", "code": "CUSTOMER_NOT_FOUND", "field": "input.customer"}),
-    ("10", {"customer": {"type": "USER_ID", "value": "999999"}},
-     {"__typename": "NotFoundError", "code": "CUSTOMER_NOT_FOUND", "field": "input.customer"}),
-    ("10", {"idempotencyKey": " "}, {"__typename": "InvalidInputError", "code": "INVALID_INPUT", "field": "input.idempotencyKey"}),
-])
-async def test_a_refused_redemption_is_refused_alike_by_validation_and_writes_nothing(api, database, points, overrides, expected):
+@pytest.mark.parametrize(
+    "points, overrides, expected",
+    [
+        (
+            "101",
+            {},
+            {
+                "__typename": "InsufficientPointsError",
+                "code": "INSUFFICIENT_POINTS",
+                "field": "input.points",
+                "availablePoints": "100",
+                "requestedPoints": "101",
+            },
+        ),
+        ("10.5", {}, {"__typename": "InvalidInputError", "code": "INVALID_INPUT", "field": "input.points"}),
+        ("0", {}, {"__typename": "InvalidInputError", "code": "INVALID_INPUT", "field": "input.points"}),
+        ("-5", {}, {"__typename": "InvalidInputError", "code": "INVALID_INPUT", "field": "input.points"}),
+        (
+            "10",
+            {"programCode": "nope"},
+            {"__typename": "NotFoundError", "code": "PROGRAM_NOT_FOUND", "field": "input.programCode"},
+        ),
+        (
+            "10",
+            {"tillCode": "nope"},
+            {"__typename": "NotFoundError", "code": "TILL_NOT_FOUND", "field": "input.tillCode"},
+        ),
+        (
+            "10",
+            {"storeCode": "store-2"},
+            {"__typename": "InvalidInputError", "code": "INVALID_INPUT", "field": "input.tillCode"},
+        ),
+        (
+            "10",
+            {"customer": {"type": "MOBILE", "value": "9700000999"}},
+            {"__typename": "NotFoundError", "code": "CUSTOMER_NOT_FOUND", "field": "input.customer"},
+        ),
+        (
+            "10",
+            {"customer": {"type": "USER_ID", "value": "999999"}},
+            {"__typename": "NotFoundError", "code": "CUSTOMER_NOT_FOUND", "field": "input.customer"},
+        ),
+        (
+            "10",
+            {"idempotencyKey": " "},
+            {"__typename": "InvalidInputError", "code": "INVALID_INPUT", "field": "input.idempotencyKey"},
+        ),
+    ],
+)
+async def test_a_refused_redemption_is_refused_alike_by_validation_and_writes_nothing(
+    api, database, points, overrides, expected
+):
     mobile = new_mobile()
     await earn(api, mobile, "10000")  # 100 points
     before = await table_counts(database)
@@ -215,8 +308,12 @@ async def test_points_must_be_a_multiple_of_the_programs_precision(api):
 
     result = await redeem(api, mobile, "10.5")
 
-    assert result == {"__typename": "InvalidInputError", "code": "INVALID_INPUT", "field": "input.points",
-                      "message": "must be a multiple of 1 (the program's points precision)"}
+    assert result == {
+        "__typename": "InvalidInputError",
+        "code": "INVALID_INPUT",
+        "field": "input.points",
+        "message": "must be a multiple of 1 (the program's points precision)",
+    }
 
 
 async def test_a_redemption_below_the_programs_minimum_is_refused(app_client, database, clock):
@@ -229,12 +326,17 @@ async def test_a_redemption_below_the_programs_minimum_is_refused(app_client, da
     below = await redeem(api, mobile, "49")
     at = await redeem(api, mobile, "50")
 
-    assert below == {"__typename": "InvalidInputError", "code": "BELOW_REDEMPTION_MINIMUM", "field": "input.points",
-                     "message": "must be at least 50, the redemption minimum of main"}
+    assert below == {
+        "__typename": "InvalidInputError",
+        "code": "BELOW_REDEMPTION_MINIMUM",
+        "field": "input.points",
+        "message": "must be at least 50, the redemption minimum of main",
+    }
     assert (at["__typename"], at["redemption"]["balanceAfter"]) == ("PointsRedeemed", "50")
 
 
 # --- Pending points -------------------------------------------------------------------------
+
 
 async def test_pending_points_are_not_spendable_until_their_start(api, database, clock):
     mobile = new_mobile()
@@ -243,15 +345,26 @@ async def test_pending_points_are_not_spendable_until_their_start(api, database,
     starts = clock.now() + timedelta(days=10)
 
     async def pending_award(connection):  # 50 points that start in 10 days, straight into the ledger
-        accounts = [row for row in await ledger.customer_accounts(connection, [customer_id])
-                    if row.category == PointsCategory.REGULAR.value]
+        accounts = [
+            row
+            for row in await ledger.customer_accounts(connection, [customer_id])
+            if row.category == PointsCategory.REGULAR.value
+        ]
         account = min(accounts, key=lambda row: row.program_id)  # main: the org's first program
         await ledger.post_event(
-            connection, org_id=account.org_id, now=clock.now(),
+            connection,
+            org_id=account.org_id,
+            now=clock.now(),
             draft=ledger.EventDraft(EventType.TRANSACTION_ADD, customer_id, "INSTORE", None, None),
-            postings=[ledger.Posting(ledger.AccountRef(account.id, customer_id, account.program_id, PointsCategory.REGULAR),
-                                     EntryType.CREDIT, EntryKind.POINTS_ALLOCATION, Decimal(50),
-                                     lots=(ledger.LotDraft(Decimal(50), starts, None),))],
+            postings=[
+                ledger.Posting(
+                    ledger.AccountRef(account.id, customer_id, account.program_id, PointsCategory.REGULAR),
+                    EntryType.CREDIT,
+                    EntryKind.POINTS_ALLOCATION,
+                    Decimal(50),
+                    lots=(ledger.LotDraft(Decimal(50), starts, None),),
+                )
+            ],
         )
 
     await database.run_write(pending_award)
@@ -261,10 +374,15 @@ async def test_pending_points_are_not_spendable_until_their_start(api, database,
     spent = await redeem(api, mobile, "100")
 
     assert (validated["__typename"], validated["availablePoints"], validated["requestedPoints"]) == (
-        "InsufficientPointsError", "100", "150")
+        "InsufficientPointsError",
+        "100",
+        "150",
+    )
     assert (refused["__typename"], refused["availablePoints"]) == ("InsufficientPointsError", "100")
     redemption = spent["redemption"]
-    assert lots(redemption["lotsConsumed"]) == [("main", "100", expiry_of(datetime.fromisoformat(earned["billingTime"])))]
+    assert lots(redemption["lotsConsumed"]) == [
+        ("main", "100", expiry_of(datetime.fromisoformat(earned["billingTime"])))
+    ]
     assert redemption["balanceAfter"] == "50"  # the pending 50 are still there, not spendable yet
     assert (await validate(api, mobile, "1"))["availablePoints"] == "0"
     await assert_reconciled(database)
@@ -280,10 +398,15 @@ async def test_promised_points_are_not_spendable_before_they_convert_into_regula
     result = await redeem(api, mobile, "10")
 
     assert (result["__typename"], result["code"], result["availablePoints"], result["requestedPoints"]) == (
-        "InsufficientPointsError", "INSUFFICIENT_POINTS", "0", "10")
+        "InsufficientPointsError",
+        "INSUFFICIENT_POINTS",
+        "0",
+        "10",
+    )
 
 
 # --- Consumption order and reversal ---------------------------------------------------------
+
 
 async def three_lots(api):
     """A customer with 30 points earned 5 months ago, 20 two months ago and 50 now: three lots
@@ -302,7 +425,11 @@ async def test_a_redemption_spends_the_first_expiring_lots_first(api, database):
 
     result = await redeem(api, mobile, "60")
 
-    assert lots(result["redemption"]["lotsConsumed"]) == [("main", "30", first), ("main", "20", second), ("main", "10", third)]
+    assert lots(result["redemption"]["lotsConsumed"]) == [
+        ("main", "30", first),
+        ("main", "20", second),
+        ("main", "10", third),
+    ]
     again = await redeem(api, mobile, "5")
     assert lots(again["redemption"]["lotsConsumed"]) == [("main", "5", third)]
     await assert_reconciled(database)
@@ -330,16 +457,24 @@ async def test_a_full_reversal_gives_the_points_back_to_their_lots_and_a_second_
 
     before = await table_counts(database)
     again = await reverse(api, redemption["id"])
-    assert again == {"__typename": "RedemptionReversalLimitError", "code": "ALREADY_REVERSED", "field": "input.redemptionId",
-                     "message": "every point of this redemption was reversed already", "pointsRedeemed": "60",
-                     "pointsReversed": "60", "pointsLeft": "0"}
+    assert again == {
+        "__typename": "RedemptionReversalLimitError",
+        "code": "ALREADY_REVERSED",
+        "field": "input.redemptionId",
+        "message": "every point of this redemption was reversed already",
+        "pointsRedeemed": "60",
+        "pointsReversed": "60",
+        "pointsLeft": "0",
+    }
     assert await table_counts(database) == before
     await assert_reconciled(database)
 
 
 async def test_partial_reversals_add_up_to_the_redemption_and_never_beyond(api, database):
     mobile, (first, second, third) = await three_lots(api)
-    redemption = (await redeem(api, mobile, "60"))["redemption"]  # 30 of the first lot, 20 of the second, 10 of the third
+    redemption = (await redeem(api, mobile, "60"))[
+        "redemption"
+    ]  # 30 of the first lot, 20 of the second, 10 of the third
 
     one = await reverse(api, redemption["id"], "15")
     two = await reverse(api, redemption["id"], "25")
@@ -353,14 +488,23 @@ async def test_partial_reversals_add_up_to_the_redemption_and_never_beyond(api, 
     assert lots(one["reversal"]["lotsRestored"]) == [("main", "5", second), ("main", "10", third)]
     assert (one["redemption"]["pointsReversed"], one["redemption"]["status"]) == ("15", "PARTIALLY_REVERSED")
     assert lots(two["reversal"]["lotsRestored"]) == [("main", "10", first), ("main", "15", second)]
-    assert too_many == {"__typename": "RedemptionReversalLimitError", "code": "REVERSAL_EXCEEDS_REDEMPTION",
-                        "field": "input.points", "message": "only 20 points of this redemption are left to reverse",
-                        "pointsRedeemed": "60", "pointsReversed": "40", "pointsLeft": "20"}
+    assert too_many == {
+        "__typename": "RedemptionReversalLimitError",
+        "code": "REVERSAL_EXCEEDS_REDEMPTION",
+        "field": "input.points",
+        "message": "only 20 points of this redemption are left to reverse",
+        "pointsRedeemed": "60",
+        "pointsReversed": "40",
+        "pointsLeft": "20",
+    }
     assert counts_after_refusal == before
     assert unchanged["pointsRedemptions"]["nodes"][0]["pointsReversed"] == "40"
     assert lots(rest["reversal"]["lotsRestored"]) == [("main", "20", first)]
     assert (rest["reversal"]["points"], rest["redemption"]["pointsReversed"], rest["redemption"]["status"]) == (
-        "20", "60", "REVERSED")
+        "20",
+        "60",
+        "REVERSED",
+    )
     assert [reversal["points"] for reversal in rest["redemption"]["reversals"]] == ["15", "25", "20"]
     assert (await customer(api, mobile))["loyaltyPoints"] == "100"
     await assert_reconciled(database)
@@ -419,15 +563,23 @@ async def test_another_orgs_redemption_is_not_found(api, app_client, database, c
     await earn(other, other_mobile, "1000")
 
     reversed_elsewhere = await reverse(other, redemption["id"])
-    applied_elsewhere = (await other.data(ADD_TRANSACTION, {"input": bill(
-        customer={"mobile": other_mobile}, lineItems=[], pointsRedemptions=[redemption["id"]])}))["addTransaction"]
+    applied_elsewhere = (
+        await other.data(
+            ADD_TRANSACTION,
+            {"input": bill(customer={"mobile": other_mobile}, lineItems=[], pointsRedemptions=[redemption["id"]])},
+        )
+    )["addTransaction"]
 
     assert (reversed_elsewhere["__typename"], reversed_elsewhere["code"]) == ("NotFoundError", "REDEMPTION_NOT_FOUND")
     assert (applied_elsewhere["__typename"], applied_elsewhere["code"], applied_elsewhere["field"]) == (
-        "NotFoundError", "REDEMPTION_NOT_FOUND", "input.pointsRedemptions[0]")
+        "NotFoundError",
+        "REDEMPTION_NOT_FOUND",
+        "input.pointsRedemptions[0]",
+    )
 
 
 # --- Group redemption -----------------------------------------------------------------------
+
 
 def concept_spec(code):
     spec = org_spec(code)
@@ -449,9 +601,14 @@ async def test_a_group_redemption_draws_from_the_concepts_programs_in_order_in_o
     assert (validated["__typename"], validated["availablePoints"]) == ("InsufficientPointsError", "150")
     redemption = result["redemption"]
     assert (redemption["points"], redemption["balanceAfter"], redemption["tillCode"]) == ("120", "30", "till-mall")
-    assert redemption["programs"] == [{"programCode": "main", "points": "100", "balanceAfter": "0"},
-                                      {"programCode": "cafe", "points": "20", "balanceAfter": "30"}]
-    assert [(lot["programCode"], lot["points"]) for lot in redemption["lotsConsumed"]] == [("main", "100"), ("cafe", "20")]
+    assert redemption["programs"] == [
+        {"programCode": "main", "points": "100", "balanceAfter": "0"},
+        {"programCode": "cafe", "points": "20", "balanceAfter": "30"},
+    ]
+    assert [(lot["programCode"], lot["points"]) for lot in redemption["lotsConsumed"]] == [
+        ("main", "100"),
+        ("cafe", "20"),
+    ]
     entries = await ledger_entries(api, mobile)
     group = [entry for entry in entries if entry["eventLogId"] == redemption["eventLogId"]]
     assert sorted(entry_summary(entry) for entry in group) == [
@@ -465,10 +622,12 @@ async def test_a_group_redemption_draws_from_the_concepts_programs_in_order_in_o
     with_concept = await ledger_entries(api, mobile, {"programCodes": ["cafe"], "includeTillConceptEvents": True})
     assert {entry["programCode"] for entry in cafe_only} == {"cafe"}
     assert [entry for entry in with_concept if entry["programCode"] == "main"] == [
-        next(entry for entry in group if entry["programCode"] == "main")]
+        next(entry for entry in group if entry["programCode"] == "main")
+    ]
     assert [entry for entry in with_concept if entry["programCode"] == "cafe"] == cafe_only
     assert await ledger_entries(api, mobile, {"programCodes": ["main"], "includeTillConceptEvents": False}) == [
-        entry for entry in entries if entry["programCode"] == "main"]
+        entry for entry in entries if entry["programCode"] == "main"
+    ]
     await assert_reconciled(database)
 
 
@@ -495,17 +654,26 @@ async def test_reversing_a_group_redemption_gives_each_program_its_points_back(a
     partial = await reverse(api, redemption["id"], "110")
     rest = await reverse(api, redemption["id"])
 
-    assert [(lot["programCode"], lot["points"]) for lot in partial["reversal"]["lotsRestored"]] == [("main", "100"), ("cafe", "10")]
+    assert [(lot["programCode"], lot["points"]) for lot in partial["reversal"]["lotsRestored"]] == [
+        ("main", "100"),
+        ("cafe", "10"),
+    ]
     assert [(lot["programCode"], lot["points"]) for lot in rest["reversal"]["lotsRestored"]] == [("cafe", "10")]
     summaries = (await customer(api, mobile))["pointsSummaries"]
-    assert [(summary["programCode"], summary["loyaltyPoints"]) for summary in summaries] == [("main", "100"), ("cafe", "50")]
+    assert [(summary["programCode"], summary["loyaltyPoints"]) for summary in summaries] == [
+        ("main", "100"),
+        ("cafe", "50"),
+    ]
     await assert_reconciled(database)
 
 
 # --- Bills that carry redemptions -----------------------------------------------------------
 
+
 async def add_bill(api, mobile, redemption_ids, **overrides):
-    document = bill(lineItems=[], amount="500", pointsRedemptions=redemption_ids, **{"customer": {"mobile": mobile}, **overrides})
+    document = bill(
+        lineItems=[], amount="500", pointsRedemptions=redemption_ids, **{"customer": {"mobile": mobile}, **overrides}
+    )
     return (await api.data(ADD_TRANSACTION, {"input": document}))["addTransaction"]
 
 
@@ -520,7 +688,9 @@ async def test_a_bill_carries_its_customers_redemptions_and_member_care_sees_the
     assert added["__typename"] == "TransactionAdded"
     listed = (await api.data(REDEMPTIONS, {"customer": by_mobile(mobile)}))["pointsRedemptions"]["nodes"]
     assert [(node["id"], node["transactionId"], node["transactionNumber"]) for node in listed] == [
-        (second["id"], added["transaction"]["id"], "PAID-BY-POINTS"), (first["id"], added["transaction"]["id"], "PAID-BY-POINTS")]
+        (second["id"], added["transaction"]["id"], "PAID-BY-POINTS"),
+        (first["id"], added["transaction"]["id"], "PAID-BY-POINTS"),
+    ]
     await assert_reconciled(database)
 
 
@@ -549,7 +719,10 @@ async def test_a_bill_refuses_redemptions_it_cannot_carry_and_writes_nothing(api
         assert (result["__typename"], result["code"], result["field"]) == (typename, code, field), redemption_ids
     not_interested = await add_bill(api, mobile, [mine["id"]], type="NOT_INTERESTED", customer=None)
     assert (not_interested["__typename"], not_interested["code"], not_interested["field"]) == (
-        "InvalidInputError", "INVALID_INPUT", "input.pointsRedemptions")
+        "InvalidInputError",
+        "INVALID_INPUT",
+        "input.pointsRedemptions",
+    )
 
     assert await table_counts(database) == before
     listed = (await api.data(REDEMPTIONS, {"customer": by_mobile(mobile)}))["pointsRedemptions"]["nodes"]
@@ -557,6 +730,7 @@ async def test_a_bill_refuses_redemptions_it_cannot_carry_and_writes_nothing(api
 
 
 # --- Idempotency ----------------------------------------------------------------------------
+
 
 async def test_a_redemption_sent_again_with_its_key_is_replayed_and_a_reused_key_is_refused(api, database):
     mobile = new_mobile()
@@ -573,10 +747,16 @@ async def test_a_redemption_sent_again_with_its_key_is_replayed_and_a_reused_key
     assert again["redemption"] == first["redemption"]
     assert await table_counts(database) == counts
     assert (validated["__typename"], validated["replayedRedemptionId"], validated["spendablePoints"]) == (
-        "RedemptionValidated", first["redemption"]["id"], "60")
+        "RedemptionValidated",
+        first["redemption"]["id"],
+        "60",
+    )
     for refused in (other, other_validated):
         assert (refused["__typename"], refused["code"], refused["field"]) == (
-            "IdempotencyKeyReusedError", "IDEMPOTENCY_KEY_REUSED", "input.idempotencyKey")
+            "IdempotencyKeyReusedError",
+            "IDEMPOTENCY_KEY_REUSED",
+            "input.idempotencyKey",
+        )
     assert (await customer(api, mobile))["loyaltyPoints"] == "60"
 
     reversal = await reverse(api, first["redemption"]["id"], "10", idempotencyKey="reverse-1")
@@ -594,6 +774,7 @@ async def test_a_redemption_sent_again_with_its_key_is_replayed_and_a_reused_key
 
 # --- Merged customers -----------------------------------------------------------------------
 
+
 async def test_a_merged_customer_is_refused_and_its_reversal_reaches_the_survivor(api, database):
     survivor_mobile, victim_mobile = new_mobile(), new_mobile()
     survivor = await earn(api, survivor_mobile, "1000")  # 10 points
@@ -605,13 +786,26 @@ async def test_a_merged_customer_is_refused_and_its_reversal_reaches_the_survivo
     refused = await redeem(api, victim_mobile, "1", customer={"type": "USER_ID", "value": victim_id})
     result = await reverse(api, redemption["id"])
 
-    assert (refused["__typename"], refused["code"], refused["field"]) == ("ConflictError", "CUSTOMER_MERGED", "input.customer")
+    assert (refused["__typename"], refused["code"], refused["field"]) == (
+        "ConflictError",
+        "CUSTOMER_MERGED",
+        "input.customer",
+    )
     assert result["__typename"] == "RedemptionReversed"
     assert (await customer(api, survivor_mobile))["loyaltyPoints"] == "110"  # 10 + the victim's 60 + 40 back
-    victim_entries = (await api.data(LEDGER_ENTRIES, {"customer": {"type": "USER_ID", "value": victim_id}, "first": 100}))[
-        "ledgerEntries"]["entries"]
+    victim_entries = (
+        await api.data(LEDGER_ENTRIES, {"customer": {"type": "USER_ID", "value": victim_id}, "first": 100})
+    )["ledgerEntries"]["entries"]
     assert entry_summary(victim_entries[0]) == ("REDEMPTION_REVERSAL", "MERGE", "DEBIT", "main", "40", "0", "40")
-    assert entry_summary(victim_entries[1]) == ("REDEMPTION_REVERSAL", "REDEMPTION_REVERSAL", "CREDIT", "main", "40", "40", "40")
+    assert entry_summary(victim_entries[1]) == (
+        "REDEMPTION_REVERSAL",
+        "REDEMPTION_REVERSAL",
+        "CREDIT",
+        "main",
+        "40",
+        "40",
+        "40",
+    )
     survivor_newest = (await ledger_entries(api, survivor_mobile))[0]
     assert entry_summary(survivor_newest) == ("REDEMPTION_REVERSAL", "MERGE", "CREDIT", "main", "40", "110", "40")
     assert survivor["customer"]["userId"] != victim_id
@@ -620,6 +814,7 @@ async def test_a_merged_customer_is_refused_and_its_reversal_reaches_the_survivo
 
 # --- Member care ----------------------------------------------------------------------------
 
+
 async def test_member_care_lists_a_customers_redemptions_newest_first_in_pages(api):
     mobile = new_mobile()
     await earn(api, mobile, "10000")
@@ -627,14 +822,18 @@ async def test_member_care_lists_a_customers_redemptions_newest_first_in_pages(a
     await reverse(api, ids[0], "4")
 
     first_page = (await api.data(REDEMPTIONS, {"customer": by_mobile(mobile), "first": 2}))["pointsRedemptions"]
-    second_page = (await api.data(REDEMPTIONS, {"customer": by_mobile(mobile), "first": 2,
-                                                "after": first_page["pageInfo"]["endCursor"]}))["pointsRedemptions"]
+    second_page = (
+        await api.data(
+            REDEMPTIONS, {"customer": by_mobile(mobile), "first": 2, "after": first_page["pageInfo"]["endCursor"]}
+        )
+    )["pointsRedemptions"]
     unknown = (await api.data(REDEMPTIONS, {"customer": by_mobile("9700000999")}))["pointsRedemptions"]
 
     assert [(node["id"], node["points"]) for node in first_page["nodes"]] == [(ids[2], "30"), (ids[1], "20")]
     assert first_page["pageInfo"]["hasNextPage"] is True
     assert [(node["id"], node["points"], node["pointsReversed"], node["status"]) for node in second_page["nodes"]] == [
-        (ids[0], "10", "4", "PARTIALLY_REVERSED")]
+        (ids[0], "10", "4", "PARTIALLY_REVERSED")
+    ]
     assert [reversal["points"] for reversal in second_page["nodes"][0]["reversals"]] == ["4"]
     assert second_page["pageInfo"] == {"hasNextPage": False, "endCursor": second_page["pageInfo"]["endCursor"]}
     assert (unknown["__typename"], unknown["code"]) == ("NotFoundError", "CUSTOMER_NOT_FOUND")
@@ -658,14 +857,20 @@ async def test_the_redemption_list_costs_the_same_queries_for_one_or_many(api, c
 
 # --- Concurrency ----------------------------------------------------------------------------
 
+
 async def test_50_concurrent_redemptions_of_100_from_1000_points_let_exactly_10_through(api, database):
     mobile = new_mobile()
     await earn(api, mobile, "100000")  # 1,000 points at bronze
 
     async def post():
-        return await api.client.post("/graphql", json={"query": REDEEM, "variables": {"input": {
-            "customer": by_mobile(mobile), "points": "100", "tillCode": "till-1"}}},
-            headers={"Authorization": api.credentials.header})
+        return await api.client.post(
+            "/graphql",
+            json={
+                "query": REDEEM,
+                "variables": {"input": {"customer": by_mobile(mobile), "points": "100", "tillCode": "till-1"}},
+            },
+            headers={"Authorization": api.credentials.header},
+        )
 
     responses = await asyncio.gather(*(post() for _ in range(50)))
 
@@ -677,9 +882,12 @@ async def test_50_concurrent_redemptions_of_100_from_1000_points_let_exactly_10_
     refused = [result for result in results if result["__typename"] != "PointsRedeemed"]
     assert len(succeeded) == 10
     assert {(result["__typename"], result["code"], result["requestedPoints"]) for result in refused} == {
-        ("InsufficientPointsError", "INSUFFICIENT_POINTS", "100")}
+        ("InsufficientPointsError", "INSUFFICIENT_POINTS", "100")
+    }
     assert len(refused) == 40
-    assert sorted(result["redemption"]["balanceAfter"] for result in succeeded) == sorted(str(100 * n) for n in range(10))
+    assert sorted(result["redemption"]["balanceAfter"] for result in succeeded) == sorted(
+        str(100 * n) for n in range(10)
+    )
     assert (await customer(api, mobile))["loyaltyPoints"] == "0"
     entries = await ledger_entries(api, mobile, {"programCodes": ["main"], "pointsCategories": ["REGULAR"]})
     assert all(int(entry["balanceAfter"]) >= 0 for entry in entries)
@@ -689,8 +897,11 @@ async def test_50_concurrent_redemptions_of_100_from_1000_points_let_exactly_10_
 
 async def post_all(api, query, inputs):
     async def post(variables):
-        return await api.client.post("/graphql", json={"query": query, "variables": {"input": variables}},
-                                     headers={"Authorization": api.credentials.header})
+        return await api.client.post(
+            "/graphql",
+            json={"query": query, "variables": {"input": variables}},
+            headers={"Authorization": api.credentials.header},
+        )
 
     responses = await asyncio.gather(*(post(variables) for variables in inputs))
     assert [response.status_code for response in responses] == [200] * len(inputs)
@@ -706,8 +917,13 @@ async def test_concurrent_partial_reversals_never_give_back_more_than_was_redeem
 
     results = await post_all(api, REVERSE, [{"redemptionId": redemption["id"], "points": "10"}] * 10)
 
-    assert sorted(result["__typename"] for result in results) == ["RedemptionReversalLimitError"] * 4 + ["RedemptionReversed"] * 6
-    assert {result["code"] for result in results if result["__typename"] != "RedemptionReversed"} == {"ALREADY_REVERSED"}
+    assert (
+        sorted(result["__typename"] for result in results)
+        == ["RedemptionReversalLimitError"] * 4 + ["RedemptionReversed"] * 6
+    )
+    assert {result["code"] for result in results if result["__typename"] != "RedemptionReversed"} == {
+        "ALREADY_REVERSED"
+    }
     listed = (await api.data(REDEMPTIONS, {"customer": by_mobile(mobile)}))["pointsRedemptions"]["nodes"][0]
     assert (listed["pointsReversed"], listed["status"], len(listed["reversals"])) == ("60", "REVERSED", 6)
     assert (await customer(api, mobile))["loyaltyPoints"] == "100"
@@ -718,14 +934,18 @@ async def test_one_redemption_applied_to_two_bills_at_once_pays_for_one(api, dat
     mobile = new_mobile()
     await earn(api, mobile, "10000")
     redemption = (await redeem(api, mobile, "10"))["redemption"]
-    bills = [bill(customer={"mobile": mobile}, lineItems=[], amount="500", pointsRedemptions=[redemption["id"]]) for _ in range(5)]
+    bills = [
+        bill(customer={"mobile": mobile}, lineItems=[], amount="500", pointsRedemptions=[redemption["id"]])
+        for _ in range(5)
+    ]
 
     results = await post_all(api, ADD_TRANSACTION, bills)
 
     added = [result for result in results if result["__typename"] == "TransactionAdded"]
     assert len(added) == 1
     assert [(result["code"], result["field"]) for result in results if result["__typename"] != "TransactionAdded"] == [
-        ("REDEMPTION_ALREADY_APPLIED", "input.pointsRedemptions[0]")] * 4
+        ("REDEMPTION_ALREADY_APPLIED", "input.pointsRedemptions[0]")
+    ] * 4
     listed = (await api.data(REDEMPTIONS, {"customer": by_mobile(mobile)}))["pointsRedemptions"]["nodes"][0]
     assert listed["transactionId"] == added[0]["transaction"]["id"]
     await assert_reconciled(database)

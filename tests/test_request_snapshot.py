@@ -54,8 +54,11 @@ async def test_a_bill_landing_between_two_loaders_of_one_query_is_seen_by_neithe
 async def test_each_mutation_of_a_document_reads_after_its_own_write(api):
     mobile = new_mobile()
 
-    result = await api.data(TWO_BILLS, {"first": bill(customer={"mobile": mobile}),
-                                        "second": bill(customer={"mobile": mobile})})
+    result = await api.data(
+        TWO_BILLS, {"first": bill(customer={"mobile": mobile}), "second": bill(customer={"mobile": mobile})}
+    )
 
-    assert (result["first"]["transaction"]["customer"]["loyaltyPoints"],
-            result["second"]["transaction"]["customer"]["loyaltyPoints"]) == ("18", "36")
+    assert (
+        result["first"]["transaction"]["customer"]["loyaltyPoints"],
+        result["second"]["transaction"]["customer"]["loyaltyPoints"],
+    ) == ("18", "36")

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.storage.columns import from_scaled_integer, to_scaled_integer
 from app.customers.errors import InvalidIdentifierError
 from app.customers.rules import normalize_email, normalize_mobile
 from app.graphql.core.scalars import parse_decimal, serialize_decimal
+from app.kernel.money import from_scaled_integer, to_scaled_integer
 from app.ledger.rules import lot_expiry, round_points
 from app.organizations.models import ExpiryStrategy, PointsRounding
 
@@ -41,11 +41,36 @@ def test_points_round_by_the_programs_rule(raw, rounding, places, expected):
     [
         (ExpiryStrategy.NEVER, None, datetime(2026, 3, 15, 4, 30, tzinfo=UTC), None),
         # 23:30 IST on 31 March is still 31 March locally, although it is 18:00 UTC.
-        (ExpiryStrategy.DAYS_AFTER_EARNING, 90, datetime(2026, 3, 31, 18, 0, tzinfo=UTC), datetime(2026, 6, 29, 23, 59, 59, tzinfo=IST)),
-        (ExpiryStrategy.DAYS_AFTER_EARNING, 1, datetime(2026, 3, 31, 18, 31, tzinfo=UTC), datetime(2026, 4, 2, 23, 59, 59, tzinfo=IST)),
-        (ExpiryStrategy.END_OF_MONTH_AFTER_MONTHS, 12, datetime(2026, 3, 15, 4, 30, tzinfo=UTC), datetime(2027, 3, 31, 23, 59, 59, tzinfo=IST)),
-        (ExpiryStrategy.END_OF_MONTH_AFTER_MONTHS, 1, datetime(2026, 1, 31, 4, 30, tzinfo=UTC), datetime(2026, 2, 28, 23, 59, 59, tzinfo=IST)),
-        (ExpiryStrategy.END_OF_MONTH_AFTER_MONTHS, 11, datetime(2027, 3, 1, 4, 30, tzinfo=UTC), datetime(2028, 2, 29, 23, 59, 59, tzinfo=IST)),
+        (
+            ExpiryStrategy.DAYS_AFTER_EARNING,
+            90,
+            datetime(2026, 3, 31, 18, 0, tzinfo=UTC),
+            datetime(2026, 6, 29, 23, 59, 59, tzinfo=IST),
+        ),
+        (
+            ExpiryStrategy.DAYS_AFTER_EARNING,
+            1,
+            datetime(2026, 3, 31, 18, 31, tzinfo=UTC),
+            datetime(2026, 4, 2, 23, 59, 59, tzinfo=IST),
+        ),
+        (
+            ExpiryStrategy.END_OF_MONTH_AFTER_MONTHS,
+            12,
+            datetime(2026, 3, 15, 4, 30, tzinfo=UTC),
+            datetime(2027, 3, 31, 23, 59, 59, tzinfo=IST),
+        ),
+        (
+            ExpiryStrategy.END_OF_MONTH_AFTER_MONTHS,
+            1,
+            datetime(2026, 1, 31, 4, 30, tzinfo=UTC),
+            datetime(2026, 2, 28, 23, 59, 59, tzinfo=IST),
+        ),
+        (
+            ExpiryStrategy.END_OF_MONTH_AFTER_MONTHS,
+            11,
+            datetime(2027, 3, 1, 4, 30, tzinfo=UTC),
+            datetime(2028, 2, 29, 23, 59, 59, tzinfo=IST),
+        ),
     ],
 )
 def test_lots_expire_at_the_end_of_a_local_day(strategy, value, earned_at, expected):
@@ -72,7 +97,9 @@ def test_emails_compare_case_insensitively():
     assert normalize_email(" Tom@Example.COM ", "email") == "tom@example.com"
 
 
-@given(st.decimals(min_value=Decimal("-1e12"), max_value=Decimal("1e12"), places=4, allow_nan=False, allow_infinity=False))
+@given(
+    st.decimals(min_value=Decimal("-1e12"), max_value=Decimal("1e12"), places=4, allow_nan=False, allow_infinity=False)
+)
 def test_fixed_point_columns_round_trip_exactly(value):
     assert from_scaled_integer(to_scaled_integer(value, 4), 4) == value
 
@@ -82,7 +109,9 @@ def test_fixed_point_columns_refuse_finer_values():
         to_scaled_integer(Decimal("1.00001"), 4)
 
 
-@pytest.mark.parametrize(("value", "text"), [("106.0000", "106"), ("12.50", "12.5"), ("0.0000", "0"), ("1E+3", "1000"), ("-3.25", "-3.25")])
+@pytest.mark.parametrize(
+    ("value", "text"), [("106.0000", "106"), ("12.50", "12.5"), ("0.0000", "0"), ("1E+3", "1000"), ("-3.25", "-3.25")]
+)
 def test_decimals_serialize_without_exponent_or_trailing_zeros(value, text):
     assert serialize_decimal(Decimal(value)) == text
 
@@ -100,10 +129,21 @@ def test_the_programs_rule_rounds_the_exact_product_once():
     from app.organizations.config import ProgramConfig, TierConfig
     from app.transactions.rules import earn
 
-    tier = TierConfig(id=1, serial_number=1, name="t", description="", upgrade_threshold=Decimal(0), earn_rate=Decimal("0.00003"))
-    program = ProgramConfig(id=1, code="p", name="p", is_default=True, points_rounding=PointsRounding.FLOOR,
-                            points_decimal_places=0, expiry_strategy=ExpiryStrategy.NEVER, expiry_value=None,
-                            tier_validity_months=None, tiers=(tier,))
+    tier = TierConfig(
+        id=1, serial_number=1, name="t", description="", upgrade_threshold=Decimal(0), earn_rate=Decimal("0.00003")
+    )
+    program = ProgramConfig(
+        id=1,
+        code="p",
+        name="p",
+        is_default=True,
+        points_rounding=PointsRounding.FLOOR,
+        points_decimal_places=0,
+        expiry_strategy=ExpiryStrategy.NEVER,
+        expiry_value=None,
+        tier_validity_months=None,
+        tiers=(tier,),
+    )
 
     earning = earn(program, tier, Decimal(0), Decimal("33333.33"), Decimal("33333.33"))
 

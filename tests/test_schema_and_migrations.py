@@ -18,11 +18,11 @@ from alembic.migration import MigrationContext
 from typer.testing import CliRunner
 
 from app.cli.main import cli
-from app.storage.columns import FixedDecimal, UTCDateTime
-from app.kernel.settings import get_settings
-from app.storage.database import Database
 from app.graphql.core.schema import schema
 from app.kernel.clock import FrozenClock
+from app.kernel.settings import get_settings
+from app.storage.columns import FixedDecimal, UTCDateTime
+from app.storage.database import Database
 from app.storage.tables import registered_tables
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,6 +30,7 @@ DEMO_ORG_FILE = ROOT / "demo" / "org.toml"
 
 
 # --- schema.graphql ---------------------------------------------------------------------------
+
 
 def test_the_committed_graphql_schema_is_the_one_the_code_builds():
     committed = (ROOT / "schema.graphql").read_text()
@@ -40,6 +41,7 @@ def test_the_committed_graphql_schema_is_the_one_the_code_builds():
 
 # --- migrations -------------------------------------------------------------------------------
 
+
 async def differences(database: Database, target: sa.MetaData) -> list[Any]:
     """What Alembic autogenerate would put in a new migration to go from the database to `target`.
 
@@ -47,6 +49,7 @@ async def differences(database: Database, target: sa.MetaData) -> list[Any]:
     dialect, where FixedDecimal compiles as its BIGINT impl and UTCDateTime as
     DATETIME / TIMESTAMP WITH TIME ZONE, which is what the migrations create.
     """
+
     def compare(connection: sa.Connection) -> list[Any]:
         context = MigrationContext.configure(connection, opts={"compare_type": True, "compare_server_default": True})
         return compare_metadata(context, target)
@@ -66,8 +69,12 @@ async def test_the_migration_check_sees_a_changed_type_and_a_new_column(database
     changed = sa.MetaData()
     for table in registered_tables().sorted_tables:
         table.to_metadata(changed)
-    amount = next(column for table in changed.sorted_tables for column in table.columns if isinstance(column.type, FixedDecimal))
-    moment = next(column for table in changed.sorted_tables for column in table.columns if isinstance(column.type, UTCDateTime))
+    amount = next(
+        column for table in changed.sorted_tables for column in table.columns if isinstance(column.type, FixedDecimal)
+    )
+    moment = next(
+        column for table in changed.sorted_tables for column in table.columns if isinstance(column.type, UTCDateTime)
+    )
     amount.type = sa.String(20)
     moment.type = sa.String(40)
     changed.sorted_tables[0].append_column(sa.Column("extra_field", sa.Integer, nullable=True))
@@ -82,6 +89,7 @@ async def test_the_migration_check_sees_a_changed_type_and_a_new_column(database
 
 # --- the command line -------------------------------------------------------------------------
 
+
 @pytest.fixture
 def command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: FrozenClock):
     """Runs `pointledger ...` in-process against a fresh SQLite file in a scratch directory.
@@ -95,7 +103,9 @@ def command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: FrozenC
 
     def run(*args: str, exit_code: int = 0) -> str:
         # A wide console, so that rich neither wraps messages nor shortens table cells.
-        result = runner.invoke(cli, [str(arg) for arg in args], env={"COLUMNS": "250"}, catch_exceptions=False, obj=clock)
+        result = runner.invoke(
+            cli, [str(arg) for arg in args], env={"COLUMNS": "250"}, catch_exceptions=False, obj=clock
+        )
         assert result.exit_code == exit_code, result.output
         return result.output
 
@@ -131,7 +141,8 @@ def test_api_keys_are_created_listed_and_revoked(command_line):
     key_id = re.search(r"key id: (pk_\w+)", created).group(1)
     assert re.search(r"secret: \S{20,}", created)
     listed = [line for line in command_line("apikey", "list", "demo").splitlines() if key_id in line]
-    assert len(listed) == 1 and "till sync" in listed[0]
+    assert len(listed) == 1
+    assert "till sync" in listed[0]
     assert not re.search(r"\d{4}-\d\d-\d\dT.*\d{4}-\d\d-\d\dT", listed[0]), "a new key is not revoked"
 
     assert command_line("apikey", "revoke", key_id).strip() == f"revoked {key_id}"

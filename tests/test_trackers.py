@@ -80,7 +80,9 @@ query Ledger($customer: CustomerLookupInput!) {
 """
 
 
-async def define(api, code: str, level: str, points_per_unit: str, program: str | None = "main", name: str | None = None) -> dict:
+async def define(
+    api, code: str, level: str, points_per_unit: str, program: str | None = "main", name: str | None = None
+) -> dict:
     tracker_input = {"code": code, "name": name or code.title(), "level": level, "pointsPerUnit": points_per_unit}
     if program is not None:
         tracker_input["programCode"] = program
@@ -93,14 +95,23 @@ async def purchase(api, mobile: str | None = None) -> dict:
     result = (await api.data(ADD_TRANSACTION, {"input": document}))["addTransaction"]
     assert result["__typename"] == "TransactionAdded", result
     transaction = result["transaction"]
-    return {"id": transaction["id"], "number": transaction["number"], "mobile": document["customer"]["mobile"],
-            "userId": transaction["customer"]["userId"],
-            "date": datetime.fromisoformat(transaction["billingTime"]).astimezone(KOLKATA).date().isoformat()}
+    return {
+        "id": transaction["id"],
+        "number": transaction["number"],
+        "mobile": document["customer"]["mobile"],
+        "userId": transaction["customer"]["userId"],
+        "date": datetime.fromisoformat(transaction["billingTime"]).astimezone(KOLKATA).date().isoformat(),
+    }
 
 
 def standard(bought: dict, **overrides) -> dict:
-    return {"identification": "STANDARD_FIELDS", "billNumber": bought["number"], "transactionDate": bought["date"],
-            "storeCode": "store-1", **overrides}
+    return {
+        "identification": "STANDARD_FIELDS",
+        "billNumber": bought["number"],
+        "transactionDate": bought["date"],
+        "storeCode": "store-1",
+        **overrides,
+    }
 
 
 def by_log_id(bought: dict) -> dict:
@@ -108,8 +119,13 @@ def by_log_id(bought: dict) -> dict:
 
 
 def value_input(tracker: str, bought: dict, value: str, bill_ref: dict | None = None, **extra) -> dict:
-    return {"trackerCode": tracker, "customer": {"type": "MOBILE", "value": bought["mobile"]},
-            "bill": bill_ref or standard(bought), "value": value, **extra}
+    return {
+        "trackerCode": tracker,
+        "customer": {"type": "MOBILE", "value": bought["mobile"]},
+        "bill": bill_ref or standard(bought),
+        "value": value,
+        **extra,
+    }
 
 
 async def add_value(api, value_document: dict) -> dict:
@@ -122,11 +138,25 @@ async def test_trackers_are_defined_updated_by_code_and_refuse_a_level_change(ap
     updated = await define(api, "FUEL", "TRANSACTION", "0.25", name="Fuel litres")
     kms = await define(api, "KMS", "LINE_ITEM", "2", program=None)
 
-    assert created == {"__typename": "TrackerDefined", "created": True, "tracker": {
-        "code": "FUEL", "name": "Fuel", "level": "TRANSACTION", "programCode": "main", "pointsPerUnit": "0.5"}}
+    assert created == {
+        "__typename": "TrackerDefined",
+        "created": True,
+        "tracker": {
+            "code": "FUEL",
+            "name": "Fuel",
+            "level": "TRANSACTION",
+            "programCode": "main",
+            "pointsPerUnit": "0.5",
+        },
+    }
     assert (same["created"], same["tracker"]) == (False, created["tracker"])
-    assert updated["tracker"] == {"code": "FUEL", "name": "Fuel litres", "level": "TRANSACTION", "programCode": "main",
-                                  "pointsPerUnit": "0.25"}
+    assert updated["tracker"] == {
+        "code": "FUEL",
+        "name": "Fuel litres",
+        "level": "TRANSACTION",
+        "programCode": "main",
+        "pointsPerUnit": "0.25",
+    }
     assert kms["tracker"]["programCode"] == "main"  # the default program
     counts = await table_counts(database)
     for result, code, field in [
@@ -153,25 +183,73 @@ async def test_a_value_on_a_bill_found_by_standard_fields_issues_rounded_points_
     assert result["__typename"] == "TrackerValueAdded", result
     tracked = result["trackedValue"]
     assert (result["balanceAfter"], result["replayed"]) == ("40", False)  # 18 earned + floor(22.75)
-    assert {key: tracked[key] for key in ("trackerCode", "level", "userId", "transactionId", "billNumber", "storeCode",
-                                          "billUserId", "lineItemSerial", "itemCode", "value", "points")} == {
-        "trackerCode": "FUEL", "level": "TRANSACTION", "userId": bought["userId"], "transactionId": bought["id"],
-        "billNumber": bought["number"], "storeCode": "store-1", "billUserId": bought["userId"], "lineItemSerial": None,
-        "itemCode": None, "value": "45.5", "points": "22"}
-    entries = (await api.data(LEDGER, {"customer": {"type": "USER_ID", "value": bought["userId"]}}))["ledgerEntries"]["entries"]
+    assert {
+        key: tracked[key]
+        for key in (
+            "trackerCode",
+            "level",
+            "userId",
+            "transactionId",
+            "billNumber",
+            "storeCode",
+            "billUserId",
+            "lineItemSerial",
+            "itemCode",
+            "value",
+            "points",
+        )
+    } == {
+        "trackerCode": "FUEL",
+        "level": "TRANSACTION",
+        "userId": bought["userId"],
+        "transactionId": bought["id"],
+        "billNumber": bought["number"],
+        "storeCode": "store-1",
+        "billUserId": bought["userId"],
+        "lineItemSerial": None,
+        "itemCode": None,
+        "value": "45.5",
+        "points": "22",
+    }
+    entries = (await api.data(LEDGER, {"customer": {"type": "USER_ID", "value": bought["userId"]}}))["ledgerEntries"][
+        "entries"
+    ]
     assert entries[0] == {
-        "eventLogId": tracked["eventLogId"], "eventType": "TRACKER_POINTS", "entryKind": "POINTS_ALLOCATION",
-        "entryType": "CREDIT", "programCode": "main", "points": "22", "balanceAfter": "40", "storeCode": "store-1",
-        "tillCode": "till-1", "transactionId": bought["id"], "transactionNumber": bought["number"],
-        "trackerValueId": tracked["id"]}
-    history = (await api.data(HISTORY, {"customer": {"type": "MOBILE", "value": bought["mobile"]}}))["customerTrackerHistory"]
-    assert history["records"] == [{"id": tracked["id"], "trackerCode": "FUEL", "transactionId": bought["id"],
-                                   "billNumber": bought["number"], "lineItemSerial": None, "itemCode": None,
-                                   "value": "45.5", "points": "22", "eventLogId": tracked["eventLogId"]}]
+        "eventLogId": tracked["eventLogId"],
+        "eventType": "TRACKER_POINTS",
+        "entryKind": "POINTS_ALLOCATION",
+        "entryType": "CREDIT",
+        "programCode": "main",
+        "points": "22",
+        "balanceAfter": "40",
+        "storeCode": "store-1",
+        "tillCode": "till-1",
+        "transactionId": bought["id"],
+        "transactionNumber": bought["number"],
+        "trackerValueId": tracked["id"],
+    }
+    history = (await api.data(HISTORY, {"customer": {"type": "MOBILE", "value": bought["mobile"]}}))[
+        "customerTrackerHistory"
+    ]
+    assert history["records"] == [
+        {
+            "id": tracked["id"],
+            "trackerCode": "FUEL",
+            "transactionId": bought["id"],
+            "billNumber": bought["number"],
+            "lineItemSerial": None,
+            "itemCode": None,
+            "value": "45.5",
+            "points": "22",
+            "eventLogId": tracked["eventLogId"],
+        }
+    ]
     await assert_reconciled(database)
 
 
-async def test_a_line_item_value_on_a_bill_found_by_loyalty_log_id_issues_points_in_the_trackers_program(api, database, clock):
+async def test_a_line_item_value_on_a_bill_found_by_loyalty_log_id_issues_points_in_the_trackers_program(
+    api, database, clock
+):
     await define(api, "KMS", "LINE_ITEM", "2", program="cafe")
     bought = await purchase(api)
     before = clock.now()
@@ -179,11 +257,22 @@ async def test_a_line_item_value_on_a_bill_found_by_loyalty_log_id_issues_points
     result = await add_value(api, value_input("KMS", bought, "3.25", by_log_id(bought), lineItemSerial=2))
 
     tracked = result["trackedValue"]
-    assert (tracked["lineItemSerial"], tracked["itemCode"], tracked["points"], result["balanceAfter"]) == (2, "JEANS-01", "7", "7")
+    assert (tracked["lineItemSerial"], tracked["itemCode"], tracked["points"], result["balanceAfter"]) == (
+        2,
+        "JEANS-01",
+        "7",
+        "7",
+    )
     async with database.read() as connection:
-        expires_at = (await connection.execute(
-            select(lots.c.expires_at).join(accounts, accounts.c.id == lots.c.account_id)
-            .where(accounts.c.customer_id == int(bought["userId"])).order_by(lots.c.id.desc()).limit(1))).scalar_one()
+        expires_at = (
+            await connection.execute(
+                select(lots.c.expires_at)
+                .join(accounts, accounts.c.id == lots.c.account_id)
+                .where(accounts.c.customer_id == int(bought["userId"]))
+                .order_by(lots.c.id.desc())
+                .limit(1)
+            )
+        ).scalar_one()
     expected_day = before.astimezone(KOLKATA).date() + timedelta(days=90)
     assert expires_at == datetime.combine(expected_day, time(23, 59, 59), tzinfo=KOLKATA).astimezone(UTC)
     await assert_reconciled(database)
@@ -194,19 +283,35 @@ async def test_values_issuing_no_points_are_tracked_without_a_ledger_event(api, 
     await define(api, "NOTE", "TRANSACTION", "0")
     bought = await purchase(api)
 
-    results = [await add_value(api, value_input("FUEL", bought, "-4")), await add_value(api, value_input("FUEL", bought, "1.9")),
-               await add_value(api, value_input("NOTE", bought, "100"))]
+    results = [
+        await add_value(api, value_input("FUEL", bought, "-4")),
+        await add_value(api, value_input("FUEL", bought, "1.9")),
+        await add_value(api, value_input("NOTE", bought, "100")),
+    ]
 
-    assert [(result["trackedValue"]["points"], result["trackedValue"]["eventLogId"], result["balanceAfter"])
-            for result in results] == [("0", None, None), ("0", None, None), ("0", None, None)]
+    assert [
+        (result["trackedValue"]["points"], result["trackedValue"]["eventLogId"], result["balanceAfter"])
+        for result in results
+    ] == [("0", None, None), ("0", None, None), ("0", None, None)]
     assert await count_events(database, EventType.TRACKER_POINTS) == 0
-    history = (await api.data(HISTORY, {"customer": {"type": "USER_ID", "value": bought["userId"]}, "first": 2}))
+    history = await api.data(HISTORY, {"customer": {"type": "USER_ID", "value": bought["userId"]}, "first": 2})
     page = history["customerTrackerHistory"]
-    assert [record["value"] for record in page["records"]] == ["100", "1.9"] and page["pageInfo"]["hasNextPage"] is True
-    rest = (await api.data(HISTORY, {"customer": {"type": "USER_ID", "value": bought["userId"]}, "first": 2,
-                                     "after": page["pageInfo"]["endCursor"]}))["customerTrackerHistory"]
+    assert [record["value"] for record in page["records"]] == ["100", "1.9"]
+    assert page["pageInfo"]["hasNextPage"] is True
+    rest = (
+        await api.data(
+            HISTORY,
+            {
+                "customer": {"type": "USER_ID", "value": bought["userId"]},
+                "first": 2,
+                "after": page["pageInfo"]["endCursor"],
+            },
+        )
+    )["customerTrackerHistory"]
     assert ([record["value"] for record in rest["records"]], rest["pageInfo"]["hasNextPage"]) == (["-4"], False)
-    only_notes = (await api.data(HISTORY, {"customer": {"type": "USER_ID", "value": bought["userId"]}, "trackerCode": "NOTE"}))
+    only_notes = await api.data(
+        HISTORY, {"customer": {"type": "USER_ID", "value": bought["userId"]}, "trackerCode": "NOTE"}
+    )
     assert [record["trackerCode"] for record in only_notes["customerTrackerHistory"]["records"]] == ["NOTE"]
 
 
@@ -223,23 +328,43 @@ async def test_refused_values_name_the_field_and_write_nothing(api, database):
         (value_input("FUEL", bought, "5", by_log_id(other)), "BILL_NOT_FOUND", "input.bill"),
         (value_input("FUEL", bought, "5", standard(bought, transactionDate=next_day)), "BILL_NOT_FOUND", "input.bill"),
         (value_input("FUEL", bought, "5", standard(bought, storeCode="store-2")), "BILL_NOT_FOUND", "input.bill"),
-        (value_input("FUEL", bought, "5", {"identification": "LOYALTY_LOG_ID", "loyaltyLogId": "999999"}), "BILL_NOT_FOUND",
-         "input.bill"),
-        (value_input("FUEL", bought, "5", {"identification": "LOYALTY_LOG_ID", "loyaltyLogId": "abc"}), "INVALID_INPUT",
-         "input.bill.loyaltyLogId"),
+        (
+            value_input("FUEL", bought, "5", {"identification": "LOYALTY_LOG_ID", "loyaltyLogId": "999999"}),
+            "BILL_NOT_FOUND",
+            "input.bill",
+        ),
+        (
+            value_input("FUEL", bought, "5", {"identification": "LOYALTY_LOG_ID", "loyaltyLogId": "abc"}),
+            "INVALID_INPUT",
+            "input.bill.loyaltyLogId",
+        ),
         (value_input("FUEL", bought, "5", standard(bought, billNumber=None)), "INVALID_INPUT", "input.bill.billNumber"),
-        (value_input("FUEL", bought, "5", standard(bought, transactionDate=None)), "INVALID_INPUT", "input.bill.transactionDate"),
+        (
+            value_input("FUEL", bought, "5", standard(bought, transactionDate=None)),
+            "INVALID_INPUT",
+            "input.bill.transactionDate",
+        ),
         (value_input("FUEL", bought, "5", standard(bought, storeCode="nope")), "INVALID_INPUT", "input.bill.storeCode"),
         (value_input("FUEL", bought, "5", lineItemSerial=1), "INVALID_INPUT", "input.lineItemSerial"),
         (value_input("KMS", bought, "5"), "INVALID_INPUT", "input.lineItemSerial"),
         (value_input("KMS", bought, "5", lineItemSerial=9), "LINE_ITEM_NOT_FOUND", "input.lineItemSerial"),
         (value_input("NOPE", bought, "5"), "TRACKER_NOT_FOUND", "input.trackerCode"),
         (value_input("FUEL", bought, "5.00001"), "INVALID_INPUT", "input.value"),
-        ({**value_input("FUEL", bought, "5"), "customer": {"type": "MOBILE", "value": new_mobile()}}, "CUSTOMER_NOT_FOUND",
-         "input.customer"),
+        (
+            {**value_input("FUEL", bought, "5"), "customer": {"type": "MOBILE", "value": new_mobile()}},
+            "CUSTOMER_NOT_FOUND",
+            "input.customer",
+        ),
         ({**value_input("FUEL", bought, "5"), "customer": None}, "INVALID_INPUT", "input.customer"),
-        ({**value_input("FUEL", bought, "5"), "customer": None, "userGroup": {"type": "EXTERNAL_ID", "value": "none"}},
-         "USER_GROUP_NOT_FOUND", "input.userGroup"),
+        (
+            {
+                **value_input("FUEL", bought, "5"),
+                "customer": None,
+                "userGroup": {"type": "EXTERNAL_ID", "value": "none"},
+            },
+            "USER_GROUP_NOT_FOUND",
+            "input.userGroup",
+        ),
     ]
     for value_document, code, field in cases:
         result = await add_value(api, value_document)
@@ -265,11 +390,21 @@ async def test_a_group_tracks_values_on_its_members_bills_and_the_points_go_to_t
     await define(api, "FUEL", "TRANSACTION", "2")
     member_bill = await purchase(api)
     outsider_bill = await purchase(api)
-    created = (await api.data("""
+    created = (
+        await api.data(
+            """
         mutation Create($input: CreateUserGroupInput!) {
           createUserGroup(input: $input) { __typename ... on UserGroupChanged { group { id userId } } }
-        }""", {"input": {"externalId": "FLEET-1", "name": "Fleet one",
-                         "members": [{"type": "MOBILE", "value": member_bill["mobile"]}]}}))["createUserGroup"]
+        }""",
+            {
+                "input": {
+                    "externalId": "FLEET-1",
+                    "name": "Fleet one",
+                    "members": [{"type": "MOBILE", "value": member_bill["mobile"]}],
+                }
+            },
+        )
+    )["createUserGroup"]
     group_user_id = created["group"]["userId"]
     group = {"type": "EXTERNAL_ID", "value": "FLEET-1"}
 
@@ -278,11 +413,17 @@ async def test_a_group_tracks_values_on_its_members_bills_and_the_points_go_to_t
 
     tracked = result["trackedValue"]
     assert (tracked["userId"], tracked["billUserId"], tracked["points"], result["balanceAfter"]) == (
-        group_user_id, member_bill["userId"], "25", "25")
+        group_user_id,
+        member_bill["userId"],
+        "25",
+        "25",
+    )
     assert (refused["code"], refused["field"]) == ("BILL_NOT_FOUND", "input.bill")
-    history = (await api.data(HISTORY, {"customer": {"type": "USER_ID", "value": group_user_id}}))["customerTrackerHistory"]
+    history = (await api.data(HISTORY, {"customer": {"type": "USER_ID", "value": group_user_id}}))[
+        "customerTrackerHistory"
+    ]
     assert [record["id"] for record in history["records"]] == [tracked["id"]]
-    member_history = (await api.data(HISTORY, {"customer": {"type": "USER_ID", "value": member_bill["userId"]}}))
+    member_history = await api.data(HISTORY, {"customer": {"type": "USER_ID", "value": member_bill["userId"]}})
     assert member_history["customerTrackerHistory"]["records"] == []
     await assert_reconciled(database)
 
@@ -297,18 +438,23 @@ async def test_the_bulk_path_finds_many_bills_and_records_their_values_in_one_tr
 
     async def work(connection):
         tracker = (await trackers_service.find_trackers(connection, config.id, ["FUEL"]))["FUEL"]
-        refs = [trackers_service.BillRef(None, bought["number"], datetime.fromisoformat(bought["date"]).date(), store_id)
-                for bought in bills[:3]] + [trackers_service.BillRef(int(bought["id"])) for bought in bills[3:]]
+        refs = [
+            trackers_service.BillRef(None, bought["number"], datetime.fromisoformat(bought["date"]).date(), store_id)
+            for bought in bills[:3]
+        ] + [trackers_service.BillRef(int(bought["id"])) for bought in bills[3:]]
         found = await trackers_service.find_bills(connection, config, refs)
-        drafts = [trackers_service.TrackedValueDraft(found[ref][0].customer_id, found[ref][0], None, Decimal(index + 1))
-                  for index, ref in enumerate(refs)]
+        drafts = [
+            trackers_service.TrackedValueDraft(found[ref][0].customer_id, found[ref][0], None, Decimal(index + 1))
+            for index, ref in enumerate(refs)
+        ]
         return await trackers_service.add_tracker_values(connection, config, tracker, drafts, now)
 
     results = await database.run_write(work)
 
     # floor(1.5 x (1..6)) = 1, 3, 4, 6, 7, 9 on top of each bill's 18 points.
     assert [(result.points, result.balance_after) for result in results] == [
-        (Decimal(points), Decimal(18 + points)) for points in (1, 3, 4, 6, 7, 9)]
+        (Decimal(points), Decimal(18 + points)) for points in (1, 3, 4, 6, 7, 9)
+    ]
     assert await count_events(database, EventType.TRACKER_POINTS) == 6
     await assert_reconciled(database)
 
@@ -344,7 +490,11 @@ async def test_a_value_issuing_more_than_the_points_maximum_or_pushing_a_balance
     too_many = await add_value(api, value_input("BIG", bought, "1000000.0001"))  # 1,000,000,000,100 points
     near_value_max = await add_value(api, value_input("BIG", bought, "999999999999"))  # ~10^18 points
 
-    assert (too_many["__typename"], too_many["code"], too_many["field"]) == ("InvalidInputError", "INVALID_INPUT", "input.value")
+    assert (too_many["__typename"], too_many["code"], too_many["field"]) == (
+        "InvalidInputError",
+        "INVALID_INPUT",
+        "input.value",
+    )
     assert (near_value_max["code"], near_value_max["field"]) == ("INVALID_INPUT", "input.value")
     assert await table_counts(database) == counts
 

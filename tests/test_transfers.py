@@ -17,14 +17,14 @@ from sqlalchemy import func, select
 
 from app.kernel.enums import PointsCategory
 from app.ledger.models import LedgerEntry, PointAccount, PointLot
-from app.organizations.models import Program
 from app.ledger.service import reconcile
+from app.organizations.models import Program
 from app.transfers.models import PointTransfer
 from tests.conftest import make_org
 from tests.documents import ADD_TRANSACTION, LEDGER_ENTRIES
 from tests.factories import bill, new_mobile, org_spec
-from tests.snapshots import table_counts
 from tests.ledger_checks import assert_reconciled, overdraw
+from tests.snapshots import table_counts
 
 accounts = PointAccount.__table__
 lots = PointLot.__table__
@@ -114,7 +114,9 @@ async def earn(api, mobile: str, amount: str, *, billing_time: datetime | None =
     return result["transaction"]["customer"]["userId"]
 
 
-async def transfer(api, sender: dict, receiver: dict, points: str, document: str = TRANSFER, credentials=None, **extra) -> dict:
+async def transfer(
+    api, sender: dict, receiver: dict, points: str, document: str = TRANSFER, credentials=None, **extra
+) -> dict:
     variables = {"input": {"from": sender, "to": receiver, "points": points, **extra}}
     return (await api.data(document, variables, credentials=credentials))["transferPoints"]
 
@@ -128,20 +130,23 @@ async def ledger(api, user_id: str, first: int = 100) -> list[dict]:
 async def regular_lots(database, user_id: str) -> list[tuple[Decimal, datetime | None]]:
     """(points remaining, expiry) of the customer's main REGULAR lots that hold points, soonest first."""
     async with database.read() as connection:
-        rows = (await connection.execute(
-            select(lots.c.points_remaining, lots.c.expires_at).join(accounts, accounts.c.id == lots.c.account_id)
-            .where(accounts.c.customer_id == int(user_id), accounts.c.category == PointsCategory.REGULAR.value,
-                   lots.c.points_remaining > 0)
-            .order_by(lots.c.expires_at, lots.c.id)
-        )).all()
+        rows = (
+            await connection.execute(
+                select(lots.c.points_remaining, lots.c.expires_at)
+                .join(accounts, accounts.c.id == lots.c.account_id)
+                .where(
+                    accounts.c.customer_id == int(user_id),
+                    accounts.c.category == PointsCategory.REGULAR.value,
+                    lots.c.points_remaining > 0,
+                )
+                .order_by(lots.c.expires_at, lots.c.id)
+            )
+        ).all()
     return [(row.points_remaining, row.expires_at) for row in rows]
 
 
-
-
-
-
 # --- A transfer ---------------------------------------------------------------------------
+
 
 async def test_a_transfer_is_one_event_debiting_the_sender_and_crediting_the_receiver(api, database):
     sender_mobile, receiver_mobile = new_mobile(), new_mobile()
@@ -154,8 +159,12 @@ async def test_a_transfer_is_one_event_debiting_the_sender_and_crediting_the_rec
     moved = result["transfer"]
     assert (result["replayed"], result["fromBalanceAfter"], result["toBalanceAfter"]) == (False, "70", "40")
     assert {key: moved[key] for key in ("fromUserId", "toUserId", "programCode", "programName", "points", "notes")} == {
-        "fromUserId": sender, "toUserId": receiver, "programCode": "main", "programName": "Acme Rewards",
-        "points": "30", "notes": "birthday gift",
+        "fromUserId": sender,
+        "toUserId": receiver,
+        "programCode": "main",
+        "programName": "Acme Rewards",
+        "points": "30",
+        "notes": "birthday gift",
     }
     assert moved["from"] == {"userId": sender, "mobile": "91" + sender_mobile, "loyaltyPoints": "70"}
     assert moved["to"] == {"userId": receiver, "mobile": "91" + receiver_mobile, "loyaltyPoints": "40"}
@@ -164,24 +173,50 @@ async def test_a_transfer_is_one_event_debiting_the_sender_and_crediting_the_rec
     debit = (await ledger(api, sender))[0]
     credit = (await ledger(api, receiver))[0]
     for entry, entry_type, balance in ((debit, "DEBIT", "70"), (credit, "CREDIT", "40")):
-        assert (entry["eventType"], entry["entryKind"], entry["entryType"], entry["programCode"], entry["pointsCategory"],
-                entry["points"], entry["balanceAfter"], entry["pointsOnEvent"], entry["eventLogId"]) == (
-            "POINTS_TRANSFER", "POINTS_TRANSFER", entry_type, "main", "REGULAR", "30", balance, "0", moved["eventLogId"])
+        assert (
+            entry["eventType"],
+            entry["entryKind"],
+            entry["entryType"],
+            entry["programCode"],
+            entry["pointsCategory"],
+            entry["points"],
+            entry["balanceAfter"],
+            entry["pointsOnEvent"],
+            entry["eventLogId"],
+        ) == (
+            "POINTS_TRANSFER",
+            "POINTS_TRANSFER",
+            entry_type,
+            "main",
+            "REGULAR",
+            "30",
+            balance,
+            "0",
+            moved["eventLogId"],
+        )
     async with database.read() as connection:
         stored = (await connection.execute(select(transfers))).one()
     assert (stored.id, stored.from_customer_id, stored.to_customer_id, stored.points, stored.notes) == (
-        int(moved["id"]), int(sender), int(receiver), Decimal(30), "birthday gift")
+        int(moved["id"]),
+        int(sender),
+        int(receiver),
+        Decimal(30),
+        "birthday gift",
+    )
     await assert_reconciled(database)
 
 
-async def test_transferred_points_leave_first_expiring_first_and_keep_their_expiry_at_the_receiver(api, database, clock):
+async def test_transferred_points_leave_first_expiring_first_and_keep_their_expiry_at_the_receiver(
+    api, database, clock
+):
     sender_mobile, receiver_mobile = new_mobile(), new_mobile()
     now = clock.now()
     sender = await earn(api, sender_mobile, "4000", billing_time=now - timedelta(days=62))  # 40 points, expire sooner
     await earn(api, sender_mobile, "6000")  # 60 points, expire later
     receiver = await earn(api, receiver_mobile, "500")  # 5 points
     (older, older_expiry), (newer, newer_expiry) = await regular_lots(database, sender)
-    assert (older, newer) == (Decimal(40), Decimal(60)) and older_expiry < newer_expiry
+    assert (older, newer) == (Decimal(40), Decimal(60))
+    assert older_expiry < newer_expiry
 
     result = await transfer(api, by_mobile(sender_mobile), by_mobile(receiver_mobile), "50")
 
@@ -189,7 +224,8 @@ async def test_transferred_points_leave_first_expiring_first_and_keep_their_expi
     assert await regular_lots(database, sender) == [(Decimal(50), newer_expiry)]
     # The receiver's own 5 points were earned today, like the sender's newer lot: same expiry.
     assert sorted(await regular_lots(database, receiver)) == sorted(
-        [(Decimal(40), older_expiry), (Decimal(10), newer_expiry), (Decimal(5), newer_expiry)])
+        [(Decimal(40), older_expiry), (Decimal(10), newer_expiry), (Decimal(5), newer_expiry)]
+    )
     await assert_reconciled(database)
 
 
@@ -205,18 +241,29 @@ async def test_only_spendable_points_move_points_past_their_expiry_date_stay(api
     moved = await transfer(api, by_mobile(sender_mobile), by_mobile(receiver_mobile), "100")
 
     assert refused == {
-        "__typename": "InsufficientPointsError", "code": "INSUFFICIENT_POINTS", "field": "input.points",
-        "message": refused["message"], "availablePoints": "100", "requestedPoints": "101",
+        "__typename": "InsufficientPointsError",
+        "code": "INSUFFICIENT_POINTS",
+        "field": "input.points",
+        "message": refused["message"],
+        "availablePoints": "100",
+        "requestedPoints": "101",
     }
-    assert (moved["__typename"], moved["fromBalanceAfter"], moved["toBalanceAfter"]) == ("PointsTransferred", "50", "101")
+    assert (moved["__typename"], moved["fromBalanceAfter"], moved["toBalanceAfter"]) == (
+        "PointsTransferred",
+        "50",
+        "101",
+    )
     expired_lot = await regular_lots(database, sender)
-    assert [points for points, _ in expired_lot] == [Decimal(50)] and expired_lot[0][1] < clock.now()
+    assert [points for points, _ in expired_lot] == [Decimal(50)]
+    assert expired_lot[0][1] < clock.now()
     after = await table_counts(database)
     assert after["point_transfers"] == before["point_transfers"] + 1
     await assert_reconciled(database)
 
 
-async def test_the_program_defaults_to_the_orgs_default_program_and_a_decimal_program_takes_its_precision(app_client, database, clock):
+async def test_the_program_defaults_to_the_orgs_default_program_and_a_decimal_program_takes_its_precision(
+    app_client, database, clock
+):
     from tests.conftest import Api
 
     spec = transferable_spec("decimals")
@@ -230,9 +277,17 @@ async def test_the_program_defaults_to_the_orgs_default_program_and_a_decimal_pr
     too_fine = await transfer(api, by_mobile(sender_mobile), by_mobile(receiver_mobile), "0.125")
     moved = await transfer(api, by_mobile(sender_mobile), by_mobile(receiver_mobile), "2.5")
 
-    assert (too_fine["__typename"], too_fine["code"], too_fine["field"]) == ("InvalidInputError", "INVALID_INPUT", "input.points")
-    assert (moved["__typename"], moved["transfer"]["programCode"], moved["fromBalanceAfter"], moved["toBalanceAfter"]) == (
-        "PointsTransferred", "main", "10.01", "3.75")
+    assert (too_fine["__typename"], too_fine["code"], too_fine["field"]) == (
+        "InvalidInputError",
+        "INVALID_INPUT",
+        "input.points",
+    )
+    assert (
+        moved["__typename"],
+        moved["transfer"]["programCode"],
+        moved["fromBalanceAfter"],
+        moved["toBalanceAfter"],
+    ) == ("PointsTransferred", "main", "10.01", "3.75")
     await assert_reconciled(database)
 
 
@@ -255,6 +310,7 @@ async def test_points_transferred_to_a_negative_balance_pay_its_debt_first(api, 
 
 
 # --- Refusals write nothing -----------------------------------------------------------------
+
 
 async def test_refused_transfers_name_the_field_and_write_nothing(api, database):
     sender_mobile, receiver_mobile, stranger_mobile = new_mobile(), new_mobile(), new_mobile()
@@ -293,15 +349,25 @@ async def test_a_merged_customer_can_neither_send_nor_receive(api, database):
     await earn(api, survivor_mobile, "1000")
     victim = await earn(api, victim_mobile, "1000")
     await earn(api, third_mobile, "1000")
-    merged = (await api.data(MERGE, {"input": {"survivor": by_mobile(survivor_mobile), "victim": by_mobile(victim_mobile)}}))
+    merged = await api.data(
+        MERGE, {"input": {"survivor": by_mobile(survivor_mobile), "victim": by_mobile(victim_mobile)}}
+    )
     assert merged["mergeCustomers"]["__typename"] == "CustomersMerged"
     before = await table_counts(database)
 
     to_victim = await transfer(api, by_mobile(third_mobile), by_user_id(victim), "5")
     from_victim = await transfer(api, by_user_id(victim), by_mobile(third_mobile), "5")
 
-    assert (to_victim["__typename"], to_victim["code"], to_victim["field"]) == ("ConflictError", "CUSTOMER_MERGED", "input.to")
-    assert (from_victim["__typename"], from_victim["code"], from_victim["field"]) == ("ConflictError", "CUSTOMER_MERGED", "input.from")
+    assert (to_victim["__typename"], to_victim["code"], to_victim["field"]) == (
+        "ConflictError",
+        "CUSTOMER_MERGED",
+        "input.to",
+    )
+    assert (from_victim["__typename"], from_victim["code"], from_victim["field"]) == (
+        "ConflictError",
+        "CUSTOMER_MERGED",
+        "input.from",
+    )
     assert await table_counts(database) == before
     # The victim's mobile finds the survivor now: a transfer to it lands there.
     landed = await transfer(api, by_mobile(third_mobile), by_mobile(victim_mobile), "5")
@@ -310,6 +376,7 @@ async def test_a_merged_customer_can_neither_send_nor_receive(api, database):
 
 
 # --- Idempotency ----------------------------------------------------------------------------
+
 
 async def test_a_replayed_transfer_returns_the_first_result_and_a_reused_key_is_refused(api, database):
     sender_mobile, receiver_mobile = new_mobile(), new_mobile()
@@ -324,15 +391,23 @@ async def test_a_replayed_transfer_returns_the_first_result_and_a_reused_key_is_
 
     assert again["replayed"] is True
     assert {key: value for key, value in again.items() if key not in ("replayed", "transfer")} == {
-        "__typename": "PointsTransferred", "fromBalanceAfter": "70", "toBalanceAfter": "40"}
+        "__typename": "PointsTransferred",
+        "fromBalanceAfter": "70",
+        "toBalanceAfter": "40",
+    }
     assert {key: value for key, value in again["transfer"].items() if key not in ("from", "to")} == {
-        key: value for key, value in first["transfer"].items() if key not in ("from", "to")}
+        key: value for key, value in first["transfer"].items() if key not in ("from", "to")
+    }
     assert (other["__typename"], other["code"], other["field"]) == (
-        "IdempotencyKeyReusedError", "IDEMPOTENCY_KEY_REUSED", "input.idempotencyKey")
+        "IdempotencyKeyReusedError",
+        "IDEMPOTENCY_KEY_REUSED",
+        "input.idempotencyKey",
+    )
     assert await table_counts(database) == before
 
 
 # --- Member care: the Points Transfer tab ----------------------------------------------------
+
 
 async def test_member_care_lists_a_customers_transfers_newest_first_as_deductions_and_additions(api, database):
     mobile, friend_mobile, other_mobile = new_mobile(), new_mobile(), new_mobile()
@@ -345,21 +420,52 @@ async def test_member_care_lists_a_customers_transfers_newest_first_as_deduction
     sent_again = await transfer(api, by_mobile(mobile), by_mobile(other_mobile), "1")
 
     first_page = (await api.data(TRANSFERS_OF, {"customer": by_mobile(mobile), "first": 2}))["customerPointsTransfers"]
-    second_page = (await api.data(TRANSFERS_OF, {"customer": by_mobile(mobile), "first": 2,
-                                                 "after": first_page["pageInfo"]["endCursor"]}))["customerPointsTransfers"]
+    second_page = (
+        await api.data(
+            TRANSFERS_OF, {"customer": by_mobile(mobile), "first": 2, "after": first_page["pageInfo"]["endCursor"]}
+        )
+    )["customerPointsTransfers"]
 
-    assert first_page["__typename"] == "PointsTransferPage" and first_page["customerId"] == customer
+    assert first_page["__typename"] == "PointsTransferPage"
+    assert first_page["customerId"] == customer
     records = first_page["records"] + second_page["records"]
     assert [{key: value for key, value in record.items() if key != "createdAt"} for record in records] == [
-        {"transferType": "DEDUCTION", "transferId": sent_again["transfer"]["id"], "fromUserId": None, "toUserId": other,
-         "programCode": "main", "programName": "Acme Rewards", "points": "1", "notes": None,
-         "from": None, "to": {"userId": other}},
-        {"transferType": "ADDITION", "transferId": received["transfer"]["id"], "fromUserId": other, "toUserId": None,
-         "programCode": "main", "programName": "Acme Rewards", "points": "7", "notes": "thanks",
-         "from": {"userId": other}, "to": None},
-        {"transferType": "DEDUCTION", "transferId": sent["transfer"]["id"], "fromUserId": None, "toUserId": friend,
-         "programCode": "main", "programName": "Acme Rewards", "points": "10", "notes": None,
-         "from": None, "to": {"userId": friend}},
+        {
+            "transferType": "DEDUCTION",
+            "transferId": sent_again["transfer"]["id"],
+            "fromUserId": None,
+            "toUserId": other,
+            "programCode": "main",
+            "programName": "Acme Rewards",
+            "points": "1",
+            "notes": None,
+            "from": None,
+            "to": {"userId": other},
+        },
+        {
+            "transferType": "ADDITION",
+            "transferId": received["transfer"]["id"],
+            "fromUserId": other,
+            "toUserId": None,
+            "programCode": "main",
+            "programName": "Acme Rewards",
+            "points": "7",
+            "notes": "thanks",
+            "from": {"userId": other},
+            "to": None,
+        },
+        {
+            "transferType": "DEDUCTION",
+            "transferId": sent["transfer"]["id"],
+            "fromUserId": None,
+            "toUserId": friend,
+            "programCode": "main",
+            "programName": "Acme Rewards",
+            "points": "10",
+            "notes": None,
+            "from": None,
+            "to": {"userId": friend},
+        },
     ]
     assert first_page["pageInfo"]["hasNextPage"] is True
     assert second_page["pageInfo"] == {"hasNextPage": False, "endCursor": second_page["pageInfo"]["endCursor"]}
@@ -371,15 +477,22 @@ async def test_member_care_transfers_of_an_unknown_customer_or_a_foreign_cursor_
     await earn(api, mobile, "100")
 
     unknown = (await api.data(TRANSFERS_OF, {"customer": by_mobile(new_mobile())}))["customerPointsTransfers"]
-    bad_cursor = (await api.data(TRANSFERS_OF, {"customer": by_mobile(mobile), "after": "bm9wZTox"}))["customerPointsTransfers"]
+    bad_cursor = (await api.data(TRANSFERS_OF, {"customer": by_mobile(mobile), "after": "bm9wZTox"}))[
+        "customerPointsTransfers"
+    ]
     too_many = (await api.data(TRANSFERS_OF, {"customer": by_mobile(mobile), "first": 101}))["customerPointsTransfers"]
 
-    assert (unknown["__typename"], unknown["code"], unknown["field"]) == ("NotFoundError", "CUSTOMER_NOT_FOUND", "customer")
+    assert (unknown["__typename"], unknown["code"], unknown["field"]) == (
+        "NotFoundError",
+        "CUSTOMER_NOT_FOUND",
+        "customer",
+    )
     assert (bad_cursor["__typename"], bad_cursor["field"]) == ("InvalidInputError", "after")
     assert (too_many["__typename"], too_many["field"]) == ("InvalidInputError", "first")
 
 
 # --- Concurrency ----------------------------------------------------------------------------
+
 
 async def test_500_random_concurrent_transfers_among_20_customers_keep_every_point(api, database, caplog):
     caplog.set_level(logging.INFO, logger="app.storage.database")
@@ -392,20 +505,23 @@ async def test_500_random_concurrent_transfers_among_20_customers_keep_every_poi
     for _ in range(transfer_count):
         sender, receiver = randomness.sample(range(customer_count), 2)
         # By user id half the time, by mobile otherwise: both lookups race the same rows.
-        requests.append((
-            by_mobile(mobiles[sender]) if randomness.random() < 0.5 else by_user_id(user_ids[sender]),
-            by_mobile(mobiles[receiver]) if randomness.random() < 0.5 else by_user_id(user_ids[receiver]),
-            str(randomness.randint(1, 60)),
-        ))
+        requests.append(
+            (
+                by_mobile(mobiles[sender]) if randomness.random() < 0.5 else by_user_id(user_ids[sender]),
+                by_mobile(mobiles[receiver]) if randomness.random() < 0.5 else by_user_id(user_ids[receiver]),
+                str(randomness.randint(1, 60)),
+            )
+        )
 
     results = []
     for start in range(0, transfer_count, wave_size):
-        wave = requests[start:start + wave_size]
+        wave = requests[start : start + wave_size]
         results.extend(await asyncio.gather(*(transfer(api, *request, document=TRANSFER_BRIEF) for request in wave)))
 
     outcomes = {result["__typename"] for result in results}
-    assert outcomes <= {"PointsTransferred", "InsufficientPointsError"}, [r for r in results if r["__typename"] not in (
-        "PointsTransferred", "InsufficientPointsError")][:3]
+    assert outcomes <= {"PointsTransferred", "InsufficientPointsError"}, [
+        r for r in results if r["__typename"] not in ("PointsTransferred", "InsufficientPointsError")
+    ][:3]
     succeeded = [result for result in results if result["__typename"] == "PointsTransferred"]
     assert len(succeeded) > transfer_count // 2  # the amounts are small enough that most go through
     for result in succeeded:
@@ -414,13 +530,19 @@ async def test_500_random_concurrent_transfers_among_20_customers_keep_every_poi
         expected[moved["toUserId"]] += Decimal(moved["points"])
         assert Decimal(result["fromBalanceAfter"]) >= 0
     async with database.read() as connection:
-        balances = dict((await connection.execute(
-            select(accounts.c.customer_id, accounts.c.balance).join(programs, programs.c.id == accounts.c.program_id)
-            .where(accounts.c.category == PointsCategory.REGULAR.value, programs.c.code == "main")
-        )).all())
+        balances = dict(
+            (
+                await connection.execute(
+                    select(accounts.c.customer_id, accounts.c.balance)
+                    .join(programs, programs.c.id == accounts.c.program_id)
+                    .where(accounts.c.category == PointsCategory.REGULAR.value, programs.c.code == "main")
+                )
+            ).all()
+        )
         stored_transfers = (await connection.execute(select(func.count()).select_from(transfers))).scalar_one()
-        negative_entries = (await connection.execute(
-            select(func.count()).select_from(entries).where(entries.c.balance_after < 0))).scalar_one()
+        negative_entries = (
+            await connection.execute(select(func.count()).select_from(entries).where(entries.c.balance_after < 0))
+        ).scalar_one()
         discrepancies = await reconcile(connection)
     assert {str(customer_id): balance for customer_id, balance in balances.items()} == expected
     assert sum(balances.values(), Decimal(0)) == Decimal(100 * customer_count)

@@ -21,7 +21,8 @@ GROUP_FIELDS = """
   members(first: $first, after: $after) { totalCount nodes { userId mobile loyaltyPoints } pageInfo { hasNextPage endCursor } }
 """
 
-CREATE = """
+CREATE = (
+    """
 mutation Create($input: CreateUserGroupInput!, $first: Int = 10, $after: String) {
   createUserGroup(input: $input) {
     __typename
@@ -29,9 +30,12 @@ mutation Create($input: CreateUserGroupInput!, $first: Int = 10, $after: String)
     ... on Error { code message field }
   }
 }
-""" % GROUP_FIELDS
+"""
+    % GROUP_FIELDS
+)
 
-ADD = """
+ADD = (
+    """
 mutation Add($input: UserGroupMembersInput!, $first: Int = 10, $after: String) {
   addUserGroupMembers(input: $input) {
     __typename
@@ -39,11 +43,14 @@ mutation Add($input: UserGroupMembersInput!, $first: Int = 10, $after: String) {
     ... on Error { code message field }
   }
 }
-""" % GROUP_FIELDS
+"""
+    % GROUP_FIELDS
+)
 
 REMOVE = ADD.replace("addUserGroupMembers", "removeUserGroupMembers")
 
-GROUP = """
+GROUP = (
+    """
 query Group($lookup: UserGroupLookupInput!, $first: Int = 10, $after: String) {
   userGroup(lookup: $lookup) {
     __typename
@@ -51,7 +58,9 @@ query Group($lookup: UserGroupLookupInput!, $first: Int = 10, $after: String) {
     ... on Error { code message field }
   }
 }
-""" % GROUP_FIELDS
+"""
+    % GROUP_FIELDS
+)
 
 AWARD = """
 mutation Award($input: AwardPromotionPointsInput!) {
@@ -77,34 +86,54 @@ def by_mobile(mobile: str) -> dict:
 
 
 async def create(api, external_id: str, members: list[dict], **extra) -> dict:
-    return (await api.data(CREATE, {"input": {"externalId": external_id, "members": members, **extra}}))["createUserGroup"]
+    return (await api.data(CREATE, {"input": {"externalId": external_id, "members": members, **extra}}))[
+        "createUserGroup"
+    ]
 
 
 async def test_a_new_group_has_its_members_and_its_own_empty_account_read_like_a_customers(api, database):
     first_mobile, first_id = await customer(api, "1000")
     second_mobile, second_id = await customer(api, "500")
 
-    result = await create(api, "FLEET-7", [by_mobile(second_mobile), by_mobile(first_mobile), by_mobile(first_mobile)],
-                          name="Fleet seven")
+    result = await create(
+        api, "FLEET-7", [by_mobile(second_mobile), by_mobile(first_mobile), by_mobile(first_mobile)], name="Fleet seven"
+    )
 
     assert (result["__typename"], result["membersChanged"], result["replayed"]) == ("UserGroupChanged", 2, False)
     group = result["group"]
     assert (group["externalId"], group["name"]) == ("FLEET-7", "Fleet seven")
-    assert group["account"] == {"userId": group["userId"], "loyaltyPoints": "0", "lifetimePoints": "0",
-                                "pointsSummaries": [{"programCode": "main", "loyaltyPoints": "0"},
-                                                    {"programCode": "cafe", "loyaltyPoints": "0"}]}
-    ordered = sorted([(first_id, "91" + first_mobile, "10"), (second_id, "91" + second_mobile, "5")], key=lambda m: int(m[0]))
-    assert group["members"] == {"totalCount": 2, "pageInfo": {"hasNextPage": False, "endCursor": group["members"]["pageInfo"]["endCursor"]},
-                                "nodes": [{"userId": user_id, "mobile": mobile, "loyaltyPoints": points}
-                                          for user_id, mobile, points in ordered]}
+    assert group["account"] == {
+        "userId": group["userId"],
+        "loyaltyPoints": "0",
+        "lifetimePoints": "0",
+        "pointsSummaries": [
+            {"programCode": "main", "loyaltyPoints": "0"},
+            {"programCode": "cafe", "loyaltyPoints": "0"},
+        ],
+    }
+    ordered = sorted(
+        [(first_id, "91" + first_mobile, "10"), (second_id, "91" + second_mobile, "5")], key=lambda m: int(m[0])
+    )
+    assert group["members"] == {
+        "totalCount": 2,
+        "pageInfo": {"hasNextPage": False, "endCursor": group["members"]["pageInfo"]["endCursor"]},
+        "nodes": [
+            {"userId": user_id, "mobile": mobile, "loyaltyPoints": points} for user_id, mobile, points in ordered
+        ],
+    }
     # Its account is a ledger holder without identifiers: its userId reads it, its ledger starts with opening entries.
     account = (await api.data(CUSTOMER, {"lookup": {"type": "USER_ID", "value": group["userId"]}}))["customer"]
     assert (account["userId"], account["identifiers"], account["mobile"]) == (group["userId"], [], None)
-    ledger = (await api.data(LEDGER_ENTRIES, {"customer": {"type": "USER_ID", "value": group["userId"]}}))["ledgerEntries"]
+    ledger = (await api.data(LEDGER_ENTRIES, {"customer": {"type": "USER_ID", "value": group["userId"]}}))[
+        "ledgerEntries"
+    ]
     assert {(entry["eventType"], entry["entryKind"], entry["points"]) for entry in ledger["entries"]} == {
-        ("CUSTOMER_REGISTRATION", "OPENING_BALANCE", "0")}
+        ("CUSTOMER_REGISTRATION", "OPENING_BALANCE", "0")
+    }
     async with database.read() as connection:
-        kind = (await connection.execute(select(customers.c.kind).where(customers.c.id == int(group["userId"])))).scalar_one()
+        kind = (
+            await connection.execute(select(customers.c.kind).where(customers.c.id == int(group["userId"])))
+        ).scalar_one()
     assert kind == "USER_GROUP"
     by_id = (await api.data(GROUP, {"lookup": {"type": "GROUP_ID", "value": group["id"]}}))["userGroup"]
     assert by_id == {"__typename": "UserGroup", **group}
@@ -118,9 +147,9 @@ async def test_members_are_a_set_a_customer_may_be_in_several_groups_and_leave_o
     await create(api, "FAMILY-B", [by_mobile(mobile)])
     fleet = {"type": "EXTERNAL_ID", "value": "FLEET-A"}
 
-    again = (await api.data(ADD, {"input": {"group": fleet, "members": [by_mobile(mobile), by_mobile(other_mobile)]}}))
-    removed = (await api.data(REMOVE, {"input": {"group": fleet, "members": [by_mobile(mobile)]}}))
-    removed_again = (await api.data(REMOVE, {"input": {"group": fleet, "members": [by_mobile(mobile)]}}))
+    again = await api.data(ADD, {"input": {"group": fleet, "members": [by_mobile(mobile), by_mobile(other_mobile)]}})
+    removed = await api.data(REMOVE, {"input": {"group": fleet, "members": [by_mobile(mobile)]}})
+    removed_again = await api.data(REMOVE, {"input": {"group": fleet, "members": [by_mobile(mobile)]}})
 
     assert again["addUserGroupMembers"]["membersChanged"] == 1
     assert again["addUserGroupMembers"]["group"]["members"]["totalCount"] == 2
@@ -135,13 +164,25 @@ async def test_members_page_by_user_id(api):
     mobiles = [(await customer(api))[0] for _ in range(5)]
     await create(api, "BIG", [by_mobile(mobile) for mobile in mobiles])
 
-    first = (await api.data(GROUP, {"lookup": {"type": "EXTERNAL_ID", "value": "BIG"}, "first": 3}))["userGroup"]["members"]
-    rest = (await api.data(GROUP, {"lookup": {"type": "EXTERNAL_ID", "value": "BIG"}, "first": 3,
-                                   "after": first["pageInfo"]["endCursor"]}))["userGroup"]["members"]
+    first = (await api.data(GROUP, {"lookup": {"type": "EXTERNAL_ID", "value": "BIG"}, "first": 3}))["userGroup"][
+        "members"
+    ]
+    rest = (
+        await api.data(
+            GROUP,
+            {"lookup": {"type": "EXTERNAL_ID", "value": "BIG"}, "first": 3, "after": first["pageInfo"]["endCursor"]},
+        )
+    )["userGroup"]["members"]
 
-    assert (len(first["nodes"]), first["pageInfo"]["hasNextPage"], len(rest["nodes"]), rest["pageInfo"]["hasNextPage"]) == (3, True, 2, False)
+    assert (
+        len(first["nodes"]),
+        first["pageInfo"]["hasNextPage"],
+        len(rest["nodes"]),
+        rest["pageInfo"]["hasNextPage"],
+    ) == (3, True, 2, False)
     ids = [int(node["userId"]) for node in first["nodes"] + rest["nodes"]]
-    assert ids == sorted(ids) and len(set(ids)) == 5
+    assert ids == sorted(ids)
+    assert len(set(ids)) == 5
 
 
 async def test_refused_group_changes_name_the_field_and_write_nothing(api, database):
@@ -153,13 +194,35 @@ async def test_refused_group_changes_name_the_field_and_write_nothing(api, datab
     refusals = [
         (await create(api, "FLEET-1", []), "USER_GROUP_EXISTS", "input.externalId"),
         (await create(api, " ", []), "INVALID_INPUT", "input.externalId"),
-        (await create(api, "FLEET-2", [by_mobile(mobile), by_mobile(new_mobile())]), "CUSTOMER_NOT_FOUND", "input.members[1]"),
-        (await create(api, "FLEET-2", [{"type": "USER_ID", "value": created["group"]["userId"]}]), "NOT_A_CUSTOMER",
-         "input.members[0]"),
-        ((await api.data(ADD, {"input": {"group": {"type": "EXTERNAL_ID", "value": "NOPE"}, "members": [by_mobile(mobile)]}}))[
-            "addUserGroupMembers"], "USER_GROUP_NOT_FOUND", "input.group"),
-        ((await api.data(ADD, {"input": {"group": fleet, "members": []}}))["addUserGroupMembers"], "INVALID_INPUT", "input.members"),
-        ((await api.data(GROUP, {"lookup": {"type": "GROUP_ID", "value": "abc"}}))["userGroup"], "USER_GROUP_NOT_FOUND", "lookup"),
+        (
+            await create(api, "FLEET-2", [by_mobile(mobile), by_mobile(new_mobile())]),
+            "CUSTOMER_NOT_FOUND",
+            "input.members[1]",
+        ),
+        (
+            await create(api, "FLEET-2", [{"type": "USER_ID", "value": created["group"]["userId"]}]),
+            "NOT_A_CUSTOMER",
+            "input.members[0]",
+        ),
+        (
+            (
+                await api.data(
+                    ADD, {"input": {"group": {"type": "EXTERNAL_ID", "value": "NOPE"}, "members": [by_mobile(mobile)]}}
+                )
+            )["addUserGroupMembers"],
+            "USER_GROUP_NOT_FOUND",
+            "input.group",
+        ),
+        (
+            (await api.data(ADD, {"input": {"group": fleet, "members": []}}))["addUserGroupMembers"],
+            "INVALID_INPUT",
+            "input.members",
+        ),
+        (
+            (await api.data(GROUP, {"lookup": {"type": "GROUP_ID", "value": "abc"}}))["userGroup"],
+            "USER_GROUP_NOT_FOUND",
+            "lookup",
+        ),
     ]
     for result, code, field in refusals:
         assert (result["code"], result["field"]) == (code, field), result
@@ -180,12 +243,26 @@ async def test_promotion_points_for_a_group_go_to_its_account_not_its_members(ap
     mobile, member_id = await customer(api, "1000")
     group = (await create(api, "FLEET-P", [by_mobile(mobile)]))["group"]
 
-    award = (await api.data(AWARD, {"input": {
-        "userGroup": {"type": "EXTERNAL_ID", "value": "FLEET-P"}, "points": "300", "storeCode": "store-2",
-        "promotion": {"identifier": "FLEET-BONUS", "name": "Fleet bonus"}}}))["awardPromotionPoints"]
+    award = (
+        await api.data(
+            AWARD,
+            {
+                "input": {
+                    "userGroup": {"type": "EXTERNAL_ID", "value": "FLEET-P"},
+                    "points": "300",
+                    "storeCode": "store-2",
+                    "promotion": {"identifier": "FLEET-BONUS", "name": "Fleet bonus"},
+                }
+            },
+        )
+    )["awardPromotionPoints"]
 
-    assert award == {"__typename": "PromotionPointsAwarded", "userId": group["userId"], "userGroupId": group["id"],
-                     "balanceAfter": "300"}
+    assert award == {
+        "__typename": "PromotionPointsAwarded",
+        "userId": group["userId"],
+        "userGroupId": group["id"],
+        "balanceAfter": "300",
+    }
     read = (await api.data(GROUP, {"lookup": {"type": "EXTERNAL_ID", "value": "FLEET-P"}}))["userGroup"]
     assert (read["account"]["loyaltyPoints"], read["members"]["nodes"][0]["loyaltyPoints"]) == ("300", "10")
     # A purchase by the member earns the member, never the group.
@@ -195,9 +272,11 @@ async def test_promotion_points_for_a_group_go_to_its_account_not_its_members(ap
     assert (read["account"]["loyaltyPoints"], read["members"]["nodes"][0]["loyaltyPoints"]) == ("300", "15")
     assert read["members"]["nodes"][0]["userId"] == member_id
     # The group's points are spent by its userId, like a customer's.
-    redeemed = (await api.data("""
+    redeemed = await api.data(
+        """
         mutation Redeem($input: RedeemPointsInput!) { redeemPoints(input: $input) { __typename ... on Error { code } } }""",
-        {"input": {"customer": {"type": "USER_ID", "value": group["userId"]}, "points": "120", "tillCode": "till-1"}}))
+        {"input": {"customer": {"type": "USER_ID", "value": group["userId"]}, "points": "120", "tillCode": "till-1"}},
+    )
     assert redeemed["redeemPoints"] == {"__typename": "PointsRedeemed"}
     read = (await api.data(GROUP, {"lookup": {"type": "EXTERNAL_ID", "value": "FLEET-P"}}))["userGroup"]
     assert (read["account"]["loyaltyPoints"], read["members"]["nodes"][0]["loyaltyPoints"]) == ("180", "15")
@@ -212,7 +291,7 @@ mutation Merge($input: MergeCustomersInput!) {
 
 
 async def test_a_groups_account_cannot_be_merged_either_way(api, database):
-    mobile, user_id = await customer(api)
+    _mobile, user_id = await customer(api)
     group = (await create(api, "FLEET-M", []))["group"]
     counts = await table_counts(database)
     group_account = {"type": "USER_ID", "value": group["userId"]}
@@ -246,10 +325,15 @@ async def test_a_merged_members_groups_pass_to_the_survivor(api, database):
     await create(api, "FLEET-V", [by_mobile(victim_mobile)])
     await create(api, "FLEET-BOTH", [by_mobile(victim_mobile), by_mobile(survivor_mobile)])
 
-    merged = (await api.data(MERGE, {"input": {"survivor": by_mobile(survivor_mobile), "victim": by_mobile(victim_mobile)}}))
+    merged = await api.data(
+        MERGE, {"input": {"survivor": by_mobile(survivor_mobile), "victim": by_mobile(victim_mobile)}}
+    )
     assert merged["mergeCustomers"]["__typename"] == "CustomersMerged", merged
 
     for external_id in ("FLEET-V", "FLEET-BOTH"):
         group = (await api.data(GROUP, {"lookup": {"type": "EXTERNAL_ID", "value": external_id}}))["userGroup"]
-        assert ([node["userId"] for node in group["members"]["nodes"]], group["members"]["totalCount"]) == ([survivor_id], 1)
+        assert ([node["userId"] for node in group["members"]["nodes"]], group["members"]["totalCount"]) == (
+            [survivor_id],
+            1,
+        )
     await assert_reconciled(database)

@@ -15,14 +15,33 @@ from app.organizations.config import OrgConfig
 cards = LoyaltyCard.__table__
 
 
-async def issue_card(connection: AsyncConnection, org: OrgConfig, *, program_code: str, identifier: str,
-                     customer_id: int, now: datetime, status: CardStatus = CardStatus.ACTIVE) -> int:
+async def issue_card(
+    connection: AsyncConnection,
+    org: OrgConfig,
+    *,
+    program_code: str,
+    identifier: str,
+    customer_id: int,
+    now: datetime,
+    status: CardStatus = CardStatus.ACTIVE,
+) -> int:
     program = org.program_by_code(program_code)
     if program is None:
         raise NotFoundError(f"no program {program_code!r} in this organisation", field="programCode")
-    return (await connection.execute(insert(cards).returning(cards.c.id).values(
-        org_id=org.id, program_id=program.id, identifier=normalize_code(identifier, "identifier"), status=status.value,
-        customer_id=customer_id, created_at=now))).scalar_one()
+    return (
+        await connection.execute(
+            insert(cards)
+            .returning(cards.c.id)
+            .values(
+                org_id=org.id,
+                program_id=program.id,
+                identifier=normalize_code(identifier, "identifier"),
+                status=status.value,
+                customer_id=customer_id,
+                created_at=now,
+            )
+        )
+    ).scalar_one()
 
 
 async def set_card_status(connection: AsyncConnection, card_id: int, status: CardStatus) -> None:

@@ -24,8 +24,9 @@ def product_lock_keys(org_id: int, items: Sequence[tuple[str, str | None]]) -> l
     return [f"product:{org_id}:{code}" for code, _ in items]
 
 
-async def product_ids_for(connection: AsyncConnection, org_id: int, items: Sequence[tuple[str, str | None]],
-                          now: datetime) -> list[int]:
+async def product_ids_for(
+    connection: AsyncConnection, org_id: int, items: Sequence[tuple[str, str | None]], now: datetime
+) -> list[int]:
     """The product id of each (item_code, variant), adding unknown products:
 
     - a new base product is added, with or without variant details; the variant is then ignored
@@ -37,21 +38,52 @@ async def product_ids_for(connection: AsyncConnection, org_id: int, items: Seque
     known = {(row.item_code, row.variant_code): row.id for row in rows}
     new_bases = sorted({code for code, _ in items if (code, "") not in known})
     if new_bases:
-        ids = (await connection.execute(
-            _INSERT_PRODUCTS,
-            [{"org_id": org_id, "item_code": code, "variant_code": "", "base_product_id": None, "created_at": now}
-             for code in new_bases],
-        )).scalars().all()
+        ids = (
+            (
+                await connection.execute(
+                    _INSERT_PRODUCTS,
+                    [
+                        {
+                            "org_id": org_id,
+                            "item_code": code,
+                            "variant_code": "",
+                            "base_product_id": None,
+                            "created_at": now,
+                        }
+                        for code in new_bases
+                    ],
+                )
+            )
+            .scalars()
+            .all()
+        )
         known.update({(code, ""): product_id for code, product_id in zip(new_bases, ids, strict=True)})
-    new_variants = sorted({
-        (code, variant) for code, variant in items
-        if variant and code not in new_bases and (code, variant) not in known
-    })
+    new_variants = sorted(
+        {
+            (code, variant)
+            for code, variant in items
+            if variant and code not in new_bases and (code, variant) not in known
+        }
+    )
     if new_variants:
-        ids = (await connection.execute(
-            _INSERT_PRODUCTS,
-            [{"org_id": org_id, "item_code": code, "variant_code": variant, "base_product_id": known[(code, "")],
-              "created_at": now} for code, variant in new_variants],
-        )).scalars().all()
+        ids = (
+            (
+                await connection.execute(
+                    _INSERT_PRODUCTS,
+                    [
+                        {
+                            "org_id": org_id,
+                            "item_code": code,
+                            "variant_code": variant,
+                            "base_product_id": known[(code, "")],
+                            "created_at": now,
+                        }
+                        for code, variant in new_variants
+                    ],
+                )
+            )
+            .scalars()
+            .all()
+        )
         known.update(dict(zip(new_variants, ids, strict=True)))
     return [known.get((code, variant or ""), known[(code, "")]) for code, variant in items]

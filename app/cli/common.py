@@ -11,10 +11,10 @@ from typing import TypeVar
 import typer
 from rich.console import Console
 
+from app.kernel.clock import Clock, SystemClock
+from app.kernel.errors import DomainError
 from app.kernel.settings import get_settings
 from app.storage.database import Database
-from app.kernel.errors import DomainError
-from app.kernel.clock import Clock, SystemClock
 
 Result = TypeVar("Result")
 

@@ -14,10 +14,10 @@ import typer
 from rich.console import Console
 
 from app.cli.common import command_clock
-from app.kernel.settings import get_settings
-from app.storage.database import Database
 from app.imports.models import ImportProfile
 from app.kernel.clock import Clock
+from app.kernel.settings import get_settings
+from app.storage.database import Database
 
 if TYPE_CHECKING:
     from app.imports import service as imports
@@ -36,7 +36,9 @@ REJECTS_OUT_OPTION = typer.Option(None, "--rejects-out", help="Write the rejecte
 # The options of the profiles that name customers (or user groups) and stores.
 APPEND_COUNTRY_CODE_OPTION = typer.Option(False, "--append-country-code", help="Add the base country code to mobiles.")
 STORES_BY_EXTERNAL_ID_OPTION = typer.Option(False, "--stores-by-external-id", help="store_code holds external ids.")
-REPLACEMENT_STORE_OPTION = typer.Option(None, "--replacement-store", help="Replace unknown stores with this store code.")
+REPLACEMENT_STORE_OPTION = typer.Option(
+    None, "--replacement-store", help="Replace unknown stores with this store code."
+)
 GROUP_IDENTIFIER_TYPE_OPTION = typer.Option("EXTERNAL_ID", "--group-identifier-type", help="EXTERNAL_ID or GROUP_ID.")
 CORRECTIONS_OPTION = typer.Option(False, "--corrections", help="List the auto-corrections (first 1,000).")
 BATCH_SIZE_OPTION = typer.Option(2000, "--batch-size", min=1, max=20000, help="Rows per transaction.")
@@ -61,33 +63,58 @@ async def load_org(database: Database, org: str) -> OrgConfig:
     return org_config
 
 
-async def submit_file(database: Database, console: Console, org_config: OrgConfig, request: imports.ImportRequest,
-                      file: Path, now: datetime) -> imports.Submitted:
+async def submit_file(
+    database: Database,
+    console: Console,
+    org_config: OrgConfig,
+    request: imports.ImportRequest,
+    file: Path,
+    now: datetime,
+) -> imports.Submitted:
     from app.imports import service as imports
 
-    submitted = await imports.submit(database, org_config, request,
-                                     imports.local_file(file, get_settings().import_size_limit_bytes), now=now)
+    submitted = await imports.submit(
+        database, org_config, request, imports.local_file(file, get_settings().import_size_limit_bytes), now=now
+    )
     if submitted.existing:
-        console.print(f"already submitted as job {submitted.job.id} ({submitted.job.status.value}): nothing imported again")
+        console.print(
+            f"already submitted as job {submitted.job.id} ({submitted.job.status.value}): nothing imported again"
+        )
     return submitted
 
 
-async def run_with_progress(database: Database, console: Console, job: imports.JobView, batch_size: int,
-                            clock: Clock) -> imports.JobView:
+async def run_with_progress(
+    database: Database, console: Console, job: imports.JobView, batch_size: int, clock: Clock
+) -> imports.JobView:
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
     from app.imports import service as imports
 
-    with Progress(TextColumn("job {task.fields[job]} {task.fields[phase]}"), BarColumn(), DownloadColumn(),
-                  TextColumn("{task.fields[rows]:,} rows"), TimeRemainingColumn(), console=console) as progress:
-        task = progress.add_task("import", total=job.file_size_bytes, completed=job.bytes_read, job=job.id,
-                                 phase=job.phase.value.lower(), rows=job.rows_read)
+    with Progress(
+        TextColumn("job {task.fields[job]} {task.fields[phase]}"),
+        BarColumn(),
+        DownloadColumn(),
+        TextColumn("{task.fields[rows]:,} rows"),
+        TimeRemainingColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task(
+            "import",
+            total=job.file_size_bytes,
+            completed=job.bytes_read,
+            job=job.id,
+            phase=job.phase.value.lower(),
+            rows=job.rows_read,
+        )
 
         def show(current: imports.JobView) -> None:
-            progress.update(task, completed=current.bytes_read, phase=current.phase.value.lower(), rows=current.rows_read)
+            progress.update(
+                task, completed=current.bytes_read, phase=current.phase.value.lower(), rows=current.rows_read
+            )
 
-        return await imports.run_job(database, job.id, imports.RunOptions(batch_size=batch_size, on_progress=show),
-                                     clock=clock)
+        return await imports.run_job(
+            database, job.id, imports.RunOptions(batch_size=batch_size, on_progress=show), clock=clock
+        )
 
 
 def write_rejects(run: Runner, job: imports.JobView, rejects_out: Path) -> None:
@@ -97,13 +124,29 @@ def write_rejects(run: Runner, job: imports.JobView, rejects_out: Path) -> None:
         with rejects_out.open("wb") as output:
             async for chunk in imports.rejects_csv(database, job):
                 output.write(chunk)
+
     run(write)
 
 
-def run_import(run: Runner, console: Console, errors: Console, clock: Clock, *, profile: ImportProfile, file: Path | None, org: str,
-               template: str | None, configuration: dict[str, Any] | None, error_policy: str, dry_run: bool,
-               import_key: str | None, resume: int | None, rejects_out: Path | None, batch_size: int,
-               show_corrections: bool) -> None:
+def run_import(
+    run: Runner,
+    console: Console,
+    errors: Console,
+    clock: Clock,
+    *,
+    profile: ImportProfile,
+    file: Path | None,
+    org: str,
+    template: str | None,
+    configuration: dict[str, Any] | None,
+    error_policy: str,
+    dry_run: bool,
+    import_key: str | None,
+    resume: int | None,
+    rejects_out: Path | None,
+    batch_size: int,
+    show_corrections: bool,
+) -> None:
     from app.imports import service as imports
     from app.imports.models import ErrorPolicy
 
@@ -118,26 +161,41 @@ def run_import(run: Runner, console: Console, errors: Console, clock: Clock, *, 
                 raise imports.ImportJobNotFoundError(f"no {profile.value} import job {resume} in {org}")
         else:
             assert file is not None
-            request = imports.ImportRequest(profile, template_name=template, configuration=None if template else configuration,
-                                            error_policy=ErrorPolicy(error_policy), dry_run=dry_run, import_key=import_key)
+            request = imports.ImportRequest(
+                profile,
+                template_name=template,
+                configuration=None if template else configuration,
+                error_policy=ErrorPolicy(error_policy),
+                dry_run=dry_run,
+                import_key=import_key,
+            )
             job = (await submit_file(database, console, org_config, request, file, clock.now())).job
         if job.status.value in ("QUEUED", "RUNNING") or job.error_code == "INTERNAL_ERROR":
             job = await run_with_progress(database, console, job, batch_size, clock)
         async with database.read() as connection:
             count = await imports.count_corrections(connection, job.id)
-            listed = (await imports.correction_page(connection, job.id, first=1000, after_id=None))[0] if show_corrections else []
+            listed = (
+                (await imports.correction_page(connection, job.id, first=1000, after_id=None))[0]
+                if show_corrections
+                else []
+            )
         return job, count, listed
 
     job, corrections, listed = run(work)
     if rejects_out is not None:
         write_rejects(run, job, rejects_out)
     would = job.dry_run
-    console.print(f"job {job.id} {job.status.value}: {job.rows_imported:,} {'would be ' if would else ''}imported, "
-                  f"{job.rows_rejected:,} rejected of {job.rows_read:,} rows; {format(job.points_imported.normalize(), 'f')} points; "
-                  f"{corrections:,} auto-corrections", highlight=False)
+    console.print(
+        f"job {job.id} {job.status.value}: {job.rows_imported:,} {'would be ' if would else ''}imported, "
+        f"{job.rows_rejected:,} rejected of {job.rows_read:,} rows; {format(job.points_imported.normalize(), 'f')} points; "
+        f"{corrections:,} auto-corrections",
+        highlight=False,
+    )
     for correction in listed:
-        console.print(f"  row {correction.row_number} {correction.column or ''}: {correction.code} {correction.message}",
-                      highlight=False)
+        console.print(
+            f"  row {correction.row_number} {correction.column or ''}: {correction.code} {correction.message}",
+            highlight=False,
+        )
     if job.error_code:
         errors.print(f"[red]{job.error_code}[/red]: {job.error_message}")
     if job.status.value == "FAILED":
@@ -152,17 +210,24 @@ def add_profile_commands(import_cli: typer.Typer, run: Runner, console: Console,
         context: typer.Context,
         file: Path | None = typer.Argument(None, exists=True, dir_okay=False, help="A customer promotion CSV file."),
         org: str = ORG_OPTION,
-        promotion_name: str | None = typer.Option(None, "--promotion-name", help="The promotion's name (or --template)."),
-        promotion_identifier: str | None = typer.Option(None, "--promotion-identifier", help="User-defined identifier."),
-        identifier_type: str = typer.Option("MOBILE", "--identifier-type",
-                                            help="MOBILE, EMAIL, EXTERNAL_ID, USER_ID, CARD_NUMBER or CARD_EXTERNAL_ID."),
+        promotion_name: str | None = typer.Option(
+            None, "--promotion-name", help="The promotion's name (or --template)."
+        ),
+        promotion_identifier: str | None = typer.Option(
+            None, "--promotion-identifier", help="User-defined identifier."
+        ),
+        identifier_type: str = typer.Option(
+            "MOBILE", "--identifier-type", help="MOBILE, EMAIL, EXTERNAL_ID, USER_ID, CARD_NUMBER or CARD_EXTERNAL_ID."
+        ),
         append_country_code: bool = APPEND_COUNTRY_CODE_OPTION,
         stores_by_external_id: bool = STORES_BY_EXTERNAL_ID_OPTION,
         replacement_store: str | None = REPLACEMENT_STORE_OPTION,
         program: str | None = typer.Option(None, help="The promotion's program (the default program otherwise)."),
         expiry_strategy: str | None = typer.Option(None, "--expiry-strategy", help="The points' expiry strategy."),
         expiry_value: int | None = typer.Option(None, "--expiry-value", help="The strategy's value."),
-        user_groups: bool = typer.Option(False, "--user-groups", help="Points go to the groups in user_group_identifier."),
+        user_groups: bool = typer.Option(
+            False, "--user-groups", help="Points go to the groups in user_group_identifier."
+        ),
         group_identifier_type: str = GROUP_IDENTIFIER_TYPE_OPTION,
         template: str | None = typer.Option(None, help="A saved CUSTOMER_PROMOTION template."),
         error_policy: str = ERROR_POLICY_OPTION,
@@ -175,15 +240,36 @@ def add_profile_commands(import_cli: typer.Typer, run: Runner, console: Console,
     ) -> None:
         """Import customer promotion points with a progress bar; exactly once, resumable (--resume JOB)."""
         configuration = {
-            "promotion_name": promotion_name or "", "unique_identifier_type": identifier_type,
-            "append_country_code": append_country_code, "stores_by_external_id": stores_by_external_id,
-            "replacement_store_code": replacement_store, "promotion_identifier": promotion_identifier,
-            "program_code": program, "expiry_strategy": expiry_strategy, "expiry_value": expiry_value,
-            "user_groups_enabled": user_groups, "user_group_identifier_type": group_identifier_type,
+            "promotion_name": promotion_name or "",
+            "unique_identifier_type": identifier_type,
+            "append_country_code": append_country_code,
+            "stores_by_external_id": stores_by_external_id,
+            "replacement_store_code": replacement_store,
+            "promotion_identifier": promotion_identifier,
+            "program_code": program,
+            "expiry_strategy": expiry_strategy,
+            "expiry_value": expiry_value,
+            "user_groups_enabled": user_groups,
+            "user_group_identifier_type": group_identifier_type,
         }
-        run_import(run, console, errors, command_clock(context), profile=ImportProfile.CUSTOMER_PROMOTION, file=file, org=org, template=template,
-                   configuration=configuration, error_policy=error_policy, dry_run=dry_run, import_key=import_key,
-                   resume=resume, rejects_out=rejects_out, batch_size=batch_size, show_corrections=corrections)
+        run_import(
+            run,
+            console,
+            errors,
+            command_clock(context),
+            profile=ImportProfile.CUSTOMER_PROMOTION,
+            file=file,
+            org=org,
+            template=template,
+            configuration=configuration,
+            error_policy=error_policy,
+            dry_run=dry_run,
+            import_key=import_key,
+            resume=resume,
+            rejects_out=rejects_out,
+            batch_size=batch_size,
+            show_corrections=corrections,
+        )
 
     @import_cli.command("tracker")
     def import_tracker(
@@ -191,13 +277,18 @@ def add_profile_commands(import_cli: typer.Typer, run: Runner, console: Console,
         file: Path | None = typer.Argument(None, exists=True, dir_okay=False, help="A trackers CSV file."),
         org: str = ORG_OPTION,
         tracker: str | None = typer.Option(None, help="The tracker's code (or --template)."),
-        bill_identification: str = typer.Option("STANDARD_FIELDS", "--bill-identification",
-                                                help="STANDARD_FIELDS or LOYALTY_LOG_ID."),
-        identifier_type: str = typer.Option("MOBILE", "--identifier-type", help="MOBILE, EMAIL, EXTERNAL_ID or USER_ID."),
+        bill_identification: str = typer.Option(
+            "STANDARD_FIELDS", "--bill-identification", help="STANDARD_FIELDS or LOYALTY_LOG_ID."
+        ),
+        identifier_type: str = typer.Option(
+            "MOBILE", "--identifier-type", help="MOBILE, EMAIL, EXTERNAL_ID or USER_ID."
+        ),
         append_country_code: bool = APPEND_COUNTRY_CODE_OPTION,
         stores_by_external_id: bool = STORES_BY_EXTERNAL_ID_OPTION,
         replacement_store: str | None = REPLACEMENT_STORE_OPTION,
-        user_groups: bool = typer.Option(False, "--user-groups", help="Values are the groups in user_group_identifier."),
+        user_groups: bool = typer.Option(
+            False, "--user-groups", help="Values are the groups in user_group_identifier."
+        ),
         group_identifier_type: str = GROUP_IDENTIFIER_TYPE_OPTION,
         template: str | None = typer.Option(None, help="A saved TRACKERS template."),
         error_policy: str = ERROR_POLICY_OPTION,
@@ -210,11 +301,30 @@ def add_profile_commands(import_cli: typer.Typer, run: Runner, console: Console,
     ) -> None:
         """Import tracked values on existing bills with a progress bar; exactly once, resumable (--resume JOB)."""
         configuration = {
-            "tracker_code": tracker or "", "bill_identification": bill_identification,
-            "unique_identifier_type": identifier_type, "append_country_code": append_country_code,
-            "stores_by_external_id": stores_by_external_id, "replacement_store_code": replacement_store,
-            "user_groups_enabled": user_groups, "user_group_identifier_type": group_identifier_type,
+            "tracker_code": tracker or "",
+            "bill_identification": bill_identification,
+            "unique_identifier_type": identifier_type,
+            "append_country_code": append_country_code,
+            "stores_by_external_id": stores_by_external_id,
+            "replacement_store_code": replacement_store,
+            "user_groups_enabled": user_groups,
+            "user_group_identifier_type": group_identifier_type,
         }
-        run_import(run, console, errors, command_clock(context), profile=ImportProfile.TRACKERS, file=file, org=org, template=template,
-                   configuration=configuration, error_policy=error_policy, dry_run=dry_run, import_key=import_key,
-                   resume=resume, rejects_out=rejects_out, batch_size=batch_size, show_corrections=corrections)
+        run_import(
+            run,
+            console,
+            errors,
+            command_clock(context),
+            profile=ImportProfile.TRACKERS,
+            file=file,
+            org=org,
+            template=template,
+            configuration=configuration,
+            error_policy=error_policy,
+            dry_run=dry_run,
+            import_key=import_key,
+            resume=resume,
+            rejects_out=rejects_out,
+            batch_size=batch_size,
+            show_corrections=corrections,
+        )

@@ -30,19 +30,27 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.customers import service as customers_service
 from app.customers.service import CustomerLookup
-from app.storage.database import Database
-from app.kernel.enums import PointsCategory
 from app.idempotency import service as idempotency
+from app.kernel.enums import PointsCategory
 from app.ledger import service as ledger
 from app.ledger.errors import NoPointsToConvertError
-from app.organizations.errors import ProgramNotFoundError
-from app.transactions.errors import TransactionNotFoundError
 from app.ledger.expiry import (
-    BATCH_ACCOUNTS, CANDIDATES_PER_ACCOUNT, HAS_POINTS_LEFT, RunReport, account_ref, first_accounts, lock_accounts, lots_of,
-    org_ids, run_batches,
+    BATCH_ACCOUNTS,
+    CANDIDATES_PER_ACCOUNT,
+    HAS_POINTS_LEFT,
+    RunReport,
+    account_ref,
+    first_accounts,
+    lock_accounts,
+    lots_of,
+    org_ids,
+    run_batches,
 )
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.organizations.config import OrgConfig
+from app.organizations.errors import ProgramNotFoundError
+from app.storage.database import Database
+from app.transactions.errors import TransactionNotFoundError
 from app.transactions.models import Transaction
 
 lots = ledger.lots
@@ -55,23 +63,36 @@ ZERO = Decimal(0)
 TRANSACTION_ID_MAX = 2**63 - 1
 
 
-def _regular_lots(shares: Sequence[ledger.LotShare], now: datetime, *, keep_later_start: bool) -> tuple[ledger.LotDraft, ...]:
+def _regular_lots(
+    shares: Sequence[ledger.LotShare], now: datetime, *, keep_later_start: bool
+) -> tuple[ledger.LotDraft, ...]:
     """The REGULAR lots a conversion makes: one per (start, expiry), active from now (or the
     lot's own later start when `keep_later_start`)."""
     grouped: dict[tuple[datetime, datetime | None], Decimal] = defaultdict(Decimal)
     for share in shares:
         active_from = max(share.active_from, now) if keep_later_start else now
         grouped[(active_from, share.expires_at)] += share.points
-    return tuple(ledger.LotDraft(points, active_from, expires_at)
-                 for (active_from, expires_at), points in sorted(grouped.items(), key=lambda item: (item[0][1] is None, item[0])))
+    return tuple(
+        ledger.LotDraft(points, active_from, expires_at)
+        for (active_from, expires_at), points in sorted(grouped.items(), key=lambda item: (item[0][1] is None, item[0]))
+    )
 
 
-def _conversion_postings(held: ledger.AccountRef, regular: ledger.AccountRef, shares: Sequence[ledger.LotShare],
-                         kind: EntryKind, now: datetime, *, keep_later_start: bool) -> list[ledger.Posting]:
+def _conversion_postings(
+    held: ledger.AccountRef,
+    regular: ledger.AccountRef,
+    shares: Sequence[ledger.LotShare],
+    kind: EntryKind,
+    now: datetime,
+    *,
+    keep_later_start: bool,
+) -> list[ledger.Posting]:
     points = sum((share.points for share in shares), ZERO)
     return [
         ledger.Posting(held, EntryType.DEBIT, kind, points, consumes=tuple(shares)),
-        ledger.Posting(regular, EntryType.CREDIT, kind, points, lots=_regular_lots(shares, now, keep_later_start=keep_later_start)),
+        ledger.Posting(
+            regular, EntryType.CREDIT, kind, points, lots=_regular_lots(shares, now, keep_later_start=keep_later_start)
+        ),
     ]
 
 
@@ -82,36 +103,63 @@ def _convertible(as_of: datetime) -> Any:
 
 # --- PROMISED: the conversion run ------------------------------------------------------------
 
-async def convert_promised_points(database: Database, as_of: datetime, org_id: int | None = None, *, now: datetime,
-                                  batch_accounts: int = BATCH_ACCOUNTS) -> RunReport:
+
+async def convert_promised_points(
+    database: Database,
+    as_of: datetime,
+    org_id: int | None = None,
+    *,
+    now: datetime,
+    batch_accounts: int = BATCH_ACCOUNTS,
+) -> RunReport:
     """Convert every PROMISED lot whose active_from is at or before `as_of` (all orgs, or one)."""
-    assert as_of.tzinfo is not None and batch_accounts >= 1
+    assert as_of.tzinfo is not None
+    assert batch_accounts >= 1
     total = RunReport()
     for org in await org_ids(database, org_id):
-        total += await run_batches(database, lambda connection, org=org: _convert_batch(connection, org, as_of, now, batch_accounts))
+        total += await run_batches(
+            database, lambda connection, org=org: _convert_batch(connection, org, as_of, now, batch_accounts)
+        )
     return total
 
 
-async def _convert_batch(connection: AsyncConnection, org_id: int, as_of: datetime, now: datetime,
-                         batch_accounts: int) -> tuple[tuple[int, ...], RunReport] | None:
-    candidates = (await connection.execute(
-        select(lots.c.id, lots.c.account_id)
-        .where(lots.c.org_id == org_id, lots.c.category == literal_column("'PROMISED'"), HAS_POINTS_LEFT,
-               _convertible(as_of))
-        .order_by(lots.c.active_from, lots.c.id).limit(batch_accounts * CANDIDATES_PER_ACCOUNT)
-    )).all()
+async def _convert_batch(
+    connection: AsyncConnection, org_id: int, as_of: datetime, now: datetime, batch_accounts: int
+) -> tuple[tuple[int, ...], RunReport] | None:
+    candidates = (
+        await connection.execute(
+            select(lots.c.id, lots.c.account_id)
+            .where(
+                lots.c.org_id == org_id,
+                lots.c.category == literal_column("'PROMISED'"),
+                HAS_POINTS_LEFT,
+                _convertible(as_of),
+            )
+            .order_by(lots.c.active_from, lots.c.id)
+            .limit(batch_accounts * CANDIDATES_PER_ACCOUNT)
+        )
+    ).all()
     promised_ids = first_accounts(candidates, batch_accounts)
     if not promised_ids:
         return None
     # Each promised account with its program's REGULAR account, locked together in id order.
-    owners = (await connection.execute(
-        select(accounts.c.customer_id, accounts.c.program_id).where(accounts.c.id.in_(promised_ids))
-    )).all()
-    pair_ids = (await connection.execute(
-        select(accounts.c.id).where(
-            tuple_(accounts.c.customer_id, accounts.c.program_id).in_([tuple(row) for row in owners]),
-            accounts.c.category.in_([PointsCategory.PROMISED.value, PointsCategory.REGULAR.value]))
-    )).scalars().all()
+    owners = (
+        await connection.execute(
+            select(accounts.c.customer_id, accounts.c.program_id).where(accounts.c.id.in_(promised_ids))
+        )
+    ).all()
+    pair_ids = (
+        (
+            await connection.execute(
+                select(accounts.c.id).where(
+                    tuple_(accounts.c.customer_id, accounts.c.program_id).in_([tuple(row) for row in owners]),
+                    accounts.c.category.in_([PointsCategory.PROMISED.value, PointsCategory.REGULAR.value]),
+                )
+            )
+        )
+        .scalars()
+        .all()
+    )
     locked = await lock_accounts(connection, pair_ids)
     regular = {(row.customer_id, row.program_id): row for row in locked if row.category == PointsCategory.REGULAR.value}
     due = await lots_of(connection, promised_ids, _convertible(as_of))
@@ -122,10 +170,18 @@ async def _convert_batch(connection: AsyncConnection, org_id: int, as_of: dateti
             continue
         target = regular[(account.customer_id, account.program_id)]
         posted = await ledger.post_event(
-            connection, org_id=org_id, now=now,
+            connection,
+            org_id=org_id,
+            now=now,
             draft=ledger.EventDraft(EventType.PROMISED_POINTS_CONVERSION, account.customer_id, None, None, None),
-            postings=_conversion_postings(account_ref(account), account_ref(target), shares,
-                                          EntryKind.PROMISED_POINTS_CONVERSION, now, keep_later_start=False),
+            postings=_conversion_postings(
+                account_ref(account),
+                account_ref(target),
+                shares,
+                EntryKind.PROMISED_POINTS_CONVERSION,
+                now,
+                keep_later_start=False,
+            ),
         )
         assert posted.points_on_event == 0
         report += RunReport(1, len(shares), posted.entries[0].points)
@@ -133,6 +189,7 @@ async def _convert_batch(connection: AsyncConnection, org_id: int, as_of: dateti
 
 
 # --- TRIGGER_BASED: on a client's trigger -----------------------------------------------------
+
 
 @dataclass(frozen=True)
 class TriggerConversion:
@@ -152,8 +209,15 @@ def parse_transaction_id(value: str) -> int | None:
 
 
 async def convert_trigger_based_points(
-    database: Database, org: OrgConfig, *, now: datetime, customer: CustomerLookup, program_code: str | None = None,
-    transaction_id: str | None = None, idempotency_key: str | None = None, path: str = "input",
+    database: Database,
+    org: OrgConfig,
+    *,
+    now: datetime,
+    customer: CustomerLookup,
+    program_code: str | None = None,
+    transaction_id: str | None = None,
+    idempotency_key: str | None = None,
+    path: str = "input",
 ) -> TriggerConversion:
     """Convert the customer's TRIGGER_BASED points into REGULAR ones: all of them, one
     program's (`program_code`), or only those a bill earned (`transaction_id`). Lots past
@@ -178,8 +242,11 @@ async def convert_trigger_based_points(
             await _check_bill(connection, org, bill_id, customer_id, f"{path}.transactionId")
         held = await ledger.customer_accounts(connection, [customer_id], lock=True)
         regular = {row.program_id: row for row in held if row.category == PointsCategory.REGULAR.value}
-        trigger_accounts = [row for row in held if row.category == PointsCategory.TRIGGER_BASED.value
-                            and (program is None or row.program_id == program.id)]
+        trigger_accounts = [
+            row
+            for row in held
+            if row.category == PointsCategory.TRIGGER_BASED.value and (program is None or row.program_id == program.id)
+        ]
         conditions = [_convertible(now)]
         if bill_id is not None:
             conditions.append(lots.c.entry_id.in_(_entries_of_bill(bill_id)))
@@ -187,21 +254,39 @@ async def convert_trigger_based_points(
         postings: list[ledger.Posting] = []
         for account in trigger_accounts:
             if found.get(account.id):
-                postings.extend(_conversion_postings(
-                    account_ref(account), account_ref(regular[account.program_id]), found[account.id],
-                    EntryKind.TRIGGER_BASED_POINTS_CONVERSION, now, keep_later_start=True))
+                postings.extend(
+                    _conversion_postings(
+                        account_ref(account),
+                        account_ref(regular[account.program_id]),
+                        found[account.id],
+                        EntryKind.TRIGGER_BASED_POINTS_CONVERSION,
+                        now,
+                        keep_later_start=True,
+                    )
+                )
         if not postings:
-            raise NoPointsToConvertError("the customer holds no trigger-based points to convert"
-                                         + (" from this bill" if bill_id is not None else ""), field=path)
+            raise NoPointsToConvertError(
+                "the customer holds no trigger-based points to convert"
+                + (" from this bill" if bill_id is not None else ""),
+                field=path,
+            )
         posted = await ledger.post_event(
-            connection, org_id=org.id, now=now, postings=postings,
+            connection,
+            org_id=org.id,
+            now=now,
+            postings=postings,
             draft=ledger.EventDraft(EventType.TRIGGER_BASED_POINTS_CONVERSION, customer_id, None, None, None),
         )
         assert posted.points_on_event == 0
         return posted.id, await _load_conversion(connection, posted.id, replayed=False)
 
     return await idempotency.write_once(
-        database, org_id=org.id, key=key, operation="convertTriggerBasedPoints", now=now, perform=perform,
+        database,
+        org_id=org.id,
+        key=key,
+        operation="convertTriggerBasedPoints",
+        now=now,
+        perform=perform,
         replay=lambda connection, event_id: _load_conversion(connection, event_id, replayed=True),
         payload={"customer": customer.payload(), "programCode": program_code, "transactionId": transaction_id},
         field=f"{path}.idempotencyKey",
@@ -209,10 +294,13 @@ async def convert_trigger_based_points(
 
 
 async def _check_bill(connection: AsyncConnection, org: OrgConfig, bill_id: int, customer_id: int, field: str) -> None:
-    found = (await connection.execute(
-        select(transactions.c.id).where(transactions.c.id == bill_id, transactions.c.org_id == org.id,
-                                        transactions.c.customer_id == customer_id)
-    )).scalar_one_or_none()
+    found = (
+        await connection.execute(
+            select(transactions.c.id).where(
+                transactions.c.id == bill_id, transactions.c.org_id == org.id, transactions.c.customer_id == customer_id
+            )
+        )
+    ).scalar_one_or_none()
     if found is None:
         raise TransactionNotFoundError(f"the customer has no bill with id {bill_id}", field=field)
 
@@ -220,19 +308,29 @@ async def _check_bill(connection: AsyncConnection, org: OrgConfig, bill_id: int,
 def _entries_of_bill(bill_id: int) -> Any:
     """The credit entries of the bill's TRANSACTION_ADD event: the lots they made are its points."""
     return (
-        select(entries.c.id).join(events, events.c.id == entries.c.event_id)
-        .where(events.c.transaction_id == bill_id, events.c.event_type == EventType.TRANSACTION_ADD.value,
-               entries.c.entry_type == EntryType.CREDIT.value)
+        select(entries.c.id)
+        .join(events, events.c.id == entries.c.event_id)
+        .where(
+            events.c.transaction_id == bill_id,
+            events.c.event_type == EventType.TRANSACTION_ADD.value,
+            entries.c.entry_type == EntryType.CREDIT.value,
+        )
     )
 
 
 async def _load_conversion(connection: AsyncConnection, event_id: int, *, replayed: bool) -> TriggerConversion:
-    rows = (await connection.execute(
-        select(entries.c.customer_id, entries.c.program_id, entries.c.points)
-        .where(entries.c.event_id == event_id, entries.c.entry_type == EntryType.DEBIT.value)
-        .order_by(entries.c.program_id)
-    )).all()
+    rows = (
+        await connection.execute(
+            select(entries.c.customer_id, entries.c.program_id, entries.c.points)
+            .where(entries.c.event_id == event_id, entries.c.entry_type == EntryType.DEBIT.value)
+            .order_by(entries.c.program_id)
+        )
+    ).all()
     by_program = tuple((row.program_id, row.points) for row in rows)
-    return TriggerConversion(event_id=event_id, customer_id=rows[0].customer_id,
-                             points=sum((points for _, points in by_program), ZERO), points_by_program=by_program,
-                             replayed=replayed)
+    return TriggerConversion(
+        event_id=event_id,
+        customer_id=rows[0].customer_id,
+        points=sum((points for _, points in by_program), ZERO),
+        points_by_program=by_program,
+        replayed=replayed,
+    )

@@ -33,22 +33,24 @@ from decimal import Decimal
 from sqlalchemy import func, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.storage.columns import Points
 from app.customer_promotions.errors import (
-    PromotionNameMismatchError, PromotionNotFoundError, PromotionSettingsMismatchError,
+    PromotionNameMismatchError,
+    PromotionNotFoundError,
+    PromotionSettingsMismatchError,
 )
 from app.customer_promotions.models import IDENTIFIER_LENGTH_MAX, NAME_LENGTH_MAX, CustomerPromotion
 from app.customers.service import CustomerLookup
-from app.storage.database import Database, conflict_insert
-from app.kernel.errors import ValidationError
 from app.idempotency import service as idempotency
+from app.kernel.errors import ValidationError
 from app.ledger import credits as ledger_credits
 from app.ledger import rules as ledger_rules
 from app.ledger import service as ledger
 from app.ledger.models import EventType
 from app.organizations.config import OrgConfig, ProgramConfig
-from app.organizations.models import ExpiryStrategy
 from app.organizations.errors import ProgramNotFoundError
+from app.organizations.models import ExpiryStrategy
+from app.storage.columns import Points
+from app.storage.database import Database, conflict_insert
 from app.transfers.service import check_points
 from app.user_groups import service as user_groups
 from app.user_groups.service import GroupLookup
@@ -61,8 +63,13 @@ IDENTIFIER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no look-alikes (0/O,
 EXPIRY_VALUE_MAX = 3650
 
 _PROMOTION_COLUMNS = (
-    promotions.c.id, promotions.c.identifier, promotions.c.name, promotions.c.program_id, promotions.c.expiry_strategy,
-    promotions.c.expiry_value, promotions.c.created_at,
+    promotions.c.id,
+    promotions.c.identifier,
+    promotions.c.name,
+    promotions.c.program_id,
+    promotions.c.expiry_strategy,
+    promotions.c.expiry_value,
+    promotions.c.created_at,
 )
 
 
@@ -110,12 +117,22 @@ def _text(value: str, length_max: int, field: str) -> str:
     return text
 
 
-def check_promotion(org: OrgConfig, *, identifier: str | None, name: str, program_code: str | None,
-                    expiry_strategy: ExpiryStrategy | None, expiry_value: int | None, path: str) -> PromotionSpec:
+def check_promotion(
+    org: OrgConfig,
+    *,
+    identifier: str | None,
+    name: str,
+    program_code: str | None,
+    expiry_strategy: ExpiryStrategy | None,
+    expiry_value: int | None,
+    path: str,
+) -> PromotionSpec:
     """Validate a promotion reference (no I/O). Fields: `{path}.identifier`, `.name`, `.programCode`,
     `.expiryStrategy`, `.expiryValue`. A missing identifier is generated."""
     generated = identifier is None
-    checked_identifier = generate_identifier() if identifier is None else _text(identifier, IDENTIFIER_LENGTH_MAX, f"{path}.identifier")
+    checked_identifier = (
+        generate_identifier() if identifier is None else _text(identifier, IDENTIFIER_LENGTH_MAX, f"{path}.identifier")
+    )
     checked_name = _text(name, NAME_LENGTH_MAX, f"{path}.name")
     program = None
     if program_code is not None:
@@ -129,16 +146,21 @@ def check_promotion(org: OrgConfig, *, identifier: str | None, name: str, progra
         if expiry_value is not None:
             raise ValidationError("must be empty when the strategy is NEVER", field=f"{path}.expiryValue")
     elif expiry_value is None or not 1 <= expiry_value <= EXPIRY_VALUE_MAX:
-        raise ValidationError(f"{expiry_strategy.value} needs a value from 1 to {EXPIRY_VALUE_MAX}", field=f"{path}.expiryValue")
+        raise ValidationError(
+            f"{expiry_strategy.value} needs a value from 1 to {EXPIRY_VALUE_MAX}", field=f"{path}.expiryValue"
+        )
     return PromotionSpec(checked_identifier, checked_name, program, expiry_strategy, expiry_value, generated)
 
 
 def _insert_if_new(connection: AsyncConnection) -> object:
-    return conflict_insert(connection.dialect.name, promotions).on_conflict_do_nothing(index_elements=["org_id", "identifier"])
+    return conflict_insert(connection.dialect.name, promotions).on_conflict_do_nothing(
+        index_elements=["org_id", "identifier"]
+    )
 
 
-async def find_or_create_promotion(connection: AsyncConnection, org: OrgConfig, spec: PromotionSpec, now: datetime,
-                                   path: str = "promotion") -> PromotionView:
+async def find_or_create_promotion(
+    connection: AsyncConnection, org: OrgConfig, spec: PromotionSpec, now: datetime, path: str = "promotion"
+) -> PromotionView:
     """The promotion `spec` names, created when its identifier is new.
 
     Concurrent first awards under one new identifier create it once: the insert does nothing when
@@ -149,21 +171,36 @@ async def find_or_create_promotion(connection: AsyncConnection, org: OrgConfig, 
     program = spec.program or org.default_program
     strategy = spec.expiry_strategy or program.expiry_strategy
     value = spec.expiry_value if spec.expiry_strategy is not None else program.expiry_value
-    await connection.execute(_insert_if_new(connection), {
-        "org_id": org.id, "identifier": spec.identifier, "name": spec.name, "program_id": program.id,
-        "expiry_strategy": strategy.value, "expiry_value": value, "created_at": now,
-    })
-    row = (await connection.execute(select(*_PROMOTION_COLUMNS).where(
-        promotions.c.org_id == org.id, promotions.c.identifier == spec.identifier))).one()
+    await connection.execute(
+        _insert_if_new(connection),
+        {
+            "org_id": org.id,
+            "identifier": spec.identifier,
+            "name": spec.name,
+            "program_id": program.id,
+            "expiry_strategy": strategy.value,
+            "expiry_value": value,
+            "created_at": now,
+        },
+    )
+    row = (
+        await connection.execute(
+            select(*_PROMOTION_COLUMNS).where(promotions.c.org_id == org.id, promotions.c.identifier == spec.identifier)
+        )
+    ).one()
     return check_matches(org, _view(row), spec, path)
 
 
-async def peek_promotion(connection: AsyncConnection, org: OrgConfig, spec: PromotionSpec,
-                         path: str = "promotion") -> PromotionView | None:
+async def peek_promotion(
+    connection: AsyncConnection, org: OrgConfig, spec: PromotionSpec, path: str = "promotion"
+) -> PromotionView | None:
     """Read-only (a dry run): the existing promotion `spec` names, checked as an award would
     check it (mismatch errors), or None when its identifier is new."""
-    row = (await connection.execute(select(*_PROMOTION_COLUMNS).where(
-        promotions.c.org_id == org.id, promotions.c.identifier == spec.identifier))).one_or_none()
+    row = (
+        await connection.execute(
+            select(*_PROMOTION_COLUMNS).where(promotions.c.org_id == org.id, promotions.c.identifier == spec.identifier)
+        )
+    ).one_or_none()
     return None if row is None else check_matches(org, _view(row), spec, path)
 
 
@@ -171,14 +208,22 @@ def check_matches(org: OrgConfig, found: PromotionView, spec: PromotionSpec, pat
     """An existing promotion must come with its name, and with its program and expiry when given."""
     if found.name != spec.name:
         raise PromotionNameMismatchError(
-            f"promotion {spec.identifier!r} is named {found.name!r}; give the same name to award under it", field=f"{path}.name")
+            f"promotion {spec.identifier!r} is named {found.name!r}; give the same name to award under it",
+            field=f"{path}.name",
+        )
     if spec.program is not None and spec.program.id != found.program_id:
         raise PromotionSettingsMismatchError(
-            f"promotion {spec.identifier!r} awards in program {org.program(found.program_id).code}", field=f"{path}.programCode")
-    if spec.expiry_strategy is not None and (spec.expiry_strategy, spec.expiry_value) != (found.expiry_strategy, found.expiry_value):
+            f"promotion {spec.identifier!r} awards in program {org.program(found.program_id).code}",
+            field=f"{path}.programCode",
+        )
+    if spec.expiry_strategy is not None and (spec.expiry_strategy, spec.expiry_value) != (
+        found.expiry_strategy,
+        found.expiry_value,
+    ):
         raise PromotionSettingsMismatchError(
             f"promotion {spec.identifier!r} expires by {found.expiry_strategy.value} {found.expiry_value or ''}".rstrip(),
-            field=f"{path}.expiryStrategy")
+            field=f"{path}.expiryStrategy",
+        )
     return found
 
 
@@ -193,10 +238,15 @@ class PromotionAward:
     source: str | None = None
 
 
-async def award_points(connection: AsyncConnection, org: OrgConfig, promotion: PromotionView,
-                       awards: Sequence[PromotionAward], now: datetime,
-                       field_by_holder: dict[int, str] | None = None,
-                       import_job_id: int | None = None) -> list[ledger_credits.PostedCredit]:
+async def award_points(
+    connection: AsyncConnection,
+    org: OrgConfig,
+    promotion: PromotionView,
+    awards: Sequence[PromotionAward],
+    now: datetime,
+    field_by_holder: dict[int, str] | None = None,
+    import_job_id: int | None = None,
+) -> list[ledger_credits.PostedCredit]:
     """Bulk: credit every award (checked points > 0, no finer than the program counts) under
     `promotion`, one CUSTOMER_PROMOTION event each, returned in order.
 
@@ -209,19 +259,32 @@ async def award_points(connection: AsyncConnection, org: OrgConfig, promotion: P
         return []
     holder_ids = sorted({award.holder_id for award in awards})
     fields = field_by_holder or {}
-    await user_groups.lock_holders(connection, {holder_id: fields.get(holder_id, "customer") for holder_id in holder_ids})
+    await user_groups.lock_holders(
+        connection, {holder_id: fields.get(holder_id, "customer") for holder_id in holder_ids}
+    )
     program = org.program(promotion.program_id)
     accounts_by_holder = await user_groups.regular_accounts(connection, org, program, holder_ids, now)
     expires_at = promotion.expires_at(now, org)
-    return await ledger_credits.post_credits(connection, org_id=org.id, now=now, credits=[
-        ledger_credits.CreditDraft(
-            account=accounts_by_holder[award.holder_id], points=award.points,
-            active_from=now, expires_at=expires_at, event_type=EventType.CUSTOMER_PROMOTION,
-            source=award.source, store_id=award.store_id, till_id=award.till_id, customer_promotion_id=promotion.id,
-            import_job_id=import_job_id,
-        )
-        for award in awards
-    ])
+    return await ledger_credits.post_credits(
+        connection,
+        org_id=org.id,
+        now=now,
+        credits=[
+            ledger_credits.CreditDraft(
+                account=accounts_by_holder[award.holder_id],
+                points=award.points,
+                active_from=now,
+                expires_at=expires_at,
+                event_type=EventType.CUSTOMER_PROMOTION,
+                source=award.source,
+                store_id=award.store_id,
+                till_id=award.till_id,
+                customer_promotion_id=promotion.id,
+                import_job_id=import_job_id,
+            )
+            for award in awards
+        ],
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,11 +298,18 @@ async def promotion_totals(connection: AsyncConnection, promotion_ids: Sequence[
     """Totals per promotion from its ledger events (one query for any number of promotions)."""
     if not promotion_ids:
         return {}
-    rows = (await connection.execute(
-        select(events.c.customer_promotion_id, type_coerce(func.sum(events.c.points_on_event), Points()), func.count(),
-               func.count(events.c.customer_id.distinct()))
-        .where(events.c.customer_promotion_id.in_(list(promotion_ids))).group_by(events.c.customer_promotion_id)
-    )).all()
+    rows = (
+        await connection.execute(
+            select(
+                events.c.customer_promotion_id,
+                type_coerce(func.sum(events.c.points_on_event), Points()),
+                func.count(),
+                func.count(events.c.customer_id.distinct()),
+            )
+            .where(events.c.customer_promotion_id.in_(list(promotion_ids)))
+            .group_by(events.c.customer_promotion_id)
+        )
+    ).all()
     found = {row[0]: PromotionTotals(row[1], row[2], row[3]) for row in rows}
     return {promotion_id: found.get(promotion_id, PromotionTotals(ZERO, 0, 0)) for promotion_id in promotion_ids}
 
@@ -247,19 +317,29 @@ async def promotion_totals(connection: AsyncConnection, promotion_ids: Sequence[
 async def promotions_by_id(connection: AsyncConnection, promotion_ids: Sequence[int]) -> dict[int, PromotionView]:
     if not promotion_ids:
         return {}
-    rows = (await connection.execute(select(*_PROMOTION_COLUMNS).where(promotions.c.id.in_(list(set(promotion_ids)))))).all()
+    rows = (
+        await connection.execute(select(*_PROMOTION_COLUMNS).where(promotions.c.id.in_(list(set(promotion_ids)))))
+    ).all()
     return {row.id: _view(row) for row in rows}
 
 
-async def find_promotion(connection: AsyncConnection, org: OrgConfig, identifier: str, field: str = "identifier") -> PromotionView:
-    row = (await connection.execute(select(*_PROMOTION_COLUMNS).where(
-        promotions.c.org_id == org.id, promotions.c.identifier == identifier.strip()))).one_or_none()
+async def find_promotion(
+    connection: AsyncConnection, org: OrgConfig, identifier: str, field: str = "identifier"
+) -> PromotionView:
+    row = (
+        await connection.execute(
+            select(*_PROMOTION_COLUMNS).where(
+                promotions.c.org_id == org.id, promotions.c.identifier == identifier.strip()
+            )
+        )
+    ).one_or_none()
     if row is None:
         raise PromotionNotFoundError(f"no promotion with identifier {identifier!r}", field=field)
     return _view(row)
 
 
 # --- awardPromotionPoints -------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class AwardRequest:
@@ -309,55 +389,101 @@ def where_awarded(org: OrgConfig, store_code: str | None, till_code: str | None,
     return till.store_id, till.id
 
 
-async def award_promotion_points(database: Database, org: OrgConfig, request: AwardRequest, path: str = "input", *, now: datetime) -> AwardResult:
+async def award_promotion_points(
+    database: Database, org: OrgConfig, request: AwardRequest, path: str = "input", *, now: datetime
+) -> AwardResult:
     """awardPromotionPoints: one award in one write transaction, once per idempotency key.
 
     Errors, each naming its field: INVALID_INPUT, PROGRAM_NOT_FOUND, CUSTOMER_NOT_FOUND,
     USER_GROUP_NOT_FOUND, CUSTOMER_MERGED, PROMOTION_NAME_MISMATCH, PROMOTION_SETTINGS_MISMATCH,
     IDEMPOTENCY_KEY_REUSED. A failed request writes nothing (not even a new promotion).
     """
-    spec = check_promotion(org, identifier=request.promotion_identifier, name=request.promotion_name,
-                           program_code=request.program_code, expiry_strategy=request.expiry_strategy,
-                           expiry_value=request.expiry_value, path=f"{path}.promotion")
+    spec = check_promotion(
+        org,
+        identifier=request.promotion_identifier,
+        name=request.promotion_name,
+        program_code=request.program_code,
+        expiry_strategy=request.expiry_strategy,
+        expiry_value=request.expiry_value,
+        path=f"{path}.promotion",
+    )
     store_id, till_id = where_awarded(org, request.store_code, request.till_code, path)
     key = idempotency.check_key(request.idempotency_key, f"{path}.idempotencyKey")
     payload = {
         "customer": request.customer.payload() if request.customer else None,
         "userGroup": request.user_group.payload() if request.user_group else None,
-        "points": format(request.points.normalize(), "f"), "storeId": store_id, "tillId": till_id,
+        "points": format(request.points.normalize(), "f"),
+        "storeId": store_id,
+        "tillId": till_id,
         # A generated identifier differs on every request: the replay is of the request as sent.
-        "promotion": [None if spec.identifier_generated else spec.identifier, spec.name,
-                      spec.program.code if spec.program else None,
-                      spec.expiry_strategy.value if spec.expiry_strategy else None, spec.expiry_value],
+        "promotion": [
+            None if spec.identifier_generated else spec.identifier,
+            spec.name,
+            spec.program.code if spec.program else None,
+            spec.expiry_strategy.value if spec.expiry_strategy else None,
+            spec.expiry_value,
+        ],
     }
 
     async def perform(connection: AsyncConnection) -> tuple[int, AwardResult]:
-        holder_id, group_id, holder_field = await user_groups.resolve_holder(connection, org, request.customer, request.user_group, path)
+        holder_id, group_id, holder_field = await user_groups.resolve_holder(
+            connection, org, request.customer, request.user_group, path
+        )
         # Customers before the promotion row (the house lock order), as a promotion import does:
         # creating a new identifier's row first and then waiting on the customer deadlocks with it.
         await user_groups.lock_holders(connection, {holder_id: holder_field})
         promotion = await find_or_create_promotion(connection, org, spec, now, f"{path}.promotion")
         points = check_points(request.points, org.program(promotion.program_id), f"{path}.points")
-        [posted] = await award_points(connection, org, promotion, [PromotionAward(holder_id, points, store_id, till_id)],
-                                      now, {holder_id: holder_field})
-        return posted.event_id, AwardResult(promotion, holder_id, group_id, points, posted.event_id, posted.balance_after,
-                                            now, replayed=False)
+        [posted] = await award_points(
+            connection,
+            org,
+            promotion,
+            [PromotionAward(holder_id, points, store_id, till_id)],
+            now,
+            {holder_id: holder_field},
+        )
+        return posted.event_id, AwardResult(
+            promotion, holder_id, group_id, points, posted.event_id, posted.balance_after, now, replayed=False
+        )
 
     return await idempotency.write_once(
-        database, org_id=org.id, key=key, operation="awardPromotionPoints", payload=payload, now=now, perform=perform,
-        replay=lambda connection, event_id: load_award(connection, org, event_id), field=f"{path}.idempotencyKey",
+        database,
+        org_id=org.id,
+        key=key,
+        operation="awardPromotionPoints",
+        payload=payload,
+        now=now,
+        perform=perform,
+        replay=lambda connection, event_id: load_award(connection, org, event_id),
+        field=f"{path}.idempotencyKey",
     )
 
 
 async def load_award(connection: AsyncConnection, org: OrgConfig, event_id: int) -> AwardResult:
     """An award as first returned (for an idempotent replay)."""
-    event = (await connection.execute(
-        select(events.c.customer_id, events.c.customer_promotion_id, events.c.points_on_event, events.c.created_at)
-        .where(events.c.id == event_id))).one()
-    balance_after = (await connection.execute(
-        select(ledger.entries.c.balance_after).where(ledger.entries.c.event_id == event_id))).scalar_one()
+    event = (
+        await connection.execute(
+            select(
+                events.c.customer_id, events.c.customer_promotion_id, events.c.points_on_event, events.c.created_at
+            ).where(events.c.id == event_id)
+        )
+    ).one()
+    balance_after = (
+        await connection.execute(select(ledger.entries.c.balance_after).where(ledger.entries.c.event_id == event_id))
+    ).scalar_one()
     promotion = (await promotions_by_id(connection, [event.customer_promotion_id]))[event.customer_promotion_id]
-    group = (await connection.execute(
-        select(user_groups.groups.c.id).where(user_groups.groups.c.customer_id == event.customer_id))).scalar_one_or_none()
-    return AwardResult(promotion, event.customer_id, group, event.points_on_event, event_id, balance_after,
-                       event.created_at, replayed=True)
+    group = (
+        await connection.execute(
+            select(user_groups.groups.c.id).where(user_groups.groups.c.customer_id == event.customer_id)
+        )
+    ).scalar_one_or_none()
+    return AwardResult(
+        promotion,
+        event.customer_id,
+        group,
+        event.points_on_event,
+        event_id,
+        balance_after,
+        event.created_at,
+        replayed=True,
+    )

@@ -18,13 +18,20 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.customers.models import Customer, CustomerHistory, CustomerIdentifier, CustomerProgram, HistoryAction, LoyaltyType
-from app.storage.bulk_insert import insert_rows
+from app.customers.models import (
+    Customer,
+    CustomerHistory,
+    CustomerIdentifier,
+    CustomerProgram,
+    HistoryAction,
+    LoyaltyType,
+)
 from app.kernel.enums import IdentifierType
-from app.storage.id_blocks import reserve_ids
 from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.organizations.config import OrgConfig, ProgramConfig
+from app.storage.bulk_insert import insert_rows
+from app.storage.id_blocks import reserve_ids
 
 customers = Customer.__table__
 identifiers = CustomerIdentifier.__table__
@@ -34,10 +41,17 @@ customer_programs = CustomerProgram.__table__
 ZERO = Decimal(0)
 
 
-
-async def register_customers(connection: AsyncConnection, org: OrgConfig, kind: IdentifierType, values: Sequence[str],
-                             now: datetime, *, source: str = "", details: dict[str, Any] | None = None,
-                             programs: Sequence[ProgramConfig] | None = None) -> dict[str, int]:
+async def register_customers(
+    connection: AsyncConnection,
+    org: OrgConfig,
+    kind: IdentifierType,
+    values: Sequence[str],
+    now: datetime,
+    *,
+    source: str = "",
+    details: dict[str, Any] | None = None,
+    programs: Sequence[ProgramConfig] | None = None,
+) -> dict[str, int]:
     """Register one customer per value (already normalised, distinct, unowned); returns their ids by value.
 
     `details` is added to each REGISTERED history row (e.g. the import job that registered them).
@@ -50,50 +64,156 @@ async def register_customers(connection: AsyncConnection, org: OrgConfig, kind: 
     assert len(set(values)) == len(values), "one customer per identifier"
     customer_ids = await reserve_ids(connection, customers, len(values))
     loyalty = LoyaltyType.LOYALTY.value
-    await insert_rows(connection, customers, ("id", "org_id", "first_name", "last_name", "loyalty_type", "source",
-                                              "lifetime_purchases", "registered_on", "updated_on"), [
-        (customer_id, org.id, "", "", loyalty, source, ZERO, now, now) for customer_id in customer_ids
-    ])
-    await insert_rows(connection, identifiers, ("org_id", "customer_id", "type", "value", "created_at"), [
-        (org.id, customer_id, kind.value, value, now) for customer_id, value in zip(customer_ids, values, strict=True)
-    ])
-    await connection.execute(insert(history), [
-        {"org_id": org.id, "customer_id": customer_id, "created_at": now, "action": HistoryAction.REGISTERED.value,
-         "identifier_type": None, "identifier_value": None, "other_customer_id": None, "transaction_id": None,
-         "details": {kind.value: value, **(details or {})}}
-        for customer_id, value in zip(customer_ids, values, strict=True)
-    ])
-    await insert_rows(connection, customer_programs, ("org_id", "customer_id", "program_id", "tier_id",
-                                                      "tier_expires_at", "cumulative_purchases"), [
-        (org.id, customer_id, program.id, program.tiers[0].id, None, ZERO)
-        for customer_id in customer_ids for program in programs
-    ])
+    await insert_rows(
+        connection,
+        customers,
+        (
+            "id",
+            "org_id",
+            "first_name",
+            "last_name",
+            "loyalty_type",
+            "source",
+            "lifetime_purchases",
+            "registered_on",
+            "updated_on",
+        ),
+        [(customer_id, org.id, "", "", loyalty, source, ZERO, now, now) for customer_id in customer_ids],
+    )
+    await insert_rows(
+        connection,
+        identifiers,
+        ("org_id", "customer_id", "type", "value", "created_at"),
+        [
+            (org.id, customer_id, kind.value, value, now)
+            for customer_id, value in zip(customer_ids, values, strict=True)
+        ],
+    )
+    await connection.execute(
+        insert(history),
+        [
+            {
+                "org_id": org.id,
+                "customer_id": customer_id,
+                "created_at": now,
+                "action": HistoryAction.REGISTERED.value,
+                "identifier_type": None,
+                "identifier_value": None,
+                "other_customer_id": None,
+                "transaction_id": None,
+                "details": {kind.value: value, **(details or {})},
+            }
+            for customer_id, value in zip(customer_ids, values, strict=True)
+        ],
+    )
+    await insert_rows(
+        connection,
+        customer_programs,
+        ("org_id", "customer_id", "program_id", "tier_id", "tier_expires_at", "cumulative_purchases"),
+        [
+            (org.id, customer_id, program.id, program.tiers[0].id, None, ZERO)
+            for customer_id in customer_ids
+            for program in programs
+        ],
+    )
     # (customer, program, category) of each account, in the order their ids are reserved.
-    opened = [(customer_id, program.id, category.value)
-              for customer_id in customer_ids for program in programs for category in org.points_categories]
+    opened = [
+        (customer_id, program.id, category.value)
+        for customer_id in customer_ids
+        for program in programs
+        for category in org.points_categories
+    ]
     account_ids = await reserve_ids(connection, ledger.accounts, len(opened))
-    await insert_rows(connection, ledger.accounts, ("id", "org_id", "customer_id", "program_id", "category", "balance",
-                                                    "earned", "redeemed", "expired", "returned", "adjusted", "created_at"), [
-        (account_id, org.id, customer_id, program_id, category, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, now)
-        for account_id, (customer_id, program_id, category) in zip(account_ids, opened, strict=True)
-    ])
+    await insert_rows(
+        connection,
+        ledger.accounts,
+        (
+            "id",
+            "org_id",
+            "customer_id",
+            "program_id",
+            "category",
+            "balance",
+            "earned",
+            "redeemed",
+            "expired",
+            "returned",
+            "adjusted",
+            "created_at",
+        ),
+        [
+            (account_id, org.id, customer_id, program_id, category, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, now)
+            for account_id, (customer_id, program_id, category) in zip(account_ids, opened, strict=True)
+        ],
+    )
     registration = EventType.CUSTOMER_REGISTRATION.value
     event_ids = await reserve_ids(connection, ledger.events, len(customer_ids))
-    await insert_rows(connection, ledger.events, ("id", "org_id", "event_type", "customer_id", "source", "store_id",
-                                                  "till_id", "transaction_id", "transaction_number", "corrects_event_id",
-                                                  "points_on_event", "created_at"), [
-        (event_id, org.id, registration, customer_id, source or None, None, None, None, None, None, ZERO, now)
-        for customer_id, event_id in zip(customer_ids, event_ids, strict=True)
-    ])
+    await insert_rows(
+        connection,
+        ledger.events,
+        (
+            "id",
+            "org_id",
+            "event_type",
+            "customer_id",
+            "source",
+            "store_id",
+            "till_id",
+            "transaction_id",
+            "transaction_number",
+            "corrects_event_id",
+            "points_on_event",
+            "created_at",
+        ),
+        [
+            (event_id, org.id, registration, customer_id, source or None, None, None, None, None, None, ZERO, now)
+            for customer_id, event_id in zip(customer_ids, event_ids, strict=True)
+        ],
+    )
     event_by_customer = dict(zip(customer_ids, event_ids, strict=True))
     # The accounts were opened at zero here: each opening entry's balance after is zero.
     credit, opening = EntryType.CREDIT.value, EntryKind.OPENING_BALANCE.value
-    await insert_rows(connection, ledger.entries, ("org_id", "event_id", "account_id", "customer_id", "program_id",
-                                                   "category", "event_type", "source", "store_id", "till_id",
-                                                   "entry_type", "entry_kind", "points", "balance_after",
-                                                   "corrects_entry_id", "created_at"), [
-        (org.id, event_by_customer[customer_id], account_id, customer_id, program_id, category, registration,
-         source or None, None, None, credit, opening, ZERO, ZERO, None, now)
-        for account_id, (customer_id, program_id, category) in zip(account_ids, opened, strict=True)
-    ])
+    await insert_rows(
+        connection,
+        ledger.entries,
+        (
+            "org_id",
+            "event_id",
+            "account_id",
+            "customer_id",
+            "program_id",
+            "category",
+            "event_type",
+            "source",
+            "store_id",
+            "till_id",
+            "entry_type",
+            "entry_kind",
+            "points",
+            "balance_after",
+            "corrects_entry_id",
+            "created_at",
+        ),
+        [
+            (
+                org.id,
+                event_by_customer[customer_id],
+                account_id,
+                customer_id,
+                program_id,
+                category,
+                registration,
+                source or None,
+                None,
+                None,
+                credit,
+                opening,
+                ZERO,
+                ZERO,
+                None,
+                now,
+            )
+            for account_id, (customer_id, program_id, category) in zip(account_ids, opened, strict=True)
+        ],
+    )
     return dict(zip(values, customer_ids, strict=True))

@@ -45,8 +45,11 @@ class Customer(SQLModel, table=True):
     registered_on: datetime = Field(sa_type=UTCDateTime)
     updated_on: datetime = Field(sa_type=UTCDateTime)
     merged_into_customer_id: int | None = Field(default=None, foreign_key="customers.id")
-    kind: str = Field(default=CustomerKind.CUSTOMER.value, max_length=20,
-                      sa_column_kwargs={"server_default": CustomerKind.CUSTOMER.value})
+    kind: str = Field(
+        default=CustomerKind.CUSTOMER.value,
+        max_length=20,
+        sa_column_kwargs={"server_default": CustomerKind.CUSTOMER.value},
+    )
 
 
 class CustomerIdentifier(SQLModel, table=True):

@@ -12,21 +12,27 @@ from typing import Any
 from sqlalchemy import and_, bindparam, case, delete, func, insert, literal_column, select, tuple_, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.storage.columns import Points
 from app.customers.errors import CustomerMergedError, CustomerNotFoundError, NotACustomerError, SameCustomerError
 from app.customers.models import (
-    Customer, CustomerHistory, CustomerIdentifier, CustomerKind, CustomerProgram, HistoryAction, LoyaltyType,
+    Customer,
+    CustomerHistory,
+    CustomerIdentifier,
+    CustomerKind,
+    CustomerProgram,
+    HistoryAction,
+    LoyaltyType,
     UserGroupMember,
 )
 from app.customers.rules import normalize_identifier
-from app.storage.database import Database
-from app.kernel.enums import IdentifierType, PointsCategory
 from app.idempotency import service as idempotency
-from app.ledger import service as ledger
+from app.kernel.enums import IdentifierType, PointsCategory
 from app.kernel.errors import ConflictError
+from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.ledger.rules import tier_expiry
 from app.organizations.config import OrgConfig, ProgramConfig, TierConfig
+from app.storage.columns import Points
+from app.storage.database import Database
 
 customers = Customer.__table__
 identifiers = CustomerIdentifier.__table__
@@ -61,16 +67,26 @@ class ResolvedCustomer:
 
 
 _OWNERS_OF_IDENTIFIERS = (
-    select(identifiers.c.type, identifiers.c.value, identifiers.c.customer_id, customers.c.first_name, customers.c.last_name)
+    select(
+        identifiers.c.type,
+        identifiers.c.value,
+        identifiers.c.customer_id,
+        customers.c.first_name,
+        customers.c.last_name,
+    )
     .join(customers, customers.c.id == identifiers.c.customer_id)
-    .where(identifiers.c.org_id == bindparam("org_id"),
-           tuple_(identifiers.c.type, identifiers.c.value).in_(bindparam("pairs", expanding=True)))
+    .where(
+        identifiers.c.org_id == bindparam("org_id"),
+        tuple_(identifiers.c.type, identifiers.c.value).in_(bindparam("pairs", expanding=True)),
+    )
 )
 
 
 _LOCK_CUSTOMERS = (
-    select(customers.c.id).where(customers.c.id.in_(bindparam("ids", expanding=True)))
-    .order_by(customers.c.id).with_for_update()
+    select(customers.c.id)
+    .where(customers.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(customers.c.id)
+    .with_for_update()
 )
 OWNER_READS_MAX = 5
 
@@ -101,10 +117,13 @@ def identifier_lock_keys(org_id: int, given: dict[IdentifierType, str]) -> list[
 
 # Every ledger and customer query starts with one of these: built once.
 _CUSTOMER_BY_USER_ID = select(customers.c.id).where(
-    customers.c.org_id == bindparam("org_id"), customers.c.id == bindparam("user_id"))
+    customers.c.org_id == bindparam("org_id"), customers.c.id == bindparam("user_id")
+)
 _CUSTOMER_BY_IDENTIFIER = select(identifiers.c.customer_id).where(
-    identifiers.c.org_id == bindparam("org_id"), identifiers.c.type == bindparam("type"),
-    identifiers.c.value == bindparam("value"))
+    identifiers.c.org_id == bindparam("org_id"),
+    identifiers.c.type == bindparam("type"),
+    identifiers.c.value == bindparam("value"),
+)
 
 USER_ID_MAX = 2**31 - 1  # customers.id is a 32-bit INTEGER on PostgreSQL
 
@@ -118,8 +137,13 @@ def parse_user_id(value: str) -> int | None:
     return user_id if 1 <= user_id <= USER_ID_MAX else None
 
 
-async def find_customer_id(connection: AsyncConnection, org: OrgConfig, kind: IdentifierType | None, value: str,
-                           field_name: str = "identifier.value") -> int | None:
+async def find_customer_id(
+    connection: AsyncConnection,
+    org: OrgConfig,
+    kind: IdentifierType | None,
+    value: str,
+    field_name: str = "identifier.value",
+) -> int | None:
     """By an identifier, or by user id when `kind` is None. Another org's customer is not found.
 
     A merged customer's identifiers belong to the survivor now, but its user id still finds it:
@@ -129,11 +153,13 @@ async def find_customer_id(connection: AsyncConnection, org: OrgConfig, kind: Id
         user_id = parse_user_id(value)
         if user_id is None:
             return None
-        return (await connection.execute(_CUSTOMER_BY_USER_ID, {"org_id": org.id, "user_id": user_id})).scalar_one_or_none()
+        return (
+            await connection.execute(_CUSTOMER_BY_USER_ID, {"org_id": org.id, "user_id": user_id})
+        ).scalar_one_or_none()
     normalized = normalize_identifier(kind, value, org.base_country, field_name)
-    return (await connection.execute(
-        _CUSTOMER_BY_IDENTIFIER, {"org_id": org.id, "type": kind.value, "value": normalized}
-    )).scalar_one_or_none()
+    return (
+        await connection.execute(_CUSTOMER_BY_IDENTIFIER, {"org_id": org.id, "type": kind.value, "value": normalized})
+    ).scalar_one_or_none()
 
 
 @dataclass(frozen=True)
@@ -156,8 +182,10 @@ async def find_customer(connection: AsyncConnection, org: OrgConfig, lookup: Cus
 
 
 LOCK_CUSTOMERS_MERGED = (
-    select(customers.c.id, customers.c.merged_into_customer_id).where(customers.c.id.in_(bindparam("ids", expanding=True)))
-    .order_by(customers.c.id).with_for_update()
+    select(customers.c.id, customers.c.merged_into_customer_id)
+    .where(customers.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(customers.c.id)
+    .with_for_update()
 )
 
 
@@ -170,13 +198,19 @@ async def lock_unmerged(connection: AsyncConnection, field_by_customer: dict[int
         if row.merged_into_customer_id is not None:
             raise CustomerMergedError(
                 f"customer {row.id} was merged into customer {row.merged_into_customer_id}",
-                field=field_by_customer[row.id], survivor_id=row.merged_into_customer_id,
+                field=field_by_customer[row.id],
+                survivor_id=row.merged_into_customer_id,
             )
 
 
 async def resolve_for_transaction(
-    connection: AsyncConnection, org: OrgConfig, given: dict[IdentifierType, str], details: CustomerDetails,
-    activity: Activity, now: datetime, transaction_id: int | None = None,
+    connection: AsyncConnection,
+    org: OrgConfig,
+    given: dict[IdentifierType, str],
+    details: CustomerDetails,
+    activity: Activity,
+    now: datetime,
+    transaction_id: int | None = None,
 ) -> ResolvedCustomer:
     """Find the customer by any identifier, register them when new, merge or skip on mismatch.
 
@@ -199,8 +233,10 @@ async def resolve_for_transaction(
         customer_id = await register_customer(connection, org, given, details, activity, now, transaction_id)
         return ResolvedCustomer(customer_id=customer_id, registered=True)
 
-    if org.skip_secondary_id_on_primary_mismatch and primary in given and any(
-        customer_id != primary_owner for customer_id in owner.values()
+    if (
+        org.skip_secondary_id_on_primary_mismatch
+        and primary in given
+        and any(customer_id != primary_owner for customer_id in owner.values())
     ):
         skipped = [(kind, given[kind]) for kind, customer_id in owner.items() if customer_id != primary_owner]
         kept = {kind: value for kind, value in given.items() if (kind, value) not in skipped}
@@ -209,14 +245,27 @@ async def resolve_for_transaction(
             result = ResolvedCustomer(customer_id=customer_id, registered=True)
         else:
             customer_id = primary_owner
-            await _add_identifiers(connection, org, customer_id, {k: v for k, v in kept.items() if k not in owner}, now, transaction_id)
+            await _add_identifiers(
+                connection, org, customer_id, {k: v for k, v in kept.items() if k not in owner}, now, transaction_id
+            )
             await update_details(connection, org, customer_id, details, now, transaction_id, names.get(customer_id))
             result = ResolvedCustomer(customer_id=customer_id, registered=False)
-        await _record(connection, org.id, customer_id, now, [
-            {"action": HistoryAction.SECONDARY_IDENTIFIER_SKIPPED.value, "identifier_type": kind.value,
-             "identifier_value": value, "other_customer_id": owner[kind], "transaction_id": transaction_id}
-            for kind, value in skipped
-        ])
+        await _record(
+            connection,
+            org.id,
+            customer_id,
+            now,
+            [
+                {
+                    "action": HistoryAction.SECONDARY_IDENTIFIER_SKIPPED.value,
+                    "identifier_type": kind.value,
+                    "identifier_value": value,
+                    "other_customer_id": owner[kind],
+                    "transaction_id": transaction_id,
+                }
+                for kind, value in skipped
+            ],
+        )
         result.skipped_identifiers = skipped
         return result
 
@@ -224,70 +273,136 @@ async def resolve_for_transaction(
     victims = sorted({customer_id for customer_id in owner.values() if customer_id != survivor})
     for victim in victims:
         await merge_customers(connection, org, survivor, victim, activity, now, transaction_id)
-    await _add_identifiers(connection, org, survivor, {k: v for k, v in given.items() if k not in owner}, now, transaction_id)
+    await _add_identifiers(
+        connection, org, survivor, {k: v for k, v in given.items() if k not in owner}, now, transaction_id
+    )
     await update_details(connection, org, survivor, details, now, transaction_id, names.get(survivor))
     return ResolvedCustomer(customer_id=survivor, registered=False, merged_customer_ids=victims)
 
 
 async def register_customer(
-    connection: AsyncConnection, org: OrgConfig, given: dict[IdentifierType, str], details: CustomerDetails,
-    activity: Activity, now: datetime, transaction_id: int | None = None,
+    connection: AsyncConnection,
+    org: OrgConfig,
+    given: dict[IdentifierType, str],
+    details: CustomerDetails,
+    activity: Activity,
+    now: datetime,
+    transaction_id: int | None = None,
 ) -> int:
-    customer_id = (await connection.execute(
-        insert(customers).values(
-            org_id=org.id, first_name=details.first_name or "", last_name=details.last_name or "",
-            loyalty_type=LoyaltyType.LOYALTY.value, source=activity.source or "", lifetime_purchases=ZERO,
-            registered_on=now, updated_on=now,
-        ).returning(customers.c.id)
-    )).scalar_one()
-    await connection.execute(insert(identifiers), [
-        {"org_id": org.id, "customer_id": customer_id, "type": kind.value, "value": value, "created_at": now}
-        for kind, value in given.items()
-    ])
-    await _record(connection, org.id, customer_id, now, [{"action": HistoryAction.REGISTERED.value, "transaction_id": transaction_id,
-                                                          "details": {kind.value: value for kind, value in given.items()}}])
+    customer_id = (
+        await connection.execute(
+            insert(customers)
+            .values(
+                org_id=org.id,
+                first_name=details.first_name or "",
+                last_name=details.last_name or "",
+                loyalty_type=LoyaltyType.LOYALTY.value,
+                source=activity.source or "",
+                lifetime_purchases=ZERO,
+                registered_on=now,
+                updated_on=now,
+            )
+            .returning(customers.c.id)
+        )
+    ).scalar_one()
+    await connection.execute(
+        insert(identifiers),
+        [
+            {"org_id": org.id, "customer_id": customer_id, "type": kind.value, "value": value, "created_at": now}
+            for kind, value in given.items()
+        ],
+    )
+    await _record(
+        connection,
+        org.id,
+        customer_id,
+        now,
+        [
+            {
+                "action": HistoryAction.REGISTERED.value,
+                "transaction_id": transaction_id,
+                "details": {kind.value: value for kind, value in given.items()},
+            }
+        ],
+    )
     await _open_programs(connection, org, customer_id, org.programs, activity, now)
     return customer_id
 
 
-async def _open_programs(connection: AsyncConnection, org: OrgConfig, customer_id: int,
-                         programs: Sequence[ProgramConfig], activity: Activity, now: datetime) -> None:
+async def _open_programs(
+    connection: AsyncConnection,
+    org: OrgConfig,
+    customer_id: int,
+    programs: Sequence[ProgramConfig],
+    activity: Activity,
+    now: datetime,
+) -> None:
     """The customer's standing (lowest tier) and accounts, with opening entries, in these programs."""
-    await connection.execute(insert(customer_programs), [
-        {"org_id": org.id, "customer_id": customer_id, "program_id": program.id, "tier_id": program.tiers[0].id,
-         "tier_expires_at": None, "cumulative_purchases": ZERO}
-        for program in programs
-    ])
+    await connection.execute(
+        insert(customer_programs),
+        [
+            {
+                "org_id": org.id,
+                "customer_id": customer_id,
+                "program_id": program.id,
+                "tier_id": program.tiers[0].id,
+                "tier_expires_at": None,
+                "cumulative_purchases": ZERO,
+            }
+            for program in programs
+        ],
+    )
     await ledger.open_accounts(
-        connection, org_id=org.id, customer_id=customer_id, program_ids=[program.id for program in programs],
-        categories=org.points_categories, now=now,
-        draft=ledger.EventDraft(EventType.CUSTOMER_REGISTRATION, customer_id, activity.source, activity.store_id, activity.till_id),
+        connection,
+        org_id=org.id,
+        customer_id=customer_id,
+        program_ids=[program.id for program in programs],
+        categories=org.points_categories,
+        now=now,
+        draft=ledger.EventDraft(
+            EventType.CUSTOMER_REGISTRATION, customer_id, activity.source, activity.store_id, activity.till_id
+        ),
     )
 
 
-async def open_missing_programs(connection: AsyncConnection, org: OrgConfig, customer_id: int,
-                                activity: Activity, now: datetime) -> bool:
+async def open_missing_programs(
+    connection: AsyncConnection, org: OrgConfig, customer_id: int, activity: Activity, now: datetime
+) -> bool:
     """Programs added to the org after this customer registered start here, on first use:
     a standing and accounts with their opening entries, as registration gives them."""
-    existing = set((await connection.execute(
-        select(customer_programs.c.program_id).where(customer_programs.c.customer_id == customer_id)
-    )).scalars())
+    existing = set(
+        (
+            await connection.execute(
+                select(customer_programs.c.program_id).where(customer_programs.c.customer_id == customer_id)
+            )
+        ).scalars()
+    )
     missing = [program for program in org.programs if program.id not in existing]
     if missing:
         await _open_programs(connection, org, customer_id, missing, activity, now)
     return bool(missing)
 
 
-async def update_details(connection: AsyncConnection, org: OrgConfig, customer_id: int, details: CustomerDetails,
-                         now: datetime, transaction_id: int | None = None,
-                         current_names: tuple[str, str] | None = None) -> None:
+async def update_details(
+    connection: AsyncConnection,
+    org: OrgConfig,
+    customer_id: int,
+    details: CustomerDetails,
+    now: datetime,
+    transaction_id: int | None = None,
+    current_names: tuple[str, str] | None = None,
+) -> None:
     """Changed non-identifier details (names) update the customer; the change is recorded."""
     if details.first_name is None and details.last_name is None:
         return
     if current_names is None:
-        current_names = tuple((await connection.execute(
-            select(customers.c.first_name, customers.c.last_name).where(customers.c.id == customer_id)
-        )).one())
+        current_names = tuple(
+            (
+                await connection.execute(
+                    select(customers.c.first_name, customers.c.last_name).where(customers.c.id == customer_id)
+                )
+            ).one()
+        )
     current = dict(zip(("first_name", "last_name"), current_names, strict=True))
     changed = {
         column: value
@@ -297,29 +412,64 @@ async def update_details(connection: AsyncConnection, org: OrgConfig, customer_i
     if not changed:
         return
     await connection.execute(update(customers).where(customers.c.id == customer_id).values(updated_on=now, **changed))
-    await _record(connection, org.id, customer_id, now, [{
-        "action": HistoryAction.DETAILS_UPDATED.value, "transaction_id": transaction_id,
-        "details": {column: {"from": current[column], "to": value} for column, value in changed.items()},
-    }])
+    await _record(
+        connection,
+        org.id,
+        customer_id,
+        now,
+        [
+            {
+                "action": HistoryAction.DETAILS_UPDATED.value,
+                "transaction_id": transaction_id,
+                "details": {column: {"from": current[column], "to": value} for column, value in changed.items()},
+            }
+        ],
+    )
 
 
-async def _add_identifiers(connection: AsyncConnection, org: OrgConfig, customer_id: int,
-                           new: dict[IdentifierType, str], now: datetime, transaction_id: int | None) -> None:
+async def _add_identifiers(
+    connection: AsyncConnection,
+    org: OrgConfig,
+    customer_id: int,
+    new: dict[IdentifierType, str],
+    now: datetime,
+    transaction_id: int | None,
+) -> None:
     if not new:
         return
-    await connection.execute(insert(identifiers), [
-        {"org_id": org.id, "customer_id": customer_id, "type": kind.value, "value": value, "created_at": now}
-        for kind, value in new.items()
-    ])
-    await _record(connection, org.id, customer_id, now, [
-        {"action": HistoryAction.IDENTIFIER_ADDED.value, "identifier_type": kind.value, "identifier_value": value,
-         "transaction_id": transaction_id}
-        for kind, value in new.items()
-    ])
+    await connection.execute(
+        insert(identifiers),
+        [
+            {"org_id": org.id, "customer_id": customer_id, "type": kind.value, "value": value, "created_at": now}
+            for kind, value in new.items()
+        ],
+    )
+    await _record(
+        connection,
+        org.id,
+        customer_id,
+        now,
+        [
+            {
+                "action": HistoryAction.IDENTIFIER_ADDED.value,
+                "identifier_type": kind.value,
+                "identifier_value": value,
+                "transaction_id": transaction_id,
+            }
+            for kind, value in new.items()
+        ],
+    )
 
 
-async def merge_customers(connection: AsyncConnection, org: OrgConfig, survivor_id: int, victim_id: int,
-                          activity: Activity, now: datetime, transaction_id: int | None = None) -> None:
+async def merge_customers(
+    connection: AsyncConnection,
+    org: OrgConfig,
+    survivor_id: int,
+    victim_id: int,
+    activity: Activity,
+    now: datetime,
+    transaction_id: int | None = None,
+) -> None:
     """The victim's identifiers, balances and purchases move to the survivor.
 
     One MERGE_CUSTOMER event: for each of the victim's accounts with a balance, a debit that is
@@ -330,10 +480,14 @@ async def merge_customers(connection: AsyncConnection, org: OrgConfig, survivor_
     assert survivor_id != victim_id
     for customer_id in (survivor_id, victim_id):
         await open_missing_programs(connection, org, customer_id, activity, now)
-    moved = (await connection.execute(
-        select(identifiers.c.type, identifiers.c.value).where(identifiers.c.customer_id == victim_id)
-    )).all()
-    await connection.execute(update(identifiers).where(identifiers.c.customer_id == victim_id).values(customer_id=survivor_id))
+    moved = (
+        await connection.execute(
+            select(identifiers.c.type, identifiers.c.value).where(identifiers.c.customer_id == victim_id)
+        )
+    ).all()
+    await connection.execute(
+        update(identifiers).where(identifiers.c.customer_id == victim_id).values(customer_id=survivor_id)
+    )
 
     both = await ledger.customer_accounts(connection, [survivor_id, victim_id], lock=True)
     victim_accounts = {(row.program_id, row.category): row for row in both if row.customer_id == victim_id}
@@ -357,23 +511,45 @@ async def merge_customers(connection: AsyncConnection, org: OrgConfig, survivor_
             postings.append(ledger.Posting(survivor_ref, EntryType.DEBIT, EntryKind.MERGE, amount))
     if postings:
         await ledger.post_event(
-            connection, org_id=org.id, now=now, postings=postings,
-            draft=ledger.EventDraft(EventType.MERGE_CUSTOMER, survivor_id, activity.source, activity.store_id,
-                                    activity.till_id, transaction_id),
+            connection,
+            org_id=org.id,
+            now=now,
+            postings=postings,
+            draft=ledger.EventDraft(
+                EventType.MERGE_CUSTOMER,
+                survivor_id,
+                activity.source,
+                activity.store_id,
+                activity.till_id,
+                transaction_id,
+            ),
         )
 
     await _move_group_memberships(connection, org.id, survivor_id, victim_id, now)
     # Purchases move (not copy) to the survivor, so nothing is counted twice.
     victim = (await connection.execute(select(customers.c.lifetime_purchases).where(customers.c.id == victim_id))).one()
-    await connection.execute(update(customers).where(customers.c.id == survivor_id).values(
-        lifetime_purchases=customers.c.lifetime_purchases + victim.lifetime_purchases, updated_on=now))
-    await connection.execute(update(customers).where(customers.c.id == victim_id).values(
-        merged_into_customer_id=survivor_id, lifetime_purchases=ZERO, updated_on=now))
-    victim_programs = {row.program_id: row for row in (await connection.execute(
-        select(customer_programs).where(customer_programs.c.customer_id == victim_id))).all()}
-    await connection.execute(update(customer_programs).where(customer_programs.c.customer_id == victim_id).values(
-        cumulative_purchases=ZERO))
-    for row in (await connection.execute(select(customer_programs).where(customer_programs.c.customer_id == survivor_id))).all():
+    await connection.execute(
+        update(customers)
+        .where(customers.c.id == survivor_id)
+        .values(lifetime_purchases=customers.c.lifetime_purchases + victim.lifetime_purchases, updated_on=now)
+    )
+    await connection.execute(
+        update(customers)
+        .where(customers.c.id == victim_id)
+        .values(merged_into_customer_id=survivor_id, lifetime_purchases=ZERO, updated_on=now)
+    )
+    victim_programs = {
+        row.program_id: row
+        for row in (
+            await connection.execute(select(customer_programs).where(customer_programs.c.customer_id == victim_id))
+        ).all()
+    }
+    await connection.execute(
+        update(customer_programs).where(customer_programs.c.customer_id == victim_id).values(cumulative_purchases=ZERO)
+    )
+    for row in (
+        await connection.execute(select(customer_programs).where(customer_programs.c.customer_id == survivor_id))
+    ).all():
         program = org.program(row.program_id)
         cumulative = row.cumulative_purchases + victim_programs[row.program_id].cumulative_purchases
         current = program.tier(row.tier_id)
@@ -382,29 +558,61 @@ async def merge_customers(connection: AsyncConnection, org: OrgConfig, survivor_
         if tier.id != current.id:
             changes.update(tier_id=tier.id, tier_expires_at=tier_expiry(program, now, org.time_zone))
         await connection.execute(update(customer_programs).where(customer_programs.c.id == row.id).values(**changes))
-    await _record(connection, org.id, survivor_id, now, [{
-        "action": HistoryAction.COMBINE.value, "other_customer_id": victim_id, "transaction_id": transaction_id,
-        "details": {"identifiers": [{"type": row.type, "value": row.value} for row in moved]},
-    }])
-    await _record(connection, org.id, victim_id, now, [{
-        "action": HistoryAction.MERGED_INTO.value, "other_customer_id": survivor_id, "transaction_id": transaction_id,
-    }])
+    await _record(
+        connection,
+        org.id,
+        survivor_id,
+        now,
+        [
+            {
+                "action": HistoryAction.COMBINE.value,
+                "other_customer_id": victim_id,
+                "transaction_id": transaction_id,
+                "details": {"identifiers": [{"type": row.type, "value": row.value} for row in moved]},
+            }
+        ],
+    )
+    await _record(
+        connection,
+        org.id,
+        victim_id,
+        now,
+        [
+            {
+                "action": HistoryAction.MERGED_INTO.value,
+                "other_customer_id": survivor_id,
+                "transaction_id": transaction_id,
+            }
+        ],
+    )
 
 
-async def _move_group_memberships(connection: AsyncConnection, org_id: int, survivor_id: int, victim_id: int,
-                                  now: datetime) -> None:
+async def _move_group_memberships(
+    connection: AsyncConnection, org_id: int, survivor_id: int, victim_id: int, now: datetime
+) -> None:
     """The survivor joins the victim's user groups (a group's member is the person, whoever
     survives a merge); the victim leaves them, so group bills and imports find the survivor."""
-    victim_groups = set((await connection.execute(
-        select(group_members.c.group_id).where(group_members.c.customer_id == victim_id))).scalars())
+    victim_groups = set(
+        (
+            await connection.execute(select(group_members.c.group_id).where(group_members.c.customer_id == victim_id))
+        ).scalars()
+    )
     if not victim_groups:
         return
-    survivor_groups = set((await connection.execute(
-        select(group_members.c.group_id).where(group_members.c.customer_id == survivor_id))).scalars())
+    survivor_groups = set(
+        (
+            await connection.execute(select(group_members.c.group_id).where(group_members.c.customer_id == survivor_id))
+        ).scalars()
+    )
     joining = sorted(victim_groups - survivor_groups)
     if joining:
-        await connection.execute(insert(group_members), [
-            {"group_id": group_id, "customer_id": survivor_id, "org_id": org_id, "added_at": now} for group_id in joining])
+        await connection.execute(
+            insert(group_members),
+            [
+                {"group_id": group_id, "customer_id": survivor_id, "org_id": org_id, "added_at": now}
+                for group_id in joining
+            ],
+        )
     await connection.execute(delete(group_members).where(group_members.c.customer_id == victim_id))
 
 
@@ -415,8 +623,16 @@ class MergeResult:
     replayed: bool
 
 
-async def merge_on_request(database: Database, org: OrgConfig, *, now: datetime, survivor: CustomerLookup, victim: CustomerLookup,
-                           idempotency_key: str | None, path: str = "input") -> MergeResult:
+async def merge_on_request(
+    database: Database,
+    org: OrgConfig,
+    *,
+    now: datetime,
+    survivor: CustomerLookup,
+    victim: CustomerLookup,
+    idempotency_key: str | None,
+    path: str = "input",
+) -> MergeResult:
     """An explicit merge (member care): `merge_customers` for two customers a client names.
 
     Both customers are locked first (as purchases lock them), so a concurrent bill for the
@@ -433,8 +649,13 @@ async def merge_on_request(database: Database, org: OrgConfig, *, now: datetime,
         if survivor_id == victim_id:
             raise SameCustomerError("the survivor and the victim are the same customer", field=f"{path}.victim")
         await lock_unmerged(connection, {survivor_id: f"{path}.survivor", victim_id: f"{path}.victim"})
-        kinds = dict((await connection.execute(
-            select(customers.c.id, customers.c.kind).where(customers.c.id.in_([survivor_id, victim_id])))).all())
+        kinds = dict(
+            (
+                await connection.execute(
+                    select(customers.c.id, customers.c.kind).where(customers.c.id.in_([survivor_id, victim_id]))
+                )
+            ).all()
+        )
         for customer_id, side in ((survivor_id, "survivor"), (victim_id, "victim")):
             if kinds[customer_id] != CustomerKind.CUSTOMER.value:  # a user group's account is no one to merge
                 raise NotACustomerError(f"user {customer_id} is a user group's account", field=f"{path}.{side}")
@@ -443,14 +664,22 @@ async def merge_on_request(database: Database, org: OrgConfig, *, now: datetime,
         return victim_id, MergeResult(survivor=view, victim_id=victim_id, replayed=False)
 
     async def replay(connection: AsyncConnection, victim_id: int) -> MergeResult:
-        survivor_id = (await connection.execute(
-            select(customers.c.merged_into_customer_id).where(customers.c.id == victim_id))).scalar_one()
+        survivor_id = (
+            await connection.execute(select(customers.c.merged_into_customer_id).where(customers.c.id == victim_id))
+        ).scalar_one()
         view = (await load_customers(connection, org, [survivor_id]))[survivor_id]
         return MergeResult(survivor=view, victim_id=victim_id, replayed=True)
 
     return await idempotency.write_once(
-        database, org_id=org.id, key=key, operation="mergeCustomers", now=now, perform=perform, replay=replay,
-        payload={"survivor": survivor.payload(), "victim": victim.payload()}, field=f"{path}.idempotencyKey",
+        database,
+        org_id=org.id,
+        key=key,
+        operation="mergeCustomers",
+        now=now,
+        perform=perform,
+        replay=replay,
+        payload={"survivor": survivor.payload(), "victim": victim.payload()},
+        field=f"{path}.idempotencyKey",
     )
 
 
@@ -462,16 +691,31 @@ def _lots_covering(shares: Sequence[ledger.LotShare], amount: Decimal, now: date
     return tuple(carried)
 
 
-async def _record(connection: AsyncConnection, org_id: int, customer_id: int, now: datetime, rows: list[dict[str, Any]]) -> None:
+async def _record(
+    connection: AsyncConnection, org_id: int, customer_id: int, now: datetime, rows: list[dict[str, Any]]
+) -> None:
     if rows:
-        await connection.execute(insert(history), [
-            {"org_id": org_id, "customer_id": customer_id, "created_at": now, "identifier_type": None,
-             "identifier_value": None, "other_customer_id": None, "transaction_id": None, "details": None, **row}
-            for row in rows
-        ])
+        await connection.execute(
+            insert(history),
+            [
+                {
+                    "org_id": org_id,
+                    "customer_id": customer_id,
+                    "created_at": now,
+                    "identifier_type": None,
+                    "identifier_value": None,
+                    "other_customer_id": None,
+                    "transaction_id": None,
+                    "details": None,
+                    **row,
+                }
+                for row in rows
+            ],
+        )
 
 
 # --- Read model -----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ProgramSummary:
@@ -530,17 +774,44 @@ def _program_total(column: Any) -> Any:
 # the counters of all its accounts there.
 _LOAD_STANDINGS = (
     select(
-        customers.c.id, customers.c.first_name, customers.c.last_name, customers.c.loyalty_type, customers.c.source,
-        customers.c.registered_on, customers.c.updated_on, customers.c.lifetime_purchases,
-        customers.c.merged_into_customer_id, customer_programs.c.program_id, customer_programs.c.tier_id, customer_programs.c.tier_expires_at,
+        customers.c.id,
+        customers.c.first_name,
+        customers.c.last_name,
+        customers.c.loyalty_type,
+        customers.c.source,
+        customers.c.registered_on,
+        customers.c.updated_on,
+        customers.c.lifetime_purchases,
+        customers.c.merged_into_customer_id,
+        customer_programs.c.program_id,
+        customer_programs.c.tier_id,
+        customer_programs.c.tier_expires_at,
         customer_programs.c.cumulative_purchases,
-        type_coerce(func.sum(case((ledger.accounts.c.category == literal_column(f"'{PointsCategory.REGULAR.value}'"),
-                                   ledger.accounts.c.balance), else_=literal_column("0"))), Points()).label("balance"),
-        *[_program_total(ledger.accounts.c[name]) for name in ("earned", "redeemed", "expired", "returned", "adjusted")],
+        type_coerce(
+            func.sum(
+                case(
+                    (
+                        ledger.accounts.c.category == literal_column(f"'{PointsCategory.REGULAR.value}'"),
+                        ledger.accounts.c.balance,
+                    ),
+                    else_=literal_column("0"),
+                )
+            ),
+            Points(),
+        ).label("balance"),
+        *[
+            _program_total(ledger.accounts.c[name])
+            for name in ("earned", "redeemed", "expired", "returned", "adjusted")
+        ],
     )
     .join(customer_programs, customer_programs.c.customer_id == customers.c.id)
-    .join(ledger.accounts, and_(ledger.accounts.c.customer_id == customers.c.id,
-                                ledger.accounts.c.program_id == customer_programs.c.program_id))
+    .join(
+        ledger.accounts,
+        and_(
+            ledger.accounts.c.customer_id == customers.c.id,
+            ledger.accounts.c.program_id == customer_programs.c.program_id,
+        ),
+    )
     .where(customers.c.org_id == bindparam("org_id"), customers.c.id.in_(bindparam("ids", expanding=True)))
     .group_by(customers.c.id, customer_programs.c.id)
     .order_by(customers.c.id, customer_programs.c.program_id)
@@ -555,12 +826,24 @@ _LOAD_IDENTIFIERS = (
 def _opening_summary(program: ProgramConfig) -> ProgramSummary:
     """A program the customer has not used since it was added: nothing yet, lowest tier."""
     tier = program.tiers[0]
-    return ProgramSummary(program=program, redeemed=ZERO, expired=ZERO, returned=ZERO, adjusted=ZERO,
-                          lifetime_points=ZERO, loyalty_points=ZERO, cumulative_purchases=ZERO, current_slab=tier,
-                          next_slab=program.next_tier(tier), slab_expiry_date=None)
+    return ProgramSummary(
+        program=program,
+        redeemed=ZERO,
+        expired=ZERO,
+        returned=ZERO,
+        adjusted=ZERO,
+        lifetime_points=ZERO,
+        loyalty_points=ZERO,
+        cumulative_purchases=ZERO,
+        current_slab=tier,
+        next_slab=program.next_tier(tier),
+        slab_expiry_date=None,
+    )
 
 
-async def load_customers(connection: AsyncConnection, org: OrgConfig, customer_ids: Sequence[int]) -> dict[int, CustomerView]:
+async def load_customers(
+    connection: AsyncConnection, org: OrgConfig, customer_ids: Sequence[int]
+) -> dict[int, CustomerView]:
     """Customers with identifiers and points summaries, in two queries for any number of them.
 
     A program's points summary shows its REGULAR balance (where points are spent from) and its
@@ -582,12 +865,21 @@ async def load_customers(connection: AsyncConnection, org: OrgConfig, customer_i
         customer_rows.setdefault(row.id, row)
         program = org.program(row.program_id)
         tier = program.tier(row.tier_id)
-        summaries_by_customer[row.id].append(ProgramSummary(
-            program=program, redeemed=row.redeemed, expired=row.expired, returned=row.returned,
-            adjusted=row.adjusted, lifetime_points=row.earned, loyalty_points=row.balance,
-            cumulative_purchases=row.cumulative_purchases, current_slab=tier, next_slab=program.next_tier(tier),
-            slab_expiry_date=row.tier_expires_at,
-        ))
+        summaries_by_customer[row.id].append(
+            ProgramSummary(
+                program=program,
+                redeemed=row.redeemed,
+                expired=row.expired,
+                returned=row.returned,
+                adjusted=row.adjusted,
+                lifetime_points=row.earned,
+                loyalty_points=row.balance,
+                cumulative_purchases=row.cumulative_purchases,
+                current_slab=tier,
+                next_slab=program.next_tier(tier),
+                slab_expiry_date=row.tier_expires_at,
+            )
+        )
     for customer_id in customer_rows:
         known = {summary.program.id for summary in summaries_by_customer[customer_id]}
         summaries_by_customer[customer_id].extend(
@@ -596,10 +888,17 @@ async def load_customers(connection: AsyncConnection, org: OrgConfig, customer_i
         summaries_by_customer[customer_id].sort(key=lambda summary: summary.program.id)
     return {
         row.id: CustomerView(
-            id=row.id, first_name=row.first_name, last_name=row.last_name, loyalty_type=row.loyalty_type,
-            source=row.source, registered_on=row.registered_on, updated_on=row.updated_on,
-            lifetime_purchases=row.lifetime_purchases, identifiers=tuple(identifiers_by_customer[row.id]),
-            summaries=tuple(summaries_by_customer[row.id]), default_program_id=org.default_program.id,
+            id=row.id,
+            first_name=row.first_name,
+            last_name=row.last_name,
+            loyalty_type=row.loyalty_type,
+            source=row.source,
+            registered_on=row.registered_on,
+            updated_on=row.updated_on,
+            lifetime_purchases=row.lifetime_purchases,
+            identifiers=tuple(identifiers_by_customer[row.id]),
+            summaries=tuple(summaries_by_customer[row.id]),
+            default_program_id=org.default_program.id,
             merged_into_customer_id=row.merged_into_customer_id,
         )
         for row in customer_rows.values()

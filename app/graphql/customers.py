@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.customers.service import CustomerLookup, CustomerView, ProgramSummary, find_customer_id, load_customers
 from app.customers.errors import CustomerNotFoundError
 from app.customers.models import LoyaltyType
-from app.kernel.enums import IdentifierType, PointsCategory
+from app.customers.service import CustomerLookup, CustomerView, ProgramSummary, find_customer_id, load_customers
 from app.graphql.core.context import Info
 from app.graphql.core.errors import InvalidInputError, NotFoundError
-from app.graphql.organization import IdentifierTypeEnum, PointsCategoryEnum
 from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
+from app.graphql.organization import IdentifierTypeEnum, PointsCategoryEnum
+from app.kernel.enums import IdentifierType, PointsCategory
 from app.ledger.expiry import ProgramHoldings
 from app.transactions.service import customer_transactions
 
@@ -43,10 +43,14 @@ class CustomerLookupInput:
     value: str
 
     def to_domain(self) -> CustomerLookup:
-        return CustomerLookup(None if self.type is CustomerLookupType.USER_ID else IdentifierType(self.type.value), self.value)
+        return CustomerLookup(
+            None if self.type is CustomerLookupType.USER_ID else IdentifierType(self.type.value), self.value
+        )
 
 
-async def customer_id_for(info: Info, connection: AsyncConnection, lookup: CustomerLookupInput, field: str = "customer") -> int:
+async def customer_id_for(
+    info: Info, connection: AsyncConnection, lookup: CustomerLookupInput, field: str = "customer"
+) -> int:
     """The id of the customer the lookup names, in the caller's org; a typed error otherwise."""
     kind = None if lookup.type is CustomerLookupType.USER_ID else IdentifierType(lookup.type.value)
     customer_id = await find_customer_id(connection, info.context.org, kind, lookup.value, f"{field}.value")
@@ -85,11 +89,18 @@ class PointsSummary:
         next_slab = summary.next_slab
         return cls(
             customer_id=customer_id,
-            program_id=strawberry.ID(str(summary.program.id)), program_code=summary.program.code,
-            redeemed=summary.redeemed, expired=summary.expired, returned=summary.returned, adjusted=summary.adjusted,
-            lifetime_points=summary.lifetime_points, loyalty_points=summary.loyalty_points,
-            cumulative_purchases=summary.cumulative_purchases, current_slab=summary.current_slab.name,
-            slab_s_no=summary.current_slab.serial_number, slab_expiry_date=summary.slab_expiry_date,
+            program_id=strawberry.ID(str(summary.program.id)),
+            program_code=summary.program.code,
+            redeemed=summary.redeemed,
+            expired=summary.expired,
+            returned=summary.returned,
+            adjusted=summary.adjusted,
+            lifetime_points=summary.lifetime_points,
+            loyalty_points=summary.loyalty_points,
+            cumulative_purchases=summary.cumulative_purchases,
+            current_slab=summary.current_slab.name,
+            slab_s_no=summary.current_slab.serial_number,
+            slab_expiry_date=summary.slab_expiry_date,
             next_slab=next_slab.name if next_slab else None,
             next_slab_serial_number=next_slab.serial_number if next_slab else None,
             next_slab_description=(next_slab.description or next_slab.name) if next_slab else None,
@@ -100,15 +111,21 @@ class PointsSummary:
         found = (await info.context.holdings.load(self.customer_id)).get(int(self.program_id))
         return found or ProgramHoldings(pending=ZERO, promised=ZERO, trigger_based=ZERO, spendable=ZERO)
 
-    @strawberry.field(description=(
-        "Points that are not spendable yet: in lots whose start date is still to come (promised points in their "
-        "return window, points imported with a later start date), whichever account holds them."))
+    @strawberry.field(
+        description=(
+            "Points that are not spendable yet: in lots whose start date is still to come (promised points in their "
+            "return window, points imported with a later start date), whichever account holds them."
+        )
+    )
     async def pending_points(self, info: Info) -> Decimal:
         return (await self._holdings(info)).pending
 
-    @strawberry.field(description=(
-        "The PROMISED account's balance: points held (e.g. for a return window) until they convert into regular "
-        "points."))
+    @strawberry.field(
+        description=(
+            "The PROMISED account's balance: points held (e.g. for a return window) until they convert into regular "
+            "points."
+        )
+    )
     async def promised_points(self, info: Info) -> Decimal:
         return (await self._holdings(info)).promised
 
@@ -116,10 +133,13 @@ class PointsSummary:
     async def trigger_based_points(self, info: Info) -> Decimal:
         return (await self._holdings(info)).trigger_based
 
-    @strawberry.field(description=(
-        "What can be spent now: REGULAR points in lots that have started and are not past their expiry date "
-        "(loyaltyPoints is the balance, which also counts points not started yet or past their date but not yet "
-        "expired by the expiry run)."))
+    @strawberry.field(
+        description=(
+            "What can be spent now: REGULAR points in lots that have started and are not past their expiry date "
+            "(loyaltyPoints is the balance, which also counts points not started yet or past their date but not yet "
+            "expired by the expiry run)."
+        )
+    )
     async def spendable_points(self, info: Info) -> Decimal:
         return (await self._holdings(info)).spendable
 
@@ -131,7 +151,9 @@ class ScheduledExpiry:
     points: Decimal
 
 
-@strawberry.type(description="A Points Expiry entry: what one run of the expiry took from one of the customer's accounts.")
+@strawberry.type(
+    description="A Points Expiry entry: what one run of the expiry took from one of the customer's accounts."
+)
 class ExpiredPoints:
     event_log_id: strawberry.ID
     expired_on: date = strawberry.field(description="The day the expiry ran, in the organisation's time zone.")
@@ -149,7 +171,7 @@ class ExpiredPointsConnection:
 
 @strawberry.type
 class TransactionConnection:
-    nodes: list[Annotated["Transaction", strawberry.lazy("app.graphql.transactions")]]
+    nodes: list[Annotated[Transaction, strawberry.lazy("app.graphql.transactions")]]
     page_info: PageInfo
 
 
@@ -174,26 +196,42 @@ class Customer:
     tier_expiry_date: datetime | None
     points_summaries: list[PointsSummary]
     merged_into_user_id: strawberry.ID | None = strawberry.field(
-        description="Set when this customer was merged into another: its identifiers and points moved there.")
+        description="Set when this customer was merged into another: its identifiers and points moved there."
+    )
 
     @classmethod
     def from_view(cls, view: CustomerView) -> Customer:
         main = view.main_summary
         return cls(
-            user_id=strawberry.ID(str(view.id)), firstname=view.first_name, lastname=view.last_name,
-            mobile=view.identifier(IdentifierType.MOBILE), email=view.identifier(IdentifierType.EMAIL),
-            external_id=view.identifier(IdentifierType.EXTERNAL_ID), card_number=view.identifier(IdentifierType.CARD_NUMBER),
-            identifiers=[CustomerIdentifier(type=IdentifierType(kind), value=value) for kind, value in view.identifiers],
-            type=LoyaltyType(view.loyalty_type), source=view.source, registered_on=view.registered_on,
-            updated_on=view.updated_on, lifetime_points=view.lifetime_points, loyalty_points=view.loyalty_points,
-            lifetime_purchases=view.lifetime_purchases, current_slab=main.current_slab.name,
+            user_id=strawberry.ID(str(view.id)),
+            firstname=view.first_name,
+            lastname=view.last_name,
+            mobile=view.identifier(IdentifierType.MOBILE),
+            email=view.identifier(IdentifierType.EMAIL),
+            external_id=view.identifier(IdentifierType.EXTERNAL_ID),
+            card_number=view.identifier(IdentifierType.CARD_NUMBER),
+            identifiers=[
+                CustomerIdentifier(type=IdentifierType(kind), value=value) for kind, value in view.identifiers
+            ],
+            type=LoyaltyType(view.loyalty_type),
+            source=view.source,
+            registered_on=view.registered_on,
+            updated_on=view.updated_on,
+            lifetime_points=view.lifetime_points,
+            loyalty_points=view.loyalty_points,
+            lifetime_purchases=view.lifetime_purchases,
+            current_slab=main.current_slab.name,
             tier_expiry_date=main.slab_expiry_date,
             points_summaries=[PointsSummary.from_summary(summary, view.id) for summary in view.summaries],
-            merged_into_user_id=strawberry.ID(str(view.merged_into_customer_id)) if view.merged_into_customer_id else None,
+            merged_into_user_id=strawberry.ID(str(view.merged_into_customer_id))
+            if view.merged_into_customer_id
+            else None,
         )
 
     @strawberry.field(description="The customer's bills, newest first.")
-    async def transactions(self, info: Info, first: int = PAGE_SIZE_DEFAULT, after: str | None = None) -> TransactionConnection:
+    async def transactions(
+        self, info: Info, first: int = PAGE_SIZE_DEFAULT, after: str | None = None
+    ) -> TransactionConnection:
         from app.graphql.transactions import Transaction
 
         check_page_size(first)
@@ -203,13 +241,17 @@ class Customer:
             )
         return TransactionConnection(
             nodes=[Transaction.from_view(view, info.context.org) for view in views],
-            page_info=PageInfo(has_next_page=has_next,
-                               end_cursor=encode_id_cursor("transaction", views[-1].id) if views else None),
+            page_info=PageInfo(
+                has_next_page=has_next, end_cursor=encode_id_cursor("transaction", views[-1].id) if views else None
+            ),
         )
 
-    @strawberry.field(description=(
-        "Upcoming expiries: points in lots with points left, by the date they expire on (in the organisation's "
-        "time zone) and program, soonest first; at most `first` (up to 100) dates and programs."))
+    @strawberry.field(
+        description=(
+            "Upcoming expiries: points in lots with points left, by the date they expire on (in the organisation's "
+            "time zone) and program, soonest first; at most `first` (up to 100) dates and programs."
+        )
+    )
     async def expiry_schedule(self, info: Info, first: int = PAGE_SIZE_DEFAULT) -> list[ScheduledExpiry]:
         check_page_size(first)
         org = info.context.org
@@ -218,21 +260,31 @@ class Customer:
             for item in await info.context.expiry_schedules.load((int(self.user_id), first))
         ]
 
-    @strawberry.field(description="Points the expiry run expired, newest first, with keyset pagination (at most 100 a page).")
-    async def expired_points(self, info: Info, first: int = PAGE_SIZE_DEFAULT, after: str | None = None) -> ExpiredPointsConnection:
+    @strawberry.field(
+        description="Points the expiry run expired, newest first, with keyset pagination (at most 100 a page)."
+    )
+    async def expired_points(
+        self, info: Info, first: int = PAGE_SIZE_DEFAULT, after: str | None = None
+    ) -> ExpiredPointsConnection:
         check_page_size(first)
         org = info.context.org
         page = await info.context.expired_points.load((int(self.user_id), first, decode_id_cursor("expired", after)))
         return ExpiredPointsConnection(
             nodes=[
-                ExpiredPoints(event_log_id=strawberry.ID(str(item.event_id)),
-                              expired_on=item.expired_at.astimezone(org.time_zone).date(), expired_at=item.expired_at,
-                              program_code=org.program(item.program_id).code, points_category=PointsCategory(item.category),
-                              points=item.points)
+                ExpiredPoints(
+                    event_log_id=strawberry.ID(str(item.event_id)),
+                    expired_on=item.expired_at.astimezone(org.time_zone).date(),
+                    expired_at=item.expired_at,
+                    program_code=org.program(item.program_id).code,
+                    points_category=PointsCategory(item.category),
+                    points=item.points,
+                )
                 for item in page.items
             ],
-            page_info=PageInfo(has_next_page=page.has_next_page,
-                               end_cursor=encode_id_cursor("expired", page.items[-1].entry_id) if page.items else None),
+            page_info=PageInfo(
+                has_next_page=page.has_next_page,
+                end_cursor=encode_id_cursor("expired", page.items[-1].entry_id) if page.items else None,
+            ),
         )
 
 

@@ -16,19 +16,19 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.file_uploads import Upload
 
-from app.kernel.errors import ValidationError
-
 from app.graphql.core.context import Info
 from app.graphql.core.errors import ConflictError, IdempotencyKeyReusedError, InvalidInputError, NotFoundError
-from app.graphql.import_profiles import (
-    CustomerPromotionImportConfigurationInput, TrackerImportConfigurationInput, configuration_document,
-)
 from app.graphql.core.pagination import PageInfo, decode_id_cursor, encode_id_cursor
+from app.graphql.import_profiles import (
+    CustomerPromotionImportConfigurationInput,
+    TrackerImportConfigurationInput,
+    configuration_document,
+)
 from app.imports import service
 from app.imports.models import ErrorPolicy as DomainErrorPolicy
 from app.imports.models import ImportProfile as DomainImportProfile
-
 from app.imports.models import JobStatus as DomainJobStatus
+from app.kernel.errors import ValidationError
 
 UPLOAD_CHUNK_BYTES = 1024 * 1024
 IMPORT_PAGE_SIZE_MAX = 100
@@ -43,7 +43,9 @@ class ImportProfile(Enum):
 
 @strawberry.enum
 class ImportErrorPolicy(Enum):
-    REJECT_FILE = strawberry.enum_value("REJECT_FILE", description="Validate every row first; any bad row and nothing is imported.")
+    REJECT_FILE = strawberry.enum_value(
+        "REJECT_FILE", description="Validate every row first; any bad row and nothing is imported."
+    )
     KEEP_VALID = strawberry.enum_value("KEEP_VALID", description="Import the valid rows, reject the others.")
 
 
@@ -57,7 +59,9 @@ class ImportJobStatus(Enum):
 
 @strawberry.enum
 class ImportJobPhase(Enum):
-    VALIDATING = strawberry.enum_value("VALIDATING", description="Checking rows, writing nothing (dry run, REJECT_FILE's first pass).")
+    VALIDATING = strawberry.enum_value(
+        "VALIDATING", description="Checking rows, writing nothing (dry run, REJECT_FILE's first pass)."
+    )
     IMPORTING = "IMPORTING"
 
 
@@ -67,7 +71,9 @@ class ImportReject:
     column: str | None
     code: str
     message: str
-    original: list[str] = strawberry.field(description="The row's fields as in the file (a field over 1,000 characters cut, saying so).")
+    original: list[str] = strawberry.field(
+        description="The row's fields as in the file (a field over 1,000 characters cut, saying so)."
+    )
 
 
 @strawberry.type
@@ -105,17 +111,23 @@ class ImportJob:
     bytes_total: int = strawberry.field(description="The file's size in bytes.")
     bytes_read: int = strawberry.field(description="Up to the last committed batch (the checkpoint).")
     rows_read: int = strawberry.field(description="Rows read so far (blank lines included).")
-    rows_imported: int = strawberry.field(description="In a dry run (or while VALIDATING): rows that would be imported.")
+    rows_imported: int = strawberry.field(
+        description="In a dry run (or while VALIDATING): rows that would be imported."
+    )
     rows_rejected: int
     customers_created: int = strawberry.field(description="In a dry run: customers that would be registered.")
     points_imported: Decimal
-    error_code: str | None = strawberry.field(description="Why a FAILED job failed (e.g. MISSING_COLUMN, INVALID_ENCODING, ROWS_REJECTED).")
+    error_code: str | None = strawberry.field(
+        description="Why a FAILED job failed (e.g. MISSING_COLUMN, INVALID_ENCODING, ROWS_REJECTED)."
+    )
     error_message: str | None
     import_key: str | None
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
-    rejects_csv_path: str = strawberry.field(description="GET it (same credentials) for the rejected rows as CSV, with the reasons.")
+    rejects_csv_path: str = strawberry.field(
+        description="GET it (same credentials) for the rejected rows as CSV, with the reasons."
+    )
 
     @strawberry.field(description="Rejected rows in file order.")
     async def rejects(self, info: Info, first: int = 50, after: str | None = None) -> ImportRejectPage:
@@ -125,9 +137,19 @@ class ImportJob:
         async with info.context.database.read() as connection:
             page, more = await service.reject_page(connection, int(self.id), first=first, after_row=after_row)
         return ImportRejectPage(
-            rejects=[ImportReject(row_number=item.row_number, column=item.column, code=item.code, message=item.message,
-                                  original=item.original) for item in page],
-            page_info=PageInfo(has_next_page=more, end_cursor=encode_id_cursor("reject", page[-1].row_number) if page else None),
+            rejects=[
+                ImportReject(
+                    row_number=item.row_number,
+                    column=item.column,
+                    code=item.code,
+                    message=item.message,
+                    original=item.original,
+                )
+                for item in page
+            ],
+            page_info=PageInfo(
+                has_next_page=more, end_cursor=encode_id_cursor("reject", page[-1].row_number) if page else None
+            ),
         )
 
     @strawberry.field(description="Auto-corrections in file order (in a dry run: those the import would make).")
@@ -138,29 +160,51 @@ class ImportJob:
         async with info.context.database.read() as connection:
             page, more = await service.correction_page(connection, int(self.id), first=first, after_id=after_id)
         return ImportCorrectionPage(
-            corrections=[ImportCorrection(row_number=item.row_number, column=item.column, code=item.code,
-                                          message=item.message) for item in page],
-            page_info=PageInfo(has_next_page=more, end_cursor=encode_id_cursor("correction", page[-1].id) if page else None),
+            corrections=[
+                ImportCorrection(row_number=item.row_number, column=item.column, code=item.code, message=item.message)
+                for item in page
+            ],
+            page_info=PageInfo(
+                has_next_page=more, end_cursor=encode_id_cursor("correction", page[-1].id) if page else None
+            ),
         )
 
     @classmethod
     def from_view(cls, view: service.JobView, template_name: str | None = None) -> ImportJob:
         return cls(
-            id=strawberry.ID(str(view.id)), profile=ImportProfile(view.profile.value), status=ImportJobStatus(view.status.value),
-            phase=ImportJobPhase(view.phase.value), dry_run=view.dry_run, error_policy=ImportErrorPolicy(view.error_policy.value),
-            template_name=template_name, configuration=view.configuration, file_name=view.file_name,
-            file_sha256=view.file_sha256, bytes_total=view.file_size_bytes, bytes_read=view.bytes_read,
-            rows_read=view.rows_read, rows_imported=view.rows_imported, rows_rejected=view.rows_rejected,
-            customers_created=view.customers_created, points_imported=view.points_imported, error_code=view.error_code,
-            error_message=view.error_message, import_key=view.import_key, created_at=view.created_at,
-            started_at=view.started_at, finished_at=view.finished_at, rejects_csv_path=f"/imports/{view.id}/rejects.csv",
+            id=strawberry.ID(str(view.id)),
+            profile=ImportProfile(view.profile.value),
+            status=ImportJobStatus(view.status.value),
+            phase=ImportJobPhase(view.phase.value),
+            dry_run=view.dry_run,
+            error_policy=ImportErrorPolicy(view.error_policy.value),
+            template_name=template_name,
+            configuration=view.configuration,
+            file_name=view.file_name,
+            file_sha256=view.file_sha256,
+            bytes_total=view.file_size_bytes,
+            bytes_read=view.bytes_read,
+            rows_read=view.rows_read,
+            rows_imported=view.rows_imported,
+            rows_rejected=view.rows_rejected,
+            customers_created=view.customers_created,
+            points_imported=view.points_imported,
+            error_code=view.error_code,
+            error_message=view.error_message,
+            import_key=view.import_key,
+            created_at=view.created_at,
+            started_at=view.started_at,
+            finished_at=view.finished_at,
+            rejects_csv_path=f"/imports/{view.id}/rejects.csv",
         )
 
 
 @strawberry.type(description="The import was submitted (or had been: `existing`); it runs in the background.")
 class ImportSubmitted:
-    existing: bool = strawberry.field(description="True when this file (same template configuration) or import key was "
-                                                  "submitted before: this is that job, nothing is imported again.")
+    existing: bool = strawberry.field(
+        description="True when this file (same template configuration) or import key was "
+        "submitted before: this is that job, nothing is imported again."
+    )
     job: ImportJob
 
 
@@ -175,50 +219,70 @@ class ImportTemplate:
 
     @classmethod
     def from_view(cls, view: service.TemplateView) -> ImportTemplate:
-        return cls(name=view.name, profile=ImportProfile(view.profile.value), configuration=view.configuration,
-                   identity=view.identity, version=view.version, updated_at=view.updated_at)
+        return cls(
+            name=view.name,
+            profile=ImportProfile(view.profile.value),
+            configuration=view.configuration,
+            identity=view.identity,
+            version=view.version,
+            updated_at=view.updated_at,
+        )
 
 
 @strawberry.input(description="Where Talon.One points go, and what to do with unknown names.")
 class PointsImportConfigurationInput:
     program_code: str
     register_unknown_customers: bool = strawberry.field(
-        default=True, description="An unknown customerprofileid registers a customer with that EXTERNAL_ID (else CUSTOMER_NOT_FOUND).")
+        default=True,
+        description="An unknown customerprofileid registers a customer with that EXTERNAL_ID (else CUSTOMER_NOT_FOUND).",
+    )
     create_missing_subledgers: bool = strawberry.field(
-        default=True, description="An unknown subledgerid creates the program's subledger (else SUBLEDGER_NOT_FOUND).")
+        default=True, description="An unknown subledgerid creates the program's subledger (else SUBLEDGER_NOT_FOUND)."
+    )
 
     def to_domain(self) -> dict[str, Any]:
         return configuration_document(self)
 
 
-@strawberry.input(description="A Talon.One loyalty points file (customerprofileid or identifier, amount, startdate, "
-                              "expirydate, subledgerid, reason).")
+@strawberry.input(
+    description="A Talon.One loyalty points file (customerprofileid or identifier, amount, startdate, "
+    "expirydate, subledgerid, reason)."
+)
 class ImportPointsInput:
     file: Upload
-    configuration: PointsImportConfigurationInput | None = strawberry.field(default=None, description="When no template is named.")
+    configuration: PointsImportConfigurationInput | None = strawberry.field(
+        default=None, description="When no template is named."
+    )
     template_name: str | None = strawberry.field(default=None, description="A saved TALON_ONE_POINTS template.")
     error_policy: ImportErrorPolicy = ImportErrorPolicy.KEEP_VALID
     dry_run: bool = strawberry.field(default=False, description="Validate the whole file and report; import nothing.")
     import_key: str | None = strawberry.field(default=None, description="The same key again returns the same job.")
 
 
-@strawberry.input(description="A customer promotion file: the customer column (mobile, email, external_id, user_id, "
-                              "card_number or card_external_id), store_code, points, user_group_identifier.")
+@strawberry.input(
+    description="A customer promotion file: the customer column (mobile, email, external_id, user_id, "
+    "card_number or card_external_id), store_code, points, user_group_identifier."
+)
 class ImportCustomerPromotionInput:
     file: Upload
     configuration: CustomerPromotionImportConfigurationInput | None = strawberry.field(
-        default=None, description="When no template is named.")
+        default=None, description="When no template is named."
+    )
     template_name: str | None = strawberry.field(default=None, description="A saved CUSTOMER_PROMOTION template.")
     error_policy: ImportErrorPolicy = ImportErrorPolicy.KEEP_VALID
     dry_run: bool = strawberry.field(default=False, description="Validate the whole file and report; import nothing.")
     import_key: str | None = strawberry.field(default=None, description="The same key again returns the same job.")
 
 
-@strawberry.input(description="A trackers file: the customer column (or user_group_identifier), bill_number + "
-                              "transaction_date + store_code or loyalty_log_id, item_id, tracked_value.")
+@strawberry.input(
+    description="A trackers file: the customer column (or user_group_identifier), bill_number + "
+    "transaction_date + store_code or loyalty_log_id, item_id, tracked_value."
+)
 class ImportTrackerValuesInput:
     file: Upload
-    configuration: TrackerImportConfigurationInput | None = strawberry.field(default=None, description="When no template is named.")
+    configuration: TrackerImportConfigurationInput | None = strawberry.field(
+        default=None, description="When no template is named."
+    )
     template_name: str | None = strawberry.field(default=None, description="A saved TRACKERS template.")
     error_policy: ImportErrorPolicy = ImportErrorPolicy.KEEP_VALID
     dry_run: bool = strawberry.field(default=False, description="Validate the whole file and report; import nothing.")
@@ -228,10 +292,15 @@ class ImportTrackerValuesInput:
 @strawberry.input(description="Give the configuration of exactly one profile.")
 class SaveImportTemplateInput:
     name: str
-    points: PointsImportConfigurationInput | None = strawberry.field(default=None, description="The TALON_ONE_POINTS configuration.")
+    points: PointsImportConfigurationInput | None = strawberry.field(
+        default=None, description="The TALON_ONE_POINTS configuration."
+    )
     customer_promotion: CustomerPromotionImportConfigurationInput | None = strawberry.field(
-        default=None, description="The CUSTOMER_PROMOTION configuration.")
-    tracker: TrackerImportConfigurationInput | None = strawberry.field(default=None, description="The TRACKERS configuration.")
+        default=None, description="The CUSTOMER_PROMOTION configuration."
+    )
+    tracker: TrackerImportConfigurationInput | None = strawberry.field(
+        default=None, description="The TRACKERS configuration."
+    )
 
 
 ImportPointsResult = Annotated[
@@ -239,7 +308,8 @@ ImportPointsResult = Annotated[
     strawberry.union("ImportPointsResult"),
 ]
 SaveImportTemplateResult = Annotated[
-    ImportTemplate | InvalidInputError | NotFoundError | ConflictError, strawberry.union("SaveImportTemplateResult"),
+    ImportTemplate | InvalidInputError | NotFoundError | ConflictError,
+    strawberry.union("SaveImportTemplateResult"),
 ]
 
 
@@ -248,10 +318,23 @@ async def _chunks(upload: Any) -> Any:
         yield chunk
 
 
-def import_request(profile: DomainImportProfile, *, configuration: dict[str, Any] | None, template_name: str | None,
-                   error_policy: str, dry_run: bool, import_key: str | None) -> service.ImportRequest:
-    return service.ImportRequest(profile=profile, template_name=template_name, configuration=configuration,
-                                 error_policy=DomainErrorPolicy(error_policy), dry_run=dry_run, import_key=import_key)
+def import_request(
+    profile: DomainImportProfile,
+    *,
+    configuration: dict[str, Any] | None,
+    template_name: str | None,
+    error_policy: str,
+    dry_run: bool,
+    import_key: str | None,
+) -> service.ImportRequest:
+    return service.ImportRequest(
+        profile=profile,
+        template_name=template_name,
+        configuration=configuration,
+        error_policy=DomainErrorPolicy(error_policy),
+        dry_run=dry_run,
+        import_key=import_key,
+    )
 
 
 async def _template_name(info: Info, view: service.JobView) -> str | None:
@@ -269,47 +352,82 @@ async def _submit_upload(info: Info, profile: DomainImportProfile, input: Any) -
     settings = info.context.settings
     if (input.configuration is None) == (input.template_name is None):
         raise ValidationError("give either a configuration or a templateName", field="input.configuration")
-    stored = await service.spool(_chunks(input.file), Path(settings.import_directory) / "uploads",
-                                 settings.import_size_limit_bytes, getattr(input.file, "filename", None))
+    stored = await service.spool(
+        _chunks(input.file),
+        Path(settings.import_directory) / "uploads",
+        settings.import_size_limit_bytes,
+        getattr(input.file, "filename", None),
+    )
     request = import_request(
-        profile, configuration=input.configuration.to_domain() if input.configuration else None,
-        template_name=input.template_name, error_policy=input.error_policy.value, dry_run=input.dry_run,
-        import_key=input.import_key)
+        profile,
+        configuration=input.configuration.to_domain() if input.configuration else None,
+        template_name=input.template_name,
+        error_policy=input.error_policy.value,
+        dry_run=input.dry_run,
+        import_key=input.import_key,
+    )
     submitted = await service.submit(info.context.database, info.context.org, request, stored, now=info.context.now)
     if not submitted.existing:
         info.context.start_import(submitted.job.id)
-    return ImportSubmitted(existing=submitted.existing, job=ImportJob.from_view(submitted.job, await _template_name(info, submitted.job)))
+    return ImportSubmitted(
+        existing=submitted.existing, job=ImportJob.from_view(submitted.job, await _template_name(info, submitted.job))
+    )
 
 
 @strawberry.type
 class ImportMutation:
-    @strawberry.mutation(description=(
-        "Import Talon.One loyalty points from a CSV upload: returns the job at once (QUEUED), run in the background. "
-        "The same file under the same configuration, or the same import key, returns the first job (existing: true)."))
+    @strawberry.mutation(
+        description=(
+            "Import Talon.One loyalty points from a CSV upload: returns the job at once (QUEUED), run in the background. "
+            "The same file under the same configuration, or the same import key, returns the first job (existing: true)."
+        )
+    )
     async def import_points(self, info: Info, input: ImportPointsInput) -> ImportPointsResult:
         return await _submit_upload(info, DomainImportProfile.TALON_ONE_POINTS, input)
 
-    @strawberry.mutation(description=(
-        "Import customer promotion points from a CSV upload (profile CUSTOMER_PROMOTION); runs in the background like importPoints."))
+    @strawberry.mutation(
+        description=(
+            "Import customer promotion points from a CSV upload (profile CUSTOMER_PROMOTION); runs in the background like importPoints."
+        )
+    )
     async def import_customer_promotion(self, info: Info, input: ImportCustomerPromotionInput) -> ImportPointsResult:
         return await _submit_upload(info, DomainImportProfile.CUSTOMER_PROMOTION, input)
 
-    @strawberry.mutation(description=(
-        "Import tracked values on existing bills from a CSV upload (profile TRACKERS); runs in the background like importPoints."))
+    @strawberry.mutation(
+        description=(
+            "Import tracked values on existing bills from a CSV upload (profile TRACKERS); runs in the background like importPoints."
+        )
+    )
     async def import_tracker_values(self, info: Info, input: ImportTrackerValuesInput) -> ImportPointsResult:
         return await _submit_upload(info, DomainImportProfile.TRACKERS, input)
 
-    @strawberry.mutation(description="Create or update a saved import template (a changed configuration gets a new identity).")
+    @strawberry.mutation(
+        description="Create or update a saved import template (a changed configuration gets a new identity)."
+    )
     async def save_import_template(self, info: Info, input: SaveImportTemplateInput) -> SaveImportTemplateResult:
-        given = [(profile, configuration) for profile, configuration in (
-            (DomainImportProfile.TALON_ONE_POINTS, input.points), (DomainImportProfile.CUSTOMER_PROMOTION, input.customer_promotion),
-            (DomainImportProfile.TRACKERS, input.tracker)) if configuration is not None]
+        given = [
+            (profile, configuration)
+            for profile, configuration in (
+                (DomainImportProfile.TALON_ONE_POINTS, input.points),
+                (DomainImportProfile.CUSTOMER_PROMOTION, input.customer_promotion),
+                (DomainImportProfile.TRACKERS, input.tracker),
+            )
+            if configuration is not None
+        ]
         if len(given) != 1:
-            raise ValidationError("give the configuration of exactly one profile: points, customerPromotion or tracker",
-                                  field="input.points")
+            raise ValidationError(
+                "give the configuration of exactly one profile: points, customerPromotion or tracker",
+                field="input.points",
+            )
         [(profile, configuration)] = given
-        view = await service.save_template(info.context.database, info.context.org, name=input.name,
-                                           profile=profile, configuration=configuration.to_domain(), now=info.context.now)
+        view = await service.save_template(
+            info.context.database,
+            info.context.org,
+            name=input.name,
+            profile=profile,
+            configuration=configuration.to_domain(),
+            now=info.context.now,
+        )
         return ImportTemplate.from_view(view)
 
 
@@ -330,18 +448,28 @@ class ImportQuery:
         return ImportJob.from_view(view, await _template_name(info, view)) if view is not None else None
 
     @strawberry.field(description="This organisation's import jobs, newest first.")
-    async def import_jobs(self, info: Info, first: int = 20, after: str | None = None,
-                          status: ImportJobStatus | None = None) -> ImportJobPage:
+    async def import_jobs(
+        self, info: Info, first: int = 20, after: str | None = None, status: ImportJobStatus | None = None
+    ) -> ImportJobPage:
         if not 1 <= first <= IMPORT_PAGE_SIZE_MAX:
             raise ValidationError(f"must be between 1 and {IMPORT_PAGE_SIZE_MAX}", field="first")
         before = decode_id_cursor("import", after)
         async with info.context.database.read() as connection:
-            views, more = await service.list_jobs(connection, info.context.org.id, first=first, before_id=before,
-                                                  status=DomainJobStatus(status.value) if status else None)
-            names = {template.id: template.name for template in await service.list_templates(connection, info.context.org.id)}
+            views, more = await service.list_jobs(
+                connection,
+                info.context.org.id,
+                first=first,
+                before_id=before,
+                status=DomainJobStatus(status.value) if status else None,
+            )
+            names = {
+                template.id: template.name for template in await service.list_templates(connection, info.context.org.id)
+            }
         return ImportJobPage(
             jobs=[ImportJob.from_view(view, names.get(view.template_id)) for view in views],
-            page_info=PageInfo(has_next_page=more, end_cursor=encode_id_cursor("import", views[-1].id) if views else None),
+            page_info=PageInfo(
+                has_next_page=more, end_cursor=encode_id_cursor("import", views[-1].id) if views else None
+            ),
         )
 
     @strawberry.field(description="Saved import templates, by name.")

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import strawberry
 
-from app.kernel.enums import IdentifierType, PointsCategory
 from app.graphql.core.context import Info
+from app.kernel.enums import IdentifierType, PointsCategory
 from app.organizations.config import OrgConfig, ProgramConfig, StoreConfig, TierConfig, TillConfig
 from app.organizations.models import ExpiryStrategy, PointsRounding
 
@@ -29,8 +29,14 @@ class Tier:
 
     @classmethod
     def from_config(cls, tier: TierConfig) -> Tier:
-        return cls(id=strawberry.ID(str(tier.id)), serial_number=tier.serial_number, name=tier.name,
-                   description=tier.description, upgrade_threshold=tier.upgrade_threshold, earn_rate=tier.earn_rate)
+        return cls(
+            id=strawberry.ID(str(tier.id)),
+            serial_number=tier.serial_number,
+            name=tier.name,
+            description=tier.description,
+            upgrade_threshold=tier.upgrade_threshold,
+            earn_rate=tier.earn_rate,
+        )
 
 
 @strawberry.type
@@ -49,10 +55,16 @@ class Program:
     @classmethod
     def from_config(cls, program: ProgramConfig) -> Program:
         return cls(
-            id=strawberry.ID(str(program.id)), code=program.code, name=program.name, is_default=program.is_default,
-            points_rounding=program.points_rounding, points_decimal_places=program.points_decimal_places,
-            expiry_strategy=program.expiry_strategy, expiry_value=program.expiry_value,
-            tier_validity_months=program.tier_validity_months, tiers=[Tier.from_config(tier) for tier in program.tiers],
+            id=strawberry.ID(str(program.id)),
+            code=program.code,
+            name=program.name,
+            is_default=program.is_default,
+            points_rounding=program.points_rounding,
+            points_decimal_places=program.points_decimal_places,
+            expiry_strategy=program.expiry_strategy,
+            expiry_value=program.expiry_value,
+            tier_validity_months=program.tier_validity_months,
+            tiers=[Tier.from_config(tier) for tier in program.tiers],
         )
 
 
@@ -66,8 +78,13 @@ class Till:
 
     @classmethod
     def from_config(cls, org: OrgConfig, till: TillConfig) -> Till:
-        return cls(id=strawberry.ID(str(till.id)), code=till.code, external_id=till.external_id, name=till.name,
-                   program_code=org.program(till.program_id).code if till.program_id else None)
+        return cls(
+            id=strawberry.ID(str(till.id)),
+            code=till.code,
+            external_id=till.external_id,
+            name=till.name,
+            program_code=org.program(till.program_id).code if till.program_id else None,
+        )
 
 
 @strawberry.type
@@ -82,7 +99,10 @@ class Store:
     @classmethod
     def from_config(cls, org: OrgConfig, store: StoreConfig) -> Store:
         return cls(
-            id=strawberry.ID(str(store.id)), code=store.code, external_id=store.external_id, name=store.name,
+            id=strawberry.ID(str(store.id)),
+            code=store.code,
+            external_id=store.external_id,
+            name=store.name,
             program_code=org.program_for(store, None).code,
             tills=[Till.from_config(org, till) for till in org.tills if till.store_id == store.id],
         )
@@ -97,7 +117,9 @@ class Organization:
     mobile_country_code: int
     bill_number_unique_in_days: int = strawberry.field(description="CONF_LOYALTY_BILL_NUMBER_UNIQUE_IN_DAYS")
     primary_identifier: IdentifierTypeEnum
-    skip_secondary_id_on_primary_mismatch: bool = strawberry.field(description="CONFIG_SKIP_SECONDARY_ID_ON_PRIMARY_MISMATCH")
+    skip_secondary_id_on_primary_mismatch: bool = strawberry.field(
+        description="CONFIG_SKIP_SECONDARY_ID_ON_PRIMARY_MISMATCH"
+    )
     points_categories: list[PointsCategoryEnum]
     programs: list[Program]
     stores: list[Store]
@@ -110,10 +132,16 @@ class OrganizationQuery:
     def organization(self, info: Info) -> Organization:
         org = info.context.org
         return Organization(
-            code=org.code, name=org.name, time_zone=org.time_zone.key, base_country=org.base_country,
-            mobile_country_code=org.mobile_country_code, bill_number_unique_in_days=org.bill_number_unique_in_days,
+            code=org.code,
+            name=org.name,
+            time_zone=org.time_zone.key,
+            base_country=org.base_country,
+            mobile_country_code=org.mobile_country_code,
+            bill_number_unique_in_days=org.bill_number_unique_in_days,
             primary_identifier=org.primary_identifier,
             skip_secondary_id_on_primary_mismatch=org.skip_secondary_id_on_primary_mismatch,
-            points_categories=list(org.points_categories), programs=[Program.from_config(p) for p in org.programs],
-            stores=[Store.from_config(org, store) for store in org.stores], updated_at=org.updated_at,
+            points_categories=list(org.points_categories),
+            programs=[Program.from_config(p) for p in org.programs],
+            stores=[Store.from_config(org, store) for store in org.stores],
+            updated_at=org.updated_at,
         )

@@ -8,16 +8,26 @@ from typing import Annotated, Any
 
 import strawberry
 
+from app.graphql.core.context import Info
+from app.graphql.core.errors import (
+    ConflictError,
+    DuplicateBillNumberError,
+    IdempotencyKeyReusedError,
+    InternalError,
+    InvalidInputError,
+    NotFoundError,
+    PromoCodeCustomerLimitReachedError,
+    PromoCodeExpiredError,
+    PromoCodeLimitReachedError,
+    PromoCodeNotYetActiveError,
+    PromoCodeUnknownError,
+    PromoConditionsNotMetError,
+    to_graphql_error,
+)
+from app.graphql.customers import Customer
 from app.kernel.enums import TransactionSource
 from app.kernel.errors import DomainError
-from app.graphql.core.context import Info
-from app.graphql.customers import Customer
 from app.organizations.config import OrgConfig
-from app.graphql.core.errors import (
-    ConflictError, DuplicateBillNumberError, IdempotencyKeyReusedError, InternalError, InvalidInputError, NotFoundError,
-    PromoCodeCustomerLimitReachedError, PromoCodeExpiredError, PromoCodeLimitReachedError, PromoCodeNotYetActiveError,
-    PromoCodeUnknownError, PromoConditionsNotMetError, to_graphql_error,
-)
 from app.transactions import inputs
 from app.transactions.models import LineItemType, OutlierStatus, ReturnType, TransactionType
 from app.transactions.service import ADDED_CODE, TransactionResult, TransactionView, add_transaction, add_transactions
@@ -28,10 +38,18 @@ IDEMPOTENCY_KEY_DESCRIPTION = (
 )
 
 TransactionTypeEnum = strawberry.enum(TransactionType, name="TransactionType")
-ReturnTypeEnum = strawberry.enum(ReturnType, name="ReturnType", description=(
-    "How a return takes back a bill: FULL (all that is left), LINE_ITEM (quantities of its lines), AMOUNT (money)."))
-LineItemTypeEnum = strawberry.enum(LineItemType, name="LineItemType", description=(
-    "On a MIXED return (an exchange), each line is a new purchase (REGULAR) or a return (RETURN)."))
+ReturnTypeEnum = strawberry.enum(
+    ReturnType,
+    name="ReturnType",
+    description=(
+        "How a return takes back a bill: FULL (all that is left), LINE_ITEM (quantities of its lines), AMOUNT (money)."
+    ),
+)
+LineItemTypeEnum = strawberry.enum(
+    LineItemType,
+    name="LineItemType",
+    description=("On a MIXED return (an exchange), each line is a new purchase (REGULAR) or a return (RETURN)."),
+)
 OutlierStatusEnum = strawberry.enum(OutlierStatus, name="OutlierStatus")
 TransactionSourceEnum = strawberry.enum(TransactionSource, name="TransactionSource")
 
@@ -94,7 +112,9 @@ class LineItemInput:
     rate: Decimal | None = None
     value: Decimal | None = strawberry.field(default=None, description="Before discount; rate x qty when omitted.")
     discount: Decimal | None = None
-    amount: Decimal | None = strawberry.field(default=None, description="After discount; value - discount when omitted.")
+    amount: Decimal | None = strawberry.field(
+        default=None, description="After discount; value - discount when omitted."
+    )
     outlier_status: OutlierStatusEnum = OutlierStatus.NORMAL
     attributes: list[NameValueInput] = strawberry.field(default_factory=list)
     extended_fields: list[NameValueInput] = strawberry.field(default_factory=list)
@@ -116,7 +136,9 @@ class CustomerInput:
 
 @strawberry.input(description="A purchase, as seed 001's Add Transaction describes it.")
 class TransactionAddInput:
-    number: str = strawberry.field(description="The bill number, at most 50 characters; unique per store within the org's window.")
+    number: str = strawberry.field(
+        description="The bill number, at most 50 characters; unique per store within the org's window."
+    )
     amount: Decimal = strawberry.field(description="Net amount after discounts.")
     type: TransactionTypeEnum = TransactionType.REGULAR
     store_code: str | None = None
@@ -138,46 +160,87 @@ class TransactionAddInput:
     custom_fields: list[NameValueInput] = strawberry.field(default_factory=list)
     payment_details: list[PaymentDetailInput] = strawberry.field(default_factory=list)
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
-    points_redemptions: list[strawberry.ID] = strawberry.field(default_factory=list, description=(
-        "Ids of points redemptions (redeemPoints) that paid for this bill: each of this customer, not reversed, "
-        "and not applied to another bill. A return of the bill reverses them."))
-    promo_codes: list[str] = strawberry.field(default_factory=list, description=(
-        "Promo codes of code-linked promotions, at most 10 per bill, one per promotion. The cart (amount and line items) "
-        "is taken before their discount; each must apply, or the bill fails with the code's typed error and nothing is "
-        "written. The customer's linked codes are applied too, when the cart qualifies."))
-    coupon_redemptions: list[str] = strawberry.field(default_factory=list, description=(
-        "The seed's name for promo codes: codes, applied exactly as promoCodes (a code may be named in one list only)."))
+    points_redemptions: list[strawberry.ID] = strawberry.field(
+        default_factory=list,
+        description=(
+            "Ids of points redemptions (redeemPoints) that paid for this bill: each of this customer, not reversed, "
+            "and not applied to another bill. A return of the bill reverses them."
+        ),
+    )
+    promo_codes: list[str] = strawberry.field(
+        default_factory=list,
+        description=(
+            "Promo codes of code-linked promotions, at most 10 per bill, one per promotion. The cart (amount and line items) "
+            "is taken before their discount; each must apply, or the bill fails with the code's typed error and nothing is "
+            "written. The customer's linked codes are applied too, when the cart qualifies."
+        ),
+    )
+    coupon_redemptions: list[str] = strawberry.field(
+        default_factory=list,
+        description=(
+            "The seed's name for promo codes: codes, applied exactly as promoCodes (a code may be named in one list only)."
+        ),
+    )
 
     def to_domain(self) -> inputs.TransactionInput:
         customer = self.customer
         return inputs.TransactionInput(
-            type=TransactionType(self.type), number=self.number, amount=self.amount, store_code=self.store_code,
-            till_code=self.till_code, bill_client_id=self.bill_client_id, gross_amount=self.gross_amount,
-            discount=self.discount, currency_code=self.currency_code, billing_time=self.billing_time, notes=self.notes,
-            outlier_status=OutlierStatus(self.outlier_status), source=TransactionSource(self.source).value,
-            not_interested_reason=self.not_interested_reason, referral_code=self.referral_code,
+            type=TransactionType(self.type),
+            number=self.number,
+            amount=self.amount,
+            store_code=self.store_code,
+            till_code=self.till_code,
+            bill_client_id=self.bill_client_id,
+            gross_amount=self.gross_amount,
+            discount=self.discount,
+            currency_code=self.currency_code,
+            billing_time=self.billing_time,
+            notes=self.notes,
+            outlier_status=OutlierStatus(self.outlier_status),
+            source=TransactionSource(self.source).value,
+            not_interested_reason=self.not_interested_reason,
+            referral_code=self.referral_code,
             associate_code=self.associate_details.code if self.associate_details else None,
             associate_name=self.associate_details.name if self.associate_details else None,
             customer=inputs.CustomerInput(
-                mobile=customer.mobile, email=customer.email, external_id=customer.external_id,
-                card_number=customer.card_number, first_name=customer.firstname, last_name=customer.lastname,
-            ) if customer else None,
+                mobile=customer.mobile,
+                email=customer.email,
+                external_id=customer.external_id,
+                card_number=customer.card_number,
+                first_name=customer.firstname,
+                last_name=customer.lastname,
+            )
+            if customer
+            else None,
             line_items=[
                 inputs.LineItemInput(
-                    item_code=line.item_code, qty=line.qty, serial=line.serial, transaction_number=line.transaction_number,
-                    variant=line.variant, description=line.description, rate=line.rate, value=line.value,
-                    discount=line.discount, amount=line.amount, outlier_status=OutlierStatus(line.outlier_status),
-                    attributes=_pairs(line.attributes), extended_fields=_pairs(line.extended_fields),
-                    custom_fields=_pairs(line.custom_fields), addon_items=_sub_items(line.addon_items),
-                    combo_items=_sub_items(line.combo_items), split_items=_sub_items(line.split_items),
+                    item_code=line.item_code,
+                    qty=line.qty,
+                    serial=line.serial,
+                    transaction_number=line.transaction_number,
+                    variant=line.variant,
+                    description=line.description,
+                    rate=line.rate,
+                    value=line.value,
+                    discount=line.discount,
+                    amount=line.amount,
+                    outlier_status=OutlierStatus(line.outlier_status),
+                    attributes=_pairs(line.attributes),
+                    extended_fields=_pairs(line.extended_fields),
+                    custom_fields=_pairs(line.custom_fields),
+                    addon_items=_sub_items(line.addon_items),
+                    combo_items=_sub_items(line.combo_items),
+                    split_items=_sub_items(line.split_items),
                 )
                 for line in self.line_items
             ],
-            extended_fields=_pairs(self.extended_fields), custom_fields=_pairs(self.custom_fields),
+            extended_fields=_pairs(self.extended_fields),
+            custom_fields=_pairs(self.custom_fields),
             payment_details=[{"mode": p.mode, "value": p.value, "notes": p.notes} for p in self.payment_details],
             idempotency_key=self.idempotency_key,
             points_redemptions=[str(redemption_id) for redemption_id in self.points_redemptions],
-            promo_codes=list(self.promo_codes), coupon_redemptions=list(self.coupon_redemptions),
+            promo_codes=list(self.promo_codes),
+            coupon_redemptions=list(self.coupon_redemptions),
         )
 
 
@@ -186,8 +249,16 @@ def _pairs(values: list[NameValueInput]) -> list[dict[str, Any]]:
 
 
 def _sub_items(values: list[SubItemInput]) -> list[dict[str, Any]]:
-    return [{"item_code": item.item_code, "quantity": item.quantity, "rate": item.rate, "value": item.value,
-             "description": item.description} for item in values]
+    return [
+        {
+            "item_code": item.item_code,
+            "quantity": item.quantity,
+            "rate": item.rate,
+            "value": item.value,
+            "description": item.description,
+        }
+        for item in values
+    ]
 
 
 @strawberry.type
@@ -221,18 +292,34 @@ class LineItem:
     split_items: list[SubItem]
     returned_qty: Decimal = strawberry.field(description="On purchases: the quantity returned so far.")
     line_type: LineItemTypeEnum = strawberry.field(description="RETURN on a return's lines.")
-    returns_serial: int | None = strawberry.field(description="On a return's lines: the serial of the purchased line returned.")
+    returns_serial: int | None = strawberry.field(
+        description="On a return's lines: the serial of the purchased line returned."
+    )
 
     @classmethod
     def from_row(cls, row: Any) -> LineItem:
         return cls(
-            serial=row.serial, transaction_number=row.transaction_number, item_code=row.item_code, variant=row.variant,
-            product_id=strawberry.ID(str(row.product_id)), description=row.description, qty=row.qty, rate=row.rate,
-            value=row.value, discount=row.discount, amount=row.amount, outlier_status=OutlierStatus(row.outlier_status),
-            attributes=_name_values(row.attributes), extended_fields=_name_values(row.extended_fields),
-            custom_fields=_name_values(row.custom_fields), addon_items=_stored_sub_items(row.addon_items),
-            combo_items=_stored_sub_items(row.combo_items), split_items=_stored_sub_items(row.split_items),
-            returned_qty=row.returned_qty, line_type=LineItemType(row.line_type), returns_serial=row.returns_serial,
+            serial=row.serial,
+            transaction_number=row.transaction_number,
+            item_code=row.item_code,
+            variant=row.variant,
+            product_id=strawberry.ID(str(row.product_id)),
+            description=row.description,
+            qty=row.qty,
+            rate=row.rate,
+            value=row.value,
+            discount=row.discount,
+            amount=row.amount,
+            outlier_status=OutlierStatus(row.outlier_status),
+            attributes=_name_values(row.attributes),
+            extended_fields=_name_values(row.extended_fields),
+            custom_fields=_name_values(row.custom_fields),
+            addon_items=_stored_sub_items(row.addon_items),
+            combo_items=_stored_sub_items(row.combo_items),
+            split_items=_stored_sub_items(row.split_items),
+            returned_qty=row.returned_qty,
+            line_type=LineItemType(row.line_type),
+            returns_serial=row.returns_serial,
         )
 
 
@@ -245,8 +332,16 @@ def _optional_decimal(value: Any) -> Decimal | None:
 
 
 def _stored_sub_items(stored: list[dict[str, Any]] | None) -> list[SubItem]:
-    return [SubItem(item_code=item["item_code"], quantity=Decimal(item["quantity"]), rate=_optional_decimal(item["rate"]),
-                    value=_optional_decimal(item["value"]), description=item["description"]) for item in stored or []]
+    return [
+        SubItem(
+            item_code=item["item_code"],
+            quantity=Decimal(item["quantity"]),
+            rate=_optional_decimal(item["rate"]),
+            value=_optional_decimal(item["value"]),
+            description=item["description"],
+        )
+        for item in stored or []
+    ]
 
 
 @strawberry.type(description="Points awarded by a transaction in one program (rounded by the program's rule, and raw).")
@@ -257,7 +352,9 @@ class PointsSideEffect:
     program_code: str
     awarded_points: Decimal
     raw_awarded_points: Decimal
-    total_points: Decimal | None = strawberry.field(description="The account balance after the award; empty when nothing was awarded.")
+    total_points: Decimal | None = strawberry.field(
+        description="The account balance after the award; empty when nothing was awarded."
+    )
 
 
 @strawberry.type(description="A tier upgrade caused by a transaction.")
@@ -276,18 +373,26 @@ class SkippedIdentifier:
     value: str
 
 
-@strawberry.type(description="How the customer was found: registered now, other accounts merged in, identifiers skipped.")
+@strawberry.type(
+    description="How the customer was found: registered now, other accounts merged in, identifiers skipped."
+)
 class CustomerSideEffect:
     customer_id: strawberry.ID
     registered: bool
-    merged_customer_ids: list[strawberry.ID] = strawberry.field(description="Accounts merged into this one by this bill.")
+    merged_customer_ids: list[strawberry.ID] = strawberry.field(
+        description="Accounts merged into this one by this bill."
+    )
     skipped_identifiers: list[SkippedIdentifier] = strawberry.field(
-        description="Secondary identifiers of other customers, ignored (CONFIG_SKIP_SECONDARY_ID_ON_PRIMARY_MISMATCH).")
+        description="Secondary identifiers of other customers, ignored (CONFIG_SKIP_SECONDARY_ID_ON_PRIMARY_MISMATCH)."
+    )
 
 
-@strawberry.type(description=(
-    "Points a return took back in one program. returnedPoints were debited; pointsNotRecovered is the rest of the "
-    "bill's share, which the customer had spent already and the program does not let go negative (written off)."))
+@strawberry.type(
+    description=(
+        "Points a return took back in one program. returnedPoints were debited; pointsNotRecovered is the rest of the "
+        "bill's share, which the customer had spent already and the program does not let go negative (written off)."
+    )
+)
 class PointsReturnedSideEffect:
     customer_id: strawberry.ID
     program_id: strawberry.ID
@@ -296,14 +401,18 @@ class PointsReturnedSideEffect:
     points_not_recovered: Decimal
 
 
-@strawberry.type(description="Points of a redemption applied to the returned bill, given back into the lots it consumed.")
+@strawberry.type(
+    description="Points of a redemption applied to the returned bill, given back into the lots it consumed."
+)
 class RedemptionReversedSideEffect:
     customer_id: strawberry.ID
     redemption_id: strawberry.ID
     reversed_points: Decimal
 
 
-@strawberry.type(description="A tier downgrade caused by a return (cumulative purchases went below the tier's threshold).")
+@strawberry.type(
+    description="A tier downgrade caused by a return (cumulative purchases went below the tier's threshold)."
+)
 class SlabDowngradeSideEffect:
     program_id: strawberry.ID
     program_code: str
@@ -323,8 +432,13 @@ class PromoCodeSideEffect:
 
 
 SideEffect = Annotated[
-    CustomerSideEffect | PointsSideEffect | SlabSideEffect | PointsReturnedSideEffect | RedemptionReversedSideEffect
-    | SlabDowngradeSideEffect | PromoCodeSideEffect,
+    CustomerSideEffect
+    | PointsSideEffect
+    | SlabSideEffect
+    | PointsReturnedSideEffect
+    | RedemptionReversedSideEffect
+    | SlabDowngradeSideEffect
+    | PromoCodeSideEffect,
     strawberry.union("SideEffect"),
 ]
 
@@ -332,47 +446,67 @@ SideEffect = Annotated[
 def _side_effect(stored: dict[str, Any]) -> Any:
     if stored["type"] == "pointsReturn":
         return PointsReturnedSideEffect(
-            customer_id=strawberry.ID(str(stored["customerId"])), program_id=strawberry.ID(str(stored["programId"])),
-            program_code=stored["programCode"], returned_points=Decimal(stored["returnedPoints"]),
+            customer_id=strawberry.ID(str(stored["customerId"])),
+            program_id=strawberry.ID(str(stored["programId"])),
+            program_code=stored["programCode"],
+            returned_points=Decimal(stored["returnedPoints"]),
             points_not_recovered=Decimal(stored["pointsNotRecovered"]),
         )
     if stored["type"] == "redemptionReversal":
         return RedemptionReversedSideEffect(
-            customer_id=strawberry.ID(str(stored["customerId"])), redemption_id=strawberry.ID(str(stored["redemptionId"])),
+            customer_id=strawberry.ID(str(stored["customerId"])),
+            redemption_id=strawberry.ID(str(stored["redemptionId"])),
             reversed_points=Decimal(stored["reversedPoints"]),
         )
     if stored["type"] == "promoCode":
-        return PromoCodeSideEffect(code=stored["code"], promotion_id=strawberry.ID(str(stored["promotionId"])),
-                                   promotion_name=stored["promotionName"], discount=Decimal(stored["discount"]),
-                                   linked=stored["linked"])
+        return PromoCodeSideEffect(
+            code=stored["code"],
+            promotion_id=strawberry.ID(str(stored["promotionId"])),
+            promotion_name=stored["promotionName"],
+            discount=Decimal(stored["discount"]),
+            linked=stored["linked"],
+        )
     if stored["type"] == "slabDowngrade":
         return SlabDowngradeSideEffect(
-            program_id=strawberry.ID(str(stored["programId"])), program_code=stored["programCode"],
-            previous_slab_name=stored["previousSlabName"], previous_slab_number=stored["previousSlabNumber"],
-            downgraded_slab_name=stored["downgradedSlabName"], downgraded_slab_number=stored["downgradedSlabNumber"],
+            program_id=strawberry.ID(str(stored["programId"])),
+            program_code=stored["programCode"],
+            previous_slab_name=stored["previousSlabName"],
+            previous_slab_number=stored["previousSlabNumber"],
+            downgraded_slab_name=stored["downgradedSlabName"],
+            downgraded_slab_number=stored["downgradedSlabNumber"],
         )
     if stored["type"] == "customer":
         return CustomerSideEffect(
-            customer_id=strawberry.ID(str(stored["customerId"])), registered=stored["registered"],
+            customer_id=strawberry.ID(str(stored["customerId"])),
+            registered=stored["registered"],
             merged_customer_ids=[strawberry.ID(str(customer_id)) for customer_id in stored["mergedCustomerIds"]],
-            skipped_identifiers=[SkippedIdentifier(type=item["type"], value=item["value"]) for item in stored["skippedIdentifiers"]],
+            skipped_identifiers=[
+                SkippedIdentifier(type=item["type"], value=item["value"]) for item in stored["skippedIdentifiers"]
+            ],
         )
     if stored["type"] == "points":
         return PointsSideEffect(
-            entity_type=stored["entityType"], customer_id=strawberry.ID(str(stored["customerId"])),
-            program_id=strawberry.ID(str(stored["programId"])), program_code=stored["programCode"],
-            awarded_points=Decimal(stored["awardedPoints"]), raw_awarded_points=Decimal(stored["rawAwardedPoints"]),
+            entity_type=stored["entityType"],
+            customer_id=strawberry.ID(str(stored["customerId"])),
+            program_id=strawberry.ID(str(stored["programId"])),
+            program_code=stored["programCode"],
+            awarded_points=Decimal(stored["awardedPoints"]),
+            raw_awarded_points=Decimal(stored["rawAwardedPoints"]),
             total_points=_optional_decimal(stored["totalPoints"]),
         )
     return SlabSideEffect(
-        program_id=strawberry.ID(str(stored["programId"])), program_code=stored["programCode"],
-        previous_slab_name=stored["previousSlabName"], previous_slab_number=stored["previousSlabNumber"],
-        upgraded_slab_name=stored["upgradedSlabName"], upgraded_slab_number=stored["upgradedSlabNumber"],
+        program_id=strawberry.ID(str(stored["programId"])),
+        program_code=stored["programCode"],
+        previous_slab_name=stored["previousSlabName"],
+        previous_slab_number=stored["previousSlabNumber"],
+        upgraded_slab_name=stored["upgradedSlabName"],
+        upgraded_slab_number=stored["upgradedSlabNumber"],
     )
 
 
-_RETURN_TYPE_VALUES = frozenset({TransactionType.RETURN.value, TransactionType.NOT_INTERESTED_RETURN.value,
-                                  TransactionType.MIXED.value})
+_RETURN_TYPE_VALUES = frozenset(
+    {TransactionType.RETURN.value, TransactionType.NOT_INTERESTED_RETURN.value, TransactionType.MIXED.value}
+)
 
 
 def _parent_id(view: TransactionView) -> strawberry.ID | None:
@@ -407,44 +541,72 @@ class Transaction:
     created_at: datetime
     points_earned: Decimal = strawberry.field(description="Points this purchase earned.")
     returned_amount: Decimal = strawberry.field(description="On purchases: the value returned so far.")
-    returned_points: Decimal = strawberry.field(description=(
-        "On purchases: the share of its points its returns took account of so far (never more than pointsEarned); "
-        "on returns: this return's share."))
-    reversed_redemption_points: Decimal = strawberry.field(description=(
-        "Points of redemptions applied to the bill that its returns gave back (on returns: this return)."))
+    returned_points: Decimal = strawberry.field(
+        description=(
+            "On purchases: the share of its points its returns took account of so far (never more than pointsEarned); "
+            "on returns: this return's share."
+        )
+    )
+    reversed_redemption_points: Decimal = strawberry.field(
+        description=("Points of redemptions applied to the bill that its returns gave back (on returns: this return).")
+    )
     return_type: ReturnTypeEnum | None = strawberry.field(description="On returns: FULL, LINE_ITEM or AMOUNT.")
     parent_bill_number: str | None = strawberry.field(description="On returns: the return's own document number.")
     returned_transaction_id: strawberry.ID | None = strawberry.field(description="On returns: the purchase returned.")
-    exchange_return_id: strawberry.ID | None = strawberry.field(description=(
-        "On the purchase of an exchange (a MIXED return's REGULAR lines): the return it was posted with."))
-    promo_discount: Decimal = strawberry.field(description=(
-        "The discount of the promo codes applied to this bill (its PromoCodeSideEffects), rounded to 2 places."))
+    exchange_return_id: strawberry.ID | None = strawberry.field(
+        description=("On the purchase of an exchange (a MIXED return's REGULAR lines): the return it was posted with.")
+    )
+    promo_discount: Decimal = strawberry.field(
+        description=(
+            "The discount of the promo codes applied to this bill (its PromoCodeSideEffects), rounded to 2 places."
+        )
+    )
     customer_id: strawberry.Private[int | None]
 
     @classmethod
     def from_view(cls, view: TransactionView, org: OrgConfig) -> Transaction:
         return cls(
-            id=strawberry.ID(str(view.id)), number=view.number, type=TransactionType(view.type),
-            bill_client_id=view.bill_client_id, amount=view.amount, gross_amount=view.gross_amount, discount=view.discount,
-            eligible_amount=view.eligible_amount, currency_code=view.currency_code, billing_time=view.billing_time,
-            notes=view.notes, outlier_status=OutlierStatus(view.outlier_status), source=TransactionSource(view.source),
-            store_code=org.store(view.store_id).code, till_code=org.till(view.till_id).code if view.till_id else None,
-            program_code=org.program(view.program_id).code, not_interested_reason=view.not_interested_reason,
+            id=strawberry.ID(str(view.id)),
+            number=view.number,
+            type=TransactionType(view.type),
+            bill_client_id=view.bill_client_id,
+            amount=view.amount,
+            gross_amount=view.gross_amount,
+            discount=view.discount,
+            eligible_amount=view.eligible_amount,
+            currency_code=view.currency_code,
+            billing_time=view.billing_time,
+            notes=view.notes,
+            outlier_status=OutlierStatus(view.outlier_status),
+            source=TransactionSource(view.source),
+            store_code=org.store(view.store_id).code,
+            till_code=org.till(view.till_id).code if view.till_id else None,
+            program_code=org.program(view.program_id).code,
+            not_interested_reason=view.not_interested_reason,
             referral_code=view.referral_code,
             associate_details=AssociateDetails(code=view.associate_code, name=view.associate_name)
-            if view.associate_code or view.associate_name else None,
-            extended_fields=_name_values(view.extended_fields), custom_fields=_name_values(view.custom_fields),
-            payment_details=[PaymentDetail(mode=p["mode"], value=Decimal(p["value"]), notes=p.get("notes"))
-                             for p in view.payment_details or []],
-            side_effects=[_side_effect(effect) for effect in view.side_effects], created_at=view.created_at,
-            points_earned=view.points_earned, returned_amount=view.returned_amount, returned_points=view.returned_points,
+            if view.associate_code or view.associate_name
+            else None,
+            extended_fields=_name_values(view.extended_fields),
+            custom_fields=_name_values(view.custom_fields),
+            payment_details=[
+                PaymentDetail(mode=p["mode"], value=Decimal(p["value"]), notes=p.get("notes"))
+                for p in view.payment_details or []
+            ],
+            side_effects=[_side_effect(effect) for effect in view.side_effects],
+            created_at=view.created_at,
+            points_earned=view.points_earned,
+            returned_amount=view.returned_amount,
+            returned_points=view.returned_points,
             reversed_redemption_points=view.reversed_redemption_points,
             return_type=ReturnType(view.return_type) if view.return_type else None,
             parent_bill_number=view.parent_bill_number,
             returned_transaction_id=_parent_id(view) if view.type in _RETURN_TYPE_VALUES else None,
             exchange_return_id=_parent_id(view) if view.type not in _RETURN_TYPE_VALUES else None,
-            promo_discount=sum((Decimal(effect["discount"]) for effect in view.side_effects if effect["type"] == "promoCode"),
-                               Decimal(0)),
+            promo_discount=sum(
+                (Decimal(effect["discount"]) for effect in view.side_effects if effect["type"] == "promoCode"),
+                Decimal(0),
+            ),
             customer_id=view.customer_id,
         )
 
@@ -475,9 +637,19 @@ class TransactionAdded:
 
 
 AddTransactionResult = Annotated[
-    TransactionAdded | InvalidInputError | NotFoundError | DuplicateBillNumberError | ConflictError | IdempotencyKeyReusedError
-    | InternalError | PromoCodeUnknownError | PromoCodeExpiredError | PromoCodeNotYetActiveError | PromoCodeLimitReachedError
-    | PromoCodeCustomerLimitReachedError | PromoConditionsNotMetError,
+    TransactionAdded
+    | InvalidInputError
+    | NotFoundError
+    | DuplicateBillNumberError
+    | ConflictError
+    | IdempotencyKeyReusedError
+    | InternalError
+    | PromoCodeUnknownError
+    | PromoCodeExpiredError
+    | PromoCodeNotYetActiveError
+    | PromoCodeLimitReachedError
+    | PromoCodeCustomerLimitReachedError
+    | PromoConditionsNotMetError,
     strawberry.union("AddTransactionResult"),
 ]
 
@@ -505,8 +677,9 @@ class TransactionMutation:
     @strawberry.mutation(description="Post up to 100 purchases; each is added on its own and has its own result.")
     async def add_transactions(self, info: Info, input: list[TransactionAddInput]) -> list[AddTransactionResult]:
         try:
-            results = await add_transactions(info.context.database, info.context.org, [item.to_domain() for item in input],
-                                             now=info.context.now)
+            results = await add_transactions(
+                info.context.database, info.context.org, [item.to_domain() for item in input], now=info.context.now
+            )
         except DomainError as error:  # the batch as a whole is refused: one result says why
             return [to_graphql_error(error)]
         return [

@@ -10,11 +10,15 @@ from typing import Annotated
 import strawberry
 
 from app.graphql.core.context import Info
-from app.graphql.customers import Customer, CustomerLookupInput, customer_id_for
 from app.graphql.core.errors import (
-    ConflictError, IdempotencyKeyReusedError, InsufficientPointsError, InvalidInputError, NotFoundError,
+    ConflictError,
+    IdempotencyKeyReusedError,
+    InsufficientPointsError,
+    InvalidInputError,
+    NotFoundError,
 )
 from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
+from app.graphql.customers import Customer, CustomerLookupInput, customer_id_for
 from app.graphql.transactions import IDEMPOTENCY_KEY_DESCRIPTION
 from app.organizations.config import OrgConfig
 from app.transfers.service import TransferRequest, TransferResult, TransferView, customer_transfers, transfer_points
@@ -38,8 +42,12 @@ class TransferPointsInput:
 
     def to_domain(self) -> TransferRequest:
         return TransferRequest(
-            sender=self.from_.to_domain(), receiver=self.to.to_domain(), points=self.points,
-            program_code=self.program_code, notes=self.notes, idempotency_key=self.idempotency_key,
+            sender=self.from_.to_domain(),
+            receiver=self.to.to_domain(),
+            points=self.points,
+            program_code=self.program_code,
+            notes=self.notes,
+            idempotency_key=self.idempotency_key,
         )
 
 
@@ -59,9 +67,15 @@ class PointTransfer:
     def from_view(cls, view: TransferView, org: OrgConfig) -> PointTransfer:
         program = org.program(view.program_id)
         return cls(
-            id=strawberry.ID(str(view.id)), from_user_id=strawberry.ID(str(view.from_customer_id)),
-            to_user_id=strawberry.ID(str(view.to_customer_id)), program_code=program.code, program_name=program.name,
-            points=view.points, notes=view.notes, event_log_id=strawberry.ID(str(view.event_id)), created_at=view.created_at,
+            id=strawberry.ID(str(view.id)),
+            from_user_id=strawberry.ID(str(view.from_customer_id)),
+            to_user_id=strawberry.ID(str(view.to_customer_id)),
+            program_code=program.code,
+            program_name=program.name,
+            points=view.points,
+            notes=view.notes,
+            event_log_id=strawberry.ID(str(view.event_id)),
+            created_at=view.created_at,
         )
 
     @strawberry.field(name="from", description="The sender.")
@@ -76,13 +90,24 @@ class PointTransfer:
 @strawberry.type(description="The points moved (or, sent again with the same idempotency key, had moved).")
 class PointsTransferred:
     transfer: PointTransfer
-    from_balance_after: Decimal = strawberry.field(description="The sender's balance in the program right after the transfer.")
-    to_balance_after: Decimal = strawberry.field(description="The receiver's balance in the program right after the transfer.")
-    replayed: bool = strawberry.field(description="True when this is the first result of an earlier request: nothing was written.")
+    from_balance_after: Decimal = strawberry.field(
+        description="The sender's balance in the program right after the transfer."
+    )
+    to_balance_after: Decimal = strawberry.field(
+        description="The receiver's balance in the program right after the transfer."
+    )
+    replayed: bool = strawberry.field(
+        description="True when this is the first result of an earlier request: nothing was written."
+    )
 
 
 TransferPointsResult = Annotated[
-    PointsTransferred | InvalidInputError | NotFoundError | InsufficientPointsError | ConflictError | IdempotencyKeyReusedError,
+    PointsTransferred
+    | InvalidInputError
+    | NotFoundError
+    | InsufficientPointsError
+    | ConflictError
+    | IdempotencyKeyReusedError,
     strawberry.union("TransferPointsResult"),
 ]
 
@@ -114,7 +139,10 @@ class PointsTransferRecord:
             transfer_id=strawberry.ID(str(view.id)),
             from_user_id=None if sent else strawberry.ID(str(view.from_customer_id)),
             to_user_id=strawberry.ID(str(view.to_customer_id)) if sent else None,
-            program_code=program.code, program_name=program.name, points=view.points, notes=view.notes,
+            program_code=program.code,
+            program_name=program.name,
+            points=view.points,
+            notes=view.notes,
             created_at=view.created_at,
         )
 
@@ -142,34 +170,48 @@ CustomerPointsTransfersResult = Annotated[
 def _transferred(info: Info, result: TransferResult) -> PointsTransferred:
     return PointsTransferred(
         transfer=PointTransfer.from_view(result.transfer, info.context.org),
-        from_balance_after=result.from_balance_after, to_balance_after=result.to_balance_after, replayed=result.replayed,
+        from_balance_after=result.from_balance_after,
+        to_balance_after=result.to_balance_after,
+        replayed=result.replayed,
     )
 
 
 @strawberry.type
 class TransferMutation:
-    @strawberry.mutation(description=(
-        "Move spendable points from one customer to another in one program: the sender's lots are taken "
-        "first-expiring first and the receiver's new lots keep their expiry dates."))
+    @strawberry.mutation(
+        description=(
+            "Move spendable points from one customer to another in one program: the sender's lots are taken "
+            "first-expiring first and the receiver's new lots keep their expiry dates."
+        )
+    )
     async def transfer_points(self, info: Info, input: TransferPointsInput) -> TransferPointsResult:
-        return _transferred(info, await transfer_points(info.context.database, info.context.org, input.to_domain(), now=info.context.now))
+        return _transferred(
+            info,
+            await transfer_points(info.context.database, info.context.org, input.to_domain(), now=info.context.now),
+        )
 
 
 @strawberry.type
 class TransferQuery:
     @strawberry.field(description="Points a customer transferred and received, newest first (member care).")
     async def customer_points_transfers(
-        self, info: Info, customer: CustomerLookupInput, first: int = PAGE_SIZE_DEFAULT, after: str | None = None,
+        self,
+        info: Info,
+        customer: CustomerLookupInput,
+        first: int = PAGE_SIZE_DEFAULT,
+        after: str | None = None,
     ) -> CustomerPointsTransfersResult:
         check_page_size(first)
         after_id = decode_id_cursor("transfer", after)
         async with info.context.database.read() as connection:
             customer_id = await customer_id_for(info, connection, customer)
             views, has_next_page = await customer_transfers(
-                connection, org_id=info.context.org.id, customer_id=customer_id, first=first, after_id=after_id)
+                connection, org_id=info.context.org.id, customer_id=customer_id, first=first, after_id=after_id
+            )
         return PointsTransferPage(
             customer_id=strawberry.ID(str(customer_id)),
             records=[PointsTransferRecord.from_view(view, customer_id, info.context.org) for view in views],
-            page_info=PageInfo(has_next_page=has_next_page,
-                               end_cursor=encode_id_cursor("transfer", views[-1].id) if views else None),
+            page_info=PageInfo(
+                has_next_page=has_next_page, end_cursor=encode_id_cursor("transfer", views[-1].id) if views else None
+            ),
         )

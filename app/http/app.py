@@ -15,38 +15,60 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
-from app.http.auth import ApiGuard, Authenticator, is_admin_caller, org_of
-from app.kernel.settings import Settings, get_settings
-from app.storage.database import Database
 from app.graphql.core.context import Context
 from app.graphql.core.schema import schema
-from app.http import imports as import_routes
 from app.http import import_profiles as import_profile_routes
+from app.http import imports as import_routes
+from app.http.auth import ApiGuard, Authenticator, is_admin_caller, org_of
 from app.http.import_runner import ImportRunner
-from app.kernel.clock import Clock, SystemClock
 from app.http.maintenance import MaintenanceTask
+from app.kernel.clock import Clock, SystemClock
+from app.kernel.settings import Settings, get_settings
 from app.organizations.config import OrgConfigCache
+from app.storage.database import Database
 
 logger = logging.getLogger("pointledger")
 
 
 class PointledgerGraphQL(GraphQL):
     def __init__(self, services: Services) -> None:
-        super().__init__(schema, graphql_ide="graphiql" if services.settings.graphiql else None, allow_queries_via_get=True,
-                         multipart_uploads_enabled=True)  # importPoints takes its file as an upload
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if services.settings.graphiql else None,
+            allow_queries_via_get=True,
+            multipart_uploads_enabled=True,
+        )  # importPoints takes its file as an upload
         self.services = services
 
     async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
         services = self.services
-        return Context(database=services.database.for_request(), org=org_of(request.scope), clock=services.clock,
-                       settings=services.settings, start_import=services.imports.submit,
-                       is_admin=is_admin_caller(request.scope))
+        return Context(
+            database=services.database.for_request(),
+            org=org_of(request.scope),
+            clock=services.clock,
+            settings=services.settings,
+            start_import=services.imports.submit,
+            is_admin=is_admin_caller(request.scope),
+        )
 
-    async def execute_operation(self, request: Request, request_adapter: Any, request_data: Any, context: Context,  # type: ignore[override]
-                                root_value: Any, sub_response: Response) -> Any:
+    async def execute_operation(
+        self,
+        request: Request,
+        request_adapter: Any,
+        request_data: Any,
+        context: Context,  # type: ignore[override]
+        root_value: Any,
+        sub_response: Response,
+    ) -> Any:
         try:
-            return await super().execute_operation(request=request, request_adapter=request_adapter, request_data=request_data,
-                                                   context=context, root_value=root_value, sub_response=sub_response)
+            return await super().execute_operation(
+                request=request,
+                request_adapter=request_adapter,
+                request_data=request_data,
+                context=context,
+                root_value=root_value,
+                sub_response=sub_response,
+            )
         finally:
             await context.database.close()  # the request's read snapshot ends with the operation
 
@@ -65,16 +87,23 @@ class Services:
     def __init__(self, settings: Settings, database: Database | None = None, clock: Clock | None = None) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
-        self.database = database or Database(settings.database_url, pool_size=settings.pool_size,
-                                             write_retries_max=settings.write_retries_max)
+        self.database = database or Database(
+            settings.database_url, pool_size=settings.pool_size, write_retries_max=settings.write_retries_max
+        )
         self.org_cache = OrgConfigCache(self.database, settings.cache_ttl_seconds)
         self.authenticator = Authenticator(self.database, self.org_cache, settings.cache_ttl_seconds)
-        self.maintenance = MaintenanceTask(self.database, self.clock, interval_seconds=settings.maintenance_interval_seconds,
-                                           idempotency_retention=timedelta(hours=settings.idempotency_retention_hours))
+        self.maintenance = MaintenanceTask(
+            self.database,
+            self.clock,
+            interval_seconds=settings.maintenance_interval_seconds,
+            idempotency_retention=timedelta(hours=settings.idempotency_retention_hours),
+        )
         self.imports = ImportRunner(self.database, self.clock)
 
 
-def create_app(settings: Settings | None = None, database: Database | None = None, clock: Clock | None = None) -> Starlette:
+def create_app(
+    settings: Settings | None = None, database: Database | None = None, clock: Clock | None = None
+) -> Starlette:
     """The app; tests hand it their own database and a clock they set."""
     services = Services(settings or get_settings(), database, clock)
     graphql_app = PointledgerGraphQL(services)
@@ -96,15 +125,19 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         if database is None:
             await services.database.dispose()
 
-    app = Starlette(routes=[
-        Route("/health", health), Route("/graphql", guarded, methods=["GET", "POST"]),
-        Route("/imports/points", import_routes.post_points, methods=["POST"]),
-        Route("/imports/promotion", import_profile_routes.post_promotion, methods=["POST"]),
-        Route("/imports/tracker", import_profile_routes.post_tracker, methods=["POST"]),
-        Route("/imports/{job_id:int}", import_routes.get_job, methods=["GET"]),
-        Route("/imports/{job_id:int}/rejects.csv", import_routes.get_rejects, methods=["GET"]),
-        Route("/imports/{job_id:int}/corrections.csv", import_profile_routes.get_corrections, methods=["GET"]),
-    ], lifespan=lifespan)
+    app = Starlette(
+        routes=[
+            Route("/health", health),
+            Route("/graphql", guarded, methods=["GET", "POST"]),
+            Route("/imports/points", import_routes.post_points, methods=["POST"]),
+            Route("/imports/promotion", import_profile_routes.post_promotion, methods=["POST"]),
+            Route("/imports/tracker", import_profile_routes.post_tracker, methods=["POST"]),
+            Route("/imports/{job_id:int}", import_routes.get_job, methods=["GET"]),
+            Route("/imports/{job_id:int}/rejects.csv", import_routes.get_rejects, methods=["GET"]),
+            Route("/imports/{job_id:int}/corrections.csv", import_profile_routes.get_corrections, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
     app.state.services = services
     return app
 

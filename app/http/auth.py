@@ -19,15 +19,25 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.kernel.cache import RefreshingCache
-from app.storage.database import Database
 from app.organizations.config import OrgConfig, OrgConfigCache
 from app.organizations.service import StoredKey, find_api_key, secret_matches
+from app.storage.database import Database
 
 SCOPE_ORG_KEY = "pointledger.org"
 SCOPE_ADMIN_KEY = "pointledger.admin"
-UNAUTHORIZED_BODY = orjson.dumps({"errors": [{"message": "Authentication required: HTTP Basic with an API key id and secret.",
-                                              "extensions": {"code": "UNAUTHENTICATED"}}]})
-TOO_LARGE_BODY = orjson.dumps({"errors": [{"message": "Request body too large.", "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]})
+UNAUTHORIZED_BODY = orjson.dumps(
+    {
+        "errors": [
+            {
+                "message": "Authentication required: HTTP Basic with an API key id and secret.",
+                "extensions": {"code": "UNAUTHENTICATED"},
+            }
+        ]
+    }
+)
+TOO_LARGE_BODY = orjson.dumps(
+    {"errors": [{"message": "Request body too large.", "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]}
+)
 
 
 def parse_basic(header: bytes | None) -> tuple[str, str] | None:
@@ -99,7 +109,9 @@ class ApiGuard:
         headers = dict(scope["headers"])
         caller = await self.authenticator.authenticate(headers.get(b"authorization"))
         if caller is None:
-            await _respond(send, 401, UNAUTHORIZED_BODY, [(b"www-authenticate", b'Basic realm="pointledger", charset="UTF-8"')])
+            await _respond(
+                send, 401, UNAUTHORIZED_BODY, [(b"www-authenticate", b'Basic realm="pointledger", charset="UTF-8"')]
+            )
             return
         declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_size_bytes):
@@ -142,8 +154,13 @@ def _counted(receive: Receive, limit: int) -> Receive:
     return counted
 
 
-async def _respond(send: Send, status: int, body: bytes, extra_headers: list[tuple[bytes, bytes]] | None = None) -> None:
-    headers: list[tuple[bytes, bytes]] = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+async def _respond(
+    send: Send, status: int, body: bytes, extra_headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    headers: list[tuple[bytes, bytes]] = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
     await send({"type": "http.response.start", "status": status, "headers": headers + (extra_headers or [])})
     await send({"type": "http.response.body", "body": body})
 

@@ -20,10 +20,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from app.kernel.errors import ValidationError
-from app.imports import service
 from app.http.imports import _flag, _job, post_import
+from app.imports import service
 from app.imports.models import ImportProfile
+from app.kernel.errors import ValidationError
 
 
 def _whole_number(request: Request, name: str) -> int | None:
@@ -38,11 +38,14 @@ def _whole_number(request: Request, name: str) -> int | None:
 def _promotion_configuration(request: Request) -> dict[str, Any]:
     query = request.query_params
     return {
-        "promotion_name": query.get("promotionName", ""), "unique_identifier_type": query.get("uniqueIdentifierType", "MOBILE"),
+        "promotion_name": query.get("promotionName", ""),
+        "unique_identifier_type": query.get("uniqueIdentifierType", "MOBILE"),
         "append_country_code": _flag(request, "appendCountryCode", False),
         "stores_by_external_id": _flag(request, "storesByExternalId", False),
-        "replacement_store_code": query.get("replacementStoreCode"), "promotion_identifier": query.get("promotionIdentifier"),
-        "program_code": query.get("program"), "expiry_strategy": query.get("expiryStrategy"),
+        "replacement_store_code": query.get("replacementStoreCode"),
+        "promotion_identifier": query.get("promotionIdentifier"),
+        "program_code": query.get("program"),
+        "expiry_strategy": query.get("expiryStrategy"),
         "expiry_value": _whole_number(request, "expiryValue"),
         "user_groups_enabled": _flag(request, "userGroupsEnabled", False),
         "user_group_identifier_type": query.get("userGroupIdentifierType", "EXTERNAL_ID"),
@@ -52,7 +55,8 @@ def _promotion_configuration(request: Request) -> dict[str, Any]:
 def _tracker_configuration(request: Request) -> dict[str, Any]:
     query = request.query_params
     return {
-        "tracker_code": query.get("tracker", ""), "bill_identification": query.get("billIdentification", "STANDARD_FIELDS"),
+        "tracker_code": query.get("tracker", ""),
+        "bill_identification": query.get("billIdentification", "STANDARD_FIELDS"),
         "unique_identifier_type": query.get("uniqueIdentifierType", "MOBILE"),
         "append_country_code": _flag(request, "appendCountryCode", False),
         "stores_by_external_id": _flag(request, "storesByExternalId", False),
@@ -100,5 +104,8 @@ async def get_corrections(request: Request) -> Response:
     if refused is not None:
         return refused
     assert job is not None
-    return StreamingResponse(_corrections_csv(request.app.state.services.database, job.id), media_type="text/csv",
-                             headers={"content-disposition": f'attachment; filename="import-{job.id}-corrections.csv"'})
+    return StreamingResponse(
+        _corrections_csv(request.app.state.services.database, job.id),
+        media_type="text/csv",
+        headers={"content-disposition": f'attachment; filename="import-{job.id}-corrections.csv"'},
+    )

@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from app.storage.database import Database
 from app.imports import service
 from app.kernel.clock import Clock
+from app.storage.database import Database
+import contextlib
 
 logger = logging.getLogger(__name__)
 
@@ -48,10 +49,8 @@ class ImportRunner:
     async def stop(self) -> None:
         if self._worker is not None:
             self._worker.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
-            except asyncio.CancelledError:
-                pass
             self._worker = None
 
     async def _work(self) -> None:

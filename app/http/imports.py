@@ -26,10 +26,10 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from app.http.auth import UNAUTHORIZED_BODY
-from app.kernel.errors import DomainError, NotFoundError, ValidationError
 from app.imports import service
 from app.imports.errors import FileTooLargeError
 from app.imports.models import ErrorPolicy, ImportProfile
+from app.kernel.errors import DomainError, NotFoundError, ValidationError
 
 TRUE_WORDS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 
@@ -46,8 +46,15 @@ def _json(status: int, body: Any) -> Response:
 
 
 def _error(error: DomainError) -> Response:
-    status = 413 if isinstance(error, FileTooLargeError) else 404 if isinstance(error, NotFoundError) else 422 \
-        if isinstance(error, ValidationError) else 409
+    status = (
+        413
+        if isinstance(error, FileTooLargeError)
+        else 404
+        if isinstance(error, NotFoundError)
+        else 422
+        if isinstance(error, ValidationError)
+        else 409
+    )
     return _json(status, {"error": {"code": error.code, "message": error.message, "field": error.field}})
 
 
@@ -70,8 +77,12 @@ async def _caller(request: Request) -> Any:
 
 
 def _unauthorized() -> Response:
-    return Response(UNAUTHORIZED_BODY, status_code=401, media_type="application/json",
-                    headers={"www-authenticate": 'Basic realm="pointledger", charset="UTF-8"'})
+    return Response(
+        UNAUTHORIZED_BODY,
+        status_code=401,
+        media_type="application/json",
+        headers={"www-authenticate": 'Basic realm="pointledger", charset="UTF-8"'},
+    )
 
 
 def _flag(request: Request, name: str, default: bool) -> bool:
@@ -91,8 +102,9 @@ def _points_configuration(request: Request) -> dict[str, Any]:
     }
 
 
-async def post_import(request: Request, profile: ImportProfile,
-                      configuration: Callable[[Request], dict[str, Any]]) -> Response:
+async def post_import(
+    request: Request, profile: ImportProfile, configuration: Callable[[Request], dict[str, Any]]
+) -> Response:
     """Every profile's POST: the profile's own query parameters are read by `configuration`
     (not at all when a template is named)."""
     caller = await _caller(request)
@@ -109,17 +121,29 @@ async def post_import(request: Request, profile: ImportProfile,
             raise ValidationError(f"must be one of {', '.join(ErrorPolicy.__members__)}", field="errorPolicy")
         template = request.query_params.get("template")
         import_request = service.ImportRequest(
-            profile=profile, template_name=template, configuration=None if template is not None else configuration(request),
-            error_policy=ErrorPolicy(policy_text), dry_run=_flag(request, "dryRun", False),
-            import_key=request.query_params.get("importKey"))
-        stored = await service.spool(request.stream(), Path(settings.import_directory) / "uploads",
-                                     settings.import_size_limit_bytes, request.query_params.get("fileName"))
-        submitted = await service.submit(services.database, caller.org, import_request, stored, now=services.clock.now())
+            profile=profile,
+            template_name=template,
+            configuration=None if template is not None else configuration(request),
+            error_policy=ErrorPolicy(policy_text),
+            dry_run=_flag(request, "dryRun", False),
+            import_key=request.query_params.get("importKey"),
+        )
+        stored = await service.spool(
+            request.stream(),
+            Path(settings.import_directory) / "uploads",
+            settings.import_size_limit_bytes,
+            request.query_params.get("fileName"),
+        )
+        submitted = await service.submit(
+            services.database, caller.org, import_request, stored, now=services.clock.now()
+        )
     except DomainError as error:
         return _error(error)
     if not submitted.existing:
         services.imports.submit(submitted.job.id)
-    return _json(200 if submitted.existing else 202, {"existing": submitted.existing, "job": job_document(submitted.job)})
+    return _json(
+        200 if submitted.existing else 202, {"existing": submitted.existing, "job": job_document(submitted.job)}
+    )
 
 
 async def post_points(request: Request) -> Response:
@@ -134,8 +158,11 @@ async def _job(request: Request) -> tuple[Any, service.JobView | None, Response 
     async with database.read() as connection:
         job = await service.get_job(connection, caller.org.id, request.path_params["job_id"])
     if job is None:
-        return caller, None, _json(404, {"error": {"code": "IMPORT_JOB_NOT_FOUND", "message": "no such import job",
-                                                   "field": "id"}})
+        return (
+            caller,
+            None,
+            _json(404, {"error": {"code": "IMPORT_JOB_NOT_FOUND", "message": "no such import job", "field": "id"}}),
+        )
     return caller, job, None
 
 
@@ -152,5 +179,8 @@ async def get_rejects(request: Request) -> Response:
     if refused is not None:
         return refused
     assert job is not None
-    return StreamingResponse(service.rejects_csv(request.app.state.services.database, job), media_type="text/csv",
-                             headers={"content-disposition": f'attachment; filename="import-{job.id}-rejects.csv"'})
+    return StreamingResponse(
+        service.rejects_csv(request.app.state.services.database, job),
+        media_type="text/csv",
+        headers={"content-disposition": f'attachment; filename="import-{job.id}-rejects.csv"'},
+    )

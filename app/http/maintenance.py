@@ -10,11 +10,12 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from app.storage.database import Database
+from app.conversions.service import convert_promised_points
 from app.idempotency import service as idempotency
 from app.kernel.clock import Clock
-from app.conversions.service import convert_promised_points
 from app.ledger.expiry import RunReport, expire_points
+from app.storage.database import Database
+import contextlib
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +34,8 @@ async def maintain(database: Database, *, as_of: datetime, idempotency_retention
     expired = await expire_points(database, as_of, now=as_of)
     converted = await convert_promised_points(database, as_of, now=as_of)
     forgotten = await database.run_write(
-        lambda connection: idempotency.forget_expired(connection, now=as_of, retention=idempotency_retention))
+        lambda connection: idempotency.forget_expired(connection, now=as_of, retention=idempotency_retention)
+    )
     return MaintenanceReport(expired=expired, converted=converted, idempotency_keys_forgotten=forgotten)
 
 
@@ -45,7 +47,9 @@ class MaintenanceTask:
     and the next start picks up where it left off.
     """
 
-    def __init__(self, database: Database, clock: Clock, *, interval_seconds: float, idempotency_retention: timedelta) -> None:
+    def __init__(
+        self, database: Database, clock: Clock, *, interval_seconds: float, idempotency_retention: timedelta
+    ) -> None:
         self.database = database
         self.clock = clock
         self.interval_seconds = interval_seconds
@@ -67,10 +71,8 @@ class MaintenanceTask:
         if task is None:
             return
         task.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await task
-        except asyncio.CancelledError:
-            pass
 
     async def wait_for_passes(self, count: int) -> None:
         """Until `count` passes have finished (tests and operators watching a start-up pass)."""
@@ -79,7 +81,9 @@ class MaintenanceTask:
 
     async def run_once(self) -> MaintenanceReport | None:
         try:
-            report = await maintain(self.database, as_of=self.clock.now(), idempotency_retention=self.idempotency_retention)
+            report = await maintain(
+                self.database, as_of=self.clock.now(), idempotency_retention=self.idempotency_retention
+            )
         except Exception:
             logger.exception("maintenance pass failed; the next one runs in %s s", self.interval_seconds)
             return None
@@ -91,8 +95,13 @@ class MaintenanceTask:
             logger.info(
                 "maintenance: expired %s points (%d lots, %d accounts); converted %s promised points (%d lots, "
                 "%d accounts); forgot %d idempotency keys",
-                report.expired.points, report.expired.lots, report.expired.accounts, report.converted.points,
-                report.converted.lots, report.converted.accounts, report.idempotency_keys_forgotten,
+                report.expired.points,
+                report.expired.lots,
+                report.expired.accounts,
+                report.converted.points,
+                report.converted.lots,
+                report.converted.accounts,
+                report.idempotency_keys_forgotten,
             )
         return report
 

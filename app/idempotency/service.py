@@ -18,15 +18,16 @@ import orjson
 from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.storage.database import Database, lock_keys
-from app.kernel.errors import IdempotencyKeyReusedError, ValidationError
 from app.idempotency.models import KEY_LENGTH_MAX, IdempotencyKey
+from app.kernel.errors import IdempotencyKeyReusedError, ValidationError
+from app.storage.database import Database, lock_keys
 
 keys = IdempotencyKey.__table__
 RETENTION_MIN = timedelta(hours=24)
 
 _FIND = select(keys.c.operation, keys.c.payload_hash, keys.c.result_id).where(
-    keys.c.org_id == bindparam("org_id"), keys.c.key == bindparam("key"))
+    keys.c.org_id == bindparam("org_id"), keys.c.key == bindparam("key")
+)
 _REMEMBER = insert(keys)
 
 Result = TypeVar("Result")
@@ -46,21 +47,31 @@ def check_key(key: str | None, field: str) -> str | None:
     return key
 
 
-async def recall(connection: AsyncConnection, *, org_id: int, key: str, operation: str, payload: Any,
-                 field: str = "idempotencyKey") -> int | None:
+async def recall(
+    connection: AsyncConnection, *, org_id: int, key: str, operation: str, payload: Any, field: str = "idempotencyKey"
+) -> int | None:
     """The id of what this key's first request made; None for an unused key; IDEMPOTENCY_KEY_REUSED
     when the key was used for another request. Takes no lock (a dry run may read it too)."""
     found = (await connection.execute(_FIND, {"org_id": org_id, "key": key})).one_or_none()
     if found is None:
         return None
     if found.operation != operation or found.payload_hash != payload_hash(payload):
-        raise IdempotencyKeyReusedError(f"idempotency key {key!r} was used for another request ({found.operation})", field=field)
+        raise IdempotencyKeyReusedError(
+            f"idempotency key {key!r} was used for another request ({found.operation})", field=field
+        )
     return found.result_id
 
 
 async def run_once(
-    connection: AsyncConnection, *, org_id: int, key: str | None, operation: str, payload: Any, now: datetime,
-    perform: Callable[[], Awaitable[tuple[int, Result]]], replay: Callable[[int], Awaitable[Result]],
+    connection: AsyncConnection,
+    *,
+    org_id: int,
+    key: str | None,
+    operation: str,
+    payload: Any,
+    now: datetime,
+    perform: Callable[[], Awaitable[tuple[int, Result]]],
+    replay: Callable[[int], Awaitable[Result]],
     field: str = "idempotencyKey",
 ) -> Result:
     """Run `perform` once per key. `perform` returns (id of what it made, result); `replay`
@@ -72,24 +83,46 @@ async def run_once(
     if found is not None:
         return await replay(found)
     result_id, result = await perform()
-    await connection.execute(_REMEMBER, {
-        "org_id": org_id, "key": key, "operation": operation, "payload_hash": payload_hash(payload), "result_id": result_id,
-        "created_at": now,
-    })
+    await connection.execute(
+        _REMEMBER,
+        {
+            "org_id": org_id,
+            "key": key,
+            "operation": operation,
+            "payload_hash": payload_hash(payload),
+            "result_id": result_id,
+            "created_at": now,
+        },
+    )
     return result
 
 
 async def write_once(
-    database: Database, *, org_id: int, key: str | None, operation: str, payload: Any, now: datetime,
+    database: Database,
+    *,
+    org_id: int,
+    key: str | None,
+    operation: str,
+    payload: Any,
+    now: datetime,
     perform: Callable[[AsyncConnection], Awaitable[tuple[int, Result]]],
-    replay: Callable[[AsyncConnection, int], Awaitable[Result]], field: str = "idempotencyKey",
+    replay: Callable[[AsyncConnection, int], Awaitable[Result]],
+    field: str = "idempotencyKey",
 ) -> Result:
     """One write transaction running `perform` once per key (see `run_once`): the shape of every
     write mutation's use case."""
+
     async def work(connection: AsyncConnection) -> Result:
         return await run_once(
-            connection, org_id=org_id, key=key, operation=operation, payload=payload, now=now, field=field,
-            perform=lambda: perform(connection), replay=lambda result_id: replay(connection, result_id),
+            connection,
+            org_id=org_id,
+            key=key,
+            operation=operation,
+            payload=payload,
+            now=now,
+            field=field,
+            perform=lambda: perform(connection),
+            replay=lambda result_id: replay(connection, result_id),
         )
 
     return await database.run_write(work)

@@ -46,15 +46,27 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.customer_promotions import service as promotions_service
 from app.customer_promotions.errors import PromotionNameMismatchError, PromotionSettingsMismatchError
 from app.customer_promotions.models import NAME_LENGTH_MAX
-from app.kernel.errors import ValidationError
 from app.imports.errors import ImportFileError
 from app.imports.holders import (
-    CUSTOMER_COLUMNS, GROUP_COLUMN, CustomerIdentifierType, HolderColumns, Place, bool_setting, check_known_settings,
-    configured_stores, enum_setting, memberships, merged_holders, merged_refusal, replacement_store, settings_document,
+    CUSTOMER_COLUMNS,
+    GROUP_COLUMN,
+    CustomerIdentifierType,
+    HolderColumns,
+    Place,
+    bool_setting,
+    check_known_settings,
+    configured_stores,
+    enum_setting,
+    memberships,
+    merged_holders,
+    merged_refusal,
+    replacement_store,
+    settings_document,
     text_setting,
 )
 from app.imports.models import ImportProfile
 from app.imports.profiles import BatchResult, Columns, Correction, ParsedRow, Profile, ProfileRun, RowError
+from app.kernel.errors import ValidationError
 from app.organizations.config import OrgConfig, ProgramConfig
 from app.organizations.models import ExpiryStrategy
 from app.user_groups.service import GroupIdentifierType
@@ -94,8 +106,13 @@ def generated_identifier(template_identity: str) -> str:
 
 
 class PromotionRun(ProfileRun[PromotionRow]):
-    def __init__(self, org: OrgConfig, config: PromotionImportConfig, program: ProgramConfig,
-                 existing: promotions_service.PromotionView | None) -> None:
+    def __init__(
+        self,
+        org: OrgConfig,
+        config: PromotionImportConfig,
+        program: ProgramConfig,
+        existing: promotions_service.PromotionView | None,
+    ) -> None:
         self.org = org
         self.config = config
         self.program = program  # the promotion's (an existing one keeps its own)
@@ -107,8 +124,14 @@ class PromotionRun(ProfileRun[PromotionRow]):
     def spec(self) -> promotions_service.PromotionSpec:
         identifier = self.config.promotion_identifier or generated_identifier(self.template_identity)
         return promotions_service.check_promotion(
-            self.org, identifier=identifier, name=self.config.promotion_name, program_code=self.config.program_code,
-            expiry_strategy=self.config.expiry_strategy, expiry_value=self.config.expiry_value, path="configuration")
+            self.org,
+            identifier=identifier,
+            name=self.config.promotion_name,
+            program_code=self.config.program_code,
+            expiry_strategy=self.config.expiry_strategy,
+            expiry_value=self.config.expiry_value,
+            path="configuration",
+        )
 
     def parse(self, row: Mapping[str, str]) -> PromotionRow | RowError:
         if not self._header_checked:
@@ -130,14 +153,25 @@ class PromotionRun(ProfileRun[PromotionRow]):
             return points
         return PromotionRow(customer, group, place[0], points, tuple(corrections))
 
-    async def _holders(self, connection: AsyncConnection, rows: Sequence[ParsedRow[PromotionRow]], *, lock: bool,
-                       ) -> tuple[list[tuple[ParsedRow[PromotionRow], int]], list[tuple[ParsedRow[PromotionRow], RowError]]]:
+    async def _holders(
+        self,
+        connection: AsyncConnection,
+        rows: Sequence[ParsedRow[PromotionRow]],
+        *,
+        lock: bool,
+    ) -> tuple[list[tuple[ParsedRow[PromotionRow], int]], list[tuple[ParsedRow[PromotionRow], RowError]]]:
         """Each row's account holder (a customer, or a group's backing row), or why it has none."""
-        lookup = await self.holders.find(connection, [row.value.customer for row in rows if row.value.customer is not None],
-                                         [row.value.group for row in rows if row.value.group is not None], self.program.id)
-        member_pairs = {(lookup.groups[row.value.group].id, lookup.customers[row.value.customer]) for row in rows
-                        if row.value.group in lookup.groups
-                        and isinstance(lookup.customers.get(row.value.customer or ""), int)}
+        lookup = await self.holders.find(
+            connection,
+            [row.value.customer for row in rows if row.value.customer is not None],
+            [row.value.group for row in rows if row.value.group is not None],
+            self.program.id,
+        )
+        member_pairs = {
+            (lookup.groups[row.value.group].id, lookup.customers[row.value.customer])
+            for row in rows
+            if row.value.group in lookup.groups and isinstance(lookup.customers.get(row.value.customer or ""), int)
+        }
         members = await memberships(connection, list(member_pairs)) if member_pairs else set()
         merged = await merged_holders(connection, lookup, lock=lock)
         accepted: list[tuple[ParsedRow[PromotionRow], int]] = []
@@ -149,8 +183,16 @@ class PromotionRun(ProfileRun[PromotionRow]):
                 continue
             customer_id, group = named
             if group is not None and customer_id is not None and (group.id, customer_id) not in members:
-                refused.append((row, RowError("NOT_A_MEMBER", f"customer {customer_id} is not a member of user group "
-                                              f"{group.external_id!r}", self.holders.customer_column)))
+                refused.append(
+                    (
+                        row,
+                        RowError(
+                            "NOT_A_MEMBER",
+                            f"customer {customer_id} is not a member of user group {group.external_id!r}",
+                            self.holders.customer_column,
+                        ),
+                    )
+                )
                 continue
             holder_id, column = self.holders.holder(customer_id, group)
             refusal = merged_refusal(holder_id, merged, column)
@@ -163,10 +205,15 @@ class PromotionRun(ProfileRun[PromotionRow]):
     @staticmethod
     def _result(accepted: Sequence[tuple[ParsedRow[PromotionRow], int]], refused: list[Any]) -> BatchResult:
         return BatchResult(
-            imported=len(accepted), rejects=refused, points=sum((row.value.points for row, _ in accepted), Decimal(0)),
-            corrections=[(row, correction) for row, _ in accepted for correction in row.value.corrections])
+            imported=len(accepted),
+            rejects=refused,
+            points=sum((row.value.points for row, _ in accepted), Decimal(0)),
+            corrections=[(row, correction) for row, _ in accepted for correction in row.value.corrections],
+        )
 
-    async def check(self, connection: AsyncConnection, rows: Sequence[ParsedRow[PromotionRow]], now: datetime) -> BatchResult:
+    async def check(
+        self, connection: AsyncConnection, rows: Sequence[ParsedRow[PromotionRow]], now: datetime
+    ) -> BatchResult:
         spec = self.spec()
         try:
             await promotions_service.peek_promotion(connection, self.org, spec, path="configuration")
@@ -175,22 +222,32 @@ class PromotionRun(ProfileRun[PromotionRow]):
         accepted, refused = await self._holders(connection, rows, lock=False)
         return self._result(accepted, refused)
 
-    async def apply(self, connection: AsyncConnection, rows: Sequence[ParsedRow[PromotionRow]], now: datetime,
-                    job_id: int) -> BatchResult:
+    async def apply(
+        self, connection: AsyncConnection, rows: Sequence[ParsedRow[PromotionRow]], now: datetime, job_id: int
+    ) -> BatchResult:
         accepted, refused = await self._holders(connection, rows, lock=True)
         if accepted:
             try:
-                promotion = await promotions_service.find_or_create_promotion(connection, self.org, self.spec(), now,
-                                                                             path="configuration")
+                promotion = await promotions_service.find_or_create_promotion(
+                    connection, self.org, self.spec(), now, path="configuration"
+                )
             except (PromotionNameMismatchError, PromotionSettingsMismatchError) as error:
                 # Another import or award took the identifier with another name since the job
                 # was submitted: the whole file is refused (this batch rolls back).
                 raise ImportFileError(error.code, error.message, field=error.field) from error
-            await promotions_service.award_points(connection, self.org, promotion, [
-                promotions_service.PromotionAward(holder_id, row.value.points, row.value.place.store_id,
-                                                  row.value.place.till_id)
-                for row, holder_id in accepted
-            ], now, import_job_id=job_id)
+            await promotions_service.award_points(
+                connection,
+                self.org,
+                promotion,
+                [
+                    promotions_service.PromotionAward(
+                        holder_id, row.value.points, row.value.place.store_id, row.value.place.till_id
+                    )
+                    for row, holder_id in accepted
+                ],
+                now,
+                import_job_id=job_id,
+            )
         return self._result(accepted, refused)
 
 
@@ -210,7 +267,9 @@ def _points(raw: str, program: ProgramConfig) -> Decimal | RowError:
         return RowError("INVALID_POINTS", f"must be at most {POINTS_MAX:,}", POINTS_COLUMN)
     places = program.points_decimal_places
     if points != points.quantize(Decimal(1).scaleb(-places)):
-        return RowError("INVALID_POINTS", f"program {program.code} counts points to {places} decimal places", POINTS_COLUMN)
+        return RowError(
+            "INVALID_POINTS", f"program {program.code} counts points to {places} decimal places", POINTS_COLUMN
+        )
     return points.normalize() + 0
 
 
@@ -229,8 +288,13 @@ class CustomerPromotionProfile(Profile[PromotionImportConfig]):
             raise ValidationError("must be a whole number", field="expiryValue")
         return PromotionImportConfig(
             promotion_name=name,
-            unique_identifier_type=enum_setting(raw, "unique_identifier_type", CustomerIdentifierType,
-                                                CustomerIdentifierType.MOBILE, "uniqueIdentifierType"),
+            unique_identifier_type=enum_setting(
+                raw,
+                "unique_identifier_type",
+                CustomerIdentifierType,
+                CustomerIdentifierType.MOBILE,
+                "uniqueIdentifierType",
+            ),
             append_country_code=bool_setting(raw, "append_country_code", False, "appendCountryCode"),
             stores_by_external_id=bool_setting(raw, "stores_by_external_id", False, "storesByExternalId"),
             replacement_store_code=text_setting(raw, "replacement_store_code", "replacementStoreCode"),
@@ -239,8 +303,13 @@ class CustomerPromotionProfile(Profile[PromotionImportConfig]):
             expiry_strategy=enum_setting(raw, "expiry_strategy", ExpiryStrategy, None, "expiryStrategy"),
             expiry_value=expiry_value,
             user_groups_enabled=bool_setting(raw, "user_groups_enabled", False, "userGroupsEnabled"),
-            user_group_identifier_type=enum_setting(raw, "user_group_identifier_type", GroupIdentifierType,
-                                                    GroupIdentifierType.EXTERNAL_ID, "userGroupIdentifierType"),
+            user_group_identifier_type=enum_setting(
+                raw,
+                "user_group_identifier_type",
+                GroupIdentifierType,
+                GroupIdentifierType.EXTERNAL_ID,
+                "userGroupIdentifierType",
+            ),
         )
 
     def configuration_document(self, config: PromotionImportConfig) -> dict[str, Any]:
@@ -250,9 +319,14 @@ class CustomerPromotionProfile(Profile[PromotionImportConfig]):
         replacement_store(org, config.replacement_store_code)
         # Checked with a placeholder identifier when generated: name, program and expiry are what matter here.
         spec = promotions_service.check_promotion(
-            org, identifier=config.promotion_identifier or "CP-CHECK", name=config.promotion_name,
-            program_code=config.program_code, expiry_strategy=config.expiry_strategy, expiry_value=config.expiry_value,
-            path="configuration")
+            org,
+            identifier=config.promotion_identifier or "CP-CHECK",
+            name=config.promotion_name,
+            program_code=config.program_code,
+            expiry_strategy=config.expiry_strategy,
+            expiry_value=config.expiry_value,
+            path="configuration",
+        )
         existing = None
         if config.promotion_identifier is not None:
             # A user-defined identifier of an existing promotion with another name refuses the

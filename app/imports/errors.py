@@ -19,8 +19,9 @@ class ImportFileError(ValidationError):
 
 class FileTooLargeError(ImportFileError):
     def __init__(self, limit_bytes: int, *, field: str | None = "file") -> None:
-        super().__init__("FILE_TOO_LARGE", f"the file is larger than the import size limit of {limit_bytes:,} bytes",
-                         field=field)
+        super().__init__(
+            "FILE_TOO_LARGE", f"the file is larger than the import size limit of {limit_bytes:,} bytes", field=field
+        )
         self.limit_bytes = limit_bytes
 
 

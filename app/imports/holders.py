@@ -24,10 +24,10 @@ from app.customers import service as customers_service
 from app.customers.errors import InvalidIdentifierError
 from app.customers.models import CustomerKind
 from app.customers.rules import IDENTIFIER_LENGTH_MAX, normalize_code, normalize_email
-from app.kernel.enums import IdentifierType
-from app.kernel.errors import ValidationError
 from app.imports.errors import ImportFileError
 from app.imports.profiles import Correction, RowError
+from app.kernel.enums import IdentifierType
+from app.kernel.errors import ValidationError
 from app.organizations.config import OrgConfig, StoreConfig, TillConfig
 from app.user_groups import service as user_groups
 from app.user_groups.service import GroupIdentifierType
@@ -40,15 +40,23 @@ CHUNK = 1000  # values per IN (...) list
 
 # Built once (their SQL is compiled once, whatever the list's length).
 _CUSTOMERS_BY_ID = select(customers.c.id, customers.c.kind).where(
-    customers.c.org_id == bindparam("org_id"), customers.c.id.in_(bindparam("values", expanding=True)))
+    customers.c.org_id == bindparam("org_id"), customers.c.id.in_(bindparam("values", expanding=True))
+)
 _CARDS = select(cards.c.identifier, cards.c.status, cards.c.customer_id).where(
-    cards.c.org_id == bindparam("org_id"), cards.c.program_id == bindparam("program_id"),
-    cards.c.identifier.in_(bindparam("values", expanding=True)))
+    cards.c.org_id == bindparam("org_id"),
+    cards.c.program_id == bindparam("program_id"),
+    cards.c.identifier.in_(bindparam("values", expanding=True)),
+)
 _OWNERS = select(identifiers.c.value, identifiers.c.customer_id).where(
-    identifiers.c.org_id == bindparam("org_id"), identifiers.c.type == bindparam("type"),
-    identifiers.c.value.in_(bindparam("values", expanding=True)))
-_MERGED = select(customers.c.id, customers.c.merged_into_customer_id).where(
-    customers.c.id.in_(bindparam("ids", expanding=True))).order_by(customers.c.id)
+    identifiers.c.org_id == bindparam("org_id"),
+    identifiers.c.type == bindparam("type"),
+    identifiers.c.value.in_(bindparam("values", expanding=True)),
+)
+_MERGED = (
+    select(customers.c.id, customers.c.merged_into_customer_id)
+    .where(customers.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(customers.c.id)
+)
 _MERGED_LOCKED = _MERGED.with_for_update()
 
 
@@ -76,7 +84,7 @@ GROUP_VALUE_CHARS_MAX = 100
 
 
 def chunks(values: Sequence[Any], size: int = CHUNK) -> list[Sequence[Any]]:
-    return [values[start:start + size] for start in range(0, len(values), size)]
+    return [values[start : start + size] for start in range(0, len(values), size)]
 
 
 def require_columns(header: Sequence[str], needed: Sequence[str], why: str) -> None:
@@ -88,7 +96,10 @@ def require_columns(header: Sequence[str], needed: Sequence[str], why: str) -> N
 
 # --- Pure: a row's values -------------------------------------------------------------------
 
-def parse_mobile(raw: str, org: OrgConfig, append_country_code: bool, column: str) -> tuple[str, Correction | None] | RowError:
+
+def parse_mobile(
+    raw: str, org: OrgConfig, append_country_code: bool, column: str
+) -> tuple[str, Correction | None] | RowError:
     """E.164 digits without '+' (how identifiers are stored). With `append_country_code`, a number
     without one is read as the base country's and the addition is reported; without it, the
     number must carry its country code."""
@@ -96,8 +107,12 @@ def parse_mobile(raw: str, org: OrgConfig, append_country_code: bool, column: st
 
 
 @lru_cache(maxsize=65536)  # a file names its customers many times; parsing a number costs ~0.2 ms
-def _parse_mobile(text: str, base_country: str, append_country_code: bool, column: str,
-                  ) -> tuple[str, Correction | None] | RowError:
+def _parse_mobile(
+    text: str,
+    base_country: str,
+    append_country_code: bool,
+    column: str,
+) -> tuple[str, Correction | None] | RowError:
     candidate = text if text.startswith("+") else "+" + text
     try:
         if append_country_code and not text.startswith("+"):
@@ -111,13 +126,20 @@ def _parse_mobile(text: str, base_country: str, append_country_code: bool, colum
         return RowError("INVALID_MOBILE", f"{text[:40]!r} is not a valid mobile number{hint}", column)
     normalized = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164).removeprefix("+")
     if number.country_code_source == phonenumbers.CountryCodeSource.FROM_DEFAULT_COUNTRY:
-        return normalized, Correction("COUNTRY_CODE_ADDED", f"{text[:40]!r} had no country code: {base_country}'s "
-                                      f"{number.country_code} was added ({normalized})", column)
+        return normalized, Correction(
+            "COUNTRY_CODE_ADDED",
+            f"{text[:40]!r} had no country code: {base_country}'s {number.country_code} was added ({normalized})",
+            column,
+        )
     return normalized, None
 
 
-def parse_customer(kind: CustomerIdentifierType, raw: str, org: OrgConfig, append_country_code: bool,
-                   ) -> tuple[str, Correction | None] | RowError:
+def parse_customer(
+    kind: CustomerIdentifierType,
+    raw: str,
+    org: OrgConfig,
+    append_country_code: bool,
+) -> tuple[str, Correction | None] | RowError:
     """The customer value of a row, normalized as it is stored; RowError naming the column."""
     column = CUSTOMER_COLUMNS[kind]
     text = raw.strip()
@@ -158,13 +180,16 @@ class StoreResolver:
     stores are denoted by external ids; an unknown one is replaced by the configured store
     (reported) or refused."""
 
-    def __init__(self, org: OrgConfig, *, by_external_id: bool, replacement: StoreConfig | None, column: str,
-                 tills_too: bool) -> None:
+    def __init__(
+        self, org: OrgConfig, *, by_external_id: bool, replacement: StoreConfig | None, column: str, tills_too: bool
+    ) -> None:
         self.column = column
         self.replacement = replacement
         self.by_external_id = by_external_id
         if by_external_id:
-            self.stores: dict[str, StoreConfig] = {store.external_id: store for store in org.stores if store.external_id}
+            self.stores: dict[str, StoreConfig] = {
+                store.external_id: store for store in org.stores if store.external_id
+            }
             self.tills: dict[str, TillConfig] = {till.external_id: till for till in org.tills if till.external_id}
         else:
             self.stores = {store.code: store for store in org.stores}
@@ -184,10 +209,13 @@ class StoreResolver:
         if self.replacement is None:
             if not text:
                 return RowError("MISSING_VALUE", f"{self.column} is empty", self.column)
-            return RowError("STORE_NOT_FOUND", f"no {'till or ' if self.tills else ''}{named} {text[:40]!r}", self.column)
+            return RowError(
+                "STORE_NOT_FOUND", f"no {'till or ' if self.tills else ''}{named} {text[:40]!r}", self.column
+            )
         shown = repr(text[:40]) if text else "an empty value"
         return Place(self.replacement.id, None), Correction(
-            "STORE_REPLACED", f"{shown} names no {named}: replaced by store {self.replacement.code}", self.column)
+            "STORE_REPLACED", f"{shown} names no {named}: replaced by store {self.replacement.code}", self.column
+        )
 
 
 def replacement_store(org: OrgConfig, code: str | None) -> StoreConfig | None:
@@ -202,31 +230,46 @@ def replacement_store(org: OrgConfig, code: str | None) -> StoreConfig | None:
 
 # --- Lookups: a batch at a time ------------------------------------------------------------
 
+
 @dataclass(frozen=True, slots=True)
 class Refusal:
     code: str
     message: str
 
 
-async def find_customers(connection: AsyncConnection, org: OrgConfig, kind: CustomerIdentifierType, values: Sequence[str],
-                         program_id: int | None) -> dict[str, int | Refusal]:
+async def find_customers(
+    connection: AsyncConnection,
+    org: OrgConfig,
+    kind: CustomerIdentifierType,
+    values: Sequence[str],
+    program_id: int | None,
+) -> dict[str, int | Refusal]:
     """Each value's customer id, or why it names none (absent values: CUSTOMER_NOT_FOUND)."""
     found: dict[str, int | Refusal] = {}
     wanted = list(dict.fromkeys(values))
     for chunk in chunks(wanted):
         if kind is CustomerIdentifierType.USER_ID:
-            rows = await connection.execute(_CUSTOMERS_BY_ID, {"org_id": org.id, "values": [int(value) for value in chunk]})
+            rows = await connection.execute(
+                _CUSTOMERS_BY_ID, {"org_id": org.id, "values": [int(value) for value in chunk]}
+            )
             for row in rows:
-                found[str(row.id)] = row.id if row.kind == CustomerKind.CUSTOMER.value else Refusal(
-                    "NOT_A_CUSTOMER", f"user {row.id} is a user group's account, not a customer")
+                found[str(row.id)] = (
+                    row.id
+                    if row.kind == CustomerKind.CUSTOMER.value
+                    else Refusal("NOT_A_CUSTOMER", f"user {row.id} is a user group's account, not a customer")
+                )
         elif kind is CustomerIdentifierType.CARD_EXTERNAL_ID:
             rows = await connection.execute(_CARDS, {"org_id": org.id, "program_id": program_id, "values": list(chunk)})
             for row in rows:
-                found[row.identifier] = row.customer_id if row.status == CardStatus.ACTIVE.value else Refusal(
-                    "CARD_INACTIVE", f"loyalty card {row.identifier!r} is not active")
+                found[row.identifier] = (
+                    row.customer_id
+                    if row.status == CardStatus.ACTIVE.value
+                    else Refusal("CARD_INACTIVE", f"loyalty card {row.identifier!r} is not active")
+                )
         else:
-            rows = await connection.execute(_OWNERS, {"org_id": org.id, "type": IdentifierType(kind.value).value,
-                                                      "values": list(chunk)})
+            rows = await connection.execute(
+                _OWNERS, {"org_id": org.id, "type": IdentifierType(kind.value).value, "values": list(chunk)}
+            )
             found.update({row.value: row.customer_id for row in rows})
     return found
 
@@ -243,8 +286,9 @@ async def merged_customers(connection: AsyncConnection, customer_ids: Sequence[i
     return merged
 
 
-async def find_groups(connection: AsyncConnection, org: OrgConfig, kind: GroupIdentifierType,
-                      values: Sequence[str]) -> dict[str, user_groups.GroupView]:
+async def find_groups(
+    connection: AsyncConnection, org: OrgConfig, kind: GroupIdentifierType, values: Sequence[str]
+) -> dict[str, user_groups.GroupView]:
     found: dict[str, user_groups.GroupView] = {}
     for chunk in chunks(list(dict.fromkeys(values))):
         found.update(await user_groups.find_groups(connection, org, kind, chunk))
@@ -255,8 +299,11 @@ async def memberships(connection: AsyncConnection, pairs: Sequence[tuple[int, in
     """Which (group id, customer id) pairs are memberships."""
     found: set[tuple[int, int]] = set()
     for chunk in chunks(sorted(set(pairs))):
-        rows = await connection.execute(select(members.c.group_id, members.c.customer_id).where(
-            tuple_(members.c.group_id, members.c.customer_id).in_(list(chunk))))
+        rows = await connection.execute(
+            select(members.c.group_id, members.c.customer_id).where(
+                tuple_(members.c.group_id, members.c.customer_id).in_(list(chunk))
+            )
+        )
         found.update((row.group_id, row.customer_id) for row in rows)
     return found
 
@@ -305,6 +352,7 @@ def text_setting(raw: Mapping[str, Any], name: str, field: str, length_max: int 
 
 # --- A row's account holder, as both profiles name it ------------------------------------------
 
+
 @dataclass(frozen=True, slots=True)
 class HolderLookup:
     """A batch's customers (by the configured identifier) and user groups, found in one go."""
@@ -331,9 +379,13 @@ class HolderSettings(Protocol):
 
 
 def configured_stores(org: OrgConfig, settings: HolderSettings, *, column: str, tills_too: bool) -> StoreResolver:
-    return StoreResolver(org, by_external_id=settings.stores_by_external_id,
-                         replacement=replacement_store(org, settings.replacement_store_code), column=column,
-                         tills_too=tills_too)
+    return StoreResolver(
+        org,
+        by_external_id=settings.stores_by_external_id,
+        replacement=replacement_store(org, settings.replacement_store_code),
+        column=column,
+        tills_too=tills_too,
+    )
 
 
 class HolderColumns:
@@ -372,29 +424,45 @@ class HolderColumns:
                 corrections.append(correction)
         return customer, group
 
-    async def find(self, connection: AsyncConnection, customer_values: Sequence[str], group_values: Sequence[str],
-                   program_id: int | None) -> HolderLookup:
-        found = await find_customers(connection, self.org, self.customer_type, customer_values, program_id) \
-            if customer_values else {}
+    async def find(
+        self,
+        connection: AsyncConnection,
+        customer_values: Sequence[str],
+        group_values: Sequence[str],
+        program_id: int | None,
+    ) -> HolderLookup:
+        found = (
+            await find_customers(connection, self.org, self.customer_type, customer_values, program_id)
+            if customer_values
+            else {}
+        )
         groups = await find_groups(connection, self.org, self.group_type, group_values) if self.groups_enabled else {}
         return HolderLookup(found, groups)
 
-    def resolve(self, lookup: HolderLookup, customer: str | None, group: str | None,
-                ) -> tuple[int | None, user_groups.GroupView | None] | RowError:
+    def resolve(
+        self,
+        lookup: HolderLookup,
+        customer: str | None,
+        group: str | None,
+    ) -> tuple[int | None, user_groups.GroupView | None] | RowError:
         """The row's customer id and group (each None when the row names none), or why one names
         nothing: the customer is checked first."""
         customer_id = None
         if customer is not None:
             owner = lookup.customers.get(customer)
             if owner is None or isinstance(owner, Refusal):
-                refusal = owner or Refusal("CUSTOMER_NOT_FOUND", f"no customer with {self.customer_type.value} {customer!r}")
+                refusal = owner or Refusal(
+                    "CUSTOMER_NOT_FOUND", f"no customer with {self.customer_type.value} {customer!r}"
+                )
                 return RowError(refusal.code, refusal.message, self.customer_column)
             customer_id = owner
         found_group = None
         if group is not None:
             found_group = lookup.groups.get(group)
             if found_group is None:
-                return RowError("USER_GROUP_NOT_FOUND", f"no user group with {self.group_type.value} {group!r}", GROUP_COLUMN)
+                return RowError(
+                    "USER_GROUP_NOT_FOUND", f"no user group with {self.group_type.value} {group!r}", GROUP_COLUMN
+                )
         return customer_id, found_group
 
     def holder(self, customer_id: int | None, group: user_groups.GroupView | None) -> tuple[int, str]:

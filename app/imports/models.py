@@ -12,7 +12,6 @@ from sqlmodel import Field, SQLModel
 
 from app.storage.columns import BigId, JSONDocument, Points, UTCDateTime
 
-
 ERROR_MESSAGE_CHARS_MAX = 1000  # import_jobs.error_message: what a job's report keeps of its error
 
 

@@ -42,17 +42,17 @@ from app.cards.models import CardStatus, LoyaltyCard, Subledger
 from app.customers import service as customers_service
 from app.customers.bulk import register_customers
 from app.customers.service import Activity, open_missing_programs
-from app.storage.database import any_of, list_parameter
-from app.kernel.enums import IdentifierType, PointsCategory
-from app.kernel.errors import NotFoundError, ValidationError
 from app.imports.holders import chunks, merged_customers
 from app.imports.models import ImportProfile
 from app.imports.profiles import BatchResult, Columns, ParsedRow, Profile, ProfileRun, RowError
 from app.imports.seen import DiskSet
+from app.kernel.enums import IdentifierType, PointsCategory
+from app.kernel.errors import NotFoundError, ValidationError
 from app.ledger import service as ledger
 from app.ledger.credits import CreditDraft, post_credits
 from app.ledger.models import EntryKind, EventType
 from app.organizations.config import OrgConfig, ProgramConfig
+from app.storage.database import any_of, list_parameter
 
 cards = LoyaltyCard.__table__
 subledgers = Subledger.__table__
@@ -67,7 +67,8 @@ SUBLEDGER_CHARS_MAX = 64
 REASON_CHARS_MAX = 255
 
 _SUBLEDGERS = select(subledgers.c.code, subledgers.c.id).where(
-    subledgers.c.program_id == bindparam("program_id"), subledgers.c.code.in_(bindparam("codes", expanding=True)))
+    subledgers.c.program_id == bindparam("program_id"), subledgers.c.code.in_(bindparam("codes", expanding=True))
+)
 
 
 class Holder(NamedTuple):
@@ -84,31 +85,39 @@ class Holder(NamedTuple):
 def _holder_statement(dialect: str, by_card: bool) -> Any:
     """Keys (customerprofileids, or cards of the program) to their holders, in one statement."""
     if by_card:
-        named = (f"SELECT cards.identifier AS key, cards.customer_id, cards.status FROM {cards.name} cards "
-                 f"WHERE cards.program_id = :program_id AND cards.identifier {any_of(dialect, 'keys')}")
+        named = (
+            f"SELECT cards.identifier AS key, cards.customer_id, cards.status FROM {cards.name} cards "
+            f"WHERE cards.program_id = :program_id AND cards.identifier {any_of(dialect, 'keys')}"
+        )
     else:
-        named = (f"SELECT identifiers.value AS key, identifiers.customer_id, NULL AS status "
-                 f"FROM {identifiers.name} identifiers WHERE identifiers.org_id = :org_id "
-                 f"AND identifiers.type = '{IdentifierType.EXTERNAL_ID.value}' AND identifiers.value {any_of(dialect, 'keys')}")
+        named = (
+            f"SELECT identifiers.value AS key, identifiers.customer_id, NULL AS status "
+            f"FROM {identifiers.name} identifiers WHERE identifiers.org_id = :org_id "
+            f"AND identifiers.type = '{IdentifierType.EXTERNAL_ID.value}' AND identifiers.value {any_of(dialect, 'keys')}"
+        )
     return text(
         f"SELECT named.key, named.customer_id, named.status, customers.merged_into_customer_id AS merged_into, "
         f"accounts.id AS account_id FROM ({named}) named JOIN {customers.name} customers ON customers.id = named.customer_id "
         f"LEFT JOIN {ledger.accounts.name} accounts ON accounts.customer_id = named.customer_id "
-        f"AND accounts.program_id = :program_id AND accounts.category = '{PointsCategory.REGULAR.value}'")
+        f"AND accounts.program_id = :program_id AND accounts.category = '{PointsCategory.REGULAR.value}'"
+    )
 
 
 @lru_cache(maxsize=4)
 def _regular_accounts_statement(dialect: str) -> Any:
     """The REGULAR account in a program of each of a list of customers."""
-    return text(f"SELECT accounts.customer_id, accounts.id FROM {ledger.accounts.name} accounts "
-                f"WHERE accounts.program_id = :program_id AND accounts.category = '{PointsCategory.REGULAR.value}' "
-                f"AND accounts.customer_id {any_of(dialect, 'ids', 'bigint')}")
+    return text(
+        f"SELECT accounts.customer_id, accounts.id FROM {ledger.accounts.name} accounts "
+        f"WHERE accounts.program_id = :program_id AND accounts.category = '{PointsCategory.REGULAR.value}' "
+        f"AND accounts.customer_id {any_of(dialect, 'ids', 'bigint')}"
+    )
 
 
 # PostgreSQL: many advisory locks in one statement, in sorted order (SQLite's writer lock covers it).
 _ADVISORY_LOCKS = text(
     "SELECT count(pg_advisory_xact_lock(hashtextextended(key, 0))) FROM "
-    "(SELECT key FROM unnest(CAST(:keys AS text[])) AS key ORDER BY key) AS sorted_keys")
+    "(SELECT key FROM unnest(CAST(:keys AS text[])) AS key ORDER BY key) AS sorted_keys"
+)
 
 
 @dataclass(frozen=True)
@@ -142,13 +151,14 @@ def _parse_amount(value: str, program_code: str, decimal_places: int) -> Decimal
     if amount > AMOUNT_MAX:
         return RowError("INVALID_AMOUNT", f"must be at most {AMOUNT_MAX:,}", "amount")
     if amount != amount.quantize(Decimal(1).scaleb(-decimal_places)):
-        return RowError("INVALID_AMOUNT", f"program {program_code} keeps points to {decimal_places} decimal places",
-                        "amount")
+        return RowError(
+            "INVALID_AMOUNT", f"program {program_code} keeps points to {decimal_places} decimal places", "amount"
+        )
     return amount.normalize() + 0
 
 
 @lru_cache(maxsize=4096)  # and its dates (expiry at month ends, a campaign's start)
-def _parse_time(value: str, column: str, keyword: str) -> datetime | None | RowError:
+def _parse_time(value: str, column: str, keyword: str) -> datetime | RowError | None:
     text_value = value.strip()
     if not text_value or text_value.lower() == keyword:
         return None
@@ -156,10 +166,13 @@ def _parse_time(value: str, column: str, keyword: str) -> datetime | None | RowE
     try:
         moment = datetime.fromisoformat(text_value)
     except ValueError:
-        return RowError(code, f"{text_value[:40]!r} is not an RFC3339 time (e.g. 2009-11-10T23:00:00Z) or {keyword!r}", column)
+        return RowError(
+            code, f"{text_value[:40]!r} is not an RFC3339 time (e.g. 2009-11-10T23:00:00Z) or {keyword!r}", column
+        )
     if moment.tzinfo is None or "t" not in text_value.lower():
-        return RowError(code, f"{text_value[:40]!r} needs a date, a time and an offset (Z or +hh:mm) as RFC3339 has them",
-                        column)
+        return RowError(
+            code, f"{text_value[:40]!r} needs a date, a time and an offset (Z or +hh:mm) as RFC3339 has them", column
+        )
     return moment
 
 
@@ -181,8 +194,11 @@ class PointsRun(ProfileRun[PointsRow]):
         if not key:
             return RowError("MISSING_VALUE", f"{key_column} is empty", key_column)
         if len(key) > IDENTIFIER_CHARS_MAX or "\x00" in key:
-            return RowError("INVALID_IDENTIFIER", f"{key_column} must be at most {IDENTIFIER_CHARS_MAX} characters, "
-                            "without NUL", key_column)
+            return RowError(
+                "INVALID_IDENTIFIER",
+                f"{key_column} must be at most {IDENTIFIER_CHARS_MAX} characters, without NUL",
+                key_column,
+            )
         amount = _parse_amount(row["amount"], self.program.code, self.program.points_decimal_places)
         if isinstance(amount, RowError):
             return amount
@@ -209,8 +225,9 @@ class PointsRun(ProfileRun[PointsRow]):
         statement for the batch, the keys bound as one list."""
         dialect = connection.dialect.name
         statement = _holder_statement(dialect, by_card)
-        rows = await connection.execute(statement, {"org_id": self.org.id, "program_id": self.program.id,
-                                                    "keys": list_parameter(dialect, keys)})
+        rows = await connection.execute(
+            statement, {"org_id": self.org.id, "program_id": self.program.id, "keys": list_parameter(dialect, keys)}
+        )
         return {row.key: Holder(row.customer_id, row.merged_into, row.account_id, row.status) for row in rows}
 
     async def _subledgers(self, connection: AsyncConnection, codes: Sequence[str]) -> dict[str, int]:
@@ -220,8 +237,13 @@ class PointsRun(ProfileRun[PointsRow]):
             found.update({row.code: row.id for row in rows})
         return found
 
-    async def _resolve(self, connection: AsyncConnection, rows: Sequence[ParsedRow[PointsRow]], *, lock: bool,
-                       ) -> tuple[dict[int, Holder], list[str], list[tuple[ParsedRow[PointsRow], RowError]]]:
+    async def _resolve(
+        self,
+        connection: AsyncConnection,
+        rows: Sequence[ParsedRow[PointsRow]],
+        *,
+        lock: bool,
+    ) -> tuple[dict[int, Holder], list[str], list[tuple[ParsedRow[PointsRow], RowError]]]:
         """The holder per row index (known customers), the customerprofileids to register, and refusals."""
         rejects: list[tuple[ParsedRow[PointsRow], RowError]] = []
         holder_of: dict[int, Holder] = {}
@@ -233,8 +255,9 @@ class PointsRun(ProfileRun[PointsRow]):
             # Whoever else registers these identifiers (a purchase, another import) waits for us,
             # then finds them taken: read again once locked.
             # The keys `customers_service.identifier_lock_keys` gives a purchase naming them.
-            await _advisory_locks(connection, [f"identifier:{self.org.id}:{IdentifierType.EXTERNAL_ID.value}:{key}"
-                                               for key in unknown])
+            await _advisory_locks(
+                connection, [f"identifier:{self.org.id}:{IdentifierType.EXTERNAL_ID.value}:{key}" for key in unknown]
+            )
             owners.update(await self._holders(connection, unknown, by_card=False))
             unknown = [key for key in unknown if key not in owners]
         found_cards = await self._holders(connection, card_keys, by_card=True) if card_keys else {}
@@ -244,53 +267,94 @@ class PointsRun(ProfileRun[PointsRow]):
             # batch to itself since its first read.
             holders = [*owners.values(), *found_cards.values()]
             merged = await merged_customers(connection, [holder.customer_id for holder in holders], lock=True)
-            owners = {key: holder._replace(merged_into=merged.get(holder.customer_id)) for key, holder in owners.items()}
-            found_cards = {key: holder._replace(merged_into=merged.get(holder.customer_id))
-                           for key, holder in found_cards.items()}
+            owners = {
+                key: holder._replace(merged_into=merged.get(holder.customer_id)) for key, holder in owners.items()
+            }
+            found_cards = {
+                key: holder._replace(merged_into=merged.get(holder.customer_id)) for key, holder in found_cards.items()
+            }
         unknown_set = set(unknown)
         for index, row in enumerate(rows):
             value = row.value
             if value.by_card:
                 holder = found_cards.get(value.key)
                 if holder is None:
-                    rejects.append((row, RowError("CARD_NOT_FOUND", f"no loyalty card {value.key!r} in program "
-                                                  f"{self.program.code}", CARD_COLUMN)))
+                    rejects.append(
+                        (
+                            row,
+                            RowError(
+                                "CARD_NOT_FOUND",
+                                f"no loyalty card {value.key!r} in program {self.program.code}",
+                                CARD_COLUMN,
+                            ),
+                        )
+                    )
                     continue
                 if holder.card_status != CardStatus.ACTIVE.value:
-                    rejects.append((row, RowError("CARD_INACTIVE", f"loyalty card {value.key!r} is not active", CARD_COLUMN)))
+                    rejects.append(
+                        (row, RowError("CARD_INACTIVE", f"loyalty card {value.key!r} is not active", CARD_COLUMN))
+                    )
                     continue
             elif value.key in unknown_set:
                 if not self.config.register_unknown_customers:
-                    rejects.append((row, RowError("CUSTOMER_NOT_FOUND", f"no customer with integration id {value.key!r}",
-                                                  PROFILE_COLUMN)))
+                    rejects.append(
+                        (
+                            row,
+                            RowError(
+                                "CUSTOMER_NOT_FOUND", f"no customer with integration id {value.key!r}", PROFILE_COLUMN
+                            ),
+                        )
+                    )
                 continue
             else:
                 holder = owners[value.key]
             if holder.merged_into is not None:
-                rejects.append((row, RowError("CUSTOMER_MERGED", f"customer {holder.customer_id} was merged into customer "
-                                              f"{holder.merged_into}", CARD_COLUMN if value.by_card else PROFILE_COLUMN)))
+                rejects.append(
+                    (
+                        row,
+                        RowError(
+                            "CUSTOMER_MERGED",
+                            f"customer {holder.customer_id} was merged into customer {holder.merged_into}",
+                            CARD_COLUMN if value.by_card else PROFILE_COLUMN,
+                        ),
+                    )
+                )
                 continue
             holder_of[index] = holder
         to_register = unknown if self.config.register_unknown_customers else []
         return holder_of, to_register, rejects
 
-    async def _subledger_rejects(self, connection: AsyncConnection, rows: Sequence[ParsedRow[PointsRow]],
-                                 ) -> tuple[dict[str, int], list[str], list[tuple[ParsedRow[PointsRow], RowError]]]:
+    async def _subledger_rejects(
+        self,
+        connection: AsyncConnection,
+        rows: Sequence[ParsedRow[PointsRow]],
+    ) -> tuple[dict[str, int], list[str], list[tuple[ParsedRow[PointsRow], RowError]]]:
         codes = list(dict.fromkeys(row.value.subledger for row in rows if row.value.subledger is not None))
         found = await self._subledgers(connection, codes) if codes else {}
         missing = [code for code in codes if code not in found]
         rejects = []
         if missing and not self.config.create_missing_subledgers:
             missing_set = set(missing)
-            rejects = [(row, RowError("SUBLEDGER_NOT_FOUND", f"no subledger {row.value.subledger!r} in program "
-                                      f"{self.program.code}", "subledgerid"))
-                       for row in rows if row.value.subledger in missing_set]
+            rejects = [
+                (
+                    row,
+                    RowError(
+                        "SUBLEDGER_NOT_FOUND",
+                        f"no subledger {row.value.subledger!r} in program {self.program.code}",
+                        "subledgerid",
+                    ),
+                )
+                for row in rows
+                if row.value.subledger in missing_set
+            ]
             missing = []
         return found, missing, rejects
 
     # --- The profile interface ------------------------------------------------------------
 
-    async def check(self, connection: AsyncConnection, rows: Sequence[ParsedRow[PointsRow]], now: datetime) -> BatchResult:
+    async def check(
+        self, connection: AsyncConnection, rows: Sequence[ParsedRow[PointsRow]], now: datetime
+    ) -> BatchResult:
         _, to_register, rejects = await self._resolve(connection, rows, lock=False)
         _, _, subledger_rejects = await self._subledger_rejects(connection, rows)
         rejects = _one_per_row(rejects, subledger_rejects)
@@ -308,8 +372,9 @@ class PointsRun(ProfileRun[PointsRow]):
         result.customers_created = self._would_register.add_new(registering)
         return result
 
-    async def apply(self, connection: AsyncConnection, rows: Sequence[ParsedRow[PointsRow]], now: datetime,
-                    job_id: int) -> BatchResult:
+    async def apply(
+        self, connection: AsyncConnection, rows: Sequence[ParsedRow[PointsRow]], now: datetime, job_id: int
+    ) -> BatchResult:
         holder_of, to_register, rejects = await self._resolve(connection, rows, lock=True)
         subledger_ids, missing_subledgers, subledger_rejects = await self._subledger_rejects(connection, rows)
         rejects = _one_per_row(rejects, subledger_rejects)
@@ -317,59 +382,111 @@ class PointsRun(ProfileRun[PointsRow]):
         accepted = [(index, row) for index, row in enumerate(rows) if id(row) not in refused_ids]
         wanted_keys = {row.value.key for _, row in accepted if not row.value.by_card}
         to_register = [key for key in to_register if key in wanted_keys]
-        registered = await register_customers(connection, self.org, IdentifierType.EXTERNAL_ID, to_register, now,
-                                              details={"import_job_id": job_id}, programs=[self.program],
-                                              ) if to_register else {}
+        registered = (
+            await register_customers(
+                connection,
+                self.org,
+                IdentifierType.EXTERNAL_ID,
+                to_register,
+                now,
+                details={"import_job_id": job_id},
+                programs=[self.program],
+            )
+            if to_register
+            else {}
+        )
         if missing_subledgers:
             await _advisory_locks(connection, [f"subledger:{self.program.id}:{code}" for code in missing_subledgers])
             subledger_ids.update(await self._subledgers(connection, missing_subledgers))
             still_missing = [code for code in missing_subledgers if code not in subledger_ids]
             if still_missing:
-                created = (await connection.execute(
-                    insert(subledgers).returning(subledgers.c.id, sort_by_parameter_order=True),
-                    [{"org_id": self.org.id, "program_id": self.program.id, "code": code, "created_at": now}
-                     for code in still_missing])).scalars().all()
+                created = (
+                    (
+                        await connection.execute(
+                            insert(subledgers).returning(subledgers.c.id, sort_by_parameter_order=True),
+                            [
+                                {"org_id": self.org.id, "program_id": self.program.id, "code": code, "created_at": now}
+                                for code in still_missing
+                            ],
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
                 subledger_ids.update(zip(still_missing, created, strict=True))
 
         # Only customers with a row imported: a refused row opens nothing for its customer.
-        account_of = {holder_of[index].customer_id: holder_of[index].account_id for index, _ in accepted if index in holder_of}
+        account_of = {
+            holder_of[index].customer_id: holder_of[index].account_id for index, _ in accepted if index in holder_of
+        }
         account_of.update(dict.fromkeys(registered.values()))
         accounts = await self._regular_accounts(connection, account_of, now)
-        regular = [accounts[registered[row.value.key] if index not in holder_of else holder_of[index].customer_id]
-                   for index, row in accepted]
+        regular = [
+            accounts[registered[row.value.key] if index not in holder_of else holder_of[index].customer_id]
+            for index, row in accepted
+        ]
         credits = [
-            CreditDraft(account, value.amount, value.start or now, value.expiry, event_type=EventType.POINTS_IMPORT,
-                        entry_kind=EntryKind.POINTS_ALLOCATION, import_job_id=job_id, reason=value.reason,
-                        subledger_id=subledger_ids[value.subledger] if value.subledger is not None else None)
+            CreditDraft(
+                account,
+                value.amount,
+                value.start or now,
+                value.expiry,
+                event_type=EventType.POINTS_IMPORT,
+                entry_kind=EntryKind.POINTS_ALLOCATION,
+                import_job_id=job_id,
+                reason=value.reason,
+                subledger_id=subledger_ids[value.subledger] if value.subledger is not None else None,
+            )
             for account, value in zip(regular, (row.value for _, row in accepted), strict=True)
         ]
         await post_credits(connection, org_id=self.org.id, credits=credits, now=now, results=False)
-        return BatchResult(imported=len(credits), rejects=rejects, customers_created=len(registered),
-                           points=sum((credit.points for credit in credits), Decimal(0)))
+        return BatchResult(
+            imported=len(credits),
+            rejects=rejects,
+            customers_created=len(registered),
+            points=sum((credit.points for credit in credits), Decimal(0)),
+        )
 
-    async def _regular_accounts(self, connection: AsyncConnection, account_of: dict[int, int | None], now: datetime,
-                                ) -> dict[int, ledger.AccountRef]:
+    async def _regular_accounts(
+        self,
+        connection: AsyncConnection,
+        account_of: dict[int, int | None],
+        now: datetime,
+    ) -> dict[int, ledger.AccountRef]:
         """The REGULAR account in the program of each customer (`account_of`: the ids known, None
         where not yet looked up); a program added after the customer registered opens here."""
         missing = [customer_id for customer_id, account_id in account_of.items() if account_id is None]
         if missing:
             dialect = connection.dialect.name
-            found = {row.customer_id: row.id for row in await connection.execute(
-                _regular_accounts_statement(dialect), {"program_id": self.program.id, "ids": list_parameter(dialect, missing)})}
+            found = {
+                row.customer_id: row.id
+                for row in await connection.execute(
+                    _regular_accounts_statement(dialect),
+                    {"program_id": self.program.id, "ids": list_parameter(dialect, missing)},
+                )
+            }
             for customer_id in missing:
                 if customer_id not in found:  # the program was added after they registered: rare
                     await open_missing_programs(connection, self.org, customer_id, Activity(None, None, None), now)
             if len(found) < len(missing):
-                found = {row.customer_id: row.id for row in await connection.execute(
-                    _regular_accounts_statement(dialect), {"program_id": self.program.id,
-                                                           "ids": list_parameter(dialect, missing)})}
+                found = {
+                    row.customer_id: row.id
+                    for row in await connection.execute(
+                        _regular_accounts_statement(dialect),
+                        {"program_id": self.program.id, "ids": list_parameter(dialect, missing)},
+                    )
+                }
             account_of = {**account_of, **found}
         program_id, regular = self.program.id, PointsCategory.REGULAR
-        return {customer_id: ledger.AccountRef(account_id, customer_id, program_id, regular)
-                for customer_id, account_id in account_of.items()}
+        return {
+            customer_id: ledger.AccountRef(account_id, customer_id, program_id, regular)
+            for customer_id, account_id in account_of.items()
+        }
 
 
-def _one_per_row(*reject_lists: list[tuple[ParsedRow[PointsRow], RowError]]) -> list[tuple[ParsedRow[PointsRow], RowError]]:
+def _one_per_row(
+    *reject_lists: list[tuple[ParsedRow[PointsRow], RowError]],
+) -> list[tuple[ParsedRow[PointsRow], RowError]]:
     """The first refusal of each row (a row is reported once), in row order."""
     seen: set[int] = set()
     kept = []
@@ -387,8 +504,11 @@ async def _advisory_locks(connection: AsyncConnection, keys: Sequence[str]) -> N
 
 class PointsProfile(Profile[PointsConfig]):
     name = ImportProfile.TALON_ONE_POINTS
-    columns = Columns(required=("amount",), one_of=((PROFILE_COLUMN, CARD_COLUMN),),
-                      optional=("startdate", "expirydate", "subledgerid", "reason"))
+    columns = Columns(
+        required=("amount",),
+        one_of=((PROFILE_COLUMN, CARD_COLUMN),),
+        optional=("startdate", "expirydate", "subledgerid", "reason"),
+    )
 
     def configure(self, raw: Mapping[str, Any]) -> PointsConfig:
         program_code = raw.get("program_code")
@@ -400,12 +520,18 @@ class PointsProfile(Profile[PointsConfig]):
         unknown = set(raw) - {"program_code", "register_unknown_customers", "create_missing_subledgers"}
         if unknown:
             raise ValidationError(f"unknown configuration {sorted(unknown)[0]!r}", field="configuration")
-        return PointsConfig(program_code.strip(), raw.get("register_unknown_customers", True),
-                            raw.get("create_missing_subledgers", True))
+        return PointsConfig(
+            program_code.strip(),
+            raw.get("register_unknown_customers", True),
+            raw.get("create_missing_subledgers", True),
+        )
 
     def configuration_document(self, config: PointsConfig) -> dict[str, Any]:
-        return {"program_code": config.program_code, "register_unknown_customers": config.register_unknown_customers,
-                "create_missing_subledgers": config.create_missing_subledgers}
+        return {
+            "program_code": config.program_code,
+            "register_unknown_customers": config.register_unknown_customers,
+            "create_missing_subledgers": config.create_missing_subledgers,
+        }
 
     async def start(self, connection: AsyncConnection, org: OrgConfig, config: PointsConfig) -> PointsRun:
         program = org.program_by_code(config.program_code)

@@ -35,6 +35,8 @@ def quoted(name: str) -> str:
     if len(name) <= NAME_QUOTED_CHARS_MAX:
         return repr(name)
     return f"{name[:NAME_QUOTED_CHARS_MAX]!r}... ({len(name):,} characters)"
+
+
 Config = TypeVar("Config")
 
 
@@ -92,8 +94,9 @@ class Columns:
         known = {*self.required, *self.optional, *(name for group in self.one_of for name in group)}
         unknown = [name for name in header if name not in known]
         if unknown:
-            raise ImportFileError("UNKNOWN_COLUMN", f"unknown column {quoted(unknown[0])}; the columns are: "
-                                  f"{', '.join(sorted(known))}")
+            raise ImportFileError(
+                "UNKNOWN_COLUMN", f"unknown column {quoted(unknown[0])}; the columns are: {', '.join(sorted(known))}"
+            )
         missing = [name for name in self.required if name not in seen]
         if missing:
             raise ImportFileError("MISSING_COLUMN", f"the header lacks the column {missing[0]!r}")
@@ -121,8 +124,9 @@ class ProfileRun(Generic[Value]):
         Called with the batches in file order; may remember what earlier batches would create."""
         raise NotImplementedError
 
-    async def apply(self, connection: AsyncConnection, rows: Sequence[ParsedRow[Value]], now: datetime,
-                    job_id: int) -> BatchResult:
+    async def apply(
+        self, connection: AsyncConnection, rows: Sequence[ParsedRow[Value]], now: datetime, job_id: int
+    ) -> BatchResult:
         """Write these rows in the caller's write transaction (no commit here): set-based, one
         statement per table where it can, locks in the house order (customers, then accounts,
         in id order)."""

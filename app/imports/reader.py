@@ -47,15 +47,20 @@ class CsvStream:
             if not raw:
                 return
             if len(raw) > LINE_BYTES_MAX:
-                raise ImportFileError("LINE_TOO_LONG", f"a line starting at byte {self.offset:,} is longer than "
-                                      f"{LINE_BYTES_MAX:,} bytes (row {self.row_number + 1})")
+                raise ImportFileError(
+                    "LINE_TOO_LONG",
+                    f"a line starting at byte {self.offset:,} is longer than "
+                    f"{LINE_BYTES_MAX:,} bytes (row {self.row_number + 1})",
+                )
             start = 3 if self.offset == 0 and raw.startswith(BOM) else 0
             try:
                 text = raw[start:].decode("utf-8")
             except UnicodeDecodeError as error:
                 raise ImportFileError(
-                    "INVALID_ENCODING", f"row {self.row_number + 1} is not UTF-8 (byte {self.offset + start + error.start + 1:,} "
-                    "of the file): save the file as UTF-8") from error
+                    "INVALID_ENCODING",
+                    f"row {self.row_number + 1} is not UTF-8 (byte {self.offset + start + error.start + 1:,} "
+                    "of the file): save the file as UTF-8",
+                ) from error
             self.offset += len(raw)
             yield text
 
@@ -67,8 +72,9 @@ class CsvStream:
             except StopIteration:
                 return
             except csv.Error as error:
-                raise ImportFileError("MALFORMED_CSV", f"row {self.row_number + 1} is not valid CSV: {error} "
-                                      f"(near byte {self.offset:,})") from error
+                raise ImportFileError(
+                    "MALFORMED_CSV", f"row {self.row_number + 1} is not valid CSV: {error} (near byte {self.offset:,})"
+                ) from error
             self.row_number += 1
             yield Record(self.row_number, fields, self.offset)
 
@@ -86,6 +92,9 @@ def read_header(file: BinaryIO) -> tuple[list[str], int]:
 
 def stored_fields(fields: list[str]) -> list[str]:
     """A rejected row's fields as kept: each cut to STORED_FIELD_CHARS_MAX, saying how much was cut."""
-    return [field if len(field) <= STORED_FIELD_CHARS_MAX
-            else f"{field[:STORED_FIELD_CHARS_MAX]}...[cut {len(field) - STORED_FIELD_CHARS_MAX:,} characters]"
-            for field in fields]
+    return [
+        field
+        if len(field) <= STORED_FIELD_CHARS_MAX
+        else f"{field[:STORED_FIELD_CHARS_MAX]}...[cut {len(field) - STORED_FIELD_CHARS_MAX:,} characters]"
+        for field in fields
+    ]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.imports.models import ImportProfile
 from app.imports.customer_promotion import CustomerPromotionProfile
+from app.imports.models import ImportProfile
 from app.imports.points import PointsProfile
 from app.imports.profiles import Profile
 from app.imports.trackers import TrackersProfile

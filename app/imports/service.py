@@ -35,20 +35,32 @@ import orjson
 from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.storage.database import Database, lock_keys
-from app.kernel.errors import IdempotencyKeyReusedError, ValidationError
 from app.imports.errors import (
-    FileTooLargeError, ImportFileError, ImportInterrupted, ImportJobNotFoundError, ImportTemplateNotFoundError,
+    FileTooLargeError,
+    ImportFileError,
+    ImportInterrupted,
+    ImportJobNotFoundError,
+    ImportTemplateNotFoundError,
     ImportTemplateProfileError,
 )
 from app.imports.models import (
-    ERROR_MESSAGE_CHARS_MAX, ErrorPolicy, ImportCorrection, ImportJob, ImportProfile, ImportReject, ImportTemplate, JobPhase, JobStatus,
+    ERROR_MESSAGE_CHARS_MAX,
+    ErrorPolicy,
+    ImportCorrection,
+    ImportJob,
+    ImportProfile,
+    ImportReject,
+    ImportTemplate,
+    JobPhase,
+    JobStatus,
 )
 from app.imports.profiles import BatchResult, ParsedRow, ProfileRun, RowError
 from app.imports.reader import FIELD_CHARS_MAX, CsvStream, read_header, stored_fields
 from app.imports.registry import PROFILES
 from app.kernel.clock import Clock
+from app.kernel.errors import IdempotencyKeyReusedError, ValidationError
 from app.organizations.config import OrgConfig, load_org_config
+from app.storage.database import Database, lock_keys
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +81,7 @@ RESUMABLE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
 
 
 # --- Files ----------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class StoredFile:
@@ -117,6 +130,7 @@ def local_file(path: Path, limit_bytes: int) -> StoredFile:
 
 # --- Templates ------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class TemplateView:
     id: int
@@ -130,16 +144,33 @@ class TemplateView:
 
 
 def _configuration_sha256(profile: ImportProfile, document: dict[str, Any]) -> str:
-    return hashlib.sha256(profile.value.encode() + b"|" + orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return hashlib.sha256(
+        profile.value.encode() + b"|" + orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
+    ).hexdigest()
 
 
 def _template_view(row: Any) -> TemplateView:
-    return TemplateView(row.id, row.name, ImportProfile(row.profile), row.configuration, row.identity, row.version,
-                        row.created_at, row.updated_at)
+    return TemplateView(
+        row.id,
+        row.name,
+        ImportProfile(row.profile),
+        row.configuration,
+        row.identity,
+        row.version,
+        row.created_at,
+        row.updated_at,
+    )
 
 
-async def save_template(database: Database, org: OrgConfig, *, name: str, profile: ImportProfile,
-                        configuration: dict[str, Any], now: datetime) -> TemplateView:
+async def save_template(
+    database: Database,
+    org: OrgConfig,
+    *,
+    name: str,
+    profile: ImportProfile,
+    configuration: dict[str, Any],
+    now: datetime,
+) -> TemplateView:
     """Create or update a template by name. Saving the same configuration again changes nothing;
     a different one is a new version with a new identity."""
     name = name.strip()
@@ -153,25 +184,49 @@ async def save_template(database: Database, org: OrgConfig, *, name: str, profil
 
     async def write(connection: AsyncConnection) -> TemplateView:
         await lock_keys(connection, [f"import-template:{org.id}:{name}"])
-        row = (await connection.execute(select(templates).where(templates.c.org_id == org.id, templates.c.name == name))).one_or_none()
+        row = (
+            await connection.execute(select(templates).where(templates.c.org_id == org.id, templates.c.name == name))
+        ).one_or_none()
         if row is None:
-            await connection.execute(insert(templates).values(
-                org_id=org.id, name=name, profile=profile.value, configuration=document, configuration_sha256=digest,
-                identity=uuid.uuid4().hex, version=1, created_at=now, updated_at=now))
+            await connection.execute(
+                insert(templates).values(
+                    org_id=org.id,
+                    name=name,
+                    profile=profile.value,
+                    configuration=document,
+                    configuration_sha256=digest,
+                    identity=uuid.uuid4().hex,
+                    version=1,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
         elif row.profile != profile.value:
             raise ImportTemplateProfileError(f"template {name!r} is a {row.profile} template", field="input.profile")
         elif row.configuration_sha256 != digest:
-            await connection.execute(update(templates).where(templates.c.id == row.id).values(
-                configuration=document, configuration_sha256=digest, identity=uuid.uuid4().hex, version=row.version + 1,
-                updated_at=now))
-        saved = (await connection.execute(select(templates).where(templates.c.org_id == org.id, templates.c.name == name))).one()
+            await connection.execute(
+                update(templates)
+                .where(templates.c.id == row.id)
+                .values(
+                    configuration=document,
+                    configuration_sha256=digest,
+                    identity=uuid.uuid4().hex,
+                    version=row.version + 1,
+                    updated_at=now,
+                )
+            )
+        saved = (
+            await connection.execute(select(templates).where(templates.c.org_id == org.id, templates.c.name == name))
+        ).one()
         return _template_view(saved)
 
     return await database.run_write(write)
 
 
 async def find_template(connection: AsyncConnection, org_id: int, name: str) -> TemplateView:
-    row = (await connection.execute(select(templates).where(templates.c.org_id == org_id, templates.c.name == name))).one_or_none()
+    row = (
+        await connection.execute(select(templates).where(templates.c.org_id == org_id, templates.c.name == name))
+    ).one_or_none()
     if row is None:
         raise ImportTemplateNotFoundError(f"no import template {name!r}", field="input.templateName")
     return _template_view(row)
@@ -183,6 +238,7 @@ async def list_templates(connection: AsyncConnection, org_id: int) -> list[Templ
 
 
 # --- Jobs -----------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class JobView:
@@ -220,8 +276,12 @@ def _job_view(row: Any) -> JobView:
     values = dict(row._mapping)
     values.pop("dedupe_key")
     values.pop("attempt")  # the runners' fencing token, not part of the job's report
-    values.update(profile=ImportProfile(row.profile), status=JobStatus(row.status), phase=JobPhase(row.phase),
-                  error_policy=ErrorPolicy(row.error_policy))
+    values.update(
+        profile=ImportProfile(row.profile),
+        status=JobStatus(row.status),
+        phase=JobPhase(row.phase),
+        error_policy=ErrorPolicy(row.error_policy),
+    )
     return JobView(**values)
 
 
@@ -241,8 +301,9 @@ class Submitted:
     existing: bool  # the same file (or import key) was submitted before: this is that job, nothing new runs
 
 
-async def submit(database: Database, org: OrgConfig, request: ImportRequest, file: StoredFile, *,
-                 now: datetime) -> Submitted:
+async def submit(
+    database: Database, org: OrgConfig, request: ImportRequest, file: StoredFile, *, now: datetime
+) -> Submitted:
     """A job for this file, or the job that already has it (same file under the same template
     configuration, or the same import key). Bad configuration is a typed error; no job then."""
     try:
@@ -253,7 +314,9 @@ async def submit(database: Database, org: OrgConfig, request: ImportRequest, fil
         raise
 
 
-async def _submit(database: Database, org: OrgConfig, request: ImportRequest, file: StoredFile, now: datetime) -> Submitted:
+async def _submit(
+    database: Database, org: OrgConfig, request: ImportRequest, file: StoredFile, now: datetime
+) -> Submitted:
     handler = PROFILES[request.profile]
     import_key = request.import_key.strip() if request.import_key is not None else None
     if import_key is not None and not 1 <= len(import_key) <= IMPORT_KEY_CHARS_MAX:
@@ -262,44 +325,83 @@ async def _submit(database: Database, org: OrgConfig, request: ImportRequest, fi
         if request.template_name is not None:
             template = await find_template(connection, org.id, request.template_name)
             if template.profile != request.profile:
-                raise ImportTemplateProfileError(f"template {template.name!r} is a {template.profile.value} template",
-                                                 field="input.templateName")
+                raise ImportTemplateProfileError(
+                    f"template {template.name!r} is a {template.profile.value} template", field="input.templateName"
+                )
             document, template_id, identity = template.configuration, template.id, template.identity
         else:
             document = handler.configuration_document(handler.configure(request.configuration or {}))
             template_id, identity = None, "adhoc:" + _configuration_sha256(request.profile, document)[:58]
         await handler.start(connection, org, handler.configure(document))
-    dedupe_key = None if request.dry_run else hashlib.sha256(
-        f"{request.profile.value}|{identity}|{file.sha256}".encode()).hexdigest()
+    dedupe_key = (
+        None
+        if request.dry_run
+        else hashlib.sha256(f"{request.profile.value}|{identity}|{file.sha256}".encode()).hexdigest()
+    )
 
     async def write(connection: AsyncConnection) -> Submitted:
         await lock_keys(connection, [f"import:{org.id}:{key}" for key in (dedupe_key, import_key) if key is not None])
         if import_key is not None:
-            row = (await connection.execute(select(jobs).where(jobs.c.org_id == org.id, jobs.c.import_key == import_key))).one_or_none()
+            row = (
+                await connection.execute(select(jobs).where(jobs.c.org_id == org.id, jobs.c.import_key == import_key))
+            ).one_or_none()
             if row is not None:
-                same = (row.file_sha256 == file.sha256 and row.template_identity == identity and row.dry_run == request.dry_run)
+                same = (
+                    row.file_sha256 == file.sha256
+                    and row.template_identity == identity
+                    and row.dry_run == request.dry_run
+                )
                 if not same:
-                    raise IdempotencyKeyReusedError("this import key was used for another file or configuration",
-                                                    field="input.importKey")
+                    raise IdempotencyKeyReusedError(
+                        "this import key was used for another file or configuration", field="input.importKey"
+                    )
                 return Submitted(_job_view(row), existing=True)
         if dedupe_key is not None:
-            row = (await connection.execute(select(jobs).where(jobs.c.org_id == org.id, jobs.c.dedupe_key == dedupe_key))).one_or_none()
+            row = (
+                await connection.execute(select(jobs).where(jobs.c.org_id == org.id, jobs.c.dedupe_key == dedupe_key))
+            ).one_or_none()
             if row is not None and _wrote_nothing(row):
                 # A failed job that imported nothing (rejected file, bad header ...) does not
                 # hold the file: submitting it again is a new attempt.
                 await connection.execute(update(jobs).where(jobs.c.id == row.id).values(dedupe_key=None))
             elif row is not None:
                 return Submitted(_job_view(row), existing=True)
-        job_id = (await connection.execute(insert(jobs).returning(jobs.c.id).values(
-            org_id=org.id, profile=request.profile.value, template_id=template_id, template_identity=identity,
-            configuration=document, status=JobStatus.QUEUED.value,
-            phase=(JobPhase.VALIDATING if request.dry_run or request.error_policy is ErrorPolicy.REJECT_FILE
-                   else JobPhase.IMPORTING).value,
-            dry_run=request.dry_run, error_policy=request.error_policy.value, file_name=(file.name or "")[:255] or None,
-            file_path=str(file.path), file_sha256=file.sha256, file_size_bytes=file.size_bytes, import_key=import_key,
-            dedupe_key=dedupe_key, attempt=0, bytes_read=0, rows_read=0, rows_imported=0, rows_rejected=0, customers_created=0,
-            points_imported=Decimal(0), created_at=now, updated_at=now,
-        ))).scalar_one()
+        job_id = (
+            await connection.execute(
+                insert(jobs)
+                .returning(jobs.c.id)
+                .values(
+                    org_id=org.id,
+                    profile=request.profile.value,
+                    template_id=template_id,
+                    template_identity=identity,
+                    configuration=document,
+                    status=JobStatus.QUEUED.value,
+                    phase=(
+                        JobPhase.VALIDATING
+                        if request.dry_run or request.error_policy is ErrorPolicy.REJECT_FILE
+                        else JobPhase.IMPORTING
+                    ).value,
+                    dry_run=request.dry_run,
+                    error_policy=request.error_policy.value,
+                    file_name=(file.name or "")[:255] or None,
+                    file_path=str(file.path),
+                    file_sha256=file.sha256,
+                    file_size_bytes=file.size_bytes,
+                    import_key=import_key,
+                    dedupe_key=dedupe_key,
+                    attempt=0,
+                    bytes_read=0,
+                    rows_read=0,
+                    rows_imported=0,
+                    rows_rejected=0,
+                    customers_created=0,
+                    points_imported=Decimal(0),
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        ).scalar_one()
         return Submitted(await _load_job(connection, job_id), existing=False)
 
     submitted = await database.run_write(write)
@@ -309,8 +411,11 @@ async def _submit(database: Database, org: OrgConfig, request: ImportRequest, fi
 
 
 def _wrote_nothing(row: Any) -> bool:
-    return (row.status == JobStatus.FAILED.value and row.error_code != "INTERNAL_ERROR"
-            and (row.phase == JobPhase.VALIDATING.value or row.rows_imported == 0))
+    return (
+        row.status == JobStatus.FAILED.value
+        and row.error_code != "INTERNAL_ERROR"
+        and (row.phase == JobPhase.VALIDATING.value or row.rows_imported == 0)
+    )
 
 
 async def _load_job(connection: AsyncConnection, job_id: int) -> JobView:
@@ -325,8 +430,9 @@ async def get_job(connection: AsyncConnection, org_id: int, job_id: int) -> JobV
     return _job_view(row) if row is not None else None
 
 
-async def list_jobs(connection: AsyncConnection, org_id: int, *, first: int, before_id: int | None,
-                    status: JobStatus | None = None) -> tuple[list[JobView], bool]:
+async def list_jobs(
+    connection: AsyncConnection, org_id: int, *, first: int, before_id: int | None, status: JobStatus | None = None
+) -> tuple[list[JobView], bool]:
     """Newest first, keyset-paginated by id."""
     query = select(jobs).where(jobs.c.org_id == org_id)
     if before_id is not None:
@@ -346,10 +452,13 @@ class RejectView:
     original: list[str]
 
 
-async def reject_page(connection: AsyncConnection, job_id: int, *, first: int, after_row: int | None) -> tuple[list[RejectView], bool]:
+async def reject_page(
+    connection: AsyncConnection, job_id: int, *, first: int, after_row: int | None
+) -> tuple[list[RejectView], bool]:
     """In file order, keyset-paginated by row number."""
     query = select(rejects.c.row_number, rejects.c.column, rejects.c.code, rejects.c.message, rejects.c.original).where(
-        rejects.c.job_id == job_id)
+        rejects.c.job_id == job_id
+    )
     if after_row is not None:
         query = query.where(rejects.c.row_number > after_row)
     rows = (await connection.execute(query.order_by(rejects.c.row_number).limit(first + 1))).all()
@@ -365,11 +474,13 @@ class CorrectionView:
     message: str
 
 
-async def correction_page(connection: AsyncConnection, job_id: int, *, first: int,
-                          after_id: int | None) -> tuple[list[CorrectionView], bool]:
+async def correction_page(
+    connection: AsyncConnection, job_id: int, *, first: int, after_id: int | None
+) -> tuple[list[CorrectionView], bool]:
     """Auto-corrections in file order (keyset by id: written batch by batch, in row order)."""
-    query = select(corrections.c.id, corrections.c.row_number, corrections.c.column, corrections.c.code,
-                   corrections.c.message).where(corrections.c.job_id == job_id)
+    query = select(
+        corrections.c.id, corrections.c.row_number, corrections.c.column, corrections.c.code, corrections.c.message
+    ).where(corrections.c.job_id == job_id)
     if after_id is not None:
         query = query.where(corrections.c.id > after_id)
     rows = (await connection.execute(query.order_by(corrections.c.id).limit(first + 1))).all()
@@ -377,8 +488,9 @@ async def correction_page(connection: AsyncConnection, job_id: int, *, first: in
 
 
 async def count_corrections(connection: AsyncConnection, job_id: int) -> int:
-    return (await connection.execute(select(func.count()).select_from(corrections).where(
-        corrections.c.job_id == job_id))).scalar_one()
+    return (
+        await connection.execute(select(func.count()).select_from(corrections).where(corrections.c.job_id == job_id))
+    ).scalar_one()
 
 
 REASON_COLUMNS = ["row_number", "error_column", "error_code", "error_message"]
@@ -412,6 +524,7 @@ async def rejects_csv(database: Database, job: JobView) -> AsyncIterator[bytes]:
 
 # --- Running ----------------------------------------------------------------------------------
 
+
 @dataclass
 class Batch:
     parsed: list[ParsedRow[Any]] = field(default_factory=list)
@@ -420,8 +533,9 @@ class Batch:
     end_offset: int = 0
 
 
-def _batches(stream: CsvStream, header: list[str], run: ProfileRun[Any], batch_size: int,
-             tick_rows: int = 0) -> Iterator[Batch | None]:
+def _batches(
+    stream: CsvStream, header: list[str], run: ProfileRun[Any], batch_size: int, tick_rows: int = 0
+) -> Iterator[Batch | None]:
     """Batches of parsed rows and row rejects; with `tick_rows`, also None every that many rows
     (the caller yields to the event loop there, so the batch being written goes on meanwhile)."""
     batch = Batch(end_offset=stream.offset)
@@ -435,17 +549,31 @@ def _batches(stream: CsvStream, header: list[str], run: ProfileRun[Any], batch_s
         if not fields or (len(fields) == 1 and not fields[0].strip() and width > 1):
             pass  # a blank line: read, neither imported nor rejected
         elif len(fields) != width:
-            batch.rejects.append((ParsedRow(record.row_number, fields, None), RowError(
-                "WRONG_FIELD_COUNT", f"the row has {len(fields)} fields, the header {width}")))
+            batch.rejects.append(
+                (
+                    ParsedRow(record.row_number, fields, None),
+                    RowError("WRONG_FIELD_COUNT", f"the row has {len(fields)} fields, the header {width}"),
+                )
+            )
         else:
-            too_long = None if max(map(len, fields)) <= FIELD_CHARS_MAX else next(
-                index for index, value in enumerate(fields) if len(value) > FIELD_CHARS_MAX)
+            too_long = (
+                None
+                if max(map(len, fields)) <= FIELD_CHARS_MAX
+                else next(index for index, value in enumerate(fields) if len(value) > FIELD_CHARS_MAX)
+            )
             if too_long is not None:
-                batch.rejects.append((ParsedRow(record.row_number, fields, None), RowError(
-                    "FIELD_TOO_LONG", f"{len(fields[too_long]):,} characters; a field has at most {FIELD_CHARS_MAX:,}",
-                    header[too_long])))
+                batch.rejects.append(
+                    (
+                        ParsedRow(record.row_number, fields, None),
+                        RowError(
+                            "FIELD_TOO_LONG",
+                            f"{len(fields[too_long]):,} characters; a field has at most {FIELD_CHARS_MAX:,}",
+                            header[too_long],
+                        ),
+                    )
+                )
             else:
-                value = run.parse(dict(zip(header, fields)))
+                value = run.parse(dict(zip(header, fields, strict=False)))
                 if isinstance(value, RowError):
                     batch.rejects.append((ParsedRow(record.row_number, fields, None), value))
                 else:
@@ -458,8 +586,18 @@ def _batches(stream: CsvStream, header: list[str], run: ProfileRun[Any], batch_s
 
 
 def _reject_rows(org_id: int, job_id: int, items: Sequence[tuple[ParsedRow[Any], RowError]]) -> list[dict[str, Any]]:
-    return [{"org_id": org_id, "job_id": job_id, "row_number": row.row_number, "column": error.column, "code": error.code,
-             "message": error.message[:500], "original": stored_fields(row.fields)} for row, error in items]
+    return [
+        {
+            "org_id": org_id,
+            "job_id": job_id,
+            "row_number": row.row_number,
+            "column": error.column,
+            "code": error.code,
+            "message": error.message[:500],
+            "original": stored_fields(row.fields),
+        }
+        for row, error in items
+    ]
 
 
 Progress = Callable[[JobView], None]
@@ -493,7 +631,9 @@ async def run_job(database: Database, job_id: int, options: RunOptions | None = 
     if database.is_sqlite:
         # The writer's page cache (2 MiB by default) holds the ledger's index pages a large
         # import keeps touching; the one writer connection keeps it afterwards.
-        await database.run_write(lambda connection: connection.exec_driver_sql(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}"))
+        await database.run_write(
+            lambda connection: connection.exec_driver_sql(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
+        )
     claimed = await _claim(database, job, clock.now())
     if claimed is None:  # another runner finished it meanwhile
         async with database.read() as connection:
@@ -507,9 +647,15 @@ async def run_job(database: Database, job_id: int, options: RunOptions | None = 
         job = await _finish(database, job, attempt, clock.now(), JobStatus.FAILED, error.code, error.message)
     except Exception:
         logger.exception("import job %s failed", job_id)
-        job = await _finish(database, job, attempt, clock.now(), JobStatus.FAILED, "INTERNAL_ERROR",
-                            "unexpected error (see the server log); the job can be resumed from its last checkpoint")
-        return job
+        return await _finish(
+            database,
+            job,
+            attempt,
+            clock.now(),
+            JobStatus.FAILED,
+            "INTERNAL_ERROR",
+            "unexpected error (see the server log); the job can be resumed from its last checkpoint",
+        )
     return job
 
 
@@ -517,12 +663,23 @@ async def _claim(database: Database, job: JobView, now: datetime) -> tuple[JobVi
     """Take the job over: a new attempt number fences off every runner that claimed it before
     (each of their job updates requires their own number, so from now on they match no row and
     stop). None if the job finished since it was read."""
+
     async def write(connection: AsyncConnection) -> tuple[JobView, int] | None:
-        attempt = (await connection.execute(
-            update(jobs).where(jobs.c.id == job.id, or_(jobs.c.status.in_(RESUMABLE), jobs.c.error_code == "INTERNAL_ERROR"))
-            .values(attempt=jobs.c.attempt + 1, status=JobStatus.RUNNING.value, error_code=None, error_message=None,
-                    started_at=job.started_at or now, updated_at=now)
-            .returning(jobs.c.attempt))).scalar_one_or_none()
+        attempt = (
+            await connection.execute(
+                update(jobs)
+                .where(jobs.c.id == job.id, or_(jobs.c.status.in_(RESUMABLE), jobs.c.error_code == "INTERNAL_ERROR"))
+                .values(
+                    attempt=jobs.c.attempt + 1,
+                    status=JobStatus.RUNNING.value,
+                    error_code=None,
+                    error_message=None,
+                    started_at=job.started_at or now,
+                    updated_at=now,
+                )
+                .returning(jobs.c.attempt)
+            )
+        ).scalar_one_or_none()
         if attempt is None:
             return None
         return await _load_job(connection, job.id), attempt
@@ -530,7 +687,9 @@ async def _claim(database: Database, job: JobView, now: datetime) -> tuple[JobVi
     return await database.run_write(write)
 
 
-async def _run(database: Database, org: OrgConfig, job: JobView, attempt: int, options: RunOptions, clock: Clock) -> JobView:
+async def _run(
+    database: Database, org: OrgConfig, job: JobView, attempt: int, options: RunOptions, clock: Clock
+) -> JobView:
     handler = PROFILES[job.profile]
     config = handler.configure(job.configuration)
     async with database.read() as connection:
@@ -540,7 +699,9 @@ async def _run(database: Database, org: OrgConfig, job: JobView, attempt: int, o
         source = open(job.file_path, "rb")  # noqa: SIM115 - closed below
     except OSError as error:
         run.close()
-        raise ImportFileError("FILE_MISSING", f"the file of this job cannot be read any more ({error.strerror})") from error
+        raise ImportFileError(
+            "FILE_MISSING", f"the file of this job cannot be read any more ({error.strerror})"
+        ) from error
     with source, contextlib.closing(run):
         written_header, data_offset = read_header(source)
         if job.header is None:
@@ -554,11 +715,28 @@ async def _run(database: Database, org: OrgConfig, job: JobView, attempt: int, o
             if job.dry_run:
                 return await _finish(database, job, attempt, clock.now(), JobStatus.DONE)
             if job.rows_rejected:
-                return await _finish(database, job, attempt, clock.now(), JobStatus.FAILED, "ROWS_REJECTED",
-                                     f"{job.rows_rejected:,} rows were rejected, so nothing was imported (error policy "
-                                     "REJECT_FILE); download the rejects, fix them and import the file again")
-            job = await _set(database, job.id, attempt, clock.now(), phase=JobPhase.IMPORTING.value, bytes_read=0, rows_read=0, rows_imported=0,
-                             customers_created=0, points_imported=Decimal(0))
+                return await _finish(
+                    database,
+                    job,
+                    attempt,
+                    clock.now(),
+                    JobStatus.FAILED,
+                    "ROWS_REJECTED",
+                    f"{job.rows_rejected:,} rows were rejected, so nothing was imported (error policy "
+                    "REJECT_FILE); download the rejects, fix them and import the file again",
+                )
+            job = await _set(
+                database,
+                job.id,
+                attempt,
+                clock.now(),
+                phase=JobPhase.IMPORTING.value,
+                bytes_read=0,
+                rows_read=0,
+                rows_imported=0,
+                customers_created=0,
+                points_imported=Decimal(0),
+            )
         job = await _import(database, org, job, attempt, run, source, header, data_offset, options, clock)
     return await _finish(database, job, attempt, clock.now(), JobStatus.DONE)
 
@@ -571,13 +749,34 @@ def _scan(source: Any, data_offset: int) -> None:
         raise ImportFileError("NO_ROWS", "the file has a header but no rows")
 
 
-async def _validate(database: Database, org: OrgConfig, job: JobView, attempt: int, run: ProfileRun[Any], source: Any,
-                    header: list[str], data_offset: int, options: RunOptions, clock: Clock) -> JobView:
+async def _validate(
+    database: Database,
+    org: OrgConfig,
+    job: JobView,
+    attempt: int,
+    run: ProfileRun[Any],
+    source: Any,
+    header: list[str],
+    data_offset: int,
+    options: RunOptions,
+    clock: Clock,
+) -> JobView:
     """Check every row, writing only the job's progress and rejects (from the top: a validation
     pass interrupted is simply run again)."""
+
     async def reset(connection: AsyncConnection) -> None:
-        reset_job = await connection.execute(update(jobs).where(jobs.c.id == job.id, jobs.c.attempt == attempt).values(
-            bytes_read=0, rows_read=0, rows_imported=0, rows_rejected=0, customers_created=0, points_imported=Decimal(0)))
+        reset_job = await connection.execute(
+            update(jobs)
+            .where(jobs.c.id == job.id, jobs.c.attempt == attempt)
+            .values(
+                bytes_read=0,
+                rows_read=0,
+                rows_imported=0,
+                rows_rejected=0,
+                customers_created=0,
+                points_imported=Decimal(0),
+            )
+        )
         if reset_job.rowcount != 1:
             raise ImportInterrupted(f"import job {job.id} was taken over by another runner")
         await connection.execute(delete(rejects).where(rejects.c.job_id == job.id))
@@ -598,8 +797,18 @@ async def _validate(database: Database, org: OrgConfig, job: JobView, attempt: i
     return job
 
 
-async def _import(database: Database, org: OrgConfig, job: JobView, attempt: int, run: ProfileRun[Any], source: Any,
-                  header: list[str], data_offset: int, options: RunOptions, clock: Clock) -> JobView:
+async def _import(
+    database: Database,
+    org: OrgConfig,
+    job: JobView,
+    attempt: int,
+    run: ProfileRun[Any],
+    source: Any,
+    header: list[str],
+    data_offset: int,
+    options: RunOptions,
+    clock: Clock,
+) -> JobView:
     start_offset = max(job.bytes_read, data_offset)
     stream = CsvStream(source, start_offset=start_offset, start_row=1 + job.rows_read)
     rows_read = job.rows_read
@@ -625,11 +834,17 @@ async def _import(database: Database, org: OrgConfig, job: JobView, attempt: int
                 continue
             rows_read += item.rows
 
-            async def write(connection: AsyncConnection, batch: Batch = item, rows_read: int = rows_read,
-                            checkpoint: int = checkpoint, now: datetime = clock.now()) -> JobView:
+            async def write(
+                connection: AsyncConnection,
+                batch: Batch = item,
+                rows_read: int = rows_read,
+                checkpoint: int = checkpoint,
+                now: datetime = clock.now(),
+            ) -> JobView:
                 applied = await run.apply(connection, batch.parsed, now, job.id)
-                return await _record_batch_in(connection, org, job, attempt, batch, applied, rows_read, now,
-                                              expected_offset=checkpoint)
+                return await _record_batch_in(
+                    connection, org, job, attempt, batch, applied, rows_read, now, expected_offset=checkpoint
+                )
 
             if in_flight is not None:
                 await settle()
@@ -646,14 +861,35 @@ async def _import(database: Database, org: OrgConfig, job: JobView, attempt: int
     return job
 
 
-async def _record_batch(database: Database, org: OrgConfig, job: JobView, attempt: int, batch: Batch,
-                        result: BatchResult, rows_read: int, now: datetime, expected_offset: int | None) -> JobView:
+async def _record_batch(
+    database: Database,
+    org: OrgConfig,
+    job: JobView,
+    attempt: int,
+    batch: Batch,
+    result: BatchResult,
+    rows_read: int,
+    now: datetime,
+    expected_offset: int | None,
+) -> JobView:
     return await database.run_write(
-        lambda connection: _record_batch_in(connection, org, job, attempt, batch, result, rows_read, now, expected_offset))
+        lambda connection: _record_batch_in(
+            connection, org, job, attempt, batch, result, rows_read, now, expected_offset
+        )
+    )
 
 
-async def _record_batch_in(connection: AsyncConnection, org: OrgConfig, job: JobView, attempt: int, batch: Batch,
-                           result: BatchResult, rows_read: int, now: datetime, expected_offset: int | None) -> JobView:
+async def _record_batch_in(
+    connection: AsyncConnection,
+    org: OrgConfig,
+    job: JobView,
+    attempt: int,
+    batch: Batch,
+    result: BatchResult,
+    rows_read: int,
+    now: datetime,
+    expected_offset: int | None,
+) -> JobView:
     """Store the batch's rejects and move the job on, only while this runner's attempt holds the
     job and, with `expected_offset`, only from that checkpoint (guarded UPDATE: a runner fenced
     off fails here and its batch rolls back)."""
@@ -662,17 +898,36 @@ async def _record_batch_in(connection: AsyncConnection, org: OrgConfig, job: Job
         await connection.execute(insert(rejects), _reject_rows(org.id, job.id, refused))
     # Corrections are reported by the pass that imports (or, in a dry run, by the one that checks).
     if result.corrections and (expected_offset is not None or job.dry_run):
-        await connection.execute(insert(corrections), [
-            {"org_id": org.id, "job_id": job.id, "row_number": row.row_number, "column": correction.column,
-             "code": correction.code, "message": correction.message[:500]} for row, correction in result.corrections])
-    statement = update(jobs).where(jobs.c.id == job.id, jobs.c.attempt == attempt, jobs.c.status == JobStatus.RUNNING.value)
+        await connection.execute(
+            insert(corrections),
+            [
+                {
+                    "org_id": org.id,
+                    "job_id": job.id,
+                    "row_number": row.row_number,
+                    "column": correction.column,
+                    "code": correction.code,
+                    "message": correction.message[:500],
+                }
+                for row, correction in result.corrections
+            ],
+        )
+    statement = update(jobs).where(
+        jobs.c.id == job.id, jobs.c.attempt == attempt, jobs.c.status == JobStatus.RUNNING.value
+    )
     if expected_offset is not None:
         statement = statement.where(jobs.c.bytes_read == expected_offset)
-    moved = await connection.execute(statement.values(
-        bytes_read=batch.end_offset, rows_read=rows_read, rows_imported=jobs.c.rows_imported + result.imported,
-        rows_rejected=jobs.c.rows_rejected + len(refused), customers_created=jobs.c.customers_created + result.customers_created,
-        points_imported=jobs.c.points_imported + result.points, updated_at=now,
-    ))
+    moved = await connection.execute(
+        statement.values(
+            bytes_read=batch.end_offset,
+            rows_read=rows_read,
+            rows_imported=jobs.c.rows_imported + result.imported,
+            rows_rejected=jobs.c.rows_rejected + len(refused),
+            customers_created=jobs.c.customers_created + result.customers_created,
+            points_imported=jobs.c.points_imported + result.points,
+            updated_at=now,
+        )
+    )
     if moved.rowcount != 1:
         raise ImportInterrupted(f"import job {job.id} was moved on by another runner; this batch is rolled back")
     return await _load_job(connection, job.id)
@@ -684,8 +939,9 @@ async def _set(database: Database, job_id: int, attempt: int, now: datetime, **v
         values["error_message"] = values["error_message"][:ERROR_MESSAGE_CHARS_MAX]
 
     async def write(connection: AsyncConnection) -> JobView:
-        moved = await connection.execute(update(jobs).where(jobs.c.id == job_id, jobs.c.attempt == attempt)
-                                         .values(updated_at=now, **values))
+        moved = await connection.execute(
+            update(jobs).where(jobs.c.id == job_id, jobs.c.attempt == attempt).values(updated_at=now, **values)
+        )
         if moved.rowcount != 1:
             raise ImportInterrupted(f"import job {job_id} was taken over by another runner")
         return await _load_job(connection, job_id)
@@ -693,9 +949,18 @@ async def _set(database: Database, job_id: int, attempt: int, now: datetime, **v
     return await database.run_write(write)
 
 
-async def _finish(database: Database, job: JobView, attempt: int, now: datetime, status: JobStatus,
-                  code: str | None = None, message: str | None = None) -> JobView:
-    job = await _set(database, job.id, attempt, now, status=status.value, error_code=code, error_message=message, finished_at=now)
+async def _finish(
+    database: Database,
+    job: JobView,
+    attempt: int,
+    now: datetime,
+    status: JobStatus,
+    code: str | None = None,
+    message: str | None = None,
+) -> JobView:
+    job = await _set(
+        database, job.id, attempt, now, status=status.value, error_code=code, error_message=message, finished_at=now
+    )
     if code != "INTERNAL_ERROR":
         _remove_spooled(job)
     return job
@@ -705,10 +970,8 @@ def _remove_spooled(job: JobView) -> None:
     """An uploaded file is the job's own copy: gone when the job ends (its rejects keep their rows)."""
     path = Path(job.file_path)
     if path.name.startswith("upload-") and path.parent.name == "uploads":
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
-        except FileNotFoundError:
-            pass
 
 
 async def unfinished_jobs(database: Database) -> list[int]:
@@ -719,4 +982,6 @@ async def unfinished_jobs(database: Database) -> list[int]:
 
 
 async def count_rejects(connection: AsyncConnection, job_id: int) -> int:
-    return (await connection.execute(select(func.count()).select_from(rejects).where(rejects.c.job_id == job_id))).scalar_one()
+    return (
+        await connection.execute(select(func.count()).select_from(rejects).where(rejects.c.job_id == job_id))
+    ).scalar_one()

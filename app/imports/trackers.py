@@ -34,14 +34,25 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.kernel.errors import ValidationError
 from app.imports.holders import (
-    CUSTOMER_COLUMNS, GROUP_COLUMN, CustomerIdentifierType, HolderColumns, bool_setting, check_known_settings,
-    configured_stores, enum_setting, memberships, merged_holders, merged_refusal, require_columns, settings_document,
+    CUSTOMER_COLUMNS,
+    GROUP_COLUMN,
+    CustomerIdentifierType,
+    HolderColumns,
+    bool_setting,
+    check_known_settings,
+    configured_stores,
+    enum_setting,
+    memberships,
+    merged_holders,
+    merged_refusal,
+    require_columns,
+    settings_document,
     text_setting,
 )
 from app.imports.models import ImportProfile
 from app.imports.profiles import BatchResult, Columns, Correction, ParsedRow, Profile, ProfileRun, RowError
+from app.kernel.errors import ValidationError
 from app.organizations.config import OrgConfig
 from app.trackers import service as trackers_service
 from app.trackers.models import CODE_LENGTH_MAX, TrackerLevel
@@ -55,8 +66,12 @@ LOG_ID_COLUMN = "loyalty_log_id"
 ITEM_COLUMN = "item_id"
 VALUE_COLUMN = "tracked_value"
 BILL_NUMBER_CHARS_MAX = 100
-TRACKER_IDENTIFIER_TYPES = (CustomerIdentifierType.MOBILE, CustomerIdentifierType.EMAIL, CustomerIdentifierType.EXTERNAL_ID,
-                            CustomerIdentifierType.USER_ID)
+TRACKER_IDENTIFIER_TYPES = (
+    CustomerIdentifierType.MOBILE,
+    CustomerIdentifierType.EMAIL,
+    CustomerIdentifierType.EXTERNAL_ID,
+    CustomerIdentifierType.USER_ID,
+)
 
 
 @dataclass(frozen=True)
@@ -109,9 +124,13 @@ class TrackersRun(ProfileRun[TrackerRow]):
     def _check_header(self, header: Sequence[str]) -> None:
         self.holders.require(header)
         identification = self.config.bill_identification
-        require_columns(header, [BILL_NUMBER_COLUMN, DATE_COLUMN, STORE_COLUMN]
-                        if identification is BillIdentification.STANDARD_FIELDS else [LOG_ID_COLUMN],
-                        f"bills are identified by {identification.value}")
+        require_columns(
+            header,
+            [BILL_NUMBER_COLUMN, DATE_COLUMN, STORE_COLUMN]
+            if identification is BillIdentification.STANDARD_FIELDS
+            else [LOG_ID_COLUMN],
+            f"bills are identified by {identification.value}",
+        )
         if self.tracker.level is TrackerLevel.LINE_ITEM:
             require_columns(header, [ITEM_COLUMN], f"tracker {self.tracker.code} tracks line items")
         self._header_checked = True
@@ -136,7 +155,9 @@ class TrackersRun(ProfileRun[TrackerRow]):
             if not number:
                 return RowError("MISSING_VALUE", f"{BILL_NUMBER_COLUMN} is empty", BILL_NUMBER_COLUMN)
             if len(number) > BILL_NUMBER_CHARS_MAX:
-                return RowError("INVALID_BILL_NUMBER", f"must be at most {BILL_NUMBER_CHARS_MAX} characters", BILL_NUMBER_COLUMN)
+                return RowError(
+                    "INVALID_BILL_NUMBER", f"must be at most {BILL_NUMBER_CHARS_MAX} characters", BILL_NUMBER_COLUMN
+                )
             local_date = _date(row[DATE_COLUMN], self.org)
             if isinstance(local_date, RowError):
                 return local_date
@@ -150,13 +171,18 @@ class TrackersRun(ProfileRun[TrackerRow]):
         item_text = row.get(ITEM_COLUMN, "").strip()
         if self.tracker.level is TrackerLevel.LINE_ITEM:
             if not item_text:
-                return RowError("MISSING_VALUE", f"{ITEM_COLUMN} is empty (tracker {self.tracker.code} tracks line items)",
-                                ITEM_COLUMN)
+                return RowError(
+                    "MISSING_VALUE",
+                    f"{ITEM_COLUMN} is empty (tracker {self.tracker.code} tracks line items)",
+                    ITEM_COLUMN,
+                )
             if not (item_text.isascii() and item_text.isdigit()) or len(item_text) > 9:
                 return RowError("INVALID_ITEM_ID", f"{item_text[:40]!r} is not a line serial", ITEM_COLUMN)
             item_serial = int(item_text)
         elif item_text:
-            return RowError("ITEM_NOT_EXPECTED", f"tracker {self.tracker.code} tracks bills, not line items", ITEM_COLUMN)
+            return RowError(
+                "ITEM_NOT_EXPECTED", f"tracker {self.tracker.code} tracks bills, not line items", ITEM_COLUMN
+            )
         value_text = row[VALUE_COLUMN].strip()
         if not value_text:
             return RowError("MISSING_VALUE", f"{VALUE_COLUMN} is empty", VALUE_COLUMN)
@@ -164,29 +190,54 @@ class TrackersRun(ProfileRun[TrackerRow]):
             value = Decimal(value_text)
             trackers_service.check_value(value, VALUE_COLUMN)
         except (InvalidOperation, ValidationError):
-            return RowError("INVALID_TRACKED_VALUE", f"{value_text[:40]!r} is not a number below "
-                            f"{trackers_service.VALUE_MAX:,} with at most 4 decimal places", VALUE_COLUMN)
+            return RowError(
+                "INVALID_TRACKED_VALUE",
+                f"{value_text[:40]!r} is not a number below "
+                f"{trackers_service.VALUE_MAX:,} with at most 4 decimal places",
+                VALUE_COLUMN,
+            )
         try:
             trackers_service.check_value_points(self.org, self.tracker, value, VALUE_COLUMN)
         except ValidationError:
-            return RowError("POINTS_ABOVE_MAXIMUM", f"{value_text[:40]!r} issues more than "
-                            f"{trackers_service.POINTS_MAX:,} points at {self.tracker.points_per_unit} per unit", VALUE_COLUMN)
+            return RowError(
+                "POINTS_ABOVE_MAXIMUM",
+                f"{value_text[:40]!r} issues more than "
+                f"{trackers_service.POINTS_MAX:,} points at {self.tracker.points_per_unit} per unit",
+                VALUE_COLUMN,
+            )
         return TrackerRow(customer, group, bill, item_serial, value.normalize() + 0, tuple(corrections))
 
     @property
     def _bill_column(self) -> str:
-        return LOG_ID_COLUMN if self.config.bill_identification is BillIdentification.LOYALTY_LOG_ID else BILL_NUMBER_COLUMN
+        return (
+            LOG_ID_COLUMN
+            if self.config.bill_identification is BillIdentification.LOYALTY_LOG_ID
+            else BILL_NUMBER_COLUMN
+        )
 
-    async def _drafts(self, connection: AsyncConnection, rows: Sequence[ParsedRow[TrackerRow]], *, lock: bool,
-                      ) -> tuple[list[tuple[ParsedRow[TrackerRow], TrackedValueDraft]], list[tuple[ParsedRow[TrackerRow], RowError]]]:
+    async def _drafts(
+        self,
+        connection: AsyncConnection,
+        rows: Sequence[ParsedRow[TrackerRow]],
+        *,
+        lock: bool,
+    ) -> tuple[list[tuple[ParsedRow[TrackerRow], TrackedValueDraft]], list[tuple[ParsedRow[TrackerRow], RowError]]]:
         """Each row's holder, bill and line, or why it has none: a fixed number of queries a batch."""
-        lookup = await self.holders.find(connection, [row.value.customer for row in rows if row.value.customer is not None],
-                                         [row.value.group for row in rows if row.value.group is not None], None)
+        lookup = await self.holders.find(
+            connection,
+            [row.value.customer for row in rows if row.value.customer is not None],
+            [row.value.group for row in rows if row.value.group is not None],
+            None,
+        )
         bills = await trackers_service.find_bills(connection, self.org, list({row.value.bill for row in rows}))
         # A group's bills are its members': which bill owners are members of which row's group.
-        member_pairs = {(lookup.groups[row.value.group].id, bill.customer_id) for row in rows
-                        if row.value.group in lookup.groups
-                        for bill in bills.get(row.value.bill, []) if bill.customer_id is not None}
+        member_pairs = {
+            (lookup.groups[row.value.group].id, bill.customer_id)
+            for row in rows
+            if row.value.group in lookup.groups
+            for bill in bills.get(row.value.bill, [])
+            if bill.customer_id is not None
+        }
         members = await memberships(connection, list(member_pairs)) if member_pairs else set()
         merged = await merged_holders(connection, lookup, lock=lock)
 
@@ -221,67 +272,109 @@ class TrackersRun(ProfileRun[TrackerRow]):
             chosen.append((row, holder_id, bill))
 
         lines = await trackers_service.find_line_items(
-            connection, [(bill.id, row.value.item_serial) for row, _, bill in chosen if row.value.item_serial is not None])
+            connection,
+            [(bill.id, row.value.item_serial) for row, _, bill in chosen if row.value.item_serial is not None],
+        )
         accepted: list[tuple[ParsedRow[TrackerRow], TrackedValueDraft]] = []
         for row, holder_id, bill in chosen:
             line_item_id = None
             if row.value.item_serial is not None:
                 line = lines.get((bill.id, row.value.item_serial))
                 if line is None:
-                    refused.append((row, RowError("ITEM_NOT_ON_BILL", f"bill {bill.number} has no line "
-                                                  f"{row.value.item_serial}", ITEM_COLUMN)))
+                    refused.append(
+                        (
+                            row,
+                            RowError(
+                                "ITEM_NOT_ON_BILL",
+                                f"bill {bill.number} has no line {row.value.item_serial}",
+                                ITEM_COLUMN,
+                            ),
+                        )
+                    )
                     continue
                 line_item_id = line.id
             accepted.append((row, TrackedValueDraft(holder_id, bill, line_item_id, row.value.value)))
         return accepted, refused
 
-    def _result(self, accepted: Sequence[tuple[ParsedRow[TrackerRow], TrackedValueDraft]], refused: list[Any],
-                points: Decimal) -> BatchResult:
-        return BatchResult(imported=len(accepted), rejects=refused, points=points,
-                           corrections=[(row, correction) for row, _ in accepted for correction in row.value.corrections])
+    def _result(
+        self, accepted: Sequence[tuple[ParsedRow[TrackerRow], TrackedValueDraft]], refused: list[Any], points: Decimal
+    ) -> BatchResult:
+        return BatchResult(
+            imported=len(accepted),
+            rejects=refused,
+            points=points,
+            corrections=[(row, correction) for row, _ in accepted for correction in row.value.corrections],
+        )
 
-    async def check(self, connection: AsyncConnection, rows: Sequence[ParsedRow[TrackerRow]], now: datetime) -> BatchResult:
+    async def check(
+        self, connection: AsyncConnection, rows: Sequence[ParsedRow[TrackerRow]], now: datetime
+    ) -> BatchResult:
         accepted, refused = await self._drafts(connection, rows, lock=False)
-        points = sum((trackers_service.points_for(self.org, self.tracker, draft.value) for _, draft in accepted), Decimal(0))
+        points = sum(
+            (trackers_service.points_for(self.org, self.tracker, draft.value) for _, draft in accepted), Decimal(0)
+        )
         return self._result(accepted, refused, points)
 
-    async def apply(self, connection: AsyncConnection, rows: Sequence[ParsedRow[TrackerRow]], now: datetime,
-                    job_id: int) -> BatchResult:
+    async def apply(
+        self, connection: AsyncConnection, rows: Sequence[ParsedRow[TrackerRow]], now: datetime, job_id: int
+    ) -> BatchResult:
         accepted, refused = await self._drafts(connection, rows, lock=True)
-        results = await trackers_service.add_tracker_values(connection, self.org, self.tracker,
-                                                            [draft for _, draft in accepted], now,
-                                                            import_job_id=job_id) if accepted else []
+        results = (
+            await trackers_service.add_tracker_values(
+                connection, self.org, self.tracker, [draft for _, draft in accepted], now, import_job_id=job_id
+            )
+            if accepted
+            else []
+        )
         return self._result(accepted, refused, sum((result.points for result in results), Decimal(0)))
 
 
 class TrackersProfile(Profile[TrackerImportConfig]):
     name = ImportProfile.TRACKERS
     # Which columns are required depends on the configuration and the tracker (checked on the first row).
-    columns = Columns(required=(VALUE_COLUMN,), optional=(
-        *(CUSTOMER_COLUMNS[kind] for kind in TRACKER_IDENTIFIER_TYPES), GROUP_COLUMN, BILL_NUMBER_COLUMN, DATE_COLUMN,
-        STORE_COLUMN, LOG_ID_COLUMN, ITEM_COLUMN))
+    columns = Columns(
+        required=(VALUE_COLUMN,),
+        optional=(
+            *(CUSTOMER_COLUMNS[kind] for kind in TRACKER_IDENTIFIER_TYPES),
+            GROUP_COLUMN,
+            BILL_NUMBER_COLUMN,
+            DATE_COLUMN,
+            STORE_COLUMN,
+            LOG_ID_COLUMN,
+            ITEM_COLUMN,
+        ),
+    )
 
     def configure(self, raw: Mapping[str, Any]) -> TrackerImportConfig:
         check_known_settings(raw, TrackerImportConfig)
         tracker_code = text_setting(raw, "tracker_code", "trackerCode", CODE_LENGTH_MAX)
         if tracker_code is None:
             raise ValidationError("a trackers import names its tracker", field="trackerCode")
-        kind = enum_setting(raw, "unique_identifier_type", CustomerIdentifierType, CustomerIdentifierType.MOBILE,
-                            "uniqueIdentifierType")
+        kind = enum_setting(
+            raw, "unique_identifier_type", CustomerIdentifierType, CustomerIdentifierType.MOBILE, "uniqueIdentifierType"
+        )
         if kind not in TRACKER_IDENTIFIER_TYPES:
-            raise ValidationError(f"must be one of {', '.join(kind.value for kind in TRACKER_IDENTIFIER_TYPES)}",
-                                  field="uniqueIdentifierType")
+            raise ValidationError(
+                f"must be one of {', '.join(kind.value for kind in TRACKER_IDENTIFIER_TYPES)}",
+                field="uniqueIdentifierType",
+            )
         return TrackerImportConfig(
             tracker_code=tracker_code,
-            bill_identification=enum_setting(raw, "bill_identification", BillIdentification,
-                                             BillIdentification.STANDARD_FIELDS, "billIdentification"),
+            bill_identification=enum_setting(
+                raw, "bill_identification", BillIdentification, BillIdentification.STANDARD_FIELDS, "billIdentification"
+            ),
             unique_identifier_type=kind,
             append_country_code=bool_setting(raw, "append_country_code", False, "appendCountryCode"),
             stores_by_external_id=bool_setting(raw, "stores_by_external_id", False, "storesByExternalId"),
             replacement_store_code=text_setting(raw, "replacement_store_code", "replacementStoreCode"),
             user_groups_enabled=bool_setting(raw, "user_groups_enabled", False, "userGroupsEnabled"),
-            user_group_identifier_type=enum_setting(raw, "user_group_identifier_type", GroupIdentifierType,
-                                                    GroupIdentifierType.EXTERNAL_ID, "userGroupIdentifierType"),
+            user_group_identifier_type=enum_setting(
+                raw,
+                "user_group_identifier_type",
+                GroupIdentifierType,
+                GroupIdentifierType.EXTERNAL_ID,
+                "userGroupIdentifierType",
+            ),
         )
 
     def configuration_document(self, config: TrackerImportConfig) -> dict[str, Any]:

@@ -35,7 +35,9 @@ class ForbiddenError(DomainError):
 class InsufficientPointsError(ConflictError):
     code = "INSUFFICIENT_POINTS"
 
-    def __init__(self, message: str, *, field: str | None, available_points: Decimal, requested_points: Decimal) -> None:
+    def __init__(
+        self, message: str, *, field: str | None, available_points: Decimal, requested_points: Decimal
+    ) -> None:
         super().__init__(message, field=field)
         self.available_points = available_points
         self.requested_points = requested_points

@@ -24,36 +24,88 @@ from typing import Any, NamedTuple
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.storage.bulk_insert import add_to_rows, driver_value, insert_rows
-from app.storage.columns import FixedDecimal, from_scaled_integer
 from app.kernel.enums import PointsCategory
-from app.storage.id_blocks import reserve_ids
+from app.kernel.money import from_scaled_integer
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.ledger.service import COUNTER_BY_KIND, AccountRef, accounts, entries, events, lots, movements
+from app.storage.bulk_insert import add_to_rows, driver_value, insert_rows
+from app.storage.columns import FixedDecimal
+from app.storage.id_blocks import reserve_ids
 
 LOCK_CHUNK = 1000  # account ids per locking statement (well under every driver's parameter limit)
 
 # Every points column written here shares one scale: one converter serves them all.
-_POINTS_COLUMNS = (accounts.c.balance, accounts.c.earned, entries.c.points, entries.c.balance_after, lots.c.points,
-                   lots.c.points_remaining, movements.c.points)
+_POINTS_COLUMNS = (
+    accounts.c.balance,
+    accounts.c.earned,
+    entries.c.points,
+    entries.c.balance_after,
+    lots.c.points,
+    lots.c.points_remaining,
+    movements.c.points,
+)
 assert all(isinstance(column.type, FixedDecimal) for column in _POINTS_COLUMNS)
 assert len({column.type.scale for column in _POINTS_COLUMNS}) == 1, "one scale for every points column"
 _POINTS_SCALE = entries.c.points.type.scale
 
 _LOCK_ACCOUNTS = (
-    select(accounts.c.id, accounts.c.balance).where(accounts.c.id.in_(bindparam("ids", expanding=True)))
-    .order_by(accounts.c.id).with_for_update()
+    select(accounts.c.id, accounts.c.balance)
+    .where(accounts.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(accounts.c.id)
+    .with_for_update()
 )
 # Events, entries and lots go in with ids reserved first (app.storage.id_blocks: RETURNING many rows in
 # order runs one row per statement on SQLite) and straight to the driver (app.storage.bulk_insert).
-_EVENT_COLUMNS = ("id", "org_id", "event_type", "customer_id", "source", "store_id", "till_id", "transaction_id",
-                  "transaction_number", "corrects_event_id", "points_on_event", "created_at", "customer_promotion_id",
-                  "tracker_value_id", "import_job_id", "reason")
-_ENTRY_COLUMNS = ("id", "org_id", "event_id", "account_id", "customer_id", "program_id", "category", "event_type",
-                  "source", "store_id", "till_id", "entry_type", "entry_kind", "points", "balance_after",
-                  "corrects_entry_id", "created_at")
-_LOT_COLUMNS = ("id", "org_id", "account_id", "category", "entry_id", "points", "points_remaining", "active_from",
-                "expires_at", "created_at", "subledger_id")
+_EVENT_COLUMNS = (
+    "id",
+    "org_id",
+    "event_type",
+    "customer_id",
+    "source",
+    "store_id",
+    "till_id",
+    "transaction_id",
+    "transaction_number",
+    "corrects_event_id",
+    "points_on_event",
+    "created_at",
+    "customer_promotion_id",
+    "tracker_value_id",
+    "import_job_id",
+    "reason",
+)
+_ENTRY_COLUMNS = (
+    "id",
+    "org_id",
+    "event_id",
+    "account_id",
+    "customer_id",
+    "program_id",
+    "category",
+    "event_type",
+    "source",
+    "store_id",
+    "till_id",
+    "entry_type",
+    "entry_kind",
+    "points",
+    "balance_after",
+    "corrects_entry_id",
+    "created_at",
+)
+_LOT_COLUMNS = (
+    "id",
+    "org_id",
+    "account_id",
+    "category",
+    "entry_id",
+    "points",
+    "points_remaining",
+    "active_from",
+    "expires_at",
+    "created_at",
+    "subledger_id",
+)
 
 
 class CreditDraft(NamedTuple):
@@ -86,8 +138,9 @@ class PostedCredit(NamedTuple):
     balance_after: Decimal
 
 
-async def post_credits(connection: AsyncConnection, *, org_id: int, credits: Sequence[CreditDraft],
-                       now: datetime, results: bool = True) -> list[PostedCredit]:
+async def post_credits(
+    connection: AsyncConnection, *, org_id: int, credits: Sequence[CreditDraft], now: datetime, results: bool = True
+) -> list[PostedCredit]:
     """Post `credits` in the caller's write transaction; returns one PostedCredit per credit, in
     order (none with `results=False`, for callers that do not look).
 
@@ -102,7 +155,7 @@ async def post_credits(connection: AsyncConnection, *, org_id: int, credits: Seq
     account_ids = sorted({credit.account.id for credit in credits})
     balances: dict[int, int] = {}  # scaled, as stored
     for start in range(0, len(account_ids), LOCK_CHUNK):
-        rows = (await connection.execute(_LOCK_ACCOUNTS, {"ids": account_ids[start:start + LOCK_CHUNK]})).all()
+        rows = (await connection.execute(_LOCK_ACCOUNTS, {"ids": account_ids[start : start + LOCK_CHUNK]})).all()
         balances.update({row.id: points_value(row.balance) for row in rows})
     assert len(balances) == len(account_ids), "every credited account exists"
 
@@ -130,14 +183,60 @@ async def post_credits(connection: AsyncConnection, *, org_id: int, credits: Seq
         balances_after[index] = balance_after
         event_id, entry_id, lot_id = event_ids[index], entry_ids[position], lot_ids[position]
         event_type, category = _STORED_TEXT[credit.event_type], _STORED_TEXT[account.category]
-        event_rows[index] = (event_id, org_id, event_type, account.customer_id, credit.source, credit.store_id,
-                             credit.till_id, credit.transaction_id, credit.transaction_number, None, points, stamp,
-                             credit.customer_promotion_id, credit.tracker_value_id, credit.import_job_id, credit.reason)
-        entry_rows.append((entry_id, org_id, event_id, account.id, account.customer_id, account.program_id, category,
-                           event_type, credit.source, credit.store_id, credit.till_id, credit_type,
-                           _STORED_TEXT[credit.entry_kind], points, balance_after, None, stamp))
-        lot_rows.append((lot_id, org_id, account.id, category, entry_id, points, points - paid,
-                         time_value(credit.active_from), time_value(credit.expires_at), stamp, credit.subledger_id))
+        event_rows[index] = (
+            event_id,
+            org_id,
+            event_type,
+            account.customer_id,
+            credit.source,
+            credit.store_id,
+            credit.till_id,
+            credit.transaction_id,
+            credit.transaction_number,
+            None,
+            points,
+            stamp,
+            credit.customer_promotion_id,
+            credit.tracker_value_id,
+            credit.import_job_id,
+            credit.reason,
+        )
+        entry_rows.append(
+            (
+                entry_id,
+                org_id,
+                event_id,
+                account.id,
+                account.customer_id,
+                account.program_id,
+                category,
+                event_type,
+                credit.source,
+                credit.store_id,
+                credit.till_id,
+                credit_type,
+                _STORED_TEXT[credit.entry_kind],
+                points,
+                balance_after,
+                None,
+                stamp,
+            )
+        )
+        lot_rows.append(
+            (
+                lot_id,
+                org_id,
+                account.id,
+                category,
+                entry_id,
+                points,
+                points - paid,
+                time_value(credit.active_from),
+                time_value(credit.expires_at),
+                stamp,
+                credit.subledger_id,
+            )
+        )
         if paid:  # what paid the debt left the lot at once: the entry's movement on its own lot
             paid_rows.append((org_id, lot_id, entry_id, -paid))
         counter_move = COUNTER_BY_KIND[credit.entry_kind]
@@ -154,16 +253,21 @@ async def post_credits(connection: AsyncConnection, *, org_id: int, credits: Seq
     for (account_id, counter), (amount, counted) in sorted(moved.items(), key=lambda item: item[0][0]):
         by_counter[counter].append((amount, account_id) if counter is None else (amount, counted, account_id))
     for counter, rows in by_counter.items():
-        await add_to_rows(connection, accounts, ("balance",) if counter is None else ("balance", counter), rows,
-                          converted=True)
+        await add_to_rows(
+            connection, accounts, ("balance",) if counter is None else ("balance", counter), rows, converted=True
+        )
     if not results:
         return []
     entry_by_index = [0] * len(credits)
     for position, index in enumerate(order):
         entry_by_index[index] = entry_ids[position]
-    return [PostedCredit(event_id, entry_id, from_scaled_integer(balance_after, _POINTS_SCALE))
-            for event_id, entry_id, balance_after in zip(event_ids, entry_by_index, balances_after, strict=True)]
+    return [
+        PostedCredit(event_id, entry_id, from_scaled_integer(balance_after, _POINTS_SCALE))
+        for event_id, entry_id, balance_after in zip(event_ids, entry_by_index, balances_after, strict=True)
+    ]
 
 
 # Enum members to the text stored: `.value` is a descriptor call, a dict lookup is not.
-_STORED_TEXT: dict[Any, str] = {member: member.value for enum in (EventType, EntryKind, PointsCategory) for member in enum}
+_STORED_TEXT: dict[Any, str] = {
+    member: member.value for enum in (EventType, EntryKind, PointsCategory) for member in enum
+}

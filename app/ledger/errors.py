@@ -6,5 +6,3 @@ class NoPointsToConvertError(ConflictError):
     expired, or never earned into the TRIGGER_BASED account. Nothing was written."""
 
     code = "NO_POINTS_TO_CONVERT"
-
-

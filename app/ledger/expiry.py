@@ -24,13 +24,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, case, func, literal_column, or_, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.storage.columns import Points
-from app.storage.database import Database
 from app.kernel.enums import PointsCategory
 from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.organizations.models import Organization
 from app.organizations.service import org_id_by_code
+from app.storage.columns import Points
+from app.storage.database import Database
 
 lots = ledger.lots
 accounts = ledger.accounts
@@ -89,19 +89,35 @@ async def run_batches(database: Database, batch: Batch) -> RunReport:
 async def lock_accounts(connection: AsyncConnection, account_ids: Sequence[int]) -> list[Any]:
     """Lock accounts in id order in one statement (PostgreSQL FOR UPDATE; SQLite's single
     writer already excludes everyone). Every writer locks accounts in id order: no deadlock."""
-    return list((await connection.execute(
-        select(accounts.c.id, accounts.c.customer_id, accounts.c.program_id, accounts.c.category, accounts.c.balance)
-        .where(accounts.c.id.in_(list(account_ids))).order_by(accounts.c.id).with_for_update()
-    )).all())
+    return list(
+        (
+            await connection.execute(
+                select(
+                    accounts.c.id,
+                    accounts.c.customer_id,
+                    accounts.c.program_id,
+                    accounts.c.category,
+                    accounts.c.balance,
+                )
+                .where(accounts.c.id.in_(list(account_ids)))
+                .order_by(accounts.c.id)
+                .with_for_update()
+            )
+        ).all()
+    )
 
 
-async def lots_of(connection: AsyncConnection, account_ids: Sequence[int], *conditions: Any) -> dict[int, list[ledger.LotShare]]:
+async def lots_of(
+    connection: AsyncConnection, account_ids: Sequence[int], *conditions: Any
+) -> dict[int, list[ledger.LotShare]]:
     """The lots with points left of these accounts that meet `conditions`, first-expiring first."""
-    rows = (await connection.execute(
-        select(lots.c.id, lots.c.account_id, lots.c.points_remaining, lots.c.active_from, lots.c.expires_at)
-        .where(lots.c.account_id.in_(list(account_ids)), lots.c.points_remaining > 0, *conditions)
-        .order_by(lots.c.account_id, lots.c.expires_at, lots.c.id)
-    )).all()
+    rows = (
+        await connection.execute(
+            select(lots.c.id, lots.c.account_id, lots.c.points_remaining, lots.c.active_from, lots.c.expires_at)
+            .where(lots.c.account_id.in_(list(account_ids)), lots.c.points_remaining > 0, *conditions)
+            .order_by(lots.c.account_id, lots.c.expires_at, lots.c.id)
+        )
+    ).all()
     found: dict[int, list[ledger.LotShare]] = defaultdict(list)
     for row in rows:
         found[row.account_id].append(ledger.LotShare(row.id, row.points_remaining, row.active_from, row.expires_at))
@@ -141,27 +157,41 @@ def start_of_local_day(day: date, time_zone: ZoneInfo) -> datetime:
 
 # --- The expiry run -------------------------------------------------------------------------
 
-async def expire_points(database: Database, as_of: datetime, org_id: int | None = None, *, now: datetime,
-                        batch_accounts: int = BATCH_ACCOUNTS) -> RunReport:
+
+async def expire_points(
+    database: Database,
+    as_of: datetime,
+    org_id: int | None = None,
+    *,
+    now: datetime,
+    batch_accounts: int = BATCH_ACCOUNTS,
+) -> RunReport:
     """Expire every lot with points left whose expiry is at or before `as_of` (all orgs, or one).
 
     The caller chooses `as_of`: the CLI and the maintenance task never pass a time later than
     now, since that would expire points before their date.
     """
-    assert as_of.tzinfo is not None and batch_accounts >= 1
+    assert as_of.tzinfo is not None
+    assert batch_accounts >= 1
     total = RunReport()
     for org in await org_ids(database, org_id):
-        total += await run_batches(database, lambda connection, org=org: _expire_batch(connection, org, as_of, now, batch_accounts))
+        total += await run_batches(
+            database, lambda connection, org=org: _expire_batch(connection, org, as_of, now, batch_accounts)
+        )
     return total
 
 
-async def _expire_batch(connection: AsyncConnection, org_id: int, as_of: datetime, now: datetime,
-                        batch_accounts: int) -> tuple[tuple[int, ...], RunReport] | None:
-    candidates = (await connection.execute(
-        select(lots.c.id, lots.c.account_id)
-        .where(lots.c.org_id == org_id, HAS_POINTS_LEFT, lots.c.expires_at <= as_of)
-        .order_by(lots.c.expires_at, lots.c.id).limit(batch_accounts * CANDIDATES_PER_ACCOUNT)
-    )).all()
+async def _expire_batch(
+    connection: AsyncConnection, org_id: int, as_of: datetime, now: datetime, batch_accounts: int
+) -> tuple[tuple[int, ...], RunReport] | None:
+    candidates = (
+        await connection.execute(
+            select(lots.c.id, lots.c.account_id)
+            .where(lots.c.org_id == org_id, HAS_POINTS_LEFT, lots.c.expires_at <= as_of)
+            .order_by(lots.c.expires_at, lots.c.id)
+            .limit(batch_accounts * CANDIDATES_PER_ACCOUNT)
+        )
+    ).all()
     account_ids = first_accounts(candidates, batch_accounts)
     if not account_ids:
         return None
@@ -175,15 +205,20 @@ async def _expire_batch(connection: AsyncConnection, org_id: int, as_of: datetim
             continue
         points = sum((share.points for share in shares), ZERO)
         await ledger.post_event(
-            connection, org_id=org_id, now=now,
+            connection,
+            org_id=org_id,
+            now=now,
             draft=ledger.EventDraft(EventType.POINTS_EXPIRY, account.customer_id, None, None, None),
-            postings=[ledger.Posting(account_ref(account), EntryType.DEBIT, EntryKind.POINTS_EXPIRY, points, consumes=shares)],
+            postings=[
+                ledger.Posting(account_ref(account), EntryType.DEBIT, EntryKind.POINTS_EXPIRY, points, consumes=shares)
+            ],
         )
         report += RunReport(1, len(shares), points)
     return tuple(row.id for row in candidates), report
 
 
 # --- Reading: what a customer holds, what expires when, what expired -------------------------
+
 
 @dataclass(frozen=True)
 class ProgramHoldings:
@@ -196,26 +231,41 @@ class ProgramHoldings:
 
 
 def _sum_points(condition: Any) -> Any:
-    return type_coerce(func.coalesce(func.sum(case((condition, lots.c.points_remaining), else_=literal_column("0"))), 0),
-                       Points())
+    return type_coerce(
+        func.coalesce(func.sum(case((condition, lots.c.points_remaining), else_=literal_column("0"))), 0), Points()
+    )
 
 
-async def holdings(connection: AsyncConnection, customer_ids: Sequence[int], now: datetime) -> dict[int, dict[int, ProgramHoldings]]:
+async def holdings(
+    connection: AsyncConnection, customer_ids: Sequence[int], now: datetime
+) -> dict[int, dict[int, ProgramHoldings]]:
     """Per customer and program, in one query for any number of customers."""
     if not customer_ids:
         return {}
     active = lots.c.active_from <= now
     not_past_expiry = or_(lots.c.expires_at.is_(None), lots.c.expires_at > now)
-    rows = (await connection.execute(
-        select(accounts.c.customer_id, accounts.c.program_id, accounts.c.category, accounts.c.balance,
-               _sum_points(lots.c.active_from > now).label("pending"),
-               _sum_points(and_(active, not_past_expiry)).label("spendable"))
-        .select_from(accounts.outerjoin(lots, and_(lots.c.account_id == accounts.c.id, lots.c.points_remaining > 0)))
-        .where(accounts.c.customer_id.in_(list(customer_ids)))
-        .group_by(accounts.c.id, accounts.c.customer_id, accounts.c.program_id, accounts.c.category, accounts.c.balance)
-    )).all()
+    rows = (
+        await connection.execute(
+            select(
+                accounts.c.customer_id,
+                accounts.c.program_id,
+                accounts.c.category,
+                accounts.c.balance,
+                _sum_points(lots.c.active_from > now).label("pending"),
+                _sum_points(and_(active, not_past_expiry)).label("spendable"),
+            )
+            .select_from(
+                accounts.outerjoin(lots, and_(lots.c.account_id == accounts.c.id, lots.c.points_remaining > 0))
+            )
+            .where(accounts.c.customer_id.in_(list(customer_ids)))
+            .group_by(
+                accounts.c.id, accounts.c.customer_id, accounts.c.program_id, accounts.c.category, accounts.c.balance
+            )
+        )
+    ).all()
     parts: dict[tuple[int, int], dict[str, Decimal]] = defaultdict(
-        lambda: {"pending": ZERO, "promised": ZERO, "trigger_based": ZERO, "spendable": ZERO})
+        lambda: {"pending": ZERO, "promised": ZERO, "trigger_based": ZERO, "spendable": ZERO}
+    )
     for row in rows:
         part = parts[(row.customer_id, row.program_id)]
         part["pending"] += row.pending
@@ -238,26 +288,35 @@ class ScheduledExpiry:
     points: Decimal
 
 
-async def expiry_schedules(connection: AsyncConnection, customer_ids: Sequence[int], now: datetime, time_zone: ZoneInfo,
-                           first: int) -> dict[int, list[ScheduledExpiry]]:
+async def expiry_schedules(
+    connection: AsyncConnection, customer_ids: Sequence[int], now: datetime, time_zone: ZoneInfo, first: int
+) -> dict[int, list[ScheduledExpiry]]:
     """Upcoming expiries of each customer: points in lots with points left that expire after
     `now`, grouped by the local date they expire on and program, soonest first, at most `first`
     (date, program) groups per customer. All categories count: promised and trigger-based points
     expire on their dates too, converted or not. One query for any number of customers."""
     if not customer_ids:
         return {}
-    rows = (await connection.execute(
-        select(accounts.c.customer_id, accounts.c.program_id, lots.c.expires_at,
-               type_coerce(func.sum(lots.c.points_remaining), Points()).label("points"))
-        .join(accounts, accounts.c.id == lots.c.account_id)
-        .where(accounts.c.customer_id.in_(list(customer_ids)), lots.c.points_remaining > 0, lots.c.expires_at > now)
-        .group_by(accounts.c.customer_id, accounts.c.program_id, lots.c.expires_at)
-    )).all()
+    rows = (
+        await connection.execute(
+            select(
+                accounts.c.customer_id,
+                accounts.c.program_id,
+                lots.c.expires_at,
+                type_coerce(func.sum(lots.c.points_remaining), Points()).label("points"),
+            )
+            .join(accounts, accounts.c.id == lots.c.account_id)
+            .where(accounts.c.customer_id.in_(list(customer_ids)), lots.c.points_remaining > 0, lots.c.expires_at > now)
+            .group_by(accounts.c.customer_id, accounts.c.program_id, lots.c.expires_at)
+        )
+    ).all()
     grouped: dict[int, dict[tuple[date, int], Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     for row in rows:
         grouped[row.customer_id][(row.expires_at.astimezone(time_zone).date(), row.program_id)] += row.points
     return {
-        customer_id: [ScheduledExpiry(day, program_id, points) for (day, program_id), points in sorted(groups.items())][:first]
+        customer_id: [ScheduledExpiry(day, program_id, points) for (day, program_id), points in sorted(groups.items())][
+            :first
+        ]
         for customer_id, groups in grouped.items()
     }
 
@@ -278,8 +337,9 @@ class ExpiredPointsPage:
     has_next_page: bool
 
 
-async def expired_points(connection: AsyncConnection, customer_ids: Sequence[int], first: int,
-                         after_id: int | None) -> dict[int, ExpiredPointsPage]:
+async def expired_points(
+    connection: AsyncConnection, customer_ids: Sequence[int], first: int, after_id: int | None
+) -> dict[int, ExpiredPointsPage]:
     """Each customer's POINTS_EXPIRY entries, newest first, a keyset page of at most `first`
     after entry `after_id`: one query for any number of customers (a window per customer)."""
     assert 1 <= first <= ledger.PAGE_SIZE_MAX
@@ -289,16 +349,32 @@ async def expired_points(connection: AsyncConnection, customer_ids: Sequence[int
     if after_id is not None:
         conditions.append(entries.c.id < after_id)
     numbered = (
-        select(entries.c.id, entries.c.event_id, entries.c.customer_id, entries.c.program_id, entries.c.category,
-               entries.c.points, entries.c.created_at,
-               func.row_number().over(partition_by=entries.c.customer_id, order_by=entries.c.id.desc()).label("position"))
-        .where(*conditions).subquery()
+        select(
+            entries.c.id,
+            entries.c.event_id,
+            entries.c.customer_id,
+            entries.c.program_id,
+            entries.c.category,
+            entries.c.points,
+            entries.c.created_at,
+            func.row_number().over(partition_by=entries.c.customer_id, order_by=entries.c.id.desc()).label("position"),
+        )
+        .where(*conditions)
+        .subquery()
     )
-    rows = (await connection.execute(
-        select(numbered).where(numbered.c.position <= first + 1).order_by(numbered.c.customer_id, numbered.c.id.desc())
-    )).all()
+    rows = (
+        await connection.execute(
+            select(numbered)
+            .where(numbered.c.position <= first + 1)
+            .order_by(numbered.c.customer_id, numbered.c.id.desc())
+        )
+    ).all()
     found: dict[int, list[ExpiredPoints]] = defaultdict(list)
     for row in rows:
-        found[row.customer_id].append(ExpiredPoints(row.id, row.event_id, row.created_at, row.program_id, row.category, row.points))
-    return {customer_id: ExpiredPointsPage(items=found[customer_id][:first], has_next_page=len(found[customer_id]) > first)
-            for customer_id in customer_ids}
+        found[row.customer_id].append(
+            ExpiredPoints(row.id, row.event_id, row.created_at, row.program_id, row.category, row.points)
+        )
+    return {
+        customer_id: ExpiredPointsPage(items=found[customer_id][:first], has_next_page=len(found[customer_id]) > first)
+        for customer_id in customer_ids
+    }

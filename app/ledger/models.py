@@ -82,13 +82,24 @@ class LedgerEvent(SQLModel, table=True):
     __table_args__ = (
         # Each link is indexed only where set: most events have none of them (an import writes
         # an event per row), and the queries name the link, which implies it is not NULL.
-        Index("ix_ledger_events_transaction", "transaction_id", postgresql_where=text("transaction_id IS NOT NULL"),
-              sqlite_where=text("transaction_id IS NOT NULL")),
-        Index("ix_ledger_events_customer_promotion", "customer_promotion_id",
-              postgresql_where=text("customer_promotion_id IS NOT NULL"),
-              sqlite_where=text("customer_promotion_id IS NOT NULL")),
-        Index("ix_ledger_events_tracker_value", "tracker_value_id", postgresql_where=text("tracker_value_id IS NOT NULL"),
-              sqlite_where=text("tracker_value_id IS NOT NULL")),
+        Index(
+            "ix_ledger_events_transaction",
+            "transaction_id",
+            postgresql_where=text("transaction_id IS NOT NULL"),
+            sqlite_where=text("transaction_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_ledger_events_customer_promotion",
+            "customer_promotion_id",
+            postgresql_where=text("customer_promotion_id IS NOT NULL"),
+            sqlite_where=text("customer_promotion_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_ledger_events_tracker_value",
+            "tracker_value_id",
+            postgresql_where=text("tracker_value_id IS NOT NULL"),
+            sqlite_where=text("tracker_value_id IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)  # the seed's event log id
@@ -160,11 +171,17 @@ class PointLot(SQLModel, table=True):
     __table_args__ = (
         Index("ix_point_lots_account_expiry", "account_id", "expires_at"),
         # The expiry run: only lots with points left, so expired and spent lots drop out of it.
-        Index("ix_point_lots_expiry", "org_id", "expires_at",
-              postgresql_where=text(OPEN_LOT), sqlite_where=text(OPEN_LOT)),
+        Index(
+            "ix_point_lots_expiry", "org_id", "expires_at", postgresql_where=text(OPEN_LOT), sqlite_where=text(OPEN_LOT)
+        ),
         # Promised points coming due (the conversion run): PROMISED lots with points left.
-        Index("ix_point_lots_promised", "org_id", "active_from",
-              postgresql_where=text(PROMISED_LOT), sqlite_where=text(PROMISED_LOT)),
+        Index(
+            "ix_point_lots_promised",
+            "org_id",
+            "active_from",
+            postgresql_where=text(PROMISED_LOT),
+            sqlite_where=text(PROMISED_LOT),
+        ),
         CheckConstraint(
             "points_remaining >= 0 AND points_remaining <= points",
             name="point_lots_remaining_within_points",

@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from app.storage.columns import RAW_POINTS_SCALE
 from app.kernel.enums import PointsCategory
+from app.kernel.money import RAW_POINTS_SCALE
 from app.organizations.config import ProgramConfig
 from app.organizations.models import ExpiryStrategy, PointsRounding
 
@@ -22,8 +22,9 @@ _ROUNDING_MODES = {
 _RAW_QUANTUM = Decimal(1).scaleb(-RAW_POINTS_SCALE)
 
 
-def take_from_lots(ordered_lots: Sequence[tuple[int, Decimal, datetime, datetime | None]],
-                   points: Decimal) -> list[tuple[int, Decimal, datetime, datetime | None]]:
+def take_from_lots(
+    ordered_lots: Sequence[tuple[int, Decimal, datetime, datetime | None]], points: Decimal
+) -> list[tuple[int, Decimal, datetime, datetime | None]]:
     """Take `points` from lots in the order given: (lot id, points taken, active from, expires at).
     Takes less when the lots hold less."""
     taken: list[tuple[int, Decimal, datetime, datetime | None]] = []
@@ -66,7 +67,9 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def lot_expiry(strategy: ExpiryStrategy, value: int | None, earned_at: datetime, time_zone: ZoneInfo) -> datetime | None:
+def lot_expiry(
+    strategy: ExpiryStrategy, value: int | None, earned_at: datetime, time_zone: ZoneInfo
+) -> datetime | None:
     """When points earned at `earned_at` expire: the end of a day in the org's time zone.
 
     - NEVER: they do not expire;
@@ -96,4 +99,6 @@ def tier_expiry(program: ProgramConfig, upgraded_at: datetime, time_zone: ZoneIn
     without a validity it does not expire."""
     if not program.tier_validity_months:
         return None
-    return end_of_local_day(add_months(upgraded_at.astimezone(time_zone).date(), program.tier_validity_months), time_zone)
+    return end_of_local_day(
+        add_months(upgraded_at.astimezone(time_zone).date(), program.tier_validity_months), time_zone
+    )

@@ -17,10 +17,19 @@ from typing import Any
 from sqlalchemy import and_, bindparam, case, func, insert, literal, not_, or_, select, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.storage.columns import Points
 from app.kernel.enums import PointsCategory
 from app.ledger import rules
-from app.ledger.models import EntryKind, EntryType, EventType, LedgerEntry, LedgerEvent, PointAccount, PointLot, PointLotMovement
+from app.ledger.models import (
+    EntryKind,
+    EntryType,
+    EventType,
+    LedgerEntry,
+    LedgerEvent,
+    PointAccount,
+    PointLot,
+    PointLotMovement,
+)
+from app.storage.columns import Points
 
 accounts = PointAccount.__table__
 events = LedgerEvent.__table__
@@ -54,11 +63,16 @@ _INSERT_LOTS = insert(lots)
 _INSERT_LOTS_RETURNING = insert(lots).returning(lots.c.id, sort_by_parameter_order=True)
 _INSERT_MOVEMENTS = insert(movements)
 _MOVE_LOT = (
-    update(lots).where(lots.c.id == bindparam("lot_id"),
-                       lots.c.points_remaining + bindparam("change", type_=lots.c.points_remaining.type) >= 0)
+    update(lots)
+    .where(
+        lots.c.id == bindparam("lot_id"),
+        lots.c.points_remaining + bindparam("change", type_=lots.c.points_remaining.type) >= 0,
+    )
     .values(points_remaining=lots.c.points_remaining + bindparam("change", type_=lots.c.points_remaining.type))
 )
-_LOCK_ACCOUNT = select(accounts.c.id, accounts.c.balance).where(accounts.c.id == bindparam("account_id")).with_for_update()
+_LOCK_ACCOUNT = (
+    select(accounts.c.id, accounts.c.balance).where(accounts.c.id == bindparam("account_id")).with_for_update()
+)
 
 
 def _move_statement(counter: str | None) -> Any:
@@ -66,7 +80,9 @@ def _move_statement(counter: str | None) -> Any:
     changes: dict[str, Any] = {"balance": accounts.c.balance + bindparam("amount", type_=accounts.c.balance.type)}
     if counter is not None:
         changes[counter] = accounts.c[counter] + bindparam("points", type_=accounts.c[counter].type)
-    return update(accounts).where(accounts.c.id == bindparam("account_id")).values(**changes).returning(accounts.c.balance)
+    return (
+        update(accounts).where(accounts.c.id == bindparam("account_id")).values(**changes).returning(accounts.c.balance)
+    )
 
 
 _MOVE_ACCOUNT = {counter: _move_statement(counter) for counter in (None, *COUNTERS)}
@@ -165,7 +181,12 @@ def signed(entry_type: EntryType | str, points: Decimal) -> Decimal:
 
 
 async def post_event(
-    connection: AsyncConnection, *, org_id: int, draft: EventDraft, postings: Sequence[Posting], now: datetime,
+    connection: AsyncConnection,
+    *,
+    org_id: int,
+    draft: EventDraft,
+    postings: Sequence[Posting],
+    now: datetime,
     accounts_are_new: bool = False,
 ) -> PostedEvent:
     """Write an event and its entries, moving each account in one guarded statement and its lots
@@ -176,12 +197,24 @@ async def post_event(
     """
     assert postings, "an event without entries moves nothing and is not written"
     points_on_event = sum((signed(p.entry_type, p.points) for p in postings), ZERO)
-    event_id = (await connection.execute(_INSERT_EVENT, {
-        "org_id": org_id, "event_type": draft.event_type.value, "customer_id": draft.customer_id, "source": draft.source,
-        "store_id": draft.store_id, "till_id": draft.till_id, "transaction_id": draft.transaction_id,
-        "transaction_number": draft.transaction_number, "corrects_event_id": draft.corrects_event_id,
-        "points_on_event": points_on_event, "created_at": now,
-    })).scalar_one()
+    event_id = (
+        await connection.execute(
+            _INSERT_EVENT,
+            {
+                "org_id": org_id,
+                "event_type": draft.event_type.value,
+                "customer_id": draft.customer_id,
+                "source": draft.source,
+                "store_id": draft.store_id,
+                "till_id": draft.till_id,
+                "transaction_id": draft.transaction_id,
+                "transaction_number": draft.transaction_number,
+                "corrects_event_id": draft.corrects_event_id,
+                "points_on_event": points_on_event,
+                "created_at": now,
+            },
+        )
+    ).scalar_one()
 
     balances_after: dict[int, Decimal] = {}
     for index in sorted(range(len(postings)), key=lambda i: postings[i].account.id):
@@ -193,11 +226,21 @@ async def post_event(
 
     entry_rows = [
         {
-            "org_id": org_id, "event_id": event_id, "account_id": p.account.id, "customer_id": p.account.customer_id,
-            "program_id": p.account.program_id, "category": p.account.category.value,
-            "event_type": draft.event_type.value, "source": draft.source, "store_id": draft.store_id,
-            "till_id": draft.till_id, "entry_type": p.entry_type.value, "entry_kind": p.entry_kind.value,
-            "points": p.points, "balance_after": balances_after[i], "corrects_entry_id": p.corrects_entry_id,
+            "org_id": org_id,
+            "event_id": event_id,
+            "account_id": p.account.id,
+            "customer_id": p.account.customer_id,
+            "program_id": p.account.program_id,
+            "category": p.account.category.value,
+            "event_type": draft.event_type.value,
+            "source": draft.source,
+            "store_id": draft.store_id,
+            "till_id": draft.till_id,
+            "entry_type": p.entry_type.value,
+            "entry_kind": p.entry_kind.value,
+            "points": p.points,
+            "balance_after": balances_after[i],
+            "corrects_entry_id": p.corrects_entry_id,
             "created_at": now,
         }
         for i, p in enumerate(postings)
@@ -214,8 +257,13 @@ async def post_event(
         id=event_id,
         points_on_event=points_on_event,
         entries=tuple(
-            PostedEntry(id=entry_id, account_id=p.account.id, points=p.points, balance_after=balances_after[i],
-                        lots_consumed=consumed.get(i, ()))
+            PostedEntry(
+                id=entry_id,
+                account_id=p.account.id,
+                points=p.points,
+                balance_after=balances_after[i],
+                lots_consumed=consumed.get(i, ()),
+            )
             for i, (p, entry_id) in enumerate(zip(postings, entry_ids, strict=True))
         ),
     )
@@ -224,13 +272,17 @@ async def post_event(
 async def _move_account(connection: AsyncConnection, posting: Posting) -> Decimal:
     moved = COUNTER_BY_KIND[posting.entry_kind]
     counter, direction = moved if moved is not None else (None, 1)
-    parameters = {"account_id": posting.account.id, "amount": signed(posting.entry_type, posting.points),
-                  "points": posting.points * direction}
+    parameters = {
+        "account_id": posting.account.id,
+        "amount": signed(posting.entry_type, posting.points),
+        "points": posting.points * direction,
+    }
     return (await connection.execute(_MOVE_ACCOUNT[counter], parameters)).scalar_one()
 
 
-async def _consume_lots(connection: AsyncConnection, org_id: int, posting: Posting, entry_id: int,
-                        balance_before: Decimal, now: datetime) -> tuple[LotShare, ...]:
+async def _consume_lots(
+    connection: AsyncConnection, org_id: int, posting: Posting, entry_id: int, balance_before: Decimal, now: datetime
+) -> tuple[LotShare, ...]:
     """A debit takes what it can from lots: all of it while the balance covers it, since an
     account's lots hold exactly its positive balance."""
     take = min(posting.points, max(balance_before, ZERO))
@@ -238,13 +290,22 @@ async def _consume_lots(connection: AsyncConnection, org_id: int, posting: Posti
         shares = posting.consumes
         assert sum((share.points for share in shares), ZERO) == take, "the planned lots match what the debit takes"
     else:
-        shares = await plan_consumption(connection, posting.account.id, take, now, prefer_lot_ids=posting.prefer_lot_ids)
+        shares = await plan_consumption(
+            connection, posting.account.id, take, now, prefer_lot_ids=posting.prefer_lot_ids
+        )
     await _move_lots(connection, org_id, entry_id, [(share.lot_id, -share.points) for share in shares])
     return shares
 
 
-async def _fill_lots(connection: AsyncConnection, org_id: int, posting: Posting, entry_id: int,
-                     balance_before: Decimal, balance_after: Decimal, now: datetime) -> None:
+async def _fill_lots(
+    connection: AsyncConnection,
+    org_id: int,
+    posting: Posting,
+    entry_id: int,
+    balance_before: Decimal,
+    balance_after: Decimal,
+    now: datetime,
+) -> None:
     """A credit's points go to its lots, less the debt of a negative balance, which the
     soonest-expiring of them pay first."""
     debt = posting.points - (max(balance_after, ZERO) - max(balance_before, ZERO))
@@ -262,9 +323,17 @@ async def _fill_lots(connection: AsyncConnection, org_id: int, posting: Posting,
         elif source.points > 0:
             new_lots.append((source, paid))
     lot_rows = [
-        {"org_id": org_id, "account_id": posting.account.id, "category": posting.account.category.value,
-         "entry_id": entry_id, "points": lot.points,
-         "points_remaining": lot.points, "active_from": lot.active_from, "expires_at": lot.expires_at, "created_at": now}
+        {
+            "org_id": org_id,
+            "account_id": posting.account.id,
+            "category": posting.account.category.value,
+            "entry_id": entry_id,
+            "points": lot.points,
+            "points_remaining": lot.points,
+            "active_from": lot.active_from,
+            "expires_at": lot.expires_at,
+            "created_at": now,
+        }
         for lot, _ in new_lots
     ]
     if lot_rows and any(paid > 0 for _, paid in new_lots):
@@ -275,16 +344,19 @@ async def _fill_lots(connection: AsyncConnection, org_id: int, posting: Posting,
     await _move_lots(connection, org_id, entry_id, changes)
 
 
-async def _move_lots(connection: AsyncConnection, org_id: int, entry_id: int, changes: Sequence[tuple[int, Decimal]]) -> None:
+async def _move_lots(
+    connection: AsyncConnection, org_id: int, entry_id: int, changes: Sequence[tuple[int, Decimal]]
+) -> None:
     changes = [(lot_id, change) for lot_id, change in changes if change != 0]
     if not changes:
         return
     for lot_id, change in changes:
         result = await connection.execute(_MOVE_LOT, {"lot_id": lot_id, "change": change})
         assert result.rowcount == 1, f"lot {lot_id} cannot move by {change}: the account was not locked"
-    await connection.execute(_INSERT_MOVEMENTS, [
-        {"org_id": org_id, "lot_id": lot_id, "entry_id": entry_id, "points": change} for lot_id, change in changes
-    ])
+    await connection.execute(
+        _INSERT_MOVEMENTS,
+        [{"org_id": org_id, "lot_id": lot_id, "entry_id": entry_id, "points": change} for lot_id, change in changes],
+    )
 
 
 async def lock_account(connection: AsyncConnection, account_id: int) -> Decimal:
@@ -300,8 +372,9 @@ def _spendable(now: datetime) -> Any:
 _LOT_COLUMNS = (lots.c.id, lots.c.points_remaining, lots.c.active_from, lots.c.expires_at)
 
 
-async def plan_consumption(connection: AsyncConnection, account_id: int, points: Decimal, now: datetime, *,
-                           prefer_lot_ids: Sequence[int] = ()) -> tuple[LotShare, ...]:
+async def plan_consumption(
+    connection: AsyncConnection, account_id: int, points: Decimal, now: datetime, *, prefer_lot_ids: Sequence[int] = ()
+) -> tuple[LotShare, ...]:
     """Which lots `points` come out of: `prefer_lot_ids` first, then spendable lots before the
     rest (pending, or past their expiry date but not yet expired by the expiry run),
     first-expiring first (never-expiring last), oldest first. Fewer points when the
@@ -313,11 +386,17 @@ async def plan_consumption(connection: AsyncConnection, account_id: int, points:
         order.insert(0, lots.c.id.not_in(list(prefer_lot_ids)))
     limit = 64
     while True:
-        rows = (await connection.execute(
-            select(*_LOT_COLUMNS).where(lots.c.account_id == account_id, lots.c.points_remaining > 0)
-            .order_by(*order).limit(limit)
-        )).all()
-        shares = rules.take_from_lots([(row.id, row.points_remaining, row.active_from, row.expires_at) for row in rows], points)
+        rows = (
+            await connection.execute(
+                select(*_LOT_COLUMNS)
+                .where(lots.c.account_id == account_id, lots.c.points_remaining > 0)
+                .order_by(*order)
+                .limit(limit)
+            )
+        ).all()
+        shares = rules.take_from_lots(
+            [(row.id, row.points_remaining, row.active_from, row.expires_at) for row in rows], points
+        )
         if sum((share[1] for share in shares), ZERO) == points or len(rows) < limit:
             return tuple(LotShare(*share) for share in shares)
         limit *= 8
@@ -335,30 +414,51 @@ async def consumed_by_entries(connection: AsyncConnection, entry_ids: Sequence[i
     """Net points these entries moved per lot (negative: taken), to reverse what a debit consumed."""
     if not entry_ids:
         return {}
-    rows = (await connection.execute(
-        select(movements.c.lot_id, func.sum(movements.c.points).label("points"))
-        .where(movements.c.entry_id.in_(list(entry_ids))).group_by(movements.c.lot_id)
-    )).all()
+    rows = (
+        await connection.execute(
+            select(movements.c.lot_id, func.sum(movements.c.points).label("points"))
+            .where(movements.c.entry_id.in_(list(entry_ids)))
+            .group_by(movements.c.lot_id)
+        )
+    ).all()
     return {row.lot_id: Decimal(row.points) for row in rows}
 
 
-async def reversal_postings(connection: AsyncConnection, *, event_id: int, points: Decimal, kind: EntryKind,
-                            now: datetime) -> list[Posting]:
+async def reversal_postings(
+    connection: AsyncConnection, *, event_id: int, points: Decimal, kind: EntryKind, now: datetime
+) -> list[Posting]:
     """Credits that give back `points` of what event `event_id`'s debits took: to the same
     accounts, in the order of its entries, and into the same lots with their original expiry
     (latest-expiring first), less what earlier reversals (credits naming those debits) gave
     back. Points the debits took beyond the lots (into a negative balance) come back as a new lot
     that does not expire. The caller holds a lock on what is reversed (e.g. the redemption row)
     and checks `points` is within what is left to give back."""
-    debits = (await connection.execute(
-        select(entries.c.id, entries.c.account_id, entries.c.customer_id, entries.c.program_id, entries.c.category,
-               entries.c.points)
-        .where(entries.c.event_id == event_id, entries.c.entry_type == EntryType.DEBIT.value).order_by(entries.c.id)
-    )).all()
+    debits = (
+        await connection.execute(
+            select(
+                entries.c.id,
+                entries.c.account_id,
+                entries.c.customer_id,
+                entries.c.program_id,
+                entries.c.category,
+                entries.c.points,
+            )
+            .where(entries.c.event_id == event_id, entries.c.entry_type == EntryType.DEBIT.value)
+            .order_by(entries.c.id)
+        )
+    ).all()
     debit_ids = [row.id for row in debits]
-    earlier = (await connection.execute(
-        select(entries.c.id, entries.c.corrects_entry_id, entries.c.points).where(entries.c.corrects_entry_id.in_(debit_ids))
-    )).all() if debit_ids else []
+    earlier = (
+        (
+            await connection.execute(
+                select(entries.c.id, entries.c.corrects_entry_id, entries.c.points).where(
+                    entries.c.corrects_entry_id.in_(debit_ids)
+                )
+            )
+        ).all()
+        if debit_ids
+        else []
+    )
     given_back: dict[int, Decimal] = defaultdict(Decimal)
     for row in earlier:
         given_back[row.corrects_entry_id] += row.points
@@ -370,11 +470,16 @@ async def reversal_postings(connection: AsyncConnection, *, event_id: int, point
             continue
         left -= share
         taken = await consumed_by_entries(connection, [debit.id])
-        restored = await consumed_by_entries(connection, [row.id for row in earlier if row.corrects_entry_id == debit.id])
+        restored = await consumed_by_entries(
+            connection, [row.id for row in earlier if row.corrects_entry_id == debit.id]
+        )
         open_lots = {lot_id: -change - restored.get(lot_id, ZERO) for lot_id, change in taken.items()}
         candidates = sorted(
-            (await lot_shares(connection, [lot_id for lot_id, open_points in open_lots.items() if open_points > 0])).values(),
-            key=lambda lot: (lot.expires_at is None, lot.expires_at or now, lot.lot_id), reverse=True,
+            (
+                await lot_shares(connection, [lot_id for lot_id, open_points in open_lots.items() if open_points > 0])
+            ).values(),
+            key=lambda lot: (lot.expires_at is None, lot.expires_at or now, lot.lot_id),
+            reverse=True,
         )
         restores: list[LotShare] = []
         want = share
@@ -385,57 +490,100 @@ async def reversal_postings(connection: AsyncConnection, *, event_id: int, point
                 want -= give
         new_lots = (LotDraft(want, now, None),) if want > 0 else ()
         account = AccountRef(debit.account_id, debit.customer_id, debit.program_id, PointsCategory(debit.category))
-        result.append(Posting(account, EntryType.CREDIT, kind, share, lots=new_lots, restores=tuple(restores),
-                              corrects_entry_id=debit.id))
+        result.append(
+            Posting(
+                account,
+                EntryType.CREDIT,
+                kind,
+                share,
+                lots=new_lots,
+                restores=tuple(restores),
+                corrects_entry_id=debit.id,
+            )
+        )
     assert left == 0, "a reversal gives back at most what the event took"
     return result
 
 
-async def spendable_points(connection: AsyncConnection, account_ids: Sequence[int], now: datetime) -> dict[int, Decimal]:
+async def spendable_points(
+    connection: AsyncConnection, account_ids: Sequence[int], now: datetime
+) -> dict[int, Decimal]:
     """Points each account can spend now: its lots that are active (not pending) and not past
     their expiry date (whether or not the expiry run has expired them yet). Since lots hold
     exactly the positive balance, this never exceeds the balance."""
     if not account_ids:
         return {}
-    rows = (await connection.execute(
-        select(lots.c.account_id, func.sum(lots.c.points_remaining).label("points"))
-        .where(lots.c.account_id.in_(list(account_ids)), lots.c.points_remaining > 0, _spendable(now))
-        .group_by(lots.c.account_id)
-    )).all()
+    rows = (
+        await connection.execute(
+            select(lots.c.account_id, func.sum(lots.c.points_remaining).label("points"))
+            .where(lots.c.account_id.in_(list(account_ids)), lots.c.points_remaining > 0, _spendable(now))
+            .group_by(lots.c.account_id)
+        )
+    ).all()
     found = {row.account_id: Decimal(row.points) for row in rows}
     return {account_id: found.get(account_id, ZERO) for account_id in account_ids}
 
 
 async def open_accounts(
-    connection: AsyncConnection, *, org_id: int, customer_id: int, program_ids: Sequence[int],
-    categories: Sequence[PointsCategory], draft: EventDraft, now: datetime,
+    connection: AsyncConnection,
+    *,
+    org_id: int,
+    customer_id: int,
+    program_ids: Sequence[int],
+    categories: Sequence[PointsCategory],
+    draft: EventDraft,
+    now: datetime,
 ) -> dict[tuple[int, PointsCategory], AccountRef]:
     """Start a customer's ledger: one account per program and category, each with its
     zero-value opening-balance entry, all in one CUSTOMER_REGISTRATION event."""
     rows = [
-        {"org_id": org_id, "customer_id": customer_id, "program_id": program_id, "category": category.value,
-         "balance": ZERO, "earned": ZERO, "redeemed": ZERO, "expired": ZERO, "returned": ZERO, "adjusted": ZERO,
-         "created_at": now}
-        for program_id in program_ids for category in categories
+        {
+            "org_id": org_id,
+            "customer_id": customer_id,
+            "program_id": program_id,
+            "category": category.value,
+            "balance": ZERO,
+            "earned": ZERO,
+            "redeemed": ZERO,
+            "expired": ZERO,
+            "returned": ZERO,
+            "adjusted": ZERO,
+            "created_at": now,
+        }
+        for program_id in program_ids
+        for category in categories
     ]
-    account_ids = (await connection.execute(
-        insert(accounts).returning(accounts.c.id, sort_by_parameter_order=True), rows
-    )).scalars().all()
+    account_ids = (
+        (await connection.execute(insert(accounts).returning(accounts.c.id, sort_by_parameter_order=True), rows))
+        .scalars()
+        .all()
+    )
     refs = {
         (row["program_id"], PointsCategory(row["category"])): AccountRef(
-            id=account_id, customer_id=customer_id, program_id=row["program_id"], category=PointsCategory(row["category"])
+            id=account_id,
+            customer_id=customer_id,
+            program_id=row["program_id"],
+            category=PointsCategory(row["category"]),
         )
         for row, account_id in zip(rows, account_ids, strict=True)
     }
     await post_event(
-        connection, org_id=org_id, draft=draft, now=now, accounts_are_new=True,
-        postings=[Posting(account=ref, entry_type=EntryType.CREDIT, entry_kind=EntryKind.OPENING_BALANCE, points=ZERO)
-                  for ref in refs.values()],
+        connection,
+        org_id=org_id,
+        draft=draft,
+        now=now,
+        accounts_are_new=True,
+        postings=[
+            Posting(account=ref, entry_type=EntryType.CREDIT, entry_kind=EntryKind.OPENING_BALANCE, points=ZERO)
+            for ref in refs.values()
+        ],
     )
     return refs
 
 
-async def customer_accounts(connection: AsyncConnection, customer_ids: Sequence[int], *, lock: bool = False) -> list[Any]:
+async def customer_accounts(
+    connection: AsyncConnection, customer_ids: Sequence[int], *, lock: bool = False
+) -> list[Any]:
     """Every account of these customers (one query for any number); `lock` takes their row locks
     in id order, for a write that plans from their balances and lots."""
     if not customer_ids:
@@ -447,6 +595,7 @@ async def customer_accounts(connection: AsyncConnection, customer_ids: Sequence[
 
 
 # --- Reading the ledger ---------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class LedgerFilter:
@@ -493,8 +642,13 @@ class LedgerFilter:
         if self.program_ids:
             in_programs = table.c.program_id.in_(self.program_ids)
             if concept_events and self.concept_till_ids:
-                in_programs = or_(in_programs, and_(table.c.event_type == EventType.POINTS_REDEMPTION.value,
-                                                    table.c.till_id.in_(self.concept_till_ids)))
+                in_programs = or_(
+                    in_programs,
+                    and_(
+                        table.c.event_type == EventType.POINTS_REDEMPTION.value,
+                        table.c.till_id.in_(self.concept_till_ids),
+                    ),
+                )
             conditions.append(in_programs)
         return conditions
 
@@ -528,10 +682,24 @@ class LedgerPage:
 
 
 _PAGE_COLUMNS = (
-    entries.c.id, entries.c.event_id, entries.c.event_type, entries.c.entry_type, entries.c.entry_kind,
-    entries.c.created_at, entries.c.program_id, entries.c.category, entries.c.points, entries.c.balance_after,
-    events.c.points_on_event, entries.c.source, entries.c.store_id, entries.c.till_id, events.c.transaction_id,
-    events.c.transaction_number, events.c.customer_promotion_id, events.c.tracker_value_id,
+    entries.c.id,
+    entries.c.event_id,
+    entries.c.event_type,
+    entries.c.entry_type,
+    entries.c.entry_kind,
+    entries.c.created_at,
+    entries.c.program_id,
+    entries.c.category,
+    entries.c.points,
+    entries.c.balance_after,
+    events.c.points_on_event,
+    entries.c.source,
+    entries.c.store_id,
+    entries.c.till_id,
+    events.c.transaction_id,
+    events.c.transaction_number,
+    events.c.customer_promotion_id,
+    events.c.tracker_value_id,
 )
 
 
@@ -555,33 +723,47 @@ async def ledger_page(
     return LedgerPage(entries=page, has_next_page=len(rows) > first)
 
 
-async def closing_balance(connection: AsyncConnection, *, org_id: int, customer_id: int, view: LedgerFilter) -> tuple[Decimal, int | None]:
+async def closing_balance(
+    connection: AsyncConnection, *, org_id: int, customer_id: int, view: LedgerFilter
+) -> tuple[Decimal, int | None]:
     """The balance as of the last entry in the view, over the accounts the view covers.
 
     For each such account, its balance after its last entry at or before the view's last entry,
     summed. With no filter at all this is the customer's current balance. Returns the balance
     and the id of the view's last entry (None for an empty view).
     """
-    last_id = (await connection.execute(
-        select(func.max(entries.c.id)).where(entries.c.org_id == org_id, entries.c.customer_id == customer_id, *view.conditions())
-    )).scalar_one()
+    last_id = (
+        await connection.execute(
+            select(func.max(entries.c.id)).where(
+                entries.c.org_id == org_id, entries.c.customer_id == customer_id, *view.conditions()
+            )
+        )
+    ).scalar_one()
     if last_id is None:
         return ZERO, None
     latest_per_account = (
         select(func.max(entries.c.id).label("entry_id"))
-        .where(entries.c.org_id == org_id, entries.c.customer_id == customer_id, entries.c.id <= last_id,
-               *view.account_conditions())
+        .where(
+            entries.c.org_id == org_id,
+            entries.c.customer_id == customer_id,
+            entries.c.id <= last_id,
+            *view.account_conditions(),
+        )
         .group_by(entries.c.account_id)
         .subquery()
     )
-    total = (await connection.execute(
-        select(func.coalesce(func.sum(entries.c.balance_after), type_coerce(0, Points())))
-        .where(entries.c.id.in_(select(latest_per_account.c.entry_id)))
-    )).scalar_one()
+    total = (
+        await connection.execute(
+            select(func.coalesce(func.sum(entries.c.balance_after), type_coerce(0, Points()))).where(
+                entries.c.id.in_(select(latest_per_account.c.entry_id))
+            )
+        )
+    ).scalar_one()
     return total, last_id
 
 
 # --- Reconciliation -------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Discrepancy:
@@ -602,7 +784,9 @@ class ReconciliationReport:
 
 async def reconciliation_report(connection: AsyncConnection, *, org_id: int) -> ReconciliationReport:
     """`reconcile` over one org, with how many accounts it checked (run it in one snapshot)."""
-    checked = (await connection.execute(select(func.count()).select_from(accounts).where(accounts.c.org_id == org_id))).scalar_one()
+    checked = (
+        await connection.execute(select(func.count()).select_from(accounts).where(accounts.c.org_id == org_id))
+    ).scalar_one()
     return ReconciliationReport(checked_accounts=checked, discrepancies=await reconcile(connection, org_id=org_id))
 
 
@@ -613,6 +797,7 @@ async def reconcile(connection: AsyncConnection, *, org_id: int | None = None) -
     lot (points_remaining = points + its movements), and each account's lots (they hold exactly
     its positive balance).
     """
+
     def entry_sum(condition: Any, amount: Any) -> Any:
         return type_coerce(func.coalesce(func.sum(case((condition, amount), else_=0)), 0), Points())
 
@@ -632,16 +817,26 @@ async def reconcile(connection: AsyncConnection, *, org_id: int | None = None) -
         )
     latest = entries.alias("latest")
     last_balance = (
-        select(latest.c.balance_after).where(latest.c.account_id == accounts.c.id)
-        .order_by(latest.c.id.desc()).limit(1).correlate(accounts).scalar_subquery()
+        select(latest.c.balance_after)
+        .where(latest.c.account_id == accounts.c.id)
+        .order_by(latest.c.id.desc())
+        .limit(1)
+        .correlate(accounts)
+        .scalar_subquery()
     )
     lots_total = (
         select(type_coerce(func.coalesce(func.sum(lots.c.points_remaining), 0), Points()))
-        .where(lots.c.account_id == accounts.c.id).correlate(accounts).scalar_subquery()
+        .where(lots.c.account_id == accounts.c.id)
+        .correlate(accounts)
+        .scalar_subquery()
     )
     query = (
-        select(accounts, last_balance.label("last_balance_after"), lots_total.label("lots_total"),
-               *[value.label(f"sum_{name}") for name, value in sums.items()])
+        select(
+            accounts,
+            last_balance.label("last_balance_after"),
+            lots_total.label("lots_total"),
+            *[value.label(f"sum_{name}") for name, value in sums.items()],
+        )
         .select_from(accounts.outerjoin(entries, entries.c.account_id == accounts.c.id))
         .group_by(*accounts.c)
         .order_by(accounts.c.id)
@@ -658,21 +853,49 @@ async def reconcile(connection: AsyncConnection, *, org_id: int | None = None) -
         checks.append(("lots_total", Decimal(row["lots_total"]), max(row["balance"], ZERO)))
         for name, stored, computed in checks:
             if stored != computed:
-                found.append(Discrepancy(row["id"], row["customer_id"], row["program_id"], row["category"], name, stored, computed))
+                found.append(
+                    Discrepancy(
+                        row["id"], row["customer_id"], row["program_id"], row["category"], name, stored, computed
+                    )
+                )
 
     moved = type_coerce(func.coalesce(func.sum(movements.c.points), 0), Points())
     lot_query = (
-        select(lots.c.id, lots.c.points, lots.c.points_remaining, moved.label("moved"), accounts.c.customer_id,
-               accounts.c.program_id, accounts.c.category, accounts.c.id.label("account_id"))
+        select(
+            lots.c.id,
+            lots.c.points,
+            lots.c.points_remaining,
+            moved.label("moved"),
+            accounts.c.customer_id,
+            accounts.c.program_id,
+            accounts.c.category,
+            accounts.c.id.label("account_id"),
+        )
         .join(accounts, accounts.c.id == lots.c.account_id)
         .outerjoin(movements, movements.c.lot_id == lots.c.id)
-        .group_by(lots.c.id, lots.c.points, lots.c.points_remaining, accounts.c.customer_id, accounts.c.program_id,
-                  accounts.c.category, accounts.c.id)
+        .group_by(
+            lots.c.id,
+            lots.c.points,
+            lots.c.points_remaining,
+            accounts.c.customer_id,
+            accounts.c.program_id,
+            accounts.c.category,
+            accounts.c.id,
+        )
         .having(lots.c.points_remaining != lots.c.points + func.coalesce(func.sum(movements.c.points), 0))
     )
     if org_id is not None:
         lot_query = lot_query.where(lots.c.org_id == org_id)
     for row in (await connection.execute(lot_query)).all():
-        found.append(Discrepancy(row.account_id, row.customer_id, row.program_id, row.category,
-                                 f"lot {row.id} remaining", row.points_remaining, row.points + Decimal(row.moved)))
+        found.append(
+            Discrepancy(
+                row.account_id,
+                row.customer_id,
+                row.program_id,
+                row.category,
+                f"lot {row.id} remaining",
+                row.points_remaining,
+                row.points + Decimal(row.moved),
+            )
+        )
     return found

@@ -17,10 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.kernel.cache import RefreshingCache
-from app.storage.database import Database
-
 from app.kernel.enums import IdentifierType, PointsCategory
-from app.organizations.models import ExpiryStrategy, Organization, Program, PointsRounding, Store, Tier, Till
+from app.organizations.models import ExpiryStrategy, Organization, PointsRounding, Program, Store, Tier, Till
+from app.storage.database import Database
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,56 +163,87 @@ class OrgConfig:
 
 
 async def load_org_config(connection: AsyncConnection, org_id: int) -> OrgConfig | None:
-    org = (await connection.execute(select(Organization.__table__).where(Organization.__table__.c.id == org_id))).one_or_none()
+    org = (
+        await connection.execute(select(Organization.__table__).where(Organization.__table__.c.id == org_id))
+    ).one_or_none()
     if org is None:
         return None
-    program_rows = (await connection.execute(
-        select(Program.__table__).where(Program.__table__.c.org_id == org_id).order_by(Program.__table__.c.id)
-    )).all()
-    tier_rows = (await connection.execute(
-        select(Tier.__table__).where(Tier.__table__.c.org_id == org_id).order_by(Tier.__table__.c.serial_number)
-    )).all()
-    store_rows = (await connection.execute(
-        select(Store.__table__).where(Store.__table__.c.org_id == org_id).order_by(Store.__table__.c.id)
-    )).all()
-    till_rows = (await connection.execute(
-        select(Till.__table__).where(Till.__table__.c.org_id == org_id).order_by(Till.__table__.c.id)
-    )).all()
+    program_rows = (
+        await connection.execute(
+            select(Program.__table__).where(Program.__table__.c.org_id == org_id).order_by(Program.__table__.c.id)
+        )
+    ).all()
+    tier_rows = (
+        await connection.execute(
+            select(Tier.__table__).where(Tier.__table__.c.org_id == org_id).order_by(Tier.__table__.c.serial_number)
+        )
+    ).all()
+    store_rows = (
+        await connection.execute(
+            select(Store.__table__).where(Store.__table__.c.org_id == org_id).order_by(Store.__table__.c.id)
+        )
+    ).all()
+    till_rows = (
+        await connection.execute(
+            select(Till.__table__).where(Till.__table__.c.org_id == org_id).order_by(Till.__table__.c.id)
+        )
+    ).all()
     programs = tuple(
         ProgramConfig(
-            id=row.id, code=row.code, name=row.name, is_default=row.is_default,
+            id=row.id,
+            code=row.code,
+            name=row.name,
+            is_default=row.is_default,
             points_rounding=PointsRounding(row.points_rounding),
             points_decimal_places=row.points_decimal_places,
-            expiry_strategy=ExpiryStrategy(row.expiry_strategy), expiry_value=row.expiry_value,
+            expiry_strategy=ExpiryStrategy(row.expiry_strategy),
+            expiry_value=row.expiry_value,
             tier_validity_months=row.tier_validity_months,
-            allow_negative_balance=row.allow_negative_balance, points_transferable=row.points_transferable,
-            redemption_minimum=row.redemption_minimum, earn_category=PointsCategory(row.earn_category),
-            promised_days=row.promised_days, concept_code=row.concept_code,
+            allow_negative_balance=row.allow_negative_balance,
+            points_transferable=row.points_transferable,
+            redemption_minimum=row.redemption_minimum,
+            earn_category=PointsCategory(row.earn_category),
+            promised_days=row.promised_days,
+            concept_code=row.concept_code,
             tiers=tuple(
                 TierConfig(
-                    id=tier.id, serial_number=tier.serial_number, name=tier.name,
-                    description=tier.description, upgrade_threshold=tier.upgrade_threshold,
+                    id=tier.id,
+                    serial_number=tier.serial_number,
+                    name=tier.name,
+                    description=tier.description,
+                    upgrade_threshold=tier.upgrade_threshold,
                     earn_rate=tier.earn_rate,
                 )
-                for tier in tier_rows if tier.program_id == row.id
+                for tier in tier_rows
+                if tier.program_id == row.id
             ),
         )
         for row in program_rows
     )
     return OrgConfig(
-        id=org.id, code=org.code, name=org.name, time_zone=ZoneInfo(org.time_zone),
-        base_country=org.base_country, bill_number_unique_in_days=org.bill_number_unique_in_days,
+        id=org.id,
+        code=org.code,
+        name=org.name,
+        time_zone=ZoneInfo(org.time_zone),
+        base_country=org.base_country,
+        bill_number_unique_in_days=org.bill_number_unique_in_days,
         primary_identifier=IdentifierType(org.primary_identifier),
         skip_secondary_id_on_primary_mismatch=org.skip_secondary_id_on_primary_mismatch,
-        updated_at=org.updated_at, programs=programs,
+        updated_at=org.updated_at,
+        programs=programs,
         stores=tuple(
             StoreConfig(id=row.id, code=row.code, external_id=row.external_id, name=row.name, program_id=row.program_id)
             for row in store_rows
         ),
         tills=tuple(
             TillConfig(
-                id=row.id, code=row.code, external_id=row.external_id, name=row.name,
-                store_id=row.store_id, program_id=row.program_id, concept_code=row.concept_code,
+                id=row.id,
+                code=row.code,
+                external_id=row.external_id,
+                name=row.name,
+                store_id=row.store_id,
+                program_id=row.program_id,
+                concept_code=row.concept_code,
             )
             for row in till_rows
         ),

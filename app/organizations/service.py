@@ -38,16 +38,24 @@ async def apply_spec(connection: AsyncConnection, spec: OrganizationSpec, *, now
     settings = spec.organization
     changes: list[str] = []
     values = {
-        "name": settings.name, "time_zone": settings.time_zone, "base_country": settings.base_country,
+        "name": settings.name,
+        "time_zone": settings.time_zone,
+        "base_country": settings.base_country,
         "bill_number_unique_in_days": settings.bill_number_unique_in_days,
         "primary_identifier": settings.primary_identifier.value,
         "skip_secondary_id_on_primary_mismatch": settings.skip_secondary_id_on_primary_mismatch,
     }
-    existing = (await connection.execute(select(organizations).where(organizations.c.code == settings.code))).one_or_none()
+    existing = (
+        await connection.execute(select(organizations).where(organizations.c.code == settings.code))
+    ).one_or_none()
     if existing is None:
-        org_id = (await connection.execute(
-            insert(organizations).values(code=settings.code, created_at=now, updated_at=now, **values).returning(organizations.c.id)
-        )).scalar_one()
+        org_id = (
+            await connection.execute(
+                insert(organizations)
+                .values(code=settings.code, created_at=now, updated_at=now, **values)
+                .returning(organizations.c.id)
+            )
+        ).scalar_one()
         changes.append(f"organization {settings.code} created")
     else:
         org_id = existing.id
@@ -57,48 +65,79 @@ async def apply_spec(connection: AsyncConnection, spec: OrganizationSpec, *, now
     program_ids: dict[str, int] = {}
     for program in spec.programs:
         program_values = {
-            "name": program.name, "is_default": program.code == spec.default_program_code,
+            "name": program.name,
+            "is_default": program.code == spec.default_program_code,
             "points_rounding": program.points_rounding.value,
             "points_decimal_places": program.points_decimal_places,
-            "expiry_strategy": program.expiry.strategy.value, "expiry_value": program.expiry.value,
+            "expiry_strategy": program.expiry.strategy.value,
+            "expiry_value": program.expiry.value,
             "tier_validity_months": program.tier_validity_months,
-            "allow_negative_balance": program.allow_negative_balance, "points_transferable": program.points_transferable,
-            "redemption_minimum": program.redemption_minimum, "earn_category": program.earn_category.value,
-            "promised_days": program.promised_days, "concept_code": program.concept,
+            "allow_negative_balance": program.allow_negative_balance,
+            "points_transferable": program.points_transferable,
+            "redemption_minimum": program.redemption_minimum,
+            "earn_category": program.earn_category.value,
+            "promised_days": program.promised_days,
+            "concept_code": program.concept,
         }
         program_ids[program.code] = await _upsert(
-            connection, programs, {"org_id": org_id, "code": program.code}, program_values, changes, f"program {program.code}"
+            connection,
+            programs,
+            {"org_id": org_id, "code": program.code},
+            program_values,
+            changes,
+            f"program {program.code}",
         )
         for tier in program.tiers:
             await _upsert(
-                connection, tiers,
+                connection,
+                tiers,
                 {"org_id": org_id, "program_id": program_ids[program.code], "serial_number": tier.serial_number},
-                {"name": tier.name, "description": tier.description,
-                 "upgrade_threshold": tier.upgrade_threshold, "earn_rate": tier.earn_rate},
-                changes, f"tier {program.code}/{tier.serial_number}",
+                {
+                    "name": tier.name,
+                    "description": tier.description,
+                    "upgrade_threshold": tier.upgrade_threshold,
+                    "earn_rate": tier.earn_rate,
+                },
+                changes,
+                f"tier {program.code}/{tier.serial_number}",
             )
 
     for store in spec.stores:
         store_id = await _upsert(
-            connection, stores, {"org_id": org_id, "code": store.code},
-            {"external_id": store.external_id, "name": store.name,
-             "program_id": program_ids[store.program] if store.program else None},
-            changes, f"store {store.code}",
+            connection,
+            stores,
+            {"org_id": org_id, "code": store.code},
+            {
+                "external_id": store.external_id,
+                "name": store.name,
+                "program_id": program_ids[store.program] if store.program else None,
+            },
+            changes,
+            f"store {store.code}",
         )
         for till in store.tills:
             await _upsert(
-                connection, tills, {"org_id": org_id, "code": till.code},
-                {"store_id": store_id, "external_id": till.external_id, "name": till.name,
-                 "program_id": program_ids[till.program] if till.program else None, "concept_code": till.concept},
-                changes, f"till {till.code}",
+                connection,
+                tills,
+                {"org_id": org_id, "code": till.code},
+                {
+                    "store_id": store_id,
+                    "external_id": till.external_id,
+                    "name": till.name,
+                    "program_id": program_ids[till.program] if till.program else None,
+                    "concept_code": till.concept,
+                },
+                changes,
+                f"till {till.code}",
             )
     if changes and existing is not None:
         await connection.execute(update(organizations).where(organizations.c.id == org_id).values(updated_at=now))
     return ApplyReport(org_id=org_id, changes=changes)
 
 
-async def _upsert(connection: AsyncConnection, table: Any, key: dict[str, Any], values: dict[str, Any],
-                  changes: list[str], label: str) -> int:
+async def _upsert(
+    connection: AsyncConnection, table: Any, key: dict[str, Any], values: dict[str, Any], changes: list[str], label: str
+) -> int:
     condition = [table.c[name] == value for name, value in key.items()]
     existing = (await connection.execute(select(table).where(*condition))).one_or_none()
     if existing is None:
@@ -117,7 +156,9 @@ async def _update_if_changed(connection: AsyncConnection, table: Any, existing: 
 
 
 async def org_id_by_code(connection: AsyncConnection, code: str) -> int:
-    org_id = (await connection.execute(select(organizations.c.id).where(organizations.c.code == code))).scalar_one_or_none()
+    org_id = (
+        await connection.execute(select(organizations.c.id).where(organizations.c.code == code))
+    ).scalar_one_or_none()
     if org_id is None:
         raise NotFoundError(f"no organisation with code {code!r}", field="org")
     return org_id
@@ -140,20 +181,29 @@ class CreatedApiKey:
     secret: str  # shown once, never stored
 
 
-async def create_api_key(connection: AsyncConnection, org_id: int, name: str = "", *, now: datetime,
-                         is_admin: bool = False) -> CreatedApiKey:
+async def create_api_key(
+    connection: AsyncConnection, org_id: int, name: str = "", *, now: datetime, is_admin: bool = False
+) -> CreatedApiKey:
     """`is_admin`: the key may also run organisation-wide checks (the reconciliation query)."""
     key_id = KEY_ID_PREFIX + secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
-    await connection.execute(insert(api_keys).values(
-        org_id=org_id, key_id=key_id, secret_hash=hash_secret(secret), name=name, created_at=now,
-        is_admin=is_admin,
-    ))
+    await connection.execute(
+        insert(api_keys).values(
+            org_id=org_id,
+            key_id=key_id,
+            secret_hash=hash_secret(secret),
+            name=name,
+            created_at=now,
+            is_admin=is_admin,
+        )
+    )
     return CreatedApiKey(key_id=key_id, secret=secret)
 
 
 async def list_api_keys(connection: AsyncConnection, org_id: int) -> list[Any]:
-    query = select(api_keys.c.key_id, api_keys.c.name, api_keys.c.is_admin, api_keys.c.created_at, api_keys.c.revoked_at)
+    query = select(
+        api_keys.c.key_id, api_keys.c.name, api_keys.c.is_admin, api_keys.c.created_at, api_keys.c.revoked_at
+    )
     return list((await connection.execute(query.where(api_keys.c.org_id == org_id).order_by(api_keys.c.id))).all())
 
 
@@ -174,14 +224,18 @@ class StoredKey:
 
 
 async def find_api_key(connection: AsyncConnection, key_id: str) -> StoredKey | None:
-    row = (await connection.execute(
-        select(api_keys.c.org_id, api_keys.c.secret_hash, api_keys.c.revoked_at, api_keys.c.is_admin)
-        .where(api_keys.c.key_id == key_id)
-    )).one_or_none()
+    row = (
+        await connection.execute(
+            select(api_keys.c.org_id, api_keys.c.secret_hash, api_keys.c.revoked_at, api_keys.c.is_admin).where(
+                api_keys.c.key_id == key_id
+            )
+        )
+    ).one_or_none()
     if row is None:
         return None
-    return StoredKey(org_id=row.org_id, secret_hash=row.secret_hash, is_active=row.revoked_at is None,
-                     is_admin=row.is_admin)
+    return StoredKey(
+        org_id=row.org_id, secret_hash=row.secret_hash, is_active=row.revoked_at is None, is_admin=row.is_admin
+    )
 
 
 def secret_matches(stored: StoredKey, secret: str) -> bool:

@@ -50,22 +50,32 @@ class ProgramSpec(Strict):
     tier_validity_months: int | None = Field(default=None, ge=1)
     tiers: list[TierSpec] = Field(min_length=1)
     # Burn rules.
-    allow_negative_balance: bool = Field(default=False, description=(
-        "A return may take back points the customer already spent, leaving a negative balance that "
-        "later earnings pay off first. When false, a return takes back at most the balance."))
+    allow_negative_balance: bool = Field(
+        default=False,
+        description=(
+            "A return may take back points the customer already spent, leaving a negative balance that "
+            "later earnings pay off first. When false, a return takes back at most the balance."
+        ),
+    )
     points_transferable: bool = False
     redemption_minimum: Decimal = Field(default=Decimal(0), ge=0, decimal_places=4)
     # Where purchases earn: REGULAR (spendable at once), PROMISED (held for `promised_days`, e.g. a
     # return window, then converted into REGULAR) or TRIGGER_BASED (held until a trigger converts them).
     earn_category: PointsCategory = PointsCategory.REGULAR
     promised_days: int | None = Field(default=None, ge=1, le=3650)
-    concept: str | None = Field(default=None, min_length=1, max_length=64, description=(
-        "Programs sharing a concept are redeemed together at that concept's tills (group redemption)."))
+    concept: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description=("Programs sharing a concept are redeemed together at that concept's tills (group redemption)."),
+    )
 
     @model_validator(mode="after")
     def promised_days_match_category(self) -> ProgramSpec:
         if (self.earn_category is PointsCategory.PROMISED) != (self.promised_days is not None):
-            raise ValueError(f"program {self.code}: promised_days is required with earn_category PROMISED, and only then")
+            raise ValueError(
+                f"program {self.code}: promised_days is required with earn_category PROMISED, and only then"
+            )
         return self
 
     @model_validator(mode="after")

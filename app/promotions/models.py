@@ -48,8 +48,9 @@ class Promotion(SQLModel, table=True):
         Index("ix_promotions_org", "org_id", "id"),
         CheckConstraint("valid_from < valid_until", name="promotions_window_ordered"),
         CheckConstraint("redemptions_count >= 0", name="promotions_count_not_negative"),
-        CheckConstraint("redemption_limit IS NULL OR redemptions_count <= redemption_limit",
-                        name="promotions_count_within_limit"),
+        CheckConstraint(
+            "redemption_limit IS NULL OR redemptions_count <= redemption_limit", name="promotions_count_within_limit"
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -20,7 +20,9 @@ from typing import Any
 
 from app.kernel.errors import ValidationError
 from app.promotions.errors import (
-    PromoCodeExpiredError, PromoCodeNotYetActiveError, PromoConditionsNotMetError,
+    PromoCodeExpiredError,
+    PromoCodeNotYetActiveError,
+    PromoConditionsNotMetError,
 )
 from app.promotions.models import CODE_LENGTH_MAX, PROMOTION_NAME_LENGTH_MAX, PromotionAction
 
@@ -63,6 +65,7 @@ def check_code(code: str, field: str) -> str:
 
 # --- Generation -----------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class GenerationRequest:
     count: int
@@ -75,14 +78,22 @@ def check_generation(count: int, length: int, prefix: str | None, path: str = "i
         raise ValidationError(f"must be between 1 and {GENERATE_COUNT_MAX:,}", field=f"{path}.count")
     prefix_text = normalize_code(prefix or "")
     if len(prefix_text) > PREFIX_LENGTH_MAX or (prefix_text and not PREFIX_PATTERN.match(prefix_text)):
-        raise ValidationError(f"must be at most {PREFIX_LENGTH_MAX} letters, digits, '-' or '_'", field=f"{path}.prefix")
+        raise ValidationError(
+            f"must be at most {PREFIX_LENGTH_MAX} letters, digits, '-' or '_'", field=f"{path}.prefix"
+        )
     if not CODE_LENGTH_MIN <= length <= GENERATED_LENGTH_MAX or len(prefix_text) + length > CODE_LENGTH_MAX:
-        raise ValidationError(f"must be {CODE_LENGTH_MIN} to {GENERATED_LENGTH_MAX}, and with the prefix at most "
-                              f"{CODE_LENGTH_MAX} characters", field=f"{path}.length")
+        raise ValidationError(
+            f"must be {CODE_LENGTH_MIN} to {GENERATED_LENGTH_MAX}, and with the prefix at most "
+            f"{CODE_LENGTH_MAX} characters",
+            field=f"{path}.length",
+        )
     space = Decimal(len(ALPHABET)) ** length
     if count > space * CODE_SPACE_USE_MAX:
-        raise ValidationError(f"{count:,} codes of {length} characters would use more than {CODE_SPACE_USE_MAX:%} of "
-                              f"the {space:,} possible codes: make them longer", field=f"{path}.length")
+        raise ValidationError(
+            f"{count:,} codes of {length} characters would use more than {CODE_SPACE_USE_MAX:%} of "
+            f"the {space:,} possible codes: make them longer",
+            field=f"{path}.length",
+        )
     return GenerationRequest(count, length, prefix_text)
 
 
@@ -91,18 +102,23 @@ _BYTE_LIMIT = 256 - 256 % len(ALPHABET)
 _TO_ALPHABET = bytes(ALPHABET[byte % len(ALPHABET)].encode()[0] if byte < _BYTE_LIMIT else 0 for byte in range(256))
 
 
-def random_codes(count: int, length: int, prefix: str, random_bytes: Callable[[int], bytes] = secrets.token_bytes) -> list[str]:
+def random_codes(
+    count: int, length: int, prefix: str, random_bytes: Callable[[int], bytes] = secrets.token_bytes
+) -> list[str]:
     """`count` random codes (not necessarily distinct: the unique index decides) from ALPHABET."""
     wanted = count * length
     characters = b""
     while len(characters) < wanted:
         # ~12% of bytes are dropped: ask for a little more than needed.
-        characters += random_bytes((wanted - len(characters)) * 9 // 8 + 16).translate(_TO_ALPHABET).replace(b"\x00", b"")
+        characters += (
+            random_bytes((wanted - len(characters)) * 9 // 8 + 16).translate(_TO_ALPHABET).replace(b"\x00", b"")
+        )
     text = characters[:wanted].decode()
-    return [prefix + text[start:start + length] for start in range(0, wanted, length)]
+    return [prefix + text[start : start + length] for start in range(0, wanted, length)]
 
 
 # --- Terms ----------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class AttributeCondition:
@@ -177,15 +193,30 @@ def check_terms(terms: PromotionTerms, name: str, path: str = "input") -> Promot
     _money(terms.minimum_bill_amount, f"{path}.minimumBillAmount", required=False)
     _item_codes(terms.eligible_item_codes, f"{path}.eligibleItemCodes")
     for index, condition in enumerate(terms.eligible_attributes):
-        if (not condition.name.strip() or len(condition.name) > 100 or len(condition.value) > 500
-                or NUL in condition.name or NUL in condition.value):
-            raise ValidationError("name must be 1 to 100 characters, value at most 500, without NUL",
-                                  field=f"{path}.eligibleAttributes[{index}]")
+        if (
+            not condition.name.strip()
+            or len(condition.name) > 100
+            or len(condition.value) > 500
+            or NUL in condition.name
+            or NUL in condition.value
+        ):
+            raise ValidationError(
+                "name must be 1 to 100 characters, value at most 500, without NUL",
+                field=f"{path}.eligibleAttributes[{index}]",
+            )
     action = terms.action
-    given = {"percent": terms.percent is not None, "amount": terms.amount is not None,
-             "freeItemCode": terms.free_item_code is not None, "bundleItemCodes": bool(terms.bundle_item_codes)}
-    needed = {PromotionAction.PERCENT_OFF: {"percent"}, PromotionAction.FIXED_AMOUNT_OFF: {"amount"},
-              PromotionAction.FREE_PRODUCT: {"freeItemCode"}, PromotionAction.BUNDLE_PRICE: {"amount", "bundleItemCodes"}}[action]
+    given = {
+        "percent": terms.percent is not None,
+        "amount": terms.amount is not None,
+        "freeItemCode": terms.free_item_code is not None,
+        "bundleItemCodes": bool(terms.bundle_item_codes),
+    }
+    needed = {
+        PromotionAction.PERCENT_OFF: {"percent"},
+        PromotionAction.FIXED_AMOUNT_OFF: {"amount"},
+        PromotionAction.FREE_PRODUCT: {"freeItemCode"},
+        PromotionAction.BUNDLE_PRICE: {"amount", "bundleItemCodes"},
+    }[action]
     for name_given, present in given.items():
         if present and name_given not in needed:
             raise ValidationError(f"does not apply to {action.value}", field=f"{path}.{name_given}")
@@ -195,7 +226,9 @@ def check_terms(terms: PromotionTerms, name: str, path: str = "input") -> Promot
         percent = terms.percent
         assert percent is not None
         if not percent.is_finite() or not ZERO < percent <= PERCENT_MAX or percent != percent.quantize(CENT):
-            raise ValidationError("must be more than 0 and at most 100, with at most 2 decimal places", field=f"{path}.percent")
+            raise ValidationError(
+                "must be more than 0 and at most 100, with at most 2 decimal places", field=f"{path}.percent"
+            )
     if action is PromotionAction.FIXED_AMOUNT_OFF:
         _money(terms.amount, f"{path}.amount", required=True, positive=True)
     if action is PromotionAction.BUNDLE_PRICE:
@@ -209,16 +242,21 @@ def check_terms(terms: PromotionTerms, name: str, path: str = "input") -> Promot
 
 
 def check_limits(limits: Limits, path: str = "input") -> Limits:
-    for name, value in (("codeRedemptionLimit", limits.code_redemption_limit),
-                        ("customerCodeRedemptionLimit", limits.customer_code_redemption_limit),
-                        ("redemptionLimit", limits.redemption_limit),
-                        ("customerTransactionLimit", limits.customer_transaction_limit)):
+    for name, value in (
+        ("codeRedemptionLimit", limits.code_redemption_limit),
+        ("customerCodeRedemptionLimit", limits.customer_code_redemption_limit),
+        ("redemptionLimit", limits.redemption_limit),
+        ("customerTransactionLimit", limits.customer_transaction_limit),
+    ):
         if value is not None and not 1 <= value <= LIMIT_MAX:
-            raise ValidationError(f"must be between 1 and {LIMIT_MAX:,} (leave it out for no limit)", field=f"{path}.{name}")
+            raise ValidationError(
+                f"must be between 1 and {LIMIT_MAX:,} (leave it out for no limit)", field=f"{path}.{name}"
+            )
     return limits
 
 
 # --- The cart and the discount --------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class CartLine:
@@ -283,8 +321,9 @@ def discount(terms: PromotionTerms, cart: Cart, field: str) -> Decimal:
 
 def _discount(terms: PromotionTerms, cart: Cart, field: str) -> Decimal:
     if terms.minimum_bill_amount is not None and cart.amount < terms.minimum_bill_amount:
-        raise PromoConditionsNotMetError(f"the bill must be at least {terms.minimum_bill_amount} (it is {cart.amount})",
-                                         field=field)
+        raise PromoConditionsNotMetError(
+            f"the bill must be at least {terms.minimum_bill_amount} (it is {cart.amount})", field=field
+        )
     eligible = [line for line in cart.lines if _eligible(terms, line)]
     if terms.has_item_condition and not eligible:
         raise PromoConditionsNotMetError("the cart has none of the promotion's eligible items", field=field)
@@ -376,15 +415,19 @@ def parse_upload(text: str, path: str = "input") -> ParsedUpload:
     for index, record in enumerate(reader):
         row = index + 2
         if index >= UPLOAD_ROWS_MAX:
-            raise ValidationError(f"at most {UPLOAD_ROWS_MAX:,} codes per upload (use more uploads)", field=f"{path}.csv")
-        written = (record.get(CODE_COLUMN) or "")
+            raise ValidationError(
+                f"at most {UPLOAD_ROWS_MAX:,} codes per upload (use more uploads)", field=f"{path}.csv"
+            )
+        written = record.get(CODE_COLUMN) or ""
         try:
             code = check_code(written, CODE_COLUMN)
         except ValidationError as error:
             errors.append(RowError(row, CODE_COLUMN, written, "INVALID_CODE", error.message))
             continue
         if code in first_row_of:
-            errors.append(RowError(row, CODE_COLUMN, written, "DUPLICATE_IN_FILE", f"same code as row {first_row_of[code]}"))
+            errors.append(
+                RowError(row, CODE_COLUMN, written, "DUPLICATE_IN_FILE", f"same code as row {first_row_of[code]}")
+            )
             continue
         first_row_of[code] = row
         codes.append((row, code))

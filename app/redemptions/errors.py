@@ -14,7 +14,6 @@ class RedemptionNotFoundError(NotFoundError):
     code = "REDEMPTION_NOT_FOUND"
 
 
-
 class BelowRedemptionMinimumError(ValidationError):
     """Fewer points than the program's redemption minimum."""
 

@@ -24,7 +24,9 @@ class PointRedemption(SQLModel, table=True):
         Index("ix_point_redemptions_customer", "customer_id", "id"),
         Index("ix_point_redemptions_transaction", "transaction_id"),
         CheckConstraint("points > 0", name="point_redemptions_points_positive"),
-        CheckConstraint("points_reversed >= 0 AND points_reversed <= points", name="point_redemptions_reversed_within_points"),
+        CheckConstraint(
+            "points_reversed >= 0 AND points_reversed <= points", name="point_redemptions_reversed_within_points"
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
@@ -60,6 +62,8 @@ class PointRedemptionReversal(SQLModel, table=True):
     # The event whose credits gave the points back (REDEMPTION_REVERSAL, or the TRANSACTION_RETURN of a return).
     event_id: int = Field(foreign_key="ledger_events.id", sa_type=BigId)
     points: Decimal = Field(sa_type=Points)
-    transaction_id: int | None = Field(default=None, foreign_key="transactions.id", sa_type=BigId)  # the return bill, if any
+    transaction_id: int | None = Field(
+        default=None, foreign_key="transactions.id", sa_type=BigId
+    )  # the return bill, if any
     notes: str | None = Field(default=None, max_length=1000)
     created_at: datetime = Field(sa_type=UTCDateTime)

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from app.storage.columns import POINTS_SCALE
 from app.customers.rules import normalize_identifier
 from app.kernel.enums import IdentifierType, TransactionSource
 from app.kernel.errors import ValidationError
+from app.kernel.money import POINTS_SCALE
 from app.organizations.config import OrgConfig, ProgramConfig, StoreConfig, TillConfig
 from app.organizations.errors import ProgramNotFoundError, StoreNotFoundError, TillNotFoundError
 from app.redemptions.errors import AlreadyReversedError, BelowRedemptionMinimumError, ReversalLimitError
@@ -88,7 +88,7 @@ class PreparedRedemption:
 
 
 def canonical(value: Decimal) -> str:
-    """"100", "100.0" and "1E+2" are the same number of points."""
+    """ "100", "100.0" and "1E+2" are the same number of points."""
     return format(value.normalize(), "f") if value else "0"
 
 
@@ -111,7 +111,9 @@ def check_points(points: Decimal, *, decimal_places: int, field: str) -> Decimal
         raise ValidationError(f"must be less than {POINTS_MAX:,}", field=field)
     quantum = Decimal(1).scaleb(-min(decimal_places, POINTS_SCALE))
     if points != points.quantize(quantum):
-        raise ValidationError(f"must be a multiple of {canonical(quantum)} (the program's points precision)", field=field)
+        raise ValidationError(
+            f"must be a multiple of {canonical(quantum)} (the program's points precision)", field=field
+        )
     return points
 
 
@@ -127,7 +129,9 @@ def resolve_target(org: OrgConfig, data: RedemptionInput, path: str) -> Target:
         if named is None:
             raise StoreNotFoundError(f"no store with code {data.store_code!r}", field=f"{path}.storeCode")
         if till is not None and till.store_id != named.id:
-            raise ValidationError(f"till {till.code!r} does not belong to store {named.code!r}", field=f"{path}.tillCode")
+            raise ValidationError(
+                f"till {till.code!r} does not belong to store {named.code!r}", field=f"{path}.tillCode"
+            )
         store = named
     if data.program_code is not None:
         program = org.program_by_code(data.program_code)
@@ -147,19 +151,26 @@ def prepare(data: RedemptionInput, org: OrgConfig, path: str = "input") -> Prepa
     if data.points < target.minimum:
         raise BelowRedemptionMinimumError(
             f"must be at least {canonical(target.minimum)}, the redemption minimum of "
-            f"{' / '.join(program.code for program in target.programs)}", field=f"{path}.points")
+            f"{' / '.join(program.code for program in target.programs)}",
+            field=f"{path}.points",
+        )
     check_text(data.notes, f"{path}.notes", NOTES_LENGTH_MAX)
     check_text(data.external_reference, f"{path}.externalReference", EXTERNAL_REFERENCE_LENGTH_MAX)
     if data.customer_type is None:
         customer_value = data.customer_value.strip()
     else:
-        customer_value = normalize_identifier(data.customer_type, data.customer_value, org.base_country,
-                                              f"{path}.customer.value")
+        customer_value = normalize_identifier(
+            data.customer_type, data.customer_value, org.base_country, f"{path}.customer.value"
+        )
     payload = {
         "customer": [data.customer_type.value if data.customer_type else "USER_ID", customer_value],
-        "points": canonical(data.points), "programs": [program.id for program in target.programs],
-        "store": target.store.id if target.store else None, "till": target.till.id if target.till else None,
-        "source": data.source.value, "notes": data.notes, "externalReference": data.external_reference,
+        "points": canonical(data.points),
+        "programs": [program.id for program in target.programs],
+        "store": target.store.id if target.store else None,
+        "till": target.till.id if target.till else None,
+        "source": data.source.value,
+        "notes": data.notes,
+        "externalReference": data.external_reference,
     }
     return PreparedRedemption(source=data, customer_value=customer_value, target=target, payload=payload)
 
@@ -178,18 +189,27 @@ def split(points: Decimal, spendable: Sequence[tuple[Key, Decimal]]) -> list[tup
     return shares
 
 
-def reversal_points(points: Decimal, points_reversed: Decimal, requested: Decimal | None, *,
-                    redemption_field: str, points_field: str) -> Decimal:
+def reversal_points(
+    points: Decimal, points_reversed: Decimal, requested: Decimal | None, *, redemption_field: str, points_field: str
+) -> Decimal:
     """How many points a reversal gives back: what was asked, or all that is left."""
     left = points - points_reversed
     if left <= 0:
-        raise AlreadyReversedError("every point of this redemption was reversed already", field=redemption_field,
-                                   points_redeemed=points, points_reversed=points_reversed)
+        raise AlreadyReversedError(
+            "every point of this redemption was reversed already",
+            field=redemption_field,
+            points_redeemed=points,
+            points_reversed=points_reversed,
+        )
     if requested is None:
         return left
     if requested > left:
-        raise ReversalLimitError(f"only {canonical(left)} points of this redemption are left to reverse",
-                                 field=points_field, points_redeemed=points, points_reversed=points_reversed)
+        raise ReversalLimitError(
+            f"only {canonical(left)} points of this redemption are left to reverse",
+            field=points_field,
+            points_redeemed=points,
+            points_reversed=points_reversed,
+        )
     return requested
 
 

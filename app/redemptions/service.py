@@ -32,23 +32,26 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.customers import service as customers_service
 from app.customers.errors import CustomerMergedError, CustomerNotFoundError
 from app.customers.models import Customer
-from app.customers import service as customers_service
 from app.customers.service import find_customer_id
-from app.storage.database import Database
+from app.idempotency import service as idempotency
 from app.kernel.enums import PointsCategory
 from app.kernel.errors import ConflictError, InsufficientPointsError, ValidationError
-from app.idempotency import service as idempotency
 from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.organizations.config import OrgConfig, ProgramConfig
 from app.redemptions import rules
 from app.redemptions.errors import (
-    RedemptionAlreadyAppliedError, RedemptionNotFoundError, RedemptionOfAnotherCustomerError, RedemptionReversedError,
+    RedemptionAlreadyAppliedError,
+    RedemptionNotFoundError,
+    RedemptionOfAnotherCustomerError,
+    RedemptionReversedError,
 )
 from app.redemptions.models import PointRedemption, PointRedemptionReversal, RedemptionStatus
 from app.redemptions.rules import PreparedRedemption, RedemptionInput, ReversalInput
+from app.storage.database import Database
 
 redemptions = PointRedemption.__table__
 reversals = PointRedemptionReversal.__table__
@@ -67,6 +70,7 @@ _INSERT_REVERSAL = insert(reversals).returning(reversals.c.id)
 
 
 # --- Views ----------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ProgramShare:
@@ -158,6 +162,7 @@ class ReversalResult:
 
 # --- Redeem ---------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class _Place:
     program: ProgramConfig
@@ -176,8 +181,9 @@ class _Plan:
         return sum((place.spendable for place in self.places), ZERO)
 
 
-async def _places(connection: AsyncConnection, customer_id: int, programs: Sequence[ProgramConfig], now: datetime,
-                  *, lock: bool) -> tuple[_Place, ...]:
+async def _places(
+    connection: AsyncConnection, customer_id: int, programs: Sequence[ProgramConfig], now: datetime, *, lock: bool
+) -> tuple[_Place, ...]:
     """The customer's REGULAR account in each program with its spendable points; `lock` takes
     the accounts' locks first, so the points read stay true until the transaction ends."""
     accounts = await ledger.customer_accounts(connection, [customer_id], lock=lock)
@@ -189,32 +195,44 @@ async def _places(connection: AsyncConnection, customer_id: int, programs: Seque
     )
 
 
-async def _plan(connection: AsyncConnection, org: OrgConfig, prepared: PreparedRedemption, now: datetime, *,
-                lock: bool, path: str) -> _Plan:
+async def _plan(
+    connection: AsyncConnection, org: OrgConfig, prepared: PreparedRedemption, now: datetime, *, lock: bool, path: str
+) -> _Plan:
     """Every check that needs the database, in the order a client reads the answer: the
     customer, then the points. redeemPoints runs it under locks, validateRedemption without."""
     data = prepared.source
     customer_field = f"{path}.customer"
-    customer_id = await find_customer_id(connection, org, data.customer_type, data.customer_value, f"{customer_field}.value")
+    customer_id = await find_customer_id(
+        connection, org, data.customer_type, data.customer_value, f"{customer_field}.value"
+    )
     if customer_id is None:
         kind = data.customer_type.value if data.customer_type else "USER_ID"
         raise CustomerNotFoundError(f"no customer with {kind} {data.customer_value!r}", field=customer_field)
-    merged_into = (await connection.execute(_LOCK_CUSTOMER if lock else _CUSTOMER_MERGED_INTO,
-                                            {"customer_id": customer_id})).scalar_one()
+    merged_into = (
+        await connection.execute(_LOCK_CUSTOMER if lock else _CUSTOMER_MERGED_INTO, {"customer_id": customer_id})
+    ).scalar_one()
     if merged_into is not None:
-        raise CustomerMergedError(f"customer {customer_id} was merged into customer {merged_into}; redeem as that customer",
-                                  field=customer_field, survivor_id=merged_into)
+        raise CustomerMergedError(
+            f"customer {customer_id} was merged into customer {merged_into}; redeem as that customer",
+            field=customer_field,
+            survivor_id=merged_into,
+        )
     places = await _places(connection, customer_id, prepared.target.programs, now, lock=lock)
     available = sum((place.spendable for place in places), ZERO)
     if available < data.points:
         raise InsufficientPointsError(
             f"{rules.canonical(available)} points are spendable, {rules.canonical(data.points)} asked for",
-            field=f"{path}.points", available_points=available, requested_points=data.points)
+            field=f"{path}.points",
+            available_points=available,
+            requested_points=data.points,
+        )
     shares = rules.split(data.points, [(place, place.spendable) for place in places])
     return _Plan(customer_id=customer_id, places=places, shares=tuple(shares))
 
 
-async def redeem_points(database: Database, org: OrgConfig, data: RedemptionInput, path: str = "input", *, now: datetime) -> RedemptionResult:
+async def redeem_points(
+    database: Database, org: OrgConfig, data: RedemptionInput, path: str = "input", *, now: datetime
+) -> RedemptionResult:
     """Redeem: one POINTS_REDEMPTION event and its redemption row, or a typed error and nothing
     written. With an idempotency key, a replay returns the redemption as it is now."""
     prepared = rules.prepare(data, org, path)
@@ -229,37 +247,69 @@ async def redeem_points(database: Database, org: OrgConfig, data: RedemptionInpu
         return RedemptionResult(await load_redemption(connection, org.id, redemption_id), replayed=True)
 
     return await idempotency.write_once(
-        database, org_id=org.id, key=key, operation="redeemPoints", payload=prepared.payload, now=now,
-        perform=perform, replay=replay, field=f"{path}.idempotencyKey",
+        database,
+        org_id=org.id,
+        key=key,
+        operation="redeemPoints",
+        payload=prepared.payload,
+        now=now,
+        perform=perform,
+        replay=replay,
+        field=f"{path}.idempotencyKey",
     )
 
 
-async def _write_redemption(connection: AsyncConnection, org: OrgConfig, prepared: PreparedRedemption, plan: _Plan,
-                            now: datetime) -> int:
+async def _write_redemption(
+    connection: AsyncConnection, org: OrgConfig, prepared: PreparedRedemption, plan: _Plan, now: datetime
+) -> int:
     data, target = prepared.source, prepared.target
     postings = [
-        ledger.Posting(ledger.AccountRef(place.account.id, plan.customer_id, place.program.id, PointsCategory.REGULAR),
-                       EntryType.DEBIT, EntryKind.POINTS_REDEMPTION, share)
+        ledger.Posting(
+            ledger.AccountRef(place.account.id, plan.customer_id, place.program.id, PointsCategory.REGULAR),
+            EntryType.DEBIT,
+            EntryKind.POINTS_REDEMPTION,
+            share,
+        )
         for place, share in plan.shares
     ]
     store_id = target.store.id if target.store else None
     till_id = target.till.id if target.till else None
     posted = await ledger.post_event(
-        connection, org_id=org.id, now=now, postings=postings,
+        connection,
+        org_id=org.id,
+        now=now,
+        postings=postings,
         draft=ledger.EventDraft(EventType.POINTS_REDEMPTION, plan.customer_id, data.source.value, store_id, till_id),
     )
     for posting, entry in zip(postings, posted.entries, strict=True):
         assert sum((lot.points for lot in entry.lots_consumed), ZERO) == posting.points and entry.balance_after >= 0, (
-            "the accounts are locked and their spendable lots cover the debit")
-    return (await connection.execute(_INSERT_REDEMPTION, {
-        "org_id": org.id, "customer_id": plan.customer_id, "event_id": posted.id, "points": data.points,
-        "points_reversed": ZERO, "status": RedemptionStatus.REDEEMED.value, "source": data.source.value,
-        "store_id": store_id, "till_id": till_id, "transaction_id": None, "external_reference": data.external_reference,
-        "notes": data.notes, "redeemed_at": now,
-    })).scalar_one()
+            "the accounts are locked and their spendable lots cover the debit"
+        )
+    return (
+        await connection.execute(
+            _INSERT_REDEMPTION,
+            {
+                "org_id": org.id,
+                "customer_id": plan.customer_id,
+                "event_id": posted.id,
+                "points": data.points,
+                "points_reversed": ZERO,
+                "status": RedemptionStatus.REDEEMED.value,
+                "source": data.source.value,
+                "store_id": store_id,
+                "till_id": till_id,
+                "transaction_id": None,
+                "external_reference": data.external_reference,
+                "notes": data.notes,
+                "redeemed_at": now,
+            },
+        )
+    ).scalar_one()
 
 
-async def validate_redemption(database: Database, org: OrgConfig, data: RedemptionInput, path: str = "input", *, now: datetime) -> ValidationResult:
+async def validate_redemption(
+    database: Database, org: OrgConfig, data: RedemptionInput, path: str = "input", *, now: datetime
+) -> ValidationResult:
     """The answer redeemPoints would give now (the same checks, in one read snapshot), and the
     spendable points; nothing is written and nothing locked, so a redemption that follows can
     still find the points gone."""
@@ -267,13 +317,20 @@ async def validate_redemption(database: Database, org: OrgConfig, data: Redempti
     key = idempotency.check_key(data.idempotency_key, f"{path}.idempotencyKey")
     async with database.read() as connection:
         if key is not None:
-            replayed = await idempotency.recall(connection, org_id=org.id, key=key, operation="redeemPoints",
-                                                payload=prepared.payload, field=f"{path}.idempotencyKey")
+            replayed = await idempotency.recall(
+                connection,
+                org_id=org.id,
+                key=key,
+                operation="redeemPoints",
+                payload=prepared.payload,
+                field=f"{path}.idempotencyKey",
+            )
             if replayed is not None:  # redeemPoints would return it without checking anything again
                 redemption = await load_redemption(connection, org.id, replayed)
                 places = await _places(connection, redemption.customer_id, prepared.target.programs, now, lock=False)
                 return ValidationResult(
-                    customer_id=redemption.customer_id, points=redemption.points,
+                    customer_id=redemption.customer_id,
+                    points=redemption.points,
                     spendable_points=sum((place.spendable for place in places), ZERO),
                     shares=tuple(PlannedShare(place.program, ZERO, place.spendable) for place in places),
                     replayed_redemption_id=replayed,
@@ -281,13 +338,18 @@ async def validate_redemption(database: Database, org: OrgConfig, data: Redempti
         plan = await _plan(connection, org, prepared, now, lock=False, path=path)
     taken = {place.program.id: share for place, share in plan.shares}
     return ValidationResult(
-        customer_id=plan.customer_id, points=data.points, spendable_points=plan.spendable,
-        shares=tuple(PlannedShare(place.program, taken.get(place.program.id, ZERO), place.spendable) for place in plan.places),
+        customer_id=plan.customer_id,
+        points=data.points,
+        spendable_points=plan.spendable,
+        shares=tuple(
+            PlannedShare(place.program, taken.get(place.program.id, ZERO), place.spendable) for place in plan.places
+        ),
         replayed_redemption_id=None,
     )
 
 
 # --- Reverse --------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ReversalClaim:
@@ -300,8 +362,16 @@ class ReversalClaim:
     postings: tuple[ledger.Posting, ...]
 
 
-async def claim_reversal(connection: AsyncConnection, org: OrgConfig, redemption_id: int, points: Decimal | None,
-                         now: datetime, *, redemption_field: str, points_field: str) -> ReversalClaim:
+async def claim_reversal(
+    connection: AsyncConnection,
+    org: OrgConfig,
+    redemption_id: int,
+    points: Decimal | None,
+    now: datetime,
+    *,
+    redemption_field: str,
+    points_field: str,
+) -> ReversalClaim:
     """Lock what reversing this redemption moves, claim `points` of it (None: all that is left)
     with a guarded UPDATE of points_reversed, and plan the credits that give them back into the
     lots they came from, with their original expiry. The caller posts the postings in its event
@@ -310,53 +380,99 @@ async def claim_reversal(connection: AsyncConnection, org: OrgConfig, redemption
     A lot already past its expiry date comes back past it: not spendable, and the next expiry run
     expires it, as it would have without the redemption.
     """
-    row = (await connection.execute(
-        select(redemptions.c.customer_id, redemptions.c.event_id)
-        .where(redemptions.c.id == redemption_id, redemptions.c.org_id == org.id)
-    )).one_or_none()
+    row = (
+        await connection.execute(
+            select(redemptions.c.customer_id, redemptions.c.event_id).where(
+                redemptions.c.id == redemption_id, redemptions.c.org_id == org.id
+            )
+        )
+    ).one_or_none()
     if row is None:
         raise RedemptionNotFoundError(f"no redemption {redemption_id}", field=redemption_field)
     owner = await _lock_owner(connection, row.customer_id)
     await ledger.customer_accounts(connection, sorted({row.customer_id, owner}), lock=True)
-    locked = (await connection.execute(
-        select(redemptions.c.points, redemptions.c.points_reversed).where(redemptions.c.id == redemption_id).with_for_update()
-    )).one()
-    amount = rules.reversal_points(locked.points, locked.points_reversed, points,
-                                   redemption_field=redemption_field, points_field=points_field)
-    rules.check_points(amount, decimal_places=await points_decimal_places(connection, org, row.event_id), field=points_field)
+    locked = (
+        await connection.execute(
+            select(redemptions.c.points, redemptions.c.points_reversed)
+            .where(redemptions.c.id == redemption_id)
+            .with_for_update()
+        )
+    ).one()
+    amount = rules.reversal_points(
+        locked.points, locked.points_reversed, points, redemption_field=redemption_field, points_field=points_field
+    )
+    rules.check_points(
+        amount, decimal_places=await points_decimal_places(connection, org, row.event_id), field=points_field
+    )
     reversed_after = locked.points_reversed + amount
-    updated = (await connection.execute(
-        update(redemptions)
-        .where(redemptions.c.id == redemption_id, redemptions.c.points_reversed == locked.points_reversed,
-               redemptions.c.points >= reversed_after)
-        .values(points_reversed=reversed_after, status=rules.status_after(locked.points, reversed_after).value)
-        .returning(redemptions.c.id)
-    )).scalar_one_or_none()
+    updated = (
+        await connection.execute(
+            update(redemptions)
+            .where(
+                redemptions.c.id == redemption_id,
+                redemptions.c.points_reversed == locked.points_reversed,
+                redemptions.c.points >= reversed_after,
+            )
+            .values(points_reversed=reversed_after, status=rules.status_after(locked.points, reversed_after).value)
+            .returning(redemptions.c.id)
+        )
+    ).scalar_one_or_none()
     assert updated == redemption_id, "the redemption row is locked"
-    postings = await ledger.reversal_postings(connection, event_id=row.event_id, points=amount,
-                                              kind=EntryKind.REDEMPTION_REVERSAL, now=now)
+    postings = await ledger.reversal_postings(
+        connection, event_id=row.event_id, points=amount, kind=EntryKind.REDEMPTION_REVERSAL, now=now
+    )
     if owner != row.customer_id:
         postings = await _carry_to_survivor(connection, postings, owner)
-    return ReversalClaim(redemption_id=redemption_id, redemption_event_id=row.event_id, points=amount, customer_id=owner,
-                         postings=tuple(postings))
+    return ReversalClaim(
+        redemption_id=redemption_id,
+        redemption_event_id=row.event_id,
+        points=amount,
+        customer_id=owner,
+        postings=tuple(postings),
+    )
 
 
 async def points_decimal_places(connection: AsyncConnection, org: OrgConfig, redemption_event_id: int) -> int:
     """How finely a redemption's points can be given back: the coarsest of the programs it drew from."""
-    program_ids = (await connection.execute(
-        select(entries.c.program_id)
-        .where(entries.c.event_id == redemption_event_id, entries.c.entry_type == EntryType.DEBIT.value)
-    )).scalars().all()
+    program_ids = (
+        (
+            await connection.execute(
+                select(entries.c.program_id).where(
+                    entries.c.event_id == redemption_event_id, entries.c.entry_type == EntryType.DEBIT.value
+                )
+            )
+        )
+        .scalars()
+        .all()
+    )
     return min(org.program(program_id).points_decimal_places for program_id in program_ids)
 
 
-async def record_reversal(connection: AsyncConnection, *, org_id: int, claim: ReversalClaim, event_id: int,
-                          transaction_id: int | None, notes: str | None, now: datetime) -> int:
+async def record_reversal(
+    connection: AsyncConnection,
+    *,
+    org_id: int,
+    claim: ReversalClaim,
+    event_id: int,
+    transaction_id: int | None,
+    notes: str | None,
+    now: datetime,
+) -> int:
     """The reversal's row, once its credits are posted in event `event_id`."""
-    return (await connection.execute(_INSERT_REVERSAL, {
-        "org_id": org_id, "redemption_id": claim.redemption_id, "event_id": event_id, "points": claim.points,
-        "transaction_id": transaction_id, "notes": notes, "created_at": now,
-    })).scalar_one()
+    return (
+        await connection.execute(
+            _INSERT_REVERSAL,
+            {
+                "org_id": org_id,
+                "redemption_id": claim.redemption_id,
+                "event_id": event_id,
+                "points": claim.points,
+                "transaction_id": transaction_id,
+                "notes": notes,
+                "created_at": now,
+            },
+        )
+    ).scalar_one()
 
 
 async def _lock_owner(connection: AsyncConnection, customer_id: int) -> int:
@@ -382,27 +498,33 @@ async def _merge_chain(connection: AsyncConnection, customer_id: int) -> list[in
     raise ConflictError(f"customer {customer_id} was merged more than {MERGE_CHAIN_MAX} times over", field=None)
 
 
-async def _carry_to_survivor(connection: AsyncConnection, postings: Sequence[ledger.Posting],
-                             survivor_id: int) -> list[ledger.Posting]:
+async def _carry_to_survivor(
+    connection: AsyncConnection, postings: Sequence[ledger.Posting], survivor_id: int
+) -> list[ledger.Posting]:
     """Each credit into a merged customer's account, followed by a MERGE debit of the same points
     there and a MERGE credit to the survivor's matching account with the same lots' expiry."""
-    survivor_accounts = {(row.program_id, row.category): row
-                         for row in await ledger.customer_accounts(connection, [survivor_id])}
+    survivor_accounts = {
+        (row.program_id, row.category): row for row in await ledger.customer_accounts(connection, [survivor_id])
+    }
     carried: list[ledger.Posting] = []
     for posting in postings:
         survivor = survivor_accounts.get((posting.account.program_id, posting.account.category.value))
         assert survivor is not None, "a merge opens the survivor's accounts in every program of the victim"
         survivor_ref = ledger.AccountRef(survivor.id, survivor_id, survivor.program_id, posting.account.category)
         lots_carried = (*(share.as_draft() for share in posting.restores), *posting.lots)
-        carried.extend([
-            posting,
-            ledger.Posting(posting.account, EntryType.DEBIT, EntryKind.MERGE, posting.points),
-            ledger.Posting(survivor_ref, EntryType.CREDIT, EntryKind.MERGE, posting.points, lots=lots_carried),
-        ])
+        carried.extend(
+            [
+                posting,
+                ledger.Posting(posting.account, EntryType.DEBIT, EntryKind.MERGE, posting.points),
+                ledger.Posting(survivor_ref, EntryType.CREDIT, EntryKind.MERGE, posting.points, lots=lots_carried),
+            ]
+        )
     return carried
 
 
-async def reverse_redemption(database: Database, org: OrgConfig, data: ReversalInput, path: str = "input", *, now: datetime) -> ReversalResult:
+async def reverse_redemption(
+    database: Database, org: OrgConfig, data: ReversalInput, path: str = "input", *, now: datetime
+) -> ReversalResult:
     """Give back a redemption's points, all that is left or some: one REDEMPTION_REVERSAL event
     (corrects_event_id = the redemption's event) and a reversal row. Another org's redemption is
     not found. With an idempotency key, a replay returns the first reversal."""
@@ -414,34 +536,67 @@ async def reverse_redemption(database: Database, org: OrgConfig, data: ReversalI
         rules.check_points(data.points, decimal_places=rules.POINTS_SCALE, field=points_field)
     rules.check_text(data.notes, f"{path}.notes", rules.NOTES_LENGTH_MAX)
     key = idempotency.check_key(data.idempotency_key, f"{path}.idempotencyKey")
-    payload = {"redemption": redemption_id, "points": rules.canonical(data.points) if data.points is not None else None,
-               "notes": data.notes}
+    payload = {
+        "redemption": redemption_id,
+        "points": rules.canonical(data.points) if data.points is not None else None,
+        "notes": data.notes,
+    }
 
     async def perform(connection: AsyncConnection) -> tuple[int, ReversalResult]:
-        claim = await claim_reversal(connection, org, redemption_id, data.points, now,
-                                     redemption_field=redemption_field, points_field=points_field)
-        source = (await connection.execute(
-            select(redemptions.c.source, redemptions.c.store_id, redemptions.c.till_id).where(redemptions.c.id == redemption_id)
-        )).one()
-        posted = await ledger.post_event(
-            connection, org_id=org.id, now=now, postings=claim.postings,
-            draft=ledger.EventDraft(EventType.REDEMPTION_REVERSAL, claim.customer_id, source.source, source.store_id,
-                                    source.till_id, corrects_event_id=claim.redemption_event_id),
+        claim = await claim_reversal(
+            connection,
+            org,
+            redemption_id,
+            data.points,
+            now,
+            redemption_field=redemption_field,
+            points_field=points_field,
         )
-        reversal_id = await record_reversal(connection, org_id=org.id, claim=claim, event_id=posted.id,
-                                            transaction_id=None, notes=data.notes, now=now)
+        source = (
+            await connection.execute(
+                select(redemptions.c.source, redemptions.c.store_id, redemptions.c.till_id).where(
+                    redemptions.c.id == redemption_id
+                )
+            )
+        ).one()
+        posted = await ledger.post_event(
+            connection,
+            org_id=org.id,
+            now=now,
+            postings=claim.postings,
+            draft=ledger.EventDraft(
+                EventType.REDEMPTION_REVERSAL,
+                claim.customer_id,
+                source.source,
+                source.store_id,
+                source.till_id,
+                corrects_event_id=claim.redemption_event_id,
+            ),
+        )
+        reversal_id = await record_reversal(
+            connection, org_id=org.id, claim=claim, event_id=posted.id, transaction_id=None, notes=data.notes, now=now
+        )
         return reversal_id, await _reversal_result(connection, org.id, reversal_id, replayed=False)
 
     return await idempotency.write_once(
-        database, org_id=org.id, key=key, operation="reverseRedemption", payload=payload, now=now,
-        perform=perform, replay=lambda connection, reversal_id: _reversal_result(connection, org.id, reversal_id, replayed=True),
+        database,
+        org_id=org.id,
+        key=key,
+        operation="reverseRedemption",
+        payload=payload,
+        now=now,
+        perform=perform,
+        replay=lambda connection, reversal_id: _reversal_result(connection, org.id, reversal_id, replayed=True),
         field=f"{path}.idempotencyKey",
     )
 
 
-async def _reversal_result(connection: AsyncConnection, org_id: int, reversal_id: int, *, replayed: bool) -> ReversalResult:
-    redemption_id = (await connection.execute(
-        select(reversals.c.redemption_id).where(reversals.c.id == reversal_id))).scalar_one()
+async def _reversal_result(
+    connection: AsyncConnection, org_id: int, reversal_id: int, *, replayed: bool
+) -> ReversalResult:
+    redemption_id = (
+        await connection.execute(select(reversals.c.redemption_id).where(reversals.c.id == reversal_id))
+    ).scalar_one()
     redemption = await load_redemption(connection, org_id, redemption_id)
     reversal = next(reversal for reversal in redemption.reversals if reversal.id == reversal_id)
     return ReversalResult(reversal=reversal, redemption=redemption, replayed=replayed)
@@ -449,8 +604,16 @@ async def _reversal_result(connection: AsyncConnection, org_id: int, reversal_id
 
 # --- Apply to a bill ------------------------------------------------------------------------
 
-async def apply_to_bill(connection: AsyncConnection, *, org_id: int, customer_id: int | None, transaction_id: int,
-                        redemption_ids: Sequence[str], path: str) -> None:
+
+async def apply_to_bill(
+    connection: AsyncConnection,
+    *,
+    org_id: int,
+    customer_id: int | None,
+    transaction_id: int,
+    redemption_ids: Sequence[str],
+    path: str,
+) -> None:
     """addTransaction's pointsRedemptions: these redemptions paid for this bill. Each must be
     this org's, of the bill's customer (or of a customer merged into it), with no point reversed,
     and not applied to another bill; one guarded UPDATE applies them all, or a typed error names
@@ -468,29 +631,46 @@ async def apply_to_bill(connection: AsyncConnection, *, org_id: int, customer_id
             raise ValidationError(f"redemption {parsed} is listed twice", field=f"{field}[{index}]")
         ids.append(parsed)
     owners = await _customers_merged_into(connection, customer_id)
-    applied = set((await connection.execute(
-        update(redemptions)
-        .where(redemptions.c.org_id == org_id, redemptions.c.id.in_(ids), redemptions.c.customer_id.in_(owners),
-               redemptions.c.points_reversed == 0, redemptions.c.transaction_id.is_(None))
-        .values(transaction_id=transaction_id)
-        .returning(redemptions.c.id)
-    )).scalars())
+    applied = set(
+        (
+            await connection.execute(
+                update(redemptions)
+                .where(
+                    redemptions.c.org_id == org_id,
+                    redemptions.c.id.in_(ids),
+                    redemptions.c.customer_id.in_(owners),
+                    redemptions.c.points_reversed == 0,
+                    redemptions.c.transaction_id.is_(None),
+                )
+                .values(transaction_id=transaction_id)
+                .returning(redemptions.c.id)
+            )
+        ).scalars()
+    )
     if len(applied) == len(ids):
         return
-    index, redemption_id = next((index, redemption_id) for index, redemption_id in enumerate(ids) if redemption_id not in applied)
-    row = (await connection.execute(
-        select(redemptions.c.customer_id, redemptions.c.points_reversed, redemptions.c.transaction_id)
-        .where(redemptions.c.id == redemption_id, redemptions.c.org_id == org_id)
-    )).one_or_none()
+    index, redemption_id = next(
+        (index, redemption_id) for index, redemption_id in enumerate(ids) if redemption_id not in applied
+    )
+    row = (
+        await connection.execute(
+            select(redemptions.c.customer_id, redemptions.c.points_reversed, redemptions.c.transaction_id).where(
+                redemptions.c.id == redemption_id, redemptions.c.org_id == org_id
+            )
+        )
+    ).one_or_none()
     at = f"{field}[{index}]"
     if row is None:
         raise RedemptionNotFoundError(f"no redemption {redemption_id}", field=at)
     if row.customer_id not in owners:
         raise RedemptionOfAnotherCustomerError(f"redemption {redemption_id} is another customer's", field=at)
     if row.points_reversed > 0:
-        raise RedemptionReversedError(f"redemption {redemption_id} was reversed ({rules.canonical(row.points_reversed)} points)",
-                                      field=at)
-    raise RedemptionAlreadyAppliedError(f"redemption {redemption_id} is applied to bill {row.transaction_id} already", field=at)
+        raise RedemptionReversedError(
+            f"redemption {redemption_id} was reversed ({rules.canonical(row.points_reversed)} points)", field=at
+        )
+    raise RedemptionAlreadyAppliedError(
+        f"redemption {redemption_id} is applied to bill {row.transaction_id} already", field=at
+    )
 
 
 async def _customers_merged_into(connection: AsyncConnection, customer_id: int) -> set[int]:
@@ -498,9 +678,15 @@ async def _customers_merged_into(connection: AsyncConnection, customer_id: int) 
     found = {customer_id}
     frontier = [customer_id]
     for _ in range(MERGE_CHAIN_MAX):
-        frontier = [merged for merged in (await connection.execute(
-            select(customers.c.id).where(customers.c.merged_into_customer_id.in_(frontier))
-        )).scalars() if merged not in found]
+        frontier = [
+            merged
+            for merged in (
+                await connection.execute(
+                    select(customers.c.id).where(customers.c.merged_into_customer_id.in_(frontier))
+                )
+            ).scalars()
+            if merged not in found
+        ]
         if not frontier:
             break
         found.update(frontier)
@@ -509,38 +695,58 @@ async def _customers_merged_into(connection: AsyncConnection, customer_id: int) 
 
 # --- Reading redemptions back ---------------------------------------------------------------
 
+
 async def load_redemption(connection: AsyncConnection, org_id: int, redemption_id: int) -> RedemptionView:
     return (await load_redemptions(connection, org_id, [redemption_id]))[redemption_id]
 
 
-async def load_redemptions(connection: AsyncConnection, org_id: int, redemption_ids: Sequence[int]) -> dict[int, RedemptionView]:
+async def load_redemptions(
+    connection: AsyncConnection, org_id: int, redemption_ids: Sequence[int]
+) -> dict[int, RedemptionView]:
     """Redemptions with their programs, the lots they consumed and their reversals (with the
     lots those gave back), in a fixed number of queries for any number of them."""
     if not redemption_ids:
         return {}
-    rows = (await connection.execute(
-        select(redemptions).where(redemptions.c.org_id == org_id, redemptions.c.id.in_(list(redemption_ids)))
-    )).all()
+    rows = (
+        await connection.execute(
+            select(redemptions).where(redemptions.c.org_id == org_id, redemptions.c.id.in_(list(redemption_ids)))
+        )
+    ).all()
     if not rows:
         return {}
-    debits = (await connection.execute(
-        select(entries.c.id, entries.c.event_id, entries.c.program_id, entries.c.points, entries.c.balance_after)
-        .where(entries.c.event_id.in_([row.event_id for row in rows]), entries.c.entry_type == EntryType.DEBIT.value,
-               entries.c.entry_kind == EntryKind.POINTS_REDEMPTION.value)
-        .order_by(entries.c.id)
-    )).all()
+    debits = (
+        await connection.execute(
+            select(entries.c.id, entries.c.event_id, entries.c.program_id, entries.c.points, entries.c.balance_after)
+            .where(
+                entries.c.event_id.in_([row.event_id for row in rows]),
+                entries.c.entry_type == EntryType.DEBIT.value,
+                entries.c.entry_kind == EntryKind.POINTS_REDEMPTION.value,
+            )
+            .order_by(entries.c.id)
+        )
+    ).all()
     program_of_entry = {debit.id: debit.program_id for debit in debits}
     consumed = await _lot_points(connection, program_of_entry, taken=True)
-    reversal_rows = (await connection.execute(
-        select(reversals).where(reversals.c.redemption_id.in_([row.id for row in rows])).order_by(reversals.c.id)
-    )).all()
-    credits = (await connection.execute(
-        select(entries.c.id, entries.c.event_id, entries.c.program_id, entries.c.corrects_entry_id)
-        .where(entries.c.event_id.in_([reversal.event_id for reversal in reversal_rows]),
-               entries.c.entry_kind == EntryKind.REDEMPTION_REVERSAL.value,
-               entries.c.corrects_entry_id.in_(list(program_of_entry)))
-        .order_by(entries.c.id)
-    )).all() if reversal_rows else []
+    reversal_rows = (
+        await connection.execute(
+            select(reversals).where(reversals.c.redemption_id.in_([row.id for row in rows])).order_by(reversals.c.id)
+        )
+    ).all()
+    credits = (
+        (
+            await connection.execute(
+                select(entries.c.id, entries.c.event_id, entries.c.program_id, entries.c.corrects_entry_id)
+                .where(
+                    entries.c.event_id.in_([reversal.event_id for reversal in reversal_rows]),
+                    entries.c.entry_kind == EntryKind.REDEMPTION_REVERSAL.value,
+                    entries.c.corrects_entry_id.in_(list(program_of_entry)),
+                )
+                .order_by(entries.c.id)
+            )
+        ).all()
+        if reversal_rows
+        else []
+    )
     restored = await _lot_points(connection, {credit.id: credit.program_id for credit in credits}, taken=False)
 
     debits_by_event: dict[int, list[Any]] = defaultdict(list)
@@ -553,20 +759,42 @@ async def load_redemptions(connection: AsyncConnection, org_id: int, redemption_
     event_of_redemption = {row.id: row.event_id for row in rows}
     for reversal in reversal_rows:
         debit_ids = [debit.id for debit in debits_by_event[event_of_redemption[reversal.redemption_id]]]
-        credit_ids = [credit_id for debit_id in debit_ids for credit_id in credits_by_event_and_debit[(reversal.event_id, debit_id)]]
-        reversals_by_redemption[reversal.redemption_id].append(ReversalView(
-            id=reversal.id, redemption_id=reversal.redemption_id, event_id=reversal.event_id, points=reversal.points,
-            transaction_id=reversal.transaction_id, notes=reversal.notes, created_at=reversal.created_at,
-            lots_restored=tuple(lot for credit_id in credit_ids for lot in restored[credit_id]),
-        ))
+        credit_ids = [
+            credit_id
+            for debit_id in debit_ids
+            for credit_id in credits_by_event_and_debit[(reversal.event_id, debit_id)]
+        ]
+        reversals_by_redemption[reversal.redemption_id].append(
+            ReversalView(
+                id=reversal.id,
+                redemption_id=reversal.redemption_id,
+                event_id=reversal.event_id,
+                points=reversal.points,
+                transaction_id=reversal.transaction_id,
+                notes=reversal.notes,
+                created_at=reversal.created_at,
+                lots_restored=tuple(lot for credit_id in credit_ids for lot in restored[credit_id]),
+            )
+        )
     return {
         row.id: RedemptionView(
-            id=row.id, customer_id=row.customer_id, event_id=row.event_id, points=row.points,
-            points_reversed=row.points_reversed, status=row.status, source=row.source, store_id=row.store_id,
-            till_id=row.till_id, transaction_id=row.transaction_id,
-            external_reference=row.external_reference, notes=row.notes, redeemed_at=row.redeemed_at,
-            programs=tuple(ProgramShare(debit.program_id, debit.points, debit.balance_after)
-                           for debit in debits_by_event[row.event_id]),
+            id=row.id,
+            customer_id=row.customer_id,
+            event_id=row.event_id,
+            points=row.points,
+            points_reversed=row.points_reversed,
+            status=row.status,
+            source=row.source,
+            store_id=row.store_id,
+            till_id=row.till_id,
+            transaction_id=row.transaction_id,
+            external_reference=row.external_reference,
+            notes=row.notes,
+            redeemed_at=row.redeemed_at,
+            programs=tuple(
+                ProgramShare(debit.program_id, debit.points, debit.balance_after)
+                for debit in debits_by_event[row.event_id]
+            ),
             lots_consumed=tuple(lot for debit in debits_by_event[row.event_id] for lot in consumed[debit.id]),
             reversals=tuple(reversals_by_redemption[row.id]),
         )
@@ -574,7 +802,9 @@ async def load_redemptions(connection: AsyncConnection, org_id: int, redemption_
     }
 
 
-async def _lot_points(connection: AsyncConnection, program_of_entry: dict[int, int], *, taken: bool) -> dict[int, list[LotPoints]]:
+async def _lot_points(
+    connection: AsyncConnection, program_of_entry: dict[int, int], *, taken: bool
+) -> dict[int, list[LotPoints]]:
     """Per entry, the lots it moved, in the order it moved them: what a debit took (`taken`), or
     what a reversal credit gave back (into the original lots, or a new lot for points that were
     never in one)."""
@@ -582,35 +812,49 @@ async def _lot_points(connection: AsyncConnection, program_of_entry: dict[int, i
     if not program_of_entry:
         return found
     entry_ids = list(program_of_entry)
-    moved = (await connection.execute(
-        select(movements.c.entry_id, movements.c.lot_id, movements.c.points, lots.c.active_from, lots.c.expires_at)
-        .join(lots, lots.c.id == movements.c.lot_id)
-        .where(movements.c.entry_id.in_(entry_ids), movements.c.points < 0 if taken else movements.c.points > 0)
-        .order_by(movements.c.id)
-    )).all()
+    moved = (
+        await connection.execute(
+            select(movements.c.entry_id, movements.c.lot_id, movements.c.points, lots.c.active_from, lots.c.expires_at)
+            .join(lots, lots.c.id == movements.c.lot_id)
+            .where(movements.c.entry_id.in_(entry_ids), movements.c.points < 0 if taken else movements.c.points > 0)
+            .order_by(movements.c.id)
+        )
+    ).all()
     for row in moved:
-        found[row.entry_id].append(LotPoints(program_of_entry[row.entry_id], row.lot_id, abs(row.points), row.active_from,
-                                             row.expires_at))
+        found[row.entry_id].append(
+            LotPoints(program_of_entry[row.entry_id], row.lot_id, abs(row.points), row.active_from, row.expires_at)
+        )
     if not taken:
-        created = (await connection.execute(
-            select(lots.c.entry_id, lots.c.id, lots.c.points, lots.c.active_from, lots.c.expires_at)
-            .where(lots.c.entry_id.in_(entry_ids)).order_by(lots.c.id)
-        )).all()
+        created = (
+            await connection.execute(
+                select(lots.c.entry_id, lots.c.id, lots.c.points, lots.c.active_from, lots.c.expires_at)
+                .where(lots.c.entry_id.in_(entry_ids))
+                .order_by(lots.c.id)
+            )
+        ).all()
         for row in created:
-            found[row.entry_id].append(LotPoints(program_of_entry[row.entry_id], row.id, row.points, row.active_from,
-                                                 row.expires_at))
+            found[row.entry_id].append(
+                LotPoints(program_of_entry[row.entry_id], row.id, row.points, row.active_from, row.expires_at)
+            )
     return found
 
 
-async def customer_redemptions(connection: AsyncConnection, org_id: int, customer_id: int, first: int,
-                               after_id: int | None) -> tuple[list[RedemptionView], bool]:
+async def customer_redemptions(
+    connection: AsyncConnection, org_id: int, customer_id: int, first: int, after_id: int | None
+) -> tuple[list[RedemptionView], bool]:
     """A customer's redemptions, newest first, keyset-paginated by id (member care)."""
     assert 1 <= first <= ledger.PAGE_SIZE_MAX
     conditions = [redemptions.c.org_id == org_id, redemptions.c.customer_id == customer_id]
     if after_id is not None:
         conditions.append(redemptions.c.id < after_id)
-    ids = (await connection.execute(
-        select(redemptions.c.id).where(*conditions).order_by(redemptions.c.id.desc()).limit(first + 1)
-    )).scalars().all()
+    ids = (
+        (
+            await connection.execute(
+                select(redemptions.c.id).where(*conditions).order_by(redemptions.c.id.desc()).limit(first + 1)
+            )
+        )
+        .scalars()
+        .all()
+    )
     views = await load_redemptions(connection, org_id, ids[:first])
     return [views[redemption_id] for redemption_id in ids[:first]], len(ids) > first

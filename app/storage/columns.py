@@ -1,7 +1,8 @@
 """Column types that round-trip exactly on SQLite and PostgreSQL.
 
-Money and points are never floats: they are stored as integers scaled by 10**scale, so sums in
-SQL are exact on both databases. Times are stored in UTC and always come back timezone-aware.
+Money and points are never floats: they are stored as integers scaled by 10**scale (the scales
+are app.kernel.money's), so sums in SQL are exact on both databases.
+Times are stored in UTC and always come back timezone-aware.
 """
 
 from __future__ import annotations
@@ -13,10 +14,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, DateTime, Integer
 from sqlalchemy.types import TypeDecorator
 
-AMOUNT_SCALE = 4  # money: 1/10,000 of a currency unit covers every ISO currency's minor unit
-POINTS_SCALE = 4  # rounded points and balances
-RAW_POINTS_SCALE = 6  # unrounded points, kept beside the rounded value (in the bill's side effects)
-RATE_SCALE = 6  # earn rates (points per currency unit)
+from app.kernel.money import AMOUNT_SCALE, POINTS_SCALE, RATE_SCALE, from_scaled_integer, to_scaled_integer
 
 
 class FixedDecimal(TypeDecorator):
@@ -38,18 +36,6 @@ class FixedDecimal(TypeDecorator):
         if value is None:
             return None
         return from_scaled_integer(value, self.scale)
-
-
-def to_scaled_integer(value: Decimal, scale: int) -> int:
-    scaled = value.scaleb(scale)
-    integral = scaled.to_integral_value()
-    if integral != scaled:
-        raise ValueError(f"{value} has more than {scale} decimal places")
-    return int(integral)
-
-
-def from_scaled_integer(value: int, scale: int) -> Decimal:
-    return Decimal(int(value)).scaleb(-scale)
 
 
 class UTCDateTime(TypeDecorator):

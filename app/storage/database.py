@@ -47,14 +47,13 @@ class Database:
             # rollback on return would only cost a round trip to the driver's thread.
             self.read_engine = create_async_engine(engine_url, pool_size=pool_size, pool_reset_on_return=None, **common)
             # One connection is all a single writer needs.
-            self.write_engine = create_async_engine(engine_url, pool_size=1, max_overflow=0,
-                                                    pool_reset_on_return=None, **common)
+            self.write_engine = create_async_engine(
+                engine_url, pool_size=1, max_overflow=0, pool_reset_on_return=None, **common
+            )
             _configure_sqlite(self.read_engine, begin_statement="BEGIN")
             _configure_sqlite(self.write_engine, begin_statement="BEGIN IMMEDIATE")
         else:
-            self.read_engine = create_async_engine(
-                url, pool_size=pool_size, max_overflow=pool_size, **common
-            )
+            self.read_engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, **common)
             self.write_engine = self.read_engine
         self._write_lock = asyncio.Lock()
 
@@ -74,9 +73,8 @@ class Database:
     async def run_write(self, operation: Callable[[AsyncConnection], Awaitable[Result]]) -> Result:
         """Run `operation` in one write transaction; committed when it returns, rolled back if it raises."""
         if self.is_sqlite:
-            async with self._write_lock:
-                async with self.write_engine.begin() as connection:
-                    return await operation(connection)
+            async with self._write_lock, self.write_engine.begin() as connection:
+                return await operation(connection)
         for attempt in range(1, self.write_retries_max + 1):
             try:
                 async with self.write_engine.begin() as connection:
@@ -175,9 +173,7 @@ async def lock_keys(connection: AsyncConnection, keys: Iterable[str]) -> None:
     if connection.dialect.name != "postgresql":
         return
     for key in sorted(set(keys)):
-        await connection.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
-        )
+        await connection.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
 
 
 def _sqlstate(error: DBAPIError) -> str | None:

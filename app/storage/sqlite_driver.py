@@ -28,7 +28,9 @@ from sqlalchemy.util.concurrency import await_
 DIALECT_NAME = "pointledger_aiosqlite"
 
 
-def _run_statement(connection: Any, operation: str, parameters: Any, many: bool) -> tuple[Any, list[Any], int, int | None]:
+def _run_statement(
+    connection: Any, operation: str, parameters: Any, many: bool
+) -> tuple[Any, list[Any], int, int | None]:
     """Runs in aiosqlite's worker thread."""
     cursor: sqlite3.Cursor = connection._conn.cursor()
     try:
@@ -43,7 +45,7 @@ def _run_statement(connection: Any, operation: str, parameters: Any, many: bool)
 
 
 class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
-    __slots__ = ("_description", "_rowcount", "_lastrowid")
+    __slots__ = ("_description", "_lastrowid", "_rowcount")
     server_side = False
 
     def __init__(self, adapt_connection: Any) -> None:

@@ -36,19 +36,19 @@ from sqlalchemy import and_, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.customers.service import CustomerLookup
-from app.storage.database import Database, lock_keys
-from app.kernel.errors import ValidationError
-from app.storage.id_blocks import reserve_ids
 from app.idempotency import service as idempotency
+from app.kernel.errors import ValidationError
 from app.ledger import credits as ledger_credits
 from app.ledger import rules as ledger_rules
 from app.ledger import service as ledger
 from app.ledger.models import EventType
 from app.organizations.config import OrgConfig
+from app.organizations.errors import ProgramNotFoundError
+from app.storage.database import Database, lock_keys
+from app.storage.id_blocks import reserve_ids
 from app.trackers.errors import BillNotFoundError, LineItemNotFoundError, TrackerLevelChangeError, TrackerNotFoundError
 from app.trackers.models import CODE_LENGTH_MAX, NAME_LENGTH_MAX, Tracker, TrackerLevel, TrackerValue
 from app.transactions.models import Transaction, TransactionLineItem
-from app.organizations.errors import ProgramNotFoundError
 from app.transfers.service import POINTS_MAX
 from app.user_groups import service as user_groups
 from app.user_groups.service import GroupLookup
@@ -83,8 +83,16 @@ class TrackerView:
     updated_at: datetime
 
 
-_TRACKER_COLUMNS = (trackers.c.id, trackers.c.code, trackers.c.name, trackers.c.level, trackers.c.program_id,
-                    trackers.c.points_per_unit, trackers.c.created_at, trackers.c.updated_at)
+_TRACKER_COLUMNS = (
+    trackers.c.id,
+    trackers.c.code,
+    trackers.c.name,
+    trackers.c.level,
+    trackers.c.program_id,
+    trackers.c.points_per_unit,
+    trackers.c.created_at,
+    trackers.c.updated_at,
+)
 
 
 def _tracker(row: object) -> TrackerView:
@@ -92,7 +100,9 @@ def _tracker(row: object) -> TrackerView:
     return TrackerView(id_, code, name, TrackerLevel(level), program_id, points_per_unit, created_at, updated_at)
 
 
-async def find_trackers(connection: AsyncConnection, org_id: int, codes: Sequence[str] | None = None) -> dict[str, TrackerView]:
+async def find_trackers(
+    connection: AsyncConnection, org_id: int, codes: Sequence[str] | None = None
+) -> dict[str, TrackerView]:
     """The org's trackers by code (all of them when `codes` is None)."""
     query = select(*_TRACKER_COLUMNS).where(trackers.c.org_id == org_id)
     if codes is not None:
@@ -114,8 +124,12 @@ def points_for(org: OrgConfig, tracker: TrackerView, value: Decimal) -> Decimal:
     if value <= 0 or tracker.points_per_unit <= 0:
         return ZERO
     program = org.program(tracker.program_id)
-    return max(ZERO, ledger_rules.round_points(value * tracker.points_per_unit, program.points_rounding,
-                                               program.points_decimal_places))
+    return max(
+        ZERO,
+        ledger_rules.round_points(
+            value * tracker.points_per_unit, program.points_rounding, program.points_decimal_places
+        ),
+    )
 
 
 def check_value_points(org: OrgConfig, tracker: TrackerView, value: Decimal, field: str) -> Decimal:
@@ -123,12 +137,15 @@ def check_value_points(org: OrgConfig, tracker: TrackerView, value: Decimal, fie
     a value near VALUE_MAX at a high points per unit would overflow the scaled 64-bit points column."""
     points = points_for(org, tracker, value)
     if points > POINTS_MAX:
-        raise ValidationError(f"issues {points} points at {tracker.points_per_unit} per unit: at most {POINTS_MAX} "
-                              "points per value", field=field)
+        raise ValidationError(
+            f"issues {points} points at {tracker.points_per_unit} per unit: at most {POINTS_MAX} points per value",
+            field=field,
+        )
     return points
 
 
 # --- Defining trackers ----------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class TrackerRequest:
@@ -152,7 +169,9 @@ def _text(value: str, length_max: int, field: str) -> str:
     return text
 
 
-async def define_tracker(database: Database, org: OrgConfig, request: TrackerRequest, path: str = "input", *, now: datetime) -> DefinedTracker:
+async def define_tracker(
+    database: Database, org: OrgConfig, request: TrackerRequest, path: str = "input", *, now: datetime
+) -> DefinedTracker:
     """Create a tracker, or update the one with this code (name, program, points per unit; later
     values only). Sending the same definition again changes nothing. Errors: INVALID_INPUT,
     PROGRAM_NOT_FOUND, TRACKER_LEVEL_CHANGE."""
@@ -163,29 +182,52 @@ async def define_tracker(database: Database, org: OrgConfig, request: TrackerReq
         raise ProgramNotFoundError(f"no program with code {request.program_code!r}", field=f"{path}.programCode")
     rate = request.points_per_unit
     if not ZERO <= rate <= POINTS_PER_UNIT_MAX or rate != rate.quantize(RATE_QUANTUM):
-        raise ValidationError(f"must be from 0 to {POINTS_PER_UNIT_MAX}, at most 6 decimal places", field=f"{path}.pointsPerUnit")
+        raise ValidationError(
+            f"must be from 0 to {POINTS_PER_UNIT_MAX}, at most 6 decimal places", field=f"{path}.pointsPerUnit"
+        )
 
     async def work(connection: AsyncConnection) -> DefinedTracker:
         await lock_keys(connection, [f"tracker:{org.id}:{code}"])
         existing = (await find_trackers(connection, org.id, [code])).get(code)
         if existing is None:
-            tracker_id = (await connection.execute(insert(trackers).values(
-                org_id=org.id, code=code, name=name, level=request.level.value, program_id=program.id,
-                points_per_unit=rate, created_at=now, updated_at=now).returning(trackers.c.id))).scalar_one()
-            return DefinedTracker(TrackerView(tracker_id, code, name, request.level, program.id, rate, now, now), created=True)
+            tracker_id = (
+                await connection.execute(
+                    insert(trackers)
+                    .values(
+                        org_id=org.id,
+                        code=code,
+                        name=name,
+                        level=request.level.value,
+                        program_id=program.id,
+                        points_per_unit=rate,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                    .returning(trackers.c.id)
+                )
+            ).scalar_one()
+            return DefinedTracker(
+                TrackerView(tracker_id, code, name, request.level, program.id, rate, now, now), created=True
+            )
         if existing.level is not request.level:
             raise TrackerLevelChangeError(f"tracker {code} is {existing.level.value} level", field=f"{path}.level")
         if (existing.name, existing.program_id, existing.points_per_unit) == (name, program.id, rate):
             return DefinedTracker(existing, created=False)
-        await connection.execute(update(trackers).where(trackers.c.id == existing.id).values(
-            name=name, program_id=program.id, points_per_unit=rate, updated_at=now))
-        return DefinedTracker(TrackerView(existing.id, code, name, existing.level, program.id, rate, existing.created_at, now),
-                              created=False)
+        await connection.execute(
+            update(trackers)
+            .where(trackers.c.id == existing.id)
+            .values(name=name, program_id=program.id, points_per_unit=rate, updated_at=now)
+        )
+        return DefinedTracker(
+            TrackerView(existing.id, code, name, existing.level, program.id, rate, existing.created_at, now),
+            created=False,
+        )
 
     return await database.run_write(work)
 
 
 # --- Bills ----------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True, slots=True)
 class BillRef:
@@ -208,30 +250,51 @@ class BillView:
     till_id: int | None
 
 
-_BILL_COLUMNS = (transactions.c.id, transactions.c.customer_id, transactions.c.number, transactions.c.billing_time,
-                 transactions.c.store_id, transactions.c.till_id)
+_BILL_COLUMNS = (
+    transactions.c.id,
+    transactions.c.customer_id,
+    transactions.c.number,
+    transactions.c.billing_time,
+    transactions.c.store_id,
+    transactions.c.till_id,
+)
 REF_CHUNK = 500
 
 
-async def find_bills(connection: AsyncConnection, org: OrgConfig, refs: Sequence[BillRef]) -> dict[BillRef, list[BillView]]:
+async def find_bills(
+    connection: AsyncConnection, org: OrgConfig, refs: Sequence[BillRef]
+) -> dict[BillRef, list[BillView]]:
     """The bills each ref names in this org (several when a number repeats on one day and store;
     the caller picks the holder's). One query per kind of ref and chunk of 500."""
     found: dict[BillRef, list[BillView]] = {ref: [] for ref in refs}
     by_id = sorted({ref.transaction_id for ref in refs if ref.transaction_id is not None})
     standard = [ref for ref in refs if ref.transaction_id is None]
     for start in range(0, len(by_id), REF_CHUNK):
-        rows = (await connection.execute(select(*_BILL_COLUMNS).where(
-            transactions.c.org_id == org.id, transactions.c.id.in_(by_id[start:start + REF_CHUNK])))).all()
+        rows = (
+            await connection.execute(
+                select(*_BILL_COLUMNS).where(
+                    transactions.c.org_id == org.id, transactions.c.id.in_(by_id[start : start + REF_CHUNK])
+                )
+            )
+        ).all()
         bills = {row.id: BillView(*row) for row in rows}
         for ref in refs:
             if ref.transaction_id in bills:
                 found[ref] = [bills[ref.transaction_id]]
-    pairs = sorted({(ref.store_id, ref.number) for ref in standard if ref.store_id is not None and ref.number is not None})
+    pairs = sorted(
+        {(ref.store_id, ref.number) for ref in standard if ref.store_id is not None and ref.number is not None}
+    )
     for start in range(0, len(pairs), REF_CHUNK):
-        rows = (await connection.execute(select(*_BILL_COLUMNS).where(
-            transactions.c.org_id == org.id,
-            tuple_(transactions.c.store_id, transactions.c.number).in_(pairs[start:start + REF_CHUNK]),
-        ).order_by(transactions.c.id))).all()
+        rows = (
+            await connection.execute(
+                select(*_BILL_COLUMNS)
+                .where(
+                    transactions.c.org_id == org.id,
+                    tuple_(transactions.c.store_id, transactions.c.number).in_(pairs[start : start + REF_CHUNK]),
+                )
+                .order_by(transactions.c.id)
+            )
+        ).all()
         for row in rows:
             bill = BillView(*row)
             local_date = bill.billing_time.astimezone(org.time_zone).date()
@@ -249,19 +312,26 @@ class LineItemView:
     item_code: str
 
 
-async def find_line_items(connection: AsyncConnection, pairs: Sequence[tuple[int, int]]) -> dict[tuple[int, int], LineItemView]:
+async def find_line_items(
+    connection: AsyncConnection, pairs: Sequence[tuple[int, int]]
+) -> dict[tuple[int, int], LineItemView]:
     """Lines by (transaction id, serial), in one query per 500."""
     wanted = sorted(set(pairs))
     found: dict[tuple[int, int], LineItemView] = {}
     for start in range(0, len(wanted), REF_CHUNK):
-        rows = (await connection.execute(
-            select(line_items.c.id, line_items.c.transaction_id, line_items.c.serial, line_items.c.item_code).where(
-                tuple_(line_items.c.transaction_id, line_items.c.serial).in_(wanted[start:start + REF_CHUNK])))).all()
+        rows = (
+            await connection.execute(
+                select(line_items.c.id, line_items.c.transaction_id, line_items.c.serial, line_items.c.item_code).where(
+                    tuple_(line_items.c.transaction_id, line_items.c.serial).in_(wanted[start : start + REF_CHUNK])
+                )
+            )
+        ).all()
         found.update({(row.transaction_id, row.serial): LineItemView(*row) for row in rows})
     return found
 
 
 # --- Tracked values -------------------------------------------------------------------------
+
 
 @dataclass(frozen=True, slots=True)
 class TrackedValueDraft:
@@ -291,10 +361,15 @@ def check_value(value: Decimal, field: str) -> Decimal:
     return value
 
 
-async def add_tracker_values(connection: AsyncConnection, org: OrgConfig, tracker: TrackerView,
-                             drafts: Sequence[TrackedValueDraft], now: datetime,
-                             field_by_holder: dict[int, str] | None = None,
-                             import_job_id: int | None = None) -> list[TrackerValueResult]:
+async def add_tracker_values(
+    connection: AsyncConnection,
+    org: OrgConfig,
+    tracker: TrackerView,
+    drafts: Sequence[TrackedValueDraft],
+    now: datetime,
+    field_by_holder: dict[int, str] | None = None,
+    import_job_id: int | None = None,
+) -> list[TrackerValueResult]:
     """Bulk: record checked values and credit their points (one TRACKER_POINTS event per value
     with points), returned in order. Locks the holders (id order) and refuses a merged one with
     CUSTOMER_MERGED on its field in `field_by_holder`; opens missing program accounts. An import
@@ -303,43 +378,73 @@ async def add_tracker_values(connection: AsyncConnection, org: OrgConfig, tracke
         return []
     holder_ids = sorted({draft.holder_id for draft in drafts})
     fields = field_by_holder or {}
-    await user_groups.lock_holders(connection, {holder_id: fields.get(holder_id, "customer") for holder_id in holder_ids})
+    await user_groups.lock_holders(
+        connection, {holder_id: fields.get(holder_id, "customer") for holder_id in holder_ids}
+    )
     # Callers reject such values per row first; this keeps the bulk path from overflowing the column.
     points = [check_value_points(org, tracker, draft.value, "value") for draft in drafts]
     # Ids reserved first: an INSERT ... RETURNING in parameter order runs one row per statement on SQLite.
     value_ids = await reserve_ids(connection, values, len(drafts))
-    await connection.execute(_INSERT_VALUES, [
-        {"id": value_id, "org_id": org.id, "tracker_id": tracker.id, "customer_id": draft.holder_id,
-         "transaction_id": draft.bill.id, "line_item_id": draft.line_item_id, "value": draft.value, "points": issued,
-         "created_at": now}
-        for value_id, draft, issued in zip(value_ids, drafts, points, strict=True)
-    ])
+    await connection.execute(
+        _INSERT_VALUES,
+        [
+            {
+                "id": value_id,
+                "org_id": org.id,
+                "tracker_id": tracker.id,
+                "customer_id": draft.holder_id,
+                "transaction_id": draft.bill.id,
+                "line_item_id": draft.line_item_id,
+                "value": draft.value,
+                "points": issued,
+                "created_at": now,
+            }
+            for value_id, draft, issued in zip(value_ids, drafts, points, strict=True)
+        ],
+    )
     crediting = [index for index, issued in enumerate(points) if issued > 0]
     posted_by_index: dict[int, ledger_credits.PostedCredit] = {}
     if crediting:
         program = org.program(tracker.program_id)
         accounts_by_holder = await user_groups.regular_accounts(
-            connection, org, program, [drafts[index].holder_id for index in crediting], now)
+            connection, org, program, [drafts[index].holder_id for index in crediting], now
+        )
         expires_at = ledger_rules.lot_expiry(program.expiry_strategy, program.expiry_value, now, org.time_zone)
-        posted = await ledger_credits.post_credits(connection, org_id=org.id, now=now, credits=[
-            ledger_credits.CreditDraft(
-                account=accounts_by_holder[drafts[index].holder_id], points=points[index],
-                active_from=now, expires_at=expires_at, event_type=EventType.TRACKER_POINTS,
-                store_id=drafts[index].bill.store_id, till_id=drafts[index].bill.till_id,
-                transaction_id=drafts[index].bill.id, transaction_number=drafts[index].bill.number,
-                tracker_value_id=value_ids[index], import_job_id=import_job_id,
-            )
-            for index in crediting
-        ])
+        posted = await ledger_credits.post_credits(
+            connection,
+            org_id=org.id,
+            now=now,
+            credits=[
+                ledger_credits.CreditDraft(
+                    account=accounts_by_holder[drafts[index].holder_id],
+                    points=points[index],
+                    active_from=now,
+                    expires_at=expires_at,
+                    event_type=EventType.TRACKER_POINTS,
+                    store_id=drafts[index].bill.store_id,
+                    till_id=drafts[index].bill.till_id,
+                    transaction_id=drafts[index].bill.id,
+                    transaction_number=drafts[index].bill.number,
+                    tracker_value_id=value_ids[index],
+                    import_job_id=import_job_id,
+                )
+                for index in crediting
+            ],
+        )
         posted_by_index = dict(zip(crediting, posted, strict=True))
     return [
-        TrackerValueResult(value_id, issued, posted_by_index[index].event_id if index in posted_by_index else None,
-                           posted_by_index[index].balance_after if index in posted_by_index else None)
+        TrackerValueResult(
+            value_id,
+            issued,
+            posted_by_index[index].event_id if index in posted_by_index else None,
+            posted_by_index[index].balance_after if index in posted_by_index else None,
+        )
         for index, (value_id, issued) in enumerate(zip(value_ids, points, strict=True))
     ]
 
 
 # --- addTrackerValue ------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class BillInput:
@@ -350,8 +455,13 @@ class BillInput:
     store_code: str | None = None
 
     def payload(self) -> list[object]:
-        return [self.identification.value, self.loyalty_log_id, self.bill_number,
-                self.transaction_date.isoformat() if self.transaction_date else None, self.store_code]
+        return [
+            self.identification.value,
+            self.loyalty_log_id,
+            self.bill_number,
+            self.transaction_date.isoformat() if self.transaction_date else None,
+            self.store_code,
+        ]
 
 
 @dataclass(frozen=True)
@@ -396,7 +506,9 @@ def holders_bill(candidates: Sequence[BillView], owners: set[int]) -> BillView |
     return next((bill for bill in candidates if bill.customer_id in owners), None)
 
 
-async def add_tracker_value(database: Database, org: OrgConfig, request: AddValueRequest, path: str = "input", *, now: datetime) -> AddValueResult:
+async def add_tracker_value(
+    database: Database, org: OrgConfig, request: AddValueRequest, path: str = "input", *, now: datetime
+) -> AddValueResult:
     """addTrackerValue: one value in one write transaction, once per idempotency key.
 
     Errors, each naming its field: INVALID_INPUT, TRACKER_NOT_FOUND, CUSTOMER_NOT_FOUND,
@@ -407,37 +519,54 @@ async def add_tracker_value(database: Database, org: OrgConfig, request: AddValu
     ref = bill_ref(org, request.bill, f"{path}.bill")
     key = idempotency.check_key(request.idempotency_key, f"{path}.idempotencyKey")
     payload = {
-        "tracker": request.tracker_code, "customer": request.customer.payload() if request.customer else None,
-        "userGroup": request.user_group.payload() if request.user_group else None, "bill": request.bill.payload(),
-        "lineItemSerial": request.line_item_serial, "value": format(value.normalize(), "f"),
+        "tracker": request.tracker_code,
+        "customer": request.customer.payload() if request.customer else None,
+        "userGroup": request.user_group.payload() if request.user_group else None,
+        "bill": request.bill.payload(),
+        "lineItemSerial": request.line_item_serial,
+        "value": format(value.normalize(), "f"),
     }
 
     async def perform(connection: AsyncConnection) -> tuple[int, AddValueResult]:
         tracker = await find_tracker(connection, org.id, request.tracker_code, f"{path}.trackerCode")
         if tracker.level is TrackerLevel.LINE_ITEM and request.line_item_serial is None:
-            raise ValidationError(f"tracker {tracker.code} tracks line items: give lineItemSerial", field=f"{path}.lineItemSerial")
+            raise ValidationError(
+                f"tracker {tracker.code} tracks line items: give lineItemSerial", field=f"{path}.lineItemSerial"
+            )
         if tracker.level is TrackerLevel.TRANSACTION and request.line_item_serial is not None:
             raise ValidationError(f"tracker {tracker.code} tracks bills, not lines", field=f"{path}.lineItemSerial")
         holder_id, group_id, holder_field = await user_groups.resolve_holder(
-            connection, org, request.customer, request.user_group, path)
+            connection, org, request.customer, request.user_group, path
+        )
         owners = {holder_id}
         candidates = (await find_bills(connection, org, [ref]))[ref]
         if group_id is not None:
-            owners = await user_groups.member_of(connection, group_id, [bill.customer_id for bill in candidates if bill.customer_id])
+            owners = await user_groups.member_of(
+                connection, group_id, [bill.customer_id for bill in candidates if bill.customer_id]
+            )
         bill = holders_bill(candidates, owners)
         if bill is None:
             whose = "a member of this group" if group_id is not None else "this customer"
             raise BillNotFoundError(f"no bill of {whose} matches", field=f"{path}.bill")
         line_item_id = None
         if request.line_item_serial is not None:
-            line = (await find_line_items(connection, [(bill.id, request.line_item_serial)])).get((bill.id, request.line_item_serial))
+            line = (await find_line_items(connection, [(bill.id, request.line_item_serial)])).get(
+                (bill.id, request.line_item_serial)
+            )
             if line is None:
-                raise LineItemNotFoundError(f"bill {bill.number} has no line {request.line_item_serial}",
-                                            field=f"{path}.lineItemSerial")
+                raise LineItemNotFoundError(
+                    f"bill {bill.number} has no line {request.line_item_serial}", field=f"{path}.lineItemSerial"
+                )
             line_item_id = line.id
         check_value_points(org, tracker, value, f"{path}.value")
-        [result] = await add_tracker_values(connection, org, tracker, [TrackedValueDraft(holder_id, bill, line_item_id, value)],
-                                            now, {holder_id: holder_field})
+        [result] = await add_tracker_values(
+            connection,
+            org,
+            tracker,
+            [TrackedValueDraft(holder_id, bill, line_item_id, value)],
+            now,
+            {holder_id: holder_field},
+        )
         if result.balance_after is not None and result.balance_after > POINTS_MAX:
             # Raised inside the write transaction: the value and its points roll back. Keeping every
             # balance at most POINTS_MAX keeps the next `balance + points` inside the column.
@@ -449,17 +578,28 @@ async def add_tracker_value(database: Database, org: OrgConfig, request: AddValu
         [row] = await history_rows(connection, [value_id])
         balance_after = None
         if row.event_id is not None:
-            balance_after = (await connection.execute(
-                select(ledger.entries.c.balance_after).where(ledger.entries.c.event_id == row.event_id))).scalar_one()
+            balance_after = (
+                await connection.execute(
+                    select(ledger.entries.c.balance_after).where(ledger.entries.c.event_id == row.event_id)
+                )
+            ).scalar_one()
         return AddValueResult(row, balance_after, replayed=True)
 
     return await idempotency.write_once(
-        database, org_id=org.id, key=key, operation="addTrackerValue", payload=payload, now=now, perform=perform,
-        replay=replay, field=f"{path}.idempotencyKey",
+        database,
+        org_id=org.id,
+        key=key,
+        operation="addTrackerValue",
+        payload=payload,
+        now=now,
+        perform=perform,
+        replay=replay,
+        field=f"{path}.idempotencyKey",
     )
 
 
 # --- Loyalty tracker history ----------------------------------------------------------------
+
 
 @dataclass(frozen=True, slots=True)
 class TrackerHistoryRow:
@@ -480,10 +620,22 @@ class TrackerHistoryRow:
 
 
 _HISTORY = (
-    select(values.c.id, values.c.tracker_id, values.c.customer_id, values.c.transaction_id, transactions.c.number,
-           transactions.c.billing_time, transactions.c.store_id, transactions.c.customer_id.label("bill_customer_id"),
-           line_items.c.serial, line_items.c.item_code, values.c.value, values.c.points, events.c.id.label("event_id"),
-           values.c.created_at)
+    select(
+        values.c.id,
+        values.c.tracker_id,
+        values.c.customer_id,
+        values.c.transaction_id,
+        transactions.c.number,
+        transactions.c.billing_time,
+        transactions.c.store_id,
+        transactions.c.customer_id.label("bill_customer_id"),
+        line_items.c.serial,
+        line_items.c.item_code,
+        values.c.value,
+        values.c.points,
+        events.c.id.label("event_id"),
+        values.c.created_at,
+    )
     .join(transactions, transactions.c.id == values.c.transaction_id)
     .outerjoin(line_items, line_items.c.id == values.c.line_item_id)
     .outerjoin(events, events.c.tracker_value_id == values.c.id)
@@ -495,8 +647,15 @@ async def history_rows(connection: AsyncConnection, value_ids: Sequence[int]) ->
     return [TrackerHistoryRow(*row) for row in rows]
 
 
-async def tracker_history(connection: AsyncConnection, *, org_id: int, customer_id: int, first: int, after_id: int | None,
-                          tracker_id: int | None = None) -> tuple[list[TrackerHistoryRow], bool]:
+async def tracker_history(
+    connection: AsyncConnection,
+    *,
+    org_id: int,
+    customer_id: int,
+    first: int,
+    after_id: int | None,
+    tracker_id: int | None = None,
+) -> tuple[list[TrackerHistoryRow], bool]:
     """A holder's tracked values, newest first, keyset-paginated by value id (one query)."""
     assert 1 <= first <= ledger.PAGE_SIZE_MAX
     conditions = [values.c.org_id == org_id, values.c.customer_id == customer_id]
@@ -504,7 +663,7 @@ async def tracker_history(connection: AsyncConnection, *, org_id: int, customer_
         conditions.append(values.c.id < after_id)
     if tracker_id is not None:
         conditions.append(values.c.tracker_id == tracker_id)
-    rows = (await connection.execute(_HISTORY.where(and_(*conditions)).order_by(values.c.id.desc()).limit(first + 1))).all()
+    rows = (
+        await connection.execute(_HISTORY.where(and_(*conditions)).order_by(values.c.id.desc()).limit(first + 1))
+    ).all()
     return [TrackerHistoryRow(*row) for row in rows[:first]], len(rows) > first
-
-

@@ -3,8 +3,6 @@ from decimal import Decimal
 from app.kernel.errors import ConflictError, NotFoundError, ValidationError
 
 
-
-
 class IdentifierRequiredError(ValidationError):
     code = "IDENTIFIER_REQUIRED"
 
@@ -24,6 +22,7 @@ class BatchTooLargeError(ValidationError):
 
 
 # --- Returns --------------------------------------------------------------------------------
+
 
 class TransactionNotFoundError(NotFoundError):
     """No bill of this org with that number, purchase date and store (another org's bill is never found)."""
@@ -46,8 +45,15 @@ class ReturnExceedsBillError(ConflictError):
 
     code = "RETURN_EXCEEDS_BILL"
 
-    def __init__(self, message: str, *, field: str | None, remaining_amount: Decimal, remaining_points: Decimal,
-                 remaining_qty: Decimal | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None,
+        remaining_amount: Decimal,
+        remaining_points: Decimal,
+        remaining_qty: Decimal | None = None,
+    ) -> None:
         super().__init__(message, field=field)
         self.remaining_amount = remaining_amount
         self.remaining_points = remaining_points

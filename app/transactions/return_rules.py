@@ -23,20 +23,30 @@ from typing import Any
 
 import orjson
 
-from app.storage.columns import AMOUNT_SCALE
 from app.customers.rules import normalize_identifier
 from app.kernel.enums import IdentifierType
 from app.kernel.errors import ValidationError
+from app.kernel.money import AMOUNT_SCALE
 from app.ledger.rules import share_of
 from app.organizations.config import OrgConfig, ProgramConfig, StoreConfig, TierConfig, TillConfig
 from app.transactions.errors import (
-    BillFullyReturnedError, IdentifierRequiredError, LineItemNotFoundError, ReturnExceedsBillError,
+    BillFullyReturnedError,
+    IdentifierRequiredError,
+    LineItemNotFoundError,
+    ReturnExceedsBillError,
 )
 from app.transactions.inputs import CustomerInput, LineItemInput, TransactionInput
 from app.transactions.models import BILL_NUMBER_LENGTH_MAX, LineItemType, ReturnType, TransactionType
 from app.transactions.rules import (
-    BILLING_TIME_AHEAD_MAX, BILLING_TIME_EARLIEST, LINE_ITEMS_MAX, PreparedTransaction, _amount, _prepare_line, _text,
-    prepare, resolve_store,
+    BILLING_TIME_AHEAD_MAX,
+    BILLING_TIME_EARLIEST,
+    LINE_ITEMS_MAX,
+    PreparedTransaction,
+    _amount,
+    _prepare_line,
+    _text,
+    prepare,
+    resolve_store,
 )
 
 ZERO = Decimal(0)
@@ -51,6 +61,7 @@ BILL_TYPE_FOR = {
 
 
 # --- What a client posts --------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ReturnLineInput:
@@ -121,11 +132,17 @@ class PreparedReturn:
 def payload_hash(data: ReturnInput, identifiers: dict[IdentifierType, str]) -> str:
     """What the return says, not how it was spelled (as addTransaction's payload hash)."""
     customer = data.customer and replace(
-        data.customer, mobile=identifiers.get(IdentifierType.MOBILE), email=identifiers.get(IdentifierType.EMAIL),
-        external_id=identifiers.get(IdentifierType.EXTERNAL_ID), card_number=identifiers.get(IdentifierType.CARD_NUMBER),
+        data.customer,
+        mobile=identifiers.get(IdentifierType.MOBILE),
+        email=identifiers.get(IdentifierType.EMAIL),
+        external_id=identifiers.get(IdentifierType.EXTERNAL_ID),
+        card_number=identifiers.get(IdentifierType.CARD_NUMBER),
     )
     canonical = replace(
-        data, number=data.number.strip(), customer=customer, idempotency_key=None,
+        data,
+        number=data.number.strip(),
+        customer=customer,
+        idempotency_key=None,
         parent_bill_number=(data.parent_bill_number or "").strip() or None,
         billing_time=data.billing_time.astimezone(UTC) if data.billing_time else None,
     )
@@ -156,11 +173,14 @@ def prepare_return(data: ReturnInput, org: OrgConfig, now: datetime, path: str =
     if data.parent_bill_number is not None and data.parent_bill_number.strip():
         parent_bill_number = _bill_number(data.parent_bill_number, f"{path}.parentBillNumber")
     if mixed and parent_bill_number is None:
-        raise ValidationError("a MIXED return needs its own number: the exchange's purchase is posted under it",
-                              field=f"{path}.parentBillNumber")
+        raise ValidationError(
+            "a MIXED return needs its own number: the exchange's purchase is posted under it",
+            field=f"{path}.parentBillNumber",
+        )
     if mixed and data.return_type is ReturnType.AMOUNT:
-        raise ValidationError("a MIXED return takes back FULL or LINE_ITEM; its amount is the new purchase's",
-                              field=f"{path}.returnType")
+        raise ValidationError(
+            "a MIXED return takes back FULL or LINE_ITEM; its amount is the new purchase's", field=f"{path}.returnType"
+        )
     _text(data.notes, f"{path}.notes", 1000)
     amount = _amount(data.amount, f"{path}.amount", required=data.return_type is ReturnType.AMOUNT and not mixed)
     if data.return_type is ReturnType.AMOUNT and not mixed and amount is not None and amount <= 0:
@@ -170,13 +190,17 @@ def prepare_return(data: ReturnInput, org: OrgConfig, now: datetime, path: str =
     if billing_time.tzinfo is None:
         raise ValidationError("must include a time zone offset", field=f"{path}.billingTime")
     if not BILLING_TIME_EARLIEST <= billing_time <= now + BILLING_TIME_AHEAD_MAX:
-        raise ValidationError(f"must be between {BILLING_TIME_EARLIEST:%Y-%m-%d} and one day from now",
-                              field=f"{path}.billingTime")
+        raise ValidationError(
+            f"must be between {BILLING_TIME_EARLIEST:%Y-%m-%d} and one day from now", field=f"{path}.billingTime"
+        )
     if not BILLING_TIME_EARLIEST.date() <= data.purchase_date <= billing_time.astimezone(org.time_zone).date():
-        raise ValidationError("must be a date between 2000-01-01 and the return's billing date",
-                              field=f"{path}.purchaseTime")
+        raise ValidationError(
+            "must be a date between 2000-01-01 and the return's billing date", field=f"{path}.purchaseTime"
+        )
     purchase_from = datetime.combine(data.purchase_date, time.min, tzinfo=org.time_zone).astimezone(UTC)
-    purchase_until = datetime.combine(data.purchase_date + timedelta(days=1), time.min, tzinfo=org.time_zone).astimezone(UTC)
+    purchase_until = datetime.combine(
+        data.purchase_date + timedelta(days=1), time.min, tzinfo=org.time_zone
+    ).astimezone(UTC)
     store, till = resolve_store(data, org, path)  # type: ignore[arg-type]  # the same store fields
 
     identifiers: dict[IdentifierType, str] = {}
@@ -204,7 +228,9 @@ def prepare_return(data: ReturnInput, org: OrgConfig, now: datetime, path: str =
         line_path = f"{path}.lineItems[{index}]"
         if item.type is LineItemType.REGULAR:
             if not mixed:
-                raise ValidationError("only a MIXED return has REGULAR lines (the exchange's purchase)", field=f"{line_path}.type")
+                raise ValidationError(
+                    "only a MIXED return has REGULAR lines (the exchange's purchase)", field=f"{line_path}.type"
+                )
             prepared_line = _prepare_line(item.line, index, line_path)
             # Serials of the new purchase count among its own lines, as addTransaction counts them.
             serial = item.line.serial if item.line.serial is not None else len(purchase_lines) + 1
@@ -214,8 +240,10 @@ def prepare_return(data: ReturnInput, org: OrgConfig, now: datetime, path: str =
             purchase_lines.append(replace(item.line, serial=serial, amount=prepared_line.amount))
             continue
         if data.return_type is not ReturnType.LINE_ITEM:
-            raise ValidationError(f"a {data.return_type.value} return takes back the bill, not lines: send no RETURN lines",
-                                  field=f"{line_path}.type")
+            raise ValidationError(
+                f"a {data.return_type.value} return takes back the bill, not lines: send no RETURN lines",
+                field=f"{line_path}.type",
+            )
         qty = _amount(item.line.qty, f"{line_path}.qty", required=True)
         assert qty is not None
         if qty <= 0:
@@ -232,25 +260,47 @@ def prepare_return(data: ReturnInput, org: OrgConfig, now: datetime, path: str =
     purchase = None
     if mixed:
         if not purchase_lines:
-            raise ValidationError("a MIXED return has REGULAR lines (the new purchase); post a RETURN otherwise",
-                                  field=f"{path}.lineItems")
+            raise ValidationError(
+                "a MIXED return has REGULAR lines (the new purchase); post a RETURN otherwise",
+                field=f"{path}.lineItems",
+            )
         assert parent_bill_number is not None
-        purchase = prepare(TransactionInput(
-            type=TransactionType.REGULAR, number=parent_bill_number,
-            amount=amount if amount is not None else sum((line.amount or ZERO for line in purchase_lines), ZERO),
-            store_code=data.store_code, till_code=data.till_code, billing_time=billing_time, notes=data.notes,
-            source=data.source, customer=data.customer, line_items=purchase_lines,
-        ), org, now, path)
+        purchase = prepare(
+            TransactionInput(
+                type=TransactionType.REGULAR,
+                number=parent_bill_number,
+                amount=amount if amount is not None else sum((line.amount or ZERO for line in purchase_lines), ZERO),
+                store_code=data.store_code,
+                till_code=data.till_code,
+                billing_time=billing_time,
+                notes=data.notes,
+                source=data.source,
+                customer=data.customer,
+                line_items=purchase_lines,
+            ),
+            org,
+            now,
+            path,
+        )
 
     return PreparedReturn(
-        source=data, number=number, purchase_from=purchase_from, purchase_until=purchase_until,
-        billing_time=billing_time, parent_bill_number=parent_bill_number, store=store, till=till,
-        identifiers=identifiers, return_lines=tuple(return_lines), purchase=purchase,
+        source=data,
+        number=number,
+        purchase_from=purchase_from,
+        purchase_until=purchase_until,
+        billing_time=billing_time,
+        parent_bill_number=parent_bill_number,
+        store=store,
+        till=till,
+        identifiers=identifiers,
+        return_lines=tuple(return_lines),
+        purchase=purchase,
         payload_hash=payload_hash(data, identifiers),
     )
 
 
 # --- What comes back ------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class BillLine:
@@ -315,6 +365,7 @@ def round_amount(value: Decimal) -> Decimal:
 def line_value(line: BillLine, qty_before: Decimal, qty_after: Decimal) -> Decimal:
     """What the quantities from `qty_before` to `qty_after` of a line are worth, as the
     difference of cumulative values: partial returns of a line add up to its amount exactly."""
+
     def worth(qty: Decimal) -> Decimal:
         return line.amount if qty >= line.qty else round_amount(line.amount * qty / line.qty)
 
@@ -326,9 +377,16 @@ def shown(value: Decimal) -> str:
     return format(value.normalize(), "f") if value else "0"
 
 
-def _exceeds(message: str, field_name: str, bill: BillState, remaining_qty: Decimal | None = None) -> ReturnExceedsBillError:
-    return ReturnExceedsBillError(message, field=field_name, remaining_amount=bill.remaining_amount,
-                                  remaining_points=bill.remaining_points, remaining_qty=remaining_qty)
+def _exceeds(
+    message: str, field_name: str, bill: BillState, remaining_qty: Decimal | None = None
+) -> ReturnExceedsBillError:
+    return ReturnExceedsBillError(
+        message,
+        field=field_name,
+        remaining_amount=bill.remaining_amount,
+        remaining_points=bill.remaining_points,
+        remaining_qty=remaining_qty,
+    )
 
 
 def _find_line(bill: BillState, request: ReturnLineRequest, taken: dict[int, Decimal], path: str) -> BillLine:
@@ -339,32 +397,62 @@ def _find_line(bill: BillState, request: ReturnLineRequest, taken: dict[int, Dec
         if found is None:
             raise LineItemNotFoundError(f"the bill has no line with serial {request.serial}", field=f"{path}.serial")
         return found
-    matching = [line for line in bill.lines
-                if line.item_code == request.item_code and (request.variant is None or line.variant == request.variant)]
+    matching = [
+        line
+        for line in bill.lines
+        if line.item_code == request.item_code and (request.variant is None or line.variant == request.variant)
+    ]
     if not matching:
-        raise LineItemNotFoundError(f"the bill has no line with item code {request.item_code!r}", field=f"{path}.itemCode")
+        raise LineItemNotFoundError(
+            f"the bill has no line with item code {request.item_code!r}", field=f"{path}.itemCode"
+        )
     return next((line for line in matching if line.qty - taken[line.serial] > 0), matching[0])
 
 
-def plan_return(bill: BillState, return_type: ReturnType, requests: Sequence[ReturnLineRequest], amount: Decimal | None,
-                program: ProgramConfig, path: str = "input") -> ReturnPlan:
+def plan_return(
+    bill: BillState,
+    return_type: ReturnType,
+    requests: Sequence[ReturnLineRequest],
+    amount: Decimal | None,
+    program: ProgramConfig,
+    path: str = "input",
+) -> ReturnPlan:
     """What this return takes back of the bill, or a typed error saying what is left."""
     if return_type is ReturnType.FULL:
-        if (bill.remaining_amount <= 0 and bill.remaining_eligible_amount <= 0 and bill.remaining_points <= 0
-                and all(line.remaining_qty <= 0 for line in bill.lines)):
-            raise BillFullyReturnedError("the bill was already returned in full: nothing is left to return",
-                                         field=f"{path}.returnType", remaining_amount=ZERO, remaining_points=ZERO)
-        lines = tuple(ReturnedLine(line.serial, line.remaining_qty, line_value(line, line.returned_qty, line.qty))
-                      for line in bill.lines if line.remaining_qty > 0)
-        return ReturnPlan(amount=max(bill.remaining_amount, ZERO), eligible_amount=max(bill.remaining_eligible_amount, ZERO),
-                          points=max(bill.remaining_points, ZERO), lines=lines, complete=True)
+        if (
+            bill.remaining_amount <= 0
+            and bill.remaining_eligible_amount <= 0
+            and bill.remaining_points <= 0
+            and all(line.remaining_qty <= 0 for line in bill.lines)
+        ):
+            raise BillFullyReturnedError(
+                "the bill was already returned in full: nothing is left to return",
+                field=f"{path}.returnType",
+                remaining_amount=ZERO,
+                remaining_points=ZERO,
+            )
+        lines = tuple(
+            ReturnedLine(line.serial, line.remaining_qty, line_value(line, line.returned_qty, line.qty))
+            for line in bill.lines
+            if line.remaining_qty > 0
+        )
+        return ReturnPlan(
+            amount=max(bill.remaining_amount, ZERO),
+            eligible_amount=max(bill.remaining_eligible_amount, ZERO),
+            points=max(bill.remaining_points, ZERO),
+            lines=lines,
+            complete=True,
+        )
 
     if return_type is ReturnType.AMOUNT:
         assert amount is not None
         if amount > bill.remaining_amount:
             raise _exceeds(f"only {shown(bill.remaining_amount)} of the bill is left to return", f"{path}.amount", bill)
-        eligible = (bill.remaining_eligible_amount if amount == bill.remaining_amount
-                    else round_amount(bill.remaining_eligible_amount * amount / bill.remaining_amount))
+        eligible = (
+            bill.remaining_eligible_amount
+            if amount == bill.remaining_amount
+            else round_amount(bill.remaining_eligible_amount * amount / bill.remaining_amount)
+        )
         return _with_points(bill, amount, max(eligible, ZERO), (), program)
 
     taken = {line.serial: line.returned_qty for line in bill.lines}
@@ -375,8 +463,12 @@ def plan_return(bill: BillState, return_type: ReturnType, requests: Sequence[Ret
         line = _find_line(bill, request, taken, line_path)
         left = line.qty - taken[line.serial]
         if request.qty > left:
-            raise _exceeds(f"only {shown(left)} of line {line.serial} ({line.item_code}) is left to return", f"{line_path}.qty",
-                           bill, remaining_qty=left)
+            raise _exceeds(
+                f"only {shown(left)} of line {line.serial} ({line.item_code}) is left to return",
+                f"{line_path}.qty",
+                bill,
+                remaining_qty=left,
+            )
         worth = line_value(line, taken[line.serial], taken[line.serial] + request.qty)
         taken[line.serial] += request.qty
         returned.append(ReturnedLine(line.serial, request.qty, worth))
@@ -384,33 +476,65 @@ def plan_return(bill: BillState, return_type: ReturnType, requests: Sequence[Ret
         if line.earns:
             eligible += worth
     if value > bill.remaining_amount:
-        raise _exceeds(f"these lines are worth {shown(value)} but only {shown(bill.remaining_amount)} of the bill is left to return",
-                       f"{path}.lineItems", bill)
+        raise _exceeds(
+            f"these lines are worth {shown(value)} but only {shown(bill.remaining_amount)} of the bill is left to return",
+            f"{path}.lineItems",
+            bill,
+        )
     return _with_points(bill, value, min(eligible, max(bill.remaining_eligible_amount, ZERO)), tuple(returned), program)
 
 
-def _with_points(bill: BillState, amount: Decimal, eligible: Decimal, lines: tuple[ReturnedLine, ...],
-                 program: ProgramConfig) -> ReturnPlan:
+def _with_points(
+    bill: BillState, amount: Decimal, eligible: Decimal, lines: tuple[ReturnedLine, ...], program: ProgramConfig
+) -> ReturnPlan:
     # Cumulative: the share of the bill's points for all its eligible amount returned so far,
     # less what earlier returns took; all of them once the eligible amount is all back.
-    target = share_of(bill.points_earned, bill.returned_eligible_amount + eligible, bill.eligible_amount,
-                      program.points_rounding, program.points_decimal_places)
-    return ReturnPlan(amount=amount, eligible_amount=eligible, points=max(target - bill.returned_points, ZERO),
-                      lines=lines, complete=bill.returned_amount + amount >= bill.amount)
+    target = share_of(
+        bill.points_earned,
+        bill.returned_eligible_amount + eligible,
+        bill.eligible_amount,
+        program.points_rounding,
+        program.points_decimal_places,
+    )
+    return ReturnPlan(
+        amount=amount,
+        eligible_amount=eligible,
+        points=max(target - bill.returned_points, ZERO),
+        lines=lines,
+        complete=bill.returned_amount + amount >= bill.amount,
+    )
 
 
-def redemption_reversal(points: Decimal, points_reversed: Decimal, returned_amount_after: Decimal, bill_amount: Decimal,
-                        complete: bool, program: ProgramConfig, decimal_places: int) -> Decimal:
+def redemption_reversal(
+    points: Decimal,
+    points_reversed: Decimal,
+    returned_amount_after: Decimal,
+    bill_amount: Decimal,
+    complete: bool,
+    program: ProgramConfig,
+    decimal_places: int,
+) -> Decimal:
     """Points to give back of a redemption applied to the bill: its share for the bill's value
     returned so far (all of it once the bill is all back), less what was already given back.
     Rounded by the bill's program's rule to the places the redemption's own programs count in
     (a group redemption may draw from a coarser program than the bill's)."""
-    target = points if complete else share_of(points, returned_amount_after, bill_amount, program.points_rounding,
-                                              min(decimal_places, program.points_decimal_places))
+    target = (
+        points
+        if complete
+        else share_of(
+            points,
+            returned_amount_after,
+            bill_amount,
+            program.points_rounding,
+            min(decimal_places, program.points_decimal_places),
+        )
+    )
     return max(target - points_reversed, ZERO)
 
 
-def split_points_return(points: Decimal, balances: Sequence[Decimal], allow_negative_balance: bool) -> tuple[list[Decimal], Decimal]:
+def split_points_return(
+    points: Decimal, balances: Sequence[Decimal], allow_negative_balance: bool
+) -> tuple[list[Decimal], Decimal]:
     """How much to debit from each account (in order) to take back `points`: at most what each
     balance holds (spendable or pending). Beyond that, a program that allows negative balances
     takes the rest from the first account (it goes negative, and later earnings pay it back);

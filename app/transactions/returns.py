@@ -33,20 +33,23 @@ from app.catalog.service import product_lock_keys
 from app.customers import service as customers_service
 from app.customers.errors import CustomerNotFoundError
 from app.customers.service import CustomerView
-from app.storage.database import Database, lock_keys
+from app.idempotency import service as idempotency
 from app.kernel.enums import PointsCategory
 from app.kernel.errors import ConflictError, ValidationError
-from app.idempotency import service as idempotency
 from app.ledger import rules as ledger_rules
 from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.organizations.config import OrgConfig, ProgramConfig
-from app.redemptions import service as redemptions_service
 from app.promotions import service as promotions_service
+from app.redemptions import service as redemptions_service
 from app.redemptions.models import PointRedemption
+from app.storage.database import Database, lock_keys
 from app.transactions import return_rules
 from app.transactions.errors import (
-    CustomerMismatchError, DuplicateBillNumberError, DuplicateReturnNumberError, ReturnExceedsBillError,
+    CustomerMismatchError,
+    DuplicateBillNumberError,
+    DuplicateReturnNumberError,
+    ReturnExceedsBillError,
     TransactionNotFoundError,
 )
 from app.transactions.models import LineItemType, Transaction, TransactionLineItem, TransactionType
@@ -73,22 +76,44 @@ _RETURN_TYPES = [kind.value for kind in return_rules.RETURN_TYPES]
 
 _FIND_BILL = (
     select(transactions)
-    .where(transactions.c.org_id == bindparam("org_id"), transactions.c.store_id == bindparam("store_id"),
-           transactions.c.number == bindparam("number"), transactions.c.type.in_(_PURCHASE_TYPES),
-           transactions.c.billing_time >= bindparam("purchase_from"), transactions.c.billing_time < bindparam("purchase_until"))
-    .order_by(transactions.c.id).limit(1)
+    .where(
+        transactions.c.org_id == bindparam("org_id"),
+        transactions.c.store_id == bindparam("store_id"),
+        transactions.c.number == bindparam("number"),
+        transactions.c.type.in_(_PURCHASE_TYPES),
+        transactions.c.billing_time >= bindparam("purchase_from"),
+        transactions.c.billing_time < bindparam("purchase_until"),
+    )
+    .order_by(transactions.c.id)
+    .limit(1)
 )
 _FIND_RETURN = (
     select(transactions.c.id, transactions.c.payload_hash)
-    .where(transactions.c.parent_transaction_id == bindparam("bill_id"), transactions.c.type.in_(_RETURN_TYPES),
-           transactions.c.parent_bill_number == bindparam("return_number"))
-    .order_by(transactions.c.id).limit(1)
+    .where(
+        transactions.c.parent_transaction_id == bindparam("bill_id"),
+        transactions.c.type.in_(_RETURN_TYPES),
+        transactions.c.parent_bill_number == bindparam("return_number"),
+    )
+    .order_by(transactions.c.id)
+    .limit(1)
 )
 _BILL_LINES = (
-    select(line_items.c.serial, line_items.c.item_code, line_items.c.variant, line_items.c.qty, line_items.c.returned_qty,
-           line_items.c.amount, line_items.c.outlier_status, line_items.c.product_id, line_items.c.rate, line_items.c.value,
-           line_items.c.discount, line_items.c.description)
-    .where(line_items.c.transaction_id == bindparam("bill_id")).order_by(line_items.c.serial)
+    select(
+        line_items.c.serial,
+        line_items.c.item_code,
+        line_items.c.variant,
+        line_items.c.qty,
+        line_items.c.returned_qty,
+        line_items.c.amount,
+        line_items.c.outlier_status,
+        line_items.c.product_id,
+        line_items.c.rate,
+        line_items.c.value,
+        line_items.c.discount,
+        line_items.c.description,
+    )
+    .where(line_items.c.transaction_id == bindparam("bill_id"))
+    .order_by(line_items.c.serial)
 )
 
 
@@ -103,43 +128,68 @@ def _points_param(name: str) -> Any:
 # The bill's counters move only while they stay within the bill: the guard backs the bill's lock.
 _MOVE_BILL = (
     update(transactions)
-    .where(transactions.c.id == bindparam("bill_id"),
-           transactions.c.returned_amount + _amount_param("value") <= transactions.c.amount,
-           transactions.c.returned_eligible_amount + _amount_param("eligible") <= transactions.c.eligible_amount,
-           transactions.c.returned_points + _points_param("points_back") <= transactions.c.points_earned)
-    .values(returned_amount=transactions.c.returned_amount + _amount_param("value"),
-            returned_eligible_amount=transactions.c.returned_eligible_amount + _amount_param("eligible"),
-            returned_points=transactions.c.returned_points + _points_param("points_back"),
-            reversed_redemption_points=transactions.c.reversed_redemption_points + _points_param("reversed"))
+    .where(
+        transactions.c.id == bindparam("bill_id"),
+        transactions.c.returned_amount + _amount_param("value") <= transactions.c.amount,
+        transactions.c.returned_eligible_amount + _amount_param("eligible") <= transactions.c.eligible_amount,
+        transactions.c.returned_points + _points_param("points_back") <= transactions.c.points_earned,
+    )
+    .values(
+        returned_amount=transactions.c.returned_amount + _amount_param("value"),
+        returned_eligible_amount=transactions.c.returned_eligible_amount + _amount_param("eligible"),
+        returned_points=transactions.c.returned_points + _points_param("points_back"),
+        reversed_redemption_points=transactions.c.reversed_redemption_points + _points_param("reversed"),
+    )
 )
 _MOVE_LINE = (
     update(line_items)
-    .where(line_items.c.transaction_id == bindparam("bill_id"), line_items.c.serial == bindparam("line_serial"),
-           line_items.c.returned_qty + bindparam("return_qty", type_=line_items.c.qty.type) <= line_items.c.qty)
+    .where(
+        line_items.c.transaction_id == bindparam("bill_id"),
+        line_items.c.serial == bindparam("line_serial"),
+        line_items.c.returned_qty + bindparam("return_qty", type_=line_items.c.qty.type) <= line_items.c.qty,
+    )
     .values(returned_qty=line_items.c.returned_qty + bindparam("return_qty", type_=line_items.c.qty.type))
 )
 _REDEMPTIONS_OF_BILL = (
     select(redemptions.c.id, redemptions.c.event_id, redemptions.c.points, redemptions.c.points_reversed)
-    .where(redemptions.c.transaction_id == bindparam("bill_id")).order_by(redemptions.c.id).with_for_update()
+    .where(redemptions.c.transaction_id == bindparam("bill_id"))
+    .order_by(redemptions.c.id)
+    .with_for_update()
 )
-_LOCK_CUSTOMER = select(customers.c.id, customers.c.merged_into_customer_id).where(
-    customers.c.id == bindparam("customer_id")).with_for_update()
+_LOCK_CUSTOMER = (
+    select(customers.c.id, customers.c.merged_into_customer_id)
+    .where(customers.c.id == bindparam("customer_id"))
+    .with_for_update()
+)
 _MERGED_INTO = select(customers.c.merged_into_customer_id).where(customers.c.id == bindparam("customer_id"))
-_OWNERS = select(identifiers.c.customer_id).where(
-    identifiers.c.org_id == bindparam("org_id"),
-    tuple_(identifiers.c.type, identifiers.c.value).in_(bindparam("pairs", expanding=True))).distinct()
-_LOCK_STANDING = select(customer_programs.c.id, customer_programs.c.tier_id, customer_programs.c.cumulative_purchases).where(
-    customer_programs.c.customer_id == bindparam("customer_id"), customer_programs.c.program_id == bindparam("program_id"),
-).with_for_update()
-_ADD_EVENT = (
-    select(ledger.events.c.id).where(ledger.events.c.org_id == bindparam("org_id"),
-                                     ledger.events.c.transaction_id == bindparam("bill_id"),
-                                     ledger.events.c.event_type == EventType.TRANSACTION_ADD.value)
-    .order_by(ledger.events.c.id).limit(1)
+_OWNERS = (
+    select(identifiers.c.customer_id)
+    .where(
+        identifiers.c.org_id == bindparam("org_id"),
+        tuple_(identifiers.c.type, identifiers.c.value).in_(bindparam("pairs", expanding=True)),
+    )
+    .distinct()
 )
-_ALLOCATIONS = (
-    select(ledger.entries.c.id, ledger.entries.c.category).where(
-        ledger.entries.c.event_id == bindparam("event_id"), ledger.entries.c.entry_kind == EntryKind.POINTS_ALLOCATION.value)
+_LOCK_STANDING = (
+    select(customer_programs.c.id, customer_programs.c.tier_id, customer_programs.c.cumulative_purchases)
+    .where(
+        customer_programs.c.customer_id == bindparam("customer_id"),
+        customer_programs.c.program_id == bindparam("program_id"),
+    )
+    .with_for_update()
+)
+_ADD_EVENT = (
+    select(ledger.events.c.id)
+    .where(
+        ledger.events.c.org_id == bindparam("org_id"),
+        ledger.events.c.transaction_id == bindparam("bill_id"),
+        ledger.events.c.event_type == EventType.TRANSACTION_ADD.value,
+    )
+    .order_by(ledger.events.c.id)
+    .limit(1)
+)
+_ALLOCATIONS = select(ledger.entries.c.id, ledger.entries.c.category).where(
+    ledger.entries.c.event_id == bindparam("event_id"), ledger.entries.c.entry_kind == EntryKind.POINTS_ALLOCATION.value
 )
 
 
@@ -170,7 +220,9 @@ class ReturnResult:
         return self._points_effect("pointsNotRecovered")
 
 
-async def return_transaction(database: Database, org: OrgConfig, data: ReturnInput, path: str = "input", *, now: datetime) -> ReturnResult:
+async def return_transaction(
+    database: Database, org: OrgConfig, data: ReturnInput, path: str = "input", *, now: datetime
+) -> ReturnResult:
     prepared = return_rules.prepare_return(data, org, now, path)
     key = idempotency.check_key(data.idempotency_key, f"{path}.idempotencyKey")
 
@@ -179,8 +231,14 @@ async def return_transaction(database: Database, org: OrgConfig, data: ReturnInp
         return result.transaction.id, result
 
     return await idempotency.write_once(
-        database, org_id=org.id, key=key, operation="returnTransaction", payload=prepared.payload_hash, now=now,
-        perform=perform, replay=lambda connection, return_id: load_return_result(connection, org, return_id, replayed=True),
+        database,
+        org_id=org.id,
+        key=key,
+        operation="returnTransaction",
+        payload=prepared.payload_hash,
+        now=now,
+        perform=perform,
+        replay=lambda connection, return_id: load_return_result(connection, org, return_id, replayed=True),
         field=f"{path}.idempotencyKey",
     )
 
@@ -188,27 +246,42 @@ async def return_transaction(database: Database, org: OrgConfig, data: ReturnInp
 def _lock_keys_of(org: OrgConfig, prepared: PreparedReturn) -> list[str]:
     """Every natural key this write may take, taken at once in sorted order (an exchange's
     purchase takes its own again later, which it then already holds)."""
-    keys = [bill_lock_key(org.id, prepared.store.id, prepared.number),
-            *customers_service.identifier_lock_keys(org.id, prepared.identifiers)]
+    keys = [
+        bill_lock_key(org.id, prepared.store.id, prepared.number),
+        *customers_service.identifier_lock_keys(org.id, prepared.identifiers),
+    ]
     if prepared.purchase is not None:
         purchase = prepared.purchase
         keys.append(bill_lock_key(org.id, purchase.store.id, purchase.number))
-        keys.extend(product_lock_keys(org.id, [(line.source.item_code.strip(), line.source.variant)
-                                               for line in purchase.line_items]))
+        keys.extend(
+            product_lock_keys(
+                org.id, [(line.source.item_code.strip(), line.source.variant) for line in purchase.line_items]
+            )
+        )
     return keys
 
 
-async def _return(connection: AsyncConnection, org: OrgConfig, prepared: PreparedReturn, now: datetime,
-                  path: str) -> ReturnResult:
+async def _return(
+    connection: AsyncConnection, org: OrgConfig, prepared: PreparedReturn, now: datetime, path: str
+) -> ReturnResult:
     await lock_keys(connection, _lock_keys_of(org, prepared))
-    bill = (await connection.execute(_FIND_BILL, {
-        "org_id": org.id, "store_id": prepared.store.id, "number": prepared.number,
-        "purchase_from": prepared.purchase_from, "purchase_until": prepared.purchase_until,
-    })).one_or_none()
+    bill = (
+        await connection.execute(
+            _FIND_BILL,
+            {
+                "org_id": org.id,
+                "store_id": prepared.store.id,
+                "number": prepared.number,
+                "purchase_from": prepared.purchase_from,
+                "purchase_until": prepared.purchase_until,
+            },
+        )
+    ).one_or_none()
     if bill is None:
         raise TransactionNotFoundError(
             f"no bill {prepared.number!r} of {prepared.source.purchase_date:%Y-%m-%d} in store {prepared.store.code!r}",
-            field=f"{path}.number")
+            field=f"{path}.number",
+        )
     if bill.type != prepared.bill_type.value:
         wanted = "NOT_INTERESTED_RETURN" if bill.type == TransactionType.NOT_INTERESTED.value else "RETURN or MIXED"
         raise ValidationError(f"bill {bill.number!r} is a {bill.type} bill: post a {wanted}", field=f"{path}.type")
@@ -221,17 +294,31 @@ async def _return(connection: AsyncConnection, org: OrgConfig, prepared: Prepare
     program = org.program(bill.program_id)
     lines = list((await connection.execute(_BILL_LINES, {"bill_id": bill.id})).all())
     state = BillState(
-        amount=bill.amount, eligible_amount=bill.eligible_amount, points_earned=bill.points_earned,
-        returned_amount=bill.returned_amount, returned_eligible_amount=bill.returned_eligible_amount,
+        amount=bill.amount,
+        eligible_amount=bill.eligible_amount,
+        points_earned=bill.points_earned,
+        returned_amount=bill.returned_amount,
+        returned_eligible_amount=bill.returned_eligible_amount,
         returned_points=bill.returned_points,
-        lines=tuple(BillLine(line.serial, line.item_code, line.variant, line.qty, line.returned_qty, line.amount,
-                             earns=bill.eligible_amount > 0 and line.outlier_status in EARNING_STATUSES) for line in lines),
+        lines=tuple(
+            BillLine(
+                line.serial,
+                line.item_code,
+                line.variant,
+                line.qty,
+                line.returned_qty,
+                line.amount,
+                earns=bill.eligible_amount > 0 and line.outlier_status in EARNING_STATUSES,
+            )
+            for line in lines
+        ),
     )
     customer_id = None
     if bill.customer_id is not None:
         customer_id = await _return_customer(connection, org, prepared, bill.customer_id, path)
-    plan = return_rules.plan_return(state, prepared.source.return_type, prepared.return_lines, prepared.source.amount,
-                                    program, path)
+    plan = return_rules.plan_return(
+        state, prepared.source.return_type, prepared.return_lines, prepared.source.amount, program, path
+    )
 
     side_effects: list[dict[str, Any]] = []
     points = _PointsMoves()
@@ -239,30 +326,61 @@ async def _return(connection: AsyncConnection, org: OrgConfig, prepared: Prepare
     if customer_id is not None:
         points = await _plan_points(connection, org, program, bill, plan, customer_id, now, path)
         standing_change = await _plan_standing(connection, org, program, bill, plan, customer_id, now)
-        side_effects.append({
-            "type": "pointsReturn", "customerId": customer_id, "programId": program.id, "programCode": program.code,
-            "returnedPoints": str(points.debited), "pointsNotRecovered": str(points.not_recovered),
-        })
-        side_effects.extend({"type": "redemptionReversal", "customerId": customer_id, "redemptionId": claim.redemption_id,
-                             "reversedPoints": str(claim.points)} for claim in points.claims)
+        side_effects.append(
+            {
+                "type": "pointsReturn",
+                "customerId": customer_id,
+                "programId": program.id,
+                "programCode": program.code,
+                "returnedPoints": str(points.debited),
+                "pointsNotRecovered": str(points.not_recovered),
+            }
+        )
+        side_effects.extend(
+            {
+                "type": "redemptionReversal",
+                "customerId": customer_id,
+                "redemptionId": claim.redemption_id,
+                "reversedPoints": str(claim.points),
+            }
+            for claim in points.claims
+        )
         if standing_change is not None and standing_change.downgrade is not None:
             side_effects.append(standing_change.downgrade)
 
-    return_id, return_lines = await _insert_return(connection, org, prepared, bill, lines, plan, customer_id, points,
-                                                   side_effects, now)
+    return_id, return_lines = await _insert_return(
+        connection, org, prepared, bill, lines, plan, customer_id, points, side_effects, now
+    )
     await _move_bill(connection, bill.id, state, plan, points.reversed_total, path)
     if plan.complete:  # nothing of the bill is left: its promo codes can be used again
         await promotions_service.release_for_return(connection, bill_id=bill.id, return_id=return_id, now=now)
     if points.postings:
         posted = await ledger.post_event(
-            connection, org_id=org.id, now=now, postings=points.postings,
-            draft=ledger.EventDraft(EventType.TRANSACTION_RETURN, customer_id, prepared.source.source, prepared.store.id,
-                                    prepared.till.id if prepared.till else None, return_id, prepared.return_number,
-                                    corrects_event_id=points.add_event_id),
+            connection,
+            org_id=org.id,
+            now=now,
+            postings=points.postings,
+            draft=ledger.EventDraft(
+                EventType.TRANSACTION_RETURN,
+                customer_id,
+                prepared.source.source,
+                prepared.store.id,
+                prepared.till.id if prepared.till else None,
+                return_id,
+                prepared.return_number,
+                corrects_event_id=points.add_event_id,
+            ),
         )
         for claim in points.claims:
-            await redemptions_service.record_reversal(connection, org_id=org.id, claim=claim, event_id=posted.id,
-                                                      transaction_id=return_id, notes=None, now=now)
+            await redemptions_service.record_reversal(
+                connection,
+                org_id=org.id,
+                claim=claim,
+                event_id=posted.id,
+                transaction_id=return_id,
+                notes=None,
+                now=now,
+            )
     if standing_change is not None:
         await standing_change.apply(connection)
 
@@ -270,31 +388,42 @@ async def _return(connection: AsyncConnection, org: OrgConfig, prepared: Prepare
         try:
             purchase = await add_within(connection, org, prepared.purchase, now, path)
         except DuplicateBillNumberError as error:  # the purchase is posted under the return's number
-            raise DuplicateBillNumberError(error.message, field=f"{path}.parentBillNumber",
-                                           existing_transaction_id=error.existing_transaction_id) from error
-        await connection.execute(update(transactions).where(transactions.c.id == purchase.transaction.id)
-                                 .values(parent_transaction_id=return_id))
+            raise DuplicateBillNumberError(
+                error.message, field=f"{path}.parentBillNumber", existing_transaction_id=error.existing_transaction_id
+            ) from error
+        await connection.execute(
+            update(transactions)
+            .where(transactions.c.id == purchase.transaction.id)
+            .values(parent_transaction_id=return_id)
+        )
     return await load_return_result(connection, org, return_id, replayed=False, line_items=return_lines)
 
 
-async def _find_same_return(connection: AsyncConnection, bill_id: int, prepared: PreparedReturn, path: str) -> int | None:
+async def _find_same_return(
+    connection: AsyncConnection, bill_id: int, prepared: PreparedReturn, path: str
+) -> int | None:
     """A return of this bill under the same return number: the same payload replays it, another
     payload is a typed conflict. Without a return number every post is a new return (send an
     idempotencyKey to retry safely)."""
     if prepared.parent_bill_number is None:
         return None
-    row = (await connection.execute(_FIND_RETURN, {"bill_id": bill_id, "return_number": prepared.parent_bill_number})).one_or_none()
+    row = (
+        await connection.execute(_FIND_RETURN, {"bill_id": bill_id, "return_number": prepared.parent_bill_number})
+    ).one_or_none()
     if row is None:
         return None
     if row.payload_hash == prepared.payload_hash:
         return row.id
     raise DuplicateReturnNumberError(
         f"return number {prepared.parent_bill_number!r} was already used for a return of this bill",
-        field=f"{path}.parentBillNumber", existing_transaction_id=row.id)
+        field=f"{path}.parentBillNumber",
+        existing_transaction_id=row.id,
+    )
 
 
-async def _return_customer(connection: AsyncConnection, org: OrgConfig, prepared: PreparedReturn, bill_customer_id: int,
-                           path: str) -> int:
+async def _return_customer(
+    connection: AsyncConnection, org: OrgConfig, prepared: PreparedReturn, bill_customer_id: int, path: str
+) -> int:
     """The customer the identifiers name, row-locked: it must be the bill's customer or the one
     the bill's customer was merged into. A concurrent merge can move identifiers while we wait
     for the lock, so the owner is read again after locking until it holds still (SQLite's single
@@ -342,8 +471,16 @@ class _PointsMoves:
         return sum((claim.points for claim in self.claims), ZERO)
 
 
-async def _plan_points(connection: AsyncConnection, org: OrgConfig, program: ProgramConfig, bill: Any, plan: ReturnPlan,
-                       customer_id: int, now: datetime, path: str) -> _PointsMoves:
+async def _plan_points(
+    connection: AsyncConnection,
+    org: OrgConfig,
+    program: ProgramConfig,
+    bill: Any,
+    plan: ReturnPlan,
+    customer_id: int,
+    now: datetime,
+    path: str,
+) -> _PointsMoves:
     """The TRANSACTION_RETURN event's entries: redemption reversals (credits, restoring the lots
     the redemptions consumed with their expiry), then the POINTS_RETURN debits of the bill's
     points share. Locks in the order every writer takes them: the customer's row (taken
@@ -356,11 +493,25 @@ async def _plan_points(connection: AsyncConnection, org: OrgConfig, program: Pro
     returned_amount_after = bill.returned_amount + plan.amount
     for redemption in (await connection.execute(_REDEMPTIONS_OF_BILL, {"bill_id": bill.id})).all():
         decimal_places = await redemptions_service.points_decimal_places(connection, org, redemption.event_id)
-        give = return_rules.redemption_reversal(redemption.points, redemption.points_reversed, returned_amount_after,
-                                                bill.amount, plan.complete, program, decimal_places)
+        give = return_rules.redemption_reversal(
+            redemption.points,
+            redemption.points_reversed,
+            returned_amount_after,
+            bill.amount,
+            plan.complete,
+            program,
+            decimal_places,
+        )
         if give > 0:
-            claim = await redemptions_service.claim_reversal(connection, org, redemption.id, give, now,
-                                                             redemption_field=f"{path}.number", points_field=f"{path}.amount")
+            claim = await redemptions_service.claim_reversal(
+                connection,
+                org,
+                redemption.id,
+                give,
+                now,
+                redemption_field=f"{path}.number",
+                points_field=f"{path}.amount",
+            )
             claims.append(claim)
             postings.extend(claim.postings)
     # The debits come after the credits in the event, so they see the points given back.
@@ -377,18 +528,30 @@ async def _plan_points(connection: AsyncConnection, org: OrgConfig, program: Pro
     if earn_category is not PointsCategory.REGULAR:
         sources.append(by_key[(program.id, PointsCategory.REGULAR)])
     debits, not_recovered = return_rules.split_points_return(
-        plan.points, [row.balance + moved[row.id] for row in sources], program.allow_negative_balance)
+        plan.points, [row.balance + moved[row.id] for row in sources], program.allow_negative_balance
+    )
     bill_lots: tuple[int, ...] = ()
     if allocations and plan.points > 0:
-        bill_lots = tuple((await connection.execute(
-            select(ledger.lots.c.id).where(ledger.lots.c.entry_id.in_([row.id for row in allocations]))
-        )).scalars())
+        bill_lots = tuple(
+            (
+                await connection.execute(
+                    select(ledger.lots.c.id).where(ledger.lots.c.entry_id.in_([row.id for row in allocations]))
+                )
+            ).scalars()
+        )
     for row, points in zip(sources, debits, strict=True):
         if points > 0:
             account = ledger.AccountRef(row.id, customer_id, program.id, PointsCategory(row.category))
-            postings.append(ledger.Posting(account, EntryType.DEBIT, EntryKind.POINTS_RETURN, points, prefer_lot_ids=bill_lots))
-    return _PointsMoves(postings=postings, debited=sum(debits, ZERO), not_recovered=not_recovered, claims=claims,
-                        add_event_id=add_event_id)
+            postings.append(
+                ledger.Posting(account, EntryType.DEBIT, EntryKind.POINTS_RETURN, points, prefer_lot_ids=bill_lots)
+            )
+    return _PointsMoves(
+        postings=postings,
+        debited=sum(debits, ZERO),
+        not_recovered=not_recovered,
+        claims=claims,
+        add_event_id=add_event_id,
+    )
 
 
 @dataclass(frozen=True)
@@ -400,19 +563,33 @@ class _StandingChange:
     downgrade: dict[str, Any] | None
 
     async def apply(self, connection: AsyncConnection) -> None:
-        await connection.execute(update(customer_programs).where(customer_programs.c.id == self.standing_id).values(**self.values))
+        await connection.execute(
+            update(customer_programs).where(customer_programs.c.id == self.standing_id).values(**self.values)
+        )
         if self.counted > 0:
             # Never below zero: purchases counted before they were tracked are not negative.
             counted = bindparam("counted", type_=customers.c.lifetime_purchases.type)
             await connection.execute(
-                update(customers).where(customers.c.id == self.customer_id).values(lifetime_purchases=case(
-                    (customers.c.lifetime_purchases > counted, customers.c.lifetime_purchases - counted), else_=ZERO)),
+                update(customers)
+                .where(customers.c.id == self.customer_id)
+                .values(
+                    lifetime_purchases=case(
+                        (customers.c.lifetime_purchases > counted, customers.c.lifetime_purchases - counted), else_=ZERO
+                    )
+                ),
                 {"counted": self.counted},
             )
 
 
-async def _plan_standing(connection: AsyncConnection, org: OrgConfig, program: ProgramConfig, bill: Any, plan: ReturnPlan,
-                         customer_id: int, now: datetime) -> _StandingChange | None:
+async def _plan_standing(
+    connection: AsyncConnection,
+    org: OrgConfig,
+    program: ProgramConfig,
+    bill: Any,
+    plan: ReturnPlan,
+    customer_id: int,
+    now: datetime,
+) -> _StandingChange | None:
     """Cumulative purchases go down by the returned value the bill counted (bills with an
     outlier status that did not count, count nothing back); the tier follows the downgrade
     rule, and a changed tier gets a new expiry (the base tier none, as at registration)."""
@@ -426,88 +603,179 @@ async def _plan_standing(connection: AsyncConnection, org: OrgConfig, program: P
     values: dict[str, Any] = {"cumulative_purchases": cumulative}
     downgrade = None
     if tier.id != current.id:
-        values.update(tier_id=tier.id, tier_expires_at=None if tier.serial_number == program.tiers[0].serial_number
-                      else ledger_rules.tier_expiry(program, now, org.time_zone))
+        values.update(
+            tier_id=tier.id,
+            tier_expires_at=None
+            if tier.serial_number == program.tiers[0].serial_number
+            else ledger_rules.tier_expiry(program, now, org.time_zone),
+        )
         downgrade = {
-            "type": "slabDowngrade", "programId": program.id, "programCode": program.code,
-            "previousSlabName": current.name, "previousSlabNumber": current.serial_number,
-            "downgradedSlabName": tier.name, "downgradedSlabNumber": tier.serial_number,
+            "type": "slabDowngrade",
+            "programId": program.id,
+            "programCode": program.code,
+            "previousSlabName": current.name,
+            "previousSlabNumber": current.serial_number,
+            "downgradedSlabName": tier.name,
+            "downgradedSlabNumber": tier.serial_number,
         }
     return _StandingChange(standing.id, customer_id, counted, values, downgrade)
 
 
-async def _insert_return(connection: AsyncConnection, org: OrgConfig, prepared: PreparedReturn, bill: Any,
-                         bill_lines: list[Any], plan: ReturnPlan, customer_id: int | None, points: _PointsMoves,
-                         side_effects: list[dict[str, Any]], now: datetime) -> tuple[int, list[LineItemView]]:
+async def _insert_return(
+    connection: AsyncConnection,
+    org: OrgConfig,
+    prepared: PreparedReturn,
+    bill: Any,
+    bill_lines: list[Any],
+    plan: ReturnPlan,
+    customer_id: int | None,
+    points: _PointsMoves,
+    side_effects: list[dict[str, Any]],
+    now: datetime,
+) -> tuple[int, list[LineItemView]]:
     data = prepared.source
-    return_id = (await connection.execute(insert(transactions).returning(transactions.c.id), {
-        "org_id": org.id, "customer_id": customer_id, "type": data.type.value, "number": bill.number,
-        "amount": plan.amount, "eligible_amount": plan.eligible_amount, "currency_code": bill.currency_code,
-        "billing_time": prepared.billing_time, "notes": data.notes, "outlier_status": bill.outlier_status,
-        "source": data.source, "store_id": prepared.store.id, "till_id": prepared.till.id if prepared.till else None,
-        "program_id": bill.program_id, "extended_fields": json_document(data.extended_fields),
-        "custom_fields": json_document(data.custom_fields), "side_effects": side_effects,
-        "payload_hash": prepared.payload_hash, "created_at": now,
-        "returned_points": plan.points, "reversed_redemption_points": points.reversed_total,
-        "parent_transaction_id": bill.id, "return_type": data.return_type.value,
-        "parent_bill_number": prepared.parent_bill_number,
-    })).scalar_one()
+    return_id = (
+        await connection.execute(
+            insert(transactions).returning(transactions.c.id),
+            {
+                "org_id": org.id,
+                "customer_id": customer_id,
+                "type": data.type.value,
+                "number": bill.number,
+                "amount": plan.amount,
+                "eligible_amount": plan.eligible_amount,
+                "currency_code": bill.currency_code,
+                "billing_time": prepared.billing_time,
+                "notes": data.notes,
+                "outlier_status": bill.outlier_status,
+                "source": data.source,
+                "store_id": prepared.store.id,
+                "till_id": prepared.till.id if prepared.till else None,
+                "program_id": bill.program_id,
+                "extended_fields": json_document(data.extended_fields),
+                "custom_fields": json_document(data.custom_fields),
+                "side_effects": side_effects,
+                "payload_hash": prepared.payload_hash,
+                "created_at": now,
+                "returned_points": plan.points,
+                "reversed_redemption_points": points.reversed_total,
+                "parent_transaction_id": bill.id,
+                "return_type": data.return_type.value,
+                "parent_bill_number": prepared.parent_bill_number,
+            },
+        )
+    ).scalar_one()
     if not plan.lines:
         return return_id, []
     purchased = {row.serial: row for row in bill_lines}
     rows = []
     for serial, returned in enumerate(plan.lines, start=1):
         line = purchased[returned.serial]
-        rows.append({
-            "org_id": org.id, "transaction_id": return_id, "serial": serial, "transaction_number": None,
-            "item_code": line.item_code, "variant": line.variant, "product_id": line.product_id,
-            "description": line.description, "qty": returned.qty, "rate": line.rate,
-            "value": return_rules.round_amount(line.value * returned.qty / line.qty),
-            "discount": return_rules.round_amount(line.discount * returned.qty / line.qty),
-            "amount": returned.amount, "outlier_status": line.outlier_status, "attributes": None,
-            "extended_fields": None, "custom_fields": None, "addon_items": None, "combo_items": None,
-            "split_items": None, "returned_qty": ZERO, "line_type": LineItemType.RETURN.value,
-            "returns_serial": returned.serial,
-        })
+        rows.append(
+            {
+                "org_id": org.id,
+                "transaction_id": return_id,
+                "serial": serial,
+                "transaction_number": None,
+                "item_code": line.item_code,
+                "variant": line.variant,
+                "product_id": line.product_id,
+                "description": line.description,
+                "qty": returned.qty,
+                "rate": line.rate,
+                "value": return_rules.round_amount(line.value * returned.qty / line.qty),
+                "discount": return_rules.round_amount(line.discount * returned.qty / line.qty),
+                "amount": returned.amount,
+                "outlier_status": line.outlier_status,
+                "attributes": None,
+                "extended_fields": None,
+                "custom_fields": None,
+                "addon_items": None,
+                "combo_items": None,
+                "split_items": None,
+                "returned_qty": ZERO,
+                "line_type": LineItemType.RETURN.value,
+                "returns_serial": returned.serial,
+            }
+        )
     await connection.execute(insert(line_items), rows)
     return return_id, [LineItemView.from_mapping(row) for row in rows]
 
 
-async def _move_bill(connection: AsyncConnection, bill_id: int, state: BillState, plan: ReturnPlan, reversed_points: Decimal,
-                     path: str) -> None:
+async def _move_bill(
+    connection: AsyncConnection, bill_id: int, state: BillState, plan: ReturnPlan, reversed_points: Decimal, path: str
+) -> None:
     """The guarded UPDATEs: under the bill's lock they always pass; were the lock ever missing,
     they refuse to let returns add up to more than the bill (and the transaction rolls back)."""
-    moved = await connection.execute(_MOVE_BILL, {"bill_id": bill_id, "value": plan.amount, "eligible": plan.eligible_amount,
-                                                  "points_back": plan.points, "reversed": reversed_points})
+    moved = await connection.execute(
+        _MOVE_BILL,
+        {
+            "bill_id": bill_id,
+            "value": plan.amount,
+            "eligible": plan.eligible_amount,
+            "points_back": plan.points,
+            "reversed": reversed_points,
+        },
+    )
     if moved.rowcount != 1:
-        raise ReturnExceedsBillError("the bill changed while this return was made; try again", field=f"{path}.number",
-                                     remaining_amount=state.remaining_amount, remaining_points=state.remaining_points)
+        raise ReturnExceedsBillError(
+            "the bill changed while this return was made; try again",
+            field=f"{path}.number",
+            remaining_amount=state.remaining_amount,
+            remaining_points=state.remaining_points,
+        )
     for line in plan.lines:
-        moved = await connection.execute(_MOVE_LINE, {"bill_id": bill_id, "line_serial": line.serial, "return_qty": line.qty})
+        moved = await connection.execute(
+            _MOVE_LINE, {"bill_id": bill_id, "line_serial": line.serial, "return_qty": line.qty}
+        )
         if moved.rowcount != 1:
-            raise ReturnExceedsBillError("the bill changed while this return was made; try again", field=f"{path}.lineItems",
-                                         remaining_amount=state.remaining_amount, remaining_points=state.remaining_points)
+            raise ReturnExceedsBillError(
+                "the bill changed while this return was made; try again",
+                field=f"{path}.lineItems",
+                remaining_amount=state.remaining_amount,
+                remaining_points=state.remaining_points,
+            )
 
 
 # --- Reading a return back ------------------------------------------------------------------
+
 
 def _view(row: Any) -> TransactionView:
     return TransactionView(**{name: getattr(row, name) for name in TransactionView.__dataclass_fields__})
 
 
-async def load_return_result(connection: AsyncConnection, org: OrgConfig, return_id: int, *, replayed: bool,
-                             line_items: list[LineItemView] | None = None) -> ReturnResult:
+async def load_return_result(
+    connection: AsyncConnection,
+    org: OrgConfig,
+    return_id: int,
+    *,
+    replayed: bool,
+    line_items: list[LineItemView] | None = None,
+) -> ReturnResult:
     """The return, the bill it returned (as it stands now) and, for an exchange, its purchase."""
     returned = (await connection.execute(select(transactions).where(transactions.c.id == return_id))).one()
-    related = (await connection.execute(select(transactions).where(or_(
-        transactions.c.id == returned.parent_transaction_id,
-        (transactions.c.parent_transaction_id == return_id) & transactions.c.type.in_(_PURCHASE_TYPES),
-    )))).all()
+    related = (
+        await connection.execute(
+            select(transactions).where(
+                or_(
+                    transactions.c.id == returned.parent_transaction_id,
+                    (transactions.c.parent_transaction_id == return_id) & transactions.c.type.in_(_PURCHASE_TYPES),
+                )
+            )
+        )
+    ).all()
     bill = next(row for row in related if row.id == returned.parent_transaction_id)
     purchase = next((row for row in related if row.id != bill.id), None)
     customer = None
     if returned.customer_id is not None:
-        customer = (await customers_service.load_customers(connection, org, [returned.customer_id]))[returned.customer_id]
-    return ReturnResult(transaction=_view(returned), returned_transaction=_view(bill),
-                        purchase=_view(purchase) if purchase is not None else None, customer=customer,
-                        replayed=replayed, line_items=line_items)
+        customer = (await customers_service.load_customers(connection, org, [returned.customer_id]))[
+            returned.customer_id
+        ]
+    return ReturnResult(
+        transaction=_view(returned),
+        returned_transaction=_view(bill),
+        purchase=_view(purchase) if purchase is not None else None,
+        customer=customer,
+        replayed=replayed,
+        line_items=line_items,
+    )

@@ -10,14 +10,14 @@ from typing import Any
 
 import orjson
 
-from app.storage.columns import AMOUNT_SCALE
 from app.customers.rules import normalize_identifier
 from app.kernel.enums import IdentifierType
 from app.kernel.errors import ValidationError
+from app.kernel.money import AMOUNT_SCALE
 from app.ledger.rules import quantize_raw, round_points
-from app.promotions.rules import normalize_code
 from app.organizations.config import OrgConfig, ProgramConfig, StoreConfig, TierConfig, TillConfig
 from app.organizations.errors import StoreNotFoundError, TillNotFoundError
+from app.promotions.rules import normalize_code
 from app.transactions.errors import IdentifierRequiredError
 from app.transactions.inputs import LineItemInput, TransactionInput
 from app.transactions.models import BILL_NUMBER_LENGTH_MAX, OutlierStatus, TransactionType
@@ -69,14 +69,22 @@ def payload_hash(data: TransactionInput, identifiers: dict[IdentifierType, str])
     "B1", a mobile with or without its country code, and one instant in two offsets hash alike,
     so a client retrying with another library replays instead of conflicting."""
     customer = data.customer and replace(
-        data.customer, mobile=identifiers.get(IdentifierType.MOBILE), email=identifiers.get(IdentifierType.EMAIL),
-        external_id=identifiers.get(IdentifierType.EXTERNAL_ID), card_number=identifiers.get(IdentifierType.CARD_NUMBER),
+        data.customer,
+        mobile=identifiers.get(IdentifierType.MOBILE),
+        email=identifiers.get(IdentifierType.EMAIL),
+        external_id=identifiers.get(IdentifierType.EXTERNAL_ID),
+        card_number=identifiers.get(IdentifierType.CARD_NUMBER),
     )
     # The idempotency key names the request, not the bill: it is checked on its own.
-    canonical = replace(data, number=data.number.strip(), customer=customer, idempotency_key=None,
-                        billing_time=data.billing_time.astimezone(UTC) if data.billing_time else None,
-                        promo_codes=[normalize_code(code) for code in data.promo_codes],
-                        coupon_redemptions=[normalize_code(code) for code in data.coupon_redemptions])
+    canonical = replace(
+        data,
+        number=data.number.strip(),
+        customer=customer,
+        idempotency_key=None,
+        billing_time=data.billing_time.astimezone(UTC) if data.billing_time else None,
+        promo_codes=[normalize_code(code) for code in data.promo_codes],
+        coupon_redemptions=[normalize_code(code) for code in data.coupon_redemptions],
+    )
     # orjson walks dataclasses natively in field order (stable); Decimals go through _canonical.
     return hashlib.sha256(orjson.dumps(canonical, default=_canonical)).hexdigest()
 
@@ -130,17 +138,21 @@ def prepare(data: TransactionInput, org: OrgConfig, now: datetime, path: str = "
     if data.currency_code is not None and (len(data.currency_code) != 3 or not data.currency_code.isalpha()):
         raise ValidationError("must be an ISO 4217 code such as INR or EUR", field=f"{path}.currencyCode")
     for name, value, length_max in (
-        ("notes", data.notes, 1000), ("notInterestedReason", data.not_interested_reason, 500),
-        ("referralCode", data.referral_code, 100), ("billClientId", data.bill_client_id, 100),
-        ("associateDetails.code", data.associate_code, 100), ("associateDetails.name", data.associate_name, 200),
+        ("notes", data.notes, 1000),
+        ("notInterestedReason", data.not_interested_reason, 500),
+        ("referralCode", data.referral_code, 100),
+        ("billClientId", data.bill_client_id, 100),
+        ("associateDetails.code", data.associate_code, 100),
+        ("associateDetails.name", data.associate_name, 200),
     ):
         _text(value, f"{path}.{name}", length_max)
     billing_time = data.billing_time or now
     if billing_time.tzinfo is None:
         raise ValidationError("must include a time zone offset", field=f"{path}.billingTime")
     if not BILLING_TIME_EARLIEST <= billing_time <= now + BILLING_TIME_AHEAD_MAX:
-        raise ValidationError(f"must be between {BILLING_TIME_EARLIEST:%Y-%m-%d} and one day from now",
-                              field=f"{path}.billingTime")
+        raise ValidationError(
+            f"must be between {BILLING_TIME_EARLIEST:%Y-%m-%d} and one day from now", field=f"{path}.billingTime"
+        )
 
     store, till = resolve_store(data, org, path)
     program = org.program_for(store, till)
@@ -165,15 +177,26 @@ def prepare(data: TransactionInput, org: OrgConfig, now: datetime, path: str = "
 
     if len(data.line_items) > LINE_ITEMS_MAX:
         raise ValidationError(f"at most {LINE_ITEMS_MAX} line items", field=f"{path}.lineItems")
-    line_items = tuple(_prepare_line(line, index, f"{path}.lineItems[{index}]") for index, line in enumerate(data.line_items))
+    line_items = tuple(
+        _prepare_line(line, index, f"{path}.lineItems[{index}]") for index, line in enumerate(data.line_items)
+    )
     serials: set[int] = set()
     for index, line in enumerate(line_items):
         if line.serial in serials:
-            raise ValidationError(f"serial {line.serial} is used by another line item", field=f"{path}.lineItems[{index}].serial")
+            raise ValidationError(
+                f"serial {line.serial} is used by another line item", field=f"{path}.lineItems[{index}].serial"
+            )
         serials.add(line.serial)
     return PreparedTransaction(
-        source=data, number=number, billing_time=billing_time, store=store, till=till, program=program, identifiers=identifiers,
-        line_items=line_items, eligible_amount=eligible_amount(data, line_items),
+        source=data,
+        number=number,
+        billing_time=billing_time,
+        store=store,
+        till=till,
+        program=program,
+        identifiers=identifiers,
+        line_items=line_items,
+        eligible_amount=eligible_amount(data, line_items),
         counted_purchase=data.amount if data.outlier_status in EARNING_STATUSES else ZERO,
         payload_hash=payload_hash(data, identifiers),
     )
@@ -190,7 +213,9 @@ def resolve_store(data: TransactionInput, org: OrgConfig, path: str) -> tuple[St
         if store is None:
             raise StoreNotFoundError(f"no store with code {data.store_code!r}", field=f"{path}.storeCode")
         if till is not None and till.store_id != store.id:
-            raise ValidationError(f"till {till.code!r} does not belong to store {store.code!r}", field=f"{path}.tillCode")
+            raise ValidationError(
+                f"till {till.code!r} does not belong to store {store.code!r}", field=f"{path}.tillCode"
+            )
         return store, till
     if till is None:
         raise ValidationError("give the storeCode or the tillCode where the bill was made", field=f"{path}.storeCode")
@@ -218,8 +243,15 @@ def _prepare_line(line: LineItemInput, index: int, path: str) -> PreparedLineIte
         rate = (value / qty).quantize(Decimal(1).scaleb(-AMOUNT_SCALE)) if qty else ZERO
     if amount is None:
         amount = max(value - discount, ZERO)
-    return PreparedLineItem(source=line, serial=line.serial if line.serial is not None else index + 1, qty=qty,
-                            rate=rate, value=value, discount=discount, amount=amount)
+    return PreparedLineItem(
+        source=line,
+        serial=line.serial if line.serial is not None else index + 1,
+        qty=qty,
+        rate=rate,
+        value=value,
+        discount=discount,
+        amount=amount,
+    )
 
 
 def eligible_amount(data: TransactionInput, line_items: tuple[PreparedLineItem, ...]) -> Decimal:
@@ -242,16 +274,27 @@ class Earning:
     cumulative_purchases_after: Decimal
 
 
-def earn(program: ProgramConfig, tier_before: TierConfig, cumulative_purchases: Decimal,
-         eligible: Decimal, counted_purchase: Decimal) -> Earning:
+def earn(
+    program: ProgramConfig,
+    tier_before: TierConfig,
+    cumulative_purchases: Decimal,
+    eligible: Decimal,
+    counted_purchase: Decimal,
+) -> Earning:
     """Points at the tier held before the purchase; the tier may then go up (never down here)."""
     exact = eligible * tier_before.earn_rate
     raw = quantize_raw(exact)  # what is kept and shown; the program's rule rounds the exact value once
     points = round_points(exact, program.points_rounding, program.points_decimal_places)
     cumulative_after = cumulative_purchases + counted_purchase
     tier_after = program.tier_reached(cumulative_after, tier_before)
-    return Earning(points_raw=raw, points=points, tier_before=tier_before, tier_after=tier_after,
-                   counted_purchase=counted_purchase, cumulative_purchases_after=cumulative_after)
+    return Earning(
+        points_raw=raw,
+        points=points,
+        tier_before=tier_before,
+        tier_after=tier_after,
+        counted_purchase=counted_purchase,
+        cumulative_purchases_after=cumulative_after,
+    )
 
 
 def json_document(value: Any) -> Any:

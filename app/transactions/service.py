@@ -21,16 +21,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.catalog.service import product_ids_for, product_lock_keys
 from app.customers import service as customers_service
 from app.customers.service import Activity, CustomerDetails, CustomerView
-from app.storage.database import Database, lock_keys
-from app.kernel.errors import DomainError, InternalError
 from app.idempotency import service as idempotency
+from app.kernel.errors import DomainError, InternalError
 from app.ledger import rules as ledger_rules
 from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.organizations.config import OrgConfig, ProgramConfig
-from app.redemptions import service as redemptions_service
 from app.promotions import service as promotions_service
 from app.promotions.rules import Cart, CartLine, attributes_of
+from app.redemptions import service as redemptions_service
+from app.storage.database import Database, lock_keys
 from app.transactions.errors import BatchTooLargeError, DuplicateBillNumberError
 from app.transactions.inputs import TransactionInput
 from app.transactions.models import Transaction, TransactionLineItem, TransactionType
@@ -48,36 +48,62 @@ accounts = ledger.accounts
 _INSERT_TRANSACTION = insert(transactions).returning(transactions.c.id)
 _INSERT_LINE_ITEMS = insert(line_items)
 _LOCK_STANDING = (
-    select(customer_programs.c.id, customer_programs.c.tier_id, customer_programs.c.cumulative_purchases,
-           accounts.c.id.label("account_id"), accounts.c.balance)
-    .join(accounts, and_(accounts.c.customer_id == customer_programs.c.customer_id,
-                         accounts.c.program_id == customer_programs.c.program_id,
-                         accounts.c.category == bindparam("category")))
-    .where(customer_programs.c.customer_id == bindparam("customer_id"),
-           customer_programs.c.program_id == bindparam("program_id"))
+    select(
+        customer_programs.c.id,
+        customer_programs.c.tier_id,
+        customer_programs.c.cumulative_purchases,
+        accounts.c.id.label("account_id"),
+        accounts.c.balance,
+    )
+    .join(
+        accounts,
+        and_(
+            accounts.c.customer_id == customer_programs.c.customer_id,
+            accounts.c.program_id == customer_programs.c.program_id,
+            accounts.c.category == bindparam("category"),
+        ),
+    )
+    .where(
+        customer_programs.c.customer_id == bindparam("customer_id"),
+        customer_programs.c.program_id == bindparam("program_id"),
+    )
     .with_for_update()
 )
 _FIND_SAME_BILL = (
     select(transactions.c.id, transactions.c.payload_hash)
-    .where(transactions.c.org_id == bindparam("org_id"), transactions.c.store_id == bindparam("store_id"),
-           transactions.c.number == bindparam("number"), transactions.c.billing_time > bindparam("after"),
-           transactions.c.billing_time < bindparam("before"),
-           # A return carries the number of the bill it returns: it is not another bill under that number.
-           transactions.c.type.in_([TransactionType.REGULAR.value, TransactionType.NOT_INTERESTED.value]))
-    .order_by(transactions.c.id).limit(1)
+    .where(
+        transactions.c.org_id == bindparam("org_id"),
+        transactions.c.store_id == bindparam("store_id"),
+        transactions.c.number == bindparam("number"),
+        transactions.c.billing_time > bindparam("after"),
+        transactions.c.billing_time < bindparam("before"),
+        # A return carries the number of the bill it returns: it is not another bill under that number.
+        transactions.c.type.in_([TransactionType.REGULAR.value, TransactionType.NOT_INTERESTED.value]),
+    )
+    .order_by(transactions.c.id)
+    .limit(1)
 )
 _UPDATE_PURCHASES = (
-    update(customer_programs).where(customer_programs.c.id == bindparam("standing_id"))
+    update(customer_programs)
+    .where(customer_programs.c.id == bindparam("standing_id"))
     .values(cumulative_purchases=bindparam("cumulative_purchases"))
 )
 _UPDATE_PURCHASES_AND_TIER = (
-    update(customer_programs).where(customer_programs.c.id == bindparam("standing_id"))
-    .values(cumulative_purchases=bindparam("cumulative_purchases"), tier_id=bindparam("tier_id"),
-            tier_expires_at=bindparam("tier_expires_at"))
+    update(customer_programs)
+    .where(customer_programs.c.id == bindparam("standing_id"))
+    .values(
+        cumulative_purchases=bindparam("cumulative_purchases"),
+        tier_id=bindparam("tier_id"),
+        tier_expires_at=bindparam("tier_expires_at"),
+    )
 )
 _ADD_LIFETIME_PURCHASES = (
-    update(customers).where(customers.c.id == bindparam("customer_id"))
-    .values(lifetime_purchases=customers.c.lifetime_purchases + bindparam("counted", type_=customers.c.lifetime_purchases.type))
+    update(customers)
+    .where(customers.c.id == bindparam("customer_id"))
+    .values(
+        lifetime_purchases=customers.c.lifetime_purchases
+        + bindparam("counted", type_=customers.c.lifetime_purchases.type)
+    )
 )
 
 ZERO = Decimal(0)
@@ -166,7 +192,9 @@ class TransactionResult:
         return REPLAYED_MESSAGE if self.replayed else ADDED_MESSAGE
 
 
-async def add_transaction(database: Database, org: OrgConfig, data: TransactionInput, path: str = "input", *, now: datetime) -> TransactionResult:
+async def add_transaction(
+    database: Database, org: OrgConfig, data: TransactionInput, path: str = "input", *, now: datetime
+) -> TransactionResult:
     prepared = prepare(data, org, now, path)
     key = idempotency.check_key(data.idempotency_key, f"{path}.idempotencyKey")
 
@@ -175,14 +203,21 @@ async def add_transaction(database: Database, org: OrgConfig, data: TransactionI
         return result.transaction.id, result
 
     return await idempotency.write_once(
-        database, org_id=org.id, key=key, operation="addTransaction", payload=prepared.payload_hash, now=now,
-        perform=perform, replay=lambda connection, transaction_id: load_result(connection, org, transaction_id, replayed=True),
+        database,
+        org_id=org.id,
+        key=key,
+        operation="addTransaction",
+        payload=prepared.payload_hash,
+        now=now,
+        perform=perform,
+        replay=lambda connection, transaction_id: load_result(connection, org, transaction_id, replayed=True),
         field=f"{path}.idempotencyKey",
     )
 
 
-async def add_transactions(database: Database, org: OrgConfig, batch: Sequence[TransactionInput], *,
-                           now: datetime) -> list[TransactionResult | DomainError]:
+async def add_transactions(
+    database: Database, org: OrgConfig, batch: Sequence[TransactionInput], *, now: datetime
+) -> list[TransactionResult | DomainError]:
     """Each bill in its own write transaction: one bad bill fails alone, with its own status."""
     if len(batch) > BATCH_SIZE_MAX:
         raise BatchTooLargeError(f"at most {BATCH_SIZE_MAX} transactions per batch", field="input")
@@ -207,135 +242,226 @@ def _bill_lock_key(org: OrgConfig, prepared: PreparedTransaction) -> str:
     return bill_lock_key(org.id, prepared.store.id, prepared.number)
 
 
-async def add_within(connection: AsyncConnection, org: OrgConfig, prepared: PreparedTransaction, now: datetime,
-                     path: str = "input") -> TransactionResult:
+async def add_within(
+    connection: AsyncConnection, org: OrgConfig, prepared: PreparedTransaction, now: datetime, path: str = "input"
+) -> TransactionResult:
     """Add a prepared bill inside a write transaction the caller runs (an exchange's purchase)."""
     return await _add(connection, org, prepared, now, path)
 
 
-async def _add(connection: AsyncConnection, org: OrgConfig, prepared: PreparedTransaction, now: datetime, path: str) -> TransactionResult:
+async def _add(
+    connection: AsyncConnection, org: OrgConfig, prepared: PreparedTransaction, now: datetime, path: str
+) -> TransactionResult:
     data = prepared.source
-    await lock_keys(connection, [_bill_lock_key(org, prepared),
-                                 *customers_service.identifier_lock_keys(org.id, prepared.identifiers),
-                                 *product_lock_keys(org.id, _product_keys(prepared))])
+    await lock_keys(
+        connection,
+        [
+            _bill_lock_key(org, prepared),
+            *customers_service.identifier_lock_keys(org.id, prepared.identifiers),
+            *product_lock_keys(org.id, _product_keys(prepared)),
+        ],
+    )
     replay = await _find_same_bill(connection, org, prepared, path)
     if replay is not None:
         return await load_result(connection, org, replay, replayed=True)
 
-    activity = Activity(source=data.source, store_id=prepared.store.id, till_id=prepared.till.id if prepared.till else None)
+    activity = Activity(
+        source=data.source, store_id=prepared.store.id, till_id=prepared.till.id if prepared.till else None
+    )
     customer_id: int | None = None
     standing = None
     earning = None
     side_effects: list[dict[str, Any]] = []
     if data.type is TransactionType.REGULAR:
-        details = CustomerDetails(first_name=data.customer.first_name, last_name=data.customer.last_name) if data.customer else CustomerDetails()
-        resolved = await customers_service.resolve_for_transaction(connection, org, prepared.identifiers, details, activity, now)
+        details = (
+            CustomerDetails(first_name=data.customer.first_name, last_name=data.customer.last_name)
+            if data.customer
+            else CustomerDetails()
+        )
+        resolved = await customers_service.resolve_for_transaction(
+            connection, org, prepared.identifiers, details, activity, now
+        )
         customer_id = resolved.customer_id
         standing = await _lock_standing(connection, customer_id, prepared.program)
-        if standing is None and await customers_service.open_missing_programs(connection, org, customer_id, activity, now):
+        if standing is None and await customers_service.open_missing_programs(
+            connection, org, customer_id, activity, now
+        ):
             standing = await _lock_standing(connection, customer_id, prepared.program)
         assert standing is not None, "every customer has a standing in every program once opened"
-        earning = earn(prepared.program, prepared.program.tier(standing.tier_id), standing.cumulative_purchases,
-                       prepared.eligible_amount, prepared.counted_purchase)
-        side_effects = [_customer_side_effect(resolved), *_side_effects(prepared, earning, customer_id, standing.balance)]
+        earning = earn(
+            prepared.program,
+            prepared.program.tier(standing.tier_id),
+            standing.cumulative_purchases,
+            prepared.eligible_amount,
+            prepared.counted_purchase,
+        )
+        side_effects = [
+            _customer_side_effect(resolved),
+            *_side_effects(prepared, earning, customer_id, standing.balance),
+        ]
     applied = promotions_service.NOTHING_APPLIED
     # Promo codes named on the bill, and a customer's linked codes (one indexed lookup).
     if data.promo_codes or data.coupon_redemptions or customer_id is not None:
-        named = promotions_service.check_named_codes([(data.promo_codes, f"{path}.promoCodes"),
-                                                      (data.coupon_redemptions, f"{path}.couponRedemptions")])
-        applied = await promotions_service.apply_to_bill(connection, org, named=named, customer_id=customer_id,
-                                                         cart=_cart(prepared), now=now, path=path)
+        named = promotions_service.check_named_codes(
+            [(data.promo_codes, f"{path}.promoCodes"), (data.coupon_redemptions, f"{path}.couponRedemptions")]
+        )
+        applied = await promotions_service.apply_to_bill(
+            connection, org, named=named, customer_id=customer_id, cart=_cart(prepared), now=now, path=path
+        )
         side_effects.extend(applied.side_effects())
 
-    values: dict[str, Any] = dict(
-        org_id=org.id, customer_id=customer_id, type=data.type.value, number=prepared.number,
-        bill_client_id=data.bill_client_id, amount=data.amount, gross_amount=data.gross_amount, discount=data.discount,
-        eligible_amount=prepared.eligible_amount, currency_code=data.currency_code.upper() if data.currency_code else None,
-        billing_time=prepared.billing_time, notes=data.notes, outlier_status=data.outlier_status.value, source=data.source,
-        store_id=prepared.store.id, till_id=activity.till_id, program_id=prepared.program.id,
-        not_interested_reason=data.not_interested_reason, referral_code=data.referral_code,
-        associate_code=data.associate_code, associate_name=data.associate_name,
-        extended_fields=json_document(data.extended_fields), custom_fields=json_document(data.custom_fields),
-        payment_details=json_document(data.payment_details),
-        customer_details=json_document(data.customer.__dict__) if data.customer and customer_id is None else None,
-        side_effects=side_effects, payload_hash=prepared.payload_hash, created_at=now,
-        points_earned=earning.points if earning is not None else ZERO,
-    )
+    values: dict[str, Any] = {
+        "org_id": org.id,
+        "customer_id": customer_id,
+        "type": data.type.value,
+        "number": prepared.number,
+        "bill_client_id": data.bill_client_id,
+        "amount": data.amount,
+        "gross_amount": data.gross_amount,
+        "discount": data.discount,
+        "eligible_amount": prepared.eligible_amount,
+        "currency_code": data.currency_code.upper() if data.currency_code else None,
+        "billing_time": prepared.billing_time,
+        "notes": data.notes,
+        "outlier_status": data.outlier_status.value,
+        "source": data.source,
+        "store_id": prepared.store.id,
+        "till_id": activity.till_id,
+        "program_id": prepared.program.id,
+        "not_interested_reason": data.not_interested_reason,
+        "referral_code": data.referral_code,
+        "associate_code": data.associate_code,
+        "associate_name": data.associate_name,
+        "extended_fields": json_document(data.extended_fields),
+        "custom_fields": json_document(data.custom_fields),
+        "payment_details": json_document(data.payment_details),
+        "customer_details": json_document(data.customer.__dict__) if data.customer and customer_id is None else None,
+        "side_effects": side_effects,
+        "payload_hash": prepared.payload_hash,
+        "created_at": now,
+        "points_earned": earning.points if earning is not None else ZERO,
+    }
     transaction_id = (await connection.execute(_INSERT_TRANSACTION, values)).scalar_one()
     items = await _insert_line_items(connection, org, prepared, transaction_id, now)
     if applied.items:
-        await promotions_service.record_on_bill(connection, org, applied, transaction_id=transaction_id,
-                                                customer_id=customer_id, now=now)
+        await promotions_service.record_on_bill(
+            connection, org, applied, transaction_id=transaction_id, customer_id=customer_id, now=now
+        )
     if data.points_redemptions:
-        await redemptions_service.apply_to_bill(connection, org_id=org.id, customer_id=customer_id,
-                                                transaction_id=transaction_id, redemption_ids=data.points_redemptions, path=path)
+        await redemptions_service.apply_to_bill(
+            connection,
+            org_id=org.id,
+            customer_id=customer_id,
+            transaction_id=transaction_id,
+            redemption_ids=data.points_redemptions,
+            path=path,
+        )
 
     if earning is not None and standing is not None and customer_id is not None:
         await _apply_earning(connection, org, prepared, earning, standing, customer_id, transaction_id, activity, now)
     # Built from what was just written: no need to read the bill back.
-    view = TransactionView(id=transaction_id, **{name: values[name] for name in TransactionView.__dataclass_fields__ if name in values})
-    customer = (await customers_service.load_customers(connection, org, [customer_id]))[customer_id] if customer_id else None
+    view = TransactionView(
+        id=transaction_id, **{name: values[name] for name in TransactionView.__dataclass_fields__ if name in values}
+    )
+    customer = (
+        (await customers_service.load_customers(connection, org, [customer_id]))[customer_id] if customer_id else None
+    )
     return TransactionResult(transaction=view, customer=customer, replayed=False, line_items=items)
 
 
 def _cart(prepared: PreparedTransaction) -> Cart:
     """The bill as promo codes see it: its amount and lines before any code's discount."""
-    return Cart(amount=prepared.source.amount, lines=tuple(
-        CartLine(line.source.item_code.strip(), line.qty, line.amount, attributes_of(line.source.attributes))
-        for line in prepared.line_items))
+    return Cart(
+        amount=prepared.source.amount,
+        lines=tuple(
+            CartLine(line.source.item_code.strip(), line.qty, line.amount, attributes_of(line.source.attributes))
+            for line in prepared.line_items
+        ),
+    )
 
 
 async def _lock_standing(connection: AsyncConnection, customer_id: int, program: ProgramConfig) -> Any:
     """The customer's tier, purchases and the account the program earns into, locked for this
     write (FOR UPDATE on PostgreSQL; SQLite's single writer already excludes everyone else)."""
-    return (await connection.execute(
-        _LOCK_STANDING, {"customer_id": customer_id, "program_id": program.id, "category": program.earn_category.value}
-    )).one_or_none()
+    return (
+        await connection.execute(
+            _LOCK_STANDING,
+            {"customer_id": customer_id, "program_id": program.id, "category": program.earn_category.value},
+        )
+    ).one_or_none()
 
 
 def _customer_side_effect(resolved: customers_service.ResolvedCustomer) -> dict[str, Any]:
     """What finding the customer did, kept with the bill so a replay tells the same."""
     return {
-        "type": "customer", "customerId": resolved.customer_id, "registered": resolved.registered,
+        "type": "customer",
+        "customerId": resolved.customer_id,
+        "registered": resolved.registered,
         "mergedCustomerIds": resolved.merged_customer_ids,
         "skippedIdentifiers": [{"type": kind.value, "value": value} for kind, value in resolved.skipped_identifiers],
     }
 
 
-def _side_effects(prepared: PreparedTransaction, earning: Earning, customer_id: int,
-                  balance_before: Decimal) -> list[dict[str, Any]]:
+def _side_effects(
+    prepared: PreparedTransaction, earning: Earning, customer_id: int, balance_before: Decimal
+) -> list[dict[str, Any]]:
     program = prepared.program
-    effects: list[dict[str, Any]] = [{
-        "type": "points", "entityType": "USER", "customerId": customer_id, "programId": program.id,
-        "programCode": program.code, "awardedPoints": str(earning.points), "rawAwardedPoints": str(earning.points_raw),
-        "totalPoints": str(balance_before + earning.points) if earning.points > 0 else None,
-    }]
+    effects: list[dict[str, Any]] = [
+        {
+            "type": "points",
+            "entityType": "USER",
+            "customerId": customer_id,
+            "programId": program.id,
+            "programCode": program.code,
+            "awardedPoints": str(earning.points),
+            "rawAwardedPoints": str(earning.points_raw),
+            "totalPoints": str(balance_before + earning.points) if earning.points > 0 else None,
+        }
+    ]
     if earning.tier_after.id != earning.tier_before.id:
-        effects.append({
-            "type": "slab", "programId": program.id, "programCode": program.code,
-            "previousSlabName": earning.tier_before.name, "previousSlabNumber": earning.tier_before.serial_number,
-            "upgradedSlabName": earning.tier_after.name, "upgradedSlabNumber": earning.tier_after.serial_number,
-        })
+        effects.append(
+            {
+                "type": "slab",
+                "programId": program.id,
+                "programCode": program.code,
+                "previousSlabName": earning.tier_before.name,
+                "previousSlabNumber": earning.tier_before.serial_number,
+                "upgradedSlabName": earning.tier_after.name,
+                "upgradedSlabNumber": earning.tier_after.serial_number,
+            }
+        )
     return effects
 
 
-async def _find_same_bill(connection: AsyncConnection, org: OrgConfig, prepared: PreparedTransaction, path: str) -> int | None:
+async def _find_same_bill(
+    connection: AsyncConnection, org: OrgConfig, prepared: PreparedTransaction, path: str
+) -> int | None:
     """The same bill number in the same store within the uniqueness window (either side).
 
     Same payload: the first bill's id (a replay). Different payload: a typed conflict.
     """
     window = timedelta(days=org.bill_number_unique_in_days)
-    row = (await connection.execute(_FIND_SAME_BILL, {
-        "org_id": org.id, "store_id": prepared.store.id, "number": prepared.number,
-        "after": prepared.billing_time - window, "before": prepared.billing_time + window,
-    })).one_or_none()
+    row = (
+        await connection.execute(
+            _FIND_SAME_BILL,
+            {
+                "org_id": org.id,
+                "store_id": prepared.store.id,
+                "number": prepared.number,
+                "after": prepared.billing_time - window,
+                "before": prepared.billing_time + window,
+            },
+        )
+    ).one_or_none()
     if row is None:
         return None
     if row.payload_hash == prepared.payload_hash:
         return row.id
     raise DuplicateBillNumberError(
         f"bill number {prepared.number!r} was already used in store {prepared.store.code!r} "
-        f"within {org.bill_number_unique_in_days} days", field=f"{path}.number", existing_transaction_id=row.id,
+        f"within {org.bill_number_unique_in_days} days",
+        field=f"{path}.number",
+        existing_transaction_id=row.id,
     )
 
 
@@ -343,21 +469,34 @@ def _product_keys(prepared: PreparedTransaction) -> list[tuple[str, str | None]]
     return [(line.source.item_code.strip(), line.source.variant) for line in prepared.line_items]
 
 
-async def _insert_line_items(connection: AsyncConnection, org: OrgConfig, prepared: PreparedTransaction,
-                             transaction_id: int, now: datetime) -> list[LineItemView]:
+async def _insert_line_items(
+    connection: AsyncConnection, org: OrgConfig, prepared: PreparedTransaction, transaction_id: int, now: datetime
+) -> list[LineItemView]:
     if not prepared.line_items:
         return []
     product_ids = await product_ids_for(connection, org.id, _product_keys(prepared), now)
     rows = [
         {
-            "org_id": org.id, "transaction_id": transaction_id, "serial": line.serial,
-            "transaction_number": line.source.transaction_number, "item_code": line.source.item_code.strip(),
-            "variant": line.source.variant, "product_id": product_id, "description": line.source.description,
-            "qty": line.qty, "rate": line.rate, "value": line.value, "discount": line.discount, "amount": line.amount,
+            "org_id": org.id,
+            "transaction_id": transaction_id,
+            "serial": line.serial,
+            "transaction_number": line.source.transaction_number,
+            "item_code": line.source.item_code.strip(),
+            "variant": line.source.variant,
+            "product_id": product_id,
+            "description": line.source.description,
+            "qty": line.qty,
+            "rate": line.rate,
+            "value": line.value,
+            "discount": line.discount,
+            "amount": line.amount,
             "outlier_status": line.source.outlier_status.value,
-            "attributes": json_document(line.source.attributes), "extended_fields": json_document(line.source.extended_fields),
-            "custom_fields": json_document(line.source.custom_fields), "addon_items": json_document(line.source.addon_items),
-            "combo_items": json_document(line.source.combo_items), "split_items": json_document(line.source.split_items),
+            "attributes": json_document(line.source.attributes),
+            "extended_fields": json_document(line.source.extended_fields),
+            "custom_fields": json_document(line.source.custom_fields),
+            "addon_items": json_document(line.source.addon_items),
+            "combo_items": json_document(line.source.combo_items),
+            "split_items": json_document(line.source.split_items),
         }
         for line, product_id in zip(prepared.line_items, product_ids, strict=True)
     ]
@@ -365,39 +504,77 @@ async def _insert_line_items(connection: AsyncConnection, org: OrgConfig, prepar
     return [LineItemView.from_mapping(row) for row in rows]
 
 
-async def _apply_earning(connection: AsyncConnection, org: OrgConfig, prepared: PreparedTransaction, earning: Earning,
-                         standing: Any, customer_id: int, transaction_id: int, activity: Activity, now: datetime) -> None:
+async def _apply_earning(
+    connection: AsyncConnection,
+    org: OrgConfig,
+    prepared: PreparedTransaction,
+    earning: Earning,
+    standing: Any,
+    customer_id: int,
+    transaction_id: int,
+    activity: Activity,
+    now: datetime,
+) -> None:
     program = prepared.program
     if earning.points > 0:
         account = ledger.AccountRef(standing.account_id, customer_id, program.id, program.earn_category)
-        expires_at = ledger_rules.lot_expiry(program.expiry_strategy, program.expiry_value, prepared.billing_time, org.time_zone)
+        expires_at = ledger_rules.lot_expiry(
+            program.expiry_strategy, program.expiry_value, prepared.billing_time, org.time_zone
+        )
         posted = await ledger.post_event(
-            connection, org_id=org.id, now=now,
-            draft=ledger.EventDraft(EventType.TRANSACTION_ADD, customer_id, activity.source, activity.store_id,
-                                    activity.till_id, transaction_id, prepared.number),
-            postings=[ledger.Posting(account, EntryType.CREDIT, EntryKind.POINTS_ALLOCATION, earning.points,
-                                     lots=(ledger.LotDraft(earning.points, ledger_rules.lot_active_from(program, now), expires_at),))],
+            connection,
+            org_id=org.id,
+            now=now,
+            draft=ledger.EventDraft(
+                EventType.TRANSACTION_ADD,
+                customer_id,
+                activity.source,
+                activity.store_id,
+                activity.till_id,
+                transaction_id,
+                prepared.number,
+            ),
+            postings=[
+                ledger.Posting(
+                    account,
+                    EntryType.CREDIT,
+                    EntryKind.POINTS_ALLOCATION,
+                    earning.points,
+                    lots=(ledger.LotDraft(earning.points, ledger_rules.lot_active_from(program, now), expires_at),),
+                )
+            ],
         )
         assert posted.entries[0].balance_after == standing.balance + earning.points, "the account was locked"
     if earning.tier_after.id != earning.tier_before.id:
-        await connection.execute(_UPDATE_PURCHASES_AND_TIER, {
-            "standing_id": standing.id, "cumulative_purchases": earning.cumulative_purchases_after,
-            "tier_id": earning.tier_after.id, "tier_expires_at": ledger_rules.tier_expiry(program, now, org.time_zone),
-        })
+        await connection.execute(
+            _UPDATE_PURCHASES_AND_TIER,
+            {
+                "standing_id": standing.id,
+                "cumulative_purchases": earning.cumulative_purchases_after,
+                "tier_id": earning.tier_after.id,
+                "tier_expires_at": ledger_rules.tier_expiry(program, now, org.time_zone),
+            },
+        )
     else:
-        await connection.execute(_UPDATE_PURCHASES, {"standing_id": standing.id,
-                                                     "cumulative_purchases": earning.cumulative_purchases_after})
+        await connection.execute(
+            _UPDATE_PURCHASES, {"standing_id": standing.id, "cumulative_purchases": earning.cumulative_purchases_after}
+        )
     if earning.counted_purchase:
-        await connection.execute(_ADD_LIFETIME_PURCHASES, {"customer_id": customer_id, "counted": earning.counted_purchase})
+        await connection.execute(
+            _ADD_LIFETIME_PURCHASES, {"customer_id": customer_id, "counted": earning.counted_purchase}
+        )
 
 
 # --- Reading bills --------------------------------------------------------------------------
+
 
 def _view(row: Any) -> TransactionView:
     return TransactionView(**{name: getattr(row, name) for name in TransactionView.__dataclass_fields__})
 
 
-async def load_result(connection: AsyncConnection, org: OrgConfig, transaction_id: int, *, replayed: bool) -> TransactionResult:
+async def load_result(
+    connection: AsyncConnection, org: OrgConfig, transaction_id: int, *, replayed: bool
+) -> TransactionResult:
     row = (await connection.execute(select(transactions).where(transactions.c.id == transaction_id))).one()
     customer = None
     if row.customer_id is not None:
@@ -405,15 +582,18 @@ async def load_result(connection: AsyncConnection, org: OrgConfig, transaction_i
     return TransactionResult(transaction=_view(row), customer=customer, replayed=replayed)
 
 
-async def customer_transactions(connection: AsyncConnection, org_id: int, customer_id: int, first: int,
-                                after_id: int | None) -> tuple[list[TransactionView], bool]:
+async def customer_transactions(
+    connection: AsyncConnection, org_id: int, customer_id: int, first: int, after_id: int | None
+) -> tuple[list[TransactionView], bool]:
     """A customer's bills, newest first, keyset-paginated by id."""
     conditions = [transactions.c.org_id == org_id, transactions.c.customer_id == customer_id]
     if after_id is not None:
         conditions.append(transactions.c.id < after_id)
-    rows = (await connection.execute(
-        select(transactions).where(*conditions).order_by(transactions.c.id.desc()).limit(first + 1)
-    )).all()
+    rows = (
+        await connection.execute(
+            select(transactions).where(*conditions).order_by(transactions.c.id.desc()).limit(first + 1)
+        )
+    ).all()
     return [_view(row) for row in rows[:first]], len(rows) > first
 
 
@@ -423,18 +603,24 @@ async def bill_numbers(connection: AsyncConnection, transaction_ids: Sequence[in
     if not transaction_ids:
         return {}
     rows = await connection.execute(
-        select(transactions.c.id, transactions.c.number).where(transactions.c.id.in_(list(transaction_ids))))
+        select(transactions.c.id, transactions.c.number).where(transactions.c.id.in_(list(transaction_ids)))
+    )
     return {row.id: row.number for row in rows}
 
 
-async def line_items_by_transaction(connection: AsyncConnection, transaction_ids: Sequence[int]) -> dict[int, list[LineItemView]]:
+async def line_items_by_transaction(
+    connection: AsyncConnection, transaction_ids: Sequence[int]
+) -> dict[int, list[LineItemView]]:
     """Line items of many bills in one query (the GraphQL loader calls this)."""
     grouped: dict[int, list[LineItemView]] = defaultdict(list)
     if transaction_ids:
-        rows = (await connection.execute(
-            select(line_items).where(line_items.c.transaction_id.in_(list(transaction_ids)))
-            .order_by(line_items.c.transaction_id, line_items.c.serial, line_items.c.id)
-        )).all()
+        rows = (
+            await connection.execute(
+                select(line_items)
+                .where(line_items.c.transaction_id.in_(list(transaction_ids)))
+                .order_by(line_items.c.transaction_id, line_items.c.serial, line_items.c.id)
+            )
+        ).all()
         for row in rows:
             grouped[row.transaction_id].append(LineItemView.from_mapping(row._mapping))
     return grouped

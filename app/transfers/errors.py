@@ -4,7 +4,6 @@ app.kernel.errors.InsufficientPointsError, app.customers.errors)."""
 from app.kernel.errors import ValidationError
 
 
-
 class ProgramNotTransferableError(ValidationError):
     """The program does not allow transfers between customers (points_transferable = false)."""
 

@@ -22,14 +22,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.customers import service as customers_service
 from app.customers.errors import SameCustomerError
 from app.customers.service import Activity, CustomerLookup
-from app.storage.database import Database
+from app.idempotency import service as idempotency
 from app.kernel.enums import PointsCategory
 from app.kernel.errors import InsufficientPointsError, ValidationError
-from app.idempotency import service as idempotency
 from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.organizations.config import OrgConfig, ProgramConfig
 from app.organizations.errors import ProgramNotFoundError
+from app.storage.database import Database
 from app.transfers.errors import ProgramNotTransferableError
 from app.transfers.models import PointTransfer
 
@@ -42,14 +42,24 @@ NOTES_LENGTH_MAX = 1000
 
 _LOCK_REGULAR_ACCOUNTS = (
     select(accounts.c.id, accounts.c.customer_id, accounts.c.balance)
-    .where(accounts.c.customer_id.in_(bindparam("customer_ids", expanding=True)),
-           accounts.c.program_id == bindparam("program_id"), accounts.c.category == PointsCategory.REGULAR.value)
-    .order_by(accounts.c.id).with_for_update()
+    .where(
+        accounts.c.customer_id.in_(bindparam("customer_ids", expanding=True)),
+        accounts.c.program_id == bindparam("program_id"),
+        accounts.c.category == PointsCategory.REGULAR.value,
+    )
+    .order_by(accounts.c.id)
+    .with_for_update()
 )
 _INSERT_TRANSFER = insert(transfers).returning(transfers.c.id)
 _TRANSFER_COLUMNS = (
-    transfers.c.id, transfers.c.from_customer_id, transfers.c.to_customer_id, transfers.c.program_id,
-    transfers.c.points, transfers.c.notes, transfers.c.event_id, transfers.c.created_at,
+    transfers.c.id,
+    transfers.c.from_customer_id,
+    transfers.c.to_customer_id,
+    transfers.c.program_id,
+    transfers.c.points,
+    transfers.c.notes,
+    transfers.c.event_id,
+    transfers.c.created_at,
 )
 
 
@@ -101,7 +111,8 @@ def check_points(points: Decimal, program: ProgramConfig, field: str) -> Decimal
         raise ValidationError(f"must be at most {POINTS_MAX}", field=field)
     if points != points.quantize(Decimal(1).scaleb(-program.points_decimal_places)):
         raise ValidationError(
-            f"program {program.code} counts points to {program.points_decimal_places} decimal places", field=field)
+            f"program {program.code} counts points to {program.points_decimal_places} decimal places", field=field
+        )
     return points
 
 
@@ -111,7 +122,9 @@ def check_notes(notes: str | None, field: str) -> str | None:
     return notes
 
 
-async def transfer_points(database: Database, org: OrgConfig, request: TransferRequest, path: str = "input", *, now: datetime) -> TransferResult:
+async def transfer_points(
+    database: Database, org: OrgConfig, request: TransferRequest, path: str = "input", *, now: datetime
+) -> TransferResult:
     """Move `points` from the sender to the receiver in one write transaction (see the module doc).
 
     Errors, each naming its input field: CUSTOMER_NOT_FOUND (also for another org's customer),
@@ -124,8 +137,11 @@ async def transfer_points(database: Database, org: OrgConfig, request: TransferR
     notes = check_notes(request.notes, f"{path}.notes")
     key = idempotency.check_key(request.idempotency_key, f"{path}.idempotencyKey")
     payload = {
-        "from": request.sender.payload(), "to": request.receiver.payload(), "programCode": program.code,
-        "points": format(points.normalize(), "f"), "notes": notes,
+        "from": request.sender.payload(),
+        "to": request.receiver.payload(),
+        "programCode": program.code,
+        "points": format(points.normalize(), "f"),
+        "notes": notes,
     }
 
     async def perform(connection: AsyncConnection) -> tuple[int, TransferResult]:
@@ -133,14 +149,28 @@ async def transfer_points(database: Database, org: OrgConfig, request: TransferR
         return result.transfer.id, result
 
     return await idempotency.write_once(
-        database, org_id=org.id, key=key, operation="transferPoints", payload=payload, now=now,
-        perform=perform, replay=lambda connection, transfer_id: load_result(connection, transfer_id, replayed=True),
+        database,
+        org_id=org.id,
+        key=key,
+        operation="transferPoints",
+        payload=payload,
+        now=now,
+        perform=perform,
+        replay=lambda connection, transfer_id: load_result(connection, transfer_id, replayed=True),
         field=f"{path}.idempotencyKey",
     )
 
 
-async def _transfer(connection: AsyncConnection, org: OrgConfig, request: TransferRequest, program: ProgramConfig,
-                    points: Decimal, notes: str | None, now: datetime, path: str) -> TransferResult:
+async def _transfer(
+    connection: AsyncConnection,
+    org: OrgConfig,
+    request: TransferRequest,
+    program: ProgramConfig,
+    points: Decimal,
+    notes: str | None,
+    now: datetime,
+    path: str,
+) -> TransferResult:
     sender_id = await customers_service.find_customer(connection, org, request.sender, f"{path}.from")
     receiver_id = await customers_service.find_customer(connection, org, request.receiver, f"{path}.to")
     if sender_id == receiver_id:
@@ -153,39 +183,73 @@ async def _transfer(connection: AsyncConnection, org: OrgConfig, request: Transf
         await customers_service.open_missing_programs(connection, org, receiver_id, Activity(None, None, None), now)
         found = await _lock_accounts(connection, program, [sender_id, receiver_id])
     sender_account = found.get(sender_id)
-    available = (await ledger.spendable_points(connection, [sender_account.id], now))[sender_account.id] if sender_account else ZERO
+    available = (
+        (await ledger.spendable_points(connection, [sender_account.id], now))[sender_account.id]
+        if sender_account
+        else ZERO
+    )
     if points > available:
         raise InsufficientPointsError(
             f"the sender has {available} spendable points in program {program.code}, fewer than {points}",
-            field=f"{path}.points", available_points=available, requested_points=points)
+            field=f"{path}.points",
+            available_points=available,
+            requested_points=points,
+        )
     assert sender_account is not None
     receiver_account = found[receiver_id]
 
     taken = await ledger.plan_consumption(connection, sender_account.id, points, now)
     assert sum((share.points for share in taken), ZERO) == points, "spendable points are held in lots"
     posted = await ledger.post_event(
-        connection, org_id=org.id, now=now,
+        connection,
+        org_id=org.id,
+        now=now,
         draft=ledger.EventDraft(EventType.POINTS_TRANSFER, sender_id, None, None, None),
         postings=[
-            ledger.Posting(ledger.AccountRef(sender_account.id, sender_id, program.id, PointsCategory.REGULAR),
-                           EntryType.DEBIT, EntryKind.POINTS_TRANSFER, points, consumes=taken),
-            ledger.Posting(ledger.AccountRef(receiver_account.id, receiver_id, program.id, PointsCategory.REGULAR),
-                           EntryType.CREDIT, EntryKind.POINTS_TRANSFER, points,
-                           lots=tuple(share.as_draft() for share in taken)),
+            ledger.Posting(
+                ledger.AccountRef(sender_account.id, sender_id, program.id, PointsCategory.REGULAR),
+                EntryType.DEBIT,
+                EntryKind.POINTS_TRANSFER,
+                points,
+                consumes=taken,
+            ),
+            ledger.Posting(
+                ledger.AccountRef(receiver_account.id, receiver_id, program.id, PointsCategory.REGULAR),
+                EntryType.CREDIT,
+                EntryKind.POINTS_TRANSFER,
+                points,
+                lots=tuple(share.as_draft() for share in taken),
+            ),
         ],
     )
-    values = {"org_id": org.id, "from_customer_id": sender_id, "to_customer_id": receiver_id, "program_id": program.id,
-              "points": points, "event_id": posted.id, "notes": notes, "created_at": now}
+    values = {
+        "org_id": org.id,
+        "from_customer_id": sender_id,
+        "to_customer_id": receiver_id,
+        "program_id": program.id,
+        "points": points,
+        "event_id": posted.id,
+        "notes": notes,
+        "created_at": now,
+    }
     transfer_id = (await connection.execute(_INSERT_TRANSFER, values)).scalar_one()
     debit, credit = posted.entries
     return TransferResult(
         transfer=TransferView(id=transfer_id, **{name: value for name, value in values.items() if name != "org_id"}),
-        from_balance_after=debit.balance_after, to_balance_after=credit.balance_after, replayed=False,
+        from_balance_after=debit.balance_after,
+        to_balance_after=credit.balance_after,
+        replayed=False,
     )
 
 
-async def _lock_accounts(connection: AsyncConnection, program: ProgramConfig, customer_ids: Sequence[int]) -> dict[int, Any]:
-    rows = (await connection.execute(_LOCK_REGULAR_ACCOUNTS, {"customer_ids": sorted(customer_ids), "program_id": program.id})).all()
+async def _lock_accounts(
+    connection: AsyncConnection, program: ProgramConfig, customer_ids: Sequence[int]
+) -> dict[int, Any]:
+    rows = (
+        await connection.execute(
+            _LOCK_REGULAR_ACCOUNTS, {"customer_ids": sorted(customer_ids), "program_id": program.id}
+        )
+    ).all()
     return {row.customer_id: row for row in rows}
 
 
@@ -193,15 +257,26 @@ async def load_result(connection: AsyncConnection, transfer_id: int, *, replayed
     """A transfer as first returned: the balances after are those its two entries recorded."""
     row = (await connection.execute(select(*_TRANSFER_COLUMNS).where(transfers.c.id == transfer_id))).one()
     view = TransferView(*row)
-    balances = dict((await connection.execute(
-        select(ledger.entries.c.customer_id, ledger.entries.c.balance_after).where(ledger.entries.c.event_id == view.event_id)
-    )).all())
-    return TransferResult(transfer=view, from_balance_after=balances[view.from_customer_id],
-                          to_balance_after=balances[view.to_customer_id], replayed=replayed)
+    balances = dict(
+        (
+            await connection.execute(
+                select(ledger.entries.c.customer_id, ledger.entries.c.balance_after).where(
+                    ledger.entries.c.event_id == view.event_id
+                )
+            )
+        ).all()
+    )
+    return TransferResult(
+        transfer=view,
+        from_balance_after=balances[view.from_customer_id],
+        to_balance_after=balances[view.to_customer_id],
+        replayed=replayed,
+    )
 
 
-async def customer_transfers(connection: AsyncConnection, *, org_id: int, customer_id: int, first: int,
-                             after_id: int | None) -> tuple[list[TransferView], bool]:
+async def customer_transfers(
+    connection: AsyncConnection, *, org_id: int, customer_id: int, first: int, after_id: int | None
+) -> tuple[list[TransferView], bool]:
     """The transfers a customer sent or received, newest first, keyset-paginated by transfer id.
 
     Two index walks (sent, received), each at most one page long, merged: no OR across indexes.

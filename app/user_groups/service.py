@@ -27,21 +27,19 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.customers import service as customers_service
-from app.customers.models import CustomerKind, LoyaltyType
+from app.customers.models import CustomerKind, LoyaltyType, UserGroupMember
 from app.customers.service import Activity, CustomerLookup
-from app.storage.database import Database, lock_keys
+from app.idempotency import service as idempotency
 from app.kernel.enums import PointsCategory
 from app.kernel.errors import ValidationError
-from app.idempotency import service as idempotency
 from app.ledger import service as ledger
 from app.organizations.config import OrgConfig, ProgramConfig
+from app.storage.database import Database, lock_keys
 from app.user_groups.errors import NotACustomerError, UserGroupExistsError, UserGroupNotFoundError
-from app.customers.models import UserGroupMember
 from app.user_groups.models import EXTERNAL_ID_LENGTH_MAX, NAME_LENGTH_MAX, UserGroup
 
 groups = UserGroup.__table__
@@ -95,18 +93,23 @@ def check_name(value: str | None, field: str) -> str:
     return text
 
 
-async def find_groups(connection: AsyncConnection, org: OrgConfig, kind: GroupIdentifierType,
-                      values: Sequence[str]) -> dict[str, GroupView]:
+async def find_groups(
+    connection: AsyncConnection, org: OrgConfig, kind: GroupIdentifierType, values: Sequence[str]
+) -> dict[str, GroupView]:
     """Groups by external id or group id (as text), in one query; values naming no group are absent."""
     if kind is GroupIdentifierType.EXTERNAL_ID:
         wanted = {value.strip(): value for value in values}
-        rows = (await connection.execute(
-            select(*_GROUP_COLUMNS).where(groups.c.org_id == org.id, groups.c.external_id.in_(list(wanted))))).all()
+        rows = (
+            await connection.execute(
+                select(*_GROUP_COLUMNS).where(groups.c.org_id == org.id, groups.c.external_id.in_(list(wanted)))
+            )
+        ).all()
         return {wanted[row.external_id]: GroupView(*row) for row in rows}
     ids = {customers_service.parse_user_id(value): value for value in values}
     ids.pop(None, None)
-    rows = (await connection.execute(
-        select(*_GROUP_COLUMNS).where(groups.c.org_id == org.id, groups.c.id.in_(list(ids))))).all()
+    rows = (
+        await connection.execute(select(*_GROUP_COLUMNS).where(groups.c.org_id == org.id, groups.c.id.in_(list(ids))))
+    ).all()
     return {ids[row.id]: GroupView(*row) for row in rows}
 
 
@@ -117,8 +120,13 @@ async def find_group(connection: AsyncConnection, org: OrgConfig, lookup: GroupL
     return found
 
 
-async def resolve_holder(connection: AsyncConnection, org: OrgConfig, customer: CustomerLookup | None,
-                         user_group: GroupLookup | None, path: str) -> tuple[int, int | None, str]:
+async def resolve_holder(
+    connection: AsyncConnection,
+    org: OrgConfig,
+    customer: CustomerLookup | None,
+    user_group: GroupLookup | None,
+    path: str,
+) -> tuple[int, int | None, str]:
     """(holder id, group id or None, the field naming it) for exactly one of a customer or a group."""
     if (customer is None) == (user_group is None):
         raise ValidationError("give exactly one of customer and userGroup", field=f"{path}.customer")
@@ -136,18 +144,27 @@ async def lock_holders(connection: AsyncConnection, field_by_holder: dict[int, s
     await customers_service.lock_unmerged(connection, field_by_holder)
 
 
-async def regular_accounts(connection: AsyncConnection, org: OrgConfig, program: ProgramConfig,
-                           holder_ids: Sequence[int], now: datetime) -> dict[int, ledger.AccountRef]:
+async def regular_accounts(
+    connection: AsyncConnection, org: OrgConfig, program: ProgramConfig, holder_ids: Sequence[int], now: datetime
+) -> dict[int, ledger.AccountRef]:
     """Each holder's REGULAR account in `program` (awards are spendable at once), in one query;
     a holder registered before the program existed has it opened first (as purchases do)."""
     wanted = sorted(set(holder_ids))
 
     async def read() -> dict[int, ledger.AccountRef]:
-        rows = (await connection.execute(
-            select(accounts.c.id, accounts.c.customer_id).where(
-                accounts.c.customer_id.in_(wanted), accounts.c.program_id == program.id,
-                accounts.c.category == PointsCategory.REGULAR.value))).all()
-        return {row.customer_id: ledger.AccountRef(row.id, row.customer_id, program.id, PointsCategory.REGULAR) for row in rows}
+        rows = (
+            await connection.execute(
+                select(accounts.c.id, accounts.c.customer_id).where(
+                    accounts.c.customer_id.in_(wanted),
+                    accounts.c.program_id == program.id,
+                    accounts.c.category == PointsCategory.REGULAR.value,
+                )
+            )
+        ).all()
+        return {
+            row.customer_id: ledger.AccountRef(row.id, row.customer_id, program.id, PointsCategory.REGULAR)
+            for row in rows
+        }
 
     found = await read() if wanted else {}
     missing = [holder_id for holder_id in wanted if holder_id not in found]
@@ -163,13 +180,18 @@ async def customer_kinds(connection: AsyncConnection, org: OrgConfig, customer_i
     """The kind (CUSTOMER or USER_GROUP) of these customers of the org; other ids are absent."""
     if not customer_ids:
         return {}
-    rows = (await connection.execute(
-        select(customers.c.id, customers.c.kind).where(customers.c.org_id == org.id, customers.c.id.in_(list(set(customer_ids))))
-    )).all()
+    rows = (
+        await connection.execute(
+            select(customers.c.id, customers.c.kind).where(
+                customers.c.org_id == org.id, customers.c.id.in_(list(set(customer_ids)))
+            )
+        )
+    ).all()
     return {row.id: row.kind for row in rows}
 
 
 # --- Use cases ------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class CreateGroupRequest:
@@ -198,7 +220,9 @@ def _check_members(lookups: Sequence[CustomerLookup], field: str) -> None:
         raise ValidationError(f"at most {MEMBERS_PER_REQUEST_MAX} members a request", field=field)
 
 
-async def _member_ids(connection: AsyncConnection, org: OrgConfig, lookups: Sequence[CustomerLookup], field: str) -> list[int]:
+async def _member_ids(
+    connection: AsyncConnection, org: OrgConfig, lookups: Sequence[CustomerLookup], field: str
+) -> list[int]:
     """Customers named as members: found, unmerged (locked), and customers rather than groups."""
     found: dict[int, str] = {}
     for index, lookup in enumerate(lookups):
@@ -208,11 +232,15 @@ async def _member_ids(connection: AsyncConnection, org: OrgConfig, lookups: Sequ
     kinds = await customer_kinds(connection, org, list(found))
     for customer_id, customer_field in found.items():
         if kinds.get(customer_id) != CustomerKind.CUSTOMER.value:
-            raise NotACustomerError(f"user {customer_id} is a user group's account, not a customer", field=customer_field)
+            raise NotACustomerError(
+                f"user {customer_id} is a user group's account, not a customer", field=customer_field
+            )
     return list(found)
 
 
-async def create_group(database: Database, org: OrgConfig, request: CreateGroupRequest, path: str = "input", *, now: datetime) -> GroupResult:
+async def create_group(
+    database: Database, org: OrgConfig, request: CreateGroupRequest, path: str = "input", *, now: datetime
+) -> GroupResult:
     """A new group with its backing account holder (accounts opened in every program, as a new
     customer's are) and its first members, in one write transaction.
 
@@ -227,29 +255,61 @@ async def create_group(database: Database, org: OrgConfig, request: CreateGroupR
 
     async def perform(connection: AsyncConnection) -> tuple[int, GroupResult]:
         await lock_keys(connection, [f"user-group:{org.id}:{external_id}"])
-        if (await find_groups(connection, org, GroupIdentifierType.EXTERNAL_ID, [external_id])):
-            raise UserGroupExistsError(f"a user group with external id {external_id!r} exists", field=f"{path}.externalId")
+        if await find_groups(connection, org, GroupIdentifierType.EXTERNAL_ID, [external_id]):
+            raise UserGroupExistsError(
+                f"a user group with external id {external_id!r} exists", field=f"{path}.externalId"
+            )
         member_ids = await _member_ids(connection, org, request.members, f"{path}.members")
-        customer_id = (await connection.execute(
-            insert(customers).values(
-                org_id=org.id, first_name=name[:100], last_name="", loyalty_type=LoyaltyType.LOYALTY.value, source="",
-                lifetime_purchases=ZERO, registered_on=now, updated_on=now, kind=CustomerKind.USER_GROUP.value,
-            ).returning(customers.c.id))).scalar_one()
+        customer_id = (
+            await connection.execute(
+                insert(customers)
+                .values(
+                    org_id=org.id,
+                    first_name=name[:100],
+                    last_name="",
+                    loyalty_type=LoyaltyType.LOYALTY.value,
+                    source="",
+                    lifetime_purchases=ZERO,
+                    registered_on=now,
+                    updated_on=now,
+                    kind=CustomerKind.USER_GROUP.value,
+                )
+                .returning(customers.c.id)
+            )
+        ).scalar_one()
         await customers_service.open_missing_programs(connection, org, customer_id, Activity(None, None, None), now)
-        group_id = (await connection.execute(insert(groups).values(
-            org_id=org.id, customer_id=customer_id, external_id=external_id, name=name, created_at=now,
-        ).returning(groups.c.id))).scalar_one()
+        group_id = (
+            await connection.execute(
+                insert(groups)
+                .values(
+                    org_id=org.id,
+                    customer_id=customer_id,
+                    external_id=external_id,
+                    name=name,
+                    created_at=now,
+                )
+                .returning(groups.c.id)
+            )
+        ).scalar_one()
         added = await add_members(connection, org, group_id, member_ids, now)
         return group_id, GroupResult(GroupView(group_id, customer_id, external_id, name, now), added, replayed=False)
 
     return await idempotency.write_once(
-        database, org_id=org.id, key=key, operation="createUserGroup", payload=payload, now=now, perform=perform,
-        replay=lambda connection, group_id: _replay(connection, group_id), field=f"{path}.idempotencyKey",
+        database,
+        org_id=org.id,
+        key=key,
+        operation="createUserGroup",
+        payload=payload,
+        now=now,
+        perform=perform,
+        replay=lambda connection, group_id: _replay(connection, group_id),
+        field=f"{path}.idempotencyKey",
     )
 
 
-async def change_members(database: Database, org: OrgConfig, request: ChangeMembersRequest, *, now: datetime, add: bool,
-                         path: str = "input") -> GroupResult:
+async def change_members(
+    database: Database, org: OrgConfig, request: ChangeMembersRequest, *, now: datetime, add: bool, path: str = "input"
+) -> GroupResult:
     """Add (or remove) customers to (from) a group; `members_changed` counts memberships made
     (or ended). Errors: USER_GROUP_NOT_FOUND, CUSTOMER_NOT_FOUND, CUSTOMER_MERGED (adding only),
     NOT_A_CUSTOMER, INVALID_INPUT, IDEMPOTENCY_KEY_REUSED."""
@@ -262,16 +322,26 @@ async def change_members(database: Database, org: OrgConfig, request: ChangeMemb
     async def perform(connection: AsyncConnection) -> tuple[int, GroupResult]:
         group = await find_group(connection, org, request.group, f"{path}.group")
         if add:
-            changed = await add_members(connection, org, group.id, await _member_ids(connection, org, request.members, f"{path}.members"), now)
+            changed = await add_members(
+                connection, org, group.id, await _member_ids(connection, org, request.members, f"{path}.members"), now
+            )
         else:
-            ids = [await customers_service.find_customer(connection, org, lookup, f"{path}.members[{index}]")
-                   for index, lookup in enumerate(request.members)]
+            ids = [
+                await customers_service.find_customer(connection, org, lookup, f"{path}.members[{index}]")
+                for index, lookup in enumerate(request.members)
+            ]
             changed = await remove_members(connection, org, group.id, ids)
         return group.id, GroupResult(group, changed, replayed=False)
 
     return await idempotency.write_once(
-        database, org_id=org.id, key=key, operation="addUserGroupMembers" if add else "removeUserGroupMembers",
-        payload=payload, now=now, perform=perform, replay=lambda connection, group_id: _replay(connection, group_id),
+        database,
+        org_id=org.id,
+        key=key,
+        operation="addUserGroupMembers" if add else "removeUserGroupMembers",
+        payload=payload,
+        now=now,
+        perform=perform,
+        replay=lambda connection, group_id: _replay(connection, group_id),
         field=f"{path}.idempotencyKey",
     )
 
@@ -281,48 +351,81 @@ async def _replay(connection: AsyncConnection, group_id: int) -> GroupResult:
     return GroupResult(GroupView(*row), 0, replayed=True)
 
 
-async def add_members(connection: AsyncConnection, org: OrgConfig, group_id: int, customer_ids: Sequence[int],
-                      now: datetime) -> int:
+async def add_members(
+    connection: AsyncConnection, org: OrgConfig, group_id: int, customer_ids: Sequence[int], now: datetime
+) -> int:
     """Bulk: make these (checked) customers members; existing memberships are kept as they are.
     Returns how many memberships were added. The caller holds the customers' locks."""
     wanted = sorted(set(customer_ids))
     if not wanted:
         return 0
-    existing = set((await connection.execute(
-        select(members.c.customer_id).where(members.c.group_id == group_id, members.c.customer_id.in_(wanted)))).scalars())
+    existing = set(
+        (
+            await connection.execute(
+                select(members.c.customer_id).where(members.c.group_id == group_id, members.c.customer_id.in_(wanted))
+            )
+        ).scalars()
+    )
     new = [customer_id for customer_id in wanted if customer_id not in existing]
     if new:
-        await connection.execute(insert(members), [
-            {"group_id": group_id, "customer_id": customer_id, "org_id": org.id, "added_at": now} for customer_id in new])
+        await connection.execute(
+            insert(members),
+            [
+                {"group_id": group_id, "customer_id": customer_id, "org_id": org.id, "added_at": now}
+                for customer_id in new
+            ],
+        )
     return len(new)
 
 
-async def remove_members(connection: AsyncConnection, org: OrgConfig, group_id: int, customer_ids: Sequence[int]) -> int:
+async def remove_members(
+    connection: AsyncConnection, org: OrgConfig, group_id: int, customer_ids: Sequence[int]
+) -> int:
     """Bulk: end these customers' memberships; returns how many there were."""
     if not customer_ids:
         return 0
-    return (await connection.execute(delete(members).where(
-        members.c.org_id == org.id, members.c.group_id == group_id, members.c.customer_id.in_(sorted(set(customer_ids)))))).rowcount
+    return (
+        await connection.execute(
+            delete(members).where(
+                members.c.org_id == org.id,
+                members.c.group_id == group_id,
+                members.c.customer_id.in_(sorted(set(customer_ids))),
+            )
+        )
+    ).rowcount
 
 
 # --- Reading --------------------------------------------------------------------------------
 
-async def group_members(connection: AsyncConnection, group_id: int, *, first: int, after_id: int | None) -> tuple[list[int], bool, int]:
+
+async def group_members(
+    connection: AsyncConnection, group_id: int, *, first: int, after_id: int | None
+) -> tuple[list[int], bool, int]:
     """Member customer ids by customer id (keyset), whether more follow, and the member count."""
     assert 1 <= first <= ledger.PAGE_SIZE_MAX
     query = select(members.c.customer_id).where(members.c.group_id == group_id)
     if after_id is not None:
         query = query.where(members.c.customer_id > after_id)
     ids = list((await connection.execute(query.order_by(members.c.customer_id).limit(first + 1))).scalars())
-    count = (await connection.execute(select(func.count()).select_from(members).where(members.c.group_id == group_id))).scalar_one()
+    count = (
+        await connection.execute(select(func.count()).select_from(members).where(members.c.group_id == group_id))
+    ).scalar_one()
     return ids[:first], len(ids) > first, count
 
 
 async def groups_of_customers(connection: AsyncConnection, customer_ids: Sequence[int]) -> dict[int, list[int]]:
     """The groups each customer is a member of (group ids, ascending), in one query."""
-    rows = (await connection.execute(
-        select(members.c.customer_id, members.c.group_id).where(members.c.customer_id.in_(list(customer_ids)))
-        .order_by(members.c.group_id))).all() if customer_ids else []
+    rows = (
+        (
+            await connection.execute(
+                select(members.c.customer_id, members.c.group_id)
+                .where(members.c.customer_id.in_(list(customer_ids)))
+                .order_by(members.c.group_id)
+            )
+        ).all()
+        if customer_ids
+        else []
+    )
     found: dict[int, list[int]] = {}
     for row in rows:
         found.setdefault(row.customer_id, []).append(row.group_id)
@@ -333,7 +436,12 @@ async def member_of(connection: AsyncConnection, group_id: int, customer_ids: Se
     """Which of these customers are members of the group."""
     if not customer_ids:
         return set()
-    return set((await connection.execute(select(members.c.customer_id).where(
-        members.c.group_id == group_id, members.c.customer_id.in_(list(set(customer_ids)))))).scalars())
-
-
+    return set(
+        (
+            await connection.execute(
+                select(members.c.customer_id).where(
+                    members.c.group_id == group_id, members.c.customer_id.in_(list(set(customer_ids)))
+                )
+            )
+        ).scalars()
+    )

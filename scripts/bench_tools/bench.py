@@ -41,9 +41,9 @@ BIN = ROOT / ".venv" / "bin"
 LUA = HERE / "load.lua"
 sys.path.insert(0, str(HERE))
 
+import promotions as promotion_bench  # noqa: E402
 from documents import ADD_TRANSACTION, LEDGER_ENTRIES, TYPENAME  # noqa: E402
 from seed import BIG_MOBILE, TILL_CODE, returning_mobile  # noqa: E402
-import promotions as promotion_bench  # noqa: E402
 
 FAR_PAST = "2000-01-01T00:00:00+00:00"
 ADD_TARGET = 0.25
@@ -79,6 +79,7 @@ def log(message: str = "") -> None:
 
 # --- Setting up -----------------------------------------------------------------------------
 
+
 def clean_env(database_url: str) -> dict[str, str]:
     """The caller's environment without POINTLEDGER_* settings: the defaults a user gets."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("POINTLEDGER_")}
@@ -106,8 +107,9 @@ def free_port() -> int:
 
 
 def post(url: str, auth: str, body: bytes, timeout: float = 30.0) -> dict[str, Any]:
-    request = urllib.request.Request(url, data=body, method="POST",
-                                     headers={"Content-Type": "application/json", "Authorization": auth})
+    request = urllib.request.Request(
+        url, data=body, method="POST", headers={"Content-Type": "application/json", "Authorization": auth}
+    )
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.loads(response.read())
 
@@ -152,6 +154,7 @@ def process_cpu_seconds(pid: int) -> float:
 
 # --- Request bodies -------------------------------------------------------------------------
 
+
 def graphql_body(query: str, variables: dict[str, Any] | None = None, operation: str | None = None) -> str:
     document: dict[str, Any] = {"query": query}
     if variables is not None:
@@ -162,20 +165,45 @@ def graphql_body(query: str, variables: dict[str, Any] | None = None, operation:
 
 
 def ledger_body(first: int) -> str:
-    return graphql_body(LEDGER_ENTRIES, {"customer": {"type": "MOBILE", "value": BIG_MOBILE},
-                                         "filter": {"startDate": FAR_PAST}, "first": first}, "Ledger")
+    return graphql_body(
+        LEDGER_ENTRIES,
+        {"customer": {"type": "MOBILE", "value": BIG_MOBILE}, "filter": {"startDate": FAR_PAST}, "first": first},
+        "Ledger",
+    )
 
 
 def bill_input(number: str, mobile: str) -> dict[str, Any]:
     """tests/factories.py bill(): 3 line items, 1,800 net, on the demo org's first till."""
     return {
-        "type": "REGULAR", "number": number, "tillCode": TILL_CODE, "amount": "1800", "grossAmount": "2000",
-        "discount": "200", "currencyCode": "INR", "source": "INSTORE",
+        "type": "REGULAR",
+        "number": number,
+        "tillCode": TILL_CODE,
+        "amount": "1800",
+        "grossAmount": "2000",
+        "discount": "200",
+        "currencyCode": "INR",
+        "source": "INSTORE",
         "customer": {"mobile": mobile, "firstname": "Tom", "lastname": "Sawyer"},
         "lineItems": [
-            {"serial": 1, "itemCode": "SHIRT-01", "qty": "2", "rate": "500", "value": "1000", "discount": "100", "amount": "900"},
-            {"serial": 2, "itemCode": "JEANS-01", "variant": "32-BLUE", "qty": "1", "rate": "800", "value": "800",
-             "discount": "100", "amount": "700"},
+            {
+                "serial": 1,
+                "itemCode": "SHIRT-01",
+                "qty": "2",
+                "rate": "500",
+                "value": "1000",
+                "discount": "100",
+                "amount": "900",
+            },
+            {
+                "serial": 2,
+                "itemCode": "JEANS-01",
+                "variant": "32-BLUE",
+                "qty": "1",
+                "rate": "800",
+                "value": "800",
+                "discount": "100",
+                "amount": "700",
+            },
             {"serial": 3, "itemCode": "SOCKS-01", "qty": "1", "rate": "200", "value": "200", "amount": "200"},
         ],
     }
@@ -195,6 +223,7 @@ def add_parts() -> tuple[str, str, str]:
 
 # --- Checks by hand before the loads --------------------------------------------------------
 
+
 def sanity_checks(url: str, auth: str) -> None:
     answer = post(url, auth, graphql_body(TYPENAME).encode())
     if answer != {"data": {"__typename": "Query"}}:
@@ -202,7 +231,11 @@ def sanity_checks(url: str, auth: str) -> None:
     for first in (10, 100):
         answer = post(url, auth, ledger_body(first).encode())
         page = (answer.get("data") or {}).get("ledgerEntries") or {}
-        if page.get("__typename") != "LedgerEntryPage" or len(page["entries"]) != first or not page["pageInfo"]["hasNextPage"]:
+        if (
+            page.get("__typename") != "LedgerEntryPage"
+            or len(page["entries"]) != first
+            or not page["pageInfo"]["hasNextPage"]
+        ):
             raise BrokenRun(f"ledgerEntries first={first} answered {json.dumps(answer)[:600]}")
     for label, mobile in (("new", "9810000001"), ("returning", returning_mobile(0))):
         answer = post(url, auth, add_body(f"CHECK-{label}", mobile).encode())
@@ -221,9 +254,24 @@ RESULT_LINE = re.compile(r"^BENCH_RESULT (.*)$", re.MULTILINE)
 FIRST_BAD_LINE = re.compile(r"^BENCH_FIRST_BAD (.*)$", re.MULTILINE)
 
 
-def run_wrk(url: str, env: dict[str, str], seconds: float, connections: int, threads: int) -> tuple[dict[str, float], str, float]:
-    command = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds:g}s", "--timeout", "10s",
-               "--latency", "-s", str(LUA), url]
+def run_wrk(
+    url: str, env: dict[str, str], seconds: float, connections: int, threads: int
+) -> tuple[dict[str, float], str, float]:
+    command = [
+        "wrk",
+        "-t",
+        str(threads),
+        "-c",
+        str(connections),
+        "-d",
+        f"{seconds:g}s",
+        "--timeout",
+        "10s",
+        "--latency",
+        "-s",
+        str(LUA),
+        url,
+    ]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
         done = subprocess.run(command, env={**os.environ, **env}, capture_output=True, text=True, timeout=seconds + 60)
@@ -259,8 +307,14 @@ def wait_until_quiet(server_pid: int, limit: float) -> None:
             waited = True
 
 
-def measure(name: str, url: str, env: dict[str, str], args: argparse.Namespace, server_pid: int,
-            warm_env: dict[str, str] | None = None) -> Figures:
+def measure(
+    name: str,
+    url: str,
+    env: dict[str, str],
+    args: argparse.Namespace,
+    server_pid: int,
+    warm_env: dict[str, str] | None = None,
+) -> Figures:
     if args.wait_quiet > 0:
         wait_until_quiet(server_pid, args.wait_quiet)
     if args.warmup > 0:
@@ -270,14 +324,27 @@ def measure(name: str, url: str, env: dict[str, str], args: argparse.Namespace, 
     server_cpu = process_cpu_seconds(server_pid) - cpu_before
     other_cpu = max(machine_busy_seconds() - busy_before - server_cpu - client_cpu, 0.0)
     seconds = values["duration_us"] / 1e6
-    errors = int(values["bad"] + values["err_connect"] + values["err_read"] + values["err_write"] + values["err_timeout"])
-    figures = Figures(name=name, requests=int(values["requests"]), ok=int(values["ok"]), errors=errors, seconds=seconds,
-                      p50_ms=values["p50_us"] / 1000, p99_ms=values["p99_us"] / 1000,
-                      server_cpu=server_cpu / seconds, client_cpu=client_cpu / seconds,
-                      other_cpu=other_cpu / seconds, first_bad=first_bad)
-    log(f"  {name}: {figures.rate:,.0f} ok/s over {seconds:.1f} s, {figures.ok:,} ok, {errors} errors, "
+    errors = int(
+        values["bad"] + values["err_connect"] + values["err_read"] + values["err_write"] + values["err_timeout"]
+    )
+    figures = Figures(
+        name=name,
+        requests=int(values["requests"]),
+        ok=int(values["ok"]),
+        errors=errors,
+        seconds=seconds,
+        p50_ms=values["p50_us"] / 1000,
+        p99_ms=values["p99_us"] / 1000,
+        server_cpu=server_cpu / seconds,
+        client_cpu=client_cpu / seconds,
+        other_cpu=other_cpu / seconds,
+        first_bad=first_bad,
+    )
+    log(
+        f"  {name}: {figures.rate:,.0f} ok/s over {seconds:.1f} s, {figures.ok:,} ok, {errors} errors, "
         f"p50 {figures.p50_ms:.1f} ms, p99 {figures.p99_ms:.1f} ms, server CPU {figures.server_cpu:.0%} of a core, "
-        f"wrk CPU {figures.client_cpu:.0%}, other processes {figures.other_cpu:.0%}")
+        f"wrk CPU {figures.client_cpu:.0%}, other processes {figures.other_cpu:.0%}"
+    )
     if first_bad:
         log(f"    first failed response: {first_bad[:400]}")
     return figures
@@ -285,17 +352,22 @@ def measure(name: str, url: str, env: dict[str, str], args: argparse.Namespace, 
 
 # --- Report ---------------------------------------------------------------------------------
 
+
 def print_table(rows: list[tuple[Figures, float | None]], baseline: Figures) -> None:
-    header = (f"{'load':<34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'ok':>8} {'errors':>7} {'srv CPU':>8} "
-              f"{'others':>7} {'vs base':>8} {'target':>8}  verdict")
+    header = (
+        f"{'load':<34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'ok':>8} {'errors':>7} {'srv CPU':>8} "
+        f"{'others':>7} {'vs base':>8} {'target':>8}  verdict"
+    )
     log(header)
     log("-" * len(header))
     for figures, target in rows:
         ratio = figures.rate / baseline.rate if baseline.rate else 0.0
         verdict = "-" if target is None else ("PASS" if ratio >= target else "SHORT")
         target_text = "-" if target is None else f">={target:.0%}"
-        log(f"{figures.name:<34} {figures.rate:>8,.0f} {figures.p50_ms:>8.1f} {figures.p99_ms:>8.1f} {figures.ok:>8,} "
-            f"{figures.errors:>7} {figures.server_cpu:>8.0%} {figures.other_cpu:>7.0%} {ratio:>8.1%} {target_text:>8}  {verdict}")
+        log(
+            f"{figures.name:<34} {figures.rate:>8,.0f} {figures.p50_ms:>8.1f} {figures.p99_ms:>8.1f} {figures.ok:>8,} "
+            f"{figures.errors:>7} {figures.server_cpu:>8.0%} {figures.other_cpu:>7.0%} {ratio:>8.1%} {target_text:>8}  {verdict}"
+        )
 
 
 def describe_machine() -> None:
@@ -306,15 +378,26 @@ def describe_machine() -> None:
             return "?"
 
     wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.splitlines()
-    log(f"machine: nproc {os.cpu_count()} (usable {len(os.sched_getaffinity(0))}), {platform.machine()}, "
+    log(
+        f"machine: nproc {os.cpu_count()} (usable {len(os.sched_getaffinity(0))}), {platform.machine()}, "
         f"Linux {platform.release()}, Python {platform.python_version()}; load average now "
-        f"{' '.join(f'{value:.2f}' for value in os.getloadavg())}")
-    log(f"versions: strawberry-graphql {version('strawberry-graphql')}, graphql-core {version('graphql-core')}, "
+        f"{' '.join(f'{value:.2f}' for value in os.getloadavg())}"
+    )
+    log(
+        f"versions: strawberry-graphql {version('strawberry-graphql')}, graphql-core {version('graphql-core')}, "
         f"sqlalchemy {version('sqlalchemy')}, aiosqlite {version('aiosqlite')}, uvicorn {version('uvicorn')}, "
-        f"starlette {version('starlette')}; load generator: {wrk[0] if wrk else 'wrk'}")
-    head = subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%h %s"], capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "app"], capture_output=True, text=True).stdout
-    log(f"code: {head[:100]}" + (f"; uncommitted in app/: {', '.join(line[3:] for line in dirty.splitlines())}" if dirty else ""))
+        f"starlette {version('starlette')}; load generator: {wrk[0] if wrk else 'wrk'}"
+    )
+    head = subprocess.run(
+        ["git", "-C", str(ROOT), "log", "-1", "--format=%h %s"], capture_output=True, text=True
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "-C", str(ROOT), "status", "--porcelain", "--", "app"], capture_output=True, text=True
+    ).stdout
+    log(
+        f"code: {head[:100]}"
+        + (f"; uncommitted in app/: {', '.join(line[3:] for line in dirty.splitlines())}" if dirty else "")
+    )
 
 
 def parse_args() -> argparse.Namespace:
@@ -322,20 +405,42 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=12, help="seconds of each measured load (default 12)")
     parser.add_argument("--warmup", type=float, default=3, help="seconds of warm-up before each load (default 3)")
     parser.add_argument("--connections", type=int, default=32, help="concurrent connections (default 32)")
-    parser.add_argument("--threads", type=int, default=1, help="wrk threads, at most 9 (default 1: the server gets the other core)")
-    parser.add_argument("--entries", type=int, default=100_000, help="ledger entries of the big customer (default 100,000)")
-    parser.add_argument("--customers", type=int, default=1000, help="pre-registered returning customers (default 1,000)")
-    parser.add_argument("--wait-quiet", type=float, default=60,
-                        help="before each load, wait up to this many seconds for other processes to go quiet (default 60)")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="wrk threads, at most 9 (default 1: the server gets the other core)"
+    )
+    parser.add_argument(
+        "--entries", type=int, default=100_000, help="ledger entries of the big customer (default 100,000)"
+    )
+    parser.add_argument(
+        "--customers", type=int, default=1000, help="pre-registered returning customers (default 1,000)"
+    )
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=60,
+        help="before each load, wait up to this many seconds for other processes to go quiet (default 60)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temp directory (database, server log)")
-    parser.add_argument("--promo-codes", type=int, default=1_000_000,
-                        help="promo codes `pointledger promo generate` makes, timed (default 1,000,000)")
-    parser.add_argument("--imports", action="store_true",
-                        help="run the bulk import benchmark instead: a 1,000,000-row Talon.One file through the CLI beside the "
-                             "csv + sqlite3 ceiling (its options: --rows, --existing, --larger, --keep)")
+    parser.add_argument(
+        "--promo-codes",
+        type=int,
+        default=1_000_000,
+        help="promo codes `pointledger promo generate` makes, timed (default 1,000,000)",
+    )
+    parser.add_argument(
+        "--imports",
+        action="store_true",
+        help="run the bulk import benchmark instead: a 1,000,000-row Talon.One file through the CLI beside the "
+        "csv + sqlite3 ceiling (its options: --rows, --existing, --larger, --keep)",
+    )
     args = parser.parse_args()
-    if not 1 <= args.threads <= 9 or args.connections < args.threads or not 1 <= args.duration <= 120 or not 0 <= args.warmup <= 60 \
-            or not 0 <= args.wait_quiet <= 600:
+    if (
+        not 1 <= args.threads <= 9
+        or args.connections < args.threads
+        or not 1 <= args.duration <= 120
+        or not 0 <= args.warmup <= 60
+        or not 0 <= args.wait_quiet <= 600
+    ):
         parser.error("threads 1-9, connections >= threads, duration 1-120 s, warm-up 0-60 s, wait-quiet 0-600 s")
     if not 1_000 <= args.promo_codes <= 10_000_000:
         parser.error("promo-codes 1,000-10,000,000")
@@ -347,6 +452,7 @@ def parse_args() -> argparse.Namespace:
 def main() -> int:
     if "--imports" in sys.argv[1:]:  # the bulk import benchmark instead (scripts/bench_tools/imports.py)
         import imports
+
         return imports.run(imports.parse_args([arg for arg in sys.argv[1:] if arg != "--imports"]))
     args = parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # run the cleanup below on a kill
@@ -362,9 +468,20 @@ def main() -> int:
         key = json.loads((work / ".pointledger-demo-key.json").read_text())
         auth = "Basic " + base64.b64encode(f"{key['key_id']}:{key['secret']}".encode()).decode()
 
-        seeded = run_step("seed (returning customers, the 100,000-entry customer)",
-                          [str(BIN / "python"), str(HERE / "seed.py"), "--customers", str(args.customers),
-                           "--entries", str(args.entries)], ROOT, env, 900)
+        seeded = run_step(
+            "seed (returning customers, the 100,000-entry customer)",
+            [
+                str(BIN / "python"),
+                str(HERE / "seed.py"),
+                "--customers",
+                str(args.customers),
+                "--entries",
+                str(args.entries),
+            ],
+            ROOT,
+            env,
+            900,
+        )
         log(f"  {seeded.splitlines()[-1]}")
         reconciled = run_step("pointledger reconcile", [str(BIN / "pointledger"), "reconcile"], work, env, 600)
         log(f"  reconcile: {reconciled.splitlines()[-1]}")
@@ -375,8 +492,13 @@ def main() -> int:
         base = f"http://127.0.0.1:{port}"
         url = f"{base}/graphql"
         with server_log.open("wb") as output:
-            server = subprocess.Popen([str(BIN / "pointledger"), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                      cwd=work, env=env, stdout=output, stderr=subprocess.STDOUT)
+            server = subprocess.Popen(
+                [str(BIN / "pointledger"), "serve", "--host", "127.0.0.1", "--port", str(port)],
+                cwd=work,
+                env=env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
         wait_for_health(base, server, 60)
         log(f"server: pid {server.pid}, {url} (pointledger serve, one uvicorn worker)")
         sanity_checks(url, auth)
@@ -384,43 +506,84 @@ def main() -> int:
         common = {"BENCH_AUTH": auth}
         typename = {**common, "BENCH_BODY": graphql_body(TYPENAME), "BENCH_EXPECT": '"__typename":"Query"'}
         head, middle, tail = add_parts()
-        add = {**common, "BENCH_MODE": "add", "BENCH_PART1": head, "BENCH_PART2": middle, "BENCH_PART3": tail,
-               "BENCH_EXPECT": '"__typename":"TransactionAdded"', "BENCH_CUSTOMERS": str(args.customers)}
+        add = {
+            **common,
+            "BENCH_MODE": "add",
+            "BENCH_PART1": head,
+            "BENCH_PART2": middle,
+            "BENCH_PART3": tail,
+            "BENCH_EXPECT": '"__typename":"TransactionAdded"',
+            "BENCH_CUSTOMERS": str(args.customers),
+        }
         ledger = {**common, "BENCH_EXPECT": '"__typename":"LedgerEntryPage"'}
 
-        log(f"loads: {args.connections} connections, {args.threads} wrk thread(s), {args.warmup:g} s warm-up + "
-            f"{args.duration:g} s each")
+        log(
+            f"loads: {args.connections} connections, {args.threads} wrk thread(s), {args.warmup:g} s warm-up + "
+            f"{args.duration:g} s each"
+        )
         baseline = measure("{ __typename } (baseline)", url, typename, args, server.pid)
-        adds = measure("addTransaction (3 items, new+ret.)", url, {**add, "BENCH_TAG": "M", "BENCH_MOBILE_DIGIT": "3"},
-                       args, server.pid, warm_env={**add, "BENCH_TAG": "W", "BENCH_MOBILE_DIGIT": "2"})
-        page_10 = measure(f"ledgerEntries first=10 ({args.entries:,})", url, {**ledger, "BENCH_BODY": ledger_body(10)},
-                          args, server.pid)
-        page_100 = measure(f"ledgerEntries first=100 ({args.entries:,})", url, {**ledger, "BENCH_BODY": ledger_body(100)},
-                           args, server.pid)
+        adds = measure(
+            "addTransaction (3 items, new+ret.)",
+            url,
+            {**add, "BENCH_TAG": "M", "BENCH_MOBILE_DIGIT": "3"},
+            args,
+            server.pid,
+            warm_env={**add, "BENCH_TAG": "W", "BENCH_MOBILE_DIGIT": "2"},
+        )
+        page_10 = measure(
+            f"ledgerEntries first=10 ({args.entries:,})",
+            url,
+            {**ledger, "BENCH_BODY": ledger_body(10)},
+            args,
+            server.pid,
+        )
+        page_100 = measure(
+            f"ledgerEntries first=100 ({args.entries:,})",
+            url,
+            {**ledger, "BENCH_BODY": ledger_body(100)},
+            args,
+            server.pid,
+        )
         again = measure("{ __typename } (again, drift)", url, typename, args, server.pid)
-        promo_rows = promotion_bench.run(url=url, auth=auth, work=work, env=env, args=args, server_pid=server.pid,
-                                         bench=sys.modules[__name__])
+        promo_rows = promotion_bench.run(
+            url=url, auth=auth, work=work, env=env, args=args, server_pid=server.pid, bench=sys.modules[__name__]
+        )
         if server.poll() is not None:
             raise BrokenRun(f"the server exited with status {server.returncode} during the loads")
         for figures in (baseline, adds, page_10, page_100, again):
             if figures.ok == 0:
                 raise BrokenRun(f"{figures.name}: no successful response ({figures.first_bad[:400]})")
 
-        reconciled = run_step("pointledger reconcile (after the loads)", [str(BIN / "pointledger"), "reconcile"], work, env, 600)
+        reconciled = run_step(
+            "pointledger reconcile (after the loads)", [str(BIN / "pointledger"), "reconcile"], work, env, 600
+        )
         log(f"  reconcile: {reconciled.splitlines()[-1]}")
 
         log()
-        print_table([(baseline, None), (adds, ADD_TARGET), (page_10, LEDGER_10_TARGET), (page_100, None), (again, None),
-                     *((row, None) for row in promo_rows)], baseline)
+        print_table(
+            [
+                (baseline, None),
+                (adds, ADD_TARGET),
+                (page_10, LEDGER_10_TARGET),
+                (page_100, None),
+                (again, None),
+                *((row, None) for row in promo_rows),
+            ],
+            baseline,
+        )
         log()
-        log("req/s counts successful results only (TransactionAdded, LedgerEntryPage); errors = other results + socket "
+        log(
+            "req/s counts successful results only (TransactionAdded, LedgerEntryPage); errors = other results + socket "
             "errors; p50/p99 over all responses, as wrk reports them (with its coordinated-omission correction, so a few "
             "stalled requests raise p99 a lot); srv CPU = server process CPU time / wall time (1 core = 100%); "
             "others = CPU used meanwhile by other processes on the machine (wrk excluded): above ~10% the figures are "
-            "disturbed, run again on a quiet machine.")
-        log(f"addTransaction: half the bills from a fresh mobile, half from one of {args.customers:,} pre-registered "
+            "disturbed, run again on a quiet machine."
+        )
+        log(
+            f"addTransaction: half the bills from a fresh mobile, half from one of {args.customers:,} pre-registered "
             "customers; every bill number unique; the document asks for the bill, items, side effects and the "
-            "customer's points summaries (tests/documents.py ADD_TRANSACTION).")
+            "customer's points summaries (tests/documents.py ADD_TRANSACTION)."
+        )
         return 0
     except BrokenRun as error:
         log(f"BROKEN RUN: {error}")

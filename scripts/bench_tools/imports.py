@@ -70,8 +70,11 @@ def write_file(path: Path, rows: int, existing: int, new_pool: int, seed: int) -
                 customer = f"NEW-{seed}-{generator.randrange(new_pool):08d}"
             draw = generator.random()
             start = "2099-01-01T00:00:00+05:30" if draw < 0.10 else ("immediate" if draw < 0.40 else "")
-            expiry = ("2100-01-01T00:00:00Z" if draw < 0.10 else f"2030-{1 + index % 12:02d}-15T12:00:00Z") \
-                if generator.random() < 0.30 else ""
+            expiry = (
+                ("2100-01-01T00:00:00Z" if draw < 0.10 else f"2030-{1 + index % 12:02d}-15T12:00:00Z")
+                if generator.random() < 0.30
+                else ""
+            )
             subledger = f"partner-{index % 4}" if generator.random() < 0.05 else ""
             reason = f"welcome back, wave {index % 7}" if index % 3 == 0 else "migration"
             writer.writerow([customer, 1 + index % 500, start, expiry, subledger, reason])
@@ -88,8 +91,18 @@ def existing_file(path: Path, customers: int) -> None:
 
 def run_cli_import(path: Path, work: Path, env: dict[str, str], timeout: float) -> tuple[float, float, str]:
     """Wall seconds, peak RSS (MB) and the CLI's last line."""
-    command = ["/usr/bin/time", "-v", str(BIN / "pointledger"), "import", "points", str(path), "--org", "demo",
-               "--program", "rewards"]
+    command = [
+        "/usr/bin/time",
+        "-v",
+        str(BIN / "pointledger"),
+        "import",
+        "points",
+        str(path),
+        "--org",
+        "demo",
+        "--program",
+        "rewards",
+    ]
     started = time.perf_counter()
     done = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True, timeout=timeout)
     seconds = time.perf_counter() - started
@@ -142,22 +155,33 @@ def ledger_floor(path: Path, database: Path) -> float | None:
         connection.execute(f"PRAGMA {pragma}")
     org_id, program_id = connection.execute(
         "SELECT p.org_id, p.id FROM programs p JOIN organizations o ON o.id = p.org_id "
-        "WHERE o.code = 'demo' AND p.code = 'rewards'").fetchone()
-    owners = connection.execute("SELECT id, customer_id FROM point_accounts WHERE program_id = ? AND category = 'REGULAR' "
-                                "ORDER BY id", (program_id,)).fetchall()
+        "WHERE o.code = 'demo' AND p.code = 'rewards'"
+    ).fetchone()
+    owners = connection.execute(
+        "SELECT id, customer_id FROM point_accounts WHERE program_id = ? AND category = 'REGULAR' ORDER BY id",
+        (program_id,),
+    ).fetchall()
     if not owners:
         connection.close()
         return None
-    top = {table: connection.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]
-           for table in ("ledger_events", "ledger_entries", "point_lots")}
+    top = {
+        table: connection.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]
+        for table in ("ledger_events", "ledger_entries", "point_lots")
+    }
     now = "2026-11-30 00:00:00.000000"
-    events_sql = ("INSERT INTO ledger_events (id, org_id, event_type, customer_id, points_on_event, created_at, reason) "
-                  "VALUES (?, ?, 'POINTS_IMPORT', ?, ?, ?, ?)")
-    entries_sql = ("INSERT INTO ledger_entries (id, org_id, event_id, account_id, customer_id, program_id, category, "
-                   "event_type, entry_type, entry_kind, points, balance_after, created_at) "
-                   "VALUES (?, ?, ?, ?, ?, ?, 'REGULAR', 'POINTS_IMPORT', 'CREDIT', 'POINTS_ALLOCATION', ?, ?, ?)")
-    lots_sql = ("INSERT INTO point_lots (id, org_id, account_id, category, entry_id, points, points_remaining, "
-                "active_from, expires_at, created_at) VALUES (?, ?, ?, 'REGULAR', ?, ?, ?, ?, ?, ?)")
+    events_sql = (
+        "INSERT INTO ledger_events (id, org_id, event_type, customer_id, points_on_event, created_at, reason) "
+        "VALUES (?, ?, 'POINTS_IMPORT', ?, ?, ?, ?)"
+    )
+    entries_sql = (
+        "INSERT INTO ledger_entries (id, org_id, event_id, account_id, customer_id, program_id, category, "
+        "event_type, entry_type, entry_kind, points, balance_after, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, 'REGULAR', 'POINTS_IMPORT', 'CREDIT', 'POINTS_ALLOCATION', ?, ?, ?)"
+    )
+    lots_sql = (
+        "INSERT INTO point_lots (id, org_id, account_id, category, entry_id, points, points_remaining, "
+        "active_from, expires_at, created_at) VALUES (?, ?, ?, 'REGULAR', ?, ?, ?, ?, ?, ?)"
+    )
     started = time.perf_counter()
     rows = 0
 
@@ -167,11 +191,16 @@ def ledger_floor(path: Path, database: Path) -> float | None:
             account_id, customer_id = owners[zlib.crc32(customer.encode()) % len(owners)]  # the same every run
             number = rows + offset + 1
             points = int(amount) * 10_000
-            event_id, entry_id, lot_id = (top["ledger_events"] + number, top["ledger_entries"] + number,
-                                          top["point_lots"] + number)
+            event_id, entry_id, lot_id = (
+                top["ledger_events"] + number,
+                top["ledger_entries"] + number,
+                top["point_lots"] + number,
+            )
             events.append((event_id, org_id, customer_id, points, now, reason))
             entries.append((entry_id, org_id, event_id, account_id, customer_id, program_id, points, points, now))
-            lots.append((lot_id, org_id, account_id, entry_id, points, points, now, expiry[:19].replace("T", " ") or None, now))
+            lots.append(
+                (lot_id, org_id, account_id, entry_id, points, points, now, expiry[:19].replace("T", " ") or None, now)
+            )
         connection.execute("BEGIN IMMEDIATE")
         connection.executemany(events_sql, events)
         connection.executemany(entries_sql, entries)
@@ -192,7 +221,9 @@ def run(args: argparse.Namespace) -> int:
         shutil.copytree(ROOT / "demo", work / "demo")
         env = clean_env(f"sqlite+aiosqlite:///{work / 'bench.db'}")
         started = time.perf_counter()
-        subprocess.run([str(BIN / "pointledger"), "demo"], cwd=work, env=env, check=True, capture_output=True, timeout=300)
+        subprocess.run(
+            [str(BIN / "pointledger"), "demo"], cwd=work, env=env, check=True, capture_output=True, timeout=300
+        )
         log(f"work directory: {work}; pointledger demo: {time.perf_counter() - started:.1f} s")
         if args.existing:
             seed_path = work / "existing.csv"
@@ -217,28 +248,37 @@ def run(args: argparse.Namespace) -> int:
             floor_rate = ledger_floor(path, floor_database)
             floor_database.unlink()
             if floor_rate is not None:
-                log(f"ledger floor (csv + sqlite3 executemany of each row's event, entry and lot): {floor_rate:,.0f} "
-                    f"rows/s ({floor_rate / ceiling_rate:.1%} of the ceiling)")
+                log(
+                    f"ledger floor (csv + sqlite3 executemany of each row's event, entry and lot): {floor_rate:,.0f} "
+                    f"rows/s ({floor_rate / ceiling_rate:.1%} of the ceiling)"
+                )
             results.append((rows, rows / seconds, ceiling_rate, floor_rate, peak_mb))
             path.unlink()
 
         started = time.perf_counter()
-        reconciled = subprocess.run([str(BIN / "pointledger"), "reconcile"], cwd=work, env=env, capture_output=True,
-                                    text=True, timeout=3600)
+        reconciled = subprocess.run(
+            [str(BIN / "pointledger"), "reconcile"], cwd=work, env=env, capture_output=True, text=True, timeout=3600
+        )
         verdict = reconciled.stdout.strip().splitlines()[-1] if reconciled.stdout.strip() else reconciled.stderr[-300:]
         log(f"pointledger reconcile: {verdict} ({time.perf_counter() - started:.1f} s)")
 
         log()
-        log(f"{'rows':>10} {'import rows/s':>14} {'ceiling rows/s':>15} {'ratio':>7} {'target':>7} {'floor rows/s':>13} "
-            f"{'import/floor':>13} {'peak RSS':>9} {'target':>8}")
+        log(
+            f"{'rows':>10} {'import rows/s':>14} {'ceiling rows/s':>15} {'ratio':>7} {'target':>7} {'floor rows/s':>13} "
+            f"{'import/floor':>13} {'peak RSS':>9} {'target':>8}"
+        )
         for rows, rate, ceiling_rate, floor_rate, peak_mb in results:
             ratio = rate / ceiling_rate
-            log(f"{rows:>10,} {rate:>14,.0f} {ceiling_rate:>15,.0f} {ratio:>7.1%} {'met' if ratio >= RATIO_TARGET else 'SHORT':>7} "
-                f"{floor_rate or 0:>13,.0f} {rate / floor_rate if floor_rate else 0:>13.1%} {peak_mb:>6.0f} MB {'met' if peak_mb < RSS_TARGET_MB else 'OVER':>8}")
+            log(
+                f"{rows:>10,} {rate:>14,.0f} {ceiling_rate:>15,.0f} {ratio:>7.1%} {'met' if ratio >= RATIO_TARGET else 'SHORT':>7} "
+                f"{floor_rate or 0:>13,.0f} {rate / floor_rate if floor_rate else 0:>13.1%} {peak_mb:>6.0f} MB {'met' if peak_mb < RSS_TARGET_MB else 'OVER':>8}"
+            )
         log()
-        log("import rows/s = file rows / wall time of the CLI process (start-up, hashing, the structure scan, parsing, "
+        log(
+            "import rows/s = file rows / wall time of the CLI process (start-up, hashing, the structure scan, parsing, "
             "customer registration, ledger writes, checkpoints); peak RSS from /usr/bin/time -v. The ceiling writes "
-            "the same rows, unparsed, into one bare table; the ledger floor writes each row's three ledger rows, unchecked.")
+            "the same rows, unparsed, into one bare table; the ledger floor writes each row's three ledger rows, unchecked."
+        )
         return 0 if verdict == "0 discrepancies" else 1
     finally:
         if args.keep:

@@ -28,9 +28,9 @@ sys.path.insert(0, str(HERE))
 
 async def run(args: argparse.Namespace) -> None:
     import httpx
+    from bench import TYPENAME, add_body, graphql_body, ledger_body
 
     import app.http.app
-    from bench import TYPENAME, add_body, graphql_body, ledger_body
 
     key = json.loads((Path(args.database).parent / ".pointledger-demo-key.json").read_text())
     auth = "Basic " + base64.b64encode(f"{key['key_id']}:{key['secret']}".encode()).decode()
@@ -49,9 +49,11 @@ async def run(args: argparse.Namespace) -> None:
     expect = {"typename": b'"Query"', "add": b'"TransactionAdded"'}
     transport = httpx.ASGITransport(app=application)
     async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+
         async def one(kind: str) -> None:
-            response = await client.post("/graphql", content=body(kind),
-                                         headers={"content-type": "application/json", "authorization": auth})
+            response = await client.post(
+                "/graphql", content=body(kind), headers={"content-type": "application/json", "authorization": auth}
+            )
             if response.status_code != 200 or expect.get(kind, b'"LedgerEntryPage"') not in response.content:
                 raise SystemExit(f"{kind}: {response.status_code} {response.text[:300]}")
 
@@ -68,8 +70,11 @@ async def run(args: argparse.Namespace) -> None:
             if profiler:
                 profiler.disable()
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-            print(f"{kind:<10} {count:>5} requests: {1000 * wall / count:6.2f} ms wall, "
-                  f"{1000 * cpu / count:6.2f} ms CPU per request ({count / wall:,.0f}/s one at a time)", flush=True)
+            print(
+                f"{kind:<10} {count:>5} requests: {1000 * wall / count:6.2f} ms wall, "
+                f"{1000 * cpu / count:6.2f} ms CPU per request ({count / wall:,.0f}/s one at a time)",
+                flush=True,
+            )
             if profiler:
                 out = io.StringIO()
                 pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(args.top)

@@ -39,12 +39,21 @@ mutation Create($input: CartPromotionInput!) {
 """
 
 # bench.py's addTransaction document, asking for the bill's promo discount too.
-ADD_WITH_CODE = ADD_TRANSACTION.replace("outlierStatus source storeCode", "promoDiscount outlierStatus source storeCode", 1)
+ADD_WITH_CODE = ADD_TRANSACTION.replace(
+    "outlierStatus source storeCode", "promoDiscount outlierStatus source storeCode", 1
+)
 
 
 def create_promotion(post: Callable[[str], dict[str, Any]], graphql_body: Callable[..., str], **fields: Any) -> str:
-    document = {"name": "bench", "validFrom": "2020-01-01T00:00:00+00:00", "validUntil": "2100-01-01T00:00:00+00:00",
-                "action": "PERCENT_OFF", "percent": "10", "minimumBillAmount": "100", **fields}
+    document = {
+        "name": "bench",
+        "validFrom": "2020-01-01T00:00:00+00:00",
+        "validUntil": "2100-01-01T00:00:00+00:00",
+        "action": "PERCENT_OFF",
+        "percent": "10",
+        "minimumBillAmount": "100",
+        **fields,
+    }
     answer = post(graphql_body(CREATE, {"input": document}, "Create"))
     result = (answer.get("data") or {}).get("createPromotion") or {}
     if result.get("__typename") != "CartPromotionCreated":
@@ -54,6 +63,7 @@ def create_promotion(post: Callable[[str], dict[str, Any]], graphql_body: Callab
 
 def run(*, url: str, auth: str, work: Path, env: dict[str, str], args: Any, server_pid: int, bench: Any) -> list[Any]:
     """Returns the rows for bench.py's table: the baseline and the redemptions load (Figures)."""
+
     def post(body: str) -> dict[str, Any]:
         return bench.post(url, auth, body.encode())
 
@@ -61,13 +71,18 @@ def run(*, url: str, auth: str, work: Path, env: dict[str, str], args: Any, serv
     create_promotion(post, bench.graphql_body, commonCode=COMMON_CODE, codeRedemptionLimit=LIMIT)
     generated_for = create_promotion(post, bench.graphql_body, name="bench generated")
 
-    answer = post(bench.graphql_body(
-        "query Status($code: String!) { promoCodeStatus(code: $code) { __typename ... on PromoCodeStatus { redemptionsCount } } }",
-        {"code": COMMON_CODE}, "Status"))
+    answer = post(
+        bench.graphql_body(
+            "query Status($code: String!) { promoCodeStatus(code: $code) { __typename ... on PromoCodeStatus { redemptionsCount } } }",
+            {"code": COMMON_CODE},
+            "Status",
+        )
+    )
     if (answer.get("data") or {}).get("promoCodeStatus", {}).get("__typename") != "PromoCodeStatus":
         raise bench.BrokenRun(f"promoCodeStatus answered {json.dumps(answer)[:400]}")
-    body = bench.graphql_body(ADD_WITH_CODE, {"input": {**bench.bill_input("@@BILL@@", "@@MOBILE@@"),
-                                                        "promoCodes": [COMMON_CODE]}}, "Add")
+    body = bench.graphql_body(
+        ADD_WITH_CODE, {"input": {**bench.bill_input("@@BILL@@", "@@MOBILE@@"), "promoCodes": [COMMON_CODE]}}, "Add"
+    )
     head, rest = body.split("@@BILL@@")
     middle, tail = rest.split("@@MOBILE@@")
     check = bench.post(url, auth, (head + "PROMO-CHECK" + middle + "9810000002" + tail).encode())
@@ -76,38 +91,87 @@ def run(*, url: str, auth: str, work: Path, env: dict[str, str], args: Any, serv
 
     common = {"BENCH_AUTH": auth}
     typename = {**common, "BENCH_BODY": bench.graphql_body(TYPENAME), "BENCH_EXPECT": '"__typename":"Query"'}
-    redeem = {**common, "BENCH_MODE": "add", "BENCH_PART1": head, "BENCH_PART2": middle, "BENCH_PART3": tail,
-              "BENCH_EXPECT": EXPECTED, "BENCH_CUSTOMERS": str(args.customers)}
+    redeem = {
+        **common,
+        "BENCH_MODE": "add",
+        "BENCH_PART1": head,
+        "BENCH_PART2": middle,
+        "BENCH_PART3": tail,
+        "BENCH_EXPECT": EXPECTED,
+        "BENCH_CUSTOMERS": str(args.customers),
+    }
     baseline = bench.measure("{ __typename } (promo baseline)", url, typename, args, server_pid)
     plain_head, plain_middle, plain_tail = bench.add_parts()
-    plain = {**common, "BENCH_MODE": "add", "BENCH_PART1": plain_head, "BENCH_PART2": plain_middle,
-             "BENCH_PART3": plain_tail, "BENCH_EXPECT": '"__typename":"TransactionAdded"', "BENCH_CUSTOMERS": str(args.customers)}
-    without_code = bench.measure("addTransaction, no code (beside)", url, {**plain, "BENCH_TAG": "R", "BENCH_MOBILE_DIGIT": "6"},
-                                 args, server_pid, warm_env={**plain, "BENCH_TAG": "S", "BENCH_MOBILE_DIGIT": "7"})
-    redemptions = bench.measure("addTransaction + promo code", url, {**redeem, "BENCH_TAG": "P", "BENCH_MOBILE_DIGIT": "5"},
-                                args, server_pid, warm_env={**redeem, "BENCH_TAG": "Q", "BENCH_MOBILE_DIGIT": "4"})
+    plain = {
+        **common,
+        "BENCH_MODE": "add",
+        "BENCH_PART1": plain_head,
+        "BENCH_PART2": plain_middle,
+        "BENCH_PART3": plain_tail,
+        "BENCH_EXPECT": '"__typename":"TransactionAdded"',
+        "BENCH_CUSTOMERS": str(args.customers),
+    }
+    without_code = bench.measure(
+        "addTransaction, no code (beside)",
+        url,
+        {**plain, "BENCH_TAG": "R", "BENCH_MOBILE_DIGIT": "6"},
+        args,
+        server_pid,
+        warm_env={**plain, "BENCH_TAG": "S", "BENCH_MOBILE_DIGIT": "7"},
+    )
+    redemptions = bench.measure(
+        "addTransaction + promo code",
+        url,
+        {**redeem, "BENCH_TAG": "P", "BENCH_MOBILE_DIGIT": "5"},
+        args,
+        server_pid,
+        warm_env={**redeem, "BENCH_TAG": "Q", "BENCH_MOBILE_DIGIT": "4"},
+    )
     started = time.perf_counter()
-    output = bench.run_step(f"pointledger promo generate ({args.promo_codes:,} codes, length 10)",
-                            [str(bench.BIN / "pointledger"), "promo", "generate", ORG_CODE, generated_for,
-                             "--count", str(args.promo_codes), "--length", "10"], work, env, 1800)
+    output = bench.run_step(
+        f"pointledger promo generate ({args.promo_codes:,} codes, length 10)",
+        [
+            str(bench.BIN / "pointledger"),
+            "promo",
+            "generate",
+            ORG_CODE,
+            generated_for,
+            "--count",
+            str(args.promo_codes),
+            "--length",
+            "10",
+        ],
+        work,
+        env,
+        1800,
+    )
     generation_seconds = time.perf_counter() - started
     bench.log(f"  {output.splitlines()[-1]}")
 
-    reconciled = bench.run_step("pointledger promo reconcile", [str(bench.BIN / "pointledger"), "promo", "reconcile"],
-                                work, env, 600)
+    reconciled = bench.run_step(
+        "pointledger promo reconcile", [str(bench.BIN / "pointledger"), "promo", "reconcile"], work, env, 600
+    )
     if reconciled.splitlines()[-1].strip() != "0 discrepancies":
         raise bench.BrokenRun(f"promo reconcile after the loads: {reconciled}")
     bench.log(f"  promo reconcile: {reconciled.splitlines()[-1]}")
-    answer = post(bench.graphql_body(
-        "query Status($code: String!) { promoCodeStatus(code: $code) { __typename ... on PromoCodeStatus { redemptionsCount } } }",
-        {"code": COMMON_CODE}, "Status"))
+    answer = post(
+        bench.graphql_body(
+            "query Status($code: String!) { promoCodeStatus(code: $code) { __typename ... on PromoCodeStatus { redemptionsCount } } }",
+            {"code": COMMON_CODE},
+            "Status",
+        )
+    )
     counted = answer["data"]["promoCodeStatus"]["redemptionsCount"]
     bench.log(f"  {COMMON_CODE}: {counted:,} redemptions counted (limit {LIMIT:,}); warm-up and check bills included")
-    bench.log(f"  generation: {args.promo_codes:,} codes in {generation_seconds:.1f} s "
-              f"({args.promo_codes / generation_seconds:,.0f} codes/s, the CLI process start included)")
+    bench.log(
+        f"  generation: {args.promo_codes:,} codes in {generation_seconds:.1f} s "
+        f"({args.promo_codes / generation_seconds:,.0f} codes/s, the CLI process start included)"
+    )
     ratio = redemptions.rate / baseline.rate if baseline.rate else 0.0
-    bench.log(f"  redemptions: {redemptions.rate:,.0f}/s at {args.connections} connections = {ratio:.1%} of the "
-              f"baseline beside it ({baseline.rate:,.0f}/s) and "
-              f"{redemptions.rate / without_code.rate if without_code.rate else 0:.0%} of addTransaction without a code "
-              f"({without_code.rate:,.0f}/s)")
+    bench.log(
+        f"  redemptions: {redemptions.rate:,.0f}/s at {args.connections} connections = {ratio:.1%} of the "
+        f"baseline beside it ({baseline.rate:,.0f}/s) and "
+        f"{redemptions.rate / without_code.rate if without_code.rate else 0:.0%} of addTransaction without a code "
+        f"({without_code.rate:,.0f}/s)"
+    )
     return [baseline, without_code, redemptions]

@@ -20,15 +20,15 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from app.kernel.settings import get_settings
-from app.storage.database import Database
-from app.kernel.enums import PointsCategory
 from app.kernel.clock import SystemClock
+from app.kernel.enums import PointsCategory
+from app.kernel.settings import get_settings
 from app.ledger import rules as ledger_rules
 from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.organizations.config import load_org_config
 from app.organizations.service import org_id_by_code
+from app.storage.database import Database
 from app.transactions.inputs import CustomerInput, LineItemInput, TransactionInput
 from app.transactions.models import TransactionType
 from app.transactions.service import add_transaction
@@ -47,16 +47,43 @@ def returning_mobile(index: int) -> str:
 def bill(number: str, mobile: str) -> TransactionInput:
     """The same bill the load posts: 3 line items, 1,800 net."""
     return TransactionInput(
-        type=TransactionType.REGULAR, number=number, amount=Decimal(1800), gross_amount=Decimal(2000),
-        discount=Decimal(200), currency_code="INR", till_code=TILL_CODE, source="INSTORE",
+        type=TransactionType.REGULAR,
+        number=number,
+        amount=Decimal(1800),
+        gross_amount=Decimal(2000),
+        discount=Decimal(200),
+        currency_code="INR",
+        till_code=TILL_CODE,
+        source="INSTORE",
         customer=CustomerInput(mobile=mobile, first_name="Tom", last_name="Sawyer"),
         line_items=[
-            LineItemInput(serial=1, item_code="SHIRT-01", qty=Decimal(2), rate=Decimal(500), value=Decimal(1000),
-                          discount=Decimal(100), amount=Decimal(900)),
-            LineItemInput(serial=2, item_code="JEANS-01", variant="32-BLUE", qty=Decimal(1), rate=Decimal(800),
-                          value=Decimal(800), discount=Decimal(100), amount=Decimal(700)),
-            LineItemInput(serial=3, item_code="SOCKS-01", qty=Decimal(1), rate=Decimal(200), value=Decimal(200),
-                          amount=Decimal(200)),
+            LineItemInput(
+                serial=1,
+                item_code="SHIRT-01",
+                qty=Decimal(2),
+                rate=Decimal(500),
+                value=Decimal(1000),
+                discount=Decimal(100),
+                amount=Decimal(900),
+            ),
+            LineItemInput(
+                serial=2,
+                item_code="JEANS-01",
+                variant="32-BLUE",
+                qty=Decimal(1),
+                rate=Decimal(800),
+                value=Decimal(800),
+                discount=Decimal(100),
+                amount=Decimal(700),
+            ),
+            LineItemInput(
+                serial=3,
+                item_code="SOCKS-01",
+                qty=Decimal(1),
+                rate=Decimal(200),
+                value=Decimal(200),
+                amount=Decimal(200),
+            ),
         ],
     )
 
@@ -80,14 +107,20 @@ async def seed(customers: int, entries_wanted: int, batch_size: int) -> None:
         program = org.default_program
         store = org.store_by_code(STORE_CODE)
         till = org.till_by_code(TILL_CODE)
-        assert store is not None and till is not None
+        assert store is not None
+        assert till is not None
         async with database.read() as connection:
-            row = next(row for row in await ledger.customer_accounts(connection, [customer_id])
-                       if row.program_id == program.id and row.category == PointsCategory.REGULAR.value)
+            row = next(
+                row
+                for row in await ledger.customer_accounts(connection, [customer_id])
+                if row.program_id == program.id and row.category == PointsCategory.REGULAR.value
+            )
             account = ledger.AccountRef(row.id, customer_id, program.id, PointsCategory.REGULAR)
-            existing = (await connection.execute(
-                select(func.count()).select_from(ledger.entries).where(ledger.entries.c.customer_id == customer_id)
-            )).scalar_one()
+            existing = (
+                await connection.execute(
+                    select(func.count()).select_from(ledger.entries).where(ledger.entries.c.customer_id == customer_id)
+                )
+            ).scalar_one()
 
         to_post = max(entries_wanted - existing, 0)
         started = time.perf_counter()
@@ -101,11 +134,27 @@ async def seed(customers: int, entries_wanted: int, batch_size: int) -> None:
                 expires_at = ledger_rules.lot_expiry(program.expiry_strategy, program.expiry_value, now, org.time_zone)
                 for number in range(first, first + count):
                     await ledger.post_event(
-                        connection, org_id=org.id, now=now,
-                        draft=ledger.EventDraft(EventType.TRANSACTION_ADD, customer_id, "INSTORE", store.id, till.id,
-                                                None, f"SEED-BIG-{number + 1}"),
-                        postings=[ledger.Posting(account, EntryType.CREDIT, EntryKind.POINTS_ALLOCATION, AWARD,
-                                                 lots=(ledger.LotDraft(AWARD, now, expires_at),))],
+                        connection,
+                        org_id=org.id,
+                        now=now,
+                        draft=ledger.EventDraft(
+                            EventType.TRANSACTION_ADD,
+                            customer_id,
+                            "INSTORE",
+                            store.id,
+                            till.id,
+                            None,
+                            f"SEED-BIG-{number + 1}",
+                        ),
+                        postings=[
+                            ledger.Posting(
+                                account,
+                                EntryType.CREDIT,
+                                EntryKind.POINTS_ALLOCATION,
+                                AWARD,
+                                lots=(ledger.LotDraft(AWARD, now, expires_at),),
+                            )
+                        ],
                     )
 
             await database.run_write(write)
@@ -113,12 +162,17 @@ async def seed(customers: int, entries_wanted: int, batch_size: int) -> None:
         events_seconds = time.perf_counter() - started
 
         async with database.read() as connection:
-            total = (await connection.execute(
-                select(func.count()).select_from(ledger.entries).where(ledger.entries.c.customer_id == customer_id)
-            )).scalar_one()
-        print(f"SEED customers={customers} customers_s={customers_seconds:.2f} big_customer_id={customer_id} "
-              f"big_mobile={BIG_MOBILE} events_posted={to_post} events_s={events_seconds:.2f} "
-              f"events_per_s={to_post / events_seconds if events_seconds else 0:.0f} big_entries={total}", flush=True)
+            total = (
+                await connection.execute(
+                    select(func.count()).select_from(ledger.entries).where(ledger.entries.c.customer_id == customer_id)
+                )
+            ).scalar_one()
+        print(
+            f"SEED customers={customers} customers_s={customers_seconds:.2f} big_customer_id={customer_id} "
+            f"big_mobile={BIG_MOBILE} events_posted={to_post} events_s={events_seconds:.2f} "
+            f"events_per_s={to_post / events_seconds if events_seconds else 0:.0f} big_entries={total}",
+            flush=True,
+        )
     finally:
         await database.dispose()
 

@@ -12,11 +12,11 @@ from strawberry.dataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
 
 from app.customers.service import CustomerView, load_customers
-from app.storage.database import RequestDatabase
 from app.kernel.clock import Clock
 from app.kernel.settings import Settings
 from app.ledger import expiry
 from app.organizations.config import OrgConfig
+from app.storage.database import RequestDatabase
 from app.transactions.service import bill_numbers, line_items_by_transaction
 
 
@@ -51,7 +51,14 @@ class Context:
 
     def _forget_loaded(self) -> None:
         """After a write of this request (one mutation of several), what the loaders hold is old."""
-        for loader in (self.customers, self.line_items, self.bill_numbers, self.holdings, self.expiry_schedules, self.expired_points):
+        for loader in (
+            self.customers,
+            self.line_items,
+            self.bill_numbers,
+            self.holdings,
+            self.expiry_schedules,
+            self.expired_points,
+        ):
             loader.clear_all()
 
     async def _load_customers(self, ids: list[int]) -> list[CustomerView | None]:

@@ -43,7 +43,9 @@ class ConflictError(Error):
     pass
 
 
-@strawberry.type(description="The bill number was already used in this store within the uniqueness window, with a different payload.")
+@strawberry.type(
+    description="The bill number was already used in this store within the uniqueness window, with a different payload."
+)
 class DuplicateBillNumberError(Error):
     existing_transaction_id: strawberry.ID
 
@@ -54,22 +56,30 @@ class InsufficientPointsError(Error):
     requested_points: Decimal
 
 
-@strawberry.type(description=(
-    "A reversal would give back more points than the redemption has left (ALREADY_REVERSED: none is left); "
-    "nothing was written."))
+@strawberry.type(
+    description=(
+        "A reversal would give back more points than the redemption has left (ALREADY_REVERSED: none is left); "
+        "nothing was written."
+    )
+)
 class RedemptionReversalLimitError(Error):
     points_redeemed: Decimal
     points_reversed: Decimal
     points_left: Decimal
 
 
-@strawberry.type(description=(
-    "A return would take back more than is left of the bill (ALREADY_FULLY_RETURNED: nothing is left); "
-    "says what is left to return. Nothing was written."))
+@strawberry.type(
+    description=(
+        "A return would take back more than is left of the bill (ALREADY_FULLY_RETURNED: nothing is left); "
+        "says what is left to return. Nothing was written."
+    )
+)
 class ReturnExceedsBillError(Error):
     remaining_amount: Decimal
     remaining_points: Decimal
-    remaining_qty: Decimal | None = strawberry.field(description="Of the line named by the field, when it is a line's quantity.")
+    remaining_qty: Decimal | None = strawberry.field(
+        description="Of the line named by the field, when it is a line's quantity."
+    )
 
 
 @strawberry.type(description="This idempotency key was used before with a different request; nothing was written.")
@@ -102,25 +112,37 @@ class PromoCodeNotYetActiveError(Error):
     pass
 
 
-@strawberry.type(description=(
-    "The code's redemptions, or its promotion's across all codes, are used up (PROMO_CODE_LIMIT_REACHED)."))
+@strawberry.type(
+    description=("The code's redemptions, or its promotion's across all codes, are used up (PROMO_CODE_LIMIT_REACHED).")
+)
 class PromoCodeLimitReachedError(Error):
     pass
 
 
-@strawberry.type(description=(
-    "This customer has used the code, or its promotion, as often as allowed (PROMO_CODE_CUSTOMER_LIMIT_REACHED)."))
+@strawberry.type(
+    description=(
+        "This customer has used the code, or its promotion, as often as allowed (PROMO_CODE_CUSTOMER_LIMIT_REACHED)."
+    )
+)
 class PromoCodeCustomerLimitReachedError(Error):
     pass
 
 
-@strawberry.type(description="The cart does not meet the promotion's conditions (PROMO_CONDITIONS_NOT_MET); the message says which.")
+@strawberry.type(
+    description="The cart does not meet the promotion's conditions (PROMO_CONDITIONS_NOT_MET); the message says which."
+)
 class PromoConditionsNotMetError(Error):
     pass
 
 
-PROMO_CODE_ERRORS = (PromoCodeUnknownError, PromoCodeExpiredError, PromoCodeNotYetActiveError, PromoCodeLimitReachedError,
-                     PromoCodeCustomerLimitReachedError, PromoConditionsNotMetError)
+PROMO_CODE_ERRORS = (
+    PromoCodeUnknownError,
+    PromoCodeExpiredError,
+    PromoCodeNotYetActiveError,
+    PromoCodeLimitReachedError,
+    PromoCodeCustomerLimitReachedError,
+    PromoConditionsNotMetError,
+)
 
 
 def _plain(graphql_type: type) -> Callable[[domain.DomainError], Any]:
@@ -130,23 +152,60 @@ def _plain(graphql_type: type) -> Callable[[domain.DomainError], Any]:
 # Most specific first: an error becomes the first type here that it is an instance of and that
 # the field's result union has.
 ERROR_TYPES: list[tuple[type[domain.DomainError], type, Callable[[Any], Any]]] = [
-    (DomainDuplicateBillNumber, DuplicateBillNumberError, lambda error: DuplicateBillNumberError(
-        code=error.code, message=error.message, field=error.field,
-        existing_transaction_id=strawberry.ID(str(error.existing_transaction_id)))),
-    (domain.InsufficientPointsError, InsufficientPointsError, lambda error: InsufficientPointsError(
-        code=error.code, message=error.message, field=error.field,
-        available_points=error.available_points, requested_points=error.requested_points)),
-    (RedemptionReversalLimit, RedemptionReversalLimitError, lambda error: RedemptionReversalLimitError(
-        code=error.code, message=error.message, field=error.field, points_redeemed=error.points_redeemed,
-        points_reversed=error.points_reversed, points_left=error.points_left)),
-    (DomainReturnExceedsBill, ReturnExceedsBillError, lambda error: ReturnExceedsBillError(
-        code=error.code, message=error.message, field=error.field, remaining_amount=error.remaining_amount,
-        remaining_points=error.remaining_points, remaining_qty=error.remaining_qty)),
+    (
+        DomainDuplicateBillNumber,
+        DuplicateBillNumberError,
+        lambda error: DuplicateBillNumberError(
+            code=error.code,
+            message=error.message,
+            field=error.field,
+            existing_transaction_id=strawberry.ID(str(error.existing_transaction_id)),
+        ),
+    ),
+    (
+        domain.InsufficientPointsError,
+        InsufficientPointsError,
+        lambda error: InsufficientPointsError(
+            code=error.code,
+            message=error.message,
+            field=error.field,
+            available_points=error.available_points,
+            requested_points=error.requested_points,
+        ),
+    ),
+    (
+        RedemptionReversalLimit,
+        RedemptionReversalLimitError,
+        lambda error: RedemptionReversalLimitError(
+            code=error.code,
+            message=error.message,
+            field=error.field,
+            points_redeemed=error.points_redeemed,
+            points_reversed=error.points_reversed,
+            points_left=error.points_left,
+        ),
+    ),
+    (
+        DomainReturnExceedsBill,
+        ReturnExceedsBillError,
+        lambda error: ReturnExceedsBillError(
+            code=error.code,
+            message=error.message,
+            field=error.field,
+            remaining_amount=error.remaining_amount,
+            remaining_points=error.remaining_points,
+            remaining_qty=error.remaining_qty,
+        ),
+    ),
     (promo.PromoCodeNotFoundError, PromoCodeUnknownError, _plain(PromoCodeUnknownError)),
     (promo.PromoCodeExpiredError, PromoCodeExpiredError, _plain(PromoCodeExpiredError)),
     (promo.PromoCodeNotYetActiveError, PromoCodeNotYetActiveError, _plain(PromoCodeNotYetActiveError)),
     (promo.PromoCodeLimitReachedError, PromoCodeLimitReachedError, _plain(PromoCodeLimitReachedError)),
-    (promo.PromoCodeCustomerLimitReachedError, PromoCodeCustomerLimitReachedError, _plain(PromoCodeCustomerLimitReachedError)),
+    (
+        promo.PromoCodeCustomerLimitReachedError,
+        PromoCodeCustomerLimitReachedError,
+        _plain(PromoCodeCustomerLimitReachedError),
+    ),
     (promo.PromoConditionsNotMetError, PromoConditionsNotMetError, _plain(PromoConditionsNotMetError)),
     (domain.IdempotencyKeyReusedError, IdempotencyKeyReusedError, _plain(IdempotencyKeyReusedError)),
     (domain.ForbiddenError, ForbiddenError, _plain(ForbiddenError)),

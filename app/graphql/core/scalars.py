@@ -9,8 +9,7 @@ from strawberry.schema.types.scalar import ScalarDefinition
 
 
 def serialize_decimal(value: Decimal) -> str:
-    text = format(value.normalize(), "f") if value else "0"
-    return text
+    return format(value.normalize(), "f") if value else "0"
 
 
 def parse_decimal(value: object) -> Decimal:
@@ -28,7 +27,7 @@ def parse_decimal(value: object) -> Decimal:
 
 DecimalScalar: ScalarDefinition = strawberry.scalar(
     name="Decimal",
-    description="An exact decimal number, serialized as a string such as \"106\" or \"12.5\".",
+    description='An exact decimal number, serialized as a string such as "106" or "12.5".',
     serialize=serialize_decimal,
     parse_value=parse_decimal,
 )

@@ -8,13 +8,21 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import AddValidationRules, MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter, ValidationCache
+from strawberry.extensions import (
+    AddValidationRules,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 
-from app.kernel.errors import DomainError
 from app.graphql.admin import AdminMutation, AdminQuery
+from app.graphql.core.errors import EXCEPTION_HANDLERS
+from app.graphql.core.scalars import DecimalScalar
 from app.graphql.customer_promotions import CustomerPromotionMutation, CustomerPromotionQuery
 from app.graphql.customers import CustomerQuery
-from app.graphql.core.errors import EXCEPTION_HANDLERS
 from app.graphql.history import HistoryQuery
 from app.graphql.imports import ImportMutation, ImportQuery
 from app.graphql.ledger import LedgerQuery
@@ -22,25 +30,48 @@ from app.graphql.organization import OrganizationQuery
 from app.graphql.points import PointsMutation
 from app.graphql.promotions import PromotionMutation, PromotionQuery
 from app.graphql.redemptions import RedemptionMutation, RedemptionQuery
-from app.graphql.core.scalars import DecimalScalar
 from app.graphql.returns import ReturnMutation
-from app.graphql.transactions import TransactionMutation
 from app.graphql.trackers import TrackerMutation, TrackerQuery
+from app.graphql.transactions import TransactionMutation
 from app.graphql.transfers import TransferMutation, TransferQuery
 from app.graphql.user_groups import UserGroupMutation, UserGroupQuery
+from app.kernel.errors import DomainError
 
 logger = logging.getLogger(__name__)
 
 
 @strawberry.type
-class Query(OrganizationQuery, CustomerQuery, LedgerQuery, HistoryQuery, TransferQuery, AdminQuery, RedemptionQuery,
-            CustomerPromotionQuery, UserGroupQuery, TrackerQuery, PromotionQuery, ImportQuery):
+class Query(
+    OrganizationQuery,
+    CustomerQuery,
+    LedgerQuery,
+    HistoryQuery,
+    TransferQuery,
+    AdminQuery,
+    RedemptionQuery,
+    CustomerPromotionQuery,
+    UserGroupQuery,
+    TrackerQuery,
+    PromotionQuery,
+    ImportQuery,
+):
     pass
 
 
 @strawberry.type
-class Mutation(TransactionMutation, TransferMutation, AdminMutation, RedemptionMutation, ReturnMutation, PointsMutation,
-               CustomerPromotionMutation, UserGroupMutation, TrackerMutation, PromotionMutation, ImportMutation):
+class Mutation(
+    TransactionMutation,
+    TransferMutation,
+    AdminMutation,
+    RedemptionMutation,
+    ReturnMutation,
+    PointsMutation,
+    CustomerPromotionMutation,
+    UserGroupMutation,
+    TrackerMutation,
+    PromotionMutation,
+    ImportMutation,
+):
     pass
 
 
@@ -80,7 +111,9 @@ def build_schema() -> strawberry.Schema:
             lambda: ValidationCache(maxsize=1024),
             lambda: AddValidationRules(LIMIT_RULES),
             lambda: MaxTokensLimiter(max_token_count=5000),
-            lambda: MaskErrors(should_mask_error=lambda error: not _is_expected(error), error_message="Unexpected error."),
+            lambda: MaskErrors(
+                should_mask_error=lambda error: not _is_expected(error), error_message="Unexpected error."
+            ),
         ],
     )
 

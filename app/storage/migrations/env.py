@@ -10,8 +10,8 @@ from sqlalchemy import pool
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel.sql.sqltypes import AutoString
 
-from app.storage.columns import FixedDecimal, UTCDateTime
 from app.kernel.settings import get_settings
+from app.storage.columns import FixedDecimal, UTCDateTime
 from app.storage.tables import registered_tables
 
 config = context.config
@@ -52,8 +52,12 @@ async def _run_with_own_engine(url: str) -> None:
 
 
 if context.is_offline_mode():
-    context.configure(url=config.get_main_option("sqlalchemy.url") or get_settings().database_url,
-                      target_metadata=registered_tables(), render_item=render_item, literal_binds=True)
+    context.configure(
+        url=config.get_main_option("sqlalchemy.url") or get_settings().database_url,
+        target_metadata=registered_tables(),
+        render_item=render_item,
+        literal_binds=True,
+    )
     with context.begin_transaction():
         context.run_migrations()
 elif (connection := config.attributes.get("connection")) is not None:
