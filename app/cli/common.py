@@ -14,6 +14,8 @@ from rich.console import Console
 from app.kernel.clock import Clock, SystemClock
 from app.kernel.errors import DomainError
 from app.kernel.settings import get_settings
+from app.organizations.config import OrgConfig, load_org_config
+from app.organizations.service import org_id_by_code
 from app.storage.database import Database
 
 Result = TypeVar("Result")
@@ -32,6 +34,14 @@ def command_clock(context: typer.Context) -> Clock:
 def command_now(context: typer.Context) -> datetime:
     """A command's one reading of the clock, taken where it starts."""
     return command_clock(context).now()
+
+
+async def load_org(database: Database, code: str) -> OrgConfig:
+    """The organisation a command names by its code (NOT_FOUND, exit status 2, when there is none)."""
+    async with database.read() as connection:
+        org_config = await load_org_config(connection, await org_id_by_code(connection, code))
+    assert org_config is not None
+    return org_config
 
 
 def run(work: Callable[[Database], Awaitable[Result]]) -> Result:

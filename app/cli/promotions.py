@@ -8,11 +8,10 @@ from pathlib import Path
 
 import typer
 
-from app.cli.common import command_now, console, errors
+from app.cli.common import command_now, console, errors, load_org
 from app.cli.common import run as _run
 from app.kernel.errors import DomainError
 from app.organizations import service as organizations
-from app.organizations.config import OrgConfig, load_org_config
 from app.promotions import rules
 from app.promotions import service as promotions_service
 from app.storage.database import Database
@@ -20,13 +19,6 @@ from app.storage.database import Database
 promo_cli = typer.Typer(
     help="Code-linked promotions: generate and upload codes, check the counters.", no_args_is_help=True
 )
-
-
-async def _org(database: Database, code: str) -> OrgConfig:
-    async with database.read() as connection:
-        config = await load_org_config(connection, await organizations.org_id_by_code(connection, code))
-    assert config is not None
-    return config
 
 
 @promo_cli.command("generate")
@@ -61,7 +53,7 @@ def generate(
     now = command_now(context)
 
     async def work(database: Database) -> int:
-        config = await _org(database, org)
+        config = await load_org(database, org)
         return (
             await promotions_service.generate_codes(
                 database, config, promotion_id, request, now=now, batch_size=batch_size, progress=progress
@@ -91,12 +83,11 @@ def upload(
     )
 
     now = command_now(context)
+    text = path.read_text(encoding="utf-8-sig")
 
     async def work(database: Database) -> promotions_service.UploadReport:
-        config = await _org(database, org)
-        return await promotions_service.upload_codes(
-            database, config, promotion_id, path.read_text(encoding="utf-8-sig"), policy, path="file", now=now
-        )
+        config = await load_org(database, org)
+        return await promotions_service.upload_codes(database, config, promotion_id, text, policy, path="file", now=now)
 
     report = _run(work)
     for error in report.errors:

@@ -1,0 +1,82 @@
+"""`pointledger serve` and `pointledger demo`: run the server, or set up a demo organisation."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime
+from pathlib import Path
+
+import typer
+
+from app.cli.common import command_now, console, run
+from app.cli.organizations import apply_file
+from app.kernel.settings import get_settings
+from app.organizations import service as organizations
+from app.storage import migrate
+from app.storage.database import Database
+
+server_cli = typer.Typer()  # its commands sit at the top level
+
+
+DEMO_FILE = Path("demo/org.toml")
+DEMO_KEY_FILE = Path(".pointledger-demo-key.json")
+
+
+@server_cli.command()
+def demo(context: typer.Context, host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Migrate, apply the demo organisation, and print its credentials and a ready curl line."""
+    now = command_now(context)
+    asyncio.run(migrate.upgrade(get_settings().database_url))
+    report = apply_file(DEMO_FILE, now)
+    key = _demo_key(report.org_id, now)
+    console.print(
+        f"[bold]Demo organisation ready.[/bold] API key id: {key['key_id']}  secret: {key['secret']}", soft_wrap=True
+    )
+    console.print(f"GraphiQL: http://{host}:{port}/graphql (sign in with the key id and secret)")
+    query = '{"query":"{ organization { code name programs { code tiers { name } } } }"}'
+    console.print(
+        f"curl -s -u '{key['key_id']}:{key['secret']}' -H 'content-type: application/json' "
+        f"-d '{query}' http://{host}:{port}/graphql",
+        soft_wrap=True,
+        highlight=False,
+        markup=False,
+    )
+
+
+def _demo_key(org_id: int, now: datetime) -> dict[str, str]:
+    """Reuse the demo key this checkout created before while it is still active."""
+
+    saved = json.loads(DEMO_KEY_FILE.read_text()) if DEMO_KEY_FILE.exists() else None
+
+    async def work(database: Database) -> dict[str, str]:
+        if saved is not None:
+            async with database.read() as connection:
+                stored = await organizations.find_api_key(connection, saved["key_id"])
+            if stored is not None and stored.is_active and organizations.secret_matches(stored, saved["secret"]):
+                return saved
+        key = await database.run_write(
+            lambda connection: organizations.create_api_key(connection, org_id, "demo", now=now)
+        )
+        return {"key_id": key.key_id, "secret": key.secret}
+
+    key = run(work)
+    DEMO_KEY_FILE.write_text(json.dumps(key))
+    return key
+
+
+@server_cli.command()
+def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+    """Migrate and serve the API (one worker: SQLite has one writer; scale writes with PostgreSQL)."""
+    import uvicorn
+
+    asyncio.run(migrate.upgrade(get_settings().database_url))
+    uvicorn.run(
+        "app.http.app:app_factory",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        access_log=False,
+    )
