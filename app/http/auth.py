@@ -131,12 +131,12 @@ class ApiGuard:
 
         try:
             await self.app(scope, _counted(receive, self.max_body_size_bytes), tracked_send)
-        except BodyTooLarge:
+        except BodyTooLargeError:
             if not responded:
                 await _respond(send, 413, TOO_LARGE_BODY)
 
 
-class BodyTooLarge(Exception):
+class BodyTooLargeError(Exception):
     """Raised from `receive` when a body without a declared length passes the limit."""
 
 
@@ -148,7 +148,7 @@ def _counted(receive: Receive, limit: int) -> Receive:
         message = await receive()
         received += len(message.get("body", b""))
         if received > limit:
-            raise BodyTooLarge
+            raise BodyTooLargeError
         return message
 
     return counted

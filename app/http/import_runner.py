@@ -9,12 +9,12 @@ open batch rolls back and it stays RUNNING, to be resumed on the next start.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from app.imports import service
 from app.kernel.clock import Clock
 from app.storage.database import Database
-import contextlib
 
 logger = logging.getLogger(__name__)
 

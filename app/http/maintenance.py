@@ -6,6 +6,7 @@ due, forget old idempotency keys. Every pass is safe to run twice or from two pr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,7 +16,6 @@ from app.idempotency import service as idempotency
 from app.kernel.clock import Clock
 from app.ledger.expiry import RunReport, expire_points
 from app.storage.database import Database
-import contextlib
 
 logger = logging.getLogger(__name__)
 

@@ -2,66 +2,43 @@
 
 SQLAlchemy Core spends about 30 us per row of a wide executemany on bind processing (our column
 types turn Decimals into scaled integers and times into UTC), which capped bulk imports at
-~25,000 rows/s. `insert_rows` does the same conversions with one precomputed function per
-column and hands plain tuples to the driver's executemany (`exec_driver_sql`): the same values
-land in the database as through Core, at about the raw driver's speed.
-
-Only the column types the bulk tables use are converted (FixedDecimal, UTCDateTime, and types
-the drivers take as they are); a table with anything else is refused, not mis-stored.
+~25,000 rows/s. `insert_rows` applies each column type's own bind processor (the function Core
+would call, so the same values land in the database) once per distinct value, and hands plain
+tuples to the driver's executemany (`exec_driver_sql`), at about the raw driver's speed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Integer, String
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.kernel.money import to_scaled_integer
-from app.storage.columns import FixedDecimal, UTCDateTime
-
 Converter = Callable[[Any], Any] | None
-_plans: dict[tuple[str, tuple[str, ...], str], tuple[str, tuple[Converter, ...]]] = {}
+_plans: dict[tuple[str, tuple[str, ...], str, str], tuple[str, tuple[Converter, ...]]] = {}
+DISTINCT_VALUES_CACHED_MAX = 4096
 
 
-@lru_cache(maxsize=4096)  # a batch's rows share a few times (now, the file's dates)
-def _sqlite_time(value: datetime | None) -> str | None:
-    """As SQLAlchemy's SQLite DATETIME stores it (naive UTC text), so SQL comparisons still hold."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        raise ValueError("naive datetime given; pointledger stores timezone-aware times only")
-    value = value.astimezone(UTC)
-    return (
-        f"{value.year:04d}-{value.month:02d}-{value.day:02d} {value.hour:02d}:{value.minute:02d}:"
-        f"{value.second:02d}.{value.microsecond:06d}"
-    )
+def _converter(column: Any, dialect: Dialect) -> Converter:
+    """The column type's bind processor for this dialect (None: the driver takes values as they are)."""
+    processor = column.type.bind_processor(dialect)
+    return None if processor is None else _once_per_value(processor)
 
 
-def _converter(column: Any, dialect: str) -> Converter:
-    column_type = column.type
-    if isinstance(column_type, FixedDecimal):
-        scale = column_type.scale
+def _once_per_value(processor: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`processor`, remembering its latest results per distinct value: a batch's rows repeat a few
+    values (0 points on every opening entry, the batch's time, the file's dates)."""
+    remembered = lru_cache(maxsize=DISTINCT_VALUES_CACHED_MAX, typed=True)(processor)
 
-        @lru_cache(maxsize=4096)  # points repeat a lot (0 on every opening entry)
-        def scaled(value: Any) -> int | None:
-            return None if value is None else to_scaled_integer(value, scale)
+    def convert(value: Any) -> Any:
+        try:
+            return remembered(value)
+        except TypeError:  # not hashable (a JSON document): converted every time
+            return processor(value)
 
-        return scaled
-    if isinstance(column_type, UTCDateTime):
-        if dialect == "sqlite":
-            return _sqlite_time
-        return lambda value: None if value is None else value.astimezone(UTC)
-    if isinstance(column_type, (Integer, BigInteger, String, Boolean)) or (
-        column.primary_key and column_type.__class__.__name__ == "Variant"
-    ):
-        return None
-    if isinstance(getattr(column_type, "impl", None), (Integer, BigInteger, String, Boolean)):
-        return None  # e.g. SQLModel's AutoString: a plain string to the driver
-    raise TypeError(f"insert_rows cannot convert {column.table.name}.{column.name} ({column_type!r})")
+    return convert
 
 
 def _plan(
@@ -90,7 +67,7 @@ def _plan(
             )
             sql = f"UPDATE {quote(table.name)} SET {changes} WHERE {quote('id')} = {marks[len(columns)]}"
             parameter_columns = (*columns, "id")
-        plan = (sql, tuple(_converter(table.c[name], dialect.name) for name in parameter_columns))
+        plan = (sql, tuple(_converter(table.c[name], dialect) for name in parameter_columns))
         _plans[key] = plan
     return plan
 
@@ -127,7 +104,7 @@ async def add_to_rows(
 def driver_value(connection: AsyncConnection, table: Any, column: str) -> Callable[[Any], Any]:
     """How `table.column` values go to this connection's driver (the identity where they go as
     they are): for callers that build driver rows themselves and pass `converted=True`."""
-    converter = _converter(table.c[column], connection.dialect.name)
+    converter = _converter(table.c[column], connection.dialect)
     return converter if converter is not None else _same
 
 

@@ -50,7 +50,7 @@ ADD_TARGET = 0.25
 LEDGER_10_TARGET = 0.50
 
 
-class BrokenRun(Exception):
+class BrokenRunError(Exception):
     pass
 
 
@@ -92,10 +92,10 @@ def run_step(title: str, command: list[str], cwd: Path, env: dict[str, str], tim
     try:
         done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired as error:
-        raise BrokenRun(f"{title}: still running after {timeout:.0f} s") from error
+        raise BrokenRunError(f"{title}: still running after {timeout:.0f} s") from error
     output = (done.stdout + done.stderr).strip()
     if done.returncode != 0:
-        raise BrokenRun(f"{title}: exit status {done.returncode}\n{output}")
+        raise BrokenRunError(f"{title}: exit status {done.returncode}\n{output}")
     log(f"{title}: {time.perf_counter() - started:.1f} s")
     return output
 
@@ -118,7 +118,7 @@ def wait_for_health(base: str, server: subprocess.Popen[bytes], timeout: float) 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise BrokenRun(f"the server exited with status {server.returncode} before /health answered")
+            raise BrokenRunError(f"the server exited with status {server.returncode} before /health answered")
         try:
             with urllib.request.urlopen(f"{base}/health", timeout=2) as response:
                 if response.status == 200:
@@ -126,7 +126,7 @@ def wait_for_health(base: str, server: subprocess.Popen[bytes], timeout: float) 
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
         time.sleep(0.2)
-    raise BrokenRun(f"/health did not answer within {timeout:.0f} s")
+    raise BrokenRunError(f"/health did not answer within {timeout:.0f} s")
 
 
 def stop(server: subprocess.Popen[bytes] | None) -> None:
@@ -227,7 +227,7 @@ def add_parts() -> tuple[str, str, str]:
 def sanity_checks(url: str, auth: str) -> None:
     answer = post(url, auth, graphql_body(TYPENAME).encode())
     if answer != {"data": {"__typename": "Query"}}:
-        raise BrokenRun(f"{{ __typename }} answered {answer}")
+        raise BrokenRunError(f"{{ __typename }} answered {answer}")
     for first in (10, 100):
         answer = post(url, auth, ledger_body(first).encode())
         page = (answer.get("data") or {}).get("ledgerEntries") or {}
@@ -236,15 +236,15 @@ def sanity_checks(url: str, auth: str) -> None:
             or len(page["entries"]) != first
             or not page["pageInfo"]["hasNextPage"]
         ):
-            raise BrokenRun(f"ledgerEntries first={first} answered {json.dumps(answer)[:600]}")
+            raise BrokenRunError(f"ledgerEntries first={first} answered {json.dumps(answer)[:600]}")
     for label, mobile in (("new", "9810000001"), ("returning", returning_mobile(0))):
         answer = post(url, auth, add_body(f"CHECK-{label}", mobile).encode())
         result = (answer.get("data") or {}).get("addTransaction") or {}
         if result.get("__typename") != "TransactionAdded" or result.get("replayed"):
-            raise BrokenRun(f"addTransaction ({label} customer) answered {json.dumps(answer)[:600]}")
+            raise BrokenRunError(f"addTransaction ({label} customer) answered {json.dumps(answer)[:600]}")
         items = result["transaction"]["lineItems"]
         if len(items) != 3:
-            raise BrokenRun(f"addTransaction ({label} customer) has {len(items)} line items")
+            raise BrokenRunError(f"addTransaction ({label} customer) has {len(items)} line items")
     log("checked by hand: { __typename }, ledgerEntries 10 and 100 (full pages), addTransaction new and returning")
 
 
@@ -276,12 +276,12 @@ def run_wrk(
     try:
         done = subprocess.run(command, env={**os.environ, **env}, capture_output=True, text=True, timeout=seconds + 60)
     except subprocess.TimeoutExpired as error:
-        raise BrokenRun(f"wrk still running {seconds + 60:.0f} s after a {seconds:g} s load") from error
+        raise BrokenRunError(f"wrk still running {seconds + 60:.0f} s after a {seconds:g} s load") from error
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     client_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     match = RESULT_LINE.search(done.stdout)
     if done.returncode != 0 or match is None:
-        raise BrokenRun(f"wrk failed (status {done.returncode}):\n{done.stdout}\n{done.stderr}")
+        raise BrokenRunError(f"wrk failed (status {done.returncode}):\n{done.stdout}\n{done.stderr}")
     values = {key: float(value) for key, value in (pair.split("=", 1) for pair in match.group(1).split())}
     bad = FIRST_BAD_LINE.search(done.stdout)
     return values, bad.group(1) if bad else "", client_cpu
@@ -366,7 +366,8 @@ def print_table(rows: list[tuple[Figures, float | None]], baseline: Figures) -> 
         target_text = "-" if target is None else f">={target:.0%}"
         log(
             f"{figures.name:<34} {figures.rate:>8,.0f} {figures.p50_ms:>8.1f} {figures.p99_ms:>8.1f} {figures.ok:>8,} "
-            f"{figures.errors:>7} {figures.server_cpu:>8.0%} {figures.other_cpu:>7.0%} {ratio:>8.1%} {target_text:>8}  {verdict}"
+            f"{figures.errors:>7} {figures.server_cpu:>8.0%} {figures.other_cpu:>7.0%} {ratio:>8.1%} "
+            f"{target_text:>8}  {verdict}"
         )
 
 
@@ -486,7 +487,7 @@ def main() -> int:
         reconciled = run_step("pointledger reconcile", [str(BIN / "pointledger"), "reconcile"], work, env, 600)
         log(f"  reconcile: {reconciled.splitlines()[-1]}")
         if reconciled.splitlines()[-1].strip() != "0 discrepancies":
-            raise BrokenRun(f"reconcile after seeding: {reconciled}")
+            raise BrokenRunError(f"reconcile after seeding: {reconciled}")
 
         port = free_port()
         base = f"http://127.0.0.1:{port}"
@@ -549,10 +550,10 @@ def main() -> int:
             url=url, auth=auth, work=work, env=env, args=args, server_pid=server.pid, bench=sys.modules[__name__]
         )
         if server.poll() is not None:
-            raise BrokenRun(f"the server exited with status {server.returncode} during the loads")
+            raise BrokenRunError(f"the server exited with status {server.returncode} during the loads")
         for figures in (baseline, adds, page_10, page_100, again):
             if figures.ok == 0:
-                raise BrokenRun(f"{figures.name}: no successful response ({figures.first_bad[:400]})")
+                raise BrokenRunError(f"{figures.name}: no successful response ({figures.first_bad[:400]})")
 
         reconciled = run_step(
             "pointledger reconcile (after the loads)", [str(BIN / "pointledger"), "reconcile"], work, env, 600
@@ -574,7 +575,8 @@ def main() -> int:
         log()
         log(
             "req/s counts successful results only (TransactionAdded, LedgerEntryPage); errors = other results + socket "
-            "errors; p50/p99 over all responses, as wrk reports them (with its coordinated-omission correction, so a few "
+            "errors; p50/p99 over all responses, as wrk reports them (with its coordinated-omission correction, "
+            "so a few "
             "stalled requests raise p99 a lot); srv CPU = server process CPU time / wall time (1 core = 100%); "
             "others = CPU used meanwhile by other processes on the machine (wrk excluded): above ~10% the figures are "
             "disturbed, run again on a quiet machine."
@@ -585,7 +587,7 @@ def main() -> int:
             "customer's points summaries (tests/documents.py ADD_TRANSACTION)."
         )
         return 0
-    except BrokenRun as error:
+    except BrokenRunError as error:
         log(f"BROKEN RUN: {error}")
         if server_log.exists():
             log("--- server log (last 40 lines) ---")

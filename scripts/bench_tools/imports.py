@@ -264,20 +264,24 @@ def run(args: argparse.Namespace) -> int:
 
         log()
         log(
-            f"{'rows':>10} {'import rows/s':>14} {'ceiling rows/s':>15} {'ratio':>7} {'target':>7} {'floor rows/s':>13} "
+            f"{'rows':>10} {'import rows/s':>14} {'ceiling rows/s':>15} {'ratio':>7} {'target':>7} "
+            f"{'floor rows/s':>13} "
             f"{'import/floor':>13} {'peak RSS':>9} {'target':>8}"
         )
         for rows, rate, ceiling_rate, floor_rate, peak_mb in results:
             ratio = rate / ceiling_rate
             log(
-                f"{rows:>10,} {rate:>14,.0f} {ceiling_rate:>15,.0f} {ratio:>7.1%} {'met' if ratio >= RATIO_TARGET else 'SHORT':>7} "
-                f"{floor_rate or 0:>13,.0f} {rate / floor_rate if floor_rate else 0:>13.1%} {peak_mb:>6.0f} MB {'met' if peak_mb < RSS_TARGET_MB else 'OVER':>8}"
+                f"{rows:>10,} {rate:>14,.0f} {ceiling_rate:>15,.0f} {ratio:>7.1%} "
+                f"{'met' if ratio >= RATIO_TARGET else 'SHORT':>7} "
+                f"{floor_rate or 0:>13,.0f} {rate / floor_rate if floor_rate else 0:>13.1%} {peak_mb:>6.0f} MB "
+                f"{'met' if peak_mb < RSS_TARGET_MB else 'OVER':>8}"
             )
         log()
         log(
             "import rows/s = file rows / wall time of the CLI process (start-up, hashing, the structure scan, parsing, "
             "customer registration, ledger writes, checkpoints); peak RSS from /usr/bin/time -v. The ceiling writes "
-            "the same rows, unparsed, into one bare table; the ledger floor writes each row's three ledger rows, unchecked."
+            "the same rows, unparsed, into one bare table; the ledger floor writes each row's three ledger rows, "
+            "unchecked."
         )
         return 0 if verdict == "0 discrepancies" else 1
     finally:

@@ -73,13 +73,14 @@ def run(*, url: str, auth: str, work: Path, env: dict[str, str], args: Any, serv
 
     answer = post(
         bench.graphql_body(
-            "query Status($code: String!) { promoCodeStatus(code: $code) { __typename ... on PromoCodeStatus { redemptionsCount } } }",
+            "query Status($code: String!) { promoCodeStatus(code: $code) "
+            "{ __typename ... on PromoCodeStatus { redemptionsCount } } }",
             {"code": COMMON_CODE},
             "Status",
         )
     )
     if (answer.get("data") or {}).get("promoCodeStatus", {}).get("__typename") != "PromoCodeStatus":
-        raise bench.BrokenRun(f"promoCodeStatus answered {json.dumps(answer)[:400]}")
+        raise bench.BrokenRunError(f"promoCodeStatus answered {json.dumps(answer)[:400]}")
     body = bench.graphql_body(
         ADD_WITH_CODE, {"input": {**bench.bill_input("@@BILL@@", "@@MOBILE@@"), "promoCodes": [COMMON_CODE]}}, "Add"
     )
@@ -87,7 +88,7 @@ def run(*, url: str, auth: str, work: Path, env: dict[str, str], args: Any, serv
     middle, tail = rest.split("@@MOBILE@@")
     check = bench.post(url, auth, (head + "PROMO-CHECK" + middle + "9810000002" + tail).encode())
     if EXPECTED not in json.dumps(check, separators=(",", ":")):
-        raise bench.BrokenRun(f"addTransaction with {COMMON_CODE} answered {json.dumps(check)[:600]}")
+        raise bench.BrokenRunError(f"addTransaction with {COMMON_CODE} answered {json.dumps(check)[:600]}")
 
     common = {"BENCH_AUTH": auth}
     typename = {**common, "BENCH_BODY": bench.graphql_body(TYPENAME), "BENCH_EXPECT": '"__typename":"Query"'}
@@ -152,11 +153,12 @@ def run(*, url: str, auth: str, work: Path, env: dict[str, str], args: Any, serv
         "pointledger promo reconcile", [str(bench.BIN / "pointledger"), "promo", "reconcile"], work, env, 600
     )
     if reconciled.splitlines()[-1].strip() != "0 discrepancies":
-        raise bench.BrokenRun(f"promo reconcile after the loads: {reconciled}")
+        raise bench.BrokenRunError(f"promo reconcile after the loads: {reconciled}")
     bench.log(f"  promo reconcile: {reconciled.splitlines()[-1]}")
     answer = post(
         bench.graphql_body(
-            "query Status($code: String!) { promoCodeStatus(code: $code) { __typename ... on PromoCodeStatus { redemptionsCount } } }",
+            "query Status($code: String!) { promoCodeStatus(code: $code) "
+            "{ __typename ... on PromoCodeStatus { redemptionsCount } } }",
             {"code": COMMON_CODE},
             "Status",
         )
