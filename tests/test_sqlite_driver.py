@@ -1,0 +1,95 @@
+"""The one-hop SQLite driver (app/storage/sqlite_driver.py): one trip to aiosqlite's worker thread
+per statement, and everything SQLAlchemy reads from a cursor still right.
+
+The driver relies on aiosqlite's private `Connection._execute` and `_conn`; these tests fail
+first when an aiosqlite or SQLAlchemy release changes what it relies on.
+"""
+
+from __future__ import annotations
+
+import aiosqlite
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.storage.database import Database
+
+metadata = MetaData()
+things = Table("things", metadata, Column("id", Integer, primary_key=True), Column("name", String, unique=True))
+
+
+@pytest.fixture
+async def sqlite_database(tmp_path):
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'driver.db'}", pool_size=1)
+    async with database.write_engine.begin() as connection:
+        await connection.run_sync(metadata.create_all)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+def worker_calls(monkeypatch):
+    """Every call aiosqlite's connection sends to its worker thread."""
+    calls = []
+    send = aiosqlite.Connection._execute
+
+    async def counted(self, function, *args, **kwargs):
+        calls.append(function.__name__)
+        return await send(self, function, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    return calls
+
+
+def test_the_engines_use_the_one_hop_driver(sqlite_database):
+    assert sqlite_database.read_engine.dialect.driver == "pointledger_aiosqlite"
+    assert sqlite_database.write_engine.dialect.driver == "pointledger_aiosqlite"
+
+
+async def test_a_statement_is_one_trip_to_the_worker_thread(sqlite_database, worker_calls):
+    async def write(connection):
+        await connection.execute(insert(things), [{"name": "a"}, {"name": "b"}])
+        return (await connection.execute(insert(things).values(name="c").returning(things.c.id))).scalar_one()
+
+    await sqlite_database.run_write(write)
+    async with sqlite_database.read() as connection:  # the read pool's connection exists from here on
+        await connection.execute(select(things.c.id))
+    worker_calls.clear()
+
+    async with sqlite_database.read() as connection:
+        names = (await connection.execute(select(things.c.name).order_by(things.c.id))).scalars().all()
+
+    assert names == ["a", "b", "c"]
+    # BEGIN, the SELECT, then the read's ROLLBACK (a connection call of its own).
+    assert worker_calls == ["_run_statement", "_run_statement", "rollback"]
+
+
+async def test_rows_rowcount_and_lastrowid_come_back_as_sqlalchemy_reads_them(sqlite_database):
+    async def write(connection):
+        many = await connection.execute(insert(things), [{"name": "a"}, {"name": "b"}, {"name": "c"}])
+        returned = (
+            await connection.execute(insert(things).values(name="d").returning(things.c.id, things.c.name))
+        ).one()
+        single = await connection.execute(insert(things).values(name="e"))
+        changed = await connection.execute(update(things).where(things.c.id <= 2).values(name=things.c.name + "!"))
+        return many.rowcount, tuple(returned), single.inserted_primary_key, changed.rowcount
+
+    many, returned, inserted_key, changed = await sqlite_database.run_write(write)
+    async with sqlite_database.read() as connection:
+        result = await connection.execute(select(things).order_by(things.c.id))
+        keys, rows = list(result.keys()), [tuple(row) for row in result]
+
+    assert (many, returned, tuple(inserted_key), changed) == (3, (4, "d"), (5,), 2)
+    assert keys == ["id", "name"]
+    assert rows == [(1, "a!"), (2, "b!"), (3, "c"), (4, "d"), (5, "e")]
+
+
+async def test_a_failed_statement_raises_the_dbapi_error_and_leaves_the_writer_usable(sqlite_database):
+    await sqlite_database.run_write(lambda connection: connection.execute(insert(things).values(name="a")))
+
+    with pytest.raises(IntegrityError, match="UNIQUE constraint failed: things.name"):
+        await sqlite_database.run_write(lambda connection: connection.execute(insert(things).values(name="a")))
+    await sqlite_database.run_write(lambda connection: connection.execute(insert(things).values(name="b")))
+
+    async with sqlite_database.read() as connection:
+        assert (await connection.execute(select(things.c.name).order_by(things.c.id))).scalars().all() == ["a", "b"]
