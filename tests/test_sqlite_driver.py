@@ -87,7 +87,7 @@ async def test_rows_rowcount_and_lastrowid_come_back_as_sqlalchemy_reads_them(sq
 async def test_a_failed_statement_raises_the_dbapi_error_and_leaves_the_writer_usable(sqlite_database):
     await sqlite_database.run_write(lambda connection: connection.execute(insert(things).values(name="a")))
 
-    with pytest.raises(IntegrityError, match="UNIQUE constraint failed: things.name"):
+    with pytest.raises(IntegrityError, match=r"UNIQUE constraint failed: things\.name"):
         await sqlite_database.run_write(lambda connection: connection.execute(insert(things).values(name="a")))
     await sqlite_database.run_write(lambda connection: connection.execute(insert(things).values(name="b")))
 
