@@ -17,7 +17,7 @@ from sqlalchemy.types import TypeDecorator
 from app.kernel.money import AMOUNT_SCALE, POINTS_SCALE, RATE_SCALE, from_scaled_integer, to_scaled_integer
 
 
-class FixedDecimal(TypeDecorator):
+class FixedDecimal(TypeDecorator[Decimal]):
     """A Decimal stored as a scaled integer. Refuses values finer than its scale."""
 
     impl = BigInteger
@@ -38,7 +38,7 @@ class FixedDecimal(TypeDecorator):
         return from_scaled_integer(value, self.scale)
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC datetimes on both databases (SQLite keeps naive UTC text)."""
 
     impl = DateTime(timezone=True)
@@ -58,16 +58,31 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def Amount() -> FixedDecimal:  # noqa: N802 - reads as a type in column declarations
-    return FixedDecimal(AMOUNT_SCALE)
+class Amount(FixedDecimal):
+    """Money, to 1/10,000 of a currency unit."""
+
+    cache_ok = True  # SQLAlchemy asks each subclass itself
+
+    def __init__(self) -> None:
+        super().__init__(AMOUNT_SCALE)
 
 
-def Points() -> FixedDecimal:  # noqa: N802
-    return FixedDecimal(POINTS_SCALE)
+class Points(FixedDecimal):
+    """Rounded points and balances."""
+
+    cache_ok = True  # SQLAlchemy asks each subclass itself
+
+    def __init__(self) -> None:
+        super().__init__(POINTS_SCALE)
 
 
-def Rate() -> FixedDecimal:  # noqa: N802
-    return FixedDecimal(RATE_SCALE)
+class Rate(FixedDecimal):
+    """Earn rates (points per currency unit)."""
+
+    cache_ok = True  # SQLAlchemy asks each subclass itself
+
+    def __init__(self) -> None:
+        super().__init__(RATE_SCALE)
 
 
 JSONDocument = JSON
