@@ -9,17 +9,27 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
+from cross_web import HTTPException  # strawberry's HTTP layer (its own package), raised by its parsers
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from app.graphql.core.context import Context
 from app.graphql.core.schema import schema
 from app.http import import_profiles as import_profile_routes
 from app.http import imports as import_routes
-from app.http.auth import ApiGuard, Authenticator, is_admin_caller, org_of
+from app.http.auth import (
+    AMBIGUOUS_CREDENTIALS,
+    AmbiguousCredentialsError,
+    ApiGuard,
+    Authenticator,
+    is_admin_caller,
+    json_error,
+    org_of,
+)
 from app.http.import_runner import ImportRunner
 from app.http.maintenance import MaintenanceTask
 from app.kernel.clock import Clock, SystemClock
@@ -78,7 +88,32 @@ class PointledgerGraphQL(GraphQL):
     def decode_json(self, data: str | bytes) -> object:
         # orjson's error is a json.JSONDecodeError, which Strawberry answers with a 400; it also
         # covers bodies that are not UTF-8 (the stdlib decoder raised UnicodeDecodeError: a 500).
-        return orjson.loads(data)
+        document = orjson.loads(data)
+        if not isinstance(document, dict | list):  # a list is a batch, which Strawberry refuses itself
+            raise HTTPException(400, "The request body must be a JSON object.")
+        return document
+
+    async def parse_multipart(self, request: Any) -> dict[str, str]:
+        """A multipart upload (GraphQL multipart request spec), refused with a 400 when malformed:
+        `operations` not an object, `map` not an object of lists of paths, a path into nothing."""
+        try:
+            operations = await super().parse_multipart(request)
+        except (AttributeError, IndexError, KeyError, TypeError, ValueError) as error:
+            raise HTTPException(400, "Malformed multipart request: the map does not fit the operations.") from error
+        if not isinstance(operations, dict | list):
+            raise HTTPException(400, "Malformed multipart request: operations must be a JSON object.")
+        return operations
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Strawberry answers a request it cannot parse in plain text; clients read JSON errors."""
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope=scope, receive=receive))
+        except HTTPException as error:
+            response = json_error(error.status_code, "BAD_REQUEST", error.reason)
+        await response(scope, receive, send)
 
 
 class Services:
@@ -137,9 +172,14 @@ def create_app(
             Route("/imports/{job_id:int}/corrections.csv", import_profile_routes.get_corrections, methods=["GET"]),
         ],
         lifespan=lifespan,
+        exception_handlers={AmbiguousCredentialsError: _ambiguous_credentials},
     )
     app.state.services = services
     return app
+
+
+async def _ambiguous_credentials(request: Request, error: Exception) -> Response:
+    return json_error(400, "BAD_REQUEST", AMBIGUOUS_CREDENTIALS)
 
 
 def app_factory() -> Any:

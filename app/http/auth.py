@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.kernel.cache import RefreshingCache
@@ -38,6 +39,26 @@ UNAUTHORIZED_BODY = orjson.dumps(
 TOO_LARGE_BODY = orjson.dumps(
     {"errors": [{"message": "Request body too large.", "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]}
 )
+
+
+def json_error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
+    """The error body of every HTTP-level refusal, shaped like GraphQL's errors."""
+    body = orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
+
+
+class AmbiguousCredentialsError(Exception):
+    """More than one Authorization header: which one counts is not ours to guess."""
+
+
+AMBIGUOUS_CREDENTIALS = "Send one Authorization header, not several."
+
+
+def authorization_header(headers: list[tuple[bytes, bytes]]) -> bytes | None:
+    found = [value for name, value in headers if name == b"authorization"]
+    if len(found) > 1:
+        raise AmbiguousCredentialsError
+    return found[0] if found else None
 
 
 def parse_basic(header: bytes | None) -> tuple[str, str] | None:
@@ -106,8 +127,12 @@ class ApiGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        try:
+            caller = await self.authenticator.authenticate(authorization_header(scope["headers"]))
+        except AmbiguousCredentialsError:
+            await json_error(400, "BAD_REQUEST", AMBIGUOUS_CREDENTIALS)(scope, receive, send)
+            return
         headers = dict(scope["headers"])
-        caller = await self.authenticator.authenticate(headers.get(b"authorization"))
         if caller is None:
             await _respond(
                 send, 401, UNAUTHORIZED_BODY, [(b"www-authenticate", b'Basic realm="pointledger", charset="UTF-8"')]

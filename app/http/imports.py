@@ -25,12 +25,13 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from app.http.auth import UNAUTHORIZED_BODY
+from app.http.auth import UNAUTHORIZED_BODY, authorization_header
 from app.imports import service
 from app.imports.errors import FileTooLargeError
 from app.imports.models import ErrorPolicy, ImportProfile
 from app.kernel.errors import DomainError, NotFoundError, ValidationError
 
+ID_MAX = 2**63 - 1
 TRUE_WORDS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 
 
@@ -72,8 +73,9 @@ def job_document(job: service.JobView) -> dict[str, Any]:
 
 
 async def _caller(request: Request) -> Any:
+    """The key's caller, None without valid credentials; AmbiguousCredentialsError with several."""
     services = request.app.state.services
-    return await services.authenticator.authenticate(request.headers.get("authorization", "").encode() or None)
+    return await services.authenticator.authenticate(authorization_header(request.scope["headers"]))
 
 
 def _unauthorized() -> Response:
@@ -154,9 +156,11 @@ async def _job(request: Request) -> tuple[Any, service.JobView | None, Response 
     caller = await _caller(request)
     if caller is None:
         return None, None, _unauthorized()
-    database = request.app.state.services.database
-    async with database.read() as connection:
-        job = await service.get_job(connection, caller.org.id, request.path_params["job_id"])
+    job_id = request.path_params["job_id"]
+    job = None
+    if job_id <= ID_MAX:  # a larger number names no job (and would overflow the database's integer)
+        async with request.app.state.services.database.read() as connection:
+            job = await service.get_job(connection, caller.org.id, job_id)
     if job is None:
         return (
             caller,

@@ -1,0 +1,80 @@
+"""Requests the HTTP layer refuses before any GraphQL runs: each gets a 4xx with a JSON error, never
+a 500 (issue 12: bodies that are not objects, malformed multipart uploads, job ids past the
+database's integers, several Authorization headers)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.documents import ADD_TRANSACTION
+
+TYPENAME = '{"query": "{ __typename }"}'
+
+
+def assert_refused(response, message: str, code: str = "BAD_REQUEST") -> None:
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {"errors": [{"message": message, "extensions": {"code": code}}]}
+
+
+@pytest.mark.parametrize("body", ["null", "5", '"a string"', "true"])
+async def test_a_json_body_that_is_not_an_object_is_a_400(api, body):
+    response = await api.client.post(
+        "/graphql", content=body, headers={"Authorization": api.credentials.header, "Content-Type": "application/json"}
+    )
+
+    assert_refused(response, "The request body must be a JSON object.")
+
+
+@pytest.mark.parametrize(
+    ("operations", "files_map", "message"),
+    [
+        (TYPENAME, "[]", "Malformed multipart request: the map does not fit the operations."),
+        (TYPENAME, '{"0": null}', "Malformed multipart request: the map does not fit the operations."),
+        ("5", "{}", "The request body must be a JSON object."),
+        (
+            '{"query": "{ __typename }", "variables": null}',
+            '{"0": ["variables.x"]}',
+            "Malformed multipart request: the map does not fit the operations.",
+        ),
+        (
+            '{"query": "{ __typename }", "variables": {"a": []}}',
+            '{"0": ["variables.a.5"]}',
+            "Malformed multipart request: the map does not fit the operations.",
+        ),
+    ],
+)
+async def test_a_malformed_multipart_upload_is_a_400(api, operations, files_map, message):
+    response = await api.client.post(
+        "/graphql",
+        headers={"Authorization": api.credentials.header},
+        data={"operations": operations, "map": files_map},
+        files={"0": ("points.csv", b"customerprofileid,amount\n", "text/csv")},
+    )
+
+    assert_refused(response, message)
+
+
+@pytest.mark.parametrize("path", ["/imports/{id}", "/imports/{id}/rejects.csv", "/imports/{id}/corrections.csv"])
+async def test_an_import_job_id_past_the_databases_integers_is_not_found(api, path):
+    response = await api.client.get(
+        path.format(id="99999999999999999999999"), headers={"Authorization": api.credentials.header}
+    )
+
+    assert response.status_code == 404
+    assert response.json() == {
+        "error": {"code": "IMPORT_JOB_NOT_FOUND", "message": "no such import job", "field": "id"}
+    }
+
+
+@pytest.mark.parametrize("path", ["/graphql", "/imports/1"])
+async def test_two_authorization_headers_are_refused_on_every_route(api, path):
+    headers = [("Authorization", api.credentials.header), ("Authorization", "Basic b3RoZXI6c2VjcmV0")]
+
+    response = await (
+        api.client.post(path, headers=headers, json={"query": ADD_TRANSACTION, "variables": {}})
+        if path == "/graphql"
+        else api.client.get(path, headers=headers)
+    )
+
+    assert_refused(response, "Send one Authorization header, not several.")
