@@ -1,11 +1,18 @@
 """Requests the HTTP layer refuses before any GraphQL runs: each gets a 4xx with a JSON error, never
 a 500 (issue 12: bodies that are not objects, malformed multipart uploads, job ids past the
-database's integers, several Authorization headers)."""
+database's integers, several Authorization headers), and the probes: /health (the process lives)
+and /ready (the database answers with its schema current), and a 503 when the database is down."""
 
 from __future__ import annotations
 
+import httpx
 import pytest
+from sqlalchemy import text
 
+from app.http.app import create_app
+from app.kernel.settings import Settings
+from app.storage import migrate
+from app.storage.database import Database
 from tests.documents import ADD_TRANSACTION
 
 TYPENAME = '{"query": "{ __typename }"}'
@@ -78,3 +85,52 @@ async def test_two_authorization_headers_are_refused_on_every_route(api, path):
     )
 
     assert_refused(response, "Send one Authorization header, not several.")
+
+
+# --- Health and readiness ---------------------------------------------------------------------
+
+
+async def test_ready_says_the_database_answers_with_its_schema_current(api, database):
+    ready = await api.client.get("/ready")
+
+    async def set_revision(revision: str | None) -> None:
+        async with database.write_engine.begin() as connection:
+            await connection.execute(text("UPDATE alembic_version SET version_num = :revision"), {"revision": revision})
+
+    await set_revision("an_older_one")
+    try:
+        behind = await api.client.get("/ready")
+    finally:  # PostgreSQL's test database outlives the test
+        await set_revision(migrate.head_revision())
+
+    assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
+    assert behind.status_code == 503
+    assert behind.json()["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+
+
+async def test_with_the_database_down_the_api_answers_503_and_health_still_ok(api, clock):
+    unreachable = Database("postgresql+asyncpg://pointledger@127.0.0.1:1/nowhere", pool_size=1)
+    app = create_app(Settings(database_url=unreachable.url, maintenance_interval_seconds=0), unreachable, clock)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+            health = await client.get("/health")
+            ready = await client.get("/ready")
+            graphql = await client.post(
+                "/graphql", json={"query": "{ __typename }"}, headers={"Authorization": api.credentials.header}
+            )
+            job = await client.get("/imports/1", headers={"Authorization": api.credentials.header})
+    finally:
+        await unreachable.dispose()
+
+    assert (health.status_code, health.json()) == (200, {"status": "ok"})
+    for response in (ready, graphql, job):
+        assert response.status_code == 503, response.text
+        assert response.headers["retry-after"] == "5"
+        assert response.json() == {
+            "errors": [
+                {
+                    "message": "The database is unavailable; try again shortly.",
+                    "extensions": {"code": "SERVICE_UNAVAILABLE"},
+                }
+            ]
+        }

@@ -35,7 +35,8 @@ from app.http.maintenance import MaintenanceTask
 from app.kernel.clock import Clock, SystemClock
 from app.kernel.settings import Settings, get_settings
 from app.organizations.config import OrgConfigCache
-from app.storage.database import Database
+from app.storage import migrate
+from app.storage.database import UNAVAILABLE_ERRORS, Database
 
 logger = logging.getLogger("pointledger")
 
@@ -145,7 +146,18 @@ def create_app(
     guarded = ApiGuard(graphql_app, services.authenticator, services.settings.max_body_size_bytes)
 
     async def health(request: Request) -> JSONResponse:
+        """The process lives (a liveness probe): says nothing of the database."""
         return JSONResponse({"status": "ok"})
+
+    async def ready(request: Request) -> Response:
+        """The database answers and its schema is current (a readiness probe)."""
+        async with services.database.read() as connection:
+            current = await migrate.current_revision(connection)
+        if current != migrate.head_revision():
+            return json_error(
+                503, "SERVICE_UNAVAILABLE", "The database schema is not current: run `pointledger db upgrade`."
+            )
+        return JSONResponse({"status": "ready"})
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -163,6 +175,7 @@ def create_app(
     app = Starlette(
         routes=[
             Route("/health", health),
+            Route("/ready", ready),
             Route("/graphql", guarded, methods=["GET", "POST"]),
             Route("/imports/points", import_routes.post_points, methods=["POST"]),
             Route("/imports/promotion", import_profile_routes.post_promotion, methods=["POST"]),
@@ -172,10 +185,20 @@ def create_app(
             Route("/imports/{job_id:int}/corrections.csv", import_profile_routes.get_corrections, methods=["GET"]),
         ],
         lifespan=lifespan,
-        exception_handlers={AmbiguousCredentialsError: _ambiguous_credentials},
+        exception_handlers={
+            AmbiguousCredentialsError: _ambiguous_credentials,
+            **dict.fromkeys(UNAVAILABLE_ERRORS, _unavailable),
+        },
     )
     app.state.services = services
     return app
+
+
+async def _unavailable(request: Request, error: Exception) -> Response:
+    logger.warning("the database is unavailable: %s", error)
+    return json_error(
+        503, "SERVICE_UNAVAILABLE", "The database is unavailable; try again shortly.", headers={"Retry-After": "5"}
+    )
 
 
 async def _ambiguous_credentials(request: Request, error: Exception) -> Response:

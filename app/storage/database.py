@@ -17,6 +17,7 @@ from typing import TypeVar
 
 import orjson
 from sqlalchemy import Table, event, text
+from sqlalchemy import exc as sqlalchemy_exceptions
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -107,7 +108,7 @@ class RequestDatabase(Database):
     lock are the shared database's.
     """
 
-    def __init__(self, shared: Database) -> None:  # noqa: super().__init__ would build new engines
+    def __init__(self, shared: Database) -> None:  # not super().__init__(): it would build new engines
         self.shared = shared
         self.url, self.is_sqlite = shared.url, shared.is_sqlite
         self.read_engine, self.write_engine = shared.read_engine, shared.write_engine
@@ -221,3 +222,13 @@ def list_parameter(dialect_name: str, values: Iterable[object]) -> object:
     """The value bound to an `any_of` parameter: an array for asyncpg, JSON text for SQLite."""
     values = list(values)
     return values if dialect_name == "postgresql" else orjson.dumps(values).decode()
+
+
+# What a request meets when the database cannot serve it for now (down, unreachable, its pool
+# exhausted): the HTTP layer answers 503 and the client retries.
+UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,  # asyncpg's connection refused or reset
+    sqlalchemy_exceptions.OperationalError,  # SQLite cannot open the file, the server went away
+    sqlalchemy_exceptions.InterfaceError,
+    sqlalchemy_exceptions.TimeoutError,  # no pool connection in time
+)

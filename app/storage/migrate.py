@@ -7,8 +7,10 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import pool
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -34,3 +36,13 @@ def _upgrade(connection: Any, revision: str) -> None:
     config = alembic_config()
     config.attributes["connection"] = connection
     command.upgrade(config, revision)
+
+
+def head_revision() -> str | None:
+    """The revision `upgrade` migrates to."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+async def current_revision(connection: AsyncConnection) -> str | None:
+    """The revision the database is at (None before the first migration)."""
+    return await connection.run_sync(lambda sync: MigrationContext.configure(sync).get_current_revision())
