@@ -16,7 +16,7 @@ from app.kernel.errors import DomainError
 from app.kernel.settings import get_settings
 from app.organizations.config import OrgConfig, load_org_config
 from app.organizations.service import org_id_by_code
-from app.storage.database import Database
+from app.storage.database import Database, missing_sqlite_file
 
 Result = TypeVar("Result")
 
@@ -45,8 +45,17 @@ async def load_org(database: Database, code: str) -> OrgConfig:
 
 
 def run(work: Callable[[Database], Awaitable[Result]]) -> Result:
+    url = get_settings().database_url
+    missing = missing_sqlite_file(url)
+    if missing is not None:  # SQLite would create an empty file and every command would then fail on it
+        errors.print(
+            f"[red]error[/red] no database at {missing}: run `pointledger db upgrade` first "
+            "(or set POINTLEDGER_DATABASE_URL)"
+        )
+        raise typer.Exit(2)
+
     async def main() -> Result:
-        database = Database(get_settings().database_url, pool_size=2)
+        database = Database(url, pool_size=2)
         try:
             return await work(database)
         finally:

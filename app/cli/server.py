@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from datetime import datetime
 from pathlib import Path
 
@@ -61,7 +62,11 @@ def _demo_key(org_id: int, now: datetime) -> dict[str, str]:
         return {"key_id": key.key_id, "secret": key.secret}
 
     key = run(work)
-    DEMO_KEY_FILE.write_text(json.dumps(key))
+    # The secret in plain text: readable by this user only (created so, never widened after).
+    descriptor = os.open(DEMO_KEY_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as output:
+        output.write(json.dumps(key))
+    DEMO_KEY_FILE.chmod(0o600)  # a file an older version left readable
     return key
 
 

@@ -13,12 +13,14 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
 from typing import TypeVar
 
 import orjson
 from sqlalchemy import Table, event, text
 from sqlalchemy import exc as sqlalchemy_exceptions
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -232,3 +234,12 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     sqlalchemy_exceptions.InterfaceError,
     sqlalchemy_exceptions.TimeoutError,  # no pool connection in time
 )
+
+
+def missing_sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL when it does not exist yet (connecting would create it empty)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    path = Path(parsed.database)
+    return None if path.exists() else path

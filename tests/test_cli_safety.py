@@ -1,0 +1,55 @@
+"""The command line does not leave things behind it should not: no empty database created by a
+command that needs one, no demo secret readable by other users (issue 12)."""
+
+from __future__ import annotations
+
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from app.cli.main import cli
+from app.kernel.settings import get_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def in_scratch_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("POINTLEDGER_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'pointledger.db'}")
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
+
+
+def invoke(clock, *args: str):
+    return CliRunner().invoke(cli, list(args), env={"COLUMNS": "250"}, obj=clock)
+
+
+@pytest.mark.parametrize(
+    "command", [("org", "apply", "org.toml"), ("apikey", "list", "demo"), ("reconcile",), ("expire",)]
+)
+def test_a_command_that_needs_a_database_refuses_when_there_is_none(in_scratch_directory, clock, command):
+    shutil.copy(ROOT / "demo" / "org.toml", in_scratch_directory / "org.toml")
+
+    result = invoke(clock, *command)
+
+    assert result.exit_code == 2
+    assert "no database at" in result.output
+    assert "run `pointledger db upgrade` first" in result.output
+    assert not (in_scratch_directory / "pointledger.db").exists()
+
+
+def test_the_demo_writes_its_key_readable_by_its_user_only(in_scratch_directory, clock):
+    shutil.copytree(ROOT / "demo", in_scratch_directory / "demo")
+
+    first = invoke(clock, "demo")
+    mode = stat.S_IMODE((in_scratch_directory / ".pointledger-demo-key.json").stat().st_mode)
+    again = invoke(clock, "demo")
+
+    assert (first.exit_code, again.exit_code) == (0, 0), first.output + again.output
+    assert mode == 0o600
+    assert first.output.splitlines()[0] == again.output.splitlines()[0]  # the same key, reused
