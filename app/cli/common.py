@@ -27,8 +27,8 @@ errors = Console(stderr=True)
 def command_clock(context: typer.Context) -> Clock:
     """The clock a command runs by: the one its caller put in the command's context (tests invoke
     the CLI with `obj=FrozenClock(...)`), else the system's."""
-    found = context.find_object(Clock)
-    return found if found is not None else SystemClock()
+    given = context.find_root().obj
+    return given if isinstance(given, Clock) else SystemClock()
 
 
 def command_now(context: typer.Context) -> datetime:

@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.websockets import WebSocket
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
@@ -41,7 +42,7 @@ from app.storage.database import UNAVAILABLE_ERRORS, Database
 logger = logging.getLogger("pointledger")
 
 
-class PointledgerGraphQL(GraphQL):
+class PointledgerGraphQL(GraphQL[Context, None]):
     def __init__(self, services: Services) -> None:
         super().__init__(
             schema,
@@ -51,7 +52,7 @@ class PointledgerGraphQL(GraphQL):
         )  # importPoints takes its file as an upload
         self.services = services
 
-    async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         services = self.services
         return Context(
             database=services.database.for_request(),
@@ -67,7 +68,7 @@ class PointledgerGraphQL(GraphQL):
         request: Request,
         request_adapter: Any,
         request_data: Any,
-        context: Context,  # type: ignore[override]
+        context: Context,
         root_value: Any,
         sub_response: Response,
     ) -> Any:
@@ -83,7 +84,7 @@ class PointledgerGraphQL(GraphQL):
         finally:
             await context.database.close()  # the request's read snapshot ends with the operation
 
-    def encode_json(self, data: object) -> bytes:  # type: ignore[override]
+    def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
 
     def decode_json(self, data: str | bytes) -> object:

@@ -14,7 +14,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import Table, event, text
@@ -190,7 +190,7 @@ def _sqlstate(error: DBAPIError) -> str | None:
 
 def _configure_sqlite(engine: AsyncEngine, *, begin_statement: str) -> None:
     @event.listens_for(engine.sync_engine, "connect")
-    def on_connect(dbapi_connection, connection_record) -> None:  # type: ignore[no-untyped-def]
+    def on_connect(dbapi_connection: Any, connection_record: Any) -> None:
         # Take BEGIN away from the driver so we choose it (IMMEDIATE for writers).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -201,7 +201,7 @@ def _configure_sqlite(engine: AsyncEngine, *, begin_statement: str) -> None:
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
-    def on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+    def on_begin(connection: Any) -> None:
         connection.exec_driver_sql(begin_statement)
 
 

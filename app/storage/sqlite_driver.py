@@ -51,7 +51,8 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
     def __init__(self, adapt_connection: Any) -> None:
         self._adapt_connection = adapt_connection
         self._connection = adapt_connection._connection
-        self._cursor = None  # each statement uses a short-lived sqlite3 cursor in the worker thread
+        # Each statement uses a short-lived sqlite3 cursor in the worker thread: no aiosqlite cursor.
+        self._cursor = None  # type: ignore[assignment]
         self._soft_closed_memoized = EMPTY_DICT
         self._rows = collections.deque()
         self._description = None
