@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 
 def nested_customer_document(levels: int) -> str:
     """customer > transactions > nodes > customer > ... : three levels per round, then `id`."""
@@ -9,9 +11,8 @@ def nested_customer_document(levels: int) -> str:
     for _ in range(levels):
         inner = f"customer {{ userId transactions {{ nodes {{ {inner} }} }} }}"
     return (
-        "query Deep($lookup: CustomerLookupInput!) { customer(lookup: $lookup) { ... on Customer { transactions { nodes { "
-        + inner
-        + " } } } } }"
+        "query Deep($lookup: CustomerLookupInput!) { customer(lookup: $lookup) { "
+        "... on Customer { transactions { nodes { " + inner + " } } } } }"
     )
 
 
@@ -23,7 +24,7 @@ async def test_a_document_nested_deeper_than_12_levels_is_refused(api):
     deep_enough = await api.post(nested_customer_document(3), variables)
 
     assert too_deep.get("data") is None
-    assert {error["message"] for error in too_deep["errors"]} == {"'Deep' exceeds maximum operation depth of 12"}
+    assert "'Deep' exceeds maximum operation depth of 12" in {error["message"] for error in too_deep["errors"]}
     assert deep_enough == {"data": {"customer": {}}}  # not found: the NotFoundError member, no Customer fields
 
 
@@ -46,3 +47,57 @@ async def test_the_same_document_twice_is_validated_once(api):
     await api.post("{ organization { code } }")
 
     assert cache.cache_info().hits == hits + 1
+
+
+def fanning_fragments(levels: int) -> str:
+    """Fragment F0 spreads F1 twice, F1 spreads F2 twice, ...: 2^levels fields once expanded."""
+    fragments = [f"fragment F{index} on Query {{ ...F{index + 1} ...F{index + 1} }}" for index in range(levels)]
+    fragments.append(f"fragment F{levels} on Query {{ organization {{ code }} }}")
+    return "query Fan { ...F0 } " + " ".join(fragments)
+
+
+async def test_fragments_that_fan_out_are_measured_once_each_and_refused_for_their_cost(api):
+    # Walking every spread takes 2^30 steps; measuring each fragment once takes 30.
+    body = await asyncio.wait_for(api.post(fanning_fragments(30)), timeout=30)
+
+    assert body.get("data") is None
+    assert [(error["message"], error["extensions"]) for error in body["errors"]] == [
+        (
+            "'Fan' may return 2,147,483,648 fields, more than 25,000: each page multiplies what it selects by its size "
+            "(first); ask for fewer fields or smaller pages",
+            {"code": "QUERY_TOO_COMPLEX"},
+        )
+    ]
+
+
+async def test_a_few_aliases_of_large_nested_pages_are_refused_before_anything_runs(api, count_statements):
+    page = (
+        "transactions(first: 100) { nodes { lineItems { serial } "
+        "customer { transactions(first: 100) { nodes { id } } } } }"
+    )
+    document = (
+        "query Wide($lookup: CustomerLookupInput!) { "
+        + " ".join(f"c{index}: customer(lookup: $lookup) {{ ... on Customer {{ {page} }} }}" for index in range(5))
+        + " }"
+    )
+    await api.post("{ __typename }")  # the API key and the organisation are cached from here on
+    counter = count_statements()
+
+    body = await api.post(document, {"lookup": {"type": "USER_ID", "value": "1"}})
+
+    assert body.get("data") is None
+    assert body["errors"][0]["extensions"] == {"code": "QUERY_TOO_COMPLEX"}
+    assert "'Wide' may return 102,510 fields" in body["errors"][0]["message"]
+    assert counter.count == 0  # not one statement ran
+
+
+async def test_a_large_but_reasonable_page_is_allowed(api):
+    document = (
+        "query Page($lookup: CustomerLookupInput!, $first: Int!) { customer(lookup: $lookup) { ... on Customer { "
+        "transactions(first: $first) { nodes { id number amount lineItems { serial itemCode qty amount } "
+        "customer { userId loyaltyPoints } } pageInfo { hasNextPage endCursor } } } } }"
+    )
+
+    body = await api.post(document, {"lookup": {"type": "USER_ID", "value": "1"}, "first": 100})
+
+    assert "errors" not in body, body

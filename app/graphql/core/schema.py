@@ -11,15 +11,14 @@ from graphql import GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     ValidationCache,
 )
 
 from app.graphql.admin import AdminMutation, AdminQuery
 from app.graphql.core.errors import EXCEPTION_HANDLERS
+from app.graphql.core.limits import QueryLimits, query_limits_rule
 from app.graphql.core.scalars import DecimalScalar
 from app.graphql.customer_promotions import CustomerPromotionMutation, CustomerPromotionQuery
 from app.graphql.customers import CustomerQuery
@@ -91,12 +90,9 @@ class PointledgerSchema(strawberry.Schema):
         super().process_errors([error for error in errors if not _is_expected(error)], execution_context)
 
 
-# Built once: the validation cache keys on the rule classes, and these limiters create a new
-# class per instance, so a per-request instance would make every request a cache miss.
-LIMIT_RULES = [
-    *QueryDepthLimiter(max_depth=12).validation_rules,
-    *MaxAliasesLimiter(max_alias_count=50).validation_rules,
-]
+# Built once: the validation cache keys on the rule classes, so a rule class made per request
+# would make every request a cache miss.
+LIMIT_RULES = [query_limits_rule(QueryLimits())]
 
 
 def build_schema() -> strawberry.Schema:
