@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+from tests.documents import ADD_TRANSACTION
+from tests.factories import bill
+from tests.snapshots import table_counts
+
 
 def nested_customer_document(levels: int) -> str:
     """customer > transactions > nodes > customer > ... : three levels per round, then `id`."""
@@ -101,3 +105,48 @@ async def test_a_large_but_reasonable_page_is_allowed(api):
     body = await api.post(document, {"lookup": {"type": "USER_ID", "value": "1"}, "first": 100})
 
     assert "errors" not in body, body
+
+
+async def test_a_query_text_over_the_length_limit_is_refused_before_it_is_parsed(api):
+    padding = "#" + "x" * 40_000 + "\n"  # a comment: few tokens, many bytes
+
+    response = await api.client.post(
+        "/graphql", json={"query": padding + "{ __typename }"}, headers={"Authorization": api.credentials.header}
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "errors": [{"message": "The query is longer than 32,768 characters.", "extensions": {"code": "BAD_REQUEST"}}]
+    }
+
+
+async def test_an_input_list_longer_than_any_input_takes_is_refused_before_conversion(api, database):
+    line = {"serial": 1, "itemCode": "SHIRT-01", "qty": "1", "rate": "1", "value": "1", "amount": "1"}
+    document = bill(lineItems=[{**line, "serial": index + 1} for index in range(1001)])
+
+    response = await api.client.post(
+        "/graphql",
+        json={"query": ADD_TRANSACTION, "variables": {"input": document}},
+        headers={"Authorization": api.credentials.header},
+    )
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {"message": "variables.input.lineItems: at most 1,000 items.", "extensions": {"code": "BAD_REQUEST"}}
+    ]
+    assert (await table_counts(database))["transactions"] == 0
+
+
+async def test_a_list_written_in_the_document_longer_than_any_input_takes_is_refused(api):
+    codes = ", ".join(f'"C{index}"' for index in range(1001))
+    document = (
+        'mutation { addTransaction(input: {number: "B-1", tillCode: "till-1", amount: "1", '
+        f'customer: {{mobile: "9800000001"}}, promoCodes: [{codes}]}}) {{ __typename }} }}'
+    )
+
+    body = await api.post(document)
+
+    assert body.get("data") is None
+    assert [(error["message"], error["extensions"]) for error in body["errors"]] == [
+        ("A list of 1,001 items: at most 1,000.", {"code": "QUERY_TOO_COMPLEX"})
+    ]

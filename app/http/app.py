@@ -14,9 +14,10 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.websockets import WebSocket
 from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLRequestData
 
 from app.graphql.core.context import Context
 from app.graphql.core.schema import schema
@@ -106,6 +107,21 @@ class PointledgerGraphQL(GraphQL[Context, None]):
             raise HTTPException(400, "Malformed multipart request: operations must be a JSON object.")
         return operations
 
+    async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
+        """The request's operation, refused before any parsing or conversion when its text is
+        longer than the limit (the parse cache holds documents: the limit bounds its memory) or
+        its variables hold a list longer than any input takes (converting 65,000 line items to
+        refuse them cost seconds of the event loop)."""
+        data = await super().parse_http_body(request)
+        limits = self.services.settings
+        for item in data if isinstance(data, list) else [data]:
+            if item.query is not None and len(item.query) > limits.query_length_max:
+                raise HTTPException(400, f"The query is longer than {limits.query_length_max:,} characters.")
+            too_long = _list_longer_than(item.variables, limits.input_list_length_max, "variables")
+            if too_long is not None:
+                raise HTTPException(400, f"{too_long}: at most {limits.input_list_length_max:,} items.")
+        return data
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Strawberry answers a request it cannot parse in plain text; clients read JSON errors."""
         if scope["type"] != "http":
@@ -116,6 +132,19 @@ class PointledgerGraphQL(GraphQL[Context, None]):
         except HTTPException as error:
             response = json_error(error.status_code, "BAD_REQUEST", error.reason)
         await response(scope, receive, send)
+
+
+def _list_longer_than(value: Any, length_max: int, path: str) -> str | None:
+    """The path of the first list in `value` (JSON) longer than `length_max`, if any."""
+    if isinstance(value, list):
+        if len(value) > length_max:
+            return path
+        found = (_list_longer_than(item, length_max, f"{path}[{index}]") for index, item in enumerate(value))
+    elif isinstance(value, dict):
+        found = (_list_longer_than(item, length_max, f"{path}.{key}") for key, item in value.items())
+    else:
+        return None
+    return next((path for path in found if path is not None), None)
 
 
 class Services:

@@ -15,6 +15,11 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./pointledger.db"
     # Bodies above this are refused before parsing: a till never sends megabytes of GraphQL.
     max_body_size_bytes: int = 2 * 1024 * 1024
+    # A longer query text is refused before parsing; parsed documents are cached, so this also
+    # bounds the parse cache (1,024 documents) at about 32 MiB.
+    query_length_max: int = Field(default=32 * 1024, ge=1024)
+    # No input takes a longer list (a bill's line items: 1,000); refused before conversion.
+    input_list_length_max: int = Field(default=1000, ge=1)
     # Org configuration and API keys are cached in memory for this long; `org apply` and
     # `apikey revoke` from another process take effect within it.
     cache_ttl_seconds: float = 5.0

@@ -26,6 +26,7 @@ from graphql import (
     GraphQLObjectType,
     InlineFragmentNode,
     IntValueNode,
+    ListValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
     ValidationRule,
@@ -43,6 +44,7 @@ class QueryLimits:
     aliases_max: int = 50
     cost_max: int = 25_000
     page_size_max: int = 100  # what a `first` given by a variable may be at most
+    list_length_max: int = 1000  # items of a list written in the document (no input takes more)
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,19 @@ def query_limits_rule(limits: QueryLimits) -> type[ValidationRule]:
                 if isinstance(definition, OperationDefinitionNode):
                     root = self.context.schema.get_root_type(definition.operation)
                     self.check(definition, measurer.selection_set(definition.selection_set, root))
-            return SKIP  # measured: nothing of the document is left for this rule to visit
+            return None
+
+        def enter_list_value(self, node: ListValueNode, *_: Any) -> VisitorAction:
+            if len(node.values) <= limits.list_length_max:
+                return None
+            self.report_error(
+                GraphQLError(
+                    f"A list of {len(node.values):,} items: at most {limits.list_length_max:,}.",
+                    node,
+                    extensions={"code": "QUERY_TOO_COMPLEX"},
+                )
+            )
+            return SKIP  # its items are not looked at
 
         def check(self, operation: OperationDefinitionNode, measure: Measure) -> None:
             name = f"'{operation.name.value}'" if operation.name else "The operation"
