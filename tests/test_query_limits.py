@@ -9,9 +9,8 @@ def nested_customer_document(levels: int) -> str:
     for _ in range(levels):
         inner = f"customer {{ userId transactions {{ nodes {{ {inner} }} }} }}"
     return (
-        "query Deep($lookup: CustomerLookupInput!) { customer(lookup: $lookup) { ... on Customer { transactions { nodes { "
-        + inner
-        + " } } } } }"
+        "query Deep($lookup: CustomerLookupInput!) { "
+        "customer(lookup: $lookup) { ... on Customer { transactions { nodes { " + inner + " } } } } }"
     )
 
 
