@@ -8,15 +8,20 @@ whatever today's date is; a test that needs another moment sets or advances `clo
 SQLite (default): the schema is migrated once into a template file, copied for each test.
 PostgreSQL (POINTLEDGER_TEST_DATABASE_URL set, as `scripts/test --postgres` does): migrated
 once, and every table is truncated before each test.
+
+Fixtures, all here (no test module imports one): database, clock, app_client, org (a module may
+override it with another spec), api, org_api (the Api of another organisation), client_api (a
+server with its own import directory) and count_statements. What tests import instead:
+tests.client (the API client and the calls it makes), tests.factories (request bodies),
+tests.documents (GraphQL documents), tests.ledger_checks, tests.import_checks, tests.snapshots.
 """
 
 from __future__ import annotations
 
-import base64
 import os
 import shutil
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,13 +31,15 @@ import pytest
 from sqlalchemy import event, text
 
 from app.http.app import create_app
-from app.kernel.clock import FrozenClock
+from app.kernel.clock import Clock, FrozenClock
 from app.kernel.settings import Settings
+from app.organizations.config import OrgConfig, load_org_config
 from app.organizations.service import apply_spec, create_api_key
 from app.organizations.spec import OrganizationSpec
 from app.storage import migrate
 from app.storage.database import Database
 from app.storage.tables import registered_tables
+from tests.client import Api, Credentials
 from tests.factories import org_spec
 
 POSTGRES_URL = os.environ.get("POINTLEDGER_TEST_DATABASE_URL")
@@ -68,17 +75,6 @@ async def database(migrated_template: str, tmp_path: Path) -> AsyncIterator[Data
     await database.dispose()
 
 
-@dataclass
-class Credentials:
-    org_id: int
-    key_id: str
-    secret: str
-
-    @property
-    def header(self) -> str:
-        return "Basic " + base64.b64encode(f"{self.key_id}:{self.secret}".encode()).decode()
-
-
 async def make_org(database: Database, spec: dict[str, Any]) -> Credentials:
     """An organisation and an API key, as created at TEST_NOW."""
     parsed = OrganizationSpec.model_validate(spec)
@@ -91,34 +87,10 @@ async def make_org(database: Database, spec: dict[str, Any]) -> Credentials:
     return await database.run_write(work)
 
 
-class Api:
-    """Calls /graphql as a client does; `credentials=` switches organisation. `clock` is the app's."""
-
-    def __init__(
-        self, client: httpx.AsyncClient, credentials: Credentials, database: Database, clock: FrozenClock
-    ) -> None:
-        self.client = client
-        self.credentials = credentials
-        self.database = database
-        self.clock = clock
-
-    async def post(
-        self, query: str, variables: dict[str, Any] | None = None, *, credentials: Credentials | None = None
-    ) -> dict[str, Any]:
-        response = await self.client.post(
-            "/graphql",
-            json={"query": query, "variables": variables or {}},
-            headers={"Authorization": (credentials or self.credentials).header},
-        )
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    async def data(
-        self, query: str, variables: dict[str, Any] | None = None, *, credentials: Credentials | None = None
-    ) -> dict[str, Any]:
-        body = await self.post(query, variables, credentials=credentials)
-        assert "errors" not in body, body["errors"]
-        return body["data"]
+async def org_config(database: Database, org_id: int) -> OrgConfig | None:
+    """The organisation's configuration, as the services are given it."""
+    async with database.read() as connection:
+        return await load_org_config(connection, org_id)
 
 
 @pytest.fixture
@@ -142,6 +114,40 @@ async def org(database: Database) -> Credentials:
 @pytest.fixture
 async def api(app_client: httpx.AsyncClient, org: Credentials, database: Database, clock: FrozenClock) -> Api:
     return Api(app_client, org, database, clock)
+
+
+@pytest.fixture
+def org_api(
+    app_client: httpx.AsyncClient, database: Database, clock: FrozenClock
+) -> Callable[[dict[str, Any]], Awaitable[Api]]:
+    """Makes another organisation from a spec and returns its Api: `other = await org_api(org_spec("other"))`."""
+
+    async def make(spec: dict[str, Any]) -> Api:
+        return Api(app_client, await make_org(database, spec), database, clock)
+
+    return make
+
+
+@asynccontextmanager
+async def import_server(
+    database: Any, tmp_path: Path, clock: Clock, *, size_limit_bytes: int, client_timeout: float
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of an app whose imports go to this test's own directory, held to this size."""
+    settings = Settings(
+        database_url=database.url, import_directory=str(tmp_path / "imports"), import_size_limit_bytes=size_limit_bytes
+    )
+    app = create_app(settings, database=database, clock=clock)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver", timeout=client_timeout
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+async def client_api(database: Database, tmp_path: Path, clock: FrozenClock, org: Credentials) -> AsyncIterator[Api]:
+    """The org's Api on a server whose imports go to this test's own directory, files up to 64 KB."""
+    async with import_server(database, tmp_path, clock, size_limit_bytes=64 * 1024, client_timeout=60) as client:
+        yield Api(client, org, database, clock)
 
 
 class StatementCounter:

@@ -1,4 +1,4 @@
-"""Test organisations and request bodies, built the way a client would send them."""
+"""Test organisations and request bodies (bills, customer lookups), built the way a client would send them."""
 
 from __future__ import annotations
 
@@ -77,6 +77,23 @@ def org_spec(code: str = "acme", **organization: Any) -> dict[str, Any]:
     spec["organization"]["code"] = code
     spec["organization"].update(organization)
     return spec
+
+
+def transferable_spec(code: str = "acme") -> dict[str, Any]:
+    """The test organisation whose main program allows points transfers (the cafe program does not)."""
+    spec = org_spec(code)
+    spec["programs"][0]["points_transferable"] = True
+    return spec
+
+
+def by_mobile(mobile: str) -> dict[str, str]:
+    """A customer lookup by mobile number."""
+    return {"type": "MOBILE", "value": mobile}
+
+
+def by_user_id(user_id: str) -> dict[str, str]:
+    """A customer (or user group account) lookup by user id."""
+    return {"type": "USER_ID", "value": user_id}
 
 
 def new_mobile() -> str:

@@ -1,27 +1,34 @@
-"""What the import tests share: a server with its own import directory, following a job to its
-end, and the profile tests' job query and POST."""
+"""What the import tests share: following a job to its end, the profile tests' job query and POST,
+the SQL a job sends, and what a customer holds before and after an import. (The server with its
+own import directory: tests.conftest.import_server and the client_api fixture.)"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import event, select
 
-from app.http.app import create_app
-from app.kernel.clock import Clock
-from app.kernel.settings import Settings
-from tests.conftest import Api
+from app.imports import service
+from app.imports.models import ImportProfile, JobStatus
+from app.kernel.clock import FrozenClock
+from app.ledger import service as ledger
+from app.ledger.models import EventType
+from tests.client import Api, add, customer_points, points_summary
+from tests.conftest import TEST_NOW, org_config
+from tests.factories import bill
 
 IMPORT_JOB = """
 query Job($id: ID!, $first: Int = 50, $after: String) {
   importJob(id: $id) {
     id status phase dryRun errorPolicy fileName bytesTotal bytesRead rowsRead rowsImported rowsRejected
     customersCreated pointsImported errorCode errorMessage rejectsCsvPath
-    rejects(first: $first, after: $after) { rejects { rowNumber column code message original } pageInfo { hasNextPage endCursor } }
+    rejects(first: $first, after: $after) {
+      rejects { rowNumber column code message original }
+      pageInfo { hasNextPage endCursor }
+    }
   }
 }
 """
@@ -42,21 +49,6 @@ mutation Create($input: CreateUserGroupInput!) {
   createUserGroup(input: $input) { __typename ... on UserGroupChanged { group { id userId } } ... on Error { code } }
 }
 """
-
-
-@asynccontextmanager
-async def import_server(
-    database: Any, tmp_path: Path, clock: Clock, *, size_limit_bytes: int, timeout: float
-) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of an app whose imports go to this test's own directory, held to this size."""
-    settings = Settings(
-        database_url=database.url, import_directory=str(tmp_path / "imports"), import_size_limit_bytes=size_limit_bytes
-    )
-    app = create_app(settings, database=database, clock=clock)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://testserver", timeout=timeout
-    ) as client:
-        yield client
 
 
 async def finished(api: Api, job_id: str, *, first: int = 50) -> dict[str, Any]:
@@ -84,3 +76,82 @@ async def run_file(api: Api, path: str, body: str, **params: str) -> dict[str, A
     assert response.status_code == 202, response.text
     await finished(api, str(response.json()["job"]["id"]))
     return (await api.data(PROFILE_JOB, {"id": str(response.json()["job"]["id"])}))["importJob"]
+
+
+async def post_csv(api: Api, body: bytes, **params: str) -> httpx.Response:
+    """POST a Talon.One points file (to the main program unless `program` is given)."""
+    return await api.client.post(
+        "/imports/points",
+        content=body,
+        params={"program": "main", **params},
+        headers={"Authorization": api.credentials.header, "Content-Type": "text/csv"},
+    )
+
+
+async def registered_customer(api: Api) -> dict[str, Any]:
+    """A customer registered by a purchase of 1,800 (with the 18 main points it earned): what they
+    hold before an import."""
+    return (await add(api, bill()))["transaction"]["customer"]
+
+
+async def points_of(api: Api, kind: str, value: str, program: str = "main") -> dict[str, Any]:
+    """The customer's points in one program, looked up by an identifier of this kind."""
+    customer = await customer_points(api, {"type": kind, "value": value})
+    summary = points_summary(customer, program)
+    return {
+        "loyaltyPoints": summary["loyaltyPoints"],
+        "pending": summary["pendingPoints"],
+        "spendable": summary["spendablePoints"],
+        "userId": customer["userId"],
+    }
+
+
+async def main_points(api: Api, user_id: str) -> str:
+    """The main program's points of this user id."""
+    return (await points_of(api, "USER_ID", user_id))["loyaltyPoints"]
+
+
+async def jobs_of_events(database: Any, event_type: EventType) -> list[int | None]:
+    """The import jobs the events of this type carry."""
+    async with database.read() as connection:
+        return list(
+            (
+                await connection.execute(
+                    select(ledger.events.c.import_job_id)
+                    .distinct()
+                    .where(ledger.events.c.event_type == event_type.value)
+                )
+            ).scalars()
+        )
+
+
+async def statements_to_run(
+    database: Any, org_id: int, profile: ImportProfile, configuration: dict[str, Any], path: Path
+) -> int:
+    """SQL statements an import job sends, from submit to DONE (every engine)."""
+    job = (
+        await service.submit(
+            database,
+            await org_config(database, org_id),
+            service.ImportRequest(profile, configuration=configuration),
+            service.local_file(path, 10**6),
+            now=TEST_NOW,
+        )
+    ).job
+    count = 0
+
+    def counted(*_: Any) -> None:
+        nonlocal count
+        count += 1
+
+    engines = {id(engine): engine for engine in (database.read_engine, database.write_engine)}.values()
+    for engine in engines:
+        event.listen(engine.sync_engine, "before_cursor_execute", counted)
+    try:
+        done = await service.run_job(database, job.id, clock=FrozenClock(TEST_NOW))
+    finally:
+        for engine in engines:
+            event.remove(engine.sync_engine, "before_cursor_execute", counted)
+    assert done.status is JobStatus.DONE
+    assert done.rows_rejected == 0
+    return count

@@ -11,9 +11,9 @@ from app.catalog.models import Product
 from app.customers.models import CustomerHistory
 from app.ledger.models import PointLot
 from app.ledger.service import reconcile
-from tests.conftest import make_org
-from tests.documents import ADD_TRANSACTION, CUSTOMER
-from tests.factories import bill, new_bill_number, new_mobile, org_spec
+from tests.client import add_transaction, find_customer
+from tests.documents import ADD_TRANSACTION
+from tests.factories import bill, by_user_id, new_bill_number, new_mobile, org_spec
 from tests.snapshots import table_counts
 
 VICTIM = """
@@ -31,10 +31,6 @@ mutation Batch($input: [TransactionAddInput!]!) {
   }
 }
 """
-
-
-async def add(api, document, **kwargs):
-    return (await api.data(ADD_TRANSACTION, {"input": document}, **kwargs))["addTransaction"]
 
 
 async def test_the_seeds_sample_purchase_gives_the_seed_shaped_response(api):
@@ -60,7 +56,7 @@ async def test_the_seeds_sample_purchase_gives_the_seed_shaped_response(api):
         ],
     )
 
-    result = await add(api, document)
+    result = await add_transaction(api, document)
 
     assert result["__typename"] == "TransactionAdded"
     assert result["replayed"] is False
@@ -142,7 +138,7 @@ async def test_the_seeds_sample_purchase_gives_the_seed_shaped_response(api):
 async def test_line_items_fill_in_value_and_amount_as_the_seed_defines_them(api):
     document = bill(amount="950", lineItems=[{"itemCode": "MUG", "qty": "3", "rate": "350", "discount": "100"}])
 
-    result = await add(api, document)
+    result = await add_transaction(api, document)
 
     assert result["transaction"]["lineItems"] == [
         {
@@ -191,10 +187,10 @@ async def test_line_items_fill_in_value_and_amount_as_the_seed_defines_them(api)
     ],
 )
 async def test_bad_input_is_a_typed_error_naming_the_field_and_writes_nothing(api, database, change, code, field):
-    await add(api, bill())  # something already there, so "nothing changed" is not trivially true
+    await add_transaction(api, bill())  # something already there, so "nothing changed" is not trivially true
     before = await table_counts(database)
 
-    result = await add(api, bill(**change))
+    result = await add_transaction(api, bill(**change))
 
     typename = "NotFoundError" if code.endswith("_NOT_FOUND") else "InvalidInputError"
     assert (result["__typename"], result["code"], result["field"]) == (typename, code, field)
@@ -217,10 +213,10 @@ async def test_an_unknown_enum_value_is_refused_by_the_schema_naming_the_field_a
 
 async def test_the_same_bill_posted_again_returns_the_first_result_and_awards_nothing_twice(api, database):
     document = bill(billingTime="2026-11-20T10:00:00+05:30")
-    first = await add(api, document)
+    first = await add_transaction(api, document)
     counts = await table_counts(database)
 
-    again = await add(api, document)
+    again = await add_transaction(api, document)
 
     assert again["__typename"] == "TransactionAdded"
     assert again["replayed"] is True
@@ -232,10 +228,10 @@ async def test_the_same_bill_posted_again_returns_the_first_result_and_awards_no
 
 
 async def test_a_bill_number_reused_in_the_window_with_another_payload_is_a_conflict(api, database):
-    first = await add(api, bill(number="R-1", billingTime="2026-11-20T10:00:00+05:30"))
+    first = await add_transaction(api, bill(number="R-1", billingTime="2026-11-20T10:00:00+05:30"))
     counts = await table_counts(database)
 
-    clash = await add(api, bill(number="R-1", amount="999", billingTime="2026-11-21T10:00:00+05:30"))
+    clash = await add_transaction(api, bill(number="R-1", amount="999", billingTime="2026-11-21T10:00:00+05:30"))
 
     assert clash == {
         "__typename": "DuplicateBillNumberError",
@@ -248,11 +244,13 @@ async def test_a_bill_number_reused_in_the_window_with_another_payload_is_a_conf
 
 
 async def test_a_bill_number_is_unique_per_store_and_only_within_the_window(api):
-    await add(api, bill(number="W-1", billingTime="2026-10-01T10:00:00+05:30"))
+    await add_transaction(api, bill(number="W-1", billingTime="2026-10-01T10:00:00+05:30"))
 
-    other_store = await add(api, bill(number="W-1", tillCode="till-2", billingTime="2026-10-01T10:00:00+05:30"))
-    after_window = await add(api, bill(number="W-1", billingTime="2026-10-31T10:00:01+05:30"))
-    inside_window = await add(api, bill(number="W-1", billingTime="2026-10-30T10:00:00+05:30"))
+    other_store = await add_transaction(
+        api, bill(number="W-1", tillCode="till-2", billingTime="2026-10-01T10:00:00+05:30")
+    )
+    after_window = await add_transaction(api, bill(number="W-1", billingTime="2026-10-31T10:00:01+05:30"))
+    inside_window = await add_transaction(api, bill(number="W-1", billingTime="2026-10-30T10:00:00+05:30"))
 
     assert other_store["__typename"] == "TransactionAdded"
     assert after_window["__typename"] == "TransactionAdded"
@@ -261,10 +259,10 @@ async def test_a_bill_number_is_unique_per_store_and_only_within_the_window(api)
 
 async def test_crossing_a_threshold_upgrades_the_tier_and_earning_uses_the_tier_held_before(api):
     mobile = new_mobile()
-    await add(api, bill(amount="15000", lineItems=[], customer={"mobile": mobile}))
+    await add_transaction(api, bill(amount="15000", lineItems=[], customer={"mobile": mobile}))
 
-    upgrade = await add(api, bill(amount="6000", lineItems=[], customer={"mobile": mobile}))
-    after = await add(api, bill(amount="1000", lineItems=[], customer={"mobile": mobile}))
+    upgrade = await add_transaction(api, bill(amount="6000", lineItems=[], customer={"mobile": mobile}))
+    after = await add_transaction(api, bill(amount="1000", lineItems=[], customer={"mobile": mobile}))
 
     effects = upgrade["transaction"]["sideEffects"]
     assert effects[0]["registered"] is False
@@ -286,20 +284,22 @@ async def test_crossing_a_threshold_upgrades_the_tier_and_earning_uses_the_tier_
 
 async def test_points_are_rounded_by_the_programs_rule_and_the_raw_value_is_kept(api):
     # The cafe till earns in the cafe program: 5 points per 100, rounded half up.
-    result = await add(api, bill(tillCode="till-cafe", amount="1010", lineItems=[]))
+    result = await add_transaction(api, bill(tillCode="till-cafe", amount="1010", lineItems=[]))
 
     effect = result["transaction"]["sideEffects"][1]
     assert (effect["programCode"], effect["rawAwardedPoints"], effect["awardedPoints"]) == ("cafe", "50.5", "51")
-    floor = await add(api, bill(amount="1099", lineItems=[]))  # main program: FLOOR
+    floor = await add_transaction(api, bill(amount="1099", lineItems=[]))  # main program: FLOOR
     assert floor["transaction"]["sideEffects"][1]["rawAwardedPoints"] == "10.99"
     assert floor["transaction"]["sideEffects"][1]["awardedPoints"] == "10"
 
 
 async def test_points_are_earned_as_a_lot_expiring_by_the_programs_strategy(api, database):
     # Main program: end of the month 12 months after earning, in the org's time zone (IST).
-    await add(api, bill(amount="1000", lineItems=[], billingTime="2026-03-15T10:00:00+05:30"))
+    await add_transaction(api, bill(amount="1000", lineItems=[], billingTime="2026-03-15T10:00:00+05:30"))
     # Cafe program: 90 days after the day of earning.
-    await add(api, bill(tillCode="till-cafe", amount="1000", lineItems=[], billingTime="2026-03-31T23:30:00+05:30"))
+    await add_transaction(
+        api, bill(tillCode="till-cafe", amount="1000", lineItems=[], billingTime="2026-03-31T23:30:00+05:30")
+    )
 
     async with database.read() as connection:
         rows = (await connection.execute(select(PointLot.__table__).order_by(PointLot.__table__.c.id))).all()
@@ -310,7 +310,7 @@ async def test_points_are_earned_as_a_lot_expiring_by_the_programs_strategy(api,
 
 
 async def test_outlier_bills_earn_nothing_and_do_not_count_toward_tiers(api):
-    result = await add(api, bill(amount="50000", lineItems=[], outlierStatus="FRAUD"))
+    result = await add_transaction(api, bill(amount="50000", lineItems=[], outlierStatus="FRAUD"))
 
     assert result["transaction"]["eligibleAmount"] == "0"
     assert result["transaction"]["sideEffects"][1]["awardedPoints"] == "0"
@@ -322,7 +322,7 @@ async def test_outlier_bills_earn_nothing_and_do_not_count_toward_tiers(api):
 async def test_a_not_interested_bill_needs_no_customer_and_earns_nothing(api, database):
     before = await table_counts(database)
 
-    result = await add(api, bill(type="NOT_INTERESTED", customer=None, notInterestedReason="in a hurry"))
+    result = await add_transaction(api, bill(type="NOT_INTERESTED", customer=None, notInterestedReason="in a hurry"))
 
     transaction = result["transaction"]
     assert (transaction["type"], transaction["customer"], transaction["sideEffects"]) == ("NOT_INTERESTED", None, [])
@@ -334,11 +334,13 @@ async def test_a_not_interested_bill_needs_no_customer_and_earns_nothing(api, da
 
 async def test_a_known_customer_is_found_by_any_identifier_and_details_are_updated(api, database):
     mobile = new_mobile()
-    first = await add(api, bill(customer={"mobile": mobile, "firstname": "Tom", "lastname": "Sawyer"}))
+    first = await add_transaction(api, bill(customer={"mobile": mobile, "firstname": "Tom", "lastname": "Sawyer"}))
     user_id = first["transaction"]["customer"]["userId"]
 
-    by_both = await add(api, bill(customer={"mobile": mobile, "email": "Tom@Example.com", "lastname": "Thatcher"}))
-    by_email = await add(api, bill(customer={"email": "tom@example.com"}))
+    by_both = await add_transaction(
+        api, bill(customer={"mobile": mobile, "email": "Tom@Example.com", "lastname": "Thatcher"})
+    )
+    by_email = await add_transaction(api, bill(customer={"email": "tom@example.com"}))
 
     assert by_both["transaction"]["customer"]["userId"] == user_id
     assert by_email["transaction"]["customer"]["userId"] == user_id
@@ -362,10 +364,12 @@ async def test_a_known_customer_is_found_by_any_identifier_and_details_are_updat
 
 async def test_a_secondary_identifier_of_another_account_merges_it_into_the_primarys_owner(api, database):
     mobile = new_mobile()
-    owner = await add(api, bill(amount="1000", lineItems=[], customer={"mobile": mobile}))
-    other = await add(api, bill(amount="2000", lineItems=[], customer={"email": "jo@example.com"}))
+    owner = await add_transaction(api, bill(amount="1000", lineItems=[], customer={"mobile": mobile}))
+    other = await add_transaction(api, bill(amount="2000", lineItems=[], customer={"email": "jo@example.com"}))
 
-    merged = await add(api, bill(amount="500", lineItems=[], customer={"mobile": mobile, "email": "jo@example.com"}))
+    merged = await add_transaction(
+        api, bill(amount="500", lineItems=[], customer={"mobile": mobile, "email": "jo@example.com"})
+    )
 
     customer = merged["transaction"]["customer"]
     assert customer["userId"] == owner["transaction"]["customer"]["userId"]
@@ -379,9 +383,7 @@ async def test_a_secondary_identifier_of_another_account_merges_it_into_the_prim
     assert customer["email"] == "jo@example.com"
     assert customer["loyaltyPoints"] == "35"  # 10 + 20 moved over + 5
     assert customer["lifetimePurchases"] == "3500"
-    victim = (
-        await api.data(VICTIM, {"lookup": {"type": "USER_ID", "value": other["transaction"]["customer"]["userId"]}})
-    )["customer"]
+    victim = (await api.data(VICTIM, {"lookup": by_user_id(other["transaction"]["customer"]["userId"])}))["customer"]
     assert victim == {
         "mergedIntoUserId": customer["userId"],
         "email": None,
@@ -392,17 +394,12 @@ async def test_a_secondary_identifier_of_another_account_merges_it_into_the_prim
         assert await reconcile(connection) == []
 
 
-async def test_with_the_skip_switch_a_new_primary_registers_a_new_customer_ignoring_the_secondary(
-    app_client, database, clock
-):
-    from tests.conftest import Api
-
-    credentials = await make_org(database, org_spec("skipper", skip_secondary_id_on_primary_mismatch=True))
-    api = Api(app_client, credentials, database, clock)
-    existing = await add(api, bill(customer={"email": "sam@example.com"}))
+async def test_with_the_skip_switch_a_new_primary_registers_a_new_customer_ignoring_the_secondary(org_api, database):
+    api = await org_api(org_spec("skipper", skip_secondary_id_on_primary_mismatch=True))
+    existing = await add_transaction(api, bill(customer={"email": "sam@example.com"}))
     mobile = new_mobile()
 
-    result = await add(api, bill(customer={"mobile": mobile, "email": "sam@example.com"}))
+    result = await add_transaction(api, bill(customer={"mobile": mobile, "email": "sam@example.com"}))
 
     customer = result["transaction"]["customer"]
     assert customer["userId"] != existing["transaction"]["customer"]["userId"]
@@ -414,8 +411,8 @@ async def test_with_the_skip_switch_a_new_primary_registers_a_new_customer_ignor
         "skippedIdentifiers": [{"type": "EMAIL", "value": "sam@example.com"}],
     }
     assert (customer["mobile"], customer["email"]) == ("91" + mobile, None)
-    still = await api.data(CUSTOMER, {"lookup": {"type": "EMAIL", "value": "sam@example.com"}})
-    assert still["customer"]["userId"] == existing["transaction"]["customer"]["userId"]
+    still = await find_customer(api, {"type": "EMAIL", "value": "sam@example.com"})
+    assert still["userId"] == existing["transaction"]["customer"]["userId"]
     async with database.read() as connection:
         skipped = (
             await connection.execute(
@@ -432,10 +429,16 @@ async def test_with_the_skip_switch_a_new_primary_registers_a_new_customer_ignor
 
 async def test_unknown_products_are_added_to_the_catalog_by_the_seeds_rules(api, database):
     # A new base product passed with a variant: only the base is added.
-    await add(api, bill(lineItems=[{"itemCode": "HAT", "variant": "RED", "qty": "1", "rate": "100"}], amount="100"))
+    await add_transaction(
+        api, bill(lineItems=[{"itemCode": "HAT", "variant": "RED", "qty": "1", "rate": "100"}], amount="100")
+    )
     # An existing base product with a new variant: the variant is added under it.
-    await add(api, bill(lineItems=[{"itemCode": "HAT", "variant": "BLUE", "qty": "1", "rate": "100"}], amount="100"))
-    await add(api, bill(lineItems=[{"itemCode": "HAT", "variant": "BLUE", "qty": "1", "rate": "100"}], amount="100"))
+    await add_transaction(
+        api, bill(lineItems=[{"itemCode": "HAT", "variant": "BLUE", "qty": "1", "rate": "100"}], amount="100")
+    )
+    await add_transaction(
+        api, bill(lineItems=[{"itemCode": "HAT", "variant": "BLUE", "qty": "1", "rate": "100"}], amount="100")
+    )
 
     products = Product.__table__
     async with database.read() as connection:
@@ -491,7 +494,7 @@ async def test_a_batch_over_100_bills_is_refused_whole(api, database):
 
 
 async def test_billing_time_defaults_to_now(api, clock):
-    result = await add(api, bill(number=new_bill_number()))
+    result = await add_transaction(api, bill(number=new_bill_number()))
     assert datetime.fromisoformat(result["transaction"]["billingTime"]) == clock.now()
 
 
@@ -514,13 +517,13 @@ async def test_the_same_bill_spelled_differently_replays(api, database, respelle
         customer={"mobile": mobile, "firstname": "Tom", "lastname": "Sawyer"},
         lineItems=[{"serial": 1, "itemCode": "SHIRT-01", "qty": "2", "rate": "500"}],
     )
-    first = await add(api, document)
+    first = await add_transaction(api, document)
     counts = await table_counts(database)
     again = {**document, **respelled}
     again["number"] = again["number"].format(number=document["number"])
     again["customer"] = {**again["customer"], "mobile": again["customer"]["mobile"].format(mobile=mobile)}
 
-    result = await add(api, again)
+    result = await add_transaction(api, again)
 
     assert (result["__typename"], result["replayed"]) == ("TransactionAdded", True)
     assert result["transaction"]["id"] == first["transaction"]["id"]
@@ -561,7 +564,7 @@ async def test_the_same_bill_spelled_differently_replays(api, database, respelle
 async def test_values_out_of_range_are_typed_errors_not_unexpected_ones(api, database, change, field, message):
     before = await table_counts(database)
 
-    result = await add(api, bill(**change))
+    result = await add_transaction(api, bill(**change))
 
     assert (result["field"], result["message"]) == (field, message)
     assert await table_counts(database) == before

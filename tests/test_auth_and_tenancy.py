@@ -14,9 +14,10 @@ import app.transactions.service
 from app.http.app import create_app
 from app.kernel.settings import Settings
 from app.organizations.service import revoke_api_key
-from tests.conftest import Credentials, make_org
-from tests.documents import ADD_TRANSACTION, CLOSING_BALANCE, CUSTOMER, LEDGER_ENTRIES
-from tests.factories import bill, new_mobile, org_spec
+from tests.client import Credentials, add, add_transaction, closing_balance, find_customer, ledger_page
+from tests.conftest import make_org
+from tests.documents import ADD_TRANSACTION, LEDGER_ENTRIES
+from tests.factories import bill, by_mobile, by_user_id, new_mobile, org_spec
 from tests.snapshots import table_counts
 
 ORGANIZATION = """
@@ -294,18 +295,14 @@ def beta_spec():
 async def test_an_organisation_cannot_see_anothers_customers_or_ledger(api, database):
     beta = await make_org(database, beta_spec())
     mobile = new_mobile()
-    added = await api.data(ADD_TRANSACTION, {"input": bill(customer={"mobile": mobile, "email": "ann@example.com"})})
-    user_id = added["addTransaction"]["transaction"]["customer"]["userId"]
+    added = await add(api, bill(customer={"mobile": mobile, "email": "ann@example.com"}))
+    user_id = added["transaction"]["customer"]["userId"]
 
-    lookups = [
-        {"type": "MOBILE", "value": mobile},
-        {"type": "EMAIL", "value": "ann@example.com"},
-        {"type": "USER_ID", "value": user_id},
-    ]
+    lookups = [by_mobile(mobile), {"type": "EMAIL", "value": "ann@example.com"}, by_user_id(user_id)]
     for lookup in lookups:
-        customer = (await api.data(CUSTOMER, {"lookup": lookup}, credentials=beta))["customer"]
-        ledger = (await api.data(LEDGER_ENTRIES, {"customer": lookup}, credentials=beta))["ledgerEntries"]
-        balance = (await api.data(CLOSING_BALANCE, {"customer": lookup}, credentials=beta))["ledgerClosingBalance"]
+        customer = await find_customer(api, lookup, credentials=beta)
+        ledger = await ledger_page(api, lookup, credentials=beta)
+        balance = await closing_balance(api, lookup, credentials=beta)
         expected = {
             "__typename": "NotFoundError",
             "code": "CUSTOMER_NOT_FOUND",
@@ -315,19 +312,17 @@ async def test_an_organisation_cannot_see_anothers_customers_or_ledger(api, data
         assert ledger == {**expected, "field": "customer"}
         assert balance == {**expected, "field": "customer"}
         # Acme still finds its own customer.
-        assert (await api.data(CUSTOMER, {"lookup": lookup}))["customer"]["userId"] == user_id
+        assert (await find_customer(api, lookup))["userId"] == user_id
 
 
 async def test_the_same_bill_number_in_another_organisation_is_a_new_bill_for_a_new_customer(api, database):
     beta = await make_org(database, beta_spec())
     mobile = new_mobile()
     document = bill(number="SHARED-1", customer={"mobile": mobile}, billingTime="2026-11-20T10:00:00+05:30")
-    in_acme = (await api.data(ADD_TRANSACTION, {"input": document}))["addTransaction"]
+    in_acme = await add_transaction(api, document)
 
-    in_beta = (await api.data(ADD_TRANSACTION, {"input": document}, credentials=beta))["addTransaction"]
-    different_payload = (
-        await api.data(ADD_TRANSACTION, {"input": {**document, "amount": "900", "lineItems": []}}, credentials=beta)
-    )["addTransaction"]
+    in_beta = await add_transaction(api, document, credentials=beta)
+    different_payload = await add_transaction(api, {**document, "amount": "900", "lineItems": []}, credentials=beta)
 
     assert in_beta["__typename"] == "TransactionAdded"
     assert in_beta["replayed"] is False
@@ -338,7 +333,7 @@ async def test_the_same_bill_number_in_another_organisation_is_a_new_bill_for_a_
     # Within beta the number is now taken.
     assert different_payload["__typename"] == "DuplicateBillNumberError"
     assert different_payload["existingTransactionId"] == in_beta["transaction"]["id"]
-    acme_customer = (await api.data(CUSTOMER, {"lookup": {"type": "MOBILE", "value": mobile}}))["customer"]
+    acme_customer = await find_customer(api, by_mobile(mobile))
     assert acme_customer["loyaltyPoints"] == "18"
     assert [node["id"] for node in acme_customer["transactions"]["nodes"]] == [in_acme["transaction"]["id"]]
 
@@ -369,15 +364,9 @@ async def test_the_organization_query_shows_only_the_callers_setup(api, database
 async def test_a_filter_naming_another_organisations_till_is_refused(api, database):
     beta = await make_org(database, beta_spec())
     mobile = new_mobile()
-    await api.data(ADD_TRANSACTION, {"input": bill(customer={"mobile": mobile})}, credentials=beta)
+    await add(api, bill(customer={"mobile": mobile}), credentials=beta)
 
-    result = (
-        await api.data(
-            LEDGER_ENTRIES,
-            {"customer": {"type": "MOBILE", "value": mobile}, "filter": {"tillCodes": ["till-cafe"]}},
-            credentials=beta,
-        )
-    )["ledgerEntries"]
+    result = await ledger_page(api, by_mobile(mobile), {"tillCodes": ["till-cafe"]}, credentials=beta)
 
     assert result == {
         "__typename": "InvalidInputError",
@@ -392,14 +381,14 @@ async def test_a_filter_naming_another_organisations_till_is_refused(api, databa
 
 async def test_an_unexpected_error_in_a_query_is_masked_and_logged(api, monkeypatch, caplog):
     mobile = new_mobile()
-    await api.data(ADD_TRANSACTION, {"input": bill(customer={"mobile": mobile})})
+    await add(api, bill(customer={"mobile": mobile}))
 
     async def broken(*args, **kwargs):
         raise RuntimeError("secret detail")
 
     monkeypatch.setattr(app.ledger.service, "ledger_page", broken)
     with caplog.at_level(logging.ERROR):
-        body = await api.post(LEDGER_ENTRIES, {"customer": {"type": "MOBILE", "value": mobile}})
+        body = await api.post(LEDGER_ENTRIES, {"customer": by_mobile(mobile)})
 
     assert body["data"] is None
     assert [(error["message"], error["path"]) for error in body["errors"]] == [("Unexpected error.", ["ledgerEntries"])]
@@ -412,7 +401,7 @@ async def test_an_unexpected_error_in_a_mutation_is_masked_and_rolls_the_write_b
     async def broken(*args, **kwargs):
         raise RuntimeError("secret detail")
 
-    await api.data(ADD_TRANSACTION, {"input": bill()})
+    await add(api, bill())
     before = await table_counts(database)
     # Fails after the customer, the bill and its line items were written.
     monkeypatch.setattr(app.transactions.service, "_apply_earning", broken)
@@ -430,5 +419,5 @@ async def test_an_unexpected_error_in_a_mutation_is_masked_and_rolls_the_write_b
     assert "secret detail" not in response.text
     assert await table_counts(database) == before
     monkeypatch.undo()
-    again = (await api.data(ADD_TRANSACTION, {"input": bill()}))["addTransaction"]
+    again = await add_transaction(api, bill())
     assert again["__typename"] == "TransactionAdded"

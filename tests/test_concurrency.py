@@ -6,46 +6,13 @@ natural keys, row locks, bounded retries) when POINTLEDGER_TEST_DATABASE_URL is 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from app.ledger.service import reconcile
-from tests.documents import ADD_TRANSACTION, CUSTOMER, LEDGER_ENTRIES
-from tests.factories import bill, new_mobile
+from tests.client import find_customer, ledger_page, no_lock_errors_logged, post_at_once, signed
+from tests.documents import ADD_TRANSACTION
+from tests.factories import bill, by_mobile, new_mobile
 from tests.snapshots import table_counts
-
-
-async def post_concurrently(api, documents):
-    """Every document posted at once; the raw HTTP responses, in the documents' order."""
-
-    async def post(document):
-        return await api.client.post(
-            "/graphql",
-            json={"query": ADD_TRANSACTION, "variables": {"input": document}},
-            headers={"Authorization": api.credentials.header},
-        )
-
-    return await asyncio.gather(*(post(document) for document in documents))
-
-
-def results_of(responses):
-    for response in responses:
-        assert response.status_code == 200, response.text
-        assert "database is locked" not in response.text
-        assert "errors" not in response.json(), response.text
-    return [response.json()["data"]["addTransaction"] for response in responses]
-
-
-def no_lock_errors_logged(caplog):
-    return not any(
-        "database is locked" in record.getMessage() or "database is locked" in (record.exc_text or "")
-        for record in caplog.records
-    )
-
-
-def signed(entry):
-    points = int(entry["points"])
-    return points if entry["entryType"] == "CREDIT" else -points
 
 
 async def test_50_concurrent_purchases_by_one_customer_lose_no_update(api, database, caplog):
@@ -53,14 +20,14 @@ async def test_50_concurrent_purchases_by_one_customer_lose_no_update(api, datab
     mobile = new_mobile()
     documents = [bill(customer={"mobile": mobile}) for _ in range(50)]  # 1,800 each, 1,800 eligible
 
-    results = results_of(await post_concurrently(api, documents))
+    results = await post_at_once(api, ADD_TRANSACTION, documents)
 
     assert [result["__typename"] for result in results] == ["TransactionAdded"] * 50
     assert [result["replayed"] for result in results] == [False] * 50
     assert len({result["transaction"]["id"] for result in results}) == 50
     assert len({result["transaction"]["customer"]["userId"] for result in results}) == 1
     assert no_lock_errors_logged(caplog)
-    customer = (await api.data(CUSTOMER, {"lookup": {"type": "MOBILE", "value": mobile}, "first": 1}))["customer"]
+    customer = await find_customer(api, by_mobile(mobile), first=1)
     # Whatever order they ran in: 12 bills at bronze (1 per 100: 18 each; the 12th reaches
     # 21,600 and silver), then 38 at silver (2 per 100: 36 each).
     assert customer["loyaltyPoints"] == "1584"  # 12 x 18 + 38 x 36
@@ -69,16 +36,7 @@ async def test_50_concurrent_purchases_by_one_customer_lose_no_update(api, datab
     assert customer["currentSlab"] == "silver"
     main = customer["pointsSummaries"][0]
     assert (main["programCode"], main["loyaltyPoints"], main["cumulativePurchases"]) == ("main", "1584", "90000")
-    page = (
-        await api.data(
-            LEDGER_ENTRIES,
-            {
-                "customer": {"type": "MOBILE", "value": mobile},
-                "first": 100,
-                "filter": {"programCodes": ["main"], "pointsCategories": ["REGULAR"]},
-            },
-        )
-    )["ledgerEntries"]
+    page = await ledger_page(api, by_mobile(mobile), {"programCodes": ["main"], "pointsCategories": ["REGULAR"]})
     assert page["pageInfo"]["hasNextPage"] is False
     assert len(page["entries"]) == 51  # the opening balance and 50 awards
     assert sum(signed(entry) for entry in page["entries"]) == 1584
@@ -98,7 +56,7 @@ async def test_the_same_bill_posted_10_times_at_once_is_added_once_and_awarded_o
     mobile = new_mobile()
     document = bill(number="SAME-1", customer={"mobile": mobile}, billingTime="2026-11-20T10:00:00+05:30")
 
-    results = results_of(await post_concurrently(api, [document] * 10))
+    results = await post_at_once(api, ADD_TRANSACTION, [document] * 10)
 
     assert [result["__typename"] for result in results] == ["TransactionAdded"] * 10
     assert len({result["transaction"]["id"] for result in results}) == 1
@@ -112,9 +70,7 @@ async def test_the_same_bill_posted_10_times_at_once_is_added_once_and_awarded_o
         2,
         7,
     )
-    page = (await api.data(LEDGER_ENTRIES, {"customer": {"type": "MOBILE", "value": mobile}, "first": 100}))[
-        "ledgerEntries"
-    ]
+    page = await ledger_page(api, by_mobile(mobile))
     awards = [entry for entry in page["entries"] if entry["eventType"] == "TRANSACTION_ADD"]
     assert [(entry["transactionId"], entry["points"], entry["balanceAfter"]) for entry in awards] == [
         (results[0]["transaction"]["id"], "18", "18")
@@ -128,20 +84,18 @@ async def test_20_concurrent_first_purchases_by_one_new_mobile_register_one_cust
     mobile = new_mobile()
     documents = [bill(customer={"mobile": mobile}, amount="100", lineItems=[]) for _ in range(20)]
 
-    results = results_of(await post_concurrently(api, documents))
+    results = await post_at_once(api, ADD_TRANSACTION, documents)
 
     assert [result["__typename"] for result in results] == ["TransactionAdded"] * 20
     assert len({result["transaction"]["customer"]["userId"] for result in results}) == 1
     assert no_lock_errors_logged(caplog)
     counts = await table_counts(database)
     assert (counts["customers"], counts["customer_identifiers"], counts["transactions"]) == (1, 1, 20)
-    page = (await api.data(LEDGER_ENTRIES, {"customer": {"type": "MOBILE", "value": mobile}, "first": 100}))[
-        "ledgerEntries"
-    ]
+    page = await ledger_page(api, by_mobile(mobile))
     registrations = [entry for entry in page["entries"] if entry["eventType"] == "CUSTOMER_REGISTRATION"]
     assert len(registrations) == 6
     assert len({entry["eventLogId"] for entry in registrations}) == 1
-    customer = (await api.data(CUSTOMER, {"lookup": {"type": "MOBILE", "value": mobile}, "first": 1}))["customer"]
+    customer = await find_customer(api, by_mobile(mobile), first=1)
     assert (customer["loyaltyPoints"], customer["lifetimePurchases"]) == ("20", "2000")
     async with database.read() as connection:
         assert await reconcile(connection) == []

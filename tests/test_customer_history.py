@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.documents import ADD_TRANSACTION
-from tests.factories import bill, new_mobile
+from tests.client import buy, earn
+from tests.factories import by_mobile, by_user_id, new_mobile
 
 HISTORY = """
 query History($customer: CustomerLookupInput!, $actions: [CustomerHistoryAction!], $first: Int = 10, $after: String) {
@@ -19,22 +19,16 @@ query History($customer: CustomerLookupInput!, $actions: [CustomerHistoryAction!
 """
 
 
-async def add(api, **overrides):
-    result = (await api.data(ADD_TRANSACTION, {"input": bill(lineItems=[], **overrides)}))["addTransaction"]
-    assert result["__typename"] == "TransactionAdded", result
-    return result["transaction"]
-
-
 async def history(api, customer, **variables):
     return (await api.data(HISTORY, {"customer": customer, **variables}))["customerHistory"]
 
 
 async def test_registration_details_and_identifiers_are_listed_newest_first(api):
     mobile = new_mobile()
-    await add(api, customer={"mobile": mobile, "firstname": "Tom", "lastname": "Sawyer"})
-    await add(api, customer={"mobile": mobile, "email": "tom@example.com", "firstname": "Thomas", "lastname": "Sawyer"})
+    await buy(api, mobile, "1800", firstname="Tom", lastname="Sawyer")
+    await buy(api, mobile, "1800", email="tom@example.com", firstname="Thomas", lastname="Sawyer")
 
-    page = await history(api, {"type": "MOBILE", "value": mobile})
+    page = await history(api, by_mobile(mobile))
 
     assert page["__typename"] == "CustomerHistoryPage"
     assert [(record["action"], record["identifierType"], record["identifierValue"]) for record in page["records"]] == [
@@ -47,12 +41,12 @@ async def test_registration_details_and_identifiers_are_listed_newest_first(api)
 
 async def test_a_merge_shows_combine_on_the_survivor_and_merged_into_on_the_victim(api):
     survivor_mobile, victim_mobile = new_mobile(), new_mobile()
-    survivor = (await add(api, customer={"mobile": survivor_mobile}))["customer"]["userId"]
-    victim = (await add(api, customer={"mobile": victim_mobile, "email": "victim@example.com"}))["customer"]["userId"]
-    await add(api, customer={"mobile": survivor_mobile, "email": "victim@example.com"})
+    survivor = await earn(api, survivor_mobile, "1800")
+    victim = await earn(api, victim_mobile, "1800", email="victim@example.com")
+    await buy(api, survivor_mobile, "1800", email="victim@example.com")
 
-    combine = await history(api, {"type": "USER_ID", "value": survivor}, actions=["COMBINE"])
-    merged = await history(api, {"type": "USER_ID", "value": victim}, actions=["MERGED_INTO"])
+    combine = await history(api, by_user_id(survivor), actions=["COMBINE"])
+    merged = await history(api, by_user_id(victim), actions=["MERGED_INTO"])
 
     assert combine["records"] == [
         {
@@ -74,11 +68,11 @@ async def test_a_merge_shows_combine_on_the_survivor_and_merged_into_on_the_vict
 async def test_pages_follow_the_cursor_without_gaps_or_repeats(api):
     mobile = new_mobile()
     for index in range(3):
-        await add(api, customer={"mobile": mobile, "firstname": f"Name{index}"})
+        await buy(api, mobile, "1800", firstname=f"Name{index}")
     seen = []
     after = None
     while True:
-        page = await history(api, {"type": "MOBILE", "value": mobile}, first=2, after=after)
+        page = await history(api, by_mobile(mobile), first=2, after=after)
         seen.extend(record["action"] for record in page["records"])
         if not page["pageInfo"]["hasNextPage"]:
             break
@@ -87,8 +81,8 @@ async def test_pages_follow_the_cursor_without_gaps_or_repeats(api):
 
 
 async def test_an_unknown_customer_and_a_bad_cursor_are_typed_errors(api):
-    missing = await history(api, {"type": "MOBILE", "value": new_mobile()})
-    bad_cursor = await history(api, {"type": "MOBILE", "value": new_mobile()}, after="not-a-cursor")
+    missing = await history(api, by_mobile(new_mobile()))
+    bad_cursor = await history(api, by_mobile(new_mobile()), after="not-a-cursor")
 
     assert (missing["__typename"], missing["code"], missing["field"]) == (
         "NotFoundError",

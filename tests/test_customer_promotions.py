@@ -12,6 +12,7 @@ from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import func, select
 
 from app.customer_promotions import service as promotions_service
@@ -19,10 +20,10 @@ from app.customer_promotions.errors import PromotionNameMismatchError
 from app.customer_promotions.models import CustomerPromotion
 from app.kernel.enums import PointsCategory
 from app.ledger.models import EventType, PointAccount, PointLot
-from app.organizations.config import load_org_config
 from app.organizations.models import ExpiryStrategy
-from tests.documents import ADD_TRANSACTION, LEDGER_ENTRIES
-from tests.factories import bill, new_mobile
+from tests.client import customer_with_points, ledger_entries, merge
+from tests.conftest import org_config
+from tests.factories import by_mobile, by_user_id, new_mobile
 from tests.ledger_checks import assert_reconciled, count_events, overdraw
 from tests.snapshots import table_counts
 
@@ -61,20 +62,13 @@ LEDGER_WITH_PROMOTIONS = """
 query Ledger($customer: CustomerLookupInput!) {
   ledgerEntries(customer: $customer, first: 20) {
     ... on LedgerEntryPage {
-      entries { eventType entryKind entryType points balanceAfter storeCode tillCode customerPromotion { identifier name } }
+      entries {
+        eventType entryKind entryType points balanceAfter storeCode tillCode customerPromotion { identifier name }
+      }
     }
   }
 }
 """
-
-
-async def customer_with_points(api, amount: str = "1000") -> tuple[str, str]:
-    """A customer who bought for `amount` at till-1 (amount / 100 main points): (mobile, user id)."""
-    mobile = new_mobile()
-    document = bill(customer={"mobile": mobile}, amount=amount, grossAmount=None, discount=None, lineItems=[])
-    result = (await api.data(ADD_TRANSACTION, {"input": document}))["addTransaction"]
-    assert result["__typename"] == "TransactionAdded", result
-    return mobile, result["transaction"]["customer"]["userId"]
 
 
 def award_input(
@@ -84,7 +78,7 @@ def award_input(
     if identifier is not None:
         promotion["identifier"] = identifier
     return {
-        "customer": {"type": "MOBILE", "value": mobile},
+        "customer": by_mobile(mobile),
         "points": points,
         "tillCode": "till-1",
         "promotion": promotion,
@@ -147,9 +141,7 @@ async def test_a_new_identifier_creates_the_promotion_and_its_award_is_a_tagged_
     assert award_lot[:2] == (Decimal(250), Decimal(250))
     assert award_lot[2] == end_of_local_day(before.astimezone(KOLKATA).date() + timedelta(days=30))
     # The points history shows the promotion on its entry.
-    page = (await api.data(LEDGER_WITH_PROMOTIONS, {"customer": {"type": "USER_ID", "value": user_id}}))[
-        "ledgerEntries"
-    ]
+    page = (await api.data(LEDGER_WITH_PROMOTIONS, {"customer": by_user_id(user_id)}))["ledgerEntries"]
     assert page["entries"][0] == {
         "eventType": "CUSTOMER_PROMOTION",
         "entryKind": "POINTS_ALLOCATION",
@@ -162,8 +154,8 @@ async def test_a_new_identifier_creates_the_promotion_and_its_award_is_a_tagged_
     }
     assert page["entries"][1]["eventType"] == "TRANSACTION_ADD"
     assert page["entries"][1]["customerPromotion"] is None
-    full = (await api.data(LEDGER_ENTRIES, {"customer": {"type": "USER_ID", "value": user_id}}))["ledgerEntries"]
-    assert full["entries"][0]["eventLogId"] == result["eventLogId"]
+    newest = (await ledger_entries(api, by_user_id(user_id)))[0]
+    assert newest["eventLogId"] == result["eventLogId"]
     await assert_reconciled(database)
 
 
@@ -328,8 +320,7 @@ async def test_the_bulk_path_awards_many_rows_in_one_transaction_and_pays_a_nega
 ):
     customers = [await customer_with_points(api, "1000") for _ in range(5)]
     await overdraw(database, org.org_id, customers[0][1], Decimal(25))  # balance 10 - 25 = -15
-    async with database.read() as connection:
-        config = await load_org_config(connection, org.org_id)
+    config = await org_config(database, org.org_id)
     now = clock.now()
 
     async def work(connection):
@@ -401,24 +392,18 @@ async def test_the_bulk_path_awards_many_rows_in_one_transaction_and_pays_a_nega
             )
             is None
         )
-        try:
-            await promotions_service.peek_promotion(
-                connection,
-                config,
-                promotions_service.check_promotion(
-                    config,
-                    identifier="IMPORT-1",
-                    name="Renamed",
-                    program_code=None,
-                    expiry_strategy=None,
-                    expiry_value=None,
-                    path="template",
-                ),
-            )
-        except PromotionNameMismatchError as error:
-            assert error.field == "promotion.name"
-        else:
-            raise AssertionError("a renamed promotion must be refused")
+        renamed = promotions_service.check_promotion(
+            config,
+            identifier="IMPORT-1",
+            name="Renamed",
+            program_code=None,
+            expiry_strategy=None,
+            expiry_value=None,
+            path="template",
+        )
+        with pytest.raises(PromotionNameMismatchError) as refused:  # a renamed promotion must be refused
+            await promotions_service.peek_promotion(connection, config, renamed)
+        assert refused.value.field == "promotion.name"
         return cafe_posted, main_posted, ids
 
     cafe_posted, main_posted, ids = await database.run_write(work)
@@ -439,31 +424,14 @@ async def test_the_bulk_path_awards_many_rows_in_one_transaction_and_pays_a_nega
     await assert_reconciled(database)
 
 
-MERGE = """
-mutation Merge($input: MergeCustomersInput!) {
-  mergeCustomers(input: $input) { __typename ... on Error { code message field } }
-}
-"""
-
-
 async def test_a_merged_customer_gets_no_award_and_nothing_is_written(api, database):
     survivor_mobile, _ = await customer_with_points(api)
     victim_mobile, victim_id = await customer_with_points(api)
-    merged = (
-        await api.data(
-            MERGE,
-            {
-                "input": {
-                    "survivor": {"type": "MOBILE", "value": survivor_mobile},
-                    "victim": {"type": "MOBILE", "value": victim_mobile},
-                }
-            },
-        )
-    )["mergeCustomers"]
+    merged = await merge(api, by_mobile(survivor_mobile), by_mobile(victim_mobile))
     assert "code" not in merged, merged
     counts = await table_counts(database)
 
-    result = await award(api, {**award_input(victim_mobile, "10"), "customer": {"type": "USER_ID", "value": victim_id}})
+    result = await award(api, {**award_input(victim_mobile, "10"), "customer": by_user_id(victim_id)})
 
     assert (result["__typename"], result["code"], result["field"]) == (
         "ConflictError",

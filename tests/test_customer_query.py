@@ -6,8 +6,8 @@ import base64
 
 import pytest
 
-from tests.documents import ADD_TRANSACTION, CUSTOMER
-from tests.factories import bill, new_mobile
+from tests.client import add, find_customer
+from tests.factories import bill, by_mobile, new_mobile
 
 CUSTOMER_WITH_BILLS = """
 query CustomerBills($lookup: CustomerLookupInput!, $first: Int!, $after: String) {
@@ -64,16 +64,6 @@ LINE_ITEMS = [  # tests.factories.bill's line items, as the API returns them
 ]
 
 
-async def add(api, document):
-    result = (await api.data(ADD_TRANSACTION, {"input": document}))["addTransaction"]
-    assert result["__typename"] == "TransactionAdded", result
-    return result
-
-
-async def find(api, lookup, **variables):
-    return (await api.data(CUSTOMER, {"lookup": lookup, **variables}))["customer"]
-
-
 # --- Lookups --------------------------------------------------------------------------------
 
 
@@ -83,7 +73,7 @@ async def test_a_customer_is_found_by_mobile_with_or_without_the_country_code(ap
     user_id = added["transaction"]["customer"]["userId"]
 
     found = [
-        await find(api, {"type": "MOBILE", "value": value})
+        await find_customer(api, {"type": "MOBILE", "value": value})
         for value in (mobile, "91" + mobile, "+91" + mobile, f" {mobile} ")
     ]
 
@@ -140,8 +130,8 @@ async def test_a_customer_is_found_by_mobile_with_or_without_the_country_code(ap
 async def test_the_seeds_mobile_9800000001_and_919800000001_are_the_same_customer(api):
     added = await add(api, bill(customer={"mobile": "9800000001"}))
 
-    short = await find(api, {"type": "MOBILE", "value": "9800000001"})
-    full = await find(api, {"type": "MOBILE", "value": "919800000001"})
+    short = await find_customer(api, {"type": "MOBILE", "value": "9800000001"})
+    full = await find_customer(api, {"type": "MOBILE", "value": "919800000001"})
 
     assert short["userId"] == full["userId"] == added["transaction"]["customer"]["userId"]
     assert short["mobile"] == "919800000001"
@@ -152,7 +142,7 @@ async def test_a_customer_is_found_by_email_whatever_its_case(api):
     user_id = added["transaction"]["customer"]["userId"]
 
     found = [
-        await find(api, {"type": "EMAIL", "value": value})
+        await find_customer(api, {"type": "EMAIL", "value": value})
         for value in ("ann.lee@example.com", "ANN.LEE@EXAMPLE.COM", "Ann.Lee@Example.COM")
     ]
 
@@ -164,9 +154,9 @@ async def test_a_customer_is_found_by_external_id_card_number_and_user_id(api):
     added = await add(api, bill(customer={"mobile": new_mobile(), "externalId": "EXT-42", "cardNumber": "CARD-0042"}))
     user_id = added["transaction"]["customer"]["userId"]
 
-    by_external_id = await find(api, {"type": "EXTERNAL_ID", "value": "EXT-42"})
-    by_card = await find(api, {"type": "CARD_NUMBER", "value": "CARD-0042"})
-    by_user_id = await find(api, {"type": "USER_ID", "value": user_id})
+    by_external_id = await find_customer(api, {"type": "EXTERNAL_ID", "value": "EXT-42"})
+    by_card = await find_customer(api, {"type": "CARD_NUMBER", "value": "CARD-0042"})
+    by_user_id = await find_customer(api, {"type": "USER_ID", "value": user_id})
 
     assert by_external_id["userId"] == by_card["userId"] == by_user_id["userId"] == user_id
     assert (by_user_id["externalId"], by_user_id["cardNumber"]) == ("EXT-42", "CARD-0042")
@@ -204,7 +194,7 @@ async def test_a_customer_is_found_by_external_id_card_number_and_user_id(api):
 async def test_an_unknown_customer_is_not_found(api, lookup):
     await add(api, bill())
 
-    result = await find(api, lookup)
+    result = await find_customer(api, lookup)
 
     assert result == {
         "__typename": "NotFoundError",
@@ -223,7 +213,7 @@ async def test_an_unknown_customer_is_not_found(api, lookup):
     ],
 )
 async def test_a_malformed_identifier_is_an_invalid_identifier_error_on_the_lookup_value(api, lookup, message):
-    result = await find(api, lookup)
+    result = await find_customer(api, lookup)
 
     assert result == {
         "__typename": "InvalidInputError",
@@ -234,7 +224,7 @@ async def test_a_malformed_identifier_is_an_invalid_identifier_error_on_the_look
 
 
 async def test_a_malformed_email_is_an_invalid_identifier_error_on_the_lookup_value(api):
-    result = await find(api, {"type": "EMAIL", "value": "not-an-email"})
+    result = await find_customer(api, {"type": "EMAIL", "value": "not-an-email"})
 
     assert (result["__typename"], result["code"], result["field"]) == (
         "InvalidInputError",
@@ -250,7 +240,7 @@ async def test_a_malformed_email_is_an_invalid_identifier_error_on_the_lookup_va
 async def test_a_customers_bills_come_newest_first_in_pages_with_their_line_items(api):
     mobile = new_mobile()
     added = [await add(api, bill(customer={"mobile": mobile}, number=f"P-{n}")) for n in range(1, 6)]
-    lookup = {"type": "MOBILE", "value": mobile}
+    lookup = by_mobile(mobile)
 
     pages = []
     after = None
@@ -282,7 +272,7 @@ async def test_a_customer_sees_only_their_own_bills(api):
     await add(api, bill(customer={"mobile": theirs}, number="THEIRS-1"))
     await add(api, bill(type="NOT_INTERESTED", customer=None, number="ANON-1"))
 
-    customer = await find(api, {"type": "MOBILE", "value": mine})
+    customer = await find_customer(api, by_mobile(mine))
 
     assert [node["number"] for node in customer["transactions"]["nodes"]] == ["MINE-1"]
 
@@ -305,7 +295,7 @@ async def test_bad_page_arguments_on_a_customers_bills_are_reported_without_mask
     mobile = new_mobile()
     await add(api, bill(customer={"mobile": mobile}))
 
-    body = await api.post(CUSTOMER_WITH_BILLS, {"lookup": {"type": "MOBILE", "value": mobile}, **variables})
+    body = await api.post(CUSTOMER_WITH_BILLS, {"lookup": by_mobile(mobile), **variables})
 
     # `transactions` is not a result union: the typed error surfaces as a GraphQL error on its path.
     assert [(error["message"], error["path"]) for error in body["errors"]] == [(message, ["customer", "transactions"])]
@@ -318,7 +308,7 @@ async def statements_for_customer_with_bills(api, count_statements, bills):
     mobile = new_mobile()
     for _ in range(bills):
         await add(api, bill(customer={"mobile": mobile}))
-    variables = {"lookup": {"type": "MOBILE", "value": mobile}, "first": 20}
+    variables = {"lookup": by_mobile(mobile), "first": 20}
     await api.data(CUSTOMER_WITH_BILLS, variables)  # the API key and the org are cached from here on
 
     counter = count_statements()

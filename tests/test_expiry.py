@@ -24,16 +24,13 @@ from app.kernel.enums import PointsCategory
 from app.kernel.settings import Settings, get_settings
 from app.ledger import service as ledger
 from app.ledger.expiry import RunReport, expire_points
-from app.ledger.models import EntryKind, EntryType, EventType, LedgerEvent, PointLot
-from app.organizations.models import Program
-from tests.conftest import TEST_NOW, make_org
-from tests.documents import ADD_TRANSACTION, LEDGER_ENTRIES
-from tests.factories import BASE_ORG, bill, new_mobile
-from tests.ledger_checks import assert_reconciled, count_events
+from app.ledger.models import EntryKind, EntryType, EventType, PointLot
+from tests.client import buy, customer_points, ledger_entries, points_summary
+from tests.conftest import make_org
+from tests.factories import BASE_ORG, by_mobile, new_mobile
+from tests.ledger_checks import assert_reconciled, count_events, program_id, spend
 
-events = LedgerEvent.__table__
 lots = PointLot.__table__
-programs = Program.__table__
 
 IST = "+05:30"
 # Bills of January 2026: a lot earned on Jan 1 expires at the end of Jan 31 (IST), one earned on
@@ -65,107 +62,25 @@ async def org(database):
     return await make_org(database, expiry_spec())
 
 
-CUSTOMER_POINTS = """
-query Points($lookup: CustomerLookupInput!, $first: Int = 10, $after: String) {
-  customer(lookup: $lookup) {
-    __typename
-    ... on Customer {
-      userId loyaltyPoints
-      pointsSummaries { programCode loyaltyPoints lifetimePoints expired pendingPoints spendablePoints }
-      expirySchedule(first: $first) { expiresOn programCode points }
-      expiredPoints(first: $first, after: $after) {
-        nodes { eventLogId expiredOn expiredAt programCode pointsCategory points }
-        pageInfo { hasNextPage endCursor }
-      }
-    }
-    ... on Error { code message field }
-  }
-}
-"""
-
-
-async def add(api, mobile, amount, billing_time, till="till-1"):
-    document = bill(
-        customer={"mobile": mobile},
-        amount=amount,
-        lineItems=[],
-        grossAmount=None,
-        discount=None,
-        billingTime=billing_time,
-        tillCode=till,
-    )
-    result = (await api.data(ADD_TRANSACTION, {"input": document}))["addTransaction"]
-    assert result["__typename"] == "TransactionAdded", result
-    return result
-
-
-async def customer_points(api, mobile, **variables):
-    result = (await api.data(CUSTOMER_POINTS, {"lookup": {"type": "MOBILE", "value": mobile}, **variables}))["customer"]
-    assert result["__typename"] == "Customer", result
-    return result
-
-
-def summary(customer, program="main"):
-    return next(item for item in customer["pointsSummaries"] if item["programCode"] == program)
-
-
-async def ledger_page(api, mobile):
-    result = (await api.data(LEDGER_ENTRIES, {"customer": {"type": "MOBILE", "value": mobile}, "first": 100}))[
-        "ledgerEntries"
-    ]
-    return result["entries"]
-
-
-async def program_id(database, code):
-    async with database.read() as connection:
-        return (await connection.execute(select(programs.c.id).where(programs.c.code == code))).scalar_one()
-
-
-async def spend(database, org_id, customer_id, program, points):
-    """A debit as a redemption writes it (at TEST_NOW): first-expiring lots first."""
-    program_id_ = await program_id(database, program)
-
-    async def work(connection):
-        rows = await ledger.customer_accounts(connection, [customer_id], lock=True)
-        account = next(row for row in rows if row.program_id == program_id_ and row.category == "REGULAR")
-        await ledger.post_event(
-            connection,
-            org_id=org_id,
-            now=TEST_NOW,
-            draft=ledger.EventDraft(EventType.POINTS_REDEMPTION, customer_id, None, None, None),
-            postings=[
-                ledger.Posting(
-                    ledger.AccountRef(account.id, customer_id, program_id_, PointsCategory.REGULAR),
-                    EntryType.DEBIT,
-                    EntryKind.POINTS_REDEMPTION,
-                    Decimal(points),
-                )
-            ],
-        )
-
-    await database.run_write(work)
-
-
 # --- The run ----------------------------------------------------------------------------------
 
 
 async def test_lots_past_their_date_expire_with_one_debit_per_account_at_the_time_of_the_run(api, database, clock):
     mobile = new_mobile()
-    await add(api, mobile, "1000", f"2026-01-01T10:00:00{IST}")  # 10 points, expire at the end of Jan 31
-    await add(api, mobile, "2000", f"2026-01-20T10:00:00{IST}")  # 20 points, expire at the end of Feb 19
-    await add(api, mobile, "1000", f"2026-01-01T10:00:00{IST}", till="till-cafe")  # 50 points, end of Jan 31
+    await buy(api, mobile, "1000", billing_time=f"2026-01-01T10:00:00{IST}")  # 10 points, expire after Jan 31
+    await buy(api, mobile, "2000", billing_time=f"2026-01-20T10:00:00{IST}")  # 20 points, expire after Feb 19
+    await buy(api, mobile, "1000", billing_time=f"2026-01-01T10:00:00{IST}", till="till-cafe")  # 50, after Jan 31
 
     report = await expire_points(database, FEBRUARY_1, now=clock.now())
 
     assert report == RunReport(accounts=2, lots=2, points=Decimal(60))
-    customer = await customer_points(api, mobile)
-    assert (summary(customer)["loyaltyPoints"], summary(customer)["expired"], summary(customer)["lifetimePoints"]) == (
-        "20",
-        "10",
-        "30",
-    )
-    assert (summary(customer, "cafe")["loyaltyPoints"], summary(customer, "cafe")["expired"]) == ("0", "50")
-    expiries = [entry for entry in await ledger_page(api, mobile) if entry["eventType"] == "POINTS_EXPIRY"]
+    customer = await customer_points(api, by_mobile(mobile))
+    main, cafe = points_summary(customer), points_summary(customer, "cafe")
+    assert (main["loyaltyPoints"], main["expired"], main["lifetimePoints"]) == ("20", "10", "30")
+    assert (cafe["loyaltyPoints"], cafe["expired"]) == ("0", "50")
+    expiries = [
+        entry for entry in await ledger_entries(api, by_mobile(mobile)) if entry["eventType"] == "POINTS_EXPIRY"
+    ]
     assert [
         (
             entry["programCode"],
@@ -189,7 +104,7 @@ async def test_lots_past_their_date_expire_with_one_debit_per_account_at_the_tim
 
 async def test_the_seeds_rule_expiry_once_a_second_run_finds_nothing_left(api, database, clock):
     mobile = new_mobile()
-    await add(api, mobile, "1000", f"2026-01-01T10:00:00{IST}")
+    await buy(api, mobile, "1000", billing_time=f"2026-01-01T10:00:00{IST}")
     first = await expire_points(database, FEBRUARY_1, now=clock.now())
 
     second = await expire_points(database, FEBRUARY_1, now=clock.now())
@@ -198,16 +113,16 @@ async def test_the_seeds_rule_expiry_once_a_second_run_finds_nothing_left(api, d
     assert first == RunReport(accounts=1, lots=1, points=Decimal(10))
     assert second == third == RunReport()
     assert await count_events(database, EventType.POINTS_EXPIRY) == 1
-    assert summary(await customer_points(api, mobile))["expired"] == "10"
+    assert points_summary(await customer_points(api, by_mobile(mobile)))["expired"] == "10"
     await assert_reconciled(database)
 
 
 async def test_two_runs_at_once_expire_each_lot_once(api, database, clock):
     mobiles = [new_mobile() for _ in range(6)]
     for mobile in mobiles:
-        await add(api, mobile, "1000", f"2026-01-01T10:00:00{IST}")
-        await add(api, mobile, "3000", f"2026-01-01T12:00:00{IST}")
-        await add(api, mobile, "1000", f"2026-01-01T12:00:00{IST}", till="till-cafe")
+        await buy(api, mobile, "1000", billing_time=f"2026-01-01T10:00:00{IST}")
+        await buy(api, mobile, "3000", billing_time=f"2026-01-01T12:00:00{IST}")
+        await buy(api, mobile, "1000", billing_time=f"2026-01-01T12:00:00{IST}", till="till-cafe")
 
     # Small batches so the two runs interleave over several write transactions.
     first, second = await asyncio.gather(
@@ -218,7 +133,7 @@ async def test_two_runs_at_once_expire_each_lot_once(api, database, clock):
     assert first + second == RunReport(accounts=12, lots=18, points=Decimal(6 * (10 + 30 + 50)))
     assert await count_events(database, EventType.POINTS_EXPIRY) == 12
     for mobile in mobiles:
-        customer = await customer_points(api, mobile)
+        customer = await customer_points(api, by_mobile(mobile))
         assert [
             (item["programCode"], item["loyaltyPoints"], item["expired"]) for item in customer["pointsSummaries"]
         ] == [("main", "0", "40"), ("cafe", "0", "50"), ("forever", "0", "0")]
@@ -227,18 +142,18 @@ async def test_two_runs_at_once_expire_each_lot_once(api, database, clock):
 
 async def test_a_partly_spent_lot_expires_only_what_is_left(api, org, database, clock):
     mobile = new_mobile()
-    added = await add(api, mobile, "1000", f"2026-01-01T10:00:00{IST}")  # 10 points, expire after Jan 31
-    await add(api, mobile, "2000", f"2026-01-20T10:00:00{IST}")  # 20 points, expire after Feb 19
+    added = await buy(api, mobile, "1000", billing_time=f"2026-01-01T10:00:00{IST}")  # 10 points, expire after Jan 31
+    await buy(api, mobile, "2000", billing_time=f"2026-01-20T10:00:00{IST}")  # 20 points, expire after Feb 19
     customer_id = int(added["transaction"]["customer"]["userId"])
-    await spend(database, org.org_id, customer_id, "main", 6)  # first-expiring first: 6 of the 10
+    await spend(database, org.org_id, customer_id, 6)  # first-expiring first: 6 of the 10
 
     assert await expire_points(database, FEBRUARY_1, now=clock.now()) == RunReport(
         accounts=1, lots=1, points=Decimal(4)
     )
     assert await expire_points(database, MARCH_1, now=clock.now()) == RunReport(accounts=1, lots=1, points=Decimal(20))
 
-    customer = await customer_points(api, mobile)
-    assert (summary(customer)["loyaltyPoints"], summary(customer)["expired"]) == ("0", "24")
+    customer = await customer_points(api, by_mobile(mobile))
+    assert (points_summary(customer)["loyaltyPoints"], points_summary(customer)["expired"]) == ("0", "24")
     async with database.read() as connection:
         remaining = (await connection.execute(select(lots.c.points, lots.c.points_remaining).order_by(lots.c.id))).all()
     assert [tuple(row) for row in remaining] == [(10, 0), (20, 0)]
@@ -247,35 +162,25 @@ async def test_a_partly_spent_lot_expires_only_what_is_left(api, org, database, 
 
 async def test_points_that_never_expire_stay_and_lots_not_yet_due_wait(api, database, clock):
     mobile = new_mobile()
-    await add(api, mobile, "5000", f"2026-01-01T10:00:00{IST}", till="till-forever")  # 50 points, no expiry
-    await add(api, mobile, "2000", f"2026-01-20T10:00:00{IST}")  # 20 points, expire after Feb 19
+    await buy(api, mobile, "5000", billing_time=f"2026-01-01T10:00:00{IST}", till="till-forever")  # 50, no expiry
+    await buy(api, mobile, "2000", billing_time=f"2026-01-20T10:00:00{IST}")  # 20 points, expire after Feb 19
 
     report = await expire_points(database, FEBRUARY_1, now=clock.now())
     much_later = await expire_points(database, datetime(2030, 1, 1, tzinfo=UTC), now=clock.now())
 
     assert report == RunReport()
     assert much_later == RunReport(accounts=1, lots=1, points=Decimal(20))
-    customer = await customer_points(api, mobile)
-    assert summary(customer, "forever")["loyaltyPoints"] == "50"
-    assert summary(customer)["loyaltyPoints"] == "0"
+    customer = await customer_points(api, by_mobile(mobile))
+    assert points_summary(customer, "forever")["loyaltyPoints"] == "50"
+    assert points_summary(customer)["loyaltyPoints"] == "0"
     await assert_reconciled(database)
 
 
 async def test_a_run_for_one_org_leaves_the_other_orgs_lots(api, org, database, clock):
     other = await make_org(database, expiry_spec("other"))
     mobile = new_mobile()
-    await add(api, mobile, "1000", f"2026-01-01T10:00:00{IST}")
-    document = bill(
-        customer={"mobile": mobile},
-        amount="1000",
-        lineItems=[],
-        grossAmount=None,
-        discount=None,
-        billingTime=f"2026-01-01T10:00:00{IST}",
-    )
-    assert (await api.data(ADD_TRANSACTION, {"input": document}, credentials=other))["addTransaction"][
-        "__typename"
-    ] == "TransactionAdded"
+    await buy(api, mobile, "1000", billing_time=f"2026-01-01T10:00:00{IST}")
+    await buy(api, mobile, "1000", billing_time=f"2026-01-01T10:00:00{IST}", credentials=other)
 
     assert await expire_points(database, FEBRUARY_1, org.org_id, now=clock.now()) == RunReport(
         accounts=1, lots=1, points=Decimal(10)
@@ -289,8 +194,8 @@ async def test_a_run_for_one_org_leaves_the_other_orgs_lots(api, org, database, 
 async def test_a_run_in_many_batches_expires_every_account(api, database, clock):
     mobiles = [new_mobile() for _ in range(7)]
     for mobile in mobiles:
-        await add(api, mobile, "1000", f"2026-01-01T10:00:00{IST}")
-        await add(api, mobile, "1000", f"2026-01-01T20:00:00{IST}")
+        await buy(api, mobile, "1000", billing_time=f"2026-01-01T10:00:00{IST}")
+        await buy(api, mobile, "1000", billing_time=f"2026-01-01T20:00:00{IST}")
 
     report = await expire_points(database, FEBRUARY_1, batch_accounts=3, now=clock.now())
 
@@ -305,12 +210,14 @@ async def test_a_run_in_many_batches_expires_every_account(api, database, clock)
 async def test_the_expiry_schedule_groups_upcoming_points_by_local_date_and_program(api, org, database, clock):
     mobile = new_mobile()
     # Two bills on Nov 20 (IST) expire together at the end of Dec 20; one on Nov 21 at the end of Dec 21.
-    added = await add(api, mobile, "1000", f"2026-11-20T09:00:00{IST}")
-    await add(api, mobile, "2000", f"2026-11-20T22:00:00{IST}")
-    await add(api, mobile, "3000", f"2026-11-21T09:00:00{IST}")
-    await add(api, mobile, "1000", f"2026-11-20T09:00:00{IST}", till="till-cafe")
-    await add(api, mobile, "1000", f"2026-11-20T09:00:00{IST}", till="till-forever")  # never expires: not scheduled
-    await add(api, mobile, "1000", f"2026-01-01T09:00:00{IST}")  # past its date, not yet expired: not upcoming
+    added = await buy(api, mobile, "1000", billing_time=f"2026-11-20T09:00:00{IST}")
+    await buy(api, mobile, "2000", billing_time=f"2026-11-20T22:00:00{IST}")
+    await buy(api, mobile, "3000", billing_time=f"2026-11-21T09:00:00{IST}")
+    await buy(api, mobile, "1000", billing_time=f"2026-11-20T09:00:00{IST}", till="till-cafe")
+    # Never expires: not scheduled.
+    await buy(api, mobile, "1000", billing_time=f"2026-11-20T09:00:00{IST}", till="till-forever")
+    # Past its date, not yet expired: not upcoming.
+    await buy(api, mobile, "1000", billing_time=f"2026-01-01T09:00:00{IST}")
     customer_id = int(added["transaction"]["customer"]["userId"])
     # Two imported-style lots expiring on different UTC dates but the same Kolkata date (Dec 26).
     main_id = await program_id(database, "main")
@@ -340,7 +247,7 @@ async def test_the_expiry_schedule_groups_upcoming_points_by_local_date_and_prog
 
     await database.run_write(credit)
 
-    customer = await customer_points(api, mobile)
+    customer = await customer_points(api, by_mobile(mobile))
 
     assert customer["expirySchedule"] == [
         {"expiresOn": "2026-12-20", "programCode": "main", "points": "30"},
@@ -348,20 +255,18 @@ async def test_the_expiry_schedule_groups_upcoming_points_by_local_date_and_prog
         {"expiresOn": "2026-12-21", "programCode": "main", "points": "30"},
         {"expiresOn": "2026-12-26", "programCode": "main", "points": "7"},
     ]
-    assert [item["expiresOn"] for item in (await customer_points(api, mobile, first=2))["expirySchedule"]] == [
-        "2026-12-20",
-        "2026-12-20",
-    ]
+    first_two = (await customer_points(api, by_mobile(mobile), first=2))["expirySchedule"]
+    assert [item["expiresOn"] for item in first_two] == ["2026-12-20", "2026-12-20"]
     await assert_reconciled(database)
 
 
 async def test_spent_and_expired_points_leave_the_schedule(api, org, database):
     mobile = new_mobile()
-    added = await add(api, mobile, "1000", f"2026-11-20T09:00:00{IST}")
-    await add(api, mobile, "2000", f"2026-11-21T09:00:00{IST}")
-    await spend(database, org.org_id, int(added["transaction"]["customer"]["userId"]), "main", 15)
+    added = await buy(api, mobile, "1000", billing_time=f"2026-11-20T09:00:00{IST}")
+    await buy(api, mobile, "2000", billing_time=f"2026-11-21T09:00:00{IST}")
+    await spend(database, org.org_id, added["transaction"]["customer"]["userId"], 15)
 
-    customer = await customer_points(api, mobile)
+    customer = await customer_points(api, by_mobile(mobile))
 
     assert customer["expirySchedule"] == [{"expiresOn": "2026-12-21", "programCode": "main", "points": "15"}]
     await assert_reconciled(database)
@@ -369,14 +274,14 @@ async def test_spent_and_expired_points_leave_the_schedule(api, org, database):
 
 async def test_expired_points_are_listed_newest_first_in_pages(api, database, clock):
     mobile = new_mobile()
-    await add(api, mobile, "1000", f"2026-01-01T10:00:00{IST}")
-    await add(api, mobile, "2000", f"2026-01-20T10:00:00{IST}")
-    await add(api, mobile, "1000", f"2026-01-01T10:00:00{IST}", till="till-cafe")
+    await buy(api, mobile, "1000", billing_time=f"2026-01-01T10:00:00{IST}")
+    await buy(api, mobile, "2000", billing_time=f"2026-01-20T10:00:00{IST}")
+    await buy(api, mobile, "1000", billing_time=f"2026-01-01T10:00:00{IST}", till="till-cafe")
     await expire_points(database, FEBRUARY_1, now=clock.now())
     await expire_points(database, MARCH_1, now=clock.now())
 
-    first_page = (await customer_points(api, mobile, first=2))["expiredPoints"]
-    second_page = (await customer_points(api, mobile, first=2, after=first_page["pageInfo"]["endCursor"]))[
+    first_page = (await customer_points(api, by_mobile(mobile), first=2))["expiredPoints"]
+    second_page = (await customer_points(api, by_mobile(mobile), first=2, after=first_page["pageInfo"]["endCursor"]))[
         "expiredPoints"
     ]
 
@@ -405,13 +310,13 @@ async def test_expired_points_are_listed_newest_first_in_pages(api, database, cl
 )
 async def test_bad_page_arguments_on_expired_points_are_refused(api, variables, message):
     mobile = new_mobile()
-    await add(api, mobile, "1000", f"2026-01-01T10:00:00{IST}")
+    await buy(api, mobile, "1000", billing_time=f"2026-01-01T10:00:00{IST}")
     query = """
     query Points($lookup: CustomerLookupInput!, $first: Int = 10, $after: String) {
       customer(lookup: $lookup) { ... on Customer { expiredPoints(first: $first, after: $after) { nodes { points } } } }
     }
     """
-    body = await api.post(query, {"lookup": {"type": "MOBILE", "value": mobile}, **variables})
+    body = await api.post(query, {"lookup": by_mobile(mobile), **variables})
 
     assert [error["message"] for error in body["errors"]] == [message]
 
@@ -441,8 +346,8 @@ async def statements_for(api, count_statements, bills):
     # Recent days, so that no lot has expired yet whatever today's date is.
     first_day = api.clock.now() - timedelta(days=bills + 1)
     for day in range(bills):
-        await add(api, mobile, "1000", (first_day + timedelta(days=day)).isoformat())
-    variables = {"lookup": {"type": "MOBILE", "value": mobile}}
+        await buy(api, mobile, "1000", billing_time=(first_day + timedelta(days=day)).isoformat())
+    variables = {"lookup": by_mobile(mobile)}
     await api.data(CUSTOMERS_OF_BILLS, variables)  # the API key and the org are cached from here on
 
     counter = count_statements()
@@ -469,8 +374,8 @@ async def test_the_expire_command_prints_what_it_did_and_refuses_a_future_date(
     api, database, monkeypatch, tmp_path, clock
 ):
     mobile = new_mobile()
-    await add(api, mobile, "1000", f"2026-01-01T10:00:00{IST}")
-    await add(api, mobile, "2000", f"2026-01-20T10:00:00{IST}")
+    await buy(api, mobile, "1000", billing_time=f"2026-01-01T10:00:00{IST}")
+    await buy(api, mobile, "2000", billing_time=f"2026-01-20T10:00:00{IST}")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("POINTLEDGER_DATABASE_URL", database.url)
     get_settings.cache_clear()
@@ -507,13 +412,13 @@ async def test_the_expire_command_prints_what_it_did_and_refuses_a_future_date(
     assert "no organisation with code 'nope'" in unknown.output
     assert malformed.exit_code == 2
     assert "must be a date (YYYY-MM-DD) or a time with an offset" in malformed.output
-    assert summary(await customer_points(api, mobile))["expired"] == "30"
+    assert points_summary(await customer_points(api, by_mobile(mobile)))["expired"] == "30"
     await assert_reconciled(database)
 
 
 async def test_the_servers_maintenance_task_expires_at_start_and_stops_with_the_server(api, database, clock):
     mobile = new_mobile()
-    await add(api, mobile, "1000", f"2026-01-01T10:00:00{IST}")
+    await buy(api, mobile, "1000", billing_time=f"2026-01-01T10:00:00{IST}")
     app = create_app(
         Settings(database_url=database.url, maintenance_interval_seconds=3600), database=database, clock=clock
     )
@@ -525,7 +430,7 @@ async def test_the_servers_maintenance_task_expires_at_start_and_stops_with_the_
 
     assert running is not None
     assert running.done()
-    assert summary(await customer_points(api, mobile))["expired"] == "10"
+    assert points_summary(await customer_points(api, by_mobile(mobile)))["expired"] == "10"
     await assert_reconciled(database)
 
 

@@ -23,29 +23,29 @@ from app.imports import service
 from app.imports.customer_promotion import generated_identifier
 from app.imports.errors import ImportInterrupted
 from app.imports.models import ImportProfile, JobStatus
-from app.kernel.clock import FrozenClock
 from app.ledger import service as ledger
 from app.ledger.models import EventType
 from app.ledger.rules import lot_expiry
-from app.organizations.config import load_org_config
 from app.organizations.models import ExpiryStrategy, Store, Till
 from app.user_groups.models import UserGroup
-from tests.conftest import TEST_NOW, Api
-from tests.import_checks import CREATE_GROUP, finished, post_file, run_file
+from tests.client import Api
+from tests.conftest import org_config
+from tests.documents import SAVE_TEMPLATE
+from tests.factories import by_mobile
+from tests.import_checks import (
+    CREATE_GROUP,
+    finished,
+    jobs_of_events,
+    main_points,
+    points_of,
+    post_file,
+    registered_customer,
+    run_file,
+    statements_to_run,
+)
 from tests.ledger_checks import assert_reconciled, count_events
-from tests.test_imports import add_bill, client_api, import_client, points_of  # noqa: F401 - fixtures
 
 promotions = CustomerPromotion.__table__
-
-SAVE_TEMPLATE = """
-mutation Save($input: SaveImportTemplateInput!) {
-  saveImportTemplate(input: $input) {
-    __typename
-    ... on ImportTemplate { name profile identity version configuration }
-    ... on Error { code message field }
-  }
-}
-"""
 
 IMPORT = """
 mutation Import($input: ImportCustomerPromotionInput!) {
@@ -72,13 +72,9 @@ async def customers(api: Api, count: int) -> list[dict[str, Any]]:
     """Customers registered by a purchase (18 main points each): mobile (no country code), userId."""
     found = []
     for _ in range(count):
-        customer = await add_bill(api)
+        customer = await registered_customer(api)
         found.append({"mobile": customer["mobile"][2:], "userId": customer["userId"]})
     return found
-
-
-async def main_points(api: Api, customer: dict[str, Any]) -> str:
-    return (await points_of(api, "USER_ID", customer["userId"]))["loyaltyPoints"]
 
 
 async def promotion_events(database) -> list[tuple[Any, ...]]:
@@ -112,20 +108,6 @@ async def places(database) -> dict[str, int]:
             row.code: row.id for row in await connection.execute(select(Till.__table__.c.code, Till.__table__.c.id))
         }
     return {**stores, **tills}
-
-
-async def jobs_of_events(database, event_type: EventType) -> list[int | None]:
-    """The import jobs the events of this type carry."""
-    async with database.read() as connection:
-        return list(
-            (
-                await connection.execute(
-                    select(ledger.events.c.import_job_id)
-                    .distinct()
-                    .where(ledger.events.c.event_type == event_type.value)
-                )
-            ).scalars()
-        )
 
 
 async def promotion_count(database) -> int:
@@ -180,7 +162,11 @@ async def test_a_file_awards_each_row_under_the_new_promotion_and_reports_its_co
             "message": "an empty value names no store code: replaced by store store-2",
         },
     ]
-    assert [await main_points(client_api, customer) for customer in (first, second, third)] == ["123", "268", "58"]
+    assert [await main_points(client_api, customer["userId"]) for customer in (first, second, third)] == [
+        "123",
+        "268",
+        "58",
+    ]
     assert await promotion_events(database) == [
         (int(first["userId"]), Decimal(100), "DIWALI-26", "Diwali bonus", where["store-1"], where["till-1"]),
         (int(second["userId"]), Decimal(250), "DIWALI-26", "Diwali bonus", where["store-2"], None),
@@ -220,7 +206,7 @@ async def test_stores_by_external_id_and_other_identifier_types(client_api, data
         }
     ]
     assert (await promotion_events(database))[0][4:] == (where["store-1"], where["till-1"])
-    assert await main_points(client_api, customer) == "25"
+    assert await main_points(client_api, customer["userId"]) == "25"
 
 
 # --- Exactly once, dry run ----------------------------------------------------------------
@@ -234,7 +220,7 @@ async def test_re_importing_the_file_adds_nothing(client_api, database):
     again = await post(client_api, body, **SETTINGS)
 
     assert (again.status_code, again.json()["existing"]) == (200, True)
-    assert await main_points(client_api, customer) == "48"
+    assert await main_points(client_api, customer["userId"]) == "48"
     assert await count_events(database, EventType.CUSTOMER_PROMOTION) == 1
     await assert_reconciled(database)
 
@@ -269,7 +255,7 @@ async def test_a_dry_run_reports_what_would_happen_and_writes_nothing(client_api
     ]
     assert await count_events(database, EventType.CUSTOMER_PROMOTION) == 0
     assert await promotion_count(database) == 0
-    assert [await main_points(client_api, customer) for customer in (first, second)] == ["18", "18"]
+    assert [await main_points(client_api, customer["userId"]) for customer in (first, second)] == ["18", "18"]
 
 
 # --- Bad rows and bad files ---------------------------------------------------------------
@@ -312,7 +298,7 @@ async def test_every_bad_row_is_reported_with_its_column_and_code_and_the_good_r
         (11, None, "WRONG_FIELD_COUNT"),
     ]
     assert job["rejects"]["rejects"][5]["message"] == "program main counts points to 0 decimal places"
-    assert await main_points(client_api, customer) == "28"
+    assert await main_points(client_api, customer["userId"]) == "28"
     await assert_reconciled(database)
 
 
@@ -374,7 +360,7 @@ async def test_an_existing_identifier_awards_under_it_and_another_name_refuses_t
     assert (template["__typename"], template["code"]) == ("ConflictError", "PROMOTION_NAME_MISMATCH")
     assert same_name["rowsImported"] == 1
     assert await promotion_count(database) == 1
-    assert await main_points(client_api, customer) == "48"
+    assert await main_points(client_api, customer["userId"]) == "48"
     await assert_reconciled(database)
 
 
@@ -447,7 +433,7 @@ async def test_a_group_import_credits_the_groups_own_account(client_api, databas
     created = (
         await client_api.data(
             CREATE_GROUP,
-            {"input": {"externalId": "FLEET-9", "members": [{"type": "MOBILE", "value": member["mobile"]}]}},
+            {"input": {"externalId": "FLEET-9", "members": [by_mobile(member["mobile"])]}},
         )
     )["createUserGroup"]
     group = created["group"]
@@ -476,7 +462,7 @@ async def test_a_group_import_credits_the_groups_own_account(client_api, databas
         (6, "user_group_identifier", "USER_GROUP_NOT_FOUND"),
     ]
     assert (await points_of(client_api, "USER_ID", group["userId"]))["loyaltyPoints"] == "528"
-    assert [await main_points(client_api, customer) for customer in (member, outsider)] == ["18", "18"]
+    assert [await main_points(client_api, customer["userId"]) for customer in (member, outsider)] == ["18", "18"]
     assert {event[0] for event in await promotion_events(database)} == {int(group["userId"])}
     await assert_reconciled(database)
 
@@ -551,7 +537,7 @@ async def test_the_graphql_upload_and_the_cli_import_the_same_way(
     printed = " ".join(output.output.split())  # the console wraps long lines
     assert "DONE: 1 imported, 0 rejected of 1 rows; 8 points; 2 auto-corrections" in printed, printed
     assert "row 2 store_code: STORE_REPLACED 'store-9' names no store code: replaced by store store-2" in printed
-    assert [await main_points(client_api, customer) for customer in (first, second)] == ["30", "26"]
+    assert [await main_points(client_api, customer["userId"]) for customer in (first, second)] == ["30", "26"]
     await assert_reconciled(database)
 
 
@@ -587,12 +573,11 @@ async def test_a_killed_import_resumes_to_the_same_totals_and_corrections(client
         "mobile,store_code,points\n"
         + "".join(f"{found[index % 5]['mobile']},store-1,{index + 1}\n" for index in range(30))
     )
-    async with database.read() as connection:
-        org_config = await load_org_config(connection, org.org_id)
+    config = await org_config(database, org.org_id)
     request = service.ImportRequest(
         ImportProfile.CUSTOMER_PROMOTION, configuration={"promotion_name": "Resumed", "append_country_code": True}
     )
-    job = (await service.submit(database, org_config, request, service.local_file(path, 10**6), now=clock.now())).job
+    job = (await service.submit(database, config, request, service.local_file(path, 10**6), now=clock.now())).job
 
     def crash_after_two(batches: int) -> None:
         if batches == 2:
@@ -622,44 +607,10 @@ async def test_a_killed_import_resumes_to_the_same_totals_and_corrections(client
     events = await promotion_events(database)
     assert [event[1] for event in events] == [Decimal(points) for points in range(1, 31)]
     assert {event[2] for event in events} == {generated_identifier(job.template_identity)}
-    assert [await main_points(client_api, customer) for customer in found] == [
+    assert [await main_points(client_api, customer["userId"]) for customer in found] == [
         str(18 + sum(points for points in range(1, 31) if (points - 1) % 5 == index)) for index in range(5)
     ]
     await assert_reconciled(database)
-
-
-async def statements_to_run(database, org_id: int, profile: ImportProfile, configuration: dict[str, Any], path) -> int:
-    """SQL statements an import job sends, from submit to DONE (every engine)."""
-    from sqlalchemy import event
-
-    async with database.read() as connection:
-        org_config = await load_org_config(connection, org_id)
-    job = (
-        await service.submit(
-            database,
-            org_config,
-            service.ImportRequest(profile, configuration=configuration),
-            service.local_file(path, 10**6),
-            now=TEST_NOW,
-        )
-    ).job
-    count = 0
-
-    def counted(*_: Any) -> None:
-        nonlocal count
-        count += 1
-
-    engines = {id(engine): engine for engine in (database.read_engine, database.write_engine)}.values()
-    for engine in engines:
-        event.listen(engine.sync_engine, "before_cursor_execute", counted)
-    try:
-        done = await service.run_job(database, job.id, clock=FrozenClock(TEST_NOW))
-    finally:
-        for engine in engines:
-            event.remove(engine.sync_engine, "before_cursor_execute", counted)
-    assert done.status is JobStatus.DONE
-    assert done.rows_rejected == 0
-    return count
 
 
 async def test_a_batch_costs_the_same_statements_for_2_rows_as_for_12(client_api, database, org, tmp_path):

@@ -16,14 +16,22 @@ from typing import Any
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from app.imports.models import ImportProfile
 from app.ledger.models import EventType
 from app.trackers.models import TrackerValue
-from tests.conftest import Api
-from tests.import_checks import CREATE_GROUP, finished, post_file, run_file
+from tests.client import Api, define_tracker, purchase_to_track
+from tests.documents import TRACKER_HISTORY
+from tests.factories import by_mobile, by_user_id
+from tests.import_checks import (
+    CREATE_GROUP,
+    finished,
+    jobs_of_events,
+    main_points,
+    post_file,
+    run_file,
+    statements_to_run,
+)
 from tests.ledger_checks import assert_reconciled, count_events
-from tests.test_import_customer_promotion import jobs_of_events
-from tests.test_imports import client_api, import_client, points_of  # noqa: F401 - fixtures
-from tests.test_trackers import HISTORY, define, purchase
 
 tracker_values = TrackerValue.__table__
 
@@ -36,12 +44,8 @@ async def run(api: Api, body: str, **params: str) -> dict[str, Any]:
     return await run_file(api, "/imports/tracker", body, **params)
 
 
-async def main_points(api: Api, user_id: str) -> str:
-    return (await points_of(api, "USER_ID", user_id))["loyaltyPoints"]
-
-
 async def history(api: Api, user_id: str) -> list[dict[str, Any]]:
-    page = (await api.data(HISTORY, {"customer": {"type": "USER_ID", "value": user_id}}))["customerTrackerHistory"]
+    page = (await api.data(TRACKER_HISTORY, {"customer": by_user_id(user_id)}))["customerTrackerHistory"]
     return [
         {
             key: record[key]
@@ -57,8 +61,8 @@ async def value_count(database) -> int:
 
 
 async def test_standard_fields_rows_track_values_on_the_customers_bills_and_issue_points(client_api, database):
-    await define(client_api, "FUEL", "TRANSACTION", "0.5")
-    first, second = await purchase(client_api), await purchase(client_api)
+    await define_tracker(client_api, "FUEL", "TRANSACTION", "0.5")
+    first, second = await purchase_to_track(client_api), await purchase_to_track(client_api)
     body = (
         "Mobile,Bill_Number,Transaction_Date,Store_Code,Tracked_Value\r\n"
         f"{first['mobile']},{first['number']},{first['date']},S1,35\r\n"
@@ -128,8 +132,8 @@ async def test_standard_fields_rows_track_values_on_the_customers_bills_and_issu
 
 
 async def test_loyalty_log_ids_and_line_items_that_must_be_on_the_bill(client_api, database):
-    await define(client_api, "KM", "LINE_ITEM", "2")
-    mine, theirs = await purchase(client_api), await purchase(client_api)
+    await define_tracker(client_api, "KM", "LINE_ITEM", "2")
+    mine, theirs = await purchase_to_track(client_api), await purchase_to_track(client_api)
     body = (
         "email,user_id,loyalty_log_id,item_id,tracked_value\n"
         f",{mine['userId']},{mine['id']},2,4\n"  # 2: fine, 8 points
@@ -170,9 +174,9 @@ async def test_loyalty_log_ids_and_line_items_that_must_be_on_the_bill(client_ap
 
 
 async def test_missing_columns_fail_the_file_before_any_row(client_api, database):
-    await define(client_api, "KM", "LINE_ITEM", "2")
-    await define(client_api, "FUEL", "TRANSACTION", "1")
-    bought = await purchase(client_api)
+    await define_tracker(client_api, "KM", "LINE_ITEM", "2")
+    await define_tracker(client_api, "FUEL", "TRANSACTION", "1")
+    bought = await purchase_to_track(client_api)
 
     no_item = await run(
         client_api,
@@ -224,8 +228,8 @@ async def test_missing_columns_fail_the_file_before_any_row(client_api, database
 async def test_standard_fields_must_match_the_bills_date_and_store_and_the_mobile_its_country_code(
     client_api, database
 ):
-    await define(client_api, "FUEL", "TRANSACTION", "1")
-    bought = await purchase(client_api)
+    await define_tracker(client_api, "FUEL", "TRANSACTION", "1")
+    bought = await purchase_to_track(client_api)
     body = (
         "mobile,bill_number,transaction_date,store_code,tracked_value\n"
         f"91{bought['mobile']},{bought['number']},2001-01-01,store-1,3\n"  # 2: another date
@@ -250,12 +254,12 @@ async def test_standard_fields_must_match_the_bills_date_and_store_and_the_mobil
 
 
 async def test_a_group_import_tracks_members_bills_for_the_groups_account(client_api, database):
-    await define(client_api, "FUEL", "TRANSACTION", "1")
-    member, outsider = await purchase(client_api), await purchase(client_api)
+    await define_tracker(client_api, "FUEL", "TRANSACTION", "1")
+    member, outsider = await purchase_to_track(client_api), await purchase_to_track(client_api)
     group = (
         await client_api.data(
             CREATE_GROUP,
-            {"input": {"externalId": "FLEET-1", "members": [{"type": "MOBILE", "value": member["mobile"]}]}},
+            {"input": {"externalId": "FLEET-1", "members": [by_mobile(member["mobile"])]}},
         )
     )["createUserGroup"]["group"]
     body = (
@@ -284,8 +288,8 @@ async def test_a_group_import_tracks_members_bills_for_the_groups_account(client
 
 
 async def test_re_import_adds_nothing_and_a_dry_run_writes_nothing(client_api, database, tmp_path, monkeypatch, clock):
-    await define(client_api, "FUEL", "TRANSACTION", "1")
-    bought = await purchase(client_api)
+    await define_tracker(client_api, "FUEL", "TRANSACTION", "1")
+    bought = await purchase_to_track(client_api)
     body = f"mobile,loyalty_log_id,tracked_value\n{bought['mobile']},{bought['id']},6\n9876543210,{bought['id']},6\n"
     settings = {"tracker": "FUEL", "billIdentification": "LOYALTY_LOG_ID", "appendCountryCode": "true"}
 
@@ -337,11 +341,8 @@ async def test_re_import_adds_nothing_and_a_dry_run_writes_nothing(client_api, d
 
 
 async def test_a_tracker_batch_costs_the_same_statements_for_2_rows_as_for_12(client_api, database, org, tmp_path):
-    from app.imports.models import ImportProfile
-    from tests.test_import_customer_promotion import statements_to_run
-
-    await define(client_api, "KM", "LINE_ITEM", "1")
-    bills = [await purchase(client_api) for _ in range(14)]
+    await define_tracker(client_api, "KM", "LINE_ITEM", "1")
+    bills = [await purchase_to_track(client_api) for _ in range(14)]
     configuration = {"tracker_code": "KM", "append_country_code": True, "stores_by_external_id": True}
     small, large = tmp_path / "small.csv", tmp_path / "large.csv"
     rows = [
@@ -362,9 +363,12 @@ async def test_a_tracker_batch_costs_the_same_statements_for_2_rows_as_for_12(cl
 
 
 async def test_the_corrections_download_lists_each_correction(client_api, database):
-    await define(client_api, "FUEL", "TRANSACTION", "1")
-    bought = await purchase(client_api)
-    body = f"mobile,bill_number,transaction_date,store_code,tracked_value\n{bought['mobile']},{bought['number']},{bought['date']},X,2\n"
+    await define_tracker(client_api, "FUEL", "TRANSACTION", "1")
+    bought = await purchase_to_track(client_api)
+    body = (
+        "mobile,bill_number,transaction_date,store_code,tracked_value\n"
+        f"{bought['mobile']},{bought['number']},{bought['date']},X,2\n"
+    )
     response = await post(client_api, body, tracker="FUEL", appendCountryCode="true", replacementStoreCode="store-1")
     job_id = response.json()["job"]["id"]
     await finished(client_api, str(job_id))
@@ -390,8 +394,8 @@ async def test_the_corrections_download_lists_each_correction(client_api, databa
 
 
 async def test_a_row_issuing_more_than_the_points_maximum_is_rejected_and_the_others_import(client_api, database):
-    await define(client_api, "BIG", "TRANSACTION", "1000000")
-    bought = await purchase(client_api)
+    await define_tracker(client_api, "BIG", "TRANSACTION", "1000000")
+    bought = await purchase_to_track(client_api)
     body = (
         "user_id,loyalty_log_id,tracked_value\n"
         f"{bought['userId']},{bought['id']},2\n"  # 2: 2,000,000 points

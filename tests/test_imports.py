@@ -6,13 +6,12 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
@@ -22,11 +21,10 @@ from app.http.app import create_app
 from app.kernel.settings import Settings
 from app.ledger import service as ledger
 from app.ledger.models import EventType
-from app.organizations.config import load_org_config
-from tests.conftest import Api
-from tests.documents import ADD_TRANSACTION
-from tests.factories import bill
-from tests.import_checks import finished, import_server
+from tests.client import Api
+from tests.conftest import org_config
+from tests.documents import SAVE_TEMPLATE
+from tests.import_checks import finished, points_of, post_csv, registered_customer
 from tests.ledger_checks import assert_reconciled, count_events
 
 PROFILE_EXAMPLE = (
@@ -47,56 +45,6 @@ mutation Import($input: ImportPointsInput!) {
   }
 }
 """
-
-POINTS = """
-query Points($lookup: CustomerLookupInput!) {
-  customer(lookup: $lookup) {
-    __typename
-    ... on Customer { userId externalId loyaltyPoints lifetimePoints
-      pointsSummaries { programCode loyaltyPoints pendingPoints spendablePoints } }
-    ... on Error { code }
-  }
-}
-"""
-
-
-@pytest.fixture
-async def import_client(database, tmp_path: Path, clock):
-    async with import_server(database, tmp_path, clock, size_limit_bytes=64 * 1024, timeout=60) as client:
-        yield client
-
-
-@pytest.fixture
-async def client_api(import_client, org, database, clock) -> Api:
-    return Api(import_client, org, database, clock)
-
-
-async def post_csv(api: Api, body: bytes, **params: str) -> httpx.Response:
-    return await api.client.post(
-        "/imports/points",
-        content=body,
-        params={"program": "main", **params},
-        headers={"Authorization": api.credentials.header, "Content-Type": "text/csv"},
-    )
-
-
-async def points_of(api: Api, kind: str, value: str, program: str = "main") -> dict[str, Any]:
-    customer = (await api.data(POINTS, {"lookup": {"type": kind, "value": value}}))["customer"]
-    assert customer["__typename"] == "Customer", customer
-    summary = next(item for item in customer["pointsSummaries"] if item["programCode"] == program)
-    return {
-        "loyaltyPoints": summary["loyaltyPoints"],
-        "pending": summary["pendingPoints"],
-        "spendable": summary["spendablePoints"],
-        "userId": customer["userId"],
-    }
-
-
-async def add_bill(api: Api) -> dict[str, Any]:
-    """A customer registered by a purchase (with the points it earned): what they hold before an import."""
-    added = (await api.data(ADD_TRANSACTION, {"input": bill()}))["addTransaction"]
-    assert added["__typename"] == "TransactionAdded", added
-    return added["transaction"]["customer"]
 
 
 async def import_events(database) -> list[Any]:
@@ -191,13 +139,12 @@ async def test_the_profile_example_registers_the_customer_and_imports_100_points
 
 
 async def test_the_card_example_credits_the_card_holder_in_the_cards_program(client_api, database, org, clock):
-    holder = await add_bill(client_api)
-    async with database.read() as connection:
-        org_config = await load_org_config(connection, org.org_id)
+    holder = await registered_customer(client_api)
+    config = await org_config(database, org.org_id)
     await database.run_write(
         lambda connection: issue_card(
             connection,
-            org_config,
+            config,
             program_code="main",
             identifier="summer-loyalty-card-0543",
             customer_id=int(holder["userId"]),
@@ -233,13 +180,12 @@ async def test_a_future_startdate_makes_the_points_pending_until_then(client_api
 
 
 async def test_unknown_and_inactive_cards_are_rejected_with_their_row(client_api, database, org, clock):
-    holder = await add_bill(client_api)
-    async with database.read() as connection:
-        org_config = await load_org_config(connection, org.org_id)
+    holder = await registered_customer(client_api)
+    config = await org_config(database, org.org_id)
     await database.run_write(
         lambda connection: issue_card(
             connection,
-            org_config,
+            config,
             program_code="main",
             identifier="OFF-1",
             customer_id=int(holder["userId"]),
@@ -263,8 +209,8 @@ async def test_unknown_and_inactive_cards_are_rejected_with_their_row(client_api
 
 
 async def test_the_graphql_mutation_takes_the_file_as_a_multipart_upload(client_api, database):
-    operations = '{"query": %s, "variables": {"input": {"file": null, "configuration": {"programCode": "main"}}}}' % (
-        __import__("json").dumps(IMPORT_POINTS)
+    operations = json.dumps(
+        {"query": IMPORT_POINTS, "variables": {"input": {"file": None, "configuration": {"programCode": "main"}}}}
     )
     response = await client_api.client.post(
         "/graphql",
@@ -291,8 +237,8 @@ async def test_a_graphql_upload_is_held_to_the_request_limit_and_its_file_to_the
         import_size_limit_bytes=4096,
     )
     app = create_app(settings, database=database, clock=clock)
-    operations = '{"query": %s, "variables": {"input": {"file": null, "configuration": {"programCode": "main"}}}}' % (
-        __import__("json").dumps(IMPORT_POINTS)
+    operations = json.dumps(
+        {"query": IMPORT_POINTS, "variables": {"input": {"file": None, "configuration": {"programCode": "main"}}}}
     )
 
     def upload(rows: int) -> dict[str, Any]:
@@ -539,17 +485,6 @@ async def test_unknown_customers_and_subledgers_can_be_refused_instead_of_create
         (2, "subledgerid", "SUBLEDGER_NOT_FOUND")
     ]
     assert (await points_of(client_api, "EXTERNAL_ID", "NEW-1"))["loyaltyPoints"] == "10"
-
-
-SAVE_TEMPLATE = """
-mutation Save($input: SaveImportTemplateInput!) {
-  saveImportTemplate(input: $input) {
-    __typename
-    ... on ImportTemplate { name identity version configuration }
-    ... on Error { code message field }
-  }
-}
-"""
 
 
 async def test_a_template_keeps_its_identity_until_its_configuration_changes(client_api, database):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,13 +22,11 @@ from app.imports.reader import FIELD_CHARS_MAX
 from app.kernel.settings import Settings
 from app.ledger import service as ledger
 from app.ledger.models import EventType
-from app.organizations.config import load_org_config
-from tests.conftest import TEST_NOW, Api, make_org
-from tests.documents import ADD_TRANSACTION
+from tests.client import Api, add_transaction
+from tests.conftest import TEST_NOW, import_server, make_org, org_config
 from tests.factories import bill, org_spec
-from tests.import_checks import finished, import_server
+from tests.import_checks import finished, post_csv
 from tests.ledger_checks import assert_reconciled, count_events
-from tests.test_imports import post_csv
 
 identifiers = CustomerIdentifier.__table__
 history = CustomerHistory.__table__
@@ -112,14 +111,11 @@ async def all_rejects(api: Api, job_id: str) -> list[tuple[int, str | None, str]
 
 
 @pytest.fixture
-async def big_client(database, tmp_path: Path, clock):
-    async with import_server(database, tmp_path, clock, size_limit_bytes=4 * 1024 * 1024, timeout=120) as client:
-        yield client
-
-
-@pytest.fixture
-async def big_api(big_client, org, database, clock) -> Api:
-    return Api(big_client, org, database, clock)
+async def big_api(database, tmp_path: Path, clock, org) -> AsyncIterator[Api]:
+    """The org's Api on a server that takes import files up to 4 MB."""
+    size_limit = 4 * 1024 * 1024
+    async with import_server(database, tmp_path, clock, size_limit_bytes=size_limit, client_timeout=120) as client:
+        yield Api(client, org, database, clock)
 
 
 async def test_ten_thousand_rows_import_exactly_the_valid_ones_and_report_every_bad_one(big_api, database, org):
@@ -150,11 +146,9 @@ async def test_ten_thousand_rows_import_exactly_the_valid_ones_and_report_every_
 
 
 async def _submit_local(database, org_id: int, path: Path, **request: Any) -> service.JobView:
-    async with database.read() as connection:
-        org_config = await load_org_config(connection, org_id)
     submitted = await service.submit(
         database,
-        org_config,
+        await org_config(database, org_id),
         service.ImportRequest(ImportProfile.TALON_ONE_POINTS, configuration={"program_code": "main"}, **request),
         service.local_file(path, 10**9),
         now=TEST_NOW,
@@ -251,11 +245,11 @@ async def test_an_import_and_purchases_registering_the_same_new_customers_run_si
 
     outcome, *bills = await asyncio.gather(
         service.run_job(database, job.id, service.RunOptions(batch_size=20), clock=clock),
-        *(api.data(ADD_TRANSACTION, {"input": bill(customer={"externalId": key})}) for key in keys[::2]),
+        *(add_transaction(api, bill(customer={"externalId": key})) for key in keys[::2]),
     )
 
     assert (outcome.status, outcome.rows_imported, outcome.rows_rejected) == (JobStatus.DONE, 300, 0)
-    assert [added["addTransaction"]["__typename"] for added in bills] == ["TransactionAdded"] * 30
+    assert [added["__typename"] for added in bills] == ["TransactionAdded"] * 30
     async with database.read() as connection:
         owners = dict(
             (
@@ -385,7 +379,8 @@ BAD_FILES = [
     (
         b"customerprofileid,amount,points\nA,5,5\n",
         "UNKNOWN_COLUMN",
-        "unknown column 'points'; the columns are: amount, customerprofileid, expirydate, identifier, reason, startdate, subledgerid",
+        "unknown column 'points'; the columns are: "
+        "amount, customerprofileid, expirydate, identifier, reason, startdate, subledgerid",
     ),
     (b"customerprofileid,amount,Amount\nA,5,5\n", "DUPLICATE_COLUMN", "column 'amount' appears twice in the header"),
     (

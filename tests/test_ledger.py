@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import itertools
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -11,8 +12,8 @@ from sqlalchemy import update
 
 from app.ledger.models import LedgerEntry
 from app.ledger.service import reconcile
-from tests.documents import ADD_TRANSACTION, CLOSING_BALANCE, CUSTOMER, LEDGER_ENTRIES
-from tests.factories import bill, new_mobile
+from tests.client import add, closing_balance, find_customer, ledger_page, signed
+from tests.factories import bill, by_mobile, by_user_id, new_mobile
 
 entry_table = LedgerEntry.__table__
 IST = ZoneInfo("Asia/Kolkata")
@@ -20,25 +21,6 @@ IST = ZoneInfo("Asia/Kolkata")
 OPENING_ACCOUNTS = sorted(
     (program, category) for program in ("main", "cafe") for category in ("REGULAR", "PROMISED", "TRIGGER_BASED")
 )
-
-
-async def add(api, document):
-    result = (await api.data(ADD_TRANSACTION, {"input": document}))["addTransaction"]
-    assert result["__typename"] == "TransactionAdded", result
-    return result
-
-
-async def ledger(api, customer, filter=None, first=100, after=None):
-    variables = {"customer": customer, "filter": filter, "first": first, "after": after}
-    return (await api.data(LEDGER_ENTRIES, variables))["ledgerEntries"]
-
-
-async def closing(api, customer, filter=None):
-    return (await api.data(CLOSING_BALANCE, {"customer": customer, "filter": filter}))["ledgerClosingBalance"]
-
-
-def by_mobile(mobile):
-    return {"type": "MOBILE", "value": mobile}
 
 
 def summary(entry):
@@ -53,11 +35,6 @@ def summary(entry):
         entry["balanceAfter"],
         entry["pointsOnEvent"],
     )
-
-
-def signed(entry):
-    points = int(entry["points"])
-    return points if entry["entryType"] == "CREDIT" else -points
 
 
 async def move_entries_back(database, event_ids, age, now):
@@ -80,7 +57,7 @@ async def test_a_new_customers_first_purchase_shows_the_award_above_one_opening_
     added = await add(api, bill(number="L-1", customer={"mobile": mobile}))
     transaction = added["transaction"]
 
-    page = await ledger(api, by_mobile(mobile))
+    page = await ledger_page(api, by_mobile(mobile))
 
     assert page["__typename"] == "LedgerEntryPage"
     assert page["customerId"] == transaction["customer"]["userId"]
@@ -145,7 +122,7 @@ async def test_an_award_posted_at_a_cafe_till_shows_that_till_store_source_and_p
         ),
     )
 
-    newest = (await ledger(api, by_mobile(mobile), first=1))["entries"][0]
+    newest = (await ledger_page(api, by_mobile(mobile), first=1))["entries"][0]
 
     assert summary(newest) == ("TRANSACTION_ADD", "POINTS_ALLOCATION", "CREDIT", "cafe", "REGULAR", "51", "51", "51")
     assert (newest["eventSource"], newest["storeCode"], newest["tillCode"], newest["transactionNumber"]) == (
@@ -187,7 +164,7 @@ async def test_ledger_filters_select_entries_by_type_category_program_till_sourc
     mobile, (first, second, third), (after_first, after_second) = await three_purchases(api)
     one, two, three = (result["transaction"]["number"] for result in (first, second, third))
     customer = by_mobile(mobile)
-    everything = await ledger(api, customer)
+    everything = await ledger_page(api, customer)
     openings = [
         ("CUSTOMER_REGISTRATION", program, category)
         for program, category in reversed(
@@ -202,20 +179,22 @@ async def test_ledger_filters_select_entries_by_type_category_program_till_sourc
         *openings,
     ]
 
-    credits = await ledger(api, customer, {"entryType": "CREDIT"})
-    debits = await ledger(api, customer, {"entryType": "DEBIT"})
-    promised = await ledger(api, customer, {"pointsCategories": ["PROMISED"]})
-    cafe = await ledger(api, customer, {"programCodes": ["cafe"]})
-    main_regular = await ledger(api, customer, {"programCodes": ["main"], "pointsCategories": ["REGULAR"]})
-    cafe_till = await ledger(api, customer, {"tillCodes": ["till-cafe"]})
-    till_one = await ledger(api, customer, {"tillCodes": ["till-1"]})
-    two_tills = await ledger(api, customer, {"tillCodes": ["till-2", "till-cafe"]})
-    ecommerce = await ledger(api, customer, {"eventSources": ["ECOMMERCE"]})
-    instore = await ledger(api, customer, {"eventSources": ["INSTORE"]})
-    since_first = await ledger(api, customer, {"startDate": after_first.isoformat()})
-    before_second = await ledger(api, customer, {"endDate": after_first.isoformat()})
-    between = await ledger(api, customer, {"startDate": after_first.isoformat(), "endDate": after_second.isoformat()})
-    combined = await ledger(
+    credits = await ledger_page(api, customer, {"entryType": "CREDIT"})
+    debits = await ledger_page(api, customer, {"entryType": "DEBIT"})
+    promised = await ledger_page(api, customer, {"pointsCategories": ["PROMISED"]})
+    cafe = await ledger_page(api, customer, {"programCodes": ["cafe"]})
+    main_regular = await ledger_page(api, customer, {"programCodes": ["main"], "pointsCategories": ["REGULAR"]})
+    cafe_till = await ledger_page(api, customer, {"tillCodes": ["till-cafe"]})
+    till_one = await ledger_page(api, customer, {"tillCodes": ["till-1"]})
+    two_tills = await ledger_page(api, customer, {"tillCodes": ["till-2", "till-cafe"]})
+    ecommerce = await ledger_page(api, customer, {"eventSources": ["ECOMMERCE"]})
+    instore = await ledger_page(api, customer, {"eventSources": ["INSTORE"]})
+    since_first = await ledger_page(api, customer, {"startDate": after_first.isoformat()})
+    before_second = await ledger_page(api, customer, {"endDate": after_first.isoformat()})
+    between = await ledger_page(
+        api, customer, {"startDate": after_first.isoformat(), "endDate": after_second.isoformat()}
+    )
+    combined = await ledger_page(
         api,
         customer,
         {
@@ -225,7 +204,7 @@ async def test_ledger_filters_select_entries_by_type_category_program_till_sourc
             "startDate": after_first.isoformat(),
         },
     )
-    in_india = await ledger(
+    in_india = await ledger_page(
         api,
         customer,
         {"startDate": after_first.astimezone(IST).isoformat(), "endDate": after_second.astimezone(IST).isoformat()},
@@ -272,8 +251,8 @@ async def test_a_filter_naming_what_does_not_exist_or_a_naive_date_is_a_typed_er
     mobile = new_mobile()
     await add(api, bill(customer={"mobile": mobile}))
 
-    entries = await ledger(api, by_mobile(mobile), filter)
-    balance = await closing(api, by_mobile(mobile), filter)
+    entries = await ledger_page(api, by_mobile(mobile), filter)
+    balance = await closing_balance(api, by_mobile(mobile), filter)
 
     expected = {"__typename": "InvalidInputError", "code": "INVALID_INPUT", "field": field, "message": message}
     assert entries == expected
@@ -285,7 +264,7 @@ async def test_without_dates_the_ledger_shows_the_last_7_days(api, database, clo
     registration = await add(api, bill(customer={"mobile": mobile}, amount="1000", lineItems=[]))
     six_days = await add(api, bill(customer={"mobile": mobile}, amount="2000", lineItems=[]))
     today = await add(api, bill(customer={"mobile": mobile}, amount="3000", lineItems=[]))
-    everything = (await ledger(api, by_mobile(mobile)))["entries"]
+    everything = (await ledger_page(api, by_mobile(mobile)))["entries"]
     assert len(everything) == 9
     event_of = {entry["transactionNumber"]: entry["eventLogId"] for entry in everything}
     registration_event = everything[-1]["eventLogId"]
@@ -300,10 +279,10 @@ async def test_without_dates_the_ledger_shows_the_last_7_days(api, database, clo
         database, [int(event_of[six_days["transaction"]["number"]])], timedelta(days=6), clock.now()
     )
 
-    default = await ledger(api, by_mobile(mobile))
-    filtered_without_dates = await ledger(api, by_mobile(mobile), {"programCodes": ["main"]})
-    explicit = await ledger(api, by_mobile(mobile), {"startDate": (clock.now() - timedelta(days=9)).isoformat()})
-    balance = await closing(api, by_mobile(mobile))
+    default = await ledger_page(api, by_mobile(mobile))
+    filtered_without_dates = await ledger_page(api, by_mobile(mobile), {"programCodes": ["main"]})
+    explicit = await ledger_page(api, by_mobile(mobile), {"startDate": (clock.now() - timedelta(days=9)).isoformat()})
+    balance = await closing_balance(api, by_mobile(mobile))
 
     assert [entry["transactionNumber"] for entry in default["entries"]] == [
         today["transaction"]["number"],
@@ -326,13 +305,13 @@ async def test_pages_of_4_walk_all_25_entries_once_newest_first(api):
     mobile = new_mobile()
     for _ in range(19):  # 6 opening balances + 19 awards of 1 point
         await add(api, bill(customer={"mobile": mobile}, amount="100", lineItems=[]))
-    all_ids = [entry["id"] for entry in (await ledger(api, by_mobile(mobile), first=100))["entries"]]
+    all_ids = [entry["id"] for entry in (await ledger_page(api, by_mobile(mobile), first=100))["entries"]]
     assert len(all_ids) == 25
 
     pages = []
     after = None
     while True:
-        page = await ledger(api, by_mobile(mobile), first=4, after=after)
+        page = await ledger_page(api, by_mobile(mobile), first=4, after=after)
         pages.append(page)
         if not page["pageInfo"]["hasNextPage"]:
             break
@@ -344,11 +323,11 @@ async def test_pages_of_4_walk_all_25_entries_once_newest_first(api):
     walked = [entry["id"] for page in pages for entry in page["entries"]]
     assert walked == all_ids
     numeric = [int(entry_id) for entry_id in walked]
-    assert all(newer > older for newer, older in zip(numeric, numeric[1:], strict=False))
+    assert all(newer > older for newer, older in itertools.pairwise(numeric))
     awards = [entry for page in pages for entry in page["entries"] if entry["eventType"] == "TRANSACTION_ADD"]
     assert [entry["balanceAfter"] for entry in awards] == [str(n) for n in range(19, 0, -1)]
     # Past the last page: an empty page.
-    beyond = await ledger(api, by_mobile(mobile), first=4, after=pages[-1]["pageInfo"]["endCursor"])
+    beyond = await ledger_page(api, by_mobile(mobile), first=4, after=pages[-1]["pageInfo"]["endCursor"])
     assert beyond["entries"] == []
     assert beyond["pageInfo"] == {"hasNextPage": False, "endCursor": None}
 
@@ -357,16 +336,16 @@ async def test_a_page_is_stable_while_new_entries_arrive(api):
     mobile = new_mobile()
     for _ in range(3):
         await add(api, bill(customer={"mobile": mobile}, amount="100", lineItems=[]))
-    first_page = await ledger(api, by_mobile(mobile), first=4)
+    first_page = await ledger_page(api, by_mobile(mobile), first=4)
 
     await add(api, bill(customer={"mobile": mobile}, amount="100", lineItems=[]))  # newer than every page so far
-    second_page = await ledger(api, by_mobile(mobile), first=100, after=first_page["pageInfo"]["endCursor"])
+    second_page = await ledger_page(api, by_mobile(mobile), first=100, after=first_page["pageInfo"]["endCursor"])
 
     # The 9 entries there were (6 opening balances + 3 awards), each once; the new one belongs to a new first page.
     seen = [entry["id"] for entry in first_page["entries"] + second_page["entries"]]
     assert len(seen) == len(set(seen)) == 9
     assert second_page["pageInfo"]["hasNextPage"] is False
-    newest = (await ledger(api, by_mobile(mobile), first=1))["entries"][0]
+    newest = (await ledger_page(api, by_mobile(mobile), first=1))["entries"][0]
     assert int(newest["id"]) > max(int(entry_id) for entry_id in seen)
 
 
@@ -375,7 +354,7 @@ async def test_a_page_size_outside_1_to_100_is_refused(api, first):
     mobile = new_mobile()
     await add(api, bill(customer={"mobile": mobile}))
 
-    result = await ledger(api, by_mobile(mobile), first=first)
+    result = await ledger_page(api, by_mobile(mobile), first=first)
 
     assert result == {
         "__typename": "InvalidInputError",
@@ -401,7 +380,7 @@ async def test_a_cursor_this_api_did_not_return_is_refused(api, after):
     mobile = new_mobile()
     await add(api, bill(customer={"mobile": mobile}))
 
-    result = await ledger(api, by_mobile(mobile), first=4, after=after)
+    result = await ledger_page(api, by_mobile(mobile), first=4, after=after)
 
     assert result == {
         "__typename": "InvalidInputError",
@@ -417,21 +396,21 @@ async def test_a_cursor_this_api_did_not_return_is_refused(api, after):
 async def test_the_closing_balance_is_the_current_balance_without_a_filter_and_as_of_the_views_last_entry_with_one(api):
     mobile, (first, second, third), (after_first, _) = await three_purchases(api)
     customer = by_mobile(mobile)
-    entries = (await ledger(api, customer))["entries"]
+    entries = (await ledger_page(api, customer))["entries"]
     entry_of = {entry["transactionNumber"]: entry["id"] for entry in entries}
     first_id, second_id, third_id = (entry_of[result["transaction"]["number"]] for result in (first, second, third))
     last_promised_id = max((entry["id"] for entry in entries if entry["pointsCategory"] == "PROMISED"), key=int)
-    profile = (await api.data(CUSTOMER, {"lookup": customer}))["customer"]
+    profile = await find_customer(api, customer)
 
-    current = await closing(api, customer)
-    cafe = await closing(api, customer, {"programCodes": ["cafe"]})
-    main = await closing(api, customer, {"programCodes": ["main"]})
-    as_of_cafe_till = await closing(api, customer, {"tillCodes": ["till-cafe"]})
-    as_of_till_one = await closing(api, customer, {"tillCodes": ["till-1"]})
-    main_at_till_cafe = await closing(api, customer, {"programCodes": ["main"], "tillCodes": ["till-cafe"]})
-    before_second = await closing(api, customer, {"endDate": after_first.isoformat()})
-    promised = await closing(api, customer, {"pointsCategories": ["PROMISED"]})
-    debits = await closing(api, customer, {"entryType": "DEBIT"})
+    current = await closing_balance(api, customer)
+    cafe = await closing_balance(api, customer, {"programCodes": ["cafe"]})
+    main = await closing_balance(api, customer, {"programCodes": ["main"]})
+    as_of_cafe_till = await closing_balance(api, customer, {"tillCodes": ["till-cafe"]})
+    as_of_till_one = await closing_balance(api, customer, {"tillCodes": ["till-1"]})
+    main_at_till_cafe = await closing_balance(api, customer, {"programCodes": ["main"], "tillCodes": ["till-cafe"]})
+    before_second = await closing_balance(api, customer, {"endDate": after_first.isoformat()})
+    promised = await closing_balance(api, customer, {"pointsCategories": ["PROMISED"]})
+    debits = await closing_balance(api, customer, {"entryType": "DEBIT"})
 
     user_id = profile["userId"]
     assert profile["loyaltyPoints"] == "73"  # 18 + 50 + 5
@@ -463,8 +442,8 @@ async def test_the_closing_balance_is_the_current_balance_without_a_filter_and_a
 async def test_the_ledger_of_an_unknown_customer_is_not_found(api, lookup, message):
     await add(api, bill())
 
-    entries = await ledger(api, lookup)
-    balance = await closing(api, lookup)
+    entries = await ledger_page(api, lookup)
+    balance = await closing_balance(api, lookup)
 
     expected = {"__typename": "NotFoundError", "code": "CUSTOMER_NOT_FOUND", "field": "customer", "message": message}
     assert entries == expected
@@ -472,7 +451,7 @@ async def test_the_ledger_of_an_unknown_customer_is_not_found(api, lookup, messa
 
 
 async def test_a_malformed_identifier_in_a_ledger_lookup_is_a_typed_error(api):
-    entries = await ledger(api, {"type": "MOBILE", "value": "12345"})
+    entries = await ledger_page(api, {"type": "MOBILE", "value": "12345"})
 
     assert entries["__typename"] == "InvalidInputError"
     assert (entries["code"], entries["field"]) == ("INVALID_IDENTIFIER", "customer.value")
@@ -499,8 +478,8 @@ async def test_after_purchases_a_tier_upgrade_and_a_merge_every_balance_equals_i
     _mobile, survivor_id, victim_id, merge = await merged_customers(api)
 
     survivor = merge["transaction"]["customer"]
-    page = await ledger(api, {"type": "USER_ID", "value": survivor_id})
-    balance = await closing(api, {"type": "USER_ID", "value": survivor_id})
+    page = await ledger_page(api, by_user_id(survivor_id))
+    balance = await closing_balance(api, by_user_id(survivor_id))
 
     assert survivor["userId"] == survivor_id != victim_id
     assert survivor["loyaltyPoints"] == "340"  # main 10 + 250 + 20 moved + 10; cafe 50 moved
@@ -521,9 +500,9 @@ async def test_after_purchases_a_tier_upgrade_and_a_merge_every_balance_equals_i
     assert [entry["eventType"] for entry in page["entries"][5:]] == ["CUSTOMER_REGISTRATION"] * 6
     assert sum(signed(entry) for entry in page["entries"]) == 340
     # The victim's ledger stays distinct and readable by user id; it ends with the MERGE debits.
-    victim_page = await ledger(api, {"type": "USER_ID", "value": victim_id})
-    victim_balance = await closing(api, {"type": "USER_ID", "value": victim_id})
-    victim = (await api.data(CUSTOMER, {"lookup": {"type": "USER_ID", "value": victim_id}}))["customer"]
+    victim_page = await ledger_page(api, by_user_id(victim_id))
+    victim_balance = await closing_balance(api, by_user_id(victim_id))
+    victim = await find_customer(api, by_user_id(victim_id))
     assert victim_page["customerId"] == victim_id
     assert [summary(entry) for entry in victim_page["entries"][:4]] == [
         ("MERGE_CUSTOMER", "MERGE", "DEBIT", "cafe", "REGULAR", "50", "0", "0"),
@@ -545,12 +524,12 @@ async def test_after_purchases_a_tier_upgrade_and_a_merge_every_balance_equals_i
         assert await reconcile(connection) == []
 
 
-@pytest.mark.parametrize("query", [ledger, closing])
+@pytest.mark.parametrize("query", [ledger_page, closing_balance], ids=["ledger", "closing"])
 async def test_a_filter_date_out_of_range_is_a_typed_error(api, query):
     mobile = new_mobile()
-    await api.data(ADD_TRANSACTION, {"input": bill(customer={"mobile": mobile})})
+    await add(api, bill(customer={"mobile": mobile}))
 
-    result = await query(api, {"type": "MOBILE", "value": mobile}, {"endDate": "9999-12-31T23:59:59-05:00"})
+    result = await query(api, by_mobile(mobile), {"endDate": "9999-12-31T23:59:59-05:00"})
 
     assert result == {
         "__typename": "InvalidInputError",

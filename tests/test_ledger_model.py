@@ -1,10 +1,10 @@
 """A model-based (Hypothesis stateful) test of the whole burn and earn loop.
 
 Random sequences of purchases (some merging two customers), returns, redemptions, reversals,
-transfers, days passing on the server's clock, expiry runs and idempotent replays go to the API as a client sends them, and to a
-small in-memory model of lots. After every step: the server's balances equal the model's, every
-balance equals the sum of its entries and the lots hold exactly the positive balances
-(`reconcile` finds nothing), and no limit is exceeded.
+transfers, days passing on the server's clock, expiry runs and idempotent replays go to the API
+as a client sends them, and to a small in-memory model of lots. After every step: the server's
+balances equal the model's, every balance equals the sum of its entries and the lots hold exactly
+the positive balances (`reconcile` finds nothing), and no limit is exceeded.
 
 The model keeps lots in the order the server does: a debit takes spendable lots (active, not past
 their expiry date) before the others, first-expiring first (never-expiring last), oldest first.
@@ -36,7 +36,8 @@ from app.ledger.expiry import expire_points
 from app.ledger.service import reconcile
 from app.storage.database import Database
 from app.storage.tables import registered_tables
-from tests.conftest import POSTGRES_URL, TEST_NOW, Credentials, make_org
+from tests.client import Credentials
+from tests.conftest import POSTGRES_URL, TEST_NOW, make_org
 from tests.documents import ADD_TRANSACTION
 from tests.snapshots import table_counts
 
@@ -361,7 +362,8 @@ class LedgerMachine(RuleBasedStateMachine):
                 str(customer.spendable(now)),
             ), result
             return
-        assert result["__typename"] == "PointsRedeemed" and result["replayed"] is False, result
+        assert result["__typename"] == "PointsRedeemed", result
+        assert result["replayed"] is False, result
         self.redemptions.append(ModelRedemption(result["redemption"]["id"], customer, self.take(customer, points, now)))
         if keyed:
             self.last_keyed = (REDEEM, variables, result["redemption"]["id"])
@@ -373,7 +375,8 @@ class LedgerMachine(RuleBasedStateMachine):
             st.sampled_from([r for r in self.redemptions if not r.reversed and r.customer.merged_into is None])
         )
         result = self.harness.post(REVERSE, {"input": {"redemptionId": redemption.id}})["reverseRedemption"]
-        assert result["__typename"] == "RedemptionReversed" and result["redemption"]["status"] == "REVERSED", result
+        assert result["__typename"] == "RedemptionReversed", result
+        assert result["redemption"]["status"] == "REVERSED", result
         for lot, share in redemption.taken:  # the same lots, with their expiry
             lot.remaining += share
         redemption.reversed = True

@@ -14,28 +14,15 @@ from sqlalchemy import select
 from app.kernel.enums import PointsCategory
 from app.ledger.models import PointAccount, PointLot
 from app.organizations.models import Program
+from tests.client import earn, entry_shape, find_customer, ledger_entries, merge
 from tests.conftest import make_org
-from tests.documents import ADD_TRANSACTION, CUSTOMER, LEDGER_ENTRIES
-from tests.factories import bill, new_mobile, org_spec
+from tests.factories import by_mobile, by_user_id, new_mobile, org_spec
 from tests.ledger_checks import assert_reconciled, overdraw
 from tests.snapshots import table_counts
 
 accounts = PointAccount.__table__
 lots = PointLot.__table__
 programs = Program.__table__
-
-MERGE = """
-mutation Merge($input: MergeCustomersInput!) {
-  mergeCustomers(input: $input) {
-    __typename
-    ... on CustomersMerged {
-      replayed victimUserId
-      survivor { userId mobile loyaltyPoints identifiers { type value } pointsSummaries { programCode loyaltyPoints } }
-    }
-    ... on Error { code message field }
-  }
-}
-"""
 
 HISTORY = """
 query History($customer: CustomerLookupInput!) {
@@ -46,49 +33,6 @@ query History($customer: CustomerLookupInput!) {
   }
 }
 """
-
-
-def by_mobile(mobile: str) -> dict:
-    return {"type": "MOBILE", "value": mobile}
-
-
-def by_user_id(user_id: str) -> dict:
-    return {"type": "USER_ID", "value": user_id}
-
-
-async def earn(
-    api, mobile: str, amount: str, *, till: str = "till-1", billing_time: datetime | None = None, credentials=None
-) -> str:
-    document = bill(
-        customer={"mobile": mobile}, amount=amount, grossAmount=None, discount=None, lineItems=[], tillCode=till
-    )
-    if billing_time is not None:
-        document["billingTime"] = billing_time.isoformat()
-    result = (await api.data(ADD_TRANSACTION, {"input": document}, credentials=credentials))["addTransaction"]
-    assert result["__typename"] == "TransactionAdded", result
-    return result["transaction"]["customer"]["userId"]
-
-
-async def merge(api, survivor: dict, victim: dict, **extra) -> dict:
-    return (await api.data(MERGE, {"input": {"survivor": survivor, "victim": victim, **extra}}))["mergeCustomers"]
-
-
-async def ledger_entries(api, user_id: str) -> list[dict]:
-    page = (await api.data(LEDGER_ENTRIES, {"customer": by_user_id(user_id), "first": 100}))["ledgerEntries"]
-    assert page["__typename"] == "LedgerEntryPage", page
-    return page["entries"]
-
-
-def shape(entry: dict) -> tuple:
-    return (
-        entry["eventType"],
-        entry["entryKind"],
-        entry["entryType"],
-        entry["programCode"],
-        entry["points"],
-        entry["balanceAfter"],
-        entry["pointsOnEvent"],
-    )
 
 
 async def main_lots(database, user_id: str) -> list[tuple[Decimal, datetime | None]]:
@@ -138,13 +82,14 @@ async def test_a_merge_moves_each_balance_in_one_event_whose_debits_end_the_vict
 
     # Seed 003: the merge debits are the very last entries of the victim's ledger, the credits
     # appear in the survivor's; the ledgers stay distinct.
-    victim_entries, survivor_entries = await ledger_entries(api, victim), await ledger_entries(api, survivor)
+    victim_entries = await ledger_entries(api, by_user_id(victim))
+    survivor_entries = await ledger_entries(api, by_user_id(survivor))
     merge_event = victim_entries[0]["eventLogId"]
-    assert sorted(shape(entry) for entry in victim_entries[:2]) == [
+    assert sorted(entry_shape(entry) for entry in victim_entries[:2]) == [
         ("MERGE_CUSTOMER", "MERGE", "DEBIT", "cafe", "50", "0", "0"),
         ("MERGE_CUSTOMER", "MERGE", "DEBIT", "main", "100", "0", "0"),
     ]
-    assert sorted(shape(entry) for entry in survivor_entries[:2]) == [
+    assert sorted(entry_shape(entry) for entry in survivor_entries[:2]) == [
         ("MERGE_CUSTOMER", "MERGE", "CREDIT", "cafe", "50", "50", "0"),
         ("MERGE_CUSTOMER", "MERGE", "CREDIT", "main", "100", "110", "0"),
     ]
@@ -164,15 +109,16 @@ async def test_the_victims_identifiers_find_the_survivor_afterwards_and_its_user
     victim = await earn(api, victim_mobile, "2000")
     await merge(api, by_user_id(survivor), by_user_id(victim))
 
-    found = (await api.data(CUSTOMER, {"lookup": by_mobile(victim_mobile)}))["customer"]
+    found = await find_customer(api, by_mobile(victim_mobile))
     later = await earn(api, victim_mobile, "500")  # a purchase by the victim's mobile lands on the survivor
 
     assert (found["userId"], found["loyaltyPoints"]) == (survivor, "30")
     assert later == survivor
-    assert (await api.data(CUSTOMER, {"lookup": by_mobile(survivor_mobile)}))["customer"]["loyaltyPoints"] == "35"
-    closed = (await api.data(CUSTOMER, {"lookup": by_user_id(victim)}))["customer"]
+    assert (await find_customer(api, by_mobile(survivor_mobile)))["loyaltyPoints"] == "35"
+    closed = await find_customer(api, by_user_id(victim))
     assert (closed["userId"], closed["loyaltyPoints"], closed["identifiers"]) == (victim, "0", [])
-    assert shape((await ledger_entries(api, victim))[0]) == ("MERGE_CUSTOMER", "MERGE", "DEBIT", "main", "20", "0", "0")
+    victim_last = (await ledger_entries(api, by_user_id(victim)))[0]
+    assert entry_shape(victim_last) == ("MERGE_CUSTOMER", "MERGE", "DEBIT", "main", "20", "0", "0")
     await assert_reconciled(database)
 
 
@@ -185,10 +131,10 @@ async def test_a_negative_victim_balance_is_reversed_a_victim_credit_and_a_survi
     result = await merge(api, by_mobile(survivor_mobile), by_mobile(victim_mobile))
 
     assert (result["__typename"], result["survivor"]["loyaltyPoints"]) == ("CustomersMerged", "30")
-    victim_last = (await ledger_entries(api, victim))[0]
-    survivor_last = (await ledger_entries(api, survivor))[0]
-    assert shape(victim_last) == ("MERGE_CUSTOMER", "MERGE", "CREDIT", "main", "20", "0", "0")
-    assert shape(survivor_last) == ("MERGE_CUSTOMER", "MERGE", "DEBIT", "main", "20", "30", "0")
+    victim_last = (await ledger_entries(api, by_user_id(victim)))[0]
+    survivor_last = (await ledger_entries(api, by_user_id(survivor)))[0]
+    assert entry_shape(victim_last) == ("MERGE_CUSTOMER", "MERGE", "CREDIT", "main", "20", "0", "0")
+    assert entry_shape(survivor_last) == ("MERGE_CUSTOMER", "MERGE", "DEBIT", "main", "20", "30", "0")
     assert victim_last["eventLogId"] == survivor_last["eventLogId"]
     await assert_reconciled(database)
 
@@ -296,8 +242,8 @@ async def test_a_bill_for_the_victim_during_the_merge_moves_with_it_or_lands_on_
 
         assert merged["__typename"] == "CustomersMerged"
         # Either way the bill's 50 points end on the survivor and the merge debit stays the victim's last entry.
-        assert (await api.data(CUSTOMER, {"lookup": by_user_id(survivor)}))["customer"]["loyaltyPoints"] == "80"
-        victim_entries = await ledger_entries(api, victim)
+        assert (await find_customer(api, by_user_id(survivor)))["loyaltyPoints"] == "80"
+        victim_entries = await ledger_entries(api, by_user_id(victim))
         assert victim_entries[0]["eventType"] == "MERGE_CUSTOMER"
         assert victim_entries[0]["balanceAfter"] == "0"
         assert victim_entries[0]["points"] in ("20", "70")

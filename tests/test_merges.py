@@ -1,8 +1,9 @@
 """Merges under concurrency, and customers who registered before a program existed.
 
 The invariants after any mix of concurrent merges and purchases: following "merged into" always
-ends at a customer that is not merged (no cycles), a merged customer owns no identifier and holds no points; purchases and points
-are neither lost nor counted twice; every balance is the sum of its entries.
+ends at a customer that is not merged (no cycles), a merged customer owns no identifier and holds
+no points; purchases and points are neither lost nor counted twice; every balance is the sum of
+its entries.
 """
 
 from __future__ import annotations
@@ -15,19 +16,13 @@ from sqlalchemy import func, select
 from app.customers.models import Customer, CustomerIdentifier
 from app.ledger.models import PointAccount
 from app.ledger.service import reconcile
-from tests.conftest import Api, make_org
-from tests.documents import ADD_TRANSACTION, CUSTOMER
-from tests.factories import bill, new_mobile, org_spec
+from tests.client import add, buy, find_customer
+from tests.conftest import make_org
+from tests.factories import bill, by_mobile, new_mobile, org_spec
 
 customers = Customer.__table__
 identifiers = CustomerIdentifier.__table__
 accounts = PointAccount.__table__
-
-
-async def add(api, **overrides):
-    result = (await api.data(ADD_TRANSACTION, {"input": bill(lineItems=[], **overrides)}))["addTransaction"]
-    assert result["__typename"] == "TransactionAdded", result
-    return result
 
 
 async def assert_merges_are_consistent(database, *, total_purchases: Decimal, total_points: Decimal) -> None:
@@ -63,12 +58,12 @@ async def test_two_merges_in_opposite_directions_at_once_make_one_survivor(api, 
     for round_number in range(rounds):
         mobile_x, mobile_y = new_mobile(), new_mobile()
         email_x, email_y = f"x{round_number}@example.com", f"y{round_number}@example.com"
-        await add(api, amount="1000", customer={"mobile": mobile_x, "email": email_x})
-        await add(api, amount="1000", customer={"mobile": mobile_y, "email": email_y})
+        await buy(api, mobile_x, "1000", email=email_x)
+        await buy(api, mobile_y, "1000", email=email_y)
 
         first, second = await asyncio.gather(
-            add(api, amount="100", customer={"mobile": mobile_x, "email": email_y}),
-            add(api, amount="100", customer={"mobile": mobile_y, "email": email_x}),
+            buy(api, mobile_x, "100", email=email_y),
+            buy(api, mobile_y, "100", email=email_x),
         )
 
         survivors = {first["transaction"]["customer"]["userId"], second["transaction"]["customer"]["userId"]}
@@ -84,18 +79,17 @@ async def test_a_purchase_by_the_victims_other_identifier_during_a_merge_lands_o
     for round_number in range(rounds):
         mobile_x, mobile_y = new_mobile(), new_mobile()
         card, email = f"CARD-{round_number}", f"v{round_number}@example.com"
-        await add(api, amount="1000", customer={"mobile": mobile_x})
-        victim = await add(api, amount="1000", customer={"mobile": mobile_y, "email": email, "cardNumber": card})
+        external_id = f"EXT-{round_number}"
+        await buy(api, mobile_x, "1000")
+        victim = await buy(api, mobile_y, "1000", email=email, cardNumber=card)
 
         merge, purchase = await asyncio.gather(
-            add(api, amount="100", customer={"mobile": mobile_x, "email": email}),
-            add(api, amount="5000", customer={"cardNumber": card, "externalId": f"EXT-{round_number}"}),
+            buy(api, mobile_x, "100", email=email),
+            add(api, bill(amount="5000", lineItems=[], customer={"cardNumber": card, "externalId": external_id})),
         )
 
         survivor = merge["transaction"]["customer"]["userId"]
-        found = (await api.data(CUSTOMER, {"lookup": {"type": "EXTERNAL_ID", "value": f"EXT-{round_number}"}}))[
-            "customer"
-        ]
+        found = await find_customer(api, {"type": "EXTERNAL_ID", "value": external_id})
         assert found["userId"] == survivor
         # Posted before the merge, the purchase landed on the victim and moved with it; after, on the survivor.
         assert purchase["transaction"]["customer"]["userId"] in {survivor, victim["transaction"]["customer"]["userId"]}
@@ -106,19 +100,19 @@ async def test_a_purchase_by_the_victims_other_identifier_during_a_merge_lands_o
 
 async def test_one_victim_claimed_by_two_survivors_at_once_moves_once(api, database):
     mobile_x, mobile_y, mobile_z = new_mobile(), new_mobile(), new_mobile()
-    await add(api, amount="10", customer={"mobile": mobile_x})
-    await add(api, amount="15000", customer={"mobile": mobile_y, "email": "y@example.com", "cardNumber": "CARD-Y"})
-    await add(api, amount="10", customer={"mobile": mobile_z})
+    await buy(api, mobile_x, "10")
+    await buy(api, mobile_y, "15000", email="y@example.com", cardNumber="CARD-Y")
+    await buy(api, mobile_z, "10")
 
     await asyncio.gather(
-        add(api, amount="0", customer={"mobile": mobile_x, "email": "y@example.com"}),
-        add(api, amount="0", customer={"mobile": mobile_z, "cardNumber": "CARD-Y"}),
+        buy(api, mobile_x, "0", email="y@example.com"),
+        buy(api, mobile_z, "0", cardNumber="CARD-Y"),
     )
 
     # Whichever runs second finds CARD-Y (or y@) already moved to the first survivor and merges
     # that one too: all three end as one customer, with each purchase counted once.
-    x = (await api.data(CUSTOMER, {"lookup": {"type": "MOBILE", "value": mobile_x}}))["customer"]
-    z = (await api.data(CUSTOMER, {"lookup": {"type": "MOBILE", "value": mobile_z}}))["customer"]
+    x = await find_customer(api, by_mobile(mobile_x))
+    z = await find_customer(api, by_mobile(mobile_z))
     assert x["userId"] == z["userId"]
     assert x["lifetimePurchases"] == "15020"
     await assert_merges_are_consistent(database, total_purchases=Decimal(15020), total_points=Decimal(150))
@@ -133,21 +127,20 @@ NEW_PROGRAM = {
 }
 
 
-async def test_a_program_added_later_opens_for_existing_customers_on_first_use(app_client, database, clock):
+async def test_a_program_added_later_opens_for_existing_customers_on_first_use(org_api, database):
     spec = org_spec("growing")
-    credentials = await make_org(database, spec)
-    api = Api(app_client, credentials, database, clock)
+    api = await org_api(spec)
     mobile = new_mobile()
-    await add(api, amount="1000", customer={"mobile": mobile})
+    await buy(api, mobile, "1000")
     # The org adds a program and a till that earns in it, and makes it the default.
     spec["programs"][0]["default"] = False
     spec["programs"].append({**NEW_PROGRAM, "default": True})
     spec["stores"][0]["tills"].append({"code": "till-books", "program": "books"})
     await make_org(database, spec)
-    app_client._transport.app.state.services.org_cache.invalidate()
+    api.client._transport.app.state.services.org_cache.invalidate()
 
-    before = (await api.data(CUSTOMER, {"lookup": {"type": "MOBILE", "value": mobile}}))["customer"]
-    result = await add(api, amount="500", tillCode="till-books", customer={"mobile": mobile})
+    before = await find_customer(api, by_mobile(mobile))
+    result = await buy(api, mobile, "500", till="till-books")
 
     assert before["currentSlab"] == "reader"
     assert [(s["programCode"], s["loyaltyPoints"]) for s in before["pointsSummaries"]] == [

@@ -21,17 +21,14 @@ from app.http.maintenance import maintain
 from app.kernel.enums import PointsCategory
 from app.ledger import service as ledger
 from app.ledger.expiry import RunReport
-from app.ledger.models import EntryKind, EntryType, EventType, LedgerEvent, PointLot
-from app.organizations.models import Program
+from app.ledger.models import EntryKind, EntryType, EventType, PointLot
+from tests.client import buy, customer_points, ledger_entries, points_summary
 from tests.conftest import make_org
-from tests.documents import ADD_TRANSACTION, LEDGER_ENTRIES
-from tests.factories import BASE_ORG, bill, new_mobile
-from tests.ledger_checks import assert_reconciled, count_events
+from tests.factories import BASE_ORG, by_mobile, new_mobile
+from tests.ledger_checks import assert_reconciled, count_events, program_id
 from tests.snapshots import table_counts
 
-events = LedgerEvent.__table__
 lots = PointLot.__table__
-programs = Program.__table__
 
 IST = "+05:30"
 HELD = timedelta(days=14)
@@ -60,21 +57,6 @@ async def org(database):
     return await make_org(database, promised_spec())
 
 
-CUSTOMER_POINTS = """
-query Points($lookup: CustomerLookupInput!) {
-  customer(lookup: $lookup) {
-    __typename
-    ... on Customer {
-      userId loyaltyPoints
-      pointsSummaries {
-        programCode loyaltyPoints lifetimePoints expired pendingPoints promisedPoints triggerBasedPoints spendablePoints
-      }
-    }
-    ... on Error { code message field }
-  }
-}
-"""
-
 CONVERT = """
 mutation Convert($input: ConvertTriggerBasedPointsInput!) {
   convertTriggerBasedPoints(input: $input) {
@@ -89,40 +71,17 @@ mutation Convert($input: ConvertTriggerBasedPointsInput!) {
 """
 
 
-async def add(api, mobile, amount, *, till="till-1", billing_time=None, **customer):
-    document = bill(
-        customer={"mobile": mobile, **customer},
-        amount=amount,
-        lineItems=[],
-        grossAmount=None,
-        discount=None,
-        tillCode=till,
-    )
-    if billing_time is not None:
-        document["billingTime"] = billing_time
-    result = (await api.data(ADD_TRANSACTION, {"input": document}))["addTransaction"]
-    assert result["__typename"] == "TransactionAdded", result
-    return result
-
-
 async def summaries(api, mobile):
-    result = (await api.data(CUSTOMER_POINTS, {"lookup": {"type": "MOBILE", "value": mobile}}))["customer"]
-    assert result["__typename"] == "Customer", result
+    """Each program's points summary, by program code."""
+    customer = await customer_points(api, by_mobile(mobile))
     return {
         item["programCode"]: {key: value for key, value in item.items() if key != "programCode"}
-        for item in result["pointsSummaries"]
+        for item in customer["pointsSummaries"]
     }
 
 
 def points(summary, *names):
     return tuple(summary[name] for name in names)
-
-
-async def ledger_entries(api, mobile):
-    page = (await api.data(LEDGER_ENTRIES, {"customer": {"type": "MOBILE", "value": mobile}, "first": 100}))[
-        "ledgerEntries"
-    ]
-    return page["entries"]
 
 
 async def lot_rows(database, category):
@@ -140,10 +99,6 @@ async def convert(api, **input):
     return (await api.data(CONVERT, {"input": input}))["convertTriggerBasedPoints"]
 
 
-def by_mobile(mobile):
-    return {"type": "MOBILE", "value": mobile}
-
-
 # --- PROMISED ---------------------------------------------------------------------------------
 
 
@@ -152,7 +107,7 @@ async def test_promised_points_are_pending_until_their_day_then_convert_in_one_e
 ):
     mobile = new_mobile()
     earned_at = clock.now()
-    await add(api, mobile, "1800")  # 18 points into PROMISED, active in 14 days
+    await buy(api, mobile, "1800")  # 18 points into PROMISED, active in 14 days
 
     before = await summaries(api, mobile)
     clock.set(earned_at + HELD - timedelta(hours=1))
@@ -169,9 +124,8 @@ async def test_promised_points_are_pending_until_their_day_then_convert_in_one_e
     assert report == RunReport(accounts=1, lots=1, points=Decimal(18))
     assert points(after["main"], *names) == ("18", "18", "0", "0", "18")
     # The seed: both entries belong to one event, whose points_on_event is zero.
-    conversion = [
-        entry for entry in await ledger_entries(api, mobile) if entry["eventType"] == "PROMISED_POINTS_CONVERSION"
-    ]
+    entries = await ledger_entries(api, by_mobile(mobile))
+    conversion = [entry for entry in entries if entry["eventType"] == "PROMISED_POINTS_CONVERSION"]
     assert sorted(
         (
             entry["pointsCategory"],
@@ -198,12 +152,12 @@ async def test_promised_points_are_pending_until_their_day_then_convert_in_one_e
 
 async def test_pending_points_are_not_spendable_before_their_start(api, org, database, clock):
     mobile = new_mobile()
-    added = await add(api, mobile, "1000", till="till-cafe")  # 50 regular points, spendable at once
+    added = await buy(api, mobile, "1000", till="till-cafe")  # 50 regular points, spendable at once
     customer_id = int(added["transaction"]["customer"]["userId"])
     starts = clock.now() + timedelta(days=3)
+    cafe_id = await program_id(database, "cafe")
 
     async def credit_future_lot(connection):  # as an import with a future start date writes it
-        cafe_id = (await connection.execute(select(programs.c.id).where(programs.c.code == "cafe"))).scalar_one()
         account = next(
             row
             for row in await ledger.customer_accounts(connection, [customer_id], lock=True)
@@ -245,8 +199,8 @@ async def test_pending_points_are_not_spendable_before_their_start(api, org, dat
 async def test_two_conversion_runs_at_once_convert_each_lot_once(api, database, clock):
     mobiles = [new_mobile() for _ in range(5)]
     for mobile in mobiles:
-        await add(api, mobile, "1000")
-        await add(api, mobile, "2000", billing_time=f"2026-11-01T10:00:00{IST}")
+        await buy(api, mobile, "1000")
+        await buy(api, mobile, "2000", billing_time=f"2026-11-01T10:00:00{IST}")
     as_of = clock.now() + HELD + timedelta(days=1)
 
     first, second = await asyncio.gather(
@@ -267,8 +221,8 @@ async def test_two_conversion_runs_at_once_convert_each_lot_once(api, database, 
 
 async def test_a_promised_lot_past_its_expiry_expires_where_it_is_instead_of_converting(api, database, clock):
     mobile = new_mobile()
-    await add(api, mobile, "1000", billing_time=f"2026-01-01T10:00:00{IST}")  # expired after Mar 2, still held
-    await add(api, mobile, "2000")  # held, then converted
+    await buy(api, mobile, "1000", billing_time=f"2026-01-01T10:00:00{IST}")  # expired after Mar 2, still held
+    await buy(api, mobile, "2000")  # held, then converted
     as_of = clock.now() + HELD + timedelta(days=1)
 
     report = await maintain(database, as_of=as_of, idempotency_retention=timedelta(hours=24))
@@ -277,17 +231,17 @@ async def test_a_promised_lot_past_its_expiry_expires_where_it_is_instead_of_con
     assert report.converted == RunReport(accounts=1, lots=1, points=Decimal(20))
     main = (await summaries(api, mobile))["main"]
     assert points(main, "loyaltyPoints", "promisedPoints", "expired", "lifetimePoints") == ("20", "0", "10", "30")
-    expiry = [entry for entry in await ledger_entries(api, mobile) if entry["eventType"] == "POINTS_EXPIRY"]
+    expiry = [entry for entry in await ledger_entries(api, by_mobile(mobile)) if entry["eventType"] == "POINTS_EXPIRY"]
     assert [(entry["pointsCategory"], entry["points"]) for entry in expiry] == [("PROMISED", "10")]
     await assert_reconciled(database)
 
 
 async def test_promised_points_carried_by_a_merge_still_convert(api, database, clock):
     survivor, victim = new_mobile(), new_mobile()
-    await add(api, survivor, "1000")
-    await add(api, victim, "2000", email="victim@example.com")
+    await buy(api, survivor, "1000")
+    await buy(api, victim, "2000", email="victim@example.com")
     # A bill naming the survivor's mobile and the victim's email merges the victim into the survivor.
-    await add(api, survivor, "500", email="victim@example.com")
+    await buy(api, survivor, "500", email="victim@example.com")
 
     report = await convert_promised_points(database, clock.now() + HELD + timedelta(days=1), now=clock.now())
 
@@ -301,8 +255,8 @@ async def test_promised_points_carried_by_a_merge_still_convert(api, database, c
 
 async def test_a_trigger_converts_the_customers_trigger_based_points_in_one_event_netting_to_zero(api, database):
     mobile = new_mobile()
-    await add(api, mobile, "1800", till="till-trigger")  # 18 points into TRIGGER_BASED
-    await add(api, mobile, "1000", till="till-trigger")  # 10 more
+    await buy(api, mobile, "1800", till="till-trigger")  # 18 points into TRIGGER_BASED
+    await buy(api, mobile, "1000", till="till-trigger")  # 10 more
 
     before = (await summaries(api, mobile))["trigger"]
     result = await convert(api, customer=by_mobile(mobile), idempotencyKey="delivered-1")
@@ -316,11 +270,10 @@ async def test_a_trigger_converts_the_customers_trigger_based_points_in_one_even
         "28",
         [{"programCode": "trigger", "points": "28"}],
     )
-    trigger_summary = next(item for item in result["customer"]["pointsSummaries"] if item["programCode"] == "trigger")
+    trigger_summary = points_summary(result["customer"], "trigger")
     assert (trigger_summary["loyaltyPoints"], trigger_summary["triggerBasedPoints"]) == ("28", "0")
-    conversion = [
-        entry for entry in await ledger_entries(api, mobile) if entry["eventType"] == "TRIGGER_BASED_POINTS_CONVERSION"
-    ]
+    entries = await ledger_entries(api, by_mobile(mobile))
+    conversion = [entry for entry in entries if entry["eventType"] == "TRIGGER_BASED_POINTS_CONVERSION"]
     assert sorted(
         (entry["eventLogId"], entry["pointsCategory"], entry["entryType"], entry["points"], entry["pointsOnEvent"])
         for entry in conversion
@@ -340,8 +293,8 @@ async def test_a_trigger_converts_the_customers_trigger_based_points_in_one_even
 
 async def test_a_trigger_for_one_bill_converts_only_that_bills_points(api, database):
     mobile = new_mobile()
-    first = await add(api, mobile, "1800", till="till-trigger")
-    await add(api, mobile, "1000", till="till-trigger")
+    first = await buy(api, mobile, "1800", till="till-trigger")
+    await buy(api, mobile, "1000", till="till-trigger")
 
     one_bill = await convert(api, customer=by_mobile(mobile), transactionId=first["transaction"]["id"])
     the_rest = await convert(api, customer=by_mobile(mobile), programCode="trigger")
@@ -355,9 +308,9 @@ async def test_a_trigger_for_one_bill_converts_only_that_bills_points(api, datab
 
 async def test_a_trigger_with_nothing_to_convert_or_naming_what_does_not_exist_writes_nothing(api, database):
     mobile, other = new_mobile(), new_mobile()
-    first = await add(api, mobile, "1800", till="till-trigger")
-    others_bill = await add(api, other, "1000", till="till-trigger")
-    await add(api, mobile, "1000")  # promised points are not trigger-based
+    first = await buy(api, mobile, "1800", till="till-trigger")
+    others_bill = await buy(api, other, "1000", till="till-trigger")
+    await buy(api, mobile, "1000")  # promised points are not trigger-based
     assert (await convert(api, customer=by_mobile(mobile), transactionId=first["transaction"]["id"]))["points"] == "18"
     before = await table_counts(database)
 
@@ -386,7 +339,7 @@ async def test_a_trigger_with_nothing_to_convert_or_naming_what_does_not_exist_w
 
 async def test_a_replayed_trigger_returns_the_first_result_and_a_reused_key_is_refused(api, database):
     mobile = new_mobile()
-    await add(api, mobile, "1800", till="till-trigger")
+    await buy(api, mobile, "1800", till="till-trigger")
     first = await convert(api, customer=by_mobile(mobile), idempotencyKey="delivery-42")
     after_first = await table_counts(database)
 
@@ -408,7 +361,7 @@ async def test_a_replayed_trigger_returns_the_first_result_and_a_reused_key_is_r
 
 async def test_two_triggers_at_once_convert_the_points_once(api, database):
     mobile = new_mobile()
-    await add(api, mobile, "1800", till="till-trigger")
+    await buy(api, mobile, "1800", till="till-trigger")
 
     results = await asyncio.gather(*(convert(api, customer=by_mobile(mobile)) for _ in range(4)))
 

@@ -4,7 +4,7 @@ back, uploads reported per row, and generated codes' uniqueness and alphabet."""
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import logging
 import random
 import re
@@ -12,15 +12,14 @@ from datetime import timedelta
 
 from sqlalchemy import event, func, select
 
-from app.organizations.config import load_org_config
 from app.promotions import rules
 from app.promotions import service as promotions_service
 from app.promotions.models import PromoCode, PromoCodeRedemption
-from tests.conftest import TEST_NOW
-from tests.factories import bill, new_mobile
+from tests.client import add_transaction, no_lock_errors_logged, post_at_once, purchase_day
+from tests.conftest import TEST_NOW, org_config
+from tests.documents import RETURN_TRANSACTION
+from tests.factories import bill, by_mobile, new_mobile
 from tests.snapshots import table_counts
-from tests.test_concurrency import no_lock_errors_logged
-from tests.test_returns import RETURN_TRANSACTION, purchase_day
 
 NOW = TEST_NOW
 
@@ -146,8 +145,8 @@ async def create_promotion(api, **overrides):
     return result["promotion"]
 
 
-async def add(api, document):
-    return (await api.data(ADD_WITH_PROMO, {"input": document}))["addTransaction"]
+# What addTransaction answers for a bill, read with the promotion fields.
+add = functools.partial(add_transaction, query=ADD_WITH_PROMO)
 
 
 def small_bill(amount, **overrides):
@@ -177,8 +176,7 @@ async def counters_match(database, org_id):
 
 
 async def upload(database, org, promotion, csv_text):
-    async with database.read() as connection:
-        config = await load_org_config(connection, org.org_id)
+    config = await org_config(database, org.org_id)
     report = await promotions_service.upload_codes(
         database, config, int(promotion["id"]), csv_text, "REJECT_ALL", now=TEST_NOW
     )
@@ -341,31 +339,12 @@ async def test_a_non_loyalty_bill_redeems_a_code_and_a_replay_does_not_redeem_tw
 # --- Limits under concurrency ---------------------------------------------------------------
 
 
-async def post_all(api, documents):
-    async def post(document):
-        return await api.client.post(
-            "/graphql",
-            json={"query": ADD_WITH_PROMO, "variables": {"input": document}},
-            headers={"Authorization": api.credentials.header},
-        )
-
-    responses = await asyncio.gather(*(post(document) for document in documents))
-    results = []
-    for response in responses:
-        assert response.status_code == 200, response.text
-        assert "database is locked" not in response.text
-        body = response.json()
-        assert "errors" not in body, body
-        results.append(body["data"]["addTransaction"])
-    return results
-
-
 async def test_200_concurrent_redemptions_of_a_code_limited_to_100(api, database, org, caplog):
     caplog.set_level(logging.INFO)
     await create_promotion(api, commonCode="HOLIMAN100", codeRedemptionLimit=100)
     documents = [small_bill("150", promoCodes=["HOLIMAN100"]) for _ in range(200)]
 
-    results = await post_all(api, documents)
+    results = await post_at_once(api, ADD_WITH_PROMO, documents)
 
     kinds = [result["__typename"] for result in results]
     assert kinds.count("TransactionAdded") == 100
@@ -395,7 +374,7 @@ async def test_a_customer_limit_of_1_holds_against_20_concurrent_bills(api, data
     mobile = new_mobile()
     documents = [small_bill("150", customer={"mobile": mobile}, promoCodes=["ONCEEACH"]) for _ in range(20)]
 
-    results = await post_all(api, documents)
+    results = await post_at_once(api, ADD_WITH_PROMO, documents)
 
     kinds = [result["__typename"] for result in results]
     assert kinds.count("TransactionAdded") == 1
@@ -499,9 +478,7 @@ async def test_a_linked_code_applies_on_the_customers_next_qualifying_bill_only(
     owner, stranger = new_mobile(), new_mobile()
     await add(api, small_bill("10", customer={"mobile": owner}))  # registers the owner
 
-    linked = (await api.data(LINK, {"input": {"code": "paper-1", "customer": {"type": "MOBILE", "value": owner}}}))[
-        "linkPromoCode"
-    ]
+    linked = (await api.data(LINK, {"input": {"code": "paper-1", "customer": by_mobile(owner)}}))["linkPromoCode"]
     assert linked["__typename"] == "PromoCodeLinked", linked
     assert (linked["replayed"], linked["link"]["code"], linked["link"]["mode"], linked["link"]["usedAt"]) == (
         False,
@@ -509,14 +486,10 @@ async def test_a_linked_code_applies_on_the_customers_next_qualifying_bill_only(
         "NEXT_CHECKOUT",
         None,
     )
-    again = (await api.data(LINK, {"input": {"code": "PAPER-1", "customer": {"type": "MOBILE", "value": owner}}}))[
-        "linkPromoCode"
-    ]
+    again = (await api.data(LINK, {"input": {"code": "PAPER-1", "customer": by_mobile(owner)}}))["linkPromoCode"]
     assert (again["replayed"], again["link"]["id"]) == (True, linked["link"]["id"])
     await add(api, small_bill("10", customer={"mobile": stranger}))
-    taken = (await api.data(LINK, {"input": {"code": "PAPER-1", "customer": {"type": "MOBILE", "value": stranger}}}))[
-        "linkPromoCode"
-    ]
+    taken = (await api.data(LINK, {"input": {"code": "PAPER-1", "customer": by_mobile(stranger)}}))["linkPromoCode"]
     assert (taken["__typename"], taken["code"]) == ("ConflictError", "PROMO_CODE_LINKED_TO_ANOTHER_CUSTOMER")
 
     # Another customer's bill: not applied. The owner's bill under the minimum: skipped silently.
@@ -530,7 +503,7 @@ async def test_a_linked_code_applies_on_the_customers_next_qualifying_bill_only(
     ]
     # Used up: the bill after that gets nothing.
     assert promo_effects(await add(api, small_bill("500", customer={"mobile": owner}))) == []
-    links = (await api.data(LINKED, {"customer": {"type": "MOBILE", "value": owner}}))["linkedPromoCodes"]
+    links = (await api.data(LINKED, {"customer": by_mobile(owner)}))["linkedPromoCodes"]
     assert [(link["code"], link["usedTransactionId"]) for link in links["links"]] == [
         ("PAPER-1", applied["transaction"]["id"])
     ]
@@ -548,11 +521,9 @@ async def test_linking_an_unknown_or_ended_code_is_refused(api):
     mobile = new_mobile()
     await add(api, small_bill("10", customer={"mobile": mobile}))
     for code, typename in (("NOSUCH", "PromoCodeUnknownError"), ("GONE10", "PromoCodeExpiredError")):
-        result = (await api.data(LINK, {"input": {"code": code, "customer": {"type": "MOBILE", "value": mobile}}}))[
-            "linkPromoCode"
-        ]
+        result = (await api.data(LINK, {"input": {"code": code, "customer": by_mobile(mobile)}}))["linkPromoCode"]
         assert (result["__typename"], result["field"]) == (typename, "input.code")
-    nobody = await api.data(LINK, {"input": {"code": "GONE10x", "customer": {"type": "MOBILE", "value": new_mobile()}}})
+    nobody = await api.data(LINK, {"input": {"code": "GONE10x", "customer": by_mobile(new_mobile())}})
     assert nobody["linkPromoCode"]["__typename"] == "PromoCodeUnknownError"
 
 
@@ -594,8 +565,7 @@ async def test_generated_codes_are_unique_and_use_the_alphabet(api, database):
 
 async def test_generation_tops_up_codes_that_collide(api, database, org, clock):
     promotion = await create_promotion(api)
-    async with database.read() as connection:
-        config = await load_org_config(connection, org.org_id)
+    config = await org_config(database, org.org_id)
     request = rules.check_generation(50, 8, None)
     first = await promotions_service.generate_codes(
         database, config, int(promotion["id"]), request, random_bytes=random.Random(7).randbytes, now=clock.now()
@@ -748,7 +718,7 @@ async def test_an_every_checkout_link_applies_while_the_limits_allow(api, databa
     linked = (
         await api.data(
             LINK,
-            {"input": {"code": "ALWAYS5", "customer": {"type": "MOBILE", "value": mobile}, "mode": "EVERY_CHECKOUT"}},
+            {"input": {"code": "ALWAYS5", "customer": by_mobile(mobile), "mode": "EVERY_CHECKOUT"}},
         )
     )["linkPromoCode"]
     assert linked["link"]["mode"] == "EVERY_CHECKOUT"
@@ -837,9 +807,7 @@ async def test_a_code_the_stacking_cap_cuts_to_nothing_is_not_used_up(api, datab
     await upload(database, org, paper, "code\nPAPER-9\n")
     owner = new_mobile()
     await add(api, small_bill("10", customer={"mobile": owner}))
-    linked = (await api.data(LINK, {"input": {"code": "PAPER-9", "customer": {"type": "MOBILE", "value": owner}}}))[
-        "linkPromoCode"
-    ]
+    linked = (await api.data(LINK, {"input": {"code": "PAPER-9", "customer": by_mobile(owner)}}))["linkPromoCode"]
     assert linked["__typename"] == "PromoCodeLinked", linked
 
     # Named after a code that takes the whole bill: refused, and the bill is not written.
@@ -892,6 +860,7 @@ async def test_promotions_are_listed_newest_first_and_an_ended_one_stops_its_cod
     assert page["pageInfo"]["hasNextPage"]
     rest = (await api.data(LIST_PROMOTIONS, {"first": 2, "after": page["pageInfo"]["endCursor"]}))["cartPromotions"]
     assert ([node["name"] for node in rest["nodes"]], rest["pageInfo"]["hasNextPage"]) == (["first"], False)
+    assert [node["id"] for node in page["nodes"] + rest["nodes"]] == [later["id"], second["id"], first["id"]]
 
     ended = (await api.data(END_PROMOTION, {"id": first["id"]}))["endPromotion"]
     assert ended["__typename"] == "CartPromotion", ended

@@ -16,9 +16,9 @@ from app.kernel.enums import PointsCategory
 from app.ledger.models import PointAccount
 from app.organizations.models import Program
 from app.organizations.service import create_api_key
-from tests.conftest import TEST_NOW, Credentials, make_org
-from tests.documents import ADD_TRANSACTION
-from tests.factories import bill, new_mobile, org_spec
+from tests.client import Credentials, buy, earn, merge, transfer
+from tests.conftest import TEST_NOW, make_org
+from tests.factories import by_mobile, new_mobile, org_spec, transferable_spec
 
 accounts = PointAccount.__table__
 programs = Program.__table__
@@ -36,26 +36,12 @@ query Reconciliation {
 }
 """
 
-TRANSFER = """
-mutation Transfer($input: TransferPointsInput!) {
-  transferPoints(input: $input) { __typename ... on Error { code message field } }
-}
-"""
-
-MERGE = """
-mutation Merge($input: MergeCustomersInput!) {
-  mergeCustomers(input: $input) { __typename ... on Error { code message field } }
-}
-"""
-
 ACCOUNTS_PER_CUSTOMER = 6  # 2 programs x 3 points categories
 
 
 @pytest.fixture
 async def org(database):
-    spec = org_spec("acme")
-    spec["programs"][0]["points_transferable"] = True
-    return await make_org(database, spec)
+    return await make_org(database, transferable_spec())
 
 
 async def admin_key(database, org_id: int) -> Credentials:
@@ -63,17 +49,6 @@ async def admin_key(database, org_id: int) -> Credentials:
         lambda connection: create_api_key(connection, org_id, "auditor", is_admin=True, now=TEST_NOW)
     )
     return Credentials(org_id, key.key_id, key.secret)
-
-
-def by_mobile(mobile: str) -> dict:
-    return {"type": "MOBILE", "value": mobile}
-
-
-async def earn(api, customer: dict, amount: str, credentials=None) -> str:
-    document = bill(customer=customer, amount=amount, grossAmount=None, discount=None, lineItems=[])
-    result = (await api.data(ADD_TRANSACTION, {"input": document}, credentials=credentials))["addTransaction"]
-    assert result["__typename"] == "TransactionAdded", result
-    return result["transaction"]["customer"]["userId"]
 
 
 async def reconciliation(api, credentials: Credentials) -> dict:
@@ -84,24 +59,14 @@ async def some_activity(api) -> list[str]:
     """Purchases in two programs, a transfer, an explicit merge and a merge by a bill's identifiers:
     four customers registered, two of them merged away."""
     mobiles = [new_mobile() for _ in range(4)]
-    user_ids = [await earn(api, {"mobile": mobile}, "10000") for mobile in mobiles]
-    cafe = bill(
-        customer={"mobile": mobiles[0]},
-        amount="1000",
-        grossAmount=None,
-        discount=None,
-        lineItems=[],
-        tillCode="till-cafe",
-    )
-    assert (await api.data(ADD_TRANSACTION, {"input": cafe}))["addTransaction"]["__typename"] == "TransactionAdded"
-    moved = await api.data(
-        TRANSFER, {"input": {"from": by_mobile(mobiles[0]), "to": by_mobile(mobiles[1]), "points": "25"}}
-    )
-    assert moved["transferPoints"]["__typename"] == "PointsTransferred"
-    merged = await api.data(MERGE, {"input": {"survivor": by_mobile(mobiles[1]), "victim": by_mobile(mobiles[2])}})
-    assert merged["mergeCustomers"]["__typename"] == "CustomersMerged"
-    await earn(api, {"mobile": mobiles[3], "email": "x@example.com"}, "100")
-    await earn(api, {"mobile": mobiles[0], "email": "x@example.com"}, "100")  # merges the fourth into the first
+    user_ids = [await earn(api, mobile, "10000") for mobile in mobiles]
+    await buy(api, mobiles[0], "1000", till="till-cafe")
+    moved = await transfer(api, by_mobile(mobiles[0]), by_mobile(mobiles[1]), "25")
+    assert moved["__typename"] == "PointsTransferred"
+    merged = await merge(api, by_mobile(mobiles[1]), by_mobile(mobiles[2]))
+    assert merged["__typename"] == "CustomersMerged"
+    await earn(api, mobiles[3], "100", email="x@example.com")
+    await earn(api, mobiles[0], "100", email="x@example.com")  # merges the fourth into the first
     return user_ids
 
 
@@ -122,7 +87,7 @@ async def main_regular_account(database, user_id: str):
 
 async def test_an_admin_key_sees_every_account_of_its_org_agree_after_a_mix_of_activity(api, database, org):
     other_org = await make_org(database, org_spec("other"))
-    await earn(api, {"mobile": new_mobile()}, "1000", credentials=other_org)  # not this org's accounts
+    await earn(api, new_mobile(), "1000", credentials=other_org)  # not this org's accounts
     await some_activity(api)
 
     report = await reconciliation(api, await admin_key(database, org.org_id))

@@ -4,8 +4,8 @@ it was at the request's first read, and a mutation's payload reads after the mut
 from __future__ import annotations
 
 from app.ledger import expiry
-from tests.documents import ADD_TRANSACTION
-from tests.factories import bill, new_mobile
+from tests.client import add, points_summary
+from tests.factories import bill, by_mobile, new_mobile
 
 POINTS = """
 query Points($lookup: CustomerLookupInput!) {
@@ -23,15 +23,15 @@ mutation TwoBills($first: TransactionAddInput!, $second: TransactionAddInput!) {
 """
 
 
-def main_points(customer: dict) -> tuple[str, str, str]:
-    main = next(summary for summary in customer["pointsSummaries"] if summary["programCode"] == "main")
+def main_balances(customer: dict) -> tuple[str, str, str]:
+    main = points_summary(customer)
     return customer["loyaltyPoints"], main["loyaltyPoints"], main["spendablePoints"]
 
 
 async def test_a_bill_landing_between_two_loaders_of_one_query_is_seen_by_neither(api, monkeypatch):
     mobile = new_mobile()
-    lookup = {"type": "MOBILE", "value": mobile}
-    await api.data(ADD_TRANSACTION, {"input": bill(customer={"mobile": mobile})})  # 18 points
+    lookup = by_mobile(mobile)
+    await add(api, bill(customer={"mobile": mobile}))  # 18 points
     holdings = expiry.holdings
     landed = []
 
@@ -39,16 +39,16 @@ async def test_a_bill_landing_between_two_loaders_of_one_query_is_seen_by_neithe
         # The customer was read (balances) and the spendable points are next: another client's
         # bill commits in between.
         if not landed:
-            landed.append(await api.data(ADD_TRANSACTION, {"input": bill(customer={"mobile": mobile})}))
+            landed.append(await add(api, bill(customer={"mobile": mobile})))
         return await holdings(connection, customer_ids, now)
 
     monkeypatch.setattr(expiry, "holdings", holdings_after_another_bill)
     during = (await api.data(POINTS, {"lookup": lookup}))["customer"]
     after = (await api.data(POINTS, {"lookup": lookup}))["customer"]
 
-    assert landed[0]["addTransaction"]["transaction"]["customer"]["loyaltyPoints"] == "36"
-    assert main_points(during) == ("18", "18", "18")
-    assert main_points(after) == ("36", "36", "36")
+    assert landed[0]["transaction"]["customer"]["loyaltyPoints"] == "36"
+    assert main_balances(during) == ("18", "18", "18")
+    assert main_balances(after) == ("36", "36", "36")
 
 
 async def test_each_mutation_of_a_document_reads_after_its_own_write(api):

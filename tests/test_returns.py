@@ -11,61 +11,25 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from app.conversions.service import convert_promised_points
 from app.kernel.enums import IdentifierType
 from app.ledger.models import PointLot
-from app.organizations.config import load_org_config
 from app.redemptions.models import PointRedemption, PointRedemptionReversal
 from app.redemptions.rules import RedemptionInput
 from app.redemptions.service import redeem_points
-from tests.conftest import TEST_NOW, Api, make_org
-from tests.documents import ADD_TRANSACTION, CUSTOMER, LEDGER_ENTRIES
-from tests.factories import bill, new_mobile, org_spec
+from tests.client import add, find_customer, ledger_entries, purchase_day
+from tests.conftest import TEST_NOW, org_config
+from tests.documents import RETURN_TRANSACTION
+from tests.factories import bill, by_mobile, new_mobile, org_spec
 from tests.ledger_checks import assert_reconciled
 from tests.snapshots import table_counts
 
-IST = ZoneInfo("Asia/Kolkata")
 lots = PointLot.__table__
 redemptions = PointRedemption.__table__
 redemption_reversals = PointRedemptionReversal.__table__
-
-TRANSACTION_FIELDS = """
-  id type number amount eligibleAmount returnType parentBillNumber pointsEarned returnedAmount returnedPoints
-  reversedRedemptionPoints returnedTransactionId exchangeReturnId storeCode tillCode billingTime
-  lineItems { serial itemCode qty amount lineType returnsSerial returnedQty }
-  sideEffects {
-    __typename
-    ... on PointsReturnedSideEffect { programCode returnedPoints pointsNotRecovered }
-    ... on RedemptionReversedSideEffect { redemptionId reversedPoints }
-    ... on SlabDowngradeSideEffect { programCode previousSlabName previousSlabNumber downgradedSlabName downgradedSlabNumber }
-    ... on PointsSideEffect { awardedPoints }
-    ... on CustomerSideEffect { registered }
-  }
-  customer { userId loyaltyPoints lifetimePurchases currentSlab tierExpiryDate pointsSummaries { programCode cumulativePurchases returned } }
-"""
-
-RETURN_TRANSACTION = f"""
-mutation Return($input: TransactionReturnInput!) {{
-  returnTransaction(input: $input) {{
-    __typename
-    ... on TransactionReturned {{
-      replayed pointsReturned pointsNotRecovered redemptionPointsReversed
-      itemStatus {{ success code message }}
-      transaction {{ {TRANSACTION_FIELDS} }}
-      returnedTransaction {{ {TRANSACTION_FIELDS} }}
-      exchangePurchase {{ {TRANSACTION_FIELDS} }}
-    }}
-    ... on Error {{ code message field }}
-    ... on ReturnExceedsBillError {{ remainingAmount remainingPoints remainingQty }}
-    ... on DuplicateBillNumberError {{ existingTransactionId }}
-  }}
-}}
-"""
-
 
 # --- Helpers --------------------------------------------------------------------------------
 
@@ -73,15 +37,9 @@ mutation Return($input: TransactionReturnInput!) {{
 async def purchase(api, **overrides):
     """A bill posted with addTransaction; returns its transaction (with the customer's mobile)."""
     overrides.setdefault("customer", {"mobile": new_mobile()})
-    result = (await api.data(ADD_TRANSACTION, {"input": bill(**overrides)}))["addTransaction"]
-    assert result["__typename"] == "TransactionAdded", result
-    transaction = result["transaction"]
+    transaction = (await add(api, bill(**overrides)))["transaction"]
     transaction["mobile"] = overrides["customer"].get("mobile") if overrides["customer"] else None
     return transaction
-
-
-def purchase_day(transaction):
-    return datetime.fromisoformat(transaction["billingTime"]).astimezone(IST).date().isoformat()
 
 
 def return_of(transaction, return_type="FULL", **overrides):
@@ -110,20 +68,6 @@ async def returned(api, document, **kwargs):
 
 def points_effect(transaction):
     return next(effect for effect in transaction["sideEffects"] if effect["__typename"] == "PointsReturnedSideEffect")
-
-
-async def customer(api, mobile, **kwargs):
-    return (await api.data(CUSTOMER, {"lookup": {"type": "MOBILE", "value": mobile}}, **kwargs))["customer"]
-
-
-async def newest_entries(api, mobile, count, **kwargs):
-    page = await api.data(LEDGER_ENTRIES, {"customer": {"type": "MOBILE", "value": mobile}, "first": count}, **kwargs)
-    return page["ledgerEntries"]["entries"]
-
-
-async def org_config(database, org_id):
-    async with database.read() as connection:
-        return await load_org_config(connection, org_id)
 
 
 async def redeem(database, credentials, mobile, points):
@@ -190,7 +134,7 @@ async def test_a_full_return_takes_back_every_point_and_purchase_in_one_transact
         ("cafe", "0", "0"),
     ]
 
-    newest = (await newest_entries(api, bought["mobile"], 1))[0]
+    newest = (await ledger_entries(api, by_mobile(bought["mobile"]), first=1))[0]
     assert {
         key: newest[key]
         for key in (
@@ -238,7 +182,7 @@ async def test_line_item_returns_add_up_and_a_full_return_then_takes_back_exactl
     original = rest["returnedTransaction"]
     assert (original["returnedAmount"], original["returnedPoints"]) == ("1800", "18")
     assert [line["returnedQty"] for line in original["lineItems"]] == ["2", "1", "1"]
-    assert (await customer(api, bought["mobile"]))["loyaltyPoints"] == "0"
+    assert (await find_customer(api, by_mobile(bought["mobile"])))["loyaltyPoints"] == "0"
     await assert_reconciled(database)
 
 
@@ -259,7 +203,7 @@ async def test_an_amount_return_takes_back_the_eligible_share_of_the_points(api,
     original = second["returnedTransaction"]
     assert (original["returnedAmount"], original["returnedPoints"]) == ("850.5", "8")
     assert [line["returnedQty"] for line in original["lineItems"]] == ["0", "0", "0"]
-    found = await customer(api, bought["mobile"])
+    found = await find_customer(api, by_mobile(bought["mobile"]))
     assert (found["loyaltyPoints"], found["lifetimePurchases"]) == ("10", "949.5")
     await assert_reconciled(database)
 
@@ -343,9 +287,9 @@ async def test_a_full_return_of_a_fully_returned_bill_is_refused(api, database):
     assert await table_counts(database) == before
 
 
-async def test_the_bill_is_found_by_number_date_and_store_of_this_org_only(api, app_client, database, clock):
+async def test_the_bill_is_found_by_number_date_and_store_of_this_org_only(api, org_api, database):
     bought = await purchase(api)
-    other = Api(app_client, await make_org(database, org_spec("other")), database, clock)
+    other = await org_api(org_spec("other"))
     await purchase(other, number="OTHER-ONLY")
     before = await table_counts(database)
 
@@ -395,7 +339,7 @@ async def test_a_bill_whose_customer_was_merged_is_returned_by_the_survivor(api,
 
     assert result["pointsReturned"] == "18"
     assert result["transaction"]["customer"]["userId"] == survivor["customer"]["userId"]
-    assert (await customer(api, survivor["mobile"]))["loyaltyPoints"] == "10"
+    assert (await find_customer(api, by_mobile(survivor["mobile"])))["loyaltyPoints"] == "10"
     await assert_reconciled(database)
 
 
@@ -441,8 +385,8 @@ async def test_spent_points_are_not_recovered_where_the_program_does_not_allow_a
     assert points_effect(result["transaction"])["pointsNotRecovered"] == "15"
     # The bill's share is accounted for in full, so a later return would not chase the 15 points.
     assert (result["transaction"]["returnedPoints"], result["returnedTransaction"]["returnedPoints"]) == ("18", "18")
-    assert (await customer(api, bought["mobile"]))["loyaltyPoints"] == "0"
-    newest = (await newest_entries(api, bought["mobile"], 1))[0]
+    assert (await find_customer(api, by_mobile(bought["mobile"])))["loyaltyPoints"] == "0"
+    newest = (await ledger_entries(api, by_mobile(bought["mobile"]), first=1))[0]
     assert (newest["eventType"], newest["points"], newest["pointsOnEvent"], newest["balanceAfter"]) == (
         "TRANSACTION_RETURN",
         "3",
@@ -452,17 +396,17 @@ async def test_spent_points_are_not_recovered_where_the_program_does_not_allow_a
     await assert_reconciled(database)
 
 
-async def test_spent_points_make_the_balance_negative_where_the_program_allows_it(app_client, database, clock):
+async def test_spent_points_make_the_balance_negative_where_the_program_allows_it(org_api, database):
     spec = org_spec("lenient")
     spec["programs"][0]["allow_negative_balance"] = True
-    api = Api(app_client, await make_org(database, spec), database, clock)
+    api = await org_api(spec)
     bought = await purchase(api)
     await redeem(database, api.credentials, bought["mobile"], 15)
 
     result = await returned(api, return_of(bought, "FULL"))
 
     assert (result["pointsReturned"], result["pointsNotRecovered"]) == ("18", "0")
-    assert (await customer(api, bought["mobile"]))["loyaltyPoints"] == "-15"
+    assert (await find_customer(api, by_mobile(bought["mobile"])))["loyaltyPoints"] == "-15"
     # Later earnings pay the debt first.
     again = await purchase(api, customer={"mobile": bought["mobile"]}, lineItems=[], amount="2000")
     assert again["customer"]["loyaltyPoints"] == "5"
@@ -470,11 +414,11 @@ async def test_spent_points_make_the_balance_negative_where_the_program_allows_i
 
 
 async def test_points_earned_as_promised_come_back_from_the_promised_account_then_from_regular_once_converted(
-    app_client, database, clock
+    org_api, database, clock
 ):
     spec = org_spec("promising")
     spec["programs"][0].update(earn_category="PROMISED", promised_days=14)
-    api = Api(app_client, await make_org(database, spec), database, clock)
+    api = await org_api(spec)
     bought = await purchase(api)
 
     before_conversion = await returned(api, return_of(bought, "LINE_ITEM", lineItems=[{"serial": 1, "qty": "1"}]))
@@ -484,7 +428,9 @@ async def test_points_earned_as_promised_come_back_from_the_promised_account_the
     assert (before_conversion["pointsReturned"], after_conversion["pointsReturned"]) == ("4", "14")
     assert after_conversion["pointsNotRecovered"] == "0"
     debits = [
-        entry for entry in await newest_entries(api, bought["mobile"], 10) if entry["eventType"] == "TRANSACTION_RETURN"
+        entry
+        for entry in await ledger_entries(api, by_mobile(bought["mobile"]), first=10)
+        if entry["eventType"] == "TRANSACTION_RETURN"
     ]
     assert [(entry["pointsCategory"], entry["points"], entry["balanceAfter"]) for entry in debits] == [
         ("REGULAR", "14", "0"),
@@ -524,7 +470,9 @@ async def test_a_return_reverses_the_bills_redemptions_into_their_original_lots_
         if effect["__typename"] == "RedemptionReversedSideEffect"
     ] == [{"__typename": "RedemptionReversedSideEffect", "redemptionId": str(redemption_id), "reversedPoints": "5"}]
     assert rest["returnedTransaction"]["reversedRedemptionPoints"] == "10"
-    credit, debit = sorted((await newest_entries(api, mobile, 2)), key=lambda entry: entry["entryType"])
+    credit, debit = sorted(
+        (await ledger_entries(api, by_mobile(mobile), first=2)), key=lambda entry: entry["entryType"]
+    )
     assert [
         (e["eventType"], e["entryKind"], e["entryType"], e["points"], e["pointsOnEvent"], e["transactionId"])
         for e in (credit, debit)
@@ -551,7 +499,7 @@ async def test_a_return_reverses_the_bills_redemptions_into_their_original_lots_
         (Decimal(5), half["transaction"]["id"]),
         (Decimal(5), rest["transaction"]["id"]),
     ]
-    assert (await customer(api, mobile))["loyaltyPoints"] == "10"
+    assert (await find_customer(api, by_mobile(mobile)))["loyaltyPoints"] == "10"
     await assert_reconciled(database)
 
 
@@ -640,9 +588,9 @@ async def test_an_exchange_returns_its_return_lines_and_buys_its_regular_lines_i
     assert [
         effect["awardedPoints"] for effect in exchange["sideEffects"] if effect["__typename"] == "PointsSideEffect"
     ] == ["5"]
-    found = await customer(api, bought["mobile"])
+    found = await find_customer(api, by_mobile(bought["mobile"]))
     assert (found["loyaltyPoints"], found["lifetimePurchases"]) == ("21", "2100")
-    add, return_debit = await newest_entries(api, bought["mobile"], 2)
+    add, return_debit = await ledger_entries(api, by_mobile(bought["mobile"]), first=2)
     assert (add["eventType"], add["points"], add["transactionNumber"]) == ("TRANSACTION_ADD", "5", "EX-1")
     assert (return_debit["eventType"], return_debit["points"], return_debit["transactionId"]) == (
         "TRANSACTION_RETURN",
@@ -798,7 +746,7 @@ async def test_an_idempotency_key_replays_the_first_return_and_refuses_another_r
     assert await table_counts(database) == before
     # Without a return number or a key, every post is a new return.
     await returned(api, return_of(bought, "AMOUNT", amount="300"))
-    assert (await customer(api, bought["mobile"]))["loyaltyPoints"] == "12"
+    assert (await find_customer(api, by_mobile(bought["mobile"])))["loyaltyPoints"] == "12"
 
 
 # --- Concurrency ----------------------------------------------------------------------------
@@ -818,21 +766,20 @@ async def test_ten_concurrent_partial_returns_of_one_bill_never_take_back_more_t
     } == {("RETURN_EXCEEDS_BILL", "input.amount", "300", "3")}
     last = max(done, key=lambda result: int(result["transaction"]["id"]))["returnedTransaction"]
     assert (last["returnedAmount"], last["returnedPoints"], last["pointsEarned"]) == ("1500", "15", "18")
-    found = await customer(api, bought["mobile"])
+    found = await find_customer(api, by_mobile(bought["mobile"]))
     assert (found["loyaltyPoints"], found["lifetimePurchases"]) == ("3", "300")
     await assert_reconciled(database)
 
 
 async def test_a_redemption_from_a_coarser_program_comes_back_in_whole_points_on_a_partial_return(
-    app_client, database, clock
+    org_api, database, clock
 ):
     spec = org_spec("finer")
     spec["programs"][0]["points_decimal_places"] = 2  # the bill's program counts hundredths; cafe counts whole points
-    credentials = await make_org(database, spec)
-    api = Api(app_client, credentials, database, clock)
+    api = await org_api(spec)
     mobile = new_mobile()
     await purchase(api, customer={"mobile": mobile}, tillCode="till-cafe", lineItems=[], amount="1000")
-    org = await org_config(database, credentials.org_id)
+    org = await org_config(database, api.credentials.org_id)
     redemption = await redeem_points(
         database,
         org,

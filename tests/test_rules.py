@@ -119,9 +119,9 @@ def test_decimals_serialize_without_exponent_or_trailing_zeros(value, text):
 def test_decimals_parse_json_numbers_through_their_text():
     assert parse_decimal(0.1) == Decimal("0.1")
     assert parse_decimal("18000") == Decimal(18000)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="is not a finite decimal number"):
         parse_decimal("NaN")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="a decimal number is expected"):
         parse_decimal(True)
 
 

@@ -119,7 +119,8 @@ def test_applying_the_same_org_file_twice_changes_nothing_the_second_time(comman
     second = command_line("org", "apply", DEMO_ORG_FILE)
 
     created = re.search(r"organisation applied \((\d+) changes\)", first)
-    assert created and int(created.group(1)) > 0, first
+    assert created, first
+    assert int(created.group(1)) > 0, first
     assert second.strip() == "organisation applied (0 changes)"
 
 

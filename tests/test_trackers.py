@@ -15,26 +15,17 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from app.ledger.models import EventType, PointAccount, PointLot
-from app.organizations.config import load_org_config
 from app.trackers import service as trackers_service
-from tests.documents import ADD_TRANSACTION
-from tests.factories import bill, new_mobile
+from tests.client import define_tracker, purchase_to_track
+from tests.conftest import org_config
+from tests.documents import TRACKER_HISTORY
+from tests.factories import by_mobile, by_user_id, new_mobile
 from tests.ledger_checks import assert_reconciled, count_events
 from tests.snapshots import table_counts
 
 KOLKATA = ZoneInfo("Asia/Kolkata")
 lots = PointLot.__table__
 accounts = PointAccount.__table__
-
-DEFINE = """
-mutation Define($input: DefineTrackerInput!) {
-  defineTracker(input: $input) {
-    __typename
-    ... on TrackerDefined { created tracker { code name level programCode pointsPerUnit } }
-    ... on Error { code message field }
-  }
-}
-"""
 
 ADD_VALUE = """
 mutation Add($input: AddTrackerValueInput!) {
@@ -46,20 +37,6 @@ mutation Add($input: AddTrackerValueInput!) {
         id trackerCode trackerName level userId transactionId billNumber storeCode billUserId lineItemSerial itemCode
         value points eventLogId
       }
-    }
-    ... on Error { code message field }
-  }
-}
-"""
-
-HISTORY = """
-query History($customer: CustomerLookupInput!, $trackerCode: String, $first: Int = 10, $after: String) {
-  customerTrackerHistory(customer: $customer, trackerCode: $trackerCode, first: $first, after: $after) {
-    __typename
-    ... on TrackerHistoryPage {
-      customerId
-      records { id trackerCode transactionId billNumber lineItemSerial itemCode value points eventLogId }
-      pageInfo { hasNextPage endCursor }
     }
     ... on Error { code message field }
   }
@@ -80,30 +57,6 @@ query Ledger($customer: CustomerLookupInput!) {
 """
 
 
-async def define(
-    api, code: str, level: str, points_per_unit: str, program: str | None = "main", name: str | None = None
-) -> dict:
-    tracker_input = {"code": code, "name": name or code.title(), "level": level, "pointsPerUnit": points_per_unit}
-    if program is not None:
-        tracker_input["programCode"] = program
-    return (await api.data(DEFINE, {"input": tracker_input}))["defineTracker"]
-
-
-async def purchase(api, mobile: str | None = None) -> dict:
-    """A bill of 1,800 at till-1 (store-1) with lines 1 SHIRT-01, 2 JEANS-01, 3 SOCKS-01: 18 main points."""
-    document = bill(customer={"mobile": mobile or new_mobile()})
-    result = (await api.data(ADD_TRANSACTION, {"input": document}))["addTransaction"]
-    assert result["__typename"] == "TransactionAdded", result
-    transaction = result["transaction"]
-    return {
-        "id": transaction["id"],
-        "number": transaction["number"],
-        "mobile": document["customer"]["mobile"],
-        "userId": transaction["customer"]["userId"],
-        "date": datetime.fromisoformat(transaction["billingTime"]).astimezone(KOLKATA).date().isoformat(),
-    }
-
-
 def standard(bought: dict, **overrides) -> dict:
     return {
         "identification": "STANDARD_FIELDS",
@@ -121,7 +74,7 @@ def by_log_id(bought: dict) -> dict:
 def value_input(tracker: str, bought: dict, value: str, bill_ref: dict | None = None, **extra) -> dict:
     return {
         "trackerCode": tracker,
-        "customer": {"type": "MOBILE", "value": bought["mobile"]},
+        "customer": by_mobile(bought["mobile"]),
         "bill": bill_ref or standard(bought),
         "value": value,
         **extra,
@@ -133,10 +86,10 @@ async def add_value(api, value_document: dict) -> dict:
 
 
 async def test_trackers_are_defined_updated_by_code_and_refuse_a_level_change(api, database):
-    created = await define(api, "FUEL", "TRANSACTION", "0.5")
-    same = await define(api, "FUEL", "TRANSACTION", "0.5")
-    updated = await define(api, "FUEL", "TRANSACTION", "0.25", name="Fuel litres")
-    kms = await define(api, "KMS", "LINE_ITEM", "2", program=None)
+    created = await define_tracker(api, "FUEL", "TRANSACTION", "0.5")
+    same = await define_tracker(api, "FUEL", "TRANSACTION", "0.5")
+    updated = await define_tracker(api, "FUEL", "TRANSACTION", "0.25", name="Fuel litres")
+    kms = await define_tracker(api, "KMS", "LINE_ITEM", "2", program=None)
 
     assert created == {
         "__typename": "TrackerDefined",
@@ -160,11 +113,11 @@ async def test_trackers_are_defined_updated_by_code_and_refuse_a_level_change(ap
     assert kms["tracker"]["programCode"] == "main"  # the default program
     counts = await table_counts(database)
     for result, code, field in [
-        (await define(api, "FUEL", "LINE_ITEM", "1"), "TRACKER_LEVEL_CHANGE", "input.level"),
-        (await define(api, "X", "LINE_ITEM", "1", program="nope"), "PROGRAM_NOT_FOUND", "input.programCode"),
-        (await define(api, "X", "LINE_ITEM", "-1"), "INVALID_INPUT", "input.pointsPerUnit"),
-        (await define(api, "X", "LINE_ITEM", "0.0000001"), "INVALID_INPUT", "input.pointsPerUnit"),
-        (await define(api, " ", "LINE_ITEM", "1"), "INVALID_INPUT", "input.code"),
+        (await define_tracker(api, "FUEL", "LINE_ITEM", "1"), "TRACKER_LEVEL_CHANGE", "input.level"),
+        (await define_tracker(api, "X", "LINE_ITEM", "1", program="nope"), "PROGRAM_NOT_FOUND", "input.programCode"),
+        (await define_tracker(api, "X", "LINE_ITEM", "-1"), "INVALID_INPUT", "input.pointsPerUnit"),
+        (await define_tracker(api, "X", "LINE_ITEM", "0.0000001"), "INVALID_INPUT", "input.pointsPerUnit"),
+        (await define_tracker(api, " ", "LINE_ITEM", "1"), "INVALID_INPUT", "input.code"),
     ]:
         assert (result["code"], result["field"]) == (code, field), result
     assert await table_counts(database) == counts
@@ -175,8 +128,8 @@ async def test_trackers_are_defined_updated_by_code_and_refuse_a_level_change(ap
 
 
 async def test_a_value_on_a_bill_found_by_standard_fields_issues_rounded_points_as_a_tagged_credit(api, database):
-    await define(api, "FUEL", "TRANSACTION", "0.5")
-    bought = await purchase(api)
+    await define_tracker(api, "FUEL", "TRANSACTION", "0.5")
+    bought = await purchase_to_track(api)
 
     result = await add_value(api, value_input("FUEL", bought, "45.5"))
 
@@ -211,9 +164,7 @@ async def test_a_value_on_a_bill_found_by_standard_fields_issues_rounded_points_
         "value": "45.5",
         "points": "22",
     }
-    entries = (await api.data(LEDGER, {"customer": {"type": "USER_ID", "value": bought["userId"]}}))["ledgerEntries"][
-        "entries"
-    ]
+    entries = (await api.data(LEDGER, {"customer": by_user_id(bought["userId"])}))["ledgerEntries"]["entries"]
     assert entries[0] == {
         "eventLogId": tracked["eventLogId"],
         "eventType": "TRACKER_POINTS",
@@ -228,9 +179,7 @@ async def test_a_value_on_a_bill_found_by_standard_fields_issues_rounded_points_
         "transactionNumber": bought["number"],
         "trackerValueId": tracked["id"],
     }
-    history = (await api.data(HISTORY, {"customer": {"type": "MOBILE", "value": bought["mobile"]}}))[
-        "customerTrackerHistory"
-    ]
+    history = (await api.data(TRACKER_HISTORY, {"customer": by_mobile(bought["mobile"])}))["customerTrackerHistory"]
     assert history["records"] == [
         {
             "id": tracked["id"],
@@ -250,8 +199,8 @@ async def test_a_value_on_a_bill_found_by_standard_fields_issues_rounded_points_
 async def test_a_line_item_value_on_a_bill_found_by_loyalty_log_id_issues_points_in_the_trackers_program(
     api, database, clock
 ):
-    await define(api, "KMS", "LINE_ITEM", "2", program="cafe")
-    bought = await purchase(api)
+    await define_tracker(api, "KMS", "LINE_ITEM", "2", program="cafe")
+    bought = await purchase_to_track(api)
     before = clock.now()
 
     result = await add_value(api, value_input("KMS", bought, "3.25", by_log_id(bought), lineItemSerial=2))
@@ -279,9 +228,9 @@ async def test_a_line_item_value_on_a_bill_found_by_loyalty_log_id_issues_points
 
 
 async def test_values_issuing_no_points_are_tracked_without_a_ledger_event(api, database):
-    await define(api, "FUEL", "TRANSACTION", "0.5")
-    await define(api, "NOTE", "TRANSACTION", "0")
-    bought = await purchase(api)
+    await define_tracker(api, "FUEL", "TRANSACTION", "0.5")
+    await define_tracker(api, "NOTE", "TRANSACTION", "0")
+    bought = await purchase_to_track(api)
 
     results = [
         await add_value(api, value_input("FUEL", bought, "-4")),
@@ -294,32 +243,30 @@ async def test_values_issuing_no_points_are_tracked_without_a_ledger_event(api, 
         for result in results
     ] == [("0", None, None), ("0", None, None), ("0", None, None)]
     assert await count_events(database, EventType.TRACKER_POINTS) == 0
-    history = await api.data(HISTORY, {"customer": {"type": "USER_ID", "value": bought["userId"]}, "first": 2})
+    history = await api.data(TRACKER_HISTORY, {"customer": by_user_id(bought["userId"]), "first": 2})
     page = history["customerTrackerHistory"]
     assert [record["value"] for record in page["records"]] == ["100", "1.9"]
     assert page["pageInfo"]["hasNextPage"] is True
     rest = (
         await api.data(
-            HISTORY,
+            TRACKER_HISTORY,
             {
-                "customer": {"type": "USER_ID", "value": bought["userId"]},
+                "customer": by_user_id(bought["userId"]),
                 "first": 2,
                 "after": page["pageInfo"]["endCursor"],
             },
         )
     )["customerTrackerHistory"]
     assert ([record["value"] for record in rest["records"]], rest["pageInfo"]["hasNextPage"]) == (["-4"], False)
-    only_notes = await api.data(
-        HISTORY, {"customer": {"type": "USER_ID", "value": bought["userId"]}, "trackerCode": "NOTE"}
-    )
+    only_notes = await api.data(TRACKER_HISTORY, {"customer": by_user_id(bought["userId"]), "trackerCode": "NOTE"})
     assert [record["trackerCode"] for record in only_notes["customerTrackerHistory"]["records"]] == ["NOTE"]
 
 
 async def test_refused_values_name_the_field_and_write_nothing(api, database):
-    await define(api, "FUEL", "TRANSACTION", "0.5")
-    await define(api, "KMS", "LINE_ITEM", "2")
-    bought = await purchase(api)
-    other = await purchase(api)
+    await define_tracker(api, "FUEL", "TRANSACTION", "0.5")
+    await define_tracker(api, "KMS", "LINE_ITEM", "2")
+    bought = await purchase_to_track(api)
+    other = await purchase_to_track(api)
     counts = await table_counts(database)
     next_day = (datetime.fromisoformat(bought["date"]) + timedelta(days=1)).date().isoformat()
 
@@ -351,7 +298,7 @@ async def test_refused_values_name_the_field_and_write_nothing(api, database):
         (value_input("NOPE", bought, "5"), "TRACKER_NOT_FOUND", "input.trackerCode"),
         (value_input("FUEL", bought, "5.00001"), "INVALID_INPUT", "input.value"),
         (
-            {**value_input("FUEL", bought, "5"), "customer": {"type": "MOBILE", "value": new_mobile()}},
+            {**value_input("FUEL", bought, "5"), "customer": by_mobile(new_mobile())},
             "CUSTOMER_NOT_FOUND",
             "input.customer",
         ),
@@ -374,8 +321,8 @@ async def test_refused_values_name_the_field_and_write_nothing(api, database):
 
 
 async def test_an_idempotency_key_replays_the_first_value_and_refuses_another_request(api, database):
-    await define(api, "FUEL", "TRANSACTION", "1")
-    bought = await purchase(api)
+    await define_tracker(api, "FUEL", "TRANSACTION", "1")
+    bought = await purchase_to_track(api)
     first = await add_value(api, value_input("FUEL", bought, "10", idempotencyKey="fuel-1"))
     again = await add_value(api, value_input("FUEL", bought, "10", idempotencyKey="fuel-1"))
     other = await add_value(api, value_input("FUEL", bought, "11", idempotencyKey="fuel-1"))
@@ -387,9 +334,9 @@ async def test_an_idempotency_key_replays_the_first_value_and_refuses_another_re
 
 
 async def test_a_group_tracks_values_on_its_members_bills_and_the_points_go_to_the_group(api, database):
-    await define(api, "FUEL", "TRANSACTION", "2")
-    member_bill = await purchase(api)
-    outsider_bill = await purchase(api)
+    await define_tracker(api, "FUEL", "TRANSACTION", "2")
+    member_bill = await purchase_to_track(api)
+    outsider_bill = await purchase_to_track(api)
     created = (
         await api.data(
             """
@@ -400,7 +347,7 @@ async def test_a_group_tracks_values_on_its_members_bills_and_the_points_go_to_t
                 "input": {
                     "externalId": "FLEET-1",
                     "name": "Fleet one",
-                    "members": [{"type": "MOBILE", "value": member_bill["mobile"]}],
+                    "members": [by_mobile(member_bill["mobile"])],
                 }
             },
         )
@@ -419,20 +366,17 @@ async def test_a_group_tracks_values_on_its_members_bills_and_the_points_go_to_t
         "25",
     )
     assert (refused["code"], refused["field"]) == ("BILL_NOT_FOUND", "input.bill")
-    history = (await api.data(HISTORY, {"customer": {"type": "USER_ID", "value": group_user_id}}))[
-        "customerTrackerHistory"
-    ]
+    history = (await api.data(TRACKER_HISTORY, {"customer": by_user_id(group_user_id)}))["customerTrackerHistory"]
     assert [record["id"] for record in history["records"]] == [tracked["id"]]
-    member_history = await api.data(HISTORY, {"customer": {"type": "USER_ID", "value": member_bill["userId"]}})
+    member_history = await api.data(TRACKER_HISTORY, {"customer": by_user_id(member_bill["userId"])})
     assert member_history["customerTrackerHistory"]["records"] == []
     await assert_reconciled(database)
 
 
 async def test_the_bulk_path_finds_many_bills_and_records_their_values_in_one_transaction(api, database, org, clock):
-    await define(api, "FUEL", "TRANSACTION", "1.5")
-    bills = [await purchase(api) for _ in range(6)]
-    async with database.read() as connection:
-        config = await load_org_config(connection, org.org_id)
+    await define_tracker(api, "FUEL", "TRANSACTION", "1.5")
+    bills = [await purchase_to_track(api) for _ in range(6)]
+    config = await org_config(database, org.org_id)
     now = clock.now()
     store_id = config.store_by_code("store-1").id
 
@@ -460,21 +404,21 @@ async def test_the_bulk_path_finds_many_bills_and_records_their_values_in_one_tr
 
 
 async def statements_for_history(api, count_statements, values_count: int) -> int:
-    bought = await purchase(api)
+    bought = await purchase_to_track(api)
     for index in range(values_count):
         await add_value(api, value_input("FUEL", bought, str(index + 1)))
-    variables = {"customer": {"type": "USER_ID", "value": bought["userId"]}, "first": 20}
-    await api.data(HISTORY, variables)  # the API key and the org are cached from here on
+    variables = {"customer": by_user_id(bought["userId"]), "first": 20}
+    await api.data(TRACKER_HISTORY, variables)  # the API key and the org are cached from here on
 
     counter = count_statements()
-    records = (await api.data(HISTORY, variables))["customerTrackerHistory"]["records"]
+    records = (await api.data(TRACKER_HISTORY, variables))["customerTrackerHistory"]["records"]
 
     assert len(records) == values_count
     return counter.count
 
 
 async def test_the_history_costs_the_same_statements_for_1_or_12_values(api, database, count_statements):
-    await define(api, "FUEL", "TRANSACTION", "1")
+    await define_tracker(api, "FUEL", "TRANSACTION", "1")
 
     with_one = await statements_for_history(api, count_statements, 1)
     with_twelve = await statements_for_history(api, count_statements, 12)
@@ -483,8 +427,8 @@ async def test_the_history_costs_the_same_statements_for_1_or_12_values(api, dat
 
 
 async def test_a_value_issuing_more_than_the_points_maximum_or_pushing_a_balance_past_it_is_refused(api, database):
-    await define(api, "BIG", "TRANSACTION", "1000000")
-    bought = await purchase(api)  # 18 main points
+    await define_tracker(api, "BIG", "TRANSACTION", "1000000")
+    bought = await purchase_to_track(api)  # 18 main points
     counts = await table_counts(database)
 
     too_many = await add_value(api, value_input("BIG", bought, "1000000.0001"))  # 1,000,000,000,100 points

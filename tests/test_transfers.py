@@ -20,9 +20,10 @@ from app.ledger.models import LedgerEntry, PointAccount, PointLot
 from app.ledger.service import reconcile
 from app.organizations.models import Program
 from app.transfers.models import PointTransfer
+from tests.client import earn, ledger_entries, merge, transfer
 from tests.conftest import make_org
-from tests.documents import ADD_TRANSACTION, LEDGER_ENTRIES
-from tests.factories import bill, new_mobile, org_spec
+from tests.documents import TRANSFER
+from tests.factories import by_mobile, by_user_id, new_mobile, transferable_spec
 from tests.ledger_checks import assert_reconciled, overdraw
 from tests.snapshots import table_counts
 
@@ -31,24 +32,6 @@ lots = PointLot.__table__
 transfers = PointTransfer.__table__
 entries = LedgerEntry.__table__
 programs = Program.__table__
-
-TRANSFER = """
-mutation Transfer($input: TransferPointsInput!) {
-  transferPoints(input: $input) {
-    __typename
-    ... on PointsTransferred {
-      replayed fromBalanceAfter toBalanceAfter
-      transfer {
-        id fromUserId toUserId programCode programName points notes eventLogId createdAt
-        from { userId mobile loyaltyPoints }
-        to { userId mobile loyaltyPoints }
-      }
-    }
-    ... on Error { code message field }
-    ... on InsufficientPointsError { availablePoints requestedPoints }
-  }
-}
-"""
 
 # What the concurrency test sends: no nested customers, to keep 500 requests quick.
 TRANSFER_BRIEF = """
@@ -78,53 +61,10 @@ query Transfers($customer: CustomerLookupInput!, $first: Int = 10, $after: Strin
 }
 """
 
-MERGE = """
-mutation Merge($input: MergeCustomersInput!) {
-  mergeCustomers(input: $input) { __typename ... on Error { code message field } }
-}
-"""
-
-
-def transferable_spec(code: str = "acme") -> dict:
-    spec = org_spec(code)
-    spec["programs"][0]["points_transferable"] = True
-    return spec
-
 
 @pytest.fixture
 async def org(database):
     return await make_org(database, transferable_spec())
-
-
-def by_mobile(mobile: str) -> dict:
-    return {"type": "MOBILE", "value": mobile}
-
-
-def by_user_id(user_id: str) -> dict:
-    return {"type": "USER_ID", "value": user_id}
-
-
-async def earn(api, mobile: str, amount: str, *, billing_time: datetime | None = None, credentials=None) -> str:
-    """A purchase of `amount` at till-1 (main program: 1 point per 100); returns the user id."""
-    document = bill(customer={"mobile": mobile}, amount=amount, grossAmount=None, discount=None, lineItems=[])
-    if billing_time is not None:
-        document["billingTime"] = billing_time.isoformat()
-    result = (await api.data(ADD_TRANSACTION, {"input": document}, credentials=credentials))["addTransaction"]
-    assert result["__typename"] == "TransactionAdded", result
-    return result["transaction"]["customer"]["userId"]
-
-
-async def transfer(
-    api, sender: dict, receiver: dict, points: str, document: str = TRANSFER, credentials=None, **extra
-) -> dict:
-    variables = {"input": {"from": sender, "to": receiver, "points": points, **extra}}
-    return (await api.data(document, variables, credentials=credentials))["transferPoints"]
-
-
-async def ledger(api, user_id: str, first: int = 100) -> list[dict]:
-    page = (await api.data(LEDGER_ENTRIES, {"customer": by_user_id(user_id), "first": first}))["ledgerEntries"]
-    assert page["__typename"] == "LedgerEntryPage", page
-    return page["entries"]
 
 
 async def regular_lots(database, user_id: str) -> list[tuple[Decimal, datetime | None]]:
@@ -170,8 +110,8 @@ async def test_a_transfer_is_one_event_debiting_the_sender_and_crediting_the_rec
     assert moved["to"] == {"userId": receiver, "mobile": "91" + receiver_mobile, "loyaltyPoints": "40"}
 
     # Each ledger shows its own side only (seed 003): the same event, a debit and a credit.
-    debit = (await ledger(api, sender))[0]
-    credit = (await ledger(api, receiver))[0]
+    debit = (await ledger_entries(api, by_user_id(sender)))[0]
+    credit = (await ledger_entries(api, by_user_id(receiver)))[0]
     for entry, entry_type, balance in ((debit, "DEBIT", "70"), (credit, "CREDIT", "40")):
         assert (
             entry["eventType"],
@@ -262,14 +202,12 @@ async def test_only_spendable_points_move_points_past_their_expiry_date_stay(api
 
 
 async def test_the_program_defaults_to_the_orgs_default_program_and_a_decimal_program_takes_its_precision(
-    app_client, database, clock
+    org_api, database
 ):
-    from tests.conftest import Api
-
     spec = transferable_spec("decimals")
     spec["programs"][0]["points_decimal_places"] = 2
     spec["programs"][0]["tiers"][0]["earn_rate"] = "0.0125"
-    api = Api(app_client, await make_org(database, spec), database, clock)
+    api = await org_api(spec)
     sender_mobile, receiver_mobile = new_mobile(), new_mobile()
     await earn(api, sender_mobile, "1001")  # 12.51 points (FLOOR to 2 places)
     await earn(api, receiver_mobile, "100")  # 1.25
@@ -349,10 +287,8 @@ async def test_a_merged_customer_can_neither_send_nor_receive(api, database):
     await earn(api, survivor_mobile, "1000")
     victim = await earn(api, victim_mobile, "1000")
     await earn(api, third_mobile, "1000")
-    merged = await api.data(
-        MERGE, {"input": {"survivor": by_mobile(survivor_mobile), "victim": by_mobile(victim_mobile)}}
-    )
-    assert merged["mergeCustomers"]["__typename"] == "CustomersMerged"
+    merged = await merge(api, by_mobile(survivor_mobile), by_mobile(victim_mobile))
+    assert merged["__typename"] == "CustomersMerged"
     before = await table_counts(database)
 
     to_victim = await transfer(api, by_mobile(third_mobile), by_user_id(victim), "5")

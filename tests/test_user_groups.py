@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 
 from app.customers.models import Customer
 from app.user_groups.models import UserGroup
-from tests.documents import ADD_TRANSACTION, CUSTOMER, LEDGER_ENTRIES
-from tests.factories import bill, new_mobile
+from tests.client import buy, customer_with_points, find_customer, ledger_entries, merge
+from tests.factories import by_mobile, by_user_id, new_mobile
 from tests.ledger_checks import assert_reconciled
 from tests.snapshots import table_counts
 
@@ -16,9 +16,13 @@ customers = Customer.__table__
 groups = UserGroup.__table__
 
 GROUP_FIELDS = """
+fragment GroupFields on UserGroup {
   id externalId name userId
   account { userId loyaltyPoints lifetimePoints pointsSummaries { programCode loyaltyPoints } }
-  members(first: $first, after: $after) { totalCount nodes { userId mobile loyaltyPoints } pageInfo { hasNextPage endCursor } }
+  members(first: $first, after: $after) {
+    totalCount nodes { userId mobile loyaltyPoints } pageInfo { hasNextPage endCursor }
+  }
+}
 """
 
 CREATE = (
@@ -26,12 +30,12 @@ CREATE = (
 mutation Create($input: CreateUserGroupInput!, $first: Int = 10, $after: String) {
   createUserGroup(input: $input) {
     __typename
-    ... on UserGroupChanged { membersChanged replayed group { %s } }
+    ... on UserGroupChanged { membersChanged replayed group { ...GroupFields } }
     ... on Error { code message field }
   }
 }
 """
-    % GROUP_FIELDS
+    + GROUP_FIELDS
 )
 
 ADD = (
@@ -39,12 +43,12 @@ ADD = (
 mutation Add($input: UserGroupMembersInput!, $first: Int = 10, $after: String) {
   addUserGroupMembers(input: $input) {
     __typename
-    ... on UserGroupChanged { membersChanged replayed group { %s } }
+    ... on UserGroupChanged { membersChanged replayed group { ...GroupFields } }
     ... on Error { code message field }
   }
 }
 """
-    % GROUP_FIELDS
+    + GROUP_FIELDS
 )
 
 REMOVE = ADD.replace("addUserGroupMembers", "removeUserGroupMembers")
@@ -54,12 +58,12 @@ GROUP = (
 query Group($lookup: UserGroupLookupInput!, $first: Int = 10, $after: String) {
   userGroup(lookup: $lookup) {
     __typename
-    ... on UserGroup { %s }
+    ... on UserGroup { ...GroupFields }
     ... on Error { code message field }
   }
 }
 """
-    % GROUP_FIELDS
+    + GROUP_FIELDS
 )
 
 AWARD = """
@@ -73,18 +77,6 @@ mutation Award($input: AwardPromotionPointsInput!) {
 """
 
 
-async def customer(api, amount: str = "1000") -> tuple[str, str]:
-    """A customer with amount / 100 main points: (mobile, user id)."""
-    mobile = new_mobile()
-    document = bill(customer={"mobile": mobile}, amount=amount, grossAmount=None, discount=None, lineItems=[])
-    result = (await api.data(ADD_TRANSACTION, {"input": document}))["addTransaction"]
-    return mobile, result["transaction"]["customer"]["userId"]
-
-
-def by_mobile(mobile: str) -> dict:
-    return {"type": "MOBILE", "value": mobile}
-
-
 async def create(api, external_id: str, members: list[dict], **extra) -> dict:
     return (await api.data(CREATE, {"input": {"externalId": external_id, "members": members, **extra}}))[
         "createUserGroup"
@@ -92,8 +84,8 @@ async def create(api, external_id: str, members: list[dict], **extra) -> dict:
 
 
 async def test_a_new_group_has_its_members_and_its_own_empty_account_read_like_a_customers(api, database):
-    first_mobile, first_id = await customer(api, "1000")
-    second_mobile, second_id = await customer(api, "500")
+    first_mobile, first_id = await customer_with_points(api, "1000")
+    second_mobile, second_id = await customer_with_points(api, "500")
 
     result = await create(
         api, "FLEET-7", [by_mobile(second_mobile), by_mobile(first_mobile), by_mobile(first_mobile)], name="Fleet seven"
@@ -122,12 +114,10 @@ async def test_a_new_group_has_its_members_and_its_own_empty_account_read_like_a
         ],
     }
     # Its account is a ledger holder without identifiers: its userId reads it, its ledger starts with opening entries.
-    account = (await api.data(CUSTOMER, {"lookup": {"type": "USER_ID", "value": group["userId"]}}))["customer"]
+    account = await find_customer(api, by_user_id(group["userId"]))
     assert (account["userId"], account["identifiers"], account["mobile"]) == (group["userId"], [], None)
-    ledger = (await api.data(LEDGER_ENTRIES, {"customer": {"type": "USER_ID", "value": group["userId"]}}))[
-        "ledgerEntries"
-    ]
-    assert {(entry["eventType"], entry["entryKind"], entry["points"]) for entry in ledger["entries"]} == {
+    ledger = await ledger_entries(api, by_user_id(group["userId"]))
+    assert {(entry["eventType"], entry["entryKind"], entry["points"]) for entry in ledger} == {
         ("CUSTOMER_REGISTRATION", "OPENING_BALANCE", "0")
     }
     async with database.read() as connection:
@@ -141,8 +131,8 @@ async def test_a_new_group_has_its_members_and_its_own_empty_account_read_like_a
 
 
 async def test_members_are_a_set_a_customer_may_be_in_several_groups_and_leave_one(api, database):
-    mobile, user_id = await customer(api)
-    other_mobile, _ = await customer(api)
+    mobile, user_id = await customer_with_points(api)
+    other_mobile, _ = await customer_with_points(api)
     await create(api, "FLEET-A", [by_mobile(mobile)])
     await create(api, "FAMILY-B", [by_mobile(mobile)])
     fleet = {"type": "EXTERNAL_ID", "value": "FLEET-A"}
@@ -161,7 +151,7 @@ async def test_members_are_a_set_a_customer_may_be_in_several_groups_and_leave_o
 
 
 async def test_members_page_by_user_id(api):
-    mobiles = [(await customer(api))[0] for _ in range(5)]
+    mobiles = [(await customer_with_points(api))[0] for _ in range(5)]
     await create(api, "BIG", [by_mobile(mobile) for mobile in mobiles])
 
     first = (await api.data(GROUP, {"lookup": {"type": "EXTERNAL_ID", "value": "BIG"}, "first": 3}))["userGroup"][
@@ -186,7 +176,7 @@ async def test_members_page_by_user_id(api):
 
 
 async def test_refused_group_changes_name_the_field_and_write_nothing(api, database):
-    mobile, _ = await customer(api)
+    mobile, _ = await customer_with_points(api)
     created = await create(api, "FLEET-1", [by_mobile(mobile)])
     counts = await table_counts(database)
     fleet = {"type": "EXTERNAL_ID", "value": "FLEET-1"}
@@ -200,7 +190,7 @@ async def test_refused_group_changes_name_the_field_and_write_nothing(api, datab
             "input.members[1]",
         ),
         (
-            await create(api, "FLEET-2", [{"type": "USER_ID", "value": created["group"]["userId"]}]),
+            await create(api, "FLEET-2", [by_user_id(created["group"]["userId"])]),
             "NOT_A_CUSTOMER",
             "input.members[0]",
         ),
@@ -230,7 +220,7 @@ async def test_refused_group_changes_name_the_field_and_write_nothing(api, datab
 
 
 async def test_an_idempotency_key_replays_the_group_created(api, database):
-    mobile, _ = await customer(api)
+    mobile, _ = await customer_with_points(api)
     first = await create(api, "FLEET-9", [by_mobile(mobile)], idempotencyKey="group-9")
     again = await create(api, "FLEET-9", [by_mobile(mobile)], idempotencyKey="group-9")
 
@@ -240,7 +230,7 @@ async def test_an_idempotency_key_replays_the_group_created(api, database):
 
 
 async def test_promotion_points_for_a_group_go_to_its_account_not_its_members(api, database):
-    mobile, member_id = await customer(api, "1000")
+    mobile, member_id = await customer_with_points(api, "1000")
     group = (await create(api, "FLEET-P", [by_mobile(mobile)]))["group"]
 
     award = (
@@ -266,16 +256,17 @@ async def test_promotion_points_for_a_group_go_to_its_account_not_its_members(ap
     read = (await api.data(GROUP, {"lookup": {"type": "EXTERNAL_ID", "value": "FLEET-P"}}))["userGroup"]
     assert (read["account"]["loyaltyPoints"], read["members"]["nodes"][0]["loyaltyPoints"]) == ("300", "10")
     # A purchase by the member earns the member, never the group.
-    document = bill(customer={"mobile": mobile}, amount="500", grossAmount=None, discount=None, lineItems=[])
-    await api.data(ADD_TRANSACTION, {"input": document})
+    await buy(api, mobile, "500")
     read = (await api.data(GROUP, {"lookup": {"type": "EXTERNAL_ID", "value": "FLEET-P"}}))["userGroup"]
     assert (read["account"]["loyaltyPoints"], read["members"]["nodes"][0]["loyaltyPoints"]) == ("300", "15")
     assert read["members"]["nodes"][0]["userId"] == member_id
     # The group's points are spent by its userId, like a customer's.
     redeemed = await api.data(
         """
-        mutation Redeem($input: RedeemPointsInput!) { redeemPoints(input: $input) { __typename ... on Error { code } } }""",
-        {"input": {"customer": {"type": "USER_ID", "value": group["userId"]}, "points": "120", "tillCode": "till-1"}},
+        mutation Redeem($input: RedeemPointsInput!) {
+          redeemPoints(input: $input) { __typename ... on Error { code } }
+        }""",
+        {"input": {"customer": by_user_id(group["userId"]), "points": "120", "tillCode": "till-1"}},
     )
     assert redeemed["redeemPoints"] == {"__typename": "PointsRedeemed"}
     read = (await api.data(GROUP, {"lookup": {"type": "EXTERNAL_ID", "value": "FLEET-P"}}))["userGroup"]
@@ -283,22 +274,15 @@ async def test_promotion_points_for_a_group_go_to_its_account_not_its_members(ap
     await assert_reconciled(database)
 
 
-MERGE = """
-mutation Merge($input: MergeCustomersInput!) {
-  mergeCustomers(input: $input) { __typename ... on Error { code message field } }
-}
-"""
-
-
 async def test_a_groups_account_cannot_be_merged_either_way(api, database):
-    _mobile, user_id = await customer(api)
+    _mobile, user_id = await customer_with_points(api)
     group = (await create(api, "FLEET-M", []))["group"]
     counts = await table_counts(database)
-    group_account = {"type": "USER_ID", "value": group["userId"]}
-    member = {"type": "USER_ID", "value": user_id}
+    group_account = by_user_id(group["userId"])
+    member = by_user_id(user_id)
 
-    as_victim = (await api.data(MERGE, {"input": {"survivor": member, "victim": group_account}}))["mergeCustomers"]
-    as_survivor = (await api.data(MERGE, {"input": {"survivor": group_account, "victim": member}}))["mergeCustomers"]
+    as_victim = await merge(api, member, group_account)
+    as_survivor = await merge(api, group_account, member)
 
     assert (as_victim["code"], as_victim["field"]) == ("NOT_A_CUSTOMER", "input.victim")
     assert (as_survivor["code"], as_survivor["field"]) == ("NOT_A_CUSTOMER", "input.survivor")
@@ -307,7 +291,7 @@ async def test_a_groups_account_cannot_be_merged_either_way(api, database):
 
 async def test_a_members_page_costs_the_same_statements_for_1_or_12_members(api, count_statements):
     async def statements(external_id: str, size: int) -> int:
-        mobiles = [(await customer(api))[0] for _ in range(size)]
+        mobiles = [(await customer_with_points(api))[0] for _ in range(size)]
         await create(api, external_id, [by_mobile(mobile) for mobile in mobiles])
         variables = {"lookup": {"type": "EXTERNAL_ID", "value": external_id}, "first": 20}
         await api.data(GROUP, variables)
@@ -320,15 +304,13 @@ async def test_a_members_page_costs_the_same_statements_for_1_or_12_members(api,
 
 
 async def test_a_merged_members_groups_pass_to_the_survivor(api, database):
-    victim_mobile, _ = await customer(api)
-    survivor_mobile, survivor_id = await customer(api)
+    victim_mobile, _ = await customer_with_points(api)
+    survivor_mobile, survivor_id = await customer_with_points(api)
     await create(api, "FLEET-V", [by_mobile(victim_mobile)])
     await create(api, "FLEET-BOTH", [by_mobile(victim_mobile), by_mobile(survivor_mobile)])
 
-    merged = await api.data(
-        MERGE, {"input": {"survivor": by_mobile(survivor_mobile), "victim": by_mobile(victim_mobile)}}
-    )
-    assert merged["mergeCustomers"]["__typename"] == "CustomersMerged", merged
+    merged = await merge(api, by_mobile(survivor_mobile), by_mobile(victim_mobile))
+    assert merged["__typename"] == "CustomersMerged", merged
 
     for external_id in ("FLEET-V", "FLEET-BOTH"):
         group = (await api.data(GROUP, {"lookup": {"type": "EXTERNAL_ID", "value": external_id}}))["userGroup"]
