@@ -32,6 +32,7 @@ from tests.documents import (
 from tests.factories import bill, new_mobile
 
 ORG_ZONE = ZoneInfo("Asia/Kolkata")  # the test organisation's time zone (tests.factories.BASE_ORG)
+UPLOAD_HEADER = {"X-Pointledger-CSRF": "1"}  # what a script sends with a multipart upload, and a form cannot
 
 
 @dataclass
@@ -43,6 +44,11 @@ class Credentials:
     @property
     def header(self) -> str:
         return "Basic " + base64.b64encode(f"{self.key_id}:{self.secret}".encode()).decode()
+
+    @property
+    def upload_headers(self) -> dict[str, str]:
+        """For a multipart upload to /graphql."""
+        return {"Authorization": self.header, **UPLOAD_HEADER}
 
 
 class Api:

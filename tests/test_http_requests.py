@@ -1,6 +1,6 @@
 """Requests the HTTP layer refuses before any GraphQL runs: each gets a 4xx with a JSON error, never
 a 500 (issue 12: bodies that are not objects, malformed multipart uploads, job ids past the
-database's integers, several Authorization headers), and the probes: /health (the process lives)
+database's integers, several Authorization headers, cross-site forms), and the probes: /health (the process lives)
 and /ready (the database answers with its schema current), and a 503 when the database is down."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from app.kernel.settings import Settings
 from app.storage import migrate
 from app.storage.database import Database
 from tests.documents import ADD_TRANSACTION
+from tests.snapshots import table_counts
 
 TYPENAME = '{"query": "{ __typename }"}'
 
@@ -54,7 +55,7 @@ async def test_a_json_body_that_is_not_an_object_is_a_400(api, body):
 async def test_a_malformed_multipart_upload_is_a_400(api, operations, files_map, message):
     response = await api.client.post(
         "/graphql",
-        headers={"Authorization": api.credentials.header},
+        headers=api.credentials.upload_headers,
         data={"operations": operations, "map": files_map},
         files={"0": ("points.csv", b"customerprofileid,amount\n", "text/csv")},
     )
@@ -134,3 +135,31 @@ async def test_with_the_database_down_the_api_answers_503_and_health_still_ok(ap
                 }
             ]
         }
+
+
+# --- Cross-site requests --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("preflight", [{}, {"X-Pointledger-CSRF": ""}])
+async def test_a_multipart_upload_without_a_header_a_form_cannot_send_is_refused(api, database, preflight):
+    operations = '{"query": "mutation { importPoints(input: {file: null}) { __typename } }"}'
+
+    response = await api.client.post(
+        "/graphql",
+        headers={"Authorization": api.credentials.header, **preflight},
+        data={"operations": operations, "map": '{"0": ["variables.input.file"]}'},
+        files={"0": ("points.csv", b"customerprofileid,amount\nL-1,1\n", "text/csv")},
+    )
+
+    assert_refused(response, "A multipart request needs the x-pointledger-csrf header (any value), against CSRF.")
+    assert (await table_counts(database))["import_jobs"] == 0
+
+
+async def test_a_form_encoded_post_is_refused(api):
+    response = await api.client.post(
+        "/graphql",
+        headers={"Authorization": api.credentials.header},
+        data={"query": 'mutation { endPromotion(id: "1") { __typename } }'},
+    )
+
+    assert_refused(response, "Unsupported content type")

@@ -491,7 +491,7 @@ async def test_the_graphql_upload_and_the_cli_import_the_same_way(
     )
     response = await client_api.client.post(
         "/graphql",
-        headers={"Authorization": client_api.credentials.header},
+        headers=client_api.credentials.upload_headers,
         data={"operations": operations, "map": '{"0": ["variables.input.file"]}'},
         files={
             "0": ("promotion.csv", f"mobile,store_code,points\n{first['mobile']},store-1,12\n".encode(), "text/csv")

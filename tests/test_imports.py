@@ -214,7 +214,7 @@ async def test_the_graphql_mutation_takes_the_file_as_a_multipart_upload(client_
     )
     response = await client_api.client.post(
         "/graphql",
-        headers={"Authorization": client_api.credentials.header},
+        headers=client_api.credentials.upload_headers,
         data={"operations": operations, "map": '{"0": ["variables.input.file"]}'},
         files={"0": ("points.csv", PROFILE_EXAMPLE, "text/csv")},
     )
@@ -249,7 +249,7 @@ async def test_a_graphql_upload_is_held_to_the_request_limit_and_its_file_to_the
         }
 
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
-        headers = {"Authorization": org.header}
+        headers = org.upload_headers
         # 6 KB: within the 8 KiB request limit, over the 4 KiB import limit.
         over_file = await client.post("/graphql", headers=headers, **upload(1000))
         # 12 KB: over the request limit, declared or streamed without a length (counted, not buffered).

@@ -41,6 +41,8 @@ from app.storage import migrate
 from app.storage.database import UNAVAILABLE_ERRORS, Database
 
 logger = logging.getLogger("pointledger")
+# Either marks an upload as sent by a script (Apollo's clients send the second).
+PREFLIGHT_HEADERS = ("x-pointledger-csrf", "apollo-require-preflight")
 
 
 class PointledgerGraphQL(GraphQL[Context, None]):
@@ -98,7 +100,15 @@ class PointledgerGraphQL(GraphQL[Context, None]):
 
     async def parse_multipart(self, request: Any) -> dict[str, str]:
         """A multipart upload (GraphQL multipart request spec), refused with a 400 when malformed:
-        `operations` not an object, `map` not an object of lists of paths, a path into nothing."""
+        `operations` not an object, `map` not an object of lists of paths, a path into nothing.
+
+        A browser sends a multipart form to any site without asking (with the Basic credentials
+        it cached for GraphiQL), so an upload must carry a header only a script can set, which
+        makes the browser ask first (CORS preflight): a cross-site form cannot run a mutation."""
+        if not any(request.headers.get(name) for name in PREFLIGHT_HEADERS):
+            raise HTTPException(
+                400, f"A multipart request needs the {PREFLIGHT_HEADERS[0]} header (any value), against CSRF."
+            )
         try:
             operations = await super().parse_multipart(request)
         except (AttributeError, IndexError, KeyError, TypeError, ValueError) as error:
