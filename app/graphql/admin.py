@@ -10,6 +10,7 @@ import strawberry
 
 from app.customers.service import MergeResult, merge_on_request
 from app.graphql.core.context import Info
+from app.graphql.core.descriptions import IDEMPOTENCY_KEY_DESCRIPTION
 from app.graphql.core.errors import (
     ConflictError,
     ForbiddenError,
@@ -19,7 +20,6 @@ from app.graphql.core.errors import (
 )
 from app.graphql.customers import Customer, CustomerLookupInput
 from app.graphql.organization import PointsCategoryEnum
-from app.graphql.transactions import IDEMPOTENCY_KEY_DESCRIPTION
 from app.kernel.enums import PointsCategory
 from app.kernel.errors import ForbiddenError as DomainForbiddenError
 from app.ledger.service import reconciliation_report

@@ -11,10 +11,10 @@ import strawberry
 from app.customer_promotions import service
 from app.customer_promotions.service import PromotionTotals, PromotionView
 from app.graphql.core.context import Info
+from app.graphql.core.descriptions import IDEMPOTENCY_KEY_DESCRIPTION
 from app.graphql.core.errors import ConflictError, IdempotencyKeyReusedError, InvalidInputError, NotFoundError
 from app.graphql.customers import Customer, CustomerLookupInput
 from app.graphql.organization import ExpiryStrategyEnum
-from app.graphql.transactions import IDEMPOTENCY_KEY_DESCRIPTION
 from app.graphql.user_groups import UserGroupLookupInput
 from app.organizations.config import OrgConfig
 from app.organizations.models import ExpiryStrategy

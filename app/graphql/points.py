@@ -14,9 +14,9 @@ import strawberry
 
 from app.conversions.service import TriggerConversion, convert_trigger_based_points
 from app.graphql.core.context import Info
+from app.graphql.core.descriptions import IDEMPOTENCY_KEY_DESCRIPTION
 from app.graphql.core.errors import ConflictError, IdempotencyKeyReusedError, InvalidInputError, NotFoundError
 from app.graphql.customers import Customer, CustomerLookupInput
-from app.graphql.transactions import IDEMPOTENCY_KEY_DESCRIPTION
 
 
 @strawberry.input(

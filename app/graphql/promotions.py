@@ -11,6 +11,7 @@ from typing import Annotated
 import strawberry
 
 from app.graphql.core.context import Info
+from app.graphql.core.descriptions import IDEMPOTENCY_KEY_DESCRIPTION
 from app.graphql.core.errors import (
     PROMO_CODE_ERRORS,
     ConflictError,
@@ -26,7 +27,7 @@ from app.graphql.core.errors import (
 )
 from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
 from app.graphql.customers import CustomerLookupInput, customer_id_for
-from app.graphql.transactions import IDEMPOTENCY_KEY_DESCRIPTION, NameValue, NameValueInput
+from app.graphql.transactions import NameValue, NameValueInput
 from app.kernel.errors import ValidationError
 from app.promotions import rules
 from app.promotions import service as promotions_service

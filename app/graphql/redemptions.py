@@ -9,6 +9,7 @@ from typing import Annotated
 import strawberry
 
 from app.graphql.core.context import Info
+from app.graphql.core.descriptions import IDEMPOTENCY_KEY_DESCRIPTION
 from app.graphql.core.errors import (
     ConflictError,
     IdempotencyKeyReusedError,
@@ -19,7 +20,7 @@ from app.graphql.core.errors import (
 )
 from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
 from app.graphql.customers import CustomerLookupInput, CustomerLookupType, customer_id_for
-from app.graphql.transactions import IDEMPOTENCY_KEY_DESCRIPTION, TransactionSourceEnum
+from app.graphql.transactions import TransactionSourceEnum
 from app.kernel.enums import IdentifierType, TransactionSource
 from app.organizations.config import OrgConfig
 from app.redemptions import rules

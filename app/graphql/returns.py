@@ -10,6 +10,7 @@ from typing import Annotated
 import strawberry
 
 from app.graphql.core.context import Info
+from app.graphql.core.descriptions import IDEMPOTENCY_KEY_DESCRIPTION
 from app.graphql.core.errors import (
     ConflictError,
     DuplicateBillNumberError,
@@ -19,7 +20,6 @@ from app.graphql.core.errors import (
     ReturnExceedsBillError,
 )
 from app.graphql.transactions import (
-    IDEMPOTENCY_KEY_DESCRIPTION,
     CustomerInput,
     ItemStatus,
     LineItemTypeEnum,

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import strawberry
 
 from app.graphql.core.context import Info
+from app.graphql.core.descriptions import IDEMPOTENCY_KEY_DESCRIPTION
 from app.graphql.core.errors import (
     ConflictError,
     DuplicateBillNumberError,
@@ -31,11 +32,6 @@ from app.organizations.config import OrgConfig
 from app.transactions import inputs
 from app.transactions.models import LineItemType, OutlierStatus, ReturnType, TransactionType
 from app.transactions.service import ADDED_CODE, TransactionResult, TransactionView, add_transaction, add_transactions
-
-IDEMPOTENCY_KEY_DESCRIPTION = (
-    "Optional. Sent again with the same request, the first result comes back and nothing is written; "
-    "with a different request, IDEMPOTENCY_KEY_REUSED. Unique per organisation, kept at least 24 hours."
-)
 
 TransactionTypeEnum = strawberry.enum(TransactionType, name="TransactionType")
 ReturnTypeEnum = strawberry.enum(

@@ -10,6 +10,7 @@ from typing import Annotated
 import strawberry
 
 from app.graphql.core.context import Info
+from app.graphql.core.descriptions import IDEMPOTENCY_KEY_DESCRIPTION
 from app.graphql.core.errors import (
     ConflictError,
     IdempotencyKeyReusedError,
@@ -19,7 +20,6 @@ from app.graphql.core.errors import (
 )
 from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
 from app.graphql.customers import Customer, CustomerLookupInput, customer_id_for
-from app.graphql.transactions import IDEMPOTENCY_KEY_DESCRIPTION
 from app.organizations.config import OrgConfig
 from app.transfers.service import TransferRequest, TransferResult, TransferView, customer_transfers, transfer_points
 

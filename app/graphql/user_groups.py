@@ -9,10 +9,10 @@ from typing import Annotated
 import strawberry
 
 from app.graphql.core.context import Info
+from app.graphql.core.descriptions import IDEMPOTENCY_KEY_DESCRIPTION
 from app.graphql.core.errors import ConflictError, IdempotencyKeyReusedError, InvalidInputError, NotFoundError
 from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
 from app.graphql.customers import Customer, CustomerLookupInput
-from app.graphql.transactions import IDEMPOTENCY_KEY_DESCRIPTION
 from app.user_groups import service
 from app.user_groups.service import GroupIdentifierType, GroupLookup, GroupView
 
