@@ -19,7 +19,7 @@ from app.graphql.core.errors import (
     NotFoundError,
 )
 from app.graphql.customers import Customer, CustomerLookupInput
-from app.graphql.organization import PointsCategoryEnum
+from app.graphql.organization.types import PointsCategoryEnum
 from app.kernel.enums import PointsCategory
 from app.kernel.errors import ForbiddenError as DomainForbiddenError
 from app.ledger.service import reconciliation_report

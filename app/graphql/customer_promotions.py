@@ -14,7 +14,7 @@ from app.graphql.core.context import Info
 from app.graphql.core.descriptions import IDEMPOTENCY_KEY_DESCRIPTION
 from app.graphql.core.errors import ConflictError, IdempotencyKeyReusedError, InvalidInputError, NotFoundError
 from app.graphql.customers import Customer, CustomerLookupInput
-from app.graphql.organization import ExpiryStrategyEnum
+from app.graphql.organization.types import ExpiryStrategyEnum
 from app.graphql.user_groups import UserGroupLookupInput
 from app.organizations.config import OrgConfig
 from app.organizations.models import ExpiryStrategy

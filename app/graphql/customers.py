@@ -16,7 +16,7 @@ from app.customers.service import CustomerLookup, CustomerView, ProgramSummary, 
 from app.graphql.core.context import Info
 from app.graphql.core.errors import InvalidInputError, NotFoundError
 from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
-from app.graphql.organization import IdentifierTypeEnum, PointsCategoryEnum
+from app.graphql.organization.types import IdentifierTypeEnum, PointsCategoryEnum
 from app.kernel.enums import IdentifierType, PointsCategory
 from app.ledger.expiry import ProgramHoldings
 from app.transactions.service import customer_transactions

@@ -9,7 +9,7 @@ from typing import Any
 
 import strawberry
 
-from app.graphql.organization import ExpiryStrategyEnum
+from app.graphql.organization.types import ExpiryStrategyEnum
 from app.graphql.trackers import BillIdentificationEnum
 from app.graphql.user_groups import UserGroupIdentifierType
 

@@ -25,7 +25,7 @@ from app.graphql.customers import CustomerQuery
 from app.graphql.history import HistoryQuery
 from app.graphql.imports import ImportMutation, ImportQuery
 from app.graphql.ledger import LedgerQuery
-from app.graphql.organization import OrganizationQuery
+from app.graphql.organization.queries import OrganizationQuery
 from app.graphql.points import PointsMutation
 from app.graphql.promotions import PromotionMutation, PromotionQuery
 from app.graphql.redemptions import RedemptionMutation, RedemptionQuery

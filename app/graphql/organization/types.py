@@ -1,4 +1,5 @@
-"""The caller's organisation setup, as applied from its declarative file."""
+"""Output types of the caller's organisation setup, as applied from its declarative file, and the enums
+of its settings that other domains show too."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from decimal import Decimal
 
 import strawberry
 
-from app.graphql.core.context import Info
 from app.kernel.enums import IdentifierType, PointsCategory
 from app.organizations.config import OrgConfig, ProgramConfig, StoreConfig, TierConfig, TillConfig
 from app.organizations.models import ExpiryStrategy, PointsRounding
@@ -125,13 +125,9 @@ class Organization:
     stores: list[Store]
     updated_at: datetime
 
-
-@strawberry.type
-class OrganizationQuery:
-    @strawberry.field(description="The organisation of the API key making the request.")
-    def organization(self, info: Info) -> Organization:
-        org = info.context.org
-        return Organization(
+    @classmethod
+    def from_config(cls, org: OrgConfig) -> Organization:
+        return cls(
             code=org.code,
             name=org.name,
             time_zone=org.time_zone.key,
@@ -141,7 +137,7 @@ class OrganizationQuery:
             primary_identifier=org.primary_identifier,
             skip_secondary_id_on_primary_mismatch=org.skip_secondary_id_on_primary_mismatch,
             points_categories=list(org.points_categories),
-            programs=[Program.from_config(p) for p in org.programs],
+            programs=[Program.from_config(program) for program in org.programs],
             stores=[Store.from_config(org, store) for store in org.stores],
             updated_at=org.updated_at,
         )
