@@ -8,79 +8,14 @@ from typing import Annotated
 
 import strawberry
 
-from app.customers.service import MergeResult, merge_on_request
 from app.graphql.core.context import Info
-from app.graphql.core.descriptions import IDEMPOTENCY_KEY_DESCRIPTION
 from app.graphql.core.errors import (
-    ConflictError,
     ForbiddenError,
-    IdempotencyKeyReusedError,
-    InvalidInputError,
-    NotFoundError,
 )
-from app.graphql.customers import Customer, CustomerLookupInput
 from app.graphql.organization.types import PointsCategoryEnum
 from app.kernel.enums import PointsCategory
 from app.kernel.errors import ForbiddenError as DomainForbiddenError
 from app.ledger.service import reconciliation_report
-
-
-@strawberry.input(
-    description="Merge the victim into the survivor: identifiers, points and purchases move; both ledgers stay."
-)
-class MergeCustomersInput:
-    survivor: CustomerLookupInput
-    victim: CustomerLookupInput
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
-
-
-@strawberry.type(
-    description="The victim was merged into the survivor (or, sent again with the same idempotency key, had been)."
-)
-class CustomersMerged:
-    survivor: Customer
-    victim_user_id: strawberry.ID = strawberry.field(
-        description="The merged customer: its user id still finds its ledger, which ends with the merge."
-    )
-    replayed: bool = strawberry.field(
-        description="True when this is the first result of an earlier request: nothing was written."
-    )
-
-
-MergeCustomersResult = Annotated[
-    CustomersMerged | InvalidInputError | NotFoundError | ConflictError | IdempotencyKeyReusedError,
-    strawberry.union("MergeCustomersResult"),
-]
-
-
-def _merged(info: Info, result: MergeResult) -> CustomersMerged:
-    info.context.customers.prime(result.survivor.id, result.survivor)
-    return CustomersMerged(
-        survivor=Customer.from_view(result.survivor),
-        victim_user_id=strawberry.ID(str(result.victim_id)),
-        replayed=result.replayed,
-    )
-
-
-@strawberry.type
-class AdminMutation:
-    @strawberry.mutation(
-        description=(
-            "Merge two customers of the organisation (member care). The victim's balances move to the survivor in one "
-            "MERGE_CUSTOMER event whose debit is the victim's last ledger entry; errors: SAME_CUSTOMER, CUSTOMER_MERGED, "
-            "CUSTOMER_NOT_FOUND."
-        )
-    )
-    async def merge_customers(self, info: Info, input: MergeCustomersInput) -> MergeCustomersResult:
-        result = await merge_on_request(
-            info.context.database,
-            info.context.org,
-            survivor=input.survivor.to_domain(),
-            victim=input.victim.to_domain(),
-            idempotency_key=input.idempotency_key,
-            now=info.context.now,
-        )
-        return _merged(info, result)
 
 
 @strawberry.type(description="An account whose stored figure differs from what its ledger entries give.")

@@ -13,7 +13,8 @@ from app.customer_promotions.service import PromotionTotals, PromotionView
 from app.graphql.core.context import Info
 from app.graphql.core.descriptions import IDEMPOTENCY_KEY_DESCRIPTION
 from app.graphql.core.errors import ConflictError, IdempotencyKeyReusedError, InvalidInputError, NotFoundError
-from app.graphql.customers import Customer, CustomerLookupInput
+from app.graphql.customers.inputs import CustomerLookupInput
+from app.graphql.customers.types import Customer
 from app.graphql.organization.types import ExpiryStrategyEnum
 from app.graphql.user_groups import UserGroupLookupInput
 from app.organizations.config import OrgConfig

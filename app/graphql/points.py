@@ -16,7 +16,8 @@ from app.conversions.service import TriggerConversion, convert_trigger_based_poi
 from app.graphql.core.context import Info
 from app.graphql.core.descriptions import IDEMPOTENCY_KEY_DESCRIPTION
 from app.graphql.core.errors import ConflictError, IdempotencyKeyReusedError, InvalidInputError, NotFoundError
-from app.graphql.customers import Customer, CustomerLookupInput
+from app.graphql.customers.inputs import CustomerLookupInput
+from app.graphql.customers.types import Customer
 
 
 @strawberry.input(

@@ -26,7 +26,7 @@ from app.graphql.core.errors import (
     PromoConditionsNotMetError,
 )
 from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
-from app.graphql.customers import CustomerLookupInput, customer_id_for
+from app.graphql.customers.inputs import CustomerLookupInput, customer_id_for
 from app.graphql.transactions import NameValue, NameValueInput
 from app.kernel.errors import ValidationError
 from app.promotions import rules

@@ -19,7 +19,8 @@ from app.graphql.core.errors import (
     RedemptionReversalLimitError,
 )
 from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
-from app.graphql.customers import CustomerLookupInput, CustomerLookupType, customer_id_for
+from app.graphql.customers.inputs import CustomerLookupInput, customer_id_for
+from app.graphql.customers.types import CustomerLookupType
 from app.graphql.transactions import TransactionSourceEnum
 from app.kernel.enums import IdentifierType, TransactionSource
 from app.organizations.config import OrgConfig

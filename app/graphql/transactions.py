@@ -25,7 +25,7 @@ from app.graphql.core.errors import (
     PromoConditionsNotMetError,
     to_graphql_error,
 )
-from app.graphql.customers import Customer
+from app.graphql.customers.types import Customer
 from app.kernel.enums import TransactionSource
 from app.kernel.errors import DomainError
 from app.organizations.config import OrgConfig

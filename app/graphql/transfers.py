@@ -19,7 +19,8 @@ from app.graphql.core.errors import (
     NotFoundError,
 )
 from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
-from app.graphql.customers import Customer, CustomerLookupInput, customer_id_for
+from app.graphql.customers.inputs import CustomerLookupInput, customer_id_for
+from app.graphql.customers.types import Customer
 from app.organizations.config import OrgConfig
 from app.transfers.service import TransferRequest, TransferResult, TransferView, customer_transfers, transfer_points
 

@@ -12,7 +12,8 @@ from app.graphql.core.context import Info
 from app.graphql.core.descriptions import IDEMPOTENCY_KEY_DESCRIPTION
 from app.graphql.core.errors import ConflictError, IdempotencyKeyReusedError, InvalidInputError, NotFoundError
 from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
-from app.graphql.customers import Customer, CustomerLookupInput
+from app.graphql.customers.inputs import CustomerLookupInput
+from app.graphql.customers.types import Customer
 from app.user_groups import service
 from app.user_groups.service import GroupIdentifierType, GroupLookup, GroupView
 

@@ -16,13 +16,13 @@ from strawberry.extensions import (
     ValidationCache,
 )
 
-from app.graphql.admin import AdminMutation, AdminQuery
+from app.graphql.admin import AdminQuery
 from app.graphql.core.errors import EXCEPTION_HANDLERS
 from app.graphql.core.limits import QueryLimits, query_limits_rule
 from app.graphql.core.scalars import DecimalScalar
 from app.graphql.customer_promotions import CustomerPromotionMutation, CustomerPromotionQuery
-from app.graphql.customers import CustomerQuery
-from app.graphql.history import HistoryQuery
+from app.graphql.customers.mutations import CustomerMutation
+from app.graphql.customers.queries import CustomerHistoryQuery, CustomerQuery
 from app.graphql.imports import ImportMutation, ImportQuery
 from app.graphql.ledger import LedgerQuery
 from app.graphql.organization.queries import OrganizationQuery
@@ -44,7 +44,7 @@ class Query(
     OrganizationQuery,
     CustomerQuery,
     LedgerQuery,
-    HistoryQuery,
+    CustomerHistoryQuery,
     TransferQuery,
     AdminQuery,
     RedemptionQuery,
@@ -61,7 +61,7 @@ class Query(
 class Mutation(
     TransactionMutation,
     TransferMutation,
-    AdminMutation,
+    CustomerMutation,
     RedemptionMutation,
     ReturnMutation,
     PointsMutation,

@@ -1,4 +1,5 @@
-"""Customers: the read model with points summaries per program, and the customer query."""
+"""Output types of customers: the read model with points summaries per program, what expires when,
+the member-care history of a profile, and the result of a merge."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ from enum import Enum
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
-from sqlalchemy.ext.asyncio import AsyncConnection
+from strawberry.scalars import JSON
 
-from app.customers.errors import CustomerNotFoundError
-from app.customers.models import LoyaltyType
-from app.customers.service import CustomerLookup, CustomerView, ProgramSummary, find_customer_id, load_customers
+from app.customers.history import HistoryRecord
+from app.customers.models import HistoryAction, LoyaltyType
+from app.customers.service import CustomerView, ProgramSummary
 from app.graphql.core.context import Info
 from app.graphql.core.errors import InvalidInputError, NotFoundError
 from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
@@ -23,6 +24,7 @@ from app.transactions.service import customer_transactions
 
 if TYPE_CHECKING:
     from app.graphql.transactions import Transaction
+
 
 LoyaltyTypeEnum = strawberry.enum(LoyaltyType, name="LoyaltyType")
 ZERO = Decimal(0)
@@ -35,28 +37,6 @@ class CustomerLookupType(Enum):
     EXTERNAL_ID = "EXTERNAL_ID"
     CARD_NUMBER = "CARD_NUMBER"
     USER_ID = "USER_ID"
-
-
-@strawberry.input
-class CustomerLookupInput:
-    type: CustomerLookupType
-    value: str
-
-    def to_domain(self) -> CustomerLookup:
-        return CustomerLookup(
-            None if self.type is CustomerLookupType.USER_ID else IdentifierType(self.type.value), self.value
-        )
-
-
-async def customer_id_for(
-    info: Info, connection: AsyncConnection, lookup: CustomerLookupInput, field: str = "customer"
-) -> int:
-    """The id of the customer the lookup names, in the caller's org; a typed error otherwise."""
-    kind = None if lookup.type is CustomerLookupType.USER_ID else IdentifierType(lookup.type.value)
-    customer_id = await find_customer_id(connection, info.context.org, kind, lookup.value, f"{field}.value")
-    if customer_id is None:
-        raise CustomerNotFoundError(f"no customer with {lookup.type.value} {lookup.value!r}", field=field)
-    return customer_id
 
 
 @strawberry.type
@@ -291,12 +271,61 @@ class Customer:
 CustomerResult = Annotated[Customer | NotFoundError | InvalidInputError, strawberry.union("CustomerResult")]
 
 
+HistoryActionEnum = strawberry.enum(
+    HistoryAction,
+    name="CustomerHistoryAction",
+    description=(
+        "REGISTERED, DETAILS_UPDATED, IDENTIFIER_ADDED (the seed's Add), COMBINE (another customer's identifiers and "
+        "points moved here), MERGED_INTO (this customer was merged into another), SECONDARY_IDENTIFIER_SKIPPED."
+    ),
+)
+
+
+@strawberry.type(description="One change to a customer's profile or identifiers.")
+class CustomerHistoryRecord:
+    id: strawberry.ID
+    action: HistoryActionEnum
+    identifier_type: IdentifierTypeEnum | None
+    identifier_value: str | None
+    other_user_id: strawberry.ID | None = strawberry.field(
+        description="The other customer of a COMBINE or MERGED_INTO."
+    )
+    details: JSON | None
+    created_at: datetime
+
+    @classmethod
+    def from_record(cls, record: HistoryRecord) -> CustomerHistoryRecord:
+        return cls(
+            id=strawberry.ID(str(record.id)),
+            action=HistoryAction(record.action),
+            identifier_type=record.identifier_type,
+            identifier_value=record.identifier_value,
+            other_user_id=strawberry.ID(str(record.other_customer_id)) if record.other_customer_id else None,
+            details=record.details,
+            created_at=record.created_at,
+        )
+
+
 @strawberry.type
-class CustomerQuery:
-    @strawberry.field(description="A customer of the caller's organisation, by any identifier or user id.")
-    async def customer(self, info: Info, lookup: CustomerLookupInput) -> CustomerResult:
-        async with info.context.database.read() as connection:
-            customer_id = await customer_id_for(info, connection, lookup, field="lookup")
-            view = (await load_customers(connection, info.context.org, [customer_id]))[customer_id]
-        info.context.customers.prime(customer_id, view)  # the bills' `customer` fields reuse it
-        return Customer.from_view(view)
+class CustomerHistoryPage:
+    customer_id: strawberry.ID
+    records: list[CustomerHistoryRecord]
+    page_info: PageInfo
+
+
+CustomerHistoryResult = Annotated[
+    CustomerHistoryPage | InvalidInputError | NotFoundError, strawberry.union("CustomerHistoryResult")
+]
+
+
+@strawberry.type(
+    description="The victim was merged into the survivor (or, sent again with the same idempotency key, had been)."
+)
+class CustomersMerged:
+    survivor: Customer
+    victim_user_id: strawberry.ID = strawberry.field(
+        description="The merged customer: its user id still finds its ledger, which ends with the merge."
+    )
+    replayed: bool = strawberry.field(
+        description="True when this is the first result of an earlier request: nothing was written."
+    )
