@@ -378,8 +378,9 @@ async def _submit_upload(info: Info, profile: DomainImportProfile, input: Any) -
 class ImportMutation:
     @strawberry.mutation(
         description=(
-            "Import Talon.One loyalty points from a CSV upload: returns the job at once (QUEUED), run in the background. "
-            "The same file under the same configuration, or the same import key, returns the first job (existing: true)."
+            "Import Talon.One loyalty points from a CSV upload: returns the job at once (QUEUED), run in the "
+            "background. The same file under the same configuration, or the same import key, returns the first job "
+            "(existing: true)."
         )
     )
     async def import_points(self, info: Info, input: ImportPointsInput) -> ImportPointsResult:
@@ -387,7 +388,8 @@ class ImportMutation:
 
     @strawberry.mutation(
         description=(
-            "Import customer promotion points from a CSV upload (profile CUSTOMER_PROMOTION); runs in the background like importPoints."
+            "Import customer promotion points from a CSV upload (profile CUSTOMER_PROMOTION); runs in the background "
+            "like importPoints."
         )
     )
     async def import_customer_promotion(self, info: Info, input: ImportCustomerPromotionInput) -> ImportPointsResult:
@@ -395,7 +397,8 @@ class ImportMutation:
 
     @strawberry.mutation(
         description=(
-            "Import tracked values on existing bills from a CSV upload (profile TRACKERS); runs in the background like importPoints."
+            "Import tracked values on existing bills from a CSV upload (profile TRACKERS); runs in the background like "
+            "importPoints."
         )
     )
     async def import_tracker_values(self, info: Info, input: ImportTrackerValuesInput) -> ImportPointsResult:

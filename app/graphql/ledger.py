@@ -14,7 +14,7 @@ from app.graphql.core.errors import InvalidInputError, NotFoundError
 from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
 from app.graphql.customers.inputs import CustomerLookupInput, customer_id_for
 from app.graphql.organization.types import PointsCategoryEnum
-from app.graphql.transactions import TransactionSourceEnum
+from app.graphql.transactions.types import TransactionSourceEnum
 from app.kernel.enums import PointsCategory, TransactionSource
 from app.kernel.errors import ValidationError
 from app.ledger import service as ledger

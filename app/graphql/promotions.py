@@ -27,7 +27,8 @@ from app.graphql.core.errors import (
 )
 from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
 from app.graphql.customers.inputs import CustomerLookupInput, customer_id_for
-from app.graphql.transactions import NameValue, NameValueInput
+from app.graphql.transactions.inputs import NameValueInput
+from app.graphql.transactions.types import NameValue
 from app.kernel.errors import ValidationError
 from app.promotions import rules
 from app.promotions import service as promotions_service
@@ -201,8 +202,8 @@ class GeneratePromoCodesInput:
     idempotency_key: str | None = strawberry.field(
         default=None,
         description=(
-            "Optional. Remembered with the first batch: sent again, nothing more is generated (replayed); the promotion's "
-            "codesCount says what exists."
+            "Optional. Remembered with the first batch: sent again, nothing more is generated (replayed); the "
+            "promotion's codesCount says what exists."
         ),
     )
 
@@ -442,8 +443,8 @@ def _promotion_id(value: strawberry.ID, field_name: str) -> int:
 class PromotionQuery:
     @strawberry.field(
         description=(
-            "Would this code apply to this cart now? The discount, or the typed reason it does not (unknown, expired, not yet "
-            "active, limit reached, customer limit reached, conditions not met). Nothing is written or held."
+            "Would this code apply to this cart now? The discount, or the typed reason it does not (unknown, expired, "
+            "not yet active, limit reached, customer limit reached, conditions not met). Nothing is written or held."
         )
     )
     async def validate_promo_code(self, info: Info, input: ValidatePromoCodeInput) -> ValidatePromoCodeResult:
@@ -621,8 +622,8 @@ class PromotionMutation:
 
     @strawberry.mutation(
         description=(
-            "Link a physical code to a customer (the seed's /v1/promotions/code/link): it becomes their digital code, applied "
-            "on their qualifying checkouts without being named, never on another customer's."
+            "Link a physical code to a customer (the seed's /v1/promotions/code/link): it becomes their digital code, "
+            "applied on their qualifying checkouts without being named, never on another customer's."
         )
     )
     async def link_promo_code(self, info: Info, input: LinkPromoCodeInput) -> LinkPromoCodeResult:

@@ -21,7 +21,7 @@ from app.graphql.core.errors import (
 from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
 from app.graphql.customers.inputs import CustomerLookupInput, customer_id_for
 from app.graphql.customers.types import CustomerLookupType
-from app.graphql.transactions import TransactionSourceEnum
+from app.graphql.transactions.types import TransactionSourceEnum
 from app.kernel.enums import IdentifierType, TransactionSource
 from app.organizations.config import OrgConfig
 from app.redemptions import rules
@@ -339,8 +339,8 @@ class RedemptionQuery:
 class RedemptionMutation:
     @strawberry.mutation(
         description=(
-            "Redeem points: one POINTS_REDEMPTION event (one debit per program drawn from, spending lots first-expiring "
-            "first) and a redemption id that a bill can carry (addTransaction's pointsRedemptions)."
+            "Redeem points: one POINTS_REDEMPTION event (one debit per program drawn from, spending lots "
+            "first-expiring first) and a redemption id that a bill can carry (addTransaction's pointsRedemptions)."
         )
     )
     async def redeem_points(self, info: Info, input: RedeemPointsInput) -> RedeemPointsResult:
@@ -352,8 +352,8 @@ class RedemptionMutation:
 
     @strawberry.mutation(
         description=(
-            "Give back a redemption's points, all that is left or some: one REDEMPTION_REVERSAL event whose credits return "
-            "the points into the lots they came from, with their original expiry."
+            "Give back a redemption's points, all that is left or some: one REDEMPTION_REVERSAL event whose credits "
+            "return the points into the lots they came from, with their original expiry."
         )
     )
     async def reverse_redemption(self, info: Info, input: ReverseRedemptionInput) -> ReverseRedemptionResult:

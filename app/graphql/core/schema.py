@@ -29,9 +29,8 @@ from app.graphql.organization.queries import OrganizationQuery
 from app.graphql.points import PointsMutation
 from app.graphql.promotions import PromotionMutation, PromotionQuery
 from app.graphql.redemptions import RedemptionMutation, RedemptionQuery
-from app.graphql.returns import ReturnMutation
 from app.graphql.trackers import TrackerMutation, TrackerQuery
-from app.graphql.transactions import TransactionMutation
+from app.graphql.transactions.mutations import ReturnTransactionMutation, TransactionMutation
 from app.graphql.transfers import TransferMutation, TransferQuery
 from app.graphql.user_groups import UserGroupMutation, UserGroupQuery
 from app.kernel.errors import DomainError
@@ -63,7 +62,7 @@ class Mutation(
     TransferMutation,
     CustomerMutation,
     RedemptionMutation,
-    ReturnMutation,
+    ReturnTransactionMutation,
     PointsMutation,
     CustomerPromotionMutation,
     UserGroupMutation,

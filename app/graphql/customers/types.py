@@ -23,7 +23,10 @@ from app.ledger.expiry import ProgramHoldings
 from app.transactions.service import customer_transactions
 
 if TYPE_CHECKING:
-    from app.graphql.transactions import Transaction
+    # A bill names its customer, so transactions/types.py imports this module. The way back (a
+    # customer's bills) is the one lazy reference: resolved when the schema is built, and imported
+    # inside Customer.transactions when it runs.
+    from app.graphql.transactions.types import Transaction
 
 
 LoyaltyTypeEnum = strawberry.enum(LoyaltyType, name="LoyaltyType")
@@ -151,7 +154,7 @@ class ExpiredPointsConnection:
 
 @strawberry.type
 class TransactionConnection:
-    nodes: list[Annotated[Transaction, strawberry.lazy("app.graphql.transactions")]]
+    nodes: list[Annotated[Transaction, strawberry.lazy("app.graphql.transactions.types")]]
     page_info: PageInfo
 
 
@@ -212,7 +215,7 @@ class Customer:
     async def transactions(
         self, info: Info, first: int = PAGE_SIZE_DEFAULT, after: str | None = None
     ) -> TransactionConnection:
-        from app.graphql.transactions import Transaction
+        from app.graphql.transactions.types import Transaction  # lazy: that module imports this one
 
         check_page_size(first)
         async with info.context.database.read() as connection:
@@ -269,8 +272,6 @@ class Customer:
 
 
 CustomerResult = Annotated[Customer | NotFoundError | InvalidInputError, strawberry.union("CustomerResult")]
-
-
 HistoryActionEnum = strawberry.enum(
     HistoryAction,
     name="CustomerHistoryAction",

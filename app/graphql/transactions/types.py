@@ -1,15 +1,16 @@
-"""Bills: the addTransaction and addTransactions mutations and the Transaction type."""
+"""Output types of bills: the Transaction type with its line items and side effects (decoded from the
+JSON the service stores), the payloads of addTransaction and returnTransaction, and the enums of bills."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from enum import Enum
 from typing import Annotated, Any
 
 import strawberry
 
 from app.graphql.core.context import Info
-from app.graphql.core.descriptions import IDEMPOTENCY_KEY_DESCRIPTION
 from app.graphql.core.errors import (
     ConflictError,
     DuplicateBillNumberError,
@@ -23,15 +24,12 @@ from app.graphql.core.errors import (
     PromoCodeNotYetActiveError,
     PromoCodeUnknownError,
     PromoConditionsNotMetError,
-    to_graphql_error,
 )
 from app.graphql.customers.types import Customer
 from app.kernel.enums import TransactionSource
-from app.kernel.errors import DomainError
 from app.organizations.config import OrgConfig
-from app.transactions import inputs
 from app.transactions.models import LineItemType, OutlierStatus, ReturnType, TransactionType
-from app.transactions.service import ADDED_CODE, TransactionResult, TransactionView, add_transaction, add_transactions
+from app.transactions.service import TransactionView
 
 TransactionTypeEnum = strawberry.enum(TransactionType, name="TransactionType")
 ReturnTypeEnum = strawberry.enum(
@@ -50,23 +48,23 @@ OutlierStatusEnum = strawberry.enum(OutlierStatus, name="OutlierStatus")
 TransactionSourceEnum = strawberry.enum(TransactionSource, name="TransactionSource")
 
 
-@strawberry.input(description="A name and value pair (extended fields, custom fields, attributes).")
-class NameValueInput:
-    name: str
-    value: str
+@strawberry.enum(
+    name="ReturnTransactionType",
+    description=(
+        "RETURN: a loyalty bill comes back; NOT_INTERESTED_RETURN: a NOT_INTERESTED bill comes back; MIXED: an "
+        "exchange, whose RETURN lines come back and whose REGULAR lines are a new purchase."
+    ),
+)
+class ReturnTransactionType(Enum):
+    RETURN = "RETURN"
+    NOT_INTERESTED_RETURN = "NOT_INTERESTED_RETURN"
+    MIXED = "MIXED"
 
 
 @strawberry.type
 class NameValue:
     name: str
     value: str
-
-
-@strawberry.input
-class PaymentDetailInput:
-    mode: str
-    value: Decimal
-    notes: str | None = None
 
 
 @strawberry.type
@@ -76,185 +74,10 @@ class PaymentDetail:
     notes: str | None
 
 
-@strawberry.input
-class AssociateDetailsInput:
-    code: str
-    name: str | None = None
-
-
 @strawberry.type
 class AssociateDetails:
     code: str | None
     name: str | None
-
-
-@strawberry.input(description="An add-on, combo or split item of a line item.")
-class SubItemInput:
-    item_code: str
-    quantity: Decimal
-    rate: Decimal | None = None
-    value: Decimal | None = None
-    description: str | None = None
-
-
-@strawberry.input
-class LineItemInput:
-    item_code: str
-    qty: Decimal
-    serial: int | None = None
-    transaction_number: str | None = None
-    variant: str | None = None
-    description: str | None = None
-    rate: Decimal | None = None
-    value: Decimal | None = strawberry.field(default=None, description="Before discount; rate x qty when omitted.")
-    discount: Decimal | None = None
-    amount: Decimal | None = strawberry.field(
-        default=None, description="After discount; value - discount when omitted."
-    )
-    outlier_status: OutlierStatusEnum = OutlierStatus.NORMAL
-    attributes: list[NameValueInput] = strawberry.field(default_factory=list)
-    extended_fields: list[NameValueInput] = strawberry.field(default_factory=list)
-    custom_fields: list[NameValueInput] = strawberry.field(default_factory=list)
-    addon_items: list[SubItemInput] = strawberry.field(default_factory=list)
-    combo_items: list[SubItemInput] = strawberry.field(default_factory=list)
-    split_items: list[SubItemInput] = strawberry.field(default_factory=list)
-
-
-@strawberry.input(description="Who the bill is for: any of the identifiers, and details to keep up to date.")
-class CustomerInput:
-    mobile: str | None = None
-    email: str | None = None
-    external_id: str | None = None
-    card_number: str | None = None
-    firstname: str | None = None
-    lastname: str | None = None
-
-
-@strawberry.input(description="A purchase, as seed 001's Add Transaction describes it.")
-class TransactionAddInput:
-    number: str = strawberry.field(
-        description="The bill number, at most 50 characters; unique per store within the org's window."
-    )
-    amount: Decimal = strawberry.field(description="Net amount after discounts.")
-    type: TransactionTypeEnum = TransactionType.REGULAR
-    store_code: str | None = None
-    till_code: str | None = None
-    bill_client_id: str | None = None
-    gross_amount: Decimal | None = None
-    discount: Decimal | None = None
-    currency_code: str | None = None
-    billing_time: datetime | None = strawberry.field(default=None, description="With an offset; now when omitted.")
-    notes: str | None = None
-    outlier_status: OutlierStatusEnum = OutlierStatus.NORMAL
-    source: TransactionSourceEnum = TransactionSource.INSTORE
-    not_interested_reason: str | None = None
-    referral_code: str | None = None
-    associate_details: AssociateDetailsInput | None = None
-    customer: CustomerInput | None = None
-    line_items: list[LineItemInput] = strawberry.field(default_factory=list)
-    extended_fields: list[NameValueInput] = strawberry.field(default_factory=list)
-    custom_fields: list[NameValueInput] = strawberry.field(default_factory=list)
-    payment_details: list[PaymentDetailInput] = strawberry.field(default_factory=list)
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
-    points_redemptions: list[strawberry.ID] = strawberry.field(
-        default_factory=list,
-        description=(
-            "Ids of points redemptions (redeemPoints) that paid for this bill: each of this customer, not reversed, "
-            "and not applied to another bill. A return of the bill reverses them."
-        ),
-    )
-    promo_codes: list[str] = strawberry.field(
-        default_factory=list,
-        description=(
-            "Promo codes of code-linked promotions, at most 10 per bill, one per promotion. The cart (amount and line items) "
-            "is taken before their discount; each must apply, or the bill fails with the code's typed error and nothing is "
-            "written. The customer's linked codes are applied too, when the cart qualifies."
-        ),
-    )
-    coupon_redemptions: list[str] = strawberry.field(
-        default_factory=list,
-        description=(
-            "The seed's name for promo codes: codes, applied exactly as promoCodes (a code may be named in one list only)."
-        ),
-    )
-
-    def to_domain(self) -> inputs.TransactionInput:
-        customer = self.customer
-        return inputs.TransactionInput(
-            type=TransactionType(self.type),
-            number=self.number,
-            amount=self.amount,
-            store_code=self.store_code,
-            till_code=self.till_code,
-            bill_client_id=self.bill_client_id,
-            gross_amount=self.gross_amount,
-            discount=self.discount,
-            currency_code=self.currency_code,
-            billing_time=self.billing_time,
-            notes=self.notes,
-            outlier_status=OutlierStatus(self.outlier_status),
-            source=TransactionSource(self.source).value,
-            not_interested_reason=self.not_interested_reason,
-            referral_code=self.referral_code,
-            associate_code=self.associate_details.code if self.associate_details else None,
-            associate_name=self.associate_details.name if self.associate_details else None,
-            customer=inputs.CustomerInput(
-                mobile=customer.mobile,
-                email=customer.email,
-                external_id=customer.external_id,
-                card_number=customer.card_number,
-                first_name=customer.firstname,
-                last_name=customer.lastname,
-            )
-            if customer
-            else None,
-            line_items=[
-                inputs.LineItemInput(
-                    item_code=line.item_code,
-                    qty=line.qty,
-                    serial=line.serial,
-                    transaction_number=line.transaction_number,
-                    variant=line.variant,
-                    description=line.description,
-                    rate=line.rate,
-                    value=line.value,
-                    discount=line.discount,
-                    amount=line.amount,
-                    outlier_status=OutlierStatus(line.outlier_status),
-                    attributes=_pairs(line.attributes),
-                    extended_fields=_pairs(line.extended_fields),
-                    custom_fields=_pairs(line.custom_fields),
-                    addon_items=_sub_items(line.addon_items),
-                    combo_items=_sub_items(line.combo_items),
-                    split_items=_sub_items(line.split_items),
-                )
-                for line in self.line_items
-            ],
-            extended_fields=_pairs(self.extended_fields),
-            custom_fields=_pairs(self.custom_fields),
-            payment_details=[{"mode": p.mode, "value": p.value, "notes": p.notes} for p in self.payment_details],
-            idempotency_key=self.idempotency_key,
-            points_redemptions=[str(redemption_id) for redemption_id in self.points_redemptions],
-            promo_codes=list(self.promo_codes),
-            coupon_redemptions=list(self.coupon_redemptions),
-        )
-
-
-def _pairs(values: list[NameValueInput]) -> list[dict[str, Any]]:
-    return [{"name": pair.name, "value": pair.value} for pair in values]
-
-
-def _sub_items(values: list[SubItemInput]) -> list[dict[str, Any]]:
-    return [
-        {
-            "item_code": item.item_code,
-            "quantity": item.quantity,
-            "rate": item.rate,
-            "value": item.value,
-            "description": item.description,
-        }
-        for item in values
-    ]
 
 
 @strawberry.type
@@ -586,8 +409,8 @@ class Transaction:
             extended_fields=_name_values(view.extended_fields),
             custom_fields=_name_values(view.custom_fields),
             payment_details=[
-                PaymentDetail(mode=p["mode"], value=Decimal(p["value"]), notes=p.get("notes"))
-                for p in view.payment_details or []
+                PaymentDetail(mode=payment["mode"], value=Decimal(payment["value"]), notes=payment.get("notes"))
+                for payment in view.payment_details or []
             ],
             side_effects=[_side_effect(effect) for effect in view.side_effects],
             created_at=view.created_at,
@@ -632,6 +455,27 @@ class TransactionAdded:
     replayed: bool = strawberry.field(description="True when this bill had been added before: nothing was written.")
 
 
+@strawberry.type(description="The return was added (or, posted again with the same payload, found).")
+class TransactionReturned:
+    transaction: Transaction = strawberry.field(description="The return.")
+    returned_transaction: Transaction = strawberry.field(
+        description="The purchased bill, as it stands after the return."
+    )
+    exchange_purchase: Transaction | None = strawberry.field(
+        description="MIXED: the new purchase of the REGULAR lines."
+    )
+    item_status: ItemStatus
+    replayed: bool = strawberry.field(description="True when this return had been added before: nothing was written.")
+    points_returned: Decimal = strawberry.field(description="Points debited from the customer by this return.")
+    points_not_recovered: Decimal = strawberry.field(
+        description=(
+            "The rest of the bill's share of points: already spent, and the program does not allow a negative balance."
+        )
+    )
+    redemption_points_reversed: Decimal = strawberry.field(description="Points of redemptions on the bill given back.")
+
+
+# Shared by addTransaction and addTransactions (one result per bill).
 AddTransactionResult = Annotated[
     TransactionAdded
     | InvalidInputError
@@ -648,37 +492,3 @@ AddTransactionResult = Annotated[
     | PromoConditionsNotMetError,
     strawberry.union("AddTransactionResult"),
 ]
-
-
-def _added(info: Info, result: TransactionResult) -> TransactionAdded:
-    # The service already holds the customer and line items it wrote: no second query for them.
-    if result.customer is not None:
-        info.context.customers.prime(result.customer.id, result.customer)
-    if result.line_items is not None:
-        info.context.line_items.prime(result.transaction.id, result.line_items)
-    return TransactionAdded(
-        transaction=Transaction.from_view(result.transaction, info.context.org),
-        item_status=ItemStatus(success=True, code=ADDED_CODE, message=result.item_status_message),
-        replayed=result.replayed,
-    )
-
-
-@strawberry.type
-class TransactionMutation:
-    @strawberry.mutation(description="Post a purchase: find or register the customer, earn points, move the tier.")
-    async def add_transaction(self, info: Info, input: TransactionAddInput) -> AddTransactionResult:
-        result = await add_transaction(info.context.database, info.context.org, input.to_domain(), now=info.context.now)
-        return _added(info, result)
-
-    @strawberry.mutation(description="Post up to 100 purchases; each is added on its own and has its own result.")
-    async def add_transactions(self, info: Info, input: list[TransactionAddInput]) -> list[AddTransactionResult]:
-        try:
-            results = await add_transactions(
-                info.context.database, info.context.org, [item.to_domain() for item in input], now=info.context.now
-            )
-        except DomainError as error:  # the batch as a whole is refused: one result says why
-            return [to_graphql_error(error)]
-        return [
-            _added(info, result) if isinstance(result, TransactionResult) else to_graphql_error(result)
-            for result in results
-        ]
