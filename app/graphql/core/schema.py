@@ -16,7 +16,6 @@ from strawberry.extensions import (
     ValidationCache,
 )
 
-from app.graphql.admin import AdminQuery
 from app.graphql.core.errors import EXCEPTION_HANDLERS
 from app.graphql.core.limits import QueryLimits, query_limits_rule
 from app.graphql.core.scalars import DecimalScalar
@@ -24,9 +23,9 @@ from app.graphql.customer_promotions import CustomerPromotionMutation, CustomerP
 from app.graphql.customers.mutations import CustomerMutation
 from app.graphql.customers.queries import CustomerHistoryQuery, CustomerQuery
 from app.graphql.imports import ImportMutation, ImportQuery
-from app.graphql.ledger import LedgerQuery
+from app.graphql.ledger.mutations import LedgerMutation
+from app.graphql.ledger.queries import LedgerQuery, ReconciliationQuery
 from app.graphql.organization.queries import OrganizationQuery
-from app.graphql.points import PointsMutation
 from app.graphql.promotions import PromotionMutation, PromotionQuery
 from app.graphql.redemptions import RedemptionMutation, RedemptionQuery
 from app.graphql.trackers import TrackerMutation, TrackerQuery
@@ -45,7 +44,7 @@ class Query(
     LedgerQuery,
     CustomerHistoryQuery,
     TransferQuery,
-    AdminQuery,
+    ReconciliationQuery,
     RedemptionQuery,
     CustomerPromotionQuery,
     UserGroupQuery,
@@ -63,7 +62,7 @@ class Mutation(
     CustomerMutation,
     RedemptionMutation,
     ReturnTransactionMutation,
-    PointsMutation,
+    LedgerMutation,
     CustomerPromotionMutation,
     UserGroupMutation,
     TrackerMutation,
