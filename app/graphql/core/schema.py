@@ -30,7 +30,8 @@ from app.graphql.promotions import PromotionMutation, PromotionQuery
 from app.graphql.redemptions import RedemptionMutation, RedemptionQuery
 from app.graphql.trackers import TrackerMutation, TrackerQuery
 from app.graphql.transactions.mutations import ReturnTransactionMutation, TransactionMutation
-from app.graphql.transfers import TransferMutation, TransferQuery
+from app.graphql.transfers.mutations import TransferMutation
+from app.graphql.transfers.queries import TransferQuery
 from app.graphql.user_groups import UserGroupMutation, UserGroupQuery
 from app.kernel.errors import DomainError
 

@@ -1,4 +1,4 @@
-"""Points transfers: the transferPoints mutation and member care's list of a customer's transfers."""
+"""Output types of points transfers: a transfer, its payload, and member care's records of a customer."""
 
 from __future__ import annotations
 
@@ -10,19 +10,11 @@ from typing import Annotated
 import strawberry
 
 from app.graphql.core.context import Info
-from app.graphql.core.descriptions import IDEMPOTENCY_KEY_DESCRIPTION
-from app.graphql.core.errors import (
-    ConflictError,
-    IdempotencyKeyReusedError,
-    InsufficientPointsError,
-    InvalidInputError,
-    NotFoundError,
-)
-from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
-from app.graphql.customers.inputs import CustomerLookupInput, customer_id_for
+from app.graphql.core.errors import InvalidInputError, NotFoundError
+from app.graphql.core.pagination import PageInfo
 from app.graphql.customers.types import Customer
 from app.organizations.config import OrgConfig
-from app.transfers.service import TransferRequest, TransferResult, TransferView, customer_transfers, transfer_points
+from app.transfers.service import TransferResult, TransferView
 
 
 async def _customer(info: Info, customer_id: int | None) -> Customer | None:
@@ -30,26 +22,6 @@ async def _customer(info: Info, customer_id: int | None) -> Customer | None:
         return None
     view = await info.context.customers.load(customer_id)
     return Customer.from_view(view) if view is not None else None
-
-
-@strawberry.input(description="Points to move from one customer to another of the same organisation and program.")
-class TransferPointsInput:
-    from_: CustomerLookupInput = strawberry.field(name="from", description="The sender.")
-    to: CustomerLookupInput = strawberry.field(description="The receiver.")
-    points: Decimal = strawberry.field(description="More than 0, no finer than the program counts points.")
-    program_code: str | None = strawberry.field(default=None, description="The org's default program when omitted.")
-    notes: str | None = strawberry.field(default=None, description="At most 1,000 characters.")
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
-
-    def to_domain(self) -> TransferRequest:
-        return TransferRequest(
-            sender=self.from_.to_domain(),
-            receiver=self.to.to_domain(),
-            points=self.points,
-            program_code=self.program_code,
-            notes=self.notes,
-            idempotency_key=self.idempotency_key,
-        )
 
 
 @strawberry.type(description="A transfer of points from one customer to another (one POINTS_TRANSFER ledger event).")
@@ -101,16 +73,14 @@ class PointsTransferred:
         description="True when this is the first result of an earlier request: nothing was written."
     )
 
-
-TransferPointsResult = Annotated[
-    PointsTransferred
-    | InvalidInputError
-    | NotFoundError
-    | InsufficientPointsError
-    | ConflictError
-    | IdempotencyKeyReusedError,
-    strawberry.union("TransferPointsResult"),
-]
+    @classmethod
+    def from_result(cls, result: TransferResult, org: OrgConfig) -> PointsTransferred:
+        return cls(
+            transfer=PointTransfer.from_view(result.transfer, org),
+            from_balance_after=result.from_balance_after,
+            to_balance_after=result.to_balance_after,
+            replayed=result.replayed,
+        )
 
 
 @strawberry.enum(description="DEDUCTION: the customer sent the points; ADDITION: the customer received them.")
@@ -166,53 +136,3 @@ class PointsTransferPage:
 CustomerPointsTransfersResult = Annotated[
     PointsTransferPage | NotFoundError | InvalidInputError, strawberry.union("CustomerPointsTransfersResult")
 ]
-
-
-def _transferred(info: Info, result: TransferResult) -> PointsTransferred:
-    return PointsTransferred(
-        transfer=PointTransfer.from_view(result.transfer, info.context.org),
-        from_balance_after=result.from_balance_after,
-        to_balance_after=result.to_balance_after,
-        replayed=result.replayed,
-    )
-
-
-@strawberry.type
-class TransferMutation:
-    @strawberry.mutation(
-        description=(
-            "Move spendable points from one customer to another in one program: the sender's lots are taken "
-            "first-expiring first and the receiver's new lots keep their expiry dates."
-        )
-    )
-    async def transfer_points(self, info: Info, input: TransferPointsInput) -> TransferPointsResult:
-        return _transferred(
-            info,
-            await transfer_points(info.context.database, info.context.org, input.to_domain(), now=info.context.now),
-        )
-
-
-@strawberry.type
-class TransferQuery:
-    @strawberry.field(description="Points a customer transferred and received, newest first (member care).")
-    async def customer_points_transfers(
-        self,
-        info: Info,
-        customer: CustomerLookupInput,
-        first: int = PAGE_SIZE_DEFAULT,
-        after: str | None = None,
-    ) -> CustomerPointsTransfersResult:
-        check_page_size(first)
-        after_id = decode_id_cursor("transfer", after)
-        async with info.context.database.read() as connection:
-            customer_id = await customer_id_for(info, connection, customer)
-            views, has_next_page = await customer_transfers(
-                connection, org_id=info.context.org.id, customer_id=customer_id, first=first, after_id=after_id
-            )
-        return PointsTransferPage(
-            customer_id=strawberry.ID(str(customer_id)),
-            records=[PointsTransferRecord.from_view(view, customer_id, info.context.org) for view in views],
-            page_info=PageInfo(
-                has_next_page=has_next_page, end_cursor=encode_id_cursor("transfer", views[-1].id) if views else None
-            ),
-        )
