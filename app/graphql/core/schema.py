@@ -27,7 +27,8 @@ from app.graphql.ledger.mutations import LedgerMutation
 from app.graphql.ledger.queries import LedgerQuery, ReconciliationQuery
 from app.graphql.organization.queries import OrganizationQuery
 from app.graphql.promotions import PromotionMutation, PromotionQuery
-from app.graphql.redemptions import RedemptionMutation, RedemptionQuery
+from app.graphql.redemptions.mutations import RedemptionMutation
+from app.graphql.redemptions.queries import RedemptionQuery
 from app.graphql.trackers import TrackerMutation, TrackerQuery
 from app.graphql.transactions.mutations import ReturnTransactionMutation, TransactionMutation
 from app.graphql.transfers.mutations import TransferMutation
