@@ -16,7 +16,7 @@ from app.graphql.core.errors import ConflictError, IdempotencyKeyReusedError, In
 from app.graphql.customers.inputs import CustomerLookupInput
 from app.graphql.customers.types import Customer
 from app.graphql.organization.types import ExpiryStrategyEnum
-from app.graphql.user_groups import UserGroupLookupInput
+from app.graphql.user_groups.inputs import UserGroupLookupInput
 from app.organizations.config import OrgConfig
 from app.organizations.models import ExpiryStrategy
 

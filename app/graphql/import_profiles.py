@@ -11,7 +11,7 @@ import strawberry
 
 from app.graphql.organization.types import ExpiryStrategyEnum
 from app.graphql.trackers import BillIdentificationEnum
-from app.graphql.user_groups import UserGroupIdentifierType
+from app.graphql.user_groups.types import UserGroupIdentifierType
 
 
 def configuration_document(configuration: Any) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from app.graphql.core.descriptions import IDEMPOTENCY_KEY_DESCRIPTION
 from app.graphql.core.errors import ConflictError, IdempotencyKeyReusedError, InvalidInputError, NotFoundError
 from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
 from app.graphql.customers.inputs import CustomerLookupInput, customer_id_for
-from app.graphql.user_groups import UserGroupLookupInput
+from app.graphql.user_groups.inputs import UserGroupLookupInput
 from app.organizations.config import OrgConfig
 from app.trackers import service
 from app.trackers.models import TrackerLevel

@@ -33,7 +33,8 @@ from app.graphql.trackers import TrackerMutation, TrackerQuery
 from app.graphql.transactions.mutations import ReturnTransactionMutation, TransactionMutation
 from app.graphql.transfers.mutations import TransferMutation
 from app.graphql.transfers.queries import TransferQuery
-from app.graphql.user_groups import UserGroupMutation, UserGroupQuery
+from app.graphql.user_groups.mutations import UserGroupMutation
+from app.graphql.user_groups.queries import UserGroupQuery
 from app.kernel.errors import DomainError
 
 logger = logging.getLogger(__name__)
