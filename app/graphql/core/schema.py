@@ -19,7 +19,8 @@ from strawberry.extensions import (
 from app.graphql.core.errors import EXCEPTION_HANDLERS
 from app.graphql.core.limits import QueryLimits, query_limits_rule
 from app.graphql.core.scalars import DecimalScalar
-from app.graphql.customer_promotions import CustomerPromotionMutation, CustomerPromotionQuery
+from app.graphql.customer_promotions.mutations import CustomerPromotionMutation
+from app.graphql.customer_promotions.queries import CustomerPromotionQuery
 from app.graphql.customers.mutations import CustomerMutation
 from app.graphql.customers.queries import CustomerHistoryQuery, CustomerQuery
 from app.graphql.imports import ImportMutation, ImportQuery
