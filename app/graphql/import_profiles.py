@@ -10,7 +10,7 @@ from typing import Any
 import strawberry
 
 from app.graphql.organization.types import ExpiryStrategyEnum
-from app.graphql.trackers import BillIdentificationEnum
+from app.graphql.trackers.types import BillIdentificationEnum
 from app.graphql.user_groups.types import UserGroupIdentifierType
 
 

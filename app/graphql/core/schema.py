@@ -30,7 +30,8 @@ from app.graphql.organization.queries import OrganizationQuery
 from app.graphql.promotions import PromotionMutation, PromotionQuery
 from app.graphql.redemptions.mutations import RedemptionMutation
 from app.graphql.redemptions.queries import RedemptionQuery
-from app.graphql.trackers import TrackerMutation, TrackerQuery
+from app.graphql.trackers.mutations import TrackerMutation
+from app.graphql.trackers.queries import TrackerQuery
 from app.graphql.transactions.mutations import ReturnTransactionMutation, TransactionMutation
 from app.graphql.transfers.mutations import TransferMutation
 from app.graphql.transfers.queries import TransferQuery
