@@ -27,7 +27,8 @@ from app.graphql.imports import ImportMutation, ImportQuery
 from app.graphql.ledger.mutations import LedgerMutation
 from app.graphql.ledger.queries import LedgerQuery, ReconciliationQuery
 from app.graphql.organization.queries import OrganizationQuery
-from app.graphql.promotions import PromotionMutation, PromotionQuery
+from app.graphql.promotions.mutations import PromotionMutation
+from app.graphql.promotions.queries import PromotionQuery
 from app.graphql.redemptions.mutations import RedemptionMutation
 from app.graphql.redemptions.queries import RedemptionQuery
 from app.graphql.trackers.mutations import TrackerMutation
