@@ -1,4 +1,4 @@
-"""The one GraphQL schema, assembled from the domain modules."""
+"""The one GraphQL schema, assembled from the domain packages' Query and Mutation mixins."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ from app.graphql.customer_promotions.mutations import CustomerPromotionMutation
 from app.graphql.customer_promotions.queries import CustomerPromotionQuery
 from app.graphql.customers.mutations import CustomerMutation
 from app.graphql.customers.queries import CustomerHistoryQuery, CustomerQuery
-from app.graphql.imports import ImportMutation, ImportQuery
+from app.graphql.imports.mutations import ImportMutation
+from app.graphql.imports.queries import ImportQuery
 from app.graphql.ledger.mutations import LedgerMutation
 from app.graphql.ledger.queries import LedgerQuery, ReconciliationQuery
 from app.graphql.organization.queries import OrganizationQuery
@@ -43,6 +44,9 @@ from app.kernel.errors import DomainError
 logger = logging.getLogger(__name__)
 
 
+# A type lists its bases' fields in the order of the bases, so these lists fix the order of the
+# fields in schema.graphql: keep them, and add a new mixin at the end. Some domains give two mixins
+# (customers' history, the ledger's reconciliation, transactions' returns) to keep that order.
 @strawberry.type
 class Query(
     OrganizationQuery,
