@@ -16,6 +16,7 @@ from strawberry.extensions import (
     ValidationCache,
 )
 
+from app.graphql.core.error_codes import error_code_enum
 from app.graphql.core.errors import EXCEPTION_HANDLERS
 from app.graphql.core.limits import QueryLimits, query_limits_rule
 from app.graphql.core.scalars import DecimalScalar
@@ -107,6 +108,7 @@ def build_schema() -> strawberry.Schema:
     return PointledgerSchema(
         query=Query,
         mutation=Mutation,
+        types=[error_code_enum()],  # named by no field: Error.code stays a String
         scalar_overrides={Decimal: DecimalScalar},
         exception_handlers=EXCEPTION_HANDLERS,
         extensions=[
