@@ -111,8 +111,9 @@ def error_code_enum() -> Any:
         code: strawberry.enum_value(code, description=description)
         for code, description in error_code_descriptions().items()
     }
+    codes: type[Enum] = Enum("ErrorCode", values)  # type: ignore[misc]  # members from data, not a literal
     return strawberry.enum(
-        Enum("ErrorCode", values),  # type: ignore[misc]
+        codes,
         name="ErrorCode",
         description=(
             "Every code an Error can carry, with what it means. Error.code is a String, so that a new code "
