@@ -1,0 +1,63 @@
+"""Customer queries: a customer by any identifier, and member care's history of a profile."""
+
+from __future__ import annotations
+
+import strawberry
+
+from app.customers.history import history_page
+from app.customers.models import HistoryAction
+from app.customers.service import load_customers
+from app.graphql.core.context import Info
+from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
+from app.graphql.customers.inputs import CustomerLookupInput, customer_id_for
+from app.graphql.customers.types import (
+    Customer,
+    CustomerHistoryPage,
+    CustomerHistoryRecord,
+    CustomerHistoryResult,
+    CustomerResult,
+    HistoryActionEnum,
+)
+
+
+@strawberry.type
+class CustomerQuery:
+    @strawberry.field(description="A customer of the caller's organisation, by any identifier or user id.")
+    async def customer(self, info: Info, lookup: CustomerLookupInput) -> CustomerResult:
+        async with info.context.database.read() as connection:
+            customer_id = await customer_id_for(info, connection, lookup, field="lookup")
+            view = (await load_customers(connection, info.context.org, [customer_id]))[customer_id]
+        info.context.customers.prime(customer_id, view)  # the bills' `customer` fields reuse it
+        return Customer.from_view(view)
+
+
+@strawberry.type
+class CustomerHistoryQuery:
+    @strawberry.field(description="A customer's profile and identifier change history, newest first (member care).")
+    async def customer_history(
+        self,
+        info: Info,
+        customer: CustomerLookupInput,
+        actions: list[HistoryActionEnum] | None = None,
+        first: int = PAGE_SIZE_DEFAULT,
+        after: str | None = None,
+    ) -> CustomerHistoryResult:
+        check_page_size(first)
+        after_id = decode_id_cursor("history", after)
+        async with info.context.database.read() as connection:
+            customer_id = await customer_id_for(info, connection, customer)
+            records, has_next_page = await history_page(
+                connection,
+                org_id=info.context.org.id,
+                customer_id=customer_id,
+                actions=[HistoryAction(action) for action in actions or []],
+                first=first,
+                after_id=after_id,
+            )
+        return CustomerHistoryPage(
+            customer_id=strawberry.ID(str(customer_id)),
+            records=[CustomerHistoryRecord.from_record(record) for record in records],
+            page_info=PageInfo(
+                has_next_page=has_next_page, end_cursor=encode_id_cursor("history", records[-1].id) if records else None
+            ),
+        )

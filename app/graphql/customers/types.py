@@ -1,0 +1,332 @@
+"""Output types of customers: the read model with points summaries per program, what expires when,
+the member-care history of a profile, and the result of a merge."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry.scalars import JSON
+
+from app.customers.history import HistoryRecord
+from app.customers.models import HistoryAction, LoyaltyType
+from app.customers.service import CustomerView, ProgramSummary
+from app.graphql.core.context import Info
+from app.graphql.core.errors import InvalidInputError, NotFoundError
+from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
+from app.graphql.organization.types import IdentifierTypeEnum, PointsCategoryEnum
+from app.kernel.enums import IdentifierType, PointsCategory
+from app.ledger.expiry import ProgramHoldings
+from app.transactions.service import customer_transactions
+
+if TYPE_CHECKING:
+    # A bill names its customer, so transactions/types.py imports this module. The way back (a
+    # customer's bills) is the one lazy reference: resolved when the schema is built, and imported
+    # inside Customer.transactions when it runs.
+    from app.graphql.transactions.types import Transaction
+
+
+LoyaltyTypeEnum = strawberry.enum(LoyaltyType, name="LoyaltyType")
+ZERO = Decimal(0)
+
+
+@strawberry.enum(description="How a customer is looked up: any identifier, or the user id.")
+class CustomerLookupType(Enum):
+    MOBILE = "MOBILE"
+    EMAIL = "EMAIL"
+    EXTERNAL_ID = "EXTERNAL_ID"
+    CARD_NUMBER = "CARD_NUMBER"
+    USER_ID = "USER_ID"
+
+
+@strawberry.type
+class CustomerIdentifier:
+    type: IdentifierTypeEnum
+    value: str
+
+
+@strawberry.type(description="A customer's standing in one loyalty program (the seed's points_summary).")
+class PointsSummary:
+    program_id: strawberry.ID
+    program_code: str
+    redeemed: Decimal
+    expired: Decimal
+    returned: Decimal
+    adjusted: Decimal
+    lifetime_points: Decimal
+    loyalty_points: Decimal = strawberry.field(description="Spendable points (the REGULAR account's balance).")
+    cumulative_purchases: Decimal
+    current_slab: str
+    slab_s_no: int = strawberry.field(name="slabSNo")
+    slab_expiry_date: datetime | None = strawberry.field(description="Empty when the tier does not expire.")
+    next_slab: str | None
+    next_slab_serial_number: int | None
+    next_slab_description: str | None
+    customer_id: strawberry.Private[int]
+
+    @classmethod
+    def from_summary(cls, summary: ProgramSummary, customer_id: int) -> PointsSummary:
+        next_slab = summary.next_slab
+        return cls(
+            customer_id=customer_id,
+            program_id=strawberry.ID(str(summary.program.id)),
+            program_code=summary.program.code,
+            redeemed=summary.redeemed,
+            expired=summary.expired,
+            returned=summary.returned,
+            adjusted=summary.adjusted,
+            lifetime_points=summary.lifetime_points,
+            loyalty_points=summary.loyalty_points,
+            cumulative_purchases=summary.cumulative_purchases,
+            current_slab=summary.current_slab.name,
+            slab_s_no=summary.current_slab.serial_number,
+            slab_expiry_date=summary.slab_expiry_date,
+            next_slab=next_slab.name if next_slab else None,
+            next_slab_serial_number=next_slab.serial_number if next_slab else None,
+            next_slab_description=(next_slab.description or next_slab.name) if next_slab else None,
+        )
+
+    async def _holdings(self, info: Info) -> ProgramHoldings:
+        # One query for every summary of every customer in the response (a DataLoader).
+        found = (await info.context.holdings.load(self.customer_id)).get(int(self.program_id))
+        return found or ProgramHoldings(pending=ZERO, promised=ZERO, trigger_based=ZERO, spendable=ZERO)
+
+    @strawberry.field(
+        description=(
+            "Points that are not spendable yet: in lots whose start date is still to come (promised points in their "
+            "return window, points imported with a later start date), whichever account holds them."
+        )
+    )
+    async def pending_points(self, info: Info) -> Decimal:
+        return (await self._holdings(info)).pending
+
+    @strawberry.field(
+        description=(
+            "The PROMISED account's balance: points held (e.g. for a return window) until they convert into regular "
+            "points."
+        )
+    )
+    async def promised_points(self, info: Info) -> Decimal:
+        return (await self._holdings(info)).promised
+
+    @strawberry.field(description="The TRIGGER_BASED account's balance: points held until a trigger converts them.")
+    async def trigger_based_points(self, info: Info) -> Decimal:
+        return (await self._holdings(info)).trigger_based
+
+    @strawberry.field(
+        description=(
+            "What can be spent now: REGULAR points in lots that have started and are not past their expiry date "
+            "(loyaltyPoints is the balance, which also counts points not started yet or past their date but not yet "
+            "expired by the expiry run)."
+        )
+    )
+    async def spendable_points(self, info: Info) -> Decimal:
+        return (await self._holdings(info)).spendable
+
+
+@strawberry.type(description="Points that expire on one date (in the organisation's time zone) in one program.")
+class ScheduledExpiry:
+    expires_on: date
+    program_code: str
+    points: Decimal
+
+
+@strawberry.type(
+    description="A Points Expiry entry: what one run of the expiry took from one of the customer's accounts."
+)
+class ExpiredPoints:
+    event_log_id: strawberry.ID
+    expired_on: date = strawberry.field(description="The day the expiry ran, in the organisation's time zone.")
+    expired_at: datetime = strawberry.field(description="When the expiry ran (the ledger time of the entry).")
+    program_code: str
+    points_category: PointsCategoryEnum
+    points: Decimal
+
+
+@strawberry.type
+class ExpiredPointsConnection:
+    nodes: list[ExpiredPoints]
+    page_info: PageInfo
+
+
+@strawberry.type
+class TransactionConnection:
+    nodes: list[Annotated[Transaction, strawberry.lazy("app.graphql.transactions.types")]]
+    page_info: PageInfo
+
+
+@strawberry.type
+class Customer:
+    user_id: strawberry.ID
+    firstname: str
+    lastname: str
+    mobile: str | None
+    email: str | None
+    external_id: str | None
+    card_number: str | None
+    identifiers: list[CustomerIdentifier]
+    type: LoyaltyTypeEnum
+    source: str
+    registered_on: datetime
+    updated_on: datetime
+    lifetime_points: Decimal = strawberry.field(description="Points earned to date, all programs.")
+    loyalty_points: Decimal = strawberry.field(description="Spendable points now, all programs.")
+    lifetime_purchases: Decimal
+    current_slab: str = strawberry.field(description="The slab in the default program.")
+    tier_expiry_date: datetime | None
+    points_summaries: list[PointsSummary]
+    merged_into_user_id: strawberry.ID | None = strawberry.field(
+        description="Set when this customer was merged into another: its identifiers and points moved there."
+    )
+
+    @classmethod
+    def from_view(cls, view: CustomerView) -> Customer:
+        main = view.main_summary
+        return cls(
+            user_id=strawberry.ID(str(view.id)),
+            firstname=view.first_name,
+            lastname=view.last_name,
+            mobile=view.identifier(IdentifierType.MOBILE),
+            email=view.identifier(IdentifierType.EMAIL),
+            external_id=view.identifier(IdentifierType.EXTERNAL_ID),
+            card_number=view.identifier(IdentifierType.CARD_NUMBER),
+            identifiers=[
+                CustomerIdentifier(type=IdentifierType(kind), value=value) for kind, value in view.identifiers
+            ],
+            type=LoyaltyType(view.loyalty_type),
+            source=view.source,
+            registered_on=view.registered_on,
+            updated_on=view.updated_on,
+            lifetime_points=view.lifetime_points,
+            loyalty_points=view.loyalty_points,
+            lifetime_purchases=view.lifetime_purchases,
+            current_slab=main.current_slab.name,
+            tier_expiry_date=main.slab_expiry_date,
+            points_summaries=[PointsSummary.from_summary(summary, view.id) for summary in view.summaries],
+            merged_into_user_id=strawberry.ID(str(view.merged_into_customer_id))
+            if view.merged_into_customer_id
+            else None,
+        )
+
+    @strawberry.field(description="The customer's bills, newest first.")
+    async def transactions(
+        self, info: Info, first: int = PAGE_SIZE_DEFAULT, after: str | None = None
+    ) -> TransactionConnection:
+        from app.graphql.transactions.types import Transaction  # lazy: that module imports this one
+
+        check_page_size(first)
+        async with info.context.database.read() as connection:
+            views, has_next = await customer_transactions(
+                connection, info.context.org.id, int(self.user_id), first, decode_id_cursor("transaction", after)
+            )
+        return TransactionConnection(
+            nodes=[Transaction.from_view(view, info.context.org) for view in views],
+            page_info=PageInfo(
+                has_next_page=has_next, end_cursor=encode_id_cursor("transaction", views[-1].id) if views else None
+            ),
+        )
+
+    @strawberry.field(
+        description=(
+            "Upcoming expiries: points in lots with points left, by the date they expire on (in the organisation's "
+            "time zone) and program, soonest first; at most `first` (up to 100) dates and programs."
+        )
+    )
+    async def expiry_schedule(self, info: Info, first: int = PAGE_SIZE_DEFAULT) -> list[ScheduledExpiry]:
+        check_page_size(first)
+        org = info.context.org
+        return [
+            ScheduledExpiry(expires_on=item.date, program_code=org.program(item.program_id).code, points=item.points)
+            for item in await info.context.expiry_schedules.load((int(self.user_id), first))
+        ]
+
+    @strawberry.field(
+        description="Points the expiry run expired, newest first, with keyset pagination (at most 100 a page)."
+    )
+    async def expired_points(
+        self, info: Info, first: int = PAGE_SIZE_DEFAULT, after: str | None = None
+    ) -> ExpiredPointsConnection:
+        check_page_size(first)
+        org = info.context.org
+        page = await info.context.expired_points.load((int(self.user_id), first, decode_id_cursor("expired", after)))
+        return ExpiredPointsConnection(
+            nodes=[
+                ExpiredPoints(
+                    event_log_id=strawberry.ID(str(item.event_id)),
+                    expired_on=item.expired_at.astimezone(org.time_zone).date(),
+                    expired_at=item.expired_at,
+                    program_code=org.program(item.program_id).code,
+                    points_category=PointsCategory(item.category),
+                    points=item.points,
+                )
+                for item in page.items
+            ],
+            page_info=PageInfo(
+                has_next_page=page.has_next_page,
+                end_cursor=encode_id_cursor("expired", page.items[-1].entry_id) if page.items else None,
+            ),
+        )
+
+
+CustomerResult = Annotated[Customer | NotFoundError | InvalidInputError, strawberry.union("CustomerResult")]
+HistoryActionEnum = strawberry.enum(
+    HistoryAction,
+    name="CustomerHistoryAction",
+    description=(
+        "REGISTERED, DETAILS_UPDATED, IDENTIFIER_ADDED (the seed's Add), COMBINE (another customer's identifiers and "
+        "points moved here), MERGED_INTO (this customer was merged into another), SECONDARY_IDENTIFIER_SKIPPED."
+    ),
+)
+
+
+@strawberry.type(description="One change to a customer's profile or identifiers.")
+class CustomerHistoryRecord:
+    id: strawberry.ID
+    action: HistoryActionEnum
+    identifier_type: IdentifierTypeEnum | None
+    identifier_value: str | None
+    other_user_id: strawberry.ID | None = strawberry.field(
+        description="The other customer of a COMBINE or MERGED_INTO."
+    )
+    details: JSON | None
+    created_at: datetime
+
+    @classmethod
+    def from_record(cls, record: HistoryRecord) -> CustomerHistoryRecord:
+        return cls(
+            id=strawberry.ID(str(record.id)),
+            action=HistoryAction(record.action),
+            identifier_type=record.identifier_type,
+            identifier_value=record.identifier_value,
+            other_user_id=strawberry.ID(str(record.other_customer_id)) if record.other_customer_id else None,
+            details=record.details,
+            created_at=record.created_at,
+        )
+
+
+@strawberry.type
+class CustomerHistoryPage:
+    customer_id: strawberry.ID
+    records: list[CustomerHistoryRecord]
+    page_info: PageInfo
+
+
+CustomerHistoryResult = Annotated[
+    CustomerHistoryPage | InvalidInputError | NotFoundError, strawberry.union("CustomerHistoryResult")
+]
+
+
+@strawberry.type(
+    description="The victim was merged into the survivor (or, sent again with the same idempotency key, had been)."
+)
+class CustomersMerged:
+    survivor: Customer
+    victim_user_id: strawberry.ID = strawberry.field(
+        description="The merged customer: its user id still finds its ledger, which ends with the merge."
+    )
+    replayed: bool = strawberry.field(
+        description="True when this is the first result of an earlier request: nothing was written."
+    )

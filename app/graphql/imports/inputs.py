@@ -1,0 +1,152 @@
+"""Input types of bulk imports: the upload of each profile, saved templates, and each profile's
+configuration, as the seed names its settings."""
+
+from __future__ import annotations
+
+import dataclasses
+from enum import Enum
+from typing import Any
+
+import strawberry
+from strawberry.file_uploads import Upload
+
+from app.graphql.imports.types import ImportCustomerIdentifierType, ImportErrorPolicy
+from app.graphql.organization.types import ExpiryStrategyEnum
+from app.graphql.trackers.types import BillIdentificationEnum
+from app.graphql.user_groups.types import UserGroupIdentifierType
+
+
+def configuration_document(configuration: Any) -> dict[str, Any]:
+    """A configuration input as the import profiles read it: each field under its Python name
+    (the profiles' setting names), enums by their value."""
+    document = {}
+    for field in dataclasses.fields(configuration):
+        value = getattr(configuration, field.name)
+        document[field.name] = value.value if isinstance(value, Enum) else value
+    return document
+
+
+@strawberry.input(description="Where Talon.One points go, and what to do with unknown names.")
+class PointsImportConfigurationInput:
+    program_code: str
+    register_unknown_customers: bool = strawberry.field(
+        default=True,
+        description=(
+            "An unknown customerprofileid registers a customer with that EXTERNAL_ID (else CUSTOMER_NOT_FOUND)."
+        ),
+    )
+    create_missing_subledgers: bool = strawberry.field(
+        default=True, description="An unknown subledgerid creates the program's subledger (else SUBLEDGER_NOT_FOUND)."
+    )
+
+    def to_domain(self) -> dict[str, Any]:
+        return configuration_document(self)
+
+
+@strawberry.input(description="How customer promotion rows are read and where their points go.")
+class CustomerPromotionImportConfigurationInput:
+    promotion_name: str
+    unique_identifier_type: ImportCustomerIdentifierType = ImportCustomerIdentifierType.MOBILE
+    append_country_code: bool = strawberry.field(
+        default=False,
+        description="Add the org's base country code to mobiles without one (each reported as a correction).",
+    )
+    stores_by_external_id: bool = strawberry.field(
+        default=False, description="store_code holds till or store external ids."
+    )
+    replacement_store_code: str | None = strawberry.field(
+        default=None, description="Replace an unknown store with this store (each reported as a correction)."
+    )
+    promotion_identifier: str | None = strawberry.field(
+        default=None,
+        description="User-defined: a new one creates the promotion, an existing one awards under it (same name "
+        "needed). Without it, the template's own identifier (new when the template changes).",
+    )
+    program_code: str | None = None
+    expiry_strategy: ExpiryStrategyEnum | None = None  # type: ignore[valid-type]
+    expiry_value: int | None = None
+    user_groups_enabled: bool = strawberry.field(
+        default=False, description="Points go to the groups in user_group_identifier."
+    )
+    user_group_identifier_type: UserGroupIdentifierType = UserGroupIdentifierType.EXTERNAL_ID
+
+    def to_domain(self) -> dict[str, Any]:
+        return configuration_document(self)
+
+
+@strawberry.input(description="Which tracker the rows feed, and how bills and customers are named.")
+class TrackerImportConfigurationInput:
+    tracker_code: str
+    bill_identification: BillIdentificationEnum = BillIdentificationEnum.STANDARD_FIELDS  # type: ignore[valid-type]
+    unique_identifier_type: ImportCustomerIdentifierType = strawberry.field(
+        default=ImportCustomerIdentifierType.MOBILE, description="MOBILE, EMAIL, EXTERNAL_ID or USER_ID."
+    )
+    append_country_code: bool = False
+    stores_by_external_id: bool = False
+    replacement_store_code: str | None = None
+    user_groups_enabled: bool = strawberry.field(
+        default=False, description="Values are the groups' (bills of their members)."
+    )
+    user_group_identifier_type: UserGroupIdentifierType = UserGroupIdentifierType.EXTERNAL_ID
+
+    def to_domain(self) -> dict[str, Any]:
+        return configuration_document(self)
+
+
+@strawberry.input(
+    description="A Talon.One loyalty points file (customerprofileid or identifier, amount, startdate, "
+    "expirydate, subledgerid, reason)."
+)
+class ImportPointsInput:
+    file: Upload
+    configuration: PointsImportConfigurationInput | None = strawberry.field(
+        default=None, description="When no template is named."
+    )
+    template_name: str | None = strawberry.field(default=None, description="A saved TALON_ONE_POINTS template.")
+    error_policy: ImportErrorPolicy = ImportErrorPolicy.KEEP_VALID
+    dry_run: bool = strawberry.field(default=False, description="Validate the whole file and report; import nothing.")
+    import_key: str | None = strawberry.field(default=None, description="The same key again returns the same job.")
+
+
+@strawberry.input(
+    description="A customer promotion file: the customer column (mobile, email, external_id, user_id, "
+    "card_number or card_external_id), store_code, points, user_group_identifier."
+)
+class ImportCustomerPromotionInput:
+    file: Upload
+    configuration: CustomerPromotionImportConfigurationInput | None = strawberry.field(
+        default=None, description="When no template is named."
+    )
+    template_name: str | None = strawberry.field(default=None, description="A saved CUSTOMER_PROMOTION template.")
+    error_policy: ImportErrorPolicy = ImportErrorPolicy.KEEP_VALID
+    dry_run: bool = strawberry.field(default=False, description="Validate the whole file and report; import nothing.")
+    import_key: str | None = strawberry.field(default=None, description="The same key again returns the same job.")
+
+
+@strawberry.input(
+    description="A trackers file: the customer column (or user_group_identifier), bill_number + "
+    "transaction_date + store_code or loyalty_log_id, item_id, tracked_value."
+)
+class ImportTrackerValuesInput:
+    file: Upload
+    configuration: TrackerImportConfigurationInput | None = strawberry.field(
+        default=None, description="When no template is named."
+    )
+    template_name: str | None = strawberry.field(default=None, description="A saved TRACKERS template.")
+    error_policy: ImportErrorPolicy = ImportErrorPolicy.KEEP_VALID
+    dry_run: bool = strawberry.field(default=False, description="Validate the whole file and report; import nothing.")
+    import_key: str | None = strawberry.field(default=None, description="The same key again returns the same job.")
+
+
+@strawberry.input(description="Give the configuration of exactly one profile.")
+class SaveImportTemplateInput:
+    name: str
+    points: PointsImportConfigurationInput | None = strawberry.field(
+        default=None, description="The TALON_ONE_POINTS configuration."
+    )
+    customer_promotion: CustomerPromotionImportConfigurationInput | None = strawberry.field(
+        default=None, description="The CUSTOMER_PROMOTION configuration."
+    )
+    tracker: TrackerImportConfigurationInput | None = strawberry.field(
+        default=None, description="The TRACKERS configuration."
+    )

@@ -1,0 +1,20 @@
+"""The imports' mutations, one module each, composed into the domain's Mutation mixin."""
+
+from __future__ import annotations
+
+import strawberry
+
+from app.graphql.imports.mutations.import_customer_promotion import ImportCustomerPromotionMutation
+from app.graphql.imports.mutations.import_points import ImportPointsMutation
+from app.graphql.imports.mutations.import_tracker_values import ImportTrackerValuesMutation
+from app.graphql.imports.mutations.save_import_template import SaveImportTemplateMutation
+
+
+@strawberry.type
+class ImportMutation(
+    ImportPointsMutation,
+    ImportCustomerPromotionMutation,
+    ImportTrackerValuesMutation,
+    SaveImportTemplateMutation,
+):
+    pass

@@ -1,0 +1,194 @@
+"""Output types of the points ledger: entry pages and closing balances of a customer, the
+reconciliation of an organisation's accounts, and the conversion of TRIGGER_BASED points."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated
+
+import strawberry
+
+from app.conversions.service import TriggerConversion
+from app.customer_promotions.service import PromotionView
+from app.graphql.core.context import Info
+from app.graphql.core.errors import ForbiddenError, InvalidInputError, NotFoundError
+from app.graphql.core.pagination import PageInfo
+from app.graphql.customers.types import Customer
+from app.graphql.organization.types import PointsCategoryEnum
+from app.kernel.enums import PointsCategory
+from app.ledger import service as ledger
+from app.ledger.models import EntryKind, EntryType, EventType
+from app.ledger.service import ReconciliationReport
+from app.organizations.config import OrgConfig
+
+EntryTypeEnum = strawberry.enum(EntryType, name="EntryType")
+EventTypeEnum = strawberry.enum(EventType, name="LedgerEventType")
+EntryKindEnum = strawberry.enum(EntryKind, name="LedgerEntryKind")
+
+
+@strawberry.type
+class LedgerEntry:
+    id: strawberry.ID
+    event_log_id: strawberry.ID
+    event_type: EventTypeEnum
+    entry_kind: EntryKindEnum
+    entry_type: EntryTypeEnum
+    created_at: datetime
+    program_code: str
+    points_category: PointsCategoryEnum
+    points: Decimal
+    points_on_event: Decimal = strawberry.field(description="The net of all the event's credits and debits.")
+    balance_after: Decimal = strawberry.field(description="The account's balance after this entry.")
+    event_source: str | None
+    store_code: str | None
+    till_code: str | None
+    transaction_id: strawberry.ID | None = strawberry.field(description="On TRANSACTION_ADD events.")
+    transaction_number: str | None
+    customer_promotion: LedgerEntryPromotion | None = strawberry.field(
+        default=None, description="On CUSTOMER_PROMOTION events: the points promotion that awarded the points."
+    )
+    tracker_value_id: strawberry.ID | None = strawberry.field(
+        default=None, description="On TRACKER_POINTS events: the tracked value the points were issued on."
+    )
+
+    @classmethod
+    def from_view(
+        cls, view: ledger.LedgerEntryView, org: OrgConfig, promotions: dict[int, PromotionView] | None = None
+    ) -> LedgerEntry:
+        promotion = (promotions or {}).get(view.customer_promotion_id) if view.customer_promotion_id else None
+        return cls(
+            id=strawberry.ID(str(view.id)),
+            event_log_id=strawberry.ID(str(view.event_id)),
+            event_type=EventType(view.event_type),
+            entry_kind=EntryKind(view.entry_kind),
+            entry_type=EntryType(view.entry_type),
+            created_at=view.created_at,
+            program_code=org.program(view.program_id).code,
+            points_category=PointsCategory(view.category),
+            points=view.points,
+            points_on_event=view.points_on_event,
+            balance_after=view.balance_after,
+            event_source=view.source,
+            store_code=org.store(view.store_id).code if view.store_id else None,
+            till_code=org.till(view.till_id).code if view.till_id else None,
+            transaction_id=strawberry.ID(str(view.transaction_id)) if view.transaction_id else None,
+            transaction_number=view.transaction_number,
+            customer_promotion=LedgerEntryPromotion(identifier=promotion.identifier, name=promotion.name)
+            if promotion
+            else None,
+            tracker_value_id=strawberry.ID(str(view.tracker_value_id)) if view.tracker_value_id else None,
+        )
+
+
+@strawberry.type(description="The points promotion of a CUSTOMER_PROMOTION entry.")
+class LedgerEntryPromotion:
+    identifier: str
+    name: str
+
+
+@strawberry.type
+class LedgerEntryPage:
+    customer_id: strawberry.ID
+    entries: list[LedgerEntry]
+    page_info: PageInfo
+
+
+@strawberry.type
+class LedgerClosingBalance:
+    customer_id: strawberry.ID
+    balance: Decimal
+    as_of_entry_id: strawberry.ID | None = strawberry.field(
+        description="The view's last entry; empty for an empty view."
+    )
+
+
+LedgerEntriesResult = Annotated[
+    LedgerEntryPage | NotFoundError | InvalidInputError, strawberry.union("LedgerEntriesResult")
+]
+LedgerClosingBalanceResult = Annotated[
+    LedgerClosingBalance | NotFoundError | InvalidInputError, strawberry.union("LedgerClosingBalanceResult")
+]
+
+
+@strawberry.type(description="An account whose stored figure differs from what its ledger entries give.")
+class ReconciliationDiscrepancy:
+    account_id: strawberry.ID
+    customer_id: strawberry.ID
+    program_code: str
+    category: PointsCategoryEnum
+    check: str = strawberry.field(
+        description=(
+            "balance, a counter (earned, redeemed, expired, returned, adjusted), last_balance_after, "
+            "opening_balance_entry, lots_total, or 'lot N remaining'."
+        )
+    )
+    stored: Decimal
+    computed: Decimal = strawberry.field(description="What the ledger entries (or lot movements) give.")
+
+
+@strawberry.type(description="Every account of the organisation recomputed from its ledger.")
+class Reconciliation:
+    checked_accounts: int
+    discrepancies: list[ReconciliationDiscrepancy] = strawberry.field(description="Empty when every account agrees.")
+
+    @classmethod
+    def from_report(cls, report: ReconciliationReport, org: OrgConfig) -> Reconciliation:
+        return cls(
+            checked_accounts=report.checked_accounts,
+            discrepancies=[
+                ReconciliationDiscrepancy(
+                    account_id=strawberry.ID(str(item.account_id)),
+                    customer_id=strawberry.ID(str(item.customer_id)),
+                    program_code=org.program(item.program_id).code,
+                    category=PointsCategory(item.category),
+                    check=item.counter,
+                    stored=item.stored,
+                    computed=item.from_entries,
+                )
+                for item in report.discrepancies
+            ],
+        )
+
+
+ReconciliationResult = Annotated[Reconciliation | ForbiddenError, strawberry.union("ReconciliationResult")]
+
+
+@strawberry.type
+class ConvertedPoints:
+    program_code: str
+    points: Decimal
+
+
+@strawberry.type(
+    description=(
+        "One TRIGGER_BASED_POINTS_CONVERSION event: per program, a debit on the TRIGGER_BASED account and a credit on "
+        "the REGULAR account with the same expiry dates; its points_on_event is 0."
+    )
+)
+class TriggerBasedPointsConverted:
+    replayed: bool = strawberry.field(
+        description="True when this idempotency key converted before: nothing was written."
+    )
+    event_log_id: strawberry.ID
+    user_id: strawberry.ID
+    points: Decimal = strawberry.field(description="All points converted, over all programs.")
+    programs: list[ConvertedPoints]
+
+    @strawberry.field(description="The customer as they are now.")
+    async def customer(self, info: Info) -> Customer | None:
+        view = await info.context.customers.load(int(self.user_id))
+        return Customer.from_view(view) if view is not None else None
+
+    @classmethod
+    def from_conversion(cls, result: TriggerConversion, org: OrgConfig) -> TriggerBasedPointsConverted:
+        return cls(
+            replayed=result.replayed,
+            event_log_id=strawberry.ID(str(result.event_id)),
+            user_id=strawberry.ID(str(result.customer_id)),
+            points=result.points,
+            programs=[
+                ConvertedPoints(program_code=org.program(program_id).code, points=points)
+                for program_id, points in result.points_by_program
+            ],
+        )

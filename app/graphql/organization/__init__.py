@@ -1,0 +1,1 @@
+"""The caller's organisation in the schema: its programs, tiers, stores and tills."""

@@ -1,0 +1,1 @@
+"""Code-linked promotions in the schema: promotions, their codes, validation against a cart, links."""

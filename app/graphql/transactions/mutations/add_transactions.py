@@ -1,0 +1,29 @@
+"""addTransactions: post a batch of purchases, each added on its own with its own result."""
+
+from __future__ import annotations
+
+import strawberry
+
+from app.graphql.core.context import Info
+from app.graphql.core.errors import to_graphql_error
+from app.graphql.transactions.inputs import TransactionAddInput
+from app.graphql.transactions.mutations.add_transaction import transaction_added
+from app.graphql.transactions.types import AddTransactionResult
+from app.kernel.errors import DomainError
+from app.transactions.service import TransactionResult, add_transactions
+
+
+@strawberry.type
+class AddTransactionsMutation:
+    @strawberry.mutation(description="Post up to 100 purchases; each is added on its own and has its own result.")
+    async def add_transactions(self, info: Info, input: list[TransactionAddInput]) -> list[AddTransactionResult]:
+        try:
+            results = await add_transactions(
+                info.context.database, info.context.org, [item.to_domain() for item in input], now=info.context.now
+            )
+        except DomainError as error:  # the batch as a whole is refused: one result says why
+            return [to_graphql_error(error)]
+        return [
+            transaction_added(info, result) if isinstance(result, TransactionResult) else to_graphql_error(result)
+            for result in results
+        ]

@@ -1,0 +1,20 @@
+"""addUserGroupMembers: add customers to a user group."""
+
+from __future__ import annotations
+
+import strawberry
+
+from app.graphql.core.context import Info
+from app.graphql.user_groups.inputs import UserGroupMembersInput
+from app.graphql.user_groups.types import UserGroupChanged, UserGroupResult
+from app.user_groups import service
+
+
+@strawberry.type
+class AddUserGroupMembersMutation:
+    @strawberry.mutation(description="Add customers to a group (a customer may be in several groups).")
+    async def add_user_group_members(self, info: Info, input: UserGroupMembersInput) -> UserGroupResult:
+        result = await service.change_members(
+            info.context.database, info.context.org, input.to_domain(), add=True, now=info.context.now
+        )
+        return UserGroupChanged.from_result(result)
