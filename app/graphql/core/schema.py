@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ASTValidationRule, GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
@@ -101,7 +101,7 @@ class PointledgerSchema(strawberry.Schema):
 
 # Built once: the validation cache keys on the rule classes, so a rule class made per request
 # would make every request a cache miss.
-LIMIT_RULES = [query_limits_rule(QueryLimits())]
+LIMIT_RULES: list[type[ASTValidationRule]] = [query_limits_rule(QueryLimits())]
 
 
 def build_schema() -> strawberry.Schema:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeAlias
 
 import strawberry
 from strawberry.scalars import JSON
@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from app.graphql.transactions.types import Transaction
 
 
-LoyaltyTypeEnum = strawberry.enum(LoyaltyType, name="LoyaltyType")
+strawberry.enum(LoyaltyType, name="LoyaltyType")  # registers the domain enum itself: the class is the schema's enum
+LoyaltyTypeEnum: TypeAlias = LoyaltyType
 ZERO = Decimal(0)
 
 
@@ -272,14 +273,15 @@ class Customer:
 
 
 CustomerResult = Annotated[Customer | NotFoundError | InvalidInputError, strawberry.union("CustomerResult")]
-HistoryActionEnum = strawberry.enum(
+strawberry.enum(
     HistoryAction,
     name="CustomerHistoryAction",
     description=(
         "REGISTERED, DETAILS_UPDATED, IDENTIFIER_ADDED (the seed's Add), COMBINE (another customer's identifiers and "
         "points moved here), MERGED_INTO (this customer was merged into another), SECONDARY_IDENTIFIER_SKIPPED."
     ),
-)
+)  # registers the domain enum itself: the class is the schema's enum
+HistoryActionEnum: TypeAlias = HistoryAction
 
 
 @strawberry.type(description="One change to a customer's profile or identifiers.")
@@ -299,10 +301,10 @@ class CustomerHistoryRecord:
         return cls(
             id=strawberry.ID(str(record.id)),
             action=HistoryAction(record.action),
-            identifier_type=record.identifier_type,
+            identifier_type=IdentifierType(record.identifier_type) if record.identifier_type else None,
             identifier_value=record.identifier_value,
             other_user_id=strawberry.ID(str(record.other_customer_id)) if record.other_customer_id else None,
-            details=record.details,
+            details=JSON(record.details) if record.details is not None else None,
             created_at=record.created_at,
         )
 

@@ -63,7 +63,7 @@ class CustomerPromotionImportConfigurationInput:
         "needed). Without it, the template's own identifier (new when the template changes).",
     )
     program_code: str | None = None
-    expiry_strategy: ExpiryStrategyEnum | None = None  # type: ignore[valid-type]
+    expiry_strategy: ExpiryStrategyEnum | None = None
     expiry_value: int | None = None
     user_groups_enabled: bool = strawberry.field(
         default=False, description="Points go to the groups in user_group_identifier."
@@ -77,7 +77,7 @@ class CustomerPromotionImportConfigurationInput:
 @strawberry.input(description="Which tracker the rows feed, and how bills and customers are named.")
 class TrackerImportConfigurationInput:
     tracker_code: str
-    bill_identification: BillIdentificationEnum = BillIdentificationEnum.STANDARD_FIELDS  # type: ignore[valid-type]
+    bill_identification: BillIdentificationEnum = BillIdentificationEnum.STANDARD_FIELDS
     unique_identifier_type: ImportCustomerIdentifierType = strawberry.field(
         default=ImportCustomerIdentifierType.MOBILE, description="MOBILE, EMAIL, EXTERNAL_ID or USER_ID."
     )

@@ -48,7 +48,10 @@ class ImportQuery:
                 template.id: template.name for template in await service.list_templates(connection, info.context.org.id)
             }
         return ImportJobPage(
-            jobs=[ImportJob.from_view(view, names.get(view.template_id)) for view in views],
+            jobs=[
+                ImportJob.from_view(view, names.get(view.template_id) if view.template_id is not None else None)
+                for view in views
+            ],
             page_info=PageInfo(
                 has_next_page=more, end_cursor=encode_id_cursor("import", views[-1].id) if views else None
             ),

@@ -9,6 +9,7 @@ from enum import Enum
 from typing import Annotated
 
 import strawberry
+from strawberry.scalars import JSON
 
 from app.graphql.core.context import Info
 from app.graphql.core.errors import ConflictError, IdempotencyKeyReusedError, InvalidInputError, NotFoundError
@@ -102,7 +103,7 @@ class ImportJob:
     dry_run: bool
     error_policy: ImportErrorPolicy
     template_name: str | None
-    configuration: strawberry.scalars.JSON
+    configuration: JSON
     file_name: str | None
     file_sha256: str
     bytes_total: int = strawberry.field(description="The file's size in bytes.")
@@ -176,7 +177,7 @@ class ImportJob:
             dry_run=view.dry_run,
             error_policy=ImportErrorPolicy(view.error_policy.value),
             template_name=template_name,
-            configuration=view.configuration,
+            configuration=JSON(view.configuration),
             file_name=view.file_name,
             file_sha256=view.file_sha256,
             bytes_total=view.file_size_bytes,
@@ -220,7 +221,7 @@ class ImportSubmitted:
 class ImportTemplate:
     name: str
     profile: ImportProfile
-    configuration: strawberry.scalars.JSON
+    configuration: JSON
     identity: str
     version: int
     updated_at: datetime
@@ -230,7 +231,7 @@ class ImportTemplate:
         return cls(
             name=view.name,
             profile=ImportProfile(view.profile.value),
-            configuration=view.configuration,
+            configuration=JSON(view.configuration),
             identity=view.identity,
             version=view.version,
             updated_at=view.updated_at,

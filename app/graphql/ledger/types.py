@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, TypeAlias
 
 import strawberry
 
@@ -22,9 +22,12 @@ from app.ledger.models import EntryKind, EntryType, EventType
 from app.ledger.service import ReconciliationReport
 from app.organizations.config import OrgConfig
 
-EntryTypeEnum = strawberry.enum(EntryType, name="EntryType")
-EventTypeEnum = strawberry.enum(EventType, name="LedgerEventType")
-EntryKindEnum = strawberry.enum(EntryKind, name="LedgerEntryKind")
+strawberry.enum(EntryType, name="EntryType")  # registers the domain enum itself: the class is the schema's enum
+EntryTypeEnum: TypeAlias = EntryType
+strawberry.enum(EventType, name="LedgerEventType")  # registers the domain enum itself: the class is the schema's enum
+EventTypeEnum: TypeAlias = EventType
+strawberry.enum(EntryKind, name="LedgerEntryKind")  # registers the domain enum itself: the class is the schema's enum
+EntryKindEnum: TypeAlias = EntryKind
 
 
 @strawberry.type

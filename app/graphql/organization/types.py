@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import TypeAlias
 
 import strawberry
 
@@ -12,10 +13,22 @@ from app.kernel.enums import IdentifierType, PointsCategory
 from app.organizations.config import OrgConfig, ProgramConfig, StoreConfig, TierConfig, TillConfig
 from app.organizations.models import ExpiryStrategy, PointsRounding
 
-IdentifierTypeEnum = strawberry.enum(IdentifierType, name="IdentifierType")
-PointsCategoryEnum = strawberry.enum(PointsCategory, name="PointsCategory")
-PointsRoundingEnum = strawberry.enum(PointsRounding, name="PointsRounding")
-ExpiryStrategyEnum = strawberry.enum(ExpiryStrategy, name="ExpiryStrategy")
+strawberry.enum(
+    IdentifierType, name="IdentifierType"
+)  # registers the domain enum itself: the class is the schema's enum
+IdentifierTypeEnum: TypeAlias = IdentifierType
+strawberry.enum(
+    PointsCategory, name="PointsCategory"
+)  # registers the domain enum itself: the class is the schema's enum
+PointsCategoryEnum: TypeAlias = PointsCategory
+strawberry.enum(
+    PointsRounding, name="PointsRounding"
+)  # registers the domain enum itself: the class is the schema's enum
+PointsRoundingEnum: TypeAlias = PointsRounding
+strawberry.enum(
+    ExpiryStrategy, name="ExpiryStrategy"
+)  # registers the domain enum itself: the class is the schema's enum
+ExpiryStrategyEnum: TypeAlias = ExpiryStrategy
 
 
 @strawberry.type(description="A slab of a loyalty program; serial number 1 is the lowest.")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, TypeAlias
 
 import strawberry
 
@@ -27,23 +27,28 @@ from app.graphql.transactions.types import NameValue
 from app.promotions import service as promotions_service
 from app.promotions.models import LinkMode, PromoCodeSource, PromotionAction
 
-PromotionActionEnum = strawberry.enum(
+strawberry.enum(
     PromotionAction,
     name="PromotionAction",
     description=(
         "What a promotion gives: PERCENT_OFF (percent of the eligible lines, or of the bill), FIXED_AMOUNT_OFF, "
         "FREE_PRODUCT (one unit of freeItemCode) or BUNDLE_PRICE (bundleItemCodes together for amount)."
     ),
-)
-PromoCodeSourceEnum = strawberry.enum(PromoCodeSource, name="PromoCodeSource")
-LinkModeEnum = strawberry.enum(
+)  # registers the domain enum itself: the class is the schema's enum
+PromotionActionEnum: TypeAlias = PromotionAction
+strawberry.enum(
+    PromoCodeSource, name="PromoCodeSource"
+)  # registers the domain enum itself: the class is the schema's enum
+PromoCodeSourceEnum: TypeAlias = PromoCodeSource
+strawberry.enum(
     LinkMode,
     name="PromoCodeLinkMode",
     description=(
         "NEXT_CHECKOUT: applied once, on the customer's next qualifying bill, then the link is used up. "
         "EVERY_CHECKOUT: applied on each qualifying bill while the code's limits allow."
     ),
-)
+)  # registers the domain enum itself: the class is the schema's enum
+LinkModeEnum: TypeAlias = LinkMode
 
 
 @strawberry.enum(

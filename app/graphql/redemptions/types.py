@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, TypeAlias
 
 import strawberry
 
@@ -24,7 +24,10 @@ from app.organizations.config import OrgConfig
 from app.redemptions.models import RedemptionStatus
 from app.redemptions.service import LotPoints, RedemptionView, ReversalView, ValidationResult
 
-RedemptionStatusEnum = strawberry.enum(RedemptionStatus, name="RedemptionStatus")
+strawberry.enum(
+    RedemptionStatus, name="RedemptionStatus"
+)  # registers the domain enum itself: the class is the schema's enum
+RedemptionStatusEnum: TypeAlias = RedemptionStatus
 
 
 def _id(value: int | None) -> strawberry.ID | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, TypeAlias
 
 import strawberry
 
@@ -15,19 +15,21 @@ from app.organizations.config import OrgConfig
 from app.trackers.models import TrackerLevel
 from app.trackers.service import BillIdentification, TrackerHistoryRow, TrackerView
 
-TrackerLevelEnum = strawberry.enum(
+strawberry.enum(
     TrackerLevel,
     name="TrackerLevel",
     description="TRANSACTION: a value per bill; LINE_ITEM: a value per line of a bill.",
-)
-BillIdentificationEnum = strawberry.enum(
+)  # registers the domain enum itself: the class is the schema's enum
+TrackerLevelEnum: TypeAlias = TrackerLevel
+strawberry.enum(
     BillIdentification,
     name="BillIdentification",
     description=(
         "LOYALTY_LOG_ID: the transaction id addTransaction returned; STANDARD_FIELDS: bill number, transaction date, "
         "store."
     ),
-)
+)  # registers the domain enum itself: the class is the schema's enum
+BillIdentificationEnum: TypeAlias = BillIdentification
 
 
 @strawberry.type(description="Something an org tracks on bills, and the points it issues per unit.")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeAlias
 
 import strawberry
 
@@ -31,21 +31,30 @@ from app.organizations.config import OrgConfig
 from app.transactions.models import LineItemType, OutlierStatus, ReturnType, TransactionType
 from app.transactions.service import TransactionView
 
-TransactionTypeEnum = strawberry.enum(TransactionType, name="TransactionType")
-ReturnTypeEnum = strawberry.enum(
+strawberry.enum(
+    TransactionType, name="TransactionType"
+)  # registers the domain enum itself: the class is the schema's enum
+TransactionTypeEnum: TypeAlias = TransactionType
+strawberry.enum(
     ReturnType,
     name="ReturnType",
     description=(
         "How a return takes back a bill: FULL (all that is left), LINE_ITEM (quantities of its lines), AMOUNT (money)."
     ),
-)
-LineItemTypeEnum = strawberry.enum(
+)  # registers the domain enum itself: the class is the schema's enum
+ReturnTypeEnum: TypeAlias = ReturnType
+strawberry.enum(
     LineItemType,
     name="LineItemType",
     description=("On a MIXED return (an exchange), each line is a new purchase (REGULAR) or a return (RETURN)."),
-)
-OutlierStatusEnum = strawberry.enum(OutlierStatus, name="OutlierStatus")
-TransactionSourceEnum = strawberry.enum(TransactionSource, name="TransactionSource")
+)  # registers the domain enum itself: the class is the schema's enum
+LineItemTypeEnum: TypeAlias = LineItemType
+strawberry.enum(OutlierStatus, name="OutlierStatus")  # registers the domain enum itself: the class is the schema's enum
+OutlierStatusEnum: TypeAlias = OutlierStatus
+strawberry.enum(
+    TransactionSource, name="TransactionSource"
+)  # registers the domain enum itself: the class is the schema's enum
+TransactionSourceEnum: TypeAlias = TransactionSource
 
 
 @strawberry.enum(
