@@ -772,6 +772,15 @@ async def _claim(connection: AsyncConnection, candidate: Candidate, customer_id:
 
 
 @dataclass(frozen=True)
+class AppliedCode:
+    code: str
+    promotion_id: int
+    promotion_name: str
+    discount: Decimal
+    linked: bool  # applied from the customer's linked codes, not named on the bill
+
+
+@dataclass(frozen=True)
 class AppliedCodes:
     items: list[tuple[CodeDiscount, bool]] = field(default_factory=list)  # (code and discount, applied from a link)
 
@@ -779,17 +788,16 @@ class AppliedCodes:
     def total(self) -> Decimal:
         return sum((item.discount for item, _ in self.items), ZERO)
 
-    def side_effects(self) -> list[dict[str, Any]]:
-        """Kept with the bill, so a replay of it tells the same."""
+    def codes(self) -> list[AppliedCode]:
+        """What the bill keeps of its codes (transactions stores them with the bill)."""
         return [
-            {
-                "type": "promoCode",
-                "code": item.candidate.code,
-                "promotionId": item.candidate.promotion_id,
-                "promotionName": item.candidate.promotion_name,
-                "discount": str(item.discount),
-                "linked": linked,
-            }
+            AppliedCode(
+                code=item.candidate.code,
+                promotion_id=item.candidate.promotion_id,
+                promotion_name=item.candidate.promotion_name,
+                discount=item.discount,
+                linked=linked,
+            )
             for item, linked in self.items
         ]
 

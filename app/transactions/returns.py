@@ -56,6 +56,7 @@ from app.transactions.models import LineItemType, Transaction, TransactionLineIt
 from app.transactions.return_rules import BillLine, BillState, PreparedReturn, ReturnInput, ReturnPlan
 from app.transactions.rules import EARNING_STATUSES, json_document
 from app.transactions.service import LineItemView, TransactionView, add_within, bill_lock_key
+from app.transactions.side_effects import PointsReturned, RedemptionReversed, SideEffect, TierDowngraded, to_document
 
 transactions = Transaction.__table__
 line_items = TransactionLineItem.__table__
@@ -206,18 +207,19 @@ class ReturnResult:
     def item_status_message(self) -> str:
         return REPLAYED_MESSAGE if self.replayed else RETURNED_MESSAGE
 
-    def _points_effect(self, name: str) -> Decimal:
-        effect = next((effect for effect in self.transaction.side_effects if effect["type"] == "pointsReturn"), None)
-        return Decimal(effect[name]) if effect else ZERO
+    def _points_effect(self) -> PointsReturned | None:
+        return next((effect for effect in self.transaction.side_effects if isinstance(effect, PointsReturned)), None)
 
     @property
     def points_returned(self) -> Decimal:
         """Points debited from the customer by this return."""
-        return self._points_effect("returnedPoints")
+        effect = self._points_effect()
+        return effect.points_returned if effect else ZERO
 
     @property
     def points_not_recovered(self) -> Decimal:
-        return self._points_effect("pointsNotRecovered")
+        effect = self._points_effect()
+        return effect.points_not_recovered if effect else ZERO
 
 
 async def return_transaction(
@@ -320,29 +322,23 @@ async def _return(
         state, prepared.source.return_type, prepared.return_lines, prepared.source.amount, program, path
     )
 
-    side_effects: list[dict[str, Any]] = []
+    side_effects: list[SideEffect] = []
     points = _PointsMoves()
     standing_change = None
     if customer_id is not None:
         points = await _plan_points(connection, org, program, bill, plan, customer_id, now, path)
         standing_change = await _plan_standing(connection, org, program, bill, plan, customer_id, now)
         side_effects.append(
-            {
-                "type": "pointsReturn",
-                "customerId": customer_id,
-                "programId": program.id,
-                "programCode": program.code,
-                "returnedPoints": str(points.debited),
-                "pointsNotRecovered": str(points.not_recovered),
-            }
+            PointsReturned(
+                customer_id=customer_id,
+                program_id=program.id,
+                program_code=program.code,
+                points_returned=points.debited,
+                points_not_recovered=points.not_recovered,
+            )
         )
         side_effects.extend(
-            {
-                "type": "redemptionReversal",
-                "customerId": customer_id,
-                "redemptionId": claim.redemption_id,
-                "reversedPoints": str(claim.points),
-            }
+            RedemptionReversed(customer_id=customer_id, redemption_id=claim.redemption_id, points_reversed=claim.points)
             for claim in points.claims
         )
         if standing_change is not None and standing_change.downgrade is not None:
@@ -560,7 +556,7 @@ class _StandingChange:
     customer_id: int
     counted: Decimal
     values: dict[str, Any]
-    downgrade: dict[str, Any] | None
+    downgrade: TierDowngraded | None
 
     async def apply(self, connection: AsyncConnection) -> None:
         await connection.execute(
@@ -609,15 +605,14 @@ async def _plan_standing(
             if tier.serial_number == program.tiers[0].serial_number
             else ledger_rules.tier_expiry(program, now, org.time_zone),
         )
-        downgrade = {
-            "type": "slabDowngrade",
-            "programId": program.id,
-            "programCode": program.code,
-            "previousSlabName": current.name,
-            "previousSlabNumber": current.serial_number,
-            "downgradedSlabName": tier.name,
-            "downgradedSlabNumber": tier.serial_number,
-        }
+        downgrade = TierDowngraded(
+            program_id=program.id,
+            program_code=program.code,
+            tier_name_before=current.name,
+            tier_number_before=current.serial_number,
+            tier_name_after=tier.name,
+            tier_number_after=tier.serial_number,
+        )
     return _StandingChange(standing.id, customer_id, counted, values, downgrade)
 
 
@@ -630,7 +625,7 @@ async def _insert_return(
     plan: ReturnPlan,
     customer_id: int | None,
     points: _PointsMoves,
-    side_effects: list[dict[str, Any]],
+    side_effects: list[SideEffect],
     now: datetime,
 ) -> tuple[int, list[LineItemView]]:
     data = prepared.source
@@ -654,7 +649,7 @@ async def _insert_return(
                 "program_id": bill.program_id,
                 "extended_fields": json_document(data.extended_fields),
                 "custom_fields": json_document(data.custom_fields),
-                "side_effects": side_effects,
+                "side_effects": to_document(side_effects),
                 "payload_hash": prepared.payload_hash,
                 "created_at": now,
                 "returned_points": plan.points,
@@ -741,7 +736,7 @@ async def _move_bill(
 
 
 def _view(row: Any) -> TransactionView:
-    return TransactionView(**{name: getattr(row, name) for name in TransactionView.__dataclass_fields__})
+    return TransactionView.from_row(row)
 
 
 async def load_return_result(

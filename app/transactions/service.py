@@ -35,6 +35,16 @@ from app.transactions.errors import BatchTooLargeError, DuplicateBillNumberError
 from app.transactions.inputs import TransactionInput
 from app.transactions.models import Transaction, TransactionLineItem, TransactionType
 from app.transactions.rules import Earning, PreparedTransaction, earn, json_document, prepare
+from app.transactions.side_effects import (
+    CustomerResolved,
+    PointsAwarded,
+    PromoCodeApplied,
+    SideEffect,
+    SkippedIdentifier,
+    TierUpgraded,
+    from_document,
+    to_document,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +149,7 @@ class TransactionView:
     extended_fields: list[dict[str, Any]] | None
     custom_fields: list[dict[str, Any]] | None
     payment_details: list[dict[str, Any]] | None
-    side_effects: list[dict[str, Any]]
+    side_effects: tuple[SideEffect, ...]
     created_at: datetime
     points_earned: Decimal = ZERO
     returned_amount: Decimal = ZERO
@@ -148,6 +158,12 @@ class TransactionView:
     parent_transaction_id: int | None = None
     return_type: str | None = None
     parent_bill_number: str | None = None
+
+    @classmethod
+    def from_row(cls, row: Any) -> TransactionView:
+        """A stored bill, its side effects read back from their JSON document."""
+        values = {name: getattr(row, name) for name in cls.__dataclass_fields__}
+        return cls(**{**values, "side_effects": from_document(row.side_effects)})
 
 
 @dataclass(frozen=True)
@@ -271,7 +287,7 @@ async def _add(
     customer_id: int | None = None
     standing = None
     earning = None
-    side_effects: list[dict[str, Any]] = []
+    side_effects: list[SideEffect] = []
     if data.type is TransactionType.REGULAR:
         details = (
             CustomerDetails(first_name=data.customer.first_name, last_name=data.customer.last_name)
@@ -308,7 +324,7 @@ async def _add(
         applied = await promotions_service.apply_to_bill(
             connection, org, named=named, customer_id=customer_id, cart=_cart(prepared), now=now, path=path
         )
-        side_effects.extend(applied.side_effects())
+        side_effects.extend(_promo_code_side_effects(applied))
 
     values: dict[str, Any] = {
         "org_id": org.id,
@@ -336,12 +352,14 @@ async def _add(
         "custom_fields": json_document(data.custom_fields),
         "payment_details": json_document(data.payment_details),
         "customer_details": json_document(data.customer.__dict__) if data.customer and customer_id is None else None,
-        "side_effects": side_effects,
+        "side_effects": tuple(side_effects),
         "payload_hash": prepared.payload_hash,
         "created_at": now,
         "points_earned": earning.points if earning is not None else ZERO,
     }
-    transaction_id = (await connection.execute(_INSERT_TRANSACTION, values)).scalar_one()
+    transaction_id = (
+        await connection.execute(_INSERT_TRANSACTION, {**values, "side_effects": to_document(side_effects)})
+    ).scalar_one()
     items = await _insert_line_items(connection, org, prepared, transaction_id, now)
     if applied.items:
         await promotions_service.record_on_bill(
@@ -391,46 +409,55 @@ async def _lock_standing(connection: AsyncConnection, customer_id: int, program:
     ).one_or_none()
 
 
-def _customer_side_effect(resolved: customers_service.ResolvedCustomer) -> dict[str, Any]:
+def _customer_side_effect(resolved: customers_service.ResolvedCustomer) -> CustomerResolved:
     """What finding the customer did, kept with the bill so a replay tells the same."""
-    return {
-        "type": "customer",
-        "customerId": resolved.customer_id,
-        "registered": resolved.registered,
-        "mergedCustomerIds": resolved.merged_customer_ids,
-        "skippedIdentifiers": [{"type": kind.value, "value": value} for kind, value in resolved.skipped_identifiers],
-    }
+    return CustomerResolved(
+        customer_id=resolved.customer_id,
+        registered=resolved.registered,
+        merged_customer_ids=tuple(resolved.merged_customer_ids),
+        skipped_identifiers=tuple(SkippedIdentifier(kind, value) for kind, value in resolved.skipped_identifiers),
+    )
 
 
 def _side_effects(
     prepared: PreparedTransaction, earning: Earning, customer_id: int, balance_before: Decimal
-) -> list[dict[str, Any]]:
+) -> list[SideEffect]:
     program = prepared.program
-    effects: list[dict[str, Any]] = [
-        {
-            "type": "points",
-            "entityType": "USER",
-            "customerId": customer_id,
-            "programId": program.id,
-            "programCode": program.code,
-            "awardedPoints": str(earning.points),
-            "rawAwardedPoints": str(earning.points_raw),
-            "totalPoints": str(balance_before + earning.points) if earning.points > 0 else None,
-        }
+    effects: list[SideEffect] = [
+        PointsAwarded(
+            customer_id=customer_id,
+            program_id=program.id,
+            program_code=program.code,
+            points_awarded=earning.points,
+            points_awarded_raw=earning.points_raw,
+            balance_after=balance_before + earning.points if earning.points > 0 else None,
+        )
     ]
     if earning.tier_after.id != earning.tier_before.id:
         effects.append(
-            {
-                "type": "slab",
-                "programId": program.id,
-                "programCode": program.code,
-                "previousSlabName": earning.tier_before.name,
-                "previousSlabNumber": earning.tier_before.serial_number,
-                "upgradedSlabName": earning.tier_after.name,
-                "upgradedSlabNumber": earning.tier_after.serial_number,
-            }
+            TierUpgraded(
+                program_id=program.id,
+                program_code=program.code,
+                tier_name_before=earning.tier_before.name,
+                tier_number_before=earning.tier_before.serial_number,
+                tier_name_after=earning.tier_after.name,
+                tier_number_after=earning.tier_after.serial_number,
+            )
         )
     return effects
+
+
+def _promo_code_side_effects(applied: promotions_service.AppliedCodes) -> list[SideEffect]:
+    return [
+        PromoCodeApplied(
+            code=code.code,
+            promotion_id=code.promotion_id,
+            promotion_name=code.promotion_name,
+            discount=code.discount,
+            linked=code.linked,
+        )
+        for code in applied.codes()
+    ]
 
 
 async def _find_same_bill(
@@ -569,7 +596,7 @@ async def _apply_earning(
 
 
 def _view(row: Any) -> TransactionView:
-    return TransactionView(**{name: getattr(row, name) for name in TransactionView.__dataclass_fields__})
+    return TransactionView.from_row(row)
 
 
 async def load_result(

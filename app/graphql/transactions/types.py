@@ -1,5 +1,5 @@
-"""Output types of bills: the Transaction type with its line items and side effects (decoded from the
-JSON the service stores), the payloads of addTransaction and returnTransaction, and the enums of bills."""
+"""Output types of bills: the Transaction type with its line items and side effects (their types in
+side_effects.py), the payloads of addTransaction and returnTransaction, and the enums of bills."""
 
 from __future__ import annotations
 
@@ -26,10 +26,12 @@ from app.graphql.core.errors import (
     PromoConditionsNotMetError,
 )
 from app.graphql.customers.types import Customer
+from app.graphql.transactions.side_effects import SideEffect, side_effect_type
 from app.kernel.enums import TransactionSource
 from app.organizations.config import OrgConfig
 from app.transactions.models import LineItemType, OutlierStatus, ReturnType, TransactionType
 from app.transactions.service import TransactionView
+from app.transactions.side_effects import PromoCodeApplied
 
 strawberry.enum(
     TransactionType, name="TransactionType"
@@ -172,166 +174,6 @@ def _stored_sub_items(stored: list[dict[str, Any]] | None) -> list[SubItem]:
     ]
 
 
-@strawberry.type(description="Points awarded by a transaction in one program (rounded by the program's rule, and raw).")
-class PointsSideEffect:
-    entity_type: str
-    customer_id: strawberry.ID
-    program_id: strawberry.ID
-    program_code: str
-    awarded_points: Decimal
-    raw_awarded_points: Decimal
-    total_points: Decimal | None = strawberry.field(
-        description="The account balance after the award; empty when nothing was awarded."
-    )
-
-
-@strawberry.type(description="A tier upgrade caused by a transaction.")
-class SlabSideEffect:
-    program_id: strawberry.ID
-    program_code: str
-    previous_slab_name: str
-    previous_slab_number: int
-    upgraded_slab_name: str
-    upgraded_slab_number: int
-
-
-@strawberry.type
-class SkippedIdentifier:
-    type: str
-    value: str
-
-
-@strawberry.type(
-    description="How the customer was found: registered now, other accounts merged in, identifiers skipped."
-)
-class CustomerSideEffect:
-    customer_id: strawberry.ID
-    registered: bool
-    merged_customer_ids: list[strawberry.ID] = strawberry.field(
-        description="Accounts merged into this one by this bill."
-    )
-    skipped_identifiers: list[SkippedIdentifier] = strawberry.field(
-        description="Secondary identifiers of other customers, ignored (CONFIG_SKIP_SECONDARY_ID_ON_PRIMARY_MISMATCH)."
-    )
-
-
-@strawberry.type(
-    description=(
-        "Points a return took back in one program. returnedPoints were debited; pointsNotRecovered is the rest of the "
-        "bill's share, which the customer had spent already and the program does not let go negative (written off)."
-    )
-)
-class PointsReturnedSideEffect:
-    customer_id: strawberry.ID
-    program_id: strawberry.ID
-    program_code: str
-    returned_points: Decimal
-    points_not_recovered: Decimal
-
-
-@strawberry.type(
-    description="Points of a redemption applied to the returned bill, given back into the lots it consumed."
-)
-class RedemptionReversedSideEffect:
-    customer_id: strawberry.ID
-    redemption_id: strawberry.ID
-    reversed_points: Decimal
-
-
-@strawberry.type(
-    description="A tier downgrade caused by a return (cumulative purchases went below the tier's threshold)."
-)
-class SlabDowngradeSideEffect:
-    program_id: strawberry.ID
-    program_code: str
-    previous_slab_name: str
-    previous_slab_number: int
-    downgraded_slab_name: str
-    downgraded_slab_number: int
-
-
-@strawberry.type(description="A promo code applied to the bill, and the discount it gave.")
-class PromoCodeSideEffect:
-    code: str
-    promotion_id: strawberry.ID
-    promotion_name: str
-    discount: Decimal
-    linked: bool = strawberry.field(description="Applied from the customer's linked codes, not named on the bill.")
-
-
-SideEffect = Annotated[
-    CustomerSideEffect
-    | PointsSideEffect
-    | SlabSideEffect
-    | PointsReturnedSideEffect
-    | RedemptionReversedSideEffect
-    | SlabDowngradeSideEffect
-    | PromoCodeSideEffect,
-    strawberry.union("SideEffect"),
-]
-
-
-def _side_effect(stored: dict[str, Any]) -> Any:
-    if stored["type"] == "pointsReturn":
-        return PointsReturnedSideEffect(
-            customer_id=strawberry.ID(str(stored["customerId"])),
-            program_id=strawberry.ID(str(stored["programId"])),
-            program_code=stored["programCode"],
-            returned_points=Decimal(stored["returnedPoints"]),
-            points_not_recovered=Decimal(stored["pointsNotRecovered"]),
-        )
-    if stored["type"] == "redemptionReversal":
-        return RedemptionReversedSideEffect(
-            customer_id=strawberry.ID(str(stored["customerId"])),
-            redemption_id=strawberry.ID(str(stored["redemptionId"])),
-            reversed_points=Decimal(stored["reversedPoints"]),
-        )
-    if stored["type"] == "promoCode":
-        return PromoCodeSideEffect(
-            code=stored["code"],
-            promotion_id=strawberry.ID(str(stored["promotionId"])),
-            promotion_name=stored["promotionName"],
-            discount=Decimal(stored["discount"]),
-            linked=stored["linked"],
-        )
-    if stored["type"] == "slabDowngrade":
-        return SlabDowngradeSideEffect(
-            program_id=strawberry.ID(str(stored["programId"])),
-            program_code=stored["programCode"],
-            previous_slab_name=stored["previousSlabName"],
-            previous_slab_number=stored["previousSlabNumber"],
-            downgraded_slab_name=stored["downgradedSlabName"],
-            downgraded_slab_number=stored["downgradedSlabNumber"],
-        )
-    if stored["type"] == "customer":
-        return CustomerSideEffect(
-            customer_id=strawberry.ID(str(stored["customerId"])),
-            registered=stored["registered"],
-            merged_customer_ids=[strawberry.ID(str(customer_id)) for customer_id in stored["mergedCustomerIds"]],
-            skipped_identifiers=[
-                SkippedIdentifier(type=item["type"], value=item["value"]) for item in stored["skippedIdentifiers"]
-            ],
-        )
-    if stored["type"] == "points":
-        return PointsSideEffect(
-            entity_type=stored["entityType"],
-            customer_id=strawberry.ID(str(stored["customerId"])),
-            program_id=strawberry.ID(str(stored["programId"])),
-            program_code=stored["programCode"],
-            awarded_points=Decimal(stored["awardedPoints"]),
-            raw_awarded_points=Decimal(stored["rawAwardedPoints"]),
-            total_points=_optional_decimal(stored["totalPoints"]),
-        )
-    return SlabSideEffect(
-        program_id=strawberry.ID(str(stored["programId"])),
-        program_code=stored["programCode"],
-        previous_slab_name=stored["previousSlabName"],
-        previous_slab_number=stored["previousSlabNumber"],
-        upgraded_slab_name=stored["upgradedSlabName"],
-        upgraded_slab_number=stored["upgradedSlabNumber"],
-    )
-
-
 _RETURN_TYPE_VALUES = frozenset(
     {TransactionType.RETURN.value, TransactionType.NOT_INTERESTED_RETURN.value, TransactionType.MIXED.value}
 )
@@ -421,7 +263,7 @@ class Transaction:
                 PaymentDetail(mode=payment["mode"], value=Decimal(payment["value"]), notes=payment.get("notes"))
                 for payment in view.payment_details or []
             ],
-            side_effects=[_side_effect(effect) for effect in view.side_effects],
+            side_effects=[side_effect_type(effect) for effect in view.side_effects],
             created_at=view.created_at,
             points_earned=view.points_earned,
             returned_amount=view.returned_amount,
@@ -432,8 +274,7 @@ class Transaction:
             returned_transaction_id=_parent_id(view) if view.type in _RETURN_TYPE_VALUES else None,
             exchange_return_id=_parent_id(view) if view.type not in _RETURN_TYPE_VALUES else None,
             promo_discount=sum(
-                (Decimal(effect["discount"]) for effect in view.side_effects if effect["type"] == "promoCode"),
-                Decimal(0),
+                (effect.discount for effect in view.side_effects if isinstance(effect, PromoCodeApplied)), Decimal(0)
             ),
             customer_id=view.customer_id,
         )
