@@ -104,6 +104,14 @@ async def app_client(database: Database, clock: FrozenClock) -> AsyncIterator[ht
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=60) as client:
         yield client
+    await stop_background_work(app)
+
+
+async def stop_background_work(app: Any) -> None:
+    """An import a test left running must not outlive it: on PostgreSQL the next test empties the
+    tables it writes to (and the two deadlock)."""
+    await app.state.services.imports.stop()
+    await app.state.services.maintenance.stop()
 
 
 @pytest.fixture
@@ -141,6 +149,7 @@ async def import_server(
         transport=httpx.ASGITransport(app=app), base_url="http://testserver", timeout=client_timeout
     ) as client:
         yield client
+    await stop_background_work(app)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from app.kernel.settings import Settings
 from app.ledger import service as ledger
 from app.ledger.models import EventType
 from tests.client import Api
-from tests.conftest import org_config
+from tests.conftest import org_config, stop_background_work
 from tests.documents import SAVE_TEMPLATE
 from tests.import_checks import finished, points_of, post_csv, registered_customer
 from tests.ledger_checks import assert_reconciled, count_events
@@ -267,6 +267,7 @@ async def test_a_graphql_upload_is_held_to_the_request_limit_and_its_file_to_the
         within = await client.post("/graphql", headers=headers, **upload(100))
         api = Api(client, org, database, clock)
         jobs = (await api.data("{ importJobs { jobs { id } } }"))["importJobs"]["jobs"]
+    await stop_background_work(app)
 
     assert over_file.status_code == 200, over_file.text
     assert over_file.json()["data"]["importPoints"] == {
