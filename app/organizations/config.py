@@ -13,12 +13,12 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import phonenumbers
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.kernel.cache import RefreshingCache
 from app.kernel.enums import IdentifierType, PointsCategory
-from app.organizations.models import ExpiryStrategy, Organization, PointsRounding, Program, Store, Tier, Till
+from app.organizations import repository
+from app.organizations.models import ExpiryStrategy, PointsRounding
 from app.storage.database import Database
 
 
@@ -163,31 +163,10 @@ class OrgConfig:
 
 
 async def load_org_config(connection: AsyncConnection, org_id: int) -> OrgConfig | None:
-    org = (
-        await connection.execute(select(Organization.__table__).where(Organization.__table__.c.id == org_id))
-    ).one_or_none()
+    """The org's snapshot, None when there is no such organisation."""
+    org, program_rows, tier_rows, store_rows, till_rows = await repository.org_setup(connection, org_id)
     if org is None:
         return None
-    program_rows = (
-        await connection.execute(
-            select(Program.__table__).where(Program.__table__.c.org_id == org_id).order_by(Program.__table__.c.id)
-        )
-    ).all()
-    tier_rows = (
-        await connection.execute(
-            select(Tier.__table__).where(Tier.__table__.c.org_id == org_id).order_by(Tier.__table__.c.serial_number)
-        )
-    ).all()
-    store_rows = (
-        await connection.execute(
-            select(Store.__table__).where(Store.__table__.c.org_id == org_id).order_by(Store.__table__.c.id)
-        )
-    ).all()
-    till_rows = (
-        await connection.execute(
-            select(Till.__table__).where(Till.__table__.c.org_id == org_id).order_by(Till.__table__.c.id)
-        )
-    ).all()
     programs = tuple(
         ProgramConfig(
             id=row.id,

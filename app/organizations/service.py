@@ -1,4 +1,5 @@
-"""Organisation use cases: apply the declarative file, manage and check API keys."""
+"""Organisation use cases: apply the declarative file, manage and check API keys. The
+statements are the repository's (app/organizations/repository.py)."""
 
 from __future__ import annotations
 
@@ -9,19 +10,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.kernel.errors import NotFoundError
-from app.organizations.models import ApiKey, Organization, Program, Store, Tier, Till
+from app.organizations import repository
 from app.organizations.spec import OrganizationSpec
 
-organizations = Organization.__table__
-programs = Program.__table__
-tiers = Tier.__table__
-stores = Store.__table__
-tills = Till.__table__
-api_keys = ApiKey.__table__
+# Every organisation (or one) with its code and time zone: what org-wide runs iterate over.
+list_organizations = repository.list_organizations
 
 
 @dataclass(frozen=True)
@@ -45,21 +41,15 @@ async def apply_spec(connection: AsyncConnection, spec: OrganizationSpec, *, now
         "primary_identifier": settings.primary_identifier.value,
         "skip_secondary_id_on_primary_mismatch": settings.skip_secondary_id_on_primary_mismatch,
     }
-    existing = (
-        await connection.execute(select(organizations).where(organizations.c.code == settings.code))
-    ).one_or_none()
+    existing = await repository.organization_by_code(connection, settings.code)
     if existing is None:
-        org_id = (
-            await connection.execute(
-                insert(organizations)
-                .values(code=settings.code, created_at=now, updated_at=now, **values)
-                .returning(organizations.c.id)
-            )
-        ).scalar_one()
+        org_id = await repository.insert_organization(
+            connection, {"code": settings.code, "created_at": now, "updated_at": now, **values}
+        )
         changes.append(f"organization {settings.code} created")
     else:
         org_id = existing.id
-        if await _update_if_changed(connection, organizations, existing, values):
+        if await _update_if_changed(connection, "organizations", existing, values):
             changes.append(f"organization {settings.code} updated")
 
     program_ids: dict[str, int] = {}
@@ -81,7 +71,7 @@ async def apply_spec(connection: AsyncConnection, spec: OrganizationSpec, *, now
         }
         program_ids[program.code] = await _upsert(
             connection,
-            programs,
+            "programs",
             {"org_id": org_id, "code": program.code},
             program_values,
             changes,
@@ -90,7 +80,7 @@ async def apply_spec(connection: AsyncConnection, spec: OrganizationSpec, *, now
         for tier in program.tiers:
             await _upsert(
                 connection,
-                tiers,
+                "tiers",
                 {"org_id": org_id, "program_id": program_ids[program.code], "serial_number": tier.serial_number},
                 {
                     "name": tier.name,
@@ -105,7 +95,7 @@ async def apply_spec(connection: AsyncConnection, spec: OrganizationSpec, *, now
     for store in spec.stores:
         store_id = await _upsert(
             connection,
-            stores,
+            "stores",
             {"org_id": org_id, "code": store.code},
             {
                 "external_id": store.external_id,
@@ -118,7 +108,7 @@ async def apply_spec(connection: AsyncConnection, spec: OrganizationSpec, *, now
         for till in store.tills:
             await _upsert(
                 connection,
-                tills,
+                "tills",
                 {"org_id": org_id, "code": till.code},
                 {
                     "store_id": store_id,
@@ -131,34 +121,38 @@ async def apply_spec(connection: AsyncConnection, spec: OrganizationSpec, *, now
                 f"till {till.code}",
             )
     if changes and existing is not None:
-        await connection.execute(update(organizations).where(organizations.c.id == org_id).values(updated_at=now))
+        await repository.touch_organization(connection, org_id, now=now)
     return ApplyReport(org_id=org_id, changes=changes)
 
 
 async def _upsert(
-    connection: AsyncConnection, table: Any, key: dict[str, Any], values: dict[str, Any], changes: list[str], label: str
+    connection: AsyncConnection,
+    table_name: str,
+    key: dict[str, Any],
+    values: dict[str, Any],
+    changes: list[str],
+    label: str,
 ) -> int:
-    condition = [table.c[name] == value for name, value in key.items()]
-    existing = (await connection.execute(select(table).where(*condition))).one_or_none()
+    existing = await repository.find_setup_row(connection, table_name, key)
     if existing is None:
         changes.append(f"{label} created")
-        return (await connection.execute(insert(table).values(**key, **values).returning(table.c.id))).scalar_one()
-    if await _update_if_changed(connection, table, existing, values):
+        return await repository.insert_setup_row(connection, table_name, {**key, **values})
+    if await _update_if_changed(connection, table_name, existing, values):
         changes.append(f"{label} updated")
     return existing.id
 
 
-async def _update_if_changed(connection: AsyncConnection, table: Any, existing: Any, values: dict[str, Any]) -> bool:
+async def _update_if_changed(
+    connection: AsyncConnection, table_name: str, existing: Any, values: dict[str, Any]
+) -> bool:
     changed = {name: value for name, value in values.items() if getattr(existing, name) != value}
     if changed:
-        await connection.execute(update(table).where(table.c.id == existing.id).values(**changed))
+        await repository.update_setup_row(connection, table_name, existing.id, changed)
     return bool(changed)
 
 
 async def org_id_by_code(connection: AsyncConnection, code: str) -> int:
-    org_id = (
-        await connection.execute(select(organizations.c.id).where(organizations.c.code == code))
-    ).scalar_one_or_none()
+    org_id = await repository.organization_id_by_code(connection, code)
     if org_id is None:
         raise NotFoundError(f"no organisation with code {code!r}", field="org")
     return org_id
@@ -187,31 +181,24 @@ async def create_api_key(
     """`is_admin`: the key may also run organisation-wide checks (the reconciliation query)."""
     key_id = KEY_ID_PREFIX + secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
-    await connection.execute(
-        insert(api_keys).values(
-            org_id=org_id,
-            key_id=key_id,
-            secret_hash=hash_secret(secret),
-            name=name,
-            created_at=now,
-            is_admin=is_admin,
-        )
+    await repository.insert_api_key(
+        connection,
+        org_id=org_id,
+        key_id=key_id,
+        secret_hash=hash_secret(secret),
+        name=name,
+        is_admin=is_admin,
+        now=now,
     )
     return CreatedApiKey(key_id=key_id, secret=secret)
 
 
 async def list_api_keys(connection: AsyncConnection, org_id: int) -> list[Any]:
-    query = select(
-        api_keys.c.key_id, api_keys.c.name, api_keys.c.is_admin, api_keys.c.created_at, api_keys.c.revoked_at
-    )
-    return list((await connection.execute(query.where(api_keys.c.org_id == org_id).order_by(api_keys.c.id))).all())
+    return await repository.api_keys_of(connection, org_id)
 
 
 async def revoke_api_key(connection: AsyncConnection, key_id: str, *, now: datetime) -> None:
-    result = await connection.execute(
-        update(api_keys).where(api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None)).values(revoked_at=now)
-    )
-    if result.rowcount != 1:
+    if not await repository.revoke_api_key(connection, key_id, now=now):
         raise NotFoundError(f"no active API key {key_id!r}", field="key_id")
 
 
@@ -224,13 +211,7 @@ class StoredKey:
 
 
 async def find_api_key(connection: AsyncConnection, key_id: str) -> StoredKey | None:
-    row = (
-        await connection.execute(
-            select(api_keys.c.org_id, api_keys.c.secret_hash, api_keys.c.revoked_at, api_keys.c.is_admin).where(
-                api_keys.c.key_id == key_id
-            )
-        )
-    ).one_or_none()
+    row = await repository.api_key(connection, key_id)
     if row is None:
         return None
     return StoredKey(
