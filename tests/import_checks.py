@@ -14,7 +14,7 @@ from sqlalchemy import event, select
 from app.imports import service
 from app.imports.models import ImportProfile, JobStatus
 from app.kernel.clock import FrozenClock
-from app.ledger import service as ledger
+from app.ledger import repository as ledger_repository
 from app.ledger.models import EventType
 from tests.client import Api, add, customer_points, points_summary
 from tests.conftest import TEST_NOW, org_config
@@ -117,9 +117,9 @@ async def jobs_of_events(database: Any, event_type: EventType) -> list[int | Non
         return list(
             (
                 await connection.execute(
-                    select(ledger.events.c.import_job_id)
+                    select(ledger_repository.events.c.import_job_id)
                     .distinct()
-                    .where(ledger.events.c.event_type == event_type.value)
+                    .where(ledger_repository.events.c.event_type == event_type.value)
                 )
             ).scalars()
         )

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.kernel.enums import PointsCategory
+from app.ledger import repository as ledger_repository
 from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.organizations.models import Program
@@ -27,7 +28,9 @@ async def count_events(database: Database, event_type: EventType) -> int:
     async with database.read() as connection:
         return (
             await connection.execute(
-                select(func.count()).select_from(ledger.events).where(ledger.events.c.event_type == event_type.value)
+                select(func.count())
+                .select_from(ledger_repository.events)
+                .where(ledger_repository.events.c.event_type == event_type.value)
             )
         ).scalar_one()
 
@@ -53,7 +56,7 @@ async def post_debit(
     customer_id = int(user_id)
 
     async def work(connection: AsyncConnection) -> None:
-        accounts = ledger.accounts
+        accounts = ledger_repository.accounts
         account = (
             await connection.execute(
                 select(accounts.c.id, accounts.c.program_id)

@@ -23,7 +23,7 @@ from app.imports import service
 from app.imports.customer_promotion import generated_identifier
 from app.imports.errors import ImportInterrupted
 from app.imports.models import ImportProfile, JobStatus
-from app.ledger import service as ledger
+from app.ledger import repository as ledger_repository
 from app.ledger.models import EventType
 from app.ledger.rules import lot_expiry
 from app.organizations.models import ExpiryStrategy, Store, Till
@@ -84,16 +84,16 @@ async def promotion_events(database) -> list[tuple[Any, ...]]:
             for row in (
                 await connection.execute(
                     select(
-                        ledger.events.c.customer_id,
-                        ledger.events.c.points_on_event,
+                        ledger_repository.events.c.customer_id,
+                        ledger_repository.events.c.points_on_event,
                         promotions.c.identifier,
                         promotions.c.name,
-                        ledger.events.c.store_id,
-                        ledger.events.c.till_id,
+                        ledger_repository.events.c.store_id,
+                        ledger_repository.events.c.till_id,
                     )
-                    .join(promotions, promotions.c.id == ledger.events.c.customer_promotion_id)
-                    .where(ledger.events.c.event_type == EventType.CUSTOMER_PROMOTION.value)
-                    .order_by(ledger.events.c.id)
+                    .join(promotions, promotions.c.id == ledger_repository.events.c.customer_promotion_id)
+                    .where(ledger_repository.events.c.event_type == EventType.CUSTOMER_PROMOTION.value)
+                    .order_by(ledger_repository.events.c.id)
                 )
             ).all()
         ]
@@ -675,10 +675,14 @@ async def test_the_promotions_program_and_expiry_strategy_decide_the_lots(client
     async with database.read() as connection:
         lot = (
             await connection.execute(
-                select(ledger.lots.c.points, ledger.lots.c.active_from, ledger.lots.c.expires_at)
-                .join(ledger.entries, ledger.entries.c.id == ledger.lots.c.entry_id)
-                .join(ledger.events, ledger.events.c.id == ledger.entries.c.event_id)
-                .where(ledger.events.c.event_type == EventType.CUSTOMER_PROMOTION.value)
+                select(
+                    ledger_repository.lots.c.points,
+                    ledger_repository.lots.c.active_from,
+                    ledger_repository.lots.c.expires_at,
+                )
+                .join(ledger_repository.entries, ledger_repository.entries.c.id == ledger_repository.lots.c.entry_id)
+                .join(ledger_repository.events, ledger_repository.events.c.id == ledger_repository.entries.c.event_id)
+                .where(ledger_repository.events.c.event_type == EventType.CUSTOMER_PROMOTION.value)
             )
         ).one()
     assert lot.points == Decimal(9)

@@ -19,7 +19,7 @@ from app.cards.models import CardStatus
 from app.cards.service import issue_card
 from app.http.app import create_app
 from app.kernel.settings import Settings
-from app.ledger import service as ledger
+from app.ledger import repository as ledger_repository
 from app.ledger.models import EventType
 from tests.client import Api
 from tests.conftest import org_config, stop_background_work
@@ -53,13 +53,13 @@ async def import_events(database) -> list[Any]:
             (
                 await connection.execute(
                     select(
-                        ledger.events.c.customer_id,
-                        ledger.events.c.points_on_event,
-                        ledger.events.c.import_job_id,
-                        ledger.events.c.reason,
+                        ledger_repository.events.c.customer_id,
+                        ledger_repository.events.c.points_on_event,
+                        ledger_repository.events.c.import_job_id,
+                        ledger_repository.events.c.reason,
                     )
-                    .where(ledger.events.c.event_type == EventType.POINTS_IMPORT.value)
-                    .order_by(ledger.events.c.id)
+                    .where(ledger_repository.events.c.event_type == EventType.POINTS_IMPORT.value)
+                    .order_by(ledger_repository.events.c.id)
                 )
             ).all()
         )
@@ -71,14 +71,17 @@ async def lots_of(database, user_id: str) -> list[Any]:
             (
                 await connection.execute(
                     select(
-                        ledger.lots.c.points,
-                        ledger.lots.c.active_from,
-                        ledger.lots.c.expires_at,
-                        ledger.lots.c.subledger_id,
+                        ledger_repository.lots.c.points,
+                        ledger_repository.lots.c.active_from,
+                        ledger_repository.lots.c.expires_at,
+                        ledger_repository.lots.c.subledger_id,
                     )
-                    .join(ledger.accounts, ledger.accounts.c.id == ledger.lots.c.account_id)
-                    .where(ledger.accounts.c.customer_id == int(user_id))
-                    .order_by(ledger.lots.c.id)
+                    .join(
+                        ledger_repository.accounts,
+                        ledger_repository.accounts.c.id == ledger_repository.lots.c.account_id,
+                    )
+                    .where(ledger_repository.accounts.c.customer_id == int(user_id))
+                    .order_by(ledger_repository.lots.c.id)
                 )
             ).all()
         )
@@ -368,7 +371,9 @@ MIXED = b"customerprofileid,amount\nD-1,10\nD-2,zero\nD-1,5\nD-3,1.5\n"
 
 async def test_a_dry_run_reports_what_would_happen_and_writes_nothing(client_api, database):
     async with database.read() as connection:
-        customers_before = (await connection.execute(select(func.count()).select_from(ledger.accounts))).scalar_one()
+        customers_before = (
+            await connection.execute(select(func.count()).select_from(ledger_repository.accounts))
+        ).scalar_one()
 
     job = await finished(client_api, str((await post_csv(client_api, MIXED, dryRun="true")).json()["job"]["id"]))
 
@@ -398,7 +403,7 @@ async def test_a_dry_run_reports_what_would_happen_and_writes_nothing(client_api
     ]
     async with database.read() as connection:
         assert (
-            await connection.execute(select(func.count()).select_from(ledger.accounts))
+            await connection.execute(select(func.count()).select_from(ledger_repository.accounts))
         ).scalar_one() == customers_before
     assert await count_events(database, EventType.POINTS_IMPORT) == 0
     # A dry run does not hold the file: the real import runs after it.

@@ -20,7 +20,7 @@ from app.imports.errors import ImportInterrupted
 from app.imports.models import ErrorPolicy, ImportProfile, JobStatus
 from app.imports.reader import FIELD_CHARS_MAX
 from app.kernel.settings import Settings
-from app.ledger import service as ledger
+from app.ledger import repository as ledger_repository
 from app.ledger.models import EventType
 from tests.client import Api, add_transaction
 from tests.conftest import TEST_NOW, import_server, make_org, org_config
@@ -80,12 +80,12 @@ async def balances(database, org_id: int) -> dict[str, Decimal]:
     async with database.read() as connection:
         rows = (
             await connection.execute(
-                select(identifiers.c.value, func.sum(ledger.accounts.c.balance))
-                .join(ledger.accounts, ledger.accounts.c.customer_id == identifiers.c.customer_id)
+                select(identifiers.c.value, func.sum(ledger_repository.accounts.c.balance))
+                .join(ledger_repository.accounts, ledger_repository.accounts.c.customer_id == identifiers.c.customer_id)
                 .where(
                     identifiers.c.org_id == org_id,
                     identifiers.c.type == "EXTERNAL_ID",
-                    ledger.accounts.c.category == "REGULAR",
+                    ledger_repository.accounts.c.category == "REGULAR",
                 )
                 .group_by(identifiers.c.value)
             )
@@ -263,9 +263,9 @@ async def test_an_import_and_purchases_registering_the_same_new_customers_run_si
         imported = dict(
             (
                 await connection.execute(
-                    select(ledger.entries.c.customer_id, func.sum(ledger.entries.c.points))
-                    .where(ledger.entries.c.event_type == EventType.POINTS_IMPORT.value)
-                    .group_by(ledger.entries.c.customer_id)
+                    select(ledger_repository.entries.c.customer_id, func.sum(ledger_repository.entries.c.points))
+                    .where(ledger_repository.entries.c.event_type == EventType.POINTS_IMPORT.value)
+                    .group_by(ledger_repository.entries.c.customer_id)
                 )
             ).all()
         )

@@ -14,7 +14,7 @@ from app.customers.errors import InvalidIdentifierError
 from app.customers.rules import normalize_email, normalize_mobile
 from app.graphql.core.scalars import parse_decimal, serialize_decimal
 from app.kernel.money import from_scaled_integer, to_scaled_integer
-from app.ledger.rules import lot_expiry, round_points
+from app.ledger.rules import debt_payments, lot_expiry, round_points
 from app.organizations.models import ExpiryStrategy, PointsRounding
 
 IST = ZoneInfo("Asia/Kolkata")
@@ -75,6 +75,47 @@ def test_points_round_by_the_programs_rule(raw, rounding, places, expected):
 )
 def test_lots_expire_at_the_end_of_a_local_day(strategy, value, earned_at, expected):
     assert lot_expiry(strategy, value, earned_at, IST) == expected
+
+
+@pytest.mark.parametrize(
+    ("balance_before", "lots", "expected"),
+    [
+        # No debt: every lot keeps its points.
+        (Decimal(5), [(Decimal(3), None)], [(0, Decimal(0))]),
+        # A debt smaller than the credit: paid out of the lot, the rest stays in it.
+        (Decimal(-2), [(Decimal(5), None)], [(0, Decimal(2))]),
+        # A debt larger than the credit: the whole credit pays it.
+        (Decimal(-9), [(Decimal(5), None)], [(0, Decimal(5))]),
+        # Several lots: soonest-expiring first, never-expiring last, equal dates as given.
+        (
+            Decimal(-6),
+            [
+                (Decimal(4), None),
+                (Decimal(2), datetime(2027, 2, 1, tzinfo=UTC)),
+                (Decimal(3), datetime(2027, 1, 1, tzinfo=UTC)),
+                (Decimal(1), datetime(2027, 1, 1, tzinfo=UTC)),
+            ],
+            [(2, Decimal(3)), (3, Decimal(1)), (1, Decimal(2)), (0, Decimal(0))],
+        ),
+        # The bulk path plans in the driver's scaled integers: the same rule.
+        (-250, [(1000, None)], [(0, 250)]),
+    ],
+)
+def test_a_credit_into_a_negative_balance_pays_the_debt_first(balance_before, lots, expected):
+    assert debt_payments(balance_before, lots) == expected
+
+
+@given(
+    balance_before=st.integers(-1000, 1000),
+    lots=st.lists(
+        st.tuples(st.integers(1, 500), st.sampled_from([None, datetime(2027, 1, 1, tzinfo=UTC)])), max_size=4
+    ),
+)
+def test_what_pays_the_debt_is_the_debt_or_the_credit_whichever_is_less(balance_before, lots):
+    paid = [points for _, points in debt_payments(balance_before, lots)]
+
+    assert sum(paid) == min(max(-balance_before, 0), sum(points for points, _ in lots))
+    assert all(0 <= points <= lots[index][0] for index, points in debt_payments(balance_before, lots))
 
 
 @pytest.mark.parametrize("given_number", ["9800000001", "919800000001", "+91 98000 00001", "+91-98000-00001"])

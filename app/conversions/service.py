@@ -23,26 +23,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import and_, literal_column, or_, select, tuple_
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.customers import service as customers_service
 from app.customers.service import CustomerLookup
 from app.idempotency import service as idempotency
 from app.kernel.enums import PointsCategory
+from app.ledger import repository as ledger_repository
 from app.ledger import service as ledger
 from app.ledger.errors import NoPointsToConvertError
 from app.ledger.expiry import (
     BATCH_ACCOUNTS,
     CANDIDATES_PER_ACCOUNT,
-    HAS_POINTS_LEFT,
     RunReport,
     account_ref,
     first_accounts,
     lock_accounts,
-    lots_of,
+    open_lots,
     org_ids,
     run_batches,
 )
@@ -53,10 +52,6 @@ from app.storage.database import Database
 from app.transactions.errors import TransactionNotFoundError
 from app.transactions.models import Transaction
 
-lots = ledger.lots
-accounts = ledger.accounts
-entries = ledger.entries
-events = ledger.events
 transactions = Transaction.__table__
 
 ZERO = Decimal(0)
@@ -96,11 +91,6 @@ def _conversion_postings(
     ]
 
 
-def _convertible(as_of: datetime) -> Any:
-    """Lots that can convert at `as_of`: started, and not past their expiry date."""
-    return and_(lots.c.active_from <= as_of, or_(lots.c.expires_at.is_(None), lots.c.expires_at > as_of))
-
-
 # --- PROMISED: the conversion run ------------------------------------------------------------
 
 
@@ -126,43 +116,17 @@ async def convert_promised_points(
 async def _convert_batch(
     connection: AsyncConnection, org_id: int, as_of: datetime, now: datetime, batch_accounts: int
 ) -> tuple[tuple[int, ...], RunReport] | None:
-    candidates = (
-        await connection.execute(
-            select(lots.c.id, lots.c.account_id)
-            .where(
-                lots.c.org_id == org_id,
-                lots.c.category == literal_column("'PROMISED'"),
-                HAS_POINTS_LEFT,
-                _convertible(as_of),
-            )
-            .order_by(lots.c.active_from, lots.c.id)
-            .limit(batch_accounts * CANDIDATES_PER_ACCOUNT)
-        )
-    ).all()
+    candidates = await ledger_repository.promised_lots_due(
+        connection, org_id=org_id, as_of=as_of, limit=batch_accounts * CANDIDATES_PER_ACCOUNT
+    )
     promised_ids = first_accounts(candidates, batch_accounts)
     if not promised_ids:
         return None
     # Each promised account with its program's REGULAR account, locked together in id order.
-    owners = (
-        await connection.execute(
-            select(accounts.c.customer_id, accounts.c.program_id).where(accounts.c.id.in_(promised_ids))
-        )
-    ).all()
-    pair_ids = (
-        (
-            await connection.execute(
-                select(accounts.c.id).where(
-                    tuple_(accounts.c.customer_id, accounts.c.program_id).in_([tuple(row) for row in owners]),
-                    accounts.c.category.in_([PointsCategory.PROMISED.value, PointsCategory.REGULAR.value]),
-                )
-            )
-        )
-        .scalars()
-        .all()
-    )
+    pair_ids = await ledger_repository.promised_and_regular_account_ids(connection, promised_ids)
     locked = await lock_accounts(connection, pair_ids)
     regular = {(row.customer_id, row.program_id): row for row in locked if row.category == PointsCategory.REGULAR.value}
-    due = await lots_of(connection, promised_ids, _convertible(as_of))
+    due = await open_lots(connection, promised_ids, convertible_at=as_of)
     report = RunReport()
     for account in locked:
         shares = due.get(account.id) if account.category == PointsCategory.PROMISED.value else None
@@ -247,10 +211,9 @@ async def convert_trigger_based_points(
             for row in held
             if row.category == PointsCategory.TRIGGER_BASED.value and (program is None or row.program_id == program.id)
         ]
-        conditions = [_convertible(now)]
-        if bill_id is not None:
-            conditions.append(lots.c.entry_id.in_(_entries_of_bill(bill_id)))
-        found = await lots_of(connection, [row.id for row in trigger_accounts], *conditions)
+        found = await open_lots(
+            connection, [row.id for row in trigger_accounts], convertible_at=now, transaction_id=bill_id
+        )
         postings: list[ledger.Posting] = []
         for account in trigger_accounts:
             if found.get(account.id):
@@ -305,27 +268,8 @@ async def _check_bill(connection: AsyncConnection, org: OrgConfig, bill_id: int,
         raise TransactionNotFoundError(f"the customer has no bill with id {bill_id}", field=field)
 
 
-def _entries_of_bill(bill_id: int) -> Any:
-    """The credit entries of the bill's TRANSACTION_ADD event: the lots they made are its points."""
-    return (
-        select(entries.c.id)
-        .join(events, events.c.id == entries.c.event_id)
-        .where(
-            events.c.transaction_id == bill_id,
-            events.c.event_type == EventType.TRANSACTION_ADD.value,
-            entries.c.entry_type == EntryType.CREDIT.value,
-        )
-    )
-
-
 async def _load_conversion(connection: AsyncConnection, event_id: int, *, replayed: bool) -> TriggerConversion:
-    rows = (
-        await connection.execute(
-            select(entries.c.customer_id, entries.c.program_id, entries.c.points)
-            .where(entries.c.event_id == event_id, entries.c.entry_type == EntryType.DEBIT.value)
-            .order_by(entries.c.program_id)
-        )
-    ).all()
+    rows = await ledger_repository.debits_by_program(connection, event_id)
     by_program = tuple((row.program_id, row.points) for row in rows)
     return TriggerConversion(
         event_id=event_id,

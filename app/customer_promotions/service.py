@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select, type_coerce
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.customer_promotions.errors import (
@@ -43,20 +43,18 @@ from app.customers.service import CustomerLookup
 from app.idempotency import service as idempotency
 from app.kernel.errors import ValidationError
 from app.ledger import credits as ledger_credits
+from app.ledger import repository as ledger_repository
 from app.ledger import rules as ledger_rules
-from app.ledger import service as ledger
 from app.ledger.models import EventType
 from app.organizations.config import OrgConfig, ProgramConfig
 from app.organizations.errors import ProgramNotFoundError
 from app.organizations.models import ExpiryStrategy
-from app.storage.columns import Points
 from app.storage.database import Database, conflict_insert
 from app.transfers.service import check_points
 from app.user_groups import service as user_groups
 from app.user_groups.service import GroupLookup
 
 promotions = CustomerPromotion.__table__
-events = ledger.events
 
 ZERO = Decimal(0)
 IDENTIFIER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no look-alikes (0/O, 1/I)
@@ -298,18 +296,7 @@ async def promotion_totals(connection: AsyncConnection, promotion_ids: Sequence[
     """Totals per promotion from its ledger events (one query for any number of promotions)."""
     if not promotion_ids:
         return {}
-    rows = (
-        await connection.execute(
-            select(
-                events.c.customer_promotion_id,
-                type_coerce(func.sum(events.c.points_on_event), Points()),
-                func.count(),
-                func.count(events.c.customer_id.distinct()),
-            )
-            .where(events.c.customer_promotion_id.in_(list(promotion_ids)))
-            .group_by(events.c.customer_promotion_id)
-        )
-    ).all()
+    rows = await ledger_repository.customer_promotion_totals(connection, promotion_ids)
     found = {row[0]: PromotionTotals(row[1], row[2], row[3]) for row in rows}
     return {promotion_id: found.get(promotion_id, PromotionTotals(ZERO, 0, 0)) for promotion_id in promotion_ids}
 
@@ -461,16 +448,8 @@ async def award_promotion_points(
 
 async def load_award(connection: AsyncConnection, org: OrgConfig, event_id: int) -> AwardResult:
     """An award as first returned (for an idempotent replay)."""
-    event = (
-        await connection.execute(
-            select(
-                events.c.customer_id, events.c.customer_promotion_id, events.c.points_on_event, events.c.created_at
-            ).where(events.c.id == event_id)
-        )
-    ).one()
-    balance_after = (
-        await connection.execute(select(ledger.entries.c.balance_after).where(ledger.entries.c.event_id == event_id))
-    ).scalar_one()
+    event = await ledger_repository.event_summary(connection, event_id)
+    balance_after = await ledger_repository.balance_after_event(connection, event_id)
     promotion = (await promotions_by_id(connection, [event.customer_promotion_id]))[event.customer_promotion_id]
     group = (
         await connection.execute(

@@ -28,7 +28,6 @@ from app.customers.models import (
 )
 from app.kernel.enums import IdentifierType
 from app.ledger import service as ledger
-from app.ledger.models import EntryKind, EntryType, EventType
 from app.organizations.config import OrgConfig, ProgramConfig
 from app.storage.bulk_insert import insert_rows
 from app.storage.id_blocks import reserve_ids
@@ -116,104 +115,13 @@ async def register_customers(
             for program in programs
         ],
     )
-    # (customer, program, category) of each account, in the order their ids are reserved.
-    opened = [
-        (customer_id, program.id, category.value)
-        for customer_id in customer_ids
-        for program in programs
-        for category in org.points_categories
-    ]
-    account_ids = await reserve_ids(connection, ledger.accounts, len(opened))
-    await insert_rows(
+    await ledger.open_accounts_in_bulk(
         connection,
-        ledger.accounts,
-        (
-            "id",
-            "org_id",
-            "customer_id",
-            "program_id",
-            "category",
-            "balance",
-            "earned",
-            "redeemed",
-            "expired",
-            "returned",
-            "adjusted",
-            "created_at",
-        ),
-        [
-            (account_id, org.id, customer_id, program_id, category, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, now)
-            for account_id, (customer_id, program_id, category) in zip(account_ids, opened, strict=True)
-        ],
-    )
-    registration = EventType.CUSTOMER_REGISTRATION.value
-    event_ids = await reserve_ids(connection, ledger.events, len(customer_ids))
-    await insert_rows(
-        connection,
-        ledger.events,
-        (
-            "id",
-            "org_id",
-            "event_type",
-            "customer_id",
-            "source",
-            "store_id",
-            "till_id",
-            "transaction_id",
-            "transaction_number",
-            "corrects_event_id",
-            "points_on_event",
-            "created_at",
-        ),
-        [
-            (event_id, org.id, registration, customer_id, source or None, None, None, None, None, None, ZERO, now)
-            for customer_id, event_id in zip(customer_ids, event_ids, strict=True)
-        ],
-    )
-    event_by_customer = dict(zip(customer_ids, event_ids, strict=True))
-    # The accounts were opened at zero here: each opening entry's balance after is zero.
-    credit, opening = EntryType.CREDIT.value, EntryKind.OPENING_BALANCE.value
-    await insert_rows(
-        connection,
-        ledger.entries,
-        (
-            "org_id",
-            "event_id",
-            "account_id",
-            "customer_id",
-            "program_id",
-            "category",
-            "event_type",
-            "source",
-            "store_id",
-            "till_id",
-            "entry_type",
-            "entry_kind",
-            "points",
-            "balance_after",
-            "corrects_entry_id",
-            "created_at",
-        ),
-        [
-            (
-                org.id,
-                event_by_customer[customer_id],
-                account_id,
-                customer_id,
-                program_id,
-                category,
-                registration,
-                source or None,
-                None,
-                None,
-                credit,
-                opening,
-                ZERO,
-                ZERO,
-                None,
-                now,
-            )
-            for account_id, (customer_id, program_id, category) in zip(account_ids, opened, strict=True)
-        ],
+        org_id=org.id,
+        customer_ids=customer_ids,
+        program_ids=[program.id for program in programs],
+        categories=org.points_categories,
+        source=source or None,
+        now=now,
     )
     return dict(zip(values, customer_ids, strict=True))

@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, delete, func, insert, literal_column, select, tuple_, type_coerce, update
+from sqlalchemy import bindparam, delete, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.customers.errors import CustomerMergedError, CustomerNotFoundError, NotACustomerError, SameCustomerError
@@ -27,11 +27,11 @@ from app.customers.rules import normalize_identifier
 from app.idempotency import service as idempotency
 from app.kernel.enums import IdentifierType, PointsCategory
 from app.kernel.errors import ConflictError
+from app.ledger import repository as ledger_repository
 from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.ledger.rules import tier_expiry
 from app.organizations.config import OrgConfig, ProgramConfig, TierConfig
-from app.storage.columns import Points
 from app.storage.database import Database
 
 customers = Customer.__table__
@@ -764,53 +764,28 @@ class CustomerView:
         return next(s for s in self.summaries if s.program.id == self.default_program_id)
 
 
-def _program_total(column: Any) -> Any:
-    """A counter over all the program's accounts: points earned into PROMISED or TRIGGER_BASED
-    are earned too (conversions move no counter, so nothing counts twice)."""
-    return type_coerce(func.sum(column), Points()).label(column.name)
-
-
-# One row per (customer, program): the customer, its standing, its REGULAR balance there and
-# the counters of all its accounts there.
+# One row per (customer, program): the customer, its standing, and (the ledger's part, see
+# `ledger_repository.join_program_points`) its REGULAR balance there and the counters of all its
+# accounts there.
 _LOAD_STANDINGS = (
-    select(
+    ledger_repository.join_program_points(
+        select(
+            customers.c.id,
+            customers.c.first_name,
+            customers.c.last_name,
+            customers.c.loyalty_type,
+            customers.c.source,
+            customers.c.registered_on,
+            customers.c.updated_on,
+            customers.c.lifetime_purchases,
+            customers.c.merged_into_customer_id,
+            customer_programs.c.program_id,
+            customer_programs.c.tier_id,
+            customer_programs.c.tier_expires_at,
+            customer_programs.c.cumulative_purchases,
+        ).join(customer_programs, customer_programs.c.customer_id == customers.c.id),
         customers.c.id,
-        customers.c.first_name,
-        customers.c.last_name,
-        customers.c.loyalty_type,
-        customers.c.source,
-        customers.c.registered_on,
-        customers.c.updated_on,
-        customers.c.lifetime_purchases,
-        customers.c.merged_into_customer_id,
         customer_programs.c.program_id,
-        customer_programs.c.tier_id,
-        customer_programs.c.tier_expires_at,
-        customer_programs.c.cumulative_purchases,
-        type_coerce(
-            func.sum(
-                case(
-                    (
-                        ledger.accounts.c.category == literal_column(f"'{PointsCategory.REGULAR.value}'"),
-                        ledger.accounts.c.balance,
-                    ),
-                    else_=literal_column("0"),
-                )
-            ),
-            Points(),
-        ).label("balance"),
-        *[
-            _program_total(ledger.accounts.c[name])
-            for name in ("earned", "redeemed", "expired", "returned", "adjusted")
-        ],
-    )
-    .join(customer_programs, customer_programs.c.customer_id == customers.c.id)
-    .join(
-        ledger.accounts,
-        and_(
-            ledger.accounts.c.customer_id == customers.c.id,
-            ledger.accounts.c.program_id == customer_programs.c.program_id,
-        ),
     )
     .where(customers.c.org_id == bindparam("org_id"), customers.c.id.in_(bindparam("ids", expanding=True)))
     .group_by(customers.c.id, customer_programs.c.id)

@@ -48,6 +48,7 @@ from app.imports.profiles import BatchResult, Columns, ParsedRow, Profile, Profi
 from app.imports.seen import DiskSet
 from app.kernel.enums import IdentifierType, PointsCategory
 from app.kernel.errors import NotFoundError, ValidationError
+from app.ledger import repository as ledger_repository
 from app.ledger import service as ledger
 from app.ledger.credits import CreditDraft, post_credits
 from app.ledger.models import EntryKind, EventType
@@ -97,19 +98,8 @@ def _holder_statement(dialect: str, by_card: bool) -> Any:
         )
     return text(
         f"SELECT named.key, named.customer_id, named.status, customers.merged_into_customer_id AS merged_into, "
-        f"accounts.id AS account_id FROM ({named}) named JOIN {customers.name} customers ON customers.id = named.customer_id "
-        f"LEFT JOIN {ledger.accounts.name} accounts ON accounts.customer_id = named.customer_id "
-        f"AND accounts.program_id = :program_id AND accounts.category = '{PointsCategory.REGULAR.value}'"
-    )
-
-
-@lru_cache(maxsize=4)
-def _regular_accounts_statement(dialect: str) -> Any:
-    """The REGULAR account in a program of each of a list of customers."""
-    return text(
-        f"SELECT accounts.customer_id, accounts.id FROM {ledger.accounts.name} accounts "
-        f"WHERE accounts.program_id = :program_id AND accounts.category = '{PointsCategory.REGULAR.value}' "
-        f"AND accounts.customer_id {any_of(dialect, 'ids', 'bigint')}"
+        f"NULL AS account_id FROM ({named}) named "
+        f"JOIN {customers.name} customers ON customers.id = named.customer_id"
     )
 
 
@@ -457,25 +447,12 @@ class PointsRun(ProfileRun[PointsRow]):
         where not yet looked up); a program added after the customer registered opens here."""
         missing = [customer_id for customer_id, account_id in account_of.items() if account_id is None]
         if missing:
-            dialect = connection.dialect.name
-            found = {
-                row.customer_id: row.id
-                for row in await connection.execute(
-                    _regular_accounts_statement(dialect),
-                    {"program_id": self.program.id, "ids": list_parameter(dialect, missing)},
-                )
-            }
+            found = await ledger_repository.regular_account_ids(connection, missing, program_id=self.program.id)
             for customer_id in missing:
                 if customer_id not in found:  # the program was added after they registered: rare
                     await open_missing_programs(connection, self.org, customer_id, Activity(None, None, None), now)
             if len(found) < len(missing):
-                found = {
-                    row.customer_id: row.id
-                    for row in await connection.execute(
-                        _regular_accounts_statement(dialect),
-                        {"program_id": self.program.id, "ids": list_parameter(dialect, missing)},
-                    )
-                }
+                found = await ledger_repository.regular_account_ids(connection, missing, program_id=self.program.id)
             account_of = {**account_of, **found}
         program_id, regular = self.program.id, PointsCategory.REGULAR
         return {

@@ -21,42 +21,33 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, literal_column, or_, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.kernel.enums import PointsCategory
+from app.ledger import repository
 from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
-from app.organizations.models import Organization
-from app.organizations.service import org_id_by_code
-from app.storage.columns import Points
+from app.ledger.views import (
+    PAGE_SIZE_MAX,
+    ZERO,
+    AccountRef,
+    EventDraft,
+    ExpiredPoints,
+    ExpiredPointsPage,
+    Posting,
+    ProgramHoldings,
+    RunReport,
+    ScheduledExpiry,
+)
+from app.organizations import service as organizations
 from app.storage.database import Database
 
-lots = ledger.lots
-accounts = ledger.accounts
-entries = ledger.entries
-organizations = Organization.__table__
-
-ZERO = Decimal(0)
 BATCH_ACCOUNTS = 500  # accounts per write transaction
 CANDIDATES_PER_ACCOUNT = 4  # lots read per account of a batch when finding the batch
 
-# The partial indexes' predicate with a literal 0 (not a bound parameter), so SQLite's planner
-# and PostgreSQL's generic plans can see that a query implies it.
-HAS_POINTS_LEFT = lots.c.points_remaining > literal_column("0")
-
-
-@dataclass(frozen=True)
-class RunReport:
-    """What a run did: accounts it wrote an event for, lots it consumed, points it moved."""
-
-    accounts: int = 0
-    lots: int = 0
-    points: Decimal = ZERO
-
-    def __add__(self, other: RunReport) -> RunReport:
-        return RunReport(self.accounts + other.accounts, self.lots + other.lots, self.points + other.points)
-
+# Lock accounts in id order and read their lots: what every batch run does (conversions too).
+lock_accounts = repository.lock_accounts
+open_lots = repository.open_lots
 
 Batch = Callable[[AsyncConnection], Awaitable[tuple[tuple[int, ...], RunReport] | None]]
 
@@ -65,7 +56,7 @@ async def org_ids(database: Database, org_id: int | None) -> list[int]:
     if org_id is not None:
         return [org_id]
     async with database.read() as connection:
-        return list((await connection.execute(select(organizations.c.id).order_by(organizations.c.id))).scalars())
+        return [org.id for org in await organizations.list_organizations(connection)]
 
 
 async def run_batches(database: Database, batch: Batch) -> RunReport:
@@ -86,46 +77,8 @@ async def run_batches(database: Database, batch: Batch) -> RunReport:
         total += report
 
 
-async def lock_accounts(connection: AsyncConnection, account_ids: Sequence[int]) -> list[Any]:
-    """Lock accounts in id order in one statement (PostgreSQL FOR UPDATE; SQLite's single
-    writer already excludes everyone). Every writer locks accounts in id order: no deadlock."""
-    return list(
-        (
-            await connection.execute(
-                select(
-                    accounts.c.id,
-                    accounts.c.customer_id,
-                    accounts.c.program_id,
-                    accounts.c.category,
-                    accounts.c.balance,
-                )
-                .where(accounts.c.id.in_(list(account_ids)))
-                .order_by(accounts.c.id)
-                .with_for_update()
-            )
-        ).all()
-    )
-
-
-async def lots_of(
-    connection: AsyncConnection, account_ids: Sequence[int], *conditions: Any
-) -> dict[int, list[ledger.LotShare]]:
-    """The lots with points left of these accounts that meet `conditions`, first-expiring first."""
-    rows = (
-        await connection.execute(
-            select(lots.c.id, lots.c.account_id, lots.c.points_remaining, lots.c.active_from, lots.c.expires_at)
-            .where(lots.c.account_id.in_(list(account_ids)), lots.c.points_remaining > 0, *conditions)
-            .order_by(lots.c.account_id, lots.c.expires_at, lots.c.id)
-        )
-    ).all()
-    found: dict[int, list[ledger.LotShare]] = defaultdict(list)
-    for row in rows:
-        found[row.account_id].append(ledger.LotShare(row.id, row.points_remaining, row.active_from, row.expires_at))
-    return found
-
-
-def account_ref(row: Any) -> ledger.AccountRef:
-    return ledger.AccountRef(row.id, row.customer_id, row.program_id, PointsCategory(row.category))
+def account_ref(row: Any) -> AccountRef:
+    return AccountRef(row.id, row.customer_id, row.program_id, PointsCategory(row.category))
 
 
 def first_accounts(rows: Sequence[Any], limit: int) -> list[int]:
@@ -141,11 +94,9 @@ class OrgClock:
 
 async def org_clocks(database: Database, org_code: str | None = None) -> list[OrgClock]:
     """The organisations a run covers (all, or the one with this code) with their time zones."""
-    query = select(organizations.c.id, organizations.c.code, organizations.c.time_zone).order_by(organizations.c.id)
     async with database.read() as connection:
-        if org_code is not None:
-            query = query.where(organizations.c.id == await org_id_by_code(connection, org_code))
-        rows = (await connection.execute(query)).all()
+        org_id = await organizations.org_id_by_code(connection, org_code) if org_code is not None else None
+        rows = await organizations.list_organizations(connection, org_id=org_id)
     return [OrgClock(row.id, row.code, ZoneInfo(row.time_zone)) for row in rows]
 
 
@@ -184,20 +135,15 @@ async def expire_points(
 async def _expire_batch(
     connection: AsyncConnection, org_id: int, as_of: datetime, now: datetime, batch_accounts: int
 ) -> tuple[tuple[int, ...], RunReport] | None:
-    candidates = (
-        await connection.execute(
-            select(lots.c.id, lots.c.account_id)
-            .where(lots.c.org_id == org_id, HAS_POINTS_LEFT, lots.c.expires_at <= as_of)
-            .order_by(lots.c.expires_at, lots.c.id)
-            .limit(batch_accounts * CANDIDATES_PER_ACCOUNT)
-        )
-    ).all()
+    candidates = await repository.expiring_lots(
+        connection, org_id=org_id, as_of=as_of, limit=batch_accounts * CANDIDATES_PER_ACCOUNT
+    )
     account_ids = first_accounts(candidates, batch_accounts)
     if not account_ids:
         return None
     locked = await lock_accounts(connection, account_ids)
     # Read only now, under the locks: what a concurrent run expired meanwhile is gone.
-    due = await lots_of(connection, account_ids, lots.c.expires_at <= as_of)
+    due = await open_lots(connection, account_ids, expiring_by=as_of)
     report = RunReport()
     for account in locked:
         shares = tuple(due.get(account.id, ()))
@@ -208,10 +154,8 @@ async def _expire_batch(
             connection,
             org_id=org_id,
             now=now,
-            draft=ledger.EventDraft(EventType.POINTS_EXPIRY, account.customer_id, None, None, None),
-            postings=[
-                ledger.Posting(account_ref(account), EntryType.DEBIT, EntryKind.POINTS_EXPIRY, points, consumes=shares)
-            ],
+            draft=EventDraft(EventType.POINTS_EXPIRY, account.customer_id, None, None, None),
+            postings=[Posting(account_ref(account), EntryType.DEBIT, EntryKind.POINTS_EXPIRY, points, consumes=shares)],
         )
         report += RunReport(1, len(shares), points)
     return tuple(row.id for row in candidates), report
@@ -220,49 +164,13 @@ async def _expire_batch(
 # --- Reading: what a customer holds, what expires when, what expired -------------------------
 
 
-@dataclass(frozen=True)
-class ProgramHoldings:
-    """A customer's points in one program beyond the spendable balance."""
-
-    pending: Decimal  # in lots not active yet (future start: promised, or imported with a start date)
-    promised: Decimal  # the PROMISED account's balance
-    trigger_based: Decimal  # the TRIGGER_BASED account's balance
-    spendable: Decimal  # REGULAR lots active now and not past their expiry date
-
-
-def _sum_points(condition: Any) -> Any:
-    return type_coerce(
-        func.coalesce(func.sum(case((condition, lots.c.points_remaining), else_=literal_column("0"))), 0), Points()
-    )
-
-
 async def holdings(
     connection: AsyncConnection, customer_ids: Sequence[int], now: datetime
 ) -> dict[int, dict[int, ProgramHoldings]]:
     """Per customer and program, in one query for any number of customers."""
     if not customer_ids:
         return {}
-    active = lots.c.active_from <= now
-    not_past_expiry = or_(lots.c.expires_at.is_(None), lots.c.expires_at > now)
-    rows = (
-        await connection.execute(
-            select(
-                accounts.c.customer_id,
-                accounts.c.program_id,
-                accounts.c.category,
-                accounts.c.balance,
-                _sum_points(lots.c.active_from > now).label("pending"),
-                _sum_points(and_(active, not_past_expiry)).label("spendable"),
-            )
-            .select_from(
-                accounts.outerjoin(lots, and_(lots.c.account_id == accounts.c.id, lots.c.points_remaining > 0))
-            )
-            .where(accounts.c.customer_id.in_(list(customer_ids)))
-            .group_by(
-                accounts.c.id, accounts.c.customer_id, accounts.c.program_id, accounts.c.category, accounts.c.balance
-            )
-        )
-    ).all()
+    rows = await repository.account_holdings(connection, customer_ids, now)
     parts: dict[tuple[int, int], dict[str, Decimal]] = defaultdict(
         lambda: {"pending": ZERO, "promised": ZERO, "trigger_based": ZERO, "spendable": ZERO}
     )
@@ -281,13 +189,6 @@ async def holdings(
     return result
 
 
-@dataclass(frozen=True)
-class ScheduledExpiry:
-    date: date  # in the org's time zone
-    program_id: int
-    points: Decimal
-
-
 async def expiry_schedules(
     connection: AsyncConnection, customer_ids: Sequence[int], now: datetime, time_zone: ZoneInfo, first: int
 ) -> dict[int, list[ScheduledExpiry]]:
@@ -297,19 +198,7 @@ async def expiry_schedules(
     expire on their dates too, converted or not. One query for any number of customers."""
     if not customer_ids:
         return {}
-    rows = (
-        await connection.execute(
-            select(
-                accounts.c.customer_id,
-                accounts.c.program_id,
-                lots.c.expires_at,
-                type_coerce(func.sum(lots.c.points_remaining), Points()).label("points"),
-            )
-            .join(accounts, accounts.c.id == lots.c.account_id)
-            .where(accounts.c.customer_id.in_(list(customer_ids)), lots.c.points_remaining > 0, lots.c.expires_at > now)
-            .group_by(accounts.c.customer_id, accounts.c.program_id, lots.c.expires_at)
-        )
-    ).all()
+    rows = await repository.points_expiring_after(connection, customer_ids, now)
     grouped: dict[int, dict[tuple[date, int], Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     for row in rows:
         grouped[row.customer_id][(row.expires_at.astimezone(time_zone).date(), row.program_id)] += row.points
@@ -321,54 +210,15 @@ async def expiry_schedules(
     }
 
 
-@dataclass(frozen=True)
-class ExpiredPoints:
-    entry_id: int
-    event_id: int
-    expired_at: datetime  # when the expiry run wrote it
-    program_id: int
-    category: str
-    points: Decimal
-
-
-@dataclass(frozen=True)
-class ExpiredPointsPage:
-    items: list[ExpiredPoints]
-    has_next_page: bool
-
-
 async def expired_points(
     connection: AsyncConnection, customer_ids: Sequence[int], first: int, after_id: int | None
 ) -> dict[int, ExpiredPointsPage]:
     """Each customer's POINTS_EXPIRY entries, newest first, a keyset page of at most `first`
     after entry `after_id`: one query for any number of customers (a window per customer)."""
-    assert 1 <= first <= ledger.PAGE_SIZE_MAX
+    assert 1 <= first <= PAGE_SIZE_MAX
     if not customer_ids:
         return {}
-    conditions = [entries.c.customer_id.in_(list(customer_ids)), entries.c.entry_kind == EntryKind.POINTS_EXPIRY.value]
-    if after_id is not None:
-        conditions.append(entries.c.id < after_id)
-    numbered = (
-        select(
-            entries.c.id,
-            entries.c.event_id,
-            entries.c.customer_id,
-            entries.c.program_id,
-            entries.c.category,
-            entries.c.points,
-            entries.c.created_at,
-            func.row_number().over(partition_by=entries.c.customer_id, order_by=entries.c.id.desc()).label("position"),
-        )
-        .where(*conditions)
-        .subquery()
-    )
-    rows = (
-        await connection.execute(
-            select(numbered)
-            .where(numbered.c.position <= first + 1)
-            .order_by(numbered.c.customer_id, numbered.c.id.desc())
-        )
-    ).all()
+    rows = await repository.expiry_entries(connection, customer_ids, first=first, after_id=after_id)
     found: dict[int, list[ExpiredPoints]] = defaultdict(list)
     for row in rows:
         found[row.customer_id].append(

@@ -1,4 +1,6 @@
-"""Pure point calculations: rounding and expiry dates. No I/O."""
+"""Pure point calculations: rounding, expiry dates, which counter an entry moves, and how lots
+pay: what a debit takes from them, what a credit into a negative balance pays the debt with.
+No I/O."""
 
 from __future__ import annotations
 
@@ -6,10 +8,12 @@ import calendar
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from app.kernel.enums import PointsCategory
 from app.kernel.money import RAW_POINTS_SCALE
+from app.ledger.models import EntryKind, EntryType
 from app.organizations.config import ProgramConfig
 from app.organizations.models import ExpiryStrategy, PointsRounding
 
@@ -20,6 +24,53 @@ _ROUNDING_MODES = {
     PointsRounding.HALF_EVEN: ROUND_HALF_EVEN,
 }
 _RAW_QUANTUM = Decimal(1).scaleb(-RAW_POINTS_SCALE)
+
+# The account counter each kind of entry moves besides the balance, and which way (None: the
+# balance only). Posting moves them and `reconcile` recomputes them from the entries by this table.
+COUNTER_BY_KIND: dict[EntryKind, tuple[str, int] | None] = {
+    EntryKind.OPENING_BALANCE: None,
+    EntryKind.POINTS_ALLOCATION: ("earned", 1),
+    EntryKind.POINTS_RETURN: ("returned", 1),
+    EntryKind.POINTS_REDEMPTION: ("redeemed", 1),
+    EntryKind.REDEMPTION_REVERSAL: ("redeemed", -1),
+    EntryKind.POINTS_EXPIRY: ("expired", 1),
+    EntryKind.POINTS_TRANSFER: None,
+    EntryKind.PROMISED_POINTS_CONVERSION: None,
+    EntryKind.TRIGGER_BASED_POINTS_CONVERSION: None,
+    EntryKind.MERGE: None,
+}
+COUNTERS = ("earned", "redeemed", "expired", "returned", "adjusted")
+
+# Points as Decimals (an event's postings) or as the driver's scaled integers (the bulk credits).
+Amount = TypeVar("Amount", int, Decimal)
+
+
+def signed(entry_type: EntryType | str, points: Decimal) -> Decimal:
+    return points if entry_type == EntryType.CREDIT else -points
+
+
+def debt_payments(balance_before: Amount, lots: Sequence[tuple[Amount, datetime | None]]) -> list[tuple[int, Amount]]:
+    """How a credit into a negative balance pays the debt first, the one rule of both write paths
+    (`service.post_event`, `credits.post_credits`).
+
+    `lots` are the credit's lots (points, expires at), which add up to the credit. The debt
+    (-balance_before, at most the credit) is paid out of them soonest-expiring first
+    (never-expiring last, equal dates in the order given): returns, in that order, (index in
+    `lots`, points of that lot that pay the debt) for every lot. What a lot does not pay stays
+    in it, so the account's lots keep holding exactly its positive balance.
+    """
+    if len(lots) > 1:
+        # (True, None) ties compare equal without comparing the Nones.
+        order: Sequence[int] = sorted(range(len(lots)), key=lambda index: (lots[index][1] is None, lots[index][1]))
+    else:
+        order = range(len(lots))
+    debt = -balance_before if balance_before < 0 else balance_before - balance_before
+    payments: list[tuple[int, Amount]] = []
+    for index in order:
+        paid = min(debt, lots[index][0])
+        debt -= paid
+        payments.append((index, paid))
+    return payments
 
 
 def take_from_lots(
@@ -79,7 +130,8 @@ def lot_expiry(
     local_day = earned_at.astimezone(time_zone).date()
     if strategy is ExpiryStrategy.NEVER:
         return None
-    assert value is not None and value >= 1, "the org spec requires a value for this strategy"
+    assert value is not None, "the org spec requires a value for this strategy"
+    assert value >= 1, "the org spec requires a value of at least 1"
     if strategy is ExpiryStrategy.DAYS_AFTER_EARNING:
         return end_of_local_day(local_day + timedelta(days=value), time_zone)
     target = add_months(local_day.replace(day=1), value)

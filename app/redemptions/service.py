@@ -39,6 +39,7 @@ from app.customers.service import find_customer_id
 from app.idempotency import service as idempotency
 from app.kernel.enums import PointsCategory
 from app.kernel.errors import ConflictError, InsufficientPointsError, ValidationError
+from app.ledger import repository as ledger_repository
 from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.organizations.config import OrgConfig, ProgramConfig
@@ -56,9 +57,6 @@ from app.storage.database import Database
 redemptions = PointRedemption.__table__
 reversals = PointRedemptionReversal.__table__
 customers = Customer.__table__
-entries = ledger.entries
-lots = ledger.lots
-movements = ledger.movements
 
 ZERO = Decimal(0)
 MERGE_CHAIN_MAX = 10  # merged into a customer merged into another ...: never this deep in practice
@@ -434,17 +432,7 @@ async def claim_reversal(
 
 async def points_decimal_places(connection: AsyncConnection, org: OrgConfig, redemption_event_id: int) -> int:
     """How finely a redemption's points can be given back: the coarsest of the programs it drew from."""
-    program_ids = (
-        (
-            await connection.execute(
-                select(entries.c.program_id).where(
-                    entries.c.event_id == redemption_event_id, entries.c.entry_type == EntryType.DEBIT.value
-                )
-            )
-        )
-        .scalars()
-        .all()
-    )
+    program_ids = await ledger_repository.debit_program_ids(connection, redemption_event_id)
     return min(org.program(program_id).points_decimal_places for program_id in program_ids)
 
 
@@ -714,17 +702,9 @@ async def load_redemptions(
     ).all()
     if not rows:
         return {}
-    debits = (
-        await connection.execute(
-            select(entries.c.id, entries.c.event_id, entries.c.program_id, entries.c.points, entries.c.balance_after)
-            .where(
-                entries.c.event_id.in_([row.event_id for row in rows]),
-                entries.c.entry_type == EntryType.DEBIT.value,
-                entries.c.entry_kind == EntryKind.POINTS_REDEMPTION.value,
-            )
-            .order_by(entries.c.id)
-        )
-    ).all()
+    debits = await ledger_repository.debits_of_events(
+        connection, [row.event_id for row in rows], kind=EntryKind.POINTS_REDEMPTION
+    )
     program_of_entry = {debit.id: debit.program_id for debit in debits}
     consumed = await _lot_points(connection, program_of_entry, taken=True)
     reversal_rows = (
@@ -733,17 +713,12 @@ async def load_redemptions(
         )
     ).all()
     credits = (
-        (
-            await connection.execute(
-                select(entries.c.id, entries.c.event_id, entries.c.program_id, entries.c.corrects_entry_id)
-                .where(
-                    entries.c.event_id.in_([reversal.event_id for reversal in reversal_rows]),
-                    entries.c.entry_kind == EntryKind.REDEMPTION_REVERSAL.value,
-                    entries.c.corrects_entry_id.in_(list(program_of_entry)),
-                )
-                .order_by(entries.c.id)
-            )
-        ).all()
+        await ledger_repository.corrections_in_events(
+            connection,
+            [reversal.event_id for reversal in reversal_rows],
+            kind=EntryKind.REDEMPTION_REVERSAL,
+            corrected_ids=list(program_of_entry),
+        )
         if reversal_rows
         else []
     )
@@ -812,26 +787,13 @@ async def _lot_points(
     if not program_of_entry:
         return found
     entry_ids = list(program_of_entry)
-    moved = (
-        await connection.execute(
-            select(movements.c.entry_id, movements.c.lot_id, movements.c.points, lots.c.active_from, lots.c.expires_at)
-            .join(lots, lots.c.id == movements.c.lot_id)
-            .where(movements.c.entry_id.in_(entry_ids), movements.c.points < 0 if taken else movements.c.points > 0)
-            .order_by(movements.c.id)
-        )
-    ).all()
+    moved = await ledger_repository.lot_movements(connection, entry_ids, taken=taken)
     for row in moved:
         found[row.entry_id].append(
             LotPoints(program_of_entry[row.entry_id], row.lot_id, abs(row.points), row.active_from, row.expires_at)
         )
     if not taken:
-        created = (
-            await connection.execute(
-                select(lots.c.entry_id, lots.c.id, lots.c.points, lots.c.active_from, lots.c.expires_at)
-                .where(lots.c.entry_id.in_(entry_ids))
-                .order_by(lots.c.id)
-            )
-        ).all()
+        created = await ledger_repository.lots_made_by(connection, entry_ids)
         for row in created:
             found[row.entry_id].append(
                 LotPoints(program_of_entry[row.entry_id], row.id, row.points, row.active_from, row.expires_at)

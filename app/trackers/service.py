@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import and_, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -39,6 +40,7 @@ from app.customers.service import CustomerLookup
 from app.idempotency import service as idempotency
 from app.kernel.errors import ValidationError
 from app.ledger import credits as ledger_credits
+from app.ledger import repository as ledger_repository
 from app.ledger import rules as ledger_rules
 from app.ledger import service as ledger
 from app.ledger.models import EventType
@@ -57,7 +59,6 @@ trackers = Tracker.__table__
 values = TrackerValue.__table__
 transactions = Transaction.__table__
 line_items = TransactionLineItem.__table__
-events = ledger.events
 
 ZERO = Decimal(0)
 VALUE_MAX = Decimal(10) ** 12
@@ -578,11 +579,7 @@ async def add_tracker_value(
         [row] = await history_rows(connection, [value_id])
         balance_after = None
         if row.event_id is not None:
-            balance_after = (
-                await connection.execute(
-                    select(ledger.entries.c.balance_after).where(ledger.entries.c.event_id == row.event_id)
-                )
-            ).scalar_one()
+            balance_after = await ledger_repository.balance_after_event(connection, row.event_id)
         return AddValueResult(row, balance_after, replayed=True)
 
     return await idempotency.write_once(
@@ -633,18 +630,22 @@ _HISTORY = (
         line_items.c.item_code,
         values.c.value,
         values.c.points,
-        events.c.id.label("event_id"),
         values.c.created_at,
     )
     .join(transactions, transactions.c.id == values.c.transaction_id)
     .outerjoin(line_items, line_items.c.id == values.c.line_item_id)
-    .outerjoin(events, events.c.tracker_value_id == values.c.id)
 )
+
+
+async def _with_events(connection: AsyncConnection, rows: Sequence[Any]) -> list[TrackerHistoryRow]:
+    """The rows with the ledger event that issued each value's points (the ledger's to say)."""
+    event_of = await ledger_repository.events_of_tracker_values(connection, [row.id for row in rows])
+    return [TrackerHistoryRow(*row[:-1], event_of.get(row.id), row.created_at) for row in rows]
 
 
 async def history_rows(connection: AsyncConnection, value_ids: Sequence[int]) -> list[TrackerHistoryRow]:
     rows = (await connection.execute(_HISTORY.where(values.c.id.in_(list(value_ids))).order_by(values.c.id))).all()
-    return [TrackerHistoryRow(*row) for row in rows]
+    return await _with_events(connection, rows)
 
 
 async def tracker_history(
@@ -666,4 +667,4 @@ async def tracker_history(
     rows = (
         await connection.execute(_HISTORY.where(and_(*conditions)).order_by(values.c.id.desc()).limit(first + 1))
     ).all()
-    return [TrackerHistoryRow(*row) for row in rows[:first]], len(rows) > first
+    return await _with_events(connection, rows[:first]), len(rows) > first

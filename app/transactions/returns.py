@@ -36,6 +36,7 @@ from app.customers.service import CustomerView
 from app.idempotency import service as idempotency
 from app.kernel.enums import PointsCategory
 from app.kernel.errors import ConflictError, ValidationError
+from app.ledger import repository as ledger_repository
 from app.ledger import rules as ledger_rules
 from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
@@ -178,19 +179,6 @@ _LOCK_STANDING = (
         customer_programs.c.program_id == bindparam("program_id"),
     )
     .with_for_update()
-)
-_ADD_EVENT = (
-    select(ledger.events.c.id)
-    .where(
-        ledger.events.c.org_id == bindparam("org_id"),
-        ledger.events.c.transaction_id == bindparam("bill_id"),
-        ledger.events.c.event_type == EventType.TRANSACTION_ADD.value,
-    )
-    .order_by(ledger.events.c.id)
-    .limit(1)
-)
-_ALLOCATIONS = select(ledger.entries.c.id, ledger.entries.c.category).where(
-    ledger.entries.c.event_id == bindparam("event_id"), ledger.entries.c.entry_kind == EntryKind.POINTS_ALLOCATION.value
 )
 
 
@@ -517,8 +505,8 @@ async def _plan_points(
 
     # The account the bill earned into (its allocation entry says which category), then the
     # program's REGULAR account, where promised or trigger-based points go once converted.
-    add_event_id = (await connection.execute(_ADD_EVENT, {"org_id": org.id, "bill_id": bill.id})).scalar_one_or_none()
-    allocations = (await connection.execute(_ALLOCATIONS, {"event_id": add_event_id})).all() if add_event_id else []
+    add_event_id = await ledger_repository.bill_add_event_id(connection, org_id=org.id, transaction_id=bill.id)
+    allocations = await ledger_repository.allocations(connection, add_event_id) if add_event_id else []
     earn_category = PointsCategory(allocations[0].category) if allocations else program.earn_category
     sources = [by_key[(program.id, earn_category)]]
     if earn_category is not PointsCategory.REGULAR:
@@ -528,13 +516,7 @@ async def _plan_points(
     )
     bill_lots: tuple[int, ...] = ()
     if allocations and plan.points > 0:
-        bill_lots = tuple(
-            (
-                await connection.execute(
-                    select(ledger.lots.c.id).where(ledger.lots.c.entry_id.in_([row.id for row in allocations]))
-                )
-            ).scalars()
-        )
+        bill_lots = await ledger_repository.lot_ids_made_by(connection, [row.id for row in allocations])
     for row, points in zip(sources, debits, strict=True):
         if points > 0:
             account = ledger.AccountRef(row.id, customer_id, program.id, PointsCategory(row.category))

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.catalog.service import product_ids_for, product_lock_keys
@@ -23,6 +23,7 @@ from app.customers import service as customers_service
 from app.customers.service import Activity, CustomerDetails, CustomerView
 from app.idempotency import service as idempotency
 from app.kernel.errors import DomainError, InternalError
+from app.ledger import repository as ledger_repository
 from app.ledger import rules as ledger_rules
 from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
@@ -52,27 +53,12 @@ transactions = Transaction.__table__
 line_items = TransactionLineItem.__table__
 customer_programs = customers_service.customer_programs
 customers = customers_service.customers
-accounts = ledger.accounts
 
 # Hot-path statements are built once: building a statement costs more than running it here.
 _INSERT_TRANSACTION = insert(transactions).returning(transactions.c.id)
 _INSERT_LINE_ITEMS = insert(line_items)
 _LOCK_STANDING = (
-    select(
-        customer_programs.c.id,
-        customer_programs.c.tier_id,
-        customer_programs.c.cumulative_purchases,
-        accounts.c.id.label("account_id"),
-        accounts.c.balance,
-    )
-    .join(
-        accounts,
-        and_(
-            accounts.c.customer_id == customer_programs.c.customer_id,
-            accounts.c.program_id == customer_programs.c.program_id,
-            accounts.c.category == bindparam("category"),
-        ),
-    )
+    select(customer_programs.c.id, customer_programs.c.tier_id, customer_programs.c.cumulative_purchases)
     .where(
         customer_programs.c.customer_id == bindparam("customer_id"),
         customer_programs.c.program_id == bindparam("program_id"),
@@ -398,15 +384,28 @@ def _cart(prepared: PreparedTransaction) -> Cart:
     )
 
 
-async def _lock_standing(connection: AsyncConnection, customer_id: int, program: ProgramConfig) -> Any:
+@dataclass(frozen=True, slots=True)
+class _Standing:
+    id: int
+    tier_id: int
+    cumulative_purchases: Decimal
+    account_id: int
+    balance: Decimal
+
+
+async def _lock_standing(connection: AsyncConnection, customer_id: int, program: ProgramConfig) -> _Standing | None:
     """The customer's tier, purchases and the account the program earns into, locked for this
-    write (FOR UPDATE on PostgreSQL; SQLite's single writer already excludes everyone else)."""
-    return (
-        await connection.execute(
-            _LOCK_STANDING,
-            {"customer_id": customer_id, "program_id": program.id, "category": program.earn_category.value},
-        )
+    write (FOR UPDATE on PostgreSQL; SQLite's single writer already excludes everyone else):
+    the standing first, then the account, as every writer locks customers before accounts."""
+    standing = (
+        await connection.execute(_LOCK_STANDING, {"customer_id": customer_id, "program_id": program.id})
     ).one_or_none()
+    if standing is None:
+        return None
+    account = await ledger_repository.lock_account_of(
+        connection, customer_id=customer_id, program_id=program.id, category=program.earn_category
+    )
+    return _Standing(standing.id, standing.tier_id, standing.cumulative_purchases, account.id, account.balance)
 
 
 def _customer_side_effect(resolved: customers_service.ResolvedCustomer) -> CustomerResolved:

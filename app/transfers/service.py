@@ -16,7 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.customers import service as customers_service
@@ -25,6 +25,7 @@ from app.customers.service import Activity, CustomerLookup
 from app.idempotency import service as idempotency
 from app.kernel.enums import PointsCategory
 from app.kernel.errors import InsufficientPointsError, ValidationError
+from app.ledger import repository as ledger_repository
 from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.organizations.config import OrgConfig, ProgramConfig
@@ -34,22 +35,11 @@ from app.transfers.errors import ProgramNotTransferableError
 from app.transfers.models import PointTransfer
 
 transfers = PointTransfer.__table__
-accounts = ledger.accounts
 
 ZERO = Decimal(0)
 POINTS_MAX = Decimal(10) ** 12  # far above any real balance, well inside the scaled 64-bit column
 NOTES_LENGTH_MAX = 1000
 
-_LOCK_REGULAR_ACCOUNTS = (
-    select(accounts.c.id, accounts.c.customer_id, accounts.c.balance)
-    .where(
-        accounts.c.customer_id.in_(bindparam("customer_ids", expanding=True)),
-        accounts.c.program_id == bindparam("program_id"),
-        accounts.c.category == PointsCategory.REGULAR.value,
-    )
-    .order_by(accounts.c.id)
-    .with_for_update()
-)
 _INSERT_TRANSFER = insert(transfers).returning(transfers.c.id)
 _TRANSFER_COLUMNS = (
     transfers.c.id,
@@ -245,11 +235,7 @@ async def _transfer(
 async def _lock_accounts(
     connection: AsyncConnection, program: ProgramConfig, customer_ids: Sequence[int]
 ) -> dict[int, Any]:
-    rows = (
-        await connection.execute(
-            _LOCK_REGULAR_ACCOUNTS, {"customer_ids": sorted(customer_ids), "program_id": program.id}
-        )
-    ).all()
+    rows = await ledger_repository.lock_regular_accounts(connection, customer_ids, program_id=program.id)
     return {row.customer_id: row for row in rows}
 
 
@@ -257,15 +243,7 @@ async def load_result(connection: AsyncConnection, transfer_id: int, *, replayed
     """A transfer as first returned: the balances after are those its two entries recorded."""
     row = (await connection.execute(select(*_TRANSFER_COLUMNS).where(transfers.c.id == transfer_id))).one()
     view = TransferView(*row)
-    balances = dict(
-        (
-            await connection.execute(
-                select(ledger.entries.c.customer_id, ledger.entries.c.balance_after).where(
-                    ledger.entries.c.event_id == view.event_id
-                )
-            )
-        ).all()
-    )
+    balances = await ledger_repository.balances_after_event(connection, view.event_id)
     return TransferResult(
         transfer=view,
         from_balance_after=balances[view.from_customer_id],

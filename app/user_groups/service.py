@@ -36,6 +36,7 @@ from app.customers.service import Activity, CustomerLookup
 from app.idempotency import service as idempotency
 from app.kernel.enums import PointsCategory
 from app.kernel.errors import ValidationError
+from app.ledger import repository as ledger_repository
 from app.ledger import service as ledger
 from app.organizations.config import OrgConfig, ProgramConfig
 from app.storage.database import Database, lock_keys
@@ -45,7 +46,6 @@ from app.user_groups.models import EXTERNAL_ID_LENGTH_MAX, NAME_LENGTH_MAX, User
 groups = UserGroup.__table__
 members = UserGroupMember.__table__
 customers = customers_service.customers
-accounts = ledger.accounts
 
 ZERO = Decimal(0)
 MEMBERS_PER_REQUEST_MAX = 1000
@@ -152,18 +152,10 @@ async def regular_accounts(
     wanted = sorted(set(holder_ids))
 
     async def read() -> dict[int, ledger.AccountRef]:
-        rows = (
-            await connection.execute(
-                select(accounts.c.id, accounts.c.customer_id).where(
-                    accounts.c.customer_id.in_(wanted),
-                    accounts.c.program_id == program.id,
-                    accounts.c.category == PointsCategory.REGULAR.value,
-                )
-            )
-        ).all()
+        account_ids = await ledger_repository.regular_account_ids(connection, wanted, program_id=program.id)
         return {
-            row.customer_id: ledger.AccountRef(row.id, row.customer_id, program.id, PointsCategory.REGULAR)
-            for row in rows
+            customer_id: ledger.AccountRef(account_id, customer_id, program.id, PointsCategory.REGULAR)
+            for customer_id, account_id in account_ids.items()
         }
 
     found = await read() if wanted else {}

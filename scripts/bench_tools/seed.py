@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from app.kernel.clock import SystemClock
 from app.kernel.enums import PointsCategory
 from app.kernel.settings import get_settings
+from app.ledger import repository as ledger_repository
 from app.ledger import rules as ledger_rules
 from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
@@ -118,7 +119,9 @@ async def seed(customers: int, entries_wanted: int, batch_size: int) -> None:
             account = ledger.AccountRef(row.id, customer_id, program.id, PointsCategory.REGULAR)
             existing = (
                 await connection.execute(
-                    select(func.count()).select_from(ledger.entries).where(ledger.entries.c.customer_id == customer_id)
+                    select(func.count())
+                    .select_from(ledger_repository.entries)
+                    .where(ledger_repository.entries.c.customer_id == customer_id)
                 )
             ).scalar_one()
 
@@ -164,7 +167,9 @@ async def seed(customers: int, entries_wanted: int, batch_size: int) -> None:
         async with database.read() as connection:
             total = (
                 await connection.execute(
-                    select(func.count()).select_from(ledger.entries).where(ledger.entries.c.customer_id == customer_id)
+                    select(func.count())
+                    .select_from(ledger_repository.entries)
+                    .where(ledger_repository.entries.c.customer_id == customer_id)
                 )
             ).scalar_one()
         print(

@@ -1,0 +1,1450 @@
+"""The ledger's data access: accounts, events, entries, lots and lot movements.
+
+Every statement the ledger runs is here, on its SQLModel tables, through SQLAlchemy Core on the
+caller's connection (one hop to the driver, no ORM session). Statements the hot paths run are
+built once, at import. The domains above the ledger call these functions with ids and small
+values and get plain values, rows or `views` back: none of them names a ledger table.
+
+Locks: accounts are locked in id order (FOR UPDATE on PostgreSQL; SQLite's one writer excludes
+everyone), after the customers they belong to; lots change only through the guarded UPDATE of
+`move_lots`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import (
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal,
+    literal_column,
+    not_,
+    or_,
+    select,
+    text,
+    tuple_,
+    type_coerce,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.kernel.enums import PointsCategory
+from app.ledger.models import (
+    EntryKind,
+    EntryType,
+    EventType,
+    LedgerEntry,
+    LedgerEvent,
+    PointAccount,
+    PointLot,
+    PointLotMovement,
+)
+from app.ledger.rules import COUNTER_BY_KIND, COUNTERS
+from app.ledger.views import (
+    PAGE_SIZE_MAX,
+    ZERO,
+    AccountRef,
+    CreditDraft,
+    EventDraft,
+    EventSummary,
+    LedgerEntryView,
+    LedgerFilter,
+    LedgerPage,
+    LotDraft,
+    LotShare,
+    Posting,
+)
+from app.storage.bulk_insert import add_to_rows, driver_value, insert_rows
+from app.storage.columns import FixedDecimal, Points
+from app.storage.database import any_of, list_parameter
+from app.storage.id_blocks import reserve_ids
+
+accounts = PointAccount.__table__
+events = LedgerEvent.__table__
+entries = LedgerEntry.__table__
+lots = PointLot.__table__
+movements = PointLotMovement.__table__
+
+LOCK_CHUNK = 1000  # account ids per locking statement (well under every driver's parameter limit)
+
+# The partial indexes' predicate with a literal 0 (not a bound parameter), so SQLite's planner
+# and PostgreSQL's generic plans can see that a query implies it.
+HAS_POINTS_LEFT = lots.c.points_remaining > literal_column("0")
+
+
+# --- Posting an event -----------------------------------------------------------------------
+
+_INSERT_EVENT = insert(events).returning(events.c.id)
+_INSERT_ENTRIES = insert(entries).returning(entries.c.id, sort_by_parameter_order=True)
+_INSERT_LOTS = insert(lots)
+_INSERT_LOTS_RETURNING = insert(lots).returning(lots.c.id, sort_by_parameter_order=True)
+_INSERT_MOVEMENTS = insert(movements)
+_MOVE_LOT = (
+    update(lots)
+    .where(
+        lots.c.id == bindparam("lot_id"),
+        lots.c.points_remaining + bindparam("change", type_=lots.c.points_remaining.type) >= 0,
+    )
+    .values(points_remaining=lots.c.points_remaining + bindparam("change", type_=lots.c.points_remaining.type))
+)
+_LOCK_ACCOUNT = (
+    select(accounts.c.id, accounts.c.balance).where(accounts.c.id == bindparam("account_id")).with_for_update()
+)
+
+
+def _move_statement(counter: str | None) -> Any:
+    """balance += amount (and counter += points), returning the balance after: one guarded statement."""
+    changes: dict[str, Any] = {"balance": accounts.c.balance + bindparam("amount", type_=accounts.c.balance.type)}
+    if counter is not None:
+        changes[counter] = accounts.c[counter] + bindparam("points", type_=accounts.c[counter].type)
+    return (
+        update(accounts).where(accounts.c.id == bindparam("account_id")).values(**changes).returning(accounts.c.balance)
+    )
+
+
+_MOVE_ACCOUNT = {counter: _move_statement(counter) for counter in (None, *COUNTERS)}
+
+
+async def insert_event(
+    connection: AsyncConnection, *, org_id: int, draft: EventDraft, points_on_event: Decimal, now: datetime
+) -> int:
+    return (
+        await connection.execute(
+            _INSERT_EVENT,
+            {
+                "org_id": org_id,
+                "event_type": draft.event_type.value,
+                "customer_id": draft.customer_id,
+                "source": draft.source,
+                "store_id": draft.store_id,
+                "till_id": draft.till_id,
+                "transaction_id": draft.transaction_id,
+                "transaction_number": draft.transaction_number,
+                "corrects_event_id": draft.corrects_event_id,
+                "points_on_event": points_on_event,
+                "created_at": now,
+            },
+        )
+    ).scalar_one()
+
+
+async def move_account(
+    connection: AsyncConnection, *, account_id: int, amount: Decimal, counter: str | None, counted: Decimal
+) -> Decimal:
+    """The balance moves by `amount` and `counter` (if any) by `counted`, in one guarded UPDATE
+    that returns the balance after."""
+    parameters = {"account_id": account_id, "amount": amount, "points": counted}
+    return (await connection.execute(_MOVE_ACCOUNT[counter], parameters)).scalar_one()
+
+
+async def insert_entries(
+    connection: AsyncConnection,
+    *,
+    org_id: int,
+    event_id: int,
+    draft: EventDraft,
+    postings: Sequence[Posting],
+    balances_after: Sequence[Decimal],
+    now: datetime,
+) -> list[int]:
+    """One entry per posting, in order; returns their ids in that order."""
+    rows = [
+        {
+            "org_id": org_id,
+            "event_id": event_id,
+            "account_id": posting.account.id,
+            "customer_id": posting.account.customer_id,
+            "program_id": posting.account.program_id,
+            "category": posting.account.category.value,
+            "event_type": draft.event_type.value,
+            "source": draft.source,
+            "store_id": draft.store_id,
+            "till_id": draft.till_id,
+            "entry_type": posting.entry_type.value,
+            "entry_kind": posting.entry_kind.value,
+            "points": posting.points,
+            "balance_after": balance_after,
+            "corrects_entry_id": posting.corrects_entry_id,
+            "created_at": now,
+        }
+        for posting, balance_after in zip(postings, balances_after, strict=True)
+    ]
+    return list((await connection.execute(_INSERT_ENTRIES, rows)).scalars().all())
+
+
+async def insert_lots(
+    connection: AsyncConnection,
+    *,
+    org_id: int,
+    account: AccountRef,
+    entry_id: int,
+    new_lots: Sequence[LotDraft],
+    now: datetime,
+    ids_wanted: bool,
+) -> list[int]:
+    """The lots a credit makes, full; their ids in order when `ids_wanted` (else none are read back)."""
+    if not new_lots:
+        return []
+    rows = [
+        {
+            "org_id": org_id,
+            "account_id": account.id,
+            "category": account.category.value,
+            "entry_id": entry_id,
+            "points": lot.points,
+            "points_remaining": lot.points,
+            "active_from": lot.active_from,
+            "expires_at": lot.expires_at,
+            "created_at": now,
+        }
+        for lot in new_lots
+    ]
+    if ids_wanted:
+        return list((await connection.execute(_INSERT_LOTS_RETURNING, rows)).scalars().all())
+    await connection.execute(_INSERT_LOTS, rows)
+    return []
+
+
+async def move_lots(
+    connection: AsyncConnection, *, org_id: int, entry_id: int, changes: Sequence[tuple[int, Decimal]]
+) -> None:
+    """Each (lot id, change) moves the lot's points left by one guarded UPDATE (never below zero)
+    and is recorded as the entry's movement on that lot. The caller holds the account's lock."""
+    changes = [(lot_id, change) for lot_id, change in changes if change != 0]
+    if not changes:
+        return
+    for lot_id, change in changes:
+        result = await connection.execute(_MOVE_LOT, {"lot_id": lot_id, "change": change})
+        assert result.rowcount == 1, f"lot {lot_id} cannot move by {change}: the account was not locked"
+    await connection.execute(
+        _INSERT_MOVEMENTS,
+        [{"org_id": org_id, "lot_id": lot_id, "entry_id": entry_id, "points": change} for lot_id, change in changes],
+    )
+
+
+async def lock_account(connection: AsyncConnection, account_id: int) -> Decimal:
+    """Lock an account (PostgreSQL: FOR UPDATE; SQLite's one writer already excludes everyone);
+    returns its balance."""
+    return (await connection.execute(_LOCK_ACCOUNT, {"account_id": account_id})).one().balance
+
+
+# --- Opening accounts -----------------------------------------------------------------------
+
+_INSERT_ACCOUNTS = insert(accounts).returning(accounts.c.id, sort_by_parameter_order=True)
+_ACCOUNT_COLUMNS = (
+    "id",
+    "org_id",
+    "customer_id",
+    "program_id",
+    "category",
+    "balance",
+    "earned",
+    "redeemed",
+    "expired",
+    "returned",
+    "adjusted",
+    "created_at",
+)
+# The columns of a bulk registration's events and opening entries (the others stay NULL).
+_REGISTRATION_EVENT_COLUMNS = (
+    "id",
+    "org_id",
+    "event_type",
+    "customer_id",
+    "source",
+    "store_id",
+    "till_id",
+    "transaction_id",
+    "transaction_number",
+    "corrects_event_id",
+    "points_on_event",
+    "created_at",
+)
+_OPENING_ENTRY_COLUMNS = (
+    "org_id",
+    "event_id",
+    "account_id",
+    "customer_id",
+    "program_id",
+    "category",
+    "event_type",
+    "source",
+    "store_id",
+    "till_id",
+    "entry_type",
+    "entry_kind",
+    "points",
+    "balance_after",
+    "corrects_entry_id",
+    "created_at",
+)
+
+
+async def insert_accounts(
+    connection: AsyncConnection,
+    *,
+    org_id: int,
+    customer_id: int,
+    keys: Sequence[tuple[int, PointsCategory]],
+    now: datetime,
+) -> list[AccountRef]:
+    """One account at zero per (program id, category), in that order."""
+    rows = [
+        {
+            "org_id": org_id,
+            "customer_id": customer_id,
+            "program_id": program_id,
+            "category": category.value,
+            "balance": ZERO,
+            "earned": ZERO,
+            "redeemed": ZERO,
+            "expired": ZERO,
+            "returned": ZERO,
+            "adjusted": ZERO,
+            "created_at": now,
+        }
+        for program_id, category in keys
+    ]
+    account_ids = (await connection.execute(_INSERT_ACCOUNTS, rows)).scalars().all()
+    return [
+        AccountRef(id=account_id, customer_id=customer_id, program_id=program_id, category=category)
+        for (program_id, category), account_id in zip(keys, account_ids, strict=True)
+    ]
+
+
+async def insert_opened_accounts_in_bulk(
+    connection: AsyncConnection,
+    *,
+    org_id: int,
+    customer_ids: Sequence[int],
+    program_ids: Sequence[int],
+    categories: Sequence[PointsCategory],
+    source: str | None,
+    now: datetime,
+) -> None:
+    """Every (program, category) account of each customer at zero, one CUSTOMER_REGISTRATION
+    event per customer and a zero opening-balance entry per account: ids reserved first, each
+    table written in one executemany (app.storage.bulk_insert)."""
+    # (customer, program, category) of each account, in the order their ids are reserved.
+    opened = [
+        (customer_id, program_id, category.value)
+        for customer_id in customer_ids
+        for program_id in program_ids
+        for category in categories
+    ]
+    account_ids = await reserve_ids(connection, accounts, len(opened))
+    await insert_rows(
+        connection,
+        accounts,
+        _ACCOUNT_COLUMNS,
+        [
+            (account_id, org_id, customer_id, program_id, category, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, now)
+            for account_id, (customer_id, program_id, category) in zip(account_ids, opened, strict=True)
+        ],
+    )
+    registration = EventType.CUSTOMER_REGISTRATION.value
+    event_ids = await reserve_ids(connection, events, len(customer_ids))
+    await insert_rows(
+        connection,
+        events,
+        _REGISTRATION_EVENT_COLUMNS,
+        [
+            (event_id, org_id, registration, customer_id, source, None, None, None, None, None, ZERO, now)
+            for customer_id, event_id in zip(customer_ids, event_ids, strict=True)
+        ],
+    )
+    event_by_customer = dict(zip(customer_ids, event_ids, strict=True))
+    # The accounts were opened at zero here: each opening entry's balance after is zero.
+    credit, opening = EntryType.CREDIT.value, EntryKind.OPENING_BALANCE.value
+    await insert_rows(
+        connection,
+        entries,
+        _OPENING_ENTRY_COLUMNS,
+        [
+            (
+                org_id,
+                event_by_customer[customer_id],
+                account_id,
+                customer_id,
+                program_id,
+                category,
+                registration,
+                source,
+                None,
+                None,
+                credit,
+                opening,
+                ZERO,
+                ZERO,
+                None,
+                now,
+            )
+            for account_id, (customer_id, program_id, category) in zip(account_ids, opened, strict=True)
+        ],
+    )
+
+
+# --- Accounts -------------------------------------------------------------------------------
+
+_LOCK_REGULAR_ACCOUNTS = (
+    select(accounts.c.id, accounts.c.customer_id, accounts.c.balance)
+    .where(
+        accounts.c.customer_id.in_(bindparam("customer_ids", expanding=True)),
+        accounts.c.program_id == bindparam("program_id"),
+        accounts.c.category == PointsCategory.REGULAR.value,
+    )
+    .order_by(accounts.c.id)
+    .with_for_update()
+)
+_LOCK_ACCOUNT_OF = (
+    select(accounts.c.id, accounts.c.balance)
+    .where(
+        accounts.c.customer_id == bindparam("customer_id"),
+        accounts.c.program_id == bindparam("program_id"),
+        accounts.c.category == bindparam("category"),
+    )
+    .with_for_update()
+)
+
+
+async def customer_accounts(
+    connection: AsyncConnection, customer_ids: Sequence[int], *, lock: bool = False
+) -> list[Any]:
+    """Every account of these customers (one query for any number) as rows of all the account's
+    columns, in id order; `lock` takes their row locks in that order."""
+    if not customer_ids:
+        return []
+    query = select(accounts).where(accounts.c.customer_id.in_(customer_ids)).order_by(accounts.c.id)
+    if lock:
+        query = query.with_for_update()
+    return list((await connection.execute(query)).all())
+
+
+async def lock_accounts(connection: AsyncConnection, account_ids: Sequence[int]) -> list[Any]:
+    """Lock accounts in id order in one statement: rows (id, customer_id, program_id, category,
+    balance). Every writer locks accounts in id order: no deadlock."""
+    return list(
+        (
+            await connection.execute(
+                select(
+                    accounts.c.id,
+                    accounts.c.customer_id,
+                    accounts.c.program_id,
+                    accounts.c.category,
+                    accounts.c.balance,
+                )
+                .where(accounts.c.id.in_(list(account_ids)))
+                .order_by(accounts.c.id)
+                .with_for_update()
+            )
+        ).all()
+    )
+
+
+async def lock_regular_accounts(
+    connection: AsyncConnection, customer_ids: Sequence[int], *, program_id: int
+) -> list[Any]:
+    """These customers' REGULAR accounts in a program, locked in id order: rows (id, customer_id,
+    balance); a customer without one yet is absent."""
+    return list(
+        (
+            await connection.execute(
+                _LOCK_REGULAR_ACCOUNTS, {"customer_ids": sorted(customer_ids), "program_id": program_id}
+            )
+        ).all()
+    )
+
+
+async def lock_account_of(
+    connection: AsyncConnection, *, customer_id: int, program_id: int, category: PointsCategory
+) -> Any:
+    """The customer's account in a program and category, locked: a row (id, balance), or None
+    when it is not opened yet."""
+    return (
+        await connection.execute(
+            _LOCK_ACCOUNT_OF, {"customer_id": customer_id, "program_id": program_id, "category": category.value}
+        )
+    ).one_or_none()
+
+
+@lru_cache(maxsize=4)
+def _regular_accounts_statement(dialect: str) -> Any:
+    """The REGULAR account in a program of each of a list of customers (the list one parameter)."""
+    return text(
+        f"SELECT accounts.customer_id, accounts.id FROM {accounts.name} accounts "
+        f"WHERE accounts.program_id = :program_id AND accounts.category = '{PointsCategory.REGULAR.value}' "
+        f"AND accounts.customer_id {any_of(dialect, 'ids', 'bigint')}"
+    )
+
+
+async def regular_account_ids(
+    connection: AsyncConnection, customer_ids: Sequence[int], *, program_id: int
+) -> dict[int, int]:
+    """Each customer's REGULAR account id in a program (customers without one are absent), in one
+    statement however many customers: the list is bound as one parameter."""
+    if not customer_ids:
+        return {}
+    dialect = connection.dialect.name
+    rows = await connection.execute(
+        _regular_accounts_statement(dialect), {"program_id": program_id, "ids": list_parameter(dialect, customer_ids)}
+    )
+    return {row.customer_id: row.id for row in rows}
+
+
+async def promised_and_regular_account_ids(
+    connection: AsyncConnection, promised_account_ids: Sequence[int]
+) -> list[int]:
+    """The PROMISED and REGULAR accounts of the (customer, program) of each of these accounts."""
+    owners = (
+        await connection.execute(
+            select(accounts.c.customer_id, accounts.c.program_id).where(accounts.c.id.in_(promised_account_ids))
+        )
+    ).all()
+    return list(
+        (
+            await connection.execute(
+                select(accounts.c.id).where(
+                    tuple_(accounts.c.customer_id, accounts.c.program_id).in_([tuple(row) for row in owners]),
+                    accounts.c.category.in_([PointsCategory.PROMISED.value, PointsCategory.REGULAR.value]),
+                )
+            )
+        )
+        .scalars()
+        .all()
+    )
+
+
+def join_program_points(query: Any, customer_id: Any, program_id: Any) -> Any:
+    """`query` joined to the accounts of (`customer_id`, `program_id`) with their points as
+    columns: `balance` (the REGULAR account's) and the counters summed over all the program's
+    accounts (points earned into PROMISED or TRIGGER_BASED are earned too; conversions move no
+    counter, so nothing counts twice). The caller groups by its own key.
+
+    The one place another domain's statement takes ledger columns: a customer with its points
+    summaries is one statement on every response (tests/test_customer_query.py counts it), so
+    the customers domain builds that statement once, at import, with the ledger's part from here.
+    """
+    regular_balance = type_coerce(
+        func.sum(
+            case(
+                (accounts.c.category == literal_column(f"'{PointsCategory.REGULAR.value}'"), accounts.c.balance),
+                else_=literal_column("0"),
+            )
+        ),
+        Points(),
+    ).label("balance")
+    totals = [type_coerce(func.sum(accounts.c[name]), Points()).label(name) for name in COUNTERS]
+    return query.add_columns(regular_balance, *totals).join(
+        accounts, and_(accounts.c.customer_id == customer_id, accounts.c.program_id == program_id)
+    )
+
+
+# --- Lots -----------------------------------------------------------------------------------
+
+_LOT_COLUMNS = (lots.c.id, lots.c.points_remaining, lots.c.active_from, lots.c.expires_at)
+
+
+def _spendable(now: datetime) -> Any:
+    return and_(lots.c.active_from <= now, or_(lots.c.expires_at.is_(None), lots.c.expires_at > now))
+
+
+def _convertible(as_of: datetime) -> Any:
+    """Lots that can convert at `as_of`: started, and not past their expiry date."""
+    return and_(lots.c.active_from <= as_of, or_(lots.c.expires_at.is_(None), lots.c.expires_at > as_of))
+
+
+async def lots_in_spending_order(
+    connection: AsyncConnection, account_id: int, *, now: datetime, prefer_lot_ids: Sequence[int], limit: int
+) -> list[tuple[int, Decimal, datetime, datetime | None]]:
+    """The account's first `limit` lots with points left, in the order a debit takes them:
+    `prefer_lot_ids` first, then spendable lots before the rest (pending, or past their expiry
+    date but not yet expired by the expiry run), first-expiring first (never-expiring last),
+    oldest first. Rows (lot id, points remaining, active from, expires at)."""
+    order = [not_(_spendable(now)), lots.c.expires_at.is_(None), lots.c.expires_at, lots.c.id]
+    if prefer_lot_ids:
+        order.insert(0, lots.c.id.not_in(list(prefer_lot_ids)))
+    rows = (
+        await connection.execute(
+            select(*_LOT_COLUMNS)
+            .where(lots.c.account_id == account_id, lots.c.points_remaining > 0)
+            .order_by(*order)
+            .limit(limit)
+        )
+    ).all()
+    return [(row.id, row.points_remaining, row.active_from, row.expires_at) for row in rows]
+
+
+async def lot_shares(connection: AsyncConnection, lot_ids: Sequence[int]) -> dict[int, LotShare]:
+    """Lots by id with their remaining points (to name them in a debit or a reversal)."""
+    if not lot_ids:
+        return {}
+    rows = (await connection.execute(select(*_LOT_COLUMNS).where(lots.c.id.in_(list(lot_ids))))).all()
+    return {row.id: LotShare(row.id, row.points_remaining, row.active_from, row.expires_at) for row in rows}
+
+
+async def open_lots(
+    connection: AsyncConnection,
+    account_ids: Sequence[int],
+    *,
+    expiring_by: datetime | None = None,
+    convertible_at: datetime | None = None,
+    transaction_id: int | None = None,
+) -> dict[int, list[LotShare]]:
+    """The lots with points left of these accounts, first-expiring first, per account; only
+    those expiring at or before `expiring_by`, those that can convert at `convertible_at`
+    (started and not past their expiry date), those a bill earned (`transaction_id`: the credits
+    of its TRANSACTION_ADD event made them), as given."""
+    conditions: list[Any] = []
+    if expiring_by is not None:
+        conditions.append(lots.c.expires_at <= expiring_by)
+    if convertible_at is not None:
+        conditions.append(_convertible(convertible_at))
+    if transaction_id is not None:
+        conditions.append(lots.c.entry_id.in_(_credits_of_bill(transaction_id)))
+    rows = (
+        await connection.execute(
+            select(lots.c.id, lots.c.account_id, lots.c.points_remaining, lots.c.active_from, lots.c.expires_at)
+            .where(lots.c.account_id.in_(list(account_ids)), lots.c.points_remaining > 0, *conditions)
+            .order_by(lots.c.account_id, lots.c.expires_at, lots.c.id)
+        )
+    ).all()
+    found: dict[int, list[LotShare]] = defaultdict(list)
+    for row in rows:
+        found[row.account_id].append(LotShare(row.id, row.points_remaining, row.active_from, row.expires_at))
+    return found
+
+
+def _credits_of_bill(transaction_id: int) -> Any:
+    """The credit entries of the bill's TRANSACTION_ADD event: the lots they made are its points."""
+    return (
+        select(entries.c.id)
+        .join(events, events.c.id == entries.c.event_id)
+        .where(
+            events.c.transaction_id == transaction_id,
+            events.c.event_type == EventType.TRANSACTION_ADD.value,
+            entries.c.entry_type == EntryType.CREDIT.value,
+        )
+    )
+
+
+async def expiring_lots(connection: AsyncConnection, *, org_id: int, as_of: datetime, limit: int) -> list[Any]:
+    """The org's first `limit` lots with points left that expire at or before `as_of`, soonest
+    first: rows (id, account_id). Walks the partial expiry index."""
+    return list(
+        (
+            await connection.execute(
+                select(lots.c.id, lots.c.account_id)
+                .where(lots.c.org_id == org_id, HAS_POINTS_LEFT, lots.c.expires_at <= as_of)
+                .order_by(lots.c.expires_at, lots.c.id)
+                .limit(limit)
+            )
+        ).all()
+    )
+
+
+async def promised_lots_due(connection: AsyncConnection, *, org_id: int, as_of: datetime, limit: int) -> list[Any]:
+    """The org's first `limit` PROMISED lots with points left that can convert at `as_of`, by
+    start: rows (id, account_id). Walks the partial promised index."""
+    return list(
+        (
+            await connection.execute(
+                select(lots.c.id, lots.c.account_id)
+                .where(
+                    lots.c.org_id == org_id,
+                    lots.c.category == literal_column("'PROMISED'"),
+                    HAS_POINTS_LEFT,
+                    _convertible(as_of),
+                )
+                .order_by(lots.c.active_from, lots.c.id)
+                .limit(limit)
+            )
+        ).all()
+    )
+
+
+async def lot_ids_made_by(connection: AsyncConnection, entry_ids: Sequence[int]) -> tuple[int, ...]:
+    """The lots these credit entries made."""
+    return tuple((await connection.execute(select(lots.c.id).where(lots.c.entry_id.in_(list(entry_ids))))).scalars())
+
+
+async def lots_made_by(connection: AsyncConnection, entry_ids: Sequence[int]) -> list[Any]:
+    """The lots these credit entries made, by id: rows (entry_id, id, points, active_from, expires_at)."""
+    return list(
+        (
+            await connection.execute(
+                select(lots.c.entry_id, lots.c.id, lots.c.points, lots.c.active_from, lots.c.expires_at)
+                .where(lots.c.entry_id.in_(list(entry_ids)))
+                .order_by(lots.c.id)
+            )
+        ).all()
+    )
+
+
+async def consumed_by_entries(connection: AsyncConnection, entry_ids: Sequence[int]) -> dict[int, Decimal]:
+    """Net points these entries moved per lot (negative: taken), to reverse what a debit consumed."""
+    if not entry_ids:
+        return {}
+    rows = (
+        await connection.execute(
+            select(movements.c.lot_id, func.sum(movements.c.points).label("points"))
+            .where(movements.c.entry_id.in_(list(entry_ids)))
+            .group_by(movements.c.lot_id)
+        )
+    ).all()
+    return {row.lot_id: Decimal(row.points) for row in rows}
+
+
+async def lot_movements(connection: AsyncConnection, entry_ids: Sequence[int], *, taken: bool) -> list[Any]:
+    """What these entries took from lots (`taken`: the negative movements) or gave back to them
+    (the positive ones), in the order they moved: rows (entry_id, lot_id, points, active_from,
+    expires_at) with the lot's dates."""
+    return list(
+        (
+            await connection.execute(
+                select(
+                    movements.c.entry_id, movements.c.lot_id, movements.c.points, lots.c.active_from, lots.c.expires_at
+                )
+                .join(lots, lots.c.id == movements.c.lot_id)
+                .where(
+                    movements.c.entry_id.in_(list(entry_ids)),
+                    movements.c.points < 0 if taken else movements.c.points > 0,
+                )
+                .order_by(movements.c.id)
+            )
+        ).all()
+    )
+
+
+async def spendable_points(
+    connection: AsyncConnection, account_ids: Sequence[int], now: datetime
+) -> dict[int, Decimal]:
+    """Points each account can spend now: its lots that are active (not pending) and not past
+    their expiry date (whether or not the expiry run has expired them yet). Since lots hold
+    exactly the positive balance, this never exceeds the balance."""
+    if not account_ids:
+        return {}
+    rows = (
+        await connection.execute(
+            select(lots.c.account_id, func.sum(lots.c.points_remaining).label("points"))
+            .where(lots.c.account_id.in_(list(account_ids)), lots.c.points_remaining > 0, _spendable(now))
+            .group_by(lots.c.account_id)
+        )
+    ).all()
+    found = {row.account_id: Decimal(row.points) for row in rows}
+    return {account_id: found.get(account_id, ZERO) for account_id in account_ids}
+
+
+# --- Events and entries ---------------------------------------------------------------------
+
+_ADD_EVENT_OF_BILL = (
+    select(events.c.id)
+    .where(
+        events.c.org_id == bindparam("org_id"),
+        events.c.transaction_id == bindparam("bill_id"),
+        events.c.event_type == EventType.TRANSACTION_ADD.value,
+    )
+    .order_by(events.c.id)
+    .limit(1)
+)
+_ALLOCATIONS = select(entries.c.id, entries.c.category).where(
+    entries.c.event_id == bindparam("event_id"), entries.c.entry_kind == EntryKind.POINTS_ALLOCATION.value
+)
+_BALANCES_AFTER = select(entries.c.customer_id, entries.c.balance_after).where(
+    entries.c.event_id == bindparam("event_id")
+)
+_EVENT_SUMMARY = select(
+    events.c.id,
+    events.c.customer_id,
+    events.c.points_on_event,
+    events.c.created_at,
+    events.c.customer_promotion_id,
+    events.c.tracker_value_id,
+).where(events.c.id == bindparam("event_id"))
+
+
+async def bill_add_event_id(connection: AsyncConnection, *, org_id: int, transaction_id: int) -> int | None:
+    """The bill's (first) TRANSACTION_ADD event, None when it earned nothing into the ledger."""
+    return (
+        await connection.execute(_ADD_EVENT_OF_BILL, {"org_id": org_id, "bill_id": transaction_id})
+    ).scalar_one_or_none()
+
+
+async def allocations(connection: AsyncConnection, event_id: int) -> list[Any]:
+    """The event's POINTS_ALLOCATION entries: rows (id, category)."""
+    return list((await connection.execute(_ALLOCATIONS, {"event_id": event_id})).all())
+
+
+async def event_summary(connection: AsyncConnection, event_id: int) -> EventSummary:
+    return EventSummary(*(await connection.execute(_EVENT_SUMMARY, {"event_id": event_id})).one())
+
+
+async def balance_after_event(connection: AsyncConnection, event_id: int) -> Decimal:
+    """The balance after the one entry of a one-entry event (an award)."""
+    return (await connection.execute(_BALANCES_AFTER, {"event_id": event_id})).one().balance_after
+
+
+async def balances_after_event(connection: AsyncConnection, event_id: int) -> dict[int, Decimal]:
+    """The balance after each customer's entry of an event with one entry per customer (a transfer)."""
+    return {
+        row.customer_id: row.balance_after for row in await connection.execute(_BALANCES_AFTER, {"event_id": event_id})
+    }
+
+
+async def events_of_tracker_values(connection: AsyncConnection, tracker_value_ids: Sequence[int]) -> dict[int, int]:
+    """The TRACKER_POINTS event of each tracked value that issued points (others are absent)."""
+    if not tracker_value_ids:
+        return {}
+    rows = await connection.execute(
+        select(events.c.tracker_value_id, events.c.id).where(events.c.tracker_value_id.in_(list(tracker_value_ids)))
+    )
+    return {row.tracker_value_id: row.id for row in rows}
+
+
+async def customer_promotion_totals(connection: AsyncConnection, promotion_ids: Sequence[int]) -> list[Any]:
+    """Per points promotion, from its CUSTOMER_PROMOTION events: rows (promotion id, points
+    awarded, awards, distinct holders). Promotions without an award are absent."""
+    return list(
+        (
+            await connection.execute(
+                select(
+                    events.c.customer_promotion_id,
+                    type_coerce(func.sum(events.c.points_on_event), Points()),
+                    func.count(),
+                    func.count(events.c.customer_id.distinct()),
+                )
+                .where(events.c.customer_promotion_id.in_(list(promotion_ids)))
+                .group_by(events.c.customer_promotion_id)
+            )
+        ).all()
+    )
+
+
+async def event_debits(connection: AsyncConnection, event_id: int) -> list[Any]:
+    """The event's debits in entry order: rows (id, account_id, customer_id, program_id,
+    category, points)."""
+    return list(
+        (
+            await connection.execute(
+                select(
+                    entries.c.id,
+                    entries.c.account_id,
+                    entries.c.customer_id,
+                    entries.c.program_id,
+                    entries.c.category,
+                    entries.c.points,
+                )
+                .where(entries.c.event_id == event_id, entries.c.entry_type == EntryType.DEBIT.value)
+                .order_by(entries.c.id)
+            )
+        ).all()
+    )
+
+
+async def debits_by_program(connection: AsyncConnection, event_id: int) -> list[Any]:
+    """The event's debits by program: rows (customer_id, program_id, points)."""
+    return list(
+        (
+            await connection.execute(
+                select(entries.c.customer_id, entries.c.program_id, entries.c.points)
+                .where(entries.c.event_id == event_id, entries.c.entry_type == EntryType.DEBIT.value)
+                .order_by(entries.c.program_id)
+            )
+        ).all()
+    )
+
+
+async def debit_program_ids(connection: AsyncConnection, event_id: int) -> list[int]:
+    """The programs the event's debits drew from, one per debit."""
+    return list(
+        (
+            await connection.execute(
+                select(entries.c.program_id).where(
+                    entries.c.event_id == event_id, entries.c.entry_type == EntryType.DEBIT.value
+                )
+            )
+        )
+        .scalars()
+        .all()
+    )
+
+
+async def debits_of_events(connection: AsyncConnection, event_ids: Sequence[int], *, kind: EntryKind) -> list[Any]:
+    """These events' debits of one kind, in entry order: rows (id, event_id, program_id, points,
+    balance_after)."""
+    return list(
+        (
+            await connection.execute(
+                select(
+                    entries.c.id, entries.c.event_id, entries.c.program_id, entries.c.points, entries.c.balance_after
+                )
+                .where(
+                    entries.c.event_id.in_(list(event_ids)),
+                    entries.c.entry_type == EntryType.DEBIT.value,
+                    entries.c.entry_kind == kind.value,
+                )
+                .order_by(entries.c.id)
+            )
+        ).all()
+    )
+
+
+async def corrections(connection: AsyncConnection, debit_ids: Sequence[int]) -> list[Any]:
+    """The entries that name these debits as what they correct: rows (id, corrects_entry_id, points)."""
+    if not debit_ids:
+        return []
+    return list(
+        (
+            await connection.execute(
+                select(entries.c.id, entries.c.corrects_entry_id, entries.c.points).where(
+                    entries.c.corrects_entry_id.in_(list(debit_ids))
+                )
+            )
+        ).all()
+    )
+
+
+async def corrections_in_events(
+    connection: AsyncConnection, event_ids: Sequence[int], *, kind: EntryKind, corrected_ids: Sequence[int]
+) -> list[Any]:
+    """These events' entries of one kind correcting any of `corrected_ids`, in entry order: rows
+    (id, event_id, program_id, corrects_entry_id)."""
+    return list(
+        (
+            await connection.execute(
+                select(entries.c.id, entries.c.event_id, entries.c.program_id, entries.c.corrects_entry_id)
+                .where(
+                    entries.c.event_id.in_(list(event_ids)),
+                    entries.c.entry_kind == kind.value,
+                    entries.c.corrects_entry_id.in_(list(corrected_ids)),
+                )
+                .order_by(entries.c.id)
+            )
+        ).all()
+    )
+
+
+# --- Ledger pages and balances --------------------------------------------------------------
+
+
+def _filter_conditions(view: LedgerFilter) -> list[Any]:
+    conditions: list[Any] = []
+    if view.sources:
+        conditions.append(entries.c.source.in_(view.sources))
+    if view.till_ids:
+        conditions.append(entries.c.till_id.in_(view.till_ids))
+    if view.start is not None:
+        conditions.append(entries.c.created_at >= view.start)
+    if view.end is not None:
+        conditions.append(entries.c.created_at < view.end)
+    if view.entry_type is not None:
+        conditions.append(entries.c.entry_type == view.entry_type.value)
+    conditions.extend(_account_conditions(view, concept_events=True))
+    return conditions
+
+
+def _account_conditions(view: LedgerFilter, *, concept_events: bool = False) -> list[Any]:
+    """`concept_events`: the program filter lets the concept tills' group redemptions through
+    (entries only; a closing balance still sums the filtered programs' accounts)."""
+    conditions: list[Any] = []
+    if view.categories:
+        conditions.append(entries.c.category.in_([category.value for category in view.categories]))
+    if view.program_ids:
+        in_programs = entries.c.program_id.in_(view.program_ids)
+        if concept_events and view.concept_till_ids:
+            in_programs = or_(
+                in_programs,
+                and_(
+                    entries.c.event_type == EventType.POINTS_REDEMPTION.value,
+                    entries.c.till_id.in_(view.concept_till_ids),
+                ),
+            )
+        conditions.append(in_programs)
+    return conditions
+
+
+_PAGE_COLUMNS = (
+    entries.c.id,
+    entries.c.event_id,
+    entries.c.event_type,
+    entries.c.entry_type,
+    entries.c.entry_kind,
+    entries.c.created_at,
+    entries.c.program_id,
+    entries.c.category,
+    entries.c.points,
+    entries.c.balance_after,
+    events.c.points_on_event,
+    entries.c.source,
+    entries.c.store_id,
+    entries.c.till_id,
+    events.c.transaction_id,
+    events.c.transaction_number,
+    events.c.customer_promotion_id,
+    events.c.tracker_value_id,
+)
+
+
+async def ledger_page(
+    connection: AsyncConnection, *, org_id: int, customer_id: int, view: LedgerFilter, first: int, after_id: int | None
+) -> LedgerPage:
+    """Newest first, by entry id (entries are written in time order), keyset-paginated."""
+    assert 1 <= first <= PAGE_SIZE_MAX
+    conditions = [entries.c.org_id == org_id, entries.c.customer_id == customer_id, *_filter_conditions(view)]
+    if after_id is not None:
+        conditions.append(entries.c.id < after_id)
+    query = (
+        select(*_PAGE_COLUMNS)
+        .join(events, events.c.id == entries.c.event_id)
+        .where(*conditions)
+        .order_by(entries.c.id.desc())
+        .limit(first + 1)
+    )
+    rows = (await connection.execute(query)).all()
+    page = [LedgerEntryView(*row) for row in rows[:first]]
+    return LedgerPage(entries=page, has_next_page=len(rows) > first)
+
+
+async def closing_balance(
+    connection: AsyncConnection, *, org_id: int, customer_id: int, view: LedgerFilter
+) -> tuple[Decimal, int | None]:
+    """The balance as of the last entry in the view, over the accounts the view covers.
+
+    For each such account, its balance after its last entry at or before the view's last entry,
+    summed. With no filter at all this is the customer's current balance. Returns the balance
+    and the id of the view's last entry (None for an empty view).
+    """
+    last_id = (
+        await connection.execute(
+            select(func.max(entries.c.id)).where(
+                entries.c.org_id == org_id, entries.c.customer_id == customer_id, *_filter_conditions(view)
+            )
+        )
+    ).scalar_one()
+    if last_id is None:
+        return ZERO, None
+    latest_per_account = (
+        select(func.max(entries.c.id).label("entry_id"))
+        .where(
+            entries.c.org_id == org_id,
+            entries.c.customer_id == customer_id,
+            entries.c.id <= last_id,
+            *_account_conditions(view),
+        )
+        .group_by(entries.c.account_id)
+        .subquery()
+    )
+    total = (
+        await connection.execute(
+            select(func.coalesce(func.sum(entries.c.balance_after), type_coerce(0, Points()))).where(
+                entries.c.id.in_(select(latest_per_account.c.entry_id))
+            )
+        )
+    ).scalar_one()
+    return total, last_id
+
+
+def _sum_lot_points(condition: Any) -> Any:
+    return type_coerce(
+        func.coalesce(func.sum(case((condition, lots.c.points_remaining), else_=literal_column("0"))), 0), Points()
+    )
+
+
+async def account_holdings(connection: AsyncConnection, customer_ids: Sequence[int], now: datetime) -> list[Any]:
+    """Every account of these customers with its balance and its lots' points pending (not
+    active yet) and spendable (active, not past their expiry date): rows (customer_id,
+    program_id, category, balance, pending, spendable), in one query for any number of customers."""
+    active = lots.c.active_from <= now
+    not_past_expiry = or_(lots.c.expires_at.is_(None), lots.c.expires_at > now)
+    return list(
+        (
+            await connection.execute(
+                select(
+                    accounts.c.customer_id,
+                    accounts.c.program_id,
+                    accounts.c.category,
+                    accounts.c.balance,
+                    _sum_lot_points(lots.c.active_from > now).label("pending"),
+                    _sum_lot_points(and_(active, not_past_expiry)).label("spendable"),
+                )
+                .select_from(
+                    accounts.outerjoin(lots, and_(lots.c.account_id == accounts.c.id, lots.c.points_remaining > 0))
+                )
+                .where(accounts.c.customer_id.in_(list(customer_ids)))
+                .group_by(
+                    accounts.c.id,
+                    accounts.c.customer_id,
+                    accounts.c.program_id,
+                    accounts.c.category,
+                    accounts.c.balance,
+                )
+            )
+        ).all()
+    )
+
+
+async def points_expiring_after(connection: AsyncConnection, customer_ids: Sequence[int], now: datetime) -> list[Any]:
+    """Points in lots with points left that expire after `now`, summed per customer, program and
+    expiry time: rows (customer_id, program_id, expires_at, points), one query for any number."""
+    return list(
+        (
+            await connection.execute(
+                select(
+                    accounts.c.customer_id,
+                    accounts.c.program_id,
+                    lots.c.expires_at,
+                    type_coerce(func.sum(lots.c.points_remaining), Points()).label("points"),
+                )
+                .join(accounts, accounts.c.id == lots.c.account_id)
+                .where(
+                    accounts.c.customer_id.in_(list(customer_ids)),
+                    lots.c.points_remaining > 0,
+                    lots.c.expires_at > now,
+                )
+                .group_by(accounts.c.customer_id, accounts.c.program_id, lots.c.expires_at)
+            )
+        ).all()
+    )
+
+
+async def expiry_entries(
+    connection: AsyncConnection, customer_ids: Sequence[int], *, first: int, after_id: int | None
+) -> list[Any]:
+    """Each customer's POINTS_EXPIRY entries newest first, at most `first` + 1 per customer after
+    entry `after_id`: rows (id, event_id, customer_id, program_id, category, points, created_at)
+    by customer, one query for any number of customers (a window per customer)."""
+    conditions = [entries.c.customer_id.in_(list(customer_ids)), entries.c.entry_kind == EntryKind.POINTS_EXPIRY.value]
+    if after_id is not None:
+        conditions.append(entries.c.id < after_id)
+    numbered = (
+        select(
+            entries.c.id,
+            entries.c.event_id,
+            entries.c.customer_id,
+            entries.c.program_id,
+            entries.c.category,
+            entries.c.points,
+            entries.c.created_at,
+            func.row_number().over(partition_by=entries.c.customer_id, order_by=entries.c.id.desc()).label("position"),
+        )
+        .where(*conditions)
+        .subquery()
+    )
+    return list(
+        (
+            await connection.execute(
+                select(numbered)
+                .where(numbered.c.position <= first + 1)
+                .order_by(numbered.c.customer_id, numbered.c.id.desc())
+            )
+        ).all()
+    )
+
+
+# --- Reconciliation -------------------------------------------------------------------------
+
+
+async def count_accounts(connection: AsyncConnection, *, org_id: int) -> int:
+    return (
+        await connection.execute(select(func.count()).select_from(accounts).where(accounts.c.org_id == org_id))
+    ).scalar_one()
+
+
+async def accounts_with_entry_sums(connection: AsyncConnection, *, org_id: int | None) -> list[Any]:
+    """Every account (of one org, or all) with what its entries add up to: mappings of the
+    account's columns, `sum_balance` and `sum_<counter>` for each counter (by `COUNTER_BY_KIND`),
+    `last_balance_after` (its last entry's; None without entries) and `lots_total` (the points
+    left in its lots), in account id order."""
+
+    def entry_sum(condition: Any, amount: Any) -> Any:
+        return type_coerce(func.coalesce(func.sum(case((condition, amount), else_=0)), 0), Points())
+
+    credit = entries.c.entry_type == EntryType.CREDIT.value
+    sums: dict[str, Any] = {
+        "balance": entry_sum(literal(True), case((credit, entries.c.points), else_=-entries.c.points)),
+    }
+    for counter in COUNTERS:
+        kinds_by_direction = {
+            direction: [kind.value for kind, moved in COUNTER_BY_KIND.items() if moved == (counter, direction)]
+            for direction in (1, -1)
+        }
+        sums[counter] = type_coerce(
+            entry_sum(entries.c.entry_kind.in_(kinds_by_direction[1]), entries.c.points)
+            - entry_sum(entries.c.entry_kind.in_(kinds_by_direction[-1]), entries.c.points),
+            Points(),
+        )
+    latest = entries.alias("latest")
+    last_balance = (
+        select(latest.c.balance_after)
+        .where(latest.c.account_id == accounts.c.id)
+        .order_by(latest.c.id.desc())
+        .limit(1)
+        .correlate(accounts)
+        .scalar_subquery()
+    )
+    lots_total = (
+        select(type_coerce(func.coalesce(func.sum(lots.c.points_remaining), 0), Points()))
+        .where(lots.c.account_id == accounts.c.id)
+        .correlate(accounts)
+        .scalar_subquery()
+    )
+    query = (
+        select(
+            accounts,
+            last_balance.label("last_balance_after"),
+            lots_total.label("lots_total"),
+            *[value.label(f"sum_{name}") for name, value in sums.items()],
+        )
+        .select_from(accounts.outerjoin(entries, entries.c.account_id == accounts.c.id))
+        .group_by(*accounts.c)
+        .order_by(accounts.c.id)
+    )
+    if org_id is not None:
+        query = query.where(accounts.c.org_id == org_id)
+    return list((await connection.execute(query)).mappings())
+
+
+async def lots_out_of_step(connection: AsyncConnection, *, org_id: int | None) -> list[Any]:
+    """Lots whose points left differ from their points plus their movements: rows (id, points,
+    points_remaining, moved, customer_id, program_id, category, account_id)."""
+    moved = type_coerce(func.coalesce(func.sum(movements.c.points), 0), Points())
+    query = (
+        select(
+            lots.c.id,
+            lots.c.points,
+            lots.c.points_remaining,
+            moved.label("moved"),
+            accounts.c.customer_id,
+            accounts.c.program_id,
+            accounts.c.category,
+            accounts.c.id.label("account_id"),
+        )
+        .join(accounts, accounts.c.id == lots.c.account_id)
+        .outerjoin(movements, movements.c.lot_id == lots.c.id)
+        .group_by(
+            lots.c.id,
+            lots.c.points,
+            lots.c.points_remaining,
+            accounts.c.customer_id,
+            accounts.c.program_id,
+            accounts.c.category,
+            accounts.c.id,
+        )
+        .having(lots.c.points_remaining != lots.c.points + func.coalesce(func.sum(movements.c.points), 0))
+    )
+    if org_id is not None:
+        query = query.where(lots.c.org_id == org_id)
+    return list((await connection.execute(query)).all())
+
+
+# --- Many credits at once (credits.post_credits) --------------------------------------------
+
+# Every points column the bulk credits write shares one scale: one converter serves them all.
+_POINTS_COLUMNS = (
+    accounts.c.balance,
+    accounts.c.earned,
+    entries.c.points,
+    entries.c.balance_after,
+    lots.c.points,
+    lots.c.points_remaining,
+    movements.c.points,
+)
+assert all(isinstance(column.type, FixedDecimal) for column in _POINTS_COLUMNS)
+assert len({column.type.scale for column in _POINTS_COLUMNS}) == 1, "one scale for every points column"
+STORED_POINTS_SCALE = entries.c.points.type.scale
+
+_LOCK_ACCOUNTS = (
+    select(accounts.c.id, accounts.c.balance)
+    .where(accounts.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(accounts.c.id)
+    .with_for_update()
+)
+# Events, entries and lots go in with ids reserved first (app.storage.id_blocks: RETURNING many rows in
+# order runs one row per statement on SQLite) and straight to the driver (app.storage.bulk_insert).
+_CREDIT_EVENT_COLUMNS = (
+    "id",
+    "org_id",
+    "event_type",
+    "customer_id",
+    "source",
+    "store_id",
+    "till_id",
+    "transaction_id",
+    "transaction_number",
+    "corrects_event_id",
+    "points_on_event",
+    "created_at",
+    "customer_promotion_id",
+    "tracker_value_id",
+    "import_job_id",
+    "reason",
+)
+_CREDIT_ENTRY_COLUMNS = (
+    "id",
+    "org_id",
+    "event_id",
+    "account_id",
+    "customer_id",
+    "program_id",
+    "category",
+    "event_type",
+    "source",
+    "store_id",
+    "till_id",
+    "entry_type",
+    "entry_kind",
+    "points",
+    "balance_after",
+    "corrects_entry_id",
+    "created_at",
+)
+_CREDIT_LOT_COLUMNS = (
+    "id",
+    "org_id",
+    "account_id",
+    "category",
+    "entry_id",
+    "points",
+    "points_remaining",
+    "active_from",
+    "expires_at",
+    "created_at",
+    "subledger_id",
+)
+# Enum members to the text stored: `.value` is a descriptor call, a dict lookup is not.
+_STORED_TEXT: dict[Any, str] = {
+    member: member.value for enum in (EventType, EntryKind, PointsCategory) for member in enum
+}
+
+
+def stored_points(connection: AsyncConnection) -> Callable[[Decimal], int]:
+    """Points as this connection's driver stores them (a scaled integer): the bulk credits plan
+    in these, so no Decimal arithmetic runs per row."""
+    return driver_value(connection, entries, "points")
+
+
+async def lock_stored_balances(connection: AsyncConnection, account_ids: Sequence[int]) -> dict[int, int]:
+    """Lock these accounts in id order (in chunks of LOCK_CHUNK); their balances as stored."""
+    points_value = stored_points(connection)
+    balances: dict[int, int] = {}
+    ordered = sorted(account_ids)
+    for start in range(0, len(ordered), LOCK_CHUNK):
+        rows = (await connection.execute(_LOCK_ACCOUNTS, {"ids": ordered[start : start + LOCK_CHUNK]})).all()
+        balances.update({row.id: points_value(row.balance) for row in rows})
+    return balances
+
+
+async def insert_credits(
+    connection: AsyncConnection,
+    *,
+    org_id: int,
+    credits: Sequence[CreditDraft],
+    order: Sequence[int],
+    planned: Sequence[tuple[int, int, int]],
+    now: datetime,
+) -> tuple[list[int], list[int]]:
+    """Write one event, entry and lot per credit, and a movement for each lot that paid a debt,
+    each table in one executemany with ids reserved first.
+
+    `order`: the credits' indexes in the order their entries and lots are written (ids follow
+    it; events take theirs in the order given). `planned[index]`: the credit's (points, balance
+    after, points paid to the debt), stored (`stored_points`). Returns the event ids and entry
+    ids, both by credit index.
+    """
+    time_value = driver_value(connection, lots, "active_from")
+    event_ids = await reserve_ids(connection, events, len(credits))
+    entry_ids = await reserve_ids(connection, entries, len(credits))
+    lot_ids = await reserve_ids(connection, lots, len(credits))
+    stamp = time_value(now)
+    credit_type = EntryType.CREDIT.value
+    event_rows: list[tuple[Any, ...]] = [()] * len(credits)
+    entry_rows, lot_rows, paid_rows = [], [], []
+    entry_by_index = [0] * len(credits)
+    for position, index in enumerate(order):
+        credit = credits[index]
+        account = credit.account
+        points, balance_after, paid = planned[index]
+        event_id, entry_id, lot_id = event_ids[index], entry_ids[position], lot_ids[position]
+        entry_by_index[index] = entry_id
+        event_type, category = _STORED_TEXT[credit.event_type], _STORED_TEXT[account.category]
+        event_rows[index] = (
+            event_id,
+            org_id,
+            event_type,
+            account.customer_id,
+            credit.source,
+            credit.store_id,
+            credit.till_id,
+            credit.transaction_id,
+            credit.transaction_number,
+            None,
+            points,
+            stamp,
+            credit.customer_promotion_id,
+            credit.tracker_value_id,
+            credit.import_job_id,
+            credit.reason,
+        )
+        entry_rows.append(
+            (
+                entry_id,
+                org_id,
+                event_id,
+                account.id,
+                account.customer_id,
+                account.program_id,
+                category,
+                event_type,
+                credit.source,
+                credit.store_id,
+                credit.till_id,
+                credit_type,
+                _STORED_TEXT[credit.entry_kind],
+                points,
+                balance_after,
+                None,
+                stamp,
+            )
+        )
+        lot_rows.append(
+            (
+                lot_id,
+                org_id,
+                account.id,
+                category,
+                entry_id,
+                points,
+                points - paid,
+                time_value(credit.active_from),
+                time_value(credit.expires_at),
+                stamp,
+                credit.subledger_id,
+            )
+        )
+        if paid:  # what paid the debt left the lot at once: the entry's movement on its own lot
+            paid_rows.append((org_id, lot_id, entry_id, -paid))
+    await insert_rows(connection, events, _CREDIT_EVENT_COLUMNS, event_rows, converted=True)
+    await insert_rows(connection, entries, _CREDIT_ENTRY_COLUMNS, entry_rows, converted=True)
+    await insert_rows(connection, lots, _CREDIT_LOT_COLUMNS, lot_rows, converted=True)
+    await insert_rows(connection, movements, ("org_id", "lot_id", "entry_id", "points"), paid_rows, converted=True)
+    return event_ids, entry_by_index
+
+
+async def add_to_accounts(connection: AsyncConnection, moved: dict[tuple[int, str | None], tuple[int, int]]) -> None:
+    """Add to accounts' balances and counters, stored: (account id, counter or None) -> (to the
+    balance, to the counter). One executemany per counter, accounts in id order."""
+    by_counter: dict[str | None, list[tuple[Any, ...]]] = defaultdict(list)
+    for (account_id, counter), (amount, counted) in sorted(moved.items(), key=lambda item: item[0][0]):
+        by_counter[counter].append((amount, account_id) if counter is None else (amount, counted, account_id))
+    for counter, rows in by_counter.items():
+        await add_to_rows(
+            connection, accounts, ("balance",) if counter is None else ("balance", counter), rows, converted=True
+        )
