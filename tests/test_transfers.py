@@ -272,6 +272,7 @@ async def test_refused_transfers_name_the_field_and_write_nothing(api, database)
         ({"programCode": "nope"}, "NotFoundError", "PROGRAM_NOT_FOUND", "input.programCode"),
         ({"notes": "x" * 1001}, "InvalidInputError", "INVALID_INPUT", "input.notes"),
         ({"idempotencyKey": ""}, "InvalidInputError", "INVALID_INPUT", "input.idempotencyKey"),
+        ({"idempotencyKey": "key\u0000"}, "InvalidInputError", "INVALID_INPUT", "input.idempotencyKey"),
     ]
     for change, typename, code, field in cases:
         variables = {"from": by_mobile(sender_mobile), "to": by_mobile(receiver_mobile), "points": "10", **change}

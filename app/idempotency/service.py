@@ -1,4 +1,4 @@
-"""Idempotency keys for every write mutation.
+"""Idempotency keys for every write mutation (the statements: app/idempotency/repository.py).
 
 A write that carries a key runs like this, inside its one write transaction: lock the key,
 look it up; found with the same operation and payload, return the id of what it made the first
@@ -15,20 +15,15 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.idempotency.models import KEY_LENGTH_MAX, IdempotencyKey
-from app.kernel.errors import IdempotencyKeyReusedError, ValidationError
+from app.idempotency import repository
+from app.idempotency.models import KEY_LENGTH_MAX
+from app.kernel.errors import IdempotencyKeyReusedError
+from app.kernel.text import check_text
 from app.storage.database import Database, lock_keys
 
-keys = IdempotencyKey.__table__
 RETENTION_MIN = timedelta(hours=24)
-
-_FIND = select(keys.c.operation, keys.c.payload_hash, keys.c.result_id).where(
-    keys.c.org_id == bindparam("org_id"), keys.c.key == bindparam("key")
-)
-_REMEMBER = insert(keys)
 
 Result = TypeVar("Result")
 
@@ -40,11 +35,10 @@ def payload_hash(payload: Any) -> str:
 
 
 def check_key(key: str | None, field: str) -> str | None:
+    """The key as given (None: no key): not blank, at most KEY_LENGTH_MAX characters, no NUL."""
     if key is None:
         return None
-    if not key.strip() or len(key) > KEY_LENGTH_MAX or "\x00" in key:
-        raise ValidationError(f"must be 1 to {KEY_LENGTH_MAX} characters", field=field)
-    return key
+    return check_text(key, field, KEY_LENGTH_MAX, required=True)
 
 
 async def recall(
@@ -52,7 +46,7 @@ async def recall(
 ) -> int | None:
     """The id of what this key's first request made; None for an unused key; IDEMPOTENCY_KEY_REUSED
     when the key was used for another request. Takes no lock (a dry run may read it too)."""
-    found = (await connection.execute(_FIND, {"org_id": org_id, "key": key})).one_or_none()
+    found = await repository.find_key(connection, org_id=org_id, key=key)
     if found is None:
         return None
     if found.operation != operation or found.payload_hash != payload_hash(payload):
@@ -83,16 +77,14 @@ async def run_once(
     if found is not None:
         return await replay(found)
     result_id, result = await perform()
-    await connection.execute(
-        _REMEMBER,
-        {
-            "org_id": org_id,
-            "key": key,
-            "operation": operation,
-            "payload_hash": payload_hash(payload),
-            "result_id": result_id,
-            "created_at": now,
-        },
+    await repository.remember_key(
+        connection,
+        org_id=org_id,
+        key=key,
+        operation=operation,
+        payload_hash=payload_hash(payload),
+        result_id=result_id,
+        now=now,
     )
     return result
 
@@ -130,5 +122,4 @@ async def write_once(
 
 async def forget_expired(connection: AsyncConnection, *, now: datetime, retention: timedelta) -> int:
     """Delete keys older than `retention` (never less than 24 hours)."""
-    cutoff = now - max(retention, RETENTION_MIN)
-    return (await connection.execute(delete(keys).where(keys.c.created_at < cutoff))).rowcount
+    return await repository.forget_keys_before(connection, now - max(retention, RETENTION_MIN))
