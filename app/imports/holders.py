@@ -19,7 +19,8 @@ import phonenumbers
 from sqlalchemy import bindparam, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.cards.models import CardStatus, LoyaltyCard
+from app.cards import repository as cards_repository
+from app.cards.models import CardStatus
 from app.customers import service as customers_service
 from app.customers.errors import InvalidIdentifierError
 from app.customers.models import CustomerKind
@@ -34,18 +35,12 @@ from app.user_groups.service import GroupIdentifierType
 
 customers = customers_service.customers
 identifiers = customers_service.identifiers
-cards = LoyaltyCard.__table__
 members = user_groups.members
 CHUNK = 1000  # values per IN (...) list
 
 # Built once (their SQL is compiled once, whatever the list's length).
 _CUSTOMERS_BY_ID = select(customers.c.id, customers.c.kind).where(
     customers.c.org_id == bindparam("org_id"), customers.c.id.in_(bindparam("values", expanding=True))
-)
-_CARDS = select(cards.c.identifier, cards.c.status, cards.c.customer_id).where(
-    cards.c.org_id == bindparam("org_id"),
-    cards.c.program_id == bindparam("program_id"),
-    cards.c.identifier.in_(bindparam("values", expanding=True)),
 )
 _OWNERS = select(identifiers.c.value, identifiers.c.customer_id).where(
     identifiers.c.org_id == bindparam("org_id"),
@@ -259,7 +254,13 @@ async def find_customers(
                     else Refusal("NOT_A_CUSTOMER", f"user {row.id} is a user group's account, not a customer")
                 )
         elif kind is CustomerIdentifierType.CARD_EXTERNAL_ID:
-            rows = await connection.execute(_CARDS, {"org_id": org.id, "program_id": program_id, "values": list(chunk)})
+            rows = (
+                await cards_repository.cards_by_identifier(
+                    connection, org_id=org.id, program_id=program_id, identifiers=chunk
+                )
+                if program_id is not None  # cards belong to a program: without one, none is found
+                else []
+            )
             for row in rows:
                 found[row.identifier] = (
                     row.customer_id

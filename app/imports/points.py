@@ -35,10 +35,11 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, insert, select, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.cards.models import CardStatus, LoyaltyCard, Subledger
+from app.cards import repository as cards_repository
+from app.cards.models import CardStatus
 from app.customers import service as customers_service
 from app.customers.bulk import register_customers
 from app.customers.service import Activity, open_missing_programs
@@ -55,8 +56,6 @@ from app.ledger.models import EntryKind, EventType
 from app.organizations.config import OrgConfig, ProgramConfig
 from app.storage.database import any_of, list_parameter
 
-cards = LoyaltyCard.__table__
-subledgers = Subledger.__table__
 identifiers = customers_service.identifiers
 customers = customers_service.customers
 
@@ -67,39 +66,23 @@ IDENTIFIER_CHARS_MAX = 254
 SUBLEDGER_CHARS_MAX = 64
 REASON_CHARS_MAX = 255
 
-_SUBLEDGERS = select(subledgers.c.code, subledgers.c.id).where(
-    subledgers.c.program_id == bindparam("program_id"), subledgers.c.code.in_(bindparam("codes", expanding=True))
-)
-
 
 class Holder(NamedTuple):
-    """Whom a row's key names: the customer, whom they were merged into (None: not merged), their
-    REGULAR account in the program (None: not opened yet) and, for a card, its status."""
+    """Whom a row's key names: the customer, whom they were merged into (None: not merged) and,
+    for a card, its status."""
 
     customer_id: int
     merged_into: int | None
-    account_id: int | None
     card_status: str | None
 
 
 @lru_cache(maxsize=8)
-def _holder_statement(dialect: str, by_card: bool) -> Any:
-    """Keys (customerprofileids, or cards of the program) to their holders, in one statement."""
-    if by_card:
-        named = (
-            f"SELECT cards.identifier AS key, cards.customer_id, cards.status FROM {cards.name} cards "
-            f"WHERE cards.program_id = :program_id AND cards.identifier {any_of(dialect, 'keys')}"
-        )
-    else:
-        named = (
-            f"SELECT identifiers.value AS key, identifiers.customer_id, NULL AS status "
-            f"FROM {identifiers.name} identifiers WHERE identifiers.org_id = :org_id "
-            f"AND identifiers.type = '{IdentifierType.EXTERNAL_ID.value}' AND identifiers.value {any_of(dialect, 'keys')}"
-        )
+def _owners_statement(dialect: str) -> Any:
+    """Customerprofileids (EXTERNAL_ID identifiers) to their customers, in one statement."""
     return text(
-        f"SELECT named.key, named.customer_id, named.status, customers.merged_into_customer_id AS merged_into, "
-        f"NULL AS account_id FROM ({named}) named "
-        f"JOIN {customers.name} customers ON customers.id = named.customer_id"
+        f"SELECT identifiers.value AS key, identifiers.customer_id "
+        f"FROM {identifiers.name} identifiers WHERE identifiers.org_id = :org_id "
+        f"AND identifiers.type = '{IdentifierType.EXTERNAL_ID.value}' AND identifiers.value {any_of(dialect, 'keys')}"
     )
 
 
@@ -211,20 +194,29 @@ class PointsRun(ProfileRun[PointsRow]):
     # --- Resolving rows to customers and subledgers -------------------------------------
 
     async def _holders(self, connection: AsyncConnection, keys: Sequence[str], *, by_card: bool) -> dict[str, Holder]:
-        """Who each key names (its customer, whether merged, its REGULAR account here): one
-        statement for the batch, the keys bound as one list."""
-        dialect = connection.dialect.name
-        statement = _holder_statement(dialect, by_card)
-        rows = await connection.execute(
-            statement, {"org_id": self.org.id, "program_id": self.program.id, "keys": list_parameter(dialect, keys)}
-        )
-        return {row.key: Holder(row.customer_id, row.merged_into, row.account_id, row.status) for row in rows}
+        """Who each key names (its customer, whether merged): one statement for the batch's keys
+        (the keys bound as one list), one for whether their customers were merged."""
+        named: dict[str, tuple[int, str | None]]
+        if by_card:
+            rows = await cards_repository.cards_by_identifier(
+                connection, org_id=self.org.id, program_id=self.program.id, identifiers=keys
+            )
+            named = {row.identifier: (row.customer_id, row.status) for row in rows}
+        else:
+            dialect = connection.dialect.name
+            rows = await connection.execute(
+                _owners_statement(dialect), {"org_id": self.org.id, "keys": list_parameter(dialect, keys)}
+            )
+            named = {row.key: (row.customer_id, None) for row in rows}
+        merged = await merged_customers(connection, [customer_id for customer_id, _ in named.values()], lock=False)
+        return {
+            key: Holder(customer_id, merged.get(customer_id), status) for key, (customer_id, status) in named.items()
+        }
 
     async def _subledgers(self, connection: AsyncConnection, codes: Sequence[str]) -> dict[str, int]:
         found: dict[str, int] = {}
         for chunk in chunks(codes):
-            rows = await connection.execute(_SUBLEDGERS, {"program_id": self.program.id, "codes": list(chunk)})
-            found.update({row.code: row.id for row in rows})
+            found.update(await cards_repository.subledger_ids(connection, program_id=self.program.id, codes=chunk))
         return found
 
     async def _resolve(
@@ -390,25 +382,15 @@ class PointsRun(ProfileRun[PointsRow]):
             subledger_ids.update(await self._subledgers(connection, missing_subledgers))
             still_missing = [code for code in missing_subledgers if code not in subledger_ids]
             if still_missing:
-                created = (
-                    (
-                        await connection.execute(
-                            insert(subledgers).returning(subledgers.c.id, sort_by_parameter_order=True),
-                            [
-                                {"org_id": self.org.id, "program_id": self.program.id, "code": code, "created_at": now}
-                                for code in still_missing
-                            ],
-                        )
-                    )
-                    .scalars()
-                    .all()
+                created = await cards_repository.insert_subledgers(
+                    connection, org_id=self.org.id, program_id=self.program.id, codes=still_missing, now=now
                 )
                 subledger_ids.update(zip(still_missing, created, strict=True))
 
         # Only customers with a row imported: a refused row opens nothing for its customer.
-        account_of = {
-            holder_of[index].customer_id: holder_of[index].account_id for index, _ in accepted if index in holder_of
-        }
+        account_of: dict[int, int | None] = dict.fromkeys(
+            holder_of[index].customer_id for index, _ in accepted if index in holder_of
+        )
         account_of.update(dict.fromkeys(registered.values()))
         accounts = await self._regular_accounts(connection, account_of, now)
         regular = [
