@@ -8,12 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.customers.models import CustomerHistory, HistoryAction
-
-history = CustomerHistory.__table__
+from app.customers import repository
+from app.customers.models import HistoryAction
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,25 +35,7 @@ async def history_page(
     after_id: int | None,
 ) -> tuple[list[HistoryRecord], bool]:
     """Newest first by id, keyset-paginated; `actions` narrows to those kinds of change."""
-    conditions = [history.c.org_id == org_id, history.c.customer_id == customer_id]
-    if actions:
-        conditions.append(history.c.action.in_([action.value for action in actions]))
-    if after_id is not None:
-        conditions.append(history.c.id < after_id)
-    rows = (
-        await connection.execute(
-            select(
-                history.c.id,
-                history.c.action,
-                history.c.identifier_type,
-                history.c.identifier_value,
-                history.c.other_customer_id,
-                history.c.details,
-                history.c.created_at,
-            )
-            .where(*conditions)
-            .order_by(history.c.id.desc())
-            .limit(first + 1)
-        )
-    ).all()
+    rows = await repository.history_page(
+        connection, org_id=org_id, customer_id=customer_id, actions=actions, limit=first + 1, after_id=after_id
+    )
     return [HistoryRecord(*row) for row in rows[:first]], len(rows) > first

@@ -7,6 +7,8 @@ from email_validator import EmailNotValidError, validate_email
 
 from app.customers.errors import InvalidIdentifierError
 from app.kernel.enums import IdentifierType
+from app.kernel.errors import ValidationError
+from app.kernel.text import check_text
 
 IDENTIFIER_LENGTH_MAX = 254
 
@@ -41,13 +43,15 @@ def normalize_email(value: str, field: str) -> str:
 
 
 def normalize_code(value: str, field: str) -> str:
+    """An external id or card number: stripped, not empty, and text the column holds (the
+    kernel's check: length, no NUL), refused as an invalid identifier."""
     candidate = value.strip()
     if not candidate:
         raise InvalidIdentifierError("must not be empty", field=field)
-    if len(candidate) > IDENTIFIER_LENGTH_MAX:
-        raise InvalidIdentifierError(f"must be at most {IDENTIFIER_LENGTH_MAX} characters", field=field)
-    if "\x00" in candidate:
-        raise InvalidIdentifierError("must not contain NUL characters", field=field)
+    try:
+        check_text(candidate, field, IDENTIFIER_LENGTH_MAX)
+    except ValidationError as error:
+        raise InvalidIdentifierError(error.message, field=field) from error
     return candidate
 
 

@@ -1,4 +1,5 @@
-"""Customer use cases: find, register, update, merge, and the read model shown in responses."""
+"""Customer use cases: find, register, update, merge, and the read model shown in responses. The
+statements are the repository's (app/customers/repository.py)."""
 
 from __future__ import annotations
 
@@ -9,36 +10,20 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.customers import repository
 from app.customers.errors import CustomerMergedError, CustomerNotFoundError, NotACustomerError, SameCustomerError
-from app.customers.models import (
-    Customer,
-    CustomerHistory,
-    CustomerIdentifier,
-    CustomerKind,
-    CustomerProgram,
-    HistoryAction,
-    LoyaltyType,
-    UserGroupMember,
-)
+from app.customers.models import CustomerKind, HistoryAction
 from app.customers.rules import normalize_identifier
 from app.idempotency import service as idempotency
 from app.kernel.enums import IdentifierType, PointsCategory
 from app.kernel.errors import ConflictError
-from app.ledger import repository as ledger_repository
 from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.ledger.rules import tier_expiry
 from app.organizations.config import OrgConfig, ProgramConfig, TierConfig
 from app.storage.database import Database
-
-customers = Customer.__table__
-identifiers = CustomerIdentifier.__table__
-history = CustomerHistory.__table__
-customer_programs = CustomerProgram.__table__
-group_members = UserGroupMember.__table__
 
 ZERO = Decimal(0)
 
@@ -66,28 +51,6 @@ class ResolvedCustomer:
     skipped_identifiers: list[tuple[IdentifierType, str]] = field(default_factory=list)
 
 
-_OWNERS_OF_IDENTIFIERS = (
-    select(
-        identifiers.c.type,
-        identifiers.c.value,
-        identifiers.c.customer_id,
-        customers.c.first_name,
-        customers.c.last_name,
-    )
-    .join(customers, customers.c.id == identifiers.c.customer_id)
-    .where(
-        identifiers.c.org_id == bindparam("org_id"),
-        tuple_(identifiers.c.type, identifiers.c.value).in_(bindparam("pairs", expanding=True)),
-    )
-)
-
-
-_LOCK_CUSTOMERS = (
-    select(customers.c.id)
-    .where(customers.c.id.in_(bindparam("ids", expanding=True)))
-    .order_by(customers.c.id)
-    .with_for_update()
-)
 OWNER_READS_MAX = 5
 
 
@@ -99,14 +62,13 @@ async def _locked_owners(connection: AsyncConnection, org: OrgConfig, given: dic
     opposite directions, or a purchase racing a merge, then serialize on the customers instead
     of crossing. SQLite's single writer makes the first read final.
     """
-    pairs = [(kind.value, value) for kind, value in given.items()]
     locked: set[int] = set()
     for _ in range(OWNER_READS_MAX):
-        rows = list((await connection.execute(_OWNERS_OF_IDENTIFIERS, {"org_id": org.id, "pairs": pairs})).all())
+        rows = await repository.owners_of_identifiers(connection, org_id=org.id, given=given)
         owners = {row.customer_id for row in rows}
         if connection.dialect.name != "postgresql" or owners <= locked:
             return rows
-        await connection.execute(_LOCK_CUSTOMERS, {"ids": sorted(owners - locked)})
+        await repository.lock_customers(connection, owners - locked)
         locked |= owners
     raise ConflictError("the customer's identifiers kept changing owner; try again", field="input.customer")
 
@@ -114,16 +76,6 @@ async def _locked_owners(connection: AsyncConnection, org: OrgConfig, given: dic
 def identifier_lock_keys(org_id: int, given: dict[IdentifierType, str]) -> list[str]:
     return [f"identifier:{org_id}:{kind.value}:{value}" for kind, value in given.items()]
 
-
-# Every ledger and customer query starts with one of these: built once.
-_CUSTOMER_BY_USER_ID = select(customers.c.id).where(
-    customers.c.org_id == bindparam("org_id"), customers.c.id == bindparam("user_id")
-)
-_CUSTOMER_BY_IDENTIFIER = select(identifiers.c.customer_id).where(
-    identifiers.c.org_id == bindparam("org_id"),
-    identifiers.c.type == bindparam("type"),
-    identifiers.c.value == bindparam("value"),
-)
 
 USER_ID_MAX = 2**31 - 1  # customers.id is a 32-bit INTEGER on PostgreSQL
 
@@ -153,13 +105,9 @@ async def find_customer_id(
         user_id = parse_user_id(value)
         if user_id is None:
             return None
-        return (
-            await connection.execute(_CUSTOMER_BY_USER_ID, {"org_id": org.id, "user_id": user_id})
-        ).scalar_one_or_none()
+        return await repository.customer_id_by_user_id(connection, org_id=org.id, user_id=user_id)
     normalized = normalize_identifier(kind, value, org.base_country, field_name)
-    return (
-        await connection.execute(_CUSTOMER_BY_IDENTIFIER, {"org_id": org.id, "type": kind.value, "value": normalized})
-    ).scalar_one_or_none()
+    return await repository.customer_id_by_identifier(connection, org_id=org.id, kind=kind, value=normalized)
 
 
 @dataclass(frozen=True)
@@ -181,20 +129,11 @@ async def find_customer(connection: AsyncConnection, org: OrgConfig, lookup: Cus
     return customer_id
 
 
-LOCK_CUSTOMERS_MERGED = (
-    select(customers.c.id, customers.c.merged_into_customer_id)
-    .where(customers.c.id.in_(bindparam("ids", expanding=True)))
-    .order_by(customers.c.id)
-    .with_for_update()
-)
-
-
 async def lock_unmerged(connection: AsyncConnection, field_by_customer: dict[int, str]) -> None:
     """Lock these customers' rows (FOR UPDATE, in id order) and refuse any that was merged into
     another (CUSTOMER_MERGED on its field). Merges and purchases lock the same rows, so once this
     returns no merge can move these customers until the transaction ends."""
-    rows = (await connection.execute(LOCK_CUSTOMERS_MERGED, {"ids": sorted(field_by_customer)})).all()
-    for row in rows:
+    for row in await repository.merge_states(connection, list(field_by_customer), lock=True):
         if row.merged_into_customer_id is not None:
             raise CustomerMergedError(
                 f"customer {row.id} was merged into customer {row.merged_into_customer_id}",
@@ -289,29 +228,15 @@ async def register_customer(
     now: datetime,
     transaction_id: int | None = None,
 ) -> int:
-    customer_id = (
-        await connection.execute(
-            insert(customers)
-            .values(
-                org_id=org.id,
-                first_name=details.first_name or "",
-                last_name=details.last_name or "",
-                loyalty_type=LoyaltyType.LOYALTY.value,
-                source=activity.source or "",
-                lifetime_purchases=ZERO,
-                registered_on=now,
-                updated_on=now,
-            )
-            .returning(customers.c.id)
-        )
-    ).scalar_one()
-    await connection.execute(
-        insert(identifiers),
-        [
-            {"org_id": org.id, "customer_id": customer_id, "type": kind.value, "value": value, "created_at": now}
-            for kind, value in given.items()
-        ],
+    customer_id = await repository.insert_customer(
+        connection,
+        org_id=org.id,
+        first_name=details.first_name or "",
+        last_name=details.last_name or "",
+        source=activity.source or "",
+        now=now,
     )
+    await repository.insert_identifiers(connection, org_id=org.id, customer_id=customer_id, given=given, now=now)
     await _record(
         connection,
         org.id,
@@ -338,19 +263,11 @@ async def _open_programs(
     now: datetime,
 ) -> None:
     """The customer's standing (lowest tier) and accounts, with opening entries, in these programs."""
-    await connection.execute(
-        insert(customer_programs),
-        [
-            {
-                "org_id": org.id,
-                "customer_id": customer_id,
-                "program_id": program.id,
-                "tier_id": program.tiers[0].id,
-                "tier_expires_at": None,
-                "cumulative_purchases": ZERO,
-            }
-            for program in programs
-        ],
+    await repository.insert_standings(
+        connection,
+        org_id=org.id,
+        customer_id=customer_id,
+        tier_ids={program.id: program.tiers[0].id for program in programs},
     )
     await ledger.open_accounts(
         connection,
@@ -370,13 +287,7 @@ async def open_missing_programs(
 ) -> bool:
     """Programs added to the org after this customer registered start here, on first use:
     a standing and accounts with their opening entries, as registration gives them."""
-    existing = set(
-        (
-            await connection.execute(
-                select(customer_programs.c.program_id).where(customer_programs.c.customer_id == customer_id)
-            )
-        ).scalars()
-    )
+    existing = await repository.program_ids_of(connection, customer_id)
     missing = [program for program in org.programs if program.id not in existing]
     if missing:
         await _open_programs(connection, org, customer_id, missing, activity, now)
@@ -396,13 +307,7 @@ async def update_details(
     if details.first_name is None and details.last_name is None:
         return
     if current_names is None:
-        current_names = tuple(
-            (
-                await connection.execute(
-                    select(customers.c.first_name, customers.c.last_name).where(customers.c.id == customer_id)
-                )
-            ).one()
-        )
+        current_names = await repository.customer_names(connection, customer_id)
     current = dict(zip(("first_name", "last_name"), current_names, strict=True))
     changed = {
         column: value
@@ -411,7 +316,7 @@ async def update_details(
     }
     if not changed:
         return
-    await connection.execute(update(customers).where(customers.c.id == customer_id).values(updated_on=now, **changed))
+    await repository.update_customer(connection, customer_id, changed, now=now)
     await _record(
         connection,
         org.id,
@@ -437,13 +342,7 @@ async def _add_identifiers(
 ) -> None:
     if not new:
         return
-    await connection.execute(
-        insert(identifiers),
-        [
-            {"org_id": org.id, "customer_id": customer_id, "type": kind.value, "value": value, "created_at": now}
-            for kind, value in new.items()
-        ],
-    )
+    await repository.insert_identifiers(connection, org_id=org.id, customer_id=customer_id, given=new, now=now)
     await _record(
         connection,
         org.id,
@@ -480,14 +379,8 @@ async def merge_customers(
     assert survivor_id != victim_id
     for customer_id in (survivor_id, victim_id):
         await open_missing_programs(connection, org, customer_id, activity, now)
-    moved = (
-        await connection.execute(
-            select(identifiers.c.type, identifiers.c.value).where(identifiers.c.customer_id == victim_id)
-        )
-    ).all()
-    await connection.execute(
-        update(identifiers).where(identifiers.c.customer_id == victim_id).values(customer_id=survivor_id)
-    )
+    moved = await repository.identifiers_of(connection, victim_id)
+    await repository.move_identifiers(connection, from_customer_id=victim_id, to_customer_id=survivor_id)
 
     both = await ledger.customer_accounts(connection, [survivor_id, victim_id], lock=True)
     victim_accounts = {(row.program_id, row.category): row for row in both if row.customer_id == victim_id}
@@ -527,29 +420,10 @@ async def merge_customers(
 
     await _move_group_memberships(connection, org.id, survivor_id, victim_id, now)
     # Purchases move (not copy) to the survivor, so nothing is counted twice.
-    victim = (await connection.execute(select(customers.c.lifetime_purchases).where(customers.c.id == victim_id))).one()
-    await connection.execute(
-        update(customers)
-        .where(customers.c.id == survivor_id)
-        .values(lifetime_purchases=customers.c.lifetime_purchases + victim.lifetime_purchases, updated_on=now)
-    )
-    await connection.execute(
-        update(customers)
-        .where(customers.c.id == victim_id)
-        .values(merged_into_customer_id=survivor_id, lifetime_purchases=ZERO, updated_on=now)
-    )
-    victim_programs = {
-        row.program_id: row
-        for row in (
-            await connection.execute(select(customer_programs).where(customer_programs.c.customer_id == victim_id))
-        ).all()
-    }
-    await connection.execute(
-        update(customer_programs).where(customer_programs.c.customer_id == victim_id).values(cumulative_purchases=ZERO)
-    )
-    for row in (
-        await connection.execute(select(customer_programs).where(customer_programs.c.customer_id == survivor_id))
-    ).all():
+    await repository.merge_customer_rows(connection, survivor_id=survivor_id, victim_id=victim_id, now=now)
+    victim_programs = {row.program_id: row for row in await repository.standings_of(connection, victim_id)}
+    await repository.clear_cumulative_purchases(connection, victim_id)
+    for row in await repository.standings_of(connection, survivor_id):
         program = org.program(row.program_id)
         cumulative = row.cumulative_purchases + victim_programs[row.program_id].cumulative_purchases
         current = program.tier(row.tier_id)
@@ -557,7 +431,7 @@ async def merge_customers(
         changes: dict[str, Any] = {"cumulative_purchases": cumulative}
         if tier.id != current.id:
             changes.update(tier_id=tier.id, tier_expires_at=tier_expiry(program, now, org.time_zone))
-        await connection.execute(update(customer_programs).where(customer_programs.c.id == row.id).values(**changes))
+        await repository.update_standing(connection, row.id, changes)
     await _record(
         connection,
         org.id,
@@ -592,28 +466,16 @@ async def _move_group_memberships(
 ) -> None:
     """The survivor joins the victim's user groups (a group's member is the person, whoever
     survives a merge); the victim leaves them, so group bills and imports find the survivor."""
-    victim_groups = set(
-        (
-            await connection.execute(select(group_members.c.group_id).where(group_members.c.customer_id == victim_id))
-        ).scalars()
-    )
+    victim_groups = await repository.group_ids_of(connection, victim_id)
     if not victim_groups:
         return
-    survivor_groups = set(
-        (
-            await connection.execute(select(group_members.c.group_id).where(group_members.c.customer_id == survivor_id))
-        ).scalars()
-    )
+    survivor_groups = await repository.group_ids_of(connection, survivor_id)
     joining = sorted(victim_groups - survivor_groups)
     if joining:
-        await connection.execute(
-            insert(group_members),
-            [
-                {"group_id": group_id, "customer_id": survivor_id, "org_id": org_id, "added_at": now}
-                for group_id in joining
-            ],
+        await repository.insert_memberships(
+            connection, org_id=org_id, memberships=[(group_id, survivor_id) for group_id in joining], now=now
         )
-    await connection.execute(delete(group_members).where(group_members.c.customer_id == victim_id))
+    await repository.delete_memberships_of(connection, victim_id)
 
 
 @dataclass(frozen=True)
@@ -649,13 +511,7 @@ async def merge_on_request(
         if survivor_id == victim_id:
             raise SameCustomerError("the survivor and the victim are the same customer", field=f"{path}.victim")
         await lock_unmerged(connection, {survivor_id: f"{path}.survivor", victim_id: f"{path}.victim"})
-        kinds = dict(
-            (
-                await connection.execute(
-                    select(customers.c.id, customers.c.kind).where(customers.c.id.in_([survivor_id, victim_id]))
-                )
-            ).all()
-        )
+        kinds = await repository.customer_kinds(connection, org_id=org.id, customer_ids=[survivor_id, victim_id])
         for customer_id, side in ((survivor_id, "survivor"), (victim_id, "victim")):
             if kinds[customer_id] != CustomerKind.CUSTOMER.value:  # a user group's account is no one to merge
                 raise NotACustomerError(f"user {customer_id} is a user group's account", field=f"{path}.{side}")
@@ -664,9 +520,7 @@ async def merge_on_request(
         return victim_id, MergeResult(survivor=view, victim_id=victim_id, replayed=False)
 
     async def replay(connection: AsyncConnection, victim_id: int) -> MergeResult:
-        survivor_id = (
-            await connection.execute(select(customers.c.merged_into_customer_id).where(customers.c.id == victim_id))
-        ).scalar_one()
+        survivor_id = await repository.merged_into(connection, victim_id)
         view = (await load_customers(connection, org, [survivor_id]))[survivor_id]
         return MergeResult(survivor=view, victim_id=victim_id, replayed=True)
 
@@ -694,24 +548,7 @@ def _lots_covering(shares: Sequence[ledger.LotShare], amount: Decimal, now: date
 async def _record(
     connection: AsyncConnection, org_id: int, customer_id: int, now: datetime, rows: list[dict[str, Any]]
 ) -> None:
-    if rows:
-        await connection.execute(
-            insert(history),
-            [
-                {
-                    "org_id": org_id,
-                    "customer_id": customer_id,
-                    "created_at": now,
-                    "identifier_type": None,
-                    "identifier_value": None,
-                    "other_customer_id": None,
-                    "transaction_id": None,
-                    "details": None,
-                    **row,
-                }
-                for row in rows
-            ],
-        )
+    await repository.insert_history(connection, org_id=org_id, customer_id=customer_id, now=now, rows=rows)
 
 
 # --- Read model -----------------------------------------------------------------------------
@@ -764,40 +601,6 @@ class CustomerView:
         return next(s for s in self.summaries if s.program.id == self.default_program_id)
 
 
-# One row per (customer, program): the customer, its standing, and (the ledger's part, see
-# `ledger_repository.join_program_points`) its REGULAR balance there and the counters of all its
-# accounts there.
-_LOAD_STANDINGS = (
-    ledger_repository.join_program_points(
-        select(
-            customers.c.id,
-            customers.c.first_name,
-            customers.c.last_name,
-            customers.c.loyalty_type,
-            customers.c.source,
-            customers.c.registered_on,
-            customers.c.updated_on,
-            customers.c.lifetime_purchases,
-            customers.c.merged_into_customer_id,
-            customer_programs.c.program_id,
-            customer_programs.c.tier_id,
-            customer_programs.c.tier_expires_at,
-            customer_programs.c.cumulative_purchases,
-        ).join(customer_programs, customer_programs.c.customer_id == customers.c.id),
-        customers.c.id,
-        customer_programs.c.program_id,
-    )
-    .where(customers.c.org_id == bindparam("org_id"), customers.c.id.in_(bindparam("ids", expanding=True)))
-    .group_by(customers.c.id, customer_programs.c.id)
-    .order_by(customers.c.id, customer_programs.c.program_id)
-)
-_LOAD_IDENTIFIERS = (
-    select(identifiers.c.customer_id, identifiers.c.type, identifiers.c.value)
-    .where(identifiers.c.customer_id.in_(bindparam("ids", expanding=True)))
-    .order_by(identifiers.c.id)
-)
-
-
 def _opening_summary(program: ProgramConfig) -> ProgramSummary:
     """A program the customer has not used since it was added: nothing yet, lowest tier."""
     tier = program.tiers[0]
@@ -828,8 +631,8 @@ async def load_customers(
     ids = list(dict.fromkeys(customer_ids))
     if not ids:
         return {}
-    standing_rows = (await connection.execute(_LOAD_STANDINGS, {"org_id": org.id, "ids": ids})).all()
-    identifier_rows = (await connection.execute(_LOAD_IDENTIFIERS, {"ids": ids})).all()
+    standing_rows = await repository.customers_with_standings(connection, org_id=org.id, customer_ids=ids)
+    identifier_rows = await repository.identifiers_of_customers(connection, ids)
 
     identifiers_by_customer: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for row in identifier_rows:

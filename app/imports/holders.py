@@ -16,11 +16,11 @@ from functools import lru_cache
 from typing import Any, Protocol
 
 import phonenumbers
-from sqlalchemy import bindparam, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.cards import repository as cards_repository
 from app.cards.models import CardStatus
+from app.customers import repository as customers_repository
 from app.customers import service as customers_service
 from app.customers.errors import InvalidIdentifierError
 from app.customers.models import CustomerKind
@@ -33,26 +33,7 @@ from app.organizations.config import OrgConfig, StoreConfig, TillConfig
 from app.user_groups import service as user_groups
 from app.user_groups.service import GroupIdentifierType
 
-customers = customers_service.customers
-identifiers = customers_service.identifiers
-members = user_groups.members
 CHUNK = 1000  # values per IN (...) list
-
-# Built once (their SQL is compiled once, whatever the list's length).
-_CUSTOMERS_BY_ID = select(customers.c.id, customers.c.kind).where(
-    customers.c.org_id == bindparam("org_id"), customers.c.id.in_(bindparam("values", expanding=True))
-)
-_OWNERS = select(identifiers.c.value, identifiers.c.customer_id).where(
-    identifiers.c.org_id == bindparam("org_id"),
-    identifiers.c.type == bindparam("type"),
-    identifiers.c.value.in_(bindparam("values", expanding=True)),
-)
-_MERGED = (
-    select(customers.c.id, customers.c.merged_into_customer_id)
-    .where(customers.c.id.in_(bindparam("ids", expanding=True)))
-    .order_by(customers.c.id)
-)
-_MERGED_LOCKED = _MERGED.with_for_update()
 
 
 class CustomerIdentifierType(StrEnum):
@@ -244,14 +225,14 @@ async def find_customers(
     wanted = list(dict.fromkeys(values))
     for chunk in chunks(wanted):
         if kind is CustomerIdentifierType.USER_ID:
-            rows = await connection.execute(
-                _CUSTOMERS_BY_ID, {"org_id": org.id, "values": [int(value) for value in chunk]}
+            kinds = await customers_repository.customer_kinds(
+                connection, org_id=org.id, customer_ids=[int(value) for value in chunk]
             )
-            for row in rows:
-                found[str(row.id)] = (
-                    row.id
-                    if row.kind == CustomerKind.CUSTOMER.value
-                    else Refusal("NOT_A_CUSTOMER", f"user {row.id} is a user group's account, not a customer")
+            for customer_id, customer_kind in kinds.items():
+                found[str(customer_id)] = (
+                    customer_id
+                    if customer_kind == CustomerKind.CUSTOMER.value
+                    else Refusal("NOT_A_CUSTOMER", f"user {customer_id} is a user group's account, not a customer")
                 )
         elif kind is CustomerIdentifierType.CARD_EXTERNAL_ID:
             rows = (
@@ -268,10 +249,11 @@ async def find_customers(
                     else Refusal("CARD_INACTIVE", f"loyalty card {row.identifier!r} is not active")
                 )
         else:
-            rows = await connection.execute(
-                _OWNERS, {"org_id": org.id, "type": IdentifierType(kind.value).value, "values": list(chunk)}
+            found.update(
+                await customers_repository.customers_by_identifier(
+                    connection, org_id=org.id, kind=IdentifierType(kind.value), values=chunk
+                )
             )
-            found.update({row.value: row.customer_id for row in rows})
     return found
 
 
@@ -279,9 +261,8 @@ async def merged_customers(connection: AsyncConnection, customer_ids: Sequence[i
     """Merged customers among these (victim -> survivor); `lock` locks them all in id order (as
     every award does) so no merge moves them before the batch commits."""
     merged: dict[int, int] = {}
-    statement = _MERGED_LOCKED if lock else _MERGED
     for chunk in chunks(sorted(set(customer_ids))):
-        for row in await connection.execute(statement, {"ids": list(chunk)}):
+        for row in await customers_repository.merge_states(connection, chunk, lock=lock):
             if row.merged_into_customer_id is not None:
                 merged[row.id] = row.merged_into_customer_id
     return merged
@@ -300,12 +281,7 @@ async def memberships(connection: AsyncConnection, pairs: Sequence[tuple[int, in
     """Which (group id, customer id) pairs are memberships."""
     found: set[tuple[int, int]] = set()
     for chunk in chunks(sorted(set(pairs))):
-        rows = await connection.execute(
-            select(members.c.group_id, members.c.customer_id).where(
-                tuple_(members.c.group_id, members.c.customer_id).in_(list(chunk))
-            )
-        )
-        found.update((row.group_id, row.customer_id) for row in rows)
+        found.update(await customers_repository.memberships_among(connection, chunk))
     return found
 
 

@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.cards import repository as cards_repository
 from app.cards.models import CardStatus
-from app.customers import service as customers_service
+from app.customers import repository as customers_repository
 from app.customers.bulk import register_customers
 from app.customers.service import Activity, open_missing_programs
 from app.imports.holders import chunks, merged_customers
@@ -54,10 +54,6 @@ from app.ledger import service as ledger
 from app.ledger.credits import CreditDraft, post_credits
 from app.ledger.models import EntryKind, EventType
 from app.organizations.config import OrgConfig, ProgramConfig
-from app.storage.database import any_of, list_parameter
-
-identifiers = customers_service.identifiers
-customers = customers_service.customers
 
 PROFILE_COLUMN = "customerprofileid"
 CARD_COLUMN = "identifier"
@@ -74,16 +70,6 @@ class Holder(NamedTuple):
     customer_id: int
     merged_into: int | None
     card_status: str | None
-
-
-@lru_cache(maxsize=8)
-def _owners_statement(dialect: str) -> Any:
-    """Customerprofileids (EXTERNAL_ID identifiers) to their customers, in one statement."""
-    return text(
-        f"SELECT identifiers.value AS key, identifiers.customer_id "
-        f"FROM {identifiers.name} identifiers WHERE identifiers.org_id = :org_id "
-        f"AND identifiers.type = '{IdentifierType.EXTERNAL_ID.value}' AND identifiers.value {any_of(dialect, 'keys')}"
-    )
 
 
 # PostgreSQL: many advisory locks in one statement, in sorted order (SQLite's writer lock covers it).
@@ -203,11 +189,10 @@ class PointsRun(ProfileRun[PointsRow]):
             )
             named = {row.identifier: (row.customer_id, row.status) for row in rows}
         else:
-            dialect = connection.dialect.name
-            rows = await connection.execute(
-                _owners_statement(dialect), {"org_id": self.org.id, "keys": list_parameter(dialect, keys)}
+            owners = await customers_repository.customers_by_identifier(
+                connection, org_id=self.org.id, kind=IdentifierType.EXTERNAL_ID, values=keys
             )
-            named = {row.key: (row.customer_id, None) for row in rows}
+            named = {key: (customer_id, None) for key, customer_id in owners.items()}
         merged = await merged_customers(connection, [customer_id for customer_id, _ in named.values()], lock=False)
         return {
             key: Holder(customer_id, merged.get(customer_id), status) for key, (customer_id, status) in named.items()

@@ -29,12 +29,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.customers import service as customers_service
+from app.customers import repository as customers_repository
 from app.customers.errors import CustomerMergedError, CustomerNotFoundError
-from app.customers.models import Customer
 from app.customers.service import find_customer_id
 from app.idempotency import service as idempotency
 from app.kernel.enums import PointsCategory
@@ -56,13 +55,10 @@ from app.storage.database import Database
 
 redemptions = PointRedemption.__table__
 reversals = PointRedemptionReversal.__table__
-customers = Customer.__table__
 
 ZERO = Decimal(0)
 MERGE_CHAIN_MAX = 10  # merged into a customer merged into another ...: never this deep in practice
 
-_CUSTOMER_MERGED_INTO = select(customers.c.merged_into_customer_id).where(customers.c.id == bindparam("customer_id"))
-_LOCK_CUSTOMER = _CUSTOMER_MERGED_INTO.with_for_update()
 _INSERT_REDEMPTION = insert(redemptions).returning(redemptions.c.id)
 _INSERT_REVERSAL = insert(reversals).returning(reversals.c.id)
 
@@ -206,9 +202,7 @@ async def _plan(
     if customer_id is None:
         kind = data.customer_type.value if data.customer_type else "USER_ID"
         raise CustomerNotFoundError(f"no customer with {kind} {data.customer_value!r}", field=customer_field)
-    merged_into = (
-        await connection.execute(_LOCK_CUSTOMER if lock else _CUSTOMER_MERGED_INTO, {"customer_id": customer_id})
-    ).scalar_one()
+    merged_into = await customers_repository.merged_into(connection, customer_id, lock=lock)
     if merged_into is not None:
         raise CustomerMergedError(
             f"customer {customer_id} was merged into customer {merged_into}; redeem as that customer",
@@ -470,7 +464,7 @@ async def _lock_owner(connection: AsyncConnection, customer_id: int) -> int:
     deadlock with this; a merge that lengthened the chain meanwhile makes us look again."""
     for _ in range(MERGE_CHAIN_MAX):
         chain = await _merge_chain(connection, customer_id)
-        await connection.execute(customers_service.LOCK_CUSTOMERS_MERGED, {"ids": sorted(chain)})
+        await customers_repository.merge_states(connection, chain, lock=True)
         if await _merge_chain(connection, customer_id) == chain:
             return chain[-1]
     raise ConflictError(f"customer {customer_id} kept being merged while its redemption was reversed", field=None)
@@ -479,7 +473,7 @@ async def _lock_owner(connection: AsyncConnection, customer_id: int) -> int:
 async def _merge_chain(connection: AsyncConnection, customer_id: int) -> list[int]:
     chain = [customer_id]
     for _ in range(MERGE_CHAIN_MAX):
-        merged_into = (await connection.execute(_CUSTOMER_MERGED_INTO, {"customer_id": chain[-1]})).scalar_one()
+        merged_into = await customers_repository.merged_into(connection, chain[-1])
         if merged_into is None:
             return chain
         chain.append(merged_into)
@@ -668,11 +662,7 @@ async def _customers_merged_into(connection: AsyncConnection, customer_id: int) 
     for _ in range(MERGE_CHAIN_MAX):
         frontier = [
             merged
-            for merged in (
-                await connection.execute(
-                    select(customers.c.id).where(customers.c.merged_into_customer_id.in_(frontier))
-                )
-            ).scalars()
+            for merged in await customers_repository.customers_merged_into(connection, frontier)
             if merged not in found
         ]
         if not frontier:

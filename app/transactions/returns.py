@@ -26,10 +26,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, case, insert, or_, select, tuple_, update
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.catalog.service import product_lock_keys
+from app.customers import repository as customers_repository
 from app.customers import service as customers_service
 from app.customers.errors import CustomerNotFoundError
 from app.customers.service import CustomerView
@@ -62,9 +63,6 @@ from app.transactions.side_effects import PointsReturned, RedemptionReversed, Si
 transactions = Transaction.__table__
 line_items = TransactionLineItem.__table__
 redemptions = PointRedemption.__table__
-customers = customers_service.customers
-identifiers = customers_service.identifiers
-customer_programs = customers_service.customer_programs
 
 ZERO = Decimal(0)
 RETURNED_CODE = 600
@@ -156,28 +154,6 @@ _REDEMPTIONS_OF_BILL = (
     select(redemptions.c.id, redemptions.c.event_id, redemptions.c.points, redemptions.c.points_reversed)
     .where(redemptions.c.transaction_id == bindparam("bill_id"))
     .order_by(redemptions.c.id)
-    .with_for_update()
-)
-_LOCK_CUSTOMER = (
-    select(customers.c.id, customers.c.merged_into_customer_id)
-    .where(customers.c.id == bindparam("customer_id"))
-    .with_for_update()
-)
-_MERGED_INTO = select(customers.c.merged_into_customer_id).where(customers.c.id == bindparam("customer_id"))
-_OWNERS = (
-    select(identifiers.c.customer_id)
-    .where(
-        identifiers.c.org_id == bindparam("org_id"),
-        tuple_(identifiers.c.type, identifiers.c.value).in_(bindparam("pairs", expanding=True)),
-    )
-    .distinct()
-)
-_LOCK_STANDING = (
-    select(customer_programs.c.id, customer_programs.c.tier_id, customer_programs.c.cumulative_purchases)
-    .where(
-        customer_programs.c.customer_id == bindparam("customer_id"),
-        customer_programs.c.program_id == bindparam("program_id"),
-    )
     .with_for_update()
 )
 
@@ -413,25 +389,24 @@ async def _return_customer(
     for the lock, so the owner is read again after locking until it holds still (SQLite's single
     writer makes the first read final)."""
     field_name = f"{path}.customer"
-    pairs = [(kind.value, value) for kind, value in prepared.identifiers.items()]
     for _ in range(OWNER_READS_MAX):
-        owners = list((await connection.execute(_OWNERS, {"org_id": org.id, "pairs": pairs})).scalars())
+        owners = await customers_repository.owner_ids(connection, org_id=org.id, given=prepared.identifiers)
         if not owners:
             raise CustomerNotFoundError("no customer has these identifiers", field=field_name)
         if len(owners) > 1:
             raise CustomerMismatchError("these identifiers belong to different customers", field=field_name)
         owner = owners[0]
-        locked = (await connection.execute(_LOCK_CUSTOMER, {"customer_id": owner})).one()
+        locked = await customers_repository.lock_customer(connection, owner)
         if connection.dialect.name != "postgresql":
             break
-        again = list((await connection.execute(_OWNERS, {"org_id": org.id, "pairs": pairs})).scalars())
+        again = await customers_repository.owner_ids(connection, org_id=org.id, given=prepared.identifiers)
         if locked.merged_into_customer_id is None and again == [owner]:
             break
     else:
         raise ConflictError("the customer's identifiers kept changing owner; try again", field=field_name)
     survivor = bill_customer_id
     for _ in range(MERGE_CHAIN_MAX):
-        merged_into = (await connection.execute(_MERGED_INTO, {"customer_id": survivor})).scalar_one()
+        merged_into = await customers_repository.merged_into(connection, survivor)
         if merged_into is None:
             break
         survivor = merged_into
@@ -541,21 +516,11 @@ class _StandingChange:
     downgrade: TierDowngraded | None
 
     async def apply(self, connection: AsyncConnection) -> None:
-        await connection.execute(
-            update(customer_programs).where(customer_programs.c.id == self.standing_id).values(**self.values)
-        )
+        await customers_repository.update_standing(connection, self.standing_id, self.values)
         if self.counted > 0:
             # Never below zero: purchases counted before they were tracked are not negative.
-            counted = bindparam("counted", type_=customers.c.lifetime_purchases.type)
-            await connection.execute(
-                update(customers)
-                .where(customers.c.id == self.customer_id)
-                .values(
-                    lifetime_purchases=case(
-                        (customers.c.lifetime_purchases > counted, customers.c.lifetime_purchases - counted), else_=ZERO
-                    )
-                ),
-                {"counted": self.counted},
+            await customers_repository.subtract_lifetime_purchases(
+                connection, customer_id=self.customer_id, amount=self.counted
             )
 
 
@@ -574,7 +539,8 @@ async def _plan_standing(
     counted = plan.amount if bill.outlier_status in EARNING_STATUSES else ZERO
     if counted <= 0:
         return None
-    standing = (await connection.execute(_LOCK_STANDING, {"customer_id": customer_id, "program_id": program.id})).one()
+    standing = await customers_repository.lock_standing(connection, customer_id=customer_id, program_id=program.id)
+    assert standing is not None, "the bill's customer has a standing in the bill's program"
     cumulative = max(standing.cumulative_purchases - counted, ZERO)
     current = program.tier(standing.tier_id)
     tier = return_rules.tier_after_return(program, current, cumulative)

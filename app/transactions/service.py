@@ -15,10 +15,11 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.catalog.service import product_ids_for, product_lock_keys
+from app.customers import repository as customers_repository
 from app.customers import service as customers_service
 from app.customers.service import Activity, CustomerDetails, CustomerView
 from app.idempotency import service as idempotency
@@ -51,20 +52,10 @@ logger = logging.getLogger(__name__)
 
 transactions = Transaction.__table__
 line_items = TransactionLineItem.__table__
-customer_programs = customers_service.customer_programs
-customers = customers_service.customers
 
 # Hot-path statements are built once: building a statement costs more than running it here.
 _INSERT_TRANSACTION = insert(transactions).returning(transactions.c.id)
 _INSERT_LINE_ITEMS = insert(line_items)
-_LOCK_STANDING = (
-    select(customer_programs.c.id, customer_programs.c.tier_id, customer_programs.c.cumulative_purchases)
-    .where(
-        customer_programs.c.customer_id == bindparam("customer_id"),
-        customer_programs.c.program_id == bindparam("program_id"),
-    )
-    .with_for_update()
-)
 _FIND_SAME_BILL = (
     select(transactions.c.id, transactions.c.payload_hash)
     .where(
@@ -78,28 +69,6 @@ _FIND_SAME_BILL = (
     )
     .order_by(transactions.c.id)
     .limit(1)
-)
-_UPDATE_PURCHASES = (
-    update(customer_programs)
-    .where(customer_programs.c.id == bindparam("standing_id"))
-    .values(cumulative_purchases=bindparam("cumulative_purchases"))
-)
-_UPDATE_PURCHASES_AND_TIER = (
-    update(customer_programs)
-    .where(customer_programs.c.id == bindparam("standing_id"))
-    .values(
-        cumulative_purchases=bindparam("cumulative_purchases"),
-        tier_id=bindparam("tier_id"),
-        tier_expires_at=bindparam("tier_expires_at"),
-    )
-)
-_ADD_LIFETIME_PURCHASES = (
-    update(customers)
-    .where(customers.c.id == bindparam("customer_id"))
-    .values(
-        lifetime_purchases=customers.c.lifetime_purchases
-        + bindparam("counted", type_=customers.c.lifetime_purchases.type)
-    )
 )
 
 ZERO = Decimal(0)
@@ -397,9 +366,7 @@ async def _lock_standing(connection: AsyncConnection, customer_id: int, program:
     """The customer's tier, purchases and the account the program earns into, locked for this
     write (FOR UPDATE on PostgreSQL; SQLite's single writer already excludes everyone else):
     the standing first, then the account, as every writer locks customers before accounts."""
-    standing = (
-        await connection.execute(_LOCK_STANDING, {"customer_id": customer_id, "program_id": program.id})
-    ).one_or_none()
+    standing = await customers_repository.lock_standing(connection, customer_id=customer_id, program_id=program.id)
     if standing is None:
         return None
     account = await ledger_repository.lock_account_of(
@@ -572,22 +539,20 @@ async def _apply_earning(
         )
         assert posted.entries[0].balance_after == standing.balance + earning.points, "the account was locked"
     if earning.tier_after.id != earning.tier_before.id:
-        await connection.execute(
-            _UPDATE_PURCHASES_AND_TIER,
-            {
-                "standing_id": standing.id,
-                "cumulative_purchases": earning.cumulative_purchases_after,
-                "tier_id": earning.tier_after.id,
-                "tier_expires_at": ledger_rules.tier_expiry(program, now, org.time_zone),
-            },
+        await customers_repository.set_cumulative_purchases(
+            connection,
+            standing_id=standing.id,
+            cumulative_purchases=earning.cumulative_purchases_after,
+            tier_id=earning.tier_after.id,
+            tier_expires_at=ledger_rules.tier_expiry(program, now, org.time_zone),
         )
     else:
-        await connection.execute(
-            _UPDATE_PURCHASES, {"standing_id": standing.id, "cumulative_purchases": earning.cumulative_purchases_after}
+        await customers_repository.set_cumulative_purchases(
+            connection, standing_id=standing.id, cumulative_purchases=earning.cumulative_purchases_after
         )
     if earning.counted_purchase:
-        await connection.execute(
-            _ADD_LIFETIME_PURCHASES, {"customer_id": customer_id, "counted": earning.counted_purchase}
+        await customers_repository.add_lifetime_purchases(
+            connection, customer_id=customer_id, amount=earning.counted_purchase
         )
 
 

@@ -24,14 +24,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.customers import repository as customers_repository
 from app.customers import service as customers_service
-from app.customers.models import CustomerKind, LoyaltyType, UserGroupMember
+from app.customers.models import CustomerKind
 from app.customers.service import Activity, CustomerLookup
 from app.idempotency import service as idempotency
 from app.kernel.enums import PointsCategory
@@ -44,10 +44,7 @@ from app.user_groups.errors import NotACustomerError, UserGroupExistsError, User
 from app.user_groups.models import EXTERNAL_ID_LENGTH_MAX, NAME_LENGTH_MAX, UserGroup
 
 groups = UserGroup.__table__
-members = UserGroupMember.__table__
-customers = customers_service.customers
 
-ZERO = Decimal(0)
 MEMBERS_PER_REQUEST_MAX = 1000
 
 
@@ -170,16 +167,7 @@ async def regular_accounts(
 
 async def customer_kinds(connection: AsyncConnection, org: OrgConfig, customer_ids: Sequence[int]) -> dict[int, str]:
     """The kind (CUSTOMER or USER_GROUP) of these customers of the org; other ids are absent."""
-    if not customer_ids:
-        return {}
-    rows = (
-        await connection.execute(
-            select(customers.c.id, customers.c.kind).where(
-                customers.c.org_id == org.id, customers.c.id.in_(list(set(customer_ids)))
-            )
-        )
-    ).all()
-    return {row.id: row.kind for row in rows}
+    return await customers_repository.customer_kinds(connection, org_id=org.id, customer_ids=list(set(customer_ids)))
 
 
 # --- Use cases ------------------------------------------------------------------------------
@@ -252,23 +240,15 @@ async def create_group(
                 f"a user group with external id {external_id!r} exists", field=f"{path}.externalId"
             )
         member_ids = await _member_ids(connection, org, request.members, f"{path}.members")
-        customer_id = (
-            await connection.execute(
-                insert(customers)
-                .values(
-                    org_id=org.id,
-                    first_name=name[:100],
-                    last_name="",
-                    loyalty_type=LoyaltyType.LOYALTY.value,
-                    source="",
-                    lifetime_purchases=ZERO,
-                    registered_on=now,
-                    updated_on=now,
-                    kind=CustomerKind.USER_GROUP.value,
-                )
-                .returning(customers.c.id)
-            )
-        ).scalar_one()
+        customer_id = await customers_repository.insert_customer(
+            connection,
+            org_id=org.id,
+            first_name=name[:100],
+            last_name="",
+            source="",
+            now=now,
+            kind=CustomerKind.USER_GROUP,
+        )
         await customers_service.open_missing_programs(connection, org, customer_id, Activity(None, None, None), now)
         group_id = (
             await connection.execute(
@@ -351,21 +331,11 @@ async def add_members(
     wanted = sorted(set(customer_ids))
     if not wanted:
         return 0
-    existing = set(
-        (
-            await connection.execute(
-                select(members.c.customer_id).where(members.c.group_id == group_id, members.c.customer_id.in_(wanted))
-            )
-        ).scalars()
-    )
+    existing = await customers_repository.members_among(connection, group_id, wanted)
     new = [customer_id for customer_id in wanted if customer_id not in existing]
     if new:
-        await connection.execute(
-            insert(members),
-            [
-                {"group_id": group_id, "customer_id": customer_id, "org_id": org.id, "added_at": now}
-                for customer_id in new
-            ],
+        await customers_repository.insert_memberships(
+            connection, org_id=org.id, memberships=[(group_id, customer_id) for customer_id in new], now=now
         )
     return len(new)
 
@@ -376,15 +346,9 @@ async def remove_members(
     """Bulk: end these customers' memberships; returns how many there were."""
     if not customer_ids:
         return 0
-    return (
-        await connection.execute(
-            delete(members).where(
-                members.c.org_id == org.id,
-                members.c.group_id == group_id,
-                members.c.customer_id.in_(sorted(set(customer_ids))),
-            )
-        )
-    ).rowcount
+    return await customers_repository.delete_memberships(
+        connection, org_id=org.id, group_id=group_id, customer_ids=sorted(set(customer_ids))
+    )
 
 
 # --- Reading --------------------------------------------------------------------------------
@@ -395,29 +359,14 @@ async def group_members(
 ) -> tuple[list[int], bool, int]:
     """Member customer ids by customer id (keyset), whether more follow, and the member count."""
     assert 1 <= first <= ledger.PAGE_SIZE_MAX
-    query = select(members.c.customer_id).where(members.c.group_id == group_id)
-    if after_id is not None:
-        query = query.where(members.c.customer_id > after_id)
-    ids = list((await connection.execute(query.order_by(members.c.customer_id).limit(first + 1))).scalars())
-    count = (
-        await connection.execute(select(func.count()).select_from(members).where(members.c.group_id == group_id))
-    ).scalar_one()
+    ids = await customers_repository.member_ids_page(connection, group_id, limit=first + 1, after_id=after_id)
+    count = await customers_repository.count_members(connection, group_id)
     return ids[:first], len(ids) > first, count
 
 
 async def groups_of_customers(connection: AsyncConnection, customer_ids: Sequence[int]) -> dict[int, list[int]]:
     """The groups each customer is a member of (group ids, ascending), in one query."""
-    rows = (
-        (
-            await connection.execute(
-                select(members.c.customer_id, members.c.group_id)
-                .where(members.c.customer_id.in_(list(customer_ids)))
-                .order_by(members.c.group_id)
-            )
-        ).all()
-        if customer_ids
-        else []
-    )
+    rows = await customers_repository.groups_of_customers(connection, customer_ids) if customer_ids else []
     found: dict[int, list[int]] = {}
     for row in rows:
         found.setdefault(row.customer_id, []).append(row.group_id)
@@ -428,12 +377,4 @@ async def member_of(connection: AsyncConnection, group_id: int, customer_ids: Se
     """Which of these customers are members of the group."""
     if not customer_ids:
         return set()
-    return set(
-        (
-            await connection.execute(
-                select(members.c.customer_id).where(
-                    members.c.group_id == group_id, members.c.customer_id.in_(list(set(customer_ids)))
-                )
-            )
-        ).scalars()
-    )
+    return await customers_repository.members_among(connection, group_id, list(set(customer_ids)))
