@@ -449,6 +449,8 @@ async def award_promotion_points(
 async def load_award(connection: AsyncConnection, org: OrgConfig, event_id: int) -> AwardResult:
     """An award as first returned (for an idempotent replay)."""
     event = await ledger_repository.event_summary(connection, event_id)
+    assert event.customer_id is not None, "an award names its holder"
+    assert event.customer_promotion_id is not None, "an award names its promotion"
     balance_after = await ledger_repository.balance_after_event(connection, event_id)
     promotion = (await promotions_by_id(connection, [event.customer_promotion_id]))[event.customer_promotion_id]
     group = (

@@ -521,6 +521,7 @@ async def merge_on_request(
 
     async def replay(connection: AsyncConnection, victim_id: int) -> MergeResult:
         survivor_id = await repository.merged_into(connection, victim_id)
+        assert survivor_id is not None, "a merge's victim points at its survivor"
         view = (await load_customers(connection, org, [survivor_id]))[survivor_id]
         return MergeResult(survivor=view, victim_id=victim_id, replayed=True)
 

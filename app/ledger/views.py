@@ -79,7 +79,9 @@ class Posting:
             assert self.consumes is None, "credits do not consume lots"
             assert not self.prefer_lot_ids, "credits do not consume lots"
             if self.lots or self.restores:
-                given = sum((lot.points for lot in (*self.lots, *self.restores)), ZERO)
+                given = sum((lot.points for lot in self.lots), ZERO) + sum(
+                    (share.points for share in self.restores), ZERO
+                )
                 assert given == self.points, "a credit's lots add up to the credit"
         else:
             assert not self.lots, "debits do not create lots"

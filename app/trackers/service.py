@@ -640,7 +640,8 @@ _HISTORY = (
 async def _with_events(connection: AsyncConnection, rows: Sequence[Any]) -> list[TrackerHistoryRow]:
     """The rows with the ledger event that issued each value's points (the ledger's to say)."""
     event_of = await ledger_repository.events_of_tracker_values(connection, [row.id for row in rows])
-    return [TrackerHistoryRow(*row[:-1], event_of.get(row.id), row.created_at) for row in rows]
+    # The selected columns in the row's order, its event placed before created_at.
+    return [TrackerHistoryRow(*(*row[:-1], event_of.get(row.id), row.created_at)) for row in rows]
 
 
 async def history_rows(connection: AsyncConnection, value_ids: Sequence[int]) -> list[TrackerHistoryRow]:
