@@ -17,9 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.cards.models import CardStatus, LoyaltyCard, Subledger
 from app.storage.database import any_of, list_parameter
+from app.storage.tables import table_of
 
-cards = LoyaltyCard.__table__
-subledgers = Subledger.__table__
+cards = table_of(LoyaltyCard)
+subledgers = table_of(Subledger)
 
 _INSERT_CARD = insert(cards).returning(cards.c.id)
 _SET_STATUS = update(cards).where(cards.c.id == bindparam("card_id")).values(status=bindparam("status"))

@@ -12,8 +12,9 @@ from sqlalchemy import bindparam, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.catalog.models import Product
+from app.storage.tables import table_of
 
-products = Product.__table__
+products = table_of(Product)
 
 _KNOWN_PRODUCTS = select(products.c.id, products.c.item_code, products.c.variant_code).where(
     products.c.org_id == bindparam("org_id"),

@@ -49,10 +49,11 @@ from app.ledger.models import EntryKind, EntryType, EventType
 from app.organizations.config import OrgConfig
 from app.organizations.errors import ProgramNotFoundError
 from app.storage.database import Database
+from app.storage.tables import table_of
 from app.transactions.errors import TransactionNotFoundError
 from app.transactions.models import Transaction
 
-transactions = Transaction.__table__
+transactions = table_of(Transaction)
 
 ZERO = Decimal(0)
 TRANSACTION_ID_MAX = 2**63 - 1

@@ -50,11 +50,12 @@ from app.organizations.config import OrgConfig, ProgramConfig
 from app.organizations.errors import ProgramNotFoundError
 from app.organizations.models import ExpiryStrategy
 from app.storage.database import Database, conflict_insert
+from app.storage.tables import table_of
 from app.transfers.service import check_points
 from app.user_groups import service as user_groups
 from app.user_groups.service import GroupLookup
 
-promotions = CustomerPromotion.__table__
+promotions = table_of(CustomerPromotion)
 
 ZERO = Decimal(0)
 IDENTIFIER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no look-alikes (0/O, 1/I)

@@ -36,12 +36,13 @@ from app.ledger import repository as ledger_repository
 from app.storage.bulk_insert import insert_rows
 from app.storage.database import any_of, list_parameter
 from app.storage.id_blocks import reserve_ids
+from app.storage.tables import table_of
 
-customers = Customer.__table__
-identifiers = CustomerIdentifier.__table__
-history = CustomerHistory.__table__
-customer_programs = CustomerProgram.__table__
-group_members = UserGroupMember.__table__
+customers = table_of(Customer)
+identifiers = table_of(CustomerIdentifier)
+history = table_of(CustomerHistory)
+customer_programs = table_of(CustomerProgram)
+group_members = table_of(UserGroupMember)
 
 ZERO = Decimal(0)
 

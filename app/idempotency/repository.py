@@ -12,8 +12,9 @@ from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.idempotency.models import IdempotencyKey
+from app.storage.tables import table_of
 
-keys = IdempotencyKey.__table__
+keys = table_of(IdempotencyKey)
 
 _FIND = select(keys.c.operation, keys.c.payload_hash, keys.c.result_id).where(
     keys.c.org_id == bindparam("org_id"), keys.c.key == bindparam("key")

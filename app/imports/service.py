@@ -61,13 +61,14 @@ from app.kernel.clock import Clock
 from app.kernel.errors import IdempotencyKeyReusedError, ValidationError
 from app.organizations.config import OrgConfig, load_org_config
 from app.storage.database import Database, lock_keys
+from app.storage.tables import table_of
 
 logger = logging.getLogger(__name__)
 
-jobs = ImportJob.__table__
-rejects = ImportReject.__table__
-corrections = ImportCorrection.__table__
-templates = ImportTemplate.__table__
+jobs = table_of(ImportJob)
+rejects = table_of(ImportReject)
+corrections = table_of(ImportCorrection)
+templates = table_of(ImportTemplate)
 
 BATCH_SIZE = 2000
 PARSE_TICK_ROWS = 200

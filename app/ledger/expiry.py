@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -127,7 +128,7 @@ async def expire_points(
     total = RunReport()
     for org in await org_ids(database, org_id):
         total += await run_batches(
-            database, lambda connection, org=org: _expire_batch(connection, org, as_of, now, batch_accounts)
+            database, partial(_expire_batch, org_id=org, as_of=as_of, now=now, batch_accounts=batch_accounts)
         )
     return total
 

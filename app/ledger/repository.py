@@ -20,6 +20,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     and_,
     bindparam,
     case,
@@ -67,12 +68,13 @@ from app.storage.bulk_insert import add_to_rows, driver_value, insert_rows
 from app.storage.columns import FixedDecimal, Points
 from app.storage.database import any_of, list_parameter
 from app.storage.id_blocks import reserve_ids
+from app.storage.tables import table_of
 
-accounts = PointAccount.__table__
-events = LedgerEvent.__table__
-entries = LedgerEntry.__table__
-lots = PointLot.__table__
-movements = PointLotMovement.__table__
+accounts = table_of(PointAccount)
+events = table_of(LedgerEvent)
+entries = table_of(LedgerEntry)
+lots = table_of(PointLot)
+movements = table_of(PointLotMovement)
 
 LOCK_CHUNK = 1000  # account ids per locking statement (well under every driver's parameter limit)
 
@@ -958,7 +960,7 @@ def _account_conditions(view: LedgerFilter, *, concept_events: bool = False) -> 
     if view.categories:
         conditions.append(entries.c.category.in_([category.value for category in view.categories]))
     if view.program_ids:
-        in_programs = entries.c.program_id.in_(view.program_ids)
+        in_programs: ColumnElement[bool] = entries.c.program_id.in_(view.program_ids)
         if concept_events and view.concept_till_ids:
             in_programs = or_(
                 in_programs,
@@ -1009,7 +1011,7 @@ async def ledger_page(
         .limit(first + 1)
     )
     rows = (await connection.execute(query)).all()
-    page = [LedgerEntryView(*row) for row in rows[:first]]
+    page = [LedgerEntryView(*row) for row in rows[:first]]  # type: ignore[call-arg]  # the row has every field
     return LedgerPage(entries=page, has_next_page=len(rows) > first)
 
 
@@ -1257,9 +1259,10 @@ _POINTS_COLUMNS = (
     lots.c.points_remaining,
     movements.c.points,
 )
+_POINTS_SCALES = {column.type.scale for column in _POINTS_COLUMNS if isinstance(column.type, FixedDecimal)}
+assert len(_POINTS_SCALES) == 1, "one scale for every points column"
 assert all(isinstance(column.type, FixedDecimal) for column in _POINTS_COLUMNS)
-assert len({column.type.scale for column in _POINTS_COLUMNS}) == 1, "one scale for every points column"
-STORED_POINTS_SCALE = entries.c.points.type.scale
+(STORED_POINTS_SCALE,) = _POINTS_SCALES
 
 _LOCK_ACCOUNTS = (
     select(accounts.c.id, accounts.c.balance)

@@ -14,13 +14,14 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.organizations.models import ApiKey, Organization, Program, Store, Tier, Till
+from app.storage.tables import table_of
 
-organizations = Organization.__table__
-programs = Program.__table__
-tiers = Tier.__table__
-stores = Store.__table__
-tills = Till.__table__
-api_keys = ApiKey.__table__
+organizations = table_of(Organization)
+programs = table_of(Program)
+tiers = table_of(Tier)
+stores = table_of(Store)
+tills = table_of(Till)
+api_keys = table_of(ApiKey)
 
 # The tables `apply_spec` writes besides organisations, by name.
 SETUP_TABLES: dict[str, Any] = {"programs": programs, "tiers": tiers, "stores": stores, "tills": tills}

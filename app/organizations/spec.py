@@ -179,7 +179,7 @@ def load_spec_file(path: Path) -> OrganizationSpec:
     text = path.read_text(encoding="utf-8")
     document: Any
     if path.suffix.lower() in {".yaml", ".yml"}:
-        import yaml  # PyYAML comes with uvicorn[standard]
+        import yaml
 
         document = yaml.safe_load(text)
     else:

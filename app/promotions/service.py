@@ -49,15 +49,16 @@ from app.promotions.models import (
 )
 from app.promotions.rules import Cart, GenerationRequest, Limits, PromotionTerms, RowError
 from app.storage.database import Database, conflict_insert, lock_keys
+from app.storage.tables import table_of
 
 logger = logging.getLogger(__name__)
 
-promotions = Promotion.__table__
-codes = PromoCode.__table__
-redemptions = PromoCodeRedemption.__table__
-code_usage = PromoCodeCustomerUsage.__table__
-promotion_usage = PromotionCustomerUsage.__table__
-links = PromoCodeLink.__table__
+promotions = table_of(Promotion)
+codes = table_of(PromoCode)
+redemptions = table_of(PromoCodeRedemption)
+code_usage = table_of(PromoCodeCustomerUsage)
+promotion_usage = table_of(PromotionCustomerUsage)
+links = table_of(PromoCodeLink)
 
 ZERO = Decimal(0)
 GENERATE_BATCH_SIZE = 5_000

@@ -52,9 +52,10 @@ from app.redemptions.errors import (
 from app.redemptions.models import PointRedemption, PointRedemptionReversal, RedemptionStatus
 from app.redemptions.rules import PreparedRedemption, RedemptionInput, ReversalInput
 from app.storage.database import Database
+from app.storage.tables import table_of
 
-redemptions = PointRedemption.__table__
-reversals = PointRedemptionReversal.__table__
+redemptions = table_of(PointRedemption)
+reversals = table_of(PointRedemptionReversal)
 
 ZERO = Decimal(0)
 MERGE_CHAIN_MAX = 10  # merged into a customer merged into another ...: never this deep in practice

@@ -12,7 +12,7 @@ import importlib.util
 import pkgutil
 from functools import cache
 
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, Table
 from sqlmodel import SQLModel
 
 import app
@@ -24,3 +24,9 @@ def registered_tables() -> MetaData:
         if package.ispkg and importlib.util.find_spec(f"app.{package.name}.models") is not None:
             importlib.import_module(f"app.{package.name}.models")
     return SQLModel.metadata
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """A model's table, for Core statements (SQLModel sets `__table__` on every table class; its type
+    hints do not say so)."""
+    return model.__table__  # type: ignore[attr-defined]

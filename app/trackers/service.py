@@ -48,6 +48,7 @@ from app.organizations.config import OrgConfig
 from app.organizations.errors import ProgramNotFoundError
 from app.storage.database import Database, lock_keys
 from app.storage.id_blocks import reserve_ids
+from app.storage.tables import table_of
 from app.trackers.errors import BillNotFoundError, LineItemNotFoundError, TrackerLevelChangeError, TrackerNotFoundError
 from app.trackers.models import CODE_LENGTH_MAX, NAME_LENGTH_MAX, Tracker, TrackerLevel, TrackerValue
 from app.transactions.models import Transaction, TransactionLineItem
@@ -55,10 +56,10 @@ from app.transfers.service import POINTS_MAX
 from app.user_groups import service as user_groups
 from app.user_groups.service import GroupLookup
 
-trackers = Tracker.__table__
-values = TrackerValue.__table__
-transactions = Transaction.__table__
-line_items = TransactionLineItem.__table__
+trackers = table_of(Tracker)
+values = table_of(TrackerValue)
+transactions = table_of(Transaction)
+line_items = table_of(TransactionLineItem)
 
 ZERO = Decimal(0)
 VALUE_MAX = Decimal(10) ** 12

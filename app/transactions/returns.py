@@ -46,6 +46,7 @@ from app.promotions import service as promotions_service
 from app.redemptions import service as redemptions_service
 from app.redemptions.models import PointRedemption
 from app.storage.database import Database, lock_keys
+from app.storage.tables import table_of
 from app.transactions import return_rules
 from app.transactions.errors import (
     CustomerMismatchError,
@@ -60,9 +61,9 @@ from app.transactions.rules import EARNING_STATUSES, json_document
 from app.transactions.service import LineItemView, TransactionView, add_within, bill_lock_key
 from app.transactions.side_effects import PointsReturned, RedemptionReversed, SideEffect, TierDowngraded, to_document
 
-transactions = Transaction.__table__
-line_items = TransactionLineItem.__table__
-redemptions = PointRedemption.__table__
+transactions = table_of(Transaction)
+line_items = table_of(TransactionLineItem)
+redemptions = table_of(PointRedemption)
 
 ZERO = Decimal(0)
 RETURNED_CODE = 600

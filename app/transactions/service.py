@@ -33,6 +33,7 @@ from app.promotions import service as promotions_service
 from app.promotions.rules import Cart, CartLine, attributes_of
 from app.redemptions import service as redemptions_service
 from app.storage.database import Database, lock_keys
+from app.storage.tables import table_of
 from app.transactions.errors import BatchTooLargeError, DuplicateBillNumberError
 from app.transactions.inputs import TransactionInput
 from app.transactions.models import Transaction, TransactionLineItem, TransactionType
@@ -50,8 +51,8 @@ from app.transactions.side_effects import (
 
 logger = logging.getLogger(__name__)
 
-transactions = Transaction.__table__
-line_items = TransactionLineItem.__table__
+transactions = table_of(Transaction)
+line_items = table_of(TransactionLineItem)
 
 # Hot-path statements are built once: building a statement costs more than running it here.
 _INSERT_TRANSACTION = insert(transactions).returning(transactions.c.id)

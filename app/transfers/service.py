@@ -31,10 +31,11 @@ from app.ledger.models import EntryKind, EntryType, EventType
 from app.organizations.config import OrgConfig, ProgramConfig
 from app.organizations.errors import ProgramNotFoundError
 from app.storage.database import Database
+from app.storage.tables import table_of
 from app.transfers.errors import ProgramNotTransferableError
 from app.transfers.models import PointTransfer
 
-transfers = PointTransfer.__table__
+transfers = table_of(PointTransfer)
 
 ZERO = Decimal(0)
 POINTS_MAX = Decimal(10) ** 12  # far above any real balance, well inside the scaled 64-bit column

@@ -40,10 +40,11 @@ from app.ledger import repository as ledger_repository
 from app.ledger import service as ledger
 from app.organizations.config import OrgConfig, ProgramConfig
 from app.storage.database import Database, lock_keys
+from app.storage.tables import table_of
 from app.user_groups.errors import NotACustomerError, UserGroupExistsError, UserGroupNotFoundError
 from app.user_groups.models import EXTERNAL_ID_LENGTH_MAX, NAME_LENGTH_MAX, UserGroup
 
-groups = UserGroup.__table__
+groups = table_of(UserGroup)
 
 MEMBERS_PER_REQUEST_MAX = 1000
 
