@@ -1290,25 +1290,7 @@ _CREDIT_EVENT_COLUMNS = (
     "import_job_id",
     "reason",
 )
-_CREDIT_ENTRY_COLUMNS = (
-    "id",
-    "org_id",
-    "event_id",
-    "account_id",
-    "customer_id",
-    "program_id",
-    "category",
-    "event_type",
-    "source",
-    "store_id",
-    "till_id",
-    "entry_type",
-    "entry_kind",
-    "points",
-    "balance_after",
-    "corrects_entry_id",
-    "created_at",
-)
+_CREDIT_ENTRY_COLUMNS = ("id", *_OPENING_ENTRY_COLUMNS)  # bulk credits reserve their entry ids
 _CREDIT_LOT_COLUMNS = (
     "id",
     "org_id",
