@@ -12,6 +12,7 @@ import typer
 
 from app.cli.common import command_now, console, run
 from app.cli.organizations import apply_file
+from app.http.logs import configure_logging
 from app.kernel.settings import get_settings
 from app.organizations import service as organizations
 from app.storage import migrate
@@ -75,13 +76,15 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     """Migrate and serve the API (one worker: SQLite has one writer; scale writes with PostgreSQL)."""
     import uvicorn
 
-    asyncio.run(migrate.upgrade(get_settings().database_url))
+    settings = get_settings()
+    configure_logging(settings.log_level, json_lines=settings.log_format == "json")  # uvicorn's start-up lines too
+    asyncio.run(migrate.upgrade(settings.database_url))
     uvicorn.run(
         "app.http.app:app_factory",
         factory=True,
         host=host,
         port=port,
         workers=workers,
-        log_level="info",
+        log_config=None,  # the app configures logging (JSON lines) when uvicorn builds it
         access_log=False,
     )

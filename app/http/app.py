@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 from cross_web import HTTPException  # strawberry's HTTP layer (its own package), raised by its parsers
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -33,6 +34,7 @@ from app.http.auth import (
     org_of,
 )
 from app.http.import_runner import ImportRunner
+from app.http.logs import AccessLog, configure_logging, note_request
 from app.http.maintenance import MaintenanceTask
 from app.kernel.clock import Clock, SystemClock
 from app.kernel.settings import Settings, get_settings
@@ -123,6 +125,8 @@ class PointledgerGraphQL(GraphQL[Context, None]):
         its variables hold a list longer than any input takes (converting 65,000 line items to
         refuse them cost seconds of the event loop)."""
         data = await super().parse_http_body(request)
+        if isinstance(data, GraphQLRequestData) and data.operation_name:
+            note_request(operation=data.operation_name)
         limits = self.services.settings
         for item in data if isinstance(data, list) else [data]:
             if item.query is not None and len(item.query) > limits.query_length_max:
@@ -225,6 +229,7 @@ def create_app(
             Route("/imports/{job_id:int}/corrections.csv", import_profile_routes.get_corrections, methods=["GET"]),
         ],
         lifespan=lifespan,
+        middleware=[Middleware(AccessLog)],
         exception_handlers={
             AmbiguousCredentialsError: _ambiguous_credentials,
             **dict.fromkeys(UNAVAILABLE_ERRORS, _unavailable),
@@ -246,5 +251,7 @@ async def _ambiguous_credentials(request: Request, error: Exception) -> Response
 
 
 def app_factory() -> Any:
-    """For `uvicorn --factory app.http.app:app_factory`."""
-    return create_app()
+    """For `uvicorn --factory app.http.app:app_factory`: the server's logging, then its app."""
+    settings = get_settings()
+    configure_logging(settings.log_level, json_lines=settings.log_format == "json")
+    return create_app(settings)

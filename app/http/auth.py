@@ -19,6 +19,7 @@ import orjson
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.http.logs import note_request
 from app.kernel.cache import RefreshingCache
 from app.organizations.config import OrgConfig, OrgConfigCache
 from app.organizations.service import StoredKey, find_api_key, secret_matches
@@ -144,6 +145,7 @@ class ApiGuard:
             return
         scope[SCOPE_ORG_KEY] = caller.org
         scope[SCOPE_ADMIN_KEY] = caller.is_admin
+        note_request(organization=caller.org.code)
         if declared is not None:
             await self.app(scope, receive, send)
             return

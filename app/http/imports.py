@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from app.http.auth import UNAUTHORIZED_BODY, authorization_header
+from app.http.logs import note_request
 from app.imports import service
 from app.imports.errors import FileTooLargeError
 from app.imports.models import ErrorPolicy, ImportProfile
@@ -75,7 +76,10 @@ def job_document(job: service.JobView) -> dict[str, Any]:
 async def _caller(request: Request) -> Any:
     """The key's caller, None without valid credentials; AmbiguousCredentialsError with several."""
     services = request.app.state.services
-    return await services.authenticator.authenticate(authorization_header(request.scope["headers"]))
+    caller = await services.authenticator.authenticate(authorization_header(request.scope["headers"]))
+    if caller is not None:
+        note_request(organization=caller.org.code)
+    return caller
 
 
 def _unauthorized() -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,6 +29,9 @@ class Settings(BaseSettings):
     # Bounded retry on PostgreSQL serialization failures and deadlocks.
     write_retries_max: int = 5
     graphiql: bool = True
+    # The server's logs: one JSON object a line ("json") or plain text ("text"), from this level up.
+    log_format: Literal["json", "text"] = "json"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # The server's maintenance task (expiry run, promised conversion, old idempotency keys) runs
     # at start and then every this many seconds; 0 turns it off (e.g. when cron runs the CLI).
     maintenance_interval_seconds: float = Field(default=3600, ge=0)

@@ -1,0 +1,124 @@
+"""Logs an operator can search: one JSON object a line, each with the request it belongs to.
+
+`configure_logging` sets the process up at start (uvicorn's loggers included). `AccessLog` wraps
+the app: every HTTP request gets a request id (the client's `X-Request-Id` when it is a sane
+token, else a new one, echoed in the response), and every line logged while it runs carries that
+id, the caller's organisation and the GraphQL operation; the request ends with one access line
+(method, path, status, duration). Secrets never reach a log: no header or body is logged. A
+client that goes away mid-request is one warning line, not a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import time
+import traceback
+import uuid
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from starlette.requests import ClientDisconnect
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+logger = logging.getLogger("pointledger.access")
+
+# What the request being served has said about itself; read by every log line it causes.
+request_fields: ContextVar[dict[str, Any] | None] = ContextVar("request_fields", default=None)
+REQUEST_ID_HEADER = b"x-request-id"
+SANE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._-]{1,64}")
+RECORD_ATTRIBUTES = set(vars(logging.makeLogRecord({})))  # what every record has: the rest is `extra`
+
+
+def note_request(**fields: Any) -> None:
+    """Add to what this request's log lines say (the organisation once authenticated, the operation)."""
+    current = request_fields.get()
+    if current is not None:
+        current.update(fields)
+
+
+class RequestFields(logging.Filter):
+    """Stamps each record with its request's fields, in the context where it was logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for name, value in (request_fields.get() or {}).items():
+            if not hasattr(record, name):
+                setattr(record, name, value)
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        document: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        document.update(
+            (name, value) for name, value in vars(record).items() if name not in RECORD_ATTRIBUTES and name != "message"
+        )
+        if record.exc_info:
+            document["traceback"] = "".join(traceback.format_exception(*record.exc_info))
+        return orjson.dumps(document, default=str).decode()
+
+
+def configure_logging(level: str = "INFO", json_lines: bool = True) -> None:
+    """One handler on the root logger, to stderr; uvicorn's loggers pass their lines to it."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        JsonFormatter() if json_lines else logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+    )
+    handler.addFilter(RequestFields())
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(level.upper())
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers = []
+        logging.getLogger(name).propagate = True
+    logging.getLogger("uvicorn.access").disabled = True  # AccessLog writes the access lines
+
+
+class AccessLog:
+    """The request id, the request's log fields, and its access line (see the module doc)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(REQUEST_ID_HEADER, b"")
+        request_id = given.decode() if SANE_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        fields: dict[str, Any] = {"request_id": request_id}
+        token = request_fields.set(fields)
+        status = 500  # unless the app answers
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (REQUEST_ID_HEADER, request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except ClientDisconnect:
+            status = 499  # the client went away before it finished sending its request
+            logger.warning("the client disconnected before sending its whole request")
+        finally:
+            logger.info(
+                "request",
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                },
+            )
+            request_fields.reset(token)
