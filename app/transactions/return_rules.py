@@ -27,6 +27,7 @@ from app.customers.rules import normalize_identifier
 from app.kernel.enums import IdentifierType
 from app.kernel.errors import ValidationError
 from app.kernel.money import AMOUNT_SCALE
+from app.kernel.text import check_text
 from app.ledger.rules import share_of
 from app.organizations.config import OrgConfig, ProgramConfig, StoreConfig, TierConfig, TillConfig
 from app.transactions.errors import (
@@ -42,10 +43,9 @@ from app.transactions.rules import (
     BILLING_TIME_EARLIEST,
     LINE_ITEMS_MAX,
     PreparedTransaction,
-    _amount,
-    _prepare_line,
-    _text,
+    check_amount,
     prepare,
+    prepare_line,
     resolve_store,
 )
 
@@ -159,7 +159,7 @@ def _bill_number(value: str, field_name: str) -> str:
     number = value.strip()
     if not number:
         raise ValidationError("must not be empty", field=field_name)
-    _text(number, field_name, BILL_NUMBER_LENGTH_MAX)
+    check_text(number, field_name, BILL_NUMBER_LENGTH_MAX)
     return number
 
 
@@ -181,8 +181,8 @@ def prepare_return(data: ReturnInput, org: OrgConfig, now: datetime, path: str =
         raise ValidationError(
             "a MIXED return takes back FULL or LINE_ITEM; its amount is the new purchase's", field=f"{path}.returnType"
         )
-    _text(data.notes, f"{path}.notes", 1000)
-    amount = _amount(data.amount, f"{path}.amount", required=data.return_type is ReturnType.AMOUNT and not mixed)
+    check_text(data.notes, f"{path}.notes", 1000)
+    amount = check_amount(data.amount, f"{path}.amount", required=data.return_type is ReturnType.AMOUNT and not mixed)
     if data.return_type is ReturnType.AMOUNT and not mixed and amount is not None and amount <= 0:
         raise ValidationError("must be more than 0", field=f"{path}.amount")
 
@@ -201,7 +201,7 @@ def prepare_return(data: ReturnInput, org: OrgConfig, now: datetime, path: str =
     purchase_until = datetime.combine(
         data.purchase_date + timedelta(days=1), time.min, tzinfo=org.time_zone
     ).astimezone(UTC)
-    store, till = resolve_store(data, org, path)  # type: ignore[arg-type]  # the same store fields
+    store, till = resolve_store(org, data.store_code, data.till_code, path)
 
     identifiers: dict[IdentifierType, str] = {}
     if data.customer is not None and data.type is not TransactionType.NOT_INTERESTED_RETURN:
@@ -231,7 +231,7 @@ def prepare_return(data: ReturnInput, org: OrgConfig, now: datetime, path: str =
                 raise ValidationError(
                     "only a MIXED return has REGULAR lines (the exchange's purchase)", field=f"{line_path}.type"
                 )
-            prepared_line = _prepare_line(item.line, index, line_path)
+            prepared_line = prepare_line(item.line, index, line_path)
             # Serials of the new purchase count among its own lines, as addTransaction counts them.
             serial = item.line.serial if item.line.serial is not None else len(purchase_lines) + 1
             if serial in purchase_serials:
@@ -244,13 +244,12 @@ def prepare_return(data: ReturnInput, org: OrgConfig, now: datetime, path: str =
                 f"a {data.return_type.value} return takes back the bill, not lines: send no RETURN lines",
                 field=f"{line_path}.type",
             )
-        qty = _amount(item.line.qty, f"{line_path}.qty", required=True)
-        assert qty is not None
+        qty = check_amount(item.line.qty, f"{line_path}.qty", required=True)
         if qty <= 0:
             raise ValidationError("must be more than 0", field=f"{line_path}.qty")
         item_code = item.line.item_code.strip() or None
-        _text(item_code, f"{line_path}.itemCode", 100)
-        _text(item.line.variant, f"{line_path}.variant", 100)
+        check_text(item_code, f"{line_path}.itemCode", 100)
+        check_text(item.line.variant, f"{line_path}.variant", 100)
         if item.line.serial is None and item_code is None:
             raise ValidationError("name the purchased line by its serial or its itemCode", field=f"{line_path}.serial")
         return_lines.append(ReturnLineRequest(index, item.line.serial, item_code, item.line.variant, qty))
@@ -477,7 +476,8 @@ def plan_return(
             eligible += worth
     if value > bill.remaining_amount:
         raise _exceeds(
-            f"these lines are worth {shown(value)} but only {shown(bill.remaining_amount)} of the bill is left to return",
+            f"these lines are worth {shown(value)} but only {shown(bill.remaining_amount)} "
+            "of the bill is left to return",
             f"{path}.lineItems",
             bill,
         )

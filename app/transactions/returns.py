@@ -16,6 +16,9 @@ One write transaction:
 Points the customer already spent: where the program allows negative balances the debit is
 taken in full; otherwise at most the balance is taken and the rest is reported as not
 recovered (the bill's returned_points counts both, so later returns never chase it).
+
+The statements are in app/transactions/repository.py (the bill's redemptions: the redemptions'
+repository).
 """
 
 from __future__ import annotations
@@ -26,7 +29,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.catalog.service import product_lock_keys
@@ -43,11 +45,10 @@ from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.organizations.config import OrgConfig, ProgramConfig
 from app.promotions import service as promotions_service
+from app.redemptions import repository as redemptions_repository
 from app.redemptions import service as redemptions_service
-from app.redemptions.models import PointRedemption
 from app.storage.database import Database, lock_keys
-from app.storage.tables import table_of
-from app.transactions import return_rules
+from app.transactions import repository, return_rules
 from app.transactions.errors import (
     CustomerMismatchError,
     DuplicateBillNumberError,
@@ -55,15 +56,11 @@ from app.transactions.errors import (
     ReturnExceedsBillError,
     TransactionNotFoundError,
 )
-from app.transactions.models import LineItemType, Transaction, TransactionLineItem, TransactionType
+from app.transactions.models import LineItemType, TransactionType
 from app.transactions.return_rules import BillLine, BillState, PreparedReturn, ReturnInput, ReturnPlan
 from app.transactions.rules import EARNING_STATUSES, json_document
 from app.transactions.service import LineItemView, TransactionView, add_within, bill_lock_key
 from app.transactions.side_effects import PointsReturned, RedemptionReversed, SideEffect, TierDowngraded, to_document
-
-transactions = table_of(Transaction)
-line_items = table_of(TransactionLineItem)
-redemptions = table_of(PointRedemption)
 
 ZERO = Decimal(0)
 RETURNED_CODE = 600
@@ -71,92 +68,6 @@ RETURNED_MESSAGE = "Return added successfully"
 REPLAYED_MESSAGE = "Return already added; this is the first result"
 OWNER_READS_MAX = 5
 MERGE_CHAIN_MAX = 64
-
-_PURCHASE_TYPES = [TransactionType.REGULAR.value, TransactionType.NOT_INTERESTED.value]
-_RETURN_TYPES = [kind.value for kind in return_rules.RETURN_TYPES]
-
-_FIND_BILL = (
-    select(transactions)
-    .where(
-        transactions.c.org_id == bindparam("org_id"),
-        transactions.c.store_id == bindparam("store_id"),
-        transactions.c.number == bindparam("number"),
-        transactions.c.type.in_(_PURCHASE_TYPES),
-        transactions.c.billing_time >= bindparam("purchase_from"),
-        transactions.c.billing_time < bindparam("purchase_until"),
-    )
-    .order_by(transactions.c.id)
-    .limit(1)
-)
-_FIND_RETURN = (
-    select(transactions.c.id, transactions.c.payload_hash)
-    .where(
-        transactions.c.parent_transaction_id == bindparam("bill_id"),
-        transactions.c.type.in_(_RETURN_TYPES),
-        transactions.c.parent_bill_number == bindparam("return_number"),
-    )
-    .order_by(transactions.c.id)
-    .limit(1)
-)
-_BILL_LINES = (
-    select(
-        line_items.c.serial,
-        line_items.c.item_code,
-        line_items.c.variant,
-        line_items.c.qty,
-        line_items.c.returned_qty,
-        line_items.c.amount,
-        line_items.c.outlier_status,
-        line_items.c.product_id,
-        line_items.c.rate,
-        line_items.c.value,
-        line_items.c.discount,
-        line_items.c.description,
-    )
-    .where(line_items.c.transaction_id == bindparam("bill_id"))
-    .order_by(line_items.c.serial)
-)
-
-
-def _amount_param(name: str) -> Any:
-    return bindparam(name, type_=transactions.c.amount.type)
-
-
-def _points_param(name: str) -> Any:
-    return bindparam(name, type_=transactions.c.points_earned.type)
-
-
-# The bill's counters move only while they stay within the bill: the guard backs the bill's lock.
-_MOVE_BILL = (
-    update(transactions)
-    .where(
-        transactions.c.id == bindparam("bill_id"),
-        transactions.c.returned_amount + _amount_param("value") <= transactions.c.amount,
-        transactions.c.returned_eligible_amount + _amount_param("eligible") <= transactions.c.eligible_amount,
-        transactions.c.returned_points + _points_param("points_back") <= transactions.c.points_earned,
-    )
-    .values(
-        returned_amount=transactions.c.returned_amount + _amount_param("value"),
-        returned_eligible_amount=transactions.c.returned_eligible_amount + _amount_param("eligible"),
-        returned_points=transactions.c.returned_points + _points_param("points_back"),
-        reversed_redemption_points=transactions.c.reversed_redemption_points + _points_param("reversed"),
-    )
-)
-_MOVE_LINE = (
-    update(line_items)
-    .where(
-        line_items.c.transaction_id == bindparam("bill_id"),
-        line_items.c.serial == bindparam("line_serial"),
-        line_items.c.returned_qty + bindparam("return_qty", type_=line_items.c.qty.type) <= line_items.c.qty,
-    )
-    .values(returned_qty=line_items.c.returned_qty + bindparam("return_qty", type_=line_items.c.qty.type))
-)
-_REDEMPTIONS_OF_BILL = (
-    select(redemptions.c.id, redemptions.c.event_id, redemptions.c.points, redemptions.c.points_reversed)
-    .where(redemptions.c.transaction_id == bindparam("bill_id"))
-    .order_by(redemptions.c.id)
-    .with_for_update()
-)
 
 
 @dataclass(frozen=True)
@@ -232,18 +143,14 @@ async def _return(
     connection: AsyncConnection, org: OrgConfig, prepared: PreparedReturn, now: datetime, path: str
 ) -> ReturnResult:
     await lock_keys(connection, _lock_keys_of(org, prepared))
-    bill = (
-        await connection.execute(
-            _FIND_BILL,
-            {
-                "org_id": org.id,
-                "store_id": prepared.store.id,
-                "number": prepared.number,
-                "purchase_from": prepared.purchase_from,
-                "purchase_until": prepared.purchase_until,
-            },
-        )
-    ).one_or_none()
+    bill = await repository.bill_to_return(
+        connection,
+        org_id=org.id,
+        store_id=prepared.store.id,
+        number=prepared.number,
+        purchase_from=prepared.purchase_from,
+        purchase_until=prepared.purchase_until,
+    )
     if bill is None:
         raise TransactionNotFoundError(
             f"no bill {prepared.number!r} of {prepared.source.purchase_date:%Y-%m-%d} in store {prepared.store.code!r}",
@@ -259,7 +166,7 @@ async def _return(
         raise ValidationError("a return cannot be billed before its purchase", field=f"{path}.billingTime")
 
     program = org.program(bill.program_id)
-    lines = list((await connection.execute(_BILL_LINES, {"bill_id": bill.id})).all())
+    lines = await repository.bill_lines(connection, bill.id)
     state = BillState(
         amount=bill.amount,
         eligible_amount=bill.eligible_amount,
@@ -352,11 +259,7 @@ async def _return(
             raise DuplicateBillNumberError(
                 error.message, field=f"{path}.parentBillNumber", existing_transaction_id=error.existing_transaction_id
             ) from error
-        await connection.execute(
-            update(transactions)
-            .where(transactions.c.id == purchase.transaction.id)
-            .values(parent_transaction_id=return_id)
-        )
+        await repository.set_parent(connection, transaction_id=purchase.transaction.id, parent_id=return_id)
     return await load_return_result(connection, org, return_id, replayed=False, line_items=return_lines)
 
 
@@ -368,9 +271,7 @@ async def _find_same_return(
     idempotencyKey to retry safely)."""
     if prepared.parent_bill_number is None:
         return None
-    row = (
-        await connection.execute(_FIND_RETURN, {"bill_id": bill_id, "return_number": prepared.parent_bill_number})
-    ).one_or_none()
+    row = await repository.same_return(connection, bill_id=bill_id, return_number=prepared.parent_bill_number)
     if row is None:
         return None
     if row.payload_hash == prepared.payload_hash:
@@ -451,7 +352,7 @@ async def _plan_points(
     postings: list[ledger.Posting] = []
     claims: list[redemptions_service.ReversalClaim] = []
     returned_amount_after = bill.returned_amount + plan.amount
-    for redemption in (await connection.execute(_REDEMPTIONS_OF_BILL, {"bill_id": bill.id})).all():
+    for redemption in await redemptions_repository.lock_redemptions_of_bill(connection, bill.id):
         decimal_places = await redemptions_service.points_decimal_places(connection, org, redemption.event_id)
         give = return_rules.redemption_reversal(
             redemption.points,
@@ -578,37 +479,35 @@ async def _insert_return(
     now: datetime,
 ) -> tuple[int, list[LineItemView]]:
     data = prepared.source
-    return_id = (
-        await connection.execute(
-            insert(transactions).returning(transactions.c.id),
-            {
-                "org_id": org.id,
-                "customer_id": customer_id,
-                "type": data.type.value,
-                "number": bill.number,
-                "amount": plan.amount,
-                "eligible_amount": plan.eligible_amount,
-                "currency_code": bill.currency_code,
-                "billing_time": prepared.billing_time,
-                "notes": data.notes,
-                "outlier_status": bill.outlier_status,
-                "source": data.source,
-                "store_id": prepared.store.id,
-                "till_id": prepared.till.id if prepared.till else None,
-                "program_id": bill.program_id,
-                "extended_fields": json_document(data.extended_fields),
-                "custom_fields": json_document(data.custom_fields),
-                "side_effects": to_document(side_effects),
-                "payload_hash": prepared.payload_hash,
-                "created_at": now,
-                "returned_points": plan.points,
-                "reversed_redemption_points": points.reversed_total,
-                "parent_transaction_id": bill.id,
-                "return_type": data.return_type.value,
-                "parent_bill_number": prepared.parent_bill_number,
-            },
-        )
-    ).scalar_one()
+    return_id = await repository.insert_transaction(
+        connection,
+        {
+            "org_id": org.id,
+            "customer_id": customer_id,
+            "type": data.type.value,
+            "number": bill.number,
+            "amount": plan.amount,
+            "eligible_amount": plan.eligible_amount,
+            "currency_code": bill.currency_code,
+            "billing_time": prepared.billing_time,
+            "notes": data.notes,
+            "outlier_status": bill.outlier_status,
+            "source": data.source,
+            "store_id": prepared.store.id,
+            "till_id": prepared.till.id if prepared.till else None,
+            "program_id": bill.program_id,
+            "extended_fields": json_document(data.extended_fields),
+            "custom_fields": json_document(data.custom_fields),
+            "side_effects": to_document(side_effects),
+            "payload_hash": prepared.payload_hash,
+            "created_at": now,
+            "returned_points": plan.points,
+            "reversed_redemption_points": points.reversed_total,
+            "parent_transaction_id": bill.id,
+            "return_type": data.return_type.value,
+            "parent_bill_number": prepared.parent_bill_number,
+        },
+    )
     if not plan.lines:
         return return_id, []
     purchased = {row.serial: row for row in bill_lines}
@@ -642,7 +541,7 @@ async def _insert_return(
                 "returns_serial": returned.serial,
             }
         )
-    await connection.execute(insert(line_items), rows)
+    await repository.insert_line_items(connection, rows)
     return return_id, [LineItemView.from_mapping(row) for row in rows]
 
 
@@ -651,17 +550,14 @@ async def _move_bill(
 ) -> None:
     """The guarded UPDATEs: under the bill's lock they always pass; were the lock ever missing,
     they refuse to let returns add up to more than the bill (and the transaction rolls back)."""
-    moved = await connection.execute(
-        _MOVE_BILL,
-        {
-            "bill_id": bill_id,
-            "value": plan.amount,
-            "eligible": plan.eligible_amount,
-            "points_back": plan.points,
-            "reversed": reversed_points,
-        },
-    )
-    if moved.rowcount != 1:
+    if not await repository.move_bill(
+        connection,
+        bill_id=bill_id,
+        amount=plan.amount,
+        eligible_amount=plan.eligible_amount,
+        points=plan.points,
+        reversed_points=reversed_points,
+    ):
         raise ReturnExceedsBillError(
             "the bill changed while this return was made; try again",
             field=f"{path}.number",
@@ -669,10 +565,7 @@ async def _move_bill(
             remaining_points=state.remaining_points,
         )
     for line in plan.lines:
-        moved = await connection.execute(
-            _MOVE_LINE, {"bill_id": bill_id, "line_serial": line.serial, "return_qty": line.qty}
-        )
-        if moved.rowcount != 1:
+        if not await repository.move_line(connection, bill_id=bill_id, serial=line.serial, qty=line.qty):
             raise ReturnExceedsBillError(
                 "the bill changed while this return was made; try again",
                 field=f"{path}.lineItems",
@@ -697,19 +590,7 @@ async def load_return_result(
     line_items: list[LineItemView] | None = None,
 ) -> ReturnResult:
     """The return, the bill it returned (as it stands now) and, for an exchange, its purchase."""
-    returned = (await connection.execute(select(transactions).where(transactions.c.id == return_id))).one()
-    related = (
-        await connection.execute(
-            select(transactions).where(
-                or_(
-                    transactions.c.id == returned.parent_transaction_id,
-                    (transactions.c.parent_transaction_id == return_id) & transactions.c.type.in_(_PURCHASE_TYPES),
-                )
-            )
-        )
-    ).all()
-    bill = next(row for row in related if row.id == returned.parent_transaction_id)
-    purchase = next((row for row in related if row.id != bill.id), None)
+    returned, bill, purchase = await repository.return_and_related(connection, return_id)
     customer = None
     if returned.customer_id is not None:
         customer = (await customers_service.load_customers(connection, org, [returned.customer_id]))[

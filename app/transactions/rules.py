@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal, overload
 
 import orjson
 
@@ -14,9 +14,10 @@ from app.customers.rules import normalize_identifier
 from app.kernel.enums import IdentifierType
 from app.kernel.errors import ValidationError
 from app.kernel.money import AMOUNT_SCALE
+from app.kernel.text import check_text
 from app.ledger.rules import quantize_raw, round_points
 from app.organizations.config import OrgConfig, ProgramConfig, StoreConfig, TierConfig, TillConfig
-from app.organizations.errors import StoreNotFoundError, TillNotFoundError
+from app.organizations.rules import resolve_store_and_till
 from app.promotions.rules import normalize_code
 from app.transactions.errors import IdentifierRequiredError
 from app.transactions.inputs import LineItemInput, TransactionInput
@@ -95,7 +96,16 @@ def _canonical(value: Any) -> str:
     raise TypeError(f"{type(value).__name__} is not part of a bill")
 
 
-def _amount(value: Decimal | None, field: str, *, required: bool = False) -> Decimal | None:
+@overload
+def check_amount(value: Decimal | None, field: str, *, required: Literal[True]) -> Decimal: ...
+
+
+@overload
+def check_amount(value: Decimal | None, field: str, *, required: bool = False) -> Decimal | None: ...
+
+
+def check_amount(value: Decimal | None, field: str, *, required: bool = False) -> Decimal | None:
+    """An amount as a bill carries it: finite, not negative, below AMOUNT_MAX, in the columns' scale."""
     if value is None:
         if required:
             raise ValidationError("is required", field=field)
@@ -114,16 +124,6 @@ def _amount(value: Decimal | None, field: str, *, required: bool = False) -> Dec
 PURCHASE_TYPES = frozenset({TransactionType.REGULAR, TransactionType.NOT_INTERESTED})
 
 
-def _text(value: str | None, field: str, length_max: int) -> None:
-    """`length_max` is the column's: a longer text is the client's error, not the database's."""
-    if value is None:
-        return
-    if len(value) > length_max:
-        raise ValidationError(f"must be at most {length_max} characters", field=field)
-    if "\x00" in value:
-        raise ValidationError("must not contain NUL characters", field=field)
-
-
 def prepare(data: TransactionInput, org: OrgConfig, now: datetime, path: str = "input") -> PreparedTransaction:
     """Check everything that needs no database; raise a typed error naming the first bad field."""
     if data.type not in PURCHASE_TYPES:
@@ -131,10 +131,10 @@ def prepare(data: TransactionInput, org: OrgConfig, now: datetime, path: str = "
     number = data.number.strip()
     if not number:
         raise ValidationError("must not be empty", field=f"{path}.number")
-    _text(number, f"{path}.number", BILL_NUMBER_LENGTH_MAX)
-    _amount(data.amount, f"{path}.amount", required=True)
-    _amount(data.gross_amount, f"{path}.grossAmount")
-    _amount(data.discount, f"{path}.discount")
+    check_text(number, f"{path}.number", BILL_NUMBER_LENGTH_MAX)
+    check_amount(data.amount, f"{path}.amount", required=True)
+    check_amount(data.gross_amount, f"{path}.grossAmount")
+    check_amount(data.discount, f"{path}.discount")
     if data.currency_code is not None and (len(data.currency_code) != 3 or not data.currency_code.isalpha()):
         raise ValidationError("must be an ISO 4217 code such as INR or EUR", field=f"{path}.currencyCode")
     for name, value, length_max in (
@@ -145,7 +145,7 @@ def prepare(data: TransactionInput, org: OrgConfig, now: datetime, path: str = "
         ("associateDetails.code", data.associate_code, 100),
         ("associateDetails.name", data.associate_name, 200),
     ):
-        _text(value, f"{path}.{name}", length_max)
+        check_text(value, f"{path}.{name}", length_max)
     billing_time = data.billing_time or now
     if billing_time.tzinfo is None:
         raise ValidationError("must include a time zone offset", field=f"{path}.billingTime")
@@ -154,7 +154,7 @@ def prepare(data: TransactionInput, org: OrgConfig, now: datetime, path: str = "
             f"must be between {BILLING_TIME_EARLIEST:%Y-%m-%d} and one day from now", field=f"{path}.billingTime"
         )
 
-    store, till = resolve_store(data, org, path)
+    store, till = resolve_store(org, data.store_code, data.till_code, path)
     program = org.program_for(store, till)
 
     identifiers: dict[IdentifierType, str] = {}
@@ -167,8 +167,8 @@ def prepare(data: TransactionInput, org: OrgConfig, now: datetime, path: str = "
         ):
             if value is not None and value.strip():
                 identifiers[kind] = normalize_identifier(kind, value, org.base_country, f"{path}.customer.{name}")
-        _text(data.customer.first_name, f"{path}.customer.firstname", 100)
-        _text(data.customer.last_name, f"{path}.customer.lastname", 100)
+        check_text(data.customer.first_name, f"{path}.customer.firstname", 100)
+        check_text(data.customer.last_name, f"{path}.customer.lastname", 100)
     if data.type is TransactionType.REGULAR and not identifiers:
         raise IdentifierRequiredError(
             "a REGULAR transaction needs a customer identifier (mobile, email, externalId or cardNumber)",
@@ -178,7 +178,7 @@ def prepare(data: TransactionInput, org: OrgConfig, now: datetime, path: str = "
     if len(data.line_items) > LINE_ITEMS_MAX:
         raise ValidationError(f"at most {LINE_ITEMS_MAX} line items", field=f"{path}.lineItems")
     line_items = tuple(
-        _prepare_line(line, index, f"{path}.lineItems[{index}]") for index, line in enumerate(data.line_items)
+        prepare_line(line, index, f"{path}.lineItems[{index}]") for index, line in enumerate(data.line_items)
     )
     serials: set[int] = set()
     for index, line in enumerate(line_items):
@@ -202,43 +202,34 @@ def prepare(data: TransactionInput, org: OrgConfig, now: datetime, path: str = "
     )
 
 
-def resolve_store(data: TransactionInput, org: OrgConfig, path: str) -> tuple[StoreConfig, TillConfig | None]:
-    till = None
-    if data.till_code is not None:
-        till = org.till_by_code(data.till_code)
-        if till is None:
-            raise TillNotFoundError(f"no till with code {data.till_code!r}", field=f"{path}.tillCode")
-    if data.store_code is not None:
-        store = org.store_by_code(data.store_code)
-        if store is None:
-            raise StoreNotFoundError(f"no store with code {data.store_code!r}", field=f"{path}.storeCode")
-        if till is not None and till.store_id != store.id:
-            raise ValidationError(
-                f"till {till.code!r} does not belong to store {store.code!r}", field=f"{path}.tillCode"
-            )
-        return store, till
-    if till is None:
+def resolve_store(
+    org: OrgConfig, store_code: str | None, till_code: str | None, path: str
+) -> tuple[StoreConfig, TillConfig | None]:
+    """Where a bill was made: the store (named, or the till's) and the till, if named. A bill
+    names one of them at least."""
+    store, till = resolve_store_and_till(org, store_code, till_code, path)
+    if store is None:
         raise ValidationError("give the storeCode or the tillCode where the bill was made", field=f"{path}.storeCode")
-    return org.store(till.store_id), till
+    return store, till
 
 
-def _prepare_line(line: LineItemInput, index: int, path: str) -> PreparedLineItem:
+def prepare_line(line: LineItemInput, index: int, path: str) -> PreparedLineItem:
     if not line.item_code.strip():
         raise ValidationError("must not be empty", field=f"{path}.itemCode")
-    _text(line.item_code, f"{path}.itemCode", 100)
-    _text(line.variant, f"{path}.variant", 100)
-    _text(line.description, f"{path}.description", 500)
-    _text(line.transaction_number, f"{path}.transactionNumber", 50)
-    qty = _amount(line.qty, f"{path}.qty", required=True)
-    rate = _amount(line.rate, f"{path}.rate")
-    value = _amount(line.value, f"{path}.value")
-    discount = _amount(line.discount, f"{path}.discount") or ZERO
-    amount = _amount(line.amount, f"{path}.amount")
+    check_text(line.item_code, f"{path}.itemCode", 100)
+    check_text(line.variant, f"{path}.variant", 100)
+    check_text(line.description, f"{path}.description", 500)
+    check_text(line.transaction_number, f"{path}.transactionNumber", 50)
+    qty = check_amount(line.qty, f"{path}.qty", required=True)
+    rate = check_amount(line.rate, f"{path}.rate")
+    value = check_amount(line.value, f"{path}.value")
+    discount = check_amount(line.discount, f"{path}.discount") or ZERO
+    amount = check_amount(line.amount, f"{path}.amount")
     # The seed's identities, used to fill what the till left out: value = rate x qty,
     # amount = value - discount. What the till sent is kept as sent (no cross-check, as the seed says).
     if value is None:
         value = ((rate or ZERO) * qty).quantize(Decimal(1).scaleb(-AMOUNT_SCALE))
-        _amount(value, f"{path}.value")  # rate x qty must fit as well
+        check_amount(value, f"{path}.value")  # rate x qty must fit as well
     if rate is None:
         rate = (value / qty).quantize(Decimal(1).scaleb(-AMOUNT_SCALE)) if qty else ZERO
     if amount is None:

@@ -2,7 +2,8 @@
 
 `add_transaction` runs in one write transaction: lock the bill's and the identifiers' natural
 keys, check the bill number, find or register the customer, record the bill, earn, move the
-tier. Replaying the same bill returns the first result and writes nothing.
+tier. Replaying the same bill returns the first result and writes nothing. The statements are
+in app/transactions/repository.py.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.catalog.service import product_ids_for, product_lock_keys
@@ -33,10 +33,10 @@ from app.promotions import service as promotions_service
 from app.promotions.rules import Cart, CartLine, attributes_of
 from app.redemptions import service as redemptions_service
 from app.storage.database import Database, lock_keys
-from app.storage.tables import table_of
+from app.transactions import repository
 from app.transactions.errors import BatchTooLargeError, DuplicateBillNumberError
 from app.transactions.inputs import TransactionInput
-from app.transactions.models import Transaction, TransactionLineItem, TransactionType
+from app.transactions.models import TransactionType
 from app.transactions.rules import Earning, PreparedTransaction, earn, json_document, prepare
 from app.transactions.side_effects import (
     CustomerResolved,
@@ -50,27 +50,6 @@ from app.transactions.side_effects import (
 )
 
 logger = logging.getLogger(__name__)
-
-transactions = table_of(Transaction)
-line_items = table_of(TransactionLineItem)
-
-# Hot-path statements are built once: building a statement costs more than running it here.
-_INSERT_TRANSACTION = insert(transactions).returning(transactions.c.id)
-_INSERT_LINE_ITEMS = insert(line_items)
-_FIND_SAME_BILL = (
-    select(transactions.c.id, transactions.c.payload_hash)
-    .where(
-        transactions.c.org_id == bindparam("org_id"),
-        transactions.c.store_id == bindparam("store_id"),
-        transactions.c.number == bindparam("number"),
-        transactions.c.billing_time > bindparam("after"),
-        transactions.c.billing_time < bindparam("before"),
-        # A return carries the number of the bill it returns: it is not another bill under that number.
-        transactions.c.type.in_([TransactionType.REGULAR.value, TransactionType.NOT_INTERESTED.value]),
-    )
-    .order_by(transactions.c.id)
-    .limit(1)
-)
 
 ZERO = Decimal(0)
 ADDED_CODE = 600
@@ -313,9 +292,9 @@ async def _add(
         "created_at": now,
         "points_earned": earning.points if earning is not None else ZERO,
     }
-    transaction_id = (
-        await connection.execute(_INSERT_TRANSACTION, {**values, "side_effects": to_document(side_effects)})
-    ).scalar_one()
+    transaction_id = await repository.insert_transaction(
+        connection, {**values, "side_effects": to_document(side_effects)}
+    )
     items = await _insert_line_items(connection, org, prepared, transaction_id, now)
     if applied.items:
         await promotions_service.record_on_bill(
@@ -435,18 +414,14 @@ async def _find_same_bill(
     Same payload: the first bill's id (a replay). Different payload: a typed conflict.
     """
     window = timedelta(days=org.bill_number_unique_in_days)
-    row = (
-        await connection.execute(
-            _FIND_SAME_BILL,
-            {
-                "org_id": org.id,
-                "store_id": prepared.store.id,
-                "number": prepared.number,
-                "after": prepared.billing_time - window,
-                "before": prepared.billing_time + window,
-            },
-        )
-    ).one_or_none()
+    row = await repository.same_bill(
+        connection,
+        org_id=org.id,
+        store_id=prepared.store.id,
+        number=prepared.number,
+        billed_after=prepared.billing_time - window,
+        billed_before=prepared.billing_time + window,
+    )
     if row is None:
         return None
     if row.payload_hash == prepared.payload_hash:
@@ -494,7 +469,7 @@ async def _insert_line_items(
         }
         for line, product_id in zip(prepared.line_items, product_ids, strict=True)
     ]
-    await connection.execute(_INSERT_LINE_ITEMS, rows)
+    await repository.insert_line_items(connection, rows)
     return [LineItemView.from_mapping(row) for row in rows]
 
 
@@ -567,7 +542,7 @@ def _view(row: Any) -> TransactionView:
 async def load_result(
     connection: AsyncConnection, org: OrgConfig, transaction_id: int, *, replayed: bool
 ) -> TransactionResult:
-    row = (await connection.execute(select(transactions).where(transactions.c.id == transaction_id))).one()
+    row = await repository.transaction_row(connection, transaction_id)
     customer = None
     if row.customer_id is not None:
         customer = (await customers_service.load_customers(connection, org, [row.customer_id]))[row.customer_id]
@@ -578,26 +553,16 @@ async def customer_transactions(
     connection: AsyncConnection, org_id: int, customer_id: int, first: int, after_id: int | None
 ) -> tuple[list[TransactionView], bool]:
     """A customer's bills, newest first, keyset-paginated by id."""
-    conditions = [transactions.c.org_id == org_id, transactions.c.customer_id == customer_id]
-    if after_id is not None:
-        conditions.append(transactions.c.id < after_id)
-    rows = (
-        await connection.execute(
-            select(transactions).where(*conditions).order_by(transactions.c.id.desc()).limit(first + 1)
-        )
-    ).all()
+    rows = await repository.customer_transactions(
+        connection, org_id=org_id, customer_id=customer_id, limit=first + 1, before_id=after_id
+    )
     return [_view(row) for row in rows[:first]], len(rows) > first
 
 
 async def bill_numbers(connection: AsyncConnection, transaction_ids: Sequence[int]) -> dict[int, str]:
     """The numbers of many bills in one query (the GraphQL loader calls this for the domains that
     refer to bills by id: promo-code and points redemptions)."""
-    if not transaction_ids:
-        return {}
-    rows = await connection.execute(
-        select(transactions.c.id, transactions.c.number).where(transactions.c.id.in_(list(transaction_ids)))
-    )
-    return {row.id: row.number for row in rows}
+    return await repository.bill_numbers(connection, transaction_ids)
 
 
 async def line_items_by_transaction(
@@ -605,14 +570,6 @@ async def line_items_by_transaction(
 ) -> dict[int, list[LineItemView]]:
     """Line items of many bills in one query (the GraphQL loader calls this)."""
     grouped: dict[int, list[LineItemView]] = defaultdict(list)
-    if transaction_ids:
-        rows = (
-            await connection.execute(
-                select(line_items)
-                .where(line_items.c.transaction_id.in_(list(transaction_ids)))
-                .order_by(line_items.c.transaction_id, line_items.c.serial, line_items.c.id)
-            )
-        ).all()
-        for row in rows:
-            grouped[row.transaction_id].append(LineItemView.from_mapping(row._mapping))
+    for row in await repository.line_items_of(connection, transaction_ids):
+        grouped[row.transaction_id].append(LineItemView.from_mapping(row._mapping))
     return grouped
