@@ -22,6 +22,7 @@ from app.storage.columns import Amount, BigId, JSONDocument, UTCDateTime
 
 CODE_LENGTH_MAX = 40
 PROMOTION_NAME_LENGTH_MAX = 200
+DESCRIPTION_LENGTH_MAX = 1000
 
 
 class PromotionAction(StrEnum):
@@ -56,7 +57,7 @@ class Promotion(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     org_id: int = Field(foreign_key="organizations.id")
     name: str = Field(max_length=PROMOTION_NAME_LENGTH_MAX)
-    description: str | None = Field(default=None, max_length=1000)
+    description: str | None = Field(default=None, max_length=DESCRIPTION_LENGTH_MAX)
     valid_from: datetime = Field(sa_type=UTCDateTime)
     valid_until: datetime = Field(sa_type=UTCDateTime)  # exclusive: codes stop working at this instant
     # Conditions: the bill's amount at least this; eligible lines by item code or attribute.

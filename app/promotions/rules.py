@@ -19,6 +19,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from app.kernel.errors import ValidationError
+from app.kernel.text import check_required_text, check_text
 from app.promotions.errors import (
     PromoCodeExpiredError,
     PromoCodeNotYetActiveError,
@@ -43,6 +44,9 @@ CODE_SPACE_USE_MAX = Decimal("0.01")
 CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9_-]*$")
 PREFIX_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9_-]*$")
 ITEM_CODES_MAX = 1000
+ITEM_CODE_LENGTH_MAX = 100
+ATTRIBUTE_NAME_LENGTH_MAX = 100
+ATTRIBUTE_VALUE_LENGTH_MAX = 500
 PERCENT_MAX = HUNDRED
 LIMIT_MAX = 2_000_000_000  # the counters are 32-bit integers
 CODES_PER_BILL_MAX = 10
@@ -173,18 +177,13 @@ def _item_codes(values: Iterable[str], field: str) -> tuple[str, ...]:
     if len(codes) > ITEM_CODES_MAX:
         raise ValidationError(f"at most {ITEM_CODES_MAX} item codes", field=field)
     for index, code in enumerate(codes):
-        if not code or len(code) > 100 or NUL in code:
-            raise ValidationError("must be 1 to 100 characters, without NUL", field=f"{field}[{index}]")
+        check_required_text(code, f"{field}[{index}]", ITEM_CODE_LENGTH_MAX)
     return codes
-
-
-NUL = "\x00"  # PostgreSQL text cannot hold it: refused as input, never a 500
 
 
 def check_terms(terms: PromotionTerms, name: str, path: str = "input") -> PromotionTerms:
     """Check a promotion's terms before it is stored; INVALID_INPUT on the first bad field."""
-    if not name.strip() or len(name) > PROMOTION_NAME_LENGTH_MAX or NUL in name:
-        raise ValidationError(f"must be 1 to {PROMOTION_NAME_LENGTH_MAX} characters, without NUL", field=f"{path}.name")
+    check_text(name, f"{path}.name", PROMOTION_NAME_LENGTH_MAX, required=True)
     for value, field_name in ((terms.valid_from, "validFrom"), (terms.valid_until, "validUntil")):
         if value.tzinfo is None:
             raise ValidationError("must include a time zone offset", field=f"{path}.{field_name}")
@@ -193,17 +192,9 @@ def check_terms(terms: PromotionTerms, name: str, path: str = "input") -> Promot
     _money(terms.minimum_bill_amount, f"{path}.minimumBillAmount", required=False)
     _item_codes(terms.eligible_item_codes, f"{path}.eligibleItemCodes")
     for index, condition in enumerate(terms.eligible_attributes):
-        if (
-            not condition.name.strip()
-            or len(condition.name) > 100
-            or len(condition.value) > 500
-            or NUL in condition.name
-            or NUL in condition.value
-        ):
-            raise ValidationError(
-                "name must be 1 to 100 characters, value at most 500, without NUL",
-                field=f"{path}.eligibleAttributes[{index}]",
-            )
+        field_name = f"{path}.eligibleAttributes[{index}]"
+        check_text(condition.name, field_name, ATTRIBUTE_NAME_LENGTH_MAX, required=True)
+        check_text(condition.value, field_name, ATTRIBUTE_VALUE_LENGTH_MAX)
     action = terms.action
     given = {
         "percent": terms.percent is not None,

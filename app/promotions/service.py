@@ -6,27 +6,27 @@ Limits hold under concurrency without check-then-act: every counter moves in one
 statement inside the bill's write transaction (`UPDATE ... SET n = n + 1 WHERE id = :id AND
 n < :limit`, or an upsert whose DO UPDATE carries the same guard), and a statement that moves no
 row means the limit is reached. A failed code fails the bill, and the transaction rolls back
-every counter with it.
+every counter with it. The statements are in app/promotions/repository.py.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.customers import service as customers_service
 from app.customers.service import CustomerLookup
 from app.idempotency import service as idempotency
 from app.kernel.errors import ConflictError, ValidationError
+from app.kernel.text import check_text
 from app.organizations.config import OrgConfig
-from app.promotions import rules
+from app.promotions import repository, rules
 from app.promotions.errors import (
     PromoCodeCustomerLimitReachedError,
     PromoCodeExpiredError,
@@ -36,29 +36,11 @@ from app.promotions.errors import (
     PromotionNotFoundError,
     PromotionNotStartedError,
 )
-from app.promotions.models import (
-    LinkMode,
-    PromoCode,
-    PromoCodeCustomerUsage,
-    PromoCodeLink,
-    PromoCodeRedemption,
-    PromoCodeSource,
-    Promotion,
-    PromotionAction,
-    PromotionCustomerUsage,
-)
+from app.promotions.models import DESCRIPTION_LENGTH_MAX, LinkMode, PromoCodeSource, PromotionAction
 from app.promotions.rules import Cart, GenerationRequest, Limits, PromotionTerms, RowError
-from app.storage.database import Database, conflict_insert, lock_keys
-from app.storage.tables import table_of
+from app.storage.database import Database, lock_keys
 
 logger = logging.getLogger(__name__)
-
-promotions = table_of(Promotion)
-codes = table_of(PromoCode)
-redemptions = table_of(PromoCodeRedemption)
-code_usage = table_of(PromoCodeCustomerUsage)
-promotion_usage = table_of(PromotionCustomerUsage)
-links = table_of(PromoCodeLink)
 
 ZERO = Decimal(0)
 GENERATE_BATCH_SIZE = 5_000
@@ -136,11 +118,7 @@ def _promotion_view(row: Any) -> PromotionView:
 async def load_promotion(
     connection: AsyncConnection, org: OrgConfig, promotion_id: int, field_name: str = "promotionId"
 ) -> PromotionView:
-    row = (
-        await connection.execute(
-            select(promotions).where(promotions.c.org_id == org.id, promotions.c.id == promotion_id)
-        )
-    ).one_or_none()
+    row = await repository.promotion(connection, org_id=org.id, promotion_id=promotion_id)
     if row is None:
         raise PromotionNotFoundError(f"no promotion {promotion_id}", field=field_name)
     return _promotion_view(row)
@@ -150,14 +128,7 @@ async def list_promotions(
     connection: AsyncConnection, org: OrgConfig, first: int, after_id: int | None
 ) -> tuple[list[PromotionView], bool]:
     """The org's cart promotions, newest first, keyset-paginated by id."""
-    conditions = [promotions.c.org_id == org.id]
-    if after_id is not None:
-        conditions.append(promotions.c.id < after_id)
-    rows = (
-        await connection.execute(
-            select(promotions).where(*conditions).order_by(promotions.c.id.desc()).limit(first + 1)
-        )
-    ).all()
+    rows = await repository.promotions_page(connection, org_id=org.id, limit=first + 1, before_id=after_id)
     return [_promotion_view(row) for row in rows[:first]], len(rows) > first
 
 
@@ -175,12 +146,7 @@ async def end_promotion(
                 "it cannot end before it starts",
                 field=field_name,
             )
-        # Guarded: a concurrent end keeps the earlier instant.
-        await connection.execute(
-            update(promotions)
-            .where(promotions.c.id == promotion_id, promotions.c.valid_until > now)
-            .values(valid_until=now)
-        )
+        await repository.end_promotion(connection, promotion_id=promotion_id, now=now)
         return await load_promotion(connection, org, promotion_id, field_name)
 
     return await database.run_write(work)
@@ -195,41 +161,37 @@ async def create_promotion(
     """A promotion (and its common code, when given); (view, replayed)."""
     terms = rules.check_terms(data.terms, data.name, path)
     limits = rules.check_limits(data.limits, path)
-    if data.description is not None and (len(data.description) > 1000 or rules.NUL in data.description):
-        raise ValidationError("must be at most 1000 characters, without NUL", field=f"{path}.description")
+    check_text(data.description, f"{path}.description", DESCRIPTION_LENGTH_MAX)
     common = rules.check_code(data.common_code, f"{path}.commonCode") if data.common_code is not None else None
     key = idempotency.check_key(data.idempotency_key, f"{path}.idempotencyKey")
     payload = {"name": data.name, "description": data.description, "terms": terms, "limits": limits, "common": common}
 
     async def perform(connection: AsyncConnection) -> tuple[int, tuple[PromotionView, bool]]:
-        promotion_id = (
-            await connection.execute(
-                insert(promotions).returning(promotions.c.id),
-                {
-                    "org_id": org.id,
-                    "name": data.name.strip(),
-                    "description": data.description,
-                    "valid_from": terms.valid_from,
-                    "valid_until": terms.valid_until,
-                    "minimum_bill_amount": terms.minimum_bill_amount,
-                    "eligible_item_codes": list(terms.eligible_item_codes) or None,
-                    "eligible_attributes": [{"name": c.name, "value": c.value} for c in terms.eligible_attributes]
-                    or None,
-                    "action": terms.action.value,
-                    "percent": terms.percent,
-                    "amount": terms.amount,
-                    "free_item_code": terms.free_item_code,
-                    "bundle_item_codes": list(terms.bundle_item_codes) or None,
-                    "code_redemption_limit": limits.code_redemption_limit,
-                    "customer_code_redemption_limit": limits.customer_code_redemption_limit,
-                    "redemption_limit": limits.redemption_limit,
-                    "customer_transaction_limit": limits.customer_transaction_limit,
-                    "redemptions_count": 0,
-                    "codes_count": 0,
-                    "created_at": now,
-                },
-            )
-        ).scalar_one()
+        promotion_id = await repository.insert_promotion(
+            connection,
+            {
+                "org_id": org.id,
+                "name": data.name.strip(),
+                "description": data.description,
+                "valid_from": terms.valid_from,
+                "valid_until": terms.valid_until,
+                "minimum_bill_amount": terms.minimum_bill_amount,
+                "eligible_item_codes": list(terms.eligible_item_codes) or None,
+                "eligible_attributes": [{"name": c.name, "value": c.value} for c in terms.eligible_attributes] or None,
+                "action": terms.action.value,
+                "percent": terms.percent,
+                "amount": terms.amount,
+                "free_item_code": terms.free_item_code,
+                "bundle_item_codes": list(terms.bundle_item_codes) or None,
+                "code_redemption_limit": limits.code_redemption_limit,
+                "customer_code_redemption_limit": limits.customer_code_redemption_limit,
+                "redemption_limit": limits.redemption_limit,
+                "customer_transaction_limit": limits.customer_transaction_limit,
+                "redemptions_count": 0,
+                "codes_count": 0,
+                "created_at": now,
+            },
+        )
         if common is not None:
             inserted = await _insert_codes(connection, org.id, promotion_id, [common], PromoCodeSource.COMMON, now)
             if not inserted:
@@ -266,29 +228,11 @@ async def _insert_codes(
     concurrent writer of the same code cannot slip in): the codes inserted."""
     if not batch:
         return []
-    statement = (
-        conflict_insert(connection.dialect.name, codes)
-        .on_conflict_do_nothing(index_elements=[codes.c.org_id, codes.c.code])
-        .returning(codes.c.code)
+    inserted = await repository.insert_new_codes(
+        connection, org_id=org_id, promotion_id=promotion_id, batch=batch, source=source, now=now
     )
-    rows = [
-        {
-            "org_id": org_id,
-            "promotion_id": promotion_id,
-            "code": code,
-            "source": source.value,
-            "redemptions_count": 0,
-            "created_at": now,
-        }
-        for code in batch
-    ]
-    inserted = list((await connection.execute(statement, rows)).scalars())
     if inserted:
-        await connection.execute(
-            update(promotions)
-            .where(promotions.c.id == promotion_id)
-            .values(codes_count=promotions.c.codes_count + len(inserted))
-        )
+        await repository.count_new_codes(connection, promotion_id=promotion_id, count=len(inserted))
     return inserted
 
 
@@ -415,13 +359,7 @@ async def upload_codes(
         wanted = [code for _, code in parsed.codes]
         for start in range(0, len(wanted), UPLOAD_BATCH_SIZE):
             chunk = wanted[start : start + UPLOAD_BATCH_SIZE]
-            existing.update(
-                (
-                    await connection.execute(
-                        select(codes.c.code).where(codes.c.org_id == org.id, codes.c.code.in_(chunk))
-                    )
-                ).scalars()
-            )
+            existing.update(await repository.existing_codes(connection, org_id=org.id, batch=chunk))
         fresh = [(row, code) for row, code in parsed.codes if code not in existing]
         errors.extend(
             RowError(row, rules.CODE_COLUMN, code, "CODE_EXISTS", "the code already exists in this organisation")
@@ -440,49 +378,24 @@ async def upload_codes(
             for row, code in raced
         )
         if raced and policy == UploadPolicy.REJECT_ALL:
-            raise _UploadRaced(UploadReport(rows_total, 0, sorted(errors, key=lambda error: error.row)))
+            raise _UploadRacedError(UploadReport(rows_total, 0, sorted(errors, key=lambda error: error.row)))
         return UploadReport(rows_total, len(stored), sorted(errors, key=lambda error: error.row))
 
     try:
         return await database.run_write(work)
-    except _UploadRaced as raced:  # rolled back: nothing stored
+    except _UploadRacedError as raced:  # rolled back: nothing stored
         return raced.report
 
 
-class _UploadRaced(Exception):
+class _UploadRacedError(Exception):
+    """Raised to roll an upload back that lost codes to a concurrent writer, carrying its report."""
+
     def __init__(self, report: UploadReport) -> None:
         super().__init__("upload raced")
         self.report = report
 
 
 # --- Codes against a cart -------------------------------------------------------------------
-
-_CODES_WITH_PROMOTION_BASE = select(
-    codes.c.id.label("code_id"), codes.c.code, codes.c.redemptions_count.label("code_redemptions_count"), promotions
-).join(promotions, promotions.c.id == codes.c.promotion_id)
-_CODES_WITH_PROMOTION = _CODES_WITH_PROMOTION_BASE.where(
-    codes.c.org_id == bindparam("org_id"), codes.c.code.in_(bindparam("codes", expanding=True))
-)
-# One code (the usual bill): no expanding IN to render on every execution.
-_CODE_WITH_PROMOTION = _CODES_WITH_PROMOTION_BASE.where(
-    codes.c.org_id == bindparam("org_id"), codes.c.code == bindparam("code")
-)
-_INSERT_REDEMPTIONS = insert(redemptions)
-# The one lookup addTransaction makes for a customer named on a bill with no code: their links in use.
-_ACTIVE_LINKS = (
-    select(
-        links.c.id.label("link_id"),
-        links.c.mode,
-        codes.c.id.label("code_id"),
-        codes.c.code,
-        codes.c.redemptions_count.label("code_redemptions_count"),
-        promotions,
-    )
-    .join(codes, codes.c.id == links.c.code_id)
-    .join(promotions, promotions.c.id == codes.c.promotion_id)
-    .where(links.c.customer_id == bindparam("usage_customer_id"), links.c.used_at.is_(None))
-    .order_by(links.c.id)
-)
 
 
 @dataclass(frozen=True)
@@ -516,12 +429,7 @@ def _candidate(row: Any, field_name: str) -> Candidate:
 
 async def _find_codes(connection: AsyncConnection, org_id: int, named: Sequence[tuple[str, str]]) -> list[Candidate]:
     """The codes named, as (code, field) pairs: PROMO_CODE_UNKNOWN on the field of the first not found."""
-    if len(named) == 1:
-        found_rows = await connection.execute(_CODE_WITH_PROMOTION, {"org_id": org_id, "code": named[0][0]})
-    else:
-        found_rows = await connection.execute(
-            _CODES_WITH_PROMOTION, {"org_id": org_id, "codes": [code for code, _ in named]}
-        )
+    found_rows = await repository.codes_with_promotion(connection, org_id=org_id, wanted=[code for code, _ in named])
     rows = {row.code: row for row in found_rows}
     found = []
     for code, field_name in named:
@@ -582,34 +490,19 @@ async def validate_code(
         customer_id = None
         if customer is not None:
             customer_id = await customers_service.find_customer(connection, org, customer, f"{path}.customer")
-        row = (
-            await connection.execute(
-                select(codes.c.redemptions_count, promotions.c.redemptions_count.label("promotion_count"))
-                .join(promotions, promotions.c.id == codes.c.promotion_id)
-                .where(codes.c.id == candidate.code_id)
-            )
-        ).one()
+        row = await repository.use_counts(connection, candidate.code_id)
         limits = candidate.limits
         if (limits.code_redemption_limit is not None and row.redemptions_count >= limits.code_redemption_limit) or (
             limits.redemption_limit is not None and row.promotion_count >= limits.redemption_limit
         ):
             raise _limit_error(candidate)
         if customer_id is not None:
-            used_code = (
-                await connection.execute(
-                    select(code_usage.c.redemptions_count).where(
-                        code_usage.c.code_id == candidate.code_id, code_usage.c.customer_id == customer_id
-                    )
-                )
-            ).scalar_one_or_none() or 0
-            used_promotion = (
-                await connection.execute(
-                    select(promotion_usage.c.transactions_count).where(
-                        promotion_usage.c.promotion_id == candidate.promotion_id,
-                        promotion_usage.c.customer_id == customer_id,
-                    )
-                )
-            ).scalar_one_or_none() or 0
+            used_code = await repository.customer_code_uses(
+                connection, code_id=candidate.code_id, customer_id=customer_id
+            )
+            used_promotion = await repository.customer_promotion_uses(
+                connection, promotion_id=candidate.promotion_id, customer_id=customer_id
+            )
             if (
                 limits.customer_code_redemption_limit is not None and used_code >= limits.customer_code_redemption_limit
             ) or (
@@ -638,134 +531,38 @@ def _customer_limit_error(candidate: Candidate) -> PromoCodeCustomerLimitReached
 # --- Applying codes to a bill (inside addTransaction's write transaction) -------------------
 
 
-def _guarded_increment(table: Any, column: Any, has_limit: bool) -> Any:
-    condition = [table.c.id == bindparam("row_id")]
-    if has_limit:
-        condition.append(column < bindparam("limit"))
-    return update(table).where(*condition).values({column.name: column + 1})
-
-
-_CLAIM_CODE = {has: _guarded_increment(codes, codes.c.redemptions_count, has) for has in (False, True)}
-_CLAIM_PROMOTION = {has: _guarded_increment(promotions, promotions.c.redemptions_count, has) for has in (False, True)}
-_RELEASE_CODE = (
-    update(codes)
-    .where(codes.c.id == bindparam("row_id"), codes.c.redemptions_count > 0)
-    .values(redemptions_count=codes.c.redemptions_count - 1)
-)
-_RELEASE_PROMOTION = (
-    update(promotions)
-    .where(promotions.c.id == bindparam("row_id"), promotions.c.redemptions_count > 0)
-    .values(redemptions_count=promotions.c.redemptions_count - 1)
-)
-_RELEASE_CODE_USAGE = (
-    update(code_usage)
-    .where(
-        code_usage.c.code_id == bindparam("owner_id"),
-        code_usage.c.customer_id == bindparam("usage_customer_id"),
-        code_usage.c.redemptions_count > 0,
-    )
-    .values(redemptions_count=code_usage.c.redemptions_count - 1)
-)
-_RELEASE_PROMOTION_USAGE = (
-    update(promotion_usage)
-    .where(
-        promotion_usage.c.promotion_id == bindparam("owner_id"),
-        promotion_usage.c.customer_id == bindparam("usage_customer_id"),
-        promotion_usage.c.transactions_count > 0,
-    )
-    .values(transactions_count=promotion_usage.c.transactions_count - 1)
-)
-
-
-_USAGE_UPSERTS: dict[tuple[str, str, bool], Any] = {}
-
-
-def _usage_upsert(dialect_name: str, table: Any, owner_column: Any, count_column: Any, has_limit: bool) -> Any:
-    """Built once per dialect, table and limit presence: building a statement costs more than running it."""
-    key = (dialect_name, table.name, has_limit)
-    statement = _USAGE_UPSERTS.get(key)
-    if statement is None:
-        statement = conflict_insert(dialect_name, table).values(
-            {
-                owner_column.name: bindparam("owner_id"),
-                "customer_id": bindparam("usage_customer_id"),
-                count_column.name: 1,
-            }
-        )
-        statement = statement.on_conflict_do_update(
-            index_elements=[owner_column, table.c.customer_id],
-            set_={count_column.name: count_column + 1},
-            where=count_column < bindparam("usage_limit") if has_limit else None,
-        ).returning(table.c.id)
-        _USAGE_UPSERTS[key] = statement
-    return statement
-
-
-async def _claim_usage(
-    connection: AsyncConnection,
-    table: Any,
-    owner_column: Any,
-    count_column: Any,
-    owner_id: int,
-    customer_id: int,
-    limit: int | None,
-) -> bool:
-    """One guarded upsert: the customer's first use inserts 1 (every limit is at least 1); later
-    uses add 1 while under the limit. No row returned means the limit is reached."""
-    statement = _usage_upsert(connection.dialect.name, table, owner_column, count_column, limit is not None)
-    values = {"owner_id": owner_id, "usage_customer_id": customer_id}
-    if limit is not None:
-        values["usage_limit"] = limit
-    return (await connection.execute(statement, values)).first() is not None
-
-
 async def _claim(connection: AsyncConnection, candidate: Candidate, customer_id: int | None) -> Exception | None:
     """Count one redemption of the code against every limit, each in one guarded statement; on
     the first limit reached, give back what this claim took and return the typed error."""
     limits = candidate.limits
-    steps: list[tuple[Any, dict[str, Any]]] = []
+    taken: list[Callable[[], Awaitable[bool]]] = []
 
     async def undo() -> None:
-        for statement, values in reversed(steps):
-            await connection.execute(statement, values)
+        for release in reversed(taken):
+            await release()
 
-    moved = await connection.execute(
-        _CLAIM_CODE[limits.code_redemption_limit is not None],
-        {"row_id": candidate.code_id, "limit": limits.code_redemption_limit},
-    )
-    if moved.rowcount != 1:
+    if not await repository.claim_code(connection, code_id=candidate.code_id, limit=limits.code_redemption_limit):
         return _limit_error(candidate)
-    steps.append((_RELEASE_CODE, {"row_id": candidate.code_id}))
-    moved = await connection.execute(
-        _CLAIM_PROMOTION[limits.redemption_limit is not None],
-        {"row_id": candidate.promotion_id, "limit": limits.redemption_limit},
-    )
-    if moved.rowcount != 1:
+    taken.append(lambda: repository.release_code(connection, candidate.code_id))
+    if not await repository.claim_promotion(
+        connection, promotion_id=candidate.promotion_id, limit=limits.redemption_limit
+    ):
         await undo()
         return _limit_error(candidate)
-    steps.append((_RELEASE_PROMOTION, {"row_id": candidate.promotion_id}))
+    taken.append(lambda: repository.release_promotion(connection, candidate.promotion_id))
     if customer_id is None:
         return None
-    if not await _claim_usage(
-        connection,
-        code_usage,
-        code_usage.c.code_id,
-        code_usage.c.redemptions_count,
-        candidate.code_id,
-        customer_id,
-        limits.customer_code_redemption_limit,
+    if not await repository.claim_code_usage(
+        connection, code_id=candidate.code_id, customer_id=customer_id, limit=limits.customer_code_redemption_limit
     ):
         await undo()
         return _customer_limit_error(candidate)
-    steps.append((_RELEASE_CODE_USAGE, {"owner_id": candidate.code_id, "usage_customer_id": customer_id}))
-    if not await _claim_usage(
+    taken.append(lambda: repository.release_code_usage(connection, code_id=candidate.code_id, customer_id=customer_id))
+    if not await repository.claim_promotion_usage(
         connection,
-        promotion_usage,
-        promotion_usage.c.promotion_id,
-        promotion_usage.c.transactions_count,
-        candidate.promotion_id,
-        customer_id,
-        limits.customer_transaction_limit,
+        promotion_id=candidate.promotion_id,
+        customer_id=customer_id,
+        limit=limits.customer_transaction_limit,
     ):
         await undo()
         return _customer_limit_error(candidate)
@@ -832,7 +629,7 @@ async def apply_to_bill(
         chosen.append(CodeDiscount(candidate, rules.discount(candidate.terms, cart, candidate.field)))
     linked: list[CodeDiscount] = []
     if customer_id is not None:
-        for row in await connection.execute(_ACTIVE_LINKS, {"usage_customer_id": customer_id}):
+        for row in await repository.active_links(connection, customer_id):
             candidate = _candidate(row, f"{path}.linked")
             if candidate.code in named_codes or candidate.promotion_id in promotions_used:
                 continue
@@ -888,8 +685,8 @@ async def record_on_bill(
     now: datetime,
 ) -> None:
     """The bill's applied codes (one redemption row each), and NEXT_CHECKOUT links used up."""
-    await connection.execute(
-        _INSERT_REDEMPTIONS,
+    await repository.insert_redemptions(
+        connection,
         [
             {
                 "org_id": org.id,
@@ -906,17 +703,14 @@ async def record_on_bill(
             for item, was_linked in applied.items
         ],
     )
+    # A code applied from a link carries its link (`_candidate` reads it from the link's row).
     used_links = [
         item.candidate.link_id
         for item, was_linked in applied.items
-        if was_linked and item.candidate.link_mode is LinkMode.NEXT_CHECKOUT
+        if was_linked and item.candidate.link_mode is LinkMode.NEXT_CHECKOUT and item.candidate.link_id is not None
     ]
     if used_links:
-        await connection.execute(
-            update(links)
-            .where(links.c.id.in_(used_links), links.c.used_at.is_(None))
-            .values(used_at=now, used_transaction_id=transaction_id)
-        )
+        await repository.use_links(connection, link_ids=used_links, transaction_id=transaction_id, now=now)
 
 
 # --- Returns ----------------------------------------------------------------------------------
@@ -934,39 +728,22 @@ async def release_for_return(
     """A return that takes back the whole bill gives back its codes: each redemption marked
     reversed (pointing at the return) and its counters moved down by guarded statements, so the
     code can be used again where its limits allow. Runs under the bill's lock."""
-    rows = (
-        await connection.execute(
-            select(
-                redemptions.c.id,
-                redemptions.c.code_id,
-                redemptions.c.promotion_id,
-                redemptions.c.customer_id,
-                redemptions.c.discount,
-                codes.c.code,
-            )
-            .join(codes, codes.c.id == redemptions.c.code_id)
-            .where(redemptions.c.transaction_id == bill_id, redemptions.c.reversed_at.is_(None))
-            .order_by(redemptions.c.id)
-        )
-    ).all()
     released = []
-    for row in rows:
-        marked = await connection.execute(
-            update(redemptions)
-            .where(redemptions.c.id == row.id, redemptions.c.reversed_at.is_(None))
-            .values(reversed_at=now, reversal_transaction_id=return_id)
-        )
-        if marked.rowcount != 1:
+    for row in await repository.live_redemptions_of_bill(connection, bill_id):
+        if not await repository.mark_reversed(connection, redemption_id=row.id, return_id=return_id, now=now):
             continue  # given back already (cannot happen under the bill's lock)
-        steps = [(_RELEASE_CODE, {"row_id": row.code_id}), (_RELEASE_PROMOTION, {"row_id": row.promotion_id})]
+        counted = [
+            await repository.release_code(connection, row.code_id),
+            await repository.release_promotion(connection, row.promotion_id),
+        ]
         if row.customer_id is not None:
-            steps += [
-                (_RELEASE_CODE_USAGE, {"owner_id": row.code_id, "usage_customer_id": row.customer_id}),
-                (_RELEASE_PROMOTION_USAGE, {"owner_id": row.promotion_id, "usage_customer_id": row.customer_id}),
+            counted += [
+                await repository.release_code_usage(connection, code_id=row.code_id, customer_id=row.customer_id),
+                await repository.release_promotion_usage(
+                    connection, promotion_id=row.promotion_id, customer_id=row.customer_id
+                ),
             ]
-        for statement, values in steps:
-            moved = await connection.execute(statement, values)
-            assert moved.rowcount == 1, "every redemption not reversed is counted"
+        assert all(counted), "every redemption not reversed is counted"
         released.append(ReleasedCode(row.code, row.discount))
     return released
 
@@ -986,24 +763,6 @@ class LinkView:
     linked_at: datetime
     used_at: datetime | None
     used_transaction_id: int | None
-
-
-_LINK_VIEW = (
-    select(
-        links.c.id,
-        codes.c.code,
-        links.c.customer_id,
-        links.c.mode,
-        promotions.c.id.label("promotion_id"),
-        promotions.c.name.label("promotion_name"),
-        promotions.c.valid_until,
-        links.c.linked_at,
-        links.c.used_at,
-        links.c.used_transaction_id,
-    )
-    .join(codes, codes.c.id == links.c.code_id)
-    .join(promotions, promotions.c.id == codes.c.promotion_id)
-)
 
 
 def _link_view(row: Any) -> LinkView:
@@ -1045,50 +804,29 @@ async def link_code(
                 f"the promotion ended at {candidate.terms.valid_until.isoformat()}", field=candidate.field
             )
         customer_id = await customers_service.find_customer(connection, org, customer, f"{path}.customer")
-        existing = (
-            await connection.execute(
-                select(links.c.id, links.c.customer_id, links.c.mode, links.c.used_at).where(
-                    links.c.code_id == candidate.code_id
-                )
-            )
-        ).all()
-        source = (await connection.execute(select(codes.c.source).where(codes.c.id == candidate.code_id))).scalar_one()
+        existing = await repository.links_of_code(connection, candidate.code_id)
+        source = await repository.code_source(connection, candidate.code_id)
         mine = next((row for row in existing if row.customer_id == customer_id), None)
         if mine is not None:
             if mine.mode != mode.value:
-                await connection.execute(update(links).where(links.c.id == mine.id).values(mode=mode.value))
-            view = (await connection.execute(_LINK_VIEW.where(links.c.id == mine.id))).one()
-            return _link_view(view), True
+                await repository.set_link_mode(connection, link_id=mine.id, mode=mode.value)
+            return _link_view(await repository.link(connection, mine.id)), True
         if source != PromoCodeSource.COMMON.value and existing:
             raise PromoCodeLinkedToAnotherCustomerError(
                 f"promo code {code!r} is linked to another customer", field=candidate.field
             )
-        link_id = (
-            await connection.execute(
-                insert(links).returning(links.c.id),
-                {
-                    "org_id": org.id,
-                    "code_id": candidate.code_id,
-                    "customer_id": customer_id,
-                    "mode": mode.value,
-                    "linked_at": now,
-                    "used_at": None,
-                    "used_transaction_id": None,
-                },
-            )
-        ).scalar_one()
-        return _link_view((await connection.execute(_LINK_VIEW.where(links.c.id == link_id))).one()), False
+        link_id = await repository.insert_link(
+            connection, org_id=org.id, code_id=candidate.code_id, customer_id=customer_id, mode=mode.value, now=now
+        )
+        return _link_view(await repository.link(connection, link_id)), False
 
     return await database.run_write(work)
 
 
 async def customer_links(connection: AsyncConnection, org: OrgConfig, customer_id: int) -> list[LinkView]:
-    rows = (
-        await connection.execute(
-            _LINK_VIEW.where(links.c.org_id == org.id, links.c.customer_id == customer_id).order_by(links.c.id.desc())
-        )
-    ).all()
-    return [_link_view(row) for row in rows]
+    return [
+        _link_view(row) for row in await repository.customer_links(connection, org_id=org.id, customer_id=customer_id)
+    ]
 
 
 # --- Member care: a code's status -------------------------------------------------------------
@@ -1121,18 +859,11 @@ async def code_status(
     connection: AsyncConnection, org: OrgConfig, code_text: str, first: int, after_id: int | None, path: str = "code"
 ) -> CodeStatus:
     code = rules.check_code(code_text, path)
-    row = (await connection.execute(select(codes).where(codes.c.org_id == org.id, codes.c.code == code))).one_or_none()
+    row = await repository.code(connection, org_id=org.id, code=code)
     if row is None:
         raise PromoCodeNotFoundError(f"no promo code {code!r}", field=path)
     promotion = await load_promotion(connection, org, row.promotion_id)
-    conditions = [redemptions.c.code_id == row.id]
-    if after_id is not None:
-        conditions.append(redemptions.c.id < after_id)
-    found = (
-        await connection.execute(
-            select(redemptions).where(*conditions).order_by(redemptions.c.id.desc()).limit(first + 1)
-        )
-    ).all()
+    found = await repository.code_redemptions(connection, code_id=row.id, limit=first + 1, before_id=after_id)
     views = [
         RedemptionView(
             id=item.id,
@@ -1170,66 +901,7 @@ class CounterDiscrepancy:
 
 async def reconcile_promotions(connection: AsyncConnection, org_id: int | None = None) -> list[CounterDiscrepancy]:
     """Every usage counter against the redemption rows it counts (those not reversed)."""
-    live = redemptions.c.reversed_at.is_(None)
-    found: list[CounterDiscrepancy] = []
-
-    def counted(*conditions: Any) -> Any:
-        return select(func.count()).select_from(redemptions).where(live, *conditions).scalar_subquery()
-
-    checks = [
-        (
-            "promotion",
-            promotions.c.id,
-            promotions.c.redemptions_count,
-            counted(redemptions.c.promotion_id == promotions.c.id),
-            promotions.c.org_id,
-        ),
-        (
-            "promotion_codes",
-            promotions.c.id,
-            promotions.c.codes_count,
-            select(func.count()).select_from(codes).where(codes.c.promotion_id == promotions.c.id).scalar_subquery(),
-            promotions.c.org_id,
-        ),
-        ("code", codes.c.id, codes.c.redemptions_count, counted(redemptions.c.code_id == codes.c.id), codes.c.org_id),
-        (
-            "code_customer",
-            code_usage.c.id,
-            code_usage.c.redemptions_count,
-            counted(
-                redemptions.c.code_id == code_usage.c.code_id, redemptions.c.customer_id == code_usage.c.customer_id
-            ),
-            None,
-        ),
-        (
-            "promotion_customer",
-            promotion_usage.c.id,
-            promotion_usage.c.transactions_count,
-            select(func.count(func.distinct(redemptions.c.transaction_id)))
-            .select_from(redemptions)
-            .where(
-                live,
-                redemptions.c.promotion_id == promotion_usage.c.promotion_id,
-                redemptions.c.customer_id == promotion_usage.c.customer_id,
-            )
-            .scalar_subquery(),
-            None,
-        ),
+    return [
+        CounterDiscrepancy(counter, row_id, stored, expected)
+        for counter, row_id, stored, expected in await repository.counters_out_of_step(connection, org_id)
     ]
-    for name, id_column, stored_column, expected, org_column in checks:
-        statement = select(id_column, stored_column, expected.label("expected"))
-        if org_id is not None:
-            if org_column is not None:
-                statement = statement.where(org_column == org_id)
-            elif name == "code_customer":
-                statement = statement.where(
-                    code_usage.c.code_id.in_(select(codes.c.id).where(codes.c.org_id == org_id))
-                )
-            else:
-                statement = statement.where(
-                    promotion_usage.c.promotion_id.in_(select(promotions.c.id).where(promotions.c.org_id == org_id))
-                )
-        statement = statement.where(stored_column != expected)
-        for row in await connection.execute(statement):
-            found.append(CounterDiscrepancy(name, row[0], row[1], row.expected))
-    return found
