@@ -21,8 +21,10 @@ from app.customers.rules import normalize_identifier
 from app.kernel.enums import IdentifierType, TransactionSource
 from app.kernel.errors import ValidationError
 from app.kernel.money import POINTS_SCALE
+from app.kernel.text import check_text
 from app.organizations.config import OrgConfig, ProgramConfig, StoreConfig, TillConfig
-from app.organizations.errors import ProgramNotFoundError, StoreNotFoundError, TillNotFoundError
+from app.organizations.errors import ProgramNotFoundError
+from app.organizations.rules import resolve_store_and_till
 from app.redemptions.errors import AlreadyReversedError, BelowRedemptionMinimumError, ReversalLimitError
 from app.redemptions.models import RedemptionStatus
 
@@ -92,15 +94,6 @@ def canonical(value: Decimal) -> str:
     return format(value.normalize(), "f") if value else "0"
 
 
-def check_text(value: str | None, field: str, length_max: int) -> None:
-    if value is None:
-        return
-    if len(value) > length_max:
-        raise ValidationError(f"must be at most {length_max} characters", field=field)
-    if "\x00" in value:
-        raise ValidationError("must not contain NUL characters", field=field)
-
-
 def check_points(points: Decimal, *, decimal_places: int, field: str) -> Decimal:
     """Positive, finite, in range, and a multiple of the program's points precision."""
     if not points.is_finite():
@@ -118,21 +111,7 @@ def check_points(points: Decimal, *, decimal_places: int, field: str) -> Decimal
 
 
 def resolve_target(org: OrgConfig, data: RedemptionInput, path: str) -> Target:
-    till = None
-    if data.till_code is not None:
-        till = org.till_by_code(data.till_code)
-        if till is None:
-            raise TillNotFoundError(f"no till with code {data.till_code!r}", field=f"{path}.tillCode")
-    store = org.store(till.store_id) if till is not None else None
-    if data.store_code is not None:
-        named = org.store_by_code(data.store_code)
-        if named is None:
-            raise StoreNotFoundError(f"no store with code {data.store_code!r}", field=f"{path}.storeCode")
-        if till is not None and till.store_id != named.id:
-            raise ValidationError(
-                f"till {till.code!r} does not belong to store {named.code!r}", field=f"{path}.tillCode"
-            )
-        store = named
+    store, till = resolve_store_and_till(org, data.store_code, data.till_code, path)
     if data.program_code is not None:
         program = org.program_by_code(data.program_code)
         if program is None:

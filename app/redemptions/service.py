@@ -18,6 +18,8 @@ naming the survivor, whose identifiers find it anyway). Reversing a redemption o
 merged since gives the points back to the merged customer's lots and, in the same event, carries
 them on to the survivor as a merge does (a MERGE debit and credit, with the lots' expiry): the
 merged customer keeps a zero balance and its ledger still ends with a merge debit.
+
+The statements are in app/redemptions/repository.py.
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.customers import repository as customers_repository
@@ -38,30 +39,24 @@ from app.customers.service import find_customer_id
 from app.idempotency import service as idempotency
 from app.kernel.enums import PointsCategory
 from app.kernel.errors import ConflictError, InsufficientPointsError, ValidationError
+from app.kernel.text import check_text
 from app.ledger import repository as ledger_repository
 from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.organizations.config import OrgConfig, ProgramConfig
-from app.redemptions import rules
+from app.redemptions import repository, rules
 from app.redemptions.errors import (
     RedemptionAlreadyAppliedError,
     RedemptionNotFoundError,
     RedemptionOfAnotherCustomerError,
     RedemptionReversedError,
 )
-from app.redemptions.models import PointRedemption, PointRedemptionReversal, RedemptionStatus
+from app.redemptions.models import RedemptionStatus
 from app.redemptions.rules import PreparedRedemption, RedemptionInput, ReversalInput
 from app.storage.database import Database
-from app.storage.tables import table_of
-
-redemptions = table_of(PointRedemption)
-reversals = table_of(PointRedemptionReversal)
 
 ZERO = Decimal(0)
 MERGE_CHAIN_MAX = 10  # merged into a customer merged into another ...: never this deep in practice
-
-_INSERT_REDEMPTION = insert(redemptions).returning(redemptions.c.id)
-_INSERT_REVERSAL = insert(reversals).returning(reversals.c.id)
 
 
 # --- Views ----------------------------------------------------------------------------------
@@ -256,15 +251,11 @@ async def _write_redemption(
     connection: AsyncConnection, org: OrgConfig, prepared: PreparedRedemption, plan: _Plan, now: datetime
 ) -> int:
     data, target = prepared.source, prepared.target
-    postings = [
-        ledger.Posting(
-            ledger.AccountRef(place.account.id, plan.customer_id, place.program.id, PointsCategory.REGULAR),
-            EntryType.DEBIT,
-            EntryKind.POINTS_REDEMPTION,
-            share,
-        )
-        for place, share in plan.shares
-    ]
+    postings = []
+    for place, share in plan.shares:
+        assert place.account is not None, "points are taken only where an account holds them"
+        account = ledger.AccountRef(place.account.id, plan.customer_id, place.program.id, PointsCategory.REGULAR)
+        postings.append(ledger.Posting(account, EntryType.DEBIT, EntryKind.POINTS_REDEMPTION, share))
     store_id = target.store.id if target.store else None
     till_id = target.till.id if target.till else None
     posted = await ledger.post_event(
@@ -275,29 +266,27 @@ async def _write_redemption(
         draft=ledger.EventDraft(EventType.POINTS_REDEMPTION, plan.customer_id, data.source.value, store_id, till_id),
     )
     for posting, entry in zip(postings, posted.entries, strict=True):
-        assert sum((lot.points for lot in entry.lots_consumed), ZERO) == posting.points and entry.balance_after >= 0, (
-            "the accounts are locked and their spendable lots cover the debit"
-        )
-    return (
-        await connection.execute(
-            _INSERT_REDEMPTION,
-            {
-                "org_id": org.id,
-                "customer_id": plan.customer_id,
-                "event_id": posted.id,
-                "points": data.points,
-                "points_reversed": ZERO,
-                "status": RedemptionStatus.REDEEMED.value,
-                "source": data.source.value,
-                "store_id": store_id,
-                "till_id": till_id,
-                "transaction_id": None,
-                "external_reference": data.external_reference,
-                "notes": data.notes,
-                "redeemed_at": now,
-            },
-        )
-    ).scalar_one()
+        # The accounts are locked and their spendable lots cover the debit.
+        assert sum((lot.points for lot in entry.lots_consumed), ZERO) == posting.points, "the lots cover the debit"
+        assert entry.balance_after >= 0, "the debit leaves no debt"
+    return await repository.insert_redemption(
+        connection,
+        {
+            "org_id": org.id,
+            "customer_id": plan.customer_id,
+            "event_id": posted.id,
+            "points": data.points,
+            "points_reversed": ZERO,
+            "status": RedemptionStatus.REDEEMED.value,
+            "source": data.source.value,
+            "store_id": store_id,
+            "till_id": till_id,
+            "transaction_id": None,
+            "external_reference": data.external_reference,
+            "notes": data.notes,
+            "redeemed_at": now,
+        },
+    )
 
 
 async def validate_redemption(
@@ -373,24 +362,12 @@ async def claim_reversal(
     A lot already past its expiry date comes back past it: not spendable, and the next expiry run
     expires it, as it would have without the redemption.
     """
-    row = (
-        await connection.execute(
-            select(redemptions.c.customer_id, redemptions.c.event_id).where(
-                redemptions.c.id == redemption_id, redemptions.c.org_id == org.id
-            )
-        )
-    ).one_or_none()
+    row = await repository.redemption_owner(connection, org_id=org.id, redemption_id=redemption_id)
     if row is None:
         raise RedemptionNotFoundError(f"no redemption {redemption_id}", field=redemption_field)
     owner = await _lock_owner(connection, row.customer_id)
     await ledger.customer_accounts(connection, sorted({row.customer_id, owner}), lock=True)
-    locked = (
-        await connection.execute(
-            select(redemptions.c.points, redemptions.c.points_reversed)
-            .where(redemptions.c.id == redemption_id)
-            .with_for_update()
-        )
-    ).one()
+    locked = await repository.lock_redemption_points(connection, redemption_id)
     amount = rules.reversal_points(
         locked.points, locked.points_reversed, points, redemption_field=redemption_field, points_field=points_field
     )
@@ -398,19 +375,14 @@ async def claim_reversal(
         amount, decimal_places=await points_decimal_places(connection, org, row.event_id), field=points_field
     )
     reversed_after = locked.points_reversed + amount
-    updated = (
-        await connection.execute(
-            update(redemptions)
-            .where(
-                redemptions.c.id == redemption_id,
-                redemptions.c.points_reversed == locked.points_reversed,
-                redemptions.c.points >= reversed_after,
-            )
-            .values(points_reversed=reversed_after, status=rules.status_after(locked.points, reversed_after).value)
-            .returning(redemptions.c.id)
-        )
-    ).scalar_one_or_none()
-    assert updated == redemption_id, "the redemption row is locked"
+    moved = await repository.move_points_reversed(
+        connection,
+        redemption_id=redemption_id,
+        reversed_before=locked.points_reversed,
+        reversed_after=reversed_after,
+        status=rules.status_after(locked.points, reversed_after).value,
+    )
+    assert moved, "the redemption row is locked"
     postings = await ledger.reversal_postings(
         connection, event_id=row.event_id, points=amount, kind=EntryKind.REDEMPTION_REVERSAL, now=now
     )
@@ -442,20 +414,18 @@ async def record_reversal(
     now: datetime,
 ) -> int:
     """The reversal's row, once its credits are posted in event `event_id`."""
-    return (
-        await connection.execute(
-            _INSERT_REVERSAL,
-            {
-                "org_id": org_id,
-                "redemption_id": claim.redemption_id,
-                "event_id": event_id,
-                "points": claim.points,
-                "transaction_id": transaction_id,
-                "notes": notes,
-                "created_at": now,
-            },
-        )
-    ).scalar_one()
+    return await repository.insert_reversal(
+        connection,
+        {
+            "org_id": org_id,
+            "redemption_id": claim.redemption_id,
+            "event_id": event_id,
+            "points": claim.points,
+            "transaction_id": transaction_id,
+            "notes": notes,
+            "created_at": now,
+        },
+    )
 
 
 async def _lock_owner(connection: AsyncConnection, customer_id: int) -> int:
@@ -517,7 +487,7 @@ async def reverse_redemption(
         raise RedemptionNotFoundError(f"no redemption {data.redemption_id!r}", field=redemption_field)
     if data.points is not None:
         rules.check_points(data.points, decimal_places=rules.POINTS_SCALE, field=points_field)
-    rules.check_text(data.notes, f"{path}.notes", rules.NOTES_LENGTH_MAX)
+    check_text(data.notes, f"{path}.notes", rules.NOTES_LENGTH_MAX)
     key = idempotency.check_key(data.idempotency_key, f"{path}.idempotencyKey")
     payload = {
         "redemption": redemption_id,
@@ -535,13 +505,7 @@ async def reverse_redemption(
             redemption_field=redemption_field,
             points_field=points_field,
         )
-        source = (
-            await connection.execute(
-                select(redemptions.c.source, redemptions.c.store_id, redemptions.c.till_id).where(
-                    redemptions.c.id == redemption_id
-                )
-            )
-        ).one()
+        source = await repository.redemption_place(connection, redemption_id)
         posted = await ledger.post_event(
             connection,
             org_id=org.id,
@@ -577,9 +541,7 @@ async def reverse_redemption(
 async def _reversal_result(
     connection: AsyncConnection, org_id: int, reversal_id: int, *, replayed: bool
 ) -> ReversalResult:
-    redemption_id = (
-        await connection.execute(select(reversals.c.redemption_id).where(reversals.c.id == reversal_id))
-    ).scalar_one()
+    redemption_id = await repository.redemption_of_reversal(connection, reversal_id)
     redemption = await load_redemption(connection, org_id, redemption_id)
     reversal = next(reversal for reversal in redemption.reversals if reversal.id == reversal_id)
     return ReversalResult(reversal=reversal, redemption=redemption, replayed=replayed)
@@ -614,34 +576,15 @@ async def apply_to_bill(
             raise ValidationError(f"redemption {parsed} is listed twice", field=f"{field}[{index}]")
         ids.append(parsed)
     owners = await _customers_merged_into(connection, customer_id)
-    applied = set(
-        (
-            await connection.execute(
-                update(redemptions)
-                .where(
-                    redemptions.c.org_id == org_id,
-                    redemptions.c.id.in_(ids),
-                    redemptions.c.customer_id.in_(owners),
-                    redemptions.c.points_reversed == 0,
-                    redemptions.c.transaction_id.is_(None),
-                )
-                .values(transaction_id=transaction_id)
-                .returning(redemptions.c.id)
-            )
-        ).scalars()
+    applied = await repository.apply_to_bill(
+        connection, org_id=org_id, redemption_ids=ids, owner_ids=list(owners), transaction_id=transaction_id
     )
     if len(applied) == len(ids):
         return
     index, redemption_id = next(
         (index, redemption_id) for index, redemption_id in enumerate(ids) if redemption_id not in applied
     )
-    row = (
-        await connection.execute(
-            select(redemptions.c.customer_id, redemptions.c.points_reversed, redemptions.c.transaction_id).where(
-                redemptions.c.id == redemption_id, redemptions.c.org_id == org_id
-            )
-        )
-    ).one_or_none()
+    row = await repository.bill_state(connection, org_id=org_id, redemption_id=redemption_id)
     at = f"{field}[{index}]"
     if row is None:
         raise RedemptionNotFoundError(f"no redemption {redemption_id}", field=at)
@@ -686,11 +629,7 @@ async def load_redemptions(
     lots those gave back), in a fixed number of queries for any number of them."""
     if not redemption_ids:
         return {}
-    rows = (
-        await connection.execute(
-            select(redemptions).where(redemptions.c.org_id == org_id, redemptions.c.id.in_(list(redemption_ids)))
-        )
-    ).all()
+    rows = await repository.redemption_rows(connection, org_id=org_id, redemption_ids=redemption_ids)
     if not rows:
         return {}
     debits = await ledger_repository.debits_of_events(
@@ -698,11 +637,7 @@ async def load_redemptions(
     )
     program_of_entry = {debit.id: debit.program_id for debit in debits}
     consumed = await _lot_points(connection, program_of_entry, taken=True)
-    reversal_rows = (
-        await connection.execute(
-            select(reversals).where(reversals.c.redemption_id.in_([row.id for row in rows])).order_by(reversals.c.id)
-        )
-    ).all()
+    reversal_rows = await repository.reversals_of(connection, [row.id for row in rows])
     credits = (
         await ledger_repository.corrections_in_events(
             connection,
@@ -797,17 +732,8 @@ async def customer_redemptions(
 ) -> tuple[list[RedemptionView], bool]:
     """A customer's redemptions, newest first, keyset-paginated by id (member care)."""
     assert 1 <= first <= ledger.PAGE_SIZE_MAX
-    conditions = [redemptions.c.org_id == org_id, redemptions.c.customer_id == customer_id]
-    if after_id is not None:
-        conditions.append(redemptions.c.id < after_id)
-    ids = (
-        (
-            await connection.execute(
-                select(redemptions.c.id).where(*conditions).order_by(redemptions.c.id.desc()).limit(first + 1)
-            )
-        )
-        .scalars()
-        .all()
+    ids = await repository.customer_redemption_ids(
+        connection, org_id=org_id, customer_id=customer_id, limit=first + 1, before_id=after_id
     )
     views = await load_redemptions(connection, org_id, ids[:first])
     return [views[redemption_id] for redemption_id in ids[:first]], len(ids) > first
