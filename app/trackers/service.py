@@ -17,11 +17,15 @@ Choices where the seed is silent:
 
 Bulk-callable (the caller's AsyncConnection, inside its write transaction, any number of rows):
 - `find_trackers(connection, org_id, codes) -> dict[str, TrackerView]`
-- `find_bills(connection, org, refs: Sequence[BillRef]) -> dict[BillRef, list[BillView]]` (one query per 500 refs of each kind)
+- `find_bills(connection, org, refs: Sequence[BillRef]) -> dict[BillRef, list[BillView]]`
+   (one query per 500 refs of each kind)
 - `find_line_items(connection, pairs: Sequence[tuple[transaction id, serial]]) -> dict[pair, LineItemView]`
 - `points_for(org, tracker, value) -> Decimal`
 - `add_tracker_values(connection, org, tracker, drafts: Sequence[TrackedValueDraft], now, field_by_holder=None)
    -> list[TrackerValueResult]` (a fixed number of statements for any number of values)
+
+The statements are in app/trackers/repository.py; the bills and lines values are on are read
+through app/transactions/repository.py.
 """
 
 from __future__ import annotations
@@ -33,12 +37,12 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.customers.service import CustomerLookup
 from app.idempotency import service as idempotency
 from app.kernel.errors import ValidationError
+from app.kernel.text import check_required_text
 from app.ledger import credits as ledger_credits
 from app.ledger import repository as ledger_repository
 from app.ledger import rules as ledger_rules
@@ -47,19 +51,13 @@ from app.ledger.models import EventType
 from app.organizations.config import OrgConfig
 from app.organizations.errors import ProgramNotFoundError
 from app.storage.database import Database, lock_keys
-from app.storage.id_blocks import reserve_ids
-from app.storage.tables import table_of
+from app.trackers import repository
 from app.trackers.errors import BillNotFoundError, LineItemNotFoundError, TrackerLevelChangeError, TrackerNotFoundError
-from app.trackers.models import CODE_LENGTH_MAX, NAME_LENGTH_MAX, Tracker, TrackerLevel, TrackerValue
-from app.transactions.models import Transaction, TransactionLineItem
+from app.trackers.models import CODE_LENGTH_MAX, NAME_LENGTH_MAX, TrackerLevel
+from app.transactions import repository as transactions_repository
 from app.transfers.service import POINTS_MAX
 from app.user_groups import service as user_groups
 from app.user_groups.service import GroupLookup
-
-trackers = table_of(Tracker)
-values = table_of(TrackerValue)
-transactions = table_of(Transaction)
-line_items = table_of(TransactionLineItem)
 
 ZERO = Decimal(0)
 VALUE_MAX = Decimal(10) ** 12
@@ -85,31 +83,24 @@ class TrackerView:
     updated_at: datetime
 
 
-_TRACKER_COLUMNS = (
-    trackers.c.id,
-    trackers.c.code,
-    trackers.c.name,
-    trackers.c.level,
-    trackers.c.program_id,
-    trackers.c.points_per_unit,
-    trackers.c.created_at,
-    trackers.c.updated_at,
-)
-
-
-def _tracker(row: object) -> TrackerView:
-    id_, code, name, level, program_id, points_per_unit, created_at, updated_at = row  # type: ignore[misc]
-    return TrackerView(id_, code, name, TrackerLevel(level), program_id, points_per_unit, created_at, updated_at)
+def _tracker(row: Any) -> TrackerView:
+    return TrackerView(
+        row.id,
+        row.code,
+        row.name,
+        TrackerLevel(row.level),
+        row.program_id,
+        row.points_per_unit,
+        row.created_at,
+        row.updated_at,
+    )
 
 
 async def find_trackers(
     connection: AsyncConnection, org_id: int, codes: Sequence[str] | None = None
 ) -> dict[str, TrackerView]:
     """The org's trackers by code (all of them when `codes` is None)."""
-    query = select(*_TRACKER_COLUMNS).where(trackers.c.org_id == org_id)
-    if codes is not None:
-        query = query.where(trackers.c.code.in_(list(codes)))
-    rows = (await connection.execute(query.order_by(trackers.c.code))).all()
+    rows = await repository.trackers_by_code(connection, org_id=org_id, codes=codes)
     return {row.code: _tracker(row) for row in rows}
 
 
@@ -164,21 +155,14 @@ class DefinedTracker:
     created: bool
 
 
-def _text(value: str, length_max: int, field: str) -> str:
-    text = value.strip()
-    if not text or len(text) > length_max or "\x00" in text:
-        raise ValidationError(f"must be 1 to {length_max} characters", field=field)
-    return text
-
-
 async def define_tracker(
     database: Database, org: OrgConfig, request: TrackerRequest, path: str = "input", *, now: datetime
 ) -> DefinedTracker:
     """Create a tracker, or update the one with this code (name, program, points per unit; later
     values only). Sending the same definition again changes nothing. Errors: INVALID_INPUT,
     PROGRAM_NOT_FOUND, TRACKER_LEVEL_CHANGE."""
-    code = _text(request.code, CODE_LENGTH_MAX, f"{path}.code")
-    name = _text(request.name, NAME_LENGTH_MAX, f"{path}.name")
+    code = check_required_text(request.code, f"{path}.code", CODE_LENGTH_MAX)
+    name = check_required_text(request.name, f"{path}.name", NAME_LENGTH_MAX)
     program = org.default_program if request.program_code is None else org.program_by_code(request.program_code)
     if program is None:
         raise ProgramNotFoundError(f"no program with code {request.program_code!r}", field=f"{path}.programCode")
@@ -192,22 +176,16 @@ async def define_tracker(
         await lock_keys(connection, [f"tracker:{org.id}:{code}"])
         existing = (await find_trackers(connection, org.id, [code])).get(code)
         if existing is None:
-            tracker_id = (
-                await connection.execute(
-                    insert(trackers)
-                    .values(
-                        org_id=org.id,
-                        code=code,
-                        name=name,
-                        level=request.level.value,
-                        program_id=program.id,
-                        points_per_unit=rate,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                    .returning(trackers.c.id)
-                )
-            ).scalar_one()
+            tracker_id = await repository.insert_tracker(
+                connection,
+                org_id=org.id,
+                code=code,
+                name=name,
+                level=request.level.value,
+                program_id=program.id,
+                points_per_unit=rate,
+                now=now,
+            )
             return DefinedTracker(
                 TrackerView(tracker_id, code, name, request.level, program.id, rate, now, now), created=True
             )
@@ -215,10 +193,8 @@ async def define_tracker(
             raise TrackerLevelChangeError(f"tracker {code} is {existing.level.value} level", field=f"{path}.level")
         if (existing.name, existing.program_id, existing.points_per_unit) == (name, program.id, rate):
             return DefinedTracker(existing, created=False)
-        await connection.execute(
-            update(trackers)
-            .where(trackers.c.id == existing.id)
-            .values(name=name, program_id=program.id, points_per_unit=rate, updated_at=now)
+        await repository.update_tracker(
+            connection, tracker_id=existing.id, name=name, program_id=program.id, points_per_unit=rate, now=now
         )
         return DefinedTracker(
             TrackerView(existing.id, code, name, existing.level, program.id, rate, existing.created_at, now),
@@ -252,15 +228,8 @@ class BillView:
     till_id: int | None
 
 
-_BILL_COLUMNS = (
-    transactions.c.id,
-    transactions.c.customer_id,
-    transactions.c.number,
-    transactions.c.billing_time,
-    transactions.c.store_id,
-    transactions.c.till_id,
-)
-REF_CHUNK = 500
+def _bill(row: Any) -> BillView:
+    return BillView(row.id, row.customer_id, row.number, row.billing_time, row.store_id, row.till_id)
 
 
 async def find_bills(
@@ -271,34 +240,18 @@ async def find_bills(
     found: dict[BillRef, list[BillView]] = {ref: [] for ref in refs}
     by_id = sorted({ref.transaction_id for ref in refs if ref.transaction_id is not None})
     standard = [ref for ref in refs if ref.transaction_id is None]
-    for start in range(0, len(by_id), REF_CHUNK):
-        rows = (
-            await connection.execute(
-                select(*_BILL_COLUMNS).where(
-                    transactions.c.org_id == org.id, transactions.c.id.in_(by_id[start : start + REF_CHUNK])
-                )
-            )
-        ).all()
-        bills = {row.id: BillView(*row) for row in rows}
+    if by_id:
+        rows = await transactions_repository.bills_by_ids(connection, org_id=org.id, transaction_ids=by_id)
+        bills = {row.id: _bill(row) for row in rows}
         for ref in refs:
             if ref.transaction_id in bills:
                 found[ref] = [bills[ref.transaction_id]]
     pairs = sorted(
         {(ref.store_id, ref.number) for ref in standard if ref.store_id is not None and ref.number is not None}
     )
-    for start in range(0, len(pairs), REF_CHUNK):
-        rows = (
-            await connection.execute(
-                select(*_BILL_COLUMNS)
-                .where(
-                    transactions.c.org_id == org.id,
-                    tuple_(transactions.c.store_id, transactions.c.number).in_(pairs[start : start + REF_CHUNK]),
-                )
-                .order_by(transactions.c.id)
-            )
-        ).all()
-        for row in rows:
-            bill = BillView(*row)
+    if pairs:
+        for row in await transactions_repository.bills_by_store_and_number(connection, org_id=org.id, pairs=pairs):
+            bill = _bill(row)
             local_date = bill.billing_time.astimezone(org.time_zone).date()
             ref = BillRef(None, bill.number, local_date, bill.store_id)
             if ref in found:
@@ -318,18 +271,11 @@ async def find_line_items(
     connection: AsyncConnection, pairs: Sequence[tuple[int, int]]
 ) -> dict[tuple[int, int], LineItemView]:
     """Lines by (transaction id, serial), in one query per 500."""
-    wanted = sorted(set(pairs))
-    found: dict[tuple[int, int], LineItemView] = {}
-    for start in range(0, len(wanted), REF_CHUNK):
-        rows = (
-            await connection.execute(
-                select(line_items.c.id, line_items.c.transaction_id, line_items.c.serial, line_items.c.item_code).where(
-                    tuple_(line_items.c.transaction_id, line_items.c.serial).in_(wanted[start : start + REF_CHUNK])
-                )
-            )
-        ).all()
-        found.update({(row.transaction_id, row.serial): LineItemView(*row) for row in rows})
-    return found
+    rows = await transactions_repository.line_items_by_serial(connection, pairs)
+    return {
+        (row.transaction_id, row.serial): LineItemView(row.id, row.transaction_id, row.serial, row.item_code)
+        for row in rows
+    }
 
 
 # --- Tracked values -------------------------------------------------------------------------
@@ -352,9 +298,6 @@ class TrackerValueResult:
     points: Decimal
     event_id: int | None
     balance_after: Decimal | None  # the REGULAR balance after the points; None when none were issued
-
-
-_INSERT_VALUES = insert(values)
 
 
 def check_value(value: Decimal, field: str) -> Decimal:
@@ -386,21 +329,12 @@ async def add_tracker_values(
     # Callers reject such values per row first; this keeps the bulk path from overflowing the column.
     points = [check_value_points(org, tracker, draft.value, "value") for draft in drafts]
     # Ids reserved first: an INSERT ... RETURNING in parameter order runs one row per statement on SQLite.
-    value_ids = await reserve_ids(connection, values, len(drafts))
-    await connection.execute(
-        _INSERT_VALUES,
+    value_ids = await repository.reserve_value_ids(connection, len(drafts))
+    # In the order of repository.VALUE_COLUMNS.
+    await repository.insert_values(
+        connection,
         [
-            {
-                "id": value_id,
-                "org_id": org.id,
-                "tracker_id": tracker.id,
-                "customer_id": draft.holder_id,
-                "transaction_id": draft.bill.id,
-                "line_item_id": draft.line_item_id,
-                "value": draft.value,
-                "points": issued,
-                "created_at": now,
-            }
+            (value_id, org.id, tracker.id, draft.holder_id, draft.bill.id, draft.line_item_id, draft.value, issued, now)
             for value_id, draft, issued in zip(value_ids, drafts, points, strict=True)
         ],
     )
@@ -491,7 +425,8 @@ def bill_ref(org: OrgConfig, bill: BillInput, path: str) -> BillRef:
         if not (text.isascii() and text.isdigit()) or not 1 <= int(text) < 2**63:
             raise ValidationError("a transaction id is needed with LOYALTY_LOG_ID", field=f"{path}.loyaltyLogId")
         return BillRef(transaction_id=int(text))
-    if not (bill.bill_number or "").strip():
+    number = (bill.bill_number or "").strip()
+    if not number:
         raise ValidationError("a bill number is needed with STANDARD_FIELDS", field=f"{path}.billNumber")
     if bill.transaction_date is None:
         raise ValidationError("a transaction date is needed with STANDARD_FIELDS", field=f"{path}.transactionDate")
@@ -500,7 +435,7 @@ def bill_ref(org: OrgConfig, bill: BillInput, path: str) -> BillRef:
     store = org.store_by_code(bill.store_code)
     if store is None:
         raise ValidationError(f"no store with code {bill.store_code!r}", field=f"{path}.storeCode")
-    return BillRef(None, bill.bill_number.strip(), bill.transaction_date, store.id)
+    return BillRef(None, number, bill.transaction_date, store.id)
 
 
 def holders_bill(candidates: Sequence[BillView], owners: set[int]) -> BillView | None:
@@ -573,11 +508,11 @@ async def add_tracker_value(
             # Raised inside the write transaction: the value and its points roll back. Keeping every
             # balance at most POINTS_MAX keeps the next `balance + points` inside the column.
             raise ValidationError(f"would take the balance past {POINTS_MAX} points", field=f"{path}.value")
-        [row] = await history_rows(connection, [result.id])
+        [row] = await history_rows(connection, [result.id], org_id=org.id)
         return result.id, AddValueResult(row, result.balance_after, replayed=False)
 
     async def replay(connection: AsyncConnection, value_id: int) -> AddValueResult:
-        [row] = await history_rows(connection, [value_id])
+        [row] = await history_rows(connection, [value_id], org_id=org.id)
         balance_after = None
         if row.event_id is not None:
             balance_after = await ledger_repository.balance_after_event(connection, row.event_id)
@@ -617,37 +552,47 @@ class TrackerHistoryRow:
     created_at: datetime
 
 
-_HISTORY = (
-    select(
-        values.c.id,
-        values.c.tracker_id,
-        values.c.customer_id,
-        values.c.transaction_id,
-        transactions.c.number,
-        transactions.c.billing_time,
-        transactions.c.store_id,
-        transactions.c.customer_id.label("bill_customer_id"),
-        line_items.c.serial,
-        line_items.c.item_code,
-        values.c.value,
-        values.c.points,
-        values.c.created_at,
+async def _history(connection: AsyncConnection, org_id: int, rows: Sequence[Any]) -> list[TrackerHistoryRow]:
+    """The values (rows as repository.values_by_ids reads them) with their bills and lines (the
+    transactions' to say) and the ledger event that issued each one's points (the ledger's): a
+    fixed number of statements for any number of values."""
+    bill_rows = await transactions_repository.bills_by_ids(
+        connection, org_id=org_id, transaction_ids=[row.transaction_id for row in rows]
     )
-    .join(transactions, transactions.c.id == values.c.transaction_id)
-    .outerjoin(line_items, line_items.c.id == values.c.line_item_id)
-)
-
-
-async def _with_events(connection: AsyncConnection, rows: Sequence[Any]) -> list[TrackerHistoryRow]:
-    """The rows with the ledger event that issued each value's points (the ledger's to say)."""
+    bills = {bill.id: bill for bill in bill_rows}
+    line_item_ids = [row.line_item_id for row in rows if row.line_item_id is not None]
+    line_rows = await transactions_repository.line_items_by_ids(connection, org_id=org_id, line_item_ids=line_item_ids)
+    lines = {line.id: line for line in line_rows}
     event_of = await ledger_repository.events_of_tracker_values(connection, [row.id for row in rows])
-    # The selected columns in the row's order, its event placed before created_at.
-    return [TrackerHistoryRow(*(*row[:-1], event_of.get(row.id), row.created_at)) for row in rows]
+    history = []
+    for row in rows:
+        bill = bills[row.transaction_id]
+        line = lines[row.line_item_id] if row.line_item_id is not None else None
+        history.append(
+            TrackerHistoryRow(
+                id=row.id,
+                tracker_id=row.tracker_id,
+                customer_id=row.customer_id,
+                transaction_id=row.transaction_id,
+                bill_number=bill.number,
+                billing_time=bill.billing_time,
+                store_id=bill.store_id,
+                bill_customer_id=bill.customer_id,
+                line_item_serial=line.serial if line is not None else None,
+                item_code=line.item_code if line is not None else None,
+                value=row.value,
+                points=row.points,
+                event_id=event_of.get(row.id),
+                created_at=row.created_at,
+            )
+        )
+    return history
 
 
-async def history_rows(connection: AsyncConnection, value_ids: Sequence[int]) -> list[TrackerHistoryRow]:
-    rows = (await connection.execute(_HISTORY.where(values.c.id.in_(list(value_ids))).order_by(values.c.id))).all()
-    return await _with_events(connection, rows)
+async def history_rows(
+    connection: AsyncConnection, value_ids: Sequence[int], *, org_id: int
+) -> list[TrackerHistoryRow]:
+    return await _history(connection, org_id, await repository.values_by_ids(connection, value_ids))
 
 
 async def tracker_history(
@@ -659,14 +604,11 @@ async def tracker_history(
     after_id: int | None,
     tracker_id: int | None = None,
 ) -> tuple[list[TrackerHistoryRow], bool]:
-    """A holder's tracked values, newest first, keyset-paginated by value id (one query)."""
+    """A holder's tracked values, newest first, keyset-paginated by value id (one query for the
+    values, one for their bills, one for their lines when any value is a line's, one for their
+    events)."""
     assert 1 <= first <= ledger.PAGE_SIZE_MAX
-    conditions = [values.c.org_id == org_id, values.c.customer_id == customer_id]
-    if after_id is not None:
-        conditions.append(values.c.id < after_id)
-    if tracker_id is not None:
-        conditions.append(values.c.tracker_id == tracker_id)
-    rows = (
-        await connection.execute(_HISTORY.where(and_(*conditions)).order_by(values.c.id.desc()).limit(first + 1))
-    ).all()
-    return await _with_events(connection, rows[:first]), len(rows) > first
+    rows = await repository.values_page(
+        connection, org_id=org_id, customer_id=customer_id, limit=first + 1, before_id=after_id, tracker_id=tracker_id
+    )
+    return await _history(connection, org_id, rows[:first]), len(rows) > first
