@@ -23,8 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.customers import service as customers_service
@@ -49,11 +49,8 @@ from app.ledger.models import EntryKind, EntryType, EventType
 from app.organizations.config import OrgConfig
 from app.organizations.errors import ProgramNotFoundError
 from app.storage.database import Database
-from app.storage.tables import table_of
+from app.transactions import repository as transactions_repository
 from app.transactions.errors import TransactionNotFoundError
-from app.transactions.models import Transaction
-
-transactions = table_of(Transaction)
 
 ZERO = Decimal(0)
 TRANSACTION_ID_MAX = 2**63 - 1
@@ -109,7 +106,7 @@ async def convert_promised_points(
     total = RunReport()
     for org in await org_ids(database, org_id):
         total += await run_batches(
-            database, lambda connection, org=org: _convert_batch(connection, org, as_of, now, batch_accounts)
+            database, partial(_convert_batch, org_id=org, as_of=as_of, now=now, batch_accounts=batch_accounts)
         )
     return total
 
@@ -258,14 +255,9 @@ async def convert_trigger_based_points(
 
 
 async def _check_bill(connection: AsyncConnection, org: OrgConfig, bill_id: int, customer_id: int, field: str) -> None:
-    found = (
-        await connection.execute(
-            select(transactions.c.id).where(
-                transactions.c.id == bill_id, transactions.c.org_id == org.id, transactions.c.customer_id == customer_id
-            )
-        )
-    ).scalar_one_or_none()
-    if found is None:
+    if not await transactions_repository.is_customers_bill(
+        connection, org_id=org.id, customer_id=customer_id, transaction_id=bill_id
+    ):
         raise TransactionNotFoundError(f"the customer has no bill with id {bill_id}", field=field)
 
 
