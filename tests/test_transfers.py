@@ -271,6 +271,7 @@ async def test_refused_transfers_name_the_field_and_write_nothing(api, database)
         ({"programCode": "cafe"}, "InvalidInputError", "PROGRAM_NOT_TRANSFERABLE", "input.programCode"),
         ({"programCode": "nope"}, "NotFoundError", "PROGRAM_NOT_FOUND", "input.programCode"),
         ({"notes": "x" * 1001}, "InvalidInputError", "INVALID_INPUT", "input.notes"),
+        ({"notes": "note\u0000"}, "InvalidInputError", "INVALID_INPUT", "input.notes"),
         ({"idempotencyKey": ""}, "InvalidInputError", "INVALID_INPUT", "input.idempotencyKey"),
         ({"idempotencyKey": "key\u0000"}, "InvalidInputError", "INVALID_INPUT", "input.idempotencyKey"),
     ]

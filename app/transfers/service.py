@@ -16,7 +16,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.customers import service as customers_service
@@ -25,33 +24,20 @@ from app.customers.service import Activity, CustomerLookup
 from app.idempotency import service as idempotency
 from app.kernel.enums import PointsCategory
 from app.kernel.errors import InsufficientPointsError, ValidationError
+from app.kernel.text import check_text
 from app.ledger import repository as ledger_repository
 from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.organizations.config import OrgConfig, ProgramConfig
 from app.organizations.errors import ProgramNotFoundError
 from app.storage.database import Database
-from app.storage.tables import table_of
+from app.transfers import repository
 from app.transfers.errors import ProgramNotTransferableError
-from app.transfers.models import PointTransfer
-
-transfers = table_of(PointTransfer)
+from app.transfers.views import TransferView
 
 ZERO = Decimal(0)
 POINTS_MAX = Decimal(10) ** 12  # far above any real balance, well inside the scaled 64-bit column
 NOTES_LENGTH_MAX = 1000
-
-_INSERT_TRANSFER = insert(transfers).returning(transfers.c.id)
-_TRANSFER_COLUMNS = (
-    transfers.c.id,
-    transfers.c.from_customer_id,
-    transfers.c.to_customer_id,
-    transfers.c.program_id,
-    transfers.c.points,
-    transfers.c.notes,
-    transfers.c.event_id,
-    transfers.c.created_at,
-)
 
 
 @dataclass(frozen=True)
@@ -62,18 +48,6 @@ class TransferRequest:
     program_code: str | None = None  # the org's default program when omitted
     notes: str | None = None
     idempotency_key: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class TransferView:
-    id: int
-    from_customer_id: int
-    to_customer_id: int
-    program_id: int
-    points: Decimal
-    notes: str | None
-    event_id: int
-    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -108,9 +82,7 @@ def check_points(points: Decimal, program: ProgramConfig, field: str) -> Decimal
 
 
 def check_notes(notes: str | None, field: str) -> str | None:
-    if notes is not None and (len(notes) > NOTES_LENGTH_MAX or "\x00" in notes):
-        raise ValidationError(f"must be at most {NOTES_LENGTH_MAX} characters, without NUL", field=field)
-    return notes
+    return check_text(notes, field, NOTES_LENGTH_MAX)
 
 
 async def transfer_points(
@@ -213,20 +185,20 @@ async def _transfer(
             ),
         ],
     )
-    values = {
-        "org_id": org.id,
-        "from_customer_id": sender_id,
-        "to_customer_id": receiver_id,
-        "program_id": program.id,
-        "points": points,
-        "event_id": posted.id,
-        "notes": notes,
-        "created_at": now,
-    }
-    transfer_id = (await connection.execute(_INSERT_TRANSFER, values)).scalar_one()
+    transfer = await repository.insert_transfer(
+        connection,
+        org_id=org.id,
+        from_customer_id=sender_id,
+        to_customer_id=receiver_id,
+        program_id=program.id,
+        points=points,
+        event_id=posted.id,
+        notes=notes,
+        now=now,
+    )
     debit, credit = posted.entries
     return TransferResult(
-        transfer=TransferView(id=transfer_id, **{name: value for name, value in values.items() if name != "org_id"}),
+        transfer=transfer,
         from_balance_after=debit.balance_after,
         to_balance_after=credit.balance_after,
         replayed=False,
@@ -242,8 +214,7 @@ async def _lock_accounts(
 
 async def load_result(connection: AsyncConnection, transfer_id: int, *, replayed: bool) -> TransferResult:
     """A transfer as first returned: the balances after are those its two entries recorded."""
-    row = (await connection.execute(select(*_TRANSFER_COLUMNS).where(transfers.c.id == transfer_id))).one()
-    view = TransferView(*row)
+    view = await repository.transfer_by_id(connection, transfer_id)
     balances = await ledger_repository.balances_after_event(connection, view.event_id)
     return TransferResult(
         transfer=view,
@@ -258,15 +229,10 @@ async def customer_transfers(
 ) -> tuple[list[TransferView], bool]:
     """The transfers a customer sent or received, newest first, keyset-paginated by transfer id.
 
-    Two index walks (sent, received), each at most one page long, merged: no OR across indexes.
+    One more than a page is read: whether another page follows.
     """
     assert 1 <= first <= ledger.PAGE_SIZE_MAX
-    found: list[TransferView] = []
-    for column in (transfers.c.from_customer_id, transfers.c.to_customer_id):
-        query = select(*_TRANSFER_COLUMNS).where(transfers.c.org_id == org_id, column == customer_id)
-        if after_id is not None:
-            query = query.where(transfers.c.id < after_id)
-        rows = (await connection.execute(query.order_by(transfers.c.id.desc()).limit(first + 1))).all()
-        found.extend(TransferView(*row) for row in rows)
-    found.sort(key=lambda view: view.id, reverse=True)
+    found = await repository.customer_transfers(
+        connection, org_id=org_id, customer_id=customer_id, limit=first + 1, before_id=after_id
+    )
     return found[:first], len(found) > first
