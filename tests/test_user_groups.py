@@ -184,6 +184,8 @@ async def test_refused_group_changes_name_the_field_and_write_nothing(api, datab
     refusals = [
         (await create(api, "FLEET-1", []), "USER_GROUP_EXISTS", "input.externalId"),
         (await create(api, " ", []), "INVALID_INPUT", "input.externalId"),
+        (await create(api, "FLEET\u0000", []), "INVALID_INPUT", "input.externalId"),
+        (await create(api, "FLEET-3", [], name="Fleet\u0000"), "INVALID_INPUT", "input.name"),
         (
             await create(api, "FLEET-2", [by_mobile(mobile), by_mobile(new_mobile())]),
             "CUSTOMER_NOT_FOUND",

@@ -454,11 +454,7 @@ async def load_award(connection: AsyncConnection, org: OrgConfig, event_id: int)
     assert event.customer_promotion_id is not None, "an award names its promotion"
     balance_after = await ledger_repository.balance_after_event(connection, event_id)
     promotion = (await promotions_by_id(connection, [event.customer_promotion_id]))[event.customer_promotion_id]
-    group = (
-        await connection.execute(
-            select(user_groups.groups.c.id).where(user_groups.groups.c.customer_id == event.customer_id)
-        )
-    ).scalar_one_or_none()
+    group = await user_groups.group_of_holder(connection, event.customer_id)
     return AwardResult(
         promotion,
         event.customer_id,

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.customers import repository as customers_repository
@@ -36,15 +35,15 @@ from app.customers.service import Activity, CustomerLookup
 from app.idempotency import service as idempotency
 from app.kernel.enums import PointsCategory
 from app.kernel.errors import ValidationError
+from app.kernel.text import check_required_text, check_text
 from app.ledger import repository as ledger_repository
 from app.ledger import service as ledger
 from app.organizations.config import OrgConfig, ProgramConfig
 from app.storage.database import Database, lock_keys
-from app.storage.tables import table_of
+from app.user_groups import repository
 from app.user_groups.errors import NotACustomerError, UserGroupExistsError, UserGroupNotFoundError
-from app.user_groups.models import EXTERNAL_ID_LENGTH_MAX, NAME_LENGTH_MAX, UserGroup
-
-groups = table_of(UserGroup)
+from app.user_groups.models import EXTERNAL_ID_LENGTH_MAX, NAME_LENGTH_MAX
+from app.user_groups.views import GroupView
 
 MEMBERS_PER_REQUEST_MAX = 1000
 
@@ -65,30 +64,13 @@ class GroupLookup:
         return [self.kind.value, self.value]
 
 
-@dataclass(frozen=True, slots=True)
-class GroupView:
-    id: int
-    customer_id: int  # the backing account holder: its user id
-    external_id: str
-    name: str
-    created_at: datetime
-
-
-_GROUP_COLUMNS = (groups.c.id, groups.c.customer_id, groups.c.external_id, groups.c.name, groups.c.created_at)
-
-
 def check_external_id(value: str, field: str) -> str:
-    text = value.strip()
-    if not text or len(text) > EXTERNAL_ID_LENGTH_MAX or "\x00" in text:
-        raise ValidationError(f"must be 1 to {EXTERNAL_ID_LENGTH_MAX} characters", field=field)
-    return text
+    return check_required_text(value, field, EXTERNAL_ID_LENGTH_MAX)
 
 
 def check_name(value: str | None, field: str) -> str:
-    text = (value or "").strip()
-    if len(text) > NAME_LENGTH_MAX or "\x00" in text:
-        raise ValidationError(f"must be at most {NAME_LENGTH_MAX} characters", field=field)
-    return text
+    """Stripped; empty when not given."""
+    return check_text((value or "").strip(), field, NAME_LENGTH_MAX) or ""
 
 
 async def find_groups(
@@ -97,18 +79,15 @@ async def find_groups(
     """Groups by external id or group id (as text), in one query; values naming no group are absent."""
     if kind is GroupIdentifierType.EXTERNAL_ID:
         wanted = {value.strip(): value for value in values}
-        rows = (
-            await connection.execute(
-                select(*_GROUP_COLUMNS).where(groups.c.org_id == org.id, groups.c.external_id.in_(list(wanted)))
-            )
-        ).all()
-        return {wanted[row.external_id]: GroupView(*row) for row in rows}
-    ids = {customers_service.parse_user_id(value): value for value in values}
-    ids.pop(None, None)
-    rows = (
-        await connection.execute(select(*_GROUP_COLUMNS).where(groups.c.org_id == org.id, groups.c.id.in_(list(ids))))
-    ).all()
-    return {ids[row.id]: GroupView(*row) for row in rows}
+        found = await repository.groups_by_external_id(connection, org_id=org.id, external_ids=list(wanted))
+        return {wanted[group.external_id]: group for group in found}
+    ids: dict[int, str] = {}
+    for value in values:
+        group_id = customers_service.parse_user_id(value)
+        if group_id is not None:
+            ids[group_id] = value
+    found = await repository.groups_by_id(connection, org_id=org.id, group_ids=list(ids))
+    return {ids[group.id]: group for group in found}
 
 
 async def find_group(connection: AsyncConnection, org: OrgConfig, lookup: GroupLookup, field: str) -> GroupView:
@@ -164,6 +143,11 @@ async def regular_accounts(
         found = await read()
     assert len(found) == len(wanted), "every holder has an account in every program"
     return found
+
+
+async def group_of_holder(connection: AsyncConnection, holder_id: int) -> int | None:
+    """The group whose account holder `holder_id` is (its group id), None when it is a customer."""
+    return await repository.group_of_holder(connection, holder_id)
 
 
 async def customer_kinds(connection: AsyncConnection, org: OrgConfig, customer_ids: Sequence[int]) -> dict[int, str]:
@@ -251,19 +235,9 @@ async def create_group(
             kind=CustomerKind.USER_GROUP,
         )
         await customers_service.open_missing_programs(connection, org, customer_id, Activity(None, None, None), now)
-        group_id = (
-            await connection.execute(
-                insert(groups)
-                .values(
-                    org_id=org.id,
-                    customer_id=customer_id,
-                    external_id=external_id,
-                    name=name,
-                    created_at=now,
-                )
-                .returning(groups.c.id)
-            )
-        ).scalar_one()
+        group_id = await repository.insert_group(
+            connection, org_id=org.id, customer_id=customer_id, external_id=external_id, name=name, now=now
+        )
         added = await add_members(connection, org, group_id, member_ids, now)
         return group_id, GroupResult(GroupView(group_id, customer_id, external_id, name, now), added, replayed=False)
 
@@ -320,8 +294,7 @@ async def change_members(
 
 
 async def _replay(connection: AsyncConnection, group_id: int) -> GroupResult:
-    row = (await connection.execute(select(*_GROUP_COLUMNS).where(groups.c.id == group_id))).one()
-    return GroupResult(GroupView(*row), 0, replayed=True)
+    return GroupResult(await repository.group_by_id(connection, group_id), 0, replayed=True)
 
 
 async def add_members(
