@@ -30,46 +30,34 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.customer_promotions import repository
 from app.customer_promotions.errors import (
     PromotionNameMismatchError,
     PromotionNotFoundError,
     PromotionSettingsMismatchError,
 )
-from app.customer_promotions.models import IDENTIFIER_LENGTH_MAX, NAME_LENGTH_MAX, CustomerPromotion
+from app.customer_promotions.models import IDENTIFIER_LENGTH_MAX, NAME_LENGTH_MAX
+from app.customer_promotions.views import PromotionView
 from app.customers.service import CustomerLookup
 from app.idempotency import service as idempotency
 from app.kernel.errors import ValidationError
+from app.kernel.text import check_required_text
 from app.ledger import credits as ledger_credits
 from app.ledger import repository as ledger_repository
-from app.ledger import rules as ledger_rules
 from app.ledger.models import EventType
 from app.organizations.config import OrgConfig, ProgramConfig
 from app.organizations.errors import ProgramNotFoundError
 from app.organizations.models import ExpiryStrategy
-from app.storage.database import Database, conflict_insert
-from app.storage.tables import table_of
+from app.storage.database import Database
 from app.transfers.service import check_points
 from app.user_groups import service as user_groups
 from app.user_groups.service import GroupLookup
 
-promotions = table_of(CustomerPromotion)
-
 ZERO = Decimal(0)
 IDENTIFIER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no look-alikes (0/O, 1/I)
 EXPIRY_VALUE_MAX = 3650
-
-_PROMOTION_COLUMNS = (
-    promotions.c.id,
-    promotions.c.identifier,
-    promotions.c.name,
-    promotions.c.program_id,
-    promotions.c.expiry_strategy,
-    promotions.c.expiry_value,
-    promotions.c.created_at,
-)
 
 
 def generate_identifier() -> str:
@@ -90,32 +78,6 @@ class PromotionSpec:
     identifier_generated: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class PromotionView:
-    id: int
-    identifier: str
-    name: str
-    program_id: int
-    expiry_strategy: ExpiryStrategy
-    expiry_value: int | None
-    created_at: datetime
-
-    def expires_at(self, awarded_at: datetime, org: OrgConfig) -> datetime | None:
-        return ledger_rules.lot_expiry(self.expiry_strategy, self.expiry_value, awarded_at, org.time_zone)
-
-
-def _view(row: object) -> PromotionView:
-    id_, identifier, name, program_id, strategy, value, created_at = row  # type: ignore[misc]
-    return PromotionView(id_, identifier, name, program_id, ExpiryStrategy(strategy), value, created_at)
-
-
-def _text(value: str, length_max: int, field: str) -> str:
-    text = value.strip()
-    if not text or len(text) > length_max or "\x00" in text:
-        raise ValidationError(f"must be 1 to {length_max} characters", field=field)
-    return text
-
-
 def check_promotion(
     org: OrgConfig,
     *,
@@ -130,9 +92,11 @@ def check_promotion(
     `.expiryStrategy`, `.expiryValue`. A missing identifier is generated."""
     generated = identifier is None
     checked_identifier = (
-        generate_identifier() if identifier is None else _text(identifier, IDENTIFIER_LENGTH_MAX, f"{path}.identifier")
+        generate_identifier()
+        if identifier is None
+        else check_required_text(identifier, f"{path}.identifier", IDENTIFIER_LENGTH_MAX)
     )
-    checked_name = _text(name, NAME_LENGTH_MAX, f"{path}.name")
+    checked_name = check_required_text(name, f"{path}.name", NAME_LENGTH_MAX)
     program = None
     if program_code is not None:
         program = org.program_by_code(program_code)
@@ -151,12 +115,6 @@ def check_promotion(
     return PromotionSpec(checked_identifier, checked_name, program, expiry_strategy, expiry_value, generated)
 
 
-def _insert_if_new(connection: AsyncConnection) -> object:
-    return conflict_insert(connection.dialect.name, promotions).on_conflict_do_nothing(
-        index_elements=["org_id", "identifier"]
-    )
-
-
 async def find_or_create_promotion(
     connection: AsyncConnection, org: OrgConfig, spec: PromotionSpec, now: datetime, path: str = "promotion"
 ) -> PromotionView:
@@ -170,24 +128,19 @@ async def find_or_create_promotion(
     program = spec.program or org.default_program
     strategy = spec.expiry_strategy or program.expiry_strategy
     value = spec.expiry_value if spec.expiry_strategy is not None else program.expiry_value
-    await connection.execute(
-        _insert_if_new(connection),
-        {
-            "org_id": org.id,
-            "identifier": spec.identifier,
-            "name": spec.name,
-            "program_id": program.id,
-            "expiry_strategy": strategy.value,
-            "expiry_value": value,
-            "created_at": now,
-        },
+    await repository.insert_promotion_if_new(
+        connection,
+        org_id=org.id,
+        identifier=spec.identifier,
+        name=spec.name,
+        program_id=program.id,
+        expiry_strategy=strategy,
+        expiry_value=value,
+        now=now,
     )
-    row = (
-        await connection.execute(
-            select(*_PROMOTION_COLUMNS).where(promotions.c.org_id == org.id, promotions.c.identifier == spec.identifier)
-        )
-    ).one()
-    return check_matches(org, _view(row), spec, path)
+    found = await repository.promotion_by_identifier(connection, org_id=org.id, identifier=spec.identifier)
+    assert found is not None, "inserted, or there already"
+    return check_matches(org, found, spec, path)
 
 
 async def peek_promotion(
@@ -195,12 +148,8 @@ async def peek_promotion(
 ) -> PromotionView | None:
     """Read-only (a dry run): the existing promotion `spec` names, checked as an award would
     check it (mismatch errors), or None when its identifier is new."""
-    row = (
-        await connection.execute(
-            select(*_PROMOTION_COLUMNS).where(promotions.c.org_id == org.id, promotions.c.identifier == spec.identifier)
-        )
-    ).one_or_none()
-    return None if row is None else check_matches(org, _view(row), spec, path)
+    found = await repository.promotion_by_identifier(connection, org_id=org.id, identifier=spec.identifier)
+    return None if found is None else check_matches(org, found, spec, path)
 
 
 def check_matches(org: OrgConfig, found: PromotionView, spec: PromotionSpec, path: str) -> PromotionView:
@@ -219,9 +168,9 @@ def check_matches(org: OrgConfig, found: PromotionView, spec: PromotionSpec, pat
         found.expiry_strategy,
         found.expiry_value,
     ):
+        expiry = f"{found.expiry_strategy.value} {found.expiry_value or ''}".rstrip()
         raise PromotionSettingsMismatchError(
-            f"promotion {spec.identifier!r} expires by {found.expiry_strategy.value} {found.expiry_value or ''}".rstrip(),
-            field=f"{path}.expiryStrategy",
+            f"promotion {spec.identifier!r} expires by {expiry}", field=f"{path}.expiryStrategy"
         )
     return found
 
@@ -303,27 +252,16 @@ async def promotion_totals(connection: AsyncConnection, promotion_ids: Sequence[
 
 
 async def promotions_by_id(connection: AsyncConnection, promotion_ids: Sequence[int]) -> dict[int, PromotionView]:
-    if not promotion_ids:
-        return {}
-    rows = (
-        await connection.execute(select(*_PROMOTION_COLUMNS).where(promotions.c.id.in_(list(set(promotion_ids)))))
-    ).all()
-    return {row.id: _view(row) for row in rows}
+    return {promotion.id: promotion for promotion in await repository.promotions_by_id(connection, promotion_ids)}
 
 
 async def find_promotion(
     connection: AsyncConnection, org: OrgConfig, identifier: str, field: str = "identifier"
 ) -> PromotionView:
-    row = (
-        await connection.execute(
-            select(*_PROMOTION_COLUMNS).where(
-                promotions.c.org_id == org.id, promotions.c.identifier == identifier.strip()
-            )
-        )
-    ).one_or_none()
-    if row is None:
+    found = await repository.promotion_by_identifier(connection, org_id=org.id, identifier=identifier.strip())
+    if found is None:
         raise PromotionNotFoundError(f"no promotion with identifier {identifier!r}", field=field)
-    return _view(row)
+    return found
 
 
 # --- awardPromotionPoints -------------------------------------------------------------------
