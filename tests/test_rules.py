@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.customers.errors import InvalidIdentifierError
-from app.customers.rules import normalize_email, normalize_mobile
+from app.customers.rules import NormalizedMobile, normalize_email, normalize_mobile, normalize_mobile_number
 from app.graphql.core.scalars import parse_decimal, serialize_decimal
 from app.kernel.money import from_scaled_integer, to_scaled_integer
 from app.ledger.rules import debt_payments, lot_expiry, round_points
@@ -132,6 +132,26 @@ def test_a_bad_mobile_is_a_typed_error_naming_the_field(bad):
     with pytest.raises(InvalidIdentifierError) as raised:
         normalize_mobile(bad, "IN", "input.customer.mobile")
     assert (raised.value.code, raised.value.field) == ("INVALID_IDENTIFIER", "input.customer.mobile")
+
+
+@pytest.mark.parametrize(
+    ("given_number", "expected"),
+    [
+        ("9800000001", NormalizedMobile("919800000001", 91)),
+        ("09800000001", NormalizedMobile("919800000001", 91)),
+        ("919800000001", NormalizedMobile("919800000001", None)),
+        ("+91 98000 00001", NormalizedMobile("919800000001", None)),
+        ("447911123456", NormalizedMobile("447911123456", None)),
+    ],
+)
+def test_the_normaliser_says_when_it_added_the_base_countrys_code(given_number, expected):
+    assert normalize_mobile_number(given_number, "IN", "mobile") == expected
+
+
+def test_without_a_base_country_a_mobile_must_carry_its_country_code():
+    assert normalize_mobile_number("919800000001", None, "mobile") == NormalizedMobile("919800000001", None)
+    with pytest.raises(InvalidIdentifierError):
+        normalize_mobile_number("9800000001", None, "mobile")
 
 
 def test_emails_compare_case_insensitively():
