@@ -21,17 +21,17 @@ from typer.testing import CliRunner
 from app.customer_promotions.models import CustomerPromotion
 from app.imports import service
 from app.imports.customer_promotion import generated_identifier
-from app.imports.errors import ImportInterrupted
+from app.imports.errors import ImportInterruptedError
 from app.imports.models import ImportProfile, JobStatus
 from app.ledger import repository as ledger_repository
 from app.ledger.models import EventType
 from app.ledger.rules import lot_expiry
 from app.organizations.models import ExpiryStrategy, Store, Till
 from app.user_groups.models import UserGroup
-from tests.client import Api
+from tests.client import Api, add
 from tests.conftest import org_config
 from tests.documents import SAVE_TEMPLATE
-from tests.factories import by_mobile
+from tests.factories import bill, by_mobile
 from tests.import_checks import (
     CREATE_GROUP,
     finished,
@@ -300,6 +300,19 @@ async def test_every_bad_row_is_reported_with_its_column_and_code_and_the_good_r
     assert job["rejects"]["rejects"][5]["message"] == "program main counts points to 0 decimal places"
     assert await main_points(client_api, customer["userId"]) == "28"
     await assert_reconciled(database)
+
+
+async def test_a_mobile_is_read_as_a_till_sends_it(client_api, database):
+    """The import normalises mobiles with the customers' own rule: a number written with its own
+    country code and no '+' is that number (no code added), whatever the base country."""
+    customer = (await add(client_api, bill(customer={"mobile": "+447911123456"})))["transaction"]["customer"]
+    body = "mobile,store_code,points\n447911123456,store-1,5\n+44 7911 123456,store-1,5\n"
+
+    job = await run(client_api, body, **SETTINGS)
+
+    assert (job["status"], job["rowsImported"], job["rowsRejected"]) == ("DONE", 2, 0)
+    assert job["corrections"]["corrections"] == []
+    assert await main_points(client_api, customer["userId"]) == "28"
 
 
 async def test_a_file_without_the_configured_identifier_column_fails_whole(client_api, database):
@@ -581,9 +594,9 @@ async def test_a_killed_import_resumes_to_the_same_totals_and_corrections(client
 
     def crash_after_two(batches: int) -> None:
         if batches == 2:
-            raise ImportInterrupted("killed")
+            raise ImportInterruptedError("killed")
 
-    with pytest.raises(ImportInterrupted):
+    with pytest.raises(ImportInterruptedError):
         await service.run_job(
             database, job.id, service.RunOptions(batch_size=7, after_batch=crash_after_two), clock=clock
         )

@@ -493,6 +493,27 @@ async def test_unknown_customers_and_subledgers_can_be_refused_instead_of_create
     assert (await points_of(client_api, "EXTERNAL_ID", "NEW-1"))["loyaltyPoints"] == "10"
 
 
+async def test_text_its_column_cannot_hold_rejects_the_row_with_the_kernels_message(client_api, database):
+    body = (
+        "customerprofileid,amount,subledgerid,reason\n"
+        "GOOD-1,10,,\n"
+        "BAD\x00-1,10,,\n"
+        f"{'L' * 255},10,,\n"
+        "GOOD-2,10,partner\x00,\n"
+        "GOOD-3,10,,late\x00\n"
+    ).encode()
+
+    job = await finished(client_api, str((await post_csv(client_api, body)).json()["job"]["id"]))
+
+    assert [(r["rowNumber"], r["column"], r["code"], r["message"]) for r in job["rejects"]["rejects"]] == [
+        (3, "customerprofileid", "INVALID_IDENTIFIER", "must not contain NUL characters"),
+        (4, "customerprofileid", "INVALID_IDENTIFIER", "must be at most 254 characters"),
+        (5, "subledgerid", "INVALID_SUBLEDGER", "must not contain NUL characters"),
+        (6, "reason", "INVALID_REASON", "must not contain NUL characters"),
+    ]
+    assert (job["status"], job["rowsImported"], job["customersCreated"]) == ("DONE", 1, 1)
+
+
 async def test_a_template_keeps_its_identity_until_its_configuration_changes(client_api, database):
     first = (await client_api.data(SAVE_TEMPLATE, {"input": {"name": "talon", "points": {"programCode": "main"}}}))[
         "saveImportTemplate"

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from app.customers.models import CustomerHistory, CustomerIdentifier, HistoryAction
 from app.http.app import create_app
 from app.imports import service
-from app.imports.errors import ImportInterrupted
+from app.imports.errors import ImportInterruptedError
 from app.imports.models import ErrorPolicy, ImportProfile, JobStatus
 from app.imports.reader import FIELD_CHARS_MAX
 from app.kernel.settings import Settings
@@ -173,10 +173,10 @@ async def test_an_import_killed_mid_file_resumes_to_the_same_totals_as_an_uninte
 
     def crash_after_three(batches: int) -> None:
         if batches == 3:
-            raise ImportInterrupted("killed")
+            raise ImportInterruptedError("killed")
 
     job = await _submit_local(database, org.org_id, path)
-    with pytest.raises(ImportInterrupted):
+    with pytest.raises(ImportInterruptedError):
         await service.run_job(
             database, job.id, service.RunOptions(batch_size=700, after_batch=crash_after_three), clock=clock
         )
@@ -308,7 +308,7 @@ async def test_a_runner_taken_over_by_a_second_one_stops_and_nothing_is_imported
     job = await _submit_local(database, org.org_id, path, error_policy=ErrorPolicy.REJECT_FILE)
 
     def die_after_one(batches: int) -> None:
-        raise ImportInterrupted("killed")
+        raise ImportInterruptedError("killed")
 
     second_ran = False
 
@@ -317,7 +317,7 @@ async def test_a_runner_taken_over_by_a_second_one_stops_and_nothing_is_imported
         if second_ran:
             return
         second_ran = True
-        with pytest.raises(ImportInterrupted):
+        with pytest.raises(ImportInterruptedError):
             await service.run_job(
                 database, job.id, service.RunOptions(batch_size=500, after_batch=die_after_one), clock=clock
             )
@@ -331,7 +331,7 @@ async def test_a_runner_taken_over_by_a_second_one_stops_and_nothing_is_imported
         if taken_over == "while validating"
         else service.RunOptions(batch_size=500, after_batch=run_second)
     )
-    with pytest.raises(ImportInterrupted):
+    with pytest.raises(ImportInterruptedError):
         await service.run_job(database, job.id, options, clock=clock)
     assert second_ran
     async with database.read() as connection:
@@ -515,9 +515,9 @@ async def test_the_server_resumes_an_import_a_crash_left_running_when_it_starts(
     job = await _submit_local(database, org.org_id, path)
 
     def crash(batches: int) -> None:
-        raise ImportInterrupted("killed")
+        raise ImportInterruptedError("killed")
 
-    with pytest.raises(ImportInterrupted):
+    with pytest.raises(ImportInterruptedError):
         await service.run_job(database, job.id, service.RunOptions(batch_size=1000, after_batch=crash), clock=clock)
 
     app = create_app(

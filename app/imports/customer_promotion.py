@@ -167,11 +167,13 @@ class PromotionRun(ProfileRun[PromotionRow]):
             [row.value.group for row in rows if row.value.group is not None],
             self.program.id,
         )
-        member_pairs = {
-            (lookup.groups[row.value.group].id, lookup.customers[row.value.customer])
-            for row in rows
-            if row.value.group in lookup.groups and isinstance(lookup.customers.get(row.value.customer or ""), int)
-        }
+        # A customer named beside a group must be its member: which of the named pairs are.
+        member_pairs: set[tuple[int, int]] = set()
+        for row in rows:
+            group = lookup.groups.get(row.value.group) if row.value.group is not None else None
+            owner = lookup.customers.get(row.value.customer) if row.value.customer is not None else None
+            if group is not None and isinstance(owner, int):
+                member_pairs.add((group.id, owner))
         members = await memberships(connection, list(member_pairs)) if member_pairs else set()
         merged = await merged_holders(connection, lookup, lock=lock)
         accepted: list[tuple[ParsedRow[PromotionRow], int]] = []

@@ -37,5 +37,5 @@ class ImportTemplateProfileError(ConflictError):
     code = "TEMPLATE_PROFILE_MISMATCH"
 
 
-class ImportInterrupted(Exception):
+class ImportInterruptedError(Exception):
     """Raised by a test hook (or a shutdown) between batches: the job stays RUNNING, resumable."""

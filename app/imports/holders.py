@@ -1,9 +1,12 @@
-"""What the customer promotion and trackers profiles share: naming the account holder of a row
-(a customer by one identifier, or a user group), the country code added to mobiles, and the
-store named by code or external id (or replaced by the configured one).
+"""What the import profiles share: naming the account holder of a row (a customer by one
+identifier, or a user group), the country code added to mobiles, the store named by code or
+external id (or replaced by the configured one), and the text checks of a row's values.
 
-Pure parts (`parse_customer`, `StoreResolver`) run in `ProfileRun.parse`; the lookups take the
-batch's connection and a whole batch of values: one query per kind and chunk, never per row.
+Pure parts (`parse_customer`, `StoreResolver`) run in `ProfileRun.parse`; mobiles are normalised
+by the customers' own rule (app.customers.rules), so a number is stored and found the same way
+whether an import or a till names it. The lookups take the batch's connection and a whole batch
+of values: one statement per kind (per chunk, where the other domain's lookup takes a bounded
+list), never per row.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ from enum import Enum, StrEnum
 from functools import lru_cache
 from typing import Any, Protocol
 
-import phonenumbers
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.cards import repository as cards_repository
@@ -24,16 +26,17 @@ from app.customers import repository as customers_repository
 from app.customers import service as customers_service
 from app.customers.errors import InvalidIdentifierError
 from app.customers.models import CustomerKind
-from app.customers.rules import IDENTIFIER_LENGTH_MAX, normalize_code, normalize_email
+from app.customers.rules import IDENTIFIER_LENGTH_MAX, normalize_code, normalize_email, normalize_mobile_number
 from app.imports.errors import ImportFileError
 from app.imports.profiles import Correction, RowError
 from app.kernel.enums import IdentifierType
 from app.kernel.errors import ValidationError
+from app.kernel.text import check_required_text, check_text
 from app.organizations.config import OrgConfig, StoreConfig, TillConfig
 from app.user_groups import service as user_groups
 from app.user_groups.service import GroupIdentifierType
 
-CHUNK = 1000  # values per IN (...) list
+CHUNK = 1000  # values per expanding IN (...) list (each value a bound parameter)
 
 
 class CustomerIdentifierType(StrEnum):
@@ -89,25 +92,19 @@ def _parse_mobile(
     append_country_code: bool,
     column: str,
 ) -> tuple[str, Correction | None] | RowError:
-    candidate = text if text.startswith("+") else "+" + text
     try:
-        if append_country_code and not text.startswith("+"):
-            number = phonenumbers.parse(text, base_country, keep_raw_input=True)
-        else:
-            number = phonenumbers.parse(candidate, None, keep_raw_input=True)
-    except phonenumbers.NumberParseException:
-        number = None
-    if number is None or not phonenumbers.is_valid_number(number):
+        mobile = normalize_mobile_number(text, base_country if append_country_code else None, column)
+    except InvalidIdentifierError:
         hint = "" if append_country_code else " with its country code (or turn on append_country_code)"
         return RowError("INVALID_MOBILE", f"{text[:40]!r} is not a valid mobile number{hint}", column)
-    normalized = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164).removeprefix("+")
-    if number.country_code_source == phonenumbers.CountryCodeSource.FROM_DEFAULT_COUNTRY:
-        return normalized, Correction(
+    if mobile.country_code_added is not None:
+        return mobile.number, Correction(
             "COUNTRY_CODE_ADDED",
-            f"{text[:40]!r} had no country code: {base_country}'s {number.country_code} was added ({normalized})",
+            f"{text[:40]!r} had no country code: {base_country}'s {mobile.country_code_added} was added "
+            f"({mobile.number})",
             column,
         )
-    return normalized, None
+    return mobile.number, None
 
 
 def parse_customer(
@@ -136,13 +133,22 @@ def parse_customer(
         return RowError("INVALID_IDENTIFIER", error.message, column)
 
 
+def text_refusal(value: str, column: str, length_max: int, code: str) -> RowError | None:
+    """The kernel's text check (at most `length_max` characters, no NUL) as a row's refusal with
+    `code`; None when the value passes."""
+    try:
+        check_text(value, column, length_max)
+    except ValidationError as error:
+        return RowError(code, error.message, column)
+    return None
+
+
 def parse_group(raw: str) -> str | RowError:
     text = raw.strip()
     if not text:
         return RowError("MISSING_VALUE", f"{GROUP_COLUMN} is empty", GROUP_COLUMN)
-    if len(text) > GROUP_VALUE_CHARS_MAX or "\x00" in text:
-        return RowError("INVALID_IDENTIFIER", f"must be at most {GROUP_VALUE_CHARS_MAX} characters", GROUP_COLUMN)
-    return text
+    refusal = text_refusal(text, GROUP_COLUMN, GROUP_VALUE_CHARS_MAX, "INVALID_IDENTIFIER")
+    return text if refusal is None else refusal
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,8 +229,8 @@ async def find_customers(
     """Each value's customer id, or why it names none (absent values: CUSTOMER_NOT_FOUND)."""
     found: dict[str, int | Refusal] = {}
     wanted = list(dict.fromkeys(values))
-    for chunk in chunks(wanted):
-        if kind is CustomerIdentifierType.USER_ID:
+    if kind is CustomerIdentifierType.USER_ID:
+        for chunk in chunks(wanted):  # customer_kinds binds each id: a bounded list a statement
             kinds = await customers_repository.customer_kinds(
                 connection, org_id=org.id, customer_ids=[int(value) for value in chunk]
             )
@@ -234,26 +240,26 @@ async def find_customers(
                     if customer_kind == CustomerKind.CUSTOMER.value
                     else Refusal("NOT_A_CUSTOMER", f"user {customer_id} is a user group's account, not a customer")
                 )
-        elif kind is CustomerIdentifierType.CARD_EXTERNAL_ID:
-            rows = (
-                await cards_repository.cards_by_identifier(
-                    connection, org_id=org.id, program_id=program_id, identifiers=chunk
-                )
-                if program_id is not None  # cards belong to a program: without one, none is found
-                else []
+    elif kind is CustomerIdentifierType.CARD_EXTERNAL_ID:
+        rows = (
+            await cards_repository.cards_by_identifier(
+                connection, org_id=org.id, program_id=program_id, identifiers=wanted
             )
-            for row in rows:
-                found[row.identifier] = (
-                    row.customer_id
-                    if row.status == CardStatus.ACTIVE.value
-                    else Refusal("CARD_INACTIVE", f"loyalty card {row.identifier!r} is not active")
-                )
-        else:
-            found.update(
-                await customers_repository.customers_by_identifier(
-                    connection, org_id=org.id, kind=IdentifierType(kind.value), values=chunk
-                )
+            if program_id is not None  # cards belong to a program: without one, none is found
+            else []
+        )
+        for row in rows:
+            found[row.identifier] = (
+                row.customer_id
+                if row.status == CardStatus.ACTIVE.value
+                else Refusal("CARD_INACTIVE", f"loyalty card {row.identifier!r} is not active")
             )
+    else:
+        found.update(
+            await customers_repository.customers_by_identifier(
+                connection, org_id=org.id, kind=IdentifierType(kind.value), values=wanted
+            )
+        )
     return found
 
 
@@ -271,10 +277,8 @@ async def merged_customers(connection: AsyncConnection, customer_ids: Sequence[i
 async def find_groups(
     connection: AsyncConnection, org: OrgConfig, kind: GroupIdentifierType, values: Sequence[str]
 ) -> dict[str, user_groups.GroupView]:
-    found: dict[str, user_groups.GroupView] = {}
-    for chunk in chunks(list(dict.fromkeys(values))):
-        found.update(await user_groups.find_groups(connection, org, kind, chunk))
-    return found
+    """The batch's groups, in one statement."""
+    return await user_groups.find_groups(connection, org, kind, list(dict.fromkeys(values)))
 
 
 async def memberships(connection: AsyncConnection, pairs: Sequence[tuple[int, int]]) -> set[tuple[int, int]]:
@@ -322,9 +326,9 @@ def text_setting(raw: Mapping[str, Any], name: str, field: str, length_max: int 
     value = raw.get(name)
     if value is None:
         return None
-    if not isinstance(value, str) or not value.strip() or len(value.strip()) > length_max or "\x00" in value:
+    if not isinstance(value, str):
         raise ValidationError(f"must be 1 to {length_max} characters", field=field)
-    return value.strip()
+    return check_required_text(value, field, length_max)
 
 
 # --- A row's account holder, as both profiles name it ------------------------------------------
@@ -385,11 +389,12 @@ class HolderColumns:
 
     def parse(self, row: Mapping[str, str], corrections: list[Correction]) -> tuple[str | None, str | None] | RowError:
         """The row's (customer, group) values, normalized; a country code added goes to `corrections`."""
-        group = None
+        group: str | None = None
         if self.groups_enabled:
-            group = parse_group(row[GROUP_COLUMN])
-            if isinstance(group, RowError):
-                return group
+            parsed_group = parse_group(row[GROUP_COLUMN])
+            if isinstance(parsed_group, RowError):
+                return parsed_group
+            group = parsed_group
         customer = None
         customer_text = row.get(self.customer_column, "")
         if not self.groups_enabled or customer_text.strip():

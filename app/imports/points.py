@@ -35,7 +35,6 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.cards import repository as cards_repository
@@ -43,7 +42,8 @@ from app.cards.models import CardStatus
 from app.customers import repository as customers_repository
 from app.customers.bulk import register_customers
 from app.customers.service import Activity, open_missing_programs
-from app.imports.holders import chunks, merged_customers
+from app.imports import repository
+from app.imports.holders import merged_customers, text_refusal
 from app.imports.models import ImportProfile
 from app.imports.profiles import BatchResult, Columns, ParsedRow, Profile, ProfileRun, RowError
 from app.imports.seen import DiskSet
@@ -70,13 +70,6 @@ class Holder(NamedTuple):
     customer_id: int
     merged_into: int | None
     card_status: str | None
-
-
-# PostgreSQL: many advisory locks in one statement, in sorted order (SQLite's writer lock covers it).
-_ADVISORY_LOCKS = text(
-    "SELECT count(pg_advisory_xact_lock(hashtextextended(key, 0))) FROM "
-    "(SELECT key FROM unnest(CAST(:keys AS text[])) AS key ORDER BY key) AS sorted_keys"
-)
 
 
 @dataclass(frozen=True)
@@ -152,12 +145,9 @@ class PointsRun(ProfileRun[PointsRow]):
         key = row[key_column].strip()
         if not key:
             return RowError("MISSING_VALUE", f"{key_column} is empty", key_column)
-        if len(key) > IDENTIFIER_CHARS_MAX or "\x00" in key:
-            return RowError(
-                "INVALID_IDENTIFIER",
-                f"{key_column} must be at most {IDENTIFIER_CHARS_MAX} characters, without NUL",
-                key_column,
-            )
+        refusal = text_refusal(key, key_column, IDENTIFIER_CHARS_MAX, "INVALID_IDENTIFIER")
+        if refusal is not None:
+            return refusal
         amount = _parse_amount(row["amount"], self.program.code, self.program.points_decimal_places)
         if isinstance(amount, RowError):
             return amount
@@ -170,11 +160,15 @@ class PointsRun(ProfileRun[PointsRow]):
         if start is not None and expiry is not None and expiry <= start:
             return RowError("INVALID_EXPIRY_DATE", "must be later than startdate", "expirydate")
         subledger = row.get("subledgerid", "").strip() or None
-        if subledger is not None and len(subledger) > SUBLEDGER_CHARS_MAX:
-            return RowError("INVALID_SUBLEDGER", f"must be at most {SUBLEDGER_CHARS_MAX} characters", "subledgerid")
+        if subledger is not None:
+            refusal = text_refusal(subledger, "subledgerid", SUBLEDGER_CHARS_MAX, "INVALID_SUBLEDGER")
+            if refusal is not None:
+                return refusal
         reason = row.get("reason", "").strip() or None
-        if reason is not None and len(reason) > REASON_CHARS_MAX:
-            return RowError("INVALID_REASON", f"must be at most {REASON_CHARS_MAX} characters", "reason")
+        if reason is not None:
+            refusal = text_refusal(reason, "reason", REASON_CHARS_MAX, "INVALID_REASON")
+            if refusal is not None:
+                return refusal
         return PointsRow(by_card, key, amount, start, expiry, subledger, reason)
 
     # --- Resolving rows to customers and subledgers -------------------------------------
@@ -199,10 +193,8 @@ class PointsRun(ProfileRun[PointsRow]):
         }
 
     async def _subledgers(self, connection: AsyncConnection, codes: Sequence[str]) -> dict[str, int]:
-        found: dict[str, int] = {}
-        for chunk in chunks(codes):
-            found.update(await cards_repository.subledger_ids(connection, program_id=self.program.id, codes=chunk))
-        return found
+        """The program's subledgers with these codes, in one statement for the batch."""
+        return await cards_repository.subledger_ids(connection, program_id=self.program.id, codes=codes)
 
     async def _resolve(
         self,
@@ -222,7 +214,7 @@ class PointsRun(ProfileRun[PointsRow]):
             # Whoever else registers these identifiers (a purchase, another import) waits for us,
             # then finds them taken: read again once locked.
             # The keys `customers_service.identifier_lock_keys` gives a purchase naming them.
-            await _advisory_locks(
+            await repository.lock_keys_at_once(
                 connection, [f"identifier:{self.org.id}:{IdentifierType.EXTERNAL_ID.value}:{key}" for key in unknown]
             )
             owners.update(await self._holders(connection, unknown, by_card=False))
@@ -363,7 +355,9 @@ class PointsRun(ProfileRun[PointsRow]):
             else {}
         )
         if missing_subledgers:
-            await _advisory_locks(connection, [f"subledger:{self.program.id}:{code}" for code in missing_subledgers])
+            await repository.lock_keys_at_once(
+                connection, [f"subledger:{self.program.id}:{code}" for code in missing_subledgers]
+            )
             subledger_ids.update(await self._subledgers(connection, missing_subledgers))
             still_missing = [code for code in missing_subledgers if code not in subledger_ids]
             if still_missing:
@@ -373,11 +367,15 @@ class PointsRun(ProfileRun[PointsRow]):
                 subledger_ids.update(zip(still_missing, created, strict=True))
 
         # Only customers with a row imported: a refused row opens nothing for its customer.
-        account_of: dict[int, int | None] = dict.fromkeys(
-            holder_of[index].customer_id for index, _ in accepted if index in holder_of
+        customer_ids = list(
+            dict.fromkeys(
+                [
+                    *(holder_of[index].customer_id for index, _ in accepted if index in holder_of),
+                    *registered.values(),
+                ]
+            )
         )
-        account_of.update(dict.fromkeys(registered.values()))
-        accounts = await self._regular_accounts(connection, account_of, now)
+        accounts = await self._regular_accounts(connection, customer_ids, now)
         regular = [
             accounts[registered[row.value.key] if index not in holder_of else holder_of[index].customer_id]
             for index, row in accepted
@@ -407,24 +405,24 @@ class PointsRun(ProfileRun[PointsRow]):
     async def _regular_accounts(
         self,
         connection: AsyncConnection,
-        account_of: dict[int, int | None],
+        customer_ids: Sequence[int],
         now: datetime,
     ) -> dict[int, ledger.AccountRef]:
-        """The REGULAR account in the program of each customer (`account_of`: the ids known, None
-        where not yet looked up); a program added after the customer registered opens here."""
-        missing = [customer_id for customer_id, account_id in account_of.items() if account_id is None]
-        if missing:
-            found = await ledger_repository.regular_account_ids(connection, missing, program_id=self.program.id)
-            for customer_id in missing:
-                if customer_id not in found:  # the program was added after they registered: rare
-                    await open_missing_programs(connection, self.org, customer_id, Activity(None, None, None), now)
-            if len(found) < len(missing):
-                found = await ledger_repository.regular_account_ids(connection, missing, program_id=self.program.id)
-            account_of = {**account_of, **found}
+        """The REGULAR account in the program of each customer, in one statement; a program added
+        after the customer registered opens here."""
+        if not customer_ids:
+            return {}
+        found = await ledger_repository.regular_account_ids(connection, customer_ids, program_id=self.program.id)
+        for customer_id in customer_ids:
+            if customer_id not in found:  # the program was added after they registered: rare
+                await open_missing_programs(connection, self.org, customer_id, Activity(None, None, None), now)
+        if len(found) < len(customer_ids):
+            found = await ledger_repository.regular_account_ids(connection, customer_ids, program_id=self.program.id)
+        assert len(found) == len(customer_ids), "every customer has an account in the program"
         program_id, regular = self.program.id, PointsCategory.REGULAR
         return {
-            customer_id: ledger.AccountRef(account_id, customer_id, program_id, regular)
-            for customer_id, account_id in account_of.items()
+            customer_id: ledger.AccountRef(found[customer_id], customer_id, program_id, regular)
+            for customer_id in customer_ids
         }
 
 
@@ -439,11 +437,6 @@ def _one_per_row(
             seen.add(id(row))
             kept.append((row, error))
     return kept
-
-
-async def _advisory_locks(connection: AsyncConnection, keys: Sequence[str]) -> None:
-    if connection.dialect.name == "postgresql" and keys:
-        await connection.execute(_ADVISORY_LOCKS, {"keys": sorted(set(keys))})
 
 
 class PointsProfile(Profile[PointsConfig]):

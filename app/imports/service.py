@@ -13,47 +13,43 @@ batches of BATCH_SIZE rows:
   all, and two runners can never both apply it. A crash leaves the job RUNNING at the last
   committed batch; `run_job` again (the server does it on start, the CLI with --resume) seeks
   the file to that byte and goes on: the totals equal an uninterrupted run's.
+
+The statements are app.imports.repository's; the file work (opening, the header, the whole-file
+scan, writing an upload) runs in worker threads, off the event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import csv
+import functools
 import hashlib
 import inspect
+import io
 import logging
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
-from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.imports import repository
 from app.imports.errors import (
     FileTooLargeError,
     ImportFileError,
-    ImportInterrupted,
+    ImportInterruptedError,
     ImportJobNotFoundError,
     ImportTemplateNotFoundError,
     ImportTemplateProfileError,
 )
-from app.imports.models import (
-    ERROR_MESSAGE_CHARS_MAX,
-    ErrorPolicy,
-    ImportCorrection,
-    ImportJob,
-    ImportProfile,
-    ImportReject,
-    ImportTemplate,
-    JobPhase,
-    JobStatus,
-)
+from app.imports.models import ERROR_MESSAGE_CHARS_MAX, ErrorPolicy, ImportProfile, JobPhase, JobStatus
 from app.imports.profiles import BatchResult, ParsedRow, ProfileRun, RowError
 from app.imports.reader import FIELD_CHARS_MAX, CsvStream, read_header, stored_fields
 from app.imports.registry import PROFILES
@@ -61,14 +57,8 @@ from app.kernel.clock import Clock
 from app.kernel.errors import IdempotencyKeyReusedError, ValidationError
 from app.organizations.config import OrgConfig, load_org_config
 from app.storage.database import Database, lock_keys
-from app.storage.tables import table_of
 
 logger = logging.getLogger(__name__)
-
-jobs = table_of(ImportJob)
-rejects = table_of(ImportReject)
-corrections = table_of(ImportCorrection)
-templates = table_of(ImportTemplate)
 
 BATCH_SIZE = 2000
 PARSE_TICK_ROWS = 200
@@ -77,8 +67,7 @@ CHUNK_BYTES = 1024 * 1024
 IMPORT_KEY_CHARS_MAX = 100
 TEMPLATE_NAME_CHARS_MAX = 100
 REJECT_PAGE_MAX = 1000
-# A job is RUNNING while a runner works on it, and stays RUNNING if the process dies: resumable.
-RESUMABLE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+RESUMABLE = repository.RESUMABLE
 
 
 # --- Files ----------------------------------------------------------------------------------
@@ -95,25 +84,36 @@ class StoredFile:
 
 async def spool(chunks: AsyncIterator[bytes], directory: Path, limit_bytes: int, name: str | None) -> StoredFile:
     """Write an upload to a file of the import directory while hashing it; FILE_TOO_LARGE past the limit
-    (and the partial file is removed). Memory holds one chunk."""
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"upload-{uuid.uuid4().hex}.csv"
+    (and the partial file is removed). Memory holds one chunk. The disk work runs in a worker thread:
+    a slow disk holds up no other request."""
+    path, output = await asyncio.to_thread(_new_upload_file, directory)
     digest = hashlib.sha256()
     size = 0
     try:
-        with path.open("wb") as output:
+        with output:
             async for chunk in chunks:
                 if not chunk:
                     continue
                 size += len(chunk)
                 if size > limit_bytes:
                     raise FileTooLargeError(limit_bytes)
-                digest.update(chunk)
-                output.write(chunk)
+                await asyncio.to_thread(_append, output, digest, chunk)
     except BaseException:
-        path.unlink(missing_ok=True)
+        path.unlink(missing_ok=True)  # not awaited: this may be a cancellation
         raise
     return StoredFile(path, digest.hexdigest(), size, name, spooled=True)
+
+
+def _new_upload_file(directory: Path) -> tuple[Path, BinaryIO]:
+    """A new file in the import directory (made if missing), open for writing."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"upload-{uuid.uuid4().hex}.csv"
+    return path, path.open("wb")
+
+
+def _append(output: BinaryIO, digest: Any, chunk: bytes) -> None:
+    digest.update(chunk)
+    output.write(chunk)
 
 
 def local_file(path: Path, limit_bytes: int) -> StoredFile:
@@ -185,57 +185,44 @@ async def save_template(
 
     async def write(connection: AsyncConnection) -> TemplateView:
         await lock_keys(connection, [f"import-template:{org.id}:{name}"])
-        row = (
-            await connection.execute(select(templates).where(templates.c.org_id == org.id, templates.c.name == name))
-        ).one_or_none()
+        row = await repository.template_by_name(connection, org_id=org.id, name=name)
         if row is None:
-            await connection.execute(
-                insert(templates).values(
-                    org_id=org.id,
-                    name=name,
-                    profile=profile.value,
-                    configuration=document,
-                    configuration_sha256=digest,
-                    identity=uuid.uuid4().hex,
-                    version=1,
-                    created_at=now,
-                    updated_at=now,
-                )
+            await repository.insert_template(
+                connection,
+                org_id=org.id,
+                name=name,
+                profile=profile.value,
+                configuration=document,
+                configuration_sha256=digest,
+                identity=uuid.uuid4().hex,
+                now=now,
             )
         elif row.profile != profile.value:
             raise ImportTemplateProfileError(f"template {name!r} is a {row.profile} template", field="input.profile")
         elif row.configuration_sha256 != digest:
-            await connection.execute(
-                update(templates)
-                .where(templates.c.id == row.id)
-                .values(
-                    configuration=document,
-                    configuration_sha256=digest,
-                    identity=uuid.uuid4().hex,
-                    version=row.version + 1,
-                    updated_at=now,
-                )
+            await repository.change_template(
+                connection,
+                row.id,
+                configuration=document,
+                configuration_sha256=digest,
+                identity=uuid.uuid4().hex,
+                version=row.version + 1,
+                now=now,
             )
-        saved = (
-            await connection.execute(select(templates).where(templates.c.org_id == org.id, templates.c.name == name))
-        ).one()
-        return _template_view(saved)
+        return await find_template(connection, org.id, name)
 
     return await database.run_write(write)
 
 
 async def find_template(connection: AsyncConnection, org_id: int, name: str) -> TemplateView:
-    row = (
-        await connection.execute(select(templates).where(templates.c.org_id == org_id, templates.c.name == name))
-    ).one_or_none()
+    row = await repository.template_by_name(connection, org_id=org_id, name=name)
     if row is None:
         raise ImportTemplateNotFoundError(f"no import template {name!r}", field="input.templateName")
     return _template_view(row)
 
 
 async def list_templates(connection: AsyncConnection, org_id: int) -> list[TemplateView]:
-    rows = await connection.execute(select(templates).where(templates.c.org_id == org_id).order_by(templates.c.name))
-    return [_template_view(row) for row in rows]
+    return [_template_view(row) for row in await repository.templates_of(connection, org_id)]
 
 
 # --- Jobs -----------------------------------------------------------------------------------
@@ -343,9 +330,7 @@ async def _submit(
     async def write(connection: AsyncConnection) -> Submitted:
         await lock_keys(connection, [f"import:{org.id}:{key}" for key in (dedupe_key, import_key) if key is not None])
         if import_key is not None:
-            row = (
-                await connection.execute(select(jobs).where(jobs.c.org_id == org.id, jobs.c.import_key == import_key))
-            ).one_or_none()
+            row = await repository.job_by_import_key(connection, org_id=org.id, import_key=import_key)
             if row is not None:
                 same = (
                     row.file_sha256 == file.sha256
@@ -358,51 +343,35 @@ async def _submit(
                     )
                 return Submitted(_job_view(row), existing=True)
         if dedupe_key is not None:
-            row = (
-                await connection.execute(select(jobs).where(jobs.c.org_id == org.id, jobs.c.dedupe_key == dedupe_key))
-            ).one_or_none()
+            row = await repository.job_by_dedupe_key(connection, org_id=org.id, dedupe_key=dedupe_key)
             if row is not None and _wrote_nothing(row):
                 # A failed job that imported nothing (rejected file, bad header ...) does not
                 # hold the file: submitting it again is a new attempt.
-                await connection.execute(update(jobs).where(jobs.c.id == row.id).values(dedupe_key=None))
+                await repository.release_dedupe_key(connection, row.id)
             elif row is not None:
                 return Submitted(_job_view(row), existing=True)
-        job_id = (
-            await connection.execute(
-                insert(jobs)
-                .returning(jobs.c.id)
-                .values(
-                    org_id=org.id,
-                    profile=request.profile.value,
-                    template_id=template_id,
-                    template_identity=identity,
-                    configuration=document,
-                    status=JobStatus.QUEUED.value,
-                    phase=(
-                        JobPhase.VALIDATING
-                        if request.dry_run or request.error_policy is ErrorPolicy.REJECT_FILE
-                        else JobPhase.IMPORTING
-                    ).value,
-                    dry_run=request.dry_run,
-                    error_policy=request.error_policy.value,
-                    file_name=(file.name or "")[:255] or None,
-                    file_path=str(file.path),
-                    file_sha256=file.sha256,
-                    file_size_bytes=file.size_bytes,
-                    import_key=import_key,
-                    dedupe_key=dedupe_key,
-                    attempt=0,
-                    bytes_read=0,
-                    rows_read=0,
-                    rows_imported=0,
-                    rows_rejected=0,
-                    customers_created=0,
-                    points_imported=Decimal(0),
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-        ).scalar_one()
+        job_id = await repository.insert_job(
+            connection,
+            org_id=org.id,
+            profile=request.profile.value,
+            template_id=template_id,
+            template_identity=identity,
+            configuration=document,
+            phase=(
+                JobPhase.VALIDATING
+                if request.dry_run or request.error_policy is ErrorPolicy.REJECT_FILE
+                else JobPhase.IMPORTING
+            ).value,
+            dry_run=request.dry_run,
+            error_policy=request.error_policy.value,
+            file_name=(file.name or "")[:255] or None,
+            file_path=str(file.path),
+            file_sha256=file.sha256,
+            file_size_bytes=file.size_bytes,
+            import_key=import_key,
+            dedupe_key=dedupe_key,
+            now=now,
+        )
         return Submitted(await _load_job(connection, job_id), existing=False)
 
     submitted = await database.run_write(write)
@@ -420,14 +389,14 @@ def _wrote_nothing(row: Any) -> bool:
 
 
 async def _load_job(connection: AsyncConnection, job_id: int) -> JobView:
-    row = (await connection.execute(select(jobs).where(jobs.c.id == job_id))).one_or_none()
+    row = await repository.job_by_id(connection, job_id)
     if row is None:
         raise ImportJobNotFoundError(f"no import job {job_id}", field="id")
     return _job_view(row)
 
 
 async def get_job(connection: AsyncConnection, org_id: int, job_id: int) -> JobView | None:
-    row = (await connection.execute(select(jobs).where(jobs.c.id == job_id, jobs.c.org_id == org_id))).one_or_none()
+    row = await repository.job_of_org(connection, org_id=org_id, job_id=job_id)
     return _job_view(row) if row is not None else None
 
 
@@ -435,12 +404,7 @@ async def list_jobs(
     connection: AsyncConnection, org_id: int, *, first: int, before_id: int | None, status: JobStatus | None = None
 ) -> tuple[list[JobView], bool]:
     """Newest first, keyset-paginated by id."""
-    query = select(jobs).where(jobs.c.org_id == org_id)
-    if before_id is not None:
-        query = query.where(jobs.c.id < before_id)
-    if status is not None:
-        query = query.where(jobs.c.status == status.value)
-    rows = (await connection.execute(query.order_by(jobs.c.id.desc()).limit(first + 1))).all()
+    rows = await repository.jobs_page(connection, org_id=org_id, limit=first + 1, before_id=before_id, status=status)
     return [_job_view(row) for row in rows[:first]], len(rows) > first
 
 
@@ -457,12 +421,7 @@ async def reject_page(
     connection: AsyncConnection, job_id: int, *, first: int, after_row: int | None
 ) -> tuple[list[RejectView], bool]:
     """In file order, keyset-paginated by row number."""
-    query = select(rejects.c.row_number, rejects.c.column, rejects.c.code, rejects.c.message, rejects.c.original).where(
-        rejects.c.job_id == job_id
-    )
-    if after_row is not None:
-        query = query.where(rejects.c.row_number > after_row)
-    rows = (await connection.execute(query.order_by(rejects.c.row_number).limit(first + 1))).all()
+    rows = await repository.rejects_page(connection, job_id, limit=first + 1, after_row=after_row)
     return [RejectView(*row) for row in rows[:first]], len(rows) > first
 
 
@@ -479,19 +438,12 @@ async def correction_page(
     connection: AsyncConnection, job_id: int, *, first: int, after_id: int | None
 ) -> tuple[list[CorrectionView], bool]:
     """Auto-corrections in file order (keyset by id: written batch by batch, in row order)."""
-    query = select(
-        corrections.c.id, corrections.c.row_number, corrections.c.column, corrections.c.code, corrections.c.message
-    ).where(corrections.c.job_id == job_id)
-    if after_id is not None:
-        query = query.where(corrections.c.id > after_id)
-    rows = (await connection.execute(query.order_by(corrections.c.id).limit(first + 1))).all()
+    rows = await repository.corrections_page(connection, job_id, limit=first + 1, after_id=after_id)
     return [CorrectionView(*row) for row in rows[:first]], len(rows) > first
 
 
 async def count_corrections(connection: AsyncConnection, job_id: int) -> int:
-    return (
-        await connection.execute(select(func.count()).select_from(corrections).where(corrections.c.job_id == job_id))
-    ).scalar_one()
+    return await repository.count_corrections(connection, job_id)
 
 
 REASON_COLUMNS = ["row_number", "error_column", "error_code", "error_message"]
@@ -500,9 +452,6 @@ REASON_COLUMNS = ["row_number", "error_column", "error_code", "error_message"]
 async def rejects_csv(database: Database, job: JobView) -> AsyncIterator[bytes]:
     """The rejected rows as CSV: the file's header, then each row as it was, plus why (in pages,
     so a large report streams)."""
-    import csv
-    import io
-
     header = job.header or []
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
@@ -586,21 +535,6 @@ def _batches(
         yield batch
 
 
-def _reject_rows(org_id: int, job_id: int, items: Sequence[tuple[ParsedRow[Any], RowError]]) -> list[dict[str, Any]]:
-    return [
-        {
-            "org_id": org_id,
-            "job_id": job_id,
-            "row_number": row.row_number,
-            "column": error.column,
-            "code": error.code,
-            "message": error.message[:500],
-            "original": stored_fields(row.fields),
-        }
-        for row, error in items
-    ]
-
-
 Progress = Callable[[JobView], None]
 
 
@@ -621,7 +555,7 @@ async def run_job(database: Database, job_id: int, options: RunOptions | None = 
     """Run (or resume) a job to its end: DONE or FAILED. Returns the job as it ended. The clock
     is read at each step (a job runs for minutes): every batch is stamped with its own time.
 
-    ImportInterrupted (or the process dying) leaves it RUNNING at its last checkpoint."""
+    ImportInterruptedError (or the process dying) leaves it RUNNING at its last checkpoint."""
     options = options or RunOptions()
     async with database.read() as connection:
         job = await _load_job(connection, job_id)
@@ -632,9 +566,7 @@ async def run_job(database: Database, job_id: int, options: RunOptions | None = 
     if database.is_sqlite:
         # The writer's page cache (2 MiB by default) holds the ledger's index pages a large
         # import keeps touching; the one writer connection keeps it afterwards.
-        await database.run_write(
-            lambda connection: connection.exec_driver_sql(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
-        )
+        await database.run_write(lambda connection: repository.enlarge_page_cache(connection, WRITER_CACHE_KIB))
     claimed = await _claim(database, job, clock.now())
     if claimed is None:  # another runner finished it meanwhile
         async with database.read() as connection:
@@ -642,7 +574,7 @@ async def run_job(database: Database, job_id: int, options: RunOptions | None = 
     job, attempt = claimed
     try:
         job = await _run(database, org, job, attempt, options, clock)
-    except ImportInterrupted:
+    except ImportInterruptedError:
         raise
     except ImportFileError as error:
         job = await _finish(database, job, attempt, clock.now(), JobStatus.FAILED, error.code, error.message)
@@ -666,21 +598,7 @@ async def _claim(database: Database, job: JobView, now: datetime) -> tuple[JobVi
     stop). None if the job finished since it was read."""
 
     async def write(connection: AsyncConnection) -> tuple[JobView, int] | None:
-        attempt = (
-            await connection.execute(
-                update(jobs)
-                .where(jobs.c.id == job.id, or_(jobs.c.status.in_(RESUMABLE), jobs.c.error_code == "INTERNAL_ERROR"))
-                .values(
-                    attempt=jobs.c.attempt + 1,
-                    status=JobStatus.RUNNING.value,
-                    error_code=None,
-                    error_message=None,
-                    started_at=job.started_at or now,
-                    updated_at=now,
-                )
-                .returning(jobs.c.attempt)
-            )
-        ).scalar_one_or_none()
+        attempt = await repository.claim_job(connection, job.id, started_at=job.started_at or now, now=now)
         if attempt is None:
             return None
         return await _load_job(connection, job.id), attempt
@@ -697,20 +615,22 @@ async def _run(
         run = await handler.start(connection, org, config)
     run.template_identity = job.template_identity
     try:
-        source = open(job.file_path, "rb")  # noqa: SIM115 - closed below
+        # Opening, the header and the whole-file scan run in a worker thread: the event loop
+        # keeps serving requests meanwhile (the batches' parsing yields to it every few rows).
+        source = await asyncio.to_thread(_open_source, job.file_path)
     except OSError as error:
         run.close()
         raise ImportFileError(
             "FILE_MISSING", f"the file of this job cannot be read any more ({error.strerror})"
         ) from error
     with source, contextlib.closing(run):
-        written_header, data_offset = read_header(source)
+        written_header, data_offset = await asyncio.to_thread(read_header, source)
         if job.header is None:
             job = await _set(database, job.id, attempt, clock.now(), header=written_header)
         header = [name.lower() for name in written_header]  # column names match in any case
         handler.columns.check(header)
         if job.phase is JobPhase.IMPORTING and job.bytes_read == 0:
-            _scan(source, data_offset)
+            await asyncio.to_thread(_scan, source, data_offset)
         if job.phase is JobPhase.VALIDATING:
             job = await _validate(database, org, job, attempt, run, source, header, data_offset, options, clock)
             if job.dry_run:
@@ -742,7 +662,12 @@ async def _run(
     return await _finish(database, job, attempt, clock.now(), JobStatus.DONE)
 
 
-def _scan(source: Any, data_offset: int) -> None:
+def _open_source(path: str) -> BinaryIO:
+    """The job's file, open for reading (the caller closes it)."""
+    return Path(path).open("rb")
+
+
+def _scan(source: BinaryIO, data_offset: int) -> None:
     """Read the whole file as CSV before the first write, so that a file-level fault (encoding,
     broken quoting, an over-long line) fails the job before any row is imported."""
     rows = sum(1 for _ in CsvStream(source, start_offset=data_offset, start_row=1).records())
@@ -756,7 +681,7 @@ async def _validate(
     job: JobView,
     attempt: int,
     run: ProfileRun[Any],
-    source: Any,
+    source: BinaryIO,
     header: list[str],
     data_offset: int,
     options: RunOptions,
@@ -766,27 +691,16 @@ async def _validate(
     pass interrupted is simply run again)."""
 
     async def reset(connection: AsyncConnection) -> None:
-        reset_job = await connection.execute(
-            update(jobs)
-            .where(jobs.c.id == job.id, jobs.c.attempt == attempt)
-            .values(
-                bytes_read=0,
-                rows_read=0,
-                rows_imported=0,
-                rows_rejected=0,
-                customers_created=0,
-                points_imported=Decimal(0),
-            )
-        )
-        if reset_job.rowcount != 1:
-            raise ImportInterrupted(f"import job {job.id} was taken over by another runner")
-        await connection.execute(delete(rejects).where(rejects.c.job_id == job.id))
-        await connection.execute(delete(corrections).where(corrections.c.job_id == job.id))
+        if not await repository.reset_progress(connection, job.id, attempt=attempt):
+            raise ImportInterruptedError(f"import job {job.id} was taken over by another runner")
+        await repository.forget_rows(connection, job.id)
 
     await database.run_write(reset)
     stream = CsvStream(source, start_offset=data_offset, start_row=1)
     rows_read = 0
     for batch in _batches(stream, header, run, options.batch_size):
+        if batch is None:  # no ticks asked for: the checks read in the caller's turn
+            continue
         now = clock.now()
         async with database.read() as connection:
             checked = await run.check(connection, batch.parsed, now)
@@ -804,7 +718,7 @@ async def _import(
     job: JobView,
     attempt: int,
     run: ProfileRun[Any],
-    source: Any,
+    source: BinaryIO,
     header: list[str],
     data_offset: int,
     options: RunOptions,
@@ -834,19 +748,18 @@ async def _import(
                 await asyncio.sleep(0)
                 continue
             rows_read += item.rows
-
-            async def write(
-                connection: AsyncConnection,
-                batch: Batch = item,
-                rows_read: int = rows_read,
-                checkpoint: int = checkpoint,
-                now: datetime = clock.now(),
-            ) -> JobView:
-                applied = await run.apply(connection, batch.parsed, now, job.id)
-                return await _record_batch_in(
-                    connection, org, job, attempt, batch, applied, rows_read, now, expected_offset=checkpoint
-                )
-
+            # The batch's time is read as it is parsed, before the previous batch settles.
+            write = functools.partial(
+                _apply_batch,
+                org=org,
+                job=job,
+                attempt=attempt,
+                run=run,
+                batch=item,
+                rows_read=rows_read,
+                checkpoint=checkpoint,
+                now=clock.now(),
+            )
             if in_flight is not None:
                 await settle()
             in_flight = asyncio.create_task(database.run_write(write))
@@ -860,6 +773,24 @@ async def _import(
     if rows_read == 0:
         raise ImportFileError("NO_ROWS", "the file has a header but no rows")
     return job
+
+
+async def _apply_batch(
+    connection: AsyncConnection,
+    *,
+    org: OrgConfig,
+    job: JobView,
+    attempt: int,
+    run: ProfileRun[Any],
+    batch: Batch,
+    rows_read: int,
+    checkpoint: int,
+    now: datetime,
+) -> JobView:
+    """One import batch in its write transaction: the profile writes its rows, then the job moves
+    on from `checkpoint` (or the whole batch rolls back)."""
+    applied = await run.apply(connection, batch.parsed, now, job.id)
+    return await _record_batch_in(connection, org, job, attempt, batch, applied, rows_read, now, checkpoint)
 
 
 async def _record_batch(
@@ -896,41 +827,41 @@ async def _record_batch_in(
     off fails here and its batch rolls back)."""
     refused = [*batch.rejects, *result.rejects]
     if refused:
-        await connection.execute(insert(rejects), _reject_rows(org.id, job.id, refused))
+        await repository.insert_rejects(
+            connection,
+            org_id=org.id,
+            job_id=job.id,
+            rows=[
+                (row.row_number, error.column, error.code, error.message, stored_fields(row.fields))
+                for row, error in refused
+            ],
+        )
     # Corrections are reported by the pass that imports (or, in a dry run, by the one that checks).
     if result.corrections and (expected_offset is not None or job.dry_run):
-        await connection.execute(
-            insert(corrections),
-            [
-                {
-                    "org_id": org.id,
-                    "job_id": job.id,
-                    "row_number": row.row_number,
-                    "column": correction.column,
-                    "code": correction.code,
-                    "message": correction.message[:500],
-                }
+        await repository.insert_corrections(
+            connection,
+            org_id=org.id,
+            job_id=job.id,
+            rows=[
+                (row.row_number, correction.column, correction.code, correction.message)
                 for row, correction in result.corrections
             ],
         )
-    statement = update(jobs).where(
-        jobs.c.id == job.id, jobs.c.attempt == attempt, jobs.c.status == JobStatus.RUNNING.value
+    moved = await repository.advance_job(
+        connection,
+        job.id,
+        attempt=attempt,
+        expected_offset=expected_offset,
+        bytes_read=batch.end_offset,
+        rows_read=rows_read,
+        imported=result.imported,
+        rejected=len(refused),
+        customers_created=result.customers_created,
+        points=result.points,
+        now=now,
     )
-    if expected_offset is not None:
-        statement = statement.where(jobs.c.bytes_read == expected_offset)
-    moved = await connection.execute(
-        statement.values(
-            bytes_read=batch.end_offset,
-            rows_read=rows_read,
-            rows_imported=jobs.c.rows_imported + result.imported,
-            rows_rejected=jobs.c.rows_rejected + len(refused),
-            customers_created=jobs.c.customers_created + result.customers_created,
-            points_imported=jobs.c.points_imported + result.points,
-            updated_at=now,
-        )
-    )
-    if moved.rowcount != 1:
-        raise ImportInterrupted(f"import job {job.id} was moved on by another runner; this batch is rolled back")
+    if not moved:
+        raise ImportInterruptedError(f"import job {job.id} was moved on by another runner; this batch is rolled back")
     return await _load_job(connection, job.id)
 
 
@@ -940,11 +871,8 @@ async def _set(database: Database, job_id: int, attempt: int, now: datetime, **v
         values["error_message"] = values["error_message"][:ERROR_MESSAGE_CHARS_MAX]
 
     async def write(connection: AsyncConnection) -> JobView:
-        moved = await connection.execute(
-            update(jobs).where(jobs.c.id == job_id, jobs.c.attempt == attempt).values(updated_at=now, **values)
-        )
-        if moved.rowcount != 1:
-            raise ImportInterrupted(f"import job {job_id} was taken over by another runner")
+        if not await repository.update_job(connection, job_id, attempt=attempt, now=now, changes=values):
+            raise ImportInterruptedError(f"import job {job_id} was taken over by another runner")
         return await _load_job(connection, job_id)
 
     return await database.run_write(write)
@@ -978,11 +906,8 @@ def _remove_spooled(job: JobView) -> None:
 async def unfinished_jobs(database: Database) -> list[int]:
     """Jobs a runner should pick up: queued, or left running by a crash (all orgs)."""
     async with database.read() as connection:
-        rows = await connection.execute(select(jobs.c.id).where(jobs.c.status.in_(RESUMABLE)).order_by(jobs.c.id))
-        return [row.id for row in rows]
+        return await repository.unfinished_job_ids(connection)
 
 
 async def count_rejects(connection: AsyncConnection, job_id: int) -> int:
-    return (
-        await connection.execute(select(func.count()).select_from(rejects).where(rejects.c.job_id == job_id))
-    ).scalar_one()
+    return await repository.count_rejects(connection, job_id)

@@ -252,8 +252,13 @@ class TrackersRun(ProfileRun[TrackerRow]):
             customer_id, group = named
             candidates_of_row = bills.get(value.bill, [])
             holder_id, holder_column = self.holders.holder(customer_id, group)
+            owners: set[int]
             if group is not None:
-                owners = {bill.customer_id for bill in candidates_of_row if (group.id, bill.customer_id) in members}
+                owners = {
+                    bill.customer_id
+                    for bill in candidates_of_row
+                    if bill.customer_id is not None and (group.id, bill.customer_id) in members
+                }
                 if customer_id is not None:
                     owners &= {customer_id}
                 whose = "a member of this group" + (" and this customer" if customer_id is not None else "")
@@ -265,7 +270,7 @@ class TrackersRun(ProfileRun[TrackerRow]):
             if refusal is not None:
                 refused.append((row, refusal))
                 continue
-            bill = trackers_service.holders_bill(candidates_of_row, owners)  # type: ignore[arg-type]
+            bill = trackers_service.holders_bill(candidates_of_row, owners)
             if bill is None:
                 refused.append((row, RowError("BILL_NOT_FOUND", f"no bill of {whose} matches", self._bill_column)))
                 continue
