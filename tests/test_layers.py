@@ -4,7 +4,8 @@
 
 Arrows point one way: no package imports a package that imports it back, the kernel imports
 nothing of the app, storage only the kernel, the ledger only organisations, kernel and storage,
-no domain imports the outward-facing layers, and `rules.py` modules do no I/O.
+no domain imports the outward-facing layers, `rules.py` modules do no I/O, and in a domain only
+`repository.py` (and `models.py`, its tables) builds SQL.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 APP = Path(__file__).resolve().parent.parent / "app"
 OUTWARD = {"graphql", "http", "cli"}
 FOUNDATION = {"kernel", "storage"}
+CONNECTION_TYPE = {"sqlalchemy.ext.asyncio", "sqlalchemy.ext.asyncio.AsyncConnection"}
 IO_MODULES = ("sqlalchemy", "sqlmodel", "asyncpg", "aiosqlite", "app.storage", "httpx", "starlette")
 
 
@@ -91,3 +93,17 @@ def test_rules_modules_do_no_io():
     }
 
     assert {module: names for module, names in doing_io.items() if names} == {}
+
+
+def test_only_repositories_and_models_write_sql():
+    """Use cases hand a connection to repositories: the only SQLAlchemy name they take is its type."""
+    domains = {
+        path.name for path in APP.iterdir() if (path / "__init__.py").exists() and path.name not in OUTWARD | FOUNDATION
+    }
+    writing_sql = {
+        module: sorted(name for name in names if name.startswith("sqlalchemy") and name not in CONNECTION_TYPE)
+        for module, names in imports_by_module().items()
+        if package_of(module) in domains and module.rsplit(".", 1)[-1] not in ("repository", "models")
+    }
+
+    assert {module: names for module, names in writing_sql.items() if names} == {}
