@@ -233,7 +233,12 @@ async def test_refused_awards_name_the_field_and_write_nothing(api, database):
         (award_input(mobile, "10", identifier="NEW-ONE", name=""), "INVALID_INPUT", "input.promotion.name"),
         (award_input(mobile, "10", identifier="NEW\u0000"), "INVALID_INPUT", "input.promotion.identifier"),
         (award_input(mobile, "10", identifier="NEW-ONE", name="Bonus\u0000"), "INVALID_INPUT", "input.promotion.name"),
-        (award_input(mobile, "10", identifier="NEW-ONE", tillCode="till-x"), "INVALID_INPUT", "input.tillCode"),
+        (award_input(mobile, "10", identifier="NEW-ONE", tillCode="till-x"), "TILL_NOT_FOUND", "input.tillCode"),
+        (
+            award_input(mobile, "10", identifier="NEW-ONE", storeCode="store-x", tillCode=None),
+            "STORE_NOT_FOUND",
+            "input.storeCode",
+        ),
         (
             award_input(mobile, "10", identifier="NEW-ONE", tillCode="till-2", storeCode="store-1"),
             "INVALID_INPUT",

@@ -50,6 +50,7 @@ from app.ledger.models import EventType
 from app.organizations.config import OrgConfig, ProgramConfig
 from app.organizations.errors import ProgramNotFoundError
 from app.organizations.models import ExpiryStrategy
+from app.organizations.rules import resolve_store_and_till
 from app.storage.database import Database
 from app.transfers.service import check_points
 from app.user_groups import service as user_groups
@@ -298,21 +299,10 @@ class AwardResult:
 
 def where_awarded(org: OrgConfig, store_code: str | None, till_code: str | None, path: str) -> tuple[int, int | None]:
     """The store (and till) of an award: a till names its store; a store alone is enough."""
-    till = None
-    if till_code is not None:
-        till = org.till_by_code(till_code)
-        if till is None:
-            raise ValidationError(f"no till with code {till_code!r}", field=f"{path}.tillCode")
-    if store_code is not None:
-        store = org.store_by_code(store_code)
-        if store is None:
-            raise ValidationError(f"no store with code {store_code!r}", field=f"{path}.storeCode")
-        if till is not None and till.store_id != store.id:
-            raise ValidationError(f"till {till.code} is not in store {store.code}", field=f"{path}.tillCode")
-        return store.id, till.id if till else None
-    if till is None:
+    store, till = resolve_store_and_till(org, store_code, till_code, path)
+    if store is None:
         raise ValidationError("give a tillCode or a storeCode", field=f"{path}.storeCode")
-    return till.store_id, till.id
+    return store.id, till.id if till else None
 
 
 async def award_promotion_points(
