@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
+import httpx
 import pytest
 
+from app.http.app import create_app
 from app.http.logs import JsonFormatter, RequestFields
+from app.kernel.settings import Settings
 from tests.documents import ADD_TRANSACTION
 from tests.factories import bill
 
@@ -52,12 +56,14 @@ async def test_a_request_logs_one_access_line_with_its_request_organisation_and_
     assert api.credentials.secret not in json.dumps(log_lines())
 
 
-async def test_a_request_id_that_is_not_a_sane_token_is_replaced(api, log_lines):
-    response = await api.client.get("/health", headers={"X-Request-Id": "a b\\n{injected}"})
+async def test_a_request_id_that_is_not_a_sane_token_is_replaced_by_a_new_one(api, log_lines):
+    first = await api.client.get("/health", headers={"X-Request-Id": "a b\\n{injected}"})
+    second = await api.client.get("/health")
 
-    request_id = response.headers["x-request-id"]
-    assert len(request_id) == 32
-    assert [line.get("request_id") for line in log_lines()] == [request_id], log_lines()
+    ids = [first.headers["x-request-id"], second.headers["x-request-id"]]
+    assert all(re.fullmatch(r"[0-9a-f]{13,}", request_id) for request_id in ids), ids
+    assert ids[0] != ids[1]
+    assert [line["request_id"] for line in log_lines()] == ids
 
 
 async def test_an_unexpected_error_is_masked_for_the_client_and_logged_with_its_traceback(api, log_lines, monkeypatch):
@@ -108,3 +114,12 @@ async def test_a_client_that_leaves_mid_body_is_one_warning_line_not_a_traceback
     ]
     assert not any("traceback" in line for line in lines)
     assert [line["status"] for line in lines if line["message"] == "request"] == [499]
+
+
+async def test_without_access_lines_requests_still_carry_their_id(database, clock, log_lines):
+    app = create_app(Settings(database_url=database.url, access_log=False), database=database, clock=clock)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        response = await client.get("/health", headers={"X-Request-Id": "probe-1"})
+
+    assert response.headers["x-request-id"] == "probe-1"
+    assert [line for line in log_lines() if line["logger"] == "pointledger.access"] == []

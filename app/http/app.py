@@ -229,7 +229,7 @@ def create_app(
             Route("/imports/{job_id:int}/corrections.csv", import_profile_routes.get_corrections, methods=["GET"]),
         ],
         lifespan=lifespan,
-        middleware=[Middleware(AccessLog)],
+        middleware=[Middleware(AccessLog, access_lines=services.settings.access_log)],
         exception_handlers={
             AmbiguousCredentialsError: _ambiguous_credentials,
             **dict.fromkeys(UNAVAILABLE_ERRORS, _unavailable),

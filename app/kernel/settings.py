@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     # The server's logs: one JSON object a line ("json") or plain text ("text"), from this level up.
     log_format: Literal["json", "text"] = "json"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # One line a request (method, path, status, duration). About 40 us of CPU each: a tenth of
+    # the cheapest request's time; off where a reverse proxy keeps the access log.
+    access_log: bool = True
     # The server's maintenance task (expiry run, promised conversion, old idempotency keys) runs
     # at start and then every this many seconds; 0 turns it off (e.g. when cron runs the CLI).
     maintenance_interval_seconds: float = Field(default=3600, ge=0)
