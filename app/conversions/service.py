@@ -23,7 +23,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -42,8 +41,7 @@ from app.ledger.expiry import (
     first_accounts,
     lock_accounts,
     open_lots,
-    org_ids,
-    run_batches,
+    run_for_each_org,
 )
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.organizations.config import OrgConfig
@@ -101,14 +99,7 @@ async def convert_promised_points(
     batch_accounts: int = BATCH_ACCOUNTS,
 ) -> RunReport:
     """Convert every PROMISED lot whose active_from is at or before `as_of` (all orgs, or one)."""
-    assert as_of.tzinfo is not None
-    assert batch_accounts >= 1
-    total = RunReport()
-    for org in await org_ids(database, org_id):
-        total += await run_batches(
-            database, partial(_convert_batch, org_id=org, as_of=as_of, now=now, batch_accounts=batch_accounts)
-        )
-    return total
+    return await run_for_each_org(database, org_id, _convert_batch, as_of=as_of, now=now, batch_accounts=batch_accounts)
 
 
 async def _convert_batch(

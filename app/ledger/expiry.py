@@ -123,12 +123,26 @@ async def expire_points(
     The caller chooses `as_of`: the CLI and the maintenance task never pass a time later than
     now, since that would expire points before their date.
     """
+    return await run_for_each_org(database, org_id, _expire_batch, as_of=as_of, now=now, batch_accounts=batch_accounts)
+
+
+async def run_for_each_org(
+    database: Database,
+    org_id: int | None,
+    batch: Callable[..., Awaitable[tuple[tuple[int, ...], RunReport] | None]],
+    *,
+    as_of: datetime,
+    now: datetime,
+    batch_accounts: int,
+) -> RunReport:
+    """A run as of `as_of` (the expiry, the promised conversion): `batch` for every organisation
+    (or the one given), each batch in a write transaction of its own, until it finds nothing."""
     assert as_of.tzinfo is not None
     assert batch_accounts >= 1
     total = RunReport()
     for org in await org_ids(database, org_id):
         total += await run_batches(
-            database, partial(_expire_batch, org_id=org, as_of=as_of, now=now, batch_accounts=batch_accounts)
+            database, partial(batch, org_id=org, as_of=as_of, now=now, batch_accounts=batch_accounts)
         )
     return total
 

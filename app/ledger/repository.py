@@ -1273,18 +1273,7 @@ _LOCK_ACCOUNTS = (
 # Events, entries and lots go in with ids reserved first (app.storage.id_blocks: RETURNING many rows in
 # order runs one row per statement on SQLite) and straight to the driver (app.storage.bulk_insert).
 _CREDIT_EVENT_COLUMNS = (
-    "id",
-    "org_id",
-    "event_type",
-    "customer_id",
-    "source",
-    "store_id",
-    "till_id",
-    "transaction_id",
-    "transaction_number",
-    "corrects_event_id",
-    "points_on_event",
-    "created_at",
+    *_REGISTRATION_EVENT_COLUMNS,
     "customer_promotion_id",
     "tracker_value_id",
     "import_job_id",
