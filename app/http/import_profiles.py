@@ -74,38 +74,13 @@ async def post_tracker(request: Request) -> Response:
     return await post_import(request, ImportProfile.TRACKERS, _tracker_configuration)
 
 
-CORRECTION_PAGE = 1000
-
-
-async def _corrections_csv(database: Any, job_id: int) -> Any:
-    """In pages, so a large report streams."""
-    import csv
-    import io
-
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(["row_number", "column", "code", "message"])
-    after: int | None = None
-    while True:
-        async with database.read() as connection:
-            page, more = await service.correction_page(connection, job_id, first=CORRECTION_PAGE, after_id=after)
-        for correction in page:
-            writer.writerow([correction.row_number, correction.column or "", correction.code, correction.message])
-        yield buffer.getvalue().encode()
-        buffer.seek(0)
-        buffer.truncate()
-        if not more or not page:
-            return
-        after = page[-1].id
-
-
 async def get_corrections(request: Request) -> Response:
     _, job, refused = await _job(request)
     if refused is not None:
         return refused
     assert job is not None
     return StreamingResponse(
-        _corrections_csv(request.app.state.services.database, job.id),
+        service.corrections_csv(request.app.state.services.database, job.id),
         media_type="text/csv",
         headers={"content-disposition": f'attachment; filename="import-{job.id}-corrections.csv"'},
     )

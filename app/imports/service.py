@@ -55,6 +55,7 @@ from app.imports.reader import FIELD_CHARS_MAX, CsvStream, read_header, stored_f
 from app.imports.registry import PROFILES
 from app.kernel.clock import Clock
 from app.kernel.errors import IdempotencyKeyReusedError, ValidationError
+from app.kernel.spreadsheet import safe_row
 from app.organizations.config import OrgConfig, load_org_config
 from app.storage.database import Database, lock_keys
 
@@ -455,7 +456,7 @@ async def rejects_csv(database: Database, job: JobView) -> AsyncIterator[bytes]:
     header = job.header or []
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([*header, *REASON_COLUMNS])
+    writer.writerow(safe_row([*header, *REASON_COLUMNS]))
     yield buffer.getvalue().encode()
     after: int | None = None
     while True:
@@ -464,12 +465,35 @@ async def rejects_csv(database: Database, job: JobView) -> AsyncIterator[bytes]:
         buffer.seek(0)
         buffer.truncate()
         for reject in page:
-            writer.writerow([*reject.original, reject.row_number, reject.column or "", reject.code, reject.message])
+            writer.writerow(
+                safe_row([*reject.original, reject.row_number, reject.column or "", reject.code, reject.message])
+            )
         if page:
             yield buffer.getvalue().encode()
             after = page[-1].row_number
         if not more:
             return
+
+
+async def corrections_csv(database: Database, job_id: int) -> AsyncIterator[bytes]:
+    """The auto-corrections as CSV: row, column, code, message (in pages, so a large report streams)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(["row_number", "column", "code", "message"])
+    after: int | None = None
+    while True:
+        async with database.read() as connection:
+            page, more = await correction_page(connection, job_id, first=REJECT_PAGE_MAX, after_id=after)
+        for correction in page:
+            writer.writerow(
+                safe_row([correction.row_number, correction.column or "", correction.code, correction.message])
+            )
+        yield buffer.getvalue().encode()
+        buffer.seek(0)
+        buffer.truncate()
+        if not more or not page:
+            return
+        after = page[-1].id
 
 
 # --- Running ----------------------------------------------------------------------------------
