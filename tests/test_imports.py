@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
@@ -26,6 +27,7 @@ from tests.conftest import org_config, stop_background_work
 from tests.documents import SAVE_TEMPLATE
 from tests.import_checks import finished, points_of, post_csv, registered_customer
 from tests.ledger_checks import assert_reconciled, count_events
+from tests.snapshots import table_counts
 
 PROFILE_EXAMPLE = (
     b"customerprofileid,amount,startdate,expirydate,subledgerid,reason\n"
@@ -564,3 +566,29 @@ async def test_a_template_keeps_its_identity_until_its_configuration_changes(cli
     job = await finished(client_api, str(response.json()["job"]["id"]))
     assert job["status"] == "DONE"
     assert (await points_of(client_api, "EXTERNAL_ID", "URNGV8294NV", program="cafe"))["loyaltyPoints"] == "100"
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [({"importKey": "key\x00"}, "input.importKey"), ({"template": "t\x00"}, "input.templateName"),
+     ({"fileName": "points\x00.csv"}, "fileName")],
+)  # fmt: skip
+async def test_a_nul_in_an_imports_names_is_a_typed_refusal_on_both_databases(client_api, database, params, field):
+    response = await post_csv(client_api, b"customerprofileid,amount\nA-1,10\n", **params)
+
+    assert response.status_code == 422
+    assert response.json() == {
+        "error": {"code": "INVALID_INPUT", "message": "must not contain NUL characters", "field": field}
+    }
+    assert (await table_counts(database))["import_jobs"] == 0
+
+
+async def test_a_template_name_with_a_nul_is_refused(client_api):
+    result = (
+        await client_api.data(SAVE_TEMPLATE, {"input": {"name": "weekly\x00", "points": {"programCode": "main"}}})
+    )["saveImportTemplate"]
+
+    assert result == {
+        "__typename": "InvalidInputError", "code": "INVALID_INPUT", "message": "must not contain NUL characters",
+        "field": "input.name",
+    }  # fmt: skip

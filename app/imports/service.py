@@ -54,8 +54,9 @@ from app.imports.profiles import BatchResult, ParsedRow, ProfileRun, RowError
 from app.imports.reader import FIELD_CHARS_MAX, CsvStream, read_header, stored_fields
 from app.imports.registry import PROFILES
 from app.kernel.clock import Clock
-from app.kernel.errors import IdempotencyKeyReusedError, ValidationError
+from app.kernel.errors import IdempotencyKeyReusedError
 from app.kernel.spreadsheet import safe_row
+from app.kernel.text import check_required_text, check_text
 from app.organizations.config import OrgConfig, load_org_config
 from app.storage.database import Database, lock_keys
 
@@ -67,6 +68,7 @@ WRITER_CACHE_KIB = 64 * 1024
 CHUNK_BYTES = 1024 * 1024
 IMPORT_KEY_CHARS_MAX = 100
 TEMPLATE_NAME_CHARS_MAX = 100
+FILE_NAME_CHARS_MAX = 4096  # accepted; the first 255 are kept
 REJECT_PAGE_MAX = 1000
 RESUMABLE = repository.RESUMABLE
 
@@ -175,9 +177,7 @@ async def save_template(
 ) -> TemplateView:
     """Create or update a template by name. Saving the same configuration again changes nothing;
     a different one is a new version with a new identity."""
-    name = name.strip()
-    if not name or len(name) > TEMPLATE_NAME_CHARS_MAX:
-        raise ValidationError(f"a template name has 1 to {TEMPLATE_NAME_CHARS_MAX} characters", field="input.name")
+    name = check_required_text(name, "input.name", TEMPLATE_NAME_CHARS_MAX)
     handler = PROFILES[profile]
     document = handler.configuration_document(handler.configure(configuration))
     async with database.read() as connection:
@@ -307,9 +307,14 @@ async def _submit(
     database: Database, org: OrgConfig, request: ImportRequest, file: StoredFile, now: datetime
 ) -> Submitted:
     handler = PROFILES[request.profile]
-    import_key = request.import_key.strip() if request.import_key is not None else None
-    if import_key is not None and not 1 <= len(import_key) <= IMPORT_KEY_CHARS_MAX:
-        raise ValidationError(f"an import key has 1 to {IMPORT_KEY_CHARS_MAX} characters", field="input.importKey")
+    import_key = (
+        None
+        if request.import_key is None
+        else check_required_text(request.import_key, "input.importKey", IMPORT_KEY_CHARS_MAX)
+    )
+    if request.template_name is not None:
+        check_required_text(request.template_name, "input.templateName", TEMPLATE_NAME_CHARS_MAX)
+    check_text(file.name, "fileName", FILE_NAME_CHARS_MAX)  # a NUL cannot be stored; a long name is cut
     async with database.read() as connection:
         if request.template_name is not None:
             template = await find_template(connection, org.id, request.template_name)
