@@ -1,5 +1,6 @@
 """The command line does not leave things behind it should not: no empty database created by a
-command that needs one, no demo secret readable by other users (issue 12)."""
+command that needs one, no demo secret readable by other users, no traceback when an import is
+taken over (issue 12)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from app.cli.main import cli
+from app.imports.errors import ImportInterruptedError
 from app.kernel.settings import get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,3 +55,20 @@ def test_the_demo_writes_its_key_readable_by_its_user_only(in_scratch_directory,
     assert (first.exit_code, again.exit_code) == (0, 0), first.output + again.output
     assert mode == 0o600
     assert first.output.splitlines()[0] == again.output.splitlines()[0]  # the same key, reused
+
+
+def test_an_import_taken_over_by_another_runner_stops_with_one_line(in_scratch_directory, clock, monkeypatch):
+    async def taken_over(*args, **kwargs):
+        raise ImportInterruptedError("import job 7 was taken over by another runner")
+
+    assert invoke(clock, "db", "upgrade").exit_code == 0
+    shutil.copy(ROOT / "demo" / "org.toml", in_scratch_directory / "org.toml")
+    assert invoke(clock, "org", "apply", "org.toml").exit_code == 0
+    (in_scratch_directory / "points.csv").write_text("customerprofileid,amount\nA-1,10\n")
+    monkeypatch.setattr("app.imports.service.run_job", taken_over)
+
+    result = invoke(clock, "import", "points", "points.csv", "--org", "demo", "--program", "rewards")
+
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-1] == "stopped: import job 7 was taken over by another runner"
+    assert "Traceback" not in result.output

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 
 from app.cli.common import command_clock, console, errors, load_org, run
 from app.imports import service as imports
+from app.imports.errors import ImportInterruptedError
 from app.imports.models import ErrorPolicy, ImportProfile
 from app.kernel.clock import Clock
 from app.kernel.settings import get_settings
@@ -152,7 +153,11 @@ def run_import(
             )
         return job, count, listed
 
-    job, corrections, listed = run(work)
+    try:
+        job, corrections, listed = run(work)
+    except ImportInterruptedError as error:  # another runner took the job over: it goes on there
+        errors.print(f"[yellow]stopped[/yellow]: {error}", highlight=False)
+        raise typer.Exit(1) from error
     if rejects_out is not None:
         write_rejects(job, rejects_out)
     console.print(_summary(job, corrections), highlight=False)
