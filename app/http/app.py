@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,9 +20,11 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLRequestData
+from strawberry.types import ExecutionResult
 
 from app.graphql.core.context import Context
 from app.graphql.core.schema import schema
+from app.graphql.core.time_limit import timeout_error
 from app.http import import_profiles as import_profile_routes
 from app.http import imports as import_routes
 from app.http.auth import (
@@ -59,9 +62,10 @@ class PointledgerGraphQL(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         services = self.services
+        org = org_of(request.scope)
         return Context(
-            database=services.database.for_request(),
-            org=org_of(request.scope),
+            database=services.database.for_request(share_key=org.id),
+            org=org,
             clock=services.clock,
             settings=services.settings,
             start_import=services.imports.submit,
@@ -77,15 +81,23 @@ class PointledgerGraphQL(GraphQL[Context, None]):
         root_value: Any,
         sub_response: Response,
     ) -> Any:
+        context.deadline = deadline = asyncio.timeout(None)  # armed by a query (QueryTimeLimit)
         try:
-            return await super().execute_operation(
-                request=request,
-                request_adapter=request_adapter,
-                request_data=request_data,
-                context=context,
-                root_value=root_value,
-                sub_response=sub_response,
-            )
+            async with deadline:
+                return await super().execute_operation(
+                    request=request,
+                    request_adapter=request_adapter,
+                    request_data=request_data,
+                    context=context,
+                    root_value=root_value,
+                    sub_response=sub_response,
+                )
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            limit = self.services.settings.request_time_limit_seconds
+            logger.warning("query stopped at the request time limit (%g s)", limit)
+            return ExecutionResult(data=None, errors=[timeout_error(limit)])
         finally:
             await context.database.close()  # the request's read snapshot ends with the operation
 
@@ -168,7 +180,10 @@ class Services:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.database = database or Database(
-            settings.database_url, pool_size=settings.pool_size, write_retries_max=settings.write_retries_max
+            settings.database_url,
+            pool_size=settings.pool_size,
+            write_retries_max=settings.write_retries_max,
+            snapshots_per_share_max=settings.organization_connections_max,
         )
         self.org_cache = OrgConfigCache(self.database, settings.cache_ttl_seconds)
         self.authenticator = Authenticator(self.database, self.org_cache, settings.cache_ttl_seconds)

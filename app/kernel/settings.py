@@ -26,6 +26,13 @@ class Settings(BaseSettings):
     cache_ttl_seconds: float = 5.0
     # Connections in the PostgreSQL pool (SQLite always has one writer per process).
     pool_size: int = 10
+    # The most read connections one organisation's requests hold at once (its further requests
+    # wait their turn); unset, the pool size: the pool holds twice that, so a flood of one
+    # organisation's reads leaves half of it to the others.
+    organization_connections_max: int | None = Field(default=None, ge=1)
+    # A query (not a mutation: a write is never cut halfway) still running after this many seconds
+    # is cancelled, its connection returned, and answered REQUEST_TIMEOUT.
+    request_time_limit_seconds: float = Field(default=10, gt=0)
     # Bounded retry on PostgreSQL serialization failures and deadlocks.
     write_retries_max: int = 5
     graphiql: bool = True

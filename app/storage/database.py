@@ -39,7 +39,9 @@ def _json_serializer(value: object) -> str:
 
 
 class Database:
-    def __init__(self, url: str, *, pool_size: int = 10, write_retries_max: int = 5) -> None:
+    def __init__(
+        self, url: str, *, pool_size: int = 10, write_retries_max: int = 5, snapshots_per_share_max: int | None = None
+    ) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self.write_retries_max = write_retries_max
@@ -59,6 +61,17 @@ class Database:
             self.read_engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, **common)
             self.write_engine = self.read_engine
         self._write_lock = asyncio.Lock()
+        # Requests of one share (one organisation) hold at most this many read connections at
+        # once, so that one tenant's flood of reads waits on itself, not on everybody's pool.
+        self.snapshots_per_share_max = snapshots_per_share_max or pool_size
+        self._shares: dict[object, asyncio.Semaphore] = {}
+
+    def share(self, key: object) -> asyncio.Semaphore:
+        """The read connections that requests of `key` may hold at once."""
+        found = self._shares.get(key)
+        if found is None:
+            found = self._shares[key] = asyncio.Semaphore(self.snapshots_per_share_max)
+        return found
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -95,8 +108,10 @@ class Database:
         if self.write_engine is not self.read_engine:
             await self.write_engine.dispose()
 
-    def for_request(self) -> RequestDatabase:
-        return RequestDatabase(self)
+    def for_request(self, share_key: object = None) -> RequestDatabase:
+        """A request's view; requests with the same `share_key` (an organisation) share a
+        bounded part of the read pool (None: no bound)."""
+        return RequestDatabase(self, None if share_key is None else self.share(share_key))
 
 
 class RequestDatabase(Database):
@@ -107,11 +122,14 @@ class RequestDatabase(Database):
     resolvers take turns on its connection. A write through `run_write()` ends the snapshot, so
     what the request reads after its own write includes it (a mutation's payload), and calls
     `after_write` hooks (the request's loaders forget what they cached). Engines and the writer
-    lock are the shared database's.
+    lock are the shared database's. The snapshot's connection is counted in `share` (the
+    organisation's part of the pool) while it is open.
     """
 
-    def __init__(self, shared: Database) -> None:  # not super().__init__(): it would build new engines
+    def __init__(self, shared: Database, share: asyncio.Semaphore | None = None) -> None:
+        # not super().__init__(): it would build new engines
         self.shared = shared
+        self._share = share
         self.url, self.is_sqlite = shared.url, shared.is_sqlite
         self.read_engine, self.write_engine = shared.read_engine, shared.write_engine
         self._turn = asyncio.Lock()
@@ -132,6 +150,8 @@ class RequestDatabase(Database):
             try:
                 if self._connection is None:
                     self._snapshot = AsyncExitStack()
+                    if self._share is not None:
+                        await self._snapshot.enter_async_context(self._share)
                     self._connection = await self._snapshot.enter_async_context(self.shared.read())
                 yield self._connection
             except BaseException:

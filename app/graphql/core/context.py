@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +29,8 @@ class Context:
     settings: Settings
     start_import: Callable[[int], None]  # queues a submitted import job on the server's runner
     is_admin: bool = False  # an admin API key: organisation-wide checks allowed
+    # Held by the HTTP layer around the operation; a query arms it (app/graphql/core/time_limit.py).
+    deadline: asyncio.Timeout | None = None
     customers: DataLoader[int, CustomerView | None] = field(init=False)
     line_items: DataLoader[int, list[Any]] = field(init=False)
     bill_numbers: DataLoader[int, str] = field(init=False)  # by transaction id

@@ -20,6 +20,7 @@ from app.graphql.core.error_codes import error_code_enum
 from app.graphql.core.errors import EXCEPTION_HANDLERS
 from app.graphql.core.limits import QueryLimits, query_limits_rule
 from app.graphql.core.scalars import DecimalScalar
+from app.graphql.core.time_limit import QueryTimeLimit
 from app.graphql.customer_promotions.mutations import CustomerPromotionMutation
 from app.graphql.customer_promotions.queries import CustomerPromotionQuery
 from app.graphql.customers.mutations import CustomerMutation
@@ -117,6 +118,7 @@ def build_schema() -> strawberry.Schema:
             lambda: ValidationCache(maxsize=1024),
             lambda: AddValidationRules(LIMIT_RULES),
             lambda: MaxTokensLimiter(max_token_count=5000),
+            QueryTimeLimit,
             lambda: MaskErrors(
                 should_mask_error=lambda error: not _is_expected(error), error_message="Unexpected error."
             ),
