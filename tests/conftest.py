@@ -34,6 +34,7 @@ from app.http.app import create_app
 from app.kernel.clock import Clock, FrozenClock
 from app.kernel.settings import Settings
 from app.organizations.config import OrgConfig, load_org_config
+from app.organizations.roles import ALL_ROLES, Role
 from app.organizations.service import apply_spec, create_api_key
 from app.organizations.spec import OrganizationSpec
 from app.storage import migrate
@@ -81,10 +82,18 @@ async def make_org(database: Database, spec: dict[str, Any]) -> Credentials:
 
     async def work(connection: Any) -> Credentials:
         report = await apply_spec(connection, parsed, now=TEST_NOW)
-        key = await create_api_key(connection, report.org_id, "tests", now=TEST_NOW)
+        key = await create_api_key(connection, report.org_id, "tests", now=TEST_NOW, roles=ALL_ROLES)
         return Credentials(report.org_id, key.key_id, key.secret)
 
     return await database.run_write(work)
+
+
+async def make_key(database: Database, org_id: int, roles: frozenset[Role], name: str = "tests") -> Credentials:
+    """Another API key of the organisation, holding these roles."""
+    key = await database.run_write(
+        lambda connection: create_api_key(connection, org_id, name, now=TEST_NOW, roles=roles)
+    )
+    return Credentials(org_id, key.key_id, key.secret)
 
 
 async def org_config(database: Database, org_id: int) -> OrgConfig | None:

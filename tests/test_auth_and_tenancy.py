@@ -158,10 +158,13 @@ async def test_a_revoked_key_is_refused_at_once_when_the_authenticator_forgets_i
 
 
 async def test_another_key_of_the_same_org_keeps_working_after_one_is_revoked(client_with, org, database, clock):
+    from app.organizations.roles import ALL_ROLES
     from app.organizations.service import create_api_key
 
     client, _ = await client_with(cache_ttl_seconds=0)
-    key = await database.run_write(lambda connection: create_api_key(connection, org.org_id, "second", now=clock.now()))
+    key = await database.run_write(
+        lambda connection: create_api_key(connection, org.org_id, "second", now=clock.now(), roles=ALL_ROLES)
+    )
     second = Credentials(org.org_id, key.key_id, key.secret)
 
     await database.run_write(lambda connection: revoke_api_key(connection, org.key_id, now=clock.now()))

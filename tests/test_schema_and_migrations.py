@@ -138,19 +138,20 @@ def test_an_invalid_org_file_is_refused_naming_the_field(command_line, tmp_path)
 def test_api_keys_are_created_listed_and_revoked(command_line):
     command_line("org", "apply", DEMO_ORG_FILE)
 
-    created = command_line("apikey", "create", "demo", "--name", "till sync")
+    created = command_line("apikey", "create", "demo", "--name", "till sync", "--role", "till")
     key_id = re.search(r"key id: (pk_\w+)", created).group(1)
     assert re.search(r"secret: \S{20,}", created)
     listed = [line for line in command_line("apikey", "list", "demo").splitlines() if key_id in line]
     assert len(listed) == 1
     assert "till sync" in listed[0]
+    assert re.search(r"\btill\b", listed[0].replace("till sync", "")), "the key's roles are listed"
     assert not re.search(r"\d{4}-\d\d-\d\dT.*\d{4}-\d\d-\d\dT", listed[0]), "a new key is not revoked"
 
     assert command_line("apikey", "revoke", key_id).strip() == f"revoked {key_id}"
     listed = [line for line in command_line("apikey", "list", "demo").splitlines() if key_id in line]
     assert re.search(r"\d{4}-\d\d-\d\dT.*\d{4}-\d\d-\d\dT", listed[0]), "created and revoked times shown"
     assert "no active API key" in command_line("apikey", "revoke", key_id, exit_code=2)
-    assert "no organisation with code 'nope'" in command_line("apikey", "create", "nope", exit_code=2)
+    assert "no organisation with code 'nope'" in command_line("apikey", "create", "nope", "--role", "app", exit_code=2)
 
 
 def test_reconcile_finds_nothing_on_a_fresh_organisation(command_line):
