@@ -9,9 +9,10 @@ SQLite (default): the schema is migrated once into a template file, copied for e
 PostgreSQL (POINTLEDGER_TEST_DATABASE_URL set, as `scripts/test --postgres` does): migrated
 once, and every table is truncated before each test.
 
-Fixtures, all here (no test module imports one): database, clock, app_client, org (a module may
-override it with another spec), api, org_api (the Api of another organisation), client_api (a
-server with its own import directory) and count_statements. What tests import instead:
+Fixtures, all here (no test module imports one): database, clock, app_client, client_with (a
+client of an app built with other settings), org (a module may override it with another spec),
+api, org_api (the Api of another organisation), client_api (a server with its own import
+directory) and count_statements. What tests import instead:
 tests.client (the API client and the calls it makes), tests.factories (request bodies),
 tests.documents (GraphQL documents), tests.ledger_checks, tests.import_checks, tests.snapshots.
 """
@@ -121,6 +122,24 @@ async def stop_background_work(app: Any) -> None:
     tables it writes to (and the two deadlock)."""
     await app.state.services.imports.stop()
     await app.state.services.maintenance.stop()
+
+
+@pytest.fixture
+async def client_with(
+    database: Database, clock: FrozenClock
+) -> AsyncIterator[Callable[..., Awaitable[tuple[httpx.AsyncClient, Any]]]]:
+    """A client over an app built with these settings (and the test database)."""
+    clients = []
+
+    async def build(**settings: Any) -> tuple[httpx.AsyncClient, Any]:
+        application = create_app(Settings(database_url=database.url, **settings), database=database, clock=clock)
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://testserver")
+        clients.append(client)
+        return client, application
+
+    yield build
+    for client in clients:
+        await client.aclose()
 
 
 @pytest.fixture

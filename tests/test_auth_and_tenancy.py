@@ -11,8 +11,6 @@ import pytest
 
 import app.ledger.service
 import app.transactions.service
-from app.http.app import create_app
-from app.kernel.settings import Settings
 from app.organizations.service import revoke_api_key
 from tests.client import Credentials, add, add_transaction, closing_balance, find_customer, ledger_page
 from tests.conftest import make_org
@@ -53,22 +51,6 @@ def assert_unauthorized(response: httpx.Response) -> None:
 
 async def post(client, query, variables=None, headers=None):
     return await client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers or {})
-
-
-@pytest.fixture
-async def client_with(database, clock):
-    """A client over an app built with these settings (and the test database)."""
-    clients = []
-
-    async def build(**settings) -> tuple[httpx.AsyncClient, object]:
-        application = create_app(Settings(database_url=database.url, **settings), database=database, clock=clock)
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://testserver")
-        clients.append(client)
-        return client, application
-
-    yield build
-    for client in clients:
-        await client.aclose()
 
 
 # --- Authentication -------------------------------------------------------------------------

@@ -65,7 +65,7 @@ class OperationGate:
         elif self.registered_only and request.query is not None and not self.registry.holds(request.query):
             raise OperationRefusedError(
                 "OPERATION_NOT_REGISTERED",
-                "This server runs registered operations only: send extensions.persistedQuery.sha256Hash.",
+                "Only registered operations run here: send extensions.persistedQuery.sha256Hash.",
             )
         refused_introspection = self.introspection_roles is not None and self.introspection_roles.isdisjoint(roles)
         if refused_introspection and request.query is not None and _introspects(request.query):
