@@ -8,6 +8,9 @@
 from __future__ import annotations
 
 import re
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +18,22 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy.ext.asyncio import create_async_engine
 from typer.testing import CliRunner
 
 from app.cli.main import cli
 from app.graphql.core.schema import schema
 from app.kernel.clock import FrozenClock
 from app.kernel.settings import get_settings
+from app.organizations.roles import ALL_ROLES, Role
+from app.organizations.service import apply_spec, find_api_key
+from app.organizations.spec import OrganizationSpec
+from app.storage import migrate
 from app.storage.columns import FixedDecimal, UTCDateTime
 from app.storage.database import Database
 from app.storage.tables import registered_tables
+from tests.conftest import POSTGRES_URL, TEST_NOW
+from tests.factories import org_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_ORG_FILE = ROOT / "demo" / "org.toml"
@@ -85,6 +95,56 @@ async def test_the_migration_check_sees_a_changed_type_and_a_new_column(database
     added = {item[3].name for item in found if isinstance(item, tuple) and item[0] == "add_column"}
     assert modified == {(amount.table.name, amount.name), (moment.table.name, moment.name)}, found
     assert added == {"extra_field"}, found
+
+
+@asynccontextmanager
+async def scratch_database(tmp_path: Path) -> AsyncIterator[str]:
+    """The URL of an empty database of the kind under test, dropped afterwards."""
+    if not POSTGRES_URL:
+        yield f"sqlite+aiosqlite:///{tmp_path / 'scratch.db'}"
+        return
+    name = f"scratch_{uuid.uuid4().hex}"
+    server = create_async_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    async with server.connect() as connection:
+        await connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        async with server.connect() as connection:
+            await connection.execute(sa.text(f'DROP DATABASE "{name}"'))
+        await server.dispose()
+
+
+async def test_keys_from_before_roles_keep_working_admin_keys_with_every_role(tmp_path):
+    async with scratch_database(tmp_path) as url:
+        await migrate.upgrade(url, "0007")
+        database = Database(url, pool_size=2)
+        try:
+            spec = OrganizationSpec.model_validate(org_spec("acme"))
+            report = await database.run_write(lambda connection: apply_spec(connection, spec, now=TEST_NOW))
+            insert = sa.text(
+                "INSERT INTO api_keys (org_id, key_id, secret_hash, name, created_at, is_admin)"
+                " VALUES (:org_id, :key_id, 'hash', '', :now, :is_admin)"
+            )
+            for key_id, is_admin in (("pk_admin", True), ("pk_ordinary", False)):
+                await database.run_write(
+                    lambda connection, key_id=key_id, is_admin=is_admin: connection.execute(
+                        insert, {"org_id": report.org_id, "key_id": key_id, "now": TEST_NOW, "is_admin": is_admin}
+                    )
+                )
+            await database.dispose()
+            await migrate.upgrade(url)
+            database = Database(url, pool_size=2)
+            async with database.read() as connection:
+                admin = await find_api_key(connection, "pk_admin")
+                ordinary = await find_api_key(connection, "pk_ordinary")
+        finally:
+            await database.dispose()
+
+    assert admin is not None
+    assert ordinary is not None
+    assert admin.roles == ALL_ROLES
+    assert ordinary.roles == {Role.TILL, Role.APP, Role.MEMBER_CARE}
 
 
 # --- the command line -------------------------------------------------------------------------
