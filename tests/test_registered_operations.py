@@ -6,6 +6,7 @@ directory named) no other query text runs."""
 from __future__ import annotations
 
 import hashlib
+import json
 
 import pytest
 
@@ -44,9 +45,14 @@ async def test_a_registered_operation_runs_by_its_hash_alone(client_with, org, r
 
     answer = await call(client, org, persisted(sha256(ORGANIZATION_CODE)))
     upper_case = await call(client, org, persisted(sha256(ORGANIZATION_CODE).upper()))
+    over_get = await client.get(
+        "/graphql",
+        params={"extensions": json.dumps(persisted(sha256(ORGANIZATION_CODE))["extensions"])},
+        headers={"Authorization": org.header, "Accept": "application/json"},  # */* alone asks for GraphiQL
+    )
 
     assert (answer.status_code, answer.json()) == (200, {"data": {"organization": {"code": "acme"}}})
-    assert upper_case.json() == {"data": {"organization": {"code": "acme"}}}
+    assert upper_case.json() == over_get.json() == {"data": {"organization": {"code": "acme"}}}
 
 
 async def test_an_unknown_hash_is_persisted_query_not_found(client_with, org, registry):
