@@ -1,5 +1,5 @@
 """Ledger queries: a customer's entry pages and closing balance, and the reconciliation of every
-account of the organisation (admin API keys only: `pointledger apikey create --admin`)."""
+account of the organisation (keys with the admin role: `pointledger apikey create --role admin`)."""
 
 from __future__ import annotations
 
