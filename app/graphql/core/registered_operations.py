@@ -28,9 +28,6 @@ class RegisteredOperations:
     def __init__(self, documents: dict[str, str]) -> None:
         self._documents = documents  # SHA-256 hex digest -> document text
 
-    def __len__(self) -> int:
-        return len(self._documents)
-
     def text_for(self, sha256_hash: str) -> str | None:
         return self._documents.get(sha256_hash.lower())
 
@@ -43,13 +40,12 @@ class RegisteredOperations:
             raise RegistryError(f"registered operations: {directory} is not a directory")
         documents: dict[str, str] = {}
         for path in sorted(directory.glob("*.graphql")):
-            data = path.read_bytes()
             try:
-                text = data.decode()
+                text = path.read_bytes().decode()
                 errors = validate(schema, parse(text))
             except (UnicodeDecodeError, GraphQLError) as error:
                 raise RegistryError(f"registered operations: {path.name}: {error}") from error
             if errors:
                 raise RegistryError(f"registered operations: {path.name}: {errors[0].message}")
-            documents[hashlib.sha256(data).hexdigest()] = text
+            documents[text_hash(text)] = text  # the file's bytes: UTF-8 decoded and encoded again
         return cls(documents)
