@@ -188,16 +188,16 @@ def test_a_root_field_without_roles_stops_the_schema_from_building():
         ("GET", "/imports/1/corrections.csv"),
     ],
 )
-async def test_each_import_route_is_forbidden_without_the_admin_role(api, keys_by_role, method, path):
+async def test_each_import_route_is_forbidden_without_the_admin_role(client_api, keys_by_role, method, path):
     without_admin = [role for role in Role if role is not Role.ADMIN]
 
     answers = [
-        await api.client.request(
+        await client_api.client.request(
             method, path, content=b"mobile,points\n", headers={"Authorization": keys_by_role[role].header}
         )
         for role in without_admin
     ]
-    admitted = await api.client.request(
+    admitted = await client_api.client.request(
         method, path, content=b"mobile,points\n", headers={"Authorization": keys_by_role[Role.ADMIN].header}
     )
 
