@@ -9,9 +9,10 @@ SQLite (default): the schema is migrated once into a template file, copied for e
 PostgreSQL (POINTLEDGER_TEST_DATABASE_URL set, as `scripts/test --postgres` does): migrated
 once, and every table is truncated before each test.
 
-Fixtures, all here (no test module imports one): database, clock, app_client, org (a module may
-override it with another spec), api, org_api (the Api of another organisation), client_api (a
-server with its own import directory) and count_statements. What tests import instead:
+Fixtures, all here (no test module imports one): database, clock, app_client, client_with (a
+client of an app built with other settings), org (a module may override it with another spec),
+api, org_api (the Api of another organisation), client_api (a server with its own import
+directory) and count_statements. What tests import instead:
 tests.client (the API client and the calls it makes), tests.factories (request bodies),
 tests.documents (GraphQL documents), tests.ledger_checks, tests.import_checks, tests.snapshots.
 """
@@ -34,6 +35,7 @@ from app.http.app import create_app
 from app.kernel.clock import Clock, FrozenClock
 from app.kernel.settings import Settings
 from app.organizations.config import OrgConfig, load_org_config
+from app.organizations.roles import ALL_ROLES, Role
 from app.organizations.service import apply_spec, create_api_key
 from app.organizations.spec import OrganizationSpec
 from app.storage import migrate
@@ -81,10 +83,18 @@ async def make_org(database: Database, spec: dict[str, Any]) -> Credentials:
 
     async def work(connection: Any) -> Credentials:
         report = await apply_spec(connection, parsed, now=TEST_NOW)
-        key = await create_api_key(connection, report.org_id, "tests", now=TEST_NOW)
+        key = await create_api_key(connection, report.org_id, "tests", now=TEST_NOW, roles=ALL_ROLES)
         return Credentials(report.org_id, key.key_id, key.secret)
 
     return await database.run_write(work)
+
+
+async def make_key(database: Database, org_id: int, roles: frozenset[Role], name: str = "tests") -> Credentials:
+    """Another API key of the organisation, holding these roles."""
+    key = await database.run_write(
+        lambda connection: create_api_key(connection, org_id, name, now=TEST_NOW, roles=roles)
+    )
+    return Credentials(org_id, key.key_id, key.secret)
 
 
 async def org_config(database: Database, org_id: int) -> OrgConfig | None:
@@ -112,6 +122,24 @@ async def stop_background_work(app: Any) -> None:
     tables it writes to (and the two deadlock)."""
     await app.state.services.imports.stop()
     await app.state.services.maintenance.stop()
+
+
+@pytest.fixture
+async def client_with(
+    database: Database, clock: FrozenClock
+) -> AsyncIterator[Callable[..., Awaitable[tuple[httpx.AsyncClient, Any]]]]:
+    """A client over an app built with these settings (and the test database)."""
+    clients = []
+
+    async def build(**settings: Any) -> tuple[httpx.AsyncClient, Any]:
+        application = create_app(Settings(database_url=database.url, **settings), database=database, clock=clock)
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://testserver")
+        clients.append(client)
+        return client, application
+
+    yield build
+    for client in clients:
+        await client.aclose()
 
 
 @pytest.fixture

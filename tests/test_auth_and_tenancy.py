@@ -11,8 +11,6 @@ import pytest
 
 import app.ledger.service
 import app.transactions.service
-from app.http.app import create_app
-from app.kernel.settings import Settings
 from app.organizations.service import revoke_api_key
 from tests.client import Credentials, add, add_transaction, closing_balance, find_customer, ledger_page
 from tests.conftest import make_org
@@ -53,22 +51,6 @@ def assert_unauthorized(response: httpx.Response) -> None:
 
 async def post(client, query, variables=None, headers=None):
     return await client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers or {})
-
-
-@pytest.fixture
-async def client_with(database, clock):
-    """A client over an app built with these settings (and the test database)."""
-    clients = []
-
-    async def build(**settings) -> tuple[httpx.AsyncClient, object]:
-        application = create_app(Settings(database_url=database.url, **settings), database=database, clock=clock)
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://testserver")
-        clients.append(client)
-        return client, application
-
-    yield build
-    for client in clients:
-        await client.aclose()
 
 
 # --- Authentication -------------------------------------------------------------------------
@@ -158,10 +140,13 @@ async def test_a_revoked_key_is_refused_at_once_when_the_authenticator_forgets_i
 
 
 async def test_another_key_of_the_same_org_keeps_working_after_one_is_revoked(client_with, org, database, clock):
+    from app.organizations.roles import ALL_ROLES
     from app.organizations.service import create_api_key
 
     client, _ = await client_with(cache_ttl_seconds=0)
-    key = await database.run_write(lambda connection: create_api_key(connection, org.org_id, "second", now=clock.now()))
+    key = await database.run_write(
+        lambda connection: create_api_key(connection, org.org_id, "second", now=clock.now(), roles=ALL_ROLES)
+    )
     second = Credentials(org.org_id, key.key_id, key.secret)
 
     await database.run_write(lambda connection: revoke_api_key(connection, org.key_id, now=clock.now()))

@@ -4,6 +4,8 @@ taken over (issue 12)."""
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import stat
 from pathlib import Path
@@ -72,3 +74,61 @@ def test_an_import_taken_over_by_another_runner_stops_with_one_line(in_scratch_d
     assert result.exit_code == 1
     assert result.output.splitlines()[-1] == "stopped: import job 7 was taken over by another runner"
     assert "Traceback" not in result.output
+
+
+def test_the_demo_refuses_to_run_in_production(in_scratch_directory, clock, monkeypatch):
+    shutil.copytree(ROOT / "demo", in_scratch_directory / "demo")
+    monkeypatch.setenv("POINTLEDGER_ENVIRONMENT", "production")
+    get_settings.cache_clear()
+
+    result = invoke(clock, "demo")
+
+    assert result.exit_code == 1
+    assert result.output == (
+        "error: `pointledger demo` does not run in production (POINTLEDGER_ENVIRONMENT=production)\n"
+    )
+    assert not (in_scratch_directory / "pointledger.db").exists()
+    assert not (in_scratch_directory / ".pointledger-demo-key.json").exists()
+
+
+def test_the_demo_key_holds_every_role_and_a_key_from_before_roles_is_replaced(in_scratch_directory, clock):
+    shutil.copytree(ROOT / "demo", in_scratch_directory / "demo")
+    assert invoke(clock, "demo").exit_code == 0
+    first = json.loads((in_scratch_directory / ".pointledger-demo-key.json").read_text())
+    narrowed = invoke(clock, "apikey", "create", "demo", "--role", "till", "--role", "app")
+    key_id = re.search(r"key id: (\S+)", narrowed.output).group(1)
+    secret = re.search(r"secret: (\S+)", narrowed.output).group(1)
+    (in_scratch_directory / ".pointledger-demo-key.json").write_text(json.dumps({"key_id": key_id, "secret": secret}))
+
+    assert invoke(clock, "demo").exit_code == 0
+    replaced = json.loads((in_scratch_directory / ".pointledger-demo-key.json").read_text())
+    listed = dict(re.findall(r"(pk_\w+) +│ \w* +│ ([\w,]+)", invoke(clock, "apikey", "list", "demo").output))
+
+    assert "key created with roles till,app " in narrowed.output
+    assert replaced["key_id"] not in {first["key_id"], key_id}
+    assert listed == {
+        first["key_id"]: "till,app,member_care,admin",
+        key_id: "till,app",
+        replaced["key_id"]: "till,app,member_care,admin",
+    }
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ((), "error INVALID_INPUT: name at least one role: till, app, member_care, admin (--role)"),
+        (
+            ("--role", "cashier"),
+            "error INVALID_INPUT: unknown role cashier: choose from till, app, member_care, admin (--role)",
+        ),
+    ],
+)
+def test_a_key_needs_known_roles(in_scratch_directory, clock, arguments, message):
+    shutil.copytree(ROOT / "demo", in_scratch_directory / "demo")
+    assert invoke(clock, "db", "upgrade").exit_code == 0
+    assert invoke(clock, "org", "apply", "demo/org.toml").exit_code == 0
+
+    result = invoke(clock, "apikey", "create", "demo", *arguments)
+
+    assert (result.exit_code, result.output) == (2, message + "\n")
+    assert "pk_" not in invoke(clock, "apikey", "list", "demo").output

@@ -15,9 +15,9 @@ from app.graphql.core.scalars import serialize_decimal
 from app.kernel.enums import PointsCategory
 from app.ledger.models import PointAccount
 from app.organizations.models import Program
-from app.organizations.service import create_api_key
+from app.organizations.roles import ALL_ROLES, Role
 from tests.client import Credentials, buy, earn, merge, transfer
-from tests.conftest import TEST_NOW, make_org
+from tests.conftest import make_key, make_org
 from tests.factories import by_mobile, new_mobile, org_spec, transferable_spec
 
 accounts = PointAccount.__table__
@@ -45,10 +45,7 @@ async def org(database):
 
 
 async def admin_key(database, org_id: int) -> Credentials:
-    key = await database.run_write(
-        lambda connection: create_api_key(connection, org_id, "auditor", is_admin=True, now=TEST_NOW)
-    )
-    return Credentials(org_id, key.key_id, key.secret)
+    return await make_key(database, org_id, frozenset({Role.ADMIN}), "auditor")
 
 
 async def reconciliation(api, credentials: Credentials) -> dict:
@@ -95,16 +92,22 @@ async def test_an_admin_key_sees_every_account_of_its_org_agree_after_a_mix_of_a
     assert report == {"__typename": "Reconciliation", "checkedAccounts": 4 * ACCOUNTS_PER_CUSTOMER, "discrepancies": []}
 
 
-async def test_an_ordinary_key_is_forbidden(api, database, org):
+async def test_a_key_without_the_admin_role_is_forbidden(api, database, org):
     await some_activity(api)
+    till_app_and_member_care = await make_key(database, org.org_id, ALL_ROLES - {Role.ADMIN})
 
-    refused = await reconciliation(api, org)
+    refused = await api.post(RECONCILIATION, credentials=till_app_and_member_care)
 
     assert refused == {
-        "__typename": "ForbiddenError",
-        "code": "FORBIDDEN",
-        "field": None,
-        "message": "reconciliation needs an admin API key",
+        "data": None,
+        "errors": [
+            {
+                "message": "reconciliation needs an API key with the role admin",
+                "locations": [{"line": 3, "column": 3}],
+                "path": ["reconciliation"],
+                "extensions": {"code": "FORBIDDEN", "roles": ["admin"]},
+            }
+        ],
     }
 
 
@@ -155,7 +158,9 @@ async def pointledger(database, *arguments: str) -> tuple[int, str]:
 async def test_the_cli_creates_an_admin_key_and_reconcile_exits_non_zero_on_a_discrepancy(api, database, org):
     user_ids = await some_activity(api)
 
-    created_code, created = await pointledger(database, "apikey", "create", "acme", "--admin", "--name", "auditor")
+    created_code, created = await pointledger(
+        database, "apikey", "create", "acme", "--role", "admin", "--name", "auditor"
+    )
     clean_code, clean = await pointledger(database, "reconcile", "--org", "acme")
     account = await main_regular_account(database, user_ids[0])
 

@@ -8,6 +8,9 @@
 from __future__ import annotations
 
 import re
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +18,22 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy.ext.asyncio import create_async_engine
 from typer.testing import CliRunner
 
 from app.cli.main import cli
 from app.graphql.core.schema import schema
 from app.kernel.clock import FrozenClock
 from app.kernel.settings import get_settings
+from app.organizations.roles import ALL_ROLES, Role
+from app.organizations.service import apply_spec, find_api_key
+from app.organizations.spec import OrganizationSpec
+from app.storage import migrate
 from app.storage.columns import FixedDecimal, UTCDateTime
 from app.storage.database import Database
 from app.storage.tables import registered_tables
+from tests.conftest import POSTGRES_URL, TEST_NOW
+from tests.factories import org_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_ORG_FILE = ROOT / "demo" / "org.toml"
@@ -87,6 +97,56 @@ async def test_the_migration_check_sees_a_changed_type_and_a_new_column(database
     assert added == {"extra_field"}, found
 
 
+@asynccontextmanager
+async def scratch_database(tmp_path: Path) -> AsyncIterator[str]:
+    """The URL of an empty database of the kind under test, dropped afterwards."""
+    if not POSTGRES_URL:
+        yield f"sqlite+aiosqlite:///{tmp_path / 'scratch.db'}"
+        return
+    name = f"scratch_{uuid.uuid4().hex}"
+    server = create_async_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    async with server.connect() as connection:
+        await connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        async with server.connect() as connection:
+            await connection.execute(sa.text(f'DROP DATABASE "{name}"'))
+        await server.dispose()
+
+
+async def test_keys_from_before_roles_keep_working_admin_keys_with_every_role(tmp_path):
+    async with scratch_database(tmp_path) as url:
+        await migrate.upgrade(url, "0007")
+        database = Database(url, pool_size=2)
+        try:
+            spec = OrganizationSpec.model_validate(org_spec("acme"))
+            report = await database.run_write(lambda connection: apply_spec(connection, spec, now=TEST_NOW))
+            insert = sa.text(
+                "INSERT INTO api_keys (org_id, key_id, secret_hash, name, created_at, is_admin)"
+                " VALUES (:org_id, :key_id, 'hash', '', :now, :is_admin)"
+            )
+            for key_id, is_admin in (("pk_admin", True), ("pk_ordinary", False)):
+                await database.run_write(
+                    lambda connection, key_id=key_id, is_admin=is_admin: connection.execute(
+                        insert, {"org_id": report.org_id, "key_id": key_id, "now": TEST_NOW, "is_admin": is_admin}
+                    )
+                )
+            await database.dispose()
+            await migrate.upgrade(url)
+            database = Database(url, pool_size=2)
+            async with database.read() as connection:
+                admin = await find_api_key(connection, "pk_admin")
+                ordinary = await find_api_key(connection, "pk_ordinary")
+        finally:
+            await database.dispose()
+
+    assert admin is not None
+    assert ordinary is not None
+    assert admin.roles == ALL_ROLES
+    assert ordinary.roles == {Role.TILL, Role.APP, Role.MEMBER_CARE}
+
+
 # --- the command line -------------------------------------------------------------------------
 
 
@@ -138,19 +198,20 @@ def test_an_invalid_org_file_is_refused_naming_the_field(command_line, tmp_path)
 def test_api_keys_are_created_listed_and_revoked(command_line):
     command_line("org", "apply", DEMO_ORG_FILE)
 
-    created = command_line("apikey", "create", "demo", "--name", "till sync")
+    created = command_line("apikey", "create", "demo", "--name", "till sync", "--role", "till")
     key_id = re.search(r"key id: (pk_\w+)", created).group(1)
     assert re.search(r"secret: \S{20,}", created)
     listed = [line for line in command_line("apikey", "list", "demo").splitlines() if key_id in line]
     assert len(listed) == 1
     assert "till sync" in listed[0]
+    assert re.search(r"\btill\b", listed[0].replace("till sync", "")), "the key's roles are listed"
     assert not re.search(r"\d{4}-\d\d-\d\dT.*\d{4}-\d\d-\d\dT", listed[0]), "a new key is not revoked"
 
     assert command_line("apikey", "revoke", key_id).strip() == f"revoked {key_id}"
     listed = [line for line in command_line("apikey", "list", "demo").splitlines() if key_id in line]
     assert re.search(r"\d{4}-\d\d-\d\dT.*\d{4}-\d\d-\d\dT", listed[0]), "created and revoked times shown"
     assert "no active API key" in command_line("apikey", "revoke", key_id, exit_code=2)
-    assert "no organisation with code 'nope'" in command_line("apikey", "create", "nope", exit_code=2)
+    assert "no organisation with code 'nope'" in command_line("apikey", "create", "nope", "--role", "app", exit_code=2)
 
 
 def test_reconcile_finds_nothing_on_a_fresh_organisation(command_line):

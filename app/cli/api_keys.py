@@ -9,6 +9,7 @@ from rich.table import Table
 
 from app.cli.common import command_now, console, run
 from app.organizations import service as organizations
+from app.organizations.roles import Role, parse_roles, stored_roles
 from app.storage.database import Database
 
 key_cli = typer.Typer(help="An organisation's API keys (HTTP Basic credentials).", no_args_is_help=True)
@@ -19,21 +20,27 @@ def key_create(
     context: typer.Context,
     org: str = typer.Argument(..., help="The organisation code."),
     name: str = typer.Option("", help="A label."),
-    admin: bool = typer.Option(False, "--admin", help="May also run organisation-wide checks (reconciliation)."),
+    role: list[str] = typer.Option(
+        [],
+        "--role",
+        help="A role the key holds (repeat for several): till, app, member_care, admin. At least one.",
+    ),
 ) -> None:
-    """Create an API key. The secret is shown once and never stored."""
+    """Create an API key holding the roles named. The secret is shown once and never stored."""
     now = command_now(context)
 
-    async def work(database: Database) -> organizations.CreatedApiKey:
+    async def work(database: Database) -> tuple[organizations.CreatedApiKey, frozenset[Role]]:
+        roles = parse_roles(role, field="--role")  # refused (exit 2, one line) before anything is written
+
         async def create(connection: Any) -> organizations.CreatedApiKey:
             org_id = await organizations.org_id_by_code(connection, org)
-            return await organizations.create_api_key(connection, org_id, name, now=now, is_admin=admin)
+            return await organizations.create_api_key(connection, org_id, name, now=now, roles=roles)
 
-        return await database.run_write(create)
+        return await database.run_write(create), roles
 
-    key = run(work)
+    key, roles = run(work)
     console.print(
-        f"key id: {key.key_id}\nsecret: {key.secret}\n{'admin key' if admin else 'key'} created"
+        f"key id: {key.key_id}\nsecret: {key.secret}\nkey created with roles {stored_roles(roles)}"
         " (the secret is shown only now)"
     )
 
@@ -46,12 +53,12 @@ def key_list(org: str = typer.Argument(..., help="The organisation code.")) -> N
         async with database.read() as connection:
             return await organizations.list_api_keys(connection, await organizations.org_id_by_code(connection, org))
 
-    table = Table("key id", "name", "admin", "created", "revoked")
+    table = Table("key id", "name", "roles", "created", "revoked")
     for row in run(work):
         table.add_row(
             row.key_id,
             row.name,
-            "yes" if row.is_admin else "",
+            row.roles,
             row.created_at.isoformat(),
             row.revoked_at.isoformat() if row.revoked_at else "",
         )

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import typer
 
-from app.cli.common import command_now, console, run
+from app.cli.common import command_now, console, errors, run
 from app.cli.organizations import apply_file
 from app.http.logs import configure_logging
 from app.kernel.settings import get_settings
 from app.organizations import service as organizations
+from app.organizations.roles import ALL_ROLES
 from app.storage import migrate
 from app.storage.database import Database
 
@@ -27,7 +28,11 @@ DEMO_KEY_FILE = Path(".pointledger-demo-key.json")
 
 @server_cli.command()
 def demo(context: typer.Context, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Migrate, apply the demo organisation, and print its credentials and a ready curl line."""
+    """Migrate, apply the demo organisation, and print its credentials (a key with every role)
+    and a ready curl line. Refused in production (POINTLEDGER_ENVIRONMENT=production)."""
+    if get_settings().environment == "production":
+        errors.print("error: `pointledger demo` does not run in production (POINTLEDGER_ENVIRONMENT=production)")
+        raise typer.Exit(1)
     now = command_now(context)
     asyncio.run(migrate.upgrade(get_settings().database_url))
     report = apply_file(DEMO_FILE, now)
@@ -55,10 +60,15 @@ def _demo_key(org_id: int, now: datetime) -> dict[str, str]:
         if saved is not None:
             async with database.read() as connection:
                 stored = await organizations.find_api_key(connection, saved["key_id"])
-            if stored is not None and stored.is_active and organizations.secret_matches(stored, saved["secret"]):
+            if (
+                stored is not None
+                and stored.is_active
+                and stored.roles == ALL_ROLES  # a key from before roles may lack some
+                and organizations.secret_matches(stored, saved["secret"])
+            ):
                 return saved
         key = await database.run_write(
-            lambda connection: organizations.create_api_key(connection, org_id, "demo", now=now)
+            lambda connection: organizations.create_api_key(connection, org_id, "demo", now=now, roles=ALL_ROLES)
         )
         return {"key_id": key.key_id, "secret": key.secret}
 

@@ -32,16 +32,18 @@ from app.http.auth import (
     AmbiguousCredentialsError,
     ApiGuard,
     Authenticator,
-    is_admin_caller,
     json_error,
     org_of,
+    roles_of,
 )
 from app.http.import_runner import ImportRunner
 from app.http.logs import AccessLog, configure_logging, note_request
 from app.http.maintenance import MaintenanceTask
+from app.http.operation_gate import OperationGate, OperationRefusedError
 from app.kernel.clock import Clock, SystemClock
 from app.kernel.settings import Settings, get_settings
 from app.organizations.config import OrgConfigCache
+from app.organizations.roles import roles_for
 from app.storage import migrate
 from app.storage.database import UNAVAILABLE_ERRORS, Database
 
@@ -54,7 +56,7 @@ class PointledgerGraphQL(GraphQL[Context, None]):
     def __init__(self, services: Services) -> None:
         super().__init__(
             schema,
-            graphql_ide="graphiql" if services.settings.graphiql else None,
+            graphql_ide="graphiql" if services.settings.graphiql and not services.production else None,
             allow_queries_via_get=True,
             multipart_uploads_enabled=True,
         )  # importPoints takes its file as an upload
@@ -69,7 +71,7 @@ class PointledgerGraphQL(GraphQL[Context, None]):
             clock=services.clock,
             settings=services.settings,
             start_import=services.imports.submit,
-            is_admin=is_admin_caller(request.scope),
+            roles=roles_of(request.scope),
         )
 
     async def execute_operation(
@@ -83,6 +85,8 @@ class PointledgerGraphQL(GraphQL[Context, None]):
     ) -> Any:
         context.deadline = deadline = asyncio.timeout(None)  # armed by a query (QueryTimeLimit)
         try:
+            if isinstance(request_data, GraphQLRequestData):  # a batch is refused by Strawberry itself
+                self.services.operation_gate.admit(request_data, context.roles)
             async with deadline:
                 return await super().execute_operation(
                     request=request,
@@ -157,6 +161,8 @@ class PointledgerGraphQL(GraphQL[Context, None]):
             response = await self.run(Request(scope=scope, receive=receive))
         except HTTPException as error:
             response = json_error(error.status_code, "BAD_REQUEST", error.reason)
+        except OperationRefusedError as error:
+            response = json_error(200, error.code, error.message)  # as GraphQL answers a refused document
         await response(scope, receive, send)
 
 
@@ -194,6 +200,8 @@ class Services:
             idempotency_retention=timedelta(hours=settings.idempotency_retention_hours),
         )
         self.imports = ImportRunner(self.database, self.clock)
+        self.production = settings.environment == "production"
+        self.operation_gate = OperationGate.from_settings(settings, schema._schema)
 
 
 def create_app(
@@ -251,6 +259,10 @@ def create_app(
         },
     )
     app.state.services = services
+    for route in app.routes:  # a route under /imports that declares no roles stops the app here
+        if isinstance(route, Route) and route.path.startswith("/imports"):
+            for method in (route.methods or set()) - {"HEAD"}:
+                roles_for(f"{method} {route.path}")
     return app
 
 

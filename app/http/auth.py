@@ -2,7 +2,7 @@
 
 Every request to the API must carry `Authorization: Basic base64(key_id:secret)`. Missing,
 malformed, unknown, revoked or wrong credentials all get the same 401 with WWW-Authenticate.
-The request then carries the key's org and whether it is an admin key (`is_admin_caller`).
+The request then carries the key's org and roles (`org_of`, `roles_of`).
 Stored keys and org snapshots are cached and refreshed every `cache_ttl_seconds` (in the
 background, see app/kernel/cache.py), so a revoked key stops working within about that time and the hot
 path does no database round trip.
@@ -22,11 +22,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.http.logs import note_request
 from app.kernel.cache import RefreshingCache
 from app.organizations.config import OrgConfig, OrgConfigCache
+from app.organizations.roles import Role
 from app.organizations.service import StoredKey, find_api_key, secret_matches
 from app.storage.database import Database
 
 SCOPE_ORG_KEY = "pointledger.org"
-SCOPE_ADMIN_KEY = "pointledger.admin"
+SCOPE_ROLES_KEY = "pointledger.roles"
 UNAUTHORIZED_BODY = orjson.dumps(
     {
         "errors": [
@@ -81,7 +82,7 @@ def parse_basic(header: bytes | None) -> tuple[str, str] | None:
 @dataclass(frozen=True)
 class Caller:
     org: OrgConfig
-    is_admin: bool
+    roles: frozenset[Role]
 
 
 class Authenticator:
@@ -104,7 +105,7 @@ class Authenticator:
         stored = await self._keys.get(key_id)
         if stored is None or not stored.is_active or not secret_matches(stored, secret):
             return None
-        return Caller(org=await self.org_cache.get(stored.org_id), is_admin=stored.is_admin)
+        return Caller(org=await self.org_cache.get(stored.org_id), roles=stored.roles)
 
     def forget(self) -> None:
         self._keys.forget()
@@ -144,7 +145,7 @@ class ApiGuard:
             await _respond(send, 413, TOO_LARGE_BODY)
             return
         scope[SCOPE_ORG_KEY] = caller.org
-        scope[SCOPE_ADMIN_KEY] = caller.is_admin
+        scope[SCOPE_ROLES_KEY] = caller.roles
         note_request(organization=caller.org.code)
         if declared is not None:
             await self.app(scope, receive, send)
@@ -196,5 +197,5 @@ def org_of(scope: Any) -> OrgConfig:
     return scope[SCOPE_ORG_KEY]
 
 
-def is_admin_caller(scope: Any) -> bool:
-    return bool(scope.get(SCOPE_ADMIN_KEY, False))
+def roles_of(scope: Any) -> frozenset[Role]:
+    return scope[SCOPE_ROLES_KEY]

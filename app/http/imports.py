@@ -9,7 +9,8 @@
                                      error_code, error_message
 
 The body is streamed to the import directory, never held in memory; over the size limit it is
-refused with 413 FILE_TOO_LARGE. Errors are JSON: {"error": {"code", "message", "field"}}.
+refused with 413 FILE_TOO_LARGE. Errors are JSON: {"error": {"code", "message", "field"}}; a key
+without the route's role (app/organizations/roles.py: admin) gets 403 FORBIDDEN.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from app.http.logs import note_request
 from app.imports import service
 from app.imports.errors import FileTooLargeError
 from app.imports.models import ErrorPolicy, ImportProfile
-from app.kernel.errors import DomainError, NotFoundError, ValidationError
+from app.kernel.errors import DomainError, ForbiddenError, NotFoundError, ValidationError
+from app.organizations.roles import RoleRequiredError, roles_for
 
 ID_MAX = 2**63 - 1
 TRUE_WORDS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
@@ -49,7 +51,9 @@ def _json(status: int, body: Any) -> Response:
 
 def _error(error: DomainError) -> Response:
     status = (
-        413
+        403
+        if isinstance(error, ForbiddenError)
+        else 413
         if isinstance(error, FileTooLargeError)
         else 404
         if isinstance(error, NotFoundError)
@@ -74,21 +78,24 @@ def job_document(job: service.JobView) -> dict[str, Any]:
 
 
 async def _caller(request: Request) -> Any:
-    """The key's caller, None without valid credentials; AmbiguousCredentialsError with several."""
+    """The key's caller, or the response refusing it: 401 without valid credentials, 403 when
+    the key holds none of the route's roles (app/organizations/roles.py). AmbiguousCredentialsError
+    with several Authorization headers."""
     services = request.app.state.services
     caller = await services.authenticator.authenticate(authorization_header(request.scope["headers"]))
-    if caller is not None:
-        note_request(organization=caller.org.code)
+    if caller is None:
+        return Response(
+            UNAUTHORIZED_BODY,
+            status_code=401,
+            media_type="application/json",
+            headers={"www-authenticate": 'Basic realm="pointledger", charset="UTF-8"'},
+        )
+    note_request(organization=caller.org.code)
+    method = "GET" if request.method == "HEAD" else request.method  # Starlette answers HEAD with GET
+    roles = roles_for(f"{method} {request.scope['route'].path}")
+    if roles.isdisjoint(caller.roles):
+        return _error(RoleRequiredError(f"{request.method} {request.url.path}", roles))
     return caller
-
-
-def _unauthorized() -> Response:
-    return Response(
-        UNAUTHORIZED_BODY,
-        status_code=401,
-        media_type="application/json",
-        headers={"www-authenticate": 'Basic realm="pointledger", charset="UTF-8"'},
-    )
 
 
 def _flag(request: Request, name: str, default: bool) -> bool:
@@ -114,8 +121,8 @@ async def post_import(
     """Every profile's POST: the profile's own query parameters are read by `configuration`
     (not at all when a template is named)."""
     caller = await _caller(request)
-    if caller is None:
-        return _unauthorized()
+    if isinstance(caller, Response):
+        return caller
     services = request.app.state.services
     settings = services.settings
     try:
@@ -158,8 +165,8 @@ async def post_points(request: Request) -> Response:
 
 async def _job(request: Request) -> tuple[Any, service.JobView | None, Response | None]:
     caller = await _caller(request)
-    if caller is None:
-        return None, None, _unauthorized()
+    if isinstance(caller, Response):
+        return None, None, caller
     job_id = request.path_params["job_id"]
     job = None
     if job_id <= ID_MAX:  # a larger number names no job (and would overflow the database's integer)

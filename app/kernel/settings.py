@@ -35,7 +35,19 @@ class Settings(BaseSettings):
     request_time_limit_seconds: float = Field(default=10, gt=0)
     # Bounded retry on PostgreSQL serialization failures and deadlocks.
     write_retries_max: int = 5
-    graphiql: bool = True
+    # "production": no GraphiQL, introspection only for the roles below, registered operations only
+    # when a registry is named (unless REGISTERED_OPERATIONS_ONLY says otherwise), no `demo`.
+    environment: Literal["development", "production"] = "development"
+    graphiql: bool = True  # GraphiQL in development (never in production)
+    # In production, keys holding one of these roles may introspect the schema (__schema, __type;
+    # __typename is always allowed). A JSON list: '["admin", "member_care"]'; [] allows no key.
+    introspection_roles: list[str] = ["admin"]
+    # A directory of .graphql files, each one operation a client may run by the SHA-256 of the
+    # file's bytes (Apollo's extensions.persistedQuery.sha256Hash); read once at start.
+    registered_operations: str | None = None
+    # True refuses any query text that is not a registered operation; unset means true in
+    # production when a directory is named above, false otherwise.
+    registered_operations_only: bool | None = None
     # The server's logs: one JSON object a line ("json") or plain text ("text"), from this level up.
     log_format: Literal["json", "text"] = "json"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import CheckConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.storage.columns import Amount, Points, Rate, UTCDateTime
@@ -110,6 +110,7 @@ class ApiKey(SQLModel, table=True):
     """HTTP Basic credentials of an org: the key id is the user name, the secret is kept hashed."""
 
     __tablename__ = "api_keys"
+    __table_args__ = (CheckConstraint("roles <> ''", name="api_keys_roles_not_empty"),)
 
     id: int | None = Field(default=None, primary_key=True)
     org_id: int = Field(foreign_key="organizations.id", index=True)
@@ -118,4 +119,6 @@ class ApiKey(SQLModel, table=True):
     name: str = Field(default="", max_length=200)
     created_at: datetime = Field(sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    is_admin: bool = False  # may run organisation-wide checks (reconciliation)
+    # The key's roles (app/organizations/roles.py), comma-separated: read once per key into the
+    # key cache, so a request's check is a set lookup.
+    roles: str = Field(max_length=100)

@@ -26,7 +26,7 @@ api_keys = table_of(ApiKey)
 # The tables `apply_spec` writes besides organisations, by name.
 SETUP_TABLES: dict[str, Any] = {"programs": programs, "tiers": tiers, "stores": stores, "tills": tills}
 
-_FIND_API_KEY = select(api_keys.c.org_id, api_keys.c.secret_hash, api_keys.c.revoked_at, api_keys.c.is_admin).where(
+_FIND_API_KEY = select(api_keys.c.org_id, api_keys.c.secret_hash, api_keys.c.revoked_at, api_keys.c.roles).where(
     api_keys.c.key_id == bindparam("key_id")
 )
 
@@ -109,7 +109,7 @@ async def insert_api_key(
     key_id: str,
     secret_hash: str,
     name: str,
-    is_admin: bool,
+    roles: str,
     now: datetime,
 ) -> None:
     await connection.execute(
@@ -119,16 +119,14 @@ async def insert_api_key(
             secret_hash=secret_hash,
             name=name,
             created_at=now,
-            is_admin=is_admin,
+            roles=roles,
         )
     )
 
 
 async def api_keys_of(connection: AsyncConnection, org_id: int) -> list[Any]:
-    """The org's keys by creation: rows (key_id, name, is_admin, created_at, revoked_at)."""
-    query = select(
-        api_keys.c.key_id, api_keys.c.name, api_keys.c.is_admin, api_keys.c.created_at, api_keys.c.revoked_at
-    )
+    """The org's keys by creation: rows (key_id, name, roles, created_at, revoked_at)."""
+    query = select(api_keys.c.key_id, api_keys.c.name, api_keys.c.roles, api_keys.c.created_at, api_keys.c.revoked_at)
     return list((await connection.execute(query.where(api_keys.c.org_id == org_id).order_by(api_keys.c.id))).all())
 
 
@@ -141,5 +139,5 @@ async def revoke_api_key(connection: AsyncConnection, key_id: str, *, now: datet
 
 
 async def api_key(connection: AsyncConnection, key_id: str) -> Any:
-    """The key's row (org_id, secret_hash, revoked_at, is_admin), None when unknown."""
+    """The key's row (org_id, secret_hash, revoked_at, roles), None when unknown."""
     return (await connection.execute(_FIND_API_KEY, {"key_id": key_id})).one_or_none()

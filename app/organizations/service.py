@@ -12,8 +12,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.kernel.errors import NotFoundError
+from app.kernel.errors import NotFoundError, ValidationError
 from app.organizations import repository
+from app.organizations.roles import Role, parse_roles, stored_roles
 from app.organizations.spec import OrganizationSpec
 
 # Every organisation (or one) with its code and time zone: what org-wide runs iterate over.
@@ -176,9 +177,11 @@ class CreatedApiKey:
 
 
 async def create_api_key(
-    connection: AsyncConnection, org_id: int, name: str = "", *, now: datetime, is_admin: bool = False
+    connection: AsyncConnection, org_id: int, name: str = "", *, now: datetime, roles: frozenset[Role]
 ) -> CreatedApiKey:
-    """`is_admin`: the key may also run organisation-wide checks (the reconciliation query)."""
+    """A key holding `roles` (at least one: app/organizations/roles.py says what each may call)."""
+    if not roles:
+        raise ValidationError("name at least one role", field="roles")
     key_id = KEY_ID_PREFIX + secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
     await repository.insert_api_key(
@@ -187,7 +190,7 @@ async def create_api_key(
         key_id=key_id,
         secret_hash=hash_secret(secret),
         name=name,
-        is_admin=is_admin,
+        roles=stored_roles(roles),
         now=now,
     )
     return CreatedApiKey(key_id=key_id, secret=secret)
@@ -207,7 +210,7 @@ class StoredKey:
     org_id: int
     secret_hash: str
     is_active: bool
-    is_admin: bool = False
+    roles: frozenset[Role]
 
 
 async def find_api_key(connection: AsyncConnection, key_id: str) -> StoredKey | None:
@@ -215,7 +218,10 @@ async def find_api_key(connection: AsyncConnection, key_id: str) -> StoredKey | 
     if row is None:
         return None
     return StoredKey(
-        org_id=row.org_id, secret_hash=row.secret_hash, is_active=row.revoked_at is None, is_admin=row.is_admin
+        org_id=row.org_id,
+        secret_hash=row.secret_hash,
+        is_active=row.revoked_at is None,
+        roles=parse_roles(row.roles),
     )
 
 

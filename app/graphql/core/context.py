@@ -17,6 +17,7 @@ from app.kernel.clock import Clock
 from app.kernel.settings import Settings
 from app.ledger import expiry
 from app.organizations.config import OrgConfig
+from app.organizations.roles import Role
 from app.storage.database import RequestDatabase
 from app.transactions.service import bill_numbers, line_items_by_transaction
 
@@ -28,7 +29,7 @@ class Context:
     clock: Clock
     settings: Settings
     start_import: Callable[[int], None]  # queues a submitted import job on the server's runner
-    is_admin: bool = False  # an admin API key: organisation-wide checks allowed
+    roles: frozenset[Role]  # the API key's roles: each root field checks them (core/permissions.py)
     # Held by the HTTP layer around the operation; a query arms it (app/graphql/core/time_limit.py).
     deadline: asyncio.Timeout | None = None
     customers: DataLoader[int, CustomerView | None] = field(init=False)

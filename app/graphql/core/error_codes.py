@@ -44,7 +44,7 @@ DESCRIPTIONS = {
     "INVALID_INPUT": "The input is malformed or breaks a rule; the field says which input.",
     "NOT_FOUND": "What the input names does not exist in this organisation.",
     "CONFLICT": "The request conflicts with the current state.",
-    "FORBIDDEN": "The API key may not do this (an admin key is needed).",
+    "FORBIDDEN": "The API key holds none of the roles this operation needs (the message names them).",
     "INSUFFICIENT_POINTS": "The customer has fewer spendable points than asked for.",
     "IDEMPOTENCY_KEY_REUSED": "This idempotency key was used before with a different request.",
     "IDENTIFIER_REQUIRED": "A REGULAR bill names no identifier of its customer (mobile, email, external id, card).",

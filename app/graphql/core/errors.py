@@ -87,7 +87,7 @@ class IdempotencyKeyReusedError(Error):
     pass
 
 
-@strawberry.type(description="The API key may not do this (an admin key is needed).")
+@strawberry.type(description="The API key holds none of the roles this operation needs (the message names them).")
 class ForbiddenError(Error):
     pass
 

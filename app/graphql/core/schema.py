@@ -19,6 +19,7 @@ from strawberry.extensions import (
 from app.graphql.core.error_codes import error_code_enum
 from app.graphql.core.errors import EXCEPTION_HANDLERS
 from app.graphql.core.limits import QueryLimits, query_limits_rule
+from app.graphql.core.permissions import guard_root_fields
 from app.graphql.core.scalars import DecimalScalar
 from app.graphql.core.time_limit import QueryTimeLimit
 from app.graphql.customer_promotions.mutations import CustomerPromotionMutation
@@ -106,7 +107,7 @@ LIMIT_RULES: list[type[ASTValidationRule]] = [query_limits_rule(QueryLimits())]
 
 
 def build_schema() -> strawberry.Schema:
-    return PointledgerSchema(
+    built = PointledgerSchema(
         query=Query,
         mutation=Mutation,
         types=[error_code_enum()],  # named by no field: Error.code stays a String
@@ -124,6 +125,8 @@ def build_schema() -> strawberry.Schema:
             ),
         ],
     )
+    guard_root_fields(built)
+    return built
 
 
 schema = build_schema()
