@@ -26,14 +26,12 @@ from app.graphql.core.schema import schema
 from app.kernel.clock import FrozenClock
 from app.kernel.settings import get_settings
 from app.organizations.roles import ALL_ROLES, Role
-from app.organizations.service import apply_spec, find_api_key
-from app.organizations.spec import OrganizationSpec
+from app.organizations.service import find_api_key
 from app.storage import migrate
 from app.storage.columns import FixedDecimal, UTCDateTime
 from app.storage.database import Database
 from app.storage.tables import registered_tables
 from tests.conftest import POSTGRES_URL, TEST_NOW
-from tests.factories import org_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_ORG_FILE = ROOT / "demo" / "org.toml"
@@ -120,8 +118,15 @@ async def test_keys_from_before_roles_keep_working_admin_keys_with_every_role(tm
         await migrate.upgrade(url, "0007")
         database = Database(url, pool_size=2)
         try:
-            spec = OrganizationSpec.model_validate(org_spec("acme"))
-            report = await database.run_write(lambda connection: apply_spec(connection, spec, now=TEST_NOW))
+            # Written as of 0007 (today's code writes columns that came later).
+            organization = sa.text(
+                "INSERT INTO organizations (code, name, time_zone, base_country, bill_number_unique_in_days,"
+                " primary_identifier, skip_secondary_id_on_primary_mismatch, created_at, updated_at)"
+                " VALUES ('acme', 'Acme', 'Asia/Kolkata', 'IN', 30, 'mobile', false, :now, :now) RETURNING id"
+            )
+            org_id = await database.run_write(
+                lambda connection: _scalar(connection.execute(organization, {"now": TEST_NOW}))
+            )
             insert = sa.text(
                 "INSERT INTO api_keys (org_id, key_id, secret_hash, name, created_at, is_admin)"
                 " VALUES (:org_id, :key_id, 'hash', '', :now, :is_admin)"
@@ -129,7 +134,7 @@ async def test_keys_from_before_roles_keep_working_admin_keys_with_every_role(tm
             for key_id, is_admin in (("pk_admin", True), ("pk_ordinary", False)):
                 await database.run_write(
                     lambda connection, key_id=key_id, is_admin=is_admin: connection.execute(
-                        insert, {"org_id": report.org_id, "key_id": key_id, "now": TEST_NOW, "is_admin": is_admin}
+                        insert, {"org_id": org_id, "key_id": key_id, "now": TEST_NOW, "is_admin": is_admin}
                     )
                 )
             await database.dispose()
@@ -145,6 +150,10 @@ async def test_keys_from_before_roles_keep_working_admin_keys_with_every_role(tm
     assert ordinary is not None
     assert admin.roles == ALL_ROLES
     assert ordinary.roles == {Role.TILL, Role.APP, Role.MEMBER_CARE}
+
+
+async def _scalar(result) -> object:
+    return (await result).scalar_one()
 
 
 # --- the command line -------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from strawberry.http import GraphQLRequestData
 from strawberry.types import ExecutionResult
 
 from app.graphql.core.context import Context
+from app.graphql.core.rate_limits import RequestRateLimits
 from app.graphql.core.schema import schema
 from app.graphql.core.time_limit import timeout_error
 from app.http import import_profiles as import_profile_routes
@@ -41,6 +42,7 @@ from app.http.logs import AccessLog, configure_logging, note_request
 from app.http.maintenance import MaintenanceTask
 from app.http.operation_gate import OperationGate, OperationRefusedError
 from app.kernel.clock import Clock, SystemClock
+from app.kernel.rate_limits import RateLimiter
 from app.kernel.settings import Settings, get_settings
 from app.organizations.config import OrgConfigCache
 from app.organizations.roles import roles_for
@@ -72,6 +74,7 @@ class PointledgerGraphQL(GraphQL[Context, None]):
             settings=services.settings,
             start_import=services.imports.submit,
             roles=roles_of(request.scope),
+            rate_limits=RequestRateLimits(services.rate_limiter, org, roles_of(request.scope)),
         )
 
     async def execute_operation(
@@ -88,7 +91,7 @@ class PointledgerGraphQL(GraphQL[Context, None]):
             if isinstance(request_data, GraphQLRequestData):  # a batch is refused by Strawberry itself
                 self.services.operation_gate.admit(request_data, context.roles)
             async with deadline:
-                return await super().execute_operation(
+                result = await super().execute_operation(
                     request=request,
                     request_adapter=request_adapter,
                     request_data=request_data,
@@ -96,6 +99,10 @@ class PointledgerGraphQL(GraphQL[Context, None]):
                     root_value=root_value,
                     sub_response=sub_response,
                 )
+            sub_response.headers.update(context.rate_limits.response_headers())
+            if context.rate_limits.all_refused:
+                sub_response.status_code = 429
+            return result
         except TimeoutError:
             if not deadline.expired():
                 raise
@@ -200,6 +207,7 @@ class Services:
             idempotency_retention=timedelta(hours=settings.idempotency_retention_hours),
         )
         self.imports = ImportRunner(self.database, self.clock)
+        self.rate_limiter = RateLimiter(settings.rate_limit_storage)
         self.production = settings.environment == "production"
         self.operation_gate = OperationGate.from_settings(settings, schema._schema)
 

@@ -26,12 +26,13 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from app.graphql.core.rate_limits import RequestRateLimits
 from app.http.auth import UNAUTHORIZED_BODY, authorization_header
 from app.http.logs import note_request
 from app.imports import service
 from app.imports.errors import FileTooLargeError
 from app.imports.models import ErrorPolicy, ImportProfile
-from app.kernel.errors import DomainError, ForbiddenError, NotFoundError, ValidationError
+from app.kernel.errors import DomainError, ForbiddenError, NotFoundError, RateLimitedError, ValidationError
 from app.organizations.roles import RoleRequiredError, roles_for
 
 ID_MAX = 2**63 - 1
@@ -51,7 +52,9 @@ def _json(status: int, body: Any) -> Response:
 
 def _error(error: DomainError) -> Response:
     status = (
-        403
+        429
+        if isinstance(error, RateLimitedError)
+        else 403
         if isinstance(error, ForbiddenError)
         else 413
         if isinstance(error, FileTooLargeError)
@@ -95,6 +98,13 @@ async def _caller(request: Request) -> Any:
     roles = roles_for(f"{method} {request.scope['route'].path}")
     if roles.isdisjoint(caller.roles):
         return _error(RoleRequiredError(f"{request.method} {request.url.path}", roles))
+    account = RequestRateLimits(services.rate_limiter, caller.org, caller.roles)
+    try:
+        await account.count(f"{request.method} {request.url.path}", roles)
+    except RateLimitedError as error:
+        refused = _error(error)
+        refused.headers.update(account.response_headers())
+        return refused
     return caller
 
 

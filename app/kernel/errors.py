@@ -32,6 +32,20 @@ class ForbiddenError(DomainError):
     code = "FORBIDDEN"
 
 
+class RateLimitedError(DomainError):
+    """The organisation's keys of this role made as many requests this minute as its rate limit
+    allows (the organisation file's [rate_limits]); `retry_after_seconds` says when to retry."""
+
+    code = "RATE_LIMITED"
+
+    def __init__(self, message: str, *, retry_after_seconds: int, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.retry_after_seconds = retry_after_seconds
+        # What a response's error carries beside the message (graphql-core copies an original
+        # error's `extensions` into the GraphQL error).
+        self.extensions = {"code": self.code, "retryAfterSeconds": retry_after_seconds}
+
+
 class InsufficientPointsError(ConflictError):
     code = "INSUFFICIENT_POINTS"
 

@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     # Org configuration and API keys are cached in memory for this long; `org apply` and
     # `apikey revoke` from another process take effect within it.
     cache_ttl_seconds: float = 5.0
+    # Where rate-limit counts live: "memory://" (this process) or "redis://host:6379/0", shared by
+    # every process serving the same database. The limits are per organisation (its file's [rate_limits]).
+    rate_limit_storage: str = "memory://"
     # Connections in the PostgreSQL pool (SQLite always has one writer per process).
     pool_size: int = 10
     # The most read connections one organisation's requests hold at once (its further requests

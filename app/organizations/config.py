@@ -7,6 +7,7 @@ being joined into each query.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -19,6 +20,8 @@ from app.kernel.cache import RefreshingCache
 from app.kernel.enums import IdentifierType, PointsCategory
 from app.organizations import repository
 from app.organizations.models import ExpiryStrategy, PointsRounding
+from app.organizations.roles import Role
+from app.organizations.spec import RateLimitsSpec
 from app.storage.database import Database
 
 
@@ -89,6 +92,9 @@ class TillConfig:
     concept_code: str | None = None
 
 
+DEFAULT_RATE_LIMITS: Mapping[Role, int] = {Role(role): limit for role, limit in RateLimitsSpec().model_dump().items()}
+
+
 @dataclass(frozen=True, slots=True)
 class OrgConfig:
     id: int
@@ -103,6 +109,8 @@ class OrgConfig:
     programs: tuple[ProgramConfig, ...]
     stores: tuple[StoreConfig, ...]
     tills: tuple[TillConfig, ...]
+    # Requests a minute by key role (0: no limit): the organisation file's [rate_limits].
+    rate_limits: Mapping[Role, int] = field(default_factory=lambda: DEFAULT_RATE_LIMITS)
     points_categories: tuple[PointsCategory, ...] = tuple(PointsCategory)
     _programs_by_id: dict[int, ProgramConfig] = field(default_factory=dict, repr=False)
     _stores_by_id: dict[int, StoreConfig] = field(default_factory=dict, repr=False)
@@ -209,6 +217,7 @@ async def load_org_config(connection: AsyncConnection, org_id: int) -> OrgConfig
         primary_identifier=IdentifierType(org.primary_identifier),
         skip_secondary_id_on_primary_mismatch=org.skip_secondary_id_on_primary_mismatch,
         updated_at=org.updated_at,
+        rate_limits={**DEFAULT_RATE_LIMITS, **{Role(role): limit for role, limit in (org.rate_limits or {}).items()}},
         programs=programs,
         stores=tuple(
             StoreConfig(id=row.id, code=row.code, external_id=row.external_id, name=row.name, program_id=row.program_id)

@@ -9,7 +9,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.storage.columns import Amount, Points, Rate, UTCDateTime
+from app.storage.columns import Amount, JSONDocument, Points, Rate, UTCDateTime
 
 
 class PointsRounding(StrEnum):
@@ -36,6 +36,8 @@ class Organization(SQLModel, table=True):
     bill_number_unique_in_days: int
     primary_identifier: str = Field(max_length=20)
     skip_secondary_id_on_primary_mismatch: bool = False
+    # Requests a minute by key role (the organisation file's [rate_limits]); NULL: the defaults.
+    rate_limits: dict[str, int] | None = Field(default=None, sa_type=JSONDocument)
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 

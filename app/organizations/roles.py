@@ -95,6 +95,12 @@ class UndeclaredOperationError(LookupError):
     """An operation of the API that OPERATION_ROLES does not list: nobody may call it."""
 
 
+def counting_role(key_roles: frozenset[Role], operation_roles: frozenset[Role]) -> Role | None:
+    """The role whose rate limit a call counts against: the first, in Role's order, that the key
+    holds and the operation takes (None when the key may not call it at all)."""
+    return next((role for role in Role if role in key_roles and role in operation_roles), None)
+
+
 def roles_for(operation: str) -> frozenset[Role]:
     """The roles that may call `operation` (a root field's name, or "METHOD /imports/..." route)."""
     try:

@@ -41,6 +41,7 @@ async def apply_spec(connection: AsyncConnection, spec: OrganizationSpec, *, now
         "bill_number_unique_in_days": settings.bill_number_unique_in_days,
         "primary_identifier": settings.primary_identifier.value,
         "skip_secondary_id_on_primary_mismatch": settings.skip_secondary_id_on_primary_mismatch,
+        "rate_limits": spec.rate_limits.model_dump(),
     }
     existing = await repository.organization_by_code(connection, settings.code)
     if existing is None:

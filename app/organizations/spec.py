@@ -135,10 +135,22 @@ class OrganizationSettingsSpec(Strict):
         return value
 
 
+class RateLimitsSpec(Strict):
+    """Requests a minute the organisation's keys of each role may make together (0: no limit).
+    A call counts for the first role, in this order, that the key holds and the operation takes;
+    a batch counts each of its items. Capillary allows 1,500 add-transaction calls a minute."""
+
+    till: int = Field(default=1500, ge=0)
+    app: int = Field(default=3000, ge=0)
+    member_care: int = Field(default=600, ge=0)
+    admin: int = Field(default=300, ge=0)
+
+
 class OrganizationSpec(Strict):
     organization: OrganizationSettingsSpec
     programs: list[ProgramSpec] = Field(min_length=1)
     stores: list[StoreSpec] = Field(min_length=1)
+    rate_limits: RateLimitsSpec = RateLimitsSpec()
 
     @model_validator(mode="after")
     def references_resolve(self) -> OrganizationSpec:

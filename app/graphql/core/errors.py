@@ -97,6 +97,16 @@ class InternalError(Error):
     pass
 
 
+@strawberry.type(
+    description=(
+        "The organisation's keys of this role made as many requests this minute as its rate limit allows "
+        "(RATE_LIMITED); this item was not processed: retry after retryAfterSeconds."
+    )
+)
+class RateLimitedError(Error):
+    retry_after_seconds: int
+
+
 @strawberry.type(description="No promo code like this in the organisation (PROMO_CODE_UNKNOWN); nothing was written.")
 class PromoCodeUnknownError(Error):
     pass
@@ -208,6 +218,13 @@ ERROR_TYPES: list[tuple[type[domain.DomainError], type, Callable[[Any], Any]]] =
     ),
     (promo.PromoConditionsNotMetError, PromoConditionsNotMetError, _plain(PromoConditionsNotMetError)),
     (domain.IdempotencyKeyReusedError, IdempotencyKeyReusedError, _plain(IdempotencyKeyReusedError)),
+    (
+        domain.RateLimitedError,
+        RateLimitedError,
+        lambda error: RateLimitedError(
+            code=error.code, message=error.message, field=error.field, retry_after_seconds=error.retry_after_seconds
+        ),
+    ),
     (domain.ForbiddenError, ForbiddenError, _plain(ForbiddenError)),
     (domain.NotFoundError, NotFoundError, _plain(NotFoundError)),
     (domain.InternalError, InternalError, _plain(InternalError)),

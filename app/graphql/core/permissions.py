@@ -30,8 +30,16 @@ def _guarded(resolve: Callable[..., Any], operation: str, roles: frozenset[Role]
 
 def guard_root_fields(schema: strawberry.Schema) -> None:
     """Wrap every Query and Mutation field's resolver with its role check (once, at build)."""
+    wrap_root_fields(schema, _guarded)
+
+
+def wrap_root_fields(
+    schema: strawberry.Schema, wrap: Callable[[Callable[..., Any], str, frozenset[Role]], Callable[..., Any]]
+) -> None:
+    """Replace every Query and Mutation field's graphql-core resolver by `wrap(resolver, field
+    name, the roles that may call it)`."""
     root_types: list[GraphQLObjectType | None] = [schema._schema.query_type, schema._schema.mutation_type]
     for root_type in filter(None, root_types):
         for name, field in root_type.fields.items():
             assert field.resolve is not None
-            field.resolve = _guarded(field.resolve, name, roles_for(name))
+            field.resolve = wrap(field.resolve, name, roles_for(name))

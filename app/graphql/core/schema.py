@@ -20,6 +20,7 @@ from app.graphql.core.error_codes import error_code_enum
 from app.graphql.core.errors import EXCEPTION_HANDLERS
 from app.graphql.core.limits import QueryLimits, query_limits_rule
 from app.graphql.core.permissions import guard_root_fields
+from app.graphql.core.rate_limits import limit_root_fields
 from app.graphql.core.scalars import DecimalScalar
 from app.graphql.core.time_limit import QueryTimeLimit
 from app.graphql.customer_promotions.mutations import CustomerPromotionMutation
@@ -125,7 +126,8 @@ def build_schema() -> strawberry.Schema:
             ),
         ],
     )
-    guard_root_fields(built)
+    limit_root_fields(built)
+    guard_root_fields(built)  # outermost: a key without the role is refused before it counts
     return built
 
 

@@ -24,6 +24,7 @@ from app.graphql.core.errors import (
     PromoCodeNotYetActiveError,
     PromoCodeUnknownError,
     PromoConditionsNotMetError,
+    RateLimitedError,
 )
 from app.graphql.customers.types import Customer
 from app.graphql.transactions.side_effects import SideEffect, side_effect_type
@@ -329,6 +330,7 @@ class TransactionReturned:
 AddTransactionResult = Annotated[
     TransactionAdded
     | InvalidInputError
+    | RateLimitedError
     | NotFoundError
     | DuplicateBillNumberError
     | ConflictError

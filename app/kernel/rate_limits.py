@@ -1,0 +1,90 @@
+"""Requests a minute per organisation and key role, counted by the `limits` library.
+
+A moving window: a request counts for the 60 seconds after it, exactly (a fixed window lets
+twice the limit through around its edge). Counts live in this process's memory by default;
+with several processes (uvicorn workers, hosts) they share a Redis server
+(`POINTLEDGER_RATE_LIMIT_STORAGE=redis://host:6379/0`), whose scripts keep each hit atomic.
+The window runs on the library's wall clock: rate limiting is about real time passing, not the
+business time a request is stamped with.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import time
+from dataclasses import dataclass
+
+from limits import RateLimitItem, RateLimitItemPerMinute
+from limits.aio.storage import Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
+
+WINDOW_SECONDS = 60
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What one request's hit came to, and what the IETF RateLimit headers say of it."""
+
+    allowed: bool
+    policy: str  # the key role whose limit counted the request
+    limit: int  # requests a minute
+    remaining: int
+    reset_seconds: int  # until a request is free again (the oldest one in the window leaves)
+
+    def headers(self) -> dict[str, str]:
+        """RateLimit-Policy and RateLimit (draft-ietf-httpapi-ratelimit-headers), and Retry-After
+        when refused."""
+        headers = {
+            "RateLimit-Policy": f'"{self.policy}";q={self.limit};w={WINDOW_SECONDS}',
+            "RateLimit": f'"{self.policy}";r={self.remaining};t={self.reset_seconds}',
+        }
+        if not self.allowed:
+            headers["Retry-After"] = str(max(self.reset_seconds, 1))
+        return headers
+
+
+class RateLimiter:
+    def __init__(self, storage_url: str) -> None:
+        self.storage = _storage(storage_url)
+        self._limiter = MovingWindowRateLimiter(self.storage)
+
+    async def hit(self, org_id: int, role: str, per_minute: int, cost: int = 1) -> Verdict:
+        """Count `cost` requests of the organisation's `role` keys, if the limit leaves room."""
+        item = _per_minute(per_minute)
+        allowed = await self._limiter.hit(item, str(org_id), role, cost=cost)
+        return await self._verdict(item, org_id, role, allowed)
+
+    async def hit_up_to(self, org_id: int, role: str, per_minute: int, wanted: int) -> tuple[int, Verdict]:
+        """Count as many of `wanted` requests as the limit leaves room for (a batch's items, in
+        order): how many were counted, and the verdict on the first one that was not."""
+        item = _per_minute(per_minute)
+        stats = await self._limiter.get_window_stats(item, str(org_id), role)
+        granted = min(wanted, stats.remaining)
+        # Another process may have taken some meanwhile (Redis): then count one at a time.
+        if granted and not await self._limiter.hit(item, str(org_id), role, cost=granted):
+            granted = 0
+            while granted < wanted and await self._limiter.hit(item, str(org_id), role):
+                granted += 1
+        return granted, await self._verdict(item, org_id, role, granted == wanted)
+
+    async def _verdict(self, item: RateLimitItem, org_id: int, role: str, allowed: bool) -> Verdict:
+        stats = await self._limiter.get_window_stats(item, str(org_id), role)
+        reset = max(0, math.ceil(stats.reset_time - time.time()))
+        return Verdict(allowed, role, item.amount, stats.remaining, reset)
+
+
+@functools.lru_cache(maxsize=64)
+def _per_minute(amount: int) -> RateLimitItem:
+    return RateLimitItemPerMinute(amount)
+
+
+def _storage(url: str) -> Storage:
+    """`memory://`, or `redis://...` / `rediss://...` through redis-py's asyncio client."""
+    if url.startswith(("redis://", "rediss://")):
+        storage = storage_from_string(f"async+{url}", implementation="redispy")
+    else:
+        storage = storage_from_string(f"async+{url}")
+    assert isinstance(storage, Storage)
+    return storage
