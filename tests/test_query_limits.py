@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
+import pytest
+
+from app.http.app import create_app
+from app.kernel.settings import Settings
+from app.organizations.roles import Role
+from tests.conftest import make_key
 from tests.documents import ADD_TRANSACTION
 from tests.factories import bill
 from tests.snapshots import table_counts
@@ -150,3 +157,52 @@ async def test_a_list_written_in_the_document_longer_than_any_input_takes_is_ref
     assert [(error["message"], error["extensions"]) for error in body["errors"]] == [
         ("A list of 1,001 items: at most 1,000.", {"code": "QUERY_TOO_COMPLEX"})
     ]
+
+
+async def test_limits_are_raised_per_key_role_and_a_key_gets_its_most_generous_roles(api, client_with, database):
+    """Nested four rounds, `id` sits at depth 15 and 244,442 fields may come back: past the
+    defaults (12, 25,000), within what the settings give an admin."""
+    client, _ = await client_with(query_limits_by_role={"admin": {"depth_max": 16, "cost_max": 250_000}})
+    variables = {"lookup": {"type": "USER_ID", "value": "1"}}
+    till = await make_key(database, api.credentials.org_id, frozenset({Role.TILL, Role.APP}))
+    admin_and_app = await make_key(database, api.credentials.org_id, frozenset({Role.APP, Role.ADMIN}))
+
+    async def post(credentials) -> dict:
+        response = await client.post(
+            "/graphql",
+            json={"query": nested_customer_document(4), "variables": variables},
+            headers={"Authorization": credentials.header},
+        )
+        return response.json()
+
+    refused = await post(till)
+    allowed = await post(admin_and_app)
+
+    assert [error["message"] for error in refused["errors"]] == [
+        "'Deep' exceeds maximum operation depth of 12",
+        "'Deep' may return 244,442 fields, more than 25,000: each page multiplies what it selects by its size "
+        "(first); ask for fewer fields or smaller pages",
+    ]
+    assert allowed == {"data": {"customer": {}}}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"cashier": {"cost_max": 10}},
+            "query limits by role: unknown role 'cashier' (roles: till, app, member_care, admin)",
+        ),
+        (
+            {"admin": {"page_size_max": 10}},
+            "query limits of admin: give depth_max, aliases_max, cost_max as whole numbers from 1",
+        ),
+        (
+            {"admin": {"cost_max": 0}},
+            "query limits of admin: give depth_max, aliases_max, cost_max as whole numbers from 1",
+        ),
+    ],
+)
+def test_limits_by_role_that_name_no_role_or_measure_stop_the_start(overrides, message, tmp_path):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        create_app(Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/unused.db", query_limits_by_role=overrides))

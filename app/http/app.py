@@ -23,6 +23,7 @@ from strawberry.http import GraphQLRequestData
 from strawberry.types import ExecutionResult
 
 from app.graphql.core.context import Context
+from app.graphql.core.limits import QueryLimitsByRole
 from app.graphql.core.rate_limits import RequestRateLimits
 from app.graphql.core.schema import schema
 from app.graphql.core.time_limit import timeout_error
@@ -75,6 +76,7 @@ class PointledgerGraphQL(GraphQL[Context, None]):
             start_import=services.imports.submit,
             roles=roles_of(request.scope),
             rate_limits=RequestRateLimits(services.rate_limiter, org, roles_of(request.scope)),
+            query_limits=services.query_limits.for_roles(roles_of(request.scope)),
         )
 
     async def execute_operation(
@@ -208,6 +210,7 @@ class Services:
         )
         self.imports = ImportRunner(self.database, self.clock)
         self.rate_limiter = RateLimiter(settings.rate_limit_storage)
+        self.query_limits = QueryLimitsByRole(settings.query_limits_by_role)
         self.production = settings.environment == "production"
         self.operation_gate = OperationGate.from_settings(settings, schema._schema)
 

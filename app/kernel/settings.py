@@ -19,6 +19,10 @@ class Settings(BaseSettings):
     # A longer query text is refused before parsing; parsed documents are cached, so this also
     # bounds the parse cache (1,024 documents) at about 32 MiB.
     query_length_max: int = Field(default=32 * 1024, ge=1024)
+    # What one document may ask, raised (or lowered) per key role, as JSON: a key gets the most
+    # generous of its roles' (app/graphql/core/limits.py; defaults: depth 12, 50 aliases, cost
+    # 25,000), e.g. {"admin": {"cost_max": 100000, "depth_max": 15}}.
+    query_limits_by_role: dict[str, dict[str, int]] = {}
     # No input takes a longer list (a bill's line items: 1,000); refused before conversion.
     input_list_length_max: int = Field(default=1000, ge=1)
     # Org configuration and API keys are cached in memory for this long; `org apply` and

@@ -13,6 +13,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
 
 from app.customers.service import CustomerView, load_customers
+from app.graphql.core.limits import QueryLimits
 from app.graphql.core.rate_limits import RequestRateLimits
 from app.kernel.clock import Clock
 from app.kernel.settings import Settings
@@ -32,6 +33,7 @@ class Context:
     start_import: Callable[[int], None]  # queues a submitted import job on the server's runner
     roles: frozenset[Role]  # the API key's roles: each root field checks them (core/permissions.py)
     rate_limits: RequestRateLimits  # each root field counts against them (core/rate_limits.py)
+    query_limits: QueryLimits  # what a document of this key may ask (core/limits.py)
     # Held by the HTTP layer around the operation; a query arms it (app/graphql/core/time_limit.py).
     deadline: asyncio.Timeout | None = None
     customers: DataLoader[int, CustomerView | None] = field(init=False)

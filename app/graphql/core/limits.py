@@ -14,7 +14,9 @@ the bound holds for any values and the measure can be cached with the document.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from graphql import (
@@ -34,6 +36,9 @@ from graphql import (
 )
 from graphql.language import DocumentNode, VisitorAction
 from graphql.language.visitor import SKIP
+from strawberry.extensions import SchemaExtension
+
+from app.organizations.roles import Role
 
 PAGE_SIZE_ARGUMENT = "first"
 
@@ -45,6 +50,46 @@ class QueryLimits:
     cost_max: int = 25_000
     page_size_max: int = 100  # what a `first` given by a variable may be at most
     list_length_max: int = 1000  # items of a list written in the document (no input takes more)
+
+
+# What POINTLEDGER_QUERY_LIMITS_BY_ROLE may raise (or lower) for a key role.
+PER_ROLE = ("depth_max", "aliases_max", "cost_max")
+
+
+class QueryLimitsByRole:
+    """A key's limits: per measure, the most generous of its roles' (a role the settings do not
+    name has the defaults), so that an admin key may be given larger reports than a till's."""
+
+    def __init__(self, overrides: Mapping[str, Mapping[str, int]], base: QueryLimits | None = None) -> None:
+        self.base = base or QueryLimits()
+        self._by_role: dict[Role, QueryLimits] = {}
+        for name, values in overrides.items():
+            if name not in Role._value2member_map_:
+                raise ValueError(f"query limits by role: unknown role {name!r} (roles: {', '.join(Role)})")
+            unknown = set(values) - set(PER_ROLE)
+            if unknown or any(not isinstance(value, int) or value < 1 for value in values.values()):
+                raise ValueError(f"query limits of {name}: give {', '.join(PER_ROLE)} as whole numbers from 1")
+            self._by_role[Role(name)] = replace(self.base, **values)
+        self._by_roles: dict[frozenset[Role], QueryLimits] = {}
+
+    def for_roles(self, roles: frozenset[Role]) -> QueryLimits:
+        found = self._by_roles.get(roles)
+        if found is None:
+            each = [self._by_role.get(role, self.base) for role in roles] or [self.base]
+            found = replace(
+                self.base, **{measure: max(getattr(limits, measure) for limits in each) for measure in PER_ROLE}
+            )
+            self._by_roles[roles] = found
+        return found
+
+
+class CallerQueryLimits(SchemaExtension):
+    """Validates each document against the limits of the caller's key (`context.query_limits`)."""
+
+    def on_operation(self) -> Iterator[None]:
+        limits = getattr(self.execution_context.context, "query_limits", None) or QueryLimits()
+        self.execution_context.validation_rules = (*self.execution_context.validation_rules, query_limits_rule(limits))
+        yield
 
 
 @dataclass(frozen=True)
@@ -122,8 +167,11 @@ class _Measurer:
         return self.page_size_max  # a variable: any value up to the maximum
 
 
+@functools.cache
 def query_limits_rule(limits: QueryLimits) -> type[ValidationRule]:
-    """A validation rule enforcing `limits` (a class, as graphql-core takes its rules)."""
+    """A validation rule enforcing `limits` (a class, as graphql-core takes its rules). One class
+    per distinct limits: the validation cache keys on the rule classes, so a class made per
+    request would make every request a cache miss."""
 
     class QueryLimitsRule(ValidationRule):
         def enter_document(self, node: DocumentNode, *_: Any) -> VisitorAction:

@@ -7,9 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 import strawberry
-from graphql import ASTValidationRule, GraphQLError
+from graphql import GraphQLError
 from strawberry.extensions import (
-    AddValidationRules,
     MaskErrors,
     MaxTokensLimiter,
     ParserCache,
@@ -18,7 +17,7 @@ from strawberry.extensions import (
 
 from app.graphql.core.error_codes import error_code_enum
 from app.graphql.core.errors import EXCEPTION_HANDLERS
-from app.graphql.core.limits import QueryLimits, query_limits_rule
+from app.graphql.core.limits import CallerQueryLimits
 from app.graphql.core.permissions import guard_root_fields
 from app.graphql.core.rate_limits import limit_root_fields
 from app.graphql.core.scalars import DecimalScalar
@@ -102,11 +101,6 @@ class PointledgerSchema(strawberry.Schema):
         super().process_errors([error for error in errors if not _is_expected(error)], execution_context)
 
 
-# Built once: the validation cache keys on the rule classes, so a rule class made per request
-# would make every request a cache miss.
-LIMIT_RULES: list[type[ASTValidationRule]] = [query_limits_rule(QueryLimits())]
-
-
 def build_schema() -> strawberry.Schema:
     built = PointledgerSchema(
         query=Query,
@@ -118,7 +112,7 @@ def build_schema() -> strawberry.Schema:
             # The caches key on the document text: cursors and ids travel as variables.
             lambda: ParserCache(maxsize=1024),
             lambda: ValidationCache(maxsize=1024),
-            lambda: AddValidationRules(LIMIT_RULES),
+            CallerQueryLimits,
             lambda: MaxTokensLimiter(max_token_count=5000),
             QueryTimeLimit,
             lambda: MaskErrors(
