@@ -371,6 +371,13 @@ def print_table(rows: list[tuple[Figures, float | None]], baseline: Figures) -> 
         )
 
 
+def unthrottled(org_file: Path) -> None:
+    """The bench measures what the rate limiter costs, not its refusals: every role of the demo
+    organisation gets a limit (a million a minute) that no run reaches."""
+    text = re.sub(r"^(till|app|member_care|admin) = \d+", r"\1 = 1000000", org_file.read_text(), flags=re.M)
+    org_file.write_text(text)
+
+
 def describe_machine() -> None:
     def version(name: str) -> str:
         try:
@@ -463,6 +470,7 @@ def main() -> int:
     server_log = work / "server.log"
     try:
         shutil.copytree(ROOT / "demo", work / "demo")
+        unthrottled(work / "demo" / "org.toml")
         env = clean_env(f"sqlite+aiosqlite:///{work / 'bench.db'}")
         log(f"work directory: {work}")
         run_step("pointledger demo (migrate, demo org, API key)", [str(BIN / "pointledger"), "demo"], work, env, 180)
