@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -36,6 +37,7 @@ from app.http.auth import (
 from app.http.import_runner import ImportRunner
 from app.http.logs import AccessLog, configure_logging, note_request
 from app.http.maintenance import MaintenanceTask
+from app.http.metrics import BAD_REQUEST, Metrics, request_outcome
 from app.kernel.clock import Clock, SystemClock
 from app.kernel.settings import Settings, get_settings
 from app.organizations.config import OrgConfigCache
@@ -43,6 +45,8 @@ from app.storage import migrate
 from app.storage.database import UNAVAILABLE_ERRORS, Database
 
 logger = logging.getLogger("pointledger")
+# Where a GraphQL request's execution leaves what its metrics say (operation, result, error codes).
+SCOPE_OUTCOME_KEY = "pointledger.outcome"
 # Either marks an upload as sent by a script (Apollo's clients send the second).
 PREFLIGHT_HEADERS = ("x-pointledger-csrf", "apollo-require-preflight")
 
@@ -78,7 +82,7 @@ class PointledgerGraphQL(GraphQL[Context, None]):
         sub_response: Response,
     ) -> Any:
         try:
-            return await super().execute_operation(
+            result = await super().execute_operation(
                 request=request,
                 request_adapter=request_adapter,
                 request_data=request_data,
@@ -88,6 +92,9 @@ class PointledgerGraphQL(GraphQL[Context, None]):
             )
         finally:
             await context.database.close()  # the request's read snapshot ends with the operation
+        operation_name = context.operation_name or getattr(request_data, "operation_name", None)
+        request.scope[SCOPE_OUTCOME_KEY] = (operation_name, *request_outcome(result, context.error_codes))
+        return result
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
@@ -141,10 +148,15 @@ class PointledgerGraphQL(GraphQL[Context, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        started = time.perf_counter()
         try:
             response = await self.run(Request(scope=scope, receive=receive))
         except HTTPException as error:
             response = json_error(error.status_code, "BAD_REQUEST", error.reason)
+            scope[SCOPE_OUTCOME_KEY] = (None, BAD_REQUEST, ())
+        outcome = scope.pop(SCOPE_OUTCOME_KEY, None)
+        if outcome is not None:  # None: no operation (GraphiQL's page)
+            self.services.metrics.record_request(*outcome, seconds=time.perf_counter() - started)
         await response(scope, receive, send)
 
 
@@ -170,6 +182,9 @@ class Services:
         self.database = database or Database(
             settings.database_url, pool_size=settings.pool_size, write_retries_max=settings.write_retries_max
         )
+        self.metrics = Metrics(
+            self.database, operation_names_max=settings.metrics_operation_names_max, token=settings.metrics_token
+        )
         self.org_cache = OrgConfigCache(self.database, settings.cache_ttl_seconds)
         self.authenticator = Authenticator(self.database, self.org_cache, settings.cache_ttl_seconds)
         self.maintenance = MaintenanceTask(
@@ -177,8 +192,9 @@ class Services:
             self.clock,
             interval_seconds=settings.maintenance_interval_seconds,
             idempotency_retention=timedelta(hours=settings.idempotency_retention_hours),
+            metrics=self.metrics,
         )
-        self.imports = ImportRunner(self.database, self.clock)
+        self.imports = ImportRunner(self.database, self.clock, metrics=self.metrics)
 
 
 def create_app(
@@ -220,6 +236,7 @@ def create_app(
         routes=[
             Route("/health", health),
             Route("/ready", ready),
+            Route("/metrics", services.metrics.endpoint),
             Route("/graphql", guarded, methods=["GET", "POST"]),
             Route("/imports/points", import_routes.post_points, methods=["POST"]),
             Route("/imports/promotion", import_profile_routes.post_promotion, methods=["POST"]),

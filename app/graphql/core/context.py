@@ -28,6 +28,10 @@ class Context:
     settings: Settings
     start_import: Callable[[int], None]  # queues a submitted import job on the server's runner
     is_admin: bool = False  # an admin API key: organisation-wide checks allowed
+    # What the request's metrics are labelled with: the operation that ran (set when execution
+    # starts) and the codes of the typed errors answered, in order (batch items included).
+    operation_name: str | None = None
+    error_codes: list[str] = field(default_factory=list)
     customers: DataLoader[int, CustomerView | None] = field(init=False)
     line_items: DataLoader[int, list[Any]] = field(init=False)
     bill_numbers: DataLoader[int, str] = field(init=False)  # by transaction id

@@ -22,7 +22,9 @@ class AddTransactionsMutation:
                 info.context.database, info.context.org, [item.to_domain() for item in input], now=info.context.now
             )
         except DomainError as error:  # the batch as a whole is refused: one result says why
+            info.context.error_codes.append(error.code)
             return [to_graphql_error(error)]
+        info.context.error_codes.extend(result.code for result in results if isinstance(result, DomainError))
         return [
             transaction_added(info, result) if isinstance(result, TransactionResult) else to_graphql_error(result)
             for result in results
