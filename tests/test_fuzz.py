@@ -9,25 +9,18 @@ A short run is part of the suite (FUZZ_EXAMPLES_DEFAULT examples per operation);
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis.graphql import nodes
 
-from app.storage.database import Database
 from tests.client import Credentials
-from tests.conftest import POSTGRES_URL, make_org
-from tests.factories import org_spec
+from tests.conftest import POSTGRES_URL
+from tests.server import database_with_org, running_server
 
 FUZZ_EXAMPLES_DEFAULT = 20  # about 35 s for the 44 root fields on the 2-core machine
 FUZZ_EXAMPLES = int(os.environ.get("POINTLEDGER_FUZZ_EXAMPLES", FUZZ_EXAMPLES_DEFAULT))
@@ -35,7 +28,9 @@ SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
 MASKED = "Unexpected error."
 
 # Strategies for the schema's own scalars: well-formed values and near misses (what a client
-# gets wrong: out of range, junk, the wrong shape), as the GraphQL literals Schemathesis sends.
+# gets wrong: junk, the wrong shape), as the GraphQL literals Schemathesis sends. Decimals out of
+# every column's range ("1e1000000": issue 12's huge decimals) join once the one decimal parser
+# refuses them (the inputs branch); today they reach "Unexpected error." in addTrackerValue.
 _decimal_text = st.one_of(
     st.decimals(min_value=-(10**12), max_value=10**12, places=4).map(str),
     st.sampled_from(["-0", "0.00001", "NaN", "", "abc"]),
@@ -59,68 +54,18 @@ schemathesis.graphql.scalar("Upload", st.text(max_size=20).map(nodes.String))
 schema = schemathesis.graphql.from_path(SCHEMA_FILE)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 async def fuzz_credentials(migrated_template: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Credentials]:
     """A fresh database with the test organisation: (its URL, the organisation's key)."""
     if POSTGRES_URL:
         pytest.skip("the fuzz run is on SQLite (the issue asks for it there; PostgreSQL runs the suite)")
-    path = tmp_path_factory.mktemp("fuzz") / "pointledger.db"
-    shutil.copyfile(migrated_template, path)
-    url = f"sqlite+aiosqlite:///{path}"
-    database = Database(url)
-    try:
-        credentials = await make_org(database, org_spec("acme"))
-    finally:
-        await database.dispose()
-    return url, credentials
+    return await database_with_org(migrated_template, tmp_path_factory.mktemp("fuzz"))
 
 
 @pytest.fixture(scope="module")
 def server(fuzz_credentials: tuple[str, Credentials], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """uvicorn serving the app on loopback: its base URL. Its log is shown when a test fails."""
-    url, _ = fuzz_credentials
-    directory = tmp_path_factory.mktemp("fuzz-server")
-    port = _free_port()
-    environment = {
-        **os.environ,
-        "POINTLEDGER_DATABASE_URL": url,
-        "POINTLEDGER_IMPORT_DIRECTORY": str(directory / "imports"),
-        "POINTLEDGER_MAINTENANCE_INTERVAL_SECONDS": "0",
-        "POINTLEDGER_ACCESS_LOG": "false",
-        "POINTLEDGER_LOG_LEVEL": "WARNING",
-        "POINTLEDGER_LOG_FORMAT": "text",
-    }
-    log_path = directory / "server.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "app.http.app:app_factory", "--port", str(port)],
-            env=environment,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base_url}/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, log_path.read_text()
-            assert time.monotonic() < deadline, log_path.read_text()
-            time.sleep(0.1)
+    with running_server(fuzz_credentials[0], tmp_path_factory.mktemp("fuzz-server")) as base_url:
         yield base_url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        sys.stderr.write(log_path.read_text())
 
 
 @schema.parametrize()
@@ -128,7 +73,7 @@ def server(fuzz_credentials: tuple[str, Credentials], tmp_path_factory: pytest.T
     max_examples=FUZZ_EXAMPLES,
     deadline=None,
     suppress_health_check=list(HealthCheck),
-    derandomize=True,
+    derandomize="POINTLEDGER_FUZZ_EXAMPLES" not in os.environ,  # the suite's run is the same each time
 )
 def test_no_generated_request_gets_a_server_error_or_an_unexpected_error(
     case: schemathesis.Case, server: str, fuzz_credentials: tuple[str, Credentials]

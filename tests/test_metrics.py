@@ -3,6 +3,7 @@ import rows, maintenance runs and rate-limit refusals, with exact values; and wh
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -20,6 +21,7 @@ from tests.conftest import POSTGRES_URL, stop_background_work
 from tests.documents import ADD_TRANSACTION, LEDGER_ENTRIES
 from tests.factories import bill, by_mobile, new_mobile
 from tests.import_checks import finished, post_csv
+from tests.server import database_with_org, running_server
 
 REQUESTS = "pointledger_graphql_request_duration_seconds_count"
 ERRORS = "pointledger_graphql_errors_total"
@@ -221,3 +223,26 @@ async def test_with_a_token_every_client_must_send_it(database, clock, address):
     assert (missing.status_code, missing.json()) == (401, REFUSED)
     assert (wrong.status_code, wrong.json()) == (401, REFUSED)
     assert samples["pointledger_database_pool_size"] != {}
+
+
+async def test_with_several_workers_a_scrape_sums_every_workers_counts(migrated_template, tmp_path):
+    if POSTGRES_URL:
+        pytest.skip("the server runs on a SQLite file of its own")
+    url, credentials = await database_with_org(migrated_template, tmp_path)
+    counts = tmp_path / "prometheus"
+    counts.mkdir()
+
+    async def ping(client: httpx.AsyncClient) -> None:
+        response = await client.post(
+            "/graphql",
+            json={"query": "query Ping { __typename }"},
+            headers={"Authorization": credentials.header, "Connection": "close"},  # a new connection: any worker
+        )
+        assert response.status_code == 200
+
+    with running_server(url, tmp_path, workers=2, PROMETHEUS_MULTIPROC_DIR=str(counts)) as base_url:
+        async with httpx.AsyncClient(base_url=base_url) as client:
+            await asyncio.gather(*(ping(client) for _ in range(40)))
+            samples = await scrape(client)
+
+    assert samples[REQUESTS] == {("Ping", "ok"): 40}

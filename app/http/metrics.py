@@ -22,6 +22,9 @@ What is counted, and where:
   conversion, idempotency), "ok" or "failed".
 
 Each app has its own registry (tests build many apps in one process and read exact values).
+Several uvicorn workers: set PROMETHEUS_MULTIPROC_DIR (prometheus-client's multiprocess mode; an
+empty directory at each start): every worker writes its counts there and a scrape, whichever
+worker answers it, sums them; the pool gauges are then the answering worker's.
 The request path pays one histogram observation (and a counter per typed error): nothing per field.
 """
 
@@ -29,12 +32,14 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import os
 import re
 import time
 from collections.abc import Awaitable, Iterable
 from typing import Any, TypeVar
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from pydantic import SecretStr
@@ -142,6 +147,12 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(PoolCollector(database))
+        self.scraped = self.registry
+        # prometheus-client reads this variable itself, at import, to write values to files.
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            self.scraped = CollectorRegistry(auto_describe=False)
+            MultiProcessCollector(self.scraped)
+            self.scraped.register(PoolCollector(database))
 
     def operation_label(self, name: str | None) -> str:
         """The label for a client's operation name, bounded (see the module doc)."""
@@ -204,4 +215,4 @@ class Metrics:
                 "Metrics are served to this host only, or with the bearer token (POINTLEDGER_METRICS_TOKEN).",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(self.scraped), media_type=CONTENT_TYPE_LATEST)
