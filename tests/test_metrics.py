@@ -63,6 +63,8 @@ async def test_requests_are_counted_by_operation_and_result_and_errors_by_code(a
     # Refused before execution: named by the client's operationName only (else "anonymous").
     await api.post(ADD_TRANSACTION, {"input": {"number": "B-1"}})  # variables GraphQL refuses
     await api.post("query Broken { nothing }")  # a field the schema lacks
+    aliases = " ".join(f"a{number}: __typename" for number in range(51))
+    await api.post(f"query Wide {{ {aliases} }}")  # over the alias limit: our own refusal, with its code
     not_json = await api.client.post(
         "/graphql", content=b"{", headers={"Authorization": api.credentials.header, "Content-Type": "application/json"}
     )
@@ -89,10 +91,11 @@ async def test_requests_are_counted_by_operation_and_result_and_errors_by_code(a
         ("Add", "ok"): 1,
         ("Customer", "CUSTOMER_NOT_FOUND"): 1,
         ("anonymous", "invalid_request"): 2,
+        ("anonymous", "QUERY_TOO_COMPLEX"): 1,
         ("anonymous", "bad_request"): 1,
         ("Ledger", "unexpected"): 1,
     }
-    assert samples[ERRORS] == {("CUSTOMER_NOT_FOUND",): 1, ("UNEXPECTED",): 1}
+    assert samples[ERRORS] == {("CUSTOMER_NOT_FOUND",): 1, ("QUERY_TOO_COMPLEX",): 1, ("UNEXPECTED",): 1}
     assert samples["pointledger_graphql_request_duration_seconds_bucket"][("+Inf", "Ping", "ok")] == 3
 
 

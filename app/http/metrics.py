@@ -7,7 +7,8 @@ What is counted, and where:
   operation), "anonymous" without one, "other" when the name is not a plain GraphQL name or more
   than `operation_names_max` distinct names were seen (clients choose names: the label must not
   grow without bound). `result` is "ok", the code of the first typed error the answer carries
-  (INVALID_INPUT, CUSTOMER_NOT_FOUND, ...: the ErrorCode enum bounds them), "invalid_request"
+  (INVALID_INPUT, CUSTOMER_NOT_FOUND, ...: the ErrorCode enum bounds them; or the code of a
+  refusal of ours before execution, QUERY_TOO_COMPLEX), "invalid_request"
   (GraphQL itself refused the document or its variables), "bad_request" (refused before GraphQL:
   not JSON, too long, ...) or "unexpected" (a masked "Unexpected error.").
 - `pointledger_graphql_errors_total{code}`: typed errors answered (batch items included), and
@@ -76,6 +77,8 @@ def request_outcome(result: Any, error_codes: list[str]) -> tuple[str, list[str]
     for error in getattr(result, "errors", None) or ():
         if isinstance(error.original_error, DomainError):
             codes.append(error.original_error.code)
+        elif error.path is None and error.extensions and "code" in error.extensions:
+            codes.append(str(error.extensions["code"]))  # our own refusals: QUERY_TOO_COMPLEX, ...
         elif error.path is None:  # GraphQL's own: syntax, validation, variables
             invalid = True
         else:
