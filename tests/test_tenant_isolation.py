@@ -4,6 +4,9 @@ mobile, email, external id, card and user id, its bills, redemption, promotion a
 user group, tracker, customer promotion, import job and template), and nothing of the first
 organisation shows in the answers or changes in its rows.
 
+The import routes outside GraphQL (/imports/<job id>, its rejects and corrections) are called
+with the first organisation's job id too.
+
 The calls are made by walking each root field's arguments: an identifying field takes the first
 organisation's value from IDENTIFYING (by `Type.field`, then by field name), other required fields
 a plain valid value of their type, lists of lookups the first organisation's customers. A root
@@ -432,6 +435,13 @@ async def test_no_root_field_shows_or_changes_anything_of_another_organisation(c
     jobs = (await other.data("{ importJobs(first: 100) { jobs { id } } }"))["importJobs"]["jobs"]
     for job in jobs:
         await finished(other, job["id"])
+
+    # The import routes outside GraphQL take a job id too.
+    for path in ("", "/rejects.csv", "/corrections.csv"):
+        response = await other.client.get(
+            f"/imports/{victim.import_job_id}{path}", headers={"Authorization": other.credentials.header}
+        )
+        assert (response.status_code, response.json()["error"]["code"]) == (404, "IMPORT_JOB_NOT_FOUND"), path
 
     assert await organization_rows(database, client_api.credentials.org_id) == before
     every_root_field = {name for root in (SCHEMA.query_type, SCHEMA.mutation_type) if root for name in root.fields}
