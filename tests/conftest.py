@@ -14,7 +14,8 @@ client of an app built with other settings), org (a module may override it with 
 api, org_api (the Api of another organisation), client_api (a server with its own import
 directory) and count_statements. What tests import instead:
 tests.client (the API client and the calls it makes), tests.factories (request bodies),
-tests.documents (GraphQL documents), tests.ledger_checks, tests.import_checks, tests.snapshots.
+tests.documents (GraphQL documents), tests.ledger_checks, tests.import_checks, tests.snapshots,
+tests.server (uvicorn in its own process, for real workers and sockets).
 """
 
 from __future__ import annotations

@@ -592,3 +592,27 @@ async def test_a_template_name_with_a_nul_is_refused(client_api):
         "__typename": "InvalidInputError", "code": "INVALID_INPUT", "message": "must not contain NUL characters",
         "field": "input.name",
     }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("mutation", "input_type", "configuration"),
+    [("importPoints", "ImportPointsInput", {"programCode": "main"}),
+     ("importCustomerPromotion", "ImportCustomerPromotionInput", {"promotionName": "Diwali"}),
+     ("importTrackerValues", "ImportTrackerValuesInput", {"trackerCode": "FUEL"})],
+)  # fmt: skip
+async def test_a_file_sent_as_text_instead_of_an_upload_is_a_typed_refusal(
+    client_api, database, mutation, input_type, configuration
+):
+    document = f"""
+    mutation Import($input: {input_type}!) {{
+      {mutation}(input: $input) {{ __typename ... on Error {{ code message field }} }}
+    }}"""
+    variables = {"input": {"file": "customerprofileid,amount\nA-1,10\n", "configuration": configuration}}
+
+    result = (await client_api.data(document, variables))[mutation]
+
+    assert result == {
+        "__typename": "InvalidInputError", "code": "INVALID_INPUT",
+        "message": "send the file as a multipart upload (the GraphQL multipart request spec)", "field": "input.file",
+    }  # fmt: skip
+    assert (await table_counts(database))["import_jobs"] == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -41,6 +42,7 @@ from app.http.auth import (
 from app.http.import_runner import ImportRunner
 from app.http.logs import AccessLog, configure_logging, note_request
 from app.http.maintenance import MaintenanceTask
+from app.http.metrics import BAD_REQUEST, Metrics, request_outcome
 from app.http.operation_gate import OperationGate, OperationRefusedError
 from app.kernel.clock import Clock, SystemClock
 from app.kernel.rate_limits import RateLimiter
@@ -51,6 +53,8 @@ from app.storage import migrate
 from app.storage.database import UNAVAILABLE_ERRORS, Database
 
 logger = logging.getLogger("pointledger")
+# Where a GraphQL request's execution leaves what its metrics say (operation, result, error codes).
+SCOPE_OUTCOME_KEY = "pointledger.outcome"
 # Either marks an upload as sent by a script (Apollo's clients send the second).
 PREFLIGHT_HEADERS = ("x-pointledger-csrf", "apollo-require-preflight")
 
@@ -75,7 +79,9 @@ class PointledgerGraphQL(GraphQL[Context, None]):
             settings=services.settings,
             start_import=services.imports.submit,
             roles=roles_of(request.scope),
-            rate_limits=RequestRateLimits(services.rate_limiter, org, roles_of(request.scope)),
+            rate_limits=RequestRateLimits(
+                services.rate_limiter, org, roles_of(request.scope), services.metrics.count_rate_limit_refusal
+            ),
             query_limits=services.query_limits.for_roles(roles_of(request.scope)),
         )
 
@@ -104,15 +110,17 @@ class PointledgerGraphQL(GraphQL[Context, None]):
             sub_response.headers.update(context.rate_limits.response_headers())
             if context.rate_limits.all_refused:
                 sub_response.status_code = 429
-            return result
         except TimeoutError:
             if not deadline.expired():
                 raise
             limit = self.services.settings.request_time_limit_seconds
             logger.warning("query stopped at the request time limit (%g s)", limit)
-            return ExecutionResult(data=None, errors=[timeout_error(limit)])
+            result = ExecutionResult(data=None, errors=[timeout_error(limit)])
         finally:
             await context.database.close()  # the request's read snapshot ends with the operation
+        operation_name = context.operation_name or getattr(request_data, "operation_name", None)
+        request.scope[SCOPE_OUTCOME_KEY] = (operation_name, *request_outcome(result, context.error_codes))
+        return result
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
@@ -166,12 +174,18 @@ class PointledgerGraphQL(GraphQL[Context, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        started = time.perf_counter()
         try:
             response = await self.run(Request(scope=scope, receive=receive))
         except HTTPException as error:
             response = json_error(error.status_code, "BAD_REQUEST", error.reason)
+            scope[SCOPE_OUTCOME_KEY] = (None, BAD_REQUEST, ())
         except OperationRefusedError as error:
             response = json_error(200, error.code, error.message)  # as GraphQL answers a refused document
+            scope[SCOPE_OUTCOME_KEY] = (None, error.code, (error.code,))
+        outcome = scope.pop(SCOPE_OUTCOME_KEY, None)
+        if outcome is not None:  # None: no operation (GraphiQL's page)
+            self.services.metrics.record_request(*outcome, seconds=time.perf_counter() - started)
         await response(scope, receive, send)
 
 
@@ -200,6 +214,9 @@ class Services:
             write_retries_max=settings.write_retries_max,
             snapshots_per_share_max=settings.organization_connections_max,
         )
+        self.metrics = Metrics(
+            self.database, operation_names_max=settings.metrics_operation_names_max, token=settings.metrics_token
+        )
         self.org_cache = OrgConfigCache(self.database, settings.cache_ttl_seconds)
         self.authenticator = Authenticator(self.database, self.org_cache, settings.cache_ttl_seconds)
         self.maintenance = MaintenanceTask(
@@ -207,8 +224,9 @@ class Services:
             self.clock,
             interval_seconds=settings.maintenance_interval_seconds,
             idempotency_retention=timedelta(hours=settings.idempotency_retention_hours),
+            metrics=self.metrics,
         )
-        self.imports = ImportRunner(self.database, self.clock)
+        self.imports = ImportRunner(self.database, self.clock, metrics=self.metrics)
         self.rate_limiter = RateLimiter(settings.rate_limit_storage)
         self.query_limits = QueryLimitsByRole(settings.query_limits_by_role)
         self.production = settings.environment == "production"
@@ -254,6 +272,7 @@ def create_app(
         routes=[
             Route("/health", health),
             Route("/ready", ready),
+            Route("/metrics", services.metrics.endpoint),
             Route("/graphql", guarded, methods=["GET", "POST"]),
             Route("/imports/points", import_routes.post_points, methods=["POST"]),
             Route("/imports/promotion", import_profile_routes.post_promotion, methods=["POST"]),

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 
+from app.http.metrics import Metrics
 from app.imports import service
 from app.kernel.clock import Clock
 from app.storage.database import Database
@@ -20,8 +21,9 @@ logger = logging.getLogger(__name__)
 
 
 class ImportRunner:
-    def __init__(self, database: Database, clock: Clock) -> None:
+    def __init__(self, database: Database, clock: Clock, *, metrics: Metrics | None = None) -> None:
         self.database = database
+        self.metrics = metrics
         self.clock = clock
         self._queue: asyncio.Queue[int] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
@@ -57,7 +59,9 @@ class ImportRunner:
         while True:
             job_id = await self._queue.get()
             try:
-                await service.run_job(self.database, job_id, clock=self.clock)
+                job = await service.run_job(self.database, job_id, clock=self.clock)
+                if self.metrics is not None:
+                    self.metrics.count_import_rows(job)
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -8,10 +8,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from app.conversions.service import convert_promised_points
+from app.http.metrics import Metrics
 from app.idempotency import service as idempotency
 from app.kernel.clock import Clock
 from app.ledger.expiry import RunReport, expire_points
@@ -27,14 +30,28 @@ class MaintenanceReport:
     idempotency_keys_forgotten: int
 
 
-async def maintain(database: Database, *, as_of: datetime, idempotency_retention: timedelta) -> MaintenanceReport:
+async def _untimed(task: str, work: Awaitable[Any]) -> Any:
+    return await work
+
+
+async def maintain(
+    database: Database,
+    *,
+    as_of: datetime,
+    idempotency_retention: timedelta,
+    timed: Callable[[str, Awaitable[Any]], Awaitable[Any]] = _untimed,
+) -> MaintenanceReport:
     """One maintenance pass: expire what is due, then convert promised points that came due
     (a promised lot past its expiry expires where it is, it is not converted first), then
-    forget idempotency keys older than the retention (at least 24 hours)."""
-    expired = await expire_points(database, as_of, now=as_of)
-    converted = await convert_promised_points(database, as_of, now=as_of)
-    forgotten = await database.run_write(
-        lambda connection: idempotency.forget_expired(connection, now=as_of, retention=idempotency_retention)
+    forget idempotency keys older than the retention (at least 24 hours). `timed` awaits each
+    step by its task name (the server's metrics time them)."""
+    expired = await timed("expiry", expire_points(database, as_of, now=as_of))
+    converted = await timed("conversion", convert_promised_points(database, as_of, now=as_of))
+    forgotten = await timed(
+        "idempotency",
+        database.run_write(
+            lambda connection: idempotency.forget_expired(connection, now=as_of, retention=idempotency_retention)
+        ),
     )
     return MaintenanceReport(expired=expired, converted=converted, idempotency_keys_forgotten=forgotten)
 
@@ -48,9 +65,16 @@ class MaintenanceTask:
     """
 
     def __init__(
-        self, database: Database, clock: Clock, *, interval_seconds: float, idempotency_retention: timedelta
+        self,
+        database: Database,
+        clock: Clock,
+        *,
+        interval_seconds: float,
+        idempotency_retention: timedelta,
+        metrics: Metrics | None = None,
     ) -> None:
         self.database = database
+        self.metrics = metrics
         self.clock = clock
         self.interval_seconds = interval_seconds
         self.idempotency_retention = idempotency_retention
@@ -82,7 +106,10 @@ class MaintenanceTask:
     async def run_once(self) -> MaintenanceReport | None:
         try:
             report = await maintain(
-                self.database, as_of=self.clock.now(), idempotency_retention=self.idempotency_retention
+                self.database,
+                as_of=self.clock.now(),
+                idempotency_retention=self.idempotency_retention,
+                timed=self.metrics.time_task if self.metrics is not None else _untimed,
             )
         except Exception:
             logger.exception("maintenance pass failed; the next one runs in %s s", self.interval_seconds)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     # kept under the directory until their job ends (so a crashed import can resume).
     import_size_limit_bytes: int = Field(default=1024 * 1024 * 1024, ge=1, le=2**31 - 1)  # GraphQL Int counts its bytes
     import_directory: str = "./imports"
+    # /metrics (Prometheus): with a token, a scrape must send `Authorization: Bearer <token>`;
+    # without one, only clients on this host (loopback) may scrape.
+    metrics_token: SecretStr | None = None
+    # Operation names are client-chosen metric labels: past this many distinct names, "other".
+    metrics_operation_names_max: int = Field(default=200, ge=0)
 
 
 @lru_cache(maxsize=1)

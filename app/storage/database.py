@@ -14,7 +14,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import orjson
 from sqlalchemy import Table, event, text
@@ -23,6 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import QueuePool
 
 from app.storage.sqlite_driver import one_hop_url
 
@@ -102,6 +103,13 @@ class Database:
                 logger.info("retrying write after SQLSTATE %s (attempt %d)", sqlstate, attempt)
                 await asyncio.sleep(0.002 * attempt)
         raise AssertionError("unreachable")
+
+    def pools(self) -> dict[str, QueuePool]:
+        """The connection pools by name (what the pool-use metrics read): SQLite's readers and
+        its one writer, or PostgreSQL's one pool that reads and writes share."""
+        if self.read_engine is self.write_engine:
+            return {"shared": cast(QueuePool, self.read_engine.pool)}
+        return {"read": cast(QueuePool, self.read_engine.pool), "write": cast(QueuePool, self.write_engine.pool)}
 
     async def dispose(self) -> None:
         await self.read_engine.dispose()

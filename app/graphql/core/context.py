@@ -36,6 +36,10 @@ class Context:
     query_limits: QueryLimits  # what a document of this key may ask (core/limits.py)
     # Held by the HTTP layer around the operation; a query arms it (app/graphql/core/time_limit.py).
     deadline: asyncio.Timeout | None = None
+    # What the request's metrics are labelled with: the operation that ran (set when execution
+    # starts) and the codes of the typed errors answered, in order (batch items included).
+    operation_name: str | None = None
+    error_codes: list[str] = field(default_factory=list)
     customers: DataLoader[int, CustomerView | None] = field(init=False)
     line_items: DataLoader[int, list[Any]] = field(init=False)
     bill_numbers: DataLoader[int, str] = field(init=False)  # by transaction id

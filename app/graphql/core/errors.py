@@ -247,6 +247,7 @@ def _handler(domain_class: type[domain.DomainError], graphql_type: type, build: 
         error_type = graphql_type
 
         def handle(self, exception: domain.DomainError, *, field: Any, info: Any) -> Any:
+            info.context.error_codes.append(exception.code)
             return build(exception)
 
     return Handler()

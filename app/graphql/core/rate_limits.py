@@ -24,10 +24,17 @@ from app.organizations.roles import Role, counting_role, roles_for
 class RequestRateLimits:
     """One request's account with the rate limiter."""
 
-    def __init__(self, limiter: RateLimiter | None, org: OrgConfig, key_roles: frozenset[Role]) -> None:
+    def __init__(
+        self,
+        limiter: RateLimiter | None,
+        org: OrgConfig,
+        key_roles: frozenset[Role],
+        on_refusal: Callable[[str], None] | None = None,
+    ) -> None:
         self.limiter = limiter  # None: no limits (a CLI or a test that turns them off)
         self.org = org
         self.key_roles = key_roles
+        self.on_refusal = on_refusal  # told the role of each call or batch item refused (metrics)
         self.tightest: Verdict | None = None  # its headers go on the response
         self.calls = 0
         self.refused = 0
@@ -52,6 +59,7 @@ class RequestRateLimits:
         self._note(verdict)
         if not verdict.allowed:
             self.refused += 1
+            self._tell_refused(verdict, 1)
             raise refusal(verdict, operation)
 
     async def count_items(self, operation: str, wanted: int) -> tuple[int, Verdict | None]:
@@ -62,7 +70,13 @@ class RequestRateLimits:
             return wanted, None
         granted, verdict = await self.limiter.hit_up_to(self.org.id, limit[0], limit[1], wanted)
         self._note(verdict)
+        self._tell_refused(verdict, wanted - granted)
         return granted, None if granted == wanted else verdict
+
+    def _tell_refused(self, verdict: Verdict, count: int) -> None:
+        if self.on_refusal is not None:
+            for _ in range(count):
+                self.on_refusal(verdict.policy)
 
     def response_headers(self) -> dict[str, str]:
         return self.tightest.headers() if self.tightest is not None else {}

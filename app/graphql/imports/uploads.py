@@ -48,6 +48,11 @@ def import_request(
 async def submit_upload(info: Info, profile: DomainImportProfile, input: Any) -> ImportSubmitted:
     """Store the upload, submit its job and queue it (the import mutations of every profile)."""
     settings = info.context.settings
+    # The Upload scalar takes any value: a file is only what the multipart request put there.
+    if not callable(getattr(input.file, "read", None)):
+        raise ValidationError(
+            "send the file as a multipart upload (the GraphQL multipart request spec)", field="input.file"
+        )
     if (input.configuration is None) == (input.template_name is None):
         raise ValidationError("give either a configuration or a templateName", field="input.configuration")
     stored = await service.spool(

@@ -29,14 +29,15 @@ class AddTransactionsMutation:
                 info.context.database, info.context.org, [item.to_domain() for item in admitted], now=info.context.now
             )
         except DomainError as error:  # the batch as a whole is refused: one result says why
+            info.context.error_codes.append(error.code)
             return [to_graphql_error(error)]
-        answers: list[AddTransactionResult] = [
+        if refused is not None:
+            results += [
+                refusal(refused, "addTransactions", field=f"input[{index}]")
+                for index in range(len(admitted), len(input))
+            ]
+        info.context.error_codes.extend(result.code for result in results if isinstance(result, DomainError))
+        return [
             transaction_added(info, result) if isinstance(result, TransactionResult) else to_graphql_error(result)
             for result in results
         ]
-        if refused is not None:
-            answers += [
-                to_graphql_error(refusal(refused, "addTransactions", field=f"input[{index}]"))
-                for index in range(len(admitted), len(input))
-            ]
-        return answers
