@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     # Bulk imports: each write transaction ends after this long even when it holds fewer rows than
     # the batch size, so an online write from the server waits at most about this long behind it
     # (well under SQLite's 10 s busy timeout, past which a waiting write fails).
-    import_transaction_max_ms: int = Field(default=250, ge=1, le=5000)
+    import_transaction_max_ms: int = Field(default=500, ge=1, le=5000)
 
     # --- `pointledger serve` (uvicorn): what one client may hold (README "Operating the server") ---
     # h11 enforces the header size and the read deadlines below; httptools parses faster but has
