@@ -55,10 +55,12 @@ class DeadlineH11Protocol(H11Protocol):
         super().data_received(data)
         if self.conn.their_state is h11.SEND_BODY:
             if self.cycle is not self._watched_cycle:  # this request's headers just completed
+                # (these bytes are mostly headers: they earn the body no time)
                 self._watched_cycle = self.cycle
                 self._phase_started_at, self._body_bytes = self.loop.time(), 0
                 self._arm(self._body_deadline())
-            self._body_bytes += len(data)
+            else:
+                self._body_bytes += len(data)
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
