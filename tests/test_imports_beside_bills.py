@@ -94,11 +94,11 @@ class SteppingTimer:
 
 
 async def test_a_batch_ends_when_its_transaction_time_is_up_whatever_its_row_count(database, org, tmp_path, clock):
-    expected = points_file(tmp_path / "points.csv", rows=2_000, customers=300)
+    expected = points_file(tmp_path / "points.csv", rows=5_000, customers=300)
     job = await submit_local(database, org.org_id, tmp_path / "points.csv")
     progress: list[int] = []
-    # Each transaction reads the timer as it starts and after each chunk of 200 rows: with 1.5 s
-    # allowed and a second a read, it takes two chunks, 400 rows, of the 100,000 it may hold.
+    # Each transaction reads the timer as it starts and after each chunk of 1,000 rows: with 1.5 s
+    # allowed and a second a read, it takes two chunks, 2,000 rows, of the 100,000 it may hold.
     options = service.RunOptions(
         batch_size=100_000,
         transaction_max_ms=1500,
@@ -108,7 +108,7 @@ async def test_a_batch_ends_when_its_transaction_time_is_up_whatever_its_row_cou
 
     ended = await service.run_job(database, job.id, options, clock=clock)
 
-    assert progress == [400, 800, 1200, 1600, 2000]
-    assert (ended.status, ended.rows_imported, ended.points_imported) == (JobStatus.DONE, 2_000, Decimal(9_993))
+    assert progress == [2_000, 4_000, 5_000]
+    assert (ended.status, ended.rows_imported, ended.points_imported) == (JobStatus.DONE, 5_000, Decimal(24_990))
     assert await balances(database, org.org_id) == expected
     await assert_reconciled(database)
