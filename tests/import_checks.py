@@ -5,12 +5,14 @@ own import directory: tests.conftest.import_server and the client_api fixture.)"
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 
+from app.customers.models import CustomerIdentifier
 from app.imports import service
 from app.imports.models import ImportProfile, JobStatus
 from app.kernel.clock import FrozenClock
@@ -19,6 +21,8 @@ from app.ledger.models import EventType
 from tests.client import Api, add, customer_points, points_summary
 from tests.conftest import TEST_NOW, org_config
 from tests.factories import bill
+
+identifiers = CustomerIdentifier.__table__
 
 IMPORT_JOB = """
 query Job($id: ID!, $first: Int = 50, $after: String) {
@@ -155,3 +159,33 @@ async def statements_to_run(
     assert done.status is JobStatus.DONE
     assert done.rows_rejected == 0
     return count
+
+
+async def balances(database, org_id: int) -> dict[str, Decimal]:
+    """REGULAR balances of the org's customers, by EXTERNAL_ID."""
+    async with database.read() as connection:
+        rows = (
+            await connection.execute(
+                select(identifiers.c.value, func.sum(ledger_repository.accounts.c.balance))
+                .join(ledger_repository.accounts, ledger_repository.accounts.c.customer_id == identifiers.c.customer_id)
+                .where(
+                    identifiers.c.org_id == org_id,
+                    identifiers.c.type == "EXTERNAL_ID",
+                    ledger_repository.accounts.c.category == "REGULAR",
+                )
+                .group_by(identifiers.c.value)
+            )
+        ).all()
+    return {row[0]: Decimal(row[1]) for row in rows}
+
+
+async def submit_local(database, org_id: int, path: Path, **request: Any) -> service.JobView:
+    """A TALON_ONE_POINTS job (program "main") of a file on this machine, as the CLI submits one."""
+    submitted = await service.submit(
+        database,
+        await org_config(database, org_id),
+        service.ImportRequest(ImportProfile.TALON_ONE_POINTS, configuration={"program_code": "main"}, **request),
+        service.local_file(path, 10**9),
+        now=TEST_NOW,
+    )
+    return submitted.job

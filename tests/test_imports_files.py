@@ -17,15 +17,15 @@ from app.customers.models import CustomerHistory, CustomerIdentifier, HistoryAct
 from app.http.app import create_app
 from app.imports import service
 from app.imports.errors import ImportInterruptedError
-from app.imports.models import ErrorPolicy, ImportProfile, JobStatus
+from app.imports.models import ErrorPolicy, JobStatus
 from app.imports.reader import FIELD_CHARS_MAX
 from app.kernel.settings import Settings
 from app.ledger import repository as ledger_repository
 from app.ledger.models import EventType
 from tests.client import Api, add_transaction
-from tests.conftest import TEST_NOW, import_server, make_org, org_config
+from tests.conftest import import_server, make_org
 from tests.factories import bill, org_spec
-from tests.import_checks import finished, post_csv
+from tests.import_checks import balances, finished, post_csv, submit_local
 from tests.ledger_checks import assert_reconciled, count_events
 
 identifiers = CustomerIdentifier.__table__
@@ -73,24 +73,6 @@ def ten_thousand_rows() -> tuple[bytes, dict[str, Decimal], list[tuple[int, str 
         previous = line
         expected[customer] += amount
     return "\ufeff".encode() + "\r\n".join(lines).encode() + b"\r\n", dict(expected), rejects
-
-
-async def balances(database, org_id: int) -> dict[str, Decimal]:
-    """REGULAR balances of the org's customers, by EXTERNAL_ID."""
-    async with database.read() as connection:
-        rows = (
-            await connection.execute(
-                select(identifiers.c.value, func.sum(ledger_repository.accounts.c.balance))
-                .join(ledger_repository.accounts, ledger_repository.accounts.c.customer_id == identifiers.c.customer_id)
-                .where(
-                    identifiers.c.org_id == org_id,
-                    identifiers.c.type == "EXTERNAL_ID",
-                    ledger_repository.accounts.c.category == "REGULAR",
-                )
-                .group_by(identifiers.c.value)
-            )
-        ).all()
-    return {row[0]: Decimal(row[1]) for row in rows}
 
 
 async def all_rejects(api: Api, job_id: str) -> list[tuple[int, str | None, str]]:
@@ -145,17 +127,6 @@ async def test_ten_thousand_rows_import_exactly_the_valid_ones_and_report_every_
     assert await count_events(database, EventType.POINTS_IMPORT) == 9_500
 
 
-async def _submit_local(database, org_id: int, path: Path, **request: Any) -> service.JobView:
-    submitted = await service.submit(
-        database,
-        await org_config(database, org_id),
-        service.ImportRequest(ImportProfile.TALON_ONE_POINTS, configuration={"program_code": "main"}, **request),
-        service.local_file(path, 10**9),
-        now=TEST_NOW,
-    )
-    return submitted.job
-
-
 async def test_an_import_killed_mid_file_resumes_to_the_same_totals_as_an_uninterrupted_one(
     database, org, tmp_path, clock
 ):
@@ -166,7 +137,7 @@ async def test_an_import_killed_mid_file_resumes_to_the_same_totals_as_an_uninte
 
     uninterrupted = await service.run_job(
         database,
-        (await _submit_local(database, other.org_id, path)).id,
+        (await submit_local(database, other.org_id, path)).id,
         service.RunOptions(batch_size=700),
         clock=clock,
     )
@@ -175,7 +146,7 @@ async def test_an_import_killed_mid_file_resumes_to_the_same_totals_as_an_uninte
         if batches == 3:
             raise ImportInterruptedError("killed")
 
-    job = await _submit_local(database, org.org_id, path)
+    job = await submit_local(database, org.org_id, path)
     with pytest.raises(ImportInterruptedError):
         await service.run_job(
             database, job.id, service.RunOptions(batch_size=700, after_batch=crash_after_three), clock=clock
@@ -214,7 +185,7 @@ async def test_an_import_killed_mid_file_resumes_to_the_same_totals_as_an_uninte
 async def test_two_runners_of_one_job_cannot_apply_the_same_batch(database, org, tmp_path, clock):
     path = tmp_path / "points.csv"
     path.write_bytes(b"customerprofileid,amount\n" + b"".join(f"R-{i},1\n".encode() for i in range(3000)))
-    job = await _submit_local(database, org.org_id, path)
+    job = await submit_local(database, org.org_id, path)
 
     results = await asyncio.gather(
         *(service.run_job(database, job.id, service.RunOptions(batch_size=500), clock=clock) for _ in range(2)),
@@ -241,7 +212,7 @@ async def test_an_import_and_purchases_registering_the_same_new_customers_run_si
     # 300 rows: every key five times, spread over the file, so later batches name customers
     # registered meanwhile by a bill or by an earlier batch.
     path.write_bytes(b"customerprofileid,amount\n" + b"".join(f"{key},1\n".encode() for _ in range(5) for key in keys))
-    job = await _submit_local(database, org.org_id, path)
+    job = await submit_local(database, org.org_id, path)
 
     outcome, *bills = await asyncio.gather(
         service.run_job(database, job.id, service.RunOptions(batch_size=20), clock=clock),
@@ -301,11 +272,11 @@ async def test_a_runner_taken_over_by_a_second_one_stops_and_nothing_is_imported
     other = await make_org(database, org_spec("other"))
     uninterrupted = await service.run_job(
         database,
-        (await _submit_local(database, other.org_id, path, error_policy=ErrorPolicy.REJECT_FILE)).id,
+        (await submit_local(database, other.org_id, path, error_policy=ErrorPolicy.REJECT_FILE)).id,
         service.RunOptions(batch_size=500),
         clock=clock,
     )
-    job = await _submit_local(database, org.org_id, path, error_policy=ErrorPolicy.REJECT_FILE)
+    job = await submit_local(database, org.org_id, path, error_policy=ErrorPolicy.REJECT_FILE)
 
     def die_after_one(batches: int) -> None:
         raise ImportInterruptedError("killed")
@@ -455,7 +426,7 @@ async def test_a_bad_encoding_late_in_the_file_fails_it_before_any_batch_is_writ
     path.write_bytes(
         b"customerprofileid,amount\n" + b"".join(f"E-{i},1\n".encode() for i in range(5000)) + b"\xff\xfe,1\n"
     )
-    job = await _submit_local(database, org.org_id, path, error_policy=ErrorPolicy.KEEP_VALID)
+    job = await submit_local(database, org.org_id, path, error_policy=ErrorPolicy.KEEP_VALID)
 
     ended = await service.run_job(database, job.id, service.RunOptions(batch_size=500), clock=clock)
 
@@ -512,7 +483,7 @@ async def test_a_file_over_the_size_limit_is_refused_while_it_uploads(big_api, d
 async def test_the_server_resumes_an_import_a_crash_left_running_when_it_starts(database, org, tmp_path, clock):
     path = tmp_path / "points.csv"
     path.write_bytes(b"customerprofileid,amount\n" + b"".join(f"S-{i},2\n".encode() for i in range(2500)))
-    job = await _submit_local(database, org.org_id, path)
+    job = await submit_local(database, org.org_id, path)
 
     def crash(batches: int) -> None:
         raise ImportInterruptedError("killed")

@@ -7,13 +7,14 @@ import json
 import os
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from app.cli.common import command_now, console, errors, run
 from app.cli.organizations import apply_file
 from app.http.logs import configure_logging
-from app.kernel.settings import get_settings
+from app.kernel.settings import Settings, get_settings
 from app.organizations import service as organizations
 from app.organizations.roles import ALL_ROLES
 from app.storage import migrate
@@ -97,4 +98,21 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
         workers=workers,
         log_config=None,  # the app configures logging (JSON lines) when uvicorn builds it
         access_log=False,
+        **http_limits(settings),
     )
+
+
+# h11 through our subclass, which adds read deadlines and the connection cap (uvicorn has neither).
+HTTP_PROTOCOLS = {"h11": "app.http.read_deadlines:DeadlineH11Protocol", "httptools": "httptools"}
+
+
+def http_limits(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options for what one client may hold (README "Operating the server")."""
+    return {
+        "http": HTTP_PROTOCOLS[settings.http_implementation],
+        "h11_max_incomplete_event_size": settings.header_size_max_bytes,
+        "timeout_keep_alive": settings.keep_alive_timeout_seconds,
+        "limit_concurrency": settings.limit_concurrency,
+        "backlog": settings.backlog,
+        "timeout_graceful_shutdown": settings.graceful_shutdown_timeout_seconds,
+    }

@@ -75,6 +75,14 @@ class BatchResult:
     points: Decimal = Decimal(0)
     corrections: list[tuple[ParsedRow[Any], Correction]] = field(default_factory=list)  # of rows imported
 
+    def extend(self, other: BatchResult) -> None:
+        """Add what another part of the same batch did."""
+        self.imported += other.imported
+        self.rejects += other.rejects
+        self.customers_created += other.customers_created
+        self.points += other.points
+        self.corrections += other.corrections
+
 
 @dataclass(frozen=True)
 class Columns:

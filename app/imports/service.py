@@ -13,6 +13,11 @@ batches of BATCH_SIZE rows:
   all, and two runners can never both apply it. A crash leaves the job RUNNING at the last
   committed batch; `run_job` again (the server does it on start, the CLI with --resume) seeks
   the file to that byte and goes on: the totals equal an uninterrupted run's.
+  A batch ends at `batch_size` rows or once its transaction has been open for
+  `transaction_max_ms`, whichever comes first (it is applied in chunks of CHUNK_ROWS, and the
+  clock is looked at after each): online writes wait behind an import for that long at most,
+  whatever the batch size. On SQLite the import then pauses (YIELD_SECONDS) so that a writer of
+  another process, polling for the lock, gets it.
 
 The statements are app.imports.repository's; the file work (opening, the header, the whole-file
 scan, writing an upload) runs in worker threads, off the event loop.
@@ -29,6 +34,7 @@ import inspect
 import io
 import logging
 import os
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
@@ -55,6 +61,7 @@ from app.imports.reader import FIELD_CHARS_MAX, CsvStream, read_header, stored_f
 from app.imports.registry import PROFILES
 from app.kernel.clock import Clock
 from app.kernel.errors import IdempotencyKeyReusedError
+from app.kernel.settings import get_settings
 from app.kernel.spreadsheet import safe_row
 from app.kernel.text import check_required_text, check_text
 from app.organizations.config import OrgConfig, load_org_config
@@ -64,6 +71,15 @@ logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 2000
 PARSE_TICK_ROWS = 200
+# An import batch is applied in chunks of this many rows; the time limit is checked between them,
+# so a transaction may run over it by one chunk (about 0.2 s at 5,000 rows/s); smaller chunks
+# made the import slower (each is a fixed number of set-based statements).
+CHUNK_ROWS = 1000
+# Chunks parsed ahead of the one being written (parsing overlaps the database's work).
+CHUNKS_AHEAD = 2
+# SQLite's busy handler sleeps at most 100 ms between its tries for the lock: a pause a little
+# longer after each import transaction lets every writer waiting in another process take it.
+YIELD_SECONDS = 0.11
 WRITER_CACHE_KIB = 64 * 1024
 CHUNK_BYTES = 1024 * 1024
 IMPORT_KEY_CHARS_MAX = 100
@@ -510,13 +526,29 @@ class Batch:
     rejects: list[tuple[ParsedRow[Any], RowError]] = field(default_factory=list)
     rows: int = 0  # records read, blank lines included
     end_offset: int = 0
+    ends_batch: bool = True  # a chunk that fills its batch (or ends the file)
+
+    def extend(self, chunk: Batch) -> None:
+        self.parsed += chunk.parsed
+        self.rejects += chunk.rejects
+        self.rows += chunk.rows
+        self.end_offset = chunk.end_offset
 
 
 def _batches(
-    stream: CsvStream, header: list[str], run: ProfileRun[Any], batch_size: int, tick_rows: int = 0
+    stream: CsvStream,
+    header: list[str],
+    run: ProfileRun[Any],
+    batch_size: int,
+    tick_rows: int = 0,
+    chunk_rows: int | None = None,
 ) -> Iterator[Batch | None]:
     """Batches of parsed rows and row rejects; with `tick_rows`, also None every that many rows
-    (the caller yields to the event loop there, so the batch being written goes on meanwhile)."""
+    (the caller yields to the event loop there, so the batch being written goes on meanwhile).
+    With `chunk_rows`, each batch comes in chunks of that many rows at most, the last of a batch
+    marked `ends_batch`: batches still end every `batch_size` rows."""
+    chunk_rows = min(chunk_rows or batch_size, batch_size)
+    in_batch = 0  # rows of the current batch in chunks already given
     batch = Batch(end_offset=stream.offset)
     width = len(header)
     for record in stream.records():
@@ -557,7 +589,10 @@ def _batches(
                     batch.rejects.append((ParsedRow(record.row_number, fields, None), value))
                 else:
                     batch.parsed.append(ParsedRow(record.row_number, fields, value))
-        if len(batch.parsed) + len(batch.rejects) >= batch_size:
+        counted = len(batch.parsed) + len(batch.rejects)
+        if in_batch + counted >= batch_size or counted >= chunk_rows:
+            batch.ends_batch = in_batch + counted >= batch_size
+            in_batch = 0 if batch.ends_batch else in_batch + counted
             yield batch
             batch = Batch(end_offset=batch.end_offset)
     if batch.rows:
@@ -570,6 +605,9 @@ Progress = Callable[[JobView], None]
 @dataclass
 class RunOptions:
     batch_size: int = BATCH_SIZE
+    # A batch's transaction ends once open this long, even short of batch_size rows.
+    transaction_max_ms: int = field(default_factory=lambda: get_settings().import_transaction_max_ms)
+    timer: Callable[[], float] = time.monotonic  # seconds; tests give one they move
     on_progress: Progress | None = None  # after each batch (the CLI's progress bar)
     after_batch: Callable[[int], Any] | None = None  # after each committed import batch (tests simulate a crash)
 
@@ -755,53 +793,79 @@ async def _import(
 ) -> JobView:
     start_offset = max(job.bytes_read, data_offset)
     stream = CsvStream(source, start_offset=start_offset, start_row=1 + job.rows_read)
-    rows_read = job.rows_read
-    batches_done = 0
-    # One batch is written while the next is parsed (the database works in its own thread, and
-    # SQLite releases the GIL): at most one write in flight, committed in file order, so the
+    # Chunks are parsed ahead while the database applies the one before (it works in its own
+    # thread, and SQLite releases the GIL); transactions run one at a time in file order, so the
     # checkpoints and a crash's outcome are those of a one-at-a-time run.
-    in_flight: asyncio.Task[JobView] | None = None
-    checkpoint = job.bytes_read
-
-    async def settle() -> None:
-        nonlocal job, batches_done
-        assert in_flight is not None
-        job = await in_flight
-        batches_done += 1
-        await _call(options.on_progress, job)
-        await _call(options.after_batch, batches_done)
-
+    chunks = _Chunks(asyncio.Queue(maxsize=CHUNKS_AHEAD))
+    parser = asyncio.create_task(
+        chunks.parse(_batches(stream, header, run, options.batch_size, PARSE_TICK_ROWS, CHUNK_ROWS))
+    )
+    batches_done = 0
     try:
-        for item in _batches(stream, header, run, options.batch_size, tick_rows=PARSE_TICK_ROWS):
-            if item is None:
-                await asyncio.sleep(0)
-                continue
-            rows_read += item.rows
-            # The batch's time is read as it is parsed, before the previous batch settles.
+        while await chunks.get(0) is not None:
             write = functools.partial(
                 _apply_batch,
                 org=org,
                 job=job,
                 attempt=attempt,
                 run=run,
-                batch=item,
-                rows_read=rows_read,
-                checkpoint=checkpoint,
+                chunks=chunks,
+                options=options,
                 now=clock.now(),
             )
-            if in_flight is not None:
-                await settle()
-            in_flight = asyncio.create_task(database.run_write(write))
-            checkpoint = item.end_offset
-        if in_flight is not None:
-            await settle()
-            in_flight = None
+            job, applied = await database.run_write(write)
+            chunks.committed(applied)
+            batches_done += 1
+            await _call(options.on_progress, job)
+            await _call(options.after_batch, batches_done)
+            if database.is_sqlite:
+                await asyncio.sleep(YIELD_SECONDS)
     finally:
-        if in_flight is not None and not in_flight.done():
-            await asyncio.wait([in_flight])  # a failure while parsing: the batch being written ends first
-    if rows_read == 0:
+        parser.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await parser
+    if job.rows_read == 0:
         raise ImportFileError("NO_ROWS", "the file has a header but no rows")
     return job
+
+
+class _Chunks:
+    """Parsed chunks on their way to the import's transactions. Those a transaction took stay
+    here until it commits: a transaction retried (PostgreSQL) applies the same ones again."""
+
+    def __init__(self, queue: asyncio.Queue[Batch | Exception | None]) -> None:
+        self.queue = queue
+        self.taken: list[Batch] = []
+        self.file_ended = False
+
+    async def parse(self, batches: Iterator[Batch | None]) -> None:
+        """Fill the queue from the parser (a task of its own); a parsing error is passed on."""
+        try:
+            for item in batches:
+                if item is None:
+                    await asyncio.sleep(0)
+                else:
+                    await self.queue.put(item)
+            await self.queue.put(None)
+        except Exception as error:
+            await self.queue.put(error)
+
+    async def get(self, index: int) -> Batch | None:
+        """The chunk at `index` among those not committed yet; None past the file's end."""
+        while index >= len(self.taken):
+            if self.file_ended:
+                return None
+            item = await self.queue.get()
+            if isinstance(item, Exception):
+                raise item
+            if item is None:
+                self.file_ended = True
+            else:
+                self.taken.append(item)
+        return self.taken[index]
+
+    def committed(self, count: int) -> None:
+        del self.taken[:count]
 
 
 async def _apply_batch(
@@ -811,15 +875,25 @@ async def _apply_batch(
     job: JobView,
     attempt: int,
     run: ProfileRun[Any],
-    batch: Batch,
-    rows_read: int,
-    checkpoint: int,
+    chunks: _Chunks,
+    options: RunOptions,
     now: datetime,
-) -> JobView:
-    """One import batch in its write transaction: the profile writes its rows, then the job moves
-    on from `checkpoint` (or the whole batch rolls back)."""
-    applied = await run.apply(connection, batch.parsed, now, job.id)
-    return await _record_batch_in(connection, org, job, attempt, batch, applied, rows_read, now, checkpoint)
+) -> tuple[JobView, int]:
+    """One import batch in its write transaction: the profile writes chunk after chunk until the
+    batch is full, its time is up or the file ends; then the job moves on from its checkpoint
+    (or the whole batch rolls back). Returns the job and the number of chunks applied."""
+    deadline = options.timer() + options.transaction_max_ms / 1000
+    batch, result = Batch(end_offset=job.bytes_read), BatchResult()
+    applied = 0
+    while (chunk := await chunks.get(applied)) is not None:
+        result.extend(await run.apply(connection, chunk.parsed, now, job.id))
+        batch.extend(chunk)
+        applied += 1
+        if chunk.ends_batch or options.timer() >= deadline:
+            break
+    rows_read = job.rows_read + batch.rows
+    moved = await _record_batch_in(connection, org, job, attempt, batch, result, rows_read, now, job.bytes_read)
+    return moved, applied
 
 
 async def _record_batch(

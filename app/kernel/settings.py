@@ -75,6 +75,35 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None
     # Operation names are client-chosen metric labels: past this many distinct names, "other".
     metrics_operation_names_max: int = Field(default=200, ge=0)
+    # Bulk imports: each write transaction ends after this long even when it holds fewer rows than
+    # the batch size, so an online write from the server waits at most about this long behind it
+    # (well under SQLite's 10 s busy timeout, past which a waiting write fails).
+    import_transaction_max_ms: int = Field(default=500, ge=1, le=5000)
+
+    # --- `pointledger serve` (uvicorn): what one client may hold (README "Operating the server") ---
+    # h11 enforces the header size and the read deadlines below; httptools parses faster but has
+    # neither (only behind a reverse proxy that enforces them).
+    http_implementation: Literal["h11", "httptools"] = "h11"
+    # A request line and headers larger than this are refused (400) as they arrive.
+    header_size_max_bytes: int = Field(default=64 * 1024, ge=1024)
+    # A request's headers must arrive within this many seconds of the connection opening (or of
+    # the previous response on a kept-alive connection); else the connection is closed.
+    header_timeout_seconds: float = Field(default=10, gt=0)
+    # A request body gets this many seconds, plus one more for every body_rate_min_bytes it sends
+    # (a minimum average rate, as Apache's mod_reqtimeout): a trickling body is closed.
+    body_timeout_seconds: float = Field(default=20, gt=0)
+    body_rate_min_bytes: int = Field(default=1024, ge=1)
+    # An idle kept-alive connection is closed after this many seconds.
+    keep_alive_timeout_seconds: int = Field(default=5, ge=1)
+    # Past this many open connections or running requests, a request is answered 503 at once.
+    limit_concurrency: int = Field(default=500, ge=1)
+    # Connections past this many are closed as soon as they are accepted, unread: file
+    # descriptors stay for the database and the requests being served.
+    connections_max: int = Field(default=2000, ge=1)
+    # Connections the kernel queues before the server accepts them.
+    backlog: int = Field(default=2048, ge=1)
+    # On SIGTERM, requests still running after this many seconds are cancelled.
+    graceful_shutdown_timeout_seconds: int = Field(default=20, ge=1)
 
 
 @lru_cache(maxsize=1)

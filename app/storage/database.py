@@ -34,6 +34,10 @@ Result = TypeVar("Result")
 # SQLSTATEs worth a retry on PostgreSQL: serialization failure, deadlock detected.
 RETRYABLE_SQLSTATES = {"40001", "40P01"}
 
+# How long a SQLite writer waits for another process's write transaction (a CLI import, say)
+# before it fails with "database is locked"; such transactions are kept far shorter.
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
 
 def _json_serializer(value: object) -> str:
     return orjson.dumps(value).decode()
@@ -41,7 +45,13 @@ def _json_serializer(value: object) -> str:
 
 class Database:
     def __init__(
-        self, url: str, *, pool_size: int = 10, write_retries_max: int = 5, snapshots_per_share_max: int | None = None
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        write_retries_max: int = 5,
+        busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
+        snapshots_per_share_max: int | None = None,
     ) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
@@ -56,8 +66,8 @@ class Database:
             self.write_engine = create_async_engine(
                 engine_url, pool_size=1, max_overflow=0, pool_reset_on_return=None, **common
             )
-            _configure_sqlite(self.read_engine, begin_statement="BEGIN")
-            _configure_sqlite(self.write_engine, begin_statement="BEGIN IMMEDIATE")
+            _configure_sqlite(self.read_engine, begin_statement="BEGIN", busy_timeout_ms=busy_timeout_ms)
+            _configure_sqlite(self.write_engine, begin_statement="BEGIN IMMEDIATE", busy_timeout_ms=busy_timeout_ms)
         else:
             self.read_engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, **common)
             self.write_engine = self.read_engine
@@ -216,7 +226,7 @@ def _sqlstate(error: DBAPIError) -> str | None:
     return None
 
 
-def _configure_sqlite(engine: AsyncEngine, *, begin_statement: str) -> None:
+def _configure_sqlite(engine: AsyncEngine, *, begin_statement: str, busy_timeout_ms: int) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_connection: Any, connection_record: Any) -> None:
         # Take BEGIN away from the driver so we choose it (IMMEDIATE for writers).
@@ -224,7 +234,7 @@ def _configure_sqlite(engine: AsyncEngine, *, begin_statement: str) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 

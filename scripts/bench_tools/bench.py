@@ -441,6 +441,12 @@ def parse_args() -> argparse.Namespace:
         help="run the bulk import benchmark instead: a 1,000,000-row Talon.One file through the CLI beside the "
         "csv + sqlite3 ceiling (its options: --rows, --existing, --larger, --keep)",
     )
+    parser.add_argument(
+        "--import-beside-bills",
+        action="store_true",
+        help="run the import-beside-bills benchmark instead: addTransaction p50/p99 alone and while "
+        "`pointledger import points` runs (its options: --rows, --duration, --warmup, --connections, --import-lead)",
+    )
     args = parser.parse_args()
     if (
         not 1 <= args.threads <= 9
@@ -462,6 +468,11 @@ def main() -> int:
         import imports
 
         return imports.run(imports.parse_args([arg for arg in sys.argv[1:] if arg != "--imports"]))
+    if "--import-beside-bills" in sys.argv[1:]:  # bills while a CLI import runs (import_beside_bills.py)
+        import import_beside_bills
+
+        arguments = [arg for arg in sys.argv[1:] if arg != "--import-beside-bills"]
+        return import_beside_bills.run(import_beside_bills.parse_args(arguments))
     args = parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # run the cleanup below on a kill
     describe_machine()
