@@ -42,6 +42,7 @@ from app.customer_promotions.models import IDENTIFIER_LENGTH_MAX, NAME_LENGTH_MA
 from app.customer_promotions.views import PromotionView
 from app.customers.service import CustomerLookup
 from app.idempotency import service as idempotency
+from app.kernel.decimals import POINTS, check_decimal
 from app.kernel.errors import ValidationError
 from app.kernel.text import check_required_text
 from app.ledger import credits as ledger_credits
@@ -325,6 +326,7 @@ async def award_promotion_points(
     )
     store_id, till_id = where_awarded(org, request.store_code, request.till_code, path)
     key = idempotency.check_key(request.idempotency_key, f"{path}.idempotencyKey")
+    check_decimal(request.points, f"{path}.points", POINTS, positive=True)  # before it is written out below
     payload = {
         "customer": request.customer.payload() if request.customer else None,
         "userGroup": request.user_group.payload() if request.user_group else None,

@@ -29,11 +29,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.imports.cells import decimal_cell
 from app.imports.holders import (
     CUSTOMER_COLUMNS,
     GROUP_COLUMN,
@@ -52,6 +53,7 @@ from app.imports.holders import (
 )
 from app.imports.models import ImportProfile
 from app.imports.profiles import BatchResult, Columns, Correction, ParsedRow, Profile, ProfileRun, RowError
+from app.kernel.decimals import TRACKED_VALUE
 from app.kernel.errors import ValidationError
 from app.organizations.config import OrgConfig
 from app.trackers import service as trackers_service
@@ -183,19 +185,10 @@ class TrackersRun(ProfileRun[TrackerRow]):
             return RowError(
                 "ITEM_NOT_EXPECTED", f"tracker {self.tracker.code} tracks bills, not line items", ITEM_COLUMN
             )
-        value_text = row[VALUE_COLUMN].strip()
-        if not value_text:
-            return RowError("MISSING_VALUE", f"{VALUE_COLUMN} is empty", VALUE_COLUMN)
-        try:
-            value = Decimal(value_text)
-            trackers_service.check_value(value, VALUE_COLUMN)
-        except (InvalidOperation, ValidationError):
-            return RowError(
-                "INVALID_TRACKED_VALUE",
-                f"{value_text[:40]!r} is not a number below "
-                f"{trackers_service.VALUE_MAX:,} with at most 4 decimal places",
-                VALUE_COLUMN,
-            )
+        value_text = row[VALUE_COLUMN]
+        value = decimal_cell(value_text, VALUE_COLUMN, "INVALID_TRACKED_VALUE", TRACKED_VALUE)
+        if isinstance(value, RowError):
+            return value
         try:
             trackers_service.check_value_points(self.org, self.tracker, value, VALUE_COLUMN)
         except ValidationError:

@@ -18,6 +18,7 @@ from datetime import datetime
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
+from app.kernel.decimals import PERCENT, PROMOTION_AMOUNT, check_decimal
 from app.kernel.errors import ValidationError
 from app.kernel.text import check_required_text, check_text
 from app.promotions.errors import (
@@ -29,7 +30,7 @@ from app.promotions.models import CODE_LENGTH_MAX, PROMOTION_NAME_LENGTH_MAX, Pr
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
-CURRENCY_PLACES = 2
+CURRENCY_PLACES = PROMOTION_AMOUNT.fraction_digits_max
 CENT = Decimal(1).scaleb(-CURRENCY_PLACES)
 
 # No look-alikes: 0/O, 1/I/L (and U, easily read as V) are left out.
@@ -163,13 +164,7 @@ def _money(value: Decimal | None, field: str, *, required: bool, positive: bool 
         if required:
             raise ValidationError("is required for this action", field=field)
         return None
-    if not value.is_finite() or value < 0 or (positive and value == 0):
-        raise ValidationError("must be a positive amount" if positive else "must not be negative", field=field)
-    if value != value.quantize(CENT):
-        raise ValidationError(f"must have at most {CURRENCY_PLACES} decimal places", field=field)
-    if value >= Decimal(10) ** 11:
-        raise ValidationError("must be less than 100,000,000,000", field=field)
-    return value
+    return check_decimal(value, field, PROMOTION_AMOUNT, positive=positive)
 
 
 def _item_codes(values: Iterable[str], field: str) -> tuple[str, ...]:
@@ -216,7 +211,7 @@ def check_terms(terms: PromotionTerms, name: str, path: str = "input") -> Promot
     if action is PromotionAction.PERCENT_OFF:
         percent = terms.percent
         assert percent is not None
-        if not percent.is_finite() or not ZERO < percent <= PERCENT_MAX or percent != percent.quantize(CENT):
+        if check_decimal(percent, f"{path}.percent", PERCENT, positive=True) > PERCENT_MAX:
             raise ValidationError(
                 "must be more than 0 and at most 100, with at most 2 decimal places", field=f"{path}.percent"
             )

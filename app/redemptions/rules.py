@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from app.customers.rules import normalize_identifier
+from app.kernel.decimals import POINTS, check_decimal
 from app.kernel.enums import IdentifierType, TransactionSource
 from app.kernel.errors import ValidationError
 from app.kernel.money import POINTS_SCALE
@@ -30,7 +31,6 @@ from app.redemptions.models import RedemptionStatus
 
 ZERO = Decimal(0)
 # Points stay below 10^11 so that sums of many of them fit the 64-bit columns (scaled by 10^4).
-POINTS_MAX = Decimal(10) ** 11
 NOTES_LENGTH_MAX = 1000
 EXTERNAL_REFERENCE_LENGTH_MAX = 100
 ID_MAX = 2**63 - 1
@@ -95,13 +95,8 @@ def canonical(value: Decimal) -> str:
 
 
 def check_points(points: Decimal, *, decimal_places: int, field: str) -> Decimal:
-    """Positive, finite, in range, and a multiple of the program's points precision."""
-    if not points.is_finite():
-        raise ValidationError("must be a finite number", field=field)
-    if points <= 0:
-        raise ValidationError("must be more than 0", field=field)
-    if points >= POINTS_MAX:
-        raise ValidationError(f"must be less than {POINTS_MAX:,}", field=field)
+    """Positive, in the kernel's POINTS range, and a multiple of the program's points precision."""
+    check_decimal(points, field, POINTS, positive=True)
     quantum = Decimal(1).scaleb(-min(decimal_places, POINTS_SCALE))
     if points != points.quantize(quantum):
         raise ValidationError(

@@ -41,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.customers.service import CustomerLookup
 from app.idempotency import service as idempotency
+from app.kernel.decimals import RATE, TRACKED_VALUE, check_decimal
 from app.kernel.errors import ValidationError
 from app.kernel.text import check_required_text
 from app.ledger import credits as ledger_credits
@@ -60,10 +61,8 @@ from app.user_groups import service as user_groups
 from app.user_groups.service import GroupLookup
 
 ZERO = Decimal(0)
-VALUE_MAX = Decimal(10) ** 12
+VALUE_MAX = TRACKED_VALUE.limit
 POINTS_PER_UNIT_MAX = Decimal(10) ** 6
-VALUE_QUANTUM = Decimal("0.0001")  # tracked values are kept to 4 decimal places
-RATE_QUANTUM = Decimal("0.000001")
 
 
 class BillIdentification(StrEnum):
@@ -166,8 +165,8 @@ async def define_tracker(
     program = org.default_program if request.program_code is None else org.program_by_code(request.program_code)
     if program is None:
         raise ProgramNotFoundError(f"no program with code {request.program_code!r}", field=f"{path}.programCode")
-    rate = request.points_per_unit
-    if not ZERO <= rate <= POINTS_PER_UNIT_MAX or rate != rate.quantize(RATE_QUANTUM):
+    rate = check_decimal(request.points_per_unit, f"{path}.pointsPerUnit", RATE)
+    if rate > POINTS_PER_UNIT_MAX:
         raise ValidationError(
             f"must be from 0 to {POINTS_PER_UNIT_MAX}, at most 6 decimal places", field=f"{path}.pointsPerUnit"
         )
@@ -301,9 +300,8 @@ class TrackerValueResult:
 
 
 def check_value(value: Decimal, field: str) -> Decimal:
-    if not value.is_finite() or abs(value) >= VALUE_MAX or value != value.quantize(VALUE_QUANTUM):
-        raise ValidationError(f"must be below {VALUE_MAX} in size, at most 4 decimal places", field=field)
-    return value
+    """The kernel's TRACKED_VALUE range: below 10^12 in size, at most 4 decimal places."""
+    return check_decimal(value, field, TRACKED_VALUE)
 
 
 async def add_tracker_values(

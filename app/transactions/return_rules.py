@@ -24,6 +24,7 @@ from typing import Any
 import orjson
 
 from app.customers.rules import normalize_identifier
+from app.kernel.decimals import QUANTITY, check_decimal
 from app.kernel.enums import IdentifierType
 from app.kernel.errors import ValidationError
 from app.kernel.money import AMOUNT_SCALE
@@ -244,9 +245,9 @@ def prepare_return(data: ReturnInput, org: OrgConfig, now: datetime, path: str =
                 f"a {data.return_type.value} return takes back the bill, not lines: send no RETURN lines",
                 field=f"{line_path}.type",
             )
-        qty = check_amount(item.line.qty, f"{line_path}.qty", required=True)
-        if qty <= 0:
-            raise ValidationError("must be more than 0", field=f"{line_path}.qty")
+        qty = check_decimal(item.line.qty, f"{line_path}.qty", QUANTITY, positive=True)
+        for name in ("rate", "value", "discount", "amount"):  # not read (the bill's line sets the worth), still checked
+            check_amount(getattr(item.line, name), f"{line_path}.{name}")
         item_code = item.line.item_code.strip() or None
         check_text(item_code, f"{line_path}.itemCode", 100)
         check_text(item.line.variant, f"{line_path}.variant", 100)
