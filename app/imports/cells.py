@@ -21,7 +21,8 @@ def decimal_cell(text: str, column: str, code: str, bounds: DecimalRange, positi
     if result is Refusal.GRAMMAR:
         return RowError(code, f"{text[:TEXT_QUOTED_CHARS_MAX]!r} is not a number", column)
     if isinstance(result, Refusal):
-        return RowError(code, result.message(bounds), column)
+        message = "must be more than 0" if positive and result is Refusal.NEGATIVE else result.message(bounds)
+        return RowError(code, message, column)
     if positive and result <= 0:
         return RowError(code, "must be more than 0", column)
     return result.normalize() + 0  # one spelling per value: "10.50" and "10.5" award alike

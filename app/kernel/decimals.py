@@ -49,9 +49,7 @@ QUANTITY = DecimalRange(11, AMOUNT_SCALE)  # a line's quantity, counted like mon
 PROMOTION_AMOUNT = DecimalRange(11, 2)  # a promotion's amounts and minimum bill: whole cents
 PERCENT = DecimalRange(3, 2)  # a promotion's percent off (at most 100, which the promotion checks)
 POINTS = DecimalRange(12, POINTS_SCALE)  # points awarded, redeemed, transferred: below 10^12
-# Points of an import's row: below 10^9 (more is a typo, not an award); a minus is read so that
-# the row is refused as "must be more than 0".
-IMPORTED_POINTS = DecimalRange(9, POINTS_SCALE, negative_allowed=True)
+IMPORTED_POINTS = DecimalRange(9, POINTS_SCALE)  # points of an import's row: below 10^9, more is a typo
 TRACKED_VALUE = DecimalRange(12, AMOUNT_SCALE, negative_allowed=True)  # a tracker's value, may be negative
 RATE = DecimalRange(7, RATE_SCALE)  # points per unit and earn rates: up to 1,000,000, 6 places
 # The API's Decimal scalar reads every field with this one range (it cannot know the field), the
@@ -76,7 +74,9 @@ class Refusal(Enum):
             return "must not be negative"
         if self is Refusal.PLACES:
             return f"must have at most {bounds.fraction_digits_max} decimal places"
-        return f"must be less than {bounds.limit:,}" + (" in size" if bounds.negative_allowed else "")
+        if bounds.negative_allowed:
+            return f"must be more than -{bounds.limit:,} and less than {bounds.limit:,}"
+        return f"must be less than {bounds.limit:,}"
 
 
 def read_decimal(text: str, bounds: DecimalRange) -> Decimal | Refusal:
