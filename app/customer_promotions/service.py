@@ -44,7 +44,7 @@ from app.customers.service import CustomerLookup
 from app.idempotency import service as idempotency
 from app.kernel.decimals import POINTS, check_decimal
 from app.kernel.errors import ValidationError
-from app.kernel.text import check_required_text
+from app.kernel.text import check_required_code, check_required_text
 from app.ledger import credits as ledger_credits
 from app.ledger import repository as ledger_repository
 from app.ledger.models import EventType
@@ -96,7 +96,7 @@ def check_promotion(
     checked_identifier = (
         generate_identifier()
         if identifier is None
-        else check_required_text(identifier, f"{path}.identifier", IDENTIFIER_LENGTH_MAX)
+        else check_required_code(identifier, f"{path}.identifier", IDENTIFIER_LENGTH_MAX)
     )
     checked_name = check_required_text(name, f"{path}.name", NAME_LENGTH_MAX)
     program = None
@@ -260,7 +260,9 @@ async def promotions_by_id(connection: AsyncConnection, promotion_ids: Sequence[
 async def find_promotion(
     connection: AsyncConnection, org: OrgConfig, identifier: str, field: str = "identifier"
 ) -> PromotionView:
-    found = await repository.promotion_by_identifier(connection, org_id=org.id, identifier=identifier.strip())
+    # What no promotion's identifier can hold is refused (INVALID_INPUT), not looked for.
+    checked = check_required_code(identifier, field, IDENTIFIER_LENGTH_MAX)
+    found = await repository.promotion_by_identifier(connection, org_id=org.id, identifier=checked)
     if found is None:
         raise PromotionNotFoundError(f"no promotion with identifier {identifier!r}", field=field)
     return found

@@ -148,7 +148,7 @@ class PointsRun(ProfileRun[PointsRow]):
                 return refusal
         reason = row.get("reason", "").strip() or None
         if reason is not None:
-            refusal = text_refusal(reason, "reason", REASON_CHARS_MAX, "INVALID_REASON")
+            refusal = text_refusal(reason, "reason", REASON_CHARS_MAX, "INVALID_REASON", identifier=False)
             if refusal is not None:
                 return refusal
         return PointsRow(by_card, key, amount, start, expiry, subledger, reason)

@@ -20,7 +20,7 @@ from typing import Any
 
 from app.kernel.decimals import PERCENT, PROMOTION_AMOUNT, check_decimal
 from app.kernel.errors import ValidationError
-from app.kernel.text import check_required_text, check_text
+from app.kernel.text import check_required_code, check_text
 from app.promotions.errors import (
     PromoCodeExpiredError,
     PromoCodeNotYetActiveError,
@@ -172,7 +172,7 @@ def _item_codes(values: Iterable[str], field: str) -> tuple[str, ...]:
     if len(codes) > ITEM_CODES_MAX:
         raise ValidationError(f"at most {ITEM_CODES_MAX} item codes", field=field)
     for index, code in enumerate(codes):
-        check_required_text(code, f"{field}[{index}]", ITEM_CODE_LENGTH_MAX)
+        check_required_code(code, f"{field}[{index}]", ITEM_CODE_LENGTH_MAX)
     return codes
 
 

@@ -22,7 +22,7 @@ from app.kernel.decimals import POINTS, check_decimal
 from app.kernel.enums import IdentifierType, TransactionSource
 from app.kernel.errors import ValidationError
 from app.kernel.money import POINTS_SCALE
-from app.kernel.text import check_text
+from app.kernel.text import check_code, check_text
 from app.organizations.config import OrgConfig, ProgramConfig, StoreConfig, TillConfig
 from app.organizations.errors import ProgramNotFoundError
 from app.organizations.rules import resolve_store_and_till
@@ -129,7 +129,7 @@ def prepare(data: RedemptionInput, org: OrgConfig, path: str = "input") -> Prepa
             field=f"{path}.points",
         )
     check_text(data.notes, f"{path}.notes", NOTES_LENGTH_MAX)
-    check_text(data.external_reference, f"{path}.externalReference", EXTERNAL_REFERENCE_LENGTH_MAX)
+    check_code(data.external_reference, f"{path}.externalReference", EXTERNAL_REFERENCE_LENGTH_MAX)
     if data.customer_type is None:
         customer_value = data.customer_value.strip()
     else:

@@ -43,7 +43,7 @@ from app.customers.service import CustomerLookup
 from app.idempotency import service as idempotency
 from app.kernel.decimals import RATE, TRACKED_VALUE, check_decimal
 from app.kernel.errors import ValidationError
-from app.kernel.text import check_required_text
+from app.kernel.text import check_code, check_required_code, check_required_text
 from app.ledger import credits as ledger_credits
 from app.ledger import repository as ledger_repository
 from app.ledger import rules as ledger_rules
@@ -104,6 +104,7 @@ async def find_trackers(
 
 
 async def find_tracker(connection: AsyncConnection, org_id: int, code: str, field: str) -> TrackerView:
+    check_code(code, field, CODE_LENGTH_MAX)  # no code holds what it refuses: say so, not NOT_FOUND
     found = (await find_trackers(connection, org_id, [code])).get(code)
     if found is None:
         raise TrackerNotFoundError(f"no tracker with code {code!r}", field=field)
@@ -160,7 +161,7 @@ async def define_tracker(
     """Create a tracker, or update the one with this code (name, program, points per unit; later
     values only). Sending the same definition again changes nothing. Errors: INVALID_INPUT,
     PROGRAM_NOT_FOUND, TRACKER_LEVEL_CHANGE."""
-    code = check_required_text(request.code, f"{path}.code", CODE_LENGTH_MAX)
+    code = check_required_code(request.code, f"{path}.code", CODE_LENGTH_MAX)
     name = check_required_text(request.name, f"{path}.name", NAME_LENGTH_MAX)
     program = org.default_program if request.program_code is None else org.program_by_code(request.program_code)
     if program is None:

@@ -15,7 +15,7 @@ from app.kernel.decimals import AMOUNT, QUANTITY, check_decimal
 from app.kernel.enums import IdentifierType
 from app.kernel.errors import ValidationError
 from app.kernel.money import AMOUNT_SCALE
-from app.kernel.text import check_text
+from app.kernel.text import check_code, check_text
 from app.ledger.rules import quantize_raw, round_points
 from app.organizations.config import OrgConfig, ProgramConfig, StoreConfig, TierConfig, TillConfig
 from app.organizations.rules import resolve_store_and_till
@@ -135,21 +135,21 @@ def prepare(data: TransactionInput, org: OrgConfig, now: datetime, path: str = "
     number = data.number.strip()
     if not number:
         raise ValidationError("must not be empty", field=f"{path}.number")
-    check_text(number, f"{path}.number", BILL_NUMBER_LENGTH_MAX)
+    check_code(number, f"{path}.number", BILL_NUMBER_LENGTH_MAX)
     check_amount(data.amount, f"{path}.amount", required=True)
     check_amount(data.gross_amount, f"{path}.grossAmount")
     check_amount(data.discount, f"{path}.discount")
     if data.currency_code is not None and (len(data.currency_code) != 3 or not data.currency_code.isalpha()):
         raise ValidationError("must be an ISO 4217 code such as INR or EUR", field=f"{path}.currencyCode")
-    for name, value, length_max in (
-        ("notes", data.notes, 1000),
-        ("notInterestedReason", data.not_interested_reason, 500),
-        ("referralCode", data.referral_code, 100),
-        ("billClientId", data.bill_client_id, 100),
-        ("associateDetails.code", data.associate_code, 100),
-        ("associateDetails.name", data.associate_name, 200),
+    for name, value, length_max, code in (
+        ("notes", data.notes, 1000, False),
+        ("notInterestedReason", data.not_interested_reason, 500, False),
+        ("referralCode", data.referral_code, 100, True),
+        ("billClientId", data.bill_client_id, 100, True),
+        ("associateDetails.code", data.associate_code, 100, True),
+        ("associateDetails.name", data.associate_name, 200, False),
     ):
-        check_text(value, f"{path}.{name}", length_max)
+        check_text(value, f"{path}.{name}", length_max, code=code)
     check_documents(data.extended_fields, f"{path}.extendedFields")
     check_documents(data.custom_fields, f"{path}.customFields")
     check_documents(data.payment_details, f"{path}.paymentDetails")
@@ -223,10 +223,10 @@ def resolve_store(
 def prepare_line(line: LineItemInput, index: int, path: str) -> PreparedLineItem:
     if not line.item_code.strip():
         raise ValidationError("must not be empty", field=f"{path}.itemCode")
-    check_text(line.item_code, f"{path}.itemCode", 100)
-    check_text(line.variant, f"{path}.variant", 100)
+    check_code(line.item_code, f"{path}.itemCode", 100)
+    check_code(line.variant, f"{path}.variant", 100)
     check_text(line.description, f"{path}.description", 500)
-    check_text(line.transaction_number, f"{path}.transactionNumber", 50)
+    check_code(line.transaction_number, f"{path}.transactionNumber", 50)
     qty = check_decimal(line.qty, f"{path}.qty", QUANTITY, positive=True)
     for name, documents in (
         ("attributes", line.attributes),
