@@ -63,7 +63,7 @@ def normalize_email(value: str, field: str) -> str:
 
 def normalize_code(value: str, field: str) -> str:
     """An external id or card number: stripped, not empty, and text the column holds (the
-    kernel's check: length, no NUL), refused as an invalid identifier."""
+    kernel's check for codes: length, printable characters only), refused as an invalid identifier."""
     candidate = value.strip()
     if not candidate:
         raise InvalidIdentifierError("must not be empty", field=field)
