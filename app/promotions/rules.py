@@ -12,7 +12,7 @@ import csv
 import io
 import re
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
@@ -389,12 +389,36 @@ class ParsedUpload:
 
 def parse_upload(text: str, path: str = "input") -> ParsedUpload:
     """A CSV file with a `code` column (other columns are ignored). Per row: an empty or invalid
-    code, or one already earlier in the file, is an error for that row; valid codes go on."""
-    reader = csv.DictReader(io.StringIO(text))
-    header = [name.strip().lower() for name in reader.fieldnames or []]
+    code, or one already earlier in the file, is an error for that row; valid codes go on. A file
+    that is not valid CSV (a quote left open, text after a closing quote) is refused whole, as an
+    import refuses it: what such a file means cannot be known."""
+    # strict: the csv module otherwise reads a quote left open as a field that runs to the end.
+    reader = csv.DictReader(io.StringIO(text), strict=True)
+    try:
+        header = [name.strip().lower() for name in reader.fieldnames or []]
+    except csv.Error as error:
+        raise ValidationError(f"line 1 is not valid CSV: {error}", field=f"{path}.csv") from error
     if CODE_COLUMN not in header:
         raise ValidationError(f"the file needs a header row with a {CODE_COLUMN!r} column", field=f"{path}.csv")
     reader.fieldnames = header
+    return _parse_rows(_records(reader, path), path)
+
+
+def _records(reader: csv.DictReader[str], path: str) -> Iterator[dict[str, str]]:
+    """The reader's rows; a row that is not valid CSV refuses the file, naming the line it starts on."""
+    start = reader.line_num + 1
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            raise ValidationError(f"line {start} is not valid CSV: {error}", field=f"{path}.csv") from error
+        yield record
+        start = reader.line_num + 1
+
+
+def _parse_rows(reader: Iterator[dict[str, str]], path: str) -> ParsedUpload:
     codes: list[tuple[int, str]] = []
     errors: list[RowError] = []
     first_row_of: dict[str, int] = {}
