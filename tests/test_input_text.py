@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from app.kernel.decimals import GRAMMAR
 from app.kernel.text import check_text
 from tests.client import add_transaction, customer_with_points, define_tracker, purchase_to_track
 from tests.documents import SAVE_TEMPLATE, TRACKER_HISTORY
@@ -15,6 +16,7 @@ from tests.factories import bill, by_mobile
 from tests.import_checks import finished, post_csv, run_file
 from tests.snapshots import table_counts
 from tests.test_customer_promotions import AWARD, PROMOTION, award_input
+from tests.test_schema_and_migrations import DEMO_ORG_FILE, command_line  # noqa: F401 (a fixture)
 from tests.test_user_groups import CREATE, GROUP
 
 # Characters no identifier or code may hold, nor free text: (character, what the message names).
@@ -235,3 +237,28 @@ async def test_a_nul_in_any_column_of_a_promotion_or_tracker_file_rejects_its_ro
 
     assert (tracker_job["status"], tracker_job["rowsImported"], tracker_job["rowsRejected"]) == ("DONE", 1, 3)
     assert [reject["rowNumber"] for reject in tracker_job["rejects"]["rejects"]] == [3, 4, 5]
+
+
+@pytest.mark.parametrize(
+    ("original", "replacement", "field", "message"),
+    [
+        ('code = "mumbai-01-till-1"', 'code = "mumbai-01\\u202etill-1"', "code", "(U+202E)"),
+        ('code = "rewards"', 'code = "rewards\\u0000"', "programs.0.code", "NUL characters"),
+        ('earn_rate = "0.015"', 'earn_rate = "1.5e-2"', "earn_rate", f"must be {GRAMMAR}"),
+        ('upgrade_threshold = "25000"', 'upgrade_threshold = "25_000"', "upgrade_threshold", f"must be {GRAMMAR}"),
+    ],
+)
+def test_an_org_file_with_such_a_code_or_a_lenient_number_is_refused(
+    command_line,  # noqa: F811 (the fixture imported above)
+    tmp_path,
+    original,
+    replacement,
+    field,
+    message,
+):
+    (tmp_path / "bad.toml").write_text(DEMO_ORG_FILE.read_text().replace(original, replacement, 1))
+
+    output = command_line("org", "apply", "bad.toml", exit_code=2)
+
+    assert field in output
+    assert message in output
