@@ -294,3 +294,24 @@ async def test_csv_amounts_outside_the_grammar_are_rejected_row_by_row(client_ap
         *(("amount", "INVALID_AMOUNT", f"{text!r} is not a number") for text in lenient),
         ("amount", "INVALID_AMOUNT", "must be less than 1,000,000,000"),
     ]
+
+
+@pytest.mark.parametrize("log_id", ["9" * 5000, "\u0661\u0662", "1_2", "+12", " ", "0"])
+async def test_an_id_as_text_is_ascii_digits_within_64_bits(api, database, log_id):
+    await define_tracker(api, "FUEL", "TRANSACTION", "0.5")
+    bought = await purchase_to_track(api)
+    before = await table_counts(database)
+
+    result = (
+        await api.data(
+            ADD_VALUE,
+            {"input": value_input("FUEL", bought, "5", {"identification": "LOYALTY_LOG_ID", "loyaltyLogId": log_id})},
+        )
+    )["addTrackerValue"]
+
+    assert (result["__typename"], result["field"], result["message"]) == (
+        "InvalidInputError",
+        "input.bill.loyaltyLogId",
+        "a transaction id is needed with LOYALTY_LOG_ID",
+    )
+    assert await table_counts(database) == before

@@ -140,3 +140,16 @@ def check_decimal(value: Decimal, field: str, bounds: DecimalRange, *, positive:
     if -exponent > places and value != value.quantize(Decimal(1).scaleb(-places)):  # "1.50000" has 4 places
         raise ValidationError(Refusal.PLACES.message(bounds), field=field)
     return value
+
+
+ID_MAX = 2**63 - 1  # ids are 64-bit integers: a larger number names nothing
+
+
+def read_whole_number(text: str, maximum: int, minimum: int = 1) -> int | None:
+    """A whole number as ids, counts and cursors are written: ASCII digits only (no sign, spaces,
+    separators or other scripts' digits), from `minimum` to `maximum`; None otherwise. The length
+    is checked before the text is read."""
+    if not text or len(text) > len(str(maximum)) or not (text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if minimum <= value <= maximum else None

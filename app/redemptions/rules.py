@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from app.customers.rules import normalize_identifier
-from app.kernel.decimals import POINTS, check_decimal
+from app.kernel.decimals import ID_MAX, POINTS, check_decimal, read_whole_number
 from app.kernel.enums import IdentifierType, TransactionSource
 from app.kernel.errors import ValidationError
 from app.kernel.money import POINTS_SCALE
@@ -33,7 +33,6 @@ ZERO = Decimal(0)
 # Points stay below 10^11 so that sums of many of them fit the 64-bit columns (scaled by 10^4).
 NOTES_LENGTH_MAX = 1000
 EXTERNAL_REFERENCE_LENGTH_MAX = 100
-ID_MAX = 2**63 - 1
 
 Key = TypeVar("Key")
 
@@ -195,8 +194,4 @@ def status_after(points: Decimal, points_reversed: Decimal) -> RedemptionStatus:
 
 def parse_id(value: str) -> int | None:
     """An id as this API returns them (decimal digits of a 64-bit id); None when it cannot be one."""
-    text = value.strip()
-    if not (text.isascii() and text.isdigit()) or len(text) > 19:
-        return None
-    parsed = int(text)
-    return parsed if 1 <= parsed <= ID_MAX else None
+    return read_whole_number(value.strip(), ID_MAX)

@@ -41,7 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.customers.service import CustomerLookup
 from app.idempotency import service as idempotency
-from app.kernel.decimals import RATE, TRACKED_VALUE, check_decimal
+from app.kernel.decimals import ID_MAX, RATE, TRACKED_VALUE, check_decimal, read_whole_number
 from app.kernel.errors import ValidationError
 from app.kernel.text import check_code, check_required_code, check_required_text
 from app.ledger import credits as ledger_credits
@@ -420,10 +420,10 @@ class AddValueResult:
 def bill_ref(org: OrgConfig, bill: BillInput, path: str) -> BillRef:
     """The ref a bill input names; INVALID_INPUT on the missing or malformed field."""
     if bill.identification is BillIdentification.LOYALTY_LOG_ID:
-        text = (bill.loyalty_log_id or "").strip()
-        if not (text.isascii() and text.isdigit()) or not 1 <= int(text) < 2**63:
+        transaction_id = read_whole_number((bill.loyalty_log_id or "").strip(), ID_MAX)
+        if transaction_id is None:
             raise ValidationError("a transaction id is needed with LOYALTY_LOG_ID", field=f"{path}.loyaltyLogId")
-        return BillRef(transaction_id=int(text))
+        return BillRef(transaction_id=transaction_id)
     number = (bill.bill_number or "").strip()
     if not number:
         raise ValidationError("a bill number is needed with STANDARD_FIELDS", field=f"{path}.billNumber")

@@ -12,7 +12,7 @@ from app.graphql.core.descriptions import IDEMPOTENCY_KEY_DESCRIPTION
 from app.graphql.customers.inputs import CustomerLookupInput
 from app.graphql.promotions.types import LinkModeEnum, PromotionActionEnum, UploadErrorPolicy
 from app.graphql.transactions.inputs import NameValueInput
-from app.kernel.decimals import AMOUNT, QUANTITY, check_decimal
+from app.kernel.decimals import AMOUNT, QUANTITY, check_decimal, read_whole_number
 from app.kernel.errors import ValidationError
 from app.promotions import service as promotions_service
 from app.promotions.models import LinkMode, PromotionAction
@@ -169,7 +169,7 @@ class LinkPromoCodeInput:
 
 def parse_promotion_id(value: strawberry.ID, field_name: str) -> int:
     """A promotion id as clients send it; INVALID_INPUT on the field when it cannot be one."""
-    text = str(value)
-    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 2**31 - 1:
+    promotion_id = read_whole_number(str(value), 2**31 - 1)
+    if promotion_id is None:
         raise ValidationError("is not a promotion id", field=field_name)
-    return int(text)
+    return promotion_id
