@@ -17,6 +17,7 @@ from tests.import_checks import finished, post_csv, run_file
 from tests.snapshots import table_counts
 from tests.test_customer_promotions import AWARD, PROMOTION, award_input
 from tests.test_schema_and_migrations import DEMO_ORG_FILE, command_line  # noqa: F401 (a fixture)
+from tests.test_trackers import ADD_VALUE, value_input
 from tests.test_user_groups import CREATE, GROUP
 
 # Characters no identifier or code may hold, nor free text: (character, what the message names).
@@ -160,6 +161,23 @@ async def test_lookups_by_a_code_holding_such_a_character_are_typed_errors(api, 
     invalid(template, "input.name", message)
 
 
+@pytest.mark.parametrize("character", ["\x00", "\u202e"])
+async def test_a_tracked_bill_named_by_a_number_holding_such_a_character_is_a_typed_error(api, database, character):
+    await define_tracker(api, "FUEL", "TRANSACTION", "1")
+    bought = await purchase_to_track(api)
+    bill_ref = {
+        "identification": "STANDARD_FIELDS",
+        "billNumber": f"{bought['number']}{character}1",
+        "transactionDate": bought["date"],
+        "storeCode": "store-1",
+    }
+    message = "NUL characters" if character == "\x00" else f"control or invisible characters (U+{ord(character):04X})"
+
+    result = (await api.data(ADD_VALUE, {"input": value_input("FUEL", bought, "5", bill_ref)}))["addTrackerValue"]
+
+    invalid(result, "input.bill.billNumber", message)
+
+
 @pytest.mark.parametrize("character", ["\x00", "\u202e", "\u200b", "\n"])
 async def test_codes_that_name_new_things_refuse_such_a_character(api, database, character):
     mobile, _ = await customer_with_points(api)
@@ -262,3 +280,14 @@ def test_an_org_file_with_such_a_code_or_a_lenient_number_is_refused(
 
     assert field in output
     assert message in output
+
+
+@pytest.mark.parametrize("currency", ["ÄÖÜ", "\u0418\u041d\u0420", "IN\x00"])
+async def test_a_currency_code_is_three_ascii_letters(api, database, currency):
+    result = await add_transaction(api, bill(currencyCode=currency))
+
+    assert (result["__typename"], result["field"], result["message"]) == (
+        "InvalidInputError",
+        "input.currencyCode",
+        "must be an ISO 4217 code such as INR or EUR",
+    )

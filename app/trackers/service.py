@@ -56,6 +56,7 @@ from app.trackers import repository
 from app.trackers.errors import BillNotFoundError, LineItemNotFoundError, TrackerLevelChangeError, TrackerNotFoundError
 from app.trackers.models import CODE_LENGTH_MAX, NAME_LENGTH_MAX, TrackerLevel
 from app.transactions import repository as transactions_repository
+from app.transactions.models import BILL_NUMBER_LENGTH_MAX
 from app.transfers.service import POINTS_MAX
 from app.user_groups import service as user_groups
 from app.user_groups.service import GroupLookup
@@ -427,6 +428,7 @@ def bill_ref(org: OrgConfig, bill: BillInput, path: str) -> BillRef:
     number = (bill.bill_number or "").strip()
     if not number:
         raise ValidationError("a bill number is needed with STANDARD_FIELDS", field=f"{path}.billNumber")
+    check_code(number, f"{path}.billNumber", BILL_NUMBER_LENGTH_MAX)  # a NUL in a lookup fails PostgreSQL
     if bill.transaction_date is None:
         raise ValidationError("a transaction date is needed with STANDARD_FIELDS", field=f"{path}.transactionDate")
     if not bill.store_code:

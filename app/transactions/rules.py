@@ -139,7 +139,9 @@ def prepare(data: TransactionInput, org: OrgConfig, now: datetime, path: str = "
     check_amount(data.amount, f"{path}.amount", required=True)
     check_amount(data.gross_amount, f"{path}.grossAmount")
     check_amount(data.discount, f"{path}.discount")
-    if data.currency_code is not None and (len(data.currency_code) != 3 or not data.currency_code.isalpha()):
+    if data.currency_code is not None and not (
+        len(data.currency_code) == 3 and data.currency_code.isascii() and data.currency_code.isalpha()
+    ):
         raise ValidationError("must be an ISO 4217 code such as INR or EUR", field=f"{path}.currencyCode")
     for name, value, length_max, code in (
         ("notes", data.notes, 1000, False),
