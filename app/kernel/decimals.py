@@ -11,7 +11,7 @@ before a Decimal is made, so no text can make decimal arithmetic slow or overflo
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
 
@@ -31,15 +31,13 @@ class DecimalRange:
     integer_digits_max: int
     fraction_digits_max: int
     negative_allowed: bool = False
+    # Worked out once: they are read for every number of every request.
+    limit: Decimal = field(init=False, compare=False)  # the first size out of range
+    text_length_max: int = field(init=False, compare=False)  # minus, digits, point, digits
 
-    @property
-    def text_length_max(self) -> int:
-        return 1 + self.integer_digits_max + 1 + self.fraction_digits_max  # minus, digits, point, digits
-
-    @property
-    def limit(self) -> Decimal:
-        """The first size out of range: every accepted value is below it."""
-        return Decimal(10) ** self.integer_digits_max
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "limit", Decimal(10) ** self.integer_digits_max)
+        object.__setattr__(self, "text_length_max", 1 + self.integer_digits_max + 1 + self.fraction_digits_max)
 
 
 # Every range the product uses. Amounts and points are kept scaled by 10**4 in 64-bit integer
@@ -132,7 +130,7 @@ def check_decimal(value: Decimal, field: str, bounds: DecimalRange, *, positive:
         raise ValidationError("must be more than 0", field=field)
     if value < 0 and not bounds.negative_allowed:
         raise ValidationError(Refusal.NEGATIVE.message(bounds), field=field)
-    if abs(value) >= bounds.limit:
+    if not -bounds.limit < value < bounds.limit:
         raise ValidationError(Refusal.SIZE.message(bounds), field=field)
     exponent = value.as_tuple().exponent
     assert isinstance(exponent, int)  # finite
