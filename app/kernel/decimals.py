@@ -1,5 +1,6 @@
-"""The one reader of decimal numbers that arrive as text (the API's Decimal scalar, CSV cells), and
-the ranges each kind of number may take, written down here once.
+"""The one reader of numbers that arrive as text (the API's Decimal scalar, CSV cells, organisation
+files; whole numbers such as ids and cursors through `read_whole_number`), and the ranges each kind
+of number may take, written down here once.
 
 The grammar is exactly: an optional leading minus (only where the field allows negatives), ASCII
 digits, and optionally a point followed by ASCII digits: `12`, `12.50`, `-3.25`, `0.5`. Anything
