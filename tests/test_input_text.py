@@ -291,3 +291,16 @@ async def test_a_currency_code_is_three_ascii_letters(api, database, currency):
         "input.currencyCode",
         "must be an ISO 4217 code such as INR or EUR",
     )
+
+
+async def test_a_nul_in_the_header_fails_the_file_with_a_typed_code(client_api):
+    job = await finished(
+        client_api, str((await post_csv(client_api, b"CustomerProfileId,Amount\x00\r\nA-1,10\r\n")).json()["job"]["id"])
+    )
+
+    assert (job["status"], job["errorCode"], job["errorMessage"]) == (
+        "FAILED",
+        "UNKNOWN_COLUMN",
+        "unknown column 'amount\\x00'; the columns are: amount, customerprofileid, expirydate, identifier, reason, "
+        "startdate, subledgerid",
+    )
