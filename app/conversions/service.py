@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.customers import service as customers_service
 from app.customers.service import CustomerLookup
 from app.idempotency import service as idempotency
+from app.kernel.decimals import ID_MAX, read_whole_number
 from app.kernel.enums import PointsCategory
 from app.ledger import repository as ledger_repository
 from app.ledger import service as ledger
@@ -51,7 +52,6 @@ from app.transactions import repository as transactions_repository
 from app.transactions.errors import TransactionNotFoundError
 
 ZERO = Decimal(0)
-TRANSACTION_ID_MAX = 2**63 - 1
 
 
 def _regular_lots(
@@ -155,10 +155,7 @@ class TriggerConversion:
 
 def parse_transaction_id(value: str) -> int | None:
     """A bill id as clients send it: ASCII digits naming a possible id (None when it cannot be one)."""
-    text = value.strip()
-    if not (text.isascii() and text.isdigit()) or len(text) > 19 or not 1 <= int(text) <= TRANSACTION_ID_MAX:
-        return None
-    return int(text)
+    return read_whole_number(value.strip(), ID_MAX)
 
 
 async def convert_trigger_based_points(

@@ -42,8 +42,9 @@ from app.customer_promotions.models import IDENTIFIER_LENGTH_MAX, NAME_LENGTH_MA
 from app.customer_promotions.views import PromotionView
 from app.customers.service import CustomerLookup
 from app.idempotency import service as idempotency
+from app.kernel.decimals import POINTS, check_decimal
 from app.kernel.errors import ValidationError
-from app.kernel.text import check_required_text
+from app.kernel.text import check_required_code, check_required_text
 from app.ledger import credits as ledger_credits
 from app.ledger import repository as ledger_repository
 from app.ledger.models import EventType
@@ -95,7 +96,7 @@ def check_promotion(
     checked_identifier = (
         generate_identifier()
         if identifier is None
-        else check_required_text(identifier, f"{path}.identifier", IDENTIFIER_LENGTH_MAX)
+        else check_required_code(identifier, f"{path}.identifier", IDENTIFIER_LENGTH_MAX)
     )
     checked_name = check_required_text(name, f"{path}.name", NAME_LENGTH_MAX)
     program = None
@@ -259,7 +260,9 @@ async def promotions_by_id(connection: AsyncConnection, promotion_ids: Sequence[
 async def find_promotion(
     connection: AsyncConnection, org: OrgConfig, identifier: str, field: str = "identifier"
 ) -> PromotionView:
-    found = await repository.promotion_by_identifier(connection, org_id=org.id, identifier=identifier.strip())
+    # What no promotion's identifier can hold is refused (INVALID_INPUT), not looked for.
+    checked = check_required_code(identifier, field, IDENTIFIER_LENGTH_MAX)
+    found = await repository.promotion_by_identifier(connection, org_id=org.id, identifier=checked)
     if found is None:
         raise PromotionNotFoundError(f"no promotion with identifier {identifier!r}", field=field)
     return found
@@ -325,6 +328,7 @@ async def award_promotion_points(
     )
     store_id, till_id = where_awarded(org, request.store_code, request.till_code, path)
     key = idempotency.check_key(request.idempotency_key, f"{path}.idempotencyKey")
+    check_decimal(request.points, f"{path}.points", POINTS, positive=True)  # before it is written out below
     payload = {
         "customer": request.customer.payload() if request.customer else None,
         "userGroup": request.user_group.payload() if request.user_group else None,

@@ -17,6 +17,7 @@ from app.customers.errors import CustomerMergedError, CustomerNotFoundError, Not
 from app.customers.models import CustomerKind, HistoryAction
 from app.customers.rules import normalize_identifier
 from app.idempotency import service as idempotency
+from app.kernel.decimals import read_whole_number
 from app.kernel.enums import IdentifierType, PointsCategory
 from app.kernel.errors import ConflictError
 from app.ledger import service as ledger
@@ -82,11 +83,7 @@ USER_ID_MAX = 2**31 - 1  # customers.id is a 32-bit INTEGER on PostgreSQL
 
 def parse_user_id(value: str) -> int | None:
     """A user id as clients send it: ASCII digits naming a possible id (None when it cannot be one)."""
-    text = value.strip()
-    if not (text.isascii() and text.isdigit()) or len(text) > 10:
-        return None
-    user_id = int(text)
-    return user_id if 1 <= user_id <= USER_ID_MAX else None
+    return read_whole_number(value.strip(), USER_ID_MAX)
 
 
 async def find_customer_id(

@@ -23,6 +23,7 @@ from starlette.responses import Response, StreamingResponse
 from app.http.imports import _flag, _job, post_import
 from app.imports import service
 from app.imports.models import ImportProfile
+from app.kernel.decimals import read_whole_number
 from app.kernel.errors import ValidationError
 
 
@@ -30,9 +31,10 @@ def _whole_number(request: Request, name: str) -> int | None:
     raw = request.query_params.get(name)
     if raw is None:
         return None
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
+    value = read_whole_number(raw, 10**9 - 1, minimum=0)
+    if value is None:
         raise ValidationError("must be a whole number", field=name)
-    return int(raw)
+    return value
 
 
 def _promotion_configuration(request: Request) -> dict[str, Any]:

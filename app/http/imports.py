@@ -32,10 +32,11 @@ from app.http.logs import note_request
 from app.imports import service
 from app.imports.errors import FileTooLargeError
 from app.imports.models import ErrorPolicy, ImportProfile
+from app.kernel.decimals import ID_MAX, read_whole_number
 from app.kernel.errors import DomainError, ForbiddenError, NotFoundError, RateLimitedError, ValidationError
 from app.organizations.roles import RoleRequiredError, roles_for
 
-ID_MAX = 2**63 - 1
+DECLARED_BYTES_MAX = 10**18  # a Content-Length past this is refused as too large all the same
 TRUE_WORDS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 
 
@@ -136,8 +137,8 @@ async def post_import(
     services = request.app.state.services
     settings = services.settings
     try:
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > settings.import_size_limit_bytes:
+        declared = read_whole_number(request.headers.get("content-length") or "", DECLARED_BYTES_MAX, minimum=0)
+        if declared is not None and declared > settings.import_size_limit_bytes:
             raise FileTooLargeError(settings.import_size_limit_bytes)
         policy_text = request.query_params.get("errorPolicy", ErrorPolicy.KEEP_VALID.value)
         if policy_text not in ErrorPolicy.__members__:

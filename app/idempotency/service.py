@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.idempotency import repository
 from app.idempotency.models import KEY_LENGTH_MAX
 from app.kernel.errors import IdempotencyKeyReusedError
-from app.kernel.text import check_text
+from app.kernel.text import check_code
 from app.storage.database import Database, lock_keys
 
 RETENTION_MIN = timedelta(hours=24)
@@ -38,7 +38,7 @@ def check_key(key: str | None, field: str) -> str | None:
     """The key as given (None: no key): not blank, at most KEY_LENGTH_MAX characters, no NUL."""
     if key is None:
         return None
-    return check_text(key, field, KEY_LENGTH_MAX, required=True)
+    return check_code(key, field, KEY_LENGTH_MAX, required=True)
 
 
 async def recall(

@@ -38,7 +38,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -46,6 +46,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.customer_promotions import service as promotions_service
 from app.customer_promotions.errors import PromotionNameMismatchError, PromotionSettingsMismatchError
 from app.customer_promotions.models import NAME_LENGTH_MAX
+from app.imports.cells import points_cell
 from app.imports.errors import ImportFileError
 from app.imports.holders import (
     CUSTOMER_COLUMNS,
@@ -73,7 +74,6 @@ from app.user_groups.service import GroupIdentifierType
 
 STORE_COLUMN = "store_code"
 POINTS_COLUMN = "points"
-POINTS_MAX = Decimal("1000000000")  # per row: more is a typo, not an award
 
 
 @dataclass(frozen=True)
@@ -148,7 +148,9 @@ class PromotionRun(ProfileRun[PromotionRow]):
             return place
         if place[1] is not None:
             corrections.append(place[1])
-        points = _points(row[POINTS_COLUMN], self.program)
+        points = points_cell(
+            row[POINTS_COLUMN], POINTS_COLUMN, "INVALID_POINTS", self.program.code, self.program.points_decimal_places
+        )
         if isinstance(points, RowError):
             return points
         return PromotionRow(customer, group, place[0], points, tuple(corrections))
@@ -251,28 +253,6 @@ class PromotionRun(ProfileRun[PromotionRow]):
                 import_job_id=job_id,
             )
         return self._result(accepted, refused)
-
-
-def _points(raw: str, program: ProgramConfig) -> Decimal | RowError:
-    text = raw.strip()
-    if not text:
-        return RowError("MISSING_VALUE", "points is empty", POINTS_COLUMN)
-    try:
-        points = Decimal(text)
-    except InvalidOperation:
-        points = None
-    if points is None or not points.is_finite():
-        return RowError("INVALID_POINTS", f"{text[:40]!r} is not a number", POINTS_COLUMN)
-    if points <= 0:
-        return RowError("INVALID_POINTS", "must be more than 0", POINTS_COLUMN)
-    if points > POINTS_MAX:
-        return RowError("INVALID_POINTS", f"must be at most {POINTS_MAX:,}", POINTS_COLUMN)
-    places = program.points_decimal_places
-    if points != points.quantize(Decimal(1).scaleb(-places)):
-        return RowError(
-            "INVALID_POINTS", f"program {program.code} counts points to {places} decimal places", POINTS_COLUMN
-        )
-    return points.normalize() + 0
 
 
 class CustomerPromotionProfile(Profile[PromotionImportConfig]):

@@ -31,7 +31,7 @@ from app.imports.errors import ImportFileError
 from app.imports.profiles import Correction, RowError
 from app.kernel.enums import IdentifierType
 from app.kernel.errors import ValidationError
-from app.kernel.text import check_required_text, check_text
+from app.kernel.text import check_required_code, check_text
 from app.organizations.config import OrgConfig, StoreConfig, TillConfig
 from app.user_groups import service as user_groups
 from app.user_groups.service import GroupIdentifierType
@@ -133,11 +133,12 @@ def parse_customer(
         return RowError("INVALID_IDENTIFIER", error.message, column)
 
 
-def text_refusal(value: str, column: str, length_max: int, code: str) -> RowError | None:
-    """The kernel's text check (at most `length_max` characters, no NUL) as a row's refusal with
-    `code`; None when the value passes."""
+def text_refusal(value: str, column: str, length_max: int, code: str, *, identifier: bool = True) -> RowError | None:
+    """The kernel's text check (at most `length_max` characters, only the characters an identifier,
+    or with `identifier` False free text, may hold) as a row's refusal with `code`; None when the
+    value passes."""
     try:
-        check_text(value, column, length_max)
+        check_text(value, column, length_max, code=identifier)
     except ValidationError as error:
         return RowError(code, error.message, column)
     return None
@@ -328,7 +329,7 @@ def text_setting(raw: Mapping[str, Any], name: str, field: str, length_max: int 
         return None
     if not isinstance(value, str):
         raise ValidationError(f"must be 1 to {length_max} characters", field=field)
-    return check_required_text(value, field, length_max)
+    return check_required_code(value, field, length_max)
 
 
 # --- A row's account holder, as both profiles name it ------------------------------------------

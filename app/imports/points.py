@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -43,6 +43,7 @@ from app.customers import repository as customers_repository
 from app.customers.bulk import register_customers
 from app.customers.service import Activity, open_missing_programs
 from app.imports import repository
+from app.imports.cells import points_cell
 from app.imports.holders import merged_customers, text_refusal
 from app.imports.models import ImportProfile
 from app.imports.profiles import BatchResult, Columns, ParsedRow, Profile, ProfileRun, RowError
@@ -57,7 +58,6 @@ from app.organizations.config import OrgConfig, ProgramConfig
 
 PROFILE_COLUMN = "customerprofileid"
 CARD_COLUMN = "identifier"
-AMOUNT_MAX = Decimal("1000000000")  # per row: more is a typo, not an award
 IDENTIFIER_CHARS_MAX = 254
 SUBLEDGER_CHARS_MAX = 64
 REASON_CHARS_MAX = 255
@@ -87,26 +87,6 @@ class PointsRow(NamedTuple):
     expiry: datetime | None  # None: unlimited
     subledger: str | None
     reason: str | None
-
-
-@lru_cache(maxsize=4096)  # a file repeats its amounts: each text is parsed and checked once
-def _parse_amount(value: str, program_code: str, decimal_places: int) -> Decimal | RowError:
-    amount_text = value.strip()
-    try:
-        amount = Decimal(amount_text)
-    except InvalidOperation:
-        amount = None
-    if amount is None or not amount.is_finite():
-        return RowError("INVALID_AMOUNT", f"{amount_text[:40]!r} is not a number", "amount")
-    if amount <= 0:
-        return RowError("INVALID_AMOUNT", "must be more than 0", "amount")
-    if amount > AMOUNT_MAX:
-        return RowError("INVALID_AMOUNT", f"must be at most {AMOUNT_MAX:,}", "amount")
-    if amount != amount.quantize(Decimal(1).scaleb(-decimal_places)):
-        return RowError(
-            "INVALID_AMOUNT", f"program {program_code} keeps points to {decimal_places} decimal places", "amount"
-        )
-    return amount.normalize() + 0
 
 
 @lru_cache(maxsize=4096)  # and its dates (expiry at month ends, a campaign's start)
@@ -148,7 +128,9 @@ class PointsRun(ProfileRun[PointsRow]):
         refusal = text_refusal(key, key_column, IDENTIFIER_CHARS_MAX, "INVALID_IDENTIFIER")
         if refusal is not None:
             return refusal
-        amount = _parse_amount(row["amount"], self.program.code, self.program.points_decimal_places)
+        amount = points_cell(
+            row["amount"], "amount", "INVALID_AMOUNT", self.program.code, self.program.points_decimal_places
+        )
         if isinstance(amount, RowError):
             return amount
         start = _parse_time(row.get("startdate", ""), "startdate", "immediate")
@@ -166,7 +148,7 @@ class PointsRun(ProfileRun[PointsRow]):
                 return refusal
         reason = row.get("reason", "").strip() or None
         if reason is not None:
-            refusal = text_refusal(reason, "reason", REASON_CHARS_MAX, "INVALID_REASON")
+            refusal = text_refusal(reason, "reason", REASON_CHARS_MAX, "INVALID_REASON", identifier=False)
             if refusal is not None:
                 return refusal
         return PointsRow(by_card, key, amount, start, expiry, subledger, reason)

@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from app.imports.errors import ImportFileError
+from app.kernel.text import NUL, refused_character
 
 BOM = b"\xef\xbb\xbf"
 LINE_BYTES_MAX = 1024 * 1024  # a longer physical line fails the file (LINE_TOO_LONG)
 RECORD_CHARS_MAX = 1024 * 1024  # csv's field_size_limit: a quote left open cannot swallow the file
 FIELD_CHARS_MAX = 1000  # a longer field rejects its row (FIELD_TOO_LONG): no column of a profile needs more
+REPLACEMENT_CHARACTER = "\ufffd"
 STORED_FIELD_CHARS_MAX = 1000  # a rejected row's fields are kept up to this, cut ones say so
 
 csv.field_size_limit(RECORD_CHARS_MAX)
@@ -90,11 +92,25 @@ def read_header(file: BinaryIO) -> tuple[list[str], int]:
     raise ImportFileError("EMPTY_FILE", "the file is empty: it needs a header row and at least one row")
 
 
+def refused_field(fields: list[str]) -> tuple[int, str] | None:
+    """The first field holding a character no text may (NUL, other controls, bidi overrides: the
+    kernel's free-text check) and that character, or None. Columns that are identifiers refuse
+    more, in their profile's parse."""
+    for index, value in enumerate(fields):
+        character = refused_character(value, code=False)
+        if character is not None:
+            return index, character
+    return None
+
+
 def stored_fields(fields: list[str]) -> list[str]:
-    """A rejected row's fields as kept: each cut to STORED_FIELD_CHARS_MAX, saying how much was cut."""
+    """A rejected row's fields as kept: each cut to STORED_FIELD_CHARS_MAX, saying how much was cut,
+    and a NUL (which PostgreSQL text cannot hold) shown as U+FFFD, the replacement character."""
     return [
-        field
-        if len(field) <= STORED_FIELD_CHARS_MAX
-        else f"{field[:STORED_FIELD_CHARS_MAX]}...[cut {len(field) - STORED_FIELD_CHARS_MAX:,} characters]"
+        (
+            field
+            if len(field) <= STORED_FIELD_CHARS_MAX
+            else f"{field[:STORED_FIELD_CHARS_MAX]}...[cut {len(field) - STORED_FIELD_CHARS_MAX:,} characters]"
+        ).replace(NUL, REPLACEMENT_CHARACTER)
         for field in fields
     ]

@@ -57,13 +57,13 @@ from app.imports.errors import (
 )
 from app.imports.models import ERROR_MESSAGE_CHARS_MAX, ErrorPolicy, ImportProfile, JobPhase, JobStatus
 from app.imports.profiles import BatchResult, ParsedRow, ProfileRun, RowError
-from app.imports.reader import FIELD_CHARS_MAX, CsvStream, read_header, stored_fields
+from app.imports.reader import FIELD_CHARS_MAX, CsvStream, read_header, refused_field, stored_fields
 from app.imports.registry import PROFILES
 from app.kernel.clock import Clock
 from app.kernel.errors import IdempotencyKeyReusedError
 from app.kernel.settings import get_settings
 from app.kernel.spreadsheet import safe_row
-from app.kernel.text import check_required_text, check_text
+from app.kernel.text import check_code, check_required_code, refusal_message
 from app.organizations.config import OrgConfig, load_org_config
 from app.storage.database import Database, lock_keys
 
@@ -193,7 +193,7 @@ async def save_template(
 ) -> TemplateView:
     """Create or update a template by name. Saving the same configuration again changes nothing;
     a different one is a new version with a new identity."""
-    name = check_required_text(name, "input.name", TEMPLATE_NAME_CHARS_MAX)
+    name = check_required_code(name, "input.name", TEMPLATE_NAME_CHARS_MAX)
     handler = PROFILES[profile]
     document = handler.configuration_document(handler.configure(configuration))
     async with database.read() as connection:
@@ -326,11 +326,11 @@ async def _submit(
     import_key = (
         None
         if request.import_key is None
-        else check_required_text(request.import_key, "input.importKey", IMPORT_KEY_CHARS_MAX)
+        else check_required_code(request.import_key, "input.importKey", IMPORT_KEY_CHARS_MAX)
     )
     if request.template_name is not None:
-        check_required_text(request.template_name, "input.templateName", TEMPLATE_NAME_CHARS_MAX)
-    check_text(file.name, "fileName", FILE_NAME_CHARS_MAX)  # a NUL cannot be stored; a long name is cut
+        check_required_code(request.template_name, "input.templateName", TEMPLATE_NAME_CHARS_MAX)
+    check_code(file.name, "fileName", FILE_NAME_CHARS_MAX)  # a NUL cannot be stored; a long name is cut
     async with database.read() as connection:
         if request.template_name is not None:
             template = await find_template(connection, org.id, request.template_name)
@@ -535,6 +535,26 @@ class Batch:
         self.end_offset = chunk.end_offset
 
 
+def _parsed(fields: list[str], header: list[str], run: ProfileRun[Any]) -> Any:
+    """A record's value as the profile parses it, or why the row is rejected. A field over
+    FIELD_CHARS_MAX is not parsed; a row the profile accepts is still refused for a character no
+    text may hold (NUL, which PostgreSQL cannot store, other controls, bidi overrides) in any column,
+    after the profile's own, more particular checks of its columns."""
+    if max(map(len, fields)) > FIELD_CHARS_MAX:
+        index = next(index for index, value in enumerate(fields) if len(value) > FIELD_CHARS_MAX)
+        return RowError(
+            "FIELD_TOO_LONG",
+            f"{len(fields[index]):,} characters; a field has at most {FIELD_CHARS_MAX:,}",
+            header[index],
+        )
+    value = run.parse(dict(zip(header, fields, strict=False)))
+    refused = None if isinstance(value, RowError) else refused_field(fields)
+    if refused is not None:
+        index, character = refused
+        return RowError("INVALID_CHARACTER", refusal_message(character), header[index])
+    return value
+
+
 def _batches(
     stream: CsvStream,
     header: list[str],
@@ -567,28 +587,11 @@ def _batches(
                 )
             )
         else:
-            too_long = (
-                None
-                if max(map(len, fields)) <= FIELD_CHARS_MAX
-                else next(index for index, value in enumerate(fields) if len(value) > FIELD_CHARS_MAX)
-            )
-            if too_long is not None:
-                batch.rejects.append(
-                    (
-                        ParsedRow(record.row_number, fields, None),
-                        RowError(
-                            "FIELD_TOO_LONG",
-                            f"{len(fields[too_long]):,} characters; a field has at most {FIELD_CHARS_MAX:,}",
-                            header[too_long],
-                        ),
-                    )
-                )
+            value = _parsed(fields, header, run)
+            if isinstance(value, RowError):
+                batch.rejects.append((ParsedRow(record.row_number, fields, None), value))
             else:
-                value = run.parse(dict(zip(header, fields, strict=False)))
-                if isinstance(value, RowError):
-                    batch.rejects.append((ParsedRow(record.row_number, fields, None), value))
-                else:
-                    batch.parsed.append(ParsedRow(record.row_number, fields, value))
+                batch.parsed.append(ParsedRow(record.row_number, fields, value))
         counted = len(batch.parsed) + len(batch.rejects)
         if in_batch + counted >= batch_size or counted >= chunk_rows:
             batch.ends_batch = in_batch + counted >= batch_size

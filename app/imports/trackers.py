@@ -29,11 +29,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.imports.cells import decimal_cell
 from app.imports.holders import (
     CUSTOMER_COLUMNS,
     GROUP_COLUMN,
@@ -52,6 +53,7 @@ from app.imports.holders import (
 )
 from app.imports.models import ImportProfile
 from app.imports.profiles import BatchResult, Columns, Correction, ParsedRow, Profile, ProfileRun, RowError
+from app.kernel.decimals import ID_MAX, TRACKED_VALUE, read_whole_number
 from app.kernel.errors import ValidationError
 from app.organizations.config import OrgConfig
 from app.trackers import service as trackers_service
@@ -66,6 +68,7 @@ LOG_ID_COLUMN = "loyalty_log_id"
 ITEM_COLUMN = "item_id"
 VALUE_COLUMN = "tracked_value"
 BILL_NUMBER_CHARS_MAX = 100
+SERIAL_MAX = 10**9 - 1
 TRACKER_IDENTIFIER_TYPES = (
     CustomerIdentifierType.MOBILE,
     CustomerIdentifierType.EMAIL,
@@ -147,9 +150,10 @@ class TrackersRun(ProfileRun[TrackerRow]):
             text = row[LOG_ID_COLUMN].strip()
             if not text:
                 return RowError("MISSING_VALUE", f"{LOG_ID_COLUMN} is empty", LOG_ID_COLUMN)
-            if not (text.isascii() and text.isdigit()) or len(text) > 18 or int(text) < 1:
+            transaction_id = read_whole_number(text, ID_MAX)
+            if transaction_id is None:
                 return RowError("INVALID_LOYALTY_LOG_ID", f"{text[:40]!r} is not a transaction id", LOG_ID_COLUMN)
-            bill = BillRef(transaction_id=int(text))
+            bill = BillRef(transaction_id=transaction_id)
         else:
             number = row[BILL_NUMBER_COLUMN].strip()
             if not number:
@@ -176,26 +180,18 @@ class TrackersRun(ProfileRun[TrackerRow]):
                     f"{ITEM_COLUMN} is empty (tracker {self.tracker.code} tracks line items)",
                     ITEM_COLUMN,
                 )
-            if not (item_text.isascii() and item_text.isdigit()) or len(item_text) > 9:
+            serial = read_whole_number(item_text, SERIAL_MAX, minimum=0)
+            if serial is None:
                 return RowError("INVALID_ITEM_ID", f"{item_text[:40]!r} is not a line serial", ITEM_COLUMN)
-            item_serial = int(item_text)
+            item_serial = serial
         elif item_text:
             return RowError(
                 "ITEM_NOT_EXPECTED", f"tracker {self.tracker.code} tracks bills, not line items", ITEM_COLUMN
             )
-        value_text = row[VALUE_COLUMN].strip()
-        if not value_text:
-            return RowError("MISSING_VALUE", f"{VALUE_COLUMN} is empty", VALUE_COLUMN)
-        try:
-            value = Decimal(value_text)
-            trackers_service.check_value(value, VALUE_COLUMN)
-        except (InvalidOperation, ValidationError):
-            return RowError(
-                "INVALID_TRACKED_VALUE",
-                f"{value_text[:40]!r} is not a number below "
-                f"{trackers_service.VALUE_MAX:,} with at most 4 decimal places",
-                VALUE_COLUMN,
-            )
+        value_text = row[VALUE_COLUMN]
+        value = decimal_cell(value_text, VALUE_COLUMN, "INVALID_TRACKED_VALUE", TRACKED_VALUE)
+        if isinstance(value, RowError):
+            return value
         try:
             trackers_service.check_value_points(self.org, self.tracker, value, VALUE_COLUMN)
         except ValidationError:

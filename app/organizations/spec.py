@@ -5,14 +5,47 @@ from __future__ import annotations
 import tomllib
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from app.kernel.decimals import AMOUNT, POINTS, RATE, DecimalRange, Refusal, read_decimal
 from app.kernel.enums import IdentifierType, PointsCategory
+from app.kernel.text import refusal_message, refused_character
 from app.organizations.models import ExpiryStrategy, PointsRounding
+
+
+def _text_checker(*, code: bool) -> AfterValidator:
+    """The kernel's text check (app/kernel/text.py) for a code (`code`) or for free text."""
+
+    def check(value: str) -> str:
+        character = refused_character(value, code=code)
+        if character is not None:
+            raise ValueError(refusal_message(character))
+        return value
+
+    return AfterValidator(check)
+
+
+def _decimal_reader(bounds: DecimalRange) -> BeforeValidator:
+    """The kernel's decimal grammar for a number of the file: a TOML or YAML number (read through
+    its shortest text) or a string, within `bounds`."""
+
+    def read(value: object) -> object:
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            return value  # pydantic refuses what is not a number at all
+        result = read_decimal(repr(value) if isinstance(value, float) else str(value), bounds)
+        if isinstance(result, Refusal):
+            raise ValueError(result.message(bounds))
+        return result
+
+    return BeforeValidator(read)
+
+
+Code = Annotated[str, _text_checker(code=True)]  # the organisation, programs, stores, tills, concepts
+FreeText = Annotated[str, _text_checker(code=False)]  # names and descriptions
 
 
 class Strict(BaseModel):
@@ -21,10 +54,10 @@ class Strict(BaseModel):
 
 class TierSpec(Strict):
     serial_number: int = Field(ge=1)
-    name: str = Field(min_length=1, max_length=100)
-    description: str = ""
-    upgrade_threshold: Decimal = Field(ge=0, decimal_places=4)
-    earn_rate: Decimal = Field(ge=0, decimal_places=6)
+    name: FreeText = Field(min_length=1, max_length=100)
+    description: FreeText = ""
+    upgrade_threshold: Annotated[Decimal, _decimal_reader(AMOUNT)] = Field(ge=0, decimal_places=4)
+    earn_rate: Annotated[Decimal, _decimal_reader(RATE)] = Field(ge=0, decimal_places=6)
 
 
 class ExpirySpec(Strict):
@@ -41,8 +74,8 @@ class ExpirySpec(Strict):
 
 
 class ProgramSpec(Strict):
-    code: str = Field(min_length=1, max_length=64)
-    name: str = Field(min_length=1, max_length=200)
+    code: Code = Field(min_length=1, max_length=64)
+    name: FreeText = Field(min_length=1, max_length=200)
     default: bool = False
     points_rounding: PointsRounding = PointsRounding.FLOOR
     points_decimal_places: int = Field(default=0, ge=0, le=4)
@@ -58,12 +91,12 @@ class ProgramSpec(Strict):
         ),
     )
     points_transferable: bool = False
-    redemption_minimum: Decimal = Field(default=Decimal(0), ge=0, decimal_places=4)
+    redemption_minimum: Annotated[Decimal, _decimal_reader(POINTS)] = Field(default=Decimal(0), ge=0, decimal_places=4)
     # Where purchases earn: REGULAR (spendable at once), PROMISED (held for `promised_days`, e.g. a
     # return window, then converted into REGULAR) or TRIGGER_BASED (held until a trigger converts them).
     earn_category: PointsCategory = PointsCategory.REGULAR
     promised_days: int | None = Field(default=None, ge=1, le=3650)
-    concept: str | None = Field(
+    concept: Code | None = Field(
         default=None,
         min_length=1,
         max_length=64,
@@ -93,24 +126,24 @@ class ProgramSpec(Strict):
 
 
 class TillSpec(Strict):
-    code: str = Field(min_length=1, max_length=64)
-    external_id: str | None = None
-    name: str = ""
-    program: str | None = None
-    concept: str | None = Field(default=None, min_length=1, max_length=64)
+    code: Code = Field(min_length=1, max_length=64)
+    external_id: Code | None = None
+    name: FreeText = ""
+    program: Code | None = None
+    concept: Code | None = Field(default=None, min_length=1, max_length=64)
 
 
 class StoreSpec(Strict):
-    code: str = Field(min_length=1, max_length=64)
-    external_id: str | None = None
-    name: str = ""
-    program: str | None = None
+    code: Code = Field(min_length=1, max_length=64)
+    external_id: Code | None = None
+    name: FreeText = ""
+    program: Code | None = None
     tills: list[TillSpec] = []
 
 
 class OrganizationSettingsSpec(Strict):
-    code: str = Field(min_length=1, max_length=64)
-    name: str = Field(min_length=1, max_length=200)
+    code: Code = Field(min_length=1, max_length=64)
+    name: FreeText = Field(min_length=1, max_length=200)
     time_zone: str
     base_country: str = Field(min_length=2, max_length=2)
     bill_number_unique_in_days: int = Field(ge=1, le=3650)

@@ -12,14 +12,15 @@ import csv
 import io
 import re
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
+from app.kernel.decimals import PERCENT, PROMOTION_AMOUNT, check_decimal
 from app.kernel.errors import ValidationError
-from app.kernel.text import check_required_text, check_text
+from app.kernel.text import check_required_code, check_text
 from app.promotions.errors import (
     PromoCodeExpiredError,
     PromoCodeNotYetActiveError,
@@ -29,7 +30,7 @@ from app.promotions.models import CODE_LENGTH_MAX, PROMOTION_NAME_LENGTH_MAX, Pr
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
-CURRENCY_PLACES = 2
+CURRENCY_PLACES = PROMOTION_AMOUNT.fraction_digits_max
 CENT = Decimal(1).scaleb(-CURRENCY_PLACES)
 
 # No look-alikes: 0/O, 1/I/L (and U, easily read as V) are left out.
@@ -163,13 +164,7 @@ def _money(value: Decimal | None, field: str, *, required: bool, positive: bool 
         if required:
             raise ValidationError("is required for this action", field=field)
         return None
-    if not value.is_finite() or value < 0 or (positive and value == 0):
-        raise ValidationError("must be a positive amount" if positive else "must not be negative", field=field)
-    if value != value.quantize(CENT):
-        raise ValidationError(f"must have at most {CURRENCY_PLACES} decimal places", field=field)
-    if value >= Decimal(10) ** 11:
-        raise ValidationError("must be less than 100,000,000,000", field=field)
-    return value
+    return check_decimal(value, field, PROMOTION_AMOUNT, positive=positive)
 
 
 def _item_codes(values: Iterable[str], field: str) -> tuple[str, ...]:
@@ -177,7 +172,7 @@ def _item_codes(values: Iterable[str], field: str) -> tuple[str, ...]:
     if len(codes) > ITEM_CODES_MAX:
         raise ValidationError(f"at most {ITEM_CODES_MAX} item codes", field=field)
     for index, code in enumerate(codes):
-        check_required_text(code, f"{field}[{index}]", ITEM_CODE_LENGTH_MAX)
+        check_required_code(code, f"{field}[{index}]", ITEM_CODE_LENGTH_MAX)
     return codes
 
 
@@ -216,7 +211,7 @@ def check_terms(terms: PromotionTerms, name: str, path: str = "input") -> Promot
     if action is PromotionAction.PERCENT_OFF:
         percent = terms.percent
         assert percent is not None
-        if not percent.is_finite() or not ZERO < percent <= PERCENT_MAX or percent != percent.quantize(CENT):
+        if check_decimal(percent, f"{path}.percent", PERCENT, positive=True) > PERCENT_MAX:
             raise ValidationError(
                 "must be more than 0 and at most 100, with at most 2 decimal places", field=f"{path}.percent"
             )
@@ -394,12 +389,36 @@ class ParsedUpload:
 
 def parse_upload(text: str, path: str = "input") -> ParsedUpload:
     """A CSV file with a `code` column (other columns are ignored). Per row: an empty or invalid
-    code, or one already earlier in the file, is an error for that row; valid codes go on."""
-    reader = csv.DictReader(io.StringIO(text))
-    header = [name.strip().lower() for name in reader.fieldnames or []]
+    code, or one already earlier in the file, is an error for that row; valid codes go on. A file
+    that is not valid CSV (a quote left open, text after a closing quote) is refused whole, as an
+    import refuses it: what such a file means cannot be known."""
+    # strict: the csv module otherwise reads a quote left open as a field that runs to the end.
+    reader = csv.DictReader(io.StringIO(text), strict=True)
+    try:
+        header = [name.strip().lower() for name in reader.fieldnames or []]
+    except csv.Error as error:
+        raise ValidationError(f"line 1 is not valid CSV: {error}", field=f"{path}.csv") from error
     if CODE_COLUMN not in header:
         raise ValidationError(f"the file needs a header row with a {CODE_COLUMN!r} column", field=f"{path}.csv")
     reader.fieldnames = header
+    return _parse_rows(_records(reader, path), path)
+
+
+def _records(reader: csv.DictReader[str], path: str) -> Iterator[dict[str, str]]:
+    """The reader's rows; a row that is not valid CSV refuses the file, naming the line it starts on."""
+    start = reader.line_num + 1
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            raise ValidationError(f"line {start} is not valid CSV: {error}", field=f"{path}.csv") from error
+        yield record
+        start = reader.line_num + 1
+
+
+def _parse_rows(reader: Iterator[dict[str, str]], path: str) -> ParsedUpload:
     codes: list[tuple[int, str]] = []
     errors: list[RowError] = []
     first_row_of: dict[str, int] = {}

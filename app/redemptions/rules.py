@@ -18,10 +18,11 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from app.customers.rules import normalize_identifier
+from app.kernel.decimals import ID_MAX, POINTS, check_decimal, read_whole_number
 from app.kernel.enums import IdentifierType, TransactionSource
 from app.kernel.errors import ValidationError
 from app.kernel.money import POINTS_SCALE
-from app.kernel.text import check_text
+from app.kernel.text import check_code, check_text
 from app.organizations.config import OrgConfig, ProgramConfig, StoreConfig, TillConfig
 from app.organizations.errors import ProgramNotFoundError
 from app.organizations.rules import resolve_store_and_till
@@ -30,10 +31,8 @@ from app.redemptions.models import RedemptionStatus
 
 ZERO = Decimal(0)
 # Points stay below 10^11 so that sums of many of them fit the 64-bit columns (scaled by 10^4).
-POINTS_MAX = Decimal(10) ** 11
 NOTES_LENGTH_MAX = 1000
 EXTERNAL_REFERENCE_LENGTH_MAX = 100
-ID_MAX = 2**63 - 1
 
 Key = TypeVar("Key")
 
@@ -95,13 +94,8 @@ def canonical(value: Decimal) -> str:
 
 
 def check_points(points: Decimal, *, decimal_places: int, field: str) -> Decimal:
-    """Positive, finite, in range, and a multiple of the program's points precision."""
-    if not points.is_finite():
-        raise ValidationError("must be a finite number", field=field)
-    if points <= 0:
-        raise ValidationError("must be more than 0", field=field)
-    if points >= POINTS_MAX:
-        raise ValidationError(f"must be less than {POINTS_MAX:,}", field=field)
+    """Positive, in the kernel's POINTS range, and a multiple of the program's points precision."""
+    check_decimal(points, field, POINTS, positive=True)
     quantum = Decimal(1).scaleb(-min(decimal_places, POINTS_SCALE))
     if points != points.quantize(quantum):
         raise ValidationError(
@@ -134,7 +128,7 @@ def prepare(data: RedemptionInput, org: OrgConfig, path: str = "input") -> Prepa
             field=f"{path}.points",
         )
     check_text(data.notes, f"{path}.notes", NOTES_LENGTH_MAX)
-    check_text(data.external_reference, f"{path}.externalReference", EXTERNAL_REFERENCE_LENGTH_MAX)
+    check_code(data.external_reference, f"{path}.externalReference", EXTERNAL_REFERENCE_LENGTH_MAX)
     if data.customer_type is None:
         customer_value = data.customer_value.strip()
     else:
@@ -200,8 +194,4 @@ def status_after(points: Decimal, points_reversed: Decimal) -> RedemptionStatus:
 
 def parse_id(value: str) -> int | None:
     """An id as this API returns them (decimal digits of a 64-bit id); None when it cannot be one."""
-    text = value.strip()
-    if not (text.isascii() and text.isdigit()) or len(text) > 19:
-        return None
-    parsed = int(text)
-    return parsed if 1 <= parsed <= ID_MAX else None
+    return read_whole_number(value.strip(), ID_MAX)

@@ -41,8 +41,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.customers.service import CustomerLookup
 from app.idempotency import service as idempotency
+from app.kernel.decimals import ID_MAX, RATE, TRACKED_VALUE, check_decimal, read_whole_number
 from app.kernel.errors import ValidationError
-from app.kernel.text import check_required_text
+from app.kernel.text import check_code, check_required_code, check_required_text
 from app.ledger import credits as ledger_credits
 from app.ledger import repository as ledger_repository
 from app.ledger import rules as ledger_rules
@@ -55,15 +56,14 @@ from app.trackers import repository
 from app.trackers.errors import BillNotFoundError, LineItemNotFoundError, TrackerLevelChangeError, TrackerNotFoundError
 from app.trackers.models import CODE_LENGTH_MAX, NAME_LENGTH_MAX, TrackerLevel
 from app.transactions import repository as transactions_repository
+from app.transactions.models import BILL_NUMBER_LENGTH_MAX
 from app.transfers.service import POINTS_MAX
 from app.user_groups import service as user_groups
 from app.user_groups.service import GroupLookup
 
 ZERO = Decimal(0)
-VALUE_MAX = Decimal(10) ** 12
+VALUE_MAX = TRACKED_VALUE.limit
 POINTS_PER_UNIT_MAX = Decimal(10) ** 6
-VALUE_QUANTUM = Decimal("0.0001")  # tracked values are kept to 4 decimal places
-RATE_QUANTUM = Decimal("0.000001")
 
 
 class BillIdentification(StrEnum):
@@ -105,6 +105,7 @@ async def find_trackers(
 
 
 async def find_tracker(connection: AsyncConnection, org_id: int, code: str, field: str) -> TrackerView:
+    check_code(code, field, CODE_LENGTH_MAX)  # no code holds what it refuses: say so, not NOT_FOUND
     found = (await find_trackers(connection, org_id, [code])).get(code)
     if found is None:
         raise TrackerNotFoundError(f"no tracker with code {code!r}", field=field)
@@ -161,13 +162,13 @@ async def define_tracker(
     """Create a tracker, or update the one with this code (name, program, points per unit; later
     values only). Sending the same definition again changes nothing. Errors: INVALID_INPUT,
     PROGRAM_NOT_FOUND, TRACKER_LEVEL_CHANGE."""
-    code = check_required_text(request.code, f"{path}.code", CODE_LENGTH_MAX)
+    code = check_required_code(request.code, f"{path}.code", CODE_LENGTH_MAX)
     name = check_required_text(request.name, f"{path}.name", NAME_LENGTH_MAX)
     program = org.default_program if request.program_code is None else org.program_by_code(request.program_code)
     if program is None:
         raise ProgramNotFoundError(f"no program with code {request.program_code!r}", field=f"{path}.programCode")
-    rate = request.points_per_unit
-    if not ZERO <= rate <= POINTS_PER_UNIT_MAX or rate != rate.quantize(RATE_QUANTUM):
+    rate = check_decimal(request.points_per_unit, f"{path}.pointsPerUnit", RATE)
+    if rate > POINTS_PER_UNIT_MAX:
         raise ValidationError(
             f"must be from 0 to {POINTS_PER_UNIT_MAX}, at most 6 decimal places", field=f"{path}.pointsPerUnit"
         )
@@ -301,9 +302,8 @@ class TrackerValueResult:
 
 
 def check_value(value: Decimal, field: str) -> Decimal:
-    if not value.is_finite() or abs(value) >= VALUE_MAX or value != value.quantize(VALUE_QUANTUM):
-        raise ValidationError(f"must be below {VALUE_MAX} in size, at most 4 decimal places", field=field)
-    return value
+    """The kernel's TRACKED_VALUE range: below 10^12 in size, at most 4 decimal places."""
+    return check_decimal(value, field, TRACKED_VALUE)
 
 
 async def add_tracker_values(
@@ -421,13 +421,14 @@ class AddValueResult:
 def bill_ref(org: OrgConfig, bill: BillInput, path: str) -> BillRef:
     """The ref a bill input names; INVALID_INPUT on the missing or malformed field."""
     if bill.identification is BillIdentification.LOYALTY_LOG_ID:
-        text = (bill.loyalty_log_id or "").strip()
-        if not (text.isascii() and text.isdigit()) or not 1 <= int(text) < 2**63:
+        transaction_id = read_whole_number((bill.loyalty_log_id or "").strip(), ID_MAX)
+        if transaction_id is None:
             raise ValidationError("a transaction id is needed with LOYALTY_LOG_ID", field=f"{path}.loyaltyLogId")
-        return BillRef(transaction_id=int(text))
+        return BillRef(transaction_id=transaction_id)
     number = (bill.bill_number or "").strip()
     if not number:
         raise ValidationError("a bill number is needed with STANDARD_FIELDS", field=f"{path}.billNumber")
+    check_code(number, f"{path}.billNumber", BILL_NUMBER_LENGTH_MAX)  # a NUL in a lookup fails PostgreSQL
     if bill.transaction_date is None:
         raise ValidationError("a transaction date is needed with STANDARD_FIELDS", field=f"{path}.transactionDate")
     if not bill.store_code:

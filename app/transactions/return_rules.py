@@ -24,10 +24,11 @@ from typing import Any
 import orjson
 
 from app.customers.rules import normalize_identifier
+from app.kernel.decimals import QUANTITY, check_decimal
 from app.kernel.enums import IdentifierType
 from app.kernel.errors import ValidationError
 from app.kernel.money import AMOUNT_SCALE
-from app.kernel.text import check_text
+from app.kernel.text import check_code, check_text
 from app.ledger.rules import share_of
 from app.organizations.config import OrgConfig, ProgramConfig, StoreConfig, TierConfig, TillConfig
 from app.transactions.errors import (
@@ -159,7 +160,7 @@ def _bill_number(value: str, field_name: str) -> str:
     number = value.strip()
     if not number:
         raise ValidationError("must not be empty", field=field_name)
-    check_text(number, field_name, BILL_NUMBER_LENGTH_MAX)
+    check_code(number, field_name, BILL_NUMBER_LENGTH_MAX)
     return number
 
 
@@ -244,12 +245,12 @@ def prepare_return(data: ReturnInput, org: OrgConfig, now: datetime, path: str =
                 f"a {data.return_type.value} return takes back the bill, not lines: send no RETURN lines",
                 field=f"{line_path}.type",
             )
-        qty = check_amount(item.line.qty, f"{line_path}.qty", required=True)
-        if qty <= 0:
-            raise ValidationError("must be more than 0", field=f"{line_path}.qty")
+        qty = check_decimal(item.line.qty, f"{line_path}.qty", QUANTITY, positive=True)
+        for name in ("rate", "value", "discount", "amount"):  # not read (the bill's line sets the worth), still checked
+            check_amount(getattr(item.line, name), f"{line_path}.{name}")
         item_code = item.line.item_code.strip() or None
-        check_text(item_code, f"{line_path}.itemCode", 100)
-        check_text(item.line.variant, f"{line_path}.variant", 100)
+        check_code(item_code, f"{line_path}.itemCode", 100)
+        check_code(item.line.variant, f"{line_path}.variant", 100)
         if item.line.serial is None and item_code is None:
             raise ValidationError("name the purchased line by its serial or its itemCode", field=f"{line_path}.serial")
         return_lines.append(ReturnLineRequest(index, item.line.serial, item_code, item.line.variant, qty))

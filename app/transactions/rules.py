@@ -11,10 +11,11 @@ from typing import Any, Literal, overload
 import orjson
 
 from app.customers.rules import normalize_identifier
+from app.kernel.decimals import AMOUNT, QUANTITY, check_decimal
 from app.kernel.enums import IdentifierType
 from app.kernel.errors import ValidationError
 from app.kernel.money import AMOUNT_SCALE
-from app.kernel.text import check_text
+from app.kernel.text import check_code, check_text
 from app.ledger.rules import quantize_raw, round_points
 from app.organizations.config import OrgConfig, ProgramConfig, StoreConfig, TierConfig, TillConfig
 from app.organizations.rules import resolve_store_and_till
@@ -25,9 +26,8 @@ from app.transactions.models import BILL_NUMBER_LENGTH_MAX, OutlierStatus, Trans
 
 ZERO = Decimal(0)
 LINE_ITEMS_MAX = 1000
-# Amounts stay below 10^11 so that a bill's sum of up to 1,000 lines fits the 64-bit columns
-# (scaled by 10^4) with room to spare.
-AMOUNT_MAX = Decimal(10) ** 11
+DOCUMENT_TEXT_LENGTH_MAX = 1000  # a text of a name/value pair, payment or sub-item
+CAMEL_CASE = {"item_code": "itemCode"}  # the keys of stored documents that the API spells otherwise
 # Bills older than this come in through imports; a day ahead allows for till clocks.
 BILLING_TIME_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 BILLING_TIME_AHEAD_MAX = timedelta(days=1)
@@ -105,20 +105,24 @@ def check_amount(value: Decimal | None, field: str, *, required: bool = False) -
 
 
 def check_amount(value: Decimal | None, field: str, *, required: bool = False) -> Decimal | None:
-    """An amount as a bill carries it: finite, not negative, below AMOUNT_MAX, in the columns' scale."""
+    """An amount as a bill carries it: the kernel's AMOUNT range (not negative, below 10^11, 4 places)."""
     if value is None:
         if required:
             raise ValidationError("is required", field=field)
         return None
-    if not value.is_finite():
-        raise ValidationError("must be a finite number", field=field)
-    if value < 0:
-        raise ValidationError("must not be negative", field=field)
-    if value >= AMOUNT_MAX:
-        raise ValidationError(f"must be less than {AMOUNT_MAX:,}", field=field)
-    if value != value.quantize(Decimal(1).scaleb(-AMOUNT_SCALE)):
-        raise ValidationError(f"must have at most {AMOUNT_SCALE} decimal places", field=field)
-    return value
+    return check_decimal(value, field, AMOUNT)
+
+
+def check_documents(documents: list[dict[str, Any]], field: str) -> None:
+    """Name/value pairs, payments and sub-items, stored as the client sent them: their texts are
+    free text (DOCUMENT_TEXT_LENGTH_MAX) and their numbers amounts, each refused naming its field."""
+    for index, document in enumerate(documents):
+        for key, value in document.items():
+            name = f"{field}[{index}].{CAMEL_CASE.get(key, key)}"
+            if isinstance(value, str):
+                check_text(value, name, DOCUMENT_TEXT_LENGTH_MAX)
+            elif isinstance(value, Decimal):
+                check_decimal(value, name, AMOUNT)
 
 
 PURCHASE_TYPES = frozenset({TransactionType.REGULAR, TransactionType.NOT_INTERESTED})
@@ -131,21 +135,26 @@ def prepare(data: TransactionInput, org: OrgConfig, now: datetime, path: str = "
     number = data.number.strip()
     if not number:
         raise ValidationError("must not be empty", field=f"{path}.number")
-    check_text(number, f"{path}.number", BILL_NUMBER_LENGTH_MAX)
+    check_code(number, f"{path}.number", BILL_NUMBER_LENGTH_MAX)
     check_amount(data.amount, f"{path}.amount", required=True)
     check_amount(data.gross_amount, f"{path}.grossAmount")
     check_amount(data.discount, f"{path}.discount")
-    if data.currency_code is not None and (len(data.currency_code) != 3 or not data.currency_code.isalpha()):
-        raise ValidationError("must be an ISO 4217 code such as INR or EUR", field=f"{path}.currencyCode")
-    for name, value, length_max in (
-        ("notes", data.notes, 1000),
-        ("notInterestedReason", data.not_interested_reason, 500),
-        ("referralCode", data.referral_code, 100),
-        ("billClientId", data.bill_client_id, 100),
-        ("associateDetails.code", data.associate_code, 100),
-        ("associateDetails.name", data.associate_name, 200),
+    if data.currency_code is not None and not (
+        len(data.currency_code) == 3 and data.currency_code.isascii() and data.currency_code.isalpha()
     ):
-        check_text(value, f"{path}.{name}", length_max)
+        raise ValidationError("must be an ISO 4217 code such as INR or EUR", field=f"{path}.currencyCode")
+    for name, value, length_max, code in (
+        ("notes", data.notes, 1000, False),
+        ("notInterestedReason", data.not_interested_reason, 500, False),
+        ("referralCode", data.referral_code, 100, True),
+        ("billClientId", data.bill_client_id, 100, True),
+        ("associateDetails.code", data.associate_code, 100, True),
+        ("associateDetails.name", data.associate_name, 200, False),
+    ):
+        check_text(value, f"{path}.{name}", length_max, code=code)
+    check_documents(data.extended_fields, f"{path}.extendedFields")
+    check_documents(data.custom_fields, f"{path}.customFields")
+    check_documents(data.payment_details, f"{path}.paymentDetails")
     billing_time = data.billing_time or now
     if billing_time.tzinfo is None:
         raise ValidationError("must include a time zone offset", field=f"{path}.billingTime")
@@ -216,11 +225,20 @@ def resolve_store(
 def prepare_line(line: LineItemInput, index: int, path: str) -> PreparedLineItem:
     if not line.item_code.strip():
         raise ValidationError("must not be empty", field=f"{path}.itemCode")
-    check_text(line.item_code, f"{path}.itemCode", 100)
-    check_text(line.variant, f"{path}.variant", 100)
+    check_code(line.item_code, f"{path}.itemCode", 100)
+    check_code(line.variant, f"{path}.variant", 100)
     check_text(line.description, f"{path}.description", 500)
-    check_text(line.transaction_number, f"{path}.transactionNumber", 50)
-    qty = check_amount(line.qty, f"{path}.qty", required=True)
+    check_code(line.transaction_number, f"{path}.transactionNumber", 50)
+    qty = check_decimal(line.qty, f"{path}.qty", QUANTITY, positive=True)
+    for name, documents in (
+        ("attributes", line.attributes),
+        ("extendedFields", line.extended_fields),
+        ("customFields", line.custom_fields),
+        ("addonItems", line.addon_items),
+        ("comboItems", line.combo_items),
+        ("splitItems", line.split_items),
+    ):
+        check_documents(documents, f"{path}.{name}")
     rate = check_amount(line.rate, f"{path}.rate")
     value = check_amount(line.value, f"{path}.value")
     discount = check_amount(line.discount, f"{path}.discount") or ZERO

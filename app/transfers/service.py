@@ -22,6 +22,7 @@ from app.customers import service as customers_service
 from app.customers.errors import SameCustomerError
 from app.customers.service import Activity, CustomerLookup
 from app.idempotency import service as idempotency
+from app.kernel.decimals import POINTS, check_decimal
 from app.kernel.enums import PointsCategory
 from app.kernel.errors import InsufficientPointsError, ValidationError
 from app.kernel.text import check_text
@@ -69,11 +70,8 @@ def transfer_program(org: OrgConfig, program_code: str | None, field: str) -> Pr
 
 
 def check_points(points: Decimal, program: ProgramConfig, field: str) -> Decimal:
-    """More than zero, below POINTS_MAX, and no finer than the program's points precision."""
-    if points <= 0:
-        raise ValidationError("must be more than 0", field=field)
-    if points > POINTS_MAX:
-        raise ValidationError(f"must be at most {POINTS_MAX}", field=field)
+    """More than zero, in the kernel's POINTS range, and no finer than the program's points precision."""
+    check_decimal(points, field, POINTS, positive=True)
     if points != points.quantize(Decimal(1).scaleb(-program.points_decimal_places)):
         raise ValidationError(
             f"program {program.code} counts points to {program.points_decimal_places} decimal places", field=field

@@ -35,7 +35,7 @@ from app.customers.service import Activity, CustomerLookup
 from app.idempotency import service as idempotency
 from app.kernel.enums import PointsCategory
 from app.kernel.errors import ValidationError
-from app.kernel.text import check_required_text, check_text
+from app.kernel.text import check_code, check_required_code, check_text
 from app.ledger import repository as ledger_repository
 from app.ledger import service as ledger
 from app.organizations.config import OrgConfig, ProgramConfig
@@ -65,7 +65,7 @@ class GroupLookup:
 
 
 def check_external_id(value: str, field: str) -> str:
-    return check_required_text(value, field, EXTERNAL_ID_LENGTH_MAX)
+    return check_required_code(value, field, EXTERNAL_ID_LENGTH_MAX)
 
 
 def check_name(value: str | None, field: str) -> str:
@@ -91,6 +91,7 @@ async def find_groups(
 
 
 async def find_group(connection: AsyncConnection, org: OrgConfig, lookup: GroupLookup, field: str) -> GroupView:
+    check_code(lookup.value, f"{field}.value", EXTERNAL_ID_LENGTH_MAX)  # what no group can have is refused
     found = (await find_groups(connection, org, lookup.kind, [lookup.value])).get(lookup.value)
     if found is None:
         raise UserGroupNotFoundError(f"no user group with {lookup.kind.value} {lookup.value!r}", field=field)

@@ -6,11 +6,11 @@ import base64
 
 import strawberry
 
+from app.kernel.decimals import ID_MAX, read_whole_number
 from app.kernel.errors import ValidationError
 from app.ledger.service import PAGE_SIZE_MAX
 
 PAGE_SIZE_DEFAULT = 10
-ID_MAX = 2**63 - 1
 
 
 @strawberry.type
@@ -37,6 +37,7 @@ def decode_id_cursor(kind: str, cursor: str | None, field: str = "after") -> int
     except (ValueError, UnicodeDecodeError) as error:
         raise ValidationError("is not a cursor this API returned", field=field) from error
     # Ids are 64-bit: anything else was not made by encode_id_cursor.
-    if prefix != kind or not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= ID_MAX:
+    found = read_whole_number(value, ID_MAX) if prefix == kind else None
+    if found is None:
         raise ValidationError("is not a cursor this API returned", field=field)
-    return int(value)
+    return found

@@ -1,11 +1,21 @@
-"""Decimal as a string without exponent or trailing zeros ("106", "12.5"): exact, and easy to read."""
+"""Decimal as a string without exponent or trailing zeros ("106", "12.5"): exact, and easy to read.
+
+Read by the kernel's one decimal grammar (app/kernel/decimals.py). A value outside it is not
+refused here, where the field is unknown: it goes on as a RefusedDecimal, and the field's own check
+refuses it as a typed error naming the field (a bill of a batch fails alone).
+"""
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import strawberry
 from strawberry.schema.types.scalar import ScalarDefinition
+
+from app.kernel.decimals import ANY_FIELD, Refusal, RefusedDecimal, read_decimal
+
+# A JSON integer this large is out of every range: refused before it is turned into text.
+INTEGER_LIMIT = 10**ANY_FIELD.integer_digits_max
 
 
 def serialize_decimal(value: Decimal) -> str:
@@ -15,19 +25,21 @@ def serialize_decimal(value: Decimal) -> str:
 def parse_decimal(value: object) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise ValueError("a decimal number is expected, as a string or a number")
-    try:
-        # Floats arrive from JSON numbers: read them through their shortest text, not binary.
-        result = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value).strip())
-    except InvalidOperation as error:
-        raise ValueError(f"{value!r} is not a decimal number") from error
-    if not result.is_finite():
-        raise ValueError(f"{value!r} is not a finite decimal number")
-    return result
+    if isinstance(value, int) and not -INTEGER_LIMIT < value < INTEGER_LIMIT:
+        return RefusedDecimal(Refusal.SIZE)
+    # Floats arrive from JSON numbers: read them through their shortest text, not binary (a float
+    # whose shortest text has an exponent is refused: send such numbers as strings).
+    result = read_decimal(repr(value) if isinstance(value, float) else str(value), ANY_FIELD)
+    return RefusedDecimal(result) if isinstance(result, Refusal) else result
 
 
 DecimalScalar: ScalarDefinition = strawberry.scalar(
     name="Decimal",
-    description='An exact decimal number, serialized as a string such as "106" or "12.5".',
+    description=(
+        'An exact decimal number, serialized as a string such as "106" or "12.5". Read as ASCII digits with an '
+        'optional leading minus and an optional fraction ("1250", "-3.25", "0.5"); no exponent, sign "+", '
+        "separators or spaces. A field refuses what is outside its range, naming itself."
+    ),
     serialize=serialize_decimal,
     parse_value=parse_decimal,
 )

@@ -16,6 +16,7 @@ from app.graphql.imports.types import (
 )
 from app.imports import service
 from app.imports.models import JobStatus as DomainJobStatus
+from app.kernel.decimals import ID_MAX, read_whole_number
 from app.kernel.errors import ValidationError
 
 
@@ -23,10 +24,11 @@ from app.kernel.errors import ValidationError
 class ImportQuery:
     @strawberry.field(description="An import job of this organisation (null when there is none with this id).")
     async def import_job(self, info: Info, id: strawberry.ID) -> ImportJob | None:
-        if not (str(id).isascii() and str(id).isdigit()) or len(str(id)) > 18:
+        job_id = read_whole_number(str(id), ID_MAX)
+        if job_id is None:
             return None
         async with info.context.database.read() as connection:
-            view = await service.get_job(connection, info.context.org.id, int(id))
+            view = await service.get_job(connection, info.context.org.id, job_id)
         return ImportJob.from_view(view, await job_template_name(info, view)) if view is not None else None
 
     @strawberry.field(description="This organisation's import jobs, newest first.")

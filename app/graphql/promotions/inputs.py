@@ -12,6 +12,7 @@ from app.graphql.core.descriptions import IDEMPOTENCY_KEY_DESCRIPTION
 from app.graphql.customers.inputs import CustomerLookupInput
 from app.graphql.promotions.types import LinkModeEnum, PromotionActionEnum, UploadErrorPolicy
 from app.graphql.transactions.inputs import NameValueInput
+from app.kernel.decimals import AMOUNT, QUANTITY, check_decimal, read_whole_number
 from app.kernel.errors import ValidationError
 from app.promotions import service as promotions_service
 from app.promotions.models import LinkMode, PromotionAction
@@ -127,17 +128,12 @@ class PromoCartInput:
     line_items: list[PromoCartLineInput] = strawberry.field(default_factory=list)
 
     def to_domain(self, path: str) -> Cart:
-        for value, field_name in [
-            (self.amount, f"{path}.amount"),
-            *((line.amount, f"{path}.lineItems[{index}].amount") for index, line in enumerate(self.line_items)),
-        ]:
-            if not value.is_finite() or value < 0 or value >= Decimal(10) ** 11:
-                raise ValidationError("must be a non-negative amount below 100,000,000,000", field=field_name)
-        for index, line in enumerate(self.line_items):
-            if not line.qty.is_finite() or line.qty <= 0:
-                raise ValidationError("must be more than 0", field=f"{path}.lineItems[{index}].qty")
         if len(self.line_items) > 1000:
             raise ValidationError("at most 1,000 line items", field=f"{path}.lineItems")
+        check_decimal(self.amount, f"{path}.amount", AMOUNT)
+        for index, line in enumerate(self.line_items):
+            check_decimal(line.amount, f"{path}.lineItems[{index}].amount", AMOUNT)
+            check_decimal(line.qty, f"{path}.lineItems[{index}].qty", QUANTITY, positive=True)
         return Cart(
             amount=self.amount,
             lines=tuple(
@@ -173,7 +169,7 @@ class LinkPromoCodeInput:
 
 def parse_promotion_id(value: strawberry.ID, field_name: str) -> int:
     """A promotion id as clients send it; INVALID_INPUT on the field when it cannot be one."""
-    text = str(value)
-    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 2**31 - 1:
+    promotion_id = read_whole_number(str(value), 2**31 - 1)
+    if promotion_id is None:
         raise ValidationError("is not a promotion id", field=field_name)
-    return int(text)
+    return promotion_id
