@@ -116,11 +116,15 @@ def answer_or_close(connection: socket.socket) -> bytes:
     return received
 
 
-def read_response(connection: socket.socket) -> tuple[int, bytes]:
-    """The status and body of the server's answer (however many packets it takes)."""
-    response = http.client.HTTPResponse(connection)
-    response.begin()
-    return response.status, response.read()
+def read_responses(connection: socket.socket, count: int = 1) -> list[tuple[int, bytes]]:
+    """The status and body of the server's next `count` answers (however many packets they take)."""
+    reader = connection.makefile("rb")
+    answers = []
+    for _ in range(count):
+        status = int(reader.readline().split()[1])
+        headers = http.client.parse_headers(reader)
+        answers.append((status, reader.read(int(headers["content-length"]))))
+    return answers
 
 
 def closed_by_server(connection: socket.socket) -> bool:
@@ -181,9 +185,21 @@ def test_a_large_body_sent_with_its_headers_is_not_counted_as_headers(server):
     body = b'{"query": "{ __typename }"}'.ljust(200 * 1024)  # past the 64 KiB of headers allowed
     with server.connect() as connection:
         connection.sendall(graphql_head(server, len(body)) + body)  # one write: a read may take both
-        answer = read_response(connection)
+        answer = read_responses(connection)
 
-    assert answer == (200, b'{"data":{"__typename":"Query"}}')
+    assert answer == [(200, b'{"data":{"__typename":"Query"}}')]
+
+
+def test_kept_alive_and_pipelined_requests_are_served_past_the_header_timeout(server):
+    request = b"GET /health HTTP/1.1\r\nHost: pointledger\r\n\r\n"
+    answers = []
+    with server.connect() as connection:
+        for _ in range(3):  # 3 s on one connection: the 2 s for headers start anew with each request
+            connection.sendall(request * 2)  # pipelined: the second is read while the first is answered
+            answers += [status for status, _ in read_responses(connection, 2)]
+            time.sleep(1)
+
+    assert answers == [200] * 6
 
 
 @pytest.mark.parametrize("part", ["headers", "body"])
@@ -208,10 +224,10 @@ def test_a_body_at_a_fair_rate_may_take_longer_than_the_body_timeout(server):
         connection.sendall(graphql_head(server, len(body)))
         sent = trickle(connection, body, piece_bytes=256)  # 2.5 KiB a second, for 1.2 s
 
-        answer = read_response(connection)
+        answer = read_responses(connection)
 
     assert sent == len(body)
-    assert answer == (200, b'{"data":{"__typename":"Query"}}')
+    assert answer == [(200, b'{"data":{"__typename":"Query"}}')]
 
 
 def test_requests_past_the_concurrency_limit_get_503_connections_past_the_cap_are_closed(server):
