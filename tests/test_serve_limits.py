@@ -202,6 +202,19 @@ def test_kept_alive_and_pipelined_requests_are_served_past_the_header_timeout(se
     assert answers == [200] * 6
 
 
+def test_a_websocket_upgrade_is_handed_to_the_app(server):
+    upgrade = (
+        b"GET /graphql HTTP/1.1\r\nHost: pointledger\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+        b"Sec-WebSocket-Protocol: graphql-transport-ws\r\n" + server.authorization + b"\r\n"
+    )
+    with server.connect() as connection:
+        connection.sendall(upgrade)
+        answer = answer_or_close(connection).split(b"\r\n", 1)[0]
+
+    assert answer == b"HTTP/1.1 403 Forbidden"  # the API serves no websocket: the app refuses it
+
+
 @pytest.mark.parametrize("part", ["headers", "body"])
 def test_a_client_trickling_its_headers_or_body_is_disconnected(server, part):
     body = b'{"query": "{ __typename }"}'.ljust(200)

@@ -84,6 +84,10 @@ class ReadDeadlines(asyncio.Protocol):
         if self.phase is Phase.READ and self.cycle.response_complete and not self.transport.is_closing():
             self._owe_headers()  # the next request on this kept-alive connection
 
+    def handle_websocket_upgrade(self, *args: Any) -> None:
+        self.phase = Phase.READ  # the websocket protocol takes the connection: nothing owed here
+        super().handle_websocket_upgrade(*args)  # type: ignore[misc]
+
     # --- the phases, as each protocol's parser sees them ---
 
     def _owe_headers(self) -> None:
@@ -98,7 +102,9 @@ class ReadDeadlines(asyncio.Protocol):
         self._body_bytes += size  # more time earned: the timer moves itself when it fires
 
     def _request_read(self) -> None:
-        if self.cycle.response_complete:  # answered before its body was read (an error, a 503)
+        if self.cycle is None or self.cycle.response_complete:
+            # Answered before its body was read (an error, a 503), or no request for the app (an
+            # upgrade uvicorn refused): the next request is owed.
             self._owe_headers()
         else:
             self.phase = Phase.READ  # a pending timer finds nothing owed and lapses
