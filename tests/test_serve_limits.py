@@ -1,6 +1,7 @@
 """What one client may hold of `pointledger serve`: the real server in a subprocess on a free
-loopback port (a fresh SQLite file), met with real sockets. Its limits are set small here so that
-each test takes a second or two: headers within 2 s, a body within 1 s plus 1 s per KiB, 4
+loopback port (a fresh SQLite file), met with real sockets, once on each HTTP implementation (h11
+and httptools: each enforces every limit). Its limits are set small here so that each test takes
+a second or two: headers within 2 s, a body within 1 s plus 1 s per KiB, 4
 requests or connections at once, 6 connections at most. Every socket has a timeout, so a server
 that does not enforce a limit fails a test instead of hanging it.
 """
@@ -63,11 +64,12 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+@pytest.fixture(scope="module", params=["h11", "httptools"])
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     directory = tmp_path_factory.mktemp("serve")
     environment = {key: value for key, value in os.environ.items() if not key.startswith("POINTLEDGER_")}
     environment |= LIMITS | {
+        "POINTLEDGER_HTTP_IMPLEMENTATION": request.param,
         "POINTLEDGER_DATABASE_URL": f"sqlite+aiosqlite:///{directory / 'pointledger.db'}",
         "POINTLEDGER_IMPORT_DIRECTORY": str(directory / "imports"),
         "POINTLEDGER_MAINTENANCE_INTERVAL_SECONDS": "0",
@@ -112,6 +114,17 @@ def answer_or_close(connection: socket.socket) -> bytes:
     except ConnectionResetError:
         pass  # closed with our unread bytes in its buffer: the kernel resets
     return received
+
+
+def read_responses(connection: socket.socket, count: int = 1) -> list[tuple[int, bytes]]:
+    """The status and body of the server's next `count` answers (however many packets they take)."""
+    reader = connection.makefile("rb")
+    answers = []
+    for _ in range(count):
+        status = int(reader.readline().split()[1])
+        headers = http.client.parse_headers(reader)
+        answers.append((status, reader.read(int(headers["content-length"]))))
+    return answers
 
 
 def closed_by_server(connection: socket.socket) -> bool:
@@ -168,6 +181,40 @@ def test_oversize_headers_are_refused_as_they_arrive_and_memory_stays_flat(serve
     assert server.health_status() == 200
 
 
+def test_a_large_body_sent_with_its_headers_is_not_counted_as_headers(server):
+    body = b'{"query": "{ __typename }"}'.ljust(200 * 1024)  # past the 64 KiB of headers allowed
+    with server.connect() as connection:
+        connection.sendall(graphql_head(server, len(body)) + body)  # one write: a read may take both
+        answer = read_responses(connection)
+
+    assert answer == [(200, b'{"data":{"__typename":"Query"}}')]
+
+
+def test_kept_alive_and_pipelined_requests_are_served_past_the_header_timeout(server):
+    request = b"GET /health HTTP/1.1\r\nHost: pointledger\r\n\r\n"
+    answers = []
+    with server.connect() as connection:
+        for _ in range(3):  # 3 s on one connection: the 2 s for headers start anew with each request
+            connection.sendall(request * 2)  # pipelined: the second is read while the first is answered
+            answers += [status for status, _ in read_responses(connection, 2)]
+            time.sleep(1)
+
+    assert answers == [200] * 6
+
+
+def test_a_websocket_upgrade_is_handed_to_the_app(server):
+    upgrade = (
+        b"GET /graphql HTTP/1.1\r\nHost: pointledger\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+        b"Sec-WebSocket-Protocol: graphql-transport-ws\r\n" + server.authorization + b"\r\n"
+    )
+    with server.connect() as connection:
+        connection.sendall(upgrade)
+        answer = answer_or_close(connection).split(b"\r\n", 1)[0]
+
+    assert answer == b"HTTP/1.1 403 Forbidden"  # the API serves no websocket: the app refuses it
+
+
 @pytest.mark.parametrize("part", ["headers", "body"])
 def test_a_client_trickling_its_headers_or_body_is_disconnected(server, part):
     body = b'{"query": "{ __typename }"}'.ljust(200)
@@ -190,11 +237,10 @@ def test_a_body_at_a_fair_rate_may_take_longer_than_the_body_timeout(server):
         connection.sendall(graphql_head(server, len(body)))
         sent = trickle(connection, body, piece_bytes=256)  # 2.5 KiB a second, for 1.2 s
 
-        answer = connection.recv(65536)
+        answer = read_responses(connection)
 
     assert sent == len(body)
-    assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
-    assert answer.endswith(b'{"data":{"__typename":"Query"}}')
+    assert answer == [(200, b'{"data":{"__typename":"Query"}}')]
 
 
 def test_requests_past_the_concurrency_limit_get_503_connections_past_the_cap_are_closed(server):

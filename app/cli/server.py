@@ -102,8 +102,12 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     )
 
 
-# h11 through our subclass, which adds read deadlines and the connection cap (uvicorn has neither).
-HTTP_PROTOCOLS = {"h11": "app.http.read_deadlines:DeadlineH11Protocol", "httptools": "httptools"}
+# Our subclasses add read deadlines and the connection cap (uvicorn has neither), and a header
+# size limit to httptools (h11 has its own, `h11_max_incomplete_event_size`).
+HTTP_PROTOCOLS = {
+    "h11": "app.http.read_deadlines:DeadlineH11Protocol",
+    "httptools": "app.http.read_deadlines:DeadlineHttpToolsProtocol",
+}
 
 
 def http_limits(settings: Settings) -> dict[str, Any]:

@@ -81,9 +81,9 @@ class Settings(BaseSettings):
     import_transaction_max_ms: int = Field(default=500, ge=1, le=5000)
 
     # --- `pointledger serve` (uvicorn): what one client may hold (README "Operating the server") ---
-    # h11 enforces the header size and the read deadlines below; httptools parses faster but has
-    # neither (only behind a reverse proxy that enforces them).
-    http_implementation: Literal["h11", "httptools"] = "h11"
+    # Both enforce the header size, the read deadlines and the connection cap below (through our
+    # subclasses, app/http/read_deadlines.py); httptools parses faster (README "Operating the server").
+    http_implementation: Literal["h11", "httptools"] = "httptools"
     # A request line and headers larger than this are refused (400) as they arrive.
     header_size_max_bytes: int = Field(default=64 * 1024, ge=1024)
     # A request's headers must arrive within this many seconds of the connection opening (or of
