@@ -111,7 +111,7 @@ HTTP_PROTOCOLS = {
 
 
 def http_limits(settings: Settings) -> dict[str, Any]:
-    """uvicorn's options for what one client may hold (README "Operating the server")."""
+    """uvicorn's options for what one client may hold (README "Operating pointledger")."""
     return {
         "http": HTTP_PROTOCOLS[settings.http_implementation],
         "h11_max_incomplete_event_size": settings.header_size_max_bytes,

@@ -80,9 +80,9 @@ class Settings(BaseSettings):
     # (well under SQLite's 10 s busy timeout, past which a waiting write fails).
     import_transaction_max_ms: int = Field(default=500, ge=1, le=5000)
 
-    # --- `pointledger serve` (uvicorn): what one client may hold (README "Operating the server") ---
+    # --- `pointledger serve` (uvicorn): what one client may hold (README "Operating pointledger") ---
     # Both enforce the header size, the read deadlines and the connection cap below (through our
-    # subclasses, app/http/read_deadlines.py); httptools parses faster (README "Operating the server").
+    # subclasses, app/http/read_deadlines.py); httptools parses faster (README "Operating pointledger").
     http_implementation: Literal["h11", "httptools"] = "httptools"
     # A request line and headers larger than this are refused (400) as they arrive.
     header_size_max_bytes: int = Field(default=64 * 1024, ge=1024)
