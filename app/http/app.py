@@ -27,7 +27,7 @@ from app.graphql.core.context import Context
 from app.graphql.core.limits import QueryLimitsByRole
 from app.graphql.core.rate_limits import RequestRateLimits
 from app.graphql.core.schema import schema
-from app.graphql.core.time_limit import timeout_error
+from app.graphql.core.time_limit import QueryDeadline, RunningQueries, timeout_error
 from app.http import import_profiles as import_profile_routes
 from app.http import imports as import_routes
 from app.http.auth import (
@@ -94,29 +94,35 @@ class PointledgerGraphQL(GraphQL[Context, None]):
         root_value: Any,
         sub_response: Response,
     ) -> Any:
-        context.deadline = deadline = asyncio.timeout(None)  # armed by a query (QueryTimeLimit)
+        context.deadline = deadline = QueryDeadline(
+            self.services.running_queries
+        )  # armed by a query (RequestExecutionContext)
         try:
             if isinstance(request_data, GraphQLRequestData):  # a batch is refused by Strawberry itself
                 self.services.operation_gate.admit(request_data, context.roles)
-            async with deadline:
-                result = await super().execute_operation(
-                    request=request,
-                    request_adapter=request_adapter,
-                    request_data=request_data,
-                    context=context,
-                    root_value=root_value,
-                    sub_response=sub_response,
-                )
+            result = await super().execute_operation(
+                request=request,
+                request_adapter=request_adapter,
+                request_data=request_data,
+                context=context,
+                root_value=root_value,
+                sub_response=sub_response,
+            )
+            deadline.disarm()  # before any other wait: a timer firing now would cancel what follows
             sub_response.headers.update(context.rate_limits.response_headers())
             if context.rate_limits.all_refused:
                 sub_response.status_code = 429
-        except TimeoutError:
-            if not deadline.expired():
+        except asyncio.CancelledError:
+            if not deadline.expired:
                 raise
+            current_task = asyncio.current_task()
+            assert current_task is not None
+            current_task.uncancel()  # ours: the request goes on, to answer
             limit = self.services.settings.request_time_limit_seconds
             logger.warning("query stopped at the request time limit (%g s)", limit)
             result = ExecutionResult(data=None, errors=[timeout_error(limit)])
         finally:
+            deadline.disarm()
             await context.database.close()  # the request's read snapshot ends with the operation
         operation_name = context.operation_name or getattr(request_data, "operation_name", None)
         request.scope[SCOPE_OUTCOME_KEY] = (operation_name, *request_outcome(result, context.error_codes))
@@ -229,6 +235,7 @@ class Services:
         self.imports = ImportRunner(self.database, self.clock, metrics=self.metrics)
         self.rate_limiter = RateLimiter(settings.rate_limit_storage)
         self.query_limits = QueryLimitsByRole(settings.query_limits_by_role)
+        self.running_queries = RunningQueries(settings.request_time_limit_seconds)
         self.production = settings.environment == "production"
         self.operation_gate = OperationGate.from_settings(settings, schema._schema)
 

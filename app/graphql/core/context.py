@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from strawberry.types import Info as StrawberryInfo
 from app.customers.service import CustomerView, load_customers
 from app.graphql.core.limits import QueryLimits
 from app.graphql.core.rate_limits import RequestRateLimits
+from app.graphql.core.time_limit import QueryDeadline
 from app.kernel.clock import Clock
 from app.kernel.settings import Settings
 from app.ledger import expiry
@@ -35,7 +35,7 @@ class Context:
     rate_limits: RequestRateLimits  # each root field counts against them (core/rate_limits.py)
     query_limits: QueryLimits  # what a document of this key may ask (core/limits.py)
     # Held by the HTTP layer around the operation; a query arms it (app/graphql/core/time_limit.py).
-    deadline: asyncio.Timeout | None = None
+    deadline: QueryDeadline | None = None
     # What the request's metrics are labelled with: the operation that ran (set when execution
     # starts) and the codes of the typed errors answered, in order (batch items included).
     operation_name: str | None = None

@@ -5,26 +5,79 @@ would leave the client unsure whether it happened; their inputs and the cost lim
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from typing import Any
 
-from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension
-from strawberry.types.graphql import OperationType
+from graphql import GraphQLError, OperationType
 
 REQUEST_TIMEOUT = "REQUEST_TIMEOUT"
 
 
-class QueryTimeLimit(SchemaExtension):
-    """Arms the request's deadline (`context.deadline`, an `asyncio.Timeout` the HTTP layer holds
-    around the operation) once the operation is known to be a query."""
+class RunningQueries:
+    """The time limits of the queries running now, kept by one timer for them all: it wakes every
+    `period` while a query runs (a quarter second, or the limit when shorter) and cancels those
+    past the limit, so a query stops within the limit plus that period. A timer a request cost
+    about 40 us under uvloop (a fifth of `{ __typename }`); here a query costs a dict entry. The
+    limit is the same for every query, so the dict, in arrival order, is in deadline order too."""
 
-    def on_execute(self) -> Iterator[None]:
-        context = self.execution_context.context
-        deadline: asyncio.Timeout | None = getattr(context, "deadline", None)
-        if deadline is not None and self.execution_context.operation_type is OperationType.QUERY:
-            limit = context.settings.request_time_limit_seconds
-            deadline.reschedule(asyncio.get_running_loop().time() + limit)
-        yield
+    def __init__(self, limit_seconds: float) -> None:
+        self.limit_seconds = limit_seconds
+        self.period = min(limit_seconds, 0.25)
+        self._running: dict[QueryDeadline, float] = {}  # by arrival: due at this loop time
+        self._timer: asyncio.TimerHandle | None = None
+
+    def add(self, deadline: QueryDeadline) -> None:
+        loop = asyncio.get_running_loop()
+        self._running[deadline] = loop.time() + self.limit_seconds
+        if self._timer is None:
+            self._timer = loop.call_later(self.period, self._sweep)
+
+    def discard(self, deadline: QueryDeadline) -> None:
+        self._running.pop(deadline, None)
+
+    def _sweep(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        for deadline, due in list(self._running.items()):
+            if due > now:
+                break
+            del self._running[deadline]
+            deadline.expire()
+        self._timer = loop.call_later(self.period, self._sweep) if self._running else None
+
+
+class QueryDeadline:
+    """One request's time limit: armed once its operation is known to be a query, it cancels the
+    request's task past the limit; `expired` then tells the HTTP layer the cancellation was this."""
+
+    __slots__ = ("_queries", "_task", "expired")
+
+    def __init__(self, queries: RunningQueries) -> None:
+        self._queries = queries
+        self._task: asyncio.Task[Any] | None = None
+        self.expired = False
+
+    def arm(self) -> None:
+        self._task = asyncio.current_task()
+        self._queries.add(self)
+
+    def disarm(self) -> None:
+        if self._task is not None:
+            self._queries.discard(self)
+            self._task = None
+
+    def expire(self) -> None:
+        if self._task is not None:
+            self.expired = True
+            self._task.cancel()
+            self._task = None
+
+
+def arm_query_time_limit(context: Any, operation: OperationType) -> None:
+    """Arms the request's deadline (`context.deadline`, which the HTTP layer holds around the
+    operation) when the operation is a query (called as its execution starts)."""
+    deadline: QueryDeadline | None = context.deadline
+    if deadline is not None and operation is OperationType.QUERY:
+        deadline.arm()
 
 
 def timeout_error(limit_seconds: float) -> GraphQLError:
