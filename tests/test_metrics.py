@@ -189,8 +189,9 @@ async def test_maintenance_steps_are_timed_by_task_and_outcome(database, clock, 
 
 
 async def test_rate_limit_refusals_are_counted_by_the_role_whose_limit_refused(database, clock):
-    """A till limit of 2: a batch of 4 gets 2 items refused, the next call is refused: 3."""
-    credentials = await make_org(database, {**org_spec("limited"), "rate_limits": {"till": 2}})
+    """A till limit of 2: a batch of 4 gets 2 items refused, the next call is refused: 3. An admin
+    limit of 1: the second /imports call is refused: 1."""
+    credentials = await make_org(database, {**org_spec("limited"), "rate_limits": {"till": 2, "admin": 1}})
     batch = "mutation B($input: [TransactionAddInput!]!) { addTransactions(input: $input) { __typename } }"
     single = "mutation A($input: TransactionAddInput!) { addTransaction(input: $input) { __typename } }"
     async with metrics_server(database, clock) as (_, client):
@@ -200,10 +201,15 @@ async def test_rate_limit_refusals_are_counted_by_the_role_whose_limit_refused(d
                 json={"query": query, "variables": variables},
                 headers={"Authorization": credentials.header},
             )
+        statuses = [
+            (await client.get("/imports/1", headers={"Authorization": credentials.header})).status_code
+            for _ in range(2)
+        ]
 
         samples = await scrape(client)
 
-    assert samples["pointledger_rate_limit_refusals_total"] == {("till",): 3}
+    assert statuses == [404, 429]
+    assert samples["pointledger_rate_limit_refusals_total"] == {("till",): 3, ("admin",): 1}
     assert samples["pointledger_graphql_errors_total"][("RATE_LIMITED",)] == 3
 
 

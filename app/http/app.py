@@ -80,7 +80,7 @@ class PointledgerGraphQL(GraphQL[Context, None]):
             start_import=services.imports.submit,
             roles=roles_of(request.scope),
             rate_limits=RequestRateLimits(
-                services.rate_limiter, org, roles_of(request.scope), services.metrics.count_rate_limit_refusal
+                services.rate_limiter, org, roles_of(request.scope), services.metrics.count_rate_limit_refusals
             ),
             query_limits=services.query_limits.for_roles(roles_of(request.scope)),
         )

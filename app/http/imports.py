@@ -99,7 +99,9 @@ async def _caller(request: Request) -> Any:
     roles = roles_for(f"{method} {request.scope['route'].path}")
     if roles.isdisjoint(caller.roles):
         return _error(RoleRequiredError(f"{request.method} {request.url.path}", roles))
-    account = RequestRateLimits(services.rate_limiter, caller.org, caller.roles)
+    account = RequestRateLimits(
+        services.rate_limiter, caller.org, caller.roles, services.metrics.count_rate_limit_refusals
+    )
     try:
         await account.count(f"{request.method} {request.url.path}", roles)
     except RateLimitedError as error:

@@ -181,9 +181,10 @@ class Metrics:
         for code in error_codes:
             self.errors.labels(code).inc()
 
-    def count_rate_limit_refusal(self, limit: str) -> None:
-        """One request refused by the rate limit named `limit` (a fixed name, never a caller's value)."""
-        self.rate_limit_refusals.labels(limit).inc()
+    def count_rate_limit_refusals(self, limit: str, count: int = 1) -> None:
+        """Calls (or batch items) refused by the rate limit named `limit` (a key role: a fixed
+        name, never a caller's value)."""
+        self.rate_limit_refusals.labels(limit).inc(count)
 
     def count_import_rows(self, job: JobView) -> None:
         """The rows of a job the runner finished (a dry run imports nothing: not counted)."""

@@ -29,12 +29,12 @@ class RequestRateLimits:
         limiter: RateLimiter | None,
         org: OrgConfig,
         key_roles: frozenset[Role],
-        on_refusal: Callable[[str], None] | None = None,
+        on_refusal: Callable[[str, int], None] | None = None,
     ) -> None:
         self.limiter = limiter  # None: no limits (a CLI or a test that turns them off)
         self.org = org
         self.key_roles = key_roles
-        self.on_refusal = on_refusal  # told the role of each call or batch item refused (metrics)
+        self.on_refusal = on_refusal  # told the role and number of calls or batch items refused (metrics)
         self.tightest: Verdict | None = None  # its headers go on the response
         self.calls = 0
         self.refused = 0
@@ -74,9 +74,8 @@ class RequestRateLimits:
         return granted, None if granted == wanted else verdict
 
     def _tell_refused(self, verdict: Verdict, count: int) -> None:
-        if self.on_refusal is not None:
-            for _ in range(count):
-                self.on_refusal(verdict.policy)
+        if self.on_refusal is not None and count:
+            self.on_refusal(verdict.policy, count)
 
     def response_headers(self) -> dict[str, str]:
         return self.tightest.headers() if self.tightest is not None else {}

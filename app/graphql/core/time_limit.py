@@ -5,6 +5,7 @@ would leave the client unsure whether it happened; their inputs and the cost lim
 from __future__ import annotations
 
 import asyncio
+from itertools import takewhile
 from typing import Any
 
 from graphql import GraphQLError, OperationType
@@ -37,9 +38,8 @@ class RunningQueries:
     def _sweep(self) -> None:
         loop = asyncio.get_running_loop()
         now = loop.time()
-        for deadline, due in list(self._running.items()):
-            if due > now:
-                break
+        past = [deadline for deadline, _ in takewhile(lambda entry: entry[1] <= now, self._running.items())]
+        for deadline in past:
             del self._running[deadline]
             deadline.expire()
         self._timer = loop.call_later(self.period, self._sweep) if self._running else None
