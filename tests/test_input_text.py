@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from app.kernel.decimals import GRAMMAR
+from app.kernel.errors import ValidationError
 from app.kernel.text import check_text
 from tests.client import add_transaction, customer_with_points, define_tracker, purchase_to_track
 from tests.documents import SAVE_TEMPLATE, TRACKER_HISTORY
@@ -136,8 +137,9 @@ async def test_free_text_keeps_line_breaks_tabs_spaces_and_joiners_as_sent(api):
 
 def test_a_lone_surrogate_is_refused_in_codes_and_in_free_text():
     for code in (True, False):
-        with pytest.raises(Exception, match=r"U\+D800"):
+        with pytest.raises(ValidationError, match=r"U\+D800") as refused:
             check_text("a\ud800b", "field", 10, code=code)
+        assert refused.value.field == "field"
 
 
 @pytest.mark.parametrize("character", ["\x00", "\n", "\u202e", "\u200b"])

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import re
 
 import pytest
 
 from app.http.app import create_app
+from app.kernel.errors import ValidationError
 from app.kernel.settings import Settings
 from app.organizations.roles import Role
 from tests.conftest import make_key
@@ -187,22 +187,27 @@ async def test_limits_are_raised_per_key_role_and_a_key_gets_its_most_generous_r
 
 
 @pytest.mark.parametrize(
-    ("overrides", "message"),
+    ("overrides", "field", "message"),
     [
         (
             {"cashier": {"cost_max": 10}},
-            "query limits by role: unknown role 'cashier' (roles: till, app, member_care, admin)",
+            "POINTLEDGER_QUERY_LIMITS_BY_ROLE",
+            "unknown role cashier: choose from till, app, member_care, admin",
         ),
         (
             {"admin": {"page_size_max": 10}},
-            "query limits of admin: give depth_max, aliases_max, cost_max as whole numbers from 1",
+            "POINTLEDGER_QUERY_LIMITS_BY_ROLE.admin",
+            "give depth_max, aliases_max, cost_max as whole numbers from 1",
         ),
         (
             {"admin": {"cost_max": 0}},
-            "query limits of admin: give depth_max, aliases_max, cost_max as whole numbers from 1",
+            "POINTLEDGER_QUERY_LIMITS_BY_ROLE.admin",
+            "give depth_max, aliases_max, cost_max as whole numbers from 1",
         ),
     ],
 )
-def test_limits_by_role_that_name_no_role_or_measure_stop_the_start(overrides, message, tmp_path):
-    with pytest.raises(ValueError, match=re.escape(message)):
+def test_limits_by_role_that_name_no_role_or_measure_stop_the_start(overrides, field, message, tmp_path):
+    with pytest.raises(ValidationError) as refused:
         create_app(Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/unused.db", query_limits_by_role=overrides))
+
+    assert (refused.value.field, refused.value.message) == (field, message)

@@ -71,18 +71,18 @@ class PointledgerGraphQL(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         services = self.services
-        org = org_of(request.scope)
+        org, roles = org_of(request.scope), roles_of(request.scope)
         return Context(
             database=services.database.for_request(share_key=org.id),
             org=org,
             clock=services.clock,
             settings=services.settings,
             start_import=services.imports.submit,
-            roles=roles_of(request.scope),
+            roles=roles,
             rate_limits=RequestRateLimits(
-                services.rate_limiter, org, roles_of(request.scope), services.metrics.count_rate_limit_refusals
+                services.rate_limiter, org, roles, services.metrics.count_rate_limit_refusals
             ),
-            query_limits=services.query_limits.for_roles(roles_of(request.scope)),
+            query_limits=services.query_limits.for_roles(roles),
         )
 
     async def execute_operation(

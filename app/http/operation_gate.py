@@ -85,7 +85,7 @@ class OperationGate:
             # Apollo's clients send the text with its hash after PERSISTED_QUERY_NOT_FOUND.
             if text_hash(request.query) != sha256_hash.lower():
                 raise HTTPException(400, "extensions.persistedQuery.sha256Hash is not the SHA-256 of the query.")
-            if self.registered_only and not self.registry.holds(request.query):
+            if self.registered_only and self.registry.text_for(sha256_hash) is None:  # the hash is the text's
                 raise OperationRefusedError("OPERATION_NOT_REGISTERED", "This operation is not registered.")
             return
         text = self.registry.text_for(sha256_hash)

@@ -23,9 +23,6 @@ class Role(StrEnum):
 
 
 ALL_ROLES = frozenset(Role)
-# What a key without the admin flag could do before roles existed (migration 0008), less what is
-# now the admin's alone: imports, promotions' set-up, tracker definitions and reconciliation.
-FORMER_ORDINARY_ROLES = frozenset({Role.TILL, Role.APP, Role.MEMBER_CARE})
 
 TILL, APP, MEMBER_CARE, ADMIN = Role.TILL, Role.APP, Role.MEMBER_CARE, Role.ADMIN
 EVERY_ROLE = (TILL, APP, MEMBER_CARE, ADMIN)

@@ -62,7 +62,6 @@ from app.user_groups import service as user_groups
 from app.user_groups.service import GroupLookup
 
 ZERO = Decimal(0)
-VALUE_MAX = TRACKED_VALUE.limit
 POINTS_PER_UNIT_MAX = Decimal(10) ** 6
 
 
@@ -128,7 +127,7 @@ def points_for(org: OrgConfig, tracker: TrackerView, value: Decimal) -> Decimal:
 
 def check_value_points(org: OrgConfig, tracker: TrackerView, value: Decimal, field: str) -> Decimal:
     """The points a value issues, refused (INVALID_INPUT on `field`) above the ledger's POINTS_MAX:
-    a value near VALUE_MAX at a high points per unit would overflow the scaled 64-bit points column."""
+    a value near TRACKED_VALUE's limit at a high points per unit would overflow the scaled 64-bit points column."""
     points = points_for(org, tracker, value)
     if points > POINTS_MAX:
         raise ValidationError(
@@ -301,11 +300,6 @@ class TrackerValueResult:
     balance_after: Decimal | None  # the REGULAR balance after the points; None when none were issued
 
 
-def check_value(value: Decimal, field: str) -> Decimal:
-    """The kernel's TRACKED_VALUE range: below 10^12 in size, at most 4 decimal places."""
-    return check_decimal(value, field, TRACKED_VALUE)
-
-
 async def add_tracker_values(
     connection: AsyncConnection,
     org: OrgConfig,
@@ -453,7 +447,7 @@ async def add_tracker_value(
     USER_GROUP_NOT_FOUND, BILL_NOT_FOUND (also another customer's bill), LINE_ITEM_NOT_FOUND,
     CUSTOMER_MERGED, IDEMPOTENCY_KEY_REUSED. A failed request writes nothing.
     """
-    value = check_value(request.value, f"{path}.value")
+    value = check_decimal(request.value, f"{path}.value", TRACKED_VALUE)
     ref = bill_ref(org, request.bill, f"{path}.bill")
     key = idempotency.check_key(request.idempotency_key, f"{path}.idempotencyKey")
     payload = {

@@ -38,7 +38,8 @@ from graphql.language import DocumentNode, VisitorAction
 from graphql.language.visitor import SKIP
 from strawberry.extensions import SchemaExtension
 
-from app.organizations.roles import Role
+from app.kernel.errors import ValidationError
+from app.organizations.roles import Role, parse_roles
 
 PAGE_SIZE_ARGUMENT = "first"
 
@@ -53,6 +54,7 @@ class QueryLimits:
 
 
 # What POINTLEDGER_QUERY_LIMITS_BY_ROLE may raise (or lower) for a key role.
+SETTING = "POINTLEDGER_QUERY_LIMITS_BY_ROLE"
 PER_ROLE = ("depth_max", "aliases_max", "cost_max")
 
 
@@ -60,16 +62,15 @@ class QueryLimitsByRole:
     """A key's limits: per measure, the most generous of its roles' (a role the settings do not
     name has the defaults), so that an admin key may be given larger reports than a till's."""
 
-    def __init__(self, overrides: Mapping[str, Mapping[str, int]], base: QueryLimits | None = None) -> None:
-        self.base = base or QueryLimits()
+    def __init__(self, overrides: Mapping[str, Mapping[str, int]]) -> None:
+        self.base = QueryLimits()
         self._by_role: dict[Role, QueryLimits] = {}
         for name, values in overrides.items():
-            if name not in Role._value2member_map_:
-                raise ValueError(f"query limits by role: unknown role {name!r} (roles: {', '.join(Role)})")
+            (role,) = parse_roles([name], field=SETTING)
             unknown = set(values) - set(PER_ROLE)
             if unknown or any(not isinstance(value, int) or value < 1 for value in values.values()):
-                raise ValueError(f"query limits of {name}: give {', '.join(PER_ROLE)} as whole numbers from 1")
-            self._by_role[Role(name)] = replace(self.base, **values)
+                raise ValidationError(f"give {', '.join(PER_ROLE)} as whole numbers from 1", field=f"{SETTING}.{name}")
+            self._by_role[role] = replace(self.base, **values)
         self._by_roles: dict[frozenset[Role], QueryLimits] = {}
 
     def for_roles(self, roles: frozenset[Role]) -> QueryLimits:
@@ -87,7 +88,7 @@ class CallerQueryLimits(SchemaExtension):
     """Validates each document against the limits of the caller's key (`context.query_limits`)."""
 
     def on_operation(self) -> Iterator[None]:
-        limits = getattr(self.execution_context.context, "query_limits", None) or QueryLimits()
+        limits = self.execution_context.context.query_limits
         self.execution_context.validation_rules = (*self.execution_context.validation_rules, query_limits_rule(limits))
         yield
 
