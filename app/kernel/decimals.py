@@ -129,7 +129,7 @@ def check_decimal(value: Decimal, field: str, bounds: DecimalRange, *, positive:
         raise ValidationError(Refusal.GRAMMAR.message(bounds), field=field)
     if positive and value <= 0:
         raise ValidationError("must be more than 0", field=field)
-    if value < 0 and not bounds.negative_allowed:
+    if value.is_signed() and not bounds.negative_allowed:  # "-0" too: the minus is what is refused
         raise ValidationError(Refusal.NEGATIVE.message(bounds), field=field)
     if not -bounds.limit < value < bounds.limit:
         raise ValidationError(Refusal.SIZE.message(bounds), field=field)
