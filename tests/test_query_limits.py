@@ -127,6 +127,17 @@ async def test_a_query_text_over_the_length_limit_is_refused_before_it_is_parsed
     }
 
 
+async def test_a_document_of_more_than_5000_tokens_is_refused_by_the_parser(api):
+    fragment = "fragment F on Query { __typename }"  # 7 tokens; each spread `...F` is 2
+
+    within = await api.post("{ " + "...F " * 2_495 + "} " + fragment)  # 4,999 tokens with the braces
+    beyond = await api.post("{ " + "...F " * 2_496 + "} " + fragment)
+
+    assert within == {"data": {"__typename": "Query"}}
+    assert beyond["errors"][0]["message"] == "Syntax Error: Document contains more than 5000 tokens. Parsing aborted."
+    assert beyond["data"] is None
+
+
 async def test_an_input_list_longer_than_any_input_takes_is_refused_before_conversion(api, database):
     line = {"serial": 1, "itemCode": "SHIRT-01", "qty": "1", "rate": "1", "value": "1", "amount": "1"}
     document = bill(lineItems=[{**line, "serial": index + 1} for index in range(1001)])
