@@ -461,23 +461,35 @@ def _customer_coupons_statement(*, after: bool, with_status: bool, with_code: bo
     """A customer's codes (linked to them, or redeemed by them), newest code first, each with its
     promotion, the customer's link, their redemptions not reversed, and its CouponStatus at :now
     (computed here, so that the status filter and keyset pages agree)."""
+
+    def keyset(column: Any) -> list[Any]:
+        return [column < bindparam("before_id")] if after else []
+
+    # The customer's codes, each once: two index walks (links, redemptions by customer).
     held = union(
         select(links.c.code_id).where(
-            links.c.org_id == bindparam("org_id"), links.c.customer_id == bindparam("customer_id")
+            links.c.org_id == bindparam("org_id"),
+            links.c.customer_id == bindparam("customer_id"),
+            *keyset(links.c.code_id),
         ),
         select(redemptions.c.code_id).where(
-            redemptions.c.org_id == bindparam("org_id"), redemptions.c.customer_id == bindparam("customer_id")
+            redemptions.c.org_id == bindparam("org_id"),
+            redemptions.c.customer_id == bindparam("customer_id"),
+            *keyset(redemptions.c.code_id),
         ),
     ).subquery("held")
-    live_redemptions = (
-        select(func.count())
+    # Their redemptions not reversed, counted once per code (not once per use of the count).
+    live = (
+        select(redemptions.c.code_id, func.count().label("redemptions_count"))
         .where(
+            redemptions.c.org_id == bindparam("org_id"),
             redemptions.c.customer_id == bindparam("customer_id"),
-            redemptions.c.code_id == codes.c.id,
             redemptions.c.reversed_at.is_(None),
         )
-        .scalar_subquery()
+        .group_by(redemptions.c.code_id)
+        .subquery("live")
     )
+    live_redemptions = func.coalesce(live.c.redemptions_count, 0)
     used_up = (live_redemptions > 0) & (
         links.c.mode.is_(None)
         | (links.c.mode == literal(LinkMode.NEXT_CHECKOUT.value))
@@ -511,9 +523,8 @@ def _customer_coupons_statement(*, after: bool, with_status: bool, with_code: bo
         .join(codes, codes.c.id == held.c.code_id)
         .join(promotions, promotions.c.id == codes.c.promotion_id)
         .outerjoin(links, (links.c.code_id == codes.c.id) & (links.c.customer_id == bindparam("customer_id")))
+        .outerjoin(live, live.c.code_id == codes.c.id)
     )
-    if after:
-        query = query.where(codes.c.id < bindparam("before_id"))
     if with_status:
         query = query.where(status == bindparam("status"))
     if with_code:
