@@ -4,6 +4,7 @@ key replays the first result."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -139,6 +140,20 @@ async def test_an_idempotency_key_replays_the_first_resend_and_refuses_another_r
         "input.idempotencyKey",
     )
     assert await table_counts(database) == before
+    assert (len(await rows(database, events)), len(await rows(database, resends))) == (1, 1)
+
+
+async def test_ten_concurrent_resends_with_one_key_write_one_resend_and_one_event(api, database, org):
+    mobile, _, _, _, _ = await customer_with_each_status(api, database, org)
+
+    answers = await asyncio.gather(
+        *(resend(api, mobile, "PAPER-ACTIVE", idempotencyKey="double-click") for _ in range(10))
+    )
+
+    assert sorted(answer["replayed"] for answer in answers) == [False] + [True] * 9
+    assert {(answer["resendId"], answer["event"]["id"]) for answer in answers} == {
+        (answers[0]["resendId"], answers[0]["event"]["id"])
+    }
     assert (len(await rows(database, events)), len(await rows(database, resends))) == (1, 1)
 
 
