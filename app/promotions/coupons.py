@@ -131,7 +131,8 @@ class CouponResent:
     resend_id: int
     customer_id: int
     requested_at: datetime
-    coupon: CustomerCouponView  # as the customer holds it at the request's time
+    # Its status at the request's time; a replay judges the window at that time too (redemptions as they are now).
+    coupon: CustomerCouponView
     event: OutboxEventView
     replayed: bool
 

@@ -150,7 +150,12 @@ class CouponResendRequested:
     resend_id: strawberry.ID
     user_id: strawberry.ID
     requested_at: datetime
-    coupon: CustomerCoupon = strawberry.field(description="The code as the customer held it when it was requested.")
+    coupon: CustomerCoupon = strawberry.field(
+        description=(
+            "The code and its status at the request's time (a replay judges the window at that time too, and counts "
+            "the customer's redemptions as they are now)."
+        )
+    )
     event: OutboxEvent
     replayed: bool = strawberry.field(
         description="True when this is the first result of an earlier request: nothing was written."
