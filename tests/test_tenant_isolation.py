@@ -225,6 +225,7 @@ def identifying(victim: Victim) -> dict[str, Any]:
         "ValidatePromoCodeInput.code": victim.promo_code,
         "LinkPromoCodeInput.code": victim.promo_code,
         "promoCodeStatus.code": victim.promo_code,
+        "ResendCouponInput.code": victim.promo_code,
         "DefineTrackerInput.code": victim.tracker_code,
         "trackerCode": victim.tracker_code,
         "identifier": victim.customer_promotion,

@@ -53,6 +53,8 @@ OPERATION_ROLES: dict[str, frozenset[Role]] = {
         "importJob": (ADMIN,),
         "importJobs": (ADMIN,),
         "importTemplates": (ADMIN,),
+        "customerCoupons": CUSTOMER_READERS,
+        "customerCouponRedemptions": CUSTOMER_READERS,
         # --- GraphQL mutations ---
         "addTransaction": (TILL,),
         "addTransactions": (TILL,),
@@ -77,6 +79,7 @@ OPERATION_ROLES: dict[str, frozenset[Role]] = {
         "importCustomerPromotion": (ADMIN,),
         "importTrackerValues": (ADMIN,),
         "saveImportTemplate": (ADMIN,),
+        "resendCoupon": (MEMBER_CARE,),
         # --- HTTP routes ---
         "POST /imports/points": (ADMIN,),
         "POST /imports/promotion": (ADMIN,),

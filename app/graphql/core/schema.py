@@ -23,6 +23,8 @@ from app.graphql.core.permissions import guard_root_fields
 from app.graphql.core.rate_limits import limit_root_fields
 from app.graphql.core.scalars import DecimalScalar
 from app.graphql.core.time_limit import arm_query_time_limit
+from app.graphql.coupons.mutations import CouponMutation
+from app.graphql.coupons.queries import CouponQuery
 from app.graphql.customer_promotions.mutations import CustomerPromotionMutation
 from app.graphql.customer_promotions.queries import CustomerPromotionQuery
 from app.graphql.customers.mutations import CustomerMutation
@@ -65,6 +67,7 @@ class Query(
     TrackerQuery,
     PromotionQuery,
     ImportQuery,
+    CouponQuery,
 ):
     pass
 
@@ -82,6 +85,7 @@ class Mutation(
     TrackerMutation,
     PromotionMutation,
     ImportMutation,
+    CouponMutation,
 ):
     pass
 
