@@ -29,6 +29,7 @@ from app.customers.models import (
     CustomerProgram,
     HistoryAction,
     LoyaltyType,
+    TierChange,
     UserGroupMember,
 )
 from app.kernel.enums import IdentifierType
@@ -43,6 +44,7 @@ identifiers = table_of(CustomerIdentifier)
 history = table_of(CustomerHistory)
 customer_programs = table_of(CustomerProgram)
 group_members = table_of(UserGroupMember)
+tier_changes = table_of(TierChange)
 
 ZERO = Decimal(0)
 
@@ -716,3 +718,72 @@ async def insert_registrations_in_bulk(
         ],
     )
     return customer_ids
+
+
+# --- Tier history and tier expiry -----------------------------------------------------------
+
+
+async def insert_tier_change(connection: AsyncConnection, row: Mapping[str, Any]) -> None:
+    await connection.execute(insert(tier_changes), [dict(row)])
+
+
+async def tier_changes_page(
+    connection: AsyncConnection,
+    *,
+    org_id: int,
+    customer_id: int,
+    program_id: int | None,
+    limit: int,
+    after_id: int | None,
+) -> list[Any]:
+    """The customer's tier changes newest first by id (keyset: before `after_id`), at most `limit`
+    rows of all columns; `program_id` narrows to one program."""
+    conditions = [tier_changes.c.org_id == org_id, tier_changes.c.customer_id == customer_id]
+    if program_id is not None:
+        conditions.append(tier_changes.c.program_id == program_id)
+    if after_id is not None:
+        conditions.append(tier_changes.c.id < after_id)
+    statement = select(tier_changes).where(*conditions).order_by(tier_changes.c.id.desc()).limit(limit)
+    return list((await connection.execute(statement)).all())
+
+
+async def standings_with_tier_expired(
+    connection: AsyncConnection, *, org_id: int, as_of: datetime, limit: int
+) -> list[Any]:
+    """The org's first `limit` standings whose tier validity ended at or before `as_of`, soonest
+    first: rows (id, customer_id, program_id, tier_id, tier_expires_at)."""
+    return list(
+        (
+            await connection.execute(
+                select(
+                    customer_programs.c.id,
+                    customer_programs.c.customer_id,
+                    customer_programs.c.program_id,
+                    customer_programs.c.tier_id,
+                    customer_programs.c.tier_expires_at,
+                )
+                .where(customer_programs.c.org_id == org_id, customer_programs.c.tier_expires_at <= as_of)
+                .order_by(customer_programs.c.tier_expires_at, customer_programs.c.id)
+                .limit(limit)
+            )
+        ).all()
+    )
+
+
+async def expire_tier(
+    connection: AsyncConnection, *, org_id: int, standing_id: int, tier_id: int, as_of: datetime, base_tier_id: int
+) -> bool:
+    """One guarded statement: the standing drops to the base tier with no expiry and starts a new
+    qualifying period (no purchases counted), only if it still holds `tier_id` with a validity
+    ended by `as_of`. False when a concurrent run (or a purchase) changed it first."""
+    result = await connection.execute(
+        update(customer_programs)
+        .where(
+            customer_programs.c.id == standing_id,
+            customer_programs.c.org_id == org_id,
+            customer_programs.c.tier_id == tier_id,
+            customer_programs.c.tier_expires_at <= as_of,
+        )
+        .values(tier_id=base_tier_id, tier_expires_at=None, cumulative_purchases=ZERO)
+    )
+    return result.rowcount == 1

@@ -36,6 +36,7 @@ from app.graphql.promotions.mutations import PromotionMutation
 from app.graphql.promotions.queries import PromotionQuery
 from app.graphql.redemptions.mutations import RedemptionMutation
 from app.graphql.redemptions.queries import RedemptionQuery
+from app.graphql.tiers.queries import TierHistoryQuery
 from app.graphql.trackers.mutations import TrackerMutation
 from app.graphql.trackers.queries import TrackerQuery
 from app.graphql.transactions.mutations import ReturnTransactionMutation, TransactionMutation
@@ -65,6 +66,7 @@ class Query(
     TrackerQuery,
     PromotionQuery,
     ImportQuery,
+    TierHistoryQuery,
 ):
     pass
 
