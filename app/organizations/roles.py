@@ -54,6 +54,7 @@ OPERATION_ROLES: dict[str, frozenset[Role]] = {
         "importJobs": (ADMIN,),
         "importTemplates": (ADMIN,),
         "customerTierHistory": CUSTOMER_READERS,
+        "customerPromotionHistory": CUSTOMER_READERS,
         # --- GraphQL mutations ---
         "addTransaction": (TILL,),
         "addTransactions": (TILL,),

@@ -24,7 +24,7 @@ from app.graphql.core.rate_limits import limit_root_fields
 from app.graphql.core.scalars import DecimalScalar
 from app.graphql.core.time_limit import arm_query_time_limit
 from app.graphql.customer_promotions.mutations import CustomerPromotionMutation
-from app.graphql.customer_promotions.queries import CustomerPromotionQuery
+from app.graphql.customer_promotions.queries import CustomerPromotionHistoryQuery, CustomerPromotionQuery
 from app.graphql.customers.mutations import CustomerMutation
 from app.graphql.customers.queries import CustomerHistoryQuery, CustomerQuery
 from app.graphql.imports.mutations import ImportMutation
@@ -67,6 +67,7 @@ class Query(
     PromotionQuery,
     ImportQuery,
     TierHistoryQuery,
+    CustomerPromotionHistoryQuery,
 ):
     pass
 
