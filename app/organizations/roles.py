@@ -79,6 +79,7 @@ OPERATION_ROLES: dict[str, frozenset[Role]] = {
         "importCustomerPromotion": (ADMIN,),
         "importTrackerValues": (ADMIN,),
         "saveImportTemplate": (ADMIN,),
+        "adjustPoints": (MEMBER_CARE,),
         # --- HTTP routes ---
         "POST /imports/points": (ADMIN,),
         "POST /imports/promotion": (ADMIN,),

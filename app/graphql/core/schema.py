@@ -15,6 +15,7 @@ from strawberry.extensions import (
 )
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from app.graphql.adjustments.mutations import AdjustmentMutation
 from app.graphql.core.context import Context
 from app.graphql.core.error_codes import error_code_enum
 from app.graphql.core.errors import EXCEPTION_HANDLERS
@@ -85,6 +86,7 @@ class Mutation(
     TrackerMutation,
     PromotionMutation,
     ImportMutation,
+    AdjustmentMutation,
 ):
     pass
 
