@@ -723,8 +723,9 @@ async def insert_registrations_in_bulk(
 # --- Tier history and tier expiry -----------------------------------------------------------
 
 
-async def insert_tier_change(connection: AsyncConnection, row: Mapping[str, Any]) -> None:
-    await connection.execute(insert(tier_changes), [dict(row)])
+async def insert_tier_changes(connection: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        await connection.execute(insert(tier_changes), [dict(row) for row in rows])
 
 
 async def tier_changes_page(
@@ -747,11 +748,12 @@ async def tier_changes_page(
     return list((await connection.execute(statement)).all())
 
 
-async def standings_with_tier_expired(
+async def lock_standings_with_tier_expired(
     connection: AsyncConnection, *, org_id: int, as_of: datetime, limit: int
 ) -> list[Any]:
     """The org's first `limit` standings whose tier validity ended at or before `as_of`, soonest
-    first: rows (id, customer_id, program_id, tier_id, tier_expires_at)."""
+    first, locked in that order (FOR UPDATE on PostgreSQL: a concurrent run waits, then finds
+    them no longer expired; SQLite has one writer): rows (id, customer_id, program_id, tier_id)."""
     return list(
         (
             await connection.execute(
@@ -760,30 +762,37 @@ async def standings_with_tier_expired(
                     customer_programs.c.customer_id,
                     customer_programs.c.program_id,
                     customer_programs.c.tier_id,
-                    customer_programs.c.tier_expires_at,
                 )
                 .where(customer_programs.c.org_id == org_id, customer_programs.c.tier_expires_at <= as_of)
                 .order_by(customer_programs.c.tier_expires_at, customer_programs.c.id)
                 .limit(limit)
+                .with_for_update()
             )
         ).all()
     )
 
 
-async def expire_tier(
-    connection: AsyncConnection, *, org_id: int, standing_id: int, tier_id: int, as_of: datetime, base_tier_id: int
-) -> bool:
-    """One guarded statement: the standing drops to the base tier with no expiry and starts a new
-    qualifying period (no purchases counted), only if it still holds `tier_id` with a validity
-    ended by `as_of`. False when a concurrent run (or a purchase) changed it first."""
+async def expire_tiers(
+    connection: AsyncConnection,
+    *,
+    org_id: int,
+    program_id: int,
+    standings: Sequence[tuple[int, int]],
+    as_of: datetime,
+    base_tier_id: int,
+) -> set[int]:
+    """One guarded statement for a program's (standing id, tier id) pairs: each drops to the base
+    tier with no expiry and starts a new qualifying period (no purchases counted), only if it
+    still holds that tier with a validity ended by `as_of`. Returns the ids it changed."""
     result = await connection.execute(
         update(customer_programs)
         .where(
-            customer_programs.c.id == standing_id,
             customer_programs.c.org_id == org_id,
-            customer_programs.c.tier_id == tier_id,
+            customer_programs.c.program_id == program_id,
+            tuple_(customer_programs.c.id, customer_programs.c.tier_id).in_(list(standings)),
             customer_programs.c.tier_expires_at <= as_of,
         )
         .values(tier_id=base_tier_id, tier_expires_at=None, cumulative_purchases=ZERO)
+        .returning(customer_programs.c.id)
     )
-    return result.rowcount == 1
+    return set(result.scalars())

@@ -13,16 +13,20 @@ with the purchases kept would hand the expired tier straight back on the next bi
 cumulative purchases only go down on returns; the seeds carry no downgrade or renewal rule
 beyond the expiry date itself.) Lifetime purchases are not touched.
 
-Exactly once under concurrent runs: each standing changes through one guarded UPDATE (still
-this tier, still expired by `as_of`); only the run whose UPDATE matched writes the history row.
+Exactly once under concurrent runs: a batch locks its standings first (FOR UPDATE in the order
+it reads them, so a concurrent run waits and then finds them no longer expired), and changes
+them through one guarded UPDATE per program (still this tier, still expired by `as_of`,
+RETURNING what it changed); history rows are written only for what that statement changed.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -66,21 +70,40 @@ async def record_tier_change(
     assert before.id != after.id, "only a change of tier is history"
     if kind is None:
         kind = TierChangeKind.UPGRADE if after.serial_number > before.serial_number else TierChangeKind.DOWNGRADE
-    await repository.insert_tier_change(
+    await repository.insert_tier_changes(
         connection,
-        {
-            "org_id": org_id,
-            "customer_id": customer_id,
-            "program_id": program_id,
-            "kind": kind.value,
-            "cause": cause.value,
-            "tier_id_before": before.id,
-            "tier_id_after": after.id,
-            "tier_expires_at_after": tier_expires_at_after,
-            "transaction_id": transaction_id,
-            "created_at": now,
-        },
+        [
+            _history_row(
+                org_id, customer_id, program_id, before, after, kind, cause, tier_expires_at_after, transaction_id, now
+            )
+        ],
     )
+
+
+def _history_row(
+    org_id: int,
+    customer_id: int,
+    program_id: int,
+    before: TierConfig,
+    after: TierConfig,
+    kind: TierChangeKind,
+    cause: TierChangeCause,
+    tier_expires_at_after: datetime | None,
+    transaction_id: int | None,
+    now: datetime,
+) -> dict[str, Any]:
+    return {
+        "org_id": org_id,
+        "customer_id": customer_id,
+        "program_id": program_id,
+        "kind": kind.value,
+        "cause": cause.value,
+        "tier_id_before": before.id,
+        "tier_id_after": after.id,
+        "tier_expires_at_after": tier_expires_at_after,
+        "transaction_id": transaction_id,
+        "created_at": now,
+    }
 
 
 async def tier_history_page(
@@ -151,40 +174,46 @@ async def expire_tiers(
 async def _expire_batch(
     connection: AsyncConnection, org_id: int, as_of: datetime, now: datetime, batch_standings: int
 ) -> tuple[tuple[int, ...], int] | None:
-    candidates = await repository.standings_with_tier_expired(
+    candidates = await repository.lock_standings_with_tier_expired(
         connection, org_id=org_id, as_of=as_of, limit=batch_standings
     )
     if not candidates:
         return None
     org = await load_org_config(connection, org_id)
     assert org is not None, "the org of a standing exists"
-    changed = 0
+    expired_count = 0
+    by_program: dict[int, list[Any]] = defaultdict(list)
     for standing in candidates:
-        program = org.program(standing.program_id)
+        by_program[standing.program_id].append(standing)
+    history: list[dict[str, Any]] = []
+    for program_id, standings in by_program.items():
+        program = org.program(program_id)
         base = program.tiers[0]
-        if not await repository.expire_tier(
+        changed = await repository.expire_tiers(
             connection,
             org_id=org_id,
-            standing_id=standing.id,
-            tier_id=standing.tier_id,
+            program_id=program_id,
+            standings=[(standing.id, standing.tier_id) for standing in standings],
             as_of=as_of,
             base_tier_id=base.id,
-        ):
-            continue
-        changed += 1
-        current = program.tier(standing.tier_id)
-        if current.id != base.id:
-            await record_tier_change(
-                connection,
-                org_id=org_id,
-                customer_id=standing.customer_id,
-                program_id=program.id,
-                before=current,
-                after=base,
-                cause=TierChangeCause.TIER_EXPIRY,
-                kind=TierChangeKind.EXPIRY,
-                tier_expires_at_after=None,
-                transaction_id=None,
-                now=now,
+        )
+        history.extend(
+            _history_row(
+                org_id,
+                standing.customer_id,
+                program_id,
+                program.tier(standing.tier_id),
+                base,
+                TierChangeKind.EXPIRY,
+                TierChangeCause.TIER_EXPIRY,
+                None,
+                None,
+                now,
             )
-    return tuple(standing.id for standing in candidates), changed
+            # A base tier with an expiry (none is given one today) only loses the expiry: no change of tier.
+            for standing in standings
+            if standing.id in changed and standing.tier_id != base.id
+        )
+        expired_count += len(changed)
+    await repository.insert_tier_changes(connection, history)
+    return tuple(standing.id for standing in candidates), expired_count
