@@ -89,7 +89,11 @@ class CustomerProgram(SQLModel, table=True):
     """A customer's standing in one loyalty program: tier and cumulative purchases."""
 
     __tablename__ = "customer_programs"
-    __table_args__ = (UniqueConstraint("customer_id", "program_id"),)
+    __table_args__ = (
+        UniqueConstraint("customer_id", "program_id"),
+        # The tier expiry run walks it (app.customers.tiers).
+        Index("ix_customer_programs_tier_expiry", "org_id", "tier_expires_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     org_id: int = Field(foreign_key="organizations.id")
@@ -111,3 +115,35 @@ class UserGroupMember(SQLModel, table=True):
     customer_id: int = Field(foreign_key="customers.id", primary_key=True)
     org_id: int = Field(foreign_key="organizations.id")
     added_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class TierChangeKind(StrEnum):
+    UPGRADE = "UPGRADE"
+    DOWNGRADE = "DOWNGRADE"
+    EXPIRY = "EXPIRY"  # the tier's validity ended: back to the base tier (app.customers.tiers)
+
+
+class TierChangeCause(StrEnum):
+    PURCHASE = "PURCHASE"  # a bill (transaction_id) raised the cumulative purchases
+    RETURN = "RETURN"  # a return (transaction_id) lowered them
+    MERGE = "MERGE"  # another customer's purchases moved here
+    TIER_EXPIRY = "TIER_EXPIRY"  # the maintenance run found the tier's validity ended
+
+
+class TierChange(SQLModel, table=True):
+    """Member care's slab history: every change of a customer's tier in a program, append-only."""
+
+    __tablename__ = "tier_changes"
+    __table_args__ = (Index("ix_tier_changes_customer", "customer_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organizations.id")
+    customer_id: int = Field(foreign_key="customers.id")
+    program_id: int = Field(foreign_key="programs.id")
+    kind: str = Field(max_length=20)
+    cause: str = Field(max_length=20)
+    tier_id_before: int = Field(foreign_key="tiers.id")
+    tier_id_after: int = Field(foreign_key="tiers.id")
+    tier_expires_at_after: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    transaction_id: int | None = Field(default=None, sa_type=BigId)
+    created_at: datetime = Field(sa_type=UTCDateTime)

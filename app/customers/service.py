@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.customers import repository
 from app.customers.errors import CustomerMergedError, CustomerNotFoundError, NotACustomerError, SameCustomerError
-from app.customers.models import CustomerKind, HistoryAction
+from app.customers.models import CustomerKind, HistoryAction, TierChangeCause
 from app.customers.rules import normalize_identifier
+from app.customers.tiers import record_tier_change
 from app.idempotency import service as idempotency
 from app.kernel.decimals import read_whole_number
 from app.kernel.enums import IdentifierType, PointsCategory
@@ -429,6 +430,19 @@ async def merge_customers(
         if tier.id != current.id:
             changes.update(tier_id=tier.id, tier_expires_at=tier_expiry(program, now, org.time_zone))
         await repository.update_standing(connection, row.id, changes)
+        if tier.id != current.id:
+            await record_tier_change(
+                connection,
+                org_id=org.id,
+                customer_id=survivor_id,
+                program_id=program.id,
+                before=current,
+                after=tier,
+                cause=TierChangeCause.MERGE,
+                tier_expires_at_after=changes["tier_expires_at"],
+                transaction_id=transaction_id,
+                now=now,
+            )
     await _record(
         connection,
         org.id,

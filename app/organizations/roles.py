@@ -55,6 +55,8 @@ OPERATION_ROLES: dict[str, frozenset[Role]] = {
         "importTemplates": (ADMIN,),
         "customerCoupons": CUSTOMER_READERS,
         "customerCouponRedemptions": CUSTOMER_READERS,
+        "customerTierHistory": CUSTOMER_READERS,
+        "customerPromotionHistory": CUSTOMER_READERS,
         # --- GraphQL mutations ---
         "addTransaction": (TILL,),
         "addTransactions": (TILL,),
@@ -80,6 +82,7 @@ OPERATION_ROLES: dict[str, frozenset[Role]] = {
         "importTrackerValues": (ADMIN,),
         "saveImportTemplate": (ADMIN,),
         "resendCoupon": (MEMBER_CARE,),
+        "adjustPoints": (MEMBER_CARE,),
         # --- HTTP routes ---
         "POST /imports/points": (ADMIN,),
         "POST /imports/promotion": (ADMIN,),

@@ -21,7 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.catalog.service import product_ids_for, product_lock_keys
 from app.customers import repository as customers_repository
 from app.customers import service as customers_service
+from app.customers.models import TierChangeCause
 from app.customers.service import Activity, CustomerDetails, CustomerView
+from app.customers.tiers import record_tier_change
 from app.idempotency import service as idempotency
 from app.kernel.errors import DomainError, InternalError
 from app.ledger import repository as ledger_repository
@@ -515,12 +517,25 @@ async def _apply_earning(
         )
         assert posted.entries[0].balance_after == standing.balance + earning.points, "the account was locked"
     if earning.tier_after.id != earning.tier_before.id:
+        tier_expires_at = ledger_rules.tier_expiry(program, now, org.time_zone)
         await customers_repository.set_cumulative_purchases(
             connection,
             standing_id=standing.id,
             cumulative_purchases=earning.cumulative_purchases_after,
             tier_id=earning.tier_after.id,
-            tier_expires_at=ledger_rules.tier_expiry(program, now, org.time_zone),
+            tier_expires_at=tier_expires_at,
+        )
+        await record_tier_change(
+            connection,
+            org_id=org.id,
+            customer_id=customer_id,
+            program_id=program.id,
+            before=earning.tier_before,
+            after=earning.tier_after,
+            cause=TierChangeCause.PURCHASE,
+            tier_expires_at_after=tier_expires_at,
+            transaction_id=transaction_id,
+            now=now,
         )
     else:
         await customers_repository.set_cumulative_purchases(

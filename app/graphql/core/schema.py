@@ -15,6 +15,7 @@ from strawberry.extensions import (
 )
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from app.graphql.adjustments.mutations import AdjustmentMutation
 from app.graphql.core.context import Context
 from app.graphql.core.error_codes import error_code_enum
 from app.graphql.core.errors import EXCEPTION_HANDLERS
@@ -26,7 +27,7 @@ from app.graphql.core.time_limit import arm_query_time_limit
 from app.graphql.coupons.mutations import CouponMutation
 from app.graphql.coupons.queries import CouponQuery
 from app.graphql.customer_promotions.mutations import CustomerPromotionMutation
-from app.graphql.customer_promotions.queries import CustomerPromotionQuery
+from app.graphql.customer_promotions.queries import CustomerPromotionHistoryQuery, CustomerPromotionQuery
 from app.graphql.customers.mutations import CustomerMutation
 from app.graphql.customers.queries import CustomerHistoryQuery, CustomerQuery
 from app.graphql.imports.mutations import ImportMutation
@@ -38,6 +39,7 @@ from app.graphql.promotions.mutations import PromotionMutation
 from app.graphql.promotions.queries import PromotionQuery
 from app.graphql.redemptions.mutations import RedemptionMutation
 from app.graphql.redemptions.queries import RedemptionQuery
+from app.graphql.tiers.queries import TierHistoryQuery
 from app.graphql.trackers.mutations import TrackerMutation
 from app.graphql.trackers.queries import TrackerQuery
 from app.graphql.transactions.mutations import ReturnTransactionMutation, TransactionMutation
@@ -68,6 +70,8 @@ class Query(
     PromotionQuery,
     ImportQuery,
     CouponQuery,
+    TierHistoryQuery,
+    CustomerPromotionHistoryQuery,
 ):
     pass
 
@@ -86,6 +90,7 @@ class Mutation(
     PromotionMutation,
     ImportMutation,
     CouponMutation,
+    AdjustmentMutation,
 ):
     pass
 
