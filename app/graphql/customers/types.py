@@ -295,6 +295,8 @@ class CustomerHistoryRecord:
     )
     details: JSON | None
     created_at: datetime
+    source: str | None = strawberry.field(description="Where a change identifier or merge request came from.")
+    account: str | None = strawberry.field(description="The source's account, for sources with several.")
 
     @classmethod
     def from_record(cls, record: HistoryRecord) -> CustomerHistoryRecord:
@@ -306,6 +308,8 @@ class CustomerHistoryRecord:
             other_user_id=strawberry.ID(str(record.other_customer_id)) if record.other_customer_id else None,
             details=JSON(record.details) if record.details is not None else None,
             created_at=record.created_at,
+            source=record.source,
+            account=record.account,
         )
 
 
@@ -332,3 +336,72 @@ class CustomersMerged:
     replayed: bool = strawberry.field(
         description="True when this is the first result of an earlier request: nothing was written."
     )
+
+
+@strawberry.type(description="One or more of a customer's identifiers changed (or, replayed, had changed).")
+class IdentifierChanged:
+    customer: Customer
+    merged_user_id: strawberry.ID | None = strawberry.field(
+        description="The customer who owned the added value and was merged into this one (merge: true)."
+    )
+    replayed: bool = strawberry.field(
+        description="True when this is the first result of an earlier request: nothing was written."
+    )
+
+
+@strawberry.enum(description="The seed's identifier history actions.")
+class IdentifierChangeAction(Enum):
+    ADD = "ADD"
+    REMOVE = "REMOVE"
+    COMBINE = "COMBINE"
+
+
+IDENTIFIER_CHANGE_ACTIONS = {
+    HistoryAction.IDENTIFIER_ADDED.value: IdentifierChangeAction.ADD,
+    HistoryAction.IDENTIFIER_REMOVED.value: IdentifierChangeAction.REMOVE,
+    HistoryAction.COMBINE.value: IdentifierChangeAction.COMBINE,
+}
+
+
+@strawberry.type(
+    description=(
+        "A row of the seed's Change Identifier History: an identifier added or removed, or another customer combined "
+        "into this one (the value that was asked for; the other customer's identifiers are in `details`)."
+    )
+)
+class IdentifierChange:
+    id: strawberry.ID
+    source: str | None
+    account: str | None
+    identifier_type: IdentifierTypeEnum | None
+    identifier_value: str | None
+    action: IdentifierChangeAction
+    other_user_id: strawberry.ID | None = strawberry.field(description="The customer combined into this one.")
+    details: JSON | None
+    created_at: datetime
+
+    @classmethod
+    def from_record(cls, record: HistoryRecord) -> IdentifierChange:
+        return cls(
+            id=strawberry.ID(str(record.id)),
+            source=record.source,
+            account=record.account,
+            identifier_type=IdentifierType(record.identifier_type) if record.identifier_type else None,
+            identifier_value=record.identifier_value,
+            action=IDENTIFIER_CHANGE_ACTIONS[record.action],
+            other_user_id=strawberry.ID(str(record.other_customer_id)) if record.other_customer_id else None,
+            details=JSON(record.details) if record.details is not None else None,
+            created_at=record.created_at,
+        )
+
+
+@strawberry.type
+class IdentifierHistoryPage:
+    customer_id: strawberry.ID
+    records: list[IdentifierChange]
+    page_info: PageInfo
+
+
+IdentifierHistoryResult = Annotated[
+    IdentifierHistoryPage | InvalidInputError | NotFoundError, strawberry.union("IdentifierHistoryResult")
+]
