@@ -29,11 +29,11 @@ _INSERT_SUBLEDGERS = insert(subledgers).returning(subledgers.c.id, sort_by_param
 _SET_STATUS = (
     update(cards)
     .where(
-        cards.c.org_id == bindparam("org_id"),
+        cards.c.org_id == bindparam("card_org_id"),
         cards.c.id == bindparam("card_id"),
         cards.c.status != CardStatus.REPLACED.value,
     )
-    .values(status=bindparam("status"), replaced_by_card_id=bindparam("replaced_by"), updated_at=bindparam("now"))
+    .values(status=bindparam("new_status"), replaced_by_card_id=bindparam("replaced_by"), updated_at=bindparam("now"))
 )
 _CARD_BY_NUMBER = select(cards.c.id, cards.c.customer_id, cards.c.status).where(
     cards.c.org_id == bindparam("org_id"),
@@ -109,9 +109,9 @@ async def set_card_status(
 ) -> bool:
     """Set the card's status unless it was REPLACED (then False: nothing changed)."""
     parameters = {
-        "org_id": org_id,
+        "card_org_id": org_id,
         "card_id": card_id,
-        "status": status.value,
+        "new_status": status.value,
         "replaced_by": replaced_by_card_id,
         "now": now,
     }

@@ -79,6 +79,8 @@ OPERATION_ROLES: dict[str, frozenset[Role]] = {
         "importTrackerValues": (ADMIN,),
         "saveImportTemplate": (ADMIN,),
         "changeIdentifier": (MEMBER_CARE,),
+        "issueCard": (MEMBER_CARE,),
+        "setCardStatus": (MEMBER_CARE,),
         # --- HTTP routes ---
         "POST /imports/points": (ADMIN,),
         "POST /imports/promotion": (ADMIN,),

@@ -11,6 +11,7 @@ from typing import Any
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
 
+from app.cards.service import CardView, cards_of_customers
 from app.customers.service import CustomerView, load_customers
 from app.graphql.core.limits import QueryLimits
 from app.graphql.core.rate_limits import RequestRateLimits
@@ -48,6 +49,7 @@ class Context:
     expiry_schedules: DataLoader[tuple[int, int], list[expiry.ScheduledExpiry]] = field(init=False)  # (customer, first)
     # (customer, first, after entry id): a page of expired points
     expired_points: DataLoader[tuple[int, int, int | None], expiry.ExpiredPointsPage] = field(init=False)
+    cards: DataLoader[int, list[CardView]] = field(init=False)  # by customer id
     now: datetime = field(init=False)  # the request's one reading of the clock: every resolver uses it
 
     def __post_init__(self) -> None:
@@ -59,6 +61,7 @@ class Context:
         self.holdings = DataLoader(load_fn=self._load_holdings)
         self.expiry_schedules = DataLoader(load_fn=self._load_expiry_schedules)
         self.expired_points = DataLoader(load_fn=self._load_expired_points)
+        self.cards = DataLoader(load_fn=self._load_cards)
         self.database.after_write.append(self._forget_loaded)
 
     def _forget_loaded(self) -> None:
@@ -70,8 +73,14 @@ class Context:
             self.holdings,
             self.expiry_schedules,
             self.expired_points,
+            self.cards,
         ):
             loader.clear_all()
+
+    async def _load_cards(self, ids: list[int]) -> list[list[CardView]]:
+        async with self.database.read() as connection:
+            found = await cards_of_customers(connection, self.org, ids)
+        return [found.get(customer_id, []) for customer_id in ids]
 
     async def _load_customers(self, ids: list[int]) -> list[CustomerView | None]:
         async with self.database.read() as connection:

@@ -15,6 +15,7 @@ from strawberry.extensions import (
 )
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from app.graphql.cards.mutations import CardMutation
 from app.graphql.core.context import Context
 from app.graphql.core.error_codes import error_code_enum
 from app.graphql.core.errors import EXCEPTION_HANDLERS
@@ -83,6 +84,7 @@ class Mutation(
     TrackerMutation,
     PromotionMutation,
     ImportMutation,
+    CardMutation,
 ):
     pass
 

@@ -14,6 +14,7 @@ from strawberry.scalars import JSON
 from app.customers.history import HistoryRecord
 from app.customers.models import HistoryAction, LoyaltyType
 from app.customers.service import CustomerView, ProgramSummary
+from app.graphql.cards.types import LoyaltyCard
 from app.graphql.core.context import Info
 from app.graphql.core.errors import InvalidInputError, NotFoundError
 from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
@@ -211,6 +212,13 @@ class Customer:
             if view.merged_into_customer_id
             else None,
         )
+
+    @strawberry.field(description="The customer's loyalty cards in the order they were issued, replaced ones too.")
+    async def cards(self, info: Info) -> list[LoyaltyCard]:
+        # One query for every customer in the response (a DataLoader).
+        return [
+            LoyaltyCard.from_view(card, info.context.org) for card in await info.context.cards.load(int(self.user_id))
+        ]
 
     @strawberry.field(description="The customer's bills, newest first.")
     async def transactions(

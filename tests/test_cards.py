@@ -1,0 +1,224 @@
+"""Loyalty cards through the API: issueCard, setCardStatus (a replacement carries the points), the
+cards listed on a customer, and the Talon.One card import finding a card by number, external id
+or a customer's card number identifier (only ACTIVE cards take points)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from app.ledger.models import EventType
+from tests.client import buy
+from tests.factories import by_mobile, by_user_id, new_mobile
+from tests.import_checks import finished, points_of, post_csv
+from tests.ledger_checks import assert_reconciled, count_events
+from tests.snapshots import organization_rows
+
+CARD_FIELDS = "number externalId programCode status replacedByNumber userId issuedAt updatedAt"
+
+ISSUE = f"""
+mutation Issue($input: IssueCardInput!) {{
+  issueCard(input: $input) {{
+    __typename
+    ... on CardIssued {{ replayed card {{ {CARD_FIELDS} }} }}
+    ... on Error {{ code field }}
+  }}
+}}
+"""
+
+SET_STATUS = f"""
+mutation SetStatus($input: SetCardStatusInput!) {{
+  setCardStatus(input: $input) {{
+    __typename
+    ... on CardStatusSet {{ card {{ {CARD_FIELDS} }} replacement {{ {CARD_FIELDS} }} }}
+    ... on Error {{ code field }}
+  }}
+}}
+"""
+
+CUSTOMER_CARDS = """
+query Cards($lookup: CustomerLookupInput!) {
+  customer(lookup: $lookup) { ... on Customer { cards { number externalId status replacedByNumber } } }
+}
+"""
+
+CARD_EXAMPLE = (  # the Talon.One seed's card row
+    b"identifier,amount,startdate,expirydate,subledgerid,reason\n"
+    b"summer-loyalty-card-0543,100,2009-11-10T23:00:00Z,2009-11-11T23:00:00Z,subledger1,appeasement\n"
+)
+
+
+async def issue(api, customer, number, **extra):
+    variables = {"input": {"customer": customer, "programCode": "main", "number": number, **extra}}
+    return (await api.data(ISSUE, variables))["issueCard"]
+
+
+async def set_status(api, number, status, **extra):
+    variables = {"input": {"programCode": "main", "number": number, "status": status, **extra}}
+    return (await api.data(SET_STATUS, variables))["setCardStatus"]
+
+
+async def cards_of(api, customer):
+    return (await api.data(CUSTOMER_CARDS, {"lookup": customer}))["customer"]["cards"]
+
+
+async def import_rows(api, body: bytes) -> dict:
+    return await finished(api, str((await post_csv(api, body)).json()["job"]["id"]))
+
+
+async def holder(api) -> tuple[str, str]:
+    mobile = new_mobile()
+    user_id = (await buy(api, mobile, "1800"))["transaction"]["customer"]["userId"]  # 18 main points
+    return mobile, user_id
+
+
+async def test_an_issued_card_is_listed_and_the_seeds_card_row_credits_its_holder(client_api, database, clock):
+    mobile, user_id = await holder(client_api)
+
+    issued = await issue(client_api, by_mobile(mobile), "summer-loyalty-card-0543", externalId="TALON-0543")
+    job = await import_rows(client_api, CARD_EXAMPLE)
+
+    assert issued == {
+        "__typename": "CardIssued",
+        "replayed": False,
+        "card": {
+            "number": "summer-loyalty-card-0543",
+            "externalId": "TALON-0543",
+            "programCode": "main",
+            "status": "ACTIVE",
+            "replacedByNumber": None,
+            "userId": user_id,
+            "issuedAt": clock.now().isoformat(),
+            "updatedAt": None,
+        },
+    }
+    assert await cards_of(client_api, by_user_id(user_id)) == [
+        {"number": "summer-loyalty-card-0543", "externalId": "TALON-0543", "status": "ACTIVE", "replacedByNumber": None}
+    ]
+    assert (job["status"], job["rowsImported"], job["rowsRejected"]) == ("DONE", 1, 0)
+    assert (await points_of(client_api, "USER_ID", user_id))["loyaltyPoints"] == "118"
+    await assert_reconciled(database)
+
+
+async def test_the_import_finds_a_card_by_external_id_and_by_a_customers_card_number(client_api, database):
+    _, card_holder = await holder(client_api)
+    await issue(client_api, by_user_id(card_holder), "CARD-EXT-1", externalId="BRAND-CARD-1")
+    identifier_mobile = new_mobile()
+    identifier_holder = (await buy(client_api, identifier_mobile, "1800", cardNumber="summer-loyalty-card-0543"))[
+        "transaction"
+    ]["customer"]["userId"]
+
+    job = await import_rows(client_api, b"identifier,amount\nBRAND-CARD-1,10\nsummer-loyalty-card-0543,100\n")
+
+    assert (job["status"], job["rowsImported"], job["rowsRejected"]) == ("DONE", 2, 0)
+    assert (await points_of(client_api, "USER_ID", card_holder))["loyaltyPoints"] == "28"
+    assert (await points_of(client_api, "USER_ID", identifier_holder))["loyaltyPoints"] == "118"
+    await assert_reconciled(database)
+
+
+async def test_a_replacement_card_carries_the_points_and_the_old_one_takes_none(client_api, database, clock):
+    _, user_id = await holder(client_api)
+    await issue(client_api, by_user_id(user_id), "OLD-1")
+    await import_rows(client_api, b"identifier,amount\nOLD-1,50\n")
+
+    replaced = await set_status(client_api, "OLD-1", "REPLACED", newNumber="NEW-1", newExternalId="NEW-EXT-1")
+    job = await import_rows(client_api, b"identifier,amount\nOLD-1,5\nNEW-1,30\nNEW-EXT-1,2\n")
+
+    assert replaced["__typename"] == "CardStatusSet"
+    assert (replaced["card"]["status"], replaced["card"]["replacedByNumber"], replaced["card"]["updatedAt"]) == (
+        "REPLACED",
+        "NEW-1",
+        clock.now().isoformat(),
+    )
+    assert (
+        replaced["replacement"]["number"],
+        replaced["replacement"]["externalId"],
+        replaced["replacement"]["status"],
+        replaced["replacement"]["userId"],
+    ) == ("NEW-1", "NEW-EXT-1", "ACTIVE", user_id)
+    assert await cards_of(client_api, by_user_id(user_id)) == [
+        {"number": "OLD-1", "externalId": None, "status": "REPLACED", "replacedByNumber": "NEW-1"},
+        {"number": "NEW-1", "externalId": "NEW-EXT-1", "status": "ACTIVE", "replacedByNumber": None},
+    ]
+    assert (job["rowsImported"], job["rowsRejected"]) == (2, 1)
+    assert [(r["rowNumber"], r["code"]) for r in job["rejects"]["rejects"]] == [(2, "CARD_INACTIVE")]
+    # 18 from the bill, 50 on the old card, 32 on the new one: one account.
+    assert (await points_of(client_api, "USER_ID", user_id))["loyaltyPoints"] == "100"
+    await assert_reconciled(database)
+
+
+async def test_blocked_and_lost_cards_take_no_points_until_active_again(client_api, database):
+    _, user_id = await holder(client_api)
+    await issue(client_api, by_user_id(user_id), "BLOCK-1")
+    await issue(client_api, by_user_id(user_id), "LOST-1")
+
+    blocked = await set_status(client_api, "BLOCK-1", "BLOCKED")
+    lost = await set_status(client_api, "LOST-1", "LOST")
+    refused = await import_rows(client_api, b"identifier,amount\nBLOCK-1,10\nLOST-1,10\n")
+    events_before = await count_events(database, EventType.POINTS_IMPORT)
+    active = await set_status(client_api, "BLOCK-1", "ACTIVE")
+    taken = await import_rows(client_api, b"identifier,amount\nBLOCK-1,10\n")
+
+    assert (blocked["card"]["status"], lost["card"]["status"], active["card"]["status"]) == (
+        "BLOCKED",
+        "LOST",
+        "ACTIVE",
+    )
+    assert [(r["rowNumber"], r["code"]) for r in refused["rejects"]["rejects"]] == [
+        (2, "CARD_INACTIVE"),
+        (3, "CARD_INACTIVE"),
+    ]
+    assert events_before == 0
+    assert (taken["rowsImported"], (await points_of(client_api, "USER_ID", user_id))["loyaltyPoints"]) == (1, "28")
+
+
+async def test_refusals_name_the_field_and_change_nothing(client_api, database, org):
+    mobile, user_id = await holder(client_api)
+    await issue(client_api, by_user_id(user_id), "TAKEN-1", externalId="TAKEN-EXT")
+    await issue(client_api, by_user_id(user_id), "GONE-1")
+    await set_status(client_api, "GONE-1", "REPLACED", newNumber="GONE-2")
+    before = await organization_rows(database, org.org_id)
+
+    results = [
+        await issue(client_api, by_mobile(mobile), "TAKEN-1"),
+        await issue(client_api, by_mobile(mobile), "TAKEN-EXT"),
+        await issue(client_api, by_mobile(mobile), "FRESH-1", externalId="TAKEN-1"),
+        await issue(client_api, by_mobile(mobile), "   "),
+        await issue(client_api, by_mobile(new_mobile()), "FRESH-2"),
+        await issue(client_api, by_mobile(mobile), "FRESH-3", programCode="nope"),
+        await set_status(client_api, "NOPE-1", "BLOCKED"),
+        await set_status(client_api, "TAKEN-1", "REPLACED"),
+        await set_status(client_api, "TAKEN-1", "BLOCKED", newNumber="X-1"),
+        await set_status(client_api, "TAKEN-1", "REPLACED", newNumber="GONE-2"),
+        await set_status(client_api, "GONE-1", "ACTIVE"),
+        await set_status(client_api, "GONE-1", "REPLACED", newNumber="GONE-3"),
+    ]
+
+    assert [(result["__typename"], result["code"], result["field"]) for result in results] == [
+        ("ConflictError", "CARD_TAKEN", "input.number"),
+        ("ConflictError", "CARD_TAKEN", "input.number"),
+        ("ConflictError", "CARD_TAKEN", "input.externalId"),
+        ("InvalidInputError", "INVALID_IDENTIFIER", "input.number"),
+        ("NotFoundError", "CUSTOMER_NOT_FOUND", "input.customer"),
+        ("NotFoundError", "NOT_FOUND", "input.programCode"),
+        ("NotFoundError", "CARD_NOT_FOUND", "input.number"),
+        ("InvalidInputError", "REPLACEMENT_NUMBER", "input.newNumber"),
+        ("InvalidInputError", "REPLACEMENT_NUMBER", "input.newNumber"),
+        ("ConflictError", "CARD_TAKEN", "input.newNumber"),
+        ("ConflictError", "CARD_REPLACED", "input.number"),
+        ("ConflictError", "CARD_REPLACED", "input.number"),
+    ]
+    assert await organization_rows(database, org.org_id) == before
+
+
+async def test_an_issue_replayed_with_its_key_returns_the_card_and_writes_nothing(client_api, database, org):
+    _, user_id = await holder(client_api)
+    first = await issue(client_api, by_user_id(user_id), "KEYED-1", idempotencyKey="card-1")
+    after_first = await organization_rows(database, org.org_id)
+
+    again = await issue(client_api, by_user_id(user_id), "KEYED-1", idempotencyKey="card-1")
+    other = await issue(client_api, by_user_id(user_id), "KEYED-2", idempotencyKey="card-1")
+
+    assert (first["replayed"], again["replayed"], again["card"]) == (False, True, first["card"])
+    assert (other["code"], other["field"]) == ("IDEMPOTENCY_KEY_REUSED", "input.idempotencyKey")
+    assert await organization_rows(database, org.org_id) == after_first
+    assert Decimal((await points_of(client_api, "USER_ID", user_id))["loyaltyPoints"]) == 18
