@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, insert, or_, select, tuple_, update
+from sqlalchemy import bindparam, func, insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.storage.tables import table_of
@@ -92,14 +92,26 @@ async def transaction_row(connection: AsyncConnection, transaction_id: int) -> A
     return (await connection.execute(_TRANSACTION, {"transaction_id": transaction_id})).one()
 
 
-async def customer_transactions(
-    connection: AsyncConnection, *, org_id: int, customer_id: int, limit: int, before_id: int | None
+async def customers_transactions(
+    connection: AsyncConnection,
+    *,
+    org_id: int,
+    customer_ids: Sequence[int],
+    limit: int,
+    before_id: int | None,
+    types: Sequence[str],
 ) -> list[Any]:
-    """Up to `limit` of the customer's bills (rows, every column), newest first, below `before_id`."""
-    conditions = [transactions.c.org_id == org_id, transactions.c.customer_id == customer_id]
+    """Up to `limit` bills of each of these customers (rows, every column, and `position`), newest
+    first below `before_id`, of these `types` (empty: any), by customer: one statement for all of
+    them, each customer's bills read from ix_transactions_customer (customer_id, id)."""
+    conditions = [transactions.c.org_id == org_id, transactions.c.customer_id.in_(list(customer_ids))]
     if before_id is not None:
         conditions.append(transactions.c.id < before_id)
-    query = select(transactions).where(*conditions).order_by(transactions.c.id.desc()).limit(limit)
+    if types:
+        conditions.append(transactions.c.type.in_(list(types)))
+    position = func.row_number().over(partition_by=transactions.c.customer_id, order_by=transactions.c.id.desc())
+    ranked = select(transactions, position.label("position")).where(*conditions).subquery()
+    query = select(*ranked.c).where(ranked.c.position <= limit).order_by(ranked.c.customer_id, ranked.c.id.desc())
     return list((await connection.execute(query)).all())
 
 

@@ -21,7 +21,7 @@ from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_
 from app.graphql.organization.types import IdentifierTypeEnum, PointsCategoryEnum
 from app.kernel.enums import IdentifierType, PointsCategory
 from app.ledger.expiry import ProgramHoldings
-from app.transactions.service import customer_transactions
+from app.transactions.models import TransactionType
 
 if TYPE_CHECKING:
     # A bill names its customer, so transactions/types.py imports this module. The way back (a
@@ -220,21 +220,31 @@ class Customer:
             LoyaltyCard.from_view(card, info.context.org) for card in await info.context.cards.load(int(self.user_id))
         ]
 
-    @strawberry.field(description="The customer's bills, newest first.")
+    @strawberry.field(
+        description=(
+            "The customer's bills, newest first; `types` narrows to those types (the seed's Returns sub-tab: RETURN, "
+            "NOT_INTERESTED_RETURN and MIXED). One query for every customer of a list (a DataLoader)."
+        )
+    )
     async def transactions(
-        self, info: Info, first: int = PAGE_SIZE_DEFAULT, after: str | None = None
+        self,
+        info: Info,
+        first: int = PAGE_SIZE_DEFAULT,
+        after: str | None = None,
+        types: list[TransactionType] | None = None,
     ) -> TransactionConnection:
         from app.graphql.transactions.types import Transaction  # lazy: that module imports this one
 
         check_page_size(first)
-        async with info.context.database.read() as connection:
-            views, has_next = await customer_transactions(
-                connection, info.context.org.id, int(self.user_id), first, decode_id_cursor("transaction", after)
-            )
+        after_id = decode_id_cursor("transaction", after)
+        wanted = tuple(sorted(set(types or ())))  # one loader key (and query) for the same filter in any order
+        page = await info.context.transactions.load((int(self.user_id), first, after_id, wanted))
+        views = page.views
         return TransactionConnection(
             nodes=[Transaction.from_view(view, info.context.org) for view in views],
             page_info=PageInfo(
-                has_next_page=has_next, end_cursor=encode_id_cursor("transaction", views[-1].id) if views else None
+                has_next_page=page.has_next_page,
+                end_cursor=encode_id_cursor("transaction", views[-1].id) if views else None,
             ),
         )
 
