@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from app.ledger.models import EventType
-from tests.client import buy
+from tests.client import buy, post_at_once
 from tests.factories import by_mobile, by_user_id, new_mobile
 from tests.import_checks import finished, points_of, post_csv
 from tests.ledger_checks import assert_reconciled, count_events
@@ -222,3 +222,38 @@ async def test_an_issue_replayed_with_its_key_returns_the_card_and_writes_nothin
     assert (other["code"], other["field"]) == ("IDEMPOTENCY_KEY_REUSED", "input.idempotencyKey")
     assert await organization_rows(database, org.org_id) == after_first
     assert Decimal((await points_of(client_api, "USER_ID", user_id))["loyaltyPoints"]) == 18
+
+
+async def test_concurrent_issues_of_one_number_and_replacements_of_one_card_let_one_through(client_api):
+    _, first_holder = await holder(client_api)
+    _, second_holder = await holder(client_api)
+    issue_inputs = [
+        {"customer": by_user_id(user_id), "programCode": "main", "number": "RACE-1"}
+        for user_id in (first_holder, second_holder) * 2
+    ]
+    issued = await post_at_once(client_api, ISSUE, issue_inputs)
+    replace_inputs = [
+        {"programCode": "main", "number": "RACE-1", "status": "REPLACED", "newNumber": f"RACE-NEW-{index}"}
+        for index in range(4)
+    ]
+
+    replaced = await post_at_once(client_api, SET_STATUS, replace_inputs)
+
+    assert sorted((result["__typename"], result.get("code")) for result in issued) == [
+        ("CardIssued", None),
+        ("ConflictError", "CARD_TAKEN"),
+        ("ConflictError", "CARD_TAKEN"),
+        ("ConflictError", "CARD_TAKEN"),
+    ]
+    assert sorted((result["__typename"], result.get("code")) for result in replaced) == [
+        ("CardStatusSet", None),
+        ("ConflictError", "CARD_REPLACED"),
+        ("ConflictError", "CARD_REPLACED"),
+        ("ConflictError", "CARD_REPLACED"),
+    ]
+    owner = next(result["card"]["userId"] for result in issued if result["__typename"] == "CardIssued")
+    new_number = next(result["replacement"]["number"] for result in replaced if result["__typename"] == "CardStatusSet")
+    assert await cards_of(client_api, by_user_id(owner)) == [
+        {"number": "RACE-1", "externalId": None, "status": "REPLACED", "replacedByNumber": new_number},
+        {"number": new_number, "externalId": None, "status": "ACTIVE", "replacedByNumber": None},
+    ]

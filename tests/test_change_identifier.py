@@ -3,7 +3,7 @@ refusals naming the field, merges on request, and what the history leaves out.""
 
 from __future__ import annotations
 
-from tests.client import add, buy, earn, merge
+from tests.client import add, buy, earn, merge, post_at_once
 from tests.factories import bill, by_mobile, by_user_id, new_mobile
 from tests.snapshots import organization_rows
 
@@ -240,3 +240,24 @@ async def test_the_history_pages_follow_the_cursor(api):
             break
         after = page["pageInfo"]["endCursor"]
     assert seen == ["PAGE-2", "PAGE-1", "PAGE-0"]
+
+
+async def test_two_customers_asking_for_one_value_at_once_one_gets_it_the_other_is_refused(api):
+    first_mobile, second_mobile = new_mobile(), new_mobile()
+    first_id = await earn(api, first_mobile, "1800")
+    second_id = await earn(api, second_mobile, "1800")
+    inputs = [
+        {"customer": by_user_id(user_id), "type": "EMAIL", "add": "race@example.com"}
+        for user_id in (first_id, second_id) * 3
+    ]
+
+    results = await post_at_once(api, CHANGE, inputs)
+
+    assert sorted(result["__typename"] for result in results) == ["ConflictError"] * 3 + ["IdentifierChanged"] * 3
+    winner = next(result["customer"]["userId"] for result in results if result["__typename"] == "IdentifierChanged")
+    assert {result["customer"]["userId"] for result in results if result["__typename"] == "IdentifierChanged"} == {
+        winner
+    }
+    assert {result["code"] for result in results if result["__typename"] == "ConflictError"} == {"IDENTIFIER_TAKEN"}
+    # The winner's first request added it; its two others found it already theirs (no change).
+    assert await history_rows(api, by_user_id(winner)) == [("INSTORE", None, "EMAIL", "race@example.com", "ADD", None)]

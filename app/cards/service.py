@@ -162,8 +162,10 @@ async def set_status_on_request(
         found = await repository.card_by_number(connection, org_id=org.id, program_id=program.id, number=number)
         if found is None:
             raise CardNotFoundError(f"no loyalty card {number!r} in program {program.code}", field=f"{path}.number")
-        # The holder's row first (as merges lock it), so no merge moves the holder meanwhile.
+        # The holder's row first (as merges lock it), so no merge moves the holder meanwhile; every
+        # status change locks it too, so the card read again now is the one to change.
         await lock_customers_to_change(connection, org, {found.customer_id: f"{path}.number"})
+        found = await repository.card_by_number(connection, org_id=org.id, program_id=program.id, number=number)
         replacement_id = None
         if change.new_number is not None:
             replacement_id = await issue_card(
