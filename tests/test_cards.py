@@ -6,12 +6,18 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import sqlalchemy as sa
+
 from app.ledger.models import EventType
+from app.storage import migrate
+from app.storage.database import Database
 from tests.client import buy, post_at_once
+from tests.conftest import TEST_NOW
 from tests.factories import by_mobile, by_user_id, new_mobile
 from tests.import_checks import finished, points_of, post_csv
 from tests.ledger_checks import assert_reconciled, count_events
 from tests.snapshots import organization_rows
+from tests.test_schema_and_migrations import scratch_database
 
 CARD_FIELDS = "number externalId programCode status replacedByNumber userId issuedAt updatedAt"
 
@@ -257,3 +263,38 @@ async def test_concurrent_issues_of_one_number_and_replacements_of_one_card_let_
         {"number": "RACE-1", "externalId": None, "status": "REPLACED", "replacedByNumber": new_number},
         {"number": new_number, "externalId": None, "status": "ACTIVE", "replacedByNumber": None},
     ]
+
+
+async def test_cards_inactive_before_the_new_statuses_become_blocked(tmp_path):
+    async with scratch_database(tmp_path) as url:
+        await migrate.upgrade(url, "0009")
+        database = Database(url, pool_size=2)
+        # Written as of 0009 (today's code writes columns that came later).
+        statements = [
+            "INSERT INTO organizations (id, code, name, time_zone, base_country, bill_number_unique_in_days,"
+            " primary_identifier, skip_secondary_id_on_primary_mismatch, created_at, updated_at)"
+            " VALUES (1, 'acme', 'Acme', 'Asia/Kolkata', 'IN', 30, 'mobile', false, :now, :now)",
+            "INSERT INTO programs (id, org_id, code, name, is_default, points_rounding, points_decimal_places,"
+            " expiry_strategy, allow_negative_balance, points_transferable, redemption_minimum, earn_category)"
+            " VALUES (1, 1, 'main', 'Main', true, 'FLOOR', 0, 'NONE', false, false, 0, 'REGULAR')",
+            "INSERT INTO customers (id, org_id, first_name, last_name, loyalty_type, source, lifetime_purchases,"
+            " registered_on, updated_on) VALUES (1, 1, '', '', 'LOYALTY', '', 0, :now, :now)",
+            "INSERT INTO loyalty_cards (org_id, program_id, identifier, status, customer_id, created_at)"
+            " VALUES (1, 1, 'OFF-1', 'INACTIVE', 1, :now), (1, 1, 'ON-1', 'ACTIVE', 1, :now)",
+        ]
+        try:
+            for statement in statements:
+                await database.run_write(
+                    lambda connection, statement=statement: connection.execute(sa.text(statement), {"now": TEST_NOW})
+                )
+            await database.dispose()
+            await migrate.upgrade(url)
+            database = Database(url, pool_size=2)
+            async with database.read() as connection:
+                rows = (
+                    await connection.execute(sa.text("SELECT identifier, status FROM loyalty_cards ORDER BY id"))
+                ).all()
+        finally:
+            await database.dispose()
+
+    assert [tuple(row) for row in rows] == [("OFF-1", "BLOCKED"), ("ON-1", "ACTIVE")]

@@ -295,7 +295,8 @@ strawberry.enum(
     HistoryAction,
     name="CustomerHistoryAction",
     description=(
-        "REGISTERED, DETAILS_UPDATED, IDENTIFIER_ADDED (the seed's Add), COMBINE (another customer's identifiers and "
+        "REGISTERED, DETAILS_UPDATED, IDENTIFIER_ADDED (the seed's Add), IDENTIFIER_REMOVED (the seed's Remove), "
+        "COMBINE (another customer's identifiers and "
         "points moved here), MERGED_INTO (this customer was merged into another), SECONDARY_IDENTIFIER_SKIPPED."
     ),
 )  # registers the domain enum itself: the class is the schema's enum
