@@ -13,7 +13,7 @@ from app.storage import migrate
 from app.storage.database import Database
 from tests.client import buy, post_at_once
 from tests.conftest import TEST_NOW
-from tests.factories import by_mobile, by_user_id, new_mobile
+from tests.factories import by_mobile, by_user_id, new_mobile, org_spec
 from tests.import_checks import finished, points_of, post_csv
 from tests.ledger_checks import assert_reconciled, count_events
 from tests.snapshots import organization_rows
@@ -298,3 +298,27 @@ async def test_cards_inactive_before_the_new_statuses_become_blocked(tmp_path):
             await database.dispose()
 
     assert [tuple(row) for row in rows] == [("OFF-1", "BLOCKED"), ("ON-1", "ACTIVE")]
+
+
+async def test_another_organisations_cards_are_neither_seen_nor_changed(api, org_api, database, org):
+    mobile = new_mobile()
+    await buy(api, mobile, "1800")
+    await issue(api, by_mobile(mobile), "SHARED-1")
+    other = await org_api(org_spec("other"))
+    other_mobile = new_mobile()
+    await buy(other, other_mobile, "1800")
+    before = await organization_rows(database, org.org_id)
+
+    blocked = await set_status(other, "SHARED-1", "BLOCKED")
+    own = await issue(other, by_mobile(other_mobile), "SHARED-1")  # numbers are unique per organisation's program
+
+    assert (blocked["__typename"], blocked["code"], blocked["field"]) == (
+        "NotFoundError",
+        "CARD_NOT_FOUND",
+        "input.number",
+    )
+    assert (own["__typename"], own["card"]["status"]) == ("CardIssued", "ACTIVE")
+    assert await cards_of(other, by_mobile(other_mobile)) == [
+        {"number": "SHARED-1", "externalId": None, "status": "ACTIVE", "replacedByNumber": None}
+    ]
+    assert await organization_rows(database, org.org_id) == before
