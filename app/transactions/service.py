@@ -564,7 +564,7 @@ async def customers_transactions(
     types: Sequence[TransactionType] = (),
 ) -> dict[int, TransactionPage]:
     """A page of each customer's bills (newest first, keyset-paginated by id, of these `types`;
-    empty: any), in one query for all of them (the GraphQL loader calls this)."""
+    empty: any), in one query for up to 100 customers (the GraphQL loader calls this)."""
     rows = await repository.customers_transactions(
         connection,
         org_id=org_id,
@@ -574,7 +574,7 @@ async def customers_transactions(
         types=[kind.value for kind in types],
     )
     grouped: dict[int, list[Any]] = defaultdict(list)
-    for row in rows:
+    for row in sorted(rows, key=lambda row: row.id, reverse=True):  # a UNION ALL promises no order
         grouped[row.customer_id].append(row)
     return {
         customer_id: TransactionPage(
