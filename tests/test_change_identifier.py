@@ -90,6 +90,26 @@ async def test_an_email_is_added_and_listed_with_its_source_and_account(api):
     assert await history_rows(api, by_user_id(user_id)) == [
         ("WECHAT", "wechat-main", "EMAIL", "tom@example.com", "ADD", None)
     ]
+    # The profile history shows the change too, with its source and account.
+    full = (await api.data(CUSTOMER_HISTORY, {"customer": by_user_id(user_id)}))["customerHistory"]["records"]
+    assert full == [
+        {
+            "action": "IDENTIFIER_ADDED",
+            "identifierType": "EMAIL",
+            "identifierValue": "tom@example.com",
+            "otherUserId": None,
+            "source": "WECHAT",
+            "account": "wechat-main",
+        },
+        {
+            "action": "REGISTERED",
+            "identifierType": None,
+            "identifierValue": None,
+            "otherUserId": None,
+            "source": None,
+            "account": None,
+        },
+    ]
 
 
 async def test_a_replace_removes_the_old_value_and_adds_the_new_one(api):
