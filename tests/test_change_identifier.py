@@ -281,3 +281,23 @@ async def test_two_customers_asking_for_one_value_at_once_one_gets_it_the_other_
     assert {result["code"] for result in results if result["__typename"] == "ConflictError"} == {"IDENTIFIER_TAKEN"}
     # The winner's first request added it; its two others found it already theirs (no change).
     assert await history_rows(api, by_user_id(winner)) == [("INSTORE", None, "EMAIL", "race@example.com", "ADD", None)]
+
+
+async def test_a_replace_with_merge_removes_the_old_value_then_combines_the_owner_of_the_new_one(api):
+    mobile, owner_mobile = new_mobile(), new_mobile()
+    user_id = await earn(api, mobile, "1800", email="old@example.com")
+    owner_id = await earn(api, owner_mobile, "1800", email="new@example.com")
+
+    result = await change(
+        api, by_user_id(user_id), type="EMAIL", remove="old@example.com", add="new@example.com", merge=True
+    )
+
+    assert (result["mergedUserId"], result["customer"]["email"], result["customer"]["loyaltyPoints"]) == (
+        owner_id,
+        "new@example.com",
+        "36",
+    )
+    assert await history_rows(api, by_user_id(user_id)) == [
+        ("INSTORE", None, "EMAIL", "new@example.com", "COMBINE", owner_id),
+        ("INSTORE", None, "EMAIL", "old@example.com", "REMOVE", None),
+    ]

@@ -9,7 +9,7 @@ account, marked as requested, so the seed's identifier history lists it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -94,7 +94,6 @@ async def change_identifier(
             fields[owner_id] = f"{path}.add"
         await lock_customers_to_change(connection, org, fields)
 
-        history: list[dict[str, object]] = []
         if removed is not None and removed != added:
             taken = await repository.delete_identifier(
                 connection, org_id=org.id, customer_id=customer_id, kind=change.kind, value=removed
@@ -103,22 +102,19 @@ async def change_identifier(
                 raise IdentifierNotHeldError(
                     f"the customer has no {change.kind.value} {removed!r}", field=f"{path}.remove"
                 )
-            history.append({"action": HistoryAction.IDENTIFIER_REMOVED.value, **_columns(request, removed)})
+            await _record(connection, org, customer_id, now, HistoryAction.IDENTIFIER_REMOVED, request, removed)
         merged_customer_id = None
         if added is not None and owner_id is None:
             await repository.insert_identifiers(
                 connection, org_id=org.id, customer_id=customer_id, given={change.kind: added}, now=now
             )
-            history.append({"action": HistoryAction.IDENTIFIER_ADDED.value, **_columns(request, added)})
+            await _record(connection, org, customer_id, now, HistoryAction.IDENTIFIER_ADDED, request, added)
         elif added is not None and owner_id != customer_id:
             assert owner_id is not None
-            merge_request = HistoryRequest(change.source, account, change.kind, added)
             activity = Activity(change.source, None, None)
+            merge_request = replace(request, identifier_value=added)
             await merge_customers(connection, org, customer_id, owner_id, activity, now, request=merge_request)
             merged_customer_id = owner_id
-        if history:
-            await repository.update_customer(connection, customer_id, {}, now=now)
-            await repository.insert_history(connection, org_id=org.id, customer_id=customer_id, now=now, rows=history)
         view = (await load_customers(connection, org, [customer_id]))[customer_id]
         return customer_id, IdentifierChangeResult(view, merged_customer_id, replayed=False)
 
@@ -147,5 +143,16 @@ async def change_identifier(
     )
 
 
-def _columns(request: HistoryRequest, value: str) -> dict[str, object]:
-    return {**request.columns(), "identifier_value": value}
+async def _record(
+    connection: AsyncConnection,
+    org: OrgConfig,
+    customer_id: int,
+    now: datetime,
+    action: HistoryAction,
+    request: HistoryRequest,
+    value: str,
+) -> None:
+    """One change of the customer's identifiers: marked updated, and the history row."""
+    await repository.update_customer(connection, customer_id, {}, now=now)
+    row = {"action": action.value, **replace(request, identifier_value=value).columns()}
+    await repository.insert_history(connection, org_id=org.id, customer_id=customer_id, now=now, rows=[row])
