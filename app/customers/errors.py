@@ -30,3 +30,21 @@ class NotACustomerError(ValidationError):
     """A user group's account holder was named where a customer is needed (a merge, a membership)."""
 
     code = "NOT_A_CUSTOMER"
+
+
+class IdentifierTakenError(ConflictError):
+    """Another customer owns this identifier: ask for a merge (merge: true) to take it with them."""
+
+    code = "IDENTIFIER_TAKEN"
+
+
+class IdentifierNotHeldError(NotFoundError):
+    """The customer has no such identifier to remove or replace."""
+
+    code = "IDENTIFIER_NOT_HELD"
+
+
+class NoIdentifierChangeError(ValidationError):
+    """A change identifier request names neither a value to add nor one to remove."""
+
+    code = "NO_IDENTIFIER_CHANGE"

@@ -7,6 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -22,6 +23,7 @@ class HistoryAction(StrEnum):
     REGISTERED = "REGISTERED"
     DETAILS_UPDATED = "DETAILS_UPDATED"
     IDENTIFIER_ADDED = "IDENTIFIER_ADDED"
+    IDENTIFIER_REMOVED = "IDENTIFIER_REMOVED"
     COMBINE = "COMBINE"  # the identifiers and balance of another customer moved here (merge)
     MERGED_INTO = "MERGED_INTO"  # this customer was the merge victim
     SECONDARY_IDENTIFIER_SKIPPED = "SECONDARY_IDENTIFIER_SKIPPED"
@@ -83,6 +85,12 @@ class CustomerHistory(SQLModel, table=True):
     transaction_id: int | None = Field(default=None, sa_type=BigId)
     details: dict[str, Any] | None = Field(default=None, sa_type=JSONDocument)
     created_at: datetime = Field(sa_type=UTCDateTime)
+    # The seed's Source and Account columns: where a change identifier or merge request came from.
+    source: str | None = Field(default=None, max_length=20)
+    account: str | None = Field(default=None, max_length=64)
+    # True for what member care asked for (changeIdentifier, mergeCustomers): the seed's identifier
+    # history lists only these, not what a purchase did on its own (an automatic merge).
+    requested: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
 
 
 class CustomerProgram(SQLModel, table=True):

@@ -264,6 +264,22 @@ async def identifiers_of(connection: AsyncConnection, customer_id: int) -> list[
     )
 
 
+async def delete_identifier(
+    connection: AsyncConnection, *, org_id: int, customer_id: int, kind: IdentifierType, value: str
+) -> int:
+    """Take one identifier from the customer; returns how many rows went (0: the customer has no such one)."""
+    return (
+        await connection.execute(
+            delete(identifiers).where(
+                identifiers.c.org_id == org_id,
+                identifiers.c.customer_id == customer_id,
+                identifiers.c.type == kind.value,
+                identifiers.c.value == value,
+            )
+        )
+    ).rowcount
+
+
 async def move_identifiers(connection: AsyncConnection, *, from_customer_id: int, to_customer_id: int) -> None:
     await connection.execute(
         update(identifiers).where(identifiers.c.customer_id == from_customer_id).values(customer_id=to_customer_id)
@@ -564,13 +580,17 @@ async def history_page(
     actions: Sequence[HistoryAction],
     limit: int,
     after_id: int | None,
+    requested_only: bool = False,
 ) -> list[Any]:
     """The customer's history newest first by id (keyset: before `after_id`), at most `limit`
-    rows (id, action, identifier_type, identifier_value, other_customer_id, details, created_at);
-    `actions` narrows to those kinds of change."""
+    rows (id, action, identifier_type, identifier_value, other_customer_id, details, created_at,
+    source, account); `actions` narrows to those kinds of change, `requested_only` to what member
+    care asked for."""
     conditions = [history.c.org_id == org_id, history.c.customer_id == customer_id]
     if actions:
         conditions.append(history.c.action.in_([action.value for action in actions]))
+    if requested_only:
+        conditions.append(history.c.requested.is_(True))
     if after_id is not None:
         conditions.append(history.c.id < after_id)
     return list(
@@ -584,6 +604,8 @@ async def history_page(
                     history.c.other_customer_id,
                     history.c.details,
                     history.c.created_at,
+                    history.c.source,
+                    history.c.account,
                 )
                 .where(*conditions)
                 .order_by(history.c.id.desc())

@@ -45,6 +45,26 @@ class Activity:
     till_id: int | None
 
 
+@dataclass(frozen=True)
+class HistoryRequest:
+    """Member care asked for this change (changeIdentifier, mergeCustomers): the history rows it
+    writes carry where it came from and are listed in the identifier history."""
+
+    source: str | None = None
+    account: str | None = None
+    identifier_type: IdentifierType | None = None
+    identifier_value: str | None = None
+
+    def columns(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "account": self.account,
+            "requested": True,
+            "identifier_type": self.identifier_type.value if self.identifier_type else None,
+            "identifier_value": self.identifier_value,
+        }
+
+
 @dataclass
 class ResolvedCustomer:
     customer_id: int
@@ -366,6 +386,7 @@ async def merge_customers(
     activity: Activity,
     now: datetime,
     transaction_id: int | None = None,
+    request: HistoryRequest | None = None,
 ) -> None:
     """The victim's identifiers, balances and purchases move to the survivor.
 
@@ -454,6 +475,7 @@ async def merge_customers(
                 "other_customer_id": victim_id,
                 "transaction_id": transaction_id,
                 "details": {"identifiers": [{"type": row.type, "value": row.value} for row in moved]},
+                **(request.columns() if request else {}),
             }
         ],
     )
@@ -489,6 +511,18 @@ async def _move_group_memberships(
     await repository.delete_memberships_of(connection, victim_id)
 
 
+async def lock_customers_to_change(
+    connection: AsyncConnection, org: OrgConfig, field_by_customer: dict[int, str]
+) -> None:
+    """Lock these customers (`lock_unmerged`) and refuse a user group's account holder, which has
+    no identifiers and is no one to merge (NOT_A_CUSTOMER on its field)."""
+    await lock_unmerged(connection, field_by_customer)
+    kinds = await repository.customer_kinds(connection, org_id=org.id, customer_ids=list(field_by_customer))
+    for customer_id, field_name in field_by_customer.items():
+        if kinds[customer_id] != CustomerKind.CUSTOMER.value:
+            raise NotACustomerError(f"user {customer_id} is a user group's account", field=field_name)
+
+
 @dataclass(frozen=True)
 class MergeResult:
     survivor: CustomerView
@@ -521,12 +555,10 @@ async def merge_on_request(
         victim_id = await find_customer(connection, org, victim, f"{path}.victim")
         if survivor_id == victim_id:
             raise SameCustomerError("the survivor and the victim are the same customer", field=f"{path}.victim")
-        await lock_unmerged(connection, {survivor_id: f"{path}.survivor", victim_id: f"{path}.victim"})
-        kinds = await repository.customer_kinds(connection, org_id=org.id, customer_ids=[survivor_id, victim_id])
-        for customer_id, side in ((survivor_id, "survivor"), (victim_id, "victim")):
-            if kinds[customer_id] != CustomerKind.CUSTOMER.value:  # a user group's account is no one to merge
-                raise NotACustomerError(f"user {customer_id} is a user group's account", field=f"{path}.{side}")
-        await merge_customers(connection, org, survivor_id, victim_id, Activity(None, None, None), now)
+        await lock_customers_to_change(connection, org, {survivor_id: f"{path}.survivor", victim_id: f"{path}.victim"})
+        await merge_customers(
+            connection, org, survivor_id, victim_id, Activity(None, None, None), now, request=HistoryRequest()
+        )
         view = (await load_customers(connection, org, [survivor_id]))[survivor_id]
         return victim_id, MergeResult(survivor=view, victim_id=victim_id, replayed=False)
 

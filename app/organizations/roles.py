@@ -57,6 +57,7 @@ OPERATION_ROLES: dict[str, frozenset[Role]] = {
         "customerCouponRedemptions": CUSTOMER_READERS,
         "customerTierHistory": CUSTOMER_READERS,
         "customerPromotionHistory": CUSTOMER_READERS,
+        "identifierHistory": (MEMBER_CARE,),
         # --- GraphQL mutations ---
         "addTransaction": (TILL,),
         "addTransactions": (TILL,),
@@ -83,6 +84,9 @@ OPERATION_ROLES: dict[str, frozenset[Role]] = {
         "saveImportTemplate": (ADMIN,),
         "resendCoupon": (MEMBER_CARE,),
         "adjustPoints": (MEMBER_CARE,),
+        "changeIdentifier": (MEMBER_CARE,),
+        "issueCard": (MEMBER_CARE,),
+        "setCardStatus": (MEMBER_CARE,),
         # --- HTTP routes ---
         "POST /imports/points": (ADMIN,),
         "POST /imports/promotion": (ADMIN,),

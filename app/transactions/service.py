@@ -564,14 +564,39 @@ async def load_result(
     return TransactionResult(transaction=_view(row), customer=customer, replayed=replayed)
 
 
-async def customer_transactions(
-    connection: AsyncConnection, org_id: int, customer_id: int, first: int, after_id: int | None
-) -> tuple[list[TransactionView], bool]:
-    """A customer's bills, newest first, keyset-paginated by id."""
-    rows = await repository.customer_transactions(
-        connection, org_id=org_id, customer_id=customer_id, limit=first + 1, before_id=after_id
+@dataclass(frozen=True)
+class TransactionPage:
+    views: list[TransactionView]
+    has_next_page: bool
+
+
+async def customers_transactions(
+    connection: AsyncConnection,
+    org_id: int,
+    customer_ids: Sequence[int],
+    first: int,
+    after_id: int | None,
+    types: Sequence[TransactionType] = (),
+) -> dict[int, TransactionPage]:
+    """A page of each customer's bills (newest first, keyset-paginated by id, of these `types`;
+    empty: any), in one query for up to 100 customers (the GraphQL loader calls this)."""
+    rows = await repository.customers_transactions(
+        connection,
+        org_id=org_id,
+        customer_ids=customer_ids,
+        limit=first + 1,
+        before_id=after_id,
+        types=[kind.value for kind in types],
     )
-    return [_view(row) for row in rows[:first]], len(rows) > first
+    grouped: dict[int, list[Any]] = defaultdict(list)
+    for row in sorted(rows, key=lambda row: row.id, reverse=True):  # a UNION ALL promises no order
+        grouped[row.customer_id].append(row)
+    return {
+        customer_id: TransactionPage(
+            [_view(row) for row in grouped[customer_id][:first]], len(grouped[customer_id]) > first
+        )
+        for customer_id in customer_ids
+    }
 
 
 async def bill_numbers(connection: AsyncConnection, transaction_ids: Sequence[int]) -> dict[int, str]:

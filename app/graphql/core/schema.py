@@ -16,6 +16,7 @@ from strawberry.extensions import (
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from app.graphql.adjustments.mutations import AdjustmentMutation
+from app.graphql.cards.mutations import CardMutation
 from app.graphql.core.context import Context
 from app.graphql.core.error_codes import error_code_enum
 from app.graphql.core.errors import EXCEPTION_HANDLERS
@@ -29,7 +30,7 @@ from app.graphql.coupons.queries import CouponQuery
 from app.graphql.customer_promotions.mutations import CustomerPromotionMutation
 from app.graphql.customer_promotions.queries import CustomerPromotionHistoryQuery, CustomerPromotionQuery
 from app.graphql.customers.mutations import CustomerMutation
-from app.graphql.customers.queries import CustomerHistoryQuery, CustomerQuery
+from app.graphql.customers.queries import CustomerHistoryQuery, CustomerQuery, IdentifierHistoryQuery
 from app.graphql.imports.mutations import ImportMutation
 from app.graphql.imports.queries import ImportQuery
 from app.graphql.ledger.mutations import LedgerMutation
@@ -72,6 +73,7 @@ class Query(
     CouponQuery,
     TierHistoryQuery,
     CustomerPromotionHistoryQuery,
+    IdentifierHistoryQuery,
 ):
     pass
 
@@ -91,6 +93,7 @@ class Mutation(
     ImportMutation,
     CouponMutation,
     AdjustmentMutation,
+    CardMutation,
 ):
     pass
 

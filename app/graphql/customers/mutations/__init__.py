@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import strawberry
 
+from app.graphql.customers.mutations.change_identifier import ChangeIdentifierMutation
 from app.graphql.customers.mutations.merge_customers import MergeCustomersMutation
 
 
 @strawberry.type
-class CustomerMutation(MergeCustomersMutation):
+class CustomerMutation(MergeCustomersMutation, ChangeIdentifierMutation):
     pass
