@@ -6,8 +6,9 @@ Each cell is written as its column's kind says:
   apostrophe, OWASP's advice); xlsx with `write_string`, so it is a string cell, never a formula.
 - INTEGER and NUMBER: numbers. A NUMBER is a Decimal, written in CSV as the API writes it (exact
   digits, no trailing zeros) and in xlsx as the same digits (XlsxWriter writes a number's text
-  with `format(number, ".16G")`, which a Decimal answers exactly: 0.1 + 0.2 is stored as 0.3, not 0.30000000000000004). Excel reads
-  numbers as doubles: at most 15-16 significant digits survive there, far more than points need.
+  with `format(number, ".16G")`, which a Decimal answers exactly: 0.1 + 0.2 is stored as 0.3,
+  not 0.30000000000000004). Excel reads numbers as doubles: at most 15-16 significant digits
+  survive there, far more than points need.
 - DATETIME: the local time in the organisation's time zone (its name is in the header): in CSV
   `YYYY-MM-DD HH:MM:SS`, which spreadsheets read as a date; in xlsx a date cell.
 - DATE: a calendar day (already local), `YYYY-MM-DD` or a date cell.
