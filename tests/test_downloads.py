@@ -437,3 +437,16 @@ async def test_a_download_that_does_not_read_is_refused_before_the_file(api, pat
     assert response.status_code == status
     body = response.json()["error"]
     assert (body["code"], body["field"]) == error
+
+
+async def test_the_xlsx_temporary_file_is_removed_once_sent(api, tmp_path, monkeypatch):
+    temporary = tmp_path / "temporary"
+    temporary.mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(temporary))
+    mobile = new_mobile()
+    await buy(api, mobile, "1000")
+
+    response = await download(api, "/downloads/ledger-entries.xlsx", customer=mobile, customerType="MOBILE")
+
+    assert [row[0] for row in xlsx_rows(response)[1:]] == [7, 6, 5, 4, 3, 2, 1]
+    assert list(temporary.iterdir()) == []
