@@ -20,7 +20,7 @@ import pytest
 from app.http.downloads import sheets
 from app.http.downloads.lists import LISTS
 from app.organizations.roles import Role, roles_for
-from tests.client import Api, add, buy, ledger_entries, transfer
+from tests.client import Api, add, buy, ledger_entries, merge, transfer
 from tests.conftest import make_key, make_org
 from tests.factories import bill, by_mobile, new_mobile, org_spec
 
@@ -450,3 +450,30 @@ async def test_the_xlsx_temporary_file_is_removed_once_sent(api, tmp_path, monke
 
     assert [row[0] for row in xlsx_rows(response)[1:]] == [7, 6, 5, 4, 3, 2, 1]
     assert list(temporary.iterdir()) == []
+
+
+HISTORY_OF = """
+query History($customer: CustomerLookupInput!, $actions: [CustomerHistoryAction!]) {
+  customerHistory(customer: $customer, actions: $actions, first: 100) {
+    ... on CustomerHistoryPage { records { id action } }
+  }
+}
+"""
+
+
+async def test_the_history_download_has_the_actions_filter_of_the_query(api):
+    survivor, victim = new_mobile(), new_mobile()
+    await buy(api, survivor, "1000")
+    await buy(api, victim, "1000")
+    assert (await merge(api, by_mobile(survivor), by_mobile(victim)))["__typename"] == "CustomersMerged"
+    everything = await api.data(HISTORY_OF, {"customer": by_mobile(survivor)})
+    combined = await api.data(HISTORY_OF, {"customer": by_mobile(survivor), "actions": ["COMBINE"]})
+
+    response = await download(
+        api, "/downloads/customer-history.csv", customer=survivor, customerType="MOBILE", actions="COMBINE"
+    )
+
+    assert [record["action"] for record in everything["customerHistory"]["records"]] == ["COMBINE", "REGISTERED"]
+    expected = [(record["id"], record["action"]) for record in combined["customerHistory"]["records"]]
+    assert len(expected) == 1
+    assert [(row[0], row[1]) for row in csv.reader(csv_lines(response)[1:-1])] == expected
