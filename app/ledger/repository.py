@@ -51,7 +51,7 @@ from app.ledger.models import (
 )
 from app.ledger.rules import COUNTER_BY_KIND, COUNTERS
 from app.ledger.views import (
-    PAGE_SIZE_MAX,
+    READ_PAGE_SIZE_MAX,
     ZERO,
     AccountRef,
     CreditDraft,
@@ -999,7 +999,7 @@ async def ledger_page(
     connection: AsyncConnection, *, org_id: int, customer_id: int, view: LedgerFilter, first: int, after_id: int | None
 ) -> LedgerPage:
     """Newest first, by entry id (entries are written in time order), keyset-paginated."""
-    assert 1 <= first <= PAGE_SIZE_MAX
+    assert 1 <= first <= READ_PAGE_SIZE_MAX
     conditions = [entries.c.org_id == org_id, entries.c.customer_id == customer_id, *_filter_conditions(view)]
     if after_id is not None:
         conditions.append(entries.c.id < after_id)

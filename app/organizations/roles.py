@@ -2,7 +2,7 @@
 
 A key holds one or more roles; a call is allowed when the key holds any of the roles its
 operation lists. `OPERATION_ROLES` is the one table of who may call what: every GraphQL root
-field (Query and Mutation, by field name) and every HTTP route under /imports ("METHOD path",
+field (Query and Mutation, by field name) and every HTTP route under /imports and /downloads ("METHOD path",
 the route's path as declared). The schema and the routes are checked against it when the app is
 built, and tests/test_roles.py calls every operation with and without its roles, so an
 operation missing here cannot ship.
@@ -94,6 +94,15 @@ OPERATION_ROLES: dict[str, frozenset[Role]] = {
         "GET /imports/{job_id:int}": (ADMIN,),
         "GET /imports/{job_id:int}/rejects.csv": (ADMIN,),
         "GET /imports/{job_id:int}/corrections.csv": (ADMIN,),
+        # downloads (app/http/downloads): the roles of the GraphQL query each list comes from
+        "GET /downloads/ledger-entries.{format}": CUSTOMER_READERS,  # ledgerEntries
+        "GET /downloads/transactions.{format}": CUSTOMER_READERS,  # customer { transactions }
+        "GET /downloads/points-redemptions.{format}": CUSTOMER_READERS,  # pointsRedemptions
+        "GET /downloads/expiry-schedule.{format}": CUSTOMER_READERS,  # customer { expirySchedule }
+        "GET /downloads/expired-points.{format}": CUSTOMER_READERS,  # customer { expiredPoints }
+        "GET /downloads/points-transfers.{format}": (MEMBER_CARE,),  # customerPointsTransfers
+        "GET /downloads/tracker-history.{format}": CUSTOMER_READERS,  # customerTrackerHistory
+        "GET /downloads/customer-history.{format}": (MEMBER_CARE,),  # customerHistory
     }.items()
 }
 
