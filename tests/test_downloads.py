@@ -22,6 +22,7 @@ from app.http.downloads.lists import LISTS
 from app.organizations.roles import Role, roles_for
 from tests.client import Api, add, buy, ledger_entries, merge, transfer
 from tests.conftest import make_key, make_org
+from tests.documents import RETURN_TRANSACTION
 from tests.factories import bill, by_mobile, new_mobile, org_spec
 
 BOM = "\ufeff"
@@ -477,3 +478,43 @@ async def test_the_history_download_has_the_actions_filter_of_the_query(api):
     expected = [(record["id"], record["action"]) for record in combined["customerHistory"]["records"]]
     assert len(expected) == 1
     assert [(row[0], row[1]) for row in csv.reader(csv_lines(response)[1:-1])] == expected
+
+
+async def test_the_returns_sub_tab_downloads_with_the_type_filter_of_the_query(api):
+    mobile = new_mobile()
+    first_bill = (await add(api, bill(customer={"mobile": mobile})))["transaction"]
+    second_bill = (await add(api, bill(customer={"mobile": mobile})))["transaction"]
+    returned = await api.data(
+        RETURN_TRANSACTION,
+        {
+            "input": {
+                "type": "RETURN",
+                "returnType": "FULL",
+                "number": first_bill["number"],
+                "purchaseTime": first_bill["billingTime"][:10],
+                "tillCode": first_bill["tillCode"],
+                "customer": {"mobile": mobile},
+            }
+        },
+    )
+    return_number = returned["returnTransaction"]["transaction"]["number"]
+
+    returns = await download(
+        api,
+        "/downloads/transactions.csv",
+        customer=mobile,
+        customerType="MOBILE",
+        types=["RETURN", "NOT_INTERESTED_RETURN", "MIXED"],
+    )
+    purchases = await download(
+        api, "/downloads/transactions.csv", customer=mobile, customerType="MOBILE", types="REGULAR"
+    )
+    unknown = await download(api, "/downloads/transactions.csv", customer=mobile, customerType="MOBILE", types="GIFT")
+
+    def numbers_and_types(response: Any) -> list[tuple[str, str]]:
+        return [(row[1], row[2]) for row in csv.reader(csv_lines(response)[1:-1])]
+
+    assert numbers_and_types(returns) == [(return_number, "RETURN")]
+    assert numbers_and_types(purchases) == [(second_bill["number"], "REGULAR"), (first_bill["number"], "REGULAR")]
+    assert unknown.status_code == 422
+    assert (unknown.json()["error"]["code"], unknown.json()["error"]["field"]) == ("INVALID_INPUT", "types")

@@ -33,7 +33,8 @@ from app.organizations.config import OrgConfig
 from app.redemptions.service import RedemptionView, customer_redemptions
 from app.trackers import service as trackers
 from app.trackers.service import TrackerHistoryRow, TrackerView
-from app.transactions.service import TransactionView, customer_transactions
+from app.transactions.models import TransactionType
+from app.transactions.service import TransactionView, customers_transactions
 from app.transfers.service import customer_transfers
 from app.transfers.views import TransferView
 
@@ -179,10 +180,11 @@ TransactionRow = tuple[TransactionView, OrgConfig]
 
 
 async def _transactions_page(request: PageRequest) -> tuple[list[TransactionRow], bool]:
-    views, has_next_page = await customer_transactions(
-        request.connection, request.org.id, request.customer_id, request.size, request.after_id
+    pages = await customers_transactions(
+        request.connection, request.org.id, [request.customer_id], request.size, request.after_id, request.filters
     )
-    return [(view, request.org) for view in views], has_next_page
+    page = pages[request.customer_id]
+    return [(view, request.org) for view in page.views], page.has_next_page
 
 
 TRANSACTIONS: DownloadList[TransactionRow] = DownloadList(
@@ -212,6 +214,9 @@ TRANSACTIONS: DownloadList[TransactionRow] = DownloadList(
     ),
     fetch=_transactions_page,
     cursor=lambda row: row[0].id,
+    # Customer.transactions(types:): the Returns sub-tab is types=RETURN&types=NOT_INTERESTED_RETURN&types=MIXED
+    filters=lambda params, org, now: params.enums("types", TransactionType),
+    parameters=frozenset({"types"}),
 )
 
 
