@@ -76,6 +76,7 @@ class Victim:
     customer_promotion: str = "ACME-DIWALI"
     import_job_id: str = ""
     template_name: str = "acme-weekly"
+    lead_id: str = ""
     lookups: dict[str, str] = field(default_factory=dict)
 
 
@@ -198,6 +199,14 @@ async def set_up_victim(api: Api) -> Victim:
     )
     victim.import_job_id = str(response.json()["job"]["id"])
     assert (await finished(api, victim.import_job_id))["status"] == "DONE"
+    lead = await succeeded(
+        api,
+        "createLead",
+        "CreateLeadInput",
+        {"customer": by_mobile, "leadType": "PRODUCT", "leadFor": "SKU-1", "subStatus": "Zenobia calls back"},
+        "... on LeadChanged { lead { id } }",
+    )
+    victim.lead_id = lead["lead"]["id"]
     return victim
 
 
@@ -241,6 +250,7 @@ def identifying(victim: Victim) -> dict[str, Any]:
         "transactionDate": victim.purchase_day,
         "templateName": victim.template_name,
         "SaveImportTemplateInput.name": victim.template_name,
+        "leadId": victim.lead_id,
     }
 
 
