@@ -77,6 +77,7 @@ class Victim:
     import_job_id: str = ""
     template_name: str = "acme-weekly"
     lead_id: str = ""
+    segment_code: str = "ACME-SEGMENT"
     lookups: dict[str, str] = field(default_factory=dict)
 
 
@@ -207,6 +208,10 @@ async def set_up_victim(api: Api) -> Victim:
         "... on LeadChanged { lead { id } }",
     )
     victim.lead_id = lead["lead"]["id"]
+    await succeeded(api, "createSegment", "CreateSegmentInput", {"code": victim.segment_code, "name": "Zenobia fans"})
+    await succeeded(
+        api, "addSegmentMembers", "SegmentMembersInput", {"segmentCode": victim.segment_code, "members": [by_mobile]}
+    )
     return victim
 
 
@@ -251,6 +256,8 @@ def identifying(victim: Victim) -> dict[str, Any]:
         "templateName": victim.template_name,
         "SaveImportTemplateInput.name": victim.template_name,
         "leadId": victim.lead_id,
+        "segmentCode": victim.segment_code,
+        "CreateSegmentInput.code": victim.segment_code,
     }
 
 

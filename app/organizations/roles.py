@@ -53,7 +53,10 @@ OPERATION_ROLES: dict[str, frozenset[Role]] = {
         "importJob": (ADMIN,),
         "importJobs": (ADMIN,),
         "importTemplates": (ADMIN,),
-        "customerLeads": CUSTOMER_READERS,
+        "customerLeads": (MEMBER_CARE,),
+        "segments": (APP, MEMBER_CARE, ADMIN),
+        "customerSegments": CUSTOMER_READERS,
+        "customerSegmentHistory": (MEMBER_CARE,),
         # --- GraphQL mutations ---
         "addTransaction": (TILL,),
         "addTransactions": (TILL,),
@@ -81,6 +84,9 @@ OPERATION_ROLES: dict[str, frozenset[Role]] = {
         "createLead": (MEMBER_CARE,),
         "updateLeadStatus": (MEMBER_CARE,),
         "addLeadFollowUp": (MEMBER_CARE,),
+        "createSegment": (MEMBER_CARE, ADMIN),
+        "addSegmentMembers": (MEMBER_CARE,),
+        "removeSegmentMembers": (MEMBER_CARE,),
         # --- HTTP routes ---
         "POST /imports/points": (ADMIN,),
         "POST /imports/promotion": (ADMIN,),

@@ -38,6 +38,8 @@ from app.graphql.promotions.mutations import PromotionMutation
 from app.graphql.promotions.queries import PromotionQuery
 from app.graphql.redemptions.mutations import RedemptionMutation
 from app.graphql.redemptions.queries import RedemptionQuery
+from app.graphql.segments.mutations import SegmentMutation
+from app.graphql.segments.queries import SegmentQuery
 from app.graphql.trackers.mutations import TrackerMutation
 from app.graphql.trackers.queries import TrackerQuery
 from app.graphql.transactions.mutations import ReturnTransactionMutation, TransactionMutation
@@ -68,6 +70,7 @@ class Query(
     PromotionQuery,
     ImportQuery,
     LeadQuery,
+    SegmentQuery,
 ):
     pass
 
@@ -86,6 +89,7 @@ class Mutation(
     PromotionMutation,
     ImportMutation,
     LeadMutation,
+    SegmentMutation,
 ):
     pass
 

@@ -57,10 +57,56 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id'),
     )
     op.create_index('ix_lead_status_changes_lead', 'lead_status_changes', ['lead_id', 'id'], unique=False)
+    op.create_table(
+        'segments',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('org_id', sa.Integer(), nullable=False),
+        sa.Column('code', sa.String(length=50), nullable=False),
+        sa.Column('name', sa.String(length=200), nullable=False),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(['org_id'], ['organizations.id']),
+        sa.PrimaryKeyConstraint('id'),
+        sa.UniqueConstraint('org_id', 'code'),
+    )
+    op.create_table(
+        'segment_members',
+        sa.Column('segment_id', sa.Integer(), nullable=False),
+        sa.Column('customer_id', sa.Integer(), nullable=False),
+        sa.Column('org_id', sa.Integer(), nullable=False),
+        sa.Column('added_at', sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(['customer_id'], ['customers.id']),
+        sa.ForeignKeyConstraint(['org_id'], ['organizations.id']),
+        sa.ForeignKeyConstraint(['segment_id'], ['segments.id']),
+        sa.PrimaryKeyConstraint('segment_id', 'customer_id'),
+    )
+    op.create_index(
+        'ix_segment_members_customer', 'segment_members', ['org_id', 'customer_id', 'segment_id'], unique=False
+    )
+    op.create_table(
+        'segment_changes',
+        sa.Column('id', BIG_ID, nullable=False),
+        sa.Column('org_id', sa.Integer(), nullable=False),
+        sa.Column('segment_id', sa.Integer(), nullable=False),
+        sa.Column('customer_id', sa.Integer(), nullable=False),
+        sa.Column('action', sa.String(length=10), nullable=False),
+        sa.Column('source', sa.String(length=50), nullable=False),
+        sa.Column('changed_at', sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("action IN ('ADDED', 'REMOVED')", name='segment_changes_action_known'),
+        sa.ForeignKeyConstraint(['customer_id'], ['customers.id']),
+        sa.ForeignKeyConstraint(['org_id'], ['organizations.id']),
+        sa.ForeignKeyConstraint(['segment_id'], ['segments.id']),
+        sa.PrimaryKeyConstraint('id'),
+    )
+    op.create_index('ix_segment_changes_customer', 'segment_changes', ['org_id', 'customer_id', 'id'], unique=False)
 
 
 def downgrade() -> None:
     """Downgrade schema."""
+    op.drop_index('ix_segment_changes_customer', table_name='segment_changes')
+    op.drop_table('segment_changes')
+    op.drop_index('ix_segment_members_customer', table_name='segment_members')
+    op.drop_table('segment_members')
+    op.drop_table('segments')
     op.drop_index('ix_lead_status_changes_lead', table_name='lead_status_changes')
     op.drop_table('lead_status_changes')
     op.drop_index('ix_leads_customer', table_name='leads')

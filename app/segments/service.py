@@ -1,0 +1,197 @@
+"""Segments: create one, add and remove members (one customer or a batch, a result for each),
+list the organisation's segments, a customer's segments and their change history.
+
+Choices where the seed is silent:
+- A segment has a code (unique in the organisation, at most 50 characters) and a name.
+- Membership is a set: adding a member again, or removing a non-member, changes nothing and
+  writes no history row (the item's result says `changed: false`). Each change is one guarded
+  statement (INSERT ... ON CONFLICT DO NOTHING / DELETE ... RETURNING), so concurrent requests
+  for one customer make one change and one history row.
+- The history row names the request source: the `source` a request gives (a code such as
+  INSTORE or CRM, "API" when it gives none), "IMPORT" for a CSV import.
+- A batch names 1 to 1,000 customers; a customer not found (or named malformed) is that item's
+  error and the others are still changed, in one write transaction.
+
+Bulk-callable (take the caller's AsyncConnection, inside its write transaction):
+- `change_membership(connection, org, segment, customer_id, add, source, now) -> bool`
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.customers import service as customers_service
+from app.customers.service import CustomerLookup
+from app.kernel.errors import DomainError, ValidationError
+from app.kernel.text import check_required_code, check_required_text
+from app.ledger.service import PAGE_SIZE_MAX
+from app.organizations.config import OrgConfig
+from app.segments import repository
+from app.segments.errors import SegmentExistsError, SegmentNotFoundError
+from app.segments.models import CODE_LENGTH_MAX, NAME_LENGTH_MAX, SOURCE_LENGTH_MAX, SegmentAction
+from app.segments.views import MembershipView, SegmentChangeView, SegmentView
+from app.storage.database import Database
+
+__all__ = ["MembershipView", "SegmentAction", "SegmentChangeView", "SegmentView"]
+
+MEMBERS_PER_REQUEST_MAX = 1000
+SOURCE_DEFAULT = "API"
+SOURCE_IMPORT = "IMPORT"
+
+
+@dataclass(frozen=True)
+class MemberResult:
+    customer_id: int
+    changed: bool  # False: already a member (adding) or not one (removing)
+
+
+@dataclass(frozen=True)
+class MembersResult:
+    segment: SegmentView
+    items: list[MemberResult | DomainError]  # one per lookup, in order
+
+    @property
+    def members_changed(self) -> int:
+        return sum(1 for item in self.items if isinstance(item, MemberResult) and item.changed)
+
+
+def check_segment_code(code: str, field: str) -> str:
+    return check_required_code(code, field, CODE_LENGTH_MAX)
+
+
+def check_source(source: str | None, field: str) -> str:
+    return SOURCE_DEFAULT if source is None else check_required_code(source, field, SOURCE_LENGTH_MAX)
+
+
+async def create_segment(
+    database: Database, org: OrgConfig, code: str, name: str, path: str = "input", *, now: datetime
+) -> SegmentView:
+    """A new segment. Errors: INVALID_INPUT, SEGMENT_EXISTS (the code is taken)."""
+    code = check_segment_code(code, f"{path}.code")
+    name = check_required_text(name, f"{path}.name", NAME_LENGTH_MAX)
+
+    async def work(connection: AsyncConnection) -> SegmentView:
+        segment_id = await repository.insert_segment(connection, org_id=org.id, code=code, name=name, now=now)
+        if segment_id is None:
+            raise SegmentExistsError(f"a segment with code {code!r} exists", field=f"{path}.code")
+        return SegmentView(segment_id, code, name, now)
+
+    return await database.run_write(work)
+
+
+async def find_segment(connection: AsyncConnection, org: OrgConfig, code: str, field: str) -> SegmentView:
+    found = await repository.segment_by_code(connection, org_id=org.id, code=check_segment_code(code, field))
+    if found is None:
+        raise SegmentNotFoundError(f"no segment with code {code!r}", field=field)
+    return found
+
+
+async def change_membership(
+    connection: AsyncConnection,
+    org: OrgConfig,
+    segment: SegmentView,
+    customer_id: int,
+    *,
+    add: bool,
+    source: str,
+    now: datetime,
+) -> bool:
+    """Add (or remove) one customer; a real change writes its history row. Whether it changed."""
+    if add:
+        changed = await repository.add_member(
+            connection, org_id=org.id, segment_id=segment.id, customer_id=customer_id, now=now
+        )
+    else:
+        changed = await repository.remove_member(
+            connection, org_id=org.id, segment_id=segment.id, customer_id=customer_id
+        )
+    if changed:
+        await repository.insert_changes(
+            connection,
+            org_id=org.id,
+            segment_id=segment.id,
+            customer_ids=[customer_id],
+            action=(SegmentAction.ADDED if add else SegmentAction.REMOVED).value,
+            source=source,
+            now=now,
+        )
+    return changed
+
+
+async def change_members(
+    database: Database,
+    org: OrgConfig,
+    segment_code: str,
+    lookups: Sequence[CustomerLookup],
+    source: str | None,
+    path: str = "input",
+    *,
+    add: bool,
+    now: datetime,
+) -> MembersResult:
+    """Add (or remove) customers, a result per lookup (see the module doc).
+
+    Errors of the whole request: INVALID_INPUT (no members, more than 1,000, a bad code or source),
+    SEGMENT_NOT_FOUND. Errors of an item: CUSTOMER_NOT_FOUND, INVALID_INPUT (a malformed identifier).
+    """
+    if not 1 <= len(lookups) <= MEMBERS_PER_REQUEST_MAX:
+        raise ValidationError(f"name 1 to {MEMBERS_PER_REQUEST_MAX} customers", field=f"{path}.members")
+    checked_source = check_source(source, f"{path}.source")
+    check_segment_code(segment_code, f"{path}.segmentCode")
+
+    async def work(connection: AsyncConnection) -> MembersResult:
+        segment = await find_segment(connection, org, segment_code, f"{path}.segmentCode")
+        items: list[MemberResult | DomainError] = []
+        for index, lookup in enumerate(lookups):
+            try:
+                customer_id = await customers_service.find_customer(connection, org, lookup, f"{path}.members[{index}]")
+            except DomainError as error:
+                items.append(error)
+                continue
+            changed = await change_membership(
+                connection, org, segment, customer_id, add=add, source=checked_source, now=now
+            )
+            items.append(MemberResult(customer_id, changed))
+        return MembersResult(segment, items)
+
+    return await database.run_write(work)
+
+
+# --- Reading --------------------------------------------------------------------------------
+
+
+def _check_first(first: int) -> int:
+    assert 1 <= first <= PAGE_SIZE_MAX
+    return first + 1  # one more than a page: whether another follows
+
+
+async def segments(
+    connection: AsyncConnection, org: OrgConfig, *, first: int, after_id: int | None
+) -> tuple[list[SegmentView], bool]:
+    """The organisation's segments by id (keyset), and whether more follow."""
+    found = await repository.segments_page(connection, org_id=org.id, limit=_check_first(first), after_id=after_id)
+    return found[:first], len(found) > first
+
+
+async def customer_segments(
+    connection: AsyncConnection, org: OrgConfig, *, customer_id: int, first: int, after_id: int | None
+) -> tuple[list[MembershipView], bool]:
+    """The segments a customer is in now, by segment id (keyset), and whether more follow."""
+    found = await repository.memberships_page(
+        connection, org_id=org.id, customer_id=customer_id, limit=_check_first(first), after_id=after_id
+    )
+    return found[:first], len(found) > first
+
+
+async def customer_segment_history(
+    connection: AsyncConnection, org: OrgConfig, *, customer_id: int, first: int, after_id: int | None
+) -> tuple[list[SegmentChangeView], bool]:
+    """A customer's segment changes, newest first (keyset by change id), and whether more follow."""
+    found = await repository.changes_page(
+        connection, org_id=org.id, customer_id=customer_id, limit=_check_first(first), before_id=after_id
+    )
+    return found[:first], len(found) > first
