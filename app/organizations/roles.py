@@ -87,6 +87,8 @@ OPERATION_ROLES: dict[str, frozenset[Role]] = {
         "createSegment": (MEMBER_CARE, ADMIN),
         "addSegmentMembers": (MEMBER_CARE,),
         "removeSegmentMembers": (MEMBER_CARE,),
+        "importLeads": (ADMIN,),
+        "importSegmentMembers": (ADMIN,),
         # --- HTTP routes ---
         "POST /imports/points": (ADMIN,),
         "POST /imports/promotion": (ADMIN,),
@@ -94,6 +96,8 @@ OPERATION_ROLES: dict[str, frozenset[Role]] = {
         "GET /imports/{job_id:int}": (ADMIN,),
         "GET /imports/{job_id:int}/rejects.csv": (ADMIN,),
         "GET /imports/{job_id:int}/corrections.csv": (ADMIN,),
+        "POST /imports/leads": (ADMIN,),
+        "POST /imports/segments": (ADMIN,),
     }.items()
 }
 

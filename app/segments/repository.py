@@ -12,12 +12,12 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.segments.models import Segment, SegmentChange, SegmentMember
 from app.segments.views import MembershipView, SegmentChangeView, SegmentView
-from app.storage.database import conflict_insert
+from app.storage.database import any_of, conflict_insert, list_parameter
 from app.storage.tables import table_of
 
 segments = table_of(Segment)
@@ -95,6 +95,23 @@ def _segment(row: Any) -> SegmentView:
 async def segment_by_code(connection: AsyncConnection, *, org_id: int, code: str) -> SegmentView | None:
     row = (await connection.execute(_BY_CODE, {"org_id": org_id, "code": code})).one_or_none()
     return _segment(row) if row is not None else None
+
+
+@cache
+def _by_codes(dialect: str) -> Any:
+    names = ", ".join(column.name for column in _SEGMENT_COLUMNS)
+    return text(
+        f"SELECT {names} FROM {segments.name} WHERE org_id = :org_id AND code {any_of(dialect, 'codes')}"
+    ).columns(*_SEGMENT_COLUMNS)
+
+
+async def segments_by_code(connection: AsyncConnection, *, org_id: int, codes: Sequence[str]) -> list[SegmentView]:
+    """The org's segments with these codes (unknown ones are absent). One statement."""
+    if not codes:
+        return []
+    dialect = connection.dialect.name
+    parameters = {"org_id": org_id, "codes": list_parameter(dialect, codes)}
+    return [_segment(row) for row in await connection.execute(_by_codes(dialect), parameters)]
 
 
 async def insert_segment(

@@ -13,12 +13,13 @@ Choices where the seed is silent:
   error and the others are still changed, in one write transaction.
 
 Bulk-callable (take the caller's AsyncConnection, inside its write transaction):
+- `find_segments(connection, org, codes) -> dict[str, SegmentView]`
 - `change_membership(connection, org, segment, customer_id, add, source, now) -> bool`
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -88,6 +89,12 @@ async def find_segment(connection: AsyncConnection, org: OrgConfig, code: str, f
     if found is None:
         raise SegmentNotFoundError(f"no segment with code {code!r}", field=field)
     return found
+
+
+async def find_segments(connection: AsyncConnection, org: OrgConfig, codes: Iterable[str]) -> dict[str, SegmentView]:
+    """Bulk: the segments with these (checked) codes, by code; unknown codes are absent. One statement."""
+    found = await repository.segments_by_code(connection, org_id=org.id, codes=sorted(set(codes)))
+    return {segment.code: segment for segment in found}
 
 
 async def change_membership(

@@ -1,0 +1,142 @@
+"""Bulk imports of member care's history (seed 004): profiles LEADS and SEGMENT_MEMBERS, through
+POST /imports/leads and /imports/segments, read back with customerLeads and
+customerSegmentHistory. The org's time zone is Asia/Kolkata (UTC+05:30)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.client import Api, customer_with_points
+from tests.factories import by_mobile, new_mobile
+from tests.import_checks import run_file
+from tests.snapshots import table_counts
+from tests.test_leads import LEADS
+from tests.test_segments import HISTORY, add, create
+
+NOW = "2026-11-25T06:30:00+00:00"
+
+
+async def leads_of(api: Api, mobile: str) -> list[dict[str, Any]]:
+    return (await api.data(LEADS, {"lookup": by_mobile(mobile)}))["customerLeads"]["leads"]
+
+
+def job_counts(job: dict[str, Any]) -> tuple:
+    return job["status"], job["dryRun"], job["rowsRead"], job["rowsImported"], job["rowsRejected"]
+
+
+def rejects(job: dict[str, Any]) -> list[tuple]:
+    return [(reject["rowNumber"], reject["column"], reject["code"]) for reject in job["rejects"]["rejects"]]
+
+
+async def test_a_leads_file_makes_each_valid_row_a_lead_with_its_history_and_rejects_the_others(client_api):
+    mobile, user_id = await customer_with_points(client_api)
+    unknown = new_mobile()
+    body = (
+        "Mobile,Lead_Type,Lead_For,Status,Sub_Status,Created_At,Last_Follow_Up_At,Next_Follow_Up_At,Extended_Fields\r\n"
+        f'{mobile},PRODUCT,SKU-1,WON,Paid,2024-03-01,2024-03-02T10:00:00+05:30,,"{{""channel"": ""store""}}"\r\n'
+        f"{mobile},CATEGORY,bundle,,,,,,\r\n"
+        f"{unknown},PRODUCT,SKU-2,,,,,,\r\n"
+        f"{mobile},PRODUCT,SKU-3,MAYBE,,,,,\r\n"
+        f"{mobile},PRODUCT,SKU-4,,,2024-13-01,,,\r\n"
+        f"{mobile},PRODUCT,SKU-5,,,,,,[1]\r\n"
+        f"{mobile},PRODUCT,SKU-6,,,2027-01-01,,,\r\n"
+        f"{mobile},,SKU-7,,,,,,\r\n"
+    )
+
+    job = await run_file(client_api, "/imports/leads", body, appendCountryCode="true")
+
+    assert job_counts(job) == ("DONE", False, 8, 2, 6)
+    assert rejects(job) == [
+        (4, "mobile", "CUSTOMER_NOT_FOUND"),
+        (5, "status", "INVALID_STATUS"),
+        (6, "created_at", "INVALID_TIME"),
+        (7, "extended_fields", "INVALID_EXTENDED_FIELDS"),
+        (8, "created_at", "INVALID_TIME"),
+        (9, "lead_type", "INVALID_VALUE"),
+    ]
+    newest, oldest = await leads_of(client_api, mobile)
+    assert {key: oldest[key] for key in oldest if key != "id"} == {
+        "leadType": "PRODUCT",
+        "leadFor": "SKU-1",
+        "status": "WON",
+        "subStatus": "Paid",
+        "ownerUserId": user_id,
+        "createdAt": "2024-02-29T18:30:00+00:00",
+        "updatedAt": "2024-02-29T18:30:00+00:00",
+        "lastFollowUpAt": "2024-03-02T04:30:00+00:00",
+        "nextFollowUpAt": None,
+        "extendedFields": [{"name": "channel", "value": "store"}],
+        "statusHistory": [{"status": "WON", "subStatus": "Paid", "changedAt": "2024-02-29T18:30:00+00:00"}],
+    }
+    assert (newest["leadType"], newest["leadFor"], newest["status"], newest["createdAt"]) == (
+        "CATEGORY",
+        "bundle",
+        "OPEN",
+        NOW,
+    )
+
+
+async def test_a_dry_run_reports_what_it_would_import_and_writes_nothing(client_api, database):
+    mobile, _ = await customer_with_points(client_api)
+    body = f"mobile,lead_type,lead_for\r\n91{mobile},PRODUCT,SKU-1\r\n91{new_mobile()},PRODUCT,SKU-2\r\n"
+    before = await table_counts(database)
+
+    job = await run_file(client_api, "/imports/leads", body, dryRun="true")
+
+    assert job_counts(job) == ("DONE", True, 2, 1, 1)
+    assert rejects(job) == [(3, "mobile", "CUSTOMER_NOT_FOUND")]
+    after = await table_counts(database)
+    assert (after["leads"], after["lead_status_changes"]) == (before["leads"], before["lead_status_changes"])
+    assert await leads_of(client_api, mobile) == []
+
+
+async def test_a_rejected_row_under_reject_file_imports_nothing(client_api):
+    mobile, _ = await customer_with_points(client_api)
+    body = f"mobile,lead_type,lead_for,status\r\n91{mobile},PRODUCT,SKU-1,OPEN\r\n91{mobile},PRODUCT,SKU-2,NOPE\r\n"
+
+    job = await run_file(client_api, "/imports/leads", body, errorPolicy="REJECT_FILE")
+
+    # rowsImported: what would have been imported
+    assert (job["status"], job["errorCode"], job["rowsImported"], rejects(job)) == (
+        "FAILED",
+        "ROWS_REJECTED",
+        1,
+        [(3, "status", "INVALID_STATUS")],
+    )
+    assert await leads_of(client_api, mobile) == []
+
+
+async def test_a_segment_members_file_adds_and_removes_once_each_with_the_source_import(client_api, database):
+    mobile, user_id = await customer_with_points(client_api)
+    other_mobile, _ = await customer_with_points(client_api)
+    await create(client_api, "GOLD", "Gold shoppers")
+    await create(client_api, "LAPSED", "Lapsed")
+    await add(client_api, "LAPSED", [by_mobile(mobile)])
+    body = (
+        "user_id,segment_code,action\r\n"
+        f"{user_id},GOLD,ADD\r\n"
+        f"{user_id},GOLD,\r\n"
+        f"{user_id},LAPSED,REMOVE\r\n"
+        f"{user_id},SILVER,ADD\r\n"
+        f"{user_id},GOLD,MOVE\r\n"
+        "999999,GOLD,ADD\r\n"
+    )
+
+    job = await run_file(client_api, "/imports/segments", body, uniqueIdentifierType="USER_ID")
+
+    assert job_counts(job) == ("DONE", False, 6, 3, 3)
+    assert rejects(job) == [
+        (5, "segment_code", "SEGMENT_NOT_FOUND"),
+        (6, "action", "INVALID_ACTION"),
+        (7, "user_id", "CUSTOMER_NOT_FOUND"),
+    ]
+    changes = (await client_api.data(HISTORY, {"lookup": by_mobile(mobile)}))["customerSegmentHistory"]["changes"]
+    assert [(change["segment"]["code"], change["action"], change["source"]) for change in changes] == [
+        ("LAPSED", "REMOVED", "IMPORT"),
+        ("GOLD", "ADDED", "IMPORT"),
+        ("LAPSED", "ADDED", "API"),
+    ]
+    counts = await table_counts(database)
+    assert (counts["segment_members"], counts["segment_changes"]) == (1, 3)
+    other = (await client_api.data(HISTORY, {"lookup": by_mobile(other_mobile)}))["customerSegmentHistory"]
+    assert other["changes"] == []
