@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.imports.models import ImportProfile
 from tests.client import Api, customer_with_points
 from tests.factories import by_mobile, new_mobile
-from tests.import_checks import run_file
+from tests.import_checks import run_file, statements_to_run
 from tests.snapshots import table_counts
 from tests.test_leads import LEADS
 from tests.test_segments import HISTORY, add, create
@@ -140,3 +141,21 @@ async def test_a_segment_members_file_adds_and_removes_once_each_with_the_source
     assert (counts["segment_members"], counts["segment_changes"]) == (1, 3)
     other = (await client_api.data(HISTORY, {"lookup": by_mobile(other_mobile)}))["customerSegmentHistory"]
     assert other["changes"] == []
+
+
+async def test_a_leads_import_costs_the_same_statements_for_2_or_12_rows(client_api, database, org, tmp_path):
+    mobiles = [(await customer_with_points(client_api))[0] for _ in range(14)]
+    rows = [f"{mobile},PRODUCT,SKU-{index},2024-01-0{index % 9 + 1}\n" for index, mobile in enumerate(mobiles)]
+    small, large = tmp_path / "small.csv", tmp_path / "large.csv"
+    header = "mobile,lead_type,lead_for,created_at\n"
+    small.write_text(header + "".join(rows[:2]))
+    large.write_text(header + "".join(rows[2:]))
+    configuration = {"unique_identifier_type": "MOBILE", "append_country_code": True}
+
+    small_count = await statements_to_run(database, org.org_id, ImportProfile.LEADS, configuration, small)
+    large_count = await statements_to_run(database, org.org_id, ImportProfile.LEADS, configuration, large)
+
+    assert large_count == small_count
+    counts = await table_counts(database)
+    assert (counts["leads"], counts["lead_status_changes"]) == (14, 14)
+    assert [lead["leadFor"] for lead in await leads_of(client_api, mobiles[13])] == ["SKU-13"]

@@ -245,22 +245,21 @@ class LeadsRun(ProfileRun[LeadRow]):
         self, connection: AsyncConnection, rows: Sequence[ParsedRow[LeadRow]], now: datetime, job_id: int
     ) -> BatchResult:
         accepted, refused = await self._accepted(connection, rows, now, lock=True)
-        for row, customer_id in accepted:
-            lead = row.value
-            await leads.insert_lead(
-                connection,
-                self.org,
-                customer_id=customer_id,
-                lead_type=lead.lead_type,
-                lead_for=lead.lead_for,
-                status=lead.status,
-                sub_status=lead.sub_status,
-                extended_fields=lead.extended_fields,
-                now=now,
-                next_follow_up_at=lead.next_follow_up_at,
-                last_follow_up_at=lead.last_follow_up_at,
-                created_at=lead.created_at,
+        drafts = [
+            leads.LeadDraft(
+                customer_id,
+                row.value.lead_type,
+                row.value.lead_for,
+                row.value.status,
+                row.value.sub_status,
+                row.value.extended_fields,
+                next_follow_up_at=row.value.next_follow_up_at,
+                last_follow_up_at=row.value.last_follow_up_at,
+                created_at=row.value.created_at,
             )
+            for row, customer_id in accepted
+        ]
+        await leads.insert_leads(connection, self.org, drafts, now)
         return self._result(accepted, refused)
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.leads.models import Lead, LeadStatusChange
 from app.leads.views import LeadView, StatusChangeView
 from app.storage.database import any_of, list_parameter
+from app.storage.id_blocks import reserve_ids
 from app.storage.tables import table_of
 
 leads = table_of(Lead)
@@ -36,6 +37,7 @@ _COLUMNS = (
     leads.c.next_follow_up_at,
 )
 _INSERT = insert(leads).returning(leads.c.id)
+_INSERT_MANY = insert(leads)
 _INSERT_CHANGE = insert(changes)
 # Locked for its change (FOR UPDATE on PostgreSQL; SQLite's one writer excludes everyone else).
 _LOCKED = (
@@ -79,6 +81,21 @@ def _view(row: Any) -> LeadView:
 async def insert_lead(connection: AsyncConnection, values: dict[str, Any]) -> int:
     """A new lead (values: the table's columns but id); returns its id."""
     return (await connection.execute(_INSERT, values)).scalar_one()
+
+
+async def insert_leads(connection: AsyncConnection, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """New leads (each: the table's columns but id) in one executemany; their ids, in order. The ids
+    are reserved first: a RETURNING of many rows in order runs a statement per row on SQLite."""
+    lead_ids = await reserve_ids(connection, leads, len(rows))
+    await connection.execute(
+        _INSERT_MANY, [{**row, "id": lead_id} for row, lead_id in zip(rows, lead_ids, strict=True)]
+    )
+    return lead_ids
+
+
+async def insert_status_changes(connection: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    """Status history rows (each: the table's columns but id), in one batched statement."""
+    await connection.execute(_INSERT_CHANGE, list(rows))
 
 
 async def insert_status_change(

@@ -127,18 +127,10 @@ async def create_lead(
 
     async def perform(connection: AsyncConnection) -> tuple[int, LeadResult]:
         customer_id = await customers_service.find_customer(connection, org, request.customer, f"{path}.customer")
-        lead_id = await insert_lead(
-            connection,
-            org,
-            customer_id=customer_id,
-            lead_type=lead_type,
-            lead_for=lead_for,
-            status=request.status,
-            sub_status=sub_status,
-            extended_fields=extended_fields,
-            next_follow_up_at=next_follow_up_at,
-            now=now,
+        draft = LeadDraft(
+            customer_id, lead_type, lead_for, request.status, sub_status, extended_fields, next_follow_up_at
         )
+        (lead_id,) = await insert_leads(connection, org, [draft], now)
         return lead_id, LeadResult(await lead_by_id(connection, org, lead_id), replayed=False)
 
     async def replay(connection: AsyncConnection, lead_id: int) -> LeadResult:
@@ -157,44 +149,61 @@ async def create_lead(
     )
 
 
-async def insert_lead(
-    connection: AsyncConnection,
-    org: OrgConfig,
-    *,
-    customer_id: int,
-    lead_type: str,
-    lead_for: str,
-    status: LeadStatus,
-    sub_status: str | None,
-    extended_fields: dict[str, Any],
-    now: datetime,
-    next_follow_up_at: datetime | None = None,
-    last_follow_up_at: datetime | None = None,
-    created_at: datetime | None = None,
-) -> int:
-    """Bulk-callable (inside the caller's write transaction): a checked lead and its first status
-    row; `created_at` defaults to now (an import brings older leads). Returns the lead id."""
-    created_at = created_at or now
-    lead_id = await repository.insert_lead(
+@dataclass(frozen=True)
+class LeadDraft:
+    """A checked lead to write (an import's row, or createLead's request)."""
+
+    customer_id: int
+    lead_type: str
+    lead_for: str
+    status: LeadStatus
+    sub_status: str | None
+    extended_fields: dict[str, Any]
+    next_follow_up_at: datetime | None = None
+    last_follow_up_at: datetime | None = None
+    created_at: datetime | None = None  # now when None (an import brings older leads)
+
+
+async def insert_leads(
+    connection: AsyncConnection, org: OrgConfig, drafts: Sequence[LeadDraft], now: datetime
+) -> list[int]:
+    """Bulk-callable (inside the caller's write transaction): checked leads, each with its first
+    status history row at its creation time, in two batched statements. Returns the lead ids."""
+    if not drafts:
+        return []
+    lead_ids = await repository.insert_leads(
         connection,
-        {
-            "org_id": org.id,
-            "customer_id": customer_id,
-            "lead_type": lead_type,
-            "lead_for": lead_for,
-            "status": status.value,
-            "sub_status": sub_status,
-            "extended_fields": extended_fields,
-            "created_at": created_at,
-            "updated_at": created_at,
-            "last_follow_up_at": last_follow_up_at,
-            "next_follow_up_at": next_follow_up_at,
-        },
+        [
+            {
+                "org_id": org.id,
+                "customer_id": draft.customer_id,
+                "lead_type": draft.lead_type,
+                "lead_for": draft.lead_for,
+                "status": draft.status.value,
+                "sub_status": draft.sub_status,
+                "extended_fields": draft.extended_fields,
+                "created_at": draft.created_at or now,
+                "updated_at": draft.created_at or now,
+                "last_follow_up_at": draft.last_follow_up_at,
+                "next_follow_up_at": draft.next_follow_up_at,
+            }
+            for draft in drafts
+        ],
     )
-    await repository.insert_status_change(
-        connection, org_id=org.id, lead_id=lead_id, status=status.value, sub_status=sub_status, now=created_at
+    await repository.insert_status_changes(
+        connection,
+        [
+            {
+                "org_id": org.id,
+                "lead_id": lead_id,
+                "status": draft.status.value,
+                "sub_status": draft.sub_status,
+                "changed_at": draft.created_at or now,
+            }
+            for lead_id, draft in zip(lead_ids, drafts, strict=True)
+        ],
     )
-    return lead_id
+    return lead_ids
 
 
 def parse_lead_id(value: str, field: str) -> int:
