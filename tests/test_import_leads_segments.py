@@ -4,12 +4,13 @@ customerSegmentHistory. The org's time zone is Asia/Kolkata (UTC+05:30)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from app.imports.models import ImportProfile
 from tests.client import Api, customer_with_points
 from tests.factories import by_mobile, new_mobile
-from tests.import_checks import run_file, statements_to_run
+from tests.import_checks import PROFILE_JOB, finished, run_file, statements_to_run
 from tests.snapshots import table_counts
 from tests.test_leads import LEADS
 from tests.test_segments import HISTORY, add, create
@@ -159,3 +160,57 @@ async def test_a_leads_import_costs_the_same_statements_for_2_or_12_rows(client_
     counts = await table_counts(database)
     assert (counts["leads"], counts["lead_status_changes"]) == (14, 14)
     assert [lead["leadFor"] for lead in await leads_of(client_api, mobiles[13])] == ["SKU-13"]
+
+
+IMPORT_SEGMENT_MEMBERS = """
+mutation Import($input: ImportSegmentMembersInput!) {
+  importSegmentMembers(input: $input) {
+    __typename
+    ... on ImportSubmitted { existing job { id status profile } }
+    ... on Error { code message field }
+  }
+}
+"""
+
+
+async def test_the_graphql_upload_imports_segment_members_like_the_http_route(client_api):
+    mobile, _ = await customer_with_points(client_api)
+    await create(client_api, "GOLD", "Gold shoppers")
+    operations = {
+        "query": IMPORT_SEGMENT_MEMBERS,
+        "variables": {"input": {"file": None, "configuration": {"appendCountryCode": True}, "importKey": "seg-1"}},
+    }
+
+    async def upload() -> dict[str, Any]:
+        response = await client_api.client.post(
+            "/graphql",
+            headers=client_api.credentials.upload_headers,
+            data={"operations": json.dumps(operations), "map": '{"0": ["variables.input.file"]}'},
+            files={"0": ("segments.csv", f"mobile,segment_code\n{mobile},GOLD\n".encode(), "text/csv")},
+        )
+        return response.json()["data"]["importSegmentMembers"]
+
+    submitted = await upload()
+    await finished(client_api, submitted["job"]["id"])
+    again = await upload()
+
+    assert (submitted["__typename"], submitted["existing"], submitted["job"]["profile"]) == (
+        "ImportSubmitted",
+        False,
+        "SEGMENT_MEMBERS",
+    )
+    assert (again["existing"], again["job"]["id"]) == (True, submitted["job"]["id"])
+    job = (await client_api.data(PROFILE_JOB, {"id": submitted["job"]["id"]}))["importJob"]
+    assert job_counts(job) == ("DONE", False, 1, 1, 0)
+    assert job["corrections"]["corrections"] == [
+        {
+            "rowNumber": 2,
+            "column": "mobile",
+            "code": "COUNTRY_CODE_ADDED",
+            "message": f"'{mobile}' had no country code: IN's 91 was added (91{mobile})",
+        }
+    ]
+    changes = (await client_api.data(HISTORY, {"lookup": by_mobile(mobile)}))["customerSegmentHistory"]["changes"]
+    assert [(change["segment"]["code"], change["action"], change["source"]) for change in changes] == [
+        ("GOLD", "ADDED", "IMPORT")
+    ]
