@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from tests.client import customer_with_points
 from tests.factories import by_mobile, by_user_id, new_mobile, org_spec
+from tests.import_checks import CREATE_GROUP
 from tests.snapshots import table_counts
 
 LEAD_FIELDS = """
@@ -284,3 +285,17 @@ async def test_the_list_costs_the_same_statements_for_1_or_12_leads(api, count_s
         return counter.count
 
     assert await statements(1) == await statements(12)
+
+
+async def test_a_user_groups_account_cannot_own_a_lead(api, database):
+    group = await api.data(CREATE_GROUP, {"input": {"externalId": "FLEET-1", "members": []}})
+    before = await table_counts(database)
+
+    answer = await create(api, by_user_id(group["createUserGroup"]["group"]["userId"]))
+
+    assert (answer["__typename"], answer["code"], answer["field"]) == (
+        "InvalidInputError",
+        "NOT_A_CUSTOMER",
+        "input.customer",
+    )
+    assert await table_counts(database) == before

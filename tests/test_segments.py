@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from tests.client import customer_with_points
 from tests.factories import by_mobile, by_user_id, new_mobile, org_spec
+from tests.import_checks import CREATE_GROUP
 from tests.snapshots import table_counts
 
 CREATE = """
@@ -292,3 +293,21 @@ async def test_the_lists_cost_the_same_statements_for_1_or_12_segments(api, coun
         return counts[0], counts[1], counts[2]
 
     assert await statements(1) == await statements(12)
+
+
+async def test_a_user_groups_account_is_not_a_customer_to_add(api, database):
+    mobile, user_id = await customer_with_points(api)
+    group = await api.data(CREATE_GROUP, {"input": {"externalId": "FLEET-1", "members": []}})
+    group_user_id = group["createUserGroup"]["group"]["userId"]
+    await create(api, "GOLD")
+
+    answer = await add(api, "GOLD", [by_user_id(group_user_id), by_mobile(mobile)])
+
+    assert (answer["membersChanged"], answer["results"]) == (
+        1,
+        [
+            {"__typename": "InvalidInputError", "code": "NOT_A_CUSTOMER", "field": "input.members[0]"},
+            {"__typename": "SegmentMemberChanged", "userId": user_id, "changed": True},
+        ],
+    )
+    assert segment_tables(await table_counts(database)) == (1, 1, 1)

@@ -24,6 +24,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.customers import service as customers_service
+from app.customers.errors import NotACustomerError
+from app.customers.models import CustomerKind
 from app.customers.service import CustomerLookup
 from app.idempotency import service as idempotency
 from app.kernel.errors import ValidationError
@@ -35,6 +37,7 @@ from app.leads.views import LeadView, StatusChangeView
 from app.ledger.service import PAGE_SIZE_MAX
 from app.organizations.config import OrgConfig
 from app.storage.database import Database
+from app.user_groups import service as user_groups
 
 __all__ = ["LeadStatus", "LeadView", "StatusChangeView"]
 
@@ -108,7 +111,8 @@ async def create_lead(
 ) -> LeadResult:
     """A new lead owned by the customer, with its first status history row.
 
-    Errors: CUSTOMER_NOT_FOUND, INVALID_INPUT (each naming its field), IDEMPOTENCY_KEY_REUSED."""
+    Errors: CUSTOMER_NOT_FOUND, NOT_A_CUSTOMER (a user group's account), INVALID_INPUT (each naming
+    its field), IDEMPOTENCY_KEY_REUSED."""
     lead_type = check_required_code(request.lead_type, f"{path}.leadType", LEAD_TYPE_LENGTH_MAX)
     lead_for = check_required_code(request.lead_for, f"{path}.leadFor", LEAD_FOR_LENGTH_MAX)
     sub_status = check_sub_status(request.sub_status, f"{path}.subStatus")
@@ -127,6 +131,11 @@ async def create_lead(
 
     async def perform(connection: AsyncConnection) -> tuple[int, LeadResult]:
         customer_id = await customers_service.find_customer(connection, org, request.customer, f"{path}.customer")
+        kinds = await user_groups.customer_kinds(connection, org, [customer_id])
+        if kinds.get(customer_id) != CustomerKind.CUSTOMER.value:
+            raise NotACustomerError(
+                f"user {customer_id} is a user group's account, not a customer", field=f"{path}.customer"
+            )
         draft = LeadDraft(
             customer_id, lead_type, lead_for, request.status, sub_status, extended_fields, next_follow_up_at
         )

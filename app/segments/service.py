@@ -26,6 +26,8 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.customers import service as customers_service
+from app.customers.errors import NotACustomerError
+from app.customers.models import CustomerKind
 from app.customers.service import CustomerLookup
 from app.kernel.errors import DomainError, ValidationError
 from app.kernel.text import check_required_code, check_required_text
@@ -36,6 +38,7 @@ from app.segments.errors import SegmentExistsError, SegmentNotFoundError
 from app.segments.models import CODE_LENGTH_MAX, NAME_LENGTH_MAX, SOURCE_LENGTH_MAX, SegmentAction
 from app.segments.views import MembershipView, SegmentChangeView, SegmentView
 from app.storage.database import Database
+from app.user_groups import service as user_groups
 
 __all__ = ["MembershipView", "SegmentAction", "SegmentChangeView", "SegmentView"]
 
@@ -143,7 +146,8 @@ async def change_members(
     """Add (or remove) customers, a result per lookup (see the module doc).
 
     Errors of the whole request: INVALID_INPUT (no members, more than 1,000, a bad code or source),
-    SEGMENT_NOT_FOUND. Errors of an item: CUSTOMER_NOT_FOUND, INVALID_INPUT (a malformed identifier).
+    SEGMENT_NOT_FOUND. Errors of an item: CUSTOMER_NOT_FOUND, NOT_A_CUSTOMER (a user group's
+    account), INVALID_INPUT (a malformed identifier).
     """
     if not 1 <= len(lookups) <= MEMBERS_PER_REQUEST_MAX:
         raise ValidationError(f"name 1 to {MEMBERS_PER_REQUEST_MAX} customers", field=f"{path}.members")
@@ -152,17 +156,25 @@ async def change_members(
 
     async def work(connection: AsyncConnection) -> MembersResult:
         segment = await find_segment(connection, org, segment_code, f"{path}.segmentCode")
-        items: list[MemberResult | DomainError] = []
+        found: list[int | DomainError] = []
         for index, lookup in enumerate(lookups):
             try:
-                customer_id = await customers_service.find_customer(connection, org, lookup, f"{path}.members[{index}]")
+                found.append(await customers_service.find_customer(connection, org, lookup, f"{path}.members[{index}]"))
             except DomainError as error:
-                items.append(error)
-                continue
-            changed = await change_membership(
-                connection, org, segment, customer_id, add=add, source=checked_source, now=now
-            )
-            items.append(MemberResult(customer_id, changed))
+                found.append(error)
+        kinds = await user_groups.customer_kinds(connection, org, [item for item in found if isinstance(item, int)])
+        items: list[MemberResult | DomainError] = []
+        for index, item in enumerate(found):
+            if isinstance(item, DomainError):
+                items.append(item)
+            elif kinds.get(item) != CustomerKind.CUSTOMER.value:
+                message = f"user {item} is a user group's account, not a customer"
+                items.append(NotACustomerError(message, field=f"{path}.members[{index}]"))
+            else:
+                changed = await change_membership(
+                    connection, org, segment, item, add=add, source=checked_source, now=now
+                )
+                items.append(MemberResult(item, changed))
         return MembersResult(segment, items)
 
     return await database.run_write(work)
