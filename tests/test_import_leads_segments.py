@@ -214,3 +214,32 @@ async def test_the_graphql_upload_imports_segment_members_like_the_http_route(cl
     assert [(change["segment"]["code"], change["action"], change["source"]) for change in changes] == [
         ("GOLD", "ADDED", "IMPORT")
     ]
+
+
+async def test_a_segment_members_batch_replays_its_rows_in_order_in_the_same_statements_for_2_or_12_rows(
+    client_api, database, org, tmp_path
+):
+    mobiles = [(await customer_with_points(client_api))[0] for _ in range(12)]
+    await create(client_api, "GOLD")
+    await add(client_api, "GOLD", [by_mobile(mobiles[0])])
+    # The first customer, a member already: removed, added again, added once more (nothing).
+    replayed = [f"{mobiles[0]},GOLD,REMOVE\n", f"{mobiles[0]},GOLD,ADD\n", f"{mobiles[0]},GOLD,ADD\n"]
+    added = [f"{mobile},GOLD,ADD\n" for mobile in mobiles[1:]]
+    small, large = tmp_path / "small.csv", tmp_path / "large.csv"
+    header = "mobile,segment_code,action\n"
+    small.write_text(header + "".join(added[:2]))
+    large.write_text(header + "".join(replayed + added[2:]))
+    configuration = {"unique_identifier_type": "MOBILE", "append_country_code": True}
+
+    small_count = await statements_to_run(database, org.org_id, ImportProfile.SEGMENT_MEMBERS, configuration, small)
+    large_count = await statements_to_run(database, org.org_id, ImportProfile.SEGMENT_MEMBERS, configuration, large)
+
+    assert large_count == small_count
+    changes = (await client_api.data(HISTORY, {"lookup": by_mobile(mobiles[0])}))["customerSegmentHistory"]["changes"]
+    assert [(change["action"], change["source"]) for change in changes] == [
+        ("ADDED", "IMPORT"),
+        ("REMOVED", "IMPORT"),
+        ("ADDED", "API"),
+    ]
+    counts = await table_counts(database)
+    assert (counts["segment_members"], counts["segment_changes"]) == (12, 14)

@@ -356,10 +356,10 @@ class SegmentMembersRun(ProfileRun[MembershipRow]):
         self, connection: AsyncConnection, rows: Sequence[ParsedRow[MembershipRow]], now: datetime, job_id: int
     ) -> BatchResult:
         accepted, refused = await self._accepted(connection, rows, lock=True)
-        for row, customer_id, segment in accepted:
-            await segments.change_membership(
-                connection, self.org, segment, customer_id, add=row.value.add, source=segments.SOURCE_IMPORT, now=now
-            )
+        changes = [
+            segments.MembershipChange(segment, customer_id, row.value.add) for row, customer_id, segment in accepted
+        ]
+        await segments.apply_changes(connection, self.org, changes, source=segments.SOURCE_IMPORT, now=now)
         return self._result(accepted, refused)
 
 

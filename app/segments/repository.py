@@ -97,6 +97,88 @@ async def segment_by_code(connection: AsyncConnection, *, org_id: int, code: str
     return _segment(row) if row is not None else None
 
 
+_INSERT_MEMBERS = insert(members)
+_DELETE_MEMBER = delete(members).where(
+    members.c.org_id == bindparam("org_id"),
+    members.c.segment_id == bindparam("segment_id"),
+    members.c.customer_id == bindparam("customer_id"),
+)
+
+
+@cache
+def _lock_segments(dialect: str) -> Any:
+    # FOR UPDATE on PostgreSQL; SQLite's one writer already excludes every other writer.
+    lock = " FOR UPDATE" if dialect == "postgresql" else ""
+    return text(
+        f"SELECT id FROM {segments.name} WHERE org_id = :org_id AND id {any_of(dialect, 'ids', 'integer')} "
+        f"ORDER BY id{lock}"
+    )
+
+
+@cache
+def _members_among(dialect: str) -> Any:
+    return text(
+        f"SELECT segment_id, customer_id FROM {members.name} WHERE org_id = :org_id "
+        f"AND segment_id {any_of(dialect, 'segment_ids', 'integer')} "
+        f"AND customer_id {any_of(dialect, 'customer_ids', 'integer')}"
+    )
+
+
+async def lock_segments(connection: AsyncConnection, *, org_id: int, segment_ids: Sequence[int]) -> None:
+    """Lock these segments' rows until the transaction ends: membership changes of a segment
+    wait for each other, so a batch that read its members may write what it read."""
+    if not segment_ids:
+        return
+    dialect = connection.dialect.name
+    parameters = {"org_id": org_id, "ids": list_parameter(dialect, sorted(set(segment_ids)))}
+    await connection.execute(_lock_segments(dialect), parameters)
+
+
+async def members_among(
+    connection: AsyncConnection, *, org_id: int, pairs: Sequence[tuple[int, int]]
+) -> set[tuple[int, int]]:
+    """Which (segment id, customer id) pairs are memberships. One statement."""
+    if not pairs:
+        return set()
+    dialect = connection.dialect.name
+    parameters = {
+        "org_id": org_id,
+        "segment_ids": list_parameter(dialect, sorted({segment_id for segment_id, _ in pairs})),
+        "customer_ids": list_parameter(dialect, sorted({customer_id for _, customer_id in pairs})),
+    }
+    wanted = set(pairs)
+    rows = await connection.execute(_members_among(dialect), parameters)
+    return {(row.segment_id, row.customer_id) for row in rows} & wanted
+
+
+async def insert_members(
+    connection: AsyncConnection, *, org_id: int, pairs: Sequence[tuple[int, int]], now: datetime
+) -> None:
+    """New memberships (known absent: the caller holds their segments' locks), one executemany."""
+    if pairs:
+        rows = [
+            {"org_id": org_id, "segment_id": segment_id, "customer_id": customer_id, "added_at": now}
+            for segment_id, customer_id in pairs
+        ]
+        await connection.execute(_INSERT_MEMBERS, rows)
+
+
+async def delete_members(connection: AsyncConnection, *, org_id: int, pairs: Sequence[tuple[int, int]]) -> None:
+    """End memberships (known present: the caller holds their segments' locks), one executemany."""
+    if pairs:
+        rows = [
+            {"org_id": org_id, "segment_id": segment_id, "customer_id": customer_id}
+            for segment_id, customer_id in pairs
+        ]
+        await connection.execute(_DELETE_MEMBER, rows)
+
+
+async def insert_change_rows(connection: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    """History rows (each: the table's columns but id), one executemany."""
+    if rows:
+        await connection.execute(_INSERT_CHANGES, list(rows))
+
+
 @cache
 def _by_codes(dialect: str) -> Any:
     names = ", ".join(column.name for column in _SEGMENT_COLUMNS)

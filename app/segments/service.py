@@ -14,6 +14,7 @@ Choices where the seed is silent:
 
 Bulk-callable (take the caller's AsyncConnection, inside its write transaction):
 - `find_segments(connection, org, codes) -> dict[str, SegmentView]`
+- `apply_changes(connection, org, changes, source, now) -> list[bool]` (a fixed number of statements)
 - `change_membership(connection, org, segment, customer_id, add, source, now) -> bool`
 """
 
@@ -100,6 +101,58 @@ async def find_segments(connection: AsyncConnection, org: OrgConfig, codes: Iter
     return {segment.code: segment for segment in found}
 
 
+@dataclass(frozen=True, slots=True)
+class MembershipChange:
+    """One row of a bulk change: add (or remove) the customer, in the order given."""
+
+    segment: SegmentView
+    customer_id: int
+    add: bool
+
+
+async def apply_changes(
+    connection: AsyncConnection, org: OrgConfig, changes: Sequence[MembershipChange], *, source: str, now: datetime
+) -> list[bool]:
+    """Bulk (an import's batch): the changes in order, whether each changed anything, in a fixed
+    number of statements. The segments are locked first, so the members read are the members
+    written over (a mutation on one of them waits); the rows are replayed in memory, so add,
+    remove and add again of one customer in a batch write three history rows, as three requests would."""
+    if not changes:
+        return []
+    await repository.lock_segments(connection, org_id=org.id, segment_ids=[change.segment.id for change in changes])
+    pairs = list(dict.fromkeys((change.segment.id, change.customer_id) for change in changes))
+    present = await repository.members_among(connection, org_id=org.id, pairs=pairs)
+    state = {pair: pair in present for pair in pairs}
+    changed: list[bool] = []
+    history: list[dict[str, object]] = []
+    for change in changes:
+        pair = (change.segment.id, change.customer_id)
+        if state[pair] == change.add:
+            changed.append(False)
+            continue
+        state[pair] = change.add
+        changed.append(True)
+        action = SegmentAction.ADDED if change.add else SegmentAction.REMOVED
+        history.append(
+            {
+                "org_id": org.id,
+                "segment_id": change.segment.id,
+                "customer_id": change.customer_id,
+                "action": action.value,
+                "source": source,
+                "changed_at": now,
+            }
+        )
+    await repository.delete_members(
+        connection, org_id=org.id, pairs=[pair for pair in pairs if pair in present and not state[pair]]
+    )
+    await repository.insert_members(
+        connection, org_id=org.id, pairs=[pair for pair in pairs if pair not in present and state[pair]], now=now
+    )
+    await repository.insert_change_rows(connection, history)
+    return changed
+
+
 async def change_membership(
     connection: AsyncConnection,
     org: OrgConfig,
@@ -156,6 +209,8 @@ async def change_members(
 
     async def work(connection: AsyncConnection) -> MembersResult:
         segment = await find_segment(connection, org, segment_code, f"{path}.segmentCode")
+        # Waits for a bulk change of this segment (apply_changes) that read its members.
+        await repository.lock_segments(connection, org_id=org.id, segment_ids=[segment.id])
         found: list[int | DomainError] = []
         for index, lookup in enumerate(lookups):
             try:
