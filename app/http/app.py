@@ -285,6 +285,8 @@ def create_app(
             Route("/imports/points", import_routes.post_points, methods=["POST"]),
             Route("/imports/promotion", import_profile_routes.post_promotion, methods=["POST"]),
             Route("/imports/tracker", import_profile_routes.post_tracker, methods=["POST"]),
+            Route("/imports/leads", import_profile_routes.post_leads, methods=["POST"]),
+            Route("/imports/segments", import_profile_routes.post_segment_members, methods=["POST"]),
             Route("/imports/{job_id:int}", import_routes.get_job, methods=["GET"]),
             Route("/imports/{job_id:int}/rejects.csv", import_routes.get_rejects, methods=["GET"]),
             Route("/imports/{job_id:int}/corrections.csv", import_profile_routes.get_corrections, methods=["GET"]),

@@ -33,6 +33,8 @@ from app.graphql.customers.mutations import CustomerMutation
 from app.graphql.customers.queries import CustomerHistoryQuery, CustomerQuery, IdentifierHistoryQuery
 from app.graphql.imports.mutations import ImportMutation
 from app.graphql.imports.queries import ImportQuery
+from app.graphql.leads.mutations import LeadMutation
+from app.graphql.leads.queries import LeadQuery
 from app.graphql.ledger.mutations import LedgerMutation
 from app.graphql.ledger.queries import LedgerQuery, ReconciliationQuery
 from app.graphql.organization.queries import OrganizationQuery
@@ -40,6 +42,8 @@ from app.graphql.promotions.mutations import PromotionMutation
 from app.graphql.promotions.queries import PromotionQuery
 from app.graphql.redemptions.mutations import RedemptionMutation
 from app.graphql.redemptions.queries import RedemptionQuery
+from app.graphql.segments.mutations import SegmentMutation
+from app.graphql.segments.queries import SegmentQuery
 from app.graphql.tiers.queries import TierHistoryQuery
 from app.graphql.trackers.mutations import TrackerMutation
 from app.graphql.trackers.queries import TrackerQuery
@@ -74,6 +78,8 @@ class Query(
     TierHistoryQuery,
     CustomerPromotionHistoryQuery,
     IdentifierHistoryQuery,
+    LeadQuery,
+    SegmentQuery,
 ):
     pass
 
@@ -94,6 +100,8 @@ class Mutation(
     CouponMutation,
     AdjustmentMutation,
     CardMutation,
+    LeadMutation,
+    SegmentMutation,
 ):
     pass
 
