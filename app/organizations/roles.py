@@ -53,6 +53,7 @@ OPERATION_ROLES: dict[str, frozenset[Role]] = {
         "importJob": (ADMIN,),
         "importJobs": (ADMIN,),
         "importTemplates": (ADMIN,),
+        "customerInteractions": CUSTOMER_READERS,
         # --- GraphQL mutations ---
         "addTransaction": (TILL,),
         "addTransactions": (TILL,),
@@ -77,6 +78,7 @@ OPERATION_ROLES: dict[str, frozenset[Role]] = {
         "importCustomerPromotion": (ADMIN,),
         "importTrackerValues": (ADMIN,),
         "saveImportTemplate": (ADMIN,),
+        "recordInteractions": (APP, MEMBER_CARE),
         # --- HTTP routes ---
         "POST /imports/points": (ADMIN,),
         "POST /imports/promotion": (ADMIN,),

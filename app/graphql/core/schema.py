@@ -29,6 +29,8 @@ from app.graphql.customers.mutations import CustomerMutation
 from app.graphql.customers.queries import CustomerHistoryQuery, CustomerQuery
 from app.graphql.imports.mutations import ImportMutation
 from app.graphql.imports.queries import ImportQuery
+from app.graphql.interactions.mutations import InteractionMutation
+from app.graphql.interactions.queries import InteractionQuery
 from app.graphql.ledger.mutations import LedgerMutation
 from app.graphql.ledger.queries import LedgerQuery, ReconciliationQuery
 from app.graphql.organization.queries import OrganizationQuery
@@ -65,6 +67,7 @@ class Query(
     TrackerQuery,
     PromotionQuery,
     ImportQuery,
+    InteractionQuery,
 ):
     pass
 
@@ -82,6 +85,7 @@ class Mutation(
     TrackerMutation,
     PromotionMutation,
     ImportMutation,
+    InteractionMutation,
 ):
     pass
 
