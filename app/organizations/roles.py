@@ -54,6 +54,7 @@ OPERATION_ROLES: dict[str, frozenset[Role]] = {
         "importJobs": (ADMIN,),
         "importTemplates": (ADMIN,),
         "customerInteractions": CUSTOMER_READERS,
+        "customerBehaviouralEvents": (MEMBER_CARE,),
         # --- GraphQL mutations ---
         "addTransaction": (TILL,),
         "addTransactions": (TILL,),
@@ -79,6 +80,7 @@ OPERATION_ROLES: dict[str, frozenset[Role]] = {
         "importTrackerValues": (ADMIN,),
         "saveImportTemplate": (ADMIN,),
         "recordInteractions": (APP, MEMBER_CARE),
+        "recordBehaviouralEvents": (TILL, APP, MEMBER_CARE),
         # --- HTTP routes ---
         "POST /imports/points": (ADMIN,),
         "POST /imports/promotion": (ADMIN,),

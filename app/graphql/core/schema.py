@@ -15,6 +15,8 @@ from strawberry.extensions import (
 )
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from app.graphql.behavioural_events.mutations import BehaviouralEventMutation
+from app.graphql.behavioural_events.queries import BehaviouralEventQuery
 from app.graphql.core.context import Context
 from app.graphql.core.error_codes import error_code_enum
 from app.graphql.core.errors import EXCEPTION_HANDLERS
@@ -68,6 +70,7 @@ class Query(
     PromotionQuery,
     ImportQuery,
     InteractionQuery,
+    BehaviouralEventQuery,
 ):
     pass
 
@@ -86,6 +89,7 @@ class Mutation(
     PromotionMutation,
     ImportMutation,
     InteractionMutation,
+    BehaviouralEventMutation,
 ):
     pass
 
