@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.imports.customer_promotion import CustomerPromotionProfile
+from app.imports.interactions import InteractionsProfile
 from app.imports.models import ImportProfile
 from app.imports.points import PointsProfile
 from app.imports.profiles import Profile
@@ -14,4 +15,5 @@ PROFILES: dict[ImportProfile, Profile[Any]] = {
     ImportProfile.TALON_ONE_POINTS: PointsProfile(),
     ImportProfile.CUSTOMER_PROMOTION: CustomerPromotionProfile(),
     ImportProfile.TRACKERS: TrackersProfile(),
+    ImportProfile.INTERACTIONS: InteractionsProfile(),
 }

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.interactions import rules
 from app.interactions.models import Interaction, InteractionStatusChange
 from app.interactions.views import (
     Channel,
@@ -157,26 +158,11 @@ async def insert_interaction(
         "recorded_at": now,
     }
     interaction_id = (await connection.execute(_INSERT, values)).scalar_one()
-    change = StatusChangeView(data.status, checked.status_at)
-    await insert_status_change(connection, org_id=org_id, interaction_id=interaction_id, change=change, now=now)
-    return InteractionView(
-        id=interaction_id,
-        customer_id=customer_id,
-        channel=data.channel,
-        message_id=data.message_id,
-        account=data.account,
-        direction=data.direction,
-        status=data.status,
-        status_at=checked.status_at,
-        template=data.template,
-        subject=data.subject,
-        body_preview=data.body_preview,
-        sent_at=data.sent_at,
-        delivered_at=data.delivered_at,
-        occurred_at=checked.occurred_at,
-        recorded_at=now,
-        status_history=(change,),
+    view = rules.new_view(interaction_id, customer_id, checked, now)
+    await insert_status_change(
+        connection, org_id=org_id, interaction_id=interaction_id, change=view.status_history[0], now=now
     )
+    return view
 
 
 async def insert_status_change(

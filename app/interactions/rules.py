@@ -113,3 +113,26 @@ def updated_view(stored: InteractionView, update: StatusUpdate) -> InteractionVi
         delivered_at=update.delivered_at or stored.delivered_at,
         status_history=history,
     )
+
+
+def new_view(interaction_id: int, customer_id: int, checked: CheckedInteraction, now: datetime) -> InteractionView:
+    """A new message as it is stored: its first status is its history."""
+    data = checked.source
+    return InteractionView(
+        id=interaction_id,
+        customer_id=customer_id,
+        channel=data.channel,
+        message_id=data.message_id,
+        account=data.account,
+        direction=data.direction,
+        status=data.status,
+        status_at=checked.status_at,
+        template=data.template,
+        subject=data.subject,
+        body_preview=data.body_preview,
+        sent_at=data.sent_at,
+        delivered_at=data.delivered_at,
+        occurred_at=checked.occurred_at,
+        recorded_at=now,
+        status_history=(StatusChangeView(data.status, checked.status_at),),
+    )

@@ -59,7 +59,7 @@ async def record_interactions(
         return [result for result in results if not isinstance(result, CheckedInteraction)]
 
     async def perform(connection: AsyncConnection) -> dict[str, InteractionRecorded | DomainError]:
-        return await _record(connection, org, checked, now)
+        return await record_checked(connection, org, checked, now, write=True)
 
     written = await database.run_write(perform)
     return [written[result.path] if isinstance(result, CheckedInteraction) else result for result in results]
@@ -69,13 +69,17 @@ def _key(checked: CheckedInteraction) -> tuple[Channel, str]:
     return checked.source.channel, checked.source.message_id
 
 
-async def _record(
-    connection: AsyncConnection, org: OrgConfig, batch: Sequence[CheckedInteraction], now: datetime
+async def record_checked(
+    connection: AsyncConnection, org: OrgConfig, batch: Sequence[CheckedInteraction], now: datetime, *, write: bool
 ) -> dict[str, InteractionRecorded | DomainError]:
+    """Checked reports recorded on the caller's write transaction, each result by its path; with
+    `write` false, what recording them would do, writing nothing (an import's dry run: a new
+    message's id is then 0)."""
     # Concurrent reports of one message wait for each other (PostgreSQL; SQLite has one writer).
-    await lock_keys(
-        connection, {f"interaction:{org.id}:{channel}:{message_id}" for channel, message_id in map(_key, batch)}
-    )
+    if write:
+        await lock_keys(
+            connection, {f"interaction:{org.id}:{channel}:{message_id}" for channel, message_id in map(_key, batch)}
+        )
     known = await repository.interactions_by_message(connection, org_id=org.id, keys=[_key(item) for item in batch])
     results: dict[str, InteractionRecorded | DomainError] = {}
     for item in batch:
@@ -85,12 +89,16 @@ async def _record(
             )
             stored = known.get(_key(item))
             if stored is None:
-                view = await repository.insert_interaction(
-                    connection, org_id=org.id, customer_id=customer_id, checked=item, now=now
+                view = (
+                    await repository.insert_interaction(
+                        connection, org_id=org.id, customer_id=customer_id, checked=item, now=now
+                    )
+                    if write
+                    else rules.new_view(0, customer_id, item, now)
                 )
                 results[item.path] = InteractionRecorded(Outcome.RECORDED, view)
             else:
-                view, outcome = await _repeat(connection, org, stored, item, customer_id, now)
+                view, outcome = await _repeat(connection, org, stored, item, customer_id, now, write)
                 results[item.path] = InteractionRecorded(outcome, view)
             known[_key(item)] = view  # a later item of the batch repeats what this one wrote
         except DomainError as error:
@@ -105,15 +113,18 @@ async def _repeat(
     item: CheckedInteraction,
     customer_id: int,
     now: datetime,
+    write: bool,
 ) -> tuple[InteractionView, Outcome]:
     update = rules.status_update(stored, item, customer_id)
     if not update.changes_anything:
         return stored, Outcome.UNCHANGED
+    view = rules.updated_view(stored, update)
+    if not write:
+        return view, Outcome.STATUS_CHANGED
     if update.new_change is not None:
         await repository.insert_status_change(
             connection, org_id=org.id, interaction_id=stored.id, change=update.new_change, now=now
         )
-    view = rules.updated_view(stored, update)
     await repository.set_current_status(
         connection,
         interaction_id=stored.id,

@@ -81,6 +81,7 @@ OPERATION_ROLES: dict[str, frozenset[Role]] = {
         "saveImportTemplate": (ADMIN,),
         "recordInteractions": (APP, MEMBER_CARE),
         "recordBehaviouralEvents": (TILL, APP, MEMBER_CARE),
+        "importInteractions": (ADMIN,),
         # --- HTTP routes ---
         "POST /imports/points": (ADMIN,),
         "POST /imports/promotion": (ADMIN,),
@@ -88,6 +89,7 @@ OPERATION_ROLES: dict[str, frozenset[Role]] = {
         "GET /imports/{job_id:int}": (ADMIN,),
         "GET /imports/{job_id:int}/rejects.csv": (ADMIN,),
         "GET /imports/{job_id:int}/corrections.csv": (ADMIN,),
+        "POST /imports/interactions": (ADMIN,),
     }.items()
 }
 

@@ -150,3 +150,28 @@ class SaveImportTemplateInput:
     tracker: TrackerImportConfigurationInput | None = strawberry.field(
         default=None, description="The TRACKERS configuration."
     )
+
+
+@strawberry.input(description="How the rows of an interactions file name their customers.")
+class InteractionImportConfigurationInput:
+    unique_identifier_type: ImportCustomerIdentifierType = strawberry.field(
+        default=ImportCustomerIdentifierType.MOBILE, description="MOBILE, EMAIL, EXTERNAL_ID or USER_ID."
+    )
+
+    def to_domain(self) -> dict[str, Any]:
+        return configuration_document(self)
+
+
+@strawberry.input(
+    description="An interactions file: the customer column, message_id, channel, direction, status, status_at, "
+    "account, template, subject, body_preview, sent_at, delivered_at."
+)
+class ImportInteractionsInput:
+    file: Upload
+    configuration: InteractionImportConfigurationInput | None = strawberry.field(
+        default=None, description="When no template is named."
+    )
+    template_name: str | None = strawberry.field(default=None, description="A saved INTERACTIONS template.")
+    error_policy: ImportErrorPolicy = ImportErrorPolicy.KEEP_VALID
+    dry_run: bool = strawberry.field(default=False, description="Validate the whole file and report; import nothing.")
+    import_key: str | None = strawberry.field(default=None, description="The same key again returns the same job.")

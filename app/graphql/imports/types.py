@@ -25,6 +25,7 @@ class ImportProfile(Enum):
     TALON_ONE_POINTS = "TALON_ONE_POINTS"
     CUSTOMER_PROMOTION = strawberry.enum_value("CUSTOMER_PROMOTION", description="Points under a points promotion.")
     TRACKERS = strawberry.enum_value("TRACKERS", description="Tracked values on existing bills.")
+    INTERACTIONS = strawberry.enum_value("INTERACTIONS", description="Messages brands' systems sent or received.")
 
 
 @strawberry.enum

@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from app.graphql.imports.mutations.import_customer_promotion import ImportCustomerPromotionMutation
+from app.graphql.imports.mutations.import_interactions import ImportInteractionsMutation
 from app.graphql.imports.mutations.import_points import ImportPointsMutation
 from app.graphql.imports.mutations.import_tracker_values import ImportTrackerValuesMutation
 from app.graphql.imports.mutations.save_import_template import SaveImportTemplateMutation
@@ -16,5 +17,6 @@ class ImportMutation(
     ImportCustomerPromotionMutation,
     ImportTrackerValuesMutation,
     SaveImportTemplateMutation,
+    ImportInteractionsMutation,
 ):
     pass
