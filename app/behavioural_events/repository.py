@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.behavioural_events import rules
 from app.behavioural_events.models import BehaviouralEvent
 from app.behavioural_events.views import BehaviouralEventView, CheckedEvent, EventSource
 from app.storage.tables import table_of
@@ -78,19 +79,7 @@ async def insert_event(
         "recorded_at": now,
     }
     event_id = (await connection.execute(_INSERT, values)).scalar_one()
-    return BehaviouralEventView(
-        id=event_id,
-        customer_id=customer_id,
-        tracking_id=data.tracking_id,
-        event_name=data.event_name,
-        occurred_at=checked.occurred_at,
-        source=data.source,
-        account_id=data.account_id,
-        till_code=checked.till_code,
-        integration_till_code=data.till_code,
-        attributes=data.attributes,
-        recorded_at=now,
-    )
+    return rules.new_view(event_id, customer_id, checked, now)
 
 
 async def customer_events(

@@ -134,3 +134,21 @@ def _start_of_day(day: date | None, time_zone: ZoneInfo, *, days_later: int) -> 
         return datetime.combine(day + timedelta(days=days_later), time(0), tzinfo=time_zone).astimezone(UTC)
     except OverflowError:
         return None
+
+
+def new_view(event_id: int, customer_id: int, checked: CheckedEvent, now: datetime) -> BehaviouralEventView:
+    """A new event as it is stored."""
+    data = checked.source
+    return BehaviouralEventView(
+        id=event_id,
+        customer_id=customer_id,
+        tracking_id=data.tracking_id,
+        event_name=data.event_name,
+        occurred_at=checked.occurred_at,
+        source=data.source,
+        account_id=data.account_id,
+        till_code=checked.till_code,
+        integration_till_code=data.till_code,
+        attributes=data.attributes,
+        recorded_at=now,
+    )

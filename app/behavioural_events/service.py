@@ -50,17 +50,20 @@ async def record_behavioural_events(
         return [result for result in results if not isinstance(result, CheckedEvent)]
 
     async def perform(connection: AsyncConnection) -> dict[str, EventRecorded | DomainError]:
-        return await _record(connection, org, checked, now)
+        return await record_checked(connection, org, checked, now, write=True)
 
     written = await database.run_write(perform)
     return [written[result.path] if isinstance(result, CheckedEvent) else result for result in results]
 
 
-async def _record(
-    connection: AsyncConnection, org: OrgConfig, batch: Sequence[CheckedEvent], now: datetime
+async def record_checked(
+    connection: AsyncConnection, org: OrgConfig, batch: Sequence[CheckedEvent], now: datetime, *, write: bool
 ) -> dict[str, EventRecorded | DomainError]:
-    # Concurrent reports of one event wait for each other (PostgreSQL; SQLite has one writer).
-    await lock_keys(connection, {f"behavioural-event:{org.id}:{item.source.tracking_id}" for item in batch})
+    """Checked events recorded on the caller's write transaction, each result by its path; with
+    `write` false, what recording them would do, writing nothing (an import's dry run: a new
+    event's id is then 0)."""
+    if write:  # concurrent reports of one event wait for each other (PostgreSQL; SQLite has one writer)
+        await lock_keys(connection, {f"behavioural-event:{org.id}:{item.source.tracking_id}" for item in batch})
     known = await repository.events_by_tracking_id(
         connection, org_id=org.id, tracking_ids=[item.source.tracking_id for item in batch]
     )
@@ -72,8 +75,12 @@ async def _record(
             )
             stored = known.get(item.source.tracking_id)
             if stored is None:
-                view = await repository.insert_event(
-                    connection, org_id=org.id, customer_id=customer_id, checked=item, now=now
+                view = (
+                    await repository.insert_event(
+                        connection, org_id=org.id, customer_id=customer_id, checked=item, now=now
+                    )
+                    if write
+                    else rules.new_view(0, customer_id, item, now)
                 )
                 known[view.tracking_id] = view  # a later item of the batch repeats what this one wrote
                 results[item.path] = EventRecorded(view, replayed=False)

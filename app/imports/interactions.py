@@ -68,7 +68,7 @@ def column_of(field: str | None, customer_column: str) -> str | None:
     return customer_column if name in ("customer", "value") else CAMEL_HUMP.sub("_", name).lower()
 
 
-def _enum_cell(row: Mapping[str, str], column: str, enum: type[StrEnum]) -> Any:
+def enum_cell(row: Mapping[str, str], column: str, enum: type[StrEnum]) -> Any:
     text = row[column].strip().upper()
     if text not in enum.__members__:
         return RowError(
@@ -79,7 +79,7 @@ def _enum_cell(row: Mapping[str, str], column: str, enum: type[StrEnum]) -> Any:
     return enum(text)
 
 
-def _time_cell(row: Mapping[str, str], column: str) -> datetime | RowError | None:
+def time_cell(row: Mapping[str, str], column: str) -> datetime | RowError | None:
     text = row.get(column, "").strip()
     if not text:
         return None
@@ -90,6 +90,40 @@ def _time_cell(row: Mapping[str, str], column: str) -> datetime | RowError | Non
     if moment.tzinfo is None:
         return RowError("INVALID_TIME", f"{text[:QUOTED_CHARS_MAX]!r} has no time zone offset", column)
     return moment
+
+
+def customer_lookup(kind: CustomerIdentifierType, value: str) -> CustomerLookup:
+    return CustomerLookup(None if kind is CustomerIdentifierType.USER_ID else IdentifierType(kind.value), value)
+
+
+def batch_result(
+    rows: Sequence[ParsedRow[Any]], results: Mapping[str, DomainError | object], customer_column: str
+) -> BatchResult:
+    """What a batch did from the recording service's results by row number: a DomainError is the
+    row's reject, anything else an imported row."""
+    result = BatchResult()
+    for row in rows:
+        outcome = results[str(row.row_number)]
+        if isinstance(outcome, DomainError):
+            result.rejects.append(
+                (row, RowError(outcome.code, outcome.message, column_of(outcome.field, customer_column)))
+            )
+        else:
+            result.imported += 1
+    return result
+
+
+def identifier_type_setting(raw: Mapping[str, Any], config_type: type) -> CustomerIdentifierType:
+    """The configuration's only setting: which column names the customer (MOBILE by default)."""
+    check_known_settings(raw, config_type)
+    kind: CustomerIdentifierType = enum_setting(
+        raw, "unique_identifier_type", CustomerIdentifierType, CustomerIdentifierType.MOBILE, "uniqueIdentifierType"
+    )
+    if kind not in IDENTIFIER_TYPES:
+        raise ValidationError(
+            f"must be one of {', '.join(kind.value for kind in IDENTIFIER_TYPES)}", field="uniqueIdentifierType"
+        )
+    return kind
 
 
 class InteractionsRun(ProfileRun[CheckedInteraction]):
@@ -108,18 +142,17 @@ class InteractionsRun(ProfileRun[CheckedInteraction]):
             return RowError("MISSING_VALUE", f"{self.customer_column} is empty", self.customer_column)
         cells: dict[str, Any] = {}
         for column, enum in (("channel", Channel), ("direction", Direction), ("status", InteractionStatus)):
-            cells[column] = _enum_cell(row, column, enum)
+            cells[column] = enum_cell(row, column, enum)
         for column in TIME_COLUMNS:
-            cells[column] = _time_cell(row, column)
+            cells[column] = time_cell(row, column)
         for value in cells.values():
             if isinstance(value, RowError):
                 return value
         if cells["status_at"] is None:
             return RowError("MISSING_VALUE", "status_at is empty", "status_at")
         texts = {column: row.get(column, "") or None for column in OPTIONAL_TEXT_COLUMNS}
-        kind = None if self.kind is CustomerIdentifierType.USER_ID else IdentifierType(self.kind.value)
         data = InteractionInput(
-            customer=CustomerLookup(kind, customer),
+            customer=customer_lookup(self.kind, customer),
             message_id=row["message_id"],
             channel=cells["channel"],
             direction=cells["direction"],
@@ -142,16 +175,7 @@ class InteractionsRun(ProfileRun[CheckedInteraction]):
     ) -> BatchResult:
         batch = [dataclasses.replace(row.value, path=str(row.row_number)) for row in rows]
         results = await record_checked(connection, self.org, batch, now, write=write)
-        result = BatchResult()
-        for row in rows:
-            outcome = results[str(row.row_number)]
-            if isinstance(outcome, DomainError):
-                result.rejects.append(
-                    (row, RowError(outcome.code, outcome.message, column_of(outcome.field, self.customer_column)))
-                )
-            else:
-                result.imported += 1
-        return result
+        return batch_result(rows, results, self.customer_column)
 
     async def check(
         self, connection: AsyncConnection, rows: Sequence[ParsedRow[CheckedInteraction]], now: datetime
@@ -177,15 +201,7 @@ class InteractionsProfile(Profile[InteractionImportConfig]):
     )
 
     def configure(self, raw: Mapping[str, Any]) -> InteractionImportConfig:
-        check_known_settings(raw, InteractionImportConfig)
-        kind = enum_setting(
-            raw, "unique_identifier_type", CustomerIdentifierType, CustomerIdentifierType.MOBILE, "uniqueIdentifierType"
-        )
-        if kind not in IDENTIFIER_TYPES:
-            raise ValidationError(
-                f"must be one of {', '.join(kind.value for kind in IDENTIFIER_TYPES)}", field="uniqueIdentifierType"
-            )
-        return InteractionImportConfig(unique_identifier_type=kind)
+        return InteractionImportConfig(unique_identifier_type=identifier_type_setting(raw, InteractionImportConfig))
 
     def configuration_document(self, config: InteractionImportConfig) -> dict[str, Any]:
         return settings_document(config)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.imports.behavioural_events import BehaviouralEventsProfile
 from app.imports.customer_promotion import CustomerPromotionProfile
 from app.imports.interactions import InteractionsProfile
 from app.imports.models import ImportProfile
@@ -16,4 +17,5 @@ PROFILES: dict[ImportProfile, Profile[Any]] = {
     ImportProfile.CUSTOMER_PROMOTION: CustomerPromotionProfile(),
     ImportProfile.TRACKERS: TrackersProfile(),
     ImportProfile.INTERACTIONS: InteractionsProfile(),
+    ImportProfile.BEHAVIOURAL_EVENTS: BehaviouralEventsProfile(),
 }

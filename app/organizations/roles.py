@@ -82,6 +82,7 @@ OPERATION_ROLES: dict[str, frozenset[Role]] = {
         "recordInteractions": (APP, MEMBER_CARE),
         "recordBehaviouralEvents": (TILL, APP, MEMBER_CARE),
         "importInteractions": (ADMIN,),
+        "importBehaviouralEvents": (ADMIN,),
         # --- HTTP routes ---
         "POST /imports/points": (ADMIN,),
         "POST /imports/promotion": (ADMIN,),
@@ -90,6 +91,7 @@ OPERATION_ROLES: dict[str, frozenset[Role]] = {
         "GET /imports/{job_id:int}/rejects.csv": (ADMIN,),
         "GET /imports/{job_id:int}/corrections.csv": (ADMIN,),
         "POST /imports/interactions": (ADMIN,),
+        "POST /imports/behavioural-events": (ADMIN,),
     }.items()
 }
 

@@ -152,7 +152,7 @@ class SaveImportTemplateInput:
     )
 
 
-@strawberry.input(description="How the rows of an interactions file name their customers.")
+@strawberry.input(description="How the rows of an interactions or behavioural events file name their customers.")
 class InteractionImportConfigurationInput:
     unique_identifier_type: ImportCustomerIdentifierType = strawberry.field(
         default=ImportCustomerIdentifierType.MOBILE, description="MOBILE, EMAIL, EXTERNAL_ID or USER_ID."
@@ -172,6 +172,21 @@ class ImportInteractionsInput:
         default=None, description="When no template is named."
     )
     template_name: str | None = strawberry.field(default=None, description="A saved INTERACTIONS template.")
+    error_policy: ImportErrorPolicy = ImportErrorPolicy.KEEP_VALID
+    dry_run: bool = strawberry.field(default=False, description="Validate the whole file and report; import nothing.")
+    import_key: str | None = strawberry.field(default=None, description="The same key again returns the same job.")
+
+
+@strawberry.input(
+    description="A behavioural events file: the customer column, tracking_id, event_name, occurred_at, source, "
+    "account_id, till_code, attributes (a JSON object)."
+)
+class ImportBehaviouralEventsInput:
+    file: Upload
+    configuration: InteractionImportConfigurationInput | None = strawberry.field(
+        default=None, description="When no template is named."
+    )
+    template_name: str | None = strawberry.field(default=None, description="A saved BEHAVIOURAL_EVENTS template.")
     error_policy: ImportErrorPolicy = ImportErrorPolicy.KEEP_VALID
     dry_run: bool = strawberry.field(default=False, description="Validate the whole file and report; import nothing.")
     import_key: str | None = strawberry.field(default=None, description="The same key again returns the same job.")

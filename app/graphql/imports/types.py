@@ -26,6 +26,9 @@ class ImportProfile(Enum):
     CUSTOMER_PROMOTION = strawberry.enum_value("CUSTOMER_PROMOTION", description="Points under a points promotion.")
     TRACKERS = strawberry.enum_value("TRACKERS", description="Tracked values on existing bills.")
     INTERACTIONS = strawberry.enum_value("INTERACTIONS", description="Messages brands' systems sent or received.")
+    BEHAVIOURAL_EVENTS = strawberry.enum_value(
+        "BEHAVIOURAL_EVENTS", description="Behavioural events brands' systems captured."
+    )
 
 
 @strawberry.enum

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from app.graphql.imports.mutations.import_behavioural_events import ImportBehaviouralEventsMutation
 from app.graphql.imports.mutations.import_customer_promotion import ImportCustomerPromotionMutation
 from app.graphql.imports.mutations.import_interactions import ImportInteractionsMutation
 from app.graphql.imports.mutations.import_points import ImportPointsMutation
@@ -18,5 +19,6 @@ class ImportMutation(
     ImportTrackerValuesMutation,
     SaveImportTemplateMutation,
     ImportInteractionsMutation,
+    ImportBehaviouralEventsMutation,
 ):
     pass
