@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from tests.client import Api, customer_with_points
+from tests.documents import SAVE_TEMPLATE
 from tests.factories import by_mobile, new_mobile
 from tests.import_checks import finished, post_file, run_file
 from tests.snapshots import table_counts
@@ -201,3 +202,33 @@ async def test_the_graphql_upload_imports_the_same_way(client_api):
     assert [(item["messageId"], item["status"]) for item in await interactions(client_api, mobile)] == [
         ("s-1", "RESPONDED")
     ]
+
+
+async def test_a_saved_template_names_the_customer_column_of_interactions_and_behavioural_events(client_api):
+    mobile, user_id = await customer_with_points(client_api)
+    saved = [
+        (await client_api.data(SAVE_TEMPLATE, {"input": {"name": name, profile: {"uniqueIdentifierType": "USER_ID"}}}))[
+            "saveImportTemplate"
+        ]
+        for name, profile in (("by-user-id", "interactions"), ("events-by-user-id", "behaviouralEvents"))
+    ]
+
+    messages = await run(
+        client_api,
+        f"user_id,message_id,channel,direction,status,status_at\r\n{user_id},t-1,SMS,OUTBOUND,SENT,"
+        "2025-01-01T00:00:00Z\r\n",
+        template="by-user-id",
+    )
+    events = await run_file(
+        client_api,
+        "/imports/behavioural-events",
+        f"user_id,tracking_id,event_name,occurred_at,source\r\n{user_id},t-1,visit,2025-01-01T00:00:00Z,INSTORE\r\n",
+        template="events-by-user-id",
+    )
+
+    assert [(item["__typename"], item["profile"], item["configuration"]) for item in saved] == [
+        ("ImportTemplate", "INTERACTIONS", {"unique_identifier_type": "USER_ID"}),
+        ("ImportTemplate", "BEHAVIOURAL_EVENTS", {"unique_identifier_type": "USER_ID"}),
+    ]
+    assert [(job["status"], job["rowsImported"]) for job in (messages, events)] == [("DONE", 1), ("DONE", 1)]
+    assert [item["messageId"] for item in await interactions(client_api, mobile)] == ["t-1"]

@@ -150,6 +150,12 @@ class SaveImportTemplateInput:
     tracker: TrackerImportConfigurationInput | None = strawberry.field(
         default=None, description="The TRACKERS configuration."
     )
+    interactions: InteractionImportConfigurationInput | None = strawberry.field(
+        default=None, description="The INTERACTIONS configuration."
+    )
+    behavioural_events: InteractionImportConfigurationInput | None = strawberry.field(
+        default=None, description="The BEHAVIOURAL_EVENTS configuration."
+    )
 
 
 @strawberry.input(description="How the rows of an interactions or behavioural events file name their customers.")
