@@ -23,6 +23,7 @@ from app.behavioural_events.views import (
     EventRecorded,
 )
 from app.customers import service as customers_service
+from app.customers.service import CustomerLookup
 from app.kernel.errors import DomainError
 from app.organizations.config import OrgConfig
 from app.storage.database import Database, lock_keys
@@ -68,11 +69,14 @@ async def record_checked(
         connection, org_id=org.id, tracking_ids=[item.source.tracking_id for item in batch]
     )
     results: dict[str, EventRecorded | DomainError] = {}
+    customer_ids: dict[CustomerLookup, int] = {}
     for item in batch:
         try:
-            customer_id = await customers_service.find_customer(
+            # History names the same customers again and again: each is looked up once a batch.
+            customer_id = customer_ids.get(item.source.customer) or await customers_service.find_customer(
                 connection, org, item.source.customer, f"{item.path}.customer"
             )
+            customer_ids[item.source.customer] = customer_id
             stored = known.get(item.source.tracking_id)
             if stored is None:
                 view = (

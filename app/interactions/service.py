@@ -21,6 +21,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.customers import service as customers_service
+from app.customers.service import CustomerLookup
 from app.interactions import repository, rules
 from app.interactions.views import (
     Channel,
@@ -82,11 +83,14 @@ async def record_checked(
         )
     known = await repository.interactions_by_message(connection, org_id=org.id, keys=[_key(item) for item in batch])
     results: dict[str, InteractionRecorded | DomainError] = {}
+    customer_ids: dict[CustomerLookup, int] = {}
     for item in batch:
         try:
-            customer_id = await customers_service.find_customer(
+            # History names the same customers again and again: each is looked up once a batch.
+            customer_id = customer_ids.get(item.source.customer) or await customers_service.find_customer(
                 connection, org, item.source.customer, f"{item.path}.customer"
             )
+            customer_ids[item.source.customer] = customer_id
             stored = known.get(_key(item))
             if stored is None:
                 view = (
