@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.client import Api, customer_with_points
+from tests.client import Api, customer_with_points, no_lock_errors_logged, post_at_once
 from tests.factories import by_mobile, by_user_id, new_mobile
 from tests.snapshots import table_counts
 
@@ -313,3 +313,15 @@ async def test_a_page_of_1_or_20_events_costs_the_same_statements(api, count_sta
         return counter.count
 
     assert await statements(1) == await statements(20)
+
+
+async def test_20_concurrent_reports_of_one_tracking_id_record_it_once(api, database, caplog):
+    mobile, _ = await customer_with_points(api)
+    before = await table_counts(database)
+
+    results = await post_at_once(api, RECORD, [[event(mobile, "busy", attributes={"n": 1})] for _ in range(20)])
+
+    assert sorted(result[0]["replayed"] for result in results) == [False] + [True] * 19
+    assert len({result[0]["event"]["id"] for result in results}) == 1
+    assert (await table_counts(database))["behavioural_events"] == before["behavioural_events"] + 1
+    assert no_lock_errors_logged(caplog)

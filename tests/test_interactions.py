@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.client import Api, customer_with_points
+from tests.client import Api, customer_with_points, no_lock_errors_logged, post_at_once
 from tests.factories import by_mobile, by_user_id, new_mobile
 from tests.snapshots import table_counts
 
@@ -388,3 +388,30 @@ async def test_a_page_of_1_or_20_messages_with_their_histories_costs_the_same_st
         return counter.count
 
     assert await statements(1) == await statements(20)
+
+
+# --- Concurrency ----------------------------------------------------------------------------
+
+
+async def test_30_concurrent_reports_of_one_message_record_it_once_with_every_status(api, database, caplog):
+    mobile, _ = await customer_with_points(api)
+    before = await table_counts(database)
+    statuses = ["QUEUED", "SENT", "DELIVERED", "OPENED", "CLICKED", "READ"]
+    reports = [
+        [sms(mobile, "busy", status=statuses[index % 6], statusAt=f"2026-11-24T10:00:{index:02d}Z")]
+        for index in range(30)
+    ]
+
+    results = await post_at_once(api, RECORD, reports)
+
+    assert sorted(result[0]["outcome"] for result in results) == ["RECORDED"] + ["STATUS_CHANGED"] * 29
+    assert len({result[0]["interaction"]["id"] for result in results}) == 1
+    page = await interactions_of(api, by_mobile(mobile))
+    [message] = page["interactions"]
+    assert (len(message["statusHistory"]), message["status"]) == (30, "READ")
+    counts = await table_counts(database)
+    assert (counts["interactions"], counts["interaction_status_changes"]) == (
+        before["interactions"] + 1,
+        before["interaction_status_changes"] + 30,
+    )
+    assert no_lock_errors_logged(caplog)
