@@ -4,8 +4,11 @@ joins the history, other changed details rejected), with per-row rejects and dry
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
+
+from typer.testing import CliRunner
 
 from tests.client import Api, customer_with_points
 from tests.documents import SAVE_TEMPLATE
@@ -232,3 +235,43 @@ async def test_a_saved_template_names_the_customer_column_of_interactions_and_be
     ]
     assert [(job["status"], job["rowsImported"]) for job in (messages, events)] == [("DONE", 1), ("DONE", 1)]
     assert [item["messageId"] for item in await interactions(client_api, mobile)] == ["t-1"]
+
+
+async def test_the_cli_imports_interactions_and_events_the_same_way(client_api, database, tmp_path, monkeypatch, clock):
+    mobile, user_id = await customer_with_points(client_api)
+    messages = tmp_path / "messages.csv"
+    messages.write_text(
+        f"mobile,message_id,channel,direction,status,status_at\n{mobile},c-1,EMAIL,OUTBOUND,SENT,2025-01-01T00:00:00Z\n"
+    )
+    events = tmp_path / "events.csv"
+    events.write_text(
+        f"user_id,tracking_id,event_name,occurred_at,source\n{user_id},c-1,visit,2025-01-01T00:00:00Z,INSTORE\n"
+        f"{user_id},c-2,visit,2025-01-01T00:00:00Z,KIOSK\n"
+    )
+
+    from app.cli.main import cli
+    from app.kernel.settings import get_settings
+
+    monkeypatch.setenv("POINTLEDGER_DATABASE_URL", database.url)
+    monkeypatch.setenv("POINTLEDGER_IMPORT_DIRECTORY", str(tmp_path / "imports"))
+    get_settings.cache_clear()
+    try:
+        by_mobile_column = await asyncio.to_thread(
+            CliRunner().invoke, cli, ["import", "interactions", str(messages), "--org", "acme"], obj=clock
+        )
+        by_user_id = await asyncio.to_thread(
+            CliRunner().invoke,
+            cli,
+            ["import", "events", str(events), "--org", "acme", "--identifier-type", "USER_ID"],
+            obj=clock,
+        )
+    finally:
+        get_settings.cache_clear()
+
+    assert by_mobile_column.exit_code == 0, by_mobile_column.output
+    assert by_user_id.exit_code == 0, by_user_id.output
+    assert [(item["messageId"], item["channel"]) for item in await interactions(client_api, mobile)] == [
+        ("c-1", "EMAIL")
+    ]
+    counts = await table_counts(database)
+    assert (counts["behavioural_events"], counts["import_rejects"]) == (1, 1)
