@@ -291,6 +291,8 @@ def create_app(
             Route("/imports/{job_id:int}/rejects.csv", import_routes.get_rejects, methods=["GET"]),
             Route("/imports/{job_id:int}/corrections.csv", import_profile_routes.get_corrections, methods=["GET"]),
             *download_routes(),
+            Route("/imports/interactions", import_profile_routes.post_interactions, methods=["POST"]),
+            Route("/imports/behavioural-events", import_profile_routes.post_behavioural_events, methods=["POST"]),
         ],
         lifespan=lifespan,
         middleware=[Middleware(AccessLog, access_lines=services.settings.access_log)],

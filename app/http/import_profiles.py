@@ -10,6 +10,8 @@ POST /imports/points (same authentication, streaming, errors and responses: app.
          [&replacementStoreCode=CODE][&userGroupsEnabled=true][&userGroupIdentifierType=...]   or   ?template=NAME
     POST /imports/leads[?uniqueIdentifierType=MOBILE|EMAIL|EXTERNAL_ID|USER_ID][&appendCountryCode=true]
     POST /imports/segments[?uniqueIdentifierType=...][&appendCountryCode=true]
+    POST /imports/interactions[?uniqueIdentifierType=MOBILE|EMAIL|EXTERNAL_ID|USER_ID]   or   ?template=NAME
+    POST /imports/behavioural-events[?uniqueIdentifierType=MOBILE|EMAIL|EXTERNAL_ID|USER_ID]   or   ?template=NAME
     all also: [&errorPolicy=KEEP_VALID|REJECT_FILE][&dryRun=true][&importKey=KEY][&fileName=NAME]
     body: the CSV file as is (curl --data-binary @file.csv)
     GET  /imports/{id}/corrections.csv -> the auto-corrections: row_number, column, code, message
@@ -76,6 +78,18 @@ async def post_promotion(request: Request) -> Response:
 
 async def post_tracker(request: Request) -> Response:
     return await post_import(request, ImportProfile.TRACKERS, _tracker_configuration)
+
+
+def _customer_column_configuration(request: Request) -> dict[str, Any]:
+    return {"unique_identifier_type": request.query_params.get("uniqueIdentifierType", "MOBILE")}
+
+
+async def post_interactions(request: Request) -> Response:
+    return await post_import(request, ImportProfile.INTERACTIONS, _customer_column_configuration)
+
+
+async def post_behavioural_events(request: Request) -> Response:
+    return await post_import(request, ImportProfile.BEHAVIOURAL_EVENTS, _customer_column_configuration)
 
 
 async def get_corrections(request: Request) -> Response:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.imports.behavioural_events import BehaviouralEventsProfile
 from app.imports.customer_promotion import CustomerPromotionProfile
+from app.imports.interactions import InteractionsProfile
 from app.imports.leads_segments import LeadsProfile, SegmentMembersProfile
 from app.imports.models import ImportProfile
 from app.imports.points import PointsProfile
@@ -17,4 +19,6 @@ PROFILES: dict[ImportProfile, Profile[Any]] = {
     ImportProfile.TRACKERS: TrackersProfile(),
     ImportProfile.LEADS: LeadsProfile(),
     ImportProfile.SEGMENT_MEMBERS: SegmentMembersProfile(),
+    ImportProfile.INTERACTIONS: InteractionsProfile(),
+    ImportProfile.BEHAVIOURAL_EVENTS: BehaviouralEventsProfile(),
 }

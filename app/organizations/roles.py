@@ -62,6 +62,8 @@ OPERATION_ROLES: dict[str, frozenset[Role]] = {
         "segments": (APP, MEMBER_CARE, ADMIN),
         "customerSegments": CUSTOMER_READERS,
         "customerSegmentHistory": (MEMBER_CARE,),
+        "customerInteractions": CUSTOMER_READERS,
+        "customerBehaviouralEvents": (MEMBER_CARE,),
         # --- GraphQL mutations ---
         "addTransaction": (TILL,),
         "addTransactions": (TILL,),
@@ -99,6 +101,10 @@ OPERATION_ROLES: dict[str, frozenset[Role]] = {
         "removeSegmentMembers": (MEMBER_CARE,),
         "importLeads": (ADMIN,),
         "importSegmentMembers": (ADMIN,),
+        "recordInteractions": (APP, MEMBER_CARE),
+        "recordBehaviouralEvents": (TILL, APP, MEMBER_CARE),
+        "importInteractions": (ADMIN,),
+        "importBehaviouralEvents": (ADMIN,),
         # --- HTTP routes ---
         "POST /imports/points": (ADMIN,),
         "POST /imports/promotion": (ADMIN,),
@@ -117,6 +123,8 @@ OPERATION_ROLES: dict[str, frozenset[Role]] = {
         "GET /downloads/points-transfers.{format}": (MEMBER_CARE,),  # customerPointsTransfers
         "GET /downloads/tracker-history.{format}": CUSTOMER_READERS,  # customerTrackerHistory
         "GET /downloads/customer-history.{format}": (MEMBER_CARE,),  # customerHistory
+        "POST /imports/interactions": (ADMIN,),
+        "POST /imports/behavioural-events": (ADMIN,),
     }.items()
 }
 

@@ -16,6 +16,8 @@ from strawberry.extensions import (
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from app.graphql.adjustments.mutations import AdjustmentMutation
+from app.graphql.behavioural_events.mutations import BehaviouralEventMutation
+from app.graphql.behavioural_events.queries import BehaviouralEventQuery
 from app.graphql.cards.mutations import CardMutation
 from app.graphql.core.context import Context
 from app.graphql.core.error_codes import error_code_enum
@@ -33,6 +35,8 @@ from app.graphql.customers.mutations import CustomerMutation
 from app.graphql.customers.queries import CustomerHistoryQuery, CustomerQuery, IdentifierHistoryQuery
 from app.graphql.imports.mutations import ImportMutation
 from app.graphql.imports.queries import ImportQuery
+from app.graphql.interactions.mutations import InteractionMutation
+from app.graphql.interactions.queries import InteractionQuery
 from app.graphql.leads.mutations import LeadMutation
 from app.graphql.leads.queries import LeadQuery
 from app.graphql.ledger.mutations import LedgerMutation
@@ -80,6 +84,8 @@ class Query(
     IdentifierHistoryQuery,
     LeadQuery,
     SegmentQuery,
+    InteractionQuery,
+    BehaviouralEventQuery,
 ):
     pass
 
@@ -102,6 +108,8 @@ class Mutation(
     CardMutation,
     LeadMutation,
     SegmentMutation,
+    InteractionMutation,
+    BehaviouralEventMutation,
 ):
     pass
 

@@ -29,6 +29,10 @@ class ImportProfile(Enum):
     SEGMENT_MEMBERS = strawberry.enum_value(
         "SEGMENT_MEMBERS", description="Customers added to or removed from segments."
     )
+    INTERACTIONS = strawberry.enum_value("INTERACTIONS", description="Messages brands' systems sent or received.")
+    BEHAVIOURAL_EVENTS = strawberry.enum_value(
+        "BEHAVIOURAL_EVENTS", description="Behavioural events brands' systems captured."
+    )
 
 
 @strawberry.enum

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import strawberry
 
+from app.graphql.imports.mutations.import_behavioural_events import ImportBehaviouralEventsMutation
 from app.graphql.imports.mutations.import_customer_promotion import ImportCustomerPromotionMutation
+from app.graphql.imports.mutations.import_interactions import ImportInteractionsMutation
 from app.graphql.imports.mutations.import_leads import ImportLeadsMutation
 from app.graphql.imports.mutations.import_points import ImportPointsMutation
 from app.graphql.imports.mutations.import_segment_members import ImportSegmentMembersMutation
@@ -20,5 +22,7 @@ class ImportMutation(
     SaveImportTemplateMutation,
     ImportLeadsMutation,
     ImportSegmentMembersMutation,
+    ImportInteractionsMutation,
+    ImportBehaviouralEventsMutation,
 ):
     pass
