@@ -17,7 +17,7 @@ Configuration: unique_identifier_type (MOBILE by default).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -27,7 +27,6 @@ from app.behavioural_events import rules
 from app.behavioural_events.service import record_checked
 from app.behavioural_events.views import BehaviouralEventInput, CheckedEvent, EventSource
 from app.imports.customer_reports import (
-    IDENTIFIER_TYPES,
     QUOTED_CHARS_MAX,
     ReportImportConfig,
     ReportsProfile,
@@ -37,10 +36,10 @@ from app.imports.customer_reports import (
     enum_cell,
     time_cell,
 )
-from app.imports.holders import CUSTOMER_COLUMNS
+from app.imports.holders import CUSTOMER_COLUMNS, IDENTIFIER_TYPES
 from app.imports.models import ImportProfile
 from app.imports.profiles import Columns, RowError
-from app.kernel.errors import DomainError, ValidationError
+from app.kernel.errors import ValidationError
 from app.organizations.config import OrgConfig
 
 
@@ -85,11 +84,6 @@ class BehaviouralEventsRun(ReportsRun[CheckedEvent]):
             column = "attributes" if ".attributes" in field else column_of(error.field, self.customer_column)
             return RowError("INVALID_VALUE", error.message, column)
 
-    async def record_checked(
-        self, connection: AsyncConnection, batch: Sequence[CheckedEvent], now: datetime, *, write: bool
-    ) -> Mapping[str, DomainError | object]:
-        return await record_checked(connection, self.org, batch, now, write=write)
-
 
 class BehaviouralEventsProfile(ReportsProfile):
     name = ImportProfile.BEHAVIOURAL_EVENTS
@@ -101,4 +95,4 @@ class BehaviouralEventsProfile(ReportsProfile):
     async def start(
         self, connection: AsyncConnection, org: OrgConfig, config: ReportImportConfig
     ) -> BehaviouralEventsRun:
-        return BehaviouralEventsRun(org, config)
+        return BehaviouralEventsRun(org, config, record_checked)

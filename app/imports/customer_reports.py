@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from abc import abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -20,22 +19,15 @@ from app.customers.service import CustomerLookup
 from app.imports.holders import (
     CUSTOMER_COLUMNS,
     CustomerIdentifierType,
-    check_known_settings,
-    enum_setting,
+    identifier_type_setting,
     require_columns,
     settings_document,
 )
 from app.imports.profiles import BatchResult, ParsedRow, Profile, ProfileRun, RowError
 from app.kernel.enums import IdentifierType
-from app.kernel.errors import DomainError, ValidationError
+from app.kernel.errors import DomainError
 from app.organizations.config import OrgConfig
 
-IDENTIFIER_TYPES = (
-    CustomerIdentifierType.MOBILE,
-    CustomerIdentifierType.EMAIL,
-    CustomerIdentifierType.EXTERNAL_ID,
-    CustomerIdentifierType.USER_ID,
-)
 QUOTED_CHARS_MAX = 40
 CAMEL_HUMP = re.compile(r"(?<!^)(?=[A-Z])")
 
@@ -98,19 +90,6 @@ def batch_result(
     return result
 
 
-def identifier_type_setting(raw: Mapping[str, Any], config_type: type) -> CustomerIdentifierType:
-    """The configuration's only setting: which column names the customer (MOBILE by default)."""
-    check_known_settings(raw, config_type)
-    kind: CustomerIdentifierType = enum_setting(
-        raw, "unique_identifier_type", CustomerIdentifierType, CustomerIdentifierType.MOBILE, "uniqueIdentifierType"
-    )
-    if kind not in IDENTIFIER_TYPES:
-        raise ValidationError(
-            f"must be one of {', '.join(kind.value for kind in IDENTIFIER_TYPES)}", field="uniqueIdentifierType"
-        )
-    return kind
-
-
 class CheckedReport(Protocol):
     """A checked report: a dataclass whose path names it in the service's results."""
 
@@ -121,13 +100,23 @@ class CheckedReport(Protocol):
 
 
 CheckedT = TypeVar("CheckedT", bound=CheckedReport)
+CheckedContra = TypeVar("CheckedContra", bound=CheckedReport, contravariant=True)
+
+
+class RecordChecked(Protocol[CheckedContra]):
+    """A recording service's `record_checked`: each result by its item's path."""
+
+    def __call__(
+        self, connection: AsyncConnection, org: OrgConfig, batch: Sequence[CheckedContra], now: datetime, *, write: bool
+    ) -> Awaitable[Mapping[str, DomainError | object]]: ...
 
 
 class ReportsRun(ProfileRun[CheckedT]):
-    """Rows recorded by `record_checked`, each with its row number as its path."""
+    """Rows recorded by the service's `record_checked`, each with its row number as its path."""
 
-    def __init__(self, org: OrgConfig, config: ReportImportConfig) -> None:
+    def __init__(self, org: OrgConfig, config: ReportImportConfig, record_checked: RecordChecked[CheckedT]) -> None:
         self.org = org
+        self.record_checked = record_checked
         self.kind = config.unique_identifier_type
         self.customer_column = CUSTOMER_COLUMNS[self.kind]
         self._header_checked = False
@@ -142,17 +131,11 @@ class ReportsRun(ProfileRun[CheckedT]):
             return RowError("MISSING_VALUE", f"{self.customer_column} is empty", self.customer_column)
         return customer
 
-    @abstractmethod
-    async def record_checked(
-        self, connection: AsyncConnection, batch: Sequence[CheckedT], now: datetime, *, write: bool
-    ) -> Mapping[str, DomainError | object]:
-        """The recording service's results, by path."""
-
     async def _record(
         self, connection: AsyncConnection, rows: Sequence[ParsedRow[CheckedT]], now: datetime, write: bool
     ) -> BatchResult:
         batch = [dataclasses.replace(row.value, path=str(row.row_number)) for row in rows]
-        results = await self.record_checked(connection, batch, now, write=write)
+        results = await self.record_checked(connection, self.org, batch, now, write=write)
         return batch_result(rows, results, self.customer_column)
 
     async def check(

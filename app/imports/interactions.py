@@ -15,14 +15,12 @@ Configuration: unique_identifier_type (MOBILE by default).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import datetime
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.imports.customer_reports import (
-    IDENTIFIER_TYPES,
     ReportImportConfig,
     ReportsProfile,
     ReportsRun,
@@ -31,13 +29,13 @@ from app.imports.customer_reports import (
     enum_cell,
     time_cell,
 )
-from app.imports.holders import CUSTOMER_COLUMNS
+from app.imports.holders import CUSTOMER_COLUMNS, IDENTIFIER_TYPES
 from app.imports.models import ImportProfile
 from app.imports.profiles import Columns, RowError
 from app.interactions import rules
 from app.interactions.service import record_checked
 from app.interactions.views import Channel, CheckedInteraction, Direction, InteractionInput, InteractionStatus
-from app.kernel.errors import DomainError, ValidationError
+from app.kernel.errors import ValidationError
 from app.organizations.config import OrgConfig
 
 OPTIONAL_TEXT_COLUMNS = ("account", "template", "subject", "body_preview")
@@ -79,11 +77,6 @@ class InteractionsRun(ReportsRun[CheckedInteraction]):
         except ValidationError as error:
             return RowError("INVALID_VALUE", error.message, column_of(error.field, self.customer_column))
 
-    async def record_checked(
-        self, connection: AsyncConnection, batch: Sequence[CheckedInteraction], now: datetime, *, write: bool
-    ) -> Mapping[str, DomainError | object]:
-        return await record_checked(connection, self.org, batch, now, write=write)
-
 
 class InteractionsProfile(ReportsProfile):
     name = ImportProfile.INTERACTIONS
@@ -98,4 +91,4 @@ class InteractionsProfile(ReportsProfile):
     )
 
     async def start(self, connection: AsyncConnection, org: OrgConfig, config: ReportImportConfig) -> InteractionsRun:
-        return InteractionsRun(org, config)
+        return InteractionsRun(org, config, record_checked)
