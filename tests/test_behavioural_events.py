@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.client import Api, customer_with_points, no_lock_errors_logged, post_at_once
+from tests.client import Api, customer_with_points, error_of, no_lock_errors_logged, post_at_once
 from tests.factories import by_mobile, by_user_id, new_mobile
 from tests.member_care import outcomes
 from tests.snapshots import table_counts
@@ -282,10 +282,7 @@ async def test_member_care_events_refuse_an_unknown_customer_a_reversed_range_an
     bad_name = await events_of(api, by_mobile(mobile), filter={"eventName": "a\u0000"})
     bad_cursor = await events_of(api, by_mobile(mobile), after="bm9wZTox")
 
-    assert [
-        (result["__typename"], result["code"], result["field"])
-        for result in (unknown, reversed_range, bad_name, bad_cursor)
-    ] == [
+    assert [error_of(result) for result in (unknown, reversed_range, bad_name, bad_cursor)] == [
         ("NotFoundError", "CUSTOMER_NOT_FOUND", "customer"),
         ("InvalidInputError", "INVALID_INPUT", "filter.endDate"),
         ("InvalidInputError", "INVALID_INPUT", "filter.eventName"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.client import Api, customer_with_points, no_lock_errors_logged, post_at_once
+from tests.client import Api, customer_with_points, error_of, no_lock_errors_logged, post_at_once
 from tests.factories import by_mobile, by_user_id, new_mobile
 from tests.member_care import outcomes
 from tests.snapshots import table_counts
@@ -355,16 +355,8 @@ async def test_member_care_interactions_of_an_unknown_customer_or_a_foreign_curs
     bad_cursor = await interactions_of(api, by_mobile(mobile), after="bm9wZTox")
     too_many = await interactions_of(api, by_mobile(mobile), first=101)
 
-    assert (unknown["__typename"], unknown["code"], unknown["field"]) == (
-        "NotFoundError",
-        "CUSTOMER_NOT_FOUND",
-        "customer",
-    )
-    assert (bad_cursor["__typename"], bad_cursor["code"], bad_cursor["field"]) == (
-        "InvalidInputError",
-        "INVALID_INPUT",
-        "after",
-    )
+    assert error_of(unknown) == ("NotFoundError", "CUSTOMER_NOT_FOUND", "customer")
+    assert error_of(bad_cursor) == ("InvalidInputError", "INVALID_INPUT", "after")
     assert (too_many["__typename"], too_many["field"]) == ("InvalidInputError", "first")
 
 
