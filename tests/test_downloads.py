@@ -24,6 +24,7 @@ from tests.client import Api, add, buy, ledger_entries, merge, transfer
 from tests.conftest import make_key, make_org
 from tests.documents import RETURN_TRANSACTION
 from tests.factories import bill, by_mobile, new_mobile, org_spec
+from tests.test_customer_coupons import coupons, customer_with_each_status, full_return, redemptions
 
 BOM = "\ufeff"
 LEDGER_HEADER = (
@@ -518,3 +519,100 @@ async def test_the_returns_sub_tab_downloads_with_the_type_filter_of_the_query(a
     assert numbers_and_types(purchases) == [(second_bill["number"], "REGULAR"), (first_bill["number"], "REGULAR")]
     assert unknown.status_code == 422
     assert (unknown.json()["error"]["code"], unknown.json()["error"]["field"]) == ("INVALID_INPUT", "types")
+
+
+# --- Member-care lists: coupons, tier, promotion and identifier history, interactions, events, leads, segments
+
+
+def local(iso: str | None) -> str:
+    """An API time as a download's CSV writes it: local time in the org's zone, without offset."""
+    if iso is None:
+        return ""
+    return datetime.fromisoformat(iso).astimezone(ZoneInfo("Asia/Kolkata")).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def csv_rows(response: Any) -> list[list[str]]:
+    return list(csv.reader(csv_lines(response)[1:-1]))
+
+
+def header_of(response: Any, name: str) -> list[str]:
+    listing = next(listing for listing in LISTS if listing.name == name)
+    assert csv_lines(response)[0].split(",") == [column.title(ZoneInfo("Asia/Kolkata")) for column in listing.columns]
+    return csv_lines(response)[0].split(",")
+
+
+async def test_the_coupon_lists_download_what_their_queries_answer(api, database, org):
+    mobile, _, _, used_bill, _ = await customer_with_each_status(api, database, org)
+    await full_return(api, used_bill, mobile)
+    codes = await coupons(api, by_mobile(mobile), first=100)
+    redeemed_only = await coupons(api, by_mobile(mobile), status="REDEEMED", first=100)
+    redeemed = await redemptions(api, by_mobile(mobile), first=100)
+
+    every_code = await download(api, "/downloads/customer-coupons.csv", customer=mobile, customerType="MOBILE")
+    redeemed_codes = await download(
+        api, "/downloads/customer-coupons.csv", customer=mobile, customerType="MOBILE", status="REDEEMED"
+    )
+    every_redemption = await download(
+        api, "/downloads/customer-coupon-redemptions.csv", customer=mobile, customerType="MOBILE"
+    )
+    as_sheet = await download(
+        api, "/downloads/customer-coupon-redemptions.xlsx", customer=mobile, customerType="MOBILE"
+    )
+
+    def coupon_row(coupon: dict) -> list[str]:
+        return [
+            coupon["code"],
+            coupon["source"],
+            coupon["promotion"]["id"],
+            coupon["promotion"]["name"],
+            coupon["status"],
+            local(coupon["validFrom"]),
+            local(coupon["validUntil"]),
+            coupon["linkMode"] or "",
+            local(coupon["linkedAt"]),
+            str(coupon["redemptionsCount"]),
+        ]
+
+    def redemption_row(redemption: dict) -> list[str]:
+        return [
+            redemption["id"],
+            redemption["code"],
+            redemption["promotion"]["id"],
+            redemption["promotion"]["name"],
+            redemption["transactionId"],
+            redemption["transactionNumber"],
+            redemption["discount"],
+            "true" if redemption["linked"] else "false",
+            local(redemption["redeemedAt"]),
+            "true" if redemption["reversed"] else "false",
+            local(redemption["reversedAt"]),
+            redemption["reversalTransactionId"] or "",
+            redemption["reversalTransactionNumber"] or "",
+        ]
+
+    assert header_of(every_code, "customer-coupons")[:2] == ["Code", "Source"]
+    assert [row[0] for row in csv_rows(every_code)] == ["PAPER-SHORT", "SOON10", "PAPER-ACTIVE", "NAMED5", "PAPER-USED"]
+    assert csv_rows(every_code) == [coupon_row(coupon) for coupon in codes["coupons"]]
+    assert [row[0] for row in csv_rows(redeemed_codes)] == ["NAMED5"]  # the return gave PAPER-USED back
+    assert csv_rows(redeemed_codes) == [coupon_row(coupon) for coupon in redeemed_only["coupons"]]
+    assert header_of(every_redemption, "customer-coupon-redemptions")[0] == "Redemption id"
+    assert [(row[1], row[9]) for row in csv_rows(every_redemption)] == [("NAMED5", "false"), ("PAPER-USED", "true")]
+    assert csv_rows(every_redemption) == [redemption_row(redemption) for redemption in redeemed["redemptions"]]
+    sheet = xlsx_rows(as_sheet)[1:]
+    assert [(row[0], row[1], row[6]) for row in sheet] == [
+        (int(redemption["id"]), redemption["code"], float(Decimal(redemption["discount"])))
+        for redemption in redeemed["redemptions"]
+    ]
+    assert all(isinstance(row[8], datetime) for row in sheet)
+
+
+async def test_a_coupon_download_refuses_a_status_the_query_does_not_know(api):
+    mobile = new_mobile()
+    await buy(api, mobile, "1000")
+
+    response = await download(
+        api, "/downloads/customer-coupons.csv", customer=mobile, customerType="MOBILE", status="USED"
+    )
+
+    assert response.status_code == 422
+    assert (response.json()["error"]["code"], response.json()["error"]["field"]) == ("INVALID_INPUT", "status")

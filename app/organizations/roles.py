@@ -123,6 +123,11 @@ OPERATION_ROLES: dict[str, frozenset[Role]] = {
         "GET /downloads/points-transfers.{format}": (MEMBER_CARE,),  # customerPointsTransfers
         "GET /downloads/tracker-history.{format}": CUSTOMER_READERS,  # customerTrackerHistory
         "GET /downloads/customer-history.{format}": (MEMBER_CARE,),  # customerHistory
+        "GET /downloads/customer-coupons.{format}": CUSTOMER_READERS,  # customerCoupons
+        "GET /downloads/customer-coupon-redemptions.{format}": CUSTOMER_READERS,  # customerCouponRedemptions
+        "GET /downloads/customer-tier-history.{format}": CUSTOMER_READERS,  # customerTierHistory
+        "GET /downloads/customer-promotion-history.{format}": CUSTOMER_READERS,  # customerPromotionHistory
+        "GET /downloads/identifier-history.{format}": (MEMBER_CARE,),  # identifierHistory
         "POST /imports/interactions": (ADMIN,),
         "POST /imports/behavioural-events": (ADMIN,),
     }.items()

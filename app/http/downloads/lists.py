@@ -17,24 +17,31 @@ from typing import Any, Generic
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.customer_promotions.service import promotions_by_id
-from app.customers.history import HistoryRecord, history_page
+from app.customer_promotions import service as customer_promotions
+from app.customer_promotions.service import PromotionAwardRecord, promotions_by_id
+from app.customers.history import HistoryRecord, history_page, identifier_history_page
 from app.customers.models import HistoryAction
+from app.customers.tiers import TierChangeRecord, tier_history_page
+from app.graphql.customers.types import IDENTIFIER_CHANGE_ACTIONS
 from app.graphql.ledger.inputs import LedgerFilterInput
 from app.graphql.transfers.types import PointsTransferType
 from app.http.downloads.params import Params
 from app.http.downloads.sheets import Column, Kind, Row
 from app.kernel.enums import PointsCategory, TransactionSource
+from app.kernel.errors import ValidationError
 from app.ledger import expiry
 from app.ledger import service as ledger
 from app.ledger.models import EntryType
 from app.ledger.views import ExpiredPoints, LedgerEntryView, ScheduledExpiry
-from app.organizations.config import OrgConfig
+from app.organizations.config import OrgConfig, TierConfig
+from app.promotions import coupons
+from app.promotions.coupons import CouponRedemptionView, CustomerCouponView
+from app.promotions.models import CouponStatus
 from app.redemptions.service import RedemptionView, customer_redemptions
 from app.trackers import service as trackers
 from app.trackers.service import TrackerHistoryRow, TrackerView
 from app.transactions.models import TransactionType
-from app.transactions.service import TransactionView, customers_transactions
+from app.transactions.service import TransactionView, bill_numbers, customers_transactions
 from app.transfers.service import customer_transfers
 from app.transfers.views import TransferView
 
@@ -403,6 +410,10 @@ TRACKER_HISTORY: DownloadList[TrackedRow] = DownloadList(
 # --- Customer (identifier) history (customerHistory) ----------------------------------------
 
 
+def _details(record: HistoryRecord) -> str | None:
+    return orjson.dumps(record.details).decode() if record.details is not None else None
+
+
 async def _history_page(request: PageRequest) -> tuple[list[HistoryRecord], bool]:
     return await history_page(
         request.connection,
@@ -423,16 +434,217 @@ CUSTOMER_HISTORY: DownloadList[HistoryRecord] = DownloadList(
         _text("Identifier type", lambda record: record.identifier_type),
         _text("Identifier value", lambda record: record.identifier_value),
         _integer("Other user id", lambda record: record.other_customer_id),
-        _text(
-            "Details",
-            lambda record: orjson.dumps(record.details).decode() if record.details is not None else None,
-        ),
+        _text("Details", _details),
         _time("Created at", lambda record: record.created_at),
     ),
     fetch=_history_page,
     cursor=lambda record: record.id,
     filters=lambda params, org, now: params.enums("actions", HistoryAction),
     parameters=frozenset({"actions"}),
+)
+
+
+# --- Coupons (customerCoupons, customerCouponRedemptions) -----------------------------------
+
+
+async def _coupons_page(request: PageRequest) -> tuple[list[CustomerCouponView], bool]:
+    return await coupons.customer_coupons(
+        request.connection,
+        request.org,
+        request.customer_id,
+        now=request.now,
+        first=request.size,
+        after_id=request.after_id,
+        status=request.filters,
+    )
+
+
+CUSTOMER_COUPONS: DownloadList[CustomerCouponView] = DownloadList(
+    name="customer-coupons",
+    operation="customerCoupons",
+    columns=(
+        _text("Code", lambda view: view.code),
+        _text("Source", lambda view: view.source),
+        _integer("Promotion id", lambda view: view.promotion_id),
+        _text("Promotion", lambda view: view.promotion_name),
+        _text("Status", lambda view: view.status),
+        _time("Valid from", lambda view: view.valid_from),
+        _time("Valid until", lambda view: view.valid_until),
+        _text("Link mode", lambda view: view.link_mode),
+        _time("Linked at", lambda view: view.linked_at),
+        _integer("Redemptions", lambda view: view.redemptions_count),
+    ),
+    fetch=_coupons_page,
+    cursor=lambda view: view.code_id,
+    # The status at the request's time, as the query judges it.
+    filters=lambda params, org, now: params.enum("status", CouponStatus),
+    parameters=frozenset({"status"}),
+)
+
+CouponRedemptionRow = tuple[CouponRedemptionView, str, str | None]  # the redemption, its bill's number, its return's
+
+
+async def _coupon_redemptions_page(request: PageRequest) -> tuple[list[CouponRedemptionRow], bool]:
+    views, has_next_page = await coupons.customer_coupon_redemptions(
+        request.connection, request.org, request.customer_id, first=request.size, after_id=request.after_id
+    )
+    transaction_ids = {view.transaction_id for view in views} | {
+        view.reversal_transaction_id for view in views if view.reversal_transaction_id is not None
+    }
+    numbers = await bill_numbers(request.connection, sorted(transaction_ids))
+    rows = [
+        (
+            view,
+            numbers[view.transaction_id],
+            numbers[view.reversal_transaction_id] if view.reversal_transaction_id is not None else None,
+        )
+        for view in views
+    ]
+    return rows, has_next_page
+
+
+CUSTOMER_COUPON_REDEMPTIONS: DownloadList[CouponRedemptionRow] = DownloadList(
+    name="customer-coupon-redemptions",
+    operation="customerCouponRedemptions",
+    columns=(
+        _integer("Redemption id", lambda row: row[0].id),
+        _text("Code", lambda row: row[0].code),
+        _integer("Promotion id", lambda row: row[0].promotion_id),
+        _text("Promotion", lambda row: row[0].promotion_name),
+        _integer("Transaction id", lambda row: row[0].transaction_id),
+        _text("Transaction number", lambda row: row[1]),
+        _number("Discount", lambda row: row[0].discount),
+        _text("Linked", lambda row: "true" if row[0].linked else "false"),
+        _time("Redeemed at", lambda row: row[0].redeemed_at),
+        _text("Reversed", lambda row: "true" if row[0].reversed_at is not None else "false"),
+        _time("Reversed at", lambda row: row[0].reversed_at),
+        _integer("Reversal transaction id", lambda row: row[0].reversal_transaction_id),
+        _text("Reversal transaction number", lambda row: row[2]),
+    ),
+    fetch=_coupon_redemptions_page,
+    cursor=lambda row: row[0].id,
+)
+
+
+# --- Tier history (customerTierHistory) -----------------------------------------------------
+
+TierRow = tuple[TierChangeRecord, OrgConfig]
+
+
+def _program_id(params: Params, org: OrgConfig, now: datetime) -> int | None:
+    """customerTierHistory's `program`: a program code of the org."""
+    code = params.one("program")
+    if code is None:
+        return None
+    found = org.program_by_code(code)
+    if found is None:
+        raise ValidationError(f"no program has the code {code!r}", field="program")
+    return found.id
+
+
+async def _tier_page(request: PageRequest) -> tuple[list[TierRow], bool]:
+    records, has_next_page = await tier_history_page(
+        request.connection,
+        org_id=request.org.id,
+        customer_id=request.customer_id,
+        program_id=request.filters,
+        first=request.size,
+        after_id=request.after_id,
+    )
+    return [(record, request.org) for record in records], has_next_page
+
+
+def _tier(row: TierRow, tier_id: int) -> TierConfig:
+    return row[1].program(row[0].program_id).tier(tier_id)
+
+
+CUSTOMER_TIER_HISTORY: DownloadList[TierRow] = DownloadList(
+    name="customer-tier-history",
+    operation="customerTierHistory",
+    columns=(
+        _integer("Id", lambda row: row[0].id),
+        _text("Program", lambda row: row[1].program(row[0].program_id).code),
+        _text("Kind", lambda row: row[0].kind),
+        _text("Cause", lambda row: row[0].cause),
+        _integer("From tier serial number", lambda row: _tier(row, row[0].tier_id_before).serial_number),
+        _text("From tier", lambda row: _tier(row, row[0].tier_id_before).name),
+        _integer("To tier serial number", lambda row: _tier(row, row[0].tier_id_after).serial_number),
+        _text("To tier", lambda row: _tier(row, row[0].tier_id_after).name),
+        _time("Tier expires at", lambda row: row[0].tier_expires_at_after),
+        _integer("Transaction id", lambda row: row[0].transaction_id),
+        _time("Created at", lambda row: row[0].created_at),
+    ),
+    fetch=_tier_page,
+    cursor=lambda row: row[0].id,
+    filters=_program_id,
+    parameters=frozenset({"program"}),
+)
+
+
+# --- Promotion history, points tab (customerPromotionHistory) -------------------------------
+
+AwardRow = tuple[PromotionAwardRecord, OrgConfig]
+
+
+async def _awards_page(request: PageRequest) -> tuple[list[AwardRow], bool]:
+    records, has_next_page = await customer_promotions.customer_promotion_history(
+        request.connection,
+        org_id=request.org.id,
+        customer_id=request.customer_id,
+        first=request.size,
+        after_id=request.after_id,
+    )
+    return [(record, request.org) for record in records], has_next_page
+
+
+CUSTOMER_PROMOTION_HISTORY: DownloadList[AwardRow] = DownloadList(
+    name="customer-promotion-history",
+    operation="customerPromotionHistory",
+    columns=(
+        _integer("Event log id", lambda row: row[0].event_id),
+        _text("Promotion", lambda row: row[0].promotion.identifier),
+        _text("Promotion name", lambda row: row[0].promotion.name),
+        _text("Program", lambda row: row[1].program(row[0].program_id).code),
+        _number("Points", lambda row: row[0].points),
+        _text("Store", lambda row: row[1].store(row[0].store_id).code if row[0].store_id is not None else None),
+        _text("Till", lambda row: row[1].till(row[0].till_id).code if row[0].till_id is not None else None),
+        _integer("Import job id", lambda row: row[0].import_job_id),
+        _time("Awarded at", lambda row: row[0].created_at),
+    ),
+    fetch=_awards_page,
+    cursor=lambda row: row[0].entry_id,
+)
+
+
+# --- Change identifier history (identifierHistory) ------------------------------------------
+
+
+async def _identifier_history_page(request: PageRequest) -> tuple[list[HistoryRecord], bool]:
+    return await identifier_history_page(
+        request.connection,
+        org_id=request.org.id,
+        customer_id=request.customer_id,
+        first=request.size,
+        after_id=request.after_id,
+    )
+
+
+IDENTIFIER_HISTORY: DownloadList[HistoryRecord] = DownloadList(
+    name="identifier-history",
+    operation="identifierHistory",
+    columns=(
+        _integer("Id", lambda record: record.id),
+        _text("Action", lambda record: IDENTIFIER_CHANGE_ACTIONS[record.action].value),
+        _text("Identifier type", lambda record: record.identifier_type),
+        _text("Identifier value", lambda record: record.identifier_value),
+        _integer("Other user id", lambda record: record.other_customer_id),
+        _text("Source", lambda record: record.source),
+        _text("Account", lambda record: record.account),
+        _text("Details", _details),
+        _time("Created at", lambda record: record.created_at),
+    ),
+    fetch=_identifier_history_page,
+    cursor=lambda record: record.id,
 )
 
 
@@ -445,4 +657,9 @@ LISTS: tuple[DownloadList[Any], ...] = (
     POINTS_TRANSFERS,
     TRACKER_HISTORY,
     CUSTOMER_HISTORY,
+    CUSTOMER_COUPONS,
+    CUSTOMER_COUPON_REDEMPTIONS,
+    CUSTOMER_TIER_HISTORY,
+    CUSTOMER_PROMOTION_HISTORY,
+    IDENTIFIER_HISTORY,
 )
