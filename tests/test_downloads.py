@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import openpyxl
+import orjson
 import pytest
 
 from app.http.downloads import sheets
@@ -24,7 +25,9 @@ from tests.client import Api, add, buy, ledger_entries, merge, transfer
 from tests.conftest import make_key, make_org
 from tests.documents import RETURN_TRANSACTION
 from tests.factories import bill, by_mobile, new_mobile, org_spec
+from tests.test_change_identifier import change
 from tests.test_customer_coupons import coupons, customer_with_each_status, full_return, redemptions
+from tests.test_customer_promotions import award, award_input
 
 BOM = "\ufeff"
 LEDGER_HEADER = (
@@ -616,3 +619,111 @@ async def test_a_coupon_download_refuses_a_status_the_query_does_not_know(api):
 
     assert response.status_code == 422
     assert (response.json()["error"]["code"], response.json()["error"]["field"]) == ("INVALID_INPUT", "status")
+
+
+TIER_PROMOTION_IDENTIFIER_HISTORY = """
+query Histories($customer: CustomerLookupInput!, $program: String) {
+  customerTierHistory(customer: $customer, program: $program, first: 100) {
+    ... on TierHistoryPage {
+      records {
+        id programCode kind cause fromTier { serialNumber name } toTier { serialNumber name }
+        tierExpiresAt transactionId createdAt
+      }
+    }
+  }
+  customerPromotionHistory(customer: $customer, first: 100) {
+    ... on PromotionAwardPage {
+      records {
+        eventLogId promotion { identifier name } programCode points storeCode tillCode importJobId awardedAt
+      }
+    }
+  }
+  identifierHistory(customer: $customer, first: 100) {
+    ... on IdentifierHistoryPage {
+      records { id action identifierType identifierValue otherUserId source account details createdAt }
+    }
+  }
+}
+"""
+
+
+async def test_the_tier_promotion_and_identifier_histories_download_what_their_queries_answer(api, clock):
+    mobile = new_mobile()
+    await buy(api, mobile, "20000")  # bronze to silver
+    clock.advance(timedelta(hours=1))
+    await buy(api, mobile, "80000")  # silver to gold
+    assert (await award(api, award_input(mobile, "250")))["__typename"] == "PromotionPointsAwarded"
+    assert (await award(api, award_input(mobile, "40", identifier="BONUS")))["__typename"] == "PromotionPointsAwarded"
+    assert (await change(api, by_mobile(mobile), type="EMAIL", add="tom@example.com", source="WECHAT", account="w"))[
+        "__typename"
+    ] == "IdentifierChanged"
+    answer = await api.data(TIER_PROMOTION_IDENTIFIER_HISTORY, {"customer": by_mobile(mobile)})
+    cafe_only = await api.data(TIER_PROMOTION_IDENTIFIER_HISTORY, {"customer": by_mobile(mobile), "program": "cafe"})
+
+    tiers = await download(api, "/downloads/customer-tier-history.csv", customer=mobile, customerType="MOBILE")
+    cafe_tiers = await download(
+        api, "/downloads/customer-tier-history.csv", customer=mobile, customerType="MOBILE", program="cafe"
+    )
+    unknown_program = await download(
+        api, "/downloads/customer-tier-history.csv", customer=mobile, customerType="MOBILE", program="nope"
+    )
+    awards = await download(api, "/downloads/customer-promotion-history.csv", customer=mobile, customerType="MOBILE")
+    awards_sheet = await download(
+        api, "/downloads/customer-promotion-history.xlsx", customer=mobile, customerType="MOBILE"
+    )
+    identifiers = await download(api, "/downloads/identifier-history.csv", customer=mobile, customerType="MOBILE")
+
+    header_of(tiers, "customer-tier-history")
+    assert csv_rows(tiers) == [
+        [
+            record["id"],
+            record["programCode"],
+            record["kind"],
+            record["cause"],
+            str(record["fromTier"]["serialNumber"]),
+            record["fromTier"]["name"],
+            str(record["toTier"]["serialNumber"]),
+            record["toTier"]["name"],
+            local(record["tierExpiresAt"]),
+            record["transactionId"] or "",
+            local(record["createdAt"]),
+        ]
+        for record in answer["customerTierHistory"]["records"]
+    ]
+    assert [(row[5], row[7]) for row in csv_rows(tiers)] == [("silver", "gold"), ("bronze", "silver")]
+    assert cafe_only["customerTierHistory"]["records"] == []
+    assert csv_rows(cafe_tiers) == []
+    assert (unknown_program.status_code, unknown_program.json()["error"]["field"]) == (422, "program")
+    header_of(awards, "customer-promotion-history")
+    assert csv_rows(awards) == [
+        [
+            record["eventLogId"],
+            record["promotion"]["identifier"],
+            record["promotion"]["name"],
+            record["programCode"],
+            record["points"],
+            record["storeCode"] or "",
+            record["tillCode"] or "",
+            record["importJobId"] or "",
+            local(record["awardedAt"]),
+        ]
+        for record in answer["customerPromotionHistory"]["records"]
+    ]
+    assert [(row[1], row[4]) for row in csv_rows(awards)] == [("BONUS", "40"), ("DIWALI-2026", "250")]
+    assert [(row[1], row[4]) for row in xlsx_rows(awards_sheet)[1:]] == [("BONUS", 40), ("DIWALI-2026", 250)]
+    header_of(identifiers, "identifier-history")
+    assert csv_rows(identifiers) == [
+        [
+            record["id"],
+            record["action"],
+            record["identifierType"] or "",
+            record["identifierValue"] or "",
+            record["otherUserId"] or "",
+            record["source"] or "",
+            record["account"] or "",
+            orjson.dumps(record["details"]).decode() if record["details"] is not None else "",
+            local(record["createdAt"]),
+        ]
+        for record in answer["identifierHistory"]["records"]
+    ]
+    assert [(row[1], row[3], row[5]) for row in csv_rows(identifiers)] == [("ADD", "tom@example.com", "WECHAT")]
