@@ -25,9 +25,12 @@ from tests.client import Api, add, buy, ledger_entries, merge, transfer
 from tests.conftest import make_key, make_org
 from tests.documents import RETURN_TRANSACTION
 from tests.factories import bill, by_mobile, new_mobile, org_spec
+from tests.test_behavioural_events import recorded_week
 from tests.test_change_identifier import change
 from tests.test_customer_coupons import coupons, customer_with_each_status, full_return, redemptions
 from tests.test_customer_promotions import award, award_input
+from tests.test_interactions import record as record_interactions
+from tests.test_interactions import sms
 
 BOM = "\ufeff"
 LEDGER_HEADER = (
@@ -727,3 +730,131 @@ async def test_the_tier_promotion_and_identifier_histories_download_what_their_q
         for record in answer["identifierHistory"]["records"]
     ]
     assert [(row[1], row[3], row[5]) for row in csv_rows(identifiers)] == [("ADD", "tom@example.com", "WECHAT")]
+
+
+INTERACTIONS_AND_EVENTS = """
+query InteractionsAndEvents(
+  $customer: CustomerLookupInput!, $channel: InteractionChannel, $filter: BehaviouralEventFilterInput
+) {
+  customerInteractions(customer: $customer, channel: $channel, first: 100) {
+    ... on InteractionPage {
+      interactions {
+        id channel messageId account direction status statusAt template subject bodyPreview sentAt deliveredAt
+        recordedAt statusHistory { status atLocal }
+      }
+    }
+  }
+  customerBehaviouralEvents(customer: $customer, filter: $filter, first: 100) {
+    ... on BehaviouralEventPage {
+      events { id trackingId eventName date occurredAt source accountId tillCode attributes recordedAt }
+    }
+  }
+}
+"""
+
+
+def interaction_row(item: dict) -> list[str]:
+    return [
+        item["id"],
+        item["channel"],
+        item["messageId"],
+        item["account"] or "",
+        item["direction"],
+        item["status"],
+        local(item["statusAt"]),
+        sheets.safe_cell(item["template"] or ""),  # as a spreadsheet reads text, not a formula
+        item["subject"] or "",
+        item["bodyPreview"] or "",
+        local(item["sentAt"]),
+        local(item["deliveredAt"]),
+        local(item["recordedAt"]),
+        "; ".join(f"{change['status']} {local(change['atLocal'])}" for change in item["statusHistory"]),
+    ]
+
+
+def event_row(item: dict) -> list[str]:
+    return [
+        item["id"],
+        item["trackingId"],
+        item["eventName"],
+        item["date"],
+        local(item["occurredAt"]),
+        item["source"],
+        item["accountId"] or "",
+        item["tillCode"] or "",
+        orjson.dumps(item["attributes"]).decode() if item["attributes"] is not None else "",
+        local(item["recordedAt"]),
+    ]
+
+
+async def test_interactions_and_behavioural_events_download_what_their_queries_answer(api):
+    mobile, _ = await recorded_week(api)
+    recorded = await record_interactions(
+        api,
+        [
+            sms(mobile, "sms-old", sentAt="2026-11-20T08:00:00Z", statusAt="2026-11-20T08:00:00Z", template="=1+2"),
+            sms(mobile, "mail", channel="EMAIL", sentAt="2026-11-21T08:00:00Z", statusAt="2026-11-21T08:00:00Z"),
+            sms(mobile, "sms-new", status="DELIVERED", statusAt="2026-11-22T08:05:00Z", sentAt="2026-11-22T08:00:00Z"),
+        ],
+    )
+    assert [result["__typename"] for result in recorded] == ["InteractionRecordedPayload"] * 3
+    answer = await api.data(INTERACTIONS_AND_EVENTS, {"customer": by_mobile(mobile)})
+    filtered = await api.data(
+        INTERACTIONS_AND_EVENTS,
+        {
+            "customer": by_mobile(mobile),
+            "channel": "SMS",
+            "filter": {"eventName": "store_visit", "source": "INSTORE", "startDate": "2026-11-21"},
+        },
+    )
+    days = await api.data(
+        INTERACTIONS_AND_EVENTS,
+        {"customer": by_mobile(mobile), "filter": {"startDate": "2026-11-22", "endDate": "2026-11-23"}},
+    )
+
+    def get(name: str, **params: Any) -> Any:
+        return download(api, f"/downloads/{name}", customer=mobile, customerType="MOBILE", **params)
+
+    every_message = await get("customer-interactions.csv")
+    sms_only = await get("customer-interactions.csv", channel="SMS")
+    messages_sheet = await get("customer-interactions.xlsx")
+    every_event = await get("customer-behavioural-events.csv")
+    store_visits = await get(
+        "customer-behavioural-events.csv", eventName="store_visit", source="INSTORE", startDate="2026-11-21"
+    )
+    two_days = await get("customer-behavioural-events.csv", startDate="2026-11-22", endDate="2026-11-23")
+    events_sheet = await get("customer-behavioural-events.xlsx")
+    reversed_days = await get("customer-behavioural-events.csv", startDate="2026-11-23", endDate="2026-11-22")
+    unreadable_day = await get("customer-behavioural-events.csv", startDate="22/11/2026")
+    unknown_channel = await get("customer-interactions.csv", channel="PIGEON")
+
+    header_of(every_message, "customer-interactions")
+    assert csv_rows(every_message) == [interaction_row(item) for item in answer["customerInteractions"]["interactions"]]
+    assert [(row[2], row[6], row[13]) for row in csv_rows(every_message)] == [
+        ("sms-new", "2026-11-22 13:35:00", "DELIVERED 2026-11-22 13:35:00"),
+        ("mail", "2026-11-21 13:30:00", "SENT 2026-11-21 13:30:00"),
+        ("sms-old", "2026-11-20 13:30:00", "SENT 2026-11-20 13:30:00"),
+    ]
+    assert csv_rows(every_message)[2][7] == "'=1+2"  # a template a spreadsheet would run is text
+    assert csv_rows(sms_only) == [interaction_row(item) for item in filtered["customerInteractions"]["interactions"]]
+    assert [row[2] for row in csv_rows(sms_only)] == ["sms-new", "sms-old"]
+    assert [(row[2], row[6], row[7]) for row in xlsx_rows(messages_sheet)[1:]] == [
+        ("sms-new", datetime(2026, 11, 22, 13, 35), None),
+        ("mail", datetime(2026, 11, 21, 13, 30), None),
+        ("sms-old", datetime(2026, 11, 20, 13, 30), "=1+2"),
+    ]
+    header_of(every_event, "customer-behavioural-events")
+    assert csv_rows(every_event) == [event_row(item) for item in answer["customerBehaviouralEvents"]["events"]]
+    assert [row[1] for row in csv_rows(every_event)] == ["e-24", "e-23", "e-22", "e-21", "e-20"]
+    assert csv_rows(store_visits) == [event_row(item) for item in filtered["customerBehaviouralEvents"]["events"]]
+    assert [row[1] for row in csv_rows(store_visits)] == ["e-22"]
+    assert csv_rows(two_days) == [event_row(item) for item in days["customerBehaviouralEvents"]["events"]]
+    assert [(row[1], row[3]) for row in csv_rows(two_days)] == [("e-23", "2026-11-23"), ("e-22", "2026-11-22")]
+    assert [(row[1], row[3]) for row in xlsx_rows(events_sheet)[1:3]] == [
+        ("e-24", datetime(2026, 11, 24)),
+        ("e-23", datetime(2026, 11, 23)),
+    ]
+    assert [
+        (response.status_code, response.json()["error"]["field"])
+        for response in (reversed_days, unreadable_day, unknown_channel)
+    ] == [(422, "filter.endDate"), (422, "startDate"), (422, "channel")]

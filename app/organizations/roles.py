@@ -128,6 +128,8 @@ OPERATION_ROLES: dict[str, frozenset[Role]] = {
         "GET /downloads/customer-tier-history.{format}": CUSTOMER_READERS,  # customerTierHistory
         "GET /downloads/customer-promotion-history.{format}": CUSTOMER_READERS,  # customerPromotionHistory
         "GET /downloads/identifier-history.{format}": (MEMBER_CARE,),  # identifierHistory
+        "GET /downloads/customer-interactions.{format}": CUSTOMER_READERS,  # customerInteractions
+        "GET /downloads/customer-behavioural-events.{format}": (MEMBER_CARE,),  # customerBehaviouralEvents
         "POST /imports/interactions": (ADMIN,),
         "POST /imports/behavioural-events": (ADMIN,),
     }.items()

@@ -17,6 +17,8 @@ from typing import Any, Generic
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.behavioural_events import service as behavioural_events
+from app.behavioural_events.views import BehaviouralEventView, EventFilter, EventSource
 from app.customer_promotions import service as customer_promotions
 from app.customer_promotions.service import PromotionAwardRecord, promotions_by_id
 from app.customers.history import HistoryRecord, history_page, identifier_history_page
@@ -26,7 +28,9 @@ from app.graphql.customers.types import IDENTIFIER_CHANGE_ACTIONS
 from app.graphql.ledger.inputs import LedgerFilterInput
 from app.graphql.transfers.types import PointsTransferType
 from app.http.downloads.params import Params
-from app.http.downloads.sheets import Column, Kind, Row
+from app.http.downloads.sheets import LOCAL_TIME_FORMAT, Column, Kind, Row
+from app.interactions import service as interactions
+from app.interactions.views import Channel, InteractionView
 from app.kernel.enums import PointsCategory, TransactionSource
 from app.kernel.errors import ValidationError
 from app.ledger import expiry
@@ -648,6 +652,110 @@ IDENTIFIER_HISTORY: DownloadList[HistoryRecord] = DownloadList(
 )
 
 
+# --- Interactions (customerInteractions) ----------------------------------------------------
+
+InteractionRow = tuple[InteractionView, OrgConfig]
+
+
+async def _interactions_page(request: PageRequest) -> tuple[list[InteractionRow], bool]:
+    views, has_next_page = await interactions.customer_interactions(
+        request.connection,
+        org_id=request.org.id,
+        customer_id=request.customer_id,
+        channel=request.filters,
+        first=request.size,
+        after_id=request.after_id,
+    )
+    return [(view, request.org) for view in views], has_next_page
+
+
+def _status_history(row: InteractionRow) -> str:
+    """Oldest first, each status with its local time: one cell, as the tab shows the history beside the message."""
+    zone = row[1].time_zone
+    return "; ".join(
+        f"{change.status.value} {change.changed_at.astimezone(zone).strftime(LOCAL_TIME_FORMAT)}"
+        for change in row[0].status_history
+    )
+
+
+CUSTOMER_INTERACTIONS: DownloadList[InteractionRow] = DownloadList(
+    name="customer-interactions",
+    operation="customerInteractions",
+    columns=(
+        _integer("Id", lambda row: row[0].id),
+        _text("Channel", lambda row: row[0].channel),
+        _text("Message id", lambda row: row[0].message_id),
+        _text("Account", lambda row: row[0].account),
+        _text("Direction", lambda row: row[0].direction),
+        _text("Status", lambda row: row[0].status),
+        _time("Status at", lambda row: row[0].status_at),
+        _text("Template", lambda row: row[0].template),
+        _text("Subject", lambda row: row[0].subject),
+        _text("Body preview", lambda row: row[0].body_preview),
+        _time("Sent at", lambda row: row[0].sent_at),
+        _time("Delivered at", lambda row: row[0].delivered_at),
+        _time("Recorded at", lambda row: row[0].recorded_at),
+        _text("Status history", _status_history),
+    ),
+    fetch=_interactions_page,
+    cursor=lambda row: row[0].id,
+    filters=lambda params, org, now: params.enum("channel", Channel),
+    parameters=frozenset({"channel"}),
+)
+
+
+# --- Behavioural events (customerBehaviouralEvents) -----------------------------------------
+
+EventRow = tuple[BehaviouralEventView, OrgConfig]
+
+
+def _event_filter(params: Params, org: OrgConfig, now: datetime) -> EventFilter:
+    """customerBehaviouralEvents' `filter`, its fields as query parameters; days in the org's zone."""
+    return EventFilter(
+        event_name=params.one("eventName"),
+        source=params.enum("source", EventSource),
+        start_date=params.day("startDate"),
+        end_date=params.day("endDate"),
+    )
+
+
+async def _events_page(request: PageRequest) -> tuple[list[EventRow], bool]:
+    views, has_next_page = await behavioural_events.customer_behavioural_events(
+        request.connection,
+        request.org,
+        customer_id=request.customer_id,
+        event_filter=request.filters,
+        first=request.size,
+        after_id=request.after_id,
+    )
+    return [(view, request.org) for view in views], has_next_page
+
+
+CUSTOMER_BEHAVIOURAL_EVENTS: DownloadList[EventRow] = DownloadList(
+    name="customer-behavioural-events",
+    operation="customerBehaviouralEvents",
+    columns=(
+        _integer("Id", lambda row: row[0].id),
+        _text("Tracking id", lambda row: row[0].tracking_id),
+        _text("Event name", lambda row: row[0].event_name),
+        _day("Date", lambda row: row[0].occurred_at.astimezone(row[1].time_zone).date()),
+        _time("Occurred at", lambda row: row[0].occurred_at),
+        _text("Source", lambda row: row[0].source),
+        _text("Account id", lambda row: row[0].account_id),
+        _text("Till", lambda row: row[0].till_code),
+        _text(
+            "Attributes",
+            lambda row: orjson.dumps(row[0].attributes).decode() if row[0].attributes is not None else None,
+        ),
+        _time("Recorded at", lambda row: row[0].recorded_at),
+    ),
+    fetch=_events_page,
+    cursor=lambda row: row[0].id,
+    filters=_event_filter,
+    parameters=frozenset({"eventName", "source", "startDate", "endDate"}),
+)
+
+
 LISTS: tuple[DownloadList[Any], ...] = (
     LEDGER_ENTRIES,
     TRANSACTIONS,
@@ -662,4 +770,6 @@ LISTS: tuple[DownloadList[Any], ...] = (
     CUSTOMER_TIER_HISTORY,
     CUSTOMER_PROMOTION_HISTORY,
     IDENTIFIER_HISTORY,
+    CUSTOMER_INTERACTIONS,
+    CUSTOMER_BEHAVIOURAL_EVENTS,
 )
