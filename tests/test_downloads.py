@@ -21,7 +21,7 @@ import pytest
 from app.http.downloads import sheets
 from app.http.downloads.lists import LISTS
 from app.organizations.roles import Role, roles_for
-from tests.client import Api, add, buy, ledger_entries, merge, transfer
+from tests.client import Api, add, buy, customer_with_points, ledger_entries, merge, transfer
 from tests.conftest import make_key, make_org
 from tests.documents import RETURN_TRANSACTION
 from tests.factories import bill, by_mobile, new_mobile, org_spec
@@ -31,6 +31,13 @@ from tests.test_customer_coupons import coupons, customer_with_each_status, full
 from tests.test_customer_promotions import award, award_input
 from tests.test_interactions import record as record_interactions
 from tests.test_interactions import sms
+from tests.test_leads import UPDATE_STATUS as UPDATE_LEAD_STATUS
+from tests.test_leads import create as create_lead
+from tests.test_leads import leads_of
+from tests.test_segments import add as add_segment_members
+from tests.test_segments import create as create_segment
+from tests.test_segments import history as segment_history
+from tests.test_segments import remove as remove_segment_members
 
 BOM = "\ufeff"
 LEDGER_HEADER = (
@@ -858,3 +865,85 @@ async def test_interactions_and_behavioural_events_download_what_their_queries_a
         (response.status_code, response.json()["error"]["field"])
         for response in (reversed_days, unreadable_day, unknown_channel)
     ] == [(422, "filter.endDate"), (422, "startDate"), (422, "channel")]
+
+
+def lead_row(lead: dict) -> list[str]:
+    return [
+        lead["id"],
+        lead["leadType"],
+        lead["leadFor"],
+        lead["status"],
+        lead["subStatus"] or "",
+        lead["ownerUserId"],
+        local(lead["createdAt"]),
+        local(lead["updatedAt"]),
+        local(lead["lastFollowUpAt"]),
+        local(lead["nextFollowUpAt"]),
+        orjson.dumps({field["name"]: field["value"] for field in lead["extendedFields"]}).decode(),
+        "; ".join(
+            f"{change['status']}{' (' + change['subStatus'] + ')' if change['subStatus'] else ''} "
+            f"{local(change['changedAt'])}"
+            for change in lead["statusHistory"]
+        ),
+    ]
+
+
+async def test_leads_and_segment_history_download_what_their_queries_answer(api, clock):
+    mobile, _ = await customer_with_points(api)
+    first_lead = (await create_lead(api, by_mobile(mobile), extendedFields=[{"name": "budget", "value": "500"}]))[
+        "lead"
+    ]
+    await create_lead(api, by_mobile(mobile), leadFor="SKU-7")
+    clock.advance(timedelta(hours=1))
+    won = await api.data(
+        UPDATE_LEAD_STATUS, {"input": {"leadId": first_lead["id"], "status": "WON", "subStatus": "Paid"}}
+    )
+    assert won["updateLeadStatus"]["lead"]["status"] == "WON"
+    for code in ("A", "B"):
+        await create_segment(api, code)
+        await add_segment_members(api, code, [by_mobile(mobile)])
+        clock.advance(timedelta(minutes=1))
+    await remove_segment_members(api, "A", [by_mobile(mobile)])
+    every_lead = (await leads_of(api, by_mobile(mobile), first=100))["leads"]
+    won_leads = (await leads_of(api, by_mobile(mobile), status="WON", first=100))["leads"]
+    changes = (await segment_history(api, by_mobile(mobile), first=100))["changes"]
+
+    def get(name: str, **params: Any) -> Any:
+        return download(api, f"/downloads/{name}", customer=mobile, customerType="MOBILE", **params)
+
+    leads_file = await get("customer-leads.csv")
+    won_file = await get("customer-leads.csv", status="WON")
+    leads_sheet = await get("customer-leads.xlsx")
+    unknown_status = await get("customer-leads.csv", status="MAYBE")
+    history_file = await get("customer-segment-history.csv")
+    history_sheet = await get("customer-segment-history.xlsx")
+
+    header_of(leads_file, "customer-leads")
+    assert csv_rows(leads_file) == [lead_row(lead) for lead in every_lead]
+    assert [(row[2], row[3], row[10], row[11]) for row in csv_rows(leads_file)] == [
+        ("SKU-7", "OPEN", "{}", "OPEN 2026-11-25 12:00:00"),
+        ("SKU-42", "WON", '{"budget":"500"}', "OPEN 2026-11-25 12:00:00; WON (Paid) 2026-11-25 13:00:00"),
+    ]
+    assert csv_rows(won_file) == [lead_row(lead) for lead in won_leads]
+    assert [row[2] for row in csv_rows(won_file)] == ["SKU-42"]
+    assert [(row[0], row[6]) for row in xlsx_rows(leads_sheet)[1:]] == [
+        (int(lead["id"]), datetime(2026, 11, 25, 12, 0)) for lead in every_lead
+    ]
+    assert (unknown_status.status_code, unknown_status.json()["error"]["field"]) == (422, "status")
+    header_of(history_file, "customer-segment-history")
+    assert csv_rows(history_file) == [
+        [
+            change["segment"]["code"],
+            change["segment"]["name"],
+            change["action"],
+            change["source"],
+            local(change["changedAt"]),
+        ]
+        for change in changes
+    ]
+    assert [(row[0], row[2]) for row in csv_rows(history_file)] == [("A", "REMOVED"), ("B", "ADDED"), ("A", "ADDED")]
+    assert [(row[0], row[4]) for row in xlsx_rows(history_sheet)[1:]] == [
+        ("A", datetime(2026, 11, 25, 13, 2)),
+        ("B", datetime(2026, 11, 25, 13, 1)),
+        ("A", datetime(2026, 11, 25, 13, 0)),
+    ]

@@ -130,6 +130,8 @@ OPERATION_ROLES: dict[str, frozenset[Role]] = {
         "GET /downloads/identifier-history.{format}": (MEMBER_CARE,),  # identifierHistory
         "GET /downloads/customer-interactions.{format}": CUSTOMER_READERS,  # customerInteractions
         "GET /downloads/customer-behavioural-events.{format}": (MEMBER_CARE,),  # customerBehaviouralEvents
+        "GET /downloads/customer-leads.{format}": (MEMBER_CARE,),  # customerLeads
+        "GET /downloads/customer-segment-history.{format}": (MEMBER_CARE,),  # customerSegmentHistory
         "POST /imports/interactions": (ADMIN,),
         "POST /imports/behavioural-events": (ADMIN,),
     }.items()

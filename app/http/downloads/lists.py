@@ -33,6 +33,9 @@ from app.interactions import service as interactions
 from app.interactions.views import Channel, InteractionView
 from app.kernel.enums import PointsCategory, TransactionSource
 from app.kernel.errors import ValidationError
+from app.leads import service as leads
+from app.leads.models import LeadStatus
+from app.leads.views import LeadView
 from app.ledger import expiry
 from app.ledger import service as ledger
 from app.ledger.models import EntryType
@@ -42,6 +45,8 @@ from app.promotions import coupons
 from app.promotions.coupons import CouponRedemptionView, CustomerCouponView
 from app.promotions.models import CouponStatus
 from app.redemptions.service import RedemptionView, customer_redemptions
+from app.segments import service as segments
+from app.segments.views import SegmentChangeView
 from app.trackers import service as trackers
 from app.trackers.service import TrackerHistoryRow, TrackerView
 from app.transactions.models import TransactionType
@@ -669,13 +674,14 @@ async def _interactions_page(request: PageRequest) -> tuple[list[InteractionRow]
     return [(view, request.org) for view in views], has_next_page
 
 
+def _local(moment: datetime, org: OrgConfig) -> str:
+    """A time inside a text cell, as the DATETIME columns write theirs: local, the zone in no cell."""
+    return moment.astimezone(org.time_zone).strftime(LOCAL_TIME_FORMAT)
+
+
 def _status_history(row: InteractionRow) -> str:
     """Oldest first, each status with its local time: one cell, as the tab shows the history beside the message."""
-    zone = row[1].time_zone
-    return "; ".join(
-        f"{change.status.value} {change.changed_at.astimezone(zone).strftime(LOCAL_TIME_FORMAT)}"
-        for change in row[0].status_history
-    )
+    return "; ".join(f"{change.status.value} {_local(change.changed_at, row[1])}" for change in row[0].status_history)
 
 
 CUSTOMER_INTERACTIONS: DownloadList[InteractionRow] = DownloadList(
@@ -756,6 +762,94 @@ CUSTOMER_BEHAVIOURAL_EVENTS: DownloadList[EventRow] = DownloadList(
 )
 
 
+# --- Leads (customerLeads) ------------------------------------------------------------------
+
+LeadRow = tuple[LeadView, OrgConfig]
+
+
+async def _leads_page(request: PageRequest) -> tuple[list[LeadRow], bool]:
+    views, has_next_page = await leads.customer_leads(
+        request.connection,
+        request.org,
+        customer_id=request.customer_id,
+        status=request.filters,
+        first=request.size,
+        after_id=request.after_id,
+    )
+    return [(view, request.org) for view in views], has_next_page
+
+
+def _lead_status_history(row: LeadRow) -> str:
+    """Oldest first (the first is the creation), each `STATUS (sub status) local time`: one cell,
+    as the extended fields are (a sheet has no nested rows)."""
+    return "; ".join(
+        f"{change.status}{f' ({change.sub_status})' if change.sub_status else ''} {_local(change.changed_at, row[1])}"
+        for change in row[0].status_history
+    )
+
+
+def _extended_fields(row: LeadRow) -> str:
+    """By name, each value as text: what the query's extendedFields lists, as one JSON object."""
+    return orjson.dumps({name: str(value) for name, value in sorted(row[0].extended_fields.items())}).decode()
+
+
+CUSTOMER_LEADS: DownloadList[LeadRow] = DownloadList(
+    name="customer-leads",
+    operation="customerLeads",
+    columns=(
+        _integer("Lead id", lambda row: row[0].id),
+        _text("Lead type", lambda row: row[0].lead_type),
+        _text("Lead for", lambda row: row[0].lead_for),
+        _text("Status", lambda row: row[0].status),
+        _text("Sub status", lambda row: row[0].sub_status),
+        _integer("Owner user id", lambda row: row[0].customer_id),
+        _time("Created at", lambda row: row[0].created_at),
+        _time("Updated at", lambda row: row[0].updated_at),
+        _time("Last follow up at", lambda row: row[0].last_follow_up_at),
+        _time("Next follow up at", lambda row: row[0].next_follow_up_at),
+        _text(
+            "Extended fields",
+            lambda row: orjson.dumps(
+                {name: str(value) for name, value in sorted(row[0].extended_fields.items())}
+            ).decode(),
+        ),
+        _text("Status history", _lead_status_history),
+    ),
+    fetch=_leads_page,
+    cursor=lambda row: row[0].id,
+    filters=lambda params, org, now: params.enum("status", LeadStatus),
+    parameters=frozenset({"status"}),
+)
+
+
+# --- Segment history (customerSegmentHistory) -----------------------------------------------
+
+
+async def _segment_history_page(request: PageRequest) -> tuple[list[SegmentChangeView], bool]:
+    return await segments.customer_segment_history(
+        request.connection,
+        request.org,
+        customer_id=request.customer_id,
+        first=request.size,
+        after_id=request.after_id,
+    )
+
+
+CUSTOMER_SEGMENT_HISTORY: DownloadList[SegmentChangeView] = DownloadList(
+    name="customer-segment-history",
+    operation="customerSegmentHistory",
+    columns=(
+        _text("Segment", lambda view: view.segment.code),
+        _text("Segment name", lambda view: view.segment.name),
+        _text("Action", lambda view: view.action),
+        _text("Source", lambda view: view.source),
+        _time("Changed at", lambda view: view.changed_at),
+    ),
+    fetch=_segment_history_page,
+    cursor=lambda view: view.id,
+)
+
+
 LISTS: tuple[DownloadList[Any], ...] = (
     LEDGER_ENTRIES,
     TRANSACTIONS,
@@ -772,4 +866,6 @@ LISTS: tuple[DownloadList[Any], ...] = (
     IDENTIFIER_HISTORY,
     CUSTOMER_INTERACTIONS,
     CUSTOMER_BEHAVIOURAL_EVENTS,
+    CUSTOMER_LEADS,
+    CUSTOMER_SEGMENT_HISTORY,
 )
