@@ -947,3 +947,34 @@ async def test_leads_and_segment_history_download_what_their_queries_answer(api,
         ("B", datetime(2026, 11, 25, 13, 1)),
         ("A", datetime(2026, 11, 25, 13, 0)),
     ]
+
+
+async def test_the_member_care_downloads_cost_the_same_statements_for_1_or_3_rows(api, count_statements):
+    """The lists whose page reads more than one statement (status histories, promotions)."""
+    customers = []
+    for size in (1, 3):
+        mobile, _ = await customer_with_points(api)
+        for index in range(size):
+            await record_interactions(api, [sms(mobile, f"{mobile}-{index}")])
+            await create_lead(api, by_mobile(mobile), leadFor=f"SKU-{index}")
+            assert (await award(api, award_input(mobile, "10")))["__typename"] == "PromotionPointsAwarded"
+        customers.append(mobile)
+
+    counts: dict[str, list[tuple[int, int]]] = {}
+    for name in ("customer-interactions", "customer-leads", "customer-promotion-history"):
+        for mobile in customers:
+            found = []
+            for file_format in ("csv", "xlsx"):
+                counter = count_statements()
+                response = await download(
+                    api, f"/downloads/{name}.{file_format}", customer=mobile, customerType="MOBILE"
+                )
+                assert response.status_code == 200
+                found.append(counter.count)
+            rows = len(csv_rows(await download(api, f"/downloads/{name}.csv", customer=mobile, customerType="MOBILE")))
+            counts.setdefault(name, []).append((rows, found[0], found[1]))
+
+    for name, (short, long) in counts.items():
+        assert (short[0], long[0]) == (1, 3), name
+        assert short[1:] == long[1:], name
+        assert short[1] == short[2], name
