@@ -123,6 +123,15 @@ OPERATION_ROLES: dict[str, frozenset[Role]] = {
         "GET /downloads/points-transfers.{format}": (MEMBER_CARE,),  # customerPointsTransfers
         "GET /downloads/tracker-history.{format}": CUSTOMER_READERS,  # customerTrackerHistory
         "GET /downloads/customer-history.{format}": (MEMBER_CARE,),  # customerHistory
+        "GET /downloads/customer-coupons.{format}": CUSTOMER_READERS,  # customerCoupons
+        "GET /downloads/customer-coupon-redemptions.{format}": CUSTOMER_READERS,  # customerCouponRedemptions
+        "GET /downloads/customer-tier-history.{format}": CUSTOMER_READERS,  # customerTierHistory
+        "GET /downloads/customer-promotion-history.{format}": CUSTOMER_READERS,  # customerPromotionHistory
+        "GET /downloads/identifier-history.{format}": (MEMBER_CARE,),  # identifierHistory
+        "GET /downloads/customer-interactions.{format}": CUSTOMER_READERS,  # customerInteractions
+        "GET /downloads/customer-behavioural-events.{format}": (MEMBER_CARE,),  # customerBehaviouralEvents
+        "GET /downloads/customer-leads.{format}": (MEMBER_CARE,),  # customerLeads
+        "GET /downloads/customer-segment-history.{format}": (MEMBER_CARE,),  # customerSegmentHistory
         "POST /imports/interactions": (ADMIN,),
         "POST /imports/behavioural-events": (ADMIN,),
     }.items()
