@@ -18,7 +18,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, case, delete, func, insert, select, text, tuple_, update
+from sqlalchemy import and_, bindparam, case, delete, exists, func, insert, or_, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.customers.models import (
@@ -31,6 +31,7 @@ from app.customers.models import (
     LoyaltyType,
     UserGroupMember,
 )
+from app.customers.rules import name_search_key
 from app.kernel.enums import IdentifierType
 from app.ledger import repository as ledger_repository
 from app.storage.bulk_insert import insert_rows
@@ -228,6 +229,8 @@ async def insert_customer(
         "org_id": org_id,
         "first_name": first_name,
         "last_name": last_name,
+        "first_name_key": name_search_key(first_name),
+        "last_name_key": name_search_key(last_name),
         "loyalty_type": LoyaltyType.LOYALTY.value,
         "source": source,
         "lifetime_purchases": ZERO,
@@ -281,8 +284,13 @@ async def customer_names(connection: AsyncConnection, customer_id: int) -> tuple
 async def update_customer(
     connection: AsyncConnection, customer_id: int, changes: Mapping[str, Any], *, now: datetime
 ) -> None:
-    """Set these columns (names) and mark the customer updated."""
-    await connection.execute(update(customers).where(customers.c.id == customer_id).values(updated_on=now, **changes))
+    """Set these columns (names) and mark the customer updated; a changed name changes its search key."""
+    keys = {
+        f"{column}_key": name_search_key(changes[column]) for column in ("first_name", "last_name") if column in changes
+    }
+    await connection.execute(
+        update(customers).where(customers.c.id == customer_id).values(updated_on=now, **changes, **keys)
+    )
 
 
 async def add_lifetime_purchases(connection: AsyncConnection, *, customer_id: int, amount: Decimal) -> None:
@@ -527,6 +535,66 @@ async def count_members(connection: AsyncConnection, group_id: int) -> int:
     ).scalar_one()
 
 
+# --- Search (member care's customer search) ------------------------------------------------
+
+
+async def search_customer_ids(
+    connection: AsyncConnection,
+    *,
+    org_id: int,
+    name_range: tuple[str, str | None] | None,
+    customer_ids: Sequence[int] | None,
+    registered_from: datetime | None,
+    registered_until: datetime | None,
+    standing: tuple[int, int] | None,
+    limit: int,
+    after_id: int | None,
+) -> list[int]:
+    """Customers (not user group accounts, not merged away) of the org by id (keyset: after
+    `after_id`), at most `limit`, matching every criterion given:
+    - `name_range` (lowest key, bound or None): a first or last name key in [lowest, bound), a
+      range each of ix_customers_first_name_key and ix_customers_last_name_key serves (SQLite: a
+      MULTI-INDEX OR; PostgreSQL: a BitmapOr of the two), then sorted by id: the cost grows with
+      the customers the prefix matches, not with the organisation;
+    - `customer_ids`: one of these (what identifier lookups found);
+    - `registered_from` (inclusive) and `registered_until` (exclusive);
+    - `standing` (program id, tier id): the customer's tier in that program."""
+    conditions = [
+        customers.c.org_id == org_id,
+        customers.c.kind == CustomerKind.CUSTOMER.value,
+        customers.c.merged_into_customer_id.is_(None),
+    ]
+    if name_range is not None:
+        lowest, bound = name_range
+        conditions.append(
+            or_(
+                *(
+                    and_(key >= lowest, *([key < bound] if bound is not None else []))
+                    for key in (customers.c.first_name_key, customers.c.last_name_key)
+                )
+            )
+        )
+    if customer_ids is not None:
+        conditions.append(customers.c.id.in_(list(customer_ids)))
+    if registered_from is not None:
+        conditions.append(customers.c.registered_on >= registered_from)
+    if registered_until is not None:
+        conditions.append(customers.c.registered_on < registered_until)
+    if standing is not None:
+        program_id, tier_id = standing
+        conditions.append(
+            exists().where(
+                customer_programs.c.customer_id == customers.c.id,
+                customer_programs.c.program_id == program_id,
+                customer_programs.c.tier_id == tier_id,
+            )
+        )
+    if after_id is not None:
+        conditions.append(customers.c.id > after_id)
+    query = select(customers.c.id).where(*conditions).order_by(customers.c.id).limit(limit)
+    return list((await connection.execute(query)).scalars())
+
+
 # --- History --------------------------------------------------------------------------------
 
 
@@ -648,6 +716,8 @@ _CUSTOMER_COLUMNS = (
     "org_id",
     "first_name",
     "last_name",
+    "first_name_key",
+    "last_name_key",
     "loyalty_type",
     "source",
     "lifetime_purchases",
@@ -677,7 +747,7 @@ async def insert_registrations_in_bulk(
         connection,
         customers,
         _CUSTOMER_COLUMNS,
-        [(customer_id, org_id, "", "", loyalty, source, ZERO, now, now) for customer_id in customer_ids],
+        [(customer_id, org_id, "", "", "", "", loyalty, source, ZERO, now, now) for customer_id in customer_ids],
     )
     await insert_rows(
         connection,

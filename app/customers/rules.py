@@ -1,7 +1,10 @@
-"""Identifier normalisation: one canonical spelling per identifier, so lookups match. No I/O."""
+"""Identifier normalisation: one canonical spelling per identifier, so lookups match; and the keys
+name search compares names by. No I/O."""
 
 from __future__ import annotations
 
+import sys
+import unicodedata
 from dataclasses import dataclass
 
 import phonenumbers
@@ -80,3 +83,30 @@ def normalize_identifier(kind: IdentifierType, value: str, base_country: str, fi
     if kind is IdentifierType.EMAIL:
         return normalize_email(value, field)
     return normalize_code(value, field)
+
+
+# --- Name search keys ---------------------------------------------------------------------
+
+NAME_KEY_LENGTH_MAX = 200  # a name is at most 100 characters; NFKD may lengthen it (ligatures)
+
+
+def name_search_key(name: str) -> str:
+    """A name as name search compares it: case folded, decomposed (NFKD) with the combining marks
+    dropped, runs of whitespace as one space: "José  ÁLVAREZ" -> "jose alvarez". Case folding comes
+    first because it can itself produce combining marks ("İ" -> "i" + U+0307)."""
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    stripped = "".join(character for character in decomposed if not unicodedata.combining(character))
+    return " ".join(stripped.split())[:NAME_KEY_LENGTH_MAX]
+
+
+def prefix_upper_bound(prefix: str) -> str | None:
+    """The smallest text greater than every text starting with `prefix` (code point order, as the
+    key columns compare), so `key >= prefix AND key < bound` is a prefix match a B-tree index
+    serves; None when there is none (the prefix ends in the last code point)."""
+    last = ord(prefix[-1])
+    if last >= sys.maxunicode:
+        return None
+    bound = chr(last + 1)
+    if 0xD800 <= ord(bound) <= 0xDFFF:  # surrogates cannot be stored: the next storable code point
+        bound = "\ue000"
+    return prefix[:-1] + bound

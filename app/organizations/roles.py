@@ -53,6 +53,7 @@ OPERATION_ROLES: dict[str, frozenset[Role]] = {
         "importJob": (ADMIN,),
         "importJobs": (ADMIN,),
         "importTemplates": (ADMIN,),
+        "customers": (MEMBER_CARE,),
         # --- GraphQL mutations ---
         "addTransaction": (TILL,),
         "addTransactions": (TILL,),

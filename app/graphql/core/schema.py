@@ -26,7 +26,7 @@ from app.graphql.core.time_limit import arm_query_time_limit
 from app.graphql.customer_promotions.mutations import CustomerPromotionMutation
 from app.graphql.customer_promotions.queries import CustomerPromotionQuery
 from app.graphql.customers.mutations import CustomerMutation
-from app.graphql.customers.queries import CustomerHistoryQuery, CustomerQuery
+from app.graphql.customers.queries import CustomerHistoryQuery, CustomerQuery, CustomerSearchQuery
 from app.graphql.imports.mutations import ImportMutation
 from app.graphql.imports.queries import ImportQuery
 from app.graphql.ledger.mutations import LedgerMutation
@@ -65,6 +65,7 @@ class Query(
     TrackerQuery,
     PromotionQuery,
     ImportQuery,
+    CustomerSearchQuery,
 ):
     pass
 

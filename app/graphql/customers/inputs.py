@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.customer_search.service import CustomerSearch
 from app.customers.errors import CustomerNotFoundError
 from app.customers.service import CustomerLookup, find_customer_id
 from app.graphql.core.context import Info
 from app.graphql.core.descriptions import IDEMPOTENCY_KEY_DESCRIPTION
 from app.graphql.customers.types import CustomerLookupType
 from app.kernel.enums import IdentifierType
+from app.kernel.errors import ValidationError
 
 
 @strawberry.input
@@ -42,3 +46,64 @@ class MergeCustomersInput:
     survivor: CustomerLookupInput
     victim: CustomerLookupInput
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+
+
+@strawberry.input(description="Instants with an offset: from inclusive, to exclusive; either may be left open.")
+class TimeRangeInput:
+    from_: datetime | None = strawberry.field(default=None, name="from")
+    to: datetime | None = None
+
+
+@strawberry.input(description="A tier of a program, by name; the default program when programCode is omitted.")
+class TierFilterInput:
+    name: str
+    program_code: str | None = None
+
+
+@strawberry.input(
+    description=(
+        "Member care's customer search: every criterion given must match. name: the start of the first or the last "
+        "name, without case or accents ('jose' finds 'José Álvarez', so does 'alv'). Identifiers and userId: whole "
+        "values. createdBetween: when the customer registered. tier: the customer's current tier."
+    )
+)
+class CustomerSearchInput:
+    name: str | None = None
+    mobile: str | None = None
+    email: str | None = None
+    external_id: str | None = None
+    card_number: str | None = None
+    user_id: str | None = None
+    created_between: TimeRangeInput | None = None
+    tier: TierFilterInput | None = None
+
+    def to_domain(self, path: str = "search") -> CustomerSearch:
+        given = (
+            (IdentifierType.MOBILE, self.mobile, "mobile"),
+            (IdentifierType.EMAIL, self.email, "email"),
+            (IdentifierType.EXTERNAL_ID, self.external_id, "externalId"),
+            (IdentifierType.CARD_NUMBER, self.card_number, "cardNumber"),
+        )
+        between = self.created_between or TimeRangeInput()
+        return CustomerSearch(
+            name=self.name,
+            identifiers=[(kind, value, f"{path}.{name}") for kind, value, name in given if value is not None],
+            user_id=self.user_id,
+            registered_from=utc_instant(between.from_, f"{path}.createdBetween.from"),
+            registered_until=utc_instant(between.to, f"{path}.createdBetween.to"),
+            program_code=self.tier.program_code if self.tier else None,
+            tier_name=self.tier.name if self.tier else None,
+            path=path,
+        )
+
+
+def utc_instant(value: datetime | None, field: str) -> datetime | None:
+    """An instant a client sent, in UTC; it must carry its offset."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValidationError("must include a time zone offset", field=field)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as error:  # e.g. 9999-12-31T23:59:59-05:00
+        raise ValidationError("is out of range", field=field) from error

@@ -332,3 +332,12 @@ class CustomersMerged:
     replayed: bool = strawberry.field(
         description="True when this is the first result of an earlier request: nothing was written."
     )
+
+
+@strawberry.type(description="A page of the customers a search found, by user id.")
+class CustomerSearchPage:
+    customers: list[Customer]
+    page_info: PageInfo
+
+
+CustomerSearchResult = Annotated[CustomerSearchPage | InvalidInputError, strawberry.union("CustomerSearchResult")]
