@@ -18,7 +18,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, delete, exists, func, insert, or_, select, text, tuple_, update
+from sqlalchemy import bindparam, case, delete, exists, func, insert, select, text, tuple_, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.customers.models import (
@@ -538,8 +538,7 @@ async def count_members(connection: AsyncConnection, group_id: int) -> int:
 # --- Search (member care's customer search) ------------------------------------------------
 
 
-async def search_customer_ids(
-    connection: AsyncConnection,
+def search_statement(
     *,
     org_id: int,
     name_range: tuple[str, str | None] | None,
@@ -549,13 +548,13 @@ async def search_customer_ids(
     standing: tuple[int, int] | None,
     limit: int,
     after_id: int | None,
-) -> list[int]:
-    """Customers (not user group accounts, not merged away) of the org by id (keyset: after
-    `after_id`), at most `limit`, matching every criterion given:
-    - `name_range` (lowest key, bound or None): a first or last name key in [lowest, bound), a
-      range each of ix_customers_first_name_key and ix_customers_last_name_key serves (SQLite: a
-      MULTI-INDEX OR; PostgreSQL: a BitmapOr of the two), then sorted by id: the cost grows with
-      the customers the prefix matches, not with the organisation;
+) -> Any:
+    """The ids of the customers (not user group accounts, not merged away) of the org by id
+    (keyset: after `after_id`), at most `limit`, matching every criterion given:
+    - `name_range` (lowest key, bound or None): a first or last name key in [lowest, bound): the
+      ids from a range scan of ix_customers_first_name_key and one of ix_customers_last_name_key
+      (covering on SQLite; index or bitmap scans on PostgreSQL), then the customers by primary
+      key in id order: the cost grows with the customers the prefix matches, not with the org;
     - `customer_ids`: one of these (what identifier lookups found);
     - `registered_from` (inclusive) and `registered_until` (exclusive);
     - `standing` (program id, tier id): the customer's tier in that program."""
@@ -565,15 +564,17 @@ async def search_customer_ids(
         customers.c.merged_into_customer_id.is_(None),
     ]
     if name_range is not None:
+        # One branch per key, each with the org in it: the planner serves each with its
+        # (org_id, key) index instead of walking the org's customers (an OR beside the org's
+        # condition made SQLite choose ix_customers_org_id, a scan of the whole org).
         lowest, bound = name_range
-        conditions.append(
-            or_(
-                *(
-                    and_(key >= lowest, *([key < bound] if bound is not None else []))
-                    for key in (customers.c.first_name_key, customers.c.last_name_key)
-                )
+        branches = [
+            select(customers.c.id).where(
+                customers.c.org_id == org_id, key >= lowest, *([key < bound] if bound is not None else [])
             )
-        )
+            for key in (customers.c.first_name_key, customers.c.last_name_key)
+        ]
+        conditions.append(customers.c.id.in_(union_all(*branches)))
     if customer_ids is not None:
         conditions.append(customers.c.id.in_(list(customer_ids)))
     if registered_from is not None:
@@ -591,8 +592,12 @@ async def search_customer_ids(
         )
     if after_id is not None:
         conditions.append(customers.c.id > after_id)
-    query = select(customers.c.id).where(*conditions).order_by(customers.c.id).limit(limit)
-    return list((await connection.execute(query)).scalars())
+    return select(customers.c.id).where(*conditions).order_by(customers.c.id).limit(limit)
+
+
+async def search_customer_ids(connection: AsyncConnection, **criteria: Any) -> list[int]:
+    """What `search_statement(**criteria)` finds."""
+    return list((await connection.execute(search_statement(**criteria))).scalars())
 
 
 # --- History --------------------------------------------------------------------------------
@@ -736,18 +741,37 @@ async def insert_registrations_in_bulk(
     details: Mapping[str, Any] | None,
     tier_ids: Mapping[int, int],
     now: datetime,
+    names: Sequence[tuple[str, str]] | None = None,
 ) -> list[int]:
-    """One new customer per identifier value: the customer row, its identifier, a REGISTERED
-    history row (with `details`) and a standing per program (program id -> starting tier id).
+    """One new customer per identifier value: the customer row (named by `names`, (first, last)
+    per value, blank without), its identifier, a REGISTERED history row (with `details`) and a
+    standing per program (program id -> starting tier id).
     Ids are reserved first and each table written in one executemany (app.storage.bulk_insert);
     returns the customer ids in the order of `values`."""
     customer_ids = await reserve_ids(connection, customers, len(values))
     loyalty = LoyaltyType.LOYALTY.value
+    named = names if names is not None else [("", "")] * len(values)
+    assert len(named) == len(values), "one name per identifier"
     await insert_rows(
         connection,
         customers,
         _CUSTOMER_COLUMNS,
-        [(customer_id, org_id, "", "", "", "", loyalty, source, ZERO, now, now) for customer_id in customer_ids],
+        [
+            (
+                customer_id,
+                org_id,
+                first,
+                last,
+                name_search_key(first),
+                name_search_key(last),
+                loyalty,
+                source,
+                ZERO,
+                now,
+                now,
+            )
+            for customer_id, (first, last) in zip(customer_ids, named, strict=True)
+        ],
     )
     await insert_rows(
         connection,
