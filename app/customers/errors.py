@@ -30,3 +30,9 @@ class NotACustomerError(ValidationError):
     """A user group's account holder was named where a customer is needed (a merge, a membership)."""
 
     code = "NOT_A_CUSTOMER"
+
+
+class IdentifierTakenError(ConflictError):
+    """The identifier belongs to another customer of the organisation (the field names it)."""
+
+    code = "IDENTIFIER_TAKEN"

@@ -66,6 +66,9 @@ class Customer(SQLModel, table=True):
         max_length=20,
         sa_column_kwargs={"server_default": CustomerKind.CUSTOMER.value},
     )
+    # Values of the customer fields the organisation declares (its file's [[customer_fields]]),
+    # by field name, checked against the declaration when written; NULL: none yet.
+    extended_fields: dict[str, Any] | None = Field(default=None, sa_type=JSONDocument)
 
 
 class CustomerIdentifier(SQLModel, table=True):

@@ -281,6 +281,17 @@ async def customer_names(connection: AsyncConnection, customer_id: int) -> tuple
     return row.first_name, row.last_name
 
 
+async def profile_of(connection: AsyncConnection, customer_id: int) -> Any:
+    """The customer's profile: a row (first_name, last_name, extended_fields)."""
+    return (
+        await connection.execute(
+            select(customers.c.first_name, customers.c.last_name, customers.c.extended_fields).where(
+                customers.c.id == customer_id
+            )
+        )
+    ).one()
+
+
 async def update_customer(
     connection: AsyncConnection, customer_id: int, changes: Mapping[str, Any], *, now: datetime
 ) -> None:
@@ -681,6 +692,7 @@ _LOAD_STANDINGS = (
             customers.c.updated_on,
             customers.c.lifetime_purchases,
             customers.c.merged_into_customer_id,
+            customers.c.extended_fields,
             customer_programs.c.program_id,
             customer_programs.c.tier_id,
             customer_programs.c.tier_expires_at,

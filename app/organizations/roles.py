@@ -78,6 +78,8 @@ OPERATION_ROLES: dict[str, frozenset[Role]] = {
         "importCustomerPromotion": (ADMIN,),
         "importTrackerValues": (ADMIN,),
         "saveImportTemplate": (ADMIN,),
+        "registerCustomer": (MEMBER_CARE,),
+        "updateCustomer": (MEMBER_CARE,),
         # --- HTTP routes ---
         "POST /imports/points": (ADMIN,),
         "POST /imports/promotion": (ADMIN,),

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncConnection
+from strawberry.scalars import JSON
 
 from app.customer_search.service import CustomerSearch
 from app.customers.errors import CustomerNotFoundError
+from app.customers.profile import Attribution, NewCustomer, ProfileChanges
 from app.customers.service import CustomerLookup, find_customer_id
 from app.graphql.core.context import Info
 from app.graphql.core.descriptions import IDEMPOTENCY_KEY_DESCRIPTION
@@ -107,3 +110,76 @@ def utc_instant(value: datetime | None, field: str) -> datetime | None:
         return value.astimezone(UTC)
     except OverflowError as error:  # e.g. 9999-12-31T23:59:59-05:00
         raise ValidationError("is out of range", field=field) from error
+
+
+@strawberry.input(description="Who changes a profile: the seed's source and account (e.g. WECHAT and its account id).")
+class ProfileSourceInput:
+    source: str | None = None
+    account: str | None = None
+
+
+def extended_field_values(value: JSON | None, field: str) -> dict[str, Any]:
+    """The extendedFields a client sent: a JSON object (field name -> value) or nothing."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValidationError("must be an object of field names and values", field=field)
+    return dict(value)
+
+
+@strawberry.input(description="A new customer: profile, identifiers (at least one) and declared customer fields.")
+class RegisterCustomerInput:
+    firstname: str = ""
+    lastname: str = ""
+    mobile: str | None = None
+    email: str | None = None
+    external_id: str | None = None
+    card_number: str | None = None
+    extended_fields: JSON | None = strawberry.field(
+        default=None, description="Declared customer fields by name (the organisation file's [[customer_fields]])."
+    )
+    source: ProfileSourceInput | None = None
+
+    def to_domain(self, path: str = "input") -> NewCustomer:
+        given = (
+            (IdentifierType.MOBILE, self.mobile, "mobile"),
+            (IdentifierType.EMAIL, self.email, "email"),
+            (IdentifierType.EXTERNAL_ID, self.external_id, "externalId"),
+            (IdentifierType.CARD_NUMBER, self.card_number, "cardNumber"),
+        )
+        origin = self.source or ProfileSourceInput()
+        return NewCustomer(
+            first_name=self.firstname,
+            last_name=self.lastname,
+            identifiers={kind: (value, f"{path}.{name}") for kind, value, name in given if value is not None},
+            extended_fields=extended_field_values(self.extended_fields, f"{path}.extendedFields"),
+            attribution=Attribution(origin.source, origin.account),
+        )
+
+
+@strawberry.input(
+    description=(
+        "A customer's profile changes: only the fields given change. extendedFields: the declared fields to set, "
+        "null to remove one; the others keep their values."
+    )
+)
+class UpdateCustomerInput:
+    customer: CustomerLookupInput
+    firstname: strawberry.Maybe[str]
+    lastname: strawberry.Maybe[str]
+    extended_fields: strawberry.Maybe[JSON]
+    source: ProfileSourceInput | None = None
+
+    def to_domain(self, path: str = "input") -> ProfileChanges:
+        names = {
+            column: given.value
+            for column, given in (("first_name", self.firstname), ("last_name", self.lastname))
+            if given is not None
+        }
+        origin = self.source or ProfileSourceInput()
+        fields = self.extended_fields.value if self.extended_fields is not None else None
+        return ProfileChanges(
+            names=names,
+            extended_fields=extended_field_values(fields, f"{path}.extendedFields"),
+            attribution=Attribution(origin.source, origin.account),
+        )

@@ -182,6 +182,12 @@ class Customer:
     merged_into_user_id: strawberry.ID | None = strawberry.field(
         description="Set when this customer was merged into another: its identifiers and points moved there."
     )
+    extended_fields: JSON = strawberry.field(
+        description=(
+            "Values of the customer fields the organisation declares, by name (NUMBER values as exact text, DATE as "
+            "YYYY-MM-DD); {} when none."
+        )
+    )
 
     @classmethod
     def from_view(cls, view: CustomerView) -> Customer:
@@ -210,6 +216,7 @@ class Customer:
             merged_into_user_id=strawberry.ID(str(view.merged_into_customer_id))
             if view.merged_into_customer_id
             else None,
+            extended_fields=JSON(view.extended_fields),
         )
 
     @strawberry.field(description="The customer's bills, newest first.")
@@ -341,3 +348,14 @@ class CustomerSearchPage:
 
 
 CustomerSearchResult = Annotated[CustomerSearchPage | InvalidInputError, strawberry.union("CustomerSearchResult")]
+
+
+@strawberry.type(description="A customer registered by member care.")
+class CustomerRegistered:
+    customer: Customer
+
+
+@strawberry.type(description="A customer's profile after an update.")
+class CustomerUpdated:
+    customer: Customer
+    changed: bool = strawberry.field(description="False when the update changed nothing (and nothing was written).")

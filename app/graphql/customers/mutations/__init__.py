@@ -5,8 +5,10 @@ from __future__ import annotations
 import strawberry
 
 from app.graphql.customers.mutations.merge_customers import MergeCustomersMutation
+from app.graphql.customers.mutations.register_customer import RegisterCustomerMutation
+from app.graphql.customers.mutations.update_customer import UpdateCustomerMutation
 
 
 @strawberry.type
-class CustomerMutation(MergeCustomersMutation):
+class CustomerMutation(MergeCustomersMutation, RegisterCustomerMutation, UpdateCustomerMutation):
     pass

@@ -1,5 +1,6 @@
-"""Customer search: the first and last name as name search compares them (case folded, accents
-dropped), with an index each on (org_id, key); existing customers' keys are filled in.
+"""Member care's customers: the first and last name as name search compares them (case folded,
+accents dropped), with an index each on (org_id, key), existing customers' keys filled in; the
+customer fields an organisation declares, and each customer's values of them.
 
 Revision ID: 0010a
 Revises: 0009
@@ -33,7 +34,10 @@ def name_search_key(name: str) -> str:
 def upgrade() -> None:
     """Upgrade schema."""
     key_type = sa.String(length=200).with_variant(sa.String(length=200, collation="C"), "postgresql")
+    with op.batch_alter_table('organizations', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('customer_fields', sa.JSON(), nullable=True))
     with op.batch_alter_table('customers', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('extended_fields', sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column('first_name_key', key_type, server_default='', nullable=False))
         batch_op.add_column(sa.Column('last_name_key', key_type, server_default='', nullable=False))
         batch_op.create_index('ix_customers_first_name_key', ['org_id', 'first_name_key'], unique=False)
@@ -88,3 +92,6 @@ def downgrade() -> None:
         batch_op.drop_index('ix_customers_first_name_key')
         batch_op.drop_column('last_name_key')
         batch_op.drop_column('first_name_key')
+        batch_op.drop_column('extended_fields')
+    with op.batch_alter_table('organizations', schema=None) as batch_op:
+        batch_op.drop_column('customer_fields')
