@@ -238,8 +238,10 @@ async def test_an_update_that_changes_nothing_writes_nothing(shop):
     await register(shop, firstname="Tom", mobile=mobile, extendedFields={"newsletter": True})
 
     result = await update(shop, by_mobile(mobile), firstname="Tom", extendedFields={"newsletter": True})
+    nothing = await update(shop, by_mobile(mobile), extendedFields=None)
 
     assert (result["__typename"], result["changed"]) == ("CustomerUpdated", False)
+    assert (nothing["__typename"], nothing["changed"]) == ("CustomerUpdated", False)
     assert [record["action"] for record in (await profile(shop, by_mobile(mobile)))["customerHistory"]["records"]] == [
         "REGISTERED"
     ]
@@ -273,6 +275,12 @@ async def test_update_refusals_name_the_field_and_change_nothing(shop, org_api):
             "InvalidInputError",
             "INVALID_INPUT",
             "input.lastname",
+        ),
+        "null name": (
+            (by_mobile(mobile), {"firstname": None}),
+            "InvalidInputError",
+            "INVALID_INPUT",
+            "input.firstname",
         ),
         "unknown": (
             (by_mobile(new_mobile()), {"firstname": "X"}),

@@ -165,17 +165,22 @@ class RegisterCustomerInput:
 )
 class UpdateCustomerInput:
     customer: CustomerLookupInput
-    firstname: strawberry.Maybe[str]
-    lastname: strawberry.Maybe[str]
-    extended_fields: strawberry.Maybe[JSON]
+    firstname: strawberry.Maybe[str | None]
+    lastname: strawberry.Maybe[str | None]
+    extended_fields: strawberry.Maybe[JSON | None]
     source: ProfileSourceInput | None = None
 
     def to_domain(self, path: str = "input") -> ProfileChanges:
-        names = {
-            column: given.value
-            for column, given in (("first_name", self.firstname), ("last_name", self.lastname))
-            if given is not None
-        }
+        names: dict[str, str] = {}
+        for column, name, given in (
+            ("first_name", "firstname", self.firstname),
+            ("last_name", "lastname", self.lastname),
+        ):
+            if given is None:
+                continue
+            if given.value is None:  # a name is text, possibly empty: null is not one
+                raise ValidationError('must not be null (give "" for no name)', field=f"{path}.{name}")
+            names[column] = given.value
         origin = self.source or ProfileSourceInput()
         fields = self.extended_fields.value if self.extended_fields is not None else None
         return ProfileChanges(
