@@ -7,7 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from app.organizations.spec import OrganizationSpec
-from tests.client import earn, merge
+from tests.client import earn, merge, post_at_once
 from tests.factories import by_mobile, by_user_id, new_mobile, org_spec
 
 CUSTOMER_FIELDS = [
@@ -328,3 +328,18 @@ def test_the_organisation_file_refuses_a_bad_field_declaration():
         spec["customer_fields"] = fields
         with pytest.raises(ValidationError):
             OrganizationSpec.model_validate(spec)
+
+
+async def test_registrations_racing_for_one_mobile_register_one_customer(shop):
+    mobile = new_mobile()
+    inputs = [
+        {"firstname": f"Racer {index}", "mobile": mobile, "extendedFields": {"newsletter": True}} for index in range(6)
+    ]
+
+    answers = await post_at_once(shop, REGISTER, inputs)
+
+    assert sorted(answer["__typename"] for answer in answers) == ["ConflictError"] * 5 + ["CustomerRegistered"]
+    assert {answer["code"] for answer in answers if answer["__typename"] == "ConflictError"} == {"IDENTIFIER_TAKEN"}
+    everyone = await shop.data("{ customers(search: {}) { ... on CustomerSearchPage { customers { userId } } } }")
+    winner = next(answer for answer in answers if answer["__typename"] == "CustomerRegistered")
+    assert everyone["customers"]["customers"] == [{"userId": winner["customer"]["userId"]}]
