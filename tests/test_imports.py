@@ -195,7 +195,7 @@ async def test_unknown_and_inactive_cards_are_rejected_with_their_row(client_api
             identifier="OFF-1",
             customer_id=int(holder["userId"]),
             now=clock.now(),
-            status=CardStatus.INACTIVE,
+            status=CardStatus.BLOCKED,
         )
     )
     body = b"identifier,amount\nOFF-1,10\nNOPE-9,10\n"

@@ -76,6 +76,8 @@ class Victim:
     customer_promotion: str = "ACME-DIWALI"
     import_job_id: str = ""
     template_name: str = "acme-weekly"
+    lead_id: str = ""
+    segment_code: str = "ACME-SEGMENT"
     lookups: dict[str, str] = field(default_factory=dict)
 
 
@@ -198,6 +200,18 @@ async def set_up_victim(api: Api) -> Victim:
     )
     victim.import_job_id = str(response.json()["job"]["id"])
     assert (await finished(api, victim.import_job_id))["status"] == "DONE"
+    lead = await succeeded(
+        api,
+        "createLead",
+        "CreateLeadInput",
+        {"customer": by_mobile, "leadType": "PRODUCT", "leadFor": "SKU-1", "subStatus": "Zenobia calls back"},
+        "... on LeadChanged { lead { id } }",
+    )
+    victim.lead_id = lead["lead"]["id"]
+    await succeeded(api, "createSegment", "CreateSegmentInput", {"code": victim.segment_code, "name": "Zenobia fans"})
+    await succeeded(
+        api, "addSegmentMembers", "SegmentMembersInput", {"segmentCode": victim.segment_code, "members": [by_mobile]}
+    )
     return victim
 
 
@@ -225,6 +239,7 @@ def identifying(victim: Victim) -> dict[str, Any]:
         "ValidatePromoCodeInput.code": victim.promo_code,
         "LinkPromoCodeInput.code": victim.promo_code,
         "promoCodeStatus.code": victim.promo_code,
+        "ResendCouponInput.code": victim.promo_code,
         "DefineTrackerInput.code": victim.tracker_code,
         "trackerCode": victim.tracker_code,
         "identifier": victim.customer_promotion,
@@ -241,6 +256,9 @@ def identifying(victim: Victim) -> dict[str, Any]:
         "transactionDate": victim.purchase_day,
         "templateName": victim.template_name,
         "SaveImportTemplateInput.name": victim.template_name,
+        "leadId": victim.lead_id,
+        "segmentCode": victim.segment_code,
+        "CreateSegmentInput.code": victim.segment_code,
     }
 
 

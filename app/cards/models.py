@@ -13,8 +13,14 @@ from app.storage.columns import UTCDateTime
 
 
 class CardStatus(StrEnum):
+    """ACTIVE takes points; BLOCKED and LOST take none (and may become ACTIVE again: a lost card
+    found); REPLACED is final: the card's number moved on to a new card (`replaced_by_card_id`).
+    Cards that were INACTIVE before these statuses became BLOCKED (both: no points, reversible)."""
+
     ACTIVE = "ACTIVE"
-    INACTIVE = "INACTIVE"
+    BLOCKED = "BLOCKED"
+    LOST = "LOST"
+    REPLACED = "REPLACED"
 
 
 class LoyaltyCard(SQLModel, table=True):
@@ -24,8 +30,9 @@ class LoyaltyCard(SQLModel, table=True):
     __tablename__ = "loyalty_cards"
     __table_args__ = (
         UniqueConstraint("program_id", "identifier"),
+        UniqueConstraint("program_id", "external_id"),
         Index("ix_loyalty_cards_customer", "customer_id"),
-        CheckConstraint("status IN ('ACTIVE', 'INACTIVE')", name="loyalty_cards_status"),
+        CheckConstraint("status IN ('ACTIVE', 'BLOCKED', 'LOST', 'REPLACED')", name="loyalty_cards_status"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -35,6 +42,9 @@ class LoyaltyCard(SQLModel, table=True):
     status: str = Field(max_length=20)
     customer_id: int = Field(foreign_key="customers.id")
     created_at: datetime = Field(sa_type=UTCDateTime)
+    external_id: str | None = Field(default=None, max_length=254)  # the brand's own id of the card
+    replaced_by_card_id: int | None = Field(default=None, foreign_key="loyalty_cards.id")
+    updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Subledger(SQLModel, table=True):

@@ -1,22 +1,24 @@
-"""`pointledger reconcile`, `expire` and `convert-promised`: the ledger's checks and runs, for
-cron or an operator (the server's maintenance task runs expire and convert-promised itself)."""
+"""`pointledger reconcile`, `expire`, `convert-promised` and `expire-tiers`: the ledger's checks
+and runs, for cron or an operator (the server's maintenance task runs the last three itself)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import typer
 
 from app.cli.common import command_now, console, errors, run
 from app.conversions.service import convert_promised_points
+from app.customers.tiers import expire_tiers
 from app.ledger.expiry import RunReport, expire_points, org_clocks, start_of_local_day
 from app.ledger.service import reconcile as reconcile_ledger
 from app.organizations import service as organizations
 from app.storage.database import Database
 
 ledger_cli = typer.Typer()  # its commands sit at the top level
+Report = TypeVar("Report")
 
 
 @ledger_cli.command()
@@ -67,10 +69,11 @@ def _for_each_org(
     now: datetime,
     as_of: str | None,
     org: str | None,
-    operation: Callable[[Database, datetime, int, datetime], Awaitable[RunReport]],
-    done: str,
+    operation: Callable[[Database, datetime, int, datetime], Awaitable[Report]],
+    describe: Callable[[Report], str],
 ) -> None:
-    """Run `operation` for each organisation (or the one named) as of its own reading of --as-of."""
+    """Run `operation` for each organisation (or the one named) as of its own reading of --as-of,
+    printing what `describe` says of each organisation's report."""
     given = _parse_as_of(as_of)
     clocks = run(lambda database: org_clocks(database, org))
     moments = {}
@@ -88,16 +91,22 @@ def _for_each_org(
                 param_hint="--as-of",
             )
 
-    async def work(database: Database) -> list[RunReport]:
+    async def work(database: Database) -> list[Report]:
         return [await operation(database, moments[clock.id], clock.id, now) for clock in clocks]
 
     for clock, report in zip(clocks, run(work), strict=True):
-        points = format(report.points.normalize(), "f") if report.points else "0"
         console.print(
-            f"{clock.code}: {done} {points} points from {report.lots} lots in {report.accounts} accounts "
-            f"(as of {moments[clock.id].astimezone(clock.time_zone).isoformat()})",
+            f"{clock.code}: {describe(report)} (as of {moments[clock.id].astimezone(clock.time_zone).isoformat()})",
             highlight=False,
         )
+
+
+def _points_moved(done: str) -> Callable[[RunReport], str]:
+    def describe(report: RunReport) -> str:
+        points = format(report.points.normalize(), "f") if report.points else "0"
+        return f"{done} {points} points from {report.lots} lots in {report.accounts} accounts"
+
+    return describe
 
 
 @ledger_cli.command()
@@ -112,7 +121,7 @@ def expire(
         as_of,
         org,
         lambda database, moment, org_id, now: expire_points(database, moment, org_id, now=now),
-        "expired",
+        _points_moved("expired"),
     )
 
 
@@ -128,5 +137,21 @@ def convert_promised(
         as_of,
         org,
         lambda database, moment, org_id, now: convert_promised_points(database, moment, org_id, now=now),
-        "converted",
+        _points_moved("converted"),
+    )
+
+
+@ledger_cli.command("expire-tiers")
+def expire_tiers_command(
+    context: typer.Context,
+    as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
+    org: str | None = typer.Option(None, help="Only this organisation."),
+) -> None:
+    """Move customers whose tier validity ended back to the base tier, with their slab history, exactly once."""
+    _for_each_org(
+        command_now(context),
+        as_of,
+        org,
+        lambda database, moment, org_id, now: expire_tiers(database, moment, org_id, now=now),
+        lambda count: f"expired the tiers of {count} customers",
     )

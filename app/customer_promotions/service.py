@@ -397,3 +397,48 @@ async def load_award(connection: AsyncConnection, org: OrgConfig, event_id: int)
         event.created_at,
         replayed=True,
     )
+
+
+# --- Member care: a customer's promotion points ---------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PromotionAwardRecord:
+    """Points a customer was issued through a points promotion (one CUSTOMER_PROMOTION credit)."""
+
+    entry_id: int
+    event_id: int
+    program_id: int
+    points: Decimal
+    store_id: int | None
+    till_id: int | None
+    import_job_id: int | None
+    created_at: datetime
+    promotion: PromotionView
+
+
+async def customer_promotion_history(
+    connection: AsyncConnection, *, org_id: int, customer_id: int, first: int, after_id: int | None
+) -> tuple[list[PromotionAwardRecord], bool]:
+    """The customer's promotion awards (awardPromotionPoints and the customer promotion import),
+    newest first, keyset-paginated by ledger entry id: two queries for any page."""
+    rows = await ledger_repository.customer_promotion_credits(
+        connection, org_id=org_id, customer_id=customer_id, limit=first + 1, before_entry_id=after_id
+    )
+    has_next_page = len(rows) > first
+    rows = rows[:first]
+    promotions = await promotions_by_id(connection, sorted({row.customer_promotion_id for row in rows}))
+    return [
+        PromotionAwardRecord(
+            entry_id=row.entry_id,
+            event_id=row.event_id,
+            program_id=row.program_id,
+            points=row.points,
+            store_id=row.store_id,
+            till_id=row.till_id,
+            import_job_id=row.import_job_id,
+            created_at=row.created_at,
+            promotion=promotions[row.customer_promotion_id],
+        )
+        for row in rows
+    ], has_next_page

@@ -120,14 +120,12 @@ def _standing(org: OrgConfig, search: CustomerSearch, path: str) -> tuple[int, i
 
 
 async def _holders(connection: AsyncConnection, org: OrgConfig, kind: IdentifierType, value: str) -> set[int]:
-    """Who holds this identifier: its owner, and for a card number also the holders of that card
-    in any of the org's programs."""
+    """Who holds this identifier: its owner, and for a card number also the holder of the card
+    with that number (or external id) in any of the org's programs."""
     owner = await customers_repository.customer_id_by_identifier(connection, org_id=org.id, kind=kind, value=value)
     found = {owner} if owner is not None else set()
     if kind is IdentifierType.CARD_NUMBER:
         for program in org.programs:
-            rows = await cards_repository.cards_by_identifier(
-                connection, org_id=org.id, program_id=program.id, identifiers=[value]
-            )
-            found.update(row.customer_id for row in rows)
+            cards = await cards_repository.cards_by_key(connection, org_id=org.id, program_id=program.id, keys=[value])
+            found.update(card.customer_id for card in cards.values())
     return found

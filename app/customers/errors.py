@@ -33,6 +33,18 @@ class NotACustomerError(ValidationError):
 
 
 class IdentifierTakenError(ConflictError):
-    """The identifier belongs to another customer of the organisation (the field names it)."""
+    """Another customer owns this identifier: ask for a merge (merge: true) to take it with them."""
 
     code = "IDENTIFIER_TAKEN"
+
+
+class IdentifierNotHeldError(NotFoundError):
+    """The customer has no such identifier to remove or replace."""
+
+    code = "IDENTIFIER_NOT_HELD"
+
+
+class NoIdentifierChangeError(ValidationError):
+    """A change identifier request names neither a value to add nor one to remove."""
+
+    code = "NO_IDENTIFIER_CHANGE"

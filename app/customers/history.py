@@ -23,6 +23,8 @@ class HistoryRecord:
     other_customer_id: int | None
     details: dict[str, Any] | None
     created_at: datetime
+    source: str | None
+    account: str | None
 
 
 async def history_page(
@@ -33,9 +35,38 @@ async def history_page(
     actions: Sequence[HistoryAction],
     first: int,
     after_id: int | None,
+    requested_only: bool = False,
 ) -> tuple[list[HistoryRecord], bool]:
-    """Newest first by id, keyset-paginated; `actions` narrows to those kinds of change."""
+    """Newest first by id, keyset-paginated; `actions` narrows to those kinds of change,
+    `requested_only` to what member care asked for."""
     rows = await repository.history_page(
-        connection, org_id=org_id, customer_id=customer_id, actions=actions, limit=first + 1, after_id=after_id
+        connection,
+        org_id=org_id,
+        customer_id=customer_id,
+        actions=actions,
+        limit=first + 1,
+        after_id=after_id,
+        requested_only=requested_only,
     )
     return [HistoryRecord(*row) for row in rows[:first]], len(rows) > first
+
+
+# The seed's "Change Identifier History": its actions Add, Remove and Combine.
+IDENTIFIER_ACTIONS = (HistoryAction.IDENTIFIER_ADDED, HistoryAction.IDENTIFIER_REMOVED, HistoryAction.COMBINE)
+
+
+async def identifier_history_page(
+    connection: AsyncConnection, *, org_id: int, customer_id: int, first: int, after_id: int | None
+) -> tuple[list[HistoryRecord], bool]:
+    """The seed's identifier change history, newest first: only what change identifier and merge
+    requests did. Identifiers a purchase added, and the merges a purchase caused by naming another
+    customer's identifier (from another source or account), are in `history_page`, not here."""
+    return await history_page(
+        connection,
+        org_id=org_id,
+        customer_id=customer_id,
+        actions=IDENTIFIER_ACTIONS,
+        first=first,
+        after_id=after_id,
+        requested_only=True,
+    )

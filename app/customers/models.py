@@ -7,6 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -22,6 +23,7 @@ class HistoryAction(StrEnum):
     REGISTERED = "REGISTERED"
     DETAILS_UPDATED = "DETAILS_UPDATED"
     IDENTIFIER_ADDED = "IDENTIFIER_ADDED"
+    IDENTIFIER_REMOVED = "IDENTIFIER_REMOVED"
     COMBINE = "COMBINE"  # the identifiers and balance of another customer moved here (merge)
     MERGED_INTO = "MERGED_INTO"  # this customer was the merge victim
     SECONDARY_IDENTIFIER_SKIPPED = "SECONDARY_IDENTIFIER_SKIPPED"
@@ -102,13 +104,23 @@ class CustomerHistory(SQLModel, table=True):
     transaction_id: int | None = Field(default=None, sa_type=BigId)
     details: dict[str, Any] | None = Field(default=None, sa_type=JSONDocument)
     created_at: datetime = Field(sa_type=UTCDateTime)
+    # The seed's Source and Account columns: where a change identifier or merge request came from.
+    source: str | None = Field(default=None, max_length=20)
+    account: str | None = Field(default=None, max_length=64)
+    # True for what member care asked for (changeIdentifier, mergeCustomers): the seed's identifier
+    # history lists only these, not what a purchase did on its own (an automatic merge).
+    requested: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
 
 
 class CustomerProgram(SQLModel, table=True):
     """A customer's standing in one loyalty program: tier and cumulative purchases."""
 
     __tablename__ = "customer_programs"
-    __table_args__ = (UniqueConstraint("customer_id", "program_id"),)
+    __table_args__ = (
+        UniqueConstraint("customer_id", "program_id"),
+        # The tier expiry run walks it (app.customers.tiers).
+        Index("ix_customer_programs_tier_expiry", "org_id", "tier_expires_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     org_id: int = Field(foreign_key="organizations.id")
@@ -130,3 +142,35 @@ class UserGroupMember(SQLModel, table=True):
     customer_id: int = Field(foreign_key="customers.id", primary_key=True)
     org_id: int = Field(foreign_key="organizations.id")
     added_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class TierChangeKind(StrEnum):
+    UPGRADE = "UPGRADE"
+    DOWNGRADE = "DOWNGRADE"
+    EXPIRY = "EXPIRY"  # the tier's validity ended: back to the base tier (app.customers.tiers)
+
+
+class TierChangeCause(StrEnum):
+    PURCHASE = "PURCHASE"  # a bill (transaction_id) raised the cumulative purchases
+    RETURN = "RETURN"  # a return (transaction_id) lowered them
+    MERGE = "MERGE"  # another customer's purchases moved here
+    TIER_EXPIRY = "TIER_EXPIRY"  # the maintenance run found the tier's validity ended
+
+
+class TierChange(SQLModel, table=True):
+    """Member care's slab history: every change of a customer's tier in a program, append-only."""
+
+    __tablename__ = "tier_changes"
+    __table_args__ = (Index("ix_tier_changes_customer", "customer_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organizations.id")
+    customer_id: int = Field(foreign_key="customers.id")
+    program_id: int = Field(foreign_key="programs.id")
+    kind: str = Field(max_length=20)
+    cause: str = Field(max_length=20)
+    tier_id_before: int = Field(foreign_key="tiers.id")
+    tier_id_after: int = Field(foreign_key="tiers.id")
+    tier_expires_at_after: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    transaction_id: int | None = Field(default=None, sa_type=BigId)
+    created_at: datetime = Field(sa_type=UTCDateTime)

@@ -29,6 +29,7 @@ from app.customers.models import (
     CustomerProgram,
     HistoryAction,
     LoyaltyType,
+    TierChange,
     UserGroupMember,
 )
 from app.customers.rules import name_search_key
@@ -44,6 +45,7 @@ identifiers = table_of(CustomerIdentifier)
 history = table_of(CustomerHistory)
 customer_programs = table_of(CustomerProgram)
 group_members = table_of(UserGroupMember)
+tier_changes = table_of(TierChange)
 
 ZERO = Decimal(0)
 
@@ -263,6 +265,22 @@ async def identifiers_of(connection: AsyncConnection, customer_id: int) -> list[
             )
         ).all()
     )
+
+
+async def delete_identifier(
+    connection: AsyncConnection, *, org_id: int, customer_id: int, kind: IdentifierType, value: str
+) -> int:
+    """Take one identifier from the customer; returns how many rows went (0: the customer has no such one)."""
+    return (
+        await connection.execute(
+            delete(identifiers).where(
+                identifiers.c.org_id == org_id,
+                identifiers.c.customer_id == customer_id,
+                identifiers.c.type == kind.value,
+                identifiers.c.value == value,
+            )
+        )
+    ).rowcount
 
 
 async def move_identifiers(connection: AsyncConnection, *, from_customer_id: int, to_customer_id: int) -> None:
@@ -646,13 +664,17 @@ async def history_page(
     actions: Sequence[HistoryAction],
     limit: int,
     after_id: int | None,
+    requested_only: bool = False,
 ) -> list[Any]:
     """The customer's history newest first by id (keyset: before `after_id`), at most `limit`
-    rows (id, action, identifier_type, identifier_value, other_customer_id, details, created_at);
-    `actions` narrows to those kinds of change."""
+    rows (id, action, identifier_type, identifier_value, other_customer_id, details, created_at,
+    source, account); `actions` narrows to those kinds of change, `requested_only` to what member
+    care asked for."""
     conditions = [history.c.org_id == org_id, history.c.customer_id == customer_id]
     if actions:
         conditions.append(history.c.action.in_([action.value for action in actions]))
+    if requested_only:
+        conditions.append(history.c.requested.is_(True))
     if after_id is not None:
         conditions.append(history.c.id < after_id)
     return list(
@@ -666,6 +688,8 @@ async def history_page(
                     history.c.other_customer_id,
                     history.c.details,
                     history.c.created_at,
+                    history.c.source,
+                    history.c.account,
                 )
                 .where(*conditions)
                 .order_by(history.c.id.desc())
@@ -822,3 +846,81 @@ async def insert_registrations_in_bulk(
         ],
     )
     return customer_ids
+
+
+# --- Tier history and tier expiry -----------------------------------------------------------
+
+
+async def insert_tier_changes(connection: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        await connection.execute(insert(tier_changes), [dict(row) for row in rows])
+
+
+async def tier_changes_page(
+    connection: AsyncConnection,
+    *,
+    org_id: int,
+    customer_id: int,
+    program_id: int | None,
+    limit: int,
+    after_id: int | None,
+) -> list[Any]:
+    """The customer's tier changes newest first by id (keyset: before `after_id`), at most `limit`
+    rows of all columns; `program_id` narrows to one program."""
+    conditions = [tier_changes.c.org_id == org_id, tier_changes.c.customer_id == customer_id]
+    if program_id is not None:
+        conditions.append(tier_changes.c.program_id == program_id)
+    if after_id is not None:
+        conditions.append(tier_changes.c.id < after_id)
+    statement = select(tier_changes).where(*conditions).order_by(tier_changes.c.id.desc()).limit(limit)
+    return list((await connection.execute(statement)).all())
+
+
+async def lock_standings_with_tier_expired(
+    connection: AsyncConnection, *, org_id: int, as_of: datetime, limit: int
+) -> list[Any]:
+    """The org's first `limit` standings whose tier validity ended at or before `as_of`, soonest
+    first, locked in that order (FOR UPDATE on PostgreSQL: a concurrent run waits, then finds
+    them no longer expired; SQLite has one writer): rows (id, customer_id, program_id, tier_id)."""
+    return list(
+        (
+            await connection.execute(
+                select(
+                    customer_programs.c.id,
+                    customer_programs.c.customer_id,
+                    customer_programs.c.program_id,
+                    customer_programs.c.tier_id,
+                )
+                .where(customer_programs.c.org_id == org_id, customer_programs.c.tier_expires_at <= as_of)
+                .order_by(customer_programs.c.tier_expires_at, customer_programs.c.id)
+                .limit(limit)
+                .with_for_update()
+            )
+        ).all()
+    )
+
+
+async def expire_tiers(
+    connection: AsyncConnection,
+    *,
+    org_id: int,
+    program_id: int,
+    standings: Sequence[tuple[int, int]],
+    as_of: datetime,
+    base_tier_id: int,
+) -> set[int]:
+    """One guarded statement for a program's (standing id, tier id) pairs: each drops to the base
+    tier with no expiry and starts a new qualifying period (no purchases counted), only if it
+    still holds that tier with a validity ended by `as_of`. Returns the ids it changed."""
+    result = await connection.execute(
+        update(customer_programs)
+        .where(
+            customer_programs.c.org_id == org_id,
+            customer_programs.c.program_id == program_id,
+            tuple_(customer_programs.c.id, customer_programs.c.tier_id).in_(list(standings)),
+            customer_programs.c.tier_expires_at <= as_of,
+        )
+        .values(tier_id=base_tier_id, tier_expires_at=None, cumulative_purchases=ZERO)
+        .returning(customer_programs.c.id)
+    )
+    return set(result.scalars())

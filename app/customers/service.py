@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.customers import repository
 from app.customers.errors import CustomerMergedError, CustomerNotFoundError, NotACustomerError, SameCustomerError
-from app.customers.models import CustomerKind, HistoryAction
+from app.customers.models import CustomerKind, HistoryAction, TierChangeCause
 from app.customers.rules import normalize_identifier
+from app.customers.tiers import record_tier_change
 from app.idempotency import service as idempotency
 from app.kernel.decimals import read_whole_number
 from app.kernel.enums import IdentifierType, PointsCategory
@@ -42,6 +43,26 @@ class Activity:
     source: str | None
     store_id: int | None
     till_id: int | None
+
+
+@dataclass(frozen=True)
+class HistoryRequest:
+    """Member care asked for this change (changeIdentifier, mergeCustomers): the history rows it
+    writes carry where it came from and are listed in the identifier history."""
+
+    source: str | None = None
+    account: str | None = None
+    identifier_type: IdentifierType | None = None
+    identifier_value: str | None = None
+
+    def columns(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "account": self.account,
+            "requested": True,
+            "identifier_type": self.identifier_type.value if self.identifier_type else None,
+            "identifier_value": self.identifier_value,
+        }
 
 
 @dataclass
@@ -368,6 +389,7 @@ async def merge_customers(
     activity: Activity,
     now: datetime,
     transaction_id: int | None = None,
+    request: HistoryRequest | None = None,
 ) -> None:
     """The victim's identifiers, balances and purchases move to the survivor.
 
@@ -432,6 +454,19 @@ async def merge_customers(
         if tier.id != current.id:
             changes.update(tier_id=tier.id, tier_expires_at=tier_expiry(program, now, org.time_zone))
         await repository.update_standing(connection, row.id, changes)
+        if tier.id != current.id:
+            await record_tier_change(
+                connection,
+                org_id=org.id,
+                customer_id=survivor_id,
+                program_id=program.id,
+                before=current,
+                after=tier,
+                cause=TierChangeCause.MERGE,
+                tier_expires_at_after=changes["tier_expires_at"],
+                transaction_id=transaction_id,
+                now=now,
+            )
     await _record(
         connection,
         org.id,
@@ -443,6 +478,7 @@ async def merge_customers(
                 "other_customer_id": victim_id,
                 "transaction_id": transaction_id,
                 "details": {"identifiers": [{"type": row.type, "value": row.value} for row in moved]},
+                **(request.columns() if request else {}),
             }
         ],
     )
@@ -478,6 +514,18 @@ async def _move_group_memberships(
     await repository.delete_memberships_of(connection, victim_id)
 
 
+async def lock_customers_to_change(
+    connection: AsyncConnection, org: OrgConfig, field_by_customer: dict[int, str]
+) -> None:
+    """Lock these customers (`lock_unmerged`) and refuse a user group's account holder, which has
+    no identifiers and is no one to merge (NOT_A_CUSTOMER on its field)."""
+    await lock_unmerged(connection, field_by_customer)
+    kinds = await repository.customer_kinds(connection, org_id=org.id, customer_ids=list(field_by_customer))
+    for customer_id, field_name in field_by_customer.items():
+        if kinds[customer_id] != CustomerKind.CUSTOMER.value:
+            raise NotACustomerError(f"user {customer_id} is a user group's account", field=field_name)
+
+
 @dataclass(frozen=True)
 class MergeResult:
     survivor: CustomerView
@@ -510,12 +558,10 @@ async def merge_on_request(
         victim_id = await find_customer(connection, org, victim, f"{path}.victim")
         if survivor_id == victim_id:
             raise SameCustomerError("the survivor and the victim are the same customer", field=f"{path}.victim")
-        await lock_unmerged(connection, {survivor_id: f"{path}.survivor", victim_id: f"{path}.victim"})
-        kinds = await repository.customer_kinds(connection, org_id=org.id, customer_ids=[survivor_id, victim_id])
-        for customer_id, side in ((survivor_id, "survivor"), (victim_id, "victim")):
-            if kinds[customer_id] != CustomerKind.CUSTOMER.value:  # a user group's account is no one to merge
-                raise NotACustomerError(f"user {customer_id} is a user group's account", field=f"{path}.{side}")
-        await merge_customers(connection, org, survivor_id, victim_id, Activity(None, None, None), now)
+        await lock_customers_to_change(connection, org, {survivor_id: f"{path}.survivor", victim_id: f"{path}.victim"})
+        await merge_customers(
+            connection, org, survivor_id, victim_id, Activity(None, None, None), now, request=HistoryRequest()
+        )
         view = (await load_customers(connection, org, [survivor_id]))[survivor_id]
         return victim_id, MergeResult(survivor=view, victim_id=victim_id, replayed=False)
 

@@ -39,6 +39,7 @@ from app.http.auth import (
     org_of,
     roles_of,
 )
+from app.http.downloads.routes import routes as download_routes
 from app.http.import_runner import ImportRunner
 from app.http.logs import AccessLog, configure_logging, note_request
 from app.http.maintenance import MaintenanceTask
@@ -284,9 +285,14 @@ def create_app(
             Route("/imports/points", import_routes.post_points, methods=["POST"]),
             Route("/imports/promotion", import_profile_routes.post_promotion, methods=["POST"]),
             Route("/imports/tracker", import_profile_routes.post_tracker, methods=["POST"]),
+            Route("/imports/leads", import_profile_routes.post_leads, methods=["POST"]),
+            Route("/imports/segments", import_profile_routes.post_segment_members, methods=["POST"]),
             Route("/imports/{job_id:int}", import_routes.get_job, methods=["GET"]),
             Route("/imports/{job_id:int}/rejects.csv", import_routes.get_rejects, methods=["GET"]),
             Route("/imports/{job_id:int}/corrections.csv", import_profile_routes.get_corrections, methods=["GET"]),
+            *download_routes(),
+            Route("/imports/interactions", import_profile_routes.post_interactions, methods=["POST"]),
+            Route("/imports/behavioural-events", import_profile_routes.post_behavioural_events, methods=["POST"]),
         ],
         lifespan=lifespan,
         middleware=[Middleware(AccessLog, access_lines=services.settings.access_log)],
@@ -296,8 +302,8 @@ def create_app(
         },
     )
     app.state.services = services
-    for route in app.routes:  # a route under /imports that declares no roles stops the app here
-        if isinstance(route, Route) and route.path.startswith("/imports"):
+    for route in app.routes:  # a route under /imports or /downloads that declares no roles stops the app here
+        if isinstance(route, Route) and route.path.startswith(("/imports", "/downloads")):
             for method in (route.methods or set()) - {"HEAD"}:
                 roles_for(f"{method} {route.path}")
     return app

@@ -1,4 +1,4 @@
-"""Plain HTTP entry points of the CUSTOMER_PROMOTION and TRACKERS profiles, beside
+"""Plain HTTP entry points of the CUSTOMER_PROMOTION, TRACKERS, LEADS and SEGMENT_MEMBERS profiles, beside
 POST /imports/points (same authentication, streaming, errors and responses: app.http.imports):
 
     POST /imports/promotion?promotionName=NAME[&uniqueIdentifierType=MOBILE|EMAIL|EXTERNAL_ID|USER_ID|CARD_NUMBER|
@@ -8,7 +8,11 @@ POST /imports/points (same authentication, streaming, errors and responses: app.
     POST /imports/tracker?tracker=CODE[&billIdentification=STANDARD_FIELDS|LOYALTY_LOG_ID]
          [&uniqueIdentifierType=MOBILE|EMAIL|EXTERNAL_ID|USER_ID][&appendCountryCode=true][&storesByExternalId=true]
          [&replacementStoreCode=CODE][&userGroupsEnabled=true][&userGroupIdentifierType=...]   or   ?template=NAME
-    both also: [&errorPolicy=KEEP_VALID|REJECT_FILE][&dryRun=true][&importKey=KEY][&fileName=NAME]
+    POST /imports/leads[?uniqueIdentifierType=MOBILE|EMAIL|EXTERNAL_ID|USER_ID][&appendCountryCode=true]
+    POST /imports/segments[?uniqueIdentifierType=...][&appendCountryCode=true]
+    POST /imports/interactions[?uniqueIdentifierType=MOBILE|EMAIL|EXTERNAL_ID|USER_ID]   or   ?template=NAME
+    POST /imports/behavioural-events[?uniqueIdentifierType=MOBILE|EMAIL|EXTERNAL_ID|USER_ID]   or   ?template=NAME
+    all also: [&errorPolicy=KEEP_VALID|REJECT_FILE][&dryRun=true][&importKey=KEY][&fileName=NAME]
     body: the CSV file as is (curl --data-binary @file.csv)
     GET  /imports/{id}/corrections.csv -> the auto-corrections: row_number, column, code, message
 """
@@ -76,6 +80,18 @@ async def post_tracker(request: Request) -> Response:
     return await post_import(request, ImportProfile.TRACKERS, _tracker_configuration)
 
 
+def _customer_column_configuration(request: Request) -> dict[str, Any]:
+    return {"unique_identifier_type": request.query_params.get("uniqueIdentifierType", "MOBILE")}
+
+
+async def post_interactions(request: Request) -> Response:
+    return await post_import(request, ImportProfile.INTERACTIONS, _customer_column_configuration)
+
+
+async def post_behavioural_events(request: Request) -> Response:
+    return await post_import(request, ImportProfile.BEHAVIOURAL_EVENTS, _customer_column_configuration)
+
+
 async def get_corrections(request: Request) -> Response:
     _, job, refused = await _job(request)
     if refused is not None:
@@ -86,3 +102,19 @@ async def get_corrections(request: Request) -> Response:
         media_type="text/csv",
         headers={"content-disposition": f'attachment; filename="import-{job.id}-corrections.csv"'},
     )
+
+
+def _customer_configuration(request: Request) -> dict[str, Any]:
+    """LEADS and SEGMENT_MEMBERS: how rows name their customer."""
+    return {
+        "unique_identifier_type": request.query_params.get("uniqueIdentifierType", "MOBILE"),
+        "append_country_code": _flag(request, "appendCountryCode", False),
+    }
+
+
+async def post_leads(request: Request) -> Response:
+    return await post_import(request, ImportProfile.LEADS, _customer_configuration)
+
+
+async def post_segment_members(request: Request) -> Response:
+    return await post_import(request, ImportProfile.SEGMENT_MEMBERS, _customer_configuration)

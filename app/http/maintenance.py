@@ -1,6 +1,7 @@
 """The server's periodic maintenance: expire what is due, convert promised points that came
-due, forget old idempotency keys. Every pass is safe to run twice or from two processes at once
-(each step is exactly-once by itself), so several servers may all run it.
+due, expire tiers whose validity ended, forget old idempotency keys. Every pass is safe to run
+twice or from two processes at once (each step is exactly-once by itself), so several servers
+may all run it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app.conversions.service import convert_promised_points
+from app.customers.tiers import expire_tiers
 from app.http.metrics import Metrics
 from app.idempotency import service as idempotency
 from app.kernel.clock import Clock
@@ -28,6 +30,7 @@ class MaintenanceReport:
     expired: RunReport
     converted: RunReport
     idempotency_keys_forgotten: int
+    tiers_expired: int = 0  # standings moved back to the base tier
 
 
 async def _untimed(task: str, work: Awaitable[Any]) -> Any:
@@ -42,18 +45,22 @@ async def maintain(
     timed: Callable[[str, Awaitable[Any]], Awaitable[Any]] = _untimed,
 ) -> MaintenanceReport:
     """One maintenance pass: expire what is due, then convert promised points that came due
-    (a promised lot past its expiry expires where it is, it is not converted first), then
-    forget idempotency keys older than the retention (at least 24 hours). `timed` awaits each
-    step by its task name (the server's metrics time them)."""
+    (a promised lot past its expiry expires where it is, it is not converted first), then move
+    customers whose tier validity ended back to the base tier, then forget idempotency keys
+    older than the retention (at least 24 hours). `timed` awaits each step by its task name (the
+    server's metrics time them)."""
     expired = await timed("expiry", expire_points(database, as_of, now=as_of))
     converted = await timed("conversion", convert_promised_points(database, as_of, now=as_of))
+    tiers_expired = await timed("tier_expiry", expire_tiers(database, as_of, now=as_of))
     forgotten = await timed(
         "idempotency",
         database.run_write(
             lambda connection: idempotency.forget_expired(connection, now=as_of, retention=idempotency_retention)
         ),
     )
-    return MaintenanceReport(expired=expired, converted=converted, idempotency_keys_forgotten=forgotten)
+    return MaintenanceReport(
+        expired=expired, converted=converted, idempotency_keys_forgotten=forgotten, tiers_expired=tiers_expired
+    )
 
 
 class MaintenanceTask:
@@ -118,6 +125,8 @@ class MaintenanceTask:
             async with self._finished:
                 self.passes += 1
                 self._finished.notify_all()
+        if report.tiers_expired:
+            logger.info("maintenance: %d customers' tiers expired", report.tiers_expired)
         if report.expired.lots or report.converted.lots or report.idempotency_keys_forgotten:
             logger.info(
                 "maintenance: expired %s points (%d lots, %d accounts); converted %s promised points (%d lots, "

@@ -242,18 +242,16 @@ async def find_customers(
                     else Refusal("NOT_A_CUSTOMER", f"user {customer_id} is a user group's account, not a customer")
                 )
     elif kind is CustomerIdentifierType.CARD_EXTERNAL_ID:
-        rows = (
-            await cards_repository.cards_by_identifier(
-                connection, org_id=org.id, program_id=program_id, identifiers=wanted
-            )
+        cards = (
+            await cards_repository.cards_by_key(connection, org_id=org.id, program_id=program_id, keys=wanted)
             if program_id is not None  # cards belong to a program: without one, none is found
-            else []
+            else {}
         )
-        for row in rows:
-            found[row.identifier] = (
+        for key, row in cards.items():
+            found[key] = (
                 row.customer_id
                 if row.status == CardStatus.ACTIVE.value
-                else Refusal("CARD_INACTIVE", f"loyalty card {row.identifier!r} is not active")
+                else Refusal("CARD_INACTIVE", f"loyalty card {key!r} is not active")
             )
     else:
         found.update(

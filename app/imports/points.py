@@ -8,8 +8,10 @@ expirydate, subledgerid, reason.
 Choices where the format is silent:
 - An unknown customerprofileid registers a new customer with that EXTERNAL_ID (as Talon.One
   creates the profile), unless the configuration says `register_unknown_customers: false`
-  (then CUSTOMER_NOT_FOUND). An unknown or inactive card is refused (CARD_NOT_FOUND,
-  CARD_INACTIVE): points go to the card holder's account in the card's program.
+  (then CUSTOMER_NOT_FOUND). A card is found by its number, by its external id where one is
+  set (a number wins), or else as a customer's CARD_NUMBER identifier. An unknown card, or one
+  not ACTIVE (blocked, lost, replaced), is refused (CARD_NOT_FOUND, CARD_INACTIVE): points go to
+  the card holder's account in the card's program.
 - amount > 0, with no more decimal places than the program keeps (points_decimal_places).
 - startdate: RFC3339 with an offset, `immediate` or empty (= when the row is imported). A
   later date makes the points pending (a lot active from then); an earlier one is kept as the
@@ -160,10 +162,19 @@ class PointsRun(ProfileRun[PointsRow]):
         (the keys bound as one list), one for whether their customers were merged."""
         named: dict[str, tuple[int, str | None]]
         if by_card:
-            rows = await cards_repository.cards_by_identifier(
-                connection, org_id=self.org.id, program_id=self.program.id, identifiers=keys
+            # A loyalty card of the program, by number or external id; else a customer holding
+            # the number as their card number identifier (no card row: such a card is active).
+            cards = await cards_repository.cards_by_key(
+                connection, org_id=self.org.id, program_id=self.program.id, keys=keys
             )
-            named = {row.identifier: (row.customer_id, row.status) for row in rows}
+            named = {key: (row.customer_id, row.status) for key, row in cards.items()}
+            holders = await customers_repository.customers_by_identifier(
+                connection,
+                org_id=self.org.id,
+                kind=IdentifierType.CARD_NUMBER,
+                values=[key for key in keys if key not in named],
+            )
+            named.update({key: (customer_id, CardStatus.ACTIVE.value) for key, customer_id in holders.items()})
         else:
             owners = await customers_repository.customers_by_identifier(
                 connection, org_id=self.org.id, kind=IdentifierType.EXTERNAL_ID, values=keys

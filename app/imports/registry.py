@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.imports.behavioural_events import BehaviouralEventsProfile
 from app.imports.customer_promotion import CustomerPromotionProfile
+from app.imports.interactions import InteractionsProfile
+from app.imports.leads_segments import LeadsProfile, SegmentMembersProfile
 from app.imports.models import ImportProfile
 from app.imports.points import PointsProfile
 from app.imports.profiles import Profile
@@ -14,4 +17,8 @@ PROFILES: dict[ImportProfile, Profile[Any]] = {
     ImportProfile.TALON_ONE_POINTS: PointsProfile(),
     ImportProfile.CUSTOMER_PROMOTION: CustomerPromotionProfile(),
     ImportProfile.TRACKERS: TrackersProfile(),
+    ImportProfile.LEADS: LeadsProfile(),
+    ImportProfile.SEGMENT_MEMBERS: SegmentMembersProfile(),
+    ImportProfile.INTERACTIONS: InteractionsProfile(),
+    ImportProfile.BEHAVIOURAL_EVENTS: BehaviouralEventsProfile(),
 }

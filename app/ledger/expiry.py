@@ -29,7 +29,7 @@ from app.ledger import repository
 from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.ledger.views import (
-    PAGE_SIZE_MAX,
+    READ_PAGE_SIZE_MAX,
     ZERO,
     AccountRef,
     EventDraft,
@@ -230,7 +230,7 @@ async def expired_points(
 ) -> dict[int, ExpiredPointsPage]:
     """Each customer's POINTS_EXPIRY entries, newest first, a keyset page of at most `first`
     after entry `after_id`: one query for any number of customers (a window per customer)."""
-    assert 1 <= first <= PAGE_SIZE_MAX
+    assert 1 <= first <= READ_PAGE_SIZE_MAX
     if not customer_ids:
         return {}
     rows = await repository.expiry_entries(connection, customer_ids, first=first, after_id=after_id)

@@ -33,6 +33,7 @@ class EventType(StrEnum):
     POINTS_IMPORT = "POINTS_IMPORT"  # "Imported points": a row of a bulk import (app.imports)
     CUSTOMER_PROMOTION = "CUSTOMER_PROMOTION"  # points awarded by a points promotion
     TRACKER_POINTS = "TRACKER_POINTS"  # points issued on a tracked value
+    POINTS_ADJUSTMENT = "POINTS_ADJUSTMENT"  # a manual credit or debit by member care (app.adjustments)
 
 
 class EntryType(StrEnum):
@@ -53,6 +54,9 @@ class EntryKind(StrEnum):
     PROMISED_POINTS_CONVERSION = "PROMISED_POINTS_CONVERSION"
     TRIGGER_BASED_POINTS_CONVERSION = "TRIGGER_BASED_POINTS_CONVERSION"
     MERGE = "MERGE"
+    # Member care's manual adjustments: both move the `adjusted` counter (net: credits less debits).
+    POINTS_ADJUSTMENT_CREDIT = "POINTS_ADJUSTMENT_CREDIT"
+    POINTS_ADJUSTMENT_DEBIT = "POINTS_ADJUSTMENT_DEBIT"
 
 
 class PointAccount(SQLModel, table=True):

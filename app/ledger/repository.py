@@ -51,7 +51,7 @@ from app.ledger.models import (
 )
 from app.ledger.rules import COUNTER_BY_KIND, COUNTERS
 from app.ledger.views import (
-    PAGE_SIZE_MAX,
+    READ_PAGE_SIZE_MAX,
     ZERO,
     AccountRef,
     CreditDraft,
@@ -999,7 +999,7 @@ async def ledger_page(
     connection: AsyncConnection, *, org_id: int, customer_id: int, view: LedgerFilter, first: int, after_id: int | None
 ) -> LedgerPage:
     """Newest first, by entry id (entries are written in time order), keyset-paginated."""
-    assert 1 <= first <= PAGE_SIZE_MAX
+    assert 1 <= first <= READ_PAGE_SIZE_MAX
     conditions = [entries.c.org_id == org_id, entries.c.customer_id == customer_id, *_filter_conditions(view)]
     if after_id is not None:
         conditions.append(entries.c.id < after_id)
@@ -1422,3 +1422,38 @@ async def add_to_accounts(connection: AsyncConnection, moved: dict[tuple[int, st
         await add_to_rows(
             connection, accounts, ("balance",) if counter is None else ("balance", counter), rows, converted=True
         )
+
+
+async def customer_promotion_credits(
+    connection: AsyncConnection, *, org_id: int, customer_id: int, limit: int, before_entry_id: int | None
+) -> list[Any]:
+    """The customer's CUSTOMER_PROMOTION credits newest first by entry id (keyset: before
+    `before_entry_id`), at most `limit`: rows (entry_id, event_id, program_id, points, store_id,
+    till_id, created_at, customer_promotion_id, import_job_id). Walks the entries'
+    (customer_id, id) index; the event adds the promotion and the import job."""
+    conditions = [
+        entries.c.org_id == org_id,
+        entries.c.customer_id == customer_id,
+        entries.c.event_type == EventType.CUSTOMER_PROMOTION.value,
+        entries.c.entry_type == EntryType.CREDIT.value,
+    ]
+    if before_entry_id is not None:
+        conditions.append(entries.c.id < before_entry_id)
+    statement = (
+        select(
+            entries.c.id.label("entry_id"),
+            entries.c.event_id,
+            entries.c.program_id,
+            entries.c.points,
+            entries.c.store_id,
+            entries.c.till_id,
+            entries.c.created_at,
+            events.c.customer_promotion_id,
+            events.c.import_job_id,
+        )
+        .join(events, events.c.id == entries.c.event_id)
+        .where(*conditions)
+        .order_by(entries.c.id.desc())
+        .limit(limit)
+    )
+    return list((await connection.execute(statement)).all())

@@ -38,6 +38,8 @@ COUNTER_BY_KIND: dict[EntryKind, tuple[str, int] | None] = {
     EntryKind.PROMISED_POINTS_CONVERSION: None,
     EntryKind.TRIGGER_BASED_POINTS_CONVERSION: None,
     EntryKind.MERGE: None,
+    EntryKind.POINTS_ADJUSTMENT_CREDIT: ("adjusted", 1),
+    EntryKind.POINTS_ADJUSTMENT_DEBIT: ("adjusted", -1),
 }
 COUNTERS = ("earned", "redeemed", "expired", "returned", "adjusted")
 

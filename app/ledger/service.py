@@ -22,6 +22,7 @@ from app.ledger.models import EntryKind, EntryType
 from app.ledger.rules import COUNTER_BY_KIND, COUNTERS, signed
 from app.ledger.views import (
     PAGE_SIZE_MAX,
+    READ_PAGE_SIZE_MAX,
     ZERO,
     AccountRef,
     Discrepancy,
@@ -39,6 +40,7 @@ from app.ledger.views import (
 
 __all__ = [
     "PAGE_SIZE_MAX",
+    "READ_PAGE_SIZE_MAX",
     "AccountRef",
     "Discrepancy",
     "EventDraft",

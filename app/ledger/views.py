@@ -17,6 +17,8 @@ from app.ledger.models import EntryKind, EntryType, EventType
 
 ZERO = Decimal(0)
 PAGE_SIZE_MAX = 100  # every list of this API pages by at most this many
+# Downloads read a list in pages this large (fewer round trips); what a client asks for stays at PAGE_SIZE_MAX.
+READ_PAGE_SIZE_MAX = 1000
 DEFAULT_WINDOW = timedelta(days=7)
 
 

@@ -2,7 +2,7 @@
 
 A key holds one or more roles; a call is allowed when the key holds any of the roles its
 operation lists. `OPERATION_ROLES` is the one table of who may call what: every GraphQL root
-field (Query and Mutation, by field name) and every HTTP route under /imports ("METHOD path",
+field (Query and Mutation, by field name) and every HTTP route under /imports and /downloads ("METHOD path",
 the route's path as declared). The schema and the routes are checked against it when the app is
 built, and tests/test_roles.py calls every operation with and without its roles, so an
 operation missing here cannot ship.
@@ -53,6 +53,17 @@ OPERATION_ROLES: dict[str, frozenset[Role]] = {
         "importJob": (ADMIN,),
         "importJobs": (ADMIN,),
         "importTemplates": (ADMIN,),
+        "customerCoupons": CUSTOMER_READERS,
+        "customerCouponRedemptions": CUSTOMER_READERS,
+        "customerTierHistory": CUSTOMER_READERS,
+        "customerPromotionHistory": CUSTOMER_READERS,
+        "identifierHistory": (MEMBER_CARE,),
+        "customerLeads": (MEMBER_CARE,),
+        "segments": (APP, MEMBER_CARE, ADMIN),
+        "customerSegments": CUSTOMER_READERS,
+        "customerSegmentHistory": (MEMBER_CARE,),
+        "customerInteractions": CUSTOMER_READERS,
+        "customerBehaviouralEvents": (MEMBER_CARE,),
         "customers": (MEMBER_CARE,),
         # --- GraphQL mutations ---
         "addTransaction": (TILL,),
@@ -78,15 +89,45 @@ OPERATION_ROLES: dict[str, frozenset[Role]] = {
         "importCustomerPromotion": (ADMIN,),
         "importTrackerValues": (ADMIN,),
         "saveImportTemplate": (ADMIN,),
+        "resendCoupon": (MEMBER_CARE,),
+        "adjustPoints": (MEMBER_CARE,),
+        "changeIdentifier": (MEMBER_CARE,),
+        "issueCard": (MEMBER_CARE,),
+        "setCardStatus": (MEMBER_CARE,),
+        "createLead": (MEMBER_CARE,),
+        "updateLeadStatus": (MEMBER_CARE,),
+        "addLeadFollowUp": (MEMBER_CARE,),
+        "createSegment": (MEMBER_CARE, ADMIN),
+        "addSegmentMembers": (MEMBER_CARE,),
+        "removeSegmentMembers": (MEMBER_CARE,),
+        "importLeads": (ADMIN,),
+        "importSegmentMembers": (ADMIN,),
+        "recordInteractions": (APP, MEMBER_CARE),
+        "recordBehaviouralEvents": (TILL, APP, MEMBER_CARE),
+        "importInteractions": (ADMIN,),
+        "importBehaviouralEvents": (ADMIN,),
         "registerCustomer": (MEMBER_CARE,),
         "updateCustomer": (MEMBER_CARE,),
         # --- HTTP routes ---
         "POST /imports/points": (ADMIN,),
         "POST /imports/promotion": (ADMIN,),
         "POST /imports/tracker": (ADMIN,),
+        "POST /imports/leads": (ADMIN,),
+        "POST /imports/segments": (ADMIN,),
         "GET /imports/{job_id:int}": (ADMIN,),
         "GET /imports/{job_id:int}/rejects.csv": (ADMIN,),
         "GET /imports/{job_id:int}/corrections.csv": (ADMIN,),
+        # downloads (app/http/downloads): the roles of the GraphQL query each list comes from
+        "GET /downloads/ledger-entries.{format}": CUSTOMER_READERS,  # ledgerEntries
+        "GET /downloads/transactions.{format}": CUSTOMER_READERS,  # customer { transactions }
+        "GET /downloads/points-redemptions.{format}": CUSTOMER_READERS,  # pointsRedemptions
+        "GET /downloads/expiry-schedule.{format}": CUSTOMER_READERS,  # customer { expirySchedule }
+        "GET /downloads/expired-points.{format}": CUSTOMER_READERS,  # customer { expiredPoints }
+        "GET /downloads/points-transfers.{format}": (MEMBER_CARE,),  # customerPointsTransfers
+        "GET /downloads/tracker-history.{format}": CUSTOMER_READERS,  # customerTrackerHistory
+        "GET /downloads/customer-history.{format}": (MEMBER_CARE,),  # customerHistory
+        "POST /imports/interactions": (ADMIN,),
+        "POST /imports/behavioural-events": (ADMIN,),
     }.items()
 }
 

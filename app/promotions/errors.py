@@ -54,3 +54,15 @@ class PromotionNotStartedError(ConflictError):
     """Ending a promotion before it starts would leave it an empty window."""
 
     code = "PROMOTION_NOT_STARTED"
+
+
+class CouponNotLinkedToCustomerError(ConflictError):
+    """The code exists but is not linked to this customer (linkPromoCode): there is nothing of theirs to resend."""
+
+    code = "COUPON_NOT_LINKED_TO_CUSTOMER"
+
+
+class CouponRedeemedError(ConflictError):
+    """The customer has used the code up (its status is REDEEMED): it cannot be sent to them again."""
+
+    code = "COUPON_REDEEMED"

@@ -43,6 +43,19 @@ class LinkMode(StrEnum):
     EVERY_CHECKOUT = "EVERY_CHECKOUT"  # applied on every qualifying checkout while the limits allow
 
 
+class CouponStatus(StrEnum):
+    """A code as one customer holds it (member care's coupons tab), derived from the links, the
+    customer's redemptions not reversed by a return, and the promotion's window at `now`:
+    REDEEMED first (the customer has used it up: a live redemption of a code not linked to them
+    or linked for NEXT_CHECKOUT, or their per-customer limit of the code reached), then EXPIRED
+    (the window ended), NOT_YET_ACTIVE (it has not started), else ACTIVE (issued and usable)."""
+
+    ACTIVE = "ACTIVE"
+    NOT_YET_ACTIVE = "NOT_YET_ACTIVE"
+    REDEEMED = "REDEEMED"
+    EXPIRED = "EXPIRED"
+
+
 class Promotion(SQLModel, table=True):
     __tablename__ = "promotions"
     __table_args__ = (
@@ -106,6 +119,8 @@ class PromoCodeRedemption(SQLModel, table=True):
         UniqueConstraint("transaction_id", "code_id", name="uq_promo_code_redemptions_bill_code"),
         Index("ix_promo_code_redemptions_code", "code_id", "id"),
         Index("ix_promo_code_redemptions_promotion", "promotion_id", "id"),
+        # Member care's coupons tab: a customer's redemptions, newest first.
+        Index("ix_promo_code_redemptions_customer", "customer_id", "id"),
         CheckConstraint("discount >= 0", name="promo_code_redemptions_discount_not_negative"),
     )
 
@@ -167,3 +182,19 @@ class PromoCodeLink(SQLModel, table=True):
     # NEXT_CHECKOUT links are used up by the bill they were applied to.
     used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     used_transaction_id: int | None = Field(default=None, foreign_key="transactions.id", sa_type=BigId)
+
+
+class CouponResend(SQLModel, table=True):
+    """Member care asked to send a customer's linked code again (resendCoupon): the request, and the
+    outbox event that carries it to the brand's messaging system, written in one transaction."""
+
+    __tablename__ = "coupon_resends"
+    __table_args__ = (Index("ix_coupon_resends_customer", "customer_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    org_id: int = Field(foreign_key="organizations.id")
+    customer_id: int = Field(foreign_key="customers.id")
+    code_id: int = Field(foreign_key="promo_codes.id", sa_type=BigId)
+    link_id: int = Field(foreign_key="promo_code_links.id", sa_type=BigId)
+    outbox_event_id: int = Field(foreign_key="outbox_events.id", sa_type=BigId)
+    requested_at: datetime = Field(sa_type=UTCDateTime)

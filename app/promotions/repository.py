@@ -16,10 +16,13 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, case, func, insert, literal, select, union, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.promotions.models import (
+    CouponResend,
+    CouponStatus,
+    LinkMode,
     PromoCode,
     PromoCodeCustomerUsage,
     PromoCodeLink,
@@ -37,6 +40,7 @@ redemptions = table_of(PromoCodeRedemption)
 code_usage = table_of(PromoCodeCustomerUsage)
 promotion_usage = table_of(PromotionCustomerUsage)
 links = table_of(PromoCodeLink)
+resends = table_of(CouponResend)
 
 
 # --- Promotions ------------------------------------------------------------------------------
@@ -448,6 +452,187 @@ async def insert_link(
         "used_transaction_id": None,
     }
     return (await connection.execute(_INSERT_LINK, values)).scalar_one()
+
+
+# --- Member care: a customer's coupons -------------------------------------------------------
+
+
+def _customer_coupons_statement(*, after: bool, with_status: bool, with_code: bool) -> Any:
+    """A customer's codes (linked to them, or redeemed by them), newest code first, each with its
+    promotion, the customer's link, their redemptions not reversed, and its CouponStatus at :now
+    (computed here, so that the status filter and keyset pages agree)."""
+
+    def keyset(column: Any) -> list[Any]:
+        return [column < bindparam("before_id")] if after else []
+
+    # The customer's codes, each once: two index walks (links, redemptions by customer).
+    held = union(
+        select(links.c.code_id).where(
+            links.c.org_id == bindparam("org_id"),
+            links.c.customer_id == bindparam("customer_id"),
+            *keyset(links.c.code_id),
+        ),
+        select(redemptions.c.code_id).where(
+            redemptions.c.org_id == bindparam("org_id"),
+            redemptions.c.customer_id == bindparam("customer_id"),
+            *keyset(redemptions.c.code_id),
+        ),
+    ).subquery("held")
+    # Their redemptions not reversed, counted once per code (not once per use of the count).
+    live = (
+        select(redemptions.c.code_id, func.count().label("redemptions_count"))
+        .where(
+            redemptions.c.org_id == bindparam("org_id"),
+            redemptions.c.customer_id == bindparam("customer_id"),
+            redemptions.c.reversed_at.is_(None),
+        )
+        .group_by(redemptions.c.code_id)
+        .subquery("live")
+    )
+    live_redemptions = func.coalesce(live.c.redemptions_count, 0)
+    used_up = (live_redemptions > 0) & (
+        links.c.mode.is_(None)
+        | (links.c.mode == literal(LinkMode.NEXT_CHECKOUT.value))
+        | (
+            promotions.c.customer_code_redemption_limit.is_not(None)
+            & (live_redemptions >= promotions.c.customer_code_redemption_limit)
+        )
+    )
+    status = case(
+        (used_up, literal(CouponStatus.REDEEMED.value)),
+        (promotions.c.valid_until <= bindparam("now"), literal(CouponStatus.EXPIRED.value)),
+        (promotions.c.valid_from > bindparam("now"), literal(CouponStatus.NOT_YET_ACTIVE.value)),
+        else_=literal(CouponStatus.ACTIVE.value),
+    )
+    query = (
+        select(
+            codes.c.id.label("code_id"),
+            codes.c.code,
+            codes.c.source,
+            promotions.c.id.label("promotion_id"),
+            promotions.c.name.label("promotion_name"),
+            promotions.c.valid_from,
+            promotions.c.valid_until,
+            links.c.id.label("link_id"),
+            links.c.mode.label("link_mode"),
+            links.c.linked_at,
+            live_redemptions.label("redemptions_count"),
+            status.label("status"),
+        )
+        .select_from(held)
+        .join(codes, codes.c.id == held.c.code_id)
+        .join(promotions, promotions.c.id == codes.c.promotion_id)
+        .outerjoin(links, (links.c.code_id == codes.c.id) & (links.c.customer_id == bindparam("customer_id")))
+        .outerjoin(live, live.c.code_id == codes.c.id)
+    )
+    if with_status:
+        query = query.where(status == bindparam("status"))
+    if with_code:
+        query = query.where(codes.c.id == bindparam("code_id"))
+    return query.order_by(codes.c.id.desc()).limit(bindparam("limit"))
+
+
+_CUSTOMER_COUPONS = {
+    (after, with_status, with_code): _customer_coupons_statement(
+        after=after, with_status=with_status, with_code=with_code
+    )
+    for after in (False, True)
+    for with_status in (False, True)
+    for with_code in (False, True)
+}
+
+
+async def customer_coupons(
+    connection: AsyncConnection,
+    *,
+    org_id: int,
+    customer_id: int,
+    now: datetime,
+    limit: int,
+    before_id: int | None = None,
+    status: CouponStatus | None = None,
+    code_id: int | None = None,
+) -> list[Any]:
+    """Up to `limit` of the customer's codes, newest code first (below `before_id`; of `status`;
+    only `code_id`): rows (code_id, code, source, promotion_id, promotion_name, valid_from,
+    valid_until, link_id, link_mode, linked_at, redemptions_count, status)."""
+    parameters: dict[str, Any] = {"org_id": org_id, "customer_id": customer_id, "now": now, "limit": limit}
+    if before_id is not None:
+        parameters["before_id"] = before_id
+    if status is not None:
+        parameters["status"] = status.value
+    if code_id is not None:
+        parameters["code_id"] = code_id
+    statement = _CUSTOMER_COUPONS[before_id is not None, status is not None, code_id is not None]
+    return list((await connection.execute(statement, parameters)).all())
+
+
+def _customer_redemptions_statement(*, after: bool) -> Any:
+    query = (
+        select(
+            redemptions.c.id,
+            codes.c.code,
+            promotions.c.id.label("promotion_id"),
+            promotions.c.name.label("promotion_name"),
+            redemptions.c.transaction_id,
+            redemptions.c.discount,
+            redemptions.c.linked,
+            redemptions.c.redeemed_at,
+            redemptions.c.reversed_at,
+            redemptions.c.reversal_transaction_id,
+        )
+        .join(codes, codes.c.id == redemptions.c.code_id)
+        .join(promotions, promotions.c.id == redemptions.c.promotion_id)
+        .where(redemptions.c.org_id == bindparam("org_id"), redemptions.c.customer_id == bindparam("customer_id"))
+    )
+    if after:
+        query = query.where(redemptions.c.id < bindparam("before_id"))
+    return query.order_by(redemptions.c.id.desc()).limit(bindparam("limit"))
+
+
+_CUSTOMER_REDEMPTIONS = {after: _customer_redemptions_statement(after=after) for after in (False, True)}
+
+
+async def customer_redemptions(
+    connection: AsyncConnection, *, org_id: int, customer_id: int, limit: int, before_id: int | None
+) -> list[Any]:
+    """Up to `limit` of the customer's code redemptions, newest first (below `before_id`): rows (id,
+    code, promotion_id, promotion_name, transaction_id, discount, linked, redeemed_at, reversed_at,
+    reversal_transaction_id)."""
+    parameters: dict[str, Any] = {"org_id": org_id, "customer_id": customer_id, "limit": limit}
+    if before_id is not None:
+        parameters["before_id"] = before_id
+    return list((await connection.execute(_CUSTOMER_REDEMPTIONS[before_id is not None], parameters)).all())
+
+
+_INSERT_RESEND = insert(resends).returning(resends.c.id)
+_RESEND = select(resends).where(resends.c.org_id == bindparam("org_id"), resends.c.id == bindparam("resend_id"))
+
+
+async def insert_resend(
+    connection: AsyncConnection,
+    *,
+    org_id: int,
+    customer_id: int,
+    code_id: int,
+    link_id: int,
+    outbox_event_id: int,
+    now: datetime,
+) -> int:
+    values = {
+        "org_id": org_id,
+        "customer_id": customer_id,
+        "code_id": code_id,
+        "link_id": link_id,
+        "outbox_event_id": outbox_event_id,
+        "requested_at": now,
+    }
+    return (await connection.execute(_INSERT_RESEND, values)).scalar_one()
+
+
+async def resend(connection: AsyncConnection, *, org_id: int, resend_id: int) -> Any:
+    """The org's resend request (every column)."""
+    return (await connection.execute(_RESEND, {"org_id": org_id, "resend_id": resend_id})).one()
 
 
 # --- Reconciliation --------------------------------------------------------------------------

@@ -731,7 +731,7 @@ async def customer_redemptions(
     connection: AsyncConnection, org_id: int, customer_id: int, first: int, after_id: int | None
 ) -> tuple[list[RedemptionView], bool]:
     """A customer's redemptions, newest first, keyset-paginated by id (member care)."""
-    assert 1 <= first <= ledger.PAGE_SIZE_MAX
+    assert 1 <= first <= ledger.READ_PAGE_SIZE_MAX
     ids = await repository.customer_redemption_ids(
         connection, org_id=org_id, customer_id=customer_id, limit=first + 1, before_id=after_id
     )

@@ -602,7 +602,7 @@ async def tracker_history(
     """A holder's tracked values, newest first, keyset-paginated by value id (one query for the
     values, one for their bills, one for their lines when any value is a line's, one for their
     events)."""
-    assert 1 <= first <= ledger.PAGE_SIZE_MAX
+    assert 1 <= first <= ledger.READ_PAGE_SIZE_MAX
     rows = await repository.values_page(
         connection, org_id=org_id, customer_id=customer_id, limit=first + 1, before_id=after_id, tracker_id=tracker_id
     )

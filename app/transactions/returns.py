@@ -35,7 +35,9 @@ from app.catalog.service import product_lock_keys
 from app.customers import repository as customers_repository
 from app.customers import service as customers_service
 from app.customers.errors import CustomerNotFoundError
+from app.customers.models import TierChangeCause
 from app.customers.service import CustomerView
+from app.customers.tiers import record_tier_change
 from app.idempotency import service as idempotency
 from app.kernel.enums import PointsCategory
 from app.kernel.errors import ConflictError, ValidationError
@@ -43,7 +45,7 @@ from app.ledger import repository as ledger_repository
 from app.ledger import rules as ledger_rules
 from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
-from app.organizations.config import OrgConfig, ProgramConfig
+from app.organizations.config import OrgConfig, ProgramConfig, TierConfig
 from app.promotions import service as promotions_service
 from app.redemptions import repository as redemptions_repository
 from app.redemptions import service as redemptions_service
@@ -250,7 +252,7 @@ async def _return(
                 now=now,
             )
     if standing_change is not None:
-        await standing_change.apply(connection)
+        await standing_change.apply(connection, org_id=org.id, return_id=return_id, now=now)
 
     if prepared.purchase is not None:
         try:
@@ -416,9 +418,25 @@ class _StandingChange:
     counted: Decimal
     values: dict[str, Any]
     downgrade: TierDowngraded | None
+    program_id: int
+    tiers: tuple[TierConfig, TierConfig] | None  # (before, after) when the tier changes
 
-    async def apply(self, connection: AsyncConnection) -> None:
+    async def apply(self, connection: AsyncConnection, *, org_id: int, return_id: int, now: datetime) -> None:
         await customers_repository.update_standing(connection, self.standing_id, self.values)
+        if self.tiers is not None:
+            before, after = self.tiers
+            await record_tier_change(
+                connection,
+                org_id=org_id,
+                customer_id=self.customer_id,
+                program_id=self.program_id,
+                before=before,
+                after=after,
+                cause=TierChangeCause.RETURN,
+                tier_expires_at_after=self.values["tier_expires_at"],
+                transaction_id=return_id,
+                now=now,
+            )
         if self.counted > 0:
             # Never below zero: purchases counted before they were tracked are not negative.
             await customers_repository.subtract_lifetime_purchases(
@@ -463,7 +481,8 @@ async def _plan_standing(
             tier_name_after=tier.name,
             tier_number_after=tier.serial_number,
         )
-    return _StandingChange(standing.id, customer_id, counted, values, downgrade)
+    tiers = (current, tier) if tier.id != current.id else None
+    return _StandingChange(standing.id, customer_id, counted, values, downgrade, program.id, tiers)
 
 
 async def _insert_return(

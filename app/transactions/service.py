@@ -21,7 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.catalog.service import product_ids_for, product_lock_keys
 from app.customers import repository as customers_repository
 from app.customers import service as customers_service
+from app.customers.models import TierChangeCause
 from app.customers.service import Activity, CustomerDetails, CustomerView
+from app.customers.tiers import record_tier_change
 from app.idempotency import service as idempotency
 from app.kernel.errors import DomainError, InternalError
 from app.ledger import repository as ledger_repository
@@ -515,12 +517,25 @@ async def _apply_earning(
         )
         assert posted.entries[0].balance_after == standing.balance + earning.points, "the account was locked"
     if earning.tier_after.id != earning.tier_before.id:
+        tier_expires_at = ledger_rules.tier_expiry(program, now, org.time_zone)
         await customers_repository.set_cumulative_purchases(
             connection,
             standing_id=standing.id,
             cumulative_purchases=earning.cumulative_purchases_after,
             tier_id=earning.tier_after.id,
-            tier_expires_at=ledger_rules.tier_expiry(program, now, org.time_zone),
+            tier_expires_at=tier_expires_at,
+        )
+        await record_tier_change(
+            connection,
+            org_id=org.id,
+            customer_id=customer_id,
+            program_id=program.id,
+            before=earning.tier_before,
+            after=earning.tier_after,
+            cause=TierChangeCause.PURCHASE,
+            tier_expires_at_after=tier_expires_at,
+            transaction_id=transaction_id,
+            now=now,
         )
     else:
         await customers_repository.set_cumulative_purchases(
@@ -549,14 +564,39 @@ async def load_result(
     return TransactionResult(transaction=_view(row), customer=customer, replayed=replayed)
 
 
-async def customer_transactions(
-    connection: AsyncConnection, org_id: int, customer_id: int, first: int, after_id: int | None
-) -> tuple[list[TransactionView], bool]:
-    """A customer's bills, newest first, keyset-paginated by id."""
-    rows = await repository.customer_transactions(
-        connection, org_id=org_id, customer_id=customer_id, limit=first + 1, before_id=after_id
+@dataclass(frozen=True)
+class TransactionPage:
+    views: list[TransactionView]
+    has_next_page: bool
+
+
+async def customers_transactions(
+    connection: AsyncConnection,
+    org_id: int,
+    customer_ids: Sequence[int],
+    first: int,
+    after_id: int | None,
+    types: Sequence[TransactionType] = (),
+) -> dict[int, TransactionPage]:
+    """A page of each customer's bills (newest first, keyset-paginated by id, of these `types`;
+    empty: any), in one query for up to 100 customers (the GraphQL loader calls this)."""
+    rows = await repository.customers_transactions(
+        connection,
+        org_id=org_id,
+        customer_ids=customer_ids,
+        limit=first + 1,
+        before_id=after_id,
+        types=[kind.value for kind in types],
     )
-    return [_view(row) for row in rows[:first]], len(rows) > first
+    grouped: dict[int, list[Any]] = defaultdict(list)
+    for row in sorted(rows, key=lambda row: row.id, reverse=True):  # a UNION ALL promises no order
+        grouped[row.customer_id].append(row)
+    return {
+        customer_id: TransactionPage(
+            [_view(row) for row in grouped[customer_id][:first]], len(grouped[customer_id]) > first
+        )
+        for customer_id in customer_ids
+    }
 
 
 async def bill_numbers(connection: AsyncConnection, transaction_ids: Sequence[int]) -> dict[int, str]:

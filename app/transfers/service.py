@@ -229,7 +229,7 @@ async def customer_transfers(
 
     One more than a page is read: whether another page follows.
     """
-    assert 1 <= first <= ledger.PAGE_SIZE_MAX
+    assert 1 <= first <= ledger.READ_PAGE_SIZE_MAX
     found = await repository.customer_transfers(
         connection, org_id=org_id, customer_id=customer_id, limit=first + 1, before_id=after_id
     )

@@ -442,6 +442,12 @@ def parse_args() -> argparse.Namespace:
         "csv + sqlite3 ceiling (its options: --rows, --existing, --larger, --keep)",
     )
     parser.add_argument(
+        "--download",
+        action="store_true",
+        help="run the download benchmark instead: a customer's 1,000,000 ledger entries as CSV and xlsx, time and "
+        "the server's peak RSS (its options: --entries, --keep)",
+    )
+    parser.add_argument(
         "--import-beside-bills",
         action="store_true",
         help="run the import-beside-bills benchmark instead: addTransaction p50/p99 alone and while "
@@ -474,6 +480,10 @@ def main() -> int:
         import imports
 
         return imports.run(imports.parse_args([arg for arg in sys.argv[1:] if arg != "--imports"]))
+    if "--download" in sys.argv[1:]:  # a 1,000,000-entry ledger downloaded as CSV and xlsx (downloads.py)
+        import downloads
+
+        return downloads.run(downloads.parse_args([arg for arg in sys.argv[1:] if arg != "--download"]))
     if "--customer-search" in sys.argv[1:]:  # customer search on 1,000,000 customers (customer_search.py)
         import customer_search
 

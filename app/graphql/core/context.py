@@ -11,6 +11,7 @@ from typing import Any
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
 
+from app.cards.service import CardView, cards_of_customers
 from app.customers.service import CustomerView, load_customers
 from app.graphql.core.limits import QueryLimits
 from app.graphql.core.rate_limits import RequestRateLimits
@@ -21,7 +22,8 @@ from app.ledger import expiry
 from app.organizations.config import OrgConfig
 from app.organizations.roles import Role
 from app.storage.database import RequestDatabase
-from app.transactions.service import bill_numbers, line_items_by_transaction
+from app.transactions.models import TransactionType
+from app.transactions.service import TransactionPage, bill_numbers, customers_transactions, line_items_by_transaction
 
 
 @dataclass
@@ -48,6 +50,11 @@ class Context:
     expiry_schedules: DataLoader[tuple[int, int], list[expiry.ScheduledExpiry]] = field(init=False)  # (customer, first)
     # (customer, first, after entry id): a page of expired points
     expired_points: DataLoader[tuple[int, int, int | None], expiry.ExpiredPointsPage] = field(init=False)
+    cards: DataLoader[int, list[CardView]] = field(init=False)  # by customer id
+    # (customer, first, after transaction id, types): a page of the customer's bills
+    transactions: DataLoader[tuple[int, int, int | None, tuple[TransactionType, ...]], TransactionPage] = field(
+        init=False
+    )
     now: datetime = field(init=False)  # the request's one reading of the clock: every resolver uses it
 
     def __post_init__(self) -> None:
@@ -59,6 +66,8 @@ class Context:
         self.holdings = DataLoader(load_fn=self._load_holdings)
         self.expiry_schedules = DataLoader(load_fn=self._load_expiry_schedules)
         self.expired_points = DataLoader(load_fn=self._load_expired_points)
+        self.cards = DataLoader(load_fn=self._load_cards)
+        self.transactions = DataLoader(load_fn=self._load_transactions)
         self.database.after_write.append(self._forget_loaded)
 
     def _forget_loaded(self) -> None:
@@ -70,8 +79,30 @@ class Context:
             self.holdings,
             self.expiry_schedules,
             self.expired_points,
+            self.cards,
+            self.transactions,
         ):
             loader.clear_all()
+
+    async def _load_cards(self, ids: list[int]) -> list[list[CardView]]:
+        async with self.database.read() as connection:
+            found = await cards_of_customers(connection, self.org, ids)
+        return [found.get(customer_id, []) for customer_id in ids]
+
+    async def _load_transactions(
+        self, keys: list[tuple[int, int, int | None, tuple[TransactionType, ...]]]
+    ) -> list[TransactionPage]:
+        # One query per page asked for (page size, cursor, types; one in practice for a list).
+        customers_by_page: dict[tuple[int, int | None, tuple[TransactionType, ...]], list[int]] = defaultdict(list)
+        for customer_id, first, after_id, types in keys:
+            customers_by_page[(first, after_id, types)].append(customer_id)
+        found: dict[tuple[int, int, int | None, tuple[TransactionType, ...]], TransactionPage] = {}
+        async with self.database.read() as connection:
+            for (first, after_id, types), customer_ids in customers_by_page.items():
+                pages = await customers_transactions(connection, self.org.id, customer_ids, first, after_id, types)
+                for customer_id in customer_ids:
+                    found[(customer_id, first, after_id, types)] = pages[customer_id]
+        return [found[key] for key in keys]
 
     async def _load_customers(self, ids: list[int]) -> list[CustomerView | None]:
         async with self.database.read() as connection:

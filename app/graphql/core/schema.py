@@ -15,6 +15,10 @@ from strawberry.extensions import (
 )
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from app.graphql.adjustments.mutations import AdjustmentMutation
+from app.graphql.behavioural_events.mutations import BehaviouralEventMutation
+from app.graphql.behavioural_events.queries import BehaviouralEventQuery
+from app.graphql.cards.mutations import CardMutation
 from app.graphql.core.context import Context
 from app.graphql.core.error_codes import error_code_enum
 from app.graphql.core.errors import EXCEPTION_HANDLERS
@@ -23,12 +27,23 @@ from app.graphql.core.permissions import guard_root_fields
 from app.graphql.core.rate_limits import limit_root_fields
 from app.graphql.core.scalars import DecimalScalar
 from app.graphql.core.time_limit import arm_query_time_limit
+from app.graphql.coupons.mutations import CouponMutation
+from app.graphql.coupons.queries import CouponQuery
 from app.graphql.customer_promotions.mutations import CustomerPromotionMutation
-from app.graphql.customer_promotions.queries import CustomerPromotionQuery
+from app.graphql.customer_promotions.queries import CustomerPromotionHistoryQuery, CustomerPromotionQuery
 from app.graphql.customers.mutations import CustomerMutation
-from app.graphql.customers.queries import CustomerHistoryQuery, CustomerQuery, CustomerSearchQuery
+from app.graphql.customers.queries import (
+    CustomerHistoryQuery,
+    CustomerQuery,
+    CustomerSearchQuery,
+    IdentifierHistoryQuery,
+)
 from app.graphql.imports.mutations import ImportMutation
 from app.graphql.imports.queries import ImportQuery
+from app.graphql.interactions.mutations import InteractionMutation
+from app.graphql.interactions.queries import InteractionQuery
+from app.graphql.leads.mutations import LeadMutation
+from app.graphql.leads.queries import LeadQuery
 from app.graphql.ledger.mutations import LedgerMutation
 from app.graphql.ledger.queries import LedgerQuery, ReconciliationQuery
 from app.graphql.organization.queries import OrganizationQuery
@@ -36,6 +51,9 @@ from app.graphql.promotions.mutations import PromotionMutation
 from app.graphql.promotions.queries import PromotionQuery
 from app.graphql.redemptions.mutations import RedemptionMutation
 from app.graphql.redemptions.queries import RedemptionQuery
+from app.graphql.segments.mutations import SegmentMutation
+from app.graphql.segments.queries import SegmentQuery
+from app.graphql.tiers.queries import TierHistoryQuery
 from app.graphql.trackers.mutations import TrackerMutation
 from app.graphql.trackers.queries import TrackerQuery
 from app.graphql.transactions.mutations import ReturnTransactionMutation, TransactionMutation
@@ -65,6 +83,14 @@ class Query(
     TrackerQuery,
     PromotionQuery,
     ImportQuery,
+    CouponQuery,
+    TierHistoryQuery,
+    CustomerPromotionHistoryQuery,
+    IdentifierHistoryQuery,
+    LeadQuery,
+    SegmentQuery,
+    InteractionQuery,
+    BehaviouralEventQuery,
     CustomerSearchQuery,
 ):
     pass
@@ -83,6 +109,13 @@ class Mutation(
     TrackerMutation,
     PromotionMutation,
     ImportMutation,
+    CouponMutation,
+    AdjustmentMutation,
+    CardMutation,
+    LeadMutation,
+    SegmentMutation,
+    InteractionMutation,
+    BehaviouralEventMutation,
 ):
     pass
 

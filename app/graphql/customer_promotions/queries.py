@@ -1,4 +1,4 @@
-"""Points promotion queries: a promotion by identifier, with its totals."""
+"""Points promotion queries: a promotion by identifier, with its totals; a customer's promotion points."""
 
 from __future__ import annotations
 
@@ -6,7 +6,15 @@ import strawberry
 
 from app.customer_promotions import service
 from app.graphql.core.context import Info
-from app.graphql.customer_promotions.types import CustomerPromotion, CustomerPromotionResult
+from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
+from app.graphql.customer_promotions.types import (
+    CustomerPromotion,
+    CustomerPromotionHistoryResult,
+    CustomerPromotionResult,
+    PromotionAward,
+    PromotionAwardPage,
+)
+from app.graphql.customers.inputs import CustomerLookupInput, customer_id_for
 
 
 @strawberry.type
@@ -17,3 +25,33 @@ class CustomerPromotionQuery:
             view = await service.find_promotion(connection, info.context.org, identifier)
             totals = (await service.promotion_totals(connection, [view.id]))[view.id]
         return CustomerPromotion.from_view(view, info.context.org, totals)
+
+
+@strawberry.type
+class CustomerPromotionHistoryQuery:
+    @strawberry.field(
+        description="Points a customer was issued through points promotions, newest first (member care's Promotions)."
+    )
+    async def customer_promotion_history(
+        self,
+        info: Info,
+        customer: CustomerLookupInput,
+        first: int = PAGE_SIZE_DEFAULT,
+        after: str | None = None,
+    ) -> CustomerPromotionHistoryResult:
+        check_page_size(first)
+        after_id = decode_id_cursor("promotion-award", after)
+        org = info.context.org
+        async with info.context.database.read() as connection:
+            customer_id = await customer_id_for(info, connection, customer)
+            records, has_next_page = await service.customer_promotion_history(
+                connection, org_id=org.id, customer_id=customer_id, first=first, after_id=after_id
+            )
+        return PromotionAwardPage(
+            customer_id=strawberry.ID(str(customer_id)),
+            records=[PromotionAward.from_record(record, org) for record in records],
+            page_info=PageInfo(
+                has_next_page=has_next_page,
+                end_cursor=encode_id_cursor("promotion-award", records[-1].entry_id) if records else None,
+            ),
+        )

@@ -12,6 +12,7 @@ from app.customer_promotions import service
 from app.customer_promotions.service import PromotionTotals, PromotionView
 from app.graphql.core.context import Info
 from app.graphql.core.errors import InvalidInputError, NotFoundError
+from app.graphql.core.pagination import PageInfo
 from app.graphql.customers.types import Customer
 from app.graphql.organization.types import ExpiryStrategyEnum
 from app.organizations.config import OrgConfig
@@ -82,4 +83,42 @@ class PromotionPointsAwarded:
 
 CustomerPromotionResult = Annotated[
     CustomerPromotion | NotFoundError | InvalidInputError, strawberry.union("CustomerPromotionResult")
+]
+
+
+@strawberry.type(description="Points a customer was issued through a points promotion (member care's Promotions tab).")
+class PromotionAward:
+    event_log_id: strawberry.ID = strawberry.field(description="The CUSTOMER_PROMOTION ledger event.")
+    promotion: CustomerPromotion
+    program_code: str
+    points: Decimal
+    store_code: str | None
+    till_code: str | None
+    import_job_id: strawberry.ID | None = strawberry.field(description="The import that issued it; empty: the API.")
+    awarded_at: datetime
+
+    @classmethod
+    def from_record(cls, record: service.PromotionAwardRecord, org: OrgConfig) -> PromotionAward:
+        store = org.store(record.store_id) if record.store_id is not None else None
+        return cls(
+            event_log_id=strawberry.ID(str(record.event_id)),
+            promotion=CustomerPromotion.from_view(record.promotion, org),
+            program_code=org.program(record.program_id).code,
+            points=record.points,
+            store_code=store.code if store is not None else None,
+            till_code=org.till(record.till_id).code if record.till_id is not None else None,
+            import_job_id=strawberry.ID(str(record.import_job_id)) if record.import_job_id is not None else None,
+            awarded_at=record.created_at,
+        )
+
+
+@strawberry.type
+class PromotionAwardPage:
+    customer_id: strawberry.ID
+    records: list[PromotionAward]
+    page_info: PageInfo
+
+
+CustomerPromotionHistoryResult = Annotated[
+    PromotionAwardPage | InvalidInputError | NotFoundError, strawberry.union("CustomerPromotionHistoryResult")
 ]

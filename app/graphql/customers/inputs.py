@@ -11,12 +11,15 @@ from strawberry.scalars import JSON
 
 from app.customer_search.service import CustomerSearch
 from app.customers.errors import CustomerNotFoundError
+from app.customers.identifiers import IdentifierChange
 from app.customers.profile import Attribution, NewCustomer, ProfileChanges
 from app.customers.service import CustomerLookup, find_customer_id
 from app.graphql.core.context import Info
 from app.graphql.core.descriptions import IDEMPOTENCY_KEY_DESCRIPTION
 from app.graphql.customers.types import CustomerLookupType
-from app.kernel.enums import IdentifierType
+from app.graphql.organization.types import IdentifierTypeEnum
+from app.graphql.transactions.types import TransactionSourceEnum
+from app.kernel.enums import IdentifierType, TransactionSource
 from app.kernel.errors import ValidationError
 
 
@@ -49,6 +52,40 @@ class MergeCustomersInput:
     survivor: CustomerLookupInput
     victim: CustomerLookupInput
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+
+
+@strawberry.input(
+    description=(
+        "Add, replace or remove one identifier of a customer: `add` alone adds, `remove` alone removes, both replace "
+        "(of the one `type`). A value another customer owns is refused (IDENTIFIER_TAKEN) unless `merge` is true: "
+        "then that customer is merged into this one, bringing the value."
+    )
+)
+class ChangeIdentifierInput:
+    customer: CustomerLookupInput
+    type: IdentifierTypeEnum
+    add: str | None = None
+    remove: str | None = None
+    source: TransactionSourceEnum = strawberry.field(
+        default=TransactionSource.INSTORE, description="Where the request came from (the history's Source)."
+    )
+    account: str | None = strawberry.field(
+        default=None, description="The source's account, for sources with several (WeChat, MartJack): at most 64."
+    )
+    merge: bool = False
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+
+    def to_domain(self) -> IdentifierChange:
+        return IdentifierChange(
+            customer=self.customer.to_domain(),
+            kind=IdentifierType(self.type),
+            add=self.add,
+            remove=self.remove,
+            source=TransactionSource(self.source).value,
+            account=self.account,
+            merge=self.merge,
+            idempotency_key=self.idempotency_key,
+        )
 
 
 @strawberry.input(description="Instants with an offset: from inclusive, to exclusive; either may be left open.")

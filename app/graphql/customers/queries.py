@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from app.customer_search.service import search_customers
-from app.customers.history import history_page
+from app.customers.history import history_page, identifier_history_page
 from app.customers.models import HistoryAction
 from app.customers.service import load_customers
 from app.graphql.core.context import Info
@@ -20,6 +20,9 @@ from app.graphql.customers.types import (
     CustomerSearchPage,
     CustomerSearchResult,
     HistoryActionEnum,
+    IdentifierChange,
+    IdentifierHistoryPage,
+    IdentifierHistoryResult,
 )
 
 
@@ -62,6 +65,34 @@ class CustomerHistoryQuery:
             records=[CustomerHistoryRecord.from_record(record) for record in records],
             page_info=PageInfo(
                 has_next_page=has_next_page, end_cursor=encode_id_cursor("history", records[-1].id) if records else None
+            ),
+        )
+
+
+@strawberry.type
+class IdentifierHistoryQuery:
+    @strawberry.field(
+        description=(
+            "The seed's Change Identifier History, newest first: what change identifier and merge requests did (with "
+            "source and account), not the merges a purchase made by naming another customer's identifier."
+        )
+    )
+    async def identifier_history(
+        self, info: Info, customer: CustomerLookupInput, first: int = PAGE_SIZE_DEFAULT, after: str | None = None
+    ) -> IdentifierHistoryResult:
+        check_page_size(first)
+        after_id = decode_id_cursor("identifier-history", after)
+        async with info.context.database.read() as connection:
+            customer_id = await customer_id_for(info, connection, customer)
+            records, has_next_page = await identifier_history_page(
+                connection, org_id=info.context.org.id, customer_id=customer_id, first=first, after_id=after_id
+            )
+        return IdentifierHistoryPage(
+            customer_id=strawberry.ID(str(customer_id)),
+            records=[IdentifierChange.from_record(record) for record in records],
+            page_info=PageInfo(
+                has_next_page=has_next_page,
+                end_cursor=encode_id_cursor("identifier-history", records[-1].id) if records else None,
             ),
         )
 

@@ -14,13 +14,14 @@ from strawberry.scalars import JSON
 from app.customers.history import HistoryRecord
 from app.customers.models import HistoryAction, LoyaltyType
 from app.customers.service import CustomerView, ProgramSummary
+from app.graphql.cards.types import LoyaltyCard
 from app.graphql.core.context import Info
 from app.graphql.core.errors import InvalidInputError, NotFoundError
 from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
 from app.graphql.organization.types import IdentifierTypeEnum, PointsCategoryEnum
 from app.kernel.enums import IdentifierType, PointsCategory
 from app.ledger.expiry import ProgramHoldings
-from app.transactions.service import customer_transactions
+from app.transactions.models import TransactionType
 
 if TYPE_CHECKING:
     # A bill names its customer, so transactions/types.py imports this module. The way back (a
@@ -219,21 +220,38 @@ class Customer:
             extended_fields=JSON(view.extended_fields),
         )
 
-    @strawberry.field(description="The customer's bills, newest first.")
+    @strawberry.field(description="The customer's loyalty cards in the order they were issued, replaced ones too.")
+    async def cards(self, info: Info) -> list[LoyaltyCard]:
+        # One query for every customer in the response (a DataLoader).
+        return [
+            LoyaltyCard.from_view(card, info.context.org) for card in await info.context.cards.load(int(self.user_id))
+        ]
+
+    @strawberry.field(
+        description=(
+            "The customer's bills, newest first; `types` narrows to those types (the seed's Returns sub-tab: RETURN, "
+            "NOT_INTERESTED_RETURN and MIXED). One query for every customer of a list (a DataLoader)."
+        )
+    )
     async def transactions(
-        self, info: Info, first: int = PAGE_SIZE_DEFAULT, after: str | None = None
+        self,
+        info: Info,
+        first: int = PAGE_SIZE_DEFAULT,
+        after: str | None = None,
+        types: list[TransactionType] | None = None,
     ) -> TransactionConnection:
         from app.graphql.transactions.types import Transaction  # lazy: that module imports this one
 
         check_page_size(first)
-        async with info.context.database.read() as connection:
-            views, has_next = await customer_transactions(
-                connection, info.context.org.id, int(self.user_id), first, decode_id_cursor("transaction", after)
-            )
+        after_id = decode_id_cursor("transaction", after)
+        wanted = tuple(sorted(set(types or ())))  # one loader key (and query) for the same filter in any order
+        page = await info.context.transactions.load((int(self.user_id), first, after_id, wanted))
+        views = page.views
         return TransactionConnection(
             nodes=[Transaction.from_view(view, info.context.org) for view in views],
             page_info=PageInfo(
-                has_next_page=has_next, end_cursor=encode_id_cursor("transaction", views[-1].id) if views else None
+                has_next_page=page.has_next_page,
+                end_cursor=encode_id_cursor("transaction", views[-1].id) if views else None,
             ),
         )
 
@@ -284,7 +302,8 @@ strawberry.enum(
     HistoryAction,
     name="CustomerHistoryAction",
     description=(
-        "REGISTERED, DETAILS_UPDATED, IDENTIFIER_ADDED (the seed's Add), COMBINE (another customer's identifiers and "
+        "REGISTERED, DETAILS_UPDATED, IDENTIFIER_ADDED (the seed's Add), IDENTIFIER_REMOVED (the seed's Remove), "
+        "COMBINE (another customer's identifiers and "
         "points moved here), MERGED_INTO (this customer was merged into another), SECONDARY_IDENTIFIER_SKIPPED."
     ),
 )  # registers the domain enum itself: the class is the schema's enum
@@ -302,6 +321,8 @@ class CustomerHistoryRecord:
     )
     details: JSON | None
     created_at: datetime
+    source: str | None = strawberry.field(description="Where a change identifier or merge request came from.")
+    account: str | None = strawberry.field(description="The source's account, for sources with several.")
 
     @classmethod
     def from_record(cls, record: HistoryRecord) -> CustomerHistoryRecord:
@@ -313,6 +334,8 @@ class CustomerHistoryRecord:
             other_user_id=strawberry.ID(str(record.other_customer_id)) if record.other_customer_id else None,
             details=JSON(record.details) if record.details is not None else None,
             created_at=record.created_at,
+            source=record.source,
+            account=record.account,
         )
 
 
@@ -339,6 +362,75 @@ class CustomersMerged:
     replayed: bool = strawberry.field(
         description="True when this is the first result of an earlier request: nothing was written."
     )
+
+
+@strawberry.type(description="One or more of a customer's identifiers changed (or, replayed, had changed).")
+class IdentifierChanged:
+    customer: Customer
+    merged_user_id: strawberry.ID | None = strawberry.field(
+        description="The customer who owned the added value and was merged into this one (merge: true)."
+    )
+    replayed: bool = strawberry.field(
+        description="True when this is the first result of an earlier request: nothing was written."
+    )
+
+
+@strawberry.enum(description="The seed's identifier history actions.")
+class IdentifierChangeAction(Enum):
+    ADD = "ADD"
+    REMOVE = "REMOVE"
+    COMBINE = "COMBINE"
+
+
+IDENTIFIER_CHANGE_ACTIONS = {
+    HistoryAction.IDENTIFIER_ADDED.value: IdentifierChangeAction.ADD,
+    HistoryAction.IDENTIFIER_REMOVED.value: IdentifierChangeAction.REMOVE,
+    HistoryAction.COMBINE.value: IdentifierChangeAction.COMBINE,
+}
+
+
+@strawberry.type(
+    description=(
+        "A row of the seed's Change Identifier History: an identifier added or removed, or another customer combined "
+        "into this one (the value that was asked for; the other customer's identifiers are in `details`)."
+    )
+)
+class IdentifierChange:
+    id: strawberry.ID
+    source: str | None
+    account: str | None
+    identifier_type: IdentifierTypeEnum | None
+    identifier_value: str | None
+    action: IdentifierChangeAction
+    other_user_id: strawberry.ID | None = strawberry.field(description="The customer combined into this one.")
+    details: JSON | None
+    created_at: datetime
+
+    @classmethod
+    def from_record(cls, record: HistoryRecord) -> IdentifierChange:
+        return cls(
+            id=strawberry.ID(str(record.id)),
+            source=record.source,
+            account=record.account,
+            identifier_type=IdentifierType(record.identifier_type) if record.identifier_type else None,
+            identifier_value=record.identifier_value,
+            action=IDENTIFIER_CHANGE_ACTIONS[record.action],
+            other_user_id=strawberry.ID(str(record.other_customer_id)) if record.other_customer_id else None,
+            details=JSON(record.details) if record.details is not None else None,
+            created_at=record.created_at,
+        )
+
+
+@strawberry.type
+class IdentifierHistoryPage:
+    customer_id: strawberry.ID
+    records: list[IdentifierChange]
+    page_info: PageInfo
+
+
+IdentifierHistoryResult = Annotated[
+    IdentifierHistoryPage | InvalidInputError | NotFoundError, strawberry.union("IdentifierHistoryResult")
+]
 
 
 @strawberry.type(description="A page of the customers a search found, by user id.")

@@ -150,3 +150,86 @@ class SaveImportTemplateInput:
     tracker: TrackerImportConfigurationInput | None = strawberry.field(
         default=None, description="The TRACKERS configuration."
     )
+    interactions: InteractionImportConfigurationInput | None = strawberry.field(
+        default=None, description="The INTERACTIONS configuration."
+    )
+    behavioural_events: InteractionImportConfigurationInput | None = strawberry.field(
+        default=None, description="The BEHAVIOURAL_EVENTS configuration."
+    )
+
+
+@strawberry.input(description="How the rows of an interactions or behavioural events file name their customers.")
+class InteractionImportConfigurationInput:
+    unique_identifier_type: ImportCustomerIdentifierType = strawberry.field(
+        default=ImportCustomerIdentifierType.MOBILE, description="MOBILE, EMAIL, EXTERNAL_ID or USER_ID."
+    )
+
+    def to_domain(self) -> dict[str, Any]:
+        return configuration_document(self)
+
+
+@strawberry.input(description="How the rows of a LEADS or SEGMENT_MEMBERS file name their customer.")
+class CustomerImportConfigurationInput:
+    unique_identifier_type: ImportCustomerIdentifierType = strawberry.field(
+        default=ImportCustomerIdentifierType.MOBILE, description="MOBILE, EMAIL, EXTERNAL_ID or USER_ID."
+    )
+    append_country_code: bool = strawberry.field(
+        default=False,
+        description="Add the org's base country code to mobiles without one (each reported as a correction).",
+    )
+
+    def to_domain(self) -> dict[str, Any]:
+        return configuration_document(self)
+
+
+@strawberry.input(
+    description="A leads file: the customer column, lead_type, lead_for, status, sub_status, created_at, "
+    "last_follow_up_at, next_follow_up_at, extended_fields (a JSON object)."
+)
+class ImportLeadsInput:
+    file: Upload
+    configuration: CustomerImportConfigurationInput
+    template_name = None  # no saved templates for this profile yet: the upload names its configuration
+    error_policy: ImportErrorPolicy = ImportErrorPolicy.KEEP_VALID
+    dry_run: bool = strawberry.field(default=False, description="Validate the whole file and report; import nothing.")
+    import_key: str | None = strawberry.field(default=None, description="The same key again returns the same job.")
+
+
+@strawberry.input(
+    description="An interactions file: the customer column, message_id, channel, direction, status, status_at, "
+    "account, template, subject, body_preview, sent_at, delivered_at."
+)
+class ImportInteractionsInput:
+    file: Upload
+    configuration: InteractionImportConfigurationInput | None = strawberry.field(
+        default=None, description="When no template is named."
+    )
+    template_name: str | None = strawberry.field(default=None, description="A saved INTERACTIONS template.")
+    error_policy: ImportErrorPolicy = ImportErrorPolicy.KEEP_VALID
+    dry_run: bool = strawberry.field(default=False, description="Validate the whole file and report; import nothing.")
+    import_key: str | None = strawberry.field(default=None, description="The same key again returns the same job.")
+
+
+@strawberry.input(description="A segment members file: the customer column, segment_code, action (ADD or REMOVE).")
+class ImportSegmentMembersInput:
+    file: Upload
+    configuration: CustomerImportConfigurationInput
+    template_name = None  # no saved templates for this profile yet: the upload names its configuration
+    error_policy: ImportErrorPolicy = ImportErrorPolicy.KEEP_VALID
+    dry_run: bool = strawberry.field(default=False, description="Validate the whole file and report; import nothing.")
+    import_key: str | None = strawberry.field(default=None, description="The same key again returns the same job.")
+
+
+@strawberry.input(
+    description="A behavioural events file: the customer column, tracking_id, event_name, occurred_at, source, "
+    "account_id, till_code, attributes (a JSON object)."
+)
+class ImportBehaviouralEventsInput:
+    file: Upload
+    configuration: InteractionImportConfigurationInput | None = strawberry.field(
+        default=None, description="When no template is named."
+    )
+    template_name: str | None = strawberry.field(default=None, description="A saved BEHAVIOURAL_EVENTS template.")
+    error_policy: ImportErrorPolicy = ImportErrorPolicy.KEEP_VALID
+    dry_run: bool = strawberry.field(default=False, description="Validate the whole file and report; import nothing.")
+    import_key: str | None = strawberry.field(default=None, description="The same key again returns the same job.")

@@ -25,6 +25,14 @@ class ImportProfile(Enum):
     TALON_ONE_POINTS = "TALON_ONE_POINTS"
     CUSTOMER_PROMOTION = strawberry.enum_value("CUSTOMER_PROMOTION", description="Points under a points promotion.")
     TRACKERS = strawberry.enum_value("TRACKERS", description="Tracked values on existing bills.")
+    LEADS = strawberry.enum_value("LEADS", description="Customers' leads, with their status and follow-ups.")
+    SEGMENT_MEMBERS = strawberry.enum_value(
+        "SEGMENT_MEMBERS", description="Customers added to or removed from segments."
+    )
+    INTERACTIONS = strawberry.enum_value("INTERACTIONS", description="Messages brands' systems sent or received.")
+    BEHAVIOURAL_EVENTS = strawberry.enum_value(
+        "BEHAVIOURAL_EVENTS", description="Behavioural events brands' systems captured."
+    )
 
 
 @strawberry.enum

@@ -32,12 +32,15 @@ class SaveImportTemplateMutation:
                 (DomainImportProfile.TALON_ONE_POINTS, input.points),
                 (DomainImportProfile.CUSTOMER_PROMOTION, input.customer_promotion),
                 (DomainImportProfile.TRACKERS, input.tracker),
+                (DomainImportProfile.INTERACTIONS, input.interactions),
+                (DomainImportProfile.BEHAVIOURAL_EVENTS, input.behavioural_events),
             )
             if configuration is not None
         ]
         if len(given) != 1:
             raise ValidationError(
-                "give the configuration of exactly one profile: points, customerPromotion or tracker",
+                "give the configuration of exactly one profile: points, customerPromotion, tracker, interactions or "
+                "behaviouralEvents",
                 field="input.points",
             )
         [(profile, configuration)] = given

@@ -3,7 +3,7 @@ accents dropped), with an index each on (org_id, key), existing customers' keys 
 customer fields an organisation declares, and each customer's values of them.
 
 Revision ID: 0010a
-Revises: 0009
+Revises: 0010e
 Create Date: 2026-12-06 21:00:00
 
 """
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = '0010a'
-down_revision: Union[str, Sequence[str], None] = '0009'
+down_revision: Union[str, Sequence[str], None] = '0010e'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

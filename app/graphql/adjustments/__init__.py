@@ -1,0 +1,1 @@
+"""Manual points adjustments in the schema: adjustPoints (member care)."""

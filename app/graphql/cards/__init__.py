@@ -1,0 +1,1 @@
+"""Loyalty cards: issueCard, setCardStatus, and the cards listed on a customer."""

@@ -1,0 +1,1 @@
+"""Member care's coupons tab in the schema: a customer's codes and redemptions, and resendCoupon."""

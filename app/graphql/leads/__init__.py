@@ -1,0 +1,1 @@
+"""Leads in the schema: createLead, updateLeadStatus, addLeadFollowUp and a customer's leads."""

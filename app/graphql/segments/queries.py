@@ -1,0 +1,75 @@
+"""Segment queries: the organisation's segments, a customer's segments and segment change history."""
+
+from __future__ import annotations
+
+import strawberry
+
+from app.graphql.core.context import Info
+from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
+from app.graphql.customers.inputs import CustomerLookupInput, customer_id_for
+from app.graphql.segments.types import (
+    CustomerSegmentHistoryResult,
+    CustomerSegmentPage,
+    CustomerSegmentsResult,
+    Segment,
+    SegmentChange,
+    SegmentHistoryPage,
+    SegmentMembership,
+    SegmentPage,
+    SegmentsResult,
+)
+from app.segments import service
+
+
+def _page_info(kind: str, ids: list[int], has_next_page: bool) -> PageInfo:
+    return PageInfo(has_next_page=has_next_page, end_cursor=encode_id_cursor(kind, ids[-1]) if ids else None)
+
+
+@strawberry.type
+class SegmentQuery:
+    @strawberry.field(description="The organisation's segments, oldest first. At most 100 a page.")
+    async def segments(self, info: Info, first: int = PAGE_SIZE_DEFAULT, after: str | None = None) -> SegmentsResult:
+        check_page_size(first)
+        after_id = decode_id_cursor("segment", after)
+        async with info.context.database.read() as connection:
+            views, has_next_page = await service.segments(connection, info.context.org, first=first, after_id=after_id)
+        return SegmentPage(
+            segments=[Segment.from_view(view) for view in views],
+            page_info=_page_info("segment", [view.id for view in views], has_next_page),
+        )
+
+    @strawberry.field(description="The segments a customer is in now, by segment. At most 100 a page.")
+    async def customer_segments(
+        self, info: Info, lookup: CustomerLookupInput, first: int = PAGE_SIZE_DEFAULT, after: str | None = None
+    ) -> CustomerSegmentsResult:
+        check_page_size(first)
+        after_id = decode_id_cursor("membership", after)
+        async with info.context.database.read() as connection:
+            customer_id = await customer_id_for(info, connection, lookup, "lookup")
+            views, has_next_page = await service.customer_segments(
+                connection, info.context.org, customer_id=customer_id, first=first, after_id=after_id
+            )
+        return CustomerSegmentPage(
+            customer_id=strawberry.ID(str(customer_id)),
+            memberships=[SegmentMembership.from_view(view) for view in views],
+            page_info=_page_info("membership", [view.segment.id for view in views], has_next_page),
+        )
+
+    @strawberry.field(
+        description="A customer's segment change history (added, removed), newest first. At most 100 a page."
+    )
+    async def customer_segment_history(
+        self, info: Info, lookup: CustomerLookupInput, first: int = PAGE_SIZE_DEFAULT, after: str | None = None
+    ) -> CustomerSegmentHistoryResult:
+        check_page_size(first)
+        after_id = decode_id_cursor("segment-change", after)
+        async with info.context.database.read() as connection:
+            customer_id = await customer_id_for(info, connection, lookup, "lookup")
+            views, has_next_page = await service.customer_segment_history(
+                connection, info.context.org, customer_id=customer_id, first=first, after_id=after_id
+            )
+        return SegmentHistoryPage(
+            customer_id=strawberry.ID(str(customer_id)),
+            changes=[SegmentChange.from_view(view) for view in views],
+            page_info=_page_info("segment-change", [view.id for view in views], has_next_page),
+        )

@@ -1,0 +1,1 @@
+"""Member care's slab (tier) history in the schema."""

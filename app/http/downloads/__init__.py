@@ -1,0 +1,1 @@
+"""Member-care lists downloaded as CSV and xlsx (routes.py), one declaration per list (lists.py)."""
