@@ -40,7 +40,9 @@ mutation Update($input: UpdateCustomerInput!) {{
 PROFILE = f"""
 query Profile($lookup: CustomerLookupInput!) {{
   customer(lookup: $lookup) {{ __typename ... on Customer {{ {CUSTOMER_FIELDS_OUT} }} }}
-  customerHistory(customer: $lookup, first: 50) {{ ... on CustomerHistoryPage {{ records {{ action details }} }} }}
+  customerHistory(customer: $lookup, first: 50) {{
+    ... on CustomerHistoryPage {{ records {{ action details source account }} }}
+  }}
 }}
 """
 
@@ -101,10 +103,10 @@ async def test_register_creates_the_profile_with_identifiers_fields_and_history(
                 "MOBILE": f"91{mobile}",
                 "EMAIL": "jose@example.com",
                 "EXTERNAL_ID": "EXT-9",
-                "source": "WECHAT",
-                "account": "wx-acme",
                 "extended_fields": customer["extendedFields"],
             },
+            "source": "WECHAT",
+            "account": "wx-acme",
         }
     ]
     assert (
@@ -223,9 +225,9 @@ async def test_update_changes_only_what_is_given_and_records_it_with_source_and_
                 "segment": {"from": None, "to": "SILVER"},
                 "shoe_size": {"from": "42", "to": "43"},
             },
-            "source": "MARTJACK",
-            "account": "mj-1",
         },
+        "source": "MARTJACK",
+        "account": "mj-1",
     }
     found = await shop.data(
         '{ customers(search: {name: "STRASS"}) { ... on CustomerSearchPage { customers { userId } } } }'

@@ -1,10 +1,11 @@
 """Member care's profile changes: registerCustomer and updateCustomer (issue 13, "Customers").
 
 Both write the customer history: REGISTERED (with the identifiers) and DETAILS_UPDATED (each
-changed name or field, from and to), with the source and account the request gives, in the row's
-details. Field values are checked against the customer fields the organisation declares
-(app.customers.rules.merged_field_values): required fields are enforced here, where a person
-edits a profile; a purchase that registers a customer by its identifiers needs none of them.
+changed name or field, from and to), with the source and account the request gives in the row's
+source and account columns (as changeIdentifier writes them). Field values are checked against
+the customer fields the organisation declares (app.customers.rules.merged_field_values):
+required fields are enforced here, where a person edits a profile; a purchase that registers a
+customer by its identifiers needs none of them.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from app.storage.database import Database, lock_keys
 
 NAME_LENGTH_MAX = 100
 SOURCE_LENGTH_MAX = 20  # customers.source
-ACCOUNT_LENGTH_MAX = 100
+ACCOUNT_LENGTH_MAX = 64  # customer_history.account
 
 
 @dataclass(frozen=True)
@@ -54,8 +55,9 @@ class Attribution:
         check_text(self.account, f"{path}.account", ACCOUNT_LENGTH_MAX)
         return self
 
-    def details(self) -> dict[str, str]:
-        return {name: value for name, value in (("source", self.source), ("account", self.account)) if value}
+    def columns(self) -> dict[str, str | None]:
+        """The history row's source and account columns."""
+        return {"source": self.source, "account": self.account}
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,8 @@ async def register_on_request(
             CustomerDetails(new.first_name, new.last_name),
             Activity(attribution.source, None, None),
             now,
-            history_details={**attribution.details(), **({"extended_fields": fields} if fields else {})},
+            history_details={"extended_fields": fields} if fields else None,
+            history_columns=attribution.columns(),
         )
         if fields:
             await repository.update_customer(connection, customer_id, {"extended_fields": fields}, now=now)
@@ -166,7 +169,7 @@ async def update_on_request(
                 org_id=org.id,
                 customer_id=customer_id,
                 now=now,
-                rows=[{"action": HistoryAction.DETAILS_UPDATED.value, "details": recorded | attribution.details()}],
+                rows=[{"action": HistoryAction.DETAILS_UPDATED.value, "details": recorded, **attribution.columns()}],
             )
         view = (await load_customers(connection, org, [customer_id]))[customer_id]
         return UpdateResult(view, changed=bool(updates))

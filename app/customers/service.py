@@ -246,9 +246,11 @@ async def register_customer(
     now: datetime,
     transaction_id: int | None = None,
     history_details: dict[str, Any] | None = None,
+    history_columns: dict[str, Any] | None = None,
 ) -> int:
     """A new customer with these identifiers, standings and opened accounts; the REGISTERED
-    history row lists the identifiers (and `history_details`, e.g. the source account)."""
+    history row lists the identifiers (and `history_details`) and sets `history_columns` (the
+    request's source and account)."""
     customer_id = await repository.insert_customer(
         connection,
         org_id=org.id,
@@ -268,6 +270,7 @@ async def register_customer(
                 "action": HistoryAction.REGISTERED.value,
                 "transaction_id": transaction_id,
                 "details": {kind.value: value for kind, value in given.items()} | (history_details or {}),
+                **(history_columns or {}),
             }
         ],
     )
