@@ -64,6 +64,7 @@ OPERATION_ROLES: dict[str, frozenset[Role]] = {
         "customerSegmentHistory": (MEMBER_CARE,),
         "customerInteractions": CUSTOMER_READERS,
         "customerBehaviouralEvents": (MEMBER_CARE,),
+        "customers": (MEMBER_CARE,),
         # --- GraphQL mutations ---
         "addTransaction": (TILL,),
         "addTransactions": (TILL,),
@@ -105,6 +106,8 @@ OPERATION_ROLES: dict[str, frozenset[Role]] = {
         "recordBehaviouralEvents": (TILL, APP, MEMBER_CARE),
         "importInteractions": (ADMIN,),
         "importBehaviouralEvents": (ADMIN,),
+        "registerCustomer": (MEMBER_CARE,),
+        "updateCustomer": (MEMBER_CARE,),
         # --- HTTP routes ---
         "POST /imports/points": (ADMIN,),
         "POST /imports/promotion": (ADMIN,),
