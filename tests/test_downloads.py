@@ -15,15 +15,29 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import openpyxl
+import orjson
 import pytest
 
 from app.http.downloads import sheets
 from app.http.downloads.lists import LISTS
 from app.organizations.roles import Role, roles_for
-from tests.client import Api, add, buy, ledger_entries, merge, transfer
+from tests.client import Api, add, buy, customer_with_points, ledger_entries, merge, transfer
 from tests.conftest import make_key, make_org
 from tests.documents import RETURN_TRANSACTION
 from tests.factories import bill, by_mobile, new_mobile, org_spec
+from tests.test_behavioural_events import recorded_week
+from tests.test_change_identifier import change
+from tests.test_customer_coupons import coupons, customer_with_each_status, full_return, redemptions
+from tests.test_customer_promotions import award, award_input
+from tests.test_interactions import record as record_interactions
+from tests.test_interactions import sms
+from tests.test_leads import UPDATE_STATUS as UPDATE_LEAD_STATUS
+from tests.test_leads import create as create_lead
+from tests.test_leads import leads_of
+from tests.test_segments import add as add_segment_members
+from tests.test_segments import create as create_segment
+from tests.test_segments import history as segment_history
+from tests.test_segments import remove as remove_segment_members
 
 BOM = "\ufeff"
 LEDGER_HEADER = (
@@ -518,3 +532,449 @@ async def test_the_returns_sub_tab_downloads_with_the_type_filter_of_the_query(a
     assert numbers_and_types(purchases) == [(second_bill["number"], "REGULAR"), (first_bill["number"], "REGULAR")]
     assert unknown.status_code == 422
     assert (unknown.json()["error"]["code"], unknown.json()["error"]["field"]) == ("INVALID_INPUT", "types")
+
+
+# --- Member-care lists: coupons, tier, promotion and identifier history, interactions, events, leads, segments
+
+
+def local(iso: str | None) -> str:
+    """An API time as a download's CSV writes it: local time in the org's zone, without offset."""
+    if iso is None:
+        return ""
+    return datetime.fromisoformat(iso).astimezone(ZoneInfo("Asia/Kolkata")).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def csv_rows(response: Any) -> list[list[str]]:
+    return list(csv.reader(csv_lines(response)[1:-1]))
+
+
+def header_of(response: Any, name: str) -> list[str]:
+    listing = next(listing for listing in LISTS if listing.name == name)
+    assert csv_lines(response)[0].split(",") == [column.title(ZoneInfo("Asia/Kolkata")) for column in listing.columns]
+    return csv_lines(response)[0].split(",")
+
+
+async def test_the_coupon_lists_download_what_their_queries_answer(api, database, org):
+    mobile, _, _, used_bill, _ = await customer_with_each_status(api, database, org)
+    await full_return(api, used_bill, mobile)
+    codes = await coupons(api, by_mobile(mobile), first=100)
+    redeemed_only = await coupons(api, by_mobile(mobile), status="REDEEMED", first=100)
+    redeemed = await redemptions(api, by_mobile(mobile), first=100)
+
+    every_code = await download(api, "/downloads/customer-coupons.csv", customer=mobile, customerType="MOBILE")
+    redeemed_codes = await download(
+        api, "/downloads/customer-coupons.csv", customer=mobile, customerType="MOBILE", status="REDEEMED"
+    )
+    every_redemption = await download(
+        api, "/downloads/customer-coupon-redemptions.csv", customer=mobile, customerType="MOBILE"
+    )
+    as_sheet = await download(
+        api, "/downloads/customer-coupon-redemptions.xlsx", customer=mobile, customerType="MOBILE"
+    )
+
+    def coupon_row(coupon: dict) -> list[str]:
+        return [
+            coupon["code"],
+            coupon["source"],
+            coupon["promotion"]["id"],
+            coupon["promotion"]["name"],
+            coupon["status"],
+            local(coupon["validFrom"]),
+            local(coupon["validUntil"]),
+            coupon["linkMode"] or "",
+            local(coupon["linkedAt"]),
+            str(coupon["redemptionsCount"]),
+        ]
+
+    def redemption_row(redemption: dict) -> list[str]:
+        return [
+            redemption["id"],
+            redemption["code"],
+            redemption["promotion"]["id"],
+            redemption["promotion"]["name"],
+            redemption["transactionId"],
+            redemption["transactionNumber"],
+            redemption["discount"],
+            "true" if redemption["linked"] else "false",
+            local(redemption["redeemedAt"]),
+            "true" if redemption["reversed"] else "false",
+            local(redemption["reversedAt"]),
+            redemption["reversalTransactionId"] or "",
+            redemption["reversalTransactionNumber"] or "",
+        ]
+
+    assert header_of(every_code, "customer-coupons")[:2] == ["Code", "Source"]
+    assert [row[0] for row in csv_rows(every_code)] == ["PAPER-SHORT", "SOON10", "PAPER-ACTIVE", "NAMED5", "PAPER-USED"]
+    assert csv_rows(every_code) == [coupon_row(coupon) for coupon in codes["coupons"]]
+    assert [row[0] for row in csv_rows(redeemed_codes)] == ["NAMED5"]  # the return gave PAPER-USED back
+    assert csv_rows(redeemed_codes) == [coupon_row(coupon) for coupon in redeemed_only["coupons"]]
+    assert header_of(every_redemption, "customer-coupon-redemptions")[0] == "Redemption id"
+    assert [(row[1], row[9]) for row in csv_rows(every_redemption)] == [("NAMED5", "false"), ("PAPER-USED", "true")]
+    assert csv_rows(every_redemption) == [redemption_row(redemption) for redemption in redeemed["redemptions"]]
+    sheet = xlsx_rows(as_sheet)[1:]
+    assert [(row[0], row[1], row[6]) for row in sheet] == [
+        (int(redemption["id"]), redemption["code"], float(Decimal(redemption["discount"])))
+        for redemption in redeemed["redemptions"]
+    ]
+    assert all(isinstance(row[8], datetime) for row in sheet)
+
+
+async def test_a_coupon_download_refuses_a_status_the_query_does_not_know(api):
+    mobile = new_mobile()
+    await buy(api, mobile, "1000")
+
+    response = await download(
+        api, "/downloads/customer-coupons.csv", customer=mobile, customerType="MOBILE", status="USED"
+    )
+
+    assert response.status_code == 422
+    assert (response.json()["error"]["code"], response.json()["error"]["field"]) == ("INVALID_INPUT", "status")
+
+
+TIER_PROMOTION_IDENTIFIER_HISTORY = """
+query Histories($customer: CustomerLookupInput!, $program: String) {
+  customerTierHistory(customer: $customer, program: $program, first: 100) {
+    ... on TierHistoryPage {
+      records {
+        id programCode kind cause fromTier { serialNumber name } toTier { serialNumber name }
+        tierExpiresAt transactionId createdAt
+      }
+    }
+  }
+  customerPromotionHistory(customer: $customer, first: 100) {
+    ... on PromotionAwardPage {
+      records {
+        eventLogId promotion { identifier name } programCode points storeCode tillCode importJobId awardedAt
+      }
+    }
+  }
+  identifierHistory(customer: $customer, first: 100) {
+    ... on IdentifierHistoryPage {
+      records { id action identifierType identifierValue otherUserId source account details createdAt }
+    }
+  }
+}
+"""
+
+
+async def test_the_tier_promotion_and_identifier_histories_download_what_their_queries_answer(api, clock):
+    mobile = new_mobile()
+    await buy(api, mobile, "20000")  # bronze to silver
+    clock.advance(timedelta(hours=1))
+    await buy(api, mobile, "80000")  # silver to gold
+    assert (await award(api, award_input(mobile, "250")))["__typename"] == "PromotionPointsAwarded"
+    assert (await award(api, award_input(mobile, "40", identifier="BONUS")))["__typename"] == "PromotionPointsAwarded"
+    assert (await change(api, by_mobile(mobile), type="EMAIL", add="tom@example.com", source="WECHAT", account="w"))[
+        "__typename"
+    ] == "IdentifierChanged"
+    answer = await api.data(TIER_PROMOTION_IDENTIFIER_HISTORY, {"customer": by_mobile(mobile)})
+    cafe_only = await api.data(TIER_PROMOTION_IDENTIFIER_HISTORY, {"customer": by_mobile(mobile), "program": "cafe"})
+
+    tiers = await download(api, "/downloads/customer-tier-history.csv", customer=mobile, customerType="MOBILE")
+    cafe_tiers = await download(
+        api, "/downloads/customer-tier-history.csv", customer=mobile, customerType="MOBILE", program="cafe"
+    )
+    unknown_program = await download(
+        api, "/downloads/customer-tier-history.csv", customer=mobile, customerType="MOBILE", program="nope"
+    )
+    awards = await download(api, "/downloads/customer-promotion-history.csv", customer=mobile, customerType="MOBILE")
+    awards_sheet = await download(
+        api, "/downloads/customer-promotion-history.xlsx", customer=mobile, customerType="MOBILE"
+    )
+    identifiers = await download(api, "/downloads/identifier-history.csv", customer=mobile, customerType="MOBILE")
+
+    header_of(tiers, "customer-tier-history")
+    assert csv_rows(tiers) == [
+        [
+            record["id"],
+            record["programCode"],
+            record["kind"],
+            record["cause"],
+            str(record["fromTier"]["serialNumber"]),
+            record["fromTier"]["name"],
+            str(record["toTier"]["serialNumber"]),
+            record["toTier"]["name"],
+            local(record["tierExpiresAt"]),
+            record["transactionId"] or "",
+            local(record["createdAt"]),
+        ]
+        for record in answer["customerTierHistory"]["records"]
+    ]
+    assert [(row[5], row[7]) for row in csv_rows(tiers)] == [("silver", "gold"), ("bronze", "silver")]
+    assert cafe_only["customerTierHistory"]["records"] == []
+    assert csv_rows(cafe_tiers) == []
+    assert (unknown_program.status_code, unknown_program.json()["error"]["field"]) == (422, "program")
+    header_of(awards, "customer-promotion-history")
+    assert csv_rows(awards) == [
+        [
+            record["eventLogId"],
+            record["promotion"]["identifier"],
+            record["promotion"]["name"],
+            record["programCode"],
+            record["points"],
+            record["storeCode"] or "",
+            record["tillCode"] or "",
+            record["importJobId"] or "",
+            local(record["awardedAt"]),
+        ]
+        for record in answer["customerPromotionHistory"]["records"]
+    ]
+    assert [(row[1], row[4]) for row in csv_rows(awards)] == [("BONUS", "40"), ("DIWALI-2026", "250")]
+    assert [(row[1], row[4]) for row in xlsx_rows(awards_sheet)[1:]] == [("BONUS", 40), ("DIWALI-2026", 250)]
+    header_of(identifiers, "identifier-history")
+    assert csv_rows(identifiers) == [
+        [
+            record["id"],
+            record["action"],
+            record["identifierType"] or "",
+            record["identifierValue"] or "",
+            record["otherUserId"] or "",
+            record["source"] or "",
+            record["account"] or "",
+            orjson.dumps(record["details"]).decode() if record["details"] is not None else "",
+            local(record["createdAt"]),
+        ]
+        for record in answer["identifierHistory"]["records"]
+    ]
+    assert [(row[1], row[3], row[5]) for row in csv_rows(identifiers)] == [("ADD", "tom@example.com", "WECHAT")]
+
+
+INTERACTIONS_AND_EVENTS = """
+query InteractionsAndEvents(
+  $customer: CustomerLookupInput!, $channel: InteractionChannel, $filter: BehaviouralEventFilterInput
+) {
+  customerInteractions(customer: $customer, channel: $channel, first: 100) {
+    ... on InteractionPage {
+      interactions {
+        id channel messageId account direction status statusAt template subject bodyPreview sentAt deliveredAt
+        recordedAt statusHistory { status atLocal }
+      }
+    }
+  }
+  customerBehaviouralEvents(customer: $customer, filter: $filter, first: 100) {
+    ... on BehaviouralEventPage {
+      events { id trackingId eventName date occurredAt source accountId tillCode attributes recordedAt }
+    }
+  }
+}
+"""
+
+
+def interaction_row(item: dict) -> list[str]:
+    return [
+        item["id"],
+        item["channel"],
+        item["messageId"],
+        item["account"] or "",
+        item["direction"],
+        item["status"],
+        local(item["statusAt"]),
+        sheets.safe_cell(item["template"] or ""),  # as a spreadsheet reads text, not a formula
+        item["subject"] or "",
+        item["bodyPreview"] or "",
+        local(item["sentAt"]),
+        local(item["deliveredAt"]),
+        local(item["recordedAt"]),
+        "; ".join(f"{change['status']} {local(change['atLocal'])}" for change in item["statusHistory"]),
+    ]
+
+
+def event_row(item: dict) -> list[str]:
+    return [
+        item["id"],
+        item["trackingId"],
+        item["eventName"],
+        item["date"],
+        local(item["occurredAt"]),
+        item["source"],
+        item["accountId"] or "",
+        item["tillCode"] or "",
+        orjson.dumps(item["attributes"]).decode() if item["attributes"] is not None else "",
+        local(item["recordedAt"]),
+    ]
+
+
+async def test_interactions_and_behavioural_events_download_what_their_queries_answer(api):
+    mobile, _ = await recorded_week(api)
+    recorded = await record_interactions(
+        api,
+        [
+            sms(mobile, "sms-old", sentAt="2026-11-20T08:00:00Z", statusAt="2026-11-20T08:00:00Z", template="=1+2"),
+            sms(mobile, "mail", channel="EMAIL", sentAt="2026-11-21T08:00:00Z", statusAt="2026-11-21T08:00:00Z"),
+            sms(mobile, "sms-new", status="DELIVERED", statusAt="2026-11-22T08:05:00Z", sentAt="2026-11-22T08:00:00Z"),
+        ],
+    )
+    assert [result["__typename"] for result in recorded] == ["InteractionRecordedPayload"] * 3
+    answer = await api.data(INTERACTIONS_AND_EVENTS, {"customer": by_mobile(mobile)})
+    filtered = await api.data(
+        INTERACTIONS_AND_EVENTS,
+        {
+            "customer": by_mobile(mobile),
+            "channel": "SMS",
+            "filter": {"eventName": "store_visit", "source": "INSTORE", "startDate": "2026-11-21"},
+        },
+    )
+    days = await api.data(
+        INTERACTIONS_AND_EVENTS,
+        {"customer": by_mobile(mobile), "filter": {"startDate": "2026-11-22", "endDate": "2026-11-23"}},
+    )
+
+    def get(name: str, **params: Any) -> Any:
+        return download(api, f"/downloads/{name}", customer=mobile, customerType="MOBILE", **params)
+
+    every_message = await get("customer-interactions.csv")
+    sms_only = await get("customer-interactions.csv", channel="SMS")
+    messages_sheet = await get("customer-interactions.xlsx")
+    every_event = await get("customer-behavioural-events.csv")
+    store_visits = await get(
+        "customer-behavioural-events.csv", eventName="store_visit", source="INSTORE", startDate="2026-11-21"
+    )
+    two_days = await get("customer-behavioural-events.csv", startDate="2026-11-22", endDate="2026-11-23")
+    events_sheet = await get("customer-behavioural-events.xlsx")
+    reversed_days = await get("customer-behavioural-events.csv", startDate="2026-11-23", endDate="2026-11-22")
+    unreadable_day = await get("customer-behavioural-events.csv", startDate="22/11/2026")
+    unknown_channel = await get("customer-interactions.csv", channel="PIGEON")
+
+    header_of(every_message, "customer-interactions")
+    assert csv_rows(every_message) == [interaction_row(item) for item in answer["customerInteractions"]["interactions"]]
+    assert [(row[2], row[6], row[13]) for row in csv_rows(every_message)] == [
+        ("sms-new", "2026-11-22 13:35:00", "DELIVERED 2026-11-22 13:35:00"),
+        ("mail", "2026-11-21 13:30:00", "SENT 2026-11-21 13:30:00"),
+        ("sms-old", "2026-11-20 13:30:00", "SENT 2026-11-20 13:30:00"),
+    ]
+    assert csv_rows(every_message)[2][7] == "'=1+2"  # a template a spreadsheet would run is text
+    assert csv_rows(sms_only) == [interaction_row(item) for item in filtered["customerInteractions"]["interactions"]]
+    assert [row[2] for row in csv_rows(sms_only)] == ["sms-new", "sms-old"]
+    assert [(row[2], row[6], row[7]) for row in xlsx_rows(messages_sheet)[1:]] == [
+        ("sms-new", datetime(2026, 11, 22, 13, 35), None),
+        ("mail", datetime(2026, 11, 21, 13, 30), None),
+        ("sms-old", datetime(2026, 11, 20, 13, 30), "=1+2"),
+    ]
+    header_of(every_event, "customer-behavioural-events")
+    assert csv_rows(every_event) == [event_row(item) for item in answer["customerBehaviouralEvents"]["events"]]
+    assert [row[1] for row in csv_rows(every_event)] == ["e-24", "e-23", "e-22", "e-21", "e-20"]
+    assert csv_rows(store_visits) == [event_row(item) for item in filtered["customerBehaviouralEvents"]["events"]]
+    assert [row[1] for row in csv_rows(store_visits)] == ["e-22"]
+    assert csv_rows(two_days) == [event_row(item) for item in days["customerBehaviouralEvents"]["events"]]
+    assert [(row[1], row[3]) for row in csv_rows(two_days)] == [("e-23", "2026-11-23"), ("e-22", "2026-11-22")]
+    assert [(row[1], row[3]) for row in xlsx_rows(events_sheet)[1:3]] == [
+        ("e-24", datetime(2026, 11, 24)),
+        ("e-23", datetime(2026, 11, 23)),
+    ]
+    assert [
+        (response.status_code, response.json()["error"]["field"])
+        for response in (reversed_days, unreadable_day, unknown_channel)
+    ] == [(422, "filter.endDate"), (422, "startDate"), (422, "channel")]
+
+
+def lead_row(lead: dict) -> list[str]:
+    return [
+        lead["id"],
+        lead["leadType"],
+        lead["leadFor"],
+        lead["status"],
+        lead["subStatus"] or "",
+        lead["ownerUserId"],
+        local(lead["createdAt"]),
+        local(lead["updatedAt"]),
+        local(lead["lastFollowUpAt"]),
+        local(lead["nextFollowUpAt"]),
+        orjson.dumps({field["name"]: field["value"] for field in lead["extendedFields"]}).decode(),
+        "; ".join(
+            f"{change['status']}{' (' + change['subStatus'] + ')' if change['subStatus'] else ''} "
+            f"{local(change['changedAt'])}"
+            for change in lead["statusHistory"]
+        ),
+    ]
+
+
+async def test_leads_and_segment_history_download_what_their_queries_answer(api, clock):
+    mobile, _ = await customer_with_points(api)
+    first_lead = (await create_lead(api, by_mobile(mobile), extendedFields=[{"name": "budget", "value": "500"}]))[
+        "lead"
+    ]
+    await create_lead(api, by_mobile(mobile), leadFor="SKU-7")
+    clock.advance(timedelta(hours=1))
+    won = await api.data(
+        UPDATE_LEAD_STATUS, {"input": {"leadId": first_lead["id"], "status": "WON", "subStatus": "Paid"}}
+    )
+    assert won["updateLeadStatus"]["lead"]["status"] == "WON"
+    for code in ("A", "B"):
+        await create_segment(api, code)
+        await add_segment_members(api, code, [by_mobile(mobile)])
+        clock.advance(timedelta(minutes=1))
+    await remove_segment_members(api, "A", [by_mobile(mobile)])
+    every_lead = (await leads_of(api, by_mobile(mobile), first=100))["leads"]
+    won_leads = (await leads_of(api, by_mobile(mobile), status="WON", first=100))["leads"]
+    changes = (await segment_history(api, by_mobile(mobile), first=100))["changes"]
+
+    def get(name: str, **params: Any) -> Any:
+        return download(api, f"/downloads/{name}", customer=mobile, customerType="MOBILE", **params)
+
+    leads_file = await get("customer-leads.csv")
+    won_file = await get("customer-leads.csv", status="WON")
+    leads_sheet = await get("customer-leads.xlsx")
+    unknown_status = await get("customer-leads.csv", status="MAYBE")
+    history_file = await get("customer-segment-history.csv")
+    history_sheet = await get("customer-segment-history.xlsx")
+
+    header_of(leads_file, "customer-leads")
+    assert csv_rows(leads_file) == [lead_row(lead) for lead in every_lead]
+    assert [(row[2], row[3], row[10], row[11]) for row in csv_rows(leads_file)] == [
+        ("SKU-7", "OPEN", "{}", "OPEN 2026-11-25 12:00:00"),
+        ("SKU-42", "WON", '{"budget":"500"}', "OPEN 2026-11-25 12:00:00; WON (Paid) 2026-11-25 13:00:00"),
+    ]
+    assert csv_rows(won_file) == [lead_row(lead) for lead in won_leads]
+    assert [row[2] for row in csv_rows(won_file)] == ["SKU-42"]
+    assert [(row[0], row[6]) for row in xlsx_rows(leads_sheet)[1:]] == [
+        (int(lead["id"]), datetime(2026, 11, 25, 12, 0)) for lead in every_lead
+    ]
+    assert (unknown_status.status_code, unknown_status.json()["error"]["field"]) == (422, "status")
+    header_of(history_file, "customer-segment-history")
+    assert csv_rows(history_file) == [
+        [
+            change["segment"]["code"],
+            change["segment"]["name"],
+            change["action"],
+            change["source"],
+            local(change["changedAt"]),
+        ]
+        for change in changes
+    ]
+    assert [(row[0], row[2]) for row in csv_rows(history_file)] == [("A", "REMOVED"), ("B", "ADDED"), ("A", "ADDED")]
+    assert [(row[0], row[4]) for row in xlsx_rows(history_sheet)[1:]] == [
+        ("A", datetime(2026, 11, 25, 13, 2)),
+        ("B", datetime(2026, 11, 25, 13, 1)),
+        ("A", datetime(2026, 11, 25, 13, 0)),
+    ]
+
+
+async def test_the_member_care_downloads_cost_the_same_statements_for_1_or_3_rows(api, count_statements):
+    """The lists whose page reads more than one statement (status histories, promotions)."""
+    customers = []
+    for size in (1, 3):
+        mobile, _ = await customer_with_points(api)
+        for index in range(size):
+            await record_interactions(api, [sms(mobile, f"{mobile}-{index}")])
+            await create_lead(api, by_mobile(mobile), leadFor=f"SKU-{index}")
+            assert (await award(api, award_input(mobile, "10")))["__typename"] == "PromotionPointsAwarded"
+        customers.append(mobile)
+
+    counts: dict[str, list[tuple[int, int]]] = {}
+    for name in ("customer-interactions", "customer-leads", "customer-promotion-history"):
+        for mobile in customers:
+            found = []
+            for file_format in ("csv", "xlsx"):
+                counter = count_statements()
+                response = await download(
+                    api, f"/downloads/{name}.{file_format}", customer=mobile, customerType="MOBILE"
+                )
+                assert response.status_code == 200
+                found.append(counter.count)
+            rows = len(csv_rows(await download(api, f"/downloads/{name}.csv", customer=mobile, customerType="MOBILE")))
+            counts.setdefault(name, []).append((rows, found[0], found[1]))
+
+    for name, (short, long) in counts.items():
+        assert (short[0], long[0]) == (1, 3), name
+        assert short[1:] == long[1:], name
+        assert short[1] == short[2], name

@@ -33,12 +33,14 @@ async def register_customers(
     source: str = "",
     details: dict[str, Any] | None = None,
     programs: Sequence[ProgramConfig] | None = None,
+    names: Sequence[tuple[str, str]] | None = None,
 ) -> dict[str, int]:
     """Register one customer per value (already normalised, distinct, unowned); returns their ids by value.
 
     `details` is added to each REGISTERED history row (e.g. the import job that registered them).
     `programs` (all the org's by default): where they get a standing and accounts now; the others
     open on first use (`service.open_missing_programs`), as for a program added after registration.
+    `names`: (first name, last name) per value, in the order of `values` (none: blank names).
     """
     programs = tuple(programs) if programs is not None else org.programs
     if not values:
@@ -53,6 +55,7 @@ async def register_customers(
         details=details,
         tier_ids={program.id: program.tiers[0].id for program in programs},
         now=now,
+        names=names,
     )
     await ledger.open_accounts_in_bulk(
         connection,

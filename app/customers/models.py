@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.storage.columns import Amount, BigId, JSONDocument, UTCDateTime
@@ -34,13 +34,29 @@ class CustomerKind(StrEnum):
     USER_GROUP = "USER_GROUP"  # the account holder of a user group (app.user_groups): no identifiers
 
 
+# Name keys compare by code point on both databases (SQLite's BINARY; "C" on PostgreSQL, whose
+# default collation would order them by language rules and break the prefix ranges).
+NameKey = String(200).with_variant(String(200, collation="C"), "postgresql")
+
+
 class Customer(SQLModel, table=True):
+    """A customer. `first_name_key` and `last_name_key` are the names as name search compares them
+    (app.customers.rules.name_search_key), written with every name: the indexes
+    ix_customers_first_name_key and ix_customers_last_name_key (org_id, key) serve a name prefix
+    as a range scan, on SQLite and PostgreSQL alike."""
+
     __tablename__ = "customers"
+    __table_args__ = (
+        Index("ix_customers_first_name_key", "org_id", "first_name_key"),
+        Index("ix_customers_last_name_key", "org_id", "last_name_key"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)  # the seed's user_id
     org_id: int = Field(foreign_key="organizations.id", index=True)
     first_name: str = Field(default="", max_length=100)
     last_name: str = Field(default="", max_length=100)
+    first_name_key: str = Field(default="", sa_type=NameKey)
+    last_name_key: str = Field(default="", sa_type=NameKey)
     loyalty_type: str = Field(max_length=20)
     source: str = Field(max_length=20)
     lifetime_purchases: Decimal = Field(sa_type=Amount)
@@ -52,6 +68,9 @@ class Customer(SQLModel, table=True):
         max_length=20,
         sa_column_kwargs={"server_default": CustomerKind.CUSTOMER.value},
     )
+    # Values of the customer fields the organisation declares (its file's [[customer_fields]]),
+    # by field name, checked against the declaration when written; NULL: none yet.
+    extended_fields: dict[str, Any] | None = Field(default=None, sa_type=JSONDocument)
 
 
 class CustomerIdentifier(SQLModel, table=True):

@@ -18,7 +18,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, case, delete, func, insert, select, text, tuple_, update
+from sqlalchemy import bindparam, case, delete, exists, func, insert, select, text, tuple_, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.customers.models import (
@@ -32,6 +32,7 @@ from app.customers.models import (
     TierChange,
     UserGroupMember,
 )
+from app.customers.rules import name_search_key
 from app.kernel.enums import IdentifierType
 from app.ledger import repository as ledger_repository
 from app.storage.bulk_insert import insert_rows
@@ -230,6 +231,8 @@ async def insert_customer(
         "org_id": org_id,
         "first_name": first_name,
         "last_name": last_name,
+        "first_name_key": name_search_key(first_name),
+        "last_name_key": name_search_key(last_name),
         "loyalty_type": LoyaltyType.LOYALTY.value,
         "source": source,
         "lifetime_purchases": ZERO,
@@ -296,11 +299,27 @@ async def customer_names(connection: AsyncConnection, customer_id: int) -> tuple
     return row.first_name, row.last_name
 
 
+async def profile_of(connection: AsyncConnection, customer_id: int) -> Any:
+    """The customer's profile: a row (first_name, last_name, extended_fields)."""
+    return (
+        await connection.execute(
+            select(customers.c.first_name, customers.c.last_name, customers.c.extended_fields).where(
+                customers.c.id == customer_id
+            )
+        )
+    ).one()
+
+
 async def update_customer(
     connection: AsyncConnection, customer_id: int, changes: Mapping[str, Any], *, now: datetime
 ) -> None:
-    """Set these columns (names) and mark the customer updated."""
-    await connection.execute(update(customers).where(customers.c.id == customer_id).values(updated_on=now, **changes))
+    """Set these columns (names) and mark the customer updated; a changed name changes its search key."""
+    keys = {
+        f"{column}_key": name_search_key(changes[column]) for column in ("first_name", "last_name") if column in changes
+    }
+    await connection.execute(
+        update(customers).where(customers.c.id == customer_id).values(updated_on=now, **changes, **keys)
+    )
 
 
 async def add_lifetime_purchases(connection: AsyncConnection, *, customer_id: int, amount: Decimal) -> None:
@@ -545,6 +564,71 @@ async def count_members(connection: AsyncConnection, group_id: int) -> int:
     ).scalar_one()
 
 
+# --- Search (member care's customer search) ------------------------------------------------
+
+
+def search_statement(
+    *,
+    org_id: int,
+    name_range: tuple[str, str | None] | None,
+    customer_ids: Sequence[int] | None,
+    registered_from: datetime | None,
+    registered_until: datetime | None,
+    standing: tuple[int, int] | None,
+    limit: int,
+    after_id: int | None,
+) -> Any:
+    """The ids of the customers (not user group accounts, not merged away) of the org by id
+    (keyset: after `after_id`), at most `limit`, matching every criterion given:
+    - `name_range` (lowest key, bound or None): a first or last name key in [lowest, bound): the
+      ids from a range scan of ix_customers_first_name_key and one of ix_customers_last_name_key
+      (covering on SQLite; index or bitmap scans on PostgreSQL), then the customers by primary
+      key in id order: the cost grows with the customers the prefix matches, not with the org;
+    - `customer_ids`: one of these (what identifier lookups found);
+    - `registered_from` (inclusive) and `registered_until` (exclusive);
+    - `standing` (program id, tier id): the customer's tier in that program."""
+    conditions = [
+        customers.c.org_id == org_id,
+        customers.c.kind == CustomerKind.CUSTOMER.value,
+        customers.c.merged_into_customer_id.is_(None),
+    ]
+    if name_range is not None:
+        # One branch per key, each with the org in it: the planner serves each with its
+        # (org_id, key) index instead of walking the org's customers (an OR beside the org's
+        # condition made SQLite choose ix_customers_org_id, a scan of the whole org).
+        lowest, bound = name_range
+        branches = [
+            select(customers.c.id).where(
+                customers.c.org_id == org_id, key >= lowest, *([key < bound] if bound is not None else [])
+            )
+            for key in (customers.c.first_name_key, customers.c.last_name_key)
+        ]
+        conditions.append(customers.c.id.in_(union_all(*branches)))
+    if customer_ids is not None:
+        conditions.append(customers.c.id.in_(list(customer_ids)))
+    if registered_from is not None:
+        conditions.append(customers.c.registered_on >= registered_from)
+    if registered_until is not None:
+        conditions.append(customers.c.registered_on < registered_until)
+    if standing is not None:
+        program_id, tier_id = standing
+        conditions.append(
+            exists().where(
+                customer_programs.c.customer_id == customers.c.id,
+                customer_programs.c.program_id == program_id,
+                customer_programs.c.tier_id == tier_id,
+            )
+        )
+    if after_id is not None:
+        conditions.append(customers.c.id > after_id)
+    return select(customers.c.id).where(*conditions).order_by(customers.c.id).limit(limit)
+
+
+async def search_customer_ids(connection: AsyncConnection, **criteria: Any) -> list[int]:
+    """What `search_statement(**criteria)` finds."""
+    return list((await connection.execute(search_statement(**criteria))).scalars())
+
+
 # --- History --------------------------------------------------------------------------------
 
 
@@ -632,6 +716,7 @@ _LOAD_STANDINGS = (
             customers.c.updated_on,
             customers.c.lifetime_purchases,
             customers.c.merged_into_customer_id,
+            customers.c.extended_fields,
             customer_programs.c.program_id,
             customer_programs.c.tier_id,
             customer_programs.c.tier_expires_at,
@@ -672,6 +757,8 @@ _CUSTOMER_COLUMNS = (
     "org_id",
     "first_name",
     "last_name",
+    "first_name_key",
+    "last_name_key",
     "loyalty_type",
     "source",
     "lifetime_purchases",
@@ -690,18 +777,37 @@ async def insert_registrations_in_bulk(
     details: Mapping[str, Any] | None,
     tier_ids: Mapping[int, int],
     now: datetime,
+    names: Sequence[tuple[str, str]] | None = None,
 ) -> list[int]:
-    """One new customer per identifier value: the customer row, its identifier, a REGISTERED
-    history row (with `details`) and a standing per program (program id -> starting tier id).
+    """One new customer per identifier value: the customer row (named by `names`, (first, last)
+    per value, blank without), its identifier, a REGISTERED history row (with `details`) and a
+    standing per program (program id -> starting tier id).
     Ids are reserved first and each table written in one executemany (app.storage.bulk_insert);
     returns the customer ids in the order of `values`."""
     customer_ids = await reserve_ids(connection, customers, len(values))
     loyalty = LoyaltyType.LOYALTY.value
+    named = names if names is not None else [("", "")] * len(values)
+    assert len(named) == len(values), "one name per identifier"
     await insert_rows(
         connection,
         customers,
         _CUSTOMER_COLUMNS,
-        [(customer_id, org_id, "", "", loyalty, source, ZERO, now, now) for customer_id in customer_ids],
+        [
+            (
+                customer_id,
+                org_id,
+                first,
+                last,
+                name_search_key(first),
+                name_search_key(last),
+                loyalty,
+                source,
+                ZERO,
+                now,
+                now,
+            )
+            for customer_id, (first, last) in zip(customer_ids, named, strict=True)
+        ],
     )
     await insert_rows(
         connection,

@@ -261,7 +261,12 @@ async def register_customer(
     activity: Activity,
     now: datetime,
     transaction_id: int | None = None,
+    history_details: dict[str, Any] | None = None,
+    history_columns: dict[str, Any] | None = None,
 ) -> int:
+    """A new customer with these identifiers, standings and opened accounts; the REGISTERED
+    history row lists the identifiers (and `history_details`) and sets `history_columns` (the
+    request's source and account)."""
     customer_id = await repository.insert_customer(
         connection,
         org_id=org.id,
@@ -280,7 +285,8 @@ async def register_customer(
             {
                 "action": HistoryAction.REGISTERED.value,
                 "transaction_id": transaction_id,
-                "details": {kind.value: value for kind, value in given.items()},
+                "details": {kind.value: value for kind, value in given.items()} | (history_details or {}),
+                **(history_columns or {}),
             }
         ],
     )
@@ -643,6 +649,7 @@ class CustomerView:
     summaries: tuple[ProgramSummary, ...]
     default_program_id: int
     merged_into_customer_id: int | None = None
+    extended_fields: dict[str, Any] = field(default_factory=dict)
 
     def identifier(self, kind: IdentifierType) -> str | None:
         return next((value for found, value in self.identifiers if found == kind.value), None)
@@ -738,6 +745,7 @@ async def load_customers(
             summaries=tuple(summaries_by_customer[row.id]),
             default_program_id=org.default_program.id,
             merged_into_customer_id=row.merged_into_customer_id,
+            extended_fields=dict(row.extended_fields or {}),
         )
         for row in customer_rows.values()
     }

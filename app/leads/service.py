@@ -35,7 +35,7 @@ from app.leads import repository
 from app.leads.errors import LeadNotFoundError
 from app.leads.models import LEAD_FOR_LENGTH_MAX, LEAD_TYPE_LENGTH_MAX, SUB_STATUS_LENGTH_MAX, LeadStatus
 from app.leads.views import LeadView, StatusChangeView
-from app.ledger.service import PAGE_SIZE_MAX
+from app.ledger.service import READ_PAGE_SIZE_MAX
 from app.organizations.config import OrgConfig
 from app.storage.database import Database
 from app.user_groups import service as user_groups
@@ -311,7 +311,7 @@ async def customer_leads(
 ) -> tuple[list[LeadView], bool]:
     """A customer's leads, newest first (keyset by lead id), each with its status history: two
     statements whatever the page's length. One more than a page is read: whether another follows."""
-    assert 1 <= first <= PAGE_SIZE_MAX
+    assert 1 <= first <= READ_PAGE_SIZE_MAX
     found = await repository.customer_leads(
         connection,
         org_id=org.id,

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.kernel.cache import RefreshingCache
 from app.kernel.enums import IdentifierType, PointsCategory
 from app.organizations import repository
-from app.organizations.models import ExpiryStrategy, PointsRounding
+from app.organizations.models import CustomerFieldType, ExpiryStrategy, PointsRounding
 from app.organizations.roles import Role
 from app.organizations.spec import RateLimitsSpec
 from app.storage.database import Database
@@ -96,6 +96,16 @@ DEFAULT_RATE_LIMITS: Mapping[Role, int] = {Role(role): limit for role, limit in 
 
 
 @dataclass(frozen=True, slots=True)
+class CustomerFieldConfig:
+    """A customer field the organisation declares (app.organizations.spec.CustomerFieldSpec)."""
+
+    name: str
+    type: CustomerFieldType
+    required: bool
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class OrgConfig:
     id: int
     code: str
@@ -112,6 +122,7 @@ class OrgConfig:
     # Requests a minute by key role (0: no limit): the organisation file's [rate_limits].
     rate_limits: Mapping[Role, int] = field(default_factory=lambda: DEFAULT_RATE_LIMITS)
     points_categories: tuple[PointsCategory, ...] = tuple(PointsCategory)
+    customer_fields: tuple[CustomerFieldConfig, ...] = ()
     _programs_by_id: dict[int, ProgramConfig] = field(default_factory=dict, repr=False)
     _stores_by_id: dict[int, StoreConfig] = field(default_factory=dict, repr=False)
     _stores_by_code: dict[str, StoreConfig] = field(default_factory=dict, repr=False)
@@ -219,6 +230,15 @@ async def load_org_config(connection: AsyncConnection, org_id: int) -> OrgConfig
         updated_at=org.updated_at,
         rate_limits={**DEFAULT_RATE_LIMITS, **{Role(role): limit for role, limit in (org.rate_limits or {}).items()}},
         programs=programs,
+        customer_fields=tuple(
+            CustomerFieldConfig(
+                name=declared["name"],
+                type=CustomerFieldType(declared["type"]),
+                required=declared["required"],
+                values=tuple(declared["values"]),
+            )
+            for declared in org.customer_fields or []
+        ),
         stores=tuple(
             StoreConfig(id=row.id, code=row.code, external_id=row.external_id, name=row.name, program_id=row.program_id)
             for row in store_rows

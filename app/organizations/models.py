@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import CheckConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -25,6 +26,16 @@ class ExpiryStrategy(StrEnum):
     END_OF_MONTH_AFTER_MONTHS = "END_OF_MONTH_AFTER_MONTHS"
 
 
+class CustomerFieldType(StrEnum):
+    """The kinds of value an organisation's declared customer field holds (the file's [[customer_fields]])."""
+
+    STRING = "STRING"
+    NUMBER = "NUMBER"
+    DATE = "DATE"
+    BOOLEAN = "BOOLEAN"
+    ENUM = "ENUM"
+
+
 class Organization(SQLModel, table=True):
     __tablename__ = "organizations"
 
@@ -38,6 +49,8 @@ class Organization(SQLModel, table=True):
     skip_secondary_id_on_primary_mismatch: bool = False
     # Requests a minute by key role (the organisation file's [rate_limits]); NULL: the defaults.
     rate_limits: dict[str, int] | None = Field(default=None, sa_type=JSONDocument)
+    # The customer fields the organisation declares (the file's [[customer_fields]]); NULL: none.
+    customer_fields: list[dict[str, Any]] | None = Field(default=None, sa_type=JSONDocument)
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 

@@ -64,6 +64,7 @@ OPERATION_ROLES: dict[str, frozenset[Role]] = {
         "customerSegmentHistory": (MEMBER_CARE,),
         "customerInteractions": CUSTOMER_READERS,
         "customerBehaviouralEvents": (MEMBER_CARE,),
+        "customers": (MEMBER_CARE,),
         # --- GraphQL mutations ---
         "addTransaction": (TILL,),
         "addTransactions": (TILL,),
@@ -105,6 +106,8 @@ OPERATION_ROLES: dict[str, frozenset[Role]] = {
         "recordBehaviouralEvents": (TILL, APP, MEMBER_CARE),
         "importInteractions": (ADMIN,),
         "importBehaviouralEvents": (ADMIN,),
+        "registerCustomer": (MEMBER_CARE,),
+        "updateCustomer": (MEMBER_CARE,),
         # --- HTTP routes ---
         "POST /imports/points": (ADMIN,),
         "POST /imports/promotion": (ADMIN,),
@@ -123,6 +126,15 @@ OPERATION_ROLES: dict[str, frozenset[Role]] = {
         "GET /downloads/points-transfers.{format}": (MEMBER_CARE,),  # customerPointsTransfers
         "GET /downloads/tracker-history.{format}": CUSTOMER_READERS,  # customerTrackerHistory
         "GET /downloads/customer-history.{format}": (MEMBER_CARE,),  # customerHistory
+        "GET /downloads/customer-coupons.{format}": CUSTOMER_READERS,  # customerCoupons
+        "GET /downloads/customer-coupon-redemptions.{format}": CUSTOMER_READERS,  # customerCouponRedemptions
+        "GET /downloads/customer-tier-history.{format}": CUSTOMER_READERS,  # customerTierHistory
+        "GET /downloads/customer-promotion-history.{format}": CUSTOMER_READERS,  # customerPromotionHistory
+        "GET /downloads/identifier-history.{format}": (MEMBER_CARE,),  # identifierHistory
+        "GET /downloads/customer-interactions.{format}": CUSTOMER_READERS,  # customerInteractions
+        "GET /downloads/customer-behavioural-events.{format}": (MEMBER_CARE,),  # customerBehaviouralEvents
+        "GET /downloads/customer-leads.{format}": (MEMBER_CARE,),  # customerLeads
+        "GET /downloads/customer-segment-history.{format}": (MEMBER_CARE,),  # customerSegmentHistory
         "POST /imports/interactions": (ADMIN,),
         "POST /imports/behavioural-events": (ADMIN,),
     }.items()

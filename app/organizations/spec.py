@@ -14,7 +14,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from app.kernel.decimals import AMOUNT, POINTS, RATE, DecimalRange, Refusal, read_decimal
 from app.kernel.enums import IdentifierType, PointsCategory
 from app.kernel.text import refusal_message, refused_character
-from app.organizations.models import ExpiryStrategy, PointsRounding
+from app.organizations.models import CustomerFieldType, ExpiryStrategy, PointsRounding
 
 
 def _text_checker(*, code: bool) -> AfterValidator:
@@ -179,15 +179,35 @@ class RateLimitsSpec(Strict):
     admin: int = Field(default=300, ge=0)
 
 
+class CustomerFieldSpec(Strict):
+    """A customer field the organisation declares ([[customer_fields]]): registerCustomer and
+    updateCustomer take values for declared fields only, of the declared type; an ENUM's value is
+    one of `values`; a `required` field must have a value."""
+
+    name: Code = Field(min_length=1, max_length=64)
+    type: CustomerFieldType
+    required: bool = False
+    values: list[FreeText] = []
+
+    @model_validator(mode="after")
+    def values_for_enums_only(self) -> CustomerFieldSpec:
+        if (self.type is CustomerFieldType.ENUM) != bool(self.values):
+            raise ValueError(f"{self.name}: an ENUM field lists its values, and only an ENUM field does")
+        _require_unique(f"{self.name} value", list(self.values))
+        return self
+
+
 class OrganizationSpec(Strict):
     organization: OrganizationSettingsSpec
     programs: list[ProgramSpec] = Field(min_length=1)
     stores: list[StoreSpec] = Field(min_length=1)
     rate_limits: RateLimitsSpec = RateLimitsSpec()
+    customer_fields: list[CustomerFieldSpec] = []
 
     @model_validator(mode="after")
     def references_resolve(self) -> OrganizationSpec:
         program_codes = [program.code for program in self.programs]
+        _require_unique("customer field", [customer_field.name for customer_field in self.customer_fields])
         _require_unique("program code", program_codes)
         if sum(program.default for program in self.programs) != 1 and len(self.programs) > 1:
             raise ValueError("exactly one program must have default = true")

@@ -24,7 +24,7 @@ from app.customers import service as customers_service
 from app.customers.service import CustomerLookup
 from app.idempotency import service as idempotency
 from app.kernel.enums import IdentifierType
-from app.ledger.views import PAGE_SIZE_MAX
+from app.ledger.views import READ_PAGE_SIZE_MAX
 from app.organizations.config import OrgConfig
 from app.outbox import service as outbox
 from app.outbox.service import OutboxEventView
@@ -86,7 +86,7 @@ async def customer_coupons(
 ) -> tuple[list[CustomerCouponView], bool]:
     """The customer's codes, newest code first, keyset-paginated by code id, of `status` when
     given (the status at `now`). One statement; one more than a page is read."""
-    assert 1 <= first <= PAGE_SIZE_MAX
+    assert 1 <= first <= READ_PAGE_SIZE_MAX
     rows = await repository.customer_coupons(
         connection, org_id=org.id, customer_id=customer_id, now=now, limit=first + 1, before_id=after_id, status=status
     )
@@ -111,7 +111,7 @@ async def customer_coupon_redemptions(
     connection: AsyncConnection, org: OrgConfig, customer_id: int, *, first: int, after_id: int | None
 ) -> tuple[list[CouponRedemptionView], bool]:
     """The customer's code redemptions, newest first, keyset-paginated by redemption id."""
-    assert 1 <= first <= PAGE_SIZE_MAX
+    assert 1 <= first <= READ_PAGE_SIZE_MAX
     rows = await repository.customer_redemptions(
         connection, org_id=org.id, customer_id=customer_id, limit=first + 1, before_id=after_id
     )

@@ -32,7 +32,7 @@ from app.customers.models import CustomerKind
 from app.customers.service import CustomerLookup
 from app.kernel.errors import DomainError, ValidationError
 from app.kernel.text import check_required_code, check_required_text
-from app.ledger.service import PAGE_SIZE_MAX
+from app.ledger.service import PAGE_SIZE_MAX, READ_PAGE_SIZE_MAX
 from app.organizations.config import OrgConfig
 from app.segments import repository
 from app.segments.errors import SegmentExistsError, SegmentNotFoundError
@@ -265,7 +265,8 @@ async def customer_segment_history(
     connection: AsyncConnection, org: OrgConfig, *, customer_id: int, first: int, after_id: int | None
 ) -> tuple[list[SegmentChangeView], bool]:
     """A customer's segment changes, newest first (keyset by change id), and whether more follow."""
+    assert 1 <= first <= READ_PAGE_SIZE_MAX  # downloads read this list in larger pages
     found = await repository.changes_page(
-        connection, org_id=org.id, customer_id=customer_id, limit=_check_first(first), before_id=after_id
+        connection, org_id=org.id, customer_id=customer_id, limit=first + 1, before_id=after_id
     )
     return found[:first], len(found) > first

@@ -453,6 +453,12 @@ def parse_args() -> argparse.Namespace:
         help="run the import-beside-bills benchmark instead: addTransaction p50/p99 alone and while "
         "`pointledger import points` runs (its options: --rows, --duration, --warmup, --connections, --import-lead)",
     )
+    parser.add_argument(
+        "--customer-search",
+        action="store_true",
+        help="run the customer search benchmark instead: name-prefix and mobile searches p50/p99 on 1,000,000 "
+        "customers (its options: --customers, --requests, --keep)",
+    )
     args = parser.parse_args()
     if (
         not 1 <= args.threads <= 9
@@ -478,6 +484,12 @@ def main() -> int:
         import downloads
 
         return downloads.run(downloads.parse_args([arg for arg in sys.argv[1:] if arg != "--download"]))
+    if "--customer-search" in sys.argv[1:]:  # customer search on 1,000,000 customers (customer_search.py)
+        import customer_search
+
+        return customer_search.run(
+            customer_search.parse_args([arg for arg in sys.argv[1:] if arg != "--customer-search"])
+        )
     if "--import-beside-bills" in sys.argv[1:]:  # bills while a CLI import runs (import_beside_bills.py)
         import import_beside_bills
 

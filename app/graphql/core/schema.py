@@ -32,7 +32,12 @@ from app.graphql.coupons.queries import CouponQuery
 from app.graphql.customer_promotions.mutations import CustomerPromotionMutation
 from app.graphql.customer_promotions.queries import CustomerPromotionHistoryQuery, CustomerPromotionQuery
 from app.graphql.customers.mutations import CustomerMutation
-from app.graphql.customers.queries import CustomerHistoryQuery, CustomerQuery, IdentifierHistoryQuery
+from app.graphql.customers.queries import (
+    CustomerHistoryQuery,
+    CustomerQuery,
+    CustomerSearchQuery,
+    IdentifierHistoryQuery,
+)
 from app.graphql.imports.mutations import ImportMutation
 from app.graphql.imports.queries import ImportQuery
 from app.graphql.interactions.mutations import InteractionMutation
@@ -86,6 +91,7 @@ class Query(
     SegmentQuery,
     InteractionQuery,
     BehaviouralEventQuery,
+    CustomerSearchQuery,
 ):
     pass
 

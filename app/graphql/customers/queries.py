@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import strawberry
 
+from app.customer_search.service import search_customers
 from app.customers.history import history_page, identifier_history_page
 from app.customers.models import HistoryAction
 from app.customers.service import load_customers
 from app.graphql.core.context import Info
 from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
-from app.graphql.customers.inputs import CustomerLookupInput, customer_id_for
+from app.graphql.customers.inputs import CustomerLookupInput, CustomerSearchInput, customer_id_for
 from app.graphql.customers.types import (
     Customer,
     CustomerHistoryPage,
     CustomerHistoryRecord,
     CustomerHistoryResult,
     CustomerResult,
+    CustomerSearchPage,
+    CustomerSearchResult,
     HistoryActionEnum,
     IdentifierChange,
     IdentifierHistoryPage,
@@ -90,5 +93,33 @@ class IdentifierHistoryQuery:
             page_info=PageInfo(
                 has_next_page=has_next_page,
                 end_cursor=encode_id_cursor("identifier-history", records[-1].id) if records else None,
+            ),
+        )
+
+
+@strawberry.type
+class CustomerSearchQuery:
+    @strawberry.field(
+        description=(
+            "Member care's customer search: the organisation's customers matching every criterion given, by user id "
+            "(merged-away customers and user group accounts are not listed)."
+        )
+    )
+    async def customers(
+        self, info: Info, search: CustomerSearchInput, first: int = PAGE_SIZE_DEFAULT, after: str | None = None
+    ) -> CustomerSearchResult:
+        check_page_size(first)
+        after_id = decode_id_cursor("customer", after)
+        async with info.context.database.read() as connection:
+            page = await search_customers(
+                connection, info.context.org, search.to_domain(), first=first, after_id=after_id
+            )
+        for view in page.customers:
+            info.context.customers.prime(view.id, view)
+        return CustomerSearchPage(
+            customers=[Customer.from_view(view) for view in page.customers],
+            page_info=PageInfo(
+                has_next_page=page.has_next_page,
+                end_cursor=encode_id_cursor("customer", page.customers[-1].id) if page.customers else None,
             ),
         )

@@ -183,6 +183,12 @@ class Customer:
     merged_into_user_id: strawberry.ID | None = strawberry.field(
         description="Set when this customer was merged into another: its identifiers and points moved there."
     )
+    extended_fields: JSON = strawberry.field(
+        description=(
+            "Values of the customer fields the organisation declares, by name (NUMBER values as exact text, DATE as "
+            "YYYY-MM-DD); {} when none."
+        )
+    )
 
     @classmethod
     def from_view(cls, view: CustomerView) -> Customer:
@@ -211,6 +217,7 @@ class Customer:
             merged_into_user_id=strawberry.ID(str(view.merged_into_customer_id))
             if view.merged_into_customer_id
             else None,
+            extended_fields=JSON(view.extended_fields),
         )
 
     @strawberry.field(description="The customer's loyalty cards in the order they were issued, replaced ones too.")
@@ -424,3 +431,23 @@ class IdentifierHistoryPage:
 IdentifierHistoryResult = Annotated[
     IdentifierHistoryPage | InvalidInputError | NotFoundError, strawberry.union("IdentifierHistoryResult")
 ]
+
+
+@strawberry.type(description="A page of the customers a search found, by user id.")
+class CustomerSearchPage:
+    customers: list[Customer]
+    page_info: PageInfo
+
+
+CustomerSearchResult = Annotated[CustomerSearchPage | InvalidInputError, strawberry.union("CustomerSearchResult")]
+
+
+@strawberry.type(description="A customer registered by member care.")
+class CustomerRegistered:
+    customer: Customer
+
+
+@strawberry.type(description="A customer's profile after an update.")
+class CustomerUpdated:
+    customer: Customer
+    changed: bool = strawberry.field(description="False when the update changed nothing (and nothing was written).")

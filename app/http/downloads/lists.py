@@ -17,24 +17,40 @@ from typing import Any, Generic
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.customer_promotions.service import promotions_by_id
-from app.customers.history import HistoryRecord, history_page
+from app.behavioural_events import service as behavioural_events
+from app.behavioural_events.views import BehaviouralEventView, EventFilter, EventSource
+from app.customer_promotions import service as customer_promotions
+from app.customer_promotions.service import PromotionAwardRecord, promotions_by_id
+from app.customers.history import HistoryRecord, history_page, identifier_history_page
 from app.customers.models import HistoryAction
+from app.customers.tiers import TierChangeRecord, tier_history_page
+from app.graphql.customers.types import IDENTIFIER_CHANGE_ACTIONS
 from app.graphql.ledger.inputs import LedgerFilterInput
 from app.graphql.transfers.types import PointsTransferType
 from app.http.downloads.params import Params
-from app.http.downloads.sheets import Column, Kind, Row
+from app.http.downloads.sheets import LOCAL_TIME_FORMAT, Column, Kind, Row
+from app.interactions import service as interactions
+from app.interactions.views import Channel, InteractionView
 from app.kernel.enums import PointsCategory, TransactionSource
+from app.kernel.errors import ValidationError
+from app.leads import service as leads
+from app.leads.models import LeadStatus
+from app.leads.views import LeadView
 from app.ledger import expiry
 from app.ledger import service as ledger
 from app.ledger.models import EntryType
 from app.ledger.views import ExpiredPoints, LedgerEntryView, ScheduledExpiry
-from app.organizations.config import OrgConfig
+from app.organizations.config import OrgConfig, TierConfig
+from app.promotions import coupons
+from app.promotions.coupons import CouponRedemptionView, CustomerCouponView
+from app.promotions.models import CouponStatus
 from app.redemptions.service import RedemptionView, customer_redemptions
+from app.segments import service as segments
+from app.segments.views import SegmentChangeView
 from app.trackers import service as trackers
 from app.trackers.service import TrackerHistoryRow, TrackerView
 from app.transactions.models import TransactionType
-from app.transactions.service import TransactionView, customers_transactions
+from app.transactions.service import TransactionView, bill_numbers, customers_transactions
 from app.transfers.service import customer_transfers
 from app.transfers.views import TransferView
 
@@ -403,6 +419,10 @@ TRACKER_HISTORY: DownloadList[TrackedRow] = DownloadList(
 # --- Customer (identifier) history (customerHistory) ----------------------------------------
 
 
+def _details(record: HistoryRecord) -> str | None:
+    return orjson.dumps(record.details).decode() if record.details is not None else None
+
+
 async def _history_page(request: PageRequest) -> tuple[list[HistoryRecord], bool]:
     return await history_page(
         request.connection,
@@ -423,16 +443,410 @@ CUSTOMER_HISTORY: DownloadList[HistoryRecord] = DownloadList(
         _text("Identifier type", lambda record: record.identifier_type),
         _text("Identifier value", lambda record: record.identifier_value),
         _integer("Other user id", lambda record: record.other_customer_id),
-        _text(
-            "Details",
-            lambda record: orjson.dumps(record.details).decode() if record.details is not None else None,
-        ),
+        _text("Details", _details),
         _time("Created at", lambda record: record.created_at),
     ),
     fetch=_history_page,
     cursor=lambda record: record.id,
     filters=lambda params, org, now: params.enums("actions", HistoryAction),
     parameters=frozenset({"actions"}),
+)
+
+
+# --- Coupons (customerCoupons, customerCouponRedemptions) -----------------------------------
+
+
+async def _coupons_page(request: PageRequest) -> tuple[list[CustomerCouponView], bool]:
+    return await coupons.customer_coupons(
+        request.connection,
+        request.org,
+        request.customer_id,
+        now=request.now,
+        first=request.size,
+        after_id=request.after_id,
+        status=request.filters,
+    )
+
+
+CUSTOMER_COUPONS: DownloadList[CustomerCouponView] = DownloadList(
+    name="customer-coupons",
+    operation="customerCoupons",
+    columns=(
+        _text("Code", lambda view: view.code),
+        _text("Source", lambda view: view.source),
+        _integer("Promotion id", lambda view: view.promotion_id),
+        _text("Promotion", lambda view: view.promotion_name),
+        _text("Status", lambda view: view.status),
+        _time("Valid from", lambda view: view.valid_from),
+        _time("Valid until", lambda view: view.valid_until),
+        _text("Link mode", lambda view: view.link_mode),
+        _time("Linked at", lambda view: view.linked_at),
+        _integer("Redemptions", lambda view: view.redemptions_count),
+    ),
+    fetch=_coupons_page,
+    cursor=lambda view: view.code_id,
+    # The status at the request's time, as the query judges it.
+    filters=lambda params, org, now: params.enum("status", CouponStatus),
+    parameters=frozenset({"status"}),
+)
+
+CouponRedemptionRow = tuple[CouponRedemptionView, str, str | None]  # the redemption, its bill's number, its return's
+
+
+async def _coupon_redemptions_page(request: PageRequest) -> tuple[list[CouponRedemptionRow], bool]:
+    views, has_next_page = await coupons.customer_coupon_redemptions(
+        request.connection, request.org, request.customer_id, first=request.size, after_id=request.after_id
+    )
+    transaction_ids = {view.transaction_id for view in views} | {
+        view.reversal_transaction_id for view in views if view.reversal_transaction_id is not None
+    }
+    numbers = await bill_numbers(request.connection, sorted(transaction_ids))
+    rows = [
+        (
+            view,
+            numbers[view.transaction_id],
+            numbers[view.reversal_transaction_id] if view.reversal_transaction_id is not None else None,
+        )
+        for view in views
+    ]
+    return rows, has_next_page
+
+
+CUSTOMER_COUPON_REDEMPTIONS: DownloadList[CouponRedemptionRow] = DownloadList(
+    name="customer-coupon-redemptions",
+    operation="customerCouponRedemptions",
+    columns=(
+        _integer("Redemption id", lambda row: row[0].id),
+        _text("Code", lambda row: row[0].code),
+        _integer("Promotion id", lambda row: row[0].promotion_id),
+        _text("Promotion", lambda row: row[0].promotion_name),
+        _integer("Transaction id", lambda row: row[0].transaction_id),
+        _text("Transaction number", lambda row: row[1]),
+        _number("Discount", lambda row: row[0].discount),
+        _text("Linked", lambda row: "true" if row[0].linked else "false"),
+        _time("Redeemed at", lambda row: row[0].redeemed_at),
+        _text("Reversed", lambda row: "true" if row[0].reversed_at is not None else "false"),
+        _time("Reversed at", lambda row: row[0].reversed_at),
+        _integer("Reversal transaction id", lambda row: row[0].reversal_transaction_id),
+        _text("Reversal transaction number", lambda row: row[2]),
+    ),
+    fetch=_coupon_redemptions_page,
+    cursor=lambda row: row[0].id,
+)
+
+
+# --- Tier history (customerTierHistory) -----------------------------------------------------
+
+TierRow = tuple[TierChangeRecord, OrgConfig]
+
+
+def _program_id(params: Params, org: OrgConfig, now: datetime) -> int | None:
+    """customerTierHistory's `program`: a program code of the org."""
+    code = params.one("program")
+    if code is None:
+        return None
+    found = org.program_by_code(code)
+    if found is None:
+        raise ValidationError(f"no program has the code {code!r}", field="program")
+    return found.id
+
+
+async def _tier_page(request: PageRequest) -> tuple[list[TierRow], bool]:
+    records, has_next_page = await tier_history_page(
+        request.connection,
+        org_id=request.org.id,
+        customer_id=request.customer_id,
+        program_id=request.filters,
+        first=request.size,
+        after_id=request.after_id,
+    )
+    return [(record, request.org) for record in records], has_next_page
+
+
+def _tier(row: TierRow, tier_id: int) -> TierConfig:
+    return row[1].program(row[0].program_id).tier(tier_id)
+
+
+CUSTOMER_TIER_HISTORY: DownloadList[TierRow] = DownloadList(
+    name="customer-tier-history",
+    operation="customerTierHistory",
+    columns=(
+        _integer("Id", lambda row: row[0].id),
+        _text("Program", lambda row: row[1].program(row[0].program_id).code),
+        _text("Kind", lambda row: row[0].kind),
+        _text("Cause", lambda row: row[0].cause),
+        _integer("From tier serial number", lambda row: _tier(row, row[0].tier_id_before).serial_number),
+        _text("From tier", lambda row: _tier(row, row[0].tier_id_before).name),
+        _integer("To tier serial number", lambda row: _tier(row, row[0].tier_id_after).serial_number),
+        _text("To tier", lambda row: _tier(row, row[0].tier_id_after).name),
+        _time("Tier expires at", lambda row: row[0].tier_expires_at_after),
+        _integer("Transaction id", lambda row: row[0].transaction_id),
+        _time("Created at", lambda row: row[0].created_at),
+    ),
+    fetch=_tier_page,
+    cursor=lambda row: row[0].id,
+    filters=_program_id,
+    parameters=frozenset({"program"}),
+)
+
+
+# --- Promotion history, points tab (customerPromotionHistory) -------------------------------
+
+AwardRow = tuple[PromotionAwardRecord, OrgConfig]
+
+
+async def _awards_page(request: PageRequest) -> tuple[list[AwardRow], bool]:
+    records, has_next_page = await customer_promotions.customer_promotion_history(
+        request.connection,
+        org_id=request.org.id,
+        customer_id=request.customer_id,
+        first=request.size,
+        after_id=request.after_id,
+    )
+    return [(record, request.org) for record in records], has_next_page
+
+
+CUSTOMER_PROMOTION_HISTORY: DownloadList[AwardRow] = DownloadList(
+    name="customer-promotion-history",
+    operation="customerPromotionHistory",
+    columns=(
+        _integer("Event log id", lambda row: row[0].event_id),
+        _text("Promotion", lambda row: row[0].promotion.identifier),
+        _text("Promotion name", lambda row: row[0].promotion.name),
+        _text("Program", lambda row: row[1].program(row[0].program_id).code),
+        _number("Points", lambda row: row[0].points),
+        _text("Store", lambda row: row[1].store(row[0].store_id).code if row[0].store_id is not None else None),
+        _text("Till", lambda row: row[1].till(row[0].till_id).code if row[0].till_id is not None else None),
+        _integer("Import job id", lambda row: row[0].import_job_id),
+        _time("Awarded at", lambda row: row[0].created_at),
+    ),
+    fetch=_awards_page,
+    cursor=lambda row: row[0].entry_id,
+)
+
+
+# --- Change identifier history (identifierHistory) ------------------------------------------
+
+
+async def _identifier_history_page(request: PageRequest) -> tuple[list[HistoryRecord], bool]:
+    return await identifier_history_page(
+        request.connection,
+        org_id=request.org.id,
+        customer_id=request.customer_id,
+        first=request.size,
+        after_id=request.after_id,
+    )
+
+
+IDENTIFIER_HISTORY: DownloadList[HistoryRecord] = DownloadList(
+    name="identifier-history",
+    operation="identifierHistory",
+    columns=(
+        _integer("Id", lambda record: record.id),
+        _text("Action", lambda record: IDENTIFIER_CHANGE_ACTIONS[record.action].value),
+        _text("Identifier type", lambda record: record.identifier_type),
+        _text("Identifier value", lambda record: record.identifier_value),
+        _integer("Other user id", lambda record: record.other_customer_id),
+        _text("Source", lambda record: record.source),
+        _text("Account", lambda record: record.account),
+        _text("Details", _details),
+        _time("Created at", lambda record: record.created_at),
+    ),
+    fetch=_identifier_history_page,
+    cursor=lambda record: record.id,
+)
+
+
+# --- Interactions (customerInteractions) ----------------------------------------------------
+
+InteractionRow = tuple[InteractionView, OrgConfig]
+
+
+async def _interactions_page(request: PageRequest) -> tuple[list[InteractionRow], bool]:
+    views, has_next_page = await interactions.customer_interactions(
+        request.connection,
+        org_id=request.org.id,
+        customer_id=request.customer_id,
+        channel=request.filters,
+        first=request.size,
+        after_id=request.after_id,
+    )
+    return [(view, request.org) for view in views], has_next_page
+
+
+def _local(moment: datetime, org: OrgConfig) -> str:
+    """A time inside a text cell, as the DATETIME columns write theirs: local, the zone in no cell."""
+    return moment.astimezone(org.time_zone).strftime(LOCAL_TIME_FORMAT)
+
+
+def _status_history(row: InteractionRow) -> str:
+    """Oldest first, each status with its local time: one cell, as the tab shows the history beside the message."""
+    return "; ".join(f"{change.status.value} {_local(change.changed_at, row[1])}" for change in row[0].status_history)
+
+
+CUSTOMER_INTERACTIONS: DownloadList[InteractionRow] = DownloadList(
+    name="customer-interactions",
+    operation="customerInteractions",
+    columns=(
+        _integer("Id", lambda row: row[0].id),
+        _text("Channel", lambda row: row[0].channel),
+        _text("Message id", lambda row: row[0].message_id),
+        _text("Account", lambda row: row[0].account),
+        _text("Direction", lambda row: row[0].direction),
+        _text("Status", lambda row: row[0].status),
+        _time("Status at", lambda row: row[0].status_at),
+        _text("Template", lambda row: row[0].template),
+        _text("Subject", lambda row: row[0].subject),
+        _text("Body preview", lambda row: row[0].body_preview),
+        _time("Sent at", lambda row: row[0].sent_at),
+        _time("Delivered at", lambda row: row[0].delivered_at),
+        _time("Recorded at", lambda row: row[0].recorded_at),
+        _text("Status history", _status_history),
+    ),
+    fetch=_interactions_page,
+    cursor=lambda row: row[0].id,
+    filters=lambda params, org, now: params.enum("channel", Channel),
+    parameters=frozenset({"channel"}),
+)
+
+
+# --- Behavioural events (customerBehaviouralEvents) -----------------------------------------
+
+EventRow = tuple[BehaviouralEventView, OrgConfig]
+
+
+def _event_filter(params: Params, org: OrgConfig, now: datetime) -> EventFilter:
+    """customerBehaviouralEvents' `filter`, its fields as query parameters; days in the org's zone."""
+    return EventFilter(
+        event_name=params.one("eventName"),
+        source=params.enum("source", EventSource),
+        start_date=params.day("startDate"),
+        end_date=params.day("endDate"),
+    )
+
+
+async def _events_page(request: PageRequest) -> tuple[list[EventRow], bool]:
+    views, has_next_page = await behavioural_events.customer_behavioural_events(
+        request.connection,
+        request.org,
+        customer_id=request.customer_id,
+        event_filter=request.filters,
+        first=request.size,
+        after_id=request.after_id,
+    )
+    return [(view, request.org) for view in views], has_next_page
+
+
+CUSTOMER_BEHAVIOURAL_EVENTS: DownloadList[EventRow] = DownloadList(
+    name="customer-behavioural-events",
+    operation="customerBehaviouralEvents",
+    columns=(
+        _integer("Id", lambda row: row[0].id),
+        _text("Tracking id", lambda row: row[0].tracking_id),
+        _text("Event name", lambda row: row[0].event_name),
+        _day("Date", lambda row: row[0].occurred_at.astimezone(row[1].time_zone).date()),
+        _time("Occurred at", lambda row: row[0].occurred_at),
+        _text("Source", lambda row: row[0].source),
+        _text("Account id", lambda row: row[0].account_id),
+        _text("Till", lambda row: row[0].till_code),
+        _text(
+            "Attributes",
+            lambda row: orjson.dumps(row[0].attributes).decode() if row[0].attributes is not None else None,
+        ),
+        _time("Recorded at", lambda row: row[0].recorded_at),
+    ),
+    fetch=_events_page,
+    cursor=lambda row: row[0].id,
+    filters=_event_filter,
+    parameters=frozenset({"eventName", "source", "startDate", "endDate"}),
+)
+
+
+# --- Leads (customerLeads) ------------------------------------------------------------------
+
+LeadRow = tuple[LeadView, OrgConfig]
+
+
+async def _leads_page(request: PageRequest) -> tuple[list[LeadRow], bool]:
+    views, has_next_page = await leads.customer_leads(
+        request.connection,
+        request.org,
+        customer_id=request.customer_id,
+        status=request.filters,
+        first=request.size,
+        after_id=request.after_id,
+    )
+    return [(view, request.org) for view in views], has_next_page
+
+
+def _lead_status_history(row: LeadRow) -> str:
+    """Oldest first (the first is the creation), each `STATUS (sub status) local time`: one cell,
+    as the extended fields are (a sheet has no nested rows)."""
+    return "; ".join(
+        f"{change.status}{f' ({change.sub_status})' if change.sub_status else ''} {_local(change.changed_at, row[1])}"
+        for change in row[0].status_history
+    )
+
+
+def _extended_fields(row: LeadRow) -> str:
+    """By name, each value as text: what the query's extendedFields lists, as one JSON object."""
+    return orjson.dumps({name: str(value) for name, value in sorted(row[0].extended_fields.items())}).decode()
+
+
+CUSTOMER_LEADS: DownloadList[LeadRow] = DownloadList(
+    name="customer-leads",
+    operation="customerLeads",
+    columns=(
+        _integer("Lead id", lambda row: row[0].id),
+        _text("Lead type", lambda row: row[0].lead_type),
+        _text("Lead for", lambda row: row[0].lead_for),
+        _text("Status", lambda row: row[0].status),
+        _text("Sub status", lambda row: row[0].sub_status),
+        _integer("Owner user id", lambda row: row[0].customer_id),
+        _time("Created at", lambda row: row[0].created_at),
+        _time("Updated at", lambda row: row[0].updated_at),
+        _time("Last follow up at", lambda row: row[0].last_follow_up_at),
+        _time("Next follow up at", lambda row: row[0].next_follow_up_at),
+        _text(
+            "Extended fields",
+            lambda row: orjson.dumps(
+                {name: str(value) for name, value in sorted(row[0].extended_fields.items())}
+            ).decode(),
+        ),
+        _text("Status history", _lead_status_history),
+    ),
+    fetch=_leads_page,
+    cursor=lambda row: row[0].id,
+    filters=lambda params, org, now: params.enum("status", LeadStatus),
+    parameters=frozenset({"status"}),
+)
+
+
+# --- Segment history (customerSegmentHistory) -----------------------------------------------
+
+
+async def _segment_history_page(request: PageRequest) -> tuple[list[SegmentChangeView], bool]:
+    return await segments.customer_segment_history(
+        request.connection,
+        request.org,
+        customer_id=request.customer_id,
+        first=request.size,
+        after_id=request.after_id,
+    )
+
+
+CUSTOMER_SEGMENT_HISTORY: DownloadList[SegmentChangeView] = DownloadList(
+    name="customer-segment-history",
+    operation="customerSegmentHistory",
+    columns=(
+        _text("Segment", lambda view: view.segment.code),
+        _text("Segment name", lambda view: view.segment.name),
+        _text("Action", lambda view: view.action),
+        _text("Source", lambda view: view.source),
+        _time("Changed at", lambda view: view.changed_at),
+    ),
+    fetch=_segment_history_page,
+    cursor=lambda view: view.id,
 )
 
 
@@ -445,4 +859,13 @@ LISTS: tuple[DownloadList[Any], ...] = (
     POINTS_TRANSFERS,
     TRACKER_HISTORY,
     CUSTOMER_HISTORY,
+    CUSTOMER_COUPONS,
+    CUSTOMER_COUPON_REDEMPTIONS,
+    CUSTOMER_TIER_HISTORY,
+    CUSTOMER_PROMOTION_HISTORY,
+    IDENTIFIER_HISTORY,
+    CUSTOMER_INTERACTIONS,
+    CUSTOMER_BEHAVIOURAL_EVENTS,
+    CUSTOMER_LEADS,
+    CUSTOMER_SEGMENT_HISTORY,
 )

@@ -5,7 +5,7 @@ read is a ValidationError naming the parameter."""
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime
+from datetime import date, datetime
 from enum import Enum
 from typing import TypeVar
 
@@ -51,6 +51,15 @@ class Params:
             return datetime.fromisoformat(value)
         except ValueError as error:
             raise ValidationError("must be an ISO 8601 date and time with an offset", field=name) from error
+
+    def day(self, name: str) -> date | None:
+        value = self.one(name)
+        if value is None:
+            return None
+        try:
+            return date.fromisoformat(value)
+        except ValueError as error:
+            raise ValidationError("must be an ISO 8601 date (YYYY-MM-DD)", field=name) from error
 
     def flag(self, name: str) -> bool | None:
         value = self.one(name)

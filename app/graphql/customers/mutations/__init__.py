@@ -6,8 +6,12 @@ import strawberry
 
 from app.graphql.customers.mutations.change_identifier import ChangeIdentifierMutation
 from app.graphql.customers.mutations.merge_customers import MergeCustomersMutation
+from app.graphql.customers.mutations.register_customer import RegisterCustomerMutation
+from app.graphql.customers.mutations.update_customer import UpdateCustomerMutation
 
 
 @strawberry.type
-class CustomerMutation(MergeCustomersMutation, ChangeIdentifierMutation):
+class CustomerMutation(
+    MergeCustomersMutation, ChangeIdentifierMutation, RegisterCustomerMutation, UpdateCustomerMutation
+):
     pass

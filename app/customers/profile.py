@@ -1,0 +1,177 @@
+"""Member care's profile changes: registerCustomer and updateCustomer (issue 13, "Customers").
+
+Both write the customer history: REGISTERED (with the identifiers) and DETAILS_UPDATED (each
+changed name or field, from and to), with the source and account the request gives in the row's
+source and account columns (as changeIdentifier writes them). Field values are checked against
+the customer fields the organisation declares (app.customers.rules.merged_field_values):
+required fields are enforced here, where a person edits a profile; a purchase that registers a
+customer by its identifiers needs none of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.customers import repository
+from app.customers.errors import IdentifierTakenError
+from app.customers.models import HistoryAction
+from app.customers.rules import merged_field_values, normalize_identifier
+from app.customers.service import (
+    Activity,
+    CustomerDetails,
+    CustomerLookup,
+    CustomerView,
+    find_customer,
+    identifier_lock_keys,
+    load_customers,
+    lock_unmerged,
+    register_customer,
+)
+from app.kernel.enums import IdentifierType
+from app.kernel.errors import ValidationError
+from app.kernel.text import check_code, check_text
+from app.organizations.config import OrgConfig
+from app.storage.database import Database, lock_keys
+
+NAME_LENGTH_MAX = 100
+SOURCE_LENGTH_MAX = 20  # customers.source
+ACCOUNT_LENGTH_MAX = 64  # customer_history.account
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """Where a profile change comes from (the seed's source and account columns)."""
+
+    source: str | None = None
+    account: str | None = None
+
+    def checked(self, path: str) -> Attribution:
+        check_code(self.source, f"{path}.source", SOURCE_LENGTH_MAX)
+        check_text(self.account, f"{path}.account", ACCOUNT_LENGTH_MAX)
+        return self
+
+    def columns(self) -> dict[str, str | None]:
+        """The history row's source and account columns."""
+        return {"source": self.source, "account": self.account}
+
+
+@dataclass(frozen=True)
+class NewCustomer:
+    first_name: str
+    last_name: str
+    identifiers: Mapping[IdentifierType, tuple[str, str]]  # kind -> (value as sent, its field)
+    extended_fields: Mapping[str, Any]
+    attribution: Attribution
+
+
+async def register_on_request(
+    database: Database, org: OrgConfig, new: NewCustomer, *, now: datetime, path: str = "input"
+) -> CustomerView:
+    """A new customer with a profile and identifiers; IDENTIFIER_TAKEN (on the identifier's
+    field) when another customer holds one of them, and nothing is written."""
+    check_text(new.first_name, f"{path}.firstname", NAME_LENGTH_MAX)
+    check_text(new.last_name, f"{path}.lastname", NAME_LENGTH_MAX)
+    attribution = new.attribution.checked(path)
+    if not new.identifiers:
+        raise ValidationError("give at least one identifier (mobile, email, externalId, cardNumber)", field=path)
+    given = {
+        kind: normalize_identifier(kind, value, org.base_country, field)
+        for kind, (value, field) in new.identifiers.items()
+    }
+    fields = merged_field_values(org.customer_fields, {}, new.extended_fields, f"{path}.extendedFields")
+
+    async def perform(connection: AsyncConnection) -> CustomerView:
+        await lock_keys(connection, identifier_lock_keys(org.id, given))
+        for row in await repository.owners_of_identifiers(connection, org_id=org.id, given=given):
+            kind = IdentifierType(row.type)
+            raise IdentifierTakenError(
+                f"{kind.value} {row.value} belongs to customer {row.customer_id}", field=new.identifiers[kind][1]
+            )
+        customer_id = await register_customer(
+            connection,
+            org,
+            given,
+            CustomerDetails(new.first_name, new.last_name),
+            Activity(attribution.source, None, None),
+            now,
+            history_details={"extended_fields": fields} if fields else None,
+            history_columns=attribution.columns(),
+        )
+        if fields:
+            await repository.update_customer(connection, customer_id, {"extended_fields": fields}, now=now)
+        return (await load_customers(connection, org, [customer_id]))[customer_id]
+
+    return await database.run_write(perform)
+
+
+@dataclass(frozen=True)
+class ProfileChanges:
+    """What an update gives: only the keys present change (None in `extended_fields` removes a value)."""
+
+    names: Mapping[str, str]  # "first_name" / "last_name" -> the new name
+    extended_fields: Mapping[str, Any]
+    attribution: Attribution
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    customer: CustomerView
+    changed: bool
+
+
+async def update_on_request(
+    database: Database,
+    org: OrgConfig,
+    lookup: CustomerLookup,
+    changes: ProfileChanges,
+    *,
+    now: datetime,
+    path: str = "input",
+) -> UpdateResult:
+    """Change a customer's names and field values. Only what differs is written, with one
+    DETAILS_UPDATED history row listing each change (from, to); a request that changes nothing
+    writes nothing. A merged-away customer is refused (CUSTOMER_MERGED)."""
+    for column, name in changes.names.items():
+        check_text(name, f"{path}.{column.replace('_', '')}", NAME_LENGTH_MAX)
+    attribution = changes.attribution.checked(path)
+
+    async def perform(connection: AsyncConnection) -> UpdateResult:
+        customer_id = await find_customer(connection, org, lookup, f"{path}.customer")
+        await lock_unmerged(connection, {customer_id: f"{path}.customer"})
+        current = await repository.profile_of(connection, customer_id)
+        current_fields = dict(current.extended_fields or {})
+        fields = merged_field_values(
+            org.customer_fields, current_fields, changes.extended_fields, f"{path}.extendedFields"
+        )
+        updates: dict[str, Any] = {}
+        recorded: dict[str, Any] = {}
+        for column, name in changes.names.items():
+            if name != getattr(current, column):
+                updates[column] = name
+                recorded[column] = {"from": getattr(current, column), "to": name}
+        field_changes = {
+            name: {"from": current_fields.get(name), "to": fields.get(name)}
+            for name in sorted(set(current_fields) | set(fields))
+            if current_fields.get(name) != fields.get(name)
+        }
+        if field_changes:
+            updates["extended_fields"] = fields
+            recorded["extended_fields"] = field_changes
+        if updates:
+            await repository.update_customer(connection, customer_id, updates, now=now)
+            await repository.insert_history(
+                connection,
+                org_id=org.id,
+                customer_id=customer_id,
+                now=now,
+                rows=[{"action": HistoryAction.DETAILS_UPDATED.value, "details": recorded, **attribution.columns()}],
+            )
+        view = (await load_customers(connection, org, [customer_id]))[customer_id]
+        return UpdateResult(view, changed=bool(updates))
+
+    return await database.run_write(perform)
