@@ -306,3 +306,8 @@ def no_lock_errors_logged(caplog: pytest.LogCaptureFixture) -> bool:
         "database is locked" in record.getMessage() or "database is locked" in (record.exc_text or "")
         for record in caplog.records
     )
+
+
+def error_of(result: dict[str, Any]) -> tuple[str, str, str | None]:
+    """A typed error as (type, code, field)."""
+    return result["__typename"], result["code"], result["field"]

@@ -5,6 +5,7 @@ own import directory: tests.conftest.import_server and the client_api fixture.)"
 from __future__ import annotations
 
 import asyncio
+import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -189,3 +190,28 @@ async def submit_local(database, org_id: int, path: Path, **request: Any) -> ser
         now=TEST_NOW,
     )
     return submitted.job
+
+
+def job_summary(job: dict[str, Any]) -> dict[str, Any]:
+    """A PROFILE_JOB's counts and its rejects as (row, column, code)."""
+    return {
+        "status": job["status"],
+        "rowsRead": job["rowsRead"],
+        "rowsImported": job["rowsImported"],
+        "rowsRejected": job["rowsRejected"],
+        "rejects": [(item["rowNumber"], item["column"], item["code"]) for item in job["rejects"]["rejects"]],
+    }
+
+
+async def upload_through_graphql(
+    api: Api, document: str, input: dict[str, Any], file_name: str, body: str
+) -> dict[str, Any]:
+    """The document's data, posted as a GraphQL multipart upload whose file is `input.file`."""
+    operations = json.dumps({"query": document, "variables": {"input": {"file": None, **input}}})
+    response = await api.client.post(
+        "/graphql",
+        headers=api.credentials.upload_headers,
+        data={"operations": operations, "map": '{"0": ["variables.input.file"]}'},
+        files={"0": (file_name, body.encode(), "text/csv")},
+    )
+    return response.json()["data"]

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.client import Api, customer_with_points, no_lock_errors_logged, post_at_once
+from tests.client import Api, customer_with_points, error_of, no_lock_errors_logged, post_at_once
 from tests.factories import by_mobile, by_user_id, new_mobile
+from tests.member_care import outcomes
 from tests.snapshots import table_counts
 
 RECORD = """
@@ -58,15 +59,6 @@ async def record(api: Api, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 async def events_of(api: Api, lookup: dict[str, str], **variables: Any) -> dict[str, Any]:
     return (await api.data(EVENTS_OF, {"customer": lookup, **variables}))["customerBehaviouralEvents"]
-
-
-def outcomes(results: list[dict[str, Any]]) -> list[tuple]:
-    return [
-        (result["__typename"], result["replayed"])
-        if "replayed" in result
-        else (result["__typename"], result["code"], result["field"])
-        for result in results
-    ]
 
 
 # --- Recording ------------------------------------------------------------------------------
@@ -155,7 +147,7 @@ async def test_a_repeated_tracking_id_writes_nothing_and_another_event_with_it_i
         ],
     )
 
-    assert outcomes(results) == [
+    assert outcomes(results, "replayed") == [
         ("BehaviouralEventRecorded", True),
         ("ConflictError", "TRACKING_ID_CONFLICT", "input[1].customer"),
         ("ConflictError", "TRACKING_ID_CONFLICT", "input[2].eventName"),
@@ -174,7 +166,7 @@ async def test_a_tracking_id_twice_in_one_batch_is_stored_once(api, database):
 
     results = await record(api, [event(mobile, "dup"), event(mobile, "dup")])
 
-    assert outcomes(results) == [("BehaviouralEventRecorded", False), ("BehaviouralEventRecorded", True)]
+    assert outcomes(results, "replayed") == [("BehaviouralEventRecorded", False), ("BehaviouralEventRecorded", True)]
     assert results[0]["event"]["id"] == results[1]["event"]["id"]
     assert (await table_counts(database))["behavioural_events"] == before["behavioural_events"] + 1
 
@@ -203,7 +195,7 @@ async def test_bad_items_of_a_batch_fail_alone_naming_their_field_and_the_others
         ],
     )
 
-    assert outcomes(results) == [
+    assert outcomes(results, "replayed") == [
         ("BehaviouralEventRecorded", False),
         ("NotFoundError", "CUSTOMER_NOT_FOUND", "input[1].customer"),
         ("InvalidInputError", "INVALID_INPUT", "input[2].trackingId"),
@@ -290,10 +282,7 @@ async def test_member_care_events_refuse_an_unknown_customer_a_reversed_range_an
     bad_name = await events_of(api, by_mobile(mobile), filter={"eventName": "a\u0000"})
     bad_cursor = await events_of(api, by_mobile(mobile), after="bm9wZTox")
 
-    assert [
-        (result["__typename"], result["code"], result["field"])
-        for result in (unknown, reversed_range, bad_name, bad_cursor)
-    ] == [
+    assert [error_of(result) for result in (unknown, reversed_range, bad_name, bad_cursor)] == [
         ("NotFoundError", "CUSTOMER_NOT_FOUND", "customer"),
         ("InvalidInputError", "INVALID_INPUT", "filter.endDate"),
         ("InvalidInputError", "INVALID_INPUT", "filter.eventName"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.client import purchase_day
+from tests.client import error_of, purchase_day
 from tests.conftest import TEST_NOW
 from tests.documents import RETURN_TRANSACTION
 from tests.factories import by_mobile, by_user_id, new_mobile
@@ -217,21 +217,9 @@ async def test_unknown_customers_and_bad_cursors_are_typed_errors(api):
     bad_cursor = await coupons(api, by_user_id("1"), after="not-a-cursor")
     too_many = await redemptions(api, by_user_id("1"), first=101)
 
-    assert (unknown["__typename"], unknown["code"], unknown["field"]) == (
-        "NotFoundError",
-        "CUSTOMER_NOT_FOUND",
-        "customer",
-    )
-    assert (bad_cursor["__typename"], bad_cursor["code"], bad_cursor["field"]) == (
-        "InvalidInputError",
-        "INVALID_INPUT",
-        "after",
-    )
-    assert (too_many["__typename"], too_many["code"], too_many["field"]) == (
-        "InvalidInputError",
-        "INVALID_INPUT",
-        "first",
-    )
+    assert error_of(unknown) == ("NotFoundError", "CUSTOMER_NOT_FOUND", "customer")
+    assert error_of(bad_cursor) == ("InvalidInputError", "INVALID_INPUT", "after")
+    assert error_of(too_many) == ("InvalidInputError", "INVALID_INPUT", "first")
 
 
 # --- Redemptions ----------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from typing import Any
 
 from tests.client import Api, customer_with_points
 from tests.factories import by_mobile, new_mobile
-from tests.import_checks import finished, run_file
+from tests.import_checks import finished, job_summary, run_file, upload_through_graphql
 from tests.snapshots import table_counts
 
 EVENTS = """
@@ -44,16 +44,6 @@ def csv_text(rows: list[list[str]]) -> str:
 
 async def events(api: Api, mobile: str) -> list[dict[str, Any]]:
     return (await api.data(EVENTS, {"customer": by_mobile(mobile)}))["customerBehaviouralEvents"]["events"]
-
-
-def summary(job: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "status": job["status"],
-        "rowsRead": job["rowsRead"],
-        "rowsImported": job["rowsImported"],
-        "rowsRejected": job["rowsRejected"],
-        "rejects": [(item["rowNumber"], item["column"], item["code"]) for item in job["rejects"]["rejects"]],
-    }
 
 
 def history_file(mobile: str) -> str:
@@ -91,7 +81,7 @@ async def test_rows_are_recorded_once_per_tracking_id_with_the_winning_till_code
 
     job = await run_file(client_api, "/imports/behavioural-events", history_file(mobile))
 
-    assert summary(job) == {
+    assert job_summary(job) == {
         "status": "DONE",
         "rowsRead": 10,
         "rowsImported": 3,
@@ -127,7 +117,7 @@ async def test_a_dry_run_reports_the_same_and_writes_nothing(client_api, databas
 
     dry = await run_file(client_api, "/imports/behavioural-events", history_file(mobile), dryRun="true")
 
-    assert summary(dry) == {
+    assert job_summary(dry) == {
         "status": "DONE",
         "rowsRead": 10,
         "rowsImported": 3,
@@ -143,28 +133,15 @@ async def test_a_dry_run_reports_the_same_and_writes_nothing(client_api, databas
 
 async def test_the_graphql_upload_imports_the_same_way(client_api):
     mobile, user_id = await customer_with_points(client_api)
-    operations = json.dumps(
-        {
-            "query": IMPORT,
-            "variables": {"input": {"file": None, "configuration": {"uniqueIdentifierType": "USER_ID"}}},
-        }
+    body = (
+        f"user_id,tracking_id,event_name,occurred_at,source\n{user_id},s-1,survey_opened,2025-01-01T00:00:00Z,SURVEY\n"
     )
+    configuration = {"configuration": {"uniqueIdentifierType": "USER_ID"}}
 
-    response = await client_api.client.post(
-        "/graphql",
-        headers=client_api.credentials.upload_headers,
-        data={"operations": operations, "map": '{"0": ["variables.input.file"]}'},
-        files={
-            "0": (
-                "events.csv",
-                f"user_id,tracking_id,event_name,occurred_at,source\n{user_id},s-1,survey_opened,"
-                "2025-01-01T00:00:00Z,SURVEY\n".encode(),
-                "text/csv",
-            )
-        },
-    )
+    result = (await upload_through_graphql(client_api, IMPORT, configuration, "events.csv", body))[
+        "importBehaviouralEvents"
+    ]
 
-    result = response.json()["data"]["importBehaviouralEvents"]
     assert (result["__typename"], result["existing"]) == ("ImportSubmitted", False)
     assert (await finished(client_api, result["job"]["id"]))["rowsImported"] == 1
     assert [(item["trackingId"], item["source"]) for item in await events(client_api, mobile)] == [("s-1", "SURVEY")]

@@ -5,7 +5,6 @@ joins the history, other changed details rejected), with per-row rejects and dry
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 from typer.testing import CliRunner
@@ -13,7 +12,7 @@ from typer.testing import CliRunner
 from tests.client import Api, customer_with_points
 from tests.documents import SAVE_TEMPLATE
 from tests.factories import by_mobile, new_mobile
-from tests.import_checks import finished, post_file, run_file
+from tests.import_checks import finished, job_summary, post_file, run_file, upload_through_graphql
 from tests.snapshots import table_counts
 
 HEADER = "Mobile,Message_ID,Channel,Direction,Status,Status_At,Subject,Body_Preview,Sent_At,Delivered_At\r\n"
@@ -41,16 +40,6 @@ async def run(api: Api, body: str, **params: str) -> dict[str, Any]:
 
 async def interactions(api: Api, mobile: str) -> list[dict[str, Any]]:
     return (await api.data(HISTORY, {"customer": by_mobile(mobile)}))["customerInteractions"]["interactions"]
-
-
-def summary(job: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "status": job["status"],
-        "rowsRead": job["rowsRead"],
-        "rowsImported": job["rowsImported"],
-        "rowsRejected": job["rowsRejected"],
-        "rejects": [(item["rowNumber"], item["column"], item["code"]) for item in job["rejects"]["rejects"]],
-    }
 
 
 def history_file(mobile: str, other_mobile: str) -> str:
@@ -85,7 +74,7 @@ async def test_rows_are_recorded_as_record_interactions_records_them_and_bad_row
 
     job = await run(client_api, history_file(mobile, other_mobile))
 
-    assert summary(job) == {
+    assert job_summary(job) == {
         "status": "DONE",
         "rowsRead": 9,
         "rowsImported": 3,
@@ -142,8 +131,8 @@ async def test_a_dry_run_reports_the_same_and_writes_nothing_and_a_second_import
     again = await run(client_api, body + f"{mobile},m-7,SMS,OUTBOUND,SENT,2025-03-04T10:00:00Z,,,,\r\n")
 
     expected = {"status": "DONE", "rowsRead": 9, "rowsImported": 3, "rowsRejected": 6, "rejects": EXPECTED_REJECTS}
-    assert (summary(dry), summary(first)) == (expected, expected)
-    assert summary(again) == {**expected, "rowsRead": 10, "rowsImported": 4}
+    assert (job_summary(dry), job_summary(first)) == (expected, expected)
+    assert job_summary(again) == {**expected, "rowsRead": 10, "rowsImported": 4}
     assert dry["dryRun"] is True
     assert (after_dry_run["interactions"], after_dry_run["interaction_status_changes"]) == (
         before["interactions"],
@@ -183,23 +172,15 @@ async def test_customers_are_named_by_the_configured_identifier_and_a_missing_co
 
 async def test_the_graphql_upload_imports_the_same_way(client_api):
     mobile, _ = await customer_with_points(client_api)
-    operations = json.dumps({"query": IMPORT, "variables": {"input": {"file": None, "configuration": {}}}})
-
-    response = await client_api.client.post(
-        "/graphql",
-        headers=client_api.credentials.upload_headers,
-        data={"operations": operations, "map": '{"0": ["variables.input.file"]}'},
-        files={
-            "0": (
-                "interactions.csv",
-                f"mobile,message_id,channel,direction,status,status_at\n{mobile},s-1,SURVEY,INBOUND,RESPONDED,"
-                "2025-01-01T00:00:00Z\n".encode(),
-                "text/csv",
-            )
-        },
+    body = (
+        "mobile,message_id,channel,direction,status,status_at\n"
+        f"{mobile},s-1,SURVEY,INBOUND,RESPONDED,2025-01-01T00:00:00Z\n"
     )
 
-    result = response.json()["data"]["importInteractions"]
+    result = (await upload_through_graphql(client_api, IMPORT, {"configuration": {}}, "interactions.csv", body))[
+        "importInteractions"
+    ]
+
     assert (result["__typename"], result["existing"]) == ("ImportSubmitted", False)
     assert (await finished(client_api, result["job"]["id"]))["rowsImported"] == 1
     assert [(item["messageId"], item["status"]) for item in await interactions(client_api, mobile)] == [

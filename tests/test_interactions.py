@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.client import Api, customer_with_points, no_lock_errors_logged, post_at_once
+from tests.client import Api, customer_with_points, error_of, no_lock_errors_logged, post_at_once
 from tests.factories import by_mobile, by_user_id, new_mobile
+from tests.member_care import outcomes
 from tests.snapshots import table_counts
 
 RECORD = """
@@ -63,15 +64,6 @@ async def record(api: Api, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 async def interactions_of(api: Api, lookup: dict[str, str], **variables: Any) -> dict[str, Any]:
     return (await api.data(INTERACTIONS_OF, {"customer": lookup, **variables}))["customerInteractions"]
-
-
-def outcomes(results: list[dict[str, Any]]) -> list[tuple]:
-    return [
-        (result["__typename"], result["outcome"])
-        if "outcome" in result
-        else (result["__typename"], result["code"], result["field"])
-        for result in results
-    ]
 
 
 # --- Recording ------------------------------------------------------------------------------
@@ -214,7 +206,7 @@ async def test_a_repeat_that_changes_other_details_is_a_conflict_and_writes_noth
         ],
     )
 
-    assert outcomes(results) == [
+    assert outcomes(results, "outcome") == [
         ("ConflictError", "INTERACTION_CONFLICT", "input[0].subject"),
         ("ConflictError", "INTERACTION_CONFLICT", "input[1].customer"),
         ("ConflictError", "INTERACTION_CONFLICT", "input[2].direction"),
@@ -239,7 +231,7 @@ async def test_a_message_id_is_one_message_per_channel_and_a_repeat_within_a_bat
         ],
     )
 
-    assert outcomes(results) == [
+    assert outcomes(results, "outcome") == [
         ("InteractionRecordedPayload", "RECORDED"),
         ("InteractionRecordedPayload", "RECORDED"),
         ("InteractionRecordedPayload", "UNCHANGED"),
@@ -273,7 +265,7 @@ async def test_bad_items_of_a_batch_fail_alone_naming_their_field_and_the_others
         ],
     )
 
-    assert outcomes(results) == [
+    assert outcomes(results, "outcome") == [
         ("InteractionRecordedPayload", "RECORDED"),
         ("NotFoundError", "CUSTOMER_NOT_FOUND", "input[1].customer"),
         ("InvalidInputError", "INVALID_INPUT", "input[2].bodyPreview"),
@@ -309,7 +301,7 @@ async def test_a_batch_of_1000_is_recorded_and_one_of_1001_is_refused_whole(api,
 
     recorded = await record(api, [sms(mobile, f"m-{index}") for index in range(1000)])
     assert len(recorded) == 1000
-    assert set(outcomes(recorded)) == {("InteractionRecordedPayload", "RECORDED")}
+    assert set(outcomes(recorded, "outcome")) == {("InteractionRecordedPayload", "RECORDED")}
     assert (await table_counts(database))["interactions"] == before["interactions"] + 1000
 
 
@@ -363,16 +355,8 @@ async def test_member_care_interactions_of_an_unknown_customer_or_a_foreign_curs
     bad_cursor = await interactions_of(api, by_mobile(mobile), after="bm9wZTox")
     too_many = await interactions_of(api, by_mobile(mobile), first=101)
 
-    assert (unknown["__typename"], unknown["code"], unknown["field"]) == (
-        "NotFoundError",
-        "CUSTOMER_NOT_FOUND",
-        "customer",
-    )
-    assert (bad_cursor["__typename"], bad_cursor["code"], bad_cursor["field"]) == (
-        "InvalidInputError",
-        "INVALID_INPUT",
-        "after",
-    )
+    assert error_of(unknown) == ("NotFoundError", "CUSTOMER_NOT_FOUND", "customer")
+    assert error_of(bad_cursor) == ("InvalidInputError", "INVALID_INPUT", "after")
     assert (too_many["__typename"], too_many["field"]) == ("InvalidInputError", "first")
 
 

@@ -14,6 +14,7 @@ from app.behavioural_events.errors import TrackingIdConflictError
 from app.behavioural_events.views import BehaviouralEventInput, BehaviouralEventView, CheckedEvent, EventFilter
 from app.kernel.errors import ValidationError
 from app.kernel.text import check_code, check_required_code, check_text
+from app.kernel.times import utc_time
 
 BATCH_SIZE_MAX = 1000
 TRACKING_ID_LENGTH_MAX = 200
@@ -25,15 +26,6 @@ ATTRIBUTES_LENGTH_MAX = 4000  # characters of the attributes as compact JSON
 ATTRIBUTES_DEPTH_MAX = 4
 ATTRIBUTE_KEY_LENGTH_MAX = 100
 TILL_CODE_ATTRIBUTE = "tillCode"
-
-
-def utc_time(value: datetime, field: str) -> datetime:
-    if value.tzinfo is None:
-        raise ValidationError("must include a time zone offset", field=field)
-    try:
-        return value.astimezone(UTC)
-    except OverflowError as error:  # e.g. 9999-12-31T23:59:59-05:00
-        raise ValidationError("is out of range", field=field) from error
 
 
 def _check_value(value: Any, field: str, depth: int) -> None:

@@ -22,10 +22,10 @@ from app.behavioural_events.views import (
     EventFilter,
     EventRecorded,
 )
-from app.customers import service as customers_service
-from app.customers.service import CustomerLookup
+from app.customers.service import BatchCustomers
 from app.kernel.errors import DomainError
 from app.organizations.config import OrgConfig
+from app.storage.batches import record_batch
 from app.storage.database import Database, lock_keys
 from app.transactions.errors import BatchTooLargeError
 
@@ -40,21 +40,13 @@ async def record_behavioural_events(
     are kept. BATCH_TOO_LARGE past 1,000 items."""
     if len(batch) > BATCH_SIZE_MAX:
         raise BatchTooLargeError(f"at most {BATCH_SIZE_MAX} events per batch", field="input")
-    results: list[EventRecorded | DomainError | CheckedEvent] = []
-    for index, data in enumerate(batch):
-        try:
-            results.append(rules.check_event(data, f"input[{index}]"))
-        except DomainError as error:
-            results.append(error)
-    checked = [result for result in results if isinstance(result, CheckedEvent)]
-    if not checked:
-        return [result for result in results if not isinstance(result, CheckedEvent)]
 
-    async def perform(connection: AsyncConnection) -> dict[str, EventRecorded | DomainError]:
+    async def record(
+        connection: AsyncConnection, checked: list[CheckedEvent]
+    ) -> dict[str, EventRecorded | DomainError]:
         return await record_checked(connection, org, checked, now, write=True)
 
-    written = await database.run_write(perform)
-    return [written[result.path] if isinstance(result, CheckedEvent) else result for result in results]
+    return await record_batch(database, batch, rules.check_event, record)
 
 
 async def record_checked(
@@ -69,14 +61,10 @@ async def record_checked(
         connection, org_id=org.id, tracking_ids=[item.source.tracking_id for item in batch]
     )
     results: dict[str, EventRecorded | DomainError] = {}
-    customer_ids: dict[CustomerLookup, int] = {}
+    customers = BatchCustomers(connection, org)
     for item in batch:
         try:
-            # History names the same customers again and again: each is looked up once a batch.
-            customer_id = customer_ids.get(item.source.customer) or await customers_service.find_customer(
-                connection, org, item.source.customer, f"{item.path}.customer"
-            )
-            customer_ids[item.source.customer] = customer_id
+            customer_id = await customers.find(item.source.customer, f"{item.path}.customer")
             stored = known.get(item.source.tracking_id)
             if stored is None:
                 view = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import typer
 
@@ -19,6 +19,7 @@ from app.storage.database import Database
 
 ledger_cli = typer.Typer()  # its commands sit at the top level
 Report = TypeVar("Report")
+ReportCovariant = TypeVar("ReportCovariant", covariant=True)
 
 
 @ledger_cli.command()
@@ -69,7 +70,7 @@ def _for_each_org(
     now: datetime,
     as_of: str | None,
     org: str | None,
-    operation: Callable[[Database, datetime, int, datetime], Awaitable[Report]],
+    operation: OrgRun[Report],
     describe: Callable[[Report], str],
 ) -> None:
     """Run `operation` for each organisation (or the one named) as of its own reading of --as-of,
@@ -92,7 +93,7 @@ def _for_each_org(
             )
 
     async def work(database: Database) -> list[Report]:
-        return [await operation(database, moments[clock.id], clock.id, now) for clock in clocks]
+        return [await operation(database, moments[clock.id], clock.id, now=now) for clock in clocks]
 
     for clock, report in zip(clocks, run(work), strict=True):
         console.print(
@@ -109,49 +110,46 @@ def _points_moved(done: str) -> Callable[[RunReport], str]:
     return describe
 
 
-@ledger_cli.command()
-def expire(
-    context: typer.Context,
-    as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
-    org: str | None = typer.Option(None, help="Only this organisation."),
-) -> None:
-    """Expire every lot past its expiry date: one Points Expiry debit per account, exactly once."""
-    _for_each_org(
-        command_now(context),
-        as_of,
-        org,
-        lambda database, moment, org_id, now: expire_points(database, moment, org_id, now=now),
+class OrgRun(Protocol[ReportCovariant]):
+    """A maintenance run over one organisation's accounts as of a moment (expiry, conversion, tiers)."""
+
+    def __call__(
+        self, database: Database, as_of: datetime, org_id: int | None = None, *, now: datetime
+    ) -> Awaitable[ReportCovariant]: ...
+
+
+def _org_run_command(operation: OrgRun[Report], describe: Callable[[Report], str], summary: str) -> Any:
+    """A command running `operation` for each organisation (or the one named) as of --as-of."""
+
+    def command(
+        context: typer.Context,
+        as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
+        org: str | None = typer.Option(None, help="Only this organisation."),
+    ) -> None:
+        _for_each_org(command_now(context), as_of, org, operation, describe)
+
+    command.__doc__ = summary
+    return command
+
+
+ledger_cli.command("expire")(
+    _org_run_command(
+        expire_points,
         _points_moved("expired"),
+        "Expire every lot past its expiry date: one Points Expiry debit per account, exactly once.",
     )
-
-
-@ledger_cli.command("convert-promised")
-def convert_promised(
-    context: typer.Context,
-    as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
-    org: str | None = typer.Option(None, help="Only this organisation."),
-) -> None:
-    """Convert PROMISED points whose start date has come into REGULAR points, exactly once."""
-    _for_each_org(
-        command_now(context),
-        as_of,
-        org,
-        lambda database, moment, org_id, now: convert_promised_points(database, moment, org_id, now=now),
+)
+ledger_cli.command("convert-promised")(
+    _org_run_command(
+        convert_promised_points,
         _points_moved("converted"),
+        "Convert PROMISED points whose start date has come into REGULAR points, exactly once.",
     )
-
-
-@ledger_cli.command("expire-tiers")
-def expire_tiers_command(
-    context: typer.Context,
-    as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
-    org: str | None = typer.Option(None, help="Only this organisation."),
-) -> None:
-    """Move customers whose tier validity ended back to the base tier, with their slab history, exactly once."""
-    _for_each_org(
-        command_now(context),
-        as_of,
-        org,
-        lambda database, moment, org_id, now: expire_tiers(database, moment, org_id, now=now),
+)
+ledger_cli.command("expire-tiers")(
+    _org_run_command(
+        expire_tiers,
         lambda count: f"expired the tiers of {count} customers",
+        "Move customers whose tier validity ended back to the base tier, with their slab history, exactly once.",
     )
+)

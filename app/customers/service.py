@@ -147,6 +147,22 @@ async def find_customer(connection: AsyncConnection, org: OrgConfig, lookup: Cus
     return customer_id
 
 
+class BatchCustomers:
+    """The customers a batch of reports names, each looked up once: history names the same
+    customers again and again."""
+
+    def __init__(self, connection: AsyncConnection, org: OrgConfig) -> None:
+        self.connection = connection
+        self.org = org
+        self._ids: dict[CustomerLookup, int] = {}
+
+    async def find(self, lookup: CustomerLookup, field_name: str) -> int:
+        """As find_customer: CUSTOMER_NOT_FOUND (on `field_name`) for a customer not in this org."""
+        customer_id = self._ids.get(lookup) or await find_customer(self.connection, self.org, lookup, field_name)
+        self._ids[lookup] = customer_id
+        return customer_id
+
+
 async def lock_unmerged(connection: AsyncConnection, field_by_customer: dict[int, str]) -> None:
     """Lock these customers' rows (FOR UPDATE, in id order) and refuse any that was merged into
     another (CUSTOMER_MERGED on its field). Merges and purchases lock the same rows, so once this

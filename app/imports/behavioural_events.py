@@ -16,10 +16,8 @@ Configuration: unique_identifier_type (MOBILE by default).
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -28,31 +26,21 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.behavioural_events import rules
 from app.behavioural_events.service import record_checked
 from app.behavioural_events.views import BehaviouralEventInput, CheckedEvent, EventSource
-from app.imports.holders import (
-    CUSTOMER_COLUMNS,
-    CustomerIdentifierType,
-    require_columns,
-    settings_document,
-)
-from app.imports.interactions import (
-    IDENTIFIER_TYPES,
+from app.imports.customer_reports import (
     QUOTED_CHARS_MAX,
-    batch_result,
+    ReportImportConfig,
+    ReportsProfile,
+    ReportsRun,
     column_of,
     customer_lookup,
     enum_cell,
-    identifier_type_setting,
     time_cell,
 )
+from app.imports.holders import CUSTOMER_COLUMNS, IDENTIFIER_TYPES
 from app.imports.models import ImportProfile
-from app.imports.profiles import BatchResult, Columns, ParsedRow, Profile, ProfileRun, RowError
+from app.imports.profiles import Columns, RowError
 from app.kernel.errors import ValidationError
 from app.organizations.config import OrgConfig
-
-
-@dataclass(frozen=True)
-class BehaviouralEventImportConfig:
-    unique_identifier_type: CustomerIdentifierType = CustomerIdentifierType.MOBILE
 
 
 def _attributes(row: Mapping[str, str]) -> Any:
@@ -65,20 +53,11 @@ def _attributes(row: Mapping[str, str]) -> Any:
         return RowError("INVALID_ATTRIBUTES", f"{text[:QUOTED_CHARS_MAX]!r} is not JSON", "attributes")
 
 
-class BehaviouralEventsRun(ProfileRun[CheckedEvent]):
-    def __init__(self, org: OrgConfig, config: BehaviouralEventImportConfig) -> None:
-        self.org = org
-        self.kind = config.unique_identifier_type
-        self.customer_column = CUSTOMER_COLUMNS[self.kind]
-        self._header_checked = False
-
+class BehaviouralEventsRun(ReportsRun[CheckedEvent]):
     def parse(self, row: Mapping[str, str]) -> CheckedEvent | RowError:
-        if not self._header_checked:
-            require_columns(list(row), [self.customer_column], f"customers are named by {self.kind.value}")
-            self._header_checked = True
-        customer = row[self.customer_column].strip()
-        if not customer:
-            return RowError("MISSING_VALUE", f"{self.customer_column} is empty", self.customer_column)
+        customer = self.customer_cell(row)
+        if isinstance(customer, RowError):
+            return customer
         source = enum_cell(row, "source", EventSource)
         occurred_at = time_cell(row, "occurred_at")
         attributes = _attributes(row)
@@ -105,39 +84,15 @@ class BehaviouralEventsRun(ProfileRun[CheckedEvent]):
             column = "attributes" if ".attributes" in field else column_of(error.field, self.customer_column)
             return RowError("INVALID_VALUE", error.message, column)
 
-    async def _record(
-        self, connection: AsyncConnection, rows: Sequence[ParsedRow[CheckedEvent]], now: datetime, write: bool
-    ) -> BatchResult:
-        batch = [dataclasses.replace(row.value, path=str(row.row_number)) for row in rows]
-        results = await record_checked(connection, self.org, batch, now, write=write)
-        return batch_result(rows, results, self.customer_column)
 
-    async def check(
-        self, connection: AsyncConnection, rows: Sequence[ParsedRow[CheckedEvent]], now: datetime
-    ) -> BatchResult:
-        return await self._record(connection, rows, now, write=False)
-
-    async def apply(
-        self, connection: AsyncConnection, rows: Sequence[ParsedRow[CheckedEvent]], now: datetime, job_id: int
-    ) -> BatchResult:
-        return await self._record(connection, rows, now, write=True)
-
-
-class BehaviouralEventsProfile(Profile[BehaviouralEventImportConfig]):
+class BehaviouralEventsProfile(ReportsProfile):
     name = ImportProfile.BEHAVIOURAL_EVENTS
     columns = Columns(
         required=("tracking_id", "event_name", "occurred_at", "source"),
         optional=(*(CUSTOMER_COLUMNS[kind] for kind in IDENTIFIER_TYPES), "account_id", "till_code", "attributes"),
     )
 
-    def configure(self, raw: Mapping[str, Any]) -> BehaviouralEventImportConfig:
-        kind = identifier_type_setting(raw, BehaviouralEventImportConfig)
-        return BehaviouralEventImportConfig(unique_identifier_type=kind)
-
-    def configuration_document(self, config: BehaviouralEventImportConfig) -> dict[str, Any]:
-        return settings_document(config)
-
     async def start(
-        self, connection: AsyncConnection, org: OrgConfig, config: BehaviouralEventImportConfig
+        self, connection: AsyncConnection, org: OrgConfig, config: ReportImportConfig
     ) -> BehaviouralEventsRun:
-        return BehaviouralEventsRun(org, config)
+        return BehaviouralEventsRun(org, config, record_checked)

@@ -466,3 +466,25 @@ def merged_refusal(holder_id: int, merged: Mapping[int, int], column: str) -> Ro
     if holder_id not in merged:
         return None
     return RowError("CUSTOMER_MERGED", f"customer {holder_id} was merged into customer {merged[holder_id]}", column)
+
+
+IDENTIFIER_TYPES = (
+    CustomerIdentifierType.MOBILE,
+    CustomerIdentifierType.EMAIL,
+    CustomerIdentifierType.EXTERNAL_ID,
+    CustomerIdentifierType.USER_ID,
+)
+
+
+def identifier_type_setting(raw: Mapping[str, Any], config_type: type) -> CustomerIdentifierType:
+    """Which column names the customer (MOBILE by default): a setting of the configurations
+    whose rows name customers by one identifier type. A setting `config_type` lacks is refused."""
+    check_known_settings(raw, config_type)
+    kind: CustomerIdentifierType = enum_setting(
+        raw, "unique_identifier_type", CustomerIdentifierType, CustomerIdentifierType.MOBILE, "uniqueIdentifierType"
+    )
+    if kind not in IDENTIFIER_TYPES:
+        raise ValidationError(
+            f"must be one of {', '.join(kind.value for kind in IDENTIFIER_TYPES)}", field="uniqueIdentifierType"
+        )
+    return kind

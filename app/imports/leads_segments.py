@@ -32,11 +32,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.imports.holders import (
     CUSTOMER_COLUMNS,
+    IDENTIFIER_TYPES,
     CustomerIdentifierType,
     HolderColumns,
     bool_setting,
-    check_known_settings,
-    enum_setting,
+    identifier_type_setting,
     merged_holders,
     merged_refusal,
     settings_document,
@@ -51,12 +51,6 @@ from app.organizations.config import OrgConfig
 from app.segments import service as segments
 from app.user_groups.service import GroupIdentifierType
 
-IDENTIFIER_TYPES = (
-    CustomerIdentifierType.MOBILE,
-    CustomerIdentifierType.EMAIL,
-    CustomerIdentifierType.EXTERNAL_ID,
-    CustomerIdentifierType.USER_ID,
-)
 CUSTOMER_COLUMN_NAMES = tuple(CUSTOMER_COLUMNS[kind] for kind in IDENTIFIER_TYPES)
 
 
@@ -75,14 +69,7 @@ class CustomerImportConfig:
 
 
 def _configure(raw: Mapping[str, Any]) -> CustomerImportConfig:
-    check_known_settings(raw, CustomerImportConfig)
-    kind = enum_setting(
-        raw, "unique_identifier_type", CustomerIdentifierType, CustomerIdentifierType.MOBILE, "uniqueIdentifierType"
-    )
-    if kind not in IDENTIFIER_TYPES:
-        raise ValidationError(
-            f"must be one of {', '.join(kind.value for kind in IDENTIFIER_TYPES)}", field="uniqueIdentifierType"
-        )
+    kind = identifier_type_setting(raw, CustomerImportConfig)
     return CustomerImportConfig(kind, bool_setting(raw, "append_country_code", False, "appendCountryCode"))
 
 

@@ -4,12 +4,13 @@ status change and from a conflict. Pure: no I/O."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 from app.interactions.errors import InteractionConflictError
 from app.interactions.views import CheckedInteraction, InteractionInput, InteractionView, StatusChangeView
 from app.kernel.errors import ValidationError
 from app.kernel.text import check_code, check_required_code, check_text
+from app.kernel.times import utc_time
 
 BATCH_SIZE_MAX = 1000
 MESSAGE_ID_LENGTH_MAX = 200
@@ -17,19 +18,6 @@ ACCOUNT_LENGTH_MAX = 100
 TEMPLATE_LENGTH_MAX = 200
 SUBJECT_LENGTH_MAX = 500
 BODY_PREVIEW_LENGTH_MAX = 500
-
-
-def utc_time(value: datetime | None, field: str) -> datetime | None:
-    """A reported time in UTC; one without a time zone offset is refused (it would mean
-    different moments to the sender and to us)."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        raise ValidationError("must include a time zone offset", field=field)
-    try:
-        return value.astimezone(UTC)
-    except OverflowError as error:  # e.g. 9999-12-31T23:59:59-05:00
-        raise ValidationError("is out of range", field=field) from error
 
 
 def check_interaction(data: InteractionInput, path: str, now: datetime) -> CheckedInteraction:

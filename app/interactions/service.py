@@ -20,8 +20,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.customers import service as customers_service
-from app.customers.service import CustomerLookup
+from app.customers.service import BatchCustomers
 from app.interactions import repository, rules
 from app.interactions.views import (
     Channel,
@@ -33,6 +32,7 @@ from app.interactions.views import (
 )
 from app.kernel.errors import DomainError
 from app.organizations.config import OrgConfig
+from app.storage.batches import record_batch
 from app.storage.database import Database, lock_keys
 from app.transactions.errors import BatchTooLargeError
 
@@ -49,21 +49,16 @@ async def record_interactions(
     writes nothing and the others are kept. BATCH_TOO_LARGE past 1,000 items."""
     if len(batch) > BATCH_SIZE_MAX:
         raise BatchTooLargeError(f"at most {BATCH_SIZE_MAX} interactions per batch", field="input")
-    results: list[InteractionRecorded | DomainError | CheckedInteraction] = []
-    for index, data in enumerate(batch):
-        try:
-            results.append(rules.check_interaction(data, f"input[{index}]", now))
-        except DomainError as error:
-            results.append(error)
-    checked = [result for result in results if isinstance(result, CheckedInteraction)]
-    if not checked:
-        return [result for result in results if not isinstance(result, CheckedInteraction)]
 
-    async def perform(connection: AsyncConnection) -> dict[str, InteractionRecorded | DomainError]:
+    def check(data: InteractionInput, path: str) -> CheckedInteraction:
+        return rules.check_interaction(data, path, now)
+
+    async def record(
+        connection: AsyncConnection, checked: list[CheckedInteraction]
+    ) -> dict[str, InteractionRecorded | DomainError]:
         return await record_checked(connection, org, checked, now, write=True)
 
-    written = await database.run_write(perform)
-    return [written[result.path] if isinstance(result, CheckedInteraction) else result for result in results]
+    return await record_batch(database, batch, check, record)
 
 
 def _key(checked: CheckedInteraction) -> tuple[Channel, str]:
@@ -83,14 +78,10 @@ async def record_checked(
         )
     known = await repository.interactions_by_message(connection, org_id=org.id, keys=[_key(item) for item in batch])
     results: dict[str, InteractionRecorded | DomainError] = {}
-    customer_ids: dict[CustomerLookup, int] = {}
+    customers = BatchCustomers(connection, org)
     for item in batch:
         try:
-            # History names the same customers again and again: each is looked up once a batch.
-            customer_id = customer_ids.get(item.source.customer) or await customers_service.find_customer(
-                connection, org, item.source.customer, f"{item.path}.customer"
-            )
-            customer_ids[item.source.customer] = customer_id
+            customer_id = await customers.find(item.source.customer, f"{item.path}.customer")
             stored = known.get(_key(item))
             if stored is None:
                 view = (

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -30,6 +30,7 @@ from app.customers.service import CustomerLookup
 from app.idempotency import service as idempotency
 from app.kernel.errors import ValidationError
 from app.kernel.text import check_required_code, check_text
+from app.kernel.times import utc_time
 from app.leads import repository
 from app.leads.errors import LeadNotFoundError
 from app.leads.models import LEAD_FOR_LENGTH_MAX, LEAD_TYPE_LENGTH_MAX, SUB_STATUS_LENGTH_MAX, LeadStatus
@@ -81,22 +82,10 @@ def check_extended_fields(pairs: Sequence[tuple[str, str]], field: str) -> dict[
     return checked
 
 
-def check_time(value: datetime | None, field: str) -> datetime | None:
-    """A time with its offset, in UTC (None passes)."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        raise ValidationError("must include a time zone offset", field=field)
-    try:
-        return value.astimezone(UTC)
-    except OverflowError as error:  # e.g. 9999-12-31T23:59:59-05:00
-        raise ValidationError("is out of range", field=field) from error
-
-
 def check_next_follow_up(
     next_at: datetime | None, last_at: datetime | None, now: datetime, field: str
 ) -> datetime | None:
-    next_at = check_time(next_at, field)
+    next_at = utc_time(next_at, field)
     if next_at is None:
         return None
     if next_at <= now:
@@ -271,7 +260,7 @@ async def add_follow_up(
 ) -> LeadResult:
     """Record a follow-up: the last follow-up time (now when not given) and the next one (empty:
     none planned). Errors: LEAD_NOT_FOUND, INVALID_INPUT (the next one not after now and the last)."""
-    last_at = check_time(followed_up_at, f"{path}.followedUpAt") or now
+    last_at = utc_time(followed_up_at, f"{path}.followedUpAt") or now
     next_at = check_next_follow_up(next_follow_up_at, last_at, now, f"{path}.nextFollowUpAt")
 
     async def work(connection: AsyncConnection) -> LeadResult:

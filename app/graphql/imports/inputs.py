@@ -26,8 +26,29 @@ def configuration_document(configuration: Any) -> dict[str, Any]:
     return document
 
 
+class ConfigurationInput:
+    """What every profile's configuration input does: hand its settings to the profile."""
+
+    def to_domain(self) -> dict[str, Any]:
+        return configuration_document(self)
+
+
+@strawberry.input
+class ImportUploadInput:
+    """What every upload names: the file, its configuration (or saved template) and how it is run.
+    Each profile's input narrows the configuration and describes its template; a field it
+    overrides keeps its place in the schema."""
+
+    file: Upload
+    configuration: strawberry.Private[Any] = None
+    template_name: strawberry.Private[str | None] = None
+    error_policy: ImportErrorPolicy = ImportErrorPolicy.KEEP_VALID
+    dry_run: bool = strawberry.field(default=False, description="Validate the whole file and report; import nothing.")
+    import_key: str | None = strawberry.field(default=None, description="The same key again returns the same job.")
+
+
 @strawberry.input(description="Where Talon.One points go, and what to do with unknown names.")
-class PointsImportConfigurationInput:
+class PointsImportConfigurationInput(ConfigurationInput):
     program_code: str
     register_unknown_customers: bool = strawberry.field(
         default=True,
@@ -39,12 +60,9 @@ class PointsImportConfigurationInput:
         default=True, description="An unknown subledgerid creates the program's subledger (else SUBLEDGER_NOT_FOUND)."
     )
 
-    def to_domain(self) -> dict[str, Any]:
-        return configuration_document(self)
-
 
 @strawberry.input(description="How customer promotion rows are read and where their points go.")
-class CustomerPromotionImportConfigurationInput:
+class CustomerPromotionImportConfigurationInput(ConfigurationInput):
     promotion_name: str
     unique_identifier_type: ImportCustomerIdentifierType = ImportCustomerIdentifierType.MOBILE
     append_country_code: bool = strawberry.field(
@@ -70,12 +88,9 @@ class CustomerPromotionImportConfigurationInput:
     )
     user_group_identifier_type: UserGroupIdentifierType = UserGroupIdentifierType.EXTERNAL_ID
 
-    def to_domain(self) -> dict[str, Any]:
-        return configuration_document(self)
-
 
 @strawberry.input(description="Which tracker the rows feed, and how bills and customers are named.")
-class TrackerImportConfigurationInput:
+class TrackerImportConfigurationInput(ConfigurationInput):
     tracker_code: str
     bill_identification: BillIdentificationEnum = BillIdentificationEnum.STANDARD_FIELDS
     unique_identifier_type: ImportCustomerIdentifierType = strawberry.field(
@@ -89,53 +104,38 @@ class TrackerImportConfigurationInput:
     )
     user_group_identifier_type: UserGroupIdentifierType = UserGroupIdentifierType.EXTERNAL_ID
 
-    def to_domain(self) -> dict[str, Any]:
-        return configuration_document(self)
-
 
 @strawberry.input(
     description="A Talon.One loyalty points file (customerprofileid or identifier, amount, startdate, "
     "expirydate, subledgerid, reason)."
 )
-class ImportPointsInput:
-    file: Upload
+class ImportPointsInput(ImportUploadInput):
     configuration: PointsImportConfigurationInput | None = strawberry.field(
         default=None, description="When no template is named."
     )
     template_name: str | None = strawberry.field(default=None, description="A saved TALON_ONE_POINTS template.")
-    error_policy: ImportErrorPolicy = ImportErrorPolicy.KEEP_VALID
-    dry_run: bool = strawberry.field(default=False, description="Validate the whole file and report; import nothing.")
-    import_key: str | None = strawberry.field(default=None, description="The same key again returns the same job.")
 
 
 @strawberry.input(
     description="A customer promotion file: the customer column (mobile, email, external_id, user_id, "
     "card_number or card_external_id), store_code, points, user_group_identifier."
 )
-class ImportCustomerPromotionInput:
-    file: Upload
+class ImportCustomerPromotionInput(ImportUploadInput):
     configuration: CustomerPromotionImportConfigurationInput | None = strawberry.field(
         default=None, description="When no template is named."
     )
     template_name: str | None = strawberry.field(default=None, description="A saved CUSTOMER_PROMOTION template.")
-    error_policy: ImportErrorPolicy = ImportErrorPolicy.KEEP_VALID
-    dry_run: bool = strawberry.field(default=False, description="Validate the whole file and report; import nothing.")
-    import_key: str | None = strawberry.field(default=None, description="The same key again returns the same job.")
 
 
 @strawberry.input(
     description="A trackers file: the customer column (or user_group_identifier), bill_number + "
     "transaction_date + store_code or loyalty_log_id, item_id, tracked_value."
 )
-class ImportTrackerValuesInput:
-    file: Upload
+class ImportTrackerValuesInput(ImportUploadInput):
     configuration: TrackerImportConfigurationInput | None = strawberry.field(
         default=None, description="When no template is named."
     )
     template_name: str | None = strawberry.field(default=None, description="A saved TRACKERS template.")
-    error_policy: ImportErrorPolicy = ImportErrorPolicy.KEEP_VALID
-    dry_run: bool = strawberry.field(default=False, description="Validate the whole file and report; import nothing.")
-    import_key: str | None = strawberry.field(default=None, description="The same key again returns the same job.")
 
 
 @strawberry.input(description="Give the configuration of exactly one profile.")
@@ -158,78 +158,58 @@ class SaveImportTemplateInput:
     )
 
 
-@strawberry.input(description="How the rows of an interactions or behavioural events file name their customers.")
-class InteractionImportConfigurationInput:
+@strawberry.input
+class IdentifierTypeConfigurationInput(ConfigurationInput):
+    """A configuration that names the column the rows name their customers by."""
+
     unique_identifier_type: ImportCustomerIdentifierType = strawberry.field(
         default=ImportCustomerIdentifierType.MOBILE, description="MOBILE, EMAIL, EXTERNAL_ID or USER_ID."
     )
 
-    def to_domain(self) -> dict[str, Any]:
-        return configuration_document(self)
+
+@strawberry.input(description="How the rows of an interactions or behavioural events file name their customers.")
+class InteractionImportConfigurationInput(IdentifierTypeConfigurationInput):
+    pass
 
 
 @strawberry.input(description="How the rows of a LEADS or SEGMENT_MEMBERS file name their customer.")
-class CustomerImportConfigurationInput:
-    unique_identifier_type: ImportCustomerIdentifierType = strawberry.field(
-        default=ImportCustomerIdentifierType.MOBILE, description="MOBILE, EMAIL, EXTERNAL_ID or USER_ID."
-    )
+class CustomerImportConfigurationInput(IdentifierTypeConfigurationInput):
     append_country_code: bool = strawberry.field(
         default=False,
         description="Add the org's base country code to mobiles without one (each reported as a correction).",
     )
-
-    def to_domain(self) -> dict[str, Any]:
-        return configuration_document(self)
 
 
 @strawberry.input(
     description="A leads file: the customer column, lead_type, lead_for, status, sub_status, created_at, "
     "last_follow_up_at, next_follow_up_at, extended_fields (a JSON object)."
 )
-class ImportLeadsInput:
-    file: Upload
+class ImportLeadsInput(ImportUploadInput):
     configuration: CustomerImportConfigurationInput
-    template_name = None  # no saved templates for this profile yet: the upload names its configuration
-    error_policy: ImportErrorPolicy = ImportErrorPolicy.KEEP_VALID
-    dry_run: bool = strawberry.field(default=False, description="Validate the whole file and report; import nothing.")
-    import_key: str | None = strawberry.field(default=None, description="The same key again returns the same job.")
 
 
 @strawberry.input(
     description="An interactions file: the customer column, message_id, channel, direction, status, status_at, "
     "account, template, subject, body_preview, sent_at, delivered_at."
 )
-class ImportInteractionsInput:
-    file: Upload
+class ImportInteractionsInput(ImportUploadInput):
     configuration: InteractionImportConfigurationInput | None = strawberry.field(
         default=None, description="When no template is named."
     )
     template_name: str | None = strawberry.field(default=None, description="A saved INTERACTIONS template.")
-    error_policy: ImportErrorPolicy = ImportErrorPolicy.KEEP_VALID
-    dry_run: bool = strawberry.field(default=False, description="Validate the whole file and report; import nothing.")
-    import_key: str | None = strawberry.field(default=None, description="The same key again returns the same job.")
 
 
 @strawberry.input(description="A segment members file: the customer column, segment_code, action (ADD or REMOVE).")
-class ImportSegmentMembersInput:
-    file: Upload
+class ImportSegmentMembersInput(ImportUploadInput):
     configuration: CustomerImportConfigurationInput
-    template_name = None  # no saved templates for this profile yet: the upload names its configuration
-    error_policy: ImportErrorPolicy = ImportErrorPolicy.KEEP_VALID
-    dry_run: bool = strawberry.field(default=False, description="Validate the whole file and report; import nothing.")
-    import_key: str | None = strawberry.field(default=None, description="The same key again returns the same job.")
 
 
 @strawberry.input(
     description="A behavioural events file: the customer column, tracking_id, event_name, occurred_at, source, "
     "account_id, till_code, attributes (a JSON object)."
 )
-class ImportBehaviouralEventsInput:
-    file: Upload
+class ImportBehaviouralEventsInput(ImportUploadInput):
     configuration: InteractionImportConfigurationInput | None = strawberry.field(
         default=None, description="When no template is named."
     )
     template_name: str | None = strawberry.field(default=None, description="A saved BEHAVIOURAL_EVENTS template.")
-    error_policy: ImportErrorPolicy = ImportErrorPolicy.KEEP_VALID
-    dry_run: bool = strawberry.field(default=False, description="Validate the whole file and report; import nothing.")
-    import_key: str | None = strawberry.field(default=None, description="The same key again returns the same job.")

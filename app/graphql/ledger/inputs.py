@@ -3,7 +3,7 @@ TRIGGER_BASED points."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import strawberry
 
@@ -14,6 +14,7 @@ from app.graphql.organization.types import PointsCategoryEnum
 from app.graphql.transactions.types import TransactionSourceEnum
 from app.kernel.enums import PointsCategory, TransactionSource
 from app.kernel.errors import ValidationError
+from app.kernel.times import utc_time
 from app.ledger import service as ledger
 from app.ledger.models import EntryType
 from app.organizations.config import OrgConfig
@@ -56,7 +57,7 @@ class LedgerFilterInput:
             concepts = {org.program(program_id).concept_code for program_id in program_ids} - {None}
             concept_till_ids = tuple(till.id for till in org.tills if till.concept_code in concepts)
         start, end = (
-            _utc(value, f"filter.{name}")
+            utc_time(value, f"filter.{name}")
             for name, value in (("startDate", self.start_date), ("endDate", self.end_date))
         )
         return ledger.LedgerFilter(
@@ -69,17 +70,6 @@ class LedgerFilterInput:
             program_ids=tuple(program_ids),
             concept_till_ids=concept_till_ids,
         )
-
-
-def _utc(value: datetime | None, field: str) -> datetime | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        raise ValidationError("must include a time zone offset", field=field)
-    try:
-        return value.astimezone(UTC)
-    except OverflowError as error:  # e.g. 9999-12-31T23:59:59-05:00
-        raise ValidationError("is out of range", field=field) from error
 
 
 @strawberry.input(

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+from typing import Protocol, TypeVar
+
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.graphql.core.context import Info
 from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
@@ -18,11 +22,40 @@ from app.graphql.segments.types import (
     SegmentPage,
     SegmentsResult,
 )
+from app.organizations.config import OrgConfig
 from app.segments import service
 
 
 def _page_info(kind: str, ids: list[int], has_next_page: bool) -> PageInfo:
     return PageInfo(has_next_page=has_next_page, end_cursor=encode_id_cursor(kind, ids[-1]) if ids else None)
+
+
+ViewT = TypeVar("ViewT")
+
+
+class CustomerPageFetch(Protocol[ViewT]):
+    def __call__(
+        self, connection: AsyncConnection, org: OrgConfig, *, customer_id: int, first: int, after_id: int | None
+    ) -> Awaitable[tuple[list[ViewT], bool]]: ...
+
+
+async def _customer_page(
+    info: Info,
+    lookup: CustomerLookupInput,
+    first: int,
+    after: str | None,
+    cursor_kind: str,
+    fetch: CustomerPageFetch[ViewT],
+) -> tuple[int, list[ViewT], bool]:
+    """The customer the lookup names and a page of what `fetch` reads of them, on one read."""
+    check_page_size(first)
+    after_id = decode_id_cursor(cursor_kind, after)
+    async with info.context.database.read() as connection:
+        customer_id = await customer_id_for(info, connection, lookup, "lookup")
+        views, has_next_page = await fetch(
+            connection, info.context.org, customer_id=customer_id, first=first, after_id=after_id
+        )
+    return customer_id, views, has_next_page
 
 
 @strawberry.type
@@ -42,13 +75,9 @@ class SegmentQuery:
     async def customer_segments(
         self, info: Info, lookup: CustomerLookupInput, first: int = PAGE_SIZE_DEFAULT, after: str | None = None
     ) -> CustomerSegmentsResult:
-        check_page_size(first)
-        after_id = decode_id_cursor("membership", after)
-        async with info.context.database.read() as connection:
-            customer_id = await customer_id_for(info, connection, lookup, "lookup")
-            views, has_next_page = await service.customer_segments(
-                connection, info.context.org, customer_id=customer_id, first=first, after_id=after_id
-            )
+        customer_id, views, has_next_page = await _customer_page(
+            info, lookup, first, after, "membership", service.customer_segments
+        )
         return CustomerSegmentPage(
             customer_id=strawberry.ID(str(customer_id)),
             memberships=[SegmentMembership.from_view(view) for view in views],
@@ -61,13 +90,9 @@ class SegmentQuery:
     async def customer_segment_history(
         self, info: Info, lookup: CustomerLookupInput, first: int = PAGE_SIZE_DEFAULT, after: str | None = None
     ) -> CustomerSegmentHistoryResult:
-        check_page_size(first)
-        after_id = decode_id_cursor("segment-change", after)
-        async with info.context.database.read() as connection:
-            customer_id = await customer_id_for(info, connection, lookup, "lookup")
-            views, has_next_page = await service.customer_segment_history(
-                connection, info.context.org, customer_id=customer_id, first=first, after_id=after_id
-            )
+        customer_id, views, has_next_page = await _customer_page(
+            info, lookup, first, after, "segment-change", service.customer_segment_history
+        )
         return SegmentHistoryPage(
             customer_id=strawberry.ID(str(customer_id)),
             changes=[SegmentChange.from_view(view) for view in views],

@@ -5,12 +5,10 @@ from __future__ import annotations
 import strawberry
 
 from app.behavioural_events.service import record_behavioural_events
-from app.behavioural_events.views import EventRecorded
 from app.graphql.behavioural_events.inputs import BehaviouralEventInputType
 from app.graphql.behavioural_events.types import BehaviouralEventRecorded, RecordBehaviouralEventResult
+from app.graphql.core.batches import batch_results
 from app.graphql.core.context import Info
-from app.graphql.core.errors import to_graphql_error
-from app.kernel.errors import DomainError
 
 
 @strawberry.type
@@ -25,17 +23,7 @@ class RecordBehaviouralEventsMutation:
         self, info: Info, input: list[BehaviouralEventInputType]
     ) -> list[RecordBehaviouralEventResult]:
         org = info.context.org
-        try:
-            results = await record_behavioural_events(
-                info.context.database, org, [item.to_domain() for item in input], now=info.context.now
-            )
-        except DomainError as error:  # the batch as a whole is refused: one result says why
-            info.context.error_codes.append(error.code)
-            return [to_graphql_error(error)]
-        info.context.error_codes.extend(result.code for result in results if isinstance(result, DomainError))
-        return [
-            BehaviouralEventRecorded.from_result(result, org)
-            if isinstance(result, EventRecorded)
-            else to_graphql_error(result)
-            for result in results
-        ]
+        recording = record_behavioural_events(
+            info.context.database, org, [item.to_domain() for item in input], now=info.context.now
+        )
+        return await batch_results(info, recording, lambda result: BehaviouralEventRecorded.from_result(result, org))

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import strawberry
 
+from app.graphql.core.batches import batch_results
 from app.graphql.core.context import Info
-from app.graphql.core.errors import to_graphql_error
 from app.graphql.interactions.inputs import InteractionInputType
 from app.graphql.interactions.types import InteractionRecordedPayload, RecordInteractionResult
 from app.interactions.service import record_interactions
-from app.interactions.views import InteractionRecorded
-from app.kernel.errors import DomainError
 
 
 @strawberry.type
@@ -24,17 +22,7 @@ class RecordInteractionsMutation:
     )
     async def record_interactions(self, info: Info, input: list[InteractionInputType]) -> list[RecordInteractionResult]:
         org = info.context.org
-        try:
-            results = await record_interactions(
-                info.context.database, org, [item.to_domain() for item in input], now=info.context.now
-            )
-        except DomainError as error:  # the batch as a whole is refused: one result says why
-            info.context.error_codes.append(error.code)
-            return [to_graphql_error(error)]
-        info.context.error_codes.extend(result.code for result in results if isinstance(result, DomainError))
-        return [
-            InteractionRecordedPayload.from_result(result, org)
-            if isinstance(result, InteractionRecorded)
-            else to_graphql_error(result)
-            for result in results
-        ]
+        recording = record_interactions(
+            info.context.database, org, [item.to_domain() for item in input], now=info.context.now
+        )
+        return await batch_results(info, recording, lambda result: InteractionRecordedPayload.from_result(result, org))

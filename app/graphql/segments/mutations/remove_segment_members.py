@@ -6,9 +6,8 @@ import strawberry
 
 from app.graphql.core.context import Info
 from app.graphql.segments.inputs import SegmentMembersInput
-from app.graphql.segments.types import SegmentMembersChanged, SegmentMembersResult
-from app.kernel.errors import DomainError
-from app.segments import service
+from app.graphql.segments.mutations.change_members import change_members
+from app.graphql.segments.types import SegmentMembersResult
 
 
 @strawberry.type
@@ -17,14 +16,4 @@ class RemoveSegmentMembersMutation:
         description="Remove customers from a segment (one or a batch), a result per customer: non-members are left."
     )
     async def remove_segment_members(self, info: Info, input: SegmentMembersInput) -> SegmentMembersResult:
-        result = await service.change_members(
-            info.context.database,
-            info.context.org,
-            input.segment_code,
-            [member.to_domain() for member in input.members],
-            input.source,
-            add=False,
-            now=info.context.now,
-        )
-        info.context.error_codes.extend(item.code for item in result.items if isinstance(item, DomainError))
-        return SegmentMembersChanged.from_result(result)
+        return await change_members(info, input, add=False)
