@@ -11,7 +11,10 @@ from app.customers.rules import name_search_key, prefix_upper_bound
 from app.kernel.enums import IdentifierType
 from tests.client import buy, earn, merge
 from tests.conftest import TEST_NOW, org_config
-from tests.factories import by_mobile, new_mobile, org_spec
+from tests.factories import by_mobile, by_user_id, new_mobile, org_spec
+from tests.test_segments import add as add_to_segment
+from tests.test_segments import create as create_segment
+from tests.test_segments import remove as remove_from_segment
 
 SEARCH = """
 query Search($search: CustomerSearchInput!, $first: Int = 10, $after: String) {
@@ -171,6 +174,32 @@ async def test_another_organisations_customers_are_never_found(api, org_api):
     assert await found(api, {"email": "zed@example.com"}) == []
     assert await found(api, {"userId": theirs}) == []
     assert await found(other, {"name": "zed"}) == [theirs]
+
+
+async def test_segment_finds_the_segments_members_now_and_combines_with_the_other_criteria(api, org_api):
+    ana = await customer(api, "Ana", "Silva")
+    anabel = await customer(api, "Anabel", "Costa")
+    bruno = await customer(api, "Bruno", "Anand")
+    outsider = await customer(api, "Anita", "Lopes")
+    await create_segment(api, "GOLD")
+    await create_segment(api, "EMPTY")
+    await add_to_segment(api, "GOLD", [by_user_id(ana), by_user_id(anabel), by_user_id(bruno)])
+    await remove_from_segment(api, "GOLD", [by_user_id(anabel)])
+    other = await org_api(org_spec("other"))
+    await create_segment(other, "GOLD")
+    await add_to_segment(other, "GOLD", [by_user_id(await customer(other, "Ana", "Other"))])
+
+    assert await found(api, {"segment": "GOLD"}) == [ana, bruno]
+    assert await found(api, {"segment": "GOLD", "name": "ana"}) == [ana, bruno]  # Bruno Anand by his last name
+    assert await found(api, {"segment": "GOLD", "userId": outsider}) == []
+    assert await found(api, {"segment": "GOLD"}, first=1) == [ana]
+    assert await found(api, {"segment": "EMPTY"}) == []
+    assert await search(api, {"segment": "SILVER"}) == {
+        "__typename": "NotFoundError",
+        "code": "SEGMENT_NOT_FOUND",
+        "message": "no segment with code 'SILVER'",
+        "field": "search.segment",
+    }
 
 
 async def test_bad_criteria_are_refused_naming_the_field(api):

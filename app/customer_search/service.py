@@ -2,7 +2,8 @@
 or external id"): customers of the organisation matching every criterion given, by id, in keyset
 pages.
 
-A use case above customers and cards: a card number finds its holder through either.
+A use case above customers, cards and segments: a card number finds its holder through either of
+the first two; `segment` keeps the members of a segment (by its code).
 
 What `name` matches: the start of the first name or the start of the last name, compared without
 case or accents ("jose" and "JOSÉ" find "José Álvarez", and so does "alv"); the whole text given
@@ -27,6 +28,8 @@ from app.kernel.enums import IdentifierType
 from app.kernel.errors import ValidationError
 from app.kernel.text import check_text
 from app.organizations.config import OrgConfig
+from app.segments import repository as segments_repository
+from app.segments.service import find_segment
 
 NAME_LENGTH_MAX = 100  # as long as a name can be
 
@@ -42,6 +45,7 @@ class CustomerSearch:
     registered_until: datetime | None = None  # exclusive
     program_code: str | None = None
     tier_name: str | None = None
+    segment_code: str | None = None
     path: str = "search"
 
 
@@ -56,7 +60,7 @@ async def search_customers(
 ) -> CustomerSearchPage:
     """A page of the customers matching `search`, by user id after `after_id`. Statements: one per
     identifier given (a card number: one more per program), one for the page and two to load it,
-    whatever the page size."""
+    whatever the page size (and one to find the segment when `segment` is given)."""
     path = search.path
     name_range = _name_range(search.name, f"{path}.name")
     standing = _standing(org, search, path)
@@ -75,6 +79,10 @@ async def search_customers(
     for kind, value, field_name in search.identifiers:
         found = await _holders(connection, org, kind, normalize_identifier(kind, value, org.base_country, field_name))
         customer_ids = found if customer_ids is None else customer_ids & found
+    among = None
+    if search.segment_code is not None:
+        segment = await find_segment(connection, org, search.segment_code, f"{path}.segment")
+        among = segments_repository.member_ids(org_id=org.id, segment_id=segment.id)
     if customer_ids is not None and not customer_ids:
         return CustomerSearchPage([], has_next_page=False)
     ids = await customers_repository.search_customer_ids(
@@ -87,6 +95,7 @@ async def search_customers(
         standing=standing,
         limit=first + 1,
         after_id=after_id,
+        among=among,
     )
     views = await load_customers(connection, org, ids[:first])
     return CustomerSearchPage([views[customer_id] for customer_id in ids[:first]], has_next_page=len(ids) > first)

@@ -577,6 +577,7 @@ def search_statement(
     standing: tuple[int, int] | None,
     limit: int,
     after_id: int | None,
+    among: Any = None,
 ) -> Any:
     """The ids of the customers (not user group accounts, not merged away) of the org by id
     (keyset: after `after_id`), at most `limit`, matching every criterion given:
@@ -586,7 +587,9 @@ def search_statement(
       key in id order: the cost grows with the customers the prefix matches, not with the org;
     - `customer_ids`: one of these (what identifier lookups found);
     - `registered_from` (inclusive) and `registered_until` (exclusive);
-    - `standing` (program id, tier id): the customer's tier in that program."""
+    - `standing` (program id, tier id): the customer's tier in that program;
+    - `among`: a SELECT of customer ids another domain hands over (a segment's members), read as
+      a subquery: a segment of millions is never a list of ids in memory."""
     conditions = [
         customers.c.org_id == org_id,
         customers.c.kind == CustomerKind.CUSTOMER.value,
@@ -606,6 +609,8 @@ def search_statement(
         conditions.append(customers.c.id.in_(union_all(*branches)))
     if customer_ids is not None:
         conditions.append(customers.c.id.in_(list(customer_ids)))
+    if among is not None:
+        conditions.append(customers.c.id.in_(among))
     if registered_from is not None:
         conditions.append(customers.c.registered_on >= registered_from)
     if registered_until is not None:

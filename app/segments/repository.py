@@ -88,6 +88,12 @@ def _insert_segment(dialect: str) -> Any:
     )
 
 
+def member_ids(*, org_id: int, segment_id: int) -> Any:
+    """A SELECT of the segment's member customer ids (the primary key's order), for another
+    domain's statement to use as a subquery (member care's customer search)."""
+    return select(members.c.customer_id).where(members.c.org_id == org_id, members.c.segment_id == segment_id)
+
+
 def _segment(row: Any) -> SegmentView:
     return SegmentView(row.id, row.code, row.name, row.created_at)
 

@@ -104,7 +104,8 @@ class TierFilterInput:
     description=(
         "Member care's customer search: every criterion given must match. name: the start of the first or the last "
         "name, without case or accents ('jose' finds 'José Álvarez', so does 'alv'). Identifiers and userId: whole "
-        "values. createdBetween: when the customer registered. tier: the customer's current tier."
+        "values. createdBetween: when the customer registered. tier: the customer's current tier. segment: a "
+        "segment's code: its members."
     )
 )
 class CustomerSearchInput:
@@ -116,6 +117,7 @@ class CustomerSearchInput:
     user_id: str | None = None
     created_between: TimeRangeInput | None = None
     tier: TierFilterInput | None = None
+    segment: str | None = None
 
     def to_domain(self, path: str = "search") -> CustomerSearch:
         given = (
@@ -133,6 +135,7 @@ class CustomerSearchInput:
             registered_until=utc_instant(between.to, f"{path}.createdBetween.to"),
             program_code=self.tier.program_code if self.tier else None,
             tier_name=self.tier.name if self.tier else None,
+            segment_code=self.segment,
             path=path,
         )
 

@@ -439,7 +439,9 @@ class CustomerSearchPage:
     page_info: PageInfo
 
 
-CustomerSearchResult = Annotated[CustomerSearchPage | InvalidInputError, strawberry.union("CustomerSearchResult")]
+CustomerSearchResult = Annotated[
+    CustomerSearchPage | InvalidInputError | NotFoundError, strawberry.union("CustomerSearchResult")
+]
 
 
 @strawberry.type(description="A customer registered by member care.")
