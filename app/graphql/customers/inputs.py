@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import strawberry
@@ -21,6 +21,7 @@ from app.graphql.organization.types import IdentifierTypeEnum
 from app.graphql.transactions.types import TransactionSourceEnum
 from app.kernel.enums import IdentifierType, TransactionSource
 from app.kernel.errors import ValidationError
+from app.kernel.times import utc_time
 
 
 @strawberry.input
@@ -131,25 +132,13 @@ class CustomerSearchInput:
             name=self.name,
             identifiers=[(kind, value, f"{path}.{name}") for kind, value, name in given if value is not None],
             user_id=self.user_id,
-            registered_from=utc_instant(between.from_, f"{path}.createdBetween.from"),
-            registered_until=utc_instant(between.to, f"{path}.createdBetween.to"),
+            registered_from=utc_time(between.from_, f"{path}.createdBetween.from"),
+            registered_until=utc_time(between.to, f"{path}.createdBetween.to"),
             program_code=self.tier.program_code if self.tier else None,
             tier_name=self.tier.name if self.tier else None,
             segment_code=self.segment,
             path=path,
         )
-
-
-def utc_instant(value: datetime | None, field: str) -> datetime | None:
-    """An instant a client sent, in UTC; it must carry its offset."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        raise ValidationError("must include a time zone offset", field=field)
-    try:
-        return value.astimezone(UTC)
-    except OverflowError as error:  # e.g. 9999-12-31T23:59:59-05:00
-        raise ValidationError("is out of range", field=field) from error
 
 
 @strawberry.input(description="Who changes a profile: the seed's source and account (e.g. WECHAT and its account id).")
