@@ -232,15 +232,18 @@ async def test_the_statements_of_a_download_do_not_grow_with_the_list(cents_api,
     await download(cents_api, "/downloads/ledger-entries.csv", customer=short_mobile, customerType="MOBILE")
 
     counts = []
+    data_rows = []
     for mobile in (short_mobile, long_mobile):
         for file_format in ("csv", "xlsx"):
             counter = count_statements()
             response = await download(
                 cents_api, f"/downloads/ledger-entries.{file_format}", customer=mobile, customerType="MOBILE"
             )
-            assert response.status_code == 200
             counts.append(counter.count)
+            data_rows.append(len(csv_lines(response)) - 2 if file_format == "csv" else len(xlsx_rows(response)) - 1)
 
+    # The long list has 5 more entries (one per further bill): equal counts mean no statement per row.
+    assert data_rows == [7, 7, 12, 12]
     assert counts[0] == counts[1] == counts[2] == counts[3]
 
 
@@ -548,9 +551,119 @@ def csv_rows(response: Any) -> list[list[str]]:
     return list(csv.reader(csv_lines(response)[1:-1]))
 
 
+# The first line of each list's CSV, word for word (datetimes name the org's zone).
+HEADERS = {
+    "customer-coupons": [
+        "Code",
+        "Source",
+        "Promotion id",
+        "Promotion",
+        "Status",
+        "Valid from (Asia/Kolkata)",
+        "Valid until (Asia/Kolkata)",
+        "Link mode",
+        "Linked at (Asia/Kolkata)",
+        "Redemptions",
+    ],
+    "customer-coupon-redemptions": [
+        "Redemption id",
+        "Code",
+        "Promotion id",
+        "Promotion",
+        "Transaction id",
+        "Transaction number",
+        "Discount",
+        "Linked",
+        "Redeemed at (Asia/Kolkata)",
+        "Reversed",
+        "Reversed at (Asia/Kolkata)",
+        "Reversal transaction id",
+        "Reversal transaction number",
+    ],
+    "customer-tier-history": [
+        "Id",
+        "Program",
+        "Kind",
+        "Cause",
+        "From tier serial number",
+        "From tier",
+        "To tier serial number",
+        "To tier",
+        "Tier expires at (Asia/Kolkata)",
+        "Transaction id",
+        "Created at (Asia/Kolkata)",
+    ],
+    "customer-promotion-history": [
+        "Event log id",
+        "Promotion",
+        "Promotion name",
+        "Program",
+        "Points",
+        "Store",
+        "Till",
+        "Import job id",
+        "Awarded at (Asia/Kolkata)",
+    ],
+    "identifier-history": [
+        "Id",
+        "Action",
+        "Identifier type",
+        "Identifier value",
+        "Other user id",
+        "Source",
+        "Account",
+        "Details",
+        "Created at (Asia/Kolkata)",
+    ],
+    "customer-interactions": [
+        "Id",
+        "Channel",
+        "Message id",
+        "Account",
+        "Direction",
+        "Status",
+        "Status at (Asia/Kolkata)",
+        "Template",
+        "Subject",
+        "Body preview",
+        "Sent at (Asia/Kolkata)",
+        "Delivered at (Asia/Kolkata)",
+        "Recorded at (Asia/Kolkata)",
+        "Status history",
+    ],
+    "customer-behavioural-events": [
+        "Id",
+        "Tracking id",
+        "Event name",
+        "Date",
+        "Occurred at (Asia/Kolkata)",
+        "Source",
+        "Account id",
+        "Till",
+        "Attributes",
+        "Recorded at (Asia/Kolkata)",
+    ],
+    "customer-leads": [
+        "Lead id",
+        "Lead type",
+        "Lead for",
+        "Status",
+        "Sub status",
+        "Owner user id",
+        "Created at (Asia/Kolkata)",
+        "Updated at (Asia/Kolkata)",
+        "Last follow up at (Asia/Kolkata)",
+        "Next follow up at (Asia/Kolkata)",
+        "Extended fields",
+        "Status history",
+    ],
+    "customer-segment-history": ["Segment", "Segment name", "Action", "Source", "Changed at (Asia/Kolkata)"],
+}
+
+
 def header_of(response: Any, name: str) -> list[str]:
-    listing = next(listing for listing in LISTS if listing.name == name)
-    assert csv_lines(response)[0].split(",") == [column.title(ZoneInfo("Asia/Kolkata")) for column in listing.columns]
+    """The CSV's header, asserted word for word (not from the list's own declaration, which could not fail)."""
+    assert csv_lines(response)[0].split(",") == HEADERS[name]
     return csv_lines(response)[0].split(",")
 
 

@@ -9,10 +9,10 @@ append it to LISTS; then declare its route in OPERATION_ROLES with that query's 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic
+from typing import Any, Generic, TypeVar
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -58,6 +58,8 @@ from app.transfers.views import TransferView
 # they come as one page of at most this many groups.
 EXPIRY_GROUPS_MAX = 100_000
 
+T = TypeVar("T")
+
 
 @dataclass(frozen=True)
 class PageRequest:
@@ -99,6 +101,28 @@ def _time(header: str, value: Callable[[Any], Any]) -> Column[Any]:
 
 def _day(header: str, value: Callable[[Any], Any]) -> Column[Any]:
     return Column(header, Kind.DATE, value)
+
+
+def _with_org(items: Iterable[T], request: PageRequest) -> list[tuple[T, OrgConfig]]:
+    """Each item beside the org, whose programs, stores and tills its columns name by code."""
+    return [(item, request.org) for item in items]
+
+
+# Programs, stores and tills go in a sheet by code: a row is (the view, ..., the org at `org_index`).
+
+
+def _program_code(org_index: int = 1) -> Column[Any]:
+    return _text("Program", lambda row: row[org_index].program(row[0].program_id).code)
+
+
+def _store_code(org_index: int = 1) -> Column[Any]:
+    return _text(
+        "Store", lambda row: row[org_index].store(row[0].store_id).code if row[0].store_id is not None else None
+    )
+
+
+def _till_code(org_index: int = 1) -> Column[Any]:
+    return _text("Till", lambda row: row[org_index].till(row[0].till_id).code if row[0].till_id is not None else None)
 
 
 # --- Ledger entries (ledgerEntries) ---------------------------------------------------------
@@ -170,14 +194,14 @@ LEDGER_ENTRIES: DownloadList[LedgerRow] = DownloadList(
         _text("Entry type", lambda row: row[0].entry_type),
         _text("Entry kind", lambda row: row[0].entry_kind),
         _time("Created at", lambda row: row[0].created_at),
-        _text("Program", lambda row: row[2].program(row[0].program_id).code),
+        _program_code(2),
         _text("Points category", lambda row: row[0].category),
         _number("Points", lambda row: row[0].points),
         _number("Points on event", lambda row: row[0].points_on_event),
         _number("Balance after", lambda row: row[0].balance_after),
         _text("Event source", lambda row: row[0].source),
-        _text("Store", lambda row: row[2].store(row[0].store_id).code if row[0].store_id else None),
-        _text("Till", lambda row: row[2].till(row[0].till_id).code if row[0].till_id else None),
+        _store_code(2),
+        _till_code(2),
         _integer("Transaction id", lambda row: row[0].transaction_id),
         _text("Transaction number", lambda row: row[0].transaction_number),
         _text("Promotion", lambda row: row[1]),
@@ -200,7 +224,7 @@ async def _transactions_page(request: PageRequest) -> tuple[list[TransactionRow]
         request.connection, request.org.id, [request.customer_id], request.size, request.after_id, request.filters
     )
     page = pages[request.customer_id]
-    return [(view, request.org) for view in page.views], page.has_next_page
+    return _with_org(page.views, request), page.has_next_page
 
 
 TRANSACTIONS: DownloadList[TransactionRow] = DownloadList(
@@ -222,8 +246,8 @@ TRANSACTIONS: DownloadList[TransactionRow] = DownloadList(
         _number("Reversed redemption points", lambda row: row[0].reversed_redemption_points),
         _text("Source", lambda row: row[0].source),
         _text("Store", lambda row: row[1].store(row[0].store_id).code),
-        _text("Till", lambda row: row[1].till(row[0].till_id).code if row[0].till_id else None),
-        _text("Program", lambda row: row[1].program(row[0].program_id).code),
+        _till_code(),
+        _program_code(),
         _text("Notes", lambda row: row[0].notes),
         _text("Not interested reason", lambda row: row[0].not_interested_reason),
         _time("Created at", lambda row: row[0].created_at),
@@ -245,7 +269,7 @@ async def _redemptions_page(request: PageRequest) -> tuple[list[RedemptionRow], 
     views, has_next_page = await customer_redemptions(
         request.connection, request.org.id, request.customer_id, request.size, request.after_id
     )
-    return [(view, request.org) for view in views], has_next_page
+    return _with_org(views, request), has_next_page
 
 
 POINTS_REDEMPTIONS: DownloadList[RedemptionRow] = DownloadList(
@@ -260,8 +284,8 @@ POINTS_REDEMPTIONS: DownloadList[RedemptionRow] = DownloadList(
         _text("Programs", lambda row: " ".join(row[1].program(share.program_id).code for share in row[0].programs)),
         _number("Balance after", lambda row: row[0].balance_after),
         _text("Source", lambda row: row[0].source),
-        _text("Store", lambda row: row[1].store(row[0].store_id).code if row[0].store_id else None),
-        _text("Till", lambda row: row[1].till(row[0].till_id).code if row[0].till_id else None),
+        _store_code(),
+        _till_code(),
         _integer("Transaction id", lambda row: row[0].transaction_id),
         _text("External reference", lambda row: row[0].external_reference),
         _text("Notes", lambda row: row[0].notes),
@@ -281,7 +305,7 @@ async def _schedule_page(request: PageRequest) -> tuple[list[ScheduleRow], bool]
     schedules = await expiry.expiry_schedules(
         request.connection, [request.customer_id], request.now, request.org.time_zone, EXPIRY_GROUPS_MAX
     )
-    return [(item, request.org) for item in schedules.get(request.customer_id, [])], False
+    return _with_org(schedules.get(request.customer_id, []), request), False
 
 
 EXPIRY_SCHEDULE: DownloadList[ScheduleRow] = DownloadList(
@@ -289,7 +313,7 @@ EXPIRY_SCHEDULE: DownloadList[ScheduleRow] = DownloadList(
     operation="customer",
     columns=(
         _day("Expires on", lambda row: row[0].date),
-        _text("Program", lambda row: row[1].program(row[0].program_id).code),
+        _program_code(),
         _number("Points", lambda row: row[0].points),
     ),
     fetch=_schedule_page,
@@ -302,7 +326,7 @@ ExpiredRow = tuple[ExpiredPoints, OrgConfig]
 async def _expired_page(request: PageRequest) -> tuple[list[ExpiredRow], bool]:
     pages = await expiry.expired_points(request.connection, [request.customer_id], request.size, request.after_id)
     page = pages[request.customer_id]
-    return [(item, request.org) for item in page.items], page.has_next_page
+    return _with_org(page.items, request), page.has_next_page
 
 
 EXPIRED_POINTS: DownloadList[ExpiredRow] = DownloadList(
@@ -312,7 +336,7 @@ EXPIRED_POINTS: DownloadList[ExpiredRow] = DownloadList(
         _integer("Event log id", lambda row: row[0].event_id),
         _day("Expired on", lambda row: row[0].expired_at.astimezone(row[1].time_zone).date()),
         _time("Expired at", lambda row: row[0].expired_at),
-        _text("Program", lambda row: row[1].program(row[0].program_id).code),
+        _program_code(),
         _text("Points category", lambda row: row[0].category),
         _number("Points", lambda row: row[0].points),
     ),
@@ -352,7 +376,7 @@ POINTS_TRANSFERS: DownloadList[TransferRow] = DownloadList(
         _integer("Transfer id", lambda row: row[0].id),
         _integer("From user id", lambda row: None if _sent(row) else row[0].from_customer_id),
         _integer("To user id", lambda row: row[0].to_customer_id if _sent(row) else None),
-        _text("Program", lambda row: row[2].program(row[0].program_id).code),
+        _program_code(2),
         _text("Program name", lambda row: row[2].program(row[0].program_id).name),
         _number("Points", lambda row: row[0].points),
         _text("Notes", lambda row: row[0].notes),
@@ -419,8 +443,13 @@ TRACKER_HISTORY: DownloadList[TrackedRow] = DownloadList(
 # --- Customer (identifier) history (customerHistory) ----------------------------------------
 
 
+def _json(value: Any) -> str | None:
+    """A structured value in one text cell, as JSON."""
+    return orjson.dumps(value).decode() if value is not None else None
+
+
 def _details(record: HistoryRecord) -> str | None:
-    return orjson.dumps(record.details).decode() if record.details is not None else None
+    return _json(record.details)
 
 
 async def _history_page(request: PageRequest) -> tuple[list[HistoryRecord], bool]:
@@ -560,7 +589,7 @@ async def _tier_page(request: PageRequest) -> tuple[list[TierRow], bool]:
         first=request.size,
         after_id=request.after_id,
     )
-    return [(record, request.org) for record in records], has_next_page
+    return _with_org(records, request), has_next_page
 
 
 def _tier(row: TierRow, tier_id: int) -> TierConfig:
@@ -572,7 +601,7 @@ CUSTOMER_TIER_HISTORY: DownloadList[TierRow] = DownloadList(
     operation="customerTierHistory",
     columns=(
         _integer("Id", lambda row: row[0].id),
-        _text("Program", lambda row: row[1].program(row[0].program_id).code),
+        _program_code(),
         _text("Kind", lambda row: row[0].kind),
         _text("Cause", lambda row: row[0].cause),
         _integer("From tier serial number", lambda row: _tier(row, row[0].tier_id_before).serial_number),
@@ -603,7 +632,7 @@ async def _awards_page(request: PageRequest) -> tuple[list[AwardRow], bool]:
         first=request.size,
         after_id=request.after_id,
     )
-    return [(record, request.org) for record in records], has_next_page
+    return _with_org(records, request), has_next_page
 
 
 CUSTOMER_PROMOTION_HISTORY: DownloadList[AwardRow] = DownloadList(
@@ -613,10 +642,10 @@ CUSTOMER_PROMOTION_HISTORY: DownloadList[AwardRow] = DownloadList(
         _integer("Event log id", lambda row: row[0].event_id),
         _text("Promotion", lambda row: row[0].promotion.identifier),
         _text("Promotion name", lambda row: row[0].promotion.name),
-        _text("Program", lambda row: row[1].program(row[0].program_id).code),
+        _program_code(),
         _number("Points", lambda row: row[0].points),
-        _text("Store", lambda row: row[1].store(row[0].store_id).code if row[0].store_id is not None else None),
-        _text("Till", lambda row: row[1].till(row[0].till_id).code if row[0].till_id is not None else None),
+        _store_code(),
+        _till_code(),
         _integer("Import job id", lambda row: row[0].import_job_id),
         _time("Awarded at", lambda row: row[0].created_at),
     ),
@@ -671,7 +700,7 @@ async def _interactions_page(request: PageRequest) -> tuple[list[InteractionRow]
         first=request.size,
         after_id=request.after_id,
     )
-    return [(view, request.org) for view in views], has_next_page
+    return _with_org(views, request), has_next_page
 
 
 def _local(moment: datetime, org: OrgConfig) -> str:
@@ -734,7 +763,7 @@ async def _events_page(request: PageRequest) -> tuple[list[EventRow], bool]:
         first=request.size,
         after_id=request.after_id,
     )
-    return [(view, request.org) for view in views], has_next_page
+    return _with_org(views, request), has_next_page
 
 
 CUSTOMER_BEHAVIOURAL_EVENTS: DownloadList[EventRow] = DownloadList(
@@ -749,10 +778,7 @@ CUSTOMER_BEHAVIOURAL_EVENTS: DownloadList[EventRow] = DownloadList(
         _text("Source", lambda row: row[0].source),
         _text("Account id", lambda row: row[0].account_id),
         _text("Till", lambda row: row[0].till_code),
-        _text(
-            "Attributes",
-            lambda row: orjson.dumps(row[0].attributes).decode() if row[0].attributes is not None else None,
-        ),
+        _text("Attributes", lambda row: _json(row[0].attributes)),
         _time("Recorded at", lambda row: row[0].recorded_at),
     ),
     fetch=_events_page,
@@ -776,7 +802,7 @@ async def _leads_page(request: PageRequest) -> tuple[list[LeadRow], bool]:
         first=request.size,
         after_id=request.after_id,
     )
-    return [(view, request.org) for view in views], has_next_page
+    return _with_org(views, request), has_next_page
 
 
 def _lead_status_history(row: LeadRow) -> str:
@@ -788,9 +814,9 @@ def _lead_status_history(row: LeadRow) -> str:
     )
 
 
-def _extended_fields(row: LeadRow) -> str:
+def _extended_fields(row: LeadRow) -> str | None:
     """By name, each value as text: what the query's extendedFields lists, as one JSON object."""
-    return orjson.dumps({name: str(value) for name, value in sorted(row[0].extended_fields.items())}).decode()
+    return _json({name: str(value) for name, value in sorted(row[0].extended_fields.items())})
 
 
 CUSTOMER_LEADS: DownloadList[LeadRow] = DownloadList(
@@ -807,12 +833,7 @@ CUSTOMER_LEADS: DownloadList[LeadRow] = DownloadList(
         _time("Updated at", lambda row: row[0].updated_at),
         _time("Last follow up at", lambda row: row[0].last_follow_up_at),
         _time("Next follow up at", lambda row: row[0].next_follow_up_at),
-        _text(
-            "Extended fields",
-            lambda row: orjson.dumps(
-                {name: str(value) for name, value in sorted(row[0].extended_fields.items())}
-            ).decode(),
-        ),
+        _text("Extended fields", _extended_fields),
         _text("Status history", _lead_status_history),
     ),
     fetch=_leads_page,
