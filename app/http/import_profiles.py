@@ -24,7 +24,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from app.http.imports import _flag, _job, post_import
+from app.http.imports import post_import, query_flag, requested_job
 from app.imports import service
 from app.imports.models import ImportProfile
 from app.kernel.decimals import read_whole_number
@@ -46,14 +46,14 @@ def _promotion_configuration(request: Request) -> dict[str, Any]:
     return {
         "promotion_name": query.get("promotionName", ""),
         "unique_identifier_type": query.get("uniqueIdentifierType", "MOBILE"),
-        "append_country_code": _flag(request, "appendCountryCode", False),
-        "stores_by_external_id": _flag(request, "storesByExternalId", False),
+        "append_country_code": query_flag(request, "appendCountryCode", False),
+        "stores_by_external_id": query_flag(request, "storesByExternalId", False),
         "replacement_store_code": query.get("replacementStoreCode"),
         "promotion_identifier": query.get("promotionIdentifier"),
         "program_code": query.get("program"),
         "expiry_strategy": query.get("expiryStrategy"),
         "expiry_value": _whole_number(request, "expiryValue"),
-        "user_groups_enabled": _flag(request, "userGroupsEnabled", False),
+        "user_groups_enabled": query_flag(request, "userGroupsEnabled", False),
         "user_group_identifier_type": query.get("userGroupIdentifierType", "EXTERNAL_ID"),
     }
 
@@ -64,10 +64,10 @@ def _tracker_configuration(request: Request) -> dict[str, Any]:
         "tracker_code": query.get("tracker", ""),
         "bill_identification": query.get("billIdentification", "STANDARD_FIELDS"),
         "unique_identifier_type": query.get("uniqueIdentifierType", "MOBILE"),
-        "append_country_code": _flag(request, "appendCountryCode", False),
-        "stores_by_external_id": _flag(request, "storesByExternalId", False),
+        "append_country_code": query_flag(request, "appendCountryCode", False),
+        "stores_by_external_id": query_flag(request, "storesByExternalId", False),
         "replacement_store_code": query.get("replacementStoreCode"),
-        "user_groups_enabled": _flag(request, "userGroupsEnabled", False),
+        "user_groups_enabled": query_flag(request, "userGroupsEnabled", False),
         "user_group_identifier_type": query.get("userGroupIdentifierType", "EXTERNAL_ID"),
     }
 
@@ -93,7 +93,7 @@ async def post_behavioural_events(request: Request) -> Response:
 
 
 async def get_corrections(request: Request) -> Response:
-    _, job, refused = await _job(request)
+    _, job, refused = await requested_job(request)
     if refused is not None:
         return refused
     assert job is not None
@@ -108,7 +108,7 @@ def _customer_configuration(request: Request) -> dict[str, Any]:
     """LEADS and SEGMENT_MEMBERS: how rows name their customer."""
     return {
         "unique_identifier_type": request.query_params.get("uniqueIdentifierType", "MOBILE"),
-        "append_country_code": _flag(request, "appendCountryCode", False),
+        "append_country_code": query_flag(request, "appendCountryCode", False),
     }
 
 

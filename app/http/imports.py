@@ -51,7 +51,7 @@ def _json(status: int, body: Any) -> Response:
     return Response(orjson.dumps(body, default=default), status_code=status, media_type="application/json")
 
 
-def _error(error: DomainError) -> Response:
+def error_response(error: DomainError) -> Response:
     status = (
         429
         if isinstance(error, RateLimitedError)
@@ -81,7 +81,7 @@ def job_document(job: service.JobView) -> dict[str, Any]:
     return document
 
 
-async def _caller(request: Request) -> Any:
+async def request_caller(request: Request) -> Any:
     """The key's caller, or the response refusing it: 401 without valid credentials, 403 when
     the key holds none of the route's roles (app/organizations/roles.py). AmbiguousCredentialsError
     with several Authorization headers."""
@@ -98,20 +98,20 @@ async def _caller(request: Request) -> Any:
     method = "GET" if request.method == "HEAD" else request.method  # Starlette answers HEAD with GET
     roles = roles_for(f"{method} {request.scope['route'].path}")
     if roles.isdisjoint(caller.roles):
-        return _error(RoleRequiredError(f"{request.method} {request.url.path}", roles))
+        return error_response(RoleRequiredError(f"{request.method} {request.url.path}", roles))
     account = RequestRateLimits(
         services.rate_limiter, caller.org, caller.roles, services.metrics.count_rate_limit_refusals
     )
     try:
         await account.count(f"{request.method} {request.url.path}", roles)
     except RateLimitedError as error:
-        refused = _error(error)
+        refused = error_response(error)
         refused.headers.update(account.response_headers())
         return refused
     return caller
 
 
-def _flag(request: Request, name: str, default: bool) -> bool:
+def query_flag(request: Request, name: str, default: bool) -> bool:
     raw = request.query_params.get(name)
     if raw is None:
         return default
@@ -123,8 +123,8 @@ def _flag(request: Request, name: str, default: bool) -> bool:
 def _points_configuration(request: Request) -> dict[str, Any]:
     return {
         "program_code": request.query_params.get("program", ""),
-        "register_unknown_customers": _flag(request, "registerUnknownCustomers", True),
-        "create_missing_subledgers": _flag(request, "createMissingSubledgers", True),
+        "register_unknown_customers": query_flag(request, "registerUnknownCustomers", True),
+        "create_missing_subledgers": query_flag(request, "createMissingSubledgers", True),
     }
 
 
@@ -133,7 +133,7 @@ async def post_import(
 ) -> Response:
     """Every profile's POST: the profile's own query parameters are read by `configuration`
     (not at all when a template is named)."""
-    caller = await _caller(request)
+    caller = await request_caller(request)
     if isinstance(caller, Response):
         return caller
     services = request.app.state.services
@@ -151,7 +151,7 @@ async def post_import(
             template_name=template,
             configuration=None if template is not None else configuration(request),
             error_policy=ErrorPolicy(policy_text),
-            dry_run=_flag(request, "dryRun", False),
+            dry_run=query_flag(request, "dryRun", False),
             import_key=request.query_params.get("importKey"),
         )
         stored = await service.spool(
@@ -164,7 +164,7 @@ async def post_import(
             services.database, caller.org, import_request, stored, now=services.clock.now()
         )
     except DomainError as error:
-        return _error(error)
+        return error_response(error)
     if not submitted.existing:
         services.imports.submit(submitted.job.id)
     return _json(
@@ -176,8 +176,8 @@ async def post_points(request: Request) -> Response:
     return await post_import(request, ImportProfile.TALON_ONE_POINTS, _points_configuration)
 
 
-async def _job(request: Request) -> tuple[Any, service.JobView | None, Response | None]:
-    caller = await _caller(request)
+async def requested_job(request: Request) -> tuple[Any, service.JobView | None, Response | None]:
+    caller = await request_caller(request)
     if isinstance(caller, Response):
         return None, None, caller
     job_id = request.path_params["job_id"]
@@ -195,7 +195,7 @@ async def _job(request: Request) -> tuple[Any, service.JobView | None, Response 
 
 
 async def get_job(request: Request) -> Response:
-    _, job, refused = await _job(request)
+    _, job, refused = await requested_job(request)
     if refused is not None:
         return refused
     assert job is not None
@@ -203,7 +203,7 @@ async def get_job(request: Request) -> Response:
 
 
 async def get_rejects(request: Request) -> Response:
-    _, job, refused = await _job(request)
+    _, job, refused = await requested_job(request)
     if refused is not None:
         return refused
     assert job is not None

@@ -37,7 +37,7 @@ from app.graphql.customers.types import CustomerLookupType
 from app.http.downloads.lists import LISTS, DownloadList, PageRequest
 from app.http.downloads.params import Params
 from app.http.downloads.sheets import XlsxFile, csv_chunk, csv_header, headers, typed_rows
-from app.http.imports import _caller, _error
+from app.http.imports import error_response, request_caller
 from app.kernel.errors import DomainError, NotFoundError, ValidationError
 from app.ledger.service import READ_PAGE_SIZE_MAX
 from app.organizations.config import OrgConfig
@@ -97,7 +97,7 @@ class Pages:
 
 
 async def download(request: Request, listing: DownloadList[Any]) -> Response:
-    caller = await _caller(request)
+    caller = await request_caller(request)
     if isinstance(caller, Response):
         return caller
     services = request.app.state.services
@@ -113,7 +113,7 @@ async def download(request: Request, listing: DownloadList[Any]) -> Response:
         pages = Pages(services.database, listing, org, await _customer_id(services.database, org, params), filters, now)
         pages.first = await pages.read(None)
     except DomainError as error:
-        return _error(error)
+        return error_response(error)
     file_name = f"{listing.name}-{pages.customer_id}.{file_format}"
     disposition = {"content-disposition": f'attachment; filename="{file_name}"'}
     if file_format == "csv":
