@@ -48,7 +48,7 @@ _INSERT = insert(interactions).returning(interactions.c.id)
 _INSERT_CHANGE = insert(status_changes)
 _UPDATE_CURRENT = (
     update(interactions)
-    .where(interactions.c.id == bindparam("interaction_id"))
+    .where(interactions.c.org_id == bindparam("org_id_value"), interactions.c.id == bindparam("interaction_id"))
     .values(status=bindparam("status"), status_at=bindparam("status_at"), delivered_at=bindparam("delivered_at_value"))
 )
 _BY_MESSAGE_IDS = select(*_COLUMNS).where(
@@ -179,10 +179,16 @@ async def insert_status_change(
 
 
 async def set_current_status(
-    connection: AsyncConnection, *, interaction_id: int, current: StatusChangeView, delivered_at: datetime | None
+    connection: AsyncConnection,
+    *,
+    org_id: int,
+    interaction_id: int,
+    current: StatusChangeView,
+    delivered_at: datetime | None,
 ) -> None:
     """The current status (the latest in the history) and the delivery time, as known now."""
     parameters = {
+        "org_id_value": org_id,
         "interaction_id": interaction_id,
         "status": current.status.value,
         "status_at": current.changed_at,

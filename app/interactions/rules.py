@@ -22,7 +22,7 @@ BODY_PREVIEW_LENGTH_MAX = 500
 
 def check_interaction(data: InteractionInput, path: str, now: datetime) -> CheckedInteraction:
     """The report with its times in UTC; INVALID_INPUT naming the first field at fault."""
-    check_required_code(data.message_id, f"{path}.messageId", MESSAGE_ID_LENGTH_MAX)
+    message_id = check_required_code(data.message_id, f"{path}.messageId", MESSAGE_ID_LENGTH_MAX)
     check_code(data.account, f"{path}.account", ACCOUNT_LENGTH_MAX)
     check_text(data.template, f"{path}.template", TEMPLATE_LENGTH_MAX)
     check_text(data.subject, f"{path}.subject", SUBJECT_LENGTH_MAX)
@@ -33,9 +33,7 @@ def check_interaction(data: InteractionInput, path: str, now: datetime) -> Check
     delivered_at = utc_time(data.delivered_at, f"{path}.deliveredAt")
     if sent_at is not None and delivered_at is not None and delivered_at < sent_at:
         raise ValidationError("must not be before sentAt", field=f"{path}.deliveredAt")
-    source = replace(
-        data, message_id=data.message_id.strip(), status_at=status_at, sent_at=sent_at, delivered_at=delivered_at
-    )
+    source = replace(data, message_id=message_id, status_at=status_at, sent_at=sent_at, delivered_at=delivered_at)
     return CheckedInteraction(source=source, path=path, status_at=status_at, occurred_at=sent_at or status_at)
 
 

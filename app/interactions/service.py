@@ -14,7 +14,6 @@ member care's list of a customer's messages per channel.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -35,8 +34,6 @@ from app.organizations.config import OrgConfig
 from app.storage.batches import record_batch
 from app.storage.database import Database, lock_keys
 from app.transactions.errors import BatchTooLargeError
-
-logger = logging.getLogger(__name__)
 
 BATCH_SIZE_MAX = rules.BATCH_SIZE_MAX
 
@@ -122,6 +119,7 @@ async def _repeat(
         )
     await repository.set_current_status(
         connection,
+        org_id=org.id,
         interaction_id=stored.id,
         current=update.current,
         delivered_at=view.delivered_at,
