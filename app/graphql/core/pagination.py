@@ -41,3 +41,8 @@ def decode_id_cursor(kind: str, cursor: str | None, field: str = "after") -> int
     if found is None:
         raise ValidationError("is not a cursor this API returned", field=field)
     return found
+
+
+def page_info_after(kind: str, ids: list[int], has_next_page: bool) -> PageInfo:
+    """The page info of a page whose last row is `ids[-1]` (no cursor for an empty page)."""
+    return PageInfo(has_next_page=has_next_page, end_cursor=encode_id_cursor(kind, ids[-1]) if ids else None)

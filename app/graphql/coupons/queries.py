@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from app.graphql.core.context import Info
-from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
+from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, check_page_size, decode_id_cursor, page_info_after
 from app.graphql.coupons.types import (
     CouponRedemption,
     CouponRedemptionPage,
@@ -51,9 +51,7 @@ class CouponQuery:
         return CustomerCouponPage(
             customer_id=strawberry.ID(str(customer_id)),
             coupons=[CustomerCoupon.from_view(view) for view in views],
-            page_info=PageInfo(
-                has_next_page=has_next_page, end_cursor=encode_id_cursor("coupon", views[-1].code_id) if views else None
-            ),
+            page_info=page_info_after("coupon", [view.code_id for view in views], has_next_page),
         )
 
     @strawberry.field(
@@ -79,8 +77,5 @@ class CouponQuery:
         return CouponRedemptionPage(
             customer_id=strawberry.ID(str(customer_id)),
             redemptions=[CouponRedemption.from_view(view) for view in views],
-            page_info=PageInfo(
-                has_next_page=has_next_page,
-                end_cursor=encode_id_cursor("coupon-redemption", views[-1].id) if views else None,
-            ),
+            page_info=page_info_after("coupon-redemption", [view.id for view in views], has_next_page),
         )

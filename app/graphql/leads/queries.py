@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from app.graphql.core.context import Info
-from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
+from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, check_page_size, decode_id_cursor, page_info_after
 from app.graphql.customers.inputs import CustomerLookupInput, customer_id_for
 from app.graphql.leads.types import CustomerLeadsResult, Lead, LeadPage, LeadStatus
 from app.leads import service
@@ -37,7 +37,5 @@ class LeadQuery:
         return LeadPage(
             customer_id=strawberry.ID(str(customer_id)),
             leads=[Lead.from_view(view) for view in views],
-            page_info=PageInfo(
-                has_next_page=has_next_page, end_cursor=encode_id_cursor("lead", views[-1].id) if views else None
-            ),
+            page_info=page_info_after("lead", [view.id for view in views], has_next_page),
         )

@@ -9,7 +9,7 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.graphql.core.context import Info
-from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
+from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, check_page_size, decode_id_cursor, page_info_after
 from app.graphql.customers.inputs import CustomerLookupInput, customer_id_for
 from app.graphql.segments.types import (
     CustomerSegmentHistoryResult,
@@ -24,11 +24,6 @@ from app.graphql.segments.types import (
 )
 from app.organizations.config import OrgConfig
 from app.segments import service
-
-
-def _page_info(kind: str, ids: list[int], has_next_page: bool) -> PageInfo:
-    return PageInfo(has_next_page=has_next_page, end_cursor=encode_id_cursor(kind, ids[-1]) if ids else None)
-
 
 ViewT = TypeVar("ViewT")
 
@@ -68,7 +63,7 @@ class SegmentQuery:
             views, has_next_page = await service.segments(connection, info.context.org, first=first, after_id=after_id)
         return SegmentPage(
             segments=[Segment.from_view(view) for view in views],
-            page_info=_page_info("segment", [view.id for view in views], has_next_page),
+            page_info=page_info_after("segment", [view.id for view in views], has_next_page),
         )
 
     @strawberry.field(description="The segments a customer is in now, by segment. At most 100 a page.")
@@ -81,7 +76,7 @@ class SegmentQuery:
         return CustomerSegmentPage(
             customer_id=strawberry.ID(str(customer_id)),
             memberships=[SegmentMembership.from_view(view) for view in views],
-            page_info=_page_info("membership", [view.segment.id for view in views], has_next_page),
+            page_info=page_info_after("membership", [view.segment.id for view in views], has_next_page),
         )
 
     @strawberry.field(
@@ -96,5 +91,5 @@ class SegmentQuery:
         return SegmentHistoryPage(
             customer_id=strawberry.ID(str(customer_id)),
             changes=[SegmentChange.from_view(view) for view in views],
-            page_info=_page_info("segment-change", [view.id for view in views], has_next_page),
+            page_info=page_info_after("segment-change", [view.id for view in views], has_next_page),
         )

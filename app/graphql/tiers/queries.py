@@ -8,7 +8,7 @@ import strawberry
 
 from app.customers.tiers import tier_history_page
 from app.graphql.core.context import Info
-from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
+from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, check_page_size, decode_id_cursor, page_info_after
 from app.graphql.customers.inputs import CustomerLookupInput, customer_id_for
 from app.graphql.tiers.types import CustomerTierHistoryResult, TierChange, TierHistoryPage
 from app.kernel.errors import ValidationError
@@ -49,7 +49,5 @@ class TierHistoryQuery:
         return TierHistoryPage(
             customer_id=strawberry.ID(str(customer_id)),
             records=[TierChange.from_record(record, org) for record in records],
-            page_info=PageInfo(
-                has_next_page=has_next_page, end_cursor=encode_id_cursor("tier", records[-1].id) if records else None
-            ),
+            page_info=page_info_after("tier", [record.id for record in records], has_next_page),
         )
