@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,7 +14,7 @@ from app.behavioural_events.errors import TrackingIdConflictError
 from app.behavioural_events.views import BehaviouralEventInput, BehaviouralEventView, CheckedEvent, EventFilter
 from app.kernel.errors import ValidationError
 from app.kernel.text import check_code, check_required_code, check_text
-from app.kernel.times import utc_time
+from app.kernel.times import start_of_local_day, utc_time
 
 BATCH_SIZE_MAX = 1000
 TRACKING_ID_LENGTH_MAX = 200
@@ -123,7 +123,7 @@ def _start_of_day(day: date | None, time_zone: ZoneInfo, *, days_later: int) -> 
     if day is None:
         return None
     try:
-        return datetime.combine(day + timedelta(days=days_later), time(0), tzinfo=time_zone).astimezone(UTC)
+        return start_of_local_day(day + timedelta(days=days_later), time_zone)
     except OverflowError:
         return None
 

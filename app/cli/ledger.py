@@ -12,7 +12,8 @@ import typer
 from app.cli.common import command_now, console, errors, run
 from app.conversions.service import convert_promised_points
 from app.customers.tiers import expire_tiers
-from app.ledger.expiry import RunReport, expire_points, org_clocks, start_of_local_day
+from app.kernel.times import start_of_local_day
+from app.ledger.expiry import RunReport, expire_points, org_clocks
 from app.ledger.service import reconcile as reconcile_ledger
 from app.organizations import service as organizations
 from app.storage.database import Database

@@ -1,9 +1,10 @@
-"""Checks of times a caller reports. Pure: no I/O."""
+"""Times a caller reports, and local days as instants. Pure: no I/O."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from typing import overload
+from zoneinfo import ZoneInfo
 
 from app.kernel.errors import ValidationError
 
@@ -23,3 +24,9 @@ def utc_time(value: datetime | None, field: str) -> datetime | None:
         return value.astimezone(UTC)
     except OverflowError as error:  # e.g. 9999-12-31T23:59:59-05:00
         raise ValidationError("is out of range", field=field) from error
+
+
+def start_of_local_day(day: date, time_zone: ZoneInfo) -> datetime:
+    """The moment `day` begins in `time_zone`, in UTC (a local day's bounds: an expiry run "as of"
+    a date, a filter or a return window of calendar days)."""
+    return datetime.combine(day, time(0), tzinfo=time_zone).astimezone(UTC)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -99,12 +99,6 @@ async def org_clocks(database: Database, org_code: str | None = None) -> list[Or
         org_id = await organizations.org_id_by_code(connection, org_code) if org_code is not None else None
         rows = await organizations.list_organizations(connection, org_id=org_id)
     return [OrgClock(row.id, row.code, ZoneInfo(row.time_zone)) for row in rows]
-
-
-def start_of_local_day(day: date, time_zone: ZoneInfo) -> datetime:
-    """A run "as of" a date runs as of the moment that day begins in the org's time zone: the
-    lots whose expiry day ended before it (expiry is the end of a local day)."""
-    return datetime.combine(day, time(0), tzinfo=time_zone).astimezone(UTC)
 
 
 # --- The expiry run -------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
@@ -29,6 +29,7 @@ from app.kernel.enums import IdentifierType
 from app.kernel.errors import ValidationError
 from app.kernel.money import AMOUNT_SCALE
 from app.kernel.text import check_code, check_text
+from app.kernel.times import start_of_local_day
 from app.ledger.rules import share_of
 from app.organizations.config import OrgConfig, ProgramConfig, StoreConfig, TierConfig, TillConfig
 from app.transactions.errors import (
@@ -198,10 +199,8 @@ def prepare_return(data: ReturnInput, org: OrgConfig, now: datetime, path: str =
         raise ValidationError(
             "must be a date between 2000-01-01 and the return's billing date", field=f"{path}.purchaseTime"
         )
-    purchase_from = datetime.combine(data.purchase_date, time.min, tzinfo=org.time_zone).astimezone(UTC)
-    purchase_until = datetime.combine(
-        data.purchase_date + timedelta(days=1), time.min, tzinfo=org.time_zone
-    ).astimezone(UTC)
+    purchase_from = start_of_local_day(data.purchase_date, org.time_zone)
+    purchase_until = start_of_local_day(data.purchase_date + timedelta(days=1), org.time_zone)
     store, till = resolve_store(org, data.store_code, data.till_code, path)
 
     identifiers: dict[IdentifierType, str] = {}
