@@ -263,6 +263,8 @@ async def test_concurrent_issues_of_one_number_and_replacements_of_one_card_let_
         {"number": "RACE-1", "externalId": None, "status": "REPLACED", "replacedByNumber": new_number},
         {"number": new_number, "externalId": None, "status": "ACTIVE", "replacedByNumber": None},
     ]
+    loser = second_holder if owner == first_holder else first_holder
+    assert (owner in (first_holder, second_holder), await cards_of(client_api, by_user_id(loser))) == (True, [])
 
 
 async def test_cards_inactive_before_the_new_statuses_become_blocked(tmp_path):

@@ -108,7 +108,7 @@ async def test_an_unknown_customer_or_a_foreign_cursor_is_a_typed_error(api):
     assert (bad_cursor["__typename"], bad_cursor["field"]) == ("InvalidInputError", "after")
 
 
-async def test_the_page_costs_the_same_statements_for_one_award_or_many_promotions(api, count_statements):
+async def test_the_page_costs_the_same_statements_for_one_award_or_many_promotions(api, database, count_statements):
     (one, _), (many, _) = await customer_with_points(api), await customer_with_points(api)
     await award(api, award_input(one, "5"))
     for number in range(6):
@@ -122,4 +122,6 @@ async def test_the_page_costs_the_same_statements_for_one_award_or_many_promotio
 
     assert len(page["records"]) == 6
     assert counter.count == for_one
-    assert for_one >= 2  # the counter saw the page's statements
+    # The customer's id by its identifier, the page of award entries, their promotions; SQLite's read
+    # transaction also sends its BEGIN.
+    assert for_one == (4 if database.is_sqlite else 3)

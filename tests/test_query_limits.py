@@ -134,8 +134,10 @@ async def test_a_document_of_more_than_5000_tokens_is_refused_by_the_parser(api)
     beyond = await api.post("{ " + "...F " * 2_496 + "} " + fragment)
 
     assert within == {"data": {"__typename": "Query"}}
-    assert beyond["errors"][0]["message"] == "Syntax Error: Document contains more than 5000 tokens. Parsing aborted."
-    assert beyond["data"] is None
+    assert (beyond["data"], [error["message"] for error in beyond["errors"]]) == (
+        None,
+        ["Syntax Error: Document contains more than 5000 tokens. Parsing aborted."],
+    )
 
 
 async def test_an_input_list_longer_than_any_input_takes_is_refused_before_conversion(api, database):
