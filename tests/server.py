@@ -65,7 +65,7 @@ def running_server(database_url: str, directory: Path, *, workers: int = 1, **en
         )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a loaded machine starts Python slowly
         while True:
             try:
                 if httpx.get(f"{base_url}/health").status_code == 200:

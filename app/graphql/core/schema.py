@@ -11,9 +11,12 @@ from graphql import GraphQLError
 from strawberry.extensions import (
     MaskErrors,
     ParserCache,
+    SchemaExtension,
     ValidationCache,
 )
+from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.types import ExecutionContext
 
 from app.graphql.adjustments.mutations import AdjustmentMutation
 from app.graphql.behavioural_events.mutations import BehaviouralEventMutation
@@ -22,6 +25,7 @@ from app.graphql.cards.mutations import CardMutation
 from app.graphql.core.context import Context
 from app.graphql.core.error_codes import error_code_enum
 from app.graphql.core.errors import EXCEPTION_HANDLERS
+from app.graphql.core.extension_hooks import PlannedExtensionsRunner
 from app.graphql.core.limits import CallerQueryLimits
 from app.graphql.core.permissions import guard_root_fields
 from app.graphql.core.rate_limits import limit_root_fields
@@ -134,6 +138,11 @@ class PointledgerSchema(strawberry.Schema):
             if _is_expected(error):
                 logger.debug("client error: %s", error.message)
         super().process_errors([error for error in errors if not _is_expected(error)], execution_context)
+
+    def create_extensions_runner(
+        self, execution_context: ExecutionContext, extensions: list[SchemaExtension]
+    ) -> SchemaExtensionsRunner:
+        return PlannedExtensionsRunner(execution_context=execution_context, extensions=extensions)
 
 
 class MaskUnexpectedErrors(MaskErrors):
