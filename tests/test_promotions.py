@@ -10,6 +10,7 @@ import random
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import event, func, select
 
 from app.promotions import rules
@@ -586,6 +587,140 @@ async def test_generation_tops_up_codes_that_collide(api, database, org, clock):
     async with database.read() as connection:
         stored = list((await connection.execute(select(PromoCode.__table__.c.code))).scalars())
     assert len(stored) == len(set(stored)) == 130
+
+
+CODES_COUNTS = "query { cartPromotions(first: 10) { nodes { id codesCount } } }"
+
+
+def scripted_codes(*batches):
+    """A code source for generation that answers each request for random bytes with the next
+    batch of codes, as the bytes that spell them (each byte below len(ALPHABET) stands for its
+    letter), padded to the size asked for with bytes that rejection sampling drops."""
+    answers = iter(batches)
+    calls = []
+
+    def random_bytes(size):
+        codes = next(answers)
+        calls.append(codes)
+        spelled = bytes(rules.ALPHABET.index(character) for character in "".join(codes))
+        return spelled + b"\xff" * max(0, size - len(spelled))
+
+    return random_bytes, calls
+
+
+def generate_with(monkeypatch, random_bytes):
+    """Generation through the API, its random bytes taken from `random_bytes`."""
+    original = rules.random_codes
+    monkeypatch.setattr(
+        rules, "random_codes", lambda count, length, prefix: original(count, length, prefix, random_bytes)
+    )
+
+
+async def stored_codes(database):
+    codes = PromoCode.__table__.c
+    async with database.read() as connection:
+        query = select(
+            codes.org_id, codes.promotion_id, codes.code, codes.source, codes.redemptions_count, codes.created_at
+        )
+        return [tuple(row) for row in await connection.execute(query.order_by(codes.code))]
+
+
+async def codes_counts(api):
+    return {node["id"]: node["codesCount"] for node in (await api.data(CODES_COUNTS))["cartPromotions"]["nodes"]}
+
+
+async def test_generation_skips_codes_the_organisation_has_and_repeats_then_tops_them_up(
+    api, database, org, monkeypatch, clock
+):
+    taken = await create_promotion(api, commonCode="BBBBBB")
+    promotion = await create_promotion(api)
+    # Round 1: AAAAAA twice (the second is skipped) and BBBBBB (the other promotion's common code):
+    # 3 of 5 go in. Round 2 (2 wanted): CCCCCC again and EEEEEE. Round 3 (1 wanted): FFFFFF.
+    random_bytes, calls = scripted_codes(
+        ["AAAAAA", "AAAAAA", "BBBBBB", "CCCCCC", "DDDDDD"], ["CCCCCC", "EEEEEE"], ["FFFFFF"]
+    )
+    generate_with(monkeypatch, random_bytes)
+
+    result = (await api.data(GENERATE, {"input": {"promotionId": promotion["id"], "count": 5, "length": 6}}))[
+        "generatePromoCodes"
+    ]
+
+    assert result == {
+        "__typename": "PromoCodesGenerated",
+        "generated": 5,
+        "replayed": False,
+        "promotion": {"codesCount": 5},
+    }
+    assert len(calls) == 3
+    # Stored as generated codes of the promotion at the request's time (the common code is the other's).
+    assert await stored_codes(database) == [
+        (org.org_id, int(promotion["id"]), "AAAAAA", "GENERATED", 0, clock.now()),
+        (org.org_id, int(taken["id"]), "BBBBBB", "COMMON", 0, clock.now()),
+        *(
+            (org.org_id, int(promotion["id"]), code, "GENERATED", 0, clock.now())
+            for code in ("CCCCCC", "DDDDDD", "EEEEEE", "FFFFFF")
+        ),
+    ]
+    assert await codes_counts(api) == {promotion["id"]: 5, taken["id"]: 1}
+    assert await counters_match(database, org.org_id)
+
+
+async def test_generation_that_finds_no_new_codes_stops_with_a_conflict_keeping_what_it_generated(
+    api, database, org, monkeypatch
+):
+    promotion = await create_promotion(api)
+    # Round 1 spells GGGGGG twice: 3 of 4 go in. Every later round spells a stored code again.
+    random_bytes, calls = scripted_codes(["GGGGGG", "HHHHHH", "JJJJJJ", "GGGGGG"], *[["HHHHHH"]] * 100)
+    generate_with(monkeypatch, random_bytes)
+
+    result = (await api.data(GENERATE, {"input": {"promotionId": promotion["id"], "count": 4, "length": 6}}))[
+        "generatePromoCodes"
+    ]
+
+    assert result == {
+        "__typename": "ConflictError",
+        "code": "CONFLICT",
+        "message": "generated 3 of 4: too many collisions, use longer codes",
+        "field": "input.length",
+    }
+    # One batch for the 4 codes and the extra top-up rounds, then it gives up.
+    assert len(calls) == 1 + promotions_service.GENERATE_ROUNDS_EXTRA
+    assert [row[2] for row in await stored_codes(database)] == ["GGGGGG", "HHHHHH", "JJJJJJ"]
+    assert await codes_counts(api) == {promotion["id"]: 3}
+    assert await counters_match(database, org.org_id)
+
+
+async def test_a_batch_that_fails_writes_none_of_its_codes(api, database, org, clock, monkeypatch):
+    promotion = await create_promotion(api)
+    config = await org_config(database, org.org_id)
+    random_bytes, _ = scripted_codes(["KKKKKK", "MMMMMM"], ["NNNNNN", "PPPPPP"])
+    counted = []
+    count_new_codes = promotions_service.repository.count_new_codes
+
+    async def fail_on_the_second_batch(connection, **arguments):
+        counted.append(arguments["count"])
+        await count_new_codes(connection, **arguments)
+        if len(counted) == 2:
+            raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(promotions_service.repository, "count_new_codes", fail_on_the_second_batch)
+
+    with pytest.raises(RuntimeError, match="the database went away"):
+        await promotions_service.generate_codes(
+            database,
+            config,
+            int(promotion["id"]),
+            rules.check_generation(4, 6, None),
+            batch_size=2,
+            random_bytes=random_bytes,
+            now=clock.now(),
+        )
+
+    # The first batch committed with its count; the second's codes and count rolled back together.
+    assert counted == [2, 2]
+    assert [row[2] for row in await stored_codes(database)] == ["KKKKKK", "MMMMMM"]
+    assert await codes_counts(api) == {promotion["id"]: 2}
+    assert await counters_match(database, org.org_id)
 
 
 async def test_an_upload_reports_each_bad_row(api, database):

@@ -36,8 +36,10 @@ def generate(
     ),
 ) -> None:
     """Generate unique codes for a promotion, in batches; collisions are topped up."""
-    if not 100 <= batch_size <= 20_000:
-        raise typer.BadParameter("between 100 and 20,000", param_hint="--batch-size")
+    if not 100 <= batch_size <= promotions_service.GENERATE_BATCH_SIZE_MAX:
+        raise typer.BadParameter(
+            f"between 100 and {promotions_service.GENERATE_BATCH_SIZE_MAX:,}", param_hint="--batch-size"
+        )
     try:
         request = rules.check_generation(count, length, prefix, path="promo generate")
     except DomainError as error:

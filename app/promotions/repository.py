@@ -16,7 +16,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, insert, literal, select, union, update
+from sqlalchemy import bindparam, case, func, insert, literal, select, text, union, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.promotions.models import (
@@ -31,7 +31,8 @@ from app.promotions.models import (
     Promotion,
     PromotionCustomerUsage,
 )
-from app.storage.database import conflict_insert
+from app.storage.columns import UTCDateTime
+from app.storage.database import conflict_insert, list_parameter
 from app.storage.tables import table_of
 
 promotions = table_of(Promotion)
@@ -122,6 +123,49 @@ async def insert_new_codes(
     ]
     statement = _insert_new_codes_statement(connection.dialect.name)
     return list((await connection.execute(statement, rows)).scalars())
+
+
+# Generated codes: one statement per batch, the codes bound as one list parameter (JSON text on
+# SQLite, an array on PostgreSQL) and expanded by the database, so no Python object per row is
+# built or bound (Core's executemany with RETURNING cost ~20 us a row). Codes the organisation has
+# (or that repeat within the batch) are skipped by the unique index; the row count says how many
+# went in. SQLite needs `WHERE true` to tell the upsert from a join's ON; PostgreSQL needs the
+# parameters' types (a SELECT's parameters are not typed by the INSERT's columns).
+_CODES_FROM_LIST = {
+    "sqlite": "SELECT :org_id, :promotion_id, value, :source, 0, :now FROM json_each(:codes) WHERE true",
+    "postgresql": (
+        "SELECT CAST(:org_id AS integer), CAST(:promotion_id AS integer), value, CAST(:source AS varchar), 0, "
+        "CAST(:now AS timestamptz) FROM unnest(CAST(:codes AS varchar[])) AS listed(value)"
+    ),
+}
+
+
+@cache
+def _insert_generated_codes_statement(dialect_name: str) -> Any:
+    return text(
+        f"INSERT INTO {codes.name} (org_id, promotion_id, code, source, redemptions_count, created_at) "
+        f"{_CODES_FROM_LIST[dialect_name]} ON CONFLICT (org_id, code) DO NOTHING"
+    ).bindparams(bindparam("now", type_=UTCDateTime()))
+
+
+async def insert_generated_codes(
+    connection: AsyncConnection, *, org_id: int, promotion_id: int, batch: Sequence[str], now: datetime
+) -> int:
+    """Insert GENERATED codes, skipping any the organisation has already (the unique index
+    decides, so a concurrent writer of the same code cannot slip in): how many went in. The
+    promotion's code count is the caller's to move (`count_new_codes`)."""
+    dialect_name = connection.dialect.name
+    result = await connection.execute(
+        _insert_generated_codes_statement(dialect_name),
+        {
+            "org_id": org_id,
+            "promotion_id": promotion_id,
+            "source": PromoCodeSource.GENERATED.value,
+            "now": now,
+            "codes": list_parameter(dialect_name, batch),
+        },
+    )
+    return int(result.rowcount)
 
 
 async def count_new_codes(connection: AsyncConnection, *, promotion_id: int, count: int) -> None:
