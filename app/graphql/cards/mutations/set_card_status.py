@@ -23,7 +23,10 @@ class SetCardStatusMutation:
         description=(
             "Set a card's status: ACTIVE, BLOCKED, LOST, or REPLACED with newNumber (a new ACTIVE card for the same "
             "holder and program, so the same points; the old card is kept, REPLACED). Setting the status a card has "
-            "changes nothing. Errors: CARD_NOT_FOUND, CARD_REPLACED, CARD_TAKEN, REPLACEMENT_NUMBER."
+            "changes nothing. A replacement's new number takes the old one's place among the holder's CARD_NUMBER "
+            "identifiers (identifier history: REMOVE and ADD with the request's source and account). Errors: "
+            "CARD_NOT_FOUND, CARD_REPLACED, CARD_TAKEN, IDENTIFIER_TAKEN (another customer holds the new number), "
+            "REPLACEMENT_NUMBER."
         )
     )
     async def set_card_status(self, info: Info, input: SetCardStatusInput) -> SetCardStatusResult:
