@@ -57,6 +57,7 @@ class CardStatusChange:
     new_external_id: str | None
     source: str = "INSTORE"  # the request's, for the identifier history (a replacement's numbers)
     account: str | None = None
+    idempotency_key: str | None = None
 
 
 def _program(org: OrgConfig, program_code: str, field: str) -> ProgramConfig:
@@ -163,13 +164,22 @@ async def issue_on_request(
     )
 
 
+@dataclass(frozen=True)
+class CardStatusResult:
+    card: CardView
+    replacement: CardView | None  # the new card of a replacement
+    replayed: bool
+
+
 async def set_status_on_request(
     database: Database, org: OrgConfig, change: CardStatusChange, *, now: datetime, path: str = "input"
-) -> tuple[CardView, CardView | None]:
+) -> CardStatusResult:
     """setCardStatus: ACTIVE, BLOCKED or LOST; or REPLACED with the new card's number, which issues
     that card (ACTIVE) to the same holder in the same program and points the old one at it. A
     REPLACED card's status is final (CARD_REPLACED). Setting the status a card has changes
-    nothing. Returns (the card, the new card of a replacement)."""
+    nothing. With an idempotency key, a retry returns the card (and its replacement) as they are
+    now, without changing anything again (`replayed`)."""
+    key = idempotency.check_key(change.idempotency_key, f"{path}.idempotencyKey")
     program = _program(org, change.program_code, f"{path}.programCode")
     number = normalize_code(change.number, f"{path}.number")
     if (change.status is CardStatus.REPLACED) != (change.new_number is not None):
@@ -179,7 +189,7 @@ async def set_status_on_request(
     new_number = normalize_code(change.new_number, f"{path}.newNumber") if change.new_number is not None else None
     account = check_account(change.account, f"{path}.account")
 
-    async def work(connection: AsyncConnection) -> tuple[CardView, CardView | None]:
+    async def perform(connection: AsyncConnection) -> tuple[int, CardStatusResult]:
         if new_number is not None:
             await lock_keys(connection, card_number_lock_keys(org, [number, new_number]))
         found = await repository.card_by_number(connection, org_id=org.id, program_id=program.id, number=number)
@@ -218,9 +228,37 @@ async def set_status_on_request(
             identifier = CardNumberChange(new_number, number, change.source, account)
             await hold_card_number(connection, org, found.customer_id, identifier, now=now, field=f"{path}.newNumber")
         replacement = await card(connection, org, replacement_id) if replacement_id is not None else None
-        return await card(connection, org, found.id), replacement
+        return found.id, CardStatusResult(await card(connection, org, found.id), replacement, replayed=False)
 
-    return await database.run_write(work)
+    async def replay(connection: AsyncConnection, card_id: int) -> CardStatusResult:
+        replacement = None
+        if new_number is not None:
+            issued = await repository.card_by_number(
+                connection, org_id=org.id, program_id=program.id, number=new_number
+            )
+            assert issued is not None, "a replacement card stays: cards are never deleted"
+            replacement = await card(connection, org, issued.id)
+        return CardStatusResult(await card(connection, org, card_id), replacement, replayed=True)
+
+    return await idempotency.write_once(
+        database,
+        org_id=org.id,
+        key=key,
+        operation="setCardStatus",
+        now=now,
+        perform=perform,
+        replay=replay,
+        payload={
+            "programCode": program.code,
+            "number": number,
+            "status": change.status.value,
+            "newNumber": new_number,
+            "newExternalId": change.new_external_id,
+            "source": change.source,
+            "account": account,
+        },
+        field=f"{path}.idempotencyKey",
+    )
 
 
 def _view(row: Any) -> CardView:

@@ -44,6 +44,7 @@ class SetCardStatusInput:
     status: CardStatusEnum
     new_number: str | None = None
     new_external_id: str | None = None
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
     source: TransactionSourceEnum = strawberry.field(default=TransactionSource.INSTORE, description=SOURCE_DESCRIPTION)
     account: str | None = strawberry.field(default=None, description=ACCOUNT_DESCRIPTION)
 
@@ -56,4 +57,5 @@ class SetCardStatusInput:
             new_external_id=self.new_external_id,
             source=TransactionSource(self.source).value,
             account=self.account,
+            idempotency_key=self.idempotency_key,
         )

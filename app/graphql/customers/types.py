@@ -447,6 +447,7 @@ CustomerSearchResult = Annotated[
 @strawberry.type(description="A customer registered by member care.")
 class CustomerRegistered:
     customer: Customer
+    replayed: bool = strawberry.field(description="True when an idempotency key's first result came back.")
 
 
 @strawberry.type(description="A customer's profile after an update.")
