@@ -468,7 +468,7 @@ async def merge_customers(
     # Purchases move (not copy) to the survivor, so nothing is counted twice.
     await repository.merge_customer_rows(connection, survivor_id=survivor_id, victim_id=victim_id, now=now)
     victim_programs = {row.program_id: row for row in await repository.standings_of(connection, victim_id)}
-    await repository.clear_cumulative_purchases(connection, victim_id)
+    await repository.close_standings(connection, victim_id)
     for row in await repository.standings_of(connection, survivor_id):
         program = org.program(row.program_id)
         cumulative = row.cumulative_purchases + victim_programs[row.program_id].cumulative_purchases

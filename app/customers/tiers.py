@@ -13,10 +13,13 @@ with the purchases kept would hand the expired tier straight back on the next bi
 cumulative purchases only go down on returns; the seeds carry no downgrade or renewal rule
 beyond the expiry date itself.) Lifetime purchases are not touched.
 
-Exactly once under concurrent runs: a batch locks its standings first (FOR UPDATE in the order
-it reads them, so a concurrent run waits and then finds them no longer expired), and changes
-them through one guarded UPDATE per program (still this tier, still expired by `as_of`,
-RETURNING what it changed); history rows are written only for what that statement changed.
+Exactly once under concurrent runs: a batch reads its candidates, locks their customers (FOR
+UPDATE in id order, as merges and purchases lock customers before their standings, so the run and
+a merge never wait for each other in a cycle), then the standings that are still expired, and
+changes them through one guarded UPDATE per program (still this tier, still expired by `as_of`,
+RETURNING what it changed); history rows are written only for what that statement changed. A
+merge closes the victim's standings (no tier expiry), so a tier is never expired on a customer
+merged away.
 """
 
 from __future__ import annotations
@@ -174,11 +177,13 @@ async def expire_tiers(
 async def _expire_batch(
     connection: AsyncConnection, org_id: int, as_of: datetime, now: datetime, batch_standings: int
 ) -> tuple[tuple[int, ...], int] | None:
-    candidates = await repository.lock_standings_with_tier_expired(
-        connection, org_id=org_id, as_of=as_of, limit=batch_standings
-    )
-    if not candidates:
+    found = await repository.standings_with_tier_expired(connection, org_id=org_id, as_of=as_of, limit=batch_standings)
+    if not found:
         return None
+    await repository.lock_customers(connection, {standing.customer_id for standing in found})
+    candidates = await repository.lock_standings_still_expired(
+        connection, org_id=org_id, standing_ids=[standing.id for standing in found], as_of=as_of
+    )
     org = await load_org_config(connection, org_id)
     assert org is not None, "the org of a standing exists"
     expired_count = 0
@@ -216,4 +221,4 @@ async def _expire_batch(
         )
         expired_count += len(changed)
     await repository.insert_tier_changes(connection, history)
-    return tuple(standing.id for standing in candidates), expired_count
+    return tuple(standing.id for standing in found), expired_count
