@@ -13,6 +13,15 @@ with the purchases kept would hand the expired tier straight back on the next bi
 cumulative purchases only go down on returns; the seeds carry no downgrade or renewal rule
 beyond the expiry date itself.) Lifetime purchases are not touched.
 
+No RENEWAL rows: a renewal is a customer re-qualifying for the tier it holds before the tier
+runs out, which extends the validity. Neither the seeds nor the organisation file give a
+program a renewal rule (what re-qualifies: the tier's threshold again since the tier was
+reached? within what window? extended from when?), and here cumulative purchases count from the
+start of the qualifying period and only grow until the tier expires, so "reaching the held tier
+again" is not an event that happens: a purchase that keeps a customer in its tier changes
+nothing, and the tier runs out on its date. A program that declares a renewal rule would write a
+RENEWAL row (cause PURCHASE) where purchases evaluate the tier (`ProgramConfig.tier_reached`).
+
 Exactly once under concurrent runs: a batch reads its candidates, locks their customers (FOR
 UPDATE in id order, as merges and purchases lock customers before their standings, so the run and
 a merge never wait for each other in a cycle), then the standings that are still expired, and
