@@ -44,8 +44,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.customers import repository
 from app.customers.models import TierChangeCause, TierChangeKind
+from app.kernel.errors import ValidationError
 from app.ledger.expiry import org_ids
-from app.organizations.config import TierConfig, load_org_config
+from app.organizations.config import OrgConfig, TierConfig, load_org_config
 from app.storage.database import Database
 
 BATCH_STANDINGS = 500  # standings per write transaction of the expiry run
@@ -116,6 +117,17 @@ def _history_row(
         "transaction_id": transaction_id,
         "created_at": now,
     }
+
+
+def history_program_id(org: OrgConfig, code: str | None, field: str) -> int | None:
+    """The slab history's program filter (the query's and the download's `program`): the id of
+    the org's program with this code, None for no filter; INVALID_INPUT on `field` otherwise."""
+    if code is None:
+        return None
+    found = org.program_by_code(code)
+    if found is None:
+        raise ValidationError(f"no program has the code {code!r}", field=field)
+    return found.id
 
 
 async def tier_history_page(
