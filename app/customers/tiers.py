@@ -45,6 +45,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.customers import repository
 from app.customers.models import TierChangeCause, TierChangeKind
 from app.kernel.errors import ValidationError
+from app.kernel.pages import page_limit, split_page
 from app.ledger.expiry import org_ids
 from app.organizations.config import OrgConfig, TierConfig, load_org_config
 from app.storage.database import Database
@@ -141,8 +142,14 @@ async def tier_history_page(
 ) -> tuple[list[TierChangeRecord], bool]:
     """Newest first by id, keyset-paginated; `program_id` narrows to one program."""
     rows = await repository.tier_changes_page(
-        connection, org_id=org_id, customer_id=customer_id, program_id=program_id, limit=first + 1, after_id=after_id
+        connection,
+        org_id=org_id,
+        customer_id=customer_id,
+        program_id=program_id,
+        limit=page_limit(first),
+        after_id=after_id,
     )
+    page, has_next_page = split_page(rows, first)
     records = [
         TierChangeRecord(
             id=row.id,
@@ -155,9 +162,9 @@ async def tier_history_page(
             transaction_id=row.transaction_id,
             created_at=row.created_at,
         )
-        for row in rows[:first]
+        for row in page
     ]
-    return records, len(rows) > first
+    return records, has_next_page
 
 
 # --- The tier expiry run --------------------------------------------------------------------
