@@ -32,6 +32,7 @@ from app.http.downloads.sheets import LOCAL_TIME_FORMAT, Column, Kind, Row
 from app.interactions import service as interactions
 from app.interactions.views import Channel, InteractionView
 from app.kernel.enums import PointsCategory, TransactionSource
+from app.kernel.times import local_day
 from app.leads import service as leads
 from app.leads.models import LeadStatus
 from app.leads.views import LeadView
@@ -333,7 +334,7 @@ EXPIRED_POINTS: DownloadList[ExpiredRow] = DownloadList(
     operation="customer",
     columns=(
         _integer("Event log id", lambda row: row[0].event_id),
-        _day("Expired on", lambda row: row[0].expired_at.astimezone(row[1].time_zone).date()),
+        _day("Expired on", lambda row: local_day(row[0].expired_at, row[1].time_zone)),
         _time("Expired at", lambda row: row[0].expired_at),
         _program_code(),
         _text("Points category", lambda row: row[0].category),
@@ -763,7 +764,7 @@ CUSTOMER_BEHAVIOURAL_EVENTS: DownloadList[EventRow] = DownloadList(
         _integer("Id", lambda row: row[0].id),
         _text("Tracking id", lambda row: row[0].tracking_id),
         _text("Event name", lambda row: row[0].event_name),
-        _day("Date", lambda row: row[0].occurred_at.astimezone(row[1].time_zone).date()),
+        _day("Date", lambda row: local_day(row[0].occurred_at, row[1].time_zone)),
         _time("Occurred at", lambda row: row[0].occurred_at),
         _text("Source", lambda row: row[0].source),
         _text("Account id", lambda row: row[0].account_id),
