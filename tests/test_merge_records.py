@@ -102,7 +102,12 @@ async def test_a_merge_moves_cards_leads_segments_interactions_and_events_and_th
             "action": "COMBINE",
             "otherUserId": victim,
             "details": {
-                "identifiers": [{"type": "MOBILE", "value": "91" + victim_mobile}],
+                # Issued cards' numbers are their holder's identifiers: they move as identifiers too.
+                "identifiers": [
+                    {"type": "MOBILE", "value": "91" + victim_mobile},
+                    {"type": "CARD_NUMBER", "value": "CARD-V1"},
+                    {"type": "CARD_NUMBER", "value": "CARD-V2"},
+                ],
                 "behaviouralEvents": 1,
                 "cards": [{"programCode": "main", "number": "CARD-V1"}, {"programCode": "main", "number": "CARD-V2"}],
                 "interactions": 2,
