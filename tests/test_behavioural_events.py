@@ -301,7 +301,8 @@ async def test_a_page_of_1_or_20_events_costs_the_same_statements(api, count_sta
         assert len(page["events"]) == size
         return counter.count
 
-    assert await statements(1) == await statements(20)
+    events = 3 if api.database.is_sqlite else 2  # SQLite's reads add their BEGIN
+    assert (await statements(1), await statements(20)) == (events, events)
 
 
 async def test_20_concurrent_reports_of_one_tracking_id_record_it_once(api, database, caplog):

@@ -370,7 +370,8 @@ async def test_a_page_of_1_or_20_messages_with_their_histories_costs_the_same_st
         assert [len(item["statusHistory"]) for item in page["interactions"]] == [2] * size
         return counter.count
 
-    assert await statements(1) == await statements(20)
+    messages = 4 if api.database.is_sqlite else 3  # SQLite's reads add their BEGIN
+    assert (await statements(1), await statements(20)) == (messages, messages)
 
 
 # --- Concurrency ----------------------------------------------------------------------------

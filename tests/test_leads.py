@@ -284,7 +284,8 @@ async def test_the_list_costs_the_same_statements_for_1_or_12_leads(api, count_s
         assert [len(lead["statusHistory"]) for lead in page["leads"]] == [2] * size
         return counter.count
 
-    assert await statements(1) == await statements(12)
+    leads = 4 if api.database.is_sqlite else 3  # SQLite's reads add their BEGIN
+    assert (await statements(1), await statements(12)) == (leads, leads)
 
 
 async def test_a_user_groups_account_cannot_own_a_lead(api, database):

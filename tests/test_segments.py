@@ -292,7 +292,8 @@ async def test_the_lists_cost_the_same_statements_for_1_or_12_segments(api, coun
             counts.append(counter.count)
         return counts[0], counts[1], counts[2]
 
-    assert await statements(1) == await statements(12)
+    lists = (3, 3, 2) if api.database.is_sqlite else (2, 2, 1)  # SQLite's reads add their BEGIN
+    assert (await statements(1), await statements(12)) == (lists, lists)
 
 
 async def test_a_user_groups_account_is_not_a_customer_to_add(api, database):

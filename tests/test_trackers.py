@@ -423,7 +423,8 @@ async def test_the_history_costs_the_same_statements_for_1_or_12_values(api, dat
     with_one = await statements_for_history(api, count_statements, 1)
     with_twelve = await statements_for_history(api, count_statements, 12)
 
-    assert with_one == with_twelve
+    history = 6 if api.database.is_sqlite else 5  # SQLite's reads add their BEGIN
+    assert (with_one, with_twelve) == (history, history)
 
 
 async def test_a_value_issuing_more_than_the_points_maximum_or_pushing_a_balance_past_it_is_refused(api, database):

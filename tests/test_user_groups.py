@@ -302,7 +302,8 @@ async def test_a_members_page_costs_the_same_statements_for_1_or_12_members(api,
         assert len(group["members"]["nodes"]) == size
         return counter.count
 
-    assert await statements("SMALL", 1) == await statements("LARGE", 12)
+    members = 8 if api.database.is_sqlite else 7  # SQLite's reads add their BEGIN
+    assert (await statements("SMALL", 1), await statements("LARGE", 12)) == (members, members)
 
 
 async def test_a_merged_members_groups_pass_to_the_survivor(api, database):

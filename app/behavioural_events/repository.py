@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.behavioural_events import rules
 from app.behavioural_events.models import BehaviouralEvent
 from app.behavioural_events.views import BehaviouralEventView, CheckedEvent, EventSource
+from app.storage.customer_rows import move_parameters, move_to_survivor_statement
 from app.storage.tables import table_of
 
 events = table_of(BehaviouralEvent)
@@ -31,6 +32,7 @@ _COLUMNS = (
     events.c.recorded_at,
 )
 _INSERT = insert(events).returning(events.c.id)
+_MOVE = move_to_survivor_statement(events)
 _BY_TRACKING_IDS = select(*_COLUMNS).where(
     events.c.org_id == bindparam("org_id"), events.c.tracking_id.in_(bindparam("tracking_ids", expanding=True))
 )
@@ -111,3 +113,9 @@ async def customer_events(
         query = query.where(tuple_(events.c.occurred_at, events.c.id) < tuple_(position.scalar_subquery(), after_id))
     query = query.order_by(events.c.occurred_at.desc(), events.c.id.desc()).limit(limit)
     return [_view(row) for row in await connection.execute(query)]
+
+
+async def move_events(connection: AsyncConnection, *, org_id: int, survivor_id: int, victim_id: int) -> int:
+    """A merge: the victim's behavioural events become the survivor's. How many moved."""
+    parameters = move_parameters(org_id=org_id, survivor_id=survivor_id, victim_id=victim_id)
+    return (await connection.execute(_MOVE, parameters)).rowcount

@@ -24,6 +24,7 @@ from app.behavioural_events.views import (
 )
 from app.customers.service import BatchCustomers
 from app.kernel.errors import DomainError
+from app.kernel.pages import page_limit, split_page
 from app.organizations.config import OrgConfig
 from app.storage.batches import record_batch
 from app.storage.database import Database, lock_keys
@@ -104,7 +105,7 @@ async def customer_behavioural_events(
         source=event_filter.source,
         start=start,
         end=end,
-        limit=first + 1,
+        limit=page_limit(first),
         after_id=after_id,
     )
-    return found[:first], len(found) > first
+    return split_page(found, first)

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 
 from app.cards.models import CardStatus, LoyaltyCard, Subledger
+from app.storage.customer_rows import move_parameters, move_to_survivor_statement
 from app.storage.database import any_of, list_parameter
 from app.storage.tables import table_of
 
@@ -56,6 +57,7 @@ _CARDS_OF_CUSTOMERS = _CARD_ROWS.where(
     cards.c.org_id == bindparam("org_id"), cards.c.customer_id.in_(bindparam("ids", expanding=True))
 ).order_by(cards.c.customer_id, cards.c.id)
 _CARD_BY_ID = _CARD_ROWS.where(cards.c.org_id == bindparam("org_id"), cards.c.id == bindparam("card_id"))
+_MOVE_CARDS = move_to_survivor_statement(cards, cards.c.id, cards.c.program_id, cards.c.identifier)
 
 
 @lru_cache(maxsize=4)
@@ -177,3 +179,10 @@ async def insert_subledgers(
     """New subledgers of the program, one per code; their ids in the order of `codes`."""
     rows = [{"org_id": org_id, "program_id": program_id, "code": code, "created_at": now} for code in codes]
     return list((await connection.execute(_INSERT_SUBLEDGERS, rows)).scalars().all())
+
+
+async def move_cards(connection: AsyncConnection, *, org_id: int, survivor_id: int, victim_id: int) -> list[Any]:
+    """A merge: the victim's cards become the survivor's. The moved cards (id, program_id,
+    identifier), in the order they were issued."""
+    parameters = move_parameters(org_id=org_id, survivor_id=survivor_id, victim_id=victim_id)
+    return sorted((await connection.execute(_MOVE_CARDS, parameters)).all(), key=lambda row: row.id)

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.cards import repository
 from app.cards.errors import CardNotFoundError, CardReplacedError, CardTakenError, ReplacementNumberError
 from app.cards.models import CardStatus
+from app.customers.identifiers import CardNumberChange, card_number_lock_keys, check_account, hold_card_number
 from app.customers.rules import normalize_code
 from app.customers.service import CustomerLookup, find_customer, lock_customers_to_change
 from app.idempotency import service as idempotency
@@ -43,6 +44,8 @@ class CardIssue:
     number: str
     external_id: str | None
     idempotency_key: str | None
+    source: str = "INSTORE"  # the request's, for the identifier history
+    account: str | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,9 @@ class CardStatusChange:
     status: CardStatus
     new_number: str | None  # REPLACED: the new card's number
     new_external_id: str | None
+    source: str = "INSTORE"  # the request's, for the identifier history (a replacement's numbers)
+    account: str | None = None
+    idempotency_key: str | None = None
 
 
 def _program(org: OrgConfig, program_code: str, field: str) -> ProgramConfig:
@@ -108,24 +114,31 @@ async def issue_card(
 async def issue_on_request(
     database: Database, org: OrgConfig, request: CardIssue, *, now: datetime, path: str = "input"
 ) -> tuple[CardView, bool]:
-    """issueCard: a new ACTIVE card for a customer (not merged, not a user group's account); with
-    an idempotency key, a replay returns the card as it is now. Returns (card, replayed)."""
+    """issueCard: a new ACTIVE card for a customer (not merged, not a user group's account), whose
+    number becomes the customer's CARD_NUMBER identifier (IDENTIFIER_TAKEN when another customer
+    holds it); with an idempotency key, a replay returns the card as it is now. Returns (card,
+    replayed)."""
     key = idempotency.check_key(request.idempotency_key, f"{path}.idempotencyKey")
+    number = normalize_code(request.number, f"{path}.number")
+    account = check_account(request.account, f"{path}.account")
 
     async def perform(connection: AsyncConnection) -> tuple[int, tuple[CardView, bool]]:
+        await lock_keys(connection, card_number_lock_keys(org, [number]))
         customer_id = await find_customer(connection, org, request.customer, f"{path}.customer")
         await lock_customers_to_change(connection, org, {customer_id: f"{path}.customer"})
         card_id = await issue_card(
             connection,
             org,
             program_code=request.program_code,
-            identifier=request.number,
+            identifier=number,
             external_id=request.external_id,
             customer_id=customer_id,
             now=now,
             number_field=f"{path}.number",
             external_id_field=f"{path}.externalId",
         )
+        identifier = CardNumberChange(number, None, request.source, account)
+        await hold_card_number(connection, org, customer_id, identifier, now=now, field=f"{path}.number")
         return card_id, (await card(connection, org, card_id), False)
 
     async def replay(connection: AsyncConnection, card_id: int) -> tuple[CardView, bool]:
@@ -139,26 +152,46 @@ async def issue_on_request(
         now=now,
         perform=perform,
         replay=replay,
-        payload=[request.customer.payload(), request.program_code, request.number, request.external_id],
+        payload=[
+            request.customer.payload(),
+            request.program_code,
+            number,
+            request.external_id,
+            request.source,
+            account,
+        ],
         field=f"{path}.idempotencyKey",
     )
 
 
+@dataclass(frozen=True)
+class CardStatusResult:
+    card: CardView
+    replacement: CardView | None  # the new card of a replacement
+    replayed: bool
+
+
 async def set_status_on_request(
     database: Database, org: OrgConfig, change: CardStatusChange, *, now: datetime, path: str = "input"
-) -> tuple[CardView, CardView | None]:
+) -> CardStatusResult:
     """setCardStatus: ACTIVE, BLOCKED or LOST; or REPLACED with the new card's number, which issues
     that card (ACTIVE) to the same holder in the same program and points the old one at it. A
     REPLACED card's status is final (CARD_REPLACED). Setting the status a card has changes
-    nothing. Returns (the card, the new card of a replacement)."""
+    nothing. With an idempotency key, a retry returns the card (and its replacement) as they are
+    now, without changing anything again (`replayed`)."""
+    key = idempotency.check_key(change.idempotency_key, f"{path}.idempotencyKey")
     program = _program(org, change.program_code, f"{path}.programCode")
     number = normalize_code(change.number, f"{path}.number")
     if (change.status is CardStatus.REPLACED) != (change.new_number is not None):
         raise ReplacementNumberError("REPLACED needs newNumber, and only REPLACED takes one", field=f"{path}.newNumber")
     if change.new_external_id is not None and change.new_number is None:
         raise ReplacementNumberError("newExternalId goes with newNumber", field=f"{path}.newExternalId")
+    new_number = normalize_code(change.new_number, f"{path}.newNumber") if change.new_number is not None else None
+    account = check_account(change.account, f"{path}.account")
 
-    async def work(connection: AsyncConnection) -> tuple[CardView, CardView | None]:
+    async def perform(connection: AsyncConnection) -> tuple[int, CardStatusResult]:
+        if new_number is not None:
+            await lock_keys(connection, card_number_lock_keys(org, [number, new_number]))
         found = await repository.card_by_number(connection, org_id=org.id, program_id=program.id, number=number)
         if found is None:
             raise CardNotFoundError(f"no loyalty card {number!r} in program {program.code}", field=f"{path}.number")
@@ -167,12 +200,12 @@ async def set_status_on_request(
         await lock_customers_to_change(connection, org, {found.customer_id: f"{path}.number"})
         found = await repository.card_by_number(connection, org_id=org.id, program_id=program.id, number=number)
         replacement_id = None
-        if change.new_number is not None:
+        if new_number is not None:
             replacement_id = await issue_card(
                 connection,
                 org,
                 program_code=program.code,
-                identifier=change.new_number,
+                identifier=new_number,
                 external_id=change.new_external_id,
                 customer_id=found.customer_id,
                 now=now,
@@ -190,10 +223,42 @@ async def set_status_on_request(
             )
             if not changed:
                 raise CardReplacedError(f"loyalty card {number!r} was replaced", field=f"{path}.number")
+        if new_number is not None:
+            # The new number takes the old one's place among the holder's identifiers.
+            identifier = CardNumberChange(new_number, number, change.source, account)
+            await hold_card_number(connection, org, found.customer_id, identifier, now=now, field=f"{path}.newNumber")
         replacement = await card(connection, org, replacement_id) if replacement_id is not None else None
-        return await card(connection, org, found.id), replacement
+        return found.id, CardStatusResult(await card(connection, org, found.id), replacement, replayed=False)
 
-    return await database.run_write(work)
+    async def replay(connection: AsyncConnection, card_id: int) -> CardStatusResult:
+        replacement = None
+        if new_number is not None:
+            issued = await repository.card_by_number(
+                connection, org_id=org.id, program_id=program.id, number=new_number
+            )
+            assert issued is not None, "a replacement card stays: cards are never deleted"
+            replacement = await card(connection, org, issued.id)
+        return CardStatusResult(await card(connection, org, card_id), replacement, replayed=True)
+
+    return await idempotency.write_once(
+        database,
+        org_id=org.id,
+        key=key,
+        operation="setCardStatus",
+        now=now,
+        perform=perform,
+        replay=replay,
+        payload={
+            "programCode": program.code,
+            "number": number,
+            "status": change.status.value,
+            "newNumber": new_number,
+            "newExternalId": change.new_external_id,
+            "source": change.source,
+            "account": account,
+        },
+        field=f"{path}.idempotencyKey",
+    )
 
 
 def _view(row: Any) -> CardView:

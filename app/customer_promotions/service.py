@@ -44,6 +44,7 @@ from app.customers.service import CustomerLookup
 from app.idempotency import service as idempotency
 from app.kernel.decimals import POINTS, check_decimal
 from app.kernel.errors import ValidationError
+from app.kernel.pages import page_limit, split_page
 from app.kernel.text import check_required_code, check_required_text
 from app.ledger import credits as ledger_credits
 from app.ledger import repository as ledger_repository
@@ -423,10 +424,9 @@ async def customer_promotion_history(
     """The customer's promotion awards (awardPromotionPoints and the customer promotion import),
     newest first, keyset-paginated by ledger entry id: two queries for any page."""
     rows = await ledger_repository.customer_promotion_credits(
-        connection, org_id=org_id, customer_id=customer_id, limit=first + 1, before_entry_id=after_id
+        connection, org_id=org_id, customer_id=customer_id, limit=page_limit(first), before_entry_id=after_id
     )
-    has_next_page = len(rows) > first
-    rows = rows[:first]
+    rows, has_next_page = split_page(rows, first)
     promotions = await promotions_by_id(connection, sorted({row.customer_promotion_id for row in rows}))
     return [
         PromotionAwardRecord(

@@ -26,6 +26,7 @@ from app.customers.rules import name_search_key, normalize_identifier, prefix_up
 from app.customers.service import CustomerView, load_customers, parse_user_id
 from app.kernel.enums import IdentifierType
 from app.kernel.errors import ValidationError
+from app.kernel.pages import page_limit, split_page
 from app.kernel.text import check_text
 from app.organizations.config import OrgConfig
 from app.segments import repository as segments_repository
@@ -93,12 +94,13 @@ async def search_customers(
         registered_from=search.registered_from,
         registered_until=search.registered_until,
         standing=standing,
-        limit=first + 1,
+        limit=page_limit(first),
         after_id=after_id,
         among=among,
     )
-    views = await load_customers(connection, org, ids[:first])
-    return CustomerSearchPage([views[customer_id] for customer_id in ids[:first]], has_next_page=len(ids) > first)
+    page, has_next_page = split_page(ids, first)
+    views = await load_customers(connection, org, page)
+    return CustomerSearchPage([views[customer_id] for customer_id in page], has_next_page=has_next_page)
 
 
 def _name_range(name: str | None, field: str) -> tuple[str, str | None] | None:

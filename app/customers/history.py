@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.customers import repository
 from app.customers.models import HistoryAction
+from app.kernel.pages import page_limit, split_page
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,11 +45,12 @@ async def history_page(
         org_id=org_id,
         customer_id=customer_id,
         actions=actions,
-        limit=first + 1,
+        limit=page_limit(first),
         after_id=after_id,
         requested_only=requested_only,
     )
-    return [HistoryRecord(*row) for row in rows[:first]], len(rows) > first
+    page, has_next_page = split_page(rows, first)
+    return [HistoryRecord(*row) for row in page], has_next_page
 
 
 # The seed's "Change Identifier History": its actions Add, Remove and Combine.

@@ -38,6 +38,11 @@ from app.storage.database import Database, lock_keys
 ACCOUNT_LENGTH_MAX = 64
 
 
+def check_account(account: str | None, field: str) -> str | None:
+    """A request's source account (the identifier history's Account): a code of at most 64."""
+    return check_code(account, field, ACCOUNT_LENGTH_MAX)
+
+
 @dataclass(frozen=True)
 class IdentifierChange:
     """Add `add`, remove `remove`, or both (a replace) of one identifier type; `merge` takes an
@@ -73,7 +78,7 @@ async def change_identifier(
     removed = (
         normalize_identifier(change.kind, change.remove, org.base_country, f"{path}.remove") if change.remove else None
     )
-    account = check_code(change.account, f"{path}.account", ACCOUNT_LENGTH_MAX)
+    account = check_account(change.account, f"{path}.account")
     request = HistoryRequest(source=change.source, account=account, identifier_type=change.kind)
 
     async def perform(connection: AsyncConnection) -> tuple[int, IdentifierChangeResult]:
@@ -156,3 +161,55 @@ async def _record(
     await repository.update_customer(connection, customer_id, {}, now=now)
     row = {"action": action.value, **replace(request, identifier_value=value).columns()}
     await repository.insert_history(connection, org_id=org.id, customer_id=customer_id, now=now, rows=[row])
+
+
+@dataclass(frozen=True)
+class CardNumberChange:
+    """A loyalty card issued (`number`), or replaced (`replaced_number` gives way to `number`),
+    with the request's source and checked account (`check_account`) for the identifier history."""
+
+    number: str
+    replaced_number: str | None
+    source: str
+    account: str | None
+
+
+def card_number_lock_keys(org: OrgConfig, numbers: list[str]) -> list[str]:
+    """The identifier locks of a card's numbers: taken before the holder's lock, as purchases naming
+    the numbers take them."""
+    return [key for number in numbers for key in identifier_lock_keys(org.id, {IdentifierType.CARD_NUMBER: number})]
+
+
+async def hold_card_number(
+    connection: AsyncConnection,
+    org: OrgConfig,
+    customer_id: int,
+    change: CardNumberChange,
+    *,
+    now: datetime,
+    field: str,
+) -> None:
+    """A card's number becomes its holder's CARD_NUMBER identifier, so a lookup, a bill or an
+    import by that number finds the holder; a replaced card's number stops being one. Each change
+    is an identifier history row with the request's source and account, as changeIdentifier writes
+    them. A number another customer holds is refused (IDENTIFIER_TAKEN on `field`); one the holder
+    holds already changes nothing. The caller holds the numbers' identifier locks
+    (`card_number_lock_keys`) and the holder's lock, inside its write transaction."""
+    kind = IdentifierType.CARD_NUMBER
+    owner_id = await repository.customer_id_by_identifier(connection, org_id=org.id, kind=kind, value=change.number)
+    if owner_id is not None and owner_id != customer_id:
+        raise IdentifierTakenError(f"customer {owner_id} holds {kind.value} {change.number!r}", field=field)
+    request = HistoryRequest(source=change.source, account=change.account, identifier_type=kind)
+    if change.replaced_number is not None:
+        removed = await repository.delete_identifier(
+            connection, org_id=org.id, customer_id=customer_id, kind=kind, value=change.replaced_number
+        )
+        if removed:
+            await _record(
+                connection, org, customer_id, now, HistoryAction.IDENTIFIER_REMOVED, request, change.replaced_number
+            )
+    if owner_id is None:
+        await repository.insert_identifiers(
+            connection, org_id=org.id, customer_id=customer_id, given={kind: change.number}, now=now
+        )
+        await _record(connection, org, customer_id, now, HistoryAction.IDENTIFIER_ADDED, request, change.number)

@@ -32,6 +32,7 @@ from app.customers.service import (
     lock_unmerged,
     register_customer,
 )
+from app.idempotency import service as idempotency
 from app.kernel.enums import IdentifierType
 from app.kernel.errors import ValidationError
 from app.kernel.text import check_code, check_text
@@ -67,13 +68,22 @@ class NewCustomer:
     identifiers: Mapping[IdentifierType, tuple[str, str]]  # kind -> (value as sent, its field)
     extended_fields: Mapping[str, Any]
     attribution: Attribution
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class RegisterResult:
+    customer: CustomerView
+    replayed: bool
 
 
 async def register_on_request(
     database: Database, org: OrgConfig, new: NewCustomer, *, now: datetime, path: str = "input"
-) -> CustomerView:
+) -> RegisterResult:
     """A new customer with a profile and identifiers; IDENTIFIER_TAKEN (on the identifier's
-    field) when another customer holds one of them, and nothing is written."""
+    field) when another customer holds one of them, and nothing is written. With an idempotency
+    key, a retry returns the customer registered first, as it is now (`replayed`)."""
+    key = idempotency.check_key(new.idempotency_key, f"{path}.idempotencyKey")
     check_text(new.first_name, f"{path}.firstname", NAME_LENGTH_MAX)
     check_text(new.last_name, f"{path}.lastname", NAME_LENGTH_MAX)
     attribution = new.attribution.checked(path)
@@ -85,7 +95,7 @@ async def register_on_request(
     }
     fields = merged_field_values(org.customer_fields, {}, new.extended_fields, f"{path}.extendedFields")
 
-    async def perform(connection: AsyncConnection) -> CustomerView:
+    async def perform(connection: AsyncConnection) -> tuple[int, RegisterResult]:
         await lock_keys(connection, identifier_lock_keys(org.id, given))
         for row in await repository.owners_of_identifiers(connection, org_id=org.id, given=given):
             kind = IdentifierType(row.type)
@@ -104,9 +114,29 @@ async def register_on_request(
         )
         if fields:
             await repository.update_customer(connection, customer_id, {"extended_fields": fields}, now=now)
-        return (await load_customers(connection, org, [customer_id]))[customer_id]
+        return customer_id, RegisterResult((await load_customers(connection, org, [customer_id]))[customer_id], False)
 
-    return await database.run_write(perform)
+    async def replay(connection: AsyncConnection, customer_id: int) -> RegisterResult:
+        return RegisterResult((await load_customers(connection, org, [customer_id]))[customer_id], True)
+
+    return await idempotency.write_once(
+        database,
+        org_id=org.id,
+        key=key,
+        operation="registerCustomer",
+        now=now,
+        perform=perform,
+        replay=replay,
+        payload={
+            "firstname": new.first_name,
+            "lastname": new.last_name,
+            "identifiers": {kind.value: value for kind, value in given.items()},
+            "extendedFields": fields,
+            "source": attribution.source,
+            "account": attribution.account,
+        },
+        field=f"{path}.idempotencyKey",
+    )
 
 
 @dataclass(frozen=True)

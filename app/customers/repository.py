@@ -458,12 +458,13 @@ async def update_standing(connection: AsyncConnection, standing_id: int, changes
     await connection.execute(update(customer_programs).where(customer_programs.c.id == standing_id).values(**changes))
 
 
-async def clear_cumulative_purchases(connection: AsyncConnection, customer_id: int) -> None:
-    """Every standing of the customer back to no purchases (a merge victim's moved)."""
+async def close_standings(connection: AsyncConnection, customer_id: int) -> None:
+    """Every standing of a merge victim: no purchases (they moved to the survivor) and no tier
+    expiry (a closed customer's tier no longer runs out: the expiry run passes it by)."""
     await connection.execute(
         update(customer_programs)
         .where(customer_programs.c.customer_id == customer_id)
-        .values(cumulative_purchases=ZERO)
+        .values(cumulative_purchases=ZERO, tier_expires_at=None)
     )
 
 
@@ -881,28 +882,45 @@ async def tier_changes_page(
     return list((await connection.execute(statement)).all())
 
 
-async def lock_standings_with_tier_expired(
+_EXPIRY_COLUMNS = (
+    customer_programs.c.id,
+    customer_programs.c.customer_id,
+    customer_programs.c.program_id,
+    customer_programs.c.tier_id,
+)
+
+
+async def standings_with_tier_expired(
     connection: AsyncConnection, *, org_id: int, as_of: datetime, limit: int
 ) -> list[Any]:
     """The org's first `limit` standings whose tier validity ended at or before `as_of`, soonest
-    first, locked in that order (FOR UPDATE on PostgreSQL: a concurrent run waits, then finds
-    them no longer expired; SQLite has one writer): rows (id, customer_id, program_id, tier_id)."""
-    return list(
-        (
-            await connection.execute(
-                select(
-                    customer_programs.c.id,
-                    customer_programs.c.customer_id,
-                    customer_programs.c.program_id,
-                    customer_programs.c.tier_id,
-                )
-                .where(customer_programs.c.org_id == org_id, customer_programs.c.tier_expires_at <= as_of)
-                .order_by(customer_programs.c.tier_expires_at, customer_programs.c.id)
-                .limit(limit)
-                .with_for_update()
-            )
-        ).all()
+    first, unlocked: rows (id, customer_id, program_id, tier_id)."""
+    statement = (
+        select(*_EXPIRY_COLUMNS)
+        .where(customer_programs.c.org_id == org_id, customer_programs.c.tier_expires_at <= as_of)
+        .order_by(customer_programs.c.tier_expires_at, customer_programs.c.id)
+        .limit(limit)
     )
+    return list((await connection.execute(statement)).all())
+
+
+async def lock_standings_still_expired(
+    connection: AsyncConnection, *, org_id: int, standing_ids: Sequence[int], as_of: datetime
+) -> list[Any]:
+    """These standings, locked in id order (FOR UPDATE on PostgreSQL; SQLite has one writer),
+    those of them whose tier validity still ends by `as_of` (a concurrent run or merge may have
+    changed them meanwhile): rows (id, customer_id, program_id, tier_id)."""
+    statement = (
+        select(*_EXPIRY_COLUMNS)
+        .where(
+            customer_programs.c.org_id == org_id,
+            customer_programs.c.id.in_(list(standing_ids)),
+            customer_programs.c.tier_expires_at <= as_of,
+        )
+        .order_by(customer_programs.c.id)
+        .with_for_update()
+    )
+    return list((await connection.execute(statement)).all())
 
 
 async def expire_tiers(

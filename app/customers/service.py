@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.customers import repository
 from app.customers.errors import CustomerMergedError, CustomerNotFoundError, NotACustomerError, SameCustomerError
+from app.customers.merge_moves import MergeMove, move_records
 from app.customers.models import CustomerKind, HistoryAction, TierChangeCause
 from app.customers.rules import normalize_identifier
 from app.customers.tiers import record_tier_change
@@ -410,7 +411,9 @@ async def merge_customers(
     transaction_id: int | None = None,
     request: HistoryRequest | None = None,
 ) -> None:
-    """The victim's identifiers, balances and purchases move to the survivor.
+    """The victim's identifiers, balances, purchases, user groups, and the records other domains
+    keep of it (loyalty cards, leads, segment memberships, interactions, behavioural events:
+    app.customers.merge_moves) move to the survivor; the survivor's COMBINE history row lists them.
 
     One MERGE_CUSTOMER event: for each of the victim's accounts with a balance, a debit that is
     the last entry of the victim's ledger and a credit to the survivor's matching account (the
@@ -460,10 +463,12 @@ async def merge_customers(
         )
 
     await _move_group_memberships(connection, org.id, survivor_id, victim_id, now)
+    # Cards, leads, segment memberships, interactions and behavioural events follow the person.
+    moved_records = await move_records(connection, MergeMove(org, survivor_id, victim_id, now))
     # Purchases move (not copy) to the survivor, so nothing is counted twice.
     await repository.merge_customer_rows(connection, survivor_id=survivor_id, victim_id=victim_id, now=now)
     victim_programs = {row.program_id: row for row in await repository.standings_of(connection, victim_id)}
-    await repository.clear_cumulative_purchases(connection, victim_id)
+    await repository.close_standings(connection, victim_id)
     for row in await repository.standings_of(connection, survivor_id):
         program = org.program(row.program_id)
         cumulative = row.cumulative_purchases + victim_programs[row.program_id].cumulative_purchases
@@ -496,7 +501,7 @@ async def merge_customers(
                 "action": HistoryAction.COMBINE.value,
                 "other_customer_id": victim_id,
                 "transaction_id": transaction_id,
-                "details": {"identifiers": [{"type": row.type, "value": row.value} for row in moved]},
+                "details": {"identifiers": [{"type": row.type, "value": row.value} for row in moved], **moved_records},
                 **(request.columns() if request else {}),
             }
         ],

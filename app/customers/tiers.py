@@ -13,10 +13,22 @@ with the purchases kept would hand the expired tier straight back on the next bi
 cumulative purchases only go down on returns; the seeds carry no downgrade or renewal rule
 beyond the expiry date itself.) Lifetime purchases are not touched.
 
-Exactly once under concurrent runs: a batch locks its standings first (FOR UPDATE in the order
-it reads them, so a concurrent run waits and then finds them no longer expired), and changes
-them through one guarded UPDATE per program (still this tier, still expired by `as_of`,
-RETURNING what it changed); history rows are written only for what that statement changed.
+No RENEWAL rows: a renewal is a customer re-qualifying for the tier it holds before the tier
+runs out, which extends the validity. Neither the seeds nor the organisation file give a
+program a renewal rule (what re-qualifies: the tier's threshold again since the tier was
+reached? within what window? extended from when?), and here cumulative purchases count from the
+start of the qualifying period and only grow until the tier expires, so "reaching the held tier
+again" is not an event that happens: a purchase that keeps a customer in its tier changes
+nothing, and the tier runs out on its date. A program that declares a renewal rule would write a
+RENEWAL row (cause PURCHASE) where purchases evaluate the tier (`ProgramConfig.tier_reached`).
+
+Exactly once under concurrent runs: a batch reads its candidates, locks their customers (FOR
+UPDATE in id order, as merges and purchases lock customers before their standings, so the run and
+a merge never wait for each other in a cycle), then the standings that are still expired, and
+changes them through one guarded UPDATE per program (still this tier, still expired by `as_of`,
+RETURNING what it changed); history rows are written only for what that statement changed. A
+merge closes the victim's standings (no tier expiry), so a tier is never expired on a customer
+merged away.
 """
 
 from __future__ import annotations
@@ -32,8 +44,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.customers import repository
 from app.customers.models import TierChangeCause, TierChangeKind
+from app.kernel.errors import ValidationError
+from app.kernel.pages import page_limit, split_page
 from app.ledger.expiry import org_ids
-from app.organizations.config import TierConfig, load_org_config
+from app.organizations.config import OrgConfig, TierConfig, load_org_config
 from app.storage.database import Database
 
 BATCH_STANDINGS = 500  # standings per write transaction of the expiry run
@@ -106,6 +120,17 @@ def _history_row(
     }
 
 
+def history_program_id(org: OrgConfig, code: str | None, field: str) -> int | None:
+    """The slab history's program filter (the query's and the download's `program`): the id of
+    the org's program with this code, None for no filter; INVALID_INPUT on `field` otherwise."""
+    if code is None:
+        return None
+    found = org.program_by_code(code)
+    if found is None:
+        raise ValidationError(f"no program has the code {code!r}", field=field)
+    return found.id
+
+
 async def tier_history_page(
     connection: AsyncConnection,
     *,
@@ -117,8 +142,14 @@ async def tier_history_page(
 ) -> tuple[list[TierChangeRecord], bool]:
     """Newest first by id, keyset-paginated; `program_id` narrows to one program."""
     rows = await repository.tier_changes_page(
-        connection, org_id=org_id, customer_id=customer_id, program_id=program_id, limit=first + 1, after_id=after_id
+        connection,
+        org_id=org_id,
+        customer_id=customer_id,
+        program_id=program_id,
+        limit=page_limit(first),
+        after_id=after_id,
     )
+    page, has_next_page = split_page(rows, first)
     records = [
         TierChangeRecord(
             id=row.id,
@@ -131,9 +162,9 @@ async def tier_history_page(
             transaction_id=row.transaction_id,
             created_at=row.created_at,
         )
-        for row in rows[:first]
+        for row in page
     ]
-    return records, len(rows) > first
+    return records, has_next_page
 
 
 # --- The tier expiry run --------------------------------------------------------------------
@@ -174,11 +205,13 @@ async def expire_tiers(
 async def _expire_batch(
     connection: AsyncConnection, org_id: int, as_of: datetime, now: datetime, batch_standings: int
 ) -> tuple[tuple[int, ...], int] | None:
-    candidates = await repository.lock_standings_with_tier_expired(
-        connection, org_id=org_id, as_of=as_of, limit=batch_standings
-    )
-    if not candidates:
+    found = await repository.standings_with_tier_expired(connection, org_id=org_id, as_of=as_of, limit=batch_standings)
+    if not found:
         return None
+    await repository.lock_customers(connection, {standing.customer_id for standing in found})
+    candidates = await repository.lock_standings_still_expired(
+        connection, org_id=org_id, standing_ids=[standing.id for standing in found], as_of=as_of
+    )
     org = await load_org_config(connection, org_id)
     assert org is not None, "the org of a standing exists"
     expired_count = 0
@@ -216,4 +249,4 @@ async def _expire_batch(
         )
         expired_count += len(changed)
     await repository.insert_tier_changes(connection, history)
-    return tuple(standing.id for standing in candidates), expired_count
+    return tuple(standing.id for standing in found), expired_count

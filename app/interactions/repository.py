@@ -22,6 +22,7 @@ from app.interactions.views import (
     InteractionView,
     StatusChangeView,
 )
+from app.storage.customer_rows import move_parameters, move_to_survivor_statement
 from app.storage.tables import table_of
 
 interactions = table_of(Interaction)
@@ -46,6 +47,7 @@ _COLUMNS = (
 )
 _INSERT = insert(interactions).returning(interactions.c.id)
 _INSERT_CHANGE = insert(status_changes)
+_MOVE = move_to_survivor_statement(interactions)
 _UPDATE_CURRENT = (
     update(interactions)
     .where(interactions.c.org_id == bindparam("org_id_value"), interactions.c.id == bindparam("interaction_id"))
@@ -216,3 +218,10 @@ async def customer_interactions(
     rows = list(await connection.execute(_PAGES[channel is not None, after_id is not None], parameters))
     histories = await _histories(connection, org_id, [row.id for row in rows])
     return [_view(row, histories[row.id]) for row in rows]
+
+
+async def move_interactions(connection: AsyncConnection, *, org_id: int, survivor_id: int, victim_id: int) -> int:
+    """A merge: the victim's interactions (with their status histories) become the survivor's.
+    How many moved."""
+    parameters = move_parameters(org_id=org_id, survivor_id=survivor_id, victim_id=victim_id)
+    return (await connection.execute(_MOVE, parameters)).rowcount

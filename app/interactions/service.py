@@ -30,6 +30,7 @@ from app.interactions.views import (
     Outcome,
 )
 from app.kernel.errors import DomainError
+from app.kernel.pages import page_limit, split_page
 from app.organizations.config import OrgConfig
 from app.storage.batches import record_batch
 from app.storage.database import Database, lock_keys
@@ -139,6 +140,6 @@ async def customer_interactions(
     """A customer's messages (of one channel, or all), newest first by the time they were sent
     (else first reported), keyset-paginated; whether another page follows."""
     found = await repository.customer_interactions(
-        connection, org_id=org_id, customer_id=customer_id, channel=channel, limit=first + 1, after_id=after_id
+        connection, org_id=org_id, customer_id=customer_id, channel=channel, limit=page_limit(first), after_id=after_id
     )
-    return found[:first], len(found) > first
+    return split_page(found, first)

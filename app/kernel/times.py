@@ -30,3 +30,18 @@ def start_of_local_day(day: date, time_zone: ZoneInfo) -> datetime:
     """The moment `day` begins in `time_zone`, in UTC (a local day's bounds: an expiry run "as of"
     a date, a filter or a return window of calendar days)."""
     return datetime.combine(day, time(0), tzinfo=time_zone).astimezone(UTC)
+
+
+@overload
+def local_iso(moment: datetime, time_zone: ZoneInfo) -> str: ...
+@overload
+def local_iso(moment: datetime | None, time_zone: ZoneInfo) -> str | None: ...
+def local_iso(moment: datetime | None, time_zone: ZoneInfo) -> str | None:
+    """A moment as member care shows it beside UTC: ISO 8601 in the organisation's time zone, with
+    its offset ("2026-11-25T12:00:00+05:30"); None passes."""
+    return moment.astimezone(time_zone).isoformat() if moment is not None else None
+
+
+def local_day(moment: datetime, time_zone: ZoneInfo) -> date:
+    """The calendar day a moment falls on in the time zone (seed 004's Date columns)."""
+    return moment.astimezone(time_zone).date()

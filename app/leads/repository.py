@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.leads.models import Lead, LeadStatusChange
 from app.leads.views import LeadView, StatusChangeView
+from app.storage.customer_rows import move_parameters, move_to_survivor_statement
 from app.storage.database import any_of, list_parameter
 from app.storage.id_blocks import reserve_ids
 from app.storage.tables import table_of
@@ -39,6 +40,7 @@ _COLUMNS = (
 _INSERT = insert(leads).returning(leads.c.id)
 _INSERT_MANY = insert(leads)
 _INSERT_CHANGE = insert(changes)
+_MOVE_LEADS = move_to_survivor_statement(leads, leads.c.id)
 # Locked for its change (FOR UPDATE on PostgreSQL; SQLite's one writer excludes everyone else).
 _LOCKED = (
     select(*_COLUMNS).where(leads.c.org_id == bindparam("org_id"), leads.c.id == bindparam("lead_id")).with_for_update()
@@ -178,3 +180,10 @@ async def status_histories(
     for row in await connection.execute(_HISTORY[dialect], parameters):
         found[row.lead_id].append(StatusChangeView(row.status, row.sub_status, row.changed_at))
     return found
+
+
+async def move_leads(connection: AsyncConnection, *, org_id: int, survivor_id: int, victim_id: int) -> list[int]:
+    """A merge: the victim's leads become the survivor's (their status histories hang on the
+    lead, so they come along). The moved leads' ids, oldest first."""
+    parameters = move_parameters(org_id=org_id, survivor_id=survivor_id, victim_id=victim_id)
+    return sorted((await connection.execute(_MOVE_LEADS, parameters)).scalars())

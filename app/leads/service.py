@@ -29,6 +29,7 @@ from app.customers.models import CustomerKind
 from app.customers.service import CustomerLookup
 from app.idempotency import service as idempotency
 from app.kernel.errors import ValidationError
+from app.kernel.pages import page_limit, split_page
 from app.kernel.text import check_required_code, check_text
 from app.kernel.times import utc_time
 from app.leads import repository
@@ -317,7 +318,8 @@ async def customer_leads(
         org_id=org.id,
         customer_id=customer_id,
         status=status.value if status is not None else None,
-        limit=first + 1,
+        limit=page_limit(first),
         before_id=after_id,
     )
-    return await _with_histories(connection, org, found[:first]), len(found) > first
+    page, has_next_page = split_page(found, first)
+    return await _with_histories(connection, org, page), has_next_page

@@ -113,8 +113,11 @@ _DELETE_MEMBER = delete(members).where(
 
 @cache
 def _lock_segments(dialect: str) -> Any:
-    # FOR UPDATE on PostgreSQL; SQLite's one writer already excludes every other writer.
-    lock = " FOR UPDATE" if dialect == "postgresql" else ""
+    # FOR NO KEY UPDATE on PostgreSQL (SQLite's one writer already excludes every other writer):
+    # it excludes other membership changes of the segment, but not the key-share lock a foreign
+    # key check takes, so a merge (which holds the customers and adds the survivor's memberships)
+    # does not wait for a change that waits for the merge's customers.
+    lock = " FOR NO KEY UPDATE" if dialect == "postgresql" else ""
     return text(
         f"SELECT id FROM {segments.name} WHERE org_id = :org_id AND id {any_of(dialect, 'ids', 'integer')} "
         f"ORDER BY id{lock}"
@@ -281,3 +284,48 @@ async def changes_page(
     parameters = _parameters(org_id, limit, before_id, customer_id=customer_id)
     rows = await connection.execute(_HISTORY_PAGES[before_id is not None], parameters)
     return [SegmentChangeView(row.change_id, _segment(row), row.action, row.source, row.changed_at) for row in rows]
+
+
+_VICTIM_MEMBERSHIPS = (
+    select(members.c.segment_id, segments.c.code)
+    .join(segments, segments.c.id == members.c.segment_id)
+    .where(members.c.org_id == bindparam("org_id"), members.c.customer_id == bindparam("victim_id"))
+    .order_by(members.c.segment_id)
+)
+_DELETE_VICTIM_MEMBERSHIPS = delete(members).where(
+    members.c.org_id == bindparam("org_id"), members.c.customer_id == bindparam("victim_id")
+)
+
+
+@cache
+def _copy_memberships(dialect: str) -> Any:
+    """The victim's memberships, copied to the survivor unless it holds them: one INSERT ... SELECT
+    ... ON CONFLICT DO NOTHING, returning the segments the survivor joined."""
+    source = select(
+        members.c.segment_id,
+        bindparam("survivor_id", type_=members.c.customer_id.type),
+        members.c.org_id,
+        bindparam("now", type_=members.c.added_at.type),
+    ).where(members.c.org_id == bindparam("org_id"), members.c.customer_id == bindparam("victim_id"))
+    return (
+        conflict_insert(dialect, members)
+        .from_select(["segment_id", "customer_id", "org_id", "added_at"], source)
+        .on_conflict_do_nothing(index_elements=["segment_id", "customer_id"])
+        .returning(members.c.segment_id)
+    )
+
+
+async def move_memberships(
+    connection: AsyncConnection, *, org_id: int, survivor_id: int, victim_id: int, now: datetime
+) -> tuple[dict[int, str], set[int]]:
+    """A merge: the survivor becomes a member of every segment the victim was in (a set: the ones
+    it was in already stay as they were), and the victim of none. Returns the victim's segments
+    (id: code) and the ids of those the survivor joined now. Three statements."""
+    parameters = {"org_id": org_id, "survivor_id": survivor_id, "victim_id": victim_id}
+    left = {row.segment_id: row.code for row in await connection.execute(_VICTIM_MEMBERSHIPS, parameters)}
+    if not left:
+        return {}, set()
+    copy = _copy_memberships(connection.dialect.name)
+    joined = set((await connection.execute(copy, {**parameters, "now": now})).scalars())
+    await connection.execute(_DELETE_VICTIM_MEMBERSHIPS, parameters)
+    return left, joined

@@ -31,6 +31,7 @@ from app.customers.errors import NotACustomerError
 from app.customers.models import CustomerKind
 from app.customers.service import CustomerLookup
 from app.kernel.errors import DomainError, ValidationError
+from app.kernel.pages import page_limit, split_page
 from app.kernel.text import check_required_code, check_required_text
 from app.ledger.service import PAGE_SIZE_MAX, READ_PAGE_SIZE_MAX
 from app.organizations.config import OrgConfig
@@ -240,7 +241,7 @@ async def change_members(
 
 def _check_first(first: int) -> int:
     assert 1 <= first <= PAGE_SIZE_MAX
-    return first + 1  # one more than a page: whether another follows
+    return page_limit(first)
 
 
 async def segments(
@@ -248,7 +249,7 @@ async def segments(
 ) -> tuple[list[SegmentView], bool]:
     """The organisation's segments by id (keyset), and whether more follow."""
     found = await repository.segments_page(connection, org_id=org.id, limit=_check_first(first), after_id=after_id)
-    return found[:first], len(found) > first
+    return split_page(found, first)
 
 
 async def customer_segments(
@@ -258,7 +259,7 @@ async def customer_segments(
     found = await repository.memberships_page(
         connection, org_id=org.id, customer_id=customer_id, limit=_check_first(first), after_id=after_id
     )
-    return found[:first], len(found) > first
+    return split_page(found, first)
 
 
 async def customer_segment_history(
@@ -267,6 +268,6 @@ async def customer_segment_history(
     """A customer's segment changes, newest first (keyset by change id), and whether more follow."""
     assert 1 <= first <= READ_PAGE_SIZE_MAX  # downloads read this list in larger pages
     found = await repository.changes_page(
-        connection, org_id=org.id, customer_id=customer_id, limit=first + 1, before_id=after_id
+        connection, org_id=org.id, customer_id=customer_id, limit=page_limit(first), before_id=after_id
     )
-    return found[:first], len(found) > first
+    return split_page(found, first)

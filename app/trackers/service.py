@@ -104,11 +104,18 @@ async def find_trackers(
 
 
 async def find_tracker(connection: AsyncConnection, org_id: int, code: str, field: str) -> TrackerView:
+    check_code(code, field, CODE_LENGTH_MAX)  # checked before the read: a code no tracker can have is not looked up
+    return tracker_named(await find_trackers(connection, org_id, [code]), code, field)
+
+
+def tracker_named(found: dict[str, TrackerView], code: str, field: str) -> TrackerView:
+    """The tracker of this code among trackers read by `find_trackers`: INVALID_INPUT for a code no
+    tracker can have, TRACKER_NOT_FOUND (on `field`) for one the org has not defined."""
     check_code(code, field, CODE_LENGTH_MAX)  # no code holds what it refuses: say so, not NOT_FOUND
-    found = (await find_trackers(connection, org_id, [code])).get(code)
-    if found is None:
+    tracker = found.get(code)
+    if tracker is None:
         raise TrackerNotFoundError(f"no tracker with code {code!r}", field=field)
-    return found
+    return tracker
 
 
 def points_for(org: OrgConfig, tracker: TrackerView, value: Decimal) -> Decimal:

@@ -12,6 +12,7 @@ from strawberry.scalars import JSON
 from app.behavioural_events.views import BehaviouralEventView, EventRecorded, EventSource
 from app.graphql.core.errors import ConflictError, InternalError, InvalidInputError, NotFoundError
 from app.graphql.core.pagination import PageInfo
+from app.kernel.times import local_day, local_iso
 from app.organizations.config import OrgConfig
 
 strawberry.enum(
@@ -41,15 +42,14 @@ class BehaviouralEvent:
 
     @classmethod
     def from_view(cls, view: BehaviouralEventView, org: OrgConfig) -> BehaviouralEvent:
-        local = view.occurred_at.astimezone(org.time_zone)
         return cls(
             id=strawberry.ID(str(view.id)),
             user_id=strawberry.ID(str(view.customer_id)),
             tracking_id=view.tracking_id,
             event_name=view.event_name,
             occurred_at=view.occurred_at,
-            occurred_at_local=local.isoformat(),
-            date=local.date(),
+            occurred_at_local=local_iso(view.occurred_at, org.time_zone),
+            date=local_day(view.occurred_at, org.time_zone),
             source=view.source,
             account_id=view.account_id,
             till_code=view.till_code,

@@ -8,6 +8,11 @@ from app.cards.service import CardIssue, CardStatusChange
 from app.graphql.cards.types import CardStatusEnum
 from app.graphql.core.descriptions import IDEMPOTENCY_KEY_DESCRIPTION
 from app.graphql.customers.inputs import CustomerLookupInput
+from app.graphql.transactions.types import TransactionSourceEnum
+from app.kernel.enums import TransactionSource
+
+SOURCE_DESCRIPTION = "Where the request came from (the identifier history's Source for the card's number)."
+ACCOUNT_DESCRIPTION = "The source's account, for sources with several (WeChat, MartJack): at most 64."
 
 
 @strawberry.input(description="A new ACTIVE card of a program for a customer.")
@@ -17,6 +22,8 @@ class IssueCardInput:
     number: str = strawberry.field(description="Unique among the program's cards (numbers and external ids).")
     external_id: str | None = strawberry.field(default=None, description="The brand's own id of the card.")
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+    source: TransactionSourceEnum = strawberry.field(default=TransactionSource.INSTORE, description=SOURCE_DESCRIPTION)
+    account: str | None = strawberry.field(default=None, description=ACCOUNT_DESCRIPTION)
 
     def to_domain(self) -> CardIssue:
         return CardIssue(
@@ -25,6 +32,8 @@ class IssueCardInput:
             number=self.number,
             external_id=self.external_id,
             idempotency_key=self.idempotency_key,
+            source=TransactionSource(self.source).value,
+            account=self.account,
         )
 
 
@@ -35,6 +44,9 @@ class SetCardStatusInput:
     status: CardStatusEnum
     new_number: str | None = None
     new_external_id: str | None = None
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+    source: TransactionSourceEnum = strawberry.field(default=TransactionSource.INSTORE, description=SOURCE_DESCRIPTION)
+    account: str | None = strawberry.field(default=None, description=ACCOUNT_DESCRIPTION)
 
     def to_domain(self) -> CardStatusChange:
         return CardStatusChange(
@@ -43,4 +55,7 @@ class SetCardStatusInput:
             status=self.status,
             new_number=self.new_number,
             new_external_id=self.new_external_id,
+            source=TransactionSource(self.source).value,
+            account=self.account,
+            idempotency_key=self.idempotency_key,
         )

@@ -56,3 +56,4 @@ class CardIssued:
 class CardStatusSet:
     card: LoyaltyCard
     replacement: LoyaltyCard | None
+    replayed: bool

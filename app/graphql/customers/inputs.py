@@ -168,6 +168,7 @@ class RegisterCustomerInput:
         default=None, description="Declared customer fields by name (the organisation file's [[customer_fields]])."
     )
     source: ProfileSourceInput | None = None
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
 
     def to_domain(self, path: str = "input") -> NewCustomer:
         given = (
@@ -183,6 +184,7 @@ class RegisterCustomerInput:
             identifiers={kind: (value, f"{path}.{name}") for kind, value, name in given if value is not None},
             extended_fields=extended_field_values(self.extended_fields, f"{path}.extendedFields"),
             attribution=Attribution(origin.source, origin.account),
+            idempotency_key=self.idempotency_key,
         )
 
 

@@ -20,6 +20,7 @@ from app.graphql.core.errors import InvalidInputError, NotFoundError
 from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
 from app.graphql.organization.types import IdentifierTypeEnum, PointsCategoryEnum
 from app.kernel.enums import IdentifierType, PointsCategory
+from app.kernel.times import local_day
 from app.ledger.expiry import ProgramHoldings
 from app.transactions.models import TransactionType
 
@@ -282,7 +283,7 @@ class Customer:
             nodes=[
                 ExpiredPoints(
                     event_log_id=strawberry.ID(str(item.event_id)),
-                    expired_on=item.expired_at.astimezone(org.time_zone).date(),
+                    expired_on=local_day(item.expired_at, org.time_zone),
                     expired_at=item.expired_at,
                     program_code=org.program(item.program_id).code,
                     points_category=PointsCategory(item.category),
@@ -447,6 +448,7 @@ CustomerSearchResult = Annotated[
 @strawberry.type(description="A customer registered by member care.")
 class CustomerRegistered:
     customer: Customer
+    replayed: bool = strawberry.field(description="True when an idempotency key's first result came back.")
 
 
 @strawberry.type(description="A customer's profile after an update.")

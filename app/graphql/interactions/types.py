@@ -19,6 +19,7 @@ from app.interactions.views import (
     Outcome,
     StatusChangeView,
 )
+from app.kernel.times import local_iso
 from app.organizations.config import OrgConfig
 
 # Registers the domain enums themselves: the classes are the schema's enums.
@@ -43,11 +44,6 @@ strawberry.enum(
 OutcomeEnum: TypeAlias = Outcome
 
 
-def local_time(moment: datetime | None, org: OrgConfig) -> str | None:
-    """ISO 8601 in the organisation's time zone, with its offset: "2026-11-25T12:00:00+05:30"."""
-    return moment.astimezone(org.time_zone).isoformat() if moment is not None else None
-
-
 @strawberry.type(description="A status of a message and when the sender says it happened.")
 class InteractionStatusChange:
     status: InteractionStatusEnum
@@ -56,9 +52,7 @@ class InteractionStatusChange:
 
     @classmethod
     def from_view(cls, view: StatusChangeView, org: OrgConfig) -> InteractionStatusChange:
-        local = local_time(view.changed_at, org)
-        assert local is not None
-        return cls(status=view.status, at=view.changed_at, at_local=local)
+        return cls(status=view.status, at=view.changed_at, at_local=local_iso(view.changed_at, org.time_zone))
 
 
 @strawberry.type(
@@ -89,8 +83,6 @@ class Interaction:
 
     @classmethod
     def from_view(cls, view: InteractionView, org: OrgConfig) -> Interaction:
-        status_at_local = local_time(view.status_at, org)
-        assert status_at_local is not None
         return cls(
             id=strawberry.ID(str(view.id)),
             user_id=strawberry.ID(str(view.customer_id)),
@@ -100,14 +92,14 @@ class Interaction:
             direction=view.direction,
             status=view.status,
             status_at=view.status_at,
-            status_at_local=status_at_local,
+            status_at_local=local_iso(view.status_at, org.time_zone),
             template=view.template,
             subject=view.subject,
             body_preview=view.body_preview,
             sent_at=view.sent_at,
-            sent_at_local=local_time(view.sent_at, org),
+            sent_at_local=local_iso(view.sent_at, org.time_zone),
             delivered_at=view.delivered_at,
-            delivered_at_local=local_time(view.delivered_at, org),
+            delivered_at_local=local_iso(view.delivered_at, org.time_zone),
             recorded_at=view.recorded_at,
             status_history=[InteractionStatusChange.from_view(change, org) for change in view.status_history],
         )

@@ -6,12 +6,11 @@ from typing import Annotated
 
 import strawberry
 
-from app.customers.tiers import tier_history_page
+from app.customers.tiers import history_program_id, tier_history_page
 from app.graphql.core.context import Info
 from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, check_page_size, decode_id_cursor, page_info_after
 from app.graphql.customers.inputs import CustomerLookupInput, customer_id_for
 from app.graphql.tiers.types import CustomerTierHistoryResult, TierChange, TierHistoryPage
-from app.kernel.errors import ValidationError
 
 
 @strawberry.type
@@ -30,12 +29,7 @@ class TierHistoryQuery:
         check_page_size(first)
         after_id = decode_id_cursor("tier", after)
         org = info.context.org
-        program_id = None
-        if program is not None:
-            found = org.program_by_code(program)
-            if found is None:
-                raise ValidationError(f"no program has the code {program!r}", field="program")
-            program_id = found.id
+        program_id = history_program_id(org, program, "program")
         async with info.context.database.read() as connection:
             customer_id = await customer_id_for(info, connection, customer)
             records, has_next_page = await tier_history_page(

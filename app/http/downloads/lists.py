@@ -23,7 +23,7 @@ from app.customer_promotions import service as customer_promotions
 from app.customer_promotions.service import PromotionAwardRecord, promotions_by_id
 from app.customers.history import HistoryRecord, history_page, identifier_history_page
 from app.customers.models import HistoryAction
-from app.customers.tiers import TierChangeRecord, tier_history_page
+from app.customers.tiers import TierChangeRecord, history_program_id, tier_history_page
 from app.graphql.customers.types import IDENTIFIER_CHANGE_ACTIONS
 from app.graphql.ledger.inputs import LedgerFilterInput
 from app.graphql.transfers.types import PointsTransferType
@@ -32,7 +32,7 @@ from app.http.downloads.sheets import LOCAL_TIME_FORMAT, Column, Kind, Row
 from app.interactions import service as interactions
 from app.interactions.views import Channel, InteractionView
 from app.kernel.enums import PointsCategory, TransactionSource
-from app.kernel.errors import ValidationError
+from app.kernel.times import local_day
 from app.leads import service as leads
 from app.leads.models import LeadStatus
 from app.leads.views import LeadView
@@ -334,7 +334,7 @@ EXPIRED_POINTS: DownloadList[ExpiredRow] = DownloadList(
     operation="customer",
     columns=(
         _integer("Event log id", lambda row: row[0].event_id),
-        _day("Expired on", lambda row: row[0].expired_at.astimezone(row[1].time_zone).date()),
+        _day("Expired on", lambda row: local_day(row[0].expired_at, row[1].time_zone)),
         _time("Expired at", lambda row: row[0].expired_at),
         _program_code(),
         _text("Points category", lambda row: row[0].category),
@@ -394,12 +394,9 @@ TrackedRow = tuple[TrackerHistoryRow, TrackerView, OrgConfig]
 
 async def _tracked_page(request: PageRequest) -> tuple[list[TrackedRow], bool]:
     code = request.filters
+    # One read of the org's trackers per page names every row's tracker and checks the filter's code.
     found = await trackers.find_trackers(request.connection, request.org.id)
-    tracker_id = (
-        None
-        if code is None
-        else (await trackers.find_tracker(request.connection, request.org.id, code, "trackerCode")).id
-    )
+    tracker_id = None if code is None else trackers.tracker_named(found, code, "trackerCode").id
     by_id = {tracker.id: tracker for tracker in found.values()}
     rows, has_next_page = await trackers.tracker_history(
         request.connection,
@@ -571,13 +568,7 @@ TierRow = tuple[TierChangeRecord, OrgConfig]
 
 def _program_id(params: Params, org: OrgConfig, now: datetime) -> int | None:
     """customerTierHistory's `program`: a program code of the org."""
-    code = params.one("program")
-    if code is None:
-        return None
-    found = org.program_by_code(code)
-    if found is None:
-        raise ValidationError(f"no program has the code {code!r}", field="program")
-    return found.id
+    return history_program_id(org, params.one("program"), "program")
 
 
 async def _tier_page(request: PageRequest) -> tuple[list[TierRow], bool]:
@@ -773,7 +764,7 @@ CUSTOMER_BEHAVIOURAL_EVENTS: DownloadList[EventRow] = DownloadList(
         _integer("Id", lambda row: row[0].id),
         _text("Tracking id", lambda row: row[0].tracking_id),
         _text("Event name", lambda row: row[0].event_name),
-        _day("Date", lambda row: row[0].occurred_at.astimezone(row[1].time_zone).date()),
+        _day("Date", lambda row: local_day(row[0].occurred_at, row[1].time_zone)),
         _time("Occurred at", lambda row: row[0].occurred_at),
         _text("Source", lambda row: row[0].source),
         _text("Account id", lambda row: row[0].account_id),

@@ -23,7 +23,9 @@ class IssueCardMutation:
     @strawberry.mutation(
         description=(
             "Issue an ACTIVE loyalty card of a program to a customer: points imported onto it go to the holder's "
-            "account in that program. Errors: CARD_TAKEN, CUSTOMER_NOT_FOUND, CUSTOMER_MERGED, NOT_A_CUSTOMER."
+            "account in that program. Its number becomes the customer's CARD_NUMBER identifier (in the identifier "
+            "history with the request's source and account). Errors: CARD_TAKEN, IDENTIFIER_TAKEN (another "
+            "customer holds the number), CUSTOMER_NOT_FOUND, CUSTOMER_MERGED, NOT_A_CUSTOMER."
         )
     )
     async def issue_card(self, info: Info, input: IssueCardInput) -> IssueCardResult:

@@ -8,12 +8,13 @@ import strawberry
 
 from app.customers.profile import register_on_request
 from app.graphql.core.context import Info
-from app.graphql.core.errors import ConflictError, InvalidInputError
+from app.graphql.core.errors import ConflictError, IdempotencyKeyReusedError, InvalidInputError
 from app.graphql.customers.inputs import RegisterCustomerInput
 from app.graphql.customers.types import Customer, CustomerRegistered
 
 RegisterCustomerResult = Annotated[
-    CustomerRegistered | InvalidInputError | ConflictError, strawberry.union("RegisterCustomerResult")
+    CustomerRegistered | InvalidInputError | ConflictError | IdempotencyKeyReusedError,
+    strawberry.union("RegisterCustomerResult"),
 ]
 
 
@@ -23,12 +24,13 @@ class RegisterCustomerMutation:
         description=(
             "Register a customer (member care): names, at least one identifier, declared customer fields. Errors: "
             "IDENTIFIER_TAKEN (another customer holds an identifier; the field names it), INVALID_IDENTIFIER, "
-            "INVALID_INPUT."
+            "INVALID_INPUT, IDEMPOTENCY_KEY_REUSED. With an idempotencyKey, a retry returns the customer registered "
+            "first (replayed: true)."
         )
     )
     async def register_customer(self, info: Info, input: RegisterCustomerInput) -> RegisterCustomerResult:
-        view = await register_on_request(
+        result = await register_on_request(
             info.context.database, info.context.org, input.to_domain(), now=info.context.now
         )
-        info.context.customers.prime(view.id, view)
-        return CustomerRegistered(customer=Customer.from_view(view))
+        info.context.customers.prime(result.customer.id, result.customer)
+        return CustomerRegistered(customer=Customer.from_view(result.customer), replayed=result.replayed)
