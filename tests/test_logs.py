@@ -3,15 +3,17 @@ to, one access line a request, tracebacks kept server-side, no secrets (issue 12
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import re
+import sys
 
 import httpx
 import pytest
 
 from app.http.app import create_app
-from app.http.logs import JsonFormatter, RequestFields
+from app.http.logs import JsonFormatter, RequestFields, configure_logging
 from app.kernel.settings import Settings
 from tests.documents import ADD_TRANSACTION
 from tests.factories import bill
@@ -123,3 +125,40 @@ async def test_without_access_lines_requests_still_carry_their_id(database, cloc
 
     assert response.headers["x-request-id"] == "probe-1"
     assert [line for line in log_lines() if line["logger"] == "pointledger.access"] == []
+
+
+@pytest.fixture
+def configured_logging(monkeypatch):
+    """The process's logging as `pointledger serve` sets it up, writing to a buffer; put back after."""
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    stream = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stream)
+    configure_logging("INFO", json_lines=True)
+    yield stream
+    root.handlers, root.level = saved
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).propagate = True
+
+
+async def test_the_access_line_written_straight_to_the_configured_handler_is_the_records_line(api, configured_logging):
+    response = await api.client.post(
+        "/graphql",
+        json={"query": "query Org { organization { code } }", "operationName": "Org"},
+        headers={"Authorization": api.credentials.header, "X-Request-Id": "till-42.8"},
+    )
+    logging.getLogger("pointledger.access").info("after", extra={"method": "GET", "path": "/x", "status": 204})
+
+    lines = [json.loads(line) for line in configured_logging.getvalue().splitlines()]
+    access = [line for line in lines if line["logger"] == "pointledger.access"]
+    assert response.status_code == 200
+    assert [(line["message"], line["level"]) for line in access] == [("request", "INFO"), ("after", "INFO")]
+    direct, through_a_record = access
+    assert list(direct) == [
+        "time", "level", "logger", "message", "method", "path", "status", "duration_ms", "request_id", "organization",
+        "operation",
+    ]  # fmt: skip
+    assert list(through_a_record)[:7] == list(direct)[:7]  # the same shape, made both ways
+    assert (direct["request_id"], direct["organization"], direct["operation"]) == ("till-42.8", "acme", "Org")
+    assert (direct["method"], direct["path"], direct["status"]) == ("POST", "/graphql", 200)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", direct["time"])
