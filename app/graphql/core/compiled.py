@@ -35,16 +35,20 @@ from __future__ import annotations
 import os
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from enum import EnumMeta
 from typing import TYPE_CHECKING, Any
 
 from graphql import (
     FieldNode,
     FragmentSpreadNode,
+    GraphQLEnumType,
     GraphQLError,
     GraphQLField,
+    GraphQLID,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLSchema,
+    GraphQLString,
     InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
@@ -90,9 +94,12 @@ class TypePlan:
         "coerce",
         "item",
         "kind",
+        "member_names",
+        "member_type",
         "non_null",
         "nullable_type",
         "object_selection",
+        "passthrough_type",
         "runtime_selections",
         "type",
         "valid_types",
@@ -108,9 +115,18 @@ class TypePlan:
         self.object_selection: SelectionPlan | None = None
         self.runtime_selections: dict[str, SelectionPlan] = {}  # abstract: by runtime type name
         self.valid_types: dict[str, GraphQLObjectType] = {}  # abstract: names checked as possible types
+        # Leaf values whose serialization is known without calling it: a str of String or ID is
+        # itself; a member of a Strawberry enum's class is its name (found by a scan per value).
+        self.passthrough_type: type | None = str if nullable is GraphQLString or nullable is GraphQLID else None
+        self.member_type: type | None = None
+        self.member_names: dict[Any, Any] = {}
         if is_leaf_type(nullable):
             self.kind = LEAF
             self.coerce = nullable.coerce_output_value
+            member_type = getattr(nullable, "wrapped_cls", None)
+            if isinstance(nullable, GraphQLEnumType) and isinstance(member_type, EnumMeta):
+                self.member_type = member_type
+                self.member_names = _names_of_members(member_type, self.coerce)
         elif is_list_type(nullable):
             self.kind = LIST
             self.item = TypePlan(nullable.of_type, field_details_list)
@@ -131,6 +147,16 @@ class TypePlan:
             assert self.object_selection is not None
             return self.object_selection.object_type.is_type_of is not None
         return True
+
+
+def _names_of_members(member_type: EnumMeta, coerce: Callable[[Any], Any]) -> dict[Any, Any]:
+    names: dict[Any, Any] = {}
+    for member in list(member_type):  # type: ignore[var-annotated]
+        try:
+            names[member] = coerce(member)
+        except Exception:  # a member the schema does not name: serialized (and refused) per value
+            continue
+    return names
 
 
 class FieldPlan:
@@ -439,6 +465,14 @@ class Execution:
                 if coerce is not None:
                     try:
                         value = getattr(source, field.attribute)  # type: ignore[arg-type]
+                        plan = field.plan
+                        value_type = type(value)
+                        if value_type is plan.passthrough_type:
+                            results[key] = value
+                            continue
+                        if value_type is plan.member_type:
+                            results[key] = plan.member_names[value]
+                            continue
                         if value is None:
                             if field.plan.non_null:
                                 raise TypeError(field.null_message)
@@ -548,6 +582,11 @@ class Execution:
             return None
         kind = plan.kind
         if kind == LEAF:
+            value_type = type(result)
+            if value_type is plan.passthrough_type:
+                return result
+            if value_type is plan.member_type:
+                return plan.member_names[result]
             assert plan.coerce is not None
             coerced = plan.coerce(result)
             if coerced is None or coerced is Undefined:
