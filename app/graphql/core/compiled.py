@@ -299,8 +299,8 @@ class Program:
         root = SelectionPlan(root_type, None)
         try:
             fields = root.compile(executor)
-        except GraphQLError:
-            return None  # graphql-core reports it
+        except Exception:  # a collection error (or what no plan covers): graphql-core reports it
+            return None
         if any(field.delegated for field in fields):
             return None  # introspection: graphql-core runs the document
         self.roots[key] = root
