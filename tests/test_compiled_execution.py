@@ -311,6 +311,7 @@ ENGINE_DOCUMENTS = {
     "async resolvers batching through one loader": """
         query Later { items { name later } double: slowNumber(value: 21) }
     """,
+    "a selection whose every field is skipped": "query Empty($yes: Boolean!) { items { name @skip(if: $yes) } }",
     "@include and @skip by variable": """
         query Conditions($yes: Boolean!, $no: Boolean!) {
           items { name @include(if: $yes) grid @skip(if: $yes) ... on Item @include(if: $no) { broken } }

@@ -416,7 +416,7 @@ class Execution:
 
     def execute_fields_serially(self, selection: SelectionPlan, source: Any) -> Any:
         """Mutation root fields, one after the other (graphql-core's async_reduce)."""
-        fields = selection.fields or selection.compile(self.executor)
+        fields = selection.fields if selection.fields is not None else selection.compile(self.executor)
         is_awaitable = self.is_awaitable
 
         def reducer(results: dict[str, Any], field: FieldPlan) -> Any:
@@ -450,7 +450,7 @@ class Execution:
         """An object's fields, siblings' awaitables gathered (graphql-core's execute_fields); basic
         fields of leaf types inline."""
         executor = self.executor
-        fields = selection.fields or selection.compile(executor)
+        fields = selection.fields if selection.fields is not None else selection.compile(executor)
         is_awaitable = self.is_awaitable
         type_name = selection.type_name
         results: dict[str, Any] = {}
