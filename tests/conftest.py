@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +32,7 @@ import httpx
 import pytest
 from sqlalchemy import event, text
 
+from app.graphql.core.schema import RequestExecutionContext
 from app.http.app import create_app
 from app.kernel.clock import Clock, FrozenClock
 from app.kernel.settings import Settings
@@ -43,9 +44,12 @@ from app.storage import migrate
 from app.storage.database import Database
 from app.storage.tables import registered_tables
 from tests.client import Api, Credentials
+from tests.compiled_checks import REFERENCE_RUN, Mismatch, compared_execute_operation
 from tests.factories import org_spec
 
 POSTGRES_URL = os.environ.get("POINTLEDGER_TEST_DATABASE_URL")
+# Every query that runs compiled runs through graphql-core too, compared byte for byte (0: off).
+COMPARE_COMPILED = os.environ.get("POINTLEDGER_TEST_COMPARE_COMPILED", "1") != "0"
 TEST_NOW = datetime(2026, 11, 25, 6, 30, tzinfo=UTC)  # 12:00 in Asia/Kolkata, the test org's zone
 
 
@@ -102,6 +106,17 @@ async def org_config(database: Database, org_id: int) -> OrgConfig | None:
     """The organisation's configuration, as the services are given it."""
     async with database.read() as connection:
         return await load_org_config(connection, org_id)
+
+
+@pytest.fixture(autouse=True)
+def queries_compared_with_graphql_core(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Mismatch]]:
+    """Each query the test sends that runs compiled also runs through graphql-core in the same
+    request, and the test fails when the two answers' bytes differ (tests/compiled_checks.py)."""
+    mismatches: list[Mismatch] = []
+    if COMPARE_COMPILED:
+        monkeypatch.setattr(RequestExecutionContext, "execute_operation", compared_execute_operation(mismatches))
+    yield mismatches
+    assert not mismatches, "\n\n".join(str(mismatch) for mismatch in mismatches)
 
 
 @pytest.fixture
@@ -193,7 +208,8 @@ class StatementCounter:
         self.count = 0
 
     def __call__(self, *args: Any) -> None:
-        self.count += 1
+        if not REFERENCE_RUN.get():  # graphql-core's second run of a compared query
+            self.count += 1
 
 
 @pytest.fixture

@@ -4,6 +4,11 @@ CPU per request and cProfile attribution are free of the HTTP client and of uvic
 
     .venv/bin/python scripts/bench_tools/inprocess.py --database /path/bench.db [--profile]
 
+--compiled-rounds N: each kind runs N rounds alternating compiled execution on and off
+(app/graphql/core/compiled.py's switch) in the same process, and prints CPU per request
+min/median/max of each (compiled execution against graphql-core's, interleaved so that the
+machine's other load falls on both).
+
 Needs a database seeded as scripts/bench does (scripts/bench --keep leaves one; or run
 `pointledger demo` and seed.py in a directory).
 """
@@ -18,6 +23,7 @@ import io
 import json
 import os
 import pstats
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -31,6 +37,7 @@ async def run(args: argparse.Namespace) -> None:
     from bench import TYPENAME, add_body, graphql_body, ledger_body
 
     import app.http.app
+    from app.graphql.core import compiled
 
     key = json.loads((Path(args.database).parent / ".pointledger-demo-key.json").read_text())
     auth = "Basic " + base64.b64encode(f"{key['key_id']}:{key['secret']}".encode()).decode()
@@ -57,10 +64,33 @@ async def run(args: argparse.Namespace) -> None:
             if response.status_code != 200 or expect.get(kind, b'"LedgerEntryPage"') not in response.content:
                 raise SystemExit(f"{kind}: {response.status_code} {response.text[:300]}")
 
+        async def cpu_per_request_ms(kind: str, count: int) -> float:
+            cpu = time.process_time()
+            for _ in range(count):
+                await one(kind)
+            return 1000 * (time.process_time() - cpu) / count
+
         for kind in args.kinds:
             count = args.count if kind != "add" else max(args.count // 2, 1)
             for _ in range(20):
                 await one(kind)
+            if args.compiled_rounds:
+                figures: dict[bool, list[float]] = {True: [], False: []}
+                for _ in range(args.compiled_rounds):
+                    for enabled in (True, False):
+                        compiled.ENABLED = enabled
+                        figures[enabled].append(await cpu_per_request_ms(kind, count))
+                compiled.ENABLED = True
+                on, off = statistics.median(figures[True]), statistics.median(figures[False])
+                for enabled, name in ((False, "graphql-core"), (True, "compiled")):
+                    values = figures[enabled]
+                    print(
+                        f"{kind:<10} {name:<12} CPU ms per request min {min(values):6.2f} median "
+                        f"{statistics.median(values):6.2f} max {max(values):6.2f} ({len(values)} rounds of {count})",
+                        flush=True,
+                    )
+                print(f"{kind:<10} compiled / graphql-core (medians): {on / off:.0%}", flush=True)
+                continue
             profiler = cProfile.Profile() if args.profile else None
             wall, cpu = time.perf_counter(), time.process_time()
             if profiler:
@@ -89,6 +119,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=400)
     parser.add_argument("--profile", action="store_true", help="print cProfile's top functions by cumulative time")
     parser.add_argument("--top", type=int, default=45)
+    parser.add_argument("--compiled-rounds", type=int, default=0, help="compare compiled execution, interleaved")
     args = parser.parse_args()
     os.environ["POINTLEDGER_DATABASE_URL"] = f"sqlite+aiosqlite:///{Path(args.database).resolve()}"
     asyncio.run(run(args))

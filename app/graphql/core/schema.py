@@ -22,6 +22,7 @@ from app.graphql.adjustments.mutations import AdjustmentMutation
 from app.graphql.behavioural_events.mutations import BehaviouralEventMutation
 from app.graphql.behavioural_events.queries import BehaviouralEventQuery
 from app.graphql.cards.mutations import CardMutation
+from app.graphql.core.compiled import execute_compiled, program_for
 from app.graphql.core.context import Context
 from app.graphql.core.error_codes import error_code_enum
 from app.graphql.core.errors import EXCEPTION_HANDLERS
@@ -169,6 +170,13 @@ class RequestExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if self.operation.name is not None:
                 context.operation_name = self.operation.name.value
             arm_query_time_limit(context, self.operation.operation)
+
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        """The operation's compiled program when it has one (core/compiled.py), else graphql-core."""
+        root = program_for(self) if serially is None else None
+        if root is None:
+            return super().execute_operation(serially)
+        return execute_compiled(self, root)
 
 
 def build_schema() -> strawberry.Schema:
