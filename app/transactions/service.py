@@ -165,6 +165,7 @@ async def add_transaction(
         perform=perform,
         replay=lambda connection, transaction_id: load_result(connection, org, transaction_id, replayed=True),
         field=f"{path}.idempotencyKey",
+        brief=True,
     )
 
 
