@@ -229,8 +229,17 @@ async def lock_keys(connection: AsyncConnection, keys: Iterable[str]) -> None:
     """
     if connection.dialect.name != "postgresql":
         return
-    for key in sorted(set(keys)):
-        await connection.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
+    ordered = sorted(set(keys))
+    if ordered:
+        await connection.execute(_LOCK_KEYS, {"keys": ordered})
+
+
+# All of a write's keys in one statement, one lock after another in the array's order (the
+# volatile lock function is evaluated after the sort).
+_LOCK_KEYS = text(
+    "SELECT pg_advisory_xact_lock(hashtextextended(locked.key, 0)) "
+    "FROM unnest(CAST(:keys AS text[])) WITH ORDINALITY AS locked(key, position) ORDER BY locked.position"
+)
 
 
 def _sqlstate(error: DBAPIError) -> str | None:
