@@ -93,3 +93,39 @@ async def test_a_failed_statement_raises_the_dbapi_error_and_leaves_the_writer_u
 
     async with sqlite_database.read() as connection:
         assert (await connection.execute(select(things.c.name).order_by(things.c.id))).scalars().all() == ["a", "b"]
+
+
+async def test_a_brief_write_runs_its_statements_inline_and_only_begin_and_commit_on_the_thread(
+    sqlite_database, worker_calls
+):
+    async def write(connection):
+        await connection.execute(insert(things), [{"name": "a"}, {"name": "b"}])
+        inserted = (await connection.execute(insert(things).values(name="c").returning(things.c.id))).scalar_one()
+        names = (await connection.execute(select(things.c.name).order_by(things.c.id))).scalars().all()
+        return inserted, names
+
+    await sqlite_database.run_write(lambda connection: connection.execute(select(things.c.id)))  # connected
+    worker_calls.clear()
+
+    inserted, names = await sqlite_database.run_write(write, brief=True)
+
+    assert (inserted, names) == (3, ["a", "b", "c"])
+    assert worker_calls == ["_run_statement", "commit"]  # BEGIN IMMEDIATE, then the commit
+    worker_calls.clear()
+    await sqlite_database.run_write(lambda connection: connection.execute(insert(things).values(name="d")))
+    assert worker_calls == ["_run_statement", "_run_statement", "commit"]  # not brief: each statement goes
+
+
+async def test_a_brief_write_that_fails_inline_rolls_back_and_leaves_the_writer_usable(sqlite_database):
+    async def write_twice(connection):
+        await connection.execute(insert(things).values(name="b"))
+        await connection.execute(insert(things).values(name="a"))
+
+    await sqlite_database.run_write(lambda connection: connection.execute(insert(things).values(name="a")))
+
+    with pytest.raises(IntegrityError, match=r"UNIQUE constraint failed: things\.name"):
+        await sqlite_database.run_write(write_twice, brief=True)
+    await sqlite_database.run_write(lambda connection: connection.execute(insert(things).values(name="c")), brief=True)
+
+    async with sqlite_database.read() as connection:
+        assert (await connection.execute(select(things.c.name).order_by(things.c.id))).scalars().all() == ["a", "c"]

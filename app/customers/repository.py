@@ -215,6 +215,9 @@ _ADD_LIFETIME_PURCHASES = (
 )
 
 
+NEW_CUSTOMER_LOYALTY_TYPE = LoyaltyType.LOYALTY.value
+
+
 async def insert_customer(
     connection: AsyncConnection,
     *,
@@ -233,7 +236,7 @@ async def insert_customer(
         "last_name": last_name,
         "first_name_key": name_search_key(first_name),
         "last_name_key": name_search_key(last_name),
-        "loyalty_type": LoyaltyType.LOYALTY.value,
+        "loyalty_type": NEW_CUSTOMER_LOYALTY_TYPE,
         "source": source,
         "lifetime_purchases": ZERO,
         "registered_on": now,

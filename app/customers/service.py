@@ -72,6 +72,8 @@ class ResolvedCustomer:
     registered: bool
     merged_customer_ids: list[int] = field(default_factory=list)
     skipped_identifiers: list[tuple[IdentifierType, str]] = field(default_factory=list)
+    # A new customer's identifiers, in the order they were registered (empty for one found).
+    registered_identifiers: dict[IdentifierType, str] = field(default_factory=dict)
 
 
 OWNER_READS_MAX = 5
@@ -205,7 +207,7 @@ async def resolve_for_transaction(
 
     if not owner:
         customer_id = await register_customer(connection, org, given, details, activity, now, transaction_id)
-        return ResolvedCustomer(customer_id=customer_id, registered=True)
+        return ResolvedCustomer(customer_id=customer_id, registered=True, registered_identifiers=dict(given))
 
     if (
         org.skip_secondary_id_on_primary_mismatch
@@ -216,7 +218,7 @@ async def resolve_for_transaction(
         kept = {kind: value for kind, value in given.items() if (kind, value) not in skipped}
         if primary_owner is None:
             customer_id = await register_customer(connection, org, kept, details, activity, now, transaction_id)
-            result = ResolvedCustomer(customer_id=customer_id, registered=True)
+            result = ResolvedCustomer(customer_id=customer_id, registered=True, registered_identifiers=kept)
         else:
             customer_id = primary_owner
             await _add_identifiers(
@@ -688,6 +690,69 @@ def _opening_summary(program: ProgramConfig) -> ProgramSummary:
         current_slab=tier,
         next_slab=program.next_tier(tier),
         slab_expiry_date=None,
+    )
+
+
+@dataclass(frozen=True)
+class FirstPurchase:
+    """What a new customer's first bill changed: its standing in one program and the points it
+    earned there into one account (`category`); registration left everything else at zero."""
+
+    program_id: int
+    category: PointsCategory
+    points: Decimal
+    cumulative_purchases: Decimal
+    tier_id: int
+    tier_expires_at: datetime | None
+    lifetime_purchases: Decimal
+
+
+def registered_view(
+    org: OrgConfig,
+    *,
+    customer_id: int,
+    identifiers: dict[IdentifierType, str],
+    details: CustomerDetails,
+    activity: Activity,
+    now: datetime,
+    purchase: FirstPurchase,
+) -> CustomerView:
+    """The customer `register_customer` wrote in this transaction, after its first bill, as
+    `load_customers` would read it back: built from what was written, without reading it (no
+    other writer can see an uncommitted customer)."""
+    summaries = []
+    for program in org.programs:
+        if program.id != purchase.program_id:
+            summaries.append(_opening_summary(program))
+            continue
+        tier = program.tier(purchase.tier_id)
+        summaries.append(
+            ProgramSummary(
+                program=program,
+                redeemed=ZERO,
+                expired=ZERO,
+                returned=ZERO,
+                adjusted=ZERO,
+                lifetime_points=purchase.points,
+                loyalty_points=purchase.points if purchase.category is PointsCategory.REGULAR else ZERO,
+                cumulative_purchases=purchase.cumulative_purchases,
+                current_slab=tier,
+                next_slab=program.next_tier(tier),
+                slab_expiry_date=purchase.tier_expires_at,
+            )
+        )
+    return CustomerView(
+        id=customer_id,
+        first_name=details.first_name or "",
+        last_name=details.last_name or "",
+        loyalty_type=repository.NEW_CUSTOMER_LOYALTY_TYPE,
+        source=activity.source or "",
+        registered_on=now,
+        updated_on=now,
+        lifetime_purchases=purchase.lifetime_purchases,
+        identifiers=tuple((kind.value, value) for kind, value in identifiers.items()),
+        summaries=tuple(sorted(summaries, key=lambda summary: summary.program.id)),
+        default_program_id=org.default_program.id,
     )
 
 

@@ -100,9 +100,10 @@ async def write_once(
     perform: Callable[[AsyncConnection], Awaitable[tuple[int, Result]]],
     replay: Callable[[AsyncConnection, int], Awaitable[Result]],
     field: str = "idempotencyKey",
+    brief: bool = False,
 ) -> Result:
     """One write transaction running `perform` once per key (see `run_once`): the shape of every
-    write mutation's use case."""
+    write mutation's use case. `brief`: as `Database.run_write`'s (a request's few statements)."""
 
     async def work(connection: AsyncConnection) -> Result:
         return await run_once(
@@ -117,7 +118,7 @@ async def write_once(
             replay=lambda result_id: replay(connection, result_id),
         )
 
-    return await database.run_write(work)
+    return await database.run_write(work, brief=brief)
 
 
 async def forget_expired(connection: AsyncConnection, *, now: datetime, retention: timedelta) -> int:

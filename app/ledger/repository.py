@@ -241,7 +241,6 @@ async def lock_account(connection: AsyncConnection, account_id: int) -> Decimal:
 
 # --- Opening accounts -----------------------------------------------------------------------
 
-_INSERT_ACCOUNTS = insert(accounts).returning(accounts.c.id, sort_by_parameter_order=True)
 _ACCOUNT_COLUMNS = (
     "id",
     "org_id",
@@ -291,38 +290,6 @@ _OPENING_ENTRY_COLUMNS = (
 )
 
 
-async def insert_accounts(
-    connection: AsyncConnection,
-    *,
-    org_id: int,
-    customer_id: int,
-    keys: Sequence[tuple[int, PointsCategory]],
-    now: datetime,
-) -> list[AccountRef]:
-    """One account at zero per (program id, category), in that order."""
-    rows = [
-        {
-            "org_id": org_id,
-            "customer_id": customer_id,
-            "program_id": program_id,
-            "category": category.value,
-            "balance": ZERO,
-            "earned": ZERO,
-            "redeemed": ZERO,
-            "expired": ZERO,
-            "returned": ZERO,
-            "adjusted": ZERO,
-            "created_at": now,
-        }
-        for program_id, category in keys
-    ]
-    account_ids = (await connection.execute(_INSERT_ACCOUNTS, rows)).scalars().all()
-    return [
-        AccountRef(id=account_id, customer_id=customer_id, program_id=program_id, category=category)
-        for (program_id, category), account_id in zip(keys, account_ids, strict=True)
-    ]
-
-
 async def insert_opened_accounts_in_bulk(
     connection: AsyncConnection,
     *,
@@ -332,10 +299,13 @@ async def insert_opened_accounts_in_bulk(
     categories: Sequence[PointsCategory],
     source: str | None,
     now: datetime,
-) -> None:
+    store_id: int | None = None,
+    till_id: int | None = None,
+) -> list[int]:
     """Every (program, category) account of each customer at zero, one CUSTOMER_REGISTRATION
-    event per customer and a zero opening-balance entry per account: ids reserved first, each
-    table written in one executemany (app.storage.bulk_insert)."""
+    event per customer (at this store and till) and a zero opening-balance entry per account:
+    ids reserved first, each table written in one executemany (app.storage.bulk_insert). Returns
+    the account ids by customer, then program, then category."""
     # (customer, program, category) of each account, in the order their ids are reserved.
     opened = [
         (customer_id, program_id, category.value)
@@ -360,7 +330,7 @@ async def insert_opened_accounts_in_bulk(
         events,
         _REGISTRATION_EVENT_COLUMNS,
         [
-            (event_id, org_id, registration, customer_id, source, None, None, None, None, None, ZERO, now)
+            (event_id, org_id, registration, customer_id, source, store_id, till_id, None, None, None, ZERO, now)
             for customer_id, event_id in zip(customer_ids, event_ids, strict=True)
         ],
     )
@@ -381,8 +351,8 @@ async def insert_opened_accounts_in_bulk(
                 category,
                 registration,
                 source,
-                None,
-                None,
+                store_id,
+                till_id,
                 credit,
                 opening,
                 ZERO,
@@ -393,6 +363,7 @@ async def insert_opened_accounts_in_bulk(
             for account_id, (customer_id, program_id, category) in zip(account_ids, opened, strict=True)
         ],
     )
+    return account_ids
 
 
 # --- Accounts -------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.kernel.enums import PointsCategory
 from app.ledger import repository, rules
-from app.ledger.models import EntryKind, EntryType
+from app.ledger.models import EntryKind, EntryType, EventType
 from app.ledger.rules import COUNTER_BY_KIND, COUNTERS, signed
 from app.ledger.views import (
     PAGE_SIZE_MAX,
@@ -291,27 +291,28 @@ async def open_accounts(
     now: datetime,
 ) -> dict[tuple[int, PointsCategory], AccountRef]:
     """Start a customer's ledger: one account per program and category, each with its
-    zero-value opening-balance entry, all in one CUSTOMER_REGISTRATION event."""
-    opened = await repository.insert_accounts(
+    zero-value opening-balance entry, all in one CUSTOMER_REGISTRATION event (`draft`: where).
+
+    Written as the bulk registration writes them (a few multi-row statements whatever the number
+    of accounts, instead of one statement per account and one per entry)."""
+    assert draft.event_type is EventType.CUSTOMER_REGISTRATION, "a registration opens accounts"
+    assert draft.customer_id == customer_id, "the event is the customer's own"
+    keys = [(program_id, category) for program_id in program_ids for category in categories]
+    account_ids = await repository.insert_opened_accounts_in_bulk(
         connection,
         org_id=org_id,
-        customer_id=customer_id,
-        keys=[(program_id, category) for program_id in program_ids for category in categories],
+        customer_ids=[customer_id],
+        program_ids=program_ids,
+        categories=categories,
+        source=draft.source,
         now=now,
+        store_id=draft.store_id,
+        till_id=draft.till_id,
     )
-    refs = {(ref.program_id, ref.category): ref for ref in opened}
-    await post_event(
-        connection,
-        org_id=org_id,
-        draft=draft,
-        now=now,
-        accounts_are_new=True,
-        postings=[
-            Posting(account=ref, entry_type=EntryType.CREDIT, entry_kind=EntryKind.OPENING_BALANCE, points=ZERO)
-            for ref in refs.values()
-        ],
-    )
-    return refs
+    return {
+        (program_id, category): AccountRef(account_id, customer_id, program_id, category)
+        for (program_id, category), account_id in zip(keys, account_ids, strict=True)
+    }
 
 
 async def open_accounts_in_bulk(

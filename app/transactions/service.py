@@ -165,6 +165,7 @@ async def add_transaction(
         perform=perform,
         replay=lambda connection, transaction_id: load_result(connection, org, transaction_id, replayed=True),
         field=f"{path}.idempotencyKey",
+        brief=True,
     )
 
 
@@ -222,6 +223,7 @@ async def _add(
         source=data.source, store_id=prepared.store.id, till_id=prepared.till.id if prepared.till else None
     )
     customer_id: int | None = None
+    resolved = None
     standing = None
     earning = None
     side_effects: list[SideEffect] = []
@@ -312,14 +314,36 @@ async def _add(
             path=path,
         )
 
-    if earning is not None and standing is not None and customer_id is not None:
-        await _apply_earning(connection, org, prepared, earning, standing, customer_id, transaction_id, activity, now)
+    customer = None
+    if earning is not None and standing is not None and resolved is not None:
+        tier_expires_at = await _apply_earning(
+            connection, org, prepared, earning, standing, resolved.customer_id, transaction_id, activity, now
+        )
+        if resolved.registered:  # what the bill wrote is all there is: no need to read it back
+            customer = customers_service.registered_view(
+                org,
+                customer_id=resolved.customer_id,
+                identifiers=resolved.registered_identifiers,
+                details=details,
+                activity=activity,
+                now=now,
+                purchase=customers_service.FirstPurchase(
+                    program_id=prepared.program.id,
+                    category=prepared.program.earn_category,
+                    points=earning.points,
+                    cumulative_purchases=earning.cumulative_purchases_after,
+                    tier_id=earning.tier_after.id,
+                    tier_expires_at=tier_expires_at,
+                    lifetime_purchases=earning.counted_purchase,
+                ),
+            )
+        else:
+            customer = (await customers_service.load_customers(connection, org, [resolved.customer_id]))[
+                resolved.customer_id
+            ]
     # Built from what was just written: no need to read the bill back.
     view = TransactionView(
         id=transaction_id, **{name: values[name] for name in TransactionView.__dataclass_fields__ if name in values}
-    )
-    customer = (
-        (await customers_service.load_customers(connection, org, [customer_id]))[customer_id] if customer_id else None
     )
     return TransactionResult(transaction=view, customer=customer, replayed=False, line_items=items)
 
@@ -485,8 +509,10 @@ async def _apply_earning(
     transaction_id: int,
     activity: Activity,
     now: datetime,
-) -> None:
+) -> datetime | None:
+    """Post the points and move the standing; returns the tier's expiry when the tier changed."""
     program = prepared.program
+    tier_expires_at = None
     if earning.points > 0:
         account = ledger.AccountRef(standing.account_id, customer_id, program.id, program.earn_category)
         expires_at = ledger_rules.lot_expiry(
@@ -545,6 +571,7 @@ async def _apply_earning(
         await customers_repository.add_lifetime_purchases(
             connection, customer_id=customer_id, amount=earning.counted_purchase
         )
+    return tier_expires_at
 
 
 # --- Reading bills --------------------------------------------------------------------------
