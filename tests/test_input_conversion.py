@@ -10,14 +10,16 @@ plans.
 
 from __future__ import annotations
 
+import enum
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
+import strawberry
 from graphql import (
     GraphQLEnumType,
     GraphQLInputObjectType,
@@ -28,8 +30,9 @@ from graphql import (
     Undefined,
     coerce_input_value,
 )
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from strawberry.relay import GlobalID
 from strawberry.types.arguments import convert_argument, convert_arguments
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.maybe import Some
@@ -118,17 +121,19 @@ def non_null_values(type_: GraphQLInputType, depth: int) -> st.SearchStrategy[An
 def input_objects(type_: GraphQLInputObjectType, depth: int) -> st.SearchStrategy[dict[str, Any]]:
     required, optional = {}, {}
     for name, field in type_.fields.items():
-        values = client_values(field.type, depth + 1)
         if isinstance(field.type, GraphQLNonNull) and field.default_value is Undefined:
-            required[name] = values
+            required[name] = client_values(field.type, depth + 1)
         elif depth < 3:  # deeper, optional fields are left out (their defaults still apply)
-            optional[name] = values
+            optional[name] = client_values(field.type, depth + 1)
     return st.fixed_dictionaries(required, optional=optional)
 
 
 def coerced(value: Any, type_: GraphQLInputType) -> Any:
-    """`value` as graphql-core hands it to a resolver (defaults filled in, scalars parsed)."""
-    return coerce_input_value(value, type_)
+    """`value` as graphql-core hands it to a resolver (defaults filled in, scalars parsed); a
+    value graphql-core refuses never reaches Strawberry."""
+    result = coerce_input_value(value, type_)
+    assume(result is not Undefined)
+    return result
 
 
 @st.composite
@@ -280,3 +285,117 @@ def test_json_values_pass_through_as_they_are() -> None:
     value = coerced({"customer": {"type": "MOBILE", "value": "9800000001"}, "extendedFields": fields}, graphql_type)
     change = convert_argument(value, UpdateCustomerInput, REGISTRY, CONFIG)
     assert change.extended_fields == Some(json.loads(json.dumps(fields)))
+
+
+# --- What the app's schema does not use ------------------------------------------------------
+# A small schema of its own: a recursive input, a field with no default, GlobalID, a Maybe[T] that
+# may not be null, a private field, a lazy type, an enum list, an input with its own from_input.
+
+
+@strawberry.enum
+class Shade(enum.Enum):
+    LIGHT = "light"
+    DARK = "dark"
+
+
+@strawberry.input
+class Leaf:
+    label: str = "leaf"
+
+
+@strawberry.input
+class Branch:
+    name: str
+    note: str | None  # no default: Strawberry gives it an implicit None
+    children: list[Branch] | None = None
+    parent_id: GlobalID | None = None
+    member_ids: list[GlobalID | None] = strawberry.field(default_factory=list)
+    shades: list[Shade | None] | None = UNSET
+    shade: Shade = Shade.LIGHT
+    maybe_note: strawberry.Maybe[str | None] = None
+    leaf: Annotated[Leaf, strawberry.lazy("tests.test_input_conversion")] | None = None
+    weight: strawberry.Private[int] = 0
+
+
+@strawberry.input
+class NeverNull:
+    count: strawberry.Maybe[int] = None  # Strawberry's validation rule for these skips types with a from_input
+
+
+@strawberry.input
+class HoldsNeverNull:
+    inner: NeverNull | None = None
+
+
+@strawberry.input
+class OwnHook:
+    text: str
+
+
+@strawberry.input
+class HoldsOwnHook:
+    own: OwnHook | None = None
+    leaf: Leaf | None = None
+
+
+OwnHook.__strawberry_definition__.from_input = lambda cls, value, context: cls(text=value["text"].upper())  # type: ignore[attr-defined]
+
+
+@strawberry.type
+class SmallQuery:
+    @strawberry.field
+    def echo(
+        self, branch: Branch, never_null: HoldsNeverNull | None = None, own: HoldsOwnHook | None = None
+    ) -> str:  # pragma: no cover - never run
+        return ""
+
+
+SMALL_SCHEMA = strawberry.Schema(query=SmallQuery)
+SMALL_PLANNED = compile_input_conversions(SMALL_SCHEMA)
+SMALL_REGISTRY, SMALL_CONFIG = SMALL_SCHEMA.schema_converter.scalar_registry, SMALL_SCHEMA.config
+# The small schema's GlobalID is its ID: global ids too (Branch:1, Leaf:leaf); the rest is
+# mostly not one (Strawberry's error).
+_SCALARS["ID"] = st.one_of(_SCALARS["ID"], st.sampled_from(["QnJhbmNoOjE=", "TGVhZjpsZWFm"]))
+
+
+def outcome(convert: Any) -> tuple[str, Any]:
+    try:
+        return ("value", convert())
+    except Exception as error:  # the same error, worded the same, is the same outcome
+        return ("error", (type(error), str(error)))
+
+
+def test_a_small_schema_plans_what_it_can_and_leaves_the_rest_to_strawberry() -> None:
+    # given inputs a plan can build, one that may not be null, and one with its own from_input
+    # then the first get a plan; the others, and what holds them, keep Strawberry's conversion
+    assert sorted(definition.name for definition in SMALL_PLANNED) == ["Branch", "Leaf"]
+    assert HoldsOwnHook.__strawberry_definition__.from_input is None  # type: ignore[attr-defined]
+    assert NeverNull.__strawberry_definition__.from_input is None  # type: ignore[attr-defined]
+    assert HoldsNeverNull.__strawberry_definition__.from_input is None  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("type_name", ["Branch", "HoldsNeverNull", "HoldsOwnHook"])
+@EXAMPLES
+@given(data=st.data())
+def test_the_small_schemas_inputs_convert_as_strawberry_converts_them(type_name: str, data: st.DataObject) -> None:
+    # given a value as graphql-core coerced it
+    graphql_type = SMALL_SCHEMA._schema.type_map[type_name]
+    assert isinstance(graphql_type, GraphQLInputObjectType)
+    value = data.draw(unset_for_nulls(coerced(data.draw(input_objects(graphql_type, 0)), graphql_type)))
+    definition = SMALL_SCHEMA.get_type_by_name(type_name)
+    assert isinstance(definition, StrawberryObjectDefinition)
+    hooks = {planned: planned.from_input for planned in SMALL_PLANNED}
+
+    def convert() -> Any:
+        return convert_argument(value, definition.origin, SMALL_REGISTRY, SMALL_CONFIG)
+
+    # when it is converted without the plans and with them
+    for planned in hooks:
+        planned.from_input = None
+    try:
+        expected = outcome(convert)
+    finally:
+        for planned, hook in hooks.items():
+            planned.from_input = hook
+    # then both build the same objects, or fail with the same error
+    assert outcome(convert) == expected
