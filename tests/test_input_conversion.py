@@ -30,6 +30,9 @@ from graphql import (
     Undefined,
     coerce_input_value,
 )
+from graphql.utilities.coerce_input_value import (
+    coerce_default_value,
+)
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from strawberry.relay import GlobalID
@@ -129,8 +132,14 @@ def input_objects(type_: GraphQLInputObjectType, depth: int) -> st.SearchStrateg
 
 
 def coerced(value: Any, type_: GraphQLInputType) -> Any:
-    """`value` as graphql-core hands it to a resolver (defaults filled in, scalars parsed); a
-    value graphql-core refuses never reaches Strawberry."""
+    """`value` as graphql-core hands it to a resolver (defaults filled in, scalars parsed)."""
+    result = coerce_input_value(value, type_)
+    assert result is not Undefined, value
+    return result
+
+
+def generated(value: Any, type_: GraphQLInputType) -> Any:
+    """A generated value, coerced: one graphql-core refuses never reaches Strawberry."""
     result = coerce_input_value(value, type_)
     assume(result is not Undefined)
     return result
@@ -178,7 +187,7 @@ def test_every_input_type_converts_as_strawberry_converts_it(type_name: str, dat
     # given a value of the input type as graphql-core coerced it (some nulls as UNSET)
     graphql_type = GRAPHQL_SCHEMA.type_map[type_name]
     assert isinstance(graphql_type, GraphQLInputObjectType)
-    value = data.draw(unset_for_nulls(coerced(data.draw(input_objects(graphql_type, 0)), graphql_type)))
+    value = data.draw(unset_for_nulls(generated(data.draw(input_objects(graphql_type, 0)), graphql_type)))
     strawberry_type = strawberry_type_of(type_name)
     # when it is converted without the plans and with them
     with strawberry_generic_conversion():
@@ -199,14 +208,14 @@ def test_every_root_fields_arguments_convert_as_strawberry_converts_them(
     graphql_field = GRAPHQL_SCHEMA.type_map[root].fields[field_name]  # type: ignore[union-attr]
     arguments: dict[str, Any] = {}
     for name, argument in graphql_field.args.items():
-        required = isinstance(argument.type, GraphQLNonNull) and argument.default_value is Undefined
+        required = isinstance(argument.type, GraphQLNonNull) and coerce_default_value(argument) is Undefined
         value = data.draw(
             client_values(argument.type) if required else st.one_of(st.just(Undefined), client_values(argument.type))
         )
         if value is not Undefined:
-            arguments[name] = coerced(value, argument.type)
-        elif argument.default_value is not Undefined:
-            arguments[name] = coerced(argument.default_value, argument.type)
+            arguments[name] = generated(value, argument.type)
+        elif (default := coerce_default_value(argument)) is not Undefined:  # as graphql-core fills it in
+            arguments[name] = default
     definition = schema.get_type_by_name(root)
     assert isinstance(definition, StrawberryObjectDefinition)
     field = next(field for field in definition.fields if CONFIG.name_converter.from_field(field) == field_name)
@@ -381,7 +390,7 @@ def test_the_small_schemas_inputs_convert_as_strawberry_converts_them(type_name:
     # given a value as graphql-core coerced it
     graphql_type = SMALL_SCHEMA._schema.type_map[type_name]
     assert isinstance(graphql_type, GraphQLInputObjectType)
-    value = data.draw(unset_for_nulls(coerced(data.draw(input_objects(graphql_type, 0)), graphql_type)))
+    value = data.draw(unset_for_nulls(generated(data.draw(input_objects(graphql_type, 0)), graphql_type)))
     definition = SMALL_SCHEMA.get_type_by_name(type_name)
     assert isinstance(definition, StrawberryObjectDefinition)
     hooks = {planned: planned.from_input for planned in SMALL_PLANNED}
