@@ -27,6 +27,7 @@ from app.graphql.core.context import Context
 from app.graphql.core.error_codes import error_code_enum
 from app.graphql.core.errors import EXCEPTION_HANDLERS
 from app.graphql.core.extension_hooks import PlannedExtensionsRunner
+from app.graphql.core.input_conversion import compile_input_conversions
 from app.graphql.core.limits import CallerQueryLimits
 from app.graphql.core.permissions import guard_root_fields
 from app.graphql.core.rate_limits import limit_root_fields
@@ -197,6 +198,7 @@ def build_schema() -> strawberry.Schema:
             ),
         ],
     )
+    compile_input_conversions(built)
     limit_root_fields(built)
     guard_root_fields(built)  # outermost: a key without the role is refused before it counts
     return built
