@@ -100,12 +100,11 @@ class Database:
     async def run_write(self, operation: Callable[[AsyncConnection], Awaitable[Result]]) -> Result:
         """Run `operation` in one write transaction; committed when it returns, rolled back if it raises."""
         if self.is_sqlite:
-            async with self._write_lock, self.write_engine.begin() as connection:
-                return await operation(connection)
+            async with self._write_lock:
+                return await self._write_once(operation)
         for attempt in range(1, self.write_retries_max + 1):
             try:
-                async with self.write_engine.begin() as connection:
-                    return await operation(connection)
+                return await self._write_once(operation)
             except DBAPIError as error:
                 sqlstate = _sqlstate(error)
                 if sqlstate not in RETRYABLE_SQLSTATES or attempt == self.write_retries_max:
@@ -113,6 +112,20 @@ class Database:
                 logger.info("retrying write after SQLSTATE %s (attempt %d)", sqlstate, attempt)
                 await asyncio.sleep(0.002 * attempt)
         raise AssertionError("unreachable")
+
+    async def _write_once(self, operation: Callable[[AsyncConnection], Awaitable[Result]]) -> Result:
+        """One write transaction; what `after_commit` registered on it runs once it has committed."""
+        committed: list[Callable[[], None]] = []
+        async with self.write_engine.begin() as connection:
+            # The info dict belongs to the pooled connection and outlives this transaction.
+            connection.info[_AFTER_COMMIT] = committed
+            try:
+                result = await operation(connection)
+            finally:
+                del connection.info[_AFTER_COMMIT]
+        for callback in committed:
+            callback()
+        return result
 
     def pools(self) -> dict[str, QueuePool]:
         """The connection pools by name (what the pool-use metrics read): SQLite's readers and
@@ -215,6 +228,18 @@ async def lock_keys(connection: AsyncConnection, keys: Iterable[str]) -> None:
         return
     for key in sorted(set(keys)):
         await connection.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
+
+
+_AFTER_COMMIT = "pointledger.after_commit"
+
+
+def after_commit(connection: AsyncConnection, callback: Callable[[], None]) -> None:
+    """Call `callback` once the write transaction running on `connection` has committed, never
+    if it rolls back (what it remembers must have been written). A transaction `run_write` did
+    not start drops it: remembering is then left to a later write."""
+    callbacks = connection.info.get(_AFTER_COMMIT)
+    if callbacks is not None:
+        callbacks.append(callback)
 
 
 def _sqlstate(error: DBAPIError) -> str | None:
