@@ -117,12 +117,14 @@ class Database:
         """One write transaction; what `after_commit` registered on it runs once it has committed."""
         committed: list[Callable[[], None]] = []
         async with self.write_engine.begin() as connection:
-            # The info dict belongs to the pooled connection and outlives this transaction.
-            connection.info[_AFTER_COMMIT] = committed
+            # The info dict belongs to the pooled connection and outlives this transaction (kept
+            # at hand: a failed statement makes `connection.info` itself raise until rolled back).
+            info = connection.info
+            info[_AFTER_COMMIT] = committed
             try:
                 result = await operation(connection)
             finally:
-                del connection.info[_AFTER_COMMIT]
+                del info[_AFTER_COMMIT]
         for callback in committed:
             callback()
         return result
