@@ -1,4 +1,5 @@
-"""The catalog's data access: products by (item code, variant), and new products.
+"""The catalog's data access: products by (item code, variant), new products, and the process's
+cache of product ids.
 
 Statements built once, run on the caller's connection through SQLAlchemy Core.
 """
@@ -9,15 +10,34 @@ from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import bindparam, select, tuple_
+from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.catalog.models import Product
+from app.kernel.cache import LeastRecentlyUsed
 from app.storage.database import conflict_insert
 from app.storage.tables import table_of
 
 products = table_of(Product)
+
+# Product ids by (org id, item code, variant code), per database (a test's fresh database must
+# not see another's ids). An id never changes and products are never deleted, so entries need no
+# invalidation, only a bound.
+PRODUCT_IDS_CACHED_MAX = 50_000
+_cached_ids: WeakKeyDictionary[Engine, LeastRecentlyUsed[tuple[int, str, str], int]] = WeakKeyDictionary()
+
+
+def cached_product_ids(connection: AsyncConnection) -> LeastRecentlyUsed[tuple[int, str, str], int]:
+    """The process's product ids of the database `connection` belongs to."""
+    engine = connection.sync_engine
+    found = _cached_ids.get(engine)
+    if found is None:
+        found = _cached_ids[engine] = LeastRecentlyUsed(PRODUCT_IDS_CACHED_MAX)
+    return found
+
 
 _KNOWN_PRODUCTS = select(products.c.id, products.c.item_code, products.c.variant_code).where(
     products.c.org_id == bindparam("org_id"),

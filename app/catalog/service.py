@@ -11,31 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from weakref import WeakKeyDictionary
 
-from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.catalog import repository
-from app.kernel.cache import LeastRecentlyUsed
 from app.storage.database import after_commit
 
-# Product ids by (org id, item code, variant code), per database (a test's fresh database must
-# not see another's ids). An id never changes and products are never deleted, so entries need no
-# invalidation, only a bound.
-PRODUCT_IDS_CACHED_MAX = 50_000
-_cached_ids: WeakKeyDictionary[Engine, LeastRecentlyUsed[tuple[int, str, str], int]] = WeakKeyDictionary()
-
 ProductKey = tuple[str, str]  # (item code, variant code; "" for a base product)
-
-
-def cached_product_ids(connection: AsyncConnection) -> LeastRecentlyUsed[tuple[int, str, str], int]:
-    """The process's product ids of the database `connection` belongs to."""
-    engine = connection.sync_engine
-    found = _cached_ids.get(engine)
-    if found is None:
-        found = _cached_ids[engine] = LeastRecentlyUsed(PRODUCT_IDS_CACHED_MAX)
-    return found
 
 
 async def product_ids_for(
@@ -49,7 +31,7 @@ async def product_ids_for(
       product another writer added meanwhile counts as existing (as if that writer's bill had
       come first).
     """
-    cache = cached_product_ids(connection)
+    cache = repository.cached_product_ids(connection)
     wanted = {(code, "") for code, _ in items} | {(code, variant) for code, variant in items if variant}
     known: dict[ProductKey, int] = {}
     for code, variant in wanted:
