@@ -1,10 +1,10 @@
-"""The refreshing cache behind API keys and org snapshots."""
+"""The refreshing cache behind API keys and org snapshots, and the bounded map behind product ids."""
 
 from __future__ import annotations
 
 import asyncio
 
-from app.kernel.cache import RefreshingCache
+from app.kernel.cache import LeastRecentlyUsed, RefreshingCache
 
 
 class Source:
@@ -91,3 +91,15 @@ async def test_memory_is_bounded_by_starting_over_when_full():
     assert set(cache._entries) == {"c"}
     assert await cache.get("a") == "a:first"
     assert source.loads == 4  # "a" was loaded again
+
+
+def test_the_least_recently_used_entry_goes_when_full():
+    # Given a map of 3 entries, where "a" was read after "b" and "c" were stored.
+    ids = LeastRecentlyUsed[str, int](3)
+    ids.update({"a": 1, "b": 2, "c": 3})
+    assert ids.get("a") == 1
+
+    # When a fourth entry comes, "b" (the least recently used) goes; the others stay.
+    ids.update({"d": 4})
+
+    assert (len(ids), ids.get("b"), ids.get("a"), ids.get("c"), ids.get("d")) == (3, None, 1, 3, 4)

@@ -1,4 +1,5 @@
-"""The catalog's data access: products by (item code, variant), and new products.
+"""The catalog's data access: products by (item code, variant), new products, and the process's
+cache of product ids.
 
 Statements built once, run on the caller's connection through SQLAlchemy Core.
 """
@@ -7,20 +8,50 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
+from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import bindparam, insert, select, tuple_
+from sqlalchemy import bindparam, select, tuple_
+from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.catalog.models import Product
+from app.kernel.cache import LeastRecentlyUsed
+from app.storage.database import conflict_insert
 from app.storage.tables import table_of
 
 products = table_of(Product)
+
+# Product ids by (org id, item code, variant code), per database (a test's fresh database must
+# not see another's ids). An id never changes and products are never deleted, so entries need no
+# invalidation, only a bound.
+PRODUCT_IDS_CACHED_MAX = 50_000
+_cached_ids: WeakKeyDictionary[Engine, LeastRecentlyUsed[tuple[int, str, str], int]] = WeakKeyDictionary()
+
+
+def cached_product_ids(connection: AsyncConnection) -> LeastRecentlyUsed[tuple[int, str, str], int]:
+    """The process's product ids of the database `connection` belongs to."""
+    engine = connection.sync_engine
+    found = _cached_ids.get(engine)
+    if found is None:
+        found = _cached_ids[engine] = LeastRecentlyUsed(PRODUCT_IDS_CACHED_MAX)
+    return found
+
 
 _KNOWN_PRODUCTS = select(products.c.id, products.c.item_code, products.c.variant_code).where(
     products.c.org_id == bindparam("org_id"),
     tuple_(products.c.item_code, products.c.variant_code).in_(bindparam("wanted", expanding=True)),
 )
-_INSERT_PRODUCTS = insert(products).returning(products.c.id, sort_by_parameter_order=True)
+
+
+@cache
+def _insert_absent_products_statement(dialect_name: str) -> Any:
+    return (
+        conflict_insert(dialect_name, products)
+        .on_conflict_do_nothing(index_elements=[products.c.org_id, products.c.item_code, products.c.variant_code])
+        .returning(products.c.id, products.c.item_code, products.c.variant_code)
+    )
 
 
 async def product_ids(
@@ -32,14 +63,16 @@ async def product_ids(
     return {(row.item_code, row.variant_code): row.id for row in rows}
 
 
-async def insert_products(
+async def insert_absent_products(
     connection: AsyncConnection,
     *,
     org_id: int,
     new_products: Sequence[tuple[str, str, int | None]],
     now: datetime,
-) -> list[int]:
-    """New products, each (item code, variant code, base product id or None); their ids in order."""
+) -> dict[tuple[str, str], int]:
+    """New products, each (item code, variant code, base product id or None), except those
+    another writer has added meanwhile (the unique key decides, without a lock held for the rest
+    of the transaction): the ids of those this statement added, by (item code, variant code)."""
     rows = [
         {
             "org_id": org_id,
@@ -50,4 +83,5 @@ async def insert_products(
         }
         for item_code, variant_code, base_product_id in new_products
     ]
-    return list((await connection.execute(_INSERT_PRODUCTS, rows)).scalars().all())
+    statement = _insert_absent_products_statement(connection.dialect.name)
+    return {(row.item_code, row.variant_code): row.id for row in (await connection.execute(statement, rows)).all()}

@@ -1,4 +1,4 @@
-"""A small in-process cache for hot, rarely changing values (API keys, org snapshots).
+"""Small in-process caches for hot, rarely changing values (API keys, org snapshots, product ids).
 
 Each key is loaded once however many requests ask at the same time. When a value is older than
 the time to live, the next caller starts one refresh in the background and everyone keeps the
@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Hashable
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from typing import Generic, TypeVar
 
 logger = logging.getLogger(__name__)
@@ -81,3 +82,29 @@ class RefreshingCache(Generic[Key, Value]):
         if len(self._entries) >= self.entries_max and key not in self._entries:
             self._entries.clear()  # a bound on memory, e.g. under a flood of made-up key ids
         self._entries[key] = (time.monotonic(), value)
+
+
+class LeastRecentlyUsed(Generic[Key, Value]):
+    """A bounded map for values that never change once known (ids of rows never deleted): past
+    `entries_max`, the entry used least recently goes."""
+
+    def __init__(self, entries_max: int) -> None:
+        assert entries_max > 0
+        self.entries_max = entries_max
+        self._entries: OrderedDict[Key, Value] = OrderedDict()
+
+    def get(self, key: Key) -> Value | None:
+        value = self._entries.get(key)
+        if value is not None:
+            self._entries.move_to_end(key)
+        return value
+
+    def update(self, entries: Mapping[Key, Value]) -> None:
+        for key, value in entries.items():
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+        while len(self._entries) > self.entries_max:
+            self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)

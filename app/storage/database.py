@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager, nullcontext
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -111,15 +111,11 @@ class Database:
         on SQLite they run on the event loop's thread instead of a trip to the driver's thread
         each (app/storage/sqlite_driver.py), half the CPU a statement. PostgreSQL ignores it."""
         if self.is_sqlite:
-            async with self._write_lock, self.write_engine.begin() as connection:
-                if not brief:
-                    return await operation(connection)
-                with statements_inline():
-                    return await operation(connection)
+            async with self._write_lock:
+                return await self._write_once(operation, inline=brief)
         for attempt in range(1, self.write_retries_max + 1):
             try:
-                async with self.write_engine.begin() as connection:
-                    return await operation(connection)
+                return await self._write_once(operation)
             except DBAPIError as error:
                 sqlstate = _sqlstate(error)
                 if sqlstate not in RETRYABLE_SQLSTATES or attempt == self.write_retries_max:
@@ -127,6 +123,26 @@ class Database:
                 logger.info("retrying write after SQLSTATE %s (attempt %d)", sqlstate, attempt)
                 await asyncio.sleep(0.002 * attempt)
         raise AssertionError("unreachable")
+
+    async def _write_once(
+        self, operation: Callable[[AsyncConnection], Awaitable[Result]], *, inline: bool = False
+    ) -> Result:
+        """One write transaction (its statements on the event loop's thread when `inline`: SQLite
+        only); what `after_commit` registered on it runs once it has committed."""
+        committed: list[Callable[[], None]] = []
+        async with self.write_engine.begin() as connection:
+            # The info dict belongs to the pooled connection and outlives this transaction (kept
+            # at hand: a failed statement makes `connection.info` itself raise until rolled back).
+            info = connection.info
+            info[_AFTER_COMMIT] = committed
+            try:
+                with statements_inline() if inline else nullcontext():
+                    result = await operation(connection)
+            finally:
+                del info[_AFTER_COMMIT]
+        for callback in committed:
+            callback()
+        return result
 
     def pools(self) -> dict[str, QueuePool]:
         """The connection pools by name (what the pool-use metrics read): SQLite's readers and
@@ -240,6 +256,18 @@ _LOCK_KEYS = text(
     "SELECT pg_advisory_xact_lock(hashtextextended(locked.key, 0)) "
     "FROM unnest(CAST(:keys AS text[])) WITH ORDINALITY AS locked(key, position) ORDER BY locked.position"
 )
+
+
+_AFTER_COMMIT = "pointledger.after_commit"
+
+
+def after_commit(connection: AsyncConnection, callback: Callable[[], None]) -> None:
+    """Call `callback` once the write transaction running on `connection` has committed, never
+    if it rolls back (what it remembers must have been written). A transaction `run_write` did
+    not start drops it: remembering is then left to a later write."""
+    callbacks = connection.info.get(_AFTER_COMMIT)
+    if callbacks is not None:
+        callbacks.append(callback)
 
 
 def _sqlstate(error: DBAPIError) -> str | None:

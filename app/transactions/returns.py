@@ -31,7 +31,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.catalog.service import product_lock_keys
 from app.customers import repository as customers_repository
 from app.customers import service as customers_service
 from app.customers.errors import CustomerNotFoundError
@@ -133,11 +132,6 @@ def _lock_keys_of(org: OrgConfig, prepared: PreparedReturn) -> list[str]:
     if prepared.purchase is not None:
         purchase = prepared.purchase
         keys.append(bill_lock_key(org.id, purchase.store.id, purchase.number))
-        keys.extend(
-            product_lock_keys(
-                org.id, [(line.source.item_code.strip(), line.source.variant) for line in purchase.line_items]
-            )
-        )
     return keys
 
 

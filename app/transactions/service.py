@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.catalog.service import product_ids_for, product_lock_keys
+from app.catalog.service import product_ids_for
 from app.customers import repository as customers_repository
 from app.customers import service as customers_service
 from app.customers.models import TierChangeCause
@@ -212,7 +212,6 @@ async def _add(
         [
             _bill_lock_key(org, prepared),
             *customers_service.identifier_lock_keys(org.id, prepared.identifiers),
-            *product_lock_keys(org.id, _product_keys(prepared)),
         ],
     )
     replay = await _find_same_bill(connection, org, prepared, path)
