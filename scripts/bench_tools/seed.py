@@ -53,6 +53,7 @@ TILL_CODE = "mumbai-01-till-1"
 BIG_MOBILE = "9899999999"
 FIRST_MOBILE = 7_000_000_000
 REGISTRATION_BATCH = 10_000
+LEDGER_CUSTOMERS_MAX = 100_000
 AWARD = Decimal(18)
 
 
@@ -122,12 +123,12 @@ async def register(database: Database, org: OrgConfig, count: int, clock: System
     for first in range(0, count, REGISTRATION_BATCH):
         values = [stored_mobile(index) for index in range(first, min(first + REGISTRATION_BATCH, count))]
 
-        async def write(connection, values: list[str] = values) -> dict[str, int]:  # type: ignore[no-untyped-def]
+        async def write(connection, values: list[str] = values) -> dict[str, int]:
             return await register_customers(
                 connection, org, IdentifierType.MOBILE, values, clock.now(), source="INSTORE"
             )
 
-        if first < 10 * REGISTRATION_BATCH:  # only the first ones get a history: keep their ids
+        if first < LEDGER_CUSTOMERS_MAX:  # only the first ones get a history: keep their ids
             ids.update(await database.run_write(write))
         else:
             await database.run_write(write)
@@ -161,7 +162,7 @@ async def give_history(
     for first in range(0, len(queue), batch_size):
         batch = queue[first : first + batch_size]
 
-        async def write(connection, batch: list[int] = batch) -> None:  # type: ignore[no-untyped-def]
+        async def write(connection, batch: list[int] = batch) -> None:
             now = clock.now()
             expires_at = ledger_rules.lot_expiry(program.expiry_strategy, program.expiry_value, now, org.time_zone)
             await post_credits(
@@ -198,7 +199,9 @@ async def seed(args: argparse.Namespace) -> None:
         customers_seconds = time.perf_counter() - started
 
         started = time.perf_counter()
-        counts = {ids[stored_mobile(index)]: args.history for index in range(args.ledger_customers)}
+        counts = {
+            ids[stored_mobile(index)]: args.history for index in range(min(args.ledger_customers, args.customers))
+        }
         await give_history(database, org, counts, args.batch, clock)
         history_seconds = time.perf_counter() - started
 
@@ -213,7 +216,7 @@ async def seed(args: argparse.Namespace) -> None:
         print(
             f"SEED customers={args.customers} customers_s={customers_seconds:.1f} "
             f"ledger_customers={args.ledger_customers}x{args.history} history_s={history_seconds:.1f} "
-            f"big_mobile={BIG_MOBILE} big_entries={big_entries} big_s={big_seconds:.1f}",
+            f"big_customer_id={big_id} big_mobile={BIG_MOBILE} big_entries={big_entries} big_s={big_seconds:.1f}",
             flush=True,
         )
     finally:
