@@ -76,15 +76,16 @@ class Promotions:
     """The two promotions, the redemption load (one of bench.py's loads, in its rounds) and the rest."""
 
     bench: Any
+    code: str
     generated_for: str
     load: dict[str, str]
 
     def finish(self, post: Callable[[str], dict[str, Any]]) -> None:
         """After the rounds, on the server still up: the common code's counter."""
-        answer = post(self.bench.graphql_body(STATUS, {"code": COMMON_CODE}, "Status"))
+        answer = post(self.bench.graphql_body(STATUS, {"code": self.code}, "Status"))
         counted = answer["data"]["promoCodeStatus"]["redemptionsCount"]
         self.bench.log(
-            f"  {COMMON_CODE}: {counted:,} redemptions counted (limit {LIMIT:,}); warm-up and check bills included"
+            f"  {self.code}: {counted:,} redemptions counted (limit {LIMIT:,}); warm-up and check bills included"
         )
 
     def generate(self, *, work: Path, env: dict[str, str], codes: int, target: float) -> tuple[str, str]:
@@ -159,23 +160,24 @@ def raw_insert(database: Path, promotion_id: int) -> float:
     return seconds
 
 
-def prepare(*, url: str, auth: str, bench: Any, customers: int) -> Promotions:
+def prepare(*, url: str, auth: str, bench: Any, customers: int, tag: str) -> Promotions:
     """The promotions through the API and one bill with the code checked by hand."""
 
     def post(body: str) -> dict[str, Any]:
         return bench.post(url, auth, body.encode())
 
     bench.log("promotions:")
-    create_promotion(post, bench.graphql_body, commonCode=COMMON_CODE, codeRedemptionLimit=LIMIT)
+    code = f"{COMMON_CODE}{tag}"  # one promotion per server run (a code is unique in the org)
+    create_promotion(post, bench.graphql_body, commonCode=code, codeRedemptionLimit=LIMIT)
     generated_for = create_promotion(post, bench.graphql_body, name="bench generated")
-    answer = post(bench.graphql_body(STATUS, {"code": COMMON_CODE}, "Status"))
+    answer = post(bench.graphql_body(STATUS, {"code": code}, "Status"))
     if (answer.get("data") or {}).get("promoCodeStatus", {}).get("__typename") != "PromoCodeStatus":
         raise bench.BrokenRunError(f"promoCodeStatus answered {json.dumps(answer)[:400]}")
     body = bench.graphql_body(
-        ADD_WITH_CODE, {"input": {**bench.bill_input("@@BILL@@", "@@MOBILE@@"), "promoCodes": [COMMON_CODE]}}, "Add"
+        ADD_WITH_CODE, {"input": {**bench.bill_input("@@BILL@@", "@@MOBILE@@"), "promoCodes": [code]}}, "Add"
     )
     parts = bench.split_body(body)
-    check = bench.post(url, auth, (parts[0] + "PROMO-CHECK" + parts[1] + "6999000002" + parts[2]).encode())
+    check = bench.post(url, auth, (parts[0] + f"PROMO-CHECK-{tag}" + parts[1] + "6999000002" + parts[2]).encode())
     if EXPECTED not in json.dumps(check, separators=(",", ":")):
-        raise bench.BrokenRunError(f"addTransaction with {COMMON_CODE} answered {json.dumps(check)[:600]}")
-    return Promotions(bench, generated_for, bench.add_load(auth, parts, "returning", customers, EXPECTED))
+        raise bench.BrokenRunError(f"addTransaction with {code} answered {json.dumps(check)[:600]}")
+    return Promotions(bench, code, generated_for, bench.add_load(auth, parts, "returning", customers, EXPECTED))
