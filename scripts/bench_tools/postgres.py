@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
                 verdicts.append(
                     (
                         f"PostgreSQL {name}: 2 workers >= {bench.WORKERS_TARGET:g}x the bills/s of 1",
-                        f"{bench.verdict(ratio, bench.WORKERS_TARGET)} ({ratio:.2f}x: {one:,.0f} -> {two:,.0f} "
+                        f"{bench.verdict(ratio, bench.WORKERS_TARGET)} ({ratio:.2f}x: {one:,.1f} -> {two:,.1f} "
                         "bills/s, medians over the rounds)",
                     )
                 )
