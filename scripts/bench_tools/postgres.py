@@ -104,7 +104,8 @@ def run(args: argparse.Namespace) -> int:
         for workers in args.workers:
             found, bills[workers], _ = bench.measure_server(work, env, args, auth, workers, None, f"W{workers}")
             verdicts.extend((f"{target} ({workers} worker(s))", outcome) for target, outcome in found)
-        bench.reconcile(work, env, "pointledger reconcile (after the loads)")
+        if args.reconcile:
+            bench.reconcile(work, env, "pointledger reconcile (after the loads)")
         if 1 in bills and 2 in bills:
             for name in bills[1]:
                 one = statistics.median(run.rate for run in bills[1][name])
