@@ -49,7 +49,7 @@ def start_cluster() -> tuple[subprocess.Popen[str], str]:
 
 BUSY = (
     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
-    "AND state IN ('active', 'idle in transaction')"
+    "AND backend_type = 'client backend' AND state IN ('active', 'idle in transaction')"
 )
 
 
