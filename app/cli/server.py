@@ -82,6 +82,9 @@ def _demo_key(org_id: int, now: datetime) -> dict[str, str]:
     return key
 
 
+WORKER_HEALTHCHECK_SECONDS = 60
+
+
 @server_cli.command()
 def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     """Migrate and serve the API (one worker: SQLite has one writer; scale writes with PostgreSQL)."""
@@ -96,6 +99,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
         host=host,
         port=port,
         workers=workers,
+        # uvicorn kills a worker that does not answer its ping within 5 s, and a worker still importing
+        # the app on a busy machine does not: it was killed and respawned in a loop.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         log_config=None,  # the app configures logging (JSON lines) when uvicorn builds it
         access_log=False,
         **http_limits(settings),

@@ -1,13 +1,29 @@
-"""scripts/bench: the server as a user runs it, measured side by side in one run.
+"""scripts/bench: the server as a user runs it, each load beside the `{ __typename }` baseline in rounds.
 
-1. A temp directory with a fresh SQLite file: `pointledger demo` (migrate, demo org, API key),
-   then seed.py (1,000 returning customers; one customer with 100,000 ledger entries, through the
-   app's own service code), then `pointledger reconcile` (must find 0 discrepancies).
-2. `pointledger serve` on a free port of 127.0.0.1 (one uvicorn worker), wait for /health, check
-   one request of each kind by hand, then drive each load with wrk (separate process, C, one
-   thread by default) after a short warm-up: the `{ __typename }` baseline, addTransaction,
-   ledgerEntries pages of 10 and 100, and the baseline again as a drift check.
-3. Print the table; stop the server whatever happened; remove the temp directory.
+1. The database: `pointledger demo` (migrate, demo org, API key), then seed.py: 1,000,000 customers
+   through the app's bulk registration, 1,000 of them with 150 ledger entries and one customer
+   with 100,000 (the bulk credit path), and with --reconcile `pointledger reconcile`. On SQLite
+   the seeded file is cached under .bench-cache/ (keyed by the migration head, the seed's sizes and
+   the seed code) and copied for each run; on PostgreSQL (--postgres) it is seeded into a
+   throwaway cluster started by scripts/postgres-cluster (the one scripts/test --postgres uses).
+2. `pointledger serve` on a free port (--workers, 1 by default), and on SQLite the hand-written
+   reference endpoint (reference.py: Starlette + aiosqlite, the same ledger page byte for byte)
+   on the same file. One request of each kind is checked by hand first.
+3. Rounds (--rounds): for each load, the baseline then the load (baseline, load, baseline, load,
+   ...), each a wrk run (separate process, C) after a short warm-up; the ledger loads are followed
+   by the reference serving the same pages. Loads: addTransaction for new customers, for returning
+   ones (drawn at random among the 1,000,000), ledger pages of 10 and 100 over random (customer,
+   cursor) pairs, and addTransaction with a promo code (promotions.py).
+4. Each figure: requests/s and CPU milliseconds per request of the server processes (utime +
+   stime from /proc over the load's window / successful requests); every ratio is taken within a
+   round (the load against that round's baseline, the reference against that round's page), then
+   min/median/max over the rounds. Verdicts use the median of the CPU ratios (CPU per request is
+   the steady measure on a shared machine; req/s ratios are printed beside them).
+5. After the rounds: `pointledger promo generate` of 1,000,000 codes against a raw sqlite3
+   executemany of the same rows into the same table; `pointledger promo reconcile` (the counters);
+   with --reconcile (always with --quick) `pointledger reconcile` of the whole ledger too.
+6. With --postgres the same loads run on a 1-worker and then a 2-worker server (the verdict: 2
+   workers post >= 1.5x the bills/s of 1; every bench bill names the same three items).
 
 Exit status: 0 for a completed measurement (targets short or not), 1 for a broken run.
 """
@@ -16,6 +32,8 @@ from __future__ import annotations
 
 import argparse
 import base64
+import hashlib
+import itertools
 import json
 import os
 import platform
@@ -24,14 +42,19 @@ import resource
 import shutil
 import signal
 import socket
+import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from importlib import metadata
+from inspect import getsource
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +62,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 BIN = ROOT / ".venv" / "bin"
 LUA = HERE / "load.lua"
+CACHE = ROOT / ".bench-cache"
 sys.path.insert(0, str(HERE))
 
 import promotions as promotion_bench  # noqa: E402
@@ -46,8 +70,12 @@ from documents import ADD_TRANSACTION, LEDGER_ENTRIES, TYPENAME  # noqa: E402
 from seed import BIG_MOBILE, TILL_CODE, returning_mobile  # noqa: E402
 
 FAR_PAST = "2000-01-01T00:00:00+00:00"
-ADD_TARGET = 0.25
-LEDGER_10_TARGET = 0.50
+ADD_TARGET = 0.10  # addTransaction >= 10% of the same round's { __typename } (CPU per request)
+LEDGER_TARGET = 0.50  # ledger pages >= 50% of the reference's CPU-per-request rate
+WORKERS_TARGET = 1.5  # PostgreSQL: 2 workers >= 1.5x the bills/s of 1
+PROMO_TARGET = 0.50  # promo generation >= 50% of a raw sqlite3 executemany of the same rows
+PAIRS = 10_000  # random (customer, cursor) pairs per page size
+RUNS = itertools.count(100)  # each wrk run's number: fresh mobiles and bill numbers never repeat
 
 
 class BrokenRunError(Exception):
@@ -71,6 +99,11 @@ class Figures:
     @property
     def rate(self) -> float:
         return self.ok / self.seconds if self.seconds else 0.0
+
+    @property
+    def cpu_ms(self) -> float:
+        """Server CPU milliseconds per successful request."""
+        return self.server_cpu * self.seconds * 1000 / self.ok if self.ok else float("inf")
 
 
 def log(message: str = "") -> None:
@@ -107,29 +140,34 @@ def free_port() -> int:
 
 
 def post(url: str, auth: str, body: bytes, timeout: float = 30.0) -> dict[str, Any]:
-    request = urllib.request.Request(
-        url, data=body, method="POST", headers={"Content-Type": "application/json", "Authorization": auth}
-    )
+    return json.loads(post_raw(url, auth, body, timeout))
+
+
+def post_raw(url: str, auth: str, body: bytes, timeout: float = 30.0) -> bytes:
+    headers = {"Content-Type": "application/json", **({"Authorization": auth} if auth else {})}
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
     with urllib.request.urlopen(request, timeout=timeout) as response:
-        return json.loads(response.read())
+        return response.read()
 
 
-def wait_for_health(base: str, server: subprocess.Popen[bytes], timeout: float) -> None:
+def wait_for_health(base: str, server: subprocess.Popen[bytes], timeout: float, path: str = "/health") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise BrokenRunError(f"the server exited with status {server.returncode} before /health answered")
+            raise BrokenRunError(f"the server exited with status {server.returncode} before {path} answered")
         try:
-            with urllib.request.urlopen(f"{base}/health", timeout=2) as response:
+            with urllib.request.urlopen(f"{base}{path}", timeout=2) as response:
                 if response.status == 200:
                     return
+        except urllib.error.HTTPError:
+            return  # it answers (the reference has no /health: a 404 or 405 says it is up)
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
         time.sleep(0.2)
-    raise BrokenRunError(f"/health did not answer within {timeout:.0f} s")
+    raise BrokenRunError(f"{path} did not answer within {timeout:.0f} s")
 
 
-def stop(server: subprocess.Popen[bytes] | None) -> None:
+def stop(server: subprocess.Popen[Any] | None) -> None:
     if server is None or server.poll() is not None:
         return
     server.send_signal(signal.SIGTERM)
@@ -147,9 +185,24 @@ def machine_busy_seconds() -> float:
 
 
 def process_cpu_seconds(pid: int) -> float:
-    """utime + stime of a process (all its threads) from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """utime + stime of a process and its live descendants (uvicorn's workers) from /proc."""
+    children: dict[int, list[int]] = {}
+    own: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+        own[int(entry.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    total, stack = 0.0, [pid]
+    while stack:
+        current = stack.pop()
+        total += own.get(current, 0.0)
+        stack.extend(children.get(current, []))
+    return total
 
 
 # --- Request bodies -------------------------------------------------------------------------
@@ -164,12 +217,15 @@ def graphql_body(query: str, variables: dict[str, Any] | None = None, operation:
     return json.dumps(document, separators=(",", ":"))
 
 
-def ledger_body(first: int) -> str:
-    return graphql_body(
-        LEDGER_ENTRIES,
-        {"customer": {"type": "MOBILE", "value": BIG_MOBILE}, "filter": {"startDate": FAR_PAST}, "first": first},
-        "Ledger",
-    )
+def ledger_body(first: int, mobile: str = BIG_MOBILE, cursor: str = "") -> str:
+    variables: dict[str, Any] = {
+        "customer": {"type": "MOBILE", "value": mobile},
+        "filter": {"startDate": FAR_PAST},
+        "first": first,
+    }
+    if cursor:
+        variables["after"] = cursor
+    return graphql_body(LEDGER_ENTRIES, variables, "Ledger")
 
 
 def bill_input(number: str, mobile: str) -> dict[str, Any]:
@@ -215,37 +271,60 @@ def add_body(number: str, mobile: str) -> str:
 
 def add_parts() -> tuple[str, str, str]:
     """The addTransaction body around its bill number and mobile, for load.lua to fill in."""
-    template = add_body("@@BILL@@", "@@MOBILE@@")
+    return split_body(add_body("@@BILL@@", "@@MOBILE@@"))
+
+
+def split_body(template: str) -> tuple[str, str, str]:
     head, rest = template.split("@@BILL@@")
     middle, tail = rest.split("@@MOBILE@@")
     return head, middle, tail
 
 
+def add_load(auth: str, parts: tuple[str, str, str], mix: str, customers: int, expect: str) -> dict[str, str]:
+    """load.lua's addTransaction mode: `mix` new (a fresh mobile per bill) or returning."""
+    return {
+        "BENCH_AUTH": auth,
+        "BENCH_MODE": "add",
+        "BENCH_PART1": parts[0],
+        "BENCH_PART2": parts[1],
+        "BENCH_PART3": parts[2],
+        "BENCH_EXPECT": expect,
+        "BENCH_MIX": mix,
+        "BENCH_CUSTOMERS": str(customers),
+    }
+
+
 # --- Checks by hand before the loads --------------------------------------------------------
 
 
-def sanity_checks(url: str, auth: str) -> None:
+def check_add(url: str, auth: str, number: str, mobile: str) -> None:
+    answer = post(url, auth, add_body(number, mobile).encode())
+    result = (answer.get("data") or {}).get("addTransaction") or {}
+    if result.get("__typename") != "TransactionAdded" or result.get("replayed"):
+        raise BrokenRunError(f"addTransaction ({mobile}) answered {json.dumps(answer)[:600]}")
+    if len(result["transaction"]["lineItems"]) != 3:
+        raise BrokenRunError(f"addTransaction ({mobile}) has {len(result['transaction']['lineItems'])} line items")
+
+
+def sanity_checks(url: str, auth: str, pages: dict[int, Path], reference: str | None, customers: int, tag: str) -> None:
     answer = post(url, auth, graphql_body(TYPENAME).encode())
     if answer != {"data": {"__typename": "Query"}}:
         raise BrokenRunError(f"{{ __typename }} answered {answer}")
-    for first in (10, 100):
-        answer = post(url, auth, ledger_body(first).encode())
-        page = (answer.get("data") or {}).get("ledgerEntries") or {}
-        if (
-            page.get("__typename") != "LedgerEntryPage"
-            or len(page["entries"]) != first
-            or not page["pageInfo"]["hasNextPage"]
-        ):
-            raise BrokenRunError(f"ledgerEntries first={first} answered {json.dumps(answer)[:600]}")
-    for label, mobile in (("new", "9810000001"), ("returning", returning_mobile(0))):
-        answer = post(url, auth, add_body(f"CHECK-{label}", mobile).encode())
-        result = (answer.get("data") or {}).get("addTransaction") or {}
-        if result.get("__typename") != "TransactionAdded" or result.get("replayed"):
-            raise BrokenRunError(f"addTransaction ({label} customer) answered {json.dumps(answer)[:600]}")
-        items = result["transaction"]["lineItems"]
-        if len(items) != 3:
-            raise BrokenRunError(f"addTransaction ({label} customer) has {len(items)} line items")
-    log("checked by hand: { __typename }, ledgerEntries 10 and 100 (full pages), addTransaction new and returning")
+    for first, path in pages.items():
+        for body in path.read_text().splitlines()[:5]:
+            ours = post_raw(url, auth, body.encode())
+            page = (json.loads(ours).get("data") or {}).get("ledgerEntries") or {}
+            if page.get("__typename") != "LedgerEntryPage" or len(page["entries"]) != first:
+                raise BrokenRunError(f"ledgerEntries first={first} answered {ours[:600]!r}")
+            if reference is not None and (theirs := post_raw(reference, "", body.encode())) != ours:
+                raise BrokenRunError(f"the reference answered otherwise:\n{theirs[:600]!r}\n{ours[:600]!r}")
+    check_add(url, auth, f"CHECK-{tag}-new", "6999000001")
+    check_add(url, auth, f"CHECK-{tag}-returning", returning_mobile(customers - 1))
+    log(
+        "checked by hand: { __typename }, ledgerEntries 10 and 100 (full pages"
+        + (", the reference's bytes equal ours" if reference else "")
+        + "), addTransaction new and returning"
+    )
 
 
 # --- Loads ----------------------------------------------------------------------------------
@@ -272,6 +351,7 @@ def run_wrk(
         str(LUA),
         url,
     ]
+    env = {"BENCH_RUN": f"{next(RUNS) % 1000:03d}", "BENCH_TAG": "T", **env}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
         done = subprocess.run(command, env={**os.environ, **env}, capture_output=True, text=True, timeout=seconds + 60)
@@ -307,6 +387,26 @@ def wait_until_quiet(server_pid: int, limit: float) -> None:
             waited = True
 
 
+# On PostgreSQL, requests waiting on a lock use no CPU: postgres.py counts the busy sessions.
+busy_sessions: Callable[[], int] | None = None
+
+
+def wait_idle(pid: int, limit: float = 30.0) -> None:
+    """Until the server has finished the requests the last run left in flight (wrk closes its
+    connections, the server still completes them): their CPU would be charged to the next load,
+    and the next load's requests would queue behind them. Two quiet 0.2 s windows in a row."""
+    deadline = time.monotonic() + limit
+    before, quiet = process_cpu_seconds(pid), 0
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        now = process_cpu_seconds(pid)
+        quiet = quiet + 1 if now - before < 0.01 and (busy_sessions is None or busy_sessions() == 0) else 0
+        if quiet == 2:
+            return
+        before = now
+    log(f"    the server was still busy {limit:.0f} s after the last run: measuring anyway")
+
+
 def measure(
     name: str,
     url: str,
@@ -319,6 +419,7 @@ def measure(
         wait_until_quiet(server_pid, args.wait_quiet)
     if args.warmup > 0:
         run_wrk(url, warm_env or env, args.warmup, args.connections, args.threads)
+    wait_idle(server_pid)
     cpu_before, busy_before = process_cpu_seconds(server_pid), machine_busy_seconds()
     values, first_bad, client_cpu = run_wrk(url, env, args.duration, args.connections, args.threads)
     server_cpu = process_cpu_seconds(server_pid) - cpu_before
@@ -341,34 +442,239 @@ def measure(
         first_bad=first_bad,
     )
     log(
-        f"  {name}: {figures.rate:,.0f} ok/s over {seconds:.1f} s, {figures.ok:,} ok, {errors} errors, "
-        f"p50 {figures.p50_ms:.1f} ms, p99 {figures.p99_ms:.1f} ms, server CPU {figures.server_cpu:.0%} of a core, "
-        f"wrk CPU {figures.client_cpu:.0%}, other processes {figures.other_cpu:.0%}"
+        f"  {name}: {figures.rate:,.0f} ok/s, {figures.cpu_ms:.2f} CPU ms/request, {figures.ok:,} ok, "
+        f"{errors} errors, p50 {figures.p50_ms:.1f} ms, p99 {figures.p99_ms:.1f} ms, server CPU "
+        f"{figures.server_cpu:.0%} of a core, wrk {figures.client_cpu:.0%}, other processes {figures.other_cpu:.0%}"
     )
     if first_bad:
         log(f"    first failed response: {first_bad[:400]}")
+    if figures.ok == 0 and figures.errors > 0:
+        raise BrokenRunError(f"{name}: no successful response ({first_bad[:400]})")
+    if figures.ok == 0:
+        log(f"    no response within the {args.duration} s window: too slow to measure (counted as 0/s)")
     return figures
 
 
-# --- Report ---------------------------------------------------------------------------------
+# --- Rounds ---------------------------------------------------------------------------------
 
 
-def print_table(rows: list[tuple[Figures, float | None]], baseline: Figures) -> None:
+@dataclass
+class Load:
+    """One load of the rounds: measured right after the baseline, then (optionally) its reference."""
+
+    name: str
+    env: dict[str, str]
+    warm_env: dict[str, str] | None = None
+    reference: dict[str, str] | None = None  # the reference endpoint's env for the same pages
+    target: float | None = None  # against the baseline (CPU per request), or the reference when it has one
+    runs: list[Figures] = field(default_factory=list)
+    baselines: list[Figures] = field(default_factory=list)
+    references: list[Figures] = field(default_factory=list)
+
+
+@dataclass
+class Server:
+    url: str
+    pid: int
+    reference_url: str | None = None
+    reference_pid: int | None = None
+
+
+def run_rounds(loads: list[Load], server: Server, baseline_env: dict[str, str], args: argparse.Namespace) -> None:
+    for number in range(1, args.rounds + 1):
+        log(f"round {number} of {args.rounds}:")
+        for load in loads:
+            load.baselines.append(measure("{ __typename } (baseline)", server.url, baseline_env, args, server.pid))
+            # Fresh mobiles and bill numbers in every run: a tag per round, the run number beside it.
+            tagged = {**load.env, "BENCH_TAG": f"M{number}"}
+            warm = {**(load.warm_env or load.env), "BENCH_TAG": f"W{number}"}
+            load.runs.append(measure(load.name, server.url, tagged, args, server.pid, warm_env=warm))
+            if load.reference is not None:
+                assert server.reference_url is not None
+                assert server.reference_pid is not None
+                load.references.append(
+                    measure(f"{load.name}, reference", server.reference_url, load.reference, args, server.reference_pid)
+                )
+
+
+def spread(values: list[float], render: Callable[[float], str]) -> str:
+    """min/median/max as one cell."""
+    if not values:
+        return "-"
+    return "/".join(render(value) for value in (min(values), statistics.median(values), max(values)))
+
+
+def verdict(ratio: float | None, target: float | None) -> str:
+    if target is None or ratio is None:
+        return "-"
+    return "PASS" if ratio >= target else "SHORT"
+
+
+def print_rounds(title: str, loads: list[Load]) -> list[tuple[str, str]]:
+    """The table of the rounds; returns (target, verdict line) pairs for the summary."""
+    baselines = [figures for load in loads for figures in load.baselines]
     header = (
-        f"{'load':<34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'ok':>8} {'errors':>7} {'srv CPU':>8} "
-        f"{'others':>7} {'vs base':>8} {'target':>8}  verdict"
+        f"{'load':<40} {'req/s min/med/max':>20} {'CPU ms/req min/med/max':>24} {'p99 ms':>7} {'errors':>6} "
+        f"{'vs base req/s':>16} {'vs base CPU':>16}"
     )
+    log()
+    log(title)
     log(header)
     log("-" * len(header))
-    for figures, target in rows:
-        ratio = figures.rate / baseline.rate if baseline.rate else 0.0
-        verdict = "-" if target is None else ("PASS" if ratio >= target else "SHORT")
-        target_text = "-" if target is None else f">={target:.0%}"
+    whole = "{:,.0f}".format
+    ms = "{:.2f}".format
+    share = "{:.1%}".format
+
+    def row(name: str, runs: list[Figures], against: list[Figures] | None) -> None:
+        rate_ratios = [run.rate / base.rate for run, base in zip(runs, against or [], strict=False) if base.rate]
+        cpu_ratios = [base.cpu_ms / run.cpu_ms for run, base in zip(runs, against or [], strict=False)]
         log(
-            f"{figures.name:<34} {figures.rate:>8,.0f} {figures.p50_ms:>8.1f} {figures.p99_ms:>8.1f} {figures.ok:>8,} "
-            f"{figures.errors:>7} {figures.server_cpu:>8.0%} {figures.other_cpu:>7.0%} {ratio:>8.1%} "
-            f"{target_text:>8}  {verdict}"
+            f"{name:<40} {spread([run.rate for run in runs], whole):>20} "
+            f"{spread([run.cpu_ms for run in runs], ms):>24} "
+            f"{statistics.median(run.p99_ms for run in runs):>7.0f} {sum(run.errors for run in runs):>6} "
+            f"{spread(rate_ratios, share):>16} {spread(cpu_ratios, share):>16}"
         )
+
+    row("{ __typename } (every baseline)", baselines, None)
+    verdicts: list[tuple[str, str]] = []
+    for load in loads:
+        row(load.name, load.runs, load.baselines)
+        if load.reference is not None:
+            row("  reference, same pages", load.references, None)
+            ratios = [ref.cpu_ms / run.cpu_ms for run, ref in zip(load.runs, load.references, strict=True)]
+            median = statistics.median(ratios)
+            log(
+                f"  {'ours vs the reference (CPU per request)':<38} reference ms / ours ms per round: "
+                f"{spread(ratios, share)}"
+            )
+            if load.target is not None:
+                verdicts.append(
+                    (
+                        f"{load.name} >= {load.target:.0%} of the reference's CPU-per-request rate",
+                        f"{verdict(median, load.target)} (median {median:.1%}, rounds {spread(ratios, share)})",
+                    )
+                )
+        elif load.target is not None:
+            ratios = [base.cpu_ms / run.cpu_ms for run, base in zip(load.runs, load.baselines, strict=True)]
+            rates = [run.rate / base.rate for run, base in zip(load.runs, load.baselines, strict=True)]
+            median = statistics.median(ratios)
+            verdicts.append(
+                (
+                    f"{load.name} >= {load.target:.0%} of the same round's {{ __typename }}",
+                    f"{verdict(median, load.target)} (CPU per request: median {median:.1%}, rounds "
+                    f"{spread(ratios, share)}; req/s: {spread(rates, share)})",
+                )
+            )
+    return verdicts
+
+
+# --- The database ---------------------------------------------------------------------------
+
+
+def seed_arguments(args: argparse.Namespace) -> list[str]:
+    return [
+        "--customers",
+        str(args.customers),
+        "--ledger-customers",
+        str(args.ledger_customers),
+        "--history",
+        str(args.history),
+        "--entries",
+        str(args.entries),
+    ]
+
+
+def seed_database(work: Path, env: dict[str, str], args: argparse.Namespace) -> None:
+    """`pointledger demo`, seed.py, the (customer, cursor) pairs, reconcile: in `work`."""
+    shutil.copytree(ROOT / "demo", work / "demo", dirs_exist_ok=True)
+    unthrottled(work / "demo" / "org.toml")
+    run_step("pointledger demo (migrate, demo org, API key)", [str(BIN / "pointledger"), "demo"], work, env, 180)
+    seeded = run_step(
+        f"seed ({args.customers:,} customers, {args.ledger_customers:,} x {args.history} entries, "
+        f"{args.entries:,} entries)",
+        [str(BIN / "python"), str(HERE / "seed.py"), *seed_arguments(args)],
+        ROOT,
+        env,
+        3600,
+    )
+    log(f"  {seeded.splitlines()[-1]}")
+    for first in (10, 100):
+        run_step(
+            f"{PAIRS:,} random (customer, cursor) pairs for pages of {first}",
+            [
+                str(BIN / "python"),
+                str(HERE / "seed.py"),
+                "--pairs",
+                str(work / f"pairs-{first}.txt"),
+                "--pairs-count",
+                str(PAIRS),
+                "--first",
+                str(first),
+                *seed_arguments(args),
+            ],
+            ROOT,
+            env,
+            600,
+        )
+    if args.reconcile:
+        reconcile(work, env, "pointledger reconcile (after seeding)")
+
+
+def reconcile(work: Path, env: dict[str, str], title: str) -> None:
+    reconciled = run_step(title, [str(BIN / "pointledger"), "reconcile"], work, env, 1800)
+    log(f"  reconcile: {reconciled.splitlines()[-1]}")
+    if reconciled.splitlines()[-1].strip() != "0 discrepancies":
+        raise BrokenRunError(f"{title}: {reconciled}")
+
+
+def cache_key(args: argparse.Namespace) -> str:
+    """The migration head, the seed's sizes and the code that seeds (a change re-seeds)."""
+    head = subprocess.run(
+        [str(BIN / "python"), "-c", "from app.storage.migrate import head_revision; print(head_revision())"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    digest = hashlib.sha256()
+    for text in ((HERE / "seed.py").read_text(), (ROOT / "demo" / "org.toml").read_text(), getsource(unthrottled)):
+        digest.update(text.encode())
+    sizes = f"{args.customers}c-{args.ledger_customers}x{args.history}-{args.entries}e-{PAIRS}p"
+    return f"{head}-{sizes}-{digest.hexdigest()[:10]}"
+
+
+CACHED_FILES = ("bench.db", ".pointledger-demo-key.json", "pairs-10.txt", "pairs-100.txt")
+
+
+def sqlite_database(work: Path, args: argparse.Namespace) -> dict[str, str]:
+    """The seeded SQLite file in `work`: copied from the cache, seeded into it first if missing."""
+    env = clean_env(f"sqlite+aiosqlite:///{work / 'bench.db'}")
+    cached = CACHE / cache_key(args)
+    if not (cached / "done").exists():
+        log(f"seeding the cache {cached} (once per migration head and seed; later runs copy it)")
+        CACHE.mkdir(exist_ok=True)
+        building = Path(tempfile.mkdtemp(prefix="building-", dir=CACHE))
+        seed_database(building, clean_env(f"sqlite+aiosqlite:///{building / 'bench.db'}"), args)
+        with sqlite3.connect(building / "bench.db") as connection:
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        shutil.rmtree(cached, ignore_errors=True)
+        cached.mkdir(parents=True)
+        for name in CACHED_FILES:
+            shutil.move(building / name, cached / name)
+        (cached / "done").write_text("")
+        shutil.rmtree(building, ignore_errors=True)
+    started = time.perf_counter()
+    for name in CACHED_FILES:
+        shutil.copyfile(cached / name, work / name)
+    shutil.copytree(ROOT / "demo", work / "demo", dirs_exist_ok=True)
+    log(
+        f"database: copied from {cached} ({(work / 'bench.db').stat().st_size / 1e9:.1f} GB, "
+        f"{time.perf_counter() - started:.1f} s)"
+    )
+    return env
+
+
+# --- Report ---------------------------------------------------------------------------------
 
 
 def unthrottled(org_file: Path) -> None:
@@ -410,30 +716,62 @@ def describe_machine() -> None:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="scripts/bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=float, default=12, help="seconds of each measured load (default 12)")
-    parser.add_argument("--warmup", type=float, default=3, help="seconds of warm-up before each load (default 3)")
-    parser.add_argument("--connections", type=int, default=32, help="concurrent connections (default 32)")
+    parser.add_argument(
+        "--seconds", "--duration", dest="duration", type=int, default=5, help="seconds of each measured load (5)"
+    )
+    parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up before each load (2)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of baseline + load for every load (3)")
+    parser.add_argument("--connections", type=int, default=16, help="concurrent connections (16)")
     parser.add_argument(
         "--threads", type=int, default=1, help="wrk threads, at most 9 (default 1: the server gets the other core)"
     )
     parser.add_argument(
-        "--entries", type=int, default=100_000, help="ledger entries of the big customer (default 100,000)"
+        "--customers",
+        type=int,
+        default=None,
+        help="registered customers (1,000,000; --postgres: 100,000, seeded afresh in every run)",
     )
     parser.add_argument(
-        "--customers", type=int, default=1000, help="pre-registered returning customers (default 1,000)"
+        "--ledger-customers", type=int, default=1000, help="customers with a ledger history to page through (1,000)"
     )
+    parser.add_argument("--history", type=int, default=150, help="ledger entries each of those gets (150)")
+    parser.add_argument("--entries", type=int, default=100_000, help="ledger entries of the big customer (100,000)")
     parser.add_argument(
         "--wait-quiet",
         type=float,
-        default=60,
-        help="before each load, wait up to this many seconds for other processes to go quiet (default 60)",
+        default=0,
+        help="before each load, wait up to this many seconds for other processes to go quiet (default 0: CPU per "
+        "request does not need a quiet machine)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the temp directory (database, server log)")
+    parser.add_argument(
+        "--reconcile",
+        action="store_true",
+        help="`pointledger reconcile` the whole database after seeding it and after the loads (minutes on "
+        "1,000,000 customers; always with --quick)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a smoke run: 1 round of 3 s loads, 5,000 customers, 200,000 promo codes (checks the bench works)",
+    )
     parser.add_argument(
         "--promo-codes",
         type=int,
         default=1_000_000,
         help="promo codes `pointledger promo generate` makes, timed (default 1,000,000)",
+    )
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="on a throwaway PostgreSQL cluster (scripts/postgres-cluster), servers of 1 and then 2 workers",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        nargs="+",
+        default=None,
+        help="server workers to measure, one server after another (SQLite: 1; --postgres: 1 2)",
     )
     parser.add_argument(
         "--imports",
@@ -460,19 +798,201 @@ def parse_args() -> argparse.Namespace:
         "customers (its options: --customers, --requests, --keep)",
     )
     args = parser.parse_args()
+    if args.customers is None:
+        args.customers = 100_000 if args.postgres else 1_000_000
+    if args.quick:
+        args.rounds, args.duration, args.warmup = 1, 3, 1
+        args.customers, args.ledger_customers, args.entries, args.promo_codes = 5_000, 50, 1_000, 200_000
+        args.reconcile = True
+    if args.workers is None:
+        args.workers = [1, 2] if args.postgres else [1]
     if (
         not 1 <= args.threads <= 9
         or args.connections < args.threads
         or not 1 <= args.duration <= 120
         or not 0 <= args.warmup <= 60
         or not 0 <= args.wait_quiet <= 600
+        or not 1 <= args.rounds <= 20
     ):
-        parser.error("threads 1-9, connections >= threads, duration 1-120 s, warm-up 0-60 s, wait-quiet 0-600 s")
+        parser.error(
+            "threads 1-9, connections >= threads, seconds 1-120, warm-up 0-60 s, wait-quiet 0-600 s, rounds 1-20"
+        )
     if not 1_000 <= args.promo_codes <= 10_000_000:
         parser.error("promo-codes 1,000-10,000,000")
-    if not 1 <= args.customers <= 100_000 or not 1 <= args.entries <= 1_000_000:
-        parser.error("customers 1-100,000, entries 1-1,000,000")
+    if not (
+        1_000 <= args.customers <= 5_000_000
+        and 1 <= args.ledger_customers <= min(args.customers, 100_000)
+        and 101 < args.history <= 10_000
+        and 101 < args.entries <= 1_000_000
+    ):
+        parser.error(
+            "customers 1,000-5,000,000, ledger-customers 1-100,000 (at most the customers), history and entries "
+            "102-1,000,000 (a full page of 100 after a cursor)"
+        )
+    if args.workers and not all(1 <= workers <= 8 for workers in args.workers):
+        parser.error("workers 1-8")
     return args
+
+
+@contextmanager
+def started_server(
+    work: Path, env: dict[str, str], workers: int, log_name: str
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = None
+    with (work / log_name).open("wb") as output:
+        try:
+            server = subprocess.Popen(
+                [
+                    str(BIN / "pointledger"),
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--workers",
+                    str(workers),
+                ],
+                cwd=work,
+                env=env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+            wait_for_health(base, server, 120)
+            yield server, base
+        finally:
+            stop(server)
+
+
+@contextmanager
+def started_reference(work: Path, database: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    reference = None
+    with (work / "reference.log").open("wb") as output:
+        try:
+            reference = subprocess.Popen(
+                [
+                    str(BIN / "python"),
+                    "-m",
+                    "uvicorn",
+                    "reference:app",
+                    "--app-dir",
+                    str(HERE),
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--http",
+                    "httptools",
+                    "--no-access-log",
+                    "--log-level",
+                    "warning",
+                ],
+                cwd=work,
+                env={**os.environ, "POINTLEDGER_REFERENCE_DATABASE": str(database)},
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+            wait_for_health(base, reference, 60, path="/graphql")
+            yield reference, base
+        finally:
+            stop(reference)
+
+
+def page_bodies(work: Path, first: int) -> Path:
+    """pairs-<first>.txt as request bodies, one a line, for load.lua's bodies mode."""
+    path = work / f"pages-{first}.jsonl"
+    lines = []
+    for line in (work / f"pairs-{first}.txt").read_text().splitlines():
+        mobile, _, cursor = line.partition("\t")
+        lines.append(ledger_body(first, mobile, cursor))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def measure_server(
+    work: Path,
+    env: dict[str, str],
+    args: argparse.Namespace,
+    auth: str,
+    workers: int,
+    reference_database: Path | None,
+    tag: str = "S",
+) -> tuple[list[tuple[str, str]], dict[str, list[Figures]], Any]:
+    """One server (and the reference beside it on SQLite): the checks, the rounds, the table.
+    Returns the verdicts, the bill loads' runs by name, and the promotions' set-up."""
+    pages = {first: page_bodies(work, first) for first in (10, 100)}
+    with (
+        started_server(work, env, workers, f"server-{workers}.log") as (server, base),
+        contextlib_optional(
+            reference_database is not None and started_reference(work, reference_database)
+        ) as reference,
+    ):
+        url = f"{base}/graphql"
+        reference_url = f"{reference[1]}/graphql" if reference else None
+        log(f"server: pid {server.pid}, {url} (pointledger serve, {workers} worker(s))")
+        if reference:
+            log(f"reference: pid {reference[0].pid}, {reference_url} (scripts/bench_tools/reference.py)")
+        sanity_checks(url, auth, pages, reference_url, args.customers, tag)
+        typename = {"BENCH_AUTH": auth, "BENCH_BODY": graphql_body(TYPENAME), "BENCH_EXPECT": '"__typename":"Query"'}
+        added = '"__typename":"TransactionAdded"'
+        parts = add_parts()
+        promo = promotion_bench.prepare(
+            url=url, auth=auth, bench=sys.modules[__name__], customers=args.customers, tag=tag
+        )
+        loads = [
+            Load(
+                "addTransaction, new customers", add_load(auth, parts, "new", args.customers, added), target=ADD_TARGET
+            ),
+            Load(
+                f"addTransaction, returning (of {args.customers:,})",
+                add_load(auth, parts, "returning", args.customers, added),
+                target=ADD_TARGET,
+            ),
+        ]
+        for first in (10, 100):
+            page = {"BENCH_MODE": "bodies", "BENCH_BODIES": str(pages[first]), "BENCH_EXPECT": '"LedgerEntryPage"'}
+            loads.append(
+                Load(
+                    f"ledger page of {first}, random cursors",
+                    {**page, "BENCH_AUTH": auth},
+                    reference={**page, "BENCH_AUTH": ""} if reference else None,
+                    target=LEDGER_TARGET if reference else None,
+                )
+            )
+        loads.append(Load("addTransaction + promo code, returning", promo.load))
+        log(
+            f"loads: {args.rounds} round(s), {args.connections} connections, {args.threads} wrk thread(s), "
+            f"{args.warmup:g} s warm-up + {args.duration:g} s each"
+        )
+        run_rounds(
+            loads, Server(url, server.pid, reference_url, reference[0].pid if reference else None), typename, args
+        )
+        if server.poll() is not None:
+            raise BrokenRunError(f"the server exited with status {server.returncode} during the loads")
+        verdicts = print_rounds(f"{workers} worker(s):", loads)
+        promo.finish(post=lambda body: post(url, auth, body.encode()))
+    return verdicts, {load.name: load.runs for load in loads if load.name.startswith("addTransaction")}, promo
+
+
+@contextmanager
+def contextlib_optional(manager: Any) -> Iterator[Any]:
+    """`with` a context manager, or nothing when given False."""
+    if manager is False:
+        yield None
+    else:
+        with manager as value:
+            yield value
+
+
+def print_verdicts(verdicts: list[tuple[str, str]]) -> None:
+    log()
+    log("targets (issue 14):")
+    width = max(len(target) for target, _ in verdicts)
+    for target, outcome in verdicts:
+        log(f"  {target:<{width}}  {outcome}")
 
 
 def main() -> int:
@@ -496,146 +1016,41 @@ def main() -> int:
         arguments = [arg for arg in sys.argv[1:] if arg != "--import-beside-bills"]
         return import_beside_bills.run(import_beside_bills.parse_args(arguments))
     args = parse_args()
+    if args.postgres:
+        import postgres
+
+        return postgres.run(args)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # run the cleanup below on a kill
     describe_machine()
     work = Path(tempfile.mkdtemp(prefix="pointledger-bench-"))
-    server: subprocess.Popen[bytes] | None = None
-    server_log = work / "server.log"
+    started = time.perf_counter()
     try:
-        shutil.copytree(ROOT / "demo", work / "demo")
-        unthrottled(work / "demo" / "org.toml")
-        env = clean_env(f"sqlite+aiosqlite:///{work / 'bench.db'}")
         log(f"work directory: {work}")
-        run_step("pointledger demo (migrate, demo org, API key)", [str(BIN / "pointledger"), "demo"], work, env, 180)
+        env = sqlite_database(work, args)
         key = json.loads((work / ".pointledger-demo-key.json").read_text())
         auth = "Basic " + base64.b64encode(f"{key['key_id']}:{key['secret']}".encode()).decode()
-
-        seeded = run_step(
-            "seed (returning customers, the 100,000-entry customer)",
-            [
-                str(BIN / "python"),
-                str(HERE / "seed.py"),
-                "--customers",
-                str(args.customers),
-                "--entries",
-                str(args.entries),
-            ],
-            ROOT,
-            env,
-            900,
-        )
-        log(f"  {seeded.splitlines()[-1]}")
-        reconciled = run_step("pointledger reconcile", [str(BIN / "pointledger"), "reconcile"], work, env, 600)
-        log(f"  reconcile: {reconciled.splitlines()[-1]}")
-        if reconciled.splitlines()[-1].strip() != "0 discrepancies":
-            raise BrokenRunError(f"reconcile after seeding: {reconciled}")
-
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        url = f"{base}/graphql"
-        with server_log.open("wb") as output:
-            server = subprocess.Popen(
-                [str(BIN / "pointledger"), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                cwd=work,
-                env=env,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
-        wait_for_health(base, server, 60)
-        log(f"server: pid {server.pid}, {url} (pointledger serve, one uvicorn worker)")
-        sanity_checks(url, auth)
-
-        common = {"BENCH_AUTH": auth}
-        typename = {**common, "BENCH_BODY": graphql_body(TYPENAME), "BENCH_EXPECT": '"__typename":"Query"'}
-        head, middle, tail = add_parts()
-        add = {
-            **common,
-            "BENCH_MODE": "add",
-            "BENCH_PART1": head,
-            "BENCH_PART2": middle,
-            "BENCH_PART3": tail,
-            "BENCH_EXPECT": '"__typename":"TransactionAdded"',
-            "BENCH_CUSTOMERS": str(args.customers),
-        }
-        ledger = {**common, "BENCH_EXPECT": '"__typename":"LedgerEntryPage"'}
-
-        log(
-            f"loads: {args.connections} connections, {args.threads} wrk thread(s), {args.warmup:g} s warm-up + "
-            f"{args.duration:g} s each"
-        )
-        baseline = measure("{ __typename } (baseline)", url, typename, args, server.pid)
-        adds = measure(
-            "addTransaction (3 items, new+ret.)",
-            url,
-            {**add, "BENCH_TAG": "M", "BENCH_MOBILE_DIGIT": "3"},
-            args,
-            server.pid,
-            warm_env={**add, "BENCH_TAG": "W", "BENCH_MOBILE_DIGIT": "2"},
-        )
-        page_10 = measure(
-            f"ledgerEntries first=10 ({args.entries:,})",
-            url,
-            {**ledger, "BENCH_BODY": ledger_body(10)},
-            args,
-            server.pid,
-        )
-        page_100 = measure(
-            f"ledgerEntries first=100 ({args.entries:,})",
-            url,
-            {**ledger, "BENCH_BODY": ledger_body(100)},
-            args,
-            server.pid,
-        )
-        again = measure("{ __typename } (again, drift)", url, typename, args, server.pid)
-        promo_rows = promotion_bench.run(
-            url=url, auth=auth, work=work, env=env, args=args, server_pid=server.pid, bench=sys.modules[__name__]
-        )
-        if server.poll() is not None:
-            raise BrokenRunError(f"the server exited with status {server.returncode} during the loads")
-        for figures in (baseline, adds, page_10, page_100, again):
-            if figures.ok == 0:
-                raise BrokenRunError(f"{figures.name}: no successful response ({figures.first_bad[:400]})")
-
-        reconciled = run_step(
-            "pointledger reconcile (after the loads)", [str(BIN / "pointledger"), "reconcile"], work, env, 600
-        )
-        log(f"  reconcile: {reconciled.splitlines()[-1]}")
-
-        log()
-        print_table(
-            [
-                (baseline, None),
-                (adds, ADD_TARGET),
-                (page_10, LEDGER_10_TARGET),
-                (page_100, None),
-                (again, None),
-                *((row, None) for row in promo_rows),
-            ],
-            baseline,
-        )
+        verdicts, _, promo = measure_server(work, env, args, auth, args.workers[0], work / "bench.db")
+        verdicts.append(promo.generate(work=work, env=env, codes=args.promo_codes, target=PROMO_TARGET))
+        if args.reconcile:
+            reconcile(work, env, "pointledger reconcile (after the loads)")
+        print_verdicts(verdicts)
         log()
         log(
-            "req/s counts successful results only (TransactionAdded, LedgerEntryPage); errors = other results + socket "
-            "errors; p50/p99 over all responses, as wrk reports them (with its coordinated-omission correction, "
-            "so a few "
-            "stalled requests raise p99 a lot); srv CPU = server process CPU time / wall time (1 core = 100%); "
-            "others = CPU used meanwhile by other processes on the machine (wrk excluded): above ~10% the figures are "
-            "disturbed, run again on a quiet machine."
+            "req/s counts successful results only; CPU ms/req = CPU time of the server's processes (utime + stime, "
+            "/proc) over the load's window / successful requests; vs base = the load against the baseline "
+            "measured just before it in the same round (req/s: load / baseline; CPU: baseline ms / load ms); "
+            "min/med/max over the rounds; p99 = the median round's, as wrk reports it. The reference endpoint "
+            "does no authentication, parsing or validation (reference.py): a floor, not a rival."
         )
-        log(
-            f"addTransaction: half the bills from a fresh mobile, half from one of {args.customers:,} pre-registered "
-            "customers; every bill number unique; the document asks for the bill, items, side effects and the "
-            "customer's points summaries (tests/documents.py ADD_TRANSACTION)."
-        )
+        log(f"whole run: {time.perf_counter() - started:.0f} s")
         return 0
     except BrokenRunError as error:
         log(f"BROKEN RUN: {error}")
-        if server_log.exists():
-            log("--- server log (last 40 lines) ---")
-            log("\n".join(server_log.read_text(errors="replace").splitlines()[-40:]))
+        for name in sorted(path.name for path in work.glob("*.log")):
+            log(f"--- {name} (last 40 lines) ---")
+            log("\n".join((work / name).read_text(errors="replace").splitlines()[-40:]))
         return 1
     finally:
-        stop(server)
         if args.keep:
             log(f"kept {work}")
         else:

@@ -1,12 +1,15 @@
 -- wrk script for scripts/bench. Configured by the environment (set by bench.py):
---   BENCH_AUTH      the Authorization header value
+--   BENCH_AUTH      the Authorization header value (empty: none, for the reference endpoint)
 --   BENCH_EXPECT    a string a successful response body contains (e.g. "TransactionAdded")
 --   BENCH_BODY      static mode: the request body, the same for every request
+--   BENCH_MODE=bodies  the body of each request is a random line of the file BENCH_BODIES
+--                   (e.g. ledger pages over random customers and cursors)
 --   BENCH_MODE=add  addTransaction mode: the body is BENCH_PART1 .. bill number .. BENCH_PART2
 --                   .. mobile .. BENCH_PART3, with a unique bill number per request and the
---                   mobile alternating between a fresh one (98<digit><thread><counter>) and one
---                   of the BENCH_CUSTOMERS pre-registered customers (9800000000 + i).
---   BENCH_TAG, BENCH_MOBILE_DIGIT  keep bill numbers and fresh mobiles unique across runs.
+--                   mobile, by BENCH_MIX: "new" a fresh one every time (6 <run> <thread> <counter>),
+--                   "returning" one of the BENCH_CUSTOMERS registered customers (7000000000 + i)
+--                   drawn at random, "same" BENCH_MOBILE for every bill.
+--   BENCH_TAG, BENCH_RUN (two digits)  keep bill numbers and fresh mobiles unique across runs.
 -- done() prints one "BENCH_RESULT k=v ..." line for bench.py to parse.
 
 local mode = os.getenv("BENCH_MODE") or "static"
@@ -14,7 +17,10 @@ local expect = os.getenv("BENCH_EXPECT") or ""
 
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = os.getenv("BENCH_AUTH")
+local auth = os.getenv("BENCH_AUTH") or ""
+if auth ~= "" then
+   wrk.headers["Authorization"] = auth
+end
 wrk.body = os.getenv("BENCH_BODY")
 
 local threads = {}
@@ -24,27 +30,48 @@ function setup(thread)
    table.insert(threads, thread)
 end
 
+function init(args)
+   math.randomseed(os.time() * 1000 + (tid or 0) * 7919)
+end
+
 ok = 0
 bad = 0
 first_bad = ""
+
+if mode == "bodies" then
+   local bodies = {}
+   for line in io.lines(os.getenv("BENCH_BODIES")) do
+      if line ~= "" then
+         table.insert(bodies, line)
+      end
+   end
+
+   function request()
+      return wrk.format(nil, nil, nil, bodies[math.random(#bodies)])
+   end
+end
 
 if mode == "add" then
    local part1 = os.getenv("BENCH_PART1")
    local part2 = os.getenv("BENCH_PART2")
    local part3 = os.getenv("BENCH_PART3")
    local tag = os.getenv("BENCH_TAG")
-   local digit = os.getenv("BENCH_MOBILE_DIGIT")
-   local customers = tonumber(os.getenv("BENCH_CUSTOMERS"))
+   local run = os.getenv("BENCH_RUN")
+   local mix = os.getenv("BENCH_MIX")
+   local same = os.getenv("BENCH_MOBILE")
+   local customers = tonumber(os.getenv("BENCH_CUSTOMERS") or "1")
    local counter = 0
 
    function request()
       counter = counter + 1
-      local bill = tag .. "-" .. tid .. "-" .. counter
+      local bill = tag .. run .. "-" .. tid .. "-" .. counter
       local mobile
-      if counter % 2 == 1 then
-         mobile = "98" .. digit .. tid .. string.format("%06d", counter)
+      if mix == "new" then
+         mobile = "6" .. run .. tid .. string.format("%05d", counter)
+      elseif mix == "same" then
+         mobile = same
       else
-         mobile = string.format("9800%06d", (counter * 7919 + tid * 131) % customers)
+         mobile = "7" .. string.format("%09d", math.random(0, customers - 1))
       end
       return wrk.format(nil, nil, nil, part1 .. bill .. part2 .. mobile .. part3)
    end
