@@ -47,6 +47,14 @@ def test_a_command_that_needs_a_database_refuses_when_there_is_none(in_scratch_d
     assert not (in_scratch_directory / "pointledger.db").exists()
 
 
+def test_the_demo_outside_the_checkout_says_where_to_run_it_and_creates_nothing(in_scratch_directory, clock):
+    result = invoke(clock, "demo")
+
+    assert result.exit_code == 2
+    assert "no demo/org.toml here: run `pointledger demo` in the checkout" in result.output
+    assert list(in_scratch_directory.iterdir()) == []
+
+
 def test_the_demo_writes_its_key_readable_by_its_user_only(in_scratch_directory, clock):
     shutil.copytree(ROOT / "demo", in_scratch_directory / "demo")
 

@@ -34,6 +34,9 @@ def demo(context: typer.Context, host: str = "127.0.0.1", port: int = 8000) -> N
     if get_settings().environment == "production":
         errors.print("error: `pointledger demo` does not run in production (POINTLEDGER_ENVIRONMENT=production)")
         raise typer.Exit(1)
+    if not DEMO_FILE.is_file():
+        errors.print(f"error: no {DEMO_FILE} here: run `pointledger demo` in the checkout (it applies that file)")
+        raise typer.Exit(2)
     now = command_now(context)
     asyncio.run(migrate.upgrade(get_settings().database_url))
     report = apply_file(DEMO_FILE, now)
