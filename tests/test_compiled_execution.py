@@ -22,6 +22,7 @@ from sqlalchemy import text
 from strawberry.dataloader import DataLoader
 
 import app.graphql.core.schema as schema_module
+from app.catalog.repository import cached_product_ids
 from app.graphql.core import compiled
 from app.graphql.core.schema import RequestExecutionContext
 from app.storage.database import Database
@@ -171,9 +172,11 @@ async def test_introspection_runs_through_graphql_core(
 
 
 async def emptied(database: Database) -> None:
-    """Every table empty and every id sequence back at its start."""
+    """Every table empty and every id sequence back at its start, and the process's product ids
+    of this database forgotten (they are cached as rows never deleted)."""
     tables = [table.name for table in registered_tables().sorted_tables]
     async with database.write_engine.begin() as connection:
+        cached_product_ids(connection).clear()
         if POSTGRES_URL:
             await connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
             return

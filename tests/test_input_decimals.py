@@ -117,7 +117,7 @@ def test_whatever_the_api_sends_a_field_either_reads_it_in_range_or_refuses_it_n
         outcome = error.field
 
     if isinstance(value, str):  # the outcome is known exactly: read when spelled in the grammar and in range
-        fraction = value.partition(".")[2]
+        fraction = value.partition(".")[2].rstrip("0")  # trailing zeros add no places: 1.50000 is 1.5
         readable = (
             spelled_in_the_grammar(value)
             and not value.startswith("-")

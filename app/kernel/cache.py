@@ -106,5 +106,10 @@ class LeastRecentlyUsed(Generic[Key, Value]):
         while len(self._entries) > self.entries_max:
             self._entries.popitem(last=False)
 
+    def clear(self) -> None:
+        """Forget every entry: the rows were deleted after all (a database emptied under a
+        running process, as a test empties its own)."""
+        self._entries.clear()
+
     def __len__(self) -> int:
         return len(self._entries)
