@@ -96,36 +96,19 @@ async def test_concurrent_card_issues_with_one_key_issue_one_card(api, database)
 async def test_a_replacement_sent_again_with_its_key_returns_the_card_and_its_replacement(api, database):
     holder = await earn(api, new_mobile(), "1000")
     await issue(api, by_user_id(holder), "CARD-203")
-    first = (
-        await api.data(
-            SET_STATUS_REPLAYED,
-            {
-                "input": {
-                    "programCode": "main",
-                    "number": "CARD-203",
-                    "status": "REPLACED",
-                    "newNumber": "CARD-204",
-                    "idempotencyKey": "replace-1",
-                }
-            },
-        )
-    )["setCardStatus"]
+    replacement = {
+        "input": {
+            "programCode": "main",
+            "number": "CARD-203",
+            "status": "REPLACED",
+            "newNumber": "CARD-204",
+            "idempotencyKey": "replace-1",
+        }
+    }
+    first = (await api.data(SET_STATUS_REPLAYED, replacement))["setCardStatus"]
     before = await table_counts(database)
 
-    again = (
-        await api.data(
-            SET_STATUS_REPLAYED,
-            {
-                "input": {
-                    "programCode": "main",
-                    "number": "CARD-203",
-                    "status": "REPLACED",
-                    "newNumber": "CARD-204",
-                    "idempotencyKey": "replace-1",
-                }
-            },
-        )
-    )["setCardStatus"]
+    again = (await api.data(SET_STATUS_REPLAYED, replacement))["setCardStatus"]
     reused = await set_status(api, "CARD-203", "BLOCKED", idempotencyKey="replace-1")
 
     assert (first["__typename"], first["replayed"], again["replayed"]) == ("CardStatusSet", False, True)
