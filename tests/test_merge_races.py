@@ -277,3 +277,33 @@ async def test_writes_that_found_the_victim_while_its_merge_was_open_land_on_the
     assert await records_of(api, victim) == NOTHING
     assert await segment_history(api, victim) == [("LEFT", "REMOVED", "MERGE"), ("LEFT", "ADDED", "API")]
     await assert_reconciled(database)
+
+
+async def test_a_batch_naming_a_merged_victim_and_its_survivor_changes_the_survivor_once(api):
+    [(survivor, victim)] = await people(api, 1)
+    assert (await merge(api, by_user_id(survivor.user_id), by_user_id(victim.user_id)))[
+        "__typename"
+    ] == "CustomersMerged"
+
+    added = await add(api, "BY_ID", [by_user_id(survivor.user_id), by_user_id(victim.user_id)])
+    messages = await record(
+        api, [sms(survivor.mobile, "same"), {**sms(survivor.mobile, "same"), "customer": by_user_id(victim.user_id)}]
+    )
+
+    # One membership and one message: the victim's user id names the survivor, so the second
+    # item repeats the first (not a conflict over another customer).
+    assert (added["membersChanged"], [(item["userId"], item["changed"]) for item in added["results"]]) == (
+        1,
+        [(survivor.user_id, True), (survivor.user_id, False)],
+    )
+    assert [(item["outcome"], item["interaction"]["userId"]) for item in messages] == [
+        ("RECORDED", survivor.user_id),
+        ("UNCHANGED", survivor.user_id),
+    ]
+    assert await records_of(api, survivor) == {
+        "leads": [],
+        "segments": ["LEFT", "BY_ID"],
+        "messages": ["same"],
+        "events": [],
+    }
+    assert await records_of(api, victim) == NOTHING
