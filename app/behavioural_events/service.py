@@ -5,6 +5,9 @@ survey opened), and member care's list of them with filters.
 once; a repeat with the same payload writes nothing (replayed), one with another payload is
 TRACKING_ID_CONFLICT. The till code stored is the event's own `tillCode` attribute when it has
 one, else the till code the integration tagged it with (seed 004); both stay as reported.
+
+An event of a customer merged into another (named by its user id, or found just before the
+merge committed) is the survivor's, who holds the victim's other events since the merge.
 """
 
 from __future__ import annotations
@@ -58,14 +61,20 @@ async def record_checked(
     event's id is then 0)."""
     if write:  # concurrent reports of one event wait for each other (PostgreSQL; SQLite has one writer)
         await lock_keys(connection, {f"behavioural-event:{org.id}:{item.source.tracking_id}" for item in batch})
+    # The customers before the events are read: a merge of them moves their events, so it has
+    # committed (or waits for us) by then. A merged one is its survivor.
+    customers = await BatchCustomers(connection, org).find_survivors(
+        [(item.source.customer, f"{item.path}.customer") for item in batch], lock=write
+    )
     known = await repository.events_by_tracking_id(
         connection, org_id=org.id, tracking_ids=[item.source.tracking_id for item in batch]
     )
     results: dict[str, EventRecorded | DomainError] = {}
-    customers = BatchCustomers(connection, org)
-    for item in batch:
+    for item, customer_id in zip(batch, customers, strict=True):
+        if isinstance(customer_id, DomainError):
+            results[item.path] = customer_id
+            continue
         try:
-            customer_id = await customers.find(item.source.customer, f"{item.path}.customer")
             stored = known.get(item.source.tracking_id)
             if stored is None:
                 view = (

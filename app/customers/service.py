@@ -4,7 +4,7 @@ statements are the repository's (app/customers/repository.py)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -21,7 +21,7 @@ from app.customers.tiers import record_tier_change
 from app.idempotency import service as idempotency
 from app.kernel.decimals import read_whole_number
 from app.kernel.enums import IdentifierType, PointsCategory
-from app.kernel.errors import ConflictError
+from app.kernel.errors import ConflictError, DomainError
 from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.ledger.rules import tier_expiry
@@ -165,6 +165,21 @@ class BatchCustomers:
         self._ids[lookup] = customer_id
         return customer_id
 
+    async def find_survivors(
+        self, named: Sequence[tuple[CustomerLookup, str]], *, lock: bool
+    ) -> list[int | DomainError]:
+        """Each (lookup, field)'s customer followed to its survivor (`survivors`: locked with
+        `lock`, so a merge cannot move them before the batch commits), or its error
+        (CUSTOMER_NOT_FOUND, INVALID_IDENTIFIER) on its field: what a batch writes for."""
+        found: list[int | DomainError] = []
+        for lookup, field_name in named:
+            try:
+                found.append(await self.find(lookup, field_name))
+            except DomainError as error:
+                found.append(error)
+        survivor = await survivors(self.connection, [item for item in found if isinstance(item, int)], lock=lock)
+        return [item if isinstance(item, DomainError) else survivor[item] for item in found]
+
 
 async def lock_unmerged(connection: AsyncConnection, field_by_customer: dict[int, str]) -> None:
     """Lock these customers' rows (FOR UPDATE, in id order) and refuse any that was merged into
@@ -177,6 +192,44 @@ async def lock_unmerged(connection: AsyncConnection, field_by_customer: dict[int
                 field=field_by_customer[row.id],
                 survivor_id=row.merged_into_customer_id,
             )
+
+
+MERGE_CHAIN_MAX = 64  # merged into a customer merged into another ...: never this deep in practice
+MERGE_STATES_PER_STATEMENT = 1000  # ids bound per statement (each id a parameter)
+
+
+async def survivors(connection: AsyncConnection, customer_ids: Iterable[int], *, lock: bool) -> dict[int, int]:
+    """Each of these customers' survivor, by customer id: the customer itself, or for one merged
+    away the customer its merges ended in (a merge's victim points at its survivor, which may have
+    been merged in turn).
+
+    With `lock`, every customer read is row-locked (FOR UPDATE, in id order: as merges lock them),
+    so once this returns no merge can move the survivors until the transaction ends, and what is
+    written for them stays theirs. A request that found a customer (by an identifier, or by user
+    id) just before a merge of it committed waits here for the merge, then writes for the
+    survivor, as a lookup after the merge would find it. One statement when none was merged.
+    Without `lock` (a dry run), the survivors as committed now."""
+    merged_into: dict[int, int | None] = {}
+    unread = sorted(set(customer_ids))
+    for _ in range(MERGE_CHAIN_MAX):
+        for start in range(0, len(unread), MERGE_STATES_PER_STATEMENT):
+            chunk = unread[start : start + MERGE_STATES_PER_STATEMENT]
+            for row in await repository.merge_states(connection, chunk, lock=lock):
+                merged_into[row.id] = row.merged_into_customer_id
+        # The survivors of merged ones, locked next (after their victims: a merge locks both and
+        # has committed by the time its victim's lock is ours, so the survivor's lock is free).
+        unread = sorted({found for found in merged_into.values() if found is not None} - merged_into.keys())
+        if not unread:
+            break
+    else:
+        raise ConflictError(f"customers merged more than {MERGE_CHAIN_MAX} times over", field=None)
+
+    def survivor_of(customer_id: int) -> int:
+        while (next_id := merged_into[customer_id]) is not None:
+            customer_id = next_id
+        return customer_id
+
+    return {customer_id: survivor_of(customer_id) for customer_id in merged_into}
 
 
 async def resolve_for_transaction(

@@ -2,7 +2,9 @@
 
 What both share: the customer column of the configured unique identifier type (`mobile`,
 `email`, `external_id` or `user_id`; a mobile without its country code is completed with
-`append_country_code`, and said so), found a batch at a time; a merged customer is refused.
+`append_country_code`, and said so), found a batch at a time and locked as merges lock them; a
+customer merged into another is its survivor (who holds its leads and memberships since the
+merge), as for createLead and addSegmentMembers.
 
 LEADS columns (names case-insensitive, any order): the customer column, `lead_type`, `lead_for`
 (required), `status` (OPEN, IN_PROGRESS, WON, LOST; OPEN when empty), `sub_status`,
@@ -30,6 +32,7 @@ from typing import Any
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.customers import service as customers_service
 from app.imports.holders import (
     CUSTOMER_COLUMNS,
     IDENTIFIER_TYPES,
@@ -37,8 +40,6 @@ from app.imports.holders import (
     HolderColumns,
     bool_setting,
     identifier_type_setting,
-    merged_holders,
-    merged_refusal,
     settings_document,
 )
 from app.imports.models import ImportProfile
@@ -114,7 +115,8 @@ class _CustomerRows:
     ) -> list[int | RowError]:
         """Each row's customer id, or why it has none: a fixed number of statements a batch."""
         lookup = await self.holders.find(connection, customers, [], None)
-        merged = await merged_holders(connection, lookup, lock=lock)
+        named_ids = {value for value in lookup.customers.values() if isinstance(value, int)}
+        survivor = await customers_service.survivors(connection, named_ids, lock=lock)
         found: list[int | RowError] = []
         for customer in customers:
             named = self.holders.resolve(lookup, customer, None)
@@ -123,7 +125,7 @@ class _CustomerRows:
                 continue
             customer_id = named[0]
             assert customer_id is not None
-            found.append(merged_refusal(customer_id, merged, self.holders.customer_column) or customer_id)
+            found.append(survivor[customer_id])
         return found
 
 

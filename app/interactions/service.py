@@ -10,6 +10,9 @@ member care's list of a customer's messages per channel.
   so a late-arriving SENT does not hide a DELIVERED;
 - a repeat that changes anything else (customer, direction, account, template, subject, body
   preview, sent time, a delivery time already set) is INTERACTION_CONFLICT and writes nothing.
+
+A message for a customer merged into another (named by its user id, or found just before the
+merge committed) is the survivor's, who holds the victim's other messages since the merge.
 """
 
 from __future__ import annotations
@@ -74,12 +77,18 @@ async def record_checked(
         await lock_keys(
             connection, {f"interaction:{org.id}:{channel}:{message_id}" for channel, message_id in map(_key, batch)}
         )
+    # The customers before the messages are read: a merge of them moves their messages, so it
+    # has committed (or waits for us) by then. A merged one is its survivor.
+    customers = await BatchCustomers(connection, org).find_survivors(
+        [(item.source.customer, f"{item.path}.customer") for item in batch], lock=write
+    )
     known = await repository.interactions_by_message(connection, org_id=org.id, keys=[_key(item) for item in batch])
     results: dict[str, InteractionRecorded | DomainError] = {}
-    customers = BatchCustomers(connection, org)
-    for item in batch:
+    for item, customer_id in zip(batch, customers, strict=True):
+        if isinstance(customer_id, DomainError):
+            results[item.path] = customer_id
+            continue
         try:
-            customer_id = await customers.find(item.source.customer, f"{item.path}.customer")
             stored = known.get(_key(item))
             if stored is None:
                 view = (

@@ -11,7 +11,9 @@ Choices where the seed is silent:
   next one, which must come after it and after now, or be empty (no follow-up planned).
 - Extended fields are a flat object of at most 20 names (codes, at most 50 characters) to text
   values (at most 500 characters).
-- The lead owner is always the customer the lead was created for.
+- The lead owner is always the customer the lead was created for: for a customer merged into
+  another (named by its user id, or found just before the merge committed), the survivor, who
+  holds its other leads since the merge.
 """
 
 from __future__ import annotations
@@ -120,7 +122,9 @@ async def create_lead(
     }
 
     async def perform(connection: AsyncConnection) -> tuple[int, LeadResult]:
-        customer_id = await customers_service.find_customer(connection, org, request.customer, f"{path}.customer")
+        found = await customers_service.find_customer(connection, org, request.customer, f"{path}.customer")
+        # A merged customer's lead is its survivor's, as the merge moved its other leads.
+        customer_id = (await customers_service.survivors(connection, [found], lock=True))[found]
         kinds = await user_groups.customer_kinds(connection, org, [customer_id])
         if kinds.get(customer_id) != CustomerKind.CUSTOMER.value:
             raise NotACustomerError(

@@ -11,6 +11,9 @@ Choices where the seed is silent:
   INSTORE or CRM, "API" when it gives none), "IMPORT" for a CSV import.
 - A batch names 1 to 1,000 customers; a customer not found (or named malformed) is that item's
   error and the others are still changed, in one write transaction.
+- A customer merged into another (named by its user id, or found just before the merge
+  committed) is its survivor: the merge gave the survivor its memberships, so adding or removing
+  the victim changes the survivor's (the item's result names the survivor).
 
 Bulk-callable (take the caller's AsyncConnection, inside its write transaction):
 - `find_segments(connection, org, codes) -> dict[str, SegmentView]`
@@ -210,14 +213,13 @@ async def change_members(
 
     async def work(connection: AsyncConnection) -> MembersResult:
         segment = await find_segment(connection, org, segment_code, f"{path}.segmentCode")
+        # The customers first, as merges and imports lock them (then the segment); a merged one
+        # is its survivor, who holds its memberships since the merge.
+        found = await customers_service.BatchCustomers(connection, org).find_survivors(
+            [(lookup, f"{path}.members[{index}]") for index, lookup in enumerate(lookups)], lock=True
+        )
         # Waits for a bulk change of this segment (apply_changes) that read its members.
         await repository.lock_segments(connection, org_id=org.id, segment_ids=[segment.id])
-        found: list[int | DomainError] = []
-        for index, lookup in enumerate(lookups):
-            try:
-                found.append(await customers_service.find_customer(connection, org, lookup, f"{path}.members[{index}]"))
-            except DomainError as error:
-                found.append(error)
         kinds = await user_groups.customer_kinds(connection, org, [item for item in found if isinstance(item, int)])
         items: list[MemberResult | DomainError] = []
         for index, item in enumerate(found):
