@@ -8,7 +8,7 @@ from __future__ import annotations
 from tests.client import earn, post_at_once
 from tests.factories import by_user_id, new_mobile
 from tests.snapshots import table_counts
-from tests.test_cards import CARD_FIELDS, SET_STATUS, issue, set_status
+from tests.test_cards import ISSUE, SET_STATUS, issue, set_status
 
 REGISTER = """
 mutation Register($input: RegisterCustomerInput!) {
@@ -20,15 +20,6 @@ mutation Register($input: RegisterCustomerInput!) {
 }
 """
 
-ISSUE = f"""
-mutation Issue($input: IssueCardInput!) {{
-  issueCard(input: $input) {{
-    __typename
-    ... on CardIssued {{ replayed card {{ {CARD_FIELDS} }} }}
-    ... on Error {{ code field }}
-  }}
-}}
-"""
 
 SET_STATUS_REPLAYED = SET_STATUS.replace("... on CardStatusSet {", "... on CardStatusSet { replayed")
 
