@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.customers import repository as customers_repository
 from app.customers.errors import CustomerMergedError, CustomerNotFoundError
-from app.customers.service import find_customer_id
+from app.customers.service import MERGE_CHAIN_MAX, find_customer_id
 from app.idempotency import service as idempotency
 from app.kernel.enums import PointsCategory
 from app.kernel.errors import ConflictError, InsufficientPointsError, ValidationError
@@ -56,7 +56,6 @@ from app.redemptions.rules import PreparedRedemption, RedemptionInput, ReversalI
 from app.storage.database import Database
 
 ZERO = Decimal(0)
-MERGE_CHAIN_MAX = 10  # merged into a customer merged into another ...: never this deep in practice
 
 
 # --- Views ----------------------------------------------------------------------------------

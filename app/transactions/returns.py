@@ -68,7 +68,6 @@ RETURNED_CODE = 600
 RETURNED_MESSAGE = "Return added successfully"
 REPLAYED_MESSAGE = "Return already added; this is the first result"
 OWNER_READS_MAX = 5
-MERGE_CHAIN_MAX = 64
 
 
 @dataclass(frozen=True)
@@ -302,12 +301,7 @@ async def _return_customer(
             break
     else:
         raise ConflictError("the customer's identifiers kept changing owner; try again", field=field_name)
-    survivor = bill_customer_id
-    for _ in range(MERGE_CHAIN_MAX):
-        merged_into = await customers_repository.merged_into(connection, survivor)
-        if merged_into is None:
-            break
-        survivor = merged_into
+    survivor = (await customers_service.survivors(connection, [bill_customer_id], lock=False))[bill_customer_id]
     if survivor != owner:
         raise CustomerMismatchError("the bill belongs to another customer", field=field_name)
     return owner

@@ -25,10 +25,10 @@ import shutil
 import signal
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 from bench import (
@@ -37,14 +37,12 @@ from bench import (
     BrokenRunError,
     clean_env,
     describe_machine,
-    free_port,
     graphql_body,
     log,
     post,
     run_step,
-    stop,
+    started_server,
     unthrottled,
-    wait_for_health,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -287,7 +285,7 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     describe_machine()
     work = Path(tempfile.mkdtemp(prefix="pointledger-bench-search-"))
-    server: subprocess.Popen[bytes] | None = None
+    servers = ExitStack()  # the server, stopped whatever happens
     try:
         shutil.copytree(ROOT / "demo", work / "demo")
         unthrottled(work / "demo" / "org.toml")
@@ -306,18 +304,8 @@ def run(args: argparse.Namespace) -> int:
         )
         log(f"  {seeded.splitlines()[-1]}")
 
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
+        _, base = servers.enter_context(started_server(work, env, 1, "server.log"))
         url = f"{base}/graphql"
-        with (work / "server.log").open("wb") as output:
-            server = subprocess.Popen(
-                [str(BIN / "pointledger"), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                cwd=work,
-                env=env,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
-        wait_for_health(base, server, 60)
 
         rng = random.Random(SEED + 1)
         names = drawn_names(args.customers)
@@ -349,7 +337,7 @@ def run(args: argparse.Namespace) -> int:
         log(f"broken run: {error}")
         return 1
     finally:
-        stop(server)
+        servers.close()
         if args.keep:
             log(f"kept: {work}")
         else:

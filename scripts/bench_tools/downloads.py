@@ -25,16 +25,16 @@ import re
 import shutil
 import signal
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import urllib.parse
 import urllib.request
+from contextlib import ExitStack
 from pathlib import Path
 
-from bench import BIN, HERE, ROOT, BrokenRunError, clean_env, free_port, log, run_step, stop, wait_for_health
+from bench import BIN, HERE, ROOT, BrokenRunError, clean_env, log, run_step, started_server
 from seed import BIG_MOBILE
 
 FAR_PAST = "2000-01-01T00:00:00+00:00"
@@ -138,7 +138,7 @@ def copy_entries(database: Path, customer_id: int, entries_wanted: int) -> int:
 def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     work = Path(tempfile.mkdtemp(prefix="pointledger-bench-download-"))
-    server: subprocess.Popen[bytes] | None = None
+    servers = ExitStack()  # the server, stopped whatever happens
     try:
         shutil.copytree(ROOT / "demo", work / "demo")
         env = clean_env(f"sqlite+aiosqlite:///{work / 'bench.db'}")
@@ -168,17 +168,7 @@ def run(args: argparse.Namespace) -> int:
             raise BrokenRunError(f"seed.py did not name the big customer: {seeded}")
         total = copy_entries(work / "bench.db", int(found.group(1)), args.entries)
         log(f"  the customer's ledger entries after the SQL copies: {total:,}")
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        with (work / "server.log").open("wb") as output:
-            server = subprocess.Popen(
-                [str(BIN / "pointledger"), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                cwd=work,
-                env=env,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
-        wait_for_health(base, server, 60)
+        server, base = servers.enter_context(started_server(work, env, 1, "server.log"))
         log(f"server: pid {server.pid} (pointledger serve, one uvicorn worker)")
         query = urllib.parse.urlencode({"customer": BIG_MOBILE, "customerType": "MOBILE", "startDate": FAR_PAST})
         log(f"server before: VmRSS {memory_kb(server.pid, 'VmRSS') / 1024:.1f} MB")
@@ -197,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
         log(f"BROKEN RUN: {error}")
         return 1
     finally:
-        stop(server)
+        servers.close()
         if args.keep:
             log(f"kept: {work}")
         else:
