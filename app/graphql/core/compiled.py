@@ -32,7 +32,6 @@ variables, field middleware, an abort signal.
 
 from __future__ import annotations
 
-import os
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from enum import EnumMeta
@@ -69,11 +68,13 @@ from graphql.type.definition import GraphQLAbstractType
 from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef, TypeNameMetaFieldDef
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
+from app.kernel.settings import get_settings
+
 if TYPE_CHECKING:
     from graphql.execution.types import ExecutionResult
 
-# Whether compiled execution runs at all (scripts/bench_tools measure both, interleaved).
-ENABLED = os.environ.get("POINTLEDGER_COMPILED_EXECUTION", "1") != "0"
+# Whether compiled execution runs at all (`POINTLEDGER_COMPILED_EXECUTION`, read at start).
+ENABLED = get_settings().compiled_execution
 PROGRAMS_MAX = 1024  # the parse cache holds as many documents
 PLAN_VARIANTS_MAX = 64  # distinct @include/@skip variable values planned per operation
 CONDITION_DIRECTIVES = frozenset({"include", "skip"})
