@@ -268,16 +268,7 @@ async def test_a_name_search_is_served_by_the_two_name_key_indexes(database, org
         )
     )
     key = name_search_key("first12")
-    statement = search_statement(
-        org_id=org.org_id,
-        name_range=(key, prefix_upper_bound(key)),
-        customer_ids=None,
-        registered_from=None,
-        registered_until=None,
-        standing=None,
-        limit=11,
-        after_id=None,
-    )
+    statement = search_statement(org_id=org.org_id, name_range=(key, prefix_upper_bound(key)), limit=11)
 
     async with database.read() as connection:
         await connection.exec_driver_sql("ANALYZE")

@@ -574,13 +574,13 @@ async def count_members(connection: AsyncConnection, group_id: int) -> int:
 def search_statement(
     *,
     org_id: int,
-    name_range: tuple[str, str | None] | None,
-    customer_ids: Sequence[int] | None,
-    registered_from: datetime | None,
-    registered_until: datetime | None,
-    standing: tuple[int, int] | None,
     limit: int,
-    after_id: int | None,
+    name_range: tuple[str, str | None] | None = None,
+    customer_ids: Sequence[int] | None = None,
+    registered_from: datetime | None = None,
+    registered_until: datetime | None = None,
+    standing: tuple[int, int] | None = None,
+    after_id: int | None = None,
     among: Any = None,
 ) -> Any:
     """The ids of the customers (not user group accounts, not merged away) of the org by id

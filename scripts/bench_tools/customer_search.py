@@ -251,16 +251,7 @@ def query_plan(database: Path, prefix: str) -> list[str]:
     from app.customers.rules import name_search_key, prefix_upper_bound
 
     key = name_search_key(prefix)
-    statement = search_statement(
-        org_id=1,
-        name_range=(key, prefix_upper_bound(key)),
-        customer_ids=None,
-        registered_from=None,
-        registered_until=None,
-        standing=None,
-        limit=11,
-        after_id=None,
-    )
+    statement = search_statement(org_id=1, name_range=(key, prefix_upper_bound(key)), limit=11)
     compiled = statement.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True})
     with sqlite3.connect(database) as connection:
         return [row[3] for row in connection.execute(f"EXPLAIN QUERY PLAN {compiled}")]
