@@ -13,7 +13,12 @@ from app.graphql.behavioural_events.types import (
     CustomerBehaviouralEventsResult,
 )
 from app.graphql.core.context import Info
-from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
+from app.graphql.core.pagination import (
+    PAGE_SIZE_DEFAULT,
+    check_page_size,
+    decode_id_cursor,
+    page_info_after,
+)
 from app.graphql.customers.inputs import CustomerLookupInput, customer_id_for
 
 
@@ -45,8 +50,5 @@ class BehaviouralEventQuery:
             customer_id=strawberry.ID(str(customer_id)),
             time_zone=org.time_zone.key,
             events=[BehaviouralEvent.from_view(view, org) for view in views],
-            page_info=PageInfo(
-                has_next_page=has_next_page,
-                end_cursor=encode_id_cursor("behavioural-event", views[-1].id) if views else None,
-            ),
+            page_info=page_info_after("behavioural-event", [row.id for row in views[-1:]], has_next_page),
         )

@@ -44,5 +44,6 @@ def decode_id_cursor(kind: str, cursor: str | None, field: str = "after") -> int
 
 
 def page_info_after(kind: str, ids: list[int], has_next_page: bool) -> PageInfo:
-    """The page info of a page whose last row is `ids[-1]` (no cursor for an empty page)."""
+    """The page info of a page whose last row is `ids[-1]` (no cursor for an empty page). A page
+    of rows passes the last row's id alone: `[row.id for row in rows[-1:]]`."""
     return PageInfo(has_next_page=has_next_page, end_cursor=encode_id_cursor(kind, ids[-1]) if ids else None)

@@ -6,7 +6,12 @@ import strawberry
 
 from app.customer_promotions import service
 from app.graphql.core.context import Info
-from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
+from app.graphql.core.pagination import (
+    PAGE_SIZE_DEFAULT,
+    check_page_size,
+    decode_id_cursor,
+    page_info_after,
+)
 from app.graphql.customer_promotions.types import (
     CustomerPromotion,
     CustomerPromotionHistoryResult,
@@ -50,8 +55,5 @@ class CustomerPromotionHistoryQuery:
         return PromotionAwardPage(
             customer_id=strawberry.ID(str(customer_id)),
             records=[PromotionAward.from_record(record, org) for record in records],
-            page_info=PageInfo(
-                has_next_page=has_next_page,
-                end_cursor=encode_id_cursor("promotion-award", records[-1].entry_id) if records else None,
-            ),
+            page_info=page_info_after("promotion-award", [row.entry_id for row in records[-1:]], has_next_page),
         )

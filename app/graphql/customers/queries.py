@@ -9,7 +9,12 @@ from app.customers.history import history_page, identifier_history_page
 from app.customers.models import HistoryAction
 from app.customers.service import load_customers
 from app.graphql.core.context import Info
-from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
+from app.graphql.core.pagination import (
+    PAGE_SIZE_DEFAULT,
+    check_page_size,
+    decode_id_cursor,
+    page_info_after,
+)
 from app.graphql.customers.inputs import CustomerLookupInput, CustomerSearchInput, customer_id_for
 from app.graphql.customers.types import (
     Customer,
@@ -63,9 +68,7 @@ class CustomerHistoryQuery:
         return CustomerHistoryPage(
             customer_id=strawberry.ID(str(customer_id)),
             records=[CustomerHistoryRecord.from_record(record) for record in records],
-            page_info=PageInfo(
-                has_next_page=has_next_page, end_cursor=encode_id_cursor("history", records[-1].id) if records else None
-            ),
+            page_info=page_info_after("history", [row.id for row in records[-1:]], has_next_page),
         )
 
 
@@ -90,10 +93,7 @@ class IdentifierHistoryQuery:
         return IdentifierHistoryPage(
             customer_id=strawberry.ID(str(customer_id)),
             records=[IdentifierChange.from_record(record) for record in records],
-            page_info=PageInfo(
-                has_next_page=has_next_page,
-                end_cursor=encode_id_cursor("identifier-history", records[-1].id) if records else None,
-            ),
+            page_info=page_info_after("identifier-history", [row.id for row in records[-1:]], has_next_page),
         )
 
 
@@ -118,8 +118,5 @@ class CustomerSearchQuery:
             info.context.customers.prime(view.id, view)
         return CustomerSearchPage(
             customers=[Customer.from_view(view) for view in page.customers],
-            page_info=PageInfo(
-                has_next_page=page.has_next_page,
-                end_cursor=encode_id_cursor("customer", page.customers[-1].id) if page.customers else None,
-            ),
+            page_info=page_info_after("customer", [row.id for row in page.customers[-1:]], page.has_next_page),
         )

@@ -17,7 +17,13 @@ from app.customers.service import CustomerView, ProgramSummary
 from app.graphql.cards.types import LoyaltyCard
 from app.graphql.core.context import Info
 from app.graphql.core.errors import InvalidInputError, NotFoundError
-from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
+from app.graphql.core.pagination import (
+    PAGE_SIZE_DEFAULT,
+    PageInfo,
+    check_page_size,
+    decode_id_cursor,
+    page_info_after,
+)
 from app.graphql.organization.types import IdentifierTypeEnum, PointsCategoryEnum
 from app.kernel.enums import IdentifierType, PointsCategory
 from app.kernel.times import local_day
@@ -250,10 +256,7 @@ class Customer:
         views = page.views
         return TransactionConnection(
             nodes=[Transaction.from_view(view, info.context.org) for view in views],
-            page_info=PageInfo(
-                has_next_page=page.has_next_page,
-                end_cursor=encode_id_cursor("transaction", views[-1].id) if views else None,
-            ),
+            page_info=page_info_after("transaction", [row.id for row in views[-1:]], page.has_next_page),
         )
 
     @strawberry.field(
@@ -291,10 +294,7 @@ class Customer:
                 )
                 for item in page.items
             ],
-            page_info=PageInfo(
-                has_next_page=page.has_next_page,
-                end_cursor=encode_id_cursor("expired", page.items[-1].entry_id) if page.items else None,
-            ),
+            page_info=page_info_after("expired", [row.entry_id for row in page.items[-1:]], page.has_next_page),
         )
 
 

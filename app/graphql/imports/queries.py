@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from app.graphql.core.context import Info
-from app.graphql.core.pagination import PageInfo, decode_id_cursor, encode_id_cursor
+from app.graphql.core.pagination import decode_id_cursor, page_info_after
 from app.graphql.imports.types import (
     IMPORT_PAGE_SIZE_MAX,
     ImportJob,
@@ -54,9 +54,7 @@ class ImportQuery:
                 ImportJob.from_view(view, names.get(view.template_id) if view.template_id is not None else None)
                 for view in views
             ],
-            page_info=PageInfo(
-                has_next_page=more, end_cursor=encode_id_cursor("import", views[-1].id) if views else None
-            ),
+            page_info=page_info_after("import", [row.id for row in views[-1:]], more),
         )
 
     @strawberry.field(description="Saved import templates, by name.")

@@ -13,7 +13,7 @@ from strawberry.scalars import JSON
 
 from app.graphql.core.context import Info
 from app.graphql.core.errors import ConflictError, IdempotencyKeyReusedError, InvalidInputError, NotFoundError
-from app.graphql.core.pagination import PageInfo, decode_id_cursor, encode_id_cursor
+from app.graphql.core.pagination import PageInfo, decode_id_cursor, page_info_after
 from app.imports import service
 from app.kernel.errors import ValidationError
 
@@ -153,9 +153,7 @@ class ImportJob:
                 )
                 for item in page
             ],
-            page_info=PageInfo(
-                has_next_page=more, end_cursor=encode_id_cursor("reject", page[-1].row_number) if page else None
-            ),
+            page_info=page_info_after("reject", [row.row_number for row in page[-1:]], more),
         )
 
     @strawberry.field(description="Auto-corrections in file order (in a dry run: those the import would make).")
@@ -170,9 +168,7 @@ class ImportJob:
                 ImportCorrection(row_number=item.row_number, column=item.column, code=item.code, message=item.message)
                 for item in page
             ],
-            page_info=PageInfo(
-                has_next_page=more, end_cursor=encode_id_cursor("correction", page[-1].id) if page else None
-            ),
+            page_info=page_info_after("correction", [row.id for row in page[-1:]], more),
         )
 
     @classmethod

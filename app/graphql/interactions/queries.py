@@ -5,7 +5,12 @@ from __future__ import annotations
 import strawberry
 
 from app.graphql.core.context import Info
-from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
+from app.graphql.core.pagination import (
+    PAGE_SIZE_DEFAULT,
+    check_page_size,
+    decode_id_cursor,
+    page_info_after,
+)
 from app.graphql.customers.inputs import CustomerLookupInput, customer_id_for
 from app.graphql.interactions.types import ChannelEnum, CustomerInteractionsResult, Interaction, InteractionPage
 from app.interactions.service import customer_interactions
@@ -36,8 +41,5 @@ class InteractionQuery:
             customer_id=strawberry.ID(str(customer_id)),
             time_zone=org.time_zone.key,
             interactions=[Interaction.from_view(view, org) for view in views],
-            page_info=PageInfo(
-                has_next_page=has_next_page,
-                end_cursor=encode_id_cursor("interaction", views[-1].id) if views else None,
-            ),
+            page_info=page_info_after("interaction", [row.id for row in views[-1:]], has_next_page),
         )

@@ -7,7 +7,12 @@ import strawberry
 
 from app.customer_promotions.service import promotions_by_id
 from app.graphql.core.context import Info
-from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
+from app.graphql.core.pagination import (
+    PAGE_SIZE_DEFAULT,
+    check_page_size,
+    decode_id_cursor,
+    page_info_after,
+)
 from app.graphql.customers.inputs import CustomerLookupInput, customer_id_for
 from app.graphql.ledger.inputs import LedgerFilterInput
 from app.graphql.ledger.types import (
@@ -51,10 +56,7 @@ class LedgerQuery:
         return LedgerEntryPage(
             customer_id=strawberry.ID(str(customer_id)),
             entries=[LedgerEntry.from_view(entry, org, promotions) for entry in page.entries],
-            page_info=PageInfo(
-                has_next_page=page.has_next_page,
-                end_cursor=encode_id_cursor("ledger", page.entries[-1].id) if page.entries else None,
-            ),
+            page_info=page_info_after("ledger", [row.id for row in page.entries[-1:]], page.has_next_page),
         )
 
     @strawberry.field(description="The balance as of the last entry of a view; with no filter, the current balance.")

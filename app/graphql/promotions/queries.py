@@ -6,7 +6,12 @@ from __future__ import annotations
 import strawberry
 
 from app.graphql.core.context import Info
-from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
+from app.graphql.core.pagination import (
+    PAGE_SIZE_DEFAULT,
+    check_page_size,
+    decode_id_cursor,
+    page_info_after,
+)
 from app.graphql.customers.inputs import CustomerLookupInput, customer_id_for
 from app.graphql.promotions.inputs import ValidatePromoCodeInput, parse_promotion_id
 from app.graphql.promotions.types import (
@@ -64,9 +69,7 @@ class PromotionQuery:
             )
         return CartPromotionConnection(
             nodes=[CartPromotion.from_view(view) for view in views],
-            page_info=PageInfo(
-                has_next_page=has_next_page, end_cursor=encode_id_cursor("promotion", views[-1].id) if views else None
-            ),
+            page_info=page_info_after("promotion", [row.id for row in views[-1:]], has_next_page),
         )
 
     @strawberry.field(description="A customer's linked promo codes (linkPromoCode), newest first.")

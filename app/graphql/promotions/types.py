@@ -22,7 +22,7 @@ from app.graphql.core.errors import (
     PromoCodeUnknownError,
     PromoConditionsNotMetError,
 )
-from app.graphql.core.pagination import PageInfo, encode_id_cursor
+from app.graphql.core.pagination import PageInfo, page_info_after
 from app.graphql.transactions.types import NameValue
 from app.promotions import service as promotions_service
 from app.promotions.models import LinkMode, PromoCodeSource, PromotionAction
@@ -284,11 +284,8 @@ class PromoCodeStatus:
                     )
                     for item in status.redemptions
                 ],
-                page_info=PageInfo(
-                    has_next_page=status.has_next_page,
-                    end_cursor=encode_id_cursor("promo-redemption", status.redemptions[-1].id)
-                    if status.redemptions
-                    else None,
+                page_info=page_info_after(
+                    "promo-redemption", [row.id for row in status.redemptions[-1:]], status.has_next_page
                 ),
             ),
         )

@@ -5,7 +5,12 @@ from __future__ import annotations
 import strawberry
 
 from app.graphql.core.context import Info
-from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
+from app.graphql.core.pagination import (
+    PAGE_SIZE_DEFAULT,
+    check_page_size,
+    decode_id_cursor,
+    page_info_after,
+)
 from app.graphql.customers.inputs import CustomerLookupInput, customer_id_for
 from app.graphql.trackers.types import TrackedValue, Tracker, TrackerHistoryPage, TrackerHistoryResult
 from app.trackers import service
@@ -53,7 +58,5 @@ class TrackerQuery:
         return TrackerHistoryPage(
             customer_id=strawberry.ID(str(customer_id)),
             records=[TrackedValue.from_row(row, by_id[row.tracker_id], org) for row in rows],
-            page_info=PageInfo(
-                has_next_page=has_next_page, end_cursor=encode_id_cursor("tracked", rows[-1].id) if rows else None
-            ),
+            page_info=page_info_after("tracked", [row.id for row in rows[-1:]], has_next_page),
         )

@@ -10,7 +10,13 @@ import strawberry
 
 from app.graphql.core.context import Info
 from app.graphql.core.errors import ConflictError, IdempotencyKeyReusedError, InvalidInputError, NotFoundError
-from app.graphql.core.pagination import PAGE_SIZE_DEFAULT, PageInfo, check_page_size, decode_id_cursor, encode_id_cursor
+from app.graphql.core.pagination import (
+    PAGE_SIZE_DEFAULT,
+    PageInfo,
+    check_page_size,
+    decode_id_cursor,
+    page_info_after,
+)
 from app.graphql.customers.types import Customer
 from app.user_groups import service
 from app.user_groups.service import GroupView
@@ -73,9 +79,7 @@ class UserGroup:
         return UserGroupMemberPage(
             total_count=count,
             nodes=[Customer.from_view(view) for view in views if view is not None],
-            page_info=PageInfo(
-                has_next_page=has_next_page, end_cursor=encode_id_cursor("member", ids[-1]) if ids else None
-            ),
+            page_info=page_info_after("member", ids, has_next_page),
         )
 
 
