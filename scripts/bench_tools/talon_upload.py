@@ -43,7 +43,8 @@ MEGABYTE = 1024 * 1024
 def block() -> bytes:
     """About 1 MB of rows in the seed's format (profile ids, amounts, dates, subledger, reason)."""
     return "".join(
-        f"BENCH-{index:07d},{1 + index % 500},2026-01-01T00:00:00Z,2030-06-30T23:59:59Z,partner-{index % 4},migration\r\n"
+        f"BENCH-{index:07d},{1 + index % 500},2026-01-01T00:00:00Z,2030-06-30T23:59:59Z,"
+        f"partner-{index % 4},migration\r\n"
         for index in range(BLOCK_ROWS)
     ).encode()
 
