@@ -74,6 +74,14 @@ mutation Redeem($input: RedeemPointsInput!) {
 }
 """
 
+REDEMPTIONS = """
+query Redemptions($customer: CustomerLookupInput!) {
+  pointsRedemptions(customer: $customer, first: 10) {
+    ... on PointsRedemptionConnection { nodes { points lotsConsumed { programCode points earnEntryId } } }
+  }
+}
+"""
+
 
 async def imported(api: Api, body: bytes) -> dict[str, Any]:
     response = await post_csv(api, body)
@@ -278,6 +286,20 @@ async def test_the_lot_trace_of_a_page_costs_the_same_statements_for_one_redempt
     # 10 + 11 + 12 + 13 from partner-b's 50; the 14 takes its last 4, then 10 of partner-a's lot.
     assert lots_per_redemption(five) == [2, 1, 1, 1, 1]
     assert counter.count == statements_for_one
+
+
+async def test_a_redemption_names_the_earn_entries_of_the_lots_it_took_from(client_api):
+    await imported(client_api, SUBLEDGER_FILE)
+    credits = {entry["points"]: entry["id"] for entry in await entries(client_api, SUB_1)}
+    await redeem(client_api, SUB_1, "120")
+
+    answer = (await client_api.data(REDEMPTIONS, {"customer": SUB_1}))["pointsRedemptions"]
+
+    [redemption] = answer["nodes"]
+    assert redemption["lotsConsumed"] == [
+        {"programCode": "main", "points": "50", "earnEntryId": credits["50"]},
+        {"programCode": "main", "points": "70", "earnEntryId": credits["100"]},
+    ]
 
 
 # --- The customer on a ledger page ------------------------------------------------------------

@@ -680,12 +680,17 @@ async def consumed_by_entries(connection: AsyncConnection, entry_ids: Sequence[i
 async def lot_movements(connection: AsyncConnection, entry_ids: Sequence[int], *, taken: bool) -> list[Any]:
     """What these entries took from lots (`taken`: the negative movements) or gave back to them
     (the positive ones), in the order they moved: rows (entry_id, lot_id, points, active_from,
-    expires_at) with the lot's dates."""
+    expires_at, earn_entry_id) with the lot's dates and the credit that made it."""
     return list(
         (
             await connection.execute(
                 select(
-                    movements.c.entry_id, movements.c.lot_id, movements.c.points, lots.c.active_from, lots.c.expires_at
+                    movements.c.entry_id,
+                    movements.c.lot_id,
+                    movements.c.points,
+                    lots.c.active_from,
+                    lots.c.expires_at,
+                    lots.c.entry_id.label("earn_entry_id"),
                 )
                 .join(lots, lots.c.id == movements.c.lot_id)
                 .where(
