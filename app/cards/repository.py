@@ -186,3 +186,31 @@ async def move_cards(connection: AsyncConnection, *, org_id: int, survivor_id: i
     identifier), in the order they were issued."""
     parameters = move_parameters(org_id=org_id, survivor_id=survivor_id, victim_id=victim_id)
     return sorted((await connection.execute(_MOVE_CARDS, parameters)).all(), key=lambda row: row.id)
+
+
+async def subledger_ids_by_code(
+    connection: AsyncConnection, *, org_id: int, codes: Sequence[str]
+) -> dict[str, list[int]]:
+    """The organisation's subledgers with these codes, in any program: ids by code (a code may
+    name a subledger in several programs); unknown codes are absent. One statement."""
+    if not codes:
+        return {}
+    rows = await connection.execute(
+        select(subledgers.c.code, subledgers.c.id)
+        .where(subledgers.c.org_id == org_id, subledgers.c.code.in_(list(codes)))
+        .order_by(subledgers.c.id)
+    )
+    found: dict[str, list[int]] = {}
+    for row in rows:
+        found.setdefault(row.code, []).append(row.id)
+    return found
+
+
+async def subledger_codes(connection: AsyncConnection, *, org_id: int, ids: Sequence[int]) -> dict[int, str]:
+    """The codes of these subledgers of the organisation, by id. One statement."""
+    if not ids:
+        return {}
+    rows = await connection.execute(
+        select(subledgers.c.id, subledgers.c.code).where(subledgers.c.org_id == org_id, subledgers.c.id.in_(list(ids)))
+    )
+    return {row.id: row.code for row in rows}

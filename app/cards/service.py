@@ -19,7 +19,7 @@ from app.customers.identifiers import CardNumberChange, card_number_lock_keys, c
 from app.customers.rules import normalize_code
 from app.customers.service import CustomerLookup, find_customer, lock_customers_to_change
 from app.idempotency import service as idempotency
-from app.kernel.errors import NotFoundError
+from app.kernel.errors import NotFoundError, ValidationError
 from app.organizations.config import OrgConfig, ProgramConfig
 from app.storage.database import Database, lock_keys
 
@@ -277,3 +277,20 @@ async def cards_of_customers(
     for row in await repository.cards_of_customers(connection, org_id=org.id, customer_ids=customer_ids):
         found[row.customer_id].append(_view(row))
     return found
+
+
+async def subledger_ids_for_codes(
+    connection: AsyncConnection, org_id: int, codes: Sequence[str], field: str
+) -> tuple[int, ...]:
+    """The ids of the organisation's subledgers with these codes (in any of its programs);
+    INVALID_INPUT naming `field`[index] for a code no subledger has."""
+    found = await repository.subledger_ids_by_code(connection, org_id=org_id, codes=codes)
+    for index, code in enumerate(codes):
+        if code not in found:
+            raise ValidationError(f"no subledger with code {code[:100]!r}", field=f"{field}[{index}]")
+    return tuple(subledger_id for code in dict.fromkeys(codes) for subledger_id in found[code])
+
+
+async def subledger_codes(connection: AsyncConnection, org_id: int, ids: Sequence[int]) -> dict[int, str]:
+    """The codes of these subledgers, by id (one statement)."""
+    return await repository.subledger_codes(connection, org_id=org_id, ids=list(dict.fromkeys(ids)))

@@ -30,6 +30,7 @@ from app.graphql.core.schema import schema
 from app.graphql.core.time_limit import QueryDeadline, RunningQueries, timeout_error
 from app.http import import_profiles as import_profile_routes
 from app.http import imports as import_routes
+from app.http import talon_one
 from app.http.auth import (
     AMBIGUOUS_CREDENTIALS,
     AmbiguousCredentialsError,
@@ -293,6 +294,7 @@ def create_app(
             *download_routes(),
             Route("/imports/interactions", import_profile_routes.post_interactions, methods=["POST"]),
             Route("/imports/behavioural-events", import_profile_routes.post_behavioural_events, methods=["POST"]),
+            Route("/v1/loyalty_programs/{program_id}/import_points", talon_one.post_import_points, methods=["POST"]),
         ],
         lifespan=lifespan,
         middleware=[Middleware(AccessLog, access_lines=services.settings.access_log)],
@@ -303,7 +305,7 @@ def create_app(
     )
     app.state.services = services
     for route in app.routes:  # a route under /imports or /downloads that declares no roles stops the app here
-        if isinstance(route, Route) and route.path.startswith(("/imports", "/downloads")):
+        if isinstance(route, Route) and route.path.startswith(("/imports", "/downloads", "/v1")):
             for method in (route.methods or set()) - {"HEAD"}:
                 roles_for(f"{method} {route.path}")
     return app

@@ -16,7 +16,7 @@ without the route's role (app/organizations/roles.py: admin) gets 403 FORBIDDEN.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -51,8 +51,8 @@ def _json(status: int, body: Any) -> Response:
     return Response(orjson.dumps(body, default=default), status_code=status, media_type="application/json")
 
 
-def error_response(error: DomainError) -> Response:
-    status = (
+def error_status(error: DomainError) -> int:
+    return (
         429
         if isinstance(error, RateLimitedError)
         else 403
@@ -65,6 +65,10 @@ def error_response(error: DomainError) -> Response:
         if isinstance(error, ValidationError)
         else 409
     )
+
+
+def error_response(error: DomainError) -> Response:
+    status = error_status(error)
     return _json(status, {"error": {"code": error.code, "message": error.message, "field": error.field}})
 
 
@@ -81,31 +85,45 @@ def job_document(job: service.JobView) -> dict[str, Any]:
     return document
 
 
-async def request_caller(request: Request) -> Any:
+def unauthorized_response() -> Response:
+    return Response(
+        UNAUTHORIZED_BODY,
+        status_code=401,
+        media_type="application/json",
+        headers={"www-authenticate": 'Basic realm="pointledger", charset="UTF-8"'},
+    )
+
+
+async def request_caller(
+    request: Request,
+    header: bytes | None = None,
+    *,
+    unauthorized: Callable[[], Response] = unauthorized_response,
+    refuse: Callable[[DomainError], Response] = error_response,
+) -> Any:
     """The key's caller, or the response refusing it: 401 without valid credentials, 403 when
     the key holds none of the route's roles (app/organizations/roles.py). AmbiguousCredentialsError
-    with several Authorization headers."""
+    with several Authorization headers. `header` stands for the Authorization header when a route
+    reads credentials another way (app/http/talon_one.py); `unauthorized` and `refuse` shape the
+    refusals for routes that answer in another API's format."""
     services = request.app.state.services
-    caller = await services.authenticator.authenticate(authorization_header(request.scope["headers"]))
+    caller = await services.authenticator.authenticate(
+        header if header is not None else authorization_header(request.scope["headers"])
+    )
     if caller is None:
-        return Response(
-            UNAUTHORIZED_BODY,
-            status_code=401,
-            media_type="application/json",
-            headers={"www-authenticate": 'Basic realm="pointledger", charset="UTF-8"'},
-        )
+        return unauthorized()
     note_request(organization=caller.org.code)
     method = "GET" if request.method == "HEAD" else request.method  # Starlette answers HEAD with GET
     roles = roles_for(f"{method} {request.scope['route'].path}")
     if roles.isdisjoint(caller.roles):
-        return error_response(RoleRequiredError(f"{request.method} {request.url.path}", roles))
+        return refuse(RoleRequiredError(f"{request.method} {request.url.path}", roles))
     account = RequestRateLimits(
         services.rate_limiter, caller.org, caller.roles, services.metrics.count_rate_limit_refusals
     )
     try:
         await account.count(f"{request.method} {request.url.path}", roles)
     except RateLimitedError as error:
-        refused = error_response(error)
+        refused = refuse(error)
         refused.headers.update(account.response_headers())
         return refused
     return caller
@@ -128,6 +146,38 @@ def _points_configuration(request: Request) -> dict[str, Any]:
     }
 
 
+def check_declared_size(request: Request, limit_bytes: int | None = None) -> None:
+    """FILE_TOO_LARGE for a Content-Length over the import size limit (or `limit_bytes`: a body
+    that wraps the file), before a byte is read."""
+    file_limit_bytes = request.app.state.services.settings.import_size_limit_bytes
+    limit_bytes = file_limit_bytes if limit_bytes is None else limit_bytes
+    declared = read_whole_number(request.headers.get("content-length") or "", DECLARED_BYTES_MAX, minimum=0)
+    if declared is not None and declared > limit_bytes:
+        raise FileTooLargeError(file_limit_bytes)
+
+
+async def spool_and_submit(
+    request: Request,
+    caller: Any,
+    import_request: service.ImportRequest,
+    chunks: AsyncIterator[bytes],
+    file_name: Callable[[], str | None],
+) -> service.Submitted:
+    """Stream the file's bytes to the import directory, submit its job (or find the one that has
+    the file already) and queue it for the runner. `file_name` is asked once the file is read
+    (a multipart part names it in its headers)."""
+    services = request.app.state.services
+    settings = services.settings
+    stored = await service.spool(
+        chunks, Path(settings.import_directory) / "uploads", settings.import_size_limit_bytes, None
+    )
+    stored = dataclasses.replace(stored, name=file_name())
+    submitted = await service.submit(services.database, caller.org, import_request, stored, now=services.clock.now())
+    if not submitted.existing:
+        services.imports.submit(submitted.job.id)
+    return submitted
+
+
 async def post_import(
     request: Request, profile: ImportProfile, configuration: Callable[[Request], dict[str, Any]]
 ) -> Response:
@@ -136,12 +186,8 @@ async def post_import(
     caller = await request_caller(request)
     if isinstance(caller, Response):
         return caller
-    services = request.app.state.services
-    settings = services.settings
     try:
-        declared = read_whole_number(request.headers.get("content-length") or "", DECLARED_BYTES_MAX, minimum=0)
-        if declared is not None and declared > settings.import_size_limit_bytes:
-            raise FileTooLargeError(settings.import_size_limit_bytes)
+        check_declared_size(request)
         policy_text = request.query_params.get("errorPolicy", ErrorPolicy.KEEP_VALID.value)
         if policy_text not in ErrorPolicy.__members__:
             raise ValidationError(f"must be one of {', '.join(ErrorPolicy.__members__)}", field="errorPolicy")
@@ -154,19 +200,11 @@ async def post_import(
             dry_run=query_flag(request, "dryRun", False),
             import_key=request.query_params.get("importKey"),
         )
-        stored = await service.spool(
-            request.stream(),
-            Path(settings.import_directory) / "uploads",
-            settings.import_size_limit_bytes,
-            request.query_params.get("fileName"),
-        )
-        submitted = await service.submit(
-            services.database, caller.org, import_request, stored, now=services.clock.now()
+        submitted = await spool_and_submit(
+            request, caller, import_request, request.stream(), lambda: request.query_params.get("fileName")
         )
     except DomainError as error:
         return error_response(error)
-    if not submitted.existing:
-        services.imports.submit(submitted.job.id)
     return _json(
         200 if submitted.existing else 202, {"existing": submitted.existing, "job": job_document(submitted.job)}
     )

@@ -54,6 +54,7 @@ from app.ledger.views import (
     READ_PAGE_SIZE_MAX,
     ZERO,
     AccountRef,
+    ConsumedLot,
     CreditDraft,
     EventDraft,
     EventSummary,
@@ -679,12 +680,17 @@ async def consumed_by_entries(connection: AsyncConnection, entry_ids: Sequence[i
 async def lot_movements(connection: AsyncConnection, entry_ids: Sequence[int], *, taken: bool) -> list[Any]:
     """What these entries took from lots (`taken`: the negative movements) or gave back to them
     (the positive ones), in the order they moved: rows (entry_id, lot_id, points, active_from,
-    expires_at) with the lot's dates."""
+    expires_at, earn_entry_id) with the lot's dates and the credit that made it."""
     return list(
         (
             await connection.execute(
                 select(
-                    movements.c.entry_id, movements.c.lot_id, movements.c.points, lots.c.active_from, lots.c.expires_at
+                    movements.c.entry_id,
+                    movements.c.lot_id,
+                    movements.c.points,
+                    lots.c.active_from,
+                    lots.c.expires_at,
+                    lots.c.entry_id.label("earn_entry_id"),
                 )
                 .join(lots, lots.c.id == movements.c.lot_id)
                 .where(
@@ -920,8 +926,23 @@ def _filter_conditions(view: LedgerFilter) -> list[Any]:
         conditions.append(entries.c.created_at < view.end)
     if view.entry_type is not None:
         conditions.append(entries.c.entry_type == view.entry_type.value)
+    if view.subledger_ids:
+        conditions.append(_touches_subledgers(view.subledger_ids))
     conditions.extend(_account_conditions(view, concept_events=True))
     return conditions
+
+
+def _touches_subledgers(subledger_ids: Sequence[int]) -> ColumnElement[bool]:
+    """The entry made a lot of these subledgers, or moved points of one (both by the entry's id:
+    lots and movements are indexed by entry)."""
+    in_subledgers = lots.c.subledger_id.in_(list(subledger_ids))
+    return or_(
+        select(lots.c.id).where(lots.c.entry_id == entries.c.id, in_subledgers).exists(),
+        select(movements.c.id)
+        .join(lots, lots.c.id == movements.c.lot_id)
+        .where(movements.c.entry_id == entries.c.id, in_subledgers)
+        .exists(),
+    )
 
 
 def _account_conditions(view: LedgerFilter, *, concept_events: bool = False) -> list[Any]:
@@ -963,6 +984,8 @@ _PAGE_COLUMNS = (
     events.c.transaction_number,
     events.c.customer_promotion_id,
     events.c.tracker_value_id,
+    events.c.reason,
+    events.c.import_job_id,
 )
 
 
@@ -1062,6 +1085,65 @@ async def account_holdings(connection: AsyncConnection, customer_ids: Sequence[i
             )
         ).all()
     )
+
+
+async def subledger_holdings(
+    connection: AsyncConnection, org_id: int, customer_ids: Sequence[int], now: datetime
+) -> list[Any]:
+    """Per customer, program and subledger, the points of their lots with points left that are
+    pending (not active yet) and spendable (active, not past their expiry date): rows
+    (customer_id, program_id, subledger_id, pending, spendable), one query for any number of
+    customers. Only lots in a subledger; a subledger whose lots are all spent or expired is absent."""
+    if not customer_ids:
+        return []
+    not_past_expiry = or_(lots.c.expires_at.is_(None), lots.c.expires_at > now)
+    return list(
+        (
+            await connection.execute(
+                select(
+                    accounts.c.customer_id,
+                    accounts.c.program_id,
+                    lots.c.subledger_id,
+                    _sum_lot_points(lots.c.active_from > now).label("pending"),
+                    _sum_lot_points(lots.c.active_from <= now).label("spendable"),
+                )
+                .select_from(accounts.join(lots, lots.c.account_id == accounts.c.id))
+                .where(
+                    accounts.c.org_id == org_id,
+                    accounts.c.customer_id.in_(list(customer_ids)),
+                    lots.c.subledger_id.is_not(None),
+                    lots.c.points_remaining > 0,
+                    not_past_expiry,
+                )
+                .group_by(accounts.c.customer_id, accounts.c.program_id, lots.c.subledger_id)
+                .order_by(accounts.c.customer_id, accounts.c.program_id, lots.c.subledger_id)
+            )
+        ).all()
+    )
+
+
+async def consumed_lots(connection: AsyncConnection, org_id: int, entry_ids: Sequence[int]) -> list[ConsumedLot]:
+    """The lot trace of these entries: each lot an entry took points from (a negative movement),
+    with the credit that made the lot, in lot order per entry. One query for any number of entries."""
+    if not entry_ids:
+        return []
+    earns = entries.alias("earns")
+    rows = await connection.execute(
+        select(
+            movements.c.entry_id,
+            lots.c.entry_id,
+            earns.c.event_id,
+            -movements.c.points,
+            earns.c.created_at,
+            lots.c.active_from,
+            lots.c.expires_at,
+            lots.c.subledger_id,
+        )
+        .select_from(movements.join(lots, lots.c.id == movements.c.lot_id).join(earns, earns.c.id == lots.c.entry_id))
+        .where(movements.c.org_id == org_id, movements.c.entry_id.in_(list(entry_ids)), movements.c.points < 0)
+        .order_by(movements.c.entry_id, movements.c.id)
+    )
+    return [ConsumedLot(*row) for row in rows]
 
 
 async def points_expiring_after(connection: AsyncConnection, customer_ids: Sequence[int], now: datetime) -> list[Any]:

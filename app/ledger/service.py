@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.kernel.enums import PointsCategory
+from app.kernel.errors import ValidationError
 from app.ledger import repository, rules
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.ledger.rules import COUNTER_BY_KIND, COUNTERS, signed
@@ -25,6 +26,7 @@ from app.ledger.views import (
     READ_PAGE_SIZE_MAX,
     ZERO,
     AccountRef,
+    ConsumedLot,
     Discrepancy,
     EventDraft,
     LedgerEntryView,
@@ -36,12 +38,14 @@ from app.ledger.views import (
     PostedEvent,
     Posting,
     ReconciliationReport,
+    SubledgerHoldings,
 )
 
 __all__ = [
     "PAGE_SIZE_MAX",
     "READ_PAGE_SIZE_MAX",
     "AccountRef",
+    "ConsumedLot",
     "Discrepancy",
     "EventDraft",
     "LedgerEntryView",
@@ -53,8 +57,10 @@ __all__ = [
     "PostedEvent",
     "Posting",
     "ReconciliationReport",
+    "SubledgerHoldings",
     "closing_balance",
     "consumed_by_entries",
+    "consumed_lots",
     "customer_accounts",
     "ledger_page",
     "lock_account",
@@ -68,6 +74,7 @@ __all__ = [
     "reversal_postings",
     "signed",
     "spendable_points",
+    "subledger_holdings",
 ]
 
 # Reads that are the repository's as they are.
@@ -76,6 +83,7 @@ lock_account = repository.lock_account
 lot_shares = repository.lot_shares
 consumed_by_entries = repository.consumed_by_entries
 spendable_points = repository.spendable_points
+consumed_lots = repository.consumed_lots  # the lot trace of entries
 
 
 async def post_event(
@@ -355,8 +363,27 @@ async def closing_balance(
     connection: AsyncConnection, *, org_id: int, customer_id: int, view: LedgerFilter
 ) -> tuple[Decimal, int | None]:
     """The balance as of the last entry in the view, over the accounts the view covers (see
-    `repository.closing_balance`), and the id of the view's last entry (None for an empty view)."""
+    `repository.closing_balance`), and the id of the view's last entry (None for an empty view).
+    A subledger is part of an account, with no balance after each entry: refused."""
+    if view.subledger_ids:
+        raise ValidationError(
+            "a closing balance is an account's; a subledger's points are in the points summary's subledgers",
+            field="filter.subledgerCodes",
+        )
     return await repository.closing_balance(connection, org_id=org_id, customer_id=customer_id, view=view)
+
+
+async def subledger_holdings(
+    connection: AsyncConnection, *, org_id: int, customer_ids: Sequence[int], now: datetime
+) -> dict[int, list[SubledgerHoldings]]:
+    """Per customer, what each subledger holds (points left in its lots, pending or spendable
+    now; points past their expiry date are not held), by program then subledger id. One query."""
+    found: dict[int, list[SubledgerHoldings]] = defaultdict(list)
+    for row in await repository.subledger_holdings(connection, org_id, customer_ids, now):
+        found[row.customer_id].append(
+            SubledgerHoldings(row.program_id, row.subledger_id, Decimal(row.pending), Decimal(row.spendable))
+        )
+    return found
 
 
 # --- Reconciliation -------------------------------------------------------------------------

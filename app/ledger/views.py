@@ -177,6 +177,9 @@ class LedgerFilter:
     # includeTillConceptEvents: with a program filter, also the group redemption entries (of any
     # program) made at these tills, the tills of the filtered programs' concepts.
     concept_till_ids: tuple[int, ...] = ()
+    # Entries that credited a lot of these subledgers or moved points of one (a debit that
+    # consumed from several subledgers shows whole in each).
+    subledger_ids: tuple[int, ...] = ()
 
     def with_default_window(self, now: datetime) -> LedgerFilter:
         """The seed's default: the last 7 days when no date is given."""
@@ -205,6 +208,8 @@ class LedgerEntryView:
     transaction_number: str | None
     customer_promotion_id: int | None = None
     tracker_value_id: int | None = None
+    reason: str | None = None  # POINTS_IMPORT: the row's reason column
+    import_job_id: int | None = None  # POINTS_IMPORT: the job that wrote it
 
 
 @dataclass(frozen=True)
@@ -276,3 +281,28 @@ class Discrepancy:
 class ReconciliationReport:
     checked_accounts: int
     discrepancies: list[Discrepancy]
+
+
+@dataclass(frozen=True)
+class SubledgerHoldings:
+    """A customer's points in one subledger of one program: what its lots hold."""
+
+    program_id: int
+    subledger_id: int
+    pending: Decimal  # in lots not active yet
+    spendable: Decimal  # in lots active now and not past their expiry date
+
+
+@dataclass(frozen=True)
+class ConsumedLot:
+    """What a ledger entry took from one lot (the lot trace): the earn that made the lot and the
+    points this entry consumed of it."""
+
+    entry_id: int  # the entry that consumed (a debit: redemption, expiry, return, transfer ...)
+    earn_entry_id: int  # the credit that made the lot
+    earn_event_id: int
+    points: Decimal
+    earned_at: datetime
+    active_from: datetime
+    expires_at: datetime | None
+    subledger_id: int | None

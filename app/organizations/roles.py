@@ -137,6 +137,7 @@ OPERATION_ROLES: dict[str, frozenset[Role]] = {
         "GET /downloads/customer-segment-history.{format}": (MEMBER_CARE,),  # customerSegmentHistory
         "POST /imports/interactions": (ADMIN,),
         "POST /imports/behavioural-events": (ADMIN,),
+        "POST /v1/loyalty_programs/{program_id}/import_points": (ADMIN,),  # Talon.One's import_points
     }.items()
 }
 

@@ -79,6 +79,7 @@ class LotPoints:
     points: Decimal
     active_from: datetime
     expires_at: datetime | None
+    earn_entry_id: int  # the credit entry that made the lot (the lot trace)
 
 
 @dataclass(frozen=True)
@@ -715,13 +716,22 @@ async def _lot_points(
     moved = await ledger_repository.lot_movements(connection, entry_ids, taken=taken)
     for row in moved:
         found[row.entry_id].append(
-            LotPoints(program_of_entry[row.entry_id], row.lot_id, abs(row.points), row.active_from, row.expires_at)
+            LotPoints(
+                program_of_entry[row.entry_id],
+                row.lot_id,
+                abs(row.points),
+                row.active_from,
+                row.expires_at,
+                row.earn_entry_id,
+            )
         )
     if not taken:
         created = await ledger_repository.lots_made_by(connection, entry_ids)
         for row in created:
             found[row.entry_id].append(
-                LotPoints(program_of_entry[row.entry_id], row.id, row.points, row.active_from, row.expires_at)
+                LotPoints(
+                    program_of_entry[row.entry_id], row.id, row.points, row.active_from, row.expires_at, row.entry_id
+                )
             )
     return found
 

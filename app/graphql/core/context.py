@@ -11,7 +11,7 @@ from typing import Any
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
 
-from app.cards.service import CardView, cards_of_customers
+from app.cards.service import CardView, cards_of_customers, subledger_codes
 from app.customers.service import CustomerView, load_customers
 from app.graphql.core.limits import QueryLimits
 from app.graphql.core.rate_limits import RequestRateLimits
@@ -19,6 +19,8 @@ from app.graphql.core.time_limit import QueryDeadline
 from app.kernel.clock import Clock
 from app.kernel.settings import Settings
 from app.ledger import expiry
+from app.ledger import service as ledger
+from app.ledger.views import ConsumedLot, SubledgerHoldings
 from app.organizations.config import OrgConfig
 from app.organizations.roles import Role
 from app.storage.database import RequestDatabase
@@ -55,6 +57,10 @@ class Context:
     transactions: DataLoader[tuple[int, int, int | None, tuple[TransactionType, ...]], TransactionPage] = field(
         init=False
     )
+    # Per customer, program id -> what each subledger holds: (code, holdings), by subledger id.
+    subledgers: DataLoader[int, dict[int, list[tuple[str, SubledgerHoldings]]]] = field(init=False)
+    # Per ledger entry id, the lots it consumed (the lot trace) with their subledgers' codes.
+    consumed_lots: DataLoader[int, list[tuple[ConsumedLot, str | None]]] = field(init=False)
     now: datetime = field(init=False)  # the request's one reading of the clock: every resolver uses it
 
     def __post_init__(self) -> None:
@@ -68,6 +74,8 @@ class Context:
         self.expired_points = DataLoader(load_fn=self._load_expired_points)
         self.cards = DataLoader(load_fn=self._load_cards)
         self.transactions = DataLoader(load_fn=self._load_transactions)
+        self.subledgers = DataLoader(load_fn=self._load_subledgers)
+        self.consumed_lots = DataLoader(load_fn=self._load_consumed_lots)
         self.database.after_write.append(self._forget_loaded)
 
     def _forget_loaded(self) -> None:
@@ -81,6 +89,8 @@ class Context:
             self.expired_points,
             self.cards,
             self.transactions,
+            self.subledgers,
+            self.consumed_lots,
         ):
             loader.clear_all()
 
@@ -146,6 +156,31 @@ class Context:
                 pages = await expiry.expired_points(connection, customer_ids, first, after_id)
                 found.update({(customer_id, first, after_id): pages[customer_id] for customer_id in customer_ids})
         return [found[key] for key in keys]
+
+    async def _load_subledgers(self, ids: list[int]) -> list[dict[int, list[tuple[str, SubledgerHoldings]]]]:
+        # Two queries for any number of customers: the holdings, then their subledgers' codes.
+        async with self.database.read() as connection:
+            found = await ledger.subledger_holdings(connection, org_id=self.org.id, customer_ids=ids, now=self.now)
+            codes = await subledger_codes(
+                connection, self.org.id, [item.subledger_id for items in found.values() for item in items]
+            )
+        by_customer: dict[int, dict[int, list[tuple[str, SubledgerHoldings]]]] = defaultdict(lambda: defaultdict(list))
+        for customer_id, items in found.items():
+            for item in items:
+                by_customer[customer_id][item.program_id].append((codes[item.subledger_id], item))
+        return [by_customer.get(customer_id, {}) for customer_id in ids]
+
+    async def _load_consumed_lots(self, ids: list[int]) -> list[list[tuple[ConsumedLot, str | None]]]:
+        # Two queries for a whole page of entries: the movements with their lots, then the codes.
+        async with self.database.read() as connection:
+            found = await ledger.consumed_lots(connection, self.org.id, ids)
+            codes = await subledger_codes(
+                connection, self.org.id, [lot.subledger_id for lot in found if lot.subledger_id is not None]
+            )
+        by_entry: dict[int, list[tuple[ConsumedLot, str | None]]] = defaultdict(list)
+        for lot in found:
+            by_entry[lot.entry_id].append((lot, codes[lot.subledger_id] if lot.subledger_id is not None else None))
+        return [by_entry.get(entry_id, []) for entry_id in ids]
 
 
 Info = StrawberryInfo[Context, None]

@@ -135,6 +135,40 @@ class PointsSummary:
     async def spendable_points(self, info: Info) -> Decimal:
         return (await self._holdings(info)).spendable
 
+    @strawberry.field(
+        description=(
+            "The program's points by subledger, in the order the subledgers were created; a subledger with no points "
+            "held (spent, expired) is absent. Points credited without a subledger are in no entry here."
+        )
+    )
+    async def subledgers(self, info: Info) -> list[SubledgerBalance]:
+        # One query (and one for the codes) for every summary of every customer in the response.
+        found = (await info.context.subledgers.load(self.customer_id)).get(int(self.program_id), [])
+        return [
+            SubledgerBalance(
+                subledger_code=code,
+                points=holdings.pending + holdings.spendable,
+                pending_points=holdings.pending,
+                spendable_points=holdings.spendable,
+            )
+            for code, holdings in found
+        ]
+
+
+@strawberry.type(
+    description=(
+        "What one subledger of a program holds for the customer (the subledgerid of an import): the points left in "
+        "the lots credited to it. Debits draw on lots first-expiring first, whatever their subledger."
+    )
+)
+class SubledgerBalance:
+    subledger_code: str
+    points: Decimal = strawberry.field(
+        description="Held now: pending plus spendable (points past their expiry date are not held)."
+    )
+    pending_points: Decimal = strawberry.field(description="In lots whose start date is still to come.")
+    spendable_points: Decimal = strawberry.field(description="In lots that have started and are not past their expiry.")
+
 
 @strawberry.type(description="Points that expire on one date (in the organisation's time zone) in one program.")
 class ScheduledExpiry:

@@ -31,6 +31,13 @@ class LedgerFilterInput:
     entry_type: EntryTypeEnum | None = None
     points_categories: list[PointsCategoryEnum] | None = None
     program_codes: list[str] | None = None
+    subledger_codes: list[str] | None = strawberry.field(
+        default=None,
+        description=(
+            "Entries that credited a lot of these subledgers or took points from one (an entry that drew on several "
+            "subledgers shows whole). Not on ledgerClosingBalance: a subledger's points are in pointsSummaries."
+        ),
+    )
     include_till_concept_events: bool | None = strawberry.field(
         default=None,
         description=(

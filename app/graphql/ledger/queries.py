@@ -3,8 +3,12 @@ account of the organisation (keys with the admin role: `pointledger apikey creat
 
 from __future__ import annotations
 
-import strawberry
+import dataclasses
 
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.cards.service import subledger_ids_for_codes
 from app.customer_promotions.service import promotions_by_id
 from app.graphql.core.context import Info
 from app.graphql.core.pagination import (
@@ -28,6 +32,16 @@ from app.ledger import service as ledger
 from app.ledger.service import reconciliation_report
 
 
+async def with_subledgers(
+    connection: AsyncConnection, org_id: int, filter: LedgerFilterInput | None, view: ledger.LedgerFilter
+) -> ledger.LedgerFilter:
+    """The view with the subledgers the filter names (their codes read from the database)."""
+    if filter is None or not filter.subledger_codes:
+        return view
+    subledger_ids = await subledger_ids_for_codes(connection, org_id, filter.subledger_codes, "filter.subledgerCodes")
+    return dataclasses.replace(view, subledger_ids=subledger_ids)
+
+
 @strawberry.type
 class LedgerQuery:
     @strawberry.field(
@@ -47,6 +61,7 @@ class LedgerQuery:
         view = (filter.to_domain(org) if filter else ledger.LedgerFilter()).with_default_window(info.context.now)
         async with info.context.database.read() as connection:
             customer_id = await customer_id_for(info, connection, customer)
+            view = await with_subledgers(connection, org.id, filter, view)
             page = await ledger.ledger_page(
                 connection, org_id=org.id, customer_id=customer_id, view=view, first=first, after_id=after_id
             )
@@ -70,6 +85,7 @@ class LedgerQuery:
         view = filter.to_domain(org) if filter else ledger.LedgerFilter()
         async with info.context.database.read() as connection:
             customer_id = await customer_id_for(info, connection, customer)
+            view = await with_subledgers(connection, org.id, filter, view)
             balance, last_entry_id = await ledger.closing_balance(
                 connection, org_id=org.id, customer_id=customer_id, view=view
             )

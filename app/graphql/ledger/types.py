@@ -54,6 +54,34 @@ class LedgerEntry:
     tracker_value_id: strawberry.ID | None = strawberry.field(
         default=None, description="On TRACKER_POINTS events: the tracked value the points were issued on."
     )
+    reason: str | None = strawberry.field(
+        default=None, description="On POINTS_IMPORT events: the reason column of the imported row."
+    )
+    import_job_id: strawberry.ID | None = strawberry.field(
+        default=None, description="On POINTS_IMPORT events: the import job that wrote it."
+    )
+
+    @strawberry.field(
+        description=(
+            "The lot trace: each lot this entry took points from (a redemption, expiry, return, transfer, merge or "
+            "debit adjustment consumes lots first-expiring first), with the earn that made the lot, in the order "
+            "consumed. Empty for an entry that consumed no lot (most credits)."
+        )
+    )
+    async def consumed_lots(self, info: Info) -> list[ConsumedLot]:
+        # One query (and one for subledger codes) for every entry of the page (a DataLoader).
+        return [
+            ConsumedLot(
+                earn_entry_id=strawberry.ID(str(lot.earn_entry_id)),
+                earn_event_log_id=strawberry.ID(str(lot.earn_event_id)),
+                points=lot.points,
+                earned_at=lot.earned_at,
+                active_from=lot.active_from,
+                expires_at=lot.expires_at,
+                subledger_code=code,
+            )
+            for lot, code in await info.context.consumed_lots.load(int(self.id))
+        ]
 
     @classmethod
     def from_view(
@@ -81,7 +109,20 @@ class LedgerEntry:
             if promotion
             else None,
             tracker_value_id=strawberry.ID(str(view.tracker_value_id)) if view.tracker_value_id else None,
+            reason=view.reason,
+            import_job_id=strawberry.ID(str(view.import_job_id)) if view.import_job_id else None,
         )
+
+
+@strawberry.type(description="Points an entry took from one lot, and the earn (credit entry) that made the lot.")
+class ConsumedLot:
+    earn_entry_id: strawberry.ID = strawberry.field(description="The credit entry that made the lot.")
+    earn_event_log_id: strawberry.ID
+    points: Decimal = strawberry.field(description="What this entry took from the lot.")
+    earned_at: datetime
+    active_from: datetime
+    expires_at: datetime | None
+    subledger_code: str | None
 
 
 @strawberry.type(description="The points promotion of a CUSTOMER_PROMOTION entry.")
@@ -95,6 +136,11 @@ class LedgerEntryPage:
     customer_id: strawberry.ID
     entries: list[LedgerEntry]
     page_info: PageInfo
+
+    @strawberry.field(description="The customer's basic details, as seed 003's ledger response carries them.")
+    async def customer(self, info: Info) -> Customer | None:
+        view = await info.context.customers.load(int(self.customer_id))
+        return Customer.from_view(view) if view is not None else None
 
 
 @strawberry.type

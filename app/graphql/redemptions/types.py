@@ -42,6 +42,12 @@ class RedemptionLot:
     points: Decimal
     active_from: datetime
     expires_at: datetime | None = strawberry.field(description="Empty: the points never expire.")
+    earn_entry_id: strawberry.ID = strawberry.field(
+        description=(
+            "The lot trace: the ledger entry (a credit) that made the lot; for points given back in a new lot, the "
+            "reversal's own entry."
+        )
+    )
 
     @classmethod
     def from_view(cls, lot: LotPoints, org: OrgConfig) -> RedemptionLot:
@@ -50,6 +56,7 @@ class RedemptionLot:
             points=lot.points,
             active_from=lot.active_from,
             expires_at=lot.expires_at,
+            earn_entry_id=strawberry.ID(str(lot.earn_entry_id)),
         )
 
 
