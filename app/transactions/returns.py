@@ -59,7 +59,7 @@ from app.transactions.errors import (
 )
 from app.transactions.models import LineItemType, TransactionType
 from app.transactions.return_rules import BillLine, BillState, PreparedReturn, ReturnInput, ReturnPlan
-from app.transactions.rules import EARNING_STATUSES, json_document
+from app.transactions.rules import EARNING_STATUSES, json_document, line_worth
 from app.transactions.service import LineItemView, TransactionView, add_within, bill_lock_key
 from app.transactions.side_effects import PointsReturned, RedemptionReversed, SideEffect, TierDowngraded, to_document
 
@@ -169,18 +169,7 @@ async def _return(
         returned_amount=bill.returned_amount,
         returned_eligible_amount=bill.returned_eligible_amount,
         returned_points=bill.returned_points,
-        lines=tuple(
-            BillLine(
-                line.serial,
-                line.item_code,
-                line.variant,
-                line.qty,
-                line.returned_qty,
-                line.amount,
-                earns=bill.eligible_amount > 0 and line.outlier_status in EARNING_STATUSES,
-            )
-            for line in lines
-        ),
+        lines=tuple(_bill_line(line, earns=bill.eligible_amount > 0) for line in lines),
     )
     customer_id = None
     if bill.customer_id is not None:
@@ -256,6 +245,21 @@ async def _return(
             ) from error
         await repository.set_parent(connection, transaction_id=purchase.transaction.id, parent_id=return_id)
     return await load_return_result(connection, org, return_id, replayed=False, line_items=return_lines)
+
+
+def _bill_line(line: Any, *, earns: bool) -> BillLine:
+    """A purchased line as returns see it: worth its amount and add-ons, earning its eligible part
+    (nothing when the bill earned nothing)."""
+    worth = line_worth(line.amount, line.value, line.outlier_status, line.addon_items, line.split_items)
+    return BillLine(
+        line.serial,
+        line.item_code,
+        line.variant,
+        line.qty,
+        line.returned_qty,
+        worth.amount,
+        worth.eligible_amount if earns else ZERO,
+    )
 
 
 async def _find_same_return(
@@ -540,9 +544,9 @@ async def _insert_return(
                 "attributes": None,
                 "extended_fields": None,
                 "custom_fields": None,
-                "addon_items": None,
-                "combo_items": None,
-                "split_items": None,
+                "addon_items": return_rules.returned_sub_items(line.addon_items, returned.qty, line.qty),
+                "combo_items": return_rules.returned_sub_items(line.combo_items, returned.qty, line.qty),
+                "split_items": return_rules.returned_sub_items(line.split_items, returned.qty, line.qty),
                 "returned_qty": ZERO,
                 "line_type": LineItemType.RETURN.value,
                 "returns_serial": returned.serial,
