@@ -44,6 +44,7 @@ from app.transactions.rules import (
     BILLING_TIME_EARLIEST,
     LINE_ITEMS_MAX,
     PreparedTransaction,
+    canonical_customer,
     check_amount,
     prepare,
     prepare_line,
@@ -132,17 +133,10 @@ class PreparedReturn:
 
 def payload_hash(data: ReturnInput, identifiers: dict[IdentifierType, str]) -> str:
     """What the return says, not how it was spelled (as addTransaction's payload hash)."""
-    customer = data.customer and replace(
-        data.customer,
-        mobile=identifiers.get(IdentifierType.MOBILE),
-        email=identifiers.get(IdentifierType.EMAIL),
-        external_id=identifiers.get(IdentifierType.EXTERNAL_ID),
-        card_number=identifiers.get(IdentifierType.CARD_NUMBER),
-    )
     canonical = replace(
         data,
         number=data.number.strip(),
-        customer=customer,
+        customer=canonical_customer(data.customer, identifiers),
         idempotency_key=None,
         parent_bill_number=(data.parent_bill_number or "").strip() or None,
         billing_time=data.billing_time.astimezone(UTC) if data.billing_time else None,

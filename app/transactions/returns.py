@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.customers import repository as customers_repository
 from app.customers import service as customers_service
 from app.customers.errors import CustomerNotFoundError
-from app.customers.models import TierChangeCause
+from app.customers.models import LoyaltyType, TierChangeCause
 from app.customers.service import CustomerView
 from app.customers.tiers import record_tier_change
 from app.idempotency import service as idempotency
@@ -61,7 +61,15 @@ from app.transactions.models import LineItemType, TransactionType
 from app.transactions.return_rules import BillLine, BillState, PreparedReturn, ReturnInput, ReturnPlan
 from app.transactions.rules import EARNING_STATUSES, json_document, line_worth
 from app.transactions.service import LineItemView, TransactionView, add_within, bill_lock_key
-from app.transactions.side_effects import PointsReturned, RedemptionReversed, SideEffect, TierDowngraded, to_document
+from app.transactions.side_effects import (
+    CustomerResolved,
+    PointsReturned,
+    RedemptionReversed,
+    SideEffect,
+    TierDowngraded,
+    from_document,
+    to_document,
+)
 
 ZERO = Decimal(0)
 RETURNED_CODE = 600
@@ -262,6 +270,14 @@ def _bill_line(line: Any, *, earns: bool) -> BillLine:
     )
 
 
+def _non_loyalty(bill: Any) -> bool:
+    """A bill of a customer known but not enrolled when it was made (its customer side effect says)."""
+    return any(
+        isinstance(effect, CustomerResolved) and effect.loyalty_type == LoyaltyType.NON_LOYALTY.value
+        for effect in from_document(bill.side_effects)
+    )
+
+
 async def _find_same_return(
     connection: AsyncConnection, bill_id: int, prepared: PreparedReturn, path: str
 ) -> int | None:
@@ -405,7 +421,7 @@ async def _plan_points(
 
 @dataclass(frozen=True)
 class _StandingChange:
-    standing_id: int
+    standing_id: int | None  # None: a NON_LOYALTY bill, which moved no standing
     customer_id: int
     counted: Decimal
     values: dict[str, Any]
@@ -414,7 +430,8 @@ class _StandingChange:
     tiers: tuple[TierConfig, TierConfig] | None  # (before, after) when the tier changes
 
     async def apply(self, connection: AsyncConnection, *, org_id: int, return_id: int, now: datetime) -> None:
-        await customers_repository.update_standing(connection, self.standing_id, self.values)
+        if self.standing_id is not None:
+            await customers_repository.update_standing(connection, self.standing_id, self.values)
         if self.tiers is not None:
             before, after = self.tiers
             await record_tier_change(
@@ -451,6 +468,8 @@ async def _plan_standing(
     counted = plan.amount if bill.outlier_status in EARNING_STATUSES else ZERO
     if counted <= 0:
         return None
+    if _non_loyalty(bill):  # it counted in lifetime purchases only
+        return _StandingChange(None, customer_id, counted, {}, None, program.id, None)
     standing = await customers_repository.lock_standing(connection, customer_id=customer_id, program_id=program.id)
     assert standing is not None, "the bill's customer has a standing in the bill's program"
     cumulative = max(standing.cumulative_purchases - counted, ZERO)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Literal, overload
@@ -22,7 +22,7 @@ from app.organizations.config import OrgConfig, ProgramConfig, StoreConfig, Tier
 from app.organizations.rules import resolve_store_and_till
 from app.promotions.rules import normalize_code
 from app.transactions.errors import IdentifierRequiredError
-from app.transactions.inputs import LineItemInput, TransactionInput
+from app.transactions.inputs import CustomerInput, LineItemInput, TransactionInput
 from app.transactions.models import BILL_NUMBER_LENGTH_MAX, OutlierStatus, TransactionType
 
 ZERO = Decimal(0)
@@ -137,22 +137,34 @@ class PreparedTransaction:
     payload_hash: str
 
 
+def canonical_customer(customer: CustomerInput | None, identifiers: dict[IdentifierType, str]) -> Any:
+    """The customer as bills and returns hash it: identifiers normalised, and the loyalty type
+    left out when not given, so what was posted before it existed hashes as it did."""
+    if customer is None:
+        return None
+    document = asdict(
+        replace(
+            customer,
+            mobile=identifiers.get(IdentifierType.MOBILE),
+            email=identifiers.get(IdentifierType.EMAIL),
+            external_id=identifiers.get(IdentifierType.EXTERNAL_ID),
+            card_number=identifiers.get(IdentifierType.CARD_NUMBER),
+        )
+    )
+    if customer.loyalty_type is None:
+        del document["loyalty_type"]
+    return document
+
+
 def payload_hash(data: TransactionInput, identifiers: dict[IdentifierType, str]) -> str:
     """A digest of what the bill says, not how it was spelled: "1800" and "1800.00", " B1" and
     "B1", a mobile with or without its country code, and one instant in two offsets hash alike,
     so a client retrying with another library replays instead of conflicting."""
-    customer = data.customer and replace(
-        data.customer,
-        mobile=identifiers.get(IdentifierType.MOBILE),
-        email=identifiers.get(IdentifierType.EMAIL),
-        external_id=identifiers.get(IdentifierType.EXTERNAL_ID),
-        card_number=identifiers.get(IdentifierType.CARD_NUMBER),
-    )
     # The idempotency key names the request, not the bill: it is checked on its own.
     canonical = replace(
         data,
         number=data.number.strip(),
-        customer=customer,
+        customer=canonical_customer(data.customer, identifiers),
         idempotency_key=None,
         billing_time=data.billing_time.astimezone(UTC) if data.billing_time else None,
         promo_codes=[normalize_code(code) for code in data.promo_codes],

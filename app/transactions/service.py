@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.catalog.service import product_ids_for
 from app.customers import repository as customers_repository
 from app.customers import service as customers_service
-from app.customers.models import TierChangeCause
+from app.customers.models import LoyaltyType, TierChangeCause
 from app.customers.service import Activity, CustomerDetails, CustomerView
 from app.customers.tiers import record_tier_change
 from app.idempotency import service as idempotency
@@ -225,6 +225,7 @@ async def _add(
     resolved = None
     standing = None
     earning = None
+    eligible_amount = prepared.eligible_amount
     side_effects: list[SideEffect] = []
     if data.type is TransactionType.REGULAR:
         details = (
@@ -233,8 +234,21 @@ async def _add(
             else CustomerDetails()
         )
         resolved = await customers_service.resolve_for_transaction(
-            connection, org, prepared.identifiers, details, activity, now
+            connection,
+            org,
+            prepared.identifiers,
+            details,
+            activity,
+            now,
+            loyalty_type=(data.customer and data.customer.loyalty_type) or LoyaltyType.LOYALTY,
         )
+        customer_id = resolved.customer_id
+    if resolved is not None and resolved.loyalty_type is LoyaltyType.NON_LOYALTY:
+        # Known, not enrolled: the bill is theirs and counts in their lifetime purchases (as the
+        # seed counts non-loyalty purchases there), but earns nothing and moves no tier.
+        eligible_amount = ZERO
+        side_effects = [_customer_side_effect(resolved)]
+    elif resolved is not None:
         customer_id = resolved.customer_id
         standing = await _lock_standing(connection, customer_id, prepared.program)
         if standing is None and await customers_service.open_missing_programs(
@@ -273,7 +287,7 @@ async def _add(
         "amount": data.amount,
         "gross_amount": data.gross_amount,
         "discount": data.discount,
-        "eligible_amount": prepared.eligible_amount,
+        "eligible_amount": eligible_amount,
         "currency_code": data.currency_code.upper() if data.currency_code else None,
         "billing_time": prepared.billing_time,
         "notes": data.notes,
@@ -340,6 +354,14 @@ async def _add(
             customer = (await customers_service.load_customers(connection, org, [resolved.customer_id]))[
                 resolved.customer_id
             ]
+    elif resolved is not None:  # NON_LOYALTY: only the lifetime purchases move
+        if prepared.counted_purchase:
+            await customers_repository.add_lifetime_purchases(
+                connection, customer_id=resolved.customer_id, amount=prepared.counted_purchase
+            )
+        customer = (await customers_service.load_customers(connection, org, [resolved.customer_id]))[
+            resolved.customer_id
+        ]
     # Built from what was just written: no need to read the bill back.
     view = TransactionView(
         id=transaction_id, **{name: values[name] for name in TransactionView.__dataclass_fields__ if name in values}
@@ -387,6 +409,7 @@ def _customer_side_effect(resolved: customers_service.ResolvedCustomer) -> Custo
         registered=resolved.registered,
         merged_customer_ids=tuple(resolved.merged_customer_ids),
         skipped_identifiers=tuple(SkippedIdentifier(kind, value) for kind, value in resolved.skipped_identifiers),
+        loyalty_type=resolved.loyalty_type.value,
     )
 
 

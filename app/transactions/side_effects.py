@@ -48,6 +48,8 @@ class CustomerResolved:
     registered: bool
     merged_customer_ids: tuple[int, ...] = ()
     skipped_identifiers: tuple[SkippedIdentifier, ...] = ()
+    # NON_LOYALTY: known by an identifier, not enrolled, and the bill earned nothing.
+    loyalty_type: str = "LOYALTY"
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,7 @@ def _write(effect: SideEffect) -> dict[str, Any]:
                     {"type": skipped.identifier_type.value, "value": skipped.value}
                     for skipped in effect.skipped_identifiers
                 ],
+                "loyaltyType": effect.loyalty_type,
             }
         case PointsAwarded():
             body = {
@@ -227,6 +230,7 @@ def _read_customer(stored: dict[str, Any]) -> CustomerResolved:
         skipped_identifiers=tuple(
             SkippedIdentifier(IdentifierType(item["type"]), item["value"]) for item in stored["skippedIdentifiers"]
         ),
+        loyalty_type=stored.get("loyaltyType", "LOYALTY"),  # bills stored before it existed were all LOYALTY
     )
 
 

@@ -9,7 +9,9 @@ from typing import Any
 
 import strawberry
 
+from app.customers.models import LoyaltyType
 from app.graphql.core.descriptions import IDEMPOTENCY_KEY_DESCRIPTION
+from app.graphql.customers.types import LoyaltyTypeEnum
 from app.graphql.transactions.types import (
     LineItemTypeEnum,
     OutlierStatusEnum,
@@ -115,6 +117,14 @@ class CustomerInput:
     card_number: str | None = None
     firstname: str | None = None
     lastname: str | None = None
+    type: LoyaltyTypeEnum | None = strawberry.field(
+        default=None,
+        description=(
+            "The seed's loyalty type. NON_LOYALTY on a REGULAR bill: a new customer is registered known by the "
+            "identifier but not enrolled, and the bill earns nothing (an enrolled customer stays enrolled and earns). "
+            "LOYALTY (or omitted): a NON_LOYALTY customer found is enrolled, keeping their bills."
+        ),
+    )
 
     def to_domain(self) -> domain_inputs.CustomerInput:
         return domain_inputs.CustomerInput(
@@ -124,6 +134,7 @@ class CustomerInput:
             card_number=self.card_number,
             first_name=self.firstname,
             last_name=self.lastname,
+            loyalty_type=LoyaltyType(self.type) if self.type is not None else None,
         )
 
 
