@@ -194,7 +194,7 @@ async def _return(
         standing_change = await _plan_standing(connection, org, program, bill, plan, customer_id, now)
         side_effects.append(
             PointsReturned(
-                customer_id=customer_id,
+                customer_id=points.holder_id or customer_id,
                 program_id=program.id,
                 program_code=program.code,
                 points_returned=points.debited,
@@ -332,6 +332,7 @@ class _PointsMoves:
     """What the return does to points: the event's entries and what they add up to."""
 
     postings: list[ledger.Posting] = field(default_factory=list)
+    holder_id: int | None = None  # whose account the points come back from: the customer's, or their group's
     debited: Decimal = ZERO
     not_recovered: Decimal = ZERO
     claims: list[redemptions_service.ReversalClaim] = field(default_factory=list)  # redemptions given back
@@ -356,8 +357,19 @@ async def _plan_points(
     the redemptions consumed with their expiry), then the POINTS_RETURN debits of the bill's
     points share. Locks in the order every writer takes them: the customer's row (taken
     already), their accounts in id order, then the redemption rows."""
-    accounts = await ledger.customer_accounts(connection, [customer_id], lock=True)
-    by_key = {(row.program_id, PointsCategory(row.category)): row for row in accounts}
+    # The account the bill earned into (its allocation entry says which category, and whose: a
+    # program that pools members' points in their group earned into the group's), then the
+    # program's REGULAR account, where promised or trigger-based points go once converted.
+    add_event_id = await ledger_repository.bill_add_event_id(connection, org_id=org.id, transaction_id=bill.id)
+    allocations = await ledger_repository.allocations(connection, add_event_id) if add_event_id else []
+    earn_category = PointsCategory(allocations[0].category) if allocations else program.earn_category
+    # Not the bill's customer's (nor, once merged, the survivor's, which took over its accounts).
+    pooled = bool(allocations) and allocations[0].customer_id != bill.customer_id
+    holder_id = allocations[0].customer_id if pooled else customer_id
+    if holder_id != customer_id:  # the group's row, after the customer's, as every writer locks customers
+        await customers_repository.lock_customer(connection, holder_id)
+    accounts = await ledger.customer_accounts(connection, sorted({customer_id, holder_id}), lock=True)
+    by_key = {(row.customer_id, row.program_id, PointsCategory(row.category)): row for row in accounts}
 
     postings: list[ledger.Posting] = []
     claims: list[redemptions_service.ReversalClaim] = []
@@ -390,14 +402,9 @@ async def _plan_points(
     for posting in postings:
         moved[posting.account.id] += ledger.signed(posting.entry_type, posting.points)
 
-    # The account the bill earned into (its allocation entry says which category), then the
-    # program's REGULAR account, where promised or trigger-based points go once converted.
-    add_event_id = await ledger_repository.bill_add_event_id(connection, org_id=org.id, transaction_id=bill.id)
-    allocations = await ledger_repository.allocations(connection, add_event_id) if add_event_id else []
-    earn_category = PointsCategory(allocations[0].category) if allocations else program.earn_category
-    sources = [by_key[(program.id, earn_category)]]
+    sources = [by_key[(holder_id, program.id, earn_category)]]
     if earn_category is not PointsCategory.REGULAR:
-        sources.append(by_key[(program.id, PointsCategory.REGULAR)])
+        sources.append(by_key[(holder_id, program.id, PointsCategory.REGULAR)])
     debits, not_recovered = return_rules.split_points_return(
         plan.points, [row.balance + moved[row.id] for row in sources], program.allow_negative_balance
     )
@@ -406,12 +413,13 @@ async def _plan_points(
         bill_lots = await ledger_repository.lot_ids_made_by(connection, [row.id for row in allocations])
     for row, points in zip(sources, debits, strict=True):
         if points > 0:
-            account = ledger.AccountRef(row.id, customer_id, program.id, PointsCategory(row.category))
+            account = ledger.AccountRef(row.id, holder_id, program.id, PointsCategory(row.category))
             postings.append(
                 ledger.Posting(account, EntryType.DEBIT, EntryKind.POINTS_RETURN, points, prefer_lot_ids=bill_lots)
             )
     return _PointsMoves(
         postings=postings,
+        holder_id=holder_id,
         debited=sum(debits, ZERO),
         not_recovered=not_recovered,
         claims=claims,

@@ -165,8 +165,10 @@ def _write(effect: SideEffect) -> dict[str, Any]:
                     {"type": skipped.identifier_type.value, "value": skipped.value}
                     for skipped in effect.skipped_identifiers
                 ],
-                "loyaltyType": effect.loyalty_type,
             }
+            # Written only when not LOYALTY, so LOYALTY bills are stored exactly as before it existed.
+            if effect.loyalty_type != "LOYALTY":
+                body["loyaltyType"] = effect.loyalty_type
         case PointsAwarded():
             body = {
                 "entityType": effect.entity_type,
