@@ -14,6 +14,7 @@ from tests.documents import RETURN_TRANSACTION
 from tests.factories import bill, by_mobile, by_user_id, new_mobile, org_spec
 from tests.ledger_checks import assert_reconciled
 from tests.snapshots import table_counts
+from tests.test_bill_statements import counting
 
 ADD = """
 mutation Add($input: TransactionAddInput!) {
@@ -165,3 +166,19 @@ async def test_a_pooled_bill_posted_again_replays_and_writes_nothing(org_api, da
     assert points_effects(again["transaction"]) == points_effects(first["transaction"])
     assert points_effects(again["transaction"])[0]["customerId"] == group_user_id
     assert await table_counts(database) == before
+
+
+async def test_a_pooled_members_bill_costs_3_statements_more_than_a_bill_of_a_customer_in_no_group(org_api, database):
+    api = await org_api(pooling_spec("pool-5"))
+    member, _, _ = await member_of_new_group(api, "FLEET-5")
+    loner = new_mobile()
+    await purchase(api, loner)  # both returning customers, the organisation cached
+    await purchase(api, member)
+
+    async with counting(database) as alone:
+        await purchase(api, loner)
+    async with counting(database) as pooled:
+        await purchase(api, member)
+
+    # Both look up their groups; the member's bill then reads the group and locks its row and account.
+    assert len(pooled) - len(alone) == 3, "\n".join(" ".join(s.split())[:100] for s in pooled)
