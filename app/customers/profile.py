@@ -19,18 +19,21 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.customers import repository
 from app.customers.errors import IdentifierTakenError
-from app.customers.models import HistoryAction
+from app.customers.models import HistoryAction, LoyaltyType
 from app.customers.rules import merged_field_values, normalize_identifier
 from app.customers.service import (
     Activity,
     CustomerDetails,
     CustomerLookup,
     CustomerView,
+    add_identifiers,
+    enrol,
     find_customer,
     identifier_lock_keys,
     load_customers,
     lock_unmerged,
     register_customer,
+    update_details,
 )
 from app.idempotency import service as idempotency
 from app.kernel.enums import IdentifierType
@@ -97,7 +100,11 @@ async def register_on_request(
 
     async def perform(connection: AsyncConnection) -> tuple[int, RegisterResult]:
         await lock_keys(connection, identifier_lock_keys(org.id, given))
-        for row in await repository.owners_of_identifiers(connection, org_id=org.id, given=given):
+        owners = await repository.owners_of_identifiers(connection, org_id=org.id, given=given)
+        owner_ids = {row.customer_id for row in owners}
+        if len(owner_ids) == 1 and all(row.loyalty_type == LoyaltyType.NON_LOYALTY.value for row in owners):
+            return await _enrol_known(connection, owners[0].customer_id, {IdentifierType(row.type) for row in owners})
+        for row in owners:
             kind = IdentifierType(row.type)
             raise IdentifierTakenError(
                 f"{kind.value} {row.value} belongs to customer {row.customer_id}", field=new.identifiers[kind][1]
@@ -114,6 +121,24 @@ async def register_on_request(
         )
         if fields:
             await repository.update_customer(connection, customer_id, {"extended_fields": fields}, now=now)
+        return customer_id, RegisterResult((await load_customers(connection, org, [customer_id]))[customer_id], False)
+
+    async def _enrol_known(
+        connection: AsyncConnection, customer_id: int, owned: set[IdentifierType]
+    ) -> tuple[int, RegisterResult]:
+        """The identifiers name a NON_LOYALTY customer (known from their bills, not enrolled):
+        registering enrols them, with their history, this profile and the other identifiers."""
+        await repository.lock_customers(connection, [customer_id])
+        await enrol(connection, org, customer_id, now, history_columns=attribution.columns())
+        await add_identifiers(
+            connection, org, customer_id, {kind: value for kind, value in given.items() if kind not in owned}, now
+        )
+        await update_details(
+            connection, org, customer_id, CustomerDetails(new.first_name or None, new.last_name or None), now
+        )
+        if fields:
+            current = dict((await repository.profile_of(connection, customer_id)).extended_fields or {})
+            await repository.update_customer(connection, customer_id, {"extended_fields": current | fields}, now=now)
         return customer_id, RegisterResult((await load_customers(connection, org, [customer_id]))[customer_id], False)
 
     async def replay(connection: AsyncConnection, customer_id: int) -> RegisterResult:

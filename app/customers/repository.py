@@ -59,6 +59,7 @@ _OWNERS_OF_IDENTIFIERS = (
         identifiers.c.customer_id,
         customers.c.first_name,
         customers.c.last_name,
+        customers.c.loyalty_type,
     )
     .join(customers, customers.c.id == identifiers.c.customer_id)
     .where(
@@ -114,7 +115,8 @@ def _identifier_pairs(given: Mapping[IdentifierType, str]) -> list[tuple[str, st
 async def owners_of_identifiers(
     connection: AsyncConnection, *, org_id: int, given: Mapping[IdentifierType, str]
 ) -> list[Any]:
-    """The customers owning these identifiers: rows (type, value, customer_id, first_name, last_name)."""
+    """The customers owning these identifiers: rows (type, value, customer_id, first_name, last_name,
+    loyalty_type)."""
     return list(
         (await connection.execute(_OWNERS_OF_IDENTIFIERS, {"org_id": org_id, "pairs": _identifier_pairs(given)})).all()
     )
@@ -227,16 +229,17 @@ async def insert_customer(
     source: str,
     now: datetime,
     kind: CustomerKind | None = None,
+    loyalty_type: str = NEW_CUSTOMER_LOYALTY_TYPE,
 ) -> int:
-    """A new loyalty customer with no purchases yet; `kind` USER_GROUP for a group's account holder
-    (None: the column's default, a customer)."""
+    """A new customer with no purchases yet (enrolled, unless `loyalty_type` says NON_LOYALTY);
+    `kind` USER_GROUP for a group's account holder (None: the column's default, a customer)."""
     values: dict[str, Any] = {
         "org_id": org_id,
         "first_name": first_name,
         "last_name": last_name,
         "first_name_key": name_search_key(first_name),
         "last_name_key": name_search_key(last_name),
-        "loyalty_type": NEW_CUSTOMER_LOYALTY_TYPE,
+        "loyalty_type": loyalty_type,
         "source": source,
         "lifetime_purchases": ZERO,
         "registered_on": now,

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.customers import repository
 from app.customers.errors import CustomerMergedError, CustomerNotFoundError, NotACustomerError, SameCustomerError
 from app.customers.merge_moves import MergeMove, move_records
-from app.customers.models import CustomerKind, HistoryAction, TierChangeCause
+from app.customers.models import CustomerKind, HistoryAction, LoyaltyType, TierChangeCause
 from app.customers.rules import normalize_identifier
 from app.customers.tiers import record_tier_change
 from app.idempotency import service as idempotency
@@ -74,6 +74,7 @@ class ResolvedCustomer:
     skipped_identifiers: list[tuple[IdentifierType, str]] = field(default_factory=list)
     # A new customer's identifiers, in the order they were registered (empty for one found).
     registered_identifiers: dict[IdentifierType, str] = field(default_factory=dict)
+    loyalty_type: LoyaltyType = LoyaltyType.LOYALTY  # as the customer stands after this bill
 
 
 OWNER_READS_MAX = 5
@@ -240,10 +241,14 @@ async def resolve_for_transaction(
     activity: Activity,
     now: datetime,
     transaction_id: int | None = None,
+    loyalty_type: LoyaltyType = LoyaltyType.LOYALTY,
 ) -> ResolvedCustomer:
     """Find the customer by any identifier, register them when new, merge or skip on mismatch.
 
-    - No identifier known: a new customer is registered with all of them.
+    - No identifier known: a new customer is registered with all of them, as `loyalty_type` says
+      (NON_LOYALTY: the seed's known but not enrolled customer).
+    - A LOYALTY bill enrols a NON_LOYALTY customer it finds (enrol); a NON_LOYALTY bill never
+      un-enrols one, and a survivor that takes in an enrolled customer is enrolled.
     - The skip switch on and the primary identifier new (or owned by someone else than a
       secondary's owner): the secondary identifiers that belong to another customer are ignored
       and recorded as skipped; a new primary registers a new customer.
@@ -254,13 +259,30 @@ async def resolve_for_transaction(
     rows = await _locked_owners(connection, org, given)
     owner = {IdentifierType(row.type): row.customer_id for row in rows}
     names = {row.customer_id: (row.first_name, row.last_name) for row in rows}
+    loyalty_types = {row.customer_id: LoyaltyType(row.loyalty_type) for row in rows}
     primary = org.primary_identifier
     primary_owner = owner.get(primary)
     result: ResolvedCustomer
 
     if not owner:
-        customer_id = await register_customer(connection, org, given, details, activity, now, transaction_id)
-        return ResolvedCustomer(customer_id=customer_id, registered=True, registered_identifiers=dict(given))
+        customer_id = await register_customer(
+            connection, org, given, details, activity, now, transaction_id, loyalty_type=loyalty_type
+        )
+        return ResolvedCustomer(
+            customer_id=customer_id, registered=True, registered_identifiers=dict(given), loyalty_type=loyalty_type
+        )
+
+    async def standing_of(customer_id: int, merged: Sequence[int] = ()) -> LoyaltyType:
+        """The customer's loyalty type after this bill, enrolling them when the bill (or a customer
+        merged in) is enrolled."""
+        current = loyalty_types[customer_id]
+        enrolled = loyalty_type is LoyaltyType.LOYALTY or any(
+            loyalty_types[victim] is LoyaltyType.LOYALTY for victim in merged
+        )
+        if current is LoyaltyType.NON_LOYALTY and enrolled:
+            await enrol(connection, org, customer_id, now, transaction_id)
+            return LoyaltyType.LOYALTY
+        return current
 
     if (
         org.skip_secondary_id_on_primary_mismatch
@@ -270,15 +292,21 @@ async def resolve_for_transaction(
         skipped = [(kind, given[kind]) for kind, customer_id in owner.items() if customer_id != primary_owner]
         kept = {kind: value for kind, value in given.items() if (kind, value) not in skipped}
         if primary_owner is None:
-            customer_id = await register_customer(connection, org, kept, details, activity, now, transaction_id)
-            result = ResolvedCustomer(customer_id=customer_id, registered=True, registered_identifiers=kept)
+            customer_id = await register_customer(
+                connection, org, kept, details, activity, now, transaction_id, loyalty_type=loyalty_type
+            )
+            result = ResolvedCustomer(
+                customer_id=customer_id, registered=True, registered_identifiers=kept, loyalty_type=loyalty_type
+            )
         else:
             customer_id = primary_owner
             await _add_identifiers(
                 connection, org, customer_id, {k: v for k, v in kept.items() if k not in owner}, now, transaction_id
             )
             await update_details(connection, org, customer_id, details, now, transaction_id, names.get(customer_id))
-            result = ResolvedCustomer(customer_id=customer_id, registered=False)
+            result = ResolvedCustomer(
+                customer_id=customer_id, registered=False, loyalty_type=await standing_of(customer_id)
+            )
         await _record(
             connection,
             org.id,
@@ -306,7 +334,47 @@ async def resolve_for_transaction(
         connection, org, survivor, {k: v for k, v in given.items() if k not in owner}, now, transaction_id
     )
     await update_details(connection, org, survivor, details, now, transaction_id, names.get(survivor))
-    return ResolvedCustomer(customer_id=survivor, registered=False, merged_customer_ids=victims)
+    return ResolvedCustomer(
+        customer_id=survivor,
+        registered=False,
+        merged_customer_ids=victims,
+        loyalty_type=await standing_of(survivor, victims),
+    )
+
+
+async def enrol(
+    connection: AsyncConnection,
+    org: OrgConfig,
+    customer_id: int,
+    now: datetime,
+    transaction_id: int | None = None,
+    history_columns: dict[str, Any] | None = None,
+) -> None:
+    """A NON_LOYALTY customer joins the loyalty program, keeping their bills (which earned
+    nothing and stay so: points come from the purchases made as a member). Recorded as a
+    DETAILS_UPDATED change of the loyalty type."""
+    await repository.update_customer(connection, customer_id, {"loyalty_type": LoyaltyType.LOYALTY.value}, now=now)
+    await _record(
+        connection,
+        org.id,
+        customer_id,
+        now,
+        [
+            {
+                "action": HistoryAction.DETAILS_UPDATED.value,
+                "transaction_id": transaction_id,
+                "details": {"loyalty_type": {"from": LoyaltyType.NON_LOYALTY.value, "to": LoyaltyType.LOYALTY.value}},
+                **(history_columns or {}),
+            }
+        ],
+    )
+
+
+async def add_identifiers(
+    connection: AsyncConnection, org: OrgConfig, customer_id: int, new: dict[IdentifierType, str], now: datetime
+) -> None:
+    """Identifiers nobody holds, given to this customer (IDENTIFIER_ADDED history rows)."""
+    await _add_identifiers(connection, org, customer_id, new, now, None)
 
 
 async def register_customer(
@@ -319,10 +387,12 @@ async def register_customer(
     transaction_id: int | None = None,
     history_details: dict[str, Any] | None = None,
     history_columns: dict[str, Any] | None = None,
+    loyalty_type: LoyaltyType = LoyaltyType.LOYALTY,
 ) -> int:
-    """A new customer with these identifiers, standings and opened accounts; the REGISTERED
-    history row lists the identifiers (and `history_details`) and sets `history_columns` (the
-    request's source and account)."""
+    """A new customer with these identifiers, standings and opened accounts (a NON_LOYALTY one
+    too, so enrolling later needs nothing more); the REGISTERED history row lists the
+    identifiers (and `history_details`) and sets `history_columns` (the request's source and
+    account)."""
     customer_id = await repository.insert_customer(
         connection,
         org_id=org.id,
@@ -330,6 +400,7 @@ async def register_customer(
         last_name=details.last_name or "",
         source=activity.source or "",
         now=now,
+        loyalty_type=loyalty_type.value,
     )
     await repository.insert_identifiers(connection, org_id=org.id, customer_id=customer_id, given=given, now=now)
     await _record(
@@ -341,7 +412,9 @@ async def register_customer(
             {
                 "action": HistoryAction.REGISTERED.value,
                 "transaction_id": transaction_id,
-                "details": {kind.value: value for kind, value in given.items()} | (history_details or {}),
+                "details": {kind.value: value for kind, value in given.items()}
+                | ({"loyalty_type": loyalty_type.value} if loyalty_type is not LoyaltyType.LOYALTY else {})
+                | (history_details or {}),
                 **(history_columns or {}),
             }
         ],

@@ -734,7 +734,7 @@ _ADD_EVENT_OF_BILL = (
     .order_by(events.c.id)
     .limit(1)
 )
-_ALLOCATIONS = select(entries.c.id, entries.c.category).where(
+_ALLOCATIONS = select(entries.c.id, entries.c.category, entries.c.customer_id).where(
     entries.c.event_id == bindparam("event_id"), entries.c.entry_kind == EntryKind.POINTS_ALLOCATION.value
 )
 _BALANCES_AFTER = select(entries.c.customer_id, entries.c.balance_after).where(
@@ -758,7 +758,7 @@ async def bill_add_event_id(connection: AsyncConnection, *, org_id: int, transac
 
 
 async def allocations(connection: AsyncConnection, event_id: int) -> list[Any]:
-    """The event's POINTS_ALLOCATION entries: rows (id, category)."""
+    """The event's POINTS_ALLOCATION entries: rows (id, category, customer_id: the account's holder)."""
     return list((await connection.execute(_ALLOCATIONS, {"event_id": event_id})).all())
 
 

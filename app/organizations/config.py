@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.kernel.cache import RefreshingCache
 from app.kernel.enums import IdentifierType, PointsCategory
 from app.organizations import repository
-from app.organizations.models import CustomerFieldType, ExpiryStrategy, PointsRounding
+from app.organizations.models import CustomerFieldType, ExpiryStrategy, GroupPoints, PointsRounding
 from app.organizations.roles import Role
 from app.organizations.spec import RateLimitsSpec
 from app.storage.database import Database
@@ -52,6 +52,7 @@ class ProgramConfig:
     redemption_minimum: Decimal = Decimal(0)
     earn_category: PointsCategory = PointsCategory.REGULAR
     promised_days: int | None = None
+    group_points: GroupPoints = GroupPoints.MEMBER
     concept_code: str | None = None
 
     def tier(self, tier_id: int) -> TierConfig:
@@ -201,6 +202,7 @@ async def load_org_config(connection: AsyncConnection, org_id: int) -> OrgConfig
             points_transferable=row.points_transferable,
             redemption_minimum=row.redemption_minimum,
             earn_category=PointsCategory(row.earn_category),
+            group_points=GroupPoints(row.group_points),
             promised_days=row.promised_days,
             concept_code=row.concept_code,
             tiers=tuple(

@@ -20,6 +20,13 @@ class PointsRounding(StrEnum):
     HALF_EVEN = "HALF_EVEN"
 
 
+class GroupPoints(StrEnum):
+    """Where a purchase of a user group's member earns (seed 001's side effect entity types)."""
+
+    MEMBER = "MEMBER"  # the member's own account (entityType USER)
+    GROUP = "GROUP"  # pooled in the member's group's account (entityType USERGROUP2)
+
+
 class ExpiryStrategy(StrEnum):
     NEVER = "NEVER"
     DAYS_AFTER_EARNING = "DAYS_AFTER_EARNING"
@@ -74,6 +81,7 @@ class Program(SQLModel, table=True):
     points_transferable: bool = False
     redemption_minimum: Decimal = Field(default=Decimal(0), sa_type=Points)
     earn_category: str = Field(default="REGULAR", max_length=20)
+    group_points: str = Field(default="MEMBER", max_length=20)  # where a user group member's purchase earns
     promised_days: int | None = None
     concept_code: str | None = Field(default=None, max_length=64)
 

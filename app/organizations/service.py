@@ -69,6 +69,7 @@ async def apply_spec(connection: AsyncConnection, spec: OrganizationSpec, *, now
             "points_transferable": program.points_transferable,
             "redemption_minimum": program.redemption_minimum,
             "earn_category": program.earn_category.value,
+            "group_points": program.group_points.value,
             "promised_days": program.promised_days,
             "concept_code": program.concept,
         }

@@ -14,7 +14,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from app.kernel.decimals import AMOUNT, POINTS, RATE, DecimalRange, Refusal, read_decimal
 from app.kernel.enums import IdentifierType, PointsCategory
 from app.kernel.text import refusal_message, refused_character
-from app.organizations.models import CustomerFieldType, ExpiryStrategy, PointsRounding
+from app.organizations.models import CustomerFieldType, ExpiryStrategy, GroupPoints, PointsRounding
 
 
 def _text_checker(*, code: bool) -> AfterValidator:
@@ -96,6 +96,13 @@ class ProgramSpec(Strict):
     # return window, then converted into REGULAR) or TRIGGER_BASED (held until a trigger converts them).
     earn_category: PointsCategory = PointsCategory.REGULAR
     promised_days: int | None = Field(default=None, ge=1, le=3650)
+    group_points: GroupPoints = Field(
+        default=GroupPoints.MEMBER,
+        description=(
+            "Where a purchase of a user group's member earns: MEMBER (the member's own account) or GROUP (pooled in "
+            "the account of the member's group, the oldest when several; the side effect's entityType is USERGROUP2)."
+        ),
+    )
     concept: Code | None = Field(
         default=None,
         min_length=1,

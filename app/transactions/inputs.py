@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from app.customers.models import LoyaltyType
 from app.transactions.models import OutlierStatus, TransactionType
 
 
@@ -18,6 +19,8 @@ class CustomerInput:
     card_number: str | None = None
     first_name: str | None = None
     last_name: str | None = None
+    # NON_LOYALTY: known by an identifier, not enrolled (earns nothing); None: LOYALTY.
+    loyalty_type: LoyaltyType | None = None
 
 
 @dataclass(frozen=True)

@@ -193,6 +193,9 @@ _BILL_LINES = (
         line_items.c.value,
         line_items.c.discount,
         line_items.c.description,
+        line_items.c.addon_items,
+        line_items.c.combo_items,
+        line_items.c.split_items,
     )
     .where(line_items.c.transaction_id == bindparam("bill_id"))
     .order_by(line_items.c.serial)
@@ -274,7 +277,8 @@ async def same_return(connection: AsyncConnection, *, bill_id: int, return_numbe
 
 async def bill_lines(connection: AsyncConnection, bill_id: int) -> list[Any]:
     """The bill's lines by serial: rows (serial, item_code, variant, qty, returned_qty, amount,
-    outlier_status, product_id, rate, value, discount, description)."""
+    outlier_status, product_id, rate, value, discount, description, addon_items, combo_items,
+    split_items)."""
     return list((await connection.execute(_BILL_LINES, {"bill_id": bill_id})).all())
 
 

@@ -18,7 +18,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -27,7 +27,6 @@ from app.customers.rules import normalize_identifier
 from app.kernel.decimals import QUANTITY, check_decimal
 from app.kernel.enums import IdentifierType
 from app.kernel.errors import ValidationError
-from app.kernel.money import AMOUNT_SCALE
 from app.kernel.text import check_code, check_text
 from app.kernel.times import start_of_local_day
 from app.ledger.rules import share_of
@@ -45,14 +44,15 @@ from app.transactions.rules import (
     BILLING_TIME_EARLIEST,
     LINE_ITEMS_MAX,
     PreparedTransaction,
+    canonical_customer,
     check_amount,
     prepare,
     prepare_line,
     resolve_store,
+    round_amount,
 )
 
 ZERO = Decimal(0)
-_AMOUNT_QUANTUM = Decimal(1).scaleb(-AMOUNT_SCALE)
 RETURN_TYPES = frozenset({TransactionType.RETURN, TransactionType.NOT_INTERESTED_RETURN, TransactionType.MIXED})
 # Which purchase each kind of return takes back.
 BILL_TYPE_FOR = {
@@ -133,17 +133,10 @@ class PreparedReturn:
 
 def payload_hash(data: ReturnInput, identifiers: dict[IdentifierType, str]) -> str:
     """What the return says, not how it was spelled (as addTransaction's payload hash)."""
-    customer = data.customer and replace(
-        data.customer,
-        mobile=identifiers.get(IdentifierType.MOBILE),
-        email=identifiers.get(IdentifierType.EMAIL),
-        external_id=identifiers.get(IdentifierType.EXTERNAL_ID),
-        card_number=identifiers.get(IdentifierType.CARD_NUMBER),
-    )
     canonical = replace(
         data,
         number=data.number.strip(),
-        customer=customer,
+        customer=canonical_customer(data.customer, identifiers),
         idempotency_key=None,
         parent_bill_number=(data.parent_bill_number or "").strip() or None,
         billing_time=data.billing_time.astimezone(UTC) if data.billing_time else None,
@@ -308,8 +301,8 @@ class BillLine:
     variant: str | None
     qty: Decimal
     returned_qty: Decimal
-    amount: Decimal
-    earns: bool  # its amount counted in the bill's eligible amount
+    amount: Decimal  # what the line cost, add-ons included (rules.line_worth)
+    eligible_amount: Decimal  # the part of it counted in the bill's eligible amount
 
     @property
     def remaining_qty(self) -> Decimal:
@@ -357,18 +350,36 @@ class ReturnPlan:
     complete: bool  # the bill's value is now all returned: redemptions on it are reversed in full
 
 
-def round_amount(value: Decimal) -> Decimal:
-    return value.quantize(_AMOUNT_QUANTUM, rounding=ROUND_HALF_EVEN)
-
-
-def line_value(line: BillLine, qty_before: Decimal, qty_after: Decimal) -> Decimal:
-    """What the quantities from `qty_before` to `qty_after` of a line are worth, as the
-    difference of cumulative values: partial returns of a line add up to its amount exactly."""
+def line_value(line: BillLine, qty_before: Decimal, qty_after: Decimal, *, eligible: bool = False) -> Decimal:
+    """What the quantities from `qty_before` to `qty_after` of a line are worth (or, `eligible`,
+    the earning part of that), as the difference of cumulative values: partial returns of a line
+    add up to its amount exactly."""
+    total = line.eligible_amount if eligible else line.amount
 
     def worth(qty: Decimal) -> Decimal:
-        return line.amount if qty >= line.qty else round_amount(line.amount * qty / line.qty)
+        return total if qty >= line.qty else round_amount(total * qty / line.qty)
 
     return worth(qty_after) - worth(qty_before)
+
+
+def returned_sub_items(
+    items: Sequence[dict[str, Any]] | None, returned_qty: Decimal, line_qty: Decimal
+) -> list[dict[str, Any]] | None:
+    """A purchased line's add-on, combo or split items for the quantity a return takes back (a
+    combo's parts come back with it), as stored: quantities and amounts in proportion."""
+    if not items:
+        return None
+    whole = returned_qty >= line_qty
+
+    def part(amount: Any) -> Any:
+        if amount is None or whole:
+            return amount
+        return str(round_amount(Decimal(amount) * returned_qty / line_qty))
+
+    return [
+        {**item, "quantity": part(item["quantity"]), "value": part(item.get("value")), "rate": item.get("rate")}
+        for item in items
+    ]
 
 
 def shown(value: Decimal) -> str:
@@ -469,11 +480,10 @@ def plan_return(
                 remaining_qty=left,
             )
         worth = line_value(line, taken[line.serial], taken[line.serial] + request.qty)
+        eligible += line_value(line, taken[line.serial], taken[line.serial] + request.qty, eligible=True)
         taken[line.serial] += request.qty
         returned.append(ReturnedLine(line.serial, request.qty, worth))
         value += worth
-        if line.earns:
-            eligible += worth
     if value > bill.remaining_amount:
         raise _exceeds(
             f"these lines are worth {shown(value)} but only {shown(bill.remaining_amount)} "

@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.customers import repository as customers_repository
 from app.customers import service as customers_service
 from app.customers.errors import CustomerNotFoundError
-from app.customers.models import TierChangeCause
+from app.customers.models import LoyaltyType, TierChangeCause
 from app.customers.service import CustomerView
 from app.customers.tiers import record_tier_change
 from app.idempotency import service as idempotency
@@ -59,9 +59,17 @@ from app.transactions.errors import (
 )
 from app.transactions.models import LineItemType, TransactionType
 from app.transactions.return_rules import BillLine, BillState, PreparedReturn, ReturnInput, ReturnPlan
-from app.transactions.rules import EARNING_STATUSES, json_document
+from app.transactions.rules import EARNING_STATUSES, json_document, line_worth
 from app.transactions.service import LineItemView, TransactionView, add_within, bill_lock_key
-from app.transactions.side_effects import PointsReturned, RedemptionReversed, SideEffect, TierDowngraded, to_document
+from app.transactions.side_effects import (
+    CustomerResolved,
+    PointsReturned,
+    RedemptionReversed,
+    SideEffect,
+    TierDowngraded,
+    from_document,
+    to_document,
+)
 
 ZERO = Decimal(0)
 RETURNED_CODE = 600
@@ -169,18 +177,7 @@ async def _return(
         returned_amount=bill.returned_amount,
         returned_eligible_amount=bill.returned_eligible_amount,
         returned_points=bill.returned_points,
-        lines=tuple(
-            BillLine(
-                line.serial,
-                line.item_code,
-                line.variant,
-                line.qty,
-                line.returned_qty,
-                line.amount,
-                earns=bill.eligible_amount > 0 and line.outlier_status in EARNING_STATUSES,
-            )
-            for line in lines
-        ),
+        lines=tuple(_bill_line(line, earns=bill.eligible_amount > 0) for line in lines),
     )
     customer_id = None
     if bill.customer_id is not None:
@@ -197,7 +194,7 @@ async def _return(
         standing_change = await _plan_standing(connection, org, program, bill, plan, customer_id, now)
         side_effects.append(
             PointsReturned(
-                customer_id=customer_id,
+                customer_id=points.holder_id or customer_id,
                 program_id=program.id,
                 program_code=program.code,
                 points_returned=points.debited,
@@ -258,6 +255,29 @@ async def _return(
     return await load_return_result(connection, org, return_id, replayed=False, line_items=return_lines)
 
 
+def _bill_line(line: Any, *, earns: bool) -> BillLine:
+    """A purchased line as returns see it: worth its amount and add-ons, earning its eligible part
+    (nothing when the bill earned nothing)."""
+    worth = line_worth(line.amount, line.value, line.outlier_status, line.addon_items, line.split_items)
+    return BillLine(
+        line.serial,
+        line.item_code,
+        line.variant,
+        line.qty,
+        line.returned_qty,
+        worth.amount,
+        worth.eligible_amount if earns else ZERO,
+    )
+
+
+def _non_loyalty(bill: Any) -> bool:
+    """A bill of a customer known but not enrolled when it was made (its customer side effect says)."""
+    return any(
+        isinstance(effect, CustomerResolved) and effect.loyalty_type == LoyaltyType.NON_LOYALTY.value
+        for effect in from_document(bill.side_effects)
+    )
+
+
 async def _find_same_return(
     connection: AsyncConnection, bill_id: int, prepared: PreparedReturn, path: str
 ) -> int | None:
@@ -312,6 +332,7 @@ class _PointsMoves:
     """What the return does to points: the event's entries and what they add up to."""
 
     postings: list[ledger.Posting] = field(default_factory=list)
+    holder_id: int | None = None  # whose account the points come back from: the customer's, or their group's
     debited: Decimal = ZERO
     not_recovered: Decimal = ZERO
     claims: list[redemptions_service.ReversalClaim] = field(default_factory=list)  # redemptions given back
@@ -336,8 +357,19 @@ async def _plan_points(
     the redemptions consumed with their expiry), then the POINTS_RETURN debits of the bill's
     points share. Locks in the order every writer takes them: the customer's row (taken
     already), their accounts in id order, then the redemption rows."""
-    accounts = await ledger.customer_accounts(connection, [customer_id], lock=True)
-    by_key = {(row.program_id, PointsCategory(row.category)): row for row in accounts}
+    # The account the bill earned into (its allocation entry says which category, and whose: a
+    # program that pools members' points in their group earned into the group's), then the
+    # program's REGULAR account, where promised or trigger-based points go once converted.
+    add_event_id = await ledger_repository.bill_add_event_id(connection, org_id=org.id, transaction_id=bill.id)
+    allocations = await ledger_repository.allocations(connection, add_event_id) if add_event_id else []
+    earn_category = PointsCategory(allocations[0].category) if allocations else program.earn_category
+    # Not the bill's customer's (nor, once merged, the survivor's, which took over its accounts).
+    pooled = bool(allocations) and allocations[0].customer_id != bill.customer_id
+    holder_id = allocations[0].customer_id if pooled else customer_id
+    if holder_id != customer_id:  # the group's row, after the customer's, as every writer locks customers
+        await customers_repository.lock_customer(connection, holder_id)
+    accounts = await ledger.customer_accounts(connection, sorted({customer_id, holder_id}), lock=True)
+    by_key = {(row.customer_id, row.program_id, PointsCategory(row.category)): row for row in accounts}
 
     postings: list[ledger.Posting] = []
     claims: list[redemptions_service.ReversalClaim] = []
@@ -370,14 +402,9 @@ async def _plan_points(
     for posting in postings:
         moved[posting.account.id] += ledger.signed(posting.entry_type, posting.points)
 
-    # The account the bill earned into (its allocation entry says which category), then the
-    # program's REGULAR account, where promised or trigger-based points go once converted.
-    add_event_id = await ledger_repository.bill_add_event_id(connection, org_id=org.id, transaction_id=bill.id)
-    allocations = await ledger_repository.allocations(connection, add_event_id) if add_event_id else []
-    earn_category = PointsCategory(allocations[0].category) if allocations else program.earn_category
-    sources = [by_key[(program.id, earn_category)]]
+    sources = [by_key[(holder_id, program.id, earn_category)]]
     if earn_category is not PointsCategory.REGULAR:
-        sources.append(by_key[(program.id, PointsCategory.REGULAR)])
+        sources.append(by_key[(holder_id, program.id, PointsCategory.REGULAR)])
     debits, not_recovered = return_rules.split_points_return(
         plan.points, [row.balance + moved[row.id] for row in sources], program.allow_negative_balance
     )
@@ -386,12 +413,13 @@ async def _plan_points(
         bill_lots = await ledger_repository.lot_ids_made_by(connection, [row.id for row in allocations])
     for row, points in zip(sources, debits, strict=True):
         if points > 0:
-            account = ledger.AccountRef(row.id, customer_id, program.id, PointsCategory(row.category))
+            account = ledger.AccountRef(row.id, holder_id, program.id, PointsCategory(row.category))
             postings.append(
                 ledger.Posting(account, EntryType.DEBIT, EntryKind.POINTS_RETURN, points, prefer_lot_ids=bill_lots)
             )
     return _PointsMoves(
         postings=postings,
+        holder_id=holder_id,
         debited=sum(debits, ZERO),
         not_recovered=not_recovered,
         claims=claims,
@@ -401,7 +429,7 @@ async def _plan_points(
 
 @dataclass(frozen=True)
 class _StandingChange:
-    standing_id: int
+    standing_id: int | None  # None: a NON_LOYALTY bill, which moved no standing
     customer_id: int
     counted: Decimal
     values: dict[str, Any]
@@ -410,7 +438,8 @@ class _StandingChange:
     tiers: tuple[TierConfig, TierConfig] | None  # (before, after) when the tier changes
 
     async def apply(self, connection: AsyncConnection, *, org_id: int, return_id: int, now: datetime) -> None:
-        await customers_repository.update_standing(connection, self.standing_id, self.values)
+        if self.standing_id is not None:
+            await customers_repository.update_standing(connection, self.standing_id, self.values)
         if self.tiers is not None:
             before, after = self.tiers
             await record_tier_change(
@@ -447,6 +476,8 @@ async def _plan_standing(
     counted = plan.amount if bill.outlier_status in EARNING_STATUSES else ZERO
     if counted <= 0:
         return None
+    if _non_loyalty(bill):  # it counted in lifetime purchases only
+        return _StandingChange(None, customer_id, counted, {}, None, program.id, None)
     standing = await customers_repository.lock_standing(connection, customer_id=customer_id, program_id=program.id)
     assert standing is not None, "the bill's customer has a standing in the bill's program"
     cumulative = max(standing.cumulative_purchases - counted, ZERO)
@@ -540,9 +571,9 @@ async def _insert_return(
                 "attributes": None,
                 "extended_fields": None,
                 "custom_fields": None,
-                "addon_items": None,
-                "combo_items": None,
-                "split_items": None,
+                "addon_items": return_rules.returned_sub_items(line.addon_items, returned.qty, line.qty),
+                "combo_items": return_rules.returned_sub_items(line.combo_items, returned.qty, line.qty),
+                "split_items": return_rules.returned_sub_items(line.split_items, returned.qty, line.qty),
                 "returned_qty": ZERO,
                 "line_type": LineItemType.RETURN.value,
                 "returns_serial": returned.serial,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Literal, overload
 
 import orjson
@@ -21,10 +22,11 @@ from app.organizations.config import OrgConfig, ProgramConfig, StoreConfig, Tier
 from app.organizations.rules import resolve_store_and_till
 from app.promotions.rules import normalize_code
 from app.transactions.errors import IdentifierRequiredError
-from app.transactions.inputs import LineItemInput, TransactionInput
+from app.transactions.inputs import CustomerInput, LineItemInput, TransactionInput
 from app.transactions.models import BILL_NUMBER_LENGTH_MAX, OutlierStatus, TransactionType
 
 ZERO = Decimal(0)
+_AMOUNT_QUANTUM = Decimal(1).scaleb(-AMOUNT_SCALE)
 LINE_ITEMS_MAX = 1000
 DOCUMENT_TEXT_LENGTH_MAX = 1000  # a text of a name/value pair, payment or sub-item
 CAMEL_CASE = {"item_code": "itemCode"}  # the keys of stored documents that the API spells otherwise
@@ -46,6 +48,76 @@ class PreparedLineItem:
     value: Decimal
     discount: Decimal
     amount: Decimal
+    worth: LineWorth  # with its add-ons, and the part that earns
+
+
+# --- Add-on, combo and split items (seed 001's addon_items, combo_items, split_items) ---------
+#
+# - Add-ons (extra cheese on a pizza) are charged on top of their line's amount: each is worth its
+#   value (else rate x quantity, else nothing: a free add-on) for the whole line, earns when both
+#   its line and its own outlier status earn, and comes back with the line in proportion.
+# - Combo parts (shirt + pant) are what the line's bundle holds: the bundle earns once on the
+#   line's amount; parts that carry a value must add up to the line's value. A return of the
+#   combo returns its parts (for the quantity returned); a part is not returned alone.
+# - Split items (a necklace's gold rate, making and wastage charges) divide the line's value:
+#   their values add up to it, the line's discount is spread over them in proportion, and each
+#   earns on its share when its outlier status earns (a brand may keep the gold rate out).
+
+
+@dataclass(frozen=True)
+class LineWorth:
+    amount: Decimal  # what the line cost: its amount and its add-ons
+    eligible_amount: Decimal  # the part of that which earns points
+
+
+def sub_item_value(item: Mapping[str, Any]) -> Decimal:
+    """An add-on, combo or split item's value: as sent, else rate x quantity, else nothing.
+    Reads what a client sent (Decimals) and what a bill stored (their text) alike."""
+    if item.get("value") is not None:
+        return Decimal(item["value"])
+    if item.get("rate") is not None:
+        return round_amount(Decimal(item["rate"]) * Decimal(item["quantity"]))
+    return ZERO
+
+
+def sub_item_earns(item: Mapping[str, Any]) -> bool:
+    return OutlierStatus(item.get("outlier_status") or OutlierStatus.NORMAL) in EARNING_STATUSES
+
+
+def round_amount(value: Decimal) -> Decimal:
+    return value.quantize(_AMOUNT_QUANTUM, rounding=ROUND_HALF_EVEN)
+
+
+def line_worth(
+    amount: Decimal,
+    value: Decimal,
+    outlier_status: str,
+    addon_items: Sequence[Mapping[str, Any]] | None,
+    split_items: Sequence[Mapping[str, Any]] | None,
+) -> LineWorth:
+    """A line's worth and its earning part, from its stored or prepared fields (add-ons on top
+    of the amount; split items' shares of the amount; combo parts change neither)."""
+    addons = addon_items or ()
+    total = amount + sum((sub_item_value(item) for item in addons), ZERO)
+    if OutlierStatus(outlier_status) not in EARNING_STATUSES:
+        return LineWorth(total, ZERO)
+    eligible = amount
+    if split_items and value > 0:
+        earning_value = sum((sub_item_value(item) for item in split_items if sub_item_earns(item)), ZERO)
+        if earning_value < value:
+            eligible = round_amount(amount * earning_value / value)
+    eligible += sum((sub_item_value(item) for item in addons if sub_item_earns(item)), ZERO)
+    return LineWorth(total, eligible)
+
+
+def _check_parts_add_up(items: list[dict[str, Any]], value: Decimal, field: str, what: str) -> None:
+    total = sum((sub_item_value(item) for item in items), ZERO)
+    if total != value:
+        raise ValidationError(
+            f"{what} are worth {format(total.normalize(), 'f') if total else '0'} "
+            f"but the line's value is {format(value.normalize(), 'f') if value else '0'}: they must add up to it",
+            field=field,
+        )
 
 
 @dataclass(frozen=True)
@@ -65,22 +137,34 @@ class PreparedTransaction:
     payload_hash: str
 
 
+def canonical_customer(customer: CustomerInput | None, identifiers: dict[IdentifierType, str]) -> Any:
+    """The customer as bills and returns hash it: identifiers normalised, and the loyalty type
+    left out when not given, so what was posted before it existed hashes as it did."""
+    if customer is None:
+        return None
+    document = asdict(
+        replace(
+            customer,
+            mobile=identifiers.get(IdentifierType.MOBILE),
+            email=identifiers.get(IdentifierType.EMAIL),
+            external_id=identifiers.get(IdentifierType.EXTERNAL_ID),
+            card_number=identifiers.get(IdentifierType.CARD_NUMBER),
+        )
+    )
+    if customer.loyalty_type is None:
+        del document["loyalty_type"]
+    return document
+
+
 def payload_hash(data: TransactionInput, identifiers: dict[IdentifierType, str]) -> str:
     """A digest of what the bill says, not how it was spelled: "1800" and "1800.00", " B1" and
     "B1", a mobile with or without its country code, and one instant in two offsets hash alike,
     so a client retrying with another library replays instead of conflicting."""
-    customer = data.customer and replace(
-        data.customer,
-        mobile=identifiers.get(IdentifierType.MOBILE),
-        email=identifiers.get(IdentifierType.EMAIL),
-        external_id=identifiers.get(IdentifierType.EXTERNAL_ID),
-        card_number=identifiers.get(IdentifierType.CARD_NUMBER),
-    )
     # The idempotency key names the request, not the bill: it is checked on its own.
     canonical = replace(
         data,
         number=data.number.strip(),
-        customer=customer,
+        customer=canonical_customer(data.customer, identifiers),
         idempotency_key=None,
         billing_time=data.billing_time.astimezone(UTC) if data.billing_time else None,
         promo_codes=[normalize_code(code) for code in data.promo_codes],
@@ -239,6 +323,18 @@ def prepare_line(line: LineItemInput, index: int, path: str) -> PreparedLineItem
         ("splitItems", line.split_items),
     ):
         check_documents(documents, f"{path}.{name}")
+    for name, documents in (
+        ("addonItems", line.addon_items),
+        ("comboItems", line.combo_items),
+        ("splitItems", line.split_items),
+    ):
+        for item_index, item in enumerate(documents):
+            item_path = f"{path}.{name}[{item_index}]"
+            if not str(item.get("item_code") or "").strip():
+                raise ValidationError("must not be empty", field=f"{item_path}.itemCode")
+            check_code(item["item_code"], f"{item_path}.itemCode", 100)
+            check_decimal(item["quantity"], f"{item_path}.quantity", QUANTITY, positive=True)
+            check_amount(sub_item_value(item), f"{item_path}.value")  # rate x quantity must fit as well
     rate = check_amount(line.rate, f"{path}.rate")
     value = check_amount(line.value, f"{path}.value")
     discount = check_amount(line.discount, f"{path}.discount") or ZERO
@@ -252,6 +348,11 @@ def prepare_line(line: LineItemInput, index: int, path: str) -> PreparedLineItem
         rate = (value / qty).quantize(Decimal(1).scaleb(-AMOUNT_SCALE)) if qty else ZERO
     if amount is None:
         amount = max(value - discount, ZERO)
+    if line.split_items:
+        _check_parts_add_up(line.split_items, value, f"{path}.splitItems", "the split items")
+    # Parts without values are a plain list of what the bundle holds; with values, they split it.
+    if any(sub_item_value(item) for item in line.combo_items):
+        _check_parts_add_up(line.combo_items, value, f"{path}.comboItems", "the combo's parts")
     return PreparedLineItem(
         source=line,
         serial=line.serial if line.serial is not None else index + 1,
@@ -260,17 +361,18 @@ def prepare_line(line: LineItemInput, index: int, path: str) -> PreparedLineItem
         value=value,
         discount=discount,
         amount=amount,
+        worth=line_worth(amount, value, line.outlier_status.value, line.addon_items, line.split_items),
     )
 
 
 def eligible_amount(data: TransactionInput, line_items: tuple[PreparedLineItem, ...]) -> Decimal:
-    """The amount that earns points: the earning line items' amounts, or the bill amount when
+    """The amount that earns points: the earning parts of the line items (line_worth), or the bill amount when
     the bill has no line items; nothing when the bill itself is an outlier."""
     if data.type is not TransactionType.REGULAR or data.outlier_status not in EARNING_STATUSES:
         return ZERO
     if not line_items:
         return data.amount
-    return sum((line.amount for line in line_items if line.source.outlier_status in EARNING_STATUSES), ZERO)
+    return sum((line.worth.eligible_amount for line in line_items), ZERO)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.catalog.service import product_ids_for
 from app.customers import repository as customers_repository
 from app.customers import service as customers_service
-from app.customers.models import TierChangeCause
+from app.customers.models import LoyaltyType, TierChangeCause
 from app.customers.service import Activity, CustomerDetails, CustomerView
 from app.customers.tiers import record_tier_change
 from app.idempotency import service as idempotency
@@ -31,6 +31,7 @@ from app.ledger import rules as ledger_rules
 from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.organizations.config import OrgConfig, ProgramConfig
+from app.organizations.models import GroupPoints
 from app.promotions import service as promotions_service
 from app.promotions.rules import Cart, CartLine, attributes_of
 from app.redemptions import service as redemptions_service
@@ -50,6 +51,7 @@ from app.transactions.side_effects import (
     from_document,
     to_document,
 )
+from app.user_groups import service as user_groups_service
 
 logger = logging.getLogger(__name__)
 
@@ -225,6 +227,8 @@ async def _add(
     resolved = None
     standing = None
     earning = None
+    earner = None
+    eligible_amount = prepared.eligible_amount
     side_effects: list[SideEffect] = []
     if data.type is TransactionType.REGULAR:
         details = (
@@ -233,8 +237,21 @@ async def _add(
             else CustomerDetails()
         )
         resolved = await customers_service.resolve_for_transaction(
-            connection, org, prepared.identifiers, details, activity, now
+            connection,
+            org,
+            prepared.identifiers,
+            details,
+            activity,
+            now,
+            loyalty_type=(data.customer and data.customer.loyalty_type) or LoyaltyType.LOYALTY,
         )
+        customer_id = resolved.customer_id
+    if resolved is not None and resolved.loyalty_type is LoyaltyType.NON_LOYALTY:
+        # Known, not enrolled: the bill is theirs and counts in their lifetime purchases (as the
+        # seed counts non-loyalty purchases there), but earns nothing and moves no tier.
+        eligible_amount = ZERO
+        side_effects = [_customer_side_effect(resolved)]
+    elif resolved is not None:
         customer_id = resolved.customer_id
         standing = await _lock_standing(connection, customer_id, prepared.program)
         if standing is None and await customers_service.open_missing_programs(
@@ -249,9 +266,12 @@ async def _add(
             prepared.eligible_amount,
             prepared.counted_purchase,
         )
+        earner = _Earner(customer_id, standing.account_id, standing.balance)
+        if prepared.program.group_points is GroupPoints.GROUP:
+            earner = await _group_earner(connection, org, customer_id, prepared.program, activity, now, path) or earner
         side_effects = [
             _customer_side_effect(resolved),
-            *_side_effects(prepared, earning, customer_id, standing.balance),
+            *_side_effects(prepared, earning, earner),
         ]
     applied = promotions_service.NOTHING_APPLIED
     # Promo codes named on the bill, and a customer's linked codes (one indexed lookup).
@@ -273,7 +293,7 @@ async def _add(
         "amount": data.amount,
         "gross_amount": data.gross_amount,
         "discount": data.discount,
-        "eligible_amount": prepared.eligible_amount,
+        "eligible_amount": eligible_amount,
         "currency_code": data.currency_code.upper() if data.currency_code else None,
         "billing_time": prepared.billing_time,
         "notes": data.notes,
@@ -314,9 +334,9 @@ async def _add(
         )
 
     customer = None
-    if earning is not None and standing is not None and resolved is not None:
+    if earning is not None and standing is not None and resolved is not None and earner is not None:
         tier_expires_at = await _apply_earning(
-            connection, org, prepared, earning, standing, resolved.customer_id, transaction_id, activity, now
+            connection, org, prepared, earning, standing, earner, resolved.customer_id, transaction_id, activity, now
         )
         if resolved.registered:  # what the bill wrote is all there is: no need to read it back
             customer = customers_service.registered_view(
@@ -340,6 +360,14 @@ async def _add(
             customer = (await customers_service.load_customers(connection, org, [resolved.customer_id]))[
                 resolved.customer_id
             ]
+    elif resolved is not None:  # NON_LOYALTY: only the lifetime purchases move
+        if prepared.counted_purchase:
+            await customers_repository.add_lifetime_purchases(
+                connection, customer_id=resolved.customer_id, amount=prepared.counted_purchase
+            )
+        customer = (await customers_service.load_customers(connection, org, [resolved.customer_id]))[
+            resolved.customer_id
+        ]
     # Built from what was just written: no need to read the bill back.
     view = TransactionView(
         id=transaction_id, **{name: values[name] for name in TransactionView.__dataclass_fields__ if name in values}
@@ -380,6 +408,50 @@ async def _lock_standing(connection: AsyncConnection, customer_id: int, program:
     return _Standing(standing.id, standing.tier_id, standing.cumulative_purchases, account.id, account.balance)
 
 
+@dataclass(frozen=True, slots=True)
+class _Earner:
+    """Whose account a purchase's points go to: the customer's, or their user group's (locked)."""
+
+    holder_id: int
+    account_id: int
+    balance: Decimal
+    entity_type: str = "USER"  # seed 001's side effect entityType: USER, or USERGROUP2 for a group
+
+
+async def _group_earner(
+    connection: AsyncConnection,
+    org: OrgConfig,
+    customer_id: int,
+    program: ProgramConfig,
+    activity: Activity,
+    now: datetime,
+    path: str,
+) -> _Earner | None:
+    """A program that pools a member's points in their group (group_points GROUP): the account of
+    the customer's oldest group, locked after the customer's own (every writer locks customers
+    first); None when the customer is in no group."""
+    group_ids = (await user_groups_service.groups_of_customers(connection, [customer_id])).get(customer_id)
+    if not group_ids:
+        return None
+    group = (
+        await user_groups_service.find_groups(
+            connection, org, user_groups_service.GroupIdentifierType.GROUP_ID, [str(group_ids[0])]
+        )
+    )[str(group_ids[0])]
+    await user_groups_service.lock_holders(connection, {group.customer_id: f"{path}.customer"})
+
+    async def locked_account() -> Any:
+        return await ledger_repository.lock_account_of(
+            connection, customer_id=group.customer_id, program_id=program.id, category=program.earn_category
+        )
+
+    account = await locked_account()
+    if account is None:  # the group was made before the program: open it, as a member's purchase would
+        await customers_service.open_missing_programs(connection, org, group.customer_id, activity, now)
+        account = await locked_account()
+    return _Earner(group.customer_id, account.id, account.balance, entity_type="USERGROUP2")
+
+
 def _customer_side_effect(resolved: customers_service.ResolvedCustomer) -> CustomerResolved:
     """What finding the customer did, kept with the bill so a replay tells the same."""
     return CustomerResolved(
@@ -387,21 +459,21 @@ def _customer_side_effect(resolved: customers_service.ResolvedCustomer) -> Custo
         registered=resolved.registered,
         merged_customer_ids=tuple(resolved.merged_customer_ids),
         skipped_identifiers=tuple(SkippedIdentifier(kind, value) for kind, value in resolved.skipped_identifiers),
+        loyalty_type=resolved.loyalty_type.value,
     )
 
 
-def _side_effects(
-    prepared: PreparedTransaction, earning: Earning, customer_id: int, balance_before: Decimal
-) -> list[SideEffect]:
+def _side_effects(prepared: PreparedTransaction, earning: Earning, earner: _Earner) -> list[SideEffect]:
     program = prepared.program
     effects: list[SideEffect] = [
         PointsAwarded(
-            customer_id=customer_id,
+            customer_id=earner.holder_id,
             program_id=program.id,
             program_code=program.code,
             points_awarded=earning.points,
             points_awarded_raw=earning.points_raw,
-            balance_after=balance_before + earning.points if earning.points > 0 else None,
+            balance_after=earner.balance + earning.points if earning.points > 0 else None,
+            entity_type=earner.entity_type,
         )
     ]
     if earning.tier_after.id != earning.tier_before.id:
@@ -504,16 +576,18 @@ async def _apply_earning(
     prepared: PreparedTransaction,
     earning: Earning,
     standing: Any,
+    earner: _Earner,
     customer_id: int,
     transaction_id: int,
     activity: Activity,
     now: datetime,
 ) -> datetime | None:
-    """Post the points and move the standing; returns the tier's expiry when the tier changed."""
+    """Post the points (into the earner's account) and move the customer's standing; returns the
+    tier's expiry when the tier changed."""
     program = prepared.program
     tier_expires_at = None
     if earning.points > 0:
-        account = ledger.AccountRef(standing.account_id, customer_id, program.id, program.earn_category)
+        account = ledger.AccountRef(earner.account_id, earner.holder_id, program.id, program.earn_category)
         expires_at = ledger_rules.lot_expiry(
             program.expiry_strategy, program.expiry_value, prepared.billing_time, org.time_zone
         )
@@ -540,7 +614,7 @@ async def _apply_earning(
                 )
             ],
         )
-        assert posted.entries[0].balance_after == standing.balance + earning.points, "the account was locked"
+        assert posted.entries[0].balance_after == earner.balance + earning.points, "the account was locked"
     if earning.tier_after.id != earning.tier_before.id:
         tier_expires_at = ledger_rules.tier_expiry(program, now, org.time_zone)
         await customers_repository.set_cumulative_purchases(

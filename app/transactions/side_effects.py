@@ -48,6 +48,8 @@ class CustomerResolved:
     registered: bool
     merged_customer_ids: tuple[int, ...] = ()
     skipped_identifiers: tuple[SkippedIdentifier, ...] = ()
+    # NON_LOYALTY: known by an identifier, not enrolled, and the bill earned nothing.
+    loyalty_type: str = "LOYALTY"
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,9 @@ def _write(effect: SideEffect) -> dict[str, Any]:
                     for skipped in effect.skipped_identifiers
                 ],
             }
+            # Written only when not LOYALTY, so LOYALTY bills are stored exactly as before it existed.
+            if effect.loyalty_type != "LOYALTY":
+                body["loyaltyType"] = effect.loyalty_type
         case PointsAwarded():
             body = {
                 "entityType": effect.entity_type,
@@ -227,6 +232,7 @@ def _read_customer(stored: dict[str, Any]) -> CustomerResolved:
         skipped_identifiers=tuple(
             SkippedIdentifier(IdentifierType(item["type"]), item["value"]) for item in stored["skippedIdentifiers"]
         ),
+        loyalty_type=stored.get("loyaltyType", "LOYALTY"),  # bills stored before it existed were all LOYALTY
     )
 
 

@@ -9,7 +9,9 @@ from typing import Any
 
 import strawberry
 
+from app.customers.models import LoyaltyType
 from app.graphql.core.descriptions import IDEMPOTENCY_KEY_DESCRIPTION
+from app.graphql.customers.types import LoyaltyTypeEnum
 from app.graphql.transactions.types import (
     LineItemTypeEnum,
     OutlierStatusEnum,
@@ -43,13 +45,24 @@ class AssociateDetailsInput:
     name: str | None = None
 
 
-@strawberry.input(description="An add-on, combo or split item of a line item.")
+@strawberry.input(
+    description=(
+        "An add-on, combo or split item of a line item. Add-ons are charged on top of the line's amount and earn with "
+        "it; a combo's parts are what its bundle holds (with values, they add up to the line's value) and come back "
+        "when the combo is returned; split items divide the line's value (their values add up to it) and each earns "
+        "on its share of the line's amount."
+    )
+)
 class SubItemInput:
     item_code: str
     quantity: Decimal
     rate: Decimal | None = None
-    value: Decimal | None = None
+    value: Decimal | None = strawberry.field(default=None, description="rate x quantity when omitted.")
     description: str | None = None
+    outlier_status: OutlierStatusEnum | None = strawberry.field(
+        default=None,
+        description="Add-on and split items: NORMAL when omitted; a status that does not earn keeps it out of earning.",
+    )
 
 
 @strawberry.input
@@ -104,6 +117,14 @@ class CustomerInput:
     card_number: str | None = None
     firstname: str | None = None
     lastname: str | None = None
+    type: LoyaltyTypeEnum | None = strawberry.field(
+        default=None,
+        description=(
+            "The seed's loyalty type. NON_LOYALTY on a REGULAR bill: a new customer is registered known by the "
+            "identifier but not enrolled, and the bill earns nothing (an enrolled customer stays enrolled and earns). "
+            "LOYALTY (or omitted): a NON_LOYALTY customer found is enrolled, keeping their bills."
+        ),
+    )
 
     def to_domain(self) -> domain_inputs.CustomerInput:
         return domain_inputs.CustomerInput(
@@ -113,6 +134,7 @@ class CustomerInput:
             card_number=self.card_number,
             first_name=self.firstname,
             last_name=self.lastname,
+            loyalty_type=LoyaltyType(self.type) if self.type is not None else None,
         )
 
 
@@ -204,16 +226,19 @@ def _pairs(values: list[NameValueInput]) -> list[dict[str, Any]]:
 
 
 def _sub_items(values: list[SubItemInput]) -> list[dict[str, Any]]:
-    return [
-        {
+    items = []
+    for item in values:
+        document: dict[str, Any] = {
             "item_code": item.item_code,
             "quantity": item.quantity,
             "rate": item.rate,
             "value": item.value,
             "description": item.description,
         }
-        for item in values
-    ]
+        if item.outlier_status is not None:  # absent otherwise, as on bills stored before it existed
+            document["outlier_status"] = OutlierStatus(item.outlier_status).value
+        items.append(document)
+    return items
 
 
 @strawberry.input(

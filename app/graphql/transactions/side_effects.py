@@ -11,6 +11,8 @@ from typing import Annotated, assert_never
 
 import strawberry
 
+from app.customers.models import LoyaltyType
+from app.graphql.customers.types import LoyaltyTypeEnum
 from app.transactions import side_effects as domain
 
 
@@ -54,6 +56,12 @@ class CustomerSideEffect:
     )
     skipped_identifiers: list[SkippedIdentifier] = strawberry.field(
         description="Secondary identifiers of other customers, ignored (CONFIG_SKIP_SECONDARY_ID_ON_PRIMARY_MISMATCH)."
+    )
+    loyalty_type: LoyaltyTypeEnum = strawberry.field(
+        description=(
+            "The customer's loyalty type after the bill: NON_LOYALTY when known by an identifier but not enrolled (the "
+            "bill earned nothing)."
+        )
     )
 
 
@@ -129,6 +137,7 @@ def side_effect_type(effect: domain.SideEffect) -> SideEffect:
                     SkippedIdentifier(type=skipped.identifier_type.value, value=skipped.value)
                     for skipped in effect.skipped_identifiers
                 ],
+                loyalty_type=LoyaltyType(effect.loyalty_type),
             )
         case domain.PointsAwarded():
             return PointsSideEffect(

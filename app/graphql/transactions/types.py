@@ -99,6 +99,7 @@ class SubItem:
     rate: Decimal | None
     value: Decimal | None
     description: str | None
+    outlier_status: OutlierStatusEnum
 
 
 @strawberry.type
@@ -170,6 +171,7 @@ def _stored_sub_items(stored: list[dict[str, Any]] | None) -> list[SubItem]:
             rate=_optional_decimal(item["rate"]),
             value=_optional_decimal(item["value"]),
             description=item["description"],
+            outlier_status=OutlierStatus(item.get("outlier_status") or OutlierStatus.NORMAL),
         )
         for item in stored or []
     ]
