@@ -129,9 +129,9 @@ async def open_customer(page: Any, mobile: str) -> None:
     await page.locator(".profile h1").wait_for()
 
 
-async def shoot(page: Any, name: str) -> None:
+async def shoot(page: Any, name: str, *, full_page: bool = True) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
 
 
 async def member_care_key(api: Any) -> Credentials:
@@ -352,4 +352,23 @@ async def test_at_360_pixels_nothing_scrolls_sideways(api, console_url, browser)
 
     assert search_width == 360
     assert await page.evaluate("document.documentElement.scrollWidth") == 360
-    await shoot(page, "customer-360px")
+    await shoot(page, "customer-360px", full_page=False)
+
+
+async def test_the_tabs_answer_the_keyboard_and_a_change_of_tab_keeps_the_profile(api, console_url, browser):
+    key = await member_care_key(api)
+    mobile, _ = await customer_with_purchases(api, main_bills=2, cafe_bills=0)
+    page = await new_page(browser, console_url)
+    await sign_in(page, key)
+    await open_customer(page, mobile)
+    profile = await page.locator(".profile").element_handle()
+
+    await page.get_by_role("tab", name="Points", exact=True).focus()
+    await page.keyboard.press("ArrowRight")
+    ledger_tab = page.get_by_role("tab", name="Ledger")
+    await expect(ledger_tab).to_have_attribute("aria-selected", "true")
+    await expect(page.locator('[data-list="ledger"] tbody tr:not(.skeleton)')).not_to_have_count(0)
+
+    assert await ledger_tab.evaluate("tab => tab === document.activeElement")
+    assert await profile.evaluate("element => element.isConnected")
+    assert page.url.endswith("#/customer/" + (await page.locator('[data-fact="User id"]').inner_text()) + "/ledger")

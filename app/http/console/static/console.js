@@ -221,12 +221,19 @@ function profile(customer) {
     summaryTable(customer));
 }
 
+let shownCustomer = null; // { userId, tabsSlot }: a change of tab keeps the profile on screen
+
 async function customerScreen(userId, tabId, subId) {
   const lookup = { type: "USER_ID", value: userId };
+  if (shownCustomer && shownCustomer.userId === userId && main.contains(shownCustomer.tabsSlot)) {
+    showTabs(userId, lookup, shownCustomer.tabsSlot, tabId, subId);
+    return;
+  }
   const header = h("div", { class: "profile-slot" }, h("section", { class: "card profile skeleton-card", "aria-busy": "true" }));
   const actions = h("div", { class: "actions-slot" });
   const tabsSlot = h("div", { class: "tabs-slot" });
   show(h("p", {}, h("a", { href: "#/", class: "back" }, "← Search")), header, actions, tabsSlot);
+  shownCustomer = null;
 
   async function refreshProfile() {
     const result = (await graphql("Customer", { customer: lookup })).customer;
@@ -239,25 +246,33 @@ async function customerScreen(userId, tabId, subId) {
   }
 
   const customer = await refreshProfile();
-  if (!customer) {
-    replace(tabsSlot);
-    return;
-  }
+  if (!customer) return;
   replace(actions, actionPanel(lookup, customer, refreshProfile));
+  shownCustomer = { userId, tabsSlot };
+  showTabs(userId, lookup, tabsSlot, tabId, subId);
+}
+
+function showTabs(userId, lookup, tabsSlot, tabId, subId) {
+  const focused = document.activeElement && document.activeElement.getAttribute("role") === "tab"
+    ? document.activeElement.closest(".tabs").classList.contains("sub") ? "sub" : "main" : null;
+  shownLists.forEach((list) => list.disconnect());
+  shownLists = [];
   const tabs = customerTabs(lookup);
   const tab = tabs.find((candidate) => candidate.id === tabId) || tabs[0];
   const panel = h("div", { role: "tabpanel", class: "tab-panel", "aria-labelledby": `tab-main-${tab.id}` });
   replace(tabsSlot, tabBar("Customer details", tabs, tab.id, (id) => { location.hash = `#/customer/${userId}/${id}`; }, "main"), panel);
   if (tab.ledger) {
     replace(panel, ledgerView(lookup));
-    return;
+  } else {
+    const sub = tab.sub.find((candidate) => candidate.id === subId) || tab.sub[0];
+    const list = listView({ ...sub, variables: (after) => sub.variables(lookup, after) });
+    replace(panel,
+      tab.sub.length > 1 ? tabBar(tab.label, tab.sub, sub.id, (id) => { location.hash = `#/customer/${userId}/${tab.id}/${id}`; }, "sub") : null,
+      h("h2", { class: "list-title" }, sub.label),
+      keep(list));
   }
-  const sub = tab.sub.find((candidate) => candidate.id === subId) || tab.sub[0];
-  const list = listView({ ...sub, variables: (after) => sub.variables(lookup, after) });
-  replace(panel,
-    tab.sub.length > 1 ? tabBar(tab.label, tab.sub, sub.id, (id) => { location.hash = `#/customer/${userId}/${tab.id}/${id}`; }, "sub") : null,
-    h("h2", { class: "list-title" }, sub.label),
-    keep(list));
+  // Keyboard users stay on the tab they chose (the bar was drawn anew).
+  if (focused) tabsSlot.querySelector(`.tabs.${focused} [aria-selected="true"]`)?.focus();
 }
 
 // --- Ledger ---------------------------------------------------------------------------------
