@@ -352,6 +352,7 @@ async def test_at_360_pixels_nothing_scrolls_sideways(api, console_url, browser)
 
     assert search_width == 360
     assert await page.evaluate("document.documentElement.scrollWidth") == 360
+    await page.mouse.wheel(0, -100_000)
     await shoot(page, "customer-360px", full_page=False)
 
 
@@ -372,3 +373,94 @@ async def test_the_tabs_answer_the_keyboard_and_a_change_of_tab_keeps_the_profil
     assert await ledger_tab.evaluate("tab => tab === document.activeElement")
     assert await profile.evaluate("element => element.isConnected")
     assert page.url.endswith("#/customer/" + (await page.locator('[data-fact="User id"]').inner_text()) + "/ledger")
+
+
+SUB_TABS = [
+    ("points", ["redemptions", "expiry", "expired", "slabs", "promotions", "tracker", "transfers"]),
+    ("transactions", ["all", "returns"]),
+    ("coupons", ["issued", "redeemed", "linked"]),
+    ("interactions", ["all", "sms", "email", "wechat", "webengage", "surveys"]),
+    ("events", ["events"]),
+    ("leads", ["leads"]),
+    ("segments", ["current", "history"]),
+    ("identifiers", ["identifiers"]),
+]
+EMPTY_LISTS = {"Nothing yet.", "No points are due to expire.", "No code is linked."}
+
+
+async def test_every_tab_answers_without_an_error(api, console_url, browser):
+    key = await member_care_key(api)
+    mobile, user_id = await customer_with_purchases(api, main_bills=2, cafe_bills=1)
+    page = await new_page(browser, console_url)
+    await sign_in(page, key)
+    await open_customer(page, mobile)
+    statuses = {}
+    rows = {}
+
+    for tab, subs in SUB_TABS:
+        for sub in subs:
+            await page.goto(f"{console_url}/console/#/customer/{user_id}/{tab}/{sub}")
+            listing = page.locator(f'[data-list="{sub}"]')
+            await listing.wait_for()
+            await expect(listing).not_to_have_attribute("aria-busy", "true")
+            statuses[tab, sub] = await listing.locator(".list-status").inner_text()
+            rows[tab, sub] = await listing.locator("tbody tr:not(.skeleton)").count()
+
+    assert set(statuses.values()) <= {"", *EMPTY_LISTS}, statuses
+    assert rows["points", "expiry"] == 2  # main's lots (end of November 2027) and cafe's (90 days)
+    assert rows["transactions", "all"] == 3
+    assert rows["transactions", "returns"] == 0
+    await page.goto(f"{console_url}/console/#/customer/{user_id}/transactions/all")
+    await expect(page.locator('[data-list="all"] tbody td[data-label="Amount"]')).to_have_text(["100", "1000", "1000"])
+
+
+async def test_an_identifier_is_changed_and_one_another_holds_is_refused_at_its_field(api, console_url, browser):
+    key = await member_care_key(api)
+    mobile, _ = await customer_with_purchases(api, main_bills=1, cafe_bills=0)
+    other_mobile, other_user_id = await customer_with_purchases(api, main_bills=1, cafe_bills=0)
+    page = await new_page(browser, console_url)
+    await sign_in(page, key)
+    await open_customer(page, mobile)
+    await page.get_by_text("Change identifier", exact=True).first.click()
+    form = page.locator("form.change-identifier")
+
+    await form.get_by_label("Identifier").select_option("EMAIL")
+    await form.get_by_label("Add").fill("asha@example.com")
+    await form.get_by_role("button", name="Change identifier").click()
+    await form.locator(".outcome").filter(has_text="asha@example.com").wait_for()
+    await form.get_by_label("Identifier").select_option("MOBILE")
+    await form.get_by_label("Add").fill(other_mobile)
+    await form.get_by_role("button", name="Change identifier").click()
+    error = form.locator('.field-error[data-error-for="input.add"]')
+    await expect(error).not_to_have_text("")
+    await page.get_by_role("tab", name="Identifier history").click()
+    history = page.locator('[data-list="identifiers"] tbody tr:not(.skeleton)')
+    await expect(history).to_have_count(1)
+
+    taken = f"customer {other_user_id} owns MOBILE '91{other_mobile}'; ask to merge to take it"
+    assert await error.inner_text() == taken
+    assert await form.get_by_label("Add").get_attribute("aria-invalid") == "true"
+    assert await page.locator('[data-fact="Email"]').inner_text() == "asha@example.com"
+    assert await history.locator("td").all_inner_texts() == [
+        local(TEST_NOW),
+        "INSTORE",
+        "",
+        "EMAIL",
+        "asha@example.com",
+        "ADD",
+        "",
+    ]
+
+
+async def test_points_are_added_as_exact_decimals_in_the_browser(console_url, browser):
+    page = await new_page(browser, console_url)
+
+    sums = await page.evaluate(
+        """async () => {
+            const { addDecimals } = await import("/console/format.js");
+            return [addDecimals("0.1", "0.2"), addDecimals("10", "-10.25"), addDecimals("9007199254740993", "1"),
+                    addDecimals("-3.5", "1.5"), addDecimals("0", "0.0001")];
+        }"""
+    )
+
+    assert sums == ["0.3", "-0.25", "9007199254740994", "-2", "0.0001"]

@@ -19,7 +19,7 @@ function customerList(id, label, document, options) {
     variables: (customer, after) => ({ customer, first: PAGE_SIZE, after, ...(options.variables || {}) }),
     result: (data) => data[options.field],
     rows: options.rows,
-    pageInfo: options.pageInfo || ((result) => result.pageInfo),
+    pageInfo: "pageInfo" in options ? options.pageInfo : (result) => result.pageInfo,
     columns: options.columns,
     download: options.download,
     empty: options.empty,
