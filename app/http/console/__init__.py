@@ -77,8 +77,8 @@ class ApiResponsesNotStored:
             return
 
         async def send_not_stored(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message = _with_headers(message, [NO_STORE])
+            if message["type"] == "http.response.start":  # the API sets no Cache-Control of its own
+                message = {**message, "headers": [*message.get("headers", ()), NO_STORE]}
             await send(message)
 
         await self.app(scope, receive, send_not_stored)
