@@ -26,6 +26,7 @@ from app.organizations.roles import MEMBER_CARE
 from tests.client import Credentials, buy
 from tests.conftest import TEST_NOW, make_key, stop_background_work
 from tests.factories import by_mobile, new_mobile, org_spec
+from tests.test_customer_coupons import customer_with_each_status, uploaded_code
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGUMENTS = [
@@ -464,3 +465,48 @@ async def test_points_are_added_as_exact_decimals_in_the_browser(console_url, br
     )
 
     assert sums == ["0.3", "-0.25", "9007199254740994", "-2", "0.0001"]
+
+
+async def test_a_coupon_is_resent_and_a_promo_code_linked_with_an_unknown_code_refused_at_its_field(
+    api, database, org, console_url, browser
+):
+    key = await member_care_key(api)
+    mobile, user_id, _, _, _ = await customer_with_each_status(api, database, org)
+    await uploaded_code(api, database, org, "CARE-LINK", name="care coupon")
+    page = await new_page(browser, console_url)
+    await sign_in(page, key)
+    await open_customer(page, mobile)
+    await page.get_by_role("tab", name="Coupons").click()
+    issued = page.locator('[data-list="issued"] tbody tr:not(.skeleton)')
+    await expect(issued).not_to_have_count(0)
+    codes = await issued.locator('td[data-label="Code"]').all_inner_texts()
+    statuses = await issued.locator('td[data-label="Status"]').all_inner_texts()
+    resend_buttons = await issued.get_by_role("button", name="Resend").count()
+
+    active = issued.filter(has_text="PAPER-ACTIVE")
+    await active.get_by_role("button", name="Resend").click()
+    await expect(active.locator(".outcome")).to_have_text(f"Resent {local(api.clock.now())}")
+    await page.get_by_text("Link promo code", exact=True).first.click()
+    form = page.locator("form.link-code")
+    await form.get_by_label("Promo code").fill("NO-SUCH-CODE")
+    await form.get_by_role("button", name="Link promo code").click()
+    refused = form.locator('.field-error[data-error-for="input.code"]')
+    await expect(refused).not_to_have_text("")
+    refusal = await refused.inner_text()
+    await form.get_by_label("Promo code").fill("CARE-LINK")
+    await form.get_by_role("button", name="Link promo code").click()
+    await expect(form.locator(".outcome")).to_contain_text("Linked CARE-LINK (care coupon)")
+    await page.goto(f"{console_url}/console/#/customer/{user_id}/coupons/linked")
+    linked = page.locator('[data-list="linked"] tbody td[data-label="Code"]')
+    await expect(linked.filter(has_text="CARE-LINK")).to_have_count(1)
+
+    assert sorted(zip(codes, statuses, strict=True)) == [
+        ("NAMED5", "REDEEMED"),
+        ("PAPER-ACTIVE", "ACTIVE"),
+        ("PAPER-SHORT", "EXPIRED"),
+        ("PAPER-USED", "REDEEMED"),
+        ("SOON10", "NOT_YET_ACTIVE"),
+    ]
+    assert resend_buttons == 1  # only an active coupon is resent
+    assert refusal == "no promo code 'NO-SUCH-CODE'"
+    assert await form.get_by_label("Promo code").get_attribute("aria-invalid") is None  # cleared by the success
