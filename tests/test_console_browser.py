@@ -91,7 +91,7 @@ script_errors: list[str] = []
 
 @pytest.fixture(autouse=True)
 def no_script_errors() -> Any:
-    """Every test fails on an uncaught error in the console's scripts."""
+    """Every test fails on an uncaught error in the console's scripts or a refusal of its policy."""
     script_errors.clear()
     yield
     assert script_errors == []
@@ -112,6 +112,10 @@ async def new_page(browser: Any, console_url: str, *, width: int = 1280, height:
     context.set_default_timeout(TIMEOUT_MS)
     page = await context.new_page()
     page.on("pageerror", lambda error: script_errors.append(str(error)))
+    page.on(  # what the Content-Security-Policy refused (an inline style or script would be)
+        "console",
+        lambda message: script_errors.append(message.text) if "Content Security Policy" in message.text else None,
+    )
     await page.goto(f"{console_url}/console/")
     return page
 

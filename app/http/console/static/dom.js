@@ -34,13 +34,13 @@ export function uniqueId(prefix) {
   return `${prefix}-${counter}`;
 }
 
-// A labelled form control whose typed errors show below it (`field` is the API's field path).
-export function field(label, control, field) {
+// A labelled form control whose typed errors show below it (`path` is the API's field path).
+export function field(label, control, path) {
   const id = control.id || uniqueId("field");
   control.id = id;
-  const error = h("p", { class: "field-error", id: `${id}-error`, role: "alert", dataset: { errorFor: field } });
+  const error = h("p", { class: "field-error", id: `${id}-error`, role: "alert", dataset: { errorFor: path } });
   control.setAttribute("aria-describedby", error.id);
-  control.dataset.field = field;
+  control.dataset.field = path;
   return h("div", { class: "field" }, h("label", { for: id }, label), control, error);
 }
 

@@ -159,7 +159,8 @@ export function customerTabs(customer) {
           download: download("customer-coupon-redemptions"),
         }),
         customerList("linked", "Linked codes", "LinkedPromoCodes", {
-          field: "linkedPromoCodes", rows: (result) => result.links, pageInfo: null, variables: { first: undefined },
+          // One list, not paged: its document declares no first/after (GraphQL ignores undeclared variables).
+          field: "linkedPromoCodes", rows: (result) => result.links, pageInfo: null,
           columns: [column("Code", (row) => row.code), column("Promotion", (row) => row.promotionName), column("Mode", (row) => row.mode),
             at("Linked at", "linkedAt"), at("Valid until", "validUntil"), at("Used at", "usedAt")],
           empty: "No code is linked.",
