@@ -45,6 +45,7 @@ def demo(context: typer.Context, host: str = "127.0.0.1", port: int = 8000) -> N
         f"[bold]Demo organisation ready.[/bold] API key id: {key['key_id']}  secret: {key['secret']}", soft_wrap=True
     )
     console.print(f"GraphiQL: http://{host}:{port}/graphql (sign in with the key id and secret)")
+    console.print(f"Member-care console: http://{host}:{port}/console/ (the same key)")
     query = '{"query":"{ organization { code name programs { code tiers { name } } } }"}'
     console.print(
         f"curl -s -u '{key['key_id']}:{key['secret']}' -H 'content-type: application/json' "

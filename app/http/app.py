@@ -40,6 +40,8 @@ from app.http.auth import (
     org_of,
     roles_of,
 )
+from app.http.console import ApiResponsesNotStored
+from app.http.console import routes as console_routes
 from app.http.downloads.routes import routes as download_routes
 from app.http.import_runner import ImportRunner
 from app.http.logs import AccessLog, configure_logging, note_request
@@ -295,9 +297,13 @@ def create_app(
             Route("/imports/interactions", import_profile_routes.post_interactions, methods=["POST"]),
             Route("/imports/behavioural-events", import_profile_routes.post_behavioural_events, methods=["POST"]),
             Route("/v1/loyalty_programs/{program_id}/import_points", talon_one.post_import_points, methods=["POST"]),
+            *console_routes(),
         ],
         lifespan=lifespan,
-        middleware=[Middleware(AccessLog, access_lines=services.settings.access_log)],
+        middleware=[
+            Middleware(AccessLog, access_lines=services.settings.access_log),
+            Middleware(ApiResponsesNotStored),
+        ],
         exception_handlers={
             AmbiguousCredentialsError: _ambiguous_credentials,
             **dict.fromkeys(UNAVAILABLE_ERRORS, _unavailable),
