@@ -107,6 +107,7 @@ async def points_of(api: Api, kind: str, value: str, program: str = "main") -> d
         "loyaltyPoints": summary["loyaltyPoints"],
         "pending": summary["pendingPoints"],
         "spendable": summary["spendablePoints"],
+        "expired": summary["expired"],
         "userId": customer["userId"],
     }
 

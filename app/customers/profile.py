@@ -114,10 +114,12 @@ async def register_on_request(
         )
         if fields:
             await repository.update_customer(connection, customer_id, {"extended_fields": fields}, now=now)
-        return customer_id, RegisterResult((await load_customers(connection, org, [customer_id]))[customer_id], False)
+        return customer_id, RegisterResult(
+            (await load_customers(connection, org, [customer_id], now=now))[customer_id], False
+        )
 
     async def replay(connection: AsyncConnection, customer_id: int) -> RegisterResult:
-        return RegisterResult((await load_customers(connection, org, [customer_id]))[customer_id], True)
+        return RegisterResult((await load_customers(connection, org, [customer_id], now=now))[customer_id], True)
 
     return await idempotency.write_once(
         database,
@@ -201,7 +203,7 @@ async def update_on_request(
                 now=now,
                 rows=[{"action": HistoryAction.DETAILS_UPDATED.value, "details": recorded, **attribution.columns()}],
             )
-        view = (await load_customers(connection, org, [customer_id]))[customer_id]
+        view = (await load_customers(connection, org, [customer_id], now=now))[customer_id]
         return UpdateResult(view, changed=bool(updates))
 
     return await database.run_write(perform)

@@ -500,7 +500,10 @@ def join_program_points(query: Any, customer_id: Any, program_id: Any) -> Any:
     """`query` joined to the accounts of (`customer_id`, `program_id`) with their points as
     columns: `balance` (the REGULAR account's) and the counters summed over all the program's
     accounts (points earned into PROMISED or TRIGGER_BASED are earned too; conversions move no
-    counter, so nothing counts twice). The caller groups by its own key.
+    counter, so nothing counts twice), and from the lots at the bound `now`: `regular_not_held`
+    (REGULAR points not started or past their expiry) and `past_expiry` (points of all the
+    program's accounts past their expiry, not yet debited by the expiry run). The caller groups
+    by its own key and binds "now".
 
     The one place another domain's statement takes ledger columns: a customer with its points
     summaries is one statement on every response (tests/test_customer_query.py counts it), so
@@ -516,8 +519,34 @@ def join_program_points(query: Any, customer_id: Any, program_id: Any) -> Any:
         Points(),
     ).label("balance")
     totals = [type_coerce(func.sum(accounts.c[name]), Points()).label(name) for name in COUNTERS]
-    return query.add_columns(regular_balance, *totals).join(
-        accounts, and_(accounts.c.customer_id == customer_id, accounts.c.program_id == program_id)
+    # What the balances still hold but nobody holds at `now` (bound as "now"), from the lots:
+    # REGULAR points not started or past their expiry, and points of any account past their
+    # expiry that the expiry run has not debited yet. A correlated sum per account row, so the
+    # counters above are not multiplied by the lots and the statement stays one.
+    now = bindparam("now", type_=lots.c.active_from.type)
+    past_expiry = and_(lots.c.expires_at.is_not(None), lots.c.expires_at <= now)
+    regular_not_held = case(
+        (
+            accounts.c.category == literal_column(f"'{PointsCategory.REGULAR.value}'"),
+            _account_lot_points(or_(lots.c.active_from > now, past_expiry)),
+        ),
+        else_=literal_column("0"),
+    )
+    return query.add_columns(
+        regular_balance,
+        *totals,
+        type_coerce(func.sum(regular_not_held), Points()).label("regular_not_held"),
+        type_coerce(func.sum(_account_lot_points(past_expiry)), Points()).label("past_expiry"),
+    ).join(accounts, and_(accounts.c.customer_id == customer_id, accounts.c.program_id == program_id))
+
+
+def _account_lot_points(condition: Any) -> Any:
+    """Points left in the lots of the outer query's account that meet `condition` (0 when none)."""
+    return (
+        select(func.coalesce(func.sum(lots.c.points_remaining), literal_column("0")))
+        .where(lots.c.account_id == accounts.c.id, lots.c.points_remaining > 0, condition)
+        .correlate(accounts)
+        .scalar_subquery()
     )
 
 
@@ -1033,8 +1062,9 @@ def _sum_lot_points(condition: Any) -> Any:
 
 async def account_holdings(connection: AsyncConnection, customer_ids: Sequence[int], now: datetime) -> list[Any]:
     """Every account of these customers with its balance and its lots' points pending (not
-    active yet) and spendable (active, not past their expiry date): rows (customer_id,
-    program_id, category, balance, pending, spendable), in one query for any number of customers."""
+    active yet, not past their expiry), spendable (active, not past their expiry date) and past
+    their expiry (not yet debited by the expiry run): rows (customer_id, program_id, category,
+    balance, pending, spendable, past_expiry), in one query for any number of customers."""
     active = lots.c.active_from <= now
     not_past_expiry = or_(lots.c.expires_at.is_(None), lots.c.expires_at > now)
     return list(
@@ -1045,8 +1075,9 @@ async def account_holdings(connection: AsyncConnection, customer_ids: Sequence[i
                     accounts.c.program_id,
                     accounts.c.category,
                     accounts.c.balance,
-                    _sum_lot_points(lots.c.active_from > now).label("pending"),
+                    _sum_lot_points(and_(lots.c.active_from > now, not_past_expiry)).label("pending"),
                     _sum_lot_points(and_(active, not_past_expiry)).label("spendable"),
+                    _sum_lot_points(not_(not_past_expiry)).label("past_expiry"),
                 )
                 .select_from(
                     accounts.outerjoin(lots, and_(lots.c.account_id == accounts.c.id, lots.c.points_remaining > 0))

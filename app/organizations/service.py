@@ -71,6 +71,8 @@ async def apply_spec(connection: AsyncConnection, spec: OrganizationSpec, *, now
             "earn_category": program.earn_category.value,
             "promised_days": program.promised_days,
             "concept_code": program.concept,
+            "hold_from": program.hold_from.value,
+            "expiry_from": program.expiry_from.value,
         }
         program_ids[program.code] = await _upsert(
             connection,

@@ -1,0 +1,204 @@
+"""Points shown must be points held (issue 16): every field of a customer's points summary is true
+at the request's time, computed from the lots, whether or not the expiry run has written its
+debit yet; holds and expiry count from the bill's billing time where the program says so.
+
+The org's main program earns REGULAR points (1 per 100 at bronze) expiring 30 days after the day
+they were earned, and its tiers last 12 months; "held" earns PROMISED points held 7 days from the
+billing time; "posted" earns PROMISED points held 7 days from posting, expiring 30 days after
+posting. The clock starts at TEST_NOW (2026-11-25 12:00 in Asia/Kolkata).
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from app.conversions.service import convert_promised_points
+from app.ledger.expiry import expire_points
+from tests.client import buy, closing_balance, customer_points, ledger_entries, points_summary
+from tests.conftest import TEST_NOW, make_org
+from tests.factories import BASE_ORG, by_mobile, new_mobile
+from tests.import_checks import finished, post_csv
+from tests.ledger_checks import assert_reconciled
+
+IST = "+05:30"
+HOLD_DAYS = 7
+
+
+def held_spec(code: str = "acme") -> dict[str, Any]:
+    spec = copy.deepcopy(BASE_ORG)
+    spec["organization"]["code"] = code
+    main = spec["programs"][0]
+    main.update(expiry={"strategy": "DAYS_AFTER_EARNING", "value": 30}, tier_validity_months=12)
+    tiers = [{"serial_number": 1, "name": "member", "upgrade_threshold": "0", "earn_rate": "0.01"}]
+    spec["programs"] += [
+        {
+            "code": "held",
+            "name": "Held from billing",
+            "earn_category": "PROMISED",
+            "promised_days": HOLD_DAYS,
+            "expiry": {"strategy": "DAYS_AFTER_EARNING", "value": 60},
+            "tiers": tiers,
+        },
+        {
+            "code": "posted",
+            "name": "Held and expiring from posting",
+            "earn_category": "PROMISED",
+            "promised_days": HOLD_DAYS,
+            "hold_from": "POSTING_TIME",
+            "expiry_from": "POSTING_TIME",
+            "expiry": {"strategy": "DAYS_AFTER_EARNING", "value": 30},
+            "tiers": tiers,
+        },
+    ]
+    spec["stores"][0]["tills"] += [
+        {"code": "till-held", "program": "held"},
+        {"code": "till-posted", "program": "posted"},
+    ]
+    return spec
+
+
+@pytest.fixture
+async def org(database):
+    return await make_org(database, held_spec())
+
+
+SUMMARY_FIELDS = (
+    "loyaltyPoints",
+    "spendablePoints",
+    "pendingPoints",
+    "promisedPoints",
+    "triggerBasedPoints",
+    "expired",
+    "lifetimePoints",
+)
+
+
+async def standing(api, lookup: dict[str, str], program: str = "main") -> dict[str, str]:
+    """Every points field of one program's summary, the customer's loyaltyPoints and the ledger's
+    closing balance of the program's REGULAR account, read as a client reads them."""
+    customer = await customer_points(api, lookup)
+    summary = points_summary(customer, program)
+    closing = await closing_balance(api, lookup, {"programCodes": [program], "pointsCategories": ["REGULAR"]})
+    assert closing["__typename"] == "LedgerClosingBalance", closing
+    return {
+        **{name: summary[name] for name in SUMMARY_FIELDS},
+        "customerLoyaltyPoints": customer["loyaltyPoints"],
+        "regularClosingBalance": closing["balance"],
+    }
+
+
+def fields(*values: str, customer: str, closing: str) -> dict[str, str]:
+    return {
+        **dict(zip(SUMMARY_FIELDS, values, strict=True)),
+        "customerLoyaltyPoints": customer,
+        "regularClosingBalance": closing,
+    }
+
+
+# --- Every field at every instant --------------------------------------------------------------
+
+DECEMBER_LOT = b"customerprofileid,amount,startdate,expirydate\nHELD-1,100,2026-12-01T00:00:00Z,2026-12-31T00:00:00Z\n"
+
+
+async def test_an_imported_lot_is_pending_then_held_then_expired_before_and_after_the_run(client_api, database, clock):
+    job = await finished(client_api, str((await post_csv(client_api, DECEMBER_LOT)).json()["job"]["id"]))
+    assert (job["status"], job["rowsImported"]) == ("DONE", 1)
+    lookup = {"type": "EXTERNAL_ID", "value": "HELD-1"}
+
+    # Before its start: pending, not held, in the ledger's balance.
+    before_start = await standing(client_api, lookup)
+    clock.set(datetime(2026, 12, 15, tzinfo=UTC))
+    between = await standing(client_api, lookup)
+    clock.set(datetime(2026, 12, 31, tzinfo=UTC))  # its expiry: past it from this instant on
+    after_expiry = await standing(client_api, lookup)
+    report = await expire_points(database, clock.now(), now=clock.now())
+    after_run = await standing(client_api, lookup)
+
+    #                         loyalty spendable pending promised trigger expired lifetime
+    assert before_start == fields("0", "0", "100", "0", "0", "0", "100", customer="0", closing="100")
+    assert between == fields("100", "100", "0", "0", "0", "0", "100", customer="100", closing="100")
+    assert after_expiry == fields("0", "0", "0", "0", "0", "100", "100", customer="0", closing="100")
+    assert report.points == 100
+    assert after_run == fields("0", "0", "0", "0", "0", "100", "100", customer="0", closing="0")
+    await assert_reconciled(database)
+
+
+async def test_a_bills_points_past_their_expiry_are_expired_before_the_run(api, database, clock):
+    mobile = new_mobile()
+    await buy(api, mobile, "1000", billing_time=f"2026-11-20T10:00:00{IST}")  # 10, expire after Dec 20
+    await buy(api, mobile, "2000", billing_time=f"2026-11-25T10:00:00{IST}")  # 20, expire after Dec 25
+
+    clock.set(datetime.fromisoformat(f"2026-12-22T09:00:00{IST}"))
+
+    assert await standing(api, by_mobile(mobile)) == fields(
+        "20", "20", "0", "0", "0", "10", "30", customer="20", closing="30"
+    )
+    customer = await customer_points(api, by_mobile(mobile))
+    assert customer["expirySchedule"] == [{"expiresOn": "2026-12-25", "programCode": "main", "points": "20"}]
+    assert customer["expiredPoints"]["nodes"] == []  # the run has not written its debit yet
+
+
+# --- Holds and expiry from the billing time --------------------------------------------------
+
+
+async def test_a_bill_billed_16_days_ago_with_a_7_day_hold_from_billing_is_spendable_at_once(api, database, clock):
+    mobile = new_mobile()
+
+    await buy(api, mobile, "1000", till="till-held", billing_time=clock.now() - timedelta(days=16))
+
+    assert await standing(api, by_mobile(mobile), "held") == fields(
+        "10", "10", "0", "0", "0", "0", "10", customer="10", closing="10"
+    )
+    [entry] = [
+        entry for entry in await ledger_entries(api, by_mobile(mobile)) if entry["eventType"] == "TRANSACTION_ADD"
+    ]
+    assert (entry["programCode"], entry["pointsCategory"], entry["points"]) == ("held", "REGULAR", "10")
+    await assert_reconciled(database)
+
+
+async def test_a_hold_from_billing_time_ends_7_days_after_the_bill(api, database, clock):
+    mobile = new_mobile()
+    await buy(api, mobile, "1000", till="till-held", billing_time=clock.now() - timedelta(days=5))
+
+    held = await standing(api, by_mobile(mobile), "held")
+    clock.set(TEST_NOW + timedelta(days=2, seconds=1))  # 7 days and a second after the bill
+    await convert_promised_points(database, clock.now(), now=clock.now())
+    converted = await standing(api, by_mobile(mobile), "held")
+
+    assert held == fields("0", "0", "10", "10", "0", "0", "10", customer="0", closing="0")
+    assert converted == fields("10", "10", "0", "0", "0", "0", "10", customer="10", closing="10")
+    await assert_reconciled(database)
+
+
+async def test_a_program_holding_from_posting_holds_a_late_bill_7_more_days_and_expires_it_from_posting(
+    api, database, clock
+):
+    mobile = new_mobile()
+    await buy(api, mobile, "1000", till="till-posted", billing_time=clock.now() - timedelta(days=40))
+
+    customer = await customer_points(api, by_mobile(mobile))
+
+    assert await standing(api, by_mobile(mobile), "posted") == fields(
+        "0", "0", "10", "10", "0", "0", "10", customer="0", closing="0"
+    )
+    # 30 days after the day it was posted (Nov 25), not after the day it was billed (Oct 16).
+    assert customer["expirySchedule"] == [{"expiresOn": "2026-12-25", "programCode": "posted", "points": "10"}]
+    [entry] = [
+        entry for entry in await ledger_entries(api, by_mobile(mobile)) if entry["eventType"] == "TRANSACTION_ADD"
+    ]
+    assert (entry["pointsCategory"], entry["points"]) == ("PROMISED", "10")
+
+
+async def test_a_bill_billed_past_its_expiry_from_billing_is_expired_at_once(api, database, clock):
+    mobile = new_mobile()
+
+    added = await buy(api, mobile, "1000", billing_time=clock.now() - timedelta(days=40))
+
+    assert added["transaction"]["customer"]["pointsSummaries"][0]["loyaltyPoints"] == "0"
+    assert await standing(api, by_mobile(mobile)) == fields(
+        "0", "0", "0", "0", "0", "10", "10", customer="0", closing="10"
+    )
