@@ -15,13 +15,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
+
+from app.ledger import repository as ledger_repository
 
 from app.conversions.service import convert_promised_points
+from app.imports.models import ImportProfile
 from app.ledger.expiry import expire_points
 from tests.client import buy, closing_balance, customer_points, ledger_entries, points_summary
 from tests.conftest import TEST_NOW, make_org
 from tests.factories import BASE_ORG, by_mobile, new_mobile
-from tests.import_checks import finished, post_csv
+from tests.import_checks import finished, post_csv, statements_to_run
 from tests.ledger_checks import assert_reconciled
 
 IST = "+05:30"
@@ -142,6 +146,93 @@ async def test_a_bills_points_past_their_expiry_are_expired_before_the_run(api, 
     assert customer["expiredPoints"]["nodes"] == []  # the run has not written its debit yet
 
 
+# --- A lot imported already expired -----------------------------------------------------------
+
+SEED_ROW = (
+    b"customerprofileid,amount,startdate,expirydate,subledgerid,reason\n"
+    b"URNGV8294NV,100,2009-11-10T23:00:00Z,2009-11-11T23:00:00Z,subledger1,appeasement\n"
+)
+SINCE_2009 = {"startDate": "2009-01-01T00:00:00Z"}
+
+
+async def test_the_seeds_row_expired_in_2009_is_expired_in_the_transaction_that_credits_it(client_api, database, clock):
+    job = await finished(client_api, str((await post_csv(client_api, SEED_ROW)).json()["job"]["id"]))
+    lookup = {"type": "EXTERNAL_ID", "value": "URNGV8294NV"}
+
+    report = await expire_points(database, clock.now(), now=clock.now())
+
+    assert (job["status"], job["rowsImported"], job["pointsImported"], job["pointsExpired"]) == (
+        "DONE",
+        1,
+        "100",
+        "100",
+    )
+    assert await standing(client_api, lookup) == fields(
+        "0", "0", "0", "0", "0", "100", "100", customer="0", closing="0"
+    )
+    entries = await ledger_entries(client_api, lookup, SINCE_2009)
+    assert [
+        (
+            entry["eventType"],
+            entry["entryType"],
+            entry["entryKind"],
+            entry["points"],
+            entry["balanceAfter"],
+            entry["createdAt"],
+        )
+        for entry in entries
+        if entry["eventType"] != "CUSTOMER_REGISTRATION"
+    ] == [
+        ("POINTS_EXPIRY", "DEBIT", "POINTS_EXPIRY", "100", "0", "2009-11-11T23:00:00+00:00"),
+        ("POINTS_IMPORT", "CREDIT", "POINTS_ALLOCATION", "100", "100", TEST_NOW.isoformat()),
+    ]
+    expired = (await customer_points(client_api, lookup))["expiredPoints"]["nodes"]
+    assert [(node["expiredOn"], node["programCode"], node["points"]) for node in expired] == [
+        ("2009-11-12", "main", "100")
+    ]
+    assert report.points == 0  # nothing left for the run
+    await assert_reconciled(database)
+
+
+async def test_a_dry_run_counts_the_points_that_would_expire_and_writes_nothing(client_api, database):
+    response = await post_csv(client_api, SEED_ROW + b"LATER-1,40,immediate,2099-01-01T00:00:00Z,,\n", dryRun="true")
+
+    job = await finished(client_api, str(response.json()["job"]["id"]))
+
+    assert (job["status"], job["dryRun"], job["pointsImported"], job["pointsExpired"]) == ("DONE", True, "140", "100")
+    async with database.read() as connection:
+        lots = (await connection.execute(select(func.count()).select_from(ledger_repository.lots))).scalar_one()
+    assert lots == 0
+
+
+async def test_expiring_imported_rows_at_once_costs_the_same_statements_for_2_or_40_rows(database, org, tmp_path):
+    def expired_rows(count: int) -> bytes:
+        rows = [
+            f"OLD-{count}-{number},{number + 1},2009-01-01T00:00:00Z,2009-02-01T00:00:00Z" for number in range(count)
+        ]
+        return "\n".join(["customerprofileid,amount,startdate,expirydate", *rows, ""]).encode()
+
+    small, large = tmp_path / "small.csv", tmp_path / "large.csv"
+    small.write_bytes(expired_rows(2))
+    large.write_bytes(expired_rows(40))
+    configuration = {"program_code": "main"}
+
+    small_count = await statements_to_run(database, org.org_id, ImportProfile.TALON_ONE_POINTS, configuration, small)
+    large_count = await statements_to_run(database, org.org_id, ImportProfile.TALON_ONE_POINTS, configuration, large)
+
+    assert small_count == large_count
+    async with database.read() as connection:
+        expiry_events = (
+            await connection.execute(
+                select(func.count())
+                .select_from(ledger_repository.events)
+                .where(ledger_repository.events.c.event_type == "POINTS_EXPIRY")
+            )
+        ).scalar_one()
+    assert expiry_events == 42
+    await assert_reconciled(database)
+
+
 # --- Holds and expiry from the billing time --------------------------------------------------
 
 
@@ -202,3 +293,27 @@ async def test_a_bill_billed_past_its_expiry_from_billing_is_expired_at_once(api
     assert await standing(api, by_mobile(mobile)) == fields(
         "0", "0", "0", "0", "0", "10", "10", customer="0", closing="10"
     )
+
+
+# --- No N+1 ---------------------------------------------------------------------------------
+
+
+async def statements_for_summaries(api, count_statements, bills: int) -> tuple[int, dict[str, str]]:
+    mobile = new_mobile()
+    for day in range(bills):  # one lot per bill, each with its own expiry date
+        await buy(api, mobile, "1000", billing_time=TEST_NOW - timedelta(days=day))
+    await customer_points(api, by_mobile(mobile))  # the API key and the org are cached from here on
+
+    counter = count_statements()
+    customer = await customer_points(api, by_mobile(mobile))
+
+    assert points_summary(customer)["loyaltyPoints"] == str(10 * bills)
+    return counter.count, points_summary(customer)
+
+
+async def test_the_customers_summaries_cost_the_same_statements_for_1_or_12_lots(api, count_statements):
+    with_one, _ = await statements_for_summaries(api, count_statements, 1)
+    with_twelve, summary = await statements_for_summaries(api, count_statements, 12)
+
+    assert with_one == with_twelve
+    assert (summary["spendablePoints"], summary["pendingPoints"], summary["expired"]) == ("120", "0", "0")

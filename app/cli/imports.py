@@ -183,7 +183,8 @@ def _summary(job: imports.JobView, corrections: int) -> str:
         )
     return (
         f"job {job.id} {job.status.value}: {job.rows_imported:,} {'would be ' if job.dry_run else ''}imported, "
-        f"{counts}; {format(job.points_imported.normalize(), 'f')} points; {corrections:,} auto-corrections"
+        f"{counts}; {format(job.points_imported.normalize(), 'f')} points "
+        f"({format(job.points_expired.normalize(), 'f')} past their expiry, expired); {corrections:,} auto-corrections"
     )
 
 

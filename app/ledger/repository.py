@@ -1326,14 +1326,14 @@ async def insert_credits(
     order: Sequence[int],
     planned: Sequence[tuple[int, int, int]],
     now: datetime,
-) -> tuple[list[int], list[int]]:
+) -> tuple[list[int], list[int], list[int]]:
     """Write one event, entry and lot per credit, and a movement for each lot that paid a debt,
     each table in one executemany with ids reserved first.
 
     `order`: the credits' indexes in the order their entries and lots are written (ids follow
     it; events take theirs in the order given). `planned[index]`: the credit's (points, balance
     after, points paid to the debt), stored (`stored_points`). Returns the event ids and entry
-    ids, both by credit index.
+    ids, both by credit index, and the lot ids by credit index.
     """
     time_value = driver_value(connection, lots, "active_from")
     event_ids = await reserve_ids(connection, events, len(credits))
@@ -1344,12 +1344,14 @@ async def insert_credits(
     event_rows: list[tuple[Any, ...]] = [()] * len(credits)
     entry_rows, lot_rows, paid_rows = [], [], []
     entry_by_index = [0] * len(credits)
+    lot_by_index = [0] * len(credits)
     for position, index in enumerate(order):
         credit = credits[index]
         account = credit.account
         points, balance_after, paid = planned[index]
         event_id, entry_id, lot_id = event_ids[index], entry_ids[position], lot_ids[position]
         entry_by_index[index] = entry_id
+        lot_by_index[index] = lot_id
         event_type, category = _STORED_TEXT[credit.event_type], _STORED_TEXT[account.category]
         event_rows[index] = (
             event_id,
@@ -1411,7 +1413,61 @@ async def insert_credits(
     await insert_rows(connection, entries, _CREDIT_ENTRY_COLUMNS, entry_rows, converted=True)
     await insert_rows(connection, lots, _CREDIT_LOT_COLUMNS, lot_rows, converted=True)
     await insert_rows(connection, movements, ("org_id", "lot_id", "entry_id", "points"), paid_rows, converted=True)
-    return event_ids, entry_by_index
+    return event_ids, entry_by_index, lot_by_index
+
+
+async def insert_expiries_at_once(
+    connection: AsyncConnection,
+    *,
+    org_id: int,
+    expiries: Sequence[tuple[AccountRef, int, int, int, datetime | None]],
+    import_job_ids: Sequence[int | None],
+) -> None:
+    """Expire lots just credited in this transaction: per (account, lot id, points, balance after,
+    expires at), stored, one POINTS_EXPIRY event and debit entry dated at the lot's expiry, the
+    debit's movement on the lot and the lot emptied; each table in one executemany. The caller
+    moves the accounts' balances and `expired` counters (`add_to_accounts`)."""
+    time_value = driver_value(connection, lots, "active_from")
+    event_ids = await reserve_ids(connection, events, len(expiries))
+    entry_ids = await reserve_ids(connection, entries, len(expiries))
+    event_type, entry_kind = _STORED_TEXT[EventType.POINTS_EXPIRY], _STORED_TEXT[EntryKind.POINTS_EXPIRY]
+    debit = EntryType.DEBIT.value
+    event_rows, entry_rows, movement_rows, lot_changes = [], [], [], []
+    for (account, lot_id, points, balance_after, expires_at), job_id, event_id, entry_id in zip(
+        expiries, import_job_ids, event_ids, entry_ids, strict=True
+    ):
+        stamp = time_value(expires_at)
+        event_rows.append(
+            (event_id, org_id, event_type, account.customer_id, None, None, None, None, None, None, -points, stamp)
+            + (None, None, job_id, None)
+        )
+        entry_rows.append(
+            (
+                entry_id,
+                org_id,
+                event_id,
+                account.id,
+                account.customer_id,
+                account.program_id,
+                _STORED_TEXT[account.category],
+                event_type,
+                None,
+                None,
+                None,
+                debit,
+                entry_kind,
+                points,
+                balance_after,
+                None,
+                stamp,
+            )
+        )
+        movement_rows.append((org_id, lot_id, entry_id, -points))
+        lot_changes.append((-points, lot_id))
+    await insert_rows(connection, events, _CREDIT_EVENT_COLUMNS, event_rows, converted=True)
+    await insert_rows(connection, entries, _CREDIT_ENTRY_COLUMNS, entry_rows, converted=True)
+    await insert_rows(connection, movements, ("org_id", "lot_id", "entry_id", "points"), movement_rows, converted=True)
+    await add_to_rows(connection, lots, ("points_remaining",), lot_changes, converted=True)
 
 
 async def add_to_accounts(connection: AsyncConnection, moved: dict[tuple[int, str | None], tuple[int, int]]) -> None:

@@ -1,4 +1,5 @@
-"""Points shown must be points held: which time of a bill a program's hold and expiry count from.
+"""Points shown must be points held: which time of a bill a program's hold and expiry count from,
+and an import job's count of points expired on import.
 
 Revision ID: 0011d
 Revises: 0010a
@@ -26,10 +27,16 @@ def upgrade() -> None:
     with op.batch_alter_table('programs', schema=None) as batch_op:
         batch_op.alter_column('hold_from', server_default=None)
         batch_op.alter_column('expiry_from', server_default=None)
+    with op.batch_alter_table('import_jobs', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('points_expired', sa.BigInteger(), nullable=False, server_default='0'))
+    with op.batch_alter_table('import_jobs', schema=None) as batch_op:
+        batch_op.alter_column('points_expired', server_default=None)
 
 
 def downgrade() -> None:
     """Downgrade schema."""
+    with op.batch_alter_table('import_jobs', schema=None) as batch_op:
+        batch_op.drop_column('points_expired')
     with op.batch_alter_table('programs', schema=None) as batch_op:
         batch_op.drop_column('expiry_from')
         batch_op.drop_column('hold_from')
