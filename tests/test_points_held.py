@@ -17,10 +17,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from app.ledger import repository as ledger_repository
-
 from app.conversions.service import convert_promised_points
 from app.imports.models import ImportProfile
+from app.ledger import repository as ledger_repository
 from app.ledger.expiry import expire_points
 from tests.client import buy, closing_balance, customer_points, ledger_entries, points_summary
 from tests.conftest import TEST_NOW, make_org

@@ -75,7 +75,15 @@ _HELD = (jobs.c.id == bindparam("job_id"), jobs.c.attempt == bindparam("held_att
 _RESET_PROGRESS = (
     update(jobs)
     .where(*_HELD)
-    .values(bytes_read=0, rows_read=0, rows_imported=0, rows_rejected=0, customers_created=0, points_imported=ZERO, points_expired=ZERO)
+    .values(
+        bytes_read=0,
+        rows_read=0,
+        rows_imported=0,
+        rows_rejected=0,
+        customers_created=0,
+        points_imported=ZERO,
+        points_expired=ZERO,
+    )
 )
 _DELETE_REJECTS = delete(rejects).where(rejects.c.job_id == bindparam("job_id"))
 _DELETE_CORRECTIONS = delete(corrections).where(corrections.c.job_id == bindparam("job_id"))

@@ -1438,8 +1438,8 @@ async def insert_expiries_at_once(
     ):
         stamp = time_value(expires_at)
         event_rows.append(
-            (event_id, org_id, event_type, account.customer_id, None, None, None, None, None, None, -points, stamp)
-            + (None, None, job_id, None)
+            # No source, store, till, bill or correction; the job that imported the lot, no reason.
+            (event_id, org_id, event_type, account.customer_id, *(None,) * 6, -points, stamp, None, None, job_id, None)
         )
         entry_rows.append(
             (
