@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.conversions.service import convert_promised_points
+from app.customers.tiers import expire_tiers
 from app.imports.models import ImportProfile
 from app.ledger import repository as ledger_repository
 from app.ledger.expiry import expire_points
@@ -26,6 +27,7 @@ from tests.conftest import TEST_NOW, make_org
 from tests.factories import BASE_ORG, by_mobile, new_mobile
 from tests.import_checks import finished, post_csv, statements_to_run
 from tests.ledger_checks import assert_reconciled
+from tests.test_returns import return_of, returned
 
 IST = "+05:30"
 HOLD_DAYS = 7
@@ -316,3 +318,51 @@ async def test_the_customers_summaries_cost_the_same_statements_for_1_or_12_lots
 
     assert with_one == with_twelve
     assert (summary["spendablePoints"], summary["pendingPoints"], summary["expired"]) == ("120", "0", "0")
+
+
+# --- The tier's expiry (tierExpiryDate) ----------------------------------------------------------
+
+TIER = """
+query Tier($lookup: CustomerLookupInput!) {
+  customer(lookup: $lookup) {
+    ... on Customer { currentSlab tierExpiryDate pointsSummaries { programCode currentSlab slabExpiryDate } }
+  }
+}
+"""
+
+
+async def tier_of(api, mobile: str) -> tuple[str, str | None, str | None]:
+    """The customer's slab and tierExpiryDate, and the main summary's slabExpiryDate."""
+    customer = (await api.data(TIER, {"lookup": by_mobile(mobile)}))["customer"]
+    main = points_summary(customer)
+    assert main["currentSlab"] == customer["currentSlab"]
+    return customer["currentSlab"], customer["tierExpiryDate"], main["slabExpiryDate"]
+
+
+async def test_tier_expiry_dates_follow_each_upgrade_downgrade_and_the_expiry_run(api, database, clock):
+    mobile = new_mobile()
+    # The end of the local day (Asia/Kolkata, 18:29:59 UTC) 12 months after each change.
+    silver = (await buy(api, mobile, "20000"))["transaction"]  # 2026-11-25
+    after_silver = await tier_of(api, mobile)
+    clock.set(datetime.fromisoformat(f"2027-01-10T10:00:00{IST}"))
+    gold = (await buy(api, mobile, "80000"))["transaction"]
+    after_gold = await tier_of(api, mobile)
+    clock.set(datetime.fromisoformat(f"2027-02-01T10:00:00{IST}"))
+    await returned(api, return_of({**gold, "mobile": mobile}, "AMOUNT", amount="5000"))  # 95,000: below gold
+    after_return = await tier_of(api, mobile)
+    clock.set(datetime(2028, 2, 2, tzinfo=UTC))
+    expired = await expire_tiers(database, clock.now(), now=clock.now())
+    after_expiry = await tier_of(api, mobile)
+    again = (await buy(api, mobile, "20000"))["transaction"]
+
+    assert silver["customer"]["tierExpiryDate"] == after_silver[1] == "2027-11-25T18:29:59+00:00"
+    assert after_silver == ("silver", "2027-11-25T18:29:59+00:00", "2027-11-25T18:29:59+00:00")
+    assert after_gold == ("gold", "2028-01-10T18:29:59+00:00", "2028-01-10T18:29:59+00:00")
+    assert after_return == ("silver", "2028-02-01T18:29:59+00:00", "2028-02-01T18:29:59+00:00")
+    assert expired == 1
+    assert after_expiry == ("bronze", None, None)
+    assert (again["customer"]["currentSlab"], again["customer"]["tierExpiryDate"]) == (
+        "silver",
+        "2029-02-02T18:29:59+00:00",
+    )
+    await assert_reconciled(database)
