@@ -522,21 +522,25 @@ def join_program_points(query: Any, customer_id: Any, program_id: Any) -> Any:
     # What the balances still hold but nobody holds at `now` (bound as "now"), from the lots:
     # REGULAR points not started or past their expiry, and points of any account past their
     # expiry that the expiry run has not debited yet. A correlated sum per account row, so the
-    # counters above are not multiplied by the lots and the statement stays one.
+    # counters above are not multiplied by the lots and the statement stays one; only for
+    # accounts with a positive balance (an account's lots hold exactly its positive balance), so
+    # the many empty accounts (categories a program does not earn into) cost nothing.
     now = bindparam("now", type_=lots.c.active_from.type)
     past_expiry = and_(lots.c.expires_at.is_not(None), lots.c.expires_at <= now)
+    holds_lots = accounts.c.balance > 0
     regular_not_held = case(
         (
-            accounts.c.category == literal_column(f"'{PointsCategory.REGULAR.value}'"),
+            and_(accounts.c.category == literal_column(f"'{PointsCategory.REGULAR.value}'"), holds_lots),
             _account_lot_points(or_(lots.c.active_from > now, past_expiry)),
         ),
         else_=literal_column("0"),
     )
+    past_expiry_points = case((holds_lots, _account_lot_points(past_expiry)), else_=literal_column("0"))
     return query.add_columns(
         regular_balance,
         *totals,
         type_coerce(func.sum(regular_not_held), Points()).label("regular_not_held"),
-        type_coerce(func.sum(_account_lot_points(past_expiry)), Points()).label("past_expiry"),
+        type_coerce(func.sum(past_expiry_points), Points()).label("past_expiry"),
     ).join(accounts, and_(accounts.c.customer_id == customer_id, accounts.c.program_id == program_id))
 
 
