@@ -29,7 +29,7 @@ IMPORT_JOB = """
 query Job($id: ID!, $first: Int = 50, $after: String) {
   importJob(id: $id) {
     id status phase dryRun errorPolicy fileName bytesTotal bytesRead rowsRead rowsImported rowsRejected
-    customersCreated pointsImported errorCode errorMessage rejectsCsvPath
+    customersCreated pointsImported pointsExpired errorCode errorMessage rejectsCsvPath
     rejects(first: $first, after: $after) {
       rejects { rowNumber column code message original }
       pageInfo { hasNextPage endCursor }
@@ -107,6 +107,7 @@ async def points_of(api: Api, kind: str, value: str, program: str = "main") -> d
         "loyaltyPoints": summary["loyaltyPoints"],
         "pending": summary["pendingPoints"],
         "spendable": summary["spendablePoints"],
+        "expired": summary["expired"],
         "userId": customer["userId"],
     }
 

@@ -124,8 +124,8 @@ async def test_the_profile_example_registers_the_customer_and_imports_100_points
     }
     assert job["bytesRead"] == job["bytesTotal"] == len(PROFILE_EXAMPLE)
     points = await points_of(client_api, "EXTERNAL_ID", "URNGV8294NV")
-    # In the balance until the expiry run takes them; not spendable: past their expiry date.
-    assert (points["loyaltyPoints"], points["pending"], points["spendable"]) == ("100", "0", "0")
+    # Past their expiry date: not held (tests/test_points_held.py).
+    assert (points["loyaltyPoints"], points["pending"], points["spendable"]) == ("0", "0", "0")
     [lot] = await lots_of(database, points["userId"])
     assert (lot.points, lot.active_from, lot.expires_at) == (
         Decimal(100),
@@ -162,8 +162,8 @@ async def test_the_card_example_credits_the_card_holder_in_the_cards_program(cli
 
     assert (job["status"], job["rowsImported"], job["customersCreated"]) == ("DONE", 1, 0)
     points = await points_of(client_api, "USER_ID", holder["userId"])
-    # Points add to what the customer had (18 earned on the bill).
-    assert points["loyaltyPoints"] == str(Decimal(holder["loyaltyPoints"]) + 100)
+    # Points add to what the customer had (18 earned on the bill), already past their expiry (2009-11-11).
+    assert (points["loyaltyPoints"], points["expired"]) == (holder["loyaltyPoints"], "100")
     await assert_reconciled(database)
 
 
@@ -178,7 +178,7 @@ async def test_a_future_startdate_makes_the_points_pending_until_then(client_api
 
     assert (job["status"], job["rowsImported"], job["customersCreated"]) == ("DONE", 3, 1)
     points = await points_of(client_api, "EXTERNAL_ID", "FUTURE-1")
-    assert (points["loyaltyPoints"], points["pending"], points["spendable"]) == ("105", "40", "65")
+    assert (points["loyaltyPoints"], points["pending"], points["spendable"]) == ("65", "40", "65")
     lots = await lots_of(database, points["userId"])
     assert lots[0].active_from == datetime(2098, 12, 31, 18, 30, tzinfo=UTC)  # stored in UTC
     assert [lot.expires_at for lot in lots[1:]] == [None, None]
@@ -229,7 +229,7 @@ async def test_the_graphql_mutation_takes_the_file_as_a_multipart_upload(client_
     assert (result["__typename"], result["existing"], result["job"]["status"]) == ("ImportSubmitted", False, "QUEUED")
     job = await finished(client_api, result["job"]["id"])
     assert (job["status"], job["rowsImported"], job["fileName"]) == ("DONE", 1, "points.csv")
-    assert (await points_of(client_api, "EXTERNAL_ID", "URNGV8294NV"))["loyaltyPoints"] == "100"
+    assert (await points_of(client_api, "EXTERNAL_ID", "URNGV8294NV"))["expired"] == "100"  # past 2009-11-11
 
 
 async def test_a_graphql_upload_is_held_to_the_request_limit_and_its_file_to_the_import_limit(
@@ -299,7 +299,7 @@ async def test_the_same_file_or_import_key_imports_nothing_twice(client_api, dat
     assert (again.status_code, again.json()["existing"], again.json()["job"]["id"]) == (200, True, int(job["id"]))
     assert (by_key.status_code, by_key.json()["job"]["id"]) == (200, int(job["id"]))
     assert (key_reused.status_code, key_reused.json()["error"]["code"]) == (409, "IDEMPOTENCY_KEY_REUSED")
-    assert (await points_of(client_api, "EXTERNAL_ID", "URNGV8294NV"))["loyaltyPoints"] == "100"
+    assert (await points_of(client_api, "EXTERNAL_ID", "URNGV8294NV"))["expired"] == "100"  # past 2009-11-11
     assert await count_events(database, EventType.POINTS_IMPORT) == 1
     await assert_reconciled(database)
 
@@ -565,7 +565,7 @@ async def test_a_template_keeps_its_identity_until_its_configuration_changes(cli
     )
     job = await finished(client_api, str(response.json()["job"]["id"]))
     assert job["status"] == "DONE"
-    assert (await points_of(client_api, "EXTERNAL_ID", "URNGV8294NV", program="cafe"))["loyaltyPoints"] == "100"
+    assert (await points_of(client_api, "EXTERNAL_ID", "URNGV8294NV", program="cafe"))["expired"] == "100"
 
 
 @pytest.mark.parametrize(

@@ -186,8 +186,9 @@ async def test_pending_points_are_not_spendable_before_their_start(api, org, dat
     async with database.read() as connection:
         now_spendable = await ledger.spendable_points(connection, [account_id], clock.now())
         later_spendable = await ledger.spendable_points(connection, [account_id], starts + timedelta(seconds=1))
+    # Points not started are not held: pending, not in loyaltyPoints (tests/test_points_held.py).
     assert points(cafe, "loyaltyPoints", "spendablePoints", "pendingPoints", "promisedPoints") == (
-        "80",
+        "50",
         "50",
         "30",
         "0",
@@ -200,7 +201,7 @@ async def test_two_conversion_runs_at_once_convert_each_lot_once(api, database, 
     mobiles = [new_mobile() for _ in range(5)]
     for mobile in mobiles:
         await buy(api, mobile, "1000")
-        await buy(api, mobile, "2000", billing_time=f"2026-11-01T10:00:00{IST}")
+        await buy(api, mobile, "2000", billing_time=f"2026-11-20T10:00:00{IST}")  # held from then
     as_of = clock.now() + HELD + timedelta(days=1)
 
     first, second = await asyncio.gather(
@@ -219,13 +220,18 @@ async def test_two_conversion_runs_at_once_convert_each_lot_once(api, database, 
     await assert_reconciled(database)
 
 
-async def test_a_promised_lot_past_its_expiry_expires_where_it_is_instead_of_converting(api, database, clock):
+async def test_a_promised_lot_past_its_expiry_expires_where_it_is_instead_of_converting(org_api, database, clock):
+    # Held from posting (a bill billed long ago is still held), expiring from billing.
+    spec = promised_spec("posting")
+    spec["programs"][0]["hold_from"] = "POSTING_TIME"
+    api = await org_api(spec)
     mobile = new_mobile()
     await buy(api, mobile, "1000", billing_time=f"2026-01-01T10:00:00{IST}")  # expired after Mar 2, still held
     await buy(api, mobile, "2000")  # held, then converted
     as_of = clock.now() + HELD + timedelta(days=1)
 
     report = await maintain(database, as_of=as_of, idempotency_retention=timedelta(hours=24))
+    clock.set(as_of)
 
     assert report.expired == RunReport(accounts=1, lots=1, points=Decimal(10))
     assert report.converted == RunReport(accounts=1, lots=1, points=Decimal(20))

@@ -522,8 +522,8 @@ async def test_a_lot_past_its_expiry_comes_back_with_it_and_is_not_spendable(api
     result = await reverse(api, redemption["id"])
 
     assert lots(result["reversal"]["lotsRestored"]) == [("main", "40", expired_at.isoformat())]
-    # The balance holds them until the expiry run.
-    assert (await find_customer(api, by_mobile(mobile)))["loyaltyPoints"] == "100"
+    # Past their expiry: not held, whether or not the expiry run has debited them (the whole lot, 100).
+    assert (await find_customer(api, by_mobile(mobile)))["loyaltyPoints"] == "0"
     validated = await validate(api, mobile, "1")
     assert (validated["__typename"], validated["availablePoints"]) == ("InsufficientPointsError", "0")
     assert earned["customer"]["userId"] == redemption["customerId"]

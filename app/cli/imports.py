@@ -181,9 +181,12 @@ def _summary(job: imports.JobView, corrections: int) -> str:
             f"job {job.id} {job.status.value}: {job.rows_imported:,} {imported}, {counts}; "
             f"{job.customers_created:,} customers {would}registered"
         )
+    expired = (
+        f" ({format(job.points_expired.normalize(), 'f')} past their expiry, expired)" if job.points_expired else ""
+    )
     return (
         f"job {job.id} {job.status.value}: {job.rows_imported:,} {'would be ' if job.dry_run else ''}imported, "
-        f"{counts}; {format(job.points_imported.normalize(), 'f')} points; {corrections:,} auto-corrections"
+        f"{counts}; {format(job.points_imported.normalize(), 'f')} points{expired}; {corrections:,} auto-corrections"
     )
 
 

@@ -57,7 +57,13 @@ class CustomerSearchPage:
 
 
 async def search_customers(
-    connection: AsyncConnection, org: OrgConfig, search: CustomerSearch, *, first: int, after_id: int | None
+    connection: AsyncConnection,
+    org: OrgConfig,
+    search: CustomerSearch,
+    *,
+    first: int,
+    after_id: int | None,
+    now: datetime,
 ) -> CustomerSearchPage:
     """A page of the customers matching `search`, by user id after `after_id`. Statements: one per
     identifier given (a card number: one more per program), one for the page and two to load it,
@@ -99,7 +105,7 @@ async def search_customers(
         among=among,
     )
     page, has_next_page = split_page(ids, first)
-    views = await load_customers(connection, org, page)
+    views = await load_customers(connection, org, page, now=now)
     return CustomerSearchPage([views[customer_id] for customer_id in page], has_next_page=has_next_page)
 
 

@@ -120,11 +120,11 @@ async def change_identifier(
             merge_request = replace(request, identifier_value=added)
             await merge_customers(connection, org, customer_id, owner_id, activity, now, request=merge_request)
             merged_customer_id = owner_id
-        view = (await load_customers(connection, org, [customer_id]))[customer_id]
+        view = (await load_customers(connection, org, [customer_id], now=now))[customer_id]
         return customer_id, IdentifierChangeResult(view, merged_customer_id, replayed=False)
 
     async def replay(connection: AsyncConnection, customer_id: int) -> IdentifierChangeResult:
-        view = (await load_customers(connection, org, [customer_id]))[customer_id]
+        view = (await load_customers(connection, org, [customer_id], now=now))[customer_id]
         return IdentifierChangeResult(view, None, replayed=True)
 
     return await idempotency.write_once(

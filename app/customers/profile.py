@@ -121,7 +121,9 @@ async def register_on_request(
         )
         if fields:
             await repository.update_customer(connection, customer_id, {"extended_fields": fields}, now=now)
-        return customer_id, RegisterResult((await load_customers(connection, org, [customer_id]))[customer_id], False)
+        return customer_id, RegisterResult(
+            (await load_customers(connection, org, [customer_id], now=now))[customer_id], False
+        )
 
     async def _enrol_known(
         connection: AsyncConnection, customer_id: int, owned: set[IdentifierType]
@@ -139,10 +141,12 @@ async def register_on_request(
         if fields:
             current = dict((await repository.profile_of(connection, customer_id)).extended_fields or {})
             await repository.update_customer(connection, customer_id, {"extended_fields": current | fields}, now=now)
-        return customer_id, RegisterResult((await load_customers(connection, org, [customer_id]))[customer_id], False)
+        return customer_id, RegisterResult(
+            (await load_customers(connection, org, [customer_id], now=now))[customer_id], False
+        )
 
     async def replay(connection: AsyncConnection, customer_id: int) -> RegisterResult:
-        return RegisterResult((await load_customers(connection, org, [customer_id]))[customer_id], True)
+        return RegisterResult((await load_customers(connection, org, [customer_id], now=now))[customer_id], True)
 
     return await idempotency.write_once(
         database,
@@ -226,7 +230,7 @@ async def update_on_request(
                 now=now,
                 rows=[{"action": HistoryAction.DETAILS_UPDATED.value, "details": recorded, **attribution.columns()}],
             )
-        view = (await load_customers(connection, org, [customer_id]))[customer_id]
+        view = (await load_customers(connection, org, [customer_id], now=now))[customer_id]
         return UpdateResult(view, changed=bool(updates))
 
     return await database.run_write(perform)

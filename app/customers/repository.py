@@ -749,12 +749,15 @@ _LOAD_IDENTIFIERS = (
 
 
 async def customers_with_standings(
-    connection: AsyncConnection, *, org_id: int, customer_ids: Sequence[int]
+    connection: AsyncConnection, *, org_id: int, customer_ids: Sequence[int], now: datetime
 ) -> list[Any]:
     """One row per (customer, program) by customer and program: the customer's columns, its
     standing there, its REGULAR balance there and the counters of all its accounts there
-    (`balance`, `earned`, `redeemed`, `expired`, `returned`, `adjusted`). One statement."""
-    return list((await connection.execute(_LOAD_STANDINGS, {"org_id": org_id, "ids": list(customer_ids)})).all())
+    (`balance`, `earned`, `redeemed`, `expired`, `returned`, `adjusted`), and what the lots
+    do not hold at `now` (`regular_not_held`, `past_expiry`). One statement."""
+    return list(
+        (await connection.execute(_LOAD_STANDINGS, {"org_id": org_id, "ids": list(customer_ids), "now": now})).all()
+    )
 
 
 async def identifiers_of_customers(connection: AsyncConnection, customer_ids: Sequence[int]) -> list[Any]:

@@ -714,13 +714,13 @@ async def merge_on_request(
         await merge_customers(
             connection, org, survivor_id, victim_id, Activity(None, None, None), now, request=HistoryRequest()
         )
-        view = (await load_customers(connection, org, [survivor_id]))[survivor_id]
+        view = (await load_customers(connection, org, [survivor_id], now=now))[survivor_id]
         return victim_id, MergeResult(survivor=view, victim_id=victim_id, replayed=False)
 
     async def replay(connection: AsyncConnection, victim_id: int) -> MergeResult:
         survivor_id = await repository.merged_into(connection, victim_id)
         assert survivor_id is not None, "a merge's victim points at its survivor"
-        view = (await load_customers(connection, org, [survivor_id]))[survivor_id]
+        view = (await load_customers(connection, org, [survivor_id], now=now))[survivor_id]
         return MergeResult(survivor=view, victim_id=victim_id, replayed=True)
 
     return await idempotency.write_once(
@@ -827,6 +827,8 @@ class FirstPurchase:
     program_id: int
     category: PointsCategory
     points: Decimal
+    active_from: datetime  # the points' lot
+    expires_at: datetime | None
     cumulative_purchases: Decimal
     tier_id: int
     tier_expires_at: datetime | None
@@ -852,15 +854,18 @@ def registered_view(
             summaries.append(_opening_summary(program))
             continue
         tier = program.tier(purchase.tier_id)
+        # As load_customers reads it at `now`: REGULAR points held once started and until their expiry.
+        past_expiry = purchase.expires_at is not None and purchase.expires_at <= now
+        held = purchase.category is PointsCategory.REGULAR and purchase.active_from <= now and not past_expiry
         summaries.append(
             ProgramSummary(
                 program=program,
                 redeemed=ZERO,
-                expired=ZERO,
+                expired=purchase.points if past_expiry else ZERO,
                 returned=ZERO,
                 adjusted=ZERO,
                 lifetime_points=purchase.points,
-                loyalty_points=purchase.points if purchase.category is PointsCategory.REGULAR else ZERO,
+                loyalty_points=purchase.points if held else ZERO,
                 cumulative_purchases=purchase.cumulative_purchases,
                 current_slab=tier,
                 next_slab=program.next_tier(tier),
@@ -883,18 +888,21 @@ def registered_view(
 
 
 async def load_customers(
-    connection: AsyncConnection, org: OrgConfig, customer_ids: Sequence[int]
+    connection: AsyncConnection, org: OrgConfig, customer_ids: Sequence[int], *, now: datetime
 ) -> dict[int, CustomerView]:
-    """Customers with identifiers and points summaries, in two queries for any number of them.
+    """Customers with identifiers and points summaries at `now`, in two queries for any number.
 
-    A program's points summary shows its REGULAR balance (where points are spent from) and its
-    counters over all its accounts: points earned into PROMISED or TRIGGER_BASED are earned too.
-    What those accounts hold, and pending points, are read on demand (app.ledger.expiry.holdings).
+    A program's points summary shows the REGULAR points held at `now` (`loyalty_points`: the
+    REGULAR balance less points not started yet and points past their expiry, whether or not the
+    expiry run has debited them) and its counters over all its accounts: points earned into
+    PROMISED or TRIGGER_BASED are earned too; `expired` counts points past their expiry the run
+    has not debited yet. What the other accounts hold, and pending points, are read on demand
+    (app.ledger.expiry.holdings).
     """
     ids = list(dict.fromkeys(customer_ids))
     if not ids:
         return {}
-    standing_rows = await repository.customers_with_standings(connection, org_id=org.id, customer_ids=ids)
+    standing_rows = await repository.customers_with_standings(connection, org_id=org.id, customer_ids=ids, now=now)
     identifier_rows = await repository.identifiers_of_customers(connection, ids)
 
     identifiers_by_customer: dict[int, list[tuple[str, str]]] = defaultdict(list)
@@ -910,11 +918,11 @@ async def load_customers(
             ProgramSummary(
                 program=program,
                 redeemed=row.redeemed,
-                expired=row.expired,
+                expired=row.expired + row.past_expiry,
                 returned=row.returned,
                 adjusted=row.adjusted,
                 lifetime_points=row.earned,
-                loyalty_points=row.balance,
+                loyalty_points=row.balance - row.regular_not_held,
                 cumulative_purchases=row.cumulative_purchases,
                 current_slab=tier,
                 next_slab=program.next_tier(tier),

@@ -100,6 +100,8 @@ class ImportJob(SQLModel, table=True):
     rows_rejected: int = Field(sa_type=BigInteger)
     customers_created: int = Field(sa_type=BigInteger)  # a dry run: customers it would create
     points_imported: Decimal = Field(sa_type=Points)
+    # Of points_imported: past their expiry already, so expired in the transaction that credited them.
+    points_expired: Decimal = Field(default=Decimal(0), sa_type=Points)
     error_code: str | None = Field(default=None, max_length=40)
     error_message: str | None = Field(default=None, max_length=ERROR_MESSAGE_CHARS_MAX)
     created_at: datetime = Field(sa_type=UTCDateTime)

@@ -16,7 +16,8 @@ Choices where the format is silent:
 - startdate: RFC3339 with an offset, `immediate` or empty (= when the row is imported). A
   later date makes the points pending (a lot active from then); an earlier one is kept as the
   lot's start. expirydate: RFC3339, `unlimited` or empty; it must be later than startdate.
-  Dates already past import as points already past their expiry (the expiry run takes them).
+  A row already past its expiry is credited and expired in the same transaction (a Points
+  Expiry dated at its expiry date); the job counts those points (`points_expired`).
 - The points go to the REGULAR account of the import's program, as one POINTS_IMPORT event
   ("Imported points") per row with a POINTS_ALLOCATION entry and one lot; the event carries the
   job id and the row's reason.
@@ -54,7 +55,7 @@ from app.kernel.enums import IdentifierType, PointsCategory
 from app.kernel.errors import NotFoundError, ValidationError
 from app.ledger import repository as ledger_repository
 from app.ledger import service as ledger
-from app.ledger.credits import CreditDraft, post_credits
+from app.ledger.credits import CreditDraft, post_credits_expiring_past_due
 from app.ledger.models import EntryKind, EventType
 from app.organizations.config import OrgConfig, ProgramConfig
 
@@ -321,6 +322,8 @@ class PointsRun(ProfileRun[PointsRow]):
                 registering.append(row.value.key)
             result.imported += 1
             result.points += row.value.amount
+            if row.value.expiry is not None and row.value.expiry <= now:
+                result.points_expired += row.value.amount
         result.customers_created = self._would_register.add_new(registering)
         return result
 
@@ -387,12 +390,13 @@ class PointsRun(ProfileRun[PointsRow]):
             )
             for account, value in zip(regular, (row.value for _, row in accepted), strict=True)
         ]
-        await post_credits(connection, org_id=self.org.id, credits=credits, now=now, results=False)
+        expired = await post_credits_expiring_past_due(connection, org_id=self.org.id, credits=credits, now=now)
         return BatchResult(
             imported=len(credits),
             rejects=rejects,
             customers_created=len(registered),
             points=sum((credit.points for credit in credits), Decimal(0)),
+            points_expired=expired,
         )
 
     async def _regular_accounts(

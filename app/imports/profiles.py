@@ -73,6 +73,7 @@ class BatchResult:
     rejects: list[tuple[ParsedRow[Any], RowError]] = field(default_factory=list)
     customers_created: int = 0
     points: Decimal = Decimal(0)
+    points_expired: Decimal = Decimal(0)  # of `points`: past their expiry already, expired on import
     corrections: list[tuple[ParsedRow[Any], Correction]] = field(default_factory=list)  # of rows imported
 
     def extend(self, other: BatchResult) -> None:
@@ -81,6 +82,7 @@ class BatchResult:
         self.rejects += other.rejects
         self.customers_created += other.customers_created
         self.points += other.points
+        self.points_expired += other.points_expired
         self.corrections += other.corrections
 
 

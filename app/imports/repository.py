@@ -75,7 +75,15 @@ _HELD = (jobs.c.id == bindparam("job_id"), jobs.c.attempt == bindparam("held_att
 _RESET_PROGRESS = (
     update(jobs)
     .where(*_HELD)
-    .values(bytes_read=0, rows_read=0, rows_imported=0, rows_rejected=0, customers_created=0, points_imported=ZERO)
+    .values(
+        bytes_read=0,
+        rows_read=0,
+        rows_imported=0,
+        rows_rejected=0,
+        customers_created=0,
+        points_imported=ZERO,
+        points_expired=ZERO,
+    )
 )
 _DELETE_REJECTS = delete(rejects).where(rejects.c.job_id == bindparam("job_id"))
 _DELETE_CORRECTIONS = delete(corrections).where(corrections.c.job_id == bindparam("job_id"))
@@ -96,6 +104,7 @@ def _advance(*, from_checkpoint: bool) -> Any:
         rows_rejected=jobs.c.rows_rejected + bindparam("rejected", type_=jobs.c.rows_rejected.type),
         customers_created=jobs.c.customers_created + bindparam("created", type_=jobs.c.customers_created.type),
         points_imported=jobs.c.points_imported + bindparam("points", type_=jobs.c.points_imported.type),
+        points_expired=jobs.c.points_expired + bindparam("expired", type_=jobs.c.points_expired.type),
         updated_at=bindparam("now"),
     )
 
@@ -246,6 +255,7 @@ async def insert_job(
         "rows_rejected": 0,
         "customers_created": 0,
         "points_imported": ZERO,
+        "points_expired": ZERO,
         "created_at": now,
         "updated_at": now,
     }
@@ -293,6 +303,7 @@ async def advance_job(
     rejected: int,
     customers_created: int,
     points: Decimal,
+    points_expired: Decimal,
     now: datetime,
 ) -> bool:
     """Move a RUNNING job past a batch: its checkpoint, and its totals by what the batch did; only
@@ -307,6 +318,7 @@ async def advance_job(
         "rejected": rejected,
         "created": customers_created,
         "points": points,
+        "expired": points_expired,
         "now": now,
     }
     if expected_offset is not None:

@@ -269,6 +269,7 @@ class JobView:
     rows_rejected: int
     customers_created: int
     points_imported: Decimal
+    points_expired: Decimal  # of points_imported: past their expiry already, expired on import
     error_code: str | None
     error_message: str | None
     created_at: datetime
@@ -727,6 +728,7 @@ async def _run(
                 rows_imported=0,
                 customers_created=0,
                 points_imported=Decimal(0),
+                points_expired=Decimal(0),
             )
         job = await _import(database, org, job, attempt, run, source, header, data_offset, options, clock)
     return await _finish(database, job, attempt, clock.now(), JobStatus.DONE)
@@ -964,6 +966,7 @@ async def _record_batch_in(
         rejected=len(refused),
         customers_created=result.customers_created,
         points=result.points,
+        points_expired=result.points_expired,
         now=now,
     )
     if not moved:

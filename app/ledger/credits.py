@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -27,7 +28,7 @@ from app.ledger import repository, rules
 from app.ledger.rules import COUNTER_BY_KIND
 from app.ledger.views import CreditDraft, PostedCredit
 
-__all__ = ["CreditDraft", "PostedCredit", "post_credits"]
+__all__ = ["CreditDraft", "PostedCredit", "post_credits", "post_credits_expiring_past_due"]
 
 
 async def post_credits(
@@ -40,8 +41,38 @@ async def post_credits(
     accounts are locked here (SELECT ... FOR UPDATE in id order on PostgreSQL; SQLite's single
     writer excludes everyone), so concurrent posts to the same accounts serialize.
     """
+    posted, _ = await _post_credits(
+        connection, org_id=org_id, credits=credits, now=now, results=results, expire_past_due=False
+    )
+    return posted
+
+
+async def post_credits_expiring_past_due(
+    connection: AsyncConnection, *, org_id: int, credits: Sequence[CreditDraft], now: datetime
+) -> Decimal:
+    """`post_credits` (no results) for credits that may be past their expiry already (history
+    brought in by an import): each such credit's lot is expired in the same transaction, by one
+    POINTS_EXPIRY event per lot dated at the lot's expiry, whose debit takes what the lot kept
+    (all of it, less what paid a debt). Set-based like the credits: a fixed number of statements
+    however many rows expire. Returns the points expired."""
+    _, expired = await _post_credits(
+        connection, org_id=org_id, credits=credits, now=now, results=False, expire_past_due=True
+    )
+    return from_scaled_integer(expired, repository.STORED_POINTS_SCALE)
+
+
+async def _post_credits(
+    connection: AsyncConnection,
+    *,
+    org_id: int,
+    credits: Sequence[CreditDraft],
+    now: datetime,
+    results: bool,
+    expire_past_due: bool,
+) -> tuple[list[PostedCredit], int]:
+    """The credits posted, and the points expired at once (stored) when `expire_past_due`."""
     if not credits:
-        return []
+        return [], 0
     points_value = repository.stored_points(connection)
     account_ids = sorted({credit.account.id for credit in credits})
     balances = await repository.lock_stored_balances(connection, account_ids)
@@ -66,13 +97,38 @@ async def post_credits(
         totals = moved[(account_id, counter)]
         totals[0] += points
         totals[1] += points * direction
-    event_ids, entry_ids = await repository.insert_credits(
+    # Lots past their expiry already, in the order credited: after every credit of the batch,
+    # each takes what its lot kept from its account's balance (entries follow in that order).
+    expiring: list[tuple[int, int, int]] = []  # (credit index, points, balance after)
+    if expire_past_due:
+        for index in order:
+            credit = credits[index]
+            points, _, paid = planned[index]
+            if credit.expires_at is not None and credit.expires_at <= now and points > paid:
+                account_id = credit.account.id
+                balances[account_id] -= points - paid
+                expiring.append((index, points - paid, balances[account_id]))
+                totals = moved[(account_id, "expired")]
+                totals[0] -= points - paid
+                totals[1] += points - paid
+    event_ids, entry_ids, lot_ids = await repository.insert_credits(
         connection, org_id=org_id, credits=credits, order=order, planned=planned, now=now
     )
+    if expiring:
+        await repository.insert_expiries_at_once(
+            connection,
+            org_id=org_id,
+            expiries=[
+                (credits[index].account, lot_ids[index], points, balance_after, credits[index].expires_at)
+                for index, points, balance_after in expiring
+            ],
+            import_job_ids=[credits[index].import_job_id for index, _, _ in expiring],
+        )
     await repository.add_to_accounts(connection, {key: (amount, counted) for key, (amount, counted) in moved.items()})
+    expired = sum(points for _, points, _ in expiring)
     if not results:
-        return []
+        return [], expired
     return [
         PostedCredit(event_id, entry_id, from_scaled_integer(balance_after, repository.STORED_POINTS_SCALE))
         for event_id, entry_id, (_, balance_after, _) in zip(event_ids, entry_ids, planned, strict=True)
-    ]
+    ], expired

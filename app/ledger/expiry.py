@@ -186,10 +186,11 @@ async def holdings(
     for row in rows:
         part = parts[(row.customer_id, row.program_id)]
         part["pending"] += row.pending
+        # Held: the balance less what is past its expiry (whether or not the run has debited it).
         if row.category == PointsCategory.PROMISED.value:
-            part["promised"] += row.balance
+            part["promised"] += row.balance - row.past_expiry
         elif row.category == PointsCategory.TRIGGER_BASED.value:
-            part["trigger_based"] += row.balance
+            part["trigger_based"] += row.balance - row.past_expiry
         else:
             part["spendable"] += row.spendable
     result: dict[int, dict[int, ProgramHoldings]] = defaultdict(dict)

@@ -501,7 +501,10 @@ def join_program_points(query: Any, customer_id: Any, program_id: Any) -> Any:
     """`query` joined to the accounts of (`customer_id`, `program_id`) with their points as
     columns: `balance` (the REGULAR account's) and the counters summed over all the program's
     accounts (points earned into PROMISED or TRIGGER_BASED are earned too; conversions move no
-    counter, so nothing counts twice). The caller groups by its own key.
+    counter, so nothing counts twice), and from the lots at the bound `now`: `regular_not_held`
+    (REGULAR points not started or past their expiry) and `past_expiry` (points of all the
+    program's accounts past their expiry, not yet debited by the expiry run). The caller groups
+    by its own key and binds "now".
 
     The one place another domain's statement takes ledger columns: a customer with its points
     summaries is one statement on every response (tests/test_customer_query.py counts it), so
@@ -517,8 +520,38 @@ def join_program_points(query: Any, customer_id: Any, program_id: Any) -> Any:
         Points(),
     ).label("balance")
     totals = [type_coerce(func.sum(accounts.c[name]), Points()).label(name) for name in COUNTERS]
-    return query.add_columns(regular_balance, *totals).join(
-        accounts, and_(accounts.c.customer_id == customer_id, accounts.c.program_id == program_id)
+    # What the balances still hold but nobody holds at `now` (bound as "now"), from the lots:
+    # REGULAR points not started or past their expiry, and points of any account past their
+    # expiry that the expiry run has not debited yet. A correlated sum per account row, so the
+    # counters above are not multiplied by the lots and the statement stays one; only for
+    # accounts with a positive balance (an account's lots hold exactly its positive balance), so
+    # the many empty accounts (categories a program does not earn into) cost nothing.
+    now = bindparam("now", type_=lots.c.active_from.type)
+    past_expiry = and_(lots.c.expires_at.is_not(None), lots.c.expires_at <= now)
+    holds_lots = accounts.c.balance > 0
+    regular_not_held = case(
+        (
+            and_(accounts.c.category == literal_column(f"'{PointsCategory.REGULAR.value}'"), holds_lots),
+            _account_lot_points(or_(lots.c.active_from > now, past_expiry)),
+        ),
+        else_=literal_column("0"),
+    )
+    past_expiry_points = case((holds_lots, _account_lot_points(past_expiry)), else_=literal_column("0"))
+    return query.add_columns(
+        regular_balance,
+        *totals,
+        type_coerce(func.sum(regular_not_held), Points()).label("regular_not_held"),
+        type_coerce(func.sum(past_expiry_points), Points()).label("past_expiry"),
+    ).join(accounts, and_(accounts.c.customer_id == customer_id, accounts.c.program_id == program_id))
+
+
+def _account_lot_points(condition: Any) -> Any:
+    """Points left in the lots of the outer query's account that meet `condition` (0 when none)."""
+    return (
+        select(func.coalesce(func.sum(lots.c.points_remaining), literal_column("0")))
+        .where(lots.c.account_id == accounts.c.id, lots.c.points_remaining > 0, condition)
+        .correlate(accounts)
+        .scalar_subquery()
     )
 
 
@@ -1056,8 +1089,9 @@ def _sum_lot_points(condition: Any) -> Any:
 
 async def account_holdings(connection: AsyncConnection, customer_ids: Sequence[int], now: datetime) -> list[Any]:
     """Every account of these customers with its balance and its lots' points pending (not
-    active yet) and spendable (active, not past their expiry date): rows (customer_id,
-    program_id, category, balance, pending, spendable), in one query for any number of customers."""
+    active yet, not past their expiry), spendable (active, not past their expiry date) and past
+    their expiry (not yet debited by the expiry run): rows (customer_id, program_id, category,
+    balance, pending, spendable, past_expiry), in one query for any number of customers."""
     active = lots.c.active_from <= now
     not_past_expiry = or_(lots.c.expires_at.is_(None), lots.c.expires_at > now)
     return list(
@@ -1068,8 +1102,9 @@ async def account_holdings(connection: AsyncConnection, customer_ids: Sequence[i
                     accounts.c.program_id,
                     accounts.c.category,
                     accounts.c.balance,
-                    _sum_lot_points(lots.c.active_from > now).label("pending"),
+                    _sum_lot_points(and_(lots.c.active_from > now, not_past_expiry)).label("pending"),
                     _sum_lot_points(and_(active, not_past_expiry)).label("spendable"),
+                    _sum_lot_points(not_(not_past_expiry)).label("past_expiry"),
                 )
                 .select_from(
                     accounts.outerjoin(lots, and_(lots.c.account_id == accounts.c.id, lots.c.points_remaining > 0))
@@ -1377,14 +1412,14 @@ async def insert_credits(
     order: Sequence[int],
     planned: Sequence[tuple[int, int, int]],
     now: datetime,
-) -> tuple[list[int], list[int]]:
+) -> tuple[list[int], list[int], list[int]]:
     """Write one event, entry and lot per credit, and a movement for each lot that paid a debt,
     each table in one executemany with ids reserved first.
 
     `order`: the credits' indexes in the order their entries and lots are written (ids follow
     it; events take theirs in the order given). `planned[index]`: the credit's (points, balance
     after, points paid to the debt), stored (`stored_points`). Returns the event ids and entry
-    ids, both by credit index.
+    ids, both by credit index, and the lot ids by credit index.
     """
     time_value = driver_value(connection, lots, "active_from")
     event_ids = await reserve_ids(connection, events, len(credits))
@@ -1395,12 +1430,14 @@ async def insert_credits(
     event_rows: list[tuple[Any, ...]] = [()] * len(credits)
     entry_rows, lot_rows, paid_rows = [], [], []
     entry_by_index = [0] * len(credits)
+    lot_by_index = [0] * len(credits)
     for position, index in enumerate(order):
         credit = credits[index]
         account = credit.account
         points, balance_after, paid = planned[index]
         event_id, entry_id, lot_id = event_ids[index], entry_ids[position], lot_ids[position]
         entry_by_index[index] = entry_id
+        lot_by_index[index] = lot_id
         event_type, category = _STORED_TEXT[credit.event_type], _STORED_TEXT[account.category]
         event_rows[index] = (
             event_id,
@@ -1462,7 +1499,61 @@ async def insert_credits(
     await insert_rows(connection, entries, _CREDIT_ENTRY_COLUMNS, entry_rows, converted=True)
     await insert_rows(connection, lots, _CREDIT_LOT_COLUMNS, lot_rows, converted=True)
     await insert_rows(connection, movements, ("org_id", "lot_id", "entry_id", "points"), paid_rows, converted=True)
-    return event_ids, entry_by_index
+    return event_ids, entry_by_index, lot_by_index
+
+
+async def insert_expiries_at_once(
+    connection: AsyncConnection,
+    *,
+    org_id: int,
+    expiries: Sequence[tuple[AccountRef, int, int, int, datetime | None]],
+    import_job_ids: Sequence[int | None],
+) -> None:
+    """Expire lots just credited in this transaction: per (account, lot id, points, balance after,
+    expires at), stored, one POINTS_EXPIRY event and debit entry dated at the lot's expiry, the
+    debit's movement on the lot and the lot emptied; each table in one executemany. The caller
+    moves the accounts' balances and `expired` counters (`add_to_accounts`)."""
+    time_value = driver_value(connection, lots, "active_from")
+    event_ids = await reserve_ids(connection, events, len(expiries))
+    entry_ids = await reserve_ids(connection, entries, len(expiries))
+    event_type, entry_kind = _STORED_TEXT[EventType.POINTS_EXPIRY], _STORED_TEXT[EntryKind.POINTS_EXPIRY]
+    debit = EntryType.DEBIT.value
+    event_rows, entry_rows, movement_rows, lot_changes = [], [], [], []
+    for (account, lot_id, points, balance_after, expires_at), job_id, event_id, entry_id in zip(
+        expiries, import_job_ids, event_ids, entry_ids, strict=True
+    ):
+        stamp = time_value(expires_at)
+        event_rows.append(
+            # No source, store, till, bill or correction; the job that imported the lot, no reason.
+            (event_id, org_id, event_type, account.customer_id, *(None,) * 6, -points, stamp, None, None, job_id, None)
+        )
+        entry_rows.append(
+            (
+                entry_id,
+                org_id,
+                event_id,
+                account.id,
+                account.customer_id,
+                account.program_id,
+                _STORED_TEXT[account.category],
+                event_type,
+                None,
+                None,
+                None,
+                debit,
+                entry_kind,
+                points,
+                balance_after,
+                None,
+                stamp,
+            )
+        )
+        movement_rows.append((org_id, lot_id, entry_id, -points))
+        lot_changes.append((-points, lot_id))
+    await insert_rows(connection, events, _CREDIT_EVENT_COLUMNS, event_rows, converted=True)
+    await insert_rows(connection, entries, _CREDIT_ENTRY_COLUMNS, entry_rows, converted=True)
+    await insert_rows(connection, movements, ("org_id", "lot_id", "entry_id", "points"), movement_rows, converted=True)
+    await add_to_rows(connection, lots, ("points_remaining",), lot_changes, converted=True)
 
 
 async def add_to_accounts(connection: AsyncConnection, moved: dict[tuple[int, str | None], tuple[int, int]]) -> None:

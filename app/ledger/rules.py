@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from typing import TypeVar
@@ -15,7 +16,7 @@ from app.kernel.enums import PointsCategory
 from app.kernel.money import RAW_POINTS_SCALE
 from app.ledger.models import EntryKind, EntryType
 from app.organizations.config import ProgramConfig
-from app.organizations.models import ExpiryStrategy, PointsRounding
+from app.organizations.models import CountFrom, ExpiryStrategy, PointsRounding
 
 _ROUNDING_MODES = {
     PointsRounding.FLOOR: ROUND_FLOOR,
@@ -140,12 +141,31 @@ def lot_expiry(
     return end_of_local_day(target.replace(day=calendar.monthrange(target.year, target.month)[1]), time_zone)
 
 
-def lot_active_from(program: ProgramConfig, earned_at: datetime) -> datetime:
-    """When earned points become spendable: at once, or after the program's promised days (a
-    return window). TRIGGER_BASED points wait for their trigger whatever this says."""
+@dataclass(frozen=True, slots=True)
+class EarnedLot:
+    """Where a bill's points go (the account's category) and their lot's dates."""
+
+    category: PointsCategory
+    active_from: datetime
+    expires_at: datetime | None
+
+
+def earned_lot(program: ProgramConfig, billing_time: datetime, now: datetime, time_zone: ZoneInfo) -> EarnedLot:
+    """A bill's points posted at `now`: spendable at once, or held the program's promised days (a
+    return window), and expiring by the program's strategy. The hold counts from the bill's
+    billing time or from `now` (posting) as `hold_from` says, the expiry as `expiry_from` says.
+    A hold already over when the bill is posted (a till that synced late) puts the points
+    straight into REGULAR, spendable at once, where the conversion would have put them.
+    TRIGGER_BASED points wait for their trigger whatever this says."""
+    expiry_start = billing_time if program.expiry_from is CountFrom.BILLING_TIME else now
+    expires_at = lot_expiry(program.expiry_strategy, program.expiry_value, expiry_start, time_zone)
     if program.earn_category is PointsCategory.PROMISED and program.promised_days:
-        return earned_at + timedelta(days=program.promised_days)
-    return earned_at
+        hold_start = billing_time if program.hold_from is CountFrom.BILLING_TIME else now
+        held_until = hold_start + timedelta(days=program.promised_days)
+        if held_until > now:
+            return EarnedLot(PointsCategory.PROMISED, held_until, expires_at)
+        return EarnedLot(PointsCategory.REGULAR, held_until, expires_at)
+    return EarnedLot(program.earn_category, now, expires_at)
 
 
 def tier_expiry(program: ProgramConfig, upgraded_at: datetime, time_zone: ZoneInfo) -> datetime | None:

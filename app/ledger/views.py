@@ -222,9 +222,9 @@ class LedgerPage:
 class ProgramHoldings:
     """A customer's points in one program beyond the spendable balance."""
 
-    pending: Decimal  # in lots not active yet (future start: promised, or imported with a start date)
-    promised: Decimal  # the PROMISED account's balance
-    trigger_based: Decimal  # the TRIGGER_BASED account's balance
+    pending: Decimal  # in lots not active yet and not past their expiry (promised, or imported with a start date)
+    promised: Decimal  # the PROMISED account's balance less its points past their expiry
+    trigger_based: Decimal  # the TRIGGER_BASED account's balance less its points past their expiry
     spendable: Decimal  # REGULAR lots active now and not past their expiry date
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.kernel.cache import RefreshingCache
 from app.kernel.enums import IdentifierType, PointsCategory
 from app.organizations import repository
-from app.organizations.models import CustomerFieldType, ExpiryStrategy, GroupPoints, PointsRounding
+from app.organizations.models import CountFrom, CustomerFieldType, ExpiryStrategy, GroupPoints, PointsRounding
 from app.organizations.roles import Role
 from app.organizations.spec import RateLimitsSpec
 from app.storage.database import Database
@@ -54,6 +54,8 @@ class ProgramConfig:
     promised_days: int | None = None
     group_points: GroupPoints = GroupPoints.MEMBER
     concept_code: str | None = None
+    hold_from: CountFrom = CountFrom.BILLING_TIME
+    expiry_from: CountFrom = CountFrom.BILLING_TIME
 
     def tier(self, tier_id: int) -> TierConfig:
         for tier in self.tiers:
@@ -205,6 +207,8 @@ async def load_org_config(connection: AsyncConnection, org_id: int) -> OrgConfig
             group_points=GroupPoints(row.group_points),
             promised_days=row.promised_days,
             concept_code=row.concept_code,
+            hold_from=CountFrom(row.hold_from),
+            expiry_from=CountFrom(row.expiry_from),
             tiers=tuple(
                 TierConfig(
                     id=tier.id,

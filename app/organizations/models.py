@@ -33,6 +33,13 @@ class ExpiryStrategy(StrEnum):
     END_OF_MONTH_AFTER_MONTHS = "END_OF_MONTH_AFTER_MONTHS"
 
 
+class CountFrom(StrEnum):
+    """Which time of a bill a program's hold or expiry counts from."""
+
+    BILLING_TIME = "BILLING_TIME"  # when the bill was billed at the till (addTransaction's billingTime)
+    POSTING_TIME = "POSTING_TIME"  # when the engine received it
+
+
 class CustomerFieldType(StrEnum):
     """The kinds of value an organisation's declared customer field holds (the file's [[customer_fields]])."""
 
@@ -84,6 +91,8 @@ class Program(SQLModel, table=True):
     group_points: str = Field(default="MEMBER", max_length=20)  # where a user group member's purchase earns
     promised_days: int | None = None
     concept_code: str | None = Field(default=None, max_length=64)
+    hold_from: str = Field(default="BILLING_TIME", max_length=20)
+    expiry_from: str = Field(default="BILLING_TIME", max_length=20)
 
 
 class Tier(SQLModel, table=True):

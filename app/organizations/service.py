@@ -72,6 +72,8 @@ async def apply_spec(connection: AsyncConnection, spec: OrganizationSpec, *, now
             "group_points": program.group_points.value,
             "promised_days": program.promised_days,
             "concept_code": program.concept,
+            "hold_from": program.hold_from.value,
+            "expiry_from": program.expiry_from.value,
         }
         program_ids[program.code] = await _upsert(
             connection,

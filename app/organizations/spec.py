@@ -14,7 +14,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from app.kernel.decimals import AMOUNT, POINTS, RATE, DecimalRange, Refusal, read_decimal
 from app.kernel.enums import IdentifierType, PointsCategory
 from app.kernel.text import refusal_message, refused_character
-from app.organizations.models import CustomerFieldType, ExpiryStrategy, GroupPoints, PointsRounding
+from app.organizations.models import CountFrom, CustomerFieldType, ExpiryStrategy, GroupPoints, PointsRounding
 
 
 def _text_checker(*, code: bool) -> AfterValidator:
@@ -109,6 +109,12 @@ class ProgramSpec(Strict):
         max_length=64,
         description=("Programs sharing a concept are redeemed together at that concept's tills (group redemption)."),
     )
+
+    # Which time of a bill the hold (`promised_days`) and the expiry count from. The billing time by
+    # default: the seed's billingTime is when the purchase happened, a return window runs from the
+    # purchase, and a bill a till synced late should not be held or kept longer than one on time.
+    hold_from: CountFrom = CountFrom.BILLING_TIME
+    expiry_from: CountFrom = CountFrom.BILLING_TIME
 
     @model_validator(mode="after")
     def promised_days_match_category(self) -> ProgramSpec:

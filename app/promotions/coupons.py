@@ -201,7 +201,7 @@ async def _resend(
         raise CouponRedeemedError(f"the customer has redeemed promo code {code!r}", field=f"{path}.code")
     if coupon.status is CouponStatus.EXPIRED:
         raise PromoCodeExpiredError(f"the promotion ended at {coupon.valid_until.isoformat()}", field=f"{path}.code")
-    customer = (await customers_service.load_customers(connection, org, [customer_id]))[customer_id]
+    customer = (await customers_service.load_customers(connection, org, [customer_id], now=now))[customer_id]
     event = await outbox.emit(
         connection,
         org_id=org.id,

@@ -124,7 +124,7 @@ async def return_transaction(
         payload=prepared.payload_hash,
         now=now,
         perform=perform,
-        replay=lambda connection, return_id: load_return_result(connection, org, return_id, replayed=True),
+        replay=lambda connection, return_id: load_return_result(connection, org, return_id, replayed=True, now=now),
         field=f"{path}.idempotencyKey",
     )
 
@@ -164,7 +164,7 @@ async def _return(
         raise ValidationError(f"bill {bill.number!r} is a {bill.type} bill: post a {wanted}", field=f"{path}.type")
     replay = await _find_same_return(connection, bill.id, prepared, path)
     if replay is not None:
-        return await load_return_result(connection, org, replay, replayed=True)
+        return await load_return_result(connection, org, replay, replayed=True, now=now)
     if prepared.billing_time < bill.billing_time:
         raise ValidationError("a return cannot be billed before its purchase", field=f"{path}.billingTime")
 
@@ -252,7 +252,7 @@ async def _return(
                 error.message, field=f"{path}.parentBillNumber", existing_transaction_id=error.existing_transaction_id
             ) from error
         await repository.set_parent(connection, transaction_id=purchase.transaction.id, parent_id=return_id)
-    return await load_return_result(connection, org, return_id, replayed=False, line_items=return_lines)
+    return await load_return_result(connection, org, return_id, replayed=False, line_items=return_lines, now=now)
 
 
 def _bill_line(line: Any, *, earns: bool) -> BillLine:
@@ -625,13 +625,14 @@ async def load_return_result(
     return_id: int,
     *,
     replayed: bool,
+    now: datetime,
     line_items: list[LineItemView] | None = None,
 ) -> ReturnResult:
     """The return, the bill it returned (as it stands now) and, for an exchange, its purchase."""
     returned, bill, purchase = await repository.return_and_related(connection, return_id)
     customer = None
     if returned.customer_id is not None:
-        customer = (await customers_service.load_customers(connection, org, [returned.customer_id]))[
+        customer = (await customers_service.load_customers(connection, org, [returned.customer_id], now=now))[
             returned.customer_id
         ]
     return ReturnResult(

@@ -25,6 +25,7 @@ from app.customers.models import LoyaltyType, TierChangeCause
 from app.customers.service import Activity, CustomerDetails, CustomerView
 from app.customers.tiers import record_tier_change
 from app.idempotency import service as idempotency
+from app.kernel.enums import PointsCategory
 from app.kernel.errors import DomainError, InternalError
 from app.ledger import repository as ledger_repository
 from app.ledger import rules as ledger_rules
@@ -165,7 +166,7 @@ async def add_transaction(
         payload=prepared.payload_hash,
         now=now,
         perform=perform,
-        replay=lambda connection, transaction_id: load_result(connection, org, transaction_id, replayed=True),
+        replay=lambda connection, transaction_id: load_result(connection, org, transaction_id, replayed=True, now=now),
         field=f"{path}.idempotencyKey",
         brief=True,
     )
@@ -218,7 +219,7 @@ async def _add(
     )
     replay = await _find_same_bill(connection, org, prepared, path)
     if replay is not None:
-        return await load_result(connection, org, replay, replayed=True)
+        return await load_result(connection, org, replay, replayed=True, now=now)
 
     activity = Activity(
         source=data.source, store_id=prepared.store.id, till_id=prepared.till.id if prepared.till else None
@@ -253,11 +254,12 @@ async def _add(
         side_effects = [_customer_side_effect(resolved)]
     elif resolved is not None:
         customer_id = resolved.customer_id
-        standing = await _lock_standing(connection, customer_id, prepared.program)
+        lot = ledger_rules.earned_lot(prepared.program, prepared.billing_time, now, org.time_zone)
+        standing = await _lock_standing(connection, customer_id, prepared.program, lot.category)
         if standing is None and await customers_service.open_missing_programs(
             connection, org, customer_id, activity, now
         ):
-            standing = await _lock_standing(connection, customer_id, prepared.program)
+            standing = await _lock_standing(connection, customer_id, prepared.program, lot.category)
         assert standing is not None, "every customer has a standing in every program once opened"
         earning = earn(
             prepared.program,
@@ -268,7 +270,10 @@ async def _add(
         )
         earner = _Earner(customer_id, standing.account_id, standing.balance)
         if prepared.program.group_points is GroupPoints.GROUP:
-            earner = await _group_earner(connection, org, customer_id, prepared.program, activity, now, path) or earner
+            earner = (
+                await _group_earner(connection, org, customer_id, prepared.program, activity, now, path, lot.category)
+                or earner
+            )
         side_effects = [
             _customer_side_effect(resolved),
             *_side_effects(prepared, earning, earner),
@@ -348,8 +353,10 @@ async def _add(
                 now=now,
                 purchase=customers_service.FirstPurchase(
                     program_id=prepared.program.id,
-                    category=prepared.program.earn_category,
+                    category=lot.category,
                     points=earning.points,
+                    active_from=lot.active_from,
+                    expires_at=lot.expires_at,
                     cumulative_purchases=earning.cumulative_purchases_after,
                     tier_id=earning.tier_after.id,
                     tier_expires_at=tier_expires_at,
@@ -357,7 +364,7 @@ async def _add(
                 ),
             )
         else:
-            customer = (await customers_service.load_customers(connection, org, [resolved.customer_id]))[
+            customer = (await customers_service.load_customers(connection, org, [resolved.customer_id], now=now))[
                 resolved.customer_id
             ]
     elif resolved is not None:  # NON_LOYALTY: only the lifetime purchases move
@@ -365,7 +372,7 @@ async def _add(
             await customers_repository.add_lifetime_purchases(
                 connection, customer_id=resolved.customer_id, amount=prepared.counted_purchase
             )
-        customer = (await customers_service.load_customers(connection, org, [resolved.customer_id]))[
+        customer = (await customers_service.load_customers(connection, org, [resolved.customer_id], now=now))[
             resolved.customer_id
         ]
     # Built from what was just written: no need to read the bill back.
@@ -393,19 +400,24 @@ class _Standing:
     cumulative_purchases: Decimal
     account_id: int
     balance: Decimal
+    category: PointsCategory  # of the account: where this bill's points go
 
 
-async def _lock_standing(connection: AsyncConnection, customer_id: int, program: ProgramConfig) -> _Standing | None:
-    """The customer's tier, purchases and the account the program earns into, locked for this
+async def _lock_standing(
+    connection: AsyncConnection, customer_id: int, program: ProgramConfig, category: PointsCategory
+) -> _Standing | None:
+    """The customer's tier, purchases and the account the bill earns into (`category`), locked for this
     write (FOR UPDATE on PostgreSQL; SQLite's single writer already excludes everyone else):
     the standing first, then the account, as every writer locks customers before accounts."""
     standing = await customers_repository.lock_standing(connection, customer_id=customer_id, program_id=program.id)
     if standing is None:
         return None
     account = await ledger_repository.lock_account_of(
-        connection, customer_id=customer_id, program_id=program.id, category=program.earn_category
+        connection, customer_id=customer_id, program_id=program.id, category=category
     )
-    return _Standing(standing.id, standing.tier_id, standing.cumulative_purchases, account.id, account.balance)
+    return _Standing(
+        standing.id, standing.tier_id, standing.cumulative_purchases, account.id, account.balance, category
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -426,6 +438,7 @@ async def _group_earner(
     activity: Activity,
     now: datetime,
     path: str,
+    category: PointsCategory,
 ) -> _Earner | None:
     """A program that pools a member's points in their group (group_points GROUP): the account of
     the customer's oldest group, locked after the customer's own (every writer locks customers
@@ -442,7 +455,7 @@ async def _group_earner(
 
     async def locked_account() -> Any:
         return await ledger_repository.lock_account_of(
-            connection, customer_id=group.customer_id, program_id=program.id, category=program.earn_category
+            connection, customer_id=group.customer_id, program_id=program.id, category=category
         )
 
     account = await locked_account()
@@ -587,10 +600,9 @@ async def _apply_earning(
     program = prepared.program
     tier_expires_at = None
     if earning.points > 0:
-        account = ledger.AccountRef(earner.account_id, earner.holder_id, program.id, program.earn_category)
-        expires_at = ledger_rules.lot_expiry(
-            program.expiry_strategy, program.expiry_value, prepared.billing_time, org.time_zone
-        )
+        account = ledger.AccountRef(earner.account_id, earner.holder_id, program.id, standing.category)
+        lot = ledger_rules.earned_lot(program, prepared.billing_time, now, org.time_zone)
+        assert lot.category is standing.category, "the bill's account was locked for its lot"
         posted = await ledger.post_event(
             connection,
             org_id=org.id,
@@ -610,7 +622,7 @@ async def _apply_earning(
                     EntryType.CREDIT,
                     EntryKind.POINTS_ALLOCATION,
                     earning.points,
-                    lots=(ledger.LotDraft(earning.points, ledger_rules.lot_active_from(program, now), expires_at),),
+                    lots=(ledger.LotDraft(earning.points, lot.active_from, lot.expires_at),),
                 )
             ],
         )
@@ -655,12 +667,14 @@ def _view(row: Any) -> TransactionView:
 
 
 async def load_result(
-    connection: AsyncConnection, org: OrgConfig, transaction_id: int, *, replayed: bool
+    connection: AsyncConnection, org: OrgConfig, transaction_id: int, *, replayed: bool, now: datetime
 ) -> TransactionResult:
     row = await repository.transaction_row(connection, transaction_id)
     customer = None
     if row.customer_id is not None:
-        customer = (await customers_service.load_customers(connection, org, [row.customer_id]))[row.customer_id]
+        customer = (await customers_service.load_customers(connection, org, [row.customer_id], now=now))[
+            row.customer_id
+        ]
     return TransactionResult(transaction=_view(row), customer=customer, replayed=replayed)
 
 

@@ -116,7 +116,7 @@ class Context:
 
     async def _load_customers(self, ids: list[int]) -> list[CustomerView | None]:
         async with self.database.read() as connection:
-            found = await load_customers(connection, self.org, ids)
+            found = await load_customers(connection, self.org, ids, now=self.now)
         return [found.get(customer_id) for customer_id in ids]
 
     async def _load_line_items(self, ids: list[int]) -> list[list[Any]]:

@@ -37,7 +37,9 @@ class CustomerQuery:
     async def customer(self, info: Info, lookup: CustomerLookupInput) -> CustomerResult:
         async with info.context.database.read() as connection:
             customer_id = await customer_id_for(info, connection, lookup, field="lookup")
-            view = (await load_customers(connection, info.context.org, [customer_id]))[customer_id]
+            view = (await load_customers(connection, info.context.org, [customer_id], now=info.context.now))[
+                customer_id
+            ]
         info.context.customers.prime(customer_id, view)  # the bills' `customer` fields reuse it
         return Customer.from_view(view)
 
@@ -112,7 +114,7 @@ class CustomerSearchQuery:
         after_id = decode_id_cursor("customer", after)
         async with info.context.database.read() as connection:
             page = await search_customers(
-                connection, info.context.org, search.to_domain(), first=first, after_id=after_id
+                connection, info.context.org, search.to_domain(), first=first, after_id=after_id, now=info.context.now
             )
         for view in page.customers:
             info.context.customers.prime(view.id, view)

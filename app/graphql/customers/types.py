@@ -57,16 +57,35 @@ class CustomerIdentifier:
     value: str
 
 
-@strawberry.type(description="A customer's standing in one loyalty program (the seed's points_summary).")
+@strawberry.type(
+    description=(
+        "A customer's standing in one loyalty program (the seed's points_summary), true at the request's time: "
+        "computed from the lots, so points past their expiry never count as held whether or not the expiry run has "
+        "debited them yet, and points not started yet count as pending only. The ledger's closing balance of the "
+        "program's REGULAR account is loyaltyPoints plus its points not started yet plus its points past their "
+        "expiry that the run has not debited yet."
+    )
+)
 class PointsSummary:
     program_id: strawberry.ID
     program_code: str
-    redeemed: Decimal
-    expired: Decimal
-    returned: Decimal
-    adjusted: Decimal
-    lifetime_points: Decimal
-    loyalty_points: Decimal = strawberry.field(description="Spendable points (the REGULAR account's balance).")
+    redeemed: Decimal = strawberry.field(description="Points redeemed, less redemptions reversed.")
+    expired: Decimal = strawberry.field(
+        description=(
+            "Points expired, every account: those the expiry run debited, and those past their expiry it has not "
+            "debited yet."
+        )
+    )
+    returned: Decimal = strawberry.field(description="Points taken back by returns.")
+    adjusted: Decimal = strawberry.field(description="Manual adjustments: credits less debits.")
+    lifetime_points: Decimal = strawberry.field(description="Points earned to date, every account of the program.")
+    loyalty_points: Decimal = strawberry.field(
+        description=(
+            "REGULAR points held now: the REGULAR balance less points not started yet (pendingPoints) and points past "
+            "their expiry (counted in expired). Equals spendablePoints, except that it is negative while a return "
+            "has left a debt (allow_negative_balance) that later earnings pay first."
+        )
+    )
     cumulative_purchases: Decimal
     current_slab: str
     slab_s_no: int = strawberry.field(name="slabSNo")
@@ -105,8 +124,9 @@ class PointsSummary:
 
     @strawberry.field(
         description=(
-            "Points that are not spendable yet: in lots whose start date is still to come (promised points in their "
-            "return window, points imported with a later start date), whichever account holds them."
+            "Points not held yet: in lots whose start date is still to come and not past their expiry (promised points "
+            "in their hold, points imported with a later start date), whichever account holds them; not in "
+            "loyaltyPoints."
         )
     )
     async def pending_points(self, info: Info) -> Decimal:
@@ -114,22 +134,23 @@ class PointsSummary:
 
     @strawberry.field(
         description=(
-            "The PROMISED account's balance: points held (e.g. for a return window) until they convert into regular "
-            "points."
+            "The PROMISED account's points not past their expiry: held (e.g. for a return window) until the conversion "
+            "run moves them into REGULAR."
         )
     )
     async def promised_points(self, info: Info) -> Decimal:
         return (await self._holdings(info)).promised
 
-    @strawberry.field(description="The TRIGGER_BASED account's balance: points held until a trigger converts them.")
+    @strawberry.field(
+        description="The TRIGGER_BASED account's points not past their expiry: held until a trigger converts them."
+    )
     async def trigger_based_points(self, info: Info) -> Decimal:
         return (await self._holdings(info)).trigger_based
 
     @strawberry.field(
         description=(
-            "What can be spent now: REGULAR points in lots that have started and are not past their expiry date "
-            "(loyaltyPoints is the balance, which also counts points not started yet or past their date but not yet "
-            "expired by the expiry run)."
+            "What a redemption can take now: REGULAR points in lots that have started and are not past their expiry "
+            "date. Equals loyaltyPoints, except 0 where loyaltyPoints is negative (a debt)."
         )
     )
     async def spendable_points(self, info: Info) -> Decimal:
@@ -216,10 +237,17 @@ class Customer:
     registered_on: datetime
     updated_on: datetime
     lifetime_points: Decimal = strawberry.field(description="Points earned to date, all programs.")
-    loyalty_points: Decimal = strawberry.field(description="Spendable points now, all programs.")
+    loyalty_points: Decimal = strawberry.field(
+        description="REGULAR points held now, all programs: the sum of the summaries' loyaltyPoints."
+    )
     lifetime_purchases: Decimal
     current_slab: str = strawberry.field(description="The slab in the default program.")
-    tier_expiry_date: datetime | None
+    tier_expiry_date: datetime | None = strawberry.field(
+        description=(
+            "When the default program's slab expires (its slabExpiryDate): the end of the day, in the organisation's "
+            "time zone, tier_validity_months after the upgrade; empty when the tier does not expire."
+        )
+    )
     points_summaries: list[PointsSummary]
     merged_into_user_id: strawberry.ID | None = strawberry.field(
         description="Set when this customer was merged into another: its identifiers and points moved there."

@@ -123,6 +123,13 @@ class ImportJob:
     rows_rejected: int
     customers_created: int = strawberry.field(description="In a dry run: customers that would be registered.")
     points_imported: Decimal
+    points_expired: Decimal = strawberry.field(
+        description=(
+            "Of pointsImported: points already past their expiry date (a Talon.One expirydate gone by), expired in "
+            "the same transaction as their credit, by a Points Expiry dated at that date. In a dry run: points that "
+            "would be."
+        )
+    )
     error_code: str | None = strawberry.field(
         description="Why a FAILED job failed (e.g. MISSING_COLUMN, INVALID_ENCODING, ROWS_REJECTED)."
     )
@@ -191,6 +198,7 @@ class ImportJob:
             rows_rejected=view.rows_rejected,
             customers_created=view.customers_created,
             points_imported=view.points_imported,
+            points_expired=view.points_expired,
             error_code=view.error_code,
             error_message=view.error_message,
             import_key=view.import_key,
