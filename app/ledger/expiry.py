@@ -41,6 +41,9 @@ from app.ledger.views import (
     ScheduledExpiry,
 )
 from app.organizations import service as organizations
+from app.organizations.config import load_org_config
+from app.outbox import events
+from app.outbox import service as outbox
 from app.storage.database import Database
 
 BATCH_ACCOUNTS = 500  # accounts per write transaction
@@ -153,6 +156,8 @@ async def _expire_batch(
     locked = await lock_accounts(connection, account_ids)
     # Read only now, under the locks: what a concurrent run expired meanwhile is gone.
     due = await open_lots(connection, account_ids, expiring_by=as_of)
+    org = await load_org_config(connection, org_id)
+    assert org is not None, "the org of an account exists"
     report = RunReport()
     for account in locked:
         shares = tuple(due.get(account.id, ()))
@@ -165,6 +170,18 @@ async def _expire_batch(
             now=now,
             draft=EventDraft(EventType.POINTS_EXPIRY, account.customer_id, None, None, None),
             postings=[Posting(account_ref(account), EntryType.DEBIT, EntryKind.POINTS_EXPIRY, points, consumes=shares)],
+        )
+        outbox.stage(
+            connection,
+            org_id=org_id,
+            draft=events.points_expired(
+                customer_id=account.customer_id,
+                program_code=org.program(account.program_id).code,
+                category=account.category,
+                points=points,
+                expired_at=now,
+            ),
+            now=now,
         )
         report += RunReport(1, len(shares), points)
     return tuple(row.id for row in candidates), report
