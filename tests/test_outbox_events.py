@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import select
 
 from app.customers.tiers import expire_tiers
-from app.ledger.expiry import expire_points
+from app.http.maintenance import maintain
+from app.ledger.expiry import expire_points, notify_expiring_points
 from app.outbox import service as outbox
 from app.outbox.models import OutboxDelivery, OutboxEvent
 from tests.client import add, buy, merge, transfer
@@ -557,3 +558,55 @@ async def test_the_tier_expiry_run_emits_tier_changed(database, org_api, clock):
             },
         )
     ]
+
+
+# --- Expiring points notices ----------------------------------------------------------------
+
+
+def expiring(user_id: str, points: str, expires_at: str) -> tuple:
+    payload = {"version": 1, "userId": user_id, "programCode": "main", "points": points, "expiresAt": expires_at}
+    return ("points.expiring", int(user_id), payload)
+
+
+async def test_expiring_points_are_noticed_once_per_lot_within_the_window_even_when_the_run_runs_twice(
+    api, database, org_api, clock
+):
+    spec = transferable_spec("noticed")
+    spec["organization"]["expiry_notice_days"] = 7
+    noticed = await org_api(spec)
+    mobile = new_mobile()
+    user_id = (await buy(noticed, mobile, "1000", credentials=noticed.credentials))["transaction"]["customer"]["userId"]
+    clock.set(datetime(2026, 12, 10, 6, 30, tzinfo=UTC))
+    await buy(noticed, mobile, "2000", credentials=noticed.credentials)  # 20 points, expiring after December 2027
+    await buy(api, new_mobile(), "1000")  # the test organisation sets no notice window
+    after = await last_event_id(database)
+
+    early = await notify_expiring_points(database, datetime(2027, 11, 20, tzinfo=UTC), now=clock.now())
+    first_run_at = datetime(2027, 11, 24, tzinfo=UTC)
+    first = await notify_expiring_points(database, first_run_at, now=first_run_at)
+    again = await notify_expiring_points(database, first_run_at + timedelta(hours=1), now=first_run_at)
+    december_run_at = datetime(2027, 12, 25, tzinfo=UTC)
+    december = await notify_expiring_points(database, december_run_at, now=december_run_at)
+
+    assert (early, first, again, december) == (0, 1, 0, 1)
+    assert await outbox_events(database, after) == [
+        expiring(user_id, "10", NOVEMBER_2027_ENDS),
+        expiring(user_id, "20", "2027-12-31T18:29:59+00:00"),
+    ]
+
+
+async def test_the_maintenance_pass_emits_the_notices(database, org_api, clock):
+    spec = transferable_spec("noticed")
+    spec["organization"]["expiry_notice_days"] = 10
+    noticed = await org_api(spec)
+    user_id = (await buy(noticed, new_mobile(), "1000", credentials=noticed.credentials))["transaction"]["customer"][
+        "userId"
+    ]
+    after = await last_event_id(database)
+    run_at = datetime(2027, 11, 21, tzinfo=UTC)
+
+    report = await maintain(database, as_of=run_at, idempotency_retention=timedelta(days=1))
+    await maintain(database, as_of=run_at + timedelta(days=1), idempotency_retention=timedelta(days=1))
+
+    assert report.expiry_notices == 1
+    assert await outbox_events(database, after) == [expiring(user_id, "10", NOVEMBER_2027_ENDS)]
