@@ -24,6 +24,7 @@ from tests.conftest import TEST_NOW, make_org
 from tests.factories import bill, by_mobile, by_user_id, new_mobile, transferable_spec
 from tests.snapshots import table_counts
 from tests.test_bill_statements import counting
+from tests.test_promotions import LINK, create_promotion, small_bill, upload
 from tests.test_returns import purchase, return_of, returned
 
 event_table = OutboxEvent.__table__  # type: ignore[attr-defined]
@@ -167,6 +168,31 @@ async def test_a_bill_earning_nothing_emits_only_transaction_added(api, database
 
     user_id = added["customer"]["userId"]
     assert await outbox_events(database) == [transaction_added(user_id, added, "0", amount="50")]
+
+
+async def test_a_not_interested_bill_emits_transaction_added_about_no_customer(api, database):
+    added = (await add(api, bill(type="NOT_INTERESTED", customer=None, notInterestedReason="in a hurry")))[
+        "transaction"
+    ]
+
+    assert await outbox_events(database) == [
+        (
+            "transaction.added",
+            None,
+            {
+                "version": 1,
+                "userId": None,
+                "transactionId": added["id"],
+                "billNumber": added["number"],
+                "type": "NOT_INTERESTED",
+                "storeCode": "store-1",
+                "amount": "1800",
+                "billingTime": NOW,
+                "programCode": "main",
+                "pointsEarned": "0",
+            },
+        )
+    ]
 
 
 async def test_a_refused_bill_emits_nothing(api, database):
@@ -610,3 +636,51 @@ async def test_the_maintenance_pass_emits_the_notices(database, org_api, clock):
 
     assert report.expiry_notices == 1
     assert await outbox_events(database, after) == [expiring(user_id, "10", NOVEMBER_2027_ENDS)]
+
+
+# --- Promo codes ----------------------------------------------------------------------------
+
+
+async def test_linking_a_code_emits_promo_code_linked_and_its_use_on_a_bill_promo_code_redeemed(api, database, org):
+    promotion = await create_promotion(api, name="coalition coupon")
+    await upload(database, org, promotion, "code\nPAPER-1\n")
+    mobile = new_mobile()
+    user_id = (await add(api, small_bill("10", customer={"mobile": mobile})))["transaction"]["customer"]["userId"]
+    after = await last_event_id(database)
+
+    await api.data(LINK, {"input": {"code": "paper-1", "customer": by_mobile(mobile)}})
+    await api.data(LINK, {"input": {"code": "PAPER-1", "customer": by_mobile(mobile)}})  # a replay: no event
+    applied = (await add(api, small_bill("500", customer={"mobile": mobile})))["transaction"]
+
+    found = await outbox_events(database, after)
+    assert [event[0] for event in found] == [
+        "promo_code.linked",
+        "transaction.added",
+        "promo_code.redeemed",
+        "points.earned",
+    ]
+    assert found[0] == (
+        "promo_code.linked",
+        int(user_id),
+        {
+            "version": 1,
+            "userId": user_id,
+            "code": "PAPER-1",
+            "promotionName": "coalition coupon",
+            "mode": "NEXT_CHECKOUT",
+        },
+    )
+    assert found[2] == (
+        "promo_code.redeemed",
+        int(user_id),
+        {
+            "version": 1,
+            "userId": user_id,
+            "code": "PAPER-1",
+            "promotionName": "coalition coupon",
+            "discount": "50",
+            "transactionId": applied["id"],
+            "billNumber": applied["number"],
+            "linked": True,
+        },
+    )
