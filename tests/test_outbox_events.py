@@ -17,6 +17,7 @@ from sqlalchemy import select
 from app.customers.tiers import expire_tiers
 from app.http.maintenance import maintain
 from app.ledger.expiry import expire_points, notify_expiring_points
+from app.outbox import repository as outbox_repository
 from app.outbox import service as outbox
 from app.outbox.models import OutboxDelivery, OutboxEvent
 from tests.client import add, buy, merge, transfer
@@ -267,6 +268,19 @@ async def test_a_rolled_back_transaction_emits_nothing_and_leaves_nothing_for_th
         transaction_added(user_id, added, "18"),
         points_earned(user_id, added, "18", "18"),
     ]
+
+
+async def test_a_transaction_staging_more_events_than_one_insert_takes_writes_them_all_in_staging_order(database, org):
+    count = outbox_repository.ROWS_PER_INSERT_MAX + 50
+
+    async def stage_many(connection):
+        for index in range(count):
+            draft = outbox.EventDraft("test.many", {"version": 1, "index": index}, None)
+            outbox.stage(connection, org_id=org.org_id, draft=draft, now=TEST_NOW)
+
+    await database.run_write(stage_many)
+
+    assert [payload["index"] for _, _, payload in await outbox_events(database)] == list(range(count))
 
 
 async def test_staging_outside_a_write_transaction_is_refused_rather_than_dropped(database, org):
