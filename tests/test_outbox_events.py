@@ -332,6 +332,31 @@ async def test_a_return_emits_transaction_returned_then_points_reversed(api, dat
     ]
 
 
+async def test_a_return_that_drops_the_tier_emits_tier_changed_last(api, database):
+    bought = await purchase(api, amount="25000", grossAmount=None, discount=None, lineItems=[])
+    user_id = bought["customer"]["userId"]
+    after = await last_event_id(database)
+
+    await returned(api, return_of(bought))
+
+    found = await outbox_events(database, after)
+    assert [event[0] for event in found] == ["transaction.returned", "points.reversed", "tier.changed"]
+    assert found[2] == (
+        "tier.changed",
+        int(user_id),
+        {
+            "version": 1,
+            "userId": user_id,
+            "programCode": "main",
+            "kind": "DOWNGRADE",
+            "cause": "RETURN",
+            "tierBefore": "silver",
+            "tierAfter": "bronze",
+            "tierExpiresAt": None,
+        },
+    )
+
+
 async def test_a_redemption_emits_points_redeemed_and_its_reversal_points_reversed(api, database):
     mobile = new_mobile()
     user_id = (await buy(api, mobile, "3000"))["transaction"]["customer"]["userId"]
