@@ -25,6 +25,7 @@ from tests.conftest import TEST_NOW, make_org
 from tests.factories import bill, by_mobile, by_user_id, new_mobile, transferable_spec
 from tests.snapshots import table_counts
 from tests.test_bill_statements import counting
+from tests.test_cards import issue as issue_card
 from tests.test_promotions import LINK, create_promotion, small_bill, upload
 from tests.test_returns import purchase, return_of, returned
 
@@ -548,6 +549,30 @@ async def test_replacing_an_identifier_emits_removed_then_added(api, database):
     assert await outbox_events(database, after) == [
         ("identifier.changed", int(user_id), {**common, "change": "REMOVED", "value": "91" + mobile}),
         ("identifier.changed", int(user_id), {**common, "change": "ADDED", "value": "91" + new}),
+    ]
+
+
+async def test_issuing_a_card_emits_its_number_added(api, database):
+    mobile = new_mobile()
+    user_id = (await buy(api, mobile, "1000"))["transaction"]["customer"]["userId"]
+    after = await last_event_id(database)
+
+    issued = await issue_card(api, by_mobile(mobile), "CARD-0001")
+
+    assert issued["__typename"] == "CardIssued"
+    assert await outbox_events(database, after) == [
+        (
+            "identifier.changed",
+            int(user_id),
+            {
+                "version": 1,
+                "userId": user_id,
+                "identifierType": "CARD_NUMBER",
+                "change": "ADDED",
+                "value": "CARD-0001",
+                "source": "INSTORE",
+            },
+        )
     ]
 
 
