@@ -45,6 +45,8 @@ from app.ledger import rules as ledger_rules
 from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.organizations.config import OrgConfig, ProgramConfig, TierConfig
+from app.outbox import events
+from app.outbox import service as outbox
 from app.promotions import service as promotions_service
 from app.redemptions import repository as redemptions_repository
 from app.redemptions import service as redemptions_service
@@ -212,6 +214,34 @@ async def _return(
         connection, org, prepared, bill, lines, plan, customer_id, points, side_effects, now
     )
     await _move_bill(connection, bill.id, state, plan, points.reversed_total, path)
+    outbox.stage(
+        connection,
+        org_id=org.id,
+        draft=events.transaction_returned(
+            customer_id=customer_id,
+            transaction_id=return_id,
+            bill_number=bill.number,
+            return_type=prepared.source.return_type.value,
+            returned_amount=plan.amount,
+            returned_points=plan.points,
+            reversed_redemption_points=points.reversed_total,
+        ),
+        now=now,
+    )
+    if customer_id is not None and points.debited > 0:
+        outbox.stage(
+            connection,
+            org_id=org.id,
+            draft=events.points_reversed(
+                customer_id=customer_id,
+                reversed_kind=events.REVERSED_EARNING,
+                program_code=program.code,
+                points=points.debited,
+                transaction_id=return_id,
+                bill_number=bill.number,
+            ),
+            now=now,
+        )
     if plan.complete:  # nothing of the bill is left: its promo codes can be used again
         await promotions_service.release_for_return(connection, bill_id=bill.id, return_id=return_id, now=now)
     if points.postings:
@@ -240,6 +270,7 @@ async def _return(
                 transaction_id=return_id,
                 notes=None,
                 now=now,
+                bill_number=bill.number,
             )
     if standing_change is not None:
         await standing_change.apply(connection, org_id=org.id, return_id=return_id, now=now)
@@ -436,6 +467,7 @@ class _StandingChange:
     downgrade: TierDowngraded | None
     program_id: int
     tiers: tuple[TierConfig, TierConfig] | None  # (before, after) when the tier changes
+    program_code: str
 
     async def apply(self, connection: AsyncConnection, *, org_id: int, return_id: int, now: datetime) -> None:
         if self.standing_id is not None:
@@ -447,6 +479,7 @@ class _StandingChange:
                 org_id=org_id,
                 customer_id=self.customer_id,
                 program_id=self.program_id,
+                program_code=self.program_code,
                 before=before,
                 after=after,
                 cause=TierChangeCause.RETURN,
@@ -477,7 +510,7 @@ async def _plan_standing(
     if counted <= 0:
         return None
     if _non_loyalty(bill):  # it counted in lifetime purchases only
-        return _StandingChange(None, customer_id, counted, {}, None, program.id, None)
+        return _StandingChange(None, customer_id, counted, {}, None, program.id, None, program.code)
     standing = await customers_repository.lock_standing(connection, customer_id=customer_id, program_id=program.id)
     assert standing is not None, "the bill's customer has a standing in the bill's program"
     cumulative = max(standing.cumulative_purchases - counted, ZERO)
@@ -501,7 +534,7 @@ async def _plan_standing(
             tier_number_after=tier.serial_number,
         )
     tiers = (current, tier) if tier.id != current.id else None
-    return _StandingChange(standing.id, customer_id, counted, values, downgrade, program.id, tiers)
+    return _StandingChange(standing.id, customer_id, counted, values, downgrade, program.id, tiers, program.code)
 
 
 async def _insert_return(

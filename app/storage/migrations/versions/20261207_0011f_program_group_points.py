@@ -1,7 +1,7 @@
 """Programs say where a user group member's purchase points go (group_points: MEMBER or GROUP).
 
 Revision ID: 0011f
-Revises: 0010a
+Revises: 0011a
 Create Date: 2026-12-07 02:50:00
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = '0011f'
-down_revision: Union[str, Sequence[str], None] = '0010a'
+down_revision: Union[str, Sequence[str], None] = '0011a'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
