@@ -51,6 +51,11 @@ class Organization(SQLModel, table=True):
     rate_limits: dict[str, int] | None = Field(default=None, sa_type=JSONDocument)
     # The customer fields the organisation declares (the file's [[customer_fields]]); NULL: none.
     customer_fields: list[dict[str, Any]] | None = Field(default=None, sa_type=JSONDocument)
+    # The bill fields and payment modes it declares ([[extended_fields]], [[custom_fields]],
+    # [[payment_modes]]); NULL: none, and bills' pairs of that kind are stored as sent.
+    extended_fields: list[dict[str, Any]] | None = Field(default=None, sa_type=JSONDocument)
+    custom_fields: list[dict[str, Any]] | None = Field(default=None, sa_type=JSONDocument)
+    payment_modes: list[dict[str, Any]] | None = Field(default=None, sa_type=JSONDocument)
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
@@ -76,6 +81,9 @@ class Program(SQLModel, table=True):
     earn_category: str = Field(default="REGULAR", max_length=20)
     promised_days: int | None = None
     concept_code: str | None = Field(default=None, max_length=64)
+    # [[programs.earning_rules]]: conditions on a bill's fields and payment modes, and the
+    # multiplier of the tier's earn rate for bills meeting them; NULL: none.
+    earning_rules: list[dict[str, Any]] | None = Field(default=None, sa_type=JSONDocument)
 
 
 class Tier(SQLModel, table=True):

@@ -43,6 +43,9 @@ async def apply_spec(connection: AsyncConnection, spec: OrganizationSpec, *, now
         "skip_secondary_id_on_primary_mismatch": settings.skip_secondary_id_on_primary_mismatch,
         "rate_limits": spec.rate_limits.model_dump(),
         "customer_fields": [customer_field.model_dump(mode="json") for customer_field in spec.customer_fields],
+        "extended_fields": [declared.model_dump(mode="json") for declared in spec.extended_fields] or None,
+        "custom_fields": [declared.model_dump(mode="json") for declared in spec.custom_fields] or None,
+        "payment_modes": [mode.model_dump(mode="json") for mode in spec.payment_modes] or None,
     }
     existing = await repository.organization_by_code(connection, settings.code)
     if existing is None:
@@ -71,6 +74,15 @@ async def apply_spec(connection: AsyncConnection, spec: OrganizationSpec, *, now
             "earn_category": program.earn_category.value,
             "promised_days": program.promised_days,
             "concept_code": program.concept,
+            "earning_rules": [
+                {
+                    "name": rule.name,
+                    "conditions": [condition.to_condition().to_document() for condition in rule.conditions],
+                    "earn_rate_multiplier": str(rule.earn_rate_multiplier),
+                }
+                for rule in program.earning_rules
+            ]
+            or None,
         }
         program_ids[program.code] = await _upsert(
             connection,

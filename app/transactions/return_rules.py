@@ -46,6 +46,8 @@ from app.transactions.rules import (
     LINE_ITEMS_MAX,
     PreparedTransaction,
     check_amount,
+    check_bill_fields,
+    check_documents,
     prepare,
     prepare_line,
     resolve_store,
@@ -184,6 +186,9 @@ def prepare_return(data: ReturnInput, org: OrgConfig, now: datetime, path: str =
             "a MIXED return takes back FULL or LINE_ITEM; its amount is the new purchase's", field=f"{path}.returnType"
         )
     check_text(data.notes, f"{path}.notes", 1000)
+    check_documents(data.extended_fields, f"{path}.extendedFields")
+    check_documents(data.custom_fields, f"{path}.customFields")
+    check_bill_fields(org, data.extended_fields, data.custom_fields, path)
     amount = check_amount(data.amount, f"{path}.amount", required=data.return_type is ReturnType.AMOUNT and not mixed)
     if data.return_type is ReturnType.AMOUNT and not mixed and amount is not None and amount <= 0:
         raise ValidationError("must be more than 0", field=f"{path}.amount")
@@ -276,6 +281,9 @@ def prepare_return(data: ReturnInput, org: OrgConfig, now: datetime, path: str =
                 source=data.source,
                 customer=data.customer,
                 line_items=purchase_lines,
+                # The exchange is one document: its purchase carries the return's fields.
+                extended_fields=data.extended_fields,
+                custom_fields=data.custom_fields,
             ),
             org,
             now,

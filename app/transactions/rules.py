@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal, overload
 
 import orjson
 
-from app.customers.rules import normalize_identifier
+from app.customers.rules import declared_field_value, normalize_identifier
+from app.kernel.bill_conditions import BillFacts
 from app.kernel.decimals import AMOUNT, QUANTITY, check_decimal
 from app.kernel.enums import IdentifierType
 from app.kernel.errors import ValidationError
 from app.kernel.money import AMOUNT_SCALE
 from app.kernel.text import check_code, check_text
 from app.ledger.rules import quantize_raw, round_points
-from app.organizations.config import OrgConfig, ProgramConfig, StoreConfig, TierConfig, TillConfig
+from app.organizations.config import CustomerFieldConfig, OrgConfig, ProgramConfig, StoreConfig, TierConfig, TillConfig
 from app.organizations.rules import resolve_store_and_till
 from app.promotions.rules import normalize_code
 from app.transactions.errors import IdentifierRequiredError
@@ -63,6 +64,8 @@ class PreparedTransaction:
     eligible_amount: Decimal
     counted_purchase: Decimal  # what the bill adds to cumulative and lifetime purchases
     payload_hash: str
+    facts: BillFacts = field(default_factory=BillFacts)  # its fields and payment modes, as conditions read them
+    earn_rate_multiplier: Decimal = Decimal(1)  # of the program's earning rules the bill meets
 
 
 def payload_hash(data: TransactionInput, identifiers: dict[IdentifierType, str]) -> str:
@@ -155,6 +158,8 @@ def prepare(data: TransactionInput, org: OrgConfig, now: datetime, path: str = "
     check_documents(data.extended_fields, f"{path}.extendedFields")
     check_documents(data.custom_fields, f"{path}.customFields")
     check_documents(data.payment_details, f"{path}.paymentDetails")
+    check_bill_fields(org, data.extended_fields, data.custom_fields, path)
+    check_payment_modes(org, data.payment_details, path)
     billing_time = data.billing_time or now
     if billing_time.tzinfo is None:
         raise ValidationError("must include a time zone offset", field=f"{path}.billingTime")
@@ -165,6 +170,7 @@ def prepare(data: TransactionInput, org: OrgConfig, now: datetime, path: str = "
 
     store, till = resolve_store(org, data.store_code, data.till_code, path)
     program = org.program_for(store, till)
+    facts = BillFacts.of_documents(data.extended_fields, data.custom_fields, data.payment_details)
 
     identifiers: dict[IdentifierType, str] = {}
     if data.customer is not None:
@@ -208,7 +214,64 @@ def prepare(data: TransactionInput, org: OrgConfig, now: datetime, path: str = "
         eligible_amount=eligible_amount(data, line_items),
         counted_purchase=data.amount if data.outlier_status in EARNING_STATUSES else ZERO,
         payload_hash=payload_hash(data, identifiers),
+        facts=facts,
+        earn_rate_multiplier=program.earn_rate_multiplier(facts),
     )
+
+
+def check_bill_fields(
+    org: OrgConfig, extended_fields: list[dict[str, Any]], custom_fields: list[dict[str, Any]], path: str
+) -> None:
+    """A bill's extended and custom fields against the organisation's declarations of each kind
+    (a kind it declares nothing of is free): declared names, each once, values of their type,
+    the required ones present. Refusals name the pair (`extendedFields[2].value`)."""
+    for declared, pairs, name in (
+        (org.extended_fields, extended_fields, "extendedFields"),
+        (org.custom_fields, custom_fields, "customFields"),
+    ):
+        if declared:
+            _check_declared_pairs(declared, pairs, f"{path}.{name}", name)
+
+
+def _check_declared_pairs(
+    declared: tuple[CustomerFieldConfig, ...], pairs: list[dict[str, Any]], field: str, kind: str
+) -> None:
+    by_name = {declared_field.name: declared_field for declared_field in declared}
+    seen: set[str] = set()
+    for index, pair in enumerate(pairs):
+        declared_field = by_name.get(pair["name"])
+        if declared_field is None:
+            raise ValidationError(
+                f"{pair['name']!r} is not declared in the organisation's {kind}", field=f"{field}[{index}].name"
+            )
+        if pair["name"] in seen:
+            raise ValidationError(f"{pair['name']!r} is given twice", field=f"{field}[{index}].name")
+        seen.add(pair["name"])
+        value = pair["value"]
+        # Bill fields come as text: a BOOLEAN's is "true" or "false".
+        declared_field_value(declared_field, BOOLEAN_TEXT.get(value, value), f"{field}[{index}].value")
+    missing = [
+        declared_field.name
+        for declared_field in declared
+        if declared_field.required and declared_field.name not in seen
+    ]
+    if missing:
+        raise ValidationError(f"the required {', '.join(missing)} missing", field=field)
+
+
+BOOLEAN_TEXT = {"true": True, "false": False}
+
+
+def check_payment_modes(org: OrgConfig, payment_details: list[dict[str, Any]], path: str) -> None:
+    """Each payment's mode is one the organisation declares (when it declares any)."""
+    if not org.payment_modes:
+        return
+    for index, payment in enumerate(payment_details):
+        if payment["mode"] not in org.payment_modes:
+            raise ValidationError(
+                f"{payment['mode']!r} is not a payment mode the organisation declares ({', '.join(org.payment_modes)})",
+                field=f"{path}.paymentDetails[{index}].mode",
+            )
 
 
 def resolve_store(
@@ -289,9 +352,12 @@ def earn(
     cumulative_purchases: Decimal,
     eligible: Decimal,
     counted_purchase: Decimal,
+    *,
+    earn_rate_multiplier: Decimal = Decimal(1),
 ) -> Earning:
-    """Points at the tier held before the purchase; the tier may then go up (never down here)."""
-    exact = eligible * tier_before.earn_rate
+    """Points at the tier held before the purchase, times the multiplier of the program's earning
+    rules the bill meets; the tier may then go up (never down here)."""
+    exact = eligible * tier_before.earn_rate * earn_rate_multiplier
     raw = quantize_raw(exact)  # what is kept and shown; the program's rule rounds the exact value once
     points = round_points(exact, program.points_rounding, program.points_decimal_places)
     cumulative_after = cumulative_purchases + counted_purchase

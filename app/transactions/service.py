@@ -248,6 +248,7 @@ async def _add(
             standing.cumulative_purchases,
             prepared.eligible_amount,
             prepared.counted_purchase,
+            earn_rate_multiplier=prepared.earn_rate_multiplier,
         )
         side_effects = [
             _customer_side_effect(resolved),
@@ -355,6 +356,7 @@ def _cart(prepared: PreparedTransaction) -> Cart:
             CartLine(line.source.item_code.strip(), line.qty, line.amount, attributes_of(line.source.attributes))
             for line in prepared.line_items
         ),
+        facts=prepared.facts,
     )
 
 

@@ -1,0 +1,431 @@
+"""Seed 001's bill fields that were only stored (issue 16): extended fields, custom fields and
+payment details checked against what the organisation declares ([[extended_fields]],
+[[custom_fields]], [[payment_modes]]), returned by addTransaction and the transaction queries,
+and read by the programs' earning rules and the promotions' bill conditions."""
+
+from __future__ import annotations
+
+import functools
+from datetime import timedelta
+
+import pytest
+from pydantic import ValidationError
+
+from app.organizations.spec import OrganizationSpec
+from tests.client import add_transaction
+from tests.conftest import TEST_NOW
+from tests.documents import RETURN_TRANSACTION
+from tests.factories import bill, by_mobile, new_mobile, org_spec
+from tests.snapshots import table_counts
+
+FIELDS_OUT = "extendedFields { name value } customFields { name value } paymentDetails { mode value notes }"
+ADD = f"""
+mutation Add($input: TransactionAddInput!) {{
+  addTransaction(input: $input) {{
+    __typename
+    ... on TransactionAdded {{
+      transaction {{
+        number promoDiscount {FIELDS_OUT}
+        sideEffects {{
+          __typename
+          ... on PointsSideEffect {{ awardedPoints }}
+          ... on PromoCodeSideEffect {{ code discount }}
+        }}
+      }}
+    }}
+    ... on Error {{ code message field }}
+  }}
+}}
+"""
+CUSTOMER_BILLS = f"""
+query Bills($lookup: CustomerLookupInput!) {{
+  customer(lookup: $lookup) {{
+    ... on Customer {{ transactions(first: 10) {{ nodes {{ number {FIELDS_OUT} }} }} }}
+  }}
+}}
+"""
+CREATE_PROMOTION = """
+mutation Create($input: CartPromotionInput!) {
+  createPromotion(input: $input) {
+    __typename
+    ... on CartPromotionCreated { promotion { name billConditions { kind name value } } }
+    ... on Error { code message field }
+  }
+}
+"""
+
+EXTENDED_FIELDS = [
+    {"name": "channel", "type": "ENUM", "values": ["APP", "WEB", "POS"], "required": True},
+    {"name": "gift_wrap", "type": "BOOLEAN"},
+    {"name": "order_weight", "type": "NUMBER"},
+    {"name": "delivery_date", "type": "DATE"},
+]
+CUSTOM_FIELDS = [{"name": "campaign", "type": "STRING"}]
+PAYMENT_MODES = [{"code": "CASH", "name": "Cash"}, {"code": "CARD"}, {"code": "UPI"}]
+EARNING_RULES = [
+    {"name": "card double", "conditions": [{"payment_mode": "CARD"}], "earn_rate_multiplier": "2"},
+    {
+        "name": "app Diwali triple",
+        "conditions": [{"extended_field": "channel", "value": "APP"}, {"custom_field": "campaign", "value": "DIWALI"}],
+        "earn_rate_multiplier": "3",
+    },
+]
+
+
+def shop_spec(code: str = "shop") -> dict:
+    spec = org_spec(code)
+    spec["extended_fields"] = EXTENDED_FIELDS
+    spec["custom_fields"] = CUSTOM_FIELDS
+    spec["payment_modes"] = PAYMENT_MODES
+    spec["programs"][0]["earning_rules"] = EARNING_RULES
+    return spec
+
+
+@pytest.fixture
+async def shop(org_api):
+    """An organisation declaring bill fields, payment modes and earning rules on them."""
+    return await org_api(shop_spec())
+
+
+def shop_bill(extended=None, custom=None, payments=None, **overrides):
+    """A 1,800 bill at till-1 (bronze earns 18 main points on it), channel POS unless told."""
+    return bill(
+        extendedFields=[{"name": "channel", "value": "POS"}] if extended is None else extended,
+        customFields=custom or [],
+        paymentDetails=payments or [],
+        **overrides,
+    )
+
+
+add = functools.partial(add_transaction, query=ADD)
+
+
+def awarded_points(result):
+    assert result["__typename"] == "TransactionAdded", result
+    return [effect["awardedPoints"] for effect in result["transaction"]["sideEffects"] if "awardedPoints" in effect]
+
+
+# --- Declared fields: stored, returned ------------------------------------------------------
+
+
+async def test_declared_fields_and_payments_come_back_from_the_bill_and_the_customers_transactions(shop):
+    mobile = new_mobile()
+    extended = [
+        {"name": "channel", "value": "WEB"},
+        {"name": "gift_wrap", "value": "true"},
+        {"name": "order_weight", "value": "2.750"},
+        {"name": "delivery_date", "value": "2026-12-24"},
+    ]
+    custom = [{"name": "campaign", "value": "Winter sale"}]
+    payments = [{"mode": "CARD", "value": "1000", "notes": "visa"}, {"mode": "UPI", "value": "800"}]
+    document = shop_bill(extended, custom, payments, number="FIELDS-1", customer={"mobile": mobile})
+
+    result = await add(shop, document)
+
+    expected = {
+        "extendedFields": extended,
+        "customFields": custom,
+        "paymentDetails": [
+            {"mode": "CARD", "value": "1000", "notes": "visa"},
+            {"mode": "UPI", "value": "800", "notes": None},
+        ],
+    }
+    assert result["__typename"] == "TransactionAdded", result
+    assert {name: result["transaction"][name] for name in expected} == expected
+    listed = (await shop.data(CUSTOMER_BILLS, {"lookup": by_mobile(mobile)}))["customer"]["transactions"]["nodes"]
+    assert listed == [{"number": "FIELDS-1", **expected}]
+
+
+async def test_an_organisation_declaring_no_bill_fields_stores_any_pairs_and_modes_as_sent(api):
+    extended = [{"name": "anything", "value": "at all"}]
+    payments = [{"mode": "VOUCHER", "value": "1800", "notes": None}]
+
+    result = await add(api, bill(extendedFields=extended, customFields=extended, paymentDetails=payments))
+
+    assert result["__typename"] == "TransactionAdded", result
+    assert result["transaction"]["extendedFields"] == extended
+    assert result["transaction"]["customFields"] == extended
+    assert result["transaction"]["paymentDetails"] == [{"mode": "VOUCHER", "value": "1800", "notes": None}]
+
+
+@pytest.mark.parametrize(
+    ("extended", "custom", "payments", "field", "message"),
+    [
+        (
+            [{"name": "channel", "value": "POS"}, {"name": "colour", "value": "red"}],
+            [],
+            [],
+            "input.extendedFields[1].name",
+            "'colour' is not declared in the organisation's extendedFields",
+        ),
+        (
+            [{"name": "channel", "value": "POS"}, {"name": "order_weight", "value": "heavy"}],
+            [],
+            [],
+            "input.extendedFields[1].value",
+            "must be a decimal number: ASCII digits, an optional leading minus and an optional fraction, such as 12.50",
+        ),
+        (
+            [{"name": "channel", "value": "SHOP"}],
+            [],
+            [],
+            "input.extendedFields[0].value",
+            "must be one of APP, WEB, POS",
+        ),
+        (
+            [{"name": "channel", "value": "POS"}, {"name": "gift_wrap", "value": "yes"}],
+            [],
+            [],
+            "input.extendedFields[1].value",
+            "must be true or false",
+        ),
+        (
+            [{"name": "channel", "value": "POS"}, {"name": "delivery_date", "value": "2026-02-30"}],
+            [],
+            [],
+            "input.extendedFields[1].value",
+            "must be a date, YYYY-MM-DD",
+        ),
+        (
+            [{"name": "channel", "value": "POS"}, {"name": "channel", "value": "APP"}],
+            [],
+            [],
+            "input.extendedFields[1].name",
+            "'channel' is given twice",
+        ),
+        ([], [], [], "input.extendedFields", "the required channel missing"),
+        (
+            None,
+            [{"name": "coupon_batch", "value": "7"}],
+            [],
+            "input.customFields[0].name",
+            "'coupon_batch' is not declared in the organisation's customFields",
+        ),
+        (
+            None,
+            [],
+            [{"mode": "CASH", "value": "800"}, {"mode": "CHEQUE", "value": "1000"}],
+            "input.paymentDetails[1].mode",
+            "'CHEQUE' is not a payment mode the organisation declares (CASH, CARD, UPI)",
+        ),
+    ],
+    ids=[
+        "undeclared",
+        "not a number",
+        "not an enum value",
+        "not a boolean",
+        "not a date",
+        "twice",
+        "required missing",
+        "undeclared custom",
+        "undeclared payment mode",
+    ],
+)
+async def test_a_bill_field_undeclared_or_of_the_wrong_type_is_refused_naming_it_and_nothing_is_written(
+    shop, database, extended, custom, payments, field, message
+):
+    before = await table_counts(database)
+
+    result = await add(shop, shop_bill(extended, custom, payments))
+
+    assert result == {"__typename": "InvalidInputError", "code": "INVALID_INPUT", "message": message, "field": field}
+    assert await table_counts(database) == before
+
+
+async def test_a_return_carrying_an_undeclared_field_is_refused_and_takes_nothing_back(shop, database):
+    mobile = new_mobile()
+    purchase = await add(shop, shop_bill(customer={"mobile": mobile}))
+    assert awarded_points(purchase) == ["18"]
+    before = await table_counts(database)
+
+    result = (
+        await shop.data(
+            RETURN_TRANSACTION,
+            {
+                "input": {
+                    "type": "RETURN",
+                    "returnType": "FULL",
+                    "number": purchase["transaction"]["number"],
+                    "purchaseTime": TEST_NOW.date().isoformat(),
+                    "tillCode": "till-1",
+                    "customer": {"mobile": mobile},
+                    "extendedFields": [{"name": "channel", "value": "POS"}, {"name": "reason", "value": "size"}],
+                }
+            },
+        )
+    )["returnTransaction"]
+
+    assert result == {
+        "__typename": "InvalidInputError",
+        "code": "INVALID_INPUT",
+        "message": "'reason' is not declared in the organisation's extendedFields",
+        "field": "input.extendedFields[1].name",
+    }
+    assert await table_counts(database) == before
+
+
+# --- Earning rules --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("extended", "custom", "payments", "points"),
+    [
+        ([{"name": "channel", "value": "POS"}], [], [{"mode": "CASH", "value": "1800"}], "18"),
+        ([{"name": "channel", "value": "POS"}], [], [{"mode": "CARD", "value": "1800"}], "36"),
+        (
+            [{"name": "channel", "value": "POS"}],
+            [],
+            [{"mode": "CASH", "value": "800"}, {"mode": "CARD", "value": "1000"}],
+            "36",
+        ),
+        ([{"name": "channel", "value": "APP"}], [{"name": "campaign", "value": "DIWALI"}], [], "54"),
+        ([{"name": "channel", "value": "APP"}], [{"name": "campaign", "value": "diwali"}], [], "18"),
+        ([{"name": "channel", "value": "WEB"}], [{"name": "campaign", "value": "DIWALI"}], [], "18"),
+        (
+            [{"name": "channel", "value": "APP"}],
+            [{"name": "campaign", "value": "DIWALI"}],
+            [{"mode": "CARD", "value": "1800"}],
+            "54",
+        ),
+    ],
+    ids=["cash", "card", "part card", "app Diwali", "campaign case differs", "web Diwali", "both rules: the larger"],
+)
+async def test_a_bill_meeting_an_earning_rule_earns_its_multiple_and_one_that_does_not_earns_the_tier_rate(
+    shop, extended, custom, payments, points
+):
+    result = await add(shop, shop_bill(extended, custom, payments))
+
+    assert awarded_points(result) == [points]
+
+
+def test_an_earning_rule_must_name_declared_fields_and_modes_with_allowed_values():
+    for condition in (
+        {"payment_mode": "CHEQUE"},
+        {"extended_field": "colour", "value": "red"},
+        {"custom_field": "channel", "value": "APP"},
+        {"extended_field": "channel", "value": "SHOP"},
+        {"extended_field": "channel"},
+        {"payment_mode": "CARD", "value": "x"},
+        {"payment_mode": "CARD", "extended_field": "channel", "value": "APP"},
+    ):
+        spec = shop_spec()
+        spec["programs"][0]["earning_rules"] = [
+            {"name": "rule", "conditions": [condition], "earn_rate_multiplier": "2"}
+        ]
+        with pytest.raises(ValidationError):
+            OrganizationSpec.model_validate(spec)
+    assert OrganizationSpec.model_validate(shop_spec()).programs[0].earning_rules[1].earn_rate_multiplier == 3
+
+
+# --- Promotions' bill conditions ------------------------------------------------------------
+
+
+async def create_card_app_promotion(api):
+    result = (
+        await api.data(
+            CREATE_PROMOTION,
+            {
+                "input": {
+                    "name": "10% for app orders paid by card",
+                    "validFrom": (TEST_NOW - timedelta(days=1)).isoformat(),
+                    "validUntil": (TEST_NOW + timedelta(days=30)).isoformat(),
+                    "action": "PERCENT_OFF",
+                    "percent": "10",
+                    "commonCode": "APPCARD10",
+                    "billConditions": [
+                        {"kind": "PAYMENT_MODE", "name": "CARD"},
+                        {"kind": "EXTENDED_FIELD", "name": "channel", "value": "APP"},
+                    ],
+                }
+            },
+        )
+    )["createPromotion"]
+    assert result["__typename"] == "CartPromotionCreated", result
+    return result["promotion"]
+
+
+async def test_a_promotion_keeps_its_bill_conditions(shop):
+    promotion = await create_card_app_promotion(shop)
+
+    assert promotion == {
+        "name": "10% for app orders paid by card",
+        "billConditions": [
+            {"kind": "PAYMENT_MODE", "name": "CARD", "value": None},
+            {"kind": "EXTENDED_FIELD", "name": "channel", "value": "APP"},
+        ],
+    }
+
+
+async def test_a_bill_meeting_the_promotions_bill_conditions_gets_its_discount(shop):
+    await create_card_app_promotion(shop)
+
+    result = await add(
+        shop,
+        shop_bill(
+            [{"name": "channel", "value": "APP"}], [], [{"mode": "CARD", "value": "1800"}], promoCodes=["APPCARD10"]
+        ),
+    )
+
+    assert result["__typename"] == "TransactionAdded", result
+    assert result["transaction"]["promoDiscount"] == "180"
+    assert [effect for effect in result["transaction"]["sideEffects"] if "code" in effect] == [
+        {"__typename": "PromoCodeSideEffect", "code": "APPCARD10", "discount": "180"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("extended", "payments", "message"),
+    [
+        (
+            [{"name": "channel", "value": "APP"}],
+            [{"mode": "CASH", "value": "1800"}],
+            "the bill does not meet the condition paid by CARD",
+        ),
+        (
+            [{"name": "channel", "value": "WEB"}],
+            [{"mode": "CARD", "value": "1800"}],
+            "the bill does not meet the condition EXTENDED_FIELD channel = 'APP'",
+        ),
+    ],
+    ids=["paid in cash", "web order"],
+)
+async def test_a_bill_not_meeting_the_promotions_bill_conditions_is_refused_and_nothing_is_written(
+    shop, database, extended, payments, message
+):
+    await create_card_app_promotion(shop)
+    before = await table_counts(database)
+
+    result = await add(shop, shop_bill(extended, [], payments, promoCodes=["APPCARD10"]))
+
+    assert result == {
+        "__typename": "PromoConditionsNotMetError",
+        "code": "PROMO_CONDITIONS_NOT_MET",
+        "message": message,
+        "field": "input.promoCodes[0]",
+    }
+    assert await table_counts(database) == before
+
+
+async def test_a_promotion_condition_on_a_payment_mode_takes_no_value(shop):
+    result = (
+        await shop.data(
+            CREATE_PROMOTION,
+            {
+                "input": {
+                    "name": "card",
+                    "validFrom": (TEST_NOW - timedelta(days=1)).isoformat(),
+                    "validUntil": (TEST_NOW + timedelta(days=30)).isoformat(),
+                    "action": "PERCENT_OFF",
+                    "percent": "10",
+                    "billConditions": [{"kind": "PAYMENT_MODE", "name": "CARD", "value": "1800"}],
+                }
+            },
+        )
+    )["createPromotion"]
+
+    assert result == {
+        "__typename": "InvalidInputError",
+        "code": "INVALID_INPUT",
+        "message": "a field condition has a value, a payment mode condition none",
+        "field": "input.billConditions[0].value",
+    }
