@@ -429,3 +429,123 @@ async def test_a_promotion_condition_on_a_payment_mode_takes_no_value(shop):
         "message": "a field condition has a value, a payment mode condition none",
         "field": "input.billConditions[0].value",
     }
+
+
+# --- Delivery status, shipping till, returns' associate and names ---------------------------
+
+DELIVERY = """
+mutation Add($input: TransactionAddInput!) {
+  addTransaction(input: $input) {
+    __typename
+    ... on TransactionAdded { transaction { number deliveryStatus shippingSourceTillCode } }
+    ... on Error { code message field }
+  }
+}
+"""
+CUSTOMER_DELIVERIES = """
+query Bills($lookup: CustomerLookupInput!) {
+  customer(lookup: $lookup) {
+    ... on Customer { transactions(first: 10) { nodes { number deliveryStatus shippingSourceTillCode } } }
+  }
+}
+"""
+RETURN = """
+mutation Return($input: TransactionReturnInput!) {
+  returnTransaction(input: $input) {
+    __typename
+    ... on TransactionReturned {
+      transaction { type associateDetails { code name } deliveryStatus customer { firstname lastname } }
+    }
+    ... on Error { code message field }
+  }
+}
+"""
+CUSTOMER_NAMES = """
+query Names($lookup: CustomerLookupInput!) {
+  customer(lookup: $lookup) { ... on Customer { firstname lastname } }
+}
+"""
+
+
+async def test_a_bill_keeps_its_delivery_status_and_shipping_till_and_says_delivered_when_it_gives_none(api):
+    mobile = new_mobile()
+
+    shipped = await add_transaction(
+        api,
+        bill(
+            number="SHIP-1",
+            customer={"mobile": mobile},
+            deliveryStatus="SHIPPED",
+            shippingSourceTillCode="till-2",
+        ),
+        query=DELIVERY,
+    )
+    in_store = await add_transaction(api, bill(number="SHIP-2", customer={"mobile": mobile}), query=DELIVERY)
+
+    assert shipped == {
+        "__typename": "TransactionAdded",
+        "transaction": {"number": "SHIP-1", "deliveryStatus": "SHIPPED", "shippingSourceTillCode": "till-2"},
+    }
+    assert in_store == {
+        "__typename": "TransactionAdded",
+        "transaction": {"number": "SHIP-2", "deliveryStatus": "DELIVERED", "shippingSourceTillCode": None},
+    }
+    listed = (await api.data(CUSTOMER_DELIVERIES, {"lookup": by_mobile(mobile)}))["customer"]["transactions"]["nodes"]
+    assert listed == [in_store["transaction"], shipped["transaction"]]
+
+
+async def test_a_shipping_till_the_organisation_does_not_have_is_refused_and_nothing_is_written(api, database):
+    before = await table_counts(database)
+
+    results = [
+        await add_transaction(api, bill(shippingSourceTillCode=code), query=DELIVERY)
+        for code in ("warehouse-9", "TILL-1")
+    ]
+
+    assert results == [
+        {
+            "__typename": "NotFoundError",
+            "code": "TILL_NOT_FOUND",
+            "message": f"no till with code {code!r}",
+            "field": "input.shippingSourceTillCode",
+        }
+        for code in ("warehouse-9", "TILL-1")
+    ]
+    assert await table_counts(database) == before
+
+
+async def test_a_return_keeps_its_associate_and_the_names_it_gives_update_the_customer(api):
+    mobile = new_mobile()
+    purchase = await add_transaction(
+        api, bill(customer={"mobile": mobile, "firstname": "Tom", "lastname": "Sawyer"}), query=DELIVERY
+    )
+    assert purchase["__typename"] == "TransactionAdded"
+
+    result = (
+        await api.data(
+            RETURN,
+            {
+                "input": {
+                    "type": "RETURN",
+                    "returnType": "FULL",
+                    "number": purchase["transaction"]["number"],
+                    "purchaseTime": TEST_NOW.date().isoformat(),
+                    "tillCode": "till-1",
+                    "customer": {"mobile": mobile, "firstname": "Thomas"},
+                    "associateDetails": {"code": "EMP-7", "name": "Becky Thatcher"},
+                }
+            },
+        )
+    )["returnTransaction"]
+
+    assert result == {
+        "__typename": "TransactionReturned",
+        "transaction": {
+            "type": "RETURN",
+            "associateDetails": {"code": "EMP-7", "name": "Becky Thatcher"},
+            "deliveryStatus": None,
+            "customer": {"firstname": "Thomas", "lastname": "Sawyer"},
+        },
+    }
+    names = (await api.data(CUSTOMER_NAMES, {"lookup": by_mobile(mobile)}))["customer"]
+    assert names == {"firstname": "Thomas", "lastname": "Sawyer"}

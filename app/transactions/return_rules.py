@@ -95,6 +95,8 @@ class ReturnInput:
     extended_fields: list[dict[str, Any]] = field(default_factory=list)
     custom_fields: list[dict[str, Any]] = field(default_factory=list)
     idempotency_key: str | None = None
+    associate_code: str | None = None  # the store associate or cashier who took the return
+    associate_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -189,6 +191,8 @@ def prepare_return(data: ReturnInput, org: OrgConfig, now: datetime, path: str =
     check_documents(data.extended_fields, f"{path}.extendedFields")
     check_documents(data.custom_fields, f"{path}.customFields")
     check_bill_fields(org, data.extended_fields, data.custom_fields, path)
+    check_text(data.associate_code, f"{path}.associateDetails.code", 100, code=True)
+    check_text(data.associate_name, f"{path}.associateDetails.name", 200)
     amount = check_amount(data.amount, f"{path}.amount", required=data.return_type is ReturnType.AMOUNT and not mixed)
     if data.return_type is ReturnType.AMOUNT and not mixed and amount is not None and amount <= 0:
         raise ValidationError("must be more than 0", field=f"{path}.amount")
@@ -218,6 +222,8 @@ def prepare_return(data: ReturnInput, org: OrgConfig, now: datetime, path: str =
         ):
             if value is not None and value.strip():
                 identifiers[kind] = normalize_identifier(kind, value, org.base_country, f"{path}.customer.{name}")
+        check_text(data.customer.first_name, f"{path}.customer.firstname", 100)
+        check_text(data.customer.last_name, f"{path}.customer.lastname", 100)
     if data.type is not TransactionType.NOT_INTERESTED_RETURN and not identifiers:
         raise IdentifierRequiredError(
             f"a {data.type.value} return needs the customer's identifier (mobile, email, externalId or cardNumber)",

@@ -19,6 +19,7 @@ from app.kernel.money import AMOUNT_SCALE
 from app.kernel.text import check_code, check_text
 from app.ledger.rules import quantize_raw, round_points
 from app.organizations.config import CustomerFieldConfig, OrgConfig, ProgramConfig, StoreConfig, TierConfig, TillConfig
+from app.organizations.errors import TillNotFoundError
 from app.organizations.rules import resolve_store_and_till
 from app.promotions.rules import normalize_code
 from app.transactions.errors import IdentifierRequiredError
@@ -66,6 +67,7 @@ class PreparedTransaction:
     payload_hash: str
     facts: BillFacts = field(default_factory=BillFacts)  # its fields and payment modes, as conditions read them
     earn_rate_multiplier: Decimal = Decimal(1)  # of the program's earning rules the bill meets
+    shipping_till: TillConfig | None = None  # the till named by shippingSourceTillCode
 
 
 def payload_hash(data: TransactionInput, identifiers: dict[IdentifierType, str]) -> str:
@@ -170,6 +172,13 @@ def prepare(data: TransactionInput, org: OrgConfig, now: datetime, path: str = "
 
     store, till = resolve_store(org, data.store_code, data.till_code, path)
     program = org.program_for(store, till)
+    shipping_till = None
+    if data.shipping_source_till_code is not None:
+        shipping_till = org.till_by_code(data.shipping_source_till_code)
+        if shipping_till is None:
+            raise TillNotFoundError(
+                f"no till with code {data.shipping_source_till_code!r}", field=f"{path}.shippingSourceTillCode"
+            )
     facts = BillFacts.of_documents(data.extended_fields, data.custom_fields, data.payment_details)
 
     identifiers: dict[IdentifierType, str] = {}
@@ -216,6 +225,7 @@ def prepare(data: TransactionInput, org: OrgConfig, now: datetime, path: str = "
         payload_hash=payload_hash(data, identifiers),
         facts=facts,
         earn_rate_multiplier=program.earn_rate_multiplier(facts),
+        shipping_till=shipping_till,
     )
 
 

@@ -38,7 +38,7 @@ from app.storage.database import Database, lock_keys
 from app.transactions import repository
 from app.transactions.errors import BatchTooLargeError, DuplicateBillNumberError
 from app.transactions.inputs import TransactionInput
-from app.transactions.models import TransactionType
+from app.transactions.models import DeliveryStatus, TransactionType
 from app.transactions.rules import Earning, PreparedTransaction, earn, json_document, prepare
 from app.transactions.side_effects import (
     CustomerResolved,
@@ -95,6 +95,8 @@ class TransactionView:
     parent_transaction_id: int | None = None
     return_type: str | None = None
     parent_bill_number: str | None = None
+    delivery_status: str | None = None
+    shipping_source_till_id: int | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> TransactionView:
@@ -295,6 +297,8 @@ async def _add(
         "payload_hash": prepared.payload_hash,
         "created_at": now,
         "points_earned": earning.points if earning is not None else ZERO,
+        "delivery_status": (data.delivery_status or DeliveryStatus.DELIVERED).value,
+        "shipping_source_till_id": prepared.shipping_till.id if prepared.shipping_till else None,
     }
     transaction_id = await repository.insert_transaction(
         connection, {**values, "side_effects": to_document(side_effects)}

@@ -1,5 +1,6 @@
 """Seed 001's bill fields that were only stored: the extended and custom fields and payment modes
-an organisation declares, its programs' earning rules on them, and promotions' conditions on them.
+an organisation declares, its programs' earning rules on them, and promotions' conditions on them;
+purchases' delivery status and shipping till.
 
 Revision ID: 0011e
 Revises: 0010a
@@ -29,10 +30,20 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('earning_rules', sa.JSON(), nullable=True))
     with op.batch_alter_table('promotions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('bill_conditions', sa.JSON(), nullable=True))
+    with op.batch_alter_table('transactions', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('delivery_status', sa.String(length=20), nullable=True))
+        batch_op.add_column(sa.Column('shipping_source_till_id', sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(
+            'fk_transactions_shipping_source_till_id_tills', 'tills', ['shipping_source_till_id'], ['id']
+        )
 
 
 def downgrade() -> None:
     """Downgrade schema."""
+    with op.batch_alter_table('transactions', schema=None) as batch_op:
+        batch_op.drop_constraint('fk_transactions_shipping_source_till_id_tills', type_='foreignkey')
+        batch_op.drop_column('shipping_source_till_id')
+        batch_op.drop_column('delivery_status')
     with op.batch_alter_table('promotions', schema=None) as batch_op:
         batch_op.drop_column('bill_conditions')
     with op.batch_alter_table('programs', schema=None) as batch_op:
