@@ -549,3 +549,98 @@ async def test_a_return_keeps_its_associate_and_the_names_it_gives_update_the_cu
     }
     names = (await api.data(CUSTOMER_NAMES, {"lookup": by_mobile(mobile)}))["customer"]
     assert names == {"firstname": "Thomas", "lastname": "Sawyer"}
+
+
+# --- CONF_PRIMARY_IDENTIFIER_STRICT_CHECK and the skip switch -------------------------------
+
+RESOLVE = """
+mutation Add($input: TransactionAddInput!) {
+  addTransaction(input: $input) {
+    __typename
+    ... on TransactionAdded {
+      transaction {
+        customer { userId }
+        sideEffects {
+          __typename
+          ... on CustomerSideEffect { registered mergedCustomerIds skippedIdentifiers { type value } }
+        }
+      }
+    }
+    ... on Error { code message field }
+  }
+}
+"""
+
+
+def _outcome(result, names):
+    """A bill's customer resolution, read with the customers' names: the customer the bill went
+    to, whether it was registered, who was merged into it, which identifiers were skipped; or the
+    refusal's code and field."""
+    if result["__typename"] != "TransactionAdded":
+        return ("refused", result["__typename"], result["code"], result["field"])
+    transaction = result["transaction"]
+    resolved = next(effect for effect in transaction["sideEffects"] if effect["__typename"] == "CustomerSideEffect")
+    user_id = transaction["customer"]["userId"]
+    return (
+        names.get(user_id, "new"),
+        resolved["registered"],
+        [names[merged] for merged in resolved["mergedCustomerIds"]],
+        [identifier["type"] for identifier in resolved["skippedIdentifiers"]],
+    )
+
+
+MERGED_OR_ATTACHED = {"new primary": ("A", False, [], []), "primary of B": ("B", False, ["A"], [])}
+REFUSED = ("refused", "ConflictError", "PRIMARY_IDENTIFIER_MISMATCH", "input.customer.mobile")
+SKIPPED = {"new primary": ("new", True, [], ["EMAIL"]), "primary of B": ("B", False, [], ["EMAIL"])}
+
+
+@pytest.mark.parametrize("scenario", ["new primary", "primary of B"])
+@pytest.mark.parametrize(
+    ("skip", "strict", "expected"),
+    [
+        (False, False, MERGED_OR_ATTACHED),
+        (False, True, {"new primary": REFUSED, "primary of B": REFUSED}),
+        (True, False, SKIPPED),
+        (True, True, SKIPPED),  # the seed: the skip switch overrides the strict check
+    ],
+    ids=["neither", "strict", "skip", "both: skip wins"],
+)
+async def test_a_primary_identifier_not_matching_the_secondarys_owner_as_the_two_switches_say(
+    org_api, database, skip, strict, expected, scenario
+):
+    shop = await org_api(
+        org_spec(
+            f"id-{int(skip)}{int(strict)}-{scenario[0]}",
+            skip_secondary_id_on_primary_mismatch=skip,
+            primary_identifier_strict_check=strict,
+        )
+    )
+    email, mobile_of_a, mobile_of_b = f"{new_mobile()}@example.com", new_mobile(), new_mobile()
+    owner_a = await add_transaction(shop, bill(customer={"mobile": mobile_of_a, "email": email}), query=RESOLVE)
+    names = {owner_a["transaction"]["customer"]["userId"]: "A"}
+    primary = new_mobile()
+    if scenario == "primary of B":
+        owner_b = await add_transaction(shop, bill(customer={"mobile": mobile_of_b}), query=RESOLVE)
+        names[owner_b["transaction"]["customer"]["userId"]] = "B"
+        primary = mobile_of_b
+    before = await table_counts(database)
+
+    result = await add_transaction(shop, bill(customer={"mobile": primary, "email": email}), query=RESOLVE)
+
+    assert _outcome(result, names) == expected[scenario]
+    if expected[scenario] == REFUSED:
+        assert result["message"] == "the MOBILE given is not the customer the other identifiers belong to"
+        assert await table_counts(database) == before
+
+
+async def test_the_strict_check_lets_a_bill_through_whose_identifiers_all_name_one_customer(org_api):
+    shop = await org_api(org_spec("strict-one", primary_identifier_strict_check=True))
+    mobile, email = new_mobile(), f"{new_mobile()}@example.com"
+    first = await add_transaction(shop, bill(customer={"mobile": mobile, "email": email}), query=RESOLVE)
+    names = {first["transaction"]["customer"]["userId"]: "A"}
+
+    again = await add_transaction(shop, bill(customer={"mobile": mobile, "email": email}), query=RESOLVE)
+    only_secondary = await add_transaction(shop, bill(customer={"email": email}), query=RESOLVE)
+
+    assert _outcome(again, names) == ("A", False, [], [])
+    assert _outcome(only_secondary, names) == ("A", False, [], [])

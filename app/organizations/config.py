@@ -150,6 +150,7 @@ class OrgConfig:
     extended_fields: tuple[CustomerFieldConfig, ...] = ()
     custom_fields: tuple[CustomerFieldConfig, ...] = ()
     payment_modes: tuple[str, ...] = ()
+    primary_identifier_strict_check: bool = False  # CONF_PRIMARY_IDENTIFIER_STRICT_CHECK
     _programs_by_id: dict[int, ProgramConfig] = field(default_factory=dict, repr=False)
     _stores_by_id: dict[int, StoreConfig] = field(default_factory=dict, repr=False)
     _stores_by_code: dict[str, StoreConfig] = field(default_factory=dict, repr=False)
@@ -262,6 +263,7 @@ async def load_org_config(connection: AsyncConnection, org_id: int) -> OrgConfig
         bill_number_unique_in_days=org.bill_number_unique_in_days,
         primary_identifier=IdentifierType(org.primary_identifier),
         skip_secondary_id_on_primary_mismatch=org.skip_secondary_id_on_primary_mismatch,
+        primary_identifier_strict_check=org.primary_identifier_strict_check,
         updated_at=org.updated_at,
         rate_limits={**DEFAULT_RATE_LIMITS, **{Role(role): limit for role, limit in (org.rate_limits or {}).items()}},
         programs=programs,

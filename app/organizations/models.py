@@ -47,6 +47,7 @@ class Organization(SQLModel, table=True):
     bill_number_unique_in_days: int
     primary_identifier: str = Field(max_length=20)
     skip_secondary_id_on_primary_mismatch: bool = False
+    primary_identifier_strict_check: bool = False  # the file's; see OrganizationSettingsSpec
     # Requests a minute by key role (the organisation file's [rate_limits]); NULL: the defaults.
     rate_limits: dict[str, int] | None = Field(default=None, sa_type=JSONDocument)
     # The customer fields the organisation declares (the file's [[customer_fields]]); NULL: none.

@@ -41,6 +41,7 @@ async def apply_spec(connection: AsyncConnection, spec: OrganizationSpec, *, now
         "bill_number_unique_in_days": settings.bill_number_unique_in_days,
         "primary_identifier": settings.primary_identifier.value,
         "skip_secondary_id_on_primary_mismatch": settings.skip_secondary_id_on_primary_mismatch,
+        "primary_identifier_strict_check": settings.primary_identifier_strict_check,
         "rate_limits": spec.rate_limits.model_dump(),
         "customer_fields": [customer_field.model_dump(mode="json") for customer_field in spec.customer_fields],
         "extended_fields": [declared.model_dump(mode="json") for declared in spec.extended_fields] or None,

@@ -189,6 +189,9 @@ class OrganizationSettingsSpec(Strict):
     bill_number_unique_in_days: int = Field(ge=1, le=3650)
     primary_identifier: IdentifierType = IdentifierType.MOBILE
     skip_secondary_id_on_primary_mismatch: bool = False
+    # CONF_PRIMARY_IDENTIFIER_STRICT_CHECK: a bill whose primary identifier is not the customer
+    # its other identifiers find is refused instead of merging them; the skip switch overrides it.
+    primary_identifier_strict_check: bool = False
 
     @field_validator("time_zone")
     @classmethod

@@ -235,7 +235,7 @@ async def _add(
             else CustomerDetails()
         )
         resolved = await customers_service.resolve_for_transaction(
-            connection, org, prepared.identifiers, details, activity, now
+            connection, org, prepared.identifiers, details, activity, now, field=f"{path}.customer"
         )
         customer_id = resolved.customer_id
         standing = await _lock_standing(connection, customer_id, prepared.program)

@@ -1,6 +1,6 @@
 """Seed 001's bill fields that were only stored: the extended and custom fields and payment modes
 an organisation declares, its programs' earning rules on them, and promotions' conditions on them;
-purchases' delivery status and shipping till.
+purchases' delivery status and shipping till; the primary identifier strict check.
 
 Revision ID: 0011e
 Revises: 0010a
@@ -23,9 +23,15 @@ depends_on: Union[str, Sequence[str], None] = None
 def upgrade() -> None:
     """Upgrade schema."""
     with op.batch_alter_table('organizations', schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column('primary_identifier_strict_check', sa.Boolean(), nullable=False, server_default=sa.false())
+        )
         batch_op.add_column(sa.Column('extended_fields', sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column('custom_fields', sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column('payment_modes', sa.JSON(), nullable=True))
+    with op.batch_alter_table('organizations', schema=None) as batch_op:
+        # The default only filled existing rows; the application always writes the column.
+        batch_op.alter_column('primary_identifier_strict_check', server_default=None)
     with op.batch_alter_table('programs', schema=None) as batch_op:
         batch_op.add_column(sa.Column('earning_rules', sa.JSON(), nullable=True))
     with op.batch_alter_table('promotions', schema=None) as batch_op:
@@ -52,3 +58,4 @@ def downgrade() -> None:
         batch_op.drop_column('payment_modes')
         batch_op.drop_column('custom_fields')
         batch_op.drop_column('extended_fields')
+        batch_op.drop_column('primary_identifier_strict_check')
