@@ -6,12 +6,20 @@ and read by the programs' earning rules and the promotions' bill conditions."""
 from __future__ import annotations
 
 import functools
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from pydantic import ValidationError
 
+from app.kernel.enums import IdentifierType
 from app.organizations.spec import OrganizationSpec
+from app.transactions.inputs import CustomerInput, LineItemInput, TransactionInput
+from app.transactions.models import DeliveryStatus, LineItemType, ReturnType, TransactionType
+from app.transactions.return_rules import ReturnInput, ReturnLineInput
+from app.transactions.return_rules import payload_hash as return_payload_hash
+from app.transactions.rules import payload_hash
 from tests.client import add_transaction
 from tests.conftest import TEST_NOW
 from tests.documents import RETURN_TRANSACTION
@@ -644,3 +652,61 @@ async def test_the_strict_check_lets_a_bill_through_whose_identifiers_all_name_o
 
     assert _outcome(again, names) == ("A", False, [], [])
     assert _outcome(only_secondary, names) == ("A", False, [], [])
+
+
+# --- Replays across the upgrade -------------------------------------------------------------
+
+
+def test_a_bill_and_a_return_that_leave_the_new_fields_out_hash_as_before_they_existed():
+    """Digests computed by the code before delivery status, shipping till and a return's
+    associate existed: a bill posted then and retried now replays instead of conflicting."""
+    identifiers = {IdentifierType.MOBILE: "919800000001"}
+    purchase = TransactionInput(
+        type=TransactionType.REGULAR,
+        number="B1",
+        amount=Decimal("1800"),
+        till_code="till-1",
+        billing_time=datetime(2026, 12, 1, 10, tzinfo=UTC),
+        customer=CustomerInput(mobile="9800000001", first_name="Tom"),
+        line_items=[LineItemInput(item_code="SHIRT", qty=Decimal("2"), rate=Decimal("900"))],
+        extended_fields=[{"name": "channel", "value": "POS"}],
+        payment_details=[{"mode": "CASH", "value": Decimal("1800"), "notes": None}],
+    )
+    return_ = ReturnInput(
+        type=TransactionType.RETURN,
+        return_type=ReturnType.LINE_ITEM,
+        number="B1",
+        purchase_date=date(2026, 12, 1),
+        till_code="till-1",
+        customer=CustomerInput(mobile="9800000001"),
+        line_items=[
+            ReturnLineInput(type=LineItemType.RETURN, line=LineItemInput(item_code="", qty=Decimal("1"), serial=1))
+        ],
+    )
+
+    assert payload_hash(purchase, identifiers) == "2fb7e2664c8517ff54f2924680afe62288431c5f02514d7547b90e0d01918db7"
+    assert return_payload_hash(return_, identifiers) == (
+        "8573e74e09327fc2b9fd0c21fbf8ba5a464ab480d97e81a6b581614683b6561f"
+    )
+    assert payload_hash(replace(purchase, delivery_status=DeliveryStatus.SHIPPED), identifiers) != payload_hash(
+        purchase, identifiers
+    )
+    assert return_payload_hash(replace(return_, associate_code="EMP-7"), identifiers) != return_payload_hash(
+        return_, identifiers
+    )
+
+
+async def test_a_bill_posted_again_with_another_delivery_status_is_a_duplicate_not_a_replay(api):
+    document = bill(deliveryStatus="PLACED")
+    first = await add_transaction(api, document, query=DELIVERY)
+
+    again = await add_transaction(api, {**document, "deliveryStatus": "SHIPPED"}, query=DELIVERY)
+    same = await add_transaction(api, document, query=DELIVERY)
+
+    assert first["__typename"] == "TransactionAdded"
+    assert (again["__typename"], again["code"], again["field"]) == (
+        "DuplicateBillNumberError",
+        "DUPLICATE_BILL_NUMBER",
+        "input.number",
+    )
+    assert same == first

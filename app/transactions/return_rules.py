@@ -14,14 +14,11 @@ eligible amount, counted cumulatively over the bill's returns, so rounding never
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
-
-import orjson
 
 from app.customers.rules import normalize_identifier
 from app.kernel.decimals import QUANTITY, check_decimal
@@ -48,6 +45,7 @@ from app.transactions.rules import (
     check_amount,
     check_bill_fields,
     check_documents,
+    payload_digest,
     prepare,
     prepare_line,
     resolve_store,
@@ -152,13 +150,7 @@ def payload_hash(data: ReturnInput, identifiers: dict[IdentifierType, str]) -> s
         parent_bill_number=(data.parent_bill_number or "").strip() or None,
         billing_time=data.billing_time.astimezone(UTC) if data.billing_time else None,
     )
-    return hashlib.sha256(orjson.dumps(canonical, default=_canonical)).hexdigest()
-
-
-def _canonical(value: Any) -> str:
-    if isinstance(value, Decimal):
-        return format(value.normalize(), "f") if value else "0"
-    raise TypeError(f"{type(value).__name__} is not part of a return")
+    return payload_digest(canonical)
 
 
 def _bill_number(value: str, field_name: str) -> str:
