@@ -710,3 +710,30 @@ async def test_a_bill_posted_again_with_another_delivery_status_is_a_duplicate_n
         "input.number",
     )
     assert same == first
+
+
+VALIDATE = """
+query Validate($input: ValidatePromoCodeInput!) {
+  validatePromoCode(input: $input) {
+    __typename
+    ... on PromoCodeValidated { code discount }
+    ... on Error { code message field }
+  }
+}
+"""
+
+
+async def test_validating_a_code_judges_the_carts_fields_and_payment_modes_as_a_bill_would(shop):
+    await create_card_app_promotion(shop)
+    cart = {"amount": "1000", "extendedFields": [{"name": "channel", "value": "APP"}]}
+
+    meeting = await shop.data(VALIDATE, {"input": {"code": "APPCARD10", "cart": {**cart, "paymentModes": ["CARD"]}}})
+    not_meeting = await shop.data(VALIDATE, {"input": {"code": "APPCARD10", "cart": {**cart, "paymentModes": ["UPI"]}}})
+
+    assert meeting["validatePromoCode"] == {"__typename": "PromoCodeValidated", "code": "APPCARD10", "discount": "100"}
+    assert not_meeting["validatePromoCode"] == {
+        "__typename": "PromoConditionsNotMetError",
+        "code": "PROMO_CONDITIONS_NOT_MET",
+        "message": "the bill does not meet the condition paid by CARD",
+        "field": "input.code",
+    }
