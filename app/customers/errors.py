@@ -32,6 +32,13 @@ class NotACustomerError(ValidationError):
     code = "NOT_A_CUSTOMER"
 
 
+class PrimaryIdentifierMismatchError(ConflictError):
+    """The bill's primary identifier is not the customer its other identifiers belong to, and the
+    organisation's primary identifier strict check refuses such bills instead of merging."""
+
+    code = "PRIMARY_IDENTIFIER_MISMATCH"
+
+
 class IdentifierTakenError(ConflictError):
     """Another customer owns this identifier: ask for a merge (merge: true) to take it with them."""
 

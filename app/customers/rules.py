@@ -141,14 +141,15 @@ def merged_field_values(
         if value is None:
             merged.pop(name, None)
         else:
-            merged[name] = _field_value(declared_field, value, field)
+            merged[name] = declared_field_value(declared_field, value, field)
     for declared_field in declared:
         if declared_field.required and declared_field.name not in merged:
             raise ValidationError("is a required customer field", field=f"{path}.{declared_field.name}")
     return merged
 
 
-def _field_value(declared: CustomerFieldConfig, value: Any, field: str) -> Any:
+def declared_field_value(declared: CustomerFieldConfig, value: Any, field: str) -> Any:
+    """`value` checked against a declared field (a customer's, or a bill's: see app.transactions.rules)."""
     kind = declared.type
     if kind is CustomerFieldType.BOOLEAN:
         if not isinstance(value, bool):

@@ -13,7 +13,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.customers import repository
-from app.customers.errors import CustomerMergedError, CustomerNotFoundError, NotACustomerError, SameCustomerError
+from app.customers.errors import (
+    CustomerMergedError,
+    CustomerNotFoundError,
+    NotACustomerError,
+    PrimaryIdentifierMismatchError,
+    SameCustomerError,
+)
 from app.customers.merge_moves import MergeMove, move_records
 from app.customers.models import CustomerKind, HistoryAction, LoyaltyType, TierChangeCause
 from app.customers.rules import normalize_identifier
@@ -235,6 +241,15 @@ async def survivors(connection: AsyncConnection, customer_ids: Iterable[int], *,
     return {customer_id: survivor_of(customer_id) for customer_id in merged_into}
 
 
+# How a bill's customer input names each identifier (the field a refusal points at).
+IDENTIFIER_FIELD_NAMES = {
+    IdentifierType.MOBILE: "mobile",
+    IdentifierType.EMAIL: "email",
+    IdentifierType.EXTERNAL_ID: "externalId",
+    IdentifierType.CARD_NUMBER: "cardNumber",
+}
+
+
 async def resolve_for_transaction(
     connection: AsyncConnection,
     org: OrgConfig,
@@ -244,6 +259,7 @@ async def resolve_for_transaction(
     now: datetime,
     transaction_id: int | None = None,
     loyalty_type: LoyaltyType = LoyaltyType.LOYALTY,
+    field: str = "input.customer",
 ) -> ResolvedCustomer:
     """Find the customer by any identifier, register them when new, merge or skip on mismatch.
 
@@ -254,6 +270,8 @@ async def resolve_for_transaction(
     - The skip switch on and the primary identifier new (or owned by someone else than a
       secondary's owner): the secondary identifiers that belong to another customer are ignored
       and recorded as skipped; a new primary registers a new customer.
+    - Else, the strict check on and the primary identifier given but not the owner of every
+      known identifier (new, or someone else's): PRIMARY_IDENTIFIER_MISMATCH on `field`.<primary>.
     - Otherwise every other matched customer is merged into the survivor (the primary
       identifier's owner, else the oldest), and unknown identifiers are added to it.
     """
@@ -327,6 +345,16 @@ async def resolve_for_transaction(
         )
         result.skipped_identifiers = skipped
         return result
+
+    if (
+        org.primary_identifier_strict_check
+        and primary in given
+        and any(customer_id != primary_owner for customer_id in owner.values())
+    ):
+        raise PrimaryIdentifierMismatchError(
+            f"the {primary.value} given is not the customer the other identifiers belong to",
+            field=f"{field}.{IDENTIFIER_FIELD_NAMES[primary]}",
+        )
 
     survivor = primary_owner if primary_owner is not None else min(owner.values())
     victims = sorted({customer_id for customer_id in owner.values() if customer_id != survivor})

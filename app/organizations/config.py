@@ -11,11 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import phonenumbers
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.kernel.bill_conditions import BillCondition, BillFacts, all_hold
 from app.kernel.cache import RefreshingCache
 from app.kernel.enums import IdentifierType, PointsCategory
 from app.organizations import repository
@@ -33,6 +35,18 @@ class TierConfig:
     description: str
     upgrade_threshold: Decimal
     earn_rate: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class EarningRuleConfig:
+    """A program's earning rule (app.organizations.spec.EarningRuleSpec)."""
+
+    name: str
+    conditions: tuple[BillCondition, ...]
+    earn_rate_multiplier: Decimal
+
+
+ONE = Decimal(1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +70,14 @@ class ProgramConfig:
     concept_code: str | None = None
     hold_from: CountFrom = CountFrom.BILLING_TIME
     expiry_from: CountFrom = CountFrom.BILLING_TIME
+    earning_rules: tuple[EarningRuleConfig, ...] = ()
+
+    def earn_rate_multiplier(self, facts: BillFacts) -> Decimal:
+        """The largest multiplier of the earning rules the bill meets (1 when it meets none)."""
+        return max(
+            (rule.earn_rate_multiplier for rule in self.earning_rules if all_hold(rule.conditions, facts)),
+            default=ONE,
+        )
 
     def tier(self, tier_id: int) -> TierConfig:
         for tier in self.tiers:
@@ -127,6 +149,12 @@ class OrgConfig:
     points_categories: tuple[PointsCategory, ...] = tuple(PointsCategory)
     customer_fields: tuple[CustomerFieldConfig, ...] = ()
     expiry_notice_days: int | None = None  # points.expiring this many days ahead; None: no notices
+    # Declared bill fields and payment modes (the file's [[extended_fields]], [[custom_fields]],
+    # [[payment_modes]]): empty, a kind is free (see app.organizations.spec.BillFieldSpec).
+    extended_fields: tuple[CustomerFieldConfig, ...] = ()
+    custom_fields: tuple[CustomerFieldConfig, ...] = ()
+    payment_modes: tuple[str, ...] = ()
+    primary_identifier_strict_check: bool = False  # CONF_PRIMARY_IDENTIFIER_STRICT_CHECK
     _programs_by_id: dict[int, ProgramConfig] = field(default_factory=dict, repr=False)
     _stores_by_id: dict[int, StoreConfig] = field(default_factory=dict, repr=False)
     _stores_by_code: dict[str, StoreConfig] = field(default_factory=dict, repr=False)
@@ -210,6 +238,14 @@ async def load_org_config(connection: AsyncConnection, org_id: int) -> OrgConfig
             concept_code=row.concept_code,
             hold_from=CountFrom(row.hold_from),
             expiry_from=CountFrom(row.expiry_from),
+            earning_rules=tuple(
+                EarningRuleConfig(
+                    name=rule["name"],
+                    conditions=tuple(BillCondition.from_document(condition) for condition in rule["conditions"]),
+                    earn_rate_multiplier=Decimal(rule["earn_rate_multiplier"]),
+                )
+                for rule in row.earning_rules or []
+            ),
             tiers=tuple(
                 TierConfig(
                     id=tier.id,
@@ -235,18 +271,14 @@ async def load_org_config(connection: AsyncConnection, org_id: int) -> OrgConfig
         primary_identifier=IdentifierType(org.primary_identifier),
         skip_secondary_id_on_primary_mismatch=org.skip_secondary_id_on_primary_mismatch,
         expiry_notice_days=org.expiry_notice_days,
+        primary_identifier_strict_check=org.primary_identifier_strict_check,
         updated_at=org.updated_at,
         rate_limits={**DEFAULT_RATE_LIMITS, **{Role(role): limit for role, limit in (org.rate_limits or {}).items()}},
         programs=programs,
-        customer_fields=tuple(
-            CustomerFieldConfig(
-                name=declared["name"],
-                type=CustomerFieldType(declared["type"]),
-                required=declared["required"],
-                values=tuple(declared["values"]),
-            )
-            for declared in org.customer_fields or []
-        ),
+        customer_fields=_declared_fields(org.customer_fields),
+        extended_fields=_declared_fields(org.extended_fields),
+        custom_fields=_declared_fields(org.custom_fields),
+        payment_modes=tuple(mode["code"] for mode in org.payment_modes or []),
         stores=tuple(
             StoreConfig(id=row.id, code=row.code, external_id=row.external_id, name=row.name, program_id=row.program_id)
             for row in store_rows
@@ -263,6 +295,18 @@ async def load_org_config(connection: AsyncConnection, org_id: int) -> OrgConfig
             )
             for row in till_rows
         ),
+    )
+
+
+def _declared_fields(stored: list[dict[str, Any]] | None) -> tuple[CustomerFieldConfig, ...]:
+    return tuple(
+        CustomerFieldConfig(
+            name=declared["name"],
+            type=CustomerFieldType(declared["type"]),
+            required=declared["required"],
+            values=tuple(declared["values"]),
+        )
+        for declared in stored or []
     )
 
 

@@ -61,10 +61,16 @@ class Organization(SQLModel, table=True):
     bill_number_unique_in_days: int
     primary_identifier: str = Field(max_length=20)
     skip_secondary_id_on_primary_mismatch: bool = False
+    primary_identifier_strict_check: bool = False  # the file's; see OrganizationSettingsSpec
     # Requests a minute by key role (the organisation file's [rate_limits]); NULL: the defaults.
     rate_limits: dict[str, int] | None = Field(default=None, sa_type=JSONDocument)
     # The customer fields the organisation declares (the file's [[customer_fields]]); NULL: none.
     customer_fields: list[dict[str, Any]] | None = Field(default=None, sa_type=JSONDocument)
+    # The bill fields and payment modes it declares ([[extended_fields]], [[custom_fields]],
+    # [[payment_modes]]); NULL: none, and bills' pairs of that kind are stored as sent.
+    extended_fields: list[dict[str, Any]] | None = Field(default=None, sa_type=JSONDocument)
+    custom_fields: list[dict[str, Any]] | None = Field(default=None, sa_type=JSONDocument)
+    payment_modes: list[dict[str, Any]] | None = Field(default=None, sa_type=JSONDocument)
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
     # Days before a lot expires that its points.expiring event is emitted; NULL: none is.
@@ -95,6 +101,9 @@ class Program(SQLModel, table=True):
     concept_code: str | None = Field(default=None, max_length=64)
     hold_from: str = Field(default="BILLING_TIME", max_length=20)
     expiry_from: str = Field(default="BILLING_TIME", max_length=20)
+    # [[programs.earning_rules]]: conditions on a bill's fields and payment modes, and the
+    # multiplier of the tier's earn rate for bills meeting them; NULL: none.
+    earning_rules: list[dict[str, Any]] | None = Field(default=None, sa_type=JSONDocument)
 
 
 class Tier(SQLModel, table=True):

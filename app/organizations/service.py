@@ -41,9 +41,13 @@ async def apply_spec(connection: AsyncConnection, spec: OrganizationSpec, *, now
         "bill_number_unique_in_days": settings.bill_number_unique_in_days,
         "primary_identifier": settings.primary_identifier.value,
         "skip_secondary_id_on_primary_mismatch": settings.skip_secondary_id_on_primary_mismatch,
+        "primary_identifier_strict_check": settings.primary_identifier_strict_check,
         "rate_limits": spec.rate_limits.model_dump(),
         "customer_fields": [customer_field.model_dump(mode="json") for customer_field in spec.customer_fields],
         "expiry_notice_days": settings.expiry_notice_days,
+        "extended_fields": [declared.model_dump(mode="json") for declared in spec.extended_fields] or None,
+        "custom_fields": [declared.model_dump(mode="json") for declared in spec.custom_fields] or None,
+        "payment_modes": [mode.model_dump(mode="json") for mode in spec.payment_modes] or None,
     }
     existing = await repository.organization_by_code(connection, settings.code)
     if existing is None:
@@ -75,6 +79,15 @@ async def apply_spec(connection: AsyncConnection, spec: OrganizationSpec, *, now
             "concept_code": program.concept,
             "hold_from": program.hold_from.value,
             "expiry_from": program.expiry_from.value,
+            "earning_rules": [
+                {
+                    "name": rule.name,
+                    "conditions": [condition.to_condition().to_document() for condition in rule.conditions],
+                    "earn_rate_multiplier": str(rule.earn_rate_multiplier),
+                }
+                for rule in program.earning_rules
+            ]
+            or None,
         }
         program_ids[program.code] = await _upsert(
             connection,

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from app.kernel.bill_conditions import BillCondition, BillConditionKind
 from app.kernel.decimals import AMOUNT, POINTS, RATE, DecimalRange, Refusal, read_decimal
 from app.kernel.enums import IdentifierType, PointsCategory
 from app.kernel.text import refusal_message, refused_character
@@ -73,6 +74,44 @@ class ExpirySpec(Strict):
         return self
 
 
+class BillConditionSpec(Strict):
+    """A condition on a bill ([[programs.earning_rules]] conditions): `extended_field` or
+    `custom_field` with its `value` (the bill carries the declared field with that value), or
+    `payment_mode` (one of the bill's payments is of that declared mode)."""
+
+    extended_field: Code | None = Field(default=None, min_length=1, max_length=64)
+    custom_field: Code | None = Field(default=None, min_length=1, max_length=64)
+    payment_mode: Code | None = Field(default=None, min_length=1, max_length=64)
+    value: FreeText | None = Field(default=None, max_length=500)
+
+    @model_validator(mode="after")
+    def one_subject(self) -> BillConditionSpec:
+        named = [name for name in (self.extended_field, self.custom_field, self.payment_mode) if name is not None]
+        if len(named) != 1:
+            raise ValueError("a condition names one of extended_field, custom_field or payment_mode")
+        if (self.payment_mode is None) != (self.value is not None):
+            raise ValueError(f"{named[0]}: a field condition has a value, a payment mode condition none")
+        return self
+
+    def to_condition(self) -> BillCondition:
+        if self.extended_field is not None:
+            return BillCondition(BillConditionKind.EXTENDED_FIELD, self.extended_field, self.value)
+        if self.custom_field is not None:
+            return BillCondition(BillConditionKind.CUSTOM_FIELD, self.custom_field, self.value)
+        assert self.payment_mode is not None
+        return BillCondition(BillConditionKind.PAYMENT_MODE, self.payment_mode)
+
+
+class EarningRuleSpec(Strict):
+    """A program's earning rule: a bill meeting all its conditions earns at the tier's earn rate
+    times `earn_rate_multiplier`. When several rules match, the largest multiplier applies (rules
+    do not stack)."""
+
+    name: FreeText = Field(min_length=1, max_length=100)
+    conditions: list[BillConditionSpec] = Field(min_length=1, max_length=20)
+    earn_rate_multiplier: Annotated[Decimal, _decimal_reader(RATE)] = Field(gt=0, decimal_places=6)
+
+
 class ProgramSpec(Strict):
     code: Code = Field(min_length=1, max_length=64)
     name: FreeText = Field(min_length=1, max_length=200)
@@ -109,6 +148,7 @@ class ProgramSpec(Strict):
         max_length=64,
         description=("Programs sharing a concept are redeemed together at that concept's tills (group redemption)."),
     )
+    earning_rules: list[EarningRuleSpec] = Field(default=[], max_length=100)
 
     # Which time of a bill the hold (`promised_days`) and the expiry count from. The billing time by
     # default: the seed's billingTime is when the purchase happened, a return window runs from the
@@ -164,6 +204,9 @@ class OrganizationSettingsSpec(Strict):
     skip_secondary_id_on_primary_mismatch: bool = False
     # Days before points expire that a points.expiring event tells the brand (once per lot); none: no notices.
     expiry_notice_days: int | None = Field(default=None, ge=1, le=365)
+    # CONF_PRIMARY_IDENTIFIER_STRICT_CHECK: a bill whose primary identifier is not the customer
+    # its other identifiers find is refused instead of merging them; the skip switch overrides it.
+    primary_identifier_strict_check: bool = False
 
     @field_validator("time_zone")
     @classmethod
@@ -212,12 +255,58 @@ class CustomerFieldSpec(Strict):
         return self
 
 
+class BillFieldSpec(CustomerFieldSpec):
+    """A field a bill carries at its own level, declared in [[extended_fields]] or [[custom_fields]]
+    (seed 001's extended_fields and custom_fields): once the organisation declares any field of a
+    kind, bills may carry only declared fields of that kind, each with a value of its type
+    (given as text: a NUMBER's digits, a BOOLEAN's "true" or "false", a DATE's YYYY-MM-DD, an
+    ENUM's one of `values`), and must carry the `required` ones. Declaring none keeps the kind
+    free: pairs are stored as sent."""
+
+
+class PaymentModeSpec(Strict):
+    """A payment mode a bill's payment details may name ([[payment_modes]]); once any is declared,
+    a payment of another mode is refused."""
+
+    code: Code = Field(min_length=1, max_length=64)
+    name: FreeText = ""
+
+
 class OrganizationSpec(Strict):
     organization: OrganizationSettingsSpec
     programs: list[ProgramSpec] = Field(min_length=1)
     stores: list[StoreSpec] = Field(min_length=1)
     rate_limits: RateLimitsSpec = RateLimitsSpec()
     customer_fields: list[CustomerFieldSpec] = []
+    extended_fields: list[BillFieldSpec] = []
+    custom_fields: list[BillFieldSpec] = []
+    payment_modes: list[PaymentModeSpec] = []
+
+    @model_validator(mode="after")
+    def bill_conditions_resolve(self) -> OrganizationSpec:
+        """Earning rules name declared fields (an ENUM's value among its values) and modes."""
+        _require_unique("extended field", [declared.name for declared in self.extended_fields])
+        _require_unique("custom field", [declared.name for declared in self.custom_fields])
+        _require_unique("payment mode", [mode.code for mode in self.payment_modes])
+        declared_fields = {
+            BillConditionKind.EXTENDED_FIELD: {declared.name: declared for declared in self.extended_fields},
+            BillConditionKind.CUSTOM_FIELD: {declared.name: declared for declared in self.custom_fields},
+        }
+        modes = {mode.code for mode in self.payment_modes}
+        for program in self.programs:
+            for rule in program.earning_rules:
+                for condition in (spec.to_condition() for spec in rule.conditions):
+                    owner = f"program {program.code}, earning rule {rule.name!r}"
+                    if condition.kind is BillConditionKind.PAYMENT_MODE:
+                        if condition.name not in modes:
+                            raise ValueError(f"{owner}: payment mode {condition.name!r} is not declared")
+                        continue
+                    declared = declared_fields[condition.kind].get(condition.name)
+                    if declared is None:
+                        raise ValueError(f"{owner}: {condition.kind.lower()} {condition.name!r} is not declared")
+                    if declared.values and condition.value not in declared.values:
+                        raise ValueError(f"{owner}: {condition.name} must be one of {', '.join(declared.values)}")
+        return self
 
     @model_validator(mode="after")
     def references_resolve(self) -> OrganizationSpec:

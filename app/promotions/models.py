@@ -77,6 +77,8 @@ class Promotion(SQLModel, table=True):
     minimum_bill_amount: Decimal | None = Field(default=None, sa_type=Amount)
     eligible_item_codes: list[str] | None = Field(default=None, sa_type=JSONDocument)
     eligible_attributes: list[dict[str, Any]] | None = Field(default=None, sa_type=JSONDocument)  # [{name, value}]
+    # Conditions on the bill's extended/custom fields and payment modes, all to hold: [{kind, name, value}].
+    bill_conditions: list[dict[str, Any]] | None = Field(default=None, sa_type=JSONDocument)
     # The one action.
     action: str = Field(max_length=30)
     percent: Decimal | None = Field(default=None, sa_type=Amount)  # PERCENT_OFF

@@ -18,6 +18,7 @@ from datetime import datetime
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
+from app.kernel.bill_conditions import BillCondition, BillConditionKind, BillFacts, holds
 from app.kernel.decimals import PERCENT, PROMOTION_AMOUNT, check_decimal
 from app.kernel.errors import ValidationError
 from app.kernel.text import check_required_code, check_text
@@ -51,6 +52,7 @@ ATTRIBUTE_VALUE_LENGTH_MAX = 500
 PERCENT_MAX = HUNDRED
 LIMIT_MAX = 2_000_000_000  # the counters are 32-bit integers
 CODES_PER_BILL_MAX = 10
+BILL_CONDITIONS_MAX = 20
 
 
 def normalize_code(value: str) -> str:
@@ -145,6 +147,7 @@ class PromotionTerms:
     amount: Decimal | None = None
     free_item_code: str | None = None
     bundle_item_codes: tuple[str, ...] = ()
+    bill_conditions: tuple[BillCondition, ...] = ()
 
     @property
     def has_item_condition(self) -> bool:
@@ -190,6 +193,16 @@ def check_terms(terms: PromotionTerms, name: str, path: str = "input") -> Promot
         field_name = f"{path}.eligibleAttributes[{index}]"
         check_text(condition.name, field_name, ATTRIBUTE_NAME_LENGTH_MAX, required=True)
         check_text(condition.value, field_name, ATTRIBUTE_VALUE_LENGTH_MAX)
+    if len(terms.bill_conditions) > BILL_CONDITIONS_MAX:
+        raise ValidationError(f"at most {BILL_CONDITIONS_MAX} conditions", field=f"{path}.billConditions")
+    for index, bill_condition in enumerate(terms.bill_conditions):
+        field_name = f"{path}.billConditions[{index}]"
+        check_required_code(bill_condition.name, f"{field_name}.name", ATTRIBUTE_NAME_LENGTH_MAX)
+        if (bill_condition.kind is BillConditionKind.PAYMENT_MODE) != (bill_condition.value is None):
+            raise ValidationError(
+                "a field condition has a value, a payment mode condition none", field=f"{field_name}.value"
+            )
+        check_text(bill_condition.value, f"{field_name}.value", ATTRIBUTE_VALUE_LENGTH_MAX)
     action = terms.action
     given = {
         "percent": terms.percent is not None,
@@ -260,6 +273,7 @@ class CartLine:
 class Cart:
     amount: Decimal  # the bill's amount, before the promo code's discount
     lines: tuple[CartLine, ...] = field(default_factory=tuple)
+    facts: BillFacts = field(default_factory=BillFacts)  # its extended/custom fields and payment modes
 
 
 def check_window(terms: PromotionTerms, now: datetime, field: str) -> None:
@@ -276,6 +290,12 @@ def _eligible(terms: PromotionTerms, line: CartLine) -> bool:
     if line.item_code in terms.eligible_item_codes:
         return True
     return any(condition in line.attributes for condition in terms.eligible_attributes)
+
+
+def _described(condition: BillCondition) -> str:
+    if condition.kind is BillConditionKind.PAYMENT_MODE:
+        return f"paid by {condition.name}"
+    return f"{condition.kind.value} {condition.name} = {condition.value!r}"
 
 
 def _round(value: Decimal) -> Decimal:
@@ -297,7 +317,8 @@ def discount(terms: PromotionTerms, cart: Cart, field: str) -> Decimal:
     - FREE_PRODUCT: one unit of the free item at its price in the cart (the item must be there);
     - BUNDLE_PRICE: for every complete set of the bundle's items in the cart, what the set costs
       above the bundle price (nothing when the set costs less already).
-    The minimum bill amount compares with the bill's amount (at least, not more than).
+    The minimum bill amount compares with the bill's amount (at least, not more than); every bill
+    condition (a declared extended or custom field's value, a payment mode) must hold.
     """
     value = _discount(terms, cart, field)
     if value <= 0:
@@ -306,6 +327,11 @@ def discount(terms: PromotionTerms, cart: Cart, field: str) -> Decimal:
 
 
 def _discount(terms: PromotionTerms, cart: Cart, field: str) -> Decimal:
+    for condition in terms.bill_conditions:
+        if not holds(condition, cart.facts):
+            raise PromoConditionsNotMetError(
+                f"the bill does not meet the condition {_described(condition)}", field=field
+            )
     if terms.minimum_bill_amount is not None and cart.amount < terms.minimum_bill_amount:
         raise PromoConditionsNotMetError(
             f"the bill must be at least {terms.minimum_bill_amount} (it is {cart.amount})", field=field

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.customers import service as customers_service
 from app.customers.service import CustomerLookup
 from app.idempotency import service as idempotency
+from app.kernel.bill_conditions import BillCondition
 from app.kernel.errors import ConflictError, ValidationError
 from app.kernel.text import check_text
 from app.organizations.config import OrgConfig
@@ -96,6 +97,7 @@ def _terms_of(row: Any) -> PromotionTerms:
         amount=row.amount,
         free_item_code=row.free_item_code,
         bundle_item_codes=tuple(row.bundle_item_codes or ()),
+        bill_conditions=tuple(BillCondition.from_document(document) for document in row.bill_conditions or ()),
     )
 
 
@@ -189,6 +191,7 @@ async def create_promotion(
                 "amount": terms.amount,
                 "free_item_code": terms.free_item_code,
                 "bundle_item_codes": list(terms.bundle_item_codes) or None,
+                "bill_conditions": [condition.to_document() for condition in terms.bill_conditions] or None,
                 "code_redemption_limit": limits.code_redemption_limit,
                 "customer_code_redemption_limit": limits.customer_code_redemption_limit,
                 "redemption_limit": limits.redemption_limit,

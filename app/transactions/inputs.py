@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from app.customers.models import LoyaltyType
-from app.transactions.models import OutlierStatus, TransactionType
+from app.transactions.models import DeliveryStatus, OutlierStatus, TransactionType
 
 
 @dataclass(frozen=True)
@@ -72,3 +72,5 @@ class TransactionInput:
     points_redemptions: list[str] = field(default_factory=list)  # ids of redemptions that paid for this bill
     promo_codes: list[str] = field(default_factory=list)  # codes of code-linked promotions applied to this bill
     coupon_redemptions: list[str] = field(default_factory=list)  # the seed's name for the same: codes too
+    delivery_status: DeliveryStatus | None = None  # DELIVERED when not given
+    shipping_source_till_code: str | None = None

@@ -49,6 +49,17 @@ class OutlierStatus(StrEnum):
     OTHER = "OTHER"
 
 
+class DeliveryStatus(StrEnum):
+    """Where a bill's goods are (seed 001's delivery_status; DELIVERED, the value its responses show,
+    for a bill that says nothing, as goods bought in a store are)."""
+
+    PLACED = "PLACED"
+    PROCESSED = "PROCESSED"
+    SHIPPED = "SHIPPED"
+    DELIVERED = "DELIVERED"
+    RETURNED = "RETURNED"
+
+
 class Transaction(SQLModel, table=True):
     __tablename__ = "transactions"
     __table_args__ = (
@@ -100,6 +111,9 @@ class Transaction(SQLModel, table=True):
     parent_transaction_id: int | None = Field(default=None, foreign_key="transactions.id", sa_type=BigId)
     return_type: str | None = Field(default=None, max_length=20)
     parent_bill_number: str | None = Field(default=None, max_length=BILL_NUMBER_LENGTH_MAX)
+    # Purchases: where the goods are, and the till that ships them (seed 001); NULL on returns.
+    delivery_status: str | None = Field(default=None, max_length=20)
+    shipping_source_till_id: int | None = Field(default=None, foreign_key="tills.id")
 
 
 class TransactionLineItem(SQLModel, table=True):

@@ -14,14 +14,11 @@ eligible amount, counted cumulatively over the bill's returns, so rounding never
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-
-import orjson
 
 from app.customers.rules import normalize_identifier
 from app.kernel.decimals import QUANTITY, check_decimal
@@ -46,6 +43,9 @@ from app.transactions.rules import (
     PreparedTransaction,
     canonical_customer,
     check_amount,
+    check_bill_fields,
+    check_documents,
+    payload_digest,
     prepare,
     prepare_line,
     resolve_store,
@@ -93,6 +93,8 @@ class ReturnInput:
     extended_fields: list[dict[str, Any]] = field(default_factory=list)
     custom_fields: list[dict[str, Any]] = field(default_factory=list)
     idempotency_key: str | None = None
+    associate_code: str | None = None  # the store associate or cashier who took the return
+    associate_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -141,13 +143,7 @@ def payload_hash(data: ReturnInput, identifiers: dict[IdentifierType, str]) -> s
         parent_bill_number=(data.parent_bill_number or "").strip() or None,
         billing_time=data.billing_time.astimezone(UTC) if data.billing_time else None,
     )
-    return hashlib.sha256(orjson.dumps(canonical, default=_canonical)).hexdigest()
-
-
-def _canonical(value: Any) -> str:
-    if isinstance(value, Decimal):
-        return format(value.normalize(), "f") if value else "0"
-    raise TypeError(f"{type(value).__name__} is not part of a return")
+    return payload_digest(canonical)
 
 
 def _bill_number(value: str, field_name: str) -> str:
@@ -177,6 +173,11 @@ def prepare_return(data: ReturnInput, org: OrgConfig, now: datetime, path: str =
             "a MIXED return takes back FULL or LINE_ITEM; its amount is the new purchase's", field=f"{path}.returnType"
         )
     check_text(data.notes, f"{path}.notes", 1000)
+    check_documents(data.extended_fields, f"{path}.extendedFields")
+    check_documents(data.custom_fields, f"{path}.customFields")
+    check_bill_fields(org, data.extended_fields, data.custom_fields, path)
+    check_text(data.associate_code, f"{path}.associateDetails.code", 100, code=True)
+    check_text(data.associate_name, f"{path}.associateDetails.name", 200)
     amount = check_amount(data.amount, f"{path}.amount", required=data.return_type is ReturnType.AMOUNT and not mixed)
     if data.return_type is ReturnType.AMOUNT and not mixed and amount is not None and amount <= 0:
         raise ValidationError("must be more than 0", field=f"{path}.amount")
@@ -206,6 +207,8 @@ def prepare_return(data: ReturnInput, org: OrgConfig, now: datetime, path: str =
         ):
             if value is not None and value.strip():
                 identifiers[kind] = normalize_identifier(kind, value, org.base_country, f"{path}.customer.{name}")
+        check_text(data.customer.first_name, f"{path}.customer.firstname", 100)
+        check_text(data.customer.last_name, f"{path}.customer.lastname", 100)
     if data.type is not TransactionType.NOT_INTERESTED_RETURN and not identifiers:
         raise IdentifierRequiredError(
             f"a {data.type.value} return needs the customer's identifier (mobile, email, externalId or cardNumber)",
@@ -269,6 +272,9 @@ def prepare_return(data: ReturnInput, org: OrgConfig, now: datetime, path: str =
                 source=data.source,
                 customer=data.customer,
                 line_items=purchase_lines,
+                # The exchange is one document: its purchase carries the return's fields.
+                extended_fields=data.extended_fields,
+                custom_fields=data.custom_fields,
             ),
             org,
             now,

@@ -35,7 +35,7 @@ from app.customers import repository as customers_repository
 from app.customers import service as customers_service
 from app.customers.errors import CustomerNotFoundError
 from app.customers.models import LoyaltyType, TierChangeCause
-from app.customers.service import CustomerView
+from app.customers.service import CustomerDetails, CustomerView
 from app.customers.tiers import record_tier_change
 from app.idempotency import service as idempotency
 from app.kernel.enums import PointsCategory
@@ -241,6 +241,16 @@ async def _return(
                 bill_number=bill.number,
             ),
             now=now,
+        )
+    if customer_id is not None and prepared.source.customer is not None:
+        # Names given with the return update the customer, as a bill's do.
+        await customers_service.update_details(
+            connection,
+            org,
+            customer_id,
+            CustomerDetails(prepared.source.customer.first_name, prepared.source.customer.last_name),
+            now,
+            transaction_id=return_id,
         )
     if plan.complete:  # nothing of the bill is left: its promo codes can be used again
         await promotions_service.release_for_return(connection, bill_id=bill.id, return_id=return_id, now=now)
@@ -569,6 +579,8 @@ async def _insert_return(
             "program_id": bill.program_id,
             "extended_fields": json_document(data.extended_fields),
             "custom_fields": json_document(data.custom_fields),
+            "associate_code": data.associate_code,
+            "associate_name": data.associate_name,
             "side_effects": to_document(side_effects),
             "payload_hash": prepared.payload_hash,
             "created_at": now,

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Literal, overload
 
 import orjson
 
-from app.customers.rules import normalize_identifier
+from app.customers.rules import declared_field_value, normalize_identifier
+from app.kernel.bill_conditions import BillFacts
 from app.kernel.decimals import AMOUNT, QUANTITY, check_decimal
 from app.kernel.enums import IdentifierType
 from app.kernel.errors import ValidationError
 from app.kernel.money import AMOUNT_SCALE
 from app.kernel.text import check_code, check_text
 from app.ledger.rules import quantize_raw, round_points
-from app.organizations.config import OrgConfig, ProgramConfig, StoreConfig, TierConfig, TillConfig
+from app.organizations.config import CustomerFieldConfig, OrgConfig, ProgramConfig, StoreConfig, TierConfig, TillConfig
+from app.organizations.errors import TillNotFoundError
 from app.organizations.rules import resolve_store_and_till
 from app.promotions.rules import normalize_code
 from app.transactions.errors import IdentifierRequiredError
@@ -135,25 +138,22 @@ class PreparedTransaction:
     eligible_amount: Decimal
     counted_purchase: Decimal  # what the bill adds to cumulative and lifetime purchases
     payload_hash: str
+    facts: BillFacts = field(default_factory=BillFacts)  # its fields and payment modes, as conditions read them
+    earn_rate_multiplier: Decimal = Decimal(1)  # of the program's earning rules the bill meets
+    shipping_till: TillConfig | None = None  # the till named by shippingSourceTillCode
 
 
 def canonical_customer(customer: CustomerInput | None, identifiers: dict[IdentifierType, str]) -> Any:
-    """The customer as bills and returns hash it: identifiers normalised, and the loyalty type
-    left out when not given, so what was posted before it existed hashes as it did."""
+    """The customer as bills and returns hash it: identifiers normalised."""
     if customer is None:
         return None
-    document = asdict(
-        replace(
-            customer,
-            mobile=identifiers.get(IdentifierType.MOBILE),
-            email=identifiers.get(IdentifierType.EMAIL),
-            external_id=identifiers.get(IdentifierType.EXTERNAL_ID),
-            card_number=identifiers.get(IdentifierType.CARD_NUMBER),
-        )
+    return replace(
+        customer,
+        mobile=identifiers.get(IdentifierType.MOBILE),
+        email=identifiers.get(IdentifierType.EMAIL),
+        external_id=identifiers.get(IdentifierType.EXTERNAL_ID),
+        card_number=identifiers.get(IdentifierType.CARD_NUMBER),
     )
-    if customer.loyalty_type is None:
-        del document["loyalty_type"]
-    return document
 
 
 def payload_hash(data: TransactionInput, identifiers: dict[IdentifierType, str]) -> str:
@@ -170,13 +170,36 @@ def payload_hash(data: TransactionInput, identifiers: dict[IdentifierType, str])
         promo_codes=[normalize_code(code) for code in data.promo_codes],
         coupon_redemptions=[normalize_code(code) for code in data.coupon_redemptions],
     )
-    # orjson walks dataclasses natively in field order (stable); Decimals go through _canonical.
-    return hashlib.sha256(orjson.dumps(canonical, default=_canonical)).hexdigest()
+    return payload_digest(canonical)
 
 
-def _canonical(value: Any) -> str:
+# Fields added to the inputs after bills were first hashed: left out of the digest while empty,
+# so a bill or return posted before they existed and retried after hashes alike (and replays).
+DIGEST_OMITTED_WHEN_EMPTY: dict[str, frozenset[str]] = {
+    "TransactionInput": frozenset({"delivery_status", "shipping_source_till_code"}),
+    "ReturnInput": frozenset({"associate_code", "associate_name"}),
+    "CustomerInput": frozenset({"loyalty_type"}),
+}
+
+
+def payload_digest(canonical: Any) -> str:
+    """The SHA-256 of a canonical input: its dataclasses as objects in field order (as orjson
+    writes them), Decimals as their normalised text."""
+    return hashlib.sha256(
+        orjson.dumps(canonical, default=_canonical, option=orjson.OPT_PASSTHROUGH_DATACLASS)
+    ).hexdigest()
+
+
+def _canonical(value: Any) -> Any:
     if isinstance(value, Decimal):
         return format(value.normalize(), "f") if value else "0"
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        omitted = DIGEST_OMITTED_WHEN_EMPTY.get(type(value).__name__, frozenset())
+        return {
+            field_.name: item
+            for field_ in dataclasses.fields(value)
+            if (item := getattr(value, field_.name)) is not None or field_.name not in omitted
+        }
     raise TypeError(f"{type(value).__name__} is not part of a bill")
 
 
@@ -239,6 +262,8 @@ def prepare(data: TransactionInput, org: OrgConfig, now: datetime, path: str = "
     check_documents(data.extended_fields, f"{path}.extendedFields")
     check_documents(data.custom_fields, f"{path}.customFields")
     check_documents(data.payment_details, f"{path}.paymentDetails")
+    check_bill_fields(org, data.extended_fields, data.custom_fields, path)
+    check_payment_modes(org, data.payment_details, path)
     billing_time = data.billing_time or now
     if billing_time.tzinfo is None:
         raise ValidationError("must include a time zone offset", field=f"{path}.billingTime")
@@ -249,6 +274,14 @@ def prepare(data: TransactionInput, org: OrgConfig, now: datetime, path: str = "
 
     store, till = resolve_store(org, data.store_code, data.till_code, path)
     program = org.program_for(store, till)
+    shipping_till = None
+    if data.shipping_source_till_code is not None:
+        shipping_till = org.till_by_code(data.shipping_source_till_code)
+        if shipping_till is None:
+            raise TillNotFoundError(
+                f"no till with code {data.shipping_source_till_code!r}", field=f"{path}.shippingSourceTillCode"
+            )
+    facts = BillFacts.of_documents(data.extended_fields, data.custom_fields, data.payment_details)
 
     identifiers: dict[IdentifierType, str] = {}
     if data.customer is not None:
@@ -292,7 +325,65 @@ def prepare(data: TransactionInput, org: OrgConfig, now: datetime, path: str = "
         eligible_amount=eligible_amount(data, line_items),
         counted_purchase=data.amount if data.outlier_status in EARNING_STATUSES else ZERO,
         payload_hash=payload_hash(data, identifiers),
+        facts=facts,
+        earn_rate_multiplier=program.earn_rate_multiplier(facts),
+        shipping_till=shipping_till,
     )
+
+
+def check_bill_fields(
+    org: OrgConfig, extended_fields: list[dict[str, Any]], custom_fields: list[dict[str, Any]], path: str
+) -> None:
+    """A bill's extended and custom fields against the organisation's declarations of each kind
+    (a kind it declares nothing of is free): declared names, each once, values of their type,
+    the required ones present. Refusals name the pair (`extendedFields[2].value`)."""
+    for declared, pairs, name in (
+        (org.extended_fields, extended_fields, "extendedFields"),
+        (org.custom_fields, custom_fields, "customFields"),
+    ):
+        if declared:
+            _check_declared_pairs(declared, pairs, f"{path}.{name}", name)
+
+
+def _check_declared_pairs(
+    declared: tuple[CustomerFieldConfig, ...], pairs: list[dict[str, Any]], field: str, kind: str
+) -> None:
+    by_name = {declared_field.name: declared_field for declared_field in declared}
+    seen: set[str] = set()
+    for index, pair in enumerate(pairs):
+        declared_field = by_name.get(pair["name"])
+        if declared_field is None:
+            raise ValidationError(
+                f"{pair['name']!r} is not declared in the organisation's {kind}", field=f"{field}[{index}].name"
+            )
+        if pair["name"] in seen:
+            raise ValidationError(f"{pair['name']!r} is given twice", field=f"{field}[{index}].name")
+        seen.add(pair["name"])
+        value = pair["value"]
+        # Bill fields come as text: a BOOLEAN's is "true" or "false".
+        declared_field_value(declared_field, BOOLEAN_TEXT.get(value, value), f"{field}[{index}].value")
+    missing = [
+        declared_field.name
+        for declared_field in declared
+        if declared_field.required and declared_field.name not in seen
+    ]
+    if missing:
+        raise ValidationError(f"the required {', '.join(missing)} missing", field=field)
+
+
+BOOLEAN_TEXT = {"true": True, "false": False}
+
+
+def check_payment_modes(org: OrgConfig, payment_details: list[dict[str, Any]], path: str) -> None:
+    """Each payment's mode is one the organisation declares (when it declares any)."""
+    if not org.payment_modes:
+        return
+    for index, payment in enumerate(payment_details):
+        if payment["mode"] not in org.payment_modes:
+            raise ValidationError(
+                f"{payment['mode']!r} is not a payment mode the organisation declares ({', '.join(org.payment_modes)})",
+                field=f"{path}.paymentDetails[{index}].mode",
+            )
 
 
 def resolve_store(
@@ -391,9 +482,12 @@ def earn(
     cumulative_purchases: Decimal,
     eligible: Decimal,
     counted_purchase: Decimal,
+    *,
+    earn_rate_multiplier: Decimal = Decimal(1),
 ) -> Earning:
-    """Points at the tier held before the purchase; the tier may then go up (never down here)."""
-    exact = eligible * tier_before.earn_rate
+    """Points at the tier held before the purchase, times the multiplier of the program's earning
+    rules the bill meets; the tier may then go up (never down here)."""
+    exact = eligible * tier_before.earn_rate * earn_rate_multiplier
     raw = quantize_raw(exact)  # what is kept and shown; the program's rule rounds the exact value once
     points = round_points(exact, program.points_rounding, program.points_decimal_places)
     cumulative_after = cumulative_purchases + counted_purchase

@@ -42,7 +42,7 @@ from app.storage.database import Database, lock_keys
 from app.transactions import repository
 from app.transactions.errors import BatchTooLargeError, DuplicateBillNumberError
 from app.transactions.inputs import TransactionInput
-from app.transactions.models import TransactionType
+from app.transactions.models import DeliveryStatus, TransactionType
 from app.transactions.rules import Earning, PreparedTransaction, earn, json_document, prepare
 from app.transactions.side_effects import (
     CustomerResolved,
@@ -100,6 +100,8 @@ class TransactionView:
     parent_transaction_id: int | None = None
     return_type: str | None = None
     parent_bill_number: str | None = None
+    delivery_status: str | None = None
+    shipping_source_till_id: int | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> TransactionView:
@@ -247,6 +249,7 @@ async def _add(
             activity,
             now,
             loyalty_type=(data.customer and data.customer.loyalty_type) or LoyaltyType.LOYALTY,
+            field=f"{path}.customer",
         )
         customer_id = resolved.customer_id
     if resolved is not None and resolved.loyalty_type is LoyaltyType.NON_LOYALTY:
@@ -269,6 +272,7 @@ async def _add(
             standing.cumulative_purchases,
             prepared.eligible_amount,
             prepared.counted_purchase,
+            earn_rate_multiplier=prepared.earn_rate_multiplier,
         )
         earner = _Earner(customer_id, standing.account_id, standing.balance)
         if prepared.program.group_points is GroupPoints.GROUP:
@@ -321,6 +325,8 @@ async def _add(
         "payload_hash": prepared.payload_hash,
         "created_at": now,
         "points_earned": earning.points if earning is not None else ZERO,
+        "delivery_status": (data.delivery_status or DeliveryStatus.DELIVERED).value,
+        "shipping_source_till_id": prepared.shipping_till.id if prepared.shipping_till else None,
     }
     transaction_id = await repository.insert_transaction(
         connection, {**values, "side_effects": to_document(side_effects)}
@@ -423,6 +429,7 @@ def _cart(prepared: PreparedTransaction) -> Cart:
             CartLine(line.source.item_code.strip(), line.qty, line.amount, attributes_of(line.source.attributes))
             for line in prepared.line_items
         ),
+        facts=prepared.facts,
     )
 
 

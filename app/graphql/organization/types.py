@@ -135,6 +135,9 @@ class Organization:
     )
     points_categories: list[PointsCategoryEnum]
     programs: list[Program]
+    primary_identifier_strict_check: bool = strawberry.field(
+        description="CONF_PRIMARY_IDENTIFIER_STRICT_CHECK (skipSecondaryIdOnPrimaryMismatch overrides it)"
+    )
     stores: list[Store]
     updated_at: datetime
 
@@ -149,6 +152,7 @@ class Organization:
             bill_number_unique_in_days=org.bill_number_unique_in_days,
             primary_identifier=org.primary_identifier,
             skip_secondary_id_on_primary_mismatch=org.skip_secondary_id_on_primary_mismatch,
+            primary_identifier_strict_check=org.primary_identifier_strict_check,
             points_categories=list(org.points_categories),
             programs=[Program.from_config(program) for program in org.programs],
             stores=[Store.from_config(org, store) for store in org.stores],

@@ -10,13 +10,29 @@ import strawberry
 
 from app.graphql.core.descriptions import IDEMPOTENCY_KEY_DESCRIPTION
 from app.graphql.customers.inputs import CustomerLookupInput
-from app.graphql.promotions.types import LinkModeEnum, PromotionActionEnum, UploadErrorPolicy
+from app.graphql.promotions.types import BillConditionKindEnum, LinkModeEnum, PromotionActionEnum, UploadErrorPolicy
 from app.graphql.transactions.inputs import NameValueInput
+from app.kernel.bill_conditions import BillCondition, BillConditionKind, BillFacts
 from app.kernel.decimals import AMOUNT, QUANTITY, check_decimal, read_whole_number
 from app.kernel.errors import ValidationError
 from app.promotions import service as promotions_service
 from app.promotions.models import LinkMode, PromotionAction
 from app.promotions.rules import AttributeCondition, Cart, CartLine, Limits, PromotionTerms
+
+
+@strawberry.input(
+    description=(
+        "A condition on a bill: EXTENDED_FIELD or CUSTOM_FIELD with the field's name and value, or PAYMENT_MODE with "
+        "the mode's code as name (and no value)."
+    )
+)
+class BillConditionInput:
+    kind: BillConditionKindEnum
+    name: str
+    value: str | None = None
+
+    def to_domain(self) -> BillCondition:
+        return BillCondition(BillConditionKind(self.kind), self.name.strip(), self.value)
 
 
 @strawberry.input(description="A cart promotion whose codes customers bring (loyalty members or not).")
@@ -35,6 +51,10 @@ class CartPromotionInput:
     )
     eligible_attributes: list[NameValueInput] = strawberry.field(
         default_factory=list, description=("Lines carrying any of these attribute name/value pairs are eligible.")
+    )
+    bill_conditions: list[BillConditionInput] = strawberry.field(
+        default_factory=list,
+        description="Conditions on the bill's extended and custom fields and payment modes; all must hold.",
     )
     percent: Decimal | None = strawberry.field(default=None, description="PERCENT_OFF: more than 0, at most 100.")
     amount: Decimal | None = strawberry.field(
@@ -80,6 +100,7 @@ class CartPromotionInput:
                 amount=self.amount,
                 free_item_code=self.free_item_code,
                 bundle_item_codes=tuple(self.bundle_item_codes),
+                bill_conditions=tuple(condition.to_domain() for condition in self.bill_conditions),
             ),
             limits=Limits(
                 code_redemption_limit=self.code_redemption_limit,
@@ -126,6 +147,9 @@ class PromoCartLineInput:
 class PromoCartInput:
     amount: Decimal = strawberry.field(description="The bill's amount before the code's discount.")
     line_items: list[PromoCartLineInput] = strawberry.field(default_factory=list)
+    extended_fields: list[NameValueInput] = strawberry.field(default_factory=list)
+    custom_fields: list[NameValueInput] = strawberry.field(default_factory=list)
+    payment_modes: list[str] = strawberry.field(default_factory=list, description="The bill's payment modes.")
 
     def to_domain(self, path: str) -> Cart:
         if len(self.line_items) > 1000:
@@ -144,6 +168,11 @@ class PromoCartInput:
                     tuple(AttributeCondition(pair.name, pair.value) for pair in line.attributes),
                 )
                 for line in self.line_items
+            ),
+            facts=BillFacts(
+                extended_fields={pair.name: pair.value for pair in self.extended_fields},
+                custom_fields={pair.name: pair.value for pair in self.custom_fields},
+                payment_modes=frozenset(self.payment_modes),
             ),
         )
 

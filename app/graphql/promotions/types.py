@@ -24,6 +24,7 @@ from app.graphql.core.errors import (
 )
 from app.graphql.core.pagination import PageInfo, page_info_after
 from app.graphql.transactions.types import NameValue
+from app.kernel.bill_conditions import BillCondition, BillConditionKind
 from app.promotions import service as promotions_service
 from app.promotions.models import LinkMode, PromoCodeSource, PromotionAction
 
@@ -49,6 +50,26 @@ strawberry.enum(
     ),
 )  # registers the domain enum itself: the class is the schema's enum
 LinkModeEnum: TypeAlias = LinkMode
+strawberry.enum(
+    BillConditionKind,
+    name="BillConditionKind",
+    description=(
+        "What a bill condition looks at: EXTENDED_FIELD or CUSTOM_FIELD (the bill carries the field `name` with "
+        "`value`), PAYMENT_MODE (one of the bill's payment details is of mode `name`)."
+    ),
+)  # registers the domain enum itself: the class is the schema's enum
+BillConditionKindEnum: TypeAlias = BillConditionKind
+
+
+@strawberry.type(name="BillCondition")
+class BillConditionType:
+    kind: BillConditionKindEnum
+    name: str
+    value: str | None
+
+    @classmethod
+    def from_condition(cls, condition: BillCondition) -> BillConditionType:
+        return cls(kind=condition.kind, name=condition.name, value=condition.value)
 
 
 @strawberry.enum(
@@ -74,6 +95,9 @@ class CartPromotion:
     amount: Decimal | None
     free_item_code: str | None
     bundle_item_codes: list[str]
+    bill_conditions: list[BillConditionType] = strawberry.field(
+        description="Conditions on the bill's extended and custom fields and payment modes; all must hold."
+    )
     code_redemption_limit: int | None
     customer_code_redemption_limit: int | None
     redemption_limit: int | None
@@ -101,6 +125,7 @@ class CartPromotion:
             amount=terms.amount,
             free_item_code=terms.free_item_code,
             bundle_item_codes=list(terms.bundle_item_codes),
+            bill_conditions=[BillConditionType.from_condition(condition) for condition in terms.bill_conditions],
             code_redemption_limit=limits.code_redemption_limit,
             customer_code_redemption_limit=limits.customer_code_redemption_limit,
             redemption_limit=limits.redemption_limit,

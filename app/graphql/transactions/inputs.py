@@ -13,6 +13,7 @@ from app.customers.models import LoyaltyType
 from app.graphql.core.descriptions import IDEMPOTENCY_KEY_DESCRIPTION
 from app.graphql.customers.types import LoyaltyTypeEnum
 from app.graphql.transactions.types import (
+    DeliveryStatusEnum,
     LineItemTypeEnum,
     OutlierStatusEnum,
     ReturnTransactionType,
@@ -22,7 +23,7 @@ from app.graphql.transactions.types import (
 )
 from app.kernel.enums import TransactionSource
 from app.transactions import inputs as domain_inputs
-from app.transactions.models import LineItemType, OutlierStatus, ReturnType, TransactionType
+from app.transactions.models import DeliveryStatus, LineItemType, OutlierStatus, ReturnType, TransactionType
 from app.transactions.return_rules import ReturnInput, ReturnLineInput
 
 
@@ -186,6 +187,12 @@ class TransactionAddInput:
             "only)."
         ),
     )
+    delivery_status: DeliveryStatusEnum | None = strawberry.field(
+        default=None, description="Where the goods are; DELIVERED when not given (a store purchase)."
+    )
+    shipping_source_till_code: str | None = strawberry.field(
+        default=None, description="The till that ships the goods: one of the organisation's tills (TILL_NOT_FOUND)."
+    )
 
     def to_domain(self) -> domain_inputs.TransactionInput:
         return domain_inputs.TransactionInput(
@@ -218,6 +225,8 @@ class TransactionAddInput:
             points_redemptions=[str(redemption_id) for redemption_id in self.points_redemptions],
             promo_codes=list(self.promo_codes),
             coupon_redemptions=list(self.coupon_redemptions),
+            delivery_status=DeliveryStatus(self.delivery_status) if self.delivery_status is not None else None,
+            shipping_source_till_code=self.shipping_source_till_code,
         )
 
 
@@ -336,6 +345,9 @@ class TransactionReturnInput:
     extended_fields: list[NameValueInput] = strawberry.field(default_factory=list)
     custom_fields: list[NameValueInput] = strawberry.field(default_factory=list)
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+    associate_details: AssociateDetailsInput | None = strawberry.field(
+        default=None, description="The store associate or cashier who took the return."
+    )
 
     def to_domain(self) -> ReturnInput:
         return ReturnInput(
@@ -355,4 +367,6 @@ class TransactionReturnInput:
             extended_fields=_pairs(self.extended_fields),
             custom_fields=_pairs(self.custom_fields),
             idempotency_key=self.idempotency_key,
+            associate_code=self.associate_details.code if self.associate_details else None,
+            associate_name=self.associate_details.name if self.associate_details else None,
         )

@@ -30,7 +30,7 @@ from app.graphql.customers.types import Customer
 from app.graphql.transactions.side_effects import SideEffect, side_effect_type
 from app.kernel.enums import TransactionSource
 from app.organizations.config import OrgConfig
-from app.transactions.models import LineItemType, OutlierStatus, ReturnType, TransactionType
+from app.transactions.models import DeliveryStatus, LineItemType, OutlierStatus, ReturnType, TransactionType
 from app.transactions.service import TransactionView
 from app.transactions.side_effects import PromoCodeApplied
 
@@ -58,6 +58,12 @@ strawberry.enum(
     TransactionSource, name="TransactionSource"
 )  # registers the domain enum itself: the class is the schema's enum
 TransactionSourceEnum: TypeAlias = TransactionSource
+strawberry.enum(
+    DeliveryStatus,
+    name="DeliveryStatus",
+    description="Where a purchase's goods are (seed 001's delivery_status); DELIVERED when the bill does not say.",
+)  # registers the domain enum itself: the class is the schema's enum
+DeliveryStatusEnum: TypeAlias = DeliveryStatus
 
 
 @strawberry.enum(
@@ -234,7 +240,13 @@ class Transaction:
             "The discount of the promo codes applied to this bill (its PromoCodeSideEffects), rounded to 2 places."
         )
     )
-    customer_id: strawberry.Private[int | None]
+    delivery_status: DeliveryStatusEnum | None = strawberry.field(
+        default=None, description="On purchases: where the goods are (DELIVERED unless the bill said otherwise)."
+    )
+    shipping_source_till_code: str | None = strawberry.field(
+        default=None, description="On purchases: the till that ships the goods, when the bill named one."
+    )
+    customer_id: strawberry.Private[int | None] = None
 
     @classmethod
     def from_view(cls, view: TransactionView, org: OrgConfig) -> Transaction:
@@ -280,6 +292,10 @@ class Transaction:
                 (effect.discount for effect in view.side_effects if isinstance(effect, PromoCodeApplied)), Decimal(0)
             ),
             customer_id=view.customer_id,
+            delivery_status=DeliveryStatus(view.delivery_status) if view.delivery_status else None,
+            shipping_source_till_code=org.till(view.shipping_source_till_id).code
+            if view.shipping_source_till_id
+            else None,
         )
 
     @strawberry.field(description="The bill's line items (loaded in one query for a whole list of bills).")
