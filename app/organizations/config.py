@@ -123,6 +123,7 @@ class OrgConfig:
     rate_limits: Mapping[Role, int] = field(default_factory=lambda: DEFAULT_RATE_LIMITS)
     points_categories: tuple[PointsCategory, ...] = tuple(PointsCategory)
     customer_fields: tuple[CustomerFieldConfig, ...] = ()
+    webhooks_allow_private_addresses: bool = False  # the organisation file's [webhooks]
     _programs_by_id: dict[int, ProgramConfig] = field(default_factory=dict, repr=False)
     _stores_by_id: dict[int, StoreConfig] = field(default_factory=dict, repr=False)
     _stores_by_code: dict[str, StoreConfig] = field(default_factory=dict, repr=False)
@@ -229,6 +230,7 @@ async def load_org_config(connection: AsyncConnection, org_id: int) -> OrgConfig
         skip_secondary_id_on_primary_mismatch=org.skip_secondary_id_on_primary_mismatch,
         updated_at=org.updated_at,
         rate_limits={**DEFAULT_RATE_LIMITS, **{Role(role): limit for role, limit in (org.rate_limits or {}).items()}},
+        webhooks_allow_private_addresses=org.webhooks_allow_private_addresses,
         programs=programs,
         customer_fields=tuple(
             CustomerFieldConfig(

@@ -51,6 +51,8 @@ class Organization(SQLModel, table=True):
     rate_limits: dict[str, int] | None = Field(default=None, sa_type=JSONDocument)
     # The customer fields the organisation declares (the file's [[customer_fields]]); NULL: none.
     customer_fields: list[dict[str, Any]] | None = Field(default=None, sa_type=JSONDocument)
+    # Webhook endpoints may point at loopback, link-local or private addresses (the file's [webhooks]).
+    webhooks_allow_private_addresses: bool = False
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
