@@ -137,6 +137,13 @@ OPERATION_ROLES: dict[str, frozenset[Role]] = {
         "GET /downloads/customer-segment-history.{format}": (MEMBER_CARE,),  # customerSegmentHistory
         "POST /imports/interactions": (ADMIN,),
         "POST /imports/behavioural-events": (ADMIN,),
+        "webhookEndpoints": (ADMIN,),
+        "webhookDeliveryLog": (ADMIN,),
+        "createWebhookEndpoint": (ADMIN,),
+        "updateWebhookEndpoint": (ADMIN,),
+        "rotateWebhookSecret": (ADMIN,),
+        "deleteWebhookEndpoint": (ADMIN,),
+        "replayWebhooks": (ADMIN,),
     }.items()
 }
 
