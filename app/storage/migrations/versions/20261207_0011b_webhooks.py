@@ -4,7 +4,7 @@
 New tables and one new column with a default; existing rows are untouched.
 
 Revision ID: 0011b
-Revises: 0010a
+Revises: 0011a (0010a before hp-events was merged in; the lead re-chains)
 Create Date: 2026-12-07 02:24:10.973878
 
 """
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = '0011b'
-down_revision: Union[str, Sequence[str], None] = '0010a'
+down_revision: Union[str, Sequence[str], None] = '0011a'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
