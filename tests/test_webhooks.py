@@ -5,20 +5,13 @@ SSRF refusals; two workers racing; a server killed with -9 before delivery loses
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import os
-import signal
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import select
-from standardwebhooks import WebhookVerificationError
 
-from app.organizations.service import apply_spec
-from app.organizations.spec import OrganizationSpec
 from app.outbox.models import OutboxEvent
 from app.storage.database import Database
 from app.webhooks.models import WebhookDelivery
@@ -26,15 +19,15 @@ from app.webhooks.worker import WebhookWorker, WorkerSettings
 from tests.client import Api, buy
 from tests.conftest import TEST_NOW, make_key, make_org
 from tests.factories import new_mobile, org_spec
-from tests.server import running_server_process
 from tests.snapshots import table_counts
-from tests.webhook_receiver import HANG, Receiver, running_receiver
+from tests.webhook_receiver import HANG, running_receiver
 
 events_table = OutboxEvent.__table__
 deliveries_table = WebhookDelivery.__table__
 
 ENDPOINT_FIELDS = (
-    "id url eventTypes enabled orderedPerCustomer disabledReason failingSince previousSecretExpiresAt createdAt updatedAt"
+    "id url eventTypes enabled orderedPerCustomer disabledReason failingSince previousSecretExpiresAt "
+    "createdAt updatedAt"
 )
 CREATE = f"""
 mutation Create($input: CreateWebhookEndpointInput!) {{
@@ -310,3 +303,205 @@ async def test_only_admin_keys_manage_endpoints(api, database, org, receiver):
 
     assert body["data"] is None
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+# --- Delivery ------------------------------------------------------------------------------
+
+
+async def test_every_event_arrives_once_signed_in_each_customers_order_and_is_logged(
+    api, database, worker, receiver, clock
+):
+    endpoint_id, secret = await created(api, receiver.endpoint(), orderedPerCustomer=True)
+    first, second = new_mobile(), new_mobile()
+    await buy(api, first, "500")
+    await buy(api, second, "300")
+    await buy(api, first, "200")
+
+    report = await worker.run_until_idle()
+
+    expected = await outbox(database, BILL_EVENTS)
+    assert len(expected) == 6  # each bill: transaction.added, points.earned
+    messages = {request.webhook_id: request.verify(secret, clock.now()) for request in receiver.received}
+    assert len(receiver.received) == 6
+    assert messages == {str(event["id"]): message_of(event) for event in expected}
+    for customer_id in {event["customer_id"] for event in expected}:
+        customers_ids = [str(event["id"]) for event in expected if event["customer_id"] == customer_id]
+        assert [webhook_id for webhook_id in receiver.webhook_ids() if webhook_id in customers_ids] == customers_ids
+    assert {request.path for request in receiver.received} == {"/hooks"}
+    assert {request.headers["webhook-timestamp"] for request in receiver.received} == {
+        str(int(clock.now().timestamp()))
+    }
+    assert (report.fanned_out, report.sent, report.delivered, report.failed) == (6, 6, 6, 0)
+    page = await log(api, endpoint_id)
+    attempted = [event for webhook_id in receiver.webhook_ids() for event in expected if str(event["id"]) == webhook_id]
+    assert page["attempts"] == [
+        {
+            "deliveryId": attempt["deliveryId"],
+            "eventId": str(event["id"]),
+            "eventType": event["type"],
+            "attemptNumber": 1,
+            "attemptedAt": clock.now().isoformat(),
+            "statusCode": 200,
+            "error": None,
+            "deliveryStatus": "DELIVERED",
+            "nextAttemptAt": None,
+            "replayed": False,
+        }
+        for attempt, event in zip(page["attempts"], reversed(attempted), strict=True)
+    ]
+    assert page["pageInfo"]["hasNextPage"] is False
+    # Nothing is sent twice.
+    assert (await worker.run_until_idle()).sent == 0
+    assert len(receiver.received) == 6
+
+
+async def test_the_log_is_keyset_paged_newest_first(api, worker, receiver):
+    endpoint_id, _ = await created(api, receiver.endpoint())
+    for _ in range(3):
+        await buy(api, new_mobile(), "500")
+    await worker.run_until_idle()
+
+    first_page = await log(api, endpoint_id, first=4)
+    second_page = await log(api, endpoint_id, first=4, after=first_page["pageInfo"]["endCursor"])
+
+    event_ids = [attempt["eventId"] for attempt in first_page["attempts"] + second_page["attempts"]]
+    assert sorted(event_ids, key=int) == sorted(receiver.webhook_ids(), key=int)
+    assert len(event_ids) == 6
+    assert [len(first_page["attempts"]), first_page["pageInfo"]["hasNextPage"]] == [4, True]
+    assert [len(second_page["attempts"]), second_page["pageInfo"]["hasNextPage"]] == [2, False]
+
+
+async def test_the_log_reads_in_a_fixed_number_of_statements(api, worker, receiver, count_statements):
+    endpoint_id, _ = await created(api, receiver.endpoint())
+    await buy(api, new_mobile(), "500")
+    await worker.run_until_idle()
+    small = count_statements()
+    await log(api, endpoint_id)
+    small_count = small.count
+    for _ in range(5):
+        await buy(api, new_mobile(), "500")
+    await worker.run_until_idle()
+    large = count_statements()
+
+    page = await log(api, endpoint_id)
+
+    assert len(page["attempts"]) == 12
+    assert large.count == small_count  # the endpoint, then the page: whatever its length
+
+
+async def test_a_refused_or_timed_out_delivery_is_retried_with_backoff_until_it_is_delivered(
+    api, database, worker, receiver, clock
+):
+    endpoint_id, secret = await created(api, receiver.endpoint(), ["points.earned"])
+    receiver.script = [500, HANG]
+    receiver.hang_seconds = 3
+    start = clock.now()
+    await buy(api, new_mobile(), "500")
+
+    await worker.run_once()  # 500
+    await worker.run_once()  # not due yet: nothing sent
+    clock.advance(timedelta(seconds=5))
+    await worker.run_once()  # no answer within the timeout
+    clock.advance(timedelta(minutes=5) - timedelta(seconds=1))
+    await worker.run_once()  # a second early: nothing sent
+    clock.advance(timedelta(seconds=1))
+    await worker.run_once()  # 200
+
+    [event] = await outbox(database, ["points.earned"])
+    assert receiver.webhook_ids() == [str(event["id"])] * 3
+    assert [request.verify(secret, start) for request in receiver.received[:1]] == [message_of(event)]
+    page = await log(api, endpoint_id)
+    attempts = [
+        (attempt["attemptNumber"], attempt["attemptedAt"], attempt["statusCode"], attempt["error"])
+        for attempt in reversed(page["attempts"])
+    ]
+    assert attempts == [
+        (1, start.isoformat(), 500, "HTTP 500"),
+        (2, (start + timedelta(seconds=5)).isoformat(), None, "timeout: ReadTimeout"),
+        (3, (start + timedelta(seconds=5, minutes=5)).isoformat(), 200, None),
+    ]
+    assert {attempt["deliveryStatus"] for attempt in page["attempts"]} == {"DELIVERED"}
+
+
+async def test_jitter_shortens_a_retry_by_up_to_a_fifth(api, database, receiver, clock):
+    endpoint_id, _ = await created(api, receiver.endpoint(), ["points.earned"])
+    receiver.default = 500
+    worker = WebhookWorker(database, clock, settings=WorkerSettings(timeout_seconds=0.5), jitter=lambda: 0.5)
+    await buy(api, new_mobile(), "500")
+
+    await worker.run_once()
+    await worker.close()
+
+    [attempt] = (await log(api, endpoint_id))["attempts"]
+    assert attempt["nextAttemptAt"] == (clock.now() + timedelta(seconds=4.5)).isoformat()
+
+
+async def test_a_delivery_refused_for_three_days_fails_and_an_endpoint_failing_for_five_days_is_disabled(
+    api, database, worker, receiver, clock
+):
+    endpoint_id, _ = await created(api, receiver.endpoint(), ["points.earned"])
+    receiver.default = 500
+    start = clock.now()
+    await buy(api, new_mobile(), "500")
+
+    attempted_after = []
+    while True:
+        await worker.run_once()
+        [latest, *_] = (await log(api, endpoint_id))["attempts"]
+        attempted_after.append(clock.now() - start)
+        if latest["deliveryStatus"] != "PENDING":
+            break
+        clock.set(datetime.fromisoformat(latest["nextAttemptAt"]))
+
+    # 5 s, 5 min, 30 min, 2 h, 5 h, then every 10 h, until the next would come after 3 days.
+    assert attempted_after == [
+        timedelta(0),
+        timedelta(seconds=5),
+        timedelta(minutes=5, seconds=5),
+        timedelta(minutes=35, seconds=5),
+        timedelta(hours=2, minutes=35, seconds=5),
+        timedelta(hours=7, minutes=35, seconds=5),
+        timedelta(hours=17, minutes=35, seconds=5),
+        timedelta(hours=27, minutes=35, seconds=5),
+        timedelta(hours=37, minutes=35, seconds=5),
+        timedelta(hours=47, minutes=35, seconds=5),
+        timedelta(hours=57, minutes=35, seconds=5),
+        timedelta(hours=67, minutes=35, seconds=5),
+    ]
+    assert latest["deliveryStatus"] == "FAILED"
+    assert len(receiver.received) == 12
+    [endpoint] = await endpoints(api)
+    assert (endpoint["enabled"], endpoint["failingSince"]) == (True, start.isoformat())
+
+    # Still failing on day 5: disabled, with the reason.
+    clock.set(start + timedelta(days=4, hours=23))
+    await buy(api, new_mobile(), "500")
+    await worker.run_once()
+    clock.set(start + timedelta(days=5))
+    await worker.run_once()
+    [endpoint] = await endpoints(api)
+    assert (endpoint["enabled"], endpoint["disabledReason"], endpoint["failingSince"]) == (
+        False,
+        "every delivery failed for 5 days",
+        start.isoformat(),
+    )
+    sent = len(receiver.received)
+    await buy(api, new_mobile(), "500")
+    clock.advance(timedelta(days=1))
+    assert (await worker.run_until_idle()).sent == 0
+    assert len(receiver.received) == sent
+
+
+async def test_a_success_ends_an_endpoints_failing_streak(api, worker, receiver, clock):
+    await created(api, receiver.endpoint(), ["points.earned"])
+    receiver.script = [500]
+    start = clock.now()
+    await buy(api, new_mobile(), "500")
+    await worker.run_once()
+    failing = (await endpoints(api))[0]["failingSince"]
+    clock.advance(timedelta(seconds=5))
+
+    await worker.run_once()
+
+    assert (failing, (await endpoints(api))[0]["failingSince"]) == (start.isoformat(), None)
+    assert len(receiver.received) == 2

@@ -282,7 +282,7 @@ async def claim_due(
     due = (await connection.execute(due_statement, {"now": now, "limit": batch})).all()
     if not due:
         return []
-    in_flight: dict[int, int] = dict((await connection.execute(_IN_FLIGHT, {"now": now})).tuples().all())
+    in_flight = {row[0]: row[1] for row in (await connection.execute(_IN_FLIGHT, {"now": now})).all()}
     chosen: list[int] = []
     for row in due:
         if in_flight.get(row.endpoint_id, 0) < in_flight_max:
