@@ -5,13 +5,20 @@ SSRF refusals; two workers racing; a server killed with -9 before delivery loses
 
 from __future__ import annotations
 
+import asyncio
 import base64
-from datetime import datetime, timedelta
+import signal
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
+from standardwebhooks import WebhookVerificationError
 
+from app.kernel.clock import FrozenClock
+from app.organizations.service import apply_spec
+from app.organizations.spec import OrganizationSpec
 from app.outbox.models import OutboxEvent
 from app.storage.database import Database
 from app.webhooks.models import WebhookDelivery
@@ -19,8 +26,9 @@ from app.webhooks.worker import WebhookWorker, WorkerSettings
 from tests.client import Api, buy
 from tests.conftest import TEST_NOW, make_key, make_org
 from tests.factories import new_mobile, org_spec
+from tests.server import running_server_process
 from tests.snapshots import table_counts
-from tests.webhook_receiver import HANG, running_receiver
+from tests.webhook_receiver import HANG, Receiver, running_receiver
 
 events_table = OutboxEvent.__table__
 deliveries_table = WebhookDelivery.__table__
@@ -505,3 +513,236 @@ async def test_a_success_ends_an_endpoints_failing_streak(api, worker, receiver,
 
     assert (failing, (await endpoints(api))[0]["failingSince"]) == (start.isoformat(), None)
     assert len(receiver.received) == 2
+
+
+async def test_a_customers_next_event_waits_for_the_previous_one_on_an_ordered_endpoint(
+    api, database, worker, receiver, clock
+):
+    await created(api, receiver.endpoint(), ["points.earned"], orderedPerCustomer=True)
+    receiver.script = [500]
+    first, second = new_mobile(), new_mobile()
+    await buy(api, first, "500")
+    await buy(api, first, "600")
+    await buy(api, second, "700")
+    events = await outbox(database, ["points.earned"])
+    ids = [str(event["id"]) for event in events]
+
+    await worker.run_once()  # the first customer's first event is refused; the second customer's goes
+    clock.advance(timedelta(seconds=4))
+    await worker.run_once()  # the first customer's second event waits for the first's retry
+    after_wait = receiver.webhook_ids()
+    clock.advance(timedelta(seconds=1))
+    await worker.run_until_idle()
+
+    assert sorted(after_wait) == sorted([ids[0], ids[2]])
+    assert receiver.webhook_ids()[2:] == [ids[0], ids[1]]
+
+
+async def test_a_disabled_endpoint_is_sent_nothing_and_enabling_it_sends_what_comes_next(
+    api, database, worker, receiver
+):
+    endpoint_id, _ = await created(api, receiver.endpoint(), ["points.earned"], enabled=False)
+    await buy(api, new_mobile(), "500")
+
+    idle = await worker.run_until_idle()
+    enabled = (await api.data(UPDATE, {"input": {"endpoint": endpoint_id, "enabled": True}}))["updateWebhookEndpoint"]
+    await buy(api, new_mobile(), "600")
+    await worker.run_until_idle()
+
+    assert (idle.fanned_out, idle.sent) == (2, 0)
+    assert enabled["endpoint"]["enabled"] is True
+    [_, sent] = await outbox(database, ["points.earned"])
+    assert receiver.webhook_ids() == [str(sent["id"])]
+
+
+async def test_a_rotated_secret_signs_beside_the_old_one_for_the_grace_period(api, worker, receiver, clock):
+    endpoint_id, old_secret = await created(api, receiver.endpoint(), ["points.earned"])
+    clock.advance(timedelta(hours=1))
+    rotated = (await api.data(ROTATE, {"endpoint": endpoint_id}))["rotateWebhookSecret"]
+    new_secret = rotated["secret"]
+    await buy(api, new_mobile(), "500")
+    await worker.run_until_idle()
+    clock.advance(timedelta(hours=24))
+    await buy(api, new_mobile(), "600")
+    await worker.run_until_idle()
+
+    during, after = receiver.received
+    assert rotated["endpoint"]["previousSecretExpiresAt"] == (TEST_NOW + timedelta(hours=25)).isoformat()
+    assert new_secret != old_secret
+    assert new_secret.startswith("whsec_")
+    assert len(during.headers["webhook-signature"].split(" ")) == 2
+    assert during.verify(old_secret, TEST_NOW + timedelta(hours=1)) == during.verify(
+        new_secret, TEST_NOW + timedelta(hours=1)
+    )
+    assert len(after.headers["webhook-signature"].split(" ")) == 1
+    assert after.verify(new_secret, clock.now())["type"] == "points.earned"
+    with pytest.raises(WebhookVerificationError, match="No matching signature found"):
+        after.verify(old_secret, clock.now())
+
+
+async def test_an_address_the_organisation_stopped_allowing_is_refused_at_delivery(
+    api, database, org, worker, receiver, clock
+):
+    endpoint_id, _ = await created(api, receiver.endpoint(), ["points.earned"])
+    await apply_file(database, org_spec("acme"))  # [webhooks] allow_private_addresses gone
+    await buy(api, new_mobile(), "500")
+
+    await worker.run_once()
+
+    [attempt] = (await log(api, endpoint_id))["attempts"]
+    assert (attempt["statusCode"], attempt["error"], attempt["deliveryStatus"], attempt["nextAttemptAt"]) == (
+        None,
+        "refused: host 127.0.0.1 resolves to a loopback address (127.0.0.1)",
+        "PENDING",
+        (clock.now() + timedelta(seconds=5)).isoformat(),
+    )
+    assert receiver.received == []
+
+
+async def test_a_redirect_is_not_followed(api, worker, receiver):
+    endpoint_id, _ = await created(api, receiver.endpoint(), ["points.earned"])
+    receiver.script = [307]
+    await buy(api, new_mobile(), "500")
+
+    await worker.run_once()
+
+    [attempt] = (await log(api, endpoint_id))["attempts"]
+    assert (attempt["statusCode"], attempt["error"], attempt["deliveryStatus"]) == (307, "HTTP 307", "PENDING")
+    assert len(receiver.received) == 1
+
+
+async def test_a_replay_sends_the_same_events_again_under_the_same_webhook_ids(api, database, worker, receiver, clock):
+    endpoint_id, secret = await created(api, receiver.endpoint())
+    await buy(api, new_mobile(), "500")
+    clock.advance(timedelta(hours=1))
+    await buy(api, new_mobile(), "600")
+    await worker.run_until_idle()
+    clock.advance(timedelta(hours=1))
+    events = await outbox(database, BILL_EVENTS)
+
+    replayed = (
+        await api.data(
+            REPLAY,
+            {
+                "input": {
+                    "endpoint": endpoint_id,
+                    "from": TEST_NOW.isoformat(),
+                    "to": (TEST_NOW + timedelta(minutes=30)).isoformat(),
+                    "types": ["points.earned"],
+                }
+            },
+        )
+    )["replayWebhooks"]
+    await worker.run_until_idle()
+
+    assert replayed == {"__typename": "WebhooksReplayed", "deliveries": 1}
+    first_points = next(event for event in events if event["type"] == "points.earned")
+    assert receiver.webhook_ids()[4:] == [str(first_points["id"])]
+    # A receiver deduplicating by webhook-id processes each event once (each request verified as
+    # it arrived: the replay an hour after the first deliveries).
+    processed: dict[str, Any] = {}
+    for request, arrived_at in zip(receiver.received, [TEST_NOW + timedelta(hours=1)] * 4 + [clock.now()], strict=True):
+        processed.setdefault(request.webhook_id, request.verify(secret, arrived_at))
+    assert processed == {str(event["id"]): message_of(event) for event in events}
+    [latest, *_] = (await log(api, endpoint_id))["attempts"]
+    assert (latest["eventId"], latest["replayed"], latest["deliveryStatus"]) == (
+        str(first_points["id"]),
+        True,
+        "DELIVERED",
+    )
+
+
+async def test_a_replay_is_refused_for_a_bad_range_and_writes_nothing(api, database, receiver):
+    endpoint_id, _ = await created(api, receiver.endpoint())
+    before = await table_counts(database)
+    variables = {"input": {"endpoint": endpoint_id, "from": TEST_NOW.isoformat(), "to": TEST_NOW.isoformat()}}
+
+    result = (await api.data(REPLAY, variables))["replayWebhooks"]
+
+    assert result == {
+        "__typename": "InvalidInputError",
+        "code": "INVALID_INPUT",
+        "message": "must be after `from`",
+        "field": "to",
+    }
+    assert await table_counts(database) == before
+
+
+async def test_two_workers_racing_deliver_each_event_once(api, database, migrated_template, receiver, clock):
+    await created(api, receiver.endpoint())
+    for _ in range(10):
+        await buy(api, new_mobile(), "500")
+    receiver.answer_delay_seconds = 0.02
+    # Two databases: on SQLite two writers as two processes have, on PostgreSQL two pools.
+    other_database = Database(database.url, pool_size=5)
+    workers = [
+        WebhookWorker(each, clock, settings=WorkerSettings(timeout_seconds=5, batch=3), jitter=lambda: 0.0)
+        for each in (database, other_database)
+    ]
+    try:
+        reports = await asyncio.gather(*(worker.run_until_idle() for worker in workers))
+    finally:
+        for worker in workers:
+            await worker.close()
+        await other_database.dispose()
+
+    expected = [str(event["id"]) for event in await outbox(database, BILL_EVENTS)]
+    assert sorted(receiver.webhook_ids(), key=int) == expected
+    assert sum(report.delivered for report in reports) == 20
+    assert all(report.sent > 0 for report in reports)
+
+
+async def apply_file(database: Database, spec: dict[str, Any]) -> None:
+    parsed = OrganizationSpec.model_validate(spec)
+    await database.run_write(lambda connection: apply_spec(connection, parsed, now=TEST_NOW))
+
+
+async def test_a_server_killed_during_a_delivery_loses_no_event(database, org, tmp_path, receiver):
+    """The real server (uvicorn in its own process) commits a bill, its worker sends the event, and
+    is killed with -9 before the answer: the server started again sends it once its lease ran out."""
+    receiver.script = [HANG]
+    receiver.hang_seconds = 60
+    environment = {"POINTLEDGER_WEBHOOK_POLL_INTERVAL_SECONDS": "0.2", "POINTLEDGER_WEBHOOK_TIMEOUT_SECONDS": "1"}
+    with running_server_process(database.url, tmp_path, **environment) as first_server:
+        async with httpx.AsyncClient(base_url=first_server.base_url, timeout=60) as client:
+            api = Api(client, org, database, FrozenClock(TEST_NOW))
+            endpoint_id, secret = await created(api, receiver.endpoint(), ["points.earned"])
+            await buy(api, new_mobile(), "500")
+            await arrived(receiver, 1)
+        first_server.process.send_signal(signal.SIGKILL)
+        first_server.process.wait(timeout=30)
+    receiver.script = []
+
+    with running_server_process(database.url, tmp_path, **environment) as second_server:
+        async with httpx.AsyncClient(base_url=second_server.base_url, timeout=60) as client:
+            api = Api(client, org, database, FrozenClock(TEST_NOW))
+            await arrived(receiver, 2)
+            attempts = await delivered_log(api, endpoint_id)
+
+    [event] = await outbox(database, ["points.earned"])
+    assert receiver.webhook_ids() == [str(event["id"])] * 2
+    sent_at = datetime.fromtimestamp(int(receiver.received[1].headers["webhook-timestamp"]), UTC)
+    assert receiver.received[1].verify(secret, sent_at) == message_of(event)
+    # The killed worker's attempt was never recorded; the second is the one the log shows.
+    assert [(attempt["attemptNumber"], attempt["statusCode"], attempt["deliveryStatus"]) for attempt in attempts] == [
+        (2, 200, "DELIVERED")
+    ]
+
+
+async def arrived(receiver: Receiver, count: int, timeout_seconds: float = 60) -> None:
+    """Until the receiver has `count` requests (the server's worker runs in another process)."""
+    async with asyncio.timeout(timeout_seconds):
+        while True:
+            if len(receiver.received) >= count:
+                return
+            await asyncio.sleep(0.05)
+
+
+async def delivered_log(api: Api, endpoint_id: str, timeout_seconds: float = 60) -> list[dict]:
+    """The endpoint's log once its latest delivery is recorded as done."""
+    async with asyncio.timeout(timeout_seconds):
+        while True:
+            attempts = (await log(api, endpoint_id))["attempts"]
+            if attempts and attempts[0]["deliveryStatus"] != "PENDING":
+                return attempts
+            await asyncio.sleep(0.1)
