@@ -519,13 +519,13 @@ async def test_a_customers_next_event_waits_for_the_previous_one_on_an_ordered_e
     api, database, worker, receiver, clock
 ):
     await created(api, receiver.endpoint(), ["points.earned"], orderedPerCustomer=True)
-    receiver.script = [500]
     first, second = new_mobile(), new_mobile()
     await buy(api, first, "500")
     await buy(api, first, "600")
     await buy(api, second, "700")
     events = await outbox(database, ["points.earned"])
     ids = [str(event["id"]) for event in events]
+    receiver.script_by_webhook_id = {ids[0]: [500]}
 
     await worker.run_once()  # the first customer's first event is refused; the second customer's goes
     clock.advance(timedelta(seconds=4))

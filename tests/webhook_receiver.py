@@ -60,6 +60,9 @@ class Receiver:
     # Answers in order, one a request; past the end, `default`.
     script: list[int | str] = field(default_factory=list)
     default: int | str = 200
+    # Answers for one event's requests (by webhook-id), before `script`: concurrent requests arrive
+    # in any order, so a test that refuses one event names it.
+    script_by_webhook_id: dict[str, list[int | str]] = field(default_factory=dict)
     hang_seconds: float = 30.0
     answer_delay_seconds: float = 0.0
 
@@ -87,7 +90,11 @@ def running_receiver() -> Iterator[Receiver]:
 
     async def hook(request: Request) -> Response:
         receiver.received.append(Received(request.url.path, dict(request.headers), await request.body()))
-        answer = receiver.script.pop(0) if receiver.script else receiver.default
+        own = receiver.script_by_webhook_id.get(request.headers.get("webhook-id", ""))
+        if own:
+            answer = own.pop(0)
+        else:
+            answer = receiver.script.pop(0) if receiver.script else receiver.default
         if answer == HANG:
             await asyncio.sleep(receiver.hang_seconds)
             return Response(status_code=200)

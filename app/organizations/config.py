@@ -124,6 +124,7 @@ class OrgConfig:
     points_categories: tuple[PointsCategory, ...] = tuple(PointsCategory)
     customer_fields: tuple[CustomerFieldConfig, ...] = ()
     webhooks_allow_private_addresses: bool = False  # the organisation file's [webhooks]
+    expiry_notice_days: int | None = None  # points.expiring this many days ahead; None: no notices
     _programs_by_id: dict[int, ProgramConfig] = field(default_factory=dict, repr=False)
     _stores_by_id: dict[int, StoreConfig] = field(default_factory=dict, repr=False)
     _stores_by_code: dict[str, StoreConfig] = field(default_factory=dict, repr=False)
@@ -228,6 +229,7 @@ async def load_org_config(connection: AsyncConnection, org_id: int) -> OrgConfig
         bill_number_unique_in_days=org.bill_number_unique_in_days,
         primary_identifier=IdentifierType(org.primary_identifier),
         skip_secondary_id_on_primary_mismatch=org.skip_secondary_id_on_primary_mismatch,
+        expiry_notice_days=org.expiry_notice_days,
         updated_at=org.updated_at,
         rate_limits={**DEFAULT_RATE_LIMITS, **{Role(role): limit for role, limit in (org.rate_limits or {}).items()}},
         webhooks_allow_private_addresses=org.webhooks_allow_private_addresses,

@@ -55,6 +55,8 @@ class Organization(SQLModel, table=True):
     webhooks_allow_private_addresses: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
+    # Days before a lot expires that its points.expiring event is emitted; NULL: none is.
+    expiry_notice_days: int | None = None
 
 
 class Program(SQLModel, table=True):

@@ -44,6 +44,7 @@ async def apply_spec(connection: AsyncConnection, spec: OrganizationSpec, *, now
         "rate_limits": spec.rate_limits.model_dump(),
         "customer_fields": [customer_field.model_dump(mode="json") for customer_field in spec.customer_fields],
         "webhooks_allow_private_addresses": spec.webhooks.allow_private_addresses,
+        "expiry_notice_days": settings.expiry_notice_days,
     }
     existing = await repository.organization_by_code(connection, settings.code)
     if existing is None:
