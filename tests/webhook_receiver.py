@@ -91,10 +91,8 @@ def running_receiver() -> Iterator[Receiver]:
     async def hook(request: Request) -> Response:
         receiver.received.append(Received(request.url.path, dict(request.headers), await request.body()))
         own = receiver.script_by_webhook_id.get(request.headers.get("webhook-id", ""))
-        if own:
-            answer = own.pop(0)
-        else:
-            answer = receiver.script.pop(0) if receiver.script else receiver.default
+        general = receiver.script
+        answer = own.pop(0) if own else (general.pop(0) if general else receiver.default)
         if answer == HANG:
             await asyncio.sleep(receiver.hang_seconds)
             return Response(status_code=200)
