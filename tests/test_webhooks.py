@@ -15,8 +15,11 @@ import httpx
 import pytest
 from sqlalchemy import select
 from standardwebhooks import WebhookVerificationError
+from typer.testing import CliRunner
 
+from app.cli.main import cli
 from app.kernel.clock import FrozenClock
+from app.kernel.settings import get_settings
 from app.organizations.service import apply_spec
 from app.organizations.spec import OrganizationSpec
 from app.outbox.models import OutboxEvent
@@ -746,3 +749,36 @@ async def delivered_log(api: Api, endpoint_id: str, timeout_seconds: float = 60)
             if attempts and attempts[0]["deliveryStatus"] != "PENDING":
                 return attempts
             await asyncio.sleep(0.1)
+
+
+async def test_at_most_the_in_flight_limit_is_sent_to_an_endpoint_at_once(api, database, receiver, clock):
+    await created(api, receiver.endpoint(), ["points.earned"])
+    for _ in range(3):
+        await buy(api, new_mobile(), "500")
+    worker = WebhookWorker(database, clock, settings=WorkerSettings(timeout_seconds=5, in_flight_max=2))
+
+    first_pass = await worker.run_once()
+    second_pass = await worker.run_once()
+    await worker.close()
+
+    assert (first_pass.sent, second_pass.sent, len(receiver.received)) == (2, 1, 3)
+
+
+async def test_the_cli_delivers_until_idle(api, database, receiver, clock, monkeypatch):
+    await created(api, receiver.endpoint(), ["points.earned"])
+    await buy(api, new_mobile(), "500")
+    monkeypatch.setenv("POINTLEDGER_DATABASE_URL", database.url)
+    get_settings.cache_clear()
+    try:
+        result = await asyncio.to_thread(
+            CliRunner().invoke, cli, ["webhooks", "deliver", "--until-idle"], env={"COLUMNS": "250"}, obj=clock
+        )
+    finally:
+        get_settings.cache_clear()
+
+    assert (result.exit_code, result.output) == (
+        0,
+        "2 events fanned out, 1 attempts, 1 delivered, 0 failed, 0 endpoints disabled\n",
+    )
+    [event] = await outbox(database, ["points.earned"])
+    assert receiver.webhook_ids() == [str(event["id"])]
