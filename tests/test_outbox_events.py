@@ -17,6 +17,7 @@ from sqlalchemy import select
 from app.customers.tiers import expire_tiers
 from app.http.maintenance import maintain
 from app.ledger.expiry import expire_points, notify_expiring_points
+from app.outbox import repository as outbox_repository
 from app.outbox import service as outbox
 from app.outbox.models import OutboxDelivery, OutboxEvent
 from tests.client import add, buy, merge, transfer
@@ -24,6 +25,7 @@ from tests.conftest import TEST_NOW, make_org
 from tests.factories import bill, by_mobile, by_user_id, new_mobile, transferable_spec
 from tests.snapshots import table_counts
 from tests.test_bill_statements import counting
+from tests.test_cards import issue as issue_card
 from tests.test_promotions import LINK, create_promotion, small_bill, upload
 from tests.test_returns import purchase, return_of, returned
 
@@ -269,6 +271,19 @@ async def test_a_rolled_back_transaction_emits_nothing_and_leaves_nothing_for_th
     ]
 
 
+async def test_a_transaction_staging_more_events_than_one_insert_takes_writes_them_all_in_staging_order(database, org):
+    count = outbox_repository.ROWS_PER_INSERT_MAX + 50
+
+    async def stage_many(connection):
+        for index in range(count):
+            draft = outbox.EventDraft("test.many", {"version": 1, "index": index}, None)
+            outbox.stage(connection, org_id=org.org_id, draft=draft, now=TEST_NOW)
+
+    await database.run_write(stage_many)
+
+    assert [payload["index"] for _, _, payload in await outbox_events(database)] == list(range(count))
+
+
 async def test_staging_outside_a_write_transaction_is_refused_rather_than_dropped(database, org):
     async with database.read() as connection:
         with pytest.raises(RuntimeError, match="run_write"):
@@ -316,6 +331,31 @@ async def test_a_return_emits_transaction_returned_then_points_reversed(api, dat
             },
         ),
     ]
+
+
+async def test_a_return_that_drops_the_tier_emits_tier_changed_last(api, database):
+    bought = await purchase(api, amount="25000", grossAmount=None, discount=None, lineItems=[])
+    user_id = bought["customer"]["userId"]
+    after = await last_event_id(database)
+
+    await returned(api, return_of(bought))
+
+    found = await outbox_events(database, after)
+    assert [event[0] for event in found] == ["transaction.returned", "points.reversed", "tier.changed"]
+    assert found[2] == (
+        "tier.changed",
+        int(user_id),
+        {
+            "version": 1,
+            "userId": user_id,
+            "programCode": "main",
+            "kind": "DOWNGRADE",
+            "cause": "RETURN",
+            "tierBefore": "silver",
+            "tierAfter": "bronze",
+            "tierExpiresAt": None,
+        },
+    )
 
 
 async def test_a_redemption_emits_points_redeemed_and_its_reversal_points_reversed(api, database):
@@ -509,6 +549,30 @@ async def test_replacing_an_identifier_emits_removed_then_added(api, database):
     assert await outbox_events(database, after) == [
         ("identifier.changed", int(user_id), {**common, "change": "REMOVED", "value": "91" + mobile}),
         ("identifier.changed", int(user_id), {**common, "change": "ADDED", "value": "91" + new}),
+    ]
+
+
+async def test_issuing_a_card_emits_its_number_added(api, database):
+    mobile = new_mobile()
+    user_id = (await buy(api, mobile, "1000"))["transaction"]["customer"]["userId"]
+    after = await last_event_id(database)
+
+    issued = await issue_card(api, by_mobile(mobile), "CARD-0001")
+
+    assert issued["__typename"] == "CardIssued"
+    assert await outbox_events(database, after) == [
+        (
+            "identifier.changed",
+            int(user_id),
+            {
+                "version": 1,
+                "userId": user_id,
+                "identifierType": "CARD_NUMBER",
+                "change": "ADDED",
+                "value": "CARD-0001",
+                "source": "INSTORE",
+            },
+        )
     ]
 
 
