@@ -782,3 +782,28 @@ async def test_the_cli_delivers_until_idle(api, database, receiver, clock, monke
     )
     [event] = await outbox(database, ["points.earned"])
     assert receiver.webhook_ids() == [str(event["id"])]
+
+
+async def test_an_endpoint_deleted_while_its_delivery_is_in_flight_leaves_nothing_behind(
+    api, database, worker, receiver
+):
+    endpoint_id, _ = await created(api, receiver.endpoint(), ["points.earned"])
+    receiver.script = [HANG]
+    receiver.hang_seconds = 2
+    await buy(api, new_mobile(), "500")
+    before = await table_counts(database)
+
+    async def delete_once_sent() -> dict:
+        await arrived(receiver, 1)
+        return (await api.data(DELETE, {"endpoint": endpoint_id}))["deleteWebhookEndpoint"]
+
+    report, deleted = await asyncio.gather(worker.run_once(), delete_once_sent())
+
+    assert deleted == {"__typename": "WebhookEndpointDeleted", "endpointId": endpoint_id}
+    assert (report.sent, report.delivered, report.failed) == (0, 0, 0)
+    after = await table_counts(database)
+    assert (after["webhook_endpoints"], after["webhook_deliveries"], after["webhook_attempts"]) == (
+        before["webhook_endpoints"] - 1,
+        0,
+        0,
+    )

@@ -324,6 +324,15 @@ _GIVE_UP = (
 )
 
 
+async def still_there(connection: AsyncConnection, delivery_ids: Sequence[int]) -> set[int]:
+    """Those of the deliveries that were not deleted (with their endpoint) while being sent; locked
+    on PostgreSQL until the transaction ends, so they stay while their outcome is recorded."""
+    statement = select(deliveries.c.id).where(deliveries.c.id.in_(list(delivery_ids)))
+    if connection.dialect.name == "postgresql":
+        statement = statement.with_for_update()
+    return set((await connection.execute(statement)).scalars())
+
+
 async def record_attempts(connection: AsyncConnection, attempt_rows: list[dict[str, Any]]) -> None:
     await connection.execute(_INSERT_ATTEMPT, attempt_rows)
 

@@ -187,7 +187,11 @@ class WebhookWorker:
     ) -> None:
         now = self.clock.now()
         attempt_rows, finished, succeeded, failed = [], [], set(), set()
+        # An endpoint deleted meanwhile took its deliveries along: nothing to record for them.
+        remaining = await repository.still_there(connection, [row.id for row in leased])
         for row, outcome in zip(leased, outcomes, strict=True):
+            if row.id not in remaining:
+                continue
             attempt_rows.append(
                 {
                     "org_id": row.org_id,
@@ -220,6 +224,8 @@ class WebhookWorker:
                     "finished_at": now if due is None else None,
                 }
             )
+        if not attempt_rows:
+            return
         await repository.record_attempts(connection, attempt_rows)
         await repository.finish_deliveries(connection, finished)
         # An endpoint with a success in this pass is not failing, whatever else failed.
