@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -41,20 +42,37 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+@dataclass
+class ServerProcess:
+    process: subprocess.Popen[bytes]
+    base_url: str
+    log_path: Path
+
+
 @contextmanager
 def running_server(database_url: str, directory: Path, *, workers: int = 1, **environment: str) -> Iterator[str]:
     """uvicorn serving the app (`app_factory`) with these POINTLEDGER_ settings and environment:
     its base URL. The server's log goes to stderr when it stops (pytest shows it on failure)."""
+    with running_server_process(database_url, directory, workers=workers, **environment) as server:
+        yield server.base_url
+
+
+@contextmanager
+def running_server_process(
+    database_url: str, directory: Path, *, workers: int = 1, **environment: str
+) -> Iterator[ServerProcess]:
+    """`running_server`, handing over the process too (a test may kill it)."""
     port = _free_port()
     settings = {
         "POINTLEDGER_DATABASE_URL": database_url,
         "POINTLEDGER_IMPORT_DIRECTORY": str(directory / "imports"),
         "POINTLEDGER_MAINTENANCE_INTERVAL_SECONDS": "0",
+        "POINTLEDGER_WEBHOOK_POLL_INTERVAL_SECONDS": "0",
         "POINTLEDGER_ACCESS_LOG": "false",
         "POINTLEDGER_LOG_LEVEL": "WARNING",
         "POINTLEDGER_LOG_FORMAT": "text",
     }
-    log_path = directory / "server.log"
+    log_path = directory / f"server-{port}.log"
     command = [sys.executable, "-m", "uvicorn", "--factory", "app.http.app:app_factory", "--port", str(port)]
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -75,7 +93,7 @@ def running_server(database_url: str, directory: Path, *, workers: int = 1, **en
             assert process.poll() is None, log_path.read_text()
             assert time.monotonic() < deadline, log_path.read_text()
             time.sleep(0.1)
-        yield base_url
+        yield ServerProcess(process, base_url, log_path)
     finally:
         process.terminate()
         process.wait(timeout=30)

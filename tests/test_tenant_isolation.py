@@ -78,6 +78,7 @@ class Victim:
     template_name: str = "acme-weekly"
     lead_id: str = ""
     segment_code: str = "ACME-SEGMENT"
+    webhook_endpoint_id: str = ""
     lookups: dict[str, str] = field(default_factory=dict)
 
 
@@ -212,6 +213,14 @@ async def set_up_victim(api: Api) -> Victim:
     await succeeded(
         api, "addSegmentMembers", "SegmentMembersInput", {"segmentCode": victim.segment_code, "members": [by_mobile]}
     )
+    endpoint = await succeeded(
+        api,
+        "createWebhookEndpoint",
+        "CreateWebhookEndpointInput",
+        {"url": "https://93.184.215.14/Zenobia-hooks", "eventTypes": ["points.earned"]},
+        "... on WebhookEndpointWithSecret { endpoint { id } }",
+    )
+    victim.webhook_endpoint_id = endpoint["endpoint"]["id"]
     return victim
 
 
@@ -259,6 +268,7 @@ def identifying(victim: Victim) -> dict[str, Any]:
         "leadId": victim.lead_id,
         "segmentCode": victim.segment_code,
         "CreateSegmentInput.code": victim.segment_code,
+        "endpoint": victim.webhook_endpoint_id,
     }
 
 

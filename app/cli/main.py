@@ -11,6 +11,7 @@ from app.cli.ledger import ledger_cli
 from app.cli.organizations import org_cli
 from app.cli.promotions import promo_cli
 from app.cli.server import server_cli
+from app.cli.webhooks import webhooks_cli
 
 cli = typer.Typer(
     help="pointledger: a loyalty engine with a GraphQL API.", no_args_is_help=True, pretty_exceptions_enable=False
@@ -22,6 +23,7 @@ cli.add_typer(promo_cli, name="promo")
 cli.add_typer(import_cli, name="import")
 cli.add_typer(ledger_cli)
 cli.add_typer(server_cli)
+cli.add_typer(webhooks_cli, name="webhooks")
 
 
 def main() -> None:

@@ -48,6 +48,7 @@ from app.http.logs import AccessLog, configure_logging, note_request
 from app.http.maintenance import MaintenanceTask
 from app.http.metrics import BAD_REQUEST, Metrics, request_outcome
 from app.http.operation_gate import OperationGate, OperationRefusedError
+from app.http.webhook_delivery import WebhookDeliveryTask
 from app.kernel.clock import Clock, SystemClock
 from app.kernel.rate_limits import RateLimiter
 from app.kernel.settings import Settings, get_settings
@@ -237,6 +238,7 @@ class Services:
             metrics=self.metrics,
         )
         self.imports = ImportRunner(self.database, self.clock, metrics=self.metrics)
+        self.webhooks = WebhookDeliveryTask(self.database, self.clock, settings)
         self.rate_limiter = RateLimiter(settings.rate_limit_storage)
         self.query_limits = QueryLimitsByRole(settings.query_limits_by_role)
         self.running_queries = RunningQueries(settings.request_time_limit_seconds)
@@ -271,9 +273,11 @@ def create_app(
         services.maintenance.start()
         services.imports.start()
         await services.imports.resume_unfinished()  # imports a crash or restart left unfinished
+        services.webhooks.start()
         try:
             yield
         finally:
+            await services.webhooks.stop()
             await services.imports.stop()
             await services.maintenance.stop()
         if database is None:

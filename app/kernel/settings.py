@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     # The server's maintenance task (expiry run, promised conversion, old idempotency keys) runs
     # at start and then every this many seconds; 0 turns it off (e.g. when cron runs the CLI).
     maintenance_interval_seconds: float = Field(default=3600, ge=0)
+    # Webhook delivery in the server: a pass every this many seconds while there is nothing to send
+    # (at once while there is); 0 leaves delivery to `pointledger webhooks deliver`.
+    webhook_poll_interval_seconds: float = Field(default=1.0, ge=0)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)  # connect, read, write: each
+    webhook_in_flight_per_endpoint_max: int = Field(default=10, ge=1)
     # Idempotency keys are kept at least this long (the API promises 24 hours).
     idempotency_retention_hours: float = Field(default=24, ge=24)
     # Bulk imports: a larger file is refused (FILE_TOO_LARGE) while it is uploaded; uploads are

@@ -148,6 +148,7 @@ class OrgConfig:
     rate_limits: Mapping[Role, int] = field(default_factory=lambda: DEFAULT_RATE_LIMITS)
     points_categories: tuple[PointsCategory, ...] = tuple(PointsCategory)
     customer_fields: tuple[CustomerFieldConfig, ...] = ()
+    webhooks_allow_private_addresses: bool = False  # the organisation file's [webhooks]
     expiry_notice_days: int | None = None  # points.expiring this many days ahead; None: no notices
     # Declared bill fields and payment modes (the file's [[extended_fields]], [[custom_fields]],
     # [[payment_modes]]): empty, a kind is free (see app.organizations.spec.BillFieldSpec).
@@ -274,6 +275,7 @@ async def load_org_config(connection: AsyncConnection, org_id: int) -> OrgConfig
         primary_identifier_strict_check=org.primary_identifier_strict_check,
         updated_at=org.updated_at,
         rate_limits={**DEFAULT_RATE_LIMITS, **{Role(role): limit for role, limit in (org.rate_limits or {}).items()}},
+        webhooks_allow_private_addresses=org.webhooks_allow_private_addresses,
         programs=programs,
         customer_fields=_declared_fields(org.customer_fields),
         extended_fields=_declared_fields(org.extended_fields),

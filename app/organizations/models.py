@@ -7,7 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, UniqueConstraint
+from sqlalchemy import CheckConstraint, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from app.storage.columns import Amount, JSONDocument, Points, Rate, UTCDateTime
@@ -71,6 +71,8 @@ class Organization(SQLModel, table=True):
     extended_fields: list[dict[str, Any]] | None = Field(default=None, sa_type=JSONDocument)
     custom_fields: list[dict[str, Any]] | None = Field(default=None, sa_type=JSONDocument)
     payment_modes: list[dict[str, Any]] | None = Field(default=None, sa_type=JSONDocument)
+    # Webhook endpoints may point at loopback, link-local or private addresses (the file's [webhooks]).
+    webhooks_allow_private_addresses: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
     # Days before a lot expires that its points.expiring event is emitted; NULL: none is.

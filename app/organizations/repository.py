@@ -6,7 +6,7 @@ plain values and rows.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -141,3 +141,11 @@ async def revoke_api_key(connection: AsyncConnection, key_id: str, *, now: datet
 async def api_key(connection: AsyncConnection, key_id: str) -> Any:
     """The key's row (org_id, secret_hash, revoked_at, roles), None when unknown."""
     return (await connection.execute(_FIND_API_KEY, {"key_id": key_id})).one_or_none()
+
+
+async def orgs_allowing_private_webhook_addresses(connection: AsyncConnection, org_ids: Sequence[int]) -> set[int]:
+    """Those of the organisations whose file allows webhook endpoints at private addresses ([webhooks])."""
+    statement = select(organizations.c.id).where(
+        organizations.c.id.in_(list(org_ids)), organizations.c.webhooks_allow_private_addresses.is_(True)
+    )
+    return set((await connection.execute(statement)).scalars())

@@ -138,6 +138,13 @@ OPERATION_ROLES: dict[str, frozenset[Role]] = {
         "POST /imports/interactions": (ADMIN,),
         "POST /imports/behavioural-events": (ADMIN,),
         "POST /v1/loyalty_programs/{program_id}/import_points": (ADMIN,),  # Talon.One's import_points
+        "webhookEndpoints": (ADMIN,),
+        "webhookDeliveryLog": (ADMIN,),
+        "createWebhookEndpoint": (ADMIN,),
+        "updateWebhookEndpoint": (ADMIN,),
+        "rotateWebhookSecret": (ADMIN,),
+        "deleteWebhookEndpoint": (ADMIN,),
+        "replayWebhooks": (ADMIN,),
     }.items()
 }
 

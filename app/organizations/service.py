@@ -44,6 +44,7 @@ async def apply_spec(connection: AsyncConnection, spec: OrganizationSpec, *, now
         "primary_identifier_strict_check": settings.primary_identifier_strict_check,
         "rate_limits": spec.rate_limits.model_dump(),
         "customer_fields": [customer_field.model_dump(mode="json") for customer_field in spec.customer_fields],
+        "webhooks_allow_private_addresses": spec.webhooks.allow_private_addresses,
         "expiry_notice_days": settings.expiry_notice_days,
         "extended_fields": [declared.model_dump(mode="json") for declared in spec.extended_fields] or None,
         "custom_fields": [declared.model_dump(mode="json") for declared in spec.custom_fields] or None,

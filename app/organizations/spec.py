@@ -272,12 +272,25 @@ class PaymentModeSpec(Strict):
     name: FreeText = ""
 
 
+class WebhooksSpec(Strict):
+    """Webhook endpoints of the organisation ([webhooks])."""
+
+    allow_private_addresses: bool = Field(
+        default=False,
+        description=(
+            "Endpoints may point at loopback, link-local, private or unspecified addresses (an on-premises "
+            "receiver). False refuses them when an endpoint is saved and again at every delivery."
+        ),
+    )
+
+
 class OrganizationSpec(Strict):
     organization: OrganizationSettingsSpec
     programs: list[ProgramSpec] = Field(min_length=1)
     stores: list[StoreSpec] = Field(min_length=1)
     rate_limits: RateLimitsSpec = RateLimitsSpec()
     customer_fields: list[CustomerFieldSpec] = []
+    webhooks: WebhooksSpec = WebhooksSpec()
     extended_fields: list[BillFieldSpec] = []
     custom_fields: list[BillFieldSpec] = []
     payment_modes: list[PaymentModeSpec] = []

@@ -67,6 +67,8 @@ from app.graphql.transfers.mutations import TransferMutation
 from app.graphql.transfers.queries import TransferQuery
 from app.graphql.user_groups.mutations import UserGroupMutation
 from app.graphql.user_groups.queries import UserGroupQuery
+from app.graphql.webhooks.mutations import WebhookMutation
+from app.graphql.webhooks.queries import WebhookQuery
 from app.kernel.errors import DomainError
 
 logger = logging.getLogger(__name__)
@@ -98,6 +100,7 @@ class Query(
     InteractionQuery,
     BehaviouralEventQuery,
     CustomerSearchQuery,
+    WebhookQuery,
 ):
     pass
 
@@ -122,6 +125,7 @@ class Mutation(
     SegmentMutation,
     InteractionMutation,
     BehaviouralEventMutation,
+    WebhookMutation,
 ):
     pass
 

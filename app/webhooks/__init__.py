@@ -1,0 +1,1 @@
+"""Webhooks: the organisation's endpoints, and the delivery of outbox events to them (Standard Webhooks)."""
