@@ -36,7 +36,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -65,6 +65,7 @@ from app.kernel.settings import get_settings
 from app.kernel.spreadsheet import safe_row
 from app.kernel.text import check_code, check_required_code, refusal_message
 from app.organizations.config import OrgConfig, load_org_config
+from app.outbox import service as outbox
 from app.storage.database import Database, lock_keys
 
 logger = logging.getLogger(__name__)
@@ -971,15 +972,27 @@ async def _record_batch_in(
     return await _load_job(connection, job.id)
 
 
-async def _set(database: Database, job_id: int, attempt: int, now: datetime, **values: Any) -> JobView:
-    """Update the job while this runner's attempt holds it; a runner fenced off stops here."""
+async def _set(
+    database: Database,
+    job_id: int,
+    attempt: int,
+    now: datetime,
+    *,
+    then: Callable[[AsyncConnection, JobView], Awaitable[object]] | None = None,
+    **values: Any,
+) -> JobView:
+    """Update the job while this runner's attempt holds it; a runner fenced off stops here.
+    `then` runs in the same transaction with the job as updated."""
     if values.get("error_message") is not None:  # over the column's length, PostgreSQL refuses the update
         values["error_message"] = values["error_message"][:ERROR_MESSAGE_CHARS_MAX]
 
     async def write(connection: AsyncConnection) -> JobView:
         if not await repository.update_job(connection, job_id, attempt=attempt, now=now, changes=values):
             raise ImportInterruptedError(f"import job {job_id} was taken over by another runner")
-        return await _load_job(connection, job_id)
+        job = await _load_job(connection, job_id)
+        if then is not None:
+            await then(connection, job)
+        return job
 
     return await database.run_write(write)
 
@@ -994,11 +1007,47 @@ async def _finish(
     message: str | None = None,
 ) -> JobView:
     job = await _set(
-        database, job.id, attempt, now, status=status.value, error_code=code, error_message=message, finished_at=now
+        database,
+        job.id,
+        attempt,
+        now,
+        then=functools.partial(_emit_finished, now=now),
+        status=status.value,
+        error_code=code,
+        error_message=message,
+        finished_at=now,
     )
     if code != "INTERNAL_ERROR":
         _remove_spooled(job)
     return job
+
+
+IMPORT_JOB_FINISHED = "import_job.finished"
+
+
+def finished_payload(job: JobView) -> dict[str, Any]:
+    """The import_job.finished event's payload (version 1): the job's totals as the importJob
+    query shows them. A job that failed with INTERNAL_ERROR can be resumed, and then finishes again."""
+    return {
+        "version": 1,
+        "jobId": str(job.id),
+        "profile": job.profile.value,
+        "status": job.status.value,
+        "dryRun": job.dry_run,
+        "rowsRead": job.rows_read,
+        "rowsImported": job.rows_imported,
+        "rowsRejected": job.rows_rejected,
+        "customersCreated": job.customers_created,
+        "pointsImported": str(job.points_imported),
+        "errorCode": job.error_code,
+        "finishedAt": job.finished_at.isoformat() if job.finished_at else None,
+    }
+
+
+async def _emit_finished(connection: AsyncConnection, job: JobView, *, now: datetime) -> None:
+    await outbox.emit(
+        connection, org_id=job.org_id, event_type=IMPORT_JOB_FINISHED, payload=finished_payload(job), now=now
+    )
 
 
 def _remove_spooled(job: JobView) -> None:

@@ -7,9 +7,11 @@ statements built once, at import.
 from __future__ import annotations
 
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, func, insert, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.outbox.models import OutboxDelivery, OutboxEvent
@@ -47,3 +49,89 @@ async def insert_event(
 async def event(connection: AsyncConnection, *, org_id: int, event_id: int) -> Any:
     """The org's event: a row (id, type, payload, created_at)."""
     return (await connection.execute(_EVENT, {"org_id": org_id, "event_id": event_id})).one()
+
+
+# --- the live feed (app/outbox/feed.py) -----------------------------------------------------------
+#
+# A reader that moves a cursor over event ids must never pass an id whose transaction has not
+# committed yet: on PostgreSQL a transaction can take id 10, another id 11 and commit first. So
+# every writer holds its organisation's feed lock in shared mode from its first event to its commit
+# (writers never wait on each other), and the feed's reader takes it exclusively for a moment before
+# it reads (READ COMMITTED: its snapshot comes after the lock): every id taken by then has
+# committed or rolled back. SQLite's one writer commits ids in order already.
+
+_HOLD_FEED_ORDER = text("SELECT pg_advisory_xact_lock_shared(hashtextextended(:key, 0))")
+_TAKE_FEED_ORDER = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+# How long the reader waits for the writers in flight before it gives up for this round: a writer
+# waiting on a row lock held by a writer queued behind the reader would otherwise deadlock them.
+_FEED_ORDER_WAIT = text("SET LOCAL lock_timeout = '200ms'")
+LOCK_NOT_AVAILABLE = "55P03"
+
+_EVENT_COLUMNS = (events.c.id, events.c.type, events.c.customer_id, events.c.payload, events.c.created_at)
+_ORG_EVENTS_AFTER = (
+    select(*_EVENT_COLUMNS)
+    .where(events.c.org_id == bindparam("org_id"), events.c.id > bindparam("after_id"))
+    .order_by(events.c.id)
+    .limit(bindparam("limit"))
+)
+_LAST_EVENT_ID = select(func.coalesce(func.max(events.c.id), 0)).where(events.c.org_id == bindparam("org_id"))
+
+
+def _feed_key(org_id: int) -> str:
+    return f"outbox-feed:{org_id}"
+
+
+async def hold_feed_order(connection: AsyncConnection, org_id: int) -> None:
+    """In a write transaction, before its first event of this organisation (PostgreSQL only)."""
+    if connection.dialect.name == "postgresql":
+        await connection.execute(_HOLD_FEED_ORDER, {"key": _feed_key(org_id)})
+
+
+async def settled_events_after(
+    connection: AsyncConnection, *, org_id: int, after_id: int | None, limit: int
+) -> list[Any] | None:
+    """The organisation's events after `after_id` (rows: id, type, customer_id, payload, created_at), in id
+    order, every one of them committed and no smaller id still to come; with `after_id` None, no
+    rows but the last id (as the one row's `id`: where a new reader starts). None when the writers
+    in flight did not finish in time (read again later). `connection` is fresh, outside a transaction."""
+    async with connection.begin():
+        if connection.dialect.name == "postgresql":
+            await connection.execute(_FEED_ORDER_WAIT)
+            try:
+                await connection.execute(_TAKE_FEED_ORDER, {"key": _feed_key(org_id)})
+            except DBAPIError as error:
+                if LOCK_NOT_AVAILABLE not in str(getattr(error.orig, "sqlstate", "")) + str(error):
+                    raise
+                return None
+        if after_id is None:
+            last_id = (await connection.execute(_LAST_EVENT_ID, {"org_id": org_id})).scalar_one()
+            return [SimpleNamespace(id=last_id)]
+        parameters = {"org_id": org_id, "after_id": after_id, "limit": limit}
+        return list((await connection.execute(_ORG_EVENTS_AFTER, parameters)).all())
+
+
+async def customer_events_between(
+    connection: AsyncConnection, *, org_id: int, customer_id: int, after_id: int, until_id: int, limit: int
+) -> list[Any]:
+    """The customer's events with ids in (after_id, until_id], in id order (at most `limit`)."""
+    parameters = {
+        "org_id": org_id,
+        "customer_id": customer_id,
+        "after_id": after_id,
+        "until_id": until_id,
+        "limit": limit,
+    }
+    return list((await connection.execute(_CUSTOMER_EVENTS_BETWEEN, parameters)).all())
+
+
+_CUSTOMER_EVENTS_BETWEEN = (
+    select(*_EVENT_COLUMNS)
+    .where(
+        events.c.org_id == bindparam("org_id"),
+        events.c.customer_id == bindparam("customer_id"),
+        events.c.id > bindparam("after_id"),
+        events.c.id <= bindparam("until_id"),
+    )
+    .order_by(events.c.id)
+    .limit(bindparam("limit"))
+)
