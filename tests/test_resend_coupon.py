@@ -54,6 +54,7 @@ async def test_a_resend_is_recorded_with_its_outbox_event_in_one_transaction(api
     result = await resend(api, mobile, "paper-active")
 
     payload = {
+        "version": 1,
         "userId": user_id,
         "mobile": "91" + mobile,
         "email": None,
@@ -84,7 +85,14 @@ async def test_a_resend_is_recorded_with_its_outbox_event_in_one_transaction(api
     }
     event_id = int(result["event"]["id"])
     assert await rows(database, events) == [
-        {"id": event_id, "org_id": org.org_id, "type": "coupon.resend_requested", "payload": payload, "created_at": now}
+        {
+            "id": event_id,
+            "org_id": org.org_id,
+            "customer_id": int(user_id),
+            "type": "coupon.resend_requested",
+            "payload": payload,
+            "created_at": now,
+        }
     ]
     assert await rows(database, deliveries) == [
         {

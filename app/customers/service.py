@@ -539,6 +539,7 @@ async def merge_customers(
                 org_id=org.id,
                 customer_id=survivor_id,
                 program_id=program.id,
+                program_code=program.code,
                 before=current,
                 after=tier,
                 cause=TierChangeCause.MERGE,

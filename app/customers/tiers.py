@@ -48,6 +48,8 @@ from app.kernel.errors import ValidationError
 from app.kernel.pages import page_limit, split_page
 from app.ledger.expiry import org_ids
 from app.organizations.config import OrgConfig, TierConfig, load_org_config
+from app.outbox import events
+from app.outbox import service as outbox
 from app.storage.database import Database
 
 BATCH_STANDINGS = 500  # standings per write transaction of the expiry run
@@ -72,6 +74,7 @@ async def record_tier_change(
     org_id: int,
     customer_id: int,
     program_id: int,
+    program_code: str,
     before: TierConfig,
     after: TierConfig,
     cause: TierChangeCause,
@@ -80,7 +83,8 @@ async def record_tier_change(
     now: datetime,
     kind: TierChangeKind | None = None,
 ) -> None:
-    """One history row; the kind is UPGRADE or DOWNGRADE by the tiers' serial numbers unless given."""
+    """One history row and its `tier.changed` event; the kind is UPGRADE or DOWNGRADE by the
+    tiers' serial numbers unless given."""
     assert before.id != after.id, "only a change of tier is history"
     if kind is None:
         kind = TierChangeKind.UPGRADE if after.serial_number > before.serial_number else TierChangeKind.DOWNGRADE
@@ -91,6 +95,37 @@ async def record_tier_change(
                 org_id, customer_id, program_id, before, after, kind, cause, tier_expires_at_after, transaction_id, now
             )
         ],
+    )
+    _stage_tier_changed(
+        connection, org_id, customer_id, program_code, before, after, kind, cause, tier_expires_at_after, now
+    )
+
+
+def _stage_tier_changed(
+    connection: AsyncConnection,
+    org_id: int,
+    customer_id: int,
+    program_code: str,
+    before: TierConfig,
+    after: TierConfig,
+    kind: TierChangeKind,
+    cause: TierChangeCause,
+    tier_expires_at_after: datetime | None,
+    now: datetime,
+) -> None:
+    outbox.stage(
+        connection,
+        org_id=org_id,
+        draft=events.tier_changed(
+            customer_id=customer_id,
+            program_code=program_code,
+            kind=kind.value,
+            cause=cause.value,
+            tier_before=before.name,
+            tier_after=after.name,
+            tier_expires_at=tier_expires_at_after,
+        ),
+        now=now,
     )
 
 
@@ -230,23 +265,17 @@ async def _expire_batch(
             as_of=as_of,
             base_tier_id=base.id,
         )
-        history.extend(
-            _history_row(
-                org_id,
-                standing.customer_id,
-                program_id,
-                program.tier(standing.tier_id),
-                base,
-                TierChangeKind.EXPIRY,
-                TierChangeCause.TIER_EXPIRY,
-                None,
-                None,
-                now,
-            )
-            # A base tier with an expiry (none is given one today) only loses the expiry: no change of tier.
-            for standing in standings
-            if standing.id in changed and standing.tier_id != base.id
-        )
+        # A base tier with an expiry (none is given one today) only loses the expiry: no change of tier.
+        for standing in standings:
+            if standing.id in changed and standing.tier_id != base.id:
+                before = program.tier(standing.tier_id)
+                expiry = (TierChangeKind.EXPIRY, TierChangeCause.TIER_EXPIRY)
+                history.append(
+                    _history_row(org_id, standing.customer_id, program_id, before, base, *expiry, None, None, now)
+                )
+                _stage_tier_changed(
+                    connection, org_id, standing.customer_id, program.code, before, base, *expiry, None, now
+                )
         expired_count += len(changed)
     await repository.insert_tier_changes(connection, history)
     return tuple(standing.id for standing in found), expired_count

@@ -60,6 +60,7 @@ from app.imports.profiles import BatchResult, ParsedRow, ProfileRun, RowError
 from app.imports.reader import FIELD_CHARS_MAX, CsvStream, read_header, refused_field, stored_fields
 from app.imports.registry import PROFILES
 from app.kernel.clock import Clock
+from app.kernel.decimals import decimal_text
 from app.kernel.errors import IdempotencyKeyReusedError
 from app.kernel.settings import get_settings
 from app.kernel.spreadsheet import safe_row
@@ -1030,6 +1031,7 @@ def finished_payload(job: JobView) -> dict[str, Any]:
     query shows them. A job that failed with INTERNAL_ERROR can be resumed, and then finishes again."""
     return {
         "version": 1,
+        "userId": None,  # as every event: about no one customer
         "jobId": str(job.id),
         "profile": job.profile.value,
         "status": job.status.value,
@@ -1038,7 +1040,7 @@ def finished_payload(job: JobView) -> dict[str, Any]:
         "rowsImported": job.rows_imported,
         "rowsRejected": job.rows_rejected,
         "customersCreated": job.customers_created,
-        "pointsImported": str(job.points_imported),
+        "pointsImported": decimal_text(job.points_imported),
         "errorCode": job.error_code,
         "finishedAt": job.finished_at.isoformat() if job.finished_at else None,
     }

@@ -152,3 +152,8 @@ def read_whole_number(text: str, maximum: int, minimum: int = 1) -> int | None:
         return None
     value = int(text)
     return value if minimum <= value <= maximum else None
+
+
+def decimal_text(value: Decimal) -> str:
+    """A decimal as the API prints it: no exponent, no trailing zeros ("106", "12.5", "0")."""
+    return format(value.normalize(), "f") if value else "0"

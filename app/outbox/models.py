@@ -28,10 +28,15 @@ ERROR_LENGTH_MAX = 1000
 
 class OutboxEvent(SQLModel, table=True):
     __tablename__ = "outbox_events"
-    __table_args__ = (Index("ix_outbox_events_org", "org_id", "id"),)
+    __table_args__ = (
+        Index("ix_outbox_events_org", "org_id", "id"),
+        # A customer's stream in commit order (subscriptions, per-customer delivery order).
+        Index("ix_outbox_events_customer", "org_id", "customer_id", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)  # receivers dedupe by it
     org_id: int = Field(foreign_key="organizations.id")
+    customer_id: int | None = Field(default=None, foreign_key="customers.id")  # None: about no one customer
     type: str = Field(max_length=EVENT_TYPE_LENGTH_MAX)  # e.g. coupon.resend_requested
     payload: dict[str, Any] = Field(sa_type=JSONDocument)
     created_at: datetime = Field(sa_type=UTCDateTime)
@@ -52,3 +57,15 @@ class OutboxDelivery(SQLModel, table=True):
     claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error: str | None = Field(default=None, max_length=ERROR_LENGTH_MAX)
+
+
+class ExpiryNotice(SQLModel, table=True):
+    """A lot whose `points.expiring` notice was emitted: the primary key makes it once per lot,
+    however often the maintenance run runs."""
+
+    __tablename__ = "outbox_expiry_notices"
+
+    lot_id: int = Field(primary_key=True, foreign_key="point_lots.id", sa_type=BigId)
+    org_id: int = Field(foreign_key="organizations.id")
+    event_id: int = Field(foreign_key="outbox_events.id", sa_type=BigId)
+    created_at: datetime = Field(sa_type=UTCDateTime)

@@ -6,7 +6,7 @@ statements built once, at import.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
 from types import SimpleNamespace
 from typing import Any
 
@@ -22,32 +22,44 @@ deliveries = table_of(OutboxDelivery)
 
 _INSERT_EVENT = insert(events).returning(events.c.id)
 _INSERT_DELIVERY = insert(deliveries)
-_EVENT = select(events.c.id, events.c.type, events.c.payload, events.c.created_at).where(
+_EVENT = select(events.c.id, events.c.type, events.c.payload, events.c.customer_id, events.c.created_at).where(
     events.c.org_id == bindparam("org_id"), events.c.id == bindparam("event_id")
 )
 
 
-async def insert_event(
-    connection: AsyncConnection, *, org_id: int, event_type: str, payload: dict[str, Any], now: datetime
-) -> int:
-    """The event and its delivery row (due now, no attempt yet); returns the event id."""
-    values = {"org_id": org_id, "type": event_type, "payload": payload, "created_at": now}
-    event_id: int = (await connection.execute(_INSERT_EVENT, values)).scalar_one()
-    delivery = {
-        "event_id": event_id,
-        "org_id": org_id,
-        "attempts": 0,
-        "next_attempt_at": now,
-        "claimed_until": None,
-        "delivered_at": None,
-        "last_error": None,
-    }
-    await connection.execute(_INSERT_DELIVERY, delivery)
-    return event_id
+async def insert_events(connection: AsyncConnection, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """The events (org_id, type, payload, customer_id, created_at each) and their delivery rows
+    (due at once, no attempt yet), in two statements however many there are; returns the event
+    ids in the rows' order.
+
+    One multi-row INSERT ... RETURNING: both databases number a statement's rows in the order of
+    its VALUES (SQLite max + 1 each, PostgreSQL nextval per row), so the ids sorted are the rows'
+    ids in order, whatever order RETURNING hands them back in."""
+    if len(rows) == 1:
+        result = await connection.execute(_INSERT_EVENT, rows[0])
+    else:
+        result = await connection.execute(insert(events).values(list(rows)).returning(events.c.id))
+    event_ids = sorted(result.scalars())
+    await connection.execute(
+        _INSERT_DELIVERY,
+        [
+            {
+                "event_id": event_id,
+                "org_id": row["org_id"],
+                "attempts": 0,
+                "next_attempt_at": row["created_at"],
+                "claimed_until": None,
+                "delivered_at": None,
+                "last_error": None,
+            }
+            for event_id, row in zip(event_ids, rows, strict=True)
+        ],
+    )
+    return event_ids
 
 
 async def event(connection: AsyncConnection, *, org_id: int, event_id: int) -> Any:
-    """The org's event: a row (id, type, payload, created_at)."""
+    """The org's event: a row (id, type, payload, customer_id, created_at)."""
     return (await connection.execute(_EVENT, {"org_id": org_id, "event_id": event_id})).one()
 
 

@@ -214,6 +214,7 @@ async def _resend(
             requested_at=now,
         ),
         now=now,
+        customer_id=customer_id,
     )
     resend_id = await repository.insert_resend(
         connection,
@@ -233,6 +234,7 @@ def resend_event_payload(
     """What the brand's messaging system receives: whom to send which code, valid when. Plain JSON
     (ids as strings like the API's, times in ISO 8601 UTC)."""
     return {
+        "version": 1,
         "userId": str(user_id),
         "mobile": mobile,
         "email": email,

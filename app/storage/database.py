@@ -130,16 +130,21 @@ class Database:
         """One write transaction (its statements on the event loop's thread when `inline`: SQLite
         only); what `after_commit` registered on it runs once it has committed."""
         committed: list[Callable[[], None]] = []
+        finishing: dict[str, Callable[[AsyncConnection], Awaitable[None]]] = {}
         async with self.write_engine.begin() as connection:
             # The info dict belongs to the pooled connection and outlives this transaction (kept
             # at hand: a failed statement makes `connection.info` itself raise until rolled back).
             info = connection.info
             info[_AFTER_COMMIT] = committed
+            info[_BEFORE_COMMIT] = finishing
             try:
                 with statements_inline() if inline else nullcontext():
                     result = await operation(connection)
+                    for finish in finishing.values():
+                        await finish(connection)
             finally:
                 del info[_AFTER_COMMIT]
+                del info[_BEFORE_COMMIT]
         for callback in committed:
             callback()
         return result
@@ -268,6 +273,24 @@ def after_commit(connection: AsyncConnection, callback: Callable[[], None]) -> N
     callbacks = connection.info.get(_AFTER_COMMIT)
     if callbacks is not None:
         callbacks.append(callback)
+
+
+_BEFORE_COMMIT = "pointledger.before_commit"
+
+
+Finish = TypeVar("Finish", bound=Callable[[AsyncConnection], Awaitable[None]])
+
+
+def before_commit(connection: AsyncConnection, key: str, finish: Finish) -> Finish:
+    """Run `finish` once, last, inside the write transaction running on `connection` (the first
+    registration under `key` counts, and is returned): what a transaction gathered as it went
+    (its outbox events) is written in one statement at its end, and forgotten with the transaction
+    if it rolls back. Only `run_write` transactions have an end to run it at: anywhere else it
+    raises, so nothing gathered is ever silently dropped."""
+    finishing = connection.info.get(_BEFORE_COMMIT)
+    if finishing is None:
+        raise RuntimeError("before_commit needs a write transaction run by Database.run_write")
+    return cast(Finish, finishing.setdefault(key, finish))
 
 
 def _sqlstate(error: DBAPIError) -> str | None:

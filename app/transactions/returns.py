@@ -408,6 +408,7 @@ class _StandingChange:
     downgrade: TierDowngraded | None
     program_id: int
     tiers: tuple[TierConfig, TierConfig] | None  # (before, after) when the tier changes
+    program_code: str
 
     async def apply(self, connection: AsyncConnection, *, org_id: int, return_id: int, now: datetime) -> None:
         await customers_repository.update_standing(connection, self.standing_id, self.values)
@@ -418,6 +419,7 @@ class _StandingChange:
                 org_id=org_id,
                 customer_id=self.customer_id,
                 program_id=self.program_id,
+                program_code=self.program_code,
                 before=before,
                 after=after,
                 cause=TierChangeCause.RETURN,
@@ -470,7 +472,7 @@ async def _plan_standing(
             tier_number_after=tier.serial_number,
         )
     tiers = (current, tier) if tier.id != current.id else None
-    return _StandingChange(standing.id, customer_id, counted, values, downgrade, program.id, tiers)
+    return _StandingChange(standing.id, customer_id, counted, values, downgrade, program.id, tiers, program.code)
 
 
 async def _insert_return(

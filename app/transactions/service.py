@@ -31,6 +31,8 @@ from app.ledger import rules as ledger_rules
 from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.organizations.config import OrgConfig, ProgramConfig
+from app.outbox import events
+from app.outbox import service as outbox
 from app.promotions import service as promotions_service
 from app.promotions.rules import Cart, CartLine, attributes_of
 from app.redemptions import service as redemptions_service
@@ -298,11 +300,42 @@ async def _add(
     transaction_id = await repository.insert_transaction(
         connection, {**values, "side_effects": to_document(side_effects)}
     )
+    outbox.stage(
+        connection,
+        org_id=org.id,
+        draft=events.transaction_added(
+            customer_id=customer_id,
+            transaction_id=transaction_id,
+            bill_number=prepared.number,
+            transaction_type=data.type.value,
+            store_code=prepared.store.code,
+            amount=data.amount,
+            billing_time=prepared.billing_time,
+            program_code=prepared.program.code,
+            points_earned=values["points_earned"],
+        ),
+        now=now,
+    )
     items = await _insert_line_items(connection, org, prepared, transaction_id, now)
     if applied.items:
         await promotions_service.record_on_bill(
             connection, org, applied, transaction_id=transaction_id, customer_id=customer_id, now=now
         )
+        for code in applied.codes():
+            outbox.stage(
+                connection,
+                org_id=org.id,
+                draft=events.promo_code_redeemed(
+                    customer_id=customer_id,
+                    code=code.code,
+                    promotion_name=code.promotion_name,
+                    discount=code.discount,
+                    transaction_id=transaction_id,
+                    bill_number=prepared.number,
+                    linked=code.linked,
+                ),
+                now=now,
+            )
     if data.points_redemptions:
         await redemptions_service.apply_to_bill(
             connection,
@@ -541,6 +574,20 @@ async def _apply_earning(
             ],
         )
         assert posted.entries[0].balance_after == standing.balance + earning.points, "the account was locked"
+        outbox.stage(
+            connection,
+            org_id=org.id,
+            draft=events.points_earned(
+                customer_id=customer_id,
+                program_code=program.code,
+                points=earning.points,
+                balance=posted.entries[0].balance_after,
+                transaction_id=transaction_id,
+                bill_number=prepared.number,
+                expires_at=expires_at,
+            ),
+            now=now,
+        )
     if earning.tier_after.id != earning.tier_before.id:
         tier_expires_at = ledger_rules.tier_expiry(program, now, org.time_zone)
         await customers_repository.set_cumulative_purchases(
@@ -555,6 +602,7 @@ async def _apply_earning(
             org_id=org.id,
             customer_id=customer_id,
             program_id=program.id,
+            program_code=program.code,
             before=earning.tier_before,
             after=earning.tier_after,
             cause=TierChangeCause.PURCHASE,

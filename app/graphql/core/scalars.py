@@ -12,14 +12,14 @@ from decimal import Decimal
 import strawberry
 from strawberry.schema.types.scalar import ScalarDefinition
 
-from app.kernel.decimals import ANY_FIELD, Refusal, RefusedDecimal, read_decimal
+from app.kernel.decimals import ANY_FIELD, Refusal, RefusedDecimal, decimal_text, read_decimal
 
 # A JSON integer this large is out of every range: refused before it is turned into text.
 INTEGER_LIMIT = 10**ANY_FIELD.integer_digits_max
 
 
 def serialize_decimal(value: Decimal) -> str:
-    return format(value.normalize(), "f") if value else "0"
+    return decimal_text(value)
 
 
 def parse_decimal(value: object) -> Decimal:
