@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
@@ -18,12 +18,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLRequestData
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET, UnsetType
 
 from app.graphql.core.context import Context
 from app.graphql.core.limits import QueryLimitsByRole
@@ -67,7 +69,20 @@ SUBSCRIPTIONS_PER_CONNECTION_MAX = 20
 PREFLIGHT_HEADERS = ("x-pointledger-csrf", "apollo-require-preflight")
 
 
+class TextWebSocketAdapter(ASGIWebSocketAdapter):
+    """graphql-transport-ws messages are text frames; Strawberry sends bytes when encode_json
+    (orjson here) gives bytes, which clients refuse."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        try:
+            await self.ws.send_text(orjson.dumps(message).decode())
+        except WebSocketDisconnect as error:
+            raise WebSocketDisconnected from error
+
+
 class PointledgerGraphQL(GraphQL[Context | SubscriptionContext, None]):
+    websocket_adapter_class = TextWebSocketAdapter
+
     def __init__(self, services: Services) -> None:
         super().__init__(
             schema,
@@ -143,7 +158,7 @@ class PointledgerGraphQL(GraphQL[Context | SubscriptionContext, None]):
         request.scope[SCOPE_OUTCOME_KEY] = (operation_name, *request_outcome(result, context.error_codes))
         return result
 
-    async def on_ws_connect(self, context: Context | SubscriptionContext) -> None:
+    async def on_ws_connect(self, context: Context | SubscriptionContext) -> UnsetType:
         """A WebSocket connection's `connection_init` carries the API key as HTTP requests do:
         `{"Authorization": "Basic base64(key_id:secret)"}`. Anything else closes the socket with
         4403 (graphql-transport-ws's Forbidden); a `subscribe` before it, with 4401."""
@@ -156,6 +171,7 @@ class PointledgerGraphQL(GraphQL[Context | SubscriptionContext, None]):
         context.org, context.roles = caller.org, caller.roles
         context.query_limits = self.services.query_limits.for_roles(caller.roles)
         note_request(organization=caller.org.code)
+        return UNSET  # a connection_ack without payload
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
