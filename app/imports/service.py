@@ -1028,7 +1028,8 @@ IMPORT_JOB_FINISHED = "import_job.finished"
 
 def finished_payload(job: JobView) -> dict[str, Any]:
     """The import_job.finished event's payload (version 1): the job's totals as the importJob
-    query shows them. A job that failed with INTERNAL_ERROR can be resumed, and then finishes again."""
+    query shows them. A job that failed with INTERNAL_ERROR can be resumed, and then finishes
+    again (a second event, its totals final)."""
     return {
         "version": 1,
         "userId": None,  # as every event: about no one customer
@@ -1047,6 +1048,10 @@ def finished_payload(job: JobView) -> dict[str, Any]:
 
 
 async def _emit_finished(connection: AsyncConnection, job: JobView, *, now: datetime) -> None:
+    """A dry run changes nothing anyone sees (the caller follows it with the importJob query):
+    no event for it."""
+    if job.dry_run:
+        return
     await outbox.emit(
         connection, org_id=job.org_id, event_type=IMPORT_JOB_FINISHED, payload=finished_payload(job), now=now
     )
