@@ -8,6 +8,7 @@ No test waits for something not to happen: "nothing else arrived" is shown by wh
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,12 +18,14 @@ import httpx
 import pytest
 from httpx_ws import WebSocketDisconnect, aconnect_ws
 from httpx_ws.transport import ASGIWebSocketTransport
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from app.http.app import create_app
 from app.kernel.clock import FrozenClock
 from app.kernel.settings import Settings
 from app.organizations.roles import Role
+from app.outbox import feed as feed_module
+from app.outbox.feed import OutboxFeed, customer_events_between
 from app.outbox.repository import events
 from app.outbox.service import load_event
 from app.storage.database import Database
@@ -501,3 +504,91 @@ async def test_a_finished_job_streams_its_final_state_once_and_completes(served,
 
     assert (final["importJob"]["status"], final["importJob"]["rowsImported"]) == ("DONE", 1)
     assert completed == {"id": "1", "type": "complete"}
+
+
+# --- the feed: one read per commit, bounded per subscriber ---------------------------------------
+
+
+async def test_three_subscribers_cost_one_outbox_read_per_committed_bill(database, clock, org, tmp_path):
+    settings = Settings(database_url=database.url, subscription_poll_interval_seconds=3600)  # no poll in the test
+    app = create_app(settings, database=database, clock=clock)
+    mobiles = [new_mobile() for _ in range(3)]
+    reads: list[str] = []
+
+    def count_outbox_reads(connection: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "outbox_events" in statement:
+            reads.append(statement)
+
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+            api = Api(client, org, database, clock)
+            for mobile in mobiles:
+                await buy(api, mobile, "1000")
+            now = await last_event_id(database, org.org_id)
+            async with session(app, org) as subscriber:
+                for number, mobile in enumerate(mobiles, start=1):
+                    await subscriber.subscribe(
+                        str(number), CUSTOMER_LEDGER, {"customer": {"type": "MOBILE", "value": mobile}, "after": now}
+                    )
+                for mobile in mobiles:  # each subscriber is live once it has its customer's bill
+                    await buy(api, mobile, "1000")
+                warmed = [await subscriber.receive() for _ in range(6)]
+                event.listen(database.read_engine.sync_engine, "before_cursor_execute", count_outbox_reads)
+                try:
+                    await buy(api, mobiles[0], "2000")
+                    arrived = [await subscriber.receive() for _ in range(2)]
+                finally:
+                    event.remove(database.read_engine.sync_engine, "before_cursor_execute", count_outbox_reads)
+    finally:
+        await stop_background_work(app)
+
+    assert sorted(message["id"] for message in warmed) == ["1", "1", "2", "2", "3", "3"]
+    assert [(message["id"], message["payload"]["data"]["customerLedger"]["type"]) for message in arrived] == [
+        ("1", "transaction.added"),
+        ("1", "points.earned"),
+    ]
+    assert len(reads) == 1, reads  # the feed's one read, whatever the number of subscribers
+
+
+async def test_a_subscriber_that_falls_behind_is_told_what_it_missed_and_holds_no_more_than_its_bound(
+    api, org, database, monkeypatch
+):
+    monkeypatch.setattr(feed_module, "SUBSCRIBER_QUEUE_LENGTH_MAX", 2)
+    mobile = new_mobile()
+    await buy(api, mobile, "1000")
+    customer_id = int((await buy(api, mobile, "1000"))["transaction"]["customer"]["userId"])
+    feed = OutboxFeed(database, poll_interval_seconds=3600)
+
+    async with feed.subscribe(org.org_id, lambda event: event.customer_id == customer_id) as subscription:
+        started = await subscription.receive()
+        await buy(api, mobile, "2000")  # 2 events: the queue is full
+        full = await subscription.receive()
+        for amount in ("3000", "4000"):  # 4 more events, not read meanwhile: it overflows
+            await buy(api, mobile, amount)
+        last_id = int(await last_event_id(database, org.org_id))
+        for _ in range(3000):  # the feed's reader runs after each commit: until it has read the last
+            if feed.position(org.org_id) == last_id:
+                break
+            await asyncio.sleep(0.01)
+        behind = await subscription.receive()
+        async with database.read() as connection:
+            missed = await customer_events_between(
+                connection,
+                org_id=org.org_id,
+                customer_id=customer_id,
+                after_id=full.events[-1].id,
+                until_id=behind.missed_until or 0,
+                limit=100,
+            )
+
+    assert (started.events, started.missed_until) == ([], subscription.start_id)
+    assert [event.type for event in full.events] == ["transaction.added", "points.earned"]
+    assert full.missed_until is None
+    assert behind.events == []
+    assert [(event.type, event.payload.get("amount")) for event in missed] == [
+        ("transaction.added", "3000"),
+        ("points.earned", None),
+        ("transaction.added", "4000"),
+        ("points.earned", None),
+    ]
+    assert behind.missed_until == missed[-1].id

@@ -146,6 +146,11 @@ class OutboxFeed:
             if not state.subscribers and self._orgs.get(org_id) is state:
                 del self._orgs[org_id]
 
+    def position(self, org_id: int) -> int | None:
+        """The last event id read for the organisation (None: nobody subscribes to it)."""
+        state = self._orgs.get(org_id)
+        return None if state is None else state.cursor
+
     def wake(self, org_id: int) -> None:
         if org_id in self._orgs:
             self._dirty.add(org_id)
