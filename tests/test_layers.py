@@ -3,7 +3,9 @@
     kernel  <-  storage  <-  domains (ledger at the bottom)  <-  use cases  <-  graphql, http, cli
 
 Arrows point one way: no package imports a package that imports it back, the kernel imports
-nothing of the app, storage only the kernel, the ledger only organisations, kernel and storage,
+nothing of the app, storage only the kernel, the outbox only the kernel and storage (every
+domain appends its events there, the ledger's expiry run too), the ledger only organisations,
+the outbox, kernel and storage,
 no domain imports the outward-facing layers, `rules.py` modules do no I/O, and in a domain only
 `repository.py` (and `models.py`, its tables) builds SQL.
 """
@@ -69,8 +71,12 @@ def test_the_kernel_imports_nothing_of_the_app_and_storage_only_the_kernel():
     assert graph.get("storage", set()) <= {"kernel"}
 
 
+def test_the_outbox_sits_under_every_domain():
+    assert package_graph()["outbox"] <= {"kernel", "storage"}
+
+
 def test_the_ledger_is_the_bottom_of_the_domains():
-    assert package_graph()["ledger"] <= {"organizations", "kernel", "storage"}
+    assert package_graph()["ledger"] <= {"organizations", "outbox", "kernel", "storage"}
 
 
 def test_no_domain_imports_graphql_http_or_the_cli():

@@ -183,6 +183,7 @@ async def test_maintenance_steps_are_timed_by_task_and_outcome(database, clock, 
     assert samples["pointledger_maintenance_task_duration_seconds_count"] == {
         ("ok", "expiry"): 1,
         ("ok", "conversion"): 1,
+        ("ok", "expiry_notice"): 1,
         ("ok", "tier_expiry"): 1,
         ("ok", "idempotency"): 1,
         ("failed", "expiry"): 1,

@@ -37,6 +37,8 @@ from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.organizations.config import OrgConfig, ProgramConfig
 from app.organizations.errors import ProgramNotFoundError
+from app.outbox import events
+from app.outbox import service as outbox
 from app.storage.database import Database
 from app.transfers.service import check_points
 
@@ -168,6 +170,20 @@ async def _adjust(
         reason=request.reason,
         note=note,
         event_id=posted.id,
+        now=now,
+    )
+    outbox.stage(
+        connection,
+        org_id=org.id,
+        draft=events.points_adjusted(
+            customer_id=customer_id,
+            adjustment_id=adjustment.id,
+            program_code=program.code,
+            entry_type=request.entry_type.value,
+            points=points,
+            balance=posted.entries[0].balance_after,
+            reason=request.reason.value,
+        ),
         now=now,
     )
     return AdjustmentResult(adjustment, posted.entries[0].balance_after, replayed=False)

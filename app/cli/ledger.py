@@ -13,7 +13,7 @@ from app.cli.common import command_now, console, errors, run
 from app.conversions.service import convert_promised_points
 from app.customers.tiers import expire_tiers
 from app.kernel.times import start_of_local_day
-from app.ledger.expiry import RunReport, expire_points, org_clocks
+from app.ledger.expiry import RunReport, expire_points, notify_expiring_points, org_clocks
 from app.ledger.service import reconcile as reconcile_ledger
 from app.organizations import service as organizations
 from app.storage.database import Database
@@ -145,6 +145,13 @@ ledger_cli.command("convert-promised")(
         convert_promised_points,
         _points_moved("converted"),
         "Convert PROMISED points whose start date has come into REGULAR points, exactly once.",
+    )
+)
+ledger_cli.command("notify-expiring")(
+    _org_run_command(
+        notify_expiring_points,
+        lambda count: f"emitted {count} points.expiring notices",
+        "Emit points.expiring for lots expiring within the organisation's notice window, once per lot.",
     )
 )
 ledger_cli.command("expire-tiers")(

@@ -33,6 +33,8 @@ from app.idempotency import service as idempotency
 from app.kernel.enums import IdentifierType
 from app.kernel.text import check_code
 from app.organizations.config import OrgConfig
+from app.outbox import events
+from app.outbox import service as outbox
 from app.storage.database import Database, lock_keys
 
 ACCOUNT_LENGTH_MAX = 64
@@ -157,8 +159,22 @@ async def _record(
     request: HistoryRequest,
     value: str,
 ) -> None:
-    """One change of the customer's identifiers: marked updated, and the history row."""
+    """One change of the customer's identifiers: marked updated, the history row, the event."""
+    assert request.identifier_type is not None
     await repository.update_customer(connection, customer_id, {}, now=now)
+    change = events.IDENTIFIER_ADDED if action is HistoryAction.IDENTIFIER_ADDED else events.IDENTIFIER_REMOVED
+    outbox.stage(
+        connection,
+        org_id=org.id,
+        draft=events.identifier_changed(
+            customer_id=customer_id,
+            identifier_type=request.identifier_type.value,
+            change=change,
+            value=value,
+            source=request.source,
+        ),
+        now=now,
+    )
     row = {"action": action.value, **replace(request, identifier_value=value).columns()}
     await repository.insert_history(connection, org_id=org.id, customer_id=customer_id, now=now, rows=[row])
 

@@ -26,6 +26,8 @@ from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.ledger.rules import tier_expiry
 from app.organizations.config import OrgConfig, ProgramConfig, TierConfig
+from app.outbox import events
+from app.outbox import service as outbox
 from app.storage.database import Database
 
 ZERO = Decimal(0)
@@ -480,6 +482,17 @@ async def merge_customers(
         await open_missing_programs(connection, org, customer_id, activity, now)
     moved = await repository.identifiers_of(connection, victim_id)
     await repository.move_identifiers(connection, from_customer_id=victim_id, to_customer_id=survivor_id)
+    outbox.stage(
+        connection,
+        org_id=org.id,
+        draft=events.customers_merged(
+            survivor_id=survivor_id,
+            merged_id=victim_id,
+            identifiers=[(row.type, row.value) for row in moved],
+            transaction_id=transaction_id,
+        ),
+        now=now,
+    )
 
     both = await ledger.customer_accounts(connection, [survivor_id, victim_id], lock=True)
     victim_accounts = {(row.program_id, row.category): row for row in both if row.customer_id == victim_id}

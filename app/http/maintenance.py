@@ -1,7 +1,7 @@
 """The server's periodic maintenance: expire what is due, convert promised points that came
-due, expire tiers whose validity ended, forget old idempotency keys. Every pass is safe to run
-twice or from two processes at once (each step is exactly-once by itself), so several servers
-may all run it.
+due, emit notices of points expiring soon, expire tiers whose validity ended, forget old
+idempotency keys. Every pass is safe to run twice or from two processes at once (each step is
+exactly-once by itself), so several servers may all run it.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from app.customers.tiers import expire_tiers
 from app.http.metrics import Metrics
 from app.idempotency import service as idempotency
 from app.kernel.clock import Clock
-from app.ledger.expiry import RunReport, expire_points
+from app.ledger.expiry import RunReport, expire_points, notify_expiring_points
 from app.storage.database import Database
 
 logger = logging.getLogger(__name__)
@@ -31,6 +31,7 @@ class MaintenanceReport:
     converted: RunReport
     idempotency_keys_forgotten: int
     tiers_expired: int = 0  # standings moved back to the base tier
+    expiry_notices: int = 0  # points.expiring events emitted (lots within their org's notice window)
 
 
 async def _untimed(task: str, work: Awaitable[Any]) -> Any:
@@ -45,12 +46,15 @@ async def maintain(
     timed: Callable[[str, Awaitable[Any]], Awaitable[Any]] = _untimed,
 ) -> MaintenanceReport:
     """One maintenance pass: expire what is due, then convert promised points that came due
-    (a promised lot past its expiry expires where it is, it is not converted first), then move
+    (a promised lot past its expiry expires where it is, it is not converted first), then tell
+    of points expiring within each organisation's notice window (points.expiring), then move
     customers whose tier validity ended back to the base tier, then forget idempotency keys
     older than the retention (at least 24 hours). `timed` awaits each step by its task name (the
     server's metrics time them)."""
     expired = await timed("expiry", expire_points(database, as_of, now=as_of))
     converted = await timed("conversion", convert_promised_points(database, as_of, now=as_of))
+    # After the conversion: a promised lot converting now is noticed once, as the lot it became.
+    notices = await timed("expiry_notice", notify_expiring_points(database, as_of, now=as_of))
     tiers_expired = await timed("tier_expiry", expire_tiers(database, as_of, now=as_of))
     forgotten = await timed(
         "idempotency",
@@ -59,7 +63,11 @@ async def maintain(
         ),
     )
     return MaintenanceReport(
-        expired=expired, converted=converted, idempotency_keys_forgotten=forgotten, tiers_expired=tiers_expired
+        expired=expired,
+        converted=converted,
+        idempotency_keys_forgotten=forgotten,
+        tiers_expired=tiers_expired,
+        expiry_notices=notices,
     )
 
 
@@ -127,6 +135,8 @@ class MaintenanceTask:
                 self._finished.notify_all()
         if report.tiers_expired:
             logger.info("maintenance: %d customers' tiers expired", report.tiers_expired)
+        if report.expiry_notices:
+            logger.info("maintenance: %d lots' points.expiring notices emitted", report.expiry_notices)
         if report.expired.lots or report.converted.lots or report.idempotency_keys_forgotten:
             logger.info(
                 "maintenance: expired %s points (%d lots, %d accounts); converted %s promised points (%d lots, "

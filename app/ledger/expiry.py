@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -41,6 +41,9 @@ from app.ledger.views import (
     ScheduledExpiry,
 )
 from app.organizations import service as organizations
+from app.organizations.config import load_org_config
+from app.outbox import events
+from app.outbox import service as outbox
 from app.storage.database import Database
 
 BATCH_ACCOUNTS = 500  # accounts per write transaction
@@ -153,6 +156,8 @@ async def _expire_batch(
     locked = await lock_accounts(connection, account_ids)
     # Read only now, under the locks: what a concurrent run expired meanwhile is gone.
     due = await open_lots(connection, account_ids, expiring_by=as_of)
+    org = await load_org_config(connection, org_id)
+    assert org is not None, "the org of an account exists"
     report = RunReport()
     for account in locked:
         shares = tuple(due.get(account.id, ()))
@@ -166,8 +171,86 @@ async def _expire_batch(
             draft=EventDraft(EventType.POINTS_EXPIRY, account.customer_id, None, None, None),
             postings=[Posting(account_ref(account), EntryType.DEBIT, EntryKind.POINTS_EXPIRY, points, consumes=shares)],
         )
+        outbox.stage(
+            connection,
+            org_id=org_id,
+            draft=events.points_expired(
+                customer_id=account.customer_id,
+                program_code=org.program(account.program_id).code,
+                category=account.category,
+                points=points,
+                expired_at=now,
+            ),
+            now=now,
+        )
         report += RunReport(1, len(shares), points)
     return tuple(row.id for row in candidates), report
+
+
+# --- Expiry notices ------------------------------------------------------------------------
+
+NOTICE_BATCH_LOTS = 1000  # lots per write transaction of the notice run
+
+
+async def notify_expiring_points(
+    database: Database,
+    as_of: datetime,
+    org_id: int | None = None,
+    *,
+    now: datetime,
+    batch_lots: int = NOTICE_BATCH_LOTS,
+) -> int:
+    """Emit `points.expiring` for every lot with points left that expires within its
+    organisation's notice window after `as_of` (in (as_of, as_of + expiry_notice_days]), once per
+    lot: a lot is marked in `lot_expiry_notices` in the transaction that emits its event, and
+    marked lots are never read again (a concurrent run's marks win by the primary key). An
+    organisation without `expiry_notice_days` gets none. Returns the number of notices.
+
+    One event per lot, not per customer: lots expire on their own dates, and a receiver that
+    wants one message per customer and day groups them by userId and expiresAt."""
+    assert as_of.tzinfo is not None
+    assert batch_lots >= 1
+    notified = 0
+    for org in await org_ids(database, org_id):
+        while (
+            count := await database.run_write(
+                partial(_notify_batch, org_id=org, as_of=as_of, now=now, batch_lots=batch_lots)
+            )
+        ) is not None:
+            notified += count
+    return notified
+
+
+async def _notify_batch(
+    connection: AsyncConnection, org_id: int, as_of: datetime, now: datetime, batch_lots: int
+) -> int | None:
+    org = await load_org_config(connection, org_id)
+    if org is None or org.expiry_notice_days is None:
+        return None
+    found = await repository.lots_to_notify(
+        connection,
+        org_id=org_id,
+        after=as_of,
+        until=as_of + timedelta(days=org.expiry_notice_days),
+        limit=batch_lots,
+    )
+    if not found:
+        return None
+    marked = await repository.record_notices(connection, org_id=org_id, lot_ids=[row.id for row in found], now=now)
+    for row in found:
+        if row.id in marked:
+            outbox.stage(
+                connection,
+                org_id=org_id,
+                draft=events.points_expiring(
+                    customer_id=row.customer_id,
+                    program_code=org.program(row.program_id).code,
+                    points=row.points_remaining,
+                    expires_at=row.expires_at,
+                ),
+                now=now,
+            )
+    return len(marked)
 
 
 # --- Reading: what a customer holds, what expires when, what expired -------------------------

@@ -221,3 +221,14 @@ class PointLotMovement(SQLModel, table=True):
     lot_id: int = Field(foreign_key="point_lots.id", sa_type=BigId)
     entry_id: int = Field(foreign_key="ledger_entries.id", sa_type=BigId)
     points: Decimal = Field(sa_type=Points)
+
+
+class LotExpiryNotice(SQLModel, table=True):
+    """A lot whose `points.expiring` event was emitted (the organisation's expiry notice window):
+    its primary key makes the notice once per lot, however often or concurrently the run runs."""
+
+    __tablename__ = "lot_expiry_notices"
+
+    lot_id: int = Field(primary_key=True, foreign_key="point_lots.id", sa_type=BigId)
+    org_id: int = Field(foreign_key="organizations.id")
+    created_at: datetime = Field(sa_type=UTCDateTime)

@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -45,6 +45,7 @@ from app.ledger.models import (
     EventType,
     LedgerEntry,
     LedgerEvent,
+    LotExpiryNotice,
     PointAccount,
     PointLot,
     PointLotMovement,
@@ -66,7 +67,7 @@ from app.ledger.views import (
 )
 from app.storage.bulk_insert import add_to_rows, driver_value, insert_rows
 from app.storage.columns import FixedDecimal, Points
-from app.storage.database import any_of, list_parameter
+from app.storage.database import any_of, conflict_insert, list_parameter
 from app.storage.id_blocks import reserve_ids
 from app.storage.tables import table_of
 
@@ -75,6 +76,7 @@ events = table_of(LedgerEvent)
 entries = table_of(LedgerEntry)
 lots = table_of(PointLot)
 movements = table_of(PointLotMovement)
+notices = table_of(LotExpiryNotice)
 
 LOCK_CHUNK = 1000  # account ids per locking statement (well under every driver's parameter limit)
 
@@ -622,6 +624,53 @@ async def expiring_lots(connection: AsyncConnection, *, org_id: int, as_of: date
             )
         ).all()
     )
+
+
+async def lots_to_notify(
+    connection: AsyncConnection, *, org_id: int, after: datetime, until: datetime, limit: int
+) -> list[Any]:
+    """The org's first `limit` lots with points left expiring in (after, until] whose expiry
+    notice was not sent, soonest first: rows (id, customer_id, program_id, points_remaining,
+    expires_at). Walks the partial expiry index."""
+    return list(
+        (
+            await connection.execute(
+                select(
+                    lots.c.id, accounts.c.customer_id, accounts.c.program_id, lots.c.points_remaining, lots.c.expires_at
+                )
+                .join(accounts, accounts.c.id == lots.c.account_id)
+                .outerjoin(notices, notices.c.lot_id == lots.c.id)
+                .where(
+                    lots.c.org_id == org_id,
+                    HAS_POINTS_LEFT,
+                    lots.c.expires_at > after,
+                    lots.c.expires_at <= until,
+                    notices.c.lot_id.is_(None),
+                )
+                .order_by(lots.c.expires_at, lots.c.id)
+                .limit(limit)
+            )
+        ).all()
+    )
+
+
+@cache
+def _insert_notices_statement(dialect_name: str) -> Any:
+    return (
+        conflict_insert(dialect_name, notices)
+        .on_conflict_do_nothing(index_elements=[notices.c.lot_id])
+        .returning(notices.c.lot_id)
+    )
+
+
+async def record_notices(
+    connection: AsyncConnection, *, org_id: int, lot_ids: Sequence[int], now: datetime
+) -> set[int]:
+    """Mark these lots' expiry notices sent, except those another run marked first (the primary
+    key decides): the lots this statement marked."""
+    rows = [{"lot_id": lot_id, "org_id": org_id, "created_at": now} for lot_id in lot_ids]
+    result = await connection.execute(_insert_notices_statement(connection.dialect.name), rows)
+    return {row.lot_id for row in result.all()}
 
 
 async def promised_lots_due(connection: AsyncConnection, *, org_id: int, as_of: datetime, limit: int) -> list[Any]:

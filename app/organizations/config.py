@@ -123,6 +123,7 @@ class OrgConfig:
     rate_limits: Mapping[Role, int] = field(default_factory=lambda: DEFAULT_RATE_LIMITS)
     points_categories: tuple[PointsCategory, ...] = tuple(PointsCategory)
     customer_fields: tuple[CustomerFieldConfig, ...] = ()
+    expiry_notice_days: int | None = None  # points.expiring this many days ahead; None: no notices
     _programs_by_id: dict[int, ProgramConfig] = field(default_factory=dict, repr=False)
     _stores_by_id: dict[int, StoreConfig] = field(default_factory=dict, repr=False)
     _stores_by_code: dict[str, StoreConfig] = field(default_factory=dict, repr=False)
@@ -227,6 +228,7 @@ async def load_org_config(connection: AsyncConnection, org_id: int) -> OrgConfig
         bill_number_unique_in_days=org.bill_number_unique_in_days,
         primary_identifier=IdentifierType(org.primary_identifier),
         skip_secondary_id_on_primary_mismatch=org.skip_secondary_id_on_primary_mismatch,
+        expiry_notice_days=org.expiry_notice_days,
         updated_at=org.updated_at,
         rate_limits={**DEFAULT_RATE_LIMITS, **{Role(role): limit for role, limit in (org.rate_limits or {}).items()}},
         programs=programs,

@@ -53,6 +53,8 @@ class Organization(SQLModel, table=True):
     customer_fields: list[dict[str, Any]] | None = Field(default=None, sa_type=JSONDocument)
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
+    # Days before a lot expires that its points.expiring event is emitted; NULL: none is.
+    expiry_notice_days: int | None = None
 
 
 class Program(SQLModel, table=True):

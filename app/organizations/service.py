@@ -43,6 +43,7 @@ async def apply_spec(connection: AsyncConnection, spec: OrganizationSpec, *, now
         "skip_secondary_id_on_primary_mismatch": settings.skip_secondary_id_on_primary_mismatch,
         "rate_limits": spec.rate_limits.model_dump(),
         "customer_fields": [customer_field.model_dump(mode="json") for customer_field in spec.customer_fields],
+        "expiry_notice_days": settings.expiry_notice_days,
     }
     existing = await repository.organization_by_code(connection, settings.code)
     if existing is None:

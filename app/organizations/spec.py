@@ -149,6 +149,8 @@ class OrganizationSettingsSpec(Strict):
     bill_number_unique_in_days: int = Field(ge=1, le=3650)
     primary_identifier: IdentifierType = IdentifierType.MOBILE
     skip_secondary_id_on_primary_mismatch: bool = False
+    # Days before points expire that a points.expiring event tells the brand (once per lot); none: no notices.
+    expiry_notice_days: int | None = Field(default=None, ge=1, le=365)
 
     @field_validator("time_zone")
     @classmethod

@@ -139,15 +139,17 @@ def points_earned(
 def points_reversed(
     *,
     customer_id: int,
+    reversed_kind: str,
     program_code: str | None,
     points: Decimal,
-    reversed_kind: str,
-    transaction_id: int,
-    bill_number: str,
+    transaction_id: int | None,
+    bill_number: str | None,
     redemption_id: int | None = None,
 ) -> EventDraft:
-    """A return took back points its bill earned (`reversed: EARNING`, points debited), or gave
-    back the points of a redemption on it (`reversed: REDEMPTION`, points credited)."""
+    """A return took back points its bill earned (`reversed: EARNING`, points debited from the
+    program `programCode`), or a redemption's points were given back (`reversed: REDEMPTION`,
+    credited to the lots it drew from, in whatever programs: `programCode` null) by a return
+    (`transactionId` the return's, `billNumber` the bill's) or by reverseRedemption (both null)."""
     return _draft(
         POINTS_REVERSED,
         customer_id,
@@ -155,36 +157,53 @@ def points_reversed(
             "reversed": reversed_kind,
             "programCode": program_code,
             "points": decimal_text(points),
-            **_bill(transaction_id, bill_number),
+            "transactionId": str(transaction_id) if transaction_id is not None else None,
+            "billNumber": bill_number,
             "redemptionId": str(redemption_id) if redemption_id is not None else None,
         },
     )
 
 
 def points_redeemed(
-    *, customer_id: int, redemption_id: int, program_code: str, points: Decimal, bill_number: str | None
+    *,
+    customer_id: int,
+    redemption_id: int,
+    points: Decimal,
+    shares: Sequence[tuple[str, Decimal]],
+    external_reference: str | None,
 ) -> EventDraft:
+    """A customer redeemed points (redeemPoints): `shares` says how many came from each program."""
     return _draft(
         POINTS_REDEEMED,
         customer_id,
         {
             "redemptionId": str(redemption_id),
-            "programCode": program_code,
             "points": decimal_text(points),
-            "billNumber": bill_number,
+            "shares": [{"programCode": code, "points": decimal_text(share)} for code, share in shares],
+            "externalReference": external_reference,
         },
     )
 
 
 def points_adjusted(
-    *, customer_id: int, program_code: str, points: Decimal, balance: Decimal, reason: str | None
+    *,
+    customer_id: int,
+    adjustment_id: int,
+    program_code: str,
+    entry_type: str,
+    points: Decimal,
+    balance: Decimal,
+    reason: str,
 ) -> EventDraft:
-    """Member care added (positive `points`) or deducted (negative) points by hand."""
+    """Member care added (`entryType` CREDIT) or deducted (DEBIT) points by hand (adjustPoints);
+    `balance` is the program's points after it. The staff's note stays in the console."""
     return _draft(
         POINTS_ADJUSTED,
         customer_id,
         {
+            "adjustmentId": str(adjustment_id),
             "programCode": program_code,
+            "entryType": entry_type,
             "points": decimal_text(points),
             "balance": decimal_text(balance),
             "reason": reason,
@@ -192,30 +211,50 @@ def points_adjusted(
     )
 
 
+TRANSFER_OUT = "OUT"
+TRANSFER_IN = "IN"
+
+
 def points_transferred(
-    *, customer_id: int, other_customer_id: int, direction: str, program_code: str, points: Decimal
+    *,
+    customer_id: int,
+    other_customer_id: int,
+    direction: str,
+    transfer_id: int,
+    program_code: str,
+    points: Decimal,
+    balance: Decimal,
 ) -> EventDraft:
-    """One side of a transfer (each side has its own event on its own customer's stream):
-    `direction` OUT for the giver, IN for the receiver."""
+    """One side of a transfer (transferPoints), on its own customer's stream: `direction` OUT for
+    the sender, IN for the receiver; `balance` is this customer's program points after it."""
     return _draft(
         POINTS_TRANSFERRED,
         customer_id,
         {
+            "transferId": str(transfer_id),
             "direction": direction,
             "otherUserId": str(other_customer_id),
             "programCode": program_code,
             "points": decimal_text(points),
+            "balance": decimal_text(balance),
         },
     )
 
 
-def points_expired(*, customer_id: int, program_code: str, points: Decimal, expired_at: datetime) -> EventDraft:
-    """The expiry run took a customer's expired points in a program (one event per customer and
-    program per run, all its lots together)."""
+def points_expired(
+    *, customer_id: int, program_code: str, category: str, points: Decimal, expired_at: datetime
+) -> EventDraft:
+    """The expiry run took a customer's expired points from one account (a program and points
+    category: REGULAR, PROMISED, ...), all its lots due together; `expiredAt` is when it ran."""
     return _draft(
         POINTS_EXPIRED,
         customer_id,
-        {"programCode": program_code, "points": decimal_text(points), "expiredAt": _time(expired_at)},
+        {
+            "programCode": program_code,
+            "category": category,
+            "points": decimal_text(points),
+            "expiredAt": _time(expired_at),
+        },
     )
 
 
@@ -255,20 +294,41 @@ def tier_changed(
     )
 
 
-def customers_merged(*, survivor_id: int, merged_ids: Sequence[int]) -> EventDraft:
-    """Customers were merged into `userId` (the survivor): their identifiers and points moved there."""
-    return _draft(CUSTOMERS_MERGED, survivor_id, {"mergedUserIds": [str(merged) for merged in merged_ids]})
+def customers_merged(
+    *,
+    survivor_id: int,
+    merged_id: int,
+    identifiers: Sequence[tuple[str, str]],
+    transaction_id: int | None,
+) -> EventDraft:
+    """A customer was merged into `userId` (the survivor): its identifiers (type, value) and
+    points moved there. `transactionId`: the bill whose identifiers joined them, null when member
+    care merged them on request."""
+    return _draft(
+        CUSTOMERS_MERGED,
+        survivor_id,
+        {
+            "mergedUserId": str(merged_id),
+            "movedIdentifiers": [{"type": kind, "value": value} for kind, value in identifiers],
+            "transactionId": str(transaction_id) if transaction_id is not None else None,
+        },
+    )
+
+
+IDENTIFIER_ADDED = "ADDED"
+IDENTIFIER_REMOVED = "REMOVED"
 
 
 def identifier_changed(
-    *, customer_id: int, identifier_type: str, old_value: str | None, new_value: str | None
+    *, customer_id: int, identifier_type: str, change: str, value: str, source: str | None
 ) -> EventDraft:
-    """A customer's identifier (MOBILE, EMAIL, EXTERNAL_ID, CARD_NUMBER, ...) was set, changed or
-    removed (`oldValue` / `newValue` null for none)."""
+    """Member care (changeIdentifier) or a card (issued, replaced) ADDED or REMOVED one of a
+    customer's identifiers (MOBILE, EMAIL, EXTERNAL_ID, CARD_NUMBER); a replace is a REMOVED and
+    an ADDED event. An identifier that arrives by a merge is in customers.merged instead."""
     return _draft(
         IDENTIFIER_CHANGED,
         customer_id,
-        {"identifierType": identifier_type, "oldValue": old_value, "newValue": new_value},
+        {"identifierType": identifier_type, "change": change, "value": value, "source": source},
     )
 
 
@@ -296,6 +356,7 @@ def promo_code_redeemed(
     )
 
 
-def promo_code_linked(*, customer_id: int, code: str, promotion_name: str) -> EventDraft:
-    """A promo code (a physical coupon, say) was linked to a customer, to apply on its next bills."""
-    return _draft(PROMO_CODE_LINKED, customer_id, {"code": code, "promotionName": promotion_name})
+def promo_code_linked(*, customer_id: int, code: str, promotion_name: str, mode: str) -> EventDraft:
+    """A promo code (a physical coupon, say) was linked to a customer (linkPromoCode), to apply on
+    its bills as `mode` says. Linking it again to the same customer is no new event."""
+    return _draft(PROMO_CODE_LINKED, customer_id, {"code": code, "promotionName": promotion_name, "mode": mode})

@@ -57,15 +57,3 @@ class OutboxDelivery(SQLModel, table=True):
     claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error: str | None = Field(default=None, max_length=ERROR_LENGTH_MAX)
-
-
-class ExpiryNotice(SQLModel, table=True):
-    """A lot whose `points.expiring` notice was emitted: the primary key makes it once per lot,
-    however often the maintenance run runs."""
-
-    __tablename__ = "outbox_expiry_notices"
-
-    lot_id: int = Field(primary_key=True, foreign_key="point_lots.id", sa_type=BigId)
-    org_id: int = Field(foreign_key="organizations.id")
-    event_id: int = Field(foreign_key="outbox_events.id", sa_type=BigId)
-    created_at: datetime = Field(sa_type=UTCDateTime)

@@ -26,6 +26,8 @@ from app.idempotency import service as idempotency
 from app.kernel.errors import ConflictError, ValidationError
 from app.kernel.text import check_text
 from app.organizations.config import OrgConfig
+from app.outbox import events
+from app.outbox import service as outbox
 from app.promotions import repository, rules
 from app.promotions.errors import (
     PromoCodeCustomerLimitReachedError,
@@ -815,6 +817,14 @@ async def link_code(
             )
         link_id = await repository.insert_link(
             connection, org_id=org.id, code_id=candidate.code_id, customer_id=customer_id, mode=mode.value, now=now
+        )
+        outbox.stage(
+            connection,
+            org_id=org.id,
+            draft=events.promo_code_linked(
+                customer_id=customer_id, code=candidate.code, promotion_name=candidate.promotion_name, mode=mode.value
+            ),
+            now=now,
         )
         return _link_view(await repository.link(connection, link_id)), False
 

@@ -44,6 +44,8 @@ from app.ledger import repository as ledger_repository
 from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.organizations.config import OrgConfig, ProgramConfig
+from app.outbox import events
+from app.outbox import service as outbox
 from app.redemptions import repository, rules
 from app.redemptions.errors import (
     RedemptionAlreadyAppliedError,
@@ -268,7 +270,7 @@ async def _write_redemption(
         # The accounts are locked and their spendable lots cover the debit.
         assert sum((lot.points for lot in entry.lots_consumed), ZERO) == posting.points, "the lots cover the debit"
         assert entry.balance_after >= 0, "the debit leaves no debt"
-    return await repository.insert_redemption(
+    redemption_id = await repository.insert_redemption(
         connection,
         {
             "org_id": org.id,
@@ -286,6 +288,19 @@ async def _write_redemption(
             "redeemed_at": now,
         },
     )
+    outbox.stage(
+        connection,
+        org_id=org.id,
+        draft=events.points_redeemed(
+            customer_id=plan.customer_id,
+            redemption_id=redemption_id,
+            points=data.points,
+            shares=[(place.program.code, share) for place, share in plan.shares],
+            external_reference=data.external_reference,
+        ),
+        now=now,
+    )
+    return redemption_id
 
 
 async def validate_redemption(
@@ -411,8 +426,24 @@ async def record_reversal(
     transaction_id: int | None,
     notes: str | None,
     now: datetime,
+    bill_number: str | None = None,
 ) -> int:
-    """The reversal's row, once its credits are posted in event `event_id`."""
+    """The reversal's row, once its credits are posted in event `event_id`, and its
+    `points.reversed` event (`transaction_id`, `bill_number`: the return that reversed it)."""
+    outbox.stage(
+        connection,
+        org_id=org_id,
+        draft=events.points_reversed(
+            customer_id=claim.customer_id,
+            reversed_kind=events.REVERSED_REDEMPTION,
+            program_code=None,
+            points=claim.points,
+            transaction_id=transaction_id,
+            bill_number=bill_number,
+            redemption_id=claim.redemption_id,
+        ),
+        now=now,
+    )
     return await repository.insert_reversal(
         connection,
         {

@@ -45,6 +45,8 @@ from app.ledger import rules as ledger_rules
 from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.organizations.config import OrgConfig, ProgramConfig, TierConfig
+from app.outbox import events
+from app.outbox import service as outbox
 from app.promotions import service as promotions_service
 from app.redemptions import repository as redemptions_repository
 from app.redemptions import service as redemptions_service
@@ -215,6 +217,34 @@ async def _return(
         connection, org, prepared, bill, lines, plan, customer_id, points, side_effects, now
     )
     await _move_bill(connection, bill.id, state, plan, points.reversed_total, path)
+    outbox.stage(
+        connection,
+        org_id=org.id,
+        draft=events.transaction_returned(
+            customer_id=customer_id,
+            transaction_id=return_id,
+            bill_number=bill.number,
+            return_type=prepared.source.return_type.value,
+            returned_amount=plan.amount,
+            returned_points=plan.points,
+            reversed_redemption_points=points.reversed_total,
+        ),
+        now=now,
+    )
+    if customer_id is not None and points.debited > 0:
+        outbox.stage(
+            connection,
+            org_id=org.id,
+            draft=events.points_reversed(
+                customer_id=customer_id,
+                reversed_kind=events.REVERSED_EARNING,
+                program_code=program.code,
+                points=points.debited,
+                transaction_id=return_id,
+                bill_number=bill.number,
+            ),
+            now=now,
+        )
     if plan.complete:  # nothing of the bill is left: its promo codes can be used again
         await promotions_service.release_for_return(connection, bill_id=bill.id, return_id=return_id, now=now)
     if points.postings:
@@ -243,6 +273,7 @@ async def _return(
                 transaction_id=return_id,
                 notes=None,
                 now=now,
+                bill_number=bill.number,
             )
     if standing_change is not None:
         await standing_change.apply(connection, org_id=org.id, return_id=return_id, now=now)

@@ -31,6 +31,8 @@ from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.organizations.config import OrgConfig, ProgramConfig
 from app.organizations.errors import ProgramNotFoundError
+from app.outbox import events
+from app.outbox import service as outbox
 from app.storage.database import Database
 from app.transfers import repository
 from app.transfers.errors import ProgramNotTransferableError
@@ -195,6 +197,24 @@ async def _transfer(
         now=now,
     )
     debit, credit = posted.entries
+    for customer_id, other_customer_id, direction, entry in (
+        (sender_id, receiver_id, events.TRANSFER_OUT, debit),
+        (receiver_id, sender_id, events.TRANSFER_IN, credit),
+    ):
+        outbox.stage(
+            connection,
+            org_id=org.id,
+            draft=events.points_transferred(
+                customer_id=customer_id,
+                other_customer_id=other_customer_id,
+                direction=direction,
+                transfer_id=transfer.id,
+                program_code=program.code,
+                points=points,
+                balance=entry.balance_after,
+            ),
+            now=now,
+        )
     return TransferResult(
         transfer=transfer,
         from_balance_after=debit.balance_after,
