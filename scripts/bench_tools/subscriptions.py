@@ -83,11 +83,7 @@ async def run(args: argparse.Namespace) -> None:
                         }
                     )
 
-                async def drain() -> None:
-                    while True:
-                        await socket.receive_json()
-
-                draining = asyncio.create_task(drain())
+                draining = asyncio.create_task(drain(socket))
                 await bills(5)  # every subscription set up and live
                 event.listen(database.read_engine.sync_engine, "before_cursor_execute", count)
                 reads[0] = 0
@@ -101,6 +97,12 @@ async def run(args: argparse.Namespace) -> None:
     print(f"CPU per bill, {args.subscribers + 1} subscribers:    {[round(value, 2) for value in with_subscribers]} ms")
     print(f"ratio (medians): {statistics.median(with_subscribers) / statistics.median(without):.2f}")
     print(f"outbox reads per bill with {args.subscribers + 1} subscribers: {reads_per_bill}")
+
+
+async def drain(socket: Any) -> None:
+    """Read what the subscriptions send, as a client keeping up does."""
+    while True:
+        await socket.receive_json()
 
 
 def main() -> None:
