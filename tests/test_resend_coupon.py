@@ -41,9 +41,15 @@ async def resend(api, mobile, code, **extra):
     return (await api.data(RESEND, variables))["resendCoupon"]
 
 
-async def rows(database, table):
+async def rows(database, table, *criteria):
     async with database.read() as connection:
-        return [row._asdict() for row in (await connection.execute(select(table).order_by(*table.primary_key)))]
+        statement = select(table).where(*criteria).order_by(*table.primary_key)
+        return [row._asdict() for row in (await connection.execute(statement))]
+
+
+async def resend_events(database):
+    """The outbox's resend events (the bills that set the customer up emit events of their own)."""
+    return await rows(database, events, events.c.type == "coupon.resend_requested")
 
 
 async def test_a_resend_is_recorded_with_its_outbox_event_in_one_transaction(api, database, org):
@@ -84,7 +90,7 @@ async def test_a_resend_is_recorded_with_its_outbox_event_in_one_transaction(api
         },
     }
     event_id = int(result["event"]["id"])
-    assert await rows(database, events) == [
+    assert await resend_events(database) == [
         {
             "id": event_id,
             "org_id": org.org_id,
@@ -94,7 +100,7 @@ async def test_a_resend_is_recorded_with_its_outbox_event_in_one_transaction(api
             "created_at": now,
         }
     ]
-    assert await rows(database, deliveries) == [
+    assert await rows(database, deliveries, deliveries.c.event_id == event_id) == [
         {
             "event_id": event_id,
             "org_id": org.org_id,
@@ -125,7 +131,7 @@ async def test_a_code_not_yet_active_can_be_resent_and_each_request_without_a_ke
         ("CouponResendRequested", "NOT_YET_ACTIVE", False),
     ]
     assert first["event"]["id"] != second["event"]["id"]
-    assert [row["id"] for row in await rows(database, events)] == [
+    assert [row["id"] for row in await resend_events(database)] == [
         int(first["event"]["id"]),
         int(second["event"]["id"]),
     ]
@@ -148,7 +154,7 @@ async def test_an_idempotency_key_replays_the_first_resend_and_refuses_another_r
         "input.idempotencyKey",
     )
     assert await table_counts(database) == before
-    assert (len(await rows(database, events)), len(await rows(database, resends))) == (1, 1)
+    assert (len(await resend_events(database)), len(await rows(database, resends))) == (1, 1)
 
 
 async def test_ten_concurrent_resends_with_one_key_write_one_resend_and_one_event(api, database, org):
@@ -162,7 +168,7 @@ async def test_ten_concurrent_resends_with_one_key_write_one_resend_and_one_even
     assert {(answer["resendId"], answer["event"]["id"]) for answer in answers} == {
         (answers[0]["resendId"], answers[0]["event"]["id"])
     }
-    assert (len(await rows(database, events)), len(await rows(database, resends))) == (1, 1)
+    assert (len(await resend_events(database)), len(await rows(database, resends))) == (1, 1)
 
 
 async def test_refusals_are_typed_name_the_field_and_write_nothing(api, database, org):
