@@ -25,12 +25,13 @@ from app.kernel.clock import FrozenClock
 from app.kernel.settings import Settings
 from app.organizations.roles import Role
 from app.outbox import feed as feed_module
+from app.outbox import repository as outbox_repository
 from app.outbox.feed import OutboxFeed, customer_events_between
 from app.outbox.repository import events
 from app.outbox.service import load_event
 from app.storage.database import Database
 from tests.client import Api, Credentials, buy
-from tests.conftest import TEST_NOW, make_key, make_org, stop_background_work
+from tests.conftest import POSTGRES_URL, TEST_NOW, make_key, make_org, stop_background_work
 from tests.factories import new_mobile, org_spec
 from tests.import_checks import submit_local
 
@@ -592,3 +593,40 @@ async def test_a_subscriber_that_falls_behind_is_told_what_it_missed_and_holds_n
         ("points.earned", None),
     ]
     assert behind.missed_until == missed[-1].id
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="SQLite's one writer commits event ids in order: no feed order lock")
+async def test_the_feed_reads_no_event_while_a_transaction_that_took_a_smaller_id_is_open(api, org, database):
+    mobile = new_mobile()
+    await buy(api, mobile, "1000")
+    before = int(await last_event_id(database, org.org_id))
+
+    async with database.write_engine.connect() as writer:
+        transaction = await writer.begin()
+        await outbox_repository.hold_feed_order(writer, org.org_id)
+        await outbox_repository.insert_events(
+            writer,
+            [
+                {
+                    "org_id": org.org_id,
+                    "type": "test.open",
+                    "payload": {},
+                    "customer_id": None,  # no key lock on the customer: the bill below locks it
+                    "created_at": TEST_NOW,
+                }
+            ],
+        )
+        await buy(api, mobile, "2000")  # commits events with larger ids meanwhile
+        async with database.read_engine.connect() as connection:
+            while_open = await outbox_repository.settled_events_after(
+                connection, org_id=org.org_id, after_id=before, limit=100
+            )
+        await transaction.commit()
+    async with database.read_engine.connect() as connection:
+        after_commit = await outbox_repository.settled_events_after(
+            connection, org_id=org.org_id, after_id=before, limit=100
+        )
+
+    assert while_open is None  # the reader waited for the open transaction, then gave up this round
+    assert after_commit is not None
+    assert [row.type for row in after_commit] == ["test.open", "transaction.added", "points.earned"]

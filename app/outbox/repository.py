@@ -102,24 +102,33 @@ async def hold_feed_order(connection: AsyncConnection, org_id: int) -> None:
 async def settled_events_after(
     connection: AsyncConnection, *, org_id: int, after_id: int | None, limit: int
 ) -> list[Any] | None:
-    """The organisation's events after `after_id` (rows: id, type, customer_id, payload, created_at), in id
-    order, every one of them committed and no smaller id still to come; with `after_id` None, no
-    rows but the last id (as the one row's `id`: where a new reader starts). None when the writers
-    in flight did not finish in time (read again later). `connection` is fresh, outside a transaction."""
-    async with connection.begin():
-        if connection.dialect.name == "postgresql":
-            await connection.execute(_FEED_ORDER_WAIT)
-            try:
+    """The organisation's events after `after_id` (rows: id, type, customer_id, payload,
+    created_at), in id order, every one of them committed and no smaller id still to come; with
+    `after_id` None, no rows but the last id (as the one row's `id`: where a new reader starts).
+    None when the writers in flight did not finish in time (read again later). `connection` is
+    fresh, outside a transaction (READ COMMITTED: the snapshot comes after the lock)."""
+    try:
+        async with connection.begin():  # rolled back when the lock times out
+            if connection.dialect.name == "postgresql":
+                await connection.execute(_FEED_ORDER_WAIT)
                 await connection.execute(_TAKE_FEED_ORDER, {"key": _feed_key(org_id)})
-            except DBAPIError as error:
-                if LOCK_NOT_AVAILABLE not in str(getattr(error.orig, "sqlstate", "")) + str(error):
-                    raise
-                return None
-        if after_id is None:
-            last_id = (await connection.execute(_LAST_EVENT_ID, {"org_id": org_id})).scalar_one()
-            return [SimpleNamespace(id=last_id)]
-        parameters = {"org_id": org_id, "after_id": after_id, "limit": limit}
-        return list((await connection.execute(_ORG_EVENTS_AFTER, parameters)).all())
+            if after_id is None:
+                last_id = (await connection.execute(_LAST_EVENT_ID, {"org_id": org_id})).scalar_one()
+                return [SimpleNamespace(id=last_id)]
+            parameters = {"org_id": org_id, "after_id": after_id, "limit": limit}
+            return list((await connection.execute(_ORG_EVENTS_AFTER, parameters)).all())
+    except DBAPIError as error:
+        if not _lock_not_available(error):
+            raise
+        return None
+
+
+def _lock_not_available(error: DBAPIError) -> bool:
+    original = error.orig
+    return any(
+        LOCK_NOT_AVAILABLE in (getattr(candidate, "sqlstate", None), getattr(candidate, "pgcode", None))
+        for candidate in (original, getattr(original, "__cause__", None))
+    )
 
 
 async def customer_events_between(
