@@ -25,6 +25,7 @@ from app.customers.models import CustomerKind, HistoryAction, LoyaltyType, TierC
 from app.customers.rules import normalize_identifier
 from app.customers.tiers import record_tier_change
 from app.idempotency import service as idempotency
+from app.kernel.currencies import account_category
 from app.kernel.decimals import read_whole_number
 from app.kernel.enums import IdentifierType, PointsCategory
 from app.kernel.errors import ConflictError, DomainError
@@ -603,7 +604,7 @@ async def merge_customers(
         if victim_account.balance == 0:
             continue
         survivor_account = survivor_accounts[key]
-        category = PointsCategory(victim_account.category)
+        category = account_category(victim_account.category)
         victim_ref = ledger.AccountRef(victim_account.id, victim_id, victim_account.program_id, category)
         survivor_ref = ledger.AccountRef(survivor_account.id, survivor_id, survivor_account.program_id, category)
         amount = abs(victim_account.balance)

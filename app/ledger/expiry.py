@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.kernel.currencies import account_category
 from app.kernel.enums import PointsCategory
 from app.ledger import repository
 from app.ledger import service as ledger
@@ -82,7 +83,7 @@ async def run_batches(database: Database, batch: Batch) -> RunReport:
 
 
 def account_ref(row: Any) -> AccountRef:
-    return AccountRef(row.id, row.customer_id, row.program_id, PointsCategory(row.category))
+    return AccountRef(row.id, row.customer_id, row.program_id, account_category(row.category))
 
 
 def first_accounts(rows: Sequence[Any], limit: int) -> list[int]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.kernel.currencies import account_category
 from app.kernel.enums import PointsCategory
 from app.kernel.errors import ValidationError
 from app.ledger import repository, rules
@@ -272,7 +273,7 @@ async def reversal_postings(
                 restores.append(LotShare(lot.lot_id, give, lot.active_from, lot.expires_at))
                 want -= give
         new_lots = (LotDraft(want, now, None),) if want > 0 else ()
-        account = AccountRef(debit.account_id, debit.customer_id, debit.program_id, PointsCategory(debit.category))
+        account = AccountRef(debit.account_id, debit.customer_id, debit.program_id, account_category(debit.category))
         result.append(
             Posting(
                 account,

@@ -108,6 +108,7 @@ OPERATION_ROLES: dict[str, frozenset[Role]] = {
         "importBehaviouralEvents": (ADMIN,),
         "registerCustomer": (MEMBER_CARE,),
         "updateCustomer": (MEMBER_CARE,),
+        "redeemAlternateCurrency": CUSTOMER_READERS,
         # --- HTTP routes ---
         "POST /imports/points": (ADMIN,),
         "POST /imports/promotion": (ADMIN,),
