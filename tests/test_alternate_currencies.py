@@ -22,6 +22,7 @@ from tests.client import (
     find_customer,
     ledger_entries,
     ledger_page,
+    merge,
     post_at_once,
     purchase_day,
 )
@@ -538,6 +539,48 @@ async def test_units_past_their_expiry_are_not_held_and_the_expiry_run_debits_th
         balance("rgpws7", "ac1", "0", "50", expired="50"),
     ]
     assert (await customer_points(api, by_mobile(mobile)))["loyaltyPoints"] == "10"
+    await assert_reconciled(database)
+
+
+# --- Merges -----------------------------------------------------------------------------------
+
+
+async def test_a_merge_carries_each_currency_into_the_survivor_opening_its_account_when_it_had_none(api, database):
+    survivor, victim = new_mobile(), new_mobile()
+    await purchase(api, survivor, "200")  # 10 ac1, 50 ac2
+    await redeem(api, redemption(survivor, "pJ6E8A", "50", "spend-all"))
+    await buy(api, victim, "1000", till="till-cafe")  # no currency
+    await purchase(api, victim, "100")  # 5 ac1, 25 ac2
+
+    result = await merge(api, by_mobile(survivor), by_mobile(victim))
+
+    assert result["__typename"] == "CustomersMerged", result
+    assert await main_currencies(api, survivor) == [
+        balance("pJ6E8A", "ac2", "25", "50", redeemed="50"),
+        balance("rgpws7", "ac1", "15", "10"),
+    ]
+    assert [entry[:2] + entry[4:] for entry in await currency_entries(api, survivor, "rgpws7")][:1] == [
+        ("MERGE_CUSTOMER", "MERGE", "5", "15")
+    ]
+    await assert_reconciled(database)
+
+
+async def test_a_merge_into_a_survivor_without_any_currency_opens_its_accounts(api, database):
+    survivor, victim = new_mobile(), new_mobile()
+    await buy(api, survivor, "1000", till="till-cafe")
+    await purchase(api, victim, "100")  # 5 ac1, 25 ac2
+
+    result = await merge(api, by_mobile(survivor), by_mobile(victim))
+
+    assert result["__typename"] == "CustomersMerged", result
+    assert await main_currencies(api, survivor) == [
+        balance("pJ6E8A", "ac2", "25", "0"),
+        balance("rgpws7", "ac1", "5", "0"),
+    ]
+    assert await currency_entries(api, survivor, "rgpws7") == [
+        ("MERGE_CUSTOMER", "MERGE", "CREDIT", "rgpws7", "5", "5"),
+        ("MERGE_CUSTOMER", "OPENING_BALANCE", "CREDIT", "rgpws7", "0", "0"),
+    ]
     await assert_reconciled(database)
 
 

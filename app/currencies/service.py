@@ -167,11 +167,10 @@ async def _locked_account(
     )
     if row is not None:
         return ledger.AccountRef(row.id, customer_id, program.id, category), []
-    account_id = await ledger_repository.insert_account(
+    account, opening = await ledger.open_account_at_zero(
         connection, org_id=org.id, customer_id=customer_id, program_id=program.id, category=category, now=now
     )
-    account = ledger.AccountRef(account_id, customer_id, program.id, category)
-    return account, [ledger.Posting(account, EntryType.CREDIT, EntryKind.OPENING_BALANCE, ZERO)]
+    return account, [opening]
 
 
 @dataclass(frozen=True, slots=True)

@@ -603,10 +603,21 @@ async def merge_customers(
     for key, victim_account in victim_accounts.items():
         if victim_account.balance == 0:
             continue
-        survivor_account = survivor_accounts[key]
         category = account_category(victim_account.category)
         victim_ref = ledger.AccountRef(victim_account.id, victim_id, victim_account.program_id, category)
-        survivor_ref = ledger.AccountRef(survivor_account.id, survivor_id, survivor_account.program_id, category)
+        survivor_account = survivor_accounts.get(key)
+        if survivor_account is not None:
+            survivor_ref = ledger.AccountRef(survivor_account.id, survivor_id, survivor_account.program_id, category)
+        else:  # an alternate currency the survivor never earned: its account opens with the merge
+            survivor_ref, opening = await ledger.open_account_at_zero(
+                connection,
+                org_id=org.id,
+                customer_id=survivor_id,
+                program_id=victim_account.program_id,
+                category=category,
+                now=now,
+            )
+            postings.append(opening)
         amount = abs(victim_account.balance)
         if victim_account.balance > 0:
             carried = await ledger.plan_consumption(connection, victim_account.id, amount, now)

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.kernel.currencies import account_category
+from app.kernel.currencies import AccountCategory, account_category
 from app.kernel.enums import PointsCategory
 from app.kernel.errors import ValidationError
 from app.ledger import repository, rules
@@ -66,6 +66,7 @@ __all__ = [
     "ledger_page",
     "lock_account",
     "lot_shares",
+    "open_account_at_zero",
     "open_accounts",
     "open_accounts_in_bulk",
     "plan_consumption",
@@ -322,6 +323,25 @@ async def open_accounts(
         (program_id, category): AccountRef(account_id, customer_id, program_id, category)
         for (program_id, category), account_id in zip(keys, account_ids, strict=True)
     }
+
+
+async def open_account_at_zero(
+    connection: AsyncConnection,
+    *,
+    org_id: int,
+    customer_id: int,
+    program_id: int,
+    category: AccountCategory,
+    now: datetime,
+) -> tuple[AccountRef, Posting]:
+    """One account opened on first use (an alternate currency's): the account at zero and its
+    zero opening-balance posting, which the caller posts first in the event that uses it. The
+    caller holds the customer's lock, so no one else opens it at the same time."""
+    account_id = await repository.insert_account(
+        connection, org_id=org_id, customer_id=customer_id, program_id=program_id, category=category, now=now
+    )
+    account = AccountRef(account_id, customer_id, program_id, category)
+    return account, Posting(account, EntryType.CREDIT, EntryKind.OPENING_BALANCE, ZERO)
 
 
 async def open_accounts_in_bulk(
