@@ -12,9 +12,11 @@ from datetime import timedelta
 
 import pytest
 from pydantic import ValidationError
+from sqlalchemy import func, select
 
 from app.ledger.expiry import expire_points
 from app.organizations.spec import OrganizationSpec
+from app.outbox.models import OutboxEvent
 from tests.client import (
     add,
     buy,
@@ -30,6 +32,8 @@ from tests.conftest import make_org
 from tests.factories import bill, by_mobile, new_mobile, org_spec
 from tests.ledger_checks import assert_reconciled
 from tests.snapshots import table_counts
+
+outbox_events = OutboxEvent.__table__
 
 CURRENCIES = [
     {
@@ -527,7 +531,7 @@ async def test_units_past_their_expiry_are_not_held_and_the_expiry_run_debits_th
 
     clock.advance(timedelta(days=31))
     before_run = await main_currencies(api, mobile)
-    await expire_points(database, clock.now(), now=clock.now())
+    report = await expire_points(database, clock.now(), now=clock.now())
     after_run = await main_currencies(api, mobile)
 
     assert before_run == [
@@ -539,6 +543,11 @@ async def test_units_past_their_expiry_are_not_held_and_the_expiry_run_debits_th
         balance("rgpws7", "ac1", "0", "50", expired="50"),
     ]
     assert (await customer_points(api, by_mobile(mobile)))["loyaltyPoints"] == "10"
+    # One account and lot expired, no points: and no points.expired event tells of the units.
+    assert (report.accounts, report.lots, report.points) == (1, 1, 0)
+    async with database.read() as connection:
+        told = await connection.execute(select(func.count()).where(outbox_events.c.type == "points.expired"))
+    assert told.scalar_one() == 0
     await assert_reconciled(database)
 
 

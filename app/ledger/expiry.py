@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.kernel.currencies import account_category
+from app.kernel.currencies import POINTS_CATEGORY_VALUES, account_category
 from app.kernel.enums import PointsCategory
 from app.ledger import repository
 from app.ledger import service as ledger
@@ -172,6 +172,10 @@ async def _expire_batch(
             draft=EventDraft(EventType.POINTS_EXPIRY, account.customer_id, None, None, None),
             postings=[Posting(account_ref(account), EntryType.DEBIT, EntryKind.POINTS_EXPIRY, points, consumes=shares)],
         )
+        if account.category not in POINTS_CATEGORY_VALUES:
+            # An alternate currency's units are not points: points.expired does not tell of them.
+            report += RunReport(1, len(shares), ZERO)
+            continue
         outbox.stage(
             connection,
             org_id=org_id,
