@@ -34,6 +34,11 @@ class EventType(StrEnum):
     CUSTOMER_PROMOTION = "CUSTOMER_PROMOTION"  # points awarded by a points promotion
     TRACKER_POINTS = "TRACKER_POINTS"  # points issued on a tracked value
     POINTS_ADJUSTMENT = "POINTS_ADJUSTMENT"  # a manual credit or debit by member care (app.adjustments)
+    # A program's alternate currencies (app.currencies): earned on a bill, taken back by its
+    # returns (correcting the award event), redeemed by member care or a brand's app.
+    ALTERNATE_CURRENCY_AWARD = "ALTERNATE_CURRENCY_AWARD"
+    ALTERNATE_CURRENCY_RETURN = "ALTERNATE_CURRENCY_RETURN"
+    ALTERNATE_CURRENCY_REDEMPTION = "ALTERNATE_CURRENCY_REDEMPTION"
 
 
 class EntryType(StrEnum):

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.catalog.service import product_ids_for
+from app.currencies import service as currencies_service
 from app.customers import repository as customers_repository
 from app.customers import service as customers_service
 from app.customers.models import LoyaltyType, TierChangeCause
@@ -45,6 +46,7 @@ from app.transactions.inputs import TransactionInput
 from app.transactions.models import DeliveryStatus, TransactionType
 from app.transactions.rules import Earning, PreparedTransaction, earn, json_document, prepare
 from app.transactions.side_effects import (
+    AlternateCurrencyAwarded,
     CustomerResolved,
     PointsAwarded,
     PromoCodeApplied,
@@ -235,6 +237,7 @@ async def _add(
     earner = None
     eligible_amount = prepared.eligible_amount
     side_effects: list[SideEffect] = []
+    currency_awards: list[currencies_service.CurrencyAward] = []
     if data.type is TransactionType.REGULAR:
         details = (
             CustomerDetails(first_name=data.customer.first_name, last_name=data.customer.last_name)
@@ -280,8 +283,14 @@ async def _add(
                 await _group_earner(connection, org, customer_id, prepared.program, activity, now, path, lot.category)
                 or earner
             )
+        currency_awards = currencies_service.awards_for_bill(prepared.program, prepared.eligible_amount)
         side_effects = [
             _customer_side_effect(resolved),
+            # Before the points, in the order seed 001's response lists them.
+            *(
+                AlternateCurrencyAwarded(award.currency.identifier, award.currency.name, award.value)
+                for award in currency_awards
+            ),
             *_side_effects(prepared, earning, earner),
         ]
     applied = promotions_service.NOTHING_APPLIED
@@ -375,6 +384,21 @@ async def _add(
             transaction_id=transaction_id,
             redemption_ids=data.points_redemptions,
             path=path,
+        )
+    if currency_awards and customer_id is not None:
+        await currencies_service.post_bill_awards(
+            connection,
+            org,
+            prepared.program,
+            currency_awards,
+            customer_id=customer_id,
+            transaction_id=transaction_id,
+            bill_number=prepared.number,
+            source=activity.source,
+            store_id=activity.store_id,
+            till_id=activity.till_id,
+            billing_time=prepared.billing_time,
+            now=now,
         )
 
     customer = None

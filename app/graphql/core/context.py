@@ -12,6 +12,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
 
 from app.cards.service import CardView, cards_of_customers, subledger_codes
+from app.currencies import service as currencies_service
 from app.customers.service import CustomerView, load_customers
 from app.graphql.core.limits import QueryLimits
 from app.graphql.core.rate_limits import RequestRateLimits
@@ -61,6 +62,8 @@ class Context:
     subledgers: DataLoader[int, dict[int, list[tuple[str, SubledgerHoldings]]]] = field(init=False)
     # Per ledger entry id, the lots it consumed (the lot trace) with their subledgers' codes.
     consumed_lots: DataLoader[int, list[tuple[ConsumedLot, str | None]]] = field(init=False)
+    # Per customer, the alternate currency accounts (app.currencies), by program then currency.
+    alternate_currencies: DataLoader[int, list[currencies_service.CurrencyBalance]] = field(init=False)
     now: datetime = field(init=False)  # the request's one reading of the clock: every resolver uses it
 
     def __post_init__(self) -> None:
@@ -76,6 +79,7 @@ class Context:
         self.transactions = DataLoader(load_fn=self._load_transactions)
         self.subledgers = DataLoader(load_fn=self._load_subledgers)
         self.consumed_lots = DataLoader(load_fn=self._load_consumed_lots)
+        self.alternate_currencies = DataLoader(load_fn=self._load_alternate_currencies)
         self.database.after_write.append(self._forget_loaded)
 
     def _forget_loaded(self) -> None:
@@ -91,8 +95,14 @@ class Context:
             self.transactions,
             self.subledgers,
             self.consumed_lots,
+            self.alternate_currencies,
         ):
             loader.clear_all()
+
+    async def _load_alternate_currencies(self, ids: list[int]) -> list[list[currencies_service.CurrencyBalance]]:
+        async with self.database.read() as connection:
+            found = await currencies_service.balances(connection, self.org, ids, self.now)
+        return [found.get(customer_id, []) for customer_id in ids]
 
     async def _load_cards(self, ids: list[int]) -> list[list[CardView]]:
         async with self.database.read() as connection:

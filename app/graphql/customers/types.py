@@ -175,6 +175,46 @@ class PointsSummary:
             for code, holdings in found
         ]
 
+    @strawberry.field(
+        description=(
+            "The customer's balances in the program's alternate currencies, in identifier order; a currency the "
+            "customer never earned is absent."
+        )
+    )
+    async def alternate_currencies(self, info: Info) -> list[AlternateCurrencyBalance]:
+        # One query for every summary of every customer in the response (a DataLoader).
+        return [
+            AlternateCurrencyBalance(
+                identifier=balance.identifier,
+                name=balance.name,
+                value=balance.spendable + balance.pending,
+                earned_value=balance.earned,
+                redeemed_value=balance.redeemed,
+                returned_value=balance.returned,
+                expired_value=balance.expired,
+            )
+            for balance in await info.context.alternate_currencies.load(self.customer_id)
+            if balance.program_id == int(self.program_id)
+        ]
+
+
+@strawberry.type(
+    description=(
+        "A customer's balance in one alternate currency of a program (seed 001's alternate_currency): a ledger account "
+        "of its own, earned by bills, taken back by returns, spent by redeemAlternateCurrency."
+    )
+)
+class AlternateCurrencyBalance:
+    identifier: str
+    name: str
+    value: Decimal = strawberry.field(
+        description="Held now: the units in lots not past their expiry date, whether or not the expiry run has run."
+    )
+    earned_value: Decimal = strawberry.field(description="Lifetime units earned.")
+    redeemed_value: Decimal
+    returned_value: Decimal = strawberry.field(description="Taken back by returns.")
+    expired_value: Decimal
+
 
 @strawberry.type(
     description=(

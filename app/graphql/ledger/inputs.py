@@ -12,6 +12,7 @@ from app.graphql.customers.inputs import CustomerLookupInput
 from app.graphql.ledger.types import EntryTypeEnum
 from app.graphql.organization.types import PointsCategoryEnum
 from app.graphql.transactions.types import TransactionSourceEnum
+from app.kernel.currencies import CurrencyCategory
 from app.kernel.enums import PointsCategory, TransactionSource
 from app.kernel.errors import ValidationError
 from app.kernel.times import utc_time
@@ -36,6 +37,13 @@ class LedgerFilterInput:
         description=(
             "Entries that credited a lot of these subledgers or took points from one (an entry that drew on several "
             "subledgers shows whole). Not on ledgerClosingBalance: a subledger's points are in pointsSummaries."
+        ),
+    )
+    alternate_currency: str | None = strawberry.field(
+        default=None,
+        description=(
+            "The entries of this alternate currency (its identifier) instead of points: a view is of points or of one "
+            "currency, never both. Not with pointsCategories."
         ),
     )
     include_till_concept_events: bool | None = strawberry.field(
@@ -67,7 +75,20 @@ class LedgerFilterInput:
             utc_time(value, f"filter.{name}")
             for name, value in (("startDate", self.start_date), ("endDate", self.end_date))
         )
+        currency_category = None
+        if self.alternate_currency is not None:
+            if self.points_categories:
+                raise ValidationError(
+                    "a view is of points or of one alternate currency", field="filter.alternateCurrency"
+                )
+            if not any(program.alternate_currency(self.alternate_currency) for program in org.programs):
+                raise ValidationError(
+                    f"no program declares alternate currency {self.alternate_currency!r}",
+                    field="filter.alternateCurrency",
+                )
+            currency_category = CurrencyCategory.of(self.alternate_currency)
         return ledger.LedgerFilter(
+            currency_category=currency_category,
             sources=tuple(TransactionSource(source).value for source in self.event_sources or []),
             till_ids=tuple(till_ids),
             start=start,

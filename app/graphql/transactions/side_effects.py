@@ -109,6 +109,32 @@ class PromoCodeSideEffect:
     linked: bool = strawberry.field(description="Applied from the customer's linked codes, not named on the bill.")
 
 
+@strawberry.type(
+    description=(
+        "Seed 001's alternate_currency effect: what the bill earned in one of its program's alternate currencies (its "
+        "eligible amount times the currency's earn rate, rounded by the currency's rule)."
+    )
+)
+class AlternateCurrencySideEffect:
+    alternate_currency_identifier: str
+    alternate_currency_name: str
+    awarded_value: Decimal
+
+
+@strawberry.type(
+    description=(
+        "What a return took back of the bill's award in one alternate currency (its share of the eligible amount "
+        "returned so far); valueNotRecovered is the rest, which the customer had spent already and the program does "
+        "not let go negative."
+    )
+)
+class AlternateCurrencyReturnedSideEffect:
+    alternate_currency_identifier: str
+    alternate_currency_name: str
+    returned_value: Decimal
+    value_not_recovered: Decimal
+
+
 SideEffect = Annotated[
     CustomerSideEffect
     | PointsSideEffect
@@ -116,7 +142,9 @@ SideEffect = Annotated[
     | PointsReturnedSideEffect
     | RedemptionReversedSideEffect
     | SlabDowngradeSideEffect
-    | PromoCodeSideEffect,
+    | PromoCodeSideEffect
+    | AlternateCurrencySideEffect
+    | AlternateCurrencyReturnedSideEffect,
     strawberry.union("SideEffect"),
 ]
 
@@ -188,6 +216,19 @@ def side_effect_type(effect: domain.SideEffect) -> SideEffect:
                 promotion_name=effect.promotion_name,
                 discount=effect.discount,
                 linked=effect.linked,
+            )
+        case domain.AlternateCurrencyAwarded():
+            return AlternateCurrencySideEffect(
+                alternate_currency_identifier=effect.identifier,
+                alternate_currency_name=effect.name,
+                awarded_value=effect.value,
+            )
+        case domain.AlternateCurrencyReturned():
+            return AlternateCurrencyReturnedSideEffect(
+                alternate_currency_identifier=effect.identifier,
+                alternate_currency_name=effect.name,
+                returned_value=effect.value_returned,
+                value_not_recovered=effect.value_not_recovered,
             )
         case _:
             assert_never(effect)
