@@ -180,6 +180,7 @@ class LedgerFilter:
     # Entries that credited a lot of these subledgers or moved points of one (a debit that
     # consumed from several subledgers shows whole in each).
     subledger_ids: tuple[int, ...] = ()
+    entry_kinds: tuple[EntryKind, ...] = ()  # e.g. REFERRAL_AWARD: what a referral paid
 
     def with_default_window(self, now: datetime) -> LedgerFilter:
         """The seed's default: the last 7 days when no date is given."""

@@ -89,6 +89,7 @@ async def apply_spec(connection: AsyncConnection, spec: OrganizationSpec, *, now
                 for rule in program.earning_rules
             ]
             or None,
+            "referral": program.referral.model_dump(mode="json") if program.referral else None,
         }
         program_ids[program.code] = await _upsert(
             connection,

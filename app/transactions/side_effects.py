@@ -31,6 +31,7 @@ class SideEffectKind(StrEnum):
     REDEMPTION_REVERSED = "REDEMPTION_REVERSED"
     TIER_DOWNGRADED = "TIER_DOWNGRADED"
     PROMO_CODE_APPLIED = "PROMO_CODE_APPLIED"
+    REFERRAL_AWARDED = "REFERRAL_AWARDED"
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,20 @@ class PromoCodeApplied:
     linked: bool  # applied from the customer's linked codes, not named on the bill
 
 
+@dataclass(frozen=True)
+class ReferralAwarded:
+    """Points a referral paid one of its two customers on the referee's qualifying purchase
+    (seed 001's points side effect with is_referrer), or took back on its return (`reversed`)."""
+
+    kind: ClassVar[SideEffectKind] = SideEffectKind.REFERRAL_AWARDED
+    customer_id: int
+    program_id: int
+    program_code: str
+    points_awarded: Decimal
+    is_referrer: bool
+    reversed: bool = False
+
+
 SideEffect = (
     CustomerResolved
     | PointsAwarded
@@ -126,6 +141,7 @@ SideEffect = (
     | RedemptionReversed
     | TierDowngraded
     | PromoCodeApplied
+    | ReferralAwarded
 )
 
 
@@ -140,6 +156,7 @@ _STORED_TYPES: dict[SideEffectKind, str] = {
     SideEffectKind.REDEMPTION_REVERSED: "redemptionReversal",
     SideEffectKind.TIER_DOWNGRADED: "slabDowngrade",
     SideEffectKind.PROMO_CODE_APPLIED: "promoCode",
+    SideEffectKind.REFERRAL_AWARDED: "referral",
 }
 _KINDS_BY_STORED_TYPE = {stored: kind for kind, stored in _STORED_TYPES.items()}
 
@@ -218,6 +235,15 @@ def _write(effect: SideEffect) -> dict[str, Any]:
                 "promotionName": effect.promotion_name,
                 "discount": _text(effect.discount),
                 "linked": effect.linked,
+            }
+        case ReferralAwarded():
+            body = {
+                "customerId": effect.customer_id,
+                "programId": effect.program_id,
+                "programCode": effect.program_code,
+                "awardedPoints": _text(effect.points_awarded),
+                "isReferrer": effect.is_referrer,
+                "reversed": effect.reversed,
             }
         case _:
             assert_never(effect)
@@ -298,6 +324,17 @@ def _read_promo_code(stored: dict[str, Any]) -> PromoCodeApplied:
     )
 
 
+def _read_referral(stored: dict[str, Any]) -> ReferralAwarded:
+    return ReferralAwarded(
+        customer_id=stored["customerId"],
+        program_id=stored["programId"],
+        program_code=stored["programCode"],
+        points_awarded=Decimal(stored["awardedPoints"]),
+        is_referrer=stored["isReferrer"],
+        reversed=stored["reversed"],
+    )
+
+
 _READERS: dict[SideEffectKind, Callable[[dict[str, Any]], SideEffect]] = {
     SideEffectKind.CUSTOMER_RESOLVED: _read_customer,
     SideEffectKind.POINTS_AWARDED: _read_points,
@@ -306,6 +343,7 @@ _READERS: dict[SideEffectKind, Callable[[dict[str, Any]], SideEffect]] = {
     SideEffectKind.REDEMPTION_REVERSED: _read_redemption_reversal,
     SideEffectKind.TIER_DOWNGRADED: _read_tier_downgrade,
     SideEffectKind.PROMO_CODE_APPLIED: _read_promo_code,
+    SideEffectKind.REFERRAL_AWARDED: _read_referral,
 }
 
 

@@ -109,6 +109,21 @@ class PromoCodeSideEffect:
     linked: bool = strawberry.field(description="Applied from the customer's linked codes, not named on the bill.")
 
 
+@strawberry.type(
+    description=(
+        "Points a referral paid on the referee's qualifying purchase (seed 001's points side effect with is_referrer), "
+        "or took back when a return took that purchase below the program's qualifying rule (reversed)."
+    )
+)
+class ReferralSideEffect:
+    customer_id: strawberry.ID
+    program_id: strawberry.ID
+    program_code: str
+    awarded_points: Decimal = strawberry.field(description="Points credited (or, when reversed, debited).")
+    is_referrer: bool = strawberry.field(description="True for the referrer's award, false for the referee's.")
+    reversed: bool
+
+
 SideEffect = Annotated[
     CustomerSideEffect
     | PointsSideEffect
@@ -116,7 +131,8 @@ SideEffect = Annotated[
     | PointsReturnedSideEffect
     | RedemptionReversedSideEffect
     | SlabDowngradeSideEffect
-    | PromoCodeSideEffect,
+    | PromoCodeSideEffect
+    | ReferralSideEffect,
     strawberry.union("SideEffect"),
 ]
 
@@ -188,6 +204,15 @@ def side_effect_type(effect: domain.SideEffect) -> SideEffect:
                 promotion_name=effect.promotion_name,
                 discount=effect.discount,
                 linked=effect.linked,
+            )
+        case domain.ReferralAwarded():
+            return ReferralSideEffect(
+                customer_id=_id(effect.customer_id),
+                program_id=_id(effect.program_id),
+                program_code=effect.program_code,
+                awarded_points=effect.points_awarded,
+                is_referrer=effect.is_referrer,
+                reversed=effect.reversed,
             )
         case _:
             assert_never(effect)
