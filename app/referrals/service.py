@@ -20,7 +20,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -182,54 +182,74 @@ async def post_award(
     )
 
 
-async def reverse_on_return(
+@dataclass(frozen=True, slots=True)
+class ReversalPlan:
+    award_id: int
+    award_event_id: int | None
+    taken: tuple[Award, ...]  # what each customer gives back (awards not recovered in full: less)
+    accounts: dict[int, ledger.AccountRef]
+
+
+async def plan_reversal(
     connection: AsyncConnection,
     org: OrgConfig,
     program: ProgramConfig,
     *,
-    purchase: Purchase,
+    transaction_id: int,
+    eligible_left: Decimal,
     complete: bool,
-    now: datetime,
-) -> list[Award]:
-    """Reverse the awards of a returned purchase (`eligible_amount`: what is left of it) when it
-    no longer qualifies: once, whichever return gets there first."""
+    moves: Mapping[int, Decimal],
+) -> ReversalPlan | None:
+    """The reversal of the awards a returned purchase paid, when what is left of it (`eligible_left`)
+    no longer qualifies; `moves`: what the return itself moves, by account id, before it. The
+    caller holds the bill's lock, so one return at a time gets here; `post_reversal` marks it once."""
     referral = program.referral
     if referral is None:
-        return []
-    reversed_awards: list[Award] = []
-    for row in await repository.standing_awards_of_transaction(
-        connection, org_id=org.id, transaction_id=purchase.transaction_id
-    ):
-        if not complete and purchase.eligible_amount >= referral.minimum_amount:
-            continue
-        accounts = await _lock_accounts(connection, program, [row.referee_id, row.referrer_id], None)
-        awards = [Award(row.referee_id, row.referee_points, False), Award(row.referrer_id, row.referrer_points, True)]
-        taken = [
-            Award(
-                award.customer_id,
-                _recoverable(program, award.points, accounts[award.customer_id][1]),
-                award.is_referrer,
-            )
-            for award in awards
-        ]
-        postings = [
-            ledger.Posting(accounts[award.customer_id][0], EntryType.DEBIT, EntryKind.REFERRAL_REVERSAL, award.points)
-            for award in taken
-            if award.points > 0
-        ]
-        event_id = None
-        if postings:
-            posted = await ledger.post_event(
-                connection,
-                org_id=org.id,
-                now=now,
-                draft=_draft(EventType.REFERRAL_REVERSAL, row.referee_id, purchase, corrects_event_id=row.event_id),
-                postings=postings,
-            )
-            event_id = posted.id
-        if await repository.mark_reversed(connection, award_id=row.id, event_id=event_id, now=now):
-            reversed_awards.extend(award for award in taken if award.points > 0)
-    return reversed_awards
+        return None
+    rows = await repository.standing_awards_of_transaction(connection, org_id=org.id, transaction_id=transaction_id)
+    if not rows or (not complete and eligible_left >= referral.minimum_amount):
+        return None
+    [row] = rows  # one award per referee and program, and a bill is one customer's in one program
+    await repository.lock_referrer(connection, row.referrer_id)
+    accounts = await _lock_accounts(connection, program, [row.referee_id, row.referrer_id], None)
+    taken = tuple(
+        Award(
+            customer_id,
+            _recoverable(program, points, accounts[customer_id][1] + moves.get(accounts[customer_id][0].id, ZERO)),
+            is_referrer,
+        )
+        for customer_id, points, is_referrer in (
+            (row.referee_id, row.referee_points, False),
+            (row.referrer_id, row.referrer_points, True),
+        )
+        if points > 0
+    )
+    return ReversalPlan(row.id, row.event_id, taken, {key: value[0] for key, value in accounts.items()})
+
+
+async def post_reversal(
+    connection: AsyncConnection, org: OrgConfig, plan: ReversalPlan, purchase: Purchase, *, now: datetime
+) -> None:
+    """One REFERRAL_REVERSAL event of debits (correcting the award's event), and the award marked
+    reversed: it stops counting against the referrer's limits."""
+    postings = [
+        ledger.Posting(plan.accounts[award.customer_id], EntryType.DEBIT, EntryKind.REFERRAL_REVERSAL, award.points)
+        for award in plan.taken
+        if award.points > 0
+    ]
+    event_id = None
+    if postings:
+        referee_id = next(account.customer_id for account in plan.accounts.values())
+        posted = await ledger.post_event(
+            connection,
+            org_id=org.id,
+            now=now,
+            draft=_draft(EventType.REFERRAL_REVERSAL, referee_id, purchase, corrects_event_id=plan.award_event_id),
+            postings=postings,
+        )
+        event_id = posted.id
+    reversed_now = await repository.mark_reversed(connection, award_id=plan.award_id, event_id=event_id, now=now)
+    assert reversed_now, "the bill's lock lets one return reverse its awards"
 
 
 def _recoverable(program: ProgramConfig, points: Decimal, balance: Decimal) -> Decimal:
