@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from app.referrals import rules
-from tests.client import ledger_entries, post_at_once
+from tests.client import ledger_entries, post_at_once, purchase_day
 from tests.conftest import make_org
 from tests.factories import bill, by_user_id, new_mobile, org_spec
 from tests.ledger_checks import assert_reconciled
@@ -47,7 +47,7 @@ mutation Add($input: TransactionAddInput!) {
     __typename
     ... on TransactionAdded {
       transaction {
-        referralCode
+        number billingTime referralCode
         sideEffects {
           __typename
           ... on CustomerSideEffect { customerId registered }
@@ -308,3 +308,126 @@ async def test_the_referees_page_by_cursor_with_statements_flat_in_its_length(ap
     assert [node["customer"]["userId"] for node in whole["referees"]["nodes"]] == referees
     assert whole["referees"]["pageInfo"]["hasNextPage"] is False
     assert counter.count == one
+
+
+RETURN = """
+mutation Return($input: TransactionReturnInput!) {
+  returnTransaction(input: $input) {
+    __typename
+    ... on TransactionReturned {
+      pointsReturned
+      transaction {
+        sideEffects {
+          __typename
+          ... on ReferralSideEffect { customerId programCode awardedPoints isReferrer reversed }
+        }
+      }
+    }
+    ... on Error { code message field }
+  }
+}
+"""
+
+
+async def give_back(api, mobile: str, added: dict, return_type: str, amount: str | None = None) -> dict:
+    document = {
+        "type": "RETURN",
+        "returnType": return_type,
+        "number": added["transaction"]["number"],
+        "purchaseTime": purchase_day(added["transaction"]),
+        "tillCode": "till-1",
+        "customer": {"mobile": mobile},
+    }
+    if amount is not None:
+        document["amount"] = amount
+    result = (await api.data(RETURN, {"input": document}))["returnTransaction"]
+    assert result["__typename"] == "TransactionReturned", result
+    return result
+
+
+async def test_a_return_below_the_minimum_reverses_both_awards_once(api, database):
+    referrer_id, code = await referrer(api)
+    mobile = new_mobile()
+    added = await purchase(api, mobile, "1000", customer={"referralCode": code})
+    referee_id = added["transaction"]["customer"]["userId"]
+
+    still_qualifying = await give_back(api, mobile, added, "AMOUNT", "400")
+    below = await give_back(api, mobile, added, "AMOUNT", "200")
+    rest = await give_back(api, mobile, added, "FULL")
+
+    referral_effects = [
+        [effect for effect in result["transaction"]["sideEffects"] if effect["__typename"] == "ReferralSideEffect"]
+        for result in (still_qualifying, below, rest)
+    ]
+    assert referral_effects == [
+        [],
+        [
+            {
+                "__typename": "ReferralSideEffect",
+                "customerId": referee_id,
+                "programCode": "main",
+                "awardedPoints": "50",
+                "isReferrer": False,
+                "reversed": True,
+            },
+            {
+                "__typename": "ReferralSideEffect",
+                "customerId": referrer_id,
+                "programCode": "main",
+                "awardedPoints": "100",
+                "isReferrer": True,
+                "reversed": True,
+            },
+        ],
+        [],
+    ]
+    assert [result["pointsReturned"] for result in (still_qualifying, below, rest)] == ["4", "2", "4"]
+    assert (await customer(api, referee_id))["loyaltyPoints"] == "0"
+    assert (await customer(api, referrer_id))["loyaltyPoints"] == "10"
+    kinds = {"entryKinds": ["REFERRAL_AWARD", "REFERRAL_REVERSAL"]}
+    assert [
+        (e["eventType"], e["entryType"], e["points"]) for e in await ledger_entries(api, by_user_id(referrer_id), kinds)
+    ] == [
+        ("REFERRAL_REVERSAL", "DEBIT", "100"),
+        ("REFERRAL_AWARD", "CREDIT", "100"),
+    ]
+    await assert_reconciled(database)
+
+
+ADJUST = """
+mutation Adjust($input: AdjustPointsInput!) { adjustPoints(input: $input) { __typename } }
+"""
+
+
+async def test_a_reversal_takes_back_no_more_than_the_referee_still_holds(api, database):
+    referrer_id, code = await referrer(api)
+    mobile = new_mobile()
+    added = await purchase(api, mobile, "1000", customer={"referralCode": code})
+    referee_id = added["transaction"]["customer"]["userId"]
+    debit = {
+        "customer": by_user_id(referee_id),
+        "type": "DEBIT",
+        "points": "55",
+        "reason": "OTHER",
+        "note": "spent elsewhere",
+        "idempotencyKey": "spend-55",
+    }
+    assert (await api.data(ADJUST, {"input": debit}))["adjustPoints"] == {"__typename": "PointsAdjusted"}
+
+    full = await give_back(api, mobile, added, "FULL")
+
+    reversed_points = [
+        (effect["customerId"], effect["awardedPoints"])
+        for effect in full["transaction"]["sideEffects"]
+        if effect["__typename"] == "ReferralSideEffect"
+    ]
+    # 60 held, 55 taken: the return takes its 5 first, and nothing of the referee's award is left.
+    assert (full["pointsReturned"], reversed_points) == ("5", [(referrer_id, "100")])
+    assert (
+        (await customer(api, referee_id))["loyaltyPoints"],
+        (await customer(api, referrer_id))["loyaltyPoints"],
+    ) == (
+        "0",
+        "10",
+    )
+    await assert_reconciled(database)

@@ -186,6 +186,7 @@ async def post_award(
 class ReversalPlan:
     award_id: int
     award_event_id: int | None
+    referee_id: int
     taken: tuple[Award, ...]  # what each customer gives back (awards not recovered in full: less)
     accounts: dict[int, ledger.AccountRef]
 
@@ -224,7 +225,7 @@ async def plan_reversal(
         )
         if points > 0
     )
-    return ReversalPlan(row.id, row.event_id, taken, {key: value[0] for key, value in accounts.items()})
+    return ReversalPlan(row.id, row.event_id, row.referee_id, taken, {key: value[0] for key, value in accounts.items()})
 
 
 async def post_reversal(
@@ -239,12 +240,11 @@ async def post_reversal(
     ]
     event_id = None
     if postings:
-        referee_id = next(account.customer_id for account in plan.accounts.values())
         posted = await ledger.post_event(
             connection,
             org_id=org.id,
             now=now,
-            draft=_draft(EventType.REFERRAL_REVERSAL, referee_id, purchase, corrects_event_id=plan.award_event_id),
+            draft=_draft(EventType.REFERRAL_REVERSAL, plan.referee_id, purchase, corrects_event_id=plan.award_event_id),
             postings=postings,
         )
         event_id = posted.id
