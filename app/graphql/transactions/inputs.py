@@ -166,7 +166,13 @@ class TransactionAddInput:
     outlier_status: OutlierStatusEnum = OutlierStatus.NORMAL
     source: TransactionSourceEnum = TransactionSource.INSTORE
     not_interested_reason: str | None = None
-    referral_code: str | None = None
+    referral_code: str | None = strawberry.field(
+        default=None,
+        description=(
+            "Seed 001's transaction-level referral code: used when customer.referralCode is empty, to link a customer "
+            "this bill registers to the code's owner (REFERRAL_CODE_NOT_FOUND on this field when unknown)."
+        ),
+    )
     associate_details: AssociateDetailsInput | None = None
     customer: CustomerInput | None = None
     line_items: list[LineItemInput] = strawberry.field(default_factory=list)
