@@ -431,3 +431,34 @@ async def test_a_reversal_takes_back_no_more_than_the_referee_still_holds(api, d
         "10",
     )
     await assert_reconciled(database)
+
+
+async def test_a_replayed_awarding_bill_tells_the_same_and_awards_nothing_more(api, database):
+    referrer_id, code = await referrer(api)
+    document = bill(
+        customer={"mobile": new_mobile(), "referralCode": code}, amount="1000", grossAmount=None, discount=None
+    ) | {"lineItems": []}
+    first = (await api.data(ADD, {"input": document}))["addTransaction"]
+    before = await table_counts(database)
+
+    again = (await api.data(ADD, {"input": document}))["addTransaction"]
+
+    assert effects(again) == effects(first)
+    assert [effect["isReferrer"] for effect in effects(again)[2:]] == [False, True]
+    assert await table_counts(database) == before
+    assert (await customer(api, referrer_id))["loyaltyPoints"] == "110"
+
+
+async def test_another_organisation_s_code_is_unknown_here(api, org_api, database):
+    other = await org_api(referral_spec() | {"organization": {**referral_spec()["organization"], "code": "other"}})
+    _, other_code = await referrer(other)
+    before = await table_counts(database)
+
+    added = await purchase(api, new_mobile(), "1000", referralCode=other_code)
+
+    assert (added["__typename"], added["code"], added["field"]) == (
+        "NotFoundError",
+        "REFERRAL_CODE_NOT_FOUND",
+        "input.referralCode",
+    )
+    assert await table_counts(database) == before
