@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from decimal import Decimal
 from functools import cache
 from typing import Any
 
@@ -180,5 +179,3 @@ async def referees_page(
         ).all()
     )
 
-
-ZERO = Decimal(0)
