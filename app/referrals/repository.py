@@ -178,4 +178,3 @@ async def referees_page(
             )
         ).all()
     )
-
