@@ -35,6 +35,7 @@ from app.ledger.rules import tier_expiry
 from app.organizations.config import OrgConfig, ProgramConfig, TierConfig
 from app.outbox import events
 from app.outbox import service as outbox
+from app.referrals import service as referrals
 from app.storage.database import Database
 
 ZERO = Decimal(0)
@@ -434,6 +435,7 @@ async def register_customer(
         loyalty_type=loyalty_type.value,
     )
     await repository.insert_identifiers(connection, org_id=org.id, customer_id=customer_id, given=given, now=now)
+    await referrals.assign_code(connection, org_id=org.id, customer_id=customer_id, now=now)
     await _record(
         connection,
         org.id,

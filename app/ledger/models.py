@@ -39,6 +39,8 @@ class EventType(StrEnum):
     ALTERNATE_CURRENCY_AWARD = "ALTERNATE_CURRENCY_AWARD"
     ALTERNATE_CURRENCY_RETURN = "ALTERNATE_CURRENCY_RETURN"
     ALTERNATE_CURRENCY_REDEMPTION = "ALTERNATE_CURRENCY_REDEMPTION"
+    REFERRAL_AWARD = "REFERRAL_AWARD"  # a referee's qualifying purchase pays both customers (app.referrals)
+    REFERRAL_REVERSAL = "REFERRAL_REVERSAL"  # a return took that purchase below the qualifying rule
 
 
 class EntryType(StrEnum):
@@ -62,6 +64,9 @@ class EntryKind(StrEnum):
     # Member care's manual adjustments: both move the `adjusted` counter (net: credits less debits).
     POINTS_ADJUSTMENT_CREDIT = "POINTS_ADJUSTMENT_CREDIT"
     POINTS_ADJUSTMENT_DEBIT = "POINTS_ADJUSTMENT_DEBIT"
+    # Referral awards count as earned points; their reversal as returned ones (as a bill's return).
+    REFERRAL_AWARD = "REFERRAL_AWARD"
+    REFERRAL_REVERSAL = "REFERRAL_REVERSAL"
 
 
 class PointAccount(SQLModel, table=True):

@@ -1139,6 +1139,8 @@ def _filter_conditions(view: LedgerFilter) -> list[Any]:
         conditions.append(entries.c.entry_type == view.entry_type.value)
     if view.subledger_ids:
         conditions.append(_touches_subledgers(view.subledger_ids))
+    if view.entry_kinds:
+        conditions.append(entries.c.entry_kind.in_([kind.value for kind in view.entry_kinds]))
     conditions.extend(_account_conditions(view, concept_events=True))
     return conditions
 

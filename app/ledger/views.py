@@ -183,6 +183,7 @@ class LedgerFilter:
     subledger_ids: tuple[int, ...] = ()
     # One alternate currency's entries (its account category) instead of points; None: points.
     currency_category: str | None = None
+    entry_kinds: tuple[EntryKind, ...] = ()  # e.g. REFERRAL_AWARD: what a referral paid
 
     def with_default_window(self, now: datetime) -> LedgerFilter:
         """The seed's default: the last 7 days when no date is given."""

@@ -69,6 +69,29 @@ class AlternateCurrencyConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ReferralConfig:
+    """A program's referral awards (see ReferralSpec)."""
+
+    referrer_points: Decimal
+    referee_points: Decimal
+    referrer_awards_per_month: int | None
+    referrer_awards_total: int | None
+    first_purchase_only: bool
+    minimum_amount: Decimal
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> ReferralConfig:
+        return cls(
+            referrer_points=Decimal(document["referrer_points"]),
+            referee_points=Decimal(document["referee_points"]),
+            referrer_awards_per_month=document.get("referrer_awards_per_month"),
+            referrer_awards_total=document.get("referrer_awards_total"),
+            first_purchase_only=document.get("first_purchase_only", True),
+            minimum_amount=Decimal(document.get("minimum_amount", "0")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class ProgramConfig:
     id: int
     code: str
@@ -94,6 +117,8 @@ class ProgramConfig:
 
     def alternate_currency(self, identifier: str) -> AlternateCurrencyConfig | None:
         return next((currency for currency in self.alternate_currencies if currency.identifier == identifier), None)
+
+    referral: ReferralConfig | None = None
 
     def earn_rate_multiplier(self, facts: BillFacts) -> Decimal:
         """The largest multiplier of the earning rules the bill meets (1 when it meets none)."""
@@ -282,6 +307,7 @@ async def load_org_config(connection: AsyncConnection, org_id: int) -> OrgConfig
                 )
                 for currency in row.alternate_currencies or []
             ),
+            referral=ReferralConfig.from_document(row.referral) if row.referral else None,
             tiers=tuple(
                 TierConfig(
                     id=tier.id,

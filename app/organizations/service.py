@@ -102,6 +102,7 @@ async def apply_spec(connection: AsyncConnection, spec: OrganizationSpec, *, now
                 for currency in program.alternate_currencies
             ]
             or None,
+            "referral": program.referral.model_dump(mode="json") if program.referral else None,
         }
         program_ids[program.code] = await _upsert(
             connection,

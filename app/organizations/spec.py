@@ -127,6 +127,22 @@ class AlternateCurrencySpec(Strict):
     expiry: ExpirySpec = ExpirySpec()
 
 
+class ReferralSpec(Strict):
+    """[programs.referral]: a referee's qualifying purchase awards both customers once.
+
+    A purchase qualifies when its eligible amount reaches `minimum_amount` and, with
+    `first_purchase_only`, it is the referee's first bill. The referrer's award stops at
+    `referrer_awards_per_month` (calendar month in the org's time zone) and `referrer_awards_total`;
+    the referee's award does not depend on the referrer's limits."""
+
+    referrer_points: Annotated[Decimal, _decimal_reader(POINTS)] = Field(ge=0, decimal_places=4)
+    referee_points: Annotated[Decimal, _decimal_reader(POINTS)] = Field(ge=0, decimal_places=4)
+    referrer_awards_per_month: int | None = Field(default=None, ge=1)
+    referrer_awards_total: int | None = Field(default=None, ge=1)
+    first_purchase_only: bool = True
+    minimum_amount: Annotated[Decimal, _decimal_reader(AMOUNT)] = Field(default=Decimal(0), ge=0, decimal_places=4)
+
+
 class ProgramSpec(Strict):
     code: Code = Field(min_length=1, max_length=64)
     name: FreeText = Field(min_length=1, max_length=200)
@@ -171,6 +187,7 @@ class ProgramSpec(Strict):
     # purchase, and a bill a till synced late should not be held or kept longer than one on time.
     hold_from: CountFrom = CountFrom.BILLING_TIME
     expiry_from: CountFrom = CountFrom.BILLING_TIME
+    referral: ReferralSpec | None = None
 
     @model_validator(mode="after")
     def promised_days_match_category(self) -> ProgramSpec:

@@ -52,6 +52,7 @@ from app.outbox import service as outbox
 from app.promotions import service as promotions_service
 from app.redemptions import repository as redemptions_repository
 from app.redemptions import service as redemptions_service
+from app.referrals import service as referrals
 from app.storage.database import Database, lock_keys
 from app.transactions import repository, return_rules
 from app.transactions.errors import (
@@ -70,6 +71,7 @@ from app.transactions.side_effects import (
     CustomerResolved,
     PointsReturned,
     RedemptionReversed,
+    ReferralAwarded,
     SideEffect,
     TierDowngraded,
     from_document,
@@ -195,6 +197,7 @@ async def _return(
     points = _PointsMoves()
     currency_returns: list[currencies_service.PlannedReturn] = []
     standing_change = None
+    referral_reversal = None
     if customer_id is not None:
         points = await _plan_points(connection, org, program, bill, plan, customer_id, now, path)
         standing_change = await _plan_standing(connection, org, program, bill, plan, customer_id, now)
@@ -228,6 +231,13 @@ async def _return(
             )
             for item in currency_returns
         )
+        referral_reversal = await _plan_referral_reversal(connection, org, program, bill, plan, points)
+        if referral_reversal is not None:
+            side_effects.extend(
+                ReferralAwarded(award.customer_id, program.id, program.code, award.points, award.is_referrer, True)
+                for award in referral_reversal.taken
+                if award.points > 0
+            )
 
     return_id, return_lines = await _insert_return(
         connection, org, prepared, bill, lines, plan, customer_id, points, side_effects, now
@@ -314,6 +324,21 @@ async def _return(
     )
     if standing_change is not None:
         await standing_change.apply(connection, org_id=org.id, return_id=return_id, now=now)
+    if referral_reversal is not None:  # after the return's own debits, which it counted on
+        await referrals.post_reversal(
+            connection,
+            org,
+            referral_reversal,
+            referrals.Purchase(
+                return_id,
+                prepared.return_number,
+                bill.eligible_amount - bill.returned_eligible_amount - plan.eligible_amount,
+                prepared.source.source,
+                prepared.store.id,
+                prepared.till.id if prepared.till else None,
+            ),
+            now=now,
+        )
 
     if prepared.purchase is not None:
         try:
@@ -324,6 +349,29 @@ async def _return(
             ) from error
         await repository.set_parent(connection, transaction_id=purchase.transaction.id, parent_id=return_id)
     return await load_return_result(connection, org, return_id, replayed=False, line_items=return_lines, now=now)
+
+
+async def _plan_referral_reversal(
+    connection: AsyncConnection,
+    org: OrgConfig,
+    program: ProgramConfig,
+    bill: Any,
+    plan: ReturnPlan,
+    points: _PointsMoves,
+) -> referrals.ReversalPlan | None:
+    """The referral awards of the bill taken back, when the return leaves it below the qualifying rule."""
+    moves: dict[int, Decimal] = defaultdict(Decimal)
+    for posting in points.postings:
+        moves[posting.account.id] += ledger.signed(posting.entry_type, posting.points)
+    return await referrals.plan_reversal(
+        connection,
+        org,
+        program,
+        transaction_id=bill.id,
+        eligible_left=bill.eligible_amount - bill.returned_eligible_amount - plan.eligible_amount,
+        complete=plan.complete,
+        moves=moves,
+    )
 
 
 def _bill_line(line: Any, *, earns: bool) -> BillLine:

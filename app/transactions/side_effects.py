@@ -33,6 +33,7 @@ class SideEffectKind(StrEnum):
     PROMO_CODE_APPLIED = "PROMO_CODE_APPLIED"
     ALTERNATE_CURRENCY = "ALTERNATE_CURRENCY"
     ALTERNATE_CURRENCY_RETURNED = "ALTERNATE_CURRENCY_RETURNED"
+    REFERRAL_AWARDED = "REFERRAL_AWARDED"
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,20 @@ class AlternateCurrencyReturned:
     value_not_recovered: Decimal
 
 
+@dataclass(frozen=True)
+class ReferralAwarded:
+    """Points a referral paid one of its two customers on the referee's qualifying purchase
+    (seed 001's points side effect with is_referrer), or took back on its return (`reversed`)."""
+
+    kind: ClassVar[SideEffectKind] = SideEffectKind.REFERRAL_AWARDED
+    customer_id: int
+    program_id: int
+    program_code: str
+    points_awarded: Decimal
+    is_referrer: bool
+    reversed: bool = False
+
+
 SideEffect = (
     CustomerResolved
     | PointsAwarded
@@ -153,6 +168,7 @@ SideEffect = (
     | PromoCodeApplied
     | AlternateCurrencyAwarded
     | AlternateCurrencyReturned
+    | ReferralAwarded
 )
 
 
@@ -169,6 +185,7 @@ _STORED_TYPES: dict[SideEffectKind, str] = {
     SideEffectKind.PROMO_CODE_APPLIED: "promoCode",
     SideEffectKind.ALTERNATE_CURRENCY: "alternate_currency",
     SideEffectKind.ALTERNATE_CURRENCY_RETURNED: "alternateCurrencyReturn",
+    SideEffectKind.REFERRAL_AWARDED: "referral",
 }
 _KINDS_BY_STORED_TYPE = {stored: kind for kind, stored in _STORED_TYPES.items()}
 
@@ -260,6 +277,15 @@ def _write(effect: SideEffect) -> dict[str, Any]:
                 "alternateCurrencyName": effect.name,
                 "returnedValue": _text(effect.value_returned),
                 "valueNotRecovered": _text(effect.value_not_recovered),
+            }
+        case ReferralAwarded():
+            body = {
+                "customerId": effect.customer_id,
+                "programId": effect.program_id,
+                "programCode": effect.program_code,
+                "awardedPoints": _text(effect.points_awarded),
+                "isReferrer": effect.is_referrer,
+                "reversed": effect.reversed,
             }
         case _:
             assert_never(effect)
@@ -357,6 +383,17 @@ def _read_alternate_currency_return(stored: dict[str, Any]) -> AlternateCurrency
     )
 
 
+def _read_referral(stored: dict[str, Any]) -> ReferralAwarded:
+    return ReferralAwarded(
+        customer_id=stored["customerId"],
+        program_id=stored["programId"],
+        program_code=stored["programCode"],
+        points_awarded=Decimal(stored["awardedPoints"]),
+        is_referrer=stored["isReferrer"],
+        reversed=stored["reversed"],
+    )
+
+
 _READERS: dict[SideEffectKind, Callable[[dict[str, Any]], SideEffect]] = {
     SideEffectKind.CUSTOMER_RESOLVED: _read_customer,
     SideEffectKind.POINTS_AWARDED: _read_points,
@@ -367,6 +404,7 @@ _READERS: dict[SideEffectKind, Callable[[dict[str, Any]], SideEffect]] = {
     SideEffectKind.PROMO_CODE_APPLIED: _read_promo_code,
     SideEffectKind.ALTERNATE_CURRENCY: _read_alternate_currency,
     SideEffectKind.ALTERNATE_CURRENCY_RETURNED: _read_alternate_currency_return,
+    SideEffectKind.REFERRAL_AWARDED: _read_referral,
 }
 
 

@@ -24,6 +24,7 @@ from app.ledger import service as ledger
 from app.ledger.views import ConsumedLot, SubledgerHoldings
 from app.organizations.config import OrgConfig
 from app.organizations.roles import Role
+from app.referrals.service import ReferralView, referrals_of
 from app.storage.database import RequestDatabase
 from app.transactions.models import TransactionType
 from app.transactions.service import TransactionPage, bill_numbers, customers_transactions, line_items_by_transaction
@@ -64,6 +65,7 @@ class Context:
     consumed_lots: DataLoader[int, list[tuple[ConsumedLot, str | None]]] = field(init=False)
     # Per customer, the alternate currency accounts (app.currencies), by program then currency.
     alternate_currencies: DataLoader[int, list[currencies_service.CurrencyBalance]] = field(init=False)
+    referrals: DataLoader[int, ReferralView | None] = field(init=False)  # a customer's code and referrer
     now: datetime = field(init=False)  # the request's one reading of the clock: every resolver uses it
 
     def __post_init__(self) -> None:
@@ -80,6 +82,7 @@ class Context:
         self.subledgers = DataLoader(load_fn=self._load_subledgers)
         self.consumed_lots = DataLoader(load_fn=self._load_consumed_lots)
         self.alternate_currencies = DataLoader(load_fn=self._load_alternate_currencies)
+        self.referrals = DataLoader(load_fn=self._load_referrals)
         self.database.after_write.append(self._forget_loaded)
 
     def _forget_loaded(self) -> None:
@@ -96,6 +99,7 @@ class Context:
             self.subledgers,
             self.consumed_lots,
             self.alternate_currencies,
+            self.referrals,
         ):
             loader.clear_all()
 
@@ -123,6 +127,11 @@ class Context:
                 for customer_id in customer_ids:
                     found[(customer_id, first, after_id, types)] = pages[customer_id]
         return [found[key] for key in keys]
+
+    async def _load_referrals(self, ids: list[int]) -> list[ReferralView | None]:
+        async with self.database.read() as connection:
+            found = await referrals_of(connection, self.org.id, ids)
+        return [found.get(customer_id) for customer_id in ids]
 
     async def _load_customers(self, ids: list[int]) -> list[CustomerView | None]:
         async with self.database.read() as connection:

@@ -9,7 +9,7 @@ import strawberry
 
 from app.graphql.core.descriptions import IDEMPOTENCY_KEY_DESCRIPTION
 from app.graphql.customers.inputs import CustomerLookupInput
-from app.graphql.ledger.types import EntryTypeEnum
+from app.graphql.ledger.types import EntryKindEnum, EntryTypeEnum
 from app.graphql.organization.types import PointsCategoryEnum
 from app.graphql.transactions.types import TransactionSourceEnum
 from app.kernel.currencies import CurrencyCategory
@@ -17,7 +17,7 @@ from app.kernel.enums import PointsCategory, TransactionSource
 from app.kernel.errors import ValidationError
 from app.kernel.times import utc_time
 from app.ledger import service as ledger
-from app.ledger.models import EntryType
+from app.ledger.models import EntryKind, EntryType
 from app.organizations.config import OrgConfig
 
 
@@ -52,6 +52,9 @@ class LedgerFilterInput:
             "With programCodes: also the group redemptions made at the tills of those programs' concepts, "
             "including their entries in the concept's other programs. Without programCodes everything shows anyway."
         ),
+    )
+    entry_kinds: list[EntryKindEnum] | None = strawberry.field(
+        default=None, description="Entries of these kinds only (e.g. REFERRAL_AWARD and REFERRAL_REVERSAL)."
     )
 
     def to_domain(self, org: OrgConfig) -> ledger.LedgerFilter:
@@ -97,6 +100,7 @@ class LedgerFilterInput:
             categories=tuple(PointsCategory(category) for category in self.points_categories or []),
             program_ids=tuple(program_ids),
             concept_till_ids=concept_till_ids,
+            entry_kinds=tuple(EntryKind(kind) for kind in self.entry_kinds or []),
         )
 
 

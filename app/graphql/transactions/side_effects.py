@@ -135,6 +135,21 @@ class AlternateCurrencyReturnedSideEffect:
     value_not_recovered: Decimal
 
 
+@strawberry.type(
+    description=(
+        "Points a referral paid on the referee's qualifying purchase (seed 001's points side effect with is_referrer), "
+        "or took back when a return took that purchase below the program's qualifying rule (reversed)."
+    )
+)
+class ReferralSideEffect:
+    customer_id: strawberry.ID
+    program_id: strawberry.ID
+    program_code: str
+    awarded_points: Decimal = strawberry.field(description="Points credited (or, when reversed, debited).")
+    is_referrer: bool = strawberry.field(description="True for the referrer's award, false for the referee's.")
+    reversed: bool
+
+
 SideEffect = Annotated[
     CustomerSideEffect
     | PointsSideEffect
@@ -144,7 +159,8 @@ SideEffect = Annotated[
     | SlabDowngradeSideEffect
     | PromoCodeSideEffect
     | AlternateCurrencySideEffect
-    | AlternateCurrencyReturnedSideEffect,
+    | AlternateCurrencyReturnedSideEffect
+    | ReferralSideEffect,
     strawberry.union("SideEffect"),
 ]
 
@@ -229,6 +245,15 @@ def side_effect_type(effect: domain.SideEffect) -> SideEffect:
                 alternate_currency_name=effect.name,
                 returned_value=effect.value_returned,
                 value_not_recovered=effect.value_not_recovered,
+            )
+        case domain.ReferralAwarded():
+            return ReferralSideEffect(
+                customer_id=_id(effect.customer_id),
+                program_id=_id(effect.program_id),
+                program_code=effect.program_code,
+                awarded_points=effect.points_awarded,
+                is_referrer=effect.is_referrer,
+                reversed=effect.reversed,
             )
         case _:
             assert_never(effect)
