@@ -45,13 +45,13 @@ from app.http.auth import (
     org_of,
     roles_of,
 )
-from app.http.console import ApiResponsesNotStored
 from app.http.console import routes as console_routes
 from app.http.downloads.routes import routes as download_routes
 from app.http.import_runner import ImportRunner
 from app.http.logs import AccessLog, configure_logging, note_request
 from app.http.maintenance import MaintenanceTask
 from app.http.metrics import BAD_REQUEST, Metrics, request_outcome
+from app.http.no_store import ApiResponsesNotStored
 from app.http.operation_gate import OperationGate, OperationRefusedError
 from app.http.webhook_delivery import WebhookDeliveryTask
 from app.kernel.clock import Clock, SystemClock

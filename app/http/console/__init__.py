@@ -3,8 +3,8 @@ step) that call the public GraphQL API and downloads with the key signed in, as 
 frontend would. The page holds no data of its own, so its files need no key.
 
 Security headers: a Content-Security-Policy that allows only this origin's scripts and styles
-(no inline script or style, no other origin), no framing, no referrer; the API's answers are
-never stored by a browser or a proxy (`ApiResponsesNotStored`), since they hold customer data."""
+(no inline script or style, no other origin), no framing, no referrer. The API's own answers
+are never stored (app/http/no_store.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 STATIC_DIRECTORY = Path(__file__).parent / "static"
 DOCUMENTS_DIRECTORY = STATIC_DIRECTORY / "documents"
@@ -39,8 +39,6 @@ CONSOLE_HEADERS = [
     # Revalidated on each load (ETag): a new server version's files are used at once.
     (b"cache-control", b"no-cache"),
 ]
-API_PATH_PREFIXES = ("/graphql", "/downloads", "/imports", "/v1")  # /v1: the Talon.One-compatible import
-NO_STORE = (b"cache-control", b"no-store")
 
 
 def _with_headers(message: Message, extra: list[tuple[bytes, bytes]]) -> Message:
@@ -62,26 +60,6 @@ class ConsoleFiles:
             await send(message)
 
         await self.files(scope, receive, send_with_headers)
-
-
-class ApiResponsesNotStored:
-    """`Cache-Control: no-store` on every answer of the API (GraphQL, downloads, imports): they
-    carry customer data, which no browser cache or shared proxy should keep."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(API_PATH_PREFIXES):
-            await self.app(scope, receive, send)
-            return
-
-        async def send_not_stored(message: Message) -> None:
-            if message["type"] == "http.response.start":  # the API sets no Cache-Control of its own
-                message = {**message, "headers": [*message.get("headers", ()), NO_STORE]}
-            await send(message)
-
-        await self.app(scope, receive, send_not_stored)
 
 
 async def _to_console(request: Request) -> Response:
