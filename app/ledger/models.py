@@ -34,6 +34,8 @@ class EventType(StrEnum):
     CUSTOMER_PROMOTION = "CUSTOMER_PROMOTION"  # points awarded by a points promotion
     TRACKER_POINTS = "TRACKER_POINTS"  # points issued on a tracked value
     POINTS_ADJUSTMENT = "POINTS_ADJUSTMENT"  # a manual credit or debit by member care (app.adjustments)
+    # An opening balance brought from another system (the seed's PointsLedgerBulkJob, app.imports.ledger_history).
+    POINTS_LEDGER_BULK_JOB = "POINTS_LEDGER_BULK_JOB"
 
 
 class EntryType(StrEnum):
