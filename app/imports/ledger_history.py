@@ -309,7 +309,6 @@ class OpeningBalancesRun(PointsRun):
         customer_of: Mapping[int, int],
         account_ids: Mapping[tuple[int, PointsCategory], int],
         history: Mapping[int, set[str]],
-        now: datetime,
     ) -> tuple[list[int], list[tuple[ParsedRow[OpeningRow], RowError]]]:
         """The indexes of the rows that start their account's ledger, and the refusals of the rest."""
         started: set[tuple[int, PointsCategory]] = set()
@@ -318,11 +317,7 @@ class OpeningBalancesRun(PointsRun):
             row = rows[index]
             key = (customer_id, row.value.category)
             events = history.get(account_ids.get(key, 0), set())
-            if row.value.as_of > now:
-                rejects.append(
-                    (row, RowError("INVALID_ASOF_DATE", "a balance is taken at or before its import", "asof"))
-                )
-            elif key in started or EventType.POINTS_LEDGER_BULK_JOB.value in events:
+            if key in started or EventType.POINTS_LEDGER_BULK_JOB.value in events:
                 rejects.append(
                     (
                         row,
@@ -350,6 +345,24 @@ class OpeningBalancesRun(PointsRun):
                 kept.append(index)
         return kept, rejects
 
+    async def _resolve_dated(
+        self, connection: AsyncConnection, rows: Sequence[ParsedRow[OpeningRow]], now: datetime, *, lock: bool
+    ) -> tuple[dict[int, int], list[str], list[tuple[ParsedRow[OpeningRow], RowError]]]:
+        """The customer per row index (known customers), the customerprofileids to register (those
+        with a row left to import), and refusals: a balance taken after the import is refused
+        before anyone is registered for it."""
+        holder_of, to_register, rejects = await self._resolve(connection, rows, lock=lock)
+        refused = {id(row) for row, _ in rejects}
+        for row in rows:
+            if row.value.as_of > now and id(row) not in refused:
+                rejects.append(
+                    (row, RowError("INVALID_ASOF_DATE", "a balance is taken at or before its import", "asof"))
+                )
+        late = {id(row) for row, _ in rejects}
+        wanted = {row.value.key for row in rows if id(row) not in late and not row.value.by_card}
+        customer_of = {index: holder.customer_id for index, holder in holder_of.items() if id(rows[index]) not in late}
+        return customer_of, [key for key in to_register if key in wanted], rejects
+
     async def _account_ids(
         self, connection: AsyncConnection, customer_ids: Sequence[int], categories: set[PointsCategory]
     ) -> dict[tuple[int, PointsCategory], int]:
@@ -364,20 +377,21 @@ class OpeningBalancesRun(PointsRun):
     async def check(  # type: ignore[override]
         self, connection: AsyncConnection, rows: Sequence[ParsedRow[OpeningRow]], now: datetime
     ) -> BatchResult:
-        holder_of, to_register, rejects = await self._resolve(connection, rows, lock=False)
-        customer_of = {index: holder.customer_id for index, holder in holder_of.items()}
+        customer_of, to_register, rejects = await self._resolve_dated(connection, rows, now, lock=False)
+        known = set(customer_of)
         account_ids = await self._account_ids(
             connection, list(set(customer_of.values())), {row.value.category for row in rows}
         )
         history = await ledger_repository.event_types_on_accounts(
             connection, list(account_ids.values()), besides=EventType.CUSTOMER_REGISTRATION
         )
-        register = set(to_register)
         # A customer the import would register starts with no history: keyed by a stand-in id.
+        stand_in = {key: -1 - number for number, key in enumerate(to_register)}
+        refused = {id(row) for row, _ in rejects}
         for index, row in enumerate(rows):
-            if index not in customer_of and not row.value.by_card and row.value.key in register:
-                customer_of[index] = -1 - len(customer_of)
-        kept, started_rejects = self._started_refusals(rows, customer_of, account_ids, history, now)
+            if index not in customer_of and id(row) not in refused and row.value.key in stand_in:
+                customer_of[index] = stand_in[row.value.key]
+        kept, started_rejects = self._started_refusals(rows, customer_of, account_ids, history)
         result = BatchResult(rejects=sorted([*rejects, *started_rejects], key=lambda item: item[0].row_number))
         for index in kept:
             value = rows[index].value
@@ -386,15 +400,14 @@ class OpeningBalancesRun(PointsRun):
             if value.expiry is not None and value.expiry <= now:
                 result.points_expired += value.balance
         result.customers_created = self._would_register.add_new(
-            [rows[index].value.key for index in kept if index not in holder_of]
+            [rows[index].value.key for index in kept if index not in known]
         )
         return result
 
     async def apply(  # type: ignore[override]
         self, connection: AsyncConnection, rows: Sequence[ParsedRow[OpeningRow]], now: datetime, job_id: int
     ) -> BatchResult:
-        holder_of, to_register, rejects = await self._resolve(connection, rows, lock=True)
-        customer_of = {index: holder.customer_id for index, holder in holder_of.items()}
+        customer_of, to_register, rejects = await self._resolve_dated(connection, rows, now, lock=True)
         registered = (
             await register_customers(
                 connection,
@@ -408,8 +421,9 @@ class OpeningBalancesRun(PointsRun):
             if to_register
             else {}
         )
+        refused = {id(row) for row, _ in rejects}
         for index, row in enumerate(rows):
-            if index not in customer_of and not row.value.by_card and row.value.key in registered:
+            if index not in customer_of and id(row) not in refused and row.value.key in registered:
                 customer_of[index] = registered[row.value.key]
         customer_ids = list(dict.fromkeys(customer_of.values()))
         categories = {rows[index].value.category for index in customer_of}
@@ -421,7 +435,7 @@ class OpeningBalancesRun(PointsRun):
         history = await ledger_repository.event_types_on_accounts(
             connection, list(account_ids.values()), besides=EventType.CUSTOMER_REGISTRATION
         )
-        kept, started_rejects = self._started_refusals(rows, customer_of, account_ids, history, now)
+        kept, started_rejects = self._started_refusals(rows, customer_of, account_ids, history)
         credits = []
         for index in kept:
             value = rows[index].value
