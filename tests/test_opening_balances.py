@@ -240,3 +240,27 @@ async def test_the_cli_imports_opening_balances_once(database, org, tmp_path, mo
     assert "DONE: 0 imported, 3 rejected of 3 rows" in again.output
     assert await count_events(database, EventType.POINTS_LEDGER_BULK_JOB) == 3
     await assert_reconciled(database)
+
+
+async def test_a_file_of_many_customers_opens_each_exactly(client_api, database):
+    # 600 rows: each table's batch is past COPY_ROWS_MIN, so PostgreSQL writes them with COPY.
+    body = "customerprofileid,balance,asof\n" + "".join(
+        f"MANY-{number},{number + 1},2026-10-31T18:30:00Z\n" for number in range(600)
+    )
+
+    job = await import_opening(client_api, body)
+
+    assert (job["status"], job["rowsImported"], job["customersCreated"]) == ("DONE", 600, 600)
+    assert job["pointsImported"] == str(600 * 601 // 2)
+    assert await count_events(database, EventType.POINTS_LEDGER_BULK_JOB) == 600
+    for number in (0, 299, 599):
+        assert await account_of(database, f"MANY-{number}") == {
+            "balance": number + 1,
+            "earned": 0,
+            "redeemed": 0,
+            "expired": 0,
+        }
+        assert await opening_entries(database, f"MANY-{number}") == [
+            ("REGULAR", "OPENING_BALANCE", number + 1, number + 1, at("2026-10-31T18:30:00"), None)
+        ]
+    await assert_reconciled(database)
