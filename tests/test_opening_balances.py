@@ -115,8 +115,8 @@ async def test_an_opening_balance_twice_is_refused_in_the_same_file_and_in_anoth
 
     again = await import_opening(client_api, OPENING, importKey="another-key")
 
-    assert [(item["rowNumber"], item["code"]) for item in first["rejects"]["rejects"]] == [
-        (5, "OPENING_BALANCE_EXISTS")
+    assert [(item["rowNumber"], item["code"], item["message"]) for item in first["rejects"]["rejects"]] == [
+        (5, "OPENING_BALANCE_EXISTS", "'M-2' has an opening balance in program main category REGULAR already")
     ]
     assert (again["status"], again["rowsImported"], again["rowsRejected"]) == ("DONE", 0, 3)
     assert [(item["rowNumber"], item["code"]) for item in again["rejects"]["rejects"]] == [
@@ -209,7 +209,9 @@ async def test_a_dry_run_counts_what_it_would_open_and_writes_nothing(client_api
         "customersCreated": 2,
         "pointsImported": "615",
     }
-    assert [(item["rowNumber"], item["code"]) for item in job["rejects"]["rejects"]] == [(5, "OPENING_BALANCE_EXISTS")]
+    assert [(item["rowNumber"], item["code"], item["message"]) for item in job["rejects"]["rejects"]] == [
+        (5, "OPENING_BALANCE_EXISTS", "'M-1' has an opening balance in program main category REGULAR already")
+    ]
     after = await table_counts(database)
     report = ("import_jobs", "import_rejects")
     assert {table: count for table, count in after.items() if table not in report} == {

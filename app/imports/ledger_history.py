@@ -323,7 +323,7 @@ class OpeningBalancesRun(PointsRun):
                         row,
                         RowError(
                             "OPENING_BALANCE_EXISTS",
-                            f"customer {customer_id} has an opening balance in program {self.program.code} "
+                            f"{row.value.key!r} has an opening balance in program {self.program.code} "
                             f"category {row.value.category.value} already",
                         ),
                     )

@@ -29,8 +29,6 @@ from app.ledger.models import EntryKind, EventType
 from app.ledger.rules import COUNTER_BY_KIND
 from app.ledger.views import AccountRef, LotShare, StoredDebit
 
-DEBIT_KINDS = (EntryKind.POINTS_REDEMPTION, EntryKind.POINTS_EXPIRY)
-
 
 class DebitDraft(NamedTuple):
     """`points` (> 0) out of `account` at `at`, as a POINTS_REDEMPTION or POINTS_EXPIRY entry of
