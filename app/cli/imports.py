@@ -378,3 +378,45 @@ def _customer_column_command(profile: ImportProfile, what: str) -> Any:
 
 import_cli.command("interactions")(_customer_column_command(ImportProfile.INTERACTIONS, "interactions"))
 import_cli.command("events")(_customer_column_command(ImportProfile.BEHAVIOURAL_EVENTS, "behavioural events"))
+
+
+def _program_command(profile: ImportProfile, what: str) -> Any:
+    """An import command whose only setting is the program (POINTS_DEBITS, OPENING_BALANCES)."""
+
+    def command(
+        context: typer.Context,
+        file: Path | None = typer.Argument(None, exists=True, dir_okay=False, help=f"A CSV file of {what}."),
+        org: str = ORG_OPTION,
+        program: str | None = typer.Option(None, help="The program the points are in (or --template)."),
+        template: str | None = typer.Option(None, help=f"A saved {profile.value} template."),
+        error_policy: str = ERROR_POLICY_OPTION,
+        dry_run: bool = DRY_RUN_OPTION,
+        import_key: str | None = IMPORT_KEY_OPTION,
+        resume: int | None = RESUME_OPTION,
+        rejects_out: Path | None = REJECTS_OUT_OPTION,
+        batch_size: int = BATCH_SIZE_OPTION,
+    ) -> None:
+        run_import(
+            command_clock(context),
+            profile=profile,
+            file=file,
+            org=org,
+            template=template,
+            configuration={"program_code": program or ""},
+            error_policy=error_policy,
+            dry_run=dry_run,
+            import_key=import_key,
+            resume=resume,
+            rejects_out=rejects_out,
+            batch_size=batch_size,
+            show_corrections=False,
+        )
+
+    command.__doc__ = f"Import {what} with a progress bar; exactly once, resumable (--resume JOB)."
+    return command
+
+
+import_cli.command("debits")(_program_command(ImportProfile.POINTS_DEBITS, "historic redemptions and expiries"))
+import_cli.command("opening-balances")(
+    _program_command(ImportProfile.OPENING_BALANCES, "opening balances (PointsLedgerBulkJob)")
+)

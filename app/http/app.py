@@ -346,6 +346,8 @@ def create_app(
             *download_routes(),
             Route("/imports/interactions", import_profile_routes.post_interactions, methods=["POST"]),
             Route("/imports/behavioural-events", import_profile_routes.post_behavioural_events, methods=["POST"]),
+            Route("/imports/points-debits", import_profile_routes.post_points_debits, methods=["POST"]),
+            Route("/imports/opening-balances", import_profile_routes.post_opening_balances, methods=["POST"]),
             Route("/v1/loyalty_programs/{program_id}/import_points", talon_one.post_import_points, methods=["POST"]),
             *console_routes(),
         ],

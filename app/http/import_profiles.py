@@ -12,6 +12,8 @@ POST /imports/points (same authentication, streaming, errors and responses: app.
     POST /imports/segments[?uniqueIdentifierType=...][&appendCountryCode=true]
     POST /imports/interactions[?uniqueIdentifierType=MOBILE|EMAIL|EXTERNAL_ID|USER_ID]   or   ?template=NAME
     POST /imports/behavioural-events[?uniqueIdentifierType=MOBILE|EMAIL|EXTERNAL_ID|USER_ID]   or   ?template=NAME
+    POST /imports/points-debits?program=CODE   (historic redemptions and expiries: app.imports.ledger_history)
+    POST /imports/opening-balances?program=CODE[&registerUnknownCustomers=false]
     all also: [&errorPolicy=KEEP_VALID|REJECT_FILE][&dryRun=true][&importKey=KEY][&fileName=NAME]
     body: the CSV file as is (curl --data-binary @file.csv)
     GET  /imports/{id}/corrections.csv -> the auto-corrections: row_number, column, code, message
@@ -118,3 +120,22 @@ async def post_leads(request: Request) -> Response:
 
 async def post_segment_members(request: Request) -> Response:
     return await post_import(request, ImportProfile.SEGMENT_MEMBERS, _customer_configuration)
+
+
+def _program_configuration(request: Request) -> dict[str, Any]:
+    return {"program_code": request.query_params.get("program", "")}
+
+
+async def post_points_debits(request: Request) -> Response:
+    return await post_import(request, ImportProfile.POINTS_DEBITS, _program_configuration)
+
+
+def _opening_balances_configuration(request: Request) -> dict[str, Any]:
+    return {
+        **_program_configuration(request),
+        "register_unknown_customers": query_flag(request, "registerUnknownCustomers", True),
+    }
+
+
+async def post_opening_balances(request: Request) -> Response:
+    return await post_import(request, ImportProfile.OPENING_BALANCES, _opening_balances_configuration)

@@ -93,16 +93,17 @@ class PointsRow(NamedTuple):
 
 
 @lru_cache(maxsize=4096)  # and its dates (expiry at month ends, a campaign's start)
-def _parse_time(value: str, column: str, keyword: str) -> datetime | RowError | None:
+def parse_time(value: str, column: str, keyword: str) -> datetime | RowError | None:
     text_value = value.strip()
     if not text_value or text_value.lower() == keyword:
         return None
-    code = f"INVALID_{column.removesuffix('date').upper()}_DATE"
+    code = f"INVALID_{column.removesuffix('date').upper()}_DATE".replace("__", "_")  # date: INVALID_DATE
     try:
         moment = datetime.fromisoformat(text_value)
     except ValueError:
+        alternative = f" or {keyword!r}" if keyword else ""
         return RowError(
-            code, f"{text_value[:40]!r} is not an RFC3339 time (e.g. 2009-11-10T23:00:00Z) or {keyword!r}", column
+            code, f"{text_value[:40]!r} is not an RFC3339 time (e.g. 2009-11-10T23:00:00Z){alternative}", column
         )
     if moment.tzinfo is None or "t" not in text_value.lower():
         return RowError(
@@ -136,10 +137,10 @@ class PointsRun(ProfileRun[PointsRow]):
         )
         if isinstance(amount, RowError):
             return amount
-        start = _parse_time(row.get("startdate", ""), "startdate", "immediate")
+        start = parse_time(row.get("startdate", ""), "startdate", "immediate")
         if isinstance(start, RowError):
             return start
-        expiry = _parse_time(row.get("expirydate", ""), "expirydate", "unlimited")
+        expiry = parse_time(row.get("expirydate", ""), "expirydate", "unlimited")
         if isinstance(expiry, RowError):
             return expiry
         if start is not None and expiry is not None and expiry <= start:
@@ -193,12 +194,13 @@ class PointsRun(ProfileRun[PointsRow]):
     async def _resolve(
         self,
         connection: AsyncConnection,
-        rows: Sequence[ParsedRow[PointsRow]],
+        rows: Sequence[ParsedRow[Any]],
         *,
         lock: bool,
-    ) -> tuple[dict[int, Holder], list[str], list[tuple[ParsedRow[PointsRow], RowError]]]:
-        """The holder per row index (known customers), the customerprofileids to register, and refusals."""
-        rejects: list[tuple[ParsedRow[PointsRow], RowError]] = []
+    ) -> tuple[dict[int, Holder], list[str], list[tuple[ParsedRow[Any], RowError]]]:
+        """The holder per row index (known customers), the customerprofileids to register, and
+        refusals. Rows of any profile whose values name their customer as these do (`by_card`, `key`)."""
+        rejects: list[tuple[ParsedRow[Any], RowError]] = []
         holder_of: dict[int, Holder] = {}
         profile_keys = list(dict.fromkeys(row.value.key for row in rows if not row.value.by_card))
         card_keys = list(dict.fromkeys(row.value.key for row in rows if row.value.by_card))
@@ -404,21 +406,26 @@ class PointsRun(ProfileRun[PointsRow]):
         connection: AsyncConnection,
         customer_ids: Sequence[int],
         now: datetime,
+        category: PointsCategory = PointsCategory.REGULAR,
     ) -> dict[int, ledger.AccountRef]:
-        """The REGULAR account in the program of each customer, in one statement; a program added
-        after the customer registered opens here."""
+        """The REGULAR (or `category`) account in the program of each customer, in one statement;
+        a program added after the customer registered opens here."""
         if not customer_ids:
             return {}
-        found = await ledger_repository.regular_account_ids(connection, customer_ids, program_id=self.program.id)
+        program_id = self.program.id
+        found = await ledger_repository.regular_account_ids(
+            connection, customer_ids, program_id=program_id, category=category
+        )
         for customer_id in customer_ids:
             if customer_id not in found:  # the program was added after they registered: rare
                 await open_missing_programs(connection, self.org, customer_id, Activity(None, None, None), now)
         if len(found) < len(customer_ids):
-            found = await ledger_repository.regular_account_ids(connection, customer_ids, program_id=self.program.id)
+            found = await ledger_repository.regular_account_ids(
+                connection, customer_ids, program_id=program_id, category=category
+            )
         assert len(found) == len(customer_ids), "every customer has an account in the program"
-        program_id, regular = self.program.id, PointsCategory.REGULAR
         return {
-            customer_id: ledger.AccountRef(found[customer_id], customer_id, program_id, regular)
+            customer_id: ledger.AccountRef(found[customer_id], customer_id, program_id, category)
             for customer_id in customer_ids
         }
 

@@ -8,6 +8,7 @@ from app.imports.behavioural_events import BehaviouralEventsProfile
 from app.imports.customer_promotion import CustomerPromotionProfile
 from app.imports.interactions import InteractionsProfile
 from app.imports.leads_segments import LeadsProfile, SegmentMembersProfile
+from app.imports.ledger_history import DebitsProfile, OpeningBalancesProfile
 from app.imports.models import ImportProfile
 from app.imports.points import PointsProfile
 from app.imports.profiles import Profile
@@ -21,4 +22,6 @@ PROFILES: dict[ImportProfile, Profile[Any]] = {
     ImportProfile.SEGMENT_MEMBERS: SegmentMembersProfile(),
     ImportProfile.INTERACTIONS: InteractionsProfile(),
     ImportProfile.BEHAVIOURAL_EVENTS: BehaviouralEventsProfile(),
+    ImportProfile.POINTS_DEBITS: DebitsProfile(),
+    ImportProfile.OPENING_BALANCES: OpeningBalancesProfile(),
 }

@@ -41,6 +41,8 @@ class EventType(StrEnum):
     ALTERNATE_CURRENCY_REDEMPTION = "ALTERNATE_CURRENCY_REDEMPTION"
     REFERRAL_AWARD = "REFERRAL_AWARD"  # a referee's qualifying purchase pays both customers (app.referrals)
     REFERRAL_REVERSAL = "REFERRAL_REVERSAL"  # a return took that purchase below the qualifying rule
+    # An opening balance brought from another system (the seed's PointsLedgerBulkJob, app.imports.ledger_history).
+    POINTS_LEDGER_BULK_JOB = "POINTS_LEDGER_BULK_JOB"
 
 
 class EntryType(StrEnum):

@@ -66,6 +66,7 @@ from app.ledger.views import (
     LotDraft,
     LotShare,
     Posting,
+    StoredDebit,
 )
 from app.storage.bulk_insert import add_to_rows, driver_value, insert_rows
 from app.storage.columns import FixedDecimal, Points
@@ -575,24 +576,29 @@ async def currency_holdings(
 
 @lru_cache(maxsize=4)
 def _regular_accounts_statement(dialect: str) -> Any:
-    """The REGULAR account in a program of each of a list of customers (the list one parameter)."""
+    """The account of a category in a program of each of a list of customers (the list one parameter)."""
     return text(
         f"SELECT accounts.customer_id, accounts.id FROM {accounts.name} accounts "
-        f"WHERE accounts.program_id = :program_id AND accounts.category = '{PointsCategory.REGULAR.value}' "
+        "WHERE accounts.program_id = :program_id AND accounts.category = :category "
         f"AND accounts.customer_id {any_of(dialect, 'ids', 'bigint')}"
     )
 
 
 async def regular_account_ids(
-    connection: AsyncConnection, customer_ids: Sequence[int], *, program_id: int
+    connection: AsyncConnection,
+    customer_ids: Sequence[int],
+    *,
+    program_id: int,
+    category: PointsCategory = PointsCategory.REGULAR,
 ) -> dict[int, int]:
-    """Each customer's REGULAR account id in a program (customers without one are absent), in one
-    statement however many customers: the list is bound as one parameter."""
+    """Each customer's REGULAR (or `category`) account id in a program (customers without one are
+    absent), in one statement however many customers: the list is bound as one parameter."""
     if not customer_ids:
         return {}
     dialect = connection.dialect.name
     rows = await connection.execute(
-        _regular_accounts_statement(dialect), {"program_id": program_id, "ids": list_parameter(dialect, customer_ids)}
+        _regular_accounts_statement(dialect),
+        {"program_id": program_id, "category": category.value, "ids": list_parameter(dialect, customer_ids)},
     )
     return {row.customer_id: row.id for row in rows}
 
@@ -1594,6 +1600,35 @@ async def lock_stored_balances(connection: AsyncConnection, account_ids: Sequenc
     return balances
 
 
+async def stored_balances(connection: AsyncConnection, account_ids: Sequence[int]) -> dict[int, int]:
+    """These accounts' balances as stored, unlocked (what a dry run plans with)."""
+    points_value = stored_points(connection)
+    rows = (
+        await connection.execute(select(accounts.c.id, accounts.c.balance).where(accounts.c.id.in_(list(account_ids))))
+    ).all()
+    return {row.id: points_value(row.balance) for row in rows}
+
+
+async def event_types_on_accounts(
+    connection: AsyncConnection, account_ids: Sequence[int], *, besides: EventType
+) -> dict[int, set[str]]:
+    """The event types of each account's entries other than `besides`, in one statement (accounts
+    with none are absent)."""
+    if not account_ids:
+        return {}
+    rows = (
+        await connection.execute(
+            select(entries.c.account_id, entries.c.event_type)
+            .distinct()
+            .where(entries.c.account_id.in_(list(account_ids)), entries.c.event_type != besides.value)
+        )
+    ).all()
+    found: dict[int, set[str]] = defaultdict(set)
+    for row in rows:
+        found[row.account_id].add(row.event_type)
+    return found
+
+
 async def insert_credits(
     connection: AsyncConnection,
     *,
@@ -1700,22 +1735,59 @@ async def insert_expiries_at_once(
     import_job_ids: Sequence[int | None],
 ) -> None:
     """Expire lots just credited in this transaction: per (account, lot id, points, balance after,
-    expires at), stored, one POINTS_EXPIRY event and debit entry dated at the lot's expiry, the
-    debit's movement on the lot and the lot emptied; each table in one executemany. The caller
-    moves the accounts' balances and `expired` counters (`add_to_accounts`)."""
-    time_value = driver_value(connection, lots, "active_from")
-    event_ids = await reserve_ids(connection, events, len(expiries))
-    entry_ids = await reserve_ids(connection, entries, len(expiries))
-    event_type, entry_kind = _STORED_TEXT[EventType.POINTS_EXPIRY], _STORED_TEXT[EntryKind.POINTS_EXPIRY]
-    debit = EntryType.DEBIT.value
-    event_rows, entry_rows, movement_rows, lot_changes = [], [], [], []
-    for (account, lot_id, points, balance_after, expires_at), job_id, event_id, entry_id in zip(
-        expiries, import_job_ids, event_ids, entry_ids, strict=True
-    ):
-        stamp = time_value(expires_at)
-        event_rows.append(
+    expires at), stored, one POINTS_EXPIRY event and debit entry dated at the lot's expiry that
+    empties the lot (`insert_debits`). The caller moves the accounts' balances and `expired`
+    counters (`add_to_accounts`)."""
+    await insert_debits(
+        connection,
+        org_id=org_id,
+        debits=[
             # No source, store, till, bill or correction; the job that imported the lot, no reason.
-            (event_id, org_id, event_type, account.customer_id, *(None,) * 6, -points, stamp, None, None, job_id, None)
+            StoredDebit(
+                account,
+                EventType.POINTS_EXPIRY,
+                EntryKind.POINTS_EXPIRY,
+                points,
+                balance_after,
+                expires_at,
+                ((lot_id, points),),
+                job_id,
+            )
+            for (account, lot_id, points, balance_after, expires_at), job_id in zip(
+                expiries, import_job_ids, strict=True
+            )
+        ],
+    )
+
+
+async def insert_debits(connection: AsyncConnection, *, org_id: int, debits: Sequence[StoredDebit]) -> None:
+    """Write one event and debit entry per debit (in the order given: ids follow it), each lot
+    movement it planned and the lots' remaining points; each table in one executemany with ids
+    reserved first. The caller moves the accounts (`add_to_accounts`)."""
+    time_value = driver_value(connection, lots, "active_from")
+    event_ids = await reserve_ids(connection, events, len(debits))
+    entry_ids = await reserve_ids(connection, entries, len(debits))
+    debit_type = EntryType.DEBIT.value
+    event_rows, entry_rows, movement_rows, lot_changes = [], [], [], []
+    for debit, event_id, entry_id in zip(debits, event_ids, entry_ids, strict=True):
+        account = debit.account
+        stamp = time_value(debit.at)
+        event_type = _STORED_TEXT[debit.event_type]
+        event_rows.append(
+            # No source, store, till, bill or correction.
+            (
+                event_id,
+                org_id,
+                event_type,
+                account.customer_id,
+                *(None,) * 6,
+                -debit.points,
+                stamp,
+                None,
+                None,
+                debit.import_job_id,
+                debit.reason,
+            )
         )
         entry_rows.append(
             (
@@ -1730,16 +1802,17 @@ async def insert_expiries_at_once(
                 None,
                 None,
                 None,
-                debit,
-                entry_kind,
-                points,
-                balance_after,
+                debit_type,
+                _STORED_TEXT[debit.entry_kind],
+                debit.points,
+                debit.balance_after,
                 None,
                 stamp,
             )
         )
-        movement_rows.append((org_id, lot_id, entry_id, -points))
-        lot_changes.append((-points, lot_id))
+        for lot_id, points in debit.taken:
+            movement_rows.append((org_id, lot_id, entry_id, -points))
+            lot_changes.append((-points, lot_id))
     await insert_rows(connection, events, _CREDIT_EVENT_COLUMNS, event_rows, converted=True)
     await insert_rows(connection, entries, _CREDIT_ENTRY_COLUMNS, entry_rows, converted=True)
     await insert_rows(connection, movements, ("org_id", "lot_id", "entry_id", "points"), movement_rows, converted=True)

@@ -119,6 +119,22 @@ class PostedEvent:
     entries: tuple[PostedEntry, ...]
 
 
+class StoredDebit(NamedTuple):
+    """One debit in its own event, planned by a bulk path in stored points (scaled integers):
+    the entry's points and balance after, dated `at`, and the lots it takes from as (lot id,
+    points taken). What it takes beyond its lots went into a negative balance."""
+
+    account: AccountRef
+    event_type: EventType
+    entry_kind: EntryKind
+    points: int
+    balance_after: int
+    at: datetime | None
+    taken: tuple[tuple[int, int], ...]
+    import_job_id: int | None = None
+    reason: str | None = None
+
+
 class CreditDraft(NamedTuple):
     """One credit of `points` (> 0) to `account`, in its own event, making one lot of those points
     spendable from `active_from` and expiring at `expires_at` (None: never).

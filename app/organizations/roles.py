@@ -148,6 +148,8 @@ OPERATION_ROLES: dict[str, frozenset[Role]] = {
         "rotateWebhookSecret": (ADMIN,),
         "deleteWebhookEndpoint": (ADMIN,),
         "replayWebhooks": (ADMIN,),
+        "POST /imports/points-debits": (ADMIN,),
+        "POST /imports/opening-balances": (ADMIN,),
     }.items()
 }
 

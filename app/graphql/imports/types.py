@@ -33,6 +33,12 @@ class ImportProfile(Enum):
     BEHAVIOURAL_EVENTS = strawberry.enum_value(
         "BEHAVIOURAL_EVENTS", description="Behavioural events brands' systems captured."
     )
+    POINTS_DEBITS = strawberry.enum_value(
+        "POINTS_DEBITS", description="Historic redemptions and expiries, taking points from the customers' lots."
+    )
+    OPENING_BALANCES = strawberry.enum_value(
+        "OPENING_BALANCES", description="Opening balances brought from another system (PointsLedgerBulkJob)."
+    )
 
 
 @strawberry.enum
