@@ -38,6 +38,8 @@ ROOT_TYPES: list[tuple[str, GraphQLObjectType]] = [
     ("mutation", schema._schema.mutation_type),  # type: ignore[list-item]
 ]
 ROOT_FIELDS = [(operation, name, field) for operation, root in ROOT_TYPES for name, field in root.fields.items()]
+# Subscriptions run over WebSocket: tests/test_subscriptions.py checks their roles there.
+SUBSCRIPTION_FIELDS = set(schema._schema.subscription_type.fields) if schema._schema.subscription_type else set()
 
 # Values that pass GraphQL's variable coercion (what the role check needs to be reached); whether
 # the operation then accepts them is not the point here.
@@ -155,7 +157,7 @@ def test_the_table_lists_exactly_the_root_fields_and_the_import_routes(database)
         for method in (route.methods or set()) - {"HEAD"}
     }
 
-    assert set(OPERATION_ROLES) == {name for _, name, _ in ROOT_FIELDS} | routes
+    assert set(OPERATION_ROLES) == {name for _, name, _ in ROOT_FIELDS} | SUBSCRIPTION_FIELDS | routes
     assert all(OPERATION_ROLES.values()), "every operation is open to at least one role"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
@@ -16,17 +16,22 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLRequestData
+from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET, UnsetType
 
 from app.graphql.core.context import Context
 from app.graphql.core.limits import QueryLimitsByRole
 from app.graphql.core.rate_limits import RequestRateLimits
 from app.graphql.core.schema import schema
+from app.graphql.core.subscription_context import SubscriptionContext
 from app.graphql.core.time_limit import QueryDeadline, RunningQueries, timeout_error
 from app.http import import_profiles as import_profile_routes
 from app.http import imports as import_routes
@@ -54,28 +59,51 @@ from app.kernel.rate_limits import RateLimiter
 from app.kernel.settings import Settings, get_settings
 from app.organizations.config import OrgConfigCache
 from app.organizations.roles import roles_for
+from app.outbox.feed import OutboxFeed
 from app.storage import migrate
 from app.storage.database import UNAVAILABLE_ERRORS, Database
+from app.subscriptions.service import Streams
 
 logger = logging.getLogger("pointledger")
 # Where a GraphQL request's execution leaves what its metrics say (operation, result, error codes).
 SCOPE_OUTCOME_KEY = "pointledger.outcome"
+# Subscriptions one WebSocket connection may run at once (each holds a feed subscription).
+SUBSCRIPTIONS_PER_CONNECTION_MAX = 20
 # Either marks an upload as sent by a script (Apollo's clients send the second).
 PREFLIGHT_HEADERS = ("x-pointledger-csrf", "apollo-require-preflight")
 
 
-class PointledgerGraphQL(GraphQL[Context, None]):
+class TextWebSocketAdapter(ASGIWebSocketAdapter):
+    """graphql-transport-ws messages are text frames; Strawberry sends bytes when encode_json
+    (orjson here) gives bytes, which clients refuse."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        try:
+            await self.ws.send_text(orjson.dumps(message).decode())
+        except WebSocketDisconnect as error:
+            raise WebSocketDisconnected from error
+
+
+class PointledgerGraphQL(GraphQL[Context | SubscriptionContext, None]):
+    websocket_adapter_class = TextWebSocketAdapter
+
     def __init__(self, services: Services) -> None:
         super().__init__(
             schema,
             graphql_ide="graphiql" if services.settings.graphiql and not services.production else None,
             allow_queries_via_get=True,
-            multipart_uploads_enabled=True,
-        )  # importPoints takes its file as an upload
+            multipart_uploads_enabled=True,  # importPoints takes its file as an upload
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            max_subscriptions_per_connection=SUBSCRIPTIONS_PER_CONNECTION_MAX,
+        )
         self.services = services
 
-    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context | SubscriptionContext:
         services = self.services
+        if isinstance(request, WebSocket):  # authenticated by its connection_init (on_ws_connect)
+            return SubscriptionContext(streams=Streams(services.database, services.outbox_feed))
         org, roles = org_of(request.scope), roles_of(request.scope)
         return Context(
             database=services.database.for_request(share_key=org.id),
@@ -95,10 +123,11 @@ class PointledgerGraphQL(GraphQL[Context, None]):
         request: Request,
         request_adapter: Any,
         request_data: Any,
-        context: Context,
+        context: Context | SubscriptionContext,
         root_value: Any,
         sub_response: Response,
     ) -> Any:
+        assert isinstance(context, Context)  # an HTTP request's (subscriptions run over WebSocket)
         context.deadline = deadline = QueryDeadline(
             self.services.running_queries
         )  # armed by a query (RequestExecutionContext)
@@ -132,6 +161,21 @@ class PointledgerGraphQL(GraphQL[Context, None]):
         operation_name = context.operation_name or getattr(request_data, "operation_name", None)
         request.scope[SCOPE_OUTCOME_KEY] = (operation_name, *request_outcome(result, context.error_codes))
         return result
+
+    async def on_ws_connect(self, context: Context | SubscriptionContext) -> UnsetType:
+        """A WebSocket connection's `connection_init` carries the API key as HTTP requests do:
+        `{"Authorization": "Basic base64(key_id:secret)"}`. Anything else closes the socket with
+        4403 (graphql-transport-ws's Forbidden); a `subscribe` before it, with 4401."""
+        assert isinstance(context, SubscriptionContext)
+        params = context.connection_params or {}
+        header = params.get("Authorization", params.get("authorization"))
+        caller = await self.services.authenticator.authenticate(header.encode() if isinstance(header, str) else None)
+        if caller is None:
+            raise ConnectionRejectionError
+        context.org, context.roles = caller.org, caller.roles
+        context.query_limits = self.services.query_limits.for_roles(caller.roles)
+        note_request(organization=caller.org.code)
+        return UNSET  # a connection_ack without payload
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
@@ -243,6 +287,7 @@ class Services:
         )
         self.imports = ImportRunner(self.database, self.clock, metrics=self.metrics)
         self.webhooks = WebhookDeliveryTask(self.database, self.clock, settings, metrics=self.metrics)
+        self.outbox_feed = OutboxFeed(self.database, poll_interval_seconds=settings.subscription_poll_interval_seconds)
         self.rate_limiter = RateLimiter(settings.rate_limit_storage)
         self.query_limits = QueryLimitsByRole(settings.query_limits_by_role)
         self.running_queries = RunningQueries(settings.request_time_limit_seconds)
@@ -293,6 +338,7 @@ def create_app(
             Route("/ready", ready),
             Route("/metrics", services.metrics.endpoint),
             Route("/graphql", guarded, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql_app),  # subscriptions: authenticated by connection_init
             Route("/imports/points", import_routes.post_points, methods=["POST"]),
             Route("/imports/promotion", import_profile_routes.post_promotion, methods=["POST"]),
             Route("/imports/tracker", import_profile_routes.post_tracker, methods=["POST"]),

@@ -36,7 +36,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -60,11 +60,13 @@ from app.imports.profiles import BatchResult, ParsedRow, ProfileRun, RowError
 from app.imports.reader import FIELD_CHARS_MAX, CsvStream, read_header, refused_field, stored_fields
 from app.imports.registry import PROFILES
 from app.kernel.clock import Clock
+from app.kernel.decimals import decimal_text
 from app.kernel.errors import IdempotencyKeyReusedError
 from app.kernel.settings import get_settings
 from app.kernel.spreadsheet import safe_row
 from app.kernel.text import check_code, check_required_code, refusal_message
 from app.organizations.config import OrgConfig, load_org_config
+from app.outbox import service as outbox
 from app.storage.database import Database, lock_keys
 
 logger = logging.getLogger(__name__)
@@ -974,15 +976,27 @@ async def _record_batch_in(
     return await _load_job(connection, job.id)
 
 
-async def _set(database: Database, job_id: int, attempt: int, now: datetime, **values: Any) -> JobView:
-    """Update the job while this runner's attempt holds it; a runner fenced off stops here."""
+async def _set(
+    database: Database,
+    job_id: int,
+    attempt: int,
+    now: datetime,
+    *,
+    then: Callable[[AsyncConnection, JobView], Awaitable[object]] | None = None,
+    **values: Any,
+) -> JobView:
+    """Update the job while this runner's attempt holds it; a runner fenced off stops here.
+    `then` runs in the same transaction with the job as updated."""
     if values.get("error_message") is not None:  # over the column's length, PostgreSQL refuses the update
         values["error_message"] = values["error_message"][:ERROR_MESSAGE_CHARS_MAX]
 
     async def write(connection: AsyncConnection) -> JobView:
         if not await repository.update_job(connection, job_id, attempt=attempt, now=now, changes=values):
             raise ImportInterruptedError(f"import job {job_id} was taken over by another runner")
-        return await _load_job(connection, job_id)
+        job = await _load_job(connection, job_id)
+        if then is not None:
+            await then(connection, job)
+        return job
 
     return await database.run_write(write)
 
@@ -997,11 +1011,53 @@ async def _finish(
     message: str | None = None,
 ) -> JobView:
     job = await _set(
-        database, job.id, attempt, now, status=status.value, error_code=code, error_message=message, finished_at=now
+        database,
+        job.id,
+        attempt,
+        now,
+        then=functools.partial(_emit_finished, now=now),
+        status=status.value,
+        error_code=code,
+        error_message=message,
+        finished_at=now,
     )
     if code != "INTERNAL_ERROR":
         _remove_spooled(job)
     return job
+
+
+IMPORT_JOB_FINISHED = "import_job.finished"
+
+
+def finished_payload(job: JobView) -> dict[str, Any]:
+    """The import_job.finished event's payload (version 1): the job's totals as the importJob
+    query shows them. A job that failed with INTERNAL_ERROR can be resumed, and then finishes
+    again (a second event, its totals final)."""
+    return {
+        "version": 1,
+        "userId": None,  # as every event: about no one customer
+        "jobId": str(job.id),
+        "profile": job.profile.value,
+        "status": job.status.value,
+        "dryRun": job.dry_run,
+        "rowsRead": job.rows_read,
+        "rowsImported": job.rows_imported,
+        "rowsRejected": job.rows_rejected,
+        "customersCreated": job.customers_created,
+        "pointsImported": decimal_text(job.points_imported),
+        "errorCode": job.error_code,
+        "finishedAt": job.finished_at.isoformat() if job.finished_at else None,
+    }
+
+
+async def _emit_finished(connection: AsyncConnection, job: JobView, *, now: datetime) -> None:
+    """A dry run changes nothing anyone sees (the caller follows it with the importJob query):
+    no event for it."""
+    if job.dry_run:
+        return
+    await outbox.emit(
+        connection, org_id=job.org_id, event_type=IMPORT_JOB_FINISHED, payload=finished_payload(job), now=now
+    )
 
 
 def _remove_spooled(job: JobView) -> None:

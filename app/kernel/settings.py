@@ -115,6 +115,9 @@ class Settings(BaseSettings):
     backlog: int = Field(default=2048, ge=1)
     # On SIGTERM, requests still running after this many seconds are cancelled.
     graceful_shutdown_timeout_seconds: int = Field(default=20, ge=1)
+    # GraphQL subscriptions see events this process commits at once; those other processes commit
+    # (another worker, a CLI import) within this many seconds (the live feed's poll).
+    subscription_poll_interval_seconds: float = Field(default=2.0, gt=0)
 
 
 @lru_cache(maxsize=1)

@@ -3,6 +3,7 @@ event exists exactly when the change it reports was committed (see models.py for
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,8 +11,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.outbox import repository
+from app.outbox.feed import events_committed
 from app.outbox.models import EVENT_TYPE_LENGTH_MAX
-from app.storage.database import before_commit
+from app.storage.database import after_commit, before_commit
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ async def emit(
     (strings, numbers, booleans, lists, objects): what the receiver gets as written. Otherwise
     prefer `stage`, which writes a transaction's events together."""
     draft = EventDraft(event_type, payload, customer_id)
-    [event_id] = await repository.insert_events(connection, [_row(org_id, draft, now)])
+    [event_id] = await _insert(connection, [_row(org_id, draft, now)])
     return OutboxEventView(event_id, event_type, payload, now, customer_id)
 
 
@@ -71,7 +73,19 @@ class _Staged:
 
     async def __call__(self, connection: AsyncConnection) -> None:
         if self.rows:
-            await repository.insert_events(connection, self.rows)
+            await _insert(connection, self.rows)
+
+
+async def _insert(connection: AsyncConnection, rows: list[dict[str, Any]]) -> list[int]:
+    """Every event goes in here: live subscribers (app/outbox/feed.py) read ids in commit order
+    (the feed order, held to the commit) and are woken once it commits."""
+    org_ids = sorted({row["org_id"] for row in rows})
+    for org_id in org_ids:
+        await repository.hold_feed_order(connection, org_id)
+    event_ids = await repository.insert_events(connection, rows)
+    for org_id in org_ids:
+        after_commit(connection, functools.partial(events_committed, org_id))
+    return event_ids
 
 
 def _row(org_id: int, draft: EventDraft, now: datetime) -> dict[str, Any]:

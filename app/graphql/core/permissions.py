@@ -33,6 +33,15 @@ def guard_root_fields(schema: strawberry.Schema) -> None:
     wrap_root_fields(schema, _guarded)
 
 
+def guard_subscription_fields(schema: strawberry.Schema) -> None:
+    """The same check on every Subscription field, when a subscription starts (its roles are
+    those of the query it streams: OPERATION_ROLES lists them by field name)."""
+    subscription_type = schema._schema.subscription_type
+    for name, field in subscription_type.fields.items() if subscription_type else ():
+        assert field.subscribe is not None
+        field.subscribe = _guarded(field.subscribe, name, roles_for(name))
+
+
 def wrap_root_fields(
     schema: strawberry.Schema, wrap: Callable[[Callable[..., Any], str, frozenset[Role]], Callable[..., Any]]
 ) -> None:

@@ -29,7 +29,7 @@ from app.graphql.core.errors import EXCEPTION_HANDLERS
 from app.graphql.core.extension_hooks import PlannedExtensionsRunner
 from app.graphql.core.input_conversion import compile_input_conversions
 from app.graphql.core.limits import CallerQueryLimits
-from app.graphql.core.permissions import guard_root_fields
+from app.graphql.core.permissions import guard_root_fields, guard_subscription_fields
 from app.graphql.core.rate_limits import limit_root_fields
 from app.graphql.core.scalars import DecimalScalar
 from app.graphql.core.time_limit import arm_query_time_limit
@@ -46,12 +46,14 @@ from app.graphql.customers.queries import (
 )
 from app.graphql.imports.mutations import ImportMutation
 from app.graphql.imports.queries import ImportQuery
+from app.graphql.imports.subscriptions import ImportSubscription
 from app.graphql.interactions.mutations import InteractionMutation
 from app.graphql.interactions.queries import InteractionQuery
 from app.graphql.leads.mutations import LeadMutation
 from app.graphql.leads.queries import LeadQuery
 from app.graphql.ledger.mutations import LedgerMutation
 from app.graphql.ledger.queries import LedgerQuery, ReconciliationQuery
+from app.graphql.ledger.subscriptions import LedgerSubscription
 from app.graphql.organization.queries import OrganizationQuery
 from app.graphql.promotions.mutations import PromotionMutation
 from app.graphql.promotions.queries import PromotionQuery
@@ -130,6 +132,14 @@ class Mutation(
     pass
 
 
+@strawberry.type
+class Subscription(
+    LedgerSubscription,
+    ImportSubscription,
+):
+    pass
+
+
 def _is_expected(error: GraphQLError) -> bool:
     """Errors the client should read as they are: GraphQL's own (syntax, validation, variable
     coercion: these have no path) and typed domain errors. What a resolver raised otherwise is
@@ -188,6 +198,7 @@ def build_schema() -> strawberry.Schema:
     built = PointledgerSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[error_code_enum()],  # named by no field: Error.code stays a String
         scalar_overrides={Decimal: DecimalScalar},
         exception_handlers=EXCEPTION_HANDLERS,
@@ -205,6 +216,7 @@ def build_schema() -> strawberry.Schema:
     compile_input_conversions(built)
     limit_root_fields(built)
     guard_root_fields(built)  # outermost: a key without the role is refused before it counts
+    guard_subscription_fields(built)
     return built
 
 

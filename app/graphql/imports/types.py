@@ -261,3 +261,6 @@ ImportPointsResult = Annotated[
     ImportSubmitted | InvalidInputError | NotFoundError | ConflictError | IdempotencyKeyReusedError,
     strawberry.union("ImportPointsResult"),
 ]
+
+
+ImportJobStreamResult = Annotated[ImportJob | NotFoundError, strawberry.union("ImportJobStreamResult")]

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Annotated, TypeAlias
 
 import strawberry
+from strawberry.scalars import JSON
 
 from app.conversions.service import TriggerConversion
 from app.customer_promotions.service import PromotionView
@@ -21,6 +22,7 @@ from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.ledger.service import ReconciliationReport
 from app.organizations.config import OrgConfig
+from app.outbox.feed import FeedEvent
 
 strawberry.enum(EntryType, name="EntryType")  # registers the domain enum itself: the class is the schema's enum
 EntryTypeEnum: TypeAlias = EntryType
@@ -241,3 +243,27 @@ class TriggerBasedPointsConverted:
                 for program_id, points in result.points_by_program
             ],
         )
+
+
+@strawberry.type(
+    description=(
+        "An event of the customer's (the outbox's: the same id, type and payload a webhook delivers), in the order "
+        "it committed. Resume a subscription after a reconnect with `after` set to the last id you saw."
+    )
+)
+class CustomerEvent:
+    id: strawberry.ID
+    type: str = strawberry.field(description="e.g. transaction.added, points.earned (the README's events table).")
+    created_at: datetime
+    payload: JSON = strawberry.field(description="Versioned (`version`); the README's events table documents it.")
+
+    @classmethod
+    def from_view(cls, event: FeedEvent) -> CustomerEvent:
+        return cls(
+            id=strawberry.ID(str(event.id)), type=event.type, created_at=event.created_at, payload=JSON(event.payload)
+        )
+
+
+CustomerLedgerResult = Annotated[
+    CustomerEvent | NotFoundError | InvalidInputError, strawberry.union("CustomerLedgerResult")
+]
