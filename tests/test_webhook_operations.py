@@ -5,6 +5,7 @@ fanned-out queue rows), never pending deliveries nor the events."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -18,7 +19,7 @@ from tests.client import Api, buy
 from tests.conftest import make_org
 from tests.factories import new_mobile
 from tests.test_metrics import metrics_server, scrape
-from tests.test_webhooks import created, log, outbox, private_spec
+from tests.test_webhooks import BILL_EVENTS, created, log, outbox, private_spec
 from tests.webhook_receiver import running_receiver
 
 BACKLOG = (
@@ -195,3 +196,85 @@ async def test_the_retention_is_a_setting(database, clock, receiver):
 
         assert [row["status"] for row in delivered] == ["DELIVERED", "DELIVERED"]
         assert await rows(database, WebhookDelivery) == delivered
+
+
+async def received(receiver: Any, count: int, timeout_seconds: float = 30) -> int:
+    """Waits in a thread (the server's worker runs in this event loop) until the receiver got
+    `count` requests, failing after the timeout; how many it got."""
+    await asyncio.to_thread(receiver.wait_for, count, timeout_seconds)
+    return len(receiver.received)
+
+
+async def test_a_commit_that_emitted_events_wakes_the_server_s_worker(database, clock, receiver):
+    credentials = await make_org(database, private_spec())
+    # Polling once an hour: only the wake-up after the commit can deliver within the test.
+    async with metrics_server(database, clock, webhook_poll_interval_seconds=3600, maintenance_interval_seconds=0) as (
+        services,
+        client,
+    ):
+        api = Api(client, credentials, database, clock)
+        await created(api, receiver.endpoint())
+        services.webhooks.start()
+        try:
+            await buy(api, new_mobile(), "500")
+            first = await received(receiver, 2)
+            await buy(api, new_mobile(), "700")
+            second = await received(receiver, 4)
+        finally:
+            await services.webhooks.stop()
+
+    assert (first, second) == (2, 4)
+    assert sorted(request.webhook_id for request in receiver.received) == sorted(
+        str(event["id"]) for event in await outbox(database) if event["type"] in BILL_EVENTS
+    )
+
+
+async def test_an_idle_worker_reads_whether_work_waits_and_opens_no_write_transaction(
+    database, clock, receiver, monkeypatch
+):
+    credentials = await make_org(database, private_spec())
+    async with metrics_server(database, clock, webhook_poll_interval_seconds=0.01, maintenance_interval_seconds=0) as (
+        services,
+        client,
+    ):
+        api = Api(client, credentials, database, clock)
+        await created(api, receiver.endpoint(), ["points.earned"])
+        worker = services.webhooks.worker
+        receiver.default = 500
+        await buy(api, new_mobile(), "500")
+        waiting_with_a_bill = await worker.work_waiting()
+        await services.webhooks.run_once()  # refused: due again in 5 seconds
+        waiting_before_the_retry = await worker.work_waiting()
+        clock.advance(timedelta(seconds=5))
+        waiting_at_the_retry = await worker.work_waiting()
+        await services.webhooks.run_once()  # refused again: due in 5 minutes
+
+        polls, writes = 0, 0
+        enough = asyncio.Event()
+        checked = worker.work_waiting
+        run_write = database.run_write
+
+        async def counted_check() -> bool:
+            nonlocal polls
+            polls += 1
+            if polls == 5:
+                enough.set()
+            return await checked()
+
+        def counted_write(*args: Any, **kwargs: Any) -> Any:
+            nonlocal writes
+            writes += 1
+            return run_write(*args, **kwargs)
+
+        monkeypatch.setattr(worker, "work_waiting", counted_check)
+        monkeypatch.setattr(database, "run_write", counted_write)
+        services.webhooks.start()
+        try:
+            await asyncio.wait_for(enough.wait(), 30)
+            writes_after_the_first_pass = writes  # the task's first pass runs at once
+        finally:
+            await services.webhooks.stop()
+
+    assert (waiting_with_a_bill, waiting_before_the_retry, waiting_at_the_retry) == (True, False, True)
+    assert writes_after_the_first_pass == 2  # that first pass's fan-out and lease: nothing to send
+    assert len(receiver.received) == 2

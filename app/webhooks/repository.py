@@ -221,6 +221,26 @@ async def fan_out(connection: AsyncConnection, *, now: datetime, batch: int) -> 
     return len(event_ids)
 
 
+_QUEUED = select(queue.c.event_id).where(queue.c.delivered_at.is_(None)).limit(1)
+_ANY_DUE = (
+    select(deliveries.c.id)
+    .where(
+        deliveries.c.status == PENDING,
+        deliveries.c.next_attempt_at <= bindparam("now"),
+        or_(deliveries.c.claimed_until.is_(None), deliveries.c.claimed_until < bindparam("now")),
+    )
+    .limit(1)
+)
+
+
+async def work_waiting(connection: AsyncConnection, *, now: datetime) -> bool:
+    """Whether a pass would find anything: an event queued for the fan-out or a delivery due
+    (read only, both from an index: an idle worker's poll writes nothing)."""
+    if (await connection.execute(_QUEUED)).first() is not None:
+        return True
+    return (await connection.execute(_ANY_DUE, {"now": now})).first() is not None
+
+
 _earlier = aliased(deliveries, name="earlier")
 _DUE = (
     select(deliveries.c.id, deliveries.c.endpoint_id)
