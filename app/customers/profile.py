@@ -40,6 +40,7 @@ from app.kernel.enums import IdentifierType
 from app.kernel.errors import ValidationError
 from app.kernel.text import check_code, check_text
 from app.organizations.config import OrgConfig
+from app.referrals import service as referrals
 from app.storage.database import Database, lock_keys
 
 NAME_LENGTH_MAX = 100
@@ -72,6 +73,10 @@ class NewCustomer:
     extended_fields: Mapping[str, Any]
     attribution: Attribution
     idempotency_key: str | None = None
+    referral_code: str | None = None  # the referrer's code; an unknown one is REFERRAL_CODE_NOT_FOUND
+
+
+REFERRAL_CODE_LENGTH_MAX = 100  # as a bill's referralCode
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,7 @@ async def register_on_request(
     key = idempotency.check_key(new.idempotency_key, f"{path}.idempotencyKey")
     check_text(new.first_name, f"{path}.firstname", NAME_LENGTH_MAX)
     check_text(new.last_name, f"{path}.lastname", NAME_LENGTH_MAX)
+    check_text(new.referral_code, f"{path}.referralCode", REFERRAL_CODE_LENGTH_MAX, code=True)
     attribution = new.attribution.checked(path)
     if not new.identifiers:
         raise ValidationError("give at least one identifier (mobile, email, externalId, cardNumber)", field=path)
@@ -121,6 +127,10 @@ async def register_on_request(
         )
         if fields:
             await repository.update_customer(connection, customer_id, {"extended_fields": fields}, now=now)
+        if new.referral_code:
+            await referrals.link_referee(
+                connection, org, referee_id=customer_id, code=new.referral_code, now=now, field=f"{path}.referralCode"
+            )
         return customer_id, RegisterResult(
             (await load_customers(connection, org, [customer_id], now=now))[customer_id], False
         )
@@ -163,7 +173,9 @@ async def register_on_request(
             "extendedFields": fields,
             "source": attribution.source,
             "account": attribution.account,
-        },
+        }
+        # Left out while empty, so a retry of a key used before the code existed replays.
+        | ({"referralCode": new.referral_code} if new.referral_code else {}),
         field=f"{path}.idempotencyKey",
     )
 

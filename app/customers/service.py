@@ -25,6 +25,7 @@ from app.customers.models import CustomerKind, HistoryAction, LoyaltyType, TierC
 from app.customers.rules import normalize_identifier
 from app.customers.tiers import record_tier_change
 from app.idempotency import service as idempotency
+from app.kernel.currencies import account_category
 from app.kernel.decimals import read_whole_number
 from app.kernel.enums import IdentifierType, PointsCategory
 from app.kernel.errors import ConflictError, DomainError
@@ -34,6 +35,7 @@ from app.ledger.rules import tier_expiry
 from app.organizations.config import OrgConfig, ProgramConfig, TierConfig
 from app.outbox import events
 from app.outbox import service as outbox
+from app.referrals import service as referrals
 from app.storage.database import Database
 
 ZERO = Decimal(0)
@@ -433,6 +435,7 @@ async def register_customer(
         loyalty_type=loyalty_type.value,
     )
     await repository.insert_identifiers(connection, org_id=org.id, customer_id=customer_id, given=given, now=now)
+    await referrals.assign_code(connection, org_id=org.id, customer_id=customer_id, now=now)
     await _record(
         connection,
         org.id,
@@ -602,10 +605,21 @@ async def merge_customers(
     for key, victim_account in victim_accounts.items():
         if victim_account.balance == 0:
             continue
-        survivor_account = survivor_accounts[key]
-        category = PointsCategory(victim_account.category)
+        category = account_category(victim_account.category)
         victim_ref = ledger.AccountRef(victim_account.id, victim_id, victim_account.program_id, category)
-        survivor_ref = ledger.AccountRef(survivor_account.id, survivor_id, survivor_account.program_id, category)
+        survivor_account = survivor_accounts.get(key)
+        if survivor_account is not None:
+            survivor_ref = ledger.AccountRef(survivor_account.id, survivor_id, survivor_account.program_id, category)
+        else:  # an alternate currency the survivor never earned: its account opens with the merge
+            survivor_ref, opening = await ledger.open_account_at_zero(
+                connection,
+                org_id=org.id,
+                customer_id=survivor_id,
+                program_id=victim_account.program_id,
+                category=category,
+                now=now,
+            )
+            postings.append(opening)
         amount = abs(victim_account.balance)
         if victim_account.balance > 0:
             carried = await ledger.plan_consumption(connection, victim_account.id, amount, now)

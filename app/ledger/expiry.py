@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.kernel.currencies import POINTS_CATEGORY_VALUES, account_category
 from app.kernel.enums import PointsCategory
 from app.ledger import repository
 from app.ledger import service as ledger
@@ -82,7 +83,7 @@ async def run_batches(database: Database, batch: Batch) -> RunReport:
 
 
 def account_ref(row: Any) -> AccountRef:
-    return AccountRef(row.id, row.customer_id, row.program_id, PointsCategory(row.category))
+    return AccountRef(row.id, row.customer_id, row.program_id, account_category(row.category))
 
 
 def first_accounts(rows: Sequence[Any], limit: int) -> list[int]:
@@ -171,6 +172,10 @@ async def _expire_batch(
             draft=EventDraft(EventType.POINTS_EXPIRY, account.customer_id, None, None, None),
             postings=[Posting(account_ref(account), EntryType.DEBIT, EntryKind.POINTS_EXPIRY, points, consumes=shares)],
         )
+        if account.category not in POINTS_CATEGORY_VALUES:
+            # An alternate currency's units are not points: points.expired does not tell of them.
+            report += RunReport(1, len(shares), ZERO)
+            continue
         outbox.stage(
             connection,
             org_id=org_id,

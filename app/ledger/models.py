@@ -34,6 +34,13 @@ class EventType(StrEnum):
     CUSTOMER_PROMOTION = "CUSTOMER_PROMOTION"  # points awarded by a points promotion
     TRACKER_POINTS = "TRACKER_POINTS"  # points issued on a tracked value
     POINTS_ADJUSTMENT = "POINTS_ADJUSTMENT"  # a manual credit or debit by member care (app.adjustments)
+    # A program's alternate currencies (app.currencies): earned on a bill, taken back by its
+    # returns (correcting the award event), redeemed by member care or a brand's app.
+    ALTERNATE_CURRENCY_AWARD = "ALTERNATE_CURRENCY_AWARD"
+    ALTERNATE_CURRENCY_RETURN = "ALTERNATE_CURRENCY_RETURN"
+    ALTERNATE_CURRENCY_REDEMPTION = "ALTERNATE_CURRENCY_REDEMPTION"
+    REFERRAL_AWARD = "REFERRAL_AWARD"  # a referee's qualifying purchase pays both customers (app.referrals)
+    REFERRAL_REVERSAL = "REFERRAL_REVERSAL"  # a return took that purchase below the qualifying rule
 
 
 class EntryType(StrEnum):
@@ -57,6 +64,9 @@ class EntryKind(StrEnum):
     # Member care's manual adjustments: both move the `adjusted` counter (net: credits less debits).
     POINTS_ADJUSTMENT_CREDIT = "POINTS_ADJUSTMENT_CREDIT"
     POINTS_ADJUSTMENT_DEBIT = "POINTS_ADJUSTMENT_DEBIT"
+    # Referral awards count as earned points; their reversal as returned ones (as a bill's return).
+    REFERRAL_AWARD = "REFERRAL_AWARD"
+    REFERRAL_REVERSAL = "REFERRAL_REVERSAL"
 
 
 class PointAccount(SQLModel, table=True):

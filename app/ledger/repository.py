@@ -38,6 +38,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.kernel.currencies import POINTS_CATEGORY_VALUES, AccountCategory
 from app.kernel.enums import PointsCategory
 from app.ledger.models import (
     EntryKind,
@@ -441,7 +442,7 @@ async def lock_regular_accounts(
 
 
 async def lock_account_of(
-    connection: AsyncConnection, *, customer_id: int, program_id: int, category: PointsCategory
+    connection: AsyncConnection, *, customer_id: int, program_id: int, category: AccountCategory
 ) -> Any:
     """The customer's account in a program and category, locked: a row (id, balance), or None
     when it is not opened yet."""
@@ -450,6 +451,126 @@ async def lock_account_of(
             _LOCK_ACCOUNT_OF, {"customer_id": customer_id, "program_id": program_id, "category": category.value}
         )
     ).one_or_none()
+
+
+_INSERT_ACCOUNT = insert(accounts).returning(accounts.c.id)
+
+
+async def insert_account(
+    connection: AsyncConnection,
+    *,
+    org_id: int,
+    customer_id: int,
+    program_id: int,
+    category: AccountCategory,
+    now: datetime,
+) -> int:
+    """One account at zero (an alternate currency's, opened on its first use); the caller holds
+    the customer's lock and posts its opening-balance entry in the event that uses it."""
+    return (
+        await connection.execute(
+            _INSERT_ACCOUNT,
+            {
+                "org_id": org_id,
+                "customer_id": customer_id,
+                "program_id": program_id,
+                "category": category.value,
+                **dict.fromkeys(("balance", *COUNTERS), ZERO),
+                "created_at": now,
+            },
+        )
+    ).scalar_one()
+
+
+async def currency_awards_of_bill(connection: AsyncConnection, *, org_id: int, transaction_id: int) -> list[Any]:
+    """A bill's alternate currency awards: rows (event_id, entry_id, account_id, customer_id,
+    category, points, returned: what returns correcting that award took back so far), by entry id."""
+    returns = entries.alias("returns")
+    corrections = events.alias("corrections")
+    returned = (
+        select(func.coalesce(func.sum(returns.c.points), literal_column("0")))
+        .select_from(returns.join(corrections, corrections.c.id == returns.c.event_id))
+        .where(
+            corrections.c.corrects_event_id == events.c.id,
+            returns.c.entry_kind == EntryKind.POINTS_RETURN.value,
+        )
+        .correlate(events)
+        .scalar_subquery()
+    )
+    return list(
+        (
+            await connection.execute(
+                select(
+                    events.c.id.label("event_id"),
+                    entries.c.id.label("entry_id"),
+                    entries.c.account_id,
+                    entries.c.customer_id,
+                    entries.c.category,
+                    entries.c.points,
+                    type_coerce(returned, Points()).label("returned"),
+                )
+                .join(entries, entries.c.event_id == events.c.id)
+                .where(
+                    events.c.org_id == org_id,
+                    events.c.transaction_id == transaction_id,
+                    events.c.event_type == EventType.ALTERNATE_CURRENCY_AWARD.value,
+                    entries.c.entry_kind == EntryKind.POINTS_ALLOCATION.value,
+                )
+                .order_by(entries.c.id)
+            )
+        ).all()
+    )
+
+
+async def currency_holdings(
+    connection: AsyncConnection, org_id: int, customer_ids: Sequence[int], now: datetime
+) -> list[Any]:
+    """The alternate currency accounts of these customers: rows (customer_id, program_id,
+    category, balance, spendable: active and not past expiry, pending: not active yet,
+    past_expiry), by customer, program and category; one query for any number of customers."""
+    if not customer_ids:
+        return []
+    active = lots.c.active_from <= now
+    not_past_expiry = or_(lots.c.expires_at.is_(None), lots.c.expires_at > now)
+    return list(
+        (
+            await connection.execute(
+                select(
+                    accounts.c.customer_id,
+                    accounts.c.program_id,
+                    accounts.c.category,
+                    accounts.c.balance,
+                    accounts.c.earned,
+                    accounts.c.redeemed,
+                    accounts.c.expired,
+                    accounts.c.returned,
+                    _sum_lot_points(and_(active, not_past_expiry)).label("spendable"),
+                    _sum_lot_points(and_(lots.c.active_from > now, not_past_expiry)).label("pending"),
+                    _sum_lot_points(not_(not_past_expiry)).label("past_expiry"),
+                )
+                .select_from(
+                    accounts.outerjoin(lots, and_(lots.c.account_id == accounts.c.id, lots.c.points_remaining > 0))
+                )
+                .where(
+                    accounts.c.org_id == org_id,
+                    accounts.c.customer_id.in_(list(customer_ids)),
+                    accounts.c.category.not_in(POINTS_CATEGORY_VALUES),
+                )
+                .group_by(
+                    accounts.c.id,
+                    accounts.c.customer_id,
+                    accounts.c.program_id,
+                    accounts.c.category,
+                    accounts.c.balance,
+                    accounts.c.earned,
+                    accounts.c.redeemed,
+                    accounts.c.expired,
+                    accounts.c.returned,
+                )
+                .order_by(accounts.c.customer_id, accounts.c.program_id, accounts.c.category)
+            )
+        ).all()
+    )
 
 
 @lru_cache(maxsize=4)
@@ -544,7 +665,14 @@ def join_program_points(query: Any, customer_id: Any, program_id: Any) -> Any:
         *totals,
         type_coerce(func.sum(regular_not_held), Points()).label("regular_not_held"),
         type_coerce(func.sum(past_expiry_points), Points()).label("past_expiry"),
-    ).join(accounts, and_(accounts.c.customer_id == customer_id, accounts.c.program_id == program_id))
+    ).join(
+        accounts,
+        and_(
+            accounts.c.customer_id == customer_id,
+            accounts.c.program_id == program_id,
+            accounts.c.category.in_(POINTS_CATEGORY_VALUES),  # a program's alternate currencies are not points
+        ),
+    )
 
 
 def _account_lot_points(condition: Any) -> Any:
@@ -680,6 +808,7 @@ async def lots_to_notify(
                     lots.c.expires_at > after,
                     lots.c.expires_at <= until,
                     notices.c.lot_id.is_(None),
+                    lots.c.category.in_(POINTS_CATEGORY_VALUES),  # points.expiring is about points
                 )
                 .order_by(lots.c.expires_at, lots.c.id)
                 .limit(limit)
@@ -1010,6 +1139,8 @@ def _filter_conditions(view: LedgerFilter) -> list[Any]:
         conditions.append(entries.c.entry_type == view.entry_type.value)
     if view.subledger_ids:
         conditions.append(_touches_subledgers(view.subledger_ids))
+    if view.entry_kinds:
+        conditions.append(entries.c.entry_kind.in_([kind.value for kind in view.entry_kinds]))
     conditions.extend(_account_conditions(view, concept_events=True))
     return conditions
 
@@ -1031,8 +1162,13 @@ def _account_conditions(view: LedgerFilter, *, concept_events: bool = False) -> 
     """`concept_events`: the program filter lets the concept tills' group redemptions through
     (entries only; a closing balance still sums the filtered programs' accounts)."""
     conditions: list[Any] = []
-    if view.categories:
+    # A ledger view is of points, or of one alternate currency: never both (their units differ).
+    if view.currency_category is not None:
+        conditions.append(entries.c.category == view.currency_category)
+    elif view.categories:
         conditions.append(entries.c.category.in_([category.value for category in view.categories]))
+    else:
+        conditions.append(entries.c.category.in_(POINTS_CATEGORY_VALUES))
     if view.program_ids:
         in_programs: ColumnElement[bool] = entries.c.program_id.in_(view.program_ids)
         if concept_events and view.concept_till_ids:
@@ -1158,7 +1294,7 @@ async def account_holdings(connection: AsyncConnection, customer_ids: Sequence[i
                 .select_from(
                     accounts.outerjoin(lots, and_(lots.c.account_id == accounts.c.id, lots.c.points_remaining > 0))
                 )
-                .where(accounts.c.customer_id.in_(list(customer_ids)))
+                .where(accounts.c.customer_id.in_(list(customer_ids)), accounts.c.category.in_(POINTS_CATEGORY_VALUES))
                 .group_by(
                     accounts.c.id,
                     accounts.c.customer_id,
@@ -1247,6 +1383,7 @@ async def points_expiring_after(connection: AsyncConnection, customer_ids: Seque
                     accounts.c.customer_id.in_(list(customer_ids)),
                     lots.c.points_remaining > 0,
                     lots.c.expires_at > now,
+                    lots.c.category.in_(POINTS_CATEGORY_VALUES),
                 )
                 .group_by(accounts.c.customer_id, accounts.c.program_id, lots.c.expires_at)
             )
@@ -1260,7 +1397,11 @@ async def expiry_entries(
     """Each customer's POINTS_EXPIRY entries newest first, at most `first` + 1 per customer after
     entry `after_id`: rows (id, event_id, customer_id, program_id, category, points, created_at)
     by customer, one query for any number of customers (a window per customer)."""
-    conditions = [entries.c.customer_id.in_(list(customer_ids)), entries.c.entry_kind == EntryKind.POINTS_EXPIRY.value]
+    conditions = [
+        entries.c.customer_id.in_(list(customer_ids)),
+        entries.c.entry_kind == EntryKind.POINTS_EXPIRY.value,
+        entries.c.category.in_(POINTS_CATEGORY_VALUES),
+    ]
     if after_id is not None:
         conditions.append(entries.c.id < after_id)
     numbered = (

@@ -41,6 +41,8 @@ COUNTER_BY_KIND: dict[EntryKind, tuple[str, int] | None] = {
     EntryKind.MERGE: None,
     EntryKind.POINTS_ADJUSTMENT_CREDIT: ("adjusted", 1),
     EntryKind.POINTS_ADJUSTMENT_DEBIT: ("adjusted", -1),
+    EntryKind.REFERRAL_AWARD: ("earned", 1),
+    EntryKind.REFERRAL_REVERSAL: ("returned", 1),
 }
 COUNTERS = ("earned", "redeemed", "expired", "returned", "adjusted")
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.kernel.currencies import AccountCategory, account_category
 from app.kernel.enums import PointsCategory
 from app.kernel.errors import ValidationError
 from app.ledger import repository, rules
@@ -65,6 +66,7 @@ __all__ = [
     "ledger_page",
     "lock_account",
     "lot_shares",
+    "open_account_at_zero",
     "open_accounts",
     "open_accounts_in_bulk",
     "plan_consumption",
@@ -272,7 +274,7 @@ async def reversal_postings(
                 restores.append(LotShare(lot.lot_id, give, lot.active_from, lot.expires_at))
                 want -= give
         new_lots = (LotDraft(want, now, None),) if want > 0 else ()
-        account = AccountRef(debit.account_id, debit.customer_id, debit.program_id, PointsCategory(debit.category))
+        account = AccountRef(debit.account_id, debit.customer_id, debit.program_id, account_category(debit.category))
         result.append(
             Posting(
                 account,
@@ -321,6 +323,25 @@ async def open_accounts(
         (program_id, category): AccountRef(account_id, customer_id, program_id, category)
         for (program_id, category), account_id in zip(keys, account_ids, strict=True)
     }
+
+
+async def open_account_at_zero(
+    connection: AsyncConnection,
+    *,
+    org_id: int,
+    customer_id: int,
+    program_id: int,
+    category: AccountCategory,
+    now: datetime,
+) -> tuple[AccountRef, Posting]:
+    """One account opened on first use (an alternate currency's): the account at zero and its
+    zero opening-balance posting, which the caller posts first in the event that uses it. The
+    caller holds the customer's lock, so no one else opens it at the same time."""
+    account_id = await repository.insert_account(
+        connection, org_id=org_id, customer_id=customer_id, program_id=program_id, category=category, now=now
+    )
+    account = AccountRef(account_id, customer_id, program_id, category)
+    return account, Posting(account, EntryType.CREDIT, EntryKind.OPENING_BALANCE, ZERO)
 
 
 async def open_accounts_in_bulk(

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
+from app.kernel.currencies import AccountCategory
 from app.kernel.enums import PointsCategory
 from app.ledger.models import EntryKind, EntryType, EventType
 
@@ -30,7 +31,7 @@ class AccountRef:
     id: int
     customer_id: int
     program_id: int
-    category: PointsCategory
+    category: AccountCategory  # a points category, or an alternate currency's (app.kernel.currencies)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +181,9 @@ class LedgerFilter:
     # Entries that credited a lot of these subledgers or moved points of one (a debit that
     # consumed from several subledgers shows whole in each).
     subledger_ids: tuple[int, ...] = ()
+    # One alternate currency's entries (its account category) instead of points; None: points.
+    currency_category: str | None = None
+    entry_kinds: tuple[EntryKind, ...] = ()  # e.g. REFERRAL_AWARD: what a referral paid
 
     def with_default_window(self, now: datetime) -> LedgerFilter:
         """The seed's default: the last 7 days when no date is given."""

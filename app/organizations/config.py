@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.kernel.bill_conditions import BillCondition, BillFacts, all_hold
 from app.kernel.cache import RefreshingCache
+from app.kernel.currencies import CurrencyCategory
 from app.kernel.enums import IdentifierType, PointsCategory
 from app.organizations import repository
 from app.organizations.models import CountFrom, CustomerFieldType, ExpiryStrategy, GroupPoints, PointsRounding
@@ -50,6 +51,47 @@ ONE = Decimal(1)
 
 
 @dataclass(frozen=True, slots=True)
+class AlternateCurrencyConfig:
+    """A program's alternate currency (app.organizations.spec.AlternateCurrencySpec)."""
+
+    identifier: str
+    name: str
+    earn_rate: Decimal
+    rounding: PointsRounding
+    decimal_places: int
+    expiry_strategy: ExpiryStrategy
+    expiry_value: int | None
+
+    @property
+    def category(self) -> CurrencyCategory:
+        """The ledger category of its accounts."""
+        return CurrencyCategory.of(self.identifier)
+
+
+@dataclass(frozen=True, slots=True)
+class ReferralConfig:
+    """A program's referral awards (see ReferralSpec)."""
+
+    referrer_points: Decimal
+    referee_points: Decimal
+    referrer_awards_per_month: int | None
+    referrer_awards_total: int | None
+    first_purchase_only: bool
+    minimum_amount: Decimal
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> ReferralConfig:
+        return cls(
+            referrer_points=Decimal(document["referrer_points"]),
+            referee_points=Decimal(document["referee_points"]),
+            referrer_awards_per_month=document.get("referrer_awards_per_month"),
+            referrer_awards_total=document.get("referrer_awards_total"),
+            first_purchase_only=document.get("first_purchase_only", True),
+            minimum_amount=Decimal(document.get("minimum_amount", "0")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class ProgramConfig:
     id: int
     code: str
@@ -71,6 +113,12 @@ class ProgramConfig:
     hold_from: CountFrom = CountFrom.BILLING_TIME
     expiry_from: CountFrom = CountFrom.BILLING_TIME
     earning_rules: tuple[EarningRuleConfig, ...] = ()
+    alternate_currencies: tuple[AlternateCurrencyConfig, ...] = ()
+
+    def alternate_currency(self, identifier: str) -> AlternateCurrencyConfig | None:
+        return next((currency for currency in self.alternate_currencies if currency.identifier == identifier), None)
+
+    referral: ReferralConfig | None = None
 
     def earn_rate_multiplier(self, facts: BillFacts) -> Decimal:
         """The largest multiplier of the earning rules the bill meets (1 when it meets none)."""
@@ -247,6 +295,19 @@ async def load_org_config(connection: AsyncConnection, org_id: int) -> OrgConfig
                 )
                 for rule in row.earning_rules or []
             ),
+            alternate_currencies=tuple(
+                AlternateCurrencyConfig(
+                    identifier=currency["identifier"],
+                    name=currency["name"],
+                    earn_rate=Decimal(currency["earn_rate"]),
+                    rounding=PointsRounding(currency["rounding"]),
+                    decimal_places=currency["decimal_places"],
+                    expiry_strategy=ExpiryStrategy(currency["expiry_strategy"]),
+                    expiry_value=currency["expiry_value"],
+                )
+                for currency in row.alternate_currencies or []
+            ),
+            referral=ReferralConfig.from_document(row.referral) if row.referral else None,
             tiers=tuple(
                 TierConfig(
                     id=tier.id,

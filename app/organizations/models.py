@@ -106,6 +106,10 @@ class Program(SQLModel, table=True):
     # [[programs.earning_rules]]: conditions on a bill's fields and payment modes, and the
     # multiplier of the tier's earn rate for bills meeting them; NULL: none.
     earning_rules: list[dict[str, Any]] | None = Field(default=None, sa_type=JSONDocument)
+    # [[programs.alternate_currencies]]: the program's other currencies and their earn rules; NULL: none.
+    alternate_currencies: list[dict[str, Any]] | None = Field(default=None, sa_type=JSONDocument)
+    # [programs.referral]: the referral program's awards, limits and qualifying bills; NULL: none.
+    referral: dict[str, Any] | None = Field(default=None, sa_type=JSONDocument)
 
 
 class Tier(SQLModel, table=True):

@@ -89,6 +89,20 @@ async def apply_spec(connection: AsyncConnection, spec: OrganizationSpec, *, now
                 for rule in program.earning_rules
             ]
             or None,
+            "alternate_currencies": [
+                {
+                    "identifier": currency.identifier,
+                    "name": currency.name,
+                    "earn_rate": str(currency.earn_rate),
+                    "rounding": currency.rounding.value,
+                    "decimal_places": currency.decimal_places,
+                    "expiry_strategy": currency.expiry.strategy.value,
+                    "expiry_value": currency.expiry.value,
+                }
+                for currency in program.alternate_currencies
+            ]
+            or None,
+            "referral": program.referral.model_dump(mode="json") if program.referral else None,
         }
         program_ids[program.code] = await _upsert(
             connection,

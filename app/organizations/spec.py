@@ -12,6 +12,7 @@ import phonenumbers
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from app.kernel.bill_conditions import BillCondition, BillConditionKind
+from app.kernel.currencies import CURRENCY_IDENTIFIER_LENGTH_MAX
 from app.kernel.decimals import AMOUNT, POINTS, RATE, DecimalRange, Refusal, read_decimal
 from app.kernel.enums import IdentifierType, PointsCategory
 from app.kernel.text import refusal_message, refused_character
@@ -112,6 +113,36 @@ class EarningRuleSpec(Strict):
     earn_rate_multiplier: Annotated[Decimal, _decimal_reader(RATE)] = Field(gt=0, decimal_places=6)
 
 
+class AlternateCurrencySpec(Strict):
+    """A program's alternate currency ([[programs.alternate_currencies]], seed 001's
+    `alternate_currency` side effect): a bill of the program earns `earn_rate` units per unit of
+    its eligible amount (the amount points earn on), rounded by `rounding` to `decimal_places`;
+    each earn is a lot expiring by `expiry` (counted as the program's `expiry_from` says)."""
+
+    identifier: Code = Field(min_length=1, max_length=CURRENCY_IDENTIFIER_LENGTH_MAX)
+    name: FreeText = Field(min_length=1, max_length=100)
+    earn_rate: Annotated[Decimal, _decimal_reader(RATE)] = Field(ge=0, decimal_places=6)
+    rounding: PointsRounding = PointsRounding.FLOOR
+    decimal_places: int = Field(default=0, ge=0, le=4)
+    expiry: ExpirySpec = ExpirySpec()
+
+
+class ReferralSpec(Strict):
+    """[programs.referral]: a referee's qualifying purchase awards both customers once.
+
+    A purchase qualifies when its eligible amount reaches `minimum_amount` and, with
+    `first_purchase_only`, it is the referee's first bill. The referrer's award stops at
+    `referrer_awards_per_month` (calendar month in the org's time zone) and `referrer_awards_total`;
+    the referee's award does not depend on the referrer's limits."""
+
+    referrer_points: Annotated[Decimal, _decimal_reader(POINTS)] = Field(ge=0, decimal_places=4)
+    referee_points: Annotated[Decimal, _decimal_reader(POINTS)] = Field(ge=0, decimal_places=4)
+    referrer_awards_per_month: int | None = Field(default=None, ge=1)
+    referrer_awards_total: int | None = Field(default=None, ge=1)
+    first_purchase_only: bool = True
+    minimum_amount: Annotated[Decimal, _decimal_reader(AMOUNT)] = Field(default=Decimal(0), ge=0, decimal_places=4)
+
+
 class ProgramSpec(Strict):
     code: Code = Field(min_length=1, max_length=64)
     name: FreeText = Field(min_length=1, max_length=200)
@@ -149,12 +180,14 @@ class ProgramSpec(Strict):
         description=("Programs sharing a concept are redeemed together at that concept's tills (group redemption)."),
     )
     earning_rules: list[EarningRuleSpec] = Field(default=[], max_length=100)
+    alternate_currencies: list[AlternateCurrencySpec] = Field(default=[], max_length=20)
 
     # Which time of a bill the hold (`promised_days`) and the expiry count from. The billing time by
     # default: the seed's billingTime is when the purchase happened, a return window runs from the
     # purchase, and a bill a till synced late should not be held or kept longer than one on time.
     hold_from: CountFrom = CountFrom.BILLING_TIME
     expiry_from: CountFrom = CountFrom.BILLING_TIME
+    referral: ReferralSpec | None = None
 
     @model_validator(mode="after")
     def promised_days_match_category(self) -> ProgramSpec:
@@ -162,6 +195,11 @@ class ProgramSpec(Strict):
             raise ValueError(
                 f"program {self.code}: promised_days is required with earn_category PROMISED, and only then"
             )
+        return self
+
+    @model_validator(mode="after")
+    def alternate_currencies_unique(self) -> ProgramSpec:
+        _require_unique(f"program {self.code} alternate currency", [c.identifier for c in self.alternate_currencies])
         return self
 
     @model_validator(mode="after")

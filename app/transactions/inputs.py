@@ -21,6 +21,7 @@ class CustomerInput:
     last_name: str | None = None
     # NON_LOYALTY: known by an identifier, not enrolled (earns nothing); None: LOYALTY.
     loyalty_type: LoyaltyType | None = None
+    referral_code: str | None = None  # seed 001's customer-level code (the bill's own is beside it)
 
 
 @dataclass(frozen=True)

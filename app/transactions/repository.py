@@ -408,6 +408,22 @@ async def line_items_by_ids(connection: AsyncConnection, *, org_id: int, line_it
     return found
 
 
+_HAS_PURCHASE = (
+    select(transactions.c.id)
+    .where(
+        transactions.c.org_id == bindparam("org_id"),
+        transactions.c.customer_id == bindparam("customer_id"),
+        transactions.c.type == TransactionType.REGULAR.value,
+    )
+    .limit(1)
+)
+
+
+async def has_purchase(connection: AsyncConnection, *, org_id: int, customer_id: int) -> bool:
+    """Whether the customer has any purchase (a REGULAR bill) yet."""
+    return (await connection.execute(_HAS_PURCHASE, {"org_id": org_id, "customer_id": customer_id})).first() is not None
+
+
 async def is_customers_bill(connection: AsyncConnection, *, org_id: int, customer_id: int, transaction_id: int) -> bool:
     """Whether this org's transaction `transaction_id` is the customer's."""
     parameters = {"org_id": org_id, "customer_id": customer_id, "transaction_id": transaction_id}

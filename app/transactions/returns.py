@@ -31,6 +31,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.currencies import service as currencies_service
 from app.customers import repository as customers_repository
 from app.customers import service as customers_service
 from app.customers.errors import CustomerNotFoundError
@@ -38,6 +39,7 @@ from app.customers.models import LoyaltyType, TierChangeCause
 from app.customers.service import CustomerDetails, CustomerView
 from app.customers.tiers import record_tier_change
 from app.idempotency import service as idempotency
+from app.kernel.currencies import account_category
 from app.kernel.enums import PointsCategory
 from app.kernel.errors import ConflictError, ValidationError
 from app.ledger import repository as ledger_repository
@@ -50,6 +52,7 @@ from app.outbox import service as outbox
 from app.promotions import service as promotions_service
 from app.redemptions import repository as redemptions_repository
 from app.redemptions import service as redemptions_service
+from app.referrals import service as referrals
 from app.storage.database import Database, lock_keys
 from app.transactions import repository, return_rules
 from app.transactions.errors import (
@@ -64,9 +67,11 @@ from app.transactions.return_rules import BillLine, BillState, PreparedReturn, R
 from app.transactions.rules import EARNING_STATUSES, json_document, line_worth
 from app.transactions.service import LineItemView, TransactionView, add_within, bill_lock_key
 from app.transactions.side_effects import (
+    AlternateCurrencyReturned,
     CustomerResolved,
     PointsReturned,
     RedemptionReversed,
+    ReferralAwarded,
     SideEffect,
     TierDowngraded,
     from_document,
@@ -190,7 +195,9 @@ async def _return(
 
     side_effects: list[SideEffect] = []
     points = _PointsMoves()
+    currency_returns: list[currencies_service.PlannedReturn] = []
     standing_change = None
+    referral_reversal = None
     if customer_id is not None:
         points = await _plan_points(connection, org, program, bill, plan, customer_id, now, path)
         standing_change = await _plan_standing(connection, org, program, bill, plan, customer_id, now)
@@ -209,6 +216,28 @@ async def _return(
         )
         if standing_change is not None and standing_change.downgrade is not None:
             side_effects.append(standing_change.downgrade)
+        currency_returns = await currencies_service.plan_returns(
+            connection,
+            org,
+            program,
+            bill_id=bill.id,
+            eligible_amount=bill.eligible_amount,
+            returned_eligible_amount_after=bill.returned_eligible_amount + plan.eligible_amount,
+            complete=plan.complete,
+        )
+        side_effects.extend(
+            AlternateCurrencyReturned(
+                item.effect.identifier, item.effect.name, item.effect.value_returned, item.effect.value_not_recovered
+            )
+            for item in currency_returns
+        )
+        referral_reversal = await _plan_referral_reversal(connection, org, program, bill, plan, points)
+        if referral_reversal is not None:
+            side_effects.extend(
+                ReferralAwarded(award.customer_id, program.id, program.code, award.points, award.is_referrer, True)
+                for award in referral_reversal.taken
+                if award.points > 0
+            )
 
     return_id, return_lines = await _insert_return(
         connection, org, prepared, bill, lines, plan, customer_id, points, side_effects, now
@@ -282,8 +311,34 @@ async def _return(
                 now=now,
                 bill_number=bill.number,
             )
+    await currencies_service.post_returns(
+        connection,
+        org,
+        currency_returns,
+        return_id=return_id,
+        return_number=prepared.return_number,
+        source=prepared.source.source,
+        store_id=prepared.store.id,
+        till_id=prepared.till.id if prepared.till else None,
+        now=now,
+    )
     if standing_change is not None:
         await standing_change.apply(connection, org_id=org.id, return_id=return_id, now=now)
+    if referral_reversal is not None:  # after the return's own debits, which it counted on
+        await referrals.post_reversal(
+            connection,
+            org,
+            referral_reversal,
+            referrals.Purchase(
+                return_id,
+                prepared.return_number,
+                bill.eligible_amount - bill.returned_eligible_amount - plan.eligible_amount,
+                prepared.source.source,
+                prepared.store.id,
+                prepared.till.id if prepared.till else None,
+            ),
+            now=now,
+        )
 
     if prepared.purchase is not None:
         try:
@@ -294,6 +349,29 @@ async def _return(
             ) from error
         await repository.set_parent(connection, transaction_id=purchase.transaction.id, parent_id=return_id)
     return await load_return_result(connection, org, return_id, replayed=False, line_items=return_lines, now=now)
+
+
+async def _plan_referral_reversal(
+    connection: AsyncConnection,
+    org: OrgConfig,
+    program: ProgramConfig,
+    bill: Any,
+    plan: ReturnPlan,
+    points: _PointsMoves,
+) -> referrals.ReversalPlan | None:
+    """The referral awards of the bill taken back, when the return leaves it below the qualifying rule."""
+    moves: dict[int, Decimal] = defaultdict(Decimal)
+    for posting in points.postings:
+        moves[posting.account.id] += ledger.signed(posting.entry_type, posting.points)
+    return await referrals.plan_reversal(
+        connection,
+        org,
+        program,
+        transaction_id=bill.id,
+        eligible_left=bill.eligible_amount - bill.returned_eligible_amount - plan.eligible_amount,
+        complete=plan.complete,
+        moves=moves,
+    )
 
 
 def _bill_line(line: Any, *, earns: bool) -> BillLine:
@@ -410,7 +488,7 @@ async def _plan_points(
     if holder_id != customer_id:  # the group's row, after the customer's, as every writer locks customers
         await customers_repository.lock_customer(connection, holder_id)
     accounts = await ledger.customer_accounts(connection, sorted({customer_id, holder_id}), lock=True)
-    by_key = {(row.customer_id, row.program_id, PointsCategory(row.category)): row for row in accounts}
+    by_key = {(row.customer_id, row.program_id, account_category(row.category)): row for row in accounts}
 
     postings: list[ledger.Posting] = []
     claims: list[redemptions_service.ReversalClaim] = []

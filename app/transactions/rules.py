@@ -178,7 +178,7 @@ def payload_hash(data: TransactionInput, identifiers: dict[IdentifierType, str])
 DIGEST_OMITTED_WHEN_EMPTY: dict[str, frozenset[str]] = {
     "TransactionInput": frozenset({"delivery_status", "shipping_source_till_code"}),
     "ReturnInput": frozenset({"associate_code", "associate_name"}),
-    "CustomerInput": frozenset({"loyalty_type"}),
+    "CustomerInput": frozenset({"loyalty_type", "referral_code"}),
 }
 
 
@@ -254,6 +254,7 @@ def prepare(data: TransactionInput, org: OrgConfig, now: datetime, path: str = "
         ("notes", data.notes, 1000, False),
         ("notInterestedReason", data.not_interested_reason, 500, False),
         ("referralCode", data.referral_code, 100, True),
+        ("customer.referralCode", data.customer.referral_code if data.customer else None, 100, True),
         ("billClientId", data.bill_client_id, 100, True),
         ("associateDetails.code", data.associate_code, 100, True),
         ("associateDetails.name", data.associate_name, 200, False),

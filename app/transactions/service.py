@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.catalog.service import product_ids_for
+from app.currencies import service as currencies_service
 from app.customers import repository as customers_repository
 from app.customers import service as customers_service
 from app.customers.models import LoyaltyType, TierChangeCause
@@ -38,6 +39,7 @@ from app.outbox import service as outbox
 from app.promotions import service as promotions_service
 from app.promotions.rules import Cart, CartLine, attributes_of
 from app.redemptions import service as redemptions_service
+from app.referrals import service as referrals
 from app.storage.database import Database, lock_keys
 from app.transactions import repository
 from app.transactions.errors import BatchTooLargeError, DuplicateBillNumberError
@@ -45,9 +47,11 @@ from app.transactions.inputs import TransactionInput
 from app.transactions.models import DeliveryStatus, TransactionType
 from app.transactions.rules import Earning, PreparedTransaction, earn, json_document, prepare
 from app.transactions.side_effects import (
+    AlternateCurrencyAwarded,
     CustomerResolved,
     PointsAwarded,
     PromoCodeApplied,
+    ReferralAwarded,
     SideEffect,
     SkippedIdentifier,
     TierUpgraded,
@@ -235,6 +239,7 @@ async def _add(
     earner = None
     eligible_amount = prepared.eligible_amount
     side_effects: list[SideEffect] = []
+    currency_awards: list[currencies_service.CurrencyAward] = []
     if data.type is TransactionType.REGULAR:
         details = (
             CustomerDetails(first_name=data.customer.first_name, last_name=data.customer.last_name)
@@ -252,6 +257,9 @@ async def _add(
             field=f"{path}.customer",
         )
         customer_id = resolved.customer_id
+        if resolved.registered:
+            await _link_referrer(connection, org, data, resolved.customer_id, now, path)
+    referral_plan = None
     if resolved is not None and resolved.loyalty_type is LoyaltyType.NON_LOYALTY:
         # Known, not enrolled: the bill is theirs and counts in their lifetime purchases (as the
         # seed counts non-loyalty purchases there), but earns nothing and moves no tier.
@@ -280,10 +288,19 @@ async def _add(
                 await _group_earner(connection, org, customer_id, prepared.program, activity, now, path, lot.category)
                 or earner
             )
+        currency_awards = currencies_service.awards_for_bill(prepared.program, prepared.eligible_amount)
         side_effects = [
             _customer_side_effect(resolved),
+            # Before the points, in the order seed 001's response lists them.
+            *(
+                AlternateCurrencyAwarded(award.currency.identifier, award.currency.name, award.value)
+                for award in currency_awards
+            ),
             *_side_effects(prepared, earning, earner),
         ]
+        referral_plan = await _plan_referral(connection, org, prepared, resolved, now)
+        if referral_plan is not None:
+            side_effects.extend(_referral_side_effects(prepared.program, referral_plan))
     applied = promotions_service.NOTHING_APPLIED
     # Promo codes named on the bill, and a customer's linked codes (one indexed lookup).
     if data.promo_codes or data.coupon_redemptions or customer_id is not None:
@@ -376,13 +393,47 @@ async def _add(
             redemption_ids=data.points_redemptions,
             path=path,
         )
+    if currency_awards and customer_id is not None:
+        await currencies_service.post_bill_awards(
+            connection,
+            org,
+            prepared.program,
+            currency_awards,
+            customer_id=customer_id,
+            transaction_id=transaction_id,
+            bill_number=prepared.number,
+            source=activity.source,
+            store_id=activity.store_id,
+            till_id=activity.till_id,
+            billing_time=prepared.billing_time,
+            now=now,
+        )
 
     customer = None
     if earning is not None and standing is not None and resolved is not None and earner is not None:
         tier_expires_at = await _apply_earning(
             connection, org, prepared, earning, standing, earner, resolved.customer_id, transaction_id, activity, now
         )
-        if resolved.registered:  # what the bill wrote is all there is: no need to read it back
+        if referral_plan is not None:  # after the bill's own points: its posting expects the balance it locked
+            await referrals.post_award(
+                connection,
+                org,
+                prepared.program,
+                referral_plan,
+                referrals.Purchase(
+                    transaction_id,
+                    prepared.number,
+                    eligible_amount,
+                    activity.source,
+                    activity.store_id,
+                    activity.till_id,
+                ),
+                open_program=lambda holder_id: _open_programs_of(connection, org, holder_id, activity, now),
+                now=now,
+            )
+        if (
+            resolved.registered and referral_plan is None
+        ):  # what the bill wrote is all there is: no need to read it back
             customer = customers_service.registered_view(
                 org,
                 customer_id=resolved.customer_id,
@@ -419,6 +470,60 @@ async def _add(
         id=transaction_id, **{name: values[name] for name in TransactionView.__dataclass_fields__ if name in values}
     )
     return TransactionResult(transaction=view, customer=customer, replayed=False, line_items=items)
+
+
+async def _link_referrer(
+    connection: AsyncConnection, org: OrgConfig, data: TransactionInput, customer_id: int, now: datetime, path: str
+) -> None:
+    """A customer the bill registered, linked to whoever's referral code it names: the customer's
+    code (seed 001's customer-level referral_code), else the bill's."""
+    if data.customer is not None and data.customer.referral_code:
+        code, field = data.customer.referral_code, f"{path}.customer.referralCode"
+    elif data.referral_code:
+        code, field = data.referral_code, f"{path}.referralCode"
+    else:
+        return
+    await referrals.link_referee(connection, org, referee_id=customer_id, code=code, now=now, field=field)
+
+
+async def _plan_referral(
+    connection: AsyncConnection,
+    org: OrgConfig,
+    prepared: PreparedTransaction,
+    resolved: customers_service.ResolvedCustomer,
+    now: datetime,
+) -> referrals.AwardPlan | None:
+    """The referral awards this purchase pays, when its customer was referred and not yet awarded."""
+    referrer_id = await referrals.pending_referrer(connection, org, prepared.program, resolved.customer_id)
+    if referrer_id is None:
+        return None
+    first_purchase = resolved.registered or not await repository.has_purchase(
+        connection, org_id=org.id, customer_id=resolved.customer_id
+    )
+    return await referrals.plan_award(
+        connection,
+        org,
+        prepared.program,
+        referee_id=resolved.customer_id,
+        referrer_id=referrer_id,
+        eligible_amount=prepared.eligible_amount,
+        first_purchase=first_purchase,
+        now=now,
+    )
+
+
+def _referral_side_effects(program: ProgramConfig, plan: referrals.AwardPlan) -> list[SideEffect]:
+    return [
+        ReferralAwarded(award.customer_id, program.id, program.code, award.points, award.is_referrer)
+        for award in (plan.referee, plan.referrer)
+        if award.points > 0
+    ]
+
+
+async def _open_programs_of(
+    connection: AsyncConnection, org: OrgConfig, customer_id: int, activity: Activity, now: datetime
+) -> None:
+    await customers_service.open_missing_programs(connection, org, customer_id, activity, now)
 
 
 def _cart(prepared: PreparedTransaction) -> Cart:

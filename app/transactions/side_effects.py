@@ -31,6 +31,9 @@ class SideEffectKind(StrEnum):
     REDEMPTION_REVERSED = "REDEMPTION_REVERSED"
     TIER_DOWNGRADED = "TIER_DOWNGRADED"
     PROMO_CODE_APPLIED = "PROMO_CODE_APPLIED"
+    ALTERNATE_CURRENCY = "ALTERNATE_CURRENCY"
+    ALTERNATE_CURRENCY_RETURNED = "ALTERNATE_CURRENCY_RETURNED"
+    REFERRAL_AWARDED = "REFERRAL_AWARDED"
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,43 @@ class PromoCodeApplied:
     linked: bool  # applied from the customer's linked codes, not named on the bill
 
 
+@dataclass(frozen=True)
+class AlternateCurrencyAwarded:
+    """Seed 001's `alternate_currency` effect: what a bill earned in one of its program's
+    alternate currencies (app.currencies)."""
+
+    kind: ClassVar[SideEffectKind] = SideEffectKind.ALTERNATE_CURRENCY
+    identifier: str
+    name: str
+    value: Decimal
+
+
+@dataclass(frozen=True)
+class AlternateCurrencyReturned:
+    """What a return took back of a bill's award in one alternate currency, and what it could not
+    (the balance was spent, and the program does not allow a negative balance)."""
+
+    kind: ClassVar[SideEffectKind] = SideEffectKind.ALTERNATE_CURRENCY_RETURNED
+    identifier: str
+    name: str
+    value_returned: Decimal
+    value_not_recovered: Decimal
+
+
+@dataclass(frozen=True)
+class ReferralAwarded:
+    """Points a referral paid one of its two customers on the referee's qualifying purchase
+    (seed 001's points side effect with is_referrer), or took back on its return (`reversed`)."""
+
+    kind: ClassVar[SideEffectKind] = SideEffectKind.REFERRAL_AWARDED
+    customer_id: int
+    program_id: int
+    program_code: str
+    points_awarded: Decimal
+    is_referrer: bool
+    reversed: bool = False
+
+
 SideEffect = (
     CustomerResolved
     | PointsAwarded
@@ -126,6 +166,9 @@ SideEffect = (
     | RedemptionReversed
     | TierDowngraded
     | PromoCodeApplied
+    | AlternateCurrencyAwarded
+    | AlternateCurrencyReturned
+    | ReferralAwarded
 )
 
 
@@ -140,6 +183,9 @@ _STORED_TYPES: dict[SideEffectKind, str] = {
     SideEffectKind.REDEMPTION_REVERSED: "redemptionReversal",
     SideEffectKind.TIER_DOWNGRADED: "slabDowngrade",
     SideEffectKind.PROMO_CODE_APPLIED: "promoCode",
+    SideEffectKind.ALTERNATE_CURRENCY: "alternate_currency",
+    SideEffectKind.ALTERNATE_CURRENCY_RETURNED: "alternateCurrencyReturn",
+    SideEffectKind.REFERRAL_AWARDED: "referral",
 }
 _KINDS_BY_STORED_TYPE = {stored: kind for kind, stored in _STORED_TYPES.items()}
 
@@ -218,6 +264,28 @@ def _write(effect: SideEffect) -> dict[str, Any]:
                 "promotionName": effect.promotion_name,
                 "discount": _text(effect.discount),
                 "linked": effect.linked,
+            }
+        case AlternateCurrencyAwarded():
+            body = {
+                "alternateCurrencyIdentifier": effect.identifier,
+                "alternateCurrencyName": effect.name,
+                "awardedValue": _text(effect.value),
+            }
+        case AlternateCurrencyReturned():
+            body = {
+                "alternateCurrencyIdentifier": effect.identifier,
+                "alternateCurrencyName": effect.name,
+                "returnedValue": _text(effect.value_returned),
+                "valueNotRecovered": _text(effect.value_not_recovered),
+            }
+        case ReferralAwarded():
+            body = {
+                "customerId": effect.customer_id,
+                "programId": effect.program_id,
+                "programCode": effect.program_code,
+                "awardedPoints": _text(effect.points_awarded),
+                "isReferrer": effect.is_referrer,
+                "reversed": effect.reversed,
             }
         case _:
             assert_never(effect)
@@ -298,6 +366,34 @@ def _read_promo_code(stored: dict[str, Any]) -> PromoCodeApplied:
     )
 
 
+def _read_alternate_currency(stored: dict[str, Any]) -> AlternateCurrencyAwarded:
+    return AlternateCurrencyAwarded(
+        identifier=stored["alternateCurrencyIdentifier"],
+        name=stored["alternateCurrencyName"],
+        value=Decimal(stored["awardedValue"]),
+    )
+
+
+def _read_alternate_currency_return(stored: dict[str, Any]) -> AlternateCurrencyReturned:
+    return AlternateCurrencyReturned(
+        identifier=stored["alternateCurrencyIdentifier"],
+        name=stored["alternateCurrencyName"],
+        value_returned=Decimal(stored["returnedValue"]),
+        value_not_recovered=Decimal(stored["valueNotRecovered"]),
+    )
+
+
+def _read_referral(stored: dict[str, Any]) -> ReferralAwarded:
+    return ReferralAwarded(
+        customer_id=stored["customerId"],
+        program_id=stored["programId"],
+        program_code=stored["programCode"],
+        points_awarded=Decimal(stored["awardedPoints"]),
+        is_referrer=stored["isReferrer"],
+        reversed=stored["reversed"],
+    )
+
+
 _READERS: dict[SideEffectKind, Callable[[dict[str, Any]], SideEffect]] = {
     SideEffectKind.CUSTOMER_RESOLVED: _read_customer,
     SideEffectKind.POINTS_AWARDED: _read_points,
@@ -306,6 +402,9 @@ _READERS: dict[SideEffectKind, Callable[[dict[str, Any]], SideEffect]] = {
     SideEffectKind.REDEMPTION_REVERSED: _read_redemption_reversal,
     SideEffectKind.TIER_DOWNGRADED: _read_tier_downgrade,
     SideEffectKind.PROMO_CODE_APPLIED: _read_promo_code,
+    SideEffectKind.ALTERNATE_CURRENCY: _read_alternate_currency,
+    SideEffectKind.ALTERNATE_CURRENCY_RETURNED: _read_alternate_currency_return,
+    SideEffectKind.REFERRAL_AWARDED: _read_referral,
 }
 
 

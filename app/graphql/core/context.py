@@ -12,6 +12,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
 
 from app.cards.service import CardView, cards_of_customers, subledger_codes
+from app.currencies import service as currencies_service
 from app.customers.service import CustomerView, load_customers
 from app.graphql.core.limits import QueryLimits
 from app.graphql.core.rate_limits import RequestRateLimits
@@ -23,6 +24,7 @@ from app.ledger import service as ledger
 from app.ledger.views import ConsumedLot, SubledgerHoldings
 from app.organizations.config import OrgConfig
 from app.organizations.roles import Role
+from app.referrals.service import ReferralView, referrals_of
 from app.storage.database import RequestDatabase
 from app.transactions.models import TransactionType
 from app.transactions.service import TransactionPage, bill_numbers, customers_transactions, line_items_by_transaction
@@ -61,6 +63,9 @@ class Context:
     subledgers: DataLoader[int, dict[int, list[tuple[str, SubledgerHoldings]]]] = field(init=False)
     # Per ledger entry id, the lots it consumed (the lot trace) with their subledgers' codes.
     consumed_lots: DataLoader[int, list[tuple[ConsumedLot, str | None]]] = field(init=False)
+    # Per customer, the alternate currency accounts (app.currencies), by program then currency.
+    alternate_currencies: DataLoader[int, list[currencies_service.CurrencyBalance]] = field(init=False)
+    referrals: DataLoader[int, ReferralView | None] = field(init=False)  # a customer's code and referrer
     now: datetime = field(init=False)  # the request's one reading of the clock: every resolver uses it
 
     def __post_init__(self) -> None:
@@ -76,6 +81,8 @@ class Context:
         self.transactions = DataLoader(load_fn=self._load_transactions)
         self.subledgers = DataLoader(load_fn=self._load_subledgers)
         self.consumed_lots = DataLoader(load_fn=self._load_consumed_lots)
+        self.alternate_currencies = DataLoader(load_fn=self._load_alternate_currencies)
+        self.referrals = DataLoader(load_fn=self._load_referrals)
         self.database.after_write.append(self._forget_loaded)
 
     def _forget_loaded(self) -> None:
@@ -91,8 +98,15 @@ class Context:
             self.transactions,
             self.subledgers,
             self.consumed_lots,
+            self.alternate_currencies,
+            self.referrals,
         ):
             loader.clear_all()
+
+    async def _load_alternate_currencies(self, ids: list[int]) -> list[list[currencies_service.CurrencyBalance]]:
+        async with self.database.read() as connection:
+            found = await currencies_service.balances(connection, self.org, ids, self.now)
+        return [found.get(customer_id, []) for customer_id in ids]
 
     async def _load_cards(self, ids: list[int]) -> list[list[CardView]]:
         async with self.database.read() as connection:
@@ -113,6 +127,11 @@ class Context:
                 for customer_id in customer_ids:
                     found[(customer_id, first, after_id, types)] = pages[customer_id]
         return [found[key] for key in keys]
+
+    async def _load_referrals(self, ids: list[int]) -> list[ReferralView | None]:
+        async with self.database.read() as connection:
+            found = await referrals_of(connection, self.org.id, ids)
+        return [found.get(customer_id) for customer_id in ids]
 
     async def _load_customers(self, ids: list[int]) -> list[CustomerView | None]:
         async with self.database.read() as connection:

@@ -35,6 +35,7 @@ from app.graphql.core.scalars import DecimalScalar
 from app.graphql.core.time_limit import arm_query_time_limit
 from app.graphql.coupons.mutations import CouponMutation
 from app.graphql.coupons.queries import CouponQuery
+from app.graphql.currencies.mutations import AlternateCurrencyMutation
 from app.graphql.customer_promotions.mutations import CustomerPromotionMutation
 from app.graphql.customer_promotions.queries import CustomerPromotionHistoryQuery, CustomerPromotionQuery
 from app.graphql.customers.mutations import CustomerMutation
@@ -128,6 +129,7 @@ class Mutation(
     InteractionMutation,
     BehaviouralEventMutation,
     WebhookMutation,
+    AlternateCurrencyMutation,
 ):
     pass
 

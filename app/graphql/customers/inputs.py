@@ -169,6 +169,10 @@ class RegisterCustomerInput:
     )
     source: ProfileSourceInput | None = None
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+    referral_code: str | None = strawberry.field(
+        default=None,
+        description="The referral code of the customer who referred this one: REFERRAL_CODE_NOT_FOUND when unknown.",
+    )
 
     def to_domain(self, path: str = "input") -> NewCustomer:
         given = (
@@ -185,6 +189,7 @@ class RegisterCustomerInput:
             extended_fields=extended_field_values(self.extended_fields, f"{path}.extendedFields"),
             attribution=Attribution(origin.source, origin.account),
             idempotency_key=self.idempotency_key,
+            referral_code=self.referral_code,
         )
 
 

@@ -28,6 +28,7 @@ from app.graphql.organization.types import IdentifierTypeEnum, PointsCategoryEnu
 from app.kernel.enums import IdentifierType, PointsCategory
 from app.kernel.times import local_day
 from app.ledger.expiry import ProgramHoldings
+from app.referrals import service as referrals
 from app.transactions.models import TransactionType
 
 if TYPE_CHECKING:
@@ -175,6 +176,46 @@ class PointsSummary:
             for code, holdings in found
         ]
 
+    @strawberry.field(
+        description=(
+            "The customer's balances in the program's alternate currencies, in identifier order; a currency the "
+            "customer never earned is absent."
+        )
+    )
+    async def alternate_currencies(self, info: Info) -> list[AlternateCurrencyBalance]:
+        # One query for every summary of every customer in the response (a DataLoader).
+        return [
+            AlternateCurrencyBalance(
+                identifier=balance.identifier,
+                name=balance.name,
+                value=balance.spendable + balance.pending,
+                earned_value=balance.earned,
+                redeemed_value=balance.redeemed,
+                returned_value=balance.returned,
+                expired_value=balance.expired,
+            )
+            for balance in await info.context.alternate_currencies.load(self.customer_id)
+            if balance.program_id == int(self.program_id)
+        ]
+
+
+@strawberry.type(
+    description=(
+        "A customer's balance in one alternate currency of a program (seed 001's alternate_currency): a ledger account "
+        "of its own, earned by bills, taken back by returns, spent by redeemAlternateCurrency."
+    )
+)
+class AlternateCurrencyBalance:
+    identifier: str
+    name: str
+    value: Decimal = strawberry.field(
+        description="Held now: the units in lots not past their expiry date, whether or not the expiry run has run."
+    )
+    earned_value: Decimal = strawberry.field(description="Lifetime units earned.")
+    redeemed_value: Decimal
+    returned_value: Decimal = strawberry.field(description="Taken back by returns.")
+    expired_value: Decimal
+
 
 @strawberry.type(
     description=(
@@ -213,6 +254,18 @@ class ExpiredPoints:
 @strawberry.type
 class ExpiredPointsConnection:
     nodes: list[ExpiredPoints]
+    page_info: PageInfo
+
+
+@strawberry.type(description="A customer who registered with another's referral code.")
+class Referee:
+    customer: Customer
+    referred_at: datetime = strawberry.field(description="When the referee registered with the code.")
+
+
+@strawberry.type
+class RefereeConnection:
+    nodes: list[Referee]
     page_info: PageInfo
 
 
@@ -287,6 +340,46 @@ class Customer:
             if view.merged_into_customer_id
             else None,
             extended_fields=JSON(view.extended_fields),
+        )
+
+    @strawberry.field(
+        description=(
+            "The customer's own referral code, to give to the customers they refer (given at registration, never "
+            "changed; empty for a customer imported in bulk). One query for every customer of a list."
+        )
+    )
+    async def referral_code(self, info: Info) -> str | None:
+        referral = await info.context.referrals.load(int(self.user_id))
+        return referral.code if referral else None
+
+    @strawberry.field(description="The customer whose referral code this customer registered with; empty if none.")
+    async def referrer(self, info: Info) -> Customer | None:
+        referral = await info.context.referrals.load(int(self.user_id))
+        if referral is None or referral.referrer_id is None:
+            return None
+        view = await info.context.customers.load(referral.referrer_id)
+        return Customer.from_view(view) if view else None
+
+    @strawberry.field(
+        description="The customers who registered with this customer's referral code, in the order they registered."
+    )
+    async def referees(self, info: Info, first: int = PAGE_SIZE_DEFAULT, after: str | None = None) -> RefereeConnection:
+        check_page_size(first)
+        after_id = decode_id_cursor("referee", after)
+        async with info.context.database.read() as connection:
+            page = await referrals.referees(
+                connection, info.context.org.id, int(self.user_id), first=first, after_id=after_id
+            )
+        views = await info.context.customers.load_many([referee.customer_id for referee in page.referees])
+        return RefereeConnection(
+            nodes=[
+                Referee(customer=Customer.from_view(view), referred_at=referee.referred_at)
+                for referee, view in zip(page.referees, views, strict=True)
+                if view is not None
+            ],
+            page_info=page_info_after(
+                "referee", [referee.customer_id for referee in page.referees[-1:]], page.has_next_page
+            ),
         )
 
     @strawberry.field(description="The customer's loyalty cards in the order they were issued, replaced ones too.")

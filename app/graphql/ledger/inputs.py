@@ -9,14 +9,15 @@ import strawberry
 
 from app.graphql.core.descriptions import IDEMPOTENCY_KEY_DESCRIPTION
 from app.graphql.customers.inputs import CustomerLookupInput
-from app.graphql.ledger.types import EntryTypeEnum
+from app.graphql.ledger.types import EntryKindEnum, EntryTypeEnum
 from app.graphql.organization.types import PointsCategoryEnum
 from app.graphql.transactions.types import TransactionSourceEnum
+from app.kernel.currencies import CurrencyCategory
 from app.kernel.enums import PointsCategory, TransactionSource
 from app.kernel.errors import ValidationError
 from app.kernel.times import utc_time
 from app.ledger import service as ledger
-from app.ledger.models import EntryType
+from app.ledger.models import EntryKind, EntryType
 from app.organizations.config import OrgConfig
 
 
@@ -38,12 +39,22 @@ class LedgerFilterInput:
             "subledgers shows whole). Not on ledgerClosingBalance: a subledger's points are in pointsSummaries."
         ),
     )
+    alternate_currency: str | None = strawberry.field(
+        default=None,
+        description=(
+            "The entries of this alternate currency (its identifier) instead of points: a view is of points or of one "
+            "currency, never both. Not with pointsCategories."
+        ),
+    )
     include_till_concept_events: bool | None = strawberry.field(
         default=None,
         description=(
             "With programCodes: also the group redemptions made at the tills of those programs' concepts, "
             "including their entries in the concept's other programs. Without programCodes everything shows anyway."
         ),
+    )
+    entry_kinds: list[EntryKindEnum] | None = strawberry.field(
+        default=None, description="Entries of these kinds only (e.g. REFERRAL_AWARD and REFERRAL_REVERSAL)."
     )
 
     def to_domain(self, org: OrgConfig) -> ledger.LedgerFilter:
@@ -67,7 +78,20 @@ class LedgerFilterInput:
             utc_time(value, f"filter.{name}")
             for name, value in (("startDate", self.start_date), ("endDate", self.end_date))
         )
+        currency_category = None
+        if self.alternate_currency is not None:
+            if self.points_categories:
+                raise ValidationError(
+                    "a view is of points or of one alternate currency", field="filter.alternateCurrency"
+                )
+            if not any(program.alternate_currency(self.alternate_currency) for program in org.programs):
+                raise ValidationError(
+                    f"no program declares alternate currency {self.alternate_currency!r}",
+                    field="filter.alternateCurrency",
+                )
+            currency_category = CurrencyCategory.of(self.alternate_currency)
         return ledger.LedgerFilter(
+            currency_category=currency_category,
             sources=tuple(TransactionSource(source).value for source in self.event_sources or []),
             till_ids=tuple(till_ids),
             start=start,
@@ -76,6 +100,7 @@ class LedgerFilterInput:
             categories=tuple(PointsCategory(category) for category in self.points_categories or []),
             program_ids=tuple(program_ids),
             concept_till_ids=concept_till_ids,
+            entry_kinds=tuple(EntryKind(kind) for kind in self.entry_kinds or []),
         )
 
 

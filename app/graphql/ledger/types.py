@@ -17,6 +17,7 @@ from app.graphql.core.errors import ForbiddenError, InvalidInputError, NotFoundE
 from app.graphql.core.pagination import PageInfo
 from app.graphql.customers.types import Customer
 from app.graphql.organization.types import PointsCategoryEnum
+from app.kernel.currencies import CurrencyCategory, account_category
 from app.kernel.enums import PointsCategory
 from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
@@ -41,8 +42,10 @@ class LedgerEntry:
     entry_type: EntryTypeEnum
     created_at: datetime
     program_code: str
-    points_category: PointsCategoryEnum
-    points: Decimal
+    points_category: PointsCategoryEnum = strawberry.field(
+        description="REGULAR on an alternate currency's entries (a currency's units are spendable once earned)."
+    )
+    points: Decimal = strawberry.field(description="Points, or units of the entry's alternate currency.")
     points_on_event: Decimal = strawberry.field(description="The net of all the event's credits and debits.")
     balance_after: Decimal = strawberry.field(description="The account's balance after this entry.")
     event_source: str | None
@@ -61,6 +64,9 @@ class LedgerEntry:
     )
     import_job_id: strawberry.ID | None = strawberry.field(
         default=None, description="On POINTS_IMPORT events: the import job that wrote it."
+    )
+    alternate_currency: str | None = strawberry.field(
+        default=None, description="The identifier of the entry's alternate currency; empty on points entries."
     )
 
     @strawberry.field(
@@ -98,7 +104,8 @@ class LedgerEntry:
             entry_type=EntryType(view.entry_type),
             created_at=view.created_at,
             program_code=org.program(view.program_id).code,
-            points_category=PointsCategory(view.category),
+            points_category=_points_category(view.category),
+            alternate_currency=_currency_identifier(view.category),
             points=view.points,
             points_on_event=view.points_on_event,
             balance_after=view.balance_after,
@@ -192,7 +199,7 @@ class Reconciliation:
                     account_id=strawberry.ID(str(item.account_id)),
                     customer_id=strawberry.ID(str(item.customer_id)),
                     program_code=org.program(item.program_id).code,
-                    category=PointsCategory(item.category),
+                    category=_points_category(item.category),
                     check=item.counter,
                     stored=item.stored,
                     computed=item.from_entries,
@@ -267,3 +274,14 @@ class CustomerEvent:
 CustomerLedgerResult = Annotated[
     CustomerEvent | NotFoundError | InvalidInputError, strawberry.union("CustomerLedgerResult")
 ]
+
+
+def _points_category(stored: str) -> PointsCategory:
+    """A stored category as the points category shown: an alternate currency's accounts show REGULAR."""
+    category = account_category(stored)
+    return category if isinstance(category, PointsCategory) else PointsCategory.REGULAR
+
+
+def _currency_identifier(stored: str) -> str | None:
+    category = account_category(stored)
+    return category.identifier if isinstance(category, CurrencyCategory) else None

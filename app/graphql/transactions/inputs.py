@@ -126,6 +126,14 @@ class CustomerInput:
             "LOYALTY (or omitted): a NON_LOYALTY customer found is enrolled, keeping their bills."
         ),
     )
+    referral_code: str | None = strawberry.field(
+        default=None,
+        description=(
+            "The referral code of the customer who referred this one (seed 001's customer-level referral_code; the "
+            "bill's referralCode is used when this is empty). Links a customer this bill registers to the referrer; "
+            "an unknown code is REFERRAL_CODE_NOT_FOUND on this field and nothing is written."
+        ),
+    )
 
     def to_domain(self) -> domain_inputs.CustomerInput:
         return domain_inputs.CustomerInput(
@@ -136,6 +144,7 @@ class CustomerInput:
             first_name=self.firstname,
             last_name=self.lastname,
             loyalty_type=LoyaltyType(self.type) if self.type is not None else None,
+            referral_code=self.referral_code,
         )
 
 
@@ -157,7 +166,13 @@ class TransactionAddInput:
     outlier_status: OutlierStatusEnum = OutlierStatus.NORMAL
     source: TransactionSourceEnum = TransactionSource.INSTORE
     not_interested_reason: str | None = None
-    referral_code: str | None = None
+    referral_code: str | None = strawberry.field(
+        default=None,
+        description=(
+            "Seed 001's transaction-level referral code: used when customer.referralCode is empty, to link a customer "
+            "this bill registers to the code's owner (REFERRAL_CODE_NOT_FOUND on this field when unknown)."
+        ),
+    )
     associate_details: AssociateDetailsInput | None = None
     customer: CustomerInput | None = None
     line_items: list[LineItemInput] = strawberry.field(default_factory=list)

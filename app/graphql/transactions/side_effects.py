@@ -109,6 +109,47 @@ class PromoCodeSideEffect:
     linked: bool = strawberry.field(description="Applied from the customer's linked codes, not named on the bill.")
 
 
+@strawberry.type(
+    description=(
+        "Seed 001's alternate_currency effect: what the bill earned in one of its program's alternate currencies (its "
+        "eligible amount times the currency's earn rate, rounded by the currency's rule)."
+    )
+)
+class AlternateCurrencySideEffect:
+    alternate_currency_identifier: str
+    alternate_currency_name: str
+    awarded_value: Decimal
+
+
+@strawberry.type(
+    description=(
+        "What a return took back of the bill's award in one alternate currency (its share of the eligible amount "
+        "returned so far); valueNotRecovered is the rest, which the customer had spent already and the program does "
+        "not let go negative."
+    )
+)
+class AlternateCurrencyReturnedSideEffect:
+    alternate_currency_identifier: str
+    alternate_currency_name: str
+    returned_value: Decimal
+    value_not_recovered: Decimal
+
+
+@strawberry.type(
+    description=(
+        "Points a referral paid on the referee's qualifying purchase (seed 001's points side effect with is_referrer), "
+        "or took back when a return took that purchase below the program's qualifying rule (reversed)."
+    )
+)
+class ReferralSideEffect:
+    customer_id: strawberry.ID
+    program_id: strawberry.ID
+    program_code: str
+    awarded_points: Decimal = strawberry.field(description="Points credited (or, when reversed, debited).")
+    is_referrer: bool = strawberry.field(description="True for the referrer's award, false for the referee's.")
+    reversed: bool
+
+
 SideEffect = Annotated[
     CustomerSideEffect
     | PointsSideEffect
@@ -116,7 +157,10 @@ SideEffect = Annotated[
     | PointsReturnedSideEffect
     | RedemptionReversedSideEffect
     | SlabDowngradeSideEffect
-    | PromoCodeSideEffect,
+    | PromoCodeSideEffect
+    | AlternateCurrencySideEffect
+    | AlternateCurrencyReturnedSideEffect
+    | ReferralSideEffect,
     strawberry.union("SideEffect"),
 ]
 
@@ -188,6 +232,28 @@ def side_effect_type(effect: domain.SideEffect) -> SideEffect:
                 promotion_name=effect.promotion_name,
                 discount=effect.discount,
                 linked=effect.linked,
+            )
+        case domain.AlternateCurrencyAwarded():
+            return AlternateCurrencySideEffect(
+                alternate_currency_identifier=effect.identifier,
+                alternate_currency_name=effect.name,
+                awarded_value=effect.value,
+            )
+        case domain.AlternateCurrencyReturned():
+            return AlternateCurrencyReturnedSideEffect(
+                alternate_currency_identifier=effect.identifier,
+                alternate_currency_name=effect.name,
+                returned_value=effect.value_returned,
+                value_not_recovered=effect.value_not_recovered,
+            )
+        case domain.ReferralAwarded():
+            return ReferralSideEffect(
+                customer_id=_id(effect.customer_id),
+                program_id=_id(effect.program_id),
+                program_code=effect.program_code,
+                awarded_points=effect.points_awarded,
+                is_referrer=effect.is_referrer,
+                reversed=effect.reversed,
             )
         case _:
             assert_never(effect)

@@ -8,12 +8,12 @@ import strawberry
 
 from app.customers.profile import register_on_request
 from app.graphql.core.context import Info
-from app.graphql.core.errors import ConflictError, IdempotencyKeyReusedError, InvalidInputError
+from app.graphql.core.errors import ConflictError, IdempotencyKeyReusedError, InvalidInputError, NotFoundError
 from app.graphql.customers.inputs import RegisterCustomerInput
 from app.graphql.customers.types import Customer, CustomerRegistered
 
 RegisterCustomerResult = Annotated[
-    CustomerRegistered | InvalidInputError | ConflictError | IdempotencyKeyReusedError,
+    CustomerRegistered | InvalidInputError | ConflictError | IdempotencyKeyReusedError | NotFoundError,
     strawberry.union("RegisterCustomerResult"),
 ]
 
@@ -24,7 +24,8 @@ class RegisterCustomerMutation:
         description=(
             "Register a customer (member care): names, at least one identifier, declared customer fields. Errors: "
             "IDENTIFIER_TAKEN (another customer holds an identifier; the field names it), INVALID_IDENTIFIER, "
-            "INVALID_INPUT, IDEMPOTENCY_KEY_REUSED. With an idempotencyKey, a retry returns the customer registered "
+            "INVALID_INPUT, IDEMPOTENCY_KEY_REUSED, REFERRAL_CODE_NOT_FOUND (referralCode names no customer). With an "
+            "idempotencyKey, a retry returns the customer registered "
             "first (replayed: true)."
         )
     )

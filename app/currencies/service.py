@@ -1,0 +1,398 @@
+"""A program's alternate currencies (seed 001's `alternate_currency` side effect).
+
+A currency is declared per program in the organisation file ([[programs.alternate_currencies]]:
+identifier, name, earn rate per unit of a bill's eligible amount, rounding, decimal places,
+expiry). Its units are the ledger's: each customer holds one account of the program per currency
+(category 'AC:' + identifier, opened on first use with its zero opening-balance entry), credits
+make lots expiring by the currency's strategy, debits consume lots first-expiring first, and the
+reconciliation covers these accounts as any other. No points reader counts them (points
+summaries, holdings, expiry schedules and notices, ledger pages read points categories only).
+
+- A bill earns each currency in its own ALTERNATE_CURRENCY_AWARD event of the bill's
+  transaction, into the customer's own account (never a user group's), when the value is above
+  zero; the bill's response carries one ALTERNATE_CURRENCY side effect per currency earned.
+- A return takes back the award's share of the amount returned so far (the currency's rounding;
+  all of it once the bill is wholly returned), less what earlier returns took, in one
+  ALTERNATE_CURRENCY_RETURN event correcting the award; from the award's own lot first. Without
+  `allow_negative_balance` it takes at most the balance and reports the rest as not recovered.
+- A redemption (redeemAlternateCurrency) debits spendable units under the account's lock, once
+  per idempotency key; INSUFFICIENT_POINTS when fewer are spendable, with nothing written.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.currencies import rules
+from app.currencies.errors import AlternateCurrencyNotFoundError
+from app.customers import service as customers_service
+from app.customers.service import CustomerLookup
+from app.idempotency import service as idempotency
+from app.kernel.currencies import CurrencyCategory
+from app.kernel.decimals import POINTS, check_decimal
+from app.kernel.errors import InsufficientPointsError, ValidationError
+from app.ledger import repository as ledger_repository
+from app.ledger import service as ledger
+from app.ledger.models import EntryKind, EntryType, EventType
+from app.organizations.config import AlternateCurrencyConfig, OrgConfig, ProgramConfig
+from app.organizations.errors import ProgramNotFoundError
+from app.storage.database import Database
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class CurrencyAward:
+    """What a bill earns in one currency (before it is posted)."""
+
+    currency: AlternateCurrencyConfig
+    value: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class CurrencyReturn:
+    identifier: str
+    name: str
+    value_returned: Decimal
+    value_not_recovered: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class CurrencyBalance:
+    program_id: int
+    identifier: str
+    name: str
+    balance: Decimal
+    spendable: Decimal  # active and not past its expiry, whether or not the expiry run has debited it
+    pending: Decimal
+    earned: Decimal
+    redeemed: Decimal
+    expired: Decimal
+    returned: Decimal
+
+
+@dataclass(frozen=True)
+class RedemptionRequest:
+    customer: CustomerLookup
+    currency_identifier: str
+    value: Decimal
+    idempotency_key: str
+    program_code: str | None = None  # the org's default program when omitted
+
+
+@dataclass(frozen=True)
+class RedemptionResult:
+    event_id: int
+    program_code: str
+    currency_identifier: str
+    value: Decimal
+    balance_after: Decimal
+    redeemed_at: datetime
+    replayed: bool
+
+
+def awards_for_bill(program: ProgramConfig, eligible_amount: Decimal) -> list[CurrencyAward]:
+    """Each of the program's currencies a bill of this eligible amount earns (above zero), in declared order."""
+    awards = [
+        CurrencyAward(currency, rules.earned_value(currency, eligible_amount))
+        for currency in program.alternate_currencies
+    ]
+    return [award for award in awards if award.value > 0]
+
+
+async def post_bill_awards(
+    connection: AsyncConnection,
+    org: OrgConfig,
+    program: ProgramConfig,
+    awards: Sequence[CurrencyAward],
+    *,
+    customer_id: int,
+    transaction_id: int,
+    bill_number: str,
+    source: str | None,
+    store_id: int | None,
+    till_id: int | None,
+    billing_time: datetime,
+    now: datetime,
+) -> None:
+    """Post a bill's awards (the caller holds the customer's lock, as every bill writer does)."""
+    for award in awards:
+        account, postings = await _locked_account(connection, org, program, customer_id, award.currency, now)
+        expires_at = rules.lot_expiry(program, award.currency, billing_time, now, org.time_zone)
+        postings.append(
+            ledger.Posting(
+                account,
+                EntryType.CREDIT,
+                EntryKind.POINTS_ALLOCATION,
+                award.value,
+                lots=(ledger.LotDraft(award.value, now, expires_at),),
+            )
+        )
+        await ledger.post_event(
+            connection,
+            org_id=org.id,
+            now=now,
+            draft=ledger.EventDraft(
+                EventType.ALTERNATE_CURRENCY_AWARD,
+                customer_id,
+                source,
+                store_id,
+                till_id,
+                transaction_id,
+                bill_number,
+            ),
+            postings=postings,
+        )
+
+
+async def _locked_account(
+    connection: AsyncConnection,
+    org: OrgConfig,
+    program: ProgramConfig,
+    customer_id: int,
+    currency: AlternateCurrencyConfig,
+    now: datetime,
+) -> tuple[ledger.AccountRef, list[ledger.Posting]]:
+    """The customer's account of the currency, locked; opened at zero when it is the first use
+    (with the opening-balance posting the event must carry first)."""
+    category = currency.category
+    row = await ledger_repository.lock_account_of(
+        connection, customer_id=customer_id, program_id=program.id, category=category
+    )
+    if row is not None:
+        return ledger.AccountRef(row.id, customer_id, program.id, category), []
+    account, opening = await ledger.open_account_at_zero(
+        connection, org_id=org.id, customer_id=customer_id, program_id=program.id, category=category, now=now
+    )
+    return account, [opening]
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedReturn:
+    """What a return takes back of one award, worked out before the return is written."""
+
+    award_event_id: int
+    account: ledger.AccountRef
+    lot_ids: tuple[int, ...]  # the award's own lot, taken from first
+    effect: CurrencyReturn
+
+
+async def plan_returns(
+    connection: AsyncConnection,
+    org: OrgConfig,
+    program: ProgramConfig,
+    *,
+    bill_id: int,
+    eligible_amount: Decimal,
+    returned_eligible_amount_after: Decimal,
+    complete: bool,
+) -> list[PlannedReturn]:
+    """A return's share of each award of the bill, by eligible amount (what the award was earned
+    on; see the module doc). The caller holds the customer's accounts locked. An award whose
+    currency the program no longer declares is left as it is."""
+    planned: list[PlannedReturn] = []
+    for award in await ledger_repository.currency_awards_of_bill(connection, org_id=org.id, transaction_id=bill_id):
+        currency = program.alternate_currency(CurrencyCategory(award.category).identifier)
+        if currency is None:
+            continue
+        due = rules.returned_value(
+            currency, award.points, award.returned, returned_eligible_amount_after, eligible_amount, complete=complete
+        )
+        if due <= 0:
+            continue
+        balance = await ledger.lock_account(connection, award.account_id)
+        taken = due if program.allow_negative_balance else min(due, max(balance, ZERO))
+        planned.append(
+            PlannedReturn(
+                award.event_id,
+                ledger.AccountRef(award.account_id, award.customer_id, program.id, currency.category),
+                await ledger_repository.lot_ids_made_by(connection, [award.entry_id]),
+                CurrencyReturn(currency.identifier, currency.name, taken, due - taken),
+            )
+        )
+    return planned
+
+
+async def post_returns(
+    connection: AsyncConnection,
+    org: OrgConfig,
+    planned: Sequence[PlannedReturn],
+    *,
+    return_id: int,
+    return_number: str,
+    source: str | None,
+    store_id: int | None,
+    till_id: int | None,
+    now: datetime,
+) -> None:
+    """One ALTERNATE_CURRENCY_RETURN event per award a return takes from, correcting the award."""
+    for item in planned:
+        if item.effect.value_returned <= 0:
+            continue
+        await ledger.post_event(
+            connection,
+            org_id=org.id,
+            now=now,
+            draft=ledger.EventDraft(
+                EventType.ALTERNATE_CURRENCY_RETURN,
+                item.account.customer_id,
+                source,
+                store_id,
+                till_id,
+                return_id,
+                return_number,
+                corrects_event_id=item.award_event_id,
+            ),
+            postings=[
+                ledger.Posting(
+                    item.account,
+                    EntryType.DEBIT,
+                    EntryKind.POINTS_RETURN,
+                    item.effect.value_returned,
+                    prefer_lot_ids=item.lot_ids,
+                )
+            ],
+        )
+
+
+async def balances(
+    connection: AsyncConnection, org: OrgConfig, customer_ids: Sequence[int], now: datetime
+) -> dict[int, list[CurrencyBalance]]:
+    """Per customer, each alternate currency account with its counters and what it holds now;
+    currencies never earned are absent. One query for any number of customers."""
+    found: dict[int, list[CurrencyBalance]] = defaultdict(list)
+    for row in await ledger_repository.currency_holdings(connection, org.id, customer_ids, now):
+        program = org.program(row.program_id)
+        identifier = CurrencyCategory(row.category).identifier
+        currency = program.alternate_currency(identifier)
+        found[row.customer_id].append(
+            CurrencyBalance(
+                program_id=row.program_id,
+                identifier=identifier,
+                name=currency.name if currency else identifier,
+                balance=row.balance,
+                spendable=Decimal(row.spendable),
+                pending=Decimal(row.pending),
+                earned=row.earned,
+                redeemed=row.redeemed,
+                expired=row.expired,
+                returned=row.returned,
+            )
+        )
+    return found
+
+
+def find_currency(
+    org: OrgConfig, program_code: str | None, identifier: str, path: str
+) -> tuple[ProgramConfig, AlternateCurrencyConfig]:
+    program = org.default_program if program_code is None else org.program_by_code(program_code)
+    if program is None:
+        raise ProgramNotFoundError(f"no program with code {program_code!r}", field=f"{path}.programCode")
+    currency = program.alternate_currency(identifier)
+    if currency is None:
+        raise AlternateCurrencyNotFoundError(
+            f"program {program.code} has no alternate currency {identifier!r}", field=f"{path}.currency"
+        )
+    return program, currency
+
+
+async def redeem(
+    database: Database, org: OrgConfig, request: RedemptionRequest, path: str = "input", *, now: datetime
+) -> RedemptionResult:
+    """Debit `value` units of a currency in one write transaction, once per idempotency key.
+
+    Errors, each naming its input field: INVALID_INPUT (a value not above zero or finer than the
+    currency counts, a blank key), PROGRAM_NOT_FOUND, ALTERNATE_CURRENCY_NOT_FOUND,
+    CUSTOMER_NOT_FOUND, CUSTOMER_MERGED, INSUFFICIENT_POINTS (fewer units spendable),
+    IDEMPOTENCY_KEY_REUSED."""
+    program, currency = find_currency(org, request.program_code, request.currency_identifier, path)
+    check_decimal(request.value, f"{path}.value", POINTS, positive=True)
+    refusal = rules.check_value(request.value, currency)
+    if refusal is not None:
+        raise ValidationError(refusal, field=f"{path}.value")
+    key = idempotency.check_key(request.idempotency_key, f"{path}.idempotencyKey")
+    if key is None:
+        raise ValidationError("is required", field=f"{path}.idempotencyKey")
+    payload = {
+        "customer": request.customer.payload(),
+        "programCode": program.code,
+        "currency": currency.identifier,
+        "value": format(request.value.normalize(), "f"),
+    }
+
+    async def perform(connection: AsyncConnection) -> tuple[int, RedemptionResult]:
+        result = await _redeem(connection, org, request, program, currency, now, path)
+        return result.event_id, result
+
+    async def replay(connection: AsyncConnection, event_id: int) -> RedemptionResult:
+        summary = await ledger_repository.event_summary(connection, event_id)
+        balance_after = await ledger_repository.balance_after_event(connection, event_id)
+        return RedemptionResult(
+            event_id,
+            program.code,
+            currency.identifier,
+            -summary.points_on_event,
+            balance_after,
+            summary.created_at,
+            True,
+        )
+
+    return await idempotency.write_once(
+        database,
+        org_id=org.id,
+        key=key,
+        operation="redeemAlternateCurrency",
+        payload=payload,
+        now=now,
+        perform=perform,
+        replay=replay,
+        field=f"{path}.idempotencyKey",
+    )
+
+
+async def _redeem(
+    connection: AsyncConnection,
+    org: OrgConfig,
+    request: RedemptionRequest,
+    program: ProgramConfig,
+    currency: AlternateCurrencyConfig,
+    now: datetime,
+    path: str,
+) -> RedemptionResult:
+    customer_id = await customers_service.find_customer(connection, org, request.customer, f"{path}.customer")
+    # The customer, then the account: the house lock order. The spendable units are read under
+    # the account's lock, so concurrent redemptions never take the balance below zero.
+    await customers_service.lock_unmerged(connection, {customer_id: f"{path}.customer"})
+    row = await ledger_repository.lock_account_of(
+        connection, customer_id=customer_id, program_id=program.id, category=currency.category
+    )
+    available = ZERO
+    if row is not None:
+        available = (await ledger.spendable_points(connection, [row.id], now))[row.id]
+    if row is None or request.value > available:
+        raise InsufficientPointsError(
+            f"the customer has {format(available.normalize(), 'f')} spendable {currency.name} in program "
+            f"{program.code}, fewer than {format(request.value.normalize(), 'f')}",
+            field=f"{path}.value",
+            available_points=available,
+            requested_points=request.value,
+        )
+    account = ledger.AccountRef(row.id, customer_id, program.id, currency.category)
+    taken = await ledger.plan_consumption(connection, account.id, request.value, now)
+    assert sum((share.points for share in taken), ZERO) == request.value, "spendable units are held in lots"
+    posted = await ledger.post_event(
+        connection,
+        org_id=org.id,
+        now=now,
+        draft=ledger.EventDraft(EventType.ALTERNATE_CURRENCY_REDEMPTION, customer_id, None, None, None),
+        postings=[ledger.Posting(account, EntryType.DEBIT, EntryKind.POINTS_REDEMPTION, request.value, consumes=taken)],
+    )
+    return RedemptionResult(
+        posted.id, program.code, currency.identifier, request.value, posted.entries[0].balance_after, now, False
+    )

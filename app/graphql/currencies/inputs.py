@@ -1,0 +1,33 @@
+"""Input types of alternate currencies."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import strawberry
+
+from app.currencies.service import RedemptionRequest
+from app.graphql.customers.inputs import CustomerLookupInput
+
+
+@strawberry.input(description="Redeem units of one of a program's alternate currencies.")
+class RedeemAlternateCurrencyInput:
+    customer: CustomerLookupInput
+    currency: str = strawberry.field(description="The currency's identifier, as the organisation file declares it.")
+    value: Decimal = strawberry.field(description="More than 0, no finer than the currency's decimal places.")
+    idempotency_key: str = strawberry.field(
+        description=(
+            "Required. Sent again with the same request, the first result comes back and nothing is written; "
+            "with a different request, IDEMPOTENCY_KEY_REUSED. Unique per organisation, kept at least 24 hours."
+        )
+    )
+    program_code: str | None = strawberry.field(default=None, description="The org's default program when omitted.")
+
+    def to_domain(self) -> RedemptionRequest:
+        return RedemptionRequest(
+            customer=self.customer.to_domain(),
+            currency_identifier=self.currency,
+            value=self.value,
+            idempotency_key=self.idempotency_key,
+            program_code=self.program_code,
+        )

@@ -1,0 +1,12 @@
+"""The alternate currencies' mutations, one module each, composed into the domain's Mutation mixin."""
+
+from __future__ import annotations
+
+import strawberry
+
+from app.graphql.currencies.mutations.redeem_alternate_currency import RedeemAlternateCurrencyMutation
+
+
+@strawberry.type
+class AlternateCurrencyMutation(RedeemAlternateCurrencyMutation):
+    pass
