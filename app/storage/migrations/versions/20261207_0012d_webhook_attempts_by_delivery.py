@@ -4,7 +4,7 @@ with it (and PostgreSQL checks the attempts' foreign key when a delivery is dele
 A new index only; no row changes.
 
 Revision ID: 0012d
-Revises: 0011b
+Revises: 0012a
 Create Date: 2026-12-07 03:50:00.000000
 
 """
@@ -15,7 +15,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = '0012d'
-down_revision: Union[str, Sequence[str], None] = '0011b'
+down_revision: Union[str, Sequence[str], None] = '0012a'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
