@@ -67,7 +67,10 @@ class WebhookDeliveryTask:
         self._task: asyncio.Task[None] | None = None
 
     def _wake(self, org_id: int) -> None:
-        self._woken.set()
+        task = self._task
+        # Only a running task's loop may be woken (an app not shut down leaves its listener behind).
+        if task is not None and not task.done() and not task.get_loop().is_closed():
+            self._woken.set()
 
     def _observe(self, report: PassReport) -> None:
         if self.metrics is not None:

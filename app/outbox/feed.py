@@ -225,8 +225,11 @@ def events_committed(org_id: int) -> None:
     """A write transaction that emitted events of this organisation has committed."""
     for feed in _LIVE_FEEDS:
         feed.wake(org_id)
-    for listener in _COMMIT_LISTENERS:
-        listener(org_id)
+    for listener in list(_COMMIT_LISTENERS):
+        try:
+            listener(org_id)
+        except Exception:  # a listener's failure must not fail the write that already committed
+            logger.exception("a listener of committed outbox events failed")
 
 
 # Others of this process woken by every commit that emitted events (the webhook worker), called
