@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from app.outbox import feed
 from app.outbox.models import OutboxDelivery, OutboxEvent
 from app.webhooks.models import WebhookAttempt, WebhookDelivery
 from tests.client import Api, buy
@@ -278,3 +279,21 @@ async def test_an_idle_worker_reads_whether_work_waits_and_opens_no_write_transa
     assert (waiting_with_a_bill, waiting_before_the_retry, waiting_at_the_retry) == (True, False, True)
     assert writes_after_the_first_pass == 2  # that first pass's fan-out and lease: nothing to send
     assert len(receiver.received) == 2
+
+
+async def test_a_failing_listener_of_committed_events_does_not_fail_the_write(api, database):
+    called: list[int] = []
+
+    def failing(org_id: int) -> None:
+        called.append(org_id)
+        raise RuntimeError("listener broke")
+
+    feed.listen_for_committed_events(failing)
+    try:
+        added = await buy(api, new_mobile(), "500")
+    finally:
+        feed.stop_listening_for_committed_events(failing)
+
+    assert added["__typename"] == "TransactionAdded"
+    assert called == [api.credentials.org_id]
+    assert [event["type"] for event in await outbox(database)] == ["transaction.added", "points.earned"]
