@@ -186,6 +186,7 @@ async def test_maintenance_steps_are_timed_by_task_and_outcome(database, clock, 
         ("ok", "expiry_notice"): 1,
         ("ok", "tier_expiry"): 1,
         ("ok", "idempotency"): 1,
+        ("ok", "webhook_retention"): 1,
         ("failed", "expiry"): 1,
     }
 

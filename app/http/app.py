@@ -270,7 +270,10 @@ class Services:
             snapshots_per_share_max=settings.organization_connections_max,
         )
         self.metrics = Metrics(
-            self.database, operation_names_max=settings.metrics_operation_names_max, token=settings.metrics_token
+            self.database,
+            operation_names_max=settings.metrics_operation_names_max,
+            token=settings.metrics_token,
+            clock=self.clock,
         )
         self.org_cache = OrgConfigCache(self.database, settings.cache_ttl_seconds)
         self.authenticator = Authenticator(self.database, self.org_cache, settings.cache_ttl_seconds)
@@ -280,9 +283,10 @@ class Services:
             interval_seconds=settings.maintenance_interval_seconds,
             idempotency_retention=timedelta(hours=settings.idempotency_retention_hours),
             metrics=self.metrics,
+            webhook_retention=timedelta(days=settings.webhook_retention_days),
         )
         self.imports = ImportRunner(self.database, self.clock, metrics=self.metrics)
-        self.webhooks = WebhookDeliveryTask(self.database, self.clock, settings)
+        self.webhooks = WebhookDeliveryTask(self.database, self.clock, settings, metrics=self.metrics)
         self.outbox_feed = OutboxFeed(self.database, poll_interval_seconds=settings.subscription_poll_interval_seconds)
         self.rate_limiter = RateLimiter(settings.rate_limit_storage)
         self.query_limits = QueryLimitsByRole(settings.query_limits_by_role)

@@ -21,6 +21,7 @@ from app.idempotency import service as idempotency
 from app.kernel.clock import Clock
 from app.ledger.expiry import RunReport, expire_points, notify_expiring_points
 from app.storage.database import Database
+from app.webhooks.operations import DELIVERY_RETENTION_DEFAULT, forget_delivery_bookkeeping
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ class MaintenanceReport:
     idempotency_keys_forgotten: int
     tiers_expired: int = 0  # standings moved back to the base tier
     expiry_notices: int = 0  # points.expiring events emitted (lots within their org's notice window)
+    webhook_deliveries_forgotten: int = 0  # finished deliveries past the retention (their attempts went too)
 
 
 async def _untimed(task: str, work: Awaitable[Any]) -> Any:
@@ -44,13 +46,15 @@ async def maintain(
     as_of: datetime,
     idempotency_retention: timedelta,
     timed: Callable[[str, Awaitable[Any]], Awaitable[Any]] = _untimed,
+    webhook_retention: timedelta = DELIVERY_RETENTION_DEFAULT,
 ) -> MaintenanceReport:
     """One maintenance pass: expire what is due, then convert promised points that came due
     (a promised lot past its expiry expires where it is, it is not converted first), then tell
     of points expiring within each organisation's notice window (points.expiring), then move
     customers whose tier validity ended back to the base tier, then forget idempotency keys
-    older than the retention (at least 24 hours). `timed` awaits each step by its task name (the
-    server's metrics time them)."""
+    older than the retention (at least 24 hours), then delete webhook delivery bookkeeping older
+    than `webhook_retention` (app/webhooks/operations.py; never the events). `timed` awaits each
+    step by its task name (the server's metrics time them)."""
     expired = await timed("expiry", expire_points(database, as_of, now=as_of))
     converted = await timed("conversion", convert_promised_points(database, as_of, now=as_of))
     # After the conversion: a promised lot converting now is noticed once, as the lot it became.
@@ -62,12 +66,16 @@ async def maintain(
             lambda connection: idempotency.forget_expired(connection, now=as_of, retention=idempotency_retention)
         ),
     )
+    webhooks = await timed(
+        "webhook_retention", forget_delivery_bookkeeping(database, now=as_of, retention=webhook_retention)
+    )
     return MaintenanceReport(
         expired=expired,
         converted=converted,
         idempotency_keys_forgotten=forgotten,
         tiers_expired=tiers_expired,
         expiry_notices=notices,
+        webhook_deliveries_forgotten=webhooks.deliveries,
     )
 
 
@@ -87,12 +95,14 @@ class MaintenanceTask:
         interval_seconds: float,
         idempotency_retention: timedelta,
         metrics: Metrics | None = None,
+        webhook_retention: timedelta = DELIVERY_RETENTION_DEFAULT,
     ) -> None:
         self.database = database
         self.metrics = metrics
         self.clock = clock
         self.interval_seconds = interval_seconds
         self.idempotency_retention = idempotency_retention
+        self.webhook_retention = webhook_retention
         self.passes = 0  # passes finished, whether they succeeded or failed
         self._finished = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
@@ -124,6 +134,7 @@ class MaintenanceTask:
                 self.database,
                 as_of=self.clock.now(),
                 idempotency_retention=self.idempotency_retention,
+                webhook_retention=self.webhook_retention,
                 timed=self.metrics.time_task if self.metrics is not None else _untimed,
             )
         except Exception:
@@ -135,6 +146,8 @@ class MaintenanceTask:
                 self._finished.notify_all()
         if report.tiers_expired:
             logger.info("maintenance: %d customers' tiers expired", report.tiers_expired)
+        if report.webhook_deliveries_forgotten:
+            logger.info("maintenance: forgot %d finished webhook deliveries", report.webhook_deliveries_forgotten)
         if report.expiry_notices:
             logger.info("maintenance: %d lots' points.expiring notices emitted", report.expiry_notices)
         if report.expired.lots or report.converted.lots or report.idempotency_keys_forgotten:

@@ -21,6 +21,17 @@ What is counted, and where:
   "accepted" or "rejected" (dry runs are not counted).
 - `pointledger_maintenance_task_duration_seconds{task,outcome}`: each maintenance step (expiry,
   conversion, idempotency), "ok" or "failed".
+- The webhook worker running in this server (`pointledger webhooks deliver` runs its own):
+  `pointledger_webhook_events_fanned_out_total` (events handed to the endpoints),
+  `pointledger_webhook_attempts_total{result}` (HTTP attempts, "delivered" for a 2xx answer,
+  "refused" for any other answer or none), `pointledger_webhook_deliveries_failed_total`
+  (deliveries given up after the retry window), `pointledger_webhook_endpoints_disabled_total`.
+- The delivery backlog, read from the database at each scrape (every organisation, whichever
+  process delivers): `pointledger_outbox_events_queued` and
+  `pointledger_outbox_oldest_queued_event_age_seconds` (committed events the worker has not fanned
+  out yet), `pointledger_webhook_deliveries_pending` and
+  `pointledger_webhook_oldest_pending_delivery_age_seconds` (deliveries waiting to be sent or
+  retried). A growing age is the signal to alert on: no worker runs, or an endpoint is down.
 
 Each app has its own registry (tests build many apps in one process and read exact values).
 Several uvicorn workers: set PROMETHEUS_MULTIPROC_DIR (prometheus-client's multiprocess mode; an
@@ -50,8 +61,11 @@ from starlette.responses import Response
 from app.http.auth import json_error
 from app.imports.models import JobStatus
 from app.imports.service import JobView
+from app.kernel.clock import Clock
 from app.kernel.errors import DomainError
 from app.storage.database import Database
+from app.webhooks.operations import Backlog, backlog
+from app.webhooks.worker import PassReport
 
 Result = TypeVar("Result")
 
@@ -111,8 +125,51 @@ class PoolCollector(Collector):
         yield size
 
 
+class BacklogCollector(Collector):
+    """The webhook delivery backlog as last read (the scrape reads it first: collect cannot await)."""
+
+    def __init__(self) -> None:
+        self.backlog: Backlog | None = None
+
+    def collect(self) -> Iterable[Metric]:
+        if self.backlog is None:
+            return
+        for name, documentation, value in (
+            (
+                "pointledger_outbox_events_queued",
+                "Committed events not yet fanned out to webhook endpoints.",
+                self.backlog.queued_events,
+            ),
+            (
+                "pointledger_outbox_oldest_queued_event_age_seconds",
+                "Age of the oldest event not yet fanned out.",
+                self.backlog.oldest_queued_age_seconds,
+            ),
+            (
+                "pointledger_webhook_deliveries_pending",
+                "Webhook deliveries waiting to be sent or retried.",
+                self.backlog.pending_deliveries,
+            ),
+            (
+                "pointledger_webhook_oldest_pending_delivery_age_seconds",
+                "Age of the oldest webhook delivery waiting to be sent or retried.",
+                self.backlog.oldest_pending_age_seconds,
+            ),
+        ):
+            yield GaugeMetricFamily(name, documentation, value=value)
+
+
 class Metrics:
-    def __init__(self, database: Database, *, operation_names_max: int, token: SecretStr | None = None) -> None:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        operation_names_max: int,
+        token: SecretStr | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.database = database
+        self.clock = clock
         self.registry = CollectorRegistry(auto_describe=False)
         self.operation_names_max = operation_names_max
         self._operation_names: set[str] = set()
@@ -150,13 +207,37 @@ class Metrics:
             buckets=MAINTENANCE_BUCKETS_SECONDS,
             registry=self.registry,
         )
+        self.webhook_events_fanned_out = Counter(
+            "pointledger_webhook_events_fanned_out",
+            "Outbox events handed to the webhook endpoints subscribed to them.",
+            registry=self.registry,
+        )
+        self.webhook_attempts = Counter(
+            "pointledger_webhook_attempts",
+            "Webhook HTTP attempts by result (delivered: a 2xx answer; refused: any other answer or none).",
+            ["result"],
+            registry=self.registry,
+        )
+        self.webhook_deliveries_failed = Counter(
+            "pointledger_webhook_deliveries_failed",
+            "Webhook deliveries given up after the retry window.",
+            registry=self.registry,
+        )
+        self.webhook_endpoints_disabled = Counter(
+            "pointledger_webhook_endpoints_disabled",
+            "Webhook endpoints the worker disabled after failing for days.",
+            registry=self.registry,
+        )
         self.registry.register(PoolCollector(database))
+        self.backlog = BacklogCollector()
+        self.registry.register(self.backlog)
         self.scraped = self.registry
         # prometheus-client reads this variable itself, at import, to write values to files.
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             self.scraped = CollectorRegistry(auto_describe=False)
             MultiProcessCollector(self.scraped)
             self.scraped.register(PoolCollector(database))
+            self.scraped.register(self.backlog)
 
     def operation_label(self, name: str | None) -> str:
         """The label for a client's operation name, bounded (see the module doc)."""
@@ -193,6 +274,14 @@ class Metrics:
         self.import_rows.labels(job.profile.value, "accepted").inc(job.rows_imported)
         self.import_rows.labels(job.profile.value, "rejected").inc(job.rows_rejected)
 
+    def count_webhook_pass(self, report: PassReport) -> None:
+        """One pass of the server's webhook worker."""
+        self.webhook_events_fanned_out.inc(report.fanned_out)
+        self.webhook_attempts.labels("delivered").inc(report.delivered)
+        self.webhook_attempts.labels("refused").inc(report.sent - report.delivered)
+        self.webhook_deliveries_failed.inc(report.failed)
+        self.webhook_endpoints_disabled.inc(len(report.disabled_endpoints))
+
     async def time_task(self, task: str, work: Awaitable[Result]) -> Result:
         """Await one maintenance step, timed and counted as ok or failed."""
         started = time.perf_counter()
@@ -224,4 +313,6 @@ class Metrics:
                 "Metrics are served to this host only, or with the bearer token (POINTLEDGER_METRICS_TOKEN).",
                 headers={"WWW-Authenticate": "Bearer"},
             )
+        if self.clock is not None:
+            self.backlog.backlog = await backlog(self.database, now=self.clock.now())
         return Response(generate_latest(self.scraped), media_type=CONTENT_TYPE_LATEST)

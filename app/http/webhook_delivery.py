@@ -1,18 +1,24 @@
 """Webhook delivery in the server process: the worker's passes in the event loop, one after
-another while there is work, then every poll interval. A failed pass is logged and the next one
-comes at the next tick; `stop` cancels a pass in flight (its leases run out and any worker sends
-those deliveries again)."""
+another while there is work. Then it waits: a commit of this process that emitted events wakes it
+at once (app/outbox/feed.py's after-commit call); otherwise every poll interval it reads whether
+anything is queued or due (events committed by another process, retries coming due) and runs a
+pass only then, so an idle server opens no write transaction for webhooks. A failed pass is logged
+and the next one comes at the next tick; `stop` cancels a pass in flight (its leases run out and
+any worker sends those deliveries again)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
+from app.http.metrics import Metrics
 from app.kernel.clock import Clock
 from app.kernel.settings import Settings
+from app.outbox.feed import listen_for_committed_events, stop_listening_for_committed_events
 from app.storage.database import Database
-from app.webhooks.worker import WebhookWorker, WorkerSettings
+from app.webhooks.worker import PassReport, WebhookWorker, WorkerSettings
 
 logger = logging.getLogger(__name__)
 
@@ -25,23 +31,56 @@ def worker_settings(settings: Settings) -> WorkerSettings:
     )
 
 
-async def deliver_forever(worker: WebhookWorker) -> None:
-    """Passes until cancelled: the next at once after one that did something, else after the poll interval."""
+async def deliver_forever(
+    worker: WebhookWorker,
+    observe: Callable[[PassReport], None] | None = None,
+    woken: asyncio.Event | None = None,
+) -> None:
+    """Passes until cancelled: the next at once after one that did something; else wait until
+    `woken` is set (events committed) or the poll interval passed, then a pass if there is work
+    (woken: at once; polled: when a read finds some). `observe` sees each pass's report."""
+    woken = woken or asyncio.Event()
+    busy = True
     while True:
         try:
-            report = await worker.run_once()
-            busy = bool(report.fanned_out or report.sent)
+            if busy or woken.is_set() or await worker.work_waiting():
+                woken.clear()
+                report = await worker.run_once()
+                if observe is not None:
+                    observe(report)
+                busy = bool(report.fanned_out or report.sent)
+            else:
+                busy = False
         except Exception:
             logger.exception("webhook delivery pass failed")
             busy = False
         if not busy:
-            await asyncio.sleep(worker.settings.poll_interval_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(woken.wait(), worker.settings.poll_interval_seconds)
 
 
 class WebhookDeliveryTask:
-    def __init__(self, database: Database, clock: Clock, settings: Settings) -> None:
+    def __init__(self, database: Database, clock: Clock, settings: Settings, metrics: Metrics | None = None) -> None:
         self.worker = WebhookWorker(database, clock, settings=worker_settings(settings))
+        self.metrics = metrics
+        self._woken = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+
+    def _wake(self, org_id: int) -> None:
+        task = self._task
+        # Only a running task's loop may be woken (an app not shut down leaves its listener behind).
+        if task is not None and not task.done() and not task.get_loop().is_closed():
+            self._woken.set()
+
+    def _observe(self, report: PassReport) -> None:
+        if self.metrics is not None:
+            self.metrics.count_webhook_pass(report)
+
+    async def run_once(self) -> PassReport:
+        """One pass of the worker, counted in the metrics (tests; the task runs them itself)."""
+        report = await self.worker.run_once()
+        self._observe(report)
+        return report
 
     @property
     def enabled(self) -> bool:
@@ -49,10 +88,14 @@ class WebhookDeliveryTask:
 
     def start(self) -> None:
         if self.enabled and self._task is None:
-            self._task = asyncio.create_task(deliver_forever(self.worker), name="pointledger-webhooks")
+            listen_for_committed_events(self._wake)
+            self._task = asyncio.create_task(
+                deliver_forever(self.worker, self._observe, self._woken), name="pointledger-webhooks"
+            )
 
     async def stop(self) -> None:
         task, self._task = self._task, None
+        stop_listening_for_committed_events(self._wake)
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     webhook_poll_interval_seconds: float = Field(default=1.0, ge=0)
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)  # connect, read, write: each
     webhook_in_flight_per_endpoint_max: int = Field(default=10, ge=1)
+    # The maintenance pass deletes webhook deliveries delivered or given up, their attempts (the
+    # delivery log) and the outbox's fanned-out queue rows older than this; never the events.
+    webhook_retention_days: float = Field(default=30, ge=4)  # beyond the 3-day retry window
     # Idempotency keys are kept at least this long (the API promises 24 hours).
     idempotency_retention_hours: float = Field(default=24, ge=24)
     # Bulk imports: a larger file is refused (FILE_TOO_LARGE) while it is uploaded; uploads are

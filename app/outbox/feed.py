@@ -225,6 +225,24 @@ def events_committed(org_id: int) -> None:
     """A write transaction that emitted events of this organisation has committed."""
     for feed in _LIVE_FEEDS:
         feed.wake(org_id)
+    for listener in list(_COMMIT_LISTENERS):
+        try:
+            listener(org_id)
+        except Exception:  # a listener's failure must not fail the write that already committed
+            logger.exception("a listener of committed outbox events failed")
+
+
+# Others of this process woken by every commit that emitted events (the webhook worker), called
+# with the organisation's id in the event loop right after the commit: they must not block.
+_COMMIT_LISTENERS: set[Callable[[int], None]] = set()
+
+
+def listen_for_committed_events(listener: Callable[[int], None]) -> None:
+    _COMMIT_LISTENERS.add(listener)
+
+
+def stop_listening_for_committed_events(listener: Callable[[int], None]) -> None:
+    _COMMIT_LISTENERS.discard(listener)
 
 
 async def customer_events_between(

@@ -7,7 +7,6 @@ statements built once, at import.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cache
 from types import SimpleNamespace
 from typing import Any
 
@@ -29,20 +28,11 @@ _EVENT = select(events.c.id, events.c.type, events.c.payload, events.c.customer_
 )
 
 
-@cache
-def _insert_events_statement(count: int) -> Any:
-    """INSERT of `count` events in one VALUES list, built once per count: building and compiling
-    a multi-row INSERT per call cost more CPU than the bill's other outbox work together."""
-    return (
-        insert(events)
-        .values(
-            [
-                {name: bindparam(f"{name}_{index}", type_=events.c[name].type) for name in _INSERTED_COLUMNS}
-                for index in range(count)
-            ]
-        )
-        .returning(events.c.id)
-    )
+# Many rows in one statement through SQLAlchemy's "insertmanyvalues" (one multi-row VALUES per
+# batch), whose compiled form is cached: a hand-built multi-row `.values([...])` has no cache key,
+# so it was compiled again at every bill (most of the outbox's CPU on a bill). Not
+# `sort_by_parameter_order`: without a sentinel column SQLite would then send a statement per row.
+_INSERT_EVENTS = insert(events).returning(events.c.id)
 
 
 async def insert_events(connection: AsyncConnection, rows: Sequence[dict[str, Any]]) -> list[int]:
@@ -50,14 +40,13 @@ async def insert_events(connection: AsyncConnection, rows: Sequence[dict[str, An
     (due at once, no attempt yet), in two statements for up to ROWS_PER_INSERT_MAX events;
     returns the event ids in the rows' order.
 
-    One multi-row INSERT ... RETURNING: both databases number a statement's rows in the order of
-    its VALUES (SQLite max + 1 each, PostgreSQL nextval per row), so the ids sorted are the rows'
-    ids in order, whatever order RETURNING hands them back in."""
+    Both databases number a multi-row INSERT's rows in the order of its VALUES (SQLite max + 1
+    each, PostgreSQL nextval per row), so the ids sorted are the rows' ids in order, whatever
+    order RETURNING hands them back in."""
     event_ids: list[int] = []
     for start in range(0, len(rows), ROWS_PER_INSERT_MAX):
-        chunk = rows[start : start + ROWS_PER_INSERT_MAX]
-        parameters = {f"{name}_{index}": row[name] for index, row in enumerate(chunk) for name in _INSERTED_COLUMNS}
-        event_ids.extend(sorted((await connection.execute(_insert_events_statement(len(chunk)), parameters)).scalars()))
+        chunk = [{name: row[name] for name in _INSERTED_COLUMNS} for row in rows[start : start + ROWS_PER_INSERT_MAX]]
+        event_ids.extend(sorted((await connection.execute(_INSERT_EVENTS, chunk)).scalars()))
     await connection.execute(
         _INSERT_DELIVERY,
         [

@@ -90,7 +90,11 @@ class WebhookDelivery(SQLModel, table=True):
 
 class WebhookAttempt(SQLModel, table=True):
     __tablename__ = "webhook_attempts"
-    __table_args__ = (Index("ix_webhook_attempts_endpoint", "org_id", "endpoint_id", "id"),)
+    __table_args__ = (
+        Index("ix_webhook_attempts_endpoint", "org_id", "endpoint_id", "id"),
+        # Retention deletes a delivery's attempts with it (and PostgreSQL checks the foreign key).
+        Index("ix_webhook_attempts_delivery", "delivery_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     org_id: int = Field(foreign_key="organizations.id")

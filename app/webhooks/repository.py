@@ -221,6 +221,26 @@ async def fan_out(connection: AsyncConnection, *, now: datetime, batch: int) -> 
     return len(event_ids)
 
 
+_QUEUED = select(queue.c.event_id).where(queue.c.delivered_at.is_(None)).limit(1)
+_ANY_DUE = (
+    select(deliveries.c.id)
+    .where(
+        deliveries.c.status == PENDING,
+        deliveries.c.next_attempt_at <= bindparam("now"),
+        or_(deliveries.c.claimed_until.is_(None), deliveries.c.claimed_until < bindparam("now")),
+    )
+    .limit(1)
+)
+
+
+async def work_waiting(connection: AsyncConnection, *, now: datetime) -> bool:
+    """Whether a pass would find anything: an event queued for the fan-out or a delivery due
+    (read only, both from an index: an idle worker's poll writes nothing)."""
+    if (await connection.execute(_QUEUED)).first() is not None:
+        return True
+    return (await connection.execute(_ANY_DUE, {"now": now})).first() is not None
+
+
 _earlier = aliased(deliveries, name="earlier")
 _DUE = (
     select(deliveries.c.id, deliveries.c.endpoint_id)
@@ -366,3 +386,53 @@ _SECRET = select(endpoints.c.secret).where(*_ORG_ENDPOINT)
 async def endpoint_secret(connection: AsyncConnection, *, org_id: int, endpoint_id: int) -> str | None:
     """The endpoint's current secret (rotation keeps it as the previous one), None when not found."""
     return (await connection.execute(_SECRET, {"org_id": org_id, "endpoint_id": endpoint_id})).scalar_one_or_none()
+
+
+# --- Operations: the backlog (metrics) and retention (maintenance) --------------------------------
+# Both read or delete over every organisation: they are the operator's, not a tenant's.
+
+_QUEUE_BACKLOG = select(func.count(), func.min(queue.c.next_attempt_at)).where(queue.c.delivered_at.is_(None))
+_PENDING_BACKLOG = select(func.count(), func.min(deliveries.c.created_at)).where(deliveries.c.status == PENDING)
+
+
+async def backlog(connection: AsyncConnection) -> tuple[int, datetime | None, int, datetime | None]:
+    """(events queued for the fan-out, the oldest one's time, pending deliveries, the oldest
+    one's creation), over every organisation."""
+    queued, queued_since = (await connection.execute(_QUEUE_BACKLOG)).one()
+    pending, pending_since = (await connection.execute(_PENDING_BACKLOG)).one()
+    return queued, queued_since, pending, pending_since
+
+
+# A finished delivery's next_attempt_at is its finishing time (_FINISH sets it to now when it is
+# delivered or given up), so the due index (status, next_attempt_at) finds old finished rows.
+_OLD_FINISHED = (
+    select(deliveries.c.id)
+    .where(
+        deliveries.c.status.in_([DELIVERED, FAILED]),
+        deliveries.c.next_attempt_at < bindparam("cutoff"),
+        deliveries.c.finished_at < bindparam("cutoff"),
+    )
+    .limit(bindparam("limit"))
+)
+_DELETE_ATTEMPTS_OF = delete(attempts).where(attempts.c.delivery_id.in_(bindparam("ids", expanding=True)))
+_DELETE_DELIVERIES_OF = delete(deliveries).where(deliveries.c.id.in_(bindparam("ids", expanding=True)))
+_OLD_FANNED_OUT = select(queue.c.event_id).where(queue.c.delivered_at < bindparam("cutoff")).limit(bindparam("limit"))
+_DELETE_QUEUE_ROWS = delete(queue).where(queue.c.event_id.in_(bindparam("ids", expanding=True)))
+
+
+async def forget_finished_deliveries(connection: AsyncConnection, *, cutoff: datetime, limit: int) -> tuple[int, int]:
+    """Delete up to `limit` deliveries delivered or given up before `cutoff`, with their attempts;
+    returns (deliveries, attempts) deleted. Pending deliveries are never deleted."""
+    ids = list((await connection.execute(_OLD_FINISHED, {"cutoff": cutoff, "limit": limit})).scalars())
+    if not ids:
+        return 0, 0
+    attempts_deleted = (await connection.execute(_DELETE_ATTEMPTS_OF, {"ids": ids})).rowcount
+    return (await connection.execute(_DELETE_DELIVERIES_OF, {"ids": ids})).rowcount, attempts_deleted
+
+
+async def forget_fanned_out_queue_rows(connection: AsyncConnection, *, cutoff: datetime, limit: int) -> int:
+    """Delete up to `limit` of the outbox's queue rows fanned out before `cutoff` (the events stay)."""
+    ids = list((await connection.execute(_OLD_FANNED_OUT, {"cutoff": cutoff, "limit": limit})).scalars())
+    if not ids:
+        return 0
+    return (await connection.execute(_DELETE_QUEUE_ROWS, {"ids": ids})).rowcount

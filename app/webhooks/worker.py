@@ -132,6 +132,12 @@ class WebhookWorker:
         await self.database.run_write(lambda connection: self._record(connection, leased, outcomes, report))
         return report
 
+    async def work_waiting(self) -> bool:
+        """Whether a pass now would find anything to do (a read: no write transaction)."""
+        now = self.clock.now()
+        async with self.database.read() as connection:
+            return await repository.work_waiting(connection, now=now)
+
     async def run_until_idle(self, passes_max: int = 100) -> PassReport:
         """Passes until one finds nothing to do (tests, `webhooks deliver --until-idle`); the sum."""
         total = PassReport()

@@ -987,6 +987,43 @@ def contextlib_optional(manager: Any) -> Iterator[Any]:
             yield value
 
 
+WEBHOOK_FIGURES = re.compile(
+    r"with +endpoint: +(?P<bill>[\d.]+) ms CPU a bill, +(?P<with_delivery>[\d.]+) ms with its delivery pass, +"
+    r"(?P<delivered>\d+) events delivered, +(?P<events_per_second>[\d.]+) events/s.*"
+    r"bills/s ratio with / without \(CPU\): (?P<ratio>[\d.]+); with delivery: (?P<ratio_delivery>[\d.]+)",
+    re.DOTALL,
+)
+
+
+def webhook_figures(env: dict[str, str], bills: int = 100, rounds: int = 3) -> list[tuple[str, str]]:
+    """Issue 15's figures, from webhooks.py (in-process: the ASGI app, the worker and a loopback
+    receiver in one process; bills with and without one endpoint interleaved in rounds, CPU per
+    bill): the verdict lines (measurements: the issue sets no target)."""
+    output = run_step(
+        "webhooks (scripts/bench_tools/webhooks.py)",
+        [sys.executable, str(HERE / "webhooks.py"), "--bills", str(bills), "--rounds", str(rounds)],
+        HERE.parents[1],
+        env,
+        timeout=900,
+    )
+    log(output)
+    found = WEBHOOK_FIGURES.search(output)
+    if found is None:
+        raise BrokenRunError(f"webhooks.py printed no figures:\n{output}")
+    return [
+        (
+            "bills/s with one webhook endpoint / without (issue 15)",
+            f"measured: {float(found['ratio']):.3f} (CPU per bill's request, median of {rounds} rounds); "
+            f"{float(found['ratio_delivery']):.3f} counting the worker's delivery of its events",
+        ),
+        (
+            "webhook events delivered per second (issue 15)",
+            f"measured: {float(found['events_per_second']):.0f} events/s to a loopback receiver "
+            f"({found['delivered']} events a round, in-flight limit 10)",
+        ),
+    ]
+
+
 def print_verdicts(verdicts: list[tuple[str, str]]) -> None:
     log()
     log("targets (issue 14):")
@@ -1031,6 +1068,7 @@ def main() -> int:
         auth = "Basic " + base64.b64encode(f"{key['key_id']}:{key['secret']}".encode()).decode()
         verdicts, _, promo = measure_server(work, env, args, auth, args.workers[0], work / "bench.db")
         verdicts.append(promo.generate(work=work, env=env, codes=args.promo_codes, target=PROMO_TARGET))
+        verdicts += webhook_figures(env)
         if args.reconcile:
             reconcile(work, env, "pointledger reconcile (after the loads)")
         print_verdicts(verdicts)
