@@ -22,6 +22,7 @@ from tests.test_alternate_currencies import CURRENCIES
 from tests.test_outbox_events import last_event_id, outbox_events
 from tests.test_referrals import referral_spec, referrer
 from tests.test_returns import purchase, return_of, returned
+from tests.test_webhooks import create as create_endpoint
 
 REDEEM = """
 mutation Redeem($input: RedeemAlternateCurrencyInput!) {
@@ -193,3 +194,20 @@ async def test_a_return_emits_alternate_currency_returned_with_what_was_not_reco
         currency_event("alternate_currency.returned", user_id, "rgpws7", "ac1", "50", valueNotRecovered="40", **fields),
         currency_event("alternate_currency.returned", user_id, "pJ6E8A", "ac2", "450", valueNotRecovered="0", **fields),
     ]
+
+
+# --- Webhooks ---------------------------------------------------------------------------------
+
+NEW_TYPES = [
+    "alternate_currency.earned",
+    "alternate_currency.redeemed",
+    "alternate_currency.returned",
+    "referral.awarded",
+    "referral.reversed",
+]
+
+
+async def test_a_webhook_endpoint_can_subscribe_to_the_new_types(api):
+    result = await create_endpoint(api, "https://93.184.215.14/hook", NEW_TYPES)
+
+    assert (result["__typename"], result["endpoint"]["eventTypes"]) == ("WebhookEndpointWithSecret", NEW_TYPES)
