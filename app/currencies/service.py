@@ -42,6 +42,8 @@ from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.organizations.config import AlternateCurrencyConfig, OrgConfig, ProgramConfig
 from app.organizations.errors import ProgramNotFoundError
+from app.outbox import events
+from app.outbox import service as outbox
 from app.storage.database import Database
 
 ZERO = Decimal(0)
@@ -149,6 +151,20 @@ async def post_bill_awards(
             ),
             postings=postings,
         )
+        outbox.stage(
+            connection,
+            org_id=org.id,
+            draft=events.alternate_currency_earned(
+                customer_id=customer_id,
+                program_code=program.code,
+                currency_identifier=award.currency.identifier,
+                currency_name=award.currency.name,
+                value=award.value,
+                transaction_id=transaction_id,
+                bill_number=bill_number,
+            ),
+            now=now,
+        )
 
 
 async def _locked_account(
@@ -226,13 +242,30 @@ async def post_returns(
     *,
     return_id: int,
     return_number: str,
+    bill_number: str,
     source: str | None,
     store_id: int | None,
     till_id: int | None,
     now: datetime,
 ) -> None:
-    """One ALTERNATE_CURRENCY_RETURN event per award a return takes from, correcting the award."""
+    """One ALTERNATE_CURRENCY_RETURN event per award a return takes from, correcting the award;
+    an outbox event per award a return owes, even when all of it was spent (nothing taken)."""
     for item in planned:
+        outbox.stage(
+            connection,
+            org_id=org.id,
+            draft=events.alternate_currency_returned(
+                customer_id=item.account.customer_id,
+                program_code=org.program(item.account.program_id).code,
+                currency_identifier=item.effect.identifier,
+                currency_name=item.effect.name,
+                value=item.effect.value_returned,
+                value_not_recovered=item.effect.value_not_recovered,
+                transaction_id=return_id,
+                bill_number=bill_number,
+            ),
+            now=now,
+        )
         if item.effect.value_returned <= 0:
             continue
         await ledger.post_event(
@@ -392,6 +425,19 @@ async def _redeem(
         now=now,
         draft=ledger.EventDraft(EventType.ALTERNATE_CURRENCY_REDEMPTION, customer_id, None, None, None),
         postings=[ledger.Posting(account, EntryType.DEBIT, EntryKind.POINTS_REDEMPTION, request.value, consumes=taken)],
+    )
+    outbox.stage(
+        connection,
+        org_id=org.id,
+        draft=events.alternate_currency_redeemed(
+            customer_id=customer_id,
+            program_code=program.code,
+            currency_identifier=currency.identifier,
+            currency_name=currency.name,
+            value=request.value,
+            event_log_id=posted.id,
+        ),
+        now=now,
     )
     return RedemptionResult(
         posted.id, program.code, currency.identifier, request.value, posted.entries[0].balance_after, now, False

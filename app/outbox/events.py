@@ -38,6 +38,11 @@ CUSTOMERS_MERGED = "customers.merged"
 IDENTIFIER_CHANGED = "identifier.changed"
 PROMO_CODE_REDEEMED = "promo_code.redeemed"
 PROMO_CODE_LINKED = "promo_code.linked"
+REFERRAL_AWARDED = "referral.awarded"
+REFERRAL_REVERSED = "referral.reversed"
+ALTERNATE_CURRENCY_EARNED = "alternate_currency.earned"
+ALTERNATE_CURRENCY_RETURNED = "alternate_currency.returned"
+ALTERNATE_CURRENCY_REDEEMED = "alternate_currency.redeemed"
 
 # What a points.reversed event reverses: points a purchase earned, taken back by its return; or
 # a redemption, its points given back.
@@ -360,3 +365,134 @@ def promo_code_linked(*, customer_id: int, code: str, promotion_name: str, mode:
     """A promo code (a physical coupon, say) was linked to a customer (linkPromoCode), to apply on
     its bills as `mode` says. Linking it again to the same customer is no new event."""
     return _draft(PROMO_CODE_LINKED, customer_id, {"code": code, "promotionName": promotion_name, "mode": mode})
+
+
+def _referral(
+    event_type: str,
+    customer_id: int,
+    program_code: str,
+    points: Decimal,
+    is_referrer: bool,
+    people: tuple[int, int],
+    bill: tuple[int, str],
+) -> EventDraft:
+    referee_id, referrer_id = people
+    return _draft(
+        event_type,
+        customer_id,
+        {
+            "programCode": program_code,
+            "points": decimal_text(points),
+            "isReferrer": is_referrer,
+            "refereeUserId": str(referee_id),
+            "referrerUserId": str(referrer_id),
+            **_bill(*bill),
+        },
+    )
+
+
+def referral_awarded(
+    *,
+    customer_id: int,
+    program_code: str,
+    points: Decimal,
+    is_referrer: bool,
+    referee_id: int,
+    referrer_id: int,
+    transaction_id: int,
+    bill_number: str,
+) -> EventDraft:
+    """The referee's qualifying bill (`transactionId`, `billNumber`) credited `points` to one of
+    the two, the referrer (`isReferrer`) or the referee: one event per customer credited (a
+    referrer past the program's limits gets none)."""
+    people, bill = (referee_id, referrer_id), (transaction_id, bill_number)
+    return _referral(REFERRAL_AWARDED, customer_id, program_code, points, is_referrer, people, bill)
+
+
+def referral_reversed(
+    *,
+    customer_id: int,
+    program_code: str,
+    points: Decimal,
+    is_referrer: bool,
+    referee_id: int,
+    referrer_id: int,
+    transaction_id: int,
+    bill_number: str,
+) -> EventDraft:
+    """A return of the qualifying bill (`transactionId`, `billNumber`: the bill's, as in
+    referral.awarded) took a referral award back: `points` is what was debited (less than the
+    award when the customer had spent it and the program keeps balances from going negative)."""
+    people, bill = (referee_id, referrer_id), (transaction_id, bill_number)
+    return _referral(REFERRAL_REVERSED, customer_id, program_code, points, is_referrer, people, bill)
+
+
+def _currency(program_code: str, identifier: str, name: str, value: Decimal) -> dict[str, Any]:
+    return {
+        "programCode": program_code,
+        "currencyIdentifier": identifier,
+        "currencyName": name,
+        "value": decimal_text(value),
+    }
+
+
+def alternate_currency_earned(
+    *,
+    customer_id: int,
+    program_code: str,
+    currency_identifier: str,
+    currency_name: str,
+    value: Decimal,
+    transaction_id: int,
+    bill_number: str,
+) -> EventDraft:
+    """A bill credited `value` units of one of its program's alternate currencies (one event per
+    currency earned)."""
+    return _draft(
+        ALTERNATE_CURRENCY_EARNED,
+        customer_id,
+        {**_currency(program_code, currency_identifier, currency_name, value), **_bill(transaction_id, bill_number)},
+    )
+
+
+def alternate_currency_returned(
+    *,
+    customer_id: int,
+    program_code: str,
+    currency_identifier: str,
+    currency_name: str,
+    value: Decimal,
+    value_not_recovered: Decimal,
+    transaction_id: int,
+    bill_number: str,
+) -> EventDraft:
+    """A return took back `value` units a bill earned in one currency (`transactionId` the
+    return's, `billNumber` the bill's); `valueNotRecovered`: what was due back but already spent
+    (a program that keeps balances from going negative)."""
+    return _draft(
+        ALTERNATE_CURRENCY_RETURNED,
+        customer_id,
+        {
+            **_currency(program_code, currency_identifier, currency_name, value),
+            "valueNotRecovered": decimal_text(value_not_recovered),
+            **_bill(transaction_id, bill_number),
+        },
+    )
+
+
+def alternate_currency_redeemed(
+    *,
+    customer_id: int,
+    program_code: str,
+    currency_identifier: str,
+    currency_name: str,
+    value: Decimal,
+    event_log_id: int,
+) -> EventDraft:
+    """A customer redeemed `value` units of a currency (redeemAlternateCurrency); `eventLogId` is
+    the id the mutation answered with."""
+    return _draft(
+        ALTERNATE_CURRENCY_REDEEMED,
+        customer_id,
+        {**_currency(program_code, currency_identifier, currency_name, value), "eventLogId": str(event_log_id)},
+    )

@@ -33,6 +33,8 @@ from app.ledger import rules as ledger_rules
 from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.organizations.config import OrgConfig, ProgramConfig
+from app.outbox import events
+from app.outbox import service as outbox
 from app.referrals import repository, rules
 from app.referrals.errors import OwnReferralCodeError, ReferralCodeNotFoundError
 
@@ -166,6 +168,23 @@ async def post_award(
             postings=postings,
         )
         event_id = posted.id
+    for award in awards:
+        if award.points > 0:
+            outbox.stage(
+                connection,
+                org_id=org.id,
+                draft=events.referral_awarded(
+                    customer_id=award.customer_id,
+                    program_code=program.code,
+                    points=award.points,
+                    is_referrer=award.is_referrer,
+                    referee_id=plan.referee.customer_id,
+                    referrer_id=plan.referrer.customer_id,
+                    transaction_id=purchase.transaction_id,
+                    bill_number=purchase.number,
+                ),
+                now=now,
+            )
     await repository.insert_award(
         connection,
         {
@@ -186,7 +205,10 @@ async def post_award(
 class ReversalPlan:
     award_id: int
     award_event_id: int | None
+    program_code: str
+    bill_id: int  # the qualifying bill (the events name it)
     referee_id: int
+    referrer_id: int
     taken: tuple[Award, ...]  # what each customer gives back (awards not recovered in full: less)
     accounts: dict[int, ledger.AccountRef]
 
@@ -225,14 +247,30 @@ async def plan_reversal(
         )
         if points > 0
     )
-    return ReversalPlan(row.id, row.event_id, row.referee_id, taken, {key: value[0] for key, value in accounts.items()})
+    return ReversalPlan(
+        row.id,
+        row.event_id,
+        program.code,
+        row.transaction_id,
+        row.referee_id,
+        row.referrer_id,
+        taken,
+        {key: value[0] for key, value in accounts.items()},
+    )
 
 
 async def post_reversal(
-    connection: AsyncConnection, org: OrgConfig, plan: ReversalPlan, purchase: Purchase, *, now: datetime
+    connection: AsyncConnection,
+    org: OrgConfig,
+    plan: ReversalPlan,
+    purchase: Purchase,
+    *,
+    bill_number: str,
+    now: datetime,
 ) -> None:
     """One REFERRAL_REVERSAL event of debits (correcting the award's event), and the award marked
-    reversed: it stops counting against the referrer's limits."""
+    reversed: it stops counting against the referrer's limits. `purchase` is the return;
+    `bill_number` the qualifying bill's, which the outbox events name."""
     postings = [
         ledger.Posting(plan.accounts[award.customer_id], EntryType.DEBIT, EntryKind.REFERRAL_REVERSAL, award.points)
         for award in plan.taken
@@ -248,6 +286,23 @@ async def post_reversal(
             postings=postings,
         )
         event_id = posted.id
+    for award in plan.taken:
+        if award.points > 0:
+            outbox.stage(
+                connection,
+                org_id=org.id,
+                draft=events.referral_reversed(
+                    customer_id=award.customer_id,
+                    program_code=plan.program_code,
+                    points=award.points,
+                    is_referrer=award.is_referrer,
+                    referee_id=plan.referee_id,
+                    referrer_id=plan.referrer_id,
+                    transaction_id=plan.bill_id,
+                    bill_number=bill_number,
+                ),
+                now=now,
+            )
     reversed_now = await repository.mark_reversed(connection, award_id=plan.award_id, event_id=event_id, now=now)
     assert reversed_now, "the bill's lock lets one return reverse its awards"
 

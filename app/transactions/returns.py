@@ -317,6 +317,7 @@ async def _return(
         currency_returns,
         return_id=return_id,
         return_number=prepared.return_number,
+        bill_number=bill.number,
         source=prepared.source.source,
         store_id=prepared.store.id,
         till_id=prepared.till.id if prepared.till else None,
@@ -337,6 +338,7 @@ async def _return(
                 prepared.store.id,
                 prepared.till.id if prepared.till else None,
             ),
+            bill_number=bill.number,
             now=now,
         )
 

@@ -28,6 +28,11 @@ EVENT_TYPES = frozenset(
         "promo_code.linked",
         "coupon.resend_requested",
         "import_job.finished",
+        "referral.awarded",
+        "referral.reversed",
+        "alternate_currency.earned",
+        "alternate_currency.returned",
+        "alternate_currency.redeemed",
     }
 )
 EVENT_TYPES_MAX = len(EVENT_TYPES)
