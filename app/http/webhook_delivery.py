@@ -16,6 +16,7 @@ from collections.abc import Callable
 from app.http.metrics import Metrics
 from app.kernel.clock import Clock
 from app.kernel.settings import Settings
+from app.kernel.waiting import wait_at_most
 from app.outbox.feed import listen_for_committed_events, stop_listening_for_committed_events
 from app.storage.database import Database
 from app.webhooks.worker import PassReport, WebhookWorker, WorkerSettings
@@ -55,8 +56,7 @@ async def deliver_forever(
             logger.exception("webhook delivery pass failed")
             busy = False
         if not busy:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(woken.wait(), worker.settings.poll_interval_seconds)
+            await wait_at_most(woken, worker.settings.poll_interval_seconds)
 
 
 class WebhookDeliveryTask:

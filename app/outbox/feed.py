@@ -18,7 +18,6 @@ its own pace; the feed holds at most `SUBSCRIBER_QUEUE_LENGTH_MAX` events for it
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Callable
@@ -29,6 +28,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.kernel.waiting import wait_at_most
 from app.outbox import repository
 from app.storage.database import Database
 
@@ -91,8 +91,7 @@ class FeedSubscription:
         """What arrived since the last call; waits for something, at most `timeout_seconds`
         (then an empty answer)."""
         if not self._arrived.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._arrived.wait(), timeout_seconds)
+            await wait_at_most(self._arrived, timeout_seconds)
         self._arrived.clear()
         events, missed_until = list(self._queue), self._missed_until
         self._queue.clear()
@@ -175,9 +174,7 @@ class OutboxFeed:
             while self._orgs:
                 if not self._dirty:
                     self._woken.clear()
-                    try:
-                        await asyncio.wait_for(self._woken.wait(), self.poll_interval_seconds)
-                    except TimeoutError:
+                    if not await wait_at_most(self._woken, self.poll_interval_seconds):
                         self._dirty.update(self._orgs)
                 due, self._dirty = self._dirty, set()
                 for org_id in due:
