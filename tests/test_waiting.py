@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-
 from app.kernel.waiting import wait_at_most
 
 
