@@ -36,7 +36,6 @@ from app.ledger import rules as ledger_rules
 from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.organizations.config import OrgConfig, ProgramConfig
-from app.organizations.errors import ProgramNotFoundError
 from app.outbox import events
 from app.outbox import service as outbox
 from app.storage.database import Database
@@ -63,13 +62,6 @@ class AdjustmentResult:
     replayed: bool
 
 
-def adjustment_program(org: OrgConfig, program_code: str | None, field: str) -> ProgramConfig:
-    program = org.default_program if program_code is None else org.program_by_code(program_code)
-    if program is None:
-        raise ProgramNotFoundError(f"no program with code {program_code!r}", field=field)
-    return program
-
-
 async def adjust_points(
     database: Database, org: OrgConfig, request: AdjustmentRequest, path: str = "input", *, now: datetime
 ) -> AdjustmentResult:
@@ -80,7 +72,7 @@ async def adjust_points(
     CUSTOMER_MERGED, INSUFFICIENT_POINTS (a debit above the spendable points),
     IDEMPOTENCY_KEY_REUSED.
     """
-    program = adjustment_program(org, request.program_code, f"{path}.programCode")
+    program = org.named_or_default_program(request.program_code, f"{path}.programCode")
     points = check_points(request.points, program, f"{path}.points")
     note = check_required_text(request.note, f"{path}.note", NOTE_LENGTH_MAX)
     key = idempotency.check_key(request.idempotency_key, f"{path}.idempotencyKey")

@@ -41,7 +41,6 @@ from app.ledger import repository as ledger_repository
 from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.organizations.config import AlternateCurrencyConfig, OrgConfig, ProgramConfig
-from app.organizations.errors import ProgramNotFoundError
 from app.outbox import events
 from app.outbox import service as outbox
 from app.storage.database import Database
@@ -300,7 +299,7 @@ async def balances(
     """Per customer, each alternate currency account with its counters and what it holds now;
     currencies never earned are absent. One query for any number of customers."""
     found: dict[int, list[CurrencyBalance]] = defaultdict(list)
-    for row in await ledger_repository.currency_holdings(connection, org.id, customer_ids, now):
+    for row in await ledger_repository.account_holdings(connection, org.id, customer_ids, now, currencies=True):
         program = org.program(row.program_id)
         identifier = CurrencyCategory(row.category).identifier
         currency = program.alternate_currency(identifier)
@@ -324,9 +323,7 @@ async def balances(
 def find_currency(
     org: OrgConfig, program_code: str | None, identifier: str, path: str
 ) -> tuple[ProgramConfig, AlternateCurrencyConfig]:
-    program = org.default_program if program_code is None else org.program_by_code(program_code)
-    if program is None:
-        raise ProgramNotFoundError(f"no program with code {program_code!r}", field=f"{path}.programCode")
+    program = org.named_or_default_program(program_code, f"{path}.programCode")
     currency = program.alternate_currency(identifier)
     if currency is None:
         raise AlternateCurrencyNotFoundError(

@@ -43,7 +43,6 @@ from typing import Any, NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.customers.bulk import register_customers
 from app.imports.cells import points_cell
 from app.imports.holders import text_refusal
 from app.imports.models import ImportProfile
@@ -57,7 +56,7 @@ from app.imports.points import (
     parse_time,
 )
 from app.imports.profiles import BatchResult, Columns, ParsedRow, Profile, RowError
-from app.kernel.enums import IdentifierType, PointsCategory
+from app.kernel.enums import PointsCategory
 from app.kernel.errors import NotFoundError, ValidationError
 from app.kernel.money import from_scaled_integer
 from app.ledger import repository as ledger_repository
@@ -408,19 +407,7 @@ class OpeningBalancesRun(PointsRun):
         self, connection: AsyncConnection, rows: Sequence[ParsedRow[OpeningRow]], now: datetime, job_id: int
     ) -> BatchResult:
         customer_of, to_register, rejects = await self._resolve_dated(connection, rows, now, lock=True)
-        registered = (
-            await register_customers(
-                connection,
-                self.org,
-                IdentifierType.EXTERNAL_ID,
-                to_register,
-                now,
-                details={"import_job_id": job_id},
-                programs=[self.program],
-            )
-            if to_register
-            else {}
-        )
+        registered = await self._register(connection, to_register, now, job_id)
         refused = {id(row) for row, _ in rejects}
         for index, row in enumerate(rows):
             if index not in customer_of and id(row) not in refused and row.value.key in registered:

@@ -187,6 +187,22 @@ class PointsRun(ProfileRun[PointsRow]):
             key: Holder(customer_id, merged.get(customer_id), status) for key, (customer_id, status) in named.items()
         }
 
+    async def _register(
+        self, connection: AsyncConnection, keys: Sequence[str], now: datetime, job_id: int
+    ) -> dict[str, int]:
+        """Register the customers these customerprofileids name, in the job's program: id by key."""
+        if not keys:
+            return {}
+        return await register_customers(
+            connection,
+            self.org,
+            IdentifierType.EXTERNAL_ID,
+            keys,
+            now,
+            details={"import_job_id": job_id},
+            programs=[self.program],
+        )
+
     async def _subledgers(self, connection: AsyncConnection, codes: Sequence[str]) -> dict[str, int]:
         """The program's subledgers with these codes, in one statement for the batch."""
         return await cards_repository.subledger_ids(connection, program_id=self.program.id, codes=codes)
@@ -339,19 +355,7 @@ class PointsRun(ProfileRun[PointsRow]):
         accepted = [(index, row) for index, row in enumerate(rows) if id(row) not in refused_ids]
         wanted_keys = {row.value.key for _, row in accepted if not row.value.by_card}
         to_register = [key for key in to_register if key in wanted_keys]
-        registered = (
-            await register_customers(
-                connection,
-                self.org,
-                IdentifierType.EXTERNAL_ID,
-                to_register,
-                now,
-                details={"import_job_id": job_id},
-                programs=[self.program],
-            )
-            if to_register
-            else {}
-        )
+        registered = await self._register(connection, to_register, now, job_id)
         if missing_subledgers:
             await repository.lock_keys_at_once(
                 connection, [f"subledger:{self.program.id}:{code}" for code in missing_subledgers]

@@ -262,12 +262,12 @@ async def _notify_batch(
 
 
 async def holdings(
-    connection: AsyncConnection, customer_ids: Sequence[int], now: datetime
+    connection: AsyncConnection, org_id: int, customer_ids: Sequence[int], now: datetime
 ) -> dict[int, dict[int, ProgramHoldings]]:
     """Per customer and program, in one query for any number of customers."""
     if not customer_ids:
         return {}
-    rows = await repository.account_holdings(connection, customer_ids, now)
+    rows = await repository.account_holdings(connection, org_id, customer_ids, now)
     parts: dict[tuple[int, int], dict[str, Decimal]] = defaultdict(
         lambda: {"pending": ZERO, "promised": ZERO, "trigger_based": ZERO, "spendable": ZERO}
     )

@@ -523,57 +523,6 @@ async def currency_awards_of_bill(connection: AsyncConnection, *, org_id: int, t
     )
 
 
-async def currency_holdings(
-    connection: AsyncConnection, org_id: int, customer_ids: Sequence[int], now: datetime
-) -> list[Any]:
-    """The alternate currency accounts of these customers: rows (customer_id, program_id,
-    category, balance, spendable: active and not past expiry, pending: not active yet,
-    past_expiry), by customer, program and category; one query for any number of customers."""
-    if not customer_ids:
-        return []
-    active = lots.c.active_from <= now
-    not_past_expiry = or_(lots.c.expires_at.is_(None), lots.c.expires_at > now)
-    return list(
-        (
-            await connection.execute(
-                select(
-                    accounts.c.customer_id,
-                    accounts.c.program_id,
-                    accounts.c.category,
-                    accounts.c.balance,
-                    accounts.c.earned,
-                    accounts.c.redeemed,
-                    accounts.c.expired,
-                    accounts.c.returned,
-                    _sum_lot_points(and_(active, not_past_expiry)).label("spendable"),
-                    _sum_lot_points(and_(lots.c.active_from > now, not_past_expiry)).label("pending"),
-                    _sum_lot_points(not_(not_past_expiry)).label("past_expiry"),
-                )
-                .select_from(
-                    accounts.outerjoin(lots, and_(lots.c.account_id == accounts.c.id, lots.c.points_remaining > 0))
-                )
-                .where(
-                    accounts.c.org_id == org_id,
-                    accounts.c.customer_id.in_(list(customer_ids)),
-                    accounts.c.category.not_in(POINTS_CATEGORY_VALUES),
-                )
-                .group_by(
-                    accounts.c.id,
-                    accounts.c.customer_id,
-                    accounts.c.program_id,
-                    accounts.c.category,
-                    accounts.c.balance,
-                    accounts.c.earned,
-                    accounts.c.redeemed,
-                    accounts.c.expired,
-                    accounts.c.returned,
-                )
-                .order_by(accounts.c.customer_id, accounts.c.program_id, accounts.c.category)
-            )
-        ).all()
-    )
-
-
 @lru_cache(maxsize=4)
 def _regular_accounts_statement(dialect: str) -> Any:
     """The account of a category in a program of each of a list of customers (the list one parameter)."""
@@ -1278,13 +1227,20 @@ def _sum_lot_points(condition: Any) -> Any:
     )
 
 
-async def account_holdings(connection: AsyncConnection, customer_ids: Sequence[int], now: datetime) -> list[Any]:
-    """Every account of these customers with its balance and its lots' points pending (not
-    active yet, not past their expiry), spendable (active, not past their expiry date) and past
-    their expiry (not yet debited by the expiry run): rows (customer_id, program_id, category,
-    balance, pending, spendable, past_expiry), in one query for any number of customers."""
+async def account_holdings(
+    connection: AsyncConnection, org_id: int, customer_ids: Sequence[int], now: datetime, *, currencies: bool = False
+) -> list[Any]:
+    """Every points account of these customers (`currencies`: every alternate currency account
+    instead) with its balance, counters and its lots' points pending (not active yet, not past
+    their expiry), spendable (active, not past their expiry date) and past their expiry (not yet
+    debited by the expiry run): rows (customer_id, program_id, category, balance, earned, redeemed,
+    expired, returned, pending, spendable, past_expiry) by customer, program and category, in one
+    query for any number of customers."""
+    if not customer_ids:
+        return []
     active = lots.c.active_from <= now
     not_past_expiry = or_(lots.c.expires_at.is_(None), lots.c.expires_at > now)
+    points_categories = accounts.c.category.in_(POINTS_CATEGORY_VALUES)
     return list(
         (
             await connection.execute(
@@ -1293,6 +1249,10 @@ async def account_holdings(connection: AsyncConnection, customer_ids: Sequence[i
                     accounts.c.program_id,
                     accounts.c.category,
                     accounts.c.balance,
+                    accounts.c.earned,
+                    accounts.c.redeemed,
+                    accounts.c.expired,
+                    accounts.c.returned,
                     _sum_lot_points(and_(lots.c.active_from > now, not_past_expiry)).label("pending"),
                     _sum_lot_points(and_(active, not_past_expiry)).label("spendable"),
                     _sum_lot_points(not_(not_past_expiry)).label("past_expiry"),
@@ -1300,14 +1260,13 @@ async def account_holdings(connection: AsyncConnection, customer_ids: Sequence[i
                 .select_from(
                     accounts.outerjoin(lots, and_(lots.c.account_id == accounts.c.id, lots.c.points_remaining > 0))
                 )
-                .where(accounts.c.customer_id.in_(list(customer_ids)), accounts.c.category.in_(POINTS_CATEGORY_VALUES))
-                .group_by(
-                    accounts.c.id,
-                    accounts.c.customer_id,
-                    accounts.c.program_id,
-                    accounts.c.category,
-                    accounts.c.balance,
+                .where(
+                    accounts.c.org_id == org_id,
+                    accounts.c.customer_id.in_(list(customer_ids)),
+                    not_(points_categories) if currencies else points_categories,
                 )
+                .group_by(accounts.c.id)
+                .order_by(accounts.c.customer_id, accounts.c.program_id, accounts.c.category)
             )
         ).all()
     )

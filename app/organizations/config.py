@@ -22,6 +22,7 @@ from app.kernel.cache import RefreshingCache
 from app.kernel.currencies import CurrencyCategory
 from app.kernel.enums import IdentifierType, PointsCategory
 from app.organizations import repository
+from app.organizations.errors import ProgramNotFoundError
 from app.organizations.models import CountFrom, CustomerFieldType, ExpiryStrategy, GroupPoints, PointsRounding
 from app.organizations.roles import Role
 from app.organizations.spec import RateLimitsSpec
@@ -233,6 +234,14 @@ class OrgConfig:
 
     def program_by_code(self, code: str) -> ProgramConfig | None:
         return next((program for program in self.programs if program.code == code), None)
+
+    def named_or_default_program(self, code: str | None, field: str) -> ProgramConfig:
+        """The program a request names (`code`), else the default one; PROGRAM_NOT_FOUND naming
+        `field` when no program has that code."""
+        program = self.default_program if code is None else self.program_by_code(code)
+        if program is None:
+            raise ProgramNotFoundError(f"no program with code {code!r}", field=field)
+        return program
 
     def store(self, store_id: int) -> StoreConfig:
         return self._stores_by_id[store_id]

@@ -50,7 +50,6 @@ from app.ledger import rules as ledger_rules
 from app.ledger import service as ledger
 from app.ledger.models import EventType
 from app.organizations.config import OrgConfig
-from app.organizations.errors import ProgramNotFoundError
 from app.storage.database import Database, lock_keys
 from app.trackers import repository
 from app.trackers.errors import BillNotFoundError, LineItemNotFoundError, TrackerLevelChangeError, TrackerNotFoundError
@@ -170,9 +169,7 @@ async def define_tracker(
     PROGRAM_NOT_FOUND, TRACKER_LEVEL_CHANGE."""
     code = check_required_code(request.code, f"{path}.code", CODE_LENGTH_MAX)
     name = check_required_text(request.name, f"{path}.name", NAME_LENGTH_MAX)
-    program = org.default_program if request.program_code is None else org.program_by_code(request.program_code)
-    if program is None:
-        raise ProgramNotFoundError(f"no program with code {request.program_code!r}", field=f"{path}.programCode")
+    program = org.named_or_default_program(request.program_code, f"{path}.programCode")
     rate = check_decimal(request.points_per_unit, f"{path}.pointsPerUnit", RATE)
     if rate > POINTS_PER_UNIT_MAX:
         raise ValidationError(

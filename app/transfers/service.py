@@ -30,7 +30,6 @@ from app.ledger import repository as ledger_repository
 from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.organizations.config import OrgConfig, ProgramConfig
-from app.organizations.errors import ProgramNotFoundError
 from app.outbox import events
 from app.outbox import service as outbox
 from app.storage.database import Database
@@ -63,9 +62,7 @@ class TransferResult:
 
 def transfer_program(org: OrgConfig, program_code: str | None, field: str) -> ProgramConfig:
     """The program points move in: the one named, else the default; it must allow transfers."""
-    program = org.default_program if program_code is None else org.program_by_code(program_code)
-    if program is None:
-        raise ProgramNotFoundError(f"no program with code {program_code!r}", field=field)
+    program = org.named_or_default_program(program_code, field)
     if not program.points_transferable:
         raise ProgramNotTransferableError(f"program {program.code} does not allow points transfers", field=field)
     return program

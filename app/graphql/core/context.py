@@ -150,7 +150,7 @@ class Context:
 
     async def _load_holdings(self, ids: list[int]) -> list[dict[int, expiry.ProgramHoldings]]:
         async with self.database.read() as connection:
-            found = await expiry.holdings(connection, ids, self.now)
+            found = await expiry.holdings(connection, self.org.id, ids, self.now)
         return [found.get(customer_id, {}) for customer_id in ids]
 
     async def _load_expiry_schedules(self, keys: list[tuple[int, int]]) -> list[list[expiry.ScheduledExpiry]]:
