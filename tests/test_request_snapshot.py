@@ -35,12 +35,12 @@ async def test_a_bill_landing_between_two_loaders_of_one_query_is_seen_by_neithe
     holdings = expiry.holdings
     landed = []
 
-    async def holdings_after_another_bill(connection, customer_ids, now):
+    async def holdings_after_another_bill(connection, org_id, customer_ids, now):
         # The customer was read (balances) and the spendable points are next: another client's
         # bill commits in between.
         if not landed:
             landed.append(await add(api, bill(customer={"mobile": mobile})))
-        return await holdings(connection, customer_ids, now)
+        return await holdings(connection, org_id, customer_ids, now)
 
     monkeypatch.setattr(expiry, "holdings", holdings_after_another_bill)
     during = (await api.data(POINTS, {"lookup": lookup}))["customer"]
