@@ -150,6 +150,11 @@ class OutboxFeed:
         state = self._orgs.get(org_id)
         return None if state is None else state.cursor
 
+    def is_idle(self) -> bool:
+        """Nothing read in flight nor due: the reader waits for a wake-up or the poll. (Its wake-up
+        event is cleared only just before it waits, and every wake sets it.)"""
+        return not self._woken.is_set()
+
     def wake(self, org_id: int) -> None:
         if org_id in self._orgs:
             self._dirty.add(org_id)
