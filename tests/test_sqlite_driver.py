@@ -7,12 +7,15 @@ first when an aiosqlite or SQLAlchemy release changes what it relies on.
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+
 import aiosqlite
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from app.storage.database import Database
+from app.storage.database import SQLITE_BUSY_TIMEOUT_MS, Database
 
 metadata = MetaData()
 things = Table("things", metadata, Column("id", Integer, primary_key=True), Column("name", String, unique=True))
@@ -95,7 +98,7 @@ async def test_a_failed_statement_raises_the_dbapi_error_and_leaves_the_writer_u
         assert (await connection.execute(select(things.c.name).order_by(things.c.id))).scalars().all() == ["a", "b"]
 
 
-async def test_a_brief_write_runs_its_statements_inline_and_only_begin_and_commit_on_the_thread(
+async def test_a_brief_write_runs_its_statements_and_begin_inline_and_only_the_commit_on_the_thread(
     sqlite_database, worker_calls
 ):
     async def write(connection):
@@ -110,7 +113,7 @@ async def test_a_brief_write_runs_its_statements_inline_and_only_begin_and_commi
     inserted, names = await sqlite_database.run_write(write, brief=True)
 
     assert (inserted, names) == (3, ["a", "b", "c"])
-    assert worker_calls == ["_run_statement", "commit"]  # BEGIN IMMEDIATE, then the commit
+    assert worker_calls == ["commit"]  # BEGIN IMMEDIATE took the free write lock inline
     worker_calls.clear()
     await sqlite_database.run_write(lambda connection: connection.execute(insert(things).values(name="d")))
     assert worker_calls == ["_run_statement", "_run_statement", "commit"]  # not brief: each statement goes
@@ -129,3 +132,35 @@ async def test_a_brief_write_that_fails_inline_rolls_back_and_leaves_the_writer_
 
     async with sqlite_database.read() as connection:
         assert (await connection.execute(select(things.c.name).order_by(things.c.id))).scalars().all() == ["a", "c"]
+
+
+async def test_a_brief_write_waits_on_the_thread_for_a_write_lock_another_connection_holds(
+    sqlite_database, worker_calls, tmp_path
+):
+    await sqlite_database.run_write(lambda connection: connection.execute(select(things.c.id)))  # connected
+    other = sqlite3.connect(tmp_path / "driver.db", isolation_level=None)  # another process's writer
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO things (name) VALUES ('other')")
+    worker_calls.clear()
+
+    write = asyncio.create_task(
+        sqlite_database.run_write(lambda connection: connection.execute(insert(things).values(name="a")), brief=True)
+    )
+    while "_run_statement" not in worker_calls:  # noqa: ASYNC110 (the inline try found the lock taken: BEGIN went to the thread)
+        await asyncio.sleep(0.01)
+    assert not write.done()
+    other.execute("COMMIT")
+    other.close()
+    await write
+
+    # BEGIN waited on the thread (the busy timeout), the INSERT ran inline, the commit on the thread.
+    assert worker_calls == ["_run_statement", "commit"]
+    async with sqlite_database.read() as connection:
+        assert (await connection.execute(select(things.c.name).order_by(things.c.id))).scalars().all() == [
+            "other",
+            "a",
+        ]
+    busy_timeout = await sqlite_database.run_write(
+        lambda connection: connection.exec_driver_sql("PRAGMA busy_timeout"), brief=True
+    )
+    assert busy_timeout.scalar_one() == SQLITE_BUSY_TIMEOUT_MS  # the inline try's 0 was put back

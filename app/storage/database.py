@@ -131,20 +131,21 @@ class Database:
         only); what `after_commit` registered on it runs once it has committed."""
         committed: list[Callable[[], None]] = []
         finishing: dict[str, Callable[[AsyncConnection], Awaitable[None]]] = {}
-        async with self.write_engine.begin() as connection:
-            # The info dict belongs to the pooled connection and outlives this transaction (kept
-            # at hand: a failed statement makes `connection.info` itself raise until rolled back).
-            info = connection.info
-            info[_AFTER_COMMIT] = committed
-            info[_BEFORE_COMMIT] = finishing
-            try:
-                with statements_inline() if inline else nullcontext():
+        # Inline from BEGIN on: a free write lock is taken on the event loop's thread too.
+        with statements_inline() if inline else nullcontext():
+            async with self.write_engine.begin() as connection:
+                # The info dict belongs to the pooled connection and outlives this transaction (kept
+                # at hand: a failed statement makes `connection.info` itself raise until rolled back).
+                info = connection.info
+                info[_AFTER_COMMIT] = committed
+                info[_BEFORE_COMMIT] = finishing
+                try:
                     result = await operation(connection)
                     for finish in finishing.values():
                         await finish(connection)
-            finally:
-                del info[_AFTER_COMMIT]
-                del info[_BEFORE_COMMIT]
+                finally:
+                    del info[_AFTER_COMMIT]
+                    del info[_BEFORE_COMMIT]
         for callback in committed:
             callback()
         return result
