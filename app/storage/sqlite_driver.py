@@ -128,6 +128,7 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
         self._rows.clear()
 
     def _run(self, operation: Any, parameters: Any, many: bool) -> None:
+        rows: list[Any]
         try:
             inline = self._inline and _statements_inline.get()
             if inline and operation.startswith("BEGIN") and _begin_without_waiting(self._connection, operation):
