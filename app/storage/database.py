@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import orjson
-from sqlalchemy import Table, event, text
+from sqlalchemy import ColumnElement, Table, event, literal_column, text
 from sqlalchemy import exc as sqlalchemy_exceptions
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
@@ -324,6 +324,17 @@ def conflict_insert(dialect_name: str, table: Table) -> postgresql.Insert | sqli
     """The INSERT of the backend in use, which has ON CONFLICT (do nothing / do update): the
     same statement text on SQLite and PostgreSQL, built by the dialect that runs it."""
     return (postgresql if dialect_name == "postgresql" else sqlite).insert(table)
+
+
+def one_of_constants(column: ColumnElement[Any], values: Iterable[str]) -> ColumnElement[bool]:
+    """`column IN ('A', 'B')` with constants of the code (enum values) written into the SQL: the
+    statement compiles once with them, where a list bound as a parameter is rendered again on
+    every run (SQLAlchemy's post-compile step, ~20-60 us a statement)."""
+    written: list[ColumnElement[Any]] = []
+    for value in values:
+        assert value.replace("_", "").isalnum(), f"a constant of the code, not {value!r}"
+        written.append(literal_column(f"'{value}'"))
+    return column.in_(written)
 
 
 def any_of(dialect_name: str, parameter: str, element_type: str = "text") -> str:

@@ -42,6 +42,7 @@ STAGES = [
     ("sqlalchemy.ext.asyncio.engine", "AsyncConnection.start", "write: check out the connection"),
     ("sqlalchemy.ext.asyncio.engine", "AsyncTransaction.start", "write: BEGIN IMMEDIATE (the thread)"),
     ("sqlalchemy.ext.asyncio.engine", "AsyncTransaction.commit", "write: COMMIT (the thread)"),
+    ("app.storage.sqlite_driver", "InlineConnection.commit", "write: COMMIT (the driver's connection call)"),
     ("app.transactions.service", "_add", "write: _add"),
     ("app.transactions.service", "_find_same_bill", "write: same-bill check"),
     ("app.customers.service", "resolve_for_transaction", "write: find the customer"),
