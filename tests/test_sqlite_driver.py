@@ -12,10 +12,11 @@ import sqlite3
 
 import aiosqlite
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select, update
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.storage.database import SQLITE_BUSY_TIMEOUT_MS, Database
+from app.storage.sqlite_driver import INLINE_COMMITS_PER_CHECKPOINT
 
 metadata = MetaData()
 things = Table("things", metadata, Column("id", Integer, primary_key=True), Column("name", String, unique=True))
@@ -98,7 +99,7 @@ async def test_a_failed_statement_raises_the_dbapi_error_and_leaves_the_writer_u
         assert (await connection.execute(select(things.c.name).order_by(things.c.id))).scalars().all() == ["a", "b"]
 
 
-async def test_a_brief_write_runs_its_statements_and_begin_inline_and_only_the_commit_on_the_thread(
+async def test_a_brief_write_runs_begin_its_statements_and_commit_inline_with_no_trip_to_the_thread(
     sqlite_database, worker_calls
 ):
     async def write(connection):
@@ -113,7 +114,7 @@ async def test_a_brief_write_runs_its_statements_and_begin_inline_and_only_the_c
     inserted, names = await sqlite_database.run_write(write, brief=True)
 
     assert (inserted, names) == (3, ["a", "b", "c"])
-    assert worker_calls == ["commit"]  # BEGIN IMMEDIATE took the free write lock inline
+    assert worker_calls == []  # BEGIN IMMEDIATE took the free write lock inline; COMMIT too
     worker_calls.clear()
     await sqlite_database.run_write(lambda connection: connection.execute(insert(things).values(name="d")))
     assert worker_calls == ["_run_statement", "_run_statement", "commit"]  # not brief: each statement goes
@@ -153,8 +154,8 @@ async def test_a_brief_write_waits_on_the_thread_for_a_write_lock_another_connec
     other.close()
     await write
 
-    # BEGIN waited on the thread (the busy timeout), the INSERT ran inline, the commit on the thread.
-    assert worker_calls == ["_run_statement", "commit"]
+    # BEGIN waited on the thread (the busy timeout), the INSERT and the commit ran inline.
+    assert worker_calls == ["_run_statement"]
     async with sqlite_database.read() as connection:
         assert (await connection.execute(select(things.c.name).order_by(things.c.id))).scalars().all() == [
             "other",
@@ -164,3 +165,23 @@ async def test_a_brief_write_waits_on_the_thread_for_a_write_lock_another_connec
         lambda connection: connection.exec_driver_sql("PRAGMA busy_timeout"), brief=True
     )
     assert busy_timeout.scalar_one() == SQLITE_BUSY_TIMEOUT_MS  # the inline try's 0 was put back
+
+
+async def test_inline_commits_leave_the_wal_checkpoint_to_the_thread_once_every_so_many(sqlite_database, worker_calls):
+    await sqlite_database.run_write(lambda connection: connection.execute(select(things.c.id)))  # connected
+    worker_calls.clear()
+
+    for number in range(2 * INLINE_COMMITS_PER_CHECKPOINT):
+        await sqlite_database.run_write(
+            lambda connection, number=number: connection.execute(insert(things).values(name=f"n{number}")),
+            brief=True,
+        )
+
+    assert worker_calls == ["_checkpoint", "_checkpoint"]
+    async with sqlite_database.read() as connection:
+        count = (await connection.execute(select(func.count()).select_from(things))).scalar_one()
+    assert count == 2 * INLINE_COMMITS_PER_CHECKPOINT
+    autocheckpoint = await sqlite_database.run_write(
+        lambda connection: connection.exec_driver_sql("PRAGMA wal_autocheckpoint")
+    )
+    assert autocheckpoint.scalar_one() == 1000  # SQLite's default, put back after each inline commit
