@@ -1568,6 +1568,28 @@ async def stored_balances(connection: AsyncConnection, account_ids: Sequence[int
     return {row.id: points_value(row.balance) for row in rows}
 
 
+async def opening_balance_dates(
+    connection: AsyncConnection, *, org_id: int, account_ids: Sequence[int]
+) -> dict[int, datetime]:
+    """When each account's imported opening balance (a POINTS_LEDGER_BULK_JOB credit) was taken:
+    its lot's start, the `asof` of the other system's balance (accounts without one are absent)."""
+    if not account_ids:
+        return {}
+    rows = (
+        await connection.execute(
+            select(lots.c.account_id, func.min(lots.c.active_from).label("as_of"))
+            .join(entries, entries.c.id == lots.c.entry_id)
+            .where(
+                lots.c.org_id == org_id,
+                lots.c.account_id.in_(list(account_ids)),
+                entries.c.event_type == EventType.POINTS_LEDGER_BULK_JOB.value,
+            )
+            .group_by(lots.c.account_id)
+        )
+    ).all()
+    return {row.account_id: row.as_of for row in rows}
+
+
 async def event_types_on_accounts(
     connection: AsyncConnection, account_ids: Sequence[int], *, besides: EventType
 ) -> dict[int, set[str]]:
