@@ -150,7 +150,7 @@ async def run(args: argparse.Namespace) -> None:
 
     figures: dict[str, dict[str, list[float]]] = {kind: defaultdict(list) for kind in bodies}
     async with application.router.lifespan_context(application):
-        for kind, choices in bodies.items():
+        for choices in bodies.values():  # warm-up: caches, plans, the pool
             for _ in range(20):
                 answer = await one(random.choice(choices))
                 assert b"errors" not in answer, answer[:300]
@@ -168,7 +168,8 @@ async def run(args: argparse.Namespace) -> None:
         import cProfile
         import pstats
 
-        profiler = cProfile.Profile(time.thread_time)  # this thread's CPU: waits for the driver's thread are not counted
+        # This thread's CPU only: the waits for the driver's thread are not counted.
+        profiler = cProfile.Profile(time.thread_time)
         choices = bodies[args.profile]
         profiler.enable()
         for _ in range(args.count):
@@ -177,7 +178,8 @@ async def run(args: argparse.Namespace) -> None:
         pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.top)
     labels = ["whole (one request, in-process)", *(label for label, _, _ in STAGES)]
     kinds = list(bodies)
-    print(f"{'CPU ms per request (median of ' + str(args.rounds) + ' rounds)':<52}" + "".join(f"{k:>10}" for k in kinds))
+    title = f"CPU ms per request (median of {args.rounds} rounds)"
+    print(f"{title:<52}" + "".join(f"{kind:>10}" for kind in kinds))
     for label in labels:
         cells = [statistics.median(figures[k][label]) if figures[k].get(label) else 0.0 for k in kinds]
         print(f"{label:<52}" + "".join(f"{value:10.3f}" for value in cells))
