@@ -60,8 +60,27 @@ async def test_a_statement_is_one_trip_to_the_worker_thread(sqlite_database, wor
         names = (await connection.execute(select(things.c.name).order_by(things.c.id))).scalars().all()
 
     assert names == ["a", "b", "c"]
-    # BEGIN, the SELECT, then the read's ROLLBACK (a connection call of its own).
-    assert worker_calls == ["_run_statement", "_run_statement", "rollback"]
+    # Only the SELECT: a read's deferred BEGIN and its ROLLBACK run on the event loop's thread.
+    assert worker_calls == ["_run_statement"]
+
+
+async def test_a_read_begins_and_ends_its_snapshot_without_the_worker_thread(sqlite_database, worker_calls):
+    await sqlite_database.run_write(lambda connection: connection.execute(insert(things).values(name="a")))
+    async with sqlite_database.read() as connection:
+        await connection.execute(select(things.c.id))
+    worker_calls.clear()
+
+    async with sqlite_database.read() as reading:
+        before = (await reading.execute(select(things.c.name))).scalars().all()
+        await sqlite_database.run_write(lambda connection: connection.execute(insert(things).values(name="b")))
+        during = (await reading.execute(select(things.c.name))).scalars().all()
+    async with sqlite_database.read() as connection:
+        after = (await connection.execute(select(things.c.name).order_by(things.c.id))).scalars().all()
+
+    # One snapshot for the whole read (BEGIN held it), ended by the ROLLBACK (the next read sees the write).
+    assert (before, during, after) == (["a"], ["a"], ["a", "b"])
+    # The reads' three SELECTs and the write's BEGIN IMMEDIATE, INSERT and commit: no read's BEGIN or ROLLBACK.
+    assert worker_calls == ["_run_statement"] * 3 + ["commit"] + ["_run_statement"] * 2
 
 
 async def test_rows_rowcount_and_lastrowid_come_back_as_sqlalchemy_reads_them(sqlite_database):
