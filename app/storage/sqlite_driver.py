@@ -80,7 +80,7 @@ async def _run_inline(
 
 
 class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
-    __slots__ = ("_description", "_inline", "_lastrowid", "_rowcount")
+    __slots__ = ("_begins_inline", "_description", "_inline", "_lastrowid", "_rowcount")
     server_side = False
 
     def __init__(self, adapt_connection: Any) -> None:
@@ -94,6 +94,7 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
         self._rowcount = -1
         self._lastrowid: int | None = None
         self._inline = adapt_connection.runs_inline
+        self._begins_inline = adapt_connection.begins_inline
 
     @property
     def description(self) -> Any:
@@ -116,7 +117,7 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
     def _run(self, operation: Any, parameters: Any, many: bool) -> None:
         try:
             if (self._inline and _statements_inline.get() and not operation.startswith("BEGIN")) or (
-                operation == DEFERRED_BEGIN and self._adapt_connection.begins_inline
+                operation == DEFERRED_BEGIN and self._begins_inline
             ):
                 running = _run_inline(self._connection, operation, parameters, many)
             else:
