@@ -1,6 +1,7 @@
 """CPU per prepared line of transactions.rules.prepare_line: before (line-item field check patched
 out), after with no line-item declarations, after with one declared ENUM field given, interleaved
 in rounds (time.process_time, median of rounds)."""
+
 import statistics
 import time
 from decimal import Decimal
@@ -13,9 +14,17 @@ from app.transactions.inputs import LineItemInput
 
 size = CustomerFieldConfig("size", CustomerFieldType.ENUM, False, ("S", "M", "L"))
 free = SimpleNamespace(extended_fields=(), custom_fields=(), line_item_extended_fields=(), line_item_custom_fields=())
-declaring = SimpleNamespace(extended_fields=(), custom_fields=(), line_item_extended_fields=(size,), line_item_custom_fields=())
+declaring = SimpleNamespace(
+    extended_fields=(), custom_fields=(), line_item_extended_fields=(size,), line_item_custom_fields=()
+)
 plain = LineItemInput(item_code="SKU-1", qty=Decimal(2), rate=Decimal("450"), discount=Decimal(10))
-sized = LineItemInput(item_code="SKU-1", qty=Decimal(2), rate=Decimal("450"), discount=Decimal(10), extended_fields=[{"name": "size", "value": "M"}])
+sized = LineItemInput(
+    item_code="SKU-1",
+    qty=Decimal(2),
+    rate=Decimal("450"),
+    discount=Decimal(10),
+    extended_fields=[{"name": "size", "value": "M"}],
+)
 check = rules.check_bill_fields
 
 
