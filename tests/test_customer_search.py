@@ -12,6 +12,7 @@ from app.kernel.enums import IdentifierType
 from tests.client import buy, earn, merge
 from tests.conftest import TEST_NOW, org_config
 from tests.factories import by_mobile, by_user_id, new_mobile, org_spec
+from tests.import_checks import finished, post_csv
 from tests.test_segments import add as add_to_segment
 from tests.test_segments import create as create_segment
 from tests.test_segments import remove as remove_from_segment
@@ -108,6 +109,21 @@ async def test_created_between_takes_the_registration_instant_from_inclusive_to_
     assert await found(
         api, {"createdBetween": {"from": TEST_NOW.isoformat(), "to": (TEST_NOW + timedelta(days=2)).isoformat()}}
     ) == [first, second]
+
+
+async def test_a_customer_an_import_registered_at_a_whole_second_is_found_from_that_instant(api, clock):
+    clock.set(TEST_NOW.replace(microsecond=0))
+    job = await finished(api, str((await post_csv(api, b"customerprofileid,amount\nWHOLE-1,5\n")).json()["job"]["id"]))
+    clock.set(TEST_NOW.replace(microsecond=1))
+    one_by_one = await customer(api, "Later")
+    imported = await found(api, {"externalId": "WHOLE-1"})
+
+    assert (job["status"], job["customersCreated"]) == ("DONE", 1)
+    assert await found(api, {"createdBetween": {"from": TEST_NOW.replace(microsecond=0).isoformat()}}) == [
+        *imported,
+        one_by_one,
+    ]
+    assert await found(api, {"createdBetween": {"to": TEST_NOW.replace(microsecond=1).isoformat()}}) == imported
 
 
 async def test_tier_finds_the_customers_in_that_tier_of_a_program(api):

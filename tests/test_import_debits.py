@@ -213,7 +213,7 @@ async def test_a_program_that_allows_negative_balances_takes_the_debit_below_zer
     spec = org_spec("lenient")
     spec["programs"][0]["allow_negative_balance"] = True
     lenient = Api(client_api.client, await make_org(database, spec), database, clock)
-    await import_credits(lenient, b"customerprofileid,amount\nN-1,25\n")
+    await import_credits(lenient, b"customerprofileid,amount,startdate\nN-1,25,2026-10-01T00:00:00Z\n")
 
     job = await import_debits(lenient, "customerprofileid,type,amount,date\nN-1,REDEMPTION,40,2026-11-01T00:00:00Z\n")
 

@@ -49,15 +49,26 @@ async def test_more_than_50_aliases_are_refused(api):
 
 
 async def test_the_same_document_twice_is_validated_once(api):
-    from strawberry.extensions.validation_cache import _get_validate_cache
-
-    cache = _get_validate_cache(1024)
-    await api.post("{ organization { code } }")
-    hits = cache.cache_info().hits
+    from app.graphql.core.validation_cache import validated_documents
 
     await api.post("{ organization { code } }")
+    hits, misses = validated_documents.hits, validated_documents.misses
 
-    assert cache.cache_info().hits == hits + 1
+    await api.post("{ organization { code } }")
+
+    assert (validated_documents.hits, validated_documents.misses) == (hits + 1, misses)
+
+
+async def test_a_document_validated_once_keeps_its_errors(api):
+    document = "{ organization { code noSuchField } }"
+
+    first = await api.post(document)
+    second = await api.post(document)
+
+    assert first == second
+    assert [error["message"] for error in first["errors"]] == [
+        "Cannot query field 'noSuchField' on type 'Organization'."
+    ]
 
 
 def fanning_fragments(levels: int) -> str:

@@ -22,8 +22,10 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from typer.testing import CliRunner
 
 from app.cli.main import cli
+from app.customers.bulk import register_customers
 from app.graphql.core.schema import schema
 from app.kernel.clock import FrozenClock
+from app.kernel.enums import IdentifierType
 from app.kernel.settings import get_settings
 from app.organizations.roles import ALL_ROLES, Role
 from app.organizations.service import find_api_key
@@ -31,7 +33,8 @@ from app.storage import migrate
 from app.storage.columns import FixedDecimal, UTCDateTime
 from app.storage.database import Database
 from app.storage.tables import registered_tables
-from tests.conftest import POSTGRES_URL, TEST_NOW
+from tests.conftest import POSTGRES_URL, TEST_NOW, make_org, org_config
+from tests.factories import org_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_ORG_FILE = ROOT / "demo" / "org.toml"
@@ -150,6 +153,43 @@ async def test_keys_from_before_roles_keep_working_admin_keys_with_every_role(tm
     assert ordinary is not None
     assert admin.roles == ALL_ROLES
     assert ordinary.roles == {Role.TILL, Role.APP, Role.MEMBER_CARE}
+
+
+@pytest.mark.skipif(bool(POSTGRES_URL), reason="PostgreSQL stores timestamps, not text: 0013e changes nothing there")
+async def test_times_the_bulk_paths_wrote_at_a_whole_second_compare_as_core_writes_them_after_0013e(tmp_path):
+    async with scratch_database(tmp_path) as url:
+        await migrate.upgrade(url, "0012d")
+        database = Database(url, pool_size=2)
+        try:
+            org = await make_org(database, org_spec("acme"))
+            config = await org_config(database, org.org_id)
+            await database.run_write(
+                lambda connection: register_customers(
+                    connection, config, IdentifierType.EXTERNAL_ID, ["E1", "E2"], TEST_NOW.replace(microsecond=0)
+                )
+            )
+            # As the bulk paths wrote them before 0013e (sqlite3's own datetime text).
+            await database.run_write(
+                lambda connection: connection.execute(
+                    sa.text("UPDATE customers SET registered_on = substr(registered_on, 1, 19) WHERE id = 1")
+                )
+            )
+            await database.dispose()
+            await migrate.upgrade(url)
+            database = Database(url, pool_size=2)
+            async with database.read() as connection:
+                stored = (await connection.execute(sa.text("SELECT registered_on FROM customers ORDER BY id"))).all()
+                since = (
+                    await connection.execute(
+                        sa.text("SELECT count(*) FROM customers WHERE registered_on >= :since"),
+                        {"since": "2026-11-25 06:30:00.000000"},
+                    )
+                ).scalar_one()
+        finally:
+            await database.dispose()
+
+    assert [row[0] for row in stored] == ["2026-11-25 06:30:00.000000", "2026-11-25 06:30:00.000000"]
+    assert since == 2
 
 
 async def _scalar(result) -> object:

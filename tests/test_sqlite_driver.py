@@ -12,11 +12,11 @@ import sqlite3
 
 import aiosqlite
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select, update
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from app.storage.database import SQLITE_BUSY_TIMEOUT_MS, Database
-from app.storage.sqlite_driver import INLINE_COMMITS_PER_CHECKPOINT
+from app.storage.sqlite_driver import INLINE_COMMITS_PER_CHECKPOINT, ReaderConnection
 
 metadata = MetaData()
 things = Table("things", metadata, Column("id", Integer, primary_key=True), Column("name", String, unique=True))
@@ -64,8 +64,63 @@ async def test_a_statement_is_one_trip_to_the_worker_thread(sqlite_database, wor
         names = (await connection.execute(select(things.c.name).order_by(things.c.id))).scalars().all()
 
     assert names == ["a", "b", "c"]
-    # BEGIN, the SELECT, then the read's ROLLBACK (a connection call of its own).
-    assert worker_calls == ["_run_statement", "_run_statement", "rollback"]
+    # Only the SELECT: a read's deferred BEGIN and its ROLLBACK run on the event loop's thread.
+    assert worker_calls == ["_run_statement"]
+
+
+async def test_a_read_begins_and_ends_its_snapshot_without_the_worker_thread(sqlite_database, worker_calls):
+    await sqlite_database.run_write(lambda connection: connection.execute(insert(things).values(name="a")))
+    async with sqlite_database.read() as connection:
+        await connection.execute(select(things.c.id))
+    worker_calls.clear()
+
+    async with sqlite_database.read() as reading:
+        before = (await reading.execute(select(things.c.name))).scalars().all()
+        await sqlite_database.run_write(lambda connection: connection.execute(insert(things).values(name="b")))
+        during = (await reading.execute(select(things.c.name))).scalars().all()
+    async with sqlite_database.read() as connection:
+        after = (await connection.execute(select(things.c.name).order_by(things.c.id))).scalars().all()
+
+    # One snapshot for the whole read (BEGIN held it), ended by the ROLLBACK (the next read sees the write).
+    assert (before, during, after) == (["a"], ["a"], ["a", "b"])
+    # The reads' three SELECTs and the write's BEGIN IMMEDIATE, INSERT and commit: no read's BEGIN or ROLLBACK.
+    assert worker_calls == ["_run_statement"] * 3 + ["commit"] + ["_run_statement"] * 2
+
+
+async def test_a_read_cancelled_during_its_select_ends_on_the_worker_thread_and_its_connection_stays_usable(
+    sqlite_database, worker_calls, monkeypatch
+):
+    # The SELECT goes on in the worker thread after its task is cancelled (as at the request time
+    # limit). SQLAlchemy then invalidates the connection: it is closed on that thread, queued behind
+    # the SELECT, and no ROLLBACK runs on the loop's thread beside a statement still running.
+    slow = text(
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 5000000) SELECT count(*) FROM c"
+    )
+    started = asyncio.Event()
+    async with sqlite_database.read() as connection:  # the read pool's connection exists from here on
+        await connection.execute(select(things.c.id))
+    worker_calls.clear()
+    inline_rollbacks = []
+    roll_back = ReaderConnection.rollback
+    monkeypatch.setattr(ReaderConnection, "rollback", lambda self: inline_rollbacks.append(1) or roll_back(self))
+
+    async def read_slowly():
+        async with sqlite_database.read() as connection:
+            started.set()
+            await connection.execute(slow)
+
+    reading = asyncio.create_task(read_slowly())
+    await started.wait()
+    await asyncio.sleep(0.05)
+    reading.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await reading
+    async with sqlite_database.read() as connection:  # the pool's one connection again
+        names = (await connection.execute(select(things.c.name))).scalars().all()
+
+    assert names == []
+    assert worker_calls[:2] == ["_run_statement", "close"]  # then the next read's new connection
+    assert len(inline_rollbacks) == 1  # the next read's, not the cancelled one's
 
 
 async def test_rows_rowcount_and_lastrowid_come_back_as_sqlalchemy_reads_them(sqlite_database):

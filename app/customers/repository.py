@@ -108,6 +108,11 @@ _CUSTOMER_KINDS = select(customers.c.id, customers.c.kind).where(
 )
 
 
+_LOYALTY_TYPES = select(customers.c.id, customers.c.loyalty_type).where(
+    customers.c.org_id == bindparam("org_id"), customers.c.id.in_(bindparam("ids", expanding=True))
+)
+
+
 def _identifier_pairs(given: Mapping[IdentifierType, str]) -> list[tuple[str, str]]:
     return [(kind.value, value) for kind, value in given.items()]
 
@@ -202,6 +207,12 @@ async def customer_kinds(connection: AsyncConnection, *, org_id: int, customer_i
         return {}
     rows = await connection.execute(_CUSTOMER_KINDS, {"org_id": org_id, "ids": list(customer_ids)})
     return {row.id: row.kind for row in rows}
+
+
+async def loyalty_types(connection: AsyncConnection, *, org_id: int, customer_ids: Sequence[int]) -> dict[int, str]:
+    """The loyalty type (LOYALTY or NON_LOYALTY) of these customers of the org; other ids are absent."""
+    rows = await connection.execute(_LOYALTY_TYPES, {"org_id": org_id, "ids": list(customer_ids)})
+    return {row.id: row.loyalty_type for row in rows}
 
 
 # --- Customers and identifiers --------------------------------------------------------------

@@ -4,7 +4,7 @@ statements are the repository's (app/customers/repository.py)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -294,14 +294,11 @@ async def resolve_for_transaction(
             customer_id=customer_id, registered=True, registered_identifiers=dict(given), loyalty_type=loyalty_type
         )
 
-    async def standing_of(customer_id: int, merged: Sequence[int] = ()) -> LoyaltyType:
-        """The customer's loyalty type after this bill, enrolling them when the bill (or a customer
-        merged in) is enrolled."""
+    async def standing_of(customer_id: int) -> LoyaltyType:
+        """The customer's loyalty type after this bill, enrolling them when the bill is enrolled
+        (a merge has enrolled them already when it merged a member in)."""
         current = loyalty_types[customer_id]
-        enrolled = loyalty_type is LoyaltyType.LOYALTY or any(
-            loyalty_types[victim] is LoyaltyType.LOYALTY for victim in merged
-        )
-        if current is LoyaltyType.NON_LOYALTY and enrolled:
+        if current is LoyaltyType.NON_LOYALTY and loyalty_type is LoyaltyType.LOYALTY:
             await enrol(connection, org, customer_id, now, transaction_id)
             return LoyaltyType.LOYALTY
         return current
@@ -361,7 +358,10 @@ async def resolve_for_transaction(
     survivor = primary_owner if primary_owner is not None else min(owner.values())
     victims = sorted({customer_id for customer_id in owner.values() if customer_id != survivor})
     for victim in victims:
-        await merge_customers(connection, org, survivor, victim, activity, now, transaction_id)
+        if await merge_customers(
+            connection, org, survivor, victim, activity, now, transaction_id, loyalty_types=loyalty_types
+        ):
+            loyalty_types[survivor] = LoyaltyType.LOYALTY
     await _add_identifiers(
         connection, org, survivor, {k: v for k, v in given.items() if k not in owner}, now, transaction_id
     )
@@ -370,7 +370,7 @@ async def resolve_for_transaction(
         customer_id=survivor,
         registered=False,
         merged_customer_ids=victims,
-        loyalty_type=await standing_of(survivor, victims),
+        loyalty_type=await standing_of(survivor),
     )
 
 
@@ -571,10 +571,16 @@ async def merge_customers(
     now: datetime,
     transaction_id: int | None = None,
     request: HistoryRequest | None = None,
-) -> None:
+    loyalty_types: Mapping[int, LoyaltyType] | None = None,
+) -> bool:
     """The victim's identifiers, balances, purchases, user groups, and the records other domains
     keep of it (loyalty cards, leads, segment memberships, interactions, behavioural events:
     app.customers.merge_moves) move to the survivor; the survivor's COMBINE history row lists them.
+
+    An enrolled (LOYALTY) victim merged into a NON_LOYALTY survivor enrols the survivor (`enrol`,
+    after the COMBINE row): a member's points never end up on a non-member, and the person was a
+    member. Whether it did is returned. `loyalty_types`: both customers' types, when the caller
+    has read them already (otherwise read here).
 
     One MERGE_CUSTOMER event: for each of the victim's accounts with a balance, a debit that is
     the last entry of the victim's ledger and a credit to the survivor's matching account (the
@@ -703,6 +709,13 @@ async def merge_customers(
             }
         ],
     )
+    if loyalty_types is None:
+        stored = await repository.loyalty_types(connection, org_id=org.id, customer_ids=[survivor_id, victim_id])
+        loyalty_types = {customer_id: LoyaltyType(value) for customer_id, value in stored.items()}
+    enrols = loyalty_types[survivor_id] is LoyaltyType.NON_LOYALTY and loyalty_types[victim_id] is LoyaltyType.LOYALTY
+    if enrols:
+        await enrol(connection, org, survivor_id, now, transaction_id, request.columns() if request else None)
+    return enrols
 
 
 async def _move_group_memberships(

@@ -29,8 +29,12 @@ time) and reason. Each row is one POINTS_IMPORT event dated `date` with one POIN
 POINTS_EXPIRY debit on the customer's REGULAR account (the `redeemed` or `expired` counter),
 taking its lots as a live redemption or expiry would (app.ledger.debits, the lot trace
 recorded). A debit larger than the balance is refused (INSUFFICIENT_POINTS) unless the program
-allows negative balances; rows are applied in file order per customer, so a refusal is judged on
-the balance the earlier rows left. Unknown customers are refused (CUSTOMER_NOT_FOUND): a debit
+allows negative balances. A debit is never older than the points it takes (column `date`):
+one dated before the customer's imported opening balance is refused
+(DATE_BEFORE_OPENING_BALANCE: its `asof`), and so is one that only lots starting after its date
+could pay (DATE_BEFORE_CREDIT: the points had not been credited, or were not yet spendable).
+Rows are applied in file order per customer, so a refusal is judged on the balance the earlier
+rows left. Unknown customers are refused (CUSTOMER_NOT_FOUND): a debit
 registers no one.
 """
 
@@ -61,7 +65,7 @@ from app.kernel.errors import NotFoundError, ValidationError
 from app.kernel.money import from_scaled_integer
 from app.ledger import repository as ledger_repository
 from app.ledger.credits import CreditDraft, post_credits_expiring_past_due
-from app.ledger.debits import DebitDraft, Overdraft, plan_debits, post_debits
+from app.ledger.debits import DebitDraft, Overdraft, Refusal, plan_debits, post_debits
 from app.ledger.models import EntryKind, EventType
 from app.ledger.views import AccountRef
 from app.organizations.config import OrgConfig
@@ -182,22 +186,32 @@ class DebitsRun(PointsRun):
             drafted.append(row)
         return drafts, drafted, rejects
 
-    def _overdrafts(
-        self, drafted: Sequence[ParsedRow[DebitRow]], refused: Sequence[Overdraft]
-    ) -> list[tuple[ParsedRow[DebitRow], RowError]]:
-        return [
-            (
-                drafted[overdraft.position],
-                RowError(
-                    "INSUFFICIENT_POINTS",
-                    f"the balance is {format(overdraft.balance.normalize(), 'f')} points, fewer than the "
-                    f"{format(drafted[overdraft.position].value.amount, 'f')} debited (program "
-                    f"{self.program.code} allows no negative balance)",
-                    "amount",
-                ),
+    def _refusal(self, row: ParsedRow[DebitRow], refusal: Refusal) -> RowError:
+        if isinstance(refusal, Overdraft):
+            return RowError(
+                "INSUFFICIENT_POINTS",
+                f"the balance is {format(refusal.balance.normalize(), 'f')} points, fewer than the "
+                f"{format(row.value.amount, 'f')} debited (program {self.program.code} allows no negative balance)",
+                "amount",
             )
-            for overdraft in refused
-        ]
+        points_from = refusal.points_from.isoformat().replace("+00:00", "Z")
+        if refusal.before_opening_balance:
+            return RowError(
+                "DATE_BEFORE_OPENING_BALANCE",
+                f"the customer's opening balance in program {self.program.code} is as of {points_from}: "
+                "a debit cannot be dated before it",
+                "date",
+            )
+        return RowError(
+            "DATE_BEFORE_CREDIT",
+            f"the points this debit would take start on {points_from}, after its date",
+            "date",
+        )
+
+    def _refusals(
+        self, drafted: Sequence[ParsedRow[DebitRow]], refused: Sequence[Refusal]
+    ) -> list[tuple[ParsedRow[DebitRow], RowError]]:
+        return [(drafted[refusal.position], self._refusal(drafted[refusal.position], refusal)) for refusal in refused]
 
     async def check(  # type: ignore[override]
         self, connection: AsyncConnection, rows: Sequence[ParsedRow[DebitRow]], now: datetime
@@ -216,15 +230,19 @@ class DebitsRun(PointsRun):
         balances = await ledger_repository.stored_balances(connection, list(found.values()))
         balances.update({-customer_id: 0 for customer_id in customer_ids if customer_id not in found})
         lots_of = await ledger_repository.open_lots(connection, list(found.values()))
+        opened_at = await ledger_repository.opening_balance_dates(
+            connection, org_id=self.org.id, account_ids=list(found.values())
+        )
         planned, refused = plan_debits(
             drafts,
             balances,
             lots_of,
             ledger_repository.stored_points(connection),
             allow_negative_balance=self.program.allow_negative_balance,
+            opened_at=opened_at,
         )
         rejects = sorted(
-            [*rejects, *dated_rejects, *self._overdrafts(drafted, refused)], key=lambda item: item[0].row_number
+            [*rejects, *dated_rejects, *self._refusals(drafted, refused)], key=lambda item: item[0].row_number
         )
         points = sum(debit.points for debit in planned)
         return BatchResult(
@@ -247,7 +265,7 @@ class DebitsRun(PointsRun):
             allow_negative_balance=self.program.allow_negative_balance,
         )
         rejects = sorted(
-            [*rejects, *dated_rejects, *self._overdrafts(drafted, refused)], key=lambda item: item[0].row_number
+            [*rejects, *dated_rejects, *self._refusals(drafted, refused)], key=lambda item: item[0].row_number
         )
         return BatchResult(imported=len(drafts) - len(refused), rejects=rejects, points=points)
 

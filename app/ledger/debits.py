@@ -8,6 +8,11 @@ their expiry at T first (soonest first), then that same order. Each lot it takes
 movement (the lot trace), and what the balance does not cover goes negative where the program
 allows it and is refused otherwise.
 
+A debit cannot be older than the points it takes: one dated before the account's imported
+opening balance (the `asof` it was taken at: the seed's ledger has no entries before it) is
+refused, and so is one whose points only lots starting after its date could give (a redemption
+or expiry of points not yet credited at T). Lots that had started by T are the only ones it takes.
+
 Set-based: the accounts are locked once (id order), their open lots read in one statement, the
 debits planned in stored points (scaled integers), and events, entries, movements, lots and
 accounts written each in one executemany however many debits.
@@ -16,7 +21,7 @@ accounts written each in one executemany however many debits.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -50,6 +55,19 @@ class Overdraft(NamedTuple):
     balance: Decimal
 
 
+class DatedTooEarly(NamedTuple):
+    """A debit refused: dated before the account's opening balance (`before_opening_balance`)
+    or before the points it would take were credited; `points_from` is that opening balance's
+    `asof`, or the earliest start of the lots it would need."""
+
+    position: int  # in the debits given
+    points_from: datetime
+    before_opening_balance: bool
+
+
+Refusal = Overdraft | DatedTooEarly
+
+
 def _spending_key(lot: LotShare, at: datetime) -> tuple[bool, bool, datetime, int]:
     spendable = lot.active_from <= at and (lot.expires_at is None or lot.expires_at > at)
     return (not spendable, lot.expires_at is None, lot.expires_at or at, lot.lot_id)
@@ -66,18 +84,24 @@ def plan_debits(
     points_value: Callable[[Decimal], int],
     *,
     allow_negative_balance: bool,
-) -> tuple[list[StoredDebit], list[Overdraft]]:
+    opened_at: Mapping[int, datetime] | None = None,
+) -> tuple[list[StoredDebit], list[Refusal]]:
     """The debits planned in the order given per customer (customers in id order, so a
     customer's entries follow each other in ids), and the ones refused. Pure: `balances` and the
-    lots' remaining points (`lots_of`, by account) are what the accounts hold before."""
+    lots' remaining points (`lots_of`, by account) are what the accounts hold before;
+    `opened_at` the accounts' imported opening balances' `asof`."""
     remaining = {lot.lot_id: points_value(lot.points) for lots in lots_of.values() for lot in lots}
     planned: list[StoredDebit] = []
-    refused: list[Overdraft] = []
+    refused: list[Refusal] = []
     for index in sorted(range(len(debits)), key=lambda index: debits[index].account.customer_id):
         debit = debits[index]
         account_id = debit.account.id
         points = points_value(debit.points)
         assert points > 0, "a debit moves points"
+        opening_as_of = (opened_at or {}).get(account_id)
+        if opening_as_of is not None and debit.at < opening_as_of:
+            refused.append(DatedTooEarly(index, opening_as_of, before_opening_balance=True))
+            continue
         before = balances[account_id]
         if points > before and not allow_negative_balance:
             refused.append(Overdraft(index, from_scaled_integer(before, repository.STORED_POINTS_SCALE)))
@@ -86,8 +110,14 @@ def plan_debits(
         key: Callable[[LotShare, datetime], Any] = (
             _expiry_key if debit.entry_kind is EntryKind.POINTS_EXPIRY else _spending_key
         )
+        account_lots = lots_of.get(account_id, ())
+        started = [lot for lot in account_lots if lot.active_from <= debit.at]
+        if sum(remaining[lot.lot_id] for lot in started) < left:
+            starts = [lot.active_from for lot in account_lots if lot.active_from > debit.at and remaining[lot.lot_id]]
+            refused.append(DatedTooEarly(index, min(starts), before_opening_balance=False))
+            continue
         taken: list[tuple[int, int]] = []
-        for lot in sorted(lots_of.get(account_id, ()), key=lambda lot: key(lot, debit.at)):
+        for lot in sorted(started, key=lambda lot: key(lot, debit.at)):
             if left == 0:
                 break
             share = min(left, remaining[lot.lot_id])
@@ -95,7 +125,7 @@ def plan_debits(
                 taken.append((lot.lot_id, share))
                 remaining[lot.lot_id] -= share
                 left -= share
-        assert left == 0, "the lots hold the positive balance"
+        assert left == 0, "the lots started by the debit's date cover it"
         balances[account_id] = before - points
         planned.append(
             StoredDebit(
@@ -114,8 +144,13 @@ def plan_debits(
 
 
 async def read_debits_plan(
-    connection: AsyncConnection, debits: Sequence[DebitDraft], *, allow_negative_balance: bool, lock: bool
-) -> tuple[list[StoredDebit], list[Overdraft]]:
+    connection: AsyncConnection,
+    *,
+    org_id: int,
+    debits: Sequence[DebitDraft],
+    allow_negative_balance: bool,
+    lock: bool,
+) -> tuple[list[StoredDebit], list[Refusal]]:
     """`plan_debits` from what the accounts hold now: locked (`lock`, to post them) or read only."""
     account_ids = sorted({debit.account.id for debit in debits})
     if lock:
@@ -123,25 +158,27 @@ async def read_debits_plan(
     else:
         balances = await repository.stored_balances(connection, account_ids)
     lots_of = await repository.open_lots(connection, account_ids)
+    opened_at = await repository.opening_balance_dates(connection, org_id=org_id, account_ids=account_ids)
     return plan_debits(
         debits,
         balances,
         lots_of,
         repository.stored_points(connection),
         allow_negative_balance=allow_negative_balance,
+        opened_at=opened_at,
     )
 
 
 async def post_debits(
     connection: AsyncConnection, *, org_id: int, debits: Sequence[DebitDraft], allow_negative_balance: bool
-) -> tuple[Decimal, list[Overdraft]]:
+) -> tuple[Decimal, list[Refusal]]:
     """Post `debits` in the caller's write transaction (the caller has checked the accounts
     belong to `org_id` and their holders are not merged): the points debited, and the debits
-    refused for want of balance."""
+    refused (for want of balance, or dated before the points they would take)."""
     if not debits:
         return Decimal(0), []
     planned, refused = await read_debits_plan(
-        connection, debits, allow_negative_balance=allow_negative_balance, lock=True
+        connection, org_id=org_id, debits=debits, allow_negative_balance=allow_negative_balance, lock=True
     )
     moved: dict[tuple[int, str | None], list[int]] = defaultdict(lambda: [0, 0])
     for debit in planned:

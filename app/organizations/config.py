@@ -23,7 +23,14 @@ from app.kernel.currencies import CurrencyCategory
 from app.kernel.enums import IdentifierType, PointsCategory
 from app.organizations import repository
 from app.organizations.errors import ProgramNotFoundError
-from app.organizations.models import CountFrom, CustomerFieldType, ExpiryStrategy, GroupPoints, PointsRounding
+from app.organizations.models import (
+    CountFrom,
+    CustomerFieldType,
+    ExpiryStrategy,
+    FieldLevel,
+    GroupPoints,
+    PointsRounding,
+)
 from app.organizations.roles import Role
 from app.organizations.spec import RateLimitsSpec
 from app.storage.database import Database
@@ -204,6 +211,9 @@ class OrgConfig:
     extended_fields: tuple[CustomerFieldConfig, ...] = ()
     custom_fields: tuple[CustomerFieldConfig, ...] = ()
     payment_modes: tuple[str, ...] = ()
+    # The line items' declared fields (the same sections' `level = "LINE_ITEM"` entries).
+    line_item_extended_fields: tuple[CustomerFieldConfig, ...] = ()
+    line_item_custom_fields: tuple[CustomerFieldConfig, ...] = ()
     primary_identifier_strict_check: bool = False  # CONF_PRIMARY_IDENTIFIER_STRICT_CHECK
     _programs_by_id: dict[int, ProgramConfig] = field(default_factory=dict, repr=False)
     _stores_by_id: dict[int, StoreConfig] = field(default_factory=dict, repr=False)
@@ -350,6 +360,8 @@ async def load_org_config(connection: AsyncConnection, org_id: int) -> OrgConfig
         customer_fields=_declared_fields(org.customer_fields),
         extended_fields=_declared_fields(org.extended_fields),
         custom_fields=_declared_fields(org.custom_fields),
+        line_item_extended_fields=_declared_fields(org.extended_fields, FieldLevel.LINE_ITEM),
+        line_item_custom_fields=_declared_fields(org.custom_fields, FieldLevel.LINE_ITEM),
         payment_modes=tuple(mode["code"] for mode in org.payment_modes or []),
         stores=tuple(
             StoreConfig(id=row.id, code=row.code, external_id=row.external_id, name=row.name, program_id=row.program_id)
@@ -370,7 +382,11 @@ async def load_org_config(connection: AsyncConnection, org_id: int) -> OrgConfig
     )
 
 
-def _declared_fields(stored: list[dict[str, Any]] | None) -> tuple[CustomerFieldConfig, ...]:
+def _declared_fields(
+    stored: list[dict[str, Any]] | None, level: FieldLevel = FieldLevel.BILL
+) -> tuple[CustomerFieldConfig, ...]:
+    """The declarations of one level (customer fields and bill fields stored before levels
+    existed carry none: BILL)."""
     return tuple(
         CustomerFieldConfig(
             name=declared["name"],
@@ -379,6 +395,7 @@ def _declared_fields(stored: list[dict[str, Any]] | None) -> tuple[CustomerField
             values=tuple(declared["values"]),
         )
         for declared in stored or []
+        if declared.get("level", FieldLevel.BILL.value) == level.value
     )
 
 

@@ -40,6 +40,13 @@ class CountFrom(StrEnum):
     POSTING_TIME = "POSTING_TIME"  # when the engine received it
 
 
+class FieldLevel(StrEnum):
+    """Where a declared extended or custom field is carried (Capillary declares fields per level)."""
+
+    BILL = "BILL"  # the bill's own extendedFields / customFields
+    LINE_ITEM = "LINE_ITEM"  # each line item's extendedFields / customFields
+
+
 class CustomerFieldType(StrEnum):
     """The kinds of value an organisation's declared customer field holds (the file's [[customer_fields]])."""
 

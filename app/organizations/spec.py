@@ -16,7 +16,14 @@ from app.kernel.currencies import CURRENCY_IDENTIFIER_LENGTH_MAX
 from app.kernel.decimals import AMOUNT, POINTS, RATE, DecimalRange, Refusal, read_decimal
 from app.kernel.enums import IdentifierType, PointsCategory
 from app.kernel.text import refusal_message, refused_character
-from app.organizations.models import CountFrom, CustomerFieldType, ExpiryStrategy, GroupPoints, PointsRounding
+from app.organizations.models import (
+    CountFrom,
+    CustomerFieldType,
+    ExpiryStrategy,
+    FieldLevel,
+    GroupPoints,
+    PointsRounding,
+)
 
 
 def _text_checker(*, code: bool) -> AfterValidator:
@@ -299,7 +306,13 @@ class BillFieldSpec(CustomerFieldSpec):
     kind, bills may carry only declared fields of that kind, each with a value of its type
     (given as text: a NUMBER's digits, a BOOLEAN's "true" or "false", a DATE's YYYY-MM-DD, an
     ENUM's one of `values`), and must carry the `required` ones. Declaring none keeps the kind
-    free: pairs are stored as sent."""
+    free: pairs are stored as sent.
+
+    `level = "LINE_ITEM"` declares a field of the line items instead, checked the same way on
+    each line of a purchase (its own strictness: declaring bill fields leaves line items free).
+    A name may be declared once per level."""
+
+    level: FieldLevel = FieldLevel.BILL
 
 
 class PaymentModeSpec(Strict):
@@ -336,12 +349,23 @@ class OrganizationSpec(Strict):
     @model_validator(mode="after")
     def bill_conditions_resolve(self) -> OrganizationSpec:
         """Earning rules name declared fields (an ENUM's value among its values) and modes."""
-        _require_unique("extended field", [declared.name for declared in self.extended_fields])
-        _require_unique("custom field", [declared.name for declared in self.custom_fields])
+        for level in FieldLevel:
+            what = "" if level is FieldLevel.BILL else "line item "
+            _require_unique(
+                f"{what}extended field", [declared.name for declared in self.extended_fields if declared.level is level]
+            )
+            _require_unique(
+                f"{what}custom field", [declared.name for declared in self.custom_fields if declared.level is level]
+            )
         _require_unique("payment mode", [mode.code for mode in self.payment_modes])
+        # Conditions read the bill's own fields.
         declared_fields = {
-            BillConditionKind.EXTENDED_FIELD: {declared.name: declared for declared in self.extended_fields},
-            BillConditionKind.CUSTOM_FIELD: {declared.name: declared for declared in self.custom_fields},
+            BillConditionKind.EXTENDED_FIELD: {
+                declared.name: declared for declared in self.extended_fields if declared.level is FieldLevel.BILL
+            },
+            BillConditionKind.CUSTOM_FIELD: {
+                declared.name: declared for declared in self.custom_fields if declared.level is FieldLevel.BILL
+            },
         }
         modes = {mode.code for mode in self.payment_modes}
         for program in self.programs:

@@ -39,6 +39,26 @@ async def insert_code(connection: AsyncConnection, *, org_id: int, customer_id: 
     return row is not None
 
 
+@cache
+def _insert_missing_codes(dialect: str) -> Any:
+    """Codes for customers who have none: skipped, without error, where the customer has one by
+    now (a concurrent first ask) or another customer holds the code (drawn again by the caller)."""
+    return conflict_insert(dialect, codes).on_conflict_do_nothing()
+
+
+async def insert_missing_codes(
+    connection: AsyncConnection, *, org_id: int, codes_by_customer: dict[int, str], now: datetime
+) -> None:
+    """One executemany, whatever the number of customers."""
+    await connection.execute(
+        _insert_missing_codes(connection.dialect.name),
+        [
+            {"org_id": org_id, "customer_id": customer_id, "code": code, "created_at": now}
+            for customer_id, code in codes_by_customer.items()
+        ],
+    )
+
+
 _CODE_OWNER = select(codes.c.customer_id).where(
     codes.c.org_id == bindparam("org_id"), codes.c.code == bindparam("code")
 )

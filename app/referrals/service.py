@@ -3,6 +3,11 @@
 - Every customer registered one by one (a bill, registerCustomer) gets a referral code in the
   same transaction: random (rules.new_code), unique per organisation by a database key; a
   collision is retried with a new code and never reaches the client.
+- Customers registered in bulk (imports) and those registered before referrals existed get
+  theirs when it is first asked for (`codes_given`: the customer's `referralCode`), in one write
+  whatever the number asked; two first asks at once give the same code (the customer's row is the
+  key: the later insert is skipped and reads the first one's). Imports stay set-based and as fast
+  as before, and nobody can be referred by a code that was never shown.
 - A customer registered with a referral code (the bill's or the customer's, seed 001) is linked
   to the code's owner once, never changed. An unknown code is a typed error naming the field and
   nothing is written (REFERRAL_CODE_NOT_FOUND): a till that mistyped a code can correct it, where
@@ -365,6 +370,29 @@ async def referrals_of(
         row.customer_id: ReferralView(row.customer_id, row.code, row.referrer_id, row.referred_at)
         for row in await repository.codes_of(connection, org_id=org_id, customer_ids=customer_ids)
     }
+
+
+async def codes_given(
+    connection: AsyncConnection, *, org_id: int, customer_ids: Sequence[int], now: datetime
+) -> dict[int, ReferralView]:
+    """These customers' referrals, a code drawn for each who had none (in the caller's write
+    transaction; the caller vouches they are customers of `org_id`)."""
+    found = await referrals_of(connection, org_id, customer_ids)
+    missing = [customer_id for customer_id in customer_ids if customer_id not in found]
+    for _ in range(CODE_ATTEMPTS):
+        if not missing:
+            return found
+        await repository.insert_missing_codes(
+            connection,
+            org_id=org_id,
+            codes_by_customer={customer_id: rules.new_code() for customer_id in missing},
+            now=now,
+        )
+        found.update(await referrals_of(connection, org_id, missing))
+        missing = [customer_id for customer_id in missing if customer_id not in found]
+    if missing:
+        raise RuntimeError("no free referral code after repeated draws")  # unexpected: masked to the client
+    return found
 
 
 @dataclass(frozen=True, slots=True)

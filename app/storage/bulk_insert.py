@@ -25,8 +25,11 @@ COPY_ROWS_MIN = 500
 
 
 def _converter(column: Any, dialect: Dialect) -> Converter:
-    """The column type's bind processor for this dialect (None: the driver takes values as they are)."""
-    processor = column.type.bind_processor(dialect)
+    """The column type's bind processor for this dialect (None: the driver takes values as they are).
+    The dialect's own implementation of the type, as Core binds it: the generic type's processor
+    hands SQLite naive datetimes, which sqlite3 writes without the `.000000` that Core writes, and
+    SQLite compares times as text."""
+    processor = column.type.dialect_impl(dialect).bind_processor(dialect)
     return None if processor is None else _once_per_value(processor)
 
 

@@ -25,7 +25,13 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import QueuePool
 
-from app.storage.sqlite_driver import INLINE_ARGUMENT, one_hop_url, statements_inline
+from app.storage.sqlite_driver import (
+    DEFERRED_BEGIN,
+    INLINE_ARGUMENT,
+    READER_ARGUMENT,
+    one_hop_url,
+    statements_inline,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +67,14 @@ class Database:
             engine_url = one_hop_url(url)
             # read() and run_write() always end their transaction themselves, so the pool's own
             # rollback on return would only cost a round trip to the driver's thread.
-            self.read_engine = create_async_engine(engine_url, pool_size=pool_size, pool_reset_on_return=None, **common)
+            # Its connections begin and end their read transactions without a trip to the driver's thread.
+            self.read_engine = create_async_engine(
+                engine_url,
+                pool_size=pool_size,
+                pool_reset_on_return=None,
+                connect_args={READER_ARGUMENT: True},
+                **common,
+            )
             # One connection is all a single writer needs; a brief write's statements run inline.
             self.write_engine = create_async_engine(
                 engine_url,
@@ -71,7 +84,7 @@ class Database:
                 connect_args={INLINE_ARGUMENT: True},
                 **common,
             )
-            _configure_sqlite(self.read_engine, begin_statement="BEGIN", busy_timeout_ms=busy_timeout_ms)
+            _configure_sqlite(self.read_engine, begin_statement=DEFERRED_BEGIN, busy_timeout_ms=busy_timeout_ms)
             _configure_sqlite(self.write_engine, begin_statement="BEGIN IMMEDIATE", busy_timeout_ms=busy_timeout_ms)
         else:
             self.read_engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, **common)

@@ -31,6 +31,11 @@ from sqlalchemy.util.concurrency import await_
 DIALECT_NAME = "pointledger_aiosqlite"
 # connect_args={INLINE_ARGUMENT: True}: the engine's connections can run statements inline (InlineConnection).
 INLINE_ARGUMENT = "pointledger_inline"
+# connect_args={READER_ARGUMENT: True}: the engine's connections begin and end their (read) transactions
+# on the caller's thread (ReaderConnection).
+READER_ARGUMENT = "pointledger_reader"
+# A deferred BEGIN: it takes no lock and touches no file, so it never waits.
+DEFERRED_BEGIN = "BEGIN"
 
 
 def _run_statement(
@@ -94,7 +99,7 @@ def _begin_without_waiting(connection: Any, operation: str) -> bool:
 
 
 class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
-    __slots__ = ("_description", "_inline", "_lastrowid", "_rowcount")
+    __slots__ = ("_begins_inline", "_description", "_inline", "_lastrowid", "_rowcount")
     server_side = False
 
     def __init__(self, adapt_connection: Any) -> None:
@@ -108,6 +113,7 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
         self._rowcount = -1
         self._lastrowid: int | None = None
         self._inline = adapt_connection.runs_inline
+        self._begins_inline = adapt_connection.begins_inline
 
     @property
     def description(self) -> Any:
@@ -134,7 +140,9 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
             if inline and operation.startswith("BEGIN") and _begin_without_waiting(self._connection, operation):
                 self._description, rows, self._rowcount, self._lastrowid = None, [], -1, None
             else:
-                if inline and not operation.startswith("BEGIN"):
+                if (inline and not operation.startswith("BEGIN")) or (
+                    operation == DEFERRED_BEGIN and self._begins_inline
+                ):
                     running = _run_inline(self._connection, operation, parameters, many)
                 else:
                     running = self._connection._execute(_run_statement, self._connection, operation, parameters, many)
@@ -154,6 +162,7 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
     __slots__ = ()
     _cursor_cls = OneHopCursor
     runs_inline = False
+    begins_inline = False
 
 
 def _commit_without_checkpoint(connection: Any) -> None:
@@ -209,14 +218,35 @@ class InlineConnection(OneHopConnection):
             self._handle_exception(error)
 
 
+class ReaderConnection(OneHopConnection):
+    """A read pool's connection: its statements go to the worker thread (a read may take long),
+    but a read transaction's deferred BEGIN and its ROLLBACK run on the caller's thread. Neither
+    waits on anything: the BEGIN takes no lock (the first SELECT does, on the thread), and the
+    ROLLBACK of a transaction that wrote nothing only lets go of its snapshot. Two trips a
+    request fewer, out of four for a ledger page (BEGIN, the customer, the page, ROLLBACK)."""
+
+    __slots__ = ()
+    begins_inline = True
+
+    def rollback(self) -> None:
+        connection = self._connection._connection  # the sqlite3 connection; None once closed
+        if connection is not None:
+            try:
+                connection.rollback()
+            except Exception as error:
+                self._handle_exception(error)
+
+
 class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
     def connect(self, *arg: Any, **kw: Any) -> OneHopConnection:
         inline = kw.pop(INLINE_ARGUMENT, False)
-        if inline:
+        reader = kw.pop(READER_ARGUMENT, False)
+        if inline or reader:
             kw["check_same_thread"] = False  # opened on the worker thread, used on the loop's too
         connection = self.aiosqlite.connect(*arg, **kw)
         connection._thread.daemon = True  # as SQLAlchemy's adapter does: never block interpreter exit
-        return (InlineConnection if inline else OneHopConnection)(self, await_(connection))
+        kind = InlineConnection if inline else ReaderConnection if reader else OneHopConnection
+        return kind(self, await_(connection))
 
 
 class OneHopSQLiteDialect(SQLiteDialect_aiosqlite):

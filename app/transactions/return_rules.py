@@ -227,7 +227,7 @@ def prepare_return(data: ReturnInput, org: OrgConfig, now: datetime, path: str =
                 raise ValidationError(
                     "only a MIXED return has REGULAR lines (the exchange's purchase)", field=f"{line_path}.type"
                 )
-            prepared_line = prepare_line(item.line, index, line_path)
+            prepared_line = prepare_line(item.line, index, line_path, org)
             # Serials of the new purchase count among its own lines, as addTransaction counts them.
             serial = item.line.serial if item.line.serial is not None else len(purchase_lines) + 1
             if serial in purchase_serials:

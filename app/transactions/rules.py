@@ -22,6 +22,7 @@ from app.kernel.text import check_code, check_text
 from app.ledger.rules import quantize_raw, round_points
 from app.organizations.config import CustomerFieldConfig, OrgConfig, ProgramConfig, StoreConfig, TierConfig, TillConfig
 from app.organizations.errors import TillNotFoundError
+from app.organizations.models import FieldLevel
 from app.organizations.rules import resolve_store_and_till
 from app.promotions.rules import normalize_code
 from app.transactions.errors import IdentifierRequiredError
@@ -305,7 +306,7 @@ def prepare(data: TransactionInput, org: OrgConfig, now: datetime, path: str = "
     if len(data.line_items) > LINE_ITEMS_MAX:
         raise ValidationError(f"at most {LINE_ITEMS_MAX} line items", field=f"{path}.lineItems")
     line_items = tuple(
-        prepare_line(line, index, f"{path}.lineItems[{index}]") for index, line in enumerate(data.line_items)
+        prepare_line(line, index, f"{path}.lineItems[{index}]", org) for index, line in enumerate(data.line_items)
     )
     serials: set[int] = set()
     for index, line in enumerate(line_items):
@@ -333,17 +334,24 @@ def prepare(data: TransactionInput, org: OrgConfig, now: datetime, path: str = "
 
 
 def check_bill_fields(
-    org: OrgConfig, extended_fields: list[dict[str, Any]], custom_fields: list[dict[str, Any]], path: str
+    org: OrgConfig,
+    extended_fields: list[dict[str, Any]],
+    custom_fields: list[dict[str, Any]],
+    path: str,
+    *,
+    level: FieldLevel = FieldLevel.BILL,
 ) -> None:
-    """A bill's extended and custom fields against the organisation's declarations of each kind
-    (a kind it declares nothing of is free): declared names, each once, values of their type,
-    the required ones present. Refusals name the pair (`extendedFields[2].value`)."""
+    """A bill's (or, at `level` LINE_ITEM, a line's) extended and custom fields against the
+    organisation's declarations of each kind at that level (a kind it declares nothing of there is
+    free): declared names, each once, values of their type, the required ones present. Refusals
+    name the pair (`extendedFields[2].value`)."""
+    bill = level is FieldLevel.BILL
     for declared, pairs, name in (
-        (org.extended_fields, extended_fields, "extendedFields"),
-        (org.custom_fields, custom_fields, "customFields"),
+        (org.extended_fields if bill else org.line_item_extended_fields, extended_fields, "extendedFields"),
+        (org.custom_fields if bill else org.line_item_custom_fields, custom_fields, "customFields"),
     ):
         if declared:
-            _check_declared_pairs(declared, pairs, f"{path}.{name}", name)
+            _check_declared_pairs(declared, pairs, f"{path}.{name}", name if bill else f"line items' {name}")
 
 
 def _check_declared_pairs(
@@ -398,7 +406,7 @@ def resolve_store(
     return store, till
 
 
-def prepare_line(line: LineItemInput, index: int, path: str) -> PreparedLineItem:
+def prepare_line(line: LineItemInput, index: int, path: str, org: OrgConfig) -> PreparedLineItem:
     if not line.item_code.strip():
         raise ValidationError("must not be empty", field=f"{path}.itemCode")
     check_code(line.item_code, f"{path}.itemCode", 100)
@@ -415,6 +423,7 @@ def prepare_line(line: LineItemInput, index: int, path: str) -> PreparedLineItem
         ("splitItems", line.split_items),
     ):
         check_documents(documents, f"{path}.{name}")
+    check_bill_fields(org, line.extended_fields, line.custom_fields, path, level=FieldLevel.LINE_ITEM)
     for name, documents in (
         ("addonItems", line.addon_items),
         ("comboItems", line.combo_items),

@@ -73,6 +73,7 @@ FAR_PAST = "2000-01-01T00:00:00+00:00"
 ADD_TARGET = 0.10  # addTransaction >= 10% of the same round's { __typename } (CPU per request)
 LEDGER_TARGET = 0.50  # ledger pages >= 50% of the reference's CPU-per-request rate
 WORKERS_TARGET = 1.5  # PostgreSQL: 2 workers >= 1.5x the bills/s of 1
+LOAD_GROUPS = ("bills", "pages", "promo")  # --loads
 PROMO_TARGET = 0.50  # promo generation >= 50% of a raw sqlite3 executemany of the same rows
 PAIRS = 10_000  # random (customer, cursor) pairs per page size
 RUNS = itertools.count(100)  # each wrk run's number: fresh mobiles and bill numbers never repeat
@@ -470,6 +471,7 @@ class Load:
     runs: list[Figures] = field(default_factory=list)
     baselines: list[Figures] = field(default_factory=list)
     references: list[Figures] = field(default_factory=list)
+    served_by: tuple[str, int] | None = None  # (url, pid) of another server (--before-code); None: the server
 
 
 @dataclass
@@ -484,11 +486,12 @@ def run_rounds(loads: list[Load], server: Server, baseline_env: dict[str, str], 
     for number in range(1, args.rounds + 1):
         log(f"round {number} of {args.rounds}:")
         for load in loads:
-            load.baselines.append(measure("{ __typename } (baseline)", server.url, baseline_env, args, server.pid))
+            url, pid = load.served_by or (server.url, server.pid)
+            load.baselines.append(measure("{ __typename } (baseline)", url, baseline_env, args, pid))
             # Fresh mobiles and bill numbers in every run: a tag per round, the run number beside it.
             tagged = {**load.env, "BENCH_TAG": f"M{number}"}
             warm = {**(load.warm_env or load.env), "BENCH_TAG": f"W{number}"}
-            load.runs.append(measure(load.name, server.url, tagged, args, server.pid, warm_env=warm))
+            load.runs.append(measure(load.name, url, tagged, args, pid, warm_env=warm))
             if load.reference is not None:
                 assert server.reference_url is not None
                 assert server.reference_pid is not None
@@ -745,6 +748,21 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--keep", action="store_true", help="keep the temp directory (database, server log)")
     parser.add_argument(
+        "--before-code",
+        type=Path,
+        default=None,
+        help="a directory holding another version's app/ (e.g. `git archive main app | tar -x -C DIR`): a second "
+        "server runs it (PYTHONPATH) on the same database, and its ledger pages are measured in the same rounds",
+    )
+    parser.add_argument(
+        "--loads",
+        nargs="+",
+        choices=LOAD_GROUPS,
+        default=list(LOAD_GROUPS),
+        help="which loads to run (default all): bills (new and returning, then the webhook figures), pages "
+        "(ledger pages of 10 and 100 beside the reference), promo (bills with a promo code, then promo generation)",
+    )
+    parser.add_argument(
         "--reconcile",
         action="store_true",
         help="`pointledger reconcile` the whole database after seeding it and after the loads (minutes on "
@@ -929,30 +947,48 @@ def measure_server(
         contextlib_optional(
             reference_database is not None and started_reference(work, reference_database)
         ) as reference,
+        contextlib_optional(
+            args.before_code is not None
+            and started_server(
+                work, {**env, "PYTHONPATH": str(args.before_code)}, workers, f"server-{workers}-before.log"
+            )
+        ) as before,
     ):
         url = f"{base}/graphql"
         reference_url = f"{reference[1]}/graphql" if reference else None
         log(f"server: pid {server.pid}, {url} (pointledger serve, {workers} worker(s))")
+        if before is not None:
+            log(f"before: pid {before[0].pid}, {before[1]}/graphql (the same, with the code of {args.before_code})")
         if reference:
             log(f"reference: pid {reference[0].pid}, {reference_url} (scripts/bench_tools/reference.py)")
         sanity_checks(url, auth, pages, reference_url, args.customers, tag)
+        if before is not None:
+            sanity_checks(f"{before[1]}/graphql", auth, pages, reference_url, args.customers, f"{tag}B")
         typename = {"BENCH_AUTH": auth, "BENCH_BODY": graphql_body(TYPENAME), "BENCH_EXPECT": '"__typename":"Query"'}
         added = '"__typename":"TransactionAdded"'
         parts = add_parts()
-        promo = promotion_bench.prepare(
-            url=url, auth=auth, bench=sys.modules[__name__], customers=args.customers, tag=tag
+        promo = (
+            promotion_bench.prepare(url=url, auth=auth, bench=sys.modules[__name__], customers=args.customers, tag=tag)
+            if "promo" in args.loads
+            else None
         )
-        loads = [
-            Load(
-                "addTransaction, new customers", add_load(auth, parts, "new", args.customers, added), target=ADD_TARGET
-            ),
-            Load(
-                f"addTransaction, returning (of {args.customers:,})",
-                add_load(auth, parts, "returning", args.customers, added),
-                target=ADD_TARGET,
-            ),
-        ]
-        for first in (10, 100):
+        loads = []
+        if "bills" in args.loads:
+            loads.append(
+                Load(
+                    "addTransaction, new customers",
+                    add_load(auth, parts, "new", args.customers, added),
+                    target=ADD_TARGET,
+                )
+            )
+            loads.append(
+                Load(
+                    f"addTransaction, returning (of {args.customers:,})",
+                    add_load(auth, parts, "returning", args.customers, added),
+                    target=ADD_TARGET,
+                )
+            )
+        for first in (10, 100) if "pages" in args.loads else ():
             page = {"BENCH_MODE": "bodies", "BENCH_BODIES": str(pages[first]), "BENCH_EXPECT": '"LedgerEntryPage"'}
             loads.append(
                 Load(
@@ -962,7 +998,17 @@ def measure_server(
                     target=LEDGER_TARGET if reference else None,
                 )
             )
-        loads.append(Load("addTransaction + promo code, returning", promo.load))
+            if before is not None:
+                loads.append(
+                    Load(
+                        f"ledger page of {first}, before ({args.before_code.name})",
+                        {**page, "BENCH_AUTH": auth},
+                        reference={**page, "BENCH_AUTH": ""} if reference else None,
+                        served_by=(f"{before[1]}/graphql", before[0].pid),
+                    )
+                )
+        if promo is not None:
+            loads.append(Load("addTransaction + promo code, returning", promo.load))
         log(
             f"loads: {args.rounds} round(s), {args.connections} connections, {args.threads} wrk thread(s), "
             f"{args.warmup:g} s warm-up + {args.duration:g} s each"
@@ -973,7 +1019,8 @@ def measure_server(
         if server.poll() is not None:
             raise BrokenRunError(f"the server exited with status {server.returncode} during the loads")
         verdicts = print_rounds(f"{workers} worker(s):", loads)
-        promo.finish(post=lambda body: post(url, auth, body.encode()))
+        if promo is not None:
+            promo.finish(post=lambda body: post(url, auth, body.encode()))
     return verdicts, {load.name: load.runs for load in loads if load.name.startswith("addTransaction")}, promo
 
 
@@ -1067,8 +1114,10 @@ def main() -> int:
         key = json.loads((work / ".pointledger-demo-key.json").read_text())
         auth = "Basic " + base64.b64encode(f"{key['key_id']}:{key['secret']}".encode()).decode()
         verdicts, _, promo = measure_server(work, env, args, auth, args.workers[0], work / "bench.db")
-        verdicts.append(promo.generate(work=work, env=env, codes=args.promo_codes, target=PROMO_TARGET))
-        verdicts += webhook_figures(env)
+        if promo is not None:
+            verdicts.append(promo.generate(work=work, env=env, codes=args.promo_codes, target=PROMO_TARGET))
+        if "bills" in args.loads:
+            verdicts += webhook_figures(env)
         if args.reconcile:
             reconcile(work, env, "pointledger reconcile (after the loads)")
         print_verdicts(verdicts)

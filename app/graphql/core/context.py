@@ -24,7 +24,7 @@ from app.ledger import service as ledger
 from app.ledger.views import ConsumedLot, SubledgerHoldings
 from app.organizations.config import OrgConfig
 from app.organizations.roles import Role
-from app.referrals.service import ReferralView, referrals_of
+from app.referrals.service import ReferralView, codes_given, referrals_of
 from app.storage.database import RequestDatabase
 from app.transactions.models import TransactionType
 from app.transactions.service import TransactionPage, bill_numbers, customers_transactions, line_items_by_transaction
@@ -129,8 +129,17 @@ class Context:
         return [found[key] for key in keys]
 
     async def _load_referrals(self, ids: list[int]) -> list[ReferralView | None]:
+        """The customers' codes; those without one (imported in bulk, or registered before
+        referrals existed) get theirs now, in one write for all of them."""
         async with self.database.read() as connection:
             found = await referrals_of(connection, self.org.id, ids)
+        missing = [customer_id for customer_id in ids if customer_id not in found]
+        if missing:
+            found.update(
+                await self.database.run_write(
+                    lambda connection: codes_given(connection, org_id=self.org.id, customer_ids=missing, now=self.now)
+                )
+            )
         return [found.get(customer_id) for customer_id in ids]
 
     async def _load_customers(self, ids: list[int]) -> list[CustomerView | None]:

@@ -12,7 +12,6 @@ from strawberry.extensions import (
     MaskErrors,
     ParserCache,
     SchemaExtension,
-    ValidationCache,
 )
 from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -33,6 +32,7 @@ from app.graphql.core.permissions import guard_root_fields, guard_subscription_f
 from app.graphql.core.rate_limits import limit_root_fields
 from app.graphql.core.scalars import DecimalScalar
 from app.graphql.core.time_limit import arm_query_time_limit
+from app.graphql.core.validation_cache import DocumentValidationCache
 from app.graphql.coupons.mutations import CouponMutation
 from app.graphql.coupons.queries import CouponQuery
 from app.graphql.currencies.mutations import AlternateCurrencyMutation
@@ -208,7 +208,7 @@ def build_schema() -> strawberry.Schema:
         extensions=[
             # The caches key on the document text: cursors and ids travel as variables.
             lambda: ParserCache(maxsize=1024),
-            lambda: ValidationCache(maxsize=1024),
+            DocumentValidationCache,  # Strawberry's ValidationCache, keyed by the parsed document's identity
             CallerQueryLimits,
             lambda: MaskUnexpectedErrors(
                 should_mask_error=lambda error: not _is_expected(error), error_message="Unexpected error."

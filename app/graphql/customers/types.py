@@ -345,7 +345,8 @@ class Customer:
     @strawberry.field(
         description=(
             "The customer's own referral code, to give to the customers they refer (given at registration, never "
-            "changed; empty for a customer imported in bulk). One query for every customer of a list."
+            "changed; a customer imported in bulk or registered before referrals existed gets theirs when first "
+            "asked). One query for every customer of a list (and one write for those getting theirs)."
         )
     )
     async def referral_code(self, info: Info) -> str | None:
