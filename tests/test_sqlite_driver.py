@@ -8,14 +8,15 @@ first when an aiosqlite or SQLAlchemy release changes what it relies on.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 
 import aiosqlite
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select, text, update
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from app.storage.database import Database
-from app.storage.sqlite_driver import ReaderConnection
+from app.storage.database import SQLITE_BUSY_TIMEOUT_MS, Database
+from app.storage.sqlite_driver import INLINE_COMMITS_PER_CHECKPOINT, ReaderConnection
 
 metadata = MetaData()
 things = Table("things", metadata, Column("id", Integer, primary_key=True), Column("name", String, unique=True))
@@ -153,7 +154,7 @@ async def test_a_failed_statement_raises_the_dbapi_error_and_leaves_the_writer_u
         assert (await connection.execute(select(things.c.name).order_by(things.c.id))).scalars().all() == ["a", "b"]
 
 
-async def test_a_brief_write_runs_its_statements_inline_and_only_begin_and_commit_on_the_thread(
+async def test_a_brief_write_runs_begin_its_statements_and_commit_inline_with_no_trip_to_the_thread(
     sqlite_database, worker_calls
 ):
     async def write(connection):
@@ -168,7 +169,7 @@ async def test_a_brief_write_runs_its_statements_inline_and_only_begin_and_commi
     inserted, names = await sqlite_database.run_write(write, brief=True)
 
     assert (inserted, names) == (3, ["a", "b", "c"])
-    assert worker_calls == ["_run_statement", "commit"]  # BEGIN IMMEDIATE, then the commit
+    assert worker_calls == []  # BEGIN IMMEDIATE took the free write lock inline; COMMIT too
     worker_calls.clear()
     await sqlite_database.run_write(lambda connection: connection.execute(insert(things).values(name="d")))
     assert worker_calls == ["_run_statement", "_run_statement", "commit"]  # not brief: each statement goes
@@ -187,3 +188,55 @@ async def test_a_brief_write_that_fails_inline_rolls_back_and_leaves_the_writer_
 
     async with sqlite_database.read() as connection:
         assert (await connection.execute(select(things.c.name).order_by(things.c.id))).scalars().all() == ["a", "c"]
+
+
+async def test_a_brief_write_waits_on_the_thread_for_a_write_lock_another_connection_holds(
+    sqlite_database, worker_calls, tmp_path
+):
+    await sqlite_database.run_write(lambda connection: connection.execute(select(things.c.id)))  # connected
+    other = sqlite3.connect(tmp_path / "driver.db", isolation_level=None)  # another process's writer
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO things (name) VALUES ('other')")
+    worker_calls.clear()
+
+    write = asyncio.create_task(
+        sqlite_database.run_write(lambda connection: connection.execute(insert(things).values(name="a")), brief=True)
+    )
+    while "_run_statement" not in worker_calls:  # noqa: ASYNC110 (the inline try found the lock taken: BEGIN went to the thread)
+        await asyncio.sleep(0.01)
+    assert not write.done()
+    other.execute("COMMIT")
+    other.close()
+    await write
+
+    # BEGIN waited on the thread (the busy timeout), the INSERT and the commit ran inline.
+    assert worker_calls == ["_run_statement"]
+    async with sqlite_database.read() as connection:
+        assert (await connection.execute(select(things.c.name).order_by(things.c.id))).scalars().all() == [
+            "other",
+            "a",
+        ]
+    busy_timeout = await sqlite_database.run_write(
+        lambda connection: connection.exec_driver_sql("PRAGMA busy_timeout"), brief=True
+    )
+    assert busy_timeout.scalar_one() == SQLITE_BUSY_TIMEOUT_MS  # the inline try's 0 was put back
+
+
+async def test_inline_commits_leave_the_wal_checkpoint_to_the_thread_once_every_so_many(sqlite_database, worker_calls):
+    await sqlite_database.run_write(lambda connection: connection.execute(select(things.c.id)))  # connected
+    worker_calls.clear()
+
+    for number in range(2 * INLINE_COMMITS_PER_CHECKPOINT):
+        await sqlite_database.run_write(
+            lambda connection, number=number: connection.execute(insert(things).values(name=f"n{number}")),
+            brief=True,
+        )
+
+    assert worker_calls == ["_checkpoint", "_checkpoint"]
+    async with sqlite_database.read() as connection:
+        count = (await connection.execute(select(func.count()).select_from(things))).scalar_one()
+    assert count == 2 * INLINE_COMMITS_PER_CHECKPOINT
+    autocheckpoint = await sqlite_database.run_write(
+        lambda connection: connection.exec_driver_sql("PRAGMA wal_autocheckpoint")
+    )
+    assert autocheckpoint.scalar_one() == 1000  # SQLite's default, put back after each inline commit

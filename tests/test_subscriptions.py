@@ -599,6 +599,33 @@ async def test_a_subscriber_that_falls_behind_is_told_what_it_missed_and_holds_n
     assert behind.missed_until == missed[-1].id
 
 
+async def test_a_bill_committed_while_the_feed_reads_where_to_start_still_reaches_the_subscriber(
+    api, org, database, monkeypatch
+):
+    mobile = new_mobile()
+    customer_id = int((await buy(api, mobile, "1000"))["transaction"]["customer"]["userId"])
+    feed = OutboxFeed(database, poll_interval_seconds=3600)  # no poll: only a commit's wake-up reads
+    read_start = feed._last_event_id
+
+    async def start_read_then_a_bill_commits(org_id: int) -> int:
+        start = await read_start(org_id)
+        await buy(api, mobile, "2000")  # commits, and wakes the feed before it has its cursor
+        return start
+
+    monkeypatch.setattr(feed, "_last_event_id", start_read_then_a_bill_commits)
+
+    received = []
+    async with feed.subscribe(org.org_id, lambda event: event.customer_id == customer_id) as subscription:
+        while len(received) < 2:
+            batch = await asyncio.wait_for(subscription.receive(), MESSAGE_WAIT_SECONDS)
+            received.extend(batch.events)
+
+    assert [(event.type, event.payload.get("amount")) for event in received] == [
+        ("transaction.added", "2000"),
+        ("points.earned", None),
+    ]
+
+
 @pytest.mark.skipif(not POSTGRES_URL, reason="SQLite's one writer commits event ids in order: no feed order lock")
 async def test_the_feed_reads_no_event_while_a_transaction_that_took_a_smaller_id_is_open(api, org, database):
     mobile = new_mobile()

@@ -334,9 +334,29 @@ async def update_customer(
     keys = {
         f"{column}_key": name_search_key(changes[column]) for column in ("first_name", "last_name") if column in changes
     }
+    values = {"updated_on": now, **changes, **keys}
     await connection.execute(
-        update(customers).where(customers.c.id == customer_id).values(updated_on=now, **changes, **keys)
+        _update_customer_statement(tuple(values)),
+        {"customer_id": customer_id, **{f"new_{column}": value for column, value in values.items()}},
     )
+
+
+# By the columns it sets (a few combinations, all named in code): built once, so a bill that
+# renames its customer does not build and key a new statement every time.
+_UPDATE_CUSTOMER: dict[tuple[str, ...], Any] = {}
+
+
+def _update_customer_statement(columns: tuple[str, ...]) -> Any:
+    statement = _UPDATE_CUSTOMER.get(columns)
+    if statement is None:
+        statement = _UPDATE_CUSTOMER[columns] = (
+            update(customers)
+            .where(customers.c.id == bindparam("customer_id"))
+            .values(
+                {customers.c[column]: bindparam(f"new_{column}", type_=customers.c[column].type) for column in columns}
+            )
+        )
+    return statement
 
 
 async def add_lifetime_purchases(connection: AsyncConnection, *, customer_id: int, amount: Decimal) -> None:

@@ -71,7 +71,7 @@ from app.ledger.views import (
 )
 from app.storage.bulk_insert import add_to_rows, driver_value, insert_rows
 from app.storage.columns import FixedDecimal, Points
-from app.storage.database import any_of, conflict_insert, list_parameter
+from app.storage.database import any_of, conflict_insert, list_parameter, one_of_constants
 from app.storage.id_blocks import reserve_ids
 from app.storage.tables import table_of
 
@@ -626,7 +626,7 @@ def join_program_points(query: Any, customer_id: Any, program_id: Any) -> Any:
         and_(
             accounts.c.customer_id == customer_id,
             accounts.c.program_id == program_id,
-            accounts.c.category.in_(POINTS_CATEGORY_VALUES),  # a program's alternate currencies are not points
+            one_of_constants(accounts.c.category, POINTS_CATEGORY_VALUES),  # alternate currencies are not points
         ),
     )
 

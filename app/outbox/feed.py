@@ -131,6 +131,9 @@ class OutboxFeed:
                     state.ready.exception()  # retrieved: the waiters get it, no "never retrieved" warning
                     raise
                 state.ready.set_result(state.cursor)
+                # A commit that woke the feed while the cursor was being read found no cursor to
+                # read from: read once more from it, or those events wait for the next commit.
+                self.wake(org_id)
             else:
                 await asyncio.shield(state.ready)
             if self._orgs.get(org_id) is state:  # not left by all its subscribers meanwhile

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, or_, select, tuple_, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.storage.database import one_of_constants
 from app.storage.tables import table_of
 from app.transactions.models import Transaction, TransactionLineItem, TransactionType
 
@@ -45,7 +46,7 @@ _SAME_BILL = (
         transactions.c.billing_time > bindparam("billed_after"),
         transactions.c.billing_time < bindparam("billed_before"),
         # A return carries the number of the bill it returns: it is not another bill under that number.
-        transactions.c.type.in_(PURCHASE_TYPES),
+        one_of_constants(transactions.c.type, PURCHASE_TYPES),
     )
     .order_by(transactions.c.id)
     .limit(1)
