@@ -1559,7 +1559,7 @@ async def lock_stored_balances(connection: AsyncConnection, account_ids: Sequenc
     dialect = connection.dialect.name
     statement = _lock_stored_balances_statement(dialect)
     rows = await connection.execute(statement, {"ids": list_parameter(dialect, sorted(account_ids))})
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 async def stored_balances(connection: AsyncConnection, account_ids: Sequence[int]) -> dict[int, int]:
