@@ -16,7 +16,9 @@ beside the ceiling of the same file parsed with `csv` and written with plain sql
    executemany, 25,000 rows a transaction. No checks, no lookups, no registrations (each row
    goes to an existing customer's account): what the ledger's own writes cost at least.
 5. `pointledger reconcile` must find 0 discrepancies. With --larger, the same again with a
-   file 5 times larger (peak RSS must stay the same).
+   file 5 times larger (peak RSS must stay the same). With --baseline DIR, each file is also
+   imported by the code of DIR (e.g. `git archive main app | tar -x -C DIR`) into a copy of the
+   same starting database: before and after in one run.
 
 Prints rows/s, the ratio to the ceiling, the ratio to the ledger floor (target >= 60%) and peak
 RSS (target < 300 MB). Wall-clock rates swing with whatever else the machine runs (the import and
@@ -253,6 +255,8 @@ def run(args: argparse.Namespace) -> int:
             log(f"file: {rows:,} rows, {size / 1e6:.0f} MB, written in {time.perf_counter() - started:.1f} s")
             floor_database = work / f"floor-{rows}.db"
             shutil.copy(work / "bench.db", floor_database)  # the database as the import finds it
+            if args.baseline:
+                shutil.copy(work / "bench.db", work / f"before-{rows}.db")
             seconds, peak_mb, summary, import_cpu = run_cli_import(path, work, env, 7200)
             log(
                 f"pointledger import points: {seconds:.1f} s, {rows / seconds:,.0f} rows/s, peak RSS {peak_mb:.0f} MB, "
@@ -263,6 +267,18 @@ def run(args: argparse.Namespace) -> int:
             log(f"ceiling (csv + sqlite3 executemany, bare table): {ceiling_rate:,.0f} rows/s")
             floor = ledger_floor(path, floor_database)
             floor_database.unlink()
+            if args.baseline:
+                # The same file into the same starting database, with the code under --baseline.
+                baseline_database = work / f"baseline-{rows}.db"
+                shutil.copy(work / f"before-{rows}.db", baseline_database)
+                baseline_env = {**clean_env(f"sqlite+aiosqlite:///{baseline_database}"), "PYTHONPATH": args.baseline}
+                base_seconds, base_peak_mb, _, base_cpu = run_cli_import(path, work, baseline_env, 7200)
+                log(
+                    f"baseline ({args.baseline}) import: {base_seconds:.1f} s, {rows / base_seconds:,.0f} rows/s, "
+                    f"peak RSS {base_peak_mb:.0f} MB, CPU {base_cpu:.1f} s"
+                )
+                baseline_database.unlink()
+                (work / f"before-{rows}.db").unlink()
             floor_rate, floor_cpu = floor if floor is not None else (None, None)
             if floor_rate is not None:
                 log(
@@ -317,6 +333,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--existing", type=int, default=100_000, help="customers registered before (default 100,000)")
     parser.add_argument("--larger", action="store_true", help="also a file 5 times larger (peak RSS must not grow)")
     parser.add_argument("--keep", action="store_true", help="keep the temp directory")
+    parser.add_argument(
+        "--baseline",
+        metavar="DIR",
+        help="also import each file with the code of DIR (a checkout's root, put first on PYTHONPATH), "
+        "into a copy of the same starting database: before/after in one run",
+    )
     return parser.parse_args(argv)
 
 
