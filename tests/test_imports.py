@@ -22,10 +22,11 @@ from app.http.app import create_app
 from app.kernel.settings import Settings
 from app.ledger import repository as ledger_repository
 from app.ledger.models import EventType
-from tests.client import Api
+from tests.client import Api, merge
 from tests.conftest import org_config, stop_background_work
 from tests.documents import SAVE_TEMPLATE
-from tests.import_checks import finished, points_of, post_csv, registered_customer
+from tests.factories import by_user_id
+from tests.import_checks import finished, main_points, points_of, post_csv, registered_customer
 from tests.ledger_checks import assert_reconciled, count_events
 from tests.snapshots import table_counts
 
@@ -616,3 +617,32 @@ async def test_a_file_sent_as_text_instead_of_an_upload_is_a_typed_refusal(
         "message": "send the file as a multipart upload (the GraphQL multipart request spec)", "field": "input.file",
     }  # fmt: skip
     assert (await table_counts(database))["import_jobs"] == 0
+
+
+async def test_after_a_merge_the_victims_customerprofileid_credits_the_survivor(client_api, database):
+    registering = b"customerprofileid,amount\nM-SURVIVOR,10\nM-VICTIM,20\n"
+    await finished(client_api, str((await post_csv(client_api, registering)).json()["job"]["id"]))
+    survivor = (await points_of(client_api, "EXTERNAL_ID", "M-SURVIVOR"))["userId"]
+    victim = (await points_of(client_api, "EXTERNAL_ID", "M-VICTIM"))["userId"]
+    merged = await merge(client_api, by_user_id(survivor), by_user_id(victim))
+    assert merged["__typename"] == "CustomersMerged", merged
+    counts = await table_counts(database)
+
+    body = b"customerprofileid,amount\nM-VICTIM,5\nM-SURVIVOR,7\nM-VICTIM,9\n"
+    job = await finished(client_api, str((await post_csv(client_api, body)).json()["job"]["id"]))
+
+    # The merge moved the victim's identifiers to the survivor: no one is registered again.
+    assert (job["status"], job["rowsImported"], job["rowsRejected"], job["customersCreated"]) == ("DONE", 3, 0, 0)
+    assert (await points_of(client_api, "EXTERNAL_ID", "M-VICTIM"))["userId"] == survivor
+    assert await main_points(client_api, survivor) == "51"  # 10, the victim's 20 by the merge, then 5 + 7 + 9
+    assert await main_points(client_api, victim) == "0"
+    after = await table_counts(database)
+    assert {table: after[table] - counts[table] for table in after if after[table] != counts[table]} == {
+        "import_jobs": 1,
+        "ledger_events": 3,
+        "ledger_entries": 3,
+        "point_lots": 3,
+        "outbox_events": 1,  # import_job.finished
+        "outbox_deliveries": 1,
+    }
+    await assert_reconciled(database)

@@ -112,3 +112,41 @@ async def test_a_batch_ends_when_its_transaction_time_is_up_whatever_its_row_cou
     assert (ended.status, ended.rows_imported, ended.points_imported) == (JobStatus.DONE, 5_000, Decimal(24_990))
     assert await balances(database, org.org_id) == expected
     await assert_reconciled(database)
+
+
+class SlowTimer:
+    """A monotonic time source that moves 0.2 s each time it is read."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def __call__(self) -> float:
+        self.seconds += 0.2
+        return self.seconds
+
+
+async def test_sqlite_pauses_once_the_imports_transactions_have_held_the_lock_for_their_time(
+    database, org, tmp_path, clock
+):
+    expected = points_file(tmp_path / "points.csv", rows=5_000, customers=300)
+    job = await submit_local(database, org.org_id, tmp_path / "points.csv")
+    progress: list[int] = []
+    paused_after: list[int] = []
+    # Batches of one chunk; the timer is read as a transaction starts and after its chunk, so each
+    # holds the lock 0.2 s and the next starts 0.2 s later: with 0.5 s allowed, the second
+    # transaction of each window runs out of time and the import pauses after it.
+    options = service.RunOptions(
+        batch_size=1_000,
+        transaction_max_ms=500,
+        timer=SlowTimer(),
+        on_progress=lambda current: progress.append(current.rows_read),
+        on_pause=paused_after.append,
+    )
+
+    ended = await service.run_job(database, job.id, options, clock=clock)
+
+    assert progress == [1_000, 2_000, 3_000, 4_000, 5_000]
+    assert paused_after == ([2, 4] if database.is_sqlite else [])
+    assert (ended.status, ended.rows_imported, ended.points_imported) == (JobStatus.DONE, 5_000, Decimal(24_990))
+    assert await balances(database, org.org_id) == expected
+    await assert_reconciled(database)

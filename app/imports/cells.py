@@ -28,6 +28,7 @@ def decimal_cell(text: str, column: str, code: str, bounds: DecimalRange, positi
     return result.normalize() + 0  # one spelling per value: "10.50" and "10.5" award alike
 
 
+@lru_cache(maxsize=4096)  # as decimal_cell: with its decimal places checked once per text too
 def points_cell(text: str, column: str, code: str, program_code: str, decimal_places: int) -> Decimal | RowError:
     """Points of one row: more than 0, in IMPORTED_POINTS, no finer than the program counts."""
     points = decimal_cell(text, column, code, IMPORTED_POINTS, positive=True)

@@ -129,9 +129,12 @@ class PointsRun(ProfileRun[PointsRow]):
         key = row[key_column].strip()
         if not key:
             return RowError("MISSING_VALUE", f"{key_column} is empty", key_column)
-        refusal = text_refusal(key, key_column, IDENTIFIER_CHARS_MAX, "INVALID_IDENTIFIER")
-        if refusal is not None:
-            return refusal
+        # Printable text within its length passes the kernel's check as is (the usual row);
+        # the rest goes through the check itself, for its refusal.
+        if len(key) > IDENTIFIER_CHARS_MAX or not key.isprintable():
+            refusal = text_refusal(key, key_column, IDENTIFIER_CHARS_MAX, "INVALID_IDENTIFIER")
+            if refusal is not None:
+                return refusal
         amount = points_cell(
             row["amount"], "amount", "INVALID_AMOUNT", self.program.code, self.program.points_decimal_places
         )
@@ -146,12 +149,12 @@ class PointsRun(ProfileRun[PointsRow]):
         if start is not None and expiry is not None and expiry <= start:
             return RowError("INVALID_EXPIRY_DATE", "must be later than startdate", "expirydate")
         subledger = row.get("subledgerid", "").strip() or None
-        if subledger is not None:
+        if subledger is not None and (len(subledger) > SUBLEDGER_CHARS_MAX or not subledger.isprintable()):
             refusal = text_refusal(subledger, "subledgerid", SUBLEDGER_CHARS_MAX, "INVALID_SUBLEDGER")
             if refusal is not None:
                 return refusal
         reason = row.get("reason", "").strip() or None
-        if reason is not None:
+        if reason is not None and (len(reason) > REASON_CHARS_MAX or not reason.isprintable()):
             refusal = text_refusal(reason, "reason", REASON_CHARS_MAX, "INVALID_REASON", identifier=False)
             if refusal is not None:
                 return refusal
@@ -160,28 +163,27 @@ class PointsRun(ProfileRun[PointsRow]):
     # --- Resolving rows to customers and subledgers -------------------------------------
 
     async def _holders(self, connection: AsyncConnection, keys: Sequence[str], *, by_card: bool) -> dict[str, Holder]:
-        """Who each key names (its customer, whether merged): one statement for the batch's keys
-        (the keys bound as one list), one for whether their customers were merged."""
-        named: dict[str, tuple[int, str | None]]
-        if by_card:
-            # A loyalty card of the program, by number or external id; else a customer holding
-            # the number as their card number identifier (no card row: such a card is active).
-            cards = await cards_repository.cards_by_key(
-                connection, org_id=self.org.id, program_id=self.program.id, keys=keys
+        """Who each key names (its customer, whether merged). customerprofileids: one statement
+        for the batch's keys (the keys bound as one list, the merge read in the same join); cards:
+        one for the cards, one for card number identifiers, one for whether their holders were merged."""
+        if not by_card:
+            owners = await repository.identifier_owners(
+                connection, org_id=self.org.id, kind=IdentifierType.EXTERNAL_ID.value, values=keys
             )
-            named = {key: (row.customer_id, row.status) for key, row in cards.items()}
-            holders = await customers_repository.customers_by_identifier(
-                connection,
-                org_id=self.org.id,
-                kind=IdentifierType.CARD_NUMBER,
-                values=[key for key in keys if key not in named],
-            )
-            named.update({key: (customer_id, CardStatus.ACTIVE.value) for key, customer_id in holders.items()})
-        else:
-            owners = await customers_repository.customers_by_identifier(
-                connection, org_id=self.org.id, kind=IdentifierType.EXTERNAL_ID, values=keys
-            )
-            named = {key: (customer_id, None) for key, customer_id in owners.items()}
+            return {key: Holder(customer_id, merged_into, None) for key, (customer_id, merged_into) in owners.items()}
+        # A loyalty card of the program, by number or external id; else a customer holding the
+        # number as their card number identifier (no card row: such a card is active).
+        cards = await cards_repository.cards_by_key(
+            connection, org_id=self.org.id, program_id=self.program.id, keys=keys
+        )
+        named = {key: (row.customer_id, row.status) for key, row in cards.items()}
+        holders = await customers_repository.customers_by_identifier(
+            connection,
+            org_id=self.org.id,
+            kind=IdentifierType.CARD_NUMBER,
+            values=[key for key in keys if key not in named],
+        )
+        named.update({key: (customer_id, CardStatus.ACTIVE.value) for key, customer_id in holders.items()})
         merged = await merged_customers(connection, [customer_id for customer_id, _ in named.values()], lock=False)
         return {
             key: Holder(customer_id, merged.get(customer_id), status) for key, (customer_id, status) in named.items()

@@ -12,12 +12,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.customers.models import Customer, CustomerIdentifier
 from app.imports.models import ImportCorrection, ImportJob, ImportReject, ImportTemplate, JobStatus
+from app.storage.database import any_of, list_parameter
 from app.storage.tables import table_of
 
 jobs = table_of(ImportJob)
@@ -438,3 +441,29 @@ async def enlarge_page_cache(connection: AsyncConnection, size_kib: int) -> None
     """SQLite: this connection's page cache (the writer keeps the ledger's index pages a large
     import keeps touching)."""
     await connection.exec_driver_sql(f"PRAGMA cache_size=-{int(size_kib)}")
+
+
+@lru_cache(maxsize=4)
+def _identifier_owners_statement(dialect: str) -> Any:
+    customers, identifiers = table_of(Customer), table_of(CustomerIdentifier)
+    return text(
+        "SELECT identifiers.value, identifiers.customer_id, customers.merged_into_customer_id "
+        f"FROM {identifiers.name} identifiers "
+        f"JOIN {customers.name} customers ON customers.id = identifiers.customer_id "
+        "WHERE identifiers.org_id = :org_id AND identifiers.type = :type "
+        f"AND identifiers.value {any_of(dialect, 'values')}"
+    )
+
+
+async def identifier_owners(
+    connection: AsyncConnection, *, org_id: int, kind: str, values: Sequence[str]
+) -> dict[str, tuple[int, int | None]]:
+    """The owners of identifiers of one kind, by value: (customer id, whom they were merged into
+    or None); unknown values are absent. One statement for the batch's values (bound as one
+    list), where looking the owners up and then their merges took two."""
+    if not values:
+        return {}
+    dialect = connection.dialect.name
+    parameters = {"org_id": org_id, "type": kind, "values": list_parameter(dialect, values)}
+    rows = await connection.execute(_identifier_owners_statement(dialect), parameters)
+    return {value: (customer_id, merged_into) for value, customer_id, merged_into in rows}
