@@ -65,7 +65,7 @@ from app.kernel.errors import NotFoundError, ValidationError
 from app.kernel.money import from_scaled_integer
 from app.ledger import repository as ledger_repository
 from app.ledger.credits import CreditDraft, post_credits_expiring_past_due
-from app.ledger.debits import DebitDraft, Overdraft, Refusal, plan_debits, post_debits
+from app.ledger.debits import DebitDraft, Overdraft, Refusal, post_debits, read_debits_plan
 from app.ledger.models import EntryKind, EventType
 from app.ledger.views import AccountRef
 from app.organizations.config import OrgConfig
@@ -227,19 +227,12 @@ class DebitsRun(PointsRun):
             for customer_id in customer_ids
         }
         drafts, drafted, dated_rejects = self._drafts(rows, holder_of, account_of, now, None)
-        balances = await ledger_repository.stored_balances(connection, list(found.values()))
-        balances.update({-customer_id: 0 for customer_id in customer_ids if customer_id not in found})
-        lots_of = await ledger_repository.open_lots(connection, list(found.values()))
-        opened_at = await ledger_repository.opening_balance_dates(
-            connection, org_id=self.org.id, account_ids=list(found.values())
-        )
-        planned, refused = plan_debits(
-            drafts,
-            balances,
-            lots_of,
-            ledger_repository.stored_points(connection),
+        planned, refused = await read_debits_plan(
+            connection,
+            org_id=self.org.id,
+            debits=drafts,
             allow_negative_balance=self.program.allow_negative_balance,
-            opened_at=opened_at,
+            lock=False,
         )
         rejects = sorted(
             [*rejects, *dated_rejects, *self._refusals(drafted, refused)], key=lambda item: item[0].row_number

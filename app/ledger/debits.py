@@ -151,12 +151,14 @@ async def read_debits_plan(
     allow_negative_balance: bool,
     lock: bool,
 ) -> tuple[list[StoredDebit], list[Refusal]]:
-    """`plan_debits` from what the accounts hold now: locked (`lock`, to post them) or read only."""
+    """`plan_debits` from what the accounts hold now: locked (`lock`, to post them) or read only
+    (a dry run, whose debits may name accounts not opened yet: they hold nothing)."""
     account_ids = sorted({debit.account.id for debit in debits})
     if lock:
         balances = await repository.lock_stored_balances(connection, account_ids)
     else:
-        balances = await repository.stored_balances(connection, account_ids)
+        balances = dict.fromkeys(account_ids, 0)
+        balances.update(await repository.stored_balances(connection, account_ids))
     lots_of = await repository.open_lots(connection, account_ids)
     opened_at = await repository.opening_balance_dates(connection, org_id=org_id, account_ids=account_ids)
     return plan_debits(
