@@ -83,13 +83,14 @@ async def test_an_import_with_a_huge_batch_size_beside_200_bills_fails_none_and_
 
 
 class SteppingTimer:
-    """A monotonic time source that moves one second each time it is read."""
+    """A monotonic time source that moves `step_seconds` each time it is read."""
 
-    def __init__(self) -> None:
+    def __init__(self, step_seconds: float = 1.0) -> None:
+        self.step_seconds = step_seconds
         self.seconds = 0.0
 
     def __call__(self) -> float:
-        self.seconds += 1
+        self.seconds += self.step_seconds
         return self.seconds
 
 
@@ -114,17 +115,6 @@ async def test_a_batch_ends_when_its_transaction_time_is_up_whatever_its_row_cou
     await assert_reconciled(database)
 
 
-class SlowTimer:
-    """A monotonic time source that moves 0.2 s each time it is read."""
-
-    def __init__(self) -> None:
-        self.seconds = 0.0
-
-    def __call__(self) -> float:
-        self.seconds += 0.2
-        return self.seconds
-
-
 async def test_sqlite_pauses_once_the_imports_transactions_have_held_the_lock_for_their_time(
     database, org, tmp_path, clock
 ):
@@ -138,7 +128,7 @@ async def test_sqlite_pauses_once_the_imports_transactions_have_held_the_lock_fo
     options = service.RunOptions(
         batch_size=1_000,
         transaction_max_ms=500,
-        timer=SlowTimer(),
+        timer=SteppingTimer(0.2),
         on_progress=lambda current: progress.append(current.rows_read),
         on_pause=paused_after.append,
     )

@@ -43,10 +43,10 @@ class FixedDecimal(TypeDecorator[Decimal]):
         bound method per value) was most of a 100-entry ledger page's row processing."""
         if self.impl_instance.result_processor(dialect, coltype) is not None:
             return super().result_processor(dialect, coltype)  # no driver here converts BIGINT today
-        exponent = -self.scale
+        scale = self.scale
 
         def process(value: Any) -> Decimal | None:
-            return None if value is None else Decimal(int(value)).scaleb(exponent)  # from_scaled_integer
+            return None if value is None else from_scaled_integer(value, scale)
 
         return process
 
@@ -66,22 +66,25 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return _as_utc(value)
 
     def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
         """`process_result_value` after the driver's own conversion, as one closure (see FixedDecimal)."""
         convert = self.impl_instance.result_processor(dialect, coltype)
+        if convert is None:
+            return _as_utc
 
         def process(value: Any) -> datetime | None:
-            if convert is not None:
-                value = convert(value)
-            if value is None:
-                return None
-            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+            return _as_utc(convert(value))
 
         return process
+
+
+def _as_utc(value: datetime | None) -> datetime | None:
+    """A stored time as a UTC-aware datetime (SQLite's come back naive)."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Amount(FixedDecimal):
