@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from websockets.sync import client as websocket_client
+from websockets.typing import Subprotocol
 
 SOCKET_TIMEOUT_SECONDS = 20
 LIMITS = {
@@ -202,17 +204,21 @@ def test_kept_alive_and_pipelined_requests_are_served_past_the_header_timeout(se
     assert answers == [200] * 6
 
 
-def test_a_websocket_upgrade_is_handed_to_the_app(server):
-    upgrade = (
-        b"GET /graphql HTTP/1.1\r\nHost: pointledger\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-        b"Sec-WebSocket-Protocol: graphql-transport-ws\r\n" + server.authorization + b"\r\n"
-    )
-    with server.connect() as connection:
-        connection.sendall(upgrade)
-        answer = answer_or_close(connection).split(b"\r\n", 1)[0]
+def test_a_websocket_upgrade_is_handed_to_the_app_and_outlives_the_read_deadlines(server):
+    credentials = server.authorization.decode().split(": ", 1)[1].strip()
+    with websocket_client.connect(
+        f"ws://127.0.0.1:{server.port}/graphql",
+        subprotocols=[Subprotocol("graphql-transport-ws")],
+        open_timeout=SOCKET_TIMEOUT_SECONDS,
+        close_timeout=1,
+    ) as websocket:
+        websocket.send(json.dumps({"type": "connection_init", "payload": {"Authorization": credentials}}))
+        acknowledged = json.loads(websocket.recv(timeout=SOCKET_TIMEOUT_SECONDS))
+        time.sleep(2.5)  # past the header (2 s) and body (1 s) deadlines: the websocket owes neither
+        websocket.send(json.dumps({"type": "ping"}))
+        answered = json.loads(websocket.recv(timeout=SOCKET_TIMEOUT_SECONDS))
 
-    assert answer == b"HTTP/1.1 101 Switching Protocols"  # the app's subscriptions (graphql-transport-ws)
+    assert (acknowledged, answered) == ({"type": "connection_ack"}, {"type": "pong"})
 
 
 @pytest.mark.parametrize("part", ["headers", "body"])

@@ -42,6 +42,7 @@ class Phase(enum.Enum):
     HEADERS = "headers owed"
     BODY = "body owed"
     READ = "request read"  # the app has it; uvicorn times the idle connection after the response
+    UPGRADED = "websocket"  # the websocket protocol took the connection: nothing is owed here again
 
 
 class ReadDeadlines(asyncio.Protocol):
@@ -85,7 +86,7 @@ class ReadDeadlines(asyncio.Protocol):
             self._owe_headers()  # the next request on this kept-alive connection
 
     def handle_websocket_upgrade(self, *args: Any) -> None:
-        self.phase = Phase.READ  # the websocket protocol takes the connection: nothing owed here
+        self.phase = Phase.UPGRADED
         super().handle_websocket_upgrade(*args)  # type: ignore[misc]
 
     # --- the phases, as each protocol's parser sees them ---
@@ -195,7 +196,9 @@ class DeadlineH11Protocol(ReadDeadlines, H11Protocol):
         self._follow_h11(0)
 
     def _follow_h11(self, received_bytes: int) -> None:
-        if self.transport.is_closing():  # refused (a protocol error, headers too large) or done
+        # Refused (a protocol error, headers too large) or done; or upgraded, where h11 still holds
+        # the upgrade request's end unread and so sees its body owed.
+        if self.transport.is_closing() or self.phase is Phase.UPGRADED:
             return
         state = self.conn.their_state
         if state is h11.SEND_BODY:
