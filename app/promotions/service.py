@@ -520,11 +520,8 @@ async def validate_code(
         customer_id = None
         if customer is not None:
             customer_id = await customers_service.find_customer(connection, org, customer, f"{path}.customer")
-        row = await repository.use_counts(connection, candidate.code_id)
         limits = candidate.limits
-        if (limits.code_redemption_limit is not None and row.redemptions_count >= limits.code_redemption_limit) or (
-            limits.redemption_limit is not None and row.promotion_count >= limits.redemption_limit
-        ):
+        if candidate.shared_limit_reached:  # the counts were read with the code, in this one snapshot
             raise _limit_error(candidate)
         if customer_id is not None:
             used_code = await repository.customer_code_uses(
