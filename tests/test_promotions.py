@@ -566,6 +566,43 @@ async def test_a_linked_code_applies_on_the_customers_next_qualifying_bill_only(
     assert await counters_match(database, org.org_id)
 
 
+async def test_a_linked_code_at_its_shared_limit_is_skipped_and_the_bill_goes_through(api, database, org):
+    # Given a common code with 2 redemptions, linked to a customer for every checkout, and another promotion.
+    await create_promotion(
+        api,
+        name="first two",
+        commonCode="FIRST2",
+        action="FIXED_AMOUNT_OFF",
+        percent=None,
+        amount="5",
+        codeRedemptionLimit=2,
+    )
+    await create_promotion(api, name="anyone", commonCode="ANYONE10")
+    owner = new_mobile()
+    await add(api, small_bill("10", customer={"mobile": owner}))
+    link = {"code": "FIRST2", "customer": by_mobile(owner), "mode": "EVERY_CHECKOUT"}
+    assert (await api.data(LINK, {"input": link}))["linkPromoCode"]["__typename"] == "PromoCodeLinked"
+
+    # When the owner's bill names the other code, and another customer's bill names the linked one.
+    first = await add(api, small_bill("200", customer={"mobile": owner}, promoCodes=["ANYONE10"]))
+    other = await add(api, small_bill("200", promoCodes=["FIRST2"]))
+    later = await add(api, small_bill("200", customer={"mobile": owner}, promoCodes=["ANYONE10"]))
+    named = await add(api, small_bill("200", customer={"mobile": owner}, promoCodes=["FIRST2"]))
+
+    # Then the linked code applies while it has redemptions left, then is skipped silently; named, it is refused.
+    assert [(effect["code"], effect["discount"], effect["linked"]) for effect in promo_effects(first)] == [
+        ("ANYONE10", "20", False),
+        ("FIRST2", "5", True),
+    ]
+    assert [effect["code"] for effect in promo_effects(other)] == ["FIRST2"]
+    assert [(effect["code"], effect["linked"]) for effect in promo_effects(later)] == [("ANYONE10", False)]
+    assert (named["__typename"], named["field"]) == ("PromoCodeLimitReachedError", "input.promoCodes[0]")
+    found = await status(api, "FIRST2")
+    assert (found["redemptionsCount"], found["redemptionsLeft"], found["promotion"]["redemptionsCount"]) == (2, 0, 2)
+    assert (await status(api, "ANYONE10"))["redemptionsCount"] == 2
+    assert await counters_match(database, org.org_id)
+
+
 async def test_linking_an_unknown_or_ended_code_is_refused(api):
     await create_promotion(
         api, name="ended", commonCode="GONE10", validFrom="2020-01-01T00:00:00Z", validUntil="2020-02-01T00:00:00Z"
