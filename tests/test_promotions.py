@@ -4,6 +4,7 @@ back, uploads reported per row, and generated codes' uniqueness and alphabet."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import random
@@ -11,18 +12,21 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, insert, select
 
+from app.catalog.models import Product
 from app.promotions import rules
 from app.promotions import service as promotions_service
 from app.promotions.models import PromoCode, PromoCodeRedemption
 from tests.client import add_transaction, no_lock_errors_logged, post_at_once, purchase_day
-from tests.conftest import TEST_NOW, org_config
+from tests.conftest import POSTGRES_URL, TEST_NOW, org_config
 from tests.documents import RETURN_TRANSACTION
 from tests.factories import bill, by_mobile, new_mobile
 from tests.snapshots import table_counts
+from tests.test_products import waiting_backends
 
 NOW = TEST_NOW
+products = Product.__table__
 
 PROMOTION_FIELDS = """
 id name validFrom validUntil action minimumBillAmount eligibleItemCodes percent amount freeItemCode bundleItemCodes
@@ -407,6 +411,53 @@ async def test_transactions_per_customer_and_per_promotion_limits(api, database,
     assert await counters_match(database, org.org_id)
 
 
+@pytest.mark.skipif(not POSTGRES_URL, reason="bills run side by side on PostgreSQL only")
+@pytest.mark.parametrize(
+    "limits",
+    [{}, {"codeRedemptionLimit": 10, "redemptionLimit": 10}],
+    ids=["without limits", "with limits on the code and the promotion"],
+)
+async def test_a_bill_held_open_does_not_hold_back_another_applying_the_same_promotion(api, database, org, limits):
+    # Given a promotion's common code, and a bill applying it held open mid-transaction after the
+    # code was applied: it names a new product that another session has inserted and not
+    # committed, so it waits on that session when it adds its line items.
+    await create_promotion(api, commonCode="EVERYONE", **limits)
+    held_bill = small_bill("150", promoCodes=["EVERYONE"])
+    held_bill["lineItems"][0]["itemCode"] = "HELD-01"
+    async with database.write_engine.connect() as holder:
+        await holder.begin()
+        await holder.execute(
+            insert(products).values(
+                org_id=org.org_id, item_code="HELD-01", variant_code="", description="", created_at=NOW
+            )
+        )
+        held = asyncio.create_task(add(api, held_bill))
+        for _ in range(3000):  # until the held bill waits on the product (each turn a few ms)
+            if await waiting_backends(holder) == 1:
+                break
+            await asyncio.sleep(0.01)
+        assert await waiting_backends(holder) == 1
+
+        # When another customer's bill applies the same code.
+        other = asyncio.create_task(add(api, small_bill("150", promoCodes=["EVERYONE"])))
+        for _ in range(3000):  # until it is answered, or waits on a lock the held bill holds
+            if other.done() or await waiting_backends(holder) > 1:
+                break
+            await asyncio.sleep(0.01)
+
+        # Then it was added while the first bill is still open, and only the held bill waits.
+        assert await waiting_backends(holder) == 1
+        assert other.done()
+        assert [effect["code"] for effect in promo_effects(await other)] == ["EVERYONE"]
+        assert not held.done()
+        await holder.rollback()
+    assert [effect["code"] for effect in promo_effects(await held)] == ["EVERYONE"]
+    found = await status(api, "EVERYONE")
+    assert (found["redemptionsCount"], found["promotion"]["redemptionsCount"]) == (2, 2)
+    assert await redemption_rows(database) == 2
+    assert await counters_match(database, org.org_id)
+
+
 # --- Returns ----------------------------------------------------------------------------------
 
 
@@ -512,6 +563,35 @@ async def test_a_linked_code_applies_on_the_customers_next_qualifying_bill_only(
     assert [(node["linked"], node["transactionId"]) for node in found["redemptions"]["nodes"]] == [
         (True, applied["transaction"]["id"])
     ]
+    assert await counters_match(database, org.org_id)
+
+
+async def test_a_linked_code_at_its_shared_limit_is_skipped_and_the_bill_goes_through(api, database, org):
+    # Given a common code with 2 redemptions, linked to a customer for every checkout, and another promotion.
+    await create_promotion(api, name="first two", commonCode="FIRST2", codeRedemptionLimit=2)
+    await create_promotion(api, name="anyone", commonCode="ANYONE10")
+    owner = new_mobile()
+    await add(api, small_bill("10", customer={"mobile": owner}))
+    link = {"code": "FIRST2", "customer": by_mobile(owner), "mode": "EVERY_CHECKOUT"}
+    assert (await api.data(LINK, {"input": link}))["linkPromoCode"]["__typename"] == "PromoCodeLinked"
+
+    # When the owner's bill names the other code, and another customer's bill names the linked one.
+    first = await add(api, small_bill("200", customer={"mobile": owner}, promoCodes=["ANYONE10"]))
+    other = await add(api, small_bill("200", promoCodes=["FIRST2"]))
+    later = await add(api, small_bill("200", customer={"mobile": owner}, promoCodes=["ANYONE10"]))
+    named = await add(api, small_bill("200", customer={"mobile": owner}, promoCodes=["FIRST2"]))
+
+    # Then the linked code applies while it has redemptions left, then is skipped silently; named, it is refused.
+    assert [(effect["code"], effect["discount"], effect["linked"]) for effect in promo_effects(first)] == [
+        ("ANYONE10", "20", False),
+        ("FIRST2", "20", True),
+    ]
+    assert [effect["code"] for effect in promo_effects(other)] == ["FIRST2"]
+    assert [(effect["code"], effect["linked"]) for effect in promo_effects(later)] == [("ANYONE10", False)]
+    assert (named["__typename"], named["field"]) == ("PromoCodeLimitReachedError", "input.promoCodes[0]")
+    found = await status(api, "FIRST2")
+    assert (found["redemptionsCount"], found["redemptionsLeft"], found["promotion"]["redemptionsCount"]) == (2, 0, 2)
+    assert (await status(api, "ANYONE10"))["redemptionsCount"] == 2
     assert await counters_match(database, org.org_id)
 
 

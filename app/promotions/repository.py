@@ -215,11 +215,6 @@ _ACTIVE_LINKS = (
     .where(links.c.customer_id == bindparam("usage_customer_id"), links.c.used_at.is_(None))
     .order_by(links.c.id)
 )
-_USE_COUNTS = (
-    select(codes.c.redemptions_count, promotions.c.redemptions_count.label("promotion_count"))
-    .join(promotions, promotions.c.id == codes.c.promotion_id)
-    .where(codes.c.id == bindparam("code_id"))
-)
 _CUSTOMER_CODE_USES = select(code_usage.c.redemptions_count).where(
     code_usage.c.code_id == bindparam("code_id"), code_usage.c.customer_id == bindparam("customer_id")
 )
@@ -243,11 +238,6 @@ async def active_links(connection: AsyncConnection, customer_id: int) -> list[An
     """The customer's links not used up, by link id: rows (link_id, mode, code_id, code,
     code_redemptions_count, then every promotion column)."""
     return list((await connection.execute(_ACTIVE_LINKS, {"usage_customer_id": customer_id})).all())
-
-
-async def use_counts(connection: AsyncConnection, code_id: int) -> Any:
-    """The code's redemptions and its promotion's: a row (redemptions_count, promotion_count)."""
-    return (await connection.execute(_USE_COUNTS, {"code_id": code_id})).one()
 
 
 async def customer_code_uses(connection: AsyncConnection, *, code_id: int, customer_id: int) -> int:

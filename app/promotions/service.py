@@ -7,6 +7,14 @@ statement inside the bill's write transaction (`UPDATE ... SET n = n + 1 WHERE i
 n < :limit`, or an upsert whose DO UPDATE carries the same guard), and a statement that moves no
 row means the limit is reached. A failed code fails the bill, and the transaction rolls back
 every counter with it. The statements are in app/promotions/repository.py.
+
+The counters every bill applying a promotion shares (the code's and the promotion's, limited or
+not) are claimed as the bill's last statements (`_SharedCounters`), so their row locks are held
+from there to the commit, not for the whole bill: bills applying one promotion no longer queue
+on its row on PostgreSQL. The counters stay exact (each equals its redemption rows at every
+commit), so the API reads them as they are. A customer's own counters are claimed where the code
+is applied (only that customer's bills, serialised already, lock them), and so are a bill's
+shared counters when one of its linked codes has a shared limit (see `apply_to_bill`).
 """
 
 from __future__ import annotations
@@ -41,7 +49,7 @@ from app.promotions.errors import (
 )
 from app.promotions.models import DESCRIPTION_LENGTH_MAX, LinkMode, PromoCodeSource, PromotionAction
 from app.promotions.rules import Cart, GenerationRequest, Limits, PromotionTerms, RowError
-from app.storage.database import Database, lock_keys
+from app.storage.database import Database, before_commit, lock_keys
 
 logger = logging.getLogger(__name__)
 
@@ -414,6 +422,23 @@ class Candidate:
     field: str
     link_id: int | None = None
     link_mode: LinkMode | None = None
+    # The code's and the promotion's redemptions as read with it (committed then; moved under lock only).
+    code_redemptions_count: int = 0
+    promotion_redemptions_count: int = 0
+
+    @property
+    def has_shared_limit(self) -> bool:
+        """A limit on a counter every bill applying the promotion shares (the code's, the promotion's)."""
+        return self.limits.code_redemption_limit is not None or self.limits.redemption_limit is not None
+
+    @property
+    def shared_limit_reached(self) -> bool:
+        """Reached as read: redemptions are given back only by committed returns, so a limit seen
+        reached was reached at that instant (the guarded claim still decides when it is not)."""
+        limits = self.limits
+        return (
+            limits.code_redemption_limit is not None and self.code_redemptions_count >= limits.code_redemption_limit
+        ) or (limits.redemption_limit is not None and self.promotion_redemptions_count >= limits.redemption_limit)
 
 
 def _candidate(row: Any, field_name: str) -> Candidate:
@@ -425,6 +450,8 @@ def _candidate(row: Any, field_name: str) -> Candidate:
         terms=_terms_of(row),
         limits=_limits_of(row),
         field=field_name,
+        code_redemptions_count=row.code_redemptions_count,
+        promotion_redemptions_count=row.redemptions_count,
         link_id=getattr(row, "link_id", None),
         link_mode=LinkMode(row.mode) if getattr(row, "mode", None) else None,
     )
@@ -493,11 +520,8 @@ async def validate_code(
         customer_id = None
         if customer is not None:
             customer_id = await customers_service.find_customer(connection, org, customer, f"{path}.customer")
-        row = await repository.use_counts(connection, candidate.code_id)
         limits = candidate.limits
-        if (limits.code_redemption_limit is not None and row.redemptions_count >= limits.code_redemption_limit) or (
-            limits.redemption_limit is not None and row.promotion_count >= limits.redemption_limit
-        ):
+        if candidate.shared_limit_reached:  # the counts were read with the code, in this one snapshot
             raise _limit_error(candidate)
         if customer_id is not None:
             used_code = await repository.customer_code_uses(
@@ -534,9 +558,14 @@ def _customer_limit_error(candidate: Candidate) -> PromoCodeCustomerLimitReached
 # --- Applying codes to a bill (inside addTransaction's write transaction) -------------------
 
 
-async def _claim(connection: AsyncConnection, candidate: Candidate, customer_id: int | None) -> Exception | None:
+async def _claim(
+    connection: AsyncConnection, candidate: Candidate, customer_id: int | None, shared: _SharedCounters | None
+) -> Exception | None:
     """Count one redemption of the code against every limit, each in one guarded statement; on
-    the first limit reached, give back what this claim took and return the typed error."""
+    the first limit reached, give back what this claim took and return the typed error.
+
+    With `shared`, the code's and the promotion's counters are only checked against what was
+    read here, and handed to `shared` to be claimed as the transaction's last statements."""
     limits = candidate.limits
     taken: list[Callable[[], Awaitable[bool]]] = []
 
@@ -544,32 +573,77 @@ async def _claim(connection: AsyncConnection, candidate: Candidate, customer_id:
         for release in reversed(taken):
             await release()
 
-    if not await repository.claim_code(connection, code_id=candidate.code_id, limit=limits.code_redemption_limit):
-        return _limit_error(candidate)
-    taken.append(lambda: repository.release_code(connection, candidate.code_id))
-    if not await repository.claim_promotion(
-        connection, promotion_id=candidate.promotion_id, limit=limits.redemption_limit
-    ):
-        await undo()
-        return _limit_error(candidate)
-    taken.append(lambda: repository.release_promotion(connection, candidate.promotion_id))
-    if customer_id is None:
-        return None
+    if shared is not None:
+        if candidate.shared_limit_reached:
+            return _limit_error(candidate)
+    else:
+        if not await repository.claim_code(connection, code_id=candidate.code_id, limit=limits.code_redemption_limit):
+            return _limit_error(candidate)
+        taken.append(lambda: repository.release_code(connection, candidate.code_id))
+        if not await repository.claim_promotion(
+            connection, promotion_id=candidate.promotion_id, limit=limits.redemption_limit
+        ):
+            await undo()
+            return _limit_error(candidate)
+        taken.append(lambda: repository.release_promotion(connection, candidate.promotion_id))
+    if customer_id is not None:
+        error = await _claim_customer_usage(connection, candidate, customer_id)
+        if error is not None:
+            await undo()
+            return error
+    if shared is not None:
+        shared.candidates.append(candidate)
+    return None
+
+
+async def _claim_customer_usage(
+    connection: AsyncConnection, candidate: Candidate, customer_id: int
+) -> Exception | None:
+    """The customer's counters of the code and the promotion (their rows are the customer's own:
+    only that customer's bills, which wait on each other already, ever lock them)."""
+    limits = candidate.limits
     if not await repository.claim_code_usage(
         connection, code_id=candidate.code_id, customer_id=customer_id, limit=limits.customer_code_redemption_limit
     ):
-        await undo()
         return _customer_limit_error(candidate)
-    taken.append(lambda: repository.release_code_usage(connection, code_id=candidate.code_id, customer_id=customer_id))
     if not await repository.claim_promotion_usage(
         connection,
         promotion_id=candidate.promotion_id,
         customer_id=customer_id,
         limit=limits.customer_transaction_limit,
     ):
-        await undo()
+        await repository.release_code_usage(connection, code_id=candidate.code_id, customer_id=customer_id)
         return _customer_limit_error(candidate)
     return None
+
+
+class _SharedCounters:
+    """The code's and the promotion's counters of the codes a bill applied, claimed by guarded
+    statements as its transaction's last statements (`before_commit(..., last=True)`), in
+    promotion id order (code, then its promotion), so every bill takes these rows in one order.
+
+    These rows are shared by every bill applying the promotion: claimed when the code is applied,
+    their row locks were held for the rest of the bill, and all such bills queued on them (on
+    PostgreSQL). Claimed last, they are held from here to the commit only. A named code over its
+    limit here (capacity taken since the bill read it) fails the bill with the typed error, and
+    the transaction rolls back everything the bill wrote, as a claim that failed early did."""
+
+    def __init__(self) -> None:
+        self.candidates: list[Candidate] = []
+
+    async def __call__(self, connection: AsyncConnection) -> None:
+        for candidate in sorted(self.candidates, key=lambda candidate: candidate.promotion_id):
+            limits = candidate.limits
+            if not (
+                await repository.claim_code(connection, code_id=candidate.code_id, limit=limits.code_redemption_limit)
+                and await repository.claim_promotion(
+                    connection, promotion_id=candidate.promotion_id, limit=limits.redemption_limit
+                )
+            ):
+                raise _limit_error(candidate)
+
+
+_SHARED_COUNTERS = "pointledger.promotions.shared_counters"
 
 
 @dataclass(frozen=True)
@@ -653,6 +727,15 @@ async def apply_to_bill(
     linked = [item for item, keep in zip(linked, kept[len(chosen) :], strict=True) if keep]
     if not chosen and not linked:
         return NOTHING_APPLIED
+    # The shared counters (the code's, the promotion's) are claimed last (`_SharedCounters`),
+    # unless a linked code has a limit on them: skipping it at its limit changes what the bill
+    # holds, so it must be known before the bill is written, and then every code's shared
+    # counters are claimed here, as they all were before (one lock order for the whole bill).
+    shared = (
+        None
+        if any(item.candidate.has_shared_limit for item in linked)
+        else before_commit(connection, _SHARED_COUNTERS, _SharedCounters(), last=True)
+    )
     # Claimed in promotion id order (a bill has one code per promotion): each claim locks its
     # code row, then its promotion row, then usage rows, so every bill takes promotion rows in
     # one order and two bills cannot wait on each other's promotions on PostgreSQL. (Code id
@@ -662,7 +745,7 @@ async def apply_to_bill(
         [(item, False) for item in chosen] + [(item, True) for item in linked],
         key=lambda pair: pair[0].candidate.promotion_id,
     ):
-        error = await _claim(connection, item.candidate, customer_id)
+        error = await _claim(connection, item.candidate, customer_id, shared)
         if error is None:
             claimed.add(item.candidate.code_id)
         elif not was_linked:

@@ -143,7 +143,7 @@ class Database:
         """One write transaction (its statements on the event loop's thread when `inline`: SQLite
         only); what `after_commit` registered on it runs once it has committed."""
         committed: list[Callable[[], None]] = []
-        finishing: dict[str, Callable[[AsyncConnection], Awaitable[None]]] = {}
+        finishing: dict[tuple[bool, str], Callable[[AsyncConnection], Awaitable[None]]] = {}
         # Inline from BEGIN on: a free write lock is taken on the event loop's thread too.
         with statements_inline() if inline else nullcontext():
             async with self.write_engine.begin() as connection:
@@ -154,7 +154,8 @@ class Database:
                 info[_BEFORE_COMMIT] = finishing
                 try:
                     result = await operation(connection)
-                    for finish in finishing.values():
+                    # Those registered `last` after the others (stable: each group in registration order).
+                    for _, finish in sorted(finishing.items(), key=lambda item: item[0][0]):
                         await finish(connection)
                 finally:
                     del info[_AFTER_COMMIT]
@@ -295,16 +296,20 @@ _BEFORE_COMMIT = "pointledger.before_commit"
 Finish = TypeVar("Finish", bound=Callable[[AsyncConnection], Awaitable[None]])
 
 
-def before_commit(connection: AsyncConnection, key: str, finish: Finish) -> Finish:
+def before_commit(connection: AsyncConnection, key: str, finish: Finish, *, last: bool = False) -> Finish:
     """Run `finish` once, last, inside the write transaction running on `connection` (the first
     registration under `key` counts, and is returned): what a transaction gathered as it went
     (its outbox events) is written in one statement at its end, and forgotten with the transaction
     if it rolls back. Only `run_write` transactions have an end to run it at: anywhere else it
-    raises, so nothing gathered is ever silently dropped."""
+    raises, so nothing gathered is ever silently dropped.
+
+    `last`: after every finish registered without it, so its statements are the transaction's
+    very last: a row many writers share (a promotion's counter) is then locked from there to the
+    commit only, with nothing left to wait for while it is held."""
     finishing = connection.info.get(_BEFORE_COMMIT)
     if finishing is None:
         raise RuntimeError("before_commit needs a write transaction run by Database.run_write")
-    return cast(Finish, finishing.setdefault(key, finish))
+    return cast(Finish, finishing.setdefault((last, key), finish))
 
 
 def _sqlstate(error: DBAPIError) -> str | None:
