@@ -8,6 +8,7 @@ previous value until it lands: expiry never makes every in-flight request reload
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
 from collections import OrderedDict
@@ -40,7 +41,8 @@ class RefreshingCache(Generic[Key, Value]):
                 return await self._load_once(key)
             if key not in self._refreshing:
                 self._refreshing.add(key)
-                task = asyncio.create_task(self._refresh(key))
+                # A refresh belongs to no request: it runs outside the caller's context variables.
+                task = asyncio.create_task(self._refresh(key), context=contextvars.Context())
                 self._background.add(task)
                 task.add_done_callback(self._background.discard)
         return value
