@@ -1,0 +1,301 @@
+"""A brief write's hot statements straight on the driver, below SQLAlchemy's per-statement cost.
+
+Through `AsyncConnection.execute` a statement costs ~130-150 us of SQLAlchemy's own work (the
+greenlet hop, the cache key, the execution context, the cursor result) around a few
+microseconds of sqlite3. A statement registered with `direct()` (built once: a module
+constant, or one kept per column set) is compiled once per parameter-key shape into a plan (its
+SQL, where each positional parameter comes from, its bind and result processors) and then run on
+the raw sqlite3 connection, answered as an `IteratorResult` of the same rows SQLAlchemy would
+build (`.one()`, `.scalars()`, `row.column`, `row._mapping[column]`, plus `rowcount`).
+
+Only inside `Database.run_write(..., brief=True)` on SQLite, where the statements already run on
+the event loop's thread (app/storage/sqlite_driver.py). Whatever a plan cannot express (Python
+column defaults, expanding IN, an executemany with RETURNING, textual SQL, execution options,
+echo) goes through the normal `connection.execute`, so the services keep one code path for both
+databases. The engine's `before_cursor_execute` / `after_cursor_execute` listeners are fired as
+SQLAlchemy fires them (with no execution context: None), so statement counts stay exact, and
+driver errors are raised as the SQLAlchemy exception SQLAlchemy would raise (IntegrityError, ...).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar, cast
+
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import ClauseElement, Executable
+from sqlalchemy.sql.compiler import SQLCompiler
+
+Statement = TypeVar("Statement", bound=Executable)
+
+# Statements registered by `direct()`, by identity (held here: a registered statement lives on).
+_registered: dict[int, Executable] = {}
+
+# Plans per (statement identity, parameter keys, executemany); None: the statement cannot go direct.
+PLANS_MAX = 2_000  # far above the hot statements' shapes: a bound, not a size anyone reaches
+
+
+def direct(statement: Statement) -> Statement:
+    """Mark `statement` (built once and kept) to run straight on the driver in brief writes."""
+    _registered[id(statement)] = statement
+    return statement
+
+
+class DirectResult(IteratorResult[Any]):
+    """The rows a direct statement returned, with the driver's row count as `CursorResult` has it."""
+
+    rowcount: int
+
+
+class _Plan:
+    __slots__ = ("metadata", "sources", "sql")
+
+    def __init__(self, sql: str, sources: list[_Source], metadata: SimpleResultMetaData | None) -> None:
+        self.sql = sql
+        self.sources = sources
+        self.metadata = metadata
+
+    def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        positional = []
+        for key, constant, processor, index, position in self.sources:
+            if key is None:
+                positional.append(constant)
+                continue
+            value = values[key]
+            if index is not None:  # an element of an expanding IN's list (of a tuple in it)
+                value = value[index] if position is None else value[index][position]
+            positional.append(value if processor is None else processor(value))
+        return tuple(positional)
+
+
+# A positional parameter: (the key it is read from, or None for a constant; the constant,
+# processed; the bind processor; for an expanding IN, the list's index and the tuple's position).
+_Source = tuple[str | None, Any, Any, int | None, int | None]
+
+
+class _Compiled:
+    """A statement compiled for one parameter-key shape, and what its plans need."""
+
+    __slots__ = ("compiled", "expanding", "metadata", "plans", "prefetched")
+
+    def __init__(
+        self, compiled: SQLCompiler, prefetched: dict[str, Any], metadata: SimpleResultMetaData | None
+    ) -> None:
+        self.compiled = compiled
+        # Parameters of Python-side scalar column defaults (SQLAlchemy's prefetch): their values.
+        self.prefetched = prefetched
+        # The keys of expanding IN lists: one plan per combination of their lengths.
+        self.expanding = tuple(bind.key for bind in compiled.post_compile_params)
+        self.metadata = metadata
+        self.plans: dict[tuple[int, ...], _Plan | None] = {}
+
+    def plan(self, values: Mapping[str, Any]) -> _Plan | None:
+        if not self.expanding:
+            lengths: tuple[int, ...] = ()
+        else:
+            try:
+                lengths = tuple(len(values[key]) for key in self.expanding)
+            except (KeyError, TypeError):
+                return None
+        try:
+            return self.plans[lengths]
+        except KeyError:
+            pass
+        plan = self._plan(values) if len(self.plans) < PLANS_MAX else None
+        if len(self.plans) < PLANS_MAX:
+            self.plans[lengths] = plan
+        return plan
+
+    def _plan(self, values: Mapping[str, Any]) -> _Plan | None:
+        compiled = self.compiled
+        sql: str = compiled.string
+        names: Sequence[str] | None = compiled.positiontup
+        processors: Mapping[str, Any] = compiled._bind_processors
+        elements: dict[str, tuple[str, int, int | None]] = {}
+        if self.expanding:
+            try:
+                expanded = compiled._process_parameters_for_postcompile(
+                    compiled.construct_params(dict(values), escape_names=False)
+                )
+            except Exception:  # values SQLAlchemy refuses: its own path raises its error
+                return None
+            sql, names, processors = expanded.statement, expanded.positiontup, {**processors, **expanded.processors}
+            for expanding in compiled.post_compile_params:
+                created = expanded.parameter_expansion.get(compiled.bind_names[expanding], [])
+                is_tuple = expanding.type._is_tuple_type
+                width = len(values[expanding.key][0]) if is_tuple and values[expanding.key] else 1
+                for number, element in enumerate(created):
+                    row, column = divmod(number, width)
+                    elements[element] = (expanding.key, row, column if is_tuple else None)
+        if names is None:
+            return None
+        binds = {name: bind for bind, name in compiled.bind_names.items()}
+        sources: list[_Source] = []
+        for name in names:
+            processor = processors.get(name)
+            if name in elements:
+                key, index, position = elements[name]
+                sources.append((key, None, processor, index, position))
+                continue
+            bind = binds.get(name)
+            if bind is None:
+                return None
+            if name in self.prefetched:
+                value = self.prefetched[name]
+                sources.append((None, value if processor is None else processor(value), None, None, None))
+            elif bind.key in values:
+                sources.append((bind.key, None, processor, None, None))
+            elif name in values:
+                sources.append((name, None, processor, None, None))
+            elif bind.callable is not None or bind.required:
+                return None  # SQLAlchemy's own path computes it, or raises its error
+            else:
+                value = bind.value
+                sources.append((None, value if processor is None else processor(value), None, None, None))
+        return _Plan(sql, sources, self.metadata)
+
+
+def _compile(statement: Executable, dialect: Dialect, keys: Sequence[str], many: bool) -> _Compiled | None:
+    """Compile `statement` for these parameter keys, or None when a plan cannot run it exactly."""
+    if statement._execution_options or statement._propagate_attrs.get("compile_state_plugin") == "orm":
+        return None
+    compiled = cast(ClauseElement, statement).compile(dialect=dialect, column_keys=list(keys), for_executemany=many)
+    if (
+        not isinstance(compiled, SQLCompiler)
+        or not compiled.positional
+        or compiled.positiontup is None
+        or compiled.implicit_returning
+        or compiled.literal_execute_params
+        or (many and compiled.post_compile_params)
+        or compiled.isplaintext
+        or compiled._textual_ordered_columns
+        or compiled._ad_hoc_textual
+        or (many and compiled.effective_returning)
+    ):
+        return None
+    prefetched: dict[str, Any] = {}
+    for column, default in [
+        *((column, column.default) for column in compiled.insert_prefetch),
+        *((column, column.onupdate) for column in compiled.update_prefetch),
+    ]:
+        if default is None or not default.is_scalar:
+            return None  # a callable or SQL default: SQLAlchemy's execution context runs it
+        prefetched[column.key] = cast(Any, default).arg
+    if not set(prefetched) <= set(compiled.positiontup):
+        return None
+    metadata = None
+    if compiled._result_columns:
+        columns = compiled._result_columns
+        names = [column.keyname for column in columns]
+        if len(set(names)) != len(names):
+            return None  # ambiguous names: SQLAlchemy's result metadata has its rules for those
+        metadata = SimpleResultMetaData(
+            names,
+            extra=[column.objects for column in columns],
+            _processors=[column.type._cached_result_processor(dialect, None) for column in columns],
+        )
+    return _Compiled(compiled, prefetched, metadata)
+
+
+_NO_ROWS = SimpleResultMetaData([])
+
+
+class DirectStatements:
+    """The plans of one engine's dialect (SQLite's writer)."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        self._compiled: dict[tuple[int, tuple[str, ...], bool], _Compiled | None] = {}
+
+    def plan_for(self, statement: Executable, values: Mapping[str, Any], many: bool) -> _Plan | None:
+        shape = (id(statement), tuple(values), many)
+        try:
+            compiled = self._compiled[shape]
+        except KeyError:
+            compiled = _compile(statement, self.dialect, shape[1], many)
+            if len(self._compiled) < PLANS_MAX:
+                self._compiled[shape] = compiled
+        return None if compiled is None else compiled.plan(values)
+
+    def run(
+        self, connection: Connection, raw: sqlite3.Connection, statement: Executable, parameters: Any
+    ) -> DirectResult | None:
+        """Run `statement` on `raw` if it is registered and a plan can: its result; None: not run."""
+        if id(statement) not in _registered or connection._echo:
+            return None
+        if parameters is None:
+            parameters = {}
+        if isinstance(parameters, list) and len(parameters) == 1:
+            parameters = parameters[0]  # as SQLAlchemy does: one row is a plain execute
+        many = isinstance(parameters, list)
+        if many:
+            if not parameters:
+                return None
+            keys = set(parameters[0])
+            if any(row.keys() != keys for row in parameters):
+                return None  # rows of different keys: SQLAlchemy's own checks apply
+            plan = self.plan_for(statement, parameters[0], many)
+        elif isinstance(parameters, Mapping):
+            plan = self.plan_for(statement, parameters, many)
+        else:
+            return None
+        if plan is None:
+            return None
+        try:
+            positional: Any = [plan.parameters(row) for row in parameters] if many else plan.parameters(parameters)
+        except (KeyError, IndexError, TypeError):
+            return None  # values not of the planned shape: SQLAlchemy raises its own error
+        return self._execute(connection, raw, plan, positional, many)
+
+    def _execute(
+        self, connection: Connection, raw: sqlite3.Connection, plan: _Plan, positional: Any, many: bool
+    ) -> DirectResult:
+        sql = plan.sql
+        cursor = raw.cursor()
+        try:
+            listened = connection._has_events or connection.engine._has_events
+            if listened:
+                for listener in connection.dispatch.before_cursor_execute:
+                    sql, positional = listener(connection, cursor, sql, positional, None, many)
+            if many:
+                cursor.executemany(sql, positional)
+            else:
+                cursor.execute(sql, positional)
+            if listened:
+                connection.dispatch.after_cursor_execute(connection, cursor, sql, positional, None, many)
+            rows = cursor.fetchall() if cursor.description is not None else []
+            rowcount = cursor.rowcount
+        except sqlite3.Error as error:
+            raise cast(
+                DBAPIError,
+                DBAPIError.instance(sql, positional, error, sqlite3.Error, dialect=self.dialect, ismulti=many),
+            ) from error
+        finally:
+            cursor.close()
+        result = DirectResult(plan.metadata or _NO_ROWS, iter(rows))
+        result.rowcount = rowcount
+        return result
+
+
+class DirectConnection(AsyncConnection):
+    """The connection a brief SQLite write runs on: registered statements go straight to the
+    driver (DirectStatements), the rest through SQLAlchemy as usual."""
+
+    _direct: DirectStatements | None = None
+    _raw: sqlite3.Connection | None = None
+
+    def go_direct(self, statements: DirectStatements, raw: sqlite3.Connection) -> None:
+        """From now on (inside the transaction) registered statements run on `raw`."""
+        self._direct, self._raw = statements, raw
+
+    async def execute(self, statement: Executable, parameters: Any = None, *, execution_options: Any = None) -> Any:
+        direct_statements, raw, sync_connection = self._direct, self._raw, self.sync_connection
+        if direct_statements is not None and raw is not None and sync_connection is not None and not execution_options:
+            result = direct_statements.run(sync_connection, raw, statement, parameters)
+            if result is not None:
+                return result
+        return await super().execute(statement, parameters, execution_options=execution_options)
