@@ -247,8 +247,10 @@ class DirectStatements:
             return None
         try:
             positional: Any = [plan.parameters(row) for row in parameters] if many else plan.parameters(parameters)
-        except (KeyError, IndexError, TypeError):
-            return None  # values not of the planned shape: SQLAlchemy raises its own error
+        except Exception:  # noqa: BLE001
+            # Values not of the planned shape, or refused by a type (a decimal finer than its
+            # scale): SQLAlchemy's own path raises its own error (processors are pure: no harm).
+            return None
         return self._execute(connection, raw, plan, positional, many)
 
     def _execute(
