@@ -204,3 +204,34 @@ async def test_an_expanding_in_runs_direct_for_every_length_of_its_list(sqlite_d
 
     assert await sqlite_database.run_write(find, brief=True) == [["a"], [], ["b", "c"], ["a"], ["b"]]
     assert directs(cursor_calls) == [False, True, True, True, True, True, True]
+
+
+INSERT_MANY_RETURNING = direct(insert(things).returning(things.c.id, things.c.name))
+INSERT_SORTED = direct(insert(things).returning(things.c.id, sort_by_parameter_order=True))
+
+
+async def test_many_rows_with_returning_are_one_direct_multi_row_insert_unless_their_order_is_asked(
+    sqlite_database, cursor_calls
+):
+    async def insert_rows(connection) -> tuple[list[Any], list[Any]]:
+        rows = [{"name": name, "stamp": "s", "amount": Decimal(index)} for index, name in enumerate("abc")]
+        returned = (await connection.execute(INSERT_MANY_RETURNING, rows)).all()
+        sorted_ids = (
+            await connection.execute(INSERT_SORTED, [{"name": name, "stamp": "s"} for name in ("e", "d")])
+        ).scalars()
+        return sorted(tuple(row) for row in returned), list(sorted_ids)
+
+    returned, sorted_ids = await sqlite_database.run_write(insert_rows, brief=True)
+
+    assert (returned, sorted_ids) == ([(1, "a"), (2, "b"), (3, "c")], [4, 5])
+    before = [(went_direct, sql) for moment, went_direct, sql, _ in cursor_calls if moment == "before"]
+    assert before[1] == (
+        True,
+        "INSERT INTO things (name, amount, points, stamp) VALUES (?, ?, ?, ?), (?, ?, ?, ?), (?, ?, ?, ?) "
+        "RETURNING id, name",
+    )
+    assert cursor_calls[2][3] == ("a", 0, 15000, "s", "b", 10000, 15000, "s", "c", 20000, 15000, "s")
+    assert [went_direct for went_direct, _ in before[2:]] == [False] * (len(before) - 2)  # asked in order
+    async with sqlite_database.read() as connection:
+        found = (await connection.execute(select(things.c.name, things.c.amount).order_by(things.c.id))).all()
+    assert [tuple(row) for row in found] == [("a", 0), ("b", 1), ("c", 2), ("e", None), ("d", None)]

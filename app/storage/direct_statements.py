@@ -9,9 +9,12 @@ the raw sqlite3 connection, answered as an `IteratorResult` of the same rows SQL
 build (`.one()`, `.scalars()`, `row.column`, `row._mapping[column]`, plus `rowcount`).
 
 Only inside `Database.run_write(..., brief=True)` on SQLite, where the statements already run on
-the event loop's thread (app/storage/sqlite_driver.py). Whatever a plan cannot express (Python
-column defaults, expanding IN, an executemany with RETURNING, textual SQL, execution options,
-echo) goes through the normal `connection.execute`, so the services keep one code path for both
+the event loop's thread (app/storage/sqlite_driver.py). Plans cover SQLAlchemy's scalar column
+defaults, expanding IN lists (a plan per list length), one row given as a list (a plain execute,
+as SQLAlchemy does) and many rows with RETURNING sent as SQLAlchemy's one multi-row INSERT
+("insertmanyvalues"). Whatever a plan cannot express (callable or SQL column defaults, RETURNING
+in the rows' order, textual SQL, execution options, echo, values a type refuses) goes through
+the normal `connection.execute`, so the services keep one code path for both
 databases. The engine's `before_cursor_execute` / `after_cursor_execute` listeners are fired as
 SQLAlchemy fires them (with no execution context: None), so statement counts stay exact, and
 driver errors are raised as the SQLAlchemy exception SQLAlchemy would raise (IntegrityError, ...).
@@ -52,12 +55,17 @@ class DirectResult(IteratorResult[Any]):
 
 
 class _Plan:
-    __slots__ = ("metadata", "sources", "sql")
+    __slots__ = ("batched", "metadata", "sources", "sql")
 
-    def __init__(self, sql: str, sources: list[_Source], metadata: SimpleResultMetaData | None) -> None:
+    def __init__(
+        self, sql: str, sources: list[_Source], metadata: SimpleResultMetaData | None, *, batched: bool
+    ) -> None:
         self.sql = sql
         self.sources = sources
         self.metadata = metadata
+        # Many rows in one multi-row VALUES (SQLAlchemy's "insertmanyvalues" batch, for RETURNING):
+        # one execute of every row's parameters in turn.
+        self.batched = batched
 
     def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
         positional = []
@@ -80,7 +88,7 @@ _Source = tuple[str | None, Any, Any, int | None, int | None]
 class _Compiled:
     """A statement compiled for one parameter-key shape, and what its plans need."""
 
-    __slots__ = ("compiled", "expanding", "metadata", "plans", "prefetched")
+    __slots__ = ("batched", "compiled", "expanding", "metadata", "plans", "prefetched")
 
     def __init__(
         self, compiled: SQLCompiler, prefetched: dict[str, Any], metadata: SimpleResultMetaData | None
@@ -91,11 +99,14 @@ class _Compiled:
         # The keys of expanding IN lists: one plan per combination of their lengths.
         self.expanding = tuple(bind.key for bind in compiled.post_compile_params)
         self.metadata = metadata
+        # An executemany with RETURNING: one plan per number of rows.
+        self.batched = compiled.for_executemany and bool(compiled.effective_returning)
         self.plans: dict[tuple[int, ...], _Plan | None] = {}
 
-    def plan(self, values: Mapping[str, Any]) -> _Plan | None:
+    def plan(self, values: Mapping[str, Any], rows: int) -> _Plan | None:
+        """The plan for parameters of these keys (`values`: the first row's), `rows` of them."""
         if not self.expanding:
-            lengths: tuple[int, ...] = ()
+            lengths: tuple[int, ...] = (rows,) if self.batched else ()
         else:
             try:
                 lengths = tuple(len(values[key]) for key in self.expanding)
@@ -105,12 +116,12 @@ class _Compiled:
             return self.plans[lengths]
         except KeyError:
             pass
-        plan = self._plan(values) if len(self.plans) < PLANS_MAX else None
+        plan = self._plan(values, rows) if len(self.plans) < PLANS_MAX else None
         if len(self.plans) < PLANS_MAX:
             self.plans[lengths] = plan
         return plan
 
-    def _plan(self, values: Mapping[str, Any]) -> _Plan | None:
+    def _plan(self, values: Mapping[str, Any], rows: int) -> _Plan | None:
         compiled = self.compiled
         sql: str = compiled.string
         names: Sequence[str] | None = compiled.positiontup
@@ -156,7 +167,34 @@ class _Compiled:
             else:
                 value = bind.value
                 sources.append((None, value if processor is None else processor(value), None, None, None))
-        return _Plan(sql, sources, self.metadata)
+        if self.batched:
+            batch_sql = self._batch_statement(values, rows, len(sources))
+            if batch_sql is None:
+                return None
+            sql = batch_sql
+        return _Plan(sql, sources, self.metadata, batched=self.batched)
+
+    def _batch_statement(self, values: Mapping[str, Any], rows: int, width: int) -> str | None:
+        """The multi-row INSERT SQLAlchemy sends for `rows` rows, when it sends one statement whose
+        parameters are the rows' in turn (checked with markers); None otherwise (row at a time)."""
+        compiled = self.compiled
+        markers = [tuple((row, position) for position in range(width)) for row in range(rows)]
+        batches = list(
+            compiled._deliver_insertmanyvalues_batches(
+                compiled.string,
+                markers,
+                [dict(values) for _ in markers],
+                None,
+                compiled.dialect.insertmanyvalues_page_size,
+                False,
+                None,
+            )
+        )
+        if len(batches) != 1 or batches[0].is_downgraded:
+            return None
+        if list(batches[0].replaced_parameters) != [marker for row in markers for marker in row]:
+            return None
+        return batches[0].replaced_statement
 
 
 def _compile(statement: Executable, dialect: Dialect, keys: Sequence[str], many: bool) -> _Compiled | None:
@@ -174,7 +212,11 @@ def _compile(statement: Executable, dialect: Dialect, keys: Sequence[str], many:
         or compiled.isplaintext
         or compiled._textual_ordered_columns
         or compiled._ad_hoc_textual
-        or (many and compiled.effective_returning)
+        or (
+            many
+            and compiled.effective_returning
+            and (compiled._insertmanyvalues is None or compiled._insertmanyvalues.sort_by_parameter_order)
+        )
     ):
         return None
     prefetched: dict[str, Any] = {}
@@ -211,7 +253,7 @@ class DirectStatements:
         self.dialect = dialect
         self._compiled: dict[tuple[int, tuple[str, ...], bool], _Compiled | None] = {}
 
-    def plan_for(self, statement: Executable, values: Mapping[str, Any], many: bool) -> _Plan | None:
+    def plan_for(self, statement: Executable, values: Mapping[str, Any], many: bool, rows: int = 1) -> _Plan | None:
         shape = (id(statement), tuple(values), many)
         try:
             compiled = self._compiled[shape]
@@ -219,7 +261,7 @@ class DirectStatements:
             compiled = _compile(statement, self.dialect, shape[1], many)
             if len(self._compiled) < PLANS_MAX:
                 self._compiled[shape] = compiled
-        return None if compiled is None else compiled.plan(values)
+        return None if compiled is None else compiled.plan(values, rows)
 
     def run(
         self, connection: Connection, raw: sqlite3.Connection, statement: Executable, parameters: Any
@@ -238,7 +280,7 @@ class DirectStatements:
             keys = set(parameters[0])
             if any(row.keys() != keys for row in parameters):
                 return None  # rows of different keys: SQLAlchemy's own checks apply
-            plan = self.plan_for(statement, parameters[0], many)
+            plan = self.plan_for(statement, parameters[0], many, len(parameters))
         elif isinstance(parameters, Mapping):
             plan = self.plan_for(statement, parameters, many)
         else:
@@ -246,8 +288,13 @@ class DirectStatements:
         if plan is None:
             return None
         try:
-            positional: Any = [plan.parameters(row) for row in parameters] if many else plan.parameters(parameters)
-        except Exception:  # noqa: BLE001
+            if not many:
+                positional: Any = plan.parameters(parameters)
+            elif plan.batched:
+                positional = tuple(value for row in parameters for value in plan.parameters(row))
+            else:
+                positional = [plan.parameters(row) for row in parameters]
+        except Exception:
             # Values not of the planned shape, or refused by a type (a decimal finer than its
             # scale): SQLAlchemy's own path raises its own error (processors are pure: no harm).
             return None
@@ -263,7 +310,7 @@ class DirectStatements:
             if listened:
                 for listener in connection.dispatch.before_cursor_execute:
                     sql, positional = listener(connection, cursor, sql, positional, None, many)
-            if many:
+            if many and not plan.batched:
                 cursor.executemany(sql, positional)
             else:
                 cursor.execute(sql, positional)
