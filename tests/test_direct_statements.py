@@ -171,9 +171,9 @@ async def test_a_direct_statements_integrity_error_is_sqlalchemys_and_the_brief_
 async def test_a_value_a_type_refuses_raises_sqlalchemys_statement_error_and_writes_nothing(sqlite_database):
     finer_than_its_scale = {"name": "a", "stamp": "s", "amount": Decimal("1.23456")}
 
-    with pytest.raises(StatementError, match="1.23456") as through_sqlalchemy:
+    with pytest.raises(StatementError, match=r"1\.23456") as through_sqlalchemy:
         await sqlite_database.run_write(lambda connection: connection.execute(INSERT, finer_than_its_scale))
-    with pytest.raises(StatementError, match="1.23456") as brief:
+    with pytest.raises(StatementError, match=r"1\.23456") as brief:
         await sqlite_database.run_write(lambda connection: connection.execute(INSERT, finer_than_its_scale), brief=True)
 
     assert type(brief.value) is type(through_sqlalchemy.value)
@@ -235,3 +235,21 @@ async def test_many_rows_with_returning_are_one_direct_multi_row_insert_unless_t
     async with sqlite_database.read() as connection:
         found = (await connection.execute(select(things.c.name, things.c.amount).order_by(things.c.id))).all()
     assert [tuple(row) for row in found] == [("a", 0), ("b", 1), ("c", 2), ("e", None), ("d", None)]
+
+
+async def test_plain_sql_of_exec_driver_sql_runs_direct_in_a_brief_write(sqlite_database, cursor_calls):
+    def write(prefix: str) -> Any:
+        async def inserted_and_found(connection) -> tuple[int, list[Any], list[str]]:
+            rows = [(f"{prefix}1", 1), (f"{prefix}2", 2)]
+            many = await connection.exec_driver_sql("INSERT INTO things (name, points) VALUES (?, ?)", rows)
+            result = await connection.exec_driver_sql("SELECT name, points FROM things WHERE points > ?", (1,))
+            return many.rowcount, [tuple(row) for row in result], list(result.keys())
+
+        return inserted_and_found
+
+    assert await sqlite_database.run_write(write("a"), brief=True) == (2, [("a2", 2)], ["name", "points"])
+    assert await sqlite_database.run_write(write("b")) == (2, [("a2", 2), ("b2", 2)], ["name", "points"])
+
+    # BEGIN, both direct; then not brief: BEGIN and both through SQLAlchemy
+    assert directs(cursor_calls) == [False, True, True, False, False, False]
+    assert cursor_calls[2][2:] == ("INSERT INTO things (name, points) VALUES (?, ?)", [("a1", 1), ("a2", 2)])

@@ -219,6 +219,8 @@ async def loyalty_types(connection: AsyncConnection, *, org_id: int, customer_id
 # --- Customers and identifiers --------------------------------------------------------------
 
 _INSERT_CUSTOMER = direct(insert(customers).returning(customers.c.id))
+_INSERT_IDENTIFIERS = direct(insert(identifiers))
+_INSERT_HISTORY = direct(insert(history))
 _ADD_LIFETIME_PURCHASES = direct(
     update(customers)
     .where(customers.c.id == bindparam("customer_id"))
@@ -266,7 +268,7 @@ async def insert_identifiers(
     connection: AsyncConnection, *, org_id: int, customer_id: int, given: Mapping[IdentifierType, str], now: datetime
 ) -> None:
     await connection.execute(
-        insert(identifiers),
+        _INSERT_IDENTIFIERS,
         [
             {"org_id": org_id, "customer_id": customer_id, "type": kind.value, "value": value, "created_at": now}
             for kind, value in given.items()
@@ -423,12 +425,15 @@ _UPDATE_PURCHASES_AND_TIER = direct(
 )
 
 
+_INSERT_STANDINGS = direct(insert(customer_programs))
+
+
 async def insert_standings(
     connection: AsyncConnection, *, org_id: int, customer_id: int, tier_ids: Mapping[int, int]
 ) -> None:
     """A standing per program (program id -> its starting tier id), with no purchases yet."""
     await connection.execute(
-        insert(customer_programs),
+        _INSERT_STANDINGS,
         [
             {
                 "org_id": org_id,
@@ -682,7 +687,7 @@ async def insert_history(
     """History rows of one customer (each: `action` and whichever other columns it sets)."""
     if rows:
         await connection.execute(
-            insert(history),
+            _INSERT_HISTORY,
             [
                 {
                     "org_id": org_id,
@@ -866,7 +871,7 @@ async def insert_registrations_in_bulk(
         ],
     )
     await connection.execute(
-        insert(history),
+        _INSERT_HISTORY,
         [
             {
                 "org_id": org_id,

@@ -246,6 +246,11 @@ def _compile(statement: Executable, dialect: Dialect, keys: Sequence[str], many:
 _NO_ROWS = SimpleResultMetaData([])
 
 
+def _one_row_as_plain(parameters: Any) -> Any:
+    """A list of one row is a plain execute of that row, as SQLAlchemy runs it."""
+    return parameters[0] if isinstance(parameters, list) and len(parameters) == 1 else parameters
+
+
 class DirectStatements:
     """The plans of one engine's dialect (SQLite's writer)."""
 
@@ -269,10 +274,7 @@ class DirectStatements:
         """Run `statement` on `raw` if it is registered and a plan can: its result; None: not run."""
         if id(statement) not in _registered or connection._echo:
             return None
-        if parameters is None:
-            parameters = {}
-        if isinstance(parameters, list) and len(parameters) == 1:
-            parameters = parameters[0]  # as SQLAlchemy does: one row is a plain execute
+        parameters = _one_row_as_plain({} if parameters is None else parameters)
         many = isinstance(parameters, list)
         if many:
             if not parameters:
@@ -298,25 +300,45 @@ class DirectStatements:
             # Values not of the planned shape, or refused by a type (a decimal finer than its
             # scale): SQLAlchemy's own path raises its own error (processors are pure: no harm).
             return None
-        return self._execute(connection, raw, plan, positional, many)
+        return self._execute(connection, raw, plan.sql, positional, many, plan.batched, plan.metadata)
+
+    def run_driver_sql(
+        self, connection: Connection, raw: sqlite3.Connection, sql: str, parameters: Any
+    ) -> DirectResult | None:
+        """`exec_driver_sql` on `raw` (the bulk paths' plain SQL with positional tuples, as
+        app/storage/bulk_insert.py sends it): its result; None: not run (another shape)."""
+        if connection._echo:
+            return None
+        parameters = _one_row_as_plain(() if parameters is None else parameters)
+        many = isinstance(parameters, list)
+        if not (all(isinstance(row, tuple) for row in parameters) if many else isinstance(parameters, tuple)):
+            return None
+        return self._execute(connection, raw, sql, parameters, many, False, None)
 
     def _execute(
-        self, connection: Connection, raw: sqlite3.Connection, plan: _Plan, positional: Any, many: bool
+        self,
+        connection: Connection,
+        raw: sqlite3.Connection,
+        sql: str,
+        positional: Any,
+        many: bool,
+        batched: bool,
+        metadata: SimpleResultMetaData | None,
     ) -> DirectResult:
-        sql = plan.sql
         cursor = raw.cursor()
         try:
             listened = connection._has_events or connection.engine._has_events
             if listened:
                 for listener in connection.dispatch.before_cursor_execute:
                     sql, positional = listener(connection, cursor, sql, positional, None, many)
-            if many and not plan.batched:
+            if many and not batched:
                 cursor.executemany(sql, positional)
             else:
                 cursor.execute(sql, positional)
             if listened:
                 connection.dispatch.after_cursor_execute(connection, cursor, sql, positional, None, many)
-            rows = cursor.fetchall() if cursor.description is not None else []
+            description = cursor.description
+            rows = cursor.fetchall() if description is not None else []
             rowcount = cursor.rowcount
         except sqlite3.Error as error:
             raise cast(
@@ -325,7 +347,9 @@ class DirectStatements:
             ) from error
         finally:
             cursor.close()
-        result = DirectResult(plan.metadata or _NO_ROWS, iter(rows))
+        if metadata is None and description is not None:  # plain SQL: the driver's column names
+            metadata = SimpleResultMetaData([column[0] for column in description])
+        result = DirectResult(metadata or _NO_ROWS, iter(rows))
         result.rowcount = rowcount
         return result
 
@@ -341,10 +365,23 @@ class DirectConnection(AsyncConnection):
         """From now on (inside the transaction) registered statements run on `raw`."""
         self._direct, self._raw = statements, raw
 
-    async def execute(self, statement: Executable, parameters: Any = None, *, execution_options: Any = None) -> Any:
+    def _directly(self, statement: Any, parameters: Any, execution_options: Any, *, sql: bool) -> DirectResult | None:
+        """The result of running it direct (`sql`: plain SQL of exec_driver_sql); None: not run."""
         direct_statements, raw, sync_connection = self._direct, self._raw, self.sync_connection
-        if direct_statements is not None and raw is not None and sync_connection is not None and not execution_options:
-            result = direct_statements.run(sync_connection, raw, statement, parameters)
-            if result is not None:
-                return result
+        if direct_statements is None or raw is None or sync_connection is None or execution_options:
+            return None
+        if sql:
+            return direct_statements.run_driver_sql(sync_connection, raw, statement, parameters)
+        return direct_statements.run(sync_connection, raw, statement, parameters)
+
+    async def execute(self, statement: Executable, parameters: Any = None, *, execution_options: Any = None) -> Any:
+        result = self._directly(statement, parameters, execution_options, sql=False)
+        if result is not None:
+            return result
         return await super().execute(statement, parameters, execution_options=execution_options)
+
+    async def exec_driver_sql(self, statement: str, parameters: Any = None, execution_options: Any = None) -> Any:
+        result = self._directly(statement, parameters, execution_options, sql=True)
+        if result is not None:
+            return result
+        return await super().exec_driver_sql(statement, parameters, execution_options)
