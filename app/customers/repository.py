@@ -309,13 +309,14 @@ async def move_identifiers(connection: AsyncConnection, *, from_customer_id: int
     )
 
 
+_CUSTOMER_NAMES = direct(
+    select(customers.c.first_name, customers.c.last_name).where(customers.c.id == bindparam("customer_id"))
+)
+
+
 async def customer_names(connection: AsyncConnection, customer_id: int) -> tuple[str, str]:
     """(first name, last name)."""
-    row = (
-        await connection.execute(
-            select(customers.c.first_name, customers.c.last_name).where(customers.c.id == customer_id)
-        )
-    ).one()
+    row = (await connection.execute(_CUSTOMER_NAMES, {"customer_id": customer_id})).one()
     return row.first_name, row.last_name
 
 
@@ -352,7 +353,7 @@ _UPDATE_CUSTOMER: dict[tuple[str, ...], Any] = {}
 def _update_customer_statement(columns: tuple[str, ...]) -> Any:
     statement = _UPDATE_CUSTOMER.get(columns)
     if statement is None:
-        statement = _UPDATE_CUSTOMER[columns] = (
+        statement = _UPDATE_CUSTOMER[columns] = direct(
             update(customers)
             .where(customers.c.id == bindparam("customer_id"))
             .values(
