@@ -18,8 +18,8 @@ from sqlalchemy import JSON, Column, Enum, Integer, MetaData, String, Table, bin
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from app.storage.columns import Amount, Points, UTCDateTime
-from app.storage.database import Database
 from app.storage.direct_statements import direct
+from tests.sqlite_databases import sqlite_database_of
 
 
 class Colour(enum.Enum):
@@ -54,11 +54,8 @@ VALUES = {"name": "a", "amount": Decimal("12.34"), "at": AT, "payload": {"k": [1
 
 @pytest.fixture
 async def sqlite_database(tmp_path):
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'direct.db'}", pool_size=1)
-    async with database.write_engine.begin() as connection:
-        await connection.run_sync(metadata.create_all)
-    yield database
-    await database.dispose()
+    async with sqlite_database_of(tmp_path / "direct.db", metadata) as database:
+        yield database
 
 
 @pytest.fixture
@@ -98,11 +95,8 @@ async def test_registered_statements_in_a_brief_write_answer_what_sqlalchemy_ans
     sqlite_database, tmp_path, cursor_calls
 ):
     # Given the same statements through SQLAlchemy on a second database
-    reference = Database(f"sqlite+aiosqlite:///{tmp_path / 'reference.db'}", pool_size=1)
-    async with reference.write_engine.begin() as connection:
-        await connection.run_sync(metadata.create_all)
-    expected = await reference.run_write(write_and_read)
-    await reference.dispose()
+    async with sqlite_database_of(tmp_path / "reference.db", metadata) as reference:
+        expected = await reference.run_write(write_and_read)
 
     # When they run in a brief write
     answered = await sqlite_database.run_write(write_and_read, brief=True)
