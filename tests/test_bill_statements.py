@@ -175,3 +175,51 @@ async def test_a_new_customers_bill_of_3_items_costs_28_statements_on_sqlite_and
     assert len(statements) == (28 if database.is_sqlite else 29), "\n".join(
         " ".join(s.split())[:100] for s in statements
     )
+
+
+@asynccontextmanager
+async def through_sqlalchemy(database) -> AsyncIterator[list[str]]:
+    """The statements the writer sent through SQLAlchemy's execution meanwhile: a direct one
+    (app/storage/direct_statements.py) reaches the cursor listeners with no execution context."""
+    statements: list[str] = []
+
+    def record(connection, cursor, statement, parameters, context, executemany) -> None:
+        if context is not None:
+            statements.append(" ".join(statement.split()))
+
+    event.listen(database.write_engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(database.write_engine.sync_engine, "before_cursor_execute", record)
+
+
+async def test_a_returning_customers_bill_runs_all_its_statements_but_begin_straight_on_sqlite(api, database):
+    # Given a customer who bought before
+    mobile = new_mobile()
+    await add(api, bill(customer={"mobile": mobile}))
+
+    # When they buy again
+    async with counting(database) as statements, through_sqlalchemy(database) as not_direct:
+        await add(api, bill(customer={"mobile": mobile}))
+
+    # Then on SQLite only BEGIN IMMEDIATE goes through SQLAlchemy's execution (the outbox's
+    # events too: one multi-row INSERT ... RETURNING); PostgreSQL runs every statement through it.
+    if database.is_sqlite:
+        assert (len(statements), not_direct) == (20, ["BEGIN IMMEDIATE"])
+    else:
+        assert len(not_direct) == len(statements) == 23
+
+
+async def test_a_new_customers_bill_runs_all_its_statements_but_begin_straight_on_sqlite(api, database):
+    await add(api, bill())
+
+    async with counting(database) as statements, through_sqlalchemy(database) as not_direct:
+        await add(api, bill())
+
+    # The registration's bulk rows (accounts, their event and opening entries: plain SQL through
+    # exec_driver_sql) go direct too.
+    if database.is_sqlite:
+        assert (len(statements), not_direct) == (28, ["BEGIN IMMEDIATE"])
+    else:
+        assert len(not_direct) == len(statements) == 29

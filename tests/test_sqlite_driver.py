@@ -15,8 +15,9 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from app.storage.database import SQLITE_BUSY_TIMEOUT_MS, Database
+from app.storage.database import SQLITE_BUSY_TIMEOUT_MS
 from app.storage.sqlite_driver import INLINE_COMMITS_PER_CHECKPOINT, ReaderConnection
+from tests.sqlite_databases import sqlite_database_of
 
 metadata = MetaData()
 things = Table("things", metadata, Column("id", Integer, primary_key=True), Column("name", String, unique=True))
@@ -24,11 +25,8 @@ things = Table("things", metadata, Column("id", Integer, primary_key=True), Colu
 
 @pytest.fixture
 async def sqlite_database(tmp_path):
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'driver.db'}", pool_size=1)
-    async with database.write_engine.begin() as connection:
-        await connection.run_sync(metadata.create_all)
-    yield database
-    await database.dispose()
+    async with sqlite_database_of(tmp_path / "driver.db", metadata) as database:
+        yield database
 
 
 @pytest.fixture

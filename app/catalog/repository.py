@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.catalog.models import Product
 from app.kernel.cache import LeastRecentlyUsed
 from app.storage.database import conflict_insert
+from app.storage.direct_statements import direct
 from app.storage.tables import table_of
 
 products = table_of(Product)
@@ -39,15 +40,17 @@ def cached_product_ids(connection: AsyncConnection) -> LeastRecentlyUsed[tuple[i
     return found
 
 
-_KNOWN_PRODUCTS = select(products.c.id, products.c.item_code, products.c.variant_code).where(
-    products.c.org_id == bindparam("org_id"),
-    tuple_(products.c.item_code, products.c.variant_code).in_(bindparam("wanted", expanding=True)),
+_KNOWN_PRODUCTS = direct(
+    select(products.c.id, products.c.item_code, products.c.variant_code).where(
+        products.c.org_id == bindparam("org_id"),
+        tuple_(products.c.item_code, products.c.variant_code).in_(bindparam("wanted", expanding=True)),
+    )
 )
 
 
 @cache
 def _insert_absent_products_statement(dialect_name: str) -> Any:
-    return (
+    return direct(
         conflict_insert(dialect_name, products)
         .on_conflict_do_nothing(index_elements=[products.c.org_id, products.c.item_code, products.c.variant_code])
         .returning(products.c.id, products.c.item_code, products.c.variant_code)

@@ -37,6 +37,7 @@ from app.kernel.enums import IdentifierType
 from app.ledger import repository as ledger_repository
 from app.storage.bulk_insert import insert_rows
 from app.storage.database import any_of, list_parameter
+from app.storage.direct_statements import direct
 from app.storage.id_blocks import reserve_ids
 from app.storage.tables import table_of
 
@@ -52,7 +53,7 @@ ZERO = Decimal(0)
 
 # --- Finding and locking customers ----------------------------------------------------------
 
-_OWNERS_OF_IDENTIFIERS = (
+_OWNERS_OF_IDENTIFIERS = direct(
     select(
         identifiers.c.type,
         identifiers.c.value,
@@ -217,8 +218,10 @@ async def loyalty_types(connection: AsyncConnection, *, org_id: int, customer_id
 
 # --- Customers and identifiers --------------------------------------------------------------
 
-_INSERT_CUSTOMER = insert(customers).returning(customers.c.id)
-_ADD_LIFETIME_PURCHASES = (
+_INSERT_CUSTOMER = direct(insert(customers).returning(customers.c.id))
+_INSERT_IDENTIFIERS = direct(insert(identifiers))
+_INSERT_HISTORY = direct(insert(history))
+_ADD_LIFETIME_PURCHASES = direct(
     update(customers)
     .where(customers.c.id == bindparam("customer_id"))
     .values(
@@ -258,14 +261,14 @@ async def insert_customer(
     }
     if kind is not None:
         values["kind"] = kind.value
-    return (await connection.execute(insert(customers).values(**values).returning(customers.c.id))).scalar_one()
+    return (await connection.execute(_INSERT_CUSTOMER, values)).scalar_one()
 
 
 async def insert_identifiers(
     connection: AsyncConnection, *, org_id: int, customer_id: int, given: Mapping[IdentifierType, str], now: datetime
 ) -> None:
     await connection.execute(
-        insert(identifiers),
+        _INSERT_IDENTIFIERS,
         [
             {"org_id": org_id, "customer_id": customer_id, "type": kind.value, "value": value, "created_at": now}
             for kind, value in given.items()
@@ -306,13 +309,14 @@ async def move_identifiers(connection: AsyncConnection, *, from_customer_id: int
     )
 
 
+_CUSTOMER_NAMES = direct(
+    select(customers.c.first_name, customers.c.last_name).where(customers.c.id == bindparam("customer_id"))
+)
+
+
 async def customer_names(connection: AsyncConnection, customer_id: int) -> tuple[str, str]:
     """(first name, last name)."""
-    row = (
-        await connection.execute(
-            select(customers.c.first_name, customers.c.last_name).where(customers.c.id == customer_id)
-        )
-    ).one()
+    row = (await connection.execute(_CUSTOMER_NAMES, {"customer_id": customer_id})).one()
     return row.first_name, row.last_name
 
 
@@ -349,7 +353,7 @@ _UPDATE_CUSTOMER: dict[tuple[str, ...], Any] = {}
 def _update_customer_statement(columns: tuple[str, ...]) -> Any:
     statement = _UPDATE_CUSTOMER.get(columns)
     if statement is None:
-        statement = _UPDATE_CUSTOMER[columns] = (
+        statement = _UPDATE_CUSTOMER[columns] = direct(
             update(customers)
             .where(customers.c.id == bindparam("customer_id"))
             .values(
@@ -398,7 +402,7 @@ async def merge_customer_rows(connection: AsyncConnection, *, survivor_id: int, 
 
 # --- Standings (tier and cumulative purchases per program) -----------------------------------
 
-_LOCK_STANDING = (
+_LOCK_STANDING = direct(
     select(customer_programs.c.id, customer_programs.c.tier_id, customer_programs.c.cumulative_purchases)
     .where(
         customer_programs.c.customer_id == bindparam("customer_id"),
@@ -406,12 +410,12 @@ _LOCK_STANDING = (
     )
     .with_for_update()
 )
-_UPDATE_PURCHASES = (
+_UPDATE_PURCHASES = direct(
     update(customer_programs)
     .where(customer_programs.c.id == bindparam("standing_id"))
     .values(cumulative_purchases=bindparam("cumulative_purchases"))
 )
-_UPDATE_PURCHASES_AND_TIER = (
+_UPDATE_PURCHASES_AND_TIER = direct(
     update(customer_programs)
     .where(customer_programs.c.id == bindparam("standing_id"))
     .values(
@@ -422,12 +426,15 @@ _UPDATE_PURCHASES_AND_TIER = (
 )
 
 
+_INSERT_STANDINGS = direct(insert(customer_programs))
+
+
 async def insert_standings(
     connection: AsyncConnection, *, org_id: int, customer_id: int, tier_ids: Mapping[int, int]
 ) -> None:
     """A standing per program (program id -> its starting tier id), with no purchases yet."""
     await connection.execute(
-        insert(customer_programs),
+        _INSERT_STANDINGS,
         [
             {
                 "org_id": org_id,
@@ -681,7 +688,7 @@ async def insert_history(
     """History rows of one customer (each: `action` and whichever other columns it sets)."""
     if rows:
         await connection.execute(
-            insert(history),
+            _INSERT_HISTORY,
             [
                 {
                     "org_id": org_id,
@@ -747,7 +754,7 @@ async def history_page(
 # One row per (customer, program): the customer, its standing, and (the ledger's part, see
 # `ledger_repository.join_program_points`) its REGULAR balance there and the counters of all its
 # accounts there.
-_LOAD_STANDINGS = (
+_LOAD_STANDINGS = direct(
     ledger_repository.join_program_points(
         select(
             customers.c.id,
@@ -772,7 +779,7 @@ _LOAD_STANDINGS = (
     .group_by(customers.c.id, customer_programs.c.id)
     .order_by(customers.c.id, customer_programs.c.program_id)
 )
-_LOAD_IDENTIFIERS = (
+_LOAD_IDENTIFIERS = direct(
     select(identifiers.c.customer_id, identifiers.c.type, identifiers.c.value)
     .where(identifiers.c.customer_id.in_(bindparam("ids", expanding=True)))
     .order_by(identifiers.c.id)
@@ -865,7 +872,7 @@ async def insert_registrations_in_bulk(
         ],
     )
     await connection.execute(
-        insert(history),
+        _INSERT_HISTORY,
         [
             {
                 "org_id": org_id,

@@ -72,6 +72,7 @@ from app.ledger.views import (
 from app.storage.bulk_insert import add_to_rows, driver_value, insert_rows
 from app.storage.columns import FixedDecimal, Points
 from app.storage.database import any_of, conflict_insert, list_parameter, one_of_constants
+from app.storage.direct_statements import direct
 from app.storage.id_blocks import reserve_ids
 from app.storage.tables import table_of
 
@@ -90,12 +91,12 @@ HAS_POINTS_LEFT = lots.c.points_remaining > literal_column("0")
 
 # --- Posting an event -----------------------------------------------------------------------
 
-_INSERT_EVENT = insert(events).returning(events.c.id)
-_INSERT_ENTRIES = insert(entries).returning(entries.c.id, sort_by_parameter_order=True)
-_INSERT_LOTS = insert(lots)
-_INSERT_LOTS_RETURNING = insert(lots).returning(lots.c.id, sort_by_parameter_order=True)
-_INSERT_MOVEMENTS = insert(movements)
-_MOVE_LOT = (
+_INSERT_EVENT = direct(insert(events).returning(events.c.id))
+_INSERT_ENTRIES = direct(insert(entries).returning(entries.c.id, sort_by_parameter_order=True))
+_INSERT_LOTS = direct(insert(lots))
+_INSERT_LOTS_RETURNING = direct(insert(lots).returning(lots.c.id, sort_by_parameter_order=True))
+_INSERT_MOVEMENTS = direct(insert(movements))
+_MOVE_LOT = direct(
     update(lots)
     .where(
         lots.c.id == bindparam("lot_id"),
@@ -103,7 +104,7 @@ _MOVE_LOT = (
     )
     .values(points_remaining=lots.c.points_remaining + bindparam("change", type_=lots.c.points_remaining.type))
 )
-_LOCK_ACCOUNT = (
+_LOCK_ACCOUNT = direct(
     select(accounts.c.id, accounts.c.balance).where(accounts.c.id == bindparam("account_id")).with_for_update()
 )
 
@@ -118,7 +119,7 @@ def _move_statement(counter: str | None) -> Any:
     )
 
 
-_MOVE_ACCOUNT = {counter: _move_statement(counter) for counter in (None, *COUNTERS)}
+_MOVE_ACCOUNT = {counter: direct(_move_statement(counter)) for counter in (None, *COUNTERS)}
 
 
 async def insert_event(
@@ -383,7 +384,7 @@ _LOCK_REGULAR_ACCOUNTS = (
     .order_by(accounts.c.id)
     .with_for_update()
 )
-_LOCK_ACCOUNT_OF = (
+_LOCK_ACCOUNT_OF = direct(
     select(accounts.c.id, accounts.c.balance)
     .where(
         accounts.c.customer_id == bindparam("customer_id"),
@@ -454,7 +455,7 @@ async def lock_account_of(
     ).one_or_none()
 
 
-_INSERT_ACCOUNT = insert(accounts).returning(accounts.c.id)
+_INSERT_ACCOUNT = direct(insert(accounts).returning(accounts.c.id))
 
 
 async def insert_account(

@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.outbox.models import OutboxDelivery, OutboxEvent
+from app.storage.direct_statements import direct
 from app.storage.tables import table_of
 
 events = table_of(OutboxEvent)
@@ -22,7 +23,7 @@ deliveries = table_of(OutboxDelivery)
 
 _INSERTED_COLUMNS = ("org_id", "type", "payload", "customer_id", "created_at")
 ROWS_PER_INSERT_MAX = 100  # events per statement (a bill has a few; a run's batch is chunked)
-_INSERT_DELIVERY = insert(deliveries)
+_INSERT_DELIVERY = direct(insert(deliveries))
 _EVENT = select(events.c.id, events.c.type, events.c.payload, events.c.customer_id, events.c.created_at).where(
     events.c.org_id == bindparam("org_id"), events.c.id == bindparam("event_id")
 )
@@ -32,7 +33,7 @@ _EVENT = select(events.c.id, events.c.type, events.c.payload, events.c.customer_
 # batch), whose compiled form is cached: a hand-built multi-row `.values([...])` has no cache key,
 # so it was compiled again at every bill (most of the outbox's CPU on a bill). Not
 # `sort_by_parameter_order`: without a sentinel column SQLite would then send a statement per row.
-_INSERT_EVENTS = insert(events).returning(events.c.id)
+_INSERT_EVENTS = direct(insert(events).returning(events.c.id))
 
 
 async def insert_events(connection: AsyncConnection, rows: Sequence[dict[str, Any]]) -> list[int]:

@@ -33,6 +33,7 @@ from app.promotions.models import (
 )
 from app.storage.columns import UTCDateTime
 from app.storage.database import conflict_insert, list_parameter
+from app.storage.direct_statements import direct
 from app.storage.tables import table_of
 
 promotions = table_of(Promotion)
@@ -201,7 +202,7 @@ _CODE_WITH_PROMOTION = _CODES_WITH_PROMOTION_BASE.where(
     codes.c.org_id == bindparam("org_id"), codes.c.code == bindparam("code")
 )
 # The one lookup addTransaction makes for a customer named on a bill with no code: their links in use.
-_ACTIVE_LINKS = (
+_ACTIVE_LINKS = direct(
     select(
         links.c.id.label("link_id"),
         links.c.mode,

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.referrals.models import ReferralAward, ReferralCode
 from app.storage.database import conflict_insert
+from app.storage.direct_statements import direct
 from app.storage.tables import table_of
 
 codes = table_of(ReferralCode)
@@ -21,7 +22,7 @@ awards = table_of(ReferralAward)
 @cache
 def _insert_code(dialect: str) -> Any:
     """A code unless another customer of the org holds it: no row back on a collision."""
-    return (
+    return direct(
         conflict_insert(dialect, codes)
         .on_conflict_do_nothing(index_elements=["org_id", "code"])
         .returning(codes.c.customer_id)

@@ -25,11 +25,13 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import QueuePool
 
+from app.storage.direct_statements import DirectConnection, DirectStatements
 from app.storage.sqlite_driver import (
     DEFERRED_BEGIN,
     INLINE_ARGUMENT,
     READER_ARGUMENT,
     one_hop_url,
+    sqlite3_connection,
     statements_inline,
 )
 
@@ -86,9 +88,12 @@ class Database:
             )
             _configure_sqlite(self.read_engine, begin_statement=DEFERRED_BEGIN, busy_timeout_ms=busy_timeout_ms)
             _configure_sqlite(self.write_engine, begin_statement="BEGIN IMMEDIATE", busy_timeout_ms=busy_timeout_ms)
+            # A brief write's registered statements skip SQLAlchemy's per-statement work.
+            self._direct_statements: DirectStatements | None = DirectStatements(self.write_engine.dialect)
         else:
             self.read_engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, **common)
             self.write_engine = self.read_engine
+            self._direct_statements = None
         self._write_lock = asyncio.Lock()
         # Requests of one share (one organisation) hold at most this many read connections at
         # once, so that one tenant's flood of reads waits on itself, not on everybody's pool.
@@ -144,9 +149,10 @@ class Database:
         only); what `after_commit` registered on it runs once it has committed."""
         committed: list[Callable[[], None]] = []
         finishing: dict[tuple[bool, str], Callable[[AsyncConnection], Awaitable[None]]] = {}
+        direct = self._direct_statements if inline else None
         # Inline from BEGIN on: a free write lock is taken on the event loop's thread too.
         with statements_inline() if inline else nullcontext():
-            async with self.write_engine.begin() as connection:
+            async with self._begin(direct) as connection:
                 # The info dict belongs to the pooled connection and outlives this transaction (kept
                 # at hand: a failed statement makes `connection.info` itself raise until rolled back).
                 info = connection.info
@@ -163,6 +169,19 @@ class Database:
         for callback in committed:
             callback()
         return result
+
+    @asynccontextmanager
+    async def _begin(self, direct: DirectStatements | None) -> AsyncIterator[AsyncConnection]:
+        """`write_engine.begin()`; with `direct`, on a connection that runs registered statements
+        straight on the driver (app/storage/direct_statements.py)."""
+        if direct is None:
+            async with self.write_engine.begin() as connection:
+                yield connection
+            return
+        connection = DirectConnection(self.write_engine)
+        async with connection, connection.begin():
+            connection.go_direct(direct, sqlite3_connection(await connection.get_raw_connection()))
+            yield connection
 
     def pools(self) -> dict[str, QueuePool]:
         """The connection pools by name (what the pool-use metrics read): SQLite's readers and

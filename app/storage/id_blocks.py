@@ -12,10 +12,20 @@ Insert the rows before reserving again for the same table.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.storage.direct_statements import direct
+
+
+@cache
+def _max_id(table: Any) -> Any:
+    """SQLite's highest id of `table`, built once per table (a brief write runs it direct)."""
+    return direct(select(func.max(table.c.id)))
+
 
 _NEXT_IDS = text("SELECT nextval(pg_get_serial_sequence(:table_name, 'id')) FROM generate_series(1, :count)")
 
@@ -26,5 +36,5 @@ async def reserve_ids(connection: AsyncConnection, table: Any, count: int) -> li
     if connection.dialect.name == "postgresql":
         rows = await connection.execute(_NEXT_IDS, {"table_name": table.name, "count": count})
         return sorted(row[0] for row in rows)
-    top = (await connection.execute(select(func.max(table.c.id)))).scalar_one() or 0
+    top = (await connection.execute(_max_id(table))).scalar_one() or 0
     return list(range(top + 1, top + 1 + count))

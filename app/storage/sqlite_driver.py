@@ -261,6 +261,17 @@ class OneHopSQLiteDialect(SQLiteDialect_aiosqlite):
 registry.register(f"sqlite.{DIALECT_NAME}", "app.storage.sqlite_driver", "OneHopSQLiteDialect")
 
 
+def sqlite3_connection(pooled: Any) -> sqlite3.Connection:
+    """The sqlite3 connection under a pooled connection of this adapter (for statements run
+    inline, on the caller's thread)."""
+    adapted = pooled.dbapi_connection
+    assert isinstance(adapted, InlineConnection), (
+        "only an inline connection's statements may run on the caller's thread"
+    )
+    raw: sqlite3.Connection = adapted._connection._conn
+    return raw
+
+
 def one_hop_url(url: str) -> str:
     """sqlite+aiosqlite://... -> the same database through this adapter."""
     return url.replace("sqlite+aiosqlite:", f"sqlite+{DIALECT_NAME}:", 1)

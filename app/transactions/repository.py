@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, insert, or_, select, tuple_, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.storage.database import one_of_constants
+from app.storage.direct_statements import direct
 from app.storage.tables import table_of
 from app.transactions.models import Transaction, TransactionLineItem, TransactionType
 
@@ -35,9 +36,9 @@ CHUNK = 500  # ids or keys per lookup statement (well under every driver's param
 # --- Adding a bill ---------------------------------------------------------------------------
 
 # Hot-path statements are built once: building a statement costs more than running it here.
-_INSERT_TRANSACTION = insert(transactions).returning(transactions.c.id)
-_INSERT_LINE_ITEMS = insert(line_items)
-_SAME_BILL = (
+_INSERT_TRANSACTION = direct(insert(transactions).returning(transactions.c.id))
+_INSERT_LINE_ITEMS = direct(insert(line_items))
+_SAME_BILL = direct(
     select(transactions.c.id, transactions.c.payload_hash)
     .where(
         transactions.c.org_id == bindparam("org_id"),

@@ -752,7 +752,8 @@ def parse_args() -> argparse.Namespace:
         type=Path,
         default=None,
         help="a directory holding another version's app/ (e.g. `git archive main app | tar -x -C DIR`): a second "
-        "server runs it (PYTHONPATH) on the same database, and its ledger pages are measured in the same rounds",
+        "server runs it (PYTHONPATH) on the same database, and its bills and ledger pages are measured in the same "
+        "rounds",
     )
     parser.add_argument(
         "--loads",
@@ -988,6 +989,15 @@ def measure_server(
                     target=ADD_TARGET,
                 )
             )
+            if before is not None:
+                loads.extend(
+                    Load(
+                        f"addTransaction, {mix}, before ({args.before_code.name})",
+                        add_load(auth, parts, mix, args.customers, added),
+                        served_by=(f"{before[1]}/graphql", before[0].pid),
+                    )
+                    for mix in ("new", "returning")
+                )
         for first in (10, 100) if "pages" in args.loads else ():
             page = {"BENCH_MODE": "bodies", "BENCH_BODIES": str(pages[first]), "BENCH_EXPECT": '"LedgerEntryPage"'}
             loads.append(

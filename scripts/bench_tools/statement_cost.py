@@ -2,6 +2,8 @@
 
 - `hop`: `AsyncConnection.execute`, one trip to aiosqlite's thread per statement (run_write);
 - `inline`: the same statements in a brief write (`run_write(brief=True)`: no trip);
+- `direct`: the same statements registered with `direct()` in a brief write: straight on sqlite3
+  (app/storage/direct_statements.py), below SQLAlchemy's per-statement work;
 - `hop+run_sync` / `inline+run_sync`: the body as synchronous Core in `AsyncConnection.run_sync`
   (what a sync copy of the services would pay; not used: measured for comparison);
 - `sqlite3`: the driver itself.
@@ -25,20 +27,28 @@ from typing import Any
 from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, insert, select
 
 from app.storage.database import Database
+from app.storage.direct_statements import direct
 
 metadata = MetaData()
 things = Table("things", metadata, Column("id", Integer, primary_key=True), Column("name", String))
 INSERT = insert(things)
 SELECT = select(things.c.id, things.c.name).where(things.c.id == bindparam("id"))
+DIRECT_INSERT = direct(insert(things))
+DIRECT_SELECT = direct(select(things.c.id, things.c.name).where(things.c.id == bindparam("id")))
 
 
 async def main(statements: int, rounds: int) -> None:
     pairs = statements // 2
 
-    async def body(connection: Any) -> None:
-        for index in range(pairs):
-            await connection.execute(INSERT, {"name": f"n{index}"})
-            await connection.execute(SELECT, {"id": index + 1})
+    def body_of(insert_statement: Any, select_statement: Any) -> Any:
+        async def body(connection: Any) -> None:
+            for index in range(pairs):
+                await connection.execute(insert_statement, {"name": f"n{index}"})
+                (await connection.execute(select_statement, {"id": index + 1})).all()
+
+        return body
+
+    body, direct_body = body_of(INSERT, SELECT), body_of(DIRECT_INSERT, DIRECT_SELECT)
 
     def sync_body(connection: Any) -> None:
         for index in range(pairs):
@@ -57,6 +67,7 @@ async def main(statements: int, rounds: int) -> None:
         variants: dict[str, Any] = {
             "hop": lambda: database.run_write(body),
             "inline": lambda: database.run_write(body, brief=True),
+            "direct": lambda: database.run_write(direct_body, brief=True),
             "hop+run_sync": lambda: database.run_write(run_sync_body),
             "inline+run_sync": lambda: database.run_write(run_sync_body, brief=True),
         }
