@@ -106,6 +106,8 @@ OPERATION_ROLES: dict[str, frozenset[Role]] = {
         "recordBehaviouralEvents": (TILL, APP, MEMBER_CARE),
         "importInteractions": (ADMIN,),
         "importBehaviouralEvents": (ADMIN,),
+        "importPointsDebits": (ADMIN,),
+        "importOpeningBalances": (ADMIN,),
         "registerCustomer": (MEMBER_CARE,),
         "updateCustomer": (MEMBER_CARE,),
         "redeemAlternateCurrency": CUSTOMER_READERS,
