@@ -377,22 +377,30 @@ async def codes_given(
 ) -> dict[int, ReferralView]:
     """These customers' referrals, a code drawn for each who had none (in the caller's write
     transaction; the caller vouches they are customers of `org_id`)."""
+    found, _ = await codes_drawn(connection, org_id=org_id, customer_ids=customer_ids, now=now)
+    return found
+
+
+async def codes_drawn(
+    connection: AsyncConnection, *, org_id: int, customer_ids: Sequence[int], now: datetime
+) -> tuple[dict[int, ReferralView], int]:
+    """`codes_given`, and how many codes this call drew: a customer whose code a concurrent first
+    ask drew meanwhile (its insert won, ours was skipped) is not counted."""
     found = await referrals_of(connection, org_id, customer_ids)
     missing = [customer_id for customer_id in customer_ids if customer_id not in found]
+    drawn = 0
     for _ in range(CODE_ATTEMPTS):
         if not missing:
-            return found
-        await repository.insert_missing_codes(
-            connection,
-            org_id=org_id,
-            codes_by_customer={customer_id: rules.new_code() for customer_id in missing},
-            now=now,
-        )
-        found.update(await referrals_of(connection, org_id, missing))
+            return found, drawn
+        proposed = {customer_id: rules.new_code() for customer_id in missing}
+        await repository.insert_missing_codes(connection, org_id=org_id, codes_by_customer=proposed, now=now)
+        stored = await referrals_of(connection, org_id, missing)
+        found.update(stored)
+        drawn += sum(1 for customer_id, view in stored.items() if view.code == proposed[customer_id])
         missing = [customer_id for customer_id in missing if customer_id not in found]
     if missing:
         raise RuntimeError("no free referral code after repeated draws")  # unexpected: masked to the client
-    return found
+    return found, drawn
 
 
 @dataclass(frozen=True, slots=True)
