@@ -9,9 +9,9 @@
   key: the later insert is skipped and reads the first one's). Imports stay set-based and as fast
   as before, and nobody can be referred by a code that was never shown.
 - A customer registered with a referral code (the bill's or the customer's, seed 001) is linked
-  to the code's owner once, changed only by a merge (below). An unknown code is a typed error naming the field and
-  nothing is written (REFERRAL_CODE_NOT_FOUND): a till that mistyped a code can correct it, where
-  a warning would leave the referral lost. A code given for a customer already known is kept on
+  to the code's owner once, changed only by a merge (below). An unknown code is a typed error
+  naming the field and nothing is written (REFERRAL_CODE_NOT_FOUND): a till that mistyped a code
+  can correct it, where a warning would leave the referral lost. A code given for a customer already known is kept on
   the bill and links nothing (the referral belongs to registration).
 - The referee's qualifying purchase (the program's [programs.referral]: first purchase, minimum
   eligible amount) writes one REFERRAL_AWARD ledger event in the bill's transaction: a credit to
