@@ -10,6 +10,7 @@ awards a month.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -180,4 +181,26 @@ async def test_a_bill_naming_both_customers_merges_their_referrals_the_same_way(
     found = await customer(api, survivor["userId"], first=10)
     assert referees_of(found) == [referee["userId"], newcomer["userId"]]
     assert (await customer(api, referee["userId"]))["referrer"]["userId"] == survivor["userId"]
+    await assert_reconciled(database)
+
+
+async def test_a_merge_beside_its_victims_referees_purchases_leaves_every_award_with_the_survivor(api, database):
+    survivor, victim = await buyer(api), await buyer(api)
+    waiting = [await registered(api, victim["referralCode"]) for _ in range(3)]
+
+    merge_result, *bills = await asyncio.gather(
+        merge(api, by_user_id(survivor["userId"]), by_user_id(victim["userId"])),
+        *(purchase(api, referee["mobile"], "1000") for referee in waiting),
+    )
+
+    assert merge_result["__typename"] == "CustomersMerged", merge_result
+    assert [bill["__typename"] for bill in bills] == ["TransactionAdded"] * 3
+    # Each referee's award was paid to the victim before the merge (and moved with its balance) or
+    # to the survivor after it: the victim is left with nothing, the survivor with all three.
+    assert (await customer(api, victim["userId"]))["loyaltyPoints"] == "0"
+    found = await customer(api, survivor["userId"])
+    assert (found["loyaltyPoints"], sorted(referees_of(found))) == (
+        "320",
+        sorted(referee["userId"] for referee in waiting),
+    )
     await assert_reconciled(database)
