@@ -111,6 +111,7 @@ OPERATION_ROLES: dict[str, frozenset[Role]] = {
         "registerCustomer": (MEMBER_CARE,),
         "updateCustomer": (MEMBER_CARE,),
         "redeemAlternateCurrency": CUSTOMER_READERS,
+        "reverseAlternateCurrencyRedemption": CUSTOMER_READERS,
         # --- GraphQL subscriptions (WebSocket): the roles of the query each streams ---
         "customerLedger": CUSTOMER_READERS,  # ledgerEntries; importJob streams the importJob query's job
         # --- HTTP routes ---
