@@ -45,6 +45,7 @@ from tests.documents import SAVE_TEMPLATE
 from tests.factories import bill, transferable_spec
 from tests.import_checks import finished, post_csv
 from tests.snapshots import organization_rows
+from tests.test_alternate_currencies import CURRENCIES
 
 SCHEMA = build_schema((Path(__file__).resolve().parent.parent / "schema.graphql").read_text())
 CUSTOMER_LOOKUP_TYPES = ("MOBILE", "EMAIL", "EXTERNAL_ID", "CARD_NUMBER", "USER_ID")
@@ -68,6 +69,7 @@ class Victim:
     bill_number: str = ""
     purchase_day: str = ""
     redemption_id: str = ""
+    currency_redemption_id: str = ""
     promotion_id: str = ""
     promo_code: str = "ACMESECRET"
     group_external_id: str = "ACME-GROUP"
@@ -84,8 +86,11 @@ class Victim:
 
 @pytest.fixture
 async def org(database):
-    """Both organisations allow points transfers: the other's transfers get as far as the lookups."""
-    return await make_org(database, transferable_spec("acme"))
+    """Both organisations allow points transfers: the other's transfers get as far as the lookups.
+    The first one's main program has alternate currencies: it holds a currency redemption."""
+    spec = transferable_spec("acme")
+    spec["programs"][0]["alternate_currencies"] = CURRENCIES
+    return await make_org(database, spec)
 
 
 def mutation(name: str, input_type: str, selection: str) -> str:
@@ -132,6 +137,14 @@ async def set_up_victim(api: Api) -> Victim:
         "... on PointsRedeemed { redemption { id } }",
     )
     victim.redemption_id = redeemed["redemption"]["id"]
+    currency_redeemed = await succeeded(
+        api,
+        "redeemAlternateCurrency",
+        "RedeemAlternateCurrencyInput",
+        {"customer": by_mobile, "currency": "rgpws7", "value": "1", "idempotencyKey": "acme-currency-1"},
+        "... on AlternateCurrencyRedeemed { eventLogId }",
+    )
+    victim.currency_redemption_id = currency_redeemed["eventLogId"]
     await succeeded(
         api,
         "transferPoints",
@@ -241,6 +254,7 @@ def identifying(victim: Victim) -> dict[str, Any]:
         "importJob.id": victim.import_job_id,
         "promotionId": victim.promotion_id,
         "redemptionId": victim.redemption_id,
+        "ReverseAlternateCurrencyRedemptionInput.eventLogId": victim.currency_redemption_id,
         "transactionId": victim.transaction_id,
         "loyaltyLogId": victim.transaction_id,
         "pointsRedemptions": [victim.redemption_id],

@@ -10,6 +10,7 @@ from app.cli.imports import import_cli
 from app.cli.ledger import ledger_cli
 from app.cli.organizations import org_cli
 from app.cli.promotions import promo_cli
+from app.cli.referrals import referrals_cli
 from app.cli.server import server_cli
 from app.cli.webhooks import webhooks_cli
 
@@ -24,6 +25,7 @@ cli.add_typer(import_cli, name="import")
 cli.add_typer(ledger_cli)
 cli.add_typer(server_cli)
 cli.add_typer(webhooks_cli, name="webhooks")
+cli.add_typer(referrals_cli, name="referrals")
 
 
 def main() -> None:

@@ -17,15 +17,20 @@ summaries, holdings, expiry schedules and notices, ledger pages read points cate
   `allow_negative_balance` it takes at most the balance and reports the rest as not recovered.
 - A redemption (redeemAlternateCurrency) debits spendable units under the account's lock, once
   per idempotency key; INSUFFICIENT_POINTS when fewer are spendable, with nothing written.
+- A reversal (reverseAlternateCurrencyRedemption) gives back all or part of what a redemption
+  took, into the lots it took from with their expiry, in one REDEMPTION_REVERSAL event correcting
+  it: never more than is left (what earlier reversals gave back is read from the ledger under
+  the customer's lock), carried on to the survivor of a merged customer, once per idempotency key.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -34,7 +39,7 @@ from app.currencies.errors import AlternateCurrencyNotFoundError
 from app.customers import service as customers_service
 from app.customers.service import CustomerLookup
 from app.idempotency import service as idempotency
-from app.kernel.currencies import CurrencyCategory
+from app.kernel.currencies import CurrencyCategory, account_category
 from app.kernel.decimals import POINTS, check_decimal
 from app.kernel.errors import InsufficientPointsError, ValidationError
 from app.ledger import repository as ledger_repository
@@ -43,9 +48,12 @@ from app.ledger.models import EntryKind, EntryType, EventType
 from app.organizations.config import AlternateCurrencyConfig, OrgConfig, ProgramConfig
 from app.outbox import events
 from app.outbox import service as outbox
+from app.redemptions.errors import RedemptionNotFoundError
+from app.redemptions.rules import parse_id
 from app.storage.database import Database
 
 ZERO = Decimal(0)
+Result = TypeVar("Result")
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +103,26 @@ class RedemptionResult:
     value: Decimal
     balance_after: Decimal
     redeemed_at: datetime
+    replayed: bool
+
+
+@dataclass(frozen=True)
+class ReversalRequest:
+    redemption_event_id: str  # the redemption's eventLogId
+    idempotency_key: str
+    value: Decimal | None = None  # None: all that is left of the redemption
+
+
+@dataclass(frozen=True)
+class ReversalResult:
+    event_id: int
+    redemption_event_id: int
+    program_code: str
+    currency_identifier: str
+    value: Decimal
+    value_left: Decimal  # of the redemption, still to give back after this reversal
+    balance_after: Decimal  # the account the units went back to (the survivor's, for a merged customer)
+    reversed_at: datetime
     replayed: bool
 
 
@@ -346,9 +374,6 @@ async def redeem(
     refusal = rules.check_value(request.value, currency)
     if refusal is not None:
         raise ValidationError(refusal, field=f"{path}.value")
-    key = idempotency.check_key(request.idempotency_key, f"{path}.idempotencyKey")
-    if key is None:
-        raise ValidationError("is required", field=f"{path}.idempotencyKey")
     payload = {
         "customer": request.customer.payload(),
         "programCode": program.code,
@@ -373,16 +398,45 @@ async def redeem(
             True,
         )
 
+    return await _once_per_key(
+        database,
+        org,
+        request.idempotency_key,
+        f"{path}.idempotencyKey",
+        "redeemAlternateCurrency",
+        payload,
+        now,
+        perform,
+        replay,
+    )
+
+
+async def _once_per_key(
+    database: Database,
+    org: OrgConfig,
+    key_text: str,
+    field: str,
+    operation: str,
+    payload: dict[str, Any],
+    now: datetime,
+    perform: Callable[[AsyncConnection], Awaitable[tuple[int, Result]]],
+    replay: Callable[[AsyncConnection, int], Awaitable[Result]],
+) -> Result:
+    """`idempotency.write_once` under a key the currencies' writes require (INVALID_INPUT on
+    `field` when blank)."""
+    key = idempotency.check_key(key_text, field)
+    if key is None:
+        raise ValidationError("is required", field=field)
     return await idempotency.write_once(
         database,
         org_id=org.id,
         key=key,
-        operation="redeemAlternateCurrency",
+        operation=operation,
         payload=payload,
         now=now,
         perform=perform,
         replay=replay,
-        field=f"{path}.idempotencyKey",
+        field=field,
     )
 
 
@@ -438,4 +492,135 @@ async def _redeem(
     )
     return RedemptionResult(
         posted.id, program.code, currency.identifier, request.value, posted.entries[0].balance_after, now, False
+    )
+
+
+async def reverse_redemption(
+    database: Database, org: OrgConfig, request: ReversalRequest, path: str = "input", *, now: datetime
+) -> ReversalResult:
+    """Give back `value` units of a currency redemption (all that is left when omitted), once per
+    idempotency key. Errors, each naming its input field: REDEMPTION_NOT_FOUND (no currency
+    redemption of this org with that id), INVALID_INPUT (a value not above zero, finer than the
+    currency counts, or more than is left; a blank key), IDEMPOTENCY_KEY_REUSED."""
+    id_field, value_field = f"{path}.eventLogId", f"{path}.value"
+    event_id = parse_id(request.redemption_event_id)
+    if event_id is None:
+        raise RedemptionNotFoundError(f"no redemption {request.redemption_event_id!r}", field=id_field)
+    if request.value is not None:
+        check_decimal(request.value, value_field, POINTS, positive=True)
+    payload = {
+        "redemption": event_id,
+        "value": format(request.value.normalize(), "f") if request.value is not None else None,
+    }
+
+    async def perform(connection: AsyncConnection) -> tuple[int, ReversalResult]:
+        result = await _reverse(connection, org, event_id, request.value, now, id_field, value_field)
+        return result.event_id, result
+
+    async def replay(connection: AsyncConnection, reversal_event_id: int) -> ReversalResult:
+        summary = await ledger_repository.event_summary(connection, reversal_event_id)
+        assert summary.customer_id is not None, "a reversal is a customer's"
+        debits = await ledger_repository.event_debits(connection, event_id)
+        program, currency = _currency_of(org, debits[0])
+        balances = await ledger_repository.balances_after_event(connection, reversal_event_id)
+        return ReversalResult(
+            reversal_event_id,
+            event_id,
+            program.code,
+            currency.identifier,
+            summary.points_on_event,
+            await _left_to_reverse(connection, debits),
+            balances[summary.customer_id],
+            summary.created_at,
+            True,
+        )
+
+    return await _once_per_key(
+        database,
+        org,
+        request.idempotency_key,
+        f"{path}.idempotencyKey",
+        "reverseAlternateCurrencyRedemption",
+        payload,
+        now,
+        perform,
+        replay,
+    )
+
+
+def _currency_of(org: OrgConfig, debit: Any) -> tuple[ProgramConfig, AlternateCurrencyConfig]:
+    """The program and currency a redemption's debit took from."""
+    program = org.program(debit.program_id)
+    category = account_category(debit.category)
+    assert isinstance(category, CurrencyCategory), "a currency redemption debits a currency's account"
+    currency = program.alternate_currency(category.identifier)
+    assert currency is not None, "a currency stays declared while its accounts hold units"
+    return program, currency
+
+
+async def _left_to_reverse(connection: AsyncConnection, debits: Sequence[Any]) -> Decimal:
+    """What a redemption took less what its reversals gave back so far."""
+    given_back = await ledger_repository.corrections(connection, [row.id for row in debits])
+    return sum((row.points for row in debits), ZERO) - sum((row.points for row in given_back), ZERO)
+
+
+async def _reverse(
+    connection: AsyncConnection,
+    org: OrgConfig,
+    redemption_event_id: int,
+    value: Decimal | None,
+    now: datetime,
+    id_field: str,
+    value_field: str,
+) -> ReversalResult:
+    customer_id = await ledger_repository.event_customer(
+        connection,
+        org_id=org.id,
+        event_id=redemption_event_id,
+        event_type=EventType.ALTERNATE_CURRENCY_REDEMPTION.value,
+    )
+    if customer_id is None:
+        raise RedemptionNotFoundError(f"no alternate currency redemption {redemption_event_id}", field=id_field)
+    # The customer and the survivor of its merges, then their accounts: the house lock order. What
+    # earlier reversals gave back is read under these locks, so two at once cannot both give it.
+    survivor_id = (await customers_service.survivors(connection, [customer_id], lock=True))[customer_id]
+    await ledger.customer_accounts(connection, sorted({customer_id, survivor_id}), lock=True)
+    debits = await ledger_repository.event_debits(connection, redemption_event_id)
+    program, currency = _currency_of(org, debits[0])
+    left = await _left_to_reverse(connection, debits)
+    amount = left if value is None else value
+    if left == 0:
+        raise ValidationError("the redemption was reversed in full already", field=id_field)
+    if amount > left:
+        raise ValidationError(
+            f"only {format(left.normalize(), 'f')} {currency.name} of the redemption is left to give back",
+            field=value_field,
+        )
+    refusal = rules.check_value(amount, currency)
+    if refusal is not None:
+        raise ValidationError(refusal, field=value_field)
+    postings = await ledger.reversal_postings(
+        connection, event_id=redemption_event_id, points=amount, kind=EntryKind.REDEMPTION_REVERSAL, now=now
+    )
+    if survivor_id != customer_id:
+        postings = await ledger.carry_to_survivor(connection, postings, survivor_id, org_id=org.id, now=now)
+    posted = await ledger.post_event(
+        connection,
+        org_id=org.id,
+        now=now,
+        draft=ledger.EventDraft(
+            EventType.REDEMPTION_REVERSAL, survivor_id, None, None, None, corrects_event_id=redemption_event_id
+        ),
+        postings=postings,
+    )
+    return ReversalResult(
+        posted.id,
+        redemption_event_id,
+        program.code,
+        currency.identifier,
+        amount,
+        left - amount,
+        posted.entries[-1].balance_after,
+        now,
+        False,
     )

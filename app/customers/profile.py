@@ -33,6 +33,7 @@ from app.customers.service import (
     load_customers,
     lock_unmerged,
     register_customer,
+    survivor_of,
     update_details,
 )
 from app.idempotency import service as idempotency
@@ -129,7 +130,13 @@ async def register_on_request(
             await repository.update_customer(connection, customer_id, {"extended_fields": fields}, now=now)
         if new.referral_code:
             await referrals.link_referee(
-                connection, org, referee_id=customer_id, code=new.referral_code, now=now, field=f"{path}.referralCode"
+                connection,
+                org,
+                referee_id=customer_id,
+                code=new.referral_code,
+                now=now,
+                field=f"{path}.referralCode",
+                survivor_of=survivor_of,
             )
         return customer_id, RegisterResult(
             (await load_customers(connection, org, [customer_id], now=now))[customer_id], False

@@ -173,6 +173,25 @@ async def customers_by_identifier(
     return {row.value: row.customer_id for row in rows}
 
 
+_CUSTOMER_IDS_PAGE = (
+    select(customers.c.id)
+    .where(
+        customers.c.org_id == bindparam("org_id"),
+        customers.c.id > bindparam("after_id"),
+        customers.c.merged_into_customer_id.is_(None),
+        customers.c.kind == CustomerKind.CUSTOMER.value,
+    )
+    .order_by(customers.c.id)
+    .limit(bindparam("limit"))
+)
+
+
+async def customer_ids_page(connection: AsyncConnection, *, org_id: int, after_id: int, limit: int) -> list[int]:
+    """The organisation's customers (people, not merged away), by id after `after_id`."""
+    parameters = {"org_id": org_id, "after_id": after_id, "limit": limit}
+    return list((await connection.execute(_CUSTOMER_IDS_PAGE, parameters)).scalars())
+
+
 async def merge_states(connection: AsyncConnection, customer_ids: Sequence[int], *, lock: bool = False) -> list[Any]:
     """These customers by id with whom each was merged into (None: not merged): rows (id,
     merged_into_customer_id); `lock` locks them all in id order."""

@@ -243,6 +243,11 @@ async def survivors(connection: AsyncConnection, customer_ids: Iterable[int], *,
     return {customer_id: survivor_of(customer_id) for customer_id in merged_into}
 
 
+async def survivor_of(connection: AsyncConnection, customer_id: int) -> int:
+    """The customer, or the survivor of the merges it went into, as committed now (unlocked)."""
+    return (await survivors(connection, [customer_id], lock=False))[customer_id]
+
+
 # How a bill's customer input names each identifier (the field a refusal points at).
 IDENTIFIER_FIELD_NAMES = {
     IdentifierType.MOBILE: "mobile",
@@ -588,6 +593,7 @@ async def merge_customers(
     original expiry. The ledgers stay distinct.
     """
     assert survivor_id != victim_id
+    await referrals.lock_for_merge(connection, [survivor_id, victim_id])
     for customer_id in (survivor_id, victim_id):
         await open_missing_programs(connection, org, customer_id, activity, now)
     moved = await repository.identifiers_of(connection, victim_id)
@@ -654,6 +660,11 @@ async def merge_customers(
     await _move_group_memberships(connection, org.id, survivor_id, victim_id, now)
     # Cards, leads, segment memberships, interactions and behavioural events follow the person.
     moved_records = await move_records(connection, MergeMove(org, survivor_id, victim_id, now))
+    referees = await referrals.merge_referrals(
+        connection, org_id=org.id, survivor_id=survivor_id, victim_id=victim_id, now=now
+    )
+    if referees:
+        moved_records["referees"] = [str(customer_id) for customer_id in referees]
     # Purchases move (not copy) to the survivor, so nothing is counted twice.
     await repository.merge_customer_rows(connection, survivor_id=survivor_id, victim_id=victim_id, now=now)
     victim_programs = {row.program_id: row for row in await repository.standings_of(connection, victim_id)}

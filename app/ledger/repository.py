@@ -929,6 +929,19 @@ async def allocations(connection: AsyncConnection, event_id: int) -> list[Any]:
     return list((await connection.execute(_ALLOCATIONS, {"event_id": event_id})).all())
 
 
+_EVENT_CUSTOMER = select(events.c.customer_id).where(
+    events.c.id == bindparam("event_id"),
+    events.c.org_id == bindparam("org_id"),
+    events.c.event_type == bindparam("event_type"),
+)
+
+
+async def event_customer(connection: AsyncConnection, *, org_id: int, event_id: int, event_type: str) -> int | None:
+    """The customer of the org's event of this type with this id (None: no such event)."""
+    parameters = {"event_id": event_id, "org_id": org_id, "event_type": event_type}
+    return (await connection.execute(_EVENT_CUSTOMER, parameters)).scalar_one_or_none()
+
+
 async def event_summary(connection: AsyncConnection, event_id: int) -> EventSummary:
     return EventSummary(*(await connection.execute(_EVENT_SUMMARY, {"event_id": event_id})).one())
 

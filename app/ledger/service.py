@@ -59,6 +59,7 @@ __all__ = [
     "Posting",
     "ReconciliationReport",
     "SubledgerHoldings",
+    "carry_to_survivor",
     "closing_balance",
     "consumed_by_entries",
     "consumed_lots",
@@ -342,6 +343,45 @@ async def open_account_at_zero(
     )
     account = AccountRef(account_id, customer_id, program_id, category)
     return account, Posting(account, EntryType.CREDIT, EntryKind.OPENING_BALANCE, ZERO)
+
+
+async def carry_to_survivor(
+    connection: AsyncConnection, postings: Sequence[Posting], survivor_id: int, *, org_id: int, now: datetime
+) -> list[Posting]:
+    """Credits into a merged customer's accounts (a reversal), carried on to its survivor: each
+    followed by a MERGE debit of the same points there and a MERGE credit to the survivor's
+    matching account with the same lots' expiry. A survivor without that account (an alternate
+    currency it never held, and the victim's was empty at the merge) has it opened first. The
+    caller holds both customers' locks."""
+    survivor_accounts = {
+        (row.program_id, row.category): AccountRef(row.id, survivor_id, row.program_id, account_category(row.category))
+        for row in await customer_accounts(connection, [survivor_id])
+    }
+    opened: list[Posting] = []
+    carried: list[Posting] = []
+    for posting in postings:
+        key = (posting.account.program_id, posting.account.category.value)
+        survivor = survivor_accounts.get(key)
+        if survivor is None:
+            survivor, opening = await open_account_at_zero(
+                connection,
+                org_id=org_id,
+                customer_id=survivor_id,
+                program_id=posting.account.program_id,
+                category=posting.account.category,
+                now=now,
+            )
+            survivor_accounts[key] = survivor
+            opened.append(opening)
+        lots_carried = (*(share.as_draft() for share in posting.restores), *posting.lots)
+        carried.extend(
+            [
+                posting,
+                Posting(posting.account, EntryType.DEBIT, EntryKind.MERGE, posting.points),
+                Posting(survivor, EntryType.CREDIT, EntryKind.MERGE, posting.points, lots=lots_carried),
+            ]
+        )
+    return [*opened, *carried]
 
 
 async def open_accounts_in_bulk(

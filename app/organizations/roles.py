@@ -106,9 +106,12 @@ OPERATION_ROLES: dict[str, frozenset[Role]] = {
         "recordBehaviouralEvents": (TILL, APP, MEMBER_CARE),
         "importInteractions": (ADMIN,),
         "importBehaviouralEvents": (ADMIN,),
+        "importPointsDebits": (ADMIN,),
+        "importOpeningBalances": (ADMIN,),
         "registerCustomer": (MEMBER_CARE,),
         "updateCustomer": (MEMBER_CARE,),
         "redeemAlternateCurrency": CUSTOMER_READERS,
+        "reverseAlternateCurrencyRedemption": CUSTOMER_READERS,
         # --- GraphQL subscriptions (WebSocket): the roles of the query each streams ---
         "customerLedger": CUSTOMER_READERS,  # ledgerEntries; importJob streams the importJob query's job
         # --- HTTP routes ---

@@ -402,7 +402,7 @@ async def claim_reversal(
         connection, event_id=row.event_id, points=amount, kind=EntryKind.REDEMPTION_REVERSAL, now=now
     )
     if owner != row.customer_id:
-        postings = await _carry_to_survivor(connection, postings, owner)
+        postings = await ledger.carry_to_survivor(connection, postings, owner, org_id=org.id, now=now)
     return ReversalClaim(
         redemption_id=redemption_id,
         redemption_event_id=row.event_id,
@@ -480,30 +480,6 @@ async def _merge_chain(connection: AsyncConnection, customer_id: int) -> list[in
             return chain
         chain.append(merged_into)
     raise ConflictError(f"customer {customer_id} was merged more than {MERGE_CHAIN_MAX} times over", field=None)
-
-
-async def _carry_to_survivor(
-    connection: AsyncConnection, postings: Sequence[ledger.Posting], survivor_id: int
-) -> list[ledger.Posting]:
-    """Each credit into a merged customer's account, followed by a MERGE debit of the same points
-    there and a MERGE credit to the survivor's matching account with the same lots' expiry."""
-    survivor_accounts = {
-        (row.program_id, row.category): row for row in await ledger.customer_accounts(connection, [survivor_id])
-    }
-    carried: list[ledger.Posting] = []
-    for posting in postings:
-        survivor = survivor_accounts.get((posting.account.program_id, posting.account.category.value))
-        assert survivor is not None, "a merge opens the survivor's accounts in every program of the victim"
-        survivor_ref = ledger.AccountRef(survivor.id, survivor_id, survivor.program_id, posting.account.category)
-        lots_carried = (*(share.as_draft() for share in posting.restores), *posting.lots)
-        carried.extend(
-            [
-                posting,
-                ledger.Posting(posting.account, EntryType.DEBIT, EntryKind.MERGE, posting.points),
-                ledger.Posting(survivor_ref, EntryType.CREDIT, EntryKind.MERGE, posting.points, lots=lots_carried),
-            ]
-        )
-    return carried
 
 
 async def reverse_redemption(

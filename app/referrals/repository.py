@@ -199,3 +199,92 @@ async def referees_page(
             )
         ).all()
     )
+
+
+_LOCK_CODES = (
+    select(codes.c.customer_id)
+    .where(codes.c.customer_id.in_(bindparam("customer_ids", expanding=True)))
+    .order_by(codes.c.customer_id)
+    .with_for_update()
+)
+
+
+async def lock_codes(connection: AsyncConnection, customer_ids: Sequence[int]) -> None:
+    """These customers' code rows, locked in id order (a merge's two customers: a referral award
+    or a link to either waits for the merge, and sees what it moved)."""
+    await connection.execute(_LOCK_CODES, {"customer_ids": sorted(customer_ids)})
+
+
+# A merge: the victim's referees become the survivor's (not the survivor itself: see below).
+_MOVE_REFEREES = (
+    update(codes)
+    .where(
+        codes.c.org_id == bindparam("of_org"),
+        codes.c.referrer_id == bindparam("victim"),
+        codes.c.customer_id != bindparam("survivor"),
+    )
+    .values(referrer_id=bindparam("survivor"))
+    .returning(codes.c.customer_id)
+)
+# The survivor referred by the victim is one person referring themselves: the link goes.
+_DROP_OWN_REFERRAL = (
+    update(codes)
+    .where(codes.c.customer_id == bindparam("survivor"), codes.c.referrer_id == bindparam("victim"))
+    .values(referrer_id=None, referred_at=None)
+)
+# A survivor nobody referred takes the victim's referrer (never itself): the link moves.
+_INHERIT_REFERRER = (
+    update(codes)
+    .where(codes.c.customer_id == bindparam("survivor"), codes.c.referrer_id.is_(None))
+    .values(referrer_id=bindparam("inherited"), referred_at=bindparam("inherited_at"))
+)
+_DROP_VICTIM_LINK = (
+    update(codes).where(codes.c.customer_id == bindparam("victim")).values(referrer_id=None, referred_at=None)
+)
+# The victim's awards as a referrer count against the survivor's limits, and a return reverses them
+# on the survivor, who holds the points now.
+_MOVE_REFERRER_AWARDS = (
+    update(awards).where(awards.c.referrer_id == bindparam("victim")).values(referrer_id=bindparam("survivor"))
+)
+_SURVIVOR_AWARD = awards.alias("survivor_award")
+# Its awards as a referee too, in each program where the survivor has none (one referee award per
+# person and program: the unique key); where it has one, the victim's stays the victim's.
+_MOVE_REFEREE_AWARDS = (
+    update(awards)
+    .where(
+        awards.c.referee_id == bindparam("victim"),
+        ~exists().where(
+            _SURVIVOR_AWARD.c.program_id == awards.c.program_id,
+            _SURVIVOR_AWARD.c.referee_id == bindparam("survivor"),
+        ),
+    )
+    .values(referee_id=bindparam("survivor"))
+)
+
+
+async def merge_referrals(
+    connection: AsyncConnection,
+    *,
+    org_id: int,
+    survivor_id: int,
+    victim_id: int,
+    victim_referrer_id: int | None,
+    victim_referred_at: datetime | None,
+) -> list[int]:
+    """A merge's referral rows moved to the survivor (both code rows locked by the caller); the
+    referees moved, by customer id."""
+    both = {"survivor": survivor_id, "victim": victim_id}
+    moved = list((await connection.execute(_MOVE_REFEREES, {"of_org": org_id, **both})).scalars())
+    await connection.execute(_DROP_OWN_REFERRAL, both)
+    if victim_referrer_id == survivor_id:  # the survivor referred the victim: itself
+        await connection.execute(_DROP_VICTIM_LINK, {"victim": victim_id})
+    elif victim_referrer_id is not None:
+        inherited = await connection.execute(
+            _INHERIT_REFERRER,
+            {"survivor": survivor_id, "inherited": victim_referrer_id, "inherited_at": victim_referred_at},
+        )
+        if inherited.rowcount == 1:
+            await connection.execute(_DROP_VICTIM_LINK, {"victim": victim_id})
+    await connection.execute(_MOVE_REFERRER_AWARDS, both)
+    await connection.execute(_MOVE_REFEREE_AWARDS, both)
+    return sorted(moved)

@@ -9,15 +9,18 @@
   key: the later insert is skipped and reads the first one's). Imports stay set-based and as fast
   as before, and nobody can be referred by a code that was never shown.
 - A customer registered with a referral code (the bill's or the customer's, seed 001) is linked
-  to the code's owner once, never changed. An unknown code is a typed error naming the field and
-  nothing is written (REFERRAL_CODE_NOT_FOUND): a till that mistyped a code can correct it, where
-  a warning would leave the referral lost. A code given for a customer already known is kept on
+  to the code's owner once, changed only by a merge (below). An unknown code is a typed error
+  naming the field and nothing is written (REFERRAL_CODE_NOT_FOUND): a till that mistyped a code
+  can correct it, where a warning would leave the referral lost. A code given for a customer already known is kept on
   the bill and links nothing (the referral belongs to registration).
 - The referee's qualifying purchase (the program's [programs.referral]: first purchase, minimum
   eligible amount) writes one REFERRAL_AWARD ledger event in the bill's transaction: a credit to
   the referee and one to the referrer, each a new lot spendable at once that expires by the
   program's rule. The referrer's row is locked first, so their referees' purchases count against
   the limits one at a time; once a limit is reached the referee is still awarded, the referrer not.
+- A merge moves the victim's referees, awards and (to a survivor nobody referred) its referrer
+  to the survivor, and drops a referral between the two (`merge_referrals`); a merged
+  customer's code names its survivor.
 - A return that takes the qualifying bill below the minimum amount (or a FULL return) reverses
   both awards once (a REFERRAL_REVERSAL event of debits; what was spent already is not recovered
   unless the program allows a negative balance) and the award stops counting against the limits.
@@ -56,13 +59,32 @@ async def assign_code(connection: AsyncConnection, *, org_id: int, customer_id: 
     raise RuntimeError("no free referral code after repeated draws")  # unexpected: masked to the client
 
 
+# The customer a customer id names now: itself, or the survivor of the merges it went into.
+SurvivorOf = Callable[[AsyncConnection, int], Awaitable[int]]
+
+
 async def link_referee(
-    connection: AsyncConnection, org: OrgConfig, *, referee_id: int, code: str, now: datetime, field: str
+    connection: AsyncConnection,
+    org: OrgConfig,
+    *,
+    referee_id: int,
+    code: str,
+    now: datetime,
+    field: str,
+    survivor_of: SurvivorOf,
 ) -> int:
-    """The new customer's referrer, by code: their id (typed errors on `field`, nothing linked)."""
-    referrer_id = await repository.code_owner(connection, org_id=org.id, code=rules.normalized(code))
-    if referrer_id is None:
+    """The new customer's referrer, by code: their id (typed errors on `field`, nothing linked).
+    A merged customer's code names its survivor. The referrer's code row is locked first, as a
+    merge locks its customers' (`lock_for_merge`): a merge of the referrer either ends before the
+    survivor is read, or waits for this link and then moves it with the referrer's others."""
+    owner_id = await repository.code_owner(connection, org_id=org.id, code=rules.normalized(code))
+    if owner_id is None:
         raise ReferralCodeNotFoundError(f"no customer has the referral code {code.strip()!r}", field=field)
+    referrer_id = None
+    while referrer_id != owner_id:
+        referrer_id = owner_id
+        await repository.lock_referrer(connection, referrer_id)
+        owner_id = await survivor_of(connection, referrer_id)
     if referrer_id == referee_id:
         raise OwnReferralCodeError("a customer cannot refer themselves", field=field)
     await repository.link(connection, org_id=org.id, referee_id=referee_id, referrer_id=referrer_id, now=now)
@@ -124,7 +146,18 @@ async def plan_award(
     assert referral is not None, "pending_referrer found the program's referral"
     if not rules.qualifies(referral, eligible_amount, first_purchase):
         return None
-    await repository.lock_referrer(connection, referrer_id)
+    locked_id = None
+    while referrer_id != locked_id:
+        await repository.lock_referrer(connection, referrer_id)
+        locked_id = referrer_id
+        # A merge of the referrer may have moved this link while we waited for the row: read it
+        # again under the lock (a self-referral the merge made is no link any more).
+        current = await repository.pending_referrer(
+            connection, org_id=org.id, referee_id=referee_id, program_id=program.id
+        )
+        if current is None:
+            return None
+        referrer_id = current
     month, total = await repository.referrer_awards(
         connection,
         referrer_id=referrer_id,
@@ -377,22 +410,68 @@ async def codes_given(
 ) -> dict[int, ReferralView]:
     """These customers' referrals, a code drawn for each who had none (in the caller's write
     transaction; the caller vouches they are customers of `org_id`)."""
+    found, _ = await codes_drawn(connection, org_id=org_id, customer_ids=customer_ids, now=now)
+    return found
+
+
+async def codes_drawn(
+    connection: AsyncConnection, *, org_id: int, customer_ids: Sequence[int], now: datetime
+) -> tuple[dict[int, ReferralView], int]:
+    """`codes_given`, and how many codes this call drew: a customer whose code a concurrent first
+    ask drew meanwhile (its insert won, ours was skipped) is not counted."""
     found = await referrals_of(connection, org_id, customer_ids)
     missing = [customer_id for customer_id in customer_ids if customer_id not in found]
+    drawn = 0
     for _ in range(CODE_ATTEMPTS):
         if not missing:
-            return found
-        await repository.insert_missing_codes(
-            connection,
-            org_id=org_id,
-            codes_by_customer={customer_id: rules.new_code() for customer_id in missing},
-            now=now,
-        )
-        found.update(await referrals_of(connection, org_id, missing))
+            return found, drawn
+        proposed = {customer_id: rules.new_code() for customer_id in missing}
+        await repository.insert_missing_codes(connection, org_id=org_id, codes_by_customer=proposed, now=now)
+        stored = await referrals_of(connection, org_id, missing)
+        found.update(stored)
+        drawn += sum(1 for customer_id, view in stored.items() if view.code == proposed[customer_id])
         missing = [customer_id for customer_id in missing if customer_id not in found]
     if missing:
         raise RuntimeError("no free referral code after repeated draws")  # unexpected: masked to the client
-    return found
+    return found, drawn
+
+
+async def lock_for_merge(connection: AsyncConnection, customer_ids: Sequence[int]) -> None:
+    """A merge's first step here, before it locks any account (as an award locks the referrer's
+    code row, then accounts): both customers' code rows."""
+    await repository.lock_codes(connection, customer_ids)
+
+
+async def merge_referrals(
+    connection: AsyncConnection, *, org_id: int, survivor_id: int, victim_id: int, now: datetime
+) -> list[int]:
+    """What a merge does to referrals (after `lock_for_merge`); the victim's referees it moved.
+
+    - The survivor keeps its own code. The victim's code keeps naming the person: a customer
+      registering with it is linked to the survivor (`link_referee`).
+    - The victim's referees become the survivor's: their qualifying purchases pay the survivor,
+      and the victim's awards as a referrer count against the survivor's limits (and a return
+      reverses them on the survivor, who holds the points now).
+    - A survivor nobody referred takes the victim's referrer (the link moves), and the victim's
+      referee awards (where it has none in that program), so the person is paid once per
+      program. A survivor with its own referrer keeps it.
+    - A link between the two is one person referring themselves: it goes, and pays nothing
+      more (awards paid before the merge stand, as every posted award does).
+    """
+    found = await referrals_of(connection, org_id, [survivor_id, victim_id])
+    victim = found.get(victim_id)
+    if victim is None:  # no code row: never shown a code, never linked, so no referees or awards
+        return []
+    if survivor_id not in found:  # a row to hold the links it takes (and its code, drawn now)
+        await codes_given(connection, org_id=org_id, customer_ids=[survivor_id], now=now)
+    return await repository.merge_referrals(
+        connection,
+        org_id=org_id,
+        survivor_id=survivor_id,
+        victim_id=victim_id,
+        victim_referrer_id=victim.referrer_id,
+        victim_referred_at=victim.referred_at,
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -483,7 +483,15 @@ async def _link_referrer(
         code, field = data.referral_code, f"{path}.referralCode"
     else:
         return
-    await referrals.link_referee(connection, org, referee_id=customer_id, code=code, now=now, field=field)
+    await referrals.link_referee(
+        connection,
+        org,
+        referee_id=customer_id,
+        code=code,
+        now=now,
+        field=field,
+        survivor_of=customers_service.survivor_of,
+    )
 
 
 async def _plan_referral(

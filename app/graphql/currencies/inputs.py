@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import strawberry
 
-from app.currencies.service import RedemptionRequest
+from app.currencies.service import RedemptionRequest, ReversalRequest
 from app.graphql.customers.inputs import CustomerLookupInput
 
 
@@ -30,4 +30,20 @@ class RedeemAlternateCurrencyInput:
             value=self.value,
             idempotency_key=self.idempotency_key,
             program_code=self.program_code,
+        )
+
+
+@strawberry.input(description="Give back all or part of an alternate currency redemption.")
+class ReverseAlternateCurrencyRedemptionInput:
+    event_log_id: strawberry.ID = strawberry.field(description="The redemption's eventLogId.")
+    idempotency_key: str = strawberry.field(
+        description="Required. Sent again with the same request, the first result comes back and nothing is written."
+    )
+    value: Decimal | None = strawberry.field(
+        default=None, description="The units to give back; all that is left of the redemption when omitted."
+    )
+
+    def to_domain(self) -> ReversalRequest:
+        return ReversalRequest(
+            redemption_event_id=str(self.event_log_id), idempotency_key=self.idempotency_key, value=self.value
         )

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import strawberry
 
-from app.currencies.service import RedemptionResult
+from app.currencies.service import RedemptionResult, ReversalResult
 
 
 @strawberry.type(
@@ -31,5 +31,37 @@ class AlternateCurrencyRedeemed:
             value=result.value,
             balance_after=result.balance_after,
             redeemed_at=result.redeemed_at,
+            replayed=result.replayed,
+        )
+
+
+@strawberry.type(
+    description="Units of an alternate currency redemption given back (one REDEMPTION_REVERSAL ledger event "
+    "correcting it)."
+)
+class AlternateCurrencyRedemptionReversed:
+    event_log_id: strawberry.ID
+    redemption_event_log_id: strawberry.ID
+    program_code: str
+    alternate_currency: str = strawberry.field(description="The currency's identifier.")
+    value: Decimal
+    value_left: Decimal = strawberry.field(description="What is left of the redemption to give back after this.")
+    balance_after: Decimal = strawberry.field(
+        description="The balance the units went back to (a merged customer's survivor's)."
+    )
+    reversed_at: datetime
+    replayed: bool = strawberry.field(description="An earlier request with the same idempotency key answered this.")
+
+    @classmethod
+    def from_result(cls, result: ReversalResult) -> AlternateCurrencyRedemptionReversed:
+        return cls(
+            event_log_id=strawberry.ID(str(result.event_id)),
+            redemption_event_log_id=strawberry.ID(str(result.redemption_event_id)),
+            program_code=result.program_code,
+            alternate_currency=result.currency_identifier,
+            value=result.value,
+            value_left=result.value_left,
+            balance_after=result.balance_after,
+            reversed_at=result.reversed_at,
             replayed=result.replayed,
         )

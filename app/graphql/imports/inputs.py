@@ -47,15 +47,27 @@ class ImportUploadInput:
     import_key: str | None = strawberry.field(default=None, description="The same key again returns the same job.")
 
 
-@strawberry.input(description="Where Talon.One points go, and what to do with unknown names.")
-class PointsImportConfigurationInput(ConfigurationInput):
+@strawberry.input
+class ProgramConfigurationInput(ConfigurationInput):
+    """The program a points file's rows are in (one file per program)."""
+
     program_code: str
+
+
+@strawberry.input
+class RegisteringConfigurationInput(ProgramConfigurationInput):
+    """A points file that may name customers not registered yet."""
+
     register_unknown_customers: bool = strawberry.field(
         default=True,
         description=(
             "An unknown customerprofileid registers a customer with that EXTERNAL_ID (else CUSTOMER_NOT_FOUND)."
         ),
     )
+
+
+@strawberry.input(description="Where Talon.One points go, and what to do with unknown names.")
+class PointsImportConfigurationInput(RegisteringConfigurationInput):
     create_missing_subledgers: bool = strawberry.field(
         default=True, description="An unknown subledgerid creates the program's subledger (else SUBLEDGER_NOT_FOUND)."
     )
@@ -136,6 +148,32 @@ class ImportTrackerValuesInput(ImportUploadInput):
         default=None, description="When no template is named."
     )
     template_name: str | None = strawberry.field(default=None, description="A saved TRACKERS template.")
+
+
+@strawberry.input(description="The program a POINTS_DEBITS file's redemptions and expiries are in.")
+class PointsDebitsImportConfigurationInput(ProgramConfigurationInput):
+    pass
+
+
+@strawberry.input(description="The program an OPENING_BALANCES file opens, and what to do with unknown customers.")
+class OpeningBalancesImportConfigurationInput(RegisteringConfigurationInput):
+    pass
+
+
+@strawberry.input(
+    description="A POINTS_DEBITS file of historic redemptions and expiries: customerprofileid or identifier, type "
+    "(REDEMPTION or EXPIRY), amount, date, reason."
+)
+class ImportPointsDebitsInput(ImportUploadInput):
+    configuration: PointsDebitsImportConfigurationInput
+
+
+@strawberry.input(
+    description="An OPENING_BALANCES file (seed 003's PointsLedgerBulkJob): customerprofileid or identifier, "
+    "category, balance, asof, expirydate."
+)
+class ImportOpeningBalancesInput(ImportUploadInput):
+    configuration: OpeningBalancesImportConfigurationInput
 
 
 @strawberry.input(description="Give the configuration of exactly one profile.")

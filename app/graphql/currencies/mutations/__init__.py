@@ -5,8 +5,11 @@ from __future__ import annotations
 import strawberry
 
 from app.graphql.currencies.mutations.redeem_alternate_currency import RedeemAlternateCurrencyMutation
+from app.graphql.currencies.mutations.reverse_alternate_currency_redemption import (
+    ReverseAlternateCurrencyRedemptionMutation,
+)
 
 
 @strawberry.type
-class AlternateCurrencyMutation(RedeemAlternateCurrencyMutation):
+class AlternateCurrencyMutation(RedeemAlternateCurrencyMutation, ReverseAlternateCurrencyRedemptionMutation):
     pass

@@ -8,7 +8,9 @@ from app.graphql.imports.mutations.import_behavioural_events import ImportBehavi
 from app.graphql.imports.mutations.import_customer_promotion import ImportCustomerPromotionMutation
 from app.graphql.imports.mutations.import_interactions import ImportInteractionsMutation
 from app.graphql.imports.mutations.import_leads import ImportLeadsMutation
+from app.graphql.imports.mutations.import_opening_balances import ImportOpeningBalancesMutation
 from app.graphql.imports.mutations.import_points import ImportPointsMutation
+from app.graphql.imports.mutations.import_points_debits import ImportPointsDebitsMutation
 from app.graphql.imports.mutations.import_segment_members import ImportSegmentMembersMutation
 from app.graphql.imports.mutations.import_tracker_values import ImportTrackerValuesMutation
 from app.graphql.imports.mutations.save_import_template import SaveImportTemplateMutation
@@ -24,5 +26,7 @@ class ImportMutation(
     ImportSegmentMembersMutation,
     ImportInteractionsMutation,
     ImportBehaviouralEventsMutation,
+    ImportOpeningBalancesMutation,
+    ImportPointsDebitsMutation,
 ):
     pass
