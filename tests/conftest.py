@@ -126,8 +126,10 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-async def app_client(database: Database, clock: FrozenClock) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(Settings(database_url=database.url), database=database, clock=clock)
+async def app_client(database: Database, clock: FrozenClock, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    # Uploads go to the test's directory, never to ./imports of the checkout.
+    settings = Settings(database_url=database.url, import_directory=str(tmp_path / "imports"))
+    app = create_app(settings, database=database, clock=clock)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=60) as client:
         yield client
@@ -143,12 +145,13 @@ async def stop_background_work(app: Any) -> None:
 
 @pytest.fixture
 async def client_with(
-    database: Database, clock: FrozenClock
+    database: Database, clock: FrozenClock, tmp_path: Path
 ) -> AsyncIterator[Callable[..., Awaitable[tuple[httpx.AsyncClient, Any]]]]:
     """A client over an app built with these settings (and the test database)."""
     clients = []
 
     async def build(**settings: Any) -> tuple[httpx.AsyncClient, Any]:
+        settings.setdefault("import_directory", str(tmp_path / "imports"))
         application = create_app(Settings(database_url=database.url, **settings), database=database, clock=clock)
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://testserver")
         clients.append(client)
