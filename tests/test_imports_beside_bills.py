@@ -4,9 +4,11 @@ the batch size, and bills posted while it runs all succeed.
 The import runs as `pointledger import points` runs it, through its own Database (its own
 writer connection, as the command's own process has): on SQLite the two writers then meet at
 the file lock, where the server's writer waits at most its busy timeout before it fails with
-"database is locked". Here that timeout is 1 s (10 s in production), so an import transaction
-that held the lock longer, or that took it back before a waiting bill could, fails a bill
-within the test's few seconds.
+"database is locked". Here that timeout is 2 s (10 s in production), so an import transaction
+that held the lock longer, or that kept taking it back before a waiting bill could, fails a bill
+within the test's few seconds (1 s failed bills on a machine loaded 4-6 times over its cores: a
+waiting bill polls the lock, and there it can miss the import's 110 ms pause). An import that
+ignored its time limit would write the file in one transaction, which the batch count catches.
 """
 
 from __future__ import annotations
@@ -48,8 +50,8 @@ async def test_an_import_with_a_huge_batch_size_beside_200_bills_fails_none_and_
 ):
     expected = points_file(tmp_path / "points.csv", rows=20_000, customers=2_000)
     job = await submit_local(database, org.org_id, tmp_path / "points.csv")
-    # The server's database: its own writer, which waits at most 1 s for the file lock.
-    server_database = Database(database.url, pool_size=5, busy_timeout_ms=1000)
+    # The server's database: its own writer, which waits at most 2 s for the file lock.
+    server_database = Database(database.url, pool_size=5, busy_timeout_ms=2000)
     app = create_app(Settings(database_url=database.url), database=server_database, clock=clock)
     bills_done = asyncio.Event()
     batches_while_billing = itertools.count()
