@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import statistics
 import sys
 import tempfile
@@ -41,53 +42,57 @@ async def run(args: argparse.Namespace) -> None:
     from tests.webhook_receiver import running_receiver
 
     directory = Path(tempfile.mkdtemp(prefix="pointledger-webhooks-bench-"))
-    url = f"sqlite+aiosqlite:///{directory / 'bench.db'}"
-    await migrate.upgrade(url)
-    database = Database(url)
-    clock = SystemClock()
-    credentials = await make_org(database, {**org_spec("bench"), "webhooks": {"allow_private_addresses": True}})
-    org = await org_config(database, credentials.org_id)
-    assert org is not None
-    application = create_app(
-        Settings(database_url=url, webhook_poll_interval_seconds=0), database=database, clock=clock
-    )
-    worker = WebhookWorker(database, clock, settings=WorkerSettings(timeout_seconds=10))
-    figures: dict[str, dict[str, list[float]]] = {"without": {}, "with": {}}
-    with running_receiver() as receiver:
-        endpoint = await service.create_endpoint(
-            database,
-            org,
-            service.EndpointRequest(receiver.endpoint(), ["transaction.added", "points.earned"]),
-            now=clock.now(),
+    try:
+        url = f"sqlite+aiosqlite:///{directory / 'bench.db'}"
+        await migrate.upgrade(url)
+        database = Database(url)
+        clock = SystemClock()
+        credentials = await make_org(database, {**org_spec("bench"), "webhooks": {"allow_private_addresses": True}})
+        org = await org_config(database, credentials.org_id)
+        assert org is not None
+        application = create_app(
+            Settings(database_url=url, webhook_poll_interval_seconds=0), database=database, clock=clock
         )
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://bench") as client:
-            api = Api(client, credentials, database, clock)  # type: ignore[arg-type]
-            for _ in range(args.rounds):
-                for mode in ("without", "with"):
-                    await service.update_endpoint(
-                        database,
-                        org,
-                        endpoint.endpoint.id,
-                        service.EndpointChanges(enabled=mode == "with"),
-                        now=clock.now(),
-                    )
-                    received = len(receiver.received)
-                    started = time.process_time()
-                    for _ in range(args.bills):
-                        await buy(api, new_mobile(), "500")
-                    bills_cpu = time.process_time() - started
-                    wall = time.perf_counter()
-                    await worker.run_until_idle(passes_max=10_000)
-                    wall = time.perf_counter() - wall
-                    total_cpu = time.process_time() - started
-                    delivered = len(receiver.received) - received
-                    found = figures[mode]
-                    found.setdefault("bill_ms", []).append(bills_cpu / args.bills * 1000)
-                    found.setdefault("bill_and_delivery_ms", []).append(total_cpu / args.bills * 1000)
-                    found.setdefault("delivered", []).append(delivered)
-                    found.setdefault("events_per_second", []).append(delivered / wall if delivered else 0.0)
-    await worker.close()
-    await database.dispose()
+        worker = WebhookWorker(database, clock, settings=WorkerSettings(timeout_seconds=10))
+        figures: dict[str, dict[str, list[float]]] = {"without": {}, "with": {}}
+        with running_receiver() as receiver:
+            endpoint = await service.create_endpoint(
+                database,
+                org,
+                service.EndpointRequest(receiver.endpoint(), ["transaction.added", "points.earned"]),
+                now=clock.now(),
+            )
+            transport = httpx.ASGITransport(app=application)
+            async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+                api = Api(client, credentials, database, clock)  # type: ignore[arg-type]
+                for _ in range(args.rounds):
+                    for mode in ("without", "with"):
+                        await service.update_endpoint(
+                            database,
+                            org,
+                            endpoint.endpoint.id,
+                            service.EndpointChanges(enabled=mode == "with"),
+                            now=clock.now(),
+                        )
+                        received = len(receiver.received)
+                        started = time.process_time()
+                        for _ in range(args.bills):
+                            await buy(api, new_mobile(), "500")
+                        bills_cpu = time.process_time() - started
+                        wall = time.perf_counter()
+                        await worker.run_until_idle(passes_max=10_000)
+                        wall = time.perf_counter() - wall
+                        total_cpu = time.process_time() - started
+                        delivered = len(receiver.received) - received
+                        found = figures[mode]
+                        found.setdefault("bill_ms", []).append(bills_cpu / args.bills * 1000)
+                        found.setdefault("bill_and_delivery_ms", []).append(total_cpu / args.bills * 1000)
+                        found.setdefault("delivered", []).append(delivered)
+                        found.setdefault("events_per_second", []).append(delivered / wall if delivered else 0.0)
+        await worker.close()
+        await database.dispose()
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)  # the bench's throwaway database
 
     def median(mode: str, name: str) -> float:
         return statistics.median(figures[mode][name])
