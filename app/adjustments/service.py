@@ -29,7 +29,7 @@ from app.customers import service as customers_service
 from app.customers.service import Activity, CustomerLookup
 from app.idempotency import service as idempotency
 from app.kernel.enums import PointsCategory
-from app.kernel.errors import InsufficientPointsError, ValidationError
+from app.kernel.errors import InsufficientPointsError
 from app.kernel.text import check_required_text
 from app.ledger import repository as ledger_repository
 from app.ledger import rules as ledger_rules
@@ -75,9 +75,7 @@ async def adjust_points(
     program = org.named_or_default_program(request.program_code, f"{path}.programCode")
     points = check_points(request.points, program, f"{path}.points")
     note = check_required_text(request.note, f"{path}.note", NOTE_LENGTH_MAX)
-    key = idempotency.check_key(request.idempotency_key, f"{path}.idempotencyKey")
-    if key is None:
-        raise ValidationError("is required", field=f"{path}.idempotencyKey")
+    key = idempotency.required_key(request.idempotency_key, f"{path}.idempotencyKey")
     payload = {
         "customer": request.customer.payload(),
         "programCode": program.code,

@@ -26,11 +26,11 @@ summaries, holdings, expiry schedules and notices, ledger pages read points cate
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -53,7 +53,6 @@ from app.redemptions.rules import parse_id
 from app.storage.database import Database
 
 ZERO = Decimal(0)
-Result = TypeVar("Result")
 
 
 @dataclass(frozen=True, slots=True)
@@ -398,45 +397,16 @@ async def redeem(
             True,
         )
 
-    return await _once_per_key(
-        database,
-        org,
-        request.idempotency_key,
-        f"{path}.idempotencyKey",
-        "redeemAlternateCurrency",
-        payload,
-        now,
-        perform,
-        replay,
-    )
-
-
-async def _once_per_key(
-    database: Database,
-    org: OrgConfig,
-    key_text: str,
-    field: str,
-    operation: str,
-    payload: dict[str, Any],
-    now: datetime,
-    perform: Callable[[AsyncConnection], Awaitable[tuple[int, Result]]],
-    replay: Callable[[AsyncConnection, int], Awaitable[Result]],
-) -> Result:
-    """`idempotency.write_once` under a key the currencies' writes require (INVALID_INPUT on
-    `field` when blank)."""
-    key = idempotency.check_key(key_text, field)
-    if key is None:
-        raise ValidationError("is required", field=field)
     return await idempotency.write_once(
         database,
         org_id=org.id,
-        key=key,
-        operation=operation,
+        key=idempotency.required_key(request.idempotency_key, f"{path}.idempotencyKey"),
+        operation="redeemAlternateCurrency",
         payload=payload,
         now=now,
         perform=perform,
         replay=replay,
-        field=field,
+        field=f"{path}.idempotencyKey",
     )
 
 
@@ -535,16 +505,16 @@ async def reverse_redemption(
             True,
         )
 
-    return await _once_per_key(
+    return await idempotency.write_once(
         database,
-        org,
-        request.idempotency_key,
-        f"{path}.idempotencyKey",
-        "reverseAlternateCurrencyRedemption",
-        payload,
-        now,
-        perform,
-        replay,
+        org_id=org.id,
+        key=idempotency.required_key(request.idempotency_key, f"{path}.idempotencyKey"),
+        operation="reverseAlternateCurrencyRedemption",
+        payload=payload,
+        now=now,
+        perform=perform,
+        replay=replay,
+        field=f"{path}.idempotencyKey",
     )
 
 

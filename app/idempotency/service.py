@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.idempotency import repository
 from app.idempotency.models import KEY_LENGTH_MAX
-from app.kernel.errors import IdempotencyKeyReusedError
+from app.kernel.errors import IdempotencyKeyReusedError, ValidationError
 from app.kernel.text import check_code
 from app.storage.database import Database, lock_keys
 
@@ -39,6 +39,14 @@ def check_key(key: str | None, field: str) -> str | None:
     if key is None:
         return None
     return check_code(key, field, KEY_LENGTH_MAX, required=True)
+
+
+def required_key(key: str | None, field: str) -> str:
+    """`check_key` for the writes that must carry a key (INVALID_INPUT "is required" without one)."""
+    checked = check_key(key, field)
+    if checked is None:
+        raise ValidationError("is required", field=field)
+    return checked
 
 
 async def recall(
