@@ -129,12 +129,9 @@ class PointsRun(ProfileRun[PointsRow]):
         key = row[key_column].strip()
         if not key:
             return RowError("MISSING_VALUE", f"{key_column} is empty", key_column)
-        # Printable text within its length passes the kernel's check as is (the usual row);
-        # the rest goes through the check itself, for its refusal.
-        if len(key) > IDENTIFIER_CHARS_MAX or not key.isprintable():
-            refusal = text_refusal(key, key_column, IDENTIFIER_CHARS_MAX, "INVALID_IDENTIFIER")
-            if refusal is not None:
-                return refusal
+        refusal = text_refusal(key, key_column, IDENTIFIER_CHARS_MAX, "INVALID_IDENTIFIER")
+        if refusal is not None:
+            return refusal
         amount = points_cell(
             row["amount"], "amount", "INVALID_AMOUNT", self.program.code, self.program.points_decimal_places
         )
@@ -149,12 +146,12 @@ class PointsRun(ProfileRun[PointsRow]):
         if start is not None and expiry is not None and expiry <= start:
             return RowError("INVALID_EXPIRY_DATE", "must be later than startdate", "expirydate")
         subledger = row.get("subledgerid", "").strip() or None
-        if subledger is not None and (len(subledger) > SUBLEDGER_CHARS_MAX or not subledger.isprintable()):
+        if subledger is not None:
             refusal = text_refusal(subledger, "subledgerid", SUBLEDGER_CHARS_MAX, "INVALID_SUBLEDGER")
             if refusal is not None:
                 return refusal
         reason = row.get("reason", "").strip() or None
-        if reason is not None and (len(reason) > REASON_CHARS_MAX or not reason.isprintable()):
+        if reason is not None:
             refusal = text_refusal(reason, "reason", REASON_CHARS_MAX, "INVALID_REASON", identifier=False)
             if refusal is not None:
                 return refusal
