@@ -5,6 +5,7 @@ back, uploads reported per row, and generated codes' uniqueness and alphabet."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import random
@@ -419,36 +420,19 @@ async def test_transactions_per_customer_and_per_promotion_limits(api, database,
 )
 async def test_a_bill_held_open_does_not_hold_back_another_applying_the_same_promotion(api, database, org, limits):
     # Given a promotion's common code, and a bill applying it held open mid-transaction after the
-    # code was applied: it names a new product that another session has inserted and not
-    # committed, so it waits on that session when it adds its line items.
+    # code was applied (it waits on a new product another session holds uncommitted).
     await create_promotion(api, commonCode="EVERYONE", **limits)
     held_bill = small_bill("150", promoCodes=["EVERYONE"])
     held_bill["lineItems"][0]["itemCode"] = "HELD-01"
-    async with database.write_engine.connect() as holder:
-        await holder.begin()
-        await holder.execute(
-            insert(products).values(
-                org_id=org.org_id, item_code="HELD-01", variant_code="", description="", created_at=NOW
-            )
-        )
+    async with holding_product(database, org, "HELD-01") as holder:
         held = asyncio.create_task(add(api, held_bill))
-        for _ in range(3000):  # until the held bill waits on the product (each turn a few ms)
-            if await waiting_backends(holder) == 1:
-                break
-            await asyncio.sleep(0.01)
-        assert await waiting_backends(holder) == 1
+        await until_waiting(holder, held)
 
         # When another customer's bill applies the same code.
-        other = asyncio.create_task(add(api, small_bill("150", promoCodes=["EVERYONE"])))
-        for _ in range(3000):  # until it is answered, or waits on a lock the held bill holds
-            if other.done() or await waiting_backends(holder) > 1:
-                break
-            await asyncio.sleep(0.01)
+        other = await answered_beside(holder, add(api, small_bill("150", promoCodes=["EVERYONE"])))
 
         # Then it was added while the first bill is still open, and only the held bill waits.
-        assert await waiting_backends(holder) == 1
-        assert other.done()
-        assert [effect["code"] for effect in promo_effects(await other)] == ["EVERYONE"]
+        assert [effect["code"] for effect in promo_effects(other)] == ["EVERYONE"]
         assert not held.done()
         await holder.rollback()
     assert [effect["code"] for effect in promo_effects(await held)] == ["EVERYONE"]
@@ -456,6 +440,84 @@ async def test_a_bill_held_open_does_not_hold_back_another_applying_the_same_pro
     assert (found["redemptionsCount"], found["promotion"]["redemptionsCount"]) == (2, 2)
     assert await redemption_rows(database) == 2
     assert await counters_match(database, org.org_id)
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="bills run side by side on PostgreSQL only")
+async def test_an_exchange_held_open_after_giving_a_code_back_does_not_hold_back_a_bill_applying_it(api, database, org):
+    # Given a bill that applied a promotion's code, and an exchange returning all of it held open
+    # mid-transaction after the return gave the code back (its new purchase waits on a new
+    # product another session holds uncommitted).
+    await create_promotion(api, commonCode="SWAPPED")
+    mobile = new_mobile()
+    first = await add(api, small_bill("300", customer={"mobile": mobile}, promoCodes=["SWAPPED"]))
+    transaction = first["transaction"]
+    exchange = {
+        "type": "MIXED",
+        "returnType": "LINE_ITEM",
+        "number": transaction["number"],
+        "purchaseTime": purchase_day(transaction),
+        "tillCode": "till-1",
+        "customer": {"mobile": mobile},
+        "parentBillNumber": "SWAP-1",
+        "lineItems": [
+            {"type": "RETURN", "serial": 1, "qty": "1"},
+            {"type": "REGULAR", "itemCode": "HELD-02", "qty": "1", "rate": "100"},
+        ],
+    }
+    async with holding_product(database, org, "HELD-02") as holder:
+        held = asyncio.create_task(api.data(RETURN_TRANSACTION, {"input": exchange}))
+        await until_waiting(holder, held)
+
+        # When another customer's bill applies the same code.
+        other = await answered_beside(holder, add(api, small_bill("150", promoCodes=["SWAPPED"])))
+
+        # Then it was added while the exchange is still open (the code's and the promotion's
+        # counters are given back as the exchange's last statements), and only the exchange waits.
+        assert [effect["code"] for effect in promo_effects(other)] == ["SWAPPED"]
+        assert not held.done()
+        await holder.rollback()
+    returned = (await held)["returnTransaction"]
+    assert returned["__typename"] == "TransactionReturned", returned
+    found = await status(api, "SWAPPED")
+    assert (found["redemptionsCount"], found["promotion"]["redemptionsCount"]) == (1, 1)
+    assert [node["reversed"] for node in found["redemptions"]["nodes"]] == [False, True]
+    assert await counters_match(database, org.org_id)
+
+
+@contextlib.asynccontextmanager
+async def holding_product(database, org, item_code):
+    """A session that has inserted the product `item_code` and not committed: a write naming it
+    waits on this session until it rolls back (PostgreSQL)."""
+    async with database.write_engine.connect() as holder:
+        await holder.begin()
+        await holder.execute(
+            insert(products).values(
+                org_id=org.org_id, item_code=item_code, variant_code="", description="", created_at=NOW
+            )
+        )
+        yield holder
+
+
+async def until_waiting(holder, held):
+    """Until the held write waits on the holder's product (each turn a few ms)."""
+    for _ in range(3000):
+        if held.done() or await waiting_backends(holder) == 1:
+            break
+        await asyncio.sleep(0.01)
+    assert await waiting_backends(holder) == 1
+
+
+async def answered_beside(holder, request):
+    """The answer to `request`, asserted to come while the held write still waits, and with no
+    other backend waiting (a request waiting on the held write's locks is never answered here)."""
+    other = asyncio.create_task(request)
+    for _ in range(3000):  # until it is answered, or waits on a lock the held write holds
+        if other.done() or await waiting_backends(holder) > 1:
+            break
+        await asyncio.sleep(0.01)
+    assert await waiting_backends(holder) == 1
+    assert other.done()
+    return await other
 
 
 # --- Returns ----------------------------------------------------------------------------------

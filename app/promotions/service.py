@@ -9,12 +9,13 @@ row means the limit is reached. A failed code fails the bill, and the transactio
 every counter with it. The statements are in app/promotions/repository.py.
 
 The counters every bill applying a promotion shares (the code's and the promotion's, limited or
-not) are claimed as the bill's last statements (`_SharedCounters`), so their row locks are held
-from there to the commit, not for the whole bill: bills applying one promotion no longer queue
-on its row on PostgreSQL. The counters stay exact (each equals its redemption rows at every
-commit), so the API reads them as they are. A customer's own counters are claimed where the code
-is applied (only that customer's bills, serialised already, lock them), and so are a bill's
-shared counters when one of its linked codes has a shared limit (see `apply_to_bill`).
+not) are claimed as the bill's last statements (`_SharedCounters`), and a return gives them
+back as its last statements, so their row locks are held from there to the commit, not for the
+whole bill: bills applying one promotion no longer queue on its row on PostgreSQL. The counters
+stay exact (each equals its redemption rows at every commit), so the API reads them as they
+are. A customer's own counters are claimed where the code is applied (only that customer's
+bills, serialised already, lock them), and so are a bill's shared counters when one of its
+linked codes has a shared limit (see `apply_to_bill`).
 """
 
 from __future__ import annotations
@@ -435,10 +436,18 @@ class Candidate:
     def shared_limit_reached(self) -> bool:
         """Reached as read: redemptions are given back only by committed returns, so a limit seen
         reached was reached at that instant (the guarded claim still decides when it is not)."""
+        return self.shared_limit_reached_after(code_given_back=0, promotion_given_back=0)
+
+    def shared_limit_reached_after(self, *, code_given_back: int, promotion_given_back: int) -> bool:
+        """Reached as read, less what this transaction gives back at its end (an exchange's return)."""
         limits = self.limits
         return (
-            limits.code_redemption_limit is not None and self.code_redemptions_count >= limits.code_redemption_limit
-        ) or (limits.redemption_limit is not None and self.promotion_redemptions_count >= limits.redemption_limit)
+            limits.code_redemption_limit is not None
+            and self.code_redemptions_count - code_given_back >= limits.code_redemption_limit
+        ) or (
+            limits.redemption_limit is not None
+            and self.promotion_redemptions_count - promotion_given_back >= limits.redemption_limit
+        )
 
 
 def _candidate(row: Any, field_name: str) -> Candidate:
@@ -574,7 +583,7 @@ async def _claim(
             await release()
 
     if shared is not None:
-        if candidate.shared_limit_reached:
+        if shared.limit_reached(candidate):
             return _limit_error(candidate)
     else:
         if not await repository.claim_code(connection, code_id=candidate.code_id, limit=limits.code_redemption_limit):
@@ -618,32 +627,78 @@ async def _claim_customer_usage(
 
 
 class _SharedCounters:
-    """The code's and the promotion's counters of the codes a bill applied, claimed by guarded
-    statements as its transaction's last statements (`before_commit(..., last=True)`), in
-    promotion id order (code, then its promotion), so every bill takes these rows in one order.
+    """The code's and the promotion's counters a transaction moves, claimed (a bill's codes) or
+    given back (a return's), by guarded statements as the transaction's last statements
+    (`before_commit(..., last=True)`), promotion by promotion in id order, each promotion's code
+    rows (in id order) before its own row, so every writer takes these rows in one order.
 
     These rows are shared by every bill applying the promotion: claimed when the code is applied,
     their row locks were held for the rest of the bill, and all such bills queued on them (on
-    PostgreSQL). Claimed last, they are held from here to the commit only. A named code over its
+    PostgreSQL). Moved last, they are held from here to the commit only. A named code over its
     limit here (capacity taken since the bill read it) fails the bill with the typed error, and
-    the transaction rolls back everything the bill wrote, as a claim that failed early did."""
+    the transaction rolls back everything the bill wrote, as a claim that failed early did. A
+    row's give-backs run before its claims, so an exchange may reuse the code its return frees."""
 
     def __init__(self) -> None:
         self.candidates: list[Candidate] = []
+        self.released: list[tuple[int, int]] = []  # (code id, promotion id), one per redemption given back
+
+    def limit_reached(self, candidate: Candidate) -> bool:
+        return candidate.shared_limit_reached_after(
+            code_given_back=sum(1 for code_id, _ in self.released if code_id == candidate.code_id),
+            promotion_given_back=sum(1 for _, promotion_id in self.released if promotion_id == candidate.promotion_id),
+        )
+
+    async def release_now(self, connection: AsyncConnection) -> None:
+        """Give back now what was to be given back last (the bill then claims its counters early)."""
+        for code_id, promotion_id in self.released:
+            await _release_shared(connection, code_id, promotion_id)
+        self.released.clear()
 
     async def __call__(self, connection: AsyncConnection) -> None:
-        for candidate in sorted(self.candidates, key=lambda candidate: candidate.promotion_id):
-            limits = candidate.limits
-            if not (
-                await repository.claim_code(connection, code_id=candidate.code_id, limit=limits.code_redemption_limit)
-                and await repository.claim_promotion(
-                    connection, promotion_id=candidate.promotion_id, limit=limits.redemption_limit
-                )
-            ):
-                raise _limit_error(candidate)
+        promotion_ids = sorted(
+            {promotion_id for _, promotion_id in self.released}
+            | {candidate.promotion_id for candidate in self.candidates}
+        )
+        for promotion_id in promotion_ids:
+            claims = sorted(
+                (candidate for candidate in self.candidates if candidate.promotion_id == promotion_id),
+                key=lambda candidate: candidate.code_id,
+            )
+            given_back = [code_id for code_id, owner in self.released if owner == promotion_id]
+            for code_id in sorted({*given_back, *(candidate.code_id for candidate in claims)}):
+                for _ in range(given_back.count(code_id)):
+                    _counted(await repository.release_code(connection, code_id))
+                for candidate in claims:
+                    if candidate.code_id == code_id and not await repository.claim_code(
+                        connection, code_id=code_id, limit=candidate.limits.code_redemption_limit
+                    ):
+                        raise _limit_error(candidate)
+            for _ in given_back:
+                _counted(await repository.release_promotion(connection, promotion_id))
+            for candidate in claims:
+                if not await repository.claim_promotion(
+                    connection, promotion_id=promotion_id, limit=candidate.limits.redemption_limit
+                ):
+                    raise _limit_error(candidate)
 
 
 _SHARED_COUNTERS = "pointledger.promotions.shared_counters"
+
+
+def _shared_counters(connection: AsyncConnection) -> _SharedCounters:
+    """This transaction's shared counters, registered to be moved at its end on first use."""
+    return before_commit(connection, _SHARED_COUNTERS, _SharedCounters(), last=True)
+
+
+async def _release_shared(connection: AsyncConnection, code_id: int, promotion_id: int) -> None:
+    _counted(await repository.release_code(connection, code_id))
+    _counted(await repository.release_promotion(connection, promotion_id))
+
+
+def _counted(moved: bool) -> None:
+    """A redemption given back was counted: its guarded release moved the counter."""
+    assert moved, "every redemption not reversed is counted"
 
 
 @dataclass(frozen=True)
@@ -731,11 +786,10 @@ async def apply_to_bill(
     # unless a linked code has a limit on them: skipping it at its limit changes what the bill
     # holds, so it must be known before the bill is written, and then every code's shared
     # counters are claimed here, as they all were before (one lock order for the whole bill).
-    shared = (
-        None
-        if any(item.candidate.has_shared_limit for item in linked)
-        else before_commit(connection, _SHARED_COUNTERS, _SharedCounters(), last=True)
-    )
+    shared = _shared_counters(connection)
+    early = any(item.candidate.has_shared_limit for item in linked)
+    if early:
+        await shared.release_now(connection)  # an exchange's give-backs first, as the claims count them
     # Claimed in promotion id order (a bill has one code per promotion): each claim locks its
     # code row, then its promotion row, then usage rows, so every bill takes promotion rows in
     # one order and two bills cannot wait on each other's promotions on PostgreSQL. (Code id
@@ -745,7 +799,7 @@ async def apply_to_bill(
         [(item, False) for item in chosen] + [(item, True) for item in linked],
         key=lambda pair: pair[0].candidate.promotion_id,
     ):
-        error = await _claim(connection, item.candidate, customer_id, shared)
+        error = await _claim(connection, item.candidate, customer_id, None if early else shared)
         if error is None:
             claimed.add(item.candidate.code_id)
         elif not was_linked:
@@ -813,23 +867,20 @@ async def release_for_return(
 ) -> list[ReleasedCode]:
     """A return that takes back the whole bill gives back its codes: each redemption marked
     reversed (pointing at the return) and its counters moved down by guarded statements, so the
-    code can be used again where its limits allow. Runs under the bill's lock."""
+    code can be used again where its limits allow: the customer's own counters here, the shared
+    ones at the transaction's end (`_SharedCounters`). Runs under the bill's lock."""
     released = []
     for row in await repository.live_redemptions_of_bill(connection, bill_id):
         if not await repository.mark_reversed(connection, redemption_id=row.id, return_id=return_id, now=now):
             continue  # given back already (cannot happen under the bill's lock)
-        counted = [
-            await repository.release_code(connection, row.code_id),
-            await repository.release_promotion(connection, row.promotion_id),
-        ]
+        _shared_counters(connection).released.append((row.code_id, row.promotion_id))
         if row.customer_id is not None:
-            counted += [
-                await repository.release_code_usage(connection, code_id=row.code_id, customer_id=row.customer_id),
+            _counted(await repository.release_code_usage(connection, code_id=row.code_id, customer_id=row.customer_id))
+            _counted(
                 await repository.release_promotion_usage(
                     connection, promotion_id=row.promotion_id, customer_id=row.customer_id
-                ),
-            ]
-        assert all(counted), "every redemption not reversed is counted"
+                )
+            )
         released.append(ReleasedCode(row.code, row.discount))
     return released
 
