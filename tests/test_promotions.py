@@ -657,6 +657,49 @@ async def test_a_linked_code_at_its_shared_limit_is_skipped_and_the_bill_goes_th
     assert await counters_match(database, org.org_id)
 
 
+async def test_an_exchange_that_gives_a_limited_linked_code_back_can_apply_it_again(api, database, org):
+    # Given a code with one redemption, linked to a customer for every checkout, used by their bill.
+    await create_promotion(api, name="just one", commonCode="ONCE1", codeRedemptionLimit=1)
+    owner = new_mobile()
+    await add(api, small_bill("10", customer={"mobile": owner}))
+    link = {"code": "ONCE1", "customer": by_mobile(owner), "mode": "EVERY_CHECKOUT"}
+    assert (await api.data(LINK, {"input": link}))["linkPromoCode"]["__typename"] == "PromoCodeLinked"
+    first = await add(api, small_bill("200", customer={"mobile": owner}))
+    assert [(effect["code"], effect["linked"]) for effect in promo_effects(first)] == [("ONCE1", True)]
+
+    # When an exchange returns all of that bill and buys something else.
+    transaction = first["transaction"]
+    exchange = {
+        "type": "MIXED",
+        "returnType": "LINE_ITEM",
+        "number": transaction["number"],
+        "purchaseTime": purchase_day(transaction),
+        "tillCode": "till-1",
+        "customer": {"mobile": owner},
+        "parentBillNumber": "SWAP-2",
+        "lineItems": [
+            {"type": "RETURN", "serial": 1, "qty": "1"},
+            {"type": "REGULAR", "itemCode": "SHIRT-02", "qty": "1", "rate": "200"},
+        ],
+    }
+    returned = (await api.data(RETURN_TRANSACTION, {"input": exchange}))["returnTransaction"]
+
+    # Then the new purchase applies the code its return gave back, and the code counts one redemption.
+    assert returned["__typename"] == "TransactionReturned", returned
+    purchase = returned["exchangePurchase"]
+    found = await status(api, "ONCE1")
+    assert (found["redemptionsCount"], found["redemptionsLeft"], found["promotion"]["redemptionsCount"]) == (1, 0, 1)
+    assert sorted(
+        (node["transactionNumber"], node["discount"], node["linked"], node["reversed"], node["reversalTransactionId"])
+        for node in found["redemptions"]["nodes"]
+    ) == [
+        (transaction["number"], "20", True, True, returned["transaction"]["id"]),
+        ("SWAP-2", "20", True, False, None),
+    ]
+    assert purchase["number"] == "SWAP-2"
+    assert await counters_match(database, org.org_id)
+
+
 async def test_linking_an_unknown_or_ended_code_is_refused(api):
     await create_promotion(
         api, name="ended", commonCode="GONE10", validFrom="2020-01-01T00:00:00Z", validUntil="2020-02-01T00:00:00Z"
