@@ -26,7 +26,7 @@ summaries, holdings, expiry schedules and notices, ledger pages read points cate
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -34,7 +34,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.currencies import rules
+from app.currencies import repository, rules
 from app.currencies.errors import AlternateCurrencyNotFoundError
 from app.customers import service as customers_service
 from app.customers.service import CustomerLookup
@@ -57,10 +57,12 @@ ZERO = Decimal(0)
 
 @dataclass(frozen=True, slots=True)
 class CurrencyAward:
-    """What a bill earns in one currency (before it is posted)."""
+    """What a bill earns in one currency (before it is posted): `value` is the bill-level part
+    and the line parts together."""
 
     currency: AlternateCurrencyConfig
     value: Decimal
+    line_values: tuple[tuple[int, Decimal], ...] = ()  # (line serial, what the line earned by line rules)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,13 +127,18 @@ class ReversalResult:
     replayed: bool
 
 
-def awards_for_bill(program: ProgramConfig, eligible_amount: Decimal) -> list[CurrencyAward]:
-    """Each of the program's currencies a bill of this eligible amount earns (above zero), in declared order."""
-    awards = [
-        CurrencyAward(currency, rules.earned_value(currency, eligible_amount))
-        for currency in program.alternate_currencies
-    ]
-    return [award for award in awards if award.value > 0]
+def awards_for_bill(
+    program: ProgramConfig, eligible_amount: Decimal, lines: Sequence[rules.EarningLine]
+) -> list[CurrencyAward]:
+    """Each of the program's currencies a bill earns (above zero), in declared order: its
+    earn_rate on the bill's eligible amount, plus what its lines earn by the line rules."""
+    awards = []
+    for currency in program.alternate_currencies:
+        line_values = rules.line_values(currency, lines) if currency.line_rules else ()
+        value = rules.earned_value(currency, eligible_amount) + sum((value for _, value in line_values), ZERO)
+        if value > 0:
+            awards.append(CurrencyAward(currency, value, line_values))
+    return awards
 
 
 async def post_bill_awards(
@@ -162,7 +169,7 @@ async def post_bill_awards(
                 lots=(ledger.LotDraft(award.value, now, expires_at),),
             )
         )
-        await ledger.post_event(
+        posted = await ledger.post_event(
             connection,
             org_id=org.id,
             now=now,
@@ -177,6 +184,10 @@ async def post_bill_awards(
             ),
             postings=postings,
         )
+        if award.line_values:
+            await repository.insert_line_awards(
+                connection, org_id=org.id, award_event_id=posted.id, values=award.line_values
+            )
         outbox.stage(
             connection,
             org_id=org.id,
@@ -233,18 +244,35 @@ async def plan_returns(
     bill_id: int,
     eligible_amount: Decimal,
     returned_eligible_amount_after: Decimal,
+    line_quantities_after: Mapping[int, tuple[Decimal, Decimal]],
     complete: bool,
 ) -> list[PlannedReturn]:
-    """A return's share of each award of the bill, by eligible amount (what the award was earned
-    on; see the module doc). The caller holds the customer's accounts locked. An award whose
-    currency the program no longer declares is left as it is."""
+    """A return's share of each award of the bill: of its bill-level part by eligible amount,
+    of its line parts by each line's quantity (`line_quantities_after`: line serial -> the line's
+    quantity and what of it is returned, this return included; see the module doc). The caller
+    holds the customer's accounts locked. An award whose currency the program no longer
+    declares is left as it is."""
     planned: list[PlannedReturn] = []
-    for award in await ledger_repository.currency_awards_of_bill(connection, org_id=org.id, transaction_id=bill_id):
+    awards = await ledger_repository.currency_awards_of_bill(connection, org_id=org.id, transaction_id=bill_id)
+    line_parts = await repository.line_awards_of(
+        connection, org_id=org.id, award_event_ids=[award.event_id for award in awards]
+    )
+    for award in awards:
         currency = program.alternate_currency(CurrencyCategory(award.category).identifier)
         if currency is None:
             continue
+        lines = [
+            rules.ReturnedLine(value, *line_quantities_after[serial])
+            for serial, value in line_parts.get(award.event_id, {}).items()
+        ]
         due = rules.returned_value(
-            currency, award.points, award.returned, returned_eligible_amount_after, eligible_amount, complete=complete
+            currency,
+            award.points,
+            award.returned,
+            returned_eligible_amount_after,
+            eligible_amount,
+            lines,
+            complete=complete,
         )
         if due <= 0:
             continue
