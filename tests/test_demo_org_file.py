@@ -97,6 +97,10 @@ def test_the_demo_file_shows_the_settings_of_issue_16():
     assert [(currency.identifier, currency.earn_rate) for currency in cafe.alternate_currencies] == [
         ("stamps", Decimal("0.01"))
     ]
+    assert [
+        (rule.name, rule.item_codes, [(pair.name, pair.value) for pair in rule.attributes], rule.units_per_quantity)
+        for rule in cafe.alternate_currencies[0].line_rules
+    ] == [("a stamp per coffee", ["COFFEE"], [("category", "coffee")], 1)]
     assert spec.webhooks.allow_private_addresses is False
 
 

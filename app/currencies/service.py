@@ -158,7 +158,7 @@ async def post_bill_awards(
 ) -> None:
     """Post a bill's awards (the caller holds the customer's lock, as every bill writer does)."""
     for award in awards:
-        account, postings = await _locked_account(connection, org, program, customer_id, award.currency, now)
+        account, postings = await locked_account(connection, org, program, customer_id, award.currency, now)
         expires_at = rules.lot_expiry(program, award.currency, billing_time, now, org.time_zone)
         postings.append(
             ledger.Posting(
@@ -204,7 +204,7 @@ async def post_bill_awards(
         )
 
 
-async def _locked_account(
+async def locked_account(
     connection: AsyncConnection,
     org: OrgConfig,
     program: ProgramConfig,
@@ -610,6 +610,21 @@ async def _reverse(
             EventType.REDEMPTION_REVERSAL, survivor_id, None, None, None, corrects_event_id=redemption_event_id
         ),
         postings=postings,
+    )
+    outbox.stage(
+        connection,
+        org_id=org.id,
+        draft=events.alternate_currency_reversed(
+            customer_id=survivor_id,
+            program_code=program.code,
+            currency_identifier=currency.identifier,
+            currency_name=currency.name,
+            value=amount,
+            value_left=left - amount,
+            event_log_id=posted.id,
+            redemption_event_log_id=redemption_event_id,
+        ),
+        now=now,
     )
     return ReversalResult(
         posted.id,

@@ -43,6 +43,9 @@ REFERRAL_REVERSED = "referral.reversed"
 ALTERNATE_CURRENCY_EARNED = "alternate_currency.earned"
 ALTERNATE_CURRENCY_RETURNED = "alternate_currency.returned"
 ALTERNATE_CURRENCY_REDEEMED = "alternate_currency.redeemed"
+ALTERNATE_CURRENCY_REVERSED = "alternate_currency.reversed"
+ALTERNATE_CURRENCY_TRANSFERRED = "alternate_currency.transferred"
+ALTERNATE_CURRENCY_EXPIRED = "alternate_currency.expired"
 
 # What a points.reversed event reverses: points a purchase earned, taken back by its return; or
 # a redemption, its points given back.
@@ -495,4 +498,76 @@ def alternate_currency_redeemed(
         ALTERNATE_CURRENCY_REDEEMED,
         customer_id,
         {**_currency(program_code, currency_identifier, currency_name, value), "eventLogId": str(event_log_id)},
+    )
+
+
+def alternate_currency_reversed(
+    *,
+    customer_id: int,
+    program_code: str,
+    currency_identifier: str,
+    currency_name: str,
+    value: Decimal,
+    value_left: Decimal,
+    event_log_id: int,
+    redemption_event_log_id: int,
+) -> EventDraft:
+    """reverseAlternateCurrencyRedemption gave back `value` units of a redemption
+    (`redemptionEventLogId`) to `userId` (the survivor, for a merged customer); `eventLogId` is
+    the reversal's, `valueLeft` what of the redemption is still to give back."""
+    return _draft(
+        ALTERNATE_CURRENCY_REVERSED,
+        customer_id,
+        {
+            **_currency(program_code, currency_identifier, currency_name, value),
+            "valueLeft": decimal_text(value_left),
+            "eventLogId": str(event_log_id),
+            "redemptionEventLogId": str(redemption_event_log_id),
+        },
+    )
+
+
+def alternate_currency_transferred(
+    *,
+    customer_id: int,
+    other_customer_id: int,
+    direction: str,
+    event_log_id: int,
+    program_code: str,
+    currency_identifier: str,
+    currency_name: str,
+    value: Decimal,
+    balance: Decimal,
+) -> EventDraft:
+    """One side of a currency transfer (transferAlternateCurrency), on its own customer's stream:
+    `direction` OUT for the sender, IN for the receiver; `balance` is this customer's units of the
+    currency after it; `eventLogId` the transfer's (the same on both sides)."""
+    return _draft(
+        ALTERNATE_CURRENCY_TRANSFERRED,
+        customer_id,
+        {
+            **_currency(program_code, currency_identifier, currency_name, value),
+            "direction": direction,
+            "otherUserId": str(other_customer_id),
+            "balance": decimal_text(balance),
+            "eventLogId": str(event_log_id),
+        },
+    )
+
+
+def alternate_currency_expired(
+    *,
+    customer_id: int,
+    program_code: str,
+    currency_identifier: str,
+    currency_name: str,
+    value: Decimal,
+    expired_at: datetime,
+) -> EventDraft:
+    """The expiry run took a customer's expired units of one currency (all its lots due
+    together); `expiredAt` is when it ran."""
+    return _draft(
+        ALTERNATE_CURRENCY_EXPIRED,
+        customer_id,
+        {**_currency(program_code, currency_identifier, currency_name, value), "expiredAt": _time(expired_at)},
     )
