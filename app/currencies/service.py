@@ -10,9 +10,12 @@ summaries, holdings, expiry schedules and notices, ledger pages read points cate
 
 - A bill earns each currency in its own ALTERNATE_CURRENCY_AWARD event of the bill's
   transaction, into the customer's own account (never a user group's), when the value is above
-  zero; the bill's response carries one ALTERNATE_CURRENCY side effect per currency earned.
-- A return takes back the award's share of the amount returned so far (the currency's rounding;
-  all of it once the bill is wholly returned), less what earlier returns took, in one
+  zero: its earn_rate on the eligible amount plus what its lines earn by the currency's line
+  rules (each line's part recorded in alternate_currency_line_awards); the bill's response
+  carries one ALTERNATE_CURRENCY side effect per currency earned, with the total.
+- A return takes back the bill-level part's share of the amount returned so far and each line
+  part's share of its line's quantity returned so far (the currency's rounding; all of it once
+  the bill is wholly returned), less what earlier returns took, in one
   ALTERNATE_CURRENCY_RETURN event correcting the award; from the award's own lot first. Without
   `allow_negative_balance` it takes at most the balance and reports the rest as not recovered.
 - A redemption (redeemAlternateCurrency) debits spendable units under the account's lock, once
@@ -21,6 +24,7 @@ summaries, holdings, expiry schedules and notices, ledger pages read points cate
   took, into the lots it took from with their expiry, in one REDEMPTION_REVERSAL event correcting
   it: never more than is left (what earlier reversals gave back is read from the ledger under
   the customer's lock), carried on to the survivor of a merged customer, once per idempotency key.
+- Transfers between customers: app/currencies/transfers.py.
 """
 
 from __future__ import annotations
@@ -387,6 +391,19 @@ def find_currency(
     return program, currency
 
 
+def find_currency_for_value(
+    org: OrgConfig, program_code: str | None, identifier: str, value: Decimal, path: str
+) -> tuple[ProgramConfig, AlternateCurrencyConfig]:
+    """The program and currency a write names, and its `value` checked: above zero, in the
+    kernel's POINTS range, no finer than the currency counts (INVALID_INPUT on `path`.value)."""
+    program, currency = find_currency(org, program_code, identifier, path)
+    check_decimal(value, f"{path}.value", POINTS, positive=True)
+    refusal = rules.check_value(value, currency)
+    if refusal is not None:
+        raise ValidationError(refusal, field=f"{path}.value")
+    return program, currency
+
+
 async def redeem(
     database: Database, org: OrgConfig, request: RedemptionRequest, path: str = "input", *, now: datetime
 ) -> RedemptionResult:
@@ -396,11 +413,9 @@ async def redeem(
     currency counts, a blank key), PROGRAM_NOT_FOUND, ALTERNATE_CURRENCY_NOT_FOUND,
     CUSTOMER_NOT_FOUND, CUSTOMER_MERGED, INSUFFICIENT_POINTS (fewer units spendable),
     IDEMPOTENCY_KEY_REUSED."""
-    program, currency = find_currency(org, request.program_code, request.currency_identifier, path)
-    check_decimal(request.value, f"{path}.value", POINTS, positive=True)
-    refusal = rules.check_value(request.value, currency)
-    if refusal is not None:
-        raise ValidationError(refusal, field=f"{path}.value")
+    program, currency = find_currency_for_value(
+        org, request.program_code, request.currency_identifier, request.value, path
+    )
     payload = {
         "customer": request.customer.payload(),
         "programCode": program.code,

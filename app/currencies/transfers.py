@@ -19,14 +19,12 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.currencies import rules
-from app.currencies.service import find_currency, locked_account
+from app.currencies.service import find_currency_for_value, locked_account
 from app.customers import service as customers_service
 from app.customers.errors import SameCustomerError
 from app.customers.service import CustomerLookup
 from app.idempotency import service as idempotency
-from app.kernel.decimals import POINTS, check_decimal
-from app.kernel.errors import InsufficientPointsError, ValidationError
+from app.kernel.errors import InsufficientPointsError
 from app.ledger import repository as ledger_repository
 from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
@@ -71,11 +69,9 @@ async def transfer(
     INVALID_INPUT (a value not above zero or finer than the currency counts, a blank key),
     CUSTOMER_NOT_FOUND (also another org's customer), SAME_CUSTOMER (also two customers merged
     into one), INSUFFICIENT_POINTS (fewer units spendable), IDEMPOTENCY_KEY_REUSED."""
-    program, currency = find_currency(org, request.program_code, request.currency_identifier, path)
-    check_decimal(request.value, f"{path}.value", POINTS, positive=True)
-    refusal = rules.check_value(request.value, currency)
-    if refusal is not None:
-        raise ValidationError(refusal, field=f"{path}.value")
+    program, currency = find_currency_for_value(
+        org, request.program_code, request.currency_identifier, request.value, path
+    )
     payload = {
         "from": request.sender.payload(),
         "to": request.receiver.payload(),
@@ -171,26 +167,18 @@ async def _transfer(
         ],
     )
     debit, credit = posted.entries[-2:]
-    for customer_id, other_customer_id, direction, entry in (
-        (sender_id, receiver_id, events.TRANSFER_OUT, debit),
-        (receiver_id, sender_id, events.TRANSFER_IN, credit),
+    for draft in events.both_sides(
+        events.alternate_currency_transferred,
+        sender_id=sender_id,
+        receiver_id=receiver_id,
+        balances=(debit.balance_after, credit.balance_after),
+        event_log_id=posted.id,
+        program_code=program.code,
+        currency_identifier=currency.identifier,
+        currency_name=currency.name,
+        value=request.value,
     ):
-        outbox.stage(
-            connection,
-            org_id=org.id,
-            draft=events.alternate_currency_transferred(
-                customer_id=customer_id,
-                other_customer_id=other_customer_id,
-                direction=direction,
-                event_log_id=posted.id,
-                program_code=program.code,
-                currency_identifier=currency.identifier,
-                currency_name=currency.name,
-                value=request.value,
-                balance=entry.balance_after,
-            ),
-            now=now,
-        )
+        outbox.stage(connection, org_id=org.id, draft=draft, now=now)
     return TransferResult(
         posted.id,
         program.code,

@@ -14,7 +14,7 @@ Builders take plain values, not other domains' views, so the outbox imports no d
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -221,6 +221,35 @@ def points_adjusted(
 
 TRANSFER_OUT = "OUT"
 TRANSFER_IN = "IN"
+
+
+def both_sides(
+    build: Callable[..., EventDraft],
+    *,
+    sender_id: int,
+    receiver_id: int,
+    balances: tuple[Decimal, Decimal],
+    **fields: Any,
+) -> tuple[EventDraft, EventDraft]:
+    """A transfer's two events (points.transferred, alternate_currency.transferred), each on its
+    own customer's stream, the sender's first: `balances` are the sender's and the receiver's after it."""
+    sender_balance, receiver_balance = balances
+    return (
+        build(
+            customer_id=sender_id,
+            other_customer_id=receiver_id,
+            direction=TRANSFER_OUT,
+            balance=sender_balance,
+            **fields,
+        ),
+        build(
+            customer_id=receiver_id,
+            other_customer_id=sender_id,
+            direction=TRANSFER_IN,
+            balance=receiver_balance,
+            **fields,
+        ),
+    )
 
 
 def points_transferred(
