@@ -543,7 +543,9 @@ async def _open_programs_of(
 
 def _earning_lines(prepared: PreparedTransaction) -> list[EarningLine]:
     """The bill's lines as alternate currencies' line rules read them (nothing earns on a bill
-    that earns no points)."""
+    that earns no points); none read when no currency of the program has line rules."""
+    if not any(currency.line_rules for currency in prepared.program.alternate_currencies):
+        return []
     earns = prepared.eligible_amount > 0
     return [
         EarningLine(
