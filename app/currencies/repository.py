@@ -26,14 +26,14 @@ _OF_AWARDS = (
 
 
 async def insert_line_awards(
-    connection: AsyncConnection, *, org_id: int, award_event_id: int, values: Sequence[tuple[int, Decimal]]
+    connection: AsyncConnection, *, org_id: int, parts: Sequence[tuple[int, int, Decimal]]
 ) -> None:
-    """Record each line's part (line serial, value) of one award."""
+    """Record the line parts (award event id, line serial, value) of a bill's awards."""
     await connection.execute(
         _INSERT,
         [
-            {"award_event_id": award_event_id, "line_serial": serial, "org_id": org_id, "value": value}
-            for serial, value in values
+            {"award_event_id": event_id, "line_serial": serial, "org_id": org_id, "value": value}
+            for event_id, serial, value in parts
         ],
     )
 

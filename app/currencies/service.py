@@ -160,7 +160,9 @@ async def post_bill_awards(
     billing_time: datetime,
     now: datetime,
 ) -> None:
-    """Post a bill's awards (the caller holds the customer's lock, as every bill writer does)."""
+    """Post a bill's awards (the caller holds the customer's lock, as every bill writer does),
+    and their line parts in one statement."""
+    line_parts: list[tuple[int, int, Decimal]] = []
     for award in awards:
         account, postings = await locked_account(connection, org, program, customer_id, award.currency, now)
         expires_at = rules.lot_expiry(program, award.currency, billing_time, now, org.time_zone)
@@ -188,10 +190,7 @@ async def post_bill_awards(
             ),
             postings=postings,
         )
-        if award.line_values:
-            await repository.insert_line_awards(
-                connection, org_id=org.id, award_event_id=posted.id, values=award.line_values
-            )
+        line_parts.extend((posted.id, serial, value) for serial, value in award.line_values)
         outbox.stage(
             connection,
             org_id=org.id,
@@ -206,6 +205,8 @@ async def post_bill_awards(
             ),
             now=now,
         )
+    if line_parts:
+        await repository.insert_line_awards(connection, org_id=org.id, parts=line_parts)
 
 
 async def locked_account(
