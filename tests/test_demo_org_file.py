@@ -97,6 +97,10 @@ def test_the_demo_file_shows_the_settings_of_issue_16():
     assert [(currency.identifier, currency.earn_rate) for currency in cafe.alternate_currencies] == [
         ("stamps", Decimal("0.01"))
     ]
+    assert [
+        (rule.name, rule.item_codes, [(pair.name, pair.value) for pair in rule.attributes], rule.units_per_quantity)
+        for rule in cafe.alternate_currencies[0].line_rules
+    ] == [("a stamp per coffee", ["COFFEE"], [("category", "coffee")], 1)]
     assert spec.webhooks.allow_private_addresses is False
 
 
@@ -154,3 +158,21 @@ async def test_a_friend_referred_to_the_cafe_earns_stamps_and_both_are_awarded(d
         for effect in effects
         if effect["__typename"] == "ReferralSideEffect"
     ] == [("20", False), ("50", True)]
+
+
+async def test_a_cafe_bill_earns_a_stamp_per_coffee_beside_one_per_100(demo):
+    coffees = [
+        {"itemCode": "COFFEE", "qty": "2", "rate": "120"},
+        {"itemCode": "MOCHA", "qty": "1", "rate": "160", "attributes": [{"name": "category", "value": "coffee"}]},
+        {"itemCode": "CAKE", "qty": "1", "rate": "120"},
+    ]
+
+    answer = await add(demo, readme_bill("9999000008", tillCode="mumbai-01-cafe", amount="520", lineItems=coffees))
+
+    assert answer["__typename"] == "TransactionAdded", answer
+    # floor(520 / 100) = 5 by the bill, and 3 coffees (the cake earns none by line): 8.
+    assert [
+        (effect["alternateCurrencyIdentifier"], effect["awardedValue"])
+        for effect in answer["transaction"]["sideEffects"]
+        if effect["__typename"] == "AlternateCurrencySideEffect"
+    ] == [("stamps", "8")]

@@ -86,11 +86,16 @@ class Victim:
 
 @pytest.fixture
 async def org(database):
-    """Both organisations allow points transfers: the other's transfers get as far as the lookups.
-    The first one's main program has alternate currencies: it holds a currency redemption."""
-    spec = transferable_spec("acme")
+    """Both organisations allow points transfers and declare the same alternate currencies: the
+    other's transfers get as far as the lookups. The first one holds a currency redemption and a
+    currency transfer."""
+    return await make_org(database, currencies_spec("acme"))
+
+
+def currencies_spec(code: str) -> dict[str, Any]:
+    spec = transferable_spec(code)
     spec["programs"][0]["alternate_currencies"] = CURRENCIES
-    return await make_org(database, spec)
+    return spec
 
 
 def mutation(name: str, input_type: str, selection: str) -> str:
@@ -145,6 +150,18 @@ async def set_up_victim(api: Api) -> Victim:
         "... on AlternateCurrencyRedeemed { eventLogId }",
     )
     victim.currency_redemption_id = currency_redeemed["eventLogId"]
+    await succeeded(
+        api,
+        "transferAlternateCurrency",
+        "TransferAlternateCurrencyInput",
+        {
+            "from": by_mobile,
+            "to": {"type": "MOBILE", "value": victim.second_mobile},
+            "currency": "rgpws7",
+            "value": "1",
+            "idempotencyKey": "acme-currency-2",
+        },
+    )
     await succeeded(
         api,
         "transferPoints",
@@ -255,6 +272,9 @@ def identifying(victim: Victim) -> dict[str, Any]:
         "promotionId": victim.promotion_id,
         "redemptionId": victim.redemption_id,
         "ReverseAlternateCurrencyRedemptionInput.eventLogId": victim.currency_redemption_id,
+        # A currency both organisations declare: the call gets as far as the customers.
+        "RedeemAlternateCurrencyInput.currency": "rgpws7",
+        "TransferAlternateCurrencyInput.currency": "rgpws7",
         "transactionId": victim.transaction_id,
         "loyaltyLogId": victim.transaction_id,
         "pointsRedemptions": [victim.redemption_id],
@@ -463,7 +483,7 @@ async def send(api: Api, call: Call) -> str:
 
 async def test_no_root_field_shows_or_changes_anything_of_another_organisation(client_api, database, org_api, clock):
     victim = await set_up_victim(client_api)
-    other = Api(client_api.client, (await org_api(transferable_spec("other"))).credentials, database, clock)
+    other = Api(client_api.client, (await org_api(currencies_spec("other"))).credentials, database, clock)
     before = await organization_rows(database, client_api.credentials.org_id)
 
     calls = calls_of(SCHEMA, victim)

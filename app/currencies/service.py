@@ -10,9 +10,12 @@ summaries, holdings, expiry schedules and notices, ledger pages read points cate
 
 - A bill earns each currency in its own ALTERNATE_CURRENCY_AWARD event of the bill's
   transaction, into the customer's own account (never a user group's), when the value is above
-  zero; the bill's response carries one ALTERNATE_CURRENCY side effect per currency earned.
-- A return takes back the award's share of the amount returned so far (the currency's rounding;
-  all of it once the bill is wholly returned), less what earlier returns took, in one
+  zero: its earn_rate on the eligible amount plus what its lines earn by the currency's line
+  rules (each line's part recorded in alternate_currency_line_awards); the bill's response
+  carries one ALTERNATE_CURRENCY side effect per currency earned, with the total.
+- A return takes back the bill-level part's share of the amount returned so far and each line
+  part's share of its line's quantity returned so far (the currency's rounding; all of it once
+  the bill is wholly returned), less what earlier returns took, in one
   ALTERNATE_CURRENCY_RETURN event correcting the award; from the award's own lot first. Without
   `allow_negative_balance` it takes at most the balance and reports the rest as not recovered.
 - A redemption (redeemAlternateCurrency) debits spendable units under the account's lock, once
@@ -21,12 +24,13 @@ summaries, holdings, expiry schedules and notices, ledger pages read points cate
   took, into the lots it took from with their expiry, in one REDEMPTION_REVERSAL event correcting
   it: never more than is left (what earlier reversals gave back is read from the ledger under
   the customer's lock), carried on to the survivor of a merged customer, once per idempotency key.
+- Transfers between customers: app/currencies/transfers.py.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -34,7 +38,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.currencies import rules
+from app.currencies import repository, rules
 from app.currencies.errors import AlternateCurrencyNotFoundError
 from app.customers import service as customers_service
 from app.customers.service import CustomerLookup
@@ -57,10 +61,12 @@ ZERO = Decimal(0)
 
 @dataclass(frozen=True, slots=True)
 class CurrencyAward:
-    """What a bill earns in one currency (before it is posted)."""
+    """What a bill earns in one currency (before it is posted): `value` is the bill-level part
+    and the line parts together."""
 
     currency: AlternateCurrencyConfig
     value: Decimal
+    line_values: tuple[tuple[int, Decimal], ...] = ()  # (line serial, what the line earned by line rules)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,13 +131,18 @@ class ReversalResult:
     replayed: bool
 
 
-def awards_for_bill(program: ProgramConfig, eligible_amount: Decimal) -> list[CurrencyAward]:
-    """Each of the program's currencies a bill of this eligible amount earns (above zero), in declared order."""
-    awards = [
-        CurrencyAward(currency, rules.earned_value(currency, eligible_amount))
-        for currency in program.alternate_currencies
-    ]
-    return [award for award in awards if award.value > 0]
+def awards_for_bill(
+    program: ProgramConfig, eligible_amount: Decimal, lines: Sequence[rules.EarningLine]
+) -> list[CurrencyAward]:
+    """Each of the program's currencies a bill earns (above zero), in declared order: its
+    earn_rate on the bill's eligible amount, plus what its lines earn by the line rules."""
+    awards = []
+    for currency in program.alternate_currencies:
+        line_values = rules.line_values(currency, lines) if currency.line_rules else ()
+        value = rules.earned_value(currency, eligible_amount) + sum((value for _, value in line_values), ZERO)
+        if value > 0:
+            awards.append(CurrencyAward(currency, value, line_values))
+    return awards
 
 
 async def post_bill_awards(
@@ -149,9 +160,11 @@ async def post_bill_awards(
     billing_time: datetime,
     now: datetime,
 ) -> None:
-    """Post a bill's awards (the caller holds the customer's lock, as every bill writer does)."""
+    """Post a bill's awards (the caller holds the customer's lock, as every bill writer does),
+    and their line parts in one statement."""
+    line_parts: list[tuple[int, int, Decimal]] = []
     for award in awards:
-        account, postings = await _locked_account(connection, org, program, customer_id, award.currency, now)
+        account, postings = await locked_account(connection, org, program, customer_id, award.currency, now)
         expires_at = rules.lot_expiry(program, award.currency, billing_time, now, org.time_zone)
         postings.append(
             ledger.Posting(
@@ -162,7 +175,7 @@ async def post_bill_awards(
                 lots=(ledger.LotDraft(award.value, now, expires_at),),
             )
         )
-        await ledger.post_event(
+        posted = await ledger.post_event(
             connection,
             org_id=org.id,
             now=now,
@@ -177,6 +190,7 @@ async def post_bill_awards(
             ),
             postings=postings,
         )
+        line_parts.extend((posted.id, serial, value) for serial, value in award.line_values)
         outbox.stage(
             connection,
             org_id=org.id,
@@ -191,9 +205,11 @@ async def post_bill_awards(
             ),
             now=now,
         )
+    if line_parts:
+        await repository.insert_line_awards(connection, org_id=org.id, parts=line_parts)
 
 
-async def _locked_account(
+async def locked_account(
     connection: AsyncConnection,
     org: OrgConfig,
     program: ProgramConfig,
@@ -233,18 +249,35 @@ async def plan_returns(
     bill_id: int,
     eligible_amount: Decimal,
     returned_eligible_amount_after: Decimal,
+    line_quantities_after: Mapping[int, tuple[Decimal, Decimal]],
     complete: bool,
 ) -> list[PlannedReturn]:
-    """A return's share of each award of the bill, by eligible amount (what the award was earned
-    on; see the module doc). The caller holds the customer's accounts locked. An award whose
-    currency the program no longer declares is left as it is."""
+    """A return's share of each award of the bill: of its bill-level part by eligible amount,
+    of its line parts by each line's quantity (`line_quantities_after`: line serial -> the line's
+    quantity and what of it is returned, this return included; see the module doc). The caller
+    holds the customer's accounts locked. An award whose currency the program no longer
+    declares is left as it is."""
     planned: list[PlannedReturn] = []
-    for award in await ledger_repository.currency_awards_of_bill(connection, org_id=org.id, transaction_id=bill_id):
+    awards = await ledger_repository.currency_awards_of_bill(connection, org_id=org.id, transaction_id=bill_id)
+    line_parts = await repository.line_awards_of(
+        connection, org_id=org.id, award_event_ids=[award.event_id for award in awards]
+    )
+    for award in awards:
         currency = program.alternate_currency(CurrencyCategory(award.category).identifier)
         if currency is None:
             continue
+        lines = [
+            rules.ReturnedLine(value, *line_quantities_after[serial])
+            for serial, value in line_parts.get(award.event_id, {}).items()
+        ]
         due = rules.returned_value(
-            currency, award.points, award.returned, returned_eligible_amount_after, eligible_amount, complete=complete
+            currency,
+            award.points,
+            award.returned,
+            returned_eligible_amount_after,
+            eligible_amount,
+            lines,
+            complete=complete,
         )
         if due <= 0:
             continue
@@ -359,6 +392,19 @@ def find_currency(
     return program, currency
 
 
+def find_currency_for_value(
+    org: OrgConfig, program_code: str | None, identifier: str, value: Decimal, path: str
+) -> tuple[ProgramConfig, AlternateCurrencyConfig]:
+    """The program and currency a write names, and its `value` checked: above zero, in the
+    kernel's POINTS range, no finer than the currency counts (INVALID_INPUT on `path`.value)."""
+    program, currency = find_currency(org, program_code, identifier, path)
+    check_decimal(value, f"{path}.value", POINTS, positive=True)
+    refusal = rules.check_value(value, currency)
+    if refusal is not None:
+        raise ValidationError(refusal, field=f"{path}.value")
+    return program, currency
+
+
 async def redeem(
     database: Database, org: OrgConfig, request: RedemptionRequest, path: str = "input", *, now: datetime
 ) -> RedemptionResult:
@@ -368,11 +414,9 @@ async def redeem(
     currency counts, a blank key), PROGRAM_NOT_FOUND, ALTERNATE_CURRENCY_NOT_FOUND,
     CUSTOMER_NOT_FOUND, CUSTOMER_MERGED, INSUFFICIENT_POINTS (fewer units spendable),
     IDEMPOTENCY_KEY_REUSED."""
-    program, currency = find_currency(org, request.program_code, request.currency_identifier, path)
-    check_decimal(request.value, f"{path}.value", POINTS, positive=True)
-    refusal = rules.check_value(request.value, currency)
-    if refusal is not None:
-        raise ValidationError(refusal, field=f"{path}.value")
+    program, currency = find_currency_for_value(
+        org, request.program_code, request.currency_identifier, request.value, path
+    )
     payload = {
         "customer": request.customer.payload(),
         "programCode": program.code,
@@ -582,6 +626,21 @@ async def _reverse(
             EventType.REDEMPTION_REVERSAL, survivor_id, None, None, None, corrects_event_id=redemption_event_id
         ),
         postings=postings,
+    )
+    outbox.stage(
+        connection,
+        org_id=org.id,
+        draft=events.alternate_currency_reversed(
+            customer_id=survivor_id,
+            program_code=program.code,
+            currency_identifier=currency.identifier,
+            currency_name=currency.name,
+            value=amount,
+            value_left=left - amount,
+            event_log_id=posted.id,
+            redemption_event_log_id=redemption_event_id,
+        ),
+        now=now,
     )
     return ReversalResult(
         posted.id,

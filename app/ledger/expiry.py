@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.kernel.currencies import POINTS_CATEGORY_VALUES, account_category
+from app.kernel.currencies import POINTS_CATEGORY_VALUES, CurrencyCategory, account_category
 from app.kernel.enums import PointsCategory
 from app.ledger import repository
 from app.ledger import service as ledger
@@ -174,6 +174,22 @@ async def _expire_batch(
         )
         if account.category not in POINTS_CATEGORY_VALUES:
             # An alternate currency's units are not points: points.expired does not tell of them.
+            program = org.program(account.program_id)
+            identifier = CurrencyCategory(account.category).identifier
+            currency = program.alternate_currency(identifier)
+            outbox.stage(
+                connection,
+                org_id=org_id,
+                draft=events.alternate_currency_expired(
+                    customer_id=account.customer_id,
+                    program_code=program.code,
+                    currency_identifier=identifier,
+                    currency_name=currency.name if currency else identifier,
+                    value=points,
+                    expired_at=now,
+                ),
+                now=now,
+            )
             report += RunReport(1, len(shares), ZERO)
             continue
         outbox.stage(

@@ -39,6 +39,7 @@ class EventType(StrEnum):
     ALTERNATE_CURRENCY_AWARD = "ALTERNATE_CURRENCY_AWARD"
     ALTERNATE_CURRENCY_RETURN = "ALTERNATE_CURRENCY_RETURN"
     ALTERNATE_CURRENCY_REDEMPTION = "ALTERNATE_CURRENCY_REDEMPTION"
+    ALTERNATE_CURRENCY_TRANSFER = "ALTERNATE_CURRENCY_TRANSFER"  # between two customers (transferAlternateCurrency)
     REFERRAL_AWARD = "REFERRAL_AWARD"  # a referee's qualifying purchase pays both customers (app.referrals)
     REFERRAL_REVERSAL = "REFERRAL_REVERSAL"  # a return took that purchase below the qualifying rule
     # An opening balance brought from another system (the seed's PointsLedgerBulkJob, app.imports.ledger_history).

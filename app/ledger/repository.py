@@ -904,8 +904,12 @@ _ADD_EVENT_OF_BILL = (
 _ALLOCATIONS = select(entries.c.id, entries.c.category, entries.c.customer_id).where(
     entries.c.event_id == bindparam("event_id"), entries.c.entry_kind == EntryKind.POINTS_ALLOCATION.value
 )
-_BALANCES_AFTER = select(entries.c.customer_id, entries.c.balance_after).where(
-    entries.c.event_id == bindparam("event_id")
+# In entry order: a customer with two entries in the event (an account opened at zero, then
+# credited) reads the balance after the last.
+_BALANCES_AFTER = (
+    select(entries.c.customer_id, entries.c.balance_after)
+    .where(entries.c.event_id == bindparam("event_id"))
+    .order_by(entries.c.id)
 )
 _EVENT_SUMMARY = select(
     events.c.id,

@@ -21,6 +21,7 @@ from app.kernel.bill_conditions import BillCondition, BillFacts, all_hold
 from app.kernel.cache import RefreshingCache
 from app.kernel.currencies import CurrencyCategory
 from app.kernel.enums import IdentifierType, PointsCategory
+from app.kernel.line_conditions import AttributeCondition, attributes_of
 from app.organizations import repository
 from app.organizations.errors import ProgramNotFoundError
 from app.organizations.models import (
@@ -59,6 +60,34 @@ ONE = Decimal(1)
 
 
 @dataclass(frozen=True, slots=True)
+class LineRuleConfig:
+    """A line rule of an alternate currency (app.organizations.spec.LineRuleSpec): one of
+    `units_per_quantity` and `earn_rate` is set."""
+
+    name: str
+    item_codes: frozenset[str]
+    attributes: tuple[AttributeCondition, ...]
+    conditions: tuple[BillCondition, ...]  # on the line's own extended and custom fields
+    units_per_quantity: Decimal | None
+    earn_rate: Decimal | None
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> LineRuleConfig:
+        return cls(
+            name=document["name"],
+            item_codes=frozenset(document["item_codes"]),
+            attributes=attributes_of(document["attributes"]),
+            conditions=tuple(BillCondition.from_document(condition) for condition in document["conditions"]),
+            units_per_quantity=_decimal_or_none(document["units_per_quantity"]),
+            earn_rate=_decimal_or_none(document["earn_rate"]),
+        )
+
+
+def _decimal_or_none(stored: str | None) -> Decimal | None:
+    return Decimal(stored) if stored is not None else None
+
+
+@dataclass(frozen=True, slots=True)
 class AlternateCurrencyConfig:
     """A program's alternate currency (app.organizations.spec.AlternateCurrencySpec)."""
 
@@ -69,6 +98,7 @@ class AlternateCurrencyConfig:
     decimal_places: int
     expiry_strategy: ExpiryStrategy
     expiry_value: int | None
+    line_rules: tuple[LineRuleConfig, ...] = ()
 
     @property
     def category(self) -> CurrencyCategory:
@@ -323,6 +353,7 @@ async def load_org_config(connection: AsyncConnection, org_id: int) -> OrgConfig
                     decimal_places=currency["decimal_places"],
                     expiry_strategy=ExpiryStrategy(currency["expiry_strategy"]),
                     expiry_value=currency["expiry_value"],
+                    line_rules=tuple(LineRuleConfig.from_document(rule) for rule in currency.get("line_rules", ())),
                 )
                 for currency in row.alternate_currencies or []
             ),

@@ -112,6 +112,7 @@ OPERATION_ROLES: dict[str, frozenset[Role]] = {
         "updateCustomer": (MEMBER_CARE,),
         "redeemAlternateCurrency": CUSTOMER_READERS,
         "reverseAlternateCurrencyRedemption": CUSTOMER_READERS,
+        "transferAlternateCurrency": CUSTOMER_READERS,
         # --- GraphQL subscriptions (WebSocket): the roles of the query each streams ---
         "customerLedger": CUSTOMER_READERS,  # ledgerEntries; importJob streams the importJob query's job
         # --- HTTP routes ---

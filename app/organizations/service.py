@@ -8,6 +8,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -98,6 +99,28 @@ async def apply_spec(connection: AsyncConnection, spec: OrganizationSpec, *, now
                     "decimal_places": currency.decimal_places,
                     "expiry_strategy": currency.expiry.strategy.value,
                     "expiry_value": currency.expiry.value,
+                    # Left out when there are none: a currency stored before line rules existed reads the same.
+                    **(
+                        {
+                            "line_rules": [
+                                {
+                                    "name": rule.name,
+                                    "item_codes": list(rule.item_codes),
+                                    "attributes": [
+                                        {"name": pair.name, "value": pair.value} for pair in rule.attributes
+                                    ],
+                                    "conditions": [
+                                        condition.to_condition().to_document() for condition in rule.conditions
+                                    ],
+                                    "units_per_quantity": _text_or_none(rule.units_per_quantity),
+                                    "earn_rate": _text_or_none(rule.earn_rate),
+                                }
+                                for rule in currency.line_rules
+                            ]
+                        }
+                        if currency.line_rules
+                        else {}
+                    ),
                 }
                 for currency in program.alternate_currencies
             ]
@@ -158,6 +181,10 @@ async def apply_spec(connection: AsyncConnection, spec: OrganizationSpec, *, now
     if changes and existing is not None:
         await repository.touch_organization(connection, org_id, now=now)
     return ApplyReport(org_id=org_id, changes=changes)
+
+
+def _text_or_none(value: Decimal | None) -> str | None:
+    return str(value) if value is not None else None
 
 
 async def _upsert(

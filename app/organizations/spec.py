@@ -120,18 +120,60 @@ class EarningRuleSpec(Strict):
     earn_rate_multiplier: Annotated[Decimal, _decimal_reader(RATE)] = Field(gt=0, decimal_places=6)
 
 
+class LineAttributeSpec(Strict):
+    """An attribute a line carries (its `attributes` name/value pairs: category, brand, ...)."""
+
+    name: FreeText = Field(min_length=1, max_length=100)
+    value: FreeText = Field(max_length=500)
+
+
+class LineRuleSpec(Strict):
+    """A line rule of an alternate currency ([[programs.alternate_currencies.line_rules]]): each
+    earning line of a bill that matches earns `units_per_quantity` units per unit of its quantity
+    (a stamp per coffee), or `earn_rate` units per unit of its earning amount, rounded per line by
+    the currency's rule. A line matches when it names one of `item_codes` or carries one of
+    `attributes` (either suffices; neither given: any line), and meets every one of `conditions`
+    (the line's own extended or custom fields, declared with level = "LINE_ITEM"). A line matching
+    several rules earns by the one giving it most (rules do not stack)."""
+
+    name: FreeText = Field(min_length=1, max_length=100)
+    item_codes: list[Code] = Field(default=[], max_length=100)
+    attributes: list[LineAttributeSpec] = Field(default=[], max_length=20)
+    conditions: list[BillConditionSpec] = Field(default=[], max_length=20)
+    units_per_quantity: Annotated[Decimal | None, _decimal_reader(POINTS)] = Field(default=None, gt=0, decimal_places=4)
+    earn_rate: Annotated[Decimal | None, _decimal_reader(RATE)] = Field(default=None, gt=0, decimal_places=6)
+
+    @model_validator(mode="after")
+    def one_award_and_some_condition(self) -> LineRuleSpec:
+        if (self.units_per_quantity is None) == (self.earn_rate is None):
+            raise ValueError(f"line rule {self.name!r}: give one of units_per_quantity or earn_rate")
+        if not (self.item_codes or self.attributes or self.conditions):
+            raise ValueError(
+                f"line rule {self.name!r}: name the lines it rewards by item_codes, attributes or conditions"
+            )
+        return self
+
+
 class AlternateCurrencySpec(Strict):
     """A program's alternate currency ([[programs.alternate_currencies]], seed 001's
     `alternate_currency` side effect): a bill of the program earns `earn_rate` units per unit of
-    its eligible amount (the amount points earn on), rounded by `rounding` to `decimal_places`;
-    each earn is a lot expiring by `expiry` (counted as the program's `expiry_from` says)."""
+    its eligible amount (the amount points earn on), rounded by `rounding` to `decimal_places`,
+    plus what its lines earn by `line_rules` (each line's units rounded on their own, so a return
+    takes back a line's share exactly); each earn is a lot expiring by `expiry` (counted as the
+    program's `expiry_from` says). A currency earned by line rules alone leaves earn_rate out (0)."""
 
     identifier: Code = Field(min_length=1, max_length=CURRENCY_IDENTIFIER_LENGTH_MAX)
     name: FreeText = Field(min_length=1, max_length=100)
-    earn_rate: Annotated[Decimal, _decimal_reader(RATE)] = Field(ge=0, decimal_places=6)
+    earn_rate: Annotated[Decimal, _decimal_reader(RATE)] = Field(default=Decimal(0), ge=0, decimal_places=6)
     rounding: PointsRounding = PointsRounding.FLOOR
     decimal_places: int = Field(default=0, ge=0, le=4)
     expiry: ExpirySpec = ExpirySpec()
+    line_rules: list[LineRuleSpec] = Field(default=[], max_length=50)
+
+    @model_validator(mode="after")
+    def line_rules_unique(self) -> AlternateCurrencySpec:
+        _require_unique(f"alternate currency {self.identifier} line rule", [rule.name for rule in self.line_rules])
+        return self
 
 
 class ReferralSpec(Strict):
@@ -368,19 +410,23 @@ class OrganizationSpec(Strict):
             },
         }
         modes = {mode.code for mode in self.payment_modes}
+        # Line rules read the line's own fields, and a line has no payment mode.
+        declared_line_fields = {
+            BillConditionKind.EXTENDED_FIELD: {
+                declared.name: declared for declared in self.extended_fields if declared.level is FieldLevel.LINE_ITEM
+            },
+            BillConditionKind.CUSTOM_FIELD: {
+                declared.name: declared for declared in self.custom_fields if declared.level is FieldLevel.LINE_ITEM
+            },
+        }
         for program in self.programs:
             for rule in program.earning_rules:
-                for condition in (spec.to_condition() for spec in rule.conditions):
-                    owner = f"program {program.code}, earning rule {rule.name!r}"
-                    if condition.kind is BillConditionKind.PAYMENT_MODE:
-                        if condition.name not in modes:
-                            raise ValueError(f"{owner}: payment mode {condition.name!r} is not declared")
-                        continue
-                    declared = declared_fields[condition.kind].get(condition.name)
-                    if declared is None:
-                        raise ValueError(f"{owner}: {condition.kind.lower()} {condition.name!r} is not declared")
-                    if declared.values and condition.value not in declared.values:
-                        raise ValueError(f"{owner}: {condition.name} must be one of {', '.join(declared.values)}")
+                owner = f"program {program.code}, earning rule {rule.name!r}"
+                _check_conditions(owner, rule.conditions, declared_fields, modes)
+            for currency in program.alternate_currencies:
+                for line_rule in currency.line_rules:
+                    owner = f"program {program.code}, currency {currency.identifier}, line rule {line_rule.name!r}"
+                    _check_conditions(owner, line_rule.conditions, declared_line_fields, None, "line item ")
         return self
 
     @model_validator(mode="after")
@@ -408,6 +454,29 @@ class OrganizationSpec(Strict):
             if program.default:
                 return program.code
         return self.programs[0].code
+
+
+def _check_conditions(
+    owner: str,
+    conditions: list[BillConditionSpec],
+    declared_fields: dict[BillConditionKind, dict[str, BillFieldSpec]],
+    modes: set[str] | None,
+    level: str = "",
+) -> None:
+    """Each condition names a declared field of its level (an ENUM's value among its values), or
+    a declared payment mode where `modes` are given (None: payment modes do not apply)."""
+    for condition in (spec.to_condition() for spec in conditions):
+        if condition.kind is BillConditionKind.PAYMENT_MODE:
+            if modes is None:
+                raise ValueError(f"{owner}: payment_mode is a bill's condition, not a line's")
+            if condition.name not in modes:
+                raise ValueError(f"{owner}: payment mode {condition.name!r} is not declared")
+            continue
+        declared = declared_fields[condition.kind].get(condition.name)
+        if declared is None:
+            raise ValueError(f"{owner}: {level}{condition.kind.lower()} {condition.name!r} is not declared")
+        if declared.values and condition.value not in declared.values:
+            raise ValueError(f"{owner}: {condition.name} must be one of {', '.join(declared.values)}")
 
 
 def _require_unique(what: str, values: list[str]) -> None:

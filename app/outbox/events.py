@@ -14,7 +14,7 @@ Builders take plain values, not other domains' views, so the outbox imports no d
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -43,6 +43,9 @@ REFERRAL_REVERSED = "referral.reversed"
 ALTERNATE_CURRENCY_EARNED = "alternate_currency.earned"
 ALTERNATE_CURRENCY_RETURNED = "alternate_currency.returned"
 ALTERNATE_CURRENCY_REDEEMED = "alternate_currency.redeemed"
+ALTERNATE_CURRENCY_REVERSED = "alternate_currency.reversed"
+ALTERNATE_CURRENCY_TRANSFERRED = "alternate_currency.transferred"
+ALTERNATE_CURRENCY_EXPIRED = "alternate_currency.expired"
 
 # What a points.reversed event reverses: points a purchase earned, taken back by its return; or
 # a redemption, its points given back.
@@ -218,6 +221,35 @@ def points_adjusted(
 
 TRANSFER_OUT = "OUT"
 TRANSFER_IN = "IN"
+
+
+def both_sides(
+    build: Callable[..., EventDraft],
+    *,
+    sender_id: int,
+    receiver_id: int,
+    balances: tuple[Decimal, Decimal],
+    **fields: Any,
+) -> tuple[EventDraft, EventDraft]:
+    """A transfer's two events (points.transferred, alternate_currency.transferred), each on its
+    own customer's stream, the sender's first: `balances` are the sender's and the receiver's after it."""
+    sender_balance, receiver_balance = balances
+    return (
+        build(
+            customer_id=sender_id,
+            other_customer_id=receiver_id,
+            direction=TRANSFER_OUT,
+            balance=sender_balance,
+            **fields,
+        ),
+        build(
+            customer_id=receiver_id,
+            other_customer_id=sender_id,
+            direction=TRANSFER_IN,
+            balance=receiver_balance,
+            **fields,
+        ),
+    )
 
 
 def points_transferred(
@@ -495,4 +527,76 @@ def alternate_currency_redeemed(
         ALTERNATE_CURRENCY_REDEEMED,
         customer_id,
         {**_currency(program_code, currency_identifier, currency_name, value), "eventLogId": str(event_log_id)},
+    )
+
+
+def alternate_currency_reversed(
+    *,
+    customer_id: int,
+    program_code: str,
+    currency_identifier: str,
+    currency_name: str,
+    value: Decimal,
+    value_left: Decimal,
+    event_log_id: int,
+    redemption_event_log_id: int,
+) -> EventDraft:
+    """reverseAlternateCurrencyRedemption gave back `value` units of a redemption
+    (`redemptionEventLogId`) to `userId` (the survivor, for a merged customer); `eventLogId` is
+    the reversal's, `valueLeft` what of the redemption is still to give back."""
+    return _draft(
+        ALTERNATE_CURRENCY_REVERSED,
+        customer_id,
+        {
+            **_currency(program_code, currency_identifier, currency_name, value),
+            "valueLeft": decimal_text(value_left),
+            "eventLogId": str(event_log_id),
+            "redemptionEventLogId": str(redemption_event_log_id),
+        },
+    )
+
+
+def alternate_currency_transferred(
+    *,
+    customer_id: int,
+    other_customer_id: int,
+    direction: str,
+    event_log_id: int,
+    program_code: str,
+    currency_identifier: str,
+    currency_name: str,
+    value: Decimal,
+    balance: Decimal,
+) -> EventDraft:
+    """One side of a currency transfer (transferAlternateCurrency), on its own customer's stream:
+    `direction` OUT for the sender, IN for the receiver; `balance` is this customer's units of the
+    currency after it; `eventLogId` the transfer's (the same on both sides)."""
+    return _draft(
+        ALTERNATE_CURRENCY_TRANSFERRED,
+        customer_id,
+        {
+            **_currency(program_code, currency_identifier, currency_name, value),
+            "direction": direction,
+            "otherUserId": str(other_customer_id),
+            "balance": decimal_text(balance),
+            "eventLogId": str(event_log_id),
+        },
+    )
+
+
+def alternate_currency_expired(
+    *,
+    customer_id: int,
+    program_code: str,
+    currency_identifier: str,
+    currency_name: str,
+    value: Decimal,
+    expired_at: datetime,
+) -> EventDraft:
+    """The expiry run took a customer's expired units of one currency (all its lots due
+    together); `expiredAt` is when it ran."""
+    return _draft(
+        ALTERNATE_CURRENCY_EXPIRED,
+        customer_id,
+        {**_currency(program_code, currency_identifier, currency_name, value), "expiredAt": _time(expired_at)},
     )

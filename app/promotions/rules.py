@@ -16,11 +16,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
-from typing import Any
 
 from app.kernel.bill_conditions import BillCondition, BillConditionKind, BillFacts, holds
 from app.kernel.decimals import PERCENT, PROMOTION_AMOUNT, check_decimal
 from app.kernel.errors import ValidationError
+from app.kernel.line_conditions import AttributeCondition, line_matches
 from app.kernel.text import check_required_code, check_text
 from app.promotions.errors import (
     PromoCodeExpiredError,
@@ -125,12 +125,6 @@ def random_codes(
 
 
 # --- Terms ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AttributeCondition:
-    name: str
-    value: str
 
 
 @dataclass(frozen=True)
@@ -285,11 +279,7 @@ def check_window(terms: PromotionTerms, now: datetime, field: str) -> None:
 
 
 def _eligible(terms: PromotionTerms, line: CartLine) -> bool:
-    if not terms.has_item_condition:
-        return True
-    if line.item_code in terms.eligible_item_codes:
-        return True
-    return any(condition in line.attributes for condition in terms.eligible_attributes)
+    return line_matches(terms.eligible_item_codes, terms.eligible_attributes, line.item_code, line.attributes)
 
 
 def _described(condition: BillCondition) -> str:
@@ -468,7 +458,3 @@ def _parse_rows(reader: Iterator[dict[str, str]], path: str) -> ParsedUpload:
         first_row_of[code] = row
         codes.append((row, code))
     return ParsedUpload(codes, errors)
-
-
-def attributes_of(stored: Sequence[dict[str, Any]] | None) -> tuple[AttributeCondition, ...]:
-    return tuple(AttributeCondition(str(pair["name"]), str(pair["value"])) for pair in stored or [])

@@ -34,6 +34,7 @@ from app.customers.service import CustomerLookup
 from app.idempotency import service as idempotency
 from app.kernel.bill_conditions import BillCondition
 from app.kernel.errors import ConflictError, ValidationError
+from app.kernel.line_conditions import attributes_of
 from app.kernel.text import check_text
 from app.organizations.config import OrgConfig
 from app.outbox import events
@@ -101,7 +102,7 @@ def _terms_of(row: Any) -> PromotionTerms:
         action=PromotionAction(row.action),
         minimum_bill_amount=row.minimum_bill_amount,
         eligible_item_codes=tuple(row.eligible_item_codes or ()),
-        eligible_attributes=rules.attributes_of(row.eligible_attributes),
+        eligible_attributes=attributes_of(row.eligible_attributes),
         percent=row.percent,
         amount=row.amount,
         free_item_code=row.free_item_code,

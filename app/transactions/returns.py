@@ -223,6 +223,7 @@ async def _return(
             bill_id=bill.id,
             eligible_amount=bill.eligible_amount,
             returned_eligible_amount_after=bill.returned_eligible_amount + plan.eligible_amount,
+            line_quantities_after=_line_quantities_after(state, plan),
             complete=plan.complete,
         )
         side_effects.extend(
@@ -374,6 +375,14 @@ async def _plan_referral_reversal(
         complete=plan.complete,
         moves=moves,
     )
+
+
+def _line_quantities_after(state: BillState, plan: ReturnPlan) -> dict[int, tuple[Decimal, Decimal]]:
+    """Each line of the bill: its quantity, and what of it is returned once this return is in."""
+    returned = {line.serial: line.returned_qty for line in state.lines}
+    for line in plan.lines:
+        returned[line.serial] += line.qty
+    return {line.serial: (line.qty, returned[line.serial]) for line in state.lines}
 
 
 def _bill_line(line: Any, *, earns: bool) -> BillLine:

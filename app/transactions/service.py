@@ -20,14 +20,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.catalog.service import product_ids_for
 from app.currencies import service as currencies_service
+from app.currencies.rules import EarningLine
 from app.customers import repository as customers_repository
 from app.customers import service as customers_service
 from app.customers.models import LoyaltyType, TierChangeCause
 from app.customers.service import Activity, CustomerDetails, CustomerView
 from app.customers.tiers import record_tier_change
 from app.idempotency import service as idempotency
+from app.kernel.bill_conditions import BillFacts
 from app.kernel.enums import PointsCategory
 from app.kernel.errors import DomainError, InternalError
+from app.kernel.line_conditions import attributes_of
 from app.ledger import repository as ledger_repository
 from app.ledger import rules as ledger_rules
 from app.ledger import service as ledger
@@ -37,7 +40,7 @@ from app.organizations.models import GroupPoints
 from app.outbox import events
 from app.outbox import service as outbox
 from app.promotions import service as promotions_service
-from app.promotions.rules import Cart, CartLine, attributes_of
+from app.promotions.rules import Cart, CartLine
 from app.redemptions import service as redemptions_service
 from app.referrals import service as referrals
 from app.storage.database import Database, lock_keys
@@ -288,7 +291,11 @@ async def _add(
                 await _group_earner(connection, org, customer_id, prepared.program, activity, now, path, lot.category)
                 or earner
             )
-        currency_awards = currencies_service.awards_for_bill(prepared.program, prepared.eligible_amount)
+        currency_awards = (
+            currencies_service.awards_for_bill(prepared.program, prepared.eligible_amount, _earning_lines(prepared))
+            if prepared.program.alternate_currencies
+            else []
+        )
         side_effects = [
             _customer_side_effect(resolved),
             # Before the points, in the order seed 001's response lists them.
@@ -532,6 +539,25 @@ async def _open_programs_of(
     connection: AsyncConnection, org: OrgConfig, customer_id: int, activity: Activity, now: datetime
 ) -> None:
     await customers_service.open_missing_programs(connection, org, customer_id, activity, now)
+
+
+def _earning_lines(prepared: PreparedTransaction) -> list[EarningLine]:
+    """The bill's lines as alternate currencies' line rules read them (nothing earns on a bill
+    that earns no points); none read when no currency of the program has line rules."""
+    if not any(currency.line_rules for currency in prepared.program.alternate_currencies):
+        return []
+    earns = prepared.eligible_amount > 0
+    return [
+        EarningLine(
+            line.serial,
+            line.source.item_code.strip(),
+            line.qty,
+            line.worth.eligible_amount if earns else ZERO,
+            attributes_of(line.source.attributes),
+            BillFacts.of_documents(line.source.extended_fields, line.source.custom_fields, None),
+        )
+        for line in prepared.line_items
+    ]
 
 
 def _cart(prepared: PreparedTransaction) -> Cart:

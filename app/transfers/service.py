@@ -194,24 +194,16 @@ async def _transfer(
         now=now,
     )
     debit, credit = posted.entries
-    for customer_id, other_customer_id, direction, entry in (
-        (sender_id, receiver_id, events.TRANSFER_OUT, debit),
-        (receiver_id, sender_id, events.TRANSFER_IN, credit),
+    for draft in events.both_sides(
+        events.points_transferred,
+        sender_id=sender_id,
+        receiver_id=receiver_id,
+        balances=(debit.balance_after, credit.balance_after),
+        transfer_id=transfer.id,
+        program_code=program.code,
+        points=points,
     ):
-        outbox.stage(
-            connection,
-            org_id=org.id,
-            draft=events.points_transferred(
-                customer_id=customer_id,
-                other_customer_id=other_customer_id,
-                direction=direction,
-                transfer_id=transfer.id,
-                program_code=program.code,
-                points=points,
-                balance=entry.balance_after,
-            ),
-            now=now,
-        )
+        outbox.stage(connection, org_id=org.id, draft=draft, now=now)
     return TransferResult(
         transfer=transfer,
         from_balance_after=debit.balance_after,

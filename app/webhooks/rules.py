@@ -33,6 +33,9 @@ EVENT_TYPES = frozenset(
         "alternate_currency.earned",
         "alternate_currency.returned",
         "alternate_currency.redeemed",
+        "alternate_currency.reversed",
+        "alternate_currency.transferred",
+        "alternate_currency.expired",
     }
 )
 EVENT_TYPES_MAX = len(EVENT_TYPES)

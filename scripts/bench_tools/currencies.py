@@ -1,11 +1,13 @@
 """What alternate currencies add to a bill, in-process: CPU and SQL statements per addTransaction
-for a program without currencies and for the same program declaring two, interleaved in rounds.
+for a program without currencies, for the same program declaring two, and for the two with line
+rules as well (a unit per shirt, a rate on the jeans' amount), interleaved in rounds.
 
     .venv/bin/python scripts/bench_tools/currencies.py [--bills 200] [--rounds 5]
 
-A fresh SQLite database in a temporary directory, two organisations from the tests' spec (one of
-them with two alternate currencies on its main program), the whole ASGI app in this process
-(httpx's ASGITransport, one request at a time), so CPU per request is the server's own. Each
+A fresh SQLite database in a temporary directory, three organisations from the tests' spec (two
+of them with two alternate currencies on their main program, one of those with line rules), the
+whole ASGI app in this process (httpx's ASGITransport, one request at a time), so CPU per request
+is the server's own. Each
 round posts `--bills` bills (a returning customer each time after the first) to each
 organisation in turn; the figures are min / median / max over the rounds. Statements are counted
 on both engines for one bill of each kind.
@@ -53,6 +55,11 @@ CURRENCIES = [
     },
     {"identifier": "pJ6E8A", "name": "ac2", "earn_rate": "0.25", "rounding": "HALF_UP", "decimal_places": 2},
 ]
+# The bench bill's shirts (2) earn 1 ac1 each, its jeans 1% of their 700 in ac2.
+LINE_RULES = {
+    "rgpws7": [{"name": "shirts", "item_codes": ["SHIRT-01"], "units_per_quantity": "1"}],
+    "pJ6E8A": [{"name": "jeans", "item_codes": ["JEANS-01"], "earn_rate": "0.01"}],
+}
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -75,6 +82,11 @@ async def run(args: argparse.Namespace) -> None:
     with_currencies_spec = org_spec("currencies")
     with_currencies_spec["programs"][0]["alternate_currencies"] = CURRENCIES
     with_currencies = await make_org(database, with_currencies_spec)
+    with_line_rules_spec = org_spec("line-rules")
+    with_line_rules_spec["programs"][0]["alternate_currencies"] = [
+        {**currency, "line_rules": LINE_RULES[currency["identifier"]]} for currency in CURRENCIES
+    ]
+    with_line_rules = await make_org(database, with_line_rules_spec)
     clock = FrozenClock(TEST_NOW)
     application = create_app(Settings(database_url=url), database=database, clock=clock)
     statements = [0]
@@ -85,7 +97,7 @@ async def run(args: argparse.Namespace) -> None:
     for engine in {id(e): e for e in (database.read_engine, database.write_engine)}.values():
         event.listen(engine.sync_engine, "before_cursor_execute", count)
 
-    kinds = {"no currencies": plain, "two currencies": with_currencies}
+    kinds = {"no currencies": plain, "two currencies": with_currencies, "with line rules": with_line_rules}
     mobiles = {kind: f"98{index:08d}" for index, kind in enumerate(kinds, start=1)}
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://bench") as client:
 
@@ -116,11 +128,13 @@ async def run(args: argparse.Namespace) -> None:
     for kind in kinds:
         figures = cpu[kind]
         print(
-            f"{kind:15} CPU per bill ms min {min(figures):.2f} median {statistics.median(figures):.2f} "
+            f"{kind:16} CPU per bill ms min {min(figures):.2f} median {statistics.median(figures):.2f} "
             f"max {max(figures):.2f}; statements per bill {per_bill[kind]}"
         )
     ratio = statistics.median(cpu["two currencies"]) / statistics.median(cpu["no currencies"])
     print(f"two currencies / none (medians): {ratio:.2f}")
+    ratio = statistics.median(cpu["with line rules"]) / statistics.median(cpu["two currencies"])
+    print(f"with line rules / two currencies (medians): {ratio:.2f}")
     await database.dispose()
 
 

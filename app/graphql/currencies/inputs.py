@@ -7,6 +7,7 @@ from decimal import Decimal
 import strawberry
 
 from app.currencies.service import RedemptionRequest, ReversalRequest
+from app.currencies.transfers import TransferRequest
 from app.graphql.customers.inputs import CustomerLookupInput
 
 
@@ -26,6 +27,32 @@ class RedeemAlternateCurrencyInput:
     def to_domain(self) -> RedemptionRequest:
         return RedemptionRequest(
             customer=self.customer.to_domain(),
+            currency_identifier=self.currency,
+            value=self.value,
+            idempotency_key=self.idempotency_key,
+            program_code=self.program_code,
+        )
+
+
+@strawberry.input(
+    description="Units of an alternate currency to move from one customer to another of the same organisation."
+)
+class TransferAlternateCurrencyInput:
+    from_: CustomerLookupInput = strawberry.field(
+        name="from", description="The sender (a merged customer's user id names its survivor)."
+    )
+    to: CustomerLookupInput = strawberry.field(description="The receiver (a merged customer's: its survivor).")
+    currency: str = strawberry.field(description="The currency's identifier, as the organisation file declares it.")
+    value: Decimal = strawberry.field(description="More than 0, no finer than the currency's decimal places.")
+    idempotency_key: str = strawberry.field(
+        description="Required. Sent again with the same request, the first result comes back and nothing is written."
+    )
+    program_code: str | None = strawberry.field(default=None, description="The org's default program when omitted.")
+
+    def to_domain(self) -> TransferRequest:
+        return TransferRequest(
+            sender=self.from_.to_domain(),
+            receiver=self.to.to_domain(),
             currency_identifier=self.currency,
             value=self.value,
             idempotency_key=self.idempotency_key,

@@ -8,6 +8,7 @@ from decimal import Decimal
 import strawberry
 
 from app.currencies.service import RedemptionResult, ReversalResult
+from app.currencies.transfers import TransferResult
 
 
 @strawberry.type(
@@ -63,5 +64,37 @@ class AlternateCurrencyRedemptionReversed:
             value_left=result.value_left,
             balance_after=result.balance_after,
             reversed_at=result.reversed_at,
+            replayed=result.replayed,
+        )
+
+
+@strawberry.type(
+    description="Units of an alternate currency moved between two customers (one ALTERNATE_CURRENCY_TRANSFER "
+    "ledger event: a debit of the sender, a credit of the receiver)."
+)
+class AlternateCurrencyTransferred:
+    event_log_id: strawberry.ID
+    program_code: str
+    alternate_currency: str = strawberry.field(description="The currency's identifier.")
+    value: Decimal
+    from_user_id: strawberry.ID = strawberry.field(description="The sender (a merged customer's survivor).")
+    to_user_id: strawberry.ID = strawberry.field(description="The receiver (a merged customer's survivor).")
+    from_balance_after: Decimal = strawberry.field(description="The sender's balance in the currency after it.")
+    to_balance_after: Decimal = strawberry.field(description="The receiver's balance in the currency after it.")
+    transferred_at: datetime
+    replayed: bool = strawberry.field(description="An earlier request with the same idempotency key answered this.")
+
+    @classmethod
+    def from_result(cls, result: TransferResult) -> AlternateCurrencyTransferred:
+        return cls(
+            event_log_id=strawberry.ID(str(result.event_id)),
+            program_code=result.program_code,
+            alternate_currency=result.currency_identifier,
+            value=result.value,
+            from_user_id=strawberry.ID(str(result.sender_id)),
+            to_user_id=strawberry.ID(str(result.receiver_id)),
+            from_balance_after=result.sender_balance_after,
+            to_balance_after=result.receiver_balance_after,
+            transferred_at=result.transferred_at,
             replayed=result.replayed,
         )

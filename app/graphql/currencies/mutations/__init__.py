@@ -8,8 +8,11 @@ from app.graphql.currencies.mutations.redeem_alternate_currency import RedeemAlt
 from app.graphql.currencies.mutations.reverse_alternate_currency_redemption import (
     ReverseAlternateCurrencyRedemptionMutation,
 )
+from app.graphql.currencies.mutations.transfer_alternate_currency import TransferAlternateCurrencyMutation
 
 
 @strawberry.type
-class AlternateCurrencyMutation(RedeemAlternateCurrencyMutation, ReverseAlternateCurrencyRedemptionMutation):
+class AlternateCurrencyMutation(
+    RedeemAlternateCurrencyMutation, ReverseAlternateCurrencyRedemptionMutation, TransferAlternateCurrencyMutation
+):
     pass
