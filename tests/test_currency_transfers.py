@@ -1,7 +1,7 @@
 """transferAlternateCurrency (issue 16): units of a currency move between two customers as points
 transfers move points: the sender's lots first-expiring first, the receiver's keeping their
 expiry, typed errors naming the field with nothing written, never overdrawn by transfers at once,
-merged customers resolved to their survivors, once per idempotency key.
+merged customers refused, once per idempotency key.
 
 A bill of 1,000 earns 50 ac1 (rgpws7, whole units, expiring at the end of the 30th day after the
 bill) and 250 ac2 (pJ6E8A, 2 decimal places, never expiring).
@@ -198,19 +198,27 @@ async def test_opposite_transfers_at_once_both_go_through(api, database):
     await assert_reconciled(database)
 
 
-async def test_a_merged_customer_named_by_user_id_is_resolved_to_its_survivor(api, database):
+async def test_a_merged_customer_named_by_user_id_is_refused_and_its_mobile_names_the_survivor(api, database):
     survivor, victim, receiver = new_mobile(), new_mobile(), new_mobile()
     survivor_id = (await purchase(api, survivor, "200"))["customer"]["userId"]  # 10 ac1
     victim_id = (await purchase(api, victim, "1000"))["customer"]["userId"]  # 50 ac1
     receiver_id = (await purchase(api, receiver, "20"))["customer"]["userId"]  # 1 ac1
     assert (await merge(api, by_mobile(survivor), by_mobile(victim)))["__typename"] == "CustomersMerged"
+    before = await table_counts(database)
 
     sent = await transfer(api, transfer_input(by_user_id(victim_id), by_mobile(receiver), "55", "t-1"))
-    received = await transfer(api, transfer_input(by_mobile(receiver), by_user_id(victim_id), "6", "t-2"))
-    to_itself = await transfer(api, transfer_input(by_user_id(victim_id), by_mobile(survivor), "1", "t-3"))
+    received = await transfer(api, transfer_input(by_mobile(receiver), by_user_id(victim_id), "1", "t-2"))
 
-    assert (sent["fromUserId"], sent["toUserId"], sent["fromBalanceAfter"]) == (survivor_id, receiver_id, "5")
-    assert (received["toUserId"], received["toBalanceAfter"]) == (survivor_id, "11")
+    assert (sent["__typename"], sent["code"], sent["field"]) == ("ConflictError", "CUSTOMER_MERGED", "input.from")
+    assert (received["__typename"], received["code"], received["field"]) == (
+        "ConflictError",
+        "CUSTOMER_MERGED",
+        "input.to",
+    )
+    assert await table_counts(database) == before
+    # The victim's mobile finds the survivor now, which holds the merged units.
+    landed = await transfer(api, transfer_input(by_mobile(victim), by_mobile(receiver), "55", "t-3"))
+    assert (landed["fromUserId"], landed["toUserId"], landed["fromBalanceAfter"]) == (survivor_id, receiver_id, "5")
+    to_itself = await transfer(api, transfer_input(by_mobile(victim), by_mobile(survivor), "1", "t-4"))
     assert (to_itself["code"], to_itself["field"]) == ("SAME_CUSTOMER", "input.to")
-    assert (await main_currencies(api, survivor))[1] == balance("rgpws7", "ac1", "11", "10")
     await assert_reconciled(database)

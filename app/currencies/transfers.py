@@ -5,8 +5,7 @@ A transfer is one ALTERNATE_CURRENCY_TRANSFER event: a POINTS_TRANSFER debit on 
 account of the currency and a credit on the receiver's (opened at zero on first use, in the same
 event). The debit takes spendable lots first-expiring first; the credit makes the receiver lots
 with the same active-from and expiry, so transferred units expire when they would have for the
-sender. A merged customer, named by its user id, is resolved to its survivor (a currency has no
-bill or redemption tying it to the merged customer's own ledger). Once per idempotency key; the
+sender. A merged customer is refused (CUSTOMER_MERGED), as transferPoints refuses it. Once per idempotency key; the
 event id is the transfer's id (eventLogId). Each side gets an `alternate_currency.transferred`
 outbox event.
 """
@@ -52,7 +51,7 @@ class TransferResult:
     program_code: str
     currency_identifier: str
     value: Decimal
-    sender_id: int  # the survivor, for a merged customer
+    sender_id: int
     receiver_id: int
     sender_balance_after: Decimal
     receiver_balance_after: Decimal
@@ -67,8 +66,8 @@ async def transfer(
 
     Errors, each naming its input field: PROGRAM_NOT_FOUND, ALTERNATE_CURRENCY_NOT_FOUND,
     INVALID_INPUT (a value not above zero or finer than the currency counts, a blank key),
-    CUSTOMER_NOT_FOUND (also another org's customer), SAME_CUSTOMER (also two customers merged
-    into one), INSUFFICIENT_POINTS (fewer units spendable), IDEMPOTENCY_KEY_REUSED."""
+    CUSTOMER_NOT_FOUND (also another org's customer), SAME_CUSTOMER, CUSTOMER_MERGED,
+    INSUFFICIENT_POINTS (fewer units spendable), IDEMPOTENCY_KEY_REUSED."""
     program, currency = find_currency_for_value(
         org, request.program_code, request.currency_identifier, request.value, path
     )
@@ -124,15 +123,15 @@ async def _transfer(
     now: datetime,
     path: str,
 ) -> TransferResult:
-    named_sender = await customers_service.find_customer(connection, org, request.sender, f"{path}.from")
-    named_receiver = await customers_service.find_customer(connection, org, request.receiver, f"{path}.to")
-    # The customers and their survivors, locked in id order (as merges and purchases lock them),
-    # then their accounts: opposite transfers wait for each other instead of deadlocking, and the
-    # spendable units are read under the sender's locks, so two transfers at once never overdraw.
-    found = await customers_service.survivors(connection, [named_sender, named_receiver], lock=True)
-    sender_id, receiver_id = found[named_sender], found[named_receiver]
+    sender_id = await customers_service.find_customer(connection, org, request.sender, f"{path}.from")
+    receiver_id = await customers_service.find_customer(connection, org, request.receiver, f"{path}.to")
     if sender_id == receiver_id:
         raise SameCustomerError("a customer cannot transfer units to themselves", field=f"{path}.to")
+    # The customers locked in id order (as merges and purchases lock them), then their accounts:
+    # opposite transfers wait for each other instead of deadlocking, and the spendable units are
+    # read under the sender's locks, so two transfers at once never overdraw. A merged customer is
+    # refused, as by transferPoints and redeemAlternateCurrency: its ledger ended with the merge.
+    await customers_service.lock_unmerged(connection, {sender_id: f"{path}.from", receiver_id: f"{path}.to"})
     row = await ledger_repository.lock_account_of(
         connection, customer_id=sender_id, program_id=program.id, category=currency.category
     )

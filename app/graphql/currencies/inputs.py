@@ -38,10 +38,8 @@ class RedeemAlternateCurrencyInput:
     description="Units of an alternate currency to move from one customer to another of the same organisation."
 )
 class TransferAlternateCurrencyInput:
-    from_: CustomerLookupInput = strawberry.field(
-        name="from", description="The sender (a merged customer's user id names its survivor)."
-    )
-    to: CustomerLookupInput = strawberry.field(description="The receiver (a merged customer's: its survivor).")
+    from_: CustomerLookupInput = strawberry.field(name="from", description="The sender.")
+    to: CustomerLookupInput = strawberry.field(description="The receiver.")
     currency: str = strawberry.field(description="The currency's identifier, as the organisation file declares it.")
     value: Decimal = strawberry.field(description="More than 0, no finer than the currency's decimal places.")
     idempotency_key: str = strawberry.field(

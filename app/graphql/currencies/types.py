@@ -77,8 +77,8 @@ class AlternateCurrencyTransferred:
     program_code: str
     alternate_currency: str = strawberry.field(description="The currency's identifier.")
     value: Decimal
-    from_user_id: strawberry.ID = strawberry.field(description="The sender (a merged customer's survivor).")
-    to_user_id: strawberry.ID = strawberry.field(description="The receiver (a merged customer's survivor).")
+    from_user_id: strawberry.ID = strawberry.field(description="The sender.")
+    to_user_id: strawberry.ID = strawberry.field(description="The receiver.")
     from_balance_after: Decimal = strawberry.field(description="The sender's balance in the currency after it.")
     to_balance_after: Decimal = strawberry.field(description="The receiver's balance in the currency after it.")
     transferred_at: datetime
