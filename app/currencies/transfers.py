@@ -20,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.currencies.service import find_currency_for_value, locked_account
 from app.customers import service as customers_service
-from app.customers.errors import SameCustomerError
 from app.customers.service import CustomerLookup
 from app.idempotency import service as idempotency
 from app.kernel.errors import InsufficientPointsError
@@ -123,15 +122,12 @@ async def _transfer(
     now: datetime,
     path: str,
 ) -> TransferResult:
-    sender_id = await customers_service.find_customer(connection, org, request.sender, f"{path}.from")
-    receiver_id = await customers_service.find_customer(connection, org, request.receiver, f"{path}.to")
-    if sender_id == receiver_id:
-        raise SameCustomerError("a customer cannot transfer units to themselves", field=f"{path}.to")
-    # The customers locked in id order (as merges and purchases lock them), then their accounts:
-    # opposite transfers wait for each other instead of deadlocking, and the spendable units are
-    # read under the sender's locks, so two transfers at once never overdraw. A merged customer is
-    # refused, as by transferPoints and redeemAlternateCurrency: its ledger ended with the merge.
-    await customers_service.lock_unmerged(connection, {sender_id: f"{path}.from", receiver_id: f"{path}.to"})
+    # The customers locked in id order (see lock_transfer_parties; a merged one is refused, as by
+    # transferPoints: its ledger ended with the merge), then their accounts: the spendable units
+    # are read under the sender's locks, so two transfers at once never overdraw.
+    sender_id, receiver_id = await customers_service.lock_transfer_parties(
+        connection, org, request.sender, request.receiver, path, "units"
+    )
     row = await ledger_repository.lock_account_of(
         connection, customer_id=sender_id, program_id=program.id, category=currency.category
     )

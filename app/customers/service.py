@@ -205,6 +205,20 @@ async def lock_unmerged(connection: AsyncConnection, field_by_customer: dict[int
             )
 
 
+async def lock_transfer_parties(
+    connection: AsyncConnection, org: OrgConfig, sender: CustomerLookup, receiver: CustomerLookup, path: str, units: str
+) -> tuple[int, int]:
+    """The sender's and the receiver's ids (`path`.from, `path`.to), two customers neither of them
+    merged, locked in id order: the order purchases and merges lock in, so opposite transfers
+    (and a merge racing a transfer) wait for each other instead of deadlocking."""
+    sender_id = await find_customer(connection, org, sender, f"{path}.from")
+    receiver_id = await find_customer(connection, org, receiver, f"{path}.to")
+    if sender_id == receiver_id:
+        raise SameCustomerError(f"a customer cannot transfer {units} to themselves", field=f"{path}.to")
+    await lock_unmerged(connection, {sender_id: f"{path}.from", receiver_id: f"{path}.to"})
+    return sender_id, receiver_id
+
+
 MERGE_CHAIN_MAX = 64  # merged into a customer merged into another ...: never this deep in practice
 MERGE_STATES_PER_STATEMENT = 1000  # ids bound per statement (each id a parameter)
 

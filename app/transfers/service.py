@@ -19,7 +19,6 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.customers import service as customers_service
-from app.customers.errors import SameCustomerError
 from app.customers.service import Activity, CustomerLookup
 from app.idempotency import service as idempotency
 from app.kernel.decimals import POINTS, check_decimal
@@ -131,13 +130,10 @@ async def _transfer(
     now: datetime,
     path: str,
 ) -> TransferResult:
-    sender_id = await customers_service.find_customer(connection, org, request.sender, f"{path}.from")
-    receiver_id = await customers_service.find_customer(connection, org, request.receiver, f"{path}.to")
-    if sender_id == receiver_id:
-        raise SameCustomerError("a customer cannot transfer points to themselves", field=f"{path}.to")
-    # Customers, then their accounts, each in id order: the order purchases and merges lock in,
-    # so opposite transfers (and a merge racing a transfer) wait for each other instead of deadlocking.
-    await customers_service.lock_unmerged(connection, {sender_id: f"{path}.from", receiver_id: f"{path}.to"})
+    # Customers, then their accounts, each in id order (see lock_transfer_parties).
+    sender_id, receiver_id = await customers_service.lock_transfer_parties(
+        connection, org, request.sender, request.receiver, path, "points"
+    )
     found = await _lock_accounts(connection, program, [sender_id, receiver_id])
     if receiver_id not in found:  # registered before this program existed: it opens on first use
         await customers_service.open_missing_programs(connection, org, receiver_id, Activity(None, None, None), now)
