@@ -6,9 +6,10 @@
         [--py-spy SECONDS] [--perf SECONDS]
 
 DIR holds a database seeded as scripts/bench seeds it and its demo key (`.bench-cache/<key>/`).
-The file is copied once; every version (a directory with an `app/` package, PYTHONPATH; `.` by
-default) serves the copy with `pointledger serve`, one after another in every round (as
-`scripts/bench --before-code` does). For each load and version the tool prints the server's CPU
+Every version (a directory with an `app/` package, PYTHONPATH; `.` by default) serves its own
+copy of the file with `pointledger serve` (an idle server's webhook worker would otherwise fan out
+the other's events, a write from another process in the middle of its bills), the versions taking
+turns in every round. For each load and version the tool prints the server's CPU
 per request, split by thread (the event loop's, the SQLite driver's threads) and the garbage
 collector's passes per generation with their CPU (counted in the server by `gc.callbacks`, a
 `sitecustomize` this tool puts on the server's path). `--py-spy` and `--perf` profile the first
@@ -169,6 +170,9 @@ def profile(version: Version, env: dict[str, str], args: argparse.Namespace, wor
         time.sleep(1)
         run_wrk(version.url, env, seconds, args.connections, 1)
         profiler.wait(timeout=seconds + 120)
+        if args.profile_copy is not None:
+            args.profile_copy.mkdir(parents=True, exist_ok=True)
+            shutil.copy(output if tool == "py-spy" else work / "perf.data", args.profile_copy)
         if tool == "py-spy":
             print_collapsed(output, args.top)
         else:
@@ -226,6 +230,7 @@ def main() -> None:
     parser.add_argument("--py-spy-binary", default="py-spy")
     parser.add_argument("--perf", type=int, default=0, help="seconds of perf record on the first version")
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--profile-copy", type=Path, default=None, help="a directory to keep the raw profiles in")
     args = parser.parse_args()
     versions = [
         Version(name, Path(tree).resolve())
@@ -239,14 +244,15 @@ def main() -> None:
     auth = "Basic " + base64.b64encode(f"{key['key_id']}:{key['secret']}".encode()).decode()
     work = Path(tempfile.mkdtemp(prefix="bill-server-"))
     try:
-        started = time.perf_counter()
-        shutil.copyfile(args.database, work / "bench.db")
-        print(f"database copied to {work} in {time.perf_counter() - started:.1f} s", flush=True)
         (work / "site").mkdir()
         (work / "site" / "sitecustomize.py").write_text(GC_COUNTER)
-        env = clean_env(f"sqlite+aiosqlite:///{work / 'bench.db'}")
-        env.update(item.split("=", 1) for item in args.setting)
         for version in versions:
+            started = time.perf_counter()
+            database = work / f"{version.name}.db"
+            shutil.copyfile(args.database, database)
+            print(f"database copied to {database} in {time.perf_counter() - started:.1f} s", flush=True)
+            env = clean_env(f"sqlite+aiosqlite:///{database}")
+            env.update(item.split("=", 1) for item in args.setting)
             port = free_port()
             version.gc_file = work / f"gc-{version.name}.json"
             version.server = subprocess.Popen(
