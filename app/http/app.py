@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -388,4 +389,10 @@ def app_factory() -> Any:
     """For `uvicorn --factory app.http.app:app_factory`: the server's logging, then its app."""
     settings = get_settings()
     configure_logging(settings.log_level, json_lines=settings.log_format == "json")
-    return create_app(settings)
+    application = create_app(settings)
+    # What start-up built (modules, the schema, its plans: ~225,000 objects) lives as long as the
+    # process: out of the collector's sight, a full collection no longer walks it. Measured under
+    # scripts/bench's bills: the collector's CPU a bill fell from 0.35-0.55 ms to 0.17-0.23.
+    gc.collect()
+    gc.freeze()
+    return application

@@ -45,6 +45,12 @@ RETRYABLE_SQLSTATES = {"40001", "40P01"}
 # How long a SQLite writer waits for another process's write transaction (a CLI import, say)
 # before it fails with "database is locked"; such transactions are kept far shorter.
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# Pages are read through a memory map of the file (as much of it as SQLite's build allows: 2 GiB
+# for Debian's) rather than copied by a read() each into the connection's page cache: a bill for a
+# random one of 1,000,000 customers finds most of its pages outside that cache. Writes still go to
+# the WAL by write() and fsync as before. Measured with scripts/bench_tools/bill_server.py: a bill
+# 0.5-0.8 ms of CPU less (medians of 4 rounds, returning and new customers).
+SQLITE_MMAP_SIZE_BYTES = 1 << 40
 
 
 def _json_serializer(value: object) -> str:
@@ -350,6 +356,7 @@ def _configure_sqlite(engine: AsyncEngine, *, begin_statement: str, busy_timeout
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_SIZE_BYTES}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

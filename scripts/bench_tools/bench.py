@@ -752,8 +752,8 @@ def parse_args() -> argparse.Namespace:
         type=Path,
         default=None,
         help="a directory holding another version's app/ (e.g. `git archive main app | tar -x -C DIR`): a second "
-        "server runs it (PYTHONPATH) on the same database, and its bills and ledger pages are measured in the same "
-        "rounds",
+        "server runs it (PYTHONPATH) on the same database, and its bills (promo-code bills too), and ledger pages "
+        "are measured in the same rounds",
     )
     parser.add_argument(
         "--loads",
@@ -1019,6 +1019,14 @@ def measure_server(
                 )
         if promo is not None:
             loads.append(Load("addTransaction + promo code, returning", promo.load))
+            if before is not None:  # the same promotion, in the same database
+                loads.append(
+                    Load(
+                        f"addTransaction + promo code, before ({args.before_code.name})",
+                        promo.load,
+                        served_by=(f"{before[1]}/graphql", before[0].pid),
+                    )
+                )
         log(
             f"loads: {args.rounds} round(s), {args.connections} connections, {args.threads} wrk thread(s), "
             f"{args.warmup:g} s warm-up + {args.duration:g} s each"
