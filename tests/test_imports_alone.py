@@ -118,9 +118,7 @@ async def test_an_import_running_longer_when_alone_beside_200_bills_fails_none_a
         service.run_job(
             database,
             job.id,
-            service.RunOptions(
-                batch_size=100_000, on_pause=paused_after.append, longer_when_alone=True, statements_inline=True
-            ),
+            service.RunOptions(batch_size=100_000, on_pause=paused_after.append, longer_when_alone=True),
             clock=clock,
         )
     )

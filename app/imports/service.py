@@ -621,10 +621,6 @@ class RunOptions:
     on_progress: Progress | None = None  # after each batch (the CLI's progress bar)
     after_batch: Callable[[int], Any] | None = None  # after each committed import batch (tests simulate a crash)
     on_pause: Callable[[int], Any] | None = None  # after each SQLite pause, with the batches committed so far
-    # SQLite: the import batches' statements run on the event loop's thread, straight on the driver
-    # (as a brief write's), not a trip to the driver's thread each. Only where the loop serves
-    # nothing else meanwhile (the CLI's own process): a chunk's statements hold it for tens of ms.
-    statements_inline: bool = False
     # SQLite: a transaction whose time is up goes on while no other writer waits for the lock
     # (app/storage/waiting_writers.py), to `batch_size` rows: fewer, larger commits and no pause
     # when the import runs alone; a writer that comes waits as long as without it, at most.
@@ -837,7 +833,7 @@ async def _import(
                 window_started=window_started,
                 writer_waiting=database.writer_waiting if options.longer_when_alone else None,
             )
-            job, applied, window = await database.run_write(write, brief=options.statements_inline)
+            job, applied, window = await database.run_write(write)
             chunks.committed(applied)
             batches_done += 1
             await _call(options.on_progress, job)
