@@ -62,7 +62,7 @@ def profiled_import(path: Path, work: Path, env: dict[str, str], py_spy: str | N
     command = [str(BIN / "pointledger"), "import", "points", str(path), "--org", "demo", "--program", "rewards"]
     if py_spy:
         command = [
-            *(py_spy, "record", "--threads", "--rate", "200", "--format", "raw"),
+            *(py_spy, "record", "--threads", "--gil", "--rate", "200", "--format", "raw"),
             *("--nonblocking", "-o", str(work / f"profile-{number}.txt"), "--", *command),
         ]
     started = time.perf_counter()
