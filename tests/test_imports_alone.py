@@ -140,3 +140,25 @@ async def test_an_import_running_longer_when_alone_beside_200_bills_fails_none_a
     assert ended.points_imported == sum(expected.values()) == 99_993
     assert await balances(database, org.org_id) == expected
     await assert_reconciled(database)
+
+
+async def test_a_dry_run_checks_2000_rows_at_a_time_whatever_the_batch_size(database, org, tmp_path, clock):
+    # A check reads its rows at once (as lists of parameters): the CLI's 20,000-row batches must
+    # not make its lists longer than PostgreSQL takes.
+    points_file(tmp_path / "points.csv", rows=5_000, customers=300)
+    job = await submit_local(database, org.org_id, tmp_path / "points.csv", dry_run=True)
+    progress: list[int] = []
+    options = service.RunOptions(
+        batch_size=20_000, on_progress=lambda current: progress.append(current.rows_read), longer_when_alone=True
+    )
+
+    ended = await service.run_job(database, job.id, options, clock=clock)
+
+    assert progress == [2_000, 4_000, 5_000]
+    assert (ended.status, ended.dry_run, ended.rows_imported, ended.customers_created) == (
+        JobStatus.DONE,
+        True,
+        5_000,
+        300,
+    )
+    assert await balances(database, org.org_id) == {}

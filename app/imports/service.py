@@ -781,7 +781,9 @@ async def _validate(
     await database.run_write(reset)
     stream = CsvStream(source, start_offset=data_offset, start_row=1)
     rows_read = 0
-    for batch in _batches(stream, header, run, options.batch_size):
+    # A check reads its whole batch at once (some as lists of identifier pairs: two parameters a
+    # row, and asyncpg takes 32,767): at most BATCH_SIZE rows, whatever the import's batches.
+    for batch in _batches(stream, header, run, min(options.batch_size, BATCH_SIZE)):
         if batch is None:  # no ticks asked for: the checks read in the caller's turn
             continue
         now = clock.now()
