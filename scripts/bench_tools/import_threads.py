@@ -2,7 +2,8 @@
 (scripts/bench_tools/imports.py builds the database and the file the same way), its threads'
 CPU read from /proc while it runs (the last reading before it exits), beside the ledger floor's
 CPU on the same file. cProfile sees only the event loop's thread and inflates call-heavy code;
-this counts every thread, and `--py-spy` adds a sampled profile (py-spy record --threads).
+this counts every thread, and `--py-spy` adds a sampled profile of the threads holding the GIL
+(py-spy record --threads --gil), summed by function.
 
     .venv/bin/python scripts/bench_tools/import_threads.py --rows 200000 [--code DIR ...]
 
