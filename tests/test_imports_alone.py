@@ -110,8 +110,11 @@ async def test_an_import_running_longer_when_alone_beside_200_bills_fails_none_a
 ):
     expected = points_file(tmp_path / "points.csv", rows=20_000, customers=2_000)
     job = await submit_local(database, org.org_id, tmp_path / "points.csv")
-    # The server's database: its own writer, which waits at most 2 s for the file lock.
-    server_database = Database(database.url, pool_size=5, busy_timeout_ms=2000)
+    # The server's database: its own writer, which waits at most 5 s for the file lock (2 s failed
+    # a bill once on a machine running two test suites and a 5,000,000-row import besides: a
+    # waiting bill polls the lock and can miss the import's pauses). Without the pauses (no
+    # waiting writer seen), the import would write the file in one transaction: `paused_after`.
+    server_database = Database(database.url, pool_size=5, busy_timeout_ms=5000)
     app = create_app(Settings(database_url=database.url), database=server_database, clock=clock)
     paused_after: list[int] = []
     importing = asyncio.create_task(
