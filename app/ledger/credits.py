@@ -89,7 +89,8 @@ async def _post_credits(
         points = points_value(credit.points)
         assert points > 0, "a credit moves points"
         before = balances[account_id]
-        [(_, paid)] = rules.debt_payments(before, ((points, credit.expires_at),))
+        # No debt, nothing paid: the rule's call skipped for the usual credit.
+        [(_, paid)] = rules.debt_payments(before, ((points, credit.expires_at),)) if before < 0 else [(0, 0)]
         balance_after = balances[account_id] = before + points
         planned[index] = (points, balance_after, paid)
         counter_move = COUNTER_BY_KIND[credit.entry_kind]

@@ -34,6 +34,7 @@ from app.storage.sqlite_driver import (
     sqlite3_connection,
     statements_inline,
 )
+from app.storage.waiting_writers import WaitingWriters
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +102,9 @@ class Database:
             self.write_engine = self.read_engine
             self._direct_statements = None
         self._write_lock = asyncio.Lock()
+        # Writers of this Database waiting for `_write_lock` (a long writer lets them in sooner).
+        self._writers_queued = 0
+        self._waiting_writers = WaitingWriters(sqlite_file(url)) if self.is_sqlite else None
         # Requests of one share (one organisation) hold at most this many read connections at
         # once, so that one tenant's flood of reads waits on itself, not on everybody's pool.
         self.snapshots_per_share_max = snapshots_per_share_max or pool_size
@@ -135,8 +139,15 @@ class Database:
         on SQLite they run on the event loop's thread instead of a trip to the driver's thread
         each (app/storage/sqlite_driver.py), half the CPU a statement. PostgreSQL ignores it."""
         if self.is_sqlite:
-            async with self._write_lock:
+            self._writers_queued += 1
+            try:
+                await self._write_lock.acquire()
+            finally:
+                self._writers_queued -= 1
+            try:
                 return await self._write_once(operation, inline=brief)
+            finally:
+                self._write_lock.release()
         for attempt in range(1, self.write_retries_max + 1):
             try:
                 return await self._write_once(operation)
@@ -180,14 +191,27 @@ class Database:
     async def _begin(self, direct: DirectStatements | None) -> AsyncIterator[AsyncConnection]:
         """`write_engine.begin()`; with `direct`, on a connection that runs registered statements
         straight on the driver (app/storage/direct_statements.py)."""
-        if direct is None:
-            async with self.write_engine.begin() as connection:
-                yield connection
-            return
-        connection = DirectConnection(self.write_engine)
-        async with connection, connection.begin():
-            connection.go_direct(direct, sqlite3_connection(await connection.get_raw_connection()))
+        waiting = self._waiting_writers.waiting() if self._waiting_writers is not None else nullcontext()
+        async with AsyncExitStack() as stack:
+            with waiting:  # while its BEGIN may wait for another process's transaction
+                connection: AsyncConnection
+                if direct is None:
+                    connection = await stack.enter_async_context(self.write_engine.begin())
+                else:
+                    connection = await stack.enter_async_context(DirectConnection(self.write_engine))
+                    await stack.enter_async_context(connection.begin())
+            if direct is not None:
+                assert isinstance(connection, DirectConnection)
+                connection.go_direct(direct, sqlite3_connection(await connection.get_raw_connection()))
             yield connection
+
+    def writer_waiting(self) -> bool:
+        """Whether another writer is waiting for the write lock now: one of this Database's (for
+        its turn) or of another (of any process: app/storage/waiting_writers.py). PostgreSQL
+        cannot tell: True."""
+        if self._waiting_writers is None:
+            return True
+        return self._writers_queued > 0 or self._waiting_writers.any_waiting()
 
     def pools(self) -> dict[str, QueuePool]:
         """The connection pools by name (what the pool-use metrics read): SQLite's readers and
@@ -197,6 +221,8 @@ class Database:
         return {"read": cast(QueuePool, self.read_engine.pool), "write": cast(QueuePool, self.write_engine.pool)}
 
     async def dispose(self) -> None:
+        if self._waiting_writers is not None:
+            self._waiting_writers.close()
         await self.read_engine.dispose()
         if self.write_engine is not self.read_engine:
             await self.write_engine.dispose()
@@ -406,10 +432,15 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-def missing_sqlite_file(url: str) -> Path | None:
-    """The file of a SQLite URL when it does not exist yet (connecting would create it empty)."""
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None: not SQLite, or in memory)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
-    path = Path(parsed.database)
-    return None if path.exists() else path
+    return Path(parsed.database)
+
+
+def missing_sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL when it does not exist yet (connecting would create it empty)."""
+    path = sqlite_file(url)
+    return None if path is None or path.exists() else path
