@@ -451,19 +451,7 @@ async def test_an_exchange_held_open_after_giving_a_code_back_does_not_hold_back
     mobile = new_mobile()
     first = await add(api, small_bill("300", customer={"mobile": mobile}, promoCodes=["SWAPPED"]))
     transaction = first["transaction"]
-    exchange = {
-        "type": "MIXED",
-        "returnType": "LINE_ITEM",
-        "number": transaction["number"],
-        "purchaseTime": purchase_day(transaction),
-        "tillCode": "till-1",
-        "customer": {"mobile": mobile},
-        "parentBillNumber": "SWAP-1",
-        "lineItems": [
-            {"type": "RETURN", "serial": 1, "qty": "1"},
-            {"type": "REGULAR", "itemCode": "HELD-02", "qty": "1", "rate": "100"},
-        ],
-    }
+    exchange = exchange_of(transaction, mobile, "SWAP-1", "HELD-02", "100")
     async with holding_product(database, org, "HELD-02") as holder:
         held = asyncio.create_task(api.data(RETURN_TRANSACTION, {"input": exchange}))
         await until_waiting(holder, held)
@@ -482,6 +470,23 @@ async def test_an_exchange_held_open_after_giving_a_code_back_does_not_hold_back
     assert (found["redemptionsCount"], found["promotion"]["redemptionsCount"]) == (1, 1)
     assert [node["reversed"] for node in found["redemptions"]["nodes"]] == [False, True]
     assert await counters_match(database, org.org_id)
+
+
+def exchange_of(transaction, mobile, number, item_code, rate):
+    """A MIXED return of a one-line bill (all of it) that buys one `item_code` at `rate` as `number`."""
+    return {
+        "type": "MIXED",
+        "returnType": "LINE_ITEM",
+        "number": transaction["number"],
+        "purchaseTime": purchase_day(transaction),
+        "tillCode": "till-1",
+        "customer": {"mobile": mobile},
+        "parentBillNumber": number,
+        "lineItems": [
+            {"type": "RETURN", "serial": 1, "qty": "1"},
+            {"type": "REGULAR", "itemCode": item_code, "qty": "1", "rate": rate},
+        ],
+    }
 
 
 @contextlib.asynccontextmanager
@@ -669,19 +674,7 @@ async def test_an_exchange_that_gives_a_limited_linked_code_back_can_apply_it_ag
 
     # When an exchange returns all of that bill and buys something else.
     transaction = first["transaction"]
-    exchange = {
-        "type": "MIXED",
-        "returnType": "LINE_ITEM",
-        "number": transaction["number"],
-        "purchaseTime": purchase_day(transaction),
-        "tillCode": "till-1",
-        "customer": {"mobile": owner},
-        "parentBillNumber": "SWAP-2",
-        "lineItems": [
-            {"type": "RETURN", "serial": 1, "qty": "1"},
-            {"type": "REGULAR", "itemCode": "SHIRT-02", "qty": "1", "rate": "200"},
-        ],
-    }
+    exchange = exchange_of(transaction, owner, "SWAP-2", "SHIRT-02", "200")
     returned = (await api.data(RETURN_TRANSACTION, {"input": exchange}))["returnTransaction"]
 
     # Then the new purchase applies the code its return gave back, and the code counts one redemption.

@@ -437,18 +437,10 @@ class Candidate:
     def shared_limit_reached(self) -> bool:
         """Reached as read: redemptions are given back only by committed returns, so a limit seen
         reached was reached at that instant (the guarded claim still decides when it is not)."""
-        return self.shared_limit_reached_after(code_given_back=0, promotion_given_back=0)
-
-    def shared_limit_reached_after(self, *, code_given_back: int, promotion_given_back: int) -> bool:
-        """Reached as read, less what this transaction gives back at its end (an exchange's return)."""
         limits = self.limits
         return (
-            limits.code_redemption_limit is not None
-            and self.code_redemptions_count - code_given_back >= limits.code_redemption_limit
-        ) or (
-            limits.redemption_limit is not None
-            and self.promotion_redemptions_count - promotion_given_back >= limits.redemption_limit
-        )
+            limits.code_redemption_limit is not None and self.code_redemptions_count >= limits.code_redemption_limit
+        ) or (limits.redemption_limit is not None and self.promotion_redemptions_count >= limits.redemption_limit)
 
 
 def _candidate(row: Any, field_name: str) -> Candidate:
@@ -584,7 +576,7 @@ async def _claim(
             await release()
 
     if shared is not None:
-        if shared.limit_reached(candidate):
+        if candidate.shared_limit_reached:
             return _limit_error(candidate)
     else:
         if not await repository.claim_code(connection, code_id=candidate.code_id, limit=limits.code_redemption_limit):
@@ -638,17 +630,13 @@ class _SharedCounters:
     PostgreSQL). Moved last, they are held from here to the commit only. A named code over its
     limit here (capacity taken since the bill read it) fails the bill with the typed error, and
     the transaction rolls back everything the bill wrote, as a claim that failed early did. A
-    row's give-backs run before its claims, so an exchange may reuse the code its return frees."""
+    row's give-backs run before its claims. (A claim checked on counts as read never meets a pending
+    give-back: only addTransaction names codes, and an exchange's linked code with a shared limit
+    claims early, after `release_now`.)"""
 
     def __init__(self) -> None:
         self.candidates: list[Candidate] = []
         self.released: list[tuple[int, int]] = []  # (code id, promotion id), one per redemption given back
-
-    def limit_reached(self, candidate: Candidate) -> bool:
-        return candidate.shared_limit_reached_after(
-            code_given_back=sum(1 for code_id, _ in self.released if code_id == candidate.code_id),
-            promotion_given_back=sum(1 for _, promotion_id in self.released if promotion_id == candidate.promotion_id),
-        )
 
     async def release_now(self, connection: AsyncConnection) -> None:
         """Give back now what was to be given back last (the bill then claims its counters early)."""
