@@ -9,6 +9,7 @@ direct one with None: that is how these tests tell the two paths apart.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -17,8 +18,9 @@ import pytest
 from sqlalchemy import JSON, Column, Enum, Integer, MetaData, String, Table, bindparam, event, insert, select, update
 from sqlalchemy.exc import IntegrityError, StatementError
 
+from app.storage import direct_statements
 from app.storage.columns import Amount, Points, UTCDateTime
-from app.storage.direct_statements import direct
+from app.storage.direct_statements import brief_read, direct
 from tests.sqlite_databases import sqlite_database_of
 
 
@@ -47,6 +49,8 @@ ROW = direct(select(things).where(things.c.id == bindparam("id")))
 NAMED = direct(select(things.c.id, things.c.name).where(things.c.name.in_(bindparam("names", expanding=True))))
 RENAME = direct(update(things).where(things.c.id <= bindparam("last")).values(name=things.c.name + "!"))
 NOT_REGISTERED = select(things.c.name).where(things.c.id == bindparam("id"))
+NAME_OF = brief_read(select(things.c.name).where(things.c.id == bindparam("id")))
+NAMES_LIKE = brief_read(select(things.c.name).where(things.c.name.like(bindparam("pattern"))).order_by(things.c.id))
 
 AT = datetime(2026, 12, 7, 10, 30, tzinfo=timezone(timedelta(hours=5, minutes=30)))
 VALUES = {"name": "a", "amount": Decimal("12.34"), "at": AT, "payload": {"k": [1, "x"]}, "colour": Colour.BLUE}
@@ -58,9 +62,8 @@ async def sqlite_database(tmp_path):
         yield database
 
 
-@pytest.fixture
-def cursor_calls(sqlite_database):
-    """(direct or not, statement, parameters) of every statement on the writer, before and after."""
+def listening(engine) -> Iterator[list[tuple[str, bool, str, Any]]]:
+    """(direct or not, statement, parameters) of every statement on `engine`, before and after."""
     calls: list[tuple[str, bool, str, Any]] = []
 
     def before(connection, cursor, statement, parameters, context, executemany) -> None:
@@ -69,12 +72,23 @@ def cursor_calls(sqlite_database):
     def after(connection, cursor, statement, parameters, context, executemany) -> None:
         calls.append(("after", context is None, " ".join(statement.split()), parameters))
 
-    engine = sqlite_database.write_engine.sync_engine
-    event.listen(engine, "before_cursor_execute", before)
-    event.listen(engine, "after_cursor_execute", after)
+    event.listen(engine.sync_engine, "before_cursor_execute", before)
+    event.listen(engine.sync_engine, "after_cursor_execute", after)
     yield calls
-    event.remove(engine, "before_cursor_execute", before)
-    event.remove(engine, "after_cursor_execute", after)
+    event.remove(engine.sync_engine, "before_cursor_execute", before)
+    event.remove(engine.sync_engine, "after_cursor_execute", after)
+
+
+@pytest.fixture
+def cursor_calls(sqlite_database):
+    """The writer's statements (`listening`)."""
+    yield from listening(sqlite_database.write_engine)
+
+
+@pytest.fixture
+def read_cursor_calls(sqlite_database):
+    """The readers' statements (`listening`)."""
+    yield from listening(sqlite_database.read_engine)
 
 
 def directs(calls: list[tuple[str, bool, str, Any]]) -> list[bool]:
@@ -247,3 +261,59 @@ async def test_plain_sql_of_exec_driver_sql_runs_direct_in_a_brief_write(sqlite_
     # BEGIN, both direct; then not brief: BEGIN and both through SQLAlchemy
     assert directs(cursor_calls) == [False, True, True, False, False, False]
     assert cursor_calls[2][2:] == ("INSERT INTO things (name, points) VALUES (?, ?)", [("a1", 1), ("a2", 2)])
+
+
+async def test_a_read_runs_brief_read_statements_direct_and_the_rest_through_sqlalchemy(
+    sqlite_database, read_cursor_calls
+):
+    # Given two things
+    await sqlite_database.run_write(lambda connection: connection.execute(INSERT, [{"name": "a"}, {"name": "b"}]))
+
+    # When a read runs a brief read, a statement registered for brief writes only, and one not registered
+    async with sqlite_database.read() as connection:
+        brief = (await connection.execute(NAME_OF, {"id": 2})).scalar_one()
+        written_only = (await connection.execute(ROW, {"id": 2})).one().name
+        unregistered = (await connection.execute(NOT_REGISTERED, {"id": 1})).scalar_one()
+        sql = (await connection.exec_driver_sql("SELECT count(*) FROM things")).scalar_one()
+
+    # Then the same answers, and only the brief read (and the deferred BEGIN, inline) skipped SQLAlchemy
+    assert (brief, written_only, unregistered, sql) == ("b", "b", "a", 2)
+    assert directs(read_cursor_calls) == [False, True, False, False, False]
+    assert read_cursor_calls[2] == ("before", True, "SELECT things.name FROM things WHERE things.id = ?", (2,))
+
+
+async def test_a_brief_read_over_its_budget_runs_again_through_sqlalchemy_in_the_same_snapshot(
+    sqlite_database, read_cursor_calls, monkeypatch
+):
+    # Given 3,000 things, and a read's budget on the event loop's thread far below a walk over them
+    await sqlite_database.run_write(
+        lambda connection: connection.execute(INSERT, [{"name": f"thing {number}"} for number in range(3_000)])
+    )
+    monkeypatch.setattr(direct_statements, "READ_INSTRUCTIONS_MAX", 5_000)
+
+    async with sqlite_database.read() as connection:
+        first = (await connection.execute(NAME_OF, {"id": 1})).scalar_one()
+        # When another connection writes one more after the read's snapshot began
+        await sqlite_database.run_write(lambda connection: connection.execute(INSERT, {"name": "late 99"}))
+        # And the read walks every thing with a brief read whose filter matches few
+        found = (await connection.execute(NAMES_LIKE, {"pattern": "%99%"})).scalars().all()
+        # And then reads one by its key
+        last = (await connection.execute(NAME_OF, {"id": 3_000})).scalar_one()
+
+    # Then the walk was interrupted on the loop's thread and answered through SQLAlchemy, from
+    # the same snapshot (the late one, matching too, unseen); the next read went direct again
+    assert first == "thing 0"
+    assert found == [f"thing {number}" for number in range(3_000) if "99" in str(number)]
+    assert last == "thing 2999"
+    statements = [
+        (went_direct, statement) for moment, went_direct, statement, _ in read_cursor_calls if moment == "before"
+    ]
+    like = "SELECT things.name FROM things WHERE things.name LIKE ? ORDER BY things.id"
+    by_id = "SELECT things.name FROM things WHERE things.id = ?"
+    assert statements[1:] == [(True, by_id), (True, like), (False, like), (True, by_id)]
+    # The interrupted attempt reached no `after` listener: it answered nothing
+    assert [moment for moment, _, statement, _ in read_cursor_calls if statement == like] == [
+        "before",
+        "before",
+        "after",
+    ]

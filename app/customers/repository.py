@@ -37,7 +37,7 @@ from app.kernel.enums import IdentifierType
 from app.ledger import repository as ledger_repository
 from app.storage.bulk_insert import insert_rows
 from app.storage.database import any_of, list_parameter
-from app.storage.direct_statements import direct
+from app.storage.direct_statements import brief_read, direct
 from app.storage.id_blocks import reserve_ids
 from app.storage.tables import table_of
 
@@ -83,13 +83,15 @@ _LOCK_CUSTOMERS = (
     .with_for_update()
 )
 # Every ledger and customer query starts with one of these: built once.
-_CUSTOMER_BY_USER_ID = select(customers.c.id).where(
-    customers.c.org_id == bindparam("org_id"), customers.c.id == bindparam("user_id")
+_CUSTOMER_BY_USER_ID = brief_read(
+    select(customers.c.id).where(customers.c.org_id == bindparam("org_id"), customers.c.id == bindparam("user_id"))
 )
-_CUSTOMER_BY_IDENTIFIER = select(identifiers.c.customer_id).where(
-    identifiers.c.org_id == bindparam("org_id"),
-    identifiers.c.type == bindparam("type"),
-    identifiers.c.value == bindparam("value"),
+_CUSTOMER_BY_IDENTIFIER = brief_read(
+    select(identifiers.c.customer_id).where(
+        identifiers.c.org_id == bindparam("org_id"),
+        identifiers.c.type == bindparam("type"),
+        identifiers.c.value == bindparam("value"),
+    )
 )
 _MERGE_STATES = (
     select(customers.c.id, customers.c.merged_into_customer_id)

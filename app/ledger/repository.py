@@ -72,7 +72,7 @@ from app.ledger.views import (
 from app.storage.bulk_insert import add_to_rows, driver_value, insert_rows
 from app.storage.columns import FixedDecimal, Points
 from app.storage.database import any_of, conflict_insert, list_parameter, one_of_constants
-from app.storage.direct_statements import direct
+from app.storage.direct_statements import brief_read, direct
 from app.storage.id_blocks import reserve_ids
 from app.storage.tables import table_of
 
@@ -1230,7 +1230,7 @@ def _page_statement(values: dict[str, Any], has_cursor: bool) -> Any:
     ]
     if has_cursor:
         conditions.append(entries.c.id < bindparam("page_after_id"))
-    built = _page_statements[key] = (
+    built = _page_statements[key] = brief_read(
         select(*_PAGE_COLUMNS)
         .join(events, events.c.id == entries.c.event_id)
         .where(*conditions)

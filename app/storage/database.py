@@ -95,12 +95,14 @@ class Database:
             )
             _configure_sqlite(self.read_engine, begin_statement=DEFERRED_BEGIN, busy_timeout_ms=busy_timeout_ms)
             _configure_sqlite(self.write_engine, begin_statement="BEGIN IMMEDIATE", busy_timeout_ms=busy_timeout_ms)
-            # A brief write's registered statements skip SQLAlchemy's per-statement work.
+            # A brief write's registered statements skip SQLAlchemy's per-statement work, and so do
+            # a read's registered brief ones (on a budget).
             self._direct_statements: DirectStatements | None = DirectStatements(self.write_engine.dialect)
+            self._direct_reads: DirectStatements | None = DirectStatements(self.read_engine.dialect, reads=True)
         else:
             self.read_engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, **common)
             self.write_engine = self.read_engine
-            self._direct_statements = None
+            self._direct_statements = self._direct_reads = None
         self._write_lock = asyncio.Lock()
         # Writers of this Database waiting for `_write_lock` (a long writer lets them in sooner).
         self._writers_queued = 0
@@ -120,11 +122,18 @@ class Database:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A read-only transaction: one consistent snapshot for the whole request (SQLite's
-        deferred BEGIN gives one; PostgreSQL needs REPEATABLE READ for it)."""
-        async with self.read_engine.connect() as connection:
+        deferred BEGIN gives one; PostgreSQL needs REPEATABLE READ for it). On SQLite, statements
+        registered by `brief_read()` run straight on the driver, on the event loop's thread."""
+        direct = self._direct_reads
+        async with (
+            DirectConnection(self.read_engine) if direct is not None else self.read_engine.connect() as connection
+        ):
             if not self.is_sqlite:
                 await connection.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
             await connection.begin()
+            if direct is not None:
+                assert isinstance(connection, DirectConnection)
+                connection.go_direct(direct, sqlite3_connection(await connection.get_raw_connection()))
             try:
                 yield connection
             finally:

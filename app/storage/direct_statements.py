@@ -35,8 +35,10 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 Statement = TypeVar("Statement", bound=Executable)
 
-# Statements registered by `direct()`, by identity (held here: a registered statement lives on).
+# Statements registered by `direct()` (brief writes) and by `brief_read()` (reads too), by
+# identity (held here: a registered statement lives on).
 _registered: dict[int, Executable] = {}
+_registered_reads: dict[int, Executable] = {}
 
 # Plans per (statement identity, parameter keys, executemany); None: the statement cannot go direct.
 PLANS_MAX = 2_000  # far above the hot statements' shapes: a bound, not a size anyone reaches
@@ -46,6 +48,22 @@ def direct(statement: Statement) -> Statement:
     """Mark `statement` (built once and kept) to run straight on the driver in brief writes."""
     _registered[id(statement)] = statement
     return statement
+
+
+def brief_read(statement: Statement) -> Statement:
+    """Mark `statement` (built once and kept) to run straight on the driver in brief writes and in
+    reads: in a read it runs on the event loop's thread up to READ_INSTRUCTIONS_MAX of SQLite's
+    steps, then again on the driver's thread (a read as a client sends it is bounded by its page,
+    but a filter can make SQLite walk a long history to fill one)."""
+    _registered[id(statement)] = statement
+    _registered_reads[id(statement)] = statement
+    return statement
+
+
+# A read's budget on the event loop's thread, in SQLite's virtual machine instructions (checked
+# every READ_INSTRUCTIONS_STEP): about 1 ms here. A page of 100 ledger entries takes ~1/10 of it.
+READ_INSTRUCTIONS_STEP = 1_000
+READ_INSTRUCTIONS_MAX = 200_000
 
 
 class DirectResult(IteratorResult[Any]):
@@ -251,11 +269,18 @@ def _one_row_as_plain(parameters: Any) -> Any:
     return parameters[0] if isinstance(parameters, list) and len(parameters) == 1 else parameters
 
 
-class DirectStatements:
-    """The plans of one engine's dialect (SQLite's writer)."""
+class _OverBudgetError(Exception):
+    """A read ran out of its budget on the event loop's thread: run it the usual way."""
 
-    def __init__(self, dialect: Dialect) -> None:
+
+class DirectStatements:
+    """The plans of one engine's dialect: SQLite's writer (statements registered by `direct()`)
+    or its readers (`reads`: those registered by `brief_read()`, each on a budget)."""
+
+    def __init__(self, dialect: Dialect, *, reads: bool = False) -> None:
         self.dialect = dialect
+        self.reads = reads
+        self._registered = _registered_reads if reads else _registered
         self._compiled: dict[tuple[int, tuple[str, ...], bool], _Compiled | None] = {}
 
     def plan_for(self, statement: Executable, values: Mapping[str, Any], many: bool, rows: int = 1) -> _Plan | None:
@@ -272,7 +297,7 @@ class DirectStatements:
         self, connection: Connection, raw: sqlite3.Connection, statement: Executable, parameters: Any
     ) -> DirectResult | None:
         """Run `statement` on `raw` if it is registered and a plan can: its result; None: not run."""
-        if id(statement) not in _registered or connection._echo:
+        if id(statement) not in self._registered or connection._echo:
             return None
         parameters = _one_row_as_plain({} if parameters is None else parameters)
         many = isinstance(parameters, list)
@@ -300,14 +325,18 @@ class DirectStatements:
             # Values not of the planned shape, or refused by a type (a decimal finer than its
             # scale): SQLAlchemy's own path raises its own error (processors are pure: no harm).
             return None
-        return self._execute(connection, raw, plan.sql, positional, many, plan.batched, plan.metadata)
+        try:
+            return self._execute(connection, raw, plan.sql, positional, many, plan.batched, plan.metadata)
+        except _OverBudgetError:
+            return None
 
     def run_driver_sql(
         self, connection: Connection, raw: sqlite3.Connection, sql: str, parameters: Any
     ) -> DirectResult | None:
         """`exec_driver_sql` on `raw` (the bulk paths' plain SQL with positional tuples, as
-        app/storage/bulk_insert.py sends it): its result; None: not run (another shape)."""
-        if connection._echo:
+        app/storage/bulk_insert.py sends it): its result; None: not run (another shape, or a read:
+        plain SQL is not known to be brief)."""
+        if connection._echo or self.reads:
             return None
         parameters = _one_row_as_plain(() if parameters is None else parameters)
         many = isinstance(parameters, list)
@@ -326,6 +355,15 @@ class DirectStatements:
         metadata: SimpleResultMetaData | None,
     ) -> DirectResult:
         cursor = raw.cursor()
+        steps = 0
+
+        def over_budget() -> bool:
+            nonlocal steps
+            steps += READ_INSTRUCTIONS_STEP
+            return steps > READ_INSTRUCTIONS_MAX
+
+        if self.reads:
+            raw.set_progress_handler(over_budget, READ_INSTRUCTIONS_STEP)
         try:
             listened = connection._has_events or connection.engine._has_events
             if listened:
@@ -335,18 +373,23 @@ class DirectStatements:
                 cursor.executemany(sql, positional)
             else:
                 cursor.execute(sql, positional)
-            if listened:
-                connection.dispatch.after_cursor_execute(connection, cursor, sql, positional, None, many)
             description = cursor.description
             rows = cursor.fetchall() if description is not None else []
             rowcount = cursor.rowcount
+            if listened:
+                connection.dispatch.after_cursor_execute(connection, cursor, sql, positional, None, many)
         except sqlite3.Error as error:
+            if steps > READ_INSTRUCTIONS_MAX and error.sqlite_errorcode == sqlite3.SQLITE_INTERRUPT:
+                # A SELECT interrupted leaves its transaction (the snapshot) as it was.
+                raise _OverBudgetError from error
             raise cast(
                 DBAPIError,
                 DBAPIError.instance(sql, positional, error, sqlite3.Error, dialect=self.dialect, ismulti=many),
             ) from error
         finally:
             cursor.close()
+            if self.reads:
+                raw.set_progress_handler(None, 0)
         if metadata is None and description is not None:  # plain SQL: the driver's column names
             metadata = SimpleResultMetaData([column[0] for column in description])
         result = DirectResult(metadata or _NO_ROWS, iter(rows))
@@ -355,8 +398,8 @@ class DirectStatements:
 
 
 class DirectConnection(AsyncConnection):
-    """The connection a brief SQLite write runs on: registered statements go straight to the
-    driver (DirectStatements), the rest through SQLAlchemy as usual."""
+    """The connection a brief SQLite write or a SQLite read runs on: registered statements go
+    straight to the driver (DirectStatements), the rest through SQLAlchemy as usual."""
 
     _direct: DirectStatements | None = None
     _raw: sqlite3.Connection | None = None

@@ -265,8 +265,8 @@ def sqlite3_connection(pooled: Any) -> sqlite3.Connection:
     """The sqlite3 connection under a pooled connection of this adapter (for statements run
     inline, on the caller's thread)."""
     adapted = pooled.dbapi_connection
-    assert isinstance(adapted, InlineConnection), (
-        "only an inline connection's statements may run on the caller's thread"
+    assert isinstance(adapted, InlineConnection | ReaderConnection), (
+        "only an inline or a reader connection's statements may run on the caller's thread"
     )
     raw: sqlite3.Connection = adapted._connection._conn
     return raw
