@@ -285,11 +285,11 @@ async def test_a_read_runs_brief_read_statements_direct_and_the_rest_through_sql
 async def test_a_brief_read_over_its_budget_runs_again_through_sqlalchemy_in_the_same_snapshot(
     sqlite_database, read_cursor_calls, monkeypatch
 ):
-    # Given 3,000 things, and a read's budget on the event loop's thread far below a walk over them
+    # Given 3,000 things, and a read's time on the event loop's thread far below a walk over them
     await sqlite_database.run_write(
         lambda connection: connection.execute(INSERT, [{"name": f"thing {number}"} for number in range(3_000)])
     )
-    monkeypatch.setattr(direct_statements, "READ_INSTRUCTIONS_MAX", 5_000)
+    monkeypatch.setattr(direct_statements, "READ_SECONDS_MAX", 0.0)
 
     async with sqlite_database.read() as connection:
         first = (await connection.execute(NAME_OF, {"id": 1})).scalar_one()

@@ -20,6 +20,7 @@ from app.customer_promotions.models import CustomerPromotion
 from app.customer_promotions.views import PromotionView
 from app.organizations.models import ExpiryStrategy
 from app.storage.database import conflict_insert
+from app.storage.direct_statements import brief_read
 from app.storage.tables import table_of
 
 promotions = table_of(CustomerPromotion)
@@ -36,7 +37,7 @@ _COLUMNS = (
 _BY_IDENTIFIER = select(*_COLUMNS).where(
     promotions.c.org_id == bindparam("org_id"), promotions.c.identifier == bindparam("identifier")
 )
-_BY_IDS = select(*_COLUMNS).where(promotions.c.id.in_(bindparam("ids", expanding=True)))
+_BY_IDS = brief_read(select(*_COLUMNS).where(promotions.c.id.in_(bindparam("ids", expanding=True))))
 
 
 @lru_cache(maxsize=4)

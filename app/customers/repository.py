@@ -775,7 +775,7 @@ async def history_page(
 # One row per (customer, program): the customer, its standing, and (the ledger's part, see
 # `ledger_repository.join_program_points`) its REGULAR balance there and the counters of all its
 # accounts there.
-_LOAD_STANDINGS = direct(
+_LOAD_STANDINGS = brief_read(
     ledger_repository.join_program_points(
         select(
             customers.c.id,
@@ -800,7 +800,7 @@ _LOAD_STANDINGS = direct(
     .group_by(customers.c.id, customer_programs.c.id)
     .order_by(customers.c.id, customer_programs.c.program_id)
 )
-_LOAD_IDENTIFIERS = direct(
+_LOAD_IDENTIFIERS = brief_read(
     select(identifiers.c.customer_id, identifiers.c.type, identifiers.c.value)
     .where(identifiers.c.customer_id.in_(bindparam("ids", expanding=True)))
     .order_by(identifiers.c.id)

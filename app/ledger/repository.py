@@ -70,7 +70,7 @@ from app.ledger.views import (
     StoredDebit,
 )
 from app.storage.bulk_insert import add_to_rows, driver_value, insert_rows
-from app.storage.columns import FixedDecimal, Points
+from app.storage.columns import FixedDecimal, Points, UTCDateTime
 from app.storage.database import any_of, conflict_insert, list_parameter, one_of_constants
 from app.storage.direct_statements import brief_read, direct
 from app.storage.id_blocks import reserve_ids
@@ -1303,6 +1303,40 @@ def _sum_lot_points(condition: Any) -> Any:
     )
 
 
+def _account_holdings_statement(*, currencies: bool) -> Any:
+    now = bindparam("now", type_=UTCDateTime())
+    active = lots.c.active_from <= now
+    not_past_expiry = or_(lots.c.expires_at.is_(None), lots.c.expires_at > now)
+    points_categories = accounts.c.category.in_(POINTS_CATEGORY_VALUES)
+    return brief_read(
+        select(
+            accounts.c.customer_id,
+            accounts.c.program_id,
+            accounts.c.category,
+            accounts.c.balance,
+            accounts.c.earned,
+            accounts.c.redeemed,
+            accounts.c.expired,
+            accounts.c.returned,
+            _sum_lot_points(and_(lots.c.active_from > now, not_past_expiry)).label("pending"),
+            _sum_lot_points(and_(active, not_past_expiry)).label("spendable"),
+            _sum_lot_points(not_(not_past_expiry)).label("past_expiry"),
+        )
+        .select_from(accounts.outerjoin(lots, and_(lots.c.account_id == accounts.c.id, lots.c.points_remaining > 0)))
+        .where(
+            accounts.c.org_id == bindparam("org_id"),
+            accounts.c.customer_id.in_(bindparam("customer_ids", expanding=True)),
+            not_(points_categories) if currencies else points_categories,
+        )
+        .group_by(accounts.c.id)
+        .order_by(accounts.c.customer_id, accounts.c.program_id, accounts.c.category)
+    )
+
+
+# Built once (a customer's summaries read them on every request): points accounts, currency accounts.
+_ACCOUNT_HOLDINGS = {currencies: _account_holdings_statement(currencies=currencies) for currencies in (False, True)}
+
+
 async def account_holdings(
     connection: AsyncConnection, org_id: int, customer_ids: Sequence[int], now: datetime, *, currencies: bool = False
 ) -> list[Any]:
@@ -1314,38 +1348,30 @@ async def account_holdings(
     query for any number of customers."""
     if not customer_ids:
         return []
-    active = lots.c.active_from <= now
-    not_past_expiry = or_(lots.c.expires_at.is_(None), lots.c.expires_at > now)
-    points_categories = accounts.c.category.in_(POINTS_CATEGORY_VALUES)
-    return list(
-        (
-            await connection.execute(
-                select(
-                    accounts.c.customer_id,
-                    accounts.c.program_id,
-                    accounts.c.category,
-                    accounts.c.balance,
-                    accounts.c.earned,
-                    accounts.c.redeemed,
-                    accounts.c.expired,
-                    accounts.c.returned,
-                    _sum_lot_points(and_(lots.c.active_from > now, not_past_expiry)).label("pending"),
-                    _sum_lot_points(and_(active, not_past_expiry)).label("spendable"),
-                    _sum_lot_points(not_(not_past_expiry)).label("past_expiry"),
-                )
-                .select_from(
-                    accounts.outerjoin(lots, and_(lots.c.account_id == accounts.c.id, lots.c.points_remaining > 0))
-                )
-                .where(
-                    accounts.c.org_id == org_id,
-                    accounts.c.customer_id.in_(list(customer_ids)),
-                    not_(points_categories) if currencies else points_categories,
-                )
-                .group_by(accounts.c.id)
-                .order_by(accounts.c.customer_id, accounts.c.program_id, accounts.c.category)
-            )
-        ).all()
+    parameters = {"org_id": org_id, "customer_ids": list(customer_ids), "now": now}
+    return list((await connection.execute(_ACCOUNT_HOLDINGS[currencies], parameters)).all())
+
+
+_SUBLEDGER_NOW = bindparam("now", type_=UTCDateTime())
+_SUBLEDGER_HOLDINGS = brief_read(
+    select(
+        accounts.c.customer_id,
+        accounts.c.program_id,
+        lots.c.subledger_id,
+        _sum_lot_points(lots.c.active_from > _SUBLEDGER_NOW).label("pending"),
+        _sum_lot_points(lots.c.active_from <= _SUBLEDGER_NOW).label("spendable"),
     )
+    .select_from(accounts.join(lots, lots.c.account_id == accounts.c.id))
+    .where(
+        accounts.c.org_id == bindparam("org_id"),
+        accounts.c.customer_id.in_(bindparam("customer_ids", expanding=True)),
+        lots.c.subledger_id.is_not(None),
+        lots.c.points_remaining > 0,
+        or_(lots.c.expires_at.is_(None), lots.c.expires_at > _SUBLEDGER_NOW),
+    )
+    .group_by(accounts.c.customer_id, accounts.c.program_id, lots.c.subledger_id)
+    .order_by(accounts.c.customer_id, accounts.c.program_id, lots.c.subledger_id)
+)
 
 
 async def subledger_holdings(
@@ -1357,30 +1383,8 @@ async def subledger_holdings(
     customers. Only lots in a subledger; a subledger whose lots are all spent or expired is absent."""
     if not customer_ids:
         return []
-    not_past_expiry = or_(lots.c.expires_at.is_(None), lots.c.expires_at > now)
-    return list(
-        (
-            await connection.execute(
-                select(
-                    accounts.c.customer_id,
-                    accounts.c.program_id,
-                    lots.c.subledger_id,
-                    _sum_lot_points(lots.c.active_from > now).label("pending"),
-                    _sum_lot_points(lots.c.active_from <= now).label("spendable"),
-                )
-                .select_from(accounts.join(lots, lots.c.account_id == accounts.c.id))
-                .where(
-                    accounts.c.org_id == org_id,
-                    accounts.c.customer_id.in_(list(customer_ids)),
-                    lots.c.subledger_id.is_not(None),
-                    lots.c.points_remaining > 0,
-                    not_past_expiry,
-                )
-                .group_by(accounts.c.customer_id, accounts.c.program_id, lots.c.subledger_id)
-                .order_by(accounts.c.customer_id, accounts.c.program_id, lots.c.subledger_id)
-            )
-        ).all()
-    )
+    parameters = {"org_id": org_id, "customer_ids": list(customer_ids), "now": now}
+    return list((await connection.execute(_SUBLEDGER_HOLDINGS, parameters)).all())
 
 
 async def consumed_lots(connection: AsyncConnection, org_id: int, entry_ids: Sequence[int]) -> list[ConsumedLot]:

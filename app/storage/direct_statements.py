@@ -23,6 +23,7 @@ driver errors are raised as the SQLAlchemy exception SQLAlchemy would raise (Int
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar, cast
 
@@ -52,18 +53,19 @@ def direct(statement: Statement) -> Statement:
 
 def brief_read(statement: Statement) -> Statement:
     """Mark `statement` (built once and kept) to run straight on the driver in brief writes and in
-    reads: in a read it runs on the event loop's thread up to READ_INSTRUCTIONS_MAX of SQLite's
-    steps, then again on the driver's thread (a read as a client sends it is bounded by its page,
-    but a filter can make SQLite walk a long history to fill one)."""
+    reads: in a read it runs on the event loop's thread for up to READ_SECONDS_MAX, then again on
+    the driver's thread (a read as a client sends it is bounded by its page, but a filter can make
+    SQLite walk a long history to fill one)."""
     _registered[id(statement)] = statement
     _registered_reads[id(statement)] = statement
     return statement
 
 
-# A read's budget on the event loop's thread, in SQLite's virtual machine instructions (checked
-# every READ_INSTRUCTIONS_STEP): about 1 ms here. A page of 100 ledger entries takes ~1/10 of it.
+# A read's time on the event loop's thread, checked every READ_INSTRUCTIONS_STEP of SQLite's
+# virtual machine instructions. A page of 100 ledger entries takes ~3,600 instructions and
+# ~0.35 ms with its rows; walking a long history runs ~30 instructions a microsecond.
 READ_INSTRUCTIONS_STEP = 1_000
-READ_INSTRUCTIONS_MAX = 200_000
+READ_SECONDS_MAX = 0.002
 
 
 class DirectResult(IteratorResult[Any]):
@@ -355,14 +357,15 @@ class DirectStatements:
         metadata: SimpleResultMetaData | None,
     ) -> DirectResult:
         cursor = raw.cursor()
-        steps = 0
-
-        def over_budget() -> bool:
-            nonlocal steps
-            steps += READ_INSTRUCTIONS_STEP
-            return steps > READ_INSTRUCTIONS_MAX
-
+        interrupted = False
         if self.reads:
+            deadline = time.perf_counter() + READ_SECONDS_MAX
+
+            def over_budget() -> bool:
+                nonlocal interrupted
+                interrupted = time.perf_counter() > deadline
+                return interrupted
+
             raw.set_progress_handler(over_budget, READ_INSTRUCTIONS_STEP)
         try:
             listened = connection._has_events or connection.engine._has_events
@@ -379,7 +382,7 @@ class DirectStatements:
             if listened:
                 connection.dispatch.after_cursor_execute(connection, cursor, sql, positional, None, many)
         except sqlite3.Error as error:
-            if steps > READ_INSTRUCTIONS_MAX and error.sqlite_errorcode == sqlite3.SQLITE_INTERRUPT:
+            if interrupted and error.sqlite_errorcode == sqlite3.SQLITE_INTERRUPT:
                 # A SELECT interrupted leaves its transaction (the snapshot) as it was.
                 raise _OverBudgetError from error
             raise cast(

@@ -13,11 +13,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, insert, or_, select, tuple_, union_all, update
+from sqlalchemy import Integer, bindparam, insert, or_, select, tuple_, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.storage.database import one_of_constants
-from app.storage.direct_statements import direct
+from app.storage.direct_statements import brief_read, direct
 from app.storage.tables import table_of
 from app.transactions.models import Transaction, TransactionLineItem, TransactionType
 
@@ -97,6 +97,36 @@ async def transaction_row(connection: AsyncConnection, transaction_id: int) -> A
 CUSTOMERS_PER_STATEMENT_MAX = 100  # a page of customers; well under SQLite's 500 compound SELECTs
 
 
+# A page of bills per customer for 1 to CUSTOMERS_PER_STATEMENT_MAX customers, with or without a
+# cursor and a type filter: each shape's statement built once (building the UNION of subqueries
+# cost more than running it).
+_customers_transactions_statements: dict[tuple[int, bool, bool], Any] = {}
+
+
+def _customers_transactions_statement(customers: int, *, before: bool, typed: bool) -> Any:
+    key = (customers, before, typed)
+    found = _customers_transactions_statements.get(key)
+    if found is not None:
+        return found
+    conditions = [transactions.c.org_id == bindparam("org_id")]
+    if before:
+        conditions.append(transactions.c.id < bindparam("before_id"))
+    if typed:
+        conditions.append(transactions.c.type.in_(bindparam("types", expanding=True)))
+    pages = [
+        select(
+            select(transactions)
+            .where(transactions.c.customer_id == bindparam(f"customer_{number}"), *conditions)
+            .order_by(transactions.c.id.desc())
+            .limit(bindparam("limit", type_=Integer))
+            .subquery()
+        )
+        for number in range(customers)
+    ]
+    built = _customers_transactions_statements[key] = brief_read(pages[0] if customers == 1 else union_all(*pages))
+    return built
+
+
 async def customers_transactions(
     connection: AsyncConnection,
     *,
@@ -111,26 +141,18 @@ async def customers_transactions(
     LIMITed walk of ix_transactions_customer (customer_id, id) per customer, so a customer with a
     long history costs a page, not the history (a window over each customer's bills would read
     them all)."""
-    conditions = [transactions.c.org_id == org_id]
+    common: dict[str, Any] = {"org_id": org_id, "limit": limit}
     if before_id is not None:
-        conditions.append(transactions.c.id < before_id)
+        common["before_id"] = before_id
     if types:
-        conditions.append(transactions.c.type.in_(list(types)))
+        common["types"] = list(types)
     rows: list[Any] = []
     ids = list(dict.fromkeys(customer_ids))
     for start in range(0, len(ids), CUSTOMERS_PER_STATEMENT_MAX):
-        pages = [
-            select(
-                select(transactions)
-                .where(transactions.c.customer_id == customer_id, *conditions)
-                .order_by(transactions.c.id.desc())
-                .limit(limit)
-                .subquery()
-            )
-            for customer_id in ids[start : start + CUSTOMERS_PER_STATEMENT_MAX]
-        ]
-        query = pages[0] if len(pages) == 1 else union_all(*pages)
-        rows.extend((await connection.execute(query)).all())
+        chunk = ids[start : start + CUSTOMERS_PER_STATEMENT_MAX]
+        statement = _customers_transactions_statement(len(chunk), before=before_id is not None, typed=bool(types))
+        parameters = {**common, **{f"customer_{number}": customer_id for number, customer_id in enumerate(chunk)}}
+        rows.extend((await connection.execute(statement, parameters)).all())
     return rows
 
 

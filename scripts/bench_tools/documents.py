@@ -52,3 +52,23 @@ query Ledger($customer: CustomerLookupInput!, $filter: LedgerFilterInput, $first
   }
 }
 """
+
+# A mobile app's profile screen: the customer, its points per program and its latest bills.
+CUSTOMER = """
+query Customer($lookup: CustomerLookupInput!, $first: Int = 10) {
+  customer(lookup: $lookup) {
+    __typename
+    ... on Customer {
+      userId mobile email externalId firstname lastname
+      loyaltyPoints lifetimePoints lifetimePurchases currentSlab
+      identifiers { type value }
+      pointsSummaries { programCode loyaltyPoints lifetimePoints cumulativePurchases currentSlab spendablePoints }
+      transactions(first: $first) {
+        nodes { id number amount billingTime }
+        pageInfo { hasNextPage endCursor }
+      }
+    }
+    ... on Error { code message field }
+  }
+}
+"""

@@ -1,4 +1,5 @@
-"""Where a ledger page's server CPU goes, stage by stage, in-process.
+"""Where a ledger page's server CPU goes, stage by stage, in-process (and a customer's profile:
+`customer` with its points summaries and latest bills, as a mobile app reads it).
 
     .venv/bin/python scripts/bench_tools/page_stages.py --database /path/bench.db [--count 400]
 
@@ -102,6 +103,7 @@ def install() -> None:
 
 async def run(args: argparse.Namespace) -> None:
     from bench import TYPENAME, graphql_body, ledger_body
+    from documents import CUSTOMER
 
     install()
     import app.http.app
@@ -114,6 +116,10 @@ async def run(args: argparse.Namespace) -> None:
     for first in (10, 100):
         pairs = [line.partition("\t") for line in (directory / f"pairs-{first}.txt").read_text().splitlines()]
         bodies[f"page{first}"] = [ledger_body(first, mobile, cursor).encode() for mobile, _, cursor in pairs]
+    bodies["customer"] = [
+        graphql_body(CUSTOMER, {"lookup": {"type": "MOBILE", "value": mobile}}, "Customer").encode()
+        for mobile in {body.partition("\t")[0] for body in (directory / "pairs-10.txt").read_text().splitlines()}
+    ]
 
     async def one(body: bytes) -> bytes:
         scope = {
@@ -190,7 +196,7 @@ def main() -> None:
     parser.add_argument("--database", required=True, help="the seeded SQLite file (its directory: key, pairs)")
     parser.add_argument("--count", type=int, default=300, help="requests per kind and round")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--profile", choices=["typename", "page10", "page100"], help="then cProfile this kind")
+    parser.add_argument("--profile", choices=["typename", "page10", "page100", "customer"], help="then cProfile this kind")
     parser.add_argument("--sort", default="tottime", help="cProfile's sort key (tottime, cumulative)")
     parser.add_argument("--top", type=int, default=40)
     args = parser.parse_args()
