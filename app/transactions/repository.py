@@ -156,13 +156,21 @@ async def customers_transactions(
     return rows
 
 
+_BILL_NUMBERS = brief_read(
+    select(transactions.c.id, transactions.c.number).where(transactions.c.id.in_(bindparam("ids", expanding=True)))
+)
+_LINE_ITEMS_OF = brief_read(
+    select(line_items)
+    .where(line_items.c.transaction_id.in_(bindparam("ids", expanding=True)))
+    .order_by(line_items.c.transaction_id, line_items.c.serial, line_items.c.id)
+)
+
+
 async def bill_numbers(connection: AsyncConnection, transaction_ids: Sequence[int]) -> dict[int, str]:
     """The numbers of many bills, in one statement."""
     if not transaction_ids:
         return {}
-    rows = await connection.execute(
-        select(transactions.c.id, transactions.c.number).where(transactions.c.id.in_(list(transaction_ids)))
-    )
+    rows = await connection.execute(_BILL_NUMBERS, {"ids": list(transaction_ids)})
     return {row.id: row.number for row in rows}
 
 
@@ -170,12 +178,7 @@ async def line_items_of(connection: AsyncConnection, transaction_ids: Sequence[i
     """The line items of many bills (rows, every column), by bill, serial and id, in one statement."""
     if not transaction_ids:
         return []
-    query = (
-        select(line_items)
-        .where(line_items.c.transaction_id.in_(list(transaction_ids)))
-        .order_by(line_items.c.transaction_id, line_items.c.serial, line_items.c.id)
-    )
-    return list((await connection.execute(query)).all())
+    return list((await connection.execute(_LINE_ITEMS_OF, {"ids": list(transaction_ids)})).all())
 
 
 # --- Returns ---------------------------------------------------------------------------------
