@@ -16,6 +16,7 @@ class PointTransfer(SQLModel, table=True):
     __table_args__ = (
         Index("ix_point_transfers_from", "from_customer_id", "id"),
         Index("ix_point_transfers_to", "to_customer_id", "id"),
+        Index("ix_point_transfers_event", "event_id", unique=True),  # a customer's transfers are listed by event
         CheckConstraint("points > 0", name="point_transfers_points_positive"),
         CheckConstraint("from_customer_id <> to_customer_id", name="point_transfers_two_customers"),
     )
