@@ -9,6 +9,7 @@ whole units) and 250 ac2 (pJ6E8A, 2 decimal places).
 
 from __future__ import annotations
 
+import csv
 from datetime import timedelta
 from typing import Any
 
@@ -22,6 +23,7 @@ from tests.snapshots import table_counts
 from tests.test_alternate_currencies import currencies_spec, purchase
 from tests.test_currency_transfers import transfer as transfer_currency
 from tests.test_currency_transfers import transfer_input
+from tests.test_downloads import csv_lines, download
 
 TRANSFERS_OF = """
 query Transfers($customer: CustomerLookupInput!, $filter: PointsTransferFilterInput, $first: Int = 10, $after: String) {
@@ -254,6 +256,42 @@ async def test_an_unknown_currency_or_a_currency_with_points_only_is_a_typed_err
     ]
     assert answers[0]["message"] == "no program declares alternate currency 'nope'"
     assert (stale["__typename"], stale["code"], stale["field"]) == ("InvalidInputError", "INVALID_INPUT", "after")
+
+
+# --- The download ---------------------------------------------------------------------------
+
+
+async def test_the_download_lists_what_the_query_answers_with_the_same_filter(api):
+    (mobile, _, _), _, expected = await mixed_history(api)
+
+    found = {}
+    for name, params in (
+        ("both", {}),
+        ("currencies", {"kind": "ALTERNATE_CURRENCY"}),
+        ("ac2", {"alternateCurrency": "pJ6E8A"}),
+    ):
+        response = await download(
+            api, "/downloads/points-transfers.csv", customer=mobile, customerType="MOBILE", **params
+        )
+        lines = csv_lines(response)
+        found[name] = [(row[0], row[1], row[-2], row[-1]) for row in csv.reader(lines[1:-1])]
+    unknown = await download(
+        api, "/downloads/points-transfers.csv", customer=mobile, customerType="MOBILE", alternateCurrency="nope"
+    )
+
+    def rows(items: list[dict]) -> list[tuple]:
+        return [
+            (item["transferType"], item["transferId"], item["alternateCurrency"] or "", item["eventLogId"])
+            for item in items
+        ]
+
+    assert lines[0].split(",")[-2:] == ["Alternate currency", "Event log id"]
+    assert found == {
+        "both": rows(expected),
+        "currencies": rows([item for item in expected if item["alternateCurrency"]]),
+        "ac2": rows([item for item in expected if item["alternateCurrency"] == "pJ6E8A"]),
+    }
+    assert (unknown.status_code, unknown.json()["error"]["field"]) == (422, "filter.alternateCurrency")
 
 
 # --- Merged customers, other organisations, roles -------------------------------------------
