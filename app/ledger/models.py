@@ -72,6 +72,10 @@ class EntryKind(StrEnum):
     REFERRAL_REVERSAL = "REFERRAL_REVERSAL"
 
 
+# The partial-index predicate of transfer entries; the queries that want those indexes repeat it.
+TRANSFER_ENTRY = "entry_kind = 'POINTS_TRANSFER'"
+
+
 class PointAccount(SQLModel, table=True):
     __tablename__ = "point_accounts"
     __table_args__ = (
@@ -146,6 +150,21 @@ class LedgerEntry(SQLModel, table=True):
         # Ledger pages walk one customer's entries newest first by id (keyset pagination).
         Index("ix_ledger_entries_customer_id", "customer_id", "id"),
         Index("ix_ledger_entries_account_id", "account_id", "id"),
+        # A customer's transfers (points and alternate currencies) newest first by event, and the
+        # other party of each: only transfer entries, so no other entry pays for them.
+        Index(
+            "ix_ledger_entries_transfers",
+            "customer_id",
+            "event_id",
+            postgresql_where=text(TRANSFER_ENTRY),
+            sqlite_where=text(TRANSFER_ENTRY),
+        ),
+        Index(
+            "ix_ledger_entries_transfer_events",
+            "event_id",
+            postgresql_where=text(TRANSFER_ENTRY),
+            sqlite_where=text(TRANSFER_ENTRY),
+        ),
         CheckConstraint("points >= 0", name="ledger_entries_points_not_negative"),
         CheckConstraint("entry_type IN ('CREDIT', 'DEBIT')", name="ledger_entries_entry_type"),
     )

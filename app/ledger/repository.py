@@ -39,7 +39,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.kernel.currencies import POINTS_CATEGORY_VALUES, AccountCategory
+from app.kernel.currencies import CURRENCY_CATEGORY_PREFIX, POINTS_CATEGORY_VALUES, AccountCategory
 from app.kernel.enums import PointsCategory
 from app.ledger.models import (
     EntryKind,
@@ -68,6 +68,8 @@ from app.ledger.views import (
     LotShare,
     Posting,
     StoredDebit,
+    TransferCategories,
+    TransferEntryView,
 )
 from app.storage.bulk_insert import add_to_rows, driver_value, insert_rows
 from app.storage.columns import FixedDecimal, Points, UTCDateTime
@@ -1254,6 +1256,79 @@ async def ledger_page(
     rows = (await connection.execute(statement, parameters)).all()
     page = [LedgerEntryView(*row) for row in rows[:first]]
     return LedgerPage(entries=page, has_next_page=len(rows) > first)
+
+
+# --- A customer's transfers (points and alternate currencies) --------------------------------
+
+# Both kinds of transfer write one POINTS_TRANSFER debit (the sender's) and one credit (the
+# receiver's), and no other event writes that kind: the partial indexes' predicate, with a
+# literal (not a bound parameter) so that SQLite's planner and PostgreSQL's generic plans see a
+# query implies it.
+_other_side = entries.alias("other_side")
+_TRANSFER_SIDES = (
+    entries.c.entry_kind == literal_column(f"'{EntryKind.POINTS_TRANSFER.value}'"),
+    _other_side.c.entry_kind == literal_column(f"'{EntryKind.POINTS_TRANSFER.value}'"),
+)
+
+
+@cache
+def _transfers_statement(has_cursor: bool, by_category: bool, currencies_only: bool) -> Any:
+    """A customer's transfer entries newest first by event, each with the other party's customer:
+    one walk of ix_ledger_entries_transfers, one probe of ix_ledger_entries_transfer_events per row."""
+    conditions = [
+        entries.c.org_id == bindparam("org_id"),
+        entries.c.customer_id == bindparam("customer_id"),
+        _TRANSFER_SIDES[0],
+    ]
+    if has_cursor:
+        conditions.append(entries.c.event_id < bindparam("before_event_id"))
+    if by_category:
+        conditions.append(entries.c.category == bindparam("category"))
+    if currencies_only:
+        conditions.append(entries.c.category.startswith(CURRENCY_CATEGORY_PREFIX, autoescape=True))
+    other_side = and_(
+        _other_side.c.event_id == entries.c.event_id,
+        _TRANSFER_SIDES[1],
+        _other_side.c.org_id == entries.c.org_id,
+        _other_side.c.entry_type != entries.c.entry_type,
+    )
+    return (
+        select(
+            entries.c.event_id,
+            entries.c.entry_type,
+            entries.c.program_id,
+            entries.c.category,
+            entries.c.points,
+            entries.c.created_at,
+            _other_side.c.customer_id,
+        )
+        .select_from(entries.join(_other_side, other_side))
+        .where(*conditions)
+        .order_by(entries.c.event_id.desc())
+        .limit(bindparam("limit", type_=Integer))
+    )
+
+
+async def customer_transfer_entries(
+    connection: AsyncConnection,
+    *,
+    org_id: int,
+    customer_id: int,
+    categories: TransferCategories,
+    limit: int,
+    before_event_id: int | None,
+) -> list[TransferEntryView]:
+    """The transfers a customer sent or received, of points and of alternate currencies, newest
+    first by event (keyset: older than `before_event_id`), at most `limit`, in one statement."""
+    statement = _transfers_statement(
+        before_event_id is not None, categories.category is not None, categories.currencies_only
+    )
+    parameters: dict[str, Any] = {"org_id": org_id, "customer_id": customer_id, "limit": limit}
+    if before_event_id is not None:
+        parameters["before_event_id"] = before_event_id
+    if categories.category is not None:
+        parameters["category"] = categories.category
+    return [TransferEntryView(*row) for row in await connection.execute(statement, parameters)]
 
 
 async def closing_balance(

@@ -232,6 +232,27 @@ class LedgerEntryView:
     import_job_id: int | None = None  # POINTS_IMPORT: the job that wrote it
 
 
+@dataclass(frozen=True, slots=True)
+class TransferEntryView:
+    """A customer's side of a transfer, of points or of an alternate currency (entry kind POINTS_TRANSFER)."""
+
+    event_id: int
+    entry_type: str  # DEBIT: the customer sent it; CREDIT: the customer received it
+    program_id: int
+    category: str  # REGULAR for points, else the alternate currency's account category
+    points: Decimal  # points, or units of the currency
+    created_at: datetime
+    other_customer_id: int  # the other party: its entry of the same event
+
+
+@dataclass(frozen=True)
+class TransferCategories:
+    """Which transfers a list shows, by account category: None and False for both kinds."""
+
+    category: str | None = None  # only this category's: REGULAR (points) or one currency's
+    currencies_only: bool = False  # only alternate currencies' (any of them)
+
+
 @dataclass(frozen=True)
 class LedgerPage:
     entries: list[LedgerEntryView]

@@ -21,6 +21,7 @@ from app.kernel.bill_conditions import BillCondition, BillFacts, all_hold
 from app.kernel.cache import RefreshingCache
 from app.kernel.currencies import CurrencyCategory
 from app.kernel.enums import IdentifierType, PointsCategory
+from app.kernel.errors import ValidationError
 from app.kernel.line_conditions import AttributeCondition, attributes_of
 from app.organizations import repository
 from app.organizations.errors import ProgramNotFoundError
@@ -282,6 +283,13 @@ class OrgConfig:
         if program is None:
             raise ProgramNotFoundError(f"no program with code {code!r}", field=field)
         return program
+
+    def declared_currency_category(self, identifier: str, field: str) -> CurrencyCategory:
+        """The account category of an alternate currency some program declares (a view names a
+        currency, not its program); INVALID_INPUT naming `field` when none does."""
+        if not any(program.alternate_currency(identifier) for program in self.programs):
+            raise ValidationError(f"no program declares alternate currency {identifier!r}", field=field)
+        return CurrencyCategory.of(identifier)
 
     def store(self, store_id: int) -> StoreConfig:
         return self._stores_by_id[store_id]

@@ -14,8 +14,8 @@ from app.storage.columns import BigId, Points, UTCDateTime
 class PointTransfer(SQLModel, table=True):
     __tablename__ = "point_transfers"
     __table_args__ = (
-        Index("ix_point_transfers_from", "from_customer_id", "id"),
-        Index("ix_point_transfers_to", "to_customer_id", "id"),
+        # A customer's transfers are listed from the ledger, by event (app.transfers.service).
+        Index("ix_point_transfers_event", "event_id", unique=True),
         CheckConstraint("points > 0", name="point_transfers_points_positive"),
         CheckConstraint("from_customer_id <> to_customer_id", name="point_transfers_two_customers"),
     )

@@ -1,4 +1,4 @@
-"""The transfers' data access: record a transfer, read one back, page a customer's transfers.
+"""The transfers' data access: record a transfer, read one back, read those of ledger events.
 
 SQLAlchemy Core on the caller's connection, on this domain's SQLModel table; statements built
 once, at import. Functions return plain values and `TransferView`s.
@@ -6,6 +6,7 @@ once, at import. Functions return plain values and `TransferView`s.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -33,23 +34,9 @@ _INSERT = insert(transfers).returning(transfers.c.id)
 _BY_ID = select(*_COLUMNS).where(transfers.c.id == bindparam("transfer_id"))
 
 
-def _newest_first(column: Any, *, after: bool) -> Any:
-    """One side of a customer's transfers (sent or received), newest first; `after`: only those
-    older than `before_id` (keyset)."""
-    query = select(*_COLUMNS).where(transfers.c.org_id == bindparam("org_id"), column == bindparam("customer_id"))
-    if after:
-        query = query.where(transfers.c.id < bindparam("before_id"))
-    return query.order_by(transfers.c.id.desc()).limit(bindparam("limit"))
-
-
-# (sent, received) walks, without and with a keyset position.
-_WALKS = {
-    after: (
-        _newest_first(transfers.c.from_customer_id, after=after),
-        _newest_first(transfers.c.to_customer_id, after=after),
-    )
-    for after in (False, True)
-}
+_BY_EVENTS = select(*_COLUMNS).where(
+    transfers.c.org_id == bindparam("org_id"), transfers.c.event_id.in_(bindparam("event_ids", expanding=True))
+)
 
 
 def _view(row: Any) -> TransferView:
@@ -87,17 +74,11 @@ async def transfer_by_id(connection: AsyncConnection, transfer_id: int) -> Trans
     return _view((await connection.execute(_BY_ID, {"transfer_id": transfer_id})).one())
 
 
-async def customer_transfers(
-    connection: AsyncConnection, *, org_id: int, customer_id: int, limit: int, before_id: int | None
-) -> list[TransferView]:
-    """The transfers a customer sent or received, newest first by id (keyset: older than
-    `before_id`), at most `limit`. Two index walks (sent, received), each at most `limit` long,
-    merged: no OR across indexes."""
-    parameters: dict[str, Any] = {"org_id": org_id, "customer_id": customer_id, "limit": limit}
-    if before_id is not None:
-        parameters["before_id"] = before_id
-    found: list[TransferView] = []
-    for statement in _WALKS[before_id is not None]:
-        found.extend(_view(row) for row in await connection.execute(statement, parameters))
-    found.sort(key=lambda view: view.id, reverse=True)
-    return found[:limit]
+async def transfers_of_events(
+    connection: AsyncConnection, *, org_id: int, event_ids: Sequence[int]
+) -> dict[int, TransferView]:
+    """The points transfers these ledger events wrote, by event id (one statement; none for no ids)."""
+    if not event_ids:
+        return {}
+    rows = await connection.execute(_BY_EVENTS, {"org_id": org_id, "event_ids": list(event_ids)})
+    return {view.event_id: view for view in map(_view, rows)}

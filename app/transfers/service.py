@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.customers import service as customers_service
 from app.customers.service import Activity, CustomerLookup
 from app.idempotency import service as idempotency
+from app.kernel.currencies import CurrencyCategory, account_category
 from app.kernel.decimals import POINTS, check_decimal
 from app.kernel.enums import PointsCategory
 from app.kernel.errors import InsufficientPointsError, ValidationError
@@ -28,17 +29,19 @@ from app.kernel.text import check_text
 from app.ledger import repository as ledger_repository
 from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
+from app.ledger.views import TransferCategories, TransferEntryView
 from app.organizations.config import OrgConfig, ProgramConfig
 from app.outbox import events
 from app.outbox import service as outbox
 from app.storage.database import Database
 from app.transfers import repository
 from app.transfers.errors import ProgramNotTransferableError
-from app.transfers.views import TransferView
+from app.transfers.views import TransferFilter, TransferView
 
 ZERO = Decimal(0)
 POINTS_MAX = Decimal(10) ** 12  # far above any real balance, well inside the scaled 64-bit column
 NOTES_LENGTH_MAX = 1000
+ALL_TRANSFERS = TransferFilter()
 
 
 @dataclass(frozen=True)
@@ -228,14 +231,64 @@ async def load_result(connection: AsyncConnection, transfer_id: int, *, replayed
 
 
 async def customer_transfers(
-    connection: AsyncConnection, *, org_id: int, customer_id: int, first: int, after_id: int | None
+    connection: AsyncConnection,
+    *,
+    org_id: int,
+    customer_id: int,
+    first: int,
+    after_event_id: int | None,
+    shown: TransferFilter = ALL_TRANSFERS,
 ) -> tuple[list[TransferView], bool]:
-    """The transfers a customer sent or received, newest first, keyset-paginated by transfer id.
+    """The transfers a customer sent or received, of points and of alternate currencies (`shown`),
+    newest first, keyset-paginated by ledger event id: both kinds are ledger events, so one
+    cursor orders them together. A merged customer's list is its own: what it sent and received
+    before the merge (the survivor's list does not take it over).
 
-    One more than a page is read: whether another page follows.
+    Two statements whatever the page's size: the ledger's walk of the customer's transfer
+    entries (one more than a page: whether another follows), then the page's points transfers.
     """
     assert 1 <= first <= ledger.READ_PAGE_SIZE_MAX
-    found = await repository.customer_transfers(
-        connection, org_id=org_id, customer_id=customer_id, limit=first + 1, before_id=after_id
+    found = await ledger_repository.customer_transfer_entries(
+        connection,
+        org_id=org_id,
+        customer_id=customer_id,
+        categories=_categories(shown),
+        limit=first + 1,
+        before_event_id=after_event_id,
     )
-    return found[:first], len(found) > first
+    page = found[:first]
+    points_transfers = await repository.transfers_of_events(
+        connection,
+        org_id=org_id,
+        event_ids=[entry.event_id for entry in page if entry.category == PointsCategory.REGULAR.value],
+    )
+    views = [points_transfers.get(entry.event_id) or _currency_transfer(entry, customer_id) for entry in page]
+    return views, len(found) > first
+
+
+def _categories(shown: TransferFilter) -> TransferCategories:
+    assert shown.points or shown.alternate_currencies, "a filter shows one kind at least"
+    if shown.alternate_currency is not None:
+        return TransferCategories(category=CurrencyCategory.of(shown.alternate_currency).value)
+    if not shown.alternate_currencies:
+        return TransferCategories(category=PointsCategory.REGULAR.value)
+    return TransferCategories(currencies_only=not shown.points)
+
+
+def _currency_transfer(entry: TransferEntryView, customer_id: int) -> TransferView:
+    """An alternate currency transfer as the list shows it: its id is its event's (as
+    transferAlternateCurrency answers it), it has no notes."""
+    category = account_category(entry.category)
+    assert isinstance(category, CurrencyCategory), f"event {entry.event_id}: a points transfer without its row"
+    sent = entry.entry_type == EntryType.DEBIT.value
+    return TransferView(
+        id=entry.event_id,
+        from_customer_id=customer_id if sent else entry.other_customer_id,
+        to_customer_id=entry.other_customer_id if sent else customer_id,
+        program_id=entry.program_id,
+        points=entry.points,
+        notes=None,
+        event_id=entry.event_id,
+        created_at=entry.created_at,
+        alternate_currency=category.identifier,
+    )

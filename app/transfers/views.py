@@ -1,5 +1,5 @@
 """What the transfers' service and repository hand each other and the layers above: a transfer as
-it was written. No I/O.
+it was written, and which transfers a customer's list shows. No I/O.
 
 It lives here because both `service.py` and `repository.py` need it and neither may import the
 other back.
@@ -22,3 +22,16 @@ class TransferView:
     notes: str | None
     event_id: int
     created_at: datetime
+    # A customer's list shows alternate currency transfers too: the currency's identifier (None
+    # for points; `points` are then units of it, `id` is the event's and `notes` None).
+    alternate_currency: str | None = None
+
+
+@dataclass(frozen=True)
+class TransferFilter:
+    """Which transfers a customer's list shows: points, alternate currencies, or both (the default);
+    `alternate_currency` narrows the currencies to one (its identifier)."""
+
+    points: bool = True
+    alternate_currencies: bool = True
+    alternate_currency: str | None = None

@@ -12,7 +12,6 @@ from app.graphql.customers.inputs import CustomerLookupInput
 from app.graphql.ledger.types import EntryKindEnum, EntryTypeEnum
 from app.graphql.organization.types import PointsCategoryEnum
 from app.graphql.transactions.types import TransactionSourceEnum
-from app.kernel.currencies import CurrencyCategory
 from app.kernel.enums import PointsCategory, TransactionSource
 from app.kernel.errors import ValidationError
 from app.kernel.times import utc_time
@@ -84,12 +83,7 @@ class LedgerFilterInput:
                 raise ValidationError(
                     "a view is of points or of one alternate currency", field="filter.alternateCurrency"
                 )
-            if not any(program.alternate_currency(self.alternate_currency) for program in org.programs):
-                raise ValidationError(
-                    f"no program declares alternate currency {self.alternate_currency!r}",
-                    field="filter.alternateCurrency",
-                )
-            currency_category = CurrencyCategory.of(self.alternate_currency)
+            currency_category = org.declared_currency_category(self.alternate_currency, "filter.alternateCurrency")
         return ledger.LedgerFilter(
             currency_category=currency_category,
             sources=tuple(TransactionSource(source).value for source in self.event_sources or []),

@@ -1,14 +1,18 @@
-"""Input types of points transfers."""
+"""Input types of points transfers, and the filter of a customer's list of transfers."""
 
 from __future__ import annotations
 
 from decimal import Decimal
+from enum import Enum
 
 import strawberry
 
 from app.graphql.core.descriptions import IDEMPOTENCY_KEY_DESCRIPTION
 from app.graphql.customers.inputs import CustomerLookupInput
+from app.kernel.errors import ValidationError
+from app.organizations.config import OrgConfig
 from app.transfers.service import TransferRequest
+from app.transfers.views import TransferFilter
 
 
 @strawberry.input(description="Points to move from one customer to another of the same organisation and program.")
@@ -28,4 +32,37 @@ class TransferPointsInput:
             program_code=self.program_code,
             notes=self.notes,
             idempotency_key=self.idempotency_key,
+        )
+
+
+@strawberry.enum(description="What a transfer moved: points, or units of an alternate currency.")
+class TransferKind(Enum):
+    POINTS = "POINTS"
+    ALTERNATE_CURRENCY = "ALTERNATE_CURRENCY"
+
+
+@strawberry.input(description="Which of a customer's transfers to list; with neither field, points and every currency.")
+class PointsTransferFilterInput:
+    kind: TransferKind | None = strawberry.field(
+        default=None, description="Only points transfers, or only alternate currency transfers."
+    )
+    alternate_currency: str | None = strawberry.field(
+        default=None,
+        description=(
+            "Only the transfers of this alternate currency (its identifier, as ledgerEntries' filter takes it). "
+            "Not with kind POINTS."
+        ),
+    )
+
+    def to_domain(self, org: OrgConfig) -> TransferFilter:
+        if self.alternate_currency is not None:
+            if self.kind is TransferKind.POINTS:
+                raise ValidationError(
+                    "a currency's transfers are not points transfers", field="filter.alternateCurrency"
+                )
+            org.declared_currency_category(self.alternate_currency, "filter.alternateCurrency")
+        return TransferFilter(
+            points=self.kind is not TransferKind.ALTERNATE_CURRENCY and self.alternate_currency is None,
+            alternate_currencies=self.kind is not TransferKind.POINTS,
+            alternate_currency=self.alternate_currency,
         )

@@ -89,17 +89,30 @@ class PointsTransferType(Enum):
     ADDITION = "ADDITION"
 
 
-@strawberry.type(description="One line of member care's Points Transfer tab (seed 004).")
+@strawberry.type(
+    description=(
+        "One line of member care's Points Transfer tab (seed 004): a points transfer (transferPoints) or an alternate "
+        "currency transfer (transferAlternateCurrency)."
+    )
+)
 class PointsTransferRecord:
     transfer_type: PointsTransferType
-    transfer_id: strawberry.ID
+    transfer_id: strawberry.ID = strawberry.field(
+        description="A points transfer's id; an alternate currency transfer's is its ledger event's (its eventLogId)."
+    )
     from_user_id: strawberry.ID | None = strawberry.field(description="Empty for a DEDUCTION (the customer sent it).")
     to_user_id: strawberry.ID | None = strawberry.field(description="Empty for an ADDITION (the customer received it).")
     program_code: str
     program_name: str
-    points: Decimal
-    notes: str | None
+    points: Decimal = strawberry.field(description="Points, or units of the transfer's alternate currency.")
+    notes: str | None = strawberry.field(description="A points transfer's notes; empty on a currency transfer.")
     created_at: datetime
+    alternate_currency: str | None = strawberry.field(
+        description="The identifier of the alternate currency moved; empty for points."
+    )
+    event_log_id: strawberry.ID = strawberry.field(
+        description="The transfer's ledger event: the list's order, newest first, is by it."
+    )
 
     @classmethod
     def from_view(cls, view: TransferView, customer_id: int, org: OrgConfig) -> PointsTransferRecord:
@@ -115,13 +128,15 @@ class PointsTransferRecord:
             points=view.points,
             notes=view.notes,
             created_at=view.created_at,
+            alternate_currency=view.alternate_currency,
+            event_log_id=strawberry.ID(str(view.event_id)),
         )
 
-    @strawberry.field(name="from", description="Who sent the points; empty for a DEDUCTION.")
+    @strawberry.field(name="from", description="Who sent the points or units; empty for a DEDUCTION.")
     async def from_customer(self, info: Info) -> Customer | None:
         return await _customer(info, int(self.from_user_id) if self.from_user_id else None)
 
-    @strawberry.field(description="Who received the points; empty for an ADDITION.")
+    @strawberry.field(description="Who received the points or units; empty for an ADDITION.")
     async def to(self, info: Info) -> Customer | None:
         return await _customer(info, int(self.to_user_id) if self.to_user_id else None)
 

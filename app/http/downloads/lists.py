@@ -26,6 +26,7 @@ from app.customers.models import HistoryAction
 from app.customers.tiers import TierChangeRecord, history_program_id, tier_history_page
 from app.graphql.customers.types import IDENTIFIER_CHANGE_ACTIONS
 from app.graphql.ledger.inputs import LedgerFilterInput
+from app.graphql.transfers.inputs import PointsTransferFilterInput, TransferKind
 from app.graphql.transfers.types import PointsTransferType
 from app.http.downloads.params import Params
 from app.http.downloads.sheets import LOCAL_TIME_FORMAT, Column, Kind, Row
@@ -356,7 +357,8 @@ async def _transfers_page(request: PageRequest) -> tuple[list[TransferRow], bool
         org_id=request.org.id,
         customer_id=request.customer_id,
         first=request.size,
-        after_id=request.after_id,
+        after_event_id=request.after_id,
+        shown=request.filters,
     )
     return [(view, request.customer_id, request.org) for view in views], has_next_page
 
@@ -381,9 +383,16 @@ POINTS_TRANSFERS: DownloadList[TransferRow] = DownloadList(
         _number("Points", lambda row: row[0].points),
         _text("Notes", lambda row: row[0].notes),
         _time("Created at", lambda row: row[0].created_at),
+        _text("Alternate currency", lambda row: row[0].alternate_currency),
+        _integer("Event log id", lambda row: row[0].event_id),
     ),
     fetch=_transfers_page,
-    cursor=lambda row: row[0].id,
+    cursor=lambda row: row[0].event_id,  # the list's order: points and currency transfers together
+    # customerPointsTransfers' `filter`, its fields as query parameters, checked by the same code.
+    filters=lambda params, org, now: PointsTransferFilterInput(
+        kind=params.enum("kind", TransferKind), alternate_currency=params.one("alternateCurrency")
+    ).to_domain(org),
+    parameters=frozenset({"kind", "alternateCurrency"}),
 )
 
 
