@@ -150,8 +150,8 @@ class LedgerEntry(SQLModel, table=True):
         # Ledger pages walk one customer's entries newest first by id (keyset pagination).
         Index("ix_ledger_entries_customer_id", "customer_id", "id"),
         Index("ix_ledger_entries_account_id", "account_id", "id"),
-        # A customer's transfers (points and alternate currencies) newest first by event, and the
-        # other party of each: only transfer entries, so no other entry pays for them.
+        # A customer's transfers (points and alternate currencies) newest first by event: only
+        # transfer entries, so no other entry pays for it.
         Index(
             "ix_ledger_entries_transfers",
             "customer_id",
@@ -159,11 +159,14 @@ class LedgerEntry(SQLModel, table=True):
             postgresql_where=text(TRANSFER_ENTRY),
             sqlite_where=text(TRANSFER_ENTRY),
         ),
+        # An event's entries (a reversal's, a replay's; a transfer's other party), and the entries
+        # correcting another (few: only they are indexed).
+        Index("ix_ledger_entries_event_id", "event_id"),
         Index(
-            "ix_ledger_entries_transfer_events",
-            "event_id",
-            postgresql_where=text(TRANSFER_ENTRY),
-            sqlite_where=text(TRANSFER_ENTRY),
+            "ix_ledger_entries_corrects",
+            "corrects_entry_id",
+            postgresql_where=text("corrects_entry_id IS NOT NULL"),
+            sqlite_where=text("corrects_entry_id IS NOT NULL"),
         ),
         CheckConstraint("points >= 0", name="ledger_entries_points_not_negative"),
         CheckConstraint("entry_type IN ('CREDIT', 'DEBIT')", name="ledger_entries_entry_type"),

@@ -1274,7 +1274,7 @@ _TRANSFER_SIDES = (
 @cache
 def _transfers_statement(has_cursor: bool, by_category: bool, currencies_only: bool) -> Any:
     """A customer's transfer entries newest first by event, each with the other party's customer:
-    one walk of ix_ledger_entries_transfers, one probe of ix_ledger_entries_transfer_events per row."""
+    one walk of ix_ledger_entries_transfers, one probe of ix_ledger_entries_event_id per row."""
     conditions = [
         entries.c.org_id == bindparam("org_id"),
         entries.c.customer_id == bindparam("customer_id"),
