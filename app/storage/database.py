@@ -125,6 +125,8 @@ class Database:
         deferred BEGIN gives one; PostgreSQL needs REPEATABLE READ for it). On SQLite, statements
         registered by `brief_read()` run straight on the driver, on the event loop's thread."""
         direct = self._direct_reads
+        # Leaving the block closes the connection, which rolls the transaction back (on SQLite on
+        # this thread: ReaderConnection) in the same step as it checks the connection in.
         async with (
             DirectConnection(self.read_engine) if direct is not None else self.read_engine.connect() as connection
         ):
@@ -134,10 +136,7 @@ class Database:
             if direct is not None:
                 assert isinstance(connection, DirectConnection)
                 connection.go_direct(direct, sqlite3_connection(await connection.get_raw_connection()))
-            try:
-                yield connection
-            finally:
-                await connection.rollback()
+            yield connection
 
     async def run_write(
         self, operation: Callable[[AsyncConnection], Awaitable[Result]], *, brief: bool = False
