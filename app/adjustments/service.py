@@ -99,6 +99,7 @@ async def adjust_points(
         perform=perform,
         replay=lambda connection, adjustment_id: load_result(connection, adjustment_id),
         field=f"{path}.idempotencyKey",
+        brief=True,
     )
 
 

@@ -451,6 +451,7 @@ async def redeem(
         perform=perform,
         replay=replay,
         field=f"{path}.idempotencyKey",
+        brief=True,
     )
 
 
@@ -559,6 +560,7 @@ async def reverse_redemption(
         perform=perform,
         replay=replay,
         field=f"{path}.idempotencyKey",
+        brief=True,
     )
 
 

@@ -110,6 +110,7 @@ async def transfer(
         perform=perform,
         replay=replay,
         field=f"{path}.idempotencyKey",
+        brief=True,
     )
 
 

@@ -246,6 +246,7 @@ async def redeem_points(
         perform=perform,
         replay=replay,
         field=f"{path}.idempotencyKey",
+        brief=True,
     )
 
 
@@ -542,6 +543,7 @@ async def reverse_redemption(
         perform=perform,
         replay=lambda connection, reversal_id: _reversal_result(connection, org.id, reversal_id, replayed=True),
         field=f"{path}.idempotencyKey",
+        brief=True,
     )
 
 

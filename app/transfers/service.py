@@ -120,6 +120,7 @@ async def transfer_points(
         perform=perform,
         replay=lambda connection, transfer_id: load_result(connection, transfer_id, replayed=True),
         field=f"{path}.idempotencyKey",
+        brief=True,
     )
 
 

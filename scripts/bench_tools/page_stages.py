@@ -196,7 +196,9 @@ def main() -> None:
     parser.add_argument("--database", required=True, help="the seeded SQLite file (its directory: key, pairs)")
     parser.add_argument("--count", type=int, default=300, help="requests per kind and round")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--profile", choices=["typename", "page10", "page100", "customer"], help="then cProfile this kind")
+    parser.add_argument(
+        "--profile", choices=["typename", "page10", "page100", "customer"], help="then cProfile this kind"
+    )
     parser.add_argument("--sort", default="tottime", help="cProfile's sort key (tottime, cumulative)")
     parser.add_argument("--top", type=int, default=40)
     args = parser.parse_args()
