@@ -40,8 +40,8 @@ from tests.client import (
 )
 from tests.conftest import make_org
 from tests.documents import CLOSING_BALANCE, CUSTOMER
-from tests.factories import by_mobile, by_user_id, new_mobile, transferable_spec
-from tests.import_checks import finished, post_csv
+from tests.factories import bill, by_mobile, by_user_id, new_mobile, transferable_spec
+from tests.import_checks import finished, post_csv, run_file
 from tests.test_adjust_points import ADJUST, adjustment
 from tests.test_alternate_currencies import currencies_spec, redemption
 from tests.test_alternate_currencies import post_return as post_currency_return
@@ -67,13 +67,14 @@ from tests.test_customer_query import CUSTOMER_WITH_BILLS
 from tests.test_customer_search import search
 from tests.test_downloads import LISTS_OF, download
 from tests.test_expiry import expiry_spec
+from tests.test_import_customer_promotion import SETTINGS as PROMOTION_IMPORT_SETTINGS
 from tests.test_imports import PROFILE_EXAMPLE
 from tests.test_interactions import INTERACTIONS_OF, sms
 from tests.test_interactions import record as record_interactions
 from tests.test_leads import LEADS
 from tests.test_leads import UPDATE_STATUS as UPDATE_LEAD_STATUS
 from tests.test_leads import create as create_lead
-from tests.test_promised_points import promised_spec
+from tests.test_promised_points import CONVERT, promised_spec
 from tests.test_promotion_history import PROMOTION_HISTORY
 from tests.test_promotions import (
     ADD_WITH_PROMO,
@@ -251,14 +252,23 @@ async def test_returns_exchanges_and_promo_codes_find_their_rows_through_indexes
     await create_promotion(api, commonCode="SAVE10")
     await upload(database, org, await create_promotion(api, name="paper coupon"), "code\nPAPER-1\n")
     promo_mobile = new_mobile()
+    redeemer, _ = await customer_with_points(api, "5000")
+    redeemed = await api.data(
+        REDEEM, {"input": {"customer": by_mobile(redeemer), "points": "10", "tillCode": "till-1"}}
+    )
 
-    # When they are returned in full, by line and exchanged, a bill uses the common code and is
-    # returned, and a linked code applies on its owner's next bill
+    # When they are returned in full, by line and exchanged, a bill paid by a redemption is
+    # returned, a bill uses the common code and is returned, and a linked code applies on its
+    # owner's next bill
     assert (await post_return(api, return_of(full)))["__typename"] == "TransactionReturned"
     partial = return_of(by_line, "LINE_ITEM", lineItems=[{"serial": 1, "qty": "1"}])
     assert (await post_return(api, partial))["__typename"] == "TransactionReturned"
     exchange = exchange_of(swapped, swapped["mobile"], "SWAP-1", "SHIRT-02", "200")
     assert (await post_return(api, exchange))["__typename"] == "TransactionReturned"
+    paid_input = bill(customer={"mobile": redeemer}, lineItems=[], amount="500", grossAmount=None, discount=None)
+    paid_input["pointsRedemptions"] = [redeemed["redeemPoints"]["redemption"]["id"]]
+    paid = (await add(api, paid_input))["transaction"]
+    assert (await post_return(api, return_of({**paid, "mobile": redeemer})))["__typename"] == "TransactionReturned"
     with_code = small_bill("300", customer={"mobile": promo_mobile}, promoCodes=["SAVE10"])
     coded = (await add_transaction(api, with_code, query=ADD_WITH_PROMO))["transaction"]
     coded_return = return_of({**coded, "mobile": promo_mobile, "tillCode": "till-1"})
@@ -317,8 +327,11 @@ async def test_customer_lookups_merges_tiers_and_runs_find_their_rows_through_in
     assert (await issue_card(api, by_mobile(mobile), "CARD-PLANS-1"))["__typename"] == "CardIssued"
     await buy(api, victim, "1000")
     await buy(api, survivor, "1000")
-    for other in (expiry_spec("expiring"), validity_spec("lapsing"), promised_spec("promised")):
+    for other in (expiry_spec("expiring"), validity_spec("lapsing")):
         await buy(await org_api(other), new_mobile(), "20000")
+    promised, promised_mobile = await org_api(promised_spec("promised")), new_mobile()
+    await buy(promised, promised_mobile, "20000")
+    await buy(promised, promised_mobile, "1000", till="till-trigger")
     lookups = {
         "MOBILE": mobile,
         "EMAIL": "plans@example.com",
@@ -340,7 +353,10 @@ async def test_customer_lookups_merges_tiers_and_runs_find_their_rows_through_in
     assert (await merge(api, by_mobile(survivor), by_mobile(victim)))["__typename"] == "CustomersMerged"
     changed = await change(api, by_mobile(mobile), type="EMAIL", remove="plans@example.com", add="new@example.com")
     assert changed["__typename"] == "IdentifierChanged"
-    await maintain(database, as_of=clock.now() + timedelta(days=800), idempotency_retention=timedelta(days=1))
+    converted = await promised.data(CONVERT, {"input": {"customer": by_mobile(promised_mobile)}})
+    assert converted["convertTriggerBasedPoints"]["__typename"] == "TriggerBasedPointsConverted"
+    for days in (20, 800):  # promised points come due, then everything expires
+        await maintain(database, as_of=clock.now() + timedelta(days=days), idempotency_retention=timedelta(days=1))
 
     # Then no statement walked a growing table
     assert full_scans(database, statements_sent) == {}
@@ -414,6 +430,19 @@ async def test_imports_downloads_webhooks_and_the_outbox_find_their_rows_through
     response = await post_csv(client_api, PROFILE_EXAMPLE, fileName="profile.csv")
     assert (await finished(client_api, str(response.json()["job"]["id"])))["status"] == "DONE"
     assert (await post_points(client_api, multipart(TALON_EXAMPLE))).status_code == 200
+    await define_tracker(client_api, "KM", "LINE_ITEM", "2")
+    tracked = await purchase_to_track(client_api, mobile)
+    tracker_file = f"email,user_id,loyalty_log_id,item_id,tracked_value\n,{tracked['userId']},{tracked['id']},2,4\n"
+    tracker_settings = {"billIdentification": "LOYALTY_LOG_ID", "uniqueIdentifierType": "USER_ID"}
+    assert (await run_file(client_api, "/imports/tracker", tracker_file, tracker="KM", **tracker_settings))[
+        "rowsImported"
+    ] == 1
+    await create_group(client_api, "FLEET-9", [by_mobile(mobile)])
+    group_file = f"user_group_identifier,mobile,store_code,points\nFLEET-9,,store-1,500\nFLEET-9,{mobile},store-1,25\n"
+    promotion_job = await run_file(
+        client_api, "/imports/promotion", group_file, **PROMOTION_IMPORT_SETTINGS, userGroupsEnabled="true"
+    )
+    assert promotion_job["status"] == "DONE"
     await api_data_ok(client_api, "query { importJobs(first: 10) { jobs { id } } }", {})
     for listing in LISTS:
         answer = await download(client_api, f"/downloads/{listing.name}.csv", customer=mobile, customerType="MOBILE")
