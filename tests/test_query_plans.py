@@ -331,6 +331,7 @@ async def test_customer_lookups_merges_tiers_and_runs_find_their_rows_through_in
         await buy(await org_api(other), new_mobile(), "20000")
     promised, promised_mobile = await org_api(promised_spec("promised")), new_mobile()
     await buy(promised, promised_mobile, "20000")
+    await buy(promised, new_mobile(), "20000")  # two accounts: the pass looks up pairs, not one
     await buy(promised, promised_mobile, "1000", till="till-trigger")
     lookups = {
         "MOBILE": mobile,
@@ -432,13 +433,20 @@ async def test_imports_downloads_webhooks_and_the_outbox_find_their_rows_through
     assert (await post_points(client_api, multipart(TALON_EXAMPLE))).status_code == 200
     await define_tracker(client_api, "KM", "LINE_ITEM", "2")
     tracked = await purchase_to_track(client_api, mobile)
-    tracker_file = f"email,user_id,loyalty_log_id,item_id,tracked_value\n,{tracked['userId']},{tracked['id']},2,4\n"
+    tracker_file = "email,user_id,loyalty_log_id,item_id,tracked_value\n" + "".join(
+        f",{tracked['userId']},{tracked['id']},{line},4\n"
+        for line in (1, 2)  # two lines: pairs, not one
+    )
     tracker_settings = {"billIdentification": "LOYALTY_LOG_ID", "uniqueIdentifierType": "USER_ID"}
     assert (await run_file(client_api, "/imports/tracker", tracker_file, tracker="KM", **tracker_settings))[
         "rowsImported"
-    ] == 1
-    await create_group(client_api, "FLEET-9", [by_mobile(mobile)])
-    group_file = f"user_group_identifier,mobile,store_code,points\nFLEET-9,,store-1,500\nFLEET-9,{mobile},store-1,25\n"
+    ] == 2
+    other_mobile = new_mobile()
+    await buy(client_api, other_mobile, "100")
+    await create_group(client_api, "FLEET-9", [by_mobile(mobile), by_mobile(other_mobile)])
+    group_file = "user_group_identifier,mobile,store_code,points\n" + "".join(
+        f"FLEET-9,{member},store-1,25\n" for member in (mobile, other_mobile)
+    )
     promotion_job = await run_file(
         client_api, "/imports/promotion", group_file, **PROMOTION_IMPORT_SETTINGS, userGroupsEnabled="true"
     )
