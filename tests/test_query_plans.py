@@ -85,6 +85,7 @@ from tests.test_promotions import (
     small_bill,
     upload,
 )
+from tests.test_reconciliation import admin_key, reconciliation
 from tests.test_redemptions import REDEEM, REDEMPTIONS, REVERSE
 from tests.test_referrals import purchase as referral_purchase
 from tests.test_referrals import referral_spec, referrer
@@ -159,6 +160,12 @@ GROWING_TABLES = frozenset(
         "webhook_deliveries",
     }
 )
+# Statements that read all of an organisation's rows by design, found by a part of their SQL: why.
+READ_EVERYTHING = {
+    "AS last_balance_after": "reconciliation (admin only) recomputes every account of the organisation",
+    "AS moved": "reconciliation (admin only) checks every lot of the organisation against its movements",
+    "count(*) AS count_1 FROM point_accounts WHERE": "reconciliation (admin only) counts the accounts it checked",
+}
 # `FROM table alias` / `JOIN table AS alias`: a plan names a table by its alias.
 ALIASED = re.compile(r"\b(?:FROM|JOIN)\s+(\w+)\s+(?:AS\s+)?(\w+)", re.IGNORECASE)
 NOT_ALIASES = frozenset({"WHERE", "JOIN", "LEFT", "INNER", "OUTER", "CROSS", "ON", "GROUP", "ORDER", "LIMIT", "USING"})
@@ -204,16 +211,19 @@ def full_scans(database, sent: list[tuple[str, Any]]) -> dict[str, str]:
     found: dict[str, str] = {}
     with sqlite3.connect(path) as connection:
         for sql, parameters in sent:
-            head = sql.lstrip().upper()
+            one_line = " ".join(sql.split())
+            head = one_line.upper()
             if not head.startswith(("SELECT", "UPDATE", "DELETE", "WITH", "INSERT")):
                 continue
             if head.startswith("INSERT") and " SELECT " not in head:
+                continue
+            if any(marker in one_line for marker in READ_EVERYTHING):
                 continue
             aliases = {alias: table for table, alias in ALIASED.findall(sql) if alias.upper() not in NOT_ALIASES}
             plan = connection.execute(f"EXPLAIN QUERY PLAN {sql}", parameters or ()).fetchall()
             for *_, detail in plan:
                 if scanned_table(detail, aliases) is not None:
-                    found[" ".join(sql.split())] = detail
+                    found[one_line] = detail
     return found
 
 
@@ -465,7 +475,7 @@ async def test_imports_downloads_webhooks_and_the_outbox_find_their_rows_through
     assert full_scans(database, statements_sent) == {}
 
 
-async def test_every_list_finds_its_rows_through_indexes(api, database, statements_sent):
+async def test_every_list_finds_its_rows_through_indexes(api, database, org, statements_sent):
     # Given a customer who bought, redeemed and sent points
     mobile, user_id = await customer_with_points(api, "5000")
     _, other_user_id = await customer_with_points(api, "1000")
@@ -490,6 +500,8 @@ async def test_every_list_finds_its_rows_through_indexes(api, database, statemen
     await api_data_ok(api, TRANSFERS_OF, {"customer": by_mobile(mobile)})
     await api_data_ok(api, REDEMPTIONS, {"customer": by_mobile(mobile)})
     await api_data_ok(api, CLOSING_BALANCE, {"customer": by_mobile(mobile)})
+    report = await reconciliation(api, await admin_key(database, org.org_id))
+    assert (report["__typename"], report["discrepancies"]) == ("Reconciliation", [])
 
     # Then no statement walked a growing table
     assert full_scans(database, statements_sent) == {}
