@@ -22,28 +22,19 @@ down_revision: Union[str, Sequence[str], None] = '0015b'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
-CORRECTIONS = "corrects_event_id IS NOT NULL"
-MERGED = "merged_into_customer_id IS NOT NULL"
+# Partial indexes: (table, index, column); each holds only the rows where its column is set.
+PARTIAL_INDEXES = (
+    ('ledger_events', 'ix_ledger_events_corrects', 'corrects_event_id'),
+    ('customers', 'ix_customers_merged_into', 'merged_into_customer_id'),
+)
 
 
 def upgrade() -> None:
     """Upgrade schema."""
-    with op.batch_alter_table('ledger_events', schema=None) as batch_op:
-        batch_op.create_index(
-            'ix_ledger_events_corrects',
-            ['corrects_event_id'],
-            unique=False,
-            postgresql_where=sa.text(CORRECTIONS),
-            sqlite_where=sa.text(CORRECTIONS),
-        )
-    with op.batch_alter_table('customers', schema=None) as batch_op:
-        batch_op.create_index(
-            'ix_customers_merged_into',
-            ['merged_into_customer_id'],
-            unique=False,
-            postgresql_where=sa.text(MERGED),
-            sqlite_where=sa.text(MERGED),
-        )
+    for table, index, column in PARTIAL_INDEXES:
+        where = sa.text(f"{column} IS NOT NULL")
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.create_index(index, [column], unique=False, postgresql_where=where, sqlite_where=where)
     with op.batch_alter_table('referral_awards', schema=None) as batch_op:
         batch_op.create_index('ix_referral_awards_referee', ['referee_id'], unique=False)
 
@@ -52,7 +43,6 @@ def downgrade() -> None:
     """Downgrade schema."""
     with op.batch_alter_table('referral_awards', schema=None) as batch_op:
         batch_op.drop_index('ix_referral_awards_referee')
-    with op.batch_alter_table('customers', schema=None) as batch_op:
-        batch_op.drop_index('ix_customers_merged_into')
-    with op.batch_alter_table('ledger_events', schema=None) as batch_op:
-        batch_op.drop_index('ix_ledger_events_corrects')
+    for table, index, _ in reversed(PARTIAL_INDEXES):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_index(index)
