@@ -49,6 +49,13 @@ class Customer(SQLModel, table=True):
     __table_args__ = (
         Index("ix_customers_first_name_key", "org_id", "first_name_key"),
         Index("ix_customers_last_name_key", "org_id", "last_name_key"),
+        # A reversal finds the customers merged into the redeemer; few are merged, only they are indexed.
+        Index(
+            "ix_customers_merged_into",
+            "merged_into_customer_id",
+            postgresql_where=sa.text("merged_into_customer_id IS NOT NULL"),
+            sqlite_where=sa.text("merged_into_customer_id IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)  # the seed's user_id

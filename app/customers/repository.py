@@ -36,7 +36,7 @@ from app.customers.rules import name_search_key
 from app.kernel.enums import IdentifierType
 from app.ledger import repository as ledger_repository
 from app.storage.bulk_insert import insert_rows
-from app.storage.database import any_of, list_parameter
+from app.storage.database import any_of, list_parameter, pairs_in
 from app.storage.direct_statements import brief_read, direct
 from app.storage.id_blocks import reserve_ids
 from app.storage.tables import table_of
@@ -575,7 +575,7 @@ async def memberships_among(connection: AsyncConnection, pairs: Sequence[tuple[i
     """Which (group id, customer id) pairs are memberships."""
     rows = await connection.execute(
         select(group_members.c.group_id, group_members.c.customer_id).where(
-            tuple_(group_members.c.group_id, group_members.c.customer_id).in_(list(pairs))
+            pairs_in(group_members.c.group_id, group_members.c.customer_id, pairs)
         )
     )
     return {(row.group_id, row.customer_id) for row in rows}

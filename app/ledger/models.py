@@ -121,6 +121,14 @@ class LedgerEvent(SQLModel, table=True):
             postgresql_where=text("tracker_value_id IS NOT NULL"),
             sqlite_where=text("tracker_value_id IS NOT NULL"),
         ),
+        # A return of a bill's alternate currencies sums what earlier returns took back by the
+        # award event they correct.
+        Index(
+            "ix_ledger_events_corrects",
+            "corrects_event_id",
+            postgresql_where=text("corrects_event_id IS NOT NULL"),
+            sqlite_where=text("corrects_event_id IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)  # the seed's event log id

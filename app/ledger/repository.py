@@ -33,7 +33,6 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    tuple_,
     type_coerce,
     update,
 )
@@ -73,7 +72,7 @@ from app.ledger.views import (
 )
 from app.storage.bulk_insert import add_to_rows, driver_value, insert_rows
 from app.storage.columns import FixedDecimal, Points, UTCDateTime
-from app.storage.database import any_of, conflict_insert, list_parameter, one_of_constants
+from app.storage.database import any_of, conflict_insert, list_parameter, one_of_constants, pairs_in
 from app.storage.direct_statements import brief_read, direct
 from app.storage.id_blocks import reserve_ids
 from app.storage.tables import table_of
@@ -568,7 +567,7 @@ async def promised_and_regular_account_ids(
         (
             await connection.execute(
                 select(accounts.c.id).where(
-                    tuple_(accounts.c.customer_id, accounts.c.program_id).in_([tuple(row) for row in owners]),
+                    pairs_in(accounts.c.customer_id, accounts.c.program_id, [tuple(row) for row in owners]),
                     accounts.c.category.in_([PointsCategory.PROMISED.value, PointsCategory.REGULAR.value]),
                 )
             )

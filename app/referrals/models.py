@@ -41,6 +41,8 @@ class ReferralAward(SQLModel, table=True):
         UniqueConstraint("program_id", "referee_id"),
         Index("ix_referral_awards_referrer", "referrer_id", "program_id", "awarded_at"),
         Index("ix_referral_awards_transaction", "transaction_id"),
+        # A merge moves the victim's awards as a referee (the unique key leads with the program).
+        Index("ix_referral_awards_referee", "referee_id"),
         CheckConstraint("referee_points >= 0 AND referrer_points >= 0", name="referral_awards_points_not_negative"),
     )
 

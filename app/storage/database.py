@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager, nullcontext
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import orjson
-from sqlalchemy import ColumnElement, Table, event, literal_column, text
+from sqlalchemy import ColumnElement, Table, and_, event, literal_column, text, tuple_
 from sqlalchemy import exc as sqlalchemy_exceptions
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
@@ -413,6 +413,14 @@ def one_of_constants(column: ColumnElement[Any], values: Iterable[str]) -> Colum
         assert value.replace("_", "").isalnum(), f"a constant of the code, not {value!r}"
         written.append(literal_column(f"'{value}'"))
     return column.in_(written)
+
+
+def pairs_in(
+    first: ColumnElement[Any], second: ColumnElement[Any], pairs: Sequence[tuple[Any, Any]]
+) -> ColumnElement[bool]:
+    """`(first, second) IN (pairs)` that an index leading with `first` serves: SQLite walks the whole
+    index for a row-value IN of constant rows, and searches it once the first column has its own IN."""
+    return and_(first.in_(sorted({pair[0] for pair in pairs})), tuple_(first, second).in_(list(pairs)))
 
 
 def any_of(dialect_name: str, parameter: str, element_type: str = "text") -> str:

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Integer, bindparam, insert, or_, select, tuple_, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.storage.database import one_of_constants
+from app.storage.database import one_of_constants, pairs_in
 from app.storage.direct_statements import brief_read, direct
 from app.storage.tables import table_of
 from app.transactions.models import Transaction, TransactionLineItem, TransactionType
@@ -416,7 +416,7 @@ async def line_items_by_serial(connection: AsyncConnection, pairs: Sequence[tupl
     found: list[Any] = []
     for start in range(0, len(wanted), CHUNK):
         query = select(line_items.c.id, line_items.c.transaction_id, line_items.c.serial, line_items.c.item_code).where(
-            tuple_(line_items.c.transaction_id, line_items.c.serial).in_(wanted[start : start + CHUNK])
+            pairs_in(line_items.c.transaction_id, line_items.c.serial, wanted[start : start + CHUNK])
         )
         found.extend((await connection.execute(query)).all())
     return found
