@@ -133,6 +133,7 @@ async def return_transaction(
         perform=perform,
         replay=lambda connection, return_id: load_return_result(connection, org, return_id, replayed=True, now=now),
         field=f"{path}.idempotencyKey",
+        brief=True,
     )
 
 
