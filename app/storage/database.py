@@ -31,7 +31,6 @@ from app.storage.sqlite_driver import (
     INLINE_ARGUMENT,
     READER_ARGUMENT,
     one_hop_url,
-    sqlite3_connection,
     statements_inline,
 )
 from app.storage.waiting_writers import WaitingWriters
@@ -135,7 +134,7 @@ class Database:
             await connection.begin()
             if direct is not None:
                 assert isinstance(connection, DirectConnection)
-                connection.go_direct(direct, sqlite3_connection(await connection.get_raw_connection()))
+                connection.go_direct(direct)
             yield connection
 
     async def run_write(
@@ -210,7 +209,7 @@ class Database:
                     await stack.enter_async_context(connection.begin())
             if direct is not None:
                 assert isinstance(connection, DirectConnection)
-                connection.go_direct(direct, sqlite3_connection(await connection.get_raw_connection()))
+                connection.go_direct(direct)
             yield connection
 
     def writer_waiting(self) -> bool:

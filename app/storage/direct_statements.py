@@ -34,6 +34,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from app.storage.sqlite_driver import sqlite3_connection
+
 Statement = TypeVar("Statement", bound=Executable)
 
 # Statements registered by `direct()` (brief writes) and by `brief_read()` (reads too), by
@@ -407,9 +409,14 @@ class DirectConnection(AsyncConnection):
     _direct: DirectStatements | None = None
     _raw: sqlite3.Connection | None = None
 
-    def go_direct(self, statements: DirectStatements, raw: sqlite3.Connection) -> None:
-        """From now on (inside the transaction) registered statements run on `raw`."""
-        self._direct, self._raw = statements, raw
+    def go_direct(self, statements: DirectStatements) -> None:
+        """From now on (inside the transaction it has begun) registered statements run on its
+        sqlite3 connection. Begun, it holds its pooled connection: reading it makes no trip to
+        the driver (`get_raw_connection()` would, through SQLAlchemy's async layer)."""
+        sync_connection = self.sync_connection
+        assert sync_connection is not None, "a started connection"
+        assert sync_connection.in_transaction(), "go direct inside a transaction"
+        self._direct, self._raw = statements, sqlite3_connection(sync_connection.connection)
 
     def _directly(self, statement: Any, parameters: Any, execution_options: Any, *, sql: bool) -> DirectResult | None:
         """The result of running it direct (`sql`: plain SQL of exec_driver_sql); None: not run."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Integer, bindparam, insert, or_, select, tuple_, union_all, update
@@ -97,17 +98,11 @@ async def transaction_row(connection: AsyncConnection, transaction_id: int) -> A
 CUSTOMERS_PER_STATEMENT_MAX = 100  # a page of customers; well under SQLite's 500 compound SELECTs
 
 
-# A page of bills per customer for 1 to CUSTOMERS_PER_STATEMENT_MAX customers, with or without a
-# cursor and a type filter: each shape's statement built once (building the UNION of subqueries
-# cost more than running it).
-_customers_transactions_statements: dict[tuple[int, bool, bool], Any] = {}
-
-
+@cache
 def _customers_transactions_statement(customers: int, *, before: bool, typed: bool) -> Any:
-    key = (customers, before, typed)
-    found = _customers_transactions_statements.get(key)
-    if found is not None:
-        return found
+    """A page of bills per customer for 1 to CUSTOMERS_PER_STATEMENT_MAX customers, with or without
+    a cursor and a type filter: each shape's statement built once (building the UNION of
+    subqueries cost more than running it)."""
     conditions = [transactions.c.org_id == bindparam("org_id")]
     if before:
         conditions.append(transactions.c.id < bindparam("before_id"))
@@ -123,8 +118,7 @@ def _customers_transactions_statement(customers: int, *, before: bool, typed: bo
         )
         for number in range(customers)
     ]
-    built = _customers_transactions_statements[key] = brief_read(pages[0] if customers == 1 else union_all(*pages))
-    return built
+    return brief_read(pages[0] if customers == 1 else union_all(*pages))
 
 
 async def customers_transactions(

@@ -36,12 +36,11 @@ from app.outbox import service as outbox
 from app.storage.database import Database
 from app.transfers import repository
 from app.transfers.errors import ProgramNotTransferableError
-from app.transfers.views import TransferFilter, TransferView
+from app.transfers.views import TransferView
 
 ZERO = Decimal(0)
 POINTS_MAX = Decimal(10) ** 12  # far above any real balance, well inside the scaled 64-bit column
 NOTES_LENGTH_MAX = 1000
-ALL_TRANSFERS = TransferFilter()
 
 
 @dataclass(frozen=True)
@@ -238,7 +237,7 @@ async def customer_transfers(
     customer_id: int,
     first: int,
     after_event_id: int | None,
-    shown: TransferFilter = ALL_TRANSFERS,
+    shown: TransferCategories,
 ) -> tuple[list[TransferView], bool]:
     """The transfers a customer sent or received, of points and of alternate currencies (`shown`),
     newest first, keyset-paginated by ledger event id: both kinds are ledger events, so one
@@ -253,7 +252,7 @@ async def customer_transfers(
         connection,
         org_id=org_id,
         customer_id=customer_id,
-        categories=_categories(shown),
+        categories=shown,
         limit=first + 1,
         before_event_id=after_event_id,
     )
@@ -265,15 +264,6 @@ async def customer_transfers(
     )
     views = [points_transfers.get(entry.event_id) or _currency_transfer(entry, customer_id) for entry in page]
     return views, len(found) > first
-
-
-def _categories(shown: TransferFilter) -> TransferCategories:
-    assert shown.points or shown.alternate_currencies, "a filter shows one kind at least"
-    if shown.alternate_currency is not None:
-        return TransferCategories(category=CurrencyCategory.of(shown.alternate_currency).value)
-    if not shown.alternate_currencies:
-        return TransferCategories(category=PointsCategory.REGULAR.value)
-    return TransferCategories(currencies_only=not shown.points)
 
 
 def _currency_transfer(entry: TransferEntryView, customer_id: int) -> TransferView:

@@ -25,13 +25,3 @@ class TransferView:
     # A customer's list shows alternate currency transfers too: the currency's identifier (None
     # for points; `points` are then units of it, `id` is the event's and `notes` None).
     alternate_currency: str | None = None
-
-
-@dataclass(frozen=True)
-class TransferFilter:
-    """Which transfers a customer's list shows: points, alternate currencies, or both (the default);
-    `alternate_currency` narrows the currencies to one (its identifier)."""
-
-    points: bool = True
-    alternate_currencies: bool = True
-    alternate_currency: str | None = None

@@ -9,10 +9,11 @@ import strawberry
 
 from app.graphql.core.descriptions import IDEMPOTENCY_KEY_DESCRIPTION
 from app.graphql.customers.inputs import CustomerLookupInput
+from app.kernel.enums import PointsCategory
 from app.kernel.errors import ValidationError
+from app.ledger.views import TransferCategories
 from app.organizations.config import OrgConfig
 from app.transfers.service import TransferRequest
-from app.transfers.views import TransferFilter
 
 
 @strawberry.input(description="Points to move from one customer to another of the same organisation and program.")
@@ -54,15 +55,16 @@ class PointsTransferFilterInput:
         ),
     )
 
-    def to_domain(self, org: OrgConfig) -> TransferFilter:
+    def to_domain(self, org: OrgConfig) -> TransferCategories:
+        """The ledger categories the list shows: one currency's, points' (REGULAR), every
+        currency's, or all."""
         if self.alternate_currency is not None:
             if self.kind is TransferKind.POINTS:
                 raise ValidationError(
                     "a currency's transfers are not points transfers", field="filter.alternateCurrency"
                 )
-            org.declared_currency_category(self.alternate_currency, "filter.alternateCurrency")
-        return TransferFilter(
-            points=self.kind is not TransferKind.ALTERNATE_CURRENCY and self.alternate_currency is None,
-            alternate_currencies=self.kind is not TransferKind.POINTS,
-            alternate_currency=self.alternate_currency,
-        )
+            category = org.declared_currency_category(self.alternate_currency, "filter.alternateCurrency")
+            return TransferCategories(category=category.value)
+        if self.kind is TransferKind.POINTS:
+            return TransferCategories(category=PointsCategory.REGULAR.value)
+        return TransferCategories(currencies_only=self.kind is TransferKind.ALTERNATE_CURRENCY)

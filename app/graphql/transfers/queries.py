@@ -15,7 +15,8 @@ from app.graphql.core.pagination import (
 from app.graphql.customers.inputs import CustomerLookupInput, customer_id_for
 from app.graphql.transfers.inputs import PointsTransferFilterInput
 from app.graphql.transfers.types import CustomerPointsTransfersResult, PointsTransferPage, PointsTransferRecord
-from app.transfers.service import ALL_TRANSFERS, customer_transfers
+from app.ledger.views import TransferCategories
+from app.transfers.service import customer_transfers
 
 # A position in the list: a ledger event id, the same for points and currency transfers. Cursors
 # made before currency transfers were listed held a points transfer's id: they are refused.
@@ -39,7 +40,7 @@ class TransferQuery:
         after: str | None = None,
     ) -> CustomerPointsTransfersResult:
         check_page_size(first)
-        shown = filter.to_domain(info.context.org) if filter is not None else ALL_TRANSFERS
+        shown = filter.to_domain(info.context.org) if filter is not None else TransferCategories()
         after_event_id = decode_id_cursor(TRANSFER_CURSOR, after)
         async with info.context.database.read() as connection:
             customer_id = await customer_id_for(info, connection, customer)

@@ -2,8 +2,8 @@
 redemption's reversal, an adjustment's or a transfer's replay and a return read an event's
 entries (or the corrections of some entries), and without an index each of those walked every
 entry of every customer (about 1 s on 6,250,000 entries). The event index serves the transfers
-list's probe for the other party too, so its partial index by event (0015a) goes. Corrections
-are few: their index holds only the entries that correct another.
+list's probe for the other party too. Corrections are few: their index holds only the entries
+that correct another.
 
 Revision ID: 0015b
 Revises: 0015a
@@ -23,7 +23,6 @@ branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
 CORRECTIONS = "corrects_entry_id IS NOT NULL"
-TRANSFER_ENTRY = "entry_kind = 'POINTS_TRANSFER'"
 
 
 def upgrade() -> None:
@@ -37,18 +36,10 @@ def upgrade() -> None:
             postgresql_where=sa.text(CORRECTIONS),
             sqlite_where=sa.text(CORRECTIONS),
         )
-        batch_op.drop_index('ix_ledger_entries_transfer_events')
 
 
 def downgrade() -> None:
     """Downgrade schema."""
     with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
-        batch_op.create_index(
-            'ix_ledger_entries_transfer_events',
-            ['event_id'],
-            unique=False,
-            postgresql_where=sa.text(TRANSFER_ENTRY),
-            sqlite_where=sa.text(TRANSFER_ENTRY),
-        )
         batch_op.drop_index('ix_ledger_entries_corrects')
         batch_op.drop_index('ix_ledger_entries_event_id')

@@ -1,7 +1,8 @@
 """The last statements that walked a growing table get an index: a return of a bill's alternate
 currencies summed earlier returns by the award event they correct (ledger_events by
-corrects_event_id), a redemption's reversal looked up the customers merged into the redeemer
-(customers by merged_into_customer_id) and a merge moved the victim's referee awards
+corrects_event_id), a bill naming the redemptions that paid for it looked up the customers
+merged into its customer, whose redemptions it may name too (customers by
+merged_into_customer_id) and a merge moved the victim's referee awards
 (referral_awards by referee_id). Corrections and merged customers are few: only they are indexed,
 so a bill's or an import's event and a registration pay nothing for it.
 
