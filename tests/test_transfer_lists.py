@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from app.graphql.core.pagination import encode_id_cursor
+from app.graphql.transfers.queries import TRANSFER_CURSOR
 from app.organizations.roles import Role
 from tests.client import Api, merge, transfer
 from tests.conftest import make_key, make_org
@@ -145,7 +147,8 @@ async def test_the_list_shows_points_and_currency_transfers_sent_and_received_ne
 
     assert page["__typename"] == "PointsTransferPage"
     assert page["records"] == expected
-    assert page["pageInfo"] == {"hasNextPage": False, "endCursor": page["pageInfo"]["endCursor"]}
+    last_event = int(expected[-1]["eventLogId"])
+    assert page["pageInfo"] == {"hasNextPage": False, "endCursor": encode_id_cursor(TRANSFER_CURSOR, last_event)}
     # The ids are the ledger's: a currency transfer's is its event's, as transferAlternateCurrency answered.
     assert [item["alternateCurrency"] for item in page["records"]] == ["rgpws7", None, "pJ6E8A", "rgpws7", None]
     event_ids = [int(item["eventLogId"]) for item in page["records"]]
