@@ -223,16 +223,19 @@ class StatementCounter:
 
 @pytest.fixture
 def count_statements(database: Database) -> Any:
-    """Count SQL statements sent on the read engine (where list queries run)."""
+    """Count SQL statements answered on the read engine (where list queries run). Answered, not
+    sent: a direct read over its time budget is interrupted and runs again through SQLAlchemy
+    (app/storage/direct_statements.py), which a slow machine can make happen anywhere; the
+    interrupted attempt reaches no `after_cursor_execute` listener."""
     counters: list[StatementCounter] = []
 
     def start() -> StatementCounter:
         COUNTING.set(True)
         counter = StatementCounter()
-        event.listen(database.read_engine.sync_engine, "before_cursor_execute", counter)
+        event.listen(database.read_engine.sync_engine, "after_cursor_execute", counter)
         counters.append(counter)
         return counter
 
     yield start
     for counter in counters:
-        event.remove(database.read_engine.sync_engine, "before_cursor_execute", counter)
+        event.remove(database.read_engine.sync_engine, "after_cursor_execute", counter)
