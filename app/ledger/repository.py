@@ -72,7 +72,7 @@ from app.ledger.views import (
 )
 from app.storage.bulk_insert import add_to_rows, driver_value, insert_rows
 from app.storage.columns import FixedDecimal, Points, UTCDateTime
-from app.storage.database import any_of, conflict_insert, list_parameter, one_of_constants, pairs_in
+from app.storage.database import any_of, conflict_insert, constant, list_parameter, one_of_constants, pairs_in
 from app.storage.direct_statements import brief_read, direct
 from app.storage.id_blocks import reserve_ids
 from app.storage.tables import table_of
@@ -495,7 +495,7 @@ async def currency_awards_of_bill(connection: AsyncConnection, *, org_id: int, t
         .select_from(returns.join(corrections, corrections.c.id == returns.c.event_id))
         .where(
             corrections.c.corrects_event_id == events.c.id,
-            returns.c.entry_kind == EntryKind.POINTS_RETURN.value,
+            returns.c.entry_kind == constant(EntryKind.POINTS_RETURN.value),
         )
         .correlate(events)
         .scalar_subquery()
@@ -517,7 +517,7 @@ async def currency_awards_of_bill(connection: AsyncConnection, *, org_id: int, t
                     events.c.org_id == org_id,
                     events.c.transaction_id == transaction_id,
                     events.c.event_type == EventType.ALTERNATE_CURRENCY_AWARD.value,
-                    entries.c.entry_kind == EntryKind.POINTS_ALLOCATION.value,
+                    entries.c.entry_kind == constant(EntryKind.POINTS_ALLOCATION.value),
                 )
                 .order_by(entries.c.id)
             )
@@ -593,7 +593,7 @@ def join_program_points(query: Any, customer_id: Any, program_id: Any) -> Any:
     regular_balance = type_coerce(
         func.sum(
             case(
-                (accounts.c.category == literal_column(f"'{PointsCategory.REGULAR.value}'"), accounts.c.balance),
+                (accounts.c.category == constant(PointsCategory.REGULAR.value), accounts.c.balance),
                 else_=literal_column("0"),
             )
         ),
@@ -611,7 +611,7 @@ def join_program_points(query: Any, customer_id: Any, program_id: Any) -> Any:
     holds_lots = accounts.c.balance > 0
     regular_not_held = case(
         (
-            and_(accounts.c.category == literal_column(f"'{PointsCategory.REGULAR.value}'"), holds_lots),
+            and_(accounts.c.category == constant(PointsCategory.REGULAR.value), holds_lots),
             _account_lot_points(or_(lots.c.active_from > now, past_expiry)),
         ),
         else_=literal_column("0"),
@@ -636,7 +636,7 @@ def _account_lot_points(condition: Any) -> Any:
     """Points left in the lots of the outer query's account that meet `condition` (0 when none)."""
     return (
         select(func.coalesce(func.sum(lots.c.points_remaining), literal_column("0")))
-        .where(lots.c.account_id == accounts.c.id, lots.c.points_remaining > 0, condition)
+        .where(lots.c.account_id == accounts.c.id, HAS_POINTS_LEFT, condition)
         .correlate(accounts)
         .scalar_subquery()
     )
@@ -668,10 +668,7 @@ async def lots_in_spending_order(
         order.insert(0, lots.c.id.not_in(list(prefer_lot_ids)))
     rows = (
         await connection.execute(
-            select(*_LOT_COLUMNS)
-            .where(lots.c.account_id == account_id, lots.c.points_remaining > 0)
-            .order_by(*order)
-            .limit(limit)
+            select(*_LOT_COLUMNS).where(lots.c.account_id == account_id, HAS_POINTS_LEFT).order_by(*order).limit(limit)
         )
     ).all()
     return [(row.id, row.points_remaining, row.active_from, row.expires_at) for row in rows]
@@ -707,7 +704,7 @@ async def open_lots(
     rows = (
         await connection.execute(
             select(lots.c.id, lots.c.account_id, lots.c.points_remaining, lots.c.active_from, lots.c.expires_at)
-            .where(lots.c.account_id.in_(list(account_ids)), lots.c.points_remaining > 0, *conditions)
+            .where(lots.c.account_id.in_(list(account_ids)), HAS_POINTS_LEFT, *conditions)
             .order_by(lots.c.account_id, lots.c.expires_at, lots.c.id)
         )
     ).all()
@@ -802,7 +799,7 @@ async def promised_lots_due(connection: AsyncConnection, *, org_id: int, as_of: 
                 select(lots.c.id, lots.c.account_id)
                 .where(
                     lots.c.org_id == org_id,
-                    lots.c.category == literal_column("'PROMISED'"),
+                    lots.c.category == constant(PointsCategory.PROMISED.value),
                     HAS_POINTS_LEFT,
                     _convertible(as_of),
                 )
@@ -882,7 +879,7 @@ async def spendable_points(
     rows = (
         await connection.execute(
             select(lots.c.account_id, func.sum(lots.c.points_remaining).label("points"))
-            .where(lots.c.account_id.in_(list(account_ids)), lots.c.points_remaining > 0, _spendable(now))
+            .where(lots.c.account_id.in_(list(account_ids)), HAS_POINTS_LEFT, _spendable(now))
             .group_by(lots.c.account_id)
         )
     ).all()
@@ -903,7 +900,7 @@ _ADD_EVENT_OF_BILL = (
     .limit(1)
 )
 _ALLOCATIONS = select(entries.c.id, entries.c.category, entries.c.customer_id).where(
-    entries.c.event_id == bindparam("event_id"), entries.c.entry_kind == EntryKind.POINTS_ALLOCATION.value
+    entries.c.event_id == bindparam("event_id"), entries.c.entry_kind == constant(EntryKind.POINTS_ALLOCATION.value)
 )
 # In entry order: a customer with two entries in the event (an account opened at zero, then
 # credited) reads the balance after the last.
@@ -1053,7 +1050,7 @@ async def debits_of_events(connection: AsyncConnection, event_ids: Sequence[int]
                 .where(
                     entries.c.event_id.in_(list(event_ids)),
                     entries.c.entry_type == EntryType.DEBIT.value,
-                    entries.c.entry_kind == kind.value,
+                    entries.c.entry_kind == constant(kind.value),
                 )
                 .order_by(entries.c.id)
             )
@@ -1087,7 +1084,7 @@ async def corrections_in_events(
                 select(entries.c.id, entries.c.event_id, entries.c.program_id, entries.c.corrects_entry_id)
                 .where(
                     entries.c.event_id.in_(list(event_ids)),
-                    entries.c.entry_kind == kind.value,
+                    entries.c.entry_kind == constant(kind.value),
                     entries.c.corrects_entry_id.in_(list(corrected_ids)),
                 )
                 .order_by(entries.c.id)
@@ -1265,8 +1262,8 @@ async def ledger_page(
 # query implies it.
 _other_side = entries.alias("other_side")
 _TRANSFER_SIDES = (
-    entries.c.entry_kind == literal_column(f"'{EntryKind.POINTS_TRANSFER.value}'"),
-    _other_side.c.entry_kind == literal_column(f"'{EntryKind.POINTS_TRANSFER.value}'"),
+    entries.c.entry_kind == constant(EntryKind.POINTS_TRANSFER.value),
+    _other_side.c.entry_kind == constant(EntryKind.POINTS_TRANSFER.value),
 )
 
 
@@ -1396,7 +1393,7 @@ def _account_holdings_statement(*, currencies: bool) -> Any:
             _sum_lot_points(and_(active, not_past_expiry)).label("spendable"),
             _sum_lot_points(not_(not_past_expiry)).label("past_expiry"),
         )
-        .select_from(accounts.outerjoin(lots, and_(lots.c.account_id == accounts.c.id, lots.c.points_remaining > 0)))
+        .select_from(accounts.outerjoin(lots, and_(lots.c.account_id == accounts.c.id, HAS_POINTS_LEFT)))
         .where(
             accounts.c.org_id == bindparam("org_id"),
             accounts.c.customer_id.in_(bindparam("customer_ids", expanding=True)),
@@ -1440,7 +1437,7 @@ _SUBLEDGER_HOLDINGS = brief_read(
         accounts.c.org_id == bindparam("org_id"),
         accounts.c.customer_id.in_(bindparam("customer_ids", expanding=True)),
         lots.c.subledger_id.is_not(None),
-        lots.c.points_remaining > 0,
+        HAS_POINTS_LEFT,
         or_(lots.c.expires_at.is_(None), lots.c.expires_at > _SUBLEDGER_NOW),
     )
     .group_by(accounts.c.customer_id, accounts.c.program_id, lots.c.subledger_id)
@@ -1500,7 +1497,7 @@ async def points_expiring_after(connection: AsyncConnection, customer_ids: Seque
                 .join(accounts, accounts.c.id == lots.c.account_id)
                 .where(
                     accounts.c.customer_id.in_(list(customer_ids)),
-                    lots.c.points_remaining > 0,
+                    HAS_POINTS_LEFT,
                     lots.c.expires_at > now,
                     lots.c.category.in_(POINTS_CATEGORY_VALUES),
                 )
@@ -1518,7 +1515,7 @@ async def expiry_entries(
     by customer, one query for any number of customers (a window per customer)."""
     conditions = [
         entries.c.customer_id.in_(list(customer_ids)),
-        entries.c.entry_kind == EntryKind.POINTS_EXPIRY.value,
+        entries.c.entry_kind == constant(EntryKind.POINTS_EXPIRY.value),
         entries.c.category.in_(POINTS_CATEGORY_VALUES),
     ]
     if after_id is not None:

@@ -403,15 +403,20 @@ def conflict_insert(dialect_name: str, table: Table) -> postgresql.Insert | sqli
     return (postgresql if dialect_name == "postgresql" else sqlite).insert(table)
 
 
+def constant(value: str) -> ColumnElement[Any]:
+    """A constant of the code (an enum value) written into the SQL, not bound. Where a column has
+    a partial index on a constant (`entry_kind = 'POINTS_TRANSFER'`), SQLite compares a bound
+    parameter of the same column with it and then compiles the statement again on every run,
+    whatever the value (~70 us; tests/test_query_plans.py finds such statements)."""
+    assert value.replace("_", "").isalnum(), f"a constant of the code, not {value!r}"
+    return literal_column(f"'{value}'")
+
+
 def one_of_constants(column: ColumnElement[Any], values: Iterable[str]) -> ColumnElement[bool]:
     """`column IN ('A', 'B')` with constants of the code (enum values) written into the SQL: the
     statement compiles once with them, where a list bound as a parameter is rendered again on
     every run (SQLAlchemy's post-compile step, ~20-60 us a statement)."""
-    written: list[ColumnElement[Any]] = []
-    for value in values:
-        assert value.replace("_", "").isalnum(), f"a constant of the code, not {value!r}"
-        written.append(literal_column(f"'{value}'"))
-    return column.in_(written)
+    return column.in_([constant(value) for value in values])
 
 
 def pairs_in(
