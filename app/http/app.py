@@ -395,4 +395,5 @@ def app_factory() -> Any:
     # scripts/bench's bills: the collector's CPU a bill fell from 0.35-0.55 ms to 0.17-0.23.
     gc.collect()
     gc.freeze()
+    gc.set_threshold(settings.garbage_young_allocations, *gc.get_threshold()[1:])
     return application
