@@ -418,6 +418,18 @@ class DirectConnection(AsyncConnection):
         assert sync_connection.in_transaction(), "go direct inside a transaction"
         self._direct, self._raw = statements, sqlite3_connection(sync_connection.connection)
 
+    def ended_cleanly(self) -> bool:
+        """Whether it is open, valid, and out of any transaction, SQLAlchemy's and sqlite3's
+        (a failed ROLLBACK can leave sqlite3 in one that SQLAlchemy has let go of)."""
+        sync_connection = self.sync_connection
+        if self.invalidated or sync_connection is None or sync_connection.closed or sync_connection.in_transaction():
+            return False
+        return not sqlite3_connection(sync_connection.connection).in_transaction
+
+    def stop_direct(self) -> None:
+        """Every statement through SQLAlchemy again (the transaction `go_direct` was for has ended)."""
+        self._direct = self._raw = None
+
     def _directly(self, statement: Any, parameters: Any, execution_options: Any, *, sql: bool) -> DirectResult | None:
         """The result of running it direct (`sql`: plain SQL of exec_driver_sql); None: not run."""
         direct_statements, raw, sync_connection = self._direct, self._raw, self.sync_connection

@@ -1,0 +1,123 @@
+"""SQLite's one writer keeps its connection between writes (app/storage/database.py,
+`Database._sqlite_writer`): every write, brief or not, runs on the same connection; a write that
+fails or is cancelled leaves it clean for the next; a connection whose transaction could not end
+is replaced; the pool-use metric counts the writer in use only while a write runs."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
+
+from app.storage.direct_statements import DirectConnection
+from app.storage.sqlite_driver import InlineConnection
+from tests.sqlite_databases import sqlite_database_of
+
+metadata = MetaData()
+things = Table("things", metadata, Column("id", Integer, primary_key=True), Column("name", String, unique=True))
+
+
+@pytest.fixture
+async def sqlite_database(tmp_path):
+    async with sqlite_database_of(tmp_path / "writer.db", metadata) as database:
+        yield database
+
+
+async def names(database) -> list[str]:
+    async with database.read() as connection:
+        return list((await connection.execute(select(things.c.name).order_by(things.c.id))).scalars())
+
+
+def sqlite3_connection_of(connection: DirectConnection):
+    assert connection.sync_connection is not None
+    return connection.sync_connection.connection.dbapi_connection
+
+
+async def test_writes_brief_or_not_share_one_connection_in_use_only_while_they_run(sqlite_database):
+    seen = []
+    in_use = []
+
+    async def write(connection, name: str) -> None:
+        seen.append(sqlite3_connection_of(connection))
+        in_use.append(sqlite_database.pools()["write"].checkedout())
+        await connection.execute(insert(things).values(name=name))
+
+    await sqlite_database.run_write(lambda connection: write(connection, "a"), brief=True)
+    await sqlite_database.run_write(lambda connection: write(connection, "b"))
+    await sqlite_database.run_write(lambda connection: write(connection, "c"), brief=True)
+
+    assert len({id(connection) for connection in seen}) == 1
+    assert in_use == [1, 1, 1]
+    assert sqlite_database.pools()["write"].checkedout() == 0
+    assert sqlite_database.write_engine.pool.checkedout() == 1  # kept between writes
+    assert await names(sqlite_database) == ["a", "b", "c"]
+
+
+async def test_a_failed_write_leaves_nothing_and_the_next_write_runs_on_the_same_connection(sqlite_database):
+    seen = []
+
+    async def fails(connection) -> None:
+        seen.append(sqlite3_connection_of(connection))
+        await connection.execute(insert(things).values(name="kept out"))
+        raise RuntimeError("refused halfway")
+
+    async def writes(connection) -> None:
+        seen.append(sqlite3_connection_of(connection))
+        await connection.execute(insert(things).values(name="after"))
+
+    with pytest.raises(RuntimeError):
+        await sqlite_database.run_write(fails, brief=True)
+    await sqlite_database.run_write(writes, brief=True)
+
+    assert seen[0] is seen[1]
+    assert await names(sqlite_database) == ["after"]
+
+
+async def test_a_cancelled_write_is_rolled_back_and_the_next_write_runs(sqlite_database):
+    started = asyncio.Event()
+
+    async def stalls(connection) -> None:
+        await connection.execute(insert(things).values(name="cancelled"))
+        started.set()
+        await asyncio.Event().wait()
+
+    stalled = asyncio.create_task(sqlite_database.run_write(stalls))
+    await started.wait()
+    stalled.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await stalled
+    await sqlite_database.run_write(lambda connection: connection.execute(insert(things).values(name="next")))
+
+    assert await names(sqlite_database) == ["next"]
+
+
+async def test_a_connection_whose_transaction_could_not_end_is_replaced(sqlite_database, monkeypatch):
+    seen = []
+
+    async def fails(connection) -> None:
+        seen.append(sqlite3_connection_of(connection))
+        await connection.execute(insert(things).values(name="kept out"))
+        raise RuntimeError("refused halfway")
+
+    def rollback_fails(self) -> None:
+        raise OSError("the rollback did not reach the database")
+
+    # Given a write that fails, and whose rollback fails too
+    with monkeypatch.context() as patched:
+        patched.setattr(InlineConnection, "rollback", rollback_fails)  # the driver's
+        with pytest.raises(OSError, match="did not reach"):
+            await sqlite_database.run_write(fails)
+
+    # When the next write runs
+    async def writes(connection) -> None:
+        seen.append(sqlite3_connection_of(connection))
+        await connection.execute(insert(things).values(name="after"))
+
+    await sqlite_database.run_write(writes)
+
+    # Then it ran on a new connection, and the failed write's row is nowhere
+    assert seen[0] is not seen[1]
+    assert await names(sqlite_database) == ["after"]
+    async with sqlite_database.read() as connection:
+        assert (await connection.execute(select(func.count()).select_from(things))).scalar_one() == 1
