@@ -115,12 +115,14 @@ def one_run(
     sampler = Sampler(url)
     asyncio.run(execute(url, *RESET))
     server_before, postgres_before = bench.process_cpu_seconds(server_pid), postgres_cpu_seconds(postmaster)
+    machine_before = bench.machine_busy_seconds()
     sampler.start()
     values, first_bad, _ = bench.run_wrk(f"{base}/graphql", load, seconds, 16, 2)
     sampler.done.set()
     sampler.join()
     server_cpu = bench.process_cpu_seconds(server_pid) - server_before
     postgres_cpu = postgres_cpu_seconds(postmaster) - postgres_before
+    machine_cpu = bench.machine_busy_seconds() - machine_before
     text = read_from(log_path, offset)
     bills = int(values["ok"])
     return {
@@ -130,6 +132,9 @@ def one_run(
         "rate": bills / seconds,
         "server_ms": 1000 * server_cpu / max(bills, 1),
         "postgres_ms": 1000 * postgres_cpu / max(bills, 1),
+        # Cores busy over the run: the server's, PostgreSQL's, and everything else's (wrk, the
+        # sampler, other people's work on the machine).
+        "cores": (server_cpu / seconds, postgres_cpu / seconds, (machine_cpu - server_cpu - postgres_cpu) / seconds),
         "errors": collections.Counter(_error_kind(line) for line in ERROR.findall(text)),
         "lock_waits": collections.Counter(" ".join(found) for found in LOCK_WAIT.findall(text)),
         "waits": sampler.counts,
@@ -246,6 +251,11 @@ def print_run(workers: int, found: dict[str, Any], top: int) -> None:
         f"    per bill: {sum(statements.values()):.1f} statements (BEGIN and COMMIT included), "
         f"{advisory:.2f} advisory-lock statements, {found['commits']:.2f} transactions committed, "
         f"{found['rollbacks']:.3f} rolled back; deadlocks {found['deadlocks']}"
+    )
+    server, postgres, other = found["cores"]
+    print(
+        f"    cores busy: server {server:.2f}, PostgreSQL {postgres:.2f}, everything else {other:.2f} "
+        f"(of {os.cpu_count()})"
     )
     print(f"    errors in PostgreSQL's log: {dict(found['errors']) or 'none'}")
     print(f"    lock waits > 1 ms (log_lock_waits): {dict(found['lock_waits']) or 'none'}")
