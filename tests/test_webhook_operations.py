@@ -230,6 +230,58 @@ async def test_a_commit_that_emitted_events_wakes_the_server_s_worker(database, 
     )
 
 
+async def test_a_stream_of_bills_is_fanned_out_by_a_pass_per_spacing_not_a_pass_per_bill(database, clock, monkeypatch):
+    """Every bill's commit wakes the server's worker; its passes come at most one per spacing (a
+    pass per bill cost each bill two write transactions more), and every event still leaves the
+    queue. The org has no endpoint: the passes fan out to nobody and send nothing."""
+    credentials = await make_org(database, private_spec())
+    spacing_seconds, bills = 1.0, 12
+    async with metrics_server(
+        database,
+        clock,
+        webhook_poll_interval_seconds=3600,  # only the commits wake the worker
+        webhook_pass_spacing_seconds=spacing_seconds,
+        maintenance_interval_seconds=0,
+    ) as (services, client):
+        api = Api(client, credentials, database, clock)
+        worker = services.webhooks.worker
+        passes = 0
+        run_once = worker.run_once
+
+        async def counted_pass() -> Any:
+            nonlocal passes
+            passes += 1
+            return await run_once()
+
+        monkeypatch.setattr(worker, "run_once", counted_pass)
+        loop = asyncio.get_running_loop()
+        services.webhooks.start()
+        try:
+            started = loop.time()
+            for _ in range(bills):
+                await buy(api, new_mobile(), "500")
+            elapsed_seconds = loop.time() - started
+            passes_during_the_stream = passes
+            async with asyncio.timeout(30):  # the last pass comes within a spacing
+                while True:
+                    if not await queued(database):
+                        break
+                    await asyncio.sleep(0.05)
+        finally:
+            await services.webhooks.stop()
+
+    # The task's first pass at its start, then one per spacing begun while the bills came.
+    assert 1 <= passes_during_the_stream <= 2 + elapsed_seconds // spacing_seconds, (passes, elapsed_seconds)
+    assert await queued(database) == 0
+
+
+async def queued(database: Any) -> int:
+    """Events in the outbox's queue not fanned out yet."""
+    async with database.read() as connection:
+        rows = await connection.execute(select(OutboxDelivery.event_id).where(OutboxDelivery.delivered_at.is_(None)))
+        return len(rows.all())
+
+
 async def test_an_idle_worker_reads_whether_work_waits_and_opens_no_write_transaction(
     database, clock, receiver, monkeypatch
 ):

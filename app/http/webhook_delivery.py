@@ -1,16 +1,18 @@
 """Webhook delivery in the server process: the worker's passes in the event loop, one after
-another while there is work. Then it waits: a commit of this process that emitted events wakes it
-at once (app/outbox/feed.py's after-commit call); otherwise every poll interval it reads whether
-anything is queued or due (events committed by another process, retries coming due) and runs a
-pass only then, so an idle server opens no write transaction for webhooks. A failed pass is logged
-and the next one comes at the next tick; `stop` cancels a pass in flight (its leases run out and
-any worker sends those deliveries again)."""
+another while a pass sends or takes a full batch. Then it waits: a commit of this process that
+emitted events wakes it (app/outbox/feed.py's after-commit call: the pass comes at once, or the
+pass spacing after the last one began, so one pass takes up many bills' events); otherwise every
+poll interval it reads whether anything is queued or due (events committed by another process,
+retries coming due) and runs a pass only then, so an idle server opens no write transaction for
+webhooks. A failed pass is logged and the next one comes at the next tick; `stop` cancels a pass
+in flight (its leases run out and any worker sends those deliveries again)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import Callable
 
 from app.http.metrics import Metrics
@@ -29,6 +31,7 @@ def worker_settings(settings: Settings) -> WorkerSettings:
         timeout_seconds=settings.webhook_timeout_seconds,
         in_flight_max=settings.webhook_in_flight_per_endpoint_max,
         poll_interval_seconds=settings.webhook_poll_interval_seconds,
+        pass_spacing_seconds=settings.webhook_pass_spacing_seconds,
     )
 
 
@@ -37,25 +40,37 @@ async def deliver_forever(
     observe: Callable[[PassReport], None] | None = None,
     woken: asyncio.Event | None = None,
 ) -> None:
-    """Passes until cancelled: the next at once after one that did something; else wait until
+    """Passes until cancelled: the next at once after one that sent something (more may be due
+    behind the in-flight limit) or fanned out a full batch (more is queued); else wait until
     `woken` is set (events committed) or the poll interval passed, then a pass if there is work
-    (woken: at once; polled: when a read finds some). `observe` sees each pass's report."""
+    (woken: at once; polled: when a read finds some), never sooner than the pass spacing after the
+    last pass began. `observe` sees each pass's report.
+
+    The spacing: under a stream of bills every commit wakes the worker, and a pass per bill (two
+    write transactions, however few events it fans out) cost each bill 1-2 ms more CPU once a
+    process had time to spare between requests, as with two workers on PostgreSQL
+    (scripts/bench_tools/bill_contention.py: 2.0 transactions committed per bill instead of 1.25).
+    A pass now takes up what the spacing gathered; an event leaves at most that much later."""
     woken = woken or asyncio.Event()
-    busy = True
+    loop = asyncio.get_running_loop()
+    more_waiting, last_started = True, -math.inf
     while True:
         try:
-            if busy or woken.is_set() or await worker.work_waiting():
+            if more_waiting or woken.is_set() or await worker.work_waiting():
+                if not more_waiting:
+                    await asyncio.sleep(last_started + worker.settings.pass_spacing_seconds - loop.time())
+                last_started = loop.time()
                 woken.clear()
                 report = await worker.run_once()
                 if observe is not None:
                     observe(report)
-                busy = bool(report.fanned_out or report.sent)
+                more_waiting = report.sent > 0 or report.fanned_out >= worker.settings.batch
             else:
-                busy = False
+                more_waiting = False
         except Exception:
             logger.exception("webhook delivery pass failed")
-            busy = False
-        if not busy:
+            more_waiting = False
+        if not more_waiting and not woken.is_set():
             await wait_at_most(woken, worker.settings.poll_interval_seconds)
 
 

@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     # Webhook delivery in the server: a pass every this many seconds while there is nothing to send
     # (at once while there is); 0 leaves delivery to `pointledger webhooks deliver`.
     webhook_poll_interval_seconds: float = Field(default=1.0, ge=0)
+    # A pass that commits woke comes no sooner than this after the last one began (unless that one
+    # sent or took a full batch), so one pass takes up many bills' events (app/http/webhook_delivery.py).
+    webhook_pass_spacing_seconds: float = Field(default=0.1, ge=0)
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)  # connect, read, write: each
     webhook_in_flight_per_endpoint_max: int = Field(default=10, ge=1)
     # The maintenance pass deletes webhook deliveries delivered or given up, their attempts (the

@@ -52,6 +52,7 @@ class WorkerSettings:
     in_flight_max: int = 10  # leased deliveries per endpoint at once (over all workers)
     batch: int = 200  # events fanned out, deliveries leased, in one pass
     poll_interval_seconds: float = 1.0  # between passes that found nothing to do
+    pass_spacing_seconds: float = 0.1  # from a pass's start to the next one that commits woke
 
 
 @dataclass
