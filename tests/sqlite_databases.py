@@ -6,9 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from sqlalchemy import MetaData
+from sqlalchemy import Column, Integer, MetaData, String, Table
 
 from app.storage.database import Database
+
+# A table of named things, for storage tests that need any table at all.
+THINGS_METADATA = MetaData()
+things = Table("things", THINGS_METADATA, Column("id", Integer, primary_key=True), Column("name", String, unique=True))
 
 
 @asynccontextmanager

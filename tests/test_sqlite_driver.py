@@ -12,20 +12,17 @@ import sqlite3
 
 import aiosqlite
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select, text, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from app.storage.database import SQLITE_BUSY_TIMEOUT_MS
 from app.storage.sqlite_driver import INLINE_COMMITS_PER_CHECKPOINT, ReaderConnection
-from tests.sqlite_databases import sqlite_database_of
-
-metadata = MetaData()
-things = Table("things", metadata, Column("id", Integer, primary_key=True), Column("name", String, unique=True))
+from tests.sqlite_databases import THINGS_METADATA, sqlite_database_of, things
 
 
 @pytest.fixture
 async def sqlite_database(tmp_path):
-    async with sqlite_database_of(tmp_path / "driver.db", metadata) as database:
+    async with sqlite_database_of(tmp_path / "driver.db", THINGS_METADATA) as database:
         yield database
 
 

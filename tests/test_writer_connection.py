@@ -8,19 +8,16 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
+from sqlalchemy import func, insert, select
 
 from app.storage.direct_statements import DirectConnection
 from app.storage.sqlite_driver import InlineConnection
-from tests.sqlite_databases import sqlite_database_of
-
-metadata = MetaData()
-things = Table("things", metadata, Column("id", Integer, primary_key=True), Column("name", String, unique=True))
+from tests.sqlite_databases import THINGS_METADATA, sqlite_database_of, things
 
 
 @pytest.fixture
 async def sqlite_database(tmp_path):
-    async with sqlite_database_of(tmp_path / "writer.db", metadata) as database:
+    async with sqlite_database_of(tmp_path / "writer.db", THINGS_METADATA) as database:
         yield database
 
 
