@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.outbox import feed
 from app.outbox.models import OutboxDelivery, OutboxEvent
@@ -278,8 +278,8 @@ async def test_a_stream_of_bills_is_fanned_out_by_a_pass_per_spacing_not_a_pass_
 async def queued(database: Any) -> int:
     """Events in the outbox's queue not fanned out yet."""
     async with database.read() as connection:
-        rows = await connection.execute(select(OutboxDelivery.event_id).where(OutboxDelivery.delivered_at.is_(None)))
-        return len(rows.all())
+        statement = select(func.count()).select_from(OutboxDelivery).where(OutboxDelivery.delivered_at.is_(None))
+        return (await connection.execute(statement)).scalar_one()
 
 
 async def test_an_idle_worker_reads_whether_work_waits_and_opens_no_write_transaction(

@@ -248,9 +248,10 @@ class Database:
                 await writer.invalidate()
 
     async def _sqlite_writer(self) -> DirectConnection:
-        """The writer's connection (called with the write lock held), checked out on first use."""
+        """The writer's connection (called with the write lock held), checked out on first use and
+        again after `_begin` let an unusable one go."""
         writer = self._writer
-        if writer is None or writer.closed or writer.invalidated:
+        if writer is None:
             writer = self._writer = DirectConnection(self.write_engine)
             await writer.start()
         return writer
