@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import Column, Integer, MetaData, String, Table
 
 from app.storage.database import Database
+from app.storage.direct_statements import DirectConnection
 
 # A table of named things, for storage tests that need any table at all.
 THINGS_METADATA = MetaData()
@@ -16,12 +17,18 @@ things = Table("things", THINGS_METADATA, Column("id", Integer, primary_key=True
 
 
 @asynccontextmanager
-async def sqlite_database_of(path: Path, metadata: MetaData) -> AsyncIterator[Database]:
+async def sqlite_database_of(path: Path, metadata: MetaData, *, pool_size: int = 1) -> AsyncIterator[Database]:
     """A database in the file `path` with the tables of `metadata`, disposed of after."""
-    database = Database(f"sqlite+aiosqlite:///{path}", pool_size=1)
+    database = Database(f"sqlite+aiosqlite:///{path}", pool_size=pool_size)
     async with database.write_engine.begin() as connection:
         await connection.run_sync(metadata.create_all)
     try:
         yield database
     finally:
         await database.dispose()
+
+
+def sqlite3_connection_of(connection: DirectConnection) -> object:
+    """The driver's connection a started SQLite connection holds (the same object while kept)."""
+    assert connection.sync_connection is not None
+    return connection.sync_connection.connection.dbapi_connection

@@ -10,9 +10,8 @@ import asyncio
 import pytest
 from sqlalchemy import event, func, insert, select
 
-from app.storage.direct_statements import DirectConnection
 from app.storage.sqlite_driver import InlineConnection
-from tests.sqlite_databases import THINGS_METADATA, sqlite_database_of, things
+from tests.sqlite_databases import THINGS_METADATA, sqlite3_connection_of, sqlite_database_of, things
 
 
 @pytest.fixture
@@ -24,11 +23,6 @@ async def sqlite_database(tmp_path):
 async def names(database) -> list[str]:
     async with database.read() as connection:
         return list((await connection.execute(select(things.c.name).order_by(things.c.id))).scalars())
-
-
-def sqlite3_connection_of(connection: DirectConnection):
-    assert connection.sync_connection is not None
-    return connection.sync_connection.connection.dbapi_connection
 
 
 async def test_writes_brief_or_not_share_one_connection_in_use_only_while_they_run(sqlite_database):

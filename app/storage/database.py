@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import QueuePool
 
 from app.storage.direct_statements import DirectConnection, DirectStatements
+from app.storage.kept_readers import KeptReaders
 from app.storage.sqlite_driver import (
     DEFERRED_BEGIN,
     INLINE_ARGUMENT,
@@ -122,10 +123,13 @@ class Database:
             # a read's registered brief ones (on a budget).
             self._direct_statements: DirectStatements | None = DirectStatements(self.write_engine.dialect)
             self._direct_reads: DirectStatements | None = DirectStatements(self.read_engine.dialect, reads=True)
+            # Reads keep their connections started between them, as the writer does.
+            self._readers: KeptReaders | None = KeptReaders(self.read_engine, idle_max=pool_size)
         else:
             self.read_engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, **common)
             self.write_engine = self.read_engine
             self._direct_statements = self._direct_reads = None
+            self._readers = None
         # SQLite's one writer keeps its connection checked out from its first write on (the
         # write lock serializes its users): a check-out and check-in per write cost ~0.1 ms of
         # CPU, a thirtieth of a bill.
@@ -149,21 +153,24 @@ class Database:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A read-only transaction: one consistent snapshot for the whole request (SQLite's
-        deferred BEGIN gives one; PostgreSQL needs REPEATABLE READ for it). On SQLite, statements
-        registered by `brief_read()` run straight on the driver, on the event loop's thread."""
-        direct = self._direct_reads
-        # Leaving the block closes the connection, which rolls the transaction back (on SQLite on
-        # this thread: ReaderConnection) in the same step as it checks the connection in.
-        async with (
-            DirectConnection(self.read_engine) if direct is not None else self.read_engine.connect() as connection
-        ):
-            if not self.is_sqlite:
+        deferred BEGIN gives one; PostgreSQL needs REPEATABLE READ for it). On SQLite it runs on
+        a kept connection (app/storage/kept_readers.py), and statements registered by
+        `brief_read()` run straight on the driver, on the event loop's thread."""
+        readers, direct = self._readers, self._direct_reads
+        if readers is None or direct is None:
+            async with self.read_engine.connect() as connection:
                 await connection.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
-            await connection.begin()
-            if direct is not None:
-                assert isinstance(connection, DirectConnection)
-                connection.go_direct(direct)
-            yield connection
+                await connection.begin()
+                yield connection
+            return
+        reader = await readers.take()
+        try:
+            # BEGIN and, on giving it back, ROLLBACK on this thread (ReaderConnection).
+            await reader.begin()
+            reader.go_direct(direct)
+            yield reader
+        finally:
+            await readers.give_back(reader)
 
     async def run_write(
         self, operation: Callable[[AsyncConnection], Awaitable[Result]], *, brief: bool = False
@@ -265,16 +272,19 @@ class Database:
         return self._writers_queued > 0 or self._waiting_writers.any_waiting()
 
     def pools(self) -> dict[str, PoolUse]:
-        """The connection pools by name (what the pool-use metrics read): SQLite's readers and
-        its one writer, or PostgreSQL's one pool that reads and writes share."""
-        if self.read_engine is self.write_engine:
+        """The connection pools by name (what the pool-use metrics read): SQLite's readers (those
+        in use by a read, not the idle kept ones) and its one writer, or PostgreSQL's one pool
+        that reads and writes share."""
+        if self._readers is None:
             return {"shared": cast(QueuePool, self.read_engine.pool)}
-        return {"read": cast(QueuePool, self.read_engine.pool), "write": _WriterUse(self._write_lock)}
+        return {"read": self._readers, "write": _WriterUse(self._write_lock)}
 
     async def dispose(self) -> None:
         writer, self._writer = self._writer, None
         if writer is not None:
             await writer.close()
+        if self._readers is not None:
+            await self._readers.close()
         if self._waiting_writers is not None:
             self._waiting_writers.close()
         await self.read_engine.dispose()
