@@ -1,7 +1,8 @@
 """SQLite's reads keep their connections between them (app/storage/kept_readers.py): successive
 reads check one connection out of the pool, once; concurrent reads get connections and snapshots
 of their own; a read that fails, is cancelled, or runs over its budget on the event loop's thread
-leaves its connection clean for the next read; one whose transaction could not end is replaced;
+leaves its connection clean for the next read; one whose transaction could not end, or cancelled
+while its statement ran on the driver's thread, is replaced;
 the pool-use metric counts the connections in use by a read, not the idle kept ones. The
 snapshot test runs on both databases; the rest are SQLite's."""
 
@@ -251,3 +252,41 @@ async def test_requests_read_on_the_kept_connections(api):
     assert points == ["10", "10", "10"]
     assert checked_out == []
     assert api.database.pools()["read"].checkedout() == 0
+
+
+async def test_a_read_cancelled_while_its_statement_runs_on_the_drivers_thread_is_not_reused(
+    sqlite_database, checkouts
+):
+    # Seconds of counting, on the driver's thread (not a brief read)
+    long_count = text(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000000) SELECT count(*) FROM n"
+    )
+    started = asyncio.Event()
+    request = sqlite_database.for_request()
+
+    async def counts_long() -> None:
+        try:
+            async with request.read() as connection:
+                started.set()
+                await connection.execute(long_count)
+        finally:
+            await request.close()
+
+    # Given a request's read cancelled (as the time limit does) while its statement runs
+    counting = asyncio.create_task(counts_long())
+    await started.wait()
+    await asyncio.sleep(0.05)
+    counting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await counting
+    # When a write and another read run
+    await add(sqlite_database, "a")
+    async with sqlite_database.read() as connection:
+        seen = await count_things(connection)
+
+    # Then SQLAlchemy gave up on the cancelled one (its statement's outcome unknown) and the
+    # read ran on a new connection: the one let go holds nothing of the pool
+    assert seen == 1
+    assert len(checkouts) == 2
+    assert checkouts[0] is not checkouts[1]
+    assert sqlite_database.read_engine.pool.checkedout() == 1

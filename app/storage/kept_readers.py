@@ -43,9 +43,12 @@ class KeptReaders:
         than the pool's size are idle), else let go: a connection whose transaction could not
         end is invalidated, never reused."""
         reader.stop_direct()
+        connection = reader.sync_connection
         try:
-            if reader.sync_connection is not None and reader.in_transaction():
-                await reader.rollback()
+            if connection is not None and connection.in_transaction():
+                # Called straight, not through the async layer's greenlet (~10 us less a read):
+                # ReaderConnection's ROLLBACK runs on this thread and awaits nothing.
+                connection.rollback()
         finally:
             if not reader.ended_cleanly():
                 await _invalidate(reader)
