@@ -22,7 +22,13 @@ from app.storage.sqlite_driver import ReaderConnection
 from tests.client import customer_with_points
 from tests.conftest import POSTGRES_URL
 from tests.documents import CUSTOMER
-from tests.sqlite_databases import THINGS_METADATA, sqlite3_connection_of, sqlite_database_of, things
+from tests.sqlite_databases import (
+    THINGS_METADATA,
+    cancel_once_started,
+    sqlite3_connection_of,
+    sqlite_database_of,
+    things,
+)
 
 NAMES_LIKE = brief_read(select(things.c.name).where(things.c.name.like(bindparam("pattern"))).order_by(things.c.id))
 
@@ -49,6 +55,13 @@ async def add(database: Database, name: str) -> None:
 
 async def count_things(connection) -> int:
     return (await connection.execute(select(func.count()).select_from(things))).scalar_one()
+
+
+async def count_after_a_write(database: Database) -> int:
+    """Add a thing, then count the things in a new read."""
+    await add(database, "after")
+    async with database.read() as connection:
+        return await count_things(connection)
 
 
 async def test_successive_reads_check_one_connection_out_and_keep_it_idle_between_them(sqlite_database, checkouts):
@@ -115,9 +128,7 @@ async def test_a_read_that_fails_leaves_its_connection_clean_for_the_next_read(s
         await caller_gives_up()
 
     # When a write and then another read run
-    await add(sqlite_database, "b")
-    async with sqlite_database.read() as connection:
-        seen = await count_things(connection)
+    seen = await count_after_a_write(sqlite_database)
 
     # Then the read began a new snapshot on the same connection: the others' transactions ended
     assert seen == 2
@@ -126,24 +137,15 @@ async def test_a_read_that_fails_leaves_its_connection_clean_for_the_next_read(s
 
 
 async def test_a_cancelled_read_leaves_its_connection_clean_for_the_next_read(sqlite_database, checkouts):
-    started = asyncio.Event()
-
-    async def stalls() -> None:
+    async def stalls(started: asyncio.Event) -> None:
         async with sqlite_database.read() as connection:
             await count_things(connection)
             started.set()
             await asyncio.Event().wait()
 
-    stalled = asyncio.create_task(stalls())
-    await started.wait()
-    stalled.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await stalled
-    await add(sqlite_database, "a")
-    async with sqlite_database.read() as connection:
-        seen = await count_things(connection)
+    await cancel_once_started(stalls)
 
-    assert seen == 1
+    assert await count_after_a_write(sqlite_database) == 1
     assert len(checkouts) == 1
     assert sqlite_database.pools()["read"].checkedout() == 0
 
@@ -261,10 +263,9 @@ async def test_a_read_cancelled_while_its_statement_runs_on_the_drivers_thread_i
     long_count = text(
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000000) SELECT count(*) FROM n"
     )
-    started = asyncio.Event()
     request = sqlite_database.for_request()
 
-    async def counts_long() -> None:
+    async def counts_long(started: asyncio.Event) -> None:
         try:
             async with request.read() as connection:
                 started.set()
@@ -273,16 +274,10 @@ async def test_a_read_cancelled_while_its_statement_runs_on_the_drivers_thread_i
             await request.close()
 
     # Given a request's read cancelled (as the time limit does) while its statement runs
-    counting = asyncio.create_task(counts_long())
-    await started.wait()
-    await asyncio.sleep(0.05)
-    counting.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await counting
+    await cancel_once_started(counts_long, after_seconds=0.05)
+
     # When a write and another read run
-    await add(sqlite_database, "a")
-    async with sqlite_database.read() as connection:
-        seen = await count_things(connection)
+    seen = await count_after_a_write(sqlite_database)
 
     # Then SQLAlchemy gave up on the cancelled one (its statement's outcome unknown) and the
     # read ran on a new connection: the one let go holds nothing of the pool

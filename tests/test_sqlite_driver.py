@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.storage.database import SQLITE_BUSY_TIMEOUT_MS
 from app.storage.sqlite_driver import INLINE_COMMITS_PER_CHECKPOINT, ReaderConnection
-from tests.sqlite_databases import THINGS_METADATA, sqlite_database_of, things
+from tests.sqlite_databases import THINGS_METADATA, cancel_once_started, sqlite_database_of, things
 
 
 @pytest.fixture
@@ -91,7 +91,6 @@ async def test_a_read_cancelled_during_its_select_ends_on_the_worker_thread_and_
     slow = text(
         "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 5000000) SELECT count(*) FROM c"
     )
-    started = asyncio.Event()
     async with sqlite_database.read() as connection:  # the read pool's connection exists from here on
         await connection.execute(select(things.c.id))
     worker_calls.clear()
@@ -99,17 +98,12 @@ async def test_a_read_cancelled_during_its_select_ends_on_the_worker_thread_and_
     roll_back = ReaderConnection.rollback
     monkeypatch.setattr(ReaderConnection, "rollback", lambda self: inline_rollbacks.append(1) or roll_back(self))
 
-    async def read_slowly():
+    async def read_slowly(started: asyncio.Event) -> None:
         async with sqlite_database.read() as connection:
             started.set()
             await connection.execute(slow)
 
-    reading = asyncio.create_task(read_slowly())
-    await started.wait()
-    await asyncio.sleep(0.05)
-    reading.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await reading
+    await cancel_once_started(read_slowly, after_seconds=0.05)
     async with sqlite_database.read() as connection:  # the pool's one connection again
         names = (await connection.execute(select(things.c.name))).scalars().all()
 
