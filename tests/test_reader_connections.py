@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 
 import pytest
 from sqlalchemy import bindparam, event, func, insert, select, text
@@ -106,6 +107,23 @@ async def test_concurrent_reads_have_connections_of_their_own_and_both_are_kept(
     assert seen_again == [2, 2]
     assert connections_again == set(connections)
     assert len(checkouts) == 2
+
+
+async def test_past_the_pools_size_connections_given_back_are_closed(sqlite_database, checkouts):
+    closed: list[object] = []
+    event.listen(sqlite_database.read_engine.sync_engine.pool, "close_detached", closed.append)
+
+    # Given four reads at once on a pool of two
+    async with AsyncExitStack() as reads:
+        connections = [await reads.enter_async_context(sqlite_database.read()) for _ in range(4)]
+        counts = [await count_things(connection) for connection in connections]
+
+    # Then two are kept and two closed (not left open in the pool's queue besides)
+    assert counts == [0, 0, 0, 0]
+    assert len(checkouts) == 4
+    assert len(closed) == 2
+    assert sqlite_database.read_engine.pool.checkedout() == 2
+    assert sqlite_database.pools()["read"].checkedout() == 0
 
 
 async def test_a_read_that_fails_leaves_its_connection_clean_for_the_next_read(sqlite_database, checkouts):

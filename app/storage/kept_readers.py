@@ -10,7 +10,8 @@ their transaction has ended, so a read pays for its BEGIN and ROLLBACK only
 
 Every kept connection stays checked out of the pool, so the pool's bound (and the organisations'
 shares, app/storage/database.py) still bound the connections reads hold: one is started, through
-the pool, only when none is idle, and at most as many as the pool's size are kept idle.
+the pool, only when none is idle, and at most as many as the pool's size are kept idle (past
+that, a connection given back is closed), as many as the pool itself kept open between bursts.
 """
 
 from __future__ import annotations
@@ -57,6 +58,10 @@ class KeptReaders:
             elif len(self._idle) < self._idle_max:
                 self._idle.append(reader)
             else:
+                # Closed for real: checked in, it would stay open in the pool's queue beside the
+                # idle kept ones (after a burst, twice the pool's size of open connections).
+                assert connection is not None, "ended cleanly: open"
+                connection.detach()
                 await reader.close()
 
     async def close(self) -> None:
