@@ -130,8 +130,8 @@ async def test_registered_statements_in_a_brief_write_answer_what_sqlalchemy_ans
     assert row._mapping[things.c.amount] == Decimal("12.34")
     assert (row.points, row.stamp) == (Decimal("1.5"), "called")  # the callable default: SQLAlchemy ran it
     assert (named, renamed) == ([(1, "a"), (3, "c")], 2)
-    # BEGIN and the insert with a callable default went through SQLAlchemy; the rest direct
-    assert directs(cursor_calls) == [False, False, True, True, True, True]
+    # The insert with a callable default went through SQLAlchemy; the rest (BEGIN too) direct
+    assert directs(cursor_calls) == [True, False, True, True, True, True]
     async with sqlite_database.read() as connection:
         names = (await connection.execute(select(things.c.name).order_by(things.c.id))).scalars().all()
     assert names == ["a!", "b!", "c"]
@@ -150,7 +150,8 @@ async def test_a_direct_statement_reaches_the_cursor_listeners_before_and_after_
 
     sql = "UPDATE things SET name=(things.name || ?) WHERE things.id <= ?"
     assert cursor_calls[2:] == [("before", True, sql, ("!", 5)), ("after", True, sql, ("!", 5))]
-    assert cursor_calls[:2] == [("before", False, "BEGIN IMMEDIATE", ()), ("after", False, "BEGIN IMMEDIATE", ())]
+    # BEGIN IMMEDIATE ran on the driver too (DirectConnection.begin_here)
+    assert cursor_calls[:2] == [("before", True, "BEGIN IMMEDIATE", ()), ("after", True, "BEGIN IMMEDIATE", ())]
 
 
 async def test_a_direct_statements_integrity_error_is_sqlalchemys_and_the_brief_write_rolls_back(
@@ -170,7 +171,7 @@ async def test_a_direct_statements_integrity_error_is_sqlalchemys_and_the_brief_
     )
 
     assert type(raised.value.orig).__name__ == "IntegrityError"
-    assert directs(cursor_calls) == [False, True, True, False, True]  # BEGIN, 2 inserts; BEGIN, 1 insert
+    assert directs(cursor_calls) == [True, True, True, True, True]  # BEGIN, 2 inserts; BEGIN, 1 insert
     async with sqlite_database.read() as connection:
         names = (await connection.execute(select(things.c.name).order_by(things.c.id))).scalars().all()
     assert names == ["a", "c"]
@@ -198,8 +199,8 @@ async def test_what_is_not_registered_or_not_brief_goes_through_sqlalchemy(sqlit
     await sqlite_database.run_write(read, brief=True)
     await sqlite_database.run_write(read)
 
-    # BEGIN, unregistered, registered (direct); BEGIN, and both through SQLAlchemy when not brief
-    assert directs(cursor_calls) == [False, False, True, False, False, False]
+    # BEGIN (direct), unregistered, registered (direct); BEGIN, and both through SQLAlchemy when not brief
+    assert directs(cursor_calls) == [True, False, True, False, False, False]
 
 
 async def test_an_expanding_in_runs_direct_for_every_length_of_its_list(sqlite_database, cursor_calls):
@@ -211,7 +212,7 @@ async def test_an_expanding_in_runs_direct_for_every_length_of_its_list(sqlite_d
         ]
 
     assert await sqlite_database.run_write(find, brief=True) == [["a"], [], ["b", "c"], ["a"], ["b"]]
-    assert directs(cursor_calls) == [False, True, True, True, True, True, True]
+    assert directs(cursor_calls) == [True, True, True, True, True, True, True]
 
 
 INSERT_MANY_RETURNING = direct(insert(things).returning(things.c.id, things.c.name))
@@ -258,8 +259,8 @@ async def test_plain_sql_of_exec_driver_sql_runs_direct_in_a_brief_write(sqlite_
     assert await sqlite_database.run_write(write("a"), brief=True) == (2, [("a2", 2)], ["name", "points"])
     assert await sqlite_database.run_write(write("b")) == (2, [("a2", 2), ("b2", 2)], ["name", "points"])
 
-    # BEGIN, both direct; then not brief: BEGIN and both through SQLAlchemy
-    assert directs(cursor_calls) == [False, True, True, False, False, False]
+    # BEGIN and both direct; then not brief: BEGIN and both through SQLAlchemy
+    assert directs(cursor_calls) == [True, True, True, False, False, False]
     assert cursor_calls[2][2:] == ("INSERT INTO things (name, points) VALUES (?, ?)", [("a1", 1), ("a2", 2)])
 
 

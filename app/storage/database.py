@@ -25,7 +25,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import QueuePool
 
-from app.storage.direct_statements import DirectConnection, DirectStatements
+from app.storage.direct_statements import BEGUN_ON_THE_DRIVER, DirectConnection, DirectStatements
 from app.storage.kept_readers import KeptReaders
 from app.storage.sqlite_driver import (
     DEFERRED_BEGIN,
@@ -52,6 +52,8 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 # the WAL by write() and fsync as before. Measured with scripts/bench_tools/bill_server.py: a bill
 # 0.5-0.8 ms of CPU less (medians of 4 rounds, returning and new customers).
 SQLITE_MMAP_SIZE_BYTES = 1 << 40
+# A writer's BEGIN takes the write lock at once, so a read-check-write never interleaves.
+WRITE_BEGIN = "BEGIN IMMEDIATE"
 
 
 class PoolUse(Protocol):
@@ -118,7 +120,7 @@ class Database:
                 **common,
             )
             _configure_sqlite(self.read_engine, begin_statement=DEFERRED_BEGIN, busy_timeout_ms=busy_timeout_ms)
-            _configure_sqlite(self.write_engine, begin_statement="BEGIN IMMEDIATE", busy_timeout_ms=busy_timeout_ms)
+            _configure_sqlite(self.write_engine, begin_statement=WRITE_BEGIN, busy_timeout_ms=busy_timeout_ms)
             # A brief write's registered statements skip SQLAlchemy's per-statement work, and so do
             # a read's registered brief ones (on a budget).
             self._direct_statements: DirectStatements | None = DirectStatements(self.write_engine.dialect)
@@ -241,12 +243,22 @@ class Database:
         assert self._waiting_writers is not None, "SQLite's"
         writer = await self._sqlite_writer()
         try:
-            async with AsyncExitStack() as stack:
-                with self._waiting_writers.waiting():  # while its BEGIN may wait for another process's transaction
-                    await stack.enter_async_context(writer.begin())
-                if direct is not None:
-                    writer.go_direct(direct)
-                yield writer
+            if direct is not None and writer.begin_here(WRITE_BEGIN):
+                writer.go_direct(direct)
+                try:
+                    yield writer
+                except BaseException:
+                    await writer.rollback()
+                    raise
+                writer.commit_here()
+            else:
+                async with AsyncExitStack() as stack:
+                    with self._waiting_writers.waiting():  # while its BEGIN may wait for another process's transaction
+                        await stack.enter_async_context(writer.begin())
+                    if direct is not None:
+                        writer.go_direct(direct)
+                    yield writer
+            await writer.checkpoint_if_due()
         finally:
             writer.stop_direct()
             if not writer.ended_cleanly():
@@ -451,7 +463,8 @@ def _configure_sqlite(engine: AsyncEngine, *, begin_statement: str, busy_timeout
 
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(connection: Any) -> None:
-        connection.exec_driver_sql(begin_statement)
+        if not connection.info.get(BEGUN_ON_THE_DRIVER):  # DirectConnection.begin_here ran it
+            connection.exec_driver_sql(begin_statement)
 
 
 def conflict_insert(dialect_name: str, table: Table) -> postgresql.Insert | sqlite.Insert:

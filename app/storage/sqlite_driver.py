@@ -79,25 +79,6 @@ async def _run_inline(
     return _run_statement(connection, operation, parameters, many)
 
 
-def _begin_without_waiting(connection: Any, operation: str) -> bool:
-    """BEGIN on the caller's thread if the write lock is free now: False, with nothing begun,
-    when another connection holds it (then the caller waits for it on the worker thread, up to
-    the busy timeout, and the event loop never blocks on a lock). The busy timeout is set to 0
-    for the one attempt and put back."""
-    raw: sqlite3.Connection = connection._conn
-    (timeout_ms,) = raw.execute("PRAGMA busy_timeout").fetchone()
-    raw.execute("PRAGMA busy_timeout=0")
-    try:
-        raw.execute(operation)
-    except sqlite3.OperationalError as error:
-        if error.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY:
-            return False
-        raise
-    finally:
-        raw.execute(f"PRAGMA busy_timeout={int(timeout_ms)}")
-    return True
-
-
 class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
     __slots__ = ("_begins_inline", "_description", "_inline", "_lastrowid", "_rowcount")
     server_side = False
@@ -137,7 +118,7 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
         rows: list[Any]
         try:
             inline = self._inline and _statements_inline.get()
-            if inline and operation.startswith("BEGIN") and _begin_without_waiting(self._connection, operation):
+            if inline and operation.startswith("BEGIN") and self._adapt_connection.begin_without_waiting(operation):  # type: ignore[attr-defined]
                 self._description, rows, self._rowcount, self._lastrowid = None, [], -1, None
             else:
                 if (inline and not operation.startswith("BEGIN")) or (
@@ -165,18 +146,6 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
     begins_inline = False
 
 
-def _commit_without_checkpoint(connection: Any) -> None:
-    """COMMIT on the caller's thread with the WAL's automatic checkpoint off for it (a checkpoint
-    copies pages and syncs the file: never on the event loop); put back after."""
-    raw: sqlite3.Connection = connection._conn
-    (pages,) = raw.execute("PRAGMA wal_autocheckpoint").fetchone()
-    raw.execute("PRAGMA wal_autocheckpoint=0")
-    try:
-        raw.commit()
-    finally:
-        raw.execute(f"PRAGMA wal_autocheckpoint={int(pages)}")
-
-
 def _checkpoint(connection: Any) -> None:
     """Runs in aiosqlite's worker thread: what the automatic checkpoint would have done."""
     connection._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
@@ -192,30 +161,70 @@ class InlineConnection(OneHopConnection):
     to the worker thread at all: inside `statements_inline()`, every statement, BEGIN when the
     write lock is free (held by another process, BEGIN waits it out on the thread: the busy
     timeout) and COMMIT (without the WAL checkpoint it may run: every
-    INLINE_COMMITS_PER_CHECKPOINT inline commits, one checkpoint runs on the thread); ROLLBACK
-    keeps its trip. For the one writer's brief
-    transactions: inside its transaction a statement never waits on a lock, and its SQLite work
-    (a few microseconds on indexed rows) costs far less than the trip (measured: ~200 us of CPU a
-    statement through the thread, ~100 inline, on a loaded 2-core machine)."""
+    INLINE_COMMITS_PER_CHECKPOINT inline commits, `checkpoint_if_due()` runs one on the thread);
+    ROLLBACK keeps its trip. For the one writer's brief transactions: inside its transaction a
+    statement never waits on a lock, and its SQLite work (a few microseconds on indexed rows)
+    costs far less than the trip (measured: ~200 us of CPU a statement through the thread, ~100
+    inline, on a loaded 2-core machine).
 
-    __slots__ = ("_inline_commits",)
+    Its inline commits leave checkpoints to `checkpoint_if_due()`: the connection's automatic
+    checkpoint is off from its first inline commit until a commit through the thread (a bulk
+    write's) puts it back. Switching it off and on around every commit cost four PRAGMAs a write."""
+
+    __slots__ = ("_autocheckpoint_pages", "_busy_timeout_ms", "_inline_commits")
     runs_inline = True
 
     def __init__(self, dbapi: Any, connection: Any) -> None:
         super().__init__(dbapi, connection)
         self._inline_commits = 0
+        # The automatic checkpoint's setting to put back; None while it is on.
+        self._autocheckpoint_pages: int | None = None
+        self._busy_timeout_ms: int | None = None  # the connection's, read once
+
+    def begin_without_waiting(self, operation: str) -> bool:
+        """BEGIN on the caller's thread if the write lock is free now: False, with nothing begun,
+        when another connection holds it (then the caller waits for it on the worker thread, up to
+        the busy timeout, and the event loop never blocks on a lock). The busy timeout is set to 0
+        for the one attempt and put back."""
+        raw: sqlite3.Connection = self._connection._conn
+        if self._busy_timeout_ms is None:
+            (self._busy_timeout_ms,) = raw.execute("PRAGMA busy_timeout").fetchone()
+        raw.execute("PRAGMA busy_timeout=0")
+        try:
+            raw.execute(operation)
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY:
+                return False
+            raise
+        finally:
+            raw.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}")
+        return True
 
     def commit(self) -> None:
-        if not (_statements_inline.get() and self._connection._connection):
+        raw: sqlite3.Connection | None = self._connection._connection  # None once closed
+        if raw is None or not _statements_inline.get():
+            if raw is not None and self._autocheckpoint_pages is not None:
+                # Through the thread (a batch's commit): SQLite's own checkpoint applies again.
+                raw.execute(f"PRAGMA wal_autocheckpoint={self._autocheckpoint_pages}")
+                self._autocheckpoint_pages = None
             super().commit()
             return
         try:
-            _commit_without_checkpoint(self._connection)
+            if self._autocheckpoint_pages is None:
+                # A checkpoint copies pages and syncs the file: never on the event loop.
+                (self._autocheckpoint_pages,) = raw.execute("PRAGMA wal_autocheckpoint").fetchone()
+                raw.execute("PRAGMA wal_autocheckpoint=0")
+            raw.commit()
             self._inline_commits += 1
-            if self._inline_commits % INLINE_COMMITS_PER_CHECKPOINT == 0:
-                await_(self._connection._execute(_checkpoint, self._connection))
         except Exception as error:
             self._handle_exception(error)
+
+    async def checkpoint_if_due(self) -> None:
+        """After a commit: the checkpoint SQLite would have run by now, on the worker thread (once
+        every INLINE_COMMITS_PER_CHECKPOINT inline commits)."""
+        if self._inline_commits >= INLINE_COMMITS_PER_CHECKPOINT:
+            self._inline_commits = 0
+            await self._connection._execute(_checkpoint, self._connection)
 
 
 class ReaderConnection(OneHopConnection):

@@ -21,6 +21,7 @@ from app.graphql.adjustments.mutations import AdjustmentMutation
 from app.graphql.behavioural_events.mutations import BehaviouralEventMutation
 from app.graphql.behavioural_events.queries import BehaviouralEventQuery
 from app.graphql.cards.mutations import CardMutation
+from app.graphql.core import variable_values
 from app.graphql.core.compiled import execute_compiled, program_for
 from app.graphql.core.context import Context
 from app.graphql.core.error_codes import error_code_enum
@@ -197,6 +198,7 @@ class RequestExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
 
 def build_schema() -> strawberry.Schema:
+    variable_values.install()
     built = PointledgerSchema(
         query=Query,
         mutation=Mutation,
