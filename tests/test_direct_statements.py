@@ -277,9 +277,11 @@ async def test_a_read_runs_brief_read_statements_direct_and_the_rest_through_sql
         unregistered = (await connection.execute(NOT_REGISTERED, {"id": 1})).scalar_one()
         sql = (await connection.exec_driver_sql("SELECT count(*) FROM things")).scalar_one()
 
-    # Then the same answers, and only the brief read (and the deferred BEGIN, inline) skipped SQLAlchemy
+    # Then the same answers, and only the brief read and the deferred BEGIN (on the driver:
+    # DirectConnection.begin_here) skipped SQLAlchemy
     assert (brief, written_only, unregistered, sql) == ("b", "b", "a", 2)
-    assert directs(read_cursor_calls) == [False, True, False, False, False]
+    assert directs(read_cursor_calls) == [True, True, False, False, False]
+    assert read_cursor_calls[:2] == [("before", True, "BEGIN", ()), ("after", True, "BEGIN", ())]
     assert read_cursor_calls[2] == ("before", True, "SELECT things.name FROM things WHERE things.id = ?", (2,))
 
 

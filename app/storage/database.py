@@ -167,8 +167,10 @@ class Database:
             return
         reader = await readers.take()
         try:
-            # BEGIN and, on giving it back, ROLLBACK on this thread (ReaderConnection).
-            await reader.begin()
+            # BEGIN and, on giving it back, ROLLBACK on this thread (ReaderConnection), neither
+            # through the async layer.
+            if not reader.begin_here(DEFERRED_BEGIN):
+                await reader.begin()
             reader.go_direct(direct)
             yield reader
         finally:

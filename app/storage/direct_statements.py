@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from app.storage.sqlite_driver import InlineConnection, sqlite3_connection
+from app.storage.sqlite_driver import InlineConnection, ReaderConnection, sqlite3_connection
 
 Statement = TypeVar("Statement", bound=Executable)
 
@@ -424,15 +424,16 @@ class DirectConnection(AsyncConnection):
         self._direct, self._raw = statements, sqlite3_connection(sync_connection.connection)
 
     def begin_here(self, statement: str) -> bool:
-        """`statement` (the writer's BEGIN IMMEDIATE) on the caller's thread if the write lock is
-        free now, with SQLAlchemy's transaction begun around it and no second BEGIN: what
-        `begin()` costs beyond the statement (a greenlet and an executed statement, ~40 us) is not
-        paid. False: nothing begun, another connection holds the lock (`begin()` waits for it on
-        the driver's thread). Listeners see the statement as they see a direct one."""
+        """`statement` (the writer's BEGIN IMMEDIATE, or a reader's deferred BEGIN) on the
+        caller's thread if the write lock is free now (a deferred BEGIN takes none), with
+        SQLAlchemy's transaction begun around it and no second BEGIN: what `begin()` costs beyond
+        the statement (a greenlet and an executed statement, ~40 us) is not paid. False: nothing
+        begun, another connection holds the lock (`begin()` waits for it on the driver's thread).
+        Listeners see the statement as they see a direct one."""
         sync_connection = self.sync_connection
         assert sync_connection is not None, "a started connection"
         adapted = sync_connection.connection.dbapi_connection
-        assert isinstance(adapted, InlineConnection), "the writer's connection"
+        assert isinstance(adapted, InlineConnection | ReaderConnection), "the writer's or a reader's connection"
         listened = sync_connection._has_events or sync_connection.engine._has_events
         if listened:
             for listener in sync_connection.dispatch.before_cursor_execute:

@@ -237,6 +237,14 @@ class ReaderConnection(OneHopConnection):
     __slots__ = ()
     begins_inline = True
 
+    def begin_without_waiting(self, operation: str) -> bool:
+        """The read's deferred BEGIN on the caller's thread: it takes no lock, so never waits."""
+        try:
+            self._connection._conn.execute(operation)
+        except Exception as error:
+            self._handle_exception(error)
+        return True
+
     def rollback(self) -> None:
         connection = self._connection._connection  # the sqlite3 connection; None once closed
         if connection is not None:
