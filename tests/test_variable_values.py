@@ -167,3 +167,15 @@ def test_invalid_variables_get_graphql_core_s_own_errors(inputs: dict[str, Any])
 
 def test_the_executor_coerces_with_the_plans() -> None:
     assert graphql_executor.get_variable_values is variable_values.get_variable_values
+
+
+def test_a_list_default_is_a_new_list_for_every_request() -> None:
+    definitions = parse("query Q($kinds: [LedgerEntryKind!] = [POINTS_TRANSFER]) { __typename }").definitions[0]
+    first = variable_values.get_variable_values(SCHEMA, definitions.variable_definitions, {})  # type: ignore[attr-defined]
+    assert not isinstance(first, list)
+    first.coerced["kinds"].append("changed by a resolver")
+
+    second = variable_values.get_variable_values(SCHEMA, definitions.variable_definitions, {})  # type: ignore[attr-defined]
+
+    assert not isinstance(second, list)
+    assert len(second.coerced["kinds"]) == 1

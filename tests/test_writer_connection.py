@@ -6,10 +6,13 @@ is replaced; the pool-use metric counts the writer in use only while a write run
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 
 import pytest
 from sqlalchemy import event, func, insert, select
+from sqlalchemy.exc import IntegrityError, OperationalError
 
+from app.storage import sqlite_driver
 from app.storage.sqlite_driver import InlineConnection
 from tests.sqlite_databases import THINGS_METADATA, sqlite3_connection_of, sqlite_database_of, things
 
@@ -114,3 +117,72 @@ async def test_a_connection_whose_transaction_could_not_end_is_replaced(sqlite_d
     assert await names(sqlite_database) == ["after"]
     async with sqlite_database.read() as connection:
         assert (await connection.execute(select(func.count()).select_from(things))).scalar_one() == 1
+
+
+async def test_a_brief_write_whose_commit_fails_is_rolled_back_and_writes_after_it_run(sqlite_database):
+    # Given a child table whose foreign key SQLite checks only at COMMIT
+    async def create(connection) -> None:
+        await connection.exec_driver_sql("CREATE TABLE parents (id INTEGER PRIMARY KEY)")
+        await connection.exec_driver_sql(
+            "CREATE TABLE children (id INTEGER PRIMARY KEY, "
+            "parent_id INTEGER REFERENCES parents (id) DEFERRABLE INITIALLY DEFERRED)"
+        )
+
+    await sqlite_database.run_write(create)
+
+    async def orphan(connection) -> None:
+        await connection.execute(insert(things).values(name="with the orphan"))
+        await connection.exec_driver_sql("INSERT INTO children (parent_id) VALUES (99)")
+
+    # When a brief write's COMMIT fails
+    with pytest.raises(IntegrityError, match="FOREIGN KEY constraint failed"):
+        await sqlite_database.run_write(orphan, brief=True)
+
+    # Then nothing of it stands, and writes of both kinds run after it
+    await sqlite_database.run_write(lambda connection: connection.execute(insert(things).values(name="a")))
+    await sqlite_database.run_write(lambda connection: connection.execute(insert(things).values(name="b")), brief=True)
+    assert await names(sqlite_database) == ["a", "b"]
+    async with sqlite_database.read() as connection:
+        assert (await connection.exec_driver_sql("SELECT count(*) FROM children")).scalar_one() == 0
+
+
+async def test_a_failed_checkpoint_after_a_commit_leaves_the_write_standing(sqlite_database, monkeypatch, caplog):
+    def failing(connection) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(sqlite_driver, "_checkpoint", failing)
+
+    # When the write that makes a checkpoint due has its checkpoint fail
+    for number in range(sqlite_driver.INLINE_COMMITS_PER_CHECKPOINT):
+        await sqlite_database.run_write(
+            lambda connection, number=number: connection.execute(insert(things).values(name=f"n{number}")), brief=True
+        )
+
+    # Then every write stands (none was reported failed), the failure is logged, and writes go on
+    assert len(await names(sqlite_database)) == sqlite_driver.INLINE_COMMITS_PER_CHECKPOINT
+    assert "WAL checkpoint after a write failed" in caplog.text
+    await sqlite_database.run_write(
+        lambda connection: connection.execute(insert(things).values(name="after")), brief=True
+    )
+    assert (await names(sqlite_database))[-1] == "after"
+
+
+async def test_a_commit_that_fails_after_sqlite_rolled_back_leaves_a_writer_that_writes(sqlite_database, monkeypatch):
+    # Given a COMMIT that fails as SQLITE_IOERR or SQLITE_FULL do: SQLite has rolled back already
+    commit = InlineConnection.commit
+
+    def failing_commit(self) -> None:
+        self._connection._connection.rollback()
+        self._handle_exception(sqlite3.OperationalError("disk I/O error"))
+
+    monkeypatch.setattr(InlineConnection, "commit", failing_commit)
+    with pytest.raises(OperationalError, match="disk I/O error"):
+        await sqlite_database.run_write(
+            lambda connection: connection.execute(insert(things).values(name="lost")), brief=True
+        )
+    monkeypatch.setattr(InlineConnection, "commit", commit)
+
+    # Then writes of both kinds run after it (SQLAlchemy's transaction was rolled back too)
+    await sqlite_database.run_write(lambda connection: connection.execute(insert(things).values(name="a")))
+    await sqlite_database.run_write(lambda connection: connection.execute(insert(things).values(name="b")), brief=True)
+    assert await names(sqlite_database) == ["a", "b"]

@@ -168,9 +168,9 @@ class Database:
         reader = await readers.take()
         try:
             # BEGIN and, on giving it back, ROLLBACK on this thread (ReaderConnection), neither
-            # through the async layer.
-            if not reader.begin_here(DEFERRED_BEGIN):
-                await reader.begin()
+            # through the async layer; a deferred BEGIN takes no lock, so it always begins here.
+            began = reader.begin_here(DEFERRED_BEGIN)
+            assert began, "a deferred BEGIN never waits"
             reader.go_direct(direct)
             yield reader
         finally:
@@ -249,10 +249,11 @@ class Database:
                 writer.go_direct(direct)
                 try:
                     yield writer
+                    writer.commit_here()
                 except BaseException:
+                    # A failed COMMIT too: SQLAlchemy keeps its transaction, inactive, until rolled back.
                     await writer.rollback()
                     raise
-                writer.commit_here()
             else:
                 async with AsyncExitStack() as stack:
                     with self._waiting_writers.waiting():  # while its BEGIN may wait for another process's transaction
@@ -260,7 +261,7 @@ class Database:
                     if direct is not None:
                         writer.go_direct(direct)
                     yield writer
-            await writer.checkpoint_if_due()
+            await _checkpoint_after_commit(writer)
         finally:
             writer.stop_direct()
             if not writer.ended_cleanly():
@@ -448,6 +449,25 @@ def _sqlstate(error: DBAPIError) -> str | None:
         if code:
             return str(code)
     return None
+
+
+async def _checkpoint_after_commit(writer: DirectConnection) -> None:
+    """The WAL checkpoint due after a committed write, on the driver's thread. The write stands
+    whatever happens here: a failed checkpoint is logged (a later one copies the same pages), and
+    one whose caller is cancelled is waited for before the cancellation goes on, since it uses the
+    writer's connection on that thread and the write lock is let go after this."""
+    running = asyncio.ensure_future(writer.checkpoint_if_due())
+    cancelled = False
+    while not running.done():
+        try:
+            await asyncio.wait([running])  # waits without cancelling it
+        except asyncio.CancelledError:
+            cancelled = True
+    error = None if running.cancelled() else running.exception()
+    if error is not None:
+        logger.warning("WAL checkpoint after a write failed; a later one retries", exc_info=error)
+    if cancelled:
+        raise asyncio.CancelledError
 
 
 def _configure_sqlite(engine: AsyncEngine, *, begin_statement: str, busy_timeout_ms: int) -> None:

@@ -428,8 +428,9 @@ class DirectConnection(AsyncConnection):
         caller's thread if the write lock is free now (a deferred BEGIN takes none), with
         SQLAlchemy's transaction begun around it and no second BEGIN: what `begin()` costs beyond
         the statement (a greenlet and an executed statement, ~40 us) is not paid. False: nothing
-        begun, another connection holds the lock (`begin()` waits for it on the driver's thread).
-        Listeners see the statement as they see a direct one."""
+        begun, another connection holds the lock (`begin()` then waits for it on the driver's
+        thread, the listeners seeing that BEGIN again). Listeners see the statement as they see a
+        direct one; a driver error is SQLAlchemy's, as through `begin()`."""
         sync_connection = self.sync_connection
         assert sync_connection is not None, "a started connection"
         adapted = sync_connection.connection.dbapi_connection
@@ -438,7 +439,13 @@ class DirectConnection(AsyncConnection):
         if listened:
             for listener in sync_connection.dispatch.before_cursor_execute:
                 statement, _ = listener(sync_connection, None, statement, (), None, False)
-        if not adapted.begin_without_waiting(statement):
+        try:
+            began = adapted.begin_without_waiting(statement)
+        except sqlite3.Error as error:
+            raise cast(
+                DBAPIError, DBAPIError.instance(statement, (), error, sqlite3.Error, dialect=sync_connection.dialect)
+            ) from error
+        if not began:
             return False
         if listened:
             sync_connection.dispatch.after_cursor_execute(sync_connection, None, statement, (), None, False)
@@ -468,7 +475,13 @@ class DirectConnection(AsyncConnection):
         """Whether it is open, valid, and out of any transaction, SQLAlchemy's and sqlite3's
         (a failed ROLLBACK can leave sqlite3 in one that SQLAlchemy has let go of)."""
         sync_connection = self.sync_connection
-        if self.invalidated or sync_connection is None or sync_connection.closed or sync_connection.in_transaction():
+        if (
+            self.invalidated
+            or sync_connection is None
+            or sync_connection.closed
+            # not in_transaction(): a transaction whose COMMIT failed stays, inactive, until rolled back
+            or sync_connection.get_transaction() is not None
+        ):
             return False
         return not sqlite3_connection(sync_connection.connection).in_transaction
 

@@ -1,11 +1,12 @@
 """An operation's variables coerced by plans made once, with graphql-core's answer every time.
 
 graphql-core coerces every request's variables from scratch: the variable's type rebuilt from
-the document (`type_from_ast`), its default literal coerced again, a walk of the whole value to
-check its depth, and `coerce_input_value` asking of every type on the way what kind it is. A
-bill's variables cost ~70 us of it, a ledger page's ~23 us. Here each variable definition of a
-cached document gets a plan once: its signature, and a coercer per input type (closures that
-know their type), the depth walk left out where the type cannot nest deeper than its limit.
+the document (`type_from_ast`), a walk of the whole value to check its depth, and
+`coerce_input_value` asking of every type on the way what kind it is. A bill's variables cost
+~70 us of it, a ledger page's ~23 us. Here each variable definition of a cached document gets a
+plan once: its signature, and a coercer per input type (closures that know their type), the
+depth walk left out where the type cannot nest deeper than its limit. A default is coerced anew
+for each request that uses it, as graphql-core does (a resolver may change a list it is given).
 
 The plans answer only valid variables. Whatever they cannot coerce (a wrong value, a missing
 one, a bad default, a signature error) is handed back whole to graphql-core's
@@ -38,7 +39,7 @@ from graphql.execution import values as graphql_values
 from graphql.execution.values import VariableValues, VariableValueSource
 from graphql.language.parser import MAX_NESTING_DEPTH
 from graphql.pyutils import Undefined, is_iterable
-from graphql.utilities.coerce_input_value import coerce_default_value
+from graphql.utilities.coerce_input_value import coerce_default_value, coerce_input_literal
 
 GRAPHQL_GET_VARIABLE_VALUES = graphql_values.get_variable_values
 PLANS_MAX = 1024  # the parse cache holds as many documents
@@ -74,6 +75,7 @@ class _Plans:
         key = (id(schema), id(definitions))
         found = self._plans.get(key)
         if found is not None and found[0] is schema and found[1] is definitions:
+            self._plans.move_to_end(key)
             return found[2]
         planned = self._plan(schema, definitions)
         self._plans[key] = (schema, definitions, planned)
@@ -234,12 +236,12 @@ def get_variable_values(
             if variable.signature.default is not None or not variable.non_null:
                 sources[name] = VariableValueSource(variable.signature)
                 if variable.signature.default is not None:
-                    try:
-                        default = coerce_default_value(variable.signature)
-                    except TypeError:
+                    # Coerced anew for each request, as graphql-core does: a list or an object
+                    # default a resolver changed must not reach the next request.
+                    default = coerce_input_literal(variable.signature.default.literal, variable.signature.type)
+                    if default is Undefined:
                         return GRAPHQL_GET_VARIABLE_VALUES(schema, var_def_nodes, inputs, max_errors, hide_suggestions)
-                    if default is not Undefined:
-                        coerced[name] = default
+                    coerced[name] = default
                 continue
             return GRAPHQL_GET_VARIABLE_VALUES(schema, var_def_nodes, inputs, max_errors, hide_suggestions)
         sources[name] = VariableValueSource(variable.signature, value)
