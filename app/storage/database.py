@@ -456,7 +456,9 @@ async def _checkpoint_after_commit(writer: DirectConnection) -> None:
     whatever happens here: a failed checkpoint is logged (a later one copies the same pages), and
     one whose caller is cancelled is waited for before the cancellation goes on, since it uses the
     writer's connection on that thread and the write lock is let go after this."""
-    running = asyncio.ensure_future(writer.checkpoint_if_due())
+    if not writer.checkpoint_due():
+        return
+    running = asyncio.ensure_future(writer.checkpoint())
     cancelled = False
     while not running.done():
         try:

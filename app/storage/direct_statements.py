@@ -458,18 +458,25 @@ class DirectConnection(AsyncConnection):
 
     def commit_here(self) -> None:
         """COMMIT what `begin_here` began, on the caller's thread (SQLAlchemy's transaction and
-        the driver's, without the WAL checkpoint: `checkpoint_if_due`)."""
+        the driver's, without the WAL checkpoint: `checkpoint`)."""
         sync_connection = self.sync_connection
         assert sync_connection is not None, "a started connection"
         sync_connection.commit()
 
-    async def checkpoint_if_due(self) -> None:
-        """The WAL checkpoint the writer's inline commits left to the driver's thread, when due."""
+    def checkpoint_due(self) -> bool:
+        """Whether the writer's inline commits have left a WAL checkpoint due (`checkpoint`)."""
+        return self._writer_adapter().checkpoint_due()
+
+    async def checkpoint(self) -> None:
+        """The WAL checkpoint the writer's inline commits left to the driver's thread."""
+        await self._writer_adapter().checkpoint()
+
+    def _writer_adapter(self) -> InlineConnection:
         sync_connection = self.sync_connection
         assert sync_connection is not None, "a started connection"
         adapted = sync_connection.connection.dbapi_connection
         assert isinstance(adapted, InlineConnection), "the writer's connection"
-        await adapted.checkpoint_if_due()
+        return adapted
 
     def ended_cleanly(self) -> bool:
         """Whether it is open, valid, and out of any transaction, SQLAlchemy's and sqlite3's

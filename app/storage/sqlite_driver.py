@@ -161,13 +161,13 @@ class InlineConnection(OneHopConnection):
     to the worker thread at all: inside `statements_inline()`, every statement, BEGIN when the
     write lock is free (held by another process, BEGIN waits it out on the thread: the busy
     timeout) and COMMIT (without the WAL checkpoint it may run: every
-    INLINE_COMMITS_PER_CHECKPOINT inline commits, `checkpoint_if_due()` runs one on the thread);
+    INLINE_COMMITS_PER_CHECKPOINT inline commits, `checkpoint()` runs one on the thread);
     ROLLBACK keeps its trip. For the one writer's brief transactions: inside its transaction a
     statement never waits on a lock, and its SQLite work (a few microseconds on indexed rows)
     costs far less than the trip (measured: ~200 us of CPU a statement through the thread, ~100
     inline, on a loaded 2-core machine).
 
-    Its inline commits leave checkpoints to `checkpoint_if_due()`: the connection's automatic
+    Its inline commits leave checkpoints to `checkpoint()`: the connection's automatic
     checkpoint is off from its first inline commit until a commit through the thread (a bulk
     write's) puts it back. Switching it off and on around every commit cost four PRAGMAs a write."""
 
@@ -219,12 +219,14 @@ class InlineConnection(OneHopConnection):
         except Exception as error:
             self._handle_exception(error)
 
-    async def checkpoint_if_due(self) -> None:
-        """After a commit: the checkpoint SQLite would have run by now, on the worker thread (once
-        every INLINE_COMMITS_PER_CHECKPOINT inline commits)."""
-        if self._inline_commits >= INLINE_COMMITS_PER_CHECKPOINT:
-            self._inline_commits = 0
-            await self._connection._execute(_checkpoint, self._connection)
+    def checkpoint_due(self) -> bool:
+        """Whether INLINE_COMMITS_PER_CHECKPOINT inline commits ran since the last checkpoint."""
+        return self._inline_commits >= INLINE_COMMITS_PER_CHECKPOINT
+
+    async def checkpoint(self) -> None:
+        """The checkpoint SQLite would have run by now, on the worker thread."""
+        self._inline_commits = 0
+        await self._connection._execute(_checkpoint, self._connection)
 
 
 class ReaderConnection(OneHopConnection):

@@ -42,7 +42,7 @@ STAGES = [
     ("sqlalchemy.ext.asyncio.engine", "AsyncConnection.start", "write: check out the connection"),
     ("sqlalchemy.ext.asyncio.engine", "AsyncTransaction.start", "write: BEGIN IMMEDIATE (the thread)"),
     ("app.storage.direct_statements", "DirectConnection.begin_here", "write: BEGIN IMMEDIATE (on the driver)"),
-    ("app.storage.direct_statements", "DirectConnection.checkpoint_if_due", "write: WAL checkpoint (when due)"),
+    ("app.storage.direct_statements", "DirectConnection.checkpoint", "write: WAL checkpoint (when due)"),
     ("sqlalchemy.ext.asyncio.engine", "AsyncTransaction.commit", "write: COMMIT (the thread)"),
     ("app.storage.sqlite_driver", "InlineConnection.commit", "write: COMMIT (the driver's connection call)"),
     ("app.transactions.service", "_add", "write: _add"),
