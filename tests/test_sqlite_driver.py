@@ -17,7 +17,13 @@ from sqlalchemy.exc import IntegrityError
 
 from app.storage.database import SQLITE_BUSY_TIMEOUT_MS
 from app.storage.sqlite_driver import INLINE_COMMITS_PER_CHECKPOINT, ReaderConnection
-from tests.sqlite_databases import THINGS_METADATA, cancel_once_started, sqlite_database_of, things
+from tests.sqlite_databases import (
+    THINGS_METADATA,
+    cancel_once_started,
+    sqlite3_connection_of,
+    sqlite_database_of,
+    things,
+)
 
 
 @pytest.fixture
@@ -187,6 +193,9 @@ async def test_a_brief_write_waits_on_the_thread_for_a_write_lock_another_connec
     other.execute("BEGIN IMMEDIATE")
     other.execute("INSERT INTO things (name) VALUES ('other')")
     worker_calls.clear()
+    sent: list[str] = []  # every statement the writer's sqlite3 connection starts, on any thread
+    raw = sqlite3_connection_of(sqlite_database._writer)._connection._conn  # type: ignore[attr-defined]
+    raw.set_trace_callback(sent.append)
 
     write = asyncio.create_task(
         sqlite_database.run_write(lambda connection: connection.execute(insert(things).values(name="a")), brief=True)
@@ -198,8 +207,18 @@ async def test_a_brief_write_waits_on_the_thread_for_a_write_lock_another_connec
     other.close()
     await write
 
-    # BEGIN waited on the thread (the busy timeout), the INSERT and the commit ran inline.
+    # BEGIN waited on the thread (the busy timeout), the INSERT and the commit ran inline: one
+    # try without waiting (busy timeout 0, put back), then the BEGIN that waited
+    raw.set_trace_callback(None)
     assert worker_calls == ["_run_statement"]
+    begun = [statement for statement in sent if statement.startswith(("BEGIN", "PRAGMA busy_timeout"))]
+    assert begun == [
+        "PRAGMA busy_timeout",  # read once, on the writer's first try
+        "PRAGMA busy_timeout=0",
+        "BEGIN IMMEDIATE",
+        f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+        "BEGIN IMMEDIATE",
+    ]
     async with sqlite_database.read() as connection:
         assert (await connection.execute(select(things.c.name).order_by(things.c.id))).scalars().all() == [
             "other",

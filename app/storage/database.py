@@ -267,7 +267,7 @@ class Database:
             if not writer.ended_cleanly():
                 # A transaction it could not end, or a connection SQLAlchemy gave up on: never reused.
                 self._writer = None
-                await writer.invalidate()
+                await writer.let_go()
 
     async def _sqlite_writer(self) -> DirectConnection:
         """The writer's connection (called with the write lock held), checked out on first use and

@@ -492,6 +492,13 @@ class DirectConnection(AsyncConnection):
             return False
         return not sqlite3_connection(sync_connection.connection).in_transaction
 
+    async def let_go(self) -> None:
+        """Invalidate it (its pooled connection is closed, never reused), unless SQLAlchemy already
+        gave it up or it is closed."""
+        sync_connection = self.sync_connection
+        if sync_connection is not None and not sync_connection.closed and not sync_connection.invalidated:
+            await self.invalidate()
+
     def stop_direct(self) -> None:
         """Every statement through SQLAlchemy again (the transaction `go_direct` was for has ended)."""
         self._direct = self._raw = None

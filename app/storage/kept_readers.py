@@ -55,7 +55,7 @@ class KeptReaders:
                 connection.rollback()
         finally:
             if not reader.ended_cleanly():
-                await _invalidate(reader)
+                await reader.let_go()
             elif len(self._idle) < self._idle_max:
                 self._idle.append(reader)
             else:
@@ -80,9 +80,3 @@ class KeptReaders:
 
     def size(self) -> int:
         return cast(QueuePool, self._engine.pool).size()
-
-
-async def _invalidate(reader: DirectConnection) -> None:
-    connection = reader.sync_connection
-    if connection is not None and not connection.closed and not connection.invalidated:
-        await reader.invalidate()

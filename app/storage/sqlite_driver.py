@@ -117,17 +117,14 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
     def _run(self, operation: Any, parameters: Any, many: bool) -> None:
         rows: list[Any]
         try:
-            inline = self._inline and _statements_inline.get()
-            if inline and operation.startswith("BEGIN") and self._adapt_connection.begin_without_waiting(operation):  # type: ignore[attr-defined]
-                self._description, rows, self._rowcount, self._lastrowid = None, [], -1, None
+            # A brief write's BEGIN IMMEDIATE comes here only when DirectConnection.begin_here found
+            # the write lock taken: it waits for it on the worker thread.
+            inline = self._inline and _statements_inline.get() and not operation.startswith("BEGIN")
+            if inline or (operation == DEFERRED_BEGIN and self._begins_inline):
+                running = _run_inline(self._connection, operation, parameters, many)
             else:
-                if (inline and not operation.startswith("BEGIN")) or (
-                    operation == DEFERRED_BEGIN and self._begins_inline
-                ):
-                    running = _run_inline(self._connection, operation, parameters, many)
-                else:
-                    running = self._connection._execute(_run_statement, self._connection, operation, parameters, many)
-                self._description, rows, self._rowcount, self._lastrowid = await_(running)
+                running = self._connection._execute(_run_statement, self._connection, operation, parameters, many)
+            self._description, rows, self._rowcount, self._lastrowid = await_(running)
         except Exception as error:
             self._adapt_connection._handle_exception(error)
         self._rows = collections.deque(rows)
