@@ -13,6 +13,7 @@ through each path themselves, and check that the compiled path did run.
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Annotated, Any
 
 import orjson
@@ -24,7 +25,9 @@ from strawberry.dataloader import DataLoader
 import app.graphql.core.schema as schema_module
 from app.catalog.repository import cached_product_ids
 from app.graphql.core import compiled
+from app.graphql.core.row_objects import RowForm, RowObjects, build_from_row
 from app.graphql.core.schema import RequestExecutionContext
+from app.graphql.ledger.types import LedgerEntry
 from app.storage.database import Database
 from app.storage.tables import registered_tables
 from tests.client import Api, add
@@ -133,6 +136,57 @@ async def test_a_document_of_unions_interfaces_aliases_fragments_and_conditions_
         "message": answer["missing"]["message"],
         "field": "customer",
     }
+
+
+LEDGER_LEAVES = """
+query Leaves($customer: CustomerLookupInput!) {
+  ledgerEntries(customer: $customer) {
+    ... on LedgerEntryPage {
+      entries {
+        id eventLogId eventType entryKind entryType programCode pointsCategory points pointsOnEvent balanceAfter
+        eventSource storeCode tillCode transactionId transactionNumber createdAt __typename reason importJobId
+        trackerValueId alternateCurrency
+      }
+    }
+  }
+}
+"""
+
+
+async def test_a_ledger_page_of_leaf_fields_reads_its_entries_from_the_rows(
+    api: Api, monkeypatch: pytest.MonkeyPatch, compiled_runs: list[str]
+) -> None:
+    # Given a customer with a purchase, and entries counted as they are built
+    await add(api, bill(customer={"mobile": "9876500002"}))
+    customer = {"type": "MOBILE", "value": "9876500002"}
+    built: list[int] = []
+    build = LedgerEntry.from_row.__func__  # type: ignore[attr-defined]
+
+    def counted(cls: type[LedgerEntry], view: Any, context: Any) -> LedgerEntry:
+        built.append(view.id)
+        return build(cls, view, context)
+
+    monkeypatch.setattr(LedgerEntry, "from_row", classmethod(counted))
+
+    # When a page of leaf fields is answered compiled
+    compiled_body = await body_of(api, LEDGER_LEAVES, {"customer": customer})
+
+    # Then no entry was built, and graphql-core, building each, answers the same bytes
+    assert built == []
+    monkeypatch.setattr(compiled, "ENABLED", False)
+    graphql_core_body = await body_of(api, LEDGER_LEAVES, {"customer": customer})
+    assert compiled_body == graphql_core_body
+    entries = orjson.loads(compiled_body)["data"]["ledgerEntries"]["entries"]
+    assert [int(entry["id"]) for entry in entries] == built
+    assert [entry["entryKind"] for entry in entries] == ["POINTS_ALLOCATION"] + ["OPENING_BALANCE"] * 6
+
+    # And a selection the rows cannot serve (an object field) builds every entry, compiled too
+    monkeypatch.setattr(compiled, "ENABLED", True)
+    built.clear()
+    document = LEDGER_LEAVES.replace("alternateCurrency", "alternateCurrency customerPromotion { name }")
+    compiled_body = await body_of(api, document, {"customer": customer})
+    assert built == [int(entry["id"]) for entry in entries]
+    assert compiled_runs == ["Add", "Leaves", "Leaves"]
 
 
 async def test_a_refused_document_and_variables_answer_as_graphql_core(
@@ -254,6 +308,40 @@ class Item:
 ITEMS = [Item(name="a", grid=[[1, 2], [None]]), Item(name="b", grid=[]), Item(name="c", grid=[[3]])]
 
 
+@strawberry.enum
+class Unit(Enum):
+    GRAM = "g"
+    METRE = "m"
+
+
+@strawberry.type
+class Reading:
+    label: str
+    amount: int
+    unit: Unit | None
+    note: str | None
+
+    @strawberry.field
+    def shout(self) -> str:
+        return self.label.upper()
+
+
+# A reading's attributes from its row (label, amount, unit's symbol); the context names the notes.
+READING_FORM: RowForm[tuple[Any, ...], dict[str, str]] = {
+    "label": lambda row, _: row[0],
+    "amount": lambda row, _: row[1],
+    "unit": lambda row, _: Unit(row[2]) if row[2] else None,
+    "note": lambda row, notes: notes.get(row[0]),
+}
+READING_ROWS = [("a", 1, "g"), (None, 2, None), ("c", 3, "m")]  # the second's non-null label is null
+READINGS_BUILT: list[tuple[Any, ...]] = []
+
+
+def build_reading(row: tuple[Any, ...], notes: dict[str, str]) -> Reading:
+    READINGS_BUILT.append(row)
+    return build_from_row(Reading, READING_FORM, row, notes)
+
+
 @strawberry.type
 class EngineQuery:
     @strawberry.field
@@ -275,6 +363,10 @@ class EngineQuery:
     @strawberry.field
     async def slow_number(self, value: int) -> int:
         return value * 2
+
+    @strawberry.field
+    def readings(self) -> list[Reading | None]:
+        return RowObjects(READING_ROWS, READING_FORM, {"c": "checked"}, build_reading)  # type: ignore[return-value]
 
 
 compiled_schema = strawberry.Schema(query=EngineQuery, execution_context_class=RequestExecutionContext)
@@ -377,4 +469,46 @@ async def test_a_loader_batches_every_item_of_a_list_into_one_call() -> None:
             "items": [{"name": "a", "later": "97"}, {"name": "b", "later": "98"}, {"name": "c", "later": "99"}],
             "double": 42,
         }
+    }
+
+
+@pytest.mark.parametrize(
+    ("selection", "built_compiled"),
+    [
+        ("__typename label amount unit note", [READING_ROWS[1]]),
+        ("label note shout", READING_ROWS),
+    ],
+    ids=["leaf fields: only the failing row is built", "a resolver field: every row is built"],
+)
+async def test_a_list_answered_as_rows_builds_only_the_items_that_need_an_object(
+    selection: str, built_compiled: list[tuple[Any, ...]], compiled_runs: list[str]
+) -> None:
+    document = f"query Readings {{ readings {{ {selection} }} }}"
+
+    # When the readings are answered compiled, then by graphql-core
+    READINGS_BUILT.clear()
+    compiled_body, _ = await run_in(compiled_schema, document, {})
+    built = list(READINGS_BUILT)
+    READINGS_BUILT.clear()
+    graphql_core_body, _ = await run_in(graphql_core_schema, document, {})
+
+    # Then the bytes are the same: the row whose non-null label is null is null, with its error
+    assert compiled_body == graphql_core_body
+    answer = orjson.loads(compiled_body)
+    assert answer["data"]["readings"][1] is None
+    assert [error["path"] for error in answer["errors"]] == [["readings", 1, "label"]]
+    # And compiled execution built only what it had to; graphql-core built every row
+    assert built == built_compiled
+    assert READINGS_BUILT == READING_ROWS
+    assert len(compiled_runs) == 1
+
+
+async def test_readings_read_from_rows_answer_every_value_as_built_objects_do() -> None:
+    body, _ = await run_in(compiled_schema, "query R { readings { __typename label amount unit note } }", {})
+    assert orjson.loads(body)["data"] == {
+        "readings": [
+            {"__typename": "Reading", "label": "a", "amount": 1, "unit": "GRAM", "note": None},
+            None,
+            {"__typename": "Reading", "label": "c", "amount": 3, "unit": "METRE", "note": "checked"},
+        ]
     }

@@ -13,7 +13,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.graphql.core.scalars import parse_decimal
-from app.kernel.decimals import AMOUNT, ANY_FIELD, GRAMMAR, POINTS, DecimalRange, Refusal, check_decimal, read_decimal
+from app.kernel import decimals
+from app.kernel.decimals import (
+    AMOUNT,
+    ANY_FIELD,
+    GRAMMAR,
+    POINTS,
+    DecimalRange,
+    Refusal,
+    check_decimal,
+    decimal_text,
+    read_decimal,
+)
 from app.kernel.errors import ValidationError
 from tests.client import add_transaction, customer_with_points, define_tracker, purchase_to_track
 from tests.factories import bill
@@ -332,3 +343,27 @@ async def test_an_id_as_text_is_ascii_digits_within_64_bits(api, database, log_i
         "a transaction id is needed with LOYALTY_LOG_ID",
     )
     assert await table_counts(database) == before
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False, places=6, min_value=-(10**12), max_value=10**12))
+def test_a_decimal_prints_the_same_text_remembered_or_not(value: Decimal) -> None:
+    # Given the printed texts forgotten, and an equal decimal of another form printed first
+    decimals._decimal_texts.clear()
+    other_form = value.quantize(Decimal("0.00000001"))
+    first = decimal_text(other_form)
+
+    # When the value is printed (remembered by the equal one) and again with nothing remembered
+    remembered = decimal_text(value)
+    decimals._decimal_texts.clear()
+
+    # Then both are the value's own text: no exponent, no trailing zeros
+    expected = format(value.normalize(), "f") if value else "0"
+    assert remembered == first == decimal_text(value) == expected
+
+
+def test_the_remembered_texts_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(decimals, "DECIMAL_TEXTS_MAX", 3)
+    decimals._decimal_texts.clear()
+    texts = [decimal_text(Decimal(number) / 4) for number in range(10)]
+    assert texts == ["0", "0.25", "0.5", "0.75", "1", "1.25", "1.5", "1.75", "2", "2.25"]
+    assert len(decimals._decimal_texts) <= 3

@@ -68,6 +68,7 @@ from graphql.type.definition import GraphQLAbstractType
 from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef, TypeNameMetaFieldDef
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
+from app.graphql.core.row_objects import RowForm, RowObjects
 from app.kernel.settings import get_settings
 
 if TYPE_CHECKING:
@@ -225,17 +226,102 @@ def _basic_attribute(field_def: GraphQLField, schema: GraphQLSchema) -> str | No
     return str(strawberry_field.python_name)
 
 
+class RowPlan:
+    """A selection's fields read from a row by a row form (core/row_objects.py): each basic leaf
+    field by the form's function for its attribute, completed as `Execution.execute_fields`
+    completes a basic leaf; __typename as itself."""
+
+    __slots__ = ("fields",)
+
+    def __init__(self, fields: list[FieldPlan], form: RowForm[Any, Any]) -> None:
+        # (response name, typename or None, reader, passthrough type, enum member type, member names,
+        # coerce, non-null)
+        self.fields: list[tuple[Any, ...]] = [
+            (
+                field.response_name,
+                field.typename,
+                form[field.attribute] if field.attribute is not None else None,
+                field.plan.passthrough_type,
+                field.plan.member_type,
+                field.plan.member_names,
+                field.leaf_coerce,
+                field.plan.non_null,
+            )
+            for field in fields
+        ]
+
+    @classmethod
+    def of(cls, selection: SelectionPlan, fields: list[FieldPlan], form: RowForm[Any, Any]) -> RowPlan | None:
+        """The plan, or None when the form cannot serve the selection (a field it does not read,
+        one with a resolver, arguments or subfields, an object type that checks its values)."""
+        if selection.object_type.is_type_of is not None:
+            return None
+        for field in fields:
+            if field.typename is None and (
+                field.leaf_coerce is None or field.has_arguments or field.attribute not in form
+            ):
+                return None
+        return cls(fields, form)
+
+    def complete(self, row: Any, context: Any) -> dict[str, Any] | None:
+        """The item's completed fields, or None when one of them needs the object's completion."""
+        results: dict[str, Any] = {}
+        for key, typename, read, passthrough_type, member_type, member_names, coerce, non_null in self.fields:
+            if typename is not None:
+                results[key] = typename
+                continue
+            try:
+                value = read(row, context)
+            except Exception:
+                return None
+            value_type = type(value)
+            if value_type is passthrough_type:
+                results[key] = value
+            elif value_type is member_type:
+                name = member_names.get(value)
+                if name is None:
+                    return None
+                results[key] = name
+            elif value is None:
+                if non_null:
+                    return None
+                results[key] = None
+            elif isinstance(value, Exception):
+                return None
+            else:
+                try:
+                    coerced = coerce(value)
+                except Exception:
+                    return None
+                if coerced is None or coerced is Undefined:
+                    return None
+                results[key] = coerced
+        return results
+
+
 class SelectionPlan:
     """The fields of one object type under one field's selection set, collected on first use (as
     graphql-core memoizes collect_subfields, so a collection error surfaces where it would)."""
 
-    __slots__ = ("field_details_list", "fields", "object_type", "type_name")
+    __slots__ = ("field_details_list", "fields", "object_type", "row_plans", "type_name")
 
     def __init__(self, object_type: GraphQLObjectType, field_details_list: FieldDetailsList | None) -> None:
         self.object_type = object_type
         self.type_name = object_type.name
         self.field_details_list = field_details_list  # None: the operation's root selection set
         self.fields: list[FieldPlan] | None = None
+        # By the id of a row form: the form (held, so that the id stays its own) and its plan.
+        self.row_plans: dict[int, tuple[RowForm[Any, Any], RowPlan | None]] = {}
+
+    def row_plan(self, executor: Executor, form: RowForm[Any, Any]) -> RowPlan | None:
+        """How `form` serves this selection, planned once per form (None: it cannot)."""
+        found = self.row_plans.get(id(form))
+        if found is not None:
+            return found[1]
+        fields = self.fields if self.fields is not None else self.compile(executor)
+        plan = RowPlan.of(self, fields, form)
+        self.row_plans[id(form)] = (form, plan)
+        return plan
 
     def compile(self, executor: Executor) -> list[FieldPlan]:
         schema = executor.schema
@@ -602,10 +688,16 @@ class Execution:
 
     def complete_list_value(self, plan: TypePlan, field: FieldPlan, info: Any, path: Path, result: Any) -> Any:
         executor = self.executor
-        if type(result) is not list and type(result) is not tuple:  # iterables and async iterables: graphql-core's
-            return executor.complete_list_value(plan.nullable_type, field.field_details_list, info, path, result, None)
         item_plan = plan.item
         assert item_plan is not None
+        row_plan: RowPlan | None = None
+        if type(result) is RowObjects:
+            selection = item_plan.object_selection
+            row_plan = selection.row_plan(executor, result.form) if selection is not None else None
+            # Read from the rows (each built only when it needs to be), or the built objects.
+            rows, result = (result, result.rows) if row_plan is not None else (None, list(result))
+        elif type(result) is not list and type(result) is not tuple:  # iterables and async iterables: graphql-core's
+            return executor.complete_list_value(plan.nullable_type, field.field_details_list, info, path, result, None)
         is_awaitable = self.is_awaitable
         completed_results: list[Any] = []
         append = completed_results.append
@@ -613,6 +705,13 @@ class Execution:
         index = 0
         try:
             for index, item in enumerate(result):  # the index is read after an exception
+                if row_plan is not None:
+                    assert rows is not None
+                    from_row = row_plan.complete(item, rows.context)
+                    if from_row is not None:
+                        append(from_row)
+                        continue
+                    item = rows.build(item, rows.context)
                 item_path = Path(path, index, None)
                 if is_awaitable(item):
                     append(self.complete_awaitable_list_item_value(item, item_plan, field, info, item_path))

@@ -70,7 +70,7 @@ class LedgerQuery:
             )
         return LedgerEntryPage(
             customer_id=strawberry.ID(str(customer_id)),
-            entries=[LedgerEntry.from_view(entry, org, promotions) for entry in page.entries],
+            entries=LedgerEntry.page_of(page.entries, org, promotions),
             page_info=page_info_after("ledger", [row.id for row in page.entries[-1:]], page.has_next_page),
         )
 

@@ -3,9 +3,10 @@ reconciliation of an organisation's accounts, and the conversion of TRIGGER_BASE
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, TypeAlias
+from typing import Annotated, NamedTuple, TypeAlias
 
 import strawberry
 from strawberry.scalars import JSON
@@ -15,6 +16,7 @@ from app.customer_promotions.service import PromotionView
 from app.graphql.core.context import Info
 from app.graphql.core.errors import ForbiddenError, InvalidInputError, NotFoundError
 from app.graphql.core.pagination import PageInfo
+from app.graphql.core.row_objects import RowForm, RowObjects, build_from_row
 from app.graphql.customers.types import Customer
 from app.graphql.organization.types import PointsCategoryEnum
 from app.kernel.currencies import CurrencyCategory, account_category
@@ -102,32 +104,61 @@ class LedgerEntry:
     def from_view(
         cls, view: ledger.LedgerEntryView, org: OrgConfig, promotions: dict[int, PromotionView] | None = None
     ) -> LedgerEntry:
-        promotion = (promotions or {}).get(view.customer_promotion_id) if view.customer_promotion_id else None
-        return cls(
-            id=strawberry.ID(str(view.id)),
-            event_log_id=strawberry.ID(str(view.event_id)),
-            event_type=_EVENT_TYPES[view.event_type],
-            entry_kind=_ENTRY_KINDS[view.entry_kind],
-            entry_type=_ENTRY_TYPES[view.entry_type],
-            created_at=view.created_at,
-            program_code=org.program(view.program_id).code,
-            points_category=_points_category(view.category),
-            alternate_currency=_currency_identifier(view.category),
-            points=view.points,
-            points_on_event=view.points_on_event,
-            balance_after=view.balance_after,
-            event_source=view.source,
-            store_code=org.store(view.store_id).code if view.store_id else None,
-            till_code=org.till(view.till_id).code if view.till_id else None,
-            transaction_id=strawberry.ID(str(view.transaction_id)) if view.transaction_id else None,
-            transaction_number=view.transaction_number,
-            customer_promotion=LedgerEntryPromotion(identifier=promotion.identifier, name=promotion.name)
-            if promotion
-            else None,
-            tracker_value_id=strawberry.ID(str(view.tracker_value_id)) if view.tracker_value_id else None,
-            reason=view.reason,
-            import_job_id=strawberry.ID(str(view.import_job_id)) if view.import_job_id else None,
-        )
+        return cls.from_row(view, EntryContext(org, promotions or {}))
+
+    @classmethod
+    def from_row(cls, view: ledger.LedgerEntryView, context: EntryContext) -> LedgerEntry:
+        return build_from_row(cls, LEDGER_ENTRY_FORM, view, context)
+
+    @classmethod
+    def page_of(
+        cls, views: Sequence[ledger.LedgerEntryView], org: OrgConfig, promotions: dict[int, PromotionView]
+    ) -> RowObjects[LedgerEntry, ledger.LedgerEntryView, EntryContext]:
+        """A page's entries, read from the views as a document selects them (core/row_objects.py)."""
+        return RowObjects(views, LEDGER_ENTRY_FORM, EntryContext(org, promotions), cls.from_row)
+
+
+class EntryContext(NamedTuple):
+    """What an entry's view needs to become the entry: the organisation's codes, the page's promotions."""
+
+    org: OrgConfig
+    promotions: dict[int, PromotionView]
+
+
+def _promotion(view: ledger.LedgerEntryView, context: EntryContext) -> LedgerEntryPromotion | None:
+    promotion = context.promotions.get(view.customer_promotion_id) if view.customer_promotion_id else None
+    return LedgerEntryPromotion(identifier=promotion.identifier, name=promotion.name) if promotion else None
+
+
+def _id_or_none(value: int | None) -> strawberry.ID | None:
+    return strawberry.ID(str(value)) if value else None
+
+
+# Each attribute of a LedgerEntry, read from its view: `from_row` builds entries with it, and a page
+# answered as RowObjects serves the selected attributes from the views with it.
+LEDGER_ENTRY_FORM: RowForm[ledger.LedgerEntryView, EntryContext] = {
+    "id": lambda view, _: strawberry.ID(str(view.id)),
+    "event_log_id": lambda view, _: strawberry.ID(str(view.event_id)),
+    "event_type": lambda view, _: _EVENT_TYPES[view.event_type],
+    "entry_kind": lambda view, _: _ENTRY_KINDS[view.entry_kind],
+    "entry_type": lambda view, _: _ENTRY_TYPES[view.entry_type],
+    "created_at": lambda view, _: view.created_at,
+    "program_code": lambda view, context: context.org.program(view.program_id).code,
+    "points_category": lambda view, _: _points_category(view.category),
+    "alternate_currency": lambda view, _: _currency_identifier(view.category),
+    "points": lambda view, _: view.points,
+    "points_on_event": lambda view, _: view.points_on_event,
+    "balance_after": lambda view, _: view.balance_after,
+    "event_source": lambda view, _: view.source,
+    "store_code": lambda view, context: context.org.store(view.store_id).code if view.store_id else None,
+    "till_code": lambda view, context: context.org.till(view.till_id).code if view.till_id else None,
+    "transaction_id": lambda view, _: _id_or_none(view.transaction_id),
+    "transaction_number": lambda view, _: view.transaction_number,
+    "customer_promotion": _promotion,
+    "tracker_value_id": lambda view, _: _id_or_none(view.tracker_value_id),
+    "reason": lambda view, _: view.reason,
+    "import_job_id": lambda view, _: _id_or_none(view.import_job_id),
+}
 
 
 @strawberry.type(description="Points an entry took from one lot, and the earn (credit entry) that made the lot.")
@@ -150,7 +181,7 @@ class LedgerEntryPromotion:
 @strawberry.type
 class LedgerEntryPage:
     customer_id: strawberry.ID
-    entries: list[LedgerEntry]
+    entries: Sequence[LedgerEntry]  # a page answers RowObjects (core/row_objects.py)
     page_info: PageInfo
 
     @strawberry.field(description="The customer's basic details, as seed 003's ledger response carries them.")
