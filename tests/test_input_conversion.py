@@ -36,12 +36,18 @@ from graphql.utilities.coerce_input_value import (
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from strawberry.relay import GlobalID
+from strawberry.schema import schema_converter as strawberry_schema_converter
 from strawberry.types.arguments import convert_argument, convert_arguments
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.maybe import Some
 from strawberry.types.unset import UNSET
 
-from app.graphql.core.input_conversion import compile_input_conversions, planned_definitions
+from app.graphql.core import input_conversion
+from app.graphql.core.input_conversion import (
+    compile_input_conversions,
+    planned_convert_arguments,
+    planned_definitions,
+)
 from app.graphql.core.schema import schema
 from app.graphql.customers.inputs import UpdateCustomerInput
 from app.graphql.transactions.inputs import LineItemInput, NameValueInput, TransactionAddInput
@@ -223,9 +229,15 @@ def test_every_root_fields_arguments_convert_as_strawberry_converts_them(
     with strawberry_generic_conversion():
         expected = convert_arguments(arguments, field.arguments, REGISTRY, CONFIG)
     converted = convert_arguments(arguments, field.arguments, REGISTRY, CONFIG)
-    # then both give the resolver the same keyword arguments
-    assert converted == expected
-    assert [type(value) for value in converted.values()] == [type(value) for value in expected.values()]
+    by_field_plan = planned_convert_arguments(arguments, field.arguments, REGISTRY, CONFIG)
+    # then all give the resolver the same keyword arguments, the field's plan too
+    assert converted == by_field_plan == expected
+    assert list(by_field_plan) == list(expected)
+    assert (
+        [type(value) for value in converted.values()]
+        == [type(value) for value in by_field_plan.values()]
+        == [type(value) for value in expected.values()]
+    )
 
 
 # --- What the equality stands for, spelled out on two inputs ---------------------------------
@@ -408,3 +420,18 @@ def test_the_small_schemas_inputs_convert_as_strawberry_converts_them(type_name:
             planned.from_input = hook
     # then both build the same objects, or fail with the same error
     assert outcome(convert) == expected
+
+
+def test_every_field_with_arguments_converts_them_by_its_plan() -> None:
+    # Strawberry's get_arguments calls the name the plans are installed over, and every field of
+    # the schema with arguments has a plan
+    assert strawberry_schema_converter.convert_arguments is planned_convert_arguments
+    fields = [
+        field
+        for concrete in schema.schema_converter.type_map.values()
+        if isinstance(concrete.definition, StrawberryObjectDefinition) and not concrete.definition.is_input
+        for field in concrete.definition.fields
+        if field.arguments
+    ]
+    assert len(fields) > 80
+    assert all(id(field.arguments) in input_conversion._arguments_plans for field in fields)

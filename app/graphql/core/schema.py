@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -31,7 +32,7 @@ from app.graphql.core.input_conversion import compile_input_conversions
 from app.graphql.core.limits import CallerQueryLimits
 from app.graphql.core.permissions import guard_root_fields, guard_subscription_fields
 from app.graphql.core.rate_limits import limit_root_fields
-from app.graphql.core.scalars import DecimalScalar
+from app.graphql.core.scalars import DateTimeScalar, DecimalScalar
 from app.graphql.core.time_limit import arm_query_time_limit
 from app.graphql.core.validation_cache import DocumentValidationCache
 from app.graphql.coupons.mutations import CouponMutation
@@ -204,7 +205,7 @@ def build_schema() -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         types=[error_code_enum()],  # named by no field: Error.code stays a String
-        scalar_overrides={Decimal: DecimalScalar},
+        scalar_overrides={Decimal: DecimalScalar, datetime: DateTimeScalar},
         exception_handlers=EXCEPTION_HANDLERS,
         execution_context_class=RequestExecutionContext,
         extensions=[
