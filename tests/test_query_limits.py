@@ -168,6 +168,27 @@ async def test_an_input_list_longer_than_any_input_takes_is_refused_before_conve
     assert (await table_counts(database))["transactions"] == 0
 
 
+async def test_a_long_list_deep_in_the_variables_is_refused_by_its_path(api, database):
+    line = {"serial": 1, "itemCode": "SHIRT-01", "qty": "1", "rate": "1", "value": "1", "amount": "1"}
+    long_line = {**line, "serial": 2, "extendedFields": [{"name": "N", "value": "V"}] * 1001}
+    document = bill(lineItems=[line, long_line])
+
+    response = await api.client.post(
+        "/graphql",
+        json={"query": ADD_TRANSACTION, "variables": {"input": document, "others": [[1], [2] * 1001]}},
+        headers={"Authorization": api.credentials.header},
+    )
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {
+            "message": "variables.input.lineItems[1].extendedFields: at most 1,000 items.",
+            "extensions": {"code": "BAD_REQUEST"},
+        }
+    ]
+    assert (await table_counts(database))["transactions"] == 0
+
+
 async def test_a_list_written_in_the_document_longer_than_any_input_takes_is_refused(api):
     codes = ", ".join(f'"C{index}"' for index in range(1001))
     document = (

@@ -246,16 +246,24 @@ class PointledgerGraphQL(GraphQL[Context | SubscriptionContext, None]):
 
 
 def _list_longer_than(value: Any, length_max: int, path: str) -> str | None:
-    """The path of the first list in `value` (JSON) longer than `length_max`, if any."""
+    """The path of the first list in `value` (JSON) longer than `length_max`, if any (a path is
+    written only for the lists and objects walked into: every request's variables pass here)."""
     if isinstance(value, list):
         if len(value) > length_max:
             return path
-        found = (_list_longer_than(item, length_max, f"{path}[{index}]") for index, item in enumerate(value))
+        items: Any = enumerate(value)
+        form = "{}[{}]"
     elif isinstance(value, dict):
-        found = (_list_longer_than(item, length_max, f"{path}.{key}") for key, item in value.items())
+        items = value.items()
+        form = "{}.{}"
     else:
         return None
-    return next((path for path in found if path is not None), None)
+    for key, item in items:
+        if isinstance(item, list | dict):
+            found = _list_longer_than(item, length_max, form.format(path, key))
+            if found is not None:
+                return found
+    return None
 
 
 class Services:
