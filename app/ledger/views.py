@@ -208,8 +208,10 @@ class LedgerFilter:
         return self
 
 
-@dataclass(frozen=True, slots=True)
-class LedgerEntryView:
+class LedgerEntryView(NamedTuple):
+    """A ledger page's entry. A NamedTuple: built as a frozen dataclass (each field set through
+    object.__setattr__, ~2 us an entry) it was about a tenth of a page of 100's CPU."""
+
     id: int
     event_id: int
     event_type: str
