@@ -13,8 +13,10 @@ through each path themselves, and check that the compiled path did run.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import orjson
 import pytest
@@ -27,7 +29,10 @@ from app.catalog.repository import cached_product_ids
 from app.graphql.core import compiled
 from app.graphql.core.row_objects import RowForm, RowObjects, build_from_row
 from app.graphql.core.schema import RequestExecutionContext
-from app.graphql.ledger.types import LedgerEntry
+from app.graphql.ledger.types import LEDGER_ENTRY_FORM, EntryContext, LedgerEntry
+from app.kernel.enums import IdentifierType
+from app.ledger.views import LedgerEntryView
+from app.organizations.config import OrgConfig
 from app.storage.database import Database
 from app.storage.tables import registered_tables
 from tests.client import Api, add
@@ -184,9 +189,31 @@ async def test_a_ledger_page_of_leaf_fields_reads_its_entries_from_the_rows(
     monkeypatch.setattr(compiled, "ENABLED", True)
     built.clear()
     document = LEDGER_LEAVES.replace("alternateCurrency", "alternateCurrency customerPromotion { name }")
-    compiled_body = await body_of(api, document, {"customer": customer})
-    assert built == [int(entry["id"]) for entry in entries]
+    compiled_body, graphql_core_body = await both_paths(api, monkeypatch, document, {"customer": customer})
+    assert compiled_body == graphql_core_body
+    assert built == [int(entry["id"]) for entry in entries] * 2  # compiled, then graphql-core
     assert compiled_runs == ["Add", "Leaves", "Leaves"]
+
+
+def test_an_entrys_readers_never_raise_on_codes_the_organisation_does_not_have() -> None:
+    # Given an entry whose program, store, till, kinds and category no organisation names
+    view = LedgerEntryView(
+        id=7, event_id=8, event_type="NO_SUCH_EVENT", entry_type="SIDEWAYS", entry_kind="NONE", created_at=None,
+        program_id=999_999, category="NO_SUCH_CATEGORY", points=None, balance_after=None, points_on_event=None,
+        source=None, store_id=999_999, till_id=999_999, transaction_id=None, transaction_number=None,
+    )  # fmt: skip
+    org = OrgConfig(
+        id=1, code="empty", name="Empty", time_zone=ZoneInfo("UTC"), base_country="IN", bill_number_unique_in_days=1,
+        primary_identifier=IdentifierType.MOBILE, skip_secondary_id_on_primary_mismatch=False,
+        updated_at=datetime(2026, 12, 8, tzinfo=UTC), programs=(), stores=(), tills=(),
+    )  # fmt: skip
+    context = EntryContext(org, {})
+
+    # When every attribute is read, then none raises: what it cannot name reads as None
+    values = {name: read(view, context) for name, read in LEDGER_ENTRY_FORM.items()}
+    assert values["id"] == "7"
+    assert [values[name] for name in ("event_type", "entry_kind", "entry_type", "program_code")] == [None] * 4
+    assert [values[name] for name in ("points_category", "alternate_currency", "store_code", "till_code")] == [None] * 4
 
 
 async def test_a_refused_document_and_variables_answer_as_graphql_core(
@@ -334,11 +361,18 @@ READING_FORM: RowForm[tuple[Any, ...], dict[str, str]] = {
     "note": lambda row, notes: notes.get(row[0]),
 }
 READING_ROWS = [("a", 1, "g"), (None, 2, None), ("c", 3, "m")]  # the second's non-null label is null
+# The second's amount is a text Int refuses; of the odd rows, building the third raises (a form's
+# readers must not raise, or a selection that skips the raising one would differ: this build does,
+# to show where a row that cannot be built fails when every row is built).
+REFUSED_ROWS = [("a", 1, "g"), ("b", "two", None), ("c", 3, "m")]
+ODD_ROWS = [("a", 1, "g"), ("b", "two", None), ("boom", 3, "m"), ("d", 4, None)]
 READINGS_BUILT: list[tuple[Any, ...]] = []
 
 
 def build_reading(row: tuple[Any, ...], notes: dict[str, str]) -> Reading:
     READINGS_BUILT.append(row)
+    if row[0] == "boom":
+        raise ValueError("this row cannot be built")
     return build_from_row(Reading, READING_FORM, row, notes)
 
 
@@ -367,6 +401,18 @@ class EngineQuery:
     @strawberry.field
     def readings(self) -> list[Reading | None]:
         return RowObjects(READING_ROWS, READING_FORM, {"c": "checked"}, build_reading)  # type: ignore[return-value]
+
+    @strawberry.field
+    def strict_readings(self) -> list[Reading]:  # non-null items: one failing nulls the list and the root
+        return RowObjects(READING_ROWS, READING_FORM, {}, build_reading)  # type: ignore[return-value]
+
+    @strawberry.field
+    def refused_readings(self) -> list[Reading | None]:
+        return RowObjects(REFUSED_ROWS, READING_FORM, {}, build_reading)  # type: ignore[return-value]
+
+    @strawberry.field
+    def odd_readings(self) -> list[Reading | None] | None:
+        return RowObjects(ODD_ROWS, READING_FORM, {}, build_reading)  # type: ignore[return-value]
 
 
 compiled_schema = strawberry.Schema(query=EngineQuery, execution_context_class=RequestExecutionContext)
@@ -512,3 +558,41 @@ async def test_readings_read_from_rows_answer_every_value_as_built_objects_do() 
             {"__typename": "Reading", "label": "c", "amount": 3, "unit": "METRE", "note": "checked"},
         ]
     }
+
+
+@pytest.mark.parametrize(
+    ("document", "built_compiled", "paths"),
+    [
+        (
+            "query Strict { strictReadings { label amount } n: named { name } }",
+            [READING_ROWS[1]],
+            [["strictReadings", 1, "label"]],
+        ),
+        # The second row's amount is refused: built, its error where graphql-core puts it
+        (
+            "query Refused { refusedReadings { label amount } }",
+            [REFUSED_ROWS[1]],
+            [["refusedReadings", 1, "amount"]],
+        ),
+        # A selection the form cannot serve builds the rows as reached: the second's error is kept,
+        # then the third cannot be built and the list fails (graphql-core iterates the same way)
+        (
+            "query OddAll { oddReadings { label amount shout } }",
+            ODD_ROWS[:3],
+            [["oddReadings", 1, "amount"], ["oddReadings"]],
+        ),
+    ],
+    ids=["a null in a non-null list", "a refused value", "a row that cannot be built"],
+)
+async def test_rows_fail_where_built_objects_fail(
+    document: str, built_compiled: list[tuple[Any, ...]], paths: list[list[Any]], compiled_runs: list[str]
+) -> None:
+    READINGS_BUILT.clear()
+    compiled_body, _ = await run_in(compiled_schema, document, {})
+    built = list(READINGS_BUILT)
+    graphql_core_body, _ = await run_in(graphql_core_schema, document, {})
+
+    assert compiled_body == graphql_core_body
+    assert [error["path"] for error in orjson.loads(compiled_body)["errors"]] == paths
+    assert built == built_compiled
+    assert len(compiled_runs) == 1

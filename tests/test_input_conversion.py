@@ -435,3 +435,27 @@ def test_every_field_with_arguments_converts_them_by_its_plan() -> None:
     ]
     assert len(fields) > 80
     assert all(id(field.arguments) in input_conversion._arguments_plans for field in fields)
+
+
+async def test_a_request_converts_its_fields_arguments_by_their_plans(
+    api: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the plans' conversions recorded
+    converted: list[list[str]] = []
+    convert = input_conversion.ArgumentsPlan.convert
+
+    def recorded(plan: input_conversion.ArgumentsPlan, value: Any) -> dict[str, Any]:
+        converted.append([python_name for _, python_name, _ in plan.conversions])
+        return convert(plan, value)
+
+    monkeypatch.setattr(input_conversion.ArgumentsPlan, "convert", recorded)
+
+    # When a client asks for a ledger page with arguments
+    body = await api.post(
+        'query { ledgerEntries(customer: {type: MOBILE, value: "9876500003"}, first: 5) { __typename } }'
+    )
+
+    # Then the field's arguments went through its plan (twice: conftest runs every query again
+    # through graphql-core to compare), and the answer is as usual
+    assert converted == [["customer", "filter", "first", "after"]] * 2
+    assert body == {"data": {"ledgerEntries": {"__typename": "NotFoundError"}}}

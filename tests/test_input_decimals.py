@@ -367,3 +367,34 @@ def test_the_remembered_texts_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> N
     texts = [decimal_text(Decimal(number) / 4) for number in range(10)]
     assert texts == ["0", "0.25", "0.5", "0.75", "1", "1.25", "1.5", "1.75", "2", "2.25"]
     assert len(decimals._decimal_texts) <= 3
+
+
+def test_only_decimals_are_looked_up_among_the_remembered_texts() -> None:
+    # Given Decimal(1) and Decimal("0.5") printed (remembered)
+    assert decimal_text(Decimal(1)) == "1"
+    assert decimal_text(Decimal("0.5")) == "0.5"
+    # Then values equal to them that are not Decimals are not printed from the texts: as before,
+    # a bool or float has no `normalize` (a Decimal field never answers one)
+    for value in (True, 0.5, 1):
+        with pytest.raises(AttributeError):
+            decimal_text(value)  # type: ignore[arg-type]
+    # And a NaN prints as before without being kept
+    decimals._decimal_texts.clear()
+    assert decimal_text(Decimal("NaN")) == "NaN"
+    assert decimals._decimal_texts == {}
+
+
+def test_stored_points_read_as_the_same_decimals_remembered_or_not() -> None:
+    from sqlalchemy.dialects import sqlite
+
+    from app.storage.columns import Points
+
+    process = Points().result_processor(sqlite.dialect(), None)
+    # integers read twice (the second remembered), a float and a bool as the driver never gives
+    for stored in (0, 5, -12_345, 10**15, 5, -12_345):
+        read = process(stored)
+        assert type(read) is Decimal
+        assert read == Decimal(stored).scaleb(-4)
+    assert process(None) is None
+    assert str(process(1.0)) == "0.0001"
+    assert str(process(True)) == "0.0001"

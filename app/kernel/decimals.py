@@ -156,21 +156,29 @@ def read_whole_number(text: str, maximum: int, minimum: int = 1) -> int | None:
 
 # Texts of decimals printed lately, by value: responses print the same amounts again and again (a
 # page's awards, a balance on many entries). A lookup costs a fifth of normalizing and formatting.
-# Equal decimals print the same ("1.0" and "1" are "1"), so any of them may stand for the others.
-DECIMAL_TEXTS_MAX = 65_536
+# Equal decimals print the same ("1.0" and "1" are "1"), so any of them may stand for the others;
+# only Decimals are looked up (True and 1.0 equal Decimal(1) too) and only finite ones kept.
+DECIMAL_TEXTS_MAX = 16_384
 _decimal_texts: dict[Decimal, str] = {}
 
 
 def decimal_text(value: Decimal) -> str:
     """A decimal as the API prints it: no exponent, no trailing zeros ("106", "12.5", "0")."""
+    if type(value) is not Decimal:
+        return _printed(value)
     try:
         return _decimal_texts[value]
     except KeyError:
         pass
     except TypeError:  # a signalling NaN cannot be hashed (none is ever stored)
-        return format(value.normalize(), "f")
-    text = format(value.normalize(), "f") if value else "0"
-    if len(_decimal_texts) >= DECIMAL_TEXTS_MAX:
-        _decimal_texts.clear()
-    _decimal_texts[value] = text
+        return _printed(value)
+    text = _printed(value)
+    if value.is_finite():
+        if len(_decimal_texts) >= DECIMAL_TEXTS_MAX:
+            _decimal_texts.clear()
+        _decimal_texts[value] = text
     return text
+
+
+def _printed(value: Decimal) -> str:
+    return format(value.normalize(), "f") if value else "0"

@@ -273,6 +273,9 @@ class OrgConfig:
     def program(self, program_id: int) -> ProgramConfig:
         return self._programs_by_id[program_id]
 
+    def program_or_none(self, program_id: int) -> ProgramConfig | None:
+        return self._programs_by_id.get(program_id)
+
     def program_by_code(self, code: str) -> ProgramConfig | None:
         return next((program for program in self.programs if program.code == code), None)
 
@@ -294,11 +297,17 @@ class OrgConfig:
     def store(self, store_id: int) -> StoreConfig:
         return self._stores_by_id[store_id]
 
+    def store_or_none(self, store_id: int) -> StoreConfig | None:
+        return self._stores_by_id.get(store_id)
+
     def store_by_code(self, code: str) -> StoreConfig | None:
         return self._stores_by_code.get(code)
 
     def till(self, till_id: int) -> TillConfig:
         return self._tills_by_id[till_id]
+
+    def till_or_none(self, till_id: int) -> TillConfig | None:
+        return self._tills_by_id.get(till_id)
 
     def till_by_code(self, code: str) -> TillConfig | None:
         return self._tills_by_code.get(code)

@@ -17,7 +17,11 @@ from sqlalchemy.types import TypeDecorator
 
 from app.kernel.money import AMOUNT_SCALE, POINTS_SCALE, RATE_SCALE, from_scaled_integer, to_scaled_integer
 
-READ_DECIMALS_MAX = 65_536  # per column type: the Decimals a result processor keeps (see FixedDecimal)
+# The Decimals of stored integers read lately, per scale (every points column shares one): pages
+# read the same amounts again and again, and a lookup costs a tenth of building the Decimal.
+# Decimals are immutable: sharing one is safe.
+READ_DECIMALS_MAX = 16_384
+_read_decimals: dict[int, dict[int, Decimal]] = {}
 
 
 class FixedDecimal(TypeDecorator[Decimal]):
@@ -46,13 +50,13 @@ class FixedDecimal(TypeDecorator[Decimal]):
         if self.impl_instance.result_processor(dialect, coltype) is not None:
             return super().result_processor(dialect, coltype)  # no driver here converts BIGINT today
         scale = self.scale
-        # Decimals read lately, by stored integer: pages read the same amounts again and again (a
-        # lookup costs a tenth of building the Decimal). Decimals are immutable: sharing is safe.
-        read: dict[int, Decimal] = {}
+        read = _read_decimals.setdefault(scale, {})
 
         def process(value: Any) -> Decimal | None:
             if value is None:
                 return None
+            if type(value) is not int:  # only ints are looked up: 1.0 and True equal 1 too
+                return from_scaled_integer(value, scale)
             found = read.get(value)
             if found is None:
                 found = from_scaled_integer(value, scale)

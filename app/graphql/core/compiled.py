@@ -318,7 +318,10 @@ class SelectionPlan:
         found = self.row_plans.get(id(form))
         if found is not None:
             return found[1]
-        fields = self.fields if self.fields is not None else self.compile(executor)
+        try:
+            fields = self.fields if self.fields is not None else self.compile(executor)
+        except Exception:  # a collection error: reported where the items' completion meets it
+            return None
         plan = RowPlan.of(self, fields, form)
         self.row_plans[id(form)] = (form, plan)
         return plan
@@ -690,12 +693,14 @@ class Execution:
         executor = self.executor
         item_plan = plan.item
         assert item_plan is not None
+        rows: RowObjects[Any, Any, Any] | None = None
         row_plan: RowPlan | None = None
         if type(result) is RowObjects:
+            # The rows, each built only when it needs to be (when it is reached, as graphql-core
+            # builds them by iterating): `row_plan` reads the selected fields from a row instead.
+            rows, result = result, result.rows
             selection = item_plan.object_selection
-            row_plan = selection.row_plan(executor, result.form) if selection is not None else None
-            # Read from the rows (each built only when it needs to be), or the built objects.
-            rows, result = (result, result.rows) if row_plan is not None else (None, list(result))
+            row_plan = selection.row_plan(executor, rows.form) if selection is not None else None
         elif type(result) is not list and type(result) is not tuple:  # iterables and async iterables: graphql-core's
             return executor.complete_list_value(plan.nullable_type, field.field_details_list, info, path, result, None)
         is_awaitable = self.is_awaitable
@@ -705,12 +710,12 @@ class Execution:
         index = 0
         try:
             for index, item in enumerate(result):  # the index is read after an exception
-                if row_plan is not None:
-                    assert rows is not None
-                    from_row = row_plan.complete(item, rows.context)
-                    if from_row is not None:
-                        append(from_row)
-                        continue
+                if rows is not None:
+                    if row_plan is not None:
+                        from_row = row_plan.complete(item, rows.context)
+                        if from_row is not None:
+                            append(from_row)
+                            continue
                     item = rows.build(item, rows.context)
                 item_path = Path(path, index, None)
                 if is_awaitable(item):

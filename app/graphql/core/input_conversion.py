@@ -216,10 +216,16 @@ class ArgumentsPlan:
     """The conversion of one field's arguments: per GraphQL name, the keyword and its conversion
     (`convert_arguments`'s loop camel-cases each name and walks each type again per request)."""
 
-    __slots__ = ("arguments", "conversions")
+    __slots__ = ("arguments", "config", "conversions")
 
-    def __init__(self, arguments: list[StrawberryArgument], conversions: list[tuple[str, str, Convert | None]]) -> None:
+    def __init__(
+        self,
+        arguments: list[StrawberryArgument],
+        config: StrawberryConfig,
+        conversions: list[tuple[str, str, Convert | None]],
+    ) -> None:
         self.arguments = arguments  # held: the plans key on its id
+        self.config = config  # the schema's names: another schema of the same types converts by its own
         self.conversions = conversions
 
     def convert(self, value: Mapping[str, Any]) -> dict[str, Any]:
@@ -251,14 +257,23 @@ def _plan_arguments(schema: strawberry.Schema, planner: _Planner) -> None:
                     (
                         planner.config.name_converter.from_argument(argument),
                         argument.python_name,
-                        planner.conversion(argument.type),
+                        planner.conversion(_plannable_argument_type(argument)),
                     )
                     for argument in arguments
                 ]
             except _NotPlannableError:
                 continue
-            _arguments_plans[id(arguments)] = ArgumentsPlan(arguments, conversions)
+            _arguments_plans[id(arguments)] = ArgumentsPlan(arguments, planner.config, conversions)
     schema_converter.convert_arguments = planned_convert_arguments
+
+
+def _plannable_argument_type(argument: StrawberryArgument) -> StrawberryType | type:
+    """The argument's type, unless it is a Maybe that may not be null (Strawberry refuses a null
+    given for one: left to Strawberry, as `plan_fields` leaves such input fields)."""
+    type_ = argument.type
+    if isinstance(type_, StrawberryMaybe) and not isinstance(type_.of_type, StrawberryOptional):
+        raise _NotPlannableError(f"argument {argument.python_name} is a Maybe that may not be null")
+    return type_
 
 
 def planned_convert_arguments(
@@ -271,7 +286,7 @@ def planned_convert_arguments(
     """`convert_arguments` by the field's plan when it has one (the same keyword arguments: the
     tests compare both for every root field of the schema), else Strawberry's."""
     plan = _arguments_plans.get(id(arguments))
-    if plan is not None and plan.arguments is arguments:
+    if plan is not None and plan.arguments is arguments and plan.config is config:
         return plan.convert(value)
     return convert_arguments(value, arguments, scalar_registry, config, info)
 

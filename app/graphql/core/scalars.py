@@ -51,15 +51,19 @@ DecimalScalar: ScalarDefinition = strawberry.scalar(
 
 
 # Texts of times read lately: a client sends the same start of a window or billing time with many
-# requests, and reading one costs ~7 us (dateutil's isoparse). Only texts are remembered: anything
-# else goes to the parser, which refuses it as before. Datetimes are immutable: sharing is safe.
+# requests, and reading one costs ~7 us (dateutil's isoparse). Only texts as long as a time is
+# written are remembered (isoparse takes any number of fraction digits: a key must stay small);
+# anything else goes to the parser, which reads or refuses it as before. Datetimes are immutable.
 DATETIMES_REMEMBERED_MAX = 4_096
+DATETIME_TEXT_REMEMBERED_MAX = 40  # "2026-12-08T10:00:00.123456+05:30" is 32
 _read_datetime = cast(Callable[[object], object], DateTimeDefinition.parse_value)  # set by Strawberry
 _read_datetime_text = functools.lru_cache(maxsize=DATETIMES_REMEMBERED_MAX)(_read_datetime)
 
 
 def parse_datetime(value: object) -> object:
-    return _read_datetime_text(value) if type(value) is str else _read_datetime(value)
+    if type(value) is str and len(value) <= DATETIME_TEXT_REMEMBERED_MAX:
+        return _read_datetime_text(value)
+    return _read_datetime(value)
 
 
 # Strawberry's DateTime (same name, description and serializer), reading through the texts remembered.

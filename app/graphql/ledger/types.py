@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Annotated, NamedTuple, TypeAlias
 
 import strawberry
@@ -134,31 +135,64 @@ def _id_or_none(value: int | None) -> strawberry.ID | None:
     return strawberry.ID(str(value)) if value else None
 
 
+def _program_code(view: ledger.LedgerEntryView, context: EntryContext) -> str | None:
+    program = context.org.program_or_none(view.program_id)
+    return program.code if program is not None else None
+
+
+def _store_code(view: ledger.LedgerEntryView, context: EntryContext) -> str | None:
+    store = context.org.store_or_none(view.store_id) if view.store_id else None
+    return store.code if store is not None else None
+
+
+def _till_code(view: ledger.LedgerEntryView, context: EntryContext) -> str | None:
+    till = context.org.till_or_none(view.till_id) if view.till_id else None
+    return till.code if till is not None else None
+
+
+def _entry_points_category(view: ledger.LedgerEntryView, _: EntryContext) -> PointsCategory | None:
+    try:
+        return _points_category(view.category)
+    except ValueError:  # no account category reads it (see LEDGER_ENTRY_FORM)
+        return None
+
+
+def _entry_currency(view: ledger.LedgerEntryView, _: EntryContext) -> str | None:
+    try:
+        return _currency_identifier(view.category)
+    except ValueError:
+        return None
+
+
 # Each attribute of a LedgerEntry, read from its view: `from_row` builds entries with it, and a page
-# answered as RowObjects serves the selected attributes from the views with it.
-LEDGER_ENTRY_FORM: RowForm[ledger.LedgerEntryView, EntryContext] = {
-    "id": lambda view, _: strawberry.ID(str(view.id)),
-    "event_log_id": lambda view, _: strawberry.ID(str(view.event_id)),
-    "event_type": lambda view, _: _EVENT_TYPES[view.event_type],
-    "entry_kind": lambda view, _: _ENTRY_KINDS[view.entry_kind],
-    "entry_type": lambda view, _: _ENTRY_TYPES[view.entry_type],
-    "created_at": lambda view, _: view.created_at,
-    "program_code": lambda view, context: context.org.program(view.program_id).code,
-    "points_category": lambda view, _: _points_category(view.category),
-    "alternate_currency": lambda view, _: _currency_identifier(view.category),
-    "points": lambda view, _: view.points,
-    "points_on_event": lambda view, _: view.points_on_event,
-    "balance_after": lambda view, _: view.balance_after,
-    "event_source": lambda view, _: view.source,
-    "store_code": lambda view, context: context.org.store(view.store_id).code if view.store_id else None,
-    "till_code": lambda view, context: context.org.till(view.till_id).code if view.till_id else None,
-    "transaction_id": lambda view, _: _id_or_none(view.transaction_id),
-    "transaction_number": lambda view, _: view.transaction_number,
-    "customer_promotion": _promotion,
-    "tracker_value_id": lambda view, _: _id_or_none(view.tracker_value_id),
-    "reason": lambda view, _: view.reason,
-    "import_job_id": lambda view, _: _id_or_none(view.import_job_id),
-}
+# answered as RowObjects serves the selected attributes from the views with it. No reader raises (a
+# code the organisation no longer has reads as None): a built entry reads every attribute, the rows
+# only the selected ones, and both must fail alike.
+LEDGER_ENTRY_FORM: RowForm[ledger.LedgerEntryView, EntryContext] = MappingProxyType(
+    {
+        "id": lambda view, _: strawberry.ID(str(view.id)),
+        "event_log_id": lambda view, _: strawberry.ID(str(view.event_id)),
+        "event_type": lambda view, _: _EVENT_TYPES.get(view.event_type),
+        "entry_kind": lambda view, _: _ENTRY_KINDS.get(view.entry_kind),
+        "entry_type": lambda view, _: _ENTRY_TYPES.get(view.entry_type),
+        "created_at": lambda view, _: view.created_at,
+        "program_code": _program_code,
+        "points_category": _entry_points_category,
+        "alternate_currency": _entry_currency,
+        "points": lambda view, _: view.points,
+        "points_on_event": lambda view, _: view.points_on_event,
+        "balance_after": lambda view, _: view.balance_after,
+        "event_source": lambda view, _: view.source,
+        "store_code": _store_code,
+        "till_code": _till_code,
+        "transaction_id": lambda view, _: _id_or_none(view.transaction_id),
+        "transaction_number": lambda view, _: view.transaction_number,
+        "customer_promotion": _promotion,
+        "tracker_value_id": lambda view, _: _id_or_none(view.tracker_value_id),
+        "reason": lambda view, _: view.reason,
+        "import_job_id": lambda view, _: _id_or_none(view.import_job_id),
+    }
+)
 
 
 @strawberry.type(description="Points an entry took from one lot, and the earn (credit entry) that made the lot.")
