@@ -158,13 +158,26 @@ class Database:
         deferred BEGIN gives one; PostgreSQL needs REPEATABLE READ for it). On SQLite it runs on
         a kept connection (app/storage/kept_readers.py), and statements registered by
         `brief_read()` run straight on the driver, on the event loop's thread."""
+        connection = await self.open_read()
+        try:
+            yield connection
+        finally:
+            await self.close_read(connection)
+
+    async def open_read(self) -> AsyncConnection:
+        """`read()`'s transaction, begun, for a holder that ends it with `close_read` (a request's
+        snapshot: without a context manager's layers, a few microseconds a request)."""
         readers, direct = self._readers, self._direct_reads
         if readers is None or direct is None:
-            async with self.read_engine.connect() as connection:
+            connection = self.read_engine.connect()
+            await connection.start()
+            try:
                 await connection.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
                 await connection.begin()
-                yield connection
-            return
+            except BaseException:
+                await asyncio.shield(connection.close())  # as leaving `async with connect()` closes it
+                raise
+            return connection
         reader = await readers.take()
         try:
             # BEGIN and, on giving it back, ROLLBACK on this thread (ReaderConnection), neither
@@ -172,9 +185,18 @@ class Database:
             began = reader.begin_here(DEFERRED_BEGIN)
             assert began, "a deferred BEGIN never waits"
             reader.go_direct(direct)
-            yield reader
-        finally:
+        except BaseException:
             await readers.give_back(reader)
+            raise
+        return reader
+
+    async def close_read(self, connection: AsyncConnection) -> None:
+        """End a transaction `open_read` began (rolled back: it only read)."""
+        if self._readers is None or self._direct_reads is None:
+            await asyncio.shield(connection.close())
+            return
+        assert isinstance(connection, DirectConnection), "a kept reader"
+        await self._readers.give_back(connection)
 
     async def run_write(
         self, operation: Callable[[AsyncConnection], Awaitable[Result]], *, brief: bool = False
@@ -332,7 +354,6 @@ class RequestDatabase(Database):
         self.read_engine, self.write_engine = shared.read_engine, shared.write_engine
         self._turn = asyncio.Lock()
         self._holder: asyncio.Task[object] | None = None
-        self._snapshot: AsyncExitStack | None = None
         self._connection: AsyncConnection | None = None
         self._stale = False  # written meanwhile: the snapshot ends with the block that holds it
         self.after_write: list[Callable[[], None]] = []
@@ -347,10 +368,14 @@ class RequestDatabase(Database):
             self._holder = task
             try:
                 if self._connection is None:
-                    self._snapshot = AsyncExitStack()
                     if self._share is not None:
-                        await self._snapshot.enter_async_context(self._share)
-                    self._connection = await self._snapshot.enter_async_context(self.shared.read())
+                        await self._share.acquire()
+                    try:
+                        self._connection = await self.shared.open_read()
+                    except BaseException:
+                        if self._share is not None:
+                            self._share.release()
+                        raise
                 yield self._connection
             except BaseException:
                 self._stale = True  # a failed statement can leave the transaction unusable (PostgreSQL)
@@ -382,9 +407,13 @@ class RequestDatabase(Database):
         await self.close()
 
     async def _end_snapshot(self) -> None:
-        snapshot, self._snapshot, self._connection, self._stale = self._snapshot, None, None, False
-        if snapshot is not None:
-            await snapshot.aclose()
+        connection, self._connection, self._stale = self._connection, None, False
+        if connection is not None:
+            try:
+                await self.shared.close_read(connection)
+            finally:
+                if self._share is not None:
+                    self._share.release()
 
 
 async def lock_keys(connection: AsyncConnection, keys: Iterable[str]) -> None:
