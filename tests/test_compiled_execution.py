@@ -596,3 +596,26 @@ async def test_rows_fail_where_built_objects_fail(
     assert [error["path"] for error in orjson.loads(compiled_body)["errors"]] == paths
     assert built == built_compiled
     assert len(compiled_runs) == 1
+
+
+async def test_rows_answer_aliases_keywords_and_typenames_in_their_places(compiled_runs: list[str]) -> None:
+    document = "query Aliased { readings { class: label __typename def: amount again: __typename unit label } }"
+
+    # When the readings are answered compiled (from the rows) and by graphql-core
+    READINGS_BUILT.clear()
+    compiled_body, _ = await run_in(compiled_schema, document, {})
+    built = list(READINGS_BUILT)
+    graphql_core_body, _ = await run_in(graphql_core_schema, document, {})
+
+    # Then the same bytes, keys in the document's order, and only the failing row built
+    assert compiled_body == graphql_core_body
+    assert orjson.loads(compiled_body)["data"]["readings"][0] == {
+        "class": "a",
+        "__typename": "Reading",
+        "def": 1,
+        "again": "Reading",
+        "unit": "GRAM",
+        "label": "a",
+    }
+    assert built == [READING_ROWS[1]]
+    assert len(compiled_runs) == 1

@@ -35,7 +35,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from enum import EnumMeta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from graphql import (
     FieldNode,
@@ -231,7 +231,7 @@ class RowPlan:
     field by the form's function for its attribute, completed as `Execution.execute_fields`
     completes a basic leaf; __typename as itself."""
 
-    __slots__ = ("fields",)
+    __slots__ = ("fields", "read_row")
 
     def __init__(self, fields: list[FieldPlan], form: RowForm[Any, Any]) -> None:
         # (response name, typename or None, reader, passthrough type, enum member type, member names,
@@ -249,6 +249,7 @@ class RowPlan:
             )
             for field in fields
         ]
+        self.read_row = _row_reader(self.fields)
 
     @classmethod
     def of(cls, selection: SelectionPlan, fields: list[FieldPlan], form: RowForm[Any, Any]) -> RowPlan | None:
@@ -265,38 +266,60 @@ class RowPlan:
 
     def complete(self, row: Any, context: Any) -> dict[str, Any] | None:
         """The item's completed fields, or None when one of them needs the object's completion."""
-        results: dict[str, Any] = {}
-        for key, typename, read, passthrough_type, member_type, member_names, coerce, non_null in self.fields:
-            if typename is not None:
-                results[key] = typename
-                continue
-            try:
-                value = read(row, context)
-            except Exception:
-                return None
-            value_type = type(value)
-            if value_type is passthrough_type:
-                results[key] = value
-            elif value_type is member_type:
-                name = member_names.get(value)
-                if name is None:
-                    return None
-                results[key] = name
-            elif value is None:
-                if non_null:
-                    return None
-                results[key] = None
-            elif isinstance(value, Exception):
-                return None
-            else:
-                try:
-                    coerced = coerce(value)
-                except Exception:
-                    return None
-                if coerced is None or coerced is Undefined:
-                    return None
-                results[key] = coerced
-        return results
+        return self.read_row(row, context)
+
+
+def _row_reader(fields: list[tuple[Any, ...]]) -> Callable[[Any, Any], dict[str, Any] | None]:
+    """A row's fields completed by one function written for these fields: per field its reader's
+    call, then the checks `Execution.execute_fields` makes of a basic leaf's value (passthrough
+    type, enum member, null, error, the scalar's coerce), only those its type needs; then the dict
+    in response order, __typename in its place. None when any field needs the object's own
+    completion (a reader or coerce raising, a null for a non-null field, a refused value). As a
+    loop over the fields (each field's plan unpacked, every check paid) it cost a page of 100
+    6-8% more CPU. The source holds only the names it binds, and response and type names (GraphQL
+    allows letters, digits and underscores) as literals."""
+    names: dict[str, Any] = {"Undefined": Undefined}
+    lines = ["def read_row(row, context):", "    try:"]
+    values = []
+    for index, (key, typename, read, passthrough_type, member_type, member_names, coerce, non_null) in enumerate(
+        fields
+    ):
+        assert key.isidentifier(), "a GraphQL response name"
+        if typename is not None:
+            assert typename.isidentifier(), "a GraphQL type name"
+            values.append(f"{key!r}: {typename!r}")
+            continue
+        value = f"v{index}"
+        names[f"read{index}"] = read
+        lines.append(f"        {value} = read{index}(row, context)")
+        branches: list[tuple[str, list[str]]] = []
+        if passthrough_type is not None:
+            names[f"passthrough{index}"] = passthrough_type
+            branches.append((f"type({value}) is passthrough{index}", []))
+        if member_type is not None:
+            names[f"members{index}"], names[f"names{index}"] = member_type, member_names
+            branches.append(
+                (
+                    f"type({value}) is members{index}",
+                    [f"{value} = names{index}.get({value})", f"if {value} is None: return None"],
+                )
+            )
+        branches.append((f"{value} is None", ["return None"] if non_null else []))
+        branches.append((f"isinstance({value}, Exception)", ["return None"]))
+        names[f"coerce{index}"] = coerce
+        for number, (condition, body) in enumerate(branches):
+            lines.append(f"        {'if' if number == 0 else 'elif'} {condition}:")
+            lines.extend(f"            {line}" for line in body or ["pass"])
+        lines.append("        else:")
+        lines.append(f"            {value} = coerce{index}({value})")
+        lines.append(f"            if {value} is None or {value} is Undefined: return None")
+        values.append(f"{key!r}: {value}")
+    lines.append("    except Exception:")
+    lines.append("        return None")
+    lines.append(f"    return {{{', '.join(values)}}}")
+    # Run once per plan, on source made of the bound names and literals above (no request's text)
+    exec("\n".join(lines), names)
+    return cast(Callable[[Any, Any], dict[str, Any] | None], names["read_row"])
 
 
 class SelectionPlan:
