@@ -6,7 +6,7 @@ checked before any arithmetic, and every refusal a typed error naming the field;
 from __future__ import annotations
 
 import json
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 import pytest
 from hypothesis import given
@@ -348,25 +348,17 @@ async def test_an_id_as_text_is_ascii_digits_within_64_bits(api, database, log_i
 @given(st.decimals(allow_nan=False, allow_infinity=False, places=6, min_value=-(10**12), max_value=10**12))
 def test_a_decimal_prints_the_same_text_remembered_or_not(value: Decimal) -> None:
     # Given the printed texts forgotten, and an equal decimal of another form printed first
-    decimals._decimal_texts.clear()
+    decimals._remembered_text.cache_clear()
     other_form = value.quantize(Decimal("0.00000001"))
     first = decimal_text(other_form)
 
-    # When the value is printed (remembered by the equal one) and again with nothing remembered
+    # When the value is printed (found among the texts by the equal one)
     remembered = decimal_text(value)
-    decimals._decimal_texts.clear()
 
-    # Then both are the value's own text: no exponent, no trailing zeros
+    # Then it was remembered, and both are the value's own text: no exponent, no trailing zeros
+    assert decimals._remembered_text.cache_info().hits == 1
     expected = format(value.normalize(), "f") if value else "0"
-    assert remembered == first == decimal_text(value) == expected
-
-
-def test_the_remembered_texts_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(decimals, "DECIMAL_TEXTS_MAX", 3)
-    decimals._decimal_texts.clear()
-    texts = [decimal_text(Decimal(number) / 4) for number in range(10)]
-    assert texts == ["0", "0.25", "0.5", "0.75", "1", "1.25", "1.5", "1.75", "2", "2.25"]
-    assert len(decimals._decimal_texts) <= 3
+    assert remembered == first == expected
 
 
 def test_only_decimals_are_looked_up_among_the_remembered_texts() -> None:
@@ -378,10 +370,10 @@ def test_only_decimals_are_looked_up_among_the_remembered_texts() -> None:
     for value in (True, 0.5, 1):
         with pytest.raises(AttributeError):
             decimal_text(value)  # type: ignore[arg-type]
-    # And a NaN prints as before without being kept
-    decimals._decimal_texts.clear()
+    # And NaNs print as before: a quiet one as NaN, a signalling one (unhashable) refused
     assert decimal_text(Decimal("NaN")) == "NaN"
-    assert decimals._decimal_texts == {}
+    with pytest.raises(InvalidOperation):
+        decimal_text(Decimal("sNaN"))
 
 
 def test_stored_points_read_as_the_same_decimals_remembered_or_not() -> None:
@@ -395,6 +387,7 @@ def test_stored_points_read_as_the_same_decimals_remembered_or_not() -> None:
         read = process(stored)
         assert type(read) is Decimal
         assert read == Decimal(stored).scaleb(-4)
+    assert process(5) is process(5)  # remembered
     assert process(None) is None
     assert str(process(1.0)) == "0.0001"
     assert str(process(True)) == "0.0001"

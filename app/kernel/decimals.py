@@ -11,6 +11,7 @@ before a Decimal is made, so no text can make decimal arithmetic slow or overflo
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -155,11 +156,10 @@ def read_whole_number(text: str, maximum: int, minimum: int = 1) -> int | None:
 
 
 # Texts of decimals printed lately, by value: responses print the same amounts again and again (a
-# page's awards, a balance on many entries). A lookup costs a fifth of normalizing and formatting.
-# Equal decimals print the same ("1.0" and "1" are "1"), so any of them may stand for the others;
-# only Decimals are looked up (True and 1.0 equal Decimal(1) too) and only finite ones kept.
+# page's awards, a balance on many entries), and a lookup costs a third of normalizing and
+# formatting. Equal decimals print the same ("1.0" and "1" are "1"), so any of them may stand for
+# the others; only Decimals are looked up (True and 1.0 equal Decimal(1) too).
 DECIMAL_TEXTS_MAX = 16_384
-_decimal_texts: dict[Decimal, str] = {}
 
 
 def decimal_text(value: Decimal) -> str:
@@ -167,18 +167,13 @@ def decimal_text(value: Decimal) -> str:
     if type(value) is not Decimal:
         return _printed(value)
     try:
-        return _decimal_texts[value]
-    except KeyError:
-        pass
+        return _remembered_text(value)
     except TypeError:  # a signalling NaN cannot be hashed (none is ever stored)
         return _printed(value)
-    text = _printed(value)
-    if value.is_finite():
-        if len(_decimal_texts) >= DECIMAL_TEXTS_MAX:
-            _decimal_texts.clear()
-        _decimal_texts[value] = text
-    return text
 
 
 def _printed(value: Decimal) -> str:
     return format(value.normalize(), "f") if value else "0"
+
+
+_remembered_text = functools.lru_cache(maxsize=DECIMAL_TEXTS_MAX)(_printed)

@@ -7,6 +7,8 @@ Times are stored in UTC and always come back timezone-aware.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -18,10 +20,15 @@ from sqlalchemy.types import TypeDecorator
 from app.kernel.money import AMOUNT_SCALE, POINTS_SCALE, RATE_SCALE, from_scaled_integer, to_scaled_integer
 
 # The Decimals of stored integers read lately, per scale (every points column shares one): pages
-# read the same amounts again and again, and a lookup costs a tenth of building the Decimal.
+# read the same amounts again and again, and a lookup costs a quarter of building the Decimal.
 # Decimals are immutable: sharing one is safe.
 READ_DECIMALS_MAX = 16_384
-_read_decimals: dict[int, dict[int, Decimal]] = {}
+
+
+@functools.cache
+def _decimals_read(scale: int) -> Callable[[Any], Decimal]:
+    """The stored integers' Decimals at `scale`, remembered (one LRU per scale)."""
+    return functools.lru_cache(maxsize=READ_DECIMALS_MAX)(lambda value: from_scaled_integer(value, scale))
 
 
 class FixedDecimal(TypeDecorator[Decimal]):
@@ -49,21 +56,10 @@ class FixedDecimal(TypeDecorator[Decimal]):
         bound method per value) was most of a 100-entry ledger page's row processing."""
         if self.impl_instance.result_processor(dialect, coltype) is not None:
             return super().result_processor(dialect, coltype)  # no driver here converts BIGINT today
-        scale = self.scale
-        read = _read_decimals.setdefault(scale, {})
+        read = _decimals_read(self.scale)
 
         def process(value: Any) -> Decimal | None:
-            if value is None:
-                return None
-            if type(value) is not int:  # only ints are looked up: 1.0 and True equal 1 too
-                return from_scaled_integer(value, scale)
-            found = read.get(value)
-            if found is None:
-                found = from_scaled_integer(value, scale)
-                if len(read) >= READ_DECIMALS_MAX:
-                    read.clear()
-                read[value] = found
-            return found
+            return None if value is None else read(value)
 
         return process
 

@@ -79,7 +79,7 @@ STAGES = [
     ("            find_customer_id (SQL)", "app.graphql.customers.inputs", "find_customer_id"),
     ("          ledger_page (SQL, rows)", "app.ledger.service", "ledger_page"),
     ("          promotions_by_id", "app.graphql.ledger.queries", "promotions_by_id"),
-    ("          LedgerEntry.from_view", "app.graphql.ledger.types", "LedgerEntry.from_view"),
+    ("          LedgerEntry.from_row (entries built)", "app.graphql.ledger.types", "LedgerEntry.from_row"),
     ("      database.close (ROLLBACK, pool)", "app.storage.database", "RequestDatabase.close"),
     ("    encode_json (orjson)", "app.http.app", "PointledgerGraphQL.encode_json"),
     ("    metrics.record_request", "app.http.metrics", "Metrics.record_request"),

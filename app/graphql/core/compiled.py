@@ -226,50 +226,23 @@ def _basic_attribute(field_def: GraphQLField, schema: GraphQLSchema) -> str | No
     return str(strawberry_field.python_name)
 
 
-class RowPlan:
-    """A selection's fields read from a row by a row form (core/row_objects.py): each basic leaf
-    field by the form's function for its attribute, completed as `Execution.execute_fields`
-    completes a basic leaf; __typename as itself."""
+RowReader = Callable[[Any, Any], dict[str, Any] | None]
+"""A row's completed fields from the row and the rows' context; None: the item needs its object."""
 
-    __slots__ = ("fields", "read_row")
 
-    def __init__(self, fields: list[FieldPlan], form: RowForm[Any, Any]) -> None:
-        # (response name, typename or None, reader, passthrough type, enum member type, member names,
-        # coerce, non-null)
-        self.fields: list[tuple[Any, ...]] = [
-            (
-                field.response_name,
-                field.typename,
-                form[field.attribute] if field.attribute is not None else None,
-                field.plan.passthrough_type,
-                field.plan.member_type,
-                field.plan.member_names,
-                field.leaf_coerce,
-                field.plan.non_null,
-            )
-            for field in fields
-        ]
-        self.read_row = _row_reader(self.fields)
-
-    @classmethod
-    def of(cls, selection: SelectionPlan, fields: list[FieldPlan], form: RowForm[Any, Any]) -> RowPlan | None:
-        """The plan, or None when the form cannot serve the selection (a field it does not read,
-        one with a resolver, arguments or subfields, an object type that checks its values)."""
-        if selection.object_type.is_type_of is not None:
+def _row_reader_for(selection: SelectionPlan, fields: list[FieldPlan], form: RowForm[Any, Any]) -> RowReader | None:
+    """How `form` serves a selection (core/row_objects.py): each basic leaf field by the form's
+    function for its attribute, __typename as itself; None when it cannot (a field it does not
+    read, one with a resolver, arguments or subfields, an object type that checks its values)."""
+    if selection.object_type.is_type_of is not None:
+        return None
+    for field in fields:
+        if field.typename is None and (field.leaf_coerce is None or field.has_arguments or field.attribute not in form):
             return None
-        for field in fields:
-            if field.typename is None and (
-                field.leaf_coerce is None or field.has_arguments or field.attribute not in form
-            ):
-                return None
-        return cls(fields, form)
-
-    def complete(self, row: Any, context: Any) -> dict[str, Any] | None:
-        """The item's completed fields, or None when one of them needs the object's completion."""
-        return self.read_row(row, context)
+    return _row_reader(fields, form)
 
 
-def _row_reader(fields: list[tuple[Any, ...]]) -> Callable[[Any, Any], dict[str, Any] | None]:
+def _row_reader(fields: list[FieldPlan], form: RowForm[Any, Any]) -> RowReader:
     """A row's fields completed by one function written for these fields: per field its reader's
     call, then the checks `Execution.execute_fields` makes of a basic leaf's value (passthrough
     type, enum member, null, error, the scalar's coerce), only those its type needs; then the dict
@@ -281,32 +254,31 @@ def _row_reader(fields: list[tuple[Any, ...]]) -> Callable[[Any, Any], dict[str,
     names: dict[str, Any] = {"Undefined": Undefined}
     lines = ["def read_row(row, context):", "    try:"]
     values = []
-    for index, (key, typename, read, passthrough_type, member_type, member_names, coerce, non_null) in enumerate(
-        fields
-    ):
+    for index, field in enumerate(fields):
+        key, typename, plan = field.response_name, field.typename, field.plan
         assert key.isidentifier(), "a GraphQL response name"
         if typename is not None:
             assert typename.isidentifier(), "a GraphQL type name"
             values.append(f"{key!r}: {typename!r}")
             continue
         value = f"v{index}"
-        names[f"read{index}"] = read
+        names[f"read{index}"] = form[field.attribute]  # type: ignore[index]
         lines.append(f"        {value} = read{index}(row, context)")
         branches: list[tuple[str, list[str]]] = []
-        if passthrough_type is not None:
-            names[f"passthrough{index}"] = passthrough_type
+        if plan.passthrough_type is not None:
+            names[f"passthrough{index}"] = plan.passthrough_type
             branches.append((f"type({value}) is passthrough{index}", []))
-        if member_type is not None:
-            names[f"members{index}"], names[f"names{index}"] = member_type, member_names
+        if plan.member_type is not None:
+            names[f"members{index}"], names[f"names{index}"] = plan.member_type, plan.member_names
             branches.append(
                 (
                     f"type({value}) is members{index}",
                     [f"{value} = names{index}.get({value})", f"if {value} is None: return None"],
                 )
             )
-        branches.append((f"{value} is None", ["return None"] if non_null else []))
+        branches.append((f"{value} is None", ["return None"] if plan.non_null else []))
         branches.append((f"isinstance({value}, Exception)", ["return None"]))
-        names[f"coerce{index}"] = coerce
+        names[f"coerce{index}"] = field.leaf_coerce
         for number, (condition, body) in enumerate(branches):
             lines.append(f"        {'if' if number == 0 else 'elif'} {condition}:")
             lines.extend(f"            {line}" for line in body or ["pass"])
@@ -319,35 +291,35 @@ def _row_reader(fields: list[tuple[Any, ...]]) -> Callable[[Any, Any], dict[str,
     lines.append(f"    return {{{', '.join(values)}}}")
     # Run once per plan, on source made of the bound names and literals above (no request's text)
     exec("\n".join(lines), names)
-    return cast(Callable[[Any, Any], dict[str, Any] | None], names["read_row"])
+    return cast(RowReader, names["read_row"])
 
 
 class SelectionPlan:
     """The fields of one object type under one field's selection set, collected on first use (as
     graphql-core memoizes collect_subfields, so a collection error surfaces where it would)."""
 
-    __slots__ = ("field_details_list", "fields", "object_type", "row_plans", "type_name")
+    __slots__ = ("field_details_list", "fields", "object_type", "row_readers", "type_name")
 
     def __init__(self, object_type: GraphQLObjectType, field_details_list: FieldDetailsList | None) -> None:
         self.object_type = object_type
         self.type_name = object_type.name
         self.field_details_list = field_details_list  # None: the operation's root selection set
         self.fields: list[FieldPlan] | None = None
-        # By the id of a row form: the form (held, so that the id stays its own) and its plan.
-        self.row_plans: dict[int, tuple[RowForm[Any, Any], RowPlan | None]] = {}
+        # By the id of a row form: the form (held, so that the id stays its own) and its reader.
+        self.row_readers: dict[int, tuple[RowForm[Any, Any], RowReader | None]] = {}
 
-    def row_plan(self, executor: Executor, form: RowForm[Any, Any]) -> RowPlan | None:
-        """How `form` serves this selection, planned once per form (None: it cannot)."""
-        found = self.row_plans.get(id(form))
+    def row_reader(self, executor: Executor, form: RowForm[Any, Any]) -> RowReader | None:
+        """How `form` serves this selection, written once per form (None: it cannot)."""
+        found = self.row_readers.get(id(form))
         if found is not None:
             return found[1]
         try:
             fields = self.fields if self.fields is not None else self.compile(executor)
         except Exception:  # a collection error: reported where the items' completion meets it
             return None
-        plan = RowPlan.of(self, fields, form)
-        self.row_plans[id(form)] = (form, plan)
-        return plan
+        reader = _row_reader_for(self, fields, form)
+        self.row_readers[id(form)] = (form, reader)
+        return reader
 
     def compile(self, executor: Executor) -> list[FieldPlan]:
         schema = executor.schema
@@ -717,13 +689,13 @@ class Execution:
         item_plan = plan.item
         assert item_plan is not None
         rows: RowObjects[Any, Any, Any] | None = None
-        row_plan: RowPlan | None = None
+        read_row: RowReader | None = None
         if type(result) is RowObjects:
             # The rows, each built only when it needs to be (when it is reached, as graphql-core
-            # builds them by iterating): `row_plan` reads the selected fields from a row instead.
+            # builds them by iterating): `read_row` reads the selected fields from a row instead.
             rows, result = result, result.rows
             selection = item_plan.object_selection
-            row_plan = selection.row_plan(executor, rows.form) if selection is not None else None
+            read_row = selection.row_reader(executor, rows.form) if selection is not None else None
         elif type(result) is not list and type(result) is not tuple:  # iterables and async iterables: graphql-core's
             return executor.complete_list_value(plan.nullable_type, field.field_details_list, info, path, result, None)
         is_awaitable = self.is_awaitable
@@ -734,8 +706,8 @@ class Execution:
         try:
             for index, item in enumerate(result):  # the index is read after an exception
                 if rows is not None:
-                    if row_plan is not None:
-                        from_row = row_plan.complete(item, rows.context)
+                    if read_row is not None:
+                        from_row = read_row(item, rows.context)
                         if from_row is not None:
                             append(from_row)
                             continue

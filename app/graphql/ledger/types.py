@@ -3,11 +3,11 @@ reconciliation of an organisation's accounts, and the conversion of TRIGGER_BASE
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Annotated, NamedTuple, TypeAlias
+from typing import Annotated, Any, NamedTuple, TypeAlias
 
 import strawberry
 from strawberry.scalars import JSON
@@ -25,7 +25,7 @@ from app.kernel.enums import PointsCategory
 from app.ledger import service as ledger
 from app.ledger.models import EntryKind, EntryType, EventType
 from app.ledger.service import ReconciliationReport
-from app.organizations.config import OrgConfig
+from app.organizations.config import OrgConfig, ProgramConfig, StoreConfig, TillConfig
 from app.outbox.feed import FeedEvent
 
 strawberry.enum(EntryType, name="EntryType")  # registers the domain enum itself: the class is the schema's enum
@@ -102,12 +102,6 @@ class LedgerEntry:
         ]
 
     @classmethod
-    def from_view(
-        cls, view: ledger.LedgerEntryView, org: OrgConfig, promotions: dict[int, PromotionView] | None = None
-    ) -> LedgerEntry:
-        return cls.from_row(view, EntryContext(org, promotions or {}))
-
-    @classmethod
     def from_row(cls, view: ledger.LedgerEntryView, context: EntryContext) -> LedgerEntry:
         return build_from_row(cls, LEDGER_ENTRY_FORM, view, context)
 
@@ -135,33 +129,36 @@ def _id_or_none(value: int | None) -> strawberry.ID | None:
     return strawberry.ID(str(value)) if value else None
 
 
-def _program_code(view: ledger.LedgerEntryView, context: EntryContext) -> str | None:
-    program = context.org.program_or_none(view.program_id)
-    return program.code if program is not None else None
+def _points_category(stored: str) -> PointsCategory:
+    """A stored category as the points category shown: an alternate currency's accounts show REGULAR."""
+    points_category = _POINTS_CATEGORIES.get(stored)
+    if points_category is not None:
+        return points_category
+    category = account_category(stored)
+    return category if isinstance(category, PointsCategory) else PointsCategory.REGULAR
 
 
-def _store_code(view: ledger.LedgerEntryView, context: EntryContext) -> str | None:
-    store = context.org.store_or_none(view.store_id) if view.store_id else None
-    return store.code if store is not None else None
-
-
-def _till_code(view: ledger.LedgerEntryView, context: EntryContext) -> str | None:
-    till = context.org.till_or_none(view.till_id) if view.till_id else None
-    return till.code if till is not None else None
-
-
-def _entry_points_category(view: ledger.LedgerEntryView, _: EntryContext) -> PointsCategory | None:
-    try:
-        return _points_category(view.category)
-    except ValueError:  # no account category reads it (see LEDGER_ENTRY_FORM)
+def _currency_identifier(stored: str) -> str | None:
+    if stored in _POINTS_CATEGORIES:
         return None
+    category = account_category(stored)
+    return category.identifier if isinstance(category, CurrencyCategory) else None
 
 
-def _entry_currency(view: ledger.LedgerEntryView, _: EntryContext) -> str | None:
-    try:
-        return _currency_identifier(view.category)
-    except ValueError:
-        return None
+def _code(found: ProgramConfig | StoreConfig | TillConfig | None) -> str | None:
+    return found.code if found is not None else None
+
+
+def _by_category(read: Callable[[str], Any]) -> Callable[[ledger.LedgerEntryView, EntryContext], Any]:
+    """A reader of what the entry's stored category gives, None where no account category reads it."""
+
+    def read_category(view: ledger.LedgerEntryView, _: EntryContext) -> Any:
+        try:
+            return read(view.category)
+        except ValueError:
+            return None
+
+    return read_category
 
 
 # Each attribute of a LedgerEntry, read from its view: `from_row` builds entries with it, and a page
@@ -176,15 +173,15 @@ LEDGER_ENTRY_FORM: RowForm[ledger.LedgerEntryView, EntryContext] = MappingProxyT
         "entry_kind": lambda view, _: _ENTRY_KINDS.get(view.entry_kind),
         "entry_type": lambda view, _: _ENTRY_TYPES.get(view.entry_type),
         "created_at": lambda view, _: view.created_at,
-        "program_code": _program_code,
-        "points_category": _entry_points_category,
-        "alternate_currency": _entry_currency,
+        "program_code": lambda view, context: _code(context.org.program_or_none(view.program_id)),
+        "points_category": _by_category(_points_category),
+        "alternate_currency": _by_category(_currency_identifier),
         "points": lambda view, _: view.points,
         "points_on_event": lambda view, _: view.points_on_event,
         "balance_after": lambda view, _: view.balance_after,
         "event_source": lambda view, _: view.source,
-        "store_code": _store_code,
-        "till_code": _till_code,
+        "store_code": lambda view, context: _code(context.org.store_or_none(view.store_id)) if view.store_id else None,
+        "till_code": lambda view, context: _code(context.org.till_or_none(view.till_id)) if view.till_id else None,
         "transaction_id": lambda view, _: _id_or_none(view.transaction_id),
         "transaction_number": lambda view, _: view.transaction_number,
         "customer_promotion": _promotion,
@@ -346,19 +343,3 @@ class CustomerEvent:
 CustomerLedgerResult = Annotated[
     CustomerEvent | NotFoundError | InvalidInputError, strawberry.union("CustomerLedgerResult")
 ]
-
-
-def _points_category(stored: str) -> PointsCategory:
-    """A stored category as the points category shown: an alternate currency's accounts show REGULAR."""
-    points_category = _POINTS_CATEGORIES.get(stored)
-    if points_category is not None:
-        return points_category
-    category = account_category(stored)
-    return category if isinstance(category, PointsCategory) else PointsCategory.REGULAR
-
-
-def _currency_identifier(stored: str) -> str | None:
-    if stored in _POINTS_CATEGORIES:
-        return None
-    category = account_category(stored)
-    return category.identifier if isinstance(category, CurrencyCategory) else None
